@@ -1,0 +1,393 @@
+//! Reading manifest files: multi-document YAML, files or directories, checked the way the API
+//! server checks them (structural schema) and then by each resource's `validate()`.
+//!
+//! # Expected flow
+//! `load_manifests(paths)` → `ManifestSet` holding every document it understood and every
+//! problem it found (YAML syntax with file, line and column; schema; semantics). Callers print
+//! `problems` and stop when there are any; otherwise they use the typed resources.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::CustomResourceExt;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::migration::FoxMigration;
+use crate::replica_set::FoxReplicaSet;
+use crate::schema::FoxSchema;
+use crate::structural::check_structure;
+use crate::validation::{Problem, Problems, ValidationError};
+
+/// API version of every FoxDB resource.
+pub const API_VERSION: &str = "foxdb.dev/v1alpha1";
+
+/// Where a document came from: file and position in the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// The file.
+    pub file: PathBuf,
+    /// 0-based index of the document within the file.
+    pub document: usize,
+    /// 1-based line where the document starts, when known.
+    pub line: Option<usize>,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}", self.file.display()),
+            None => write!(f, "{} (document {})", self.file.display(), self.document + 1),
+        }
+    }
+}
+
+/// One resource read from a manifest.
+#[derive(Clone, Debug)]
+pub enum Resource {
+    /// A `FoxReplicaSet`.
+    ReplicaSet(Box<FoxReplicaSet>),
+    /// A `FoxSchema`.
+    Schema(Box<FoxSchema>),
+    /// A `FoxMigration`.
+    Migration(Box<FoxMigration>),
+    /// A core `Secret` (connection URLs for the cluster-free commands).
+    Secret(Box<Secret>),
+    /// Any other Kubernetes object; kept so directories of mixed manifests can be read.
+    Other {
+        /// `apiVersion` of the object.
+        api_version: String,
+        /// `kind` of the object.
+        kind: String,
+    },
+}
+
+/// A resource and where it came from.
+#[derive(Clone, Debug)]
+pub struct Document {
+    /// Where it was read.
+    pub origin: Origin,
+    /// What was read.
+    pub resource: Resource,
+}
+
+/// A problem found in a file, with where it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileProblem {
+    /// The file, with line (and column) where known.
+    pub location: String,
+    /// `Kind/name` of the object, when the document got that far.
+    pub object: Option<String>,
+    /// The problem.
+    pub problem: Problem,
+}
+
+impl fmt::Display for FileProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.object {
+            Some(object) => write!(f, "{}: {object}: {}", self.location, self.problem),
+            None => write!(f, "{}: {}", self.location, self.problem),
+        }
+    }
+}
+
+/// Everything read from a set of paths.
+#[derive(Clone, Debug, Default)]
+pub struct ManifestSet {
+    /// Documents that parsed and passed the schema check.
+    pub documents: Vec<Document>,
+    /// Every problem found, in file order.
+    pub problems: Vec<FileProblem>,
+}
+
+impl ManifestSet {
+    /// The FoxSchemas read.
+    pub fn schemas(&self) -> impl Iterator<Item = (&Origin, &FoxSchema)> {
+        self.documents.iter().filter_map(|d| match &d.resource {
+            Resource::Schema(s) => Some((&d.origin, s.as_ref())),
+            _ => None,
+        })
+    }
+
+    /// The FoxReplicaSets read.
+    pub fn replica_sets(&self) -> impl Iterator<Item = (&Origin, &FoxReplicaSet)> {
+        self.documents.iter().filter_map(|d| match &d.resource {
+            Resource::ReplicaSet(r) => Some((&d.origin, r.as_ref())),
+            _ => None,
+        })
+    }
+
+    /// The FoxMigrations read.
+    pub fn migrations(&self) -> impl Iterator<Item = (&Origin, &FoxMigration)> {
+        self.documents.iter().filter_map(|d| match &d.resource {
+            Resource::Migration(m) => Some((&d.origin, m.as_ref())),
+            _ => None,
+        })
+    }
+
+    /// The Secrets read.
+    pub fn secrets(&self) -> impl Iterator<Item = &Secret> {
+        self.documents.iter().filter_map(|d| match &d.resource {
+            Resource::Secret(s) => Some(s.as_ref()),
+            _ => None,
+        })
+    }
+
+    /// Value of `key` in Secret `name` (from `stringData` or base64 `data`).
+    pub fn secret_value(&self, name: &str, key: &str) -> Option<String> {
+        let secret = self
+            .secrets()
+            .find(|s| s.metadata.name.as_deref() == Some(name))?;
+        if let Some(value) = secret.string_data.as_ref().and_then(|d| d.get(key)) {
+            return Some(value.clone());
+        }
+        let bytes = secret.data.as_ref()?.get(key)?;
+        String::from_utf8(bytes.0.clone()).ok()
+    }
+}
+
+/// Errors that stop reading altogether (as opposed to problems inside manifests).
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// A path could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A path held no manifest files.
+    #[error("{path}: no .yaml, .yml or .json files found")]
+    Empty {
+        /// The path.
+        path: PathBuf,
+    },
+}
+
+/// Reads every `.yaml`, `.yml` and `.json` file under the given files and directories (sorted,
+/// recursively), parses each document and checks it.
+///
+/// # Errors
+/// Only when a path cannot be read or holds no manifest; problems inside manifests are
+/// collected in [`ManifestSet::problems`].
+pub fn load_manifests(paths: &[PathBuf]) -> Result<ManifestSet, ManifestError> {
+    let mut set = ManifestSet::default();
+    for path in paths {
+        let files = manifest_files(path)?;
+        if files.is_empty() {
+            return Err(ManifestError::Empty { path: path.clone() });
+        }
+        for file in files {
+            let text = std::fs::read_to_string(&file).map_err(|source| ManifestError::Read {
+                path: file.clone(),
+                source,
+            })?;
+            parse_manifests(&file, &text, &mut set);
+        }
+    }
+    Ok(set)
+}
+
+fn manifest_files(path: &Path) -> Result<Vec<PathBuf>, ManifestError> {
+    let read_error = |source| ManifestError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let metadata = std::fs::metadata(path).map_err(read_error)?;
+    if metadata.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(read_error)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for entry in entries {
+        if entry.is_dir() {
+            files.extend(manifest_files(&entry)?);
+        } else if matches!(
+            entry.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml" | "json")
+        ) {
+            files.push(entry);
+        }
+    }
+    Ok(files)
+}
+
+/// Parses the documents of one file's text into `set`.
+pub fn parse_manifests(file: &Path, text: &str, set: &mut ManifestSet) {
+    let starts = document_start_lines(text);
+    for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
+        let line = starts.get(index).copied();
+        let origin = Origin {
+            file: file.to_path_buf(),
+            document: index,
+            line,
+        };
+        let value = match Value::deserialize(document) {
+            Ok(value) => value,
+            Err(error) => {
+                let location = match error.location() {
+                    Some(at) => format!("{}:{}:{}", file.display(), at.line(), at.column()),
+                    None => origin.to_string(),
+                };
+                set.problems.push(FileProblem {
+                    location,
+                    object: None,
+                    problem: Problem {
+                        path: "(yaml)".into(),
+                        message: format!("YAML syntax error: {error}"),
+                    },
+                });
+                // The parser cannot resynchronise after a syntax error.
+                break;
+            }
+        };
+        if value.is_null() {
+            continue;
+        }
+        read_document(origin, value, set);
+    }
+}
+
+/// 1-based line of each document's first content line, so problems can point into the file.
+fn document_start_lines(text: &str) -> Vec<usize> {
+    let mut starts = Vec::new();
+    let mut pending = true;
+    for (number, line) in text.lines().enumerate() {
+        let trimmed = line.trim_end();
+        if trimmed == "---" || trimmed.starts_with("--- ") {
+            pending = true;
+            continue;
+        }
+        if pending && !trimmed.is_empty() && !trimmed.trim_start().starts_with('#') {
+            starts.push(number + 1);
+            pending = false;
+        }
+    }
+    starts
+}
+
+fn read_document(origin: Origin, value: Value, set: &mut ManifestSet) {
+    let location = origin.to_string();
+    let field = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_string);
+    let (Some(api_version), Some(kind)) = (field("apiVersion"), field("kind")) else {
+        set.problems.push(FileProblem {
+            location,
+            object: None,
+            problem: Problem {
+                path: "(document)".into(),
+                message: "not a Kubernetes object: apiVersion and kind are required".into(),
+            },
+        });
+        return;
+    };
+    let name = value
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("<unnamed>");
+    let object = Some(format!("{kind}/{name}"));
+    let mut problems = Problems::default();
+    if value.pointer("/metadata/name").and_then(Value::as_str).is_none() {
+        problems.add("metadata.name", "required field is missing");
+    }
+    let resource = match (api_version.as_str(), kind.as_str()) {
+        (API_VERSION, "FoxReplicaSet") => typed::<FoxReplicaSet>(&value, &mut problems, |r| {
+            r.validate()
+        })
+        .map(|r| Resource::ReplicaSet(Box::new(r))),
+        (API_VERSION, "FoxSchema") => {
+            typed::<FoxSchema>(&value, &mut problems, |s| s.validate()).map(|s| Resource::Schema(Box::new(s)))
+        }
+        (API_VERSION, "FoxMigration") => typed::<FoxMigration>(&value, &mut problems, |m| {
+            m.validate()
+        })
+        .map(|m| Resource::Migration(Box::new(m))),
+        (group_version, fox_kind) if group_version.starts_with("foxdb.dev/") => {
+            problems.add(
+                "kind",
+                format!("unknown FoxDB resource {group_version} {fox_kind}; known: {API_VERSION} FoxReplicaSet, FoxSchema, FoxMigration"),
+            );
+            None
+        }
+        ("v1", "Secret") => match serde_json::from_value::<Secret>(value.clone()) {
+            Ok(secret) => Some(Resource::Secret(Box::new(secret))),
+            Err(error) => {
+                problems.add("(document)", format!("invalid Secret: {error}"));
+                None
+            }
+        },
+        _ => Some(Resource::Other { api_version, kind }),
+    };
+    if let Err(error) = problems.into_result() {
+        set.problems
+            .extend(error.problems.into_iter().map(|problem| FileProblem {
+                location: location.clone(),
+                object: object.clone(),
+                problem,
+            }));
+        return;
+    }
+    if let Some(resource) = resource {
+        set.documents.push(Document { origin, resource });
+    }
+}
+
+/// Schema check, then typed parse, then `validate()`; every step adds its problems.
+fn typed<K>(
+    value: &Value,
+    problems: &mut Problems,
+    validate: impl Fn(&K) -> Result<(), ValidationError>,
+) -> Option<K>
+where
+    K: CustomResourceExt + for<'de> Deserialize<'de>,
+{
+    let before = problems.len();
+    // The API server handles apiVersion, kind and metadata itself; the CRD schema covers the rest.
+    let mut body = value.clone();
+    if let Some(fields) = body.as_object_mut() {
+        for implicit in ["apiVersion", "kind", "metadata"] {
+            fields.remove(implicit);
+        }
+    }
+    check_structure(&body, open_api_schema::<K>(), "", problems);
+    if problems.len() > before {
+        return None;
+    }
+    match serde_json::from_value::<K>(value.clone()) {
+        Ok(resource) => {
+            if let Err(error) = validate(&resource) {
+                for problem in error.problems {
+                    problems.add(problem.path, problem.message);
+                }
+                return None;
+            }
+            Some(resource)
+        }
+        Err(error) => {
+            problems.add("(document)", error.to_string());
+            None
+        }
+    }
+}
+
+/// The `openAPIV3Schema` of a resource kind, computed once.
+fn open_api_schema<K: CustomResourceExt>() -> &'static Value {
+    static SCHEMAS: OnceLock<std::collections::HashMap<String, Value>> = OnceLock::new();
+    let schemas = SCHEMAS.get_or_init(|| {
+        crate::crdgen::custom_resource_definitions()
+            .into_iter()
+            .filter_map(|crd| {
+                let schema = crd.spec.versions.first()?.schema.as_ref()?.open_api_v3_schema.as_ref()?;
+                Some((crd.spec.names.kind.clone(), serde_json::to_value(schema).ok()?))
+            })
+            .collect()
+    });
+    let kind = K::crd().spec.names.kind;
+    schemas.get(&kind).unwrap_or(&Value::Null)
+}

@@ -1,0 +1,106 @@
+//! `FoxMigration`: one versioned, checksummed up/down migration.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::references::DatabaseRef;
+
+/// A versioned migration, applied exactly once per database in version order and rolled back by
+/// running `down` steps in reverse order.
+///
+/// Its checksum is recorded when applied; a migration whose text changed afterwards is reported
+/// as `Changed`, never silently re-run.
+#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "foxdb.dev",
+    version = "v1alpha1",
+    kind = "FoxMigration",
+    namespaced,
+    status = "FoxMigrationStatus",
+    shortname = "fxm",
+    category = "fox",
+    derive = "PartialEq",
+    derive = "Default",
+    doc = "A versioned up/down migration of a FoxDB database.",
+    printcolumn(name = "Database", type_ = "string", json_path = ".spec.databaseRef.name"),
+    printcolumn(name = "Version", type_ = "integer", json_path = ".spec.version"),
+    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
+    printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct FoxMigrationSpec {
+    /// The FoxReplicaSet whose primary is migrated.
+    pub database_ref: DatabaseRef,
+    /// Ordering key: migrations apply in ascending version (for example `1`, `2` or a timestamp
+    /// such as `20261127120000`).
+    #[schemars(range(min = 1))]
+    pub version: u64,
+    /// Short description, shown in history and status.
+    pub name: String,
+    /// SQL run to apply the migration (SQL engines). Several statements are separated by `;`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub up: Option<String>,
+    /// SQL run to roll the migration back. Absent means the migration is irreversible.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub down: Option<String>,
+    /// MongoDB commands run to apply the migration (instead of `up`), in order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::scalar::any_object_list_schema")]
+    pub up_commands: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
+    /// MongoDB commands run to roll the migration back (instead of `down`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::scalar::any_object_list_schema")]
+    pub down_commands: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
+    /// Run in one transaction where the engine allows it. Turn off for statements that cannot
+    /// run inside a transaction (for example `CREATE INDEX CONCURRENTLY`).
+    #[serde(default = "default_true")]
+    pub transactional: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Observed state of a FoxMigration.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FoxMigrationStatus {
+    /// `Ready`, `Applied` and `Failed`, each with `observedGeneration`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// Where the migration is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<MigrationPhase>,
+    /// SHA-256 of the `up` text as applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
+    /// When it was applied (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_at: Option<String>,
+    /// How long applying took, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// Generation of the spec this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+}
+
+/// Phase of a FoxMigration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum MigrationPhase {
+    /// Waiting for earlier versions or for the database.
+    Pending,
+    /// Being applied.
+    Running,
+    /// Applied with the recorded checksum.
+    Applied,
+    /// Applied, but the text now differs from what was applied.
+    Changed,
+    /// Failed; on MySQL the record is dirty until `fox migrate repair`.
+    Failed,
+    /// Its `down` ran.
+    RolledBack,
+}

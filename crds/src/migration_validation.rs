@@ -1,0 +1,49 @@
+//! `FoxMigration::validate`.
+
+use crate::migration::FoxMigration;
+use crate::validation::{Problems, ValidationError, dns_label_problem};
+
+impl FoxMigration {
+    /// Checks that the migration has a body, a name and a valid database reference.
+    ///
+    /// # Errors
+    /// Every problem found, each with its field path.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        let mut problems = Problems::default();
+        if let Some(name) = self.metadata.name.as_deref()
+            && let Some(problem) = dns_label_problem(name)
+        {
+            problems.add("metadata.name", problem);
+        }
+        let spec = &self.spec;
+        if let Some(problem) = dns_label_problem(&spec.database_ref.name) {
+            problems.add("spec.databaseRef.name", problem);
+        }
+        if spec.version == 0 {
+            problems.add("spec.version", "version must be 1 or greater");
+        }
+        if spec.name.trim().is_empty() {
+            problems.add("spec.name", "name must not be empty");
+        }
+        let has_sql = spec.up.as_deref().is_some_and(|s| !s.trim().is_empty());
+        let has_commands = spec.up_commands.as_ref().is_some_and(|c| !c.is_empty());
+        match (has_sql, has_commands) {
+            (false, false) => problems.add(
+                "spec.up",
+                "a migration needs `up` (SQL) or `upCommands` (MongoDB)",
+            ),
+            (true, true) => problems.add(
+                "spec.upCommands",
+                "give either `up` (SQL) or `upCommands` (MongoDB), not both",
+            ),
+            _ => {}
+        }
+        if has_sql && spec.down_commands.is_some() {
+            problems.add("spec.downCommands", "a SQL migration rolls back with `down`");
+        }
+        if has_commands && spec.down.is_some() {
+            problems.add("spec.down", "a MongoDB migration rolls back with `downCommands`");
+        }
+        problems.into_result()
+    }
+}

@@ -1,0 +1,73 @@
+//! `FoxReplicaSet::validate`.
+
+use std::collections::HashMap;
+
+use crate::replica_set::{Engine, FoxReplicaSet, ReadPreference};
+use crate::validation::{Problems, ValidationError, dns_label_problem};
+
+impl FoxReplicaSet {
+    /// Checks member names, Secret references, pool bounds and engine-specific limits.
+    ///
+    /// # Errors
+    /// Every problem found, each with its field path.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        let mut problems = Problems::default();
+        if let Some(name) = self.metadata.name.as_deref()
+            && let Some(problem) = dns_label_problem(name)
+        {
+            problems.add("metadata.name", problem);
+        }
+        let spec = &self.spec;
+        let members = std::iter::once(("spec.primary".to_string(), &spec.primary)).chain(
+            spec.replicas
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (format!("spec.replicas[{i}]"), m)),
+        );
+        let mut seen: HashMap<String, String> = HashMap::new();
+        for (path, member) in members {
+            if let Some(problem) = dns_label_problem(&member.name) {
+                problems.add(format!("{path}.name"), problem);
+            }
+            if let Some(first) = seen.insert(member.name.clone(), path.clone()) {
+                problems.add(
+                    format!("{path}.name"),
+                    format!("duplicate member name \"{}\" (also {first})", member.name),
+                );
+            }
+            if let Some(problem) = dns_label_problem(&member.connection.name) {
+                problems.add(format!("{path}.connection.name"), problem);
+            }
+            if member.connection.key.is_empty() {
+                problems.add(format!("{path}.connection.key"), "key must not be empty");
+            }
+        }
+        if spec.engine == Engine::Sqlite && !spec.replicas.is_empty() {
+            problems.add(
+                "spec.replicas",
+                "sqlite is a single file and has no replicas; remove them or use another engine",
+            );
+        }
+        if spec.replicas.is_empty() && spec.routing.read_preference == ReadPreference::Replica {
+            problems.add(
+                "spec.routing.readPreference",
+                "readPreference replica needs at least one replica",
+            );
+        }
+        if spec.pool.min_connections > spec.pool.max_connections {
+            problems.add(
+                "spec.pool.minConnections",
+                format!(
+                    "minConnections ({}) is greater than maxConnections ({})",
+                    spec.pool.min_connections, spec.pool.max_connections
+                ),
+            );
+        }
+        if let Some(cache) = &spec.cache
+            && let Some(problem) = dns_label_problem(&cache.redis.name)
+        {
+            problems.add("spec.cache.redis.name", problem);
+        }
+        problems.into_result()
+    }
+}

@@ -1,0 +1,414 @@
+//! `FoxSchema`: the declared tables (or MongoDB collections) of a database.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::references::DatabaseRef;
+use crate::scalar::Scalar;
+
+/// The desired schema of one database: tables with columns, keys, indexes and relations (SQL
+/// engines) or collections (MongoDB), plus seed data and the policy for applying changes.
+///
+/// The engine introspects the live database, plans the difference, refuses destructive changes
+/// unless the policy allows them, and applies the rest under a database lock.
+#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "foxdb.dev",
+    version = "v1alpha1",
+    kind = "FoxSchema",
+    namespaced,
+    status = "FoxSchemaStatus",
+    shortname = "fxs",
+    category = "fox",
+    derive = "PartialEq",
+    derive = "Default",
+    doc = "Declared tables or collections of a FoxDB database, kept in sync by the operator.",
+    printcolumn(name = "Database", type_ = "string", json_path = ".spec.databaseRef.name"),
+    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
+    printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
+    printcolumn(name = "Plan", type_ = "string", json_path = ".status.plan.hash", priority = 1),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct FoxSchemaSpec {
+    /// The FoxReplicaSet whose primary receives the schema.
+    pub database_ref: DatabaseRef,
+    /// How changes are applied: destructive changes, approval, lock timeout.
+    #[serde(default)]
+    pub policy: SchemaPolicy,
+    /// Tables of a SQL database (PostgreSQL, MySQL/MariaDB, SQLite).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<TableSpec>,
+    /// Collections of a MongoDB database.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub collections: Vec<CollectionSpec>,
+    /// Rows upserted by primary key after the schema is applied, in dependency order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seed: Vec<SeedSpec>,
+}
+
+/// How the engine may change the database.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SchemaPolicy {
+    /// Allow changes that can lose data (dropping tables, columns or indexes, narrowing types,
+    /// making a column holding NULLs NOT NULL). Off by default: such a plan is refused and
+    /// listed instead.
+    #[serde(default)]
+    pub allow_destructive: bool,
+    /// Stop after planning; apply only once the plan's hash is approved (`fox apply --approve
+    /// HASH`, or the annotation `foxdb.dev/approve-plan: HASH` in a cluster).
+    #[serde(default)]
+    pub require_approval: bool,
+    /// How long to wait for the database lock held by another applier before giving up.
+    #[serde(default = "default_lock_timeout_seconds")]
+    #[schemars(range(min = 0, max = 3600))]
+    pub lock_timeout_seconds: u32,
+    /// Create an index for every foreign key column that no declared index starts with
+    /// (joins and cascading deletes need one on every engine). On by default.
+    #[serde(default = "default_true")]
+    pub auto_index_foreign_keys: bool,
+}
+
+impl Default for SchemaPolicy {
+    fn default() -> Self {
+        Self {
+            allow_destructive: false,
+            require_approval: false,
+            lock_timeout_seconds: default_lock_timeout_seconds(),
+            auto_index_foreign_keys: true,
+        }
+    }
+}
+
+fn default_lock_timeout_seconds() -> u32 {
+    30
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// One table.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TableSpec {
+    /// Table name. Any identifier of at most 63 bytes; reserved words such as `order` or `user`
+    /// are fine, every engine quotes them.
+    pub name: String,
+    /// Columns in order.
+    pub columns: Vec<ColumnSpec>,
+    /// Table-level primary key, for composite keys. Use either this or `primaryKey: true` on
+    /// columns, not both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_key: Option<Vec<String>>,
+    /// Secondary indexes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<IndexSpec>,
+    /// Relations to other tables; they generate the foreign key column, constraint and join
+    /// table they need when those are not declared (see docs/schema.md, "Relations").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub relations: Vec<RelationSpec>,
+    /// Former names of this table: a live table with one of these names is renamed instead of
+    /// dropped and re-created.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous_names: Vec<String>,
+    /// Audit log of row changes.
+    #[serde(default)]
+    pub audit: AuditSpec,
+    /// Publish row changes to subscribers (client subscriptions).
+    #[serde(default)]
+    pub realtime: bool,
+}
+
+/// One column.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ColumnSpec {
+    /// Column name.
+    pub name: String,
+    /// Portable type: smallint, integer, bigint, serial, bigserial, boolean, real, double,
+    /// decimal(p,s), char(n), varchar(n), text, date, time, timestamp, timestamptz, uuid, json,
+    /// bytes, enum(a,b,...).
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// Whether NULL is allowed. Columns are NOT NULL unless this is true.
+    #[serde(default)]
+    pub nullable: bool,
+    /// Part of the primary key (single-column form).
+    #[serde(default)]
+    pub primary_key: bool,
+    /// Values must be unique.
+    #[serde(default)]
+    pub unique: bool,
+    /// Default value: a literal (string, number, boolean) or one of the portable expressions
+    /// `now()`, `current_date`, `current_time`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<Scalar>,
+    /// Foreign key to a column of another (or the same) table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub references: Option<ForeignKeySpec>,
+    /// Former names of this column: renamed instead of dropped and re-added.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous_names: Vec<String>,
+}
+
+/// A foreign key declared on a column.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ForeignKeySpec {
+    /// Referenced table.
+    pub table: String,
+    /// Referenced column; must be the table's single-column primary key or unique. Defaults to
+    /// the referenced table's primary key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    /// What happens to this row when the referenced row is deleted.
+    #[serde(default)]
+    pub on_delete: ReferentialAction,
+    /// What happens to this row when the referenced key changes.
+    #[serde(default)]
+    pub on_update: ReferentialAction,
+}
+
+/// Referential action of a foreign key.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReferentialAction {
+    /// Refuse the change while referencing rows exist (checked at the end of the statement).
+    #[default]
+    NoAction,
+    /// Refuse the change while referencing rows exist (checked immediately).
+    Restrict,
+    /// Delete or update the referencing rows too.
+    Cascade,
+    /// Set the referencing column to NULL (the column must be nullable).
+    SetNull,
+}
+
+impl ReferentialAction {
+    /// The SQL spelling, the same on every engine.
+    pub fn as_sql(self) -> &'static str {
+        match self {
+            Self::NoAction => "NO ACTION",
+            Self::Restrict => "RESTRICT",
+            Self::Cascade => "CASCADE",
+            Self::SetNull => "SET NULL",
+        }
+    }
+}
+
+/// A secondary index.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IndexSpec {
+    /// Indexed columns, in order.
+    pub columns: Vec<String>,
+    /// Whether the indexed values must be unique.
+    #[serde(default)]
+    pub unique: bool,
+    /// Index name; defaults to `<table>_<columns>_idx` (`_key` when unique), shortened with a
+    /// hash when longer than 63 bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// A relation between this table and another one.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RelationSpec {
+    /// Name of the relation, used by the client (`user.posts()`); must differ from column names.
+    pub name: String,
+    /// Cardinality seen from this table.
+    pub kind: RelationKind,
+    /// The related table.
+    pub table: String,
+    /// The foreign key column. For `one-to-many` and `one-to-one` it lives on the related table,
+    /// for `many-to-one` on this table. Defaults to `<singular of the referenced table>_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub foreign_key: Option<String>,
+    /// Join table of a `many-to-many` relation; defaults to `<this table>_<related table>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub through: Option<String>,
+    /// What happens to referencing rows when the referenced row is deleted (generated
+    /// foreign keys only; join tables always cascade).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_delete: Option<ReferentialAction>,
+}
+
+/// Cardinality of a relation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RelationKind {
+    /// This row has at most one related row, which holds a unique foreign key to it.
+    OneToOne,
+    /// This row has many related rows, each holding a foreign key to it.
+    #[default]
+    OneToMany,
+    /// This row holds a foreign key to one related row.
+    ManyToOne,
+    /// Rows on both sides relate through a join table.
+    ManyToMany,
+}
+
+/// Audit log settings of a table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditSpec {
+    /// Record every insert, update and delete with the old and new values.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Columns left out of the audit record (secrets, large blobs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_fields: Vec<String>,
+    /// Days audit records are kept.
+    #[serde(default = "default_retention_days")]
+    #[schemars(range(min = 1))]
+    pub retention_days: u32,
+}
+
+impl Default for AuditSpec {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            exclude_fields: Vec::new(),
+            retention_days: default_retention_days(),
+        }
+    }
+}
+
+fn default_retention_days() -> u32 {
+    90
+}
+
+/// One MongoDB collection.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CollectionSpec {
+    /// Collection name.
+    pub name: String,
+    /// `$jsonSchema` validator document applied with `collMod`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::scalar::any_object_schema")]
+    pub validator: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Indexes of the collection.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<CollectionIndexSpec>,
+}
+
+/// A MongoDB index.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CollectionIndexSpec {
+    /// Indexed fields in order.
+    pub keys: Vec<CollectionIndexKey>,
+    /// Whether the indexed values must be unique.
+    #[serde(default)]
+    pub unique: bool,
+    /// Index name; defaults to MongoDB's `<field>_<order>` naming.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Remove documents this many seconds after the indexed date (TTL index).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expire_after_seconds: Option<u32>,
+}
+
+/// One field of a MongoDB index.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CollectionIndexKey {
+    /// Field path (dotted for nested fields).
+    pub field: String,
+    /// Sort order or index kind.
+    #[serde(default)]
+    pub order: IndexOrder,
+}
+
+/// Order or kind of a MongoDB index key.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum IndexOrder {
+    /// Ascending (1).
+    #[default]
+    Asc,
+    /// Descending (-1).
+    Desc,
+    /// Text index.
+    Text,
+    /// Hashed index.
+    Hashed,
+}
+
+/// Rows to upsert into one table.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SeedSpec {
+    /// Table (or collection) receiving the rows.
+    pub table: String,
+    /// Rows as column → value maps; every row names the primary key columns, which the upsert
+    /// matches on.
+    pub rows: Vec<BTreeMap<String, Scalar>>,
+}
+
+/// Observed state of a FoxSchema.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FoxSchemaStatus {
+    /// `Ready`, `Planned`, `Blocked` and `Drifted`, each with `observedGeneration`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// Where the schema is: Pending, Planned, Blocked, Applying, Applied or Failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<SchemaPhase>,
+    /// The plan waiting to be applied (or approved), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanSummary>,
+    /// Generation of the spec last applied successfully.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_generation: Option<i64>,
+    /// Hash of the plan last applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_plan_hash: Option<String>,
+    /// When the last plan was applied (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_applied_time: Option<String>,
+    /// Generation of the spec this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+}
+
+/// Phase of a FoxSchema.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum SchemaPhase {
+    /// Not planned yet.
+    Pending,
+    /// A plan exists and waits to be applied.
+    Planned,
+    /// The plan is destructive or waits for approval.
+    Blocked,
+    /// The plan is being applied.
+    Applying,
+    /// The database matches the schema.
+    Applied,
+    /// The last attempt failed; see the `Ready` condition.
+    Failed,
+}
+
+/// A plan in words.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanSummary {
+    /// Hash identifying the plan; approve it with this value.
+    pub hash: String,
+    /// One line per change, in the order they run.
+    pub changes: Vec<String>,
+    /// The destructive changes among them, with the reason each is destructive.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub destructive: Vec<String>,
+    /// Number of SQL statements (or MongoDB commands) the plan runs.
+    pub statements: u32,
+}

@@ -1,0 +1,4 @@
+//! One module per `fox` subcommand.
+
+pub mod crds;
+pub mod validate;
