@@ -240,7 +240,7 @@ pub fn parse_manifests(file: &Path, text: &str, set: &mut ManifestSet) {
                     location,
                     object: None,
                     problem: Problem {
-                        path: "(yaml)".into(),
+                        path: String::new(),
                         message: format!("YAML syntax error: {error}"),
                     },
                 });
@@ -281,7 +281,7 @@ fn read_document(origin: Origin, value: Value, set: &mut ManifestSet) {
             location,
             object: None,
             problem: Problem {
-                path: "(document)".into(),
+                path: String::new(),
                 message: "not a Kubernetes object: apiVersion and kind are required".into(),
             },
         });
@@ -318,7 +318,7 @@ fn read_document(origin: Origin, value: Value, set: &mut ManifestSet) {
         ("v1", "Secret") => match serde_json::from_value::<Secret>(value.clone()) {
             Ok(secret) => Some(Resource::Secret(Box::new(secret))),
             Err(error) => {
-                problems.add("(document)", format!("invalid Secret: {error}"));
+                problems.add("", format!("invalid Secret: {error}"));
                 None
             }
         },
@@ -356,21 +356,27 @@ where
         }
     }
     check_structure(&body, open_api_schema::<K>(), "", problems);
-    if problems.len() > before {
-        return None;
-    }
+    let structural_ok = problems.len() == before;
+    let reported: std::collections::HashSet<String> =
+        problems.paths().skip(before).map(str::to_string).collect();
     match serde_json::from_value::<K>(value.clone()) {
         Ok(resource) => {
+            // Semantic checks run even after schema problems (a bound violated by a value that
+            // still parses), so one run shows everything; a field already reported is skipped.
             if let Err(error) = validate(&resource) {
                 for problem in error.problems {
-                    problems.add(problem.path, problem.message);
+                    if !reported.contains(&problem.path) {
+                        problems.add(problem.path, problem.message);
+                    }
                 }
                 return None;
             }
-            Some(resource)
+            structural_ok.then_some(resource)
         }
         Err(error) => {
-            problems.add("(document)", error.to_string());
+            if structural_ok {
+                problems.add("", error.to_string());
+            }
             None
         }
     }

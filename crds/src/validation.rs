@@ -13,7 +13,11 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path, self.message)
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
     }
 }
 
@@ -43,6 +47,10 @@ impl Problems {
             path: path.into(),
             message: message.into(),
         });
+    }
+
+    pub(crate) fn paths(&self) -> impl Iterator<Item = &str> {
+        self.problems.iter().map(|p| p.path.as_str())
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -1,0 +1,143 @@
+//! The committed CRD YAML is what the code generates, and every schema follows the rules the
+//! API server enforces for structural schemas.
+
+use std::path::Path;
+
+use fox_crds::crdgen::{crd_file_name, crd_yaml, custom_resource_definitions};
+use serde_json::Value;
+
+fn repository_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("crds/ has a parent")
+}
+
+#[test]
+fn committed_crd_yaml_is_up_to_date() {
+    for directory in ["crds", "charts/fox-operator/crds"] {
+        for crd in custom_resource_definitions() {
+            let path = repository_root().join(directory).join(crd_file_name(&crd));
+            let committed = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}; run `make crds`", path.display()));
+            assert!(
+                committed == crd_yaml(&crd).expect("serializes"),
+                "{} is stale; run `make crds` and commit the result",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn crds_have_names_categories_printer_columns_and_status() {
+    let crds = custom_resource_definitions();
+    let short: Vec<_> = crds
+        .iter()
+        .map(|c| c.spec.names.short_names.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(short, vec![vec!["fxm"], vec!["fxrs"], vec!["fxs"]]);
+    for crd in &crds {
+        assert_eq!(crd.spec.group, "foxdb.dev");
+        assert_eq!(crd.spec.names.categories.as_deref(), Some(&["fox".to_string()][..]));
+        let version = &crd.spec.versions[0];
+        assert_eq!(version.name, "v1alpha1");
+        assert!(version.subresources.as_ref().and_then(|s| s.status.as_ref()).is_some());
+        let columns: Vec<&str> = version
+            .additional_printer_columns
+            .iter()
+            .flatten()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert!(columns.contains(&"Ready"), "{columns:?}");
+        assert!(columns.contains(&"Age"), "{columns:?}");
+    }
+}
+
+/// Collects violations of the structural schema rules:
+/// <https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#specifying-a-structural-schema>
+fn structural_violations(node: &Value, path: &str, out: &mut Vec<String>) {
+    let object = node.as_object().expect("schema nodes are objects");
+    let flag = |name: &str| object.get(name).and_then(Value::as_bool).unwrap_or(false);
+    if object.get("type").and_then(Value::as_str).is_none_or(str::is_empty)
+        && !flag("x-kubernetes-int-or-string")
+        && !flag("x-kubernetes-preserve-unknown-fields")
+    {
+        out.push(format!("{path}: no type"));
+    }
+    for forbidden in ["$ref", "definitions", "$schema", "allOf", "anyOf", "oneOf", "not"] {
+        if object.contains_key(forbidden) {
+            out.push(format!("{path}: uses {forbidden}"));
+        }
+    }
+    if object.contains_key("properties") && object.contains_key("additionalProperties") {
+        out.push(format!("{path}: both properties and additionalProperties"));
+    }
+    if let Some(properties) = object.get("properties").and_then(Value::as_object) {
+        for (name, child) in properties {
+            structural_violations(child, &format!("{path}.{name}"), out);
+        }
+    }
+    if let Some(items) = object.get("items") {
+        structural_violations(items, &format!("{path}[]"), out);
+    }
+    if let Some(additional) = object.get("additionalProperties").filter(|a| a.is_object()) {
+        structural_violations(additional, &format!("{path}{{}}"), out);
+    }
+    if let Some(required) = object.get("required").and_then(Value::as_array) {
+        let properties = object.get("properties").and_then(Value::as_object);
+        for name in required.iter().filter_map(Value::as_str) {
+            if properties.is_none_or(|p| !p.contains_key(name)) {
+                out.push(format!("{path}: requires undeclared field {name}"));
+            }
+        }
+    }
+}
+
+#[test]
+fn crd_schemas_are_structural() {
+    for crd in custom_resource_definitions() {
+        let schema = crd.spec.versions[0]
+            .schema
+            .as_ref()
+            .and_then(|s| s.open_api_v3_schema.as_ref())
+            .expect("every version has a schema");
+        let schema = serde_json::to_value(schema).expect("serializes");
+        let mut violations = Vec::new();
+        structural_violations(&schema, &crd.spec.names.kind, &mut violations);
+        assert!(violations.is_empty(), "{violations:#?}");
+        let top: Vec<&String> = schema["properties"]
+            .as_object()
+            .expect("top-level properties")
+            .keys()
+            .collect();
+        assert_eq!(top, ["spec", "status"], "metadata must not be restricted");
+    }
+}
+
+#[test]
+fn every_field_is_documented() {
+    fn undocumented(node: &Value, path: &str, out: &mut Vec<String>) {
+        if let Some(properties) = node.get("properties").and_then(Value::as_object) {
+            for (name, child) in properties {
+                let child_path = format!("{path}.{name}");
+                if child.get("description").and_then(Value::as_str).is_none_or(str::is_empty) {
+                    out.push(child_path.clone());
+                }
+                undocumented(child, &child_path, out);
+            }
+        }
+        if let Some(items) = node.get("items") {
+            undocumented(items, &format!("{path}[]"), out);
+        }
+    }
+    for crd in custom_resource_definitions() {
+        let schema = serde_json::to_value(
+            crd.spec.versions[0].schema.as_ref().and_then(|s| s.open_api_v3_schema.as_ref()),
+        )
+        .expect("serializes");
+        let mut missing = Vec::new();
+        // Conditions come from Kubernetes' own type and carry its documentation.
+        undocumented(&schema["properties"]["spec"], "spec", &mut missing);
+        assert!(missing.is_empty(), "{}: {missing:#?}", crd.spec.names.kind);
+    }
+}
