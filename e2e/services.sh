@@ -46,7 +46,7 @@ die() {
 die_log() {
     if [ -f "$2" ]; then
         echo "services: --- last lines of $2 ---" >&2
-        tail -n 20 "$2" >&2 || true
+        tail -n 20 "$2" | sed -e '$a\' >&2 || true
     fi
     die "$1"
 }
@@ -137,6 +137,17 @@ ensure_postgres() {
         done_+="cluster created, "
     fi
     pg_log=/var/log/postgresql/postgresql-$ver-main.log
+    # Debian gives a new cluster the next free port when 5432 was taken at install time.
+    local port
+    port=$(pg_conftool -s "$ver" main show port 2>/dev/null || echo 5432)
+    if [ "$port" != 5432 ]; then
+        pg_conftool "$ver" main set port 5432 || die "postgresql: could not set port 5432 in cluster $ver/main"
+        if pg_ctlcluster "$ver" main status >/dev/null 2>&1; then
+            pg_ctlcluster --skip-systemctl-redirect "$ver" main stop ||
+                die_log "postgresql: could not stop cluster $ver/main (running on port $port)" "$pg_log"
+        fi
+        done_+="port $port -> 5432, "
+    fi
     if ! pg_ctlcluster "$ver" main status >/dev/null 2>&1; then
         pg_ctlcluster --skip-systemctl-redirect "$ver" main start ||
             die_log "postgresql: could not start cluster $ver/main" "$pg_log"

@@ -79,7 +79,9 @@ pub enum ColumnType {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ColumnTypeError {
     /// The name is not a known type.
-    #[error("unknown type \"{0}\" (known: smallint integer bigint serial bigserial boolean real double decimal(p,s) char(n) varchar(n) text date time timestamp timestamptz uuid json bytes enum(a,b,...))")]
+    #[error(
+        "unknown type \"{0}\" (known: smallint integer bigint serial bigserial boolean real double decimal(p,s) char(n) varchar(n) text date time timestamp timestamptz uuid json bytes enum(a,b,...))"
+    )]
     Unknown(String),
     /// The type takes arguments of a given shape and got something else.
     #[error("{0}")]
@@ -269,7 +271,10 @@ fn parse_enum(args: &str) -> Result<ColumnType, ColumnTypeError> {
                 "enum: label \"{label}\" is longer than {MAX_ENUM_LABEL_BYTES} bytes"
             )));
         }
-        if label.chars().any(|c| c.is_control() || c == '\'' || c == '"') {
+        if label
+            .chars()
+            .any(|c| c.is_control() || c == '\'' || c == '"')
+        {
             return Err(ColumnTypeError::BadArguments(format!(
                 "enum: label \"{}\" contains a quote or control character",
                 label.escape_default()

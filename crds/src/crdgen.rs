@@ -10,7 +10,7 @@ use crate::schema::FoxSchema;
 /// The three CRDs, ordered by file name (`<plural>.foxdb.dev.yaml`).
 pub fn custom_resource_definitions() -> Vec<CustomResourceDefinition> {
     let mut crds = vec![FoxReplicaSet::crd(), FoxSchema::crd(), FoxMigration::crd()];
-    crds.sort_by(|a, b| crd_file_name(a).cmp(&crd_file_name(b)));
+    crds.sort_by_key(crd_file_name);
     crds
 }
 

@@ -39,7 +39,12 @@ impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.line {
             Some(line) => write!(f, "{}:{line}", self.file.display()),
-            None => write!(f, "{} (document {})", self.file.display(), self.document + 1),
+            None => write!(
+                f,
+                "{} (document {})",
+                self.file.display(),
+                self.document + 1
+            ),
         }
     }
 }
@@ -293,21 +298,24 @@ fn read_document(origin: Origin, value: Value, set: &mut ManifestSet) {
         .unwrap_or("<unnamed>");
     let object = Some(format!("{kind}/{name}"));
     let mut problems = Problems::default();
-    if value.pointer("/metadata/name").and_then(Value::as_str).is_none() {
+    if value
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .is_none()
+    {
         problems.add("metadata.name", "required field is missing");
     }
     let resource = match (api_version.as_str(), kind.as_str()) {
-        (API_VERSION, "FoxReplicaSet") => typed::<FoxReplicaSet>(&value, &mut problems, |r| {
-            r.validate()
-        })
-        .map(|r| Resource::ReplicaSet(Box::new(r))),
-        (API_VERSION, "FoxSchema") => {
-            typed::<FoxSchema>(&value, &mut problems, |s| s.validate()).map(|s| Resource::Schema(Box::new(s)))
+        (API_VERSION, "FoxReplicaSet") => {
+            typed::<FoxReplicaSet>(&value, &mut problems, |r| r.validate())
+                .map(|r| Resource::ReplicaSet(Box::new(r)))
         }
-        (API_VERSION, "FoxMigration") => typed::<FoxMigration>(&value, &mut problems, |m| {
-            m.validate()
-        })
-        .map(|m| Resource::Migration(Box::new(m))),
+        (API_VERSION, "FoxSchema") => typed::<FoxSchema>(&value, &mut problems, |s| s.validate())
+            .map(|s| Resource::Schema(Box::new(s))),
+        (API_VERSION, "FoxMigration") => {
+            typed::<FoxMigration>(&value, &mut problems, |m| m.validate())
+                .map(|m| Resource::Migration(Box::new(m)))
+        }
         (group_version, fox_kind) if group_version.starts_with("foxdb.dev/") => {
             problems.add(
                 "kind",
@@ -389,8 +397,18 @@ fn open_api_schema<K: CustomResourceExt>() -> &'static Value {
         crate::crdgen::custom_resource_definitions()
             .into_iter()
             .filter_map(|crd| {
-                let schema = crd.spec.versions.first()?.schema.as_ref()?.open_api_v3_schema.as_ref()?;
-                Some((crd.spec.names.kind.clone(), serde_json::to_value(schema).ok()?))
+                let schema = crd
+                    .spec
+                    .versions
+                    .first()?
+                    .schema
+                    .as_ref()?
+                    .open_api_v3_schema
+                    .as_ref()?;
+                Some((
+                    crd.spec.names.kind.clone(),
+                    serde_json::to_value(schema).ok()?,
+                ))
             })
             .collect()
     });

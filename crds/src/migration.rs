@@ -12,6 +12,8 @@ use crate::references::DatabaseRef;
 ///
 /// Its checksum is recorded when applied; a migration whose text changed afterwards is reported
 /// as `Changed`, never silently re-run.
+// `printcolumn(...)` repeats its keys once per column by design.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[kube(
     group = "foxdb.dev",
@@ -24,11 +26,23 @@ use crate::references::DatabaseRef;
     derive = "PartialEq",
     derive = "Default",
     doc = "A versioned up/down migration of a FoxDB database.",
-    printcolumn(name = "Database", type_ = "string", json_path = ".spec.databaseRef.name"),
+    printcolumn(
+        name = "Database",
+        type_ = "string",
+        json_path = ".spec.databaseRef.name"
+    ),
     printcolumn(name = "Version", type_ = "integer", json_path = ".spec.version"),
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
     printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct FoxMigrationSpec {

@@ -39,10 +39,16 @@ impl FoxMigration {
             _ => {}
         }
         if has_sql && spec.down_commands.is_some() {
-            problems.add("spec.downCommands", "a SQL migration rolls back with `down`");
+            problems.add(
+                "spec.downCommands",
+                "a SQL migration rolls back with `down`",
+            );
         }
         if has_commands && spec.down.is_some() {
-            problems.add("spec.down", "a MongoDB migration rolls back with `downCommands`");
+            problems.add(
+                "spec.down",
+                "a MongoDB migration rolls back with `downCommands`",
+            );
         }
         problems.into_result()
     }

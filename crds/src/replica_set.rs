@@ -13,6 +13,8 @@ use crate::references::SecretKeyRef;
 ///
 /// The operator health-checks every member, measures replication lag, publishes the routing
 /// table in status, `<name>-rw` / `<name>-ro` Services and a `<name>-routing` ConfigMap.
+// `printcolumn(...)` repeats its keys once per column by design.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[kube(
     group = "foxdb.dev",
@@ -26,10 +28,26 @@ use crate::references::SecretKeyRef;
     derive = "Default",
     doc = "A FoxDB database: engine, primary, read replicas, pool, routing and cache.",
     printcolumn(name = "Engine", type_ = "string", json_path = ".spec.engine"),
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
-    printcolumn(name = "Primary", type_ = "string", json_path = ".status.routing.primary"),
-    printcolumn(name = "Readers", type_ = "integer", json_path = ".status.routing.readerCount"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Primary",
+        type_ = "string",
+        json_path = ".status.routing.primary"
+    ),
+    printcolumn(
+        name = "Readers",
+        type_ = "integer",
+        json_path = ".status.routing.readerCount"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct FoxReplicaSetSpec {

@@ -15,6 +15,8 @@ use crate::scalar::Scalar;
 ///
 /// The engine introspects the live database, plans the difference, refuses destructive changes
 /// unless the policy allows them, and applies the rest under a database lock.
+// `printcolumn(...)` repeats its keys once per column by design.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[kube(
     group = "foxdb.dev",
@@ -27,11 +29,28 @@ use crate::scalar::Scalar;
     derive = "PartialEq",
     derive = "Default",
     doc = "Declared tables or collections of a FoxDB database, kept in sync by the operator.",
-    printcolumn(name = "Database", type_ = "string", json_path = ".spec.databaseRef.name"),
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
+    printcolumn(
+        name = "Database",
+        type_ = "string",
+        json_path = ".spec.databaseRef.name"
+    ),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
     printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
-    printcolumn(name = "Plan", type_ = "string", json_path = ".status.plan.hash", priority = 1),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Plan",
+        type_ = "string",
+        json_path = ".status.plan.hash",
+        priority = 1
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct FoxSchemaSpec {

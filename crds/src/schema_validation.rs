@@ -186,7 +186,10 @@ fn validate_table(
         return;
     };
     if table.columns.is_empty() {
-        problems.add(format!("{path}.columns"), "a table needs at least one column");
+        problems.add(
+            format!("{path}.columns"),
+            "a table needs at least one column",
+        );
     }
     let mut column_names: HashMap<String, usize> = HashMap::new();
     for (j, column) in table.columns.iter().enumerate() {
@@ -202,7 +205,11 @@ fn validate_table(
             );
         }
         for (k, previous) in column.previous_names.iter().enumerate() {
-            check_name(&format!("{column_path}.previousNames[{k}]"), previous, problems);
+            check_name(
+                &format!("{column_path}.previousNames[{k}]"),
+                previous,
+                problems,
+            );
         }
         let ty = match column.type_.parse::<ColumnType>() {
             Ok(ty) => Some(ty),
@@ -254,7 +261,10 @@ fn validate_table(
             if !own.has_column(column) {
                 problems.add(
                     format!("{index_path}.columns[{c}]"),
-                    format!("column \"{column}\" is not declared in table \"{}\"", table.name),
+                    format!(
+                        "column \"{column}\" is not declared in table \"{}\"",
+                        table.name
+                    ),
                 );
             }
             if !seen.insert(column) {
@@ -306,7 +316,10 @@ fn validate_table(
         if !own.has_column(field) {
             problems.add(
                 format!("{path}.audit.excludeFields[{f}]"),
-                format!("column \"{field}\" is not declared in table \"{}\"", table.name),
+                format!(
+                    "column \"{field}\" is not declared in table \"{}\"",
+                    table.name
+                ),
             );
         }
     }
@@ -350,7 +363,10 @@ fn validate_primary_key(
         match own.column(column) {
             None => problems.add(
                 &key_path,
-                format!("column \"{column}\" is not declared in table \"{}\"", table.name),
+                format!(
+                    "column \"{column}\" is not declared in table \"{}\"",
+                    table.name
+                ),
             ),
             Some(spec) if spec.nullable => problems.add(
                 &key_path,
@@ -360,7 +376,9 @@ fn validate_primary_key(
         }
     }
     for (j, column) in table.columns.iter().enumerate() {
-        let is_serial = own.column_type(&column.name).is_some_and(ColumnType::is_auto_increment);
+        let is_serial = own
+            .column_type(&column.name)
+            .is_some_and(ColumnType::is_auto_increment);
         if is_serial && own.primary_key.as_slice() != [column.name.clone()] {
             problems.add(
                 format!("{path}.columns[{j}].type"),
@@ -432,7 +450,10 @@ fn validate_reference(
     if on_delete == ReferentialAction::SetNull && !column.nullable {
         problems.add(
             format!("{path}.onDelete"),
-            format!("set-null needs a nullable column, but \"{}\" is NOT NULL", column.name),
+            format!(
+                "set-null needs a nullable column, but \"{}\" is NOT NULL",
+                column.name
+            ),
         );
     }
 }
@@ -448,7 +469,10 @@ fn validate_relation(
     let Some(related) = facts.get(&relation.table) else {
         problems.add(
             format!("{path}.table"),
-            format!("table \"{}\" is not declared in this schema", relation.table),
+            format!(
+                "table \"{}\" is not declared in this schema",
+                relation.table
+            ),
         );
         return;
     };
@@ -464,14 +488,30 @@ fn validate_relation(
                 .foreign_key
                 .clone()
                 .unwrap_or_else(|| default_foreign_key(&table.name));
-            check_generated_key(path, own, &table.name, &relation.table, related, &foreign_key, problems);
+            check_generated_key(
+                path,
+                own,
+                &table.name,
+                &relation.table,
+                related,
+                &foreign_key,
+                problems,
+            );
         }
         RelationKind::ManyToOne => {
             let foreign_key = relation
                 .foreign_key
                 .clone()
                 .unwrap_or_else(|| default_foreign_key(&relation.table));
-            check_generated_key(path, related, &relation.table, &table.name, own, &foreign_key, problems);
+            check_generated_key(
+                path,
+                related,
+                &relation.table,
+                &table.name,
+                own,
+                &foreign_key,
+                problems,
+            );
         }
         RelationKind::ManyToMany => {
             if relation.foreign_key.is_some() {
@@ -518,7 +558,9 @@ fn check_generated_key(
     let [primary_key] = referenced.primary_key.as_slice() else {
         problems.add(
             path,
-            format!("table \"{referenced_name}\" needs a single-column primary key for this relation"),
+            format!(
+                "table \"{referenced_name}\" needs a single-column primary key for this relation"
+            ),
         );
         return;
     };
@@ -542,7 +584,10 @@ fn default_problem(ty: &ColumnType, default: &Scalar) -> Option<String> {
         (_, Scalar::Null) => true,
         (ColumnType::Boolean, Scalar::Bool(_)) => true,
         (t, Scalar::Integer(_)) if t.is_integer() => true,
-        (ColumnType::Real | ColumnType::Double | ColumnType::Decimal { .. }, Scalar::Integer(_) | Scalar::Float(_)) => true,
+        (
+            ColumnType::Real | ColumnType::Double | ColumnType::Decimal { .. },
+            Scalar::Integer(_) | Scalar::Float(_),
+        ) => true,
         (ColumnType::Enum(labels), Scalar::String(s)) => {
             if labels.contains(s) {
                 true
@@ -557,9 +602,14 @@ fn default_problem(ty: &ColumnType, default: &Scalar) -> Option<String> {
             ColumnType::Timestamp | ColumnType::TimestampTz | ColumnType::Date | ColumnType::Time,
             Scalar::String(_),
         ) => true,
-        (ColumnType::Char(_) | ColumnType::Varchar(_) | ColumnType::Text | ColumnType::Uuid | ColumnType::Json, Scalar::String(s)) => {
-            !DEFAULT_EXPRESSIONS.contains(&s.as_str())
-        }
+        (
+            ColumnType::Char(_)
+            | ColumnType::Varchar(_)
+            | ColumnType::Text
+            | ColumnType::Uuid
+            | ColumnType::Json,
+            Scalar::String(s),
+        ) => !DEFAULT_EXPRESSIONS.contains(&s.as_str()),
         (ColumnType::Decimal { .. }, Scalar::String(s)) => s.parse::<f64>().is_ok(),
         _ => false,
     };
@@ -575,7 +625,11 @@ fn validate_collections(spec: &FoxSchemaSpec, problems: &mut Problems) {
     for (i, collection) in spec.collections.iter().enumerate() {
         let path = format!("spec.collections[{i}]");
         let name = &collection.name;
-        if name.is_empty() || name.contains('\0') || name.contains('$') || name.starts_with("system.") {
+        if name.is_empty()
+            || name.contains('\0')
+            || name.contains('$')
+            || name.starts_with("system.")
+        {
             problems.add(
                 format!("{path}.name"),
                 format!("\"{}\" is not a valid MongoDB collection name (empty, contains '$' or NUL, or starts with \"system.\")", name.escape_default()),
@@ -630,7 +684,10 @@ fn validate_seed(
                 match table.column(column) {
                     None => problems.add(
                         format!("{row_path}.{column}"),
-                        format!("column \"{column}\" is not declared in table \"{}\"", seed.table),
+                        format!(
+                            "column \"{column}\" is not declared in table \"{}\"",
+                            seed.table
+                        ),
                     ),
                     Some(spec) => {
                         if matches!(value, Scalar::Null) && !spec.nullable {
@@ -662,7 +719,10 @@ fn validate_seed(
                 if required && !row.contains_key(&column.name) {
                     problems.add(
                         row_path.clone(),
-                        format!("row lacks \"{}\", which is NOT NULL and has no default", column.name),
+                        format!(
+                            "row lacks \"{}\", which is NOT NULL and has no default",
+                            column.name
+                        ),
                     );
                 }
             }
@@ -674,7 +734,10 @@ fn seed_value_problem(ty: &ColumnType, value: &Scalar) -> Option<String> {
     match (ty, value) {
         (ColumnType::Boolean, Scalar::Bool(_)) => None,
         (t, Scalar::Integer(_)) if t.is_integer() => None,
-        (ColumnType::Real | ColumnType::Double | ColumnType::Decimal { .. }, Scalar::Integer(_) | Scalar::Float(_)) => None,
+        (
+            ColumnType::Real | ColumnType::Double | ColumnType::Decimal { .. },
+            Scalar::Integer(_) | Scalar::Float(_),
+        ) => None,
         (ColumnType::Enum(labels), Scalar::String(s)) if !labels.contains(s) => Some(format!(
             "value \"{s}\" is not one of the enum labels ({})",
             labels.join(", ")
@@ -682,12 +745,20 @@ fn seed_value_problem(ty: &ColumnType, value: &Scalar) -> Option<String> {
         (ColumnType::Varchar(n) | ColumnType::Char(n), Scalar::String(s))
             if s.chars().count() > *n as usize =>
         {
-            Some(format!("value is {} characters long; the column holds {n}", s.chars().count()))
+            Some(format!(
+                "value is {} characters long; the column holds {n}",
+                s.chars().count()
+            ))
         }
-        (
-            t,
-            Scalar::String(_),
-        ) if !t.is_integer() && !matches!(t, ColumnType::Boolean | ColumnType::Real | ColumnType::Double) => None,
+        (t, Scalar::String(_))
+            if !t.is_integer()
+                && !matches!(
+                    t,
+                    ColumnType::Boolean | ColumnType::Real | ColumnType::Double
+                ) =>
+        {
+            None
+        }
         _ => Some(format!("value {value} does not fit type {ty}")),
     }
 }

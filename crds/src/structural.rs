@@ -16,7 +16,10 @@ pub(crate) fn check_structure(value: &Value, schema: &Value, path: &str, problem
     }
     if flag(schema, "x-kubernetes-int-or-string") {
         if !(value.is_string() || value.is_i64() || value.is_u64()) {
-            problems.add(path, format!("expected an integer or a string, found {}", describe(value)));
+            problems.add(
+                path,
+                format!("expected an integer or a string, found {}", describe(value)),
+            );
         }
         return;
     }
@@ -34,7 +37,11 @@ pub(crate) fn check_structure(value: &Value, schema: &Value, path: &str, problem
     if !matches {
         problems.add(
             path,
-            format!("expected {}, found {}", expected.unwrap_or("a value"), describe(value)),
+            format!(
+                "expected {}, found {}",
+                expected.unwrap_or("a value"),
+                describe(value)
+            ),
         );
         return;
     }
@@ -44,7 +51,10 @@ pub(crate) fn check_structure(value: &Value, schema: &Value, path: &str, problem
         let names: Vec<String> = allowed.iter().map(Value::to_string).collect();
         problems.add(
             path,
-            format!("unsupported value {value}; expected one of {}", names.join(", ")),
+            format!(
+                "unsupported value {value}; expected one of {}",
+                names.join(", ")
+            ),
         );
     }
     check_bounds(value, schema, path, problems);

@@ -84,7 +84,10 @@ pub(crate) fn dns_label_problem(name: &str) -> Option<String> {
         .chars()
         .next()
         .is_some_and(|c| c.is_ascii_alphanumeric())
-        && name.chars().last().is_some_and(|c| c.is_ascii_alphanumeric());
+        && name
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
     if !valid_chars || !valid_ends {
         return Some(format!(
             "\"{name}\" must consist of lower case letters, digits and '-', and start and end with a letter or digit"

@@ -38,10 +38,19 @@ fn crds_have_names_categories_printer_columns_and_status() {
     assert_eq!(short, vec![vec!["fxm"], vec!["fxrs"], vec!["fxs"]]);
     for crd in &crds {
         assert_eq!(crd.spec.group, "foxdb.dev");
-        assert_eq!(crd.spec.names.categories.as_deref(), Some(&["fox".to_string()][..]));
+        assert_eq!(
+            crd.spec.names.categories.as_deref(),
+            Some(&["fox".to_string()][..])
+        );
         let version = &crd.spec.versions[0];
         assert_eq!(version.name, "v1alpha1");
-        assert!(version.subresources.as_ref().and_then(|s| s.status.as_ref()).is_some());
+        assert!(
+            version
+                .subresources
+                .as_ref()
+                .and_then(|s| s.status.as_ref())
+                .is_some()
+        );
         let columns: Vec<&str> = version
             .additional_printer_columns
             .iter()
@@ -58,13 +67,24 @@ fn crds_have_names_categories_printer_columns_and_status() {
 fn structural_violations(node: &Value, path: &str, out: &mut Vec<String>) {
     let object = node.as_object().expect("schema nodes are objects");
     let flag = |name: &str| object.get(name).and_then(Value::as_bool).unwrap_or(false);
-    if object.get("type").and_then(Value::as_str).is_none_or(str::is_empty)
+    if object
+        .get("type")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
         && !flag("x-kubernetes-int-or-string")
         && !flag("x-kubernetes-preserve-unknown-fields")
     {
         out.push(format!("{path}: no type"));
     }
-    for forbidden in ["$ref", "definitions", "$schema", "allOf", "anyOf", "oneOf", "not"] {
+    for forbidden in [
+        "$ref",
+        "definitions",
+        "$schema",
+        "allOf",
+        "anyOf",
+        "oneOf",
+        "not",
+    ] {
         if object.contains_key(forbidden) {
             out.push(format!("{path}: uses {forbidden}"));
         }
@@ -120,7 +140,11 @@ fn every_field_is_documented() {
         if let Some(properties) = node.get("properties").and_then(Value::as_object) {
             for (name, child) in properties {
                 let child_path = format!("{path}.{name}");
-                if child.get("description").and_then(Value::as_str).is_none_or(str::is_empty) {
+                if child
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+                {
                     out.push(child_path.clone());
                 }
                 undocumented(child, &child_path, out);
@@ -132,7 +156,10 @@ fn every_field_is_documented() {
     }
     for crd in custom_resource_definitions() {
         let schema = serde_json::to_value(
-            crd.spec.versions[0].schema.as_ref().and_then(|s| s.open_api_v3_schema.as_ref()),
+            crd.spec.versions[0]
+                .schema
+                .as_ref()
+                .and_then(|s| s.open_api_v3_schema.as_ref()),
         )
         .expect("serializes");
         let mut missing = Vec::new();

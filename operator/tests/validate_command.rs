@@ -27,7 +27,11 @@ fn stdout(output: &Output) -> String {
 fn blog_example_is_valid() {
     let output = fox(&["validate", "-f", "examples/blog/"]);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
-    assert!(stdout(&output).contains("4 resources valid"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("4 resources valid"),
+        "{}",
+        stdout(&output)
+    );
 }
 
 #[test]
@@ -58,7 +62,12 @@ fn each_invalid_file_fails_on_its_own() {
     assert!(files.len() >= 6);
     for file in files {
         let output = fox(&["validate", "-f", file.to_str().expect("utf-8 path")]);
-        assert_eq!(output.status.code(), Some(1), "{} should be invalid", file.display());
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{} should be invalid",
+            file.display()
+        );
     }
 }
 

@@ -57,13 +57,18 @@ pub fn validate_set(set: &ManifestSet) -> ValidationReport {
         let name = |meta: &kube::core::ObjectMeta| meta.name.clone().unwrap_or_default();
         match &document.resource {
             Resource::ReplicaSet(rs) => {
-                report.checked.push(format!("FoxReplicaSet/{}", name(&rs.metadata)));
+                report
+                    .checked
+                    .push(format!("FoxReplicaSet/{}", name(&rs.metadata)));
                 let secrets = std::iter::once(&rs.spec.primary)
                     .chain(&rs.spec.replicas)
                     .map(|m| &m.connection.name)
                     .chain(rs.spec.cache.as_ref().map(|c| &c.redis.name));
                 for secret in secrets {
-                    if !set.secrets().any(|s| s.metadata.name.as_ref() == Some(secret)) {
+                    if !set
+                        .secrets()
+                        .any(|s| s.metadata.name.as_ref() == Some(secret))
+                    {
                         report.notes.push(format!(
                             "{}: FoxReplicaSet/{} uses Secret \"{secret}\", which is not in these files (it must exist in the cluster)",
                             document.origin,
@@ -73,7 +78,9 @@ pub fn validate_set(set: &ManifestSet) -> ValidationReport {
                 }
             }
             Resource::Schema(schema) => {
-                report.checked.push(format!("FoxSchema/{}", name(&schema.metadata)));
+                report
+                    .checked
+                    .push(format!("FoxSchema/{}", name(&schema.metadata)));
                 let target = &schema.spec.database_ref.name;
                 match set.replica_sets().find(|(_, rs)| rs.metadata.name.as_ref() == Some(target)) {
                     Some((_, rs)) if rs.spec.engine.is_sql() && !schema.spec.collections.is_empty() => {
@@ -97,14 +104,19 @@ pub fn validate_set(set: &ManifestSet) -> ValidationReport {
                 }
             }
             Resource::Migration(migration) => {
-                report.checked.push(format!("FoxMigration/{}", name(&migration.metadata)));
+                report
+                    .checked
+                    .push(format!("FoxMigration/{}", name(&migration.metadata)));
             }
             Resource::Secret(_) | Resource::Other { .. } => {}
         }
     }
     let mut versions = std::collections::HashMap::new();
     for (origin, migration) in set.migrations() {
-        let key = (migration.spec.database_ref.name.clone(), migration.spec.version);
+        let key = (
+            migration.spec.database_ref.name.clone(),
+            migration.spec.version,
+        );
         if let Some(first) = versions.insert(key, origin.to_string()) {
             report.problems.push(format!(
                 "{origin}: FoxMigration/{}: spec.version: version {} for database \"{}\" is also used at {first}",

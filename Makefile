@@ -1,0 +1,50 @@
+# FoxDB developer commands. `make demo` runs the main job on embedded SQLite; `make test` runs
+SHELL := /bin/bash
+# every test against real servers (started by e2e/services.sh when missing).
+
+CARGO ?= cargo
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+FOX := $(TARGET_DIR)/debug/fox
+DEMO_DB ?= $(TARGET_DIR)/demo/blog.sqlite
+
+.PHONY: demo build test test-rust services crds crds-check lint fmt clean
+
+## demo: build fox and run it on the blog example (no cluster, no server)
+demo: build
+	$(FOX) validate -f examples/blog/
+
+## build: build the fox binary
+build:
+	$(CARGO) build -p fox-operator --bin fox
+
+## test: start missing services, run every Rust test, check the generated CRDs
+test: services test-rust crds-check
+
+test-rust:
+	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace --doc
+
+## services: make sure PostgreSQL, MariaDB, Redis and a MongoDB-wire server run on 127.0.0.1
+services:
+	bash e2e/services.sh
+
+## crds: regenerate crds/*.yaml and the Helm chart's copies from the Rust types
+crds: build
+	$(FOX) crds --write
+
+## crds-check: committed CRDs equal the generated ones and pass kubernetes-validate --strict
+crds-check: build
+	$(FOX) crds | diff -u - <(cat crds/*.yaml)
+	@command -v kubernetes-validate >/dev/null || python3 -m pip install --quiet kubernetes-validate
+	kubernetes-validate --strict --quiet crds/*.yaml
+
+## lint: formatting and clippy with warnings as errors
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+clean:
+	$(CARGO) clean
