@@ -217,8 +217,9 @@ ensure_mariadb() {
     fi
     if ! port_open 3306; then
         # --user=mysql: Debian's config does not always name the user, and mariadbd refuses to run as root.
+        # --pidfile: only a mariadbd named by this machine's pid file counts as already running.
         start-stop-daemon --start --oknodo --background --output "$log" \
-            --exec /usr/sbin/mariadbd -- --user=mysql ||
+            --pidfile /run/mysqld/mysqld.pid --exec /usr/sbin/mariadbd -- --user=mysql ||
             die_log "mariadb: start-stop-daemon failed" "$log"
         done_+="started, "
     fi
