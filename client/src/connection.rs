@@ -1,0 +1,276 @@
+//! One connection to one database, whatever the engine: connecting with clear errors, running
+//! statements, binding portable values.
+//!
+//! The schema engine needs a single session (locks, transactions and session settings live on
+//! it), so this is a connection, not a pool.
+
+use std::time::Duration;
+
+use sqlx::{AssertSqlSafe, Connection as _, Row};
+
+use crate::Backend;
+use crate::error::{Error, Result};
+use crate::url::DatabaseUrl;
+
+/// A value bound to a statement parameter.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// SQL NULL.
+    Null,
+    /// Boolean.
+    Bool(bool),
+    /// Whole number.
+    Int(i64),
+    /// Floating point number.
+    Float(f64),
+    /// Text (also dates, decimals, JSON, UUIDs; the statement casts it).
+    Text(String),
+}
+
+/// Options for [`Connection::connect`].
+#[derive(Clone, Debug)]
+pub struct ConnectOptions {
+    /// Shown by the server as the client's name (PostgreSQL `application_name`).
+    pub application_name: String,
+    /// Give up connecting after this long.
+    pub connect_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            application_name: "foxdb".into(),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// An open connection.
+#[derive(Debug)]
+pub enum Connection {
+    /// PostgreSQL.
+    Postgres(sqlx::PgConnection),
+    /// MySQL / MariaDB.
+    MySql(sqlx::MySqlConnection),
+    /// SQLite.
+    Sqlite(sqlx::SqliteConnection),
+}
+
+impl Connection {
+    /// Connects to `url`.
+    ///
+    /// # Errors
+    /// [`Error::Connect`] naming the host (never the password) with a hint on what to check.
+    pub async fn connect(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Self> {
+        let backend = url.backend();
+        let connecting = async {
+            match backend {
+                Backend::Postgres => {
+                    let connect_options: sqlx::postgres::PgConnectOptions = url.expose().parse()?;
+                    let connect_options =
+                        connect_options.application_name(&options.application_name);
+                    sqlx::PgConnection::connect_with(&connect_options)
+                        .await
+                        .map(Self::Postgres)
+                }
+                Backend::MySql => {
+                    let connect_options: sqlx::mysql::MySqlConnectOptions = url.expose().parse()?;
+                    sqlx::MySqlConnection::connect_with(&connect_options)
+                        .await
+                        .map(Self::MySql)
+                }
+                Backend::Sqlite => {
+                    let connect_options: sqlx::sqlite::SqliteConnectOptions =
+                        url.expose().parse()?;
+                    let connect_options = connect_options
+                        .create_if_missing(true)
+                        .foreign_keys(true)
+                        .busy_timeout(Duration::from_secs(5));
+                    sqlx::SqliteConnection::connect_with(&connect_options)
+                        .await
+                        .map(Self::Sqlite)
+                }
+            }
+        };
+        let connect_error = |message: String| {
+            let hint = match backend {
+                Backend::Sqlite => "check that the directory exists and is writable".to_string(),
+                _ if message.contains("password") || message.contains("Access denied") || message.contains("authentication") => {
+                    "check the user and password in the URL (--database, FOX_DATABASE_URL or the FoxReplicaSet's Secret)".to_string()
+                }
+                _ if message.contains("does not exist") || message.contains("Unknown database") => {
+                    "create the database first, or fix its name in the URL".to_string()
+                }
+                _ => format!(
+                    "is the server running and reachable at {}? check the URL given by --database, FOX_DATABASE_URL or the FoxReplicaSet's Secret",
+                    url.location()
+                ),
+            };
+            Error::Connect {
+                backend,
+                location: if backend == Backend::Sqlite {
+                    url.location()
+                } else {
+                    format!("{}/{}", url.location(), url.database_name())
+                },
+                message: crate::url::redact(&message),
+                hint,
+            }
+        };
+        match tokio::time::timeout(options.connect_timeout, connecting).await {
+            Ok(Ok(connection)) => Ok(connection),
+            Ok(Err(error)) => Err(connect_error(match &error {
+                sqlx::Error::Database(db) => db.message().to_string(),
+                other => other.to_string(),
+            })),
+            Err(_) => Err(connect_error(format!(
+                "no answer within {} s",
+                options.connect_timeout.as_secs()
+            ))),
+        }
+    }
+
+    /// The engine.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Postgres(_) => Backend::Postgres,
+            Self::MySql(_) => Backend::MySql,
+            Self::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// Runs one or more statements without parameters; returns the rows affected.
+    ///
+    /// # Errors
+    /// [`Error::Query`] with the statement.
+    pub async fn execute(&mut self, sql: &str) -> Result<u64> {
+        let backend = self.backend();
+        let statement = sqlx::raw_sql(AssertSqlSafe(sql.to_string()));
+        let result = match self {
+            Self::Postgres(c) => statement.execute(c).await.map(|r| r.rows_affected()),
+            Self::MySql(c) => statement.execute(c).await.map(|r| r.rows_affected()),
+            Self::Sqlite(c) => statement.execute(c).await.map(|r| r.rows_affected()),
+        };
+        result.map_err(|e| Error::query(backend, Some(sql), e))
+    }
+
+    /// Runs one statement with bound parameters; returns the rows affected.
+    ///
+    /// # Errors
+    /// [`Error::Query`] with the statement.
+    pub async fn execute_with(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        let backend = self.backend();
+        let sql_owned = AssertSqlSafe(sql.to_string());
+        let result = match self {
+            Self::Postgres(c) => bind_all(sqlx::query(sql_owned), params)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()),
+            Self::MySql(c) => bind_all(sqlx::query(sql_owned), params)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()),
+            Self::Sqlite(c) => bind_all(sqlx::query(sql_owned), params)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()),
+        };
+        result.map_err(|e| Error::query(backend, Some(sql), e))
+    }
+
+    /// Runs a query whose columns are all text (cast them in SQL) and returns its rows.
+    ///
+    /// # Errors
+    /// [`Error::Query`] with the statement.
+    pub async fn fetch_text_rows(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<Vec<Vec<Option<String>>>> {
+        let backend = self.backend();
+        let sql_owned = AssertSqlSafe(sql.to_string());
+        let result = match self {
+            Self::Postgres(c) => bind_all(sqlx::query(sql_owned), params)
+                .fetch_all(c)
+                .await
+                .map(|rows| rows.iter().map(|r| text_row(r, r.len())).collect()),
+            Self::MySql(c) => bind_all(sqlx::query(sql_owned), params)
+                .fetch_all(c)
+                .await
+                .map(|rows| rows.iter().map(|r| text_row(r, r.len())).collect()),
+            Self::Sqlite(c) => bind_all(sqlx::query(sql_owned), params)
+                .fetch_all(c)
+                .await
+                .map(|rows| rows.iter().map(|r| text_row(r, r.len())).collect()),
+        };
+        result.map_err(|e| Error::query(backend, Some(sql), e))
+    }
+
+    /// Runs a query returning one integer (a count).
+    ///
+    /// # Errors
+    /// [`Error::Query`] with the statement.
+    pub async fn fetch_i64(&mut self, sql: &str, params: &[Value]) -> Result<i64> {
+        let backend = self.backend();
+        let sql_owned = AssertSqlSafe(sql.to_string());
+        let result = match self {
+            Self::Postgres(c) => bind_all(sqlx::query(sql_owned), params)
+                .fetch_one(c)
+                .await
+                .and_then(|r| r.try_get::<i64, _>(0)),
+            Self::MySql(c) => bind_all(sqlx::query(sql_owned), params)
+                .fetch_one(c)
+                .await
+                .and_then(|r| r.try_get::<i64, _>(0)),
+            Self::Sqlite(c) => bind_all(sqlx::query(sql_owned), params)
+                .fetch_one(c)
+                .await
+                .and_then(|r| r.try_get::<i64, _>(0)),
+        };
+        result.map_err(|e| Error::query(backend, Some(sql), e))
+    }
+
+    /// Closes the connection cleanly.
+    pub async fn close(self) {
+        let _ = match self {
+            Self::Postgres(c) => c.close().await,
+            Self::MySql(c) => c.close().await,
+            Self::Sqlite(c) => c.close().await,
+        };
+    }
+}
+
+fn text_row<R>(row: &R, width: usize) -> Vec<Option<String>>
+where
+    R: Row,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    usize: sqlx::ColumnIndex<R>,
+{
+    (0..width)
+        .map(|i| row.try_get::<Option<String>, _>(i).ok().flatten())
+        .collect()
+}
+
+fn bind_all<'q, DB>(
+    mut query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>,
+    params: &[Value],
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
+where
+    DB: sqlx::Database,
+    Option<bool>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    f64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    for param in params {
+        query = match param {
+            Value::Null => query.bind(None::<bool>),
+            Value::Bool(b) => query.bind(*b),
+            Value::Int(i) => query.bind(*i),
+            Value::Float(x) => query.bind(*x),
+            Value::Text(s) => query.bind(s.clone()),
+        };
+    }
+    query
+}

@@ -1,0 +1,217 @@
+//! SQL dialects: identifier quoting, native types, literals and DDL, per engine.
+//!
+//! One [`Dialect`] trait holds the behaviour shared by every engine in default methods; each
+//! backend module overrides only what its engine does differently (the `sea-query` shape).
+
+mod mysql;
+mod postgres;
+mod sqlite;
+
+use fox_crds::ColumnType;
+use fox_crds::schema::ReferentialAction;
+
+pub use mysql::MySql;
+pub use postgres::Postgres;
+pub use sqlite::Sqlite;
+
+use crate::Backend;
+use crate::schema::{Column, ColumnDefault, ForeignKey, Index, Table};
+
+/// How one engine spells SQL.
+pub trait Dialect: Send + Sync + std::fmt::Debug {
+    /// The engine this dialect renders for.
+    fn backend(&self) -> Backend;
+
+    /// Quotes an identifier so any name, reserved words included, is taken literally.
+    fn quote(&self, identifier: &str) -> String {
+        format!("\"{}\"", identifier.replace('"', "\"\""))
+    }
+
+    /// A string literal.
+    fn string_literal(&self, value: &str) -> String {
+        format!("'{}'", value.replace('\'', "''"))
+    }
+
+    /// Placeholder of the `n`-th (1-based) bound parameter.
+    fn placeholder(&self, _n: usize) -> String {
+        "?".to_string()
+    }
+
+    /// The native type of a column, without nullability or default.
+    fn native_type(&self, table: &str, column: &Column) -> String;
+
+    /// A default value as a SQL expression for a column of type `ty`.
+    fn default_expression(&self, ty: &ColumnType, default: &ColumnDefault) -> String {
+        match default {
+            ColumnDefault::Null => "NULL".into(),
+            ColumnDefault::Bool(b) => if *b { "TRUE" } else { "FALSE" }.into(),
+            ColumnDefault::Integer(i) => i.to_string(),
+            ColumnDefault::Number(n) => n.clone(),
+            ColumnDefault::Text(s) => {
+                let _ = ty;
+                self.string_literal(s)
+            }
+            ColumnDefault::Now => "CURRENT_TIMESTAMP".into(),
+            ColumnDefault::CurrentDate => "CURRENT_DATE".into(),
+            ColumnDefault::CurrentTime => "CURRENT_TIME".into(),
+            ColumnDefault::Expression(e) => e.clone(),
+        }
+    }
+
+    /// `name TYPE [NOT NULL] [DEFAULT x]` as used in CREATE TABLE and ADD COLUMN.
+    fn column_definition(&self, table: &str, column: &Column) -> String {
+        let mut sql = format!(
+            "{} {}",
+            self.quote(&column.name),
+            self.native_type(table, column)
+        );
+        if !column.nullable {
+            sql.push_str(" NOT NULL");
+        }
+        if let Some(default) = &column.default {
+            sql.push_str(" DEFAULT ");
+            sql.push_str(&self.default_expression(&column.ty, default));
+        }
+        sql
+    }
+
+    /// `REFERENCES t (c) ON DELETE .. ON UPDATE ..`.
+    fn references_clause(&self, foreign_key: &ForeignKey) -> String {
+        let mut sql = format!(
+            "REFERENCES {} ({})",
+            self.quote(&foreign_key.referenced_table),
+            self.quote_list(&foreign_key.referenced_columns)
+        );
+        if foreign_key.on_delete != ReferentialAction::NoAction {
+            sql.push_str(" ON DELETE ");
+            sql.push_str(foreign_key.on_delete.as_sql());
+        }
+        if foreign_key.on_update != ReferentialAction::NoAction {
+            sql.push_str(" ON UPDATE ");
+            sql.push_str(foreign_key.on_update.as_sql());
+        }
+        sql
+    }
+
+    /// Comma-separated quoted identifiers.
+    fn quote_list(&self, names: &[String]) -> String {
+        names
+            .iter()
+            .map(|n| self.quote(n))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Statements that create a table with its primary key (indexes and foreign keys are
+    /// separate changes, except where the engine needs them inline).
+    fn create_table(&self, table: &Table) -> Vec<String> {
+        let mut parts: Vec<String> = table
+            .columns
+            .iter()
+            .map(|c| self.column_definition(&table.name, c))
+            .collect();
+        if !table.primary_key.is_empty() {
+            parts.push(format!(
+                "PRIMARY KEY ({})",
+                self.quote_list(&table.primary_key)
+            ));
+        }
+        vec![format!(
+            "CREATE TABLE {} (\n  {}\n)",
+            self.quote(&table.name),
+            parts.join(",\n  ")
+        )]
+    }
+
+    /// Statements that drop a table.
+    fn drop_table(&self, table: &Table) -> Vec<String> {
+        vec![format!("DROP TABLE {}", self.quote(&table.name))]
+    }
+
+    /// Statements that rename a table.
+    fn rename_table(&self, from: &str, to: &Table) -> Vec<String> {
+        vec![format!(
+            "ALTER TABLE {} RENAME TO {}",
+            self.quote(from),
+            self.quote(&to.name)
+        )]
+    }
+
+    /// Statements that add a column.
+    fn add_column(&self, table: &str, column: &Column) -> Vec<String> {
+        vec![format!(
+            "ALTER TABLE {} ADD COLUMN {}",
+            self.quote(table),
+            self.column_definition(table, column)
+        )]
+    }
+
+    /// Statements that drop a column.
+    fn drop_column(&self, table: &str, column: &Column) -> Vec<String> {
+        vec![format!(
+            "ALTER TABLE {} DROP COLUMN {}",
+            self.quote(table),
+            self.quote(&column.name)
+        )]
+    }
+
+    /// Statements that rename a column.
+    fn rename_column(&self, table: &str, from: &str, to: &Column) -> Vec<String> {
+        vec![format!(
+            "ALTER TABLE {} RENAME COLUMN {} TO {}",
+            self.quote(table),
+            self.quote(from),
+            self.quote(&to.name)
+        )]
+    }
+
+    /// Statements that change a column's type, nullability or default in place, or `None`
+    /// when the engine cannot and the table must be rebuilt.
+    fn alter_column(&self, table: &str, from: &Column, to: &Column) -> Option<Vec<String>>;
+
+    /// Statement that creates an index.
+    fn create_index(&self, table: &str, index: &Index) -> String {
+        format!(
+            "CREATE {}INDEX {} ON {} ({})",
+            if index.unique { "UNIQUE " } else { "" },
+            self.quote(&index.name),
+            self.quote(table),
+            self.quote_list(&index.columns)
+        )
+    }
+
+    /// Statement that drops an index.
+    fn drop_index(&self, _table: &str, index: &str) -> String {
+        format!("DROP INDEX {}", self.quote(index))
+    }
+
+    /// Statement that adds a foreign key to an existing table, or `None` when the engine
+    /// cannot and the table must be rebuilt.
+    fn add_foreign_key(&self, table: &str, foreign_key: &ForeignKey) -> Option<String> {
+        Some(format!(
+            "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) {}",
+            self.quote(table),
+            self.quote(&foreign_key.name),
+            self.quote_list(&foreign_key.columns),
+            self.references_clause(foreign_key)
+        ))
+    }
+
+    /// Statement that drops a foreign key, or `None` when the table must be rebuilt.
+    fn drop_foreign_key(&self, table: &str, name: &str) -> Option<String> {
+        Some(format!(
+            "ALTER TABLE {} DROP CONSTRAINT {}",
+            self.quote(table),
+            self.quote(name)
+        ))
+    }
+}
+
+/// The dialect of a backend.
+pub fn dialect_for(backend: Backend) -> &'static dyn Dialect {
+    match backend {
+        Backend::Postgres => &Postgres,
+        Backend::MySql => &MySql,
+        Backend::Sqlite => &Sqlite,
+    }
+}

@@ -1,0 +1,156 @@
+//! SQLite: declared type names that keep both affinity and the portable type, enums as CHECK
+//! constraints, foreign keys inline; column changes go through a table rebuild.
+
+use fox_crds::ColumnType;
+
+use super::Dialect;
+use crate::Backend;
+use crate::schema::{Column, ColumnDefault, Table};
+
+/// The SQLite dialect.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Sqlite;
+
+impl Sqlite {
+    /// Whether `table` has a single auto-increment primary key column (rendered as the rowid
+    /// alias `INTEGER PRIMARY KEY AUTOINCREMENT`).
+    fn rowid_key(table: &Table) -> Option<&str> {
+        match table.primary_key.as_slice() {
+            [only] => table
+                .column(only)
+                .filter(|c| c.ty.is_auto_increment())
+                .map(|c| c.name.as_str()),
+            _ => None,
+        }
+    }
+
+    fn enum_check(&self, column: &Column) -> Option<String> {
+        let ColumnType::Enum(labels) = &column.ty else {
+            return None;
+        };
+        let labels: Vec<String> = labels.iter().map(|l| self.string_literal(l)).collect();
+        Some(format!(
+            "CHECK ({} IN ({}))",
+            self.quote(&column.name),
+            labels.join(", ")
+        ))
+    }
+}
+
+impl Dialect for Sqlite {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    fn native_type(&self, _table: &str, column: &Column) -> String {
+        match &column.ty {
+            ColumnType::SmallInt => "SMALLINT".into(),
+            ColumnType::Integer | ColumnType::Serial | ColumnType::BigSerial => "INTEGER".into(),
+            ColumnType::BigInt => "BIGINT".into(),
+            ColumnType::Boolean => "BOOLEAN".into(),
+            ColumnType::Real => "REAL".into(),
+            ColumnType::Double => "DOUBLE".into(),
+            ColumnType::Decimal { precision, scale } => format!("DECIMAL({precision},{scale})"),
+            ColumnType::Char(n) => format!("CHAR({n})"),
+            ColumnType::Varchar(n) => format!("VARCHAR({n})"),
+            ColumnType::Text => "TEXT".into(),
+            ColumnType::Date => "DATE".into(),
+            ColumnType::Time => "TIME".into(),
+            ColumnType::Timestamp => "TIMESTAMP".into(),
+            ColumnType::TimestampTz => "TIMESTAMPTZ".into(),
+            ColumnType::Uuid => "UUID".into(),
+            ColumnType::Json => "JSON".into(),
+            ColumnType::Bytes => "BLOB".into(),
+            ColumnType::Enum(_) => "ENUM".into(),
+        }
+    }
+
+    fn default_expression(&self, _ty: &ColumnType, default: &ColumnDefault) -> String {
+        match default {
+            ColumnDefault::Null => "NULL".into(),
+            ColumnDefault::Bool(b) => if *b { "1" } else { "0" }.into(),
+            ColumnDefault::Integer(i) if *i < 0 => format!("({i})"),
+            ColumnDefault::Integer(i) => i.to_string(),
+            ColumnDefault::Number(n) if n.starts_with('-') => format!("({n})"),
+            ColumnDefault::Number(n) => n.clone(),
+            ColumnDefault::Text(s) => self.string_literal(s),
+            ColumnDefault::Now => "CURRENT_TIMESTAMP".into(),
+            ColumnDefault::CurrentDate => "CURRENT_DATE".into(),
+            ColumnDefault::CurrentTime => "CURRENT_TIME".into(),
+            ColumnDefault::Expression(e) => e.clone(),
+        }
+    }
+
+    fn column_definition(&self, table: &str, column: &Column) -> String {
+        let mut sql = format!(
+            "{} {}",
+            self.quote(&column.name),
+            self.native_type(table, column)
+        );
+        if !column.nullable {
+            sql.push_str(" NOT NULL");
+        }
+        if let Some(default) = &column.default {
+            sql.push_str(" DEFAULT ");
+            sql.push_str(&self.default_expression(&column.ty, default));
+        }
+        if let Some(check) = self.enum_check(column) {
+            sql.push(' ');
+            sql.push_str(&check);
+        }
+        sql
+    }
+
+    fn create_table(&self, table: &Table) -> Vec<String> {
+        let rowid_key = Self::rowid_key(table);
+        let mut parts: Vec<String> = table
+            .columns
+            .iter()
+            .map(|c| {
+                if Some(c.name.as_str()) == rowid_key {
+                    format!(
+                        "{} INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL",
+                        self.quote(&c.name)
+                    )
+                } else {
+                    self.column_definition(&table.name, c)
+                }
+            })
+            .collect();
+        if rowid_key.is_none() && !table.primary_key.is_empty() {
+            parts.push(format!(
+                "PRIMARY KEY ({})",
+                self.quote_list(&table.primary_key)
+            ));
+        }
+        for foreign_key in &table.foreign_keys {
+            parts.push(format!(
+                "CONSTRAINT {} FOREIGN KEY ({}) {}",
+                self.quote(&foreign_key.name),
+                self.quote_list(&foreign_key.columns),
+                self.references_clause(foreign_key)
+            ));
+        }
+        vec![format!(
+            "CREATE TABLE {} (\n  {}\n)",
+            self.quote(&table.name),
+            parts.join(",\n  ")
+        )]
+    }
+
+    fn alter_column(&self, _table: &str, _from: &Column, _to: &Column) -> Option<Vec<String>> {
+        None
+    }
+
+    fn add_foreign_key(
+        &self,
+        _table: &str,
+        _foreign_key: &crate::schema::ForeignKey,
+    ) -> Option<String> {
+        None
+    }
+
+    fn drop_foreign_key(&self, _table: &str, _name: &str) -> Option<String> {
+        None
+    }
+}

@@ -1,0 +1,320 @@
+//! Reading the live schema of a database into the [`Schema`] model, and the canonical form
+//! both sides of a comparison are brought to.
+//!
+//! # Expected flow
+//! `introspect_schema(&mut connection)` lists every table except FoxDB's own (`_fox_*`) with
+//! columns, primary key, indexes and foreign keys. A declared schema is compared with it after
+//! both went through [`canonical_schema`], which maps each portable type to what the engine
+//! actually stores (`uuid` is `char(36)` on MySQL, every serial is a 64-bit rowid on SQLite), so
+//! "introspect(apply(S)) == canonical(S)" for every schema S.
+
+mod mysql;
+mod postgres;
+mod sqlite;
+
+use fox_crds::ColumnType;
+use fox_crds::schema::ReferentialAction;
+
+use crate::Backend;
+use crate::connection::Connection;
+use crate::dialect::dialect_for;
+use crate::error::Result;
+use crate::schema::{Column, ColumnDefault, Schema};
+
+/// Prefix of FoxDB's own tables, never part of a user schema.
+pub const BOOKKEEPING_PREFIX: &str = "_fox_";
+
+/// Reads the schema of the database `connection` is connected to.
+///
+/// # Errors
+/// A query failed, or a column has a type the portable vocabulary cannot express
+/// ([`crate::Error::Introspection`], naming the table and column).
+pub async fn introspect_schema(connection: &mut Connection) -> Result<Schema> {
+    let mut schema = match connection {
+        Connection::Postgres(c) => postgres::introspect(c).await?,
+        Connection::MySql(c) => mysql::introspect(c).await?,
+        Connection::Sqlite(c) => sqlite::introspect(c).await?,
+    };
+    schema.normalize_order();
+    Ok(canonical_schema(connection.backend(), &schema))
+}
+
+/// Parses a native type spelling as the engine reports it back into the portable vocabulary.
+pub fn parse_native_type(backend: Backend, native: &str) -> Option<ColumnType> {
+    match backend {
+        Backend::Postgres => postgres::parse_native_type(native),
+        Backend::MySql => mysql::parse_native_type(native),
+        Backend::Sqlite => sqlite::parse_native_type(native),
+    }
+}
+
+/// The portable type `ty` becomes once stored by `backend`.
+pub fn canonical_type(backend: Backend, ty: &ColumnType) -> ColumnType {
+    if matches!(ty, ColumnType::Enum(_)) {
+        return ty.clone();
+    }
+    if ty.is_auto_increment() {
+        return match (backend, ty) {
+            (Backend::Sqlite, _) | (_, ColumnType::BigSerial) => ColumnType::BigSerial,
+            _ => ColumnType::Serial,
+        };
+    }
+    let probe = Column {
+        name: "c".into(),
+        ty: ty.clone(),
+        nullable: true,
+        default: None,
+    };
+    let native = dialect_for(backend).native_type("t", &probe);
+    parse_native_type(backend, &native).unwrap_or_else(|| ty.clone())
+}
+
+/// A default as the engine keeps it: numbers without trailing zeros, booleans for 0/1 on
+/// boolean columns, an explicit NULL default on a nullable column the same as none.
+pub fn canonical_default(
+    ty: &ColumnType,
+    nullable: bool,
+    default: Option<&ColumnDefault>,
+) -> Option<ColumnDefault> {
+    match default? {
+        ColumnDefault::Null if nullable => None,
+        ColumnDefault::Integer(i) if *ty == ColumnType::Boolean => {
+            Some(ColumnDefault::Bool(*i != 0))
+        }
+        ColumnDefault::Integer(i)
+            if matches!(
+                ty,
+                ColumnType::Decimal { .. } | ColumnType::Real | ColumnType::Double
+            ) =>
+        {
+            Some(ColumnDefault::Number(i.to_string()))
+        }
+        ColumnDefault::Number(n) => Some(match n.parse::<i64>() {
+            Ok(i) if ty.is_integer() => ColumnDefault::Integer(i),
+            _ => ColumnDefault::Number(trim_number(n)),
+        }),
+        ColumnDefault::Text(s) if ty.is_integer() => Some(
+            s.trim()
+                .parse()
+                .map_or_else(|_| ColumnDefault::Text(s.clone()), ColumnDefault::Integer),
+        ),
+        ColumnDefault::Text(s)
+            if matches!(
+                ty,
+                ColumnType::Decimal { .. } | ColumnType::Real | ColumnType::Double
+            ) =>
+        {
+            Some(ColumnDefault::Number(trim_number(s.trim())))
+        }
+        ColumnDefault::Text(s) if *ty == ColumnType::Boolean => {
+            Some(match s.to_ascii_lowercase().as_str() {
+                "1" | "true" | "t" => ColumnDefault::Bool(true),
+                "0" | "false" | "f" => ColumnDefault::Bool(false),
+                _ => ColumnDefault::Text(s.clone()),
+            })
+        }
+        other => Some(other.clone()),
+    }
+}
+
+fn trim_number(number: &str) -> String {
+    if number.contains('.') && !number.contains(['e', 'E']) {
+        let trimmed = number.trim_end_matches('0').trim_end_matches('.');
+        if trimmed.is_empty() || trimmed == "-" {
+            "0".into()
+        } else {
+            trimmed.into()
+        }
+    } else {
+        number.into()
+    }
+}
+
+/// Brings a schema (declared or introspected) to the form `backend` stores, so equal schemas
+/// compare equal.
+pub fn canonical_schema(backend: Backend, schema: &Schema) -> Schema {
+    let mut schema = schema.clone();
+    for table in &mut schema.tables {
+        for column in &mut table.columns {
+            column.ty = canonical_type(backend, &column.ty);
+            column.default =
+                canonical_default(&column.ty, column.nullable, column.default.as_ref());
+        }
+        for foreign_key in &mut table.foreign_keys {
+            // InnoDB treats NO ACTION as RESTRICT and reports either.
+            if backend == Backend::MySql {
+                for action in [&mut foreign_key.on_delete, &mut foreign_key.on_update] {
+                    if *action == ReferentialAction::NoAction {
+                        *action = ReferentialAction::Restrict;
+                    }
+                }
+            }
+        }
+    }
+    schema.normalize_order();
+    schema
+}
+
+/// Parses a default expression as an engine reports it (`'draft'::text`, `0`, `(-1)`,
+/// `CURRENT_TIMESTAMP(6)`, `NULL`) into a [`ColumnDefault`]; anything else is kept as an
+/// expression.
+pub fn parse_default(ty: &ColumnType, reported: &str) -> ColumnDefault {
+    let mut text = reported.trim();
+    while let Some(inner) = text.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
+        text = inner.trim();
+    }
+    let text = strip_cast(text);
+    let keyword = text.to_ascii_lowercase();
+    match keyword.as_str() {
+        "null" => return ColumnDefault::Null,
+        "true" => return ColumnDefault::Bool(true),
+        "false" => return ColumnDefault::Bool(false),
+        "current_timestamp" | "now()" | "localtimestamp" | "current_timestamp()" => {
+            return ColumnDefault::Now;
+        }
+        "current_date" | "curdate()" | "current_date()" => return ColumnDefault::CurrentDate,
+        "current_time" | "localtime" | "curtime()" | "current_time()" => {
+            return ColumnDefault::CurrentTime;
+        }
+        _ => {}
+    }
+    if keyword.starts_with("current_timestamp(")
+        || keyword.starts_with("now(")
+        || keyword.starts_with("localtimestamp(")
+    {
+        return ColumnDefault::Now;
+    }
+    if let Some(quoted) = unquote(text) {
+        return ColumnDefault::Text(quoted);
+    }
+    if text.parse::<i64>().is_ok() || text.parse::<f64>().is_ok() {
+        return match text.parse::<i64>() {
+            Ok(i) if ty.is_integer() || *ty == ColumnType::Boolean => ColumnDefault::Integer(i),
+            _ => ColumnDefault::Number(text.to_string()),
+        };
+    }
+    ColumnDefault::Expression(text.to_string())
+}
+
+/// Removes PostgreSQL `::type` casts after a literal (`'x'::character varying` → `'x'`).
+fn strip_cast(text: &str) -> &str {
+    let mut in_quote = false;
+    for (i, c) in text.char_indices() {
+        match c {
+            '\'' => in_quote = !in_quote,
+            ':' if !in_quote && text[i..].starts_with("::") => return text[..i].trim(),
+            _ => {}
+        }
+    }
+    text
+}
+
+/// The content of a single-quoted SQL string literal, or `None` when `text` is not one.
+fn unquote(text: &str) -> Option<String> {
+    let inner = text.strip_prefix('\'')?.strip_suffix('\'')?;
+    Some(inner.replace("''", "'").replace("\\\\", "\\"))
+}
+
+/// Parses a referential action as engines report it.
+pub(crate) fn parse_action(reported: &str) -> ReferentialAction {
+    match reported.trim().to_ascii_uppercase().as_str() {
+        "CASCADE" | "C" => ReferentialAction::Cascade,
+        "SET NULL" | "N" => ReferentialAction::SetNull,
+        "RESTRICT" | "R" => ReferentialAction::Restrict,
+        _ => ReferentialAction::NoAction,
+    }
+}
+
+/// Splits `enum('a','b''c')` style label lists.
+pub(crate) fn parse_quoted_list(list: &str) -> Vec<String> {
+    let mut labels = Vec::new();
+    let mut current = String::new();
+    let mut chars = list.chars().peekable();
+    let mut in_quote = false;
+    while let Some(c) = chars.next() {
+        match (c, in_quote) {
+            ('\'', false) => in_quote = true,
+            ('\'', true) if chars.peek() == Some(&'\'') => {
+                chars.next();
+                current.push('\'');
+            }
+            ('\'', true) => {
+                in_quote = false;
+                labels.push(std::mem::take(&mut current));
+            }
+            (c, true) => current.push(c),
+            _ => {}
+        }
+    }
+    labels
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_as_engines_report_them_are_understood() {
+        let text = ColumnType::Varchar(10);
+        assert_eq!(
+            parse_default(&text, "'draft'::character varying"),
+            ColumnDefault::Text("draft".into())
+        );
+        assert_eq!(
+            parse_default(&text, "'it''s'"),
+            ColumnDefault::Text("it's".into())
+        );
+        assert_eq!(
+            parse_default(&ColumnType::Integer, "'-1'::integer"),
+            ColumnDefault::Text("-1".into())
+        );
+        assert_eq!(
+            canonical_default(
+                &ColumnType::Integer,
+                false,
+                Some(&parse_default(&ColumnType::Integer, "'-1'::integer"))
+            ),
+            Some(ColumnDefault::Integer(-1))
+        );
+        assert_eq!(
+            parse_default(&ColumnType::Integer, "(-1)"),
+            ColumnDefault::Integer(-1)
+        );
+        assert_eq!(
+            parse_default(&ColumnType::TimestampTz, "current_timestamp(6)"),
+            ColumnDefault::Now
+        );
+        assert_eq!(
+            parse_default(&ColumnType::Date, "curdate()"),
+            ColumnDefault::CurrentDate
+        );
+        assert_eq!(
+            parse_default(&ColumnType::Boolean, "false"),
+            ColumnDefault::Bool(false)
+        );
+        assert_eq!(
+            canonical_default(
+                &ColumnType::Boolean,
+                false,
+                Some(&parse_default(&ColumnType::Boolean, "0"))
+            ),
+            Some(ColumnDefault::Bool(false))
+        );
+        assert_eq!(
+            canonical_default(
+                &ColumnType::Decimal {
+                    precision: 10,
+                    scale: 2
+                },
+                false,
+                Some(&ColumnDefault::Number("1.50".into()))
+            ),
+            Some(ColumnDefault::Number("1.5".into()))
+        );
+    }
+
+    #[test]
+    fn quoted_lists_split_with_escapes() {
+        assert_eq!(parse_quoted_list("'a','b''c', 'd'"), vec!["a", "b'c", "d"]);
+    }
+}

@@ -1,0 +1,261 @@
+//! MySQL / MariaDB introspection from `information_schema` of the current database.
+
+use std::collections::{BTreeMap, HashSet};
+
+use fox_crds::ColumnType;
+use sqlx::{MySqlConnection, Row};
+
+use super::{BOOKKEEPING_PREFIX, parse_action, parse_default, parse_quoted_list};
+use crate::Backend;
+use crate::error::{Error, Result};
+use crate::schema::{Column, ColumnDefault, ForeignKey, Index, Schema, Table};
+
+const COLUMNS: &str = r"
+SELECT CAST(c.TABLE_NAME AS CHAR), CAST(c.COLUMN_NAME AS CHAR), CAST(c.COLUMN_TYPE AS CHAR),
+       CAST(c.IS_NULLABLE AS CHAR), CAST(c.COLUMN_DEFAULT AS CHAR), CAST(c.EXTRA AS CHAR)
+FROM information_schema.COLUMNS c
+JOIN information_schema.TABLES t
+  ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME
+WHERE c.TABLE_SCHEMA = DATABASE() AND t.TABLE_TYPE = 'BASE TABLE'
+ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION";
+
+// MariaDB stores JSON as LONGTEXT with a json_valid() check named after the column.
+const JSON_CHECKS: &str = r"
+SELECT CAST(TABLE_NAME AS CHAR), CAST(CHECK_CLAUSE AS CHAR)
+FROM information_schema.CHECK_CONSTRAINTS
+WHERE CONSTRAINT_SCHEMA = DATABASE() AND CHECK_CLAUSE LIKE 'json_valid(%'";
+
+const INDEXES: &str = r"
+SELECT CAST(TABLE_NAME AS CHAR), CAST(INDEX_NAME AS CHAR), CAST(NON_UNIQUE AS SIGNED),
+       CAST(COLUMN_NAME AS CHAR)
+FROM information_schema.STATISTICS
+WHERE TABLE_SCHEMA = DATABASE() AND COLUMN_NAME IS NOT NULL
+ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX";
+
+const FOREIGN_KEYS: &str = r"
+SELECT CAST(k.TABLE_NAME AS CHAR), CAST(k.CONSTRAINT_NAME AS CHAR),
+       CAST(k.REFERENCED_TABLE_NAME AS CHAR), CAST(k.COLUMN_NAME AS CHAR),
+       CAST(k.REFERENCED_COLUMN_NAME AS CHAR), CAST(r.DELETE_RULE AS CHAR),
+       CAST(r.UPDATE_RULE AS CHAR)
+FROM information_schema.KEY_COLUMN_USAGE k
+JOIN information_schema.REFERENTIAL_CONSTRAINTS r
+  ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME
+ AND r.TABLE_NAME = k.TABLE_NAME
+WHERE k.TABLE_SCHEMA = DATABASE() AND k.REFERENCED_TABLE_NAME IS NOT NULL
+ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION";
+
+fn query_error(sql: &str, error: sqlx::Error) -> Error {
+    Error::query(Backend::MySql, Some(sql), error)
+}
+
+pub(super) async fn introspect(connection: &mut MySqlConnection) -> Result<Schema> {
+    let mut json_columns: HashSet<(String, String)> = HashSet::new();
+    for row in sqlx::query(JSON_CHECKS)
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(|e| query_error(JSON_CHECKS, e))?
+    {
+        let clause: String = row.get(1);
+        let column = clause
+            .trim_start_matches("json_valid(")
+            .trim_end_matches(')')
+            .trim_matches('`')
+            .replace("``", "`");
+        json_columns.insert((row.get(0), column));
+    }
+
+    let mut tables: BTreeMap<String, Table> = BTreeMap::new();
+    for row in sqlx::query(COLUMNS)
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(|e| query_error(COLUMNS, e))?
+    {
+        let table_name: String = row.get(0);
+        if table_name.starts_with(BOOKKEEPING_PREFIX) {
+            continue;
+        }
+        let column_name: String = row.get(1);
+        let native: String = row.get(2);
+        let nullable = row.get::<String, _>(3) == "YES";
+        let default: Option<String> = row.get(4);
+        let extra: String = row.get::<Option<String>, _>(5).unwrap_or_default();
+        let mut ty = if json_columns.contains(&(table_name.clone(), column_name.clone())) {
+            ColumnType::Json
+        } else {
+            parse_native_type(&native).ok_or_else(|| Error::Introspection {
+                backend: Backend::MySql,
+                table: table_name.clone(),
+                message: format!(
+                    "column \"{column_name}\" has type {native}, which the portable vocabulary cannot express"
+                ),
+            })?
+        };
+        if extra.to_ascii_lowercase().contains("auto_increment") {
+            ty = match ty {
+                ColumnType::BigInt => ColumnType::BigSerial,
+                _ => ColumnType::Serial,
+            };
+        }
+        // MariaDB reports "NULL" for a nullable column without a default.
+        let default = match default.as_deref() {
+            None => None,
+            Some("NULL") if nullable => None,
+            Some(text) => Some(parse_default(&ty, text)),
+        };
+        let default = match default {
+            // MySQL 8 reports string literals unquoted; keep them as text.
+            Some(ColumnDefault::Expression(text))
+                if !extra.to_ascii_uppercase().contains("DEFAULT_GENERATED") =>
+            {
+                Some(ColumnDefault::Text(text))
+            }
+            other => other,
+        };
+        tables
+            .entry(table_name.clone())
+            .or_insert_with(|| Table {
+                name: table_name,
+                ..Table::default()
+            })
+            .columns
+            .push(Column {
+                name: column_name,
+                ty,
+                nullable,
+                default,
+            });
+    }
+
+    let mut foreign_key_names: HashSet<(String, String)> = HashSet::new();
+    for row in sqlx::query(FOREIGN_KEYS)
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(|e| query_error(FOREIGN_KEYS, e))?
+    {
+        let table_name: String = row.get(0);
+        let Some(table) = tables.get_mut(&table_name) else {
+            continue;
+        };
+        let name: String = row.get(1);
+        foreign_key_names.insert((table_name, name.clone()));
+        let (column, referenced): (String, String) = (row.get(3), row.get(4));
+        match table.foreign_keys.iter_mut().find(|f| f.name == name) {
+            Some(foreign_key) => {
+                foreign_key.columns.push(column);
+                foreign_key.referenced_columns.push(referenced);
+            }
+            None => table.foreign_keys.push(ForeignKey {
+                name,
+                columns: vec![column],
+                referenced_table: row.get(2),
+                referenced_columns: vec![referenced],
+                on_delete: parse_action(&row.get::<String, _>(5)),
+                on_update: parse_action(&row.get::<String, _>(6)),
+            }),
+        }
+    }
+
+    for row in sqlx::query(INDEXES)
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(|e| query_error(INDEXES, e))?
+    {
+        let table_name: String = row.get(0);
+        let name: String = row.get(1);
+        let Some(table) = tables.get_mut(&table_name) else {
+            continue;
+        };
+        let column: String = row.get(3);
+        if name == "PRIMARY" {
+            table.primary_key.push(column);
+            continue;
+        }
+        // InnoDB creates an index named after a foreign key when none covers it.
+        if foreign_key_names.contains(&(table_name, name.clone())) {
+            continue;
+        }
+        match table.indexes.iter_mut().find(|i| i.name == name) {
+            Some(index) => index.columns.push(column),
+            None => table.indexes.push(Index {
+                name,
+                columns: vec![column],
+                unique: row.get::<i64, _>(2) == 0,
+            }),
+        }
+    }
+
+    Ok(Schema {
+        tables: tables.into_values().collect(),
+    })
+}
+
+/// Maps `COLUMN_TYPE` to the portable vocabulary (display widths such as `int(11)` ignored).
+pub(super) fn parse_native_type(native: &str) -> Option<ColumnType> {
+    let native = native.trim();
+    let lower = native.to_ascii_lowercase();
+    let lower = lower
+        .trim_end_matches(" unsigned")
+        .trim_end_matches(" signed");
+    let (name, args) = match lower.find('(') {
+        Some(open) => (&lower[..open], Some(&native[open + 1..native.rfind(')')?])),
+        None => (lower, None),
+    };
+    let number = |text: &str| text.trim().parse::<u32>().ok();
+    Some(match (name, args) {
+        ("tinyint", Some("1")) | ("boolean" | "bool", _) => ColumnType::Boolean,
+        ("smallint", _) => ColumnType::SmallInt,
+        ("int" | "integer" | "mediumint", _) => ColumnType::Integer,
+        ("bigint", _) => ColumnType::BigInt,
+        ("float", _) => ColumnType::Real,
+        ("double", _) => ColumnType::Double,
+        ("decimal" | "numeric", Some(args)) => {
+            let mut parts = args.split(',');
+            let precision = number(parts.next()?)?;
+            let scale = parts.next().map_or(Some(0), number)?;
+            ColumnType::Decimal { precision, scale }
+        }
+        ("char", Some(n)) => ColumnType::Char(number(n)?),
+        ("varchar", Some(n)) => ColumnType::Varchar(number(n)?),
+        ("text" | "mediumtext" | "longtext" | "tinytext", _) => ColumnType::Text,
+        ("date", None) => ColumnType::Date,
+        ("time", _) => ColumnType::Time,
+        ("datetime", _) => ColumnType::Timestamp,
+        ("timestamp", _) => ColumnType::TimestampTz,
+        ("uuid", None) => ColumnType::Uuid,
+        ("json", None) => ColumnType::Json,
+        ("blob" | "mediumblob" | "longblob" | "tinyblob", None) => ColumnType::Bytes,
+        ("enum", Some(list)) => ColumnType::Enum(parse_quoted_list(list)),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn native_types_map_back() {
+        assert_eq!(parse_native_type("int(11)"), Some(ColumnType::Integer));
+        assert_eq!(parse_native_type("tinyint(1)"), Some(ColumnType::Boolean));
+        assert_eq!(
+            parse_native_type("decimal(12,2)"),
+            Some(ColumnType::Decimal {
+                precision: 12,
+                scale: 2
+            })
+        );
+        assert_eq!(
+            parse_native_type("datetime(6)"),
+            Some(ColumnType::Timestamp)
+        );
+        assert_eq!(
+            parse_native_type("timestamp(6)"),
+            Some(ColumnType::TimestampTz)
+        );
+        assert_eq!(
+            parse_native_type("enum('Draft','it''s')"),
+            Some(ColumnType::Enum(vec!["Draft".into(), "it's".into()]))
+        );
+        assert_eq!(parse_native_type("geometry"), None);
+    }
+}

@@ -1,0 +1,268 @@
+//! PostgreSQL introspection from the system catalogs of the current schema.
+
+use std::collections::{BTreeMap, HashMap};
+
+use fox_crds::ColumnType;
+use sqlx::{PgConnection, Row};
+
+use super::{BOOKKEEPING_PREFIX, parse_action, parse_default};
+use crate::Backend;
+use crate::error::{Error, Result};
+use crate::schema::{Column, ForeignKey, Index, Schema, Table};
+
+const COLUMNS: &str = r"
+SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod),
+       a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, t.typtype::text,
+       t.typname::text
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
+  AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY c.relname, a.attnum";
+
+const ENUM_LABELS: &str = r"
+SELECT t.typname::text, e.enumlabel::text
+FROM pg_enum e
+JOIN pg_type t ON t.oid = e.enumtypid
+JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE n.nspname = current_schema()
+ORDER BY t.typname, e.enumsortorder";
+
+const PRIMARY_KEYS: &str = r"
+SELECT c.relname::text, a.attname::text
+FROM pg_index i
+JOIN pg_class c ON c.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey)
+WHERE i.indisprimary AND n.nspname = current_schema()
+ORDER BY c.relname, array_position(i.indkey::int2[], a.attnum)";
+
+const INDEXES: &str = r"
+SELECT t.relname::text, ic.relname::text, i.indisunique, a.attname::text
+FROM pg_index i
+JOIN pg_class t ON t.oid = i.indrelid
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = ANY(i.indkey)
+WHERE n.nspname = current_schema() AND NOT i.indisprimary AND i.indpred IS NULL
+  AND NOT (0 = ANY(i.indkey::int2[])) AND t.relkind IN ('r', 'p')
+ORDER BY t.relname, ic.relname, array_position(i.indkey::int2[], a.attnum)";
+
+const FOREIGN_KEYS: &str = r"
+SELECT t.relname::text, c.conname::text, rt.relname::text, a.attname::text, ra.attname::text,
+       c.confdeltype::text, c.confupdtype::text
+FROM pg_constraint c
+JOIN pg_class t ON t.oid = c.conrelid
+JOIN pg_class rt ON rt.oid = c.confrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+CROSS JOIN LATERAL unnest(c.conkey, c.confkey) WITH ORDINALITY AS k(attnum, refattnum, ord)
+JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+JOIN pg_attribute ra ON ra.attrelid = c.confrelid AND ra.attnum = k.refattnum
+WHERE c.contype = 'f' AND n.nspname = current_schema()
+ORDER BY t.relname, c.conname, k.ord";
+
+fn query_error(sql: &str, error: sqlx::Error) -> Error {
+    Error::query(Backend::Postgres, Some(sql), error)
+}
+
+fn is_user_table(name: &str) -> bool {
+    !name.starts_with(BOOKKEEPING_PREFIX)
+}
+
+pub(super) async fn introspect(connection: &mut PgConnection) -> Result<Schema> {
+    let mut enum_labels: HashMap<String, Vec<String>> = HashMap::new();
+    for row in sqlx::query(ENUM_LABELS)
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(|e| query_error(ENUM_LABELS, e))?
+    {
+        enum_labels
+            .entry(row.get::<String, _>(0))
+            .or_default()
+            .push(row.get::<String, _>(1));
+    }
+
+    let mut tables: BTreeMap<String, Table> = BTreeMap::new();
+    for row in sqlx::query(COLUMNS)
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(|e| query_error(COLUMNS, e))?
+    {
+        let table_name: String = row.get(0);
+        if !is_user_table(&table_name) {
+            continue;
+        }
+        let column_name: String = row.get(1);
+        let native: String = row.get(2);
+        let not_null: bool = row.get(3);
+        let default: Option<String> = row.get(4);
+        let identity: String = row.get(5);
+        let type_kind: String = row.get(6);
+        let type_name: String = row.get(7);
+        let ty = if type_kind == "e" {
+            ColumnType::Enum(enum_labels.get(&type_name).cloned().unwrap_or_default())
+        } else {
+            let parsed = parse_native_type(&native).ok_or_else(|| Error::Introspection {
+                backend: Backend::Postgres,
+                table: table_name.clone(),
+                message: format!(
+                    "column \"{column_name}\" has type {native}, which the portable vocabulary cannot express"
+                ),
+            })?;
+            match (parsed, identity.as_str()) {
+                (ColumnType::Integer, "a" | "d") => ColumnType::Serial,
+                (ColumnType::BigInt, "a" | "d") => ColumnType::BigSerial,
+                (other, _) => other,
+            }
+        };
+        let default = default.map(|d| parse_default(&ty, &d));
+        tables
+            .entry(table_name.clone())
+            .or_insert_with(|| Table {
+                name: table_name,
+                ..Table::default()
+            })
+            .columns
+            .push(Column {
+                name: column_name,
+                ty,
+                nullable: !not_null,
+                default,
+            });
+    }
+
+    for row in sqlx::query(PRIMARY_KEYS)
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(|e| query_error(PRIMARY_KEYS, e))?
+    {
+        if let Some(table) = tables.get_mut(&row.get::<String, _>(0)) {
+            table.primary_key.push(row.get(1));
+        }
+    }
+
+    for row in sqlx::query(INDEXES)
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(|e| query_error(INDEXES, e))?
+    {
+        let Some(table) = tables.get_mut(&row.get::<String, _>(0)) else {
+            continue;
+        };
+        let name: String = row.get(1);
+        let column: String = row.get(3);
+        match table.indexes.iter_mut().find(|i| i.name == name) {
+            Some(index) => index.columns.push(column),
+            None => table.indexes.push(Index {
+                name,
+                columns: vec![column],
+                unique: row.get(2),
+            }),
+        }
+    }
+
+    for row in sqlx::query(FOREIGN_KEYS)
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(|e| query_error(FOREIGN_KEYS, e))?
+    {
+        let Some(table) = tables.get_mut(&row.get::<String, _>(0)) else {
+            continue;
+        };
+        let name: String = row.get(1);
+        let (column, referenced): (String, String) = (row.get(3), row.get(4));
+        match table.foreign_keys.iter_mut().find(|f| f.name == name) {
+            Some(foreign_key) => {
+                foreign_key.columns.push(column);
+                foreign_key.referenced_columns.push(referenced);
+            }
+            None => table.foreign_keys.push(ForeignKey {
+                name,
+                columns: vec![column],
+                referenced_table: row.get(2),
+                referenced_columns: vec![referenced],
+                on_delete: parse_action(&row.get::<String, _>(5)),
+                on_update: parse_action(&row.get::<String, _>(6)),
+            }),
+        }
+    }
+
+    Ok(Schema {
+        tables: tables.into_values().collect(),
+    })
+}
+
+/// Maps `format_type()` output to the portable vocabulary.
+pub(super) fn parse_native_type(native: &str) -> Option<ColumnType> {
+    let native = native.trim().to_ascii_lowercase();
+    let (name, args) = match native.find('(') {
+        Some(open) => {
+            let close = native.find(')')?;
+            let rest = native[close + 1..].trim();
+            let name = if rest.is_empty() {
+                native[..open].trim().to_string()
+            } else {
+                // timestamp(3) with time zone → timestamp with time zone
+                format!("{} {rest}", native[..open].trim())
+            };
+            (name, Some(native[open + 1..close].to_string()))
+        }
+        None => (native.clone(), None),
+    };
+    let number = |text: &str| text.trim().parse::<u32>().ok();
+    Some(match (name.as_str(), args.as_deref()) {
+        ("smallint", None) => ColumnType::SmallInt,
+        ("integer", None) => ColumnType::Integer,
+        ("bigint", None) => ColumnType::BigInt,
+        ("boolean", None) => ColumnType::Boolean,
+        ("real", None) => ColumnType::Real,
+        ("double precision", None) => ColumnType::Double,
+        ("numeric", Some(args)) => {
+            let mut parts = args.split(',');
+            let precision = number(parts.next()?)?;
+            let scale = parts.next().map_or(Some(0), number)?;
+            ColumnType::Decimal { precision, scale }
+        }
+        ("character", Some(n)) => ColumnType::Char(number(n)?),
+        ("character varying", Some(n)) => ColumnType::Varchar(number(n)?),
+        ("character varying" | "text", None) => ColumnType::Text,
+        ("date", None) => ColumnType::Date,
+        ("time without time zone", _) => ColumnType::Time,
+        ("timestamp without time zone", _) => ColumnType::Timestamp,
+        ("timestamp with time zone", _) => ColumnType::TimestampTz,
+        ("uuid", None) => ColumnType::Uuid,
+        ("json" | "jsonb", None) => ColumnType::Json,
+        ("bytea", None) => ColumnType::Bytes,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn native_types_map_back() {
+        assert_eq!(
+            parse_native_type("numeric(12,2)"),
+            Some(ColumnType::Decimal {
+                precision: 12,
+                scale: 2
+            })
+        );
+        assert_eq!(
+            parse_native_type("character varying(255)"),
+            Some(ColumnType::Varchar(255))
+        );
+        assert_eq!(
+            parse_native_type("timestamp(3) with time zone"),
+            Some(ColumnType::TimestampTz)
+        );
+        assert_eq!(parse_native_type("jsonb"), Some(ColumnType::Json));
+        assert_eq!(parse_native_type("numeric"), None);
+        assert_eq!(parse_native_type("point"), None);
+    }
+}

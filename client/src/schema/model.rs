@@ -1,0 +1,142 @@
+//! Plain data types describing tables; no database access here.
+
+use fox_crds::ColumnType;
+use fox_crds::schema::ReferentialAction;
+
+/// A set of tables, ordered by name.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Schema {
+    /// Tables, sorted by name.
+    pub tables: Vec<Table>,
+}
+
+impl Schema {
+    /// The table called `name`.
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+
+    /// Sorts tables, indexes and foreign keys so that two equal schemas compare equal.
+    pub fn normalize_order(&mut self) {
+        self.tables.sort_by(|a, b| a.name.cmp(&b.name));
+        for table in &mut self.tables {
+            table.indexes.sort_by(|a, b| a.name.cmp(&b.name));
+            table.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+    }
+}
+
+/// One table.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Table {
+    /// Table name.
+    pub name: String,
+    /// Columns in declaration order.
+    pub columns: Vec<Column>,
+    /// Primary key columns in key order.
+    pub primary_key: Vec<String>,
+    /// Secondary indexes, unique constraints included (as unique indexes).
+    pub indexes: Vec<Index>,
+    /// Foreign keys held by this table.
+    pub foreign_keys: Vec<ForeignKey>,
+}
+
+impl Table {
+    /// The column called `name`.
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The index called `name`.
+    pub fn index(&self, name: &str) -> Option<&Index> {
+        self.indexes.iter().find(|i| i.name == name)
+    }
+
+    /// Whether some key or index starts with exactly these columns (so lookups on them are
+    /// indexed).
+    pub fn has_index_prefix(&self, columns: &[String]) -> bool {
+        let starts =
+            |key: &[String]| key.len() >= columns.len() && key[..columns.len()] == *columns;
+        starts(&self.primary_key) || self.indexes.iter().any(|i| starts(&i.columns))
+    }
+}
+
+/// One column.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Column {
+    /// Column name.
+    pub name: String,
+    /// Portable type.
+    pub ty: ColumnType,
+    /// Whether NULL is allowed.
+    pub nullable: bool,
+    /// Default value, if any.
+    pub default: Option<ColumnDefault>,
+}
+
+/// A column default.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ColumnDefault {
+    /// SQL NULL.
+    Null,
+    /// `true` / `false`.
+    Bool(bool),
+    /// A whole number.
+    Integer(i64),
+    /// A decimal or floating point number, kept as written (`1.50`).
+    Number(String),
+    /// A string (also dates, times, enum labels, JSON text).
+    Text(String),
+    /// The current date and time.
+    Now,
+    /// The current date.
+    CurrentDate,
+    /// The current time of day.
+    CurrentTime,
+    /// Another SQL expression found in a live database, kept as the engine reports it.
+    Expression(String),
+}
+
+impl std::fmt::Display for ColumnDefault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Null => f.write_str("null"),
+            Self::Bool(b) => write!(f, "{b}"),
+            Self::Integer(i) => write!(f, "{i}"),
+            Self::Number(n) => f.write_str(n),
+            Self::Text(s) => write!(f, "'{s}'"),
+            Self::Now => f.write_str("now()"),
+            Self::CurrentDate => f.write_str("current_date"),
+            Self::CurrentTime => f.write_str("current_time"),
+            Self::Expression(e) => f.write_str(e),
+        }
+    }
+}
+
+/// A secondary index or unique constraint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Index {
+    /// Index name, unique per database.
+    pub name: String,
+    /// Indexed columns in order.
+    pub columns: Vec<String>,
+    /// Whether values must be unique.
+    pub unique: bool,
+}
+
+/// A foreign key constraint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForeignKey {
+    /// Constraint name.
+    pub name: String,
+    /// Referencing columns of this table.
+    pub columns: Vec<String>,
+    /// Referenced table.
+    pub referenced_table: String,
+    /// Referenced columns, in the order of `columns`.
+    pub referenced_columns: Vec<String>,
+    /// Action when the referenced row is deleted.
+    pub on_delete: ReferentialAction,
+    /// Action when the referenced key changes.
+    pub on_update: ReferentialAction,
+}
