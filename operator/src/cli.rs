@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::commands;
+use crate::commands::report::OutputFormat;
 
 /// FoxDB: declarative database schemas, migrations and replica routing for Kubernetes and
 /// for laptops.
@@ -27,6 +28,42 @@ pub enum Command {
         #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
         paths: Vec<PathBuf>,
     },
+    /// Show what `fox apply` would change, without changing anything.
+    Plan {
+        /// Manifest files or directories holding FoxSchemas (and optionally their
+        /// FoxReplicaSet and Secret).
+        #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
+        paths: Vec<PathBuf>,
+        /// Database URL; overrides FOX_DATABASE_URL and the FoxReplicaSet in the files.
+        #[arg(long)]
+        database: Option<String>,
+        /// Output format.
+        #[arg(long, short = 'o', value_enum, default_value = "text")]
+        output: OutputFormat,
+        /// Exit 2 when changes are pending (0 = in sync, 1 = error).
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
+    /// Make each database match its FoxSchema (under a database lock, in one transaction where
+    /// the engine allows).
+    Apply {
+        /// Manifest files or directories holding FoxSchemas (and optionally their
+        /// FoxReplicaSet and Secret).
+        #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
+        paths: Vec<PathBuf>,
+        /// Database URL; overrides FOX_DATABASE_URL and the FoxReplicaSet in the files.
+        #[arg(long)]
+        database: Option<String>,
+        /// Apply destructive changes (drops, narrowing types) as if policy.allowDestructive were set.
+        #[arg(long)]
+        allow_destructive: bool,
+        /// Apply only if the plan's hash is this one (needed with policy.requireApproval).
+        #[arg(long, value_name = "HASH")]
+        approve: Option<String>,
+        /// Plan and check everything, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Print the CustomResourceDefinitions, or write them to `crds/` and the Helm chart.
     Crds {
         /// Write `crds/*.yaml` and `charts/fox-operator/crds/*.yaml` instead of printing.
@@ -43,6 +80,32 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Validate { paths } => commands::validate::run(&paths),
         Command::Crds { write, root } => commands::crds::run(write, &root),
+        Command::Plan {
+            paths,
+            database,
+            output,
+            detailed_exitcode,
+        } => block_on(commands::plan::run(
+            &paths,
+            database.as_deref(),
+            output,
+            detailed_exitcode,
+        )),
+        Command::Apply {
+            paths,
+            database,
+            allow_destructive,
+            approve,
+            dry_run,
+        } => {
+            let flags = commands::apply::ApplyFlags {
+                database,
+                allow_destructive,
+                approve,
+                dry_run,
+            };
+            block_on(commands::apply::run(&paths, &flags))
+        }
     };
     match result {
         Ok(code) => code,
@@ -51,4 +114,11 @@ pub fn run(cli: Cli) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+fn block_on<T>(future: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(future)
 }

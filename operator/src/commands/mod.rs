@@ -1,4 +1,8 @@
-//! One module per `fox` subcommand.
+//! One module per `fox` subcommand, plus what they share (targets, output).
 
+pub mod apply;
 pub mod crds;
+pub mod plan;
+pub mod report;
+pub mod target;
 pub mod validate;

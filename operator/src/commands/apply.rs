@@ -1,0 +1,129 @@
+//! `fox apply`: make each database match its FoxSchema.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use super::report::{plan_summary, plan_text, statement_headline};
+use super::target::{load_valid_manifests, resolve_targets};
+use crate::engine::{ApplyEvent, ApplyOptions, ApplyOutcome, apply_schema};
+
+/// Flags of `fox apply`.
+#[derive(Clone, Debug, Default)]
+pub struct ApplyFlags {
+    /// `--database`.
+    pub database: Option<String>,
+    /// `--allow-destructive`.
+    pub allow_destructive: bool,
+    /// `--approve HASH`.
+    pub approve: Option<String>,
+    /// `--dry-run`.
+    pub dry_run: bool,
+}
+
+/// Applies every FoxSchema under `paths`.
+///
+/// Exit codes: 0 applied or already in sync (or dry run), 2 waiting for `--approve`, 1 on
+/// error or refusal.
+///
+/// # Errors
+/// Invalid manifests, unreachable databases, refusals, failed statements.
+pub async fn run(paths: &[PathBuf], flags: &ApplyFlags) -> anyhow::Result<ExitCode> {
+    let set = load_valid_manifests(paths)?;
+    let targets = resolve_targets(&set, flags.database.as_deref())?;
+    let mut awaiting = false;
+    for target in &targets {
+        let policy = &target.schema.spec.policy;
+        let options = ApplyOptions {
+            schema_name: target.schema_name(),
+            allow_destructive: flags.allow_destructive || policy.allow_destructive,
+            require_approval: policy.require_approval,
+            approve: flags.approve.clone(),
+            dry_run: flags.dry_run,
+            lock_timeout: Duration::from_secs(u64::from(policy.lock_timeout_seconds)),
+        };
+        println!(
+            "FoxSchema/{} → {} {} ({})",
+            target.schema_name(),
+            target.url.backend(),
+            target.url.location(),
+            target.source
+        );
+        let mut stdout = std::io::stdout();
+        let mut progress = |event: ApplyEvent<'_>| match event {
+            ApplyEvent::Planned { plan } => {
+                let _ = write!(stdout, "{}", plan_text(plan));
+                let _ = writeln!(
+                    stdout,
+                    "Applying plan {}: {}",
+                    plan.hash,
+                    plan_summary(plan)
+                );
+            }
+            ApplyEvent::Started { index, total, sql } => {
+                let width = total.to_string().len();
+                let _ = write!(
+                    stdout,
+                    "  [{index:>width$}/{total}] {} ",
+                    statement_headline(sql)
+                );
+                let _ = stdout.flush();
+            }
+            ApplyEvent::Finished { elapsed, .. } => {
+                let _ = writeln!(stdout, "({} ms)", elapsed.as_millis());
+            }
+        };
+        let outcome = apply_schema(&target.url, &target.schema.spec, &options, &mut progress)
+            .await
+            .map_err(|e| anyhow::anyhow!("FoxSchema/{}: {e}", target.schema_name()))?;
+        match outcome {
+            ApplyOutcome::InSync { interrupted } => {
+                for line in interrupted {
+                    println!(
+                        "  note: an earlier apply was interrupted ({line}); the database already matches"
+                    );
+                }
+                println!("In sync: nothing to do.");
+            }
+            ApplyOutcome::Applied {
+                plan,
+                duration,
+                interrupted,
+            } => {
+                for line in interrupted {
+                    println!("  note: resumed after an interrupted apply ({line})");
+                }
+                println!(
+                    "Applied plan {} in {} ms: {}.",
+                    plan.hash,
+                    duration.as_millis(),
+                    plan_summary(&plan)
+                );
+            }
+            ApplyOutcome::DryRun(plan) => {
+                print!("{}", plan_text(&plan));
+                println!(
+                    "Dry run: plan {} ({}) was not applied.",
+                    plan.hash,
+                    plan_summary(&plan)
+                );
+            }
+            ApplyOutcome::AwaitingApproval(plan) => {
+                print!("{}", plan_text(&plan));
+                println!(
+                    "Plan {} ({}) needs approval (policy.requireApproval): review it, then run fox apply --approve {}",
+                    plan.hash,
+                    plan_summary(&plan),
+                    plan.hash
+                );
+                awaiting = true;
+            }
+        }
+    }
+    Ok(if awaiting {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

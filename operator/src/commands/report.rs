@@ -1,0 +1,143 @@
+//! How plans and applies are shown: text for people, JSON for tools, SQL for review.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value as Json, json};
+
+use crate::engine::Plan;
+use crate::engine::change::Safety;
+
+/// Output format of `fox plan`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Changes grouped per table, destructive ones marked.
+    Text,
+    /// One JSON document.
+    Json,
+    /// The SQL statements.
+    Sql,
+}
+
+/// The plan in words, grouped per table.
+pub fn plan_text(plan: &Plan) -> String {
+    if plan.is_empty() {
+        return "  no changes: the database matches the schema\n".into();
+    }
+    let mut by_table: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut order: Vec<&str> = Vec::new();
+    for planned in &plan.changes {
+        let table = planned.change.table();
+        if !order.contains(&table) {
+            order.push(table);
+        }
+        let marker = match &planned.safety {
+            Safety::Safe => String::new(),
+            Safety::Destructive(why) => format!("\n        ! DESTRUCTIVE: {why}"),
+            Safety::Impossible(why) => format!("\n        ! CANNOT APPLY: {why}"),
+        };
+        by_table.entry(table).or_default().push(format!(
+            "    {} {}{marker}",
+            planned.change.symbol(),
+            planned.change
+        ));
+    }
+    let mut text = String::new();
+    for table in order {
+        text.push_str(&format!("  table {table}\n"));
+        for line in &by_table[table] {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    if !plan.seeds.is_empty() {
+        let mut per_table: BTreeMap<&str, usize> = BTreeMap::new();
+        for seed in &plan.seeds {
+            *per_table.entry(seed.row.table.as_str()).or_default() += 1;
+        }
+        text.push_str("  seed\n");
+        for (table, count) in per_table {
+            text.push_str(&format!(
+                "    + upsert {count} row{} into {table}\n",
+                if count == 1 { "" } else { "s" }
+            ));
+        }
+    }
+    text
+}
+
+/// One-line summary: counts and the hash.
+pub fn plan_summary(plan: &Plan) -> String {
+    let destructive = plan.destructive().len();
+    let impossible = plan.impossible().len();
+    let mut summary = format!(
+        "{} change{}",
+        plan.changes.len(),
+        if plan.changes.len() == 1 { "" } else { "s" }
+    );
+    if destructive > 0 {
+        summary.push_str(&format!(" ({destructive} destructive)"));
+    }
+    if impossible > 0 {
+        summary.push_str(&format!(" ({impossible} cannot be applied)"));
+    }
+    summary.push_str(&format!(
+        ", {} statement{}, {} seed row{}",
+        plan.statements.len(),
+        if plan.statements.len() == 1 { "" } else { "s" },
+        plan.seeds.len(),
+        if plan.seeds.len() == 1 { "" } else { "s" }
+    ));
+    summary
+}
+
+/// The plan as JSON.
+pub fn plan_json(schema: &str, database: &str, plan: &Plan) -> Json {
+    let changes: Vec<Json> = plan
+        .changes
+        .iter()
+        .map(|p| {
+            let (safety, reason) = match &p.safety {
+                Safety::Safe => ("safe", None),
+                Safety::Destructive(why) => ("destructive", Some(why.clone())),
+                Safety::Impossible(why) => ("impossible", Some(why.clone())),
+            };
+            json!({
+                "table": p.change.table(),
+                "kind": p.change.kind(),
+                "description": p.change.to_string(),
+                "safety": safety,
+                "reason": reason,
+            })
+        })
+        .collect();
+    let seeds: Vec<Json> = plan
+        .seeds
+        .iter()
+        .map(|s| json!({"table": s.row.table, "values": s.row.values.iter().cloned().collect::<BTreeMap<_, _>>()}))
+        .collect();
+    json!({
+        "schema": schema,
+        "database": database,
+        "engine": plan.backend.as_str(),
+        "hash": plan.hash,
+        "inSync": plan.is_empty(),
+        "changes": changes,
+        "seeds": seeds,
+        "statements": plan.all_sql(),
+    })
+}
+
+/// The plan as SQL, statements terminated by `;`.
+pub fn plan_sql(plan: &Plan) -> String {
+    plan.all_sql().iter().map(|s| format!("{s};\n")).collect()
+}
+
+/// First line of a statement, shortened for progress output.
+pub fn statement_headline(sql: &str) -> String {
+    let first = sql.lines().next().unwrap_or_default();
+    let mut headline: String = first.chars().take(90).collect();
+    if first.chars().count() > 90 || sql.lines().count() > 1 {
+        headline.push_str(" …");
+    }
+    headline
+}

@@ -1,0 +1,120 @@
+//! Which database each FoxSchema in the given files goes to: `--database`, else
+//! `FOX_DATABASE_URL`, else its FoxReplicaSet (and that one's Secret) in the same files, else the
+//! embedded SQLite file `sqlite://foxdb.sqlite`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use fox_crds::FoxSchema;
+use fox_crds::manifest::{ManifestSet, load_manifests};
+use foxdb::DatabaseUrl;
+
+/// The embedded default database.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://foxdb.sqlite";
+
+/// A FoxSchema and the database it is applied to.
+#[derive(Debug)]
+pub struct Target {
+    /// The schema.
+    pub schema: FoxSchema,
+    /// The database.
+    pub url: DatabaseUrl,
+    /// Where the URL came from, for messages.
+    pub source: String,
+}
+
+impl Target {
+    /// `FoxSchema/name`.
+    pub fn schema_name(&self) -> String {
+        self.schema.metadata.name.clone().unwrap_or_default()
+    }
+}
+
+/// Reads and validates the manifests under `paths`; prints every problem and fails when there
+/// is any, before any connection is made.
+///
+/// # Errors
+/// Unreadable paths, invalid manifests.
+pub fn load_valid_manifests(paths: &[PathBuf]) -> anyhow::Result<ManifestSet> {
+    let set = load_manifests(paths)?;
+    let report = super::validate::validate_set(&set);
+    if !report.problems.is_empty() {
+        for problem in &report.problems {
+            eprintln!("{problem}");
+        }
+        bail!(
+            "{} problem(s) in the manifests; nothing was done (see `fox validate`)",
+            report.problems.len()
+        );
+    }
+    Ok(set)
+}
+
+/// Pairs every FoxSchema in `set` with its database.
+///
+/// # Errors
+/// No FoxSchema in the files; `--database` with several schemas; a FoxReplicaSet whose Secret
+/// is missing.
+pub fn resolve_targets(set: &ManifestSet, database: Option<&str>) -> anyhow::Result<Vec<Target>> {
+    let schemas: Vec<&FoxSchema> = set.schemas().map(|(_, s)| s).collect();
+    if schemas.is_empty() {
+        bail!("the given files hold no FoxSchema");
+    }
+    let from_environment = std::env::var("FOX_DATABASE_URL")
+        .ok()
+        .filter(|v| !v.is_empty());
+    let explicit = match (database, from_environment.as_deref()) {
+        (Some(url), _) => Some((url.to_string(), "--database".to_string())),
+        (None, Some(url)) => Some((url.to_string(), "FOX_DATABASE_URL".to_string())),
+        (None, None) => None,
+    };
+    if explicit.is_some() && schemas.len() > 1 {
+        bail!(
+            "{} names one database but the files hold {} FoxSchemas; pass one schema at a time",
+            explicit
+                .as_ref()
+                .map(|(_, s)| s.as_str())
+                .unwrap_or_default(),
+            schemas.len()
+        );
+    }
+    let mut targets = Vec::new();
+    for schema in schemas {
+        let (raw, source) = match &explicit {
+            Some(chosen) => chosen.clone(),
+            None => from_replica_set(set, schema)?,
+        };
+        let url = DatabaseUrl::parse(&raw)?;
+        targets.push(Target {
+            schema: schema.clone(),
+            url,
+            source,
+        });
+    }
+    Ok(targets)
+}
+
+fn from_replica_set(set: &ManifestSet, schema: &FoxSchema) -> anyhow::Result<(String, String)> {
+    let name = &schema.spec.database_ref.name;
+    let Some((_, replica_set)) = set
+        .replica_sets()
+        .find(|(_, r)| r.metadata.name.as_deref() == Some(name.as_str()))
+    else {
+        return Ok((
+            DEFAULT_DATABASE_URL.to_string(),
+            "embedded default (no --database, FOX_DATABASE_URL or FoxReplicaSet in the files)"
+                .to_string(),
+        ));
+    };
+    let connection = &replica_set.spec.primary.connection;
+    let url = set.secret_value(&connection.name, &connection.key).with_context(|| {
+        format!(
+            "FoxReplicaSet/{name} takes its URL from Secret {} key {}, which is not in the given files; add it or pass --database",
+            connection.name, connection.key
+        )
+    })?;
+    Ok((
+        url,
+        format!("FoxReplicaSet/{name} (Secret {})", connection.name),
+    ))
+}

@@ -1,0 +1,387 @@
+//! Applying a FoxSchema: lock, bookkeeping, plan, policy checks, statements, seeds, history.
+//!
+//! # Expected flow
+//! 1. connect and take the database lock (waiting up to `policy.lockTimeoutSeconds`);
+//! 2. apply FoxDB's bookkeeping migrations if missing;
+//! 3. introspect, diff and assess the plan;
+//! 4. refuse impossible or unpermitted destructive changes, stop for approval if required;
+//! 5. run the statements, the seed upserts and the history record — in one transaction on
+//!    PostgreSQL and SQLite; statement by statement with recorded progress on MySQL;
+//! 6. release the lock.
+//!
+//! # Guarantees
+//! On PostgreSQL and SQLite a failed or killed apply leaves the database exactly as before.
+//! On MySQL every completed statement is recorded; the next apply re-plans from the live
+//! schema and so continues where the last one stopped. Applying the same input twice changes
+//! nothing the second time.
+
+use std::time::{Duration, Instant};
+
+use fox_crds::schema::FoxSchemaSpec;
+use foxdb::{Backend, ConnectOptions, Connection, DatabaseUrl};
+
+use super::bookkeeping::apply_bookkeeping;
+use super::clock::{applier_identity, now_rfc3339};
+use super::error::EngineError;
+use super::history::{
+    ApplyStatus, HistoryRecord, close_interrupted, finish_history, insert_history, record_progress,
+};
+use super::lock::{DatabaseLock, acquire_lock};
+use super::plan::{Plan, build_plan};
+
+/// How to apply.
+#[derive(Clone, Debug)]
+pub struct ApplyOptions {
+    /// Name recorded in history (the FoxSchema's name).
+    pub schema_name: String,
+    /// Apply destructive changes.
+    pub allow_destructive: bool,
+    /// Apply only a plan with this hash.
+    pub require_approval: bool,
+    /// The approved plan hash, if any.
+    pub approve: Option<String>,
+    /// Plan and check, change nothing.
+    pub dry_run: bool,
+    /// How long to wait for another applier's lock.
+    pub lock_timeout: Duration,
+}
+
+/// What an apply did.
+#[derive(Debug)]
+pub enum ApplyOutcome {
+    /// The database already matched; nothing ran.
+    InSync {
+        /// Interrupted earlier applies found and closed (MySQL).
+        interrupted: Vec<String>,
+    },
+    /// The plan ran.
+    Applied {
+        /// The plan.
+        plan: Box<Plan>,
+        /// How long the statements took.
+        duration: Duration,
+        /// Interrupted earlier applies this one completed (MySQL).
+        interrupted: Vec<String>,
+    },
+    /// `--dry-run`: the plan, not applied.
+    DryRun(Box<Plan>),
+    /// `requireApproval` and the plan's hash was not approved.
+    AwaitingApproval(Box<Plan>),
+}
+
+/// Progress reported while statements run.
+#[derive(Clone, Debug)]
+pub enum ApplyEvent<'a> {
+    /// The plan about to run (after the policy checks passed).
+    Planned {
+        /// The plan.
+        plan: &'a Plan,
+    },
+    /// A statement is about to run.
+    Started {
+        /// 1-based position.
+        index: usize,
+        /// Total statements.
+        total: usize,
+        /// The SQL.
+        sql: &'a str,
+    },
+    /// It finished.
+    Finished {
+        /// 1-based position.
+        index: usize,
+        /// How long it took.
+        elapsed: Duration,
+    },
+}
+
+/// Connects for the engine, naming the applier in the session where the engine shows it.
+///
+/// # Errors
+/// Connection errors.
+pub async fn connect(url: &DatabaseUrl) -> Result<Connection, EngineError> {
+    let options = ConnectOptions {
+        application_name: format!("fox {}", applier_identity()),
+        ..ConnectOptions::default()
+    };
+    Ok(Connection::connect(url, &options).await?)
+}
+
+/// Plans without changing anything (no lock, no bookkeeping).
+///
+/// # Errors
+/// Connection and database errors; unsupported differences.
+pub async fn plan_schema(url: &DatabaseUrl, spec: &FoxSchemaSpec) -> Result<Plan, EngineError> {
+    let mut connection = connect(url).await?;
+    let plan = build_plan(&mut connection, spec).await;
+    connection.close().await;
+    plan
+}
+
+/// Applies `spec` to the database at `url`; see the module docs for the flow.
+///
+/// # Errors
+/// Lock timeouts, refused or impossible changes, failed statements, database errors; each
+/// leaves the database as the module's guarantees say.
+pub async fn apply_schema(
+    url: &DatabaseUrl,
+    spec: &FoxSchemaSpec,
+    options: &ApplyOptions,
+    progress: &mut (dyn FnMut(ApplyEvent<'_>) + Send),
+) -> Result<ApplyOutcome, EngineError> {
+    let mut connection = connect(url).await?;
+    let backend = connection.backend();
+    if backend == Backend::Sqlite {
+        // Rebuilds drop and re-create tables; keys are checked as a whole before commit.
+        connection.execute("PRAGMA foreign_keys = OFF").await?;
+    }
+    let sqlite_path = url.sqlite_path();
+    let lock = acquire_lock(
+        &mut connection,
+        &url.database_name(),
+        sqlite_path.as_deref(),
+        options.lock_timeout,
+    )
+    .await?;
+    let result = apply_locked(&mut connection, &lock, spec, options, progress).await;
+    if backend == Backend::Sqlite {
+        // Ends the exclusive transaction if the apply did not (refusals, errors, dry runs).
+        let _ = connection.execute("ROLLBACK").await;
+        let _ = connection.execute("PRAGMA foreign_keys = ON").await;
+    }
+    let released = lock.release(&mut connection).await;
+    connection.close().await;
+    let outcome = result?;
+    released?;
+    Ok(outcome)
+}
+
+async fn apply_locked(
+    connection: &mut Connection,
+    lock: &DatabaseLock,
+    spec: &FoxSchemaSpec,
+    options: &ApplyOptions,
+    progress: &mut (dyn FnMut(ApplyEvent<'_>) + Send),
+) -> Result<ApplyOutcome, EngineError> {
+    let backend = connection.backend();
+    apply_bookkeeping(connection).await?;
+    lock.record_holder(connection).await?;
+    let interrupted = if backend == Backend::MySql {
+        close_interrupted(connection).await?
+    } else {
+        Vec::new()
+    };
+    let plan = build_plan(connection, spec).await?;
+    if plan.is_empty() {
+        if backend == Backend::Sqlite {
+            connection.execute("COMMIT").await?;
+        }
+        return Ok(ApplyOutcome::InSync { interrupted });
+    }
+    let impossible = plan.impossible();
+    if !impossible.is_empty() {
+        return Err(EngineError::Impossible {
+            reasons: impossible,
+        });
+    }
+    let destructive = plan.destructive();
+    if !destructive.is_empty() && !options.allow_destructive {
+        return Err(EngineError::DestructiveRefused {
+            changes: destructive,
+        });
+    }
+    if options.dry_run {
+        return Ok(ApplyOutcome::DryRun(Box::new(plan)));
+    }
+    if options.require_approval && options.approve.as_deref() != Some(plan.hash.as_str()) {
+        return Ok(ApplyOutcome::AwaitingApproval(Box::new(plan)));
+    }
+    progress(ApplyEvent::Planned { plan: &plan });
+    let started = Instant::now();
+    match backend {
+        Backend::Postgres | Backend::Sqlite => {
+            run_transactional(connection, &plan, options, progress).await?
+        }
+        Backend::MySql => run_recorded(connection, &plan, options, progress).await?,
+    }
+    Ok(ApplyOutcome::Applied {
+        duration: started.elapsed(),
+        plan: Box::new(plan),
+        interrupted,
+    })
+}
+
+async fn run_statements(
+    connection: &mut Connection,
+    plan: &Plan,
+    progress: &mut (dyn FnMut(ApplyEvent<'_>) + Send),
+    mut after_each: impl AsyncFnMut(&mut Connection, usize) -> Result<(), EngineError>,
+) -> Result<(), (usize, foxdb::Error)> {
+    let total = plan.statements.len();
+    for (i, statement) in plan.statements.iter().enumerate() {
+        progress(ApplyEvent::Started {
+            index: i + 1,
+            total,
+            sql: &statement.sql,
+        });
+        let began = Instant::now();
+        connection
+            .execute(&statement.sql)
+            .await
+            .map_err(|e| (i, e))?;
+        progress(ApplyEvent::Finished {
+            index: i + 1,
+            elapsed: began.elapsed(),
+        });
+        if let Err(error) = after_each(connection, i + 1).await {
+            let error = match error {
+                EngineError::Database(e) => e,
+                other => foxdb::Error::Unsupported {
+                    backend: connection.backend(),
+                    feature: other.to_string(),
+                },
+            };
+            return Err((i, error));
+        }
+    }
+    for seed in &plan.seeds {
+        connection
+            .execute_with(&seed.sql, &seed.params)
+            .await
+            .map_err(|e| (total, e))?;
+    }
+    for sql in &plan.after_seed {
+        connection.execute(sql).await.map_err(|e| (total, e))?;
+    }
+    Ok(())
+}
+
+/// PostgreSQL and SQLite: everything in one transaction, history included.
+async fn run_transactional(
+    connection: &mut Connection,
+    plan: &Plan,
+    options: &ApplyOptions,
+    progress: &mut (dyn FnMut(ApplyEvent<'_>) + Send),
+) -> Result<(), EngineError> {
+    let backend = connection.backend();
+    let started_at = now_rfc3339();
+    let started = Instant::now();
+    if backend == Backend::Postgres {
+        connection.execute("BEGIN").await?;
+    }
+    let total = plan.statements.len();
+    let outcome = run_statements(connection, plan, progress, async |_, _| Ok(())).await;
+    if let Err((index, source)) = outcome {
+        let _ = connection.execute("ROLLBACK").await;
+        return Err(EngineError::StatementFailed {
+            index: index + 1,
+            total,
+            outcome: "the transaction was rolled back and the database is unchanged".into(),
+            source,
+        });
+    }
+    if backend == Backend::Sqlite {
+        let violations = connection
+            .fetch_text_rows(
+                "SELECT \"table\", CAST(rowid AS TEXT), \"parent\" FROM pragma_foreign_key_check",
+                &[],
+            )
+            .await?;
+        if !violations.is_empty() {
+            let _ = connection.execute("ROLLBACK").await;
+            let described: Vec<String> = violations
+                .iter()
+                .take(5)
+                .map(|row| {
+                    let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+                    format!(
+                        "{} row {} references a missing {} row",
+                        field(0),
+                        field(1),
+                        field(2)
+                    )
+                })
+                .collect();
+            return Err(EngineError::ForeignKeyViolation(format!(
+                "{} violation(s): {}",
+                violations.len(),
+                described.join("; ")
+            )));
+        }
+    }
+    let sql = plan.all_sql();
+    let record = HistoryRecord {
+        schema_name: &options.schema_name,
+        plan_hash: &plan.hash,
+        statements: &sql,
+        started_at: &started_at,
+    };
+    insert_history(
+        connection,
+        &record,
+        ApplyStatus::Applied,
+        total,
+        Some(started.elapsed().as_millis()),
+    )
+    .await?;
+    connection.execute("COMMIT").await?;
+    Ok(())
+}
+
+/// MySQL: DDL commits implicitly, so each completed statement is recorded as it finishes.
+async fn run_recorded(
+    connection: &mut Connection,
+    plan: &Plan,
+    options: &ApplyOptions,
+    progress: &mut (dyn FnMut(ApplyEvent<'_>) + Send),
+) -> Result<(), EngineError> {
+    let started_at = now_rfc3339();
+    let started = Instant::now();
+    let sql = plan.all_sql();
+    let record = HistoryRecord {
+        schema_name: &options.schema_name,
+        plan_hash: &plan.hash,
+        statements: &sql,
+        started_at: &started_at,
+    };
+    let total = plan.statements.len();
+    let id = insert_history(connection, &record, ApplyStatus::Running, 0, None).await?;
+    let outcome = run_statements(
+        connection,
+        plan,
+        progress,
+        async |connection: &mut Connection, done: usize| {
+            record_progress(connection, id, done)
+                .await
+                .map_err(EngineError::from)
+        },
+    )
+    .await;
+    let elapsed = started.elapsed().as_millis();
+    match outcome {
+        Ok(()) => {
+            finish_history(connection, id, ApplyStatus::Applied, total, elapsed, None).await?;
+            Ok(())
+        }
+        Err((index, source)) => {
+            let message = source.to_string();
+            finish_history(
+                connection,
+                id,
+                ApplyStatus::Failed,
+                index.min(total),
+                elapsed,
+                Some(&message),
+            )
+            .await?;
+            Err(EngineError::StatementFailed {
+                index: index + 1,
+                total,
+                outcome: format!(
+                    "MySQL commits DDL as it goes: the {index} statement(s) before it are applied and recorded in _fox_apply_history; fix the cause and apply again to continue from there"
+                ),
+                source,
+            })
+        }
+    }
+}

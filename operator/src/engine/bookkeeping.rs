@@ -1,0 +1,154 @@
+//! FoxDB's own tables (`migrations/<engine>/NNNN_name.sql`), embedded in the binary and applied
+//! under the database lock before any user change.
+
+use foxdb::dialect::dialect_for;
+use foxdb::{Backend, Connection};
+
+use super::clock::now_rfc3339;
+
+/// One bookkeeping migration.
+#[derive(Clone, Copy, Debug)]
+pub struct BookkeepingMigration {
+    /// Version, ascending.
+    pub version: i64,
+    /// File name without extension.
+    pub name: &'static str,
+    /// Statements, separated by `;` at line ends.
+    pub sql: &'static str,
+}
+
+const POSTGRES: &[BookkeepingMigration] = &[BookkeepingMigration {
+    version: 1,
+    name: "0001_apply_history",
+    sql: include_str!("../../../migrations/postgres/0001_apply_history.sql"),
+}];
+
+const MYSQL: &[BookkeepingMigration] = &[BookkeepingMigration {
+    version: 1,
+    name: "0001_apply_history",
+    sql: include_str!("../../../migrations/mysql/0001_apply_history.sql"),
+}];
+
+const SQLITE: &[BookkeepingMigration] = &[BookkeepingMigration {
+    version: 1,
+    name: "0001_apply_history",
+    sql: include_str!("../../../migrations/sqlite/0001_apply_history.sql"),
+}];
+
+/// The bookkeeping migrations of an engine, in version order.
+pub fn bookkeeping_migrations(backend: Backend) -> &'static [BookkeepingMigration] {
+    match backend {
+        Backend::Postgres => POSTGRES,
+        Backend::MySql => MYSQL,
+        Backend::Sqlite => SQLITE,
+    }
+}
+
+/// Splits a migration file into statements at `;` ending a line; `--` comment lines dropped.
+pub fn split_statements(sql: &str) -> Vec<String> {
+    let mut statements = Vec::new();
+    let mut current = String::new();
+    for line in sql.lines() {
+        if line.trim_start().starts_with("--") {
+            continue;
+        }
+        current.push_str(line);
+        current.push('\n');
+        if line.trim_end().ends_with(';') {
+            let statement = current.trim().trim_end_matches(';').trim().to_string();
+            if !statement.is_empty() {
+                statements.push(statement);
+            }
+            current.clear();
+        }
+    }
+    let rest = current.trim();
+    if !rest.is_empty() {
+        statements.push(rest.to_string());
+    }
+    statements
+}
+
+/// Applies the bookkeeping migrations the database lacks. Call with the database lock held.
+///
+/// # Errors
+/// A statement failed.
+pub async fn apply_bookkeeping(connection: &mut Connection) -> foxdb::Result<()> {
+    let backend = connection.backend();
+    let dialect = dialect_for(backend);
+    let table = dialect.quote("_fox_bookkeeping");
+    connection
+        .execute(&format!(
+            "CREATE TABLE IF NOT EXISTS {table} ({} integer NOT NULL PRIMARY KEY, {} varchar(200) NOT NULL, {} varchar(40) NOT NULL)",
+            dialect.quote("version"),
+            dialect.quote("name"),
+            dialect.quote("applied_at")
+        ))
+        .await?;
+    let applied: Vec<i64> = connection
+        .fetch_text_rows(
+            &format!(
+                "SELECT CAST({} AS CHAR(20)) FROM {table}",
+                dialect.quote("version")
+            ),
+            &[],
+        )
+        .await?
+        .into_iter()
+        .filter_map(|row| row.into_iter().next().flatten()?.trim().parse().ok())
+        .collect();
+    for migration in bookkeeping_migrations(backend) {
+        if applied.contains(&migration.version) {
+            continue;
+        }
+        for statement in split_statements(migration.sql) {
+            connection.execute(&statement).await?;
+        }
+        connection
+            .execute_with(
+                &format!(
+                    "INSERT INTO {table} ({}, {}, {}) VALUES ({}, {}, {})",
+                    dialect.quote("version"),
+                    dialect.quote("name"),
+                    dialect.quote("applied_at"),
+                    dialect.placeholder(1),
+                    dialect.placeholder(2),
+                    dialect.placeholder(3)
+                ),
+                &[
+                    foxdb::Value::Int(migration.version),
+                    foxdb::Value::Text(migration.name.into()),
+                    foxdb::Value::Text(now_rfc3339()),
+                ],
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_split_at_line_ending_semicolons() {
+        let sql =
+            "-- comment\nCREATE TABLE a (x text DEFAULT ';');\nCREATE TABLE b (\n  y int\n);\n";
+        assert_eq!(
+            split_statements(sql),
+            vec![
+                "CREATE TABLE a (x text DEFAULT ';')",
+                "CREATE TABLE b (\n  y int\n)"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_engine_has_its_bookkeeping() {
+        for backend in [Backend::Postgres, Backend::MySql, Backend::Sqlite] {
+            let migrations = bookkeeping_migrations(backend);
+            assert!(!migrations.is_empty());
+            assert!(migrations.windows(2).all(|w| w[0].version < w[1].version));
+        }
+    }
+}

@@ -1,0 +1,400 @@
+//! Desired vs live schema → an ordered list of typed changes.
+//!
+//! Both schemas must be in canonical form for the engine (`foxdb::introspect::canonical_schema`)
+//! so that only real differences show up. Renames happen only through `previousNames`.
+
+use std::collections::{BTreeMap, HashSet};
+
+use fox_crds::schema::FoxSchemaSpec;
+use foxdb::schema::{Column, ForeignKey, Schema, Table};
+
+use super::change::Change;
+
+/// Former names declared with `previousNames`.
+#[derive(Clone, Debug, Default)]
+pub struct Renames {
+    /// New table name → its former names.
+    pub tables: BTreeMap<String, Vec<String>>,
+    /// (table, new column name) → former names.
+    pub columns: BTreeMap<(String, String), Vec<String>>,
+}
+
+impl Renames {
+    /// The renames a FoxSchema declares.
+    pub fn from_spec(spec: &FoxSchemaSpec) -> Self {
+        let mut renames = Self::default();
+        for table in &spec.tables {
+            if !table.previous_names.is_empty() {
+                renames
+                    .tables
+                    .insert(table.name.clone(), table.previous_names.clone());
+            }
+            for column in &table.columns {
+                if !column.previous_names.is_empty() {
+                    renames.columns.insert(
+                        (table.name.clone(), column.name.clone()),
+                        column.previous_names.clone(),
+                    );
+                }
+            }
+        }
+        renames
+    }
+}
+
+/// Why a declaration cannot be planned at all.
+#[derive(Debug, thiserror::Error)]
+pub enum DiffError {
+    /// The primary key of an existing table differs.
+    #[error(
+        "table {table}: changing the primary key from ({from}) to ({to}) is not supported by the declarative engine; write a FoxMigration for it"
+    )]
+    PrimaryKeyChange {
+        /// Table.
+        table: String,
+        /// Live key.
+        from: String,
+        /// Declared key.
+        to: String,
+    },
+}
+
+/// Phase of a change: drops before re-creates, tables before the keys that need them.
+fn phase(change: &Change) -> u8 {
+    match change {
+        Change::DropForeignKey { .. } => 0,
+        Change::DropIndex { .. } => 1,
+        Change::RenameTable { .. } => 2,
+        Change::RenameColumn { .. } => 3,
+        Change::DropTable { .. } => 4,
+        Change::DropColumn { .. } => 5,
+        Change::CreateTable { .. } => 6,
+        Change::AddColumn { .. } => 7,
+        Change::AlterColumn { .. } => 8,
+        Change::CreateIndex { .. } => 9,
+        Change::AddForeignKey { .. } => 10,
+    }
+}
+
+/// Plans the changes that turn `live` into `desired`.
+///
+/// # Errors
+/// [`DiffError`] for differences the declarative engine does not apply.
+pub fn plan_changes(
+    live: &Schema,
+    desired: &Schema,
+    renames: &Renames,
+) -> Result<Vec<Change>, DiffError> {
+    let mut live = live.clone();
+    let mut changes = Vec::new();
+    let desired_names: HashSet<&str> = desired.tables.iter().map(|t| t.name.as_str()).collect();
+
+    // Renames first, applied to the copy of the live schema so the rest compares like with like.
+    for table in &desired.tables {
+        if live.table(&table.name).is_some() {
+            continue;
+        }
+        let from = renames.tables.get(&table.name).and_then(|old| {
+            old.iter()
+                .find(|o| live.table(o).is_some() && !desired_names.contains(o.as_str()))
+                .cloned()
+        });
+        if let Some(from) = from {
+            rename_live_table(&mut live, &from, &table.name);
+            let renamed = live.table(&table.name).cloned().unwrap_or_default();
+            changes.push(Change::RenameTable {
+                from,
+                table: renamed,
+            });
+        }
+    }
+    for table in &desired.tables {
+        let Some(live_table) = live.table(&table.name) else {
+            continue;
+        };
+        let mut column_renames = Vec::new();
+        for column in &table.columns {
+            if live_table.column(&column.name).is_some() {
+                continue;
+            }
+            let key = (table.name.clone(), column.name.clone());
+            if let Some(from) = renames.columns.get(&key).and_then(|old| {
+                old.iter()
+                    .find(|o| live_table.column(o).is_some() && table.column(o).is_none())
+                    .cloned()
+            }) {
+                column_renames.push((from, column.name.clone()));
+            }
+        }
+        for (from, to) in column_renames {
+            rename_live_column(&mut live, &table.name, &from, &to);
+            let column = live
+                .table(&table.name)
+                .and_then(|t| t.column(&to))
+                .cloned()
+                .unwrap_or_else(|| placeholder_column(&to));
+            changes.push(Change::RenameColumn {
+                table: table.name.clone(),
+                from,
+                column,
+            });
+        }
+    }
+
+    // Tables that go away, children before the parents they reference.
+    let mut dropped: Vec<Table> = live
+        .tables
+        .iter()
+        .filter(|t| !desired_names.contains(t.name.as_str()))
+        .cloned()
+        .collect();
+    while !dropped.is_empty() {
+        let position = dropped
+            .iter()
+            .position(|candidate| {
+                !dropped.iter().any(|other| {
+                    other.name != candidate.name
+                        && other
+                            .foreign_keys
+                            .iter()
+                            .any(|f| f.referenced_table == candidate.name)
+                })
+            })
+            .unwrap_or(0);
+        let table = dropped.remove(position);
+        changes.push(Change::DropTable { table });
+    }
+
+    for table in &desired.tables {
+        match live.table(&table.name) {
+            None => {
+                changes.push(Change::CreateTable {
+                    table: table.clone(),
+                });
+                for index in &table.indexes {
+                    changes.push(Change::CreateIndex {
+                        table: table.name.clone(),
+                        index: index.clone(),
+                    });
+                }
+                for foreign_key in &table.foreign_keys {
+                    changes.push(Change::AddForeignKey {
+                        table: table.name.clone(),
+                        foreign_key: foreign_key.clone(),
+                    });
+                }
+            }
+            Some(live_table) => diff_table(live_table, table, &live, desired, &mut changes)?,
+        }
+    }
+    // Foreign keys of kept tables pointing at dropped tables.
+    for live_table in live
+        .tables
+        .iter()
+        .filter(|t| desired_names.contains(t.name.as_str()))
+    {
+        for foreign_key in &live_table.foreign_keys {
+            if !desired_names.contains(foreign_key.referenced_table.as_str())
+                && !changes.iter().any(|c| matches!(c, Change::DropForeignKey { table, foreign_key: f } if *table == live_table.name && f.name == foreign_key.name))
+            {
+                changes.push(Change::DropForeignKey {
+                    table: live_table.name.clone(),
+                    foreign_key: foreign_key.clone(),
+                });
+            }
+        }
+    }
+    changes.sort_by_key(phase);
+    let mut unique = Vec::with_capacity(changes.len());
+    for change in changes {
+        if !unique.contains(&change) {
+            unique.push(change);
+        }
+    }
+    Ok(unique)
+}
+
+fn placeholder_column(name: &str) -> Column {
+    Column {
+        name: name.to_string(),
+        ty: fox_crds::ColumnType::Text,
+        nullable: true,
+        default: None,
+    }
+}
+
+fn rename_live_table(live: &mut Schema, from: &str, to: &str) {
+    for table in &mut live.tables {
+        if table.name == from {
+            table.name = to.to_string();
+        }
+        for foreign_key in &mut table.foreign_keys {
+            if foreign_key.referenced_table == from {
+                foreign_key.referenced_table = to.to_string();
+            }
+        }
+    }
+}
+
+fn rename_live_column(live: &mut Schema, table_name: &str, from: &str, to: &str) {
+    let rename = |names: &mut Vec<String>| {
+        for name in names.iter_mut() {
+            if name == from {
+                *name = to.to_string();
+            }
+        }
+    };
+    for table in &mut live.tables {
+        if table.name == table_name {
+            for column in &mut table.columns {
+                if column.name == from {
+                    column.name = to.to_string();
+                }
+            }
+            rename(&mut table.primary_key);
+            for index in &mut table.indexes {
+                rename(&mut index.columns);
+            }
+            for foreign_key in &mut table.foreign_keys {
+                rename(&mut foreign_key.columns);
+            }
+        }
+        for foreign_key in &mut table.foreign_keys {
+            if foreign_key.referenced_table == table_name {
+                rename(&mut foreign_key.referenced_columns);
+            }
+        }
+    }
+}
+
+fn diff_table(
+    live_table: &Table,
+    table: &Table,
+    live: &Schema,
+    desired: &Schema,
+    changes: &mut Vec<Change>,
+) -> Result<(), DiffError> {
+    if live_table.primary_key != table.primary_key {
+        return Err(DiffError::PrimaryKeyChange {
+            table: table.name.clone(),
+            from: live_table.primary_key.join(", "),
+            to: table.primary_key.join(", "),
+        });
+    }
+    let mut retyped: Vec<&str> = Vec::new();
+    for column in &table.columns {
+        match live_table.column(&column.name) {
+            None => changes.push(Change::AddColumn {
+                table: table.name.clone(),
+                column: column.clone(),
+            }),
+            Some(current) if current != column => {
+                if current.ty != column.ty {
+                    retyped.push(&column.name);
+                }
+                changes.push(Change::AlterColumn {
+                    table: table.name.clone(),
+                    from: current.clone(),
+                    to: column.clone(),
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    for column in &live_table.columns {
+        if table.column(&column.name).is_none() {
+            changes.push(Change::DropColumn {
+                table: table.name.clone(),
+                column: column.clone(),
+            });
+        }
+    }
+    for index in &table.indexes {
+        match live_table.index(&index.name) {
+            Some(current) if current == index => {}
+            Some(current) => {
+                changes.push(Change::DropIndex {
+                    table: table.name.clone(),
+                    index: current.clone(),
+                });
+                changes.push(Change::CreateIndex {
+                    table: table.name.clone(),
+                    index: index.clone(),
+                });
+            }
+            None => changes.push(Change::CreateIndex {
+                table: table.name.clone(),
+                index: index.clone(),
+            }),
+        }
+    }
+    for index in &live_table.indexes {
+        if table.index(&index.name).is_none() {
+            changes.push(Change::DropIndex {
+                table: table.name.clone(),
+                index: index.clone(),
+            });
+        }
+    }
+    let find = |keys: &[ForeignKey], name: &str| keys.iter().find(|f| f.name == name).cloned();
+    for foreign_key in &table.foreign_keys {
+        let current = find(&live_table.foreign_keys, &foreign_key.name);
+        // A key over a column whose type changes is dropped and re-added around the change.
+        let touches_retyped = foreign_key
+            .columns
+            .iter()
+            .any(|c| retyped.contains(&c.as_str()));
+        match current {
+            Some(current) if current == *foreign_key && !touches_retyped => {}
+            Some(current) => {
+                changes.push(Change::DropForeignKey {
+                    table: table.name.clone(),
+                    foreign_key: current,
+                });
+                changes.push(Change::AddForeignKey {
+                    table: table.name.clone(),
+                    foreign_key: foreign_key.clone(),
+                });
+            }
+            None => changes.push(Change::AddForeignKey {
+                table: table.name.clone(),
+                foreign_key: foreign_key.clone(),
+            }),
+        }
+    }
+    for foreign_key in &live_table.foreign_keys {
+        if find(&table.foreign_keys, &foreign_key.name).is_none() {
+            changes.push(Change::DropForeignKey {
+                table: table.name.clone(),
+                foreign_key: foreign_key.clone(),
+            });
+        }
+    }
+    // Keys in other tables that reference a column whose type changes.
+    for other in &desired.tables {
+        if other.name == table.name {
+            continue;
+        }
+        for foreign_key in &other.foreign_keys {
+            let references_retyped = foreign_key.referenced_table == table.name
+                && foreign_key
+                    .referenced_columns
+                    .iter()
+                    .any(|c| retyped.contains(&c.as_str()));
+            let live_key = live
+                .table(&other.name)
+                .and_then(|t| find(&t.foreign_keys, &foreign_key.name));
+            if references_retyped && let Some(live_key) = live_key {
+                changes.push(Change::DropForeignKey {
+                    table: other.name.clone(),
+                    foreign_key: live_key,
+                });
+                changes.push(Change::AddForeignKey {
+                    table: other.name.clone(),
+                    foreign_key: foreign_key.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,75 @@
+//! Errors of the schema engine: each says what failed, where, and what to do.
+
+use std::time::Duration;
+
+use super::diff::DiffError;
+
+/// Everything that can stop a plan or an apply.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Talking to the database failed.
+    #[error(transparent)]
+    Database(#[from] foxdb::Error),
+    /// Another applier holds the lock.
+    #[error(
+        "the database {database} is locked by another applier: {holder}; gave up after {} s (policy.lockTimeoutSeconds)",
+        waited.as_secs()
+    )]
+    LockTimeout {
+        /// Database name.
+        database: String,
+        /// How long we waited.
+        waited: Duration,
+        /// Who holds it, as far as the engine can tell.
+        holder: String,
+    },
+    /// The declaration differs from the database in a way the engine does not apply.
+    #[error(transparent)]
+    Diff(#[from] DiffError),
+    /// A statement failed; on PostgreSQL and SQLite nothing was changed.
+    #[error("statement {index} of {total} failed; {outcome}\n  {source}")]
+    StatementFailed {
+        /// 1-based position.
+        index: usize,
+        /// Statements in the plan.
+        total: usize,
+        /// What state the database is in.
+        outcome: String,
+        /// The database error.
+        source: foxdb::Error,
+    },
+    /// The plan has changes that cannot be applied as declared.
+    #[error("the plan cannot be applied:\n{}", reasons.iter().map(|r| format!("  - {r}")).collect::<Vec<_>>().join("\n"))]
+    Impossible {
+        /// One line per change.
+        reasons: Vec<String>,
+    },
+    /// Destructive changes without permission.
+    #[error(
+        "refusing to apply {} destructive change(s) (set policy.allowDestructive or pass --allow-destructive):\n{}",
+        changes.len(),
+        changes.iter().map(|r| format!("  - {r}")).collect::<Vec<_>>().join("\n")
+    )]
+    DestructiveRefused {
+        /// One line per destructive change, with why.
+        changes: Vec<String>,
+    },
+    /// A foreign key is violated after a SQLite rebuild; nothing was changed.
+    #[error("foreign key check failed after the change, rolled back: {0}")]
+    ForeignKeyViolation(String),
+}
+
+impl EngineError {
+    /// Short label for metrics and JSON output.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Database(_) => "database",
+            Self::LockTimeout { .. } => "lock-timeout",
+            Self::Diff(_) => "unsupported-change",
+            Self::StatementFailed { .. } => "statement-failed",
+            Self::Impossible { .. } => "impossible-change",
+            Self::DestructiveRefused { .. } => "destructive-refused",
+            Self::ForeignKeyViolation(_) => "foreign-key-violation",
+        }
+    }
+}

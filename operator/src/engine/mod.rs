@@ -1,0 +1,20 @@
+//! The schema engine: desired state → plan → apply, with introspection and dialects from
+//! `foxdb`. No Kubernetes types beyond the CRD specs it is given.
+
+pub mod apply;
+pub mod bookkeeping;
+pub mod change;
+pub mod clock;
+pub mod conversion;
+pub mod desired;
+pub mod diff;
+pub mod error;
+pub mod history;
+pub mod lock;
+pub mod plan;
+pub mod render;
+pub mod seed;
+
+pub use apply::{ApplyEvent, ApplyOptions, ApplyOutcome, apply_schema, plan_schema};
+pub use error::EngineError;
+pub use plan::Plan;

@@ -1,0 +1,295 @@
+//! A plan: the typed changes with their safety, the statements implementing them, the seed
+//! rows to upsert, and a hash that identifies all of it for approval.
+
+use foxdb::dialect::dialect_for;
+use foxdb::introspect::{canonical_schema, introspect_schema};
+use foxdb::schema::Schema;
+use foxdb::{Backend, Connection, Value};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use fox_crds::schema::FoxSchemaSpec;
+
+use super::change::{Change, Safety};
+use super::conversion::{Conversion, classify};
+use super::desired::desired_schema;
+use super::diff::{Renames, plan_changes};
+use super::error::EngineError;
+use super::render::{Statement, render_changes};
+use super::seed::{SeedRow, row_is_current, seed_rows, sequence_fix, upsert_statement};
+
+/// A change and whether it can lose data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlannedChange {
+    /// The change.
+    pub change: Change,
+    /// Safe, destructive (with why) or impossible (with why).
+    pub safety: Safety,
+}
+
+/// A seed upsert in a plan.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SeedStatement {
+    /// The row.
+    pub row: SeedRow,
+    /// The upsert.
+    pub sql: String,
+    /// Its parameters.
+    #[serde(skip)]
+    pub params: Vec<Value>,
+}
+
+/// Everything an apply would do.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Engine.
+    pub backend: Backend,
+    /// Changes in the order they run.
+    pub changes: Vec<PlannedChange>,
+    /// Statements in the order they run.
+    pub statements: Vec<Statement>,
+    /// Seed rows to write, parents first.
+    pub seeds: Vec<SeedStatement>,
+    /// Statements run after seeding (sequence adjustments).
+    pub after_seed: Vec<String>,
+    /// Identifies this exact plan (16 hex digits of SHA-256).
+    pub hash: String,
+    /// The declared schema, in the engine's canonical form.
+    pub desired: Schema,
+}
+
+impl Plan {
+    /// Whether the database already matches.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty() && self.seeds.is_empty()
+    }
+
+    /// Destructive changes with their reasons, one line each.
+    pub fn destructive(&self) -> Vec<String> {
+        self.changes
+            .iter()
+            .filter_map(|c| match &c.safety {
+                Safety::Destructive(why) => Some(format!("{}: {why}", c.change)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Changes that cannot be applied, one line each.
+    pub fn impossible(&self) -> Vec<String> {
+        self.changes
+            .iter()
+            .filter_map(|c| match &c.safety {
+                Safety::Impossible(why) => Some(format!("{}: {why}", c.change)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Every SQL statement the apply runs, seeds included (parameters shown as placeholders).
+    pub fn all_sql(&self) -> Vec<String> {
+        self.statements
+            .iter()
+            .map(|s| s.sql.clone())
+            .chain(self.seeds.iter().map(|s| s.sql.clone()))
+            .chain(self.after_seed.iter().cloned())
+            .collect()
+    }
+}
+
+/// Introspects the database behind `connection` and plans the changes to reach `spec`.
+///
+/// # Errors
+/// Database errors, and differences the engine does not apply ([`EngineError::Diff`]).
+pub async fn build_plan(
+    connection: &mut Connection,
+    spec: &FoxSchemaSpec,
+) -> Result<Plan, EngineError> {
+    let backend = connection.backend();
+    let live = introspect_schema(connection).await?;
+    let desired = canonical_schema(backend, &desired_schema(spec));
+    let changes = plan_changes(&live, &desired, &Renames::from_spec(spec))?;
+    let mut planned = Vec::with_capacity(changes.len());
+    for change in changes {
+        let safety = assess(connection, &live, &change).await?;
+        planned.push(PlannedChange { change, safety });
+    }
+    let changes: Vec<Change> = planned.iter().map(|p| p.change.clone()).collect();
+    let statements = render_changes(backend, &changes, &desired);
+
+    let mut seeds = Vec::new();
+    let mut seeded_tables = Vec::new();
+    for row in seed_rows(spec, &desired) {
+        let Some(table) = desired.table(&row.table) else {
+            continue;
+        };
+        let table_is_new = live.table(&row.table).is_none();
+        if !table_is_new && row_is_current(connection, table, &row).await? {
+            continue;
+        }
+        let (sql, params) = upsert_statement(backend, table, &row);
+        if !seeded_tables.contains(&row.table) {
+            seeded_tables.push(row.table.clone());
+        }
+        seeds.push(SeedStatement { row, sql, params });
+    }
+    let after_seed = seeded_tables
+        .iter()
+        .filter_map(|t| {
+            desired
+                .table(t)
+                .and_then(|table| sequence_fix(backend, table))
+        })
+        .collect();
+    let hash = plan_hash(backend, &statements, &seeds);
+    Ok(Plan {
+        backend,
+        changes: planned,
+        statements,
+        seeds,
+        after_seed,
+        hash,
+        desired,
+    })
+}
+
+fn plan_hash(backend: Backend, statements: &[Statement], seeds: &[SeedStatement]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(backend.as_str().as_bytes());
+    for statement in statements {
+        hasher.update(b"\n");
+        hasher.update(statement.sql.as_bytes());
+    }
+    for seed in seeds {
+        hasher.update(b"\n");
+        hasher.update(seed.sql.as_bytes());
+        hasher.update(format!("{:?}", seed.params).as_bytes());
+    }
+    let digest = hasher.finalize();
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+async fn count(connection: &mut Connection, sql: &str) -> Result<i64, EngineError> {
+    Ok(connection.fetch_i64(sql, &[]).await?)
+}
+
+fn count_cast(backend: Backend) -> &'static str {
+    if backend == Backend::MySql {
+        "SIGNED"
+    } else {
+        "BIGINT"
+    }
+}
+
+async fn row_count(connection: &mut Connection, table: &str) -> Result<i64, EngineError> {
+    let backend = connection.backend();
+    let dialect = dialect_for(backend);
+    count(
+        connection,
+        &format!(
+            "SELECT CAST(COUNT(*) AS {}) FROM {}",
+            count_cast(backend),
+            dialect.quote(table)
+        ),
+    )
+    .await
+}
+
+fn rows(n: i64) -> String {
+    if n == 1 {
+        "1 row".into()
+    } else {
+        format!("{n} rows")
+    }
+}
+
+/// Decides whether a change can lose data, looking at the rows it touches.
+async fn assess(
+    connection: &mut Connection,
+    live: &Schema,
+    change: &Change,
+) -> Result<Safety, EngineError> {
+    let backend = connection.backend();
+    let dialect = dialect_for(backend);
+    Ok(match change {
+        Change::DropTable { table } => {
+            let n = row_count(connection, &table.name).await?;
+            Safety::Destructive(format!("drops the table and its {}", rows(n)))
+        }
+        Change::DropColumn { table, .. } => {
+            let n = row_count(connection, table).await?;
+            Safety::Destructive(format!("drops the column and its values in {}", rows(n)))
+        }
+        Change::AddColumn { table, column } => {
+            if column.nullable
+                || column.default.is_some()
+                || column.ty.is_auto_increment()
+                || live.table(table).is_none()
+            {
+                Safety::Safe
+            } else {
+                let n = row_count(connection, table).await?;
+                if n == 0 {
+                    Safety::Safe
+                } else {
+                    Safety::Impossible(format!(
+                        "a NOT NULL column without a default cannot be added to a table holding {}; give it a default or make it nullable",
+                        rows(n)
+                    ))
+                }
+            }
+        }
+        Change::AlterColumn { table, from, to } => {
+            let mut verdict = Safety::Safe;
+            if from.ty != to.ty {
+                match classify(&from.ty, &to.ty) {
+                    Conversion::Widening => {}
+                    Conversion::Narrowing(why) => {
+                        let n = row_count(connection, table).await?;
+                        if n > 0 {
+                            verdict =
+                                Safety::Destructive(format!("{why} ({} to convert)", rows(n)));
+                        }
+                    }
+                    Conversion::Impossible(why) => return Ok(Safety::Impossible(why)),
+                }
+            }
+            if from.nullable && !to.nullable {
+                let nulls = count(
+                    connection,
+                    &format!(
+                        "SELECT CAST(COUNT(*) AS {}) FROM {} WHERE {} IS NULL",
+                        count_cast(backend),
+                        dialect.quote(table),
+                        dialect.quote(&from.name)
+                    ),
+                )
+                .await?;
+                if nulls > 0 {
+                    match &to.default {
+                        Some(default) => {
+                            let why = format!(
+                                "replaces NULL with the default {default} in {}",
+                                rows(nulls)
+                            );
+                            verdict = match verdict {
+                                Safety::Destructive(other) => {
+                                    Safety::Destructive(format!("{other}; {why}"))
+                                }
+                                _ => Safety::Destructive(why),
+                            };
+                        }
+                        None => {
+                            return Ok(Safety::Impossible(format!(
+                                "{} hold NULL; give the column a default or fill them before making it NOT NULL",
+                                rows(nulls)
+                            )));
+                        }
+                    }
+                }
+            }
+            verdict
+        }
+        _ => Safety::Safe,
+    })
+}

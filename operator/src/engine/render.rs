@@ -1,0 +1,269 @@
+//! Changes → SQL statements for one engine. SQLite column and key changes become the
+//! documented table rebuild (create new, copy, drop old, rename, re-index), checked with
+//! `PRAGMA foreign_key_check` before commit.
+
+use std::collections::BTreeSet;
+
+use foxdb::Backend;
+use foxdb::dialect::{Dialect, dialect_for};
+use foxdb::schema::{ColumnDefault, Schema, Table};
+use serde::Serialize;
+
+use super::change::Change;
+
+/// Prefix of the temporary table a SQLite rebuild copies into.
+const REBUILD_PREFIX: &str = "_fox_new_";
+
+/// One statement of a plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Statement {
+    /// The SQL.
+    pub sql: String,
+    /// Index of the change (in the plan's change list) it implements.
+    pub change: usize,
+}
+
+/// Renders `changes` for `backend`. `desired` supplies full table definitions for SQLite
+/// rebuilds.
+pub fn render_changes(backend: Backend, changes: &[Change], desired: &Schema) -> Vec<Statement> {
+    let dialect = dialect_for(backend);
+    let rebuilt = if backend == Backend::Sqlite {
+        tables_to_rebuild(changes)
+    } else {
+        BTreeSet::new()
+    };
+    let created: BTreeSet<&str> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::CreateTable { table } => Some(table.name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut statements = Vec::new();
+    let mut rebuilds_done = false;
+    for (position, change) in changes.iter().enumerate() {
+        let push = |statements: &mut Vec<Statement>, sql: String| {
+            statements.push(Statement {
+                sql,
+                change: position,
+            })
+        };
+        let is_index_phase = matches!(
+            change,
+            Change::CreateIndex { .. } | Change::AddForeignKey { .. }
+        );
+        if is_index_phase && !rebuilds_done {
+            rebuilds_done = true;
+            for table in &rebuilt {
+                if let Some(definition) = desired.table(table) {
+                    let first = changes
+                        .iter()
+                        .position(|c| c.table() == table)
+                        .unwrap_or(position);
+                    for sql in rebuild_table(dialect, definition, changes) {
+                        statements.push(Statement { sql, change: first });
+                    }
+                }
+            }
+        }
+        if rebuilt.contains(change.table()) && is_rebuild_member(change) {
+            continue;
+        }
+        match change {
+            Change::CreateTable { table } => {
+                for sql in dialect.create_table(table) {
+                    push(&mut statements, sql);
+                }
+            }
+            Change::DropTable { table } => {
+                for sql in dialect.drop_table(table) {
+                    push(&mut statements, sql);
+                }
+            }
+            Change::RenameTable { from, table } => {
+                for sql in dialect.rename_table(from, table) {
+                    push(&mut statements, sql);
+                }
+            }
+            Change::AddColumn { table, column } => {
+                for sql in dialect.add_column(table, column) {
+                    push(&mut statements, sql);
+                }
+            }
+            Change::DropColumn { table, column } => {
+                for sql in dialect.drop_column(table, column) {
+                    push(&mut statements, sql);
+                }
+            }
+            Change::RenameColumn {
+                table,
+                from,
+                column,
+            } => {
+                for sql in dialect.rename_column(table, from, column) {
+                    push(&mut statements, sql);
+                }
+            }
+            Change::AlterColumn { table, from, to } => {
+                if from.nullable
+                    && !to.nullable
+                    && let Some(default) = &to.default
+                {
+                    push(
+                        &mut statements,
+                        format!(
+                            "UPDATE {} SET {} = {} WHERE {} IS NULL",
+                            dialect.quote(table),
+                            dialect.quote(&to.name),
+                            dialect.default_expression(&to.ty, default),
+                            dialect.quote(&to.name)
+                        ),
+                    );
+                }
+                for sql in dialect.alter_column(table, from, to).unwrap_or_default() {
+                    push(&mut statements, sql);
+                }
+            }
+            Change::CreateIndex { table, index } => {
+                push(&mut statements, dialect.create_index(table, index))
+            }
+            Change::DropIndex { table, index } => {
+                push(&mut statements, dialect.drop_index(table, &index.name))
+            }
+            Change::AddForeignKey { table, foreign_key } => {
+                // SQLite declares keys inline in CREATE TABLE.
+                if backend == Backend::Sqlite && created.contains(table.as_str()) {
+                    continue;
+                }
+                if let Some(sql) = dialect.add_foreign_key(table, foreign_key) {
+                    push(&mut statements, sql);
+                }
+            }
+            Change::DropForeignKey { table, foreign_key } => {
+                if let Some(sql) = dialect.drop_foreign_key(table, &foreign_key.name) {
+                    push(&mut statements, sql);
+                }
+            }
+        }
+    }
+    if !rebuilds_done {
+        let last = changes.len().saturating_sub(1);
+        for table in &rebuilt {
+            if let Some(definition) = desired.table(table) {
+                for sql in rebuild_table(dialect, definition, changes) {
+                    statements.push(Statement { sql, change: last });
+                }
+            }
+        }
+    }
+    statements
+}
+
+/// Changes a SQLite rebuild carries out for its table.
+fn is_rebuild_member(change: &Change) -> bool {
+    matches!(
+        change,
+        Change::AddColumn { .. }
+            | Change::DropColumn { .. }
+            | Change::AlterColumn { .. }
+            | Change::CreateIndex { .. }
+            | Change::DropIndex { .. }
+            | Change::AddForeignKey { .. }
+            | Change::DropForeignKey { .. }
+    )
+}
+
+/// Existing SQLite tables whose changes `ALTER TABLE` cannot make.
+fn tables_to_rebuild(changes: &[Change]) -> BTreeSet<String> {
+    let created_or_dropped: BTreeSet<&str> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::CreateTable { table } | Change::DropTable { table } => {
+                Some(table.name.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    changes
+        .iter()
+        .filter(|c| !created_or_dropped.contains(c.table()))
+        .filter(|c| match c {
+            Change::AlterColumn { .. }
+            | Change::DropColumn { .. }
+            | Change::AddForeignKey { .. }
+            | Change::DropForeignKey { .. } => true,
+            Change::AddColumn { column, .. } => {
+                (!column.nullable && column.default.is_none())
+                    || matches!(
+                        column.default,
+                        Some(
+                            ColumnDefault::Now
+                                | ColumnDefault::CurrentDate
+                                | ColumnDefault::CurrentTime
+                                | ColumnDefault::Expression(_)
+                        )
+                    )
+            }
+            _ => false,
+        })
+        .map(|c| c.table().to_string())
+        .collect()
+}
+
+/// The SQLite rebuild of `table` to its declared definition, keeping the rows of every column
+/// that existed before.
+fn rebuild_table(dialect: &dyn Dialect, table: &Table, changes: &[Change]) -> Vec<String> {
+    let added: BTreeSet<&str> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::AddColumn { table: t, column } if *t == table.name => {
+                Some(column.name.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    let temporary = format!("{REBUILD_PREFIX}{}", table.name);
+    let mut definition = table.clone();
+    definition.name.clone_from(&temporary);
+    let mut statements = dialect.create_table(&definition);
+    let copied: Vec<_> = table
+        .columns
+        .iter()
+        .filter(|c| !added.contains(c.name.as_str()))
+        .collect();
+    if !copied.is_empty() {
+        let targets: Vec<String> = copied.iter().map(|c| dialect.quote(&c.name)).collect();
+        let sources: Vec<String> = copied
+            .iter()
+            .map(|c| match (&c.default, c.nullable) {
+                // A column becoming NOT NULL takes its default where it held NULL.
+                (Some(default), false) => format!(
+                    "COALESCE({}, {})",
+                    dialect.quote(&c.name),
+                    dialect.default_expression(&c.ty, default)
+                ),
+                _ => dialect.quote(&c.name),
+            })
+            .collect();
+        statements.push(format!(
+            "INSERT INTO {} ({}) SELECT {} FROM {}",
+            dialect.quote(&temporary),
+            targets.join(", "),
+            sources.join(", "),
+            dialect.quote(&table.name)
+        ));
+    }
+    statements.push(format!("DROP TABLE {}", dialect.quote(&table.name)));
+    // Keep other tables' references to this name as they are (the new table takes the name).
+    statements.push("PRAGMA legacy_alter_table = ON".into());
+    statements.push(format!(
+        "ALTER TABLE {} RENAME TO {}",
+        dialect.quote(&temporary),
+        dialect.quote(&table.name)
+    ));
+    statements.push("PRAGMA legacy_alter_table = OFF".into());
+    for index in &table.indexes {
+        statements.push(dialect.create_index(&table.name, index));
+    }
+    statements
+}

@@ -1,0 +1,249 @@
+//! Seed rows: upserted by primary key, parents before children, only where the stored row
+//! differs, so a second apply writes nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use fox_crds::schema::FoxSchemaSpec;
+use fox_crds::{ColumnType, Scalar};
+use foxdb::dialect::{Dialect, dialect_for};
+use foxdb::schema::{Schema, Table};
+use foxdb::{Backend, Connection, Value};
+use serde::Serialize;
+
+/// One row to upsert.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SeedRow {
+    /// Table name.
+    pub table: String,
+    /// Column → value, primary key included.
+    pub values: Vec<(String, SeedValue)>,
+}
+
+/// A seed value as declared.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum SeedValue {
+    /// NULL.
+    Null,
+    /// Boolean.
+    Bool(bool),
+    /// Whole number.
+    Int(i64),
+    /// Number with a fraction.
+    Float(f64),
+    /// Text.
+    Text(String),
+}
+
+impl SeedValue {
+    fn to_value(&self) -> Value {
+        match self {
+            Self::Null => Value::Null,
+            Self::Bool(b) => Value::Bool(*b),
+            Self::Int(i) => Value::Int(*i),
+            Self::Float(x) => Value::Float(*x),
+            Self::Text(s) => Value::Text(s.clone()),
+        }
+    }
+}
+
+impl From<&Scalar> for SeedValue {
+    fn from(scalar: &Scalar) -> Self {
+        match scalar {
+            Scalar::Null => Self::Null,
+            Scalar::Bool(b) => Self::Bool(*b),
+            Scalar::Integer(i) => Self::Int(*i),
+            Scalar::Float(x) => Self::Float(*x),
+            Scalar::String(s) => Self::Text(s.clone()),
+        }
+    }
+}
+
+/// The declared seed rows, tables ordered so referenced tables come first.
+pub fn seed_rows(spec: &FoxSchemaSpec, desired: &Schema) -> Vec<SeedRow> {
+    let order = dependency_order(desired);
+    let mut rows: Vec<(usize, SeedRow)> = Vec::new();
+    for seed in &spec.seed {
+        let rank = order
+            .iter()
+            .position(|t| *t == seed.table)
+            .unwrap_or(usize::MAX);
+        for row in &seed.rows {
+            rows.push((
+                rank,
+                SeedRow {
+                    table: seed.table.clone(),
+                    values: row
+                        .iter()
+                        .map(|(c, v)| (c.clone(), SeedValue::from(v)))
+                        .collect(),
+                },
+            ));
+        }
+    }
+    rows.sort_by_key(|(rank, _)| *rank);
+    rows.into_iter().map(|(_, row)| row).collect()
+}
+
+/// Tables in an order where every table comes after those it references (cycles broken by
+/// name).
+pub fn dependency_order(schema: &Schema) -> Vec<String> {
+    let mut remaining: BTreeMap<&str, BTreeSet<&str>> = schema
+        .tables
+        .iter()
+        .map(|t| {
+            let parents = t
+                .foreign_keys
+                .iter()
+                .map(|f| f.referenced_table.as_str())
+                .filter(|p| *p != t.name)
+                .collect();
+            (t.name.as_str(), parents)
+        })
+        .collect();
+    let mut order = Vec::new();
+    while !remaining.is_empty() {
+        let ready = remaining
+            .iter()
+            .find(|(_, parents)| parents.iter().all(|p| !remaining.contains_key(p)))
+            .map(|(name, _)| *name)
+            .or_else(|| remaining.keys().next().copied());
+        let Some(ready) = ready else { break };
+        remaining.remove(ready);
+        order.push(ready.to_string());
+    }
+    order
+}
+
+/// A parameter placeholder with the cast PostgreSQL needs to take text for a typed column.
+fn typed_placeholder(dialect: &dyn Dialect, table: &Table, column: &str, n: usize) -> String {
+    let placeholder = dialect.placeholder(n);
+    if dialect.backend() != Backend::Postgres {
+        return placeholder;
+    }
+    match table.column(column) {
+        Some(c) if !matches!(c.ty, ColumnType::Text) => {
+            format!(
+                "CAST({placeholder} AS {})",
+                dialect.native_type(&table.name, c)
+            )
+        }
+        _ => placeholder,
+    }
+}
+
+/// Whether the stored row already equals the seed row.
+///
+/// # Errors
+/// Database errors.
+pub async fn row_is_current(
+    connection: &mut Connection,
+    table: &Table,
+    row: &SeedRow,
+) -> foxdb::Result<bool> {
+    let dialect = dialect_for(connection.backend());
+    let mut conditions = Vec::new();
+    let mut params = Vec::new();
+    for (column, value) in &row.values {
+        if *value == SeedValue::Null {
+            conditions.push(format!("{} IS NULL", dialect.quote(column)));
+        } else {
+            params.push(value.to_value());
+            conditions.push(format!(
+                "{} = {}",
+                dialect.quote(column),
+                typed_placeholder(dialect, table, column, params.len())
+            ));
+        }
+    }
+    let sql = format!(
+        "SELECT CAST(COUNT(*) AS {}) FROM {} WHERE {}",
+        if dialect.backend() == Backend::MySql {
+            "SIGNED"
+        } else {
+            "BIGINT"
+        },
+        dialect.quote(&table.name),
+        conditions.join(" AND ")
+    );
+    Ok(connection.fetch_i64(&sql, &params).await? > 0)
+}
+
+/// The upsert statement for one row and its parameters.
+pub fn upsert_statement(backend: Backend, table: &Table, row: &SeedRow) -> (String, Vec<Value>) {
+    let dialect = dialect_for(backend);
+    let columns: Vec<String> = row.values.iter().map(|(c, _)| dialect.quote(c)).collect();
+    let placeholders: Vec<String> = row
+        .values
+        .iter()
+        .enumerate()
+        .map(|(i, (c, _))| typed_placeholder(dialect, table, c, i + 1))
+        .collect();
+    let updated: Vec<&String> = row
+        .values
+        .iter()
+        .map(|(c, _)| c)
+        .filter(|c| !table.primary_key.contains(c))
+        .collect();
+    let mut sql = format!(
+        "INSERT INTO {} ({}) VALUES ({})",
+        dialect.quote(&table.name),
+        columns.join(", "),
+        placeholders.join(", ")
+    );
+    match backend {
+        Backend::MySql => {
+            let assignments: Vec<String> = if updated.is_empty() {
+                let key = dialect.quote(&table.primary_key[0]);
+                vec![format!("{key} = {key}")]
+            } else {
+                updated
+                    .iter()
+                    .map(|c| format!("{} = VALUES({})", dialect.quote(c), dialect.quote(c)))
+                    .collect()
+            };
+            sql.push_str(&format!(
+                " ON DUPLICATE KEY UPDATE {}",
+                assignments.join(", ")
+            ));
+        }
+        Backend::Postgres | Backend::Sqlite => {
+            sql.push_str(&format!(
+                " ON CONFLICT ({}) ",
+                dialect.quote_list(&table.primary_key)
+            ));
+            if updated.is_empty() {
+                sql.push_str("DO NOTHING");
+            } else {
+                let assignments: Vec<String> = updated
+                    .iter()
+                    .map(|c| format!("{} = excluded.{}", dialect.quote(c), dialect.quote(c)))
+                    .collect();
+                sql.push_str(&format!("DO UPDATE SET {}", assignments.join(", ")));
+            }
+        }
+    }
+    (sql, row.values.iter().map(|(_, v)| v.to_value()).collect())
+}
+
+/// After explicit ids were written into a PostgreSQL identity column, moves its sequence past
+/// them so later inserts do not collide.
+pub fn sequence_fix(backend: Backend, table: &Table) -> Option<String> {
+    if backend != Backend::Postgres {
+        return None;
+    }
+    let [key] = table.primary_key.as_slice() else {
+        return None;
+    };
+    if !table.column(key)?.ty.is_auto_increment() {
+        return None;
+    }
+    let dialect = dialect_for(backend);
+    Some(format!(
+        "SELECT setval(pg_get_serial_sequence({}, {}), GREATEST((SELECT MAX({}) FROM {}), 1))",
+        dialect.string_literal(&dialect.quote(&table.name)),
+        dialect.string_literal(key),
+        dialect.quote(key),
+        dialect.quote(&table.name)
+    ))
+}
