@@ -9,9 +9,13 @@ DEMO_DB ?= $(TARGET_DIR)/demo/blog.sqlite
 
 .PHONY: demo build test test-rust services crds crds-check lint fmt clean
 
-## demo: build fox and run it on the blog example (no cluster, no server)
+## demo: validate the blog example, plan it, apply it to embedded SQLite, show the re-plan is empty
 demo: build
 	$(FOX) validate -f examples/blog/
+	rm -f $(DEMO_DB) && mkdir -p $(dir $(DEMO_DB))
+	$(FOX) plan -f examples/blog/ --database sqlite://$(DEMO_DB)
+	$(FOX) apply -f examples/blog/ --database sqlite://$(DEMO_DB)
+	$(FOX) plan -f examples/blog/ --database sqlite://$(DEMO_DB) --detailed-exitcode
 
 ## build: build the fox binary
 build:
