@@ -1,4 +1,5 @@
 //! The schema engine against real PostgreSQL, MariaDB and SQLite databases.
 
+mod changes;
 mod round_trip;
 mod support;
