@@ -1,5 +1,6 @@
 //! The schema engine against real PostgreSQL, MariaDB and SQLite databases.
 
 mod changes;
+mod cli;
 mod round_trip;
 mod support;

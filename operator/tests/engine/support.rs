@@ -86,3 +86,37 @@ pub fn applied(outcome: Result<ApplyOutcome, EngineError>) {
         other => panic!("expected the plan to apply, got {other:?}"),
     }
 }
+
+/// A manifest file in a temporary directory.
+pub struct ManifestFile {
+    _directory: tempfile::TempDir,
+    pub path: std::path::PathBuf,
+}
+
+pub fn manifest_file(yaml: &str) -> ManifestFile {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let path = directory.path().join("schema.yaml");
+    std::fs::write(&path, yaml).expect("writes manifest");
+    ManifestFile { _directory: directory, path }
+}
+
+/// A FoxSchema document with the given policy and tables.
+pub fn schema_yaml(policy: &str, tables_yaml: &str) -> String {
+    format!(
+        "apiVersion: foxdb.dev/v1alpha1\nkind: FoxSchema\nmetadata: {{name: test}}\nspec:\n  databaseRef: {{name: db}}\n  policy: {{{policy}}}\n  tables:\n{tables_yaml}"
+    )
+}
+
+pub fn fox_command(args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_fox"));
+    command.args(args).env_remove("FOX_DATABASE_URL");
+    command
+}
+
+pub fn fox(args: &[&str]) -> std::process::Output {
+    fox_command(args).output().expect("fox runs")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
