@@ -160,6 +160,7 @@ impl Connection {
     /// [`Error::Query`] with the statement.
     pub async fn execute_with(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         let backend = self.backend();
+        check_parameter_count(backend, sql, params)?;
         let sql_owned = AssertSqlSafe(sql.to_string());
         let result = match self {
             Self::Postgres(c) => bind_all(sqlx::query(sql_owned), params)
@@ -188,6 +189,7 @@ impl Connection {
         params: &[Value],
     ) -> Result<Vec<Vec<Option<String>>>> {
         let backend = self.backend();
+        check_parameter_count(backend, sql, params)?;
         let sql_owned = AssertSqlSafe(sql.to_string());
         let result = match self {
             Self::Postgres(c) => bind_all(sqlx::query(sql_owned), params)
@@ -212,6 +214,7 @@ impl Connection {
     /// [`Error::Query`] with the statement.
     pub async fn fetch_i64(&mut self, sql: &str, params: &[Value]) -> Result<i64> {
         let backend = self.backend();
+        check_parameter_count(backend, sql, params)?;
         let sql_owned = AssertSqlSafe(sql.to_string());
         let result = match self {
             Self::Postgres(c) => bind_all(sqlx::query(sql_owned), params)
@@ -238,6 +241,54 @@ impl Connection {
             Self::Sqlite(c) => c.close().await,
         };
     }
+}
+
+/// Number of parameter placeholders in `sql` (`?`, or `$n` on PostgreSQL), outside quotes.
+fn placeholder_count(backend: Backend, sql: &str) -> usize {
+    let mut quote: Option<char> = None;
+    let mut highest = 0;
+    let mut count = 0;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"' | '`') => quote = Some(c),
+            (None, '?') if backend != Backend::Postgres => count += 1,
+            (None, '$') if backend == Backend::Postgres => {
+                let mut digits = String::new();
+                while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                    digits.push(*d);
+                    chars.next();
+                }
+                highest = highest.max(digits.parse().unwrap_or(0));
+            }
+            _ => {}
+        }
+    }
+    if backend == Backend::Postgres {
+        highest
+    } else {
+        count
+    }
+}
+
+/// Refuses a statement whose placeholders and parameters differ: some drivers wait forever
+/// on such a statement instead of failing.
+fn check_parameter_count(backend: Backend, sql: &str, params: &[Value]) -> Result<()> {
+    let expected = placeholder_count(backend, sql);
+    if expected == params.len() {
+        return Ok(());
+    }
+    Err(Error::Query {
+        backend,
+        message: format!(
+            "statement has {expected} placeholders but {} parameters were given",
+            params.len()
+        ),
+        statement: Some(sql.to_string()),
+        source: sqlx::Error::Protocol("parameter count mismatch".into()),
+    })
 }
 
 fn text_row<R>(row: &R, width: usize) -> Vec<Option<String>>
@@ -273,4 +324,25 @@ where
         };
     }
     query
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_counted_outside_quotes() {
+        assert_eq!(
+            placeholder_count(Backend::MySql, "SELECT ? , '?', `a?` FROM t WHERE x = ?"),
+            2
+        );
+        assert_eq!(
+            placeholder_count(Backend::Postgres, "SELECT $1, '$2', $3::text"),
+            3
+        );
+        assert_eq!(
+            placeholder_count(Backend::Sqlite, "INSERT INTO t VALUES (?, ?)"),
+            2
+        );
+    }
 }

@@ -173,6 +173,18 @@ async fn apply_locked(
     };
     let plan = build_plan(connection, spec).await?;
     if plan.is_empty() {
+        if !interrupted.is_empty() {
+            // The interrupted apply's statements all ran before it died: record that it is done.
+            let note = format!("completes interrupted apply: {}", interrupted.join("; "));
+            let record = HistoryRecord {
+                schema_name: &options.schema_name,
+                plan_hash: &plan.hash,
+                statements: &[],
+                started_at: &now_rfc3339(),
+                message: Some(&note),
+            };
+            insert_history(connection, &record, ApplyStatus::Applied, 0, Some(0)).await?;
+        }
         if backend == Backend::Sqlite {
             connection.execute("COMMIT").await?;
         }
@@ -315,6 +327,7 @@ async fn run_transactional(
         plan_hash: &plan.hash,
         statements: &sql,
         started_at: &started_at,
+        message: None,
     };
     insert_history(
         connection,
@@ -343,6 +356,7 @@ async fn run_recorded(
         plan_hash: &plan.hash,
         statements: &sql,
         started_at: &started_at,
+        message: None,
     };
     let total = plan.statements.len();
     let id = insert_history(connection, &record, ApplyStatus::Running, 0, None).await?;

@@ -60,6 +60,8 @@ pub struct HistoryRecord<'a> {
     pub statements: &'a [String],
     /// When the apply started.
     pub started_at: &'a str,
+    /// A note kept with the row.
+    pub message: Option<&'a str>,
 }
 
 fn table(backend: Backend) -> String {
@@ -91,6 +93,7 @@ pub async fn insert_history(
         "duration_ms",
         "applied_by",
         "fox_version",
+        "message",
     ];
     let placeholders: Vec<String> = (1..=columns.len())
         .map(|n| dialect.placeholder(n))
@@ -108,6 +111,9 @@ pub async fn insert_history(
         duration_ms.map_or(Value::Null, |d| Value::Int(d as i64)),
         Value::Text(applier_identity()),
         Value::Text(env!("CARGO_PKG_VERSION").into()),
+        record
+            .message
+            .map_or(Value::Null, |m| Value::Text(m.into())),
     ];
     let quoted: Vec<String> = columns.iter().map(|c| dialect.quote(c)).collect();
     let sql = format!(

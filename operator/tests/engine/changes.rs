@@ -4,7 +4,9 @@
 use fox_e2e::{TestDatabase, TestEngine};
 use fox_operator::engine::{ApplyOutcome, EngineError};
 
-use super::support::{apply, applied, execute, expected_schema, live_schema, plan, query_texts, tables};
+use super::support::{
+    applied, apply, execute, expected_schema, live_schema, plan, query_texts, tables,
+};
 
 const ITEMS: &str = "
     - name: items
@@ -57,71 +59,205 @@ fn cases() -> Vec<Case> {
     };
     vec![
         case("create table", ITEMS, &format!("{ITEMS}{tags}")),
-        Case { destructive: true, ..case("drop table", &format!("{ITEMS}{tags}"), ITEMS) },
+        Case {
+            destructive: true,
+            ..case("drop table", &format!("{ITEMS}{tags}"), ITEMS)
+        },
         Case {
             table_after: "products",
-            ..case("rename table", ITEMS, &ITEMS.replace("- name: items\n", "- name: products\n      previousNames: [items]\n"))
+            ..case(
+                "rename table",
+                ITEMS,
+                &ITEMS.replace(
+                    "- name: items\n",
+                    "- name: products\n      previousNames: [items]\n",
+                ),
+            )
         },
         case(
             "add columns",
             ITEMS,
-            &items_with("        - {name: sku, type: varchar(20), nullable: true}\n        - {name: price, type: \"decimal(10,2)\", default: 0}\n        - {name: seen_at, type: timestamptz, default: now()}\n", ""),
+            &items_with(
+                "        - {name: sku, type: varchar(20), nullable: true}\n        - {name: price, type: \"decimal(10,2)\", default: 0}\n        - {name: seen_at, type: timestamptz, default: now()}\n",
+                "",
+            ),
         ),
-        Case { destructive: true, ..case("drop column", ITEMS, &ITEMS.replace("        - {name: note, type: text, nullable: true}\n", "")) },
+        Case {
+            destructive: true,
+            ..case(
+                "drop column",
+                ITEMS,
+                &ITEMS.replace("        - {name: note, type: text, nullable: true}\n", ""),
+            )
+        },
         Case {
             name_column_after: "title",
-            ..case("rename column", ITEMS, &ITEMS.replace("{name: name, type: varchar(50)}", "{name: title, type: varchar(50), previousNames: [name]}"))
+            ..case(
+                "rename column",
+                ITEMS,
+                &ITEMS.replace(
+                    "{name: name, type: varchar(50)}",
+                    "{name: title, type: varchar(50), previousNames: [name]}",
+                ),
+            )
         },
         case(
             "widen types",
             ITEMS,
             &ITEMS
-                .replace("{name: name, type: varchar(50)}", "{name: name, type: varchar(200)}")
+                .replace(
+                    "{name: name, type: varchar(50)}",
+                    "{name: name, type: varchar(200)}",
+                )
                 .replace("{name: qty, type: integer}", "{name: qty, type: bigint}"),
         ),
         Case {
             destructive: true,
-            ..case("narrow a type holding rows", ITEMS, &ITEMS.replace("{name: name, type: varchar(50)}", "{name: name, type: varchar(10)}"))
+            ..case(
+                "narrow a type holding rows",
+                ITEMS,
+                &ITEMS.replace(
+                    "{name: name, type: varchar(50)}",
+                    "{name: name, type: varchar(10)}",
+                ),
+            )
         },
-        case("make nullable", ITEMS, &ITEMS.replace("{name: qty, type: integer}", "{name: qty, type: integer, nullable: true}")),
-        case("make not null", &ITEMS.replace("{name: qty, type: integer}", "{name: qty, type: integer, nullable: true}"), ITEMS),
-        case("add default", ITEMS, &ITEMS.replace("{name: qty, type: integer}", "{name: qty, type: integer, default: 7}")),
+        case(
+            "make nullable",
+            ITEMS,
+            &ITEMS.replace(
+                "{name: qty, type: integer}",
+                "{name: qty, type: integer, nullable: true}",
+            ),
+        ),
+        case(
+            "make not null",
+            &ITEMS.replace(
+                "{name: qty, type: integer}",
+                "{name: qty, type: integer, nullable: true}",
+            ),
+            ITEMS,
+        ),
+        case(
+            "add default",
+            ITEMS,
+            &ITEMS.replace(
+                "{name: qty, type: integer}",
+                "{name: qty, type: integer, default: 7}",
+            ),
+        ),
         case(
             "change default",
-            &ITEMS.replace("{name: qty, type: integer}", "{name: qty, type: integer, default: 7}"),
-            &ITEMS.replace("{name: qty, type: integer}", "{name: qty, type: integer, default: 8}"),
+            &ITEMS.replace(
+                "{name: qty, type: integer}",
+                "{name: qty, type: integer, default: 7}",
+            ),
+            &ITEMS.replace(
+                "{name: qty, type: integer}",
+                "{name: qty, type: integer, default: 8}",
+            ),
         ),
-        case("drop default", &ITEMS.replace("{name: qty, type: integer}", "{name: qty, type: integer, default: 7}"), ITEMS),
-        case("add index", ITEMS, &items_with("      indexes:\n        - {columns: [qty, name]}\n", "")),
-        case("drop index", &items_with("      indexes:\n        - {columns: [qty, name]}\n", ""), ITEMS),
-        case("add unique", ITEMS, &ITEMS.replace("{name: name, type: varchar(50)}", "{name: name, type: varchar(50), unique: true}")),
-        case("drop unique", &ITEMS.replace("{name: name, type: varchar(50)}", "{name: name, type: varchar(50), unique: true}"), ITEMS),
+        case(
+            "drop default",
+            &ITEMS.replace(
+                "{name: qty, type: integer}",
+                "{name: qty, type: integer, default: 7}",
+            ),
+            ITEMS,
+        ),
+        case(
+            "add index",
+            ITEMS,
+            &items_with("      indexes:\n        - {columns: [qty, name]}\n", ""),
+        ),
+        case(
+            "drop index",
+            &items_with("      indexes:\n        - {columns: [qty, name]}\n", ""),
+            ITEMS,
+        ),
+        case(
+            "add unique",
+            ITEMS,
+            &ITEMS.replace(
+                "{name: name, type: varchar(50)}",
+                "{name: name, type: varchar(50), unique: true}",
+            ),
+        ),
+        case(
+            "drop unique",
+            &ITEMS.replace(
+                "{name: name, type: varchar(50)}",
+                "{name: name, type: varchar(50), unique: true}",
+            ),
+            ITEMS,
+        ),
         case(
             "add foreign key",
-            &items_with("        - {name: tag_id, type: integer, nullable: true}\n", tags),
-            &items_with("        - {name: tag_id, type: integer, nullable: true, references: {table: tags, onDelete: set-null}}\n", tags),
+            &items_with(
+                "        - {name: tag_id, type: integer, nullable: true}\n",
+                tags,
+            ),
+            &items_with(
+                "        - {name: tag_id, type: integer, nullable: true, references: {table: tags, onDelete: set-null}}\n",
+                tags,
+            ),
         ),
         case(
             "drop foreign key",
-            &items_with("        - {name: tag_id, type: integer, nullable: true, references: {table: tags, onDelete: set-null}}\n", tags),
-            &items_with("        - {name: tag_id, type: integer, nullable: true}\n", tags),
+            &items_with(
+                "        - {name: tag_id, type: integer, nullable: true, references: {table: tags, onDelete: set-null}}\n",
+                tags,
+            ),
+            &items_with(
+                "        - {name: tag_id, type: integer, nullable: true}\n",
+                tags,
+            ),
         ),
         case(
             "change foreign key action",
-            &items_with("        - {name: tag_id, type: integer, nullable: true, references: {table: tags, onDelete: set-null}}\n", tags),
-            &items_with("        - {name: tag_id, type: integer, nullable: true, references: {table: tags, onDelete: cascade}}\n", tags),
+            &items_with(
+                "        - {name: tag_id, type: integer, nullable: true, references: {table: tags, onDelete: set-null}}\n",
+                tags,
+            ),
+            &items_with(
+                "        - {name: tag_id, type: integer, nullable: true, references: {table: tags, onDelete: cascade}}\n",
+                tags,
+            ),
         ),
-        case("add enum label", &with_kind("enum(a,b)"), &with_kind("enum(a,b,c)")),
-        case("insert enum label in the middle", &with_kind("enum(a,c)"), &with_kind("enum(a,b,c)")),
-        Case { destructive: true, ..case("remove enum label", &with_kind("enum(a,b,c)"), &with_kind("enum(a,b)")) },
+        case(
+            "add enum label",
+            &with_kind("enum(a,b)"),
+            &with_kind("enum(a,b,c)"),
+        ),
+        case(
+            "insert enum label in the middle",
+            &with_kind("enum(a,c)"),
+            &with_kind("enum(a,b,c)"),
+        ),
+        Case {
+            destructive: true,
+            ..case(
+                "remove enum label",
+                &with_kind("enum(a,b,c)"),
+                &with_kind("enum(a,b)"),
+            )
+        },
     ]
 }
 
 async fn rows(database: &TestDatabase, table: &str, name_column: &str) -> Vec<Vec<Option<String>>> {
     let quote = |name: &str| {
-        if database.engine() == TestEngine::Mysql { format!("`{name}`") } else { format!("\"{name}\"") }
+        if database.engine() == TestEngine::Mysql {
+            format!("`{name}`")
+        } else {
+            format!("\"{name}\"")
+        }
     };
-    let text = if database.engine() == TestEngine::Mysql { "CHAR" } else { "TEXT" };
+    let text = if database.engine() == TestEngine::Mysql {
+        "CHAR"
+    } else {
+        "TEXT"
+    };
     query_texts(
         database,
         &format!(
@@ -141,32 +277,60 @@ async fn check(engine: TestEngine, case: &Case) {
     let before = tables(&case.before);
     let after = tables(&case.after);
     applied(apply(&database, &before, false).await);
-    execute(&database, "INSERT INTO items (id, name, qty) VALUES (1, 'apple', 10), (2, 'pear', 20)").await;
+    execute(
+        &database,
+        "INSERT INTO items (id, name, qty) VALUES (1, 'apple', 10), (2, 'pear', 20)",
+    )
+    .await;
     let original = rows(&database, "items", "name").await;
 
     let planned = plan(&database, &after).await;
     assert!(!planned.is_empty(), "{label}: a plan");
-    assert_eq!(!planned.destructive().is_empty(), case.destructive, "{label}: destructive? {:#?}", planned.changes);
-    assert!(planned.impossible().is_empty(), "{label}: {:#?}", planned.impossible());
+    assert_eq!(
+        !planned.destructive().is_empty(),
+        case.destructive,
+        "{label}: destructive? {:#?}",
+        planned.changes
+    );
+    assert!(
+        planned.impossible().is_empty(),
+        "{label}: {:#?}",
+        planned.impossible()
+    );
     if case.destructive {
         match apply(&database, &after, false).await {
             Err(EngineError::DestructiveRefused { changes }) => assert!(!changes.is_empty()),
             other => panic!("{label}: expected a refusal, got {other:?}"),
         }
-        assert_eq!(live_schema(&database).await, expected_schema(&database, &before), "{label}: unchanged after refusal");
+        assert_eq!(
+            live_schema(&database).await,
+            expected_schema(&database, &before),
+            "{label}: unchanged after refusal"
+        );
     }
     match apply(&database, &after, case.destructive).await {
         Ok(ApplyOutcome::Applied { .. }) => {}
         other => panic!("{label}: expected the plan to apply, got {other:?}"),
     }
-    assert_eq!(live_schema(&database).await, expected_schema(&database, &after), "{label}: live schema is B");
+    assert_eq!(
+        live_schema(&database).await,
+        expected_schema(&database, &after),
+        "{label}: live schema is B"
+    );
     let again = plan(&database, &after).await;
-    assert!(again.is_empty(), "{label}: re-plan is empty, got {:#?}", again.changes);
+    assert!(
+        again.is_empty(),
+        "{label}: re-plan is empty, got {:#?}",
+        again.changes
+    );
     let survived = rows(&database, case.table_after, case.name_column_after).await;
     if case.name == "narrow a type holding rows" {
         assert_eq!(survived.len(), original.len(), "{label}: rows kept");
     } else {
-        assert_eq!(survived, original, "{label}: rows in untouched columns survive");
+        assert_eq!(
+            survived, original,
+            "{label}: rows in untouched columns survive"
+        );
     }
 }
 

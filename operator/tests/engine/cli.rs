@@ -3,7 +3,10 @@
 
 use fox_e2e::{TestDatabase, TestEngine};
 
-use super::support::{execute, expected_schema, fox, live_schema, manifest_file, query_texts, schema, schema_yaml, text};
+use super::support::{
+    execute, expected_schema, fox, live_schema, manifest_file, query_texts, schema, schema_yaml,
+    text,
+};
 
 const BEFORE: &str = "
     - name: items
@@ -28,19 +31,40 @@ async fn destructive_change_is_refused_by_default_and_applied_when_allowed() {
         let url = database.url().to_string();
 
         let first = fox(&["apply", "-f", &path(&before), "--database", &url]);
-        assert_eq!(first.status.code(), Some(0), "{engine}: {}", text(&first.stderr));
-        execute(&database, "INSERT INTO items (id, name, note) VALUES (1, 'apple', 'keep me')").await;
+        assert_eq!(
+            first.status.code(),
+            Some(0),
+            "{engine}: {}",
+            text(&first.stderr)
+        );
+        execute(
+            &database,
+            "INSERT INTO items (id, name, note) VALUES (1, 'apple', 'keep me')",
+        )
+        .await;
 
-        let pending = fox(&["plan", "-f", &path(&after), "--database", &url, "--detailed-exitcode"]);
+        let pending = fox(&[
+            "plan",
+            "-f",
+            &path(&after),
+            "--database",
+            &url,
+            "--detailed-exitcode",
+        ]);
         assert_eq!(pending.status.code(), Some(2), "{engine}: changes pending");
-        assert!(text(&pending.stdout).contains("DESTRUCTIVE"), "{engine}: {}", text(&pending.stdout));
+        assert!(
+            text(&pending.stdout).contains("DESTRUCTIVE"),
+            "{engine}: {}",
+            text(&pending.stdout)
+        );
 
         let refused = fox(&["apply", "-f", &path(&after), "--database", &url]);
         assert_eq!(refused.status.code(), Some(1), "{engine}");
         let message = text(&refused.stderr);
         assert!(
             message.contains("refusing to apply 1 destructive change")
-                && message.contains("drop column items.note: drops the column and its values in 1 row"),
+                && message
+                    .contains("drop column items.note: drops the column and its values in 1 row"),
             "{engine}: {message}"
         );
         assert_eq!(
@@ -49,10 +73,34 @@ async fn destructive_change_is_refused_by_default_and_applied_when_allowed() {
             "{engine}: database unchanged"
         );
 
-        let allowed = fox(&["apply", "-f", &path(&after), "--database", &url, "--allow-destructive"]);
-        assert_eq!(allowed.status.code(), Some(0), "{engine}: {}", text(&allowed.stderr));
-        let in_sync = fox(&["plan", "-f", &path(&after), "--database", &url, "--detailed-exitcode"]);
-        assert_eq!(in_sync.status.code(), Some(0), "{engine}: {}", text(&in_sync.stdout));
+        let allowed = fox(&[
+            "apply",
+            "-f",
+            &path(&after),
+            "--database",
+            &url,
+            "--allow-destructive",
+        ]);
+        assert_eq!(
+            allowed.status.code(),
+            Some(0),
+            "{engine}: {}",
+            text(&allowed.stderr)
+        );
+        let in_sync = fox(&[
+            "plan",
+            "-f",
+            &path(&after),
+            "--database",
+            &url,
+            "--detailed-exitcode",
+        ]);
+        assert_eq!(
+            in_sync.status.code(),
+            Some(0),
+            "{engine}: {}",
+            text(&in_sync.stdout)
+        );
     }
 }
 
@@ -72,13 +120,33 @@ async fn approval_is_required_when_the_policy_says_so() {
         .map(|rest| rest.trim().to_string())
         .expect("the hash to approve is printed");
     assert_eq!(hash.len(), 16, "{output}");
-    assert!(live_schema(&database).await.tables.is_empty(), "nothing applied before approval");
+    assert!(
+        live_schema(&database).await.tables.is_empty(),
+        "nothing applied before approval"
+    );
 
-    let wrong = fox(&["apply", "-f", path, "--database", &url, "--approve", "0000000000000000"]);
-    assert_eq!(wrong.status.code(), Some(2), "a different hash is not an approval");
+    let wrong = fox(&[
+        "apply",
+        "-f",
+        path,
+        "--database",
+        &url,
+        "--approve",
+        "0000000000000000",
+    ]);
+    assert_eq!(
+        wrong.status.code(),
+        Some(2),
+        "a different hash is not an approval"
+    );
 
     let approved = fox(&["apply", "-f", path, "--database", &url, "--approve", &hash]);
-    assert_eq!(approved.status.code(), Some(0), "{}", text(&approved.stderr));
+    assert_eq!(
+        approved.status.code(),
+        Some(0),
+        "{}",
+        text(&approved.stderr)
+    );
     assert_eq!(live_schema(&database).await.tables.len(), 1);
 }
 
@@ -91,7 +159,11 @@ async fn dry_run_changes_nothing_and_formats_serve_tools() {
 
     let dry = fox(&["apply", "-f", path, "--database", &url, "--dry-run"]);
     assert_eq!(dry.status.code(), Some(0));
-    assert!(text(&dry.stdout).contains("Dry run"), "{}", text(&dry.stdout));
+    assert!(
+        text(&dry.stdout).contains("Dry run"),
+        "{}",
+        text(&dry.stdout)
+    );
     assert!(live_schema(&database).await.tables.is_empty());
 
     let json = fox(&["plan", "-f", path, "--database", &url, "-o", "json"]);
@@ -103,7 +175,11 @@ async fn dry_run_changes_nothing_and_formats_serve_tools() {
     assert_eq!(plan["changes"][0]["safety"], "safe");
 
     let sql = fox(&["plan", "-f", path, "--database", &url, "-o", "sql"]);
-    assert!(text(&sql.stdout).contains("CREATE TABLE \"items\""), "{}", text(&sql.stdout));
+    assert!(
+        text(&sql.stdout).contains("CREATE TABLE \"items\""),
+        "{}",
+        text(&sql.stdout)
+    );
 }
 
 #[test]
@@ -118,18 +194,33 @@ fn invalid_manifests_are_refused_before_connecting() {
     ]);
     assert_eq!(output.status.code(), Some(1));
     let message = text(&output.stderr);
-    assert!(message.contains("unknown type \"strin\"") && message.contains("nothing was done"), "{message}");
+    assert!(
+        message.contains("unknown type \"strin\"") && message.contains("nothing was done"),
+        "{message}"
+    );
     assert!(!message.contains("cannot connect"), "{message}");
 }
 
 #[test]
 fn unreachable_database_names_the_host_with_a_hint_and_no_password() {
     let manifest = manifest_file(&schema_yaml("", BEFORE));
-    for url in ["postgres://fox:s3cretpw@127.0.0.1:1/app", "mysql://fox:s3cretpw@127.0.0.1:1/app"] {
-        let output = fox(&["plan", "-f", manifest.path.to_str().expect("utf-8"), "--database", url]);
+    for url in [
+        "postgres://fox:s3cretpw@127.0.0.1:1/app",
+        "mysql://fox:s3cretpw@127.0.0.1:1/app",
+    ] {
+        let output = fox(&[
+            "plan",
+            "-f",
+            manifest.path.to_str().expect("utf-8"),
+            "--database",
+            url,
+        ]);
         assert_eq!(output.status.code(), Some(1));
         let message = format!("{}{}", text(&output.stdout), text(&output.stderr));
-        assert!(message.contains("cannot connect") && message.contains("127.0.0.1:1"), "{message}");
+        assert!(
+            message.contains("cannot connect") && message.contains("127.0.0.1:1"),
+            "{message}"
+        );
         assert!(message.contains("hint: is the server running"), "{message}");
         assert!(!message.contains("s3cretpw"), "{message}");
     }
@@ -144,13 +235,19 @@ async fn a_held_lock_makes_apply_wait_then_name_the_holder() {
         let mut holder = super::support::connect(&database).await;
         match engine {
             TestEngine::Postgres => {
-                holder.execute("SET application_name = 'migration-job-7'").await.expect("sets name");
+                holder
+                    .execute("SET application_name = 'migration-job-7'")
+                    .await
+                    .expect("sets name");
                 holder.fetch_i64("SELECT CASE WHEN pg_try_advisory_lock(439956816962) THEN 1 ELSE 0 END::bigint", &[]).await.expect("locks");
             }
             TestEngine::Mysql => {
                 let name = format!("foxdb:{}", database.name());
                 holder
-                    .fetch_i64("SELECT CAST(GET_LOCK(?, 0) AS SIGNED)", &[foxdb::Value::Text(name)])
+                    .fetch_i64(
+                        "SELECT CAST(GET_LOCK(?, 0) AS SIGNED)",
+                        &[foxdb::Value::Text(name)],
+                    )
                     .await
                     .expect("locks");
             }
@@ -159,13 +256,29 @@ async fn a_held_lock_makes_apply_wait_then_name_the_holder() {
             }
         }
         let started = std::time::Instant::now();
-        let output = fox(&["apply", "-f", manifest.path.to_str().expect("utf-8"), "--database", &url]);
+        let output = fox(&[
+            "apply",
+            "-f",
+            manifest.path.to_str().expect("utf-8"),
+            "--database",
+            &url,
+        ]);
         assert_eq!(output.status.code(), Some(1), "{engine}");
-        assert!(started.elapsed() >= std::time::Duration::from_millis(900), "{engine}: waited for the lock");
+        assert!(
+            started.elapsed() >= std::time::Duration::from_millis(900),
+            "{engine}: waited for the lock"
+        );
         let message = text(&output.stderr);
-        assert!(message.contains("is locked by another applier") && message.contains("gave up after 1 s"), "{engine}: {message}");
+        assert!(
+            message.contains("is locked by another applier")
+                && message.contains("gave up after 1 s"),
+            "{engine}: {message}"
+        );
         if engine == TestEngine::Postgres {
-            assert!(message.contains("migration-job-7"), "{engine}: names the holder: {message}");
+            assert!(
+                message.contains("migration-job-7"),
+                "{engine}: names the holder: {message}"
+            );
         }
         if engine == TestEngine::Sqlite {
             holder.execute("ROLLBACK").await.expect("unlocks");
@@ -173,6 +286,9 @@ async fn a_held_lock_makes_apply_wait_then_name_the_holder() {
         holder.close().await;
         let rows = query_texts(&database, "SELECT 1").await;
         assert_eq!(rows.len(), 1);
-        assert!(live_schema(&database).await.tables.is_empty(), "{engine}: nothing applied");
+        assert!(
+            live_schema(&database).await.tables.is_empty(),
+            "{engine}: nothing applied"
+        );
     }
 }

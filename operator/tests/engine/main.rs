@@ -2,5 +2,7 @@
 
 mod changes;
 mod cli;
+mod concurrency;
+mod crash;
 mod round_trip;
 mod support;

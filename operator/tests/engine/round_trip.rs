@@ -3,7 +3,7 @@
 
 use fox_e2e::{TestDatabase, TestEngine};
 
-use super::support::{apply, applied, expected_schema, live_schema, plan, schema};
+use super::support::{applied, apply, expected_schema, live_schema, plan, schema};
 
 const EVERY_TYPE: &str = include_str!("../fixtures/every-type.yaml");
 const BLOG: &str = include_str!("../../../examples/blog/10-schema.yaml");
@@ -15,11 +15,22 @@ async fn round_trip(engine: TestEngine, yaml: &str) {
     let live = live_schema(&database).await;
     let expected = expected_schema(&database, &declared);
     for (live_table, expected_table) in live.tables.iter().zip(&expected.tables) {
-        assert_eq!(live_table, expected_table, "{engine}: table {}", expected_table.name);
+        assert_eq!(
+            live_table, expected_table,
+            "{engine}: table {}",
+            expected_table.name
+        );
     }
-    assert_eq!(live, expected, "{engine}: introspection equals the declaration");
+    assert_eq!(
+        live, expected,
+        "{engine}: introspection equals the declaration"
+    );
     let again = plan(&database, &declared).await;
-    assert!(again.is_empty(), "{engine}: re-plan is empty, got {:#?}", again.changes);
+    assert!(
+        again.is_empty(),
+        "{engine}: re-plan is empty, got {:#?}",
+        again.changes
+    );
 }
 
 #[tokio::test]

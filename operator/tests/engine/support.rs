@@ -5,7 +5,9 @@ use std::time::Duration;
 use fox_crds::FoxSchema;
 use fox_crds::manifest::{ManifestSet, parse_manifests};
 use fox_e2e::TestDatabase;
-use fox_operator::engine::{ApplyOptions, ApplyOutcome, EngineError, Plan, apply_schema, plan_schema};
+use fox_operator::engine::{
+    ApplyOptions, ApplyOutcome, EngineError, Plan, apply_schema, plan_schema,
+};
 use foxdb::introspect::{canonical_schema, introspect_schema};
 use foxdb::schema::Schema;
 use foxdb::{ConnectOptions, Connection, DatabaseUrl};
@@ -40,12 +42,24 @@ pub fn options(allow_destructive: bool) -> ApplyOptions {
     }
 }
 
-pub async fn apply(database: &TestDatabase, schema: &FoxSchema, allow_destructive: bool) -> Result<ApplyOutcome, EngineError> {
-    apply_schema(&url(database), &schema.spec, &options(allow_destructive), &mut |_| {}).await
+pub async fn apply(
+    database: &TestDatabase,
+    schema: &FoxSchema,
+    allow_destructive: bool,
+) -> Result<ApplyOutcome, EngineError> {
+    apply_schema(
+        &url(database),
+        &schema.spec,
+        &options(allow_destructive),
+        &mut |_| {},
+    )
+    .await
 }
 
 pub async fn plan(database: &TestDatabase, schema: &FoxSchema) -> Plan {
-    plan_schema(&url(database), &schema.spec).await.expect("plans")
+    plan_schema(&url(database), &schema.spec)
+        .await
+        .expect("plans")
 }
 
 pub async fn connect(database: &TestDatabase) -> Connection {
@@ -56,7 +70,9 @@ pub async fn connect(database: &TestDatabase) -> Connection {
 
 pub async fn live_schema(database: &TestDatabase) -> Schema {
     let mut connection = connect(database).await;
-    let schema = introspect_schema(&mut connection).await.expect("introspects");
+    let schema = introspect_schema(&mut connection)
+        .await
+        .expect("introspects");
     connection.close().await;
     schema
 }
@@ -64,18 +80,27 @@ pub async fn live_schema(database: &TestDatabase) -> Schema {
 /// The declared schema as the engine of `database` stores it.
 pub fn expected_schema(database: &TestDatabase, schema: &FoxSchema) -> Schema {
     let backend = url(database).backend();
-    canonical_schema(backend, &fox_operator::engine::desired::desired_schema(&schema.spec))
+    canonical_schema(
+        backend,
+        &fox_operator::engine::desired::desired_schema(&schema.spec),
+    )
 }
 
 pub async fn execute(database: &TestDatabase, sql: &str) {
     let mut connection = connect(database).await;
-    connection.execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    connection
+        .execute(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
     connection.close().await;
 }
 
 pub async fn query_texts(database: &TestDatabase, sql: &str) -> Vec<Vec<Option<String>>> {
     let mut connection = connect(database).await;
-    let rows = connection.fetch_text_rows(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let rows = connection
+        .fetch_text_rows(sql, &[])
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
     connection.close().await;
     rows
 }
@@ -97,7 +122,10 @@ pub fn manifest_file(yaml: &str) -> ManifestFile {
     let directory = tempfile::tempdir().expect("temp dir");
     let path = directory.path().join("schema.yaml");
     std::fs::write(&path, yaml).expect("writes manifest");
-    ManifestFile { _directory: directory, path }
+    ManifestFile {
+        _directory: directory,
+        path,
+    }
 }
 
 /// A FoxSchema document with the given policy and tables.
