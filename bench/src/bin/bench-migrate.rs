@@ -14,6 +14,7 @@ use foxdb::DatabaseUrl;
 
 const TABLES: usize = 200;
 const NO_OP_RUNS: usize = 5;
+const COLD_RUNS: usize = 5;
 
 fn options() -> ApplyOptions {
     ApplyOptions {
@@ -94,33 +95,40 @@ async fn main() {
         "engine", "statements", "plan+apply", "no-op plan", "raw DDL", "ratio"
     );
     for engine in TestEngine::ALL {
-        let database = TestDatabase::create(engine).await;
-        let url = DatabaseUrl::parse(database.url()).expect("valid URL");
-        let started = Instant::now();
-        let outcome = apply_schema(&url, &schema.spec, &options(), &mut |_| {})
-            .await
-            .expect("applies");
-        let cold = started.elapsed();
-        let ApplyOutcome::Applied { plan, .. } = outcome else {
-            panic!("{engine}: expected an apply");
-        };
-        let statements: Vec<String> = plan.statements.iter().map(|s| s.sql.clone()).collect();
-
+        let mut cold = Vec::new();
+        let mut raw = Vec::new();
         let mut no_op = Vec::new();
-        for _ in 0..NO_OP_RUNS {
+        let mut statement_count = 0;
+        for _ in 0..COLD_RUNS {
+            let database = TestDatabase::create(engine).await;
+            let url = DatabaseUrl::parse(database.url()).expect("valid URL");
             let started = Instant::now();
-            let again = plan_schema(&url, &schema.spec).await.expect("plans");
-            no_op.push(started.elapsed());
-            assert!(again.is_empty(), "{engine}: no-op plan must be empty");
+            let outcome = apply_schema(&url, &schema.spec, &options(), &mut |_| {})
+                .await
+                .expect("applies");
+            cold.push(started.elapsed());
+            let ApplyOutcome::Applied { plan, .. } = outcome else {
+                panic!("{engine}: expected an apply");
+            };
+            let statements: Vec<String> = plan.statements.iter().map(|s| s.sql.clone()).collect();
+            statement_count = statements.len();
+            if no_op.is_empty() {
+                for _ in 0..NO_OP_RUNS {
+                    let started = Instant::now();
+                    let again = plan_schema(&url, &schema.spec).await.expect("plans");
+                    no_op.push(started.elapsed());
+                    assert!(again.is_empty(), "{engine}: no-op plan must be empty");
+                }
+            }
+            drop(database);
+            let fresh = TestDatabase::create(engine).await;
+            raw.push(raw_ddl(engine, &fresh, &statements));
         }
-        drop(database);
-
-        let fresh = TestDatabase::create(engine).await;
-        let raw = raw_ddl(engine, &fresh, &statements);
+        let (cold, raw) = (median(cold), median(raw));
         println!(
             "{:<12} {:>10} {:>12} {:>14} {:>12} {:>7.2}x",
             engine.to_string(),
-            statements.len(),
+            statement_count,
             show(cold),
             show(median(no_op)),
             show(raw),
@@ -128,6 +136,6 @@ async fn main() {
         );
     }
     println!(
-        "\nratio = FoxDB cold plan+apply / the same statements through the engine's own client."
+        "\nmedians of {COLD_RUNS} cold runs and {NO_OP_RUNS} no-op plans; ratio = FoxDB cold plan+apply / the same statements through the engine's own client."
     );
 }

@@ -61,13 +61,23 @@ pub async fn run(paths: &[PathBuf], flags: &ApplyFlags) -> anyhow::Result<ExitCo
                     plan_summary(plan)
                 );
             }
-            ApplyEvent::Started { index, total, sql } => {
+            ApplyEvent::Started {
+                first,
+                last,
+                total,
+                sql,
+            } => {
                 let width = total.to_string().len();
-                let _ = write!(
-                    stdout,
-                    "  [{index:>width$}/{total}] {} ",
-                    statement_headline(sql)
-                );
+                let step = if first == last {
+                    format!("{first:>width$}/{total}] {}", statement_headline(sql))
+                } else {
+                    format!(
+                        "{first:>width$}-{last}/{total}] {} statements from {}",
+                        last - first + 1,
+                        statement_headline(sql)
+                    )
+                };
+                let _ = write!(stdout, "  [{step} ");
                 let _ = stdout.flush();
             }
             ApplyEvent::Finished { elapsed, .. } => {

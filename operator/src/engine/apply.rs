@@ -77,23 +77,29 @@ pub enum ApplyEvent<'a> {
         /// The plan.
         plan: &'a Plan,
     },
-    /// A statement is about to run.
+    /// Statements `first..=last` (1-based) are about to run; one at a time except on SQLite,
+    /// which runs them in batches (in-process, a round trip per statement would dominate).
     Started {
-        /// 1-based position.
-        index: usize,
+        /// First statement of the step.
+        first: usize,
+        /// Last statement of the step.
+        last: usize,
         /// Total statements.
         total: usize,
-        /// The SQL.
+        /// The first statement's SQL.
         sql: &'a str,
     },
-    /// It finished.
+    /// The step finished.
     Finished {
-        /// 1-based position.
-        index: usize,
+        /// Last statement of the step.
+        last: usize,
         /// How long it took.
         elapsed: Duration,
     },
 }
+
+/// Statements per batch on SQLite.
+const SQLITE_BATCH: usize = 64;
 
 /// Connects for the engine, naming the applier in the session where the engine shows it.
 ///
@@ -230,22 +236,36 @@ async fn run_statements(
     mut after_each: impl AsyncFnMut(&mut Connection, usize) -> Result<(), EngineError>,
 ) -> Result<(), (usize, foxdb::Error)> {
     let total = plan.statements.len();
-    for (i, statement) in plan.statements.iter().enumerate() {
+    let batch = if connection.backend() == Backend::Sqlite {
+        SQLITE_BATCH
+    } else {
+        1
+    };
+    for (chunk_index, chunk) in plan.statements.chunks(batch).enumerate() {
+        let first = chunk_index * batch;
+        let last = first + chunk.len();
         progress(ApplyEvent::Started {
-            index: i + 1,
+            first: first + 1,
+            last,
             total,
-            sql: &statement.sql,
+            sql: &chunk[0].sql,
         });
         let began = Instant::now();
-        connection
-            .execute(&statement.sql)
-            .await
-            .map_err(|e| (i, e))?;
+        let sql = if chunk.len() == 1 {
+            chunk[0].sql.clone()
+        } else {
+            chunk
+                .iter()
+                .map(|s| s.sql.as_str())
+                .collect::<Vec<_>>()
+                .join(";\n")
+        };
+        connection.execute(&sql).await.map_err(|e| (first, e))?;
         progress(ApplyEvent::Finished {
-            index: i + 1,
+            last,
             elapsed: began.elapsed(),
         });
-        if let Err(error) = after_each(connection, i + 1).await {
+        if let Err(error) = after_each(connection, last).await {
             let error = match error {
                 EngineError::Database(e) => e,
                 other => foxdb::Error::Unsupported {
@@ -253,7 +273,7 @@ async fn run_statements(
                     feature: other.to_string(),
                 },
             };
-            return Err((i, error));
+            return Err((last - 1, error));
         }
     }
     for seed in &plan.seeds {

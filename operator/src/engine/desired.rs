@@ -319,3 +319,84 @@ pub fn column_default(ty: &ColumnType, value: &Scalar) -> ColumnDefault {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use fox_crds::manifest::{ManifestSet, parse_manifests};
+    use fox_crds::schema::ReferentialAction;
+
+    use super::*;
+
+    fn spec(yaml: &str) -> FoxSchemaSpec {
+        let mut set = ManifestSet::default();
+        parse_manifests("t.yaml".as_ref(), yaml, &mut set);
+        assert!(set.problems.is_empty(), "{:#?}", set.problems);
+        set.schemas().next().unwrap().1.spec.clone()
+    }
+
+    const BLOG: &str = include_str!("../../../examples/blog/10-schema.yaml");
+
+    #[test]
+    fn relations_generate_keys_columns_and_join_tables() {
+        let schema = desired_schema(&spec(BLOG));
+        let join = schema.table("post_tags").expect("join table generated");
+        assert_eq!(join.primary_key, ["post_id", "tag_id"]);
+        assert!(
+            join.foreign_keys
+                .iter()
+                .all(|f| f.on_delete == ReferentialAction::Cascade)
+        );
+        assert_eq!(
+            join.column("tag_id").unwrap().ty,
+            ColumnType::Integer,
+            "tags.id is serial"
+        );
+
+        let profiles = schema.table("profiles").unwrap();
+        assert_eq!(profiles.column("user_id").unwrap().ty, ColumnType::BigInt);
+        assert!(
+            profiles
+                .indexes
+                .iter()
+                .any(|i| i.unique && i.columns == ["user_id"]),
+            "one-to-one is unique"
+        );
+
+        let posts = schema.table("posts").unwrap();
+        assert!(
+            posts
+                .foreign_keys
+                .iter()
+                .any(|f| f.columns == ["author_id"] && f.referenced_table == "users")
+        );
+    }
+
+    #[test]
+    fn foreign_keys_get_an_index_unless_switched_off() {
+        let with = desired_schema(&spec(BLOG));
+        assert!(
+            with.table("comments")
+                .unwrap()
+                .index("comments_post_id_idx")
+                .is_some()
+        );
+        let without = desired_schema(&spec(&BLOG.replace(
+            "lockTimeoutSeconds: 30",
+            "lockTimeoutSeconds: 30\n    autoIndexForeignKeys: false",
+        )));
+        assert!(
+            without
+                .table("comments")
+                .unwrap()
+                .index("comments_post_id_idx")
+                .is_none()
+        );
+        // A key that an index already starts with needs no second one.
+        assert!(
+            with.table("post_tags")
+                .unwrap()
+                .index("post_tags_post_id_idx")
+                .is_none()
+        );
+    }
+}

@@ -54,3 +54,38 @@ async fn blog_example_round_trips_on_every_engine() {
         round_trip(engine, BLOG).await;
     }
 }
+
+#[tokio::test]
+async fn seed_rows_are_upserted_only_when_they_differ() {
+    for engine in TestEngine::ALL {
+        let database = TestDatabase::create(engine).await;
+        let declared = schema(BLOG);
+        applied(apply(&database, &declared, false).await);
+        super::support::execute(
+            &database,
+            "UPDATE users SET name = 'Changed by hand' WHERE id = 1",
+        )
+        .await;
+        let drifted = plan(&database, &declared).await;
+        assert!(drifted.changes.is_empty(), "{engine}: schema still matches");
+        assert_eq!(
+            drifted.seeds.len(),
+            1,
+            "{engine}: the edited row is upserted again"
+        );
+        applied(apply(&database, &declared, false).await);
+        let rows =
+            super::support::query_texts(&database, "SELECT name FROM users WHERE id = 1").await;
+        assert_eq!(rows, vec![vec![Some("Admin".to_string())]], "{engine}");
+        // Ids written by seeds do not collide with generated ones afterwards.
+        super::support::execute(
+            &database,
+            "INSERT INTO users (email) VALUES ('next@example.com')",
+        )
+        .await;
+        assert!(
+            plan(&database, &declared).await.is_empty(),
+            "{engine}: in sync again"
+        );
+    }
+}
