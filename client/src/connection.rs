@@ -308,7 +308,7 @@ fn bind_all<'q, DB>(
 ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
 where
     DB: sqlx::Database,
-    Option<bool>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     f64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
@@ -316,7 +316,8 @@ where
 {
     for param in params {
         query = match param {
-            Value::Null => query.bind(None::<bool>),
+            // Untyped text NULL: PostgreSQL casts it to any column type.
+            Value::Null => query.bind(None::<String>),
             Value::Bool(b) => query.bind(*b),
             Value::Int(i) => query.bind(*i),
             Value::Float(x) => query.bind(*x),

@@ -55,12 +55,8 @@ impl DatabaseUrl {
         if self.backend == Backend::Sqlite {
             return self.sqlite_path().unwrap_or_default();
         }
-        let after_scheme = self.raw.split_once("://").map_or("", |(_, rest)| rest);
-        let authority = after_scheme.split(['/', '?']).next().unwrap_or("");
-        authority
-            .rsplit_once('@')
-            .map_or(authority, |(_, host)| host)
-            .to_string()
+        let (_, _, after) = split_credentials(&self.raw);
+        after.split(['/', '?']).next().unwrap_or("").to_string()
     }
 
     /// The database name (file path for SQLite).
@@ -68,8 +64,8 @@ impl DatabaseUrl {
         if self.backend == Backend::Sqlite {
             return self.sqlite_path().unwrap_or_default();
         }
-        let after_scheme = self.raw.split_once("://").map_or("", |(_, rest)| rest);
-        after_scheme
+        let (_, _, after) = split_credentials(&self.raw);
+        after
             .split_once('/')
             .map(|(_, path)| path.split('?').next().unwrap_or("").to_string())
             .unwrap_or_default()
@@ -83,25 +79,45 @@ impl DatabaseUrl {
     }
 }
 
-/// Replaces the password of a URL with `***`.
-pub fn redact(raw: &str) -> String {
+/// Splits `scheme://credentials@rest`. Credentials end at the last `@`, since passwords may
+/// hold `/`, `?` or `#`.
+fn split_credentials(raw: &str) -> (&str, Option<&str>, &str) {
     let Some((scheme, rest)) = raw.split_once("://") else {
-        return raw.to_string();
+        return ("", None, raw);
     };
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((credentials, host)) => {
+    match rest.rfind('@') {
+        Some(at) => (scheme, Some(&rest[..at]), &rest[at + 1..]),
+        None => (scheme, None, rest),
+    }
+}
+
+/// Replaces the password of a URL (in the user part or a `password=` parameter) with `***`.
+pub fn redact(raw: &str) -> String {
+    let (scheme, credentials, after) = split_credentials(raw);
+    let mut redacted = match credentials {
+        Some(credentials) => {
             let user = credentials.split(':').next().unwrap_or("");
             let hidden = if credentials.contains(':') {
                 ":***"
             } else {
                 ""
             };
-            format!("{scheme}://{user}{hidden}@{host}{tail}")
+            format!("{scheme}://{user}{hidden}@{after}")
         }
         None => raw.to_string(),
+    };
+    if let Some(query_start) = redacted.find('?') {
+        let (base, query) = redacted.split_at(query_start + 1);
+        let hidden: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => pair.to_string(),
+            })
+            .collect();
+        redacted = format!("{base}{}", hidden.join("&"));
     }
+    redacted
 }
 
 impl fmt::Display for DatabaseUrl {
@@ -130,6 +146,21 @@ mod tests {
         );
         assert_eq!(url.location(), "db:5432");
         assert_eq!(url.database_name(), "blog");
+    }
+
+    #[test]
+    fn passwords_with_url_characters_stay_hidden() {
+        let url =
+            DatabaseUrl::parse("postgres://app:Xy/9+Q?z@db:5432/app?sslmode=require&password=p2")
+                .unwrap();
+        let shown = url.to_string();
+        assert_eq!(
+            shown,
+            "postgres://app:***@db:5432/app?sslmode=require&password=***"
+        );
+        assert_eq!(url.location(), "db:5432");
+        assert_eq!(url.database_name(), "app");
+        assert!(!format!("{url:?}").contains("Xy/9"));
     }
 
     #[test]

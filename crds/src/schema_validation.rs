@@ -218,6 +218,12 @@ fn validate_table(
                 None
             }
         };
+        if matches!(column.default, Some(Scalar::Null)) && !column.nullable {
+            problems.add(
+                format!("{column_path}.default"),
+                format!("\"{}\" is NOT NULL and cannot default to null; remove the default or make it nullable", column.name),
+            );
+        }
         if let (Some(ty), Some(default)) = (&ty, &column.default)
             && let Some(problem) = default_problem(ty, default)
         {

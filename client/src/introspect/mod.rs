@@ -106,6 +106,18 @@ pub fn canonical_default(
         {
             Some(ColumnDefault::Number(trim_number(s.trim())))
         }
+        ColumnDefault::Text(s)
+            if matches!(
+                ty,
+                ColumnType::Json
+                    | ColumnType::Uuid
+                    | ColumnType::Date
+                    | ColumnType::Time
+                    | ColumnType::Timestamp
+            ) =>
+        {
+            Some(ColumnDefault::Text(canonical_literal(ty, s)))
+        }
         ColumnDefault::Text(s) if *ty == ColumnType::Boolean => {
             Some(match s.to_ascii_lowercase().as_str() {
                 "1" | "true" | "t" => ColumnDefault::Bool(true),
@@ -115,6 +127,62 @@ pub fn canonical_default(
         }
         other => Some(other.clone()),
     }
+}
+
+/// A JSON, UUID, date, time or timestamp literal written the way engines store it, so a
+/// declared `'{"b":1}'` or `'2024-1-5'` equals what PostgreSQL or MariaDB report back.
+fn canonical_literal(ty: &ColumnType, text: &str) -> String {
+    let text = text.trim();
+    match ty {
+        ColumnType::Json => serde_json::from_str::<serde_json::Value>(text)
+            .map(|v| v.to_string())
+            .unwrap_or_else(|_| text.to_string()),
+        ColumnType::Uuid => text.to_ascii_lowercase(),
+        ColumnType::Date => canonical_date(text).unwrap_or_else(|| text.to_string()),
+        ColumnType::Time => canonical_time(text).unwrap_or_else(|| text.to_string()),
+        ColumnType::Timestamp => {
+            let (date, time) = text.split_once(['T', ' ']).unwrap_or((text, "00:00:00"));
+            match (canonical_date(date), canonical_time(time)) {
+                (Some(date), Some(time)) => format!("{date} {time}"),
+                _ => text.to_string(),
+            }
+        }
+        _ => text.to_string(),
+    }
+}
+
+fn canonical_date(text: &str) -> Option<String> {
+    let parts: Vec<u32> = text
+        .split('-')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    match parts.as_slice() {
+        [year, month, day] => Some(format!("{year:04}-{month:02}-{day:02}")),
+        _ => None,
+    }
+}
+
+fn canonical_time(text: &str) -> Option<String> {
+    let (clock, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let parts: Vec<u32> = clock
+        .split(':')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let (hour, minute, second) = match parts.as_slice() {
+        [h, m] => (*h, *m, 0),
+        [h, m, s] => (*h, *m, *s),
+        _ => return None,
+    };
+    let fraction = fraction.trim_end_matches('0');
+    if !fraction.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let mut time = format!("{hour:02}:{minute:02}:{second:02}");
+    if !fraction.is_empty() {
+        time.push('.');
+        time.push_str(fraction);
+    }
+    Some(time)
 }
 
 fn trim_number(number: &str) -> String {
@@ -310,6 +378,35 @@ mod tests {
                 Some(&ColumnDefault::Number("1.50".into()))
             ),
             Some(ColumnDefault::Number("1.5".into()))
+        );
+    }
+
+    #[test]
+    fn literal_defaults_compare_in_stored_form() {
+        let stored = |ty: ColumnType, text: &str| {
+            canonical_default(&ty, true, Some(&ColumnDefault::Text(text.into())))
+        };
+        assert_eq!(
+            stored(ColumnType::Json, r#"{"b":1,"a":2}"#),
+            stored(ColumnType::Json, r#"{"a": 2, "b": 1}"#)
+        );
+        assert_eq!(
+            stored(ColumnType::Date, "2024-1-5"),
+            Some(ColumnDefault::Text("2024-01-05".into()))
+        );
+        assert_eq!(
+            stored(ColumnType::Time, "9:00"),
+            Some(ColumnDefault::Text("09:00:00".into()))
+        );
+        assert_eq!(
+            stored(ColumnType::Timestamp, "2024-01-01"),
+            stored(ColumnType::Timestamp, "2024-01-01 00:00:00.000000")
+        );
+        assert_eq!(
+            stored(ColumnType::Uuid, "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"),
+            Some(ColumnDefault::Text(
+                "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11".into()
+            ))
         );
     }
 

@@ -49,12 +49,21 @@ fn query_error(sql: &str, error: sqlx::Error) -> Error {
 }
 
 pub(super) async fn introspect(connection: &mut MySqlConnection) -> Result<Schema> {
-    let mut json_columns: HashSet<(String, String)> = HashSet::new();
-    for row in sqlx::query(JSON_CHECKS)
-        .fetch_all(&mut *connection)
+    let version: String = sqlx::query_scalar("SELECT VERSION()")
+        .fetch_one(&mut *connection)
         .await
-        .map_err(|e| query_error(JSON_CHECKS, e))?
-    {
+        .map_err(|e| query_error("SELECT VERSION()", e))?;
+    // MySQL 8 has a native JSON type; only MariaDB needs the checks (and has their TABLE_NAME).
+    let json_check_rows = if version.contains("MariaDB") {
+        sqlx::query(JSON_CHECKS)
+            .fetch_all(&mut *connection)
+            .await
+            .map_err(|e| query_error(JSON_CHECKS, e))?
+    } else {
+        Vec::new()
+    };
+    let mut json_columns: HashSet<(String, String)> = HashSet::new();
+    for row in json_check_rows {
         let clause: String = row.get(1);
         let column = clause
             .trim_start_matches("json_valid(")

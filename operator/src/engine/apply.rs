@@ -186,6 +186,7 @@ async fn apply_locked(
                 schema_name: &options.schema_name,
                 plan_hash: &plan.hash,
                 statements: &[],
+                statement_count: 0,
                 started_at: &now_rfc3339(),
                 message: Some(&note),
             };
@@ -236,13 +237,18 @@ async fn run_statements(
     mut after_each: impl AsyncFnMut(&mut Connection, usize) -> Result<(), EngineError>,
 ) -> Result<(), (usize, foxdb::Error)> {
     let total = plan.statements.len();
+    let skipped = plan
+        .statements
+        .iter()
+        .take_while(|s| s.before_transaction)
+        .count();
     let batch = if connection.backend() == Backend::Sqlite {
         SQLITE_BATCH
     } else {
         1
     };
-    for (chunk_index, chunk) in plan.statements.chunks(batch).enumerate() {
-        let first = chunk_index * batch;
+    for (chunk_index, chunk) in plan.statements[skipped..].chunks(batch).enumerate() {
+        let first = skipped + chunk_index * batch;
         let last = first + chunk.len();
         progress(ApplyEvent::Started {
             first: first + 1,
@@ -299,6 +305,23 @@ async fn run_transactional(
     let started_at = now_rfc3339();
     let started = Instant::now();
     if backend == Backend::Postgres {
+        for (i, statement) in plan
+            .statements
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.before_transaction)
+        {
+            connection.execute(&statement.sql).await.map_err(|source| {
+                EngineError::StatementFailed {
+                    index: i + 1,
+                    total: plan.statements.len(),
+                    outcome:
+                        "it runs before the transaction (new enum labels); nothing else was changed"
+                            .into(),
+                    source,
+                }
+            })?;
+        }
         connection.execute("BEGIN").await?;
     }
     let total = plan.statements.len();
@@ -346,6 +369,7 @@ async fn run_transactional(
         schema_name: &options.schema_name,
         plan_hash: &plan.hash,
         statements: &sql,
+        statement_count: plan.statements.len(),
         started_at: &started_at,
         message: None,
     };
@@ -375,6 +399,7 @@ async fn run_recorded(
         schema_name: &options.schema_name,
         plan_hash: &plan.hash,
         statements: &sql,
+        statement_count: plan.statements.len(),
         started_at: &started_at,
         message: None,
     };

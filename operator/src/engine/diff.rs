@@ -59,21 +59,41 @@ pub enum DiffError {
     },
 }
 
-/// Phase of a change: drops before re-creates, tables before the keys that need them.
-fn phase(change: &Change) -> u8 {
+/// Phase of a change: renames first (later changes use the new names), then drops before
+/// re-creates, tables before the keys that need them. An index is dropped late — after its
+/// replacement exists, which MySQL needs when it backs a foreign key — unless it must go early
+/// (replaced under the same name, or on a column being dropped).
+fn phase(change: &Change, early_index_drop: bool) -> u8 {
     match change {
-        Change::DropForeignKey { .. } => 0,
-        Change::DropIndex { .. } => 1,
-        Change::RenameTable { .. } => 2,
-        Change::RenameColumn { .. } => 3,
+        Change::RenameTable { .. } => 0,
+        Change::RenameColumn { .. } => 1,
+        Change::DropForeignKey { .. } => 2,
+        Change::DropIndex { .. } if early_index_drop => 3,
         Change::DropTable { .. } => 4,
         Change::DropColumn { .. } => 5,
         Change::CreateTable { .. } => 6,
         Change::AddColumn { .. } => 7,
         Change::AlterColumn { .. } => 8,
         Change::CreateIndex { .. } => 9,
-        Change::AddForeignKey { .. } => 10,
+        Change::DropIndex { .. } => 10,
+        Change::AddForeignKey { .. } => 11,
     }
+}
+
+fn is_early_index_drop(change: &Change, changes: &[Change]) -> bool {
+    let Change::DropIndex { table, index } = change else {
+        return false;
+    };
+    changes.iter().any(|other| match other {
+        Change::CreateIndex {
+            table: t,
+            index: created,
+        } => t == table && created.name == index.name,
+        Change::DropColumn { table: t, column } => {
+            t == table && index.columns.contains(&column.name)
+        }
+        _ => false,
+    })
 }
 
 /// Plans the changes that turn `live` into `desired`.
@@ -204,7 +224,13 @@ pub fn plan_changes(
             }
         }
     }
-    changes.sort_by_key(phase);
+    let keys: Vec<u8> = changes
+        .iter()
+        .map(|c| phase(c, is_early_index_drop(c, &changes)))
+        .collect();
+    let mut keyed: Vec<(u8, Change)> = keys.into_iter().zip(changes).collect();
+    keyed.sort_by_key(|(key, _)| *key);
+    let changes: Vec<Change> = keyed.into_iter().map(|(_, c)| c).collect();
     let mut unique = Vec::with_capacity(changes.len());
     for change in changes {
         if !unique.contains(&change) {

@@ -56,8 +56,10 @@ pub struct HistoryRecord<'a> {
     pub schema_name: &'a str,
     /// Plan hash.
     pub plan_hash: &'a str,
-    /// Every statement of the plan.
+    /// Every statement of the plan, seed upserts included.
     pub statements: &'a [String],
+    /// Schema statements (what `completed_statements` counts).
+    pub statement_count: usize,
     /// When the apply started.
     pub started_at: &'a str,
     /// A note kept with the row.
@@ -103,7 +105,7 @@ pub async fn insert_history(
         Value::Text(record.schema_name.into()),
         Value::Text(record.plan_hash.into()),
         Value::Text(status.as_str().into()),
-        Value::Int(record.statements.len() as i64),
+        Value::Int(record.statement_count as i64),
         Value::Int(completed as i64),
         Value::Text(record.statements.join(";\n")),
         Value::Text(record.started_at.into()),

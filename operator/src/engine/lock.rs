@@ -27,9 +27,16 @@ pub struct DatabaseLock {
 
 /// Name of the MySQL lock for a database (`GET_LOCK` names are server-wide).
 fn mysql_lock_name(database: &str) -> String {
-    let mut name = format!("foxdb:{database}");
-    name.truncate(64);
-    name
+    let name = format!("foxdb:{database}");
+    if name.chars().count() <= 64 {
+        return name;
+    }
+    // GET_LOCK names hold 64 characters: keep a prefix and a hash of the whole name.
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let prefix: String = name.chars().take(47).collect();
+    format!("{prefix}:{hash:016x}")
 }
 
 /// Takes the lock, waiting up to `timeout`. For SQLite this begins the exclusive transaction

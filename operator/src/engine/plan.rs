@@ -108,10 +108,14 @@ pub async fn build_plan(
     let backend = connection.backend();
     let live = introspect_schema(connection).await?;
     let desired = canonical_schema(backend, &desired_schema(spec));
+    if let Some(feature) = engine_limit_problem(backend, &desired) {
+        return Err(foxdb::Error::Unsupported { backend, feature }.into());
+    }
     let changes = plan_changes(&live, &desired, &Renames::from_spec(spec))?;
+    let names = LiveNames::of(&changes);
     let mut planned = Vec::with_capacity(changes.len());
     for change in changes {
-        let safety = assess(connection, &live, &change).await?;
+        let safety = assess(connection, &live, &names, &change).await?;
         planned.push(PlannedChange { change, safety });
     }
     let changes: Vec<Change> = planned.iter().map(|p| p.change.clone()).collect();
@@ -123,8 +127,16 @@ pub async fn build_plan(
         let Some(table) = desired.table(&row.table) else {
             continue;
         };
-        let table_is_new = live.table(&row.table).is_none();
-        if !table_is_new && row_is_current(connection, table, &row).await? {
+        // A row touching a table or column this plan creates, renames or retypes cannot be
+        // compared yet: it is upserted.
+        let unsettled = live.table(&row.table).is_none()
+            || names.tables.contains_key(&row.table)
+            || row.values.iter().any(|(column, _)| {
+                names
+                    .unsettled_columns
+                    .contains(&(row.table.clone(), column.clone()))
+            });
+        if !unsettled && row_is_current(connection, table, &row).await? {
             continue;
         }
         let (sql, params) = upsert_statement(backend, table, &row);
@@ -151,6 +163,93 @@ pub async fn build_plan(
         hash,
         desired,
     })
+}
+
+/// What the tables and columns of a plan are called in the live database before it runs.
+#[derive(Debug, Default)]
+struct LiveNames {
+    /// New table name → live name.
+    tables: std::collections::HashMap<String, String>,
+    /// (new table name, new column name) → live column name.
+    columns: std::collections::HashMap<(String, String), String>,
+    /// Columns this plan adds, renames or retypes.
+    unsettled_columns: std::collections::HashSet<(String, String)>,
+}
+
+impl LiveNames {
+    fn of(changes: &[Change]) -> Self {
+        let mut names = Self::default();
+        for change in changes {
+            match change {
+                Change::RenameTable { from, table } => {
+                    names.tables.insert(table.name.clone(), from.clone());
+                }
+                Change::RenameColumn {
+                    table,
+                    from,
+                    column,
+                } => {
+                    names
+                        .columns
+                        .insert((table.clone(), column.name.clone()), from.clone());
+                    names
+                        .unsettled_columns
+                        .insert((table.clone(), column.name.clone()));
+                }
+                Change::AddColumn { table, column } => {
+                    names
+                        .unsettled_columns
+                        .insert((table.clone(), column.name.clone()));
+                }
+                Change::AlterColumn { table, from, to } if from.ty != to.ty => {
+                    names
+                        .unsettled_columns
+                        .insert((table.clone(), to.name.clone()));
+                }
+                _ => {}
+            }
+        }
+        names
+    }
+
+    fn table<'a>(&'a self, table: &'a str) -> &'a str {
+        self.tables.get(table).map_or(table, String::as_str)
+    }
+
+    fn column<'a>(&'a self, table: &str, column: &'a str) -> &'a str {
+        self.columns
+            .get(&(table.to_string(), column.to_string()))
+            .map_or(column, String::as_str)
+    }
+}
+
+/// What the engine cannot store in a declaration, found before anything runs.
+fn engine_limit_problem(backend: Backend, desired: &Schema) -> Option<String> {
+    if backend != Backend::MySql {
+        return None;
+    }
+    for table in &desired.tables {
+        let keyed = table
+            .primary_key
+            .iter()
+            .chain(table.indexes.iter().flat_map(|i| i.columns.iter()));
+        for column_name in keyed {
+            if let Some(column) = table.column(column_name)
+                && matches!(
+                    column.ty,
+                    fox_crds::ColumnType::Text
+                        | fox_crds::ColumnType::Json
+                        | fox_crds::ColumnType::Bytes
+                )
+            {
+                return Some(format!(
+                    "a {} column in a key or index ({}.{}): MySQL indexes need a bounded type; declare it varchar(n)",
+                    column.ty, table.name, column.name
+                ));
+            }
+        }
+    }
+    None
 }
 
 fn plan_hash(backend: Backend, statements: &[Statement], seeds: &[SeedStatement]) -> String {
@@ -207,6 +306,7 @@ fn rows(n: i64) -> String {
 async fn assess(
     connection: &mut Connection,
     live: &Schema,
+    names: &LiveNames,
     change: &Change,
 ) -> Result<Safety, EngineError> {
     let backend = connection.backend();
@@ -217,18 +317,19 @@ async fn assess(
             Safety::Destructive(format!("drops the table and its {}", rows(n)))
         }
         Change::DropColumn { table, .. } => {
-            let n = row_count(connection, table).await?;
+            let n = row_count(connection, names.table(table)).await?;
             Safety::Destructive(format!("drops the column and its values in {}", rows(n)))
         }
         Change::AddColumn { table, column } => {
+            let live_table = names.table(table);
             if column.nullable
                 || column.default.is_some()
                 || column.ty.is_auto_increment()
-                || live.table(table).is_none()
+                || live.table(live_table).is_none()
             {
                 Safety::Safe
             } else {
-                let n = row_count(connection, table).await?;
+                let n = row_count(connection, live_table).await?;
                 if n == 0 {
                     Safety::Safe
                 } else {
@@ -240,12 +341,14 @@ async fn assess(
             }
         }
         Change::AlterColumn { table, from, to } => {
+            let live_table = names.table(table);
+            let live_column = names.column(table, &from.name);
             let mut verdict = Safety::Safe;
             if from.ty != to.ty {
                 match classify(&from.ty, &to.ty) {
                     Conversion::Widening => {}
                     Conversion::Narrowing(why) => {
-                        let n = row_count(connection, table).await?;
+                        let n = row_count(connection, live_table).await?;
                         if n > 0 {
                             verdict =
                                 Safety::Destructive(format!("{why} ({} to convert)", rows(n)));
@@ -260,8 +363,8 @@ async fn assess(
                     &format!(
                         "SELECT CAST(COUNT(*) AS {}) FROM {} WHERE {} IS NULL",
                         count_cast(backend),
-                        dialect.quote(table),
-                        dialect.quote(&from.name)
+                        dialect.quote(live_table),
+                        dialect.quote(live_column)
                     ),
                 )
                 .await?;

@@ -21,6 +21,15 @@ pub struct Statement {
     pub sql: String,
     /// Index of the change (in the plan's change list) it implements.
     pub change: usize,
+    /// Runs before the plan's transaction: PostgreSQL cannot use an enum label added in the
+    /// same transaction, so new labels are committed first (`ADD VALUE IF NOT EXISTS`, safe to
+    /// repeat).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub before_transaction: bool,
+}
+
+fn is_enum_label_addition(sql: &str) -> bool {
+    sql.starts_with("ALTER TYPE ") && sql.contains(" ADD VALUE IF NOT EXISTS ")
 }
 
 /// Renders `changes` for `backend`. `desired` supplies full table definitions for SQLite
@@ -46,6 +55,7 @@ pub fn render_changes(backend: Backend, changes: &[Change], desired: &Schema) ->
             statements.push(Statement {
                 sql,
                 change: position,
+                before_transaction: false,
             })
         };
         let is_index_phase = matches!(
@@ -61,7 +71,11 @@ pub fn render_changes(backend: Backend, changes: &[Change], desired: &Schema) ->
                         .position(|c| c.table() == table)
                         .unwrap_or(position);
                     for sql in rebuild_table(dialect, definition, changes) {
-                        statements.push(Statement { sql, change: first });
+                        statements.push(Statement {
+                            sql,
+                            change: first,
+                            before_transaction: false,
+                        });
                     }
                 }
             }
@@ -109,6 +123,18 @@ pub fn render_changes(backend: Backend, changes: &[Change], desired: &Schema) ->
                     && !to.nullable
                     && let Some(default) = &to.default
                 {
+                    // Change everything but nullability, fill the NULLs with the (new-typed)
+                    // default, then forbid NULL.
+                    let still_nullable = foxdb::schema::Column {
+                        nullable: true,
+                        ..to.clone()
+                    };
+                    for sql in dialect
+                        .alter_column(table, from, &still_nullable)
+                        .unwrap_or_default()
+                    {
+                        push(&mut statements, sql);
+                    }
                     push(
                         &mut statements,
                         format!(
@@ -119,9 +145,16 @@ pub fn render_changes(backend: Backend, changes: &[Change], desired: &Schema) ->
                             dialect.quote(&to.name)
                         ),
                     );
-                }
-                for sql in dialect.alter_column(table, from, to).unwrap_or_default() {
-                    push(&mut statements, sql);
+                    for sql in dialect
+                        .alter_column(table, &still_nullable, to)
+                        .unwrap_or_default()
+                    {
+                        push(&mut statements, sql);
+                    }
+                } else {
+                    for sql in dialect.alter_column(table, from, to).unwrap_or_default() {
+                        push(&mut statements, sql);
+                    }
                 }
             }
             Change::CreateIndex { table, index } => {
@@ -151,10 +184,21 @@ pub fn render_changes(backend: Backend, changes: &[Change], desired: &Schema) ->
         for table in &rebuilt {
             if let Some(definition) = desired.table(table) {
                 for sql in rebuild_table(dialect, definition, changes) {
-                    statements.push(Statement { sql, change: last });
+                    statements.push(Statement {
+                        sql,
+                        change: last,
+                        before_transaction: false,
+                    });
                 }
             }
         }
+    }
+    if backend == Backend::Postgres {
+        for statement in &mut statements {
+            statement.before_transaction = is_enum_label_addition(&statement.sql);
+        }
+        // Run order: the label additions first.
+        statements.sort_by_key(|s| !s.before_transaction);
     }
     statements
 }
@@ -253,6 +297,18 @@ fn rebuild_table(dialect: &dyn Dialect, table: &Table, changes: &[Change]) -> Ve
             dialect.quote(&table.name)
         ));
     }
+    let autoincrement = matches!(table.primary_key.as_slice(), [key] if table.column(key).is_some_and(|c| c.ty.is_auto_increment()));
+    let sequence_name = dialect.string_literal(&table.name);
+    if autoincrement {
+        // Keep the AUTOINCREMENT high-water mark, so ids of deleted rows are never reused.
+        statements.push(
+            "CREATE TEMP TABLE IF NOT EXISTS \"_fox_sequence\" (\"name\" TEXT, \"seq\" INTEGER)"
+                .into(),
+        );
+        statements.push(format!(
+            "INSERT INTO temp.\"_fox_sequence\" SELECT name, seq FROM sqlite_sequence WHERE name = {sequence_name}"
+        ));
+    }
     statements.push(format!("DROP TABLE {}", dialect.quote(&table.name)));
     // Keep other tables' references to this name as they are (the new table takes the name).
     statements.push("PRAGMA legacy_alter_table = ON".into());
@@ -262,6 +318,20 @@ fn rebuild_table(dialect: &dyn Dialect, table: &Table, changes: &[Change]) -> Ve
         dialect.quote(&table.name)
     ));
     statements.push("PRAGMA legacy_alter_table = OFF".into());
+    if autoincrement {
+        statements.push(format!(
+            "INSERT INTO temp.\"_fox_sequence\" SELECT name, seq FROM sqlite_sequence WHERE name = {sequence_name}"
+        ));
+        statements.push(format!(
+            "DELETE FROM sqlite_sequence WHERE name = {sequence_name}"
+        ));
+        statements.push(format!(
+            "INSERT INTO sqlite_sequence (name, seq) SELECT {sequence_name}, MAX(seq) FROM temp.\"_fox_sequence\" WHERE name = {sequence_name} HAVING COUNT(*) > 0"
+        ));
+        statements.push(format!(
+            "DELETE FROM temp.\"_fox_sequence\" WHERE name = {sequence_name}"
+        ));
+    }
     for index in &table.indexes {
         statements.push(dialect.create_index(&table.name, index));
     }

@@ -234,6 +234,36 @@ fn cases() -> Vec<Case> {
             &with_kind("enum(a,c)"),
             &with_kind("enum(a,b,c)"),
         ),
+        case(
+            "add enum label used as the new default",
+            &with_kind("enum(a,b)"),
+            &with_kind("enum(a,b,c)").replace("default: a}", "default: c}"),
+        ),
+        Case {
+            table_after: "products",
+            ..case(
+                "rename table holding keys and indexes",
+                &items_with(
+                    "        - {name: tag_id, type: integer, nullable: true, references: {table: tags, onDelete: set-null}}\n",
+                    tags,
+                ),
+                &items_with(
+                    "        - {name: tag_id, type: integer, nullable: true, references: {table: tags, onDelete: set-null}}\n",
+                    tags,
+                )
+                .replace("- name: items\n", "- name: products\n      previousNames: [items]\n"),
+            )
+        },
+        case(
+            "integer key becomes serial",
+            ITEMS,
+            &ITEMS.replace("{name: id, type: integer, primaryKey: true}", "{name: id, type: serial, primaryKey: true}"),
+        ),
+        case(
+            "retype and forbid NULL with a default",
+            &ITEMS.replace("{name: qty, type: integer}", "{name: qty, type: integer, nullable: true}"),
+            &ITEMS.replace("{name: qty, type: integer}", "{name: qty, type: varchar(20), default: none}"),
+        ),
         Case {
             destructive: true,
             ..case(

@@ -89,3 +89,30 @@ async fn seed_rows_are_upserted_only_when_they_differ() {
         );
     }
 }
+
+fn seeded(extra_columns: &str, row: &str) -> String {
+    format!(
+        "apiVersion: foxdb.dev/v1alpha1\nkind: FoxSchema\nmetadata: {{name: seeded}}\nspec:\n  databaseRef: {{name: db}}\n  tables:\n    - name: items\n      columns:\n        - {{name: id, type: integer, primaryKey: true}}\n        - {{name: name, type: varchar(50)}}\n{extra_columns}  seed:\n    - table: items\n      rows:\n        - {row}\n"
+    )
+}
+
+#[tokio::test]
+async fn seeds_may_fill_columns_the_same_plan_adds_and_hold_nulls() {
+    for engine in TestEngine::ALL {
+        let database = TestDatabase::create(engine).await;
+        let before = schema(&seeded("", "{id: 1, name: apple}"));
+        applied(apply(&database, &before, false).await);
+        let after = schema(&seeded(
+            "        - {name: price, type: \"decimal(10,2)\", nullable: true}\n        - {name: tag, type: uuid, nullable: true}\n        - {name: seen, type: timestamptz, nullable: true}\n        - {name: doc, type: json, nullable: true}\n",
+            "{id: 1, name: apple, price: 9.5, tag: null, seen: null, doc: null}",
+        ));
+        applied(apply(&database, &after, false).await);
+        let again = plan(&database, &after).await;
+        assert!(
+            again.is_empty(),
+            "{engine}: in sync, got {:#?} / {:#?}",
+            again.changes,
+            again.seeds
+        );
+    }
+}
