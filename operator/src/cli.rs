@@ -64,6 +64,9 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Versioned migrations: status, up, down, repair.
+    #[command(subcommand)]
+    Migrate(commands::migrate::MigrateCommand),
     /// Print the CustomResourceDefinitions, or write them to `crds/` and the Helm chart.
     Crds {
         /// Write `crds/*.yaml` and `charts/fox-operator/crds/*.yaml` instead of printing.
@@ -80,6 +83,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Validate { paths } => commands::validate::run(&paths),
         Command::Crds { write, root } => commands::crds::run(write, &root),
+        Command::Migrate(command) => block_on(commands::migrate::run(command)),
         Command::Plan {
             paths,
             database,

@@ -280,7 +280,7 @@ fn strip_cast(text: &str) -> &str {
 /// The content of a single-quoted SQL string literal, or `None` when `text` is not one.
 fn unquote(text: &str) -> Option<String> {
     let inner = text.strip_prefix('\'')?.strip_suffix('\'')?;
-    Some(inner.replace("''", "'").replace("\\\\", "\\"))
+    Some(inner.replace("''", "'"))
 }
 
 /// Parses a referential action as engines report it.

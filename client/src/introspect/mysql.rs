@@ -109,7 +109,11 @@ pub(super) async fn introspect(connection: &mut MySqlConnection) -> Result<Schem
         let default = match default.as_deref() {
             None => None,
             Some("NULL") if nullable => None,
-            Some(text) => Some(parse_default(&ty, text)),
+            // MySQL escapes backslashes in string literals.
+            Some(text) => Some(match parse_default(&ty, text) {
+                ColumnDefault::Text(value) => ColumnDefault::Text(value.replace("\\\\", "\\")),
+                other => other,
+            }),
         };
         let default = match default {
             // MySQL 8 reports string literals unquoted; keep them as text.
@@ -233,7 +237,13 @@ pub(super) fn parse_native_type(native: &str) -> Option<ColumnType> {
         ("uuid", None) => ColumnType::Uuid,
         ("json", None) => ColumnType::Json,
         ("blob" | "mediumblob" | "longblob" | "tinyblob", None) => ColumnType::Bytes,
-        ("enum", Some(list)) => ColumnType::Enum(parse_quoted_list(list)),
+        // MySQL escapes backslashes in COLUMN_TYPE.
+        ("enum", Some(list)) => ColumnType::Enum(
+            parse_quoted_list(list)
+                .into_iter()
+                .map(|label| label.replace("\\\\", "\\"))
+                .collect(),
+        ),
         _ => return None,
     })
 }

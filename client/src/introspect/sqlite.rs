@@ -66,7 +66,13 @@ async fn introspect_table(
     name: String,
     sql: &str,
 ) -> Result<Table> {
-    let autoincrement = sql.to_ascii_uppercase().contains("AUTOINCREMENT");
+    // SQLite allows AUTOINCREMENT only right after a column's INTEGER PRIMARY KEY.
+    let normalized = sql
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_ascii_uppercase();
+    let autoincrement = normalized.contains("PRIMARY KEY AUTOINCREMENT");
     let column_rows = sqlx::query(COLUMNS)
         .bind(&name)
         .fetch_all(&mut *connection)

@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod crds;
+pub mod migrate;
 pub mod plan;
 pub mod report;
 pub mod target;

@@ -82,7 +82,7 @@ pub fn resolve_targets(set: &ManifestSet, database: Option<&str>) -> anyhow::Res
     for schema in schemas {
         let (raw, source) = match &explicit {
             Some(chosen) => chosen.clone(),
-            None => from_replica_set(set, schema)?,
+            None => from_replica_set(set, &schema.spec.database_ref.name)?,
         };
         let url = DatabaseUrl::parse(&raw)?;
         targets.push(Target {
@@ -94,11 +94,36 @@ pub fn resolve_targets(set: &ManifestSet, database: Option<&str>) -> anyhow::Res
     Ok(targets)
 }
 
-fn from_replica_set(set: &ManifestSet, schema: &FoxSchema) -> anyhow::Result<(String, String)> {
-    let name = &schema.spec.database_ref.name;
+/// The database for resources naming `database_ref` (none for plain SQL folders): `--database`,
+/// else `FOX_DATABASE_URL`, else the FoxReplicaSet and Secret in the files, else the embedded
+/// default.
+///
+/// # Errors
+/// A FoxReplicaSet whose Secret is missing; an unparsable URL.
+pub fn database_for(
+    set: &ManifestSet,
+    database_ref: Option<&str>,
+    database: Option<&str>,
+) -> anyhow::Result<(DatabaseUrl, String)> {
+    let from_environment = std::env::var("FOX_DATABASE_URL")
+        .ok()
+        .filter(|v| !v.is_empty());
+    let (raw, source) = match (database, from_environment, database_ref) {
+        (Some(url), _, _) => (url.to_string(), "--database".to_string()),
+        (None, Some(url), _) => (url, "FOX_DATABASE_URL".to_string()),
+        (None, None, Some(name)) => from_replica_set(set, name)?,
+        (None, None, None) => (
+            DEFAULT_DATABASE_URL.to_string(),
+            "embedded default (no --database or FOX_DATABASE_URL)".to_string(),
+        ),
+    };
+    Ok((DatabaseUrl::parse(&raw)?, source))
+}
+
+fn from_replica_set(set: &ManifestSet, name: &str) -> anyhow::Result<(String, String)> {
     let Some((_, replica_set)) = set
         .replica_sets()
-        .find(|(_, r)| r.metadata.name.as_deref() == Some(name.as_str()))
+        .find(|(_, r)| r.metadata.name.as_deref() == Some(name))
     else {
         return Ok((
             DEFAULT_DATABASE_URL.to_string(),

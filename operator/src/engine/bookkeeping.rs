@@ -17,23 +17,44 @@ pub struct BookkeepingMigration {
     pub sql: &'static str,
 }
 
-const POSTGRES: &[BookkeepingMigration] = &[BookkeepingMigration {
-    version: 1,
-    name: "0001_apply_history",
-    sql: include_str!("../../../migrations/postgres/0001_apply_history.sql"),
-}];
+const POSTGRES: &[BookkeepingMigration] = &[
+    BookkeepingMigration {
+        version: 1,
+        name: "0001_apply_history",
+        sql: include_str!("../../../migrations/postgres/0001_apply_history.sql"),
+    },
+    BookkeepingMigration {
+        version: 2,
+        name: "0002_versioned_migrations",
+        sql: include_str!("../../../migrations/postgres/0002_versioned_migrations.sql"),
+    },
+];
 
-const MYSQL: &[BookkeepingMigration] = &[BookkeepingMigration {
-    version: 1,
-    name: "0001_apply_history",
-    sql: include_str!("../../../migrations/mysql/0001_apply_history.sql"),
-}];
+const MYSQL: &[BookkeepingMigration] = &[
+    BookkeepingMigration {
+        version: 1,
+        name: "0001_apply_history",
+        sql: include_str!("../../../migrations/mysql/0001_apply_history.sql"),
+    },
+    BookkeepingMigration {
+        version: 2,
+        name: "0002_versioned_migrations",
+        sql: include_str!("../../../migrations/mysql/0002_versioned_migrations.sql"),
+    },
+];
 
-const SQLITE: &[BookkeepingMigration] = &[BookkeepingMigration {
-    version: 1,
-    name: "0001_apply_history",
-    sql: include_str!("../../../migrations/sqlite/0001_apply_history.sql"),
-}];
+const SQLITE: &[BookkeepingMigration] = &[
+    BookkeepingMigration {
+        version: 1,
+        name: "0001_apply_history",
+        sql: include_str!("../../../migrations/sqlite/0001_apply_history.sql"),
+    },
+    BookkeepingMigration {
+        version: 2,
+        name: "0002_versioned_migrations",
+        sql: include_str!("../../../migrations/sqlite/0002_versioned_migrations.sql"),
+    },
+];
 
 /// The bookkeeping migrations of an engine, in version order.
 pub fn bookkeeping_migrations(backend: Backend) -> &'static [BookkeepingMigration] {

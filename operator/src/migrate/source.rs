@@ -1,0 +1,240 @@
+//! Where migrations come from: FoxMigration resources, and plain folders in the layout of
+//! golang-migrate, sqlx and others (`<version>_<name>.up.sql` + `.down.sql`, or
+//! `<version>_<name>.sql` without a down step).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use fox_crds::manifest::ManifestSet;
+use sha2::{Digest, Sha256};
+
+/// One versioned migration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Migration {
+    /// Ordering key.
+    pub version: u64,
+    /// Description.
+    pub name: String,
+    /// SQL applied by `up`.
+    pub up: String,
+    /// SQL applied by `down`; `None` when irreversible.
+    pub down: Option<String>,
+    /// Run in one transaction where the engine allows it.
+    pub transactional: bool,
+    /// Where it was read, for messages.
+    pub origin: String,
+    /// The FoxReplicaSet it targets (FoxMigration resources only).
+    pub database_ref: Option<String>,
+}
+
+impl Migration {
+    /// SHA-256 of the `up` text, hex.
+    pub fn checksum(&self) -> String {
+        let digest = Sha256::digest(self.up.as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// Why migrations could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file name does not follow `<version>_<name>[.up|.down].sql`.
+    #[error("{path}: expected <version>_<name>.up.sql, .down.sql or .sql (version digits first)")]
+    BadName {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Two migrations share a version.
+    #[error("version {version} is defined twice: {first} and {second}")]
+    Duplicate {
+        /// The version.
+        version: u64,
+        /// One origin.
+        first: String,
+        /// The other.
+        second: String,
+    },
+    /// A `.down.sql` without its `.up.sql`.
+    #[error("{path}: a down step without an up step")]
+    DownWithoutUp {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// `.sql` files directly under `directory` (sorted), if any.
+pub fn sql_files(directory: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(directory)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// Reads a folder of SQL migration files.
+///
+/// # Errors
+/// Unreadable files, names that do not follow the layout, duplicate versions.
+pub fn folder_migrations(directory: &Path) -> Result<Vec<Migration>, SourceError> {
+    let mut ups: BTreeMap<u64, Migration> = BTreeMap::new();
+    let mut downs: Vec<(u64, PathBuf, String)> = Vec::new();
+    for path in sql_files(directory) {
+        let file_name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let stem = file_name.trim_end_matches(".sql");
+        let (stem, direction) = if let Some(s) = stem.strip_suffix(".up") {
+            (s, "up")
+        } else if let Some(s) = stem.strip_suffix(".down") {
+            (s, "down")
+        } else {
+            (stem, "up")
+        };
+        let digits: String = stem.chars().take_while(char::is_ascii_digit).collect();
+        let Ok(version) = digits.parse::<u64>() else {
+            return Err(SourceError::BadName { path });
+        };
+        let name = stem[digits.len()..]
+            .trim_start_matches(['_', '-'])
+            .replace('_', " ");
+        let text = std::fs::read_to_string(&path).map_err(|source| SourceError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        if direction == "down" {
+            downs.push((version, path, text));
+            continue;
+        }
+        let migration = Migration {
+            version,
+            name: if name.is_empty() {
+                format!("migration {version}")
+            } else {
+                name
+            },
+            // `-- fox:no-transaction` on the first line opts out, as `transactional: false` does.
+            transactional: !text
+                .lines()
+                .next()
+                .is_some_and(|l| l.trim() == "-- fox:no-transaction"),
+            up: text,
+            down: None,
+            origin: path.display().to_string(),
+            database_ref: None,
+        };
+        if let Some(existing) = ups.get(&version) {
+            return Err(SourceError::Duplicate {
+                version,
+                first: existing.origin.clone(),
+                second: migration.origin,
+            });
+        }
+        ups.insert(version, migration);
+    }
+    for (version, path, text) in downs {
+        match ups.get_mut(&version) {
+            Some(migration) => migration.down = Some(text),
+            None => return Err(SourceError::DownWithoutUp { path }),
+        }
+    }
+    Ok(ups.into_values().collect())
+}
+
+/// The FoxMigrations of a manifest set.
+pub fn resource_migrations(set: &ManifestSet) -> Vec<Migration> {
+    set.migrations()
+        .map(|(origin, m)| Migration {
+            version: m.spec.version,
+            name: m.spec.name.clone(),
+            up: m.spec.up.clone().unwrap_or_default(),
+            down: m.spec.down.clone(),
+            transactional: m.spec.transactional,
+            origin: format!(
+                "{origin} (FoxMigration/{})",
+                m.metadata.name.clone().unwrap_or_default()
+            ),
+            database_ref: Some(m.spec.database_ref.name.clone()),
+        })
+        .collect()
+}
+
+/// Puts migrations in version order and refuses duplicate versions.
+///
+/// # Errors
+/// [`SourceError::Duplicate`].
+pub fn ordered(mut migrations: Vec<Migration>) -> Result<Vec<Migration>, SourceError> {
+    migrations.sort_by_key(|m| m.version);
+    for pair in migrations.windows(2) {
+        if pair[0].version == pair[1].version {
+            return Err(SourceError::Duplicate {
+                version: pair[0].version,
+                first: pair[0].origin.clone(),
+                second: pair[1].origin.clone(),
+            });
+        }
+    }
+    Ok(migrations)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_in_the_common_layouts_are_read() {
+        let directory = tempfile::tempdir().unwrap();
+        let write =
+            |name: &str, text: &str| std::fs::write(directory.path().join(name), text).unwrap();
+        write(
+            "20240101120000_create_users.up.sql",
+            "CREATE TABLE users (id integer);",
+        );
+        write("20240101120000_create_users.down.sql", "DROP TABLE users;");
+        write(
+            "20240102000000_add_index.sql",
+            "CREATE INDEX users_id ON users (id);",
+        );
+        write(
+            "3_concurrently.up.sql",
+            "-- fox:no-transaction\nCREATE INDEX CONCURRENTLY x ON users (id);",
+        );
+        let migrations = folder_migrations(directory.path()).unwrap();
+        let versions: Vec<u64> = migrations.iter().map(|m| m.version).collect();
+        assert_eq!(versions, [3, 20_240_101_120_000, 20_240_102_000_000]);
+        assert_eq!(migrations[1].name, "create users");
+        assert_eq!(migrations[1].down.as_deref(), Some("DROP TABLE users;"));
+        assert!(migrations[2].down.is_none());
+        assert!(!migrations[0].transactional);
+    }
+
+    #[test]
+    fn bad_names_and_orphan_downs_are_refused() {
+        let directory = tempfile::tempdir().unwrap();
+        std::fs::write(directory.path().join("init.sql"), "SELECT 1").unwrap();
+        assert!(matches!(
+            folder_migrations(directory.path()),
+            Err(SourceError::BadName { .. })
+        ));
+        let directory = tempfile::tempdir().unwrap();
+        std::fs::write(directory.path().join("1_x.down.sql"), "SELECT 1").unwrap();
+        assert!(matches!(
+            folder_migrations(directory.path()),
+            Err(SourceError::DownWithoutUp { .. })
+        ));
+    }
+}

@@ -1,0 +1,259 @@
+//! `_fox_migrations` (the state of each applied version) and `_fox_migration_log` (every run).
+
+use foxdb::dialect::dialect_for;
+use foxdb::{Backend, Connection, Value};
+
+use crate::engine::clock::{applier_identity, now_rfc3339};
+
+/// A version as recorded in the database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppliedMigration {
+    /// Version.
+    pub version: u64,
+    /// Name when applied.
+    pub name: String,
+    /// Checksum of the `up` text that ran.
+    pub checksum: String,
+    /// `applied`, or `dirty` when it stopped part-way.
+    pub status: String,
+    /// Statements in it.
+    pub statement_count: i64,
+    /// Statements that completed.
+    pub completed_statements: i64,
+    /// The statement that failed or was next when it stopped.
+    pub failed_statement: Option<String>,
+    /// The error, if one was seen.
+    pub message: Option<String>,
+    /// When (RFC 3339).
+    pub applied_at: String,
+    /// How long it took.
+    pub duration_ms: Option<i64>,
+}
+
+fn text_cast(backend: Backend) -> &'static str {
+    if backend == Backend::MySql {
+        "CHAR"
+    } else {
+        "TEXT"
+    }
+}
+
+/// Every recorded version, ascending.
+///
+/// # Errors
+/// Database errors.
+pub async fn read_applied(connection: &mut Connection) -> foxdb::Result<Vec<AppliedMigration>> {
+    let backend = connection.backend();
+    let dialect = dialect_for(backend);
+    let columns = [
+        "version",
+        "name",
+        "checksum",
+        "status",
+        "statement_count",
+        "completed_statements",
+        "failed_statement",
+        "message",
+        "applied_at",
+        "duration_ms",
+    ];
+    let select: Vec<String> = columns
+        .iter()
+        .map(|c| format!("CAST({} AS {})", dialect.quote(c), text_cast(backend)))
+        .collect();
+    let sql = format!(
+        "SELECT {} FROM {} ORDER BY {}",
+        select.join(", "),
+        dialect.quote("_fox_migrations"),
+        dialect.quote("version")
+    );
+    let rows = connection.fetch_text_rows(&sql, &[]).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let field = |i: usize| row.get(i).cloned().flatten();
+            let text = |i: usize| field(i).unwrap_or_default();
+            AppliedMigration {
+                version: text(0).parse().unwrap_or_default(),
+                name: text(1),
+                checksum: text(2),
+                status: text(3),
+                statement_count: text(4).parse().unwrap_or_default(),
+                completed_statements: text(5).parse().unwrap_or_default(),
+                failed_statement: field(6),
+                message: field(7),
+                applied_at: text(8),
+                duration_ms: field(9).and_then(|d| d.parse().ok()),
+            }
+        })
+        .collect())
+}
+
+/// Records a version as `applied` or `dirty`, replacing any earlier record of it.
+///
+/// # Errors
+/// Database errors.
+#[allow(clippy::too_many_arguments)]
+pub async fn record_version(
+    connection: &mut Connection,
+    version: u64,
+    name: &str,
+    checksum: &str,
+    status: &str,
+    statement_count: usize,
+    completed: usize,
+    failed_statement: Option<&str>,
+    message: Option<&str>,
+    duration_ms: Option<u128>,
+) -> foxdb::Result<()> {
+    delete_version(connection, version).await?;
+    let backend = connection.backend();
+    let dialect = dialect_for(backend);
+    let columns = [
+        "version",
+        "name",
+        "checksum",
+        "status",
+        "statement_count",
+        "completed_statements",
+        "failed_statement",
+        "message",
+        "applied_at",
+        "duration_ms",
+        "applied_by",
+    ];
+    let quoted: Vec<String> = columns.iter().map(|c| dialect.quote(c)).collect();
+    let placeholders: Vec<String> = (1..=columns.len())
+        .map(|n| dialect.placeholder(n))
+        .collect();
+    let text = |v: Option<&str>| v.map_or(Value::Null, |s| Value::Text(s.into()));
+    connection
+        .execute_with(
+            &format!(
+                "INSERT INTO {} ({}) VALUES ({})",
+                dialect.quote("_fox_migrations"),
+                quoted.join(", "),
+                placeholders.join(", ")
+            ),
+            &[
+                Value::Int(version as i64),
+                Value::Text(name.into()),
+                Value::Text(checksum.into()),
+                Value::Text(status.into()),
+                Value::Int(statement_count as i64),
+                Value::Int(completed as i64),
+                text(failed_statement),
+                text(message),
+                Value::Text(now_rfc3339()),
+                duration_ms.map_or(Value::Null, |d| Value::Int(d as i64)),
+                Value::Text(applier_identity()),
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Forgets a version (after its `down` ran, or by `repair`).
+///
+/// # Errors
+/// Database errors.
+pub async fn delete_version(connection: &mut Connection, version: u64) -> foxdb::Result<()> {
+    let dialect = dialect_for(connection.backend());
+    connection
+        .execute_with(
+            &format!(
+                "DELETE FROM {} WHERE {} = {}",
+                dialect.quote("_fox_migrations"),
+                dialect.quote("version"),
+                dialect.placeholder(1)
+            ),
+            &[Value::Int(version as i64)],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Appends a run to the log.
+///
+/// # Errors
+/// Database errors.
+#[allow(clippy::too_many_arguments)]
+pub async fn log_run(
+    connection: &mut Connection,
+    version: u64,
+    name: &str,
+    direction: &str,
+    status: &str,
+    checksum: &str,
+    duration_ms: Option<u128>,
+    message: Option<&str>,
+) -> foxdb::Result<()> {
+    let dialect = dialect_for(connection.backend());
+    let columns = [
+        "version",
+        "name",
+        "direction",
+        "status",
+        "checksum",
+        "at",
+        "duration_ms",
+        "applied_by",
+        "message",
+    ];
+    let quoted: Vec<String> = columns.iter().map(|c| dialect.quote(c)).collect();
+    let placeholders: Vec<String> = (1..=columns.len())
+        .map(|n| dialect.placeholder(n))
+        .collect();
+    connection
+        .execute_with(
+            &format!(
+                "INSERT INTO {} ({}) VALUES ({})",
+                dialect.quote("_fox_migration_log"),
+                quoted.join(", "),
+                placeholders.join(", ")
+            ),
+            &[
+                Value::Int(version as i64),
+                Value::Text(name.into()),
+                Value::Text(direction.into()),
+                Value::Text(status.into()),
+                Value::Text(checksum.into()),
+                Value::Text(now_rfc3339()),
+                duration_ms.map_or(Value::Null, |d| Value::Int(d as i64)),
+                Value::Text(applier_identity()),
+                message.map_or(Value::Null, |m| Value::Text(m.into())),
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Every logged run: (version, direction, status), oldest first.
+///
+/// # Errors
+/// Database errors.
+pub async fn read_log(connection: &mut Connection) -> foxdb::Result<Vec<(u64, String, String)>> {
+    let backend = connection.backend();
+    let dialect = dialect_for(backend);
+    let cast = |c: &str| format!("CAST({} AS {})", dialect.quote(c), text_cast(backend));
+    let rows = connection
+        .fetch_text_rows(
+            &format!(
+                "SELECT {}, {}, {} FROM {} ORDER BY {}",
+                cast("version"),
+                cast("direction"),
+                cast("status"),
+                dialect.quote("_fox_migration_log"),
+                dialect.quote("id")
+            ),
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let text = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+            (text(0).parse().unwrap_or_default(), text(1), text(2))
+        })
+        .collect())
+}
