@@ -106,7 +106,6 @@ pub async fn record_version(
     message: Option<&str>,
     duration_ms: Option<u128>,
 ) -> foxdb::Result<()> {
-    delete_version(connection, version).await?;
     let backend = connection.backend();
     let dialect = dialect_for(backend);
     let columns = [
@@ -127,14 +126,29 @@ pub async fn record_version(
         .map(|n| dialect.placeholder(n))
         .collect();
     let text = |v: Option<&str>| v.map_or(Value::Null, |s| Value::Text(s.into()));
+    // One statement, so a kill can never leave the version without a record.
+    let table = dialect.quote("_fox_migrations");
+    let (columns_sql, values_sql) = (quoted.join(", "), placeholders.join(", "));
+    let upsert = match backend {
+        Backend::MySql => format!("REPLACE INTO {table} ({columns_sql}) VALUES ({values_sql})"),
+        Backend::Sqlite => {
+            format!("INSERT OR REPLACE INTO {table} ({columns_sql}) VALUES ({values_sql})")
+        }
+        Backend::Postgres => {
+            let updates: Vec<String> = quoted[1..]
+                .iter()
+                .map(|c| format!("{c} = EXCLUDED.{c}"))
+                .collect();
+            format!(
+                "INSERT INTO {table} ({columns_sql}) VALUES ({values_sql}) ON CONFLICT ({}) DO UPDATE SET {}",
+                quoted[0],
+                updates.join(", ")
+            )
+        }
+    };
     connection
         .execute_with(
-            &format!(
-                "INSERT INTO {} ({}) VALUES ({})",
-                dialect.quote("_fox_migrations"),
-                quoted.join(", "),
-                placeholders.join(", ")
-            ),
+            &upsert,
             &[
                 Value::Int(version as i64),
                 Value::Text(name.into()),

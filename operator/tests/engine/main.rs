@@ -4,5 +4,6 @@ mod changes;
 mod cli;
 mod concurrency;
 mod crash;
+mod migrate;
 mod round_trip;
 mod support;

@@ -1,0 +1,278 @@
+//! `fox migrate` on every engine: up/down/up round trips, integrity refusals, concurrent
+//! runners, kills mid-migration, and a sqlx-style folder applied unchanged.
+
+use fox_e2e::{TestDatabase, TestEngine};
+use fox_operator::migrate::state::{read_applied, read_log};
+
+use super::support::{connect, fox, fox_command, live_schema, text};
+
+const SQLX_FOLDER: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/sqlx-migrations"
+);
+
+fn migrate(args: &[&str], folder: &str, url: &str) -> std::process::Output {
+    let mut all = vec!["migrate"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["-f", folder, "--database", url]);
+    fox(&all)
+}
+
+#[tokio::test]
+async fn up_down_up_leaves_the_same_schema_and_logs_every_step() {
+    for engine in TestEngine::ALL {
+        let database = TestDatabase::create(engine).await;
+        let url = database.url();
+        let up = migrate(&["up"], SQLX_FOLDER, url);
+        assert_eq!(up.status.code(), Some(0), "{engine}: {}", text(&up.stderr));
+        let after_first_up = live_schema(&database).await;
+        assert_eq!(
+            after_first_up.tables.len(),
+            2,
+            "{engine}: the sqlx-style folder applied unchanged"
+        );
+
+        let down = migrate(&["down", "--to", "0"], SQLX_FOLDER, url);
+        assert_eq!(
+            down.status.code(),
+            Some(0),
+            "{engine}: {}",
+            text(&down.stderr)
+        );
+        assert!(
+            live_schema(&database).await.tables.is_empty(),
+            "{engine}: everything rolled back"
+        );
+
+        let again = migrate(&["up"], SQLX_FOLDER, url);
+        assert_eq!(
+            again.status.code(),
+            Some(0),
+            "{engine}: {}",
+            text(&again.stderr)
+        );
+        assert_eq!(
+            live_schema(&database).await,
+            after_first_up,
+            "{engine}: identical schema"
+        );
+
+        let mut connection = connect(&database).await;
+        let log = read_log(&mut connection).await.expect("log");
+        let applied = read_applied(&mut connection).await.expect("state");
+        connection.close().await;
+        let directions: Vec<&str> = log.iter().map(|(_, d, _)| d.as_str()).collect();
+        assert_eq!(
+            directions,
+            ["up", "up", "up", "down", "down", "down", "up", "up", "up"],
+            "{engine}"
+        );
+        assert!(log.iter().all(|(_, _, status)| status == "ok"));
+        assert_eq!(applied.len(), 3);
+        assert!(applied.iter().all(|a| a.status == "applied"));
+
+        let nothing = migrate(&["up"], SQLX_FOLDER, url);
+        assert!(
+            text(&nothing.stdout).contains("Nothing to do"),
+            "{engine}: applied exactly once"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_edited_applied_migration_is_reported_and_stops_up() {
+    for engine in TestEngine::ALL {
+        let database = TestDatabase::create(engine).await;
+        let folder = tempfile::tempdir().expect("temp dir");
+        let write =
+            |name: &str, sql: &str| std::fs::write(folder.path().join(name), sql).expect("writes");
+        write(
+            "1_first.up.sql",
+            "CREATE TABLE first (id integer PRIMARY KEY);",
+        );
+        let path = folder.path().to_str().expect("utf-8");
+        assert_eq!(
+            migrate(&["up"], path, database.url()).status.code(),
+            Some(0)
+        );
+
+        write(
+            "1_first.up.sql",
+            "CREATE TABLE first (id integer PRIMARY KEY, extra integer);",
+        );
+        write(
+            "2_second.up.sql",
+            "CREATE TABLE second (id integer PRIMARY KEY);",
+        );
+        let status = migrate(&["status"], path, database.url());
+        assert!(
+            text(&status.stdout).contains("changed"),
+            "{engine}: {}",
+            text(&status.stdout)
+        );
+        let refused = migrate(&["up"], path, database.url());
+        assert_eq!(refused.status.code(), Some(1), "{engine}");
+        let message = text(&refused.stderr);
+        assert!(
+            message.contains("version 1 (first) was applied with checksum"),
+            "{engine}: {message}"
+        );
+        assert!(
+            message.contains("but its file now has checksum"),
+            "{engine}: {message}"
+        );
+        let tables: Vec<String> = live_schema(&database)
+            .await
+            .tables
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        assert_eq!(tables, ["first"], "{engine}: nothing executed");
+    }
+}
+
+#[tokio::test]
+async fn twenty_concurrent_runners_apply_each_migration_once() {
+    for engine in TestEngine::ALL {
+        let database = TestDatabase::create(engine).await;
+        let children: Vec<_> = (0..20)
+            .map(|_| {
+                fox_command(&[
+                    "migrate",
+                    "up",
+                    "-f",
+                    SQLX_FOLDER,
+                    "--database",
+                    database.url(),
+                    "--lock-timeout",
+                    "60",
+                ])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawns fox")
+            })
+            .collect();
+        for child in children {
+            let output = child.wait_with_output().expect("finishes");
+            assert_eq!(
+                output.status.code(),
+                Some(0),
+                "{engine}: {}",
+                text(&output.stderr)
+            );
+        }
+        let mut connection = connect(&database).await;
+        let log = read_log(&mut connection).await.expect("log");
+        connection.close().await;
+        assert_eq!(
+            log.len(),
+            3,
+            "{engine}: each of the 3 migrations ran once: {log:?}"
+        );
+    }
+}
+
+/// A migration of many slow-ish statements, to be killed part-way.
+fn long_migration() -> String {
+    (0..40)
+        .map(|i| format!("CREATE TABLE part_{i:02} (id integer PRIMARY KEY, label varchar(20));\nCREATE INDEX part_{i:02}_label ON part_{i:02} (label);\n"))
+        .collect()
+}
+
+#[tokio::test]
+async fn killed_migrations_leave_nothing_or_a_dirty_record_until_repaired() {
+    for engine in TestEngine::ALL {
+        let folder = tempfile::tempdir().expect("temp dir");
+        std::fs::write(folder.path().join("1_long.up.sql"), long_migration()).expect("writes");
+        let path = folder.path().to_str().expect("utf-8");
+        // How long an undisturbed run takes, so the kills land inside it.
+        let probe = TestDatabase::create(engine).await;
+        let started = std::time::Instant::now();
+        assert_eq!(migrate(&["up"], path, probe.url()).status.code(), Some(0));
+        let full = started.elapsed();
+        drop(probe);
+        let (mut unchanged, mut dirty, mut complete) = (0, 0, 0);
+        for round in 0..20_u64 {
+            let database = TestDatabase::create(engine).await;
+            let mut child =
+                fox_command(&["migrate", "up", "-f", path, "--database", database.url()])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .expect("spawns fox");
+            // Spread the kills over the second half of a run, where the statements execute.
+            let fraction = 0.45 + 0.5 * ((round * 7919) % 20) as f64 / 20.0;
+            std::thread::sleep(full.mul_f64(fraction));
+            child.kill().ok();
+            child.wait().expect("reaps");
+
+            let mut connection = connect(&database).await;
+            let applied = read_applied(&mut connection).await.unwrap_or_default();
+            connection.close().await;
+            let tables = live_schema(&database).await.tables.len();
+            let label = format!("{engine} round {round}");
+            match applied.first().map(|a| a.status.as_str()) {
+                None => {
+                    assert_eq!(tables, 0, "{label}: no record, so nothing of the migration");
+                    unchanged += 1;
+                }
+                Some("applied") => {
+                    assert_eq!(tables, 40, "{label}");
+                    complete += 1;
+                }
+                Some(_) => {
+                    assert_eq!(
+                        engine,
+                        TestEngine::Mysql,
+                        "{label}: only MySQL leaves dirty records"
+                    );
+                    let record = &applied[0];
+                    assert!(
+                        record
+                            .failed_statement
+                            .as_deref()
+                            .is_some_and(|s| s.starts_with("CREATE")),
+                        "{label}: names the statement"
+                    );
+                    let refused = migrate(&["up"], path, database.url());
+                    assert_eq!(refused.status.code(), Some(1), "{label}");
+                    assert!(
+                        text(&refused.stderr).contains("is dirty"),
+                        "{label}: {}",
+                        text(&refused.stderr)
+                    );
+                    // A person drops what the partial run created, then repairs and re-runs.
+                    let mut connection = connect(&database).await;
+                    for table in live_schema(&database).await.tables {
+                        connection
+                            .execute(&format!("DROP TABLE `{}`", table.name))
+                            .await
+                            .expect("drops");
+                    }
+                    connection.close().await;
+                    assert_eq!(
+                        migrate(&["repair"], path, database.url()).status.code(),
+                        Some(0)
+                    );
+                    let resumed = migrate(&["up"], path, database.url());
+                    assert_eq!(
+                        resumed.status.code(),
+                        Some(0),
+                        "{label}: {}",
+                        text(&resumed.stderr)
+                    );
+                    assert_eq!(live_schema(&database).await.tables.len(), 40);
+                    dirty += 1;
+                }
+            }
+        }
+        eprintln!(
+            "{engine}: 20 kills over a {full:?} run: {unchanged} left nothing, {dirty} dirty, {complete} completed"
+        );
+        assert!(
+            unchanged + dirty > 0,
+            "{engine}: some kills landed inside the migration"
+        );
+    }
+}
