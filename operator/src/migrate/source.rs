@@ -128,10 +128,10 @@ pub fn folder_migrations(directory: &Path) -> Result<Vec<Migration>, SourceError
                 name
             },
             // `-- fox:no-transaction` on the first line opts out, as `transactional: false` does.
-            transactional: !text
+            transactional: text
                 .lines()
                 .next()
-                .is_some_and(|l| l.trim() == "-- fox:no-transaction"),
+                .is_none_or(|l| l.trim() != "-- fox:no-transaction"),
             up: text,
             down: None,
             origin: path.display().to_string(),
