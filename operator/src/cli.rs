@@ -67,6 +67,18 @@ pub enum Command {
     /// Versioned migrations: status, up, down, repair.
     #[command(subcommand)]
     Migrate(commands::migrate::MigrateCommand),
+    /// Upsert the `seed` rows of FoxSchemas (also done by `fox apply`).
+    Seed {
+        /// Manifest files or directories holding FoxSchemas.
+        #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
+        paths: Vec<PathBuf>,
+        /// Database URL; overrides FOX_DATABASE_URL and the FoxReplicaSet in the files.
+        #[arg(long)]
+        database: Option<String>,
+    },
+    /// Generate files from manifests and the live database.
+    #[command(subcommand)]
+    Generate(GenerateCommand),
     /// Print the CustomResourceDefinitions, or write them to `crds/` and the Helm chart.
     Crds {
         /// Write `crds/*.yaml` and `charts/fox-operator/crds/*.yaml` instead of printing.
@@ -78,12 +90,52 @@ pub enum Command {
     },
 }
 
+/// What `fox generate` writes.
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    /// Write the next FoxMigration: `up` is the plan from the live database to the FoxSchema,
+    /// `down` its inverse (left out, with the reason, when the change loses data).
+    Migration {
+        /// Migration name (also used in the file name).
+        #[arg(long)]
+        name: String,
+        /// Manifest files or directories holding one FoxSchema.
+        #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
+        paths: Vec<PathBuf>,
+        /// Database URL; overrides FOX_DATABASE_URL and the FoxReplicaSet in the files.
+        #[arg(long)]
+        database: Option<String>,
+        /// Version of the migration (default: the UTC time as YYYYMMDDHHMMSS).
+        #[arg(long)]
+        version: Option<u64>,
+        /// Folder the FoxMigration file is written to.
+        #[arg(long, default_value = ".")]
+        output_dir: PathBuf,
+    },
+}
+
 /// Runs a parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Validate { paths } => commands::validate::run(&paths),
         Command::Crds { write, root } => commands::crds::run(write, &root),
         Command::Migrate(command) => block_on(commands::migrate::run(command)),
+        Command::Seed { paths, database } => {
+            block_on(commands::seed::run(&paths, database.as_deref()))
+        }
+        Command::Generate(GenerateCommand::Migration {
+            name,
+            paths,
+            database,
+            version,
+            output_dir,
+        }) => block_on(commands::generate::migration(
+            &name,
+            &paths,
+            database.as_deref(),
+            version,
+            &output_dir,
+        )),
         Command::Plan {
             paths,
             database,

@@ -2,8 +2,10 @@
 
 pub mod apply;
 pub mod crds;
+pub mod generate;
 pub mod migrate;
 pub mod plan;
 pub mod report;
+pub mod seed;
 pub mod target;
 pub mod validate;

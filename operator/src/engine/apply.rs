@@ -124,6 +124,65 @@ pub async fn plan_schema(url: &DatabaseUrl, spec: &FoxSchemaSpec) -> Result<Plan
     plan
 }
 
+/// Upserts the seed rows of `spec` that differ from the database (`fox seed`), under the lock
+/// and in one transaction where the engine allows; returns how many rows were written.
+///
+/// # Errors
+/// Lock timeouts, failed statements (nothing written on PostgreSQL and SQLite), database errors.
+pub async fn seed_schema(
+    url: &DatabaseUrl,
+    spec: &FoxSchemaSpec,
+    lock_timeout: Duration,
+) -> Result<usize, EngineError> {
+    let mut connection = connect(url).await?;
+    let backend = connection.backend();
+    let lock = acquire_lock(
+        &mut connection,
+        &url.database_name(),
+        url.sqlite_path().as_deref(),
+        lock_timeout,
+    )
+    .await?;
+    let result = async {
+        let plan = build_plan(&mut connection, spec).await?;
+        if backend == Backend::Postgres {
+            connection.execute("BEGIN").await?;
+        }
+        for seed in &plan.seeds {
+            if let Err(source) = connection.execute_with(&seed.sql, &seed.params).await {
+                if backend != Backend::MySql {
+                    let _ = connection.execute("ROLLBACK").await;
+                }
+                return Err(EngineError::StatementFailed {
+                    index: 1,
+                    total: plan.seeds.len(),
+                    outcome: format!(
+                        "seed row for {} failed; no seed row was written",
+                        seed.row.table
+                    ),
+                    source,
+                });
+            }
+        }
+        for sql in &plan.after_seed {
+            connection.execute(sql).await?;
+        }
+        if backend != Backend::MySql {
+            connection.execute("COMMIT").await?;
+        }
+        Ok(plan.seeds.len())
+    }
+    .await;
+    if result.is_err() && backend == Backend::Sqlite {
+        let _ = connection.execute("ROLLBACK").await;
+    }
+    let released = lock.release(&mut connection).await;
+    connection.close().await;
+    let written = result?;
+    released?;
+    Ok(written)
+}
+
 /// Applies `spec` to the database at `url`; see the module docs for the flow.
 ///
 /// # Errors

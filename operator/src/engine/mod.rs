@@ -15,6 +15,6 @@ pub mod plan;
 pub mod render;
 pub mod seed;
 
-pub use apply::{ApplyEvent, ApplyOptions, ApplyOutcome, apply_schema, plan_schema};
+pub use apply::{ApplyEvent, ApplyOptions, ApplyOutcome, apply_schema, plan_schema, seed_schema};
 pub use error::EngineError;
 pub use plan::Plan;

@@ -56,6 +56,8 @@ pub struct Plan {
     pub hash: String,
     /// The declared schema, in the engine's canonical form.
     pub desired: Schema,
+    /// The live schema the plan starts from.
+    pub live: Schema,
 }
 
 impl Plan {
@@ -162,6 +164,7 @@ pub async fn build_plan(
         after_seed,
         hash,
         desired,
+        live,
     })
 }
 

@@ -250,6 +250,11 @@ struct Session {
 impl Session {
     async fn open(url: &DatabaseUrl, lock_timeout: Duration) -> Result<Self, MigrateError> {
         let mut connection = connect(url).await?;
+        if connection.backend() == Backend::Sqlite {
+            // As for applies: generated migrations rebuild tables; keys are checked as a whole
+            // before commit instead of cascading while tables are swapped.
+            connection.execute("PRAGMA foreign_keys = OFF").await?;
+        }
         let lock = acquire_lock(
             &mut connection,
             &url.database_name(),
@@ -262,7 +267,7 @@ impl Session {
             lock: Some(lock),
         };
         if let Err(error) = apply_bookkeeping(&mut session.connection).await {
-            session.close(false).await;
+            let _ = session.close(false).await;
             return Err(error.into());
         }
         Ok(session)
@@ -272,18 +277,56 @@ impl Session {
         self.connection.backend()
     }
 
-    /// Ends the SQLite run transaction (commit or rollback), releases the lock, disconnects.
-    async fn close(mut self, commit: bool) {
+    /// Ends the SQLite run transaction (commit after a foreign key check, or rollback),
+    /// releases the lock, disconnects.
+    async fn close(mut self, commit: bool) -> Result<(), MigrateError> {
+        let mut outcome = Ok(());
         if self.backend() == Backend::Sqlite {
-            let _ = self
-                .connection
-                .execute(if commit { "COMMIT" } else { "ROLLBACK" })
-                .await;
+            let violations = if commit {
+                self.connection
+                    .fetch_text_rows(
+                        "SELECT \"table\", \"parent\" FROM pragma_foreign_key_check",
+                        &[],
+                    )
+                    .await
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            if violations.is_empty() && commit {
+                if let Err(error) = self.connection.execute("COMMIT").await {
+                    outcome = Err(error.into());
+                }
+            } else {
+                let _ = self.connection.execute("ROLLBACK").await;
+                if !violations.is_empty() {
+                    let described: Vec<String> = violations
+                        .iter()
+                        .take(5)
+                        .map(|row| {
+                            format!(
+                                "{} → {}",
+                                row[0].clone().unwrap_or_default(),
+                                row[1].clone().unwrap_or_default()
+                            )
+                        })
+                        .collect();
+                    outcome = Err(MigrateError::Engine(EngineError::ForeignKeyViolation(
+                        format!(
+                            "{} violation(s) ({}); the whole run was rolled back",
+                            violations.len(),
+                            described.join(", ")
+                        ),
+                    )));
+                }
+            }
+            let _ = self.connection.execute("PRAGMA foreign_keys = ON").await;
         }
         if let Some(lock) = self.lock.take() {
             let _ = lock.release(&mut self.connection).await;
         }
         self.connection.close().await;
+        outcome
     }
 }
 
@@ -316,8 +359,10 @@ pub async fn migrate_up(
     let result = up_locked(&mut session.connection, migrations, options).await;
     // SQLite keeps what completed before a failure (the failing one is rolled back to its
     // savepoint).
-    session.close(!options.dry_run).await;
-    result
+    let closed = session.close(!options.dry_run).await;
+    let report = result?;
+    closed?;
+    Ok(report)
 }
 
 async fn up_locked(
@@ -365,8 +410,10 @@ pub async fn migrate_down(
 ) -> Result<MigrateReport, MigrateError> {
     let mut session = Session::open(url, options.lock_timeout).await?;
     let result = down_locked(&mut session.connection, migrations, options).await;
-    session.close(!options.dry_run).await;
-    result
+    let closed = session.close(!options.dry_run).await;
+    let report = result?;
+    closed?;
+    Ok(report)
 }
 
 async fn down_locked(
@@ -484,8 +531,10 @@ pub async fn migrate_repair(
         Ok::<_, MigrateError>(repaired)
     }
     .await;
-    session.close(true).await;
-    result
+    let closed = session.close(true).await;
+    let repaired = result?;
+    closed?;
+    Ok(repaired)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

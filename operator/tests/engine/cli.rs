@@ -292,3 +292,29 @@ async fn a_held_lock_makes_apply_wait_then_name_the_holder() {
         );
     }
 }
+
+#[tokio::test]
+async fn seed_command_upserts_only_the_seed_rows() {
+    let database = TestDatabase::create(TestEngine::Sqlite).await;
+    let url = database.url().to_string();
+    let blog = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/blog/10-schema.yaml"
+    );
+    assert_eq!(
+        fox(&["apply", "-f", blog, "--database", &url])
+            .status
+            .code(),
+        Some(0)
+    );
+    execute(&database, "UPDATE tags SET name = 'edited' WHERE id = 1").await;
+    let seeded = fox(&["seed", "-f", blog, "--database", &url]);
+    assert_eq!(seeded.status.code(), Some(0), "{}", text(&seeded.stderr));
+    assert!(
+        text(&seeded.stdout).contains("1 seed row(s) upserted"),
+        "{}",
+        text(&seeded.stdout)
+    );
+    let rows = query_texts(&database, "SELECT name FROM tags WHERE id = 1").await;
+    assert_eq!(rows, vec![vec![Some("rust".to_string())]]);
+}

@@ -276,3 +276,94 @@ async fn killed_migrations_leave_nothing_or_a_dirty_record_until_repaired() {
         );
     }
 }
+
+const START: &str = "
+    - name: authors
+      columns:
+        - {name: id, type: bigserial, primaryKey: true}
+        - {name: name, type: varchar(100)}
+";
+
+fn target() -> String {
+    format!(
+        "{START}        - {{name: bio, type: text, nullable: true}}\n    - name: books\n      columns:\n        - {{name: id, type: bigserial, primaryKey: true}}\n        - {{name: title, type: varchar(200)}}\n        - {{name: status, type: \"enum(draft,out)\", default: draft}}\n        - {{name: author_id, type: bigint, references: {{table: authors, onDelete: cascade}}}}\n      indexes:\n        - {{columns: [title]}}\n"
+    )
+}
+
+#[tokio::test]
+async fn generated_migrations_reach_the_schema_and_go_back() {
+    use super::support::{expected_schema, manifest_file, schema, schema_yaml};
+    for engine in TestEngine::ALL {
+        let database = TestDatabase::create(engine).await;
+        let url = database.url();
+        let start_yaml = schema_yaml("", START);
+        let start = manifest_file(&start_yaml);
+        let goal_yaml = schema_yaml("", &target());
+        let goal = manifest_file(&goal_yaml);
+        let path = |m: &super::support::ManifestFile| m.path.to_str().expect("utf-8").to_string();
+        assert_eq!(
+            fox(&["apply", "-f", &path(&start), "--database", url])
+                .status
+                .code(),
+            Some(0)
+        );
+
+        let output = tempfile::tempdir().expect("temp dir");
+        let out = output.path().to_str().expect("utf-8");
+        let generated = fox(&[
+            "generate",
+            "migration",
+            "--name",
+            "add books",
+            "-f",
+            &path(&goal),
+            "--database",
+            url,
+            "--version",
+            "7",
+            "--output-dir",
+            out,
+        ]);
+        assert_eq!(
+            generated.status.code(),
+            Some(0),
+            "{engine}: {}",
+            text(&generated.stderr)
+        );
+        assert!(
+            text(&generated.stdout).contains("reversible"),
+            "{engine}: {}",
+            text(&generated.stdout)
+        );
+
+        let up = migrate(&["up"], out, url);
+        assert_eq!(up.status.code(), Some(0), "{engine}: {}", text(&up.stderr));
+        let in_sync = fox(&[
+            "plan",
+            "-f",
+            &path(&goal),
+            "--database",
+            url,
+            "--detailed-exitcode",
+        ]);
+        assert_eq!(
+            in_sync.status.code(),
+            Some(0),
+            "{engine}: the migration reaches the schema: {}",
+            text(&in_sync.stdout)
+        );
+
+        let down = migrate(&["down"], out, url);
+        assert_eq!(
+            down.status.code(),
+            Some(0),
+            "{engine}: {}",
+            text(&down.stderr)
+        );
+        assert_eq!(
+            live_schema(&database).await,
+            expected_schema(&database, &schema(&start_yaml)),
+            "{engine}: back to the start"
+        );
+    }
+}

@@ -1,0 +1,177 @@
+//! `fox generate migration`: the plan from the live database to a FoxSchema, written as a
+//! reviewed, versioned FoxMigration whose `down` is the inverse plan.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use fox_crds::{DatabaseRef, FoxMigration, FoxMigrationSpec};
+
+use super::target::{load_valid_manifests, resolve_targets};
+use crate::engine::change::{Change, Safety};
+use crate::engine::diff::{Renames, plan_changes};
+use crate::engine::plan_schema;
+use crate::engine::render::render_changes;
+
+/// Annotation naming why a generated migration has no `down`.
+pub const IRREVERSIBLE_ANNOTATION: &str = "foxdb.dev/irreversible";
+
+/// Writes the next FoxMigration for the FoxSchema under `paths`; returns the file written.
+///
+/// # Errors
+/// Invalid manifests, unreachable databases, a plan that cannot be applied, no changes.
+pub async fn migration(
+    name: &str,
+    paths: &[PathBuf],
+    database: Option<&str>,
+    version: Option<u64>,
+    output_dir: &Path,
+) -> anyhow::Result<ExitCode> {
+    let set = load_valid_manifests(paths)?;
+    let targets = resolve_targets(&set, database)?;
+    let [target] = targets.as_slice() else {
+        bail!("give exactly one FoxSchema ({} found)", targets.len());
+    };
+    let plan = plan_schema(&target.url, &target.schema.spec).await?;
+    if plan.is_empty() || plan.changes.is_empty() {
+        println!(
+            "The database already matches FoxSchema/{}: nothing to generate.",
+            target.schema_name()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let impossible = plan.impossible();
+    if !impossible.is_empty() {
+        bail!(
+            "the plan cannot be applied:\n  - {}",
+            impossible.join("\n  - ")
+        );
+    }
+    let up: Vec<String> = plan
+        .statements
+        .iter()
+        .map(|s| format!("{};", s.sql))
+        .collect();
+
+    // The inverse: from the declared schema back to the live one.
+    let destructive: Vec<String> = plan
+        .changes
+        .iter()
+        .filter_map(|p| match &p.safety {
+            Safety::Destructive(why) => Some(format!("{}: {why}", p.change)),
+            _ => None,
+        })
+        .collect();
+    let down = if destructive.is_empty() {
+        let mut reversed = Renames::default();
+        for planned in &plan.changes {
+            match &planned.change {
+                Change::RenameTable { from, table } => {
+                    reversed
+                        .tables
+                        .insert(from.clone(), vec![table.name.clone()]);
+                }
+                Change::RenameColumn {
+                    table,
+                    from,
+                    column,
+                } => {
+                    let old_table = plan
+                        .changes
+                        .iter()
+                        .find_map(|c| match &c.change {
+                            Change::RenameTable { from, table: t } if t.name == *table => {
+                                Some(from.clone())
+                            }
+                            _ => None,
+                        })
+                        .unwrap_or_else(|| table.clone());
+                    reversed
+                        .columns
+                        .insert((old_table, from.clone()), vec![column.name.clone()]);
+                }
+                _ => {}
+            }
+        }
+        let back = plan_changes(&plan.desired, &plan.live, &reversed)?;
+        let statements = render_changes(plan.backend, &back, &plan.live);
+        Some(
+            statements
+                .iter()
+                .map(|s| format!("{};", s.sql))
+                .collect::<Vec<_>>()
+                .join("\n")
+                + "\n",
+        )
+    } else {
+        None
+    };
+
+    let version = version.unwrap_or_else(timestamp_version);
+    let slug: String = name
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect::<String>()
+        .split('-')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    let mut migration = FoxMigration::new(
+        &format!("{}-{version}-{slug}", target.schema_name()),
+        FoxMigrationSpec {
+            database_ref: DatabaseRef {
+                name: target.schema.spec.database_ref.name.clone(),
+            },
+            version,
+            name: name.to_string(),
+            up: Some(up.join("\n") + "\n"),
+            down,
+            up_commands: None,
+            down_commands: None,
+            transactional: true,
+        },
+    );
+    if !destructive.is_empty() {
+        let reason = format!("the change loses data: {}", destructive.join("; "));
+        migration.metadata.annotations = Some(BTreeMap::from([(
+            IRREVERSIBLE_ANNOTATION.to_string(),
+            reason,
+        )]));
+    }
+    let yaml = format!(
+        "# Generated by `fox generate migration` from FoxSchema/{} against {} {} (plan {}).\n# Review it before committing.\n{}",
+        target.schema_name(),
+        target.url.backend(),
+        target.url.location(),
+        plan.hash,
+        serde_yaml_ng::to_string(&migration)?
+    );
+    std::fs::create_dir_all(output_dir)
+        .with_context(|| format!("creating {}", output_dir.display()))?;
+    let path = output_dir.join(format!("{version}_{}.yaml", slug.replace('-', "_")));
+    std::fs::write(&path, yaml).with_context(|| format!("writing {}", path.display()))?;
+    println!(
+        "Wrote {} ({} statements up, {})",
+        path.display(),
+        up.len(),
+        if destructive.is_empty() {
+            "reversible"
+        } else {
+            "irreversible: it drops data"
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `YYYYMMDDHHMMSS` now, in UTC.
+fn timestamp_version() -> u64 {
+    crate::engine::clock::now_rfc3339()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(14)
+        .collect::<String>()
+        .parse()
+        .unwrap_or(1)
+}
