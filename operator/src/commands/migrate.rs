@@ -91,6 +91,11 @@ pub fn load_migrations(paths: &[PathBuf]) -> anyhow::Result<(Vec<Migration>, Man
     } else {
         load_valid_manifests(&manifest_paths)?
     };
+    if let Some((origin, _)) = set.migrations().find(|(_, m)| m.spec.up_commands.is_some()) {
+        bail!(
+            "{origin}: MongoDB migrations (upCommands) are not supported by `fox migrate` yet; nothing was done"
+        );
+    }
     migrations.extend(resource_migrations(&set));
     if migrations.is_empty() {
         bail!("no migrations found in the given paths");

@@ -78,6 +78,12 @@ pub fn resolve_targets(set: &ManifestSet, database: Option<&str>) -> anyhow::Res
             schemas.len()
         );
     }
+    if let Some(schema) = schemas.iter().find(|s| !s.spec.collections.is_empty()) {
+        bail!(
+            "FoxSchema/{} declares MongoDB collections, which the schema engine does not support yet; nothing was done",
+            schema.metadata.name.clone().unwrap_or_default()
+        );
+    }
     let mut targets = Vec::new();
     for schema in schemas {
         let (raw, source) = match &explicit {

@@ -723,3 +723,83 @@ async fn run_migration(
     .await?;
     Ok(elapsed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn migration(version: u64, up: &str) -> Migration {
+        Migration {
+            version,
+            name: format!("m{version}"),
+            up: up.into(),
+            down: None,
+            transactional: true,
+            origin: "test".into(),
+            database_ref: None,
+        }
+    }
+
+    fn record(migration: &Migration, status: &str) -> AppliedMigration {
+        AppliedMigration {
+            version: migration.version,
+            name: migration.name.clone(),
+            checksum: migration.checksum(),
+            status: status.into(),
+            statement_count: 1,
+            completed_statements: 0,
+            failed_statement: Some("CREATE TABLE x (id int)".into()),
+            message: None,
+            applied_at: "2026-11-27T00:00:00.000Z".into(),
+            duration_ms: None,
+        }
+    }
+
+    #[test]
+    fn every_disagreement_between_files_and_database_is_named() {
+        let (one, two, three) = (
+            migration(1, "SELECT 1"),
+            migration(2, "SELECT 2"),
+            migration(3, "SELECT 3"),
+        );
+        let mut edited = record(&two, "applied");
+        edited.checksum = "0".repeat(64);
+        let gone = AppliedMigration {
+            version: 9,
+            ..record(&three, "applied")
+        };
+        let applied = vec![
+            record(&one, "dirty"),
+            edited,
+            record(&three, "applied"),
+            gone,
+        ];
+        let files = vec![one, two, three, migration(0, "SELECT 0")];
+        let lines = status_lines(&files, &applied);
+        let labels: Vec<(u64, &str)> = lines
+            .iter()
+            .map(|l| (l.version, l.status.label()))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                (0, "pending"),
+                (1, "dirty"),
+                (2, "changed"),
+                (3, "applied"),
+                (9, "missing")
+            ]
+        );
+        let problems = integrity_problems(&lines, false);
+        assert_eq!(problems.len(), 4, "{problems:#?}");
+        assert!(problems[0].contains("version 0 (m0) is older than the newest applied version 9"));
+        assert!(problems[1].contains("is dirty") && problems[1].contains("CREATE TABLE x"));
+        assert!(problems[2].contains(&"0".repeat(64)));
+        assert!(problems[3].contains("not in the given files"));
+        assert_eq!(
+            integrity_problems(&lines, true).len(),
+            3,
+            "out of order allowed on request"
+        );
+    }
+}
