@@ -40,39 +40,91 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
     /// The native type of a column, without nullability or default.
     fn native_type(&self, table: &str, column: &Column) -> String;
 
+    /// `TRUE` / `FALSE` as a default value.
+    fn boolean_literal(&self, value: bool) -> &'static str {
+        if value { "TRUE" } else { "FALSE" }
+    }
+
+    /// The current date and time as a default of a column of type `ty`.
+    fn now_expression(&self, _ty: &ColumnType) -> String {
+        "CURRENT_TIMESTAMP".into()
+    }
+
+    /// The current date as a default.
+    fn current_date_expression(&self) -> &'static str {
+        "CURRENT_DATE"
+    }
+
+    /// The current time of day as a default.
+    fn current_time_expression(&self) -> &'static str {
+        "CURRENT_TIME"
+    }
+
+    /// A literal default as the engine accepts it in a column definition (some need
+    /// parentheses around some literals).
+    fn wrap_default_literal(&self, _ty: &ColumnType, literal: String) -> String {
+        literal
+    }
+
     /// A default value as a SQL expression for a column of type `ty`.
     fn default_expression(&self, ty: &ColumnType, default: &ColumnDefault) -> String {
         match default {
             ColumnDefault::Null => "NULL".into(),
-            ColumnDefault::Bool(b) => if *b { "TRUE" } else { "FALSE" }.into(),
-            ColumnDefault::Integer(i) => i.to_string(),
-            ColumnDefault::Number(n) => n.clone(),
-            ColumnDefault::Text(s) => {
-                let _ = ty;
-                self.string_literal(s)
-            }
-            ColumnDefault::Now => "CURRENT_TIMESTAMP".into(),
-            ColumnDefault::CurrentDate => "CURRENT_DATE".into(),
-            ColumnDefault::CurrentTime => "CURRENT_TIME".into(),
+            ColumnDefault::Bool(b) => self.boolean_literal(*b).into(),
+            ColumnDefault::Integer(i) => self.wrap_default_literal(ty, i.to_string()),
+            ColumnDefault::Number(n) => self.wrap_default_literal(ty, n.clone()),
+            ColumnDefault::Text(s) => self.wrap_default_literal(ty, self.string_literal(s)),
+            ColumnDefault::Now => self.now_expression(ty),
+            ColumnDefault::CurrentDate => self.current_date_expression().into(),
+            ColumnDefault::CurrentTime => self.current_time_expression().into(),
             ColumnDefault::Expression(e) => e.clone(),
         }
+    }
+
+    /// What follows the type in a column definition (PostgreSQL identity).
+    fn after_type(&self, _column: &Column) -> &'static str {
+        ""
+    }
+
+    /// The nullability clause (MySQL spells out `NULL`).
+    fn nullability(&self, nullable: bool) -> &'static str {
+        if nullable { "" } else { " NOT NULL" }
+    }
+
+    /// What follows the nullability (MySQL `AUTO_INCREMENT`).
+    fn after_nullability(&self, _column: &Column) -> &'static str {
+        ""
+    }
+
+    /// A column-level constraint after the default (SQLite enum `CHECK`).
+    fn column_check(&self, _column: &Column) -> Option<String> {
+        None
     }
 
     /// `name TYPE [NOT NULL] [DEFAULT x]` as used in CREATE TABLE and ADD COLUMN.
     fn column_definition(&self, table: &str, column: &Column) -> String {
         let mut sql = format!(
-            "{} {}",
+            "{} {}{}{}{}",
             self.quote(&column.name),
-            self.native_type(table, column)
+            self.native_type(table, column),
+            self.after_type(column),
+            self.nullability(column.nullable),
+            self.after_nullability(column)
         );
-        if !column.nullable {
-            sql.push_str(" NOT NULL");
-        }
         if let Some(default) = &column.default {
             sql.push_str(" DEFAULT ");
             sql.push_str(&self.default_expression(&column.ty, default));
         }
+        if let Some(check) = self.column_check(column) {
+            sql.push(' ');
+            sql.push_str(&check);
+        }
         sql
+    }
+
+    /// Options after a CREATE TABLE's column list (MySQL storage engine and charset).
+    fn table_options(&self) -> &'static str {
+        ""
     }
 
     /// `REFERENCES t (c) ON DELETE .. ON UPDATE ..`.
@@ -105,22 +157,7 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
     /// Statements that create a table with its primary key (indexes and foreign keys are
     /// separate changes, except where the engine needs them inline).
     fn create_table(&self, table: &Table) -> Vec<String> {
-        let mut parts: Vec<String> = table
-            .columns
-            .iter()
-            .map(|c| self.column_definition(&table.name, c))
-            .collect();
-        if !table.primary_key.is_empty() {
-            parts.push(format!(
-                "PRIMARY KEY ({})",
-                self.quote_list(&table.primary_key)
-            ));
-        }
-        vec![format!(
-            "CREATE TABLE {} (\n  {}\n)",
-            self.quote(&table.name),
-            parts.join(",\n  ")
-        )]
+        vec![create_table_statement(self, table)]
     }
 
     /// Statements that drop a table.
@@ -205,6 +242,27 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
             self.quote(name)
         ))
     }
+}
+
+/// `CREATE TABLE` with columns and primary key, as most engines write it.
+pub fn create_table_statement<D: Dialect + ?Sized>(dialect: &D, table: &Table) -> String {
+    let mut parts: Vec<String> = table
+        .columns
+        .iter()
+        .map(|c| dialect.column_definition(&table.name, c))
+        .collect();
+    if !table.primary_key.is_empty() {
+        parts.push(format!(
+            "PRIMARY KEY ({})",
+            dialect.quote_list(&table.primary_key)
+        ));
+    }
+    format!(
+        "CREATE TABLE {} (\n  {}\n){}",
+        dialect.quote(&table.name),
+        parts.join(",\n  "),
+        dialect.table_options()
+    )
 }
 
 /// The dialect of a backend.

@@ -4,7 +4,7 @@ use fox_crds::ColumnType;
 
 use super::Dialect;
 use crate::Backend;
-use crate::schema::{Column, ColumnDefault, Table};
+use crate::schema::{Column, Table};
 
 /// The MySQL / MariaDB dialect.
 #[derive(Clone, Copy, Debug, Default)]
@@ -56,66 +56,49 @@ impl Dialect for MySql {
         }
     }
 
-    fn default_expression(&self, ty: &ColumnType, default: &ColumnDefault) -> String {
-        let expression = match default {
-            ColumnDefault::Null => "NULL".to_string(),
-            ColumnDefault::Bool(b) => if *b { "1" } else { "0" }.to_string(),
-            ColumnDefault::Integer(i) => i.to_string(),
-            ColumnDefault::Number(n) => n.clone(),
-            ColumnDefault::Text(s) => self.string_literal(s),
-            ColumnDefault::Now => match ty {
-                ColumnType::Timestamp | ColumnType::TimestampTz => "CURRENT_TIMESTAMP(6)".into(),
-                _ => "(CURRENT_TIMESTAMP)".into(),
-            },
-            ColumnDefault::CurrentDate => "(CURRENT_DATE)".into(),
-            ColumnDefault::CurrentTime => "(CURRENT_TIME)".into(),
-            ColumnDefault::Expression(e) => e.clone(),
-        };
-        if Self::needs_expression_default(ty) && matches!(default, ColumnDefault::Text(_)) {
-            format!("({expression})")
-        } else {
-            expression
+    fn boolean_literal(&self, value: bool) -> &'static str {
+        if value { "1" } else { "0" }
+    }
+
+    fn now_expression(&self, ty: &ColumnType) -> String {
+        match ty {
+            ColumnType::Timestamp | ColumnType::TimestampTz => "CURRENT_TIMESTAMP(6)".into(),
+            _ => "(CURRENT_TIMESTAMP)".into(),
         }
     }
 
-    fn column_definition(&self, table: &str, column: &Column) -> String {
-        let mut sql = format!(
-            "{} {}",
-            self.quote(&column.name),
-            self.native_type(table, column)
-        );
-        sql.push_str(if column.nullable {
-            " NULL"
+    fn current_date_expression(&self) -> &'static str {
+        "(CURRENT_DATE)"
+    }
+
+    fn current_time_expression(&self) -> &'static str {
+        "(CURRENT_TIME)"
+    }
+
+    fn wrap_default_literal(&self, ty: &ColumnType, literal: String) -> String {
+        // MySQL takes defaults of TEXT, JSON and BLOB columns only as expressions.
+        if Self::needs_expression_default(ty) {
+            format!("({literal})")
         } else {
-            " NOT NULL"
-        });
+            literal
+        }
+    }
+
+    fn nullability(&self, nullable: bool) -> &'static str {
+        // Spelled out: MySQL makes some TIMESTAMP columns NOT NULL unless told otherwise.
+        if nullable { " NULL" } else { " NOT NULL" }
+    }
+
+    fn after_nullability(&self, column: &Column) -> &'static str {
         if column.ty.is_auto_increment() {
-            sql.push_str(" AUTO_INCREMENT");
+            " AUTO_INCREMENT"
+        } else {
+            ""
         }
-        if let Some(default) = &column.default {
-            sql.push_str(" DEFAULT ");
-            sql.push_str(&self.default_expression(&column.ty, default));
-        }
-        sql
     }
 
-    fn create_table(&self, table: &Table) -> Vec<String> {
-        let mut parts: Vec<String> = table
-            .columns
-            .iter()
-            .map(|c| self.column_definition(&table.name, c))
-            .collect();
-        if !table.primary_key.is_empty() {
-            parts.push(format!(
-                "PRIMARY KEY ({})",
-                self.quote_list(&table.primary_key)
-            ));
-        }
-        vec![format!(
-            "CREATE TABLE {} (\n  {}\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
-            self.quote(&table.name),
-            parts.join(",\n  ")
-        )]
+    fn table_options(&self) -> &'static str {
+        " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
     }
 
     fn rename_table(&self, from: &str, to: &Table) -> Vec<String> {

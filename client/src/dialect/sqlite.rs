@@ -5,7 +5,7 @@ use fox_crds::ColumnType;
 
 use super::Dialect;
 use crate::Backend;
-use crate::schema::{Column, ColumnDefault, Table};
+use crate::schema::{Column, Table};
 
 /// The SQLite dialect.
 #[derive(Clone, Copy, Debug, Default)]
@@ -65,40 +65,21 @@ impl Dialect for Sqlite {
         }
     }
 
-    fn default_expression(&self, _ty: &ColumnType, default: &ColumnDefault) -> String {
-        match default {
-            ColumnDefault::Null => "NULL".into(),
-            ColumnDefault::Bool(b) => if *b { "1" } else { "0" }.into(),
-            ColumnDefault::Integer(i) if *i < 0 => format!("({i})"),
-            ColumnDefault::Integer(i) => i.to_string(),
-            ColumnDefault::Number(n) if n.starts_with('-') => format!("({n})"),
-            ColumnDefault::Number(n) => n.clone(),
-            ColumnDefault::Text(s) => self.string_literal(s),
-            ColumnDefault::Now => "CURRENT_TIMESTAMP".into(),
-            ColumnDefault::CurrentDate => "CURRENT_DATE".into(),
-            ColumnDefault::CurrentTime => "CURRENT_TIME".into(),
-            ColumnDefault::Expression(e) => e.clone(),
+    fn boolean_literal(&self, value: bool) -> &'static str {
+        if value { "1" } else { "0" }
+    }
+
+    fn wrap_default_literal(&self, _ty: &ColumnType, literal: String) -> String {
+        // A signed number is an expression to SQLite's DEFAULT clause.
+        if literal.starts_with('-') {
+            format!("({literal})")
+        } else {
+            literal
         }
     }
 
-    fn column_definition(&self, table: &str, column: &Column) -> String {
-        let mut sql = format!(
-            "{} {}",
-            self.quote(&column.name),
-            self.native_type(table, column)
-        );
-        if !column.nullable {
-            sql.push_str(" NOT NULL");
-        }
-        if let Some(default) = &column.default {
-            sql.push_str(" DEFAULT ");
-            sql.push_str(&self.default_expression(&column.ty, default));
-        }
-        if let Some(check) = self.enum_check(column) {
-            sql.push(' ');
-            sql.push_str(&check);
-        }
-        sql
+    fn column_check(&self, column: &Column) -> Option<String> {
+        self.enum_check(column)
     }
 
     fn create_table(&self, table: &Table) -> Vec<String> {

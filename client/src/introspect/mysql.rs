@@ -5,10 +5,13 @@ use std::collections::{BTreeMap, HashSet};
 use fox_crds::ColumnType;
 use sqlx::{MySqlConnection, Row};
 
-use super::{BOOKKEEPING_PREFIX, parse_action, parse_default, parse_quoted_list};
+use super::{
+    BOOKKEEPING_PREFIX, ForeignKeyColumn, add_foreign_key_column, add_index_column, parse_default,
+    parse_quoted_list,
+};
 use crate::Backend;
 use crate::error::{Error, Result};
-use crate::schema::{Column, ColumnDefault, ForeignKey, Index, Schema, Table};
+use crate::schema::{Column, ColumnDefault, Schema, Table};
 
 const COLUMNS: &str = r"
 SELECT CAST(c.TABLE_NAME AS CHAR), CAST(c.COLUMN_NAME AS CHAR), CAST(c.COLUMN_TYPE AS CHAR),
@@ -152,20 +155,17 @@ pub(super) async fn introspect(connection: &mut MySqlConnection) -> Result<Schem
         let name: String = row.get(1);
         foreign_key_names.insert((table_name, name.clone()));
         let (column, referenced): (String, String) = (row.get(3), row.get(4));
-        match table.foreign_keys.iter_mut().find(|f| f.name == name) {
-            Some(foreign_key) => {
-                foreign_key.columns.push(column);
-                foreign_key.referenced_columns.push(referenced);
-            }
-            None => table.foreign_keys.push(ForeignKey {
+        add_foreign_key_column(
+            table,
+            ForeignKeyColumn {
                 name,
-                columns: vec![column],
+                column,
                 referenced_table: row.get(2),
-                referenced_columns: vec![referenced],
-                on_delete: parse_action(&row.get::<String, _>(5)),
-                on_update: parse_action(&row.get::<String, _>(6)),
-            }),
-        }
+                referenced_column: referenced,
+                on_delete: row.get(5),
+                on_update: row.get(6),
+            },
+        );
     }
 
     for row in sqlx::query(INDEXES)
@@ -187,14 +187,7 @@ pub(super) async fn introspect(connection: &mut MySqlConnection) -> Result<Schem
         if foreign_key_names.contains(&(table_name, name.clone())) {
             continue;
         }
-        match table.indexes.iter_mut().find(|i| i.name == name) {
-            Some(index) => index.columns.push(column),
-            None => table.indexes.push(Index {
-                name,
-                columns: vec![column],
-                unique: row.get::<i64, _>(2) == 0,
-            }),
-        }
+        add_index_column(table, name, column, row.get::<i64, _>(2) == 0);
     }
 
     Ok(Schema {

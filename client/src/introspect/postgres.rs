@@ -5,10 +5,12 @@ use std::collections::{BTreeMap, HashMap};
 use fox_crds::ColumnType;
 use sqlx::{PgConnection, Row};
 
-use super::{BOOKKEEPING_PREFIX, parse_action, parse_default};
+use super::{
+    BOOKKEEPING_PREFIX, ForeignKeyColumn, add_foreign_key_column, add_index_column, parse_default,
+};
 use crate::Backend;
 use crate::error::{Error, Result};
-use crate::schema::{Column, ForeignKey, Index, Schema, Table};
+use crate::schema::{Column, Schema, Table};
 
 const COLUMNS: &str = r"
 SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod),
@@ -154,14 +156,7 @@ pub(super) async fn introspect(connection: &mut PgConnection) -> Result<Schema> 
         };
         let name: String = row.get(1);
         let column: String = row.get(3);
-        match table.indexes.iter_mut().find(|i| i.name == name) {
-            Some(index) => index.columns.push(column),
-            None => table.indexes.push(Index {
-                name,
-                columns: vec![column],
-                unique: row.get(2),
-            }),
-        }
+        add_index_column(table, name, column, row.get(2));
     }
 
     for row in sqlx::query(FOREIGN_KEYS)
@@ -174,20 +169,17 @@ pub(super) async fn introspect(connection: &mut PgConnection) -> Result<Schema> 
         };
         let name: String = row.get(1);
         let (column, referenced): (String, String) = (row.get(3), row.get(4));
-        match table.foreign_keys.iter_mut().find(|f| f.name == name) {
-            Some(foreign_key) => {
-                foreign_key.columns.push(column);
-                foreign_key.referenced_columns.push(referenced);
-            }
-            None => table.foreign_keys.push(ForeignKey {
+        add_foreign_key_column(
+            table,
+            ForeignKeyColumn {
                 name,
-                columns: vec![column],
+                column,
                 referenced_table: row.get(2),
-                referenced_columns: vec![referenced],
-                on_delete: parse_action(&row.get::<String, _>(5)),
-                on_update: parse_action(&row.get::<String, _>(6)),
-            }),
-        }
+                referenced_column: referenced,
+                on_delete: row.get(5),
+                on_update: row.get(6),
+            },
+        );
     }
 
     Ok(Schema {

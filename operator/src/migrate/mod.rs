@@ -575,6 +575,40 @@ async fn run_migration(
         source,
     };
 
+    // Records a completed step (applied, or forgotten after its down) and logs it.
+    let finish = async |connection: &mut Connection| -> Result<u128, MigrateError> {
+        let elapsed = started.elapsed().as_millis();
+        match direction {
+            Direction::Up => {
+                record_version(
+                    connection,
+                    migration.version,
+                    &migration.name,
+                    &checksum,
+                    "applied",
+                    total,
+                    total,
+                    None,
+                    None,
+                    Some(elapsed),
+                )
+                .await?;
+            }
+            Direction::Down => delete_version(connection, migration.version).await?,
+        }
+        log_run(
+            connection,
+            migration.version,
+            &migration.name,
+            label,
+            "ok",
+            &checksum,
+            Some(elapsed),
+            None,
+        )
+        .await?;
+        Ok(elapsed)
+    };
     if transactional {
         let (begin, commit, rollback) = match backend {
             Backend::Sqlite => (
@@ -606,36 +640,7 @@ async fn run_migration(
                 ));
             }
         }
-        let elapsed = started.elapsed().as_millis();
-        match direction {
-            Direction::Up => {
-                record_version(
-                    connection,
-                    migration.version,
-                    &migration.name,
-                    &checksum,
-                    "applied",
-                    total,
-                    total,
-                    None,
-                    None,
-                    Some(elapsed),
-                )
-                .await?
-            }
-            Direction::Down => delete_version(connection, migration.version).await?,
-        }
-        log_run(
-            connection,
-            migration.version,
-            &migration.name,
-            label,
-            "ok",
-            &checksum,
-            Some(elapsed),
-            None,
-        )
-        .await?;
+        let elapsed = finish(connection).await?;
         connection.execute(commit).await?;
         return Ok(elapsed);
     }
@@ -691,37 +696,7 @@ async fn run_migration(
         )
         .await?;
     }
-    let elapsed = started.elapsed().as_millis();
-    match direction {
-        Direction::Up => {
-            record_version(
-                connection,
-                migration.version,
-                &migration.name,
-                &checksum,
-                "applied",
-                total,
-                total,
-                None,
-                None,
-                Some(elapsed),
-            )
-            .await?
-        }
-        Direction::Down => delete_version(connection, migration.version).await?,
-    }
-    log_run(
-        connection,
-        migration.version,
-        &migration.name,
-        label,
-        "ok",
-        &checksum,
-        Some(elapsed),
-        None,
-    )
-    .await?;
-    Ok(elapsed)
+    finish(connection).await
 }
 
 #[cfg(test)]

@@ -30,6 +30,21 @@ pub struct AppliedMigration {
     pub duration_ms: Option<i64>,
 }
 
+/// Columns of `_fox_migrations`, in the order they are read and written.
+const COLUMNS: [&str; 11] = [
+    "version",
+    "name",
+    "checksum",
+    "status",
+    "statement_count",
+    "completed_statements",
+    "failed_statement",
+    "message",
+    "applied_at",
+    "duration_ms",
+    "applied_by",
+];
+
 fn text_cast(backend: Backend) -> &'static str {
     if backend == Backend::MySql {
         "CHAR"
@@ -45,19 +60,7 @@ fn text_cast(backend: Backend) -> &'static str {
 pub async fn read_applied(connection: &mut Connection) -> foxdb::Result<Vec<AppliedMigration>> {
     let backend = connection.backend();
     let dialect = dialect_for(backend);
-    let columns = [
-        "version",
-        "name",
-        "checksum",
-        "status",
-        "statement_count",
-        "completed_statements",
-        "failed_statement",
-        "message",
-        "applied_at",
-        "duration_ms",
-    ];
-    let select: Vec<String> = columns
+    let select: Vec<String> = COLUMNS[..10]
         .iter()
         .map(|c| format!("CAST({} AS {})", dialect.quote(c), text_cast(backend)))
         .collect();
@@ -108,21 +111,8 @@ pub async fn record_version(
 ) -> foxdb::Result<()> {
     let backend = connection.backend();
     let dialect = dialect_for(backend);
-    let columns = [
-        "version",
-        "name",
-        "checksum",
-        "status",
-        "statement_count",
-        "completed_statements",
-        "failed_statement",
-        "message",
-        "applied_at",
-        "duration_ms",
-        "applied_by",
-    ];
-    let quoted: Vec<String> = columns.iter().map(|c| dialect.quote(c)).collect();
-    let placeholders: Vec<String> = (1..=columns.len())
+    let quoted: Vec<String> = COLUMNS.iter().map(|c| dialect.quote(c)).collect();
+    let placeholders: Vec<String> = (1..=COLUMNS.len())
         .map(|n| dialect.placeholder(n))
         .collect();
     let text = |v: Option<&str>| v.map_or(Value::Null, |s| Value::Text(s.into()));
