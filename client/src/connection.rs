@@ -25,6 +25,8 @@ pub enum Value {
     Float(f64),
     /// Text (also dates, decimals, JSON, UUIDs; the statement casts it).
     Text(String),
+    /// Binary data.
+    Bytes(Vec<u8>),
 }
 
 /// Options for [`Connection::connect`].
@@ -275,7 +277,7 @@ fn placeholder_count(backend: Backend, sql: &str) -> usize {
 
 /// Refuses a statement whose placeholders and parameters differ: some drivers wait forever
 /// on such a statement instead of failing.
-fn check_parameter_count(backend: Backend, sql: &str, params: &[Value]) -> Result<()> {
+pub(crate) fn check_parameter_count(backend: Backend, sql: &str, params: &[Value]) -> Result<()> {
     let expected = placeholder_count(backend, sql);
     if expected == params.len() {
         return Ok(());
@@ -302,7 +304,7 @@ where
         .collect()
 }
 
-fn bind_all<'q, DB>(
+pub(crate) fn bind_all<'q, DB>(
     mut query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>,
     params: &[Value],
 ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
@@ -313,6 +315,7 @@ where
     i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     f64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Vec<u8>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
     for param in params {
         query = match param {
@@ -322,6 +325,7 @@ where
             Value::Int(i) => query.bind(*i),
             Value::Float(x) => query.bind(*x),
             Value::Text(s) => query.bind(s.clone()),
+            Value::Bytes(b) => query.bind(b.clone()),
         };
     }
     query

@@ -47,6 +47,20 @@ pub enum Error {
         /// What is not supported.
         feature: String,
     },
+    /// A column could not be decoded into the model's field.
+    #[error("cannot decode column {column}: {message}")]
+    Decode {
+        /// The column.
+        column: String,
+        /// Why.
+        message: String,
+    },
+    /// A query that must return a row returned none.
+    #[error("no row found in {table}")]
+    NotFound {
+        /// The table queried.
+        table: String,
+    },
     /// The live database holds something FoxDB cannot map to its model.
     #[error("cannot read the schema of {backend} table {table}: {message}")]
     Introspection {

@@ -12,13 +12,22 @@
 
 mod backend;
 pub mod connection;
+pub mod database;
 pub mod dialect;
 pub mod error;
 pub mod introspect;
+pub mod model;
+pub mod query;
+pub mod row;
 pub mod schema;
 pub mod url;
 
 pub use backend::Backend;
 pub use connection::{ConnectOptions, Connection, Value};
+pub use database::{Database, ModelExt, PoolOptions};
 pub use error::{Error, Result};
+pub use foxdb_derive::Model;
+pub use model::{ColumnType, IntoValue, Model};
+pub use query::{Column, Condition, Order, select};
+pub use row::{FromColumn, Row};
 pub use url::DatabaseUrl;

@@ -1,0 +1,160 @@
+//! `#[derive(Model)]` for the FoxDB client.
+//!
+//! ```ignore
+//! #[derive(foxdb::Model)]
+//! #[foxdb(table = "users")]
+//! struct User {
+//!     #[foxdb(primary_key, auto_increment)]
+//!     id: i64,
+//!     email: String,
+//!     #[foxdb(column = "display_name")]
+//!     name: Option<String>,
+//! }
+//! ```
+//! generates `impl foxdb::Model for User` (table, columns, row decoding, values for inserts) and
+//! typed column handles `User::ID`, `User::EMAIL`, `User::NAME`.
+#![forbid(unsafe_code)]
+
+use proc_macro::TokenStream;
+use quote::{format_ident, quote};
+use syn::{Data, DeriveInput, Fields, LitStr, parse_macro_input};
+
+/// Derives `foxdb::Model`; see the crate docs.
+#[proc_macro_derive(Model, attributes(foxdb))]
+pub fn derive_model(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    match expand(&input) {
+        Ok(tokens) => tokens.into(),
+        Err(error) => error.to_compile_error().into(),
+    }
+}
+
+struct FieldInfo {
+    ident: syn::Ident,
+    ty: syn::Type,
+    column: String,
+    primary_key: bool,
+    auto_increment: bool,
+}
+
+fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
+    let name = &input.ident;
+    let mut table = None;
+    for attribute in input.attrs.iter().filter(|a| a.path().is_ident("foxdb")) {
+        attribute.parse_nested_meta(|meta| {
+            if meta.path.is_ident("table") {
+                table = Some(meta.value()?.parse::<LitStr>()?.value());
+                Ok(())
+            } else {
+                Err(meta.error("expected `table = \"...\"`"))
+            }
+        })?;
+    }
+    let Some(table) = table else {
+        return Err(syn::Error::new_spanned(
+            name,
+            "#[derive(Model)] needs #[foxdb(table = \"...\")]",
+        ));
+    };
+    let Data::Struct(data) = &input.data else {
+        return Err(syn::Error::new_spanned(
+            name,
+            "#[derive(Model)] works on structs with named fields",
+        ));
+    };
+    let Fields::Named(named) = &data.fields else {
+        return Err(syn::Error::new_spanned(
+            name,
+            "#[derive(Model)] works on structs with named fields",
+        ));
+    };
+    let mut fields = Vec::new();
+    for field in &named.named {
+        let ident = field
+            .ident
+            .clone()
+            .ok_or_else(|| syn::Error::new_spanned(field, "unnamed field"))?;
+        let mut info = FieldInfo {
+            column: ident.to_string().trim_start_matches("r#").to_string(),
+            ident,
+            ty: field.ty.clone(),
+            primary_key: false,
+            auto_increment: false,
+        };
+        for attribute in field.attrs.iter().filter(|a| a.path().is_ident("foxdb")) {
+            attribute.parse_nested_meta(|meta| {
+                if meta.path.is_ident("primary_key") {
+                    info.primary_key = true;
+                } else if meta.path.is_ident("auto_increment") {
+                    info.auto_increment = true;
+                } else if meta.path.is_ident("column") {
+                    info.column = meta.value()?.parse::<LitStr>()?.value();
+                } else {
+                    return Err(meta
+                        .error("expected `primary_key`, `auto_increment` or `column = \"...\"`"));
+                }
+                Ok(())
+            })?;
+        }
+        fields.push(info);
+    }
+    if !fields.iter().any(|f| f.primary_key) {
+        return Err(syn::Error::new_spanned(
+            name,
+            "mark the primary key field(s) with #[foxdb(primary_key)]",
+        ));
+    }
+
+    let columns: Vec<&String> = fields.iter().map(|f| &f.column).collect();
+    let keys: Vec<&String> = fields
+        .iter()
+        .filter(|f| f.primary_key)
+        .map(|f| &f.column)
+        .collect();
+    let generated: Vec<&String> = fields
+        .iter()
+        .filter(|f| f.auto_increment)
+        .map(|f| &f.column)
+        .collect();
+    let decode = fields.iter().map(|f| {
+        let (ident, column) = (&f.ident, &f.column);
+        quote! { #ident: row.get(#column)? }
+    });
+    let values = fields.iter().map(|f| {
+        let (ident, column) = (&f.ident, &f.column);
+        quote! { (#column, ::foxdb::IntoValue::into_value(::core::clone::Clone::clone(&self.#ident))) }
+    });
+    let handles = fields.iter().map(|f| {
+        let (ty, column) = (&f.ty, &f.column);
+        let constant = format_ident!(
+            "{}",
+            f.ident.to_string().trim_start_matches("r#").to_uppercase()
+        );
+        let doc = format!("The `{column}` column of `{table}`.");
+        quote! {
+            #[doc = #doc]
+            pub const #constant: ::foxdb::Column<#name, #ty> = ::foxdb::Column::new(#column);
+        }
+    });
+    Ok(quote! {
+        impl ::foxdb::Model for #name {
+            const TABLE: &'static str = #table;
+            const COLUMNS: &'static [&'static str] = &[#(#columns),*];
+            const PRIMARY_KEY: &'static [&'static str] = &[#(#keys),*];
+            const GENERATED: &'static [&'static str] = &[#(#generated),*];
+
+            fn from_row(row: &::foxdb::Row) -> ::foxdb::Result<Self> {
+                Ok(Self { #(#decode),* })
+            }
+
+            fn values(&self) -> ::std::vec::Vec<(&'static str, ::foxdb::Value)> {
+                ::std::vec![#(#values),*]
+            }
+        }
+
+        #[allow(dead_code)]
+        impl #name {
+            #(#handles)*
+        }
+    })
+}

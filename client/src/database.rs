@@ -1,0 +1,206 @@
+//! A pooled database handle for services: run queries, bind values, read rows.
+
+use std::time::Duration;
+
+use sqlx::AssertSqlSafe;
+
+use crate::Backend;
+use crate::connection::{Value, bind_all, check_parameter_count};
+use crate::error::{Error, Result};
+use crate::row::Row;
+use crate::url::DatabaseUrl;
+
+/// Pool settings.
+#[derive(Clone, Debug)]
+pub struct PoolOptions {
+    /// Most open connections.
+    pub max_connections: u32,
+    /// Connections kept open when idle.
+    pub min_connections: u32,
+    /// Give up waiting for a free connection after this long.
+    pub acquire_timeout: Duration,
+    /// Close connections idle longer than this.
+    pub idle_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            min_connections: 0,
+            acquire_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Pool {
+    Postgres(sqlx::PgPool),
+    MySql(sqlx::MySqlPool),
+    Sqlite(sqlx::SqlitePool),
+}
+
+/// A database: a pool of connections to one PostgreSQL, MySQL/MariaDB or SQLite database.
+/// Cloning shares the pool.
+#[derive(Debug, Clone)]
+pub struct Database {
+    pool: Pool,
+}
+
+impl Database {
+    /// Connects with default pool settings.
+    ///
+    /// # Errors
+    /// [`Error::InvalidUrl`], [`Error::Connect`] (host and hint, never the password).
+    pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(url, &PoolOptions::default()).await
+    }
+
+    /// Connects with the given pool settings.
+    ///
+    /// # Errors
+    /// [`Error::InvalidUrl`], [`Error::Connect`] (host and hint, never the password).
+    pub async fn connect_with(url: &str, options: &PoolOptions) -> Result<Self> {
+        let url = DatabaseUrl::parse(url)?;
+        let connect_error = |error: sqlx::Error| Error::Connect {
+            backend: url.backend(),
+            location: url.location(),
+            message: crate::url::redact(&error.to_string()),
+            hint: "check that the server runs and the URL is right".into(),
+        };
+        macro_rules! pool {
+            ($options:ty, $variant:ident, $configure:expr) => {{
+                let connect: $options = url.expose().parse().map_err(connect_error)?;
+                #[allow(clippy::redundant_closure_call)]
+                let connect = ($configure)(connect);
+                sqlx::pool::PoolOptions::new()
+                    .max_connections(options.max_connections)
+                    .min_connections(options.min_connections)
+                    .acquire_timeout(options.acquire_timeout)
+                    .idle_timeout(options.idle_timeout)
+                    .connect_with(connect)
+                    .await
+                    .map(Pool::$variant)
+                    .map_err(connect_error)?
+            }};
+        }
+        let pool = match url.backend() {
+            Backend::Postgres => pool!(sqlx::postgres::PgConnectOptions, Postgres, |c| c),
+            Backend::MySql => pool!(sqlx::mysql::MySqlConnectOptions, MySql, |c| c),
+            Backend::Sqlite => pool!(
+                sqlx::sqlite::SqliteConnectOptions,
+                Sqlite,
+                |c: sqlx::sqlite::SqliteConnectOptions| c
+                    .create_if_missing(true)
+                    .foreign_keys(true)
+            ),
+        };
+        Ok(Self { pool })
+    }
+
+    /// The engine.
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Postgres(_) => Backend::Postgres,
+            Pool::MySql(_) => Backend::MySql,
+            Pool::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// Runs a query and returns its rows; placeholders per dialect (`$1` or `?`).
+    ///
+    /// # Errors
+    /// [`Error::Query`] with the statement.
+    pub async fn fetch_all(&self, sql: &str, values: &[Value]) -> Result<Vec<Row>> {
+        let backend = self.backend();
+        check_parameter_count(backend, sql, values)?;
+        let statement = AssertSqlSafe(sql.to_string());
+        let rows = match &self.pool {
+            Pool::Postgres(p) => bind_all(sqlx::query(statement), values)
+                .fetch_all(p)
+                .await
+                .map(|rows| rows.into_iter().map(Row::Postgres).collect()),
+            Pool::MySql(p) => bind_all(sqlx::query(statement), values)
+                .fetch_all(p)
+                .await
+                .map(|rows| rows.into_iter().map(Row::MySql).collect()),
+            Pool::Sqlite(p) => bind_all(sqlx::query(statement), values)
+                .fetch_all(p)
+                .await
+                .map(|rows| rows.into_iter().map(Row::Sqlite).collect()),
+        };
+        rows.map_err(|e| Error::query(backend, Some(sql), e))
+    }
+
+    /// Runs a statement; returns the rows affected.
+    ///
+    /// # Errors
+    /// [`Error::Query`] with the statement.
+    pub async fn execute(&self, sql: &str, values: &[Value]) -> Result<u64> {
+        let backend = self.backend();
+        check_parameter_count(backend, sql, values)?;
+        let statement = AssertSqlSafe(sql.to_string());
+        let affected = match &self.pool {
+            Pool::Postgres(p) => bind_all(sqlx::query(statement), values)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected()),
+            Pool::MySql(p) => bind_all(sqlx::query(statement), values)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected()),
+            Pool::Sqlite(p) => bind_all(sqlx::query(statement), values)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected()),
+        };
+        affected.map_err(|e| Error::query(backend, Some(sql), e))
+    }
+
+    /// MySQL: runs an INSERT and returns the generated id of its first row.
+    pub(crate) async fn execute_returning_id(&self, sql: &str, values: &[Value]) -> Result<u64> {
+        let backend = self.backend();
+        check_parameter_count(backend, sql, values)?;
+        let Pool::MySql(pool) = &self.pool else {
+            return Err(Error::Unsupported {
+                backend,
+                feature: "LAST_INSERT_ID".into(),
+            });
+        };
+        bind_all(sqlx::query(AssertSqlSafe(sql.to_string())), values)
+            .execute(pool)
+            .await
+            .map(|r| r.last_insert_id())
+            .map_err(|e| Error::query(backend, Some(sql), e))
+    }
+
+    /// Closes every connection of the pool.
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Postgres(p) => p.close().await,
+            Pool::MySql(p) => p.close().await,
+            Pool::Sqlite(p) => p.close().await,
+        }
+    }
+}
+
+/// Query entry points on every model: `User::find()`, `User::update()`, `User::delete()`.
+pub trait ModelExt: crate::Model {
+    /// A query for rows of this model.
+    fn find() -> crate::query::Select<Self> {
+        crate::query::select()
+    }
+
+    /// An UPDATE of rows of this model.
+    fn update() -> crate::query::Update<Self> {
+        crate::query::update()
+    }
+
+    /// A DELETE of rows of this model.
+    fn delete() -> crate::query::Delete<Self> {
+        crate::query::delete()
+    }
+}
+
+impl<M: crate::Model> ModelExt for M {}

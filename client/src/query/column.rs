@@ -1,0 +1,150 @@
+//! Typed column handles: comparisons type-check against the column's Rust type and the model
+//! it belongs to.
+
+use std::marker::PhantomData;
+
+use super::condition::{Condition, Expr};
+use crate::model::{ColumnType, IntoValue, Model};
+
+/// A column of model `M` holding values of type `T`.
+pub struct Column<M, T> {
+    name: &'static str,
+    _types: PhantomData<fn() -> (M, T)>,
+}
+
+impl<M, T> Clone for Column<M, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<M, T> Copy for Column<M, T> {}
+
+impl<M, T> std::fmt::Debug for Column<M, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Column({})", self.name)
+    }
+}
+
+/// A sort key.
+#[derive(Debug)]
+pub struct Order<M> {
+    pub(crate) column: &'static str,
+    pub(crate) descending: bool,
+    _model: PhantomData<fn() -> M>,
+}
+
+impl<M: Model, T: ColumnType> Column<M, T> {
+    /// The handle of column `name` (the derive writes these).
+    pub const fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            _types: PhantomData,
+        }
+    }
+
+    /// The column's name.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn compare(self, operator: &'static str, value: impl Into<T::Compared>) -> Condition<M> {
+        Condition::new(Expr::Compare {
+            column: self.name,
+            operator,
+            value: value.into().into_value(),
+        })
+    }
+
+    /// `column = value`.
+    pub fn eq(self, value: impl Into<T::Compared>) -> Condition<M> {
+        self.compare("=", value)
+    }
+
+    /// `column <> value`.
+    pub fn ne(self, value: impl Into<T::Compared>) -> Condition<M> {
+        self.compare("<>", value)
+    }
+
+    /// `column < value`.
+    pub fn lt(self, value: impl Into<T::Compared>) -> Condition<M> {
+        self.compare("<", value)
+    }
+
+    /// `column <= value`.
+    pub fn lte(self, value: impl Into<T::Compared>) -> Condition<M> {
+        self.compare("<=", value)
+    }
+
+    /// `column > value`.
+    pub fn gt(self, value: impl Into<T::Compared>) -> Condition<M> {
+        self.compare(">", value)
+    }
+
+    /// `column >= value`.
+    pub fn gte(self, value: impl Into<T::Compared>) -> Condition<M> {
+        self.compare(">=", value)
+    }
+
+    /// `column BETWEEN low AND high`.
+    pub fn between(
+        self,
+        low: impl Into<T::Compared>,
+        high: impl Into<T::Compared>,
+    ) -> Condition<M> {
+        Condition::new(Expr::Between {
+            column: self.name,
+            low: low.into().into_value(),
+            high: high.into().into_value(),
+        })
+    }
+
+    /// `column IN (values...)`; an empty list matches nothing.
+    pub fn in_<V: Into<T::Compared>>(self, values: impl IntoIterator<Item = V>) -> Condition<M> {
+        Condition::new(Expr::In {
+            column: self.name,
+            values: values.into_iter().map(|v| v.into().into_value()).collect(),
+        })
+    }
+
+    /// `column IS NULL`.
+    pub fn is_null(self) -> Condition<M> {
+        Condition::new(Expr::IsNull {
+            column: self.name,
+            negated: false,
+        })
+    }
+
+    /// `column IS NOT NULL`.
+    pub fn is_not_null(self) -> Condition<M> {
+        Condition::new(Expr::IsNull {
+            column: self.name,
+            negated: true,
+        })
+    }
+
+    /// Ascending order on this column.
+    pub fn asc(self) -> Order<M> {
+        Order {
+            column: self.name,
+            descending: false,
+            _model: PhantomData,
+        }
+    }
+
+    /// Descending order on this column.
+    pub fn desc(self) -> Order<M> {
+        Order {
+            column: self.name,
+            descending: true,
+            _model: PhantomData,
+        }
+    }
+}
+
+impl<M: Model, T: ColumnType<Compared = String>> Column<M, T> {
+    /// `column LIKE pattern` (`%` any run, `_` one character).
+    pub fn like(self, pattern: impl Into<String>) -> Condition<M> {
+        self.compare("LIKE", pattern.into())
+    }
+}

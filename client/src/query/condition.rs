@@ -1,0 +1,139 @@
+//! Conditions: a backend-neutral expression tree, typed by the model it filters.
+
+use std::marker::PhantomData;
+
+use super::SqlWriter;
+use crate::connection::Value;
+
+/// The expression tree of a condition.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Expr {
+    Compare {
+        column: &'static str,
+        operator: &'static str,
+        value: Value,
+    },
+    Between {
+        column: &'static str,
+        low: Value,
+        high: Value,
+    },
+    In {
+        column: &'static str,
+        values: Vec<Value>,
+    },
+    IsNull {
+        column: &'static str,
+        negated: bool,
+    },
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
+    Not(Box<Expr>),
+}
+
+/// A condition on rows of model `M`; a condition on another model's columns does not compile
+/// where `M`'s is expected.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Condition<M> {
+    pub(crate) expr: Expr,
+    _model: PhantomData<fn() -> M>,
+}
+
+impl<M> Condition<M> {
+    pub(crate) fn new(expr: Expr) -> Self {
+        Self {
+            expr,
+            _model: PhantomData,
+        }
+    }
+
+    /// Both conditions hold.
+    pub fn and(self, other: Condition<M>) -> Condition<M> {
+        Condition::new(match self.expr {
+            Expr::And(mut all) => {
+                all.push(other.expr);
+                Expr::And(all)
+            }
+            expr => Expr::And(vec![expr, other.expr]),
+        })
+    }
+
+    /// Either condition holds.
+    pub fn or(self, other: Condition<M>) -> Condition<M> {
+        Condition::new(match self.expr {
+            Expr::Or(mut any) => {
+                any.push(other.expr);
+                Expr::Or(any)
+            }
+            expr => Expr::Or(vec![expr, other.expr]),
+        })
+    }
+
+    /// The condition does not hold.
+    #[allow(clippy::should_implement_trait)]
+    pub fn not(self) -> Condition<M> {
+        Condition::new(Expr::Not(Box::new(self.expr)))
+    }
+}
+
+impl Expr {
+    pub(crate) fn render(&self, writer: &mut SqlWriter) {
+        match self {
+            Self::Compare {
+                column,
+                operator,
+                value,
+            } => {
+                writer.push_identifier(column);
+                writer.push(&format!(" {operator} "));
+                writer.push_value(value.clone());
+            }
+            Self::Between { column, low, high } => {
+                writer.push_identifier(column);
+                writer.push(" BETWEEN ");
+                writer.push_value(low.clone());
+                writer.push(" AND ");
+                writer.push_value(high.clone());
+            }
+            Self::In { column, values } => {
+                if values.is_empty() {
+                    writer.push("1 = 0");
+                    return;
+                }
+                writer.push_identifier(column);
+                writer.push(" IN (");
+                for (i, value) in values.iter().enumerate() {
+                    if i > 0 {
+                        writer.push(", ");
+                    }
+                    writer.push_value(value.clone());
+                }
+                writer.push(")");
+            }
+            Self::IsNull { column, negated } => {
+                writer.push_identifier(column);
+                writer.push(if *negated { " IS NOT NULL" } else { " IS NULL" });
+            }
+            Self::And(parts) | Self::Or(parts) => {
+                let joiner = if matches!(self, Self::And(_)) {
+                    " AND "
+                } else {
+                    " OR "
+                };
+                writer.push("(");
+                for (i, part) in parts.iter().enumerate() {
+                    if i > 0 {
+                        writer.push(joiner);
+                    }
+                    part.render(writer);
+                }
+                writer.push(")");
+            }
+            Self::Not(inner) => {
+                writer.push("NOT (");
+                inner.render(writer);
+                writer.push(")");
+            }
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! The query builder: typed columns and conditions, rendered per dialect with every value bound
+//! as a parameter and every identifier quoted.
+//!
+//! ```
+//! # use foxdb::{Backend, Column, Model, Row, Value, Result};
+//! # struct User { id: i64, email: String }
+//! # impl Model for User {
+//! #     const TABLE: &'static str = "users";
+//! #     const COLUMNS: &'static [&'static str] = &["id", "email"];
+//! #     const PRIMARY_KEY: &'static [&'static str] = &["id"];
+//! #     const GENERATED: &'static [&'static str] = &["id"];
+//! #     fn from_row(row: &Row) -> Result<Self> { Ok(Self { id: row.get("id")?, email: row.get("email")? }) }
+//! #     fn values(&self) -> Vec<(&'static str, Value)> { vec![] }
+//! # }
+//! # impl User { const ID: Column<User, i64> = Column::new("id"); const EMAIL: Column<User, String> = Column::new("email"); }
+//! let query = foxdb::select::<User>()
+//!     .filter(User::EMAIL.like("%@example.com").and(User::ID.gt(10)))
+//!     .order_by(User::ID.desc())
+//!     .limit(20);
+//! let (sql, values) = query.to_sql(Backend::Postgres);
+//! assert_eq!(
+//!     sql,
+//!     r#"SELECT "id", "email" FROM "users" WHERE ("email" LIKE $1 AND "id" > $2) ORDER BY "id" DESC LIMIT 20"#
+//! );
+//! assert_eq!(values.len(), 2);
+//! ```
+//!
+//! Comparisons are checked by the compiler: a column compares only with values of its type,
+//!
+//! ```compile_fail
+//! #[derive(foxdb::Model)]
+//! #[foxdb(table = "users")]
+//! struct User {
+//!     #[foxdb(primary_key)]
+//!     id: i64,
+//!     email: String,
+//! }
+//! let wrong = User::EMAIL.eq(42); // error: a number is not a String
+//! ```
+//!
+//! and a query of one model takes only conditions on that model's columns.
+//!
+//! ```compile_fail
+//! # #[derive(foxdb::Model)]
+//! # #[foxdb(table = "users")]
+//! # struct User {
+//! #     #[foxdb(primary_key)]
+//! #     id: i64,
+//! # }
+//! # #[derive(foxdb::Model)]
+//! # #[foxdb(table = "posts")]
+//! # struct Post {
+//! #     #[foxdb(primary_key)]
+//! #     id: i64,
+//! # }
+//! use foxdb::ModelExt;
+//! let wrong = User::find().filter(Post::ID.eq(1)); // error: a Post condition in a User query
+//! ```
+//!
+//! The same two lines, well-typed, compile:
+//!
+//! ```
+//! # #[derive(foxdb::Model)]
+//! # #[foxdb(table = "users")]
+//! # struct User {
+//! #     #[foxdb(primary_key)]
+//! #     id: i64,
+//! #     email: String,
+//! # }
+//! use foxdb::ModelExt;
+//! let right = User::find().filter(User::EMAIL.eq("a@example.com").and(User::ID.eq(1)));
+//! ```
+
+mod column;
+mod condition;
+mod select;
+mod write;
+
+pub use column::{Column, Order};
+pub use condition::Condition;
+pub use select::{Select, select};
+pub use write::{Delete, Update, delete, insert_statement, update};
+
+use crate::Backend;
+use crate::connection::Value;
+use crate::dialect::{Dialect, dialect_for};
+
+/// SQL text being written, with the values bound so far.
+#[derive(Debug)]
+pub(crate) struct SqlWriter {
+    dialect: &'static dyn Dialect,
+    pub(crate) sql: String,
+    pub(crate) values: Vec<Value>,
+}
+
+impl SqlWriter {
+    pub(crate) fn new(backend: Backend) -> Self {
+        Self {
+            dialect: dialect_for(backend),
+            sql: String::new(),
+            values: Vec::new(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, text: &str) {
+        self.sql.push_str(text);
+    }
+
+    pub(crate) fn push_identifier(&mut self, name: &str) {
+        let quoted = self.dialect.quote(name);
+        self.sql.push_str(&quoted);
+    }
+
+    pub(crate) fn push_value(&mut self, value: Value) {
+        self.values.push(value);
+        let placeholder = self.dialect.placeholder(self.values.len());
+        self.sql.push_str(&placeholder);
+    }
+
+    pub(crate) fn push_identifiers(&mut self, names: &[&str]) {
+        for (i, name) in names.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.push_identifier(name);
+        }
+    }
+
+    pub(crate) fn finish(self) -> (String, Vec<Value>) {
+        (self.sql, self.values)
+    }
+}

@@ -1,0 +1,170 @@
+//! `SELECT` queries of one model.
+
+use std::marker::PhantomData;
+
+use super::SqlWriter;
+use super::column::Order;
+use super::condition::{Condition, Expr};
+use crate::Backend;
+use crate::connection::Value;
+use crate::database::Database;
+use crate::error::{Error, Result};
+use crate::model::Model;
+
+/// A query for rows of `M`.
+#[derive(Debug)]
+pub struct Select<M> {
+    filter: Option<Expr>,
+    order: Vec<(&'static str, bool)>,
+    limit: Option<u64>,
+    offset: Option<u64>,
+    _model: PhantomData<fn() -> M>,
+}
+
+/// Starts a query for rows of `M` (also `M::find()` through [`crate::ModelExt`]).
+pub fn select<M: Model>() -> Select<M> {
+    Select {
+        filter: None,
+        order: Vec::new(),
+        limit: None,
+        offset: None,
+        _model: PhantomData,
+    }
+}
+
+impl<M: Model> Select<M> {
+    /// Keeps rows matching `condition` (several calls combine with AND).
+    pub fn filter(mut self, condition: Condition<M>) -> Self {
+        self.filter = Some(match self.filter.take() {
+            Some(existing) => Condition::<M>::new(existing).and(condition).expr,
+            None => condition.expr,
+        });
+        self
+    }
+
+    /// Sorts by `order` (several calls sort by each in turn).
+    pub fn order_by(mut self, order: Order<M>) -> Self {
+        self.order.push((order.column, order.descending));
+        self
+    }
+
+    /// At most `count` rows.
+    pub fn limit(mut self, count: u64) -> Self {
+        self.limit = Some(count);
+        self
+    }
+
+    /// Skips the first `count` rows.
+    pub fn offset(mut self, count: u64) -> Self {
+        self.offset = Some(count);
+        self
+    }
+
+    fn render_from_where(&self, writer: &mut SqlWriter) {
+        writer.push(" FROM ");
+        writer.push_identifier(M::TABLE);
+        if let Some(filter) = &self.filter {
+            writer.push(" WHERE ");
+            filter.render(writer);
+        }
+    }
+
+    /// The SQL and its parameters for `backend`.
+    pub fn to_sql(&self, backend: Backend) -> (String, Vec<Value>) {
+        let mut writer = SqlWriter::new(backend);
+        writer.push("SELECT ");
+        writer.push_identifiers(M::COLUMNS);
+        self.render_from_where(&mut writer);
+        if !self.order.is_empty() {
+            writer.push(" ORDER BY ");
+            for (i, (column, descending)) in self.order.iter().enumerate() {
+                if i > 0 {
+                    writer.push(", ");
+                }
+                writer.push_identifier(column);
+                writer.push(if *descending { " DESC" } else { " ASC" });
+            }
+        }
+        match (self.limit, self.offset, backend) {
+            (Some(limit), Some(offset), _) => {
+                writer.push(&format!(" LIMIT {limit} OFFSET {offset}"))
+            }
+            (Some(limit), None, _) => writer.push(&format!(" LIMIT {limit}")),
+            // MySQL and SQLite need a LIMIT before an OFFSET.
+            (None, Some(offset), Backend::MySql) => {
+                writer.push(&format!(" LIMIT 18446744073709551615 OFFSET {offset}"))
+            }
+            (None, Some(offset), Backend::Sqlite) => {
+                writer.push(&format!(" LIMIT -1 OFFSET {offset}"))
+            }
+            (None, Some(offset), Backend::Postgres) => writer.push(&format!(" OFFSET {offset}")),
+            (None, None, _) => {}
+        }
+        writer.finish()
+    }
+
+    /// Every matching row.
+    ///
+    /// # Errors
+    /// Database and decoding errors.
+    pub async fn all(&self, database: &Database) -> Result<Vec<M>> {
+        let (sql, values) = self.to_sql(database.backend());
+        database
+            .fetch_all(&sql, &values)
+            .await?
+            .iter()
+            .map(M::from_row)
+            .collect()
+    }
+
+    /// The first matching row, if any.
+    ///
+    /// # Errors
+    /// Database and decoding errors.
+    pub async fn one(self, database: &Database) -> Result<Option<M>> {
+        let query = self.limit(1);
+        let (sql, values) = query.to_sql(database.backend());
+        match database.fetch_all(&sql, &values).await?.first() {
+            Some(row) => M::from_row(row).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The first matching row; [`Error::NotFound`] when there is none.
+    ///
+    /// # Errors
+    /// Database and decoding errors, no row.
+    pub async fn one_required(self, database: &Database) -> Result<M> {
+        self.one(database).await?.ok_or_else(|| Error::NotFound {
+            table: M::TABLE.to_string(),
+        })
+    }
+
+    /// How many rows match (ignoring limit and offset).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn count(&self, database: &Database) -> Result<i64> {
+        let mut writer = SqlWriter::new(database.backend());
+        writer.push("SELECT COUNT(*) AS ");
+        writer.push_identifier("count");
+        self.render_from_where(&mut writer);
+        let (sql, values) = writer.finish();
+        let rows = database.fetch_all(&sql, &values).await?;
+        rows.first().map_or(Ok(0), |row| row.get::<i64>("count"))
+    }
+
+    /// Whether any row matches.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn exists(&self, database: &Database) -> Result<bool> {
+        let mut writer = SqlWriter::new(database.backend());
+        writer.push("SELECT 1 AS ");
+        writer.push_identifier("found");
+        self.render_from_where(&mut writer);
+        writer.push(" LIMIT 1");
+        let (sql, values) = writer.finish();
+        Ok(!database.fetch_all(&sql, &values).await?.is_empty())
+    }
+}
