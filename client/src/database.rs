@@ -7,6 +7,7 @@ use sqlx::AssertSqlSafe;
 use crate::Backend;
 use crate::connection::{Value, bind_all, check_parameter_count};
 use crate::error::{Error, Result};
+use crate::executor::{Executed, Executor};
 use crate::row::Row;
 use crate::url::DatabaseUrl;
 
@@ -32,6 +33,14 @@ impl Default for PoolOptions {
             idle_timeout: Duration::from_secs(600),
         }
     }
+}
+
+/// A borrowed pool, for the modules that start transactions.
+#[derive(Debug)]
+pub(crate) enum PoolRef<'a> {
+    Postgres(&'a sqlx::PgPool),
+    MySql(&'a sqlx::MySqlPool),
+    Sqlite(&'a sqlx::SqlitePool),
 }
 
 #[derive(Debug, Clone)]
@@ -99,6 +108,14 @@ impl Database {
         Ok(Self { pool })
     }
 
+    pub(crate) fn pool(&self) -> PoolRef<'_> {
+        match &self.pool {
+            Pool::Postgres(p) => PoolRef::Postgres(p),
+            Pool::MySql(p) => PoolRef::MySql(p),
+            Pool::Sqlite(p) => PoolRef::Sqlite(p),
+        }
+    }
+
     /// The engine.
     pub fn backend(&self) -> Backend {
         match self.pool {
@@ -138,41 +155,37 @@ impl Database {
     /// # Errors
     /// [`Error::Query`] with the statement.
     pub async fn execute(&self, sql: &str, values: &[Value]) -> Result<u64> {
+        Ok(self.run(sql, values).await?.rows_affected)
+    }
+
+    async fn run(&self, sql: &str, values: &[Value]) -> Result<Executed> {
         let backend = self.backend();
         check_parameter_count(backend, sql, values)?;
         let statement = AssertSqlSafe(sql.to_string());
-        let affected = match &self.pool {
+        let executed = match &self.pool {
             Pool::Postgres(p) => bind_all(sqlx::query(statement), values)
                 .execute(p)
                 .await
-                .map(|r| r.rows_affected()),
+                .map(|r| Executed {
+                    rows_affected: r.rows_affected(),
+                    last_insert_id: None,
+                }),
             Pool::MySql(p) => bind_all(sqlx::query(statement), values)
                 .execute(p)
                 .await
-                .map(|r| r.rows_affected()),
+                .map(|r| Executed {
+                    rows_affected: r.rows_affected(),
+                    last_insert_id: Some(r.last_insert_id()),
+                }),
             Pool::Sqlite(p) => bind_all(sqlx::query(statement), values)
                 .execute(p)
                 .await
-                .map(|r| r.rows_affected()),
+                .map(|r| Executed {
+                    rows_affected: r.rows_affected(),
+                    last_insert_id: None,
+                }),
         };
-        affected.map_err(|e| Error::query(backend, Some(sql), e))
-    }
-
-    /// MySQL: runs an INSERT and returns the generated id of its first row.
-    pub(crate) async fn execute_returning_id(&self, sql: &str, values: &[Value]) -> Result<u64> {
-        let backend = self.backend();
-        check_parameter_count(backend, sql, values)?;
-        let Pool::MySql(pool) = &self.pool else {
-            return Err(Error::Unsupported {
-                backend,
-                feature: "LAST_INSERT_ID".into(),
-            });
-        };
-        bind_all(sqlx::query(AssertSqlSafe(sql.to_string())), values)
-            .execute(pool)
-            .await
-            .map(|r| r.last_insert_id())
-            .map_err(|e| Error::query(backend, Some(sql), e))
+        executed.map_err(|e| Error::query(backend, Some(sql), e))
     }
 
     /// Closes every connection of the pool.
@@ -182,6 +195,29 @@ impl Database {
             Pool::MySql(p) => p.close().await,
             Pool::Sqlite(p) => p.close().await,
         }
+    }
+}
+
+impl Executor for &Database {
+    type Borrowed<'b>
+        = &'b Database
+    where
+        Self: 'b;
+
+    fn by_ref(&mut self) -> &Database {
+        self
+    }
+
+    fn backend(&self) -> Backend {
+        Database::backend(self)
+    }
+
+    async fn fetch_all(self, sql: &str, values: &[Value]) -> Result<Vec<Row>> {
+        Database::fetch_all(self, sql, values).await
+    }
+
+    async fn execute(self, sql: &str, values: &[Value]) -> Result<Executed> {
+        self.run(sql, values).await
     }
 }
 

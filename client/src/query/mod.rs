@@ -79,7 +79,7 @@ mod write;
 pub use column::{Column, Order};
 pub use condition::Condition;
 pub use select::{Select, select};
-pub use write::{Delete, Update, delete, insert_statement, update};
+pub use write::{Delete, Update, delete, insert, insert_many, insert_statement, update};
 
 use crate::Backend;
 use crate::connection::Value;

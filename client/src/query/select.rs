@@ -7,8 +7,8 @@ use super::column::Order;
 use super::condition::{Condition, Expr};
 use crate::Backend;
 use crate::connection::Value;
-use crate::database::Database;
 use crate::error::{Error, Result};
+use crate::executor::Executor;
 use crate::model::Model;
 
 /// A query for rows of `M`.
@@ -107,7 +107,7 @@ impl<M: Model> Select<M> {
     ///
     /// # Errors
     /// Database and decoding errors.
-    pub async fn all(&self, database: &Database) -> Result<Vec<M>> {
+    pub async fn all(&self, database: impl Executor) -> Result<Vec<M>> {
         let (sql, values) = self.to_sql(database.backend());
         database
             .fetch_all(&sql, &values)
@@ -121,7 +121,7 @@ impl<M: Model> Select<M> {
     ///
     /// # Errors
     /// Database and decoding errors.
-    pub async fn one(self, database: &Database) -> Result<Option<M>> {
+    pub async fn one(self, database: impl Executor) -> Result<Option<M>> {
         let query = self.limit(1);
         let (sql, values) = query.to_sql(database.backend());
         match database.fetch_all(&sql, &values).await?.first() {
@@ -134,7 +134,7 @@ impl<M: Model> Select<M> {
     ///
     /// # Errors
     /// Database and decoding errors, no row.
-    pub async fn one_required(self, database: &Database) -> Result<M> {
+    pub async fn one_required(self, database: impl Executor) -> Result<M> {
         self.one(database).await?.ok_or_else(|| Error::NotFound {
             table: M::TABLE.to_string(),
         })
@@ -144,7 +144,7 @@ impl<M: Model> Select<M> {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn count(&self, database: &Database) -> Result<i64> {
+    pub async fn count(&self, database: impl Executor) -> Result<i64> {
         let mut writer = SqlWriter::new(database.backend());
         writer.push("SELECT COUNT(*) AS ");
         writer.push_identifier("count");
@@ -158,7 +158,7 @@ impl<M: Model> Select<M> {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn exists(&self, database: &Database) -> Result<bool> {
+    pub async fn exists(&self, database: impl Executor) -> Result<bool> {
         let mut writer = SqlWriter::new(database.backend());
         writer.push("SELECT 1 AS ");
         writer.push_identifier("found");

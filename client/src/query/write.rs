@@ -9,6 +9,7 @@ use crate::Backend;
 use crate::connection::Value;
 use crate::database::Database;
 use crate::error::{Error, Result};
+use crate::executor::Executor;
 use crate::model::{ColumnType, IntoValue, Model};
 
 /// `INSERT` of `rows` (generated columns left to the database), as one statement.
@@ -54,77 +55,122 @@ fn parameter_limit(backend: Backend) -> usize {
     }
 }
 
+/// Inserts `model` through `executor` and returns it as stored (generated keys and defaults
+/// filled in). Also `db.insert(&model)` and `tx.insert(&model)`.
+///
+/// # Errors
+/// Database and decoding errors.
+pub async fn insert<M: Model, E: Executor>(mut executor: E, model: &M) -> Result<M> {
+    let backend = executor.backend();
+    let (mut sql, values) = insert_statement::<M>(backend, &[model]);
+    if backend != Backend::MySql {
+        let mut returning = SqlWriter::new(backend);
+        returning.push(" RETURNING ");
+        returning.push_identifiers(M::COLUMNS);
+        sql.push_str(&returning.finish().0);
+        let rows = executor.fetch_all(&sql, &values).await?;
+        let row = rows.first().ok_or_else(|| Error::NotFound {
+            table: M::TABLE.to_string(),
+        })?;
+        return M::from_row(row);
+    }
+    let inserted_id = executor
+        .by_ref()
+        .execute(&sql, &values)
+        .await?
+        .last_insert_id
+        .unwrap_or_default();
+    // Read back by key: the generated id, else the key values given.
+    let mut writer = SqlWriter::new(backend);
+    writer.push("SELECT ");
+    writer.push_identifiers(M::COLUMNS);
+    writer.push(" FROM ");
+    writer.push_identifier(M::TABLE);
+    writer.push(" WHERE ");
+    let given = model.values();
+    for (i, key) in M::PRIMARY_KEY.iter().enumerate() {
+        if i > 0 {
+            writer.push(" AND ");
+        }
+        writer.push_identifier(key);
+        writer.push(" = ");
+        let value = if M::GENERATED.contains(key) {
+            Value::Int(inserted_id as i64)
+        } else {
+            given
+                .iter()
+                .find(|(c, _)| c == key)
+                .map_or(Value::Null, |(_, v)| v.clone())
+        };
+        writer.push_value(value);
+    }
+    let (sql, values) = writer.finish();
+    let rows = executor.fetch_all(&sql, &values).await?;
+    let row = rows.first().ok_or_else(|| Error::NotFound {
+        table: M::TABLE.to_string(),
+    })?;
+    M::from_row(row)
+}
+
+/// Inserts many rows through `executor` in as few statements as the engine's parameter limit
+/// allows; returns the number of rows inserted. Also `db.insert_many(&rows)`.
+///
+/// # Errors
+/// Database errors; earlier batches stay inserted unless run inside a transaction.
+pub async fn insert_many<M: Model, E: Executor>(mut executor: E, models: &[M]) -> Result<u64> {
+    let backend = executor.backend();
+    let per_row = M::COLUMNS
+        .iter()
+        .filter(|c| !M::GENERATED.contains(c))
+        .count()
+        .max(1);
+    let batch = (parameter_limit(backend) / per_row).max(1);
+    let mut inserted = 0;
+    for chunk in models.chunks(batch) {
+        let rows: Vec<&M> = chunk.iter().collect();
+        let (sql, values) = insert_statement::<M>(backend, &rows);
+        inserted += executor
+            .by_ref()
+            .execute(&sql, &values)
+            .await?
+            .rows_affected;
+    }
+    Ok(inserted)
+}
+
 impl Database {
-    /// Inserts `model` and returns it as stored (generated keys and defaults filled in).
+    /// Inserts `model` and returns it as stored; see [`insert`].
     ///
     /// # Errors
     /// Database and decoding errors.
     pub async fn insert<M: Model>(&self, model: &M) -> Result<M> {
-        let backend = self.backend();
-        let (mut sql, values) = insert_statement::<M>(backend, &[model]);
-        if backend != Backend::MySql {
-            let mut returning = SqlWriter::new(backend);
-            returning.push(" RETURNING ");
-            returning.push_identifiers(M::COLUMNS);
-            sql.push_str(&returning.finish().0);
-            let rows = self.fetch_all(&sql, &values).await?;
-            let row = rows.first().ok_or_else(|| Error::NotFound {
-                table: M::TABLE.to_string(),
-            })?;
-            return M::from_row(row);
-        }
-        let inserted_id = self.execute_returning_id(&sql, &values).await?;
-        // Read back by key: the generated id, else the key values given.
-        let mut writer = SqlWriter::new(backend);
-        writer.push("SELECT ");
-        writer.push_identifiers(M::COLUMNS);
-        writer.push(" FROM ");
-        writer.push_identifier(M::TABLE);
-        writer.push(" WHERE ");
-        let given = model.values();
-        for (i, key) in M::PRIMARY_KEY.iter().enumerate() {
-            if i > 0 {
-                writer.push(" AND ");
-            }
-            writer.push_identifier(key);
-            writer.push(" = ");
-            let value = if M::GENERATED.contains(key) {
-                Value::Int(inserted_id as i64)
-            } else {
-                given
-                    .iter()
-                    .find(|(c, _)| c == key)
-                    .map_or(Value::Null, |(_, v)| v.clone())
-            };
-            writer.push_value(value);
-        }
-        let (sql, values) = writer.finish();
-        let rows = self.fetch_all(&sql, &values).await?;
-        let row = rows.first().ok_or_else(|| Error::NotFound {
-            table: M::TABLE.to_string(),
-        })?;
-        M::from_row(row)
+        insert(self, model).await
     }
 
-    /// Inserts many rows in as few statements as the engine's parameter limit allows; returns
-    /// the number of rows inserted.
+    /// Inserts many rows in batches; see [`insert_many`].
     ///
     /// # Errors
-    /// Database errors; earlier batches stay inserted unless run inside a transaction.
+    /// Database errors.
     pub async fn insert_many<M: Model>(&self, models: &[M]) -> Result<u64> {
-        let per_row = M::COLUMNS
-            .iter()
-            .filter(|c| !M::GENERATED.contains(c))
-            .count()
-            .max(1);
-        let batch = (parameter_limit(self.backend()) / per_row).max(1);
-        let mut inserted = 0;
-        for chunk in models.chunks(batch) {
-            let rows: Vec<&M> = chunk.iter().collect();
-            let (sql, values) = insert_statement::<M>(self.backend(), &rows);
-            inserted += self.execute(&sql, &values).await?;
-        }
-        Ok(inserted)
+        insert_many(self, models).await
+    }
+}
+
+impl crate::transaction::Transaction {
+    /// Inserts `model` in this transaction and returns it as stored; see [`insert`].
+    ///
+    /// # Errors
+    /// Database and decoding errors.
+    pub async fn insert<M: Model>(&mut self, model: &M) -> Result<M> {
+        insert(self, model).await
+    }
+
+    /// Inserts many rows in this transaction; see [`insert_many`].
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn insert_many<M: Model>(&mut self, models: &[M]) -> Result<u64> {
+        insert_many(self, models).await
     }
 }
 
@@ -188,7 +234,7 @@ impl<M: Model> Update<M> {
     ///
     /// # Errors
     /// [`Error::Unsupported`] without a filter or `all_rows()`; database errors.
-    pub async fn exec(&self, database: &Database) -> Result<u64> {
+    pub async fn exec(&self, database: impl Executor) -> Result<u64> {
         let backend = database.backend();
         if self.filter.is_none() && !self.all_rows {
             return Err(Error::Unsupported {
@@ -216,7 +262,7 @@ impl<M: Model> Update<M> {
             filter.render(&mut writer);
         }
         let (sql, values) = writer.finish();
-        database.execute(&sql, &values).await
+        Ok(database.execute(&sql, &values).await?.rows_affected)
     }
 }
 
@@ -257,7 +303,7 @@ impl<M: Model> Delete<M> {
     ///
     /// # Errors
     /// [`Error::Unsupported`] without a filter or `all_rows()`; database errors.
-    pub async fn exec(&self, database: &Database) -> Result<u64> {
+    pub async fn exec(&self, database: impl Executor) -> Result<u64> {
         let backend = database.backend();
         if self.filter.is_none() && !self.all_rows {
             return Err(Error::Unsupported {
@@ -276,6 +322,6 @@ impl<M: Model> Delete<M> {
             filter.render(&mut writer);
         }
         let (sql, values) = writer.finish();
-        database.execute(&sql, &values).await
+        Ok(database.execute(&sql, &values).await?.rows_affected)
     }
 }

@@ -1,0 +1,330 @@
+//! Transactions: commit on `Ok`, roll back on `Err` or panic, savepoints for nesting, isolation
+//! levels, and a retry helper for serialization failures.
+//!
+//! # Expected flow
+//! ```no_run
+//! # async fn demo(db: &foxdb::Database) -> foxdb::Result<()> {
+//! use foxdb::ModelExt;
+//! # #[derive(foxdb::Model)] #[foxdb(table = "accounts")] struct Account { #[foxdb(primary_key)] id: i64, balance: i64 }
+//! db.transaction(async |tx| {
+//!     Account::update().set(Account::BALANCE, 90).filter(Account::ID.eq(1)).exec(&mut *tx).await?;
+//!     Account::update().set(Account::BALANCE, 110).filter(Account::ID.eq(2)).exec(&mut *tx).await?;
+//!     Ok(())
+//! })
+//! .await
+//! # }
+//! ```
+
+use sqlx::AssertSqlSafe;
+
+use crate::Backend;
+use crate::connection::{Value, bind_all, check_parameter_count};
+use crate::database::Database;
+use crate::error::{Error, Result};
+use crate::executor::{Executed, Executor};
+use crate::row::Row;
+
+/// Isolation level of a transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isolation {
+    /// READ COMMITTED.
+    ReadCommitted,
+    /// REPEATABLE READ.
+    RepeatableRead,
+    /// SERIALIZABLE.
+    Serializable,
+}
+
+impl Isolation {
+    fn as_sql(self) -> &'static str {
+        match self {
+            Self::ReadCommitted => "READ COMMITTED",
+            Self::RepeatableRead => "REPEATABLE READ",
+            Self::Serializable => "SERIALIZABLE",
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Inner {
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    MySql(sqlx::Transaction<'static, sqlx::MySql>),
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+}
+
+/// An open transaction; dropped without commit, it rolls back.
+#[derive(Debug)]
+pub struct Transaction {
+    inner: Inner,
+    savepoints: u32,
+}
+
+impl Database {
+    /// Begins a transaction, optionally at an isolation level.
+    ///
+    /// # Errors
+    /// Database errors; [`Error::Unsupported`] for an isolation level SQLite does not have.
+    pub async fn begin(&self, isolation: Option<Isolation>) -> Result<Transaction> {
+        let backend = self.backend();
+        let inner = match (self.pool(), isolation) {
+            (crate::database::PoolRef::Postgres(p), None) => p.begin().await.map(Inner::Postgres),
+            (crate::database::PoolRef::Postgres(p), Some(level)) => p
+                .begin_with(AssertSqlSafe(format!(
+                    "BEGIN ISOLATION LEVEL {}",
+                    level.as_sql()
+                )))
+                .await
+                .map(Inner::Postgres),
+            (crate::database::PoolRef::MySql(p), None) => p.begin().await.map(Inner::MySql),
+            (crate::database::PoolRef::MySql(p), Some(level)) => {
+                // MySQL sets the level of the next transaction, then starts it.
+                p.begin_with(AssertSqlSafe(format!(
+                    "SET TRANSACTION ISOLATION LEVEL {}; START TRANSACTION",
+                    level.as_sql()
+                )))
+                .await
+                .map(Inner::MySql)
+            }
+            (crate::database::PoolRef::Sqlite(p), None | Some(Isolation::Serializable)) => {
+                // SQLite transactions are always serializable.
+                p.begin().await.map(Inner::Sqlite)
+            }
+            (crate::database::PoolRef::Sqlite(_), Some(level)) => {
+                return Err(Error::Unsupported {
+                    backend,
+                    feature: format!(
+                        "isolation level {} (SQLite transactions are serializable)",
+                        level.as_sql()
+                    ),
+                });
+            }
+        };
+        inner
+            .map(|inner| Transaction {
+                inner,
+                savepoints: 0,
+            })
+            .map_err(|e| Error::query(backend, Some("BEGIN"), e))
+    }
+
+    /// Runs `work` in a transaction: commits when it returns `Ok`, rolls back when it returns
+    /// `Err` or panics.
+    ///
+    /// # Errors
+    /// The work's error (after rollback), or the commit's.
+    pub async fn transaction<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: AsyncFnOnce(&mut Transaction) -> Result<T, E>,
+        E: From<Error>,
+    {
+        self.transaction_with(None, work).await
+    }
+
+    /// [`Database::transaction`] at an isolation level.
+    ///
+    /// # Errors
+    /// The work's error (after rollback), or the commit's.
+    pub async fn transaction_with<T, E, F>(
+        &self,
+        isolation: Option<Isolation>,
+        work: F,
+    ) -> Result<T, E>
+    where
+        F: AsyncFnOnce(&mut Transaction) -> Result<T, E>,
+        E: From<Error>,
+    {
+        let mut transaction = self.begin(isolation).await?;
+        match work(&mut transaction).await {
+            Ok(value) => {
+                transaction.commit().await?;
+                Ok(value)
+            }
+            Err(error) => {
+                transaction.rollback().await?;
+                Err(error)
+            }
+        }
+    }
+
+    /// Runs a transaction again (up to `attempts` times) when the engine aborts it for a
+    /// serialization failure or deadlock, the errors that are meant to be retried.
+    ///
+    /// # Errors
+    /// The last error, or any other error at once.
+    pub async fn retry_transaction<T, F>(
+        &self,
+        attempts: u32,
+        isolation: Option<Isolation>,
+        mut work: F,
+    ) -> Result<T>
+    where
+        F: AsyncFnMut(&mut Transaction) -> Result<T>,
+    {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut transaction = self.begin(isolation).await?;
+            let outcome = match work(&mut transaction).await {
+                Ok(value) => transaction.commit().await.map(|()| value),
+                Err(error) => {
+                    let _ = transaction.rollback().await;
+                    Err(error)
+                }
+            };
+            match outcome {
+                Err(error) if attempt < attempts && is_retryable(&error) => continue,
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Whether an error is a serialization failure or deadlock worth retrying.
+pub fn is_retryable(error: &Error) -> bool {
+    let Error::Query {
+        source: sqlx::Error::Database(database),
+        ..
+    } = error
+    else {
+        return false;
+    };
+    matches!(
+        database.code().as_deref(),
+        // PostgreSQL serialization failure and deadlock; MySQL deadlock and lock wait; SQLite busy.
+        Some("40001" | "40P01" | "1213" | "1205" | "5" | "517")
+    )
+}
+
+impl Transaction {
+    /// The engine.
+    pub fn backend(&self) -> Backend {
+        match self.inner {
+            Inner::Postgres(_) => Backend::Postgres,
+            Inner::MySql(_) => Backend::MySql,
+            Inner::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// Commits.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn commit(self) -> Result<()> {
+        let backend = self.backend();
+        let committed = match self.inner {
+            Inner::Postgres(t) => t.commit().await,
+            Inner::MySql(t) => t.commit().await,
+            Inner::Sqlite(t) => t.commit().await,
+        };
+        committed.map_err(|e| Error::query(backend, Some("COMMIT"), e))
+    }
+
+    /// Rolls back.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn rollback(self) -> Result<()> {
+        let backend = self.backend();
+        let rolled_back = match self.inner {
+            Inner::Postgres(t) => t.rollback().await,
+            Inner::MySql(t) => t.rollback().await,
+            Inner::Sqlite(t) => t.rollback().await,
+        };
+        rolled_back.map_err(|e| Error::query(backend, Some("ROLLBACK"), e))
+    }
+
+    /// Runs `work` inside a savepoint: on `Err` only its changes are undone and the
+    /// transaction goes on.
+    ///
+    /// # Errors
+    /// The work's error (after rolling back to the savepoint).
+    pub async fn savepoint<T, E, F>(&mut self, work: F) -> Result<T, E>
+    where
+        F: AsyncFnOnce(&mut Transaction) -> Result<T, E>,
+        E: From<Error>,
+    {
+        self.savepoints += 1;
+        let name = format!("fox_savepoint_{}", self.savepoints);
+        self.run(&format!("SAVEPOINT {name}"), &[]).await?;
+        let outcome = work(self).await;
+        match &outcome {
+            Ok(_) => self.run(&format!("RELEASE SAVEPOINT {name}"), &[]).await?,
+            Err(_) => {
+                self.run(&format!("ROLLBACK TO SAVEPOINT {name}"), &[])
+                    .await?
+            }
+        };
+        self.savepoints -= 1;
+        outcome
+    }
+
+    async fn run(&mut self, sql: &str, values: &[Value]) -> Result<Executed> {
+        let backend = self.backend();
+        check_parameter_count(backend, sql, values)?;
+        let statement = AssertSqlSafe(sql.to_string());
+        let executed = match &mut self.inner {
+            Inner::Postgres(t) => bind_all(sqlx::query(statement), values)
+                .execute(&mut **t)
+                .await
+                .map(|r| Executed {
+                    rows_affected: r.rows_affected(),
+                    last_insert_id: None,
+                }),
+            Inner::MySql(t) => bind_all(sqlx::query(statement), values)
+                .execute(&mut **t)
+                .await
+                .map(|r| Executed {
+                    rows_affected: r.rows_affected(),
+                    last_insert_id: Some(r.last_insert_id()),
+                }),
+            Inner::Sqlite(t) => bind_all(sqlx::query(statement), values)
+                .execute(&mut **t)
+                .await
+                .map(|r| Executed {
+                    rows_affected: r.rows_affected(),
+                    last_insert_id: None,
+                }),
+        };
+        executed.map_err(|e| Error::query(backend, Some(sql), e))
+    }
+}
+
+impl Executor for &mut Transaction {
+    type Borrowed<'b>
+        = &'b mut Transaction
+    where
+        Self: 'b;
+
+    fn by_ref(&mut self) -> &mut Transaction {
+        self
+    }
+
+    fn backend(&self) -> Backend {
+        Transaction::backend(self)
+    }
+
+    async fn fetch_all(self, sql: &str, values: &[Value]) -> Result<Vec<Row>> {
+        let backend = Transaction::backend(self);
+        check_parameter_count(backend, sql, values)?;
+        let statement = AssertSqlSafe(sql.to_string());
+        let rows = match &mut self.inner {
+            Inner::Postgres(t) => bind_all(sqlx::query(statement), values)
+                .fetch_all(&mut **t)
+                .await
+                .map(|rows| rows.into_iter().map(Row::Postgres).collect()),
+            Inner::MySql(t) => bind_all(sqlx::query(statement), values)
+                .fetch_all(&mut **t)
+                .await
+                .map(|rows| rows.into_iter().map(Row::MySql).collect()),
+            Inner::Sqlite(t) => bind_all(sqlx::query(statement), values)
+                .fetch_all(&mut **t)
+                .await
+                .map(|rows| rows.into_iter().map(Row::Sqlite).collect()),
+        };
+        rows.map_err(|e| Error::query(backend, Some(sql), e))
+    }
+
+    async fn execute(self, sql: &str, values: &[Value]) -> Result<Executed> {
+        self.run(sql, values).await
+    }
+}
