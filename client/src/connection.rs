@@ -27,6 +27,31 @@ pub enum Value {
     Text(String),
     /// Binary data.
     Bytes(Vec<u8>),
+    /// A UUID (bound natively on PostgreSQL, as hyphenated text elsewhere).
+    Uuid(uuid::Uuid),
+    /// An instant (`timestamptz`).
+    TimestampTz(chrono::DateTime<chrono::Utc>),
+    /// A date and time without zone (`timestamp`).
+    Timestamp(chrono::NaiveDateTime),
+    /// A date.
+    Date(chrono::NaiveDate),
+    /// A time of day.
+    Time(chrono::NaiveTime),
+    /// A JSON document.
+    Json(serde_json::Value),
+}
+
+impl Value {
+    /// The value as `backend` binds it: UUIDs are text outside PostgreSQL (FoxDB stores them
+    /// as `char(36)` on MySQL and as text on SQLite).
+    pub(crate) fn for_backend(&self, backend: Backend) -> Value {
+        match self {
+            Self::Uuid(id) if backend != Backend::Postgres => {
+                Self::Text(id.hyphenated().to_string())
+            }
+            other => other.clone(),
+        }
+    }
 }
 
 /// Options for [`Connection::connect`].
@@ -165,15 +190,15 @@ impl Connection {
         check_parameter_count(backend, sql, params)?;
         let sql_owned = AssertSqlSafe(sql.to_string());
         let result = match self {
-            Self::Postgres(c) => bind_all(sqlx::query(sql_owned), params)
+            Self::Postgres(c) => bind_all(sqlx::query(sql_owned), params, backend)
                 .execute(c)
                 .await
                 .map(|r| r.rows_affected()),
-            Self::MySql(c) => bind_all(sqlx::query(sql_owned), params)
+            Self::MySql(c) => bind_all(sqlx::query(sql_owned), params, backend)
                 .execute(c)
                 .await
                 .map(|r| r.rows_affected()),
-            Self::Sqlite(c) => bind_all(sqlx::query(sql_owned), params)
+            Self::Sqlite(c) => bind_all(sqlx::query(sql_owned), params, backend)
                 .execute(c)
                 .await
                 .map(|r| r.rows_affected()),
@@ -194,15 +219,15 @@ impl Connection {
         check_parameter_count(backend, sql, params)?;
         let sql_owned = AssertSqlSafe(sql.to_string());
         let result = match self {
-            Self::Postgres(c) => bind_all(sqlx::query(sql_owned), params)
+            Self::Postgres(c) => bind_all(sqlx::query(sql_owned), params, backend)
                 .fetch_all(c)
                 .await
                 .map(|rows| rows.iter().map(|r| text_row(r, r.len())).collect()),
-            Self::MySql(c) => bind_all(sqlx::query(sql_owned), params)
+            Self::MySql(c) => bind_all(sqlx::query(sql_owned), params, backend)
                 .fetch_all(c)
                 .await
                 .map(|rows| rows.iter().map(|r| text_row(r, r.len())).collect()),
-            Self::Sqlite(c) => bind_all(sqlx::query(sql_owned), params)
+            Self::Sqlite(c) => bind_all(sqlx::query(sql_owned), params, backend)
                 .fetch_all(c)
                 .await
                 .map(|rows| rows.iter().map(|r| text_row(r, r.len())).collect()),
@@ -219,15 +244,15 @@ impl Connection {
         check_parameter_count(backend, sql, params)?;
         let sql_owned = AssertSqlSafe(sql.to_string());
         let result = match self {
-            Self::Postgres(c) => bind_all(sqlx::query(sql_owned), params)
+            Self::Postgres(c) => bind_all(sqlx::query(sql_owned), params, backend)
                 .fetch_one(c)
                 .await
                 .and_then(|r| r.try_get::<i64, _>(0)),
-            Self::MySql(c) => bind_all(sqlx::query(sql_owned), params)
+            Self::MySql(c) => bind_all(sqlx::query(sql_owned), params, backend)
                 .fetch_one(c)
                 .await
                 .and_then(|r| r.try_get::<i64, _>(0)),
-            Self::Sqlite(c) => bind_all(sqlx::query(sql_owned), params)
+            Self::Sqlite(c) => bind_all(sqlx::query(sql_owned), params, backend)
                 .fetch_one(c)
                 .await
                 .and_then(|r| r.try_get::<i64, _>(0)),
@@ -307,6 +332,7 @@ where
 pub(crate) fn bind_all<'q, DB>(
     mut query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>,
     params: &[Value],
+    backend: Backend,
 ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
 where
     DB: sqlx::Database,
@@ -316,16 +342,28 @@ where
     f64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     Vec<u8>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    uuid::Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    chrono::DateTime<chrono::Utc>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    chrono::NaiveDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    chrono::NaiveDate: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    chrono::NaiveTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    serde_json::Value: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
     for param in params {
-        query = match param {
+        query = match param.for_backend(backend) {
             // Untyped text NULL: PostgreSQL casts it to any column type.
             Value::Null => query.bind(None::<String>),
-            Value::Bool(b) => query.bind(*b),
-            Value::Int(i) => query.bind(*i),
-            Value::Float(x) => query.bind(*x),
-            Value::Text(s) => query.bind(s.clone()),
-            Value::Bytes(b) => query.bind(b.clone()),
+            Value::Bool(b) => query.bind(b),
+            Value::Int(i) => query.bind(i),
+            Value::Float(x) => query.bind(x),
+            Value::Text(s) => query.bind(s),
+            Value::Bytes(b) => query.bind(b),
+            Value::Uuid(id) => query.bind(id),
+            Value::TimestampTz(t) => query.bind(t),
+            Value::Timestamp(t) => query.bind(t),
+            Value::Date(d) => query.bind(d),
+            Value::Time(t) => query.bind(t),
+            Value::Json(j) => query.bind(j),
         };
     }
     query

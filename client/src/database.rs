@@ -134,15 +134,15 @@ impl Database {
         check_parameter_count(backend, sql, values)?;
         let statement = AssertSqlSafe(sql.to_string());
         let rows = match &self.pool {
-            Pool::Postgres(p) => bind_all(sqlx::query(statement), values)
+            Pool::Postgres(p) => bind_all(sqlx::query(statement), values, backend)
                 .fetch_all(p)
                 .await
                 .map(|rows| rows.into_iter().map(Row::Postgres).collect()),
-            Pool::MySql(p) => bind_all(sqlx::query(statement), values)
+            Pool::MySql(p) => bind_all(sqlx::query(statement), values, backend)
                 .fetch_all(p)
                 .await
                 .map(|rows| rows.into_iter().map(Row::MySql).collect()),
-            Pool::Sqlite(p) => bind_all(sqlx::query(statement), values)
+            Pool::Sqlite(p) => bind_all(sqlx::query(statement), values, backend)
                 .fetch_all(p)
                 .await
                 .map(|rows| rows.into_iter().map(Row::Sqlite).collect()),
@@ -163,21 +163,21 @@ impl Database {
         check_parameter_count(backend, sql, values)?;
         let statement = AssertSqlSafe(sql.to_string());
         let executed = match &self.pool {
-            Pool::Postgres(p) => bind_all(sqlx::query(statement), values)
+            Pool::Postgres(p) => bind_all(sqlx::query(statement), values, backend)
                 .execute(p)
                 .await
                 .map(|r| Executed {
                     rows_affected: r.rows_affected(),
                     last_insert_id: None,
                 }),
-            Pool::MySql(p) => bind_all(sqlx::query(statement), values)
+            Pool::MySql(p) => bind_all(sqlx::query(statement), values, backend)
                 .execute(p)
                 .await
                 .map(|r| Executed {
                     rows_affected: r.rows_affected(),
                     last_insert_id: Some(r.last_insert_id()),
                 }),
-            Pool::Sqlite(p) => bind_all(sqlx::query(statement), values)
+            Pool::Sqlite(p) => bind_all(sqlx::query(statement), values, backend)
                 .execute(p)
                 .await
                 .map(|r| Executed {

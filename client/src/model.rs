@@ -55,6 +55,12 @@ into_value! {
     String => Text via |v| v,
     &str => Text via str::to_string,
     Vec<u8> => Bytes via |v| v,
+    uuid::Uuid => Uuid via |v| v,
+    chrono::DateTime<chrono::Utc> => TimestampTz via |v| v,
+    chrono::NaiveDateTime => Timestamp via |v| v,
+    chrono::NaiveDate => Date via |v| v,
+    chrono::NaiveTime => Time via |v| v,
+    serde_json::Value => Json via |v| v,
 }
 
 impl<T: IntoValue> IntoValue for Option<T> {
@@ -80,7 +86,22 @@ macro_rules! column_types {
     ($($ty:ty),*) => { $(impl ColumnType for $ty { type Compared = $ty; })* };
 }
 
-column_types!(bool, i16, i32, i64, f32, f64, String, Vec<u8>);
+column_types!(
+    bool,
+    i16,
+    i32,
+    i64,
+    f32,
+    f64,
+    String,
+    Vec<u8>,
+    uuid::Uuid,
+    chrono::DateTime<chrono::Utc>,
+    chrono::NaiveDateTime,
+    chrono::NaiveDate,
+    chrono::NaiveTime,
+    serde_json::Value
+);
 
 impl<T: ColumnType> ColumnType for Option<T> {
     type Compared = T::Compared;

@@ -1,6 +1,6 @@
 //! A fetched row, whatever the engine, and typed access to its columns.
 
-use sqlx::{MySql, Postgres, Row as _, Sqlite};
+use sqlx::Row as _;
 
 use crate::Backend;
 use crate::error::{Error, Result};
@@ -25,17 +25,63 @@ pub trait FromColumn: Sized {
     fn from_column(row: &Row, column: &str) -> std::result::Result<Self, sqlx::Error>;
 }
 
-impl<T> FromColumn for T
-where
-    T: for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
-    T: for<'r> sqlx::Decode<'r, MySql> + sqlx::Type<MySql>,
-    T: for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
-{
+/// Types every engine's driver decodes natively.
+macro_rules! native_columns {
+    ($($ty:ty),* $(,)?) => {
+        $(impl FromColumn for $ty {
+            fn from_column(row: &Row, column: &str) -> std::result::Result<Self, sqlx::Error> {
+                match row {
+                    Row::Postgres(r) => r.try_get(column),
+                    Row::MySql(r) => r.try_get(column),
+                    Row::Sqlite(r) => r.try_get(column),
+                }
+            }
+        })*
+    };
+}
+
+native_columns!(
+    bool,
+    i16,
+    i32,
+    i64,
+    f32,
+    f64,
+    String,
+    Vec<u8>,
+    chrono::DateTime<chrono::Utc>,
+    chrono::NaiveDateTime,
+    chrono::NaiveDate,
+    chrono::NaiveTime,
+    serde_json::Value,
+);
+
+impl FromColumn for uuid::Uuid {
     fn from_column(row: &Row, column: &str) -> std::result::Result<Self, sqlx::Error> {
-        match row {
-            Row::Postgres(r) => r.try_get(column),
-            Row::MySql(r) => r.try_get(column),
-            Row::Sqlite(r) => r.try_get(column),
+        // Stored natively on PostgreSQL, as hyphenated text on MySQL and SQLite.
+        let text: String = match row {
+            Row::Postgres(r) => return r.try_get(column),
+            Row::MySql(r) => r.try_get(column)?,
+            Row::Sqlite(r) => r.try_get(column)?,
+        };
+        uuid::Uuid::parse_str(&text).map_err(|e| sqlx::Error::ColumnDecode {
+            index: column.to_string(),
+            source: Box::new(e),
+        })
+    }
+}
+
+impl<T: FromColumn> FromColumn for Option<T> {
+    fn from_column(row: &Row, column: &str) -> std::result::Result<Self, sqlx::Error> {
+        let is_null = match row {
+            Row::Postgres(r) => sqlx::ValueRef::is_null(&r.try_get_raw(column)?),
+            Row::MySql(r) => sqlx::ValueRef::is_null(&r.try_get_raw(column)?),
+            Row::Sqlite(r) => sqlx::ValueRef::is_null(&r.try_get_raw(column)?),
+        };
+        if is_null {
+            Ok(None)
+        } else {
+            T::from_column(row, column).map(Some)
         }
     }
 }

@@ -263,21 +263,21 @@ impl Transaction {
         check_parameter_count(backend, sql, values)?;
         let statement = AssertSqlSafe(sql.to_string());
         let executed = match &mut self.inner {
-            Inner::Postgres(t) => bind_all(sqlx::query(statement), values)
+            Inner::Postgres(t) => bind_all(sqlx::query(statement), values, backend)
                 .execute(&mut **t)
                 .await
                 .map(|r| Executed {
                     rows_affected: r.rows_affected(),
                     last_insert_id: None,
                 }),
-            Inner::MySql(t) => bind_all(sqlx::query(statement), values)
+            Inner::MySql(t) => bind_all(sqlx::query(statement), values, backend)
                 .execute(&mut **t)
                 .await
                 .map(|r| Executed {
                     rows_affected: r.rows_affected(),
                     last_insert_id: Some(r.last_insert_id()),
                 }),
-            Inner::Sqlite(t) => bind_all(sqlx::query(statement), values)
+            Inner::Sqlite(t) => bind_all(sqlx::query(statement), values, backend)
                 .execute(&mut **t)
                 .await
                 .map(|r| Executed {
@@ -308,15 +308,15 @@ impl Executor for &mut Transaction {
         check_parameter_count(backend, sql, values)?;
         let statement = AssertSqlSafe(sql.to_string());
         let rows = match &mut self.inner {
-            Inner::Postgres(t) => bind_all(sqlx::query(statement), values)
+            Inner::Postgres(t) => bind_all(sqlx::query(statement), values, backend)
                 .fetch_all(&mut **t)
                 .await
                 .map(|rows| rows.into_iter().map(Row::Postgres).collect()),
-            Inner::MySql(t) => bind_all(sqlx::query(statement), values)
+            Inner::MySql(t) => bind_all(sqlx::query(statement), values, backend)
                 .fetch_all(&mut **t)
                 .await
                 .map(|rows| rows.into_iter().map(Row::MySql).collect()),
-            Inner::Sqlite(t) => bind_all(sqlx::query(statement), values)
+            Inner::Sqlite(t) => bind_all(sqlx::query(statement), values, backend)
                 .fetch_all(&mut **t)
                 .await
                 .map(|rows| rows.into_iter().map(Row::Sqlite).collect()),

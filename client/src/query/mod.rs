@@ -112,6 +112,12 @@ impl SqlWriter {
     }
 
     pub(crate) fn push_value(&mut self, value: Value) {
+        // A bound NULL carries a type (text) that PostgreSQL will not assign to, say, a time
+        // column; the literal fits every column.
+        if value == Value::Null {
+            self.sql.push_str("NULL");
+            return;
+        }
         self.values.push(value);
         let placeholder = self.dialect.placeholder(self.values.len());
         self.sql.push_str(&placeholder);

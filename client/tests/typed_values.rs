@@ -1,0 +1,85 @@
+//! UUIDs, dates, times, timestamps and JSON round-trip through models on every engine, and
+//! compare in filters.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use fox_e2e::{TestDatabase, TestEngine};
+use foxdb::{Database, ModelExt};
+
+#[derive(foxdb::Model, Clone, Debug, PartialEq)]
+#[foxdb(table = "events")]
+struct Event {
+    #[foxdb(primary_key)]
+    id: uuid::Uuid,
+    happened_at: DateTime<Utc>,
+    local_time: NaiveDateTime,
+    day: NaiveDate,
+    at: Option<NaiveTime>,
+    payload: serde_json::Value,
+}
+
+fn ddl(engine: TestEngine) -> &'static str {
+    match engine {
+        TestEngine::Postgres => {
+            "CREATE TABLE events (id uuid PRIMARY KEY, happened_at timestamptz NOT NULL, local_time timestamp NOT NULL, day date NOT NULL, at time, payload jsonb NOT NULL)"
+        }
+        TestEngine::Mysql => {
+            "CREATE TABLE events (id char(36) PRIMARY KEY, happened_at timestamp(6) NOT NULL, local_time datetime(6) NOT NULL, day date NOT NULL, at time NULL, payload json NOT NULL)"
+        }
+        TestEngine::Sqlite => {
+            "CREATE TABLE events (id UUID PRIMARY KEY, happened_at TIMESTAMPTZ NOT NULL, local_time TIMESTAMP NOT NULL, day DATE NOT NULL, at TIME, payload JSON NOT NULL)"
+        }
+    }
+}
+
+#[tokio::test]
+async fn typed_values_round_trip_on_every_engine() {
+    for engine in TestEngine::ALL {
+        let test = TestDatabase::create(engine).await;
+        let db = Database::connect(test.url()).await.expect("connects");
+        db.execute(ddl(engine), &[]).await.expect("creates");
+        let instant = DateTime::parse_from_rfc3339("2026-11-27T08:15:30.123456Z")
+            .expect("valid")
+            .with_timezone(&Utc);
+        let event = Event {
+            id: uuid::Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef),
+            happened_at: instant,
+            local_time: instant.naive_utc(),
+            day: NaiveDate::from_ymd_opt(2026, 11, 27).expect("valid"),
+            at: NaiveTime::from_hms_opt(8, 15, 30),
+            payload: serde_json::json!({"kind": "signup", "tags": ["a", "b"]}),
+        };
+        let stored = db
+            .insert(&event)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert_eq!(stored, event, "{engine}: round trip");
+        let found = Event::find()
+            .filter(
+                Event::ID
+                    .eq(event.id)
+                    .and(Event::HAPPENED_AT.gte(instant))
+                    .and(Event::DAY.eq(event.day)),
+            )
+            .all(&db)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert_eq!(found, vec![event.clone()], "{engine}: typed filters");
+        let without_time = Event::update()
+            .set_null(Event::AT)
+            .filter(Event::ID.eq(event.id))
+            .exec(&db)
+            .await
+            .expect("updates");
+        assert_eq!(without_time, 1);
+        assert_eq!(
+            Event::find()
+                .filter(Event::AT.is_null())
+                .count(&db)
+                .await
+                .expect("counts"),
+            1,
+            "{engine}"
+        );
+        db.close().await;
+    }
+}
