@@ -39,6 +39,8 @@ pub enum Value {
     Time(chrono::NaiveTime),
     /// A JSON document.
     Json(serde_json::Value),
+    /// An exact decimal (as text on SQLite, which has no exact decimal type).
+    Decimal(rust_decimal::Decimal),
 }
 
 impl Value {
@@ -329,13 +331,49 @@ where
         .collect()
 }
 
+/// How each engine binds an exact decimal: natively, or as text where the driver has no
+/// decimal type (SQLite).
+pub(crate) trait DecimalBinding: sqlx::Database {
+    fn bind_decimal<'q>(
+        query: sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>,
+        value: rust_decimal::Decimal,
+    ) -> sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>;
+}
+
+impl DecimalBinding for sqlx::Postgres {
+    fn bind_decimal<'q>(
+        query: sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>,
+        value: rust_decimal::Decimal,
+    ) -> sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments> {
+        query.bind(value)
+    }
+}
+
+impl DecimalBinding for sqlx::MySql {
+    fn bind_decimal<'q>(
+        query: sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>,
+        value: rust_decimal::Decimal,
+    ) -> sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments> {
+        query.bind(value)
+    }
+}
+
+impl DecimalBinding for sqlx::Sqlite {
+    fn bind_decimal<'q>(
+        query: sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>,
+        value: rust_decimal::Decimal,
+    ) -> sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments> {
+        query.bind(value.to_string())
+    }
+}
+
 pub(crate) fn bind_all<'q, DB>(
     mut query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>,
     params: &[Value],
     backend: Backend,
 ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
 where
-    DB: sqlx::Database,
+    DB: DecimalBinding,
     Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
@@ -364,6 +402,7 @@ where
             Value::Date(d) => query.bind(d),
             Value::Time(t) => query.bind(t),
             Value::Json(j) => query.bind(j),
+            Value::Decimal(d) => DB::bind_decimal(query, d),
         };
     }
     query

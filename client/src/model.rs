@@ -61,6 +61,7 @@ into_value! {
     chrono::NaiveDate => Date via |v| v,
     chrono::NaiveTime => Time via |v| v,
     serde_json::Value => Json via |v| v,
+    rust_decimal::Decimal => Decimal via |v| v,
 }
 
 impl<T: IntoValue> IntoValue for Option<T> {
@@ -100,7 +101,8 @@ column_types!(
     chrono::NaiveDateTime,
     chrono::NaiveDate,
     chrono::NaiveTime,
-    serde_json::Value
+    serde_json::Value,
+    rust_decimal::Decimal
 );
 
 impl<T: ColumnType> ColumnType for Option<T> {

@@ -71,6 +71,30 @@ impl FromColumn for uuid::Uuid {
     }
 }
 
+impl FromColumn for rust_decimal::Decimal {
+    fn from_column(row: &Row, column: &str) -> std::result::Result<Self, sqlx::Error> {
+        let decode_error = |e: rust_decimal::Error| sqlx::Error::ColumnDecode {
+            index: column.to_string(),
+            source: Box::new(e),
+        };
+        match row {
+            Row::Postgres(r) => r.try_get(column),
+            Row::MySql(r) => r.try_get(column),
+            // SQLite keeps NUMERIC values as integers, reals or text.
+            Row::Sqlite(r) => match r.try_get::<i64, _>(column) {
+                Ok(i) => Ok(rust_decimal::Decimal::from(i)),
+                Err(_) => match r.try_get::<f64, _>(column) {
+                    Ok(x) => rust_decimal::Decimal::try_from(x).map_err(decode_error),
+                    Err(_) => {
+                        let text: String = r.try_get(column)?;
+                        text.parse().map_err(decode_error)
+                    }
+                },
+            },
+        }
+    }
+}
+
 impl<T: FromColumn> FromColumn for Option<T> {
     fn from_column(row: &Row, column: &str) -> std::result::Result<Self, sqlx::Error> {
         let is_null = match row {

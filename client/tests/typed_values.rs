@@ -15,18 +15,19 @@ struct Event {
     day: NaiveDate,
     at: Option<NaiveTime>,
     payload: serde_json::Value,
+    amount: rust_decimal::Decimal,
 }
 
 fn ddl(engine: TestEngine) -> &'static str {
     match engine {
         TestEngine::Postgres => {
-            "CREATE TABLE events (id uuid PRIMARY KEY, happened_at timestamptz NOT NULL, local_time timestamp NOT NULL, day date NOT NULL, at time, payload jsonb NOT NULL)"
+            "CREATE TABLE events (id uuid PRIMARY KEY, happened_at timestamptz NOT NULL, local_time timestamp NOT NULL, day date NOT NULL, at time, payload jsonb NOT NULL, amount numeric(12,2) NOT NULL)"
         }
         TestEngine::Mysql => {
-            "CREATE TABLE events (id char(36) PRIMARY KEY, happened_at timestamp(6) NOT NULL, local_time datetime(6) NOT NULL, day date NOT NULL, at time NULL, payload json NOT NULL)"
+            "CREATE TABLE events (id char(36) PRIMARY KEY, happened_at timestamp(6) NOT NULL, local_time datetime(6) NOT NULL, day date NOT NULL, at time NULL, payload json NOT NULL, amount decimal(12,2) NOT NULL)"
         }
         TestEngine::Sqlite => {
-            "CREATE TABLE events (id UUID PRIMARY KEY, happened_at TIMESTAMPTZ NOT NULL, local_time TIMESTAMP NOT NULL, day DATE NOT NULL, at TIME, payload JSON NOT NULL)"
+            "CREATE TABLE events (id UUID PRIMARY KEY, happened_at TIMESTAMPTZ NOT NULL, local_time TIMESTAMP NOT NULL, day DATE NOT NULL, at TIME, payload JSON NOT NULL, amount DECIMAL(12,2) NOT NULL)"
         }
     }
 }
@@ -47,6 +48,7 @@ async fn typed_values_round_trip_on_every_engine() {
             day: NaiveDate::from_ymd_opt(2026, 11, 27).expect("valid"),
             at: NaiveTime::from_hms_opt(8, 15, 30),
             payload: serde_json::json!({"kind": "signup", "tags": ["a", "b"]}),
+            amount: rust_decimal::Decimal::new(1250, 2),
         };
         let stored = db
             .insert(&event)
