@@ -17,6 +17,8 @@ pub trait Model: Sized + Send + Sync + 'static {
     const PRIMARY_KEY: &'static [&'static str];
     /// Columns the database fills on insert (auto-increment keys).
     const GENERATED: &'static [&'static str];
+    /// PostgreSQL types that values of some columns are cast to (enum types).
+    const PG_TYPES: &'static [(&'static str, &'static str)] = &[];
 
     /// Decodes a row holding every column of [`Model::COLUMNS`].
     ///

@@ -93,6 +93,15 @@ pub enum Command {
 /// What `fox generate` writes.
 #[derive(Debug, Subcommand)]
 pub enum GenerateCommand {
+    /// Write Rust model structs (`#[derive(foxdb::Model)]`) for the tables of a FoxSchema.
+    Client {
+        /// Manifest files or directories holding one FoxSchema.
+        #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
+        paths: Vec<PathBuf>,
+        /// File to write (default: print).
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+    },
     /// Write the next FoxMigration: `up` is the plan from the live database to the FoxSchema,
     /// `down` its inverse (left out, with the reason, when the change loses data).
     Migration {
@@ -122,6 +131,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Migrate(command) => block_on(commands::migrate::run(command)),
         Command::Seed { paths, database } => {
             block_on(commands::seed::run(&paths, database.as_deref()))
+        }
+        Command::Generate(GenerateCommand::Client { paths, output }) => {
+            commands::generate::client(&paths, output.as_deref())
         }
         Command::Generate(GenerateCommand::Migration {
             name,

@@ -9,6 +9,8 @@
 //!     email: String,
 //!     #[foxdb(column = "display_name")]
 //!     name: Option<String>,
+//!     #[foxdb(pg_type = "users_role_enum")] // PostgreSQL casts text to this type
+//!     role: String,
 //! }
 //! ```
 //! generates `impl foxdb::Model for User` (table, columns, row decoding, values for inserts) and
@@ -35,6 +37,7 @@ struct FieldInfo {
     column: String,
     primary_key: bool,
     auto_increment: bool,
+    pg_type: Option<String>,
 }
 
 fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
@@ -80,6 +83,7 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             ty: field.ty.clone(),
             primary_key: false,
             auto_increment: false,
+            pg_type: None,
         };
         for attribute in field.attrs.iter().filter(|a| a.path().is_ident("foxdb")) {
             attribute.parse_nested_meta(|meta| {
@@ -87,11 +91,13 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
                     info.primary_key = true;
                 } else if meta.path.is_ident("auto_increment") {
                     info.auto_increment = true;
+                } else if meta.path.is_ident("pg_type") {
+                    info.pg_type = Some(meta.value()?.parse::<LitStr>()?.value());
                 } else if meta.path.is_ident("column") {
                     info.column = meta.value()?.parse::<LitStr>()?.value();
                 } else {
                     return Err(meta
-                        .error("expected `primary_key`, `auto_increment` or `column = \"...\"`"));
+                        .error("expected `primary_key`, `auto_increment`, `column = \"...\"` or `pg_type = \"...\"`"));
                 }
                 Ok(())
             })?;
@@ -116,6 +122,10 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
         .filter(|f| f.auto_increment)
         .map(|f| &f.column)
         .collect();
+    let pg_types = fields.iter().filter_map(|f| {
+        let column = &f.column;
+        f.pg_type.as_ref().map(|ty| quote! { (#column, #ty) })
+    });
     let decode = fields.iter().map(|f| {
         let (ident, column) = (&f.ident, &f.column);
         quote! { #ident: row.get(#column)? }
@@ -142,6 +152,7 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             const COLUMNS: &'static [&'static str] = &[#(#columns),*];
             const PRIMARY_KEY: &'static [&'static str] = &[#(#keys),*];
             const GENERATED: &'static [&'static str] = &[#(#generated),*];
+            const PG_TYPES: &'static [(&'static str, &'static str)] = &[#(#pg_types),*];
 
             fn from_row(row: &::foxdb::Row) -> ::foxdb::Result<Self> {
                 Ok(Self { #(#decode),* })

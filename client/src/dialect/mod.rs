@@ -11,7 +11,7 @@ use fox_crds::ColumnType;
 use fox_crds::schema::ReferentialAction;
 
 pub use mysql::MySql;
-pub use postgres::Postgres;
+pub use postgres::{Postgres, enum_type_name};
 pub use sqlite::Sqlite;
 
 use crate::Backend;

@@ -86,14 +86,14 @@ impl Expr {
             } => {
                 writer.push_identifier(column);
                 writer.push(&format!(" {operator} "));
-                writer.push_value(value.clone());
+                writer.push_column_value(column, value.clone());
             }
             Self::Between { column, low, high } => {
                 writer.push_identifier(column);
                 writer.push(" BETWEEN ");
-                writer.push_value(low.clone());
+                writer.push_column_value(column, low.clone());
                 writer.push(" AND ");
-                writer.push_value(high.clone());
+                writer.push_column_value(column, high.clone());
             }
             Self::In { column, values } => {
                 if values.is_empty() {
@@ -106,7 +106,7 @@ impl Expr {
                     if i > 0 {
                         writer.push(", ");
                     }
-                    writer.push_value(value.clone());
+                    writer.push_column_value(column, value.clone());
                 }
                 writer.push(")");
             }

@@ -89,13 +89,23 @@ use crate::dialect::{Dialect, dialect_for};
 #[derive(Debug)]
 pub(crate) struct SqlWriter {
     dialect: &'static dyn Dialect,
+    casts: &'static [(&'static str, &'static str)],
     pub(crate) sql: String,
     pub(crate) values: Vec<Value>,
 }
 
 impl SqlWriter {
-    pub(crate) fn new(backend: Backend) -> Self {
+    /// A writer that casts values of the given columns to their PostgreSQL types.
+    pub(crate) fn for_model(
+        backend: Backend,
+        casts: &'static [(&'static str, &'static str)],
+    ) -> Self {
         Self {
+            casts: if backend == Backend::Postgres {
+                casts
+            } else {
+                &[]
+            },
             dialect: dialect_for(backend),
             sql: String::new(),
             values: Vec::new(),
@@ -121,6 +131,36 @@ impl SqlWriter {
         self.values.push(value);
         let placeholder = self.dialect.placeholder(self.values.len());
         self.sql.push_str(&placeholder);
+    }
+
+    /// A value compared with or written to `column`, cast where the column needs it.
+    pub(crate) fn push_column_value(&mut self, column: &str, value: Value) {
+        match self.casts.iter().find(|(c, _)| *c == column) {
+            Some((_, ty)) if value != Value::Null => {
+                self.sql.push_str("CAST(");
+                self.push_value(value);
+                self.sql.push_str(" AS ");
+                self.push_identifier(ty);
+                self.sql.push(')');
+            }
+            _ => self.push_value(value),
+        }
+    }
+
+    /// A select list: columns with a cast type are read back as text (PostgreSQL enums decode
+    /// into `String` only so).
+    pub(crate) fn push_select_columns(&mut self, columns: &[&str]) {
+        for (i, column) in columns.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            if self.casts.iter().any(|(c, _)| c == column) {
+                self.push("CAST(");
+                self.push_identifier(column);
+                self.push(" AS text) AS ");
+            }
+            self.push_identifier(column);
+        }
     }
 
     pub(crate) fn push_identifiers(&mut self, names: &[&str]) {

@@ -71,9 +71,9 @@ impl<M: Model> Select<M> {
 
     /// The SQL and its parameters for `backend`.
     pub fn to_sql(&self, backend: Backend) -> (String, Vec<Value>) {
-        let mut writer = SqlWriter::new(backend);
+        let mut writer = SqlWriter::for_model(backend, M::PG_TYPES);
         writer.push("SELECT ");
-        writer.push_identifiers(M::COLUMNS);
+        writer.push_select_columns(M::COLUMNS);
         self.render_from_where(&mut writer);
         if !self.order.is_empty() {
             writer.push(" ORDER BY ");
@@ -145,7 +145,7 @@ impl<M: Model> Select<M> {
     /// # Errors
     /// Database errors.
     pub async fn count(&self, database: impl Executor) -> Result<i64> {
-        let mut writer = SqlWriter::new(database.backend());
+        let mut writer = SqlWriter::for_model(database.backend(), M::PG_TYPES);
         writer.push("SELECT COUNT(*) AS ");
         writer.push_identifier("count");
         self.render_from_where(&mut writer);
@@ -159,7 +159,7 @@ impl<M: Model> Select<M> {
     /// # Errors
     /// Database errors.
     pub async fn exists(&self, database: impl Executor) -> Result<bool> {
-        let mut writer = SqlWriter::new(database.backend());
+        let mut writer = SqlWriter::for_model(database.backend(), M::PG_TYPES);
         writer.push("SELECT 1 AS ");
         writer.push_identifier("found");
         self.render_from_where(&mut writer);

@@ -19,7 +19,7 @@ pub fn insert_statement<M: Model>(backend: Backend, rows: &[&M]) -> (String, Vec
         .copied()
         .filter(|c| !M::GENERATED.contains(c))
         .collect();
-    let mut writer = SqlWriter::new(backend);
+    let mut writer = SqlWriter::for_model(backend, M::PG_TYPES);
     writer.push("INSERT INTO ");
     writer.push_identifier(M::TABLE);
     writer.push(" (");
@@ -40,7 +40,7 @@ pub fn insert_statement<M: Model>(backend: Backend, rows: &[&M]) -> (String, Vec
                 writer.push(", ");
             }
             first = false;
-            writer.push_value(value);
+            writer.push_column_value(column, value);
         }
         writer.push(")");
     }
@@ -64,9 +64,9 @@ pub async fn insert<M: Model, E: Executor>(mut executor: E, model: &M) -> Result
     let backend = executor.backend();
     let (mut sql, values) = insert_statement::<M>(backend, &[model]);
     if backend != Backend::MySql {
-        let mut returning = SqlWriter::new(backend);
+        let mut returning = SqlWriter::for_model(backend, M::PG_TYPES);
         returning.push(" RETURNING ");
-        returning.push_identifiers(M::COLUMNS);
+        returning.push_select_columns(M::COLUMNS);
         sql.push_str(&returning.finish().0);
         let rows = executor.fetch_all(&sql, &values).await?;
         let row = rows.first().ok_or_else(|| Error::NotFound {
@@ -81,9 +81,9 @@ pub async fn insert<M: Model, E: Executor>(mut executor: E, model: &M) -> Result
         .last_insert_id
         .unwrap_or_default();
     // Read back by key: the generated id, else the key values given.
-    let mut writer = SqlWriter::new(backend);
+    let mut writer = SqlWriter::for_model(backend, M::PG_TYPES);
     writer.push("SELECT ");
-    writer.push_identifiers(M::COLUMNS);
+    writer.push_select_columns(M::COLUMNS);
     writer.push(" FROM ");
     writer.push_identifier(M::TABLE);
     writer.push(" WHERE ");
@@ -102,7 +102,7 @@ pub async fn insert<M: Model, E: Executor>(mut executor: E, model: &M) -> Result
                 .find(|(c, _)| c == key)
                 .map_or(Value::Null, |(_, v)| v.clone())
         };
-        writer.push_value(value);
+        writer.push_column_value(key, value);
     }
     let (sql, values) = writer.finish();
     let rows = executor.fetch_all(&sql, &values).await?;
@@ -245,7 +245,7 @@ impl<M: Model> Update<M> {
                 ),
             });
         }
-        let mut writer = SqlWriter::new(backend);
+        let mut writer = SqlWriter::for_model(backend, M::PG_TYPES);
         writer.push("UPDATE ");
         writer.push_identifier(M::TABLE);
         writer.push(" SET ");
@@ -255,7 +255,7 @@ impl<M: Model> Update<M> {
             }
             writer.push_identifier(column);
             writer.push(" = ");
-            writer.push_value(value.clone());
+            writer.push_column_value(column, value.clone());
         }
         if let Some(filter) = &self.filter {
             writer.push(" WHERE ");
@@ -314,7 +314,7 @@ impl<M: Model> Delete<M> {
                 ),
             });
         }
-        let mut writer = SqlWriter::new(backend);
+        let mut writer = SqlWriter::for_model(backend, M::PG_TYPES);
         writer.push("DELETE FROM ");
         writer.push_identifier(M::TABLE);
         if let Some(filter) = &self.filter {

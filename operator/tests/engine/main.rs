@@ -4,6 +4,7 @@ mod changes;
 mod cli;
 mod concurrency;
 mod crash;
+mod generated_client;
 mod migrate;
 mod round_trip;
 mod support;
