@@ -188,6 +188,55 @@ impl Database {
         executed.map_err(|e| Error::query(backend, Some(sql), e))
     }
 
+    /// Runs hand-written SQL (placeholders `$1` on PostgreSQL, `?` elsewhere) with bound
+    /// parameters and decodes each row into `T` (`#[derive(foxdb::FromRow)]`), for queries the
+    /// builder does not express.
+    ///
+    /// # Errors
+    /// Database and decoding errors.
+    pub async fn raw<T: crate::row::FromRow>(&self, sql: &str, values: &[Value]) -> Result<Vec<T>> {
+        self.fetch_all(sql, values)
+            .await?
+            .iter()
+            .map(T::from_row)
+            .collect()
+    }
+
+    /// The engine's plan for a query (`EXPLAIN`), one line per row.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn explain(&self, sql: &str, values: &[Value]) -> Result<Vec<String>> {
+        let backend = self.backend();
+        let explain = match backend {
+            Backend::Sqlite => format!("EXPLAIN QUERY PLAN {sql}"),
+            _ => format!("EXPLAIN {sql}"),
+        };
+        let rows = self.fetch_all(&explain, values).await?;
+        Ok(rows
+            .iter()
+            .map(|row| match row {
+                Row::Postgres(r) => sqlx::Row::try_get::<String, _>(r, 0).unwrap_or_default(),
+                Row::Sqlite(r) => sqlx::Row::try_get::<String, _>(r, "detail").unwrap_or_default(),
+                Row::MySql(r) => {
+                    let field = |name: &str| {
+                        sqlx::Row::try_get::<Option<String>, _>(r, name)
+                            .ok()
+                            .flatten()
+                            .unwrap_or_default()
+                    };
+                    format!(
+                        "table={} type={} key={} rows={}",
+                        field("table"),
+                        field("type"),
+                        field("key"),
+                        field("rows")
+                    )
+                }
+            })
+            .collect())
+    }
+
     /// Closes every connection of the pool.
     pub async fn close(&self) {
         match &self.pool {

@@ -16,6 +16,16 @@ pub enum Row {
     Sqlite(sqlx::sqlite::SqliteRow),
 }
 
+/// A struct decoded from a row of any query (`#[derive(foxdb::FromRow)]`), for
+/// [`crate::Database::raw`].
+pub trait FromRow: Sized {
+    /// Decodes the row.
+    ///
+    /// # Errors
+    /// A column is missing or holds another type.
+    fn from_row(row: &Row) -> Result<Self>;
+}
+
 /// A Rust type every engine can decode a column into.
 pub trait FromColumn: Sized {
     /// Decodes `column` of `row`.

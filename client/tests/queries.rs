@@ -211,3 +211,63 @@ async fn values_are_bound_never_spliced() {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].name, hostile);
 }
+
+#[derive(foxdb::FromRow, Debug, PartialEq)]
+struct AgeGroup {
+    decade: i64,
+    #[foxdb(column = "people")]
+    count: i64,
+}
+
+#[tokio::test]
+async fn raw_typed_sql_and_explain_on_every_engine() {
+    for engine in TestEngine::ALL {
+        let (_test, db) = people(engine).await;
+        db.insert_many(&[
+            person("a", 21, None),
+            person("b", 25, None),
+            person("c", 34, None),
+        ])
+        .await
+        .expect("inserts");
+        let placeholder = if engine == TestEngine::Postgres {
+            "$1"
+        } else {
+            "?"
+        };
+        let sql = format!(
+            "SELECT CAST((age / 10) * 10 AS BIGINT) AS decade, COUNT(*) AS people FROM people WHERE age > {placeholder} GROUP BY (age / 10) * 10 ORDER BY decade"
+        );
+        let sql = if engine == TestEngine::Mysql {
+            sql.replace("AS BIGINT", "AS SIGNED")
+                .replace("age / 10", "age DIV 10")
+        } else {
+            sql
+        };
+        let groups: Vec<AgeGroup> = db
+            .raw(&sql, &[foxdb::Value::Int(18)])
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert_eq!(
+            groups,
+            [
+                AgeGroup {
+                    decade: 20,
+                    count: 2
+                },
+                AgeGroup {
+                    decade: 30,
+                    count: 1
+                }
+            ],
+            "{engine}"
+        );
+        let plan = Person::find()
+            .filter(Person::AGE.gt(18))
+            .explain(&db)
+            .await
+            .expect("explains");
+        assert!(!plan.is_empty(), "{engine}: a plan");
+        db.close().await;
+    }
+}

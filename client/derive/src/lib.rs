@@ -21,6 +21,59 @@ use proc_macro::TokenStream;
 use quote::{format_ident, quote};
 use syn::{Data, DeriveInput, Fields, LitStr, parse_macro_input};
 
+/// Derives `foxdb::FromRow`: decoding a struct from a row of any query, for
+/// `Database::raw`.
+#[proc_macro_derive(FromRow, attributes(foxdb))]
+pub fn derive_from_row(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    match expand_from_row(&input) {
+        Ok(tokens) => tokens.into(),
+        Err(error) => error.to_compile_error().into(),
+    }
+}
+
+fn expand_from_row(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
+    let name = &input.ident;
+    let Data::Struct(data) = &input.data else {
+        return Err(syn::Error::new_spanned(
+            name,
+            "#[derive(FromRow)] works on structs with named fields",
+        ));
+    };
+    let Fields::Named(named) = &data.fields else {
+        return Err(syn::Error::new_spanned(
+            name,
+            "#[derive(FromRow)] works on structs with named fields",
+        ));
+    };
+    let mut decode = Vec::new();
+    for field in &named.named {
+        let ident = field
+            .ident
+            .clone()
+            .ok_or_else(|| syn::Error::new_spanned(field, "unnamed field"))?;
+        let mut column = ident.to_string().trim_start_matches("r#").to_string();
+        for attribute in field.attrs.iter().filter(|a| a.path().is_ident("foxdb")) {
+            attribute.parse_nested_meta(|meta| {
+                if meta.path.is_ident("column") {
+                    column = meta.value()?.parse::<LitStr>()?.value();
+                    Ok(())
+                } else {
+                    Err(meta.error("expected `column = \"...\"`"))
+                }
+            })?;
+        }
+        decode.push(quote! { #ident: row.get(#column)? });
+    }
+    Ok(quote! {
+        impl ::foxdb::FromRow for #name {
+            fn from_row(row: &::foxdb::Row) -> ::foxdb::Result<Self> {
+                Ok(Self { #(#decode),* })
+            }
+        }
+    })
+}
+
 /// Derives `foxdb::Model`; see the crate docs.
 #[proc_macro_derive(Model, attributes(foxdb))]
 pub fn derive_model(input: TokenStream) -> TokenStream {

@@ -103,6 +103,15 @@ impl<M: Model> Select<M> {
         writer.finish()
     }
 
+    /// The engine's plan for this query.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn explain(&self, database: &crate::Database) -> Result<Vec<String>> {
+        let (sql, values) = self.to_sql(database.backend());
+        database.explain(&sql, &values).await
+    }
+
     /// Every matching row.
     ///
     /// # Errors
