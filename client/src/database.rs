@@ -55,6 +55,7 @@ enum Pool {
 #[derive(Debug, Clone)]
 pub struct Database {
     pool: Pool,
+    statements: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Database {
@@ -105,7 +106,10 @@ impl Database {
                     .foreign_keys(true)
             ),
         };
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            statements: std::sync::Arc::default(),
+        })
     }
 
     pub(crate) fn pool(&self) -> PoolRef<'_> {
@@ -114,6 +118,12 @@ impl Database {
             Pool::MySql(p) => PoolRef::MySql(p),
             Pool::Sqlite(p) => PoolRef::Sqlite(p),
         }
+    }
+
+    /// Statements this handle (and its clones) ran through the pool so far; transactions
+    /// count on their own connection and are not included.
+    pub fn statement_count(&self) -> u64 {
+        self.statements.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The engine.
@@ -130,6 +140,8 @@ impl Database {
     /// # Errors
     /// [`Error::Query`] with the statement.
     pub async fn fetch_all(&self, sql: &str, values: &[Value]) -> Result<Vec<Row>> {
+        self.statements
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let backend = self.backend();
         check_parameter_count(backend, sql, values)?;
         let statement = AssertSqlSafe(sql.to_string());
@@ -159,6 +171,8 @@ impl Database {
     }
 
     async fn run(&self, sql: &str, values: &[Value]) -> Result<Executed> {
+        self.statements
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let backend = self.backend();
         check_parameter_count(backend, sql, values)?;
         let statement = AssertSqlSafe(sql.to_string());

@@ -78,18 +78,34 @@ impl<M> Condition<M> {
 
 impl Expr {
     pub(crate) fn render(&self, writer: &mut SqlWriter) {
+        self.render_with(writer, None);
+    }
+
+    /// Renders with every column qualified by `table` (for joins).
+    pub(crate) fn render_qualified(&self, writer: &mut SqlWriter, table: &str) {
+        self.render_with(writer, Some(table));
+    }
+
+    fn render_with(&self, writer: &mut SqlWriter, table: Option<&str>) {
+        let column_name = |writer: &mut SqlWriter, column: &str| {
+            if let Some(table) = table {
+                writer.push_identifier(table);
+                writer.push(".");
+            }
+            writer.push_identifier(column);
+        };
         match self {
             Self::Compare {
                 column,
                 operator,
                 value,
             } => {
-                writer.push_identifier(column);
+                column_name(writer, column);
                 writer.push(&format!(" {operator} "));
                 writer.push_column_value(column, value.clone());
             }
             Self::Between { column, low, high } => {
-                writer.push_identifier(column);
+                column_name(writer, column);
                 writer.push(" BETWEEN ");
                 writer.push_column_value(column, low.clone());
                 writer.push(" AND ");
@@ -100,7 +116,7 @@ impl Expr {
                     writer.push("1 = 0");
                     return;
                 }
-                writer.push_identifier(column);
+                column_name(writer, column);
                 writer.push(" IN (");
                 for (i, value) in values.iter().enumerate() {
                     if i > 0 {
@@ -111,7 +127,7 @@ impl Expr {
                 writer.push(")");
             }
             Self::IsNull { column, negated } => {
-                writer.push_identifier(column);
+                column_name(writer, column);
                 writer.push(if *negated { " IS NOT NULL" } else { " IS NULL" });
             }
             Self::And(parts) | Self::Or(parts) => {
@@ -125,13 +141,13 @@ impl Expr {
                     if i > 0 {
                         writer.push(joiner);
                     }
-                    part.render(writer);
+                    part.render_with(writer, table);
                 }
                 writer.push(")");
             }
             Self::Not(inner) => {
                 writer.push("NOT (");
-                inner.render(writer);
+                inner.render_with(writer, table);
                 writer.push(")");
             }
         }

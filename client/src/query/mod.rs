@@ -72,7 +72,7 @@
 //! ```
 
 mod column;
-mod condition;
+pub(crate) mod condition;
 mod select;
 mod write;
 
@@ -150,16 +150,28 @@ impl SqlWriter {
     /// A select list: columns with a cast type are read back as text (PostgreSQL enums decode
     /// into `String` only so).
     pub(crate) fn push_select_columns(&mut self, columns: &[&str]) {
+        self.push_select_columns_of(None, columns);
+    }
+
+    /// [`SqlWriter::push_select_columns`] with every column qualified by `table`.
+    pub(crate) fn push_select_columns_of(&mut self, table: Option<&str>, columns: &[&str]) {
         for (i, column) in columns.iter().enumerate() {
             if i > 0 {
                 self.push(", ");
             }
-            if self.casts.iter().any(|(c, _)| c == column) {
+            let cast = self.casts.iter().any(|(c, _)| c == column);
+            if cast {
                 self.push("CAST(");
-                self.push_identifier(column);
-                self.push(" AS text) AS ");
+            }
+            if let Some(table) = table {
+                self.push_identifier(table);
+                self.push(".");
             }
             self.push_identifier(column);
+            if cast {
+                self.push(" AS text) AS ");
+                self.push_identifier(column);
+            }
         }
     }
 

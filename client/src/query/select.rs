@@ -48,6 +48,11 @@ impl<M: Model> Select<M> {
         self
     }
 
+    pub(crate) fn order_by_column(mut self, column: &'static str, descending: bool) -> Self {
+        self.order.push((column, descending));
+        self
+    }
+
     /// At most `count` rows.
     pub fn limit(mut self, count: u64) -> Self {
         self.limit = Some(count);

@@ -295,7 +295,79 @@ pub fn client_source(schema: &fox_crds::FoxSchema) -> String {
         }
         source.push_str("}\n\n");
     }
+    source.push_str(&relation_source(schema, &desired));
     source.trim_end().to_string() + "\n"
+}
+
+/// Relation accessors (`User::posts()`) for the relations a FoxSchema declares.
+fn relation_source(schema: &fox_crds::FoxSchema, desired: &foxdb::schema::Schema) -> String {
+    use fox_crds::conventions::{default_foreign_key, default_join_table, join_table_columns};
+    use fox_crds::schema::RelationKind;
+    let key = |table: &str| {
+        desired
+            .table(table)
+            .and_then(|t| t.primary_key.first().cloned())
+            .unwrap_or_default()
+    };
+    let mut source = String::new();
+    for table in &schema.spec.tables {
+        if table.relations.is_empty() {
+            continue;
+        }
+        let owner = struct_name(&table.name);
+        source.push_str(&format!(
+            "impl {owner} {{
+"
+        ));
+        for relation in &table.relations {
+            let related = struct_name(&relation.table);
+            let (method, _) = field_name(&relation.name);
+            let constructor = match relation.kind {
+                RelationKind::OneToMany | RelationKind::OneToOne => {
+                    let foreign_key = relation
+                        .foreign_key
+                        .clone()
+                        .unwrap_or_else(|| default_foreign_key(&table.name));
+                    format!("has_many({:?}, {foreign_key:?})", key(&table.name))
+                }
+                RelationKind::ManyToOne => {
+                    let foreign_key = relation
+                        .foreign_key
+                        .clone()
+                        .unwrap_or_else(|| default_foreign_key(&relation.table));
+                    format!("belongs_to({foreign_key:?}, {:?})", key(&relation.table))
+                }
+                RelationKind::ManyToMany => {
+                    let through = relation
+                        .through
+                        .clone()
+                        .unwrap_or_else(|| default_join_table(&table.name, &relation.table));
+                    let (owner_column, related_column) = match desired.table(&through) {
+                        Some(join)
+                            if join
+                                .column(&join_table_columns(&table.name, &relation.table).0)
+                                .is_none() =>
+                        {
+                            let (b, a) = join_table_columns(&relation.table, &table.name);
+                            (a, b)
+                        }
+                        _ => join_table_columns(&table.name, &relation.table),
+                    };
+                    format!(
+                        "many_to_many({:?}, {through:?}, {owner_column:?}, {related_column:?}, {:?})",
+                        key(&table.name),
+                        key(&relation.table)
+                    )
+                }
+            };
+            source.push_str(&format!(
+                "    /// The `{}` relation ({:?}) to `{}`.\n    pub fn {method}() -> foxdb::Relation<{owner}, {related}> {{\n        foxdb::Relation::{constructor}\n    }}\n",
+                relation.name, relation.kind, relation.table
+            ));
+        }
+        source.push_str("}\n\n");
+    }
+    source
 }
 
 /// Writes (or prints) the models of the FoxSchema under `paths`.

@@ -93,3 +93,122 @@ async fn generated_models_do_crud_on_every_engine() {
         db.close().await;
     }
 }
+
+fn post(author_id: i64, title: &str, minute: u32) -> blog::Post {
+    let at = chrono::DateTime::parse_from_rfc3339(&format!("2026-11-27T10:{minute:02}:00Z"))
+        .expect("valid")
+        .with_timezone(&chrono::Utc);
+    blog::Post {
+        id: 0,
+        title: title.into(),
+        body: "…".into(),
+        status: "published".into(),
+        published: true,
+        published_at: Some(at),
+        metadata: None,
+        author_id,
+    }
+}
+
+#[tokio::test]
+async fn relations_load_one_query_per_level_with_per_parent_limits() {
+    for engine in TestEngine::ALL {
+        let test = TestDatabase::create(engine).await;
+        applied(apply(&test, &schema(BLOG), false).await);
+        let db = Database::connect(test.url()).await.expect("connects");
+        let mut authors = Vec::new();
+        for name in ["ann", "bob", "cid"] {
+            let user = db
+                .insert(&blog::User {
+                    id: 0,
+                    email: format!("{name}@example.com"),
+                    name: Some(name.into()),
+                    role: "author".into(),
+                    created_at: chrono::Utc::now(),
+                    manager_id: None,
+                })
+                .await
+                .expect("inserts a user");
+            authors.push(user);
+        }
+        // ann: 4 posts, bob: 1, cid: none.
+        let mut posts = Vec::new();
+        for (author, count) in [(authors[0].id, 4), (authors[1].id, 1)] {
+            for i in 0..count {
+                posts.push(
+                    db.insert(&post(author, &format!("p{author}-{i}"), i))
+                        .await
+                        .expect("inserts a post"),
+                );
+            }
+        }
+        let tags = blog::Tag::find()
+            .order_by(blog::Tag::ID.asc())
+            .all(&db)
+            .await
+            .expect("seeded tags");
+        db.insert(&blog::PostTag {
+            post_id: posts[0].id,
+            tag_id: tags[0].id,
+        })
+        .await
+        .expect("tags");
+        db.insert(&blog::PostTag {
+            post_id: posts[0].id,
+            tag_id: tags[1].id,
+        })
+        .await
+        .expect("tags");
+        db.insert(&blog::PostTag {
+            post_id: posts[4].id,
+            tag_id: tags[1].id,
+        })
+        .await
+        .expect("tags");
+
+        let before = db.statement_count();
+        let newest_two = blog::User::posts()
+            .filter(blog::Post::PUBLISHED.eq(true))
+            .order_by(blog::Post::PUBLISHED_AT.desc())
+            .limit(2)
+            .load_for(&authors, &db)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: eager load: {e}"));
+        let all_posts: Vec<blog::Post> = newest_two.iter().flatten().cloned().collect();
+        let tags_by_post = blog::Post::tags()
+            .load_for(&all_posts, &db)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: m2m: {e}"));
+        assert_eq!(
+            db.statement_count() - before,
+            2,
+            "{engine}: one query per relation level, no N+1"
+        );
+
+        let titles: Vec<Vec<String>> = newest_two
+            .iter()
+            .map(|p| p.iter().map(|p| p.title.clone()).collect())
+            .collect();
+        let (a, b) = (authors[0].id, authors[1].id);
+        let expected: Vec<Vec<String>> = vec![
+            vec![format!("p{a}-3"), format!("p{a}-2")],
+            vec![format!("p{b}-0")],
+            vec![],
+        ];
+        assert_eq!(titles, expected, "{engine}: per-parent order and limit");
+        let tag_counts: Vec<usize> = tags_by_post.iter().map(Vec::len).collect();
+        assert_eq!(
+            tag_counts,
+            [0, 0, 1],
+            "{engine}: ann's newest posts have no tags; bob's post has one"
+        );
+
+        let lazy = blog::User::posts()
+            .of(&authors[0])
+            .count(&db)
+            .await
+            .expect("lazy");
+        assert_eq!(lazy, 4, "{engine}: lazy loading one parent's children");
+        db.close().await;
+    }
+}

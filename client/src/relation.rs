@@ -1,0 +1,317 @@
+//! Relations between models, loaded without N+1 queries: one query per relation level for any
+//! number of parents (batched `IN`), with per-parent ordering and limits done in SQL by a
+//! window function.
+//!
+//! # Expected flow
+//! ```ignore
+//! let users = User::find().all(&db).await?;
+//! // Each user's five newest published posts: one query for all users.
+//! let posts = User::posts()
+//!     .filter(Post::PUBLISHED.eq(true))
+//!     .order_by(Post::CREATED_AT.desc())
+//!     .limit(5)
+//!     .load_for(&users, &db)
+//!     .await?; // posts[i] belongs to users[i]
+//! // One level deeper: one more query.
+//! let all_posts: Vec<Post> = posts.iter().flatten().cloned().collect();
+//! let comments = Post::comments().load_for(&all_posts, &db).await?;
+//! // Lazy: one user's posts.
+//! let mine = User::posts().of(&users[0]).all(&db).await?;
+//! ```
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+
+use crate::connection::Value;
+use crate::error::Result;
+use crate::executor::Executor;
+use crate::model::Model;
+use crate::query::condition::Expr;
+use crate::query::{Condition, Order, Select, SqlWriter};
+
+const PARENT_ALIAS: &str = "_fox_parent";
+const RANK_ALIAS: &str = "_fox_rank";
+
+/// How a child row is tied to its parent.
+#[derive(Clone, Copy, Debug)]
+enum Link {
+    /// The child holds `foreign_key` → the parent's `parent_key` (one-to-many, one-to-one).
+    Direct {
+        parent_key: &'static str,
+        foreign_key: &'static str,
+    },
+    /// A join table `through` holds (`through_parent` → parent's `parent_key`,
+    /// `through_child` → child's `child_key`) (many-to-many).
+    Through {
+        parent_key: &'static str,
+        through: &'static str,
+        through_parent: &'static str,
+        through_child: &'static str,
+        child_key: &'static str,
+    },
+}
+
+/// A relation from `P` rows to their `C` rows, with the child filter, order and per-parent
+/// limit to load with.
+#[derive(Debug)]
+pub struct Relation<P, C> {
+    link: Link,
+    filter: Option<Expr>,
+    order: Vec<(&'static str, bool)>,
+    limit: Option<u64>,
+    _models: PhantomData<fn() -> (P, C)>,
+}
+
+impl<P: Model, C: Model> Relation<P, C> {
+    /// One-to-many (or one-to-one): `C.foreign_key` references `P.parent_key`.
+    pub const fn has_many(parent_key: &'static str, foreign_key: &'static str) -> Self {
+        Self {
+            link: Link::Direct {
+                parent_key,
+                foreign_key,
+            },
+            filter: None,
+            order: Vec::new(),
+            limit: None,
+            _models: PhantomData,
+        }
+    }
+
+    /// Many-to-one: `P.foreign_key` references `C.child_key` (each parent has at most one
+    /// child, loaded as a list of zero or one).
+    pub const fn belongs_to(foreign_key: &'static str, child_key: &'static str) -> Self {
+        Self::has_many(foreign_key, child_key)
+    }
+
+    /// Many-to-many through a join table.
+    pub const fn many_to_many(
+        parent_key: &'static str,
+        through: &'static str,
+        through_parent: &'static str,
+        through_child: &'static str,
+        child_key: &'static str,
+    ) -> Self {
+        Self {
+            link: Link::Through {
+                parent_key,
+                through,
+                through_parent,
+                through_child,
+                child_key,
+            },
+            filter: None,
+            order: Vec::new(),
+            limit: None,
+            _models: PhantomData,
+        }
+    }
+
+    /// Loads only children matching `condition`.
+    pub fn filter(mut self, condition: Condition<C>) -> Self {
+        self.filter = Some(match self.filter.take() {
+            Some(existing) => Condition::<C>::new(existing).and(condition).expr,
+            None => condition.expr,
+        });
+        self
+    }
+
+    /// Orders each parent's children.
+    pub fn order_by(mut self, order: Order<C>) -> Self {
+        self.order.push((order.column, order.descending));
+        self
+    }
+
+    /// At most `count` children per parent.
+    pub fn limit(mut self, count: u64) -> Self {
+        self.limit = Some(count);
+        self
+    }
+
+    fn parent_key(&self) -> &'static str {
+        match self.link {
+            Link::Direct { parent_key, .. } | Link::Through { parent_key, .. } => parent_key,
+        }
+    }
+
+    /// The children of one parent, as a query (lazy loading). Many-to-many relations load
+    /// through [`Relation::load_for`].
+    pub fn of(&self, parent: &P) -> Select<C> {
+        let key = key_value::<P>(parent, self.parent_key());
+        let mut query = crate::query::select::<C>();
+        if let Link::Direct { foreign_key, .. } = self.link {
+            query = query.filter(Condition::new(Expr::Compare {
+                column: foreign_key,
+                operator: "=",
+                value: key,
+            }));
+        }
+        if let Some(filter) = &self.filter {
+            query = query.filter(Condition::new(filter.clone()));
+        }
+        for (column, descending) in &self.order {
+            query = query.order_by_column(column, *descending);
+        }
+        if let Some(limit) = self.limit {
+            query = query.limit(limit);
+        }
+        query
+    }
+
+    /// The children of every parent in one query; `result[i]` belongs to `parents[i]`.
+    ///
+    /// # Errors
+    /// Database and decoding errors.
+    pub async fn load_for(&self, parents: &[P], executor: impl Executor) -> Result<Vec<Vec<C>>> {
+        if parents.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<Value> = parents
+            .iter()
+            .map(|p| key_value::<P>(p, self.parent_key()))
+            .collect();
+        let (sql, values) = self.batch_sql(executor.backend(), &keys);
+        let rows = executor.fetch_all(&sql, &values).await?;
+        let mut grouped: HashMap<String, Vec<C>> = HashMap::new();
+        for row in &rows {
+            let parent = group_key(&row_parent_key(row)?);
+            grouped.entry(parent).or_default().push(C::from_row(row)?);
+        }
+        Ok(keys
+            .iter()
+            .map(|k| grouped.remove(&group_key(k)).unwrap_or_default())
+            .collect())
+    }
+
+    /// `SELECT child columns, <parent key> AS _fox_parent ... WHERE <parent key> IN (...)`,
+    /// ranked per parent when ordered or limited.
+    fn batch_sql(&self, backend: crate::Backend, keys: &[Value]) -> (String, Vec<Value>) {
+        let mut writer = SqlWriter::for_model(backend, C::PG_TYPES);
+        let (parent_column_table, parent_column) = match self.link {
+            Link::Direct { foreign_key, .. } => (C::TABLE, foreign_key),
+            Link::Through {
+                through,
+                through_parent,
+                ..
+            } => (through, through_parent),
+        };
+        let ranked = self.limit.is_some();
+        if ranked {
+            writer.push("SELECT * FROM (");
+        }
+        writer.push("SELECT ");
+        writer.push_select_columns_of(Some(C::TABLE), C::COLUMNS);
+        writer.push(", ");
+        writer.push_identifier(parent_column_table);
+        writer.push(".");
+        writer.push_identifier(parent_column);
+        writer.push(" AS ");
+        writer.push_identifier(PARENT_ALIAS);
+        if ranked {
+            writer.push(", ROW_NUMBER() OVER (PARTITION BY ");
+            writer.push_identifier(parent_column_table);
+            writer.push(".");
+            writer.push_identifier(parent_column);
+            self.push_order(&mut writer);
+            writer.push(") AS ");
+            writer.push_identifier(RANK_ALIAS);
+        }
+        writer.push(" FROM ");
+        writer.push_identifier(C::TABLE);
+        if let Link::Through {
+            through,
+            through_child,
+            child_key,
+            ..
+        } = self.link
+        {
+            writer.push(" JOIN ");
+            writer.push_identifier(through);
+            writer.push(" ON ");
+            writer.push_identifier(through);
+            writer.push(".");
+            writer.push_identifier(through_child);
+            writer.push(" = ");
+            writer.push_identifier(C::TABLE);
+            writer.push(".");
+            writer.push_identifier(child_key);
+        }
+        writer.push(" WHERE ");
+        writer.push_identifier(parent_column_table);
+        writer.push(".");
+        writer.push_identifier(parent_column);
+        writer.push(" IN (");
+        for (i, key) in keys.iter().enumerate() {
+            if i > 0 {
+                writer.push(", ");
+            }
+            writer.push_value(key.clone());
+        }
+        writer.push(")");
+        if let Some(filter) = &self.filter {
+            writer.push(" AND ");
+            filter.render_qualified(&mut writer, C::TABLE);
+        }
+        if ranked {
+            writer.push(") ");
+            writer.push_identifier("_fox_ranked");
+            writer.push(" WHERE ");
+            writer.push_identifier(RANK_ALIAS);
+            writer.push(&format!(" <= {}", self.limit.unwrap_or(u64::MAX)));
+            writer.push(" ORDER BY ");
+            writer.push_identifier(PARENT_ALIAS);
+            writer.push(", ");
+            writer.push_identifier(RANK_ALIAS);
+        } else if !self.order.is_empty() {
+            self.push_order(&mut writer);
+        }
+        writer.finish()
+    }
+
+    fn push_order(&self, writer: &mut SqlWriter) {
+        if self.order.is_empty() {
+            return;
+        }
+        writer.push(" ORDER BY ");
+        for (i, (column, descending)) in self.order.iter().enumerate() {
+            if i > 0 {
+                writer.push(", ");
+            }
+            writer.push_identifier(C::TABLE);
+            writer.push(".");
+            writer.push_identifier(column);
+            writer.push(if *descending { " DESC" } else { " ASC" });
+        }
+    }
+}
+
+/// The value of `column` of a model.
+fn key_value<M: Model>(model: &M, column: &str) -> Value {
+    model
+        .values()
+        .into_iter()
+        .find(|(c, _)| *c == column)
+        .map_or(Value::Null, |(_, v)| v)
+}
+
+fn row_parent_key(row: &crate::Row) -> Result<Value> {
+    // Keys are integers, text or UUIDs.
+    if let Ok(i) = row.get::<i64>(PARENT_ALIAS) {
+        return Ok(Value::Int(i));
+    }
+    if let Ok(i) = row.get::<i32>(PARENT_ALIAS) {
+        return Ok(Value::Int(i64::from(i)));
+    }
+    if let Ok(id) = row.get::<uuid::Uuid>(PARENT_ALIAS) {
+        return Ok(Value::Uuid(id));
+    }
+    row.get::<String>(PARENT_ALIAS).map(Value::Text)
+}
+
+/// A grouping key that equal keys share whatever their Rust integer width.
+fn group_key(value: &Value) -> String {
+    match value {
+        Value::Uuid(id) => id.hyphenated().to_string(),
+        Value::Text(text) => text.clone(),
+        other => format!("{other:?}"),
+    }
+}
