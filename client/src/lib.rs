@@ -31,7 +31,7 @@ pub use database::{Database, ModelExt, PoolOptions};
 pub use error::{Error, Result};
 pub use executor::{Executed, Executor};
 pub use foxdb_derive::{FromRow, Model};
-pub use model::{ColumnType, IntoValue, Model};
+pub use model::{ColumnType, Hooks, IntoValue, Model};
 pub use query::{Column, Condition, Order, select};
 pub use relation::Relation;
 pub use row::{FromColumn, FromRow, Row};

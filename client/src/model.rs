@@ -6,9 +6,9 @@ use crate::row::Row;
 
 /// A struct stored in one table.
 ///
-/// Derive it with `#[derive(foxdb::Model)]` rather than by hand: the derive also generates one
+/// Derive it with `#[derive(Clone, foxdb::Model)]` rather than by hand: the derive also generates one
 /// typed [`crate::Column`] handle per field (`User::EMAIL`).
-pub trait Model: Sized + Send + Sync + 'static {
+pub trait Model: Hooks + Clone + Sized + Send + Sync + 'static {
     /// Table name.
     const TABLE: &'static str;
     /// Column names, in field order.
@@ -19,6 +19,9 @@ pub trait Model: Sized + Send + Sync + 'static {
     const GENERATED: &'static [&'static str];
     /// PostgreSQL types that values of some columns are cast to (enum types).
     const PG_TYPES: &'static [(&'static str, &'static str)] = &[];
+    /// Whether the model has its own [`Hooks`]; writes through the pool then run in a
+    /// transaction so an `after_*` hook's error undoes the write.
+    const HAS_HOOKS: bool = false;
 
     /// Decodes a row holding every column of [`Model::COLUMNS`].
     ///
@@ -28,6 +31,59 @@ pub trait Model: Sized + Send + Sync + 'static {
 
     /// Every column with its value, in field order.
     fn values(&self) -> Vec<(&'static str, Value)>;
+}
+
+/// Code run around writes of a model, inside the same transaction as the write.
+/// `#[derive(Model)]` gives every model the no-op default; with `#[foxdb(hooks)]` the struct
+/// implements this trait itself.
+pub trait Hooks {
+    /// Before an insert; may change the row (normalise an email, fill a slug).
+    ///
+    /// # Errors
+    /// An error cancels the insert.
+    fn before_insert(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    /// After an insert, with the row as stored.
+    ///
+    /// # Errors
+    /// An error rolls the insert back.
+    fn after_insert(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Before a model is saved over its stored row.
+    ///
+    /// # Errors
+    /// An error cancels the update.
+    fn before_update(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    /// After a model was saved.
+    ///
+    /// # Errors
+    /// An error rolls the update back.
+    fn after_update(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Before a model's row is deleted.
+    ///
+    /// # Errors
+    /// An error cancels the delete.
+    fn before_delete(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// After a model's row was deleted.
+    ///
+    /// # Errors
+    /// An error rolls the delete back.
+    fn after_delete(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Converts a Rust value into a bound parameter.

@@ -5,7 +5,7 @@
 //! ```no_run
 //! # async fn demo(db: &foxdb::Database) -> foxdb::Result<()> {
 //! use foxdb::ModelExt;
-//! # #[derive(foxdb::Model)] #[foxdb(table = "accounts")] struct Account { #[foxdb(primary_key)] id: i64, balance: i64 }
+//! # #[derive(Clone, foxdb::Model)] #[foxdb(table = "accounts")] struct Account { #[foxdb(primary_key)] id: i64, balance: i64 }
 //! db.transaction(async |tx| {
 //!     Account::update().set(Account::BALANCE, 90).filter(Account::ID.eq(1)).exec(&mut *tx).await?;
 //!     Account::update().set(Account::BALANCE, 110).filter(Account::ID.eq(2)).exec(&mut *tx).await?;

@@ -271,3 +271,115 @@ async fn raw_typed_sql_and_explain_on_every_engine() {
         db.close().await;
     }
 }
+
+#[derive(foxdb::Model, Clone, Debug, PartialEq)]
+#[foxdb(table = "people", hooks)]
+struct Member {
+    #[foxdb(primary_key, auto_increment)]
+    id: i64,
+    name: String,
+    age: i32,
+    email: Option<String>,
+}
+
+impl foxdb::Hooks for Member {
+    fn before_insert(&mut self) -> foxdb::Result<()> {
+        self.email = self.email.as_ref().map(|e| e.to_lowercase());
+        Ok(())
+    }
+
+    fn after_insert(&self) -> foxdb::Result<()> {
+        if self.name == "refused" {
+            return Err(foxdb::Error::NotFound {
+                table: "refused on purpose".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn before_update(&mut self) -> foxdb::Result<()> {
+        self.name = self.name.trim().to_string();
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn hooks_upsert_save_and_remove_on_every_engine() {
+    for engine in TestEngine::ALL {
+        let (_test, db) = people(engine).await;
+        let member = db
+            .insert(&Member {
+                id: 0,
+                name: "Ada".into(),
+                age: 36,
+                email: Some("ADA@Example.COM".into()),
+            })
+            .await
+            .expect("inserts");
+        assert_eq!(
+            member.email.as_deref(),
+            Some("ada@example.com"),
+            "{engine}: before_insert ran"
+        );
+
+        let refused = db
+            .insert(&Member {
+                id: 0,
+                name: "refused".into(),
+                age: 1,
+                email: None,
+            })
+            .await;
+        assert!(refused.is_err(), "{engine}: after_insert error surfaces");
+        assert_eq!(
+            Member::find().count(&db).await.expect("counts"),
+            1,
+            "{engine}: and the insert was rolled back"
+        );
+
+        let renamed = Member {
+            name: "  Ada Lovelace ".into(),
+            ..member.clone()
+        };
+        assert!(db.save(&renamed).await.expect("saves"), "{engine}");
+        let stored = Member::find()
+            .filter(Member::ID.eq(member.id))
+            .one_required(&db)
+            .await
+            .expect("finds");
+        assert_eq!(stored.name, "Ada Lovelace", "{engine}: before_update ran");
+
+        let replaced = db
+            .upsert(&Person {
+                id: member.id,
+                name: "Ada L.".into(),
+                age: 37,
+                email: None,
+            })
+            .await
+            .expect("upserts");
+        assert_eq!(
+            (replaced.name.as_str(), replaced.age),
+            ("Ada L.", 37),
+            "{engine}: upsert replaced the row"
+        );
+        let added = db
+            .upsert(&Person {
+                id: 1000,
+                name: "New".into(),
+                age: 1,
+                email: None,
+            })
+            .await
+            .expect("upserts");
+        assert_eq!(added.id, 1000, "{engine}: upsert inserted a new row");
+        assert_eq!(Person::find().count(&db).await.expect("counts"), 2);
+
+        assert!(db.remove(&added).await.expect("removes"), "{engine}");
+        assert!(
+            !db.remove(&added).await.expect("removes"),
+            "{engine}: nothing left to remove"
+        );
+        db.close().await;
+    }
+}

@@ -1,7 +1,7 @@
 //! `#[derive(Model)]` for the FoxDB client.
 //!
 //! ```ignore
-//! #[derive(foxdb::Model)]
+//! #[derive(Clone, foxdb::Model)]
 //! #[foxdb(table = "users")]
 //! struct User {
 //!     #[foxdb(primary_key, auto_increment)]
@@ -13,6 +13,9 @@
 //!     role: String,
 //! }
 //! ```
+//! With `#[foxdb(table = "users", hooks)]` the struct implements `foxdb::Hooks` itself
+//! (before/after insert, update and delete); without it the hooks do nothing.
+//!
 //! generates `impl foxdb::Model for User` (table, columns, row decoding, values for inserts) and
 //! typed column handles `User::ID`, `User::EMAIL`, `User::NAME`.
 #![forbid(unsafe_code)]
@@ -96,13 +99,17 @@ struct FieldInfo {
 fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
     let name = &input.ident;
     let mut table = None;
+    let mut own_hooks = false;
     for attribute in input.attrs.iter().filter(|a| a.path().is_ident("foxdb")) {
         attribute.parse_nested_meta(|meta| {
             if meta.path.is_ident("table") {
                 table = Some(meta.value()?.parse::<LitStr>()?.value());
                 Ok(())
+            } else if meta.path.is_ident("hooks") {
+                own_hooks = true;
+                Ok(())
             } else {
-                Err(meta.error("expected `table = \"...\"`"))
+                Err(meta.error("expected `table = \"...\"` or `hooks`"))
             }
         })?;
     }
@@ -199,13 +206,22 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             pub const #constant: ::foxdb::Column<#name, #ty> = ::foxdb::Column::new(#column);
         }
     });
+    // Without `#[foxdb(hooks)]` the model gets the no-op hooks; with it, the user implements them.
+    let hooks = if own_hooks {
+        quote! {}
+    } else {
+        quote! { impl ::foxdb::Hooks for #name {} }
+    };
     Ok(quote! {
+        #hooks
+
         impl ::foxdb::Model for #name {
             const TABLE: &'static str = #table;
             const COLUMNS: &'static [&'static str] = &[#(#columns),*];
             const PRIMARY_KEY: &'static [&'static str] = &[#(#keys),*];
             const GENERATED: &'static [&'static str] = &[#(#generated),*];
             const PG_TYPES: &'static [(&'static str, &'static str)] = &[#(#pg_types),*];
+            const HAS_HOOKS: bool = #own_hooks;
 
             fn from_row(row: &::foxdb::Row) -> ::foxdb::Result<Self> {
                 Ok(Self { #(#decode),* })

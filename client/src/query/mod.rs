@@ -3,7 +3,8 @@
 //!
 //! ```
 //! # use foxdb::{Backend, Column, Model, Row, Value, Result};
-//! # struct User { id: i64, email: String }
+//! # #[derive(Clone)] struct User { id: i64, email: String }
+//! # impl foxdb::Hooks for User {}
 //! # impl Model for User {
 //! #     const TABLE: &'static str = "users";
 //! #     const COLUMNS: &'static [&'static str] = &["id", "email"];
@@ -28,7 +29,7 @@
 //! Comparisons are checked by the compiler: a column compares only with values of its type,
 //!
 //! ```compile_fail
-//! #[derive(foxdb::Model)]
+//! #[derive(Clone, foxdb::Model)]
 //! #[foxdb(table = "users")]
 //! struct User {
 //!     #[foxdb(primary_key)]
@@ -41,13 +42,13 @@
 //! and a query of one model takes only conditions on that model's columns.
 //!
 //! ```compile_fail
-//! # #[derive(foxdb::Model)]
+//! # #[derive(Clone, foxdb::Model)]
 //! # #[foxdb(table = "users")]
 //! # struct User {
 //! #     #[foxdb(primary_key)]
 //! #     id: i64,
 //! # }
-//! # #[derive(foxdb::Model)]
+//! # #[derive(Clone, foxdb::Model)]
 //! # #[foxdb(table = "posts")]
 //! # struct Post {
 //! #     #[foxdb(primary_key)]
@@ -60,7 +61,7 @@
 //! The same two lines, well-typed, compile:
 //!
 //! ```
-//! # #[derive(foxdb::Model)]
+//! # #[derive(Clone, foxdb::Model)]
 //! # #[foxdb(table = "users")]
 //! # struct User {
 //! #     #[foxdb(primary_key)]
@@ -79,7 +80,9 @@ mod write;
 pub use column::{Column, Order};
 pub use condition::Condition;
 pub use select::{Select, select};
-pub use write::{Delete, Update, delete, insert, insert_many, insert_statement, update};
+pub use write::{
+    Delete, Update, delete, insert, insert_many, insert_statement, remove, save, update, upsert,
+};
 
 use crate::Backend;
 use crate::connection::Value;

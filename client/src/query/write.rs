@@ -47,6 +47,128 @@ pub fn insert_statement<M: Model>(backend: Backend, rows: &[&M]) -> (String, Vec
     writer.finish()
 }
 
+/// `INSERT` of every column of `model` that replaces the stored row when the primary key
+/// exists.
+fn upsert_statement<M: Model>(backend: Backend, model: &M) -> (String, Vec<Value>) {
+    let mut writer = SqlWriter::for_model(backend, M::PG_TYPES);
+    writer.push("INSERT INTO ");
+    writer.push_identifier(M::TABLE);
+    writer.push(" (");
+    writer.push_identifiers(M::COLUMNS);
+    writer.push(") VALUES (");
+    for (i, (column, value)) in model.values().into_iter().enumerate() {
+        if i > 0 {
+            writer.push(", ");
+        }
+        writer.push_column_value(column, value);
+    }
+    writer.push(")");
+    let updated: Vec<&str> = M::COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| !M::PRIMARY_KEY.contains(c))
+        .collect();
+    match backend {
+        Backend::MySql => {
+            writer.push(" ON DUPLICATE KEY UPDATE ");
+            let assignments: Vec<&str> = if updated.is_empty() {
+                vec![M::PRIMARY_KEY[0]]
+            } else {
+                updated
+            };
+            for (i, column) in assignments.iter().enumerate() {
+                if i > 0 {
+                    writer.push(", ");
+                }
+                writer.push_identifier(column);
+                writer.push(" = VALUES(");
+                writer.push_identifier(column);
+                writer.push(")");
+            }
+        }
+        Backend::Postgres | Backend::Sqlite => {
+            writer.push(" ON CONFLICT (");
+            writer.push_identifiers(M::PRIMARY_KEY);
+            writer.push(")");
+            if updated.is_empty() {
+                writer.push(" DO NOTHING");
+            } else {
+                writer.push(" DO UPDATE SET ");
+                for (i, column) in updated.iter().enumerate() {
+                    if i > 0 {
+                        writer.push(", ");
+                    }
+                    writer.push_identifier(column);
+                    writer.push(" = excluded.");
+                    writer.push_identifier(column);
+                }
+            }
+        }
+    }
+    writer.finish()
+}
+
+/// Inserts `model`, or replaces the stored row with the same primary key; returns the row as
+/// stored. Also `db.upsert(&model)`.
+///
+/// # Errors
+/// Database and decoding errors.
+pub async fn upsert<M: Model, E: Executor>(executor: E, model: &M) -> Result<M> {
+    insert_row(executor, model, true).await
+}
+
+/// A condition matching `model`'s row by primary key.
+fn key_condition<M: Model>(model: &M) -> Condition<M> {
+    let values = model.values();
+    let parts: Vec<Expr> = M::PRIMARY_KEY
+        .iter()
+        .map(|key| Expr::Compare {
+            column: key,
+            operator: "=",
+            value: values
+                .iter()
+                .find(|(c, _)| c == key)
+                .map_or(Value::Null, |(_, v)| v.clone()),
+        })
+        .collect();
+    Condition::new(Expr::And(parts))
+}
+
+/// Writes every non-key column of `model` over its stored row (found by primary key), with
+/// the update hooks; returns whether a row was changed. Also `db.save(&model)`.
+///
+/// # Errors
+/// Hook and database errors.
+pub async fn save<M: Model, E: Executor>(mut executor: E, model: &M) -> Result<bool> {
+    let mut model = model.clone();
+    model.before_update()?;
+    let mut update = update::<M>().filter(key_condition(&model));
+    for (column, value) in model.values() {
+        if !M::PRIMARY_KEY.contains(&column) {
+            update.assignments.push((column, value));
+        }
+    }
+    let changed = update.exec(executor.by_ref()).await? > 0;
+    model.after_update()?;
+    Ok(changed)
+}
+
+/// Deletes `model`'s row (by primary key), with the delete hooks; returns whether a row went
+/// away. Also `db.remove(&model)`.
+///
+/// # Errors
+/// Hook and database errors.
+pub async fn remove<M: Model, E: Executor>(mut executor: E, model: &M) -> Result<bool> {
+    model.before_delete()?;
+    let deleted = delete::<M>()
+        .filter(key_condition(model))
+        .exec(executor.by_ref())
+        .await?
+        > 0;
+    model.after_delete()?;
+    Ok(deleted)
+}
+
 /// Most parameters one statement may bind.
 fn parameter_limit(backend: Backend) -> usize {
     match backend {
@@ -61,8 +183,22 @@ fn parameter_limit(backend: Backend) -> usize {
 /// # Errors
 /// Database and decoding errors.
 pub async fn insert<M: Model, E: Executor>(mut executor: E, model: &M) -> Result<M> {
+    let mut model = model.clone();
+    model.before_insert()?;
+    let stored = insert_row(executor.by_ref(), &model, false).await?;
+    stored.after_insert()?;
+    Ok(stored)
+}
+
+/// Inserts one row (every column when `upsert`, replacing the stored row on a key conflict)
+/// and reads it back.
+async fn insert_row<M: Model, E: Executor>(mut executor: E, model: &M, upsert: bool) -> Result<M> {
     let backend = executor.backend();
-    let (mut sql, values) = insert_statement::<M>(backend, &[model]);
+    let (mut sql, values) = if upsert {
+        upsert_statement::<M>(backend, model)
+    } else {
+        insert_statement::<M>(backend, &[model])
+    };
     if backend != Backend::MySql {
         let mut returning = SqlWriter::for_model(backend, M::PG_TYPES);
         returning.push(" RETURNING ");
@@ -80,6 +216,7 @@ pub async fn insert<M: Model, E: Executor>(mut executor: E, model: &M) -> Result
         .await?
         .last_insert_id
         .unwrap_or_default();
+    let generated_key_given = upsert;
     // Read back by key: the generated id, else the key values given.
     let mut writer = SqlWriter::for_model(backend, M::PG_TYPES);
     writer.push("SELECT ");
@@ -94,7 +231,7 @@ pub async fn insert<M: Model, E: Executor>(mut executor: E, model: &M) -> Result
         }
         writer.push_identifier(key);
         writer.push(" = ");
-        let value = if M::GENERATED.contains(key) {
+        let value = if M::GENERATED.contains(key) && !generated_key_given {
             Value::Int(inserted_id as i64)
         } else {
             given
@@ -139,12 +276,48 @@ pub async fn insert_many<M: Model, E: Executor>(mut executor: E, models: &[M]) -
 }
 
 impl Database {
-    /// Inserts `model` and returns it as stored; see [`insert`].
+    /// Inserts `model` and returns it as stored; see [`insert`]. Models with their own hooks
+    /// are inserted in a transaction.
+    ///
+    /// # Errors
+    /// Hook, database and decoding errors.
+    pub async fn insert<M: Model>(&self, model: &M) -> Result<M> {
+        if M::HAS_HOOKS {
+            return self.transaction(async |tx| insert(tx, model).await).await;
+        }
+        insert(self, model).await
+    }
+
+    /// Inserts or replaces `model` by primary key; see [`upsert`].
     ///
     /// # Errors
     /// Database and decoding errors.
-    pub async fn insert<M: Model>(&self, model: &M) -> Result<M> {
-        insert(self, model).await
+    pub async fn upsert<M: Model>(&self, model: &M) -> Result<M> {
+        upsert(self, model).await
+    }
+
+    /// Saves `model` over its stored row; see [`save`]. Models with their own hooks are saved
+    /// in a transaction.
+    ///
+    /// # Errors
+    /// Hook and database errors.
+    pub async fn save<M: Model>(&self, model: &M) -> Result<bool> {
+        if M::HAS_HOOKS {
+            return self.transaction(async |tx| save(tx, model).await).await;
+        }
+        save(self, model).await
+    }
+
+    /// Deletes `model`'s row; see [`remove`]. Models with their own hooks are deleted in a
+    /// transaction.
+    ///
+    /// # Errors
+    /// Hook and database errors.
+    pub async fn remove<M: Model>(&self, model: &M) -> Result<bool> {
+        if M::HAS_HOOKS {
+            return self.transaction(async |tx| remove(tx, model).await).await;
+        }
+        remove(self, model).await
     }
 
     /// Inserts many rows in batches; see [`insert_many`].
@@ -163,6 +336,30 @@ impl crate::transaction::Transaction {
     /// Database and decoding errors.
     pub async fn insert<M: Model>(&mut self, model: &M) -> Result<M> {
         insert(self, model).await
+    }
+
+    /// Inserts or replaces `model` in this transaction; see [`upsert`].
+    ///
+    /// # Errors
+    /// Database and decoding errors.
+    pub async fn upsert<M: Model>(&mut self, model: &M) -> Result<M> {
+        upsert(self, model).await
+    }
+
+    /// Saves `model` over its stored row in this transaction; see [`save`].
+    ///
+    /// # Errors
+    /// Hook and database errors.
+    pub async fn save<M: Model>(&mut self, model: &M) -> Result<bool> {
+        save(self, model).await
+    }
+
+    /// Deletes `model`'s row in this transaction; see [`remove`].
+    ///
+    /// # Errors
+    /// Hook and database errors.
+    pub async fn remove<M: Model>(&mut self, model: &M) -> Result<bool> {
+        remove(self, model).await
     }
 
     /// Inserts many rows in this transaction; see [`insert_many`].
