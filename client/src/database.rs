@@ -22,6 +22,8 @@ pub struct PoolOptions {
     pub acquire_timeout: Duration,
     /// Close connections idle longer than this.
     pub idle_timeout: Duration,
+    /// Log (target `foxdb::slow_query`) and count statements slower than this.
+    pub slow_query_threshold: Option<Duration>,
 }
 
 impl Default for PoolOptions {
@@ -31,6 +33,7 @@ impl Default for PoolOptions {
             min_connections: 0,
             acquire_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(600),
+            slow_query_threshold: Some(Duration::from_secs(1)),
         }
     }
 }
@@ -56,6 +59,7 @@ enum Pool {
 pub struct Database {
     pool: Pool,
     statements: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    stats: std::sync::Arc<crate::stats::QueryStats>,
 }
 
 impl Database {
@@ -109,6 +113,7 @@ impl Database {
         Ok(Self {
             pool,
             statements: std::sync::Arc::default(),
+            stats: std::sync::Arc::new(crate::stats::QueryStats::new(options.slow_query_threshold)),
         })
     }
 
@@ -124,6 +129,15 @@ impl Database {
     /// count on their own connection and are not included.
     pub fn statement_count(&self) -> u64 {
         self.statements.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Timings and counts of the statements run through this handle and its transactions.
+    pub fn stats(&self) -> &crate::stats::QueryStats {
+        &self.stats
+    }
+
+    pub(crate) fn stats_handle(&self) -> std::sync::Arc<crate::stats::QueryStats> {
+        self.stats.clone()
     }
 
     /// The engine.
@@ -142,6 +156,7 @@ impl Database {
     pub async fn fetch_all(&self, sql: &str, values: &[Value]) -> Result<Vec<Row>> {
         self.statements
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let started = std::time::Instant::now();
         let backend = self.backend();
         check_parameter_count(backend, sql, values)?;
         let statement = AssertSqlSafe(sql.to_string());
@@ -159,6 +174,7 @@ impl Database {
                 .await
                 .map(|rows| rows.into_iter().map(Row::Sqlite).collect()),
         };
+        self.stats.record(sql, started.elapsed(), rows.is_err());
         rows.map_err(|e| Error::query(backend, Some(sql), e))
     }
 
@@ -173,6 +189,7 @@ impl Database {
     async fn run(&self, sql: &str, values: &[Value]) -> Result<Executed> {
         self.statements
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let started = std::time::Instant::now();
         let backend = self.backend();
         check_parameter_count(backend, sql, values)?;
         let statement = AssertSqlSafe(sql.to_string());
@@ -199,6 +216,7 @@ impl Database {
                     last_insert_id: None,
                 }),
         };
+        self.stats.record(sql, started.elapsed(), executed.is_err());
         executed.map_err(|e| Error::query(backend, Some(sql), e))
     }
 

@@ -22,6 +22,7 @@ pub mod query;
 pub mod relation;
 pub mod row;
 pub mod schema;
+pub mod stats;
 pub mod transaction;
 pub mod url;
 
@@ -35,5 +36,6 @@ pub use model::{ColumnType, Hooks, IntoValue, Model};
 pub use query::{Column, Condition, Order, select};
 pub use relation::Relation;
 pub use row::{FromColumn, FromRow, Row};
+pub use stats::QueryStats;
 pub use transaction::{Isolation, Transaction};
 pub use url::DatabaseUrl;

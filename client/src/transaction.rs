@@ -57,6 +57,7 @@ enum Inner {
 pub struct Transaction {
     inner: Inner,
     savepoints: u32,
+    stats: std::sync::Arc<crate::stats::QueryStats>,
 }
 
 impl Database {
@@ -103,6 +104,7 @@ impl Database {
             .map(|inner| Transaction {
                 inner,
                 savepoints: 0,
+                stats: self.stats_handle(),
             })
             .map_err(|e| Error::query(backend, Some("BEGIN"), e))
     }
@@ -259,6 +261,7 @@ impl Transaction {
     }
 
     async fn run(&mut self, sql: &str, values: &[Value]) -> Result<Executed> {
+        let started = std::time::Instant::now();
         let backend = self.backend();
         check_parameter_count(backend, sql, values)?;
         let statement = AssertSqlSafe(sql.to_string());
@@ -285,6 +288,7 @@ impl Transaction {
                     last_insert_id: None,
                 }),
         };
+        self.stats.record(sql, started.elapsed(), executed.is_err());
         executed.map_err(|e| Error::query(backend, Some(sql), e))
     }
 }
@@ -304,6 +308,7 @@ impl Executor for &mut Transaction {
     }
 
     async fn fetch_all(self, sql: &str, values: &[Value]) -> Result<Vec<Row>> {
+        let started = std::time::Instant::now();
         let backend = Transaction::backend(self);
         check_parameter_count(backend, sql, values)?;
         let statement = AssertSqlSafe(sql.to_string());
@@ -321,6 +326,7 @@ impl Executor for &mut Transaction {
                 .await
                 .map(|rows| rows.into_iter().map(Row::Sqlite).collect()),
         };
+        self.stats.record(sql, started.elapsed(), rows.is_err());
         rows.map_err(|e| Error::query(backend, Some(sql), e))
     }
 

@@ -383,3 +383,54 @@ async fn hooks_upsert_save_and_remove_on_every_engine() {
         db.close().await;
     }
 }
+
+#[tokio::test]
+async fn statements_are_timed_per_shape_and_slow_ones_counted_without_values() {
+    let test = TestDatabase::create(TestEngine::Sqlite).await;
+    let options = foxdb::PoolOptions {
+        slow_query_threshold: Some(std::time::Duration::ZERO),
+        ..Default::default()
+    };
+    let db = Database::connect_with(test.url(), &options)
+        .await
+        .expect("connects");
+    db.execute("CREATE TABLE people (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, age INTEGER NOT NULL, email TEXT)", &[])
+        .await
+        .expect("creates");
+    db.insert(&person("s3cr3t-value", 1, None))
+        .await
+        .expect("inserts");
+    for names in [vec!["a"], vec!["a", "b", "c"]] {
+        Person::find()
+            .filter(Person::NAME.in_(names))
+            .all(&db)
+            .await
+            .expect("finds");
+    }
+    let shapes = db.stats().snapshot();
+    let select = shapes
+        .iter()
+        .find(|(shape, _)| shape.starts_with("SELECT") && shape.contains("IN (…)"))
+        .expect("one shape for both IN lists");
+    assert_eq!(select.1.count, 2);
+    assert_eq!(
+        select.1.slow, 2,
+        "a zero threshold makes every statement slow"
+    );
+    assert!(
+        shapes.iter().all(|(shape, _)| !shape.contains("s3cr3t")),
+        "values never appear in shapes"
+    );
+    let registry = prometheus::Registry::new();
+    db.stats().register(&registry).expect("registers");
+    let mut text = String::new();
+    prometheus::TextEncoder::new()
+        .encode_utf8(&registry.gather(), &mut text)
+        .expect("encodes");
+    assert!(
+        text.contains("foxdb_query_duration_seconds_bucket"),
+        "{text}"
+    );
+    assert!(text.contains("foxdb_slow_queries_total"));
+    assert!(!text.contains("s3cr3t"));
+}
