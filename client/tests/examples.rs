@@ -1,0 +1,27 @@
+//! The programs in `client/examples/` run and print what they promise, on every engine.
+
+use fox_e2e::{TestDatabase, TestEngine};
+
+#[path = "../examples/quickstart.rs"]
+#[allow(dead_code)]
+mod quickstart;
+
+#[tokio::test]
+async fn quickstart_runs_on_every_engine() {
+    for engine in TestEngine::ALL {
+        let database = TestDatabase::create(engine).await;
+        let lines = quickstart::run(database.url()).await.unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert_eq!(
+            lines,
+            [
+                "Ursula K. Le Guin is stored as ursula@example.com",
+                "The Dispossessed (1974)",
+                "Small Gods (1992)",
+                "latest by Ursula K. Le Guin: The Dispossessed",
+                "latest by Terry Pratchett: Small Gods",
+                "4 books in all",
+            ],
+            "{engine}"
+        );
+    }
+}
