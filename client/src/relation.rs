@@ -26,7 +26,7 @@ use crate::connection::Value;
 use crate::error::Result;
 use crate::executor::Executor;
 use crate::model::Model;
-use crate::query::condition::Expr;
+use crate::query::condition::{Exists, Expr};
 use crate::query::{Condition, Order, Select, SqlWriter};
 
 const PARENT_ALIAS: &str = "_fox_parent";
@@ -131,6 +131,30 @@ impl<P: Model, C: Model> Relation<P, C> {
         match self.link {
             Link::Direct { parent_key, .. } | Link::Through { parent_key, .. } => parent_key,
         }
+    }
+
+    /// A condition on parents: at least one related row (matching this relation's filter)
+    /// exists. `User::find().filter(User::posts().filter(Post::PUBLISHED.eq(true)).exists())`.
+    pub fn exists(&self) -> Condition<P> {
+        let (child_column, through) = match self.link {
+            Link::Direct { foreign_key, .. } => (foreign_key, None),
+            Link::Through {
+                through,
+                through_parent,
+                through_child,
+                child_key,
+                ..
+            } => (child_key, Some((through, through_parent, through_child))),
+        };
+        Condition::new(Expr::Exists(Box::new(Exists {
+            parent_table: P::TABLE,
+            parent_key: self.parent_key(),
+            child_table: C::TABLE,
+            child_column,
+            through,
+            filter: self.filter.clone(),
+            child_casts: C::PG_TYPES,
+        })))
     }
 
     /// The children of one parent, as a query (lazy loading). Many-to-many relations load

@@ -10,7 +10,9 @@ mod quickstart;
 async fn quickstart_runs_on_every_engine() {
     for engine in TestEngine::ALL {
         let database = TestDatabase::create(engine).await;
-        let lines = quickstart::run(database.url()).await.unwrap_or_else(|e| panic!("{engine}: {e}"));
+        let lines = quickstart::run(database.url())
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: {e}"));
         assert_eq!(
             lines,
             [

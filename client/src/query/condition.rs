@@ -29,6 +29,25 @@ pub(crate) enum Expr {
     And(Vec<Expr>),
     Or(Vec<Expr>),
     Not(Box<Expr>),
+    Exists(Box<Exists>),
+}
+
+/// `EXISTS (SELECT 1 FROM child [JOIN ...] WHERE <link> [AND filter])`: a relation filter.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Exists {
+    /// The outer (parent) table and its key column the link compares with.
+    pub(crate) parent_table: &'static str,
+    pub(crate) parent_key: &'static str,
+    /// The related table.
+    pub(crate) child_table: &'static str,
+    /// Direct links: the child column holding the parent key. Join links: the child's key.
+    pub(crate) child_column: &'static str,
+    /// Join table, its column towards the parent and its column towards the child.
+    pub(crate) through: Option<(&'static str, &'static str, &'static str)>,
+    /// Condition on the child rows.
+    pub(crate) filter: Option<Expr>,
+    /// PostgreSQL casts of the child's columns.
+    pub(crate) child_casts: &'static [(&'static str, &'static str)],
 }
 
 /// A condition on rows of model `M`; a condition on another model's columns does not compile
@@ -142,6 +161,41 @@ impl Expr {
                         writer.push(joiner);
                     }
                     part.render_with(writer, table);
+                }
+                writer.push(")");
+            }
+            Self::Exists(exists) => {
+                writer.push("EXISTS (SELECT 1 FROM ");
+                writer.push_identifier(exists.child_table);
+                let (link_table, link_column) = match exists.through {
+                    Some((through, through_parent, through_child)) => {
+                        writer.push(" JOIN ");
+                        writer.push_identifier(through);
+                        writer.push(" ON ");
+                        writer.push_identifier(through);
+                        writer.push(".");
+                        writer.push_identifier(through_child);
+                        writer.push(" = ");
+                        writer.push_identifier(exists.child_table);
+                        writer.push(".");
+                        writer.push_identifier(exists.child_column);
+                        (through, through_parent)
+                    }
+                    None => (exists.child_table, exists.child_column),
+                };
+                writer.push(" WHERE ");
+                writer.push_identifier(link_table);
+                writer.push(".");
+                writer.push_identifier(link_column);
+                writer.push(" = ");
+                writer.push_identifier(exists.parent_table);
+                writer.push(".");
+                writer.push_identifier(exists.parent_key);
+                if let Some(filter) = &exists.filter {
+                    writer.push(" AND ");
+                    let outer = writer.swap_casts(exists.child_casts);
+                    filter.render_with(writer, Some(exists.child_table));
+                    writer.swap_casts(outer);
                 }
                 writer.push(")");
             }

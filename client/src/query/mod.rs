@@ -136,6 +136,19 @@ impl SqlWriter {
         self.sql.push_str(&placeholder);
     }
 
+    /// Uses another model's casts (for a subquery on it); returns the ones in use before.
+    pub(crate) fn swap_casts(
+        &mut self,
+        casts: &'static [(&'static str, &'static str)],
+    ) -> &'static [(&'static str, &'static str)] {
+        let casts = if self.dialect.backend() == Backend::Postgres {
+            casts
+        } else {
+            &[]
+        };
+        std::mem::replace(&mut self.casts, casts)
+    }
+
     /// A value compared with or written to `column`, cast where the column needs it.
     pub(crate) fn push_column_value(&mut self, column: &str, value: Value) {
         match self.casts.iter().find(|(c, _)| *c == column) {

@@ -212,3 +212,82 @@ async fn relations_load_one_query_per_level_with_per_parent_limits() {
         db.close().await;
     }
 }
+
+#[tokio::test]
+async fn relation_filters_select_parents_by_their_children() {
+    for engine in TestEngine::ALL {
+        let test = TestDatabase::create(engine).await;
+        applied(apply(&test, &schema(BLOG), false).await);
+        let db = Database::connect(test.url()).await.expect("connects");
+        let admin = blog::User::find()
+            .one_required(&db)
+            .await
+            .expect("the seeded admin");
+        let writer = db
+            .insert(&blog::User {
+                id: 0,
+                email: "w@example.com".into(),
+                name: None,
+                role: "author".into(),
+                created_at: chrono::Utc::now(),
+                manager_id: None,
+            })
+            .await
+            .expect("inserts");
+        let mut draft = post(writer.id, "draft", 1);
+        draft.status = "draft".into();
+        let draft = db.insert(&draft).await.expect("inserts");
+        let tag = blog::Tag::find()
+            .one_required(&db)
+            .await
+            .expect("a seeded tag");
+        db.insert(&blog::PostTag {
+            post_id: draft.id,
+            tag_id: tag.id,
+        })
+        .await
+        .expect("tags");
+
+        let with_posts = blog::User::find()
+            .filter(blog::User::posts().exists())
+            .all(&db)
+            .await;
+        let with_posts = with_posts.unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert_eq!(
+            with_posts.iter().map(|u| u.id).collect::<Vec<_>>(),
+            [writer.id],
+            "{engine}"
+        );
+        let with_published = blog::User::find()
+            .filter(
+                blog::User::posts()
+                    .filter(blog::Post::STATUS.eq("published"))
+                    .exists(),
+            )
+            .count(&db)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert_eq!(with_published, 0, "{engine}: the only post is a draft");
+        let without_posts = blog::User::find()
+            .filter(blog::User::posts().exists().not())
+            .all(&db)
+            .await
+            .expect("filters");
+        assert_eq!(
+            without_posts.iter().map(|u| u.id).collect::<Vec<_>>(),
+            [admin.id],
+            "{engine}"
+        );
+        let tagged = blog::Post::find()
+            .filter(
+                blog::Post::tags()
+                    .filter(blog::Tag::NAME.eq(tag.name.clone()))
+                    .exists(),
+            )
+            .count(&db)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert_eq!(tagged, 1, "{engine}: many-to-many exists");
+        db.close().await;
+    }
+}
