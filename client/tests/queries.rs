@@ -434,3 +434,38 @@ async fn statements_are_timed_per_shape_and_slow_ones_counted_without_values() {
     assert!(text.contains("foxdb_slow_queries_total"));
     assert!(!text.contains("s3cr3t"));
 }
+
+#[tokio::test]
+async fn some_columns_select_into_tuples_on_every_engine() {
+    for engine in TestEngine::ALL {
+        let (_test, db) = people(engine).await;
+        db.insert_many(&[
+            person("Ada", 36, Some("ada@example.com")),
+            person("Grace", 45, None),
+        ])
+        .await
+        .expect("inserts");
+        let pairs: Vec<(String, Option<String>)> = Person::find()
+            .order_by(Person::NAME.asc())
+            .select((Person::NAME, Person::EMAIL))
+            .all(&db)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert_eq!(
+            pairs,
+            [
+                ("Ada".to_string(), Some("ada@example.com".to_string())),
+                ("Grace".to_string(), None)
+            ],
+            "{engine}"
+        );
+        let oldest: Option<(String, i32)> = Person::find()
+            .order_by(Person::AGE.desc())
+            .select((Person::NAME, Person::AGE))
+            .one(&db)
+            .await
+            .expect("selects");
+        assert_eq!(oldest, Some(("Grace".to_string(), 45)));
+        db.close().await;
+    }
+}

@@ -75,11 +75,13 @@
 mod column;
 pub(crate) mod condition;
 mod select;
+mod selection;
 mod write;
 
 pub use column::{Column, Order};
 pub use condition::Condition;
 pub use select::{Select, select};
+pub use selection::{SelectColumns, Selection};
 pub use write::{
     Delete, Update, delete, insert, insert_many, insert_statement, remove, save, update, upsert,
 };

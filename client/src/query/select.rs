@@ -74,11 +74,31 @@ impl<M: Model> Select<M> {
         }
     }
 
+    /// Selects only these columns, into tuples:
+    /// `User::find().select((User::ID, User::EMAIL)).all(&db)` → `Vec<(i64, String)>`.
+    pub fn select<S: super::selection::Selection<M>>(
+        self,
+        selection: S,
+    ) -> super::selection::SelectColumns<M, S> {
+        super::selection::SelectColumns {
+            query: self,
+            selection,
+        }
+    }
+
     /// The SQL and its parameters for `backend`.
     pub fn to_sql(&self, backend: Backend) -> (String, Vec<Value>) {
+        self.to_sql_columns(backend, M::COLUMNS)
+    }
+
+    pub(crate) fn to_sql_columns(
+        &self,
+        backend: Backend,
+        columns: &[&str],
+    ) -> (String, Vec<Value>) {
         let mut writer = SqlWriter::for_model(backend, M::PG_TYPES);
         writer.push("SELECT ");
-        writer.push_select_columns(M::COLUMNS);
+        writer.push_select_columns(columns);
         self.render_from_where(&mut writer);
         if !self.order.is_empty() {
             writer.push(" ORDER BY ");
