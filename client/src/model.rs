@@ -86,6 +86,17 @@ pub trait Hooks {
     }
 }
 
+/// The values of a new row of `Self::Model` where columns with defaults (and generated keys)
+/// are optional: `None` lets the database fill them. `fox generate client` writes one
+/// `New<Model>` struct per table.
+pub trait NewRow: Send + Sync {
+    /// The model the row becomes.
+    type Model: Model;
+
+    /// The columns given, with their values.
+    fn values(&self) -> Vec<(&'static str, Value)>;
+}
+
 /// Converts a Rust value into a bound parameter.
 pub trait IntoValue {
     /// The parameter.

@@ -169,6 +169,84 @@ pub async fn remove<M: Model, E: Executor>(mut executor: E, model: &M) -> Result
     Ok(deleted)
 }
 
+/// Inserts a new row giving only some columns (the database fills the rest from defaults) and
+/// returns it as a model. Also `db.create(&new)`.
+///
+/// # Errors
+/// Database and decoding errors.
+pub async fn create<N: crate::model::NewRow, E: Executor>(
+    mut executor: E,
+    new: &N,
+) -> Result<N::Model> {
+    type M<N> = <N as crate::model::NewRow>::Model;
+    let backend = executor.backend();
+    let values = new.values();
+    let columns: Vec<&str> = values.iter().map(|(c, _)| *c).collect();
+    let mut writer = SqlWriter::for_model(backend, M::<N>::PG_TYPES);
+    writer.push("INSERT INTO ");
+    writer.push_identifier(M::<N>::TABLE);
+    if columns.is_empty() {
+        writer.push(if backend == Backend::MySql {
+            " () VALUES ()"
+        } else {
+            " DEFAULT VALUES"
+        });
+    } else {
+        writer.push(" (");
+        writer.push_identifiers(&columns);
+        writer.push(") VALUES (");
+        for (i, (column, value)) in values.into_iter().enumerate() {
+            if i > 0 {
+                writer.push(", ");
+            }
+            writer.push_column_value(column, value);
+        }
+        writer.push(")");
+    }
+    if backend != Backend::MySql {
+        writer.push(" RETURNING ");
+        writer.push_select_columns(M::<N>::COLUMNS);
+        let (sql, values) = writer.finish();
+        let rows = executor.fetch_all(&sql, &values).await?;
+        let row = rows.first().ok_or_else(|| Error::NotFound {
+            table: M::<N>::TABLE.to_string(),
+        })?;
+        return M::<N>::from_row(row);
+    }
+    let (sql, values) = writer.finish();
+    let inserted_id = executor
+        .by_ref()
+        .execute(&sql, &values)
+        .await?
+        .last_insert_id
+        .unwrap_or_default();
+    let given = new.values();
+    let mut reader = SqlWriter::for_model(backend, M::<N>::PG_TYPES);
+    reader.push("SELECT ");
+    reader.push_select_columns(M::<N>::COLUMNS);
+    reader.push(" FROM ");
+    reader.push_identifier(M::<N>::TABLE);
+    reader.push(" WHERE ");
+    for (i, key) in M::<N>::PRIMARY_KEY.iter().enumerate() {
+        if i > 0 {
+            reader.push(" AND ");
+        }
+        reader.push_identifier(key);
+        reader.push(" = ");
+        let value = match given.iter().find(|(c, _)| c == key) {
+            Some((_, value)) => value.clone(),
+            None => Value::Int(inserted_id as i64),
+        };
+        reader.push_column_value(key, value);
+    }
+    let (sql, values) = reader.finish();
+    let rows = executor.fetch_all(&sql, &values).await?;
+    let row = rows.first().ok_or_else(|| Error::NotFound {
+        table: M::<N>::TABLE.to_string(),
+    })?;
+    M::<N>::from_row(row)
+}
+
 /// Most parameters one statement may bind.
 fn parameter_limit(backend: Backend) -> usize {
     match backend {
@@ -296,6 +374,14 @@ impl Database {
         upsert(self, model).await
     }
 
+    /// Inserts a row giving only some columns; see [`create`].
+    ///
+    /// # Errors
+    /// Database and decoding errors.
+    pub async fn create<N: crate::model::NewRow>(&self, new: &N) -> Result<N::Model> {
+        create(self, new).await
+    }
+
     /// Saves `model` over its stored row; see [`save`]. Models with their own hooks are saved
     /// in a transaction.
     ///
@@ -336,6 +422,14 @@ impl crate::transaction::Transaction {
     /// Database and decoding errors.
     pub async fn insert<M: Model>(&mut self, model: &M) -> Result<M> {
         insert(self, model).await
+    }
+
+    /// Inserts a row giving only some columns, in this transaction; see [`create`].
+    ///
+    /// # Errors
+    /// Database and decoding errors.
+    pub async fn create<N: crate::model::NewRow>(&mut self, new: &N) -> Result<N::Model> {
+        create(self, new).await
     }
 
     /// Inserts or replaces `model` in this transaction; see [`upsert`].

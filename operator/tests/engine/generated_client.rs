@@ -291,3 +291,37 @@ async fn relation_filters_select_parents_by_their_children() {
         db.close().await;
     }
 }
+
+#[tokio::test]
+async fn new_rows_leave_defaults_to_the_database() {
+    for engine in TestEngine::ALL {
+        let test = TestDatabase::create(engine).await;
+        applied(apply(&test, &schema(BLOG), false).await);
+        let db = Database::connect(test.url()).await.expect("connects");
+        let user = db
+            .create(&blog::NewUser {
+                email: "new@example.com".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert!(user.id > 1, "{engine}: generated id");
+        assert_eq!(user.role, "reader", "{engine}: enum default");
+        assert!(user.name.is_none());
+        let post = db
+            .create(&blog::NewPost {
+                title: "T".into(),
+                body: "B".into(),
+                author_id: user.id,
+                ..Default::default()
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert_eq!(
+            (post.status.as_str(), post.published),
+            ("draft", false),
+            "{engine}: defaults filled"
+        );
+        db.close().await;
+    }
+}
