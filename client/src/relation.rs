@@ -157,18 +157,30 @@ impl<P: Model, C: Model> Relation<P, C> {
         })))
     }
 
-    /// The children of one parent, as a query (lazy loading). Many-to-many relations load
-    /// through [`Relation::load_for`].
+    /// The children of one parent, as a query (lazy loading).
     pub fn of(&self, parent: &P) -> Select<C> {
         let key = key_value::<P>(parent, self.parent_key());
         let mut query = crate::query::select::<C>();
-        if let Link::Direct { foreign_key, .. } = self.link {
-            query = query.filter(Condition::new(Expr::Compare {
+        query = match self.link {
+            Link::Direct { foreign_key, .. } => query.filter(Condition::new(Expr::Compare {
                 column: foreign_key,
                 operator: "=",
                 value: key,
-            }));
-        }
+            })),
+            Link::Through {
+                through,
+                through_parent,
+                through_child,
+                child_key,
+                ..
+            } => query.filter(Condition::new(Expr::InThrough {
+                column: child_key,
+                through,
+                through_parent,
+                through_child,
+                value: key,
+            })),
+        };
         if let Some(filter) = &self.filter {
             query = query.filter(Condition::new(filter.clone()));
         }
@@ -185,7 +197,11 @@ impl<P: Model, C: Model> Relation<P, C> {
     ///
     /// # Errors
     /// Database and decoding errors.
-    pub async fn load_for(&self, parents: &[P], executor: impl Executor) -> Result<Vec<Vec<C>>> {
+    pub async fn load_for(
+        &self,
+        parents: &[P],
+        mut executor: impl Executor,
+    ) -> Result<Vec<Vec<C>>> {
         if parents.is_empty() {
             return Ok(Vec::new());
         }
@@ -193,16 +209,29 @@ impl<P: Model, C: Model> Relation<P, C> {
             .iter()
             .map(|p| key_value::<P>(p, self.parent_key()))
             .collect();
-        let (sql, values) = self.batch_sql(executor.backend(), &keys);
-        let rows = executor.fetch_all(&sql, &values).await?;
-        let mut grouped: HashMap<String, Vec<C>> = HashMap::new();
-        for row in &rows {
-            let parent = group_key(&row_parent_key(row)?);
-            grouped.entry(parent).or_default().push(C::from_row(row)?);
+        // Each distinct key once; batches stay under the engine's parameter limit.
+        let mut distinct: Vec<Value> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for key in &keys {
+            if seen.insert(group_key(key)) {
+                distinct.push(key.clone());
+            }
         }
+        let mut grouped: HashMap<String, Vec<C>> = HashMap::new();
+        let batch = crate::query::parameter_limit(executor.backend())
+            .saturating_sub(100)
+            .max(1);
+        for chunk in distinct.chunks(batch) {
+            let (sql, values) = self.batch_sql(executor.backend(), chunk);
+            for row in &executor.by_ref().fetch_all(&sql, &values).await? {
+                let parent = group_key(&row_parent_key(row)?);
+                grouped.entry(parent).or_default().push(C::from_row(row)?);
+            }
+        }
+        // Parents sharing a key (many posts, one author) each get the rows.
         Ok(keys
             .iter()
-            .map(|k| grouped.remove(&group_key(k)).unwrap_or_default())
+            .map(|k| grouped.get(&group_key(k)).cloned().unwrap_or_default())
             .collect())
     }
 

@@ -63,8 +63,27 @@ native_columns!(
     chrono::NaiveDateTime,
     chrono::NaiveDate,
     chrono::NaiveTime,
-    serde_json::Value,
 );
+
+impl FromColumn for serde_json::Value {
+    fn from_column(row: &Row, column: &str) -> std::result::Result<Self, sqlx::Error> {
+        match row {
+            Row::Postgres(r) => r.try_get(column),
+            Row::MySql(r) => r.try_get(column),
+            // SQLite's JSON columns have numeric affinity: a scalar document may come back as
+            // a number.
+            Row::Sqlite(r) => r.try_get::<serde_json::Value, _>(column).or_else(|error| {
+                if let Ok(i) = r.try_get::<i64, _>(column) {
+                    Ok(serde_json::Value::from(i))
+                } else if let Ok(x) = r.try_get::<f64, _>(column) {
+                    Ok(serde_json::Value::from(x))
+                } else {
+                    Err(error)
+                }
+            }),
+        }
+    }
+}
 
 impl FromColumn for uuid::Uuid {
     fn from_column(row: &Row, column: &str) -> std::result::Result<Self, sqlx::Error> {

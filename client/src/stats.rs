@@ -125,16 +125,94 @@ impl QueryStats {
     }
 }
 
-/// The statement with its placeholder lists collapsed and its length bounded.
+/// The statement as a shape: literals and placeholders become `?`, lists of identical items
+/// collapse to `item, …`, and a long statement keeps a prefix plus a hash of the whole.
 pub fn query_shape(sql: &str) -> String {
-    let mut shape = String::with_capacity(sql.len().min(SHAPE_LENGTH));
-    let mut chars = sql.chars().peekable();
+    let shape = collapse_repeats(&normalize_literals(sql));
+    if shape.chars().count() <= SHAPE_LENGTH {
+        return shape;
+    }
+    let hash = shape.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let prefix: String = shape.chars().take(SHAPE_LENGTH - 20).collect();
+    format!("{prefix}…#{hash:016x}")
+}
+
+/// Replaces string and number literals and numbered placeholders by `?`; quoted identifiers
+/// stay.
+fn normalize_literals(sql: &str) -> String {
+    let chars: Vec<char> = sql.chars().collect();
+    let mut out = String::with_capacity(sql.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\'' => {
+                i += 1;
+                while i < chars.len() {
+                    if chars[i] == '\'' && chars.get(i + 1) == Some(&'\'') {
+                        i += 2;
+                    } else if chars[i] == '\'' {
+                        break;
+                    } else {
+                        i += 1;
+                    }
+                }
+                out.push_str("'?'");
+                i += 1;
+            }
+            '"' | '`' => {
+                out.push(c);
+                i += 1;
+                while i < chars.len() && chars[i] != c {
+                    out.push(chars[i]);
+                    i += 1;
+                }
+                if i < chars.len() {
+                    out.push(c);
+                }
+                i += 1;
+            }
+            '$' if chars.get(i + 1).is_some_and(char::is_ascii_digit) => {
+                out.push('?');
+                i += 1;
+                while i < chars.len() && chars[i].is_ascii_digit() {
+                    i += 1;
+                }
+            }
+            c if c.is_ascii_digit()
+                && !out
+                    .chars()
+                    .last()
+                    .is_some_and(|p| p.is_alphanumeric() || p == '_') =>
+            {
+                out.push('?');
+                while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
+                    i += 1;
+                }
+            }
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Collapses runs of identical comma-separated items, at every nesting level:
+/// `IN (?, ?, ?)` → `IN (?, …)`, `VALUES (?, ?), (?, ?)` → `VALUES (?, ?), …`.
+fn collapse_repeats(text: &str) -> String {
+    // Innermost groups first.
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
-        if c == '(' && chars.peek().is_some_and(|n| *n == '$' || *n == '?') {
-            // Skip a `($1, $2, …)` / `(?, ?, …)` list entirely.
+        if c == '(' {
             let mut depth = 1;
-            for inner in chars.by_ref() {
-                match inner {
+            let mut inner = String::new();
+            for n in chars.by_ref() {
+                match n {
                     '(' => depth += 1,
                     ')' => {
                         depth -= 1;
@@ -144,20 +222,59 @@ pub fn query_shape(sql: &str) -> String {
                     }
                     _ => {}
                 }
+                inner.push(n);
             }
-            shape.push_str("(…)");
-            continue;
+            out.push('(');
+            let group = collapse_repeats(&inner);
+            // A list of one placeholder reads like a longer one: `IN (?)` ≈ `IN (?, ?)`.
+            if group.trim().contains('?') && !group.contains(',') && !group.contains(' ') {
+                out.push_str(group.trim());
+                out.push_str(", …");
+            } else {
+                out.push_str(&group);
+            }
+            out.push(')');
+        } else {
+            out.push(c);
         }
-        shape.push(c);
     }
-    // VALUES (…), (…), … of batched inserts collapse too.
-    while shape.contains("(…), (…)") {
-        shape = shape.replace("(…), (…)", "(…)");
+    let items = split_top_level(&out);
+    // `VALUES (…), (…)`: the first item carries the statement before the list.
+    let repeats = |previous: &str, item: &str| {
+        previous.trim() == item.trim()
+            || previous.trim_end().ends_with(&format!(" {}", item.trim()))
+    };
+    let mut collapsed: Vec<&str> = Vec::new();
+    for item in &items {
+        match collapsed.as_slice() {
+            [.., before, last] if last.trim() == "…" && repeats(before, item) => {}
+            [.., last] if repeats(last, item) => collapsed.push(" …"),
+            _ => collapsed.push(item),
+        }
     }
-    if shape.chars().count() > SHAPE_LENGTH {
-        shape = shape.chars().take(SHAPE_LENGTH).collect::<String>() + "…";
+    collapsed.join(",")
+}
+
+/// Splits at commas outside parentheses and quotes.
+fn split_top_level(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut quote, mut start) = (0_i32, None, 0);
+    for (i, c) in text.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"' | '`') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => depth -= 1,
+            (None, ',') if depth == 0 => {
+                parts.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
     }
-    shape
+    parts.push(&text[start..]);
+    parts
 }
 
 #[cfg(test)]
@@ -167,23 +284,44 @@ mod tests {
     #[test]
     fn shapes_hide_values_and_collapse_lists() {
         assert_eq!(
-            query_shape(r#"SELECT "id" FROM "people" WHERE "id" IN ($1, $2, $3) AND "age" > $4"#),
-            r#"SELECT "id" FROM "people" WHERE "id" IN (…) AND "age" > $4"#
+            query_shape(
+                r#"SELECT "id" FROM "people" WHERE "id" IN ($1, $2, $3) AND "age" > $4 LIMIT 20 OFFSET 40"#
+            ),
+            r#"SELECT "id" FROM "people" WHERE "id" IN (?, …) AND "age" > ? LIMIT ? OFFSET ?"#
         );
         assert_eq!(
             query_shape(r#"INSERT INTO "t" ("a", "b") VALUES (?, ?), (?, ?), (?, ?)"#),
-            r#"INSERT INTO "t" ("a", "b") VALUES (…)"#
+            r#"INSERT INTO "t" ("a", "b") VALUES (?, …), …"#
+        );
+        assert_eq!(
+            query_shape(
+                r#"SELECT 1 FROM "t2" WHERE "s" IN (CAST($1 AS "e"), CAST($2 AS "e")) AND "n" = 'O''Brien'"#
+            ),
+            r#"SELECT ? FROM "t2" WHERE "s" IN (CAST(? AS "e"), …) AND "n" = '?'"#
+        );
+        let long = format!(
+            "SELECT {} FROM t",
+            (0..100)
+                .map(|i| format!("c{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let other = long.replace("c99", "c98");
+        assert_ne!(
+            query_shape(&long),
+            query_shape(&other),
+            "long statements keep a hash of the whole"
         );
     }
 
     #[test]
     fn slow_statements_are_counted_per_shape() {
         let stats = QueryStats::new(Some(Duration::from_millis(10)));
-        stats.record("SELECT 1", Duration::from_millis(1), false);
-        stats.record("SELECT 1", Duration::from_millis(50), false);
-        stats.record("SELECT 2", Duration::from_millis(1), true);
+        stats.record("SELECT a FROM t", Duration::from_millis(1), false);
+        stats.record("SELECT a FROM t", Duration::from_millis(50), false);
+        stats.record("SELECT b FROM t", Duration::from_millis(1), true);
         let snapshot = stats.snapshot();
-        assert_eq!(snapshot[0].0, "SELECT 1");
+        assert_eq!(snapshot[0].0, "SELECT a FROM t");
         assert_eq!((snapshot[0].1.count, snapshot[0].1.slow), (2, 1));
         assert_eq!(snapshot[1].1.errors, 1);
         let registry = Registry::new();

@@ -190,10 +190,16 @@ pub fn is_retryable(error: &Error) -> bool {
     else {
         return false;
     };
+    // MySQL reports SQLSTATE through code(); its error numbers tell deadlock (1213) and lock
+    // wait timeout (1205) apart.
+    if let Some(mysql) = database.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        return matches!(mysql.number(), 1213 | 1205);
+    }
     matches!(
         database.code().as_deref(),
-        // PostgreSQL serialization failure and deadlock; MySQL deadlock and lock wait; SQLite busy.
-        Some("40001" | "40P01" | "1213" | "1205" | "5" | "517")
+        // PostgreSQL serialization failure and deadlock; SQLite busy and locked (with their
+        // extended codes).
+        Some("40001" | "40P01" | "5" | "6" | "261" | "262" | "517" | "773")
     )
 }
 

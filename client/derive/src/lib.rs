@@ -61,6 +61,13 @@ fn expand_from_row(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream>
                 if meta.path.is_ident("column") {
                     column = meta.value()?.parse::<LitStr>()?.value();
                     Ok(())
+                } else if meta.path.is_ident("primary_key") || meta.path.is_ident("auto_increment")
+                {
+                    // Model attributes: a struct may derive both Model and FromRow.
+                    Ok(())
+                } else if meta.path.is_ident("pg_type") {
+                    meta.value()?.parse::<LitStr>()?;
+                    Ok(())
                 } else {
                     Err(meta.error("expected `column = \"...\"`"))
                 }

@@ -30,7 +30,20 @@ pub(crate) enum Expr {
     Or(Vec<Expr>),
     Not(Box<Expr>),
     Exists(Box<Exists>),
+    /// `column IN (SELECT through_child FROM through WHERE through_parent = value)`.
+    InThrough {
+        column: &'static str,
+        through: &'static str,
+        through_parent: &'static str,
+        through_child: &'static str,
+        value: Value,
+    },
 }
+
+/// Alias of the related table in an `EXISTS` subquery (so self-relations are not shadowed).
+const CHILD_ALIAS: &str = "_fox_child";
+/// Alias of the join table in an `EXISTS` subquery.
+const THROUGH_ALIAS: &str = "_fox_through";
 
 /// `EXISTS (SELECT 1 FROM child [JOIN ...] WHERE <link> [AND filter])`: a relation filter.
 #[derive(Clone, Debug, PartialEq)]
@@ -118,6 +131,24 @@ impl Expr {
                 column,
                 operator,
                 value,
+            } if *operator == "LIKE" => {
+                // LIKE compares text, also for PostgreSQL enum columns.
+                let outer = writer.swap_casts(&[]);
+                if outer.iter().any(|(c, _)| c == column) {
+                    writer.push("CAST(");
+                    column_name(writer, column);
+                    writer.push(" AS text)");
+                } else {
+                    column_name(writer, column);
+                }
+                writer.swap_casts(outer);
+                writer.push(" LIKE ");
+                writer.push_value(value.clone());
+            }
+            Self::Compare {
+                column,
+                operator,
+                value,
             } => {
                 column_name(writer, column);
                 writer.push(&format!(" {operator} "));
@@ -167,21 +198,25 @@ impl Expr {
             Self::Exists(exists) => {
                 writer.push("EXISTS (SELECT 1 FROM ");
                 writer.push_identifier(exists.child_table);
+                writer.push(" ");
+                writer.push_identifier(CHILD_ALIAS);
                 let (link_table, link_column) = match exists.through {
                     Some((through, through_parent, through_child)) => {
                         writer.push(" JOIN ");
                         writer.push_identifier(through);
+                        writer.push(" ");
+                        writer.push_identifier(THROUGH_ALIAS);
                         writer.push(" ON ");
-                        writer.push_identifier(through);
+                        writer.push_identifier(THROUGH_ALIAS);
                         writer.push(".");
                         writer.push_identifier(through_child);
                         writer.push(" = ");
-                        writer.push_identifier(exists.child_table);
+                        writer.push_identifier(CHILD_ALIAS);
                         writer.push(".");
                         writer.push_identifier(exists.child_column);
-                        (through, through_parent)
+                        (THROUGH_ALIAS, through_parent)
                     }
-                    None => (exists.child_table, exists.child_column),
+                    None => (CHILD_ALIAS, exists.child_column),
                 };
                 writer.push(" WHERE ");
                 writer.push_identifier(link_table);
@@ -194,9 +229,27 @@ impl Expr {
                 if let Some(filter) = &exists.filter {
                     writer.push(" AND ");
                     let outer = writer.swap_casts(exists.child_casts);
-                    filter.render_with(writer, Some(exists.child_table));
+                    filter.render_with(writer, Some(CHILD_ALIAS));
                     writer.swap_casts(outer);
                 }
+                writer.push(")");
+            }
+            Self::InThrough {
+                column,
+                through,
+                through_parent,
+                through_child,
+                value,
+            } => {
+                column_name(writer, column);
+                writer.push(" IN (SELECT ");
+                writer.push_identifier(through_child);
+                writer.push(" FROM ");
+                writer.push_identifier(through);
+                writer.push(" WHERE ");
+                writer.push_identifier(through_parent);
+                writer.push(" = ");
+                writer.push_value(value.clone());
                 writer.push(")");
             }
             Self::Not(inner) => {

@@ -21,7 +21,7 @@
 //! let (sql, values) = query.to_sql(Backend::Postgres);
 //! assert_eq!(
 //!     sql,
-//!     r#"SELECT "id", "email" FROM "users" WHERE ("email" LIKE $1 AND "id" > $2) ORDER BY "id" DESC LIMIT 20"#
+//!     r#"SELECT "id", "email" FROM "users" WHERE ("email" LIKE $1 AND "id" > $2) ORDER BY "users"."id" DESC LIMIT 20"#
 //! );
 //! assert_eq!(values.len(), 2);
 //! ```
@@ -82,6 +82,7 @@ pub use column::{Column, Order};
 pub use condition::Condition;
 pub use select::{Select, select};
 pub use selection::{SelectColumns, Selection};
+pub(crate) use write::parameter_limit;
 pub use write::{
     Delete, Update, delete, insert, insert_many, insert_statement, remove, save, update, upsert,
 };

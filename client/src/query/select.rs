@@ -106,6 +106,9 @@ impl<M: Model> Select<M> {
                 if i > 0 {
                     writer.push(", ");
                 }
+                // Qualified: a PostgreSQL enum read back as text must still sort as the enum.
+                writer.push_identifier(M::TABLE);
+                writer.push(".");
                 writer.push_identifier(column);
                 writer.push(if *descending { " DESC" } else { " ASC" });
             }

@@ -5,6 +5,7 @@ use std::marker::PhantomData;
 use super::SqlWriter;
 use super::column::Column;
 use super::condition::{Condition, Expr};
+use super::select::select;
 use crate::Backend;
 use crate::connection::Value;
 use crate::database::Database;
@@ -69,29 +70,18 @@ fn upsert_statement<M: Model>(backend: Backend, model: &M) -> (String, Vec<Value
         .filter(|c| !M::PRIMARY_KEY.contains(c))
         .collect();
     match backend {
-        Backend::MySql => {
-            writer.push(" ON DUPLICATE KEY UPDATE ");
-            let assignments: Vec<&str> = if updated.is_empty() {
-                vec![M::PRIMARY_KEY[0]]
-            } else {
-                updated
-            };
-            for (i, column) in assignments.iter().enumerate() {
-                if i > 0 {
-                    writer.push(", ");
-                }
-                writer.push_identifier(column);
-                writer.push(" = VALUES(");
-                writer.push_identifier(column);
-                writer.push(")");
-            }
-        }
+        // MySQL upserts go through `upsert`'s update-then-insert; this is its plain insert.
+        Backend::MySql => {}
         Backend::Postgres | Backend::Sqlite => {
             writer.push(" ON CONFLICT (");
             writer.push_identifiers(M::PRIMARY_KEY);
             writer.push(")");
             if updated.is_empty() {
-                writer.push(" DO NOTHING");
+                // A no-op update still returns the row (DO NOTHING would return none).
+                writer.push(" DO UPDATE SET ");
+                writer.push_identifier(M::PRIMARY_KEY[0]);
+                writer.push(" = excluded.");
+                writer.push_identifier(M::PRIMARY_KEY[0]);
             } else {
                 writer.push(" DO UPDATE SET ");
                 for (i, column) in updated.iter().enumerate() {
@@ -113,8 +103,32 @@ fn upsert_statement<M: Model>(backend: Backend, model: &M) -> (String, Vec<Value
 ///
 /// # Errors
 /// Database and decoding errors.
-pub async fn upsert<M: Model, E: Executor>(executor: E, model: &M) -> Result<M> {
-    insert_row(executor, model, true).await
+pub async fn upsert<M: Model, E: Executor>(mut executor: E, model: &M) -> Result<M> {
+    let mut model = model.clone();
+    model.before_insert()?;
+    let stored = if executor.backend() == Backend::MySql {
+        // MySQL's ON DUPLICATE KEY fires on any unique key, which could change another row:
+        // update by primary key, and insert only when no row has it.
+        if save_values(executor.by_ref(), &model).await? {
+            let rows = select::<M>()
+                .filter(key_condition(&model))
+                .all(executor.by_ref())
+                .await?;
+            rows.into_iter().next().ok_or_else(|| Error::NotFound {
+                table: M::TABLE.to_string(),
+            })?
+        } else {
+            let generated_unset = model
+                .values()
+                .iter()
+                .any(|(c, v)| M::GENERATED.contains(c) && matches!(v, Value::Int(0) | Value::Null));
+            insert_row(executor.by_ref(), &model, !generated_unset).await?
+        }
+    } else {
+        insert_row(executor.by_ref(), &model, true).await?
+    };
+    stored.after_insert()?;
+    Ok(stored)
 }
 
 /// A condition matching `model`'s row by primary key.
@@ -139,18 +153,32 @@ fn key_condition<M: Model>(model: &M) -> Condition<M> {
 ///
 /// # Errors
 /// Hook and database errors.
-pub async fn save<M: Model, E: Executor>(mut executor: E, model: &M) -> Result<bool> {
+pub async fn save<M: Model, E: Executor>(executor: E, model: &M) -> Result<bool> {
     let mut model = model.clone();
     model.before_update()?;
-    let mut update = update::<M>().filter(key_condition(&model));
+    let changed = save_values(executor, &model).await?;
+    if changed {
+        model.after_update()?;
+    }
+    Ok(changed)
+}
+
+/// Writes the non-key columns of `model` over the row with its key; whether a row matched.
+async fn save_values<M: Model, E: Executor>(executor: E, model: &M) -> Result<bool> {
+    let mut update = update::<M>().filter(key_condition(model));
     for (column, value) in model.values() {
         if !M::PRIMARY_KEY.contains(&column) {
             update.assignments.push((column, value));
         }
     }
-    let changed = update.exec(executor.by_ref()).await? > 0;
-    model.after_update()?;
-    Ok(changed)
+    if update.assignments.is_empty() {
+        // Every column is part of the key: nothing to write; the row matches if it exists.
+        return select::<M>()
+            .filter(key_condition(model))
+            .exists(executor)
+            .await;
+    }
+    Ok(update.exec(executor).await? > 0)
 }
 
 /// Deletes `model`'s row (by primary key), with the delete hooks; returns whether a row went
@@ -165,7 +193,9 @@ pub async fn remove<M: Model, E: Executor>(mut executor: E, model: &M) -> Result
         .exec(executor.by_ref())
         .await?
         > 0;
-    model.after_delete()?;
+    if deleted {
+        model.after_delete()?;
+    }
     Ok(deleted)
 }
 
@@ -248,7 +278,7 @@ pub async fn create<N: crate::model::NewRow, E: Executor>(
 }
 
 /// Most parameters one statement may bind.
-fn parameter_limit(backend: Backend) -> usize {
+pub(crate) fn parameter_limit(backend: Backend) -> usize {
     match backend {
         Backend::Postgres | Backend::MySql => 65_535,
         Backend::Sqlite => 32_766,
@@ -333,6 +363,17 @@ async fn insert_row<M: Model, E: Executor>(mut executor: E, model: &M, upsert: b
 /// # Errors
 /// Database errors; earlier batches stay inserted unless run inside a transaction.
 pub async fn insert_many<M: Model, E: Executor>(mut executor: E, models: &[M]) -> Result<u64> {
+    let prepared: Vec<M>;
+    let models = if M::HAS_HOOKS {
+        let mut rows = models.to_vec();
+        for row in &mut rows {
+            row.before_insert()?;
+        }
+        prepared = rows;
+        &prepared[..]
+    } else {
+        models
+    };
     let backend = executor.backend();
     let per_row = M::COLUMNS
         .iter()
@@ -371,6 +412,10 @@ impl Database {
     /// # Errors
     /// Database and decoding errors.
     pub async fn upsert<M: Model>(&self, model: &M) -> Result<M> {
+        // MySQL's update-then-insert, and hooks, must be atomic.
+        if M::HAS_HOOKS || self.backend() == Backend::MySql {
+            return self.transaction(async |tx| upsert(tx, model).await).await;
+        }
         upsert(self, model).await
     }
 
@@ -532,6 +577,15 @@ impl<M: Model> Update<M> {
                 backend,
                 feature: format!(
                     "an UPDATE of {} without a filter (call .all_rows() to change every row)",
+                    M::TABLE
+                ),
+            });
+        }
+        if self.assignments.is_empty() {
+            return Err(Error::Unsupported {
+                backend,
+                feature: format!(
+                    "an UPDATE of {} that sets no column (call .set())",
                     M::TABLE
                 ),
             });

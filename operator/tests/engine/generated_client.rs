@@ -6,6 +6,8 @@ use foxdb::{Database, ModelExt};
 
 use super::support::{applied, apply, fox, schema, text};
 
+// Kept exactly as the generator writes it (the test below compares).
+#[rustfmt::skip]
 #[path = "../fixtures/blog_models.rs"]
 #[allow(dead_code)]
 mod blog;
@@ -322,6 +324,129 @@ async fn new_rows_leave_defaults_to_the_database() {
             ("draft", false),
             "{engine}: defaults filled"
         );
+        db.close().await;
+    }
+}
+
+#[tokio::test]
+async fn shared_parents_self_relations_join_rows_and_enum_text_behave() {
+    for engine in TestEngine::ALL {
+        let test = TestDatabase::create(engine).await;
+        applied(apply(&test, &schema(BLOG), false).await);
+        let db = Database::connect(test.url()).await.expect("connects");
+        let boss = blog::User::find()
+            .one_required(&db)
+            .await
+            .expect("the seeded admin");
+        let worker = db
+            .create(&blog::NewUser {
+                email: "worker@example.com".into(),
+                manager_id: Some(boss.id),
+                ..Default::default()
+            })
+            .await
+            .expect("creates");
+
+        // Two posts by one author: each gets the author (belongs-to with a shared key).
+        let p1 = db
+            .insert(&post(worker.id, "one", 1))
+            .await
+            .expect("inserts");
+        let mut second = post(worker.id, "two", 2);
+        second.status = "archived".into();
+        let p2 = db.insert(&second).await.expect("inserts");
+        let authors = foxdb::Relation::<blog::Post, blog::User>::belongs_to("author_id", "id")
+            .load_for(&[p1.clone(), p2.clone()], &db)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert_eq!(
+            authors.iter().map(Vec::len).collect::<Vec<_>>(),
+            [1, 1],
+            "{engine}: both posts get their author"
+        );
+
+        // A self-relation: users managing someone.
+        let manages = foxdb::Relation::<blog::User, blog::User>::has_many("id", "manager_id");
+        let managers = blog::User::find()
+            .filter(manages.exists())
+            .all(&db)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert_eq!(
+            managers.iter().map(|u| u.id).collect::<Vec<_>>(),
+            [boss.id],
+            "{engine}: not shadowed by the subquery"
+        );
+
+        // Lazy loading through a join table, and join rows written twice.
+        let tag = blog::Tag::find()
+            .one_required(&db)
+            .await
+            .expect("a seeded tag");
+        let link = blog::PostTag {
+            post_id: p1.id,
+            tag_id: tag.id,
+        };
+        db.upsert(&link)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        db.upsert(&link)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: upserting an all-key row again: {e}"));
+        assert!(
+            db.save(&link).await.expect("saves"),
+            "{engine}: an all-key row matches itself"
+        );
+        assert_eq!(
+            blog::Post::tags().of(&p1).count(&db).await.expect("lazy"),
+            1,
+            "{engine}: only this post's tags"
+        );
+        assert_eq!(
+            blog::Post::tags().of(&p2).count(&db).await.expect("lazy"),
+            0,
+            "{engine}"
+        );
+
+        // An upsert colliding on another unique key fails instead of changing that row.
+        let clash = blog::User {
+            id: worker.id + 100,
+            email: boss.email.clone(),
+            ..worker.clone()
+        };
+        assert!(
+            db.upsert(&clash).await.is_err(),
+            "{engine}: the email belongs to someone else"
+        );
+        let boss_now = blog::User::find()
+            .filter(blog::User::ID.eq(boss.id))
+            .one_required(&db)
+            .await
+            .expect("finds");
+        assert_eq!(boss_now, boss, "{engine}: the other row is untouched");
+
+        // Enum columns: LIKE compares text, ORDER BY follows the declared order.
+        let like = blog::Post::find()
+            .filter(blog::Post::STATUS.like("pub%"))
+            .count(&db)
+            .await;
+        assert_eq!(like.unwrap_or_else(|e| panic!("{engine}: {e}")), 1);
+        let order: Vec<String> = blog::Post::find()
+            .order_by(blog::Post::STATUS.asc())
+            .select((blog::Post::STATUS,))
+            .all(&db)
+            .await
+            .expect("orders")
+            .into_iter()
+            .map(|(s,)| s)
+            .collect();
+        // Declared order on PostgreSQL and MySQL; SQLite keeps enums as checked text.
+        let expected = if engine == TestEngine::Sqlite {
+            ["archived", "published"]
+        } else {
+            ["published", "archived"]
+        };
+        assert_eq!(order, expected, "{engine}: enum order");
         db.close().await;
     }
 }
