@@ -32,7 +32,7 @@ pub use database::{Database, ModelExt, PoolOptions};
 pub use error::{Error, Result};
 pub use executor::{Executed, Executor};
 pub use foxdb_derive::{FromRow, Model};
-pub use model::{ColumnType, Hooks, IntoValue, Model, NewRow};
+pub use model::{ColumnType, Comparable, Hooks, IntoValue, Model, NewRow};
 pub use query::{Column, Condition, Order, select};
 pub use relation::Relation;
 pub use row::{FromColumn, FromRow, Row};

@@ -145,6 +145,45 @@ impl IntoValue for Value {
     }
 }
 
+/// A value a column of type `T` compares with: `T` itself, and lossless widenings (an `i32`
+/// for an `i64` column, a `&str` for a `String` column). Unlike `Into`, a `bool` does not
+/// compare with an integer.
+pub trait Comparable<T> {
+    /// The value as the column's type.
+    fn into_compared(self) -> T;
+}
+
+macro_rules! comparable {
+    ($($from:ty => $to:ty),* $(,)?) => {
+        $(impl Comparable<$to> for $from {
+            fn into_compared(self) -> $to {
+                <$to>::from(self)
+            }
+        })*
+    };
+}
+
+comparable! {
+    bool => bool,
+    i16 => i16, i16 => i32, i16 => i64, i32 => i32, i32 => i64, i64 => i64,
+    f32 => f32, f32 => f64, f64 => f64,
+    String => String, &str => String,
+    Vec<u8> => Vec<u8>,
+    uuid::Uuid => uuid::Uuid,
+    chrono::DateTime<chrono::Utc> => chrono::DateTime<chrono::Utc>,
+    chrono::NaiveDateTime => chrono::NaiveDateTime,
+    chrono::NaiveDate => chrono::NaiveDate,
+    chrono::NaiveTime => chrono::NaiveTime,
+    serde_json::Value => serde_json::Value,
+    rust_decimal::Decimal => rust_decimal::Decimal,
+}
+
+impl Comparable<String> for &String {
+    fn into_compared(self) -> String {
+        self.clone()
+    }
+}
+
 /// The Rust type of a column, and what its values compare with: `Option<T>` columns compare
 /// with `T`.
 pub trait ColumnType {

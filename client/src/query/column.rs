@@ -4,7 +4,7 @@
 use std::marker::PhantomData;
 
 use super::condition::{Condition, Expr};
-use crate::model::{ColumnType, IntoValue, Model};
+use crate::model::{ColumnType, Comparable, IntoValue, Model};
 
 /// A column of model `M` holding values of type `T`.
 pub struct Column<M, T> {
@@ -48,62 +48,68 @@ impl<M: Model, T: ColumnType> Column<M, T> {
         self.name
     }
 
-    fn compare(self, operator: &'static str, value: impl Into<T::Compared>) -> Condition<M> {
+    fn compare(self, operator: &'static str, value: impl Comparable<T::Compared>) -> Condition<M> {
         Condition::new(Expr::Compare {
             column: self.name,
             operator,
-            value: value.into().into_value(),
+            value: value.into_compared().into_value(),
         })
     }
 
     /// `column = value`.
-    pub fn eq(self, value: impl Into<T::Compared>) -> Condition<M> {
+    pub fn eq(self, value: impl Comparable<T::Compared>) -> Condition<M> {
         self.compare("=", value)
     }
 
     /// `column <> value`.
-    pub fn ne(self, value: impl Into<T::Compared>) -> Condition<M> {
+    pub fn ne(self, value: impl Comparable<T::Compared>) -> Condition<M> {
         self.compare("<>", value)
     }
 
     /// `column < value`.
-    pub fn lt(self, value: impl Into<T::Compared>) -> Condition<M> {
+    pub fn lt(self, value: impl Comparable<T::Compared>) -> Condition<M> {
         self.compare("<", value)
     }
 
     /// `column <= value`.
-    pub fn lte(self, value: impl Into<T::Compared>) -> Condition<M> {
+    pub fn lte(self, value: impl Comparable<T::Compared>) -> Condition<M> {
         self.compare("<=", value)
     }
 
     /// `column > value`.
-    pub fn gt(self, value: impl Into<T::Compared>) -> Condition<M> {
+    pub fn gt(self, value: impl Comparable<T::Compared>) -> Condition<M> {
         self.compare(">", value)
     }
 
     /// `column >= value`.
-    pub fn gte(self, value: impl Into<T::Compared>) -> Condition<M> {
+    pub fn gte(self, value: impl Comparable<T::Compared>) -> Condition<M> {
         self.compare(">=", value)
     }
 
     /// `column BETWEEN low AND high`.
     pub fn between(
         self,
-        low: impl Into<T::Compared>,
-        high: impl Into<T::Compared>,
+        low: impl Comparable<T::Compared>,
+        high: impl Comparable<T::Compared>,
     ) -> Condition<M> {
         Condition::new(Expr::Between {
             column: self.name,
-            low: low.into().into_value(),
-            high: high.into().into_value(),
+            low: low.into_compared().into_value(),
+            high: high.into_compared().into_value(),
         })
     }
 
     /// `column IN (values...)`; an empty list matches nothing.
-    pub fn in_<V: Into<T::Compared>>(self, values: impl IntoIterator<Item = V>) -> Condition<M> {
+    pub fn in_<V: Comparable<T::Compared>>(
+        self,
+        values: impl IntoIterator<Item = V>,
+    ) -> Condition<M> {
         Condition::new(Expr::In {
             column: self.name,
-            values: values.into_iter().map(|v| v.into().into_value()).collect(),
+            values: values
+                .into_iter()
+                .map(|v| v.into_compared().into_value())
+                .collect(),
         })
     }
 
@@ -144,7 +150,7 @@ impl<M: Model, T: ColumnType> Column<M, T> {
 
 impl<M: Model, T: ColumnType<Compared = String>> Column<M, T> {
     /// `column LIKE pattern` (`%` any run, `_` one character).
-    pub fn like(self, pattern: impl Into<String>) -> Condition<M> {
-        self.compare("LIKE", pattern.into())
+    pub fn like(self, pattern: impl Comparable<String>) -> Condition<M> {
+        self.compare("LIKE", pattern.into_compared())
     }
 }

@@ -39,6 +39,18 @@
 //! let wrong = User::EMAIL.eq(42); // error: a number is not a String
 //! ```
 //!
+//! (not even a `bool` with an integer column),
+//!
+//! ```compile_fail
+//! # #[derive(Clone, foxdb::Model)]
+//! # #[foxdb(table = "users")]
+//! # struct User {
+//! #     #[foxdb(primary_key)]
+//! #     id: i64,
+//! # }
+//! let wrong = User::ID.eq(true); // error: a bool is not an i64
+//! ```
+//!
 //! and a query of one model takes only conditions on that model's columns.
 //!
 //! ```compile_fail

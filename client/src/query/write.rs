@@ -11,7 +11,7 @@ use crate::connection::Value;
 use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::executor::Executor;
-use crate::model::{ColumnType, IntoValue, Model};
+use crate::model::{ColumnType, Comparable, IntoValue, Model};
 
 /// `INSERT` of `rows` (generated columns left to the database), as one statement.
 pub fn insert_statement<M: Model>(backend: Backend, rows: &[&M]) -> (String, Vec<Value>) {
@@ -534,10 +534,10 @@ impl<M: Model> Update<M> {
     pub fn set<T: ColumnType>(
         mut self,
         column: Column<M, T>,
-        value: impl Into<T::Compared>,
+        value: impl Comparable<T::Compared>,
     ) -> Self {
         self.assignments
-            .push((column.name(), value.into().into_value()));
+            .push((column.name(), value.into_compared().into_value()));
         self
     }
 
