@@ -34,7 +34,7 @@ pub struct Book {
 impl Author {
     /// An author's books.
     pub fn books() -> Relation<Author, Book> {
-        Relation::has_many("id", "author_id")
+        Relation::has_many(Author::ID, Book::AUTHOR_ID)
     }
 }
 

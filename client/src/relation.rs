@@ -4,6 +4,7 @@
 //!
 //! # Expected flow
 //! ```ignore
+//! // With relations from `fox generate client`, or `Relation::has_many(User::ID, Post::AUTHOR_ID)`.
 //! let users = User::find().all(&db).await?;
 //! // Each user's five newest published posts: one query for all users.
 //! let posts = User::posts()
@@ -25,9 +26,9 @@ use std::marker::PhantomData;
 use crate::connection::Value;
 use crate::error::Result;
 use crate::executor::Executor;
-use crate::model::Model;
+use crate::model::{ColumnType, Model};
 use crate::query::condition::{Exists, Expr};
-use crate::query::{Condition, Order, Select, SqlWriter};
+use crate::query::{Column, Condition, Order, Select, SqlWriter};
 
 const PARENT_ALIAS: &str = "_fox_parent";
 const RANK_ALIAS: &str = "_fox_rank";
@@ -63,42 +64,57 @@ pub struct Relation<P, C> {
 }
 
 impl<P: Model, C: Model> Relation<P, C> {
-    /// One-to-many (or one-to-one): `C.foreign_key` references `P.parent_key`.
-    pub const fn has_many(parent_key: &'static str, foreign_key: &'static str) -> Self {
-        Self {
-            link: Link::Direct {
-                parent_key,
-                foreign_key,
-            },
-            filter: None,
-            order: Vec::new(),
-            limit: None,
-            _models: PhantomData,
-        }
-    }
-
-    /// Many-to-one: `P.foreign_key` references `C.child_key` (each parent has at most one
-    /// child, loaded as a list of zero or one).
-    pub const fn belongs_to(foreign_key: &'static str, child_key: &'static str) -> Self {
-        Self::has_many(foreign_key, child_key)
-    }
-
-    /// Many-to-many through a join table.
-    pub const fn many_to_many(
-        parent_key: &'static str,
-        through: &'static str,
-        through_parent: &'static str,
-        through_child: &'static str,
-        child_key: &'static str,
+    /// One-to-many (or one-to-one): `C.foreign_key` references `P.parent_key`. The key types
+    /// must agree: `Relation::has_many(User::ID, Post::AUTHOR_ID)`.
+    pub fn has_many<K: ColumnType, F: ColumnType<Compared = K::Compared>>(
+        parent_key: Column<P, K>,
+        foreign_key: Column<C, F>,
     ) -> Self {
+        Self::with_link(Link::Direct {
+            parent_key: parent_key.name(),
+            foreign_key: foreign_key.name(),
+        })
+    }
+
+    /// Many-to-one: `P.foreign_key` references `C.key` (each parent has at most one child,
+    /// loaded as a list of zero or one): `Relation::belongs_to(Post::AUTHOR_ID, User::ID)`.
+    pub fn belongs_to<F: ColumnType, K: ColumnType<Compared = F::Compared>>(
+        foreign_key: Column<P, F>,
+        key: Column<C, K>,
+    ) -> Self {
+        Self::with_link(Link::Direct {
+            parent_key: foreign_key.name(),
+            foreign_key: key.name(),
+        })
+    }
+
+    /// Many-to-many through the join model `J`:
+    /// `Relation::many_to_many(Post::ID, PostTag::POST_ID, PostTag::TAG_ID, Tag::ID)`.
+    pub fn many_to_many<J, PK, JP, JC, CK>(
+        parent_key: Column<P, PK>,
+        through_parent: Column<J, JP>,
+        through_child: Column<J, JC>,
+        child_key: Column<C, CK>,
+    ) -> Self
+    where
+        J: Model,
+        PK: ColumnType,
+        JP: ColumnType<Compared = PK::Compared>,
+        CK: ColumnType,
+        JC: ColumnType<Compared = CK::Compared>,
+    {
+        Self::with_link(Link::Through {
+            parent_key: parent_key.name(),
+            through: J::TABLE,
+            through_parent: through_parent.name(),
+            through_child: through_child.name(),
+            child_key: child_key.name(),
+        })
+    }
+
+    fn with_link(link: Link) -> Self {
         Self {
-            link: Link::Through {
-                parent_key,
-                through,
-                through_parent,
-                through_child,
-                child_key,
-            },
+            link,
             filter: None,
             order: Vec::new(),
             limit: None,

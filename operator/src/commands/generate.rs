@@ -363,20 +363,36 @@ fn relation_source(schema: &fox_crds::FoxSchema, desired: &foxdb::schema::Schema
         for relation in &table.relations {
             let related = struct_name(&relation.table);
             let (method, _) = field_name(&relation.name);
+            // Column handles: the compiler checks the names and that key types agree.
+            let handle = |table: &str, column: &str| {
+                format!(
+                    "{}::{}",
+                    struct_name(table),
+                    field_name(column).0.trim_start_matches("r#").to_uppercase()
+                )
+            };
             let constructor = match relation.kind {
                 RelationKind::OneToMany | RelationKind::OneToOne => {
                     let foreign_key = relation
                         .foreign_key
                         .clone()
                         .unwrap_or_else(|| default_foreign_key(&table.name));
-                    format!("has_many({:?}, {foreign_key:?})", key(&table.name))
+                    format!(
+                        "has_many({}, {})",
+                        handle(&table.name, &key(&table.name)),
+                        handle(&relation.table, &foreign_key)
+                    )
                 }
                 RelationKind::ManyToOne => {
                     let foreign_key = relation
                         .foreign_key
                         .clone()
                         .unwrap_or_else(|| default_foreign_key(&relation.table));
-                    format!("belongs_to({foreign_key:?}, {:?})", key(&relation.table))
+                    format!(
+                        "belongs_to({}, {})",
+                        handle(&table.name, &foreign_key),
+                        handle(&relation.table, &key(&relation.table))
+                    )
                 }
                 RelationKind::ManyToMany => {
                     let through = relation
@@ -395,9 +411,11 @@ fn relation_source(schema: &fox_crds::FoxSchema, desired: &foxdb::schema::Schema
                         _ => join_table_columns(&table.name, &relation.table),
                     };
                     format!(
-                        "many_to_many({:?}, {through:?}, {owner_column:?}, {related_column:?}, {:?})",
-                        key(&table.name),
-                        key(&relation.table)
+                        "many_to_many({}, {}, {}, {})",
+                        handle(&table.name, &key(&table.name)),
+                        handle(&through, &owner_column),
+                        handle(&through, &related_column),
+                        handle(&relation.table, &key(&relation.table))
                     )
                 }
             };

@@ -355,7 +355,7 @@ async fn shared_parents_self_relations_join_rows_and_enum_text_behave() {
         let mut second = post(worker.id, "two", 2);
         second.status = "archived".into();
         let p2 = db.insert(&second).await.expect("inserts");
-        let authors = foxdb::Relation::<blog::Post, blog::User>::belongs_to("author_id", "id")
+        let authors = foxdb::Relation::belongs_to(blog::Post::AUTHOR_ID, blog::User::ID)
             .load_for(&[p1.clone(), p2.clone()], &db)
             .await
             .unwrap_or_else(|e| panic!("{engine}: {e}"));
@@ -366,7 +366,7 @@ async fn shared_parents_self_relations_join_rows_and_enum_text_behave() {
         );
 
         // A self-relation: users managing someone.
-        let manages = foxdb::Relation::<blog::User, blog::User>::has_many("id", "manager_id");
+        let manages = foxdb::Relation::has_many(blog::User::ID, blog::User::MANAGER_ID);
         let managers = blog::User::find()
             .filter(manages.exists())
             .all(&db)
