@@ -469,3 +469,47 @@ async fn some_columns_select_into_tuples_on_every_engine() {
         db.close().await;
     }
 }
+
+#[tokio::test]
+async fn updates_and_deletes_return_rows_where_the_engine_can() {
+    for engine in TestEngine::ALL {
+        let (_test, db) = people(engine).await;
+        db.insert_many(&[person("Ada", 36, None), person("Grace", 45, None)])
+            .await
+            .expect("inserts");
+        let updated = Person::update()
+            .set(Person::AGE, 50)
+            .filter(Person::NAME.eq("Grace"))
+            .returning(&db)
+            .await;
+        let deleted = Person::delete()
+            .filter(Person::NAME.eq("Ada"))
+            .returning(&db)
+            .await;
+        if engine == TestEngine::Mysql {
+            assert!(
+                matches!(updated, Err(foxdb::Error::Unsupported { .. })),
+                "{engine}: a typed refusal"
+            );
+            assert!(
+                matches!(deleted, Err(foxdb::Error::Unsupported { .. })),
+                "{engine}"
+            );
+        } else {
+            let updated = updated.unwrap_or_else(|e| panic!("{engine}: {e}"));
+            assert_eq!(
+                updated
+                    .iter()
+                    .map(|p| (p.name.as_str(), p.age))
+                    .collect::<Vec<_>>(),
+                [("Grace", 50)]
+            );
+            let deleted = deleted.unwrap_or_else(|e| panic!("{engine}: {e}"));
+            assert_eq!(
+                deleted.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+                ["Ada"]
+            );
+        }
+        db.close().await;
+    }
+}

@@ -566,12 +566,8 @@ impl<M: Model> Update<M> {
         self
     }
 
-    /// Runs it; returns the number of rows changed.
-    ///
-    /// # Errors
-    /// [`Error::Unsupported`] without a filter or `all_rows()`; database errors.
-    pub async fn exec(&self, database: impl Executor) -> Result<u64> {
-        let backend = database.backend();
+    /// The statement, or why it is refused.
+    fn render(&self, backend: Backend) -> Result<SqlWriter> {
         if self.filter.is_none() && !self.all_rows {
             return Err(Error::Unsupported {
                 backend,
@@ -606,8 +602,42 @@ impl<M: Model> Update<M> {
             writer.push(" WHERE ");
             filter.render(&mut writer);
         }
-        let (sql, values) = writer.finish();
+        Ok(writer)
+    }
+
+    /// Runs it; returns the number of rows changed.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] without a filter or `all_rows()`, or without `set`; database
+    /// errors.
+    pub async fn exec(&self, database: impl Executor) -> Result<u64> {
+        let (sql, values) = self.render(database.backend())?.finish();
         Ok(database.execute(&sql, &values).await?.rows_affected)
+    }
+
+    /// Runs it and returns the changed rows as they are now (PostgreSQL and SQLite; MySQL
+    /// cannot return rows from an UPDATE).
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] on MySQL and as for [`Update::exec`]; database errors.
+    pub async fn returning(&self, database: impl Executor) -> Result<Vec<M>> {
+        let backend = database.backend();
+        if backend == Backend::MySql {
+            return Err(Error::Unsupported {
+                backend,
+                feature: "returning rows from an UPDATE".into(),
+            });
+        }
+        let mut writer = self.render(backend)?;
+        writer.push(" RETURNING ");
+        writer.push_select_columns(M::COLUMNS);
+        let (sql, values) = writer.finish();
+        database
+            .fetch_all(&sql, &values)
+            .await?
+            .iter()
+            .map(M::from_row)
+            .collect()
     }
 }
 
@@ -644,12 +674,8 @@ impl<M: Model> Delete<M> {
         self
     }
 
-    /// Runs it; returns the number of rows deleted.
-    ///
-    /// # Errors
-    /// [`Error::Unsupported`] without a filter or `all_rows()`; database errors.
-    pub async fn exec(&self, database: impl Executor) -> Result<u64> {
-        let backend = database.backend();
+    /// The statement, or why it is refused.
+    fn render(&self, backend: Backend) -> Result<SqlWriter> {
         if self.filter.is_none() && !self.all_rows {
             return Err(Error::Unsupported {
                 backend,
@@ -666,7 +692,40 @@ impl<M: Model> Delete<M> {
             writer.push(" WHERE ");
             filter.render(&mut writer);
         }
-        let (sql, values) = writer.finish();
+        Ok(writer)
+    }
+
+    /// Runs it; returns the number of rows deleted.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] without a filter or `all_rows()`; database errors.
+    pub async fn exec(&self, database: impl Executor) -> Result<u64> {
+        let (sql, values) = self.render(database.backend())?.finish();
         Ok(database.execute(&sql, &values).await?.rows_affected)
+    }
+
+    /// Runs it and returns the deleted rows (PostgreSQL and SQLite; MySQL cannot return rows
+    /// from a DELETE).
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] on MySQL and as for [`Delete::exec`]; database errors.
+    pub async fn returning(&self, database: impl Executor) -> Result<Vec<M>> {
+        let backend = database.backend();
+        if backend == Backend::MySql {
+            return Err(Error::Unsupported {
+                backend,
+                feature: "returning rows from a DELETE".into(),
+            });
+        }
+        let mut writer = self.render(backend)?;
+        writer.push(" RETURNING ");
+        writer.push_select_columns(M::COLUMNS);
+        let (sql, values) = writer.finish();
+        database
+            .fetch_all(&sql, &values)
+            .await?
+            .iter()
+            .map(M::from_row)
+            .collect()
     }
 }
