@@ -384,3 +384,32 @@ fn group_key(value: &Value) -> String {
         other => format!("{other:?}"),
     }
 }
+
+/// Rows of `P` with their related `C` rows: `User::find().with(User::posts()).all(&db)`.
+#[derive(Debug)]
+pub struct WithRelation<P, C> {
+    query: Select<P>,
+    relation: Relation<P, C>,
+}
+
+impl<P: Model> Select<P> {
+    /// Loads `relation` for every row the query returns: one more query for all of them.
+    pub fn with<C: Model>(self, relation: Relation<P, C>) -> WithRelation<P, C> {
+        WithRelation {
+            query: self,
+            relation,
+        }
+    }
+}
+
+impl<P: Model, C: Model> WithRelation<P, C> {
+    /// Every matching parent with its children, in the query's order.
+    ///
+    /// # Errors
+    /// Database and decoding errors.
+    pub async fn all(&self, mut executor: impl Executor) -> Result<Vec<(P, Vec<C>)>> {
+        let parents = self.query.all(executor.by_ref()).await?;
+        let children = self.relation.load_for(&parents, executor).await?;
+        Ok(parents.into_iter().zip(children).collect())
+    }
+}

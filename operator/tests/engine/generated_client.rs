@@ -205,6 +205,30 @@ async fn relations_load_one_query_per_level_with_per_parent_limits() {
             "{engine}: ann's newest posts have no tags; bob's post has one"
         );
 
+        let before = db.statement_count();
+        let with_posts = blog::User::find()
+            .filter(blog::User::ROLE.eq("author"))
+            .order_by(blog::User::ID.asc())
+            .with(
+                blog::User::posts()
+                    .order_by(blog::Post::PUBLISHED_AT.desc())
+                    .limit(1),
+            )
+            .all(&db)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: with: {e}"));
+        assert_eq!(
+            db.statement_count() - before,
+            2,
+            "{engine}: parents and children in two queries"
+        );
+        let firsts: Vec<(i64, usize)> = with_posts.iter().map(|(u, p)| (u.id, p.len())).collect();
+        assert_eq!(
+            firsts,
+            [(authors[0].id, 1), (authors[1].id, 1), (authors[2].id, 0)],
+            "{engine}"
+        );
+
         let lazy = blog::User::posts()
             .of(&authors[0])
             .count(&db)
