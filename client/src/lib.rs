@@ -33,7 +33,7 @@ pub use error::{Error, Result};
 pub use executor::{Executed, Executor};
 pub use foxdb_derive::{FromRow, Model};
 pub use model::{ColumnType, Comparable, Hooks, IntoValue, Model, NewRow};
-pub use query::{Column, Condition, Order, select};
+pub use query::{Aggregate, Column, Condition, Order, count, select};
 pub use relation::Relation;
 pub use row::{FromColumn, FromRow, Row};
 pub use stats::QueryStats;

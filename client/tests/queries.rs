@@ -513,3 +513,61 @@ async fn updates_and_deletes_return_rows_where_the_engine_can() {
         db.close().await;
     }
 }
+
+#[tokio::test]
+async fn group_by_aggregates_and_having_on_every_engine() {
+    use foxdb::query::count;
+    for engine in TestEngine::ALL {
+        let (_test, db) = people(engine).await;
+        db.insert_many(&[
+            person("a", 20, Some("x")),
+            person("b", 30, Some("x")),
+            person("c", 40, None),
+            person("d", 50, Some("y")),
+        ])
+        .await
+        .expect("inserts");
+        let per_email: Vec<(Option<String>, i64, i64, Option<f64>)> = Person::find()
+            .group_by(Person::EMAIL)
+            .having(count().gte(1))
+            .order_by(Person::EMAIL.asc())
+            .select((Person::EMAIL, count(), Person::AGE.sum(), Person::AGE.avg()))
+            .all(&db)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        let expected = vec![
+            (None, 1, 40, Some(40.0)),
+            (Some("x".into()), 2, 50, Some(25.0)),
+            (Some("y".into()), 1, 50, Some(50.0)),
+        ];
+        // NULLs sort first on MySQL and SQLite, last on PostgreSQL.
+        let mut sorted = per_email.clone();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(sorted, expected, "{engine}");
+
+        let busy: Vec<(Option<String>, i64)> = Person::find()
+            .group_by(Person::EMAIL)
+            .having(count().gt(1))
+            .select((Person::EMAIL, count()))
+            .all(&db)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert_eq!(busy, [(Some("x".to_string()), 2)], "{engine}: having");
+
+        let (youngest, oldest): (Option<i32>, Option<i32>) = Person::find()
+            .select((Person::AGE.min(), Person::AGE.max()))
+            .one(&db)
+            .await
+            .expect("aggregates")
+            .expect("one row");
+        assert_eq!((youngest, oldest), (Some(20), Some(50)), "{engine}");
+        let none: Option<(Option<i32>, i64)> = Person::find()
+            .filter(Person::AGE.gt(100))
+            .select((Person::AGE.max(), Person::AGE.sum()))
+            .one(&db)
+            .await
+            .expect("aggregates");
+        assert_eq!(none, Some((None, 0)), "{engine}: empty aggregates");
+        db.close().await;
+    }
+}

@@ -30,6 +30,13 @@ pub(crate) enum Expr {
     Or(Vec<Expr>),
     Not(Box<Expr>),
     Exists(Box<Exists>),
+    /// `AGGREGATE(column) <op> value`, for `having`.
+    Aggregate {
+        function: super::aggregate::Function,
+        column: Option<&'static str>,
+        operator: &'static str,
+        value: Value,
+    },
     /// `column IN (SELECT through_child FROM through WHERE through_parent = value)`.
     InThrough {
         column: &'static str,
@@ -233,6 +240,17 @@ impl Expr {
                     writer.swap_casts(outer);
                 }
                 writer.push(")");
+            }
+            Self::Aggregate {
+                function,
+                column,
+                operator,
+                value,
+            } => {
+                let backend = writer.backend();
+                super::aggregate::render_aggregate(writer, backend, *function, *column);
+                writer.push(&format!(" {operator} "));
+                writer.push_value(value.clone());
             }
             Self::InThrough {
                 column,

@@ -84,16 +84,18 @@
 //! let right = User::find().filter(User::EMAIL.eq("a@example.com").and(User::ID.eq(1)));
 //! ```
 
+mod aggregate;
 mod column;
 pub(crate) mod condition;
 mod select;
 mod selection;
 mod write;
 
+pub use aggregate::{Aggregate, SumsToFloat, SumsToInteger, count};
 pub use column::{Column, Order};
 pub use condition::Condition;
 pub use select::{Select, select};
-pub use selection::{SelectColumns, Selection};
+pub use selection::{SelectColumns, Selectable, Selection};
 pub(crate) use write::parameter_limit;
 pub use write::{
     Delete, Update, delete, insert, insert_many, insert_statement, remove, save, update, upsert,
@@ -103,9 +105,10 @@ use crate::Backend;
 use crate::connection::Value;
 use crate::dialect::{Dialect, dialect_for};
 
-/// SQL text being written, with the values bound so far.
+/// SQL text being written, with the values bound so far. Opaque outside FoxDB: it appears in
+/// the [`Selectable`] and [`Selection`] traits, which only FoxDB's types implement usefully.
 #[derive(Debug)]
-pub(crate) struct SqlWriter {
+pub struct SqlWriter {
     dialect: &'static dyn Dialect,
     casts: &'static [(&'static str, &'static str)],
     pub(crate) sql: String,
@@ -128,6 +131,10 @@ impl SqlWriter {
             sql: String::new(),
             values: Vec::new(),
         }
+    }
+
+    pub(crate) fn backend(&self) -> Backend {
+        self.dialect.backend()
     }
 
     pub(crate) fn push(&mut self, text: &str) {
@@ -182,6 +189,17 @@ impl SqlWriter {
     /// into `String` only so).
     pub(crate) fn push_select_columns(&mut self, columns: &[&str]) {
         self.push_select_columns_of(None, columns);
+    }
+
+    /// One column as a select expression, without alias (the caller aliases it).
+    pub(crate) fn push_column_expression(&mut self, column: &str) {
+        if self.casts.iter().any(|(c, _)| *c == column) {
+            self.push("CAST(");
+            self.push_identifier(column);
+            self.push(" AS text)");
+        } else {
+            self.push_identifier(column);
+        }
     }
 
     /// [`SqlWriter::push_select_columns`] with every column qualified by `table`.

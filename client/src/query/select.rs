@@ -15,6 +15,8 @@ use crate::model::Model;
 #[derive(Debug)]
 pub struct Select<M> {
     filter: Option<Expr>,
+    group_by: Vec<&'static str>,
+    having: Option<Expr>,
     order: Vec<(&'static str, bool)>,
     limit: Option<u64>,
     offset: Option<u64>,
@@ -25,6 +27,8 @@ pub struct Select<M> {
 pub fn select<M: Model>() -> Select<M> {
     Select {
         filter: None,
+        group_by: Vec::new(),
+        having: None,
         order: Vec::new(),
         limit: None,
         offset: None,
@@ -36,6 +40,22 @@ impl<M: Model> Select<M> {
     /// Keeps rows matching `condition` (several calls combine with AND).
     pub fn filter(mut self, condition: Condition<M>) -> Self {
         self.filter = Some(match self.filter.take() {
+            Some(existing) => Condition::<M>::new(existing).and(condition).expr,
+            None => condition.expr,
+        });
+        self
+    }
+
+    /// Groups rows by `column` (several calls group by each); select the group columns and
+    /// aggregates with [`Select::select`].
+    pub fn group_by<T: crate::model::ColumnType>(mut self, column: super::Column<M, T>) -> Self {
+        self.group_by.push(column.name());
+        self
+    }
+
+    /// Keeps groups matching `condition` (comparisons of aggregates: `count().gt(1)`).
+    pub fn having(mut self, condition: Condition<M>) -> Self {
+        self.having = Some(match self.having.take() {
             Some(existing) => Condition::<M>::new(existing).and(condition).expr,
             None => condition.expr,
         });
@@ -96,10 +116,34 @@ impl<M: Model> Select<M> {
         backend: Backend,
         columns: &[&str],
     ) -> (String, Vec<Value>) {
+        self.to_sql_with(backend, |writer| writer.push_select_columns(columns))
+    }
+
+    /// The SQL with a select list written by `select_list`.
+    pub(crate) fn to_sql_with(
+        &self,
+        backend: Backend,
+        select_list: impl FnOnce(&mut SqlWriter),
+    ) -> (String, Vec<Value>) {
         let mut writer = SqlWriter::for_model(backend, M::PG_TYPES);
         writer.push("SELECT ");
-        writer.push_select_columns(columns);
+        select_list(&mut writer);
         self.render_from_where(&mut writer);
+        if !self.group_by.is_empty() {
+            writer.push(" GROUP BY ");
+            for (i, column) in self.group_by.iter().enumerate() {
+                if i > 0 {
+                    writer.push(", ");
+                }
+                writer.push_identifier(M::TABLE);
+                writer.push(".");
+                writer.push_identifier(column);
+            }
+        }
+        if let Some(having) = &self.having {
+            writer.push(" HAVING ");
+            having.render(&mut writer);
+        }
         if !self.order.is_empty() {
             writer.push(" ORDER BY ");
             for (i, (column, descending)) in self.order.iter().enumerate() {

@@ -1,0 +1,175 @@
+//! Aggregates for grouped queries: `count()`, `Column::sum()`, `avg()`, `min()`, `max()`,
+//! usable in a selection and, compared, in `having`.
+
+use std::marker::PhantomData;
+
+use super::SqlWriter;
+use super::column::Column;
+use super::condition::{Condition, Expr};
+use crate::Backend;
+use crate::model::{ColumnType, Comparable, IntoValue, Model};
+
+/// An aggregate function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Function {
+    Count,
+    SumInteger,
+    SumFloat,
+    Avg,
+    Min,
+    Max,
+}
+
+/// An aggregate over rows of `M` whose value decodes as `T`.
+#[derive(Debug)]
+pub struct Aggregate<M, T> {
+    pub(crate) function: Function,
+    pub(crate) column: Option<&'static str>,
+    _types: PhantomData<fn() -> (M, T)>,
+}
+
+impl<M, T> Clone for Aggregate<M, T> {
+    fn clone(&self) -> Self {
+        Self {
+            function: self.function,
+            column: self.column,
+            _types: PhantomData,
+        }
+    }
+}
+
+/// `COUNT(*)`: rows in each group.
+pub fn count<M: Model>() -> Aggregate<M, i64> {
+    Aggregate {
+        function: Function::Count,
+        column: None,
+        _types: PhantomData,
+    }
+}
+
+/// Renders an aggregate so every engine returns the documented Rust type.
+pub(crate) fn render_aggregate(
+    writer: &mut SqlWriter,
+    backend: Backend,
+    function: Function,
+    column: Option<&str>,
+) {
+    let argument = |writer: &mut SqlWriter| match column {
+        Some(column) => writer.push_identifier(column),
+        None => writer.push("*"),
+    };
+    let (open, close): (&str, String) = match (function, backend) {
+        (Function::Count, _) => ("COUNT(", ")".into()),
+        (Function::SumInteger, Backend::Postgres) => {
+            ("CAST(COALESCE(SUM(", "), 0) AS BIGINT)".into())
+        }
+        (Function::SumInteger, Backend::MySql) => ("CAST(COALESCE(SUM(", "), 0) AS SIGNED)".into()),
+        (Function::SumInteger, Backend::Sqlite) => ("COALESCE(SUM(", "), 0)".into()),
+        (Function::SumFloat, Backend::Postgres) => {
+            ("CAST(COALESCE(SUM(", "), 0) AS DOUBLE PRECISION)".into())
+        }
+        (Function::SumFloat, Backend::MySql) => ("CAST(COALESCE(SUM(", "), 0) AS DOUBLE)".into()),
+        (Function::SumFloat, Backend::Sqlite) => ("CAST(COALESCE(SUM(", "), 0) AS REAL)".into()),
+        (Function::Avg, Backend::Postgres) => ("CAST(AVG(", ") AS DOUBLE PRECISION)".into()),
+        (Function::Avg, Backend::MySql) => ("CAST(AVG(", ") AS DOUBLE)".into()),
+        (Function::Avg, Backend::Sqlite) => ("AVG(", ")".into()),
+        (Function::Min, _) => ("MIN(", ")".into()),
+        (Function::Max, _) => ("MAX(", ")".into()),
+    };
+    writer.push(open);
+    argument(writer);
+    writer.push(&close);
+}
+
+/// Integer columns sum to an `i64`.
+pub trait SumsToInteger {}
+impl SumsToInteger for i16 {}
+impl SumsToInteger for i32 {}
+impl SumsToInteger for i64 {}
+impl<T: SumsToInteger> SumsToInteger for Option<T> {}
+
+/// Float columns sum to an `f64`.
+pub trait SumsToFloat {}
+impl SumsToFloat for f32 {}
+impl SumsToFloat for f64 {}
+impl<T: SumsToFloat> SumsToFloat for Option<T> {}
+
+impl<M: Model, T: ColumnType> Column<M, T> {
+    fn aggregate<R>(self, function: Function) -> Aggregate<M, R> {
+        Aggregate {
+            function,
+            column: Some(self.name()),
+            _types: PhantomData,
+        }
+    }
+
+    /// `COUNT(column)`: non-NULL values.
+    pub fn count(self) -> Aggregate<M, i64> {
+        self.aggregate(Function::Count)
+    }
+
+    /// `MIN(column)` (`None` over no rows).
+    pub fn min(self) -> Aggregate<M, Option<T::Compared>> {
+        self.aggregate(Function::Min)
+    }
+
+    /// `MAX(column)` (`None` over no rows).
+    pub fn max(self) -> Aggregate<M, Option<T::Compared>> {
+        self.aggregate(Function::Max)
+    }
+
+    /// `AVG(column)` as a float (`None` over no rows).
+    pub fn avg(self) -> Aggregate<M, Option<f64>> {
+        self.aggregate(Function::Avg)
+    }
+}
+
+impl<M: Model, T: ColumnType + SumsToInteger> Column<M, T> {
+    /// `SUM(column)` of an integer column (0 over no rows).
+    pub fn sum(self) -> Aggregate<M, i64> {
+        self.aggregate(Function::SumInteger)
+    }
+}
+
+impl<M: Model, T: ColumnType + SumsToFloat> Column<M, T> {
+    /// `SUM(column)` of a float column (0 over no rows).
+    pub fn sum_float(self) -> Aggregate<M, f64> {
+        self.aggregate(Function::SumFloat)
+    }
+}
+
+impl<M, T: IntoValue> Aggregate<M, T> {
+    fn compare(&self, operator: &'static str, value: impl Comparable<T>) -> Condition<M> {
+        Condition::new(Expr::Aggregate {
+            function: self.function,
+            column: self.column,
+            operator,
+            value: value.into_compared().into_value(),
+        })
+    }
+
+    /// `aggregate = value` (in `having`).
+    pub fn eq(&self, value: impl Comparable<T>) -> Condition<M> {
+        self.compare("=", value)
+    }
+
+    /// `aggregate > value` (in `having`).
+    pub fn gt(&self, value: impl Comparable<T>) -> Condition<M> {
+        self.compare(">", value)
+    }
+
+    /// `aggregate >= value` (in `having`).
+    pub fn gte(&self, value: impl Comparable<T>) -> Condition<M> {
+        self.compare(">=", value)
+    }
+
+    /// `aggregate < value` (in `having`).
+    pub fn lt(&self, value: impl Comparable<T>) -> Condition<M> {
+        self.compare("<", value)
+    }
+
+    /// `aggregate <= value` (in `having`).
+    pub fn lte(&self, value: impl Comparable<T>) -> Condition<M> {
+        self.compare("<=", value)
+    }
+}
