@@ -113,6 +113,22 @@ impl<M: Model, T: ColumnType> Column<M, T> {
         })
     }
 
+    /// `column IN (SELECT other FROM ... WHERE ...)`: the values one column of another query
+    /// returns, types checked: `User::ID.in_subquery(Post::find().filter(..).select((Post::AUTHOR_ID,)))`.
+    /// The subquery's order and limit are not used.
+    pub fn in_subquery<C: Model, U: ColumnType<Compared = T::Compared>>(
+        self,
+        query: super::selection::SelectColumns<C, (Column<C, U>,)>,
+    ) -> Condition<M> {
+        Condition::new(Expr::InSubquery {
+            column: self.name,
+            table: C::TABLE,
+            select_column: query.selection.0.name(),
+            filter: query.query.filter_expr().map(Box::new),
+            casts: C::PG_TYPES,
+        })
+    }
+
     /// `column IS NULL`.
     pub fn is_null(self) -> Condition<M> {
         Condition::new(Expr::IsNull {

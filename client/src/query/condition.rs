@@ -30,6 +30,14 @@ pub(crate) enum Expr {
     Or(Vec<Expr>),
     Not(Box<Expr>),
     Exists(Box<Exists>),
+    /// `column IN (SELECT select_column FROM table AS _fox_sub WHERE filter)`.
+    InSubquery {
+        column: &'static str,
+        table: &'static str,
+        select_column: &'static str,
+        filter: Option<Box<Expr>>,
+        casts: &'static [(&'static str, &'static str)],
+    },
     /// `AGGREGATE(column) <op> value`, for `having`.
     Aggregate {
         function: super::aggregate::Function,
@@ -49,6 +57,8 @@ pub(crate) enum Expr {
 
 /// Alias of the related table in an `EXISTS` subquery (so self-relations are not shadowed).
 const CHILD_ALIAS: &str = "_fox_child";
+/// Alias of the table of an `IN (SELECT ...)` subquery.
+const SUBQUERY_ALIAS: &str = "_fox_sub";
 /// Alias of the join table in an `EXISTS` subquery.
 const THROUGH_ALIAS: &str = "_fox_through";
 
@@ -237,6 +247,30 @@ impl Expr {
                     writer.push(" AND ");
                     let outer = writer.swap_casts(exists.child_casts);
                     filter.render_with(writer, Some(CHILD_ALIAS));
+                    writer.swap_casts(outer);
+                }
+                writer.push(")");
+            }
+            Self::InSubquery {
+                column,
+                table,
+                select_column,
+                filter,
+                casts,
+            } => {
+                column_name(writer, column);
+                writer.push(" IN (SELECT ");
+                writer.push_identifier(SUBQUERY_ALIAS);
+                writer.push(".");
+                writer.push_identifier(select_column);
+                writer.push(" FROM ");
+                writer.push_identifier(table);
+                writer.push(" ");
+                writer.push_identifier(SUBQUERY_ALIAS);
+                if let Some(filter) = filter {
+                    writer.push(" WHERE ");
+                    let outer = writer.swap_casts(casts);
+                    filter.render_with(writer, Some(SUBQUERY_ALIAS));
                     writer.swap_casts(outer);
                 }
                 writer.push(")");

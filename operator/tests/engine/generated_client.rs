@@ -474,3 +474,57 @@ async fn shared_parents_self_relations_join_rows_and_enum_text_behave() {
         db.close().await;
     }
 }
+
+#[tokio::test]
+async fn subqueries_filter_by_another_models_column() {
+    for engine in TestEngine::ALL {
+        let test = TestDatabase::create(engine).await;
+        applied(apply(&test, &schema(BLOG), false).await);
+        let db = Database::connect(test.url()).await.expect("connects");
+        let admin = blog::User::find()
+            .one_required(&db)
+            .await
+            .expect("the seeded admin");
+        let writer = db
+            .create(&blog::NewUser {
+                email: "w@example.com".into(),
+                ..Default::default()
+            })
+            .await
+            .expect("creates");
+        let mut archived = post(writer.id, "old", 1);
+        archived.status = "archived".into();
+        db.insert(&archived).await.expect("inserts");
+        let authors_of_archived = blog::User::find()
+            .filter(
+                blog::User::ID.in_subquery(
+                    blog::Post::find()
+                        .filter(blog::Post::STATUS.eq("archived"))
+                        .select((blog::Post::AUTHOR_ID,)),
+                ),
+            )
+            .all(&db)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert_eq!(
+            authors_of_archived.iter().map(|u| u.id).collect::<Vec<_>>(),
+            [writer.id],
+            "{engine}"
+        );
+        let others = blog::User::find()
+            .filter(
+                blog::User::ID
+                    .in_subquery(blog::Post::find().select((blog::Post::AUTHOR_ID,)))
+                    .not(),
+            )
+            .all(&db)
+            .await
+            .expect("filters");
+        assert_eq!(
+            others.iter().map(|u| u.id).collect::<Vec<_>>(),
+            [admin.id],
+            "{engine}"
+        );
+        db.close().await;
+    }
+}
