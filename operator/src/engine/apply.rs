@@ -387,10 +387,21 @@ async fn run_transactional(
     let outcome = run_statements(connection, plan, progress, async |_, _| Ok(())).await;
     if let Err((index, source)) = outcome {
         let _ = connection.execute("ROLLBACK").await;
+        let batch = if backend == Backend::Sqlite && index < total {
+            let last = (index + SQLITE_BATCH).min(total);
+            format!(
+                " (SQLite runs statements {}-{last} as one batch; the error names the failing one)",
+                index + 1
+            )
+        } else {
+            String::new()
+        };
         return Err(EngineError::StatementFailed {
             index: index + 1,
             total,
-            outcome: "the transaction was rolled back and the database is unchanged".into(),
+            outcome: format!(
+                "the transaction was rolled back and the database is unchanged{batch}"
+            ),
             source,
         });
     }
