@@ -7,7 +7,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 FOX := $(TARGET_DIR)/debug/fox
 DEMO_DB ?= $(TARGET_DIR)/demo/blog.sqlite
 
-.PHONY: demo build test test-rust services crds crds-check lint fmt clean bench-migrate
+.PHONY: demo build test test-rust services crds crds-check lint fmt clean bench bench-migrate
 
 ## demo: validate the blog example, plan it, apply it to embedded SQLite, show the re-plan is empty
 demo: build
@@ -41,6 +41,10 @@ crds-check: build
 	$(FOX) crds | diff -u - <(cat crds/*.yaml)
 	@command -v kubernetes-validate >/dev/null || python3 -m pip install --quiet kubernetes-validate
 	kubernetes-validate --strict --quiet crds/*.yaml
+
+## bench: the foxdb client against raw sqlx on every engine (release build)
+bench: services
+	$(CARGO) run --release -p fox-bench --bin bench-client
 
 ## bench-migrate: the schema engine on 200 generated tables per engine vs raw DDL (release build)
 bench-migrate: services
