@@ -31,6 +31,14 @@ pub trait Model: Hooks + Clone + Sized + Send + Sync + 'static {
 
     /// Every column with its value, in field order.
     fn values(&self) -> Vec<(&'static str, Value)>;
+
+    /// The value of one column (the derive reads just that field).
+    fn value_of(&self, column: &str) -> Option<Value> {
+        self.values()
+            .into_iter()
+            .find(|(c, _)| *c == column)
+            .map(|(_, v)| v)
+    }
 }
 
 /// Code run around writes of a model, inside the same transaction as the write.

@@ -233,7 +233,7 @@ impl<P: Model, C: Model> Relation<P, C> {
                 distinct.push(key.clone());
             }
         }
-        let mut grouped: HashMap<String, Vec<C>> = HashMap::new();
+        let mut grouped: HashMap<GroupKey, Vec<C>> = HashMap::new();
         let batch = crate::query::parameter_limit(executor.backend())
             .saturating_sub(100)
             .max(1);
@@ -355,11 +355,7 @@ impl<P: Model, C: Model> Relation<P, C> {
 
 /// The value of `column` of a model.
 fn key_value<M: Model>(model: &M, column: &str) -> Value {
-    model
-        .values()
-        .into_iter()
-        .find(|(c, _)| *c == column)
-        .map_or(Value::Null, |(_, v)| v)
+    model.value_of(column).unwrap_or(Value::Null)
 }
 
 fn row_parent_key(row: &crate::Row) -> Result<Value> {
@@ -377,11 +373,19 @@ fn row_parent_key(row: &crate::Row) -> Result<Value> {
 }
 
 /// A grouping key that equal keys share whatever their Rust integer width.
-fn group_key(value: &Value) -> String {
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum GroupKey {
+    Int(i64),
+    Text(String),
+    Other(String),
+}
+
+fn group_key(value: &Value) -> GroupKey {
     match value {
-        Value::Uuid(id) => id.hyphenated().to_string(),
-        Value::Text(text) => text.clone(),
-        other => format!("{other:?}"),
+        Value::Int(i) => GroupKey::Int(*i),
+        Value::Uuid(id) => GroupKey::Text(id.hyphenated().to_string()),
+        Value::Text(text) => GroupKey::Text(text.clone()),
+        other => GroupKey::Other(format!("{other:?}")),
     }
 }
 

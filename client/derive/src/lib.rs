@@ -197,6 +197,10 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
         let (ident, column) = (&f.ident, &f.column);
         quote! { #ident: row.get(#column)? }
     });
+    let value_arms = fields.iter().map(|f| {
+        let (ident, column) = (&f.ident, &f.column);
+        quote! { #column => Some(::foxdb::IntoValue::into_value(::core::clone::Clone::clone(&self.#ident))) }
+    });
     let values = fields.iter().map(|f| {
         let (ident, column) = (&f.ident, &f.column);
         quote! { (#column, ::foxdb::IntoValue::into_value(::core::clone::Clone::clone(&self.#ident))) }
@@ -236,6 +240,13 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
 
             fn values(&self) -> ::std::vec::Vec<(&'static str, ::foxdb::Value)> {
                 ::std::vec![#(#values),*]
+            }
+
+            fn value_of(&self, column: &str) -> ::core::option::Option<::foxdb::Value> {
+                match column {
+                    #(#value_arms,)*
+                    _ => None,
+                }
             }
         }
 
