@@ -24,9 +24,10 @@ build:
 ## test: start missing services, run every Rust test, check the generated CRDs
 test: services test-rust crds-check
 
+# The default workspace members: everything but bench/ (linted by `make lint`, run by `make bench`).
 test-rust:
-	$(CARGO) test --workspace --all-targets
-	$(CARGO) test --workspace --doc
+	$(CARGO) test --all-targets
+	$(CARGO) test --doc
 
 ## services: make sure PostgreSQL, MariaDB, Redis and a MongoDB-wire server run on 127.0.0.1
 services:
