@@ -10,6 +10,13 @@
 //! ```
 #![forbid(unsafe_code)]
 
+// The per-engine features exist so that leaving drivers out can come without breaking users;
+// until the code is split per engine, all three are needed, and this says so plainly.
+#[cfg(not(all(feature = "postgres", feature = "mysql", feature = "sqlite")))]
+compile_error!(
+    "foxdb needs its `postgres`, `mysql` and `sqlite` features together for now (the default); building with fewer engines is planned"
+);
+
 mod backend;
 pub mod connection;
 pub mod database;
