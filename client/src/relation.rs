@@ -124,10 +124,7 @@ impl<P: Model, C: Model> Relation<P, C> {
 
     /// Loads only children matching `condition`.
     pub fn filter(mut self, condition: Condition<C>) -> Self {
-        self.filter = Some(match self.filter.take() {
-            Some(existing) => Condition::<C>::new(existing).and(condition).expr,
-            None => condition.expr,
-        });
+        self.filter = Some(condition.and_after(self.filter.take()));
         self
     }
 

@@ -96,6 +96,14 @@ impl<M> Condition<M> {
         }
     }
 
+    /// `existing AND self`, or just `self`: how repeated `filter` / `having` calls combine.
+    pub(crate) fn and_after(self, existing: Option<Expr>) -> Expr {
+        match existing {
+            Some(existing) => Condition::<M>::new(existing).and(self).expr,
+            None => self.expr,
+        }
+    }
+
     /// Both conditions hold.
     pub fn and(self, other: Condition<M>) -> Condition<M> {
         Condition::new(match self.expr {

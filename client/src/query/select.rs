@@ -39,10 +39,7 @@ pub fn select<M: Model>() -> Select<M> {
 impl<M: Model> Select<M> {
     /// Keeps rows matching `condition` (several calls combine with AND).
     pub fn filter(mut self, condition: Condition<M>) -> Self {
-        self.filter = Some(match self.filter.take() {
-            Some(existing) => Condition::<M>::new(existing).and(condition).expr,
-            None => condition.expr,
-        });
+        self.filter = Some(condition.and_after(self.filter.take()));
         self
     }
 
@@ -55,10 +52,7 @@ impl<M: Model> Select<M> {
 
     /// Keeps groups matching `condition` (comparisons of aggregates: `count().gt(1)`).
     pub fn having(mut self, condition: Condition<M>) -> Self {
-        self.having = Some(match self.having.take() {
-            Some(existing) => Condition::<M>::new(existing).and(condition).expr,
-            None => condition.expr,
-        });
+        self.having = Some(condition.and_after(self.having.take()));
         self
     }
 

@@ -552,10 +552,7 @@ impl<M: Model> Update<M> {
 
     /// Changes only rows matching `condition`.
     pub fn filter(mut self, condition: Condition<M>) -> Self {
-        self.filter = Some(match self.filter.take() {
-            Some(existing) => Condition::<M>::new(existing).and(condition).expr,
-            None => condition.expr,
-        });
+        self.filter = Some(condition.and_after(self.filter.take()));
         self
     }
 
@@ -628,17 +625,24 @@ impl<M: Model> Update<M> {
                 feature: "returning rows from an UPDATE".into(),
             });
         }
-        let mut writer = self.render(backend)?;
-        writer.push(" RETURNING ");
-        writer.push_select_columns(M::COLUMNS);
-        let (sql, values) = writer.finish();
-        database
-            .fetch_all(&sql, &values)
-            .await?
-            .iter()
-            .map(M::from_row)
-            .collect()
+        fetch_returning(self.render(backend)?, database).await
     }
+}
+
+/// Appends `RETURNING <columns>` to a write and decodes the rows it returns.
+async fn fetch_returning<M: Model>(
+    mut writer: SqlWriter,
+    database: impl Executor,
+) -> Result<Vec<M>> {
+    writer.push(" RETURNING ");
+    writer.push_select_columns(M::COLUMNS);
+    let (sql, values) = writer.finish();
+    database
+        .fetch_all(&sql, &values)
+        .await?
+        .iter()
+        .map(M::from_row)
+        .collect()
 }
 
 /// A `DELETE` of rows of `M`.
@@ -661,10 +665,7 @@ pub fn delete<M: Model>() -> Delete<M> {
 impl<M: Model> Delete<M> {
     /// Deletes only rows matching `condition`.
     pub fn filter(mut self, condition: Condition<M>) -> Self {
-        self.filter = Some(match self.filter.take() {
-            Some(existing) => Condition::<M>::new(existing).and(condition).expr,
-            None => condition.expr,
-        });
+        self.filter = Some(condition.and_after(self.filter.take()));
         self
     }
 
@@ -717,15 +718,6 @@ impl<M: Model> Delete<M> {
                 feature: "returning rows from a DELETE".into(),
             });
         }
-        let mut writer = self.render(backend)?;
-        writer.push(" RETURNING ");
-        writer.push_select_columns(M::COLUMNS);
-        let (sql, values) = writer.finish();
-        database
-            .fetch_all(&sql, &values)
-            .await?
-            .iter()
-            .map(M::from_row)
-            .collect()
+        fetch_returning(self.render(backend)?, database).await
     }
 }
