@@ -618,22 +618,25 @@ impl<M: Model> Update<M> {
     /// # Errors
     /// [`Error::Unsupported`] on MySQL and as for [`Update::exec`]; database errors.
     pub async fn returning(&self, database: impl Executor) -> Result<Vec<M>> {
-        let backend = database.backend();
-        if backend == Backend::MySql {
-            return Err(Error::Unsupported {
-                backend,
-                feature: "returning rows from an UPDATE".into(),
-            });
-        }
-        fetch_returning(self.render(backend)?, database).await
+        fetch_returning(database, "an UPDATE", |backend| self.render(backend)).await
     }
 }
 
-/// Appends `RETURNING <columns>` to a write and decodes the rows it returns.
+/// Renders a write (`statement`: "an UPDATE", "a DELETE"), appends `RETURNING <columns>` and
+/// decodes the rows it returns; MySQL has no RETURNING there and gets a typed refusal first.
 async fn fetch_returning<M: Model>(
-    mut writer: SqlWriter,
     database: impl Executor,
+    statement: &str,
+    render: impl FnOnce(Backend) -> Result<SqlWriter>,
 ) -> Result<Vec<M>> {
+    let backend = database.backend();
+    if backend == Backend::MySql {
+        return Err(Error::Unsupported {
+            backend,
+            feature: format!("returning rows from {statement}"),
+        });
+    }
+    let mut writer = render(backend)?;
     writer.push(" RETURNING ");
     writer.push_select_columns(M::COLUMNS);
     let (sql, values) = writer.finish();
@@ -711,13 +714,6 @@ impl<M: Model> Delete<M> {
     /// # Errors
     /// [`Error::Unsupported`] on MySQL and as for [`Delete::exec`]; database errors.
     pub async fn returning(&self, database: impl Executor) -> Result<Vec<M>> {
-        let backend = database.backend();
-        if backend == Backend::MySql {
-            return Err(Error::Unsupported {
-                backend,
-                feature: "returning rows from a DELETE".into(),
-            });
-        }
-        fetch_returning(self.render(backend)?, database).await
+        fetch_returning(database, "a DELETE", |backend| self.render(backend)).await
     }
 }

@@ -381,20 +381,7 @@ async fn up_locked(
         .filter(|m| !applied.iter().any(|a| a.version == m.version))
         .filter(|m| options.to.is_none_or(|to| m.version <= to))
         .collect();
-    let mut report = MigrateReport::default();
-    for migration in pending {
-        if options.dry_run {
-            report
-                .would_run
-                .push((migration.version, migration.name.clone()));
-            continue;
-        }
-        let elapsed = run_migration(connection, migration, Direction::Up).await?;
-        report
-            .ran
-            .push((migration.version, migration.name.clone(), elapsed));
-    }
-    Ok(report)
+    run_steps(connection, &pending, Direction::Up, options.dry_run).await
 }
 
 /// Rolls back applied migrations, newest first, down to (not including) `options.to`; without
@@ -456,20 +443,7 @@ async fn down_locked(
         }
         steps.push(migration);
     }
-    let mut report = MigrateReport::default();
-    for migration in steps {
-        if options.dry_run {
-            report
-                .would_run
-                .push((migration.version, migration.name.clone()));
-            continue;
-        }
-        let elapsed = run_migration(connection, migration, Direction::Down).await?;
-        report
-            .ran
-            .push((migration.version, migration.name.clone(), elapsed));
-    }
-    Ok(report)
+    run_steps(connection, &steps, Direction::Down, options.dry_run).await
 }
 
 /// Resolves a dirty version after a person fixed the database: forgets it (so `up` runs it
@@ -535,6 +509,29 @@ pub async fn migrate_repair(
     let repaired = result?;
     closed?;
     Ok(repaired)
+}
+
+/// Runs (or, on a dry run, lists) `steps` in order.
+async fn run_steps(
+    connection: &mut Connection,
+    steps: &[&Migration],
+    direction: Direction,
+    dry_run: bool,
+) -> Result<MigrateReport, MigrateError> {
+    let mut report = MigrateReport::default();
+    for migration in steps {
+        if dry_run {
+            report
+                .would_run
+                .push((migration.version, migration.name.clone()));
+            continue;
+        }
+        let elapsed = run_migration(connection, migration, direction).await?;
+        report
+            .ran
+            .push((migration.version, migration.name.clone(), elapsed));
+    }
+    Ok(report)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

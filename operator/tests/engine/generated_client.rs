@@ -14,6 +14,14 @@ mod blog;
 
 const BLOG: &str = include_str!("../../../examples/blog/10-schema.yaml");
 
+/// A fresh database with the blog schema applied, and a client pool on it.
+async fn blog_database(engine: TestEngine) -> (TestDatabase, Database) {
+    let test = TestDatabase::create(engine).await;
+    applied(apply(&test, &schema(BLOG), false).await);
+    let db = Database::connect(test.url()).await.expect("connects");
+    (test, db)
+}
+
 #[test]
 fn committed_models_are_what_the_generator_writes() {
     let schema_path = concat!(
@@ -32,9 +40,7 @@ fn committed_models_are_what_the_generator_writes() {
 #[tokio::test]
 async fn generated_models_do_crud_on_every_engine() {
     for engine in TestEngine::ALL {
-        let test = TestDatabase::create(engine).await;
-        applied(apply(&test, &schema(BLOG), false).await);
-        let db = Database::connect(test.url()).await.expect("connects");
+        let (_test, db) = blog_database(engine).await;
 
         let admin = blog::User::find()
             .filter(blog::User::EMAIL.eq("admin@example.com"))
@@ -115,9 +121,7 @@ fn post(author_id: i64, title: &str, minute: u32) -> blog::Post {
 #[tokio::test]
 async fn relations_load_one_query_per_level_with_per_parent_limits() {
     for engine in TestEngine::ALL {
-        let test = TestDatabase::create(engine).await;
-        applied(apply(&test, &schema(BLOG), false).await);
-        let db = Database::connect(test.url()).await.expect("connects");
+        let (_test, db) = blog_database(engine).await;
         let mut authors = Vec::new();
         for name in ["ann", "bob", "cid"] {
             let user = db
@@ -242,9 +246,7 @@ async fn relations_load_one_query_per_level_with_per_parent_limits() {
 #[tokio::test]
 async fn relation_filters_select_parents_by_their_children() {
     for engine in TestEngine::ALL {
-        let test = TestDatabase::create(engine).await;
-        applied(apply(&test, &schema(BLOG), false).await);
-        let db = Database::connect(test.url()).await.expect("connects");
+        let (_test, db) = blog_database(engine).await;
         let admin = blog::User::find()
             .one_required(&db)
             .await
@@ -321,9 +323,7 @@ async fn relation_filters_select_parents_by_their_children() {
 #[tokio::test]
 async fn new_rows_leave_defaults_to_the_database() {
     for engine in TestEngine::ALL {
-        let test = TestDatabase::create(engine).await;
-        applied(apply(&test, &schema(BLOG), false).await);
-        let db = Database::connect(test.url()).await.expect("connects");
+        let (_test, db) = blog_database(engine).await;
         let user = db
             .create(&blog::NewUser {
                 email: "new@example.com".into(),
@@ -355,9 +355,7 @@ async fn new_rows_leave_defaults_to_the_database() {
 #[tokio::test]
 async fn shared_parents_self_relations_join_rows_and_enum_text_behave() {
     for engine in TestEngine::ALL {
-        let test = TestDatabase::create(engine).await;
-        applied(apply(&test, &schema(BLOG), false).await);
-        let db = Database::connect(test.url()).await.expect("connects");
+        let (_test, db) = blog_database(engine).await;
         let boss = blog::User::find()
             .one_required(&db)
             .await
@@ -478,9 +476,7 @@ async fn shared_parents_self_relations_join_rows_and_enum_text_behave() {
 #[tokio::test]
 async fn subqueries_filter_by_another_models_column() {
     for engine in TestEngine::ALL {
-        let test = TestDatabase::create(engine).await;
-        applied(apply(&test, &schema(BLOG), false).await);
-        let db = Database::connect(test.url()).await.expect("connects");
+        let (_test, db) = blog_database(engine).await;
         let admin = blog::User::find()
             .one_required(&db)
             .await
