@@ -38,6 +38,15 @@ impl Default for PoolOptions {
     }
 }
 
+/// Connections of a pool at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolState {
+    /// Connections open (idle or in use).
+    pub open: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+}
+
 /// A borrowed pool, for the modules that start transactions.
 #[derive(Debug)]
 pub(crate) enum PoolRef<'a> {
@@ -122,6 +131,19 @@ impl Database {
             Pool::Postgres(p) => PoolRef::Postgres(p),
             Pool::MySql(p) => PoolRef::MySql(p),
             Pool::Sqlite(p) => PoolRef::Sqlite(p),
+        }
+    }
+
+    /// Open and idle connections of the pool now.
+    pub fn pool_state(&self) -> PoolState {
+        let (open, idle) = match &self.pool {
+            Pool::Postgres(p) => (p.size(), p.num_idle()),
+            Pool::MySql(p) => (p.size(), p.num_idle()),
+            Pool::Sqlite(p) => (p.size(), p.num_idle()),
+        };
+        PoolState {
+            open,
+            idle: u32::try_from(idle).unwrap_or(u32::MAX),
         }
     }
 

@@ -35,7 +35,7 @@ pub mod url;
 
 pub use backend::Backend;
 pub use connection::{ConnectOptions, Connection, Value};
-pub use database::{Database, ModelExt, PoolOptions};
+pub use database::{Database, ModelExt, PoolOptions, PoolState};
 pub use error::{Error, Result};
 pub use executor::{Executed, Executor};
 pub use foxdb_derive::{FromRow, Model};

@@ -45,7 +45,10 @@ pub mod validation;
 pub use column_type::{ColumnType, ColumnTypeError};
 pub use migration::{FoxMigration, FoxMigrationSpec, FoxMigrationStatus, MigrationPhase};
 pub use references::{DatabaseRef, SecretKeyRef};
-pub use replica_set::{Engine, FoxReplicaSet, FoxReplicaSetSpec, FoxReplicaSetStatus};
+pub use replica_set::{
+    Engine, FoxReplicaSet, FoxReplicaSetSpec, FoxReplicaSetStatus, MemberRole, PublishedRouting,
+    RoutedMember,
+};
 pub use scalar::Scalar;
 pub use schema::{FoxSchema, FoxSchemaSpec, FoxSchemaStatus};
 pub use validation::{Problem, ValidationError};

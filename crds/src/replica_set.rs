@@ -67,6 +67,12 @@ pub struct FoxReplicaSetSpec {
     /// Optional Redis query cache.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<CacheSpec>,
+    /// Roll FoxMigrations back (GitOps): every applied migration of this database whose version
+    /// is greater than this runs its `down`, newest first, under the migration lock; those
+    /// FoxMigrations then show phase `RolledBack` and are not re-applied while this is set.
+    /// Remove the field (or raise it) to apply them again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_to: Option<u64>,
 }
 
 /// Database engine.
@@ -318,4 +324,48 @@ pub struct RoutingTable {
     /// Number of readers (for the printer column).
     #[serde(default)]
     pub reader_count: u32,
+}
+
+/// What the operator publishes in the `<name>-routing` ConfigMap under key `routing.json`:
+/// where writes and reads go now, for clients that follow failover and lag without restarts.
+/// It holds host names and ports, never credentials (clients keep their own Secrets).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PublishedRouting {
+    /// Engine of every member.
+    pub engine: Engine,
+    /// The member taking writes, when healthy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<RoutedMember>,
+    /// Members taking reads now, within the lag limit.
+    #[serde(default)]
+    pub readers: Vec<RoutedMember>,
+    /// The FoxReplicaSet's `routing.readPreference`.
+    pub read_preference: ReadPreference,
+    /// The FoxReplicaSet's `routing.maxReplicaLagSeconds`.
+    pub max_replica_lag_seconds: u32,
+    /// Whether a session's reads stick to the primary after it writes.
+    pub read_your_writes: bool,
+    /// How long they stick.
+    pub read_your_writes_seconds: u32,
+    /// Generation of the FoxReplicaSet this table was computed from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+}
+
+/// One member in the published routing table.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoutedMember {
+    /// Member name.
+    pub name: String,
+    /// Host from the member's connection URL.
+    pub host: String,
+    /// Port from the member's connection URL (the engine's default when the URL has none).
+    pub port: u16,
+    /// Relative share of reads.
+    pub weight: u32,
+    /// Replication lag at the last check (replicas).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lag_seconds: Option<f64>,
 }

@@ -91,6 +91,21 @@ pub struct SchemaPolicy {
     /// (joins and cascading deletes need one on every engine). On by default.
     #[serde(default = "default_true")]
     pub auto_index_foreign_keys: bool,
+    /// What the operator does when the database drifted from an applied schema (someone
+    /// changed it by hand): `Report` (the default) sets the `Drifted` condition and shows the
+    /// plan that would repair it; `Reapply` applies that plan under the same policy.
+    #[serde(default)]
+    pub on_drift: DriftPolicy,
+}
+
+/// What to do when the live database no longer matches an applied FoxSchema.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum DriftPolicy {
+    /// Report the drift (condition `Drifted`, the repair plan in status); change nothing.
+    #[default]
+    Report,
+    /// Apply the repair plan (destructive items still need `allowDestructive`).
+    Reapply,
 }
 
 impl Default for SchemaPolicy {
@@ -100,6 +115,7 @@ impl Default for SchemaPolicy {
             require_approval: false,
             lock_timeout_seconds: default_lock_timeout_seconds(),
             auto_index_foreign_keys: true,
+            on_drift: DriftPolicy::Report,
         }
     }
 }

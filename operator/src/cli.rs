@@ -79,6 +79,10 @@ pub enum Command {
     /// Generate files from manifests and the live database.
     #[command(subcommand)]
     Generate(GenerateCommand),
+    /// Run the operator: the FoxReplicaSet, FoxSchema and FoxMigration controllers, leader
+    /// election and the metrics/health server. Uses the in-cluster service account, or
+    /// KUBECONFIG outside a cluster.
+    Run(commands::run::RunArgs),
     /// Print the CustomResourceDefinitions, or write them to `crds/` and the Helm chart.
     Crds {
         /// Write `crds/*.yaml` and `charts/fox-operator/crds/*.yaml` instead of printing.
@@ -128,6 +132,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Validate { paths } => commands::validate::run(&paths),
         Command::Crds { write, root } => commands::crds::run(write, &root),
+        Command::Run(args) => commands::run::run(args),
         Command::Migrate(command) => block_on(commands::migrate::run(command)),
         Command::Seed { paths, database } => {
             block_on(commands::seed::run(&paths, database.as_deref()))

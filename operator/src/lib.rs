@@ -7,5 +7,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod controller;
 pub mod engine;
 pub mod migrate;
+pub mod telemetry;

@@ -6,6 +6,7 @@ pub mod generate;
 pub mod migrate;
 pub mod plan;
 pub mod report;
+pub mod run;
 pub mod seed;
 pub mod target;
 pub mod validate;

@@ -293,7 +293,7 @@ async fn run_statements(
     connection: &mut Connection,
     plan: &Plan,
     progress: &mut (dyn FnMut(ApplyEvent<'_>) + Send),
-    mut after_each: impl AsyncFnMut(&mut Connection, usize) -> Result<(), EngineError>,
+    history_id: Option<i64>,
 ) -> Result<(), (usize, foxdb::Error)> {
     let total = plan.statements.len();
     let skipped = plan
@@ -330,15 +330,11 @@ async fn run_statements(
             last,
             elapsed: began.elapsed(),
         });
-        if let Err(error) = after_each(connection, last).await {
-            let error = match error {
-                EngineError::Database(e) => e,
-                other => foxdb::Error::Unsupported {
-                    backend: connection.backend(),
-                    feature: other.to_string(),
-                },
-            };
-            return Err((last - 1, error));
+        // MySQL: record each statement's completion, so a crash resumes instead of repeating.
+        if let Some(id) = history_id {
+            record_progress(connection, id, last)
+                .await
+                .map_err(|error| (last - 1, error))?;
         }
     }
     for seed in &plan.seeds {
@@ -384,7 +380,7 @@ async fn run_transactional(
         connection.execute("BEGIN").await?;
     }
     let total = plan.statements.len();
-    let outcome = run_statements(connection, plan, progress, async |_, _| Ok(())).await;
+    let outcome = run_statements(connection, plan, progress, None).await;
     if let Err((index, source)) = outcome {
         let _ = connection.execute("ROLLBACK").await;
         let batch = if backend == Backend::Sqlite && index < total {
@@ -475,17 +471,7 @@ async fn run_recorded(
     };
     let total = plan.statements.len();
     let id = insert_history(connection, &record, ApplyStatus::Running, 0, None).await?;
-    let outcome = run_statements(
-        connection,
-        plan,
-        progress,
-        async |connection: &mut Connection, done: usize| {
-            record_progress(connection, id, done)
-                .await
-                .map_err(EngineError::from)
-        },
-    )
-    .await;
+    let outcome = run_statements(connection, plan, progress, Some(id)).await;
     let elapsed = started.elapsed().as_millis();
     match outcome {
         Ok(()) => {

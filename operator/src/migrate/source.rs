@@ -158,19 +158,25 @@ pub fn folder_migrations(directory: &Path) -> Result<Vec<Migration>, SourceError
 /// The FoxMigrations of a manifest set.
 pub fn resource_migrations(set: &ManifestSet) -> Vec<Migration> {
     set.migrations()
-        .map(|(origin, m)| Migration {
-            version: m.spec.version,
-            name: m.spec.name.clone(),
-            up: m.spec.up.clone().unwrap_or_default(),
-            down: m.spec.down.clone(),
-            transactional: m.spec.transactional,
-            origin: format!(
-                "{origin} (FoxMigration/{})",
-                m.metadata.name.clone().unwrap_or_default()
-            ),
-            database_ref: Some(m.spec.database_ref.name.clone()),
-        })
+        .map(|(origin, m)| resource_migration(&origin.to_string(), m))
         .collect()
+}
+
+/// One FoxMigration resource as a migration; `origin` says where it was read (a file, or the
+/// cluster).
+pub fn resource_migration(origin: &str, resource: &fox_crds::FoxMigration) -> Migration {
+    Migration {
+        version: resource.spec.version,
+        name: resource.spec.name.clone(),
+        up: resource.spec.up.clone().unwrap_or_default(),
+        down: resource.spec.down.clone(),
+        transactional: resource.spec.transactional,
+        origin: format!(
+            "{origin} (FoxMigration/{})",
+            resource.metadata.name.clone().unwrap_or_default()
+        ),
+        database_ref: Some(resource.spec.database_ref.name.clone()),
+    }
 }
 
 /// Puts migrations in version order and refuses duplicate versions.

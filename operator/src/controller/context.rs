@@ -1,0 +1,131 @@
+//! What every reconcile shares: the API client, metrics, the event recorder, pools per member.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::ObjectReference;
+use kube::Client;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use tokio::sync::Mutex;
+
+use crate::telemetry::Metrics;
+
+/// The field manager of every server-side apply the operator makes.
+pub const FIELD_MANAGER: &str = "fox-operator";
+
+/// The finalizer the operator puts on its resources.
+pub const FINALIZER: &str = "foxdb.dev/cleanup";
+
+/// Shared state of the controllers.
+#[derive(Clone)]
+pub struct Context {
+    /// Kubernetes client.
+    pub client: Client,
+    /// Metrics registry.
+    pub metrics: Metrics,
+    /// Publishes Kubernetes Events.
+    pub recorder: Recorder,
+    /// Interval of the periodic resync (drift checks, migration re-checks).
+    pub resync: Duration,
+    /// The operator's own connection pools, one per FoxReplicaSet member.
+    pub pools: std::sync::Arc<Mutex<HashMap<String, MemberPool>>>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("resync", &self.resync)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A pool to one member and what it was built from (compared by digest, so a changed Secret or
+/// pool spec replaces it; the URL itself is not kept here).
+#[derive(Clone, Debug)]
+pub struct MemberPool {
+    /// Digest of the URL and the pool settings.
+    pub fingerprint: String,
+    /// The pool.
+    pub database: foxdb::Database,
+    /// Health checks running on this pool now (the operator is the pool's only user).
+    pub in_flight: std::sync::Arc<std::sync::atomic::AtomicU32>,
+}
+
+impl MemberPool {
+    /// Checks waiting for a connection: those running beyond the connections in use.
+    pub fn waiters(&self) -> u32 {
+        let state = self.database.pool_state();
+        let busy = state.open.saturating_sub(state.idle);
+        self.in_flight
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .saturating_sub(busy)
+    }
+}
+
+impl Context {
+    /// A context publishing events as `fox-operator` (instance `instance`).
+    pub fn new(
+        client: Client,
+        metrics: Metrics,
+        instance: Option<String>,
+        resync: Duration,
+    ) -> Self {
+        let reporter = Reporter {
+            controller: FIELD_MANAGER.to_string(),
+            instance,
+        };
+        Self {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            metrics,
+            resync,
+            pools: std::sync::Arc::default(),
+        }
+    }
+
+    /// Publishes an Event about `object`; a failure is logged, never fatal (events are advice).
+    pub async fn publish(
+        &self,
+        object: &ObjectReference,
+        warning: bool,
+        reason: &str,
+        action: &str,
+        note: String,
+    ) {
+        let event = Event {
+            type_: if warning {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            },
+            reason: reason.to_string(),
+            note: Some(truncate_note(note)),
+            action: action.to_string(),
+            secondary: None,
+        };
+        if let Err(error) = self.recorder.publish(&event, object).await {
+            tracing::warn!(
+                %error,
+                kind = object.kind.as_deref().unwrap_or_default(),
+                namespace = object.namespace.as_deref().unwrap_or_default(),
+                name = object.name.as_deref().unwrap_or_default(),
+                reason,
+                "could not publish an event"
+            );
+        }
+    }
+}
+
+/// Events notes are limited to 1 kB.
+fn truncate_note(mut note: String) -> String {
+    const MAX: usize = 1000;
+    if note.len() > MAX {
+        let mut cut = MAX;
+        while !note.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        note.truncate(cut);
+        note.push('…');
+    }
+    note
+}

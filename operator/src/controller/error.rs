@@ -1,0 +1,124 @@
+//! Why a reconcile did not finish; each variant names the object and what to do.
+
+use crate::engine::EngineError;
+use crate::migrate::MigrateError;
+
+/// Everything that can stop a reconcile.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The Kubernetes API refused or failed a request.
+    #[error("Kubernetes API request failed: {0}")]
+    Kube(#[from] kube::Error),
+    /// The FoxReplicaSet named by `databaseRef` does not exist.
+    #[error(
+        "FoxReplicaSet {namespace}/{name} (spec.databaseRef) does not exist; create it or fix the reference"
+    )]
+    DatabaseNotFound {
+        /// Namespace.
+        namespace: String,
+        /// Name.
+        name: String,
+    },
+    /// A Secret named by a FoxReplicaSet does not exist.
+    #[error(
+        "Secret {namespace}/{name} does not exist; create it with the connection URL under key {key:?}"
+    )]
+    SecretNotFound {
+        /// Namespace.
+        namespace: String,
+        /// Name.
+        name: String,
+        /// The key expected in it.
+        key: String,
+    },
+    /// The Secret exists but not its key, or the value is not a usable URL.
+    #[error("Secret {namespace}/{name} key {key:?}: {problem}")]
+    SecretInvalid {
+        /// Namespace.
+        namespace: String,
+        /// Name.
+        name: String,
+        /// Key.
+        key: String,
+        /// What is wrong, without the value.
+        problem: String,
+    },
+    /// The schema engine failed (connection, lock, statement, refused change).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The migration engine failed.
+    #[error(transparent)]
+    Migrate(#[from] MigrateError),
+    /// The engine of the database cannot do what the resource asks.
+    #[error("{feature} is not supported on {engine} by this version of FoxDB")]
+    Unsupported {
+        /// Engine.
+        engine: String,
+        /// What was asked.
+        feature: String,
+    },
+    /// The finalizer machinery failed (adding or removing the finalizer).
+    #[error("finalizer: {0}")]
+    Finalizer(String),
+}
+
+impl Error {
+    /// Short label for metrics and condition reasons.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Self::Kube(_) => "kubernetes-api",
+            Self::DatabaseNotFound { .. } => "database-not-found",
+            Self::SecretNotFound { .. } => "secret-not-found",
+            Self::SecretInvalid { .. } => "secret-invalid",
+            Self::Engine(error) => error.label(),
+            Self::Migrate(MigrateError::Engine(error)) => error.label(),
+            Self::Migrate(MigrateError::Integrity { .. }) => "migration-integrity",
+            Self::Migrate(MigrateError::Failed { .. }) => "migration-failed",
+            Self::Migrate(MigrateError::Irreversible { .. }) => "migration-irreversible",
+            Self::Unsupported { .. } => "unsupported",
+            Self::Finalizer(_) => "finalizer",
+        }
+    }
+
+    /// The `reason` of a condition reporting this error (CamelCase, as Kubernetes expects).
+    pub fn condition_reason(&self) -> &'static str {
+        match self {
+            Self::Kube(_) => "KubernetesApiError",
+            Self::DatabaseNotFound { .. } => "DatabaseNotFound",
+            Self::SecretNotFound { .. } => "SecretNotFound",
+            Self::SecretInvalid { .. } => "SecretInvalid",
+            Self::Engine(EngineError::Database(_)) => "DatabaseUnavailable",
+            Self::Engine(EngineError::LockTimeout { .. })
+            | Self::Migrate(MigrateError::Engine(EngineError::LockTimeout { .. })) => "Locked",
+            Self::Engine(EngineError::Diff(_) | EngineError::Impossible { .. }) => {
+                "ImpossibleChange"
+            }
+            Self::Engine(EngineError::DestructiveRefused { .. }) => "DestructiveChange",
+            Self::Engine(_) => "ApplyFailed",
+            Self::Migrate(MigrateError::Engine(EngineError::Database(_))) => "DatabaseUnavailable",
+            Self::Migrate(MigrateError::Engine(_)) => "MigrationFailed",
+            Self::Migrate(MigrateError::Integrity { .. }) => "IntegrityCheckFailed",
+            Self::Migrate(MigrateError::Failed { .. }) => "MigrationFailed",
+            Self::Migrate(MigrateError::Irreversible { .. }) => "Irreversible",
+            Self::Unsupported { .. } => "Unsupported",
+            Self::Finalizer(_) => "FinalizerError",
+        }
+    }
+
+    /// Whether retrying soon can help (the database or API may come back), as opposed to an
+    /// error only a change of the resource fixes.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::Kube(_)
+                | Self::Engine(EngineError::Database(_) | EngineError::LockTimeout { .. })
+                | Self::Migrate(MigrateError::Engine(
+                    EngineError::Database(_) | EngineError::LockTimeout { .. }
+                ))
+                | Self::Finalizer(_)
+        )
+    }
+}
+
+/// Result of controller steps.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

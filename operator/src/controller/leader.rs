@@ -1,0 +1,186 @@
+//! Leader election with a `coordination.k8s.io` Lease, so several replicas of the operator can
+//! run and exactly one reconciles.
+//!
+//! # Expected flow
+//! A process tries to acquire the Lease every `retry` until it holds it (the Lease is free,
+//! expired, or already its own). The leader renews it every `renew`; if it cannot renew before
+//! the Lease expires, it must stop reconciling ([`LeaderElector::hold`] returns), and the
+//! process exits so a fresh start competes again. On shutdown the leader releases the Lease, so
+//! a standby takes over at once instead of after the lease duration.
+
+use std::time::Duration;
+
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use kube::api::PostParams;
+use kube::{Api, Client};
+
+/// Lease timing.
+#[derive(Clone, Copy, Debug)]
+pub struct LeaseTiming {
+    /// How long a Lease stays valid without renewal.
+    pub duration: Duration,
+    /// How often the leader renews.
+    pub renew: Duration,
+    /// How often a standby retries.
+    pub retry: Duration,
+}
+
+impl Default for LeaseTiming {
+    fn default() -> Self {
+        Self {
+            duration: Duration::from_secs(15),
+            renew: Duration::from_secs(5),
+            retry: Duration::from_secs(2),
+        }
+    }
+}
+
+/// One contender for a Lease.
+#[derive(Clone, Debug)]
+pub struct LeaderElector {
+    leases: Api<Lease>,
+    name: String,
+    identity: String,
+    timing: LeaseTiming,
+}
+
+impl LeaderElector {
+    /// A contender named `identity` for Lease `name` in `namespace`.
+    pub fn new(
+        client: Client,
+        namespace: &str,
+        name: &str,
+        identity: &str,
+        timing: LeaseTiming,
+    ) -> Self {
+        Self {
+            leases: Api::namespaced(client, namespace),
+            name: name.to_string(),
+            identity: identity.to_string(),
+            timing,
+        }
+    }
+
+    /// Takes or renews the Lease once; `true` when this process holds it afterwards.
+    ///
+    /// # Errors
+    /// API errors other than a lost race (a conflict means another process won: `false`).
+    pub async fn try_acquire_or_renew(&self) -> Result<bool, kube::Error> {
+        let now = Timestamp::now();
+        let duration_seconds = i32::try_from(self.timing.duration.as_secs()).unwrap_or(i32::MAX);
+        let Some(mut lease) = self.leases.get_opt(&self.name).await? else {
+            let lease = Lease {
+                metadata: ObjectMeta {
+                    name: Some(self.name.clone()),
+                    ..ObjectMeta::default()
+                },
+                spec: Some(LeaseSpec {
+                    holder_identity: Some(self.identity.clone()),
+                    lease_duration_seconds: Some(duration_seconds),
+                    acquire_time: Some(MicroTime(now)),
+                    renew_time: Some(MicroTime(now)),
+                    lease_transitions: Some(0),
+                    ..LeaseSpec::default()
+                }),
+            };
+            return match self.leases.create(&PostParams::default(), &lease).await {
+                Ok(_) => Ok(true),
+                Err(kube::Error::Api(status)) if status.is_already_exists() => Ok(false),
+                Err(error) => Err(error),
+            };
+        };
+        let spec = lease.spec.get_or_insert_with(LeaseSpec::default);
+        let holder = spec.holder_identity.clone().filter(|h| !h.is_empty());
+        let ours = holder.as_deref() == Some(self.identity.as_str());
+        let expired = match (&spec.renew_time, spec.lease_duration_seconds) {
+            (Some(renewed), Some(seconds)) => {
+                renewed.0 + SignedDuration::from_secs(i64::from(seconds)) < now
+            }
+            _ => true,
+        };
+        if !ours && holder.is_some() && !expired {
+            return Ok(false);
+        }
+        if !ours {
+            spec.acquire_time = Some(MicroTime(now));
+            spec.lease_transitions = Some(spec.lease_transitions.unwrap_or(0) + 1);
+            spec.holder_identity = Some(self.identity.clone());
+        }
+        spec.renew_time = Some(MicroTime(now));
+        spec.lease_duration_seconds = Some(duration_seconds);
+        // The resourceVersion from the read makes this a compare-and-swap.
+        match self
+            .leases
+            .replace(&self.name, &PostParams::default(), &lease)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(status)) if status.is_conflict() => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Waits until this process holds the Lease.
+    pub async fn acquire(&self) {
+        loop {
+            match self.try_acquire_or_renew().await {
+                Ok(true) => {
+                    tracing::info!(lease = %self.name, identity = %self.identity, "acquired the leader lease");
+                    return;
+                }
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::warn!(%error, lease = %self.name, "leader election failed; retrying")
+                }
+            }
+            tokio::time::sleep(self.timing.retry).await;
+        }
+    }
+
+    /// Renews the Lease until renewal fails for longer than the lease duration or another
+    /// process took it; then returns (the caller must stop reconciling).
+    pub async fn hold(&self) {
+        let mut last_renewed = tokio::time::Instant::now();
+        loop {
+            tokio::time::sleep(self.timing.renew).await;
+            match self.try_acquire_or_renew().await {
+                Ok(true) => last_renewed = tokio::time::Instant::now(),
+                Ok(false) => {
+                    tracing::error!(lease = %self.name, "another process holds the leader lease");
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, lease = %self.name, "could not renew the leader lease");
+                    if last_renewed.elapsed() >= self.timing.duration {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Gives the Lease up (on shutdown) so a standby takes over at once.
+    ///
+    /// # Errors
+    /// API errors.
+    pub async fn release(&self) -> Result<(), kube::Error> {
+        let Some(mut lease) = self.leases.get_opt(&self.name).await? else {
+            return Ok(());
+        };
+        let Some(spec) = lease.spec.as_mut() else {
+            return Ok(());
+        };
+        if spec.holder_identity.as_deref() != Some(self.identity.as_str()) {
+            return Ok(());
+        }
+        spec.holder_identity = None;
+        spec.renew_time = None;
+        spec.acquire_time = None;
+        self.leases
+            .replace(&self.name, &PostParams::default(), &lease)
+            .await
+            .map(|_| ())
+    }
+}

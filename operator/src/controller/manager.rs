@@ -1,0 +1,339 @@
+//! `fox run`: the telemetry server, leader election and the three controllers.
+//!
+//! # Expected flow
+//! 1. Serve `/metrics`, `/healthz`, `/readyz`; connect to the API server and check the FoxDB
+//!    CRDs are installed (then `/readyz` answers 200).
+//! 2. With leader election on, wait for the Lease; only the leader reconciles.
+//! 3. Run the controllers until SIGTERM/SIGINT (then release the Lease) or until leadership is
+//!    lost (then exit non-zero so the pod restarts and competes again).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use fox_crds::{FoxMigration, FoxReplicaSet, FoxSchema};
+use futures::{StreamExt, future};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::api::ListParams;
+use kube::core::PartialObjectMeta;
+use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::utils::Predicate;
+use kube::runtime::{Controller, WatchStreamExt, predicates, watcher};
+use kube::{Api, Client, Resource, ResourceExt};
+
+use super::context::Context;
+use super::leader::{LeaderElector, LeaseTiming};
+use super::{migration, replica_set, schema};
+use crate::telemetry::Metrics;
+use crate::telemetry::server::{Health, TelemetryServer};
+
+/// Settings of `fox run`.
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    /// Address of the telemetry server.
+    pub metrics_addr: SocketAddr,
+    /// Whether to elect a leader with a Lease.
+    pub leader_elect: bool,
+    /// Lease name.
+    pub lease_name: String,
+    /// Lease namespace.
+    pub lease_namespace: String,
+    /// This process's identity (the pod name).
+    pub identity: String,
+    /// Watch only this namespace (all when `None`).
+    pub watch_namespace: Option<String>,
+    /// Periodic resync interval.
+    pub resync: Duration,
+}
+
+/// Labels selecting the objects the operator publishes (Services, EndpointSlices, ConfigMaps).
+const PUBLISHED_SELECTOR: &str = "app.kubernetes.io/managed-by=fox-operator";
+
+fn scoped<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>,
+{
+    match namespace {
+        Some(namespace) => Api::namespaced(client.clone(), namespace),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// Runs the operator until a shutdown signal.
+///
+/// # Errors
+/// No API server, missing CRDs, a port that cannot be bound, or lost leadership.
+pub async fn run(config: RunConfig) -> anyhow::Result<()> {
+    let metrics = Metrics::new();
+    let health = Arc::new(Health::default());
+    let server = TelemetryServer::bind(config.metrics_addr, metrics.clone(), health.clone())
+        .await
+        .with_context(|| format!("cannot listen on {} (--metrics-addr)", config.metrics_addr))?;
+    tracing::info!(address = %server.local_addr()?, "serving /metrics, /healthz and /readyz");
+    tokio::spawn(server.serve());
+
+    let client = Client::try_default()
+        .await
+        .context("cannot configure a Kubernetes client (in-cluster or KUBECONFIG)")?;
+    check_crds(&client, config.watch_namespace.as_deref()).await?;
+    health.set_ready(true);
+
+    let elector = LeaderElector::new(
+        client.clone(),
+        &config.lease_namespace,
+        &config.lease_name,
+        &config.identity,
+        LeaseTiming::default(),
+    );
+    if config.leader_elect {
+        tokio::select! {
+            () = elector.acquire() => {}
+            () = shutdown_signal() => return Ok(()),
+        }
+    }
+    metrics.leader.set(1);
+
+    let context = Arc::new(Context::new(
+        client.clone(),
+        metrics.clone(),
+        Some(config.identity.clone()),
+        config.resync,
+    ));
+    let controllers = run_controllers(client, config.watch_namespace.as_deref(), context);
+    let outcome = if config.leader_elect {
+        tokio::select! {
+            () = controllers => Ok(()),
+            () = elector.hold() => {
+                health.set_failed();
+                Err(anyhow::anyhow!("lost the leader lease {}/{}; exiting so a fresh start competes again", config.lease_namespace, config.lease_name))
+            }
+        }
+    } else {
+        controllers.await;
+        Ok(())
+    };
+    metrics.leader.set(0);
+    if config.leader_elect
+        && outcome.is_ok()
+        && let Err(error) = elector.release().await
+    {
+        tracing::warn!(%error, "could not release the leader lease; a standby takes over when it expires");
+    }
+    outcome
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        if let Ok(mut terminate) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            tokio::select! {
+                _ = interrupt => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = interrupt.await;
+}
+
+async fn check_crds(client: &Client, namespace: Option<&str>) -> anyhow::Result<()> {
+    let probe = ListParams::default().limit(1);
+    let missing = |kind: &str| {
+        format!(
+            "cannot list {kind}s: is the CRD installed (kubectl apply -f crds/, or the Helm chart) and may this service account list it?"
+        )
+    };
+    scoped::<FoxReplicaSet>(client, namespace)
+        .list_metadata(&probe)
+        .await
+        .with_context(|| missing("FoxReplicaSet"))?;
+    scoped::<FoxSchema>(client, namespace)
+        .list_metadata(&probe)
+        .await
+        .with_context(|| missing("FoxSchema"))?;
+    scoped::<FoxMigration>(client, namespace)
+        .list_metadata(&probe)
+        .await
+        .with_context(|| missing("FoxMigration"))?;
+    Ok(())
+}
+
+/// Runs the three controllers until a shutdown signal.
+pub async fn run_controllers(client: Client, namespace: Option<&str>, context: Arc<Context>) {
+    let config = watcher::Config::default().any_semantic();
+    let published = watcher::Config::default().labels(PUBLISHED_SELECTOR);
+
+    // Status writes must not re-trigger reconciles: only spec (generation) changes do, plus
+    // annotations on FoxSchemas (plan approval).
+    let (replicasets, replicaset_writer) = reflector::store::<FoxReplicaSet>();
+    let replicaset_stream = watcher(scoped::<FoxReplicaSet>(&client, namespace), config.clone())
+        .default_backoff()
+        .reflect(replicaset_writer)
+        .applied_objects()
+        .predicate_filter(predicates::generation, Default::default());
+    let replicasets_for_secrets = replicasets.clone();
+    let replicaset_controller = Controller::for_stream(replicaset_stream, replicasets.clone())
+        .watches_stream(
+            watcher(
+                scoped::<PartialObjectMeta<Secret>>(&client, namespace),
+                config.clone(),
+            )
+            .default_backoff()
+            .touched_objects(),
+            move |secret| {
+                let namespace = secret.namespace();
+                let secret_name = secret.name_any();
+                replicasets_for_secrets
+                    .state()
+                    .iter()
+                    .filter(|rs| rs.namespace() == namespace)
+                    .filter(|rs| {
+                        std::iter::once(&rs.spec.primary)
+                            .chain(&rs.spec.replicas)
+                            .any(|m| m.connection.name == secret_name)
+                    })
+                    .map(|rs| ObjectRef::from_obj(rs.as_ref()))
+                    .collect::<Vec<_>>()
+            },
+        )
+        .owns(scoped::<Service>(&client, namespace), published.clone())
+        .owns(
+            scoped::<EndpointSlice>(&client, namespace),
+            published.clone(),
+        )
+        .owns(scoped::<ConfigMap>(&client, namespace), published)
+        .shutdown_on_signal()
+        .run(
+            replica_set::reconcile,
+            replica_set::error_policy,
+            context.clone(),
+        )
+        .for_each(|_| future::ready(()));
+
+    let (schemas, schema_writer) = reflector::store::<FoxSchema>();
+    let schema_stream = watcher(scoped::<FoxSchema>(&client, namespace), config.clone())
+        .default_backoff()
+        .reflect(schema_writer)
+        .applied_objects()
+        .predicate_filter(
+            predicates::generation.combine(predicates::annotations),
+            Default::default(),
+        );
+    let schemas_by_database = schemas.clone();
+    let schemas_by_secret = schemas.clone();
+    let replicasets_by_secret = replicasets.clone();
+    let schema_controller = Controller::for_stream(schema_stream, schemas)
+        .watches_stream(
+            spec_changes::<FoxReplicaSet>(&client, namespace, &config),
+            move |database| dependents(&schemas_by_database, &database),
+        )
+        .watches_stream(
+            watcher(
+                scoped::<PartialObjectMeta<Secret>>(&client, namespace),
+                config.clone(),
+            )
+            .default_backoff()
+            .touched_objects(),
+            move |secret| {
+                let namespace = secret.namespace().unwrap_or_default();
+                let secret_name = secret.name_any();
+                let databases: Vec<String> = replicasets_by_secret
+                    .state()
+                    .iter()
+                    .filter(|rs| rs.namespace().as_deref() == Some(namespace.as_str()))
+                    .filter(|rs| rs.spec.primary.connection.name == secret_name)
+                    .map(|rs| rs.name_any())
+                    .collect();
+                schemas_by_secret
+                    .state()
+                    .iter()
+                    .filter(|s| s.namespace().as_deref() == Some(namespace.as_str()))
+                    .filter(|s| databases.contains(&s.spec.database_ref.name))
+                    .map(|s| ObjectRef::from_obj(s.as_ref()))
+                    .collect::<Vec<_>>()
+            },
+        )
+        .shutdown_on_signal()
+        .run(schema::reconcile, schema::error_policy, context.clone())
+        .for_each(|_| future::ready(()));
+
+    let (migrations, migration_writer) = reflector::store::<FoxMigration>();
+    let migration_stream = watcher(scoped::<FoxMigration>(&client, namespace), config.clone())
+        .default_backoff()
+        .reflect(migration_writer)
+        .applied_objects()
+        .predicate_filter(predicates::generation, Default::default());
+    let migrations_by_database = migrations.clone();
+    let migration_controller = Controller::for_stream(migration_stream, migrations)
+        .watches_stream(
+            spec_changes::<FoxReplicaSet>(&client, namespace, &config),
+            move |database| dependents(&migrations_by_database, &database),
+        )
+        .shutdown_on_signal()
+        .run(migration::reconcile, migration::error_policy, context)
+        .for_each(|_| future::ready(()));
+
+    tokio::join!(
+        replicaset_controller,
+        schema_controller,
+        migration_controller
+    );
+}
+
+/// Spec changes (not status writes) of `K`.
+fn spec_changes<K>(
+    client: &Client,
+    namespace: Option<&str>,
+    config: &watcher::Config,
+) -> impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    watcher(scoped::<K>(client, namespace), config.clone())
+        .default_backoff()
+        .touched_objects()
+        .predicate_filter(predicates::generation, Default::default())
+}
+
+/// A resource that names a FoxReplicaSet in `spec.databaseRef`.
+trait DatabaseDependent {
+    fn database_name(&self) -> &str;
+}
+
+impl DatabaseDependent for FoxSchema {
+    fn database_name(&self) -> &str {
+        &self.spec.database_ref.name
+    }
+}
+
+impl DatabaseDependent for FoxMigration {
+    fn database_name(&self) -> &str {
+        &self.spec.database_ref.name
+    }
+}
+
+/// The objects in `store` whose database reference names `database`, in its namespace.
+fn dependents<K>(store: &reflector::Store<K>, database: &FoxReplicaSet) -> Vec<ObjectRef<K>>
+where
+    K: Resource<DynamicType = ()> + DatabaseDependent + Clone + 'static,
+{
+    let namespace = database.namespace();
+    let name = database.name_any();
+    store
+        .state()
+        .iter()
+        .filter(|object| object.namespace() == namespace && object.database_name() == name)
+        .map(|object| ObjectRef::from_obj(object.as_ref()))
+        .collect()
+}

@@ -1,0 +1,373 @@
+//! The FoxMigration controller: applies the FoxMigrations of a database in version order,
+//! exactly once, and rolls them back when the FoxReplicaSet's `spec.rollbackTo` asks.
+//!
+//! # Expected flow
+//! 1. Resolve `databaseRef` and its primary's Secret; list every FoxMigration of that database
+//!    in the namespace (one resource per version; duplicates are refused).
+//! 2. If `rollbackTo` is set and this version is above it, run `down` for every applied version
+//!    above it, newest first. Otherwise apply every pending version up to this one, in order.
+//!    Both run under the engine's migration lock, so concurrent reconciles of sibling
+//!    FoxMigrations (or a `fox migrate` on a laptop) take turns.
+//! 3. Read the version's record back and publish it: phase, checksum, applied time, duration.
+//!
+//! # Guarantees
+//! A version is applied once: the history table in the database, not the resource's status,
+//! decides. A changed `up` after apply is reported (`Changed`) and never re-run. Deleting a
+//! FoxMigration does not roll it back; use `rollbackTo`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fox_crds::migration::MigrationPhase;
+use fox_crds::{Engine, FoxMigration, FoxMigrationStatus, FoxReplicaSet};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::ListParams;
+use kube::runtime::controller::Action;
+use kube::{Api, Resource, ResourceExt};
+
+use super::conditions::{ConditionUpdate, merge_conditions};
+use super::context::Context;
+use super::error::{Error, Result};
+use super::secrets::read_connection_url;
+use super::status::{apply_status, with_finalizer};
+use crate::migrate::source::{Migration, ordered, resource_migration};
+use crate::migrate::{
+    MigrateError, MigrateOptions, VersionStatus, migrate_down, migrate_up, migration_status,
+};
+
+/// Metrics label of this controller.
+pub const KIND: &str = "FoxMigration";
+
+/// How long a run waits for another holder of the migration lock.
+const LOCK_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Reconciles one FoxMigration (see the module docs).
+///
+/// # Errors
+/// Errors a retry may fix; status already reports them.
+pub async fn reconcile(migration: Arc<FoxMigration>, context: Arc<Context>) -> Result<Action> {
+    let started = Instant::now();
+    let client = context.client.clone();
+    let result = with_finalizer(
+        migration,
+        |migration| apply(migration, context.clone()),
+        |migration| cleanup(migration, context.clone()),
+        client,
+    )
+    .await;
+    context.metrics.observe_reconcile(KIND, started.elapsed());
+    result
+}
+
+/// Requeue policy after an error.
+pub fn error_policy(_migration: Arc<FoxMigration>, error: &Error, context: Arc<Context>) -> Action {
+    context.metrics.observe_error(KIND, error.metric_label());
+    tracing::warn!(error = %error, "FoxMigration reconcile failed");
+    super::schema::retry_after(error, &context)
+}
+
+async fn cleanup(migration: Arc<FoxMigration>, context: Arc<Context>) {
+    context
+        .publish(
+            &migration.object_ref(&()),
+            false,
+            "Deleted",
+            "Cleanup",
+            format!(
+                "FoxMigration deleted; version {} stays applied in the database (roll back with spec.rollbackTo on the FoxReplicaSet)",
+                migration.spec.version
+            ),
+        )
+        .await;
+}
+
+struct Outcome {
+    phase: MigrationPhase,
+    conditions: Vec<ConditionUpdate>,
+    checksum: Option<String>,
+    applied_at: Option<String>,
+    duration_ms: Option<u64>,
+}
+
+async fn apply(migration: Arc<FoxMigration>, context: Arc<Context>) -> Result<Action> {
+    let namespace = migration.namespace().unwrap_or_default();
+    let name = migration.name_any();
+    let span = tracing::info_span!("reconcile", kind = KIND, namespace = %namespace, name = %name);
+    let _entered = span.enter();
+    let previous = migration.status.clone().unwrap_or_default();
+    let (outcome, error) = match run(&migration, &previous, &context).await {
+        Ok(outcome) => (outcome, None),
+        Err(error) => {
+            let failed = matches!(
+                error,
+                Error::Migrate(MigrateError::Failed { version, .. }) if version == migration.spec.version
+            ) || matches!(
+                error,
+                Error::Migrate(MigrateError::Integrity { .. } | MigrateError::Irreversible { .. })
+            );
+            let outcome = Outcome {
+                phase: if failed {
+                    MigrationPhase::Failed
+                } else {
+                    previous.phase.unwrap_or(MigrationPhase::Pending)
+                },
+                conditions: vec![
+                    ConditionUpdate::no("Ready", error.condition_reason(), error.to_string()),
+                    if failed {
+                        ConditionUpdate::yes("Failed", error.condition_reason(), error.to_string())
+                    } else {
+                        ConditionUpdate::no("Failed", "NotFailed", "")
+                    },
+                ],
+                checksum: previous.checksum.clone(),
+                applied_at: previous.applied_at.clone(),
+                duration_ms: previous.duration_ms,
+            };
+            (outcome, Some(error))
+        }
+    };
+    let generation = migration.metadata.generation;
+    let status = FoxMigrationStatus {
+        conditions: merge_conditions(
+            &previous.conditions,
+            &outcome.conditions,
+            generation,
+            Timestamp::now(),
+        ),
+        phase: Some(outcome.phase),
+        checksum: outcome.checksum,
+        applied_at: outcome.applied_at,
+        duration_ms: outcome.duration_ms,
+        observed_generation: generation,
+    };
+    if Some(&status) != migration.status.as_ref() {
+        let api: Api<FoxMigration> = Api::namespaced(context.client.clone(), &namespace);
+        apply_status(&api, &name, &status).await?;
+    }
+    match error {
+        Some(error) => {
+            let object = migration.object_ref(&());
+            context
+                .publish(
+                    &object,
+                    true,
+                    error.condition_reason(),
+                    "Migrate",
+                    error.to_string(),
+                )
+                .await;
+            Err(error)
+        }
+        None => Ok(Action::requeue(context.resync)),
+    }
+}
+
+/// The FoxMigrations of the same database, as engine migrations in version order, with the
+/// resource each came from.
+async fn sibling_migrations(
+    migration: &FoxMigration,
+    context: &Context,
+) -> Result<Vec<(Migration, FoxMigration)>> {
+    let namespace = migration.namespace().unwrap_or_default();
+    let api: Api<FoxMigration> = Api::namespaced(context.client.clone(), &namespace);
+    let database = &migration.spec.database_ref.name;
+    let siblings: Vec<FoxMigration> = api
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .filter(|m| {
+            &m.spec.database_ref.name == database && m.metadata.deletion_timestamp.is_none()
+        })
+        .collect();
+    let origin = format!("namespace {namespace}");
+    let engine: Vec<Migration> = siblings
+        .iter()
+        .map(|m| resource_migration(&origin, m))
+        .collect();
+    let engine = ordered(engine).map_err(|error| {
+        Error::Migrate(MigrateError::Integrity {
+            problems: vec![error.to_string()],
+        })
+    })?;
+    Ok(engine
+        .into_iter()
+        .filter_map(|m| {
+            let resource = siblings
+                .iter()
+                .find(|s| s.spec.version == m.version)?
+                .clone();
+            Some((m, resource))
+        })
+        .collect())
+}
+
+async fn run(
+    migration: &FoxMigration,
+    previous: &FoxMigrationStatus,
+    context: &Context,
+) -> Result<Outcome> {
+    let namespace = migration.namespace().unwrap_or_default();
+    let databases: Api<FoxReplicaSet> = Api::namespaced(context.client.clone(), &namespace);
+    let database_name = &migration.spec.database_ref.name;
+    let Some(database) = databases.get_opt(database_name).await? else {
+        return Err(Error::DatabaseNotFound {
+            namespace,
+            name: database_name.clone(),
+        });
+    };
+    if database.spec.engine == Engine::Mongodb {
+        return Err(Error::Unsupported {
+            engine: Engine::Mongodb.to_string(),
+            feature: "running FoxMigration upCommands".into(),
+        });
+    }
+    let url = read_connection_url(
+        &context.client,
+        &namespace,
+        &database.spec.primary.connection,
+    )
+    .await?;
+    let siblings = sibling_migrations(migration, context).await?;
+    let migrations: Vec<Migration> = siblings.iter().map(|(m, _)| m.clone()).collect();
+    let version = migration.spec.version;
+    let held_back = database.spec.rollback_to.filter(|to| version > *to);
+    let options = MigrateOptions {
+        to: Some(held_back.unwrap_or(version)),
+        dry_run: false,
+        allow_out_of_order: false,
+        lock_timeout: LOCK_TIMEOUT,
+    };
+    let (report, direction) = match held_back {
+        Some(_) => (migrate_down(&url, &migrations, &options).await, "down"),
+        None => (migrate_up(&url, &migrations, &options).await, "up"),
+    };
+    let report = report?;
+    for (ran_version, ran_name, millis) in &report.ran {
+        context
+            .metrics
+            .migrations
+            .with_label_values(&[namespace.as_str(), database_name, direction])
+            .inc();
+        if let Some((_, resource)) = siblings.iter().find(|(m, _)| m.version == *ran_version) {
+            let (reason, verb) = if direction == "up" {
+                ("Applied", "applied")
+            } else {
+                ("RolledBack", "rolled back")
+            };
+            context
+                .publish(
+                    &resource.object_ref(&()),
+                    false,
+                    reason,
+                    if direction == "up" {
+                        "Migrate"
+                    } else {
+                        "Rollback"
+                    },
+                    format!("version {ran_version} ({ran_name}) {verb} in {millis} ms"),
+                )
+                .await;
+        }
+    }
+    let lines = migration_status(&url, &migrations).await?;
+    let line = lines.into_iter().find(|l| l.version == version);
+    let record = line.as_ref().and_then(|l| l.record.clone());
+    let recorded = |phase, conditions| Outcome {
+        phase,
+        conditions,
+        checksum: record.as_ref().map(|r| r.checksum.clone()),
+        applied_at: record.as_ref().map(|r| r.applied_at.clone()),
+        duration_ms: record
+            .as_ref()
+            .and_then(|r| r.duration_ms)
+            .and_then(|d| u64::try_from(d).ok()),
+    };
+    let status = line.map(|l| l.status).unwrap_or(VersionStatus::Pending);
+    Ok(match status {
+        VersionStatus::Applied => recorded(
+            MigrationPhase::Applied,
+            vec![
+                ConditionUpdate::yes("Ready", "Applied", format!("version {version} is applied")),
+                ConditionUpdate::yes(
+                    "Applied",
+                    "Applied",
+                    format!("version {version} is applied"),
+                ),
+                ConditionUpdate::no("Failed", "NotFailed", ""),
+            ],
+        ),
+        VersionStatus::Changed { applied, current } => {
+            let message = format!(
+                "version {version} was applied with checksum {applied}, but spec.up now has checksum {current}; it is not re-run: restore the text, or add a new FoxMigration for the change"
+            );
+            recorded(
+                MigrationPhase::Changed,
+                vec![
+                    ConditionUpdate::no("Ready", "ChecksumChanged", message.clone()),
+                    ConditionUpdate::yes("Applied", "Applied", "applied with the earlier text"),
+                    ConditionUpdate::yes("Failed", "ChecksumChanged", message),
+                ],
+            )
+        }
+        VersionStatus::Dirty => {
+            let message = format!(
+                "version {version} stopped part-way{}; fix the database, then run `fox migrate repair` against it",
+                record
+                    .as_ref()
+                    .and_then(|r| r.message.clone())
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default()
+            );
+            recorded(
+                MigrationPhase::Failed,
+                vec![
+                    ConditionUpdate::no("Ready", "Dirty", message.clone()),
+                    ConditionUpdate::no("Applied", "Dirty", "not completely applied"),
+                    ConditionUpdate::yes("Failed", "Dirty", message),
+                ],
+            )
+        }
+        VersionStatus::Pending | VersionStatus::Missing => match held_back {
+            Some(to) => {
+                let was_applied = matches!(
+                    previous.phase,
+                    Some(
+                        MigrationPhase::Applied
+                            | MigrationPhase::RolledBack
+                            | MigrationPhase::Changed
+                    )
+                ) || direction == "down"
+                    && report.ran.iter().any(|(v, _, _)| *v == version);
+                let message =
+                    format!("held back by spec.rollbackTo={to} on FoxReplicaSet {database_name}");
+                Outcome {
+                    phase: if was_applied {
+                        MigrationPhase::RolledBack
+                    } else {
+                        MigrationPhase::Pending
+                    },
+                    conditions: vec![
+                        ConditionUpdate::yes("Ready", "RolledBack", message.clone()),
+                        ConditionUpdate::no("Applied", "RolledBack", message),
+                        ConditionUpdate::no("Failed", "NotFailed", ""),
+                    ],
+                    checksum: None,
+                    applied_at: None,
+                    duration_ms: None,
+                }
+            }
+            None => Outcome {
+                phase: MigrationPhase::Pending,
+                conditions: vec![
+                    ConditionUpdate::no("Ready", "Pending", "not applied yet"),
+                    ConditionUpdate::no("Applied", "Pending", "not applied yet"),
+                    ConditionUpdate::no("Failed", "NotFailed", ""),
+                ],
+                checksum: None,
+                applied_at: None,
+                duration_ms: None,
+            },
+        },
+    })
+}

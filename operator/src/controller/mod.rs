@@ -1,0 +1,21 @@
+//! The controller manager behind `fox run`: one controller per kind, thin over the engine.
+//!
+//! Each controller turns a Kubernetes object into engine calls and the engine's answer into
+//! status, conditions and Events; all database work happens in [`crate::engine`] and
+//! [`crate::migrate`].
+
+pub mod conditions;
+pub mod context;
+pub mod error;
+pub mod leader;
+pub mod manager;
+pub mod migration;
+pub mod rbac;
+pub mod replica_set;
+pub mod routing;
+pub mod schema;
+pub mod secrets;
+pub mod status;
+
+pub use context::Context;
+pub use error::Error;

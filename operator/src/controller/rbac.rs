@@ -1,0 +1,89 @@
+//! The Kubernetes permissions the operator uses, and nothing more.
+//!
+//! The Helm chart's ClusterRole and Role hold exactly these rules; a test renders the chart and
+//! compares, and the controller tests check that every request the controllers make is allowed
+//! here and that every rule here is used.
+
+use k8s_openapi::api::rbac::v1::PolicyRule;
+
+/// One permission: API group, resources, verbs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Permission {
+    /// API group (`""` for the core group).
+    pub group: &'static str,
+    /// Resources (with `/status` for the status subresource).
+    pub resources: &'static [&'static str],
+    /// Verbs.
+    pub verbs: &'static [&'static str],
+}
+
+/// Cluster-wide permissions (all namespaces are watched unless `--watch-namespace` is set, in
+/// which case the chart grants the same rules in that namespace only).
+pub const CLUSTER_PERMISSIONS: &[Permission] = &[
+    Permission {
+        group: "foxdb.dev",
+        resources: &["foxreplicasets"],
+        verbs: &["get", "list", "watch", "patch"],
+    },
+    Permission {
+        group: "foxdb.dev",
+        resources: &["foxschemas", "foxmigrations"],
+        verbs: &["list", "watch", "patch"],
+    },
+    Permission {
+        group: "foxdb.dev",
+        resources: &[
+            "foxreplicasets/status",
+            "foxschemas/status",
+            "foxmigrations/status",
+        ],
+        verbs: &["patch"],
+    },
+    Permission {
+        group: "",
+        resources: &["secrets"],
+        verbs: &["get", "list", "watch"],
+    },
+    Permission {
+        group: "",
+        resources: &["services", "configmaps"],
+        verbs: &["list", "watch", "patch"],
+    },
+    Permission {
+        group: "discovery.k8s.io",
+        resources: &["endpointslices"],
+        verbs: &["list", "watch", "patch"],
+    },
+    Permission {
+        group: "events.k8s.io",
+        resources: &["events"],
+        verbs: &["create", "patch"],
+    },
+];
+
+/// Permissions in the operator's own namespace: the leader-election Lease.
+pub const LEASE_PERMISSIONS: &[Permission] = &[Permission {
+    group: "coordination.k8s.io",
+    resources: &["leases"],
+    verbs: &["get", "create", "update"],
+}];
+
+/// `permissions` as RBAC rules, in order.
+pub fn policy_rules(permissions: &[Permission]) -> Vec<PolicyRule> {
+    permissions
+        .iter()
+        .map(|p| PolicyRule {
+            api_groups: Some(vec![p.group.to_string()]),
+            resources: Some(p.resources.iter().map(|r| r.to_string()).collect()),
+            verbs: p.verbs.iter().map(|v| v.to_string()).collect(),
+            ..PolicyRule::default()
+        })
+        .collect()
+}
+
+/// Whether `permissions` allow `verb` on `resource` (with `/subresource`) in `group`.
+pub fn allows(permissions: &[Permission], group: &str, resource: &str, verb: &str) -> bool {
+    permissions
+        .iter()
+        .any(|p| p.group == group && p.resources.contains(&resource) && p.verbs.contains(&verb))
+}

@@ -1,0 +1,573 @@
+//! The FoxReplicaSet controller: health-checks every member through the operator's own pool,
+//! measures replication lag, computes the routing table and publishes it in status, in the
+//! `<name>-rw` / `<name>-ro` Services and in the `<name>-routing` ConfigMap.
+//!
+//! # Expected flow
+//! 1. For each member, read its Secret and (re)build its pool when the URL or `spec.pool`
+//!    changed; probe it within the acquire timeout.
+//! 2. Route: writes to the primary when healthy; reads per `routing.readPreference` among
+//!    healthy replicas within `routing.maxReplicaLagSeconds`.
+//! 3. Publish (server-side apply, owned by the FoxReplicaSet so they go with it), write status
+//!    and metrics, and requeue after `pool.healthCheckIntervalSeconds`.
+//!
+//! # Guarantees
+//! Connection URLs stay in memory: status, events, logs, metrics and the ConfigMap carry member
+//! names, hosts and ports only.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fox_crds::replica_set::{MemberSpec, MemberStatus};
+use fox_crds::{Engine, FoxReplicaSet, FoxReplicaSetStatus, MemberRole};
+use foxdb::{Database, PoolOptions};
+use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::{Api, Resource, ResourceExt};
+use sha2::{Digest, Sha256};
+
+use super::conditions::{ConditionUpdate, merge_conditions};
+use super::context::{Context, FIELD_MANAGER, MemberPool};
+use super::error::{Error, Result};
+use super::routing::{
+    RoutedState, published_routing, replica_problems, routing_config_map, routing_endpoint_slice,
+    routing_service, routing_table, service_port, url_address,
+};
+use super::secrets::read_connection_url;
+use super::status::{apply_status, with_finalizer};
+use crate::engine::health::{MemberProbe, probe_member};
+
+/// Metrics label of this controller.
+pub const KIND: &str = "FoxReplicaSet";
+
+/// Reconciles one FoxReplicaSet (see the module docs).
+///
+/// # Errors
+/// API errors (status could not be written); member failures are reported in status instead.
+pub async fn reconcile(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<Action> {
+    let started = Instant::now();
+    let client = context.client.clone();
+    let result = with_finalizer(
+        replicaset,
+        |replicaset| apply(replicaset, context.clone()),
+        |replicaset| cleanup(replicaset, context.clone()),
+        client,
+    )
+    .await;
+    context.metrics.observe_reconcile(KIND, started.elapsed());
+    result
+}
+
+/// Requeue policy after an error.
+pub fn error_policy(
+    _replicaset: Arc<FoxReplicaSet>,
+    error: &Error,
+    context: Arc<Context>,
+) -> Action {
+    context.metrics.observe_error(KIND, error.metric_label());
+    tracing::warn!(error = %error, "FoxReplicaSet reconcile failed");
+    super::schema::retry_after(error, &context)
+}
+
+fn members(replicaset: &FoxReplicaSet) -> impl Iterator<Item = (&MemberSpec, MemberRole)> {
+    std::iter::once((&replicaset.spec.primary, MemberRole::Primary)).chain(
+        replicaset
+            .spec
+            .replicas
+            .iter()
+            .map(|r| (r, MemberRole::Replica)),
+    )
+}
+
+fn pool_key(namespace: &str, replicaset: &str, member: &str) -> String {
+    format!("{namespace}/{replicaset}/{member}")
+}
+
+async fn cleanup(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) {
+    let namespace = replicaset.namespace().unwrap_or_default();
+    let name = replicaset.name_any();
+    let prefix = pool_key(&namespace, &name, "");
+    let removed: Vec<(String, MemberPool)> = {
+        let mut pools = context.pools.lock().await;
+        let keys: Vec<String> = pools
+            .keys()
+            .filter(|k| k.starts_with(&prefix))
+            .cloned()
+            .collect();
+        keys.into_iter()
+            .filter_map(|k| pools.remove(&k).map(|p| (k, p)))
+            .collect()
+    };
+    for (key, pool) in removed {
+        pool.database.close().await;
+        let member = key.trim_start_matches(&prefix);
+        context.metrics.forget_member(&namespace, &name, member);
+    }
+    context
+        .publish(
+            &replicaset.object_ref(&()),
+            false,
+            "Deleted",
+            "Cleanup",
+            "FoxReplicaSet deleted; its pools are closed and its Services and ConfigMap go with it (the databases are untouched)".into(),
+        )
+        .await;
+}
+
+/// One member's check: its state for routing and for status.
+struct Checked {
+    routed: RoutedState,
+    role: MemberRole,
+    message: Option<String>,
+}
+
+async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<Action> {
+    let namespace = replicaset.namespace().unwrap_or_default();
+    let name = replicaset.name_any();
+    let span = tracing::info_span!("reconcile", kind = KIND, namespace = %namespace, name = %name);
+    let _entered = span.enter();
+    let spec = &replicaset.spec;
+    let interval = Duration::from_secs(u64::from(spec.pool.health_check_interval_seconds.max(1)));
+    let previous = replicaset.status.clone().unwrap_or_default();
+    let generation = replicaset.metadata.generation;
+    let now = Timestamp::now();
+
+    if spec.engine == Engine::Mongodb {
+        let error = Error::Unsupported {
+            engine: spec.engine.to_string(),
+            feature: "health checks and routing of MongoDB members".into(),
+        };
+        let status = FoxReplicaSetStatus {
+            conditions: merge_conditions(
+                &previous.conditions,
+                &[ConditionUpdate::no(
+                    "Ready",
+                    error.condition_reason(),
+                    error.to_string(),
+                )],
+                generation,
+                now,
+            ),
+            observed_generation: generation,
+            ..previous.clone()
+        };
+        write_status(&replicaset, &context, &status).await?;
+        return Ok(Action::requeue(context.resync));
+    }
+
+    let mut checked = Vec::new();
+    for (member, role) in members(&replicaset) {
+        checked.push(check_member(&replicaset, member, role, &context).await);
+    }
+    forget_removed_members(&replicaset, &context).await;
+
+    let primary = &checked[0];
+    let replicas: Vec<RoutedState> = checked[1..].iter().map(|c| c.routed.clone()).collect();
+    let table = routing_table(&spec.routing, &primary.routed, &replicas);
+    let problems = replica_problems(&spec.routing, &replicas);
+
+    let last_check = now.to_string();
+    let members: Vec<MemberStatus> = checked
+        .iter()
+        .map(|c| MemberStatus {
+            name: c.routed.name.clone(),
+            role: c.role,
+            healthy: c.routed.healthy,
+            lag_seconds: c.routed.lag_seconds.map(|l| (l * 1000.0).round() / 1000.0),
+            last_check_time: Some(last_check.clone()),
+            message: c.message.clone(),
+        })
+        .collect();
+    announce_health_changes(&replicaset, &context, &previous.members, &members).await;
+
+    let primary_condition = if primary.routed.healthy {
+        ConditionUpdate::yes(
+            "PrimaryHealthy",
+            "Healthy",
+            format!("{} answers", primary.routed.name),
+        )
+    } else {
+        ConditionUpdate::no(
+            "PrimaryHealthy",
+            "Unhealthy",
+            format!(
+                "{}: {}",
+                primary.routed.name,
+                primary
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| "unhealthy".into())
+            ),
+        )
+    };
+    let replicas_condition = if spec.replicas.is_empty() {
+        ConditionUpdate::yes("ReplicasHealthy", "NoReplicas", "no replicas declared")
+    } else if problems.is_empty() {
+        ConditionUpdate::yes(
+            "ReplicasHealthy",
+            "Healthy",
+            format!("{} replica(s) healthy within the lag limit", replicas.len()),
+        )
+    } else {
+        ConditionUpdate::no("ReplicasHealthy", "Degraded", problems.join("; "))
+    };
+    let ready = if primary.routed.healthy {
+        ConditionUpdate::yes(
+            "Ready",
+            "PrimaryHealthy",
+            format!(
+                "writes go to {}; {} reader(s)",
+                primary.routed.name, table.reader_count
+            ),
+        )
+    } else {
+        ConditionUpdate::no(
+            "Ready",
+            "PrimaryUnhealthy",
+            "the primary does not answer; writes fail",
+        )
+    };
+
+    if matches!(
+        spec.engine,
+        Engine::Postgresql | Engine::Mysql | Engine::Mariadb
+    ) {
+        let routed: Vec<RoutedState> = checked.iter().map(|c| c.routed.clone()).collect();
+        publish_routing(&replicaset, &context, &table, &routed).await?;
+    }
+
+    let status = FoxReplicaSetStatus {
+        conditions: merge_conditions(
+            &previous.conditions,
+            &[ready, primary_condition, replicas_condition],
+            generation,
+            now,
+        ),
+        members,
+        routing: Some(table),
+        observed_generation: generation,
+    };
+    write_status(&replicaset, &context, &status).await?;
+    Ok(Action::requeue(interval))
+}
+
+async fn write_status(
+    replicaset: &FoxReplicaSet,
+    context: &Context,
+    status: &FoxReplicaSetStatus,
+) -> Result<()> {
+    let api: Api<FoxReplicaSet> = Api::namespaced(
+        context.client.clone(),
+        &replicaset.namespace().unwrap_or_default(),
+    );
+    apply_status(&api, &replicaset.name_any(), status).await
+}
+
+fn fingerprint(url: &foxdb::DatabaseUrl, replicaset: &FoxReplicaSet) -> String {
+    let pool = &replicaset.spec.pool;
+    let digest = Sha256::digest(
+        format!(
+            "{}\n{}/{}/{}/{}",
+            url.expose(),
+            pool.max_connections,
+            pool.min_connections,
+            pool.idle_timeout_seconds,
+            pool.acquire_timeout_seconds
+        )
+        .as_bytes(),
+    );
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The member's pool, built or rebuilt as needed (connecting with `pool.retries` retries and
+/// exponential backoff).
+async fn member_pool(
+    replicaset: &FoxReplicaSet,
+    member: &MemberSpec,
+    url: &foxdb::DatabaseUrl,
+    context: &Context,
+) -> std::result::Result<MemberPool, String> {
+    let namespace = replicaset.namespace().unwrap_or_default();
+    let key = pool_key(&namespace, &replicaset.name_any(), &member.name);
+    let fingerprint = fingerprint(url, replicaset);
+    if let Some(existing) = context.pools.lock().await.get(&key)
+        && existing.fingerprint == fingerprint
+    {
+        return Ok(existing.clone());
+    }
+    let pool = &replicaset.spec.pool;
+    let options = PoolOptions {
+        max_connections: pool.max_connections,
+        min_connections: pool.min_connections,
+        acquire_timeout: Duration::from_secs(u64::from(pool.acquire_timeout_seconds)),
+        idle_timeout: Duration::from_secs(u64::from(pool.idle_timeout_seconds)),
+        slow_query_threshold: None,
+    };
+    let mut attempt = 0;
+    let database = loop {
+        match Database::connect_with(url.expose(), &options).await {
+            Ok(database) => break database,
+            Err(error) if attempt >= pool.retries => return Err(error.to_string()),
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(200 << attempt.min(5))).await;
+                attempt += 1;
+            }
+        }
+    };
+    let entry = MemberPool {
+        fingerprint,
+        database,
+        in_flight: std::sync::Arc::default(),
+    };
+    let replaced = context.pools.lock().await.insert(key, entry.clone());
+    if let Some(old) = replaced {
+        old.database.close().await;
+    }
+    Ok(entry)
+}
+
+async fn check_member(
+    replicaset: &FoxReplicaSet,
+    member: &MemberSpec,
+    role: MemberRole,
+    context: &Context,
+) -> Checked {
+    let namespace = replicaset.namespace().unwrap_or_default();
+    let name = replicaset.name_any();
+    let unhealthy = |message: String, address| Checked {
+        routed: RoutedState {
+            name: member.name.clone(),
+            weight: member.weight,
+            healthy: false,
+            lag_seconds: None,
+            address,
+        },
+        role,
+        message: Some(message),
+    };
+    let url = match read_connection_url(&context.client, &namespace, &member.connection).await {
+        Ok(url) => url,
+        Err(error) => {
+            record_member_metrics(context, &namespace, &name, &member.name, role, None, None);
+            return unhealthy(error.to_string(), None);
+        }
+    };
+    let address = url_address(&url);
+    let pool = match member_pool(replicaset, member, &url, context).await {
+        Ok(pool) => pool,
+        Err(message) => {
+            record_member_metrics(context, &namespace, &name, &member.name, role, None, None);
+            return unhealthy(message, address);
+        }
+    };
+    let timeout = Duration::from_secs(u64::from(
+        replicaset.spec.pool.acquire_timeout_seconds.clamp(1, 10),
+    ));
+    pool.in_flight.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let probe: MemberProbe = probe_member(&pool.database, role, timeout).await;
+    pool.in_flight.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    record_member_metrics(
+        context,
+        &namespace,
+        &name,
+        &member.name,
+        role,
+        Some(&probe),
+        Some(&pool),
+    );
+    Checked {
+        routed: RoutedState {
+            name: member.name.clone(),
+            weight: member.weight,
+            healthy: probe.healthy,
+            lag_seconds: probe.lag_seconds,
+            address,
+        },
+        role,
+        message: probe.message,
+    }
+}
+
+fn record_member_metrics(
+    context: &Context,
+    namespace: &str,
+    replicaset: &str,
+    member: &str,
+    role: MemberRole,
+    probe: Option<&MemberProbe>,
+    pool: Option<&MemberPool>,
+) {
+    let metrics = &context.metrics;
+    let role_label = match role {
+        MemberRole::Primary => "primary",
+        MemberRole::Replica => "replica",
+    };
+    metrics
+        .member_healthy
+        .with_label_values(&[namespace, replicaset, member, role_label])
+        .set(i64::from(probe.is_some_and(|p| p.healthy)));
+    if let Some(lag) = probe.and_then(|p| p.lag_seconds) {
+        metrics
+            .replica_lag
+            .with_label_values(&[namespace, replicaset, member])
+            .set(lag);
+    }
+    let state = pool.map(|p| p.database.pool_state()).unwrap_or_default();
+    metrics
+        .pool_connections
+        .with_label_values(&[namespace, replicaset, member, "open"])
+        .set(i64::from(state.open));
+    metrics
+        .pool_connections
+        .with_label_values(&[namespace, replicaset, member, "idle"])
+        .set(i64::from(state.idle));
+    metrics
+        .pool_waiters
+        .with_label_values(&[namespace, replicaset, member])
+        .set(i64::from(pool.map(MemberPool::waiters).unwrap_or(0)));
+}
+
+/// Closes pools and forgets metrics of members no longer in the spec.
+async fn forget_removed_members(replicaset: &FoxReplicaSet, context: &Context) {
+    let namespace = replicaset.namespace().unwrap_or_default();
+    let name = replicaset.name_any();
+    let prefix = pool_key(&namespace, &name, "");
+    let declared: Vec<String> = members(replicaset)
+        .map(|(m, _)| pool_key(&namespace, &name, &m.name))
+        .collect();
+    let removed: Vec<(String, MemberPool)> = {
+        let mut pools = context.pools.lock().await;
+        let keys: Vec<String> = pools
+            .keys()
+            .filter(|k| k.starts_with(&prefix) && !declared.contains(k))
+            .cloned()
+            .collect();
+        keys.into_iter()
+            .filter_map(|k| pools.remove(&k).map(|p| (k, p)))
+            .collect()
+    };
+    for (key, pool) in removed {
+        pool.database.close().await;
+        context
+            .metrics
+            .forget_member(&namespace, &name, key.trim_start_matches(&prefix));
+    }
+}
+
+async fn announce_health_changes(
+    replicaset: &FoxReplicaSet,
+    context: &Context,
+    before: &[MemberStatus],
+    after: &[MemberStatus],
+) {
+    for member in after {
+        let was = before
+            .iter()
+            .find(|b| b.name == member.name)
+            .map(|b| b.healthy);
+        let (warning, reason, note) = match (was, member.healthy) {
+            (Some(true) | None, false) => (
+                true,
+                "MemberUnhealthy",
+                format!(
+                    "{} is unhealthy: {}",
+                    member.name,
+                    member.message.clone().unwrap_or_default()
+                ),
+            ),
+            (Some(false), true) => (
+                false,
+                "MemberHealthy",
+                format!("{} is healthy again", member.name),
+            ),
+            _ => continue,
+        };
+        context
+            .publish(
+                &replicaset.object_ref(&()),
+                warning,
+                reason,
+                "HealthCheck",
+                note,
+            )
+            .await;
+    }
+}
+
+/// Resolves member hosts to IPs for the EndpointSlices (kube-proxy needs addresses).
+async fn resolve(address: &(String, u16)) -> Option<IpAddr> {
+    if let Ok(ip) = address.0.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    tokio::net::lookup_host((address.0.as_str(), address.1))
+        .await
+        .ok()?
+        .map(|a| a.ip())
+        .find(IpAddr::is_ipv4)
+}
+
+async fn publish_routing(
+    replicaset: &FoxReplicaSet,
+    context: &Context,
+    table: &fox_crds::replica_set::RoutingTable,
+    members: &[RoutedState],
+) -> Result<()> {
+    let namespace = replicaset.namespace().unwrap_or_default();
+    let name = replicaset.name_any();
+    let Some(owner) = replicaset.controller_owner_ref(&()) else {
+        return Ok(());
+    };
+    let engine = replicaset.spec.engine;
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    let services: Api<Service> = Api::namespaced(context.client.clone(), &namespace);
+    let slices: Api<EndpointSlice> = Api::namespaced(context.client.clone(), &namespace);
+    let config_maps: Api<ConfigMap> = Api::namespaced(context.client.clone(), &namespace);
+    let groups = [
+        (
+            format!("{name}-rw"),
+            table.primary.iter().cloned().collect::<Vec<_>>(),
+        ),
+        (format!("{name}-ro"), table.readers.clone()),
+    ];
+    for (service_name, routed_names) in groups {
+        let mut endpoints = Vec::new();
+        for member in members.iter().filter(|m| routed_names.contains(&m.name)) {
+            if let Some(address) = &member.address
+                && let Some(ip) = resolve(address).await
+            {
+                endpoints.push((member.name.clone(), ip, address.1));
+            }
+        }
+        let service = routing_service(&service_name, &namespace, &name, engine, &owner);
+        services
+            .patch(&service_name, &params, &Patch::Apply(&service))
+            .await?;
+        let slice = routing_endpoint_slice(
+            &service_name,
+            &namespace,
+            &name,
+            &owner,
+            &endpoints,
+            service_port(engine),
+        );
+        slices
+            .patch(&service_name, &params, &Patch::Apply(&slice))
+            .await?;
+    }
+    let routing = published_routing(
+        engine,
+        &replicaset.spec.routing,
+        table,
+        members,
+        replicaset.metadata.generation,
+    );
+    let config_map_name = format!("{name}-routing");
+    let config_map = routing_config_map(&config_map_name, &namespace, &name, &owner, &routing);
+    config_maps
+        .patch(&config_map_name, &params, &Patch::Apply(&config_map))
+        .await?;
+    Ok(())
+}

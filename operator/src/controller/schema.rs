@@ -1,0 +1,458 @@
+//! The FoxSchema controller: plan against the live database, report the plan, guard
+//! destructive and unapproved plans, apply, and watch for drift.
+//!
+//! # Expected flow
+//! 1. Resolve `databaseRef` to a FoxReplicaSet and its primary's Secret.
+//! 2. Plan (no lock, nothing changes). An empty plan means `Ready`.
+//! 3. A non-empty plan for a generation already applied is drift: reported (`Drifted`), and
+//!    re-applied only with `policy.onDrift: Reapply`.
+//! 4. Impossible changes fail; destructive changes without `allowDestructive`, and any plan
+//!    under `requireApproval` whose hash is not in the annotation `foxdb.dev/approve-plan`, are
+//!    `Blocked` with the plan in status.
+//! 5. Otherwise the engine applies under the database lock (it re-plans there and refuses a
+//!    plan that changed since approval), and status records what was applied.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fox_crds::schema::{DriftPolicy, PlanSummary, SchemaPhase};
+use fox_crds::{Engine, FoxReplicaSet, FoxSchema, FoxSchemaStatus};
+use foxdb::DatabaseUrl;
+use k8s_openapi::jiff::Timestamp;
+use kube::runtime::controller::Action;
+use kube::{Api, Resource, ResourceExt};
+
+use super::conditions::{ConditionUpdate, find_condition, merge_conditions};
+use super::context::Context;
+use super::error::{Error, Result};
+use super::secrets::read_connection_url;
+use super::status::{apply_status, with_finalizer};
+use crate::engine::{
+    ApplyEvent, ApplyOptions, ApplyOutcome, EngineError, Plan, apply_schema, plan_schema,
+};
+
+/// The annotation that approves a plan by its hash.
+pub const APPROVE_ANNOTATION: &str = "foxdb.dev/approve-plan";
+
+/// Metrics label of this controller.
+pub const KIND: &str = "FoxSchema";
+
+/// Reconciles one FoxSchema (see the module docs for the flow).
+///
+/// # Errors
+/// Errors that a retry may fix (API, database, lock); the status already says what happened.
+pub async fn reconcile(schema: Arc<FoxSchema>, context: Arc<Context>) -> Result<Action> {
+    let started = Instant::now();
+    let client = context.client.clone();
+    let result = with_finalizer(
+        schema,
+        |schema| apply(schema, context.clone()),
+        |schema| cleanup(schema, context.clone()),
+        client,
+    )
+    .await;
+    context.metrics.observe_reconcile(KIND, started.elapsed());
+    result
+}
+
+/// Requeues after an error: soon for what may pass (database down, lock held), later for what
+/// needs a change of the resource.
+pub fn error_policy(_schema: Arc<FoxSchema>, error: &Error, context: Arc<Context>) -> Action {
+    context.metrics.observe_error(KIND, error.metric_label());
+    tracing::warn!(error = %error, "FoxSchema reconcile failed");
+    retry_after(error, &context)
+}
+
+pub(crate) fn retry_after(error: &Error, context: &Context) -> Action {
+    if error.is_transient() {
+        Action::requeue(Duration::from_secs(15))
+    } else {
+        Action::requeue(context.resync)
+    }
+}
+
+async fn cleanup(schema: Arc<FoxSchema>, context: Arc<Context>) {
+    // The database is left as it is: deleting a FoxSchema never drops tables.
+    context
+        .publish(
+            &schema.object_ref(&()),
+            false,
+            "Deleted",
+            "Cleanup",
+            "FoxSchema deleted; the database keeps its tables and data".into(),
+        )
+        .await;
+}
+
+/// What one pass decided, turned into status below.
+struct Outcome {
+    phase: SchemaPhase,
+    plan: Option<PlanSummary>,
+    conditions: Vec<ConditionUpdate>,
+    applied: Option<String>,
+    requeue: Duration,
+}
+
+async fn apply(schema: Arc<FoxSchema>, context: Arc<Context>) -> Result<Action> {
+    let namespace = schema.namespace().unwrap_or_default();
+    let name = schema.name_any();
+    let span = tracing::info_span!("reconcile", kind = KIND, namespace = %namespace, name = %name);
+    let _entered = span.enter();
+    let api: Api<FoxSchema> = Api::namespaced(context.client.clone(), &namespace);
+    let previous = schema.status.clone().unwrap_or_default();
+    let result = decide(&schema, &previous, &context).await;
+    let (outcome, error) = match result {
+        Ok(outcome) => (outcome, None),
+        Err(error) => (failure_outcome(&error, &previous), Some(error)),
+    };
+    let now = Timestamp::now();
+    let generation = schema.metadata.generation;
+    let mut status = FoxSchemaStatus {
+        conditions: merge_conditions(&previous.conditions, &outcome.conditions, generation, now),
+        phase: Some(outcome.phase),
+        plan: outcome.plan,
+        applied_generation: previous.applied_generation,
+        applied_plan_hash: previous.applied_plan_hash.clone(),
+        last_applied_time: previous.last_applied_time.clone(),
+        observed_generation: generation,
+    };
+    if let Some(hash) = outcome.applied {
+        status.applied_generation = generation;
+        status.applied_plan_hash = Some(hash);
+        status.last_applied_time = Some(now.to_string());
+    } else if outcome.phase == SchemaPhase::Applied && status.applied_generation != generation {
+        // In sync without running anything (the database already matched this generation).
+        status.applied_generation = generation;
+    }
+    if Some(&status) != schema.status.as_ref() {
+        apply_status(&api, &name, &status).await?;
+    }
+    match error {
+        Some(error) => {
+            let object = schema.object_ref(&());
+            context
+                .publish(
+                    &object,
+                    true,
+                    error.condition_reason(),
+                    "Apply",
+                    error.to_string(),
+                )
+                .await;
+            Err(error)
+        }
+        None => Ok(Action::requeue(outcome.requeue)),
+    }
+}
+
+fn failure_outcome(error: &Error, previous: &FoxSchemaStatus) -> Outcome {
+    let (blocked, phase) = match error {
+        Error::Engine(EngineError::DestructiveRefused { .. }) => (true, SchemaPhase::Blocked),
+        _ => (false, SchemaPhase::Failed),
+    };
+    Outcome {
+        phase,
+        plan: previous.plan.clone(),
+        conditions: vec![
+            ConditionUpdate::no("Ready", error.condition_reason(), error.to_string()),
+            if blocked {
+                ConditionUpdate::yes("Blocked", error.condition_reason(), error.to_string())
+            } else {
+                ConditionUpdate::no("Blocked", "NotBlocked", "")
+            },
+        ],
+        applied: None,
+        requeue: Duration::from_secs(15),
+    }
+}
+
+async fn resolve_database(schema: &FoxSchema, context: &Context) -> Result<(Engine, DatabaseUrl)> {
+    let namespace = schema.namespace().unwrap_or_default();
+    let databases: Api<FoxReplicaSet> = Api::namespaced(context.client.clone(), &namespace);
+    let reference = &schema.spec.database_ref.name;
+    let Some(database) = databases.get_opt(reference).await? else {
+        return Err(Error::DatabaseNotFound {
+            namespace,
+            name: reference.clone(),
+        });
+    };
+    let url = read_connection_url(
+        &context.client,
+        &namespace,
+        &database.spec.primary.connection,
+    )
+    .await?;
+    Ok((database.spec.engine, url))
+}
+
+async fn decide(
+    schema: &FoxSchema,
+    previous: &FoxSchemaStatus,
+    context: &Context,
+) -> Result<Outcome> {
+    let (engine, url) = resolve_database(schema, context).await?;
+    if engine == Engine::Mongodb {
+        return Err(Error::Unsupported {
+            engine: engine.to_string(),
+            feature: "applying FoxSchema collections".into(),
+        });
+    }
+    let spec = &schema.spec;
+    let plan = plan_schema(&url, spec).await?;
+    let summary = summarize(&plan);
+    if plan.is_empty() {
+        return Ok(in_sync(previous, context));
+    }
+    let drifted = previous.applied_generation.is_some()
+        && previous.applied_generation == schema.metadata.generation;
+    let drift_condition = if drifted {
+        ConditionUpdate::yes(
+            "Drifted",
+            "LiveSchemaChanged",
+            format!(
+                "the database was changed outside FoxDB; repairing it takes: {}",
+                summary.changes.join("; ")
+            ),
+        )
+    } else {
+        ConditionUpdate::no("Drifted", "NotApplied", "")
+    };
+    let object = schema.object_ref(&());
+    if drifted && spec.policy.on_drift == DriftPolicy::Report {
+        context
+            .publish(
+                &object,
+                true,
+                "DriftDetected",
+                "Plan",
+                format!(
+                    "database differs from the applied schema ({} change(s), plan {}); policy.onDrift is Report, nothing applied",
+                    summary.changes.len(),
+                    summary.hash
+                ),
+            )
+            .await;
+        return Ok(Outcome {
+            phase: SchemaPhase::Planned,
+            plan: Some(summary),
+            conditions: vec![
+                ConditionUpdate::no(
+                    "Ready",
+                    "Drifted",
+                    "the database drifted from the applied schema; see the Drifted condition",
+                ),
+                ConditionUpdate::yes("Planned", "RepairPlanned", "a plan repairs the drift"),
+                ConditionUpdate::no("Blocked", "NotBlocked", ""),
+                drift_condition,
+            ],
+            applied: None,
+            requeue: context.resync,
+        });
+    }
+    let impossible = plan.impossible();
+    if !impossible.is_empty() {
+        return Err(Error::Engine(EngineError::Impossible {
+            reasons: impossible,
+        }));
+    }
+    let blocked = |reason: &str, message: String| Outcome {
+        phase: SchemaPhase::Blocked,
+        plan: Some(summary.clone()),
+        conditions: vec![
+            ConditionUpdate::no("Ready", reason, message.clone()),
+            ConditionUpdate::yes("Planned", "PlanReady", plan_line(&summary)),
+            ConditionUpdate::yes("Blocked", reason, message),
+            drift_condition.clone(),
+        ],
+        applied: None,
+        requeue: context.resync,
+    };
+    if !summary.destructive.is_empty() && !spec.policy.allow_destructive {
+        let message = format!(
+            "the plan has {} destructive change(s) and policy.allowDestructive is false: {}",
+            summary.destructive.len(),
+            summary.destructive.join("; ")
+        );
+        announce_block(
+            context,
+            &object,
+            previous,
+            &summary,
+            "DestructiveChange",
+            &message,
+        )
+        .await;
+        return Ok(blocked("DestructiveChange", message));
+    }
+    let approved = schema
+        .annotations()
+        .get(APPROVE_ANNOTATION)
+        .map(|value| value.trim().to_string());
+    if spec.policy.require_approval && approved.as_deref() != Some(plan.hash.as_str()) {
+        let message = format!(
+            "plan {} waits for approval: kubectl annotate fxs {} {APPROVE_ANNOTATION}={} --overwrite",
+            plan.hash,
+            schema.name_any(),
+            plan.hash
+        );
+        announce_block(
+            context,
+            &object,
+            previous,
+            &summary,
+            "ApprovalPending",
+            &message,
+        )
+        .await;
+        return Ok(blocked("ApprovalPending", message));
+    }
+    let options = ApplyOptions {
+        schema_name: schema.name_any(),
+        allow_destructive: spec.policy.allow_destructive,
+        require_approval: spec.policy.require_approval,
+        approve: approved,
+        dry_run: false,
+        lock_timeout: Duration::from_secs(u64::from(spec.policy.lock_timeout_seconds)),
+    };
+    let outcome = apply_schema(&url, spec, &options, &mut ignore_progress).await?;
+    match outcome {
+        ApplyOutcome::Applied { plan, duration, .. } => {
+            let namespace = schema.namespace().unwrap_or_default();
+            let labels = [namespace.as_str(), &schema.name_any()];
+            context
+                .metrics
+                .schema_apply_duration
+                .with_label_values(&labels)
+                .observe(duration.as_secs_f64());
+            context
+                .metrics
+                .schema_apply_statements
+                .with_label_values(&labels)
+                .inc_by(plan.statements.len() as u64);
+            let applied = summarize(&plan);
+            let message = format!(
+                "applied plan {}: {} in {} ms",
+                applied.hash,
+                crate::commands::report::plan_summary(&plan),
+                duration.as_millis()
+            );
+            tracing::info!(plan = %applied.hash, statements = applied.statements, "applied");
+            context
+                .publish(&object, false, "Applied", "Apply", message.clone())
+                .await;
+            Ok(Outcome {
+                phase: SchemaPhase::Applied,
+                plan: None,
+                conditions: vec![
+                    ConditionUpdate::yes("Ready", "Applied", message),
+                    ConditionUpdate::no("Planned", "NoChanges", "nothing to apply"),
+                    ConditionUpdate::no("Blocked", "NotBlocked", ""),
+                    ConditionUpdate::no("Drifted", "InSync", ""),
+                ],
+                applied: Some(applied.hash),
+                requeue: context.resync,
+            })
+        }
+        ApplyOutcome::InSync { .. } => Ok(in_sync(previous, context)),
+        ApplyOutcome::AwaitingApproval(plan) => {
+            // The database changed between the plan and the apply: the approved hash no
+            // longer matches, so the new plan waits for its own approval.
+            let summary = summarize(&plan);
+            let message = format!(
+                "the plan changed to {} before it could be applied; approve the new hash",
+                summary.hash
+            );
+            Ok(Outcome {
+                phase: SchemaPhase::Blocked,
+                plan: Some(summary.clone()),
+                conditions: vec![
+                    ConditionUpdate::no("Ready", "ApprovalPending", message.clone()),
+                    ConditionUpdate::yes("Planned", "PlanReady", plan_line(&summary)),
+                    ConditionUpdate::yes("Blocked", "ApprovalPending", message),
+                ],
+                applied: None,
+                requeue: context.resync,
+            })
+        }
+        // `dry_run` is false above; the engine never answers a dry run here.
+        ApplyOutcome::DryRun(_) => Err(Error::Unsupported {
+            engine: "any".into(),
+            feature: "a dry run from the controller".into(),
+        }),
+    }
+}
+
+/// The database matches: `Ready` keeps its last True message (what was applied), so a resync
+/// that finds nothing to do writes nothing.
+fn in_sync(previous: &FoxSchemaStatus, context: &Context) -> Outcome {
+    let ready = match find_condition(&previous.conditions, "Ready") {
+        Some(c) if c.status == "True" => {
+            ConditionUpdate::yes("Ready", c.reason.clone(), c.message.clone())
+        }
+        _ => ConditionUpdate::yes("Ready", "InSync", "the database matches the schema"),
+    };
+    Outcome {
+        phase: SchemaPhase::Applied,
+        plan: None,
+        conditions: vec![
+            ready,
+            ConditionUpdate::no("Planned", "NoChanges", "nothing to apply"),
+            ConditionUpdate::no("Blocked", "NotBlocked", ""),
+            ConditionUpdate::no("Drifted", "InSync", ""),
+        ],
+        applied: None,
+        requeue: context.resync,
+    }
+}
+
+/// Statement progress is not reported per statement in a cluster (status shows the outcome).
+fn ignore_progress(_event: ApplyEvent<'_>) {}
+
+/// Publishes a Blocked event once per plan (not on every resync).
+async fn announce_block(
+    context: &Context,
+    object: &k8s_openapi::api::core::v1::ObjectReference,
+    previous: &FoxSchemaStatus,
+    summary: &PlanSummary,
+    reason: &str,
+    message: &str,
+) {
+    let already = previous.phase == Some(SchemaPhase::Blocked)
+        && previous.plan.as_ref().map(|p| &p.hash) == Some(&summary.hash);
+    if !already {
+        context
+            .publish(object, true, reason, "Plan", message.to_string())
+            .await;
+    }
+}
+
+fn plan_line(summary: &PlanSummary) -> String {
+    format!(
+        "plan {}: {} change(s), {} statement(s)",
+        summary.hash,
+        summary.changes.len(),
+        summary.statements
+    )
+}
+
+/// The plan in words for status.
+pub fn summarize(plan: &Plan) -> PlanSummary {
+    let mut changes: Vec<String> = plan
+        .changes
+        .iter()
+        .map(|c| format!("{} {}", c.change.symbol(), c.change))
+        .collect();
+    let mut per_table: std::collections::BTreeMap<&str, usize> = Default::default();
+    for seed in &plan.seeds {
+        *per_table.entry(seed.row.table.as_str()).or_default() += 1;
+    }
+    for (table, count) in per_table {
+        changes.push(format!("+ upsert {count} seed row(s) into {table}"));
+    }
+    PlanSummary {
+        hash: plan.hash.clone(),
+        changes,
+        destructive: plan.destructive(),
+        statements: u32::try_from(plan.all_sql().len()).unwrap_or(u32::MAX),
+    }
+}

@@ -1,0 +1,56 @@
+//! Connection URLs from Secrets. The value is read, parsed and handed to the driver; it is never
+//! written to status, events, logs or metrics, and errors name the Secret and key, not the value.
+
+use fox_crds::SecretKeyRef;
+use foxdb::DatabaseUrl;
+use k8s_openapi::api::core::v1::Secret;
+use kube::{Api, Client};
+
+use super::error::{Error, Result};
+
+/// Reads the URL at `reference` in `namespace`.
+///
+/// # Errors
+/// [`Error::SecretNotFound`], [`Error::SecretInvalid`] (missing key, not UTF-8, unknown scheme),
+/// API errors.
+pub async fn read_connection_url(
+    client: &Client,
+    namespace: &str,
+    reference: &SecretKeyRef,
+) -> Result<DatabaseUrl> {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let Some(secret) = secrets.get_opt(&reference.name).await? else {
+        return Err(Error::SecretNotFound {
+            namespace: namespace.to_string(),
+            name: reference.name.clone(),
+            key: reference.key.clone(),
+        });
+    };
+    let invalid = |problem: &str| Error::SecretInvalid {
+        namespace: namespace.to_string(),
+        name: reference.name.clone(),
+        key: reference.key.clone(),
+        problem: problem.to_string(),
+    };
+    let bytes = secret
+        .data
+        .as_ref()
+        .and_then(|data| data.get(&reference.key))
+        .map(|value| value.0.clone())
+        .or_else(|| {
+            secret
+                .string_data
+                .as_ref()
+                .and_then(|data| data.get(&reference.key))
+                .map(|value| value.as_bytes().to_vec())
+        })
+        .ok_or_else(|| invalid("the key is missing"))?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid("the value is not UTF-8 text"))?;
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(invalid("the value is empty"));
+    }
+    DatabaseUrl::parse(text).map_err(|_| {
+        invalid("the value is not a database URL (postgres://, mysql://, mariadb:// or sqlite://)")
+    })
+}

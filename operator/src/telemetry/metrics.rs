@@ -1,0 +1,199 @@
+//! Prometheus metrics of the controllers, the engine runs and the replica health checks.
+//!
+//! Labels carry resource names, member names and error kinds only: never a URL, a host name
+//! from a Secret, or anything else read from a Secret.
+
+use std::time::Duration;
+
+use prometheus::{
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+
+/// Every metric the operator exports, registered in its own registry.
+#[derive(Clone, Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// Reconciles by kind.
+    pub reconciles: IntCounterVec,
+    /// Failed reconciles by kind and error label.
+    pub reconcile_errors: IntCounterVec,
+    /// Reconcile duration by kind.
+    pub reconcile_duration: HistogramVec,
+    /// Duration of schema applies that ran statements.
+    pub schema_apply_duration: HistogramVec,
+    /// Statements run by schema applies.
+    pub schema_apply_statements: IntCounterVec,
+    /// Migrations applied (`up`) or rolled back (`down`).
+    pub migrations: IntCounterVec,
+    /// Replication lag per member (replicas only).
+    pub replica_lag: GaugeVec,
+    /// 1 when the member's last health check succeeded.
+    pub member_healthy: IntGaugeVec,
+    /// Connections of the operator's pool per member, by state (`open`, `idle`).
+    pub pool_connections: IntGaugeVec,
+    /// Tasks waiting for a connection of the operator's pool per member.
+    pub pool_waiters: IntGaugeVec,
+    /// 1 while this process holds the leader Lease.
+    pub leader: IntGauge,
+}
+
+const DURATION_BUCKETS: &[f64] = &[0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0];
+
+impl Metrics {
+    /// Creates and registers every metric.
+    ///
+    /// # Panics
+    /// Never in practice: the names below are valid and registered once per registry.
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let member = &["namespace", "replicaset", "member"];
+        let metrics = Self {
+            reconciles: IntCounterVec::new(
+                Opts::new("fox_reconcile_total", "Reconciles run, by kind"),
+                &["kind"],
+            )
+            .expect("valid metric"),
+            reconcile_errors: IntCounterVec::new(
+                Opts::new(
+                    "fox_reconcile_errors_total",
+                    "Reconciles that failed, by kind and error",
+                ),
+                &["kind", "error"],
+            )
+            .expect("valid metric"),
+            reconcile_duration: HistogramVec::new(
+                HistogramOpts::new("fox_reconcile_duration_seconds", "Time spent per reconcile")
+                    .buckets(DURATION_BUCKETS.to_vec()),
+                &["kind"],
+            )
+            .expect("valid metric"),
+            schema_apply_duration: HistogramVec::new(
+                HistogramOpts::new(
+                    "fox_schema_apply_duration_seconds",
+                    "Time the statements of a FoxSchema plan took to apply",
+                )
+                .buckets(DURATION_BUCKETS.to_vec()),
+                &["namespace", "schema"],
+            )
+            .expect("valid metric"),
+            schema_apply_statements: IntCounterVec::new(
+                Opts::new(
+                    "fox_schema_apply_statements_total",
+                    "Statements run by FoxSchema applies",
+                ),
+                &["namespace", "schema"],
+            )
+            .expect("valid metric"),
+            migrations: IntCounterVec::new(
+                Opts::new(
+                    "fox_migrations_total",
+                    "FoxMigrations run, by direction (up or down)",
+                ),
+                &["namespace", "replicaset", "direction"],
+            )
+            .expect("valid metric"),
+            replica_lag: GaugeVec::new(
+                Opts::new(
+                    "fox_replica_lag_seconds",
+                    "Replication lag of a replica at its last health check",
+                ),
+                member,
+            )
+            .expect("valid metric"),
+            member_healthy: IntGaugeVec::new(
+                Opts::new(
+                    "fox_member_healthy",
+                    "1 when the member's last health check succeeded",
+                ),
+                &["namespace", "replicaset", "member", "role"],
+            )
+            .expect("valid metric"),
+            pool_connections: IntGaugeVec::new(
+                Opts::new(
+                    "fox_pool_connections",
+                    "Connections of the operator's pool to a member, by state",
+                ),
+                &["namespace", "replicaset", "member", "state"],
+            )
+            .expect("valid metric"),
+            pool_waiters: IntGaugeVec::new(
+                Opts::new(
+                    "fox_pool_waiters",
+                    "Tasks waiting for a connection of the operator's pool to a member",
+                ),
+                member,
+            )
+            .expect("valid metric"),
+            leader: IntGauge::new("fox_leader", "1 while this process holds the leader Lease")
+                .expect("valid metric"),
+            registry,
+        };
+        let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
+            Box::new(metrics.reconciles.clone()),
+            Box::new(metrics.reconcile_errors.clone()),
+            Box::new(metrics.reconcile_duration.clone()),
+            Box::new(metrics.schema_apply_duration.clone()),
+            Box::new(metrics.schema_apply_statements.clone()),
+            Box::new(metrics.migrations.clone()),
+            Box::new(metrics.replica_lag.clone()),
+            Box::new(metrics.member_healthy.clone()),
+            Box::new(metrics.pool_connections.clone()),
+            Box::new(metrics.pool_waiters.clone()),
+            Box::new(metrics.leader.clone()),
+        ];
+        for collector in collectors {
+            metrics
+                .registry
+                .register(collector)
+                .expect("each metric is registered once");
+        }
+        metrics
+    }
+
+    /// Counts one reconcile of `kind` that took `elapsed`.
+    pub fn observe_reconcile(&self, kind: &str, elapsed: Duration) {
+        self.reconciles.with_label_values(&[kind]).inc();
+        self.reconcile_duration
+            .with_label_values(&[kind])
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts one failed reconcile.
+    pub fn observe_error(&self, kind: &str, error_label: &str) {
+        self.reconcile_errors
+            .with_label_values(&[kind, error_label])
+            .inc();
+    }
+
+    /// Forgets every series of a member (the FoxReplicaSet was deleted or the member removed).
+    pub fn forget_member(&self, namespace: &str, replicaset: &str, member: &str) {
+        let labels = [namespace, replicaset, member];
+        let _ = self.replica_lag.remove_label_values(&labels);
+        let _ = self.pool_waiters.remove_label_values(&labels);
+        for role in ["primary", "replica"] {
+            let _ = self
+                .member_healthy
+                .remove_label_values(&[namespace, replicaset, member, role]);
+        }
+        for state in ["open", "idle"] {
+            let _ = self
+                .pool_connections
+                .remove_label_values(&[namespace, replicaset, member, state]);
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut buffer = Vec::new();
+        // Encoding into a Vec cannot fail for well-formed metric families.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buffer);
+        String::from_utf8_lossy(&buffer).into_owned()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,189 @@
+//! Resources for the controller tests: Secrets, FoxReplicaSets, FoxSchemas and FoxMigrations
+//! pointing at real test databases, and a context wired to the scripted API server.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fox_crds::migration::FoxMigrationSpec;
+use fox_crds::replica_set::MemberSpec;
+use fox_crds::{
+    DatabaseRef, Engine, FoxMigration, FoxReplicaSet, FoxReplicaSetSpec, FoxSchema, SecretKeyRef,
+};
+use fox_e2e::TestEngine;
+use fox_operator::controller::Context;
+use fox_operator::telemetry::Metrics;
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::ResourceExt;
+use kube::runtime::controller::Action;
+
+use crate::api_server::ApiServer;
+
+pub const NAMESPACE: &str = "shop";
+
+/// A password no test output may ever contain.
+pub const DISTINCTIVE_PASSWORD: &str = "Fox-Pw-7q2Zx9";
+
+pub fn meta(name: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.into()),
+        namespace: Some(NAMESPACE.into()),
+        ..ObjectMeta::default()
+    }
+}
+
+pub fn secret(name: &str, url: &str) -> Secret {
+    Secret {
+        metadata: meta(name),
+        data: Some(BTreeMap::from([(
+            "url".to_string(),
+            ByteString(url.as_bytes().to_vec()),
+        )])),
+        ..Secret::default()
+    }
+}
+
+pub fn engine_of(engine: TestEngine) -> Engine {
+    match engine {
+        TestEngine::Postgres => Engine::Postgresql,
+        TestEngine::Mysql => Engine::Mariadb,
+        TestEngine::Sqlite => Engine::Sqlite,
+    }
+}
+
+pub fn member(name: &str, secret: &str) -> MemberSpec {
+    MemberSpec {
+        name: name.into(),
+        connection: SecretKeyRef {
+            name: secret.into(),
+            key: "url".into(),
+        },
+        weight: 100,
+    }
+}
+
+pub fn replicaset(name: &str, engine: Engine, primary_secret: &str) -> FoxReplicaSet {
+    let mut replicaset = FoxReplicaSet::new(
+        name,
+        FoxReplicaSetSpec {
+            engine,
+            primary: member("primary", primary_secret),
+            ..FoxReplicaSetSpec::default()
+        },
+    );
+    replicaset.metadata.namespace = Some(NAMESPACE.into());
+    replicaset
+}
+
+/// The blog FoxSchema of `examples/blog`, pointing at `database`.
+pub fn blog_schema(database: &str) -> FoxSchema {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/blog/10-schema.yaml"
+    ))
+    .unwrap();
+    let mut schema: FoxSchema = serde_yaml_ng::from_str(&text).unwrap();
+    schema.metadata.namespace = Some(NAMESPACE.into());
+    schema.spec.database_ref = DatabaseRef {
+        name: database.into(),
+    };
+    schema
+}
+
+pub fn migration(database: &str, version: u64, up: &str, down: Option<&str>) -> FoxMigration {
+    let mut migration = FoxMigration::new(
+        &format!("{database}-{version:04}"),
+        FoxMigrationSpec {
+            database_ref: DatabaseRef {
+                name: database.into(),
+            },
+            version,
+            name: format!("step {version}"),
+            up: Some(up.into()),
+            down: down.map(str::to_string),
+            up_commands: None,
+            down_commands: None,
+            transactional: true,
+        },
+    );
+    migration.metadata.namespace = Some(NAMESPACE.into());
+    migration
+}
+
+pub fn context(api: &ApiServer) -> Arc<Context> {
+    Arc::new(Context::new(
+        api.client.clone(),
+        Metrics::new(),
+        Some("fox-operator-test".into()),
+        Duration::from_secs(300),
+    ))
+}
+
+/// Puts a database (Secret + FoxReplicaSet named `name`) for `url` into the API server.
+pub fn database(api: &ApiServer, name: &str, engine: TestEngine, url: &str) {
+    api.insert(&secret(&format!("{name}-primary"), url));
+    api.insert(&replicaset(
+        name,
+        engine_of(engine),
+        &format!("{name}-primary"),
+    ));
+}
+
+/// Reconciles the stored object once more after the finalizer was added, like the watch that
+/// the finalizer patch triggers in a cluster.
+pub async fn reconcile_schema(
+    api: &ApiServer,
+    context: &Arc<Context>,
+    name: &str,
+) -> Result<Action, fox_operator::controller::Error> {
+    settle(api, name, |object: FoxSchema| {
+        fox_operator::controller::schema::reconcile(Arc::new(object), context.clone())
+    })
+    .await
+}
+
+pub async fn reconcile_migration(
+    api: &ApiServer,
+    context: &Arc<Context>,
+    name: &str,
+) -> Result<Action, fox_operator::controller::Error> {
+    settle(api, name, |object: FoxMigration| {
+        fox_operator::controller::migration::reconcile(Arc::new(object), context.clone())
+    })
+    .await
+}
+
+pub async fn reconcile_replicaset(
+    api: &ApiServer,
+    context: &Arc<Context>,
+    name: &str,
+) -> Result<Action, fox_operator::controller::Error> {
+    settle(api, name, |object: FoxReplicaSet| {
+        fox_operator::controller::replica_set::reconcile(Arc::new(object), context.clone())
+    })
+    .await
+}
+
+async fn settle<K, F, Fut>(
+    api: &ApiServer,
+    name: &str,
+    reconcile: F,
+) -> Result<Action, fox_operator::controller::Error>
+where
+    K: serde::de::DeserializeOwned + kube::Resource<DynamicType = ()>,
+    F: Fn(K) -> Fut,
+    Fut: Future<Output = Result<Action, fox_operator::controller::Error>>,
+{
+    let object: K = api.get(NAMESPACE, name).expect("object exists");
+    let had_finalizer = !object.finalizers().is_empty();
+    let result = reconcile(object).await;
+    if had_finalizer {
+        return result;
+    }
+    match api.get::<K>(NAMESPACE, name) {
+        Some(object) => reconcile(object).await,
+        None => result,
+    }
+}

@@ -1,0 +1,76 @@
+//! Leader election: one holder, renewal, takeover after expiry, release on shutdown.
+
+use std::time::Duration;
+
+use fox_operator::controller::leader::{LeaderElector, LeaseTiming};
+use k8s_openapi::api::coordination::v1::Lease;
+
+use crate::api_server::ApiServer;
+
+fn timing() -> LeaseTiming {
+    LeaseTiming {
+        duration: Duration::from_secs(1),
+        renew: Duration::from_millis(200),
+        retry: Duration::from_millis(100),
+    }
+}
+
+#[tokio::test]
+async fn one_process_holds_the_lease_and_another_takes_over_after_expiry() {
+    let api = ApiServer::start();
+    let first = LeaderElector::new(
+        api.client.clone(),
+        "fox-system",
+        "fox-operator",
+        "pod-a",
+        timing(),
+    );
+    let second = LeaderElector::new(
+        api.client.clone(),
+        "fox-system",
+        "fox-operator",
+        "pod-b",
+        timing(),
+    );
+
+    assert!(
+        first.try_acquire_or_renew().await.unwrap(),
+        "a free lease is taken"
+    );
+    assert!(
+        !second.try_acquire_or_renew().await.unwrap(),
+        "a held lease is not"
+    );
+    assert!(
+        first.try_acquire_or_renew().await.unwrap(),
+        "the holder renews"
+    );
+    let lease: Lease = api.get("fox-system", "fox-operator").unwrap();
+    let spec = lease.spec.unwrap();
+    assert_eq!(spec.holder_identity.as_deref(), Some("pod-a"));
+    assert_eq!(spec.lease_transitions, Some(0));
+
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert!(
+        second.try_acquire_or_renew().await.unwrap(),
+        "an expired lease is taken over"
+    );
+    let lease: Lease = api.get("fox-system", "fox-operator").unwrap();
+    assert_eq!(
+        lease.spec.as_ref().unwrap().holder_identity.as_deref(),
+        Some("pod-b")
+    );
+    assert_eq!(lease.spec.unwrap().lease_transitions, Some(1));
+    // The old leader notices and stops.
+    tokio::time::timeout(Duration::from_secs(5), first.hold())
+        .await
+        .expect("hold returns when the lease is lost");
+
+    second.release().await.unwrap();
+    let lease: Lease = api.get("fox-system", "fox-operator").unwrap();
+    assert_eq!(lease.spec.unwrap().holder_identity, None);
+    assert!(
+        first.try_acquire_or_renew().await.unwrap(),
+        "a released lease is free at once"
+    );
+}

@@ -1,0 +1,12 @@
+//! The controllers against a scripted API server, with real databases behind them.
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used)]
+
+mod api_server;
+mod fixtures;
+mod leader;
+mod migration;
+mod rbac;
+mod replica_set;
+mod schema;
+mod telemetry;

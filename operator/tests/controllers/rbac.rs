@@ -1,0 +1,101 @@
+//! The operator's requests, watches included, need exactly the permissions in
+//! `controller::rbac` (which the Helm chart grants, see `chart_rbac.rs`): every request is
+//! allowed, and every permission is used.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use fox_crds::FoxSchema;
+use fox_e2e::{TestDatabase, TestEngine};
+use fox_operator::controller::leader::{LeaderElector, LeaseTiming};
+use fox_operator::controller::manager::run_controllers;
+use fox_operator::controller::rbac::{CLUSTER_PERMISSIONS, LEASE_PERMISSIONS, Permission};
+
+use crate::api_server::ApiServer;
+use crate::fixtures::*;
+
+fn declared() -> BTreeSet<(String, String, String)> {
+    let flatten = |permissions: &[Permission]| -> Vec<(String, String, String)> {
+        permissions
+            .iter()
+            .flat_map(|p| {
+                p.resources.iter().flat_map(move |r| {
+                    p.verbs
+                        .iter()
+                        .map(move |v| (p.group.to_string(), r.to_string(), v.to_string()))
+                })
+            })
+            .collect()
+    };
+    flatten(CLUSTER_PERMISSIONS)
+        .into_iter()
+        .chain(flatten(LEASE_PERMISSIONS))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_request_is_allowed_and_every_permission_is_used() {
+    let api = ApiServer::start();
+    let context = context(&api);
+
+    // The controllers' watches (the stand-in answers lists and refuses watch streams, which
+    // the watchers retry; the attempts are what counts here).
+    let _ = tokio::time::timeout(
+        Duration::from_secs(3),
+        run_controllers(api.client.clone(), None, context.clone()),
+    )
+    .await;
+
+    // Leader election.
+    let elector = LeaderElector::new(
+        api.client.clone(),
+        "fox-system",
+        "fox-operator",
+        "pod-a",
+        LeaseTiming::default(),
+    );
+    assert!(elector.try_acquire_or_renew().await.unwrap());
+    assert!(elector.try_acquire_or_renew().await.unwrap());
+
+    // A schema that fails twice (the second Event is a series patch), then applies.
+    let db = TestDatabase::create(TestEngine::Postgres).await;
+    api.insert(&blog_schema("blog-db"));
+    reconcile_schema(&api, &context, "blog").await.unwrap_err();
+    reconcile_schema(&api, &context, "blog").await.unwrap_err();
+    database(&api, "blog-db", TestEngine::Postgres, db.url());
+    reconcile_schema(&api, &context, "blog").await.unwrap();
+    // Migrations and the replica set with its published Services and ConfigMap.
+    api.insert(&migration(
+        "blog-db",
+        1,
+        "CREATE TABLE extra (id BIGINT)",
+        Some("DROP TABLE extra"),
+    ));
+    reconcile_migration(&api, &context, "blog-db-0001")
+        .await
+        .unwrap();
+    reconcile_replicaset(&api, &context, "blog-db")
+        .await
+        .unwrap();
+    // Deletion through the finalizer.
+    api.edit::<FoxSchema>(NAMESPACE, "blog", |s| {
+        s.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+            k8s_openapi::jiff::Timestamp::now(),
+        ));
+    });
+    reconcile_schema(&api, &context, "blog").await.unwrap();
+
+    let used: BTreeSet<(String, String, String)> = api
+        .requests()
+        .into_iter()
+        .map(|r| (r.group, r.resource, r.verb))
+        .collect();
+    let declared = declared();
+    let not_allowed: Vec<_> = used.difference(&declared).collect();
+    let unused: Vec<_> = declared.difference(&used).collect();
+    assert!(
+        not_allowed.is_empty(),
+        "requests without a permission: {not_allowed:?}"
+    );
+    assert!(unused.is_empty(), "permissions never used: {unused:?}");
+}

@@ -1,0 +1,283 @@
+//! FoxReplicaSet: member health, lag-based routing, published Services/EndpointSlices/ConfigMap,
+//! and no credentials anywhere.
+
+use std::time::{Duration, Instant};
+
+use fox_crds::replica_set::ReadPreference;
+use fox_crds::{Engine, FoxReplicaSet, PublishedRouting};
+use fox_e2e::TestEngine;
+use fox_e2e::replica::PostgresPair;
+use fox_operator::controller::conditions::find_condition;
+use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::runtime::controller::Action;
+
+use crate::api_server::ApiServer;
+use crate::fixtures::*;
+
+fn condition(replicaset: &FoxReplicaSet, type_: &str) -> (String, String, String) {
+    let status = replicaset.status.as_ref().expect("status");
+    let c = find_condition(&status.conditions, type_).unwrap_or_else(|| panic!("no {type_}"));
+    (c.status.clone(), c.reason.clone(), c.message.clone())
+}
+
+fn routing(api: &ApiServer, name: &str) -> PublishedRouting {
+    let config_map: ConfigMap = api
+        .get(NAMESPACE, &format!("{name}-routing"))
+        .expect("routing ConfigMap");
+    serde_json::from_str(&config_map.data.unwrap()["routing.json"]).unwrap()
+}
+
+fn slice_addresses(api: &ApiServer, service: &str) -> Vec<(String, i32)> {
+    let slice: EndpointSlice = api.get(NAMESPACE, service).expect("EndpointSlice");
+    let port = slice.ports.unwrap()[0].port.unwrap();
+    slice
+        .endpoints
+        .iter()
+        .flat_map(|e| e.addresses.clone())
+        .map(|a| (a, port))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_healthy_primary_is_published_with_services_and_routing() {
+    for engine in [TestEngine::Postgres, TestEngine::Mysql] {
+        let api = ApiServer::start();
+        let context = context(&api);
+        let url = match engine {
+            TestEngine::Postgres => fox_e2e::postgres_server_url(),
+            _ => fox_e2e::mysql_server_url(),
+        };
+        database(&api, "orders", engine, &url);
+        let action = reconcile_replicaset(&api, &context, "orders")
+            .await
+            .unwrap();
+        assert_eq!(
+            action,
+            Action::requeue(Duration::from_secs(10)),
+            "healthCheckIntervalSeconds"
+        );
+        let replicaset: FoxReplicaSet = api.get(NAMESPACE, "orders").unwrap();
+        let status = replicaset.status.clone().unwrap();
+        assert_eq!(status.members.len(), 1);
+        assert!(
+            status.members[0].healthy,
+            "{engine}: {:?}",
+            status.members[0].message
+        );
+        assert_eq!(
+            status.routing.as_ref().unwrap().primary.as_deref(),
+            Some("primary")
+        );
+        assert_eq!(
+            status.routing.as_ref().unwrap().readers,
+            vec!["primary".to_string()]
+        );
+        assert_eq!(condition(&replicaset, "Ready").0, "True");
+        assert_eq!(condition(&replicaset, "ReplicasHealthy").1, "NoReplicas");
+
+        let rw: Service = api.get(NAMESPACE, "orders-rw").expect("-rw Service");
+        let port = if engine == TestEngine::Postgres {
+            5432
+        } else {
+            3306
+        };
+        assert_eq!(
+            rw.spec.as_ref().unwrap().ports.as_ref().unwrap()[0].port,
+            port
+        );
+        assert!(
+            rw.spec.unwrap().selector.is_none(),
+            "endpoints come from the EndpointSlice"
+        );
+        assert_eq!(rw.metadata.owner_references.unwrap()[0].name, "orders");
+        assert!(api.get::<Service>(NAMESPACE, "orders-ro").is_some());
+        assert_eq!(
+            slice_addresses(&api, "orders-rw"),
+            vec![("127.0.0.1".to_string(), port)]
+        );
+        assert_eq!(
+            slice_addresses(&api, "orders-ro"),
+            vec![("127.0.0.1".to_string(), port)]
+        );
+        let published = routing(&api, "orders");
+        assert_eq!(published.primary.unwrap().host, "127.0.0.1");
+        assert_eq!(published.readers.len(), 1);
+
+        let metrics = context.metrics.render();
+        assert!(metrics.contains("fox_member_healthy{member=\"primary\",namespace=\"shop\",replicaset=\"orders\",role=\"primary\"} 1"), "{metrics}");
+        assert!(metrics.contains("fox_pool_connections{member=\"primary\",namespace=\"shop\",replicaset=\"orders\",state=\"open\"}"));
+    }
+}
+
+#[tokio::test]
+async fn a_primary_that_is_down_fails_ready_and_empties_the_write_service() {
+    let api = ApiServer::start();
+    let context = context(&api);
+    let url = format!("postgres://app:{DISTINCTIVE_PASSWORD}@127.0.0.1:1/app");
+    database(&api, "orders", TestEngine::Postgres, &url);
+    api.edit::<FoxReplicaSet>(NAMESPACE, "orders", |rs| {
+        rs.spec.pool.retries = 0;
+        rs.spec.pool.acquire_timeout_seconds = 2;
+    });
+    reconcile_replicaset(&api, &context, "orders")
+        .await
+        .unwrap();
+    let replicaset: FoxReplicaSet = api.get(NAMESPACE, "orders").unwrap();
+    let (ready, reason, _) = condition(&replicaset, "Ready");
+    assert_eq!(
+        (ready.as_str(), reason.as_str()),
+        ("False", "PrimaryUnhealthy")
+    );
+    let (_, _, message) = condition(&replicaset, "PrimaryHealthy");
+    assert!(message.contains("127.0.0.1:1"), "{message}");
+    assert!(slice_addresses(&api, "orders-rw").is_empty());
+    let events = api.events(NAMESPACE);
+    assert!(
+        events
+            .iter()
+            .any(|(t, r, _)| t == "Warning" && r == "MemberUnhealthy"),
+        "{events:?}"
+    );
+    assert_no_password(&api, &context);
+}
+
+#[tokio::test]
+async fn a_missing_member_secret_is_reported_on_the_member() {
+    let api = ApiServer::start();
+    let context = context(&api);
+    api.insert(&replicaset("orders", Engine::Postgresql, "absent"));
+    reconcile_replicaset(&api, &context, "orders")
+        .await
+        .unwrap();
+    let replicaset: FoxReplicaSet = api.get(NAMESPACE, "orders").unwrap();
+    let member = &replicaset.status.as_ref().unwrap().members[0];
+    assert!(!member.healthy);
+    assert!(
+        member
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("Secret shop/absent does not exist")
+    );
+    assert_eq!(condition(&replicaset, "Ready").0, "False");
+}
+
+#[tokio::test]
+async fn lag_above_the_limit_takes_a_replica_out_of_the_routing_table() {
+    let pair = PostgresPair::start().expect("PostgreSQL pair");
+    let api = ApiServer::start();
+    let context = context(&api);
+    let primary_url = pair
+        .primary_url()
+        .replace("postgres@", &format!("postgres:{DISTINCTIVE_PASSWORD}@"));
+    api.insert(&secret("orders-primary", &primary_url));
+    api.insert(&secret("orders-replica", &pair.replica_url()));
+    let mut rs = replicaset("orders", Engine::Postgresql, "orders-primary");
+    rs.spec.replicas = vec![member("replica", "orders-replica")];
+    rs.spec.routing.max_replica_lag_seconds = 1;
+    api.insert(&rs);
+
+    reconcile_replicaset(&api, &context, "orders")
+        .await
+        .unwrap();
+    let healthy: FoxReplicaSet = api.get(NAMESPACE, "orders").unwrap();
+    let routing_table = healthy.status.as_ref().unwrap().routing.clone().unwrap();
+    assert_eq!(
+        routing_table.readers,
+        vec!["replica".to_string()],
+        "{:?}",
+        healthy.status
+    );
+    assert_eq!(condition(&healthy, "ReplicasHealthy").0, "True");
+    let replica_port = i32::from(pair.replica_port());
+    assert_eq!(
+        slice_addresses(&api, "orders-ro"),
+        vec![("127.0.0.1".to_string(), replica_port)]
+    );
+
+    // Replay stops while the primary keeps writing: the replica falls behind.
+    pair.primary_sql("CREATE TABLE ticks (at timestamptz)")
+        .unwrap();
+    pair.catch_up().unwrap();
+    pair.pause_replay().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let lagging = loop {
+        pair.primary_sql("INSERT INTO ticks VALUES (now())")
+            .unwrap();
+        reconcile_replicaset(&api, &context, "orders")
+            .await
+            .unwrap();
+        let current: FoxReplicaSet = api.get(NAMESPACE, "orders").unwrap();
+        let lag = current.status.as_ref().unwrap().members[1].lag_seconds;
+        if lag.is_some_and(|l| l > 1.0) {
+            break current;
+        }
+        assert!(Instant::now() < deadline, "lag never exceeded 1 s: {lag:?}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let table = lagging.status.as_ref().unwrap().routing.clone().unwrap();
+    assert_eq!(
+        table.readers,
+        vec!["primary".to_string()],
+        "replicaPreferred falls back to the primary"
+    );
+    let (status, reason, message) = condition(&lagging, "ReplicasHealthy");
+    assert_eq!((status.as_str(), reason.as_str()), ("False", "Degraded"));
+    assert!(message.contains("replica lags"), "{message}");
+    let primary_port = i32::from(pair.primary_port());
+    assert_eq!(
+        slice_addresses(&api, "orders-ro"),
+        vec![("127.0.0.1".to_string(), primary_port)]
+    );
+    assert!(
+        routing(&api, "orders")
+            .readers
+            .iter()
+            .all(|r| r.name == "primary")
+    );
+    let metrics = context.metrics.render();
+    assert!(
+        metrics.contains("fox_replica_lag_seconds{member=\"replica\""),
+        "{metrics}"
+    );
+
+    // With readPreference replica, no reader is left at all.
+    api.edit::<FoxReplicaSet>(NAMESPACE, "orders", |rs| {
+        rs.spec.routing.read_preference = ReadPreference::Replica
+    });
+    reconcile_replicaset(&api, &context, "orders")
+        .await
+        .unwrap();
+    let strict: FoxReplicaSet = api.get(NAMESPACE, "orders").unwrap();
+    assert!(strict.status.unwrap().routing.unwrap().readers.is_empty());
+
+    // Replay resumes: the replica is back.
+    pair.resume_replay().unwrap();
+    pair.catch_up().unwrap();
+    reconcile_replicaset(&api, &context, "orders")
+        .await
+        .unwrap();
+    let back: FoxReplicaSet = api.get(NAMESPACE, "orders").unwrap();
+    assert_eq!(
+        back.status
+            .as_ref()
+            .unwrap()
+            .routing
+            .as_ref()
+            .unwrap()
+            .readers,
+        vec!["replica".to_string()]
+    );
+    assert_no_password(&api, &context);
+}
+
+fn assert_no_password(api: &ApiServer, context: &fox_operator::controller::Context) {
+    for request in api.requests() {
+        assert!(
+            !request.body.contains(DISTINCTIVE_PASSWORD),
+            "password sent to the API server: {request:?}"
+        );
+    }
+    assert!(!context.metrics.render().contains(DISTINCTIVE_PASSWORD));
+}

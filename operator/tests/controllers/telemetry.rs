@@ -1,0 +1,97 @@
+//! `/metrics`, `/healthz` and `/readyz` over real HTTP; the metrics parse as Prometheus text.
+
+use std::sync::Arc;
+
+use fox_operator::telemetry::Metrics;
+use fox_operator::telemetry::server::{Health, TelemetryServer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+async fn get(address: std::net::SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: fox\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test]
+async fn metrics_and_health_endpoints_answer_over_http() {
+    let metrics = Metrics::new();
+    metrics.observe_reconcile("FoxSchema", std::time::Duration::from_millis(12));
+    metrics.observe_error("FoxSchema", "database");
+    metrics
+        .replica_lag
+        .with_label_values(&["shop", "orders", "replica"])
+        .set(2.5);
+    let health = Arc::new(Health::default());
+    let server = TelemetryServer::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        metrics.clone(),
+        health.clone(),
+    )
+    .await
+    .unwrap();
+    let address = server.local_addr().unwrap();
+    let task = tokio::spawn(server.serve());
+
+    assert_eq!(get(address, "/healthz").await.0, 200);
+    assert_eq!(
+        get(address, "/readyz").await.0,
+        503,
+        "not ready before the manager says so"
+    );
+    health.set_ready(true);
+    assert_eq!(get(address, "/readyz").await.0, 200);
+    assert_eq!(get(address, "/nope").await.0, 404);
+
+    let (status, body) = get(address, "/metrics").await;
+    assert_eq!(status, 200);
+    let lines = body.lines().map(|l| Ok(l.to_string()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text format");
+    let value = |name: &str| {
+        scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name)
+            .map(|s| s.value.clone())
+            .unwrap_or_else(|| panic!("{name} missing from {body}"))
+    };
+    assert!(
+        matches!(value("fox_reconcile_total"), prometheus_parse::Value::Counter(c) if c == 1.0)
+    );
+    assert!(
+        matches!(value("fox_reconcile_errors_total"), prometheus_parse::Value::Counter(c) if c == 1.0)
+    );
+    assert!(
+        matches!(value("fox_replica_lag_seconds"), prometheus_parse::Value::Gauge(g) if g == 2.5)
+    );
+    assert!(
+        scrape
+            .samples
+            .iter()
+            .any(|s| s.metric == "fox_reconcile_duration_seconds_count"
+                || s.metric == "fox_reconcile_duration_seconds")
+    );
+    for name in [
+        "fox_reconcile_total",
+        "fox_leader",
+        "fox_replica_lag_seconds",
+    ] {
+        assert!(scrape.docs.contains_key(name), "{name} has no HELP line");
+    }
+
+    health.set_failed();
+    assert_eq!(get(address, "/healthz").await.0, 503);
+    assert_eq!(get(address, "/readyz").await.0, 503);
+    task.abort();
+}
