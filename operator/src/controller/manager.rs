@@ -175,7 +175,7 @@ pub async fn run_controllers(client: Client, namespace: Option<&str>, context: A
         .default_backoff()
         .reflect(replicaset_writer)
         .applied_objects()
-        .predicate_filter(predicates::generation, Default::default());
+        .predicate_filter(spec_or_lifecycle_change, Default::default());
     let replicasets_for_secrets = replicasets.clone();
     let replicaset_controller = Controller::for_stream(replicaset_stream, replicasets.clone())
         .watches_stream(
@@ -221,7 +221,7 @@ pub async fn run_controllers(client: Client, namespace: Option<&str>, context: A
         .reflect(schema_writer)
         .applied_objects()
         .predicate_filter(
-            predicates::generation.combine(predicates::annotations),
+            spec_or_lifecycle_change.combine(predicates::annotations),
             Default::default(),
         );
     let schemas_by_database = schemas.clone();
@@ -267,7 +267,7 @@ pub async fn run_controllers(client: Client, namespace: Option<&str>, context: A
         .default_backoff()
         .reflect(migration_writer)
         .applied_objects()
-        .predicate_filter(predicates::generation, Default::default());
+        .predicate_filter(spec_or_lifecycle_change, Default::default());
     let migrations_by_database = migrations.clone();
     let migration_controller = Controller::for_stream(migration_stream, migrations)
         .watches_stream(
@@ -283,6 +283,19 @@ pub async fn run_controllers(client: Client, namespace: Option<&str>, context: A
         schema_controller,
         migration_controller
     );
+}
+
+/// What re-triggers a reconcile of the operator's own kinds: a spec change (generation), a
+/// finalizer added or removed (the finalizer helper waits for that event before applying), and
+/// the start of deletion. Status writes — the operator's own, every health check — do not.
+pub fn spec_or_lifecycle_change<K: Resource>(object: &K) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let meta = object.meta();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    meta.generation.hash(&mut hasher);
+    meta.finalizers.hash(&mut hasher);
+    meta.deletion_timestamp.is_some().hash(&mut hasher);
+    Some(hasher.finish())
 }
 
 /// Spec changes (not status writes) of `K`.
@@ -336,4 +349,35 @@ where
         .filter(|object| object.namespace() == namespace && object.database_name() == name)
         .map(|object| ObjectRef::from_obj(object.as_ref()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fox_crds::FoxSchemaStatus;
+
+    #[test]
+    fn status_writes_do_not_retrigger_but_finalizers_and_deletion_do() {
+        let mut schema = FoxSchema::new("blog", Default::default());
+        schema.metadata.generation = Some(1);
+        let first = spec_or_lifecycle_change(&schema);
+        schema.status = Some(FoxSchemaStatus {
+            observed_generation: Some(1),
+            ..FoxSchemaStatus::default()
+        });
+        schema.metadata.resource_version = Some("2".into());
+        assert_eq!(spec_or_lifecycle_change(&schema), first, "a status write");
+        schema.metadata.finalizers = Some(vec!["foxdb.dev/cleanup".into()]);
+        let with_finalizer = spec_or_lifecycle_change(&schema);
+        assert_ne!(with_finalizer, first, "the finalizer was added");
+        schema.metadata.deletion_timestamp =
+            Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                k8s_openapi::jiff::Timestamp::now(),
+            ));
+        assert_ne!(
+            spec_or_lifecycle_change(&schema),
+            with_finalizer,
+            "deletion started"
+        );
+    }
 }

@@ -112,6 +112,7 @@ async fn a_healthy_primary_is_published_with_services_and_routing() {
 
 #[tokio::test]
 async fn a_primary_that_is_down_fails_ready_and_empties_the_write_service() {
+    let (logs, _guard) = LogCapture::start();
     let api = ApiServer::start();
     let context = context(&api);
     let url = format!("postgres://app:{DISTINCTIVE_PASSWORD}@127.0.0.1:1/app");
@@ -165,6 +166,7 @@ async fn a_missing_member_secret_is_reported_on_the_member() {
 
 #[tokio::test]
 async fn lag_above_the_limit_takes_a_replica_out_of_the_routing_table() {
+    let (logs, _guard) = LogCapture::start();
     let pair = PostgresPair::start().expect("PostgreSQL pair");
     let api = ApiServer::start();
     let context = context(&api);
@@ -270,6 +272,9 @@ async fn lag_above_the_limit_takes_a_replica_out_of_the_routing_table() {
         vec!["replica".to_string()]
     );
     assert_no_password(&api, &context);
+    let logs = logs.text();
+    assert!(!logs.is_empty());
+    assert!(!logs.contains(DISTINCTIVE_PASSWORD), "password logged");
 }
 
 fn assert_no_password(api: &ApiServer, context: &fox_operator::controller::Context) {

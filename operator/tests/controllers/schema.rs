@@ -239,6 +239,7 @@ async fn destructive_change_is_blocked_until_allowed() {
 
 #[tokio::test]
 async fn database_down_is_reported_and_retried_without_the_password() {
+    let (logs, _guard) = LogCapture::start();
     let api = ApiServer::start();
     let context = context(&api);
     // Nothing listens on port 1.
@@ -274,6 +275,12 @@ async fn database_down_is_reported_and_retried_without_the_password() {
         "{metrics}"
     );
     assert!(!metrics.contains(DISTINCTIVE_PASSWORD));
+    let logs = logs.text();
+    assert!(logs.contains("FoxSchema reconcile failed"), "{logs}");
+    assert!(
+        !logs.contains(DISTINCTIVE_PASSWORD),
+        "password logged: {logs}"
+    );
 }
 
 #[tokio::test]
