@@ -29,6 +29,8 @@ pub struct Context {
     pub resync: Duration,
     /// The operator's own connection pools, one per FoxReplicaSet member.
     pub pools: std::sync::Arc<Mutex<HashMap<String, MemberPool>>>,
+    /// Consecutive failed reconciles per object, for the retry backoff.
+    failures: std::sync::Arc<std::sync::Mutex<HashMap<String, u32>>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -80,7 +82,25 @@ impl Context {
             metrics,
             resync,
             pools: std::sync::Arc::default(),
+            failures: std::sync::Arc::default(),
         }
+    }
+
+    /// Counts a failed reconcile of `key` and returns how many failed in a row before it.
+    pub fn record_failure(&self, key: &str) -> u32 {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let count = failures.entry(key.to_string()).or_default();
+        let before = *count;
+        *count = count.saturating_add(1);
+        before
+    }
+
+    /// Forgets the failures of `key` after a successful reconcile.
+    pub fn forget_failures(&self, key: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
     }
 
     /// Publishes an Event about `object`; a failure is logged, never fatal (events are advice).

@@ -16,7 +16,7 @@
 //! FoxMigration does not roll it back; use `rollbackTo`.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fox_crds::migration::MigrationPhase;
 use fox_crds::{Engine, FoxMigration, FoxMigrationStatus, FoxReplicaSet};
@@ -29,7 +29,7 @@ use super::conditions::{ConditionUpdate, merge_conditions};
 use super::context::Context;
 use super::error::{Error, Result};
 use super::secrets::read_connection_url;
-use super::status::{apply_status, with_finalizer};
+use super::status::{apply_status, reconcile_object, retry_after_error};
 use crate::migrate::source::{Migration, ordered, resource_migration};
 use crate::migrate::{
     MigrateError, MigrateOptions, VersionStatus, migrate_down, migrate_up, migration_status,
@@ -46,24 +46,19 @@ const LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 /// # Errors
 /// Errors a retry may fix; status already reports them.
 pub async fn reconcile(migration: Arc<FoxMigration>, context: Arc<Context>) -> Result<Action> {
-    let started = Instant::now();
-    let client = context.client.clone();
-    let result = with_finalizer(
+    reconcile_object(
+        KIND,
         migration,
+        &context.clone(),
         |migration| apply(migration, context.clone()),
         |migration| cleanup(migration, context.clone()),
-        client,
     )
-    .await;
-    context.metrics.observe_reconcile(KIND, started.elapsed());
-    result
+    .await
 }
 
 /// Requeue policy after an error.
-pub fn error_policy(_migration: Arc<FoxMigration>, error: &Error, context: Arc<Context>) -> Action {
-    context.metrics.observe_error(KIND, error.metric_label());
-    tracing::warn!(error = %error, "FoxMigration reconcile failed");
-    super::schema::retry_after(error, &context)
+pub fn error_policy(migration: Arc<FoxMigration>, error: &Error, context: Arc<Context>) -> Action {
+    retry_after_error(KIND, migration.as_ref(), error, &context)
 }
 
 async fn cleanup(migration: Arc<FoxMigration>, context: Arc<Context>) {
@@ -92,8 +87,6 @@ struct Outcome {
 async fn apply(migration: Arc<FoxMigration>, context: Arc<Context>) -> Result<Action> {
     let namespace = migration.namespace().unwrap_or_default();
     let name = migration.name_any();
-    let span = tracing::info_span!("reconcile", kind = KIND, namespace = %namespace, name = %name);
-    let _entered = span.enter();
     let previous = migration.status.clone().unwrap_or_default();
     let (outcome, error) = match run(&migration, &previous, &context).await {
         Ok(outcome) => (outcome, None),

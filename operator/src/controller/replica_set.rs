@@ -16,7 +16,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fox_crds::replica_set::{MemberSpec, MemberStatus};
 use fox_crds::{Engine, FoxReplicaSet, FoxReplicaSetStatus, MemberRole};
@@ -37,7 +37,7 @@ use super::routing::{
     routing_service, routing_table, service_port, url_address,
 };
 use super::secrets::read_connection_url;
-use super::status::{apply_status, with_finalizer};
+use super::status::{apply_status, reconcile_object, retry_after_error};
 use crate::engine::health::{MemberProbe, probe_member};
 
 /// Metrics label of this controller.
@@ -48,28 +48,23 @@ pub const KIND: &str = "FoxReplicaSet";
 /// # Errors
 /// API errors (status could not be written); member failures are reported in status instead.
 pub async fn reconcile(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<Action> {
-    let started = Instant::now();
-    let client = context.client.clone();
-    let result = with_finalizer(
+    reconcile_object(
+        KIND,
         replicaset,
+        &context.clone(),
         |replicaset| apply(replicaset, context.clone()),
         |replicaset| cleanup(replicaset, context.clone()),
-        client,
     )
-    .await;
-    context.metrics.observe_reconcile(KIND, started.elapsed());
-    result
+    .await
 }
 
 /// Requeue policy after an error.
 pub fn error_policy(
-    _replicaset: Arc<FoxReplicaSet>,
+    replicaset: Arc<FoxReplicaSet>,
     error: &Error,
     context: Arc<Context>,
 ) -> Action {
-    context.metrics.observe_error(KIND, error.metric_label());
-    tracing::warn!(error = %error, "FoxReplicaSet reconcile failed");
-    super::schema::retry_after(error, &context)
+    retry_after_error(KIND, replicaset.as_ref(), error, &context)
 }
 
 fn members(replicaset: &FoxReplicaSet) -> impl Iterator<Item = (&MemberSpec, MemberRole)> {
@@ -125,10 +120,6 @@ struct Checked {
 }
 
 async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<Action> {
-    let namespace = replicaset.namespace().unwrap_or_default();
-    let name = replicaset.name_any();
-    let span = tracing::info_span!("reconcile", kind = KIND, namespace = %namespace, name = %name);
-    let _entered = span.enter();
     let spec = &replicaset.spec;
     let interval = Duration::from_secs(u64::from(spec.pool.health_check_interval_seconds.max(1)));
     let previous = replicaset.status.clone().unwrap_or_default();
@@ -366,9 +357,11 @@ async fn check_member(
     let timeout = Duration::from_secs(u64::from(
         replicaset.spec.pool.acquire_timeout_seconds.clamp(1, 10),
     ));
-    pool.in_flight.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    pool.in_flight
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let probe: MemberProbe = probe_member(&pool.database, role, timeout).await;
-    pool.in_flight.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    pool.in_flight
+        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     record_member_metrics(
         context,
         &namespace,

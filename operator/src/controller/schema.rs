@@ -13,7 +13,7 @@
 //!    plan that changed since approval), and status records what was applied.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fox_crds::schema::{DriftPolicy, PlanSummary, SchemaPhase};
 use fox_crds::{Engine, FoxReplicaSet, FoxSchema, FoxSchemaStatus};
@@ -26,7 +26,7 @@ use super::conditions::{ConditionUpdate, find_condition, merge_conditions};
 use super::context::Context;
 use super::error::{Error, Result};
 use super::secrets::read_connection_url;
-use super::status::{apply_status, with_finalizer};
+use super::status::{apply_status, reconcile_object, retry_after_error};
 use crate::engine::{
     ApplyEvent, ApplyOptions, ApplyOutcome, EngineError, Plan, apply_schema, plan_schema,
 };
@@ -42,33 +42,20 @@ pub const KIND: &str = "FoxSchema";
 /// # Errors
 /// Errors that a retry may fix (API, database, lock); the status already says what happened.
 pub async fn reconcile(schema: Arc<FoxSchema>, context: Arc<Context>) -> Result<Action> {
-    let started = Instant::now();
-    let client = context.client.clone();
-    let result = with_finalizer(
+    reconcile_object(
+        KIND,
         schema,
+        &context.clone(),
         |schema| apply(schema, context.clone()),
         |schema| cleanup(schema, context.clone()),
-        client,
     )
-    .await;
-    context.metrics.observe_reconcile(KIND, started.elapsed());
-    result
+    .await
 }
 
 /// Requeues after an error: soon for what may pass (database down, lock held), later for what
 /// needs a change of the resource.
-pub fn error_policy(_schema: Arc<FoxSchema>, error: &Error, context: Arc<Context>) -> Action {
-    context.metrics.observe_error(KIND, error.metric_label());
-    tracing::warn!(error = %error, "FoxSchema reconcile failed");
-    retry_after(error, &context)
-}
-
-pub(crate) fn retry_after(error: &Error, context: &Context) -> Action {
-    if error.is_transient() {
-        Action::requeue(Duration::from_secs(15))
-    } else {
-        Action::requeue(context.resync)
-    }
+pub fn error_policy(schema: Arc<FoxSchema>, error: &Error, context: Arc<Context>) -> Action {
+    retry_after_error(KIND, schema.as_ref(), error, &context)
 }
 
 async fn cleanup(schema: Arc<FoxSchema>, context: Arc<Context>) {
@@ -96,8 +83,6 @@ struct Outcome {
 async fn apply(schema: Arc<FoxSchema>, context: Arc<Context>) -> Result<Action> {
     let namespace = schema.namespace().unwrap_or_default();
     let name = schema.name_any();
-    let span = tracing::info_span!("reconcile", kind = KIND, namespace = %namespace, name = %name);
-    let _entered = span.enter();
     let api: Api<FoxSchema> = Api::namespaced(context.client.clone(), &namespace);
     let previous = schema.status.clone().unwrap_or_default();
     let result = decide(&schema, &previous, &context).await;

@@ -5,7 +5,9 @@
 //! engine reports:
 //!
 //! - **PostgreSQL**: `pg_is_in_recovery()` tells a standby from a primary. A standby's lag is 0
-//!   when it has replayed all the WAL it received, else `now() - pg_last_xact_replay_timestamp()`.
+//!   when it has replayed all the WAL it received (`pg_last_wal_receive_lsn() <=
+//!   pg_last_wal_replay_lsn()`: a restarted WAL receiver counts from the start of a segment, so
+//!   replay can be ahead), else `now() - pg_last_xact_replay_timestamp()`.
 //!   That is the usual measure and overstates the lag of a standby that was idle and has just
 //!   received new WAL, for the moment until it replays it. A standby without a streaming WAL
 //!   receiver (`pg_stat_wal_receiver`) does not replicate and is unhealthy.
@@ -106,7 +108,7 @@ async fn probe(database: &Database, role: MemberRole) -> foxdb::Result<MemberPro
 const POSTGRES_PROBE: &str = "SELECT pg_is_in_recovery() AS in_recovery, \
      EXISTS (SELECT 1 FROM pg_stat_wal_receiver) AS receiver_running, \
      (SELECT status FROM pg_stat_wal_receiver LIMIT 1) AS receiver_status, \
-     CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0::float8 \
+     CASE WHEN pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() THEN 0::float8 \
      ELSE GREATEST(0, EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()))::float8 \
      END AS lag_seconds";
 

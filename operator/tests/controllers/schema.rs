@@ -249,12 +249,12 @@ async fn database_down_is_reported_and_retried_without_the_password() {
 
     let error = reconcile_schema(&api, &context, "blog").await.unwrap_err();
     assert!(error.is_transient(), "{error}");
-    let action = error_policy(
-        Arc::new(api.get(NAMESPACE, "blog").unwrap()),
-        &error,
-        context.clone(),
-    );
-    assert_eq!(action, Action::requeue(Duration::from_secs(15)));
+    // Retries back off exponentially: 5 s, 10 s, 20 s, ...
+    let object: Arc<FoxSchema> = Arc::new(api.get(NAMESPACE, "blog").unwrap());
+    for seconds in [5, 10, 20] {
+        let action = error_policy(object.clone(), &error, context.clone());
+        assert_eq!(action, Action::requeue(Duration::from_secs(seconds)));
+    }
     let schema: FoxSchema = api.get(NAMESPACE, "blog").unwrap();
     let (ready, reason, message) = condition(&schema, "Ready");
     assert_eq!(
@@ -271,12 +271,15 @@ async fn database_down_is_reported_and_retried_without_the_password() {
     }
     let metrics = context.metrics.render();
     assert!(
-        metrics.contains("fox_reconcile_errors_total{error=\"database\",kind=\"FoxSchema\"} 1"),
+        metrics.contains("fox_reconcile_errors_total{error=\"database\",kind=\"FoxSchema\"} 3"),
         "{metrics}"
     );
     assert!(!metrics.contains(DISTINCTIVE_PASSWORD));
     let logs = logs.text();
-    assert!(logs.contains("FoxSchema reconcile failed"), "{logs}");
+    assert!(
+        logs.contains("reconcile failed") && logs.contains("\"name\":\"blog\""),
+        "{logs}"
+    );
     assert!(
         !logs.contains(DISTINCTIVE_PASSWORD),
         "password logged: {logs}"
