@@ -7,7 +7,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 FOX := $(TARGET_DIR)/debug/fox
 DEMO_DB ?= $(TARGET_DIR)/demo/blog.sqlite
 
-.PHONY: demo build test test-rust services crds crds-check lint fmt clean bench bench-migrate
+.PHONY: demo build test test-rust services crds crds-check chart-check lint fmt clean bench bench-migrate
 
 ## demo: validate the blog example, plan it, apply it to embedded SQLite, show the re-plan is empty
 demo: build
@@ -21,8 +21,8 @@ demo: build
 build:
 	$(CARGO) build -p fox-operator --bin fox
 
-## test: start missing services, run every Rust test, check the generated CRDs
-test: services test-rust crds-check
+## test: start missing services, run every Rust test, check the generated CRDs and the Helm chart
+test: services test-rust crds-check chart-check
 
 # The default workspace members: everything but bench/ (linted by `make lint`, run by `make bench`).
 test-rust:
@@ -42,6 +42,10 @@ crds-check: build
 	$(FOX) crds | diff -u - <(cat crds/*.yaml)
 	@command -v kubernetes-validate >/dev/null || python3 -m pip install --quiet kubernetes-validate
 	kubernetes-validate --strict --quiet crds/*.yaml
+
+## chart-check: lint and render the Helm chart, validate its manifests and values (no helm binary)
+chart-check:
+	bash e2e/chart/check.sh
 
 ## bench: the foxdb client against raw sqlx on every engine (release build)
 bench: services

@@ -331,13 +331,38 @@ where
         .collect()
 }
 
-/// How each engine binds an exact decimal: natively, or as text where the driver has no
-/// decimal type (SQLite).
+/// How each engine binds what differs between drivers: an exact decimal (natively, or as text
+/// where the driver has no decimal type: SQLite), and NULL (untyped where the engine infers the
+/// type from the statement).
 pub(crate) trait DecimalBinding: sqlx::Database {
     fn bind_decimal<'q>(
         query: sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>,
         value: rust_decimal::Decimal,
     ) -> sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>;
+
+    fn bind_null<'q>(
+        query: sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>,
+    ) -> sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>;
+}
+
+/// A NULL whose type PostgreSQL infers from where it is used (parameter type OID 0): a
+/// text-typed NULL fails in `INSERT ... VALUES ($1)` into a `bigint` column.
+#[derive(Debug)]
+struct UntypedNull;
+
+impl sqlx::Type<sqlx::Postgres> for UntypedNull {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        sqlx::postgres::PgTypeInfo::with_oid(sqlx::postgres::types::Oid(0))
+    }
+}
+
+impl sqlx::Encode<'_, sqlx::Postgres> for UntypedNull {
+    fn encode_by_ref(
+        &self,
+        _buffer: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> std::result::Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        Ok(sqlx::encode::IsNull::Yes)
+    }
 }
 
 impl DecimalBinding for sqlx::Postgres {
@@ -347,9 +372,22 @@ impl DecimalBinding for sqlx::Postgres {
     ) -> sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments> {
         query.bind(value)
     }
+
+    fn bind_null<'q>(
+        query: sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>,
+    ) -> sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments> {
+        query.bind(None::<UntypedNull>)
+    }
 }
 
 impl DecimalBinding for sqlx::MySql {
+    // A text-typed NULL is accepted for any column.
+    fn bind_null<'q>(
+        query: sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>,
+    ) -> sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments> {
+        query.bind(None::<String>)
+    }
+
     fn bind_decimal<'q>(
         query: sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>,
         value: rust_decimal::Decimal,
@@ -359,6 +397,13 @@ impl DecimalBinding for sqlx::MySql {
 }
 
 impl DecimalBinding for sqlx::Sqlite {
+    // A text-typed NULL is accepted for any column.
+    fn bind_null<'q>(
+        query: sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>,
+    ) -> sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments> {
+        query.bind(None::<String>)
+    }
+
     fn bind_decimal<'q>(
         query: sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>,
         value: rust_decimal::Decimal,
@@ -389,8 +434,7 @@ where
 {
     for param in params {
         query = match param.for_backend(backend) {
-            // Untyped text NULL: PostgreSQL casts it to any column type.
-            Value::Null => query.bind(None::<String>),
+            Value::Null => DB::bind_null(query),
             Value::Bool(b) => query.bind(b),
             Value::Int(i) => query.bind(i),
             Value::Float(x) => query.bind(x),

@@ -65,6 +65,24 @@ native_columns!(
     chrono::NaiveTime,
 );
 
+/// Unsigned 64-bit integers: native on MySQL (`BIGINT UNSIGNED`); on PostgreSQL and SQLite,
+/// which have no unsigned types, a non-negative `BIGINT`.
+impl FromColumn for u64 {
+    fn from_column(row: &Row, column: &str) -> std::result::Result<Self, sqlx::Error> {
+        let in_range = |value: i64| {
+            u64::try_from(value).map_err(|error| sqlx::Error::ColumnDecode {
+                index: column.to_string(),
+                source: Box::new(error),
+            })
+        };
+        match row {
+            Row::MySql(r) => r.try_get(column),
+            Row::Postgres(r) => in_range(r.try_get(column)?),
+            Row::Sqlite(r) => in_range(r.try_get(column)?),
+        }
+    }
+}
+
 impl FromColumn for serde_json::Value {
     fn from_column(row: &Row, column: &str) -> std::result::Result<Self, sqlx::Error> {
         match row {

@@ -29,9 +29,8 @@
 //! # Guarantees
 //! - Dropping a pair stops both servers (immediate shutdown) and removes their directory, also
 //!   when the test panics (the pair is dropped while unwinding).
-//! - When the test process dies without unwinding (killed, aborted, timed out), a watchdog per
-//!   server sees its pipe from the test process close and stops the server; only the temporary
-//!   directory is then left behind.
+//! - When the test process dies without unwinding (killed, aborted, timed out), watchdogs see
+//!   their pipe from the test process close: they stop both servers, then remove the directory.
 //! - Startup fails with an [`io::Error`] that quotes the end of the failing server's log.
 
 use std::fs;
@@ -65,7 +64,7 @@ pub struct PostgresPair {
     tools: PostgresTools,
     primary_port: u16,
     replica_port: u16,
-    directory: tempfile::TempDir,
+    directory: PairDirectory,
 }
 
 impl PostgresPair {
@@ -77,7 +76,7 @@ impl PostgresPair {
     /// names the step and quotes the server's log.
     pub fn start() -> io::Result<Self> {
         let tools = PostgresTools::locate();
-        let directory = private_directory("fox-replica-pg-", "postgres")?;
+        let directory = PairDirectory::create("fox-replica-pg-", "postgres")?;
         let root = directory.path();
         let primary_data = root.join("primary");
         let replica_data = root.join("replica");
@@ -180,10 +179,9 @@ impl PostgresPair {
     pub fn pause_replay(&self) -> io::Result<()> {
         self.replica_sql("SELECT pg_wal_replay_pause()")?;
         // Replay pauses at the next record; an idle standby has none, so "pause requested"
-        // is as paused as it gets until the primary writes.
+        // (which this function also reports) is as paused as it gets until the primary writes.
         poll("the replica to pause replay", || {
-            let state = self.replica_sql("SELECT pg_get_wal_replay_pause_state()")?;
-            Ok(matches!(state.as_str(), "paused" | "pause requested"))
+            Ok(self.replica_sql("SELECT pg_is_wal_replay_paused()")? == "t")
         })
     }
 
@@ -328,7 +326,7 @@ pub struct MariaDbPair {
     primary: ServerProcess,
     primary_port: u16,
     replica_port: u16,
-    directory: tempfile::TempDir,
+    directory: PairDirectory,
 }
 
 impl MariaDbPair {
@@ -342,7 +340,7 @@ impl MariaDbPair {
     /// names the step and quotes the server's log.
     pub fn start() -> io::Result<Self> {
         let account = running_as_root().then_some("mysql");
-        let directory = private_directory("fox-replica-mariadb-", "mysql")?;
+        let directory = PairDirectory::create("fox-replica-mariadb-", "mysql")?;
         let root = directory.path();
         let primary_data = root.join("primary");
         let replica_data = root.join("replica");
@@ -387,6 +385,11 @@ impl MariaDbPair {
                 // machine-wide limit that parallel test servers can exhaust.
                 .args(["--innodb-flush-log-at-trx-commit=0", "--sync-binlog=0"])
                 .args(["--innodb-use-native-aio=0", "--max-connections=60"])
+                // As Debian's packaged server: text is utf8mb4 unless a table says otherwise.
+                .args([
+                    "--character-set-server=utf8mb4",
+                    "--collation-server=utf8mb4_general_ci",
+                ])
                 .args(extra)
                 .current_dir(root);
             command
@@ -622,36 +625,119 @@ impl Engine {
     }
 }
 
+/// A `sh` script that runs only if the test process dies first.
+///
+/// It blocks reading a pipe whose only writer is the test process (the write end is
+/// close-on-exec, so no other child inherits it), and reads end-of-file only when the test
+/// process is gone. Dropping a `Watchdog` kills it before it can act.
+#[derive(Debug)]
+struct Watchdog {
+    child: Child,
+}
+
+impl Watchdog {
+    /// Starts `script` (after the `read`) with positional `arguments` and `environment`.
+    fn spawn(script: &str, arguments: &[&str], environment: &[(&str, &Path)]) -> io::Result<Self> {
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(format!("read -r _ || :\n{script}"))
+            .arg("fox-replica-watchdog")
+            .args(arguments)
+            .envs(environment.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            // Its own process group: a Ctrl-C meant for the test process ends the test
+            // process, and the watchdog then does its job.
+            .process_group(0)
+            .spawn()
+            .map_err(|e| with_context(e, "starting a watchdog sh"))?;
+        Ok(Self { child })
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Signals the server `$2` with `$1`.
+const STOP_SERVER: &str = r#"kill -s "$1" "$2" 2>/dev/null"#;
+
+/// Removes the pair's directory once no process names it any more (the servers are stopped by
+/// their own watchdogs at the same moment); gives up waiting after a minute. The directory comes
+/// in the environment, so that this script's own command line does not name it.
+const REMOVE_DIRECTORY: &str = r#"i=0
+while [ "$i" -lt 300 ] && pgrep -f -- "$FOX_REPLICA_DIRECTORY" >/dev/null 2>&1; do
+    sleep 0.2
+    i=$((i + 1))
+done
+rm -rf -- "$FOX_REPLICA_DIRECTORY""#;
+
+/// A pair's temporary directory: removed on drop, or by a watchdog when the test process dies.
+#[derive(Debug)]
+struct PairDirectory {
+    // Fields drop in order: the watchdog is gone before the directory is removed.
+    _janitor: Watchdog,
+    directory: tempfile::TempDir,
+}
+
+impl PairDirectory {
+    /// A temporary directory, owned by `account` when we are root (servers refuse to run as
+    /// root and must write there).
+    fn create(prefix: &str, account: &str) -> io::Result<Self> {
+        let directory = tempfile::Builder::new().prefix(prefix).tempdir()?;
+        if running_as_root() {
+            let mut chown = Command::new("chown");
+            chown.arg(format!("{account}:")).arg(directory.path());
+            run(
+                &mut chown,
+                &format!("giving {} to {account}", directory.path().display()),
+            )?;
+        }
+        let janitor = Watchdog::spawn(
+            REMOVE_DIRECTORY,
+            &[],
+            &[("FOX_REPLICA_DIRECTORY", directory.path())],
+        )?;
+        Ok(Self {
+            _janitor: janitor,
+            directory,
+        })
+    }
+
+    fn path(&self) -> &Path {
+        self.directory.path()
+    }
+}
+
 /// One server process, and a watchdog that stops it if the test process dies first.
 ///
-/// The watchdog is `sh` blocked reading a pipe whose only writer is the test process (the write
-/// end is close-on-exec, so no other child inherits it). It reads end-of-file only when the
-/// test process is gone, and then signals the server. A normal stop kills the watchdog first,
-/// then stops the server, which stays our unreaped child until then, so its pid cannot have been
-/// reused by the time it is signalled.
+/// A normal stop kills the watchdog first, then signals the server, which stays our unreaped
+/// child until we wait for it: its pid cannot have been reused by the time it is signalled.
 #[derive(Debug)]
 struct ServerProcess {
     name: String,
     engine: Engine,
     log: PathBuf,
     server: Option<Child>,
-    watchdog: Option<Child>,
+    watchdog: Option<Watchdog>,
 }
-
-const WATCHDOG: &str = r#"read -r _ || :; kill -s "$1" "$2" 2>/dev/null"#;
 
 impl ServerProcess {
     fn spawn(name: &str, engine: Engine, mut command: Command, log: &Path) -> io::Result<Self> {
         let log_file = fs::File::create(log)?;
-        // Own process groups: a Ctrl-C meant for the test process reaches the servers through
-        // the watchdogs, not directly.
         let server = command
             .stdin(Stdio::null())
             .stdout(log_file.try_clone()?)
             .stderr(log_file)
+            // Its own process group: a Ctrl-C reaches it through its watchdog only.
             .process_group(0)
             .spawn()
             .map_err(|e| with_context(e, &format!("starting the {name} ({command:?})")))?;
+        let pid = server.id().to_string();
         let mut process = Self {
             name: name.to_string(),
             engine,
@@ -659,19 +745,12 @@ impl ServerProcess {
             server: Some(server),
             watchdog: None,
         };
-        let pid = process.server.as_ref().map(Child::id).unwrap_or_default();
-        let watchdog = Command::new("sh")
-            .args(["-c", WATCHDOG, "fox-replica-watchdog"])
-            .arg(engine.stop_signal())
-            .arg(pid.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            // On error, dropping `process` stops the server.
-            .map_err(|e| with_context(e, "starting the watchdog sh"))?;
-        process.watchdog = Some(watchdog);
+        // On error, dropping `process` stops the server.
+        process.watchdog = Some(Watchdog::spawn(
+            STOP_SERVER,
+            &[engine.stop_signal(), &pid],
+            &[],
+        )?);
         Ok(process)
     }
 
@@ -696,10 +775,7 @@ impl ServerProcess {
 
     /// Stops the server at once and waits for it; idempotent.
     fn stop(&mut self) {
-        if let Some(mut watchdog) = self.watchdog.take() {
-            let _ = watchdog.kill();
-            let _ = watchdog.wait();
-        }
+        drop(self.watchdog.take());
         let Some(mut server) = self.server.take() else {
             return;
         };
@@ -861,21 +937,6 @@ fn as_account(account: Option<&str>, program: PathBuf) -> Command {
     }
 }
 
-/// A temporary directory, owned by `account` when we are root (servers refuse to run as root
-/// and must write there).
-fn private_directory(prefix: &str, account: &str) -> io::Result<tempfile::TempDir> {
-    let directory = tempfile::Builder::new().prefix(prefix).tempdir()?;
-    if running_as_root() {
-        let mut chown = Command::new("chown");
-        chown.arg(format!("{account}:")).arg(directory.path());
-        run(
-            &mut chown,
-            &format!("giving {} to {account}", directory.path().display()),
-        )?;
-    }
-    Ok(directory)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -940,10 +1001,10 @@ mod tests {
     }
 
     #[test]
-    fn a_server_outlives_no_test_process() {
-        // The watchdog alone: a process standing in for a server is signalled when the pipe
-        // from us closes, as it would when the test process dies.
-        let directory = tempfile::tempdir().unwrap();
+    fn watchdogs_clean_up_after_a_test_process_that_died() {
+        // Closing our end of a watchdog's pipe is what the kernel does when the test process
+        // dies. A `sleep` stands in for a server.
+        let directory = PairDirectory::create("fox-replica-test-", "postgres").unwrap();
         let mut sleeper = Command::new("sleep");
         sleeper.arg("300");
         let mut process = ServerProcess::spawn(
@@ -954,15 +1015,25 @@ mod tests {
         )
         .unwrap();
         assert!(process.is_running());
-        // Closing our end of the pipe is what the kernel does when the test process dies.
-        let watchdog = process.watchdog.as_mut().unwrap();
-        drop(watchdog.stdin.take());
+        drop(process.watchdog.as_mut().unwrap().child.stdin.take());
         let server = process.server.as_mut().unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         while server.try_wait().unwrap().is_none() {
             assert!(
                 Instant::now() < deadline,
                 "the watchdog did not stop the server"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+
+        let path = directory.path().to_path_buf();
+        let mut janitor = directory._janitor;
+        drop(janitor.child.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while path.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "the watchdog did not remove {path:?}"
             );
             std::thread::sleep(Duration::from_millis(10));
         }

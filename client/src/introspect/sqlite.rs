@@ -142,14 +142,20 @@ async fn introspect_table(
         if origin == "pk" || partial != 0 {
             continue;
         }
-        let columns: Vec<String> = sqlx::query(INDEX_COLUMNS)
+        let key_parts: Vec<Option<String>> = sqlx::query(INDEX_COLUMNS)
             .bind(&index_name)
             .fetch_all(&mut *connection)
             .await
             .map_err(|e| query_error(INDEX_COLUMNS, e))?
             .iter()
-            .filter_map(|r| r.get::<Option<String>, _>(0))
+            .map(|r| r.get::<Option<String>, _>(0))
             .collect();
+        // An expression key part has no column name: a FoxSchema cannot declare such an
+        // index, so it is left alone (as partial ones are, and as on PostgreSQL).
+        if key_parts.iter().any(Option::is_none) {
+            continue;
+        }
+        let columns: Vec<String> = key_parts.into_iter().flatten().collect();
         indexes.push(Index {
             name: index_name,
             columns,

@@ -216,18 +216,18 @@ async fn probe_mysql(database: &Database, role: MemberRole) -> foxdb::Result<Mem
             format!("replication is not running: {}", problems.join("; ")),
         ));
     }
-    let replica = |lag_seconds, message: Option<&str>| MemberProbe {
-        healthy: true,
-        in_recovery: Some(true),
-        lag_seconds,
-        message: message.map(str::to_string),
-    };
     Ok(match seconds_behind(status, dialect.seconds_behind) {
-        SecondsBehind::Exactly(seconds) => replica(Some(seconds), None),
-        SecondsBehind::AboveZero => replica(
-            None,
-            Some(
-                "behind its primary, by how much is unknown (the server's lag column could not be read as a number)",
+        SecondsBehind::Exactly(seconds) => MemberProbe {
+            healthy: true,
+            in_recovery: Some(true),
+            lag_seconds: Some(seconds),
+            message: None,
+        },
+        SecondsBehind::Unreadable(error) => MemberProbe::observed_unhealthy(
+            true,
+            format!(
+                "replication lag unreadable: {} is not a number ({error})",
+                dialect.seconds_behind
             ),
         ),
         SecondsBehind::Unknown => MemberProbe::observed_unhealthy(
@@ -291,30 +291,28 @@ impl ReplicaStatus {
 #[derive(Debug, PartialEq)]
 enum SecondsBehind {
     Exactly(f64),
-    /// More than 0 s, by an amount that could not be decoded.
-    AboveZero,
+    /// A value that is not a number (an unknown server version's column type).
+    Unreadable(String),
     /// NULL: the server does not know (a thread is not running, or it just started).
     Unknown,
 }
 
-/// Reads the lag column. MySQL and MariaDB type it as an unsigned BIGINT, which `foxdb` rows
-/// do not decode into a number yet; its truth value (`bool` decodes any integer column) still
-/// tells "caught up" from "behind".
+/// Reads the lag column (an unsigned BIGINT on MySQL and MariaDB).
 fn seconds_behind(status: &Row, column: &str) -> SecondsBehind {
+    // MySQL and MariaDB report `BIGINT UNSIGNED`.
     let seconds = status
-        .get::<Option<i64>>(column)
+        .get::<Option<u64>>(column)
         .map(|s| s.map(|s| s as f64))
+        .or_else(|_| {
+            status
+                .get::<Option<i64>>(column)
+                .map(|s| s.map(|s| s as f64))
+        })
         .or_else(|_| status.get::<Option<f64>>(column));
     match seconds {
-        Ok(Some(seconds)) => return SecondsBehind::Exactly(seconds),
-        Ok(None) => return SecondsBehind::Unknown,
-        Err(_) => {}
-    }
-    // `bool` decodes integers up to 127 and fails above: either way, not 0.
-    match status.get::<Option<bool>>(column) {
+        Ok(Some(seconds)) => SecondsBehind::Exactly(seconds),
         Ok(None) => SecondsBehind::Unknown,
-        Ok(Some(false)) => SecondsBehind::Exactly(0.0),
-        Ok(Some(true)) | Err(_) => SecondsBehind::AboveZero,
+        Err(error) => SecondsBehind::Unreadable(error.to_string()),
     }
 }
 

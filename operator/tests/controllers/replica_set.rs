@@ -141,6 +141,10 @@ async fn a_primary_that_is_down_fails_ready_and_empties_the_write_service() {
         "{events:?}"
     );
     assert_no_password(&api, &context);
+    assert!(
+        !logs.text().contains(DISTINCTIVE_PASSWORD),
+        "password logged"
+    );
 }
 
 #[tokio::test]

@@ -384,3 +384,30 @@ async fn every_change_kind_on_mysql() {
 async fn every_change_kind_on_sqlite() {
     every_change_kind(TestEngine::Sqlite).await;
 }
+
+/// Indexes a FoxSchema cannot declare (partial and expression indexes; FULLTEXT and SPATIAL on
+/// MySQL) are left alone, so FoxMigrations can add them to tables a FoxSchema manages.
+#[tokio::test]
+async fn indexes_a_schema_cannot_declare_are_left_alone() {
+    for engine in TestEngine::ALL {
+        let database = TestDatabase::create(engine).await;
+        let items = tables(ITEMS);
+        applied(apply(&database, &items, false).await);
+        let extra: &[&str] = match engine {
+            TestEngine::Postgres => &[
+                "CREATE INDEX items_named_qty_idx ON items (qty) WHERE name <> ''",
+                "CREATE INDEX items_lower_name_idx ON items (lower(name))",
+            ],
+            TestEngine::Mysql => &["CREATE FULLTEXT INDEX items_note_ft ON items (note)"],
+            TestEngine::Sqlite => &[
+                "CREATE INDEX items_named_qty_idx ON items (qty) WHERE name <> ''",
+                "CREATE INDEX items_lower_name_idx ON items (lower(name))",
+            ],
+        };
+        for sql in extra {
+            execute(&database, sql).await;
+        }
+        let planned = plan(&database, &items).await;
+        assert!(planned.is_empty(), "{engine}: {:#?}", planned.changes);
+    }
+}

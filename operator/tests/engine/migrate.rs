@@ -367,3 +367,57 @@ async fn generated_migrations_reach_the_schema_and_go_back() {
         );
     }
 }
+
+#[tokio::test]
+async fn non_transactional_migrations_go_down_and_up_again() {
+    for engine in TestEngine::ALL {
+        let database = TestDatabase::create(engine).await;
+        let folder = tempfile::tempdir().unwrap();
+        let write = |name: &str, sql: &str| std::fs::write(folder.path().join(name), sql).unwrap();
+        write(
+            "1_items.up.sql",
+            "CREATE TABLE items (id BIGINT PRIMARY KEY, name VARCHAR(50));",
+        );
+        write("1_items.down.sql", "DROP TABLE items;");
+        let (create, drop) = match engine {
+            TestEngine::Postgres => (
+                "CREATE INDEX CONCURRENTLY items_name_idx ON items (name);",
+                "DROP INDEX CONCURRENTLY items_name_idx;",
+            ),
+            TestEngine::Mysql => (
+                "CREATE INDEX items_name_idx ON items (name);",
+                "DROP INDEX items_name_idx ON items;",
+            ),
+            TestEngine::Sqlite => (
+                "CREATE INDEX items_name_idx ON items (name);",
+                "DROP INDEX items_name_idx;",
+            ),
+        };
+        write(
+            "2_items_name.up.sql",
+            &format!("-- fox:no-transaction\n{create}"),
+        );
+        write(
+            "2_items_name.down.sql",
+            &format!("-- fox:no-transaction\n{drop}"),
+        );
+        let folder = folder.path().to_str().unwrap();
+        for args in [&["up"][..], &["down"], &["up"]] {
+            let run = migrate(args, folder, database.url());
+            assert_eq!(
+                run.status.code(),
+                Some(0),
+                "{engine} {args:?}: {}",
+                text(&run.stderr)
+            );
+        }
+        let mut connection = connect(&database).await;
+        let applied = read_applied(&mut connection).await.expect("state");
+        connection.close().await;
+        assert_eq!(applied.len(), 2, "{engine}");
+        assert!(
+            applied.iter().all(|a| a.status == "applied"),
+            "{engine}: {applied:?}"
+        );
+    }
+}
