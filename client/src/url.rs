@@ -32,6 +32,14 @@ impl DatabaseUrl {
                 });
             }
         };
+        if backend != Backend::Sqlite && !raw.contains("://") {
+            // Without `//` the user and password are not where redaction looks for them, so
+            // the text is not echoed at all.
+            return Err(Error::InvalidUrl {
+                url: format!("{}:…", scheme.unwrap_or_default()),
+                reason: "expected SCHEME://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE".into(),
+            });
+        }
         let raw = if let Some(rest) = raw.strip_prefix("mariadb:") {
             format!("mysql:{rest}")
         } else {
@@ -161,6 +169,19 @@ mod tests {
         assert_eq!(url.location(), "db:5432");
         assert_eq!(url.database_name(), "app");
         assert!(!format!("{url:?}").contains("Xy/9"));
+    }
+
+    #[test]
+    fn urls_without_slashes_are_refused_without_echoing_them() {
+        for raw in [
+            "postgres:app:Fox-Pw-7q2Zx9@db/app",
+            "mysql:root:Fox-Pw-7q2Zx9@db",
+        ] {
+            let error = DatabaseUrl::parse(raw).unwrap_err().to_string();
+            assert!(!error.contains("Fox-Pw-7q2Zx9"), "{error}");
+            assert!(error.contains("SCHEME://"), "{error}");
+        }
+        assert!(DatabaseUrl::parse("sqlite:data/app.sqlite").is_ok());
     }
 
     #[test]

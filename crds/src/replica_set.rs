@@ -353,8 +353,9 @@ pub struct PublishedRouting {
     pub observed_generation: Option<i64>,
 }
 
-/// One member in the published routing table.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// One member in the published routing table. (Lag is in the FoxReplicaSet's status and in
+/// metrics; the table changes only when routing does.)
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoutedMember {
     /// Member name.
@@ -365,7 +366,4 @@ pub struct RoutedMember {
     pub port: u16,
     /// Relative share of reads.
     pub weight: u32,
-    /// Replication lag at the last check (replicas).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lag_seconds: Option<f64>,
 }

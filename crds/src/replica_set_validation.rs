@@ -12,10 +12,17 @@ impl FoxReplicaSet {
     /// Every problem found, each with its field path.
     pub fn validate(&self) -> Result<(), ValidationError> {
         let mut problems = Problems::default();
-        if let Some(name) = self.metadata.name.as_deref()
-            && let Some(problem) = dns_label_problem(name)
-        {
-            problems.add("metadata.name", problem);
+        if let Some(name) = self.metadata.name.as_deref() {
+            if let Some(problem) = dns_label_problem(name) {
+                problems.add("metadata.name", problem);
+            } else if name.len() > 60 || !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+                problems.add(
+                    "metadata.name",
+                    format!(
+                        "\"{name}\" must start with a letter and have at most 60 characters: the operator publishes the Services {name}-rw and {name}-ro"
+                    ),
+                );
+            }
         }
         let spec = &self.spec;
         let members = std::iter::once(("spec.primary".to_string(), &spec.primary)).chain(

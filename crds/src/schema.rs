@@ -408,6 +408,11 @@ pub struct FoxSchemaStatus {
     /// Hash of the plan last applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied_plan_hash: Option<String>,
+    /// Digest of the database the last plan was applied to (FoxReplicaSet uid, host and
+    /// database name; no credentials). A differing plan against the same target is drift; a new
+    /// target is simply applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_target: Option<String>,
     /// When the last plan was applied (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_applied_time: Option<String>,

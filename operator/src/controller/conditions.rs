@@ -5,13 +5,34 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 
+/// The status of a condition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConditionStatus {
+    /// The condition holds.
+    True,
+    /// It does not.
+    False,
+    /// It could not be evaluated (for example the database was unreachable).
+    Unknown,
+}
+
+impl ConditionStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::True => "True",
+            Self::False => "False",
+            Self::Unknown => "Unknown",
+        }
+    }
+}
+
 /// A condition to set: type, status, reason and message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConditionUpdate {
     /// `Ready`, `Planned`, ...
     pub type_: &'static str,
-    /// True or False.
-    pub status: bool,
+    /// True, False or Unknown.
+    pub status: ConditionStatus,
     /// CamelCase reason.
     pub reason: String,
     /// Human-readable message (never credentials).
@@ -23,7 +44,7 @@ impl ConditionUpdate {
     pub fn yes(type_: &'static str, reason: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             type_,
-            status: true,
+            status: ConditionStatus::True,
             reason: reason.into(),
             message: message.into(),
         }
@@ -33,7 +54,21 @@ impl ConditionUpdate {
     pub fn no(type_: &'static str, reason: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             type_,
-            status: false,
+            status: ConditionStatus::False,
+            reason: reason.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A condition that could not be evaluated.
+    pub fn unknown(
+        type_: &'static str,
+        reason: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            type_,
+            status: ConditionStatus::Unknown,
             reason: reason.into(),
             message: message.into(),
         }
@@ -53,7 +88,7 @@ pub fn merge_conditions(
 ) -> Vec<Condition> {
     let mut conditions: Vec<Condition> = previous.to_vec();
     for update in updates {
-        let status = if update.status { "True" } else { "False" };
+        let status = update.status.as_str();
         let mut message = update.message.clone();
         if message.len() > MAX_MESSAGE {
             let mut cut = MAX_MESSAGE;

@@ -57,6 +57,18 @@ pub enum Error {
         /// What was asked.
         feature: String,
     },
+    /// The resource breaks a rule its CRD schema cannot express (checked by `fox validate` too).
+    #[error("{kind} {namespace}/{name} is invalid:\n{problems}")]
+    InvalidSpec {
+        /// Kind.
+        kind: &'static str,
+        /// Namespace.
+        namespace: String,
+        /// Name.
+        name: String,
+        /// One line per problem, with its field path.
+        problems: String,
+    },
     /// The finalizer machinery failed (adding or removing the finalizer).
     #[error("finalizer: {0}")]
     Finalizer(String),
@@ -76,6 +88,7 @@ impl Error {
             Self::Migrate(MigrateError::Failed { .. }) => "migration-failed",
             Self::Migrate(MigrateError::Irreversible { .. }) => "migration-irreversible",
             Self::Unsupported { .. } => "unsupported",
+            Self::InvalidSpec { .. } => "invalid-spec",
             Self::Finalizer(_) => "finalizer",
         }
     }
@@ -101,6 +114,7 @@ impl Error {
             Self::Migrate(MigrateError::Failed { .. }) => "MigrationFailed",
             Self::Migrate(MigrateError::Irreversible { .. }) => "Irreversible",
             Self::Unsupported { .. } => "Unsupported",
+            Self::InvalidSpec { .. } => "InvalidSpec",
             Self::Finalizer(_) => "FinalizerError",
         }
     }
@@ -122,3 +136,22 @@ impl Error {
 
 /// Result of controller steps.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Runs the resource's own validation (the checks `fox validate` makes beyond the CRD schema).
+///
+/// # Errors
+/// [`Error::InvalidSpec`] with every problem.
+// The engine's errors make `Error` large; it is built at most once per failed reconcile.
+#[allow(clippy::result_large_err)]
+pub fn check_valid<K: kube::Resource>(
+    kind: &'static str,
+    object: &K,
+    validate: impl FnOnce(&K) -> std::result::Result<(), fox_crds::ValidationError>,
+) -> Result<()> {
+    validate(object).map_err(|problems| Error::InvalidSpec {
+        kind,
+        namespace: object.meta().namespace.clone().unwrap_or_default(),
+        name: object.meta().name.clone().unwrap_or_default(),
+        problems: problems.to_string(),
+    })
+}

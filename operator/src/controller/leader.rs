@@ -3,16 +3,22 @@
 //!
 //! # Expected flow
 //! A process tries to acquire the Lease every `retry` until it holds it (the Lease is free,
-//! expired, or already its own). The leader renews it every `renew`; if it cannot renew before
-//! the Lease expires, it must stop reconciling ([`LeaderElector::hold`] returns), and the
-//! process exits so a fresh start competes again. On shutdown the leader releases the Lease, so
-//! a standby takes over at once instead of after the lease duration.
+//! expired, or already its own). The leader renews it every `renew`; if it has not renewed
+//! within `renew_deadline` (shorter than the lease duration, and counted from when the last
+//! successful request was sent), it stops reconciling ([`LeaderElector::hold`] returns) before
+//! any standby may take over, and the process exits so a fresh start competes again. On
+//! shutdown the leader releases the Lease, so a standby takes over at once.
+//!
+//! # Guarantees
+//! A standby judges expiry on its own monotonic clock, as client-go does: it notes when it last
+//! saw the holder's `renewTime` change and takes over only after a whole lease duration without
+//! change, so clock skew between nodes cannot make it take over early.
 
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
-use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use k8s_openapi::jiff::Timestamp;
 use kube::api::PostParams;
 use kube::{Api, Client};
 
@@ -25,6 +31,9 @@ pub struct LeaseTiming {
     pub renew: Duration,
     /// How often a standby retries.
     pub retry: Duration,
+    /// The leader stops when it has not renewed for this long (less than `duration`); each
+    /// request is also cut off after it.
+    pub renew_deadline: Duration,
 }
 
 impl Default for LeaseTiming {
@@ -33,17 +42,20 @@ impl Default for LeaseTiming {
             duration: Duration::from_secs(15),
             renew: Duration::from_secs(5),
             retry: Duration::from_secs(2),
+            renew_deadline: Duration::from_secs(10),
         }
     }
 }
 
 /// One contender for a Lease.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct LeaderElector {
     leases: Api<Lease>,
     name: String,
     identity: String,
     timing: LeaseTiming,
+    /// The other holder's last seen (holder, renewTime) and when this process saw it change.
+    observed: std::sync::Mutex<Option<(String, String, tokio::time::Instant)>>,
 }
 
 impl LeaderElector {
@@ -60,6 +72,36 @@ impl LeaderElector {
             name: name.to_string(),
             identity: identity.to_string(),
             timing,
+            observed: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Whether another holder's Lease expired, judged on this process's monotonic clock.
+    fn expired_locally(&self, holder: &str, renew_time: &str, duration: Duration) -> bool {
+        let mut observed = self.observed.lock().unwrap_or_else(|e| e.into_inner());
+        let now = tokio::time::Instant::now();
+        match observed.as_ref() {
+            Some((seen_holder, seen_renew, since))
+                if seen_holder == holder && seen_renew == renew_time =>
+            {
+                now.duration_since(*since) > duration
+            }
+            _ => {
+                *observed = Some((holder.to_string(), renew_time.to_string(), now));
+                false
+            }
+        }
+    }
+
+    /// One attempt, cut off after `renew_deadline`.
+    async fn attempt(&self) -> Result<bool, String> {
+        match tokio::time::timeout(self.timing.renew_deadline, self.try_acquire_or_renew()).await {
+            Ok(Ok(held)) => Ok(held),
+            Ok(Err(error)) => Err(error.to_string()),
+            Err(_) => Err(format!(
+                "no answer from the API server within {} s",
+                self.timing.renew_deadline.as_secs_f64()
+            )),
         }
     }
 
@@ -94,14 +136,18 @@ impl LeaderElector {
         let spec = lease.spec.get_or_insert_with(LeaseSpec::default);
         let holder = spec.holder_identity.clone().filter(|h| !h.is_empty());
         let ours = holder.as_deref() == Some(self.identity.as_str());
-        let expired = match (&spec.renew_time, spec.lease_duration_seconds) {
-            (Some(renewed), Some(seconds)) => {
-                renewed.0 + SignedDuration::from_secs(i64::from(seconds)) < now
+        if let (false, Some(holder)) = (ours, holder.as_deref()) {
+            let renewed = spec
+                .renew_time
+                .as_ref()
+                .map(|t| t.0.to_string())
+                .unwrap_or_default();
+            let duration = Duration::from_secs(
+                u64::try_from(spec.lease_duration_seconds.unwrap_or(duration_seconds)).unwrap_or(0),
+            );
+            if !self.expired_locally(holder, &renewed, duration) {
+                return Ok(false);
             }
-            _ => true,
-        };
-        if !ours && holder.is_some() && !expired {
-            return Ok(false);
         }
         if !ours {
             spec.acquire_time = Some(MicroTime(now));
@@ -125,38 +171,40 @@ impl LeaderElector {
     /// Waits until this process holds the Lease.
     pub async fn acquire(&self) {
         loop {
-            match self.try_acquire_or_renew().await {
+            match self.attempt().await {
                 Ok(true) => {
                     tracing::info!(lease = %self.name, identity = %self.identity, "acquired the leader lease");
                     return;
                 }
                 Ok(false) => {}
                 Err(error) => {
-                    tracing::warn!(%error, lease = %self.name, "leader election failed; retrying")
+                    tracing::warn!(%error, lease = %self.name, "leader election failed; retrying");
                 }
             }
             tokio::time::sleep(self.timing.retry).await;
         }
     }
 
-    /// Renews the Lease until renewal fails for longer than the lease duration or another
-    /// process took it; then returns (the caller must stop reconciling).
+    /// Renews the Lease until another process holds it or no renewal succeeded within
+    /// `renew_deadline`; then returns (the caller must stop reconciling at once).
     pub async fn hold(&self) {
         let mut last_renewed = tokio::time::Instant::now();
         loop {
             tokio::time::sleep(self.timing.renew).await;
-            match self.try_acquire_or_renew().await {
-                Ok(true) => last_renewed = tokio::time::Instant::now(),
+            let sent = tokio::time::Instant::now();
+            match self.attempt().await {
+                Ok(true) => last_renewed = sent,
                 Ok(false) => {
                     tracing::error!(lease = %self.name, "another process holds the leader lease");
                     return;
                 }
                 Err(error) => {
                     tracing::warn!(%error, lease = %self.name, "could not renew the leader lease");
-                    if last_renewed.elapsed() >= self.timing.duration {
-                        return;
-                    }
                 }
+            }
+            if last_renewed.elapsed() >= self.timing.renew_deadline {
+                tracing::error!(lease = %self.name, "the leader lease was not renewed in time");
+                return;
             }
         }
     }

@@ -240,22 +240,7 @@ pub async fn run_controllers(client: Client, namespace: Option<&str>, context: A
             .default_backoff()
             .touched_objects(),
             move |secret| {
-                let namespace = secret.namespace().unwrap_or_default();
-                let secret_name = secret.name_any();
-                let databases: Vec<String> = replicasets_by_secret
-                    .state()
-                    .iter()
-                    .filter(|rs| rs.namespace().as_deref() == Some(namespace.as_str()))
-                    .filter(|rs| rs.spec.primary.connection.name == secret_name)
-                    .map(|rs| rs.name_any())
-                    .collect();
-                schemas_by_secret
-                    .state()
-                    .iter()
-                    .filter(|s| s.namespace().as_deref() == Some(namespace.as_str()))
-                    .filter(|s| databases.contains(&s.spec.database_ref.name))
-                    .map(|s| ObjectRef::from_obj(s.as_ref()))
-                    .collect::<Vec<_>>()
+                primary_secret_dependents(&replicasets_by_secret, &schemas_by_secret, &secret)
             },
         )
         .shutdown_on_signal()
@@ -269,10 +254,27 @@ pub async fn run_controllers(client: Client, namespace: Option<&str>, context: A
         .applied_objects()
         .predicate_filter(spec_or_lifecycle_change, Default::default());
     let migrations_by_database = migrations.clone();
+    let migrations_by_secret = migrations.clone();
+    let replicasets_for_migrations = replicasets.clone();
     let migration_controller = Controller::for_stream(migration_stream, migrations)
         .watches_stream(
             spec_changes::<FoxReplicaSet>(&client, namespace, &config),
             move |database| dependents(&migrations_by_database, &database),
+        )
+        .watches_stream(
+            watcher(
+                scoped::<PartialObjectMeta<Secret>>(&client, namespace),
+                config.clone(),
+            )
+            .default_backoff()
+            .touched_objects(),
+            move |secret| {
+                primary_secret_dependents(
+                    &replicasets_for_migrations,
+                    &migrations_by_secret,
+                    &secret,
+                )
+            },
         )
         .shutdown_on_signal()
         .run(migration::reconcile, migration::error_policy, context)
@@ -334,6 +336,34 @@ impl DatabaseDependent for FoxMigration {
     fn database_name(&self) -> &str {
         &self.spec.database_ref.name
     }
+}
+
+/// The objects in `dependents` whose FoxReplicaSet's primary reads `secret` (a FoxSchema or
+/// FoxMigration waiting for a missing Secret runs as soon as it appears).
+fn primary_secret_dependents<K>(
+    replicasets: &reflector::Store<FoxReplicaSet>,
+    dependents: &reflector::Store<K>,
+    secret: &PartialObjectMeta<Secret>,
+) -> Vec<ObjectRef<K>>
+where
+    K: Resource<DynamicType = ()> + DatabaseDependent + Clone + 'static,
+{
+    let namespace = secret.namespace();
+    let secret_name = secret.name_any();
+    let databases: Vec<String> = replicasets
+        .state()
+        .iter()
+        .filter(|rs| rs.namespace() == namespace && rs.spec.primary.connection.name == secret_name)
+        .map(|rs| rs.name_any())
+        .collect();
+    dependents
+        .state()
+        .iter()
+        .filter(|object| {
+            object.namespace() == namespace && databases.iter().any(|d| d == object.database_name())
+        })
+        .map(|object| ObjectRef::from_obj(object.as_ref()))
+        .collect()
 }
 
 /// The objects in `store` whose database reference names `database`, in its namespace.

@@ -200,6 +200,7 @@ async fn run(
     previous: &FoxMigrationStatus,
     context: &Context,
 ) -> Result<Outcome> {
+    super::error::check_valid(KIND, migration, FoxMigration::validate)?;
     let namespace = migration.namespace().unwrap_or_default();
     let databases: Api<FoxReplicaSet> = Api::namespaced(context.client.clone(), &namespace);
     let database_name = &migration.spec.database_ref.name;
@@ -334,15 +335,18 @@ async fn run(
                     && report.ran.iter().any(|(v, _, _)| *v == version);
                 let message =
                     format!("held back by spec.rollbackTo={to} on FoxReplicaSet {database_name}");
+                // Rolled back, or never applied and held back: either way the declared state
+                // (not applied) is reached.
+                let (phase, reason) = if was_applied {
+                    (MigrationPhase::RolledBack, "RolledBack")
+                } else {
+                    (MigrationPhase::Pending, "HeldBack")
+                };
                 Outcome {
-                    phase: if was_applied {
-                        MigrationPhase::RolledBack
-                    } else {
-                        MigrationPhase::Pending
-                    },
+                    phase,
                     conditions: vec![
-                        ConditionUpdate::yes("Ready", "RolledBack", message.clone()),
-                        ConditionUpdate::no("Applied", "RolledBack", message),
+                        ConditionUpdate::yes("Ready", reason, message.clone()),
+                        ConditionUpdate::no("Applied", reason, message),
                         ConditionUpdate::no("Failed", "NotFailed", ""),
                     ],
                     checksum: None,

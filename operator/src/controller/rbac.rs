@@ -2,7 +2,8 @@
 //!
 //! The Helm chart's ClusterRole and Role hold exactly these rules; a test renders the chart and
 //! compares, and the controller tests check that every request the controllers make is allowed
-//! here and that every rule here is used.
+//! here and that every rule here is used. A server-side apply that creates an object is
+//! authorized as `patch` and `create`.
 
 use k8s_openapi::api::rbac::v1::PolicyRule;
 
@@ -47,12 +48,12 @@ pub const CLUSTER_PERMISSIONS: &[Permission] = &[
     Permission {
         group: "",
         resources: &["services", "configmaps"],
-        verbs: &["list", "watch", "patch"],
+        verbs: &["list", "watch", "create", "patch"],
     },
     Permission {
         group: "discovery.k8s.io",
         resources: &["endpointslices"],
-        verbs: &["list", "watch", "patch"],
+        verbs: &["list", "watch", "create", "patch"],
     },
     Permission {
         group: "events.k8s.io",

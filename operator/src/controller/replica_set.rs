@@ -126,11 +126,15 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
     let generation = replicaset.metadata.generation;
     let now = Timestamp::now();
 
-    if spec.engine == Engine::Mongodb {
-        let error = Error::Unsupported {
-            engine: spec.engine.to_string(),
-            feature: "health checks and routing of MongoDB members".into(),
-        };
+    let refused = super::error::check_valid(KIND, replicaset.as_ref(), FoxReplicaSet::validate)
+        .err()
+        .or_else(|| {
+            (spec.engine == Engine::Mongodb).then(|| Error::Unsupported {
+                engine: spec.engine.to_string(),
+                feature: "health checks and routing of MongoDB members".into(),
+            })
+        });
+    if let Some(error) = refused {
         let status = FoxReplicaSetStatus {
             conditions: merge_conditions(
                 &previous.conditions,
@@ -146,14 +150,16 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
             ..previous.clone()
         };
         write_status(&replicaset, &context, &status).await?;
-        return Ok(Action::requeue(context.resync));
+        return Err(error);
     }
 
-    let mut checked = Vec::new();
-    for (member, role) in members(&replicaset) {
-        checked.push(check_member(&replicaset, member, role, &context).await);
-    }
-    forget_removed_members(&replicaset, &context).await;
+    // Members are checked at once: a dead replica must not delay noticing a dead primary.
+    let checked: Vec<Checked> = futures::future::join_all(
+        members(&replicaset)
+            .map(|(member, role)| check_member(&replicaset, member, role, &context)),
+    )
+    .await;
+    forget_removed_members(&replicaset, &context, &previous.members).await;
 
     let primary = &checked[0];
     let replicas: Vec<RoutedState> = checked[1..].iter().map(|c| c.routed.clone()).collect();
@@ -222,13 +228,24 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
         )
     };
 
-    if matches!(
+    // Status is written whatever publishing does, with the publishing error in Ready.
+    let published = if matches!(
         spec.engine,
         Engine::Postgresql | Engine::Mysql | Engine::Mariadb
     ) {
         let routed: Vec<RoutedState> = checked.iter().map(|c| c.routed.clone()).collect();
-        publish_routing(&replicaset, &context, &table, &routed).await?;
-    }
+        publish_routing(&replicaset, &context, &table, &routed).await
+    } else {
+        Ok(())
+    };
+    let ready = match &published {
+        Ok(()) => ready,
+        Err(error) => ConditionUpdate::no(
+            "Ready",
+            "PublishFailed",
+            format!("the routing Services or ConfigMap could not be written: {error}"),
+        ),
+    };
 
     let status = FoxReplicaSetStatus {
         conditions: merge_conditions(
@@ -242,6 +259,7 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
         observed_generation: generation,
     };
     write_status(&replicaset, &context, &status).await?;
+    published?;
     Ok(Action::requeue(interval))
 }
 
@@ -301,7 +319,11 @@ async fn member_pool(
     let database = loop {
         match Database::connect_with(url.expose(), &options).await {
             Ok(database) => break database,
-            Err(error) if attempt >= pool.retries => return Err(error.to_string()),
+            Err(error) if attempt >= pool.retries => {
+                return Err(MemberProbe::unreachable(&error)
+                    .message
+                    .unwrap_or_else(|| error.to_string()));
+            }
             Err(_) => {
                 tokio::time::sleep(Duration::from_millis(200 << attempt.min(5))).await;
                 attempt += 1;
@@ -402,11 +424,17 @@ fn record_member_metrics(
         .member_healthy
         .with_label_values(&[namespace, replicaset, member, role_label])
         .set(i64::from(probe.is_some_and(|p| p.healthy)));
-    if let Some(lag) = probe.and_then(|p| p.lag_seconds) {
-        metrics
+    match probe.and_then(|p| p.lag_seconds) {
+        Some(lag) => metrics
             .replica_lag
             .with_label_values(&[namespace, replicaset, member])
-            .set(lag);
+            .set(lag),
+        // An unknown lag is not the last known one.
+        None => {
+            let _ = metrics
+                .replica_lag
+                .remove_label_values(&[namespace, replicaset, member]);
+        }
     }
     let state = pool.map(|p| p.database.pool_state()).unwrap_or_default();
     metrics
@@ -423,19 +451,25 @@ fn record_member_metrics(
         .set(i64::from(pool.map(MemberPool::waiters).unwrap_or(0)));
 }
 
-/// Closes pools and forgets metrics of members no longer in the spec.
-async fn forget_removed_members(replicaset: &FoxReplicaSet, context: &Context) {
+/// Closes pools and forgets metrics of members no longer in the spec (those with a pool, and
+/// those the last status listed, which may never have had one).
+async fn forget_removed_members(
+    replicaset: &FoxReplicaSet,
+    context: &Context,
+    previous: &[MemberStatus],
+) {
     let namespace = replicaset.namespace().unwrap_or_default();
     let name = replicaset.name_any();
     let prefix = pool_key(&namespace, &name, "");
-    let declared: Vec<String> = members(replicaset)
-        .map(|(m, _)| pool_key(&namespace, &name, &m.name))
-        .collect();
+    let declared: Vec<&str> = members(replicaset).map(|(m, _)| m.name.as_str()).collect();
     let removed: Vec<(String, MemberPool)> = {
         let mut pools = context.pools.lock().await;
         let keys: Vec<String> = pools
             .keys()
-            .filter(|k| k.starts_with(&prefix) && !declared.contains(k))
+            .filter(|k| {
+                k.strip_prefix(&prefix)
+                    .is_some_and(|member| !declared.contains(&member))
+            })
             .cloned()
             .collect();
         keys.into_iter()
@@ -447,6 +481,14 @@ async fn forget_removed_members(replicaset: &FoxReplicaSet, context: &Context) {
         context
             .metrics
             .forget_member(&namespace, &name, key.trim_start_matches(&prefix));
+    }
+    for member in previous
+        .iter()
+        .filter(|m| !declared.contains(&m.name.as_str()))
+    {
+        context
+            .metrics
+            .forget_member(&namespace, &name, &member.name);
     }
 }
 
@@ -478,12 +520,14 @@ async fn announce_health_changes(
             ),
             _ => continue,
         };
+        // Kubernetes groups repeated Events by action and reason, not by message: naming the
+        // member in the action keeps one series per member.
         context
             .publish(
                 &replicaset.object_ref(&()),
                 warning,
                 reason,
-                "HealthCheck",
+                &format!("HealthCheck/{}", member.name),
                 note,
             )
             .await;

@@ -142,7 +142,6 @@ pub fn published_routing(
             host,
             port,
             weight: member.weight,
-            lag_seconds: member.lag_seconds,
         })
     };
     PublishedRouting {
@@ -215,7 +214,7 @@ pub fn routing_endpoint_slice(
     fallback_port: u16,
 ) -> EndpointSlice {
     let mut port_counts: BTreeMap<u16, usize> = BTreeMap::new();
-    for (_, _, port) in members {
+    for (_, _, port) in members.iter().filter(|(_, ip, _)| ip.is_ipv4()) {
         *port_counts.entry(*port).or_default() += 1;
     }
     let port = port_counts
@@ -226,14 +225,14 @@ pub fn routing_endpoint_slice(
     let endpoints = members
         .iter()
         .filter(|(_, ip, p)| *p == port && ip.is_ipv4())
-        .map(|(name, ip, _)| Endpoint {
+        .map(|(_, ip, _)| Endpoint {
             addresses: vec![ip.to_string()],
             conditions: Some(EndpointConditions {
                 ready: Some(true),
                 serving: Some(true),
                 terminating: Some(false),
             }),
-            hostname: Some(name.clone()),
+            hostname: None,
             target_ref: None,
             zone: None,
             node_name: None,

@@ -85,7 +85,8 @@ async fn apply(schema: Arc<FoxSchema>, context: Arc<Context>) -> Result<Action> 
     let name = schema.name_any();
     let api: Api<FoxSchema> = Api::namespaced(context.client.clone(), &namespace);
     let previous = schema.status.clone().unwrap_or_default();
-    let result = decide(&schema, &previous, &context).await;
+    let mut target = None;
+    let result = decide(&schema, &previous, &context, &mut target).await;
     let (outcome, error) = match result {
         Ok(outcome) => (outcome, None),
         Err(error) => (failure_outcome(&error, &previous), Some(error)),
@@ -98,16 +99,19 @@ async fn apply(schema: Arc<FoxSchema>, context: Arc<Context>) -> Result<Action> 
         plan: outcome.plan,
         applied_generation: previous.applied_generation,
         applied_plan_hash: previous.applied_plan_hash.clone(),
+        applied_target: previous.applied_target.clone(),
         last_applied_time: previous.last_applied_time.clone(),
         observed_generation: generation,
     };
     if let Some(hash) = outcome.applied {
         status.applied_generation = generation;
         status.applied_plan_hash = Some(hash);
+        status.applied_target = target;
         status.last_applied_time = Some(now.to_string());
-    } else if outcome.phase == SchemaPhase::Applied && status.applied_generation != generation {
+    } else if outcome.phase == SchemaPhase::Applied {
         // In sync without running anything (the database already matched this generation).
         status.applied_generation = generation;
+        status.applied_target = target;
     }
     if Some(&status) != schema.status.as_ref() {
         apply_status(&api, &name, &status).await?;
@@ -135,23 +139,46 @@ fn failure_outcome(error: &Error, previous: &FoxSchemaStatus) -> Outcome {
         Error::Engine(EngineError::DestructiveRefused { .. }) => (true, SchemaPhase::Blocked),
         _ => (false, SchemaPhase::Failed),
     };
+    let reason = error.condition_reason();
+    let not_evaluated = |type_| ConditionUpdate::unknown(type_, reason, "not evaluated: see Ready");
     Outcome {
         phase,
         plan: previous.plan.clone(),
         conditions: vec![
-            ConditionUpdate::no("Ready", error.condition_reason(), error.to_string()),
+            ConditionUpdate::no("Ready", reason, error.to_string()),
             if blocked {
-                ConditionUpdate::yes("Blocked", error.condition_reason(), error.to_string())
+                ConditionUpdate::yes("Blocked", reason, error.to_string())
             } else {
-                ConditionUpdate::no("Blocked", "NotBlocked", "")
+                not_evaluated("Blocked")
             },
+            not_evaluated("Planned"),
+            not_evaluated("Drifted"),
         ],
         applied: None,
         requeue: Duration::from_secs(15),
     }
 }
 
-async fn resolve_database(schema: &FoxSchema, context: &Context) -> Result<(Engine, DatabaseUrl)> {
+/// A digest naming the database a plan goes to, without credentials: the FoxReplicaSet's uid,
+/// the primary's host and port, and the database name.
+fn target_digest(database: &FoxReplicaSet, url: &DatabaseUrl) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(
+        format!(
+            "{}\n{}\n{}",
+            database.metadata.uid.as_deref().unwrap_or_default(),
+            url.location(),
+            url.database_name()
+        )
+        .as_bytes(),
+    );
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+async fn resolve_database(
+    schema: &FoxSchema,
+    context: &Context,
+) -> Result<(Engine, DatabaseUrl, String)> {
     let namespace = schema.namespace().unwrap_or_default();
     let databases: Api<FoxReplicaSet> = Api::namespaced(context.client.clone(), &namespace);
     let reference = &schema.spec.database_ref.name;
@@ -167,15 +194,19 @@ async fn resolve_database(schema: &FoxSchema, context: &Context) -> Result<(Engi
         &database.spec.primary.connection,
     )
     .await?;
-    Ok((database.spec.engine, url))
+    let target = target_digest(&database, &url);
+    Ok((database.spec.engine, url, target))
 }
 
 async fn decide(
     schema: &FoxSchema,
     previous: &FoxSchemaStatus,
     context: &Context,
+    target: &mut Option<String>,
 ) -> Result<Outcome> {
-    let (engine, url) = resolve_database(schema, context).await?;
+    super::error::check_valid(KIND, schema, FoxSchema::validate)?;
+    let (engine, url, digest) = resolve_database(schema, context).await?;
+    *target = Some(digest.clone());
     if engine == Engine::Mongodb {
         return Err(Error::Unsupported {
             engine: engine.to_string(),
@@ -188,8 +219,11 @@ async fn decide(
     if plan.is_empty() {
         return Ok(in_sync(previous, context));
     }
+    // Drift: this very spec was applied to this very database, and they differ now. A new
+    // generation, or a FoxReplicaSet now pointing elsewhere, is simply applied.
     let drifted = previous.applied_generation.is_some()
-        && previous.applied_generation == schema.metadata.generation;
+        && previous.applied_generation == schema.metadata.generation
+        && previous.applied_target.as_deref() == Some(digest.as_str());
     let drift_condition = if drifted {
         ConditionUpdate::yes(
             "Drifted",
@@ -354,6 +388,7 @@ async fn decide(
                     ConditionUpdate::no("Ready", "ApprovalPending", message.clone()),
                     ConditionUpdate::yes("Planned", "PlanReady", plan_line(&summary)),
                     ConditionUpdate::yes("Blocked", "ApprovalPending", message),
+                    drift_condition,
                 ],
                 applied: None,
                 requeue: context.resync,

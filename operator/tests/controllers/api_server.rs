@@ -3,7 +3,12 @@
 //! in it, answers get/list/create/update/patch like the API server does for the calls the
 //! operator makes (server-side apply, JSON patch for finalizers, merge patch for event series,
 //! compare-and-swap on resourceVersion), and records every request so tests can check what
-//! was sent — including that no request carries a password.
+//! was sent — including that no request carries a password. A server-side apply that creates
+//! its object is recorded as `patch` and `create`, as the API server authorizes it.
+//!
+//! What it does not do: watch streams (refused; the watch wiring is covered by the predicate
+//! unit tests and the kind run), label selectors on lists, admission and name validation (the
+//! controllers validate names themselves, as `fox validate` does).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -42,6 +47,9 @@ struct World {
     objects: BTreeMap<Key, Value>,
     requests: Vec<Recorded>,
     version: u64,
+    /// The last request was a server-side apply that created its object, which the API server
+    /// authorizes as `create` as well as `patch`.
+    apply_created: bool,
 }
 
 /// The stand-in and a client connected to it.
@@ -270,6 +278,7 @@ impl World {
                 let mut object = match (existing, content_type) {
                     (Some(object), _) => object,
                     (None, "application/apply-patch+yaml") if target.subresource.is_none() => {
+                        self.apply_created = true;
                         let mut object =
                             json!({"metadata": {"name": name, "namespace": target.namespace}});
                         merge(&mut object, &body_json);
@@ -409,21 +418,30 @@ impl ApiServer {
                 let (status, answer) = match parse_path(&path) {
                     Some(target) => {
                         let mut world = served.lock().unwrap();
+                        world.apply_created = false;
                         let (status, answer) =
                             world.handle(&parts.method, &target, &query, &content_type, &body);
                         let resource = match &target.subresource {
                             Some(sub) => format!("{}/{sub}", target.resource),
                             None => target.resource.clone(),
                         };
-                        world.requests.push(Recorded {
-                            verb: verb_of(&parts.method, target.name.is_some(), &query).to_string(),
-                            group: target.group.clone(),
-                            resource,
-                            namespace: target.namespace.clone(),
-                            name: target.name.clone().unwrap_or_default(),
-                            body: String::from_utf8_lossy(&body).into_owned(),
-                            status: status.as_u16(),
-                        });
+                        let verb = verb_of(&parts.method, target.name.is_some(), &query);
+                        let verbs: &[&str] = if world.apply_created {
+                            &[verb, "create"]
+                        } else {
+                            &[verb]
+                        };
+                        for verb in verbs {
+                            world.requests.push(Recorded {
+                                verb: verb.to_string(),
+                                group: target.group.clone(),
+                                resource: resource.clone(),
+                                namespace: target.namespace.clone(),
+                                name: target.name.clone().unwrap_or_default(),
+                                body: String::from_utf8_lossy(&body).into_owned(),
+                                status: status.as_u16(),
+                            });
+                        }
                         (status, answer)
                     }
                     None => status_response(StatusCode::NOT_FOUND, "NotFound", "unknown path"),

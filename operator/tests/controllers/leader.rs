@@ -12,6 +12,7 @@ fn timing() -> LeaseTiming {
         duration: Duration::from_secs(1),
         renew: Duration::from_millis(200),
         retry: Duration::from_millis(100),
+        renew_deadline: Duration::from_millis(700),
     }
 }
 
@@ -49,8 +50,15 @@ async fn one_process_holds_the_lease_and_another_takes_over_after_expiry() {
     let spec = lease.spec.unwrap();
     assert_eq!(spec.holder_identity.as_deref(), Some("pod-a"));
     assert_eq!(spec.lease_transitions, Some(0));
+    // The standby saw the renewal: its wait for expiry starts again from now.
+    assert!(!second.try_acquire_or_renew().await.unwrap());
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(
+        !second.try_acquire_or_renew().await.unwrap(),
+        "not expired: a whole duration has not passed since the renewal was seen"
+    );
 
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
     assert!(
         second.try_acquire_or_renew().await.unwrap(),
         "an expired lease is taken over"
@@ -72,5 +80,44 @@ async fn one_process_holds_the_lease_and_another_takes_over_after_expiry() {
     assert!(
         first.try_acquire_or_renew().await.unwrap(),
         "a released lease is free at once"
+    );
+}
+
+#[tokio::test]
+async fn a_standby_judges_expiry_on_its_own_clock_not_the_holders() {
+    let api = ApiServer::start();
+    // The holder's clock runs an hour behind: its renewTime looks long expired.
+    let skewed =
+        k8s_openapi::jiff::Timestamp::now() - k8s_openapi::jiff::SignedDuration::from_hours(1);
+    api.insert(&Lease {
+        metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+            name: Some("fox-operator".into()),
+            namespace: Some("fox-system".into()),
+            ..Default::default()
+        },
+        spec: Some(k8s_openapi::api::coordination::v1::LeaseSpec {
+            holder_identity: Some("pod-x".into()),
+            lease_duration_seconds: Some(1),
+            renew_time: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime(
+                skewed,
+            )),
+            ..Default::default()
+        }),
+    });
+    let standby = LeaderElector::new(
+        api.client.clone(),
+        "fox-system",
+        "fox-operator",
+        "pod-b",
+        timing(),
+    );
+    assert!(
+        !standby.try_acquire_or_renew().await.unwrap(),
+        "not before a lease duration of silence"
+    );
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(
+        standby.try_acquire_or_renew().await.unwrap(),
+        "after a whole duration without renewal"
     );
 }

@@ -290,3 +290,24 @@ fn assert_no_password(api: &ApiServer, context: &fox_operator::controller::Conte
     }
     assert!(!context.metrics.render().contains(DISTINCTIVE_PASSWORD));
 }
+
+#[tokio::test]
+async fn a_name_that_cannot_name_services_is_refused_with_the_reason() {
+    let api = ApiServer::start();
+    let context = context(&api);
+    database(
+        &api,
+        "9orders",
+        TestEngine::Postgres,
+        &fox_e2e::postgres_server_url(),
+    );
+    let error = reconcile_replicaset(&api, &context, "9orders")
+        .await
+        .unwrap_err();
+    assert!(!error.is_transient());
+    let replicaset: FoxReplicaSet = api.get(NAMESPACE, "9orders").unwrap();
+    let (ready, reason, message) = condition(&replicaset, "Ready");
+    assert_eq!((ready.as_str(), reason.as_str()), ("False", "InvalidSpec"));
+    assert!(message.contains("9orders-rw"), "{message}");
+    assert!(api.get::<Service>(NAMESPACE, "9orders-rw").is_none());
+}

@@ -262,6 +262,11 @@ async fn database_down_is_reported_and_retried_without_the_password() {
         ("False", "DatabaseUnavailable")
     );
     assert!(message.contains("127.0.0.1:1"), "{message}");
+    assert_eq!(
+        condition(&schema, "Planned").0,
+        "Unknown",
+        "not evaluated while down"
+    );
     assert_eq!(schema.status.unwrap().phase, Some(SchemaPhase::Failed));
     for request in api.requests() {
         assert!(
@@ -443,4 +448,41 @@ async fn has_index(url: &str, engine: TestEngine) -> bool {
     let found = !live.fetch_all(sql, &[]).await.unwrap().is_empty();
     live.close().await;
     found
+}
+
+#[tokio::test]
+async fn a_database_moved_to_a_new_server_is_applied_not_reported_as_drift() {
+    let first = TestDatabase::create(TestEngine::Sqlite).await;
+    let second = TestDatabase::create(TestEngine::Sqlite).await;
+    let api = ApiServer::start();
+    let context = context(&api);
+    database(&api, "blog-db", TestEngine::Sqlite, first.url());
+    api.insert(&blog_schema("blog-db"));
+    reconcile_schema(&api, &context, "blog").await.unwrap();
+
+    // The Secret now names a fresh database: same generation, but not drift.
+    api.insert(&secret("blog-db-primary", second.url()));
+    reconcile_schema(&api, &context, "blog").await.unwrap();
+    let schema: FoxSchema = api.get(NAMESPACE, "blog").unwrap();
+    assert_eq!(condition(&schema, "Drifted").0, "False");
+    assert_eq!(condition(&schema, "Ready").0, "True");
+    assert!(has_table(second.url(), "posts").await);
+}
+
+#[tokio::test]
+async fn an_invalid_schema_is_reported_without_touching_the_database() {
+    let db = TestDatabase::create(TestEngine::Sqlite).await;
+    let api = ApiServer::start();
+    let context = context(&api);
+    database(&api, "blog-db", TestEngine::Sqlite, db.url());
+    let mut schema = blog_schema("blog-db");
+    schema.spec.tables[0].columns[0].type_ = "strin".into();
+    api.insert(&schema);
+    let error = reconcile_schema(&api, &context, "blog").await.unwrap_err();
+    assert!(!error.is_transient());
+    let schema: FoxSchema = api.get(NAMESPACE, "blog").unwrap();
+    let (ready, reason, message) = condition(&schema, "Ready");
+    assert_eq!((ready.as_str(), reason.as_str()), ("False", "InvalidSpec"));
+    assert!(message.contains("strin"), "{message}");
+    assert!(!has_table(db.url(), "users").await);
 }
