@@ -50,10 +50,7 @@ pub fn plan_text(plan: &Plan) -> String {
         }
     }
     if !plan.seeds.is_empty() {
-        let mut per_table: BTreeMap<&str, usize> = BTreeMap::new();
-        for seed in &plan.seeds {
-            *per_table.entry(seed.row.table.as_str()).or_default() += 1;
-        }
+        let per_table = plan.seed_rows_per_table();
         text.push_str("  seed\n");
         for (table, count) in per_table {
             text.push_str(&format!(

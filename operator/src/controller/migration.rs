@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fox_crds::migration::MigrationPhase;
-use fox_crds::{Engine, FoxMigration, FoxMigrationStatus, FoxReplicaSet};
+use fox_crds::{FoxMigration, FoxMigrationStatus};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::ListParams;
 use kube::runtime::controller::Action;
@@ -28,7 +28,7 @@ use kube::{Api, Resource, ResourceExt};
 use super::conditions::{ConditionUpdate, merge_conditions};
 use super::context::Context;
 use super::error::{Error, Result};
-use super::secrets::read_connection_url;
+use super::secrets::resolve_primary;
 use super::status::{apply_status, reconcile_object, retry_after_error};
 use crate::migrate::source::{Migration, ordered, resource_migration};
 use crate::migrate::{
@@ -202,24 +202,12 @@ async fn run(
 ) -> Result<Outcome> {
     super::error::check_valid(KIND, migration, FoxMigration::validate)?;
     let namespace = migration.namespace().unwrap_or_default();
-    let databases: Api<FoxReplicaSet> = Api::namespaced(context.client.clone(), &namespace);
     let database_name = &migration.spec.database_ref.name;
-    let Some(database) = databases.get_opt(database_name).await? else {
-        return Err(Error::DatabaseNotFound {
-            namespace,
-            name: database_name.clone(),
-        });
-    };
-    if database.spec.engine == Engine::Mongodb {
-        return Err(Error::Unsupported {
-            engine: Engine::Mongodb.to_string(),
-            feature: "running FoxMigration upCommands".into(),
-        });
-    }
-    let url = read_connection_url(
+    let (database, url) = resolve_primary(
         &context.client,
         &namespace,
-        &database.spec.primary.connection,
+        &migration.spec.database_ref,
+        "running FoxMigration upCommands",
     )
     .await?;
     let siblings = sibling_migrations(migration, context).await?;

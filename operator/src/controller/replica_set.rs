@@ -82,25 +82,12 @@ fn pool_key(namespace: &str, replicaset: &str, member: &str) -> String {
 }
 
 async fn cleanup(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) {
-    let namespace = replicaset.namespace().unwrap_or_default();
-    let name = replicaset.name_any();
-    let prefix = pool_key(&namespace, &name, "");
-    let removed: Vec<(String, MemberPool)> = {
-        let mut pools = context.pools.lock().await;
-        let keys: Vec<String> = pools
-            .keys()
-            .filter(|k| k.starts_with(&prefix))
-            .cloned()
-            .collect();
-        keys.into_iter()
-            .filter_map(|k| pools.remove(&k).map(|p| (k, p)))
-            .collect()
-    };
-    for (key, pool) in removed {
-        pool.database.close().await;
-        let member = key.trim_start_matches(&prefix);
-        context.metrics.forget_member(&namespace, &name, member);
-    }
+    let members: Vec<MemberStatus> = replicaset
+        .status
+        .as_ref()
+        .map(|s| s.members.clone())
+        .unwrap_or_default();
+    forget_members(&replicaset, &context, &[], &members).await;
     context
         .publish(
             &replicaset.object_ref(&()),
@@ -159,7 +146,8 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
             .map(|(member, role)| check_member(&replicaset, member, role, &context)),
     )
     .await;
-    forget_removed_members(&replicaset, &context, &previous.members).await;
+    let declared: Vec<&str> = members(&replicaset).map(|(m, _)| m.name.as_str()).collect();
+    forget_members(&replicaset, &context, &declared, &previous.members).await;
 
     let primary = &checked[0];
     let replicas: Vec<RoutedState> = checked[1..].iter().map(|c| c.routed.clone()).collect();
@@ -451,24 +439,24 @@ fn record_member_metrics(
         .set(i64::from(pool.map(MemberPool::waiters).unwrap_or(0)));
 }
 
-/// Closes pools and forgets metrics of members no longer in the spec (those with a pool, and
-/// those the last status listed, which may never have had one).
-async fn forget_removed_members(
+/// Closes the pools and forgets the metrics of members not in `keep`: those with a pool, and
+/// those `previous` (the last status) listed, which may never have had one.
+async fn forget_members(
     replicaset: &FoxReplicaSet,
     context: &Context,
+    keep: &[&str],
     previous: &[MemberStatus],
 ) {
     let namespace = replicaset.namespace().unwrap_or_default();
     let name = replicaset.name_any();
     let prefix = pool_key(&namespace, &name, "");
-    let declared: Vec<&str> = members(replicaset).map(|(m, _)| m.name.as_str()).collect();
     let removed: Vec<(String, MemberPool)> = {
         let mut pools = context.pools.lock().await;
         let keys: Vec<String> = pools
             .keys()
             .filter(|k| {
                 k.strip_prefix(&prefix)
-                    .is_some_and(|member| !declared.contains(&member))
+                    .is_some_and(|member| !keep.contains(&member))
             })
             .cloned()
             .collect();
@@ -482,10 +470,7 @@ async fn forget_removed_members(
             .metrics
             .forget_member(&namespace, &name, key.trim_start_matches(&prefix));
     }
-    for member in previous
-        .iter()
-        .filter(|m| !declared.contains(&m.name.as_str()))
-    {
+    for member in previous.iter().filter(|m| !keep.contains(&m.name.as_str())) {
         context
             .metrics
             .forget_member(&namespace, &name, &member.name);

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fox_crds::schema::{DriftPolicy, PlanSummary, SchemaPhase};
-use fox_crds::{Engine, FoxReplicaSet, FoxSchema, FoxSchemaStatus};
+use fox_crds::{FoxReplicaSet, FoxSchema, FoxSchemaStatus};
 use foxdb::DatabaseUrl;
 use k8s_openapi::jiff::Timestamp;
 use kube::runtime::controller::Action;
@@ -25,7 +25,7 @@ use kube::{Api, Resource, ResourceExt};
 use super::conditions::{ConditionUpdate, find_condition, merge_conditions};
 use super::context::Context;
 use super::error::{Error, Result};
-use super::secrets::read_connection_url;
+use super::secrets::resolve_primary;
 use super::status::{apply_status, reconcile_object, retry_after_error};
 use crate::engine::{
     ApplyEvent, ApplyOptions, ApplyOutcome, EngineError, Plan, apply_schema, plan_schema,
@@ -175,29 +175,6 @@ fn target_digest(database: &FoxReplicaSet, url: &DatabaseUrl) -> String {
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
-async fn resolve_database(
-    schema: &FoxSchema,
-    context: &Context,
-) -> Result<(Engine, DatabaseUrl, String)> {
-    let namespace = schema.namespace().unwrap_or_default();
-    let databases: Api<FoxReplicaSet> = Api::namespaced(context.client.clone(), &namespace);
-    let reference = &schema.spec.database_ref.name;
-    let Some(database) = databases.get_opt(reference).await? else {
-        return Err(Error::DatabaseNotFound {
-            namespace,
-            name: reference.clone(),
-        });
-    };
-    let url = read_connection_url(
-        &context.client,
-        &namespace,
-        &database.spec.primary.connection,
-    )
-    .await?;
-    let target = target_digest(&database, &url);
-    Ok((database.spec.engine, url, target))
-}
-
 async fn decide(
     schema: &FoxSchema,
     previous: &FoxSchemaStatus,
@@ -205,14 +182,15 @@ async fn decide(
     target: &mut Option<String>,
 ) -> Result<Outcome> {
     super::error::check_valid(KIND, schema, FoxSchema::validate)?;
-    let (engine, url, digest) = resolve_database(schema, context).await?;
+    let (database, url) = resolve_primary(
+        &context.client,
+        &schema.namespace().unwrap_or_default(),
+        &schema.spec.database_ref,
+        "applying FoxSchema collections",
+    )
+    .await?;
+    let digest = target_digest(&database, &url);
     *target = Some(digest.clone());
-    if engine == Engine::Mongodb {
-        return Err(Error::Unsupported {
-            engine: engine.to_string(),
-            feature: "applying FoxSchema collections".into(),
-        });
-    }
     let spec = &schema.spec;
     let plan = plan_schema(&url, spec).await?;
     let summary = summarize(&plan);
@@ -462,11 +440,7 @@ pub fn summarize(plan: &Plan) -> PlanSummary {
         .iter()
         .map(|c| format!("{} {}", c.change.symbol(), c.change))
         .collect();
-    let mut per_table: std::collections::BTreeMap<&str, usize> = Default::default();
-    for seed in &plan.seeds {
-        *per_table.entry(seed.row.table.as_str()).or_default() += 1;
-    }
-    for (table, count) in per_table {
+    for (table, count) in plan.seed_rows_per_table() {
         changes.push(format!("+ upsert {count} seed row(s) into {table}"));
     }
     PlanSummary {

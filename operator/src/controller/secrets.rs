@@ -1,7 +1,7 @@
 //! Connection URLs from Secrets. The value is read, parsed and handed to the driver; it is never
 //! written to status, events, logs or metrics, and errors name the Secret and key, not the value.
 
-use fox_crds::SecretKeyRef;
+use fox_crds::{DatabaseRef, Engine, FoxReplicaSet, SecretKeyRef};
 use foxdb::DatabaseUrl;
 use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, Client};
@@ -53,4 +53,33 @@ pub async fn read_connection_url(
     DatabaseUrl::parse(text).map_err(|_| {
         invalid("the value is not a database URL (postgres://, mysql://, mariadb:// or sqlite://)")
     })
+}
+
+/// The FoxReplicaSet a FoxSchema or FoxMigration names, and its primary's URL; `feature` names
+/// what the caller does, for the refusal on MongoDB.
+///
+/// # Errors
+/// [`Error::DatabaseNotFound`], [`Error::Unsupported`] on MongoDB, the errors of
+/// [`read_connection_url`].
+pub async fn resolve_primary(
+    client: &Client,
+    namespace: &str,
+    reference: &DatabaseRef,
+    feature: &str,
+) -> Result<(FoxReplicaSet, DatabaseUrl)> {
+    let databases: Api<FoxReplicaSet> = Api::namespaced(client.clone(), namespace);
+    let Some(database) = databases.get_opt(&reference.name).await? else {
+        return Err(Error::DatabaseNotFound {
+            namespace: namespace.to_string(),
+            name: reference.name.clone(),
+        });
+    };
+    if database.spec.engine == Engine::Mongodb {
+        return Err(Error::Unsupported {
+            engine: Engine::Mongodb.to_string(),
+            feature: feature.to_string(),
+        });
+    }
+    let url = read_connection_url(client, namespace, &database.spec.primary.connection).await?;
+    Ok((database, url))
 }

@@ -88,6 +88,15 @@ impl Plan {
             .collect()
     }
 
+    /// Seed rows the apply upserts, counted per table (tables in name order).
+    pub fn seed_rows_per_table(&self) -> std::collections::BTreeMap<&str, usize> {
+        let mut per_table = std::collections::BTreeMap::new();
+        for seed in &self.seeds {
+            *per_table.entry(seed.row.table.as_str()).or_default() += 1;
+        }
+        per_table
+    }
+
     /// Every SQL statement the apply runs, seeds included (parameters shown as placeholders).
     pub fn all_sql(&self) -> Vec<String> {
         self.statements
