@@ -315,6 +315,10 @@ impl Executor for &Database {
         Database::backend(self)
     }
 
+    fn database(&self) -> Option<&Database> {
+        Some(self)
+    }
+
     async fn fetch_all(self, sql: &str, values: &[Value]) -> Result<Vec<Row>> {
         Database::fetch_all(self, sql, values).await
     }

@@ -28,6 +28,17 @@ pub trait Executor: Send + Sized {
     /// The engine.
     fn backend(&self) -> Backend;
 
+    /// The pool, when this executor is one: a write that must be atomic (a builder update or
+    /// delete running the model's hooks) opens its own transaction on it.
+    fn database(&self) -> Option<&crate::Database> {
+        None
+    }
+
+    /// The open transaction, when this executor is one; see [`Executor::database`].
+    fn transaction(&mut self) -> Option<&mut crate::Transaction> {
+        None
+    }
+
     /// Runs a query and returns its rows.
     fn fetch_all(
         self,

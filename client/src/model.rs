@@ -39,6 +39,22 @@ pub trait Model: Hooks + Clone + Sized + Send + Sync + 'static {
             .find(|(c, _)| *c == column)
             .map(|(_, v)| v)
     }
+
+    /// Sets one column's field from a value, as a builder update's `set` does to each row
+    /// before its [`Hooks::before_update`] runs. The derive writes it; the default refuses.
+    ///
+    /// # Errors
+    /// [`crate::Error::Decode`] for an unknown column or a value of another type.
+    fn set_value(&mut self, column: &str, value: Value) -> Result<()> {
+        let _ = value;
+        Err(crate::Error::Decode {
+            column: column.to_string(),
+            message: format!(
+                "`{}` cannot set columns by name (derive foxdb::Model to run hooks on builder updates)",
+                Self::TABLE
+            ),
+        })
+    }
 }
 
 /// Code run around writes of a model, inside the same transaction as the write.
@@ -150,6 +166,65 @@ impl<T: IntoValue> IntoValue for Option<T> {
 impl IntoValue for Value {
     fn into_value(self) -> Value {
         self
+    }
+}
+
+/// Converts a bound value back into a field's Rust type: the reverse of [`IntoValue`], for
+/// [`Model::set_value`].
+pub trait FromValue: Sized {
+    /// The field value.
+    ///
+    /// # Errors
+    /// A value of another type (the message says which).
+    fn from_value(value: Value) -> std::result::Result<Self, String>;
+}
+
+fn wrong_value<T>(value: &Value) -> std::result::Result<T, String> {
+    Err(format!(
+        "cannot set a {} field from {value:?}",
+        std::any::type_name::<T>()
+    ))
+}
+
+macro_rules! from_value {
+    ($($ty:ty => $variant:ident via $conversion:expr),* $(,)?) => {
+        $(impl FromValue for $ty {
+            fn from_value(value: Value) -> std::result::Result<Self, String> {
+                match value {
+                    #[allow(clippy::redundant_closure_call)]
+                    Value::$variant(inner) => ($conversion)(inner),
+                    other => wrong_value(&other),
+                }
+            }
+        })*
+    };
+}
+
+from_value! {
+    bool => Bool via Ok,
+    i16 => Int via |v: i64| i16::try_from(v).map_err(|e| e.to_string()),
+    i32 => Int via |v: i64| i32::try_from(v).map_err(|e| e.to_string()),
+    i64 => Int via Ok,
+    // Values for f32 columns were widened from an f32, so narrowing them back is exact.
+    f32 => Float via |v: f64| Ok(v as f32),
+    f64 => Float via Ok,
+    String => Text via Ok,
+    Vec<u8> => Bytes via Ok,
+    uuid::Uuid => Uuid via Ok,
+    chrono::DateTime<chrono::Utc> => TimestampTz via Ok,
+    chrono::NaiveDateTime => Timestamp via Ok,
+    chrono::NaiveDate => Date via Ok,
+    chrono::NaiveTime => Time via Ok,
+    serde_json::Value => Json via Ok,
+    rust_decimal::Decimal => Decimal via Ok,
+}
+
+impl<T: FromValue> FromValue for Option<T> {
+    fn from_value(value: Value) -> std::result::Result<Self, String> {
+        match value {
+            Value::Null => Ok(None),
+            other => T::from_value(other).map(Some),
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Relations between models, loaded without N+1 queries: one query per relation level for any
 //! number of parents (batched `IN`), with per-parent ordering and limits done in SQL by a
-//! window function.
+//! window function. Relations nest ([`Relation::with`]) and several load side by side at one
+//! level; see [`eager`] for the shape of the results.
 //!
 //! # Expected flow
 //! ```ignore
@@ -13,14 +14,19 @@
 //!     .limit(5)
 //!     .load_for(&users, &db)
 //!     .await?; // posts[i] belongs to users[i]
-//! // One level deeper: one more query.
-//! let all_posts: Vec<Post> = posts.iter().flatten().cloned().collect();
-//! let comments = Post::comments().load_for(&all_posts, &db).await?;
+//! // Users, their posts and each post's comments: three queries in all.
+//! let tree: Vec<(User, Vec<(Post, Vec<Comment>)>)> = User::find()
+//!     .with(User::posts().limit(5).with(Post::comments()))
+//!     .all(&db)
+//!     .await?;
 //! // Lazy: one user's posts.
 //! let mine = User::posts().of(&users[0]).all(&db).await?;
 //! ```
 
-use std::collections::HashMap;
+pub mod eager;
+mod join;
+
+use std::collections::{HashMap, HashSet};
 use std::marker::PhantomData;
 
 use crate::connection::Value;
@@ -30,8 +36,12 @@ use crate::model::{ColumnType, Model};
 use crate::query::condition::{Exists, Expr};
 use crate::query::{Column, Condition, Order, Select, SqlWriter};
 
+pub use eager::{Append, Load, Nested, One, WithRelations};
+
 const PARENT_ALIAS: &str = "_fox_parent";
 const RANK_ALIAS: &str = "_fox_rank";
+/// Parameters kept free of key lists, for values the statement binds besides the keys.
+const PARAMETER_MARGIN: usize = 100;
 
 /// How a child row is tied to its parent.
 #[derive(Clone, Copy, Debug)]
@@ -53,13 +63,15 @@ enum Link {
 }
 
 /// A relation from `P` rows to their `C` rows, with the child filter, order and per-parent
-/// limit to load with.
-#[derive(Debug)]
-pub struct Relation<P, C> {
+/// limit to load with, and `N`: the relations loaded under each child (`()` for none; added
+/// with [`Relation::with`]).
+#[derive(Clone, Debug)]
+pub struct Relation<P, C, N = ()> {
     link: Link,
     filter: Option<Expr>,
     order: Vec<(&'static str, bool)>,
     limit: Option<u64>,
+    nested: N,
     _models: PhantomData<fn() -> (P, C)>,
 }
 
@@ -77,7 +89,8 @@ impl<P: Model, C: Model> Relation<P, C> {
     }
 
     /// Many-to-one: `P.foreign_key` references `C.key` (each parent has at most one child,
-    /// loaded as a list of zero or one): `Relation::belongs_to(Post::AUTHOR_ID, User::ID)`.
+    /// loaded as a list of zero or one, or as an `Option` with [`Relation::one`]):
+    /// `Relation::belongs_to(Post::AUTHOR_ID, User::ID)`.
     pub fn belongs_to<F: ColumnType, K: ColumnType<Compared = F::Compared>>(
         foreign_key: Column<P, F>,
         key: Column<C, K>,
@@ -118,10 +131,13 @@ impl<P: Model, C: Model> Relation<P, C> {
             filter: None,
             order: Vec::new(),
             limit: None,
+            nested: (),
             _models: PhantomData,
         }
     }
+}
 
+impl<P: Model, C: Model, N> Relation<P, C, N> {
     /// Loads only children matching `condition`.
     pub fn filter(mut self, condition: Condition<C>) -> Self {
         self.filter = Some(condition.and_after(self.filter.take()));
@@ -138,6 +154,32 @@ impl<P: Model, C: Model> Relation<P, C> {
     pub fn limit(mut self, count: u64) -> Self {
         self.limit = Some(count);
         self
+    }
+
+    /// Also loads `relation` under every child: one more query for all children of all
+    /// parents. Each child then comes with what `relation` loads for it, so
+    /// `User::posts().with(Post::comments())` gives each user a `Vec<(Post, Vec<Comment>)>`;
+    /// a second call loads another relation beside the first (`(Post, Vec<Comment>,
+    /// Vec<Tag>)`), up to four.
+    pub fn with<R: Load<C>>(self, relation: R) -> Relation<P, C, N::Output>
+    where
+        N: Append<R>,
+    {
+        Relation {
+            link: self.link,
+            filter: self.filter,
+            order: self.order,
+            limit: self.limit,
+            nested: self.nested.append(relation),
+            _models: PhantomData,
+        }
+    }
+
+    /// Loads each parent's first child (in the relation's order) as an `Option` instead of a
+    /// list: for belongs-to and one-to-one relations. On a has-many, add `.limit(1)` so the
+    /// others are not fetched at all.
+    pub fn one(self) -> One<Self> {
+        One::new(self)
     }
 
     fn parent_key(&self) -> &'static str {
@@ -170,7 +212,8 @@ impl<P: Model, C: Model> Relation<P, C> {
         })))
     }
 
-    /// The children of one parent, as a query (lazy loading).
+    /// The children of one parent, as a query (lazy loading; relations added with
+    /// [`Relation::with`] are not part of it).
     pub fn of(&self, parent: &P) -> Select<C> {
         let key = key_value::<P>(parent, self.parent_key());
         let mut query = crate::query::select::<C>();
@@ -206,34 +249,33 @@ impl<P: Model, C: Model> Relation<P, C> {
         query
     }
 
-    /// The children of every parent in one query; `result[i]` belongs to `parents[i]`.
+    /// The children of every parent, `result[i]` belonging to `parents[i]`: one query for
+    /// this level (more only past the engine's parameter limit), then one per nested
+    /// relation level. Without nested relations each entry is a `Vec<C>`; with them, a
+    /// `Vec` of the rows [`Nested`] describes (`(C, Vec<D>)`, ...).
     ///
     /// # Errors
     /// Database and decoding errors.
-    pub async fn load_for(
+    pub async fn load_for(&self, parents: &[P], executor: impl Executor) -> Result<Vec<Vec<N::Row>>>
+    where
+        N: Nested<C>,
+    {
+        self.load(parents, executor).await
+    }
+
+    /// This level alone: each parent's children, one statement per batch of distinct keys.
+    async fn load_children(
         &self,
         parents: &[P],
         mut executor: impl Executor,
     ) -> Result<Vec<Vec<C>>> {
-        if parents.is_empty() {
-            return Ok(Vec::new());
-        }
         let keys: Vec<Value> = parents
             .iter()
             .map(|p| key_value::<P>(p, self.parent_key()))
             .collect();
-        // Each distinct key once; batches stay under the engine's parameter limit.
-        let mut distinct: Vec<Value> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for key in &keys {
-            if seen.insert(group_key(key)) {
-                distinct.push(key.clone());
-            }
-        }
+        let distinct = distinct_keys(&keys);
         let mut grouped: HashMap<GroupKey, Vec<C>> = HashMap::new();
-        let batch = crate::query::parameter_limit(executor.backend())
-            .saturating_sub(100)
-            .max(1);
+        let batch = self.batch_size(executor.backend());
         for chunk in distinct.chunks(batch) {
             let (sql, values) = self.batch_sql(executor.backend(), chunk);
             for row in &executor.by_ref().fetch_all(&sql, &values).await? {
@@ -241,11 +283,38 @@ impl<P: Model, C: Model> Relation<P, C> {
                 grouped.entry(parent).or_default().push(C::from_row(row)?);
             }
         }
-        // Parents sharing a key (many posts, one author) each get the rows.
+        // Parents sharing a key (many posts, one author) each get the rows: cloned for all
+        // but the last of them, which takes them.
+        let mut remaining: HashMap<GroupKey, usize> = HashMap::new();
+        for key in &keys {
+            *remaining.entry(group_key(key)).or_default() += 1;
+        }
         Ok(keys
             .iter()
-            .map(|k| grouped.get(&group_key(k)).cloned().unwrap_or_default())
+            .map(|key| {
+                let key = group_key(key);
+                let left = remaining.get_mut(&key).map(|n| {
+                    *n -= 1;
+                    *n
+                });
+                match left {
+                    Some(0) => grouped.remove(&key).unwrap_or_default(),
+                    _ => grouped.get(&key).cloned().unwrap_or_default(),
+                }
+            })
             .collect())
+    }
+
+    /// Keys per statement: the engine's parameter limit less what the filter binds.
+    fn batch_size(&self, backend: crate::Backend) -> usize {
+        let filter_parameters = self.filter.as_ref().map_or(0, |filter| {
+            let mut writer = SqlWriter::for_model(backend, C::PG_TYPES);
+            filter.render_qualified(&mut writer, C::TABLE);
+            writer.finish().1.len()
+        });
+        crate::query::parameter_limit(backend)
+            .saturating_sub(filter_parameters + PARAMETER_MARGIN)
+            .max(1)
     }
 
     /// `SELECT child columns, <parent key> AS _fox_parent ... WHERE <parent key> IN (...)`,
@@ -355,12 +424,25 @@ fn key_value<M: Model>(model: &M, column: &str) -> Value {
     model.value_of(column).unwrap_or(Value::Null)
 }
 
+/// Each key once, in first-seen order; NULL keys (an unset optional foreign key) match no
+/// row and are left out.
+fn distinct_keys(keys: &[Value]) -> Vec<Value> {
+    let mut seen = HashSet::new();
+    keys.iter()
+        .filter(|key| **key != Value::Null && seen.insert(group_key(key)))
+        .cloned()
+        .collect()
+}
+
 fn row_parent_key(row: &crate::Row) -> Result<Value> {
     // Keys are integers, text or UUIDs.
     if let Ok(i) = row.get::<i64>(PARENT_ALIAS) {
         return Ok(Value::Int(i));
     }
     if let Ok(i) = row.get::<i32>(PARENT_ALIAS) {
+        return Ok(Value::Int(i64::from(i)));
+    }
+    if let Ok(i) = row.get::<i16>(PARENT_ALIAS) {
         return Ok(Value::Int(i64::from(i)));
     }
     if let Ok(id) = row.get::<uuid::Uuid>(PARENT_ALIAS) {
@@ -386,31 +468,25 @@ fn group_key(value: &Value) -> GroupKey {
     }
 }
 
-/// Rows of `P` with their related `C` rows: `User::find().with(User::posts()).all(&db)`.
-#[derive(Debug)]
-pub struct WithRelation<P, C> {
-    query: Select<P>,
-    relation: Relation<P, C>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl<P: Model> Select<P> {
-    /// Loads `relation` for every row the query returns: one more query for all of them.
-    pub fn with<C: Model>(self, relation: Relation<P, C>) -> WithRelation<P, C> {
-        WithRelation {
-            query: self,
-            relation,
-        }
-    }
-}
-
-impl<P: Model, C: Model> WithRelation<P, C> {
-    /// Every matching parent with its children, in the query's order.
-    ///
-    /// # Errors
-    /// Database and decoding errors.
-    pub async fn all(&self, mut executor: impl Executor) -> Result<Vec<(P, Vec<C>)>> {
-        let parents = self.query.all(executor.by_ref()).await?;
-        let children = self.relation.load_for(&parents, executor).await?;
-        Ok(parents.into_iter().zip(children).collect())
+    #[test]
+    fn keys_are_distinct_across_integer_widths_and_nulls_are_left_out() {
+        let keys = [
+            Value::Int(7),
+            Value::Null,
+            Value::Int(3),
+            Value::Int(7),
+            Value::Text("a".into()),
+            Value::Text("a".into()),
+            Value::Null,
+        ];
+        assert_eq!(
+            distinct_keys(&keys),
+            [Value::Int(7), Value::Int(3), Value::Text("a".into())]
+        );
+        assert!(distinct_keys(&[Value::Null]).is_empty());
     }
 }

@@ -313,6 +313,10 @@ impl Executor for &mut Transaction {
         Transaction::backend(self)
     }
 
+    fn transaction(&mut self) -> Option<&mut Transaction> {
+        Some(self)
+    }
+
     async fn fetch_all(self, sql: &str, values: &[Value]) -> Result<Vec<Row>> {
         let started = std::time::Instant::now();
         let backend = Transaction::backend(self);

@@ -16,8 +16,9 @@
 //! With `#[foxdb(table = "users", hooks)]` the struct implements `foxdb::Hooks` itself
 //! (before/after insert, update and delete); without it the hooks do nothing.
 //!
-//! generates `impl foxdb::Model for User` (table, columns, row decoding, values for inserts) and
-//! typed column handles `User::ID`, `User::EMAIL`, `User::NAME`.
+//! generates `impl foxdb::Model for User` (table, columns, row decoding, values for inserts,
+//! setting a column by name for hooks on builder updates) and typed column handles `User::ID`,
+//! `User::EMAIL`, `User::NAME`.
 #![forbid(unsafe_code)]
 
 use proc_macro::TokenStream;
@@ -201,6 +202,17 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
         let (ident, column) = (&f.ident, &f.column);
         quote! { #column => Some(::foxdb::IntoValue::into_value(::core::clone::Clone::clone(&self.#ident))) }
     });
+    let set_arms = fields.iter().map(|f| {
+        let (ident, column) = (&f.ident, &f.column);
+        quote! {
+            #column => {
+                self.#ident = ::foxdb::model::FromValue::from_value(value).map_err(|message| {
+                    ::foxdb::Error::Decode { column: #column.to_string(), message }
+                })?;
+                Ok(())
+            }
+        }
+    });
     let values = fields.iter().map(|f| {
         let (ident, column) = (&f.ident, &f.column);
         quote! { (#column, ::foxdb::IntoValue::into_value(::core::clone::Clone::clone(&self.#ident))) }
@@ -246,6 +258,16 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
                 match column {
                     #(#value_arms,)*
                     _ => None,
+                }
+            }
+
+            fn set_value(&mut self, column: &str, value: ::foxdb::Value) -> ::foxdb::Result<()> {
+                match column {
+                    #(#set_arms)*
+                    _ => Err(::foxdb::Error::Decode {
+                        column: column.to_string(),
+                        message: ::std::format!("`{}` has no such column", #table),
+                    }),
                 }
             }
         }

@@ -6,6 +6,7 @@ use std::marker::PhantomData;
 use super::SqlWriter;
 use super::column::Column;
 use super::condition::{Condition, Expr};
+use super::source::Source;
 use crate::Backend;
 use crate::model::{ColumnType, Comparable, IntoValue, Model};
 
@@ -52,10 +53,17 @@ pub(crate) fn render_aggregate(
     writer: &mut SqlWriter,
     backend: Backend,
     function: Function,
+    table: Option<&str>,
     column: Option<&str>,
 ) {
     let argument = |writer: &mut SqlWriter| match column {
-        Some(column) => writer.push_identifier(column),
+        Some(column) => {
+            if let Some(table) = table {
+                writer.push_identifier(table);
+                writer.push(".");
+            }
+            writer.push_identifier(column);
+        }
         None => writer.push("*"),
     };
     let (open, close): (&str, String) = match (function, backend) {
@@ -94,7 +102,7 @@ impl SumsToFloat for f32 {}
 impl SumsToFloat for f64 {}
 impl<T: SumsToFloat> SumsToFloat for Option<T> {}
 
-impl<M: Model, T: ColumnType> Column<M, T> {
+impl<M: Source, T: ColumnType> Column<M, T> {
     fn aggregate<R>(self, function: Function) -> Aggregate<M, R> {
         Aggregate {
             function,
@@ -124,14 +132,14 @@ impl<M: Model, T: ColumnType> Column<M, T> {
     }
 }
 
-impl<M: Model, T: ColumnType + SumsToInteger> Column<M, T> {
+impl<M: Source, T: ColumnType + SumsToInteger> Column<M, T> {
     /// `SUM(column)` of an integer column (0 over no rows).
     pub fn sum(self) -> Aggregate<M, i64> {
         self.aggregate(Function::SumInteger)
     }
 }
 
-impl<M: Model, T: ColumnType + SumsToFloat> Column<M, T> {
+impl<M: Source, T: ColumnType + SumsToFloat> Column<M, T> {
     /// `SUM(column)` of a float column (0 over no rows).
     pub fn sum_float(self) -> Aggregate<M, f64> {
         self.aggregate(Function::SumFloat)

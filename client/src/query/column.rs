@@ -4,6 +4,7 @@
 use std::marker::PhantomData;
 
 use super::condition::{Condition, Expr};
+use super::source::{Alias, Source};
 use crate::model::{ColumnType, Comparable, IntoValue, Model};
 
 /// A column of model `M` holding values of type `T`.
@@ -34,7 +35,7 @@ pub struct Order<M> {
     _model: PhantomData<fn() -> M>,
 }
 
-impl<M: Model, T: ColumnType> Column<M, T> {
+impl<M: Source, T: ColumnType> Column<M, T> {
     /// The handle of column `name` (the derive writes these).
     pub const fn new(name: &'static str) -> Self {
         Self {
@@ -164,9 +165,17 @@ impl<M: Model, T: ColumnType> Column<M, T> {
     }
 }
 
-impl<M: Model, T: ColumnType<Compared = String>> Column<M, T> {
+impl<M: Source, T: ColumnType<Compared = String>> Column<M, T> {
     /// `column LIKE pattern` (`%` any run, `_` one character).
     pub fn like(self, pattern: impl Comparable<String>) -> Condition<M> {
         self.compare("LIKE", pattern.into_compared())
+    }
+}
+
+impl<M: Model, T: ColumnType> Column<M, T> {
+    /// The same column of the copy of `M` joined under [`Alias`] `N` (self-joins):
+    /// `User::NAME.aliased::<1>()` after `.join(User::manager().aliased::<1>())`.
+    pub const fn aliased<const N: u8>(self) -> Column<Alias<M, N>, T> {
+        Column::new(self.name)
     }
 }

@@ -53,6 +53,12 @@ pub(crate) enum Expr {
         through_child: &'static str,
         value: Value,
     },
+    /// `expr` on the columns of the joined table or alias `source` (with its PostgreSQL casts).
+    Qualified {
+        source: std::borrow::Cow<'static, str>,
+        casts: &'static [(&'static str, &'static str)],
+        expr: Box<Expr>,
+    },
 }
 
 /// Alias of the related table in an `EXISTS` subquery (so self-relations are not shadowed).
@@ -141,6 +147,15 @@ impl Expr {
     /// Renders with every column qualified by `table` (for joins).
     pub(crate) fn render_qualified(&self, writer: &mut SqlWriter, table: &str) {
         self.render_with(writer, Some(table));
+    }
+
+    /// This condition on the columns of the joined table (or alias) `source`.
+    pub(crate) fn qualified<S: super::source::Source>(self) -> Expr {
+        Expr::Qualified {
+            source: S::name(),
+            casts: <S::Model as crate::Model>::PG_TYPES,
+            expr: Box::new(self),
+        }
     }
 
     fn render_with(&self, writer: &mut SqlWriter, table: Option<&str>) {
@@ -290,7 +305,7 @@ impl Expr {
                 value,
             } => {
                 let backend = writer.backend();
-                super::aggregate::render_aggregate(writer, backend, *function, *column);
+                super::aggregate::render_aggregate(writer, backend, *function, table, *column);
                 writer.push(&format!(" {operator} "));
                 writer.push_value(value.clone());
             }
@@ -311,6 +326,15 @@ impl Expr {
                 writer.push(" = ");
                 writer.push_value(value.clone());
                 writer.push(")");
+            }
+            Self::Qualified {
+                source,
+                casts,
+                expr,
+            } => {
+                let outer = writer.swap_casts(casts);
+                expr.render_with(writer, Some(source));
+                writer.swap_casts(outer);
             }
             Self::Not(inner) => {
                 writer.push("NOT (");

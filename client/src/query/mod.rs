@@ -83,22 +83,34 @@
 //! use foxdb::ModelExt;
 //! let right = User::find().filter(User::EMAIL.eq("a@example.com").and(User::ID.eq(1)));
 //! ```
+//!
+//! Joined queries ([`Select::join`], [`Select::left_join`]; see [`join`]) take conditions on
+//! any table they join, checked the same way.
 
 mod aggregate;
 mod column;
 pub(crate) mod condition;
+pub mod join;
+mod join_path;
 mod select;
 mod selection;
+pub mod source;
 mod write;
+mod write_hooks;
 
 pub use aggregate::{Aggregate, SumsToFloat, SumsToInteger, count};
 pub use column::{Column, Order};
 pub use condition::Condition;
+pub use join::{Alternatives, JoinSelect, JoinSelectColumns};
+pub(crate) use join_path::JoinLink;
+pub use join_path::{IntoJoinPath, JoinPath};
 pub use select::{Select, select};
-pub use selection::{SelectColumns, Selectable, Selection};
+pub use selection::{JoinSelectable, JoinSelection, SelectColumns, Selectable, Selection};
+pub use source::{Alias, Source};
 pub(crate) use write::parameter_limit;
 pub use write::{
-    Delete, Update, delete, insert, insert_many, insert_statement, remove, save, update, upsert,
+    Delete, Update, create, delete, insert, insert_many, insert_statement, remove, save, update,
+    upsert,
 };
 
 use crate::Backend;
@@ -193,12 +205,22 @@ impl SqlWriter {
 
     /// One column as a select expression, without alias (the caller aliases it).
     pub(crate) fn push_column_expression(&mut self, column: &str) {
-        if self.casts.iter().any(|(c, _)| *c == column) {
+        self.push_column_expression_of(None, column);
+    }
+
+    /// [`SqlWriter::push_column_expression`] qualified by `table`.
+    pub(crate) fn push_column_expression_of(&mut self, table: Option<&str>, column: &str) {
+        let cast = self.casts.iter().any(|(c, _)| *c == column);
+        if cast {
             self.push("CAST(");
-            self.push_identifier(column);
+        }
+        if let Some(table) = table {
+            self.push_identifier(table);
+            self.push(".");
+        }
+        self.push_identifier(column);
+        if cast {
             self.push(" AS text)");
-        } else {
-            self.push_identifier(column);
         }
     }
 

@@ -14,13 +14,28 @@ use crate::model::Model;
 /// A query for rows of `M`.
 #[derive(Debug)]
 pub struct Select<M> {
-    filter: Option<Expr>,
-    group_by: Vec<&'static str>,
-    having: Option<Expr>,
-    order: Vec<(&'static str, bool)>,
-    limit: Option<u64>,
-    offset: Option<u64>,
+    pub(super) filter: Option<Expr>,
+    pub(super) group_by: Vec<&'static str>,
+    pub(super) having: Option<Expr>,
+    pub(super) order: Vec<(&'static str, bool)>,
+    pub(super) limit: Option<u64>,
+    pub(super) offset: Option<u64>,
     _model: PhantomData<fn() -> M>,
+}
+
+/// ` LIMIT n OFFSET m` as the engine takes it.
+pub(super) fn push_limit_offset(writer: &mut SqlWriter, limit: Option<u64>, offset: Option<u64>) {
+    match (limit, offset, writer.backend()) {
+        (Some(limit), Some(offset), _) => writer.push(&format!(" LIMIT {limit} OFFSET {offset}")),
+        (Some(limit), None, _) => writer.push(&format!(" LIMIT {limit}")),
+        // MySQL and SQLite need a LIMIT before an OFFSET.
+        (None, Some(offset), Backend::MySql) => {
+            writer.push(&format!(" LIMIT 18446744073709551615 OFFSET {offset}"))
+        }
+        (None, Some(offset), Backend::Sqlite) => writer.push(&format!(" LIMIT -1 OFFSET {offset}")),
+        (None, Some(offset), Backend::Postgres) => writer.push(&format!(" OFFSET {offset}")),
+        (None, None, _) => {}
+    }
 }
 
 /// Starts a query for rows of `M` (also `M::find()` through [`crate::ModelExt`]).
@@ -155,21 +170,7 @@ impl<M: Model> Select<M> {
                 writer.push(if *descending { " DESC" } else { " ASC" });
             }
         }
-        match (self.limit, self.offset, backend) {
-            (Some(limit), Some(offset), _) => {
-                writer.push(&format!(" LIMIT {limit} OFFSET {offset}"))
-            }
-            (Some(limit), None, _) => writer.push(&format!(" LIMIT {limit}")),
-            // MySQL and SQLite need a LIMIT before an OFFSET.
-            (None, Some(offset), Backend::MySql) => {
-                writer.push(&format!(" LIMIT 18446744073709551615 OFFSET {offset}"))
-            }
-            (None, Some(offset), Backend::Sqlite) => {
-                writer.push(&format!(" LIMIT -1 OFFSET {offset}"))
-            }
-            (None, Some(offset), Backend::Postgres) => writer.push(&format!(" OFFSET {offset}")),
-            (None, None, _) => {}
-        }
+        push_limit_offset(&mut writer, self.limit, self.offset);
         writer.finish()
     }
 

@@ -6,6 +6,7 @@ use super::SqlWriter;
 use super::aggregate::{Aggregate, render_aggregate};
 use super::column::Column;
 use super::select::Select;
+use super::source::{Contains, Nullable, Nullness, Source};
 use crate::error::Result;
 use crate::executor::Executor;
 use crate::model::{ColumnType, Model};
@@ -33,7 +34,7 @@ impl<M: Model, T: FromColumn> Selectable<M> for Aggregate<M, T> {
 
     fn render(&self, writer: &mut SqlWriter) {
         let backend = writer.backend();
-        render_aggregate(writer, backend, self.function, self.column);
+        render_aggregate(writer, backend, self.function, None, self.column);
     }
 }
 
@@ -85,6 +86,94 @@ tuple_selection!(A => 0, B => 1, C => 2);
 tuple_selection!(A => 0, B => 1, C => 2, D => 3);
 tuple_selection!(A => 0, B => 1, C => 2, D => 3, E => 4);
 tuple_selection!(A => 0, B => 1, C => 2, D => 3, E => 4, F => 5);
+
+/// Something a joined query with table list `L` can select: a column or an aggregate of one of
+/// its tables (`I` says which; the compiler infers it).
+pub trait JoinSelectable<L, I> {
+    /// The Rust type it decodes into: an `Option` for a column of a left-joined table.
+    type Value: FromColumn;
+
+    /// Writes the expression, qualified by its table.
+    fn render(&self, writer: &mut SqlWriter);
+}
+
+impl<L, I, S: Source, T: ColumnType + Nullable> JoinSelectable<L, I> for Column<S, T>
+where
+    L: Contains<S, I>,
+{
+    type Value = <L::Nullness as Nullness>::Of<T>;
+
+    fn render(&self, writer: &mut SqlWriter) {
+        let outer = writer.swap_casts(<S::Model as Model>::PG_TYPES);
+        writer.push_column_expression_of(Some(&S::name()), self.name());
+        writer.swap_casts(outer);
+    }
+}
+
+impl<L, I, S: Source, T: FromColumn> JoinSelectable<L, I> for Aggregate<S, T>
+where
+    L: Contains<S, I>,
+{
+    type Value = T;
+
+    fn render(&self, writer: &mut SqlWriter) {
+        let backend = writer.backend();
+        render_aggregate(
+            writer,
+            backend,
+            self.function,
+            Some(&S::name()),
+            self.column,
+        );
+    }
+}
+
+/// Columns and aggregates of a joined query's tables selected together, decoded into a tuple.
+pub trait JoinSelection<L, I> {
+    /// The decoded row.
+    type Output;
+
+    /// Writes the select list (items aliased `_fox_0`, `_fox_1`, ...).
+    fn render(&self, writer: &mut SqlWriter);
+
+    /// Decodes one row.
+    ///
+    /// # Errors
+    /// A value of another type.
+    fn decode(&self, row: &Row) -> Result<Self::Output>;
+}
+
+macro_rules! join_tuple_selection {
+    ($($ty:ident $index_ty:ident => $index:tt),+) => {
+        impl<L, $($ty: JoinSelectable<L, $index_ty>, $index_ty,)+> JoinSelection<L, ($($index_ty,)+)>
+            for ($($ty,)+)
+        {
+            type Output = ($($ty::Value,)+);
+
+            fn render(&self, writer: &mut SqlWriter) {
+                $(
+                    if $index > 0 {
+                        writer.push(", ");
+                    }
+                    self.$index.render(writer);
+                    writer.push(" AS ");
+                    writer.push_identifier(&alias($index));
+                )+
+            }
+
+            fn decode(&self, row: &Row) -> Result<Self::Output> {
+                Ok(($(row.get::<$ty::Value>(&alias($index))?,)+))
+            }
+        }
+    };
+}
+
+join_tuple_selection!(A IA => 0);
+join_tuple_selection!(A IA => 0, B IB => 1);
+join_tuple_selection!(A IA => 0, B IB => 1, C IC => 2);
+join_tuple_selection!(A IA => 0, B IB => 1, C IC => 2, D ID => 3);
+join_tuple_selection!(A IA => 0, B IB => 1, C IC => 2, D ID => 3, E IE => 4);
+join_tuple_selection!(A IA => 0, B IB => 1, C IC => 2, D ID => 3, E IE => 4, F IF => 5);
 
 /// A query returning some columns of `M` as tuples.
 #[derive(Debug)]

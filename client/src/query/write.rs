@@ -132,7 +132,7 @@ pub async fn upsert<M: Model, E: Executor>(mut executor: E, model: &M) -> Result
 }
 
 /// A condition matching `model`'s row by primary key.
-fn key_condition<M: Model>(model: &M) -> Condition<M> {
+pub(super) fn key_condition<M: Model>(model: &M) -> Condition<M> {
     let values = model.values();
     let parts: Vec<Expr> = M::PRIMARY_KEY
         .iter()
@@ -510,12 +510,15 @@ impl crate::transaction::Transaction {
     }
 }
 
-/// An `UPDATE` of rows of `M`.
+/// An `UPDATE` of rows of `M`. For a model with its own hooks (`#[foxdb(hooks)]`) it runs
+/// `before_update` and `after_update` for every row it changes, in one transaction with the
+/// write; see [`Update::without_hooks`] for the cost and the way out.
 #[derive(Debug)]
 pub struct Update<M> {
-    assignments: Vec<(&'static str, Value)>,
-    filter: Option<Expr>,
+    pub(super) assignments: Vec<(&'static str, Value)>,
+    pub(super) filter: Option<Expr>,
     all_rows: bool,
+    hooks: bool,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -525,6 +528,7 @@ pub fn update<M: Model>() -> Update<M> {
         assignments: Vec::new(),
         filter: None,
         all_rows: false,
+        hooks: true,
         _model: PhantomData,
     }
 }
@@ -563,8 +567,27 @@ impl<M: Model> Update<M> {
         self
     }
 
+    /// Skips the model's update hooks: one `UPDATE` statement, as for a model without hooks.
+    ///
+    /// With hooks (the default for a model with `#[foxdb(hooks)]`) the update reads the
+    /// matching rows first (locked: `FOR UPDATE` on PostgreSQL and MySQL), sets the columns
+    /// on each row in memory and runs its `before_update` (which may change it further), writes
+    /// by primary key — rows the hooks left with the same changes share one statement — and
+    /// runs `after_update` for every row written, all in one transaction (the caller's, when
+    /// run on one). That is one more query, every matching row in memory, and one statement per
+    /// distinct outcome of the hooks; a hook error undoes the whole update.
+    pub fn without_hooks(mut self) -> Self {
+        self.hooks = false;
+        self
+    }
+
+    /// Whether the update runs the model's hooks.
+    fn runs_hooks(&self) -> bool {
+        M::HAS_HOOKS && self.hooks
+    }
+
     /// The statement, or why it is refused.
-    fn render(&self, backend: Backend) -> Result<SqlWriter> {
+    pub(super) fn render(&self, backend: Backend) -> Result<SqlWriter> {
         if self.filter.is_none() && !self.all_rows {
             return Err(Error::Unsupported {
                 backend,
@@ -605,10 +628,15 @@ impl<M: Model> Update<M> {
     /// Runs it; returns the number of rows changed.
     ///
     /// # Errors
-    /// [`Error::Unsupported`] without a filter or `all_rows()`, or without `set`; database
-    /// errors.
+    /// [`Error::Unsupported`] without a filter or `all_rows()`, or without `set`; hook
+    /// errors (nothing is written); database errors.
     pub async fn exec(&self, database: impl Executor) -> Result<u64> {
-        let (sql, values) = self.render(database.backend())?.finish();
+        let writer = self.render(database.backend())?;
+        if self.runs_hooks() {
+            let (changed, _) = super::write_hooks::update(self, database, false).await?;
+            return Ok(changed);
+        }
+        let (sql, values) = writer.finish();
         Ok(database.execute(&sql, &values).await?.rows_affected)
     }
 
@@ -618,8 +646,25 @@ impl<M: Model> Update<M> {
     /// # Errors
     /// [`Error::Unsupported`] on MySQL and as for [`Update::exec`]; database errors.
     pub async fn returning(&self, database: impl Executor) -> Result<Vec<M>> {
+        if self.runs_hooks() {
+            refuse_returning_on_mysql(database.backend(), "an UPDATE")?;
+            self.render(database.backend())?;
+            let (_, rows) = super::write_hooks::update(self, database, true).await?;
+            return Ok(rows);
+        }
         fetch_returning(database, "an UPDATE", |backend| self.render(backend)).await
     }
+}
+
+/// MySQL has no `RETURNING` on an UPDATE or DELETE (`statement`): a typed refusal.
+fn refuse_returning_on_mysql(backend: Backend, statement: &str) -> Result<()> {
+    if backend == Backend::MySql {
+        return Err(Error::Unsupported {
+            backend,
+            feature: format!("returning rows from {statement}"),
+        });
+    }
+    Ok(())
 }
 
 /// Renders a write (`statement`: "an UPDATE", "a DELETE"), appends `RETURNING <columns>` and
@@ -630,12 +675,7 @@ async fn fetch_returning<M: Model>(
     render: impl FnOnce(Backend) -> Result<SqlWriter>,
 ) -> Result<Vec<M>> {
     let backend = database.backend();
-    if backend == Backend::MySql {
-        return Err(Error::Unsupported {
-            backend,
-            feature: format!("returning rows from {statement}"),
-        });
-    }
+    refuse_returning_on_mysql(backend, statement)?;
     let mut writer = render(backend)?;
     writer.push(" RETURNING ");
     writer.push_select_columns(M::COLUMNS);
@@ -648,11 +688,14 @@ async fn fetch_returning<M: Model>(
         .collect()
 }
 
-/// A `DELETE` of rows of `M`.
+/// A `DELETE` of rows of `M`. For a model with its own hooks it runs `before_delete` and
+/// `after_delete` for every row it deletes, in one transaction with the write; see
+/// [`Delete::without_hooks`].
 #[derive(Debug)]
 pub struct Delete<M> {
-    filter: Option<Expr>,
+    pub(super) filter: Option<Expr>,
     all_rows: bool,
+    hooks: bool,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -661,6 +704,7 @@ pub fn delete<M: Model>() -> Delete<M> {
     Delete {
         filter: None,
         all_rows: false,
+        hooks: true,
         _model: PhantomData,
     }
 }
@@ -678,8 +722,25 @@ impl<M: Model> Delete<M> {
         self
     }
 
+    /// Skips the model's delete hooks: one `DELETE` statement, as for a model without hooks.
+    ///
+    /// With hooks (the default for a model with `#[foxdb(hooks)]`) the delete reads the
+    /// matching rows first (locked: `FOR UPDATE` on PostgreSQL and MySQL), runs each row's
+    /// `before_delete`, deletes them by primary key and runs each row's `after_delete`, all in
+    /// one transaction (the caller's, when run on one): one more query and every matching row
+    /// in memory; a hook error undoes the whole delete.
+    pub fn without_hooks(mut self) -> Self {
+        self.hooks = false;
+        self
+    }
+
+    /// Whether the delete runs the model's hooks.
+    fn runs_hooks(&self) -> bool {
+        M::HAS_HOOKS && self.hooks
+    }
+
     /// The statement, or why it is refused.
-    fn render(&self, backend: Backend) -> Result<SqlWriter> {
+    pub(super) fn render(&self, backend: Backend) -> Result<SqlWriter> {
         if self.filter.is_none() && !self.all_rows {
             return Err(Error::Unsupported {
                 backend,
@@ -702,9 +763,15 @@ impl<M: Model> Delete<M> {
     /// Runs it; returns the number of rows deleted.
     ///
     /// # Errors
-    /// [`Error::Unsupported`] without a filter or `all_rows()`; database errors.
+    /// [`Error::Unsupported`] without a filter or `all_rows()`; hook errors (nothing is
+    /// deleted); database errors.
     pub async fn exec(&self, database: impl Executor) -> Result<u64> {
-        let (sql, values) = self.render(database.backend())?.finish();
+        let writer = self.render(database.backend())?;
+        if self.runs_hooks() {
+            let (deleted, _) = super::write_hooks::delete(self, database, false).await?;
+            return Ok(deleted);
+        }
+        let (sql, values) = writer.finish();
         Ok(database.execute(&sql, &values).await?.rows_affected)
     }
 
@@ -714,6 +781,12 @@ impl<M: Model> Delete<M> {
     /// # Errors
     /// [`Error::Unsupported`] on MySQL and as for [`Delete::exec`]; database errors.
     pub async fn returning(&self, database: impl Executor) -> Result<Vec<M>> {
+        if self.runs_hooks() {
+            refuse_returning_on_mysql(database.backend(), "a DELETE")?;
+            self.render(database.backend())?;
+            let (_, rows) = super::write_hooks::delete(self, database, true).await?;
+            return Ok(rows);
+        }
         fetch_returning(database, "a DELETE", |backend| self.render(backend)).await
     }
 }

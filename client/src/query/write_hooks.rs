@@ -1,0 +1,224 @@
+//! Builder updates and deletes of models with hooks: the hooks run for every affected row, in
+//! one transaction with the write, as they do for `save` and `remove` of one row.
+//!
+//! # Expected flow
+//! 1. Through the pool, a transaction begins; on a transaction, the caller's is used.
+//! 2. The rows the filter matches are read, locked (`FOR UPDATE` on PostgreSQL and MySQL;
+//!    SQLite's write transactions are serializable), so every row read is the row written.
+//! 3. Update: each row gets the `set` values in memory, then its `before_update`, which may
+//!    change it further. Delete: each row's `before_delete`. A hook error stops here, before
+//!    anything is written.
+//! 4. The rows are written by primary key. Rows the hooks left with the same changes share one
+//!    statement (batched under the engine's parameter limit); the columns written are the ones
+//!    `set` plus any the hooks changed.
+//! 5. Each written row's `after_update` / `after_delete` runs; an error rolls the pool's
+//!    transaction back, or is returned to the caller's transaction to roll back.
+
+use std::collections::HashMap;
+
+use super::condition::Expr;
+use super::select::select;
+use super::write::{Delete, Update, delete as delete_statement, key_condition, parameter_limit};
+use crate::Backend;
+use crate::connection::Value;
+use crate::error::{Error, Result};
+use crate::executor::Executor;
+use crate::model::Model;
+use crate::transaction::Transaction;
+
+/// Runs `update` with the model's update hooks; returns the rows changed and, when `returning`
+/// (PostgreSQL and SQLite), the changed rows as stored.
+pub(super) async fn update<M: Model, E: Executor>(
+    update: &Update<M>,
+    mut executor: E,
+    returning: bool,
+) -> Result<(u64, Vec<M>)> {
+    if let Some(database) = executor.database() {
+        let mut transaction = database.begin(None).await?;
+        let outcome = update_rows(update, &mut transaction, returning).await;
+        return finish(transaction, outcome).await;
+    }
+    match executor.transaction() {
+        Some(transaction) => update_rows(update, transaction, returning).await,
+        None => Err(no_transaction(executor.backend())),
+    }
+}
+
+/// Runs `delete` with the model's delete hooks; returns the rows deleted and, when
+/// `returning`, the deleted rows.
+pub(super) async fn delete<M: Model, E: Executor>(
+    delete: &Delete<M>,
+    mut executor: E,
+    returning: bool,
+) -> Result<(u64, Vec<M>)> {
+    if let Some(database) = executor.database() {
+        let mut transaction = database.begin(None).await?;
+        let outcome = delete_rows(delete, &mut transaction, returning).await;
+        return finish(transaction, outcome).await;
+    }
+    match executor.transaction() {
+        Some(transaction) => delete_rows(delete, transaction, returning).await,
+        None => Err(no_transaction(executor.backend())),
+    }
+}
+
+/// Hooks need a transaction, and an executor of the caller's own cannot give one.
+fn no_transaction(backend: Backend) -> Error {
+    Error::Unsupported {
+        backend,
+        feature: "running a model's hooks on a builder write through an executor that is neither a Database nor a Transaction (call .without_hooks())".into(),
+    }
+}
+
+/// Commits on `Ok`, rolls back on `Err`. Written out rather than through
+/// `Database::transaction`: its async closure makes the caller's future not `Send`.
+async fn finish<T>(transaction: Transaction, outcome: Result<T>) -> Result<T> {
+    match outcome {
+        Ok(value) => {
+            transaction.commit().await?;
+            Ok(value)
+        }
+        Err(error) => {
+            transaction.rollback().await?;
+            Err(error)
+        }
+    }
+}
+
+/// The rows `filter` matches, locked until the transaction ends where the engine can.
+async fn read_locked<M: Model, E: Executor>(executor: E, filter: Option<&Expr>) -> Result<Vec<M>> {
+    let backend = executor.backend();
+    let mut query = select::<M>();
+    query.filter = filter.cloned();
+    let (mut sql, values) = query.to_sql(backend);
+    if backend != Backend::Sqlite {
+        sql.push_str(" FOR UPDATE");
+    }
+    executor
+        .fetch_all(&sql, &values)
+        .await?
+        .iter()
+        .map(M::from_row)
+        .collect()
+}
+
+/// A condition matching `rows` by primary key: `key IN (...)`, or one AND per row for
+/// composite keys.
+fn keys_condition<M: Model>(rows: &[&M]) -> Expr {
+    if let [key] = M::PRIMARY_KEY {
+        return Expr::In {
+            column: key,
+            values: rows
+                .iter()
+                .map(|row| row.value_of(key).unwrap_or(Value::Null))
+                .collect(),
+        };
+    }
+    Expr::Or(rows.iter().map(|row| key_condition(*row).expr).collect())
+}
+
+/// How many rows one statement can name by key next to `bound` other parameters.
+fn keys_per_statement<M: Model>(backend: Backend, bound: usize) -> usize {
+    (parameter_limit(backend).saturating_sub(bound) / M::PRIMARY_KEY.len().max(1)).max(1)
+}
+
+/// Columns to write with their values.
+type Changes = Vec<(&'static str, Value)>;
+
+// The row functions take the transaction as a concrete type: generic executors reborrowed with
+// `by_ref` make the caller's future not `Send`.
+async fn update_rows<M: Model>(
+    update: &Update<M>,
+    transaction: &mut Transaction,
+    returning: bool,
+) -> Result<(u64, Vec<M>)> {
+    let backend = transaction.backend();
+    let rows: Vec<M> = read_locked(&mut *transaction, update.filter.as_ref()).await?;
+    let assigned: Vec<&str> = update.assignments.iter().map(|(c, _)| *c).collect();
+    // Rows grouped by the changes to write: (changes, the rows as read).
+    let mut groups: Vec<(Changes, Vec<&M>)> = Vec::new();
+    let mut group_of: HashMap<String, usize> = HashMap::new();
+    let mut written = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let mut next = row.clone();
+        for (column, value) in &update.assignments {
+            next.set_value(column, value.clone())?;
+        }
+        next.before_update()?;
+        let changes: Changes = next
+            .values()
+            .into_iter()
+            .zip(row.values())
+            .filter(|((column, new), (_, old))| assigned.contains(column) || new != old)
+            .map(|((column, new), _)| (column, new))
+            .collect();
+        // Values have no Hash; their debug text is as exact (a float prints its shortest
+        // round-trip form).
+        let index = *group_of.entry(format!("{changes:?}")).or_insert_with(|| {
+            groups.push((changes, Vec::new()));
+            groups.len() - 1
+        });
+        groups[index].1.push(row);
+        written.push(next);
+    }
+
+    let mut changed = 0;
+    let mut stored = Vec::new();
+    for (changes, originals) in &groups {
+        for chunk in originals.chunks(keys_per_statement::<M>(backend, changes.len())) {
+            let mut statement = super::write::update::<M>();
+            statement.assignments = changes.clone();
+            statement.filter = Some(keys_condition(chunk));
+            let mut writer = statement.render(backend)?;
+            if returning {
+                writer.push(" RETURNING ");
+                writer.push_select_columns(M::COLUMNS);
+                let (sql, values) = writer.finish();
+                let rows = (&mut *transaction).fetch_all(&sql, &values).await?;
+                changed += rows.len() as u64;
+                for row in &rows {
+                    stored.push(M::from_row(row)?);
+                }
+            } else {
+                let (sql, values) = writer.finish();
+                changed += (&mut *transaction)
+                    .execute(&sql, &values)
+                    .await?
+                    .rows_affected;
+            }
+        }
+    }
+    // The rows were read locked, so each one read was written.
+    for row in &written {
+        row.after_update()?;
+    }
+    Ok((changed, stored))
+}
+
+async fn delete_rows<M: Model>(
+    delete: &Delete<M>,
+    transaction: &mut Transaction,
+    returning: bool,
+) -> Result<(u64, Vec<M>)> {
+    let backend = transaction.backend();
+    let rows: Vec<M> = read_locked(&mut *transaction, delete.filter.as_ref()).await?;
+    for row in &rows {
+        row.before_delete()?;
+    }
+    let mut deleted = 0;
+    let all: Vec<&M> = rows.iter().collect();
+    for chunk in all.chunks(keys_per_statement::<M>(backend, 0)) {
+        let mut statement = delete_statement::<M>();
+        statement.filter = Some(keys_condition(chunk));
+        let (sql, values) = statement.render(backend)?.finish();
+        deleted += (&mut *transaction)
+            .execute(&sql, &values)
+            .await?
+            .rows_affected;
+    }
+    // The rows were read locked, so each one read was deleted.
+    for row in &rows {
+        row.after_delete()?;
+    }
+    Ok((deleted, if returning { rows } else { Vec::new() }))
+}
