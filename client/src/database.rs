@@ -302,15 +302,6 @@ impl Database {
 }
 
 impl Executor for &Database {
-    type Borrowed<'b>
-        = &'b Database
-    where
-        Self: 'b;
-
-    fn by_ref(&mut self) -> &Database {
-        self
-    }
-
     fn backend(&self) -> Backend {
         Database::backend(self)
     }
@@ -319,11 +310,11 @@ impl Executor for &Database {
         Some(self)
     }
 
-    async fn fetch_all(self, sql: &str, values: &[Value]) -> Result<Vec<Row>> {
+    async fn fetch_all(&mut self, sql: &str, values: &[Value]) -> Result<Vec<Row>> {
         Database::fetch_all(self, sql, values).await
     }
 
-    async fn execute(self, sql: &str, values: &[Value]) -> Result<Executed> {
+    async fn execute(&mut self, sql: &str, values: &[Value]) -> Result<Executed> {
         self.run(sql, values).await
     }
 }

@@ -1,5 +1,13 @@
 //! What runs statements: the pooled [`crate::Database`] (`&db`) or an open
 //! [`crate::Transaction`] (`&mut *tx`). Every query method takes either.
+//!
+//! # Guarantees
+//! The futures of every query method are `Send` when the executor is (`&Database` and
+//! `&mut Transaction` are), so queries run on `tokio::spawn`ed tasks and in web handlers.
+//! That is why the statement methods borrow the executor (`&mut self`) rather than reborrow it
+//! through an associated type: a generic future holding such a projection across an `.await`
+//! is not provably `Send` (the compiler would need the projection's lifetime bound for every
+//! lifetime at once).
 
 use crate::Backend;
 use crate::connection::Value;
@@ -15,16 +23,9 @@ pub struct Executed {
     pub last_insert_id: Option<u64>,
 }
 
-/// Runs statements for the query builder.
+/// Runs statements for the query builder. An executor borrowed mutably (`&mut executor`) is
+/// one too: code that runs several statements lends it out and keeps it.
 pub trait Executor: Send + Sized {
-    /// The same executor, borrowed for one more statement.
-    type Borrowed<'b>: Executor
-    where
-        Self: 'b;
-
-    /// Borrows the executor for one statement, keeping it for the next.
-    fn by_ref(&mut self) -> Self::Borrowed<'_>;
-
     /// The engine.
     fn backend(&self) -> Backend;
 
@@ -41,11 +42,45 @@ pub trait Executor: Send + Sized {
 
     /// Runs a query and returns its rows.
     fn fetch_all(
-        self,
+        &mut self,
         sql: &str,
         values: &[Value],
     ) -> impl Future<Output = Result<Vec<Row>>> + Send;
 
     /// Runs a statement.
-    fn execute(self, sql: &str, values: &[Value]) -> impl Future<Output = Result<Executed>> + Send;
+    fn execute(
+        &mut self,
+        sql: &str,
+        values: &[Value],
+    ) -> impl Future<Output = Result<Executed>> + Send;
+}
+
+impl<E: Executor> Executor for &mut E {
+    fn backend(&self) -> Backend {
+        (**self).backend()
+    }
+
+    fn database(&self) -> Option<&crate::Database> {
+        (**self).database()
+    }
+
+    fn transaction(&mut self) -> Option<&mut crate::Transaction> {
+        (**self).transaction()
+    }
+
+    fn fetch_all(
+        &mut self,
+        sql: &str,
+        values: &[Value],
+    ) -> impl Future<Output = Result<Vec<Row>>> + Send {
+        (**self).fetch_all(sql, values)
+    }
+
+    fn execute(
+        &mut self,
+        sql: &str,
+        values: &[Value],
+    ) -> impl Future<Output = Result<Executed>> + Send {
+        (**self).execute(sql, values)
+    }
 }

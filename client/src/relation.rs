@@ -278,7 +278,7 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
         let batch = self.batch_size(executor.backend());
         for chunk in distinct.chunks(batch) {
             let (sql, values) = self.batch_sql(executor.backend(), chunk);
-            for row in &executor.by_ref().fetch_all(&sql, &values).await? {
+            for row in &executor.fetch_all(&sql, &values).await? {
                 let parent = group_key(&row_parent_key(row)?);
                 grouped.entry(parent).or_default().push(C::from_row(row)?);
             }

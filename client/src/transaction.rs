@@ -110,7 +110,7 @@ impl Database {
     }
 
     /// Runs `work` in a transaction: commits when it returns `Ok`, rolls back when it returns
-    /// `Err` or panics.
+    /// `Err` or panics. The future is `Send` when `work`'s is, so it runs on spawned tasks.
     ///
     /// # Errors
     /// The work's error (after rollback), or the commit's.
@@ -151,22 +151,45 @@ impl Database {
     /// Runs a transaction again (up to `attempts` times) when the engine aborts it for a
     /// serialization failure or deadlock, the errors that are meant to be retried.
     ///
+    /// Each attempt runs a fresh clone of `work`. An async closure that captures shared
+    /// references and clonable values is `Clone`; one that mutates what it captures is not
+    /// (count attempts in an atomic instead). Taking `work` by clone rather than as an
+    /// `AsyncFnMut` keeps the returned future `Send` when the closure borrows from its
+    /// caller, so a retried transaction can run on a spawned task.
+    ///
+    /// ```no_run
+    /// # async fn demo(db: &foxdb::Database) -> foxdb::Result<()> {
+    /// use foxdb::{Isolation, ModelExt};
+    /// # #[derive(Clone, foxdb::Model)] #[foxdb(table = "accounts")] struct Account { #[foxdb(primary_key)] id: i64, balance: i64 }
+    /// let opening = Account { id: 7, balance: 100 };
+    /// let shared = db.clone();
+    /// tokio::spawn(async move {
+    ///     shared
+    ///         .retry_transaction(3, Some(Isolation::Serializable), async |tx| {
+    ///             tx.upsert(&opening).await?;
+    ///             Account::find().count(&mut *tx).await
+    ///         })
+    ///         .await
+    /// });
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// The last error, or any other error at once.
     pub async fn retry_transaction<T, F>(
         &self,
         attempts: u32,
         isolation: Option<Isolation>,
-        mut work: F,
+        work: F,
     ) -> Result<T>
     where
-        F: AsyncFnMut(&mut Transaction) -> Result<T>,
+        F: AsyncFnOnce(&mut Transaction) -> Result<T> + Clone,
     {
         let mut attempt = 0;
         loop {
             attempt += 1;
             let mut transaction = self.begin(isolation).await?;
-            let outcome = match work(&mut transaction).await {
+            let outcome = match work.clone()(&mut transaction).await {
                 Ok(value) => transaction.commit().await.map(|()| value),
                 Err(error) => {
                     let _ = transaction.rollback().await;
@@ -300,15 +323,6 @@ impl Transaction {
 }
 
 impl Executor for &mut Transaction {
-    type Borrowed<'b>
-        = &'b mut Transaction
-    where
-        Self: 'b;
-
-    fn by_ref(&mut self) -> &mut Transaction {
-        self
-    }
-
     fn backend(&self) -> Backend {
         Transaction::backend(self)
     }
@@ -317,7 +331,7 @@ impl Executor for &mut Transaction {
         Some(self)
     }
 
-    async fn fetch_all(self, sql: &str, values: &[Value]) -> Result<Vec<Row>> {
+    async fn fetch_all(&mut self, sql: &str, values: &[Value]) -> Result<Vec<Row>> {
         let started = std::time::Instant::now();
         let backend = Transaction::backend(self);
         check_parameter_count(backend, sql, values)?;
@@ -340,7 +354,7 @@ impl Executor for &mut Transaction {
         rows.map_err(|e| Error::query(backend, Some(sql), e))
     }
 
-    async fn execute(self, sql: &str, values: &[Value]) -> Result<Executed> {
+    async fn execute(&mut self, sql: &str, values: &[Value]) -> Result<Executed> {
         self.run(sql, values).await
     }
 }

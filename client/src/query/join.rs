@@ -363,7 +363,7 @@ impl<M: Model, L> JoinSelect<M, L> {
     ///
     /// # Errors
     /// As for [`JoinSelect::to_sql`]; database and decoding errors.
-    pub async fn all(&self, database: impl Executor) -> Result<Vec<M>> {
+    pub async fn all(&self, mut database: impl Executor) -> Result<Vec<M>> {
         let (sql, values) = self.to_sql(database.backend())?;
         database
             .fetch_all(&sql, &values)
@@ -377,7 +377,7 @@ impl<M: Model, L> JoinSelect<M, L> {
     ///
     /// # Errors
     /// As for [`JoinSelect::to_sql`]; database and decoding errors.
-    pub async fn one(self, database: impl Executor) -> Result<Option<M>> {
+    pub async fn one(self, mut database: impl Executor) -> Result<Option<M>> {
         let query = self.limit(1);
         let (sql, values) = query.to_sql(database.backend())?;
         match database.fetch_all(&sql, &values).await?.first() {
@@ -390,7 +390,7 @@ impl<M: Model, L> JoinSelect<M, L> {
     ///
     /// # Errors
     /// As for [`JoinSelect::to_sql`]; database errors.
-    pub async fn count(&self, database: impl Executor) -> Result<i64> {
+    pub async fn count(&self, mut database: impl Executor) -> Result<i64> {
         let mut writer = self.writer(database.backend())?;
         writer.push("SELECT COUNT(*) AS ");
         writer.push_identifier("count");
@@ -404,7 +404,7 @@ impl<M: Model, L> JoinSelect<M, L> {
     ///
     /// # Errors
     /// As for [`JoinSelect::to_sql`]; database errors.
-    pub async fn exists(&self, database: impl Executor) -> Result<bool> {
+    pub async fn exists(&self, mut database: impl Executor) -> Result<bool> {
         let mut writer = self.writer(database.backend())?;
         writer.push("SELECT 1 AS ");
         writer.push_identifier("found");
@@ -462,7 +462,7 @@ impl<M: Model, L, S: JoinSelection<L, I>, I> JoinSelectColumns<M, L, S, I> {
     ///
     /// # Errors
     /// As for [`JoinSelect::to_sql`]; database and decoding errors.
-    pub async fn all(&self, database: impl Executor) -> Result<Vec<S::Output>> {
+    pub async fn all(&self, mut database: impl Executor) -> Result<Vec<S::Output>> {
         let (sql, values) = self.to_sql(database.backend())?;
         database
             .fetch_all(&sql, &values)
@@ -476,7 +476,7 @@ impl<M: Model, L, S: JoinSelection<L, I>, I> JoinSelectColumns<M, L, S, I> {
     ///
     /// # Errors
     /// As for [`JoinSelect::to_sql`]; database and decoding errors.
-    pub async fn one(self, database: impl Executor) -> Result<Option<S::Output>> {
+    pub async fn one(self, mut database: impl Executor) -> Result<Option<S::Output>> {
         let query = JoinSelectColumns {
             query: self.query.limit(1),
             selection: self.selection,

@@ -187,7 +187,7 @@ impl<M: Model> Select<M> {
     ///
     /// # Errors
     /// Database and decoding errors.
-    pub async fn all(&self, database: impl Executor) -> Result<Vec<M>> {
+    pub async fn all(&self, mut database: impl Executor) -> Result<Vec<M>> {
         let (sql, values) = self.to_sql(database.backend());
         database
             .fetch_all(&sql, &values)
@@ -201,7 +201,7 @@ impl<M: Model> Select<M> {
     ///
     /// # Errors
     /// Database and decoding errors.
-    pub async fn one(self, database: impl Executor) -> Result<Option<M>> {
+    pub async fn one(self, mut database: impl Executor) -> Result<Option<M>> {
         let query = self.limit(1);
         let (sql, values) = query.to_sql(database.backend());
         match database.fetch_all(&sql, &values).await?.first() {
@@ -224,7 +224,7 @@ impl<M: Model> Select<M> {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn count(&self, database: impl Executor) -> Result<i64> {
+    pub async fn count(&self, mut database: impl Executor) -> Result<i64> {
         let mut writer = SqlWriter::for_model(database.backend(), M::PG_TYPES);
         writer.push("SELECT COUNT(*) AS ");
         writer.push_identifier("count");
@@ -238,7 +238,7 @@ impl<M: Model> Select<M> {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn exists(&self, database: impl Executor) -> Result<bool> {
+    pub async fn exists(&self, mut database: impl Executor) -> Result<bool> {
         let mut writer = SqlWriter::for_model(database.backend(), M::PG_TYPES);
         writer.push("SELECT 1 AS ");
         writer.push_identifier("found");

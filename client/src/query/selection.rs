@@ -187,7 +187,7 @@ impl<M: Model, S: Selection<M>> SelectColumns<M, S> {
     ///
     /// # Errors
     /// Database and decoding errors.
-    pub async fn all(&self, database: impl Executor) -> Result<Vec<S::Output>> {
+    pub async fn all(&self, mut database: impl Executor) -> Result<Vec<S::Output>> {
         let (sql, values) = self
             .query
             .to_sql_with(database.backend(), |w| self.selection.render(w));
@@ -203,7 +203,7 @@ impl<M: Model, S: Selection<M>> SelectColumns<M, S> {
     ///
     /// # Errors
     /// Database and decoding errors.
-    pub async fn one(self, database: impl Executor) -> Result<Option<S::Output>> {
+    pub async fn one(self, mut database: impl Executor) -> Result<Option<S::Output>> {
         let query = self.query.limit(1);
         let (sql, values) = query.to_sql_with(database.backend(), |w| self.selection.render(w));
         match database.fetch_all(&sql, &values).await?.first() {

@@ -109,10 +109,10 @@ pub async fn upsert<M: Model, E: Executor>(mut executor: E, model: &M) -> Result
     let stored = if executor.backend() == Backend::MySql {
         // MySQL's ON DUPLICATE KEY fires on any unique key, which could change another row:
         // update by primary key, and insert only when no row has it.
-        if save_values(executor.by_ref(), &model).await? {
+        if save_values(&mut executor, &model).await? {
             let rows = select::<M>()
                 .filter(key_condition(&model))
-                .all(executor.by_ref())
+                .all(&mut executor)
                 .await?;
             rows.into_iter().next().ok_or_else(|| Error::NotFound {
                 table: M::TABLE.to_string(),
@@ -122,10 +122,10 @@ pub async fn upsert<M: Model, E: Executor>(mut executor: E, model: &M) -> Result
                 .values()
                 .iter()
                 .any(|(c, v)| M::GENERATED.contains(c) && matches!(v, Value::Int(0) | Value::Null));
-            insert_row(executor.by_ref(), &model, !generated_unset).await?
+            insert_row(&mut executor, &model, !generated_unset).await?
         }
     } else {
-        insert_row(executor.by_ref(), &model, true).await?
+        insert_row(&mut executor, &model, true).await?
     };
     stored.after_insert()?;
     Ok(stored)
@@ -190,7 +190,7 @@ pub async fn remove<M: Model, E: Executor>(mut executor: E, model: &M) -> Result
     model.before_delete()?;
     let deleted = delete::<M>()
         .filter(key_condition(model))
-        .exec(executor.by_ref())
+        .exec(&mut executor)
         .await?
         > 0;
     if deleted {
@@ -245,7 +245,6 @@ pub async fn create<N: crate::model::NewRow, E: Executor>(
     }
     let (sql, values) = writer.finish();
     let inserted_id = executor
-        .by_ref()
         .execute(&sql, &values)
         .await?
         .last_insert_id
@@ -293,7 +292,7 @@ pub(crate) fn parameter_limit(backend: Backend) -> usize {
 pub async fn insert<M: Model, E: Executor>(mut executor: E, model: &M) -> Result<M> {
     let mut model = model.clone();
     model.before_insert()?;
-    let stored = insert_row(executor.by_ref(), &model, false).await?;
+    let stored = insert_row(&mut executor, &model, false).await?;
     stored.after_insert()?;
     Ok(stored)
 }
@@ -319,7 +318,6 @@ async fn insert_row<M: Model, E: Executor>(mut executor: E, model: &M, upsert: b
         return M::from_row(row);
     }
     let inserted_id = executor
-        .by_ref()
         .execute(&sql, &values)
         .await?
         .last_insert_id
@@ -385,11 +383,7 @@ pub async fn insert_many<M: Model, E: Executor>(mut executor: E, models: &[M]) -
     for chunk in models.chunks(batch) {
         let rows: Vec<&M> = chunk.iter().collect();
         let (sql, values) = insert_statement::<M>(backend, &rows);
-        inserted += executor
-            .by_ref()
-            .execute(&sql, &values)
-            .await?
-            .rows_affected;
+        inserted += executor.execute(&sql, &values).await?.rows_affected;
     }
     Ok(inserted)
 }
@@ -630,7 +624,7 @@ impl<M: Model> Update<M> {
     /// # Errors
     /// [`Error::Unsupported`] without a filter or `all_rows()`, or without `set`; hook
     /// errors (nothing is written); database errors.
-    pub async fn exec(&self, database: impl Executor) -> Result<u64> {
+    pub async fn exec(&self, mut database: impl Executor) -> Result<u64> {
         let writer = self.render(database.backend())?;
         if self.runs_hooks() {
             let (changed, _) = super::write_hooks::update(self, database, false).await?;
@@ -670,7 +664,7 @@ fn refuse_returning_on_mysql(backend: Backend, statement: &str) -> Result<()> {
 /// Renders a write (`statement`: "an UPDATE", "a DELETE"), appends `RETURNING <columns>` and
 /// decodes the rows it returns; MySQL has no RETURNING there and gets a typed refusal first.
 async fn fetch_returning<M: Model>(
-    database: impl Executor,
+    mut database: impl Executor,
     statement: &str,
     render: impl FnOnce(Backend) -> Result<SqlWriter>,
 ) -> Result<Vec<M>> {
@@ -765,7 +759,7 @@ impl<M: Model> Delete<M> {
     /// # Errors
     /// [`Error::Unsupported`] without a filter or `all_rows()`; hook errors (nothing is
     /// deleted); database errors.
-    pub async fn exec(&self, database: impl Executor) -> Result<u64> {
+    pub async fn exec(&self, mut database: impl Executor) -> Result<u64> {
         let writer = self.render(database.backend())?;
         if self.runs_hooks() {
             let (deleted, _) = super::write_hooks::delete(self, database, false).await?;

@@ -34,9 +34,9 @@ pub(super) async fn update<M: Model, E: Executor>(
     returning: bool,
 ) -> Result<(u64, Vec<M>)> {
     if let Some(database) = executor.database() {
-        let mut transaction = database.begin(None).await?;
-        let outcome = update_rows(update, &mut transaction, returning).await;
-        return finish(transaction, outcome).await;
+        return database
+            .transaction(async |transaction| update_rows(update, transaction, returning).await)
+            .await;
     }
     match executor.transaction() {
         Some(transaction) => update_rows(update, transaction, returning).await,
@@ -52,9 +52,9 @@ pub(super) async fn delete<M: Model, E: Executor>(
     returning: bool,
 ) -> Result<(u64, Vec<M>)> {
     if let Some(database) = executor.database() {
-        let mut transaction = database.begin(None).await?;
-        let outcome = delete_rows(delete, &mut transaction, returning).await;
-        return finish(transaction, outcome).await;
+        return database
+            .transaction(async |transaction| delete_rows(delete, transaction, returning).await)
+            .await;
     }
     match executor.transaction() {
         Some(transaction) => delete_rows(delete, transaction, returning).await,
@@ -70,23 +70,11 @@ fn no_transaction(backend: Backend) -> Error {
     }
 }
 
-/// Commits on `Ok`, rolls back on `Err`. Written out rather than through
-/// `Database::transaction`: its async closure makes the caller's future not `Send`.
-async fn finish<T>(transaction: Transaction, outcome: Result<T>) -> Result<T> {
-    match outcome {
-        Ok(value) => {
-            transaction.commit().await?;
-            Ok(value)
-        }
-        Err(error) => {
-            transaction.rollback().await?;
-            Err(error)
-        }
-    }
-}
-
 /// The rows `filter` matches, locked until the transaction ends where the engine can.
-async fn read_locked<M: Model, E: Executor>(executor: E, filter: Option<&Expr>) -> Result<Vec<M>> {
+async fn read_locked<M: Model, E: Executor>(
+    mut executor: E,
+    filter: Option<&Expr>,
+) -> Result<Vec<M>> {
     let backend = executor.backend();
     let mut query = select::<M>();
     query.filter = filter.cloned();
@@ -125,8 +113,8 @@ fn keys_per_statement<M: Model>(backend: Backend, bound: usize) -> usize {
 /// Columns to write with their values.
 type Changes = Vec<(&'static str, Value)>;
 
-// The row functions take the transaction as a concrete type: generic executors reborrowed with
-// `by_ref` make the caller's future not `Send`.
+// The row functions take the transaction itself: the reads are locked and the writes undone
+// together only inside one, the pool's or the caller's.
 async fn update_rows<M: Model>(
     update: &Update<M>,
     transaction: &mut Transaction,

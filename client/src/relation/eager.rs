@@ -167,7 +167,7 @@ macro_rules! nested_tuples {
                 #[allow(non_snake_case)]
                 let ($($name,)+) = self;
                 async move {
-                    $(let mut $value = $name.load(&rows, executor.by_ref()).await?.into_iter();)+
+                    $(let mut $value = $name.load(&rows, &mut executor).await?.into_iter();)+
                     // Every loader returns one entry per row.
                     Ok(rows
                         .into_iter()
@@ -220,7 +220,7 @@ impl<P: Model, C: Model, N: Nested<C>> Load<P> for Relation<P, C, N> {
             if parents.is_empty() {
                 return Ok(Vec::new());
             }
-            let children = self.load_children(parents, executor.by_ref()).await?;
+            let children = self.load_children(parents, &mut executor).await?;
             // The next level loads for every child of every parent at once, then the rows
             // are dealt back to their parents.
             let counts: Vec<usize> = children.iter().map(Vec::len).collect();
@@ -330,7 +330,7 @@ impl<P: Model, N> WithRelations<P, N> {
     where
         N: Nested<P>,
     {
-        let rows = self.query.all(executor.by_ref()).await?;
+        let rows = self.query.all(&mut executor).await?;
         self.relations.attach(rows, executor).await
     }
 }
