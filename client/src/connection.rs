@@ -9,6 +9,7 @@ use std::time::Duration;
 use sqlx::{AssertSqlSafe, Connection as _, Row};
 
 use crate::Backend;
+use crate::backend::on_engine;
 use crate::error::{Error, Result};
 use crate::url::DatabaseUrl;
 
@@ -74,14 +75,18 @@ impl Default for ConnectOptions {
     }
 }
 
-/// An open connection.
+/// An open connection. Only the engines compiled in (foxdb's `postgres`, `mysql` and `sqlite`
+/// cargo features) have a variant.
 #[derive(Debug)]
 pub enum Connection {
     /// PostgreSQL.
+    #[cfg(feature = "postgres")]
     Postgres(sqlx::PgConnection),
     /// MySQL / MariaDB.
+    #[cfg(feature = "mysql")]
     MySql(sqlx::MySqlConnection),
     /// SQLite.
+    #[cfg(feature = "sqlite")]
     Sqlite(sqlx::SqliteConnection),
 }
 
@@ -89,38 +94,10 @@ impl Connection {
     /// Connects to `url`.
     ///
     /// # Errors
-    /// [`Error::Connect`] naming the host (never the password) with a hint on what to check.
+    /// [`Error::Connect`] naming the host (never the password) with a hint on what to check;
+    /// [`Error::BackendNotEnabled`] for an engine this build of foxdb leaves out.
     pub async fn connect(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Self> {
         let backend = url.backend();
-        let connecting = async {
-            match backend {
-                Backend::Postgres => {
-                    let connect_options: sqlx::postgres::PgConnectOptions = url.expose().parse()?;
-                    let connect_options =
-                        connect_options.application_name(&options.application_name);
-                    sqlx::PgConnection::connect_with(&connect_options)
-                        .await
-                        .map(Self::Postgres)
-                }
-                Backend::MySql => {
-                    let connect_options: sqlx::mysql::MySqlConnectOptions = url.expose().parse()?;
-                    sqlx::MySqlConnection::connect_with(&connect_options)
-                        .await
-                        .map(Self::MySql)
-                }
-                Backend::Sqlite => {
-                    let connect_options: sqlx::sqlite::SqliteConnectOptions =
-                        url.expose().parse()?;
-                    let connect_options = connect_options
-                        .create_if_missing(true)
-                        .foreign_keys(true)
-                        .busy_timeout(Duration::from_secs(5));
-                    sqlx::SqliteConnection::connect_with(&connect_options)
-                        .await
-                        .map(Self::Sqlite)
-                }
-            }
-        };
         let connect_error = |message: String| {
             let hint = match backend {
                 Backend::Sqlite => "check that the directory exists and is writable".to_string(),
@@ -146,12 +123,54 @@ impl Connection {
                 hint,
             }
         };
-        match tokio::time::timeout(options.connect_timeout, connecting).await {
-            Ok(Ok(connection)) => Ok(connection),
-            Ok(Err(error)) => Err(connect_error(match &error {
+        let driver_error = |error: sqlx::Error| {
+            connect_error(match &error {
                 sqlx::Error::Database(db) => db.message().to_string(),
                 other => other.to_string(),
-            })),
+            })
+        };
+        // Per engine: the driver's options; the rest of connecting is shared.
+        let connecting = async {
+            match backend {
+                #[cfg(feature = "postgres")]
+                Backend::Postgres => {
+                    let connect_options: sqlx::postgres::PgConnectOptions =
+                        url.expose().parse().map_err(driver_error)?;
+                    let connect_options =
+                        connect_options.application_name(&options.application_name);
+                    sqlx::PgConnection::connect_with(&connect_options)
+                        .await
+                        .map(Self::Postgres)
+                        .map_err(driver_error)
+                }
+                #[cfg(feature = "mysql")]
+                Backend::MySql => {
+                    let connect_options: sqlx::mysql::MySqlConnectOptions =
+                        url.expose().parse().map_err(driver_error)?;
+                    sqlx::MySqlConnection::connect_with(&connect_options)
+                        .await
+                        .map(Self::MySql)
+                        .map_err(driver_error)
+                }
+                #[cfg(feature = "sqlite")]
+                Backend::Sqlite => {
+                    let connect_options: sqlx::sqlite::SqliteConnectOptions =
+                        url.expose().parse().map_err(driver_error)?;
+                    let connect_options = connect_options
+                        .create_if_missing(true)
+                        .foreign_keys(true)
+                        .busy_timeout(Duration::from_secs(5));
+                    sqlx::SqliteConnection::connect_with(&connect_options)
+                        .await
+                        .map(Self::Sqlite)
+                        .map_err(driver_error)
+                }
+                #[cfg(not(all(feature = "postgres", feature = "mysql", feature = "sqlite")))]
+                compiled_out => Err(compiled_out.not_enabled()),
+            }
+        };
+        match tokio::time::timeout(options.connect_timeout, connecting).await {
+            Ok(connected) => connected,
             Err(_) => Err(connect_error(format!(
                 "no answer within {} s",
                 options.connect_timeout.as_secs()
@@ -162,8 +181,11 @@ impl Connection {
     /// The engine.
     pub fn backend(&self) -> Backend {
         match self {
+            #[cfg(feature = "postgres")]
             Self::Postgres(_) => Backend::Postgres,
+            #[cfg(feature = "mysql")]
             Self::MySql(_) => Backend::MySql,
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(_) => Backend::Sqlite,
         }
     }
@@ -175,11 +197,8 @@ impl Connection {
     pub async fn execute(&mut self, sql: &str) -> Result<u64> {
         let backend = self.backend();
         let statement = sqlx::raw_sql(AssertSqlSafe(sql.to_string()));
-        let result = match self {
-            Self::Postgres(c) => statement.execute(c).await.map(|r| r.rows_affected()),
-            Self::MySql(c) => statement.execute(c).await.map(|r| r.rows_affected()),
-            Self::Sqlite(c) => statement.execute(c).await.map(|r| r.rows_affected()),
-        };
+        let result =
+            on_engine!(self, Self(c) => statement.execute(c).await.map(|r| r.rows_affected()));
         result.map_err(|e| Error::query(backend, Some(sql), e))
     }
 
@@ -191,20 +210,10 @@ impl Connection {
         let backend = self.backend();
         check_parameter_count(backend, sql, params)?;
         let sql_owned = AssertSqlSafe(sql.to_string());
-        let result = match self {
-            Self::Postgres(c) => bind_all(sqlx::query(sql_owned), params, backend)
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected()),
-            Self::MySql(c) => bind_all(sqlx::query(sql_owned), params, backend)
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected()),
-            Self::Sqlite(c) => bind_all(sqlx::query(sql_owned), params, backend)
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected()),
-        };
+        let result = on_engine!(self, Self(c) => bind_all(sqlx::query(sql_owned), params, backend)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()));
         result.map_err(|e| Error::query(backend, Some(sql), e))
     }
 
@@ -220,20 +229,10 @@ impl Connection {
         let backend = self.backend();
         check_parameter_count(backend, sql, params)?;
         let sql_owned = AssertSqlSafe(sql.to_string());
-        let result = match self {
-            Self::Postgres(c) => bind_all(sqlx::query(sql_owned), params, backend)
-                .fetch_all(c)
-                .await
-                .map(|rows| rows.iter().map(|r| text_row(r, r.len())).collect()),
-            Self::MySql(c) => bind_all(sqlx::query(sql_owned), params, backend)
-                .fetch_all(c)
-                .await
-                .map(|rows| rows.iter().map(|r| text_row(r, r.len())).collect()),
-            Self::Sqlite(c) => bind_all(sqlx::query(sql_owned), params, backend)
-                .fetch_all(c)
-                .await
-                .map(|rows| rows.iter().map(|r| text_row(r, r.len())).collect()),
-        };
+        let result = on_engine!(self, Self(c) => bind_all(sqlx::query(sql_owned), params, backend)
+            .fetch_all(c)
+            .await
+            .map(|rows| rows.iter().map(|r| text_row(r, r.len())).collect()));
         result.map_err(|e| Error::query(backend, Some(sql), e))
     }
 
@@ -245,30 +244,16 @@ impl Connection {
         let backend = self.backend();
         check_parameter_count(backend, sql, params)?;
         let sql_owned = AssertSqlSafe(sql.to_string());
-        let result = match self {
-            Self::Postgres(c) => bind_all(sqlx::query(sql_owned), params, backend)
-                .fetch_one(c)
-                .await
-                .and_then(|r| r.try_get::<i64, _>(0)),
-            Self::MySql(c) => bind_all(sqlx::query(sql_owned), params, backend)
-                .fetch_one(c)
-                .await
-                .and_then(|r| r.try_get::<i64, _>(0)),
-            Self::Sqlite(c) => bind_all(sqlx::query(sql_owned), params, backend)
-                .fetch_one(c)
-                .await
-                .and_then(|r| r.try_get::<i64, _>(0)),
-        };
+        let result = on_engine!(self, Self(c) => bind_all(sqlx::query(sql_owned), params, backend)
+            .fetch_one(c)
+            .await
+            .and_then(|r| r.try_get::<i64, _>(0)));
         result.map_err(|e| Error::query(backend, Some(sql), e))
     }
 
     /// Closes the connection cleanly.
     pub async fn close(self) {
-        let _ = match self {
-            Self::Postgres(c) => c.close().await,
-            Self::MySql(c) => c.close().await,
-            Self::Sqlite(c) => c.close().await,
-        };
+        let _ = on_engine!(self, Self(c) => c.close().await);
     }
 }
 
@@ -333,7 +318,7 @@ where
 
 /// How each engine binds what differs between drivers: an exact decimal (natively, or as text
 /// where the driver has no decimal type: SQLite), and NULL (untyped where the engine infers the
-/// type from the statement).
+/// type from the statement). Implemented per engine in `backend::{postgres,mysql,sqlite}`.
 pub(crate) trait DecimalBinding: sqlx::Database {
     fn bind_decimal<'q>(
         query: sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>,
@@ -343,73 +328,6 @@ pub(crate) trait DecimalBinding: sqlx::Database {
     fn bind_null<'q>(
         query: sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>,
     ) -> sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>;
-}
-
-/// A NULL whose type PostgreSQL infers from where it is used (parameter type OID 0): a
-/// text-typed NULL fails in `INSERT ... VALUES ($1)` into a `bigint` column.
-#[derive(Debug)]
-struct UntypedNull;
-
-impl sqlx::Type<sqlx::Postgres> for UntypedNull {
-    fn type_info() -> sqlx::postgres::PgTypeInfo {
-        sqlx::postgres::PgTypeInfo::with_oid(sqlx::postgres::types::Oid(0))
-    }
-}
-
-impl sqlx::Encode<'_, sqlx::Postgres> for UntypedNull {
-    fn encode_by_ref(
-        &self,
-        _buffer: &mut sqlx::postgres::PgArgumentBuffer,
-    ) -> std::result::Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
-        Ok(sqlx::encode::IsNull::Yes)
-    }
-}
-
-impl DecimalBinding for sqlx::Postgres {
-    fn bind_decimal<'q>(
-        query: sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>,
-        value: rust_decimal::Decimal,
-    ) -> sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments> {
-        query.bind(value)
-    }
-
-    fn bind_null<'q>(
-        query: sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>,
-    ) -> sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments> {
-        query.bind(None::<UntypedNull>)
-    }
-}
-
-impl DecimalBinding for sqlx::MySql {
-    // A text-typed NULL is accepted for any column.
-    fn bind_null<'q>(
-        query: sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>,
-    ) -> sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments> {
-        query.bind(None::<String>)
-    }
-
-    fn bind_decimal<'q>(
-        query: sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>,
-        value: rust_decimal::Decimal,
-    ) -> sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments> {
-        query.bind(value)
-    }
-}
-
-impl DecimalBinding for sqlx::Sqlite {
-    // A text-typed NULL is accepted for any column.
-    fn bind_null<'q>(
-        query: sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>,
-    ) -> sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments> {
-        query.bind(None::<String>)
-    }
-
-    fn bind_decimal<'q>(
-        query: sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>,
-        value: rust_decimal::Decimal,
-    ) -> sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments> {
-        query.bind(value.to_string())
-    }
 }
 
 pub(crate) fn bind_all<'q, DB>(

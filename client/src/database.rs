@@ -5,6 +5,7 @@ use std::time::Duration;
 use sqlx::AssertSqlSafe;
 
 use crate::Backend;
+use crate::backend::on_engine;
 use crate::connection::{Value, bind_all, check_parameter_count};
 use crate::error::{Error, Result};
 use crate::executor::{Executed, Executor};
@@ -50,20 +51,26 @@ pub struct PoolState {
 /// A borrowed pool, for the modules that start transactions.
 #[derive(Debug)]
 pub(crate) enum PoolRef<'a> {
+    #[cfg(feature = "postgres")]
     Postgres(&'a sqlx::PgPool),
+    #[cfg(feature = "mysql")]
     MySql(&'a sqlx::MySqlPool),
+    #[cfg(feature = "sqlite")]
     Sqlite(&'a sqlx::SqlitePool),
 }
 
 #[derive(Debug, Clone)]
 enum Pool {
+    #[cfg(feature = "postgres")]
     Postgres(sqlx::PgPool),
+    #[cfg(feature = "mysql")]
     MySql(sqlx::MySqlPool),
+    #[cfg(feature = "sqlite")]
     Sqlite(sqlx::SqlitePool),
 }
 
-/// A database: a pool of connections to one PostgreSQL, MySQL/MariaDB or SQLite database.
-/// Cloning shares the pool.
+/// A database: a pool of connections to one PostgreSQL, MySQL/MariaDB or SQLite database (the
+/// engines compiled in by foxdb's cargo features). Cloning shares the pool.
 #[derive(Debug, Clone)]
 pub struct Database {
     pool: Pool,
@@ -75,7 +82,7 @@ impl Database {
     /// Connects with default pool settings.
     ///
     /// # Errors
-    /// [`Error::InvalidUrl`], [`Error::Connect`] (host and hint, never the password).
+    /// See [`Database::connect_with`].
     pub async fn connect(url: &str) -> Result<Self> {
         Self::connect_with(url, &PoolOptions::default()).await
     }
@@ -83,7 +90,8 @@ impl Database {
     /// Connects with the given pool settings.
     ///
     /// # Errors
-    /// [`Error::InvalidUrl`], [`Error::Connect`] (host and hint, never the password).
+    /// [`Error::InvalidUrl`], [`Error::Connect`] (host and hint, never the password),
+    /// [`Error::BackendNotEnabled`] for an engine this build of foxdb leaves out.
     pub async fn connect_with(url: &str, options: &PoolOptions) -> Result<Self> {
         let url = DatabaseUrl::parse(url)?;
         let connect_error = |error: sqlx::Error| Error::Connect {
@@ -109,8 +117,11 @@ impl Database {
             }};
         }
         let pool = match url.backend() {
+            #[cfg(feature = "postgres")]
             Backend::Postgres => pool!(sqlx::postgres::PgConnectOptions, Postgres, |c| c),
+            #[cfg(feature = "mysql")]
             Backend::MySql => pool!(sqlx::mysql::MySqlConnectOptions, MySql, |c| c),
+            #[cfg(feature = "sqlite")]
             Backend::Sqlite => pool!(
                 sqlx::sqlite::SqliteConnectOptions,
                 Sqlite,
@@ -118,6 +129,8 @@ impl Database {
                     .create_if_missing(true)
                     .foreign_keys(true)
             ),
+            #[cfg(not(all(feature = "postgres", feature = "mysql", feature = "sqlite")))]
+            compiled_out => return Err(compiled_out.not_enabled()),
         };
         Ok(Self {
             pool,
@@ -128,19 +141,18 @@ impl Database {
 
     pub(crate) fn pool(&self) -> PoolRef<'_> {
         match &self.pool {
+            #[cfg(feature = "postgres")]
             Pool::Postgres(p) => PoolRef::Postgres(p),
+            #[cfg(feature = "mysql")]
             Pool::MySql(p) => PoolRef::MySql(p),
+            #[cfg(feature = "sqlite")]
             Pool::Sqlite(p) => PoolRef::Sqlite(p),
         }
     }
 
     /// Open and idle connections of the pool now.
     pub fn pool_state(&self) -> PoolState {
-        let (open, idle) = match &self.pool {
-            Pool::Postgres(p) => (p.size(), p.num_idle()),
-            Pool::MySql(p) => (p.size(), p.num_idle()),
-            Pool::Sqlite(p) => (p.size(), p.num_idle()),
-        };
+        let (open, idle) = on_engine!(&self.pool, Pool(p) => (p.size(), p.num_idle()));
         PoolState {
             open,
             idle: u32::try_from(idle).unwrap_or(u32::MAX),
@@ -165,8 +177,11 @@ impl Database {
     /// The engine.
     pub fn backend(&self) -> Backend {
         match self.pool {
+            #[cfg(feature = "postgres")]
             Pool::Postgres(_) => Backend::Postgres,
+            #[cfg(feature = "mysql")]
             Pool::MySql(_) => Backend::MySql,
+            #[cfg(feature = "sqlite")]
             Pool::Sqlite(_) => Backend::Sqlite,
         }
     }
@@ -182,20 +197,10 @@ impl Database {
         let backend = self.backend();
         check_parameter_count(backend, sql, values)?;
         let statement = AssertSqlSafe(sql.to_string());
-        let rows = match &self.pool {
-            Pool::Postgres(p) => bind_all(sqlx::query(statement), values, backend)
-                .fetch_all(p)
-                .await
-                .map(|rows| rows.into_iter().map(Row::Postgres).collect()),
-            Pool::MySql(p) => bind_all(sqlx::query(statement), values, backend)
-                .fetch_all(p)
-                .await
-                .map(|rows| rows.into_iter().map(Row::MySql).collect()),
-            Pool::Sqlite(p) => bind_all(sqlx::query(statement), values, backend)
-                .fetch_all(p)
-                .await
-                .map(|rows| rows.into_iter().map(Row::Sqlite).collect()),
-        };
+        let rows = on_engine!(&self.pool, Pool(p) => bind_all(sqlx::query(statement), values, backend)
+            .fetch_all(p)
+            .await
+            .map(|rows| rows.into_iter().map(Row::from).collect()));
         self.stats.record(sql, started.elapsed(), rows.is_err());
         rows.map_err(|e| Error::query(backend, Some(sql), e))
     }
@@ -215,29 +220,10 @@ impl Database {
         let backend = self.backend();
         check_parameter_count(backend, sql, values)?;
         let statement = AssertSqlSafe(sql.to_string());
-        let executed = match &self.pool {
-            Pool::Postgres(p) => bind_all(sqlx::query(statement), values, backend)
-                .execute(p)
-                .await
-                .map(|r| Executed {
-                    rows_affected: r.rows_affected(),
-                    last_insert_id: None,
-                }),
-            Pool::MySql(p) => bind_all(sqlx::query(statement), values, backend)
-                .execute(p)
-                .await
-                .map(|r| Executed {
-                    rows_affected: r.rows_affected(),
-                    last_insert_id: Some(r.last_insert_id()),
-                }),
-            Pool::Sqlite(p) => bind_all(sqlx::query(statement), values, backend)
-                .execute(p)
-                .await
-                .map(|r| Executed {
-                    rows_affected: r.rows_affected(),
-                    last_insert_id: None,
-                }),
-        };
+        let executed = on_engine!(&self.pool, Pool(p) => bind_all(sqlx::query(statement), values, backend)
+            .execute(p)
+            .await
+            .map(Executed::from));
         self.stats.record(sql, started.elapsed(), executed.is_err());
         executed.map_err(|e| Error::query(backend, Some(sql), e))
     }
@@ -270,8 +256,11 @@ impl Database {
         Ok(rows
             .iter()
             .map(|row| match row {
+                #[cfg(feature = "postgres")]
                 Row::Postgres(r) => sqlx::Row::try_get::<String, _>(r, 0).unwrap_or_default(),
+                #[cfg(feature = "sqlite")]
                 Row::Sqlite(r) => sqlx::Row::try_get::<String, _>(r, "detail").unwrap_or_default(),
+                #[cfg(feature = "mysql")]
                 Row::MySql(r) => {
                     let field = |name: &str| {
                         sqlx::Row::try_get::<Option<String>, _>(r, name)
@@ -293,11 +282,7 @@ impl Database {
 
     /// Closes every connection of the pool.
     pub async fn close(&self) {
-        match &self.pool {
-            Pool::Postgres(p) => p.close().await,
-            Pool::MySql(p) => p.close().await,
-            Pool::Sqlite(p) => p.close().await,
-        }
+        on_engine!(&self.pool, Pool(p) => p.close().await);
     }
 }
 

@@ -47,6 +47,18 @@ pub enum Error {
         /// What is not supported.
         feature: String,
     },
+    /// The URL names an engine whose driver this build of foxdb leaves out: its cargo feature
+    /// is off.
+    #[error(
+        "{backend} support is not compiled into this build of foxdb\n  hint: turn on foxdb's `{feature}` cargo feature (Cargo.toml: foxdb = {{ version = \"{version}\", features = [\"{feature}\"] }})",
+        version = env!("CARGO_PKG_VERSION")
+    )]
+    BackendNotEnabled {
+        /// Engine the URL names.
+        backend: Backend,
+        /// The foxdb cargo feature that compiles its driver in.
+        feature: &'static str,
+    },
     /// A column could not be decoded into the model's field.
     #[error("cannot decode column {column}: {message}")]
     Decode {

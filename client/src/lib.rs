@@ -8,13 +8,22 @@
 //! assert_eq!(url.backend(), Backend::Postgres);
 //! assert_eq!(url.to_string(), "postgres://app:***@db:5432/blog"); // never prints the password
 //! ```
+//!
+//! # Cargo features
+//! `postgres`, `mysql` (MySQL and MariaDB) and `sqlite` each compile one engine's driver in; all
+//! three are on by default. Any non-empty set builds with the same API:
+//! `foxdb = { version = "0.1", default-features = false, features = ["postgres"] }` leaves the
+//! MySQL and SQLite drivers out. URLs, [`Backend`], the [`dialect`]s and the [`schema`] model work
+//! for every engine whatever the features; connecting to an engine left out returns
+//! [`Error::BackendNotEnabled`] naming the feature to turn on ([`Backend::is_enabled`] tells up
+//! front). [`Connection`] and [`Row`] have a variant only for the engines compiled in.
 #![forbid(unsafe_code)]
 
-// The per-engine features exist so that leaving drivers out can come without breaking users;
-// until the code is split per engine, all three are needed, and this says so plainly.
-#[cfg(not(all(feature = "postgres", feature = "mysql", feature = "sqlite")))]
+// Without any engine the per-engine enums (connections, pools, transactions, rows) would be
+// empty: rather than carry code for a client that can connect to nothing, the build stops here.
+#[cfg(not(any(feature = "postgres", feature = "mysql", feature = "sqlite")))]
 compile_error!(
-    "foxdb needs its `postgres`, `mysql` and `sqlite` features together for now (the default); building with fewer engines is planned"
+    "foxdb needs at least one of its `postgres`, `mysql` and `sqlite` features (all three are on by default), such as: foxdb = { default-features = false, features = [\"postgres\"] }"
 );
 
 mod backend;

@@ -3,16 +3,21 @@
 use sqlx::Row as _;
 
 use crate::Backend;
+use crate::backend::on_engine;
 use crate::error::{Error, Result};
 
-/// One row of a result.
+/// One row of a result. Only the engines compiled in (foxdb's `postgres`, `mysql` and `sqlite`
+/// cargo features) have a variant.
 #[derive(Debug)]
 pub enum Row {
     /// From PostgreSQL.
+    #[cfg(feature = "postgres")]
     Postgres(sqlx::postgres::PgRow),
     /// From MySQL / MariaDB.
+    #[cfg(feature = "mysql")]
     MySql(sqlx::mysql::MySqlRow),
     /// From SQLite.
+    #[cfg(feature = "sqlite")]
     Sqlite(sqlx::sqlite::SqliteRow),
 }
 
@@ -40,11 +45,7 @@ macro_rules! native_columns {
     ($($ty:ty),* $(,)?) => {
         $(impl FromColumn for $ty {
             fn from_column(row: &Row, column: &str) -> std::result::Result<Self, sqlx::Error> {
-                match row {
-                    Row::Postgres(r) => r.try_get(column),
-                    Row::MySql(r) => r.try_get(column),
-                    Row::Sqlite(r) => r.try_get(column),
-                }
+                on_engine!(row, Row(r) => r.try_get(column))
             }
         })*
     };
@@ -69,6 +70,7 @@ native_columns!(
 /// which have no unsigned types, a non-negative `BIGINT`.
 impl FromColumn for u64 {
     fn from_column(row: &Row, column: &str) -> std::result::Result<Self, sqlx::Error> {
+        #[cfg(any(feature = "postgres", feature = "sqlite"))]
         let in_range = |value: i64| {
             u64::try_from(value).map_err(|error| sqlx::Error::ColumnDecode {
                 index: column.to_string(),
@@ -76,8 +78,11 @@ impl FromColumn for u64 {
             })
         };
         match row {
+            #[cfg(feature = "mysql")]
             Row::MySql(r) => r.try_get(column),
+            #[cfg(feature = "postgres")]
             Row::Postgres(r) => in_range(r.try_get(column)?),
+            #[cfg(feature = "sqlite")]
             Row::Sqlite(r) => in_range(r.try_get(column)?),
         }
     }
@@ -86,10 +91,13 @@ impl FromColumn for u64 {
 impl FromColumn for serde_json::Value {
     fn from_column(row: &Row, column: &str) -> std::result::Result<Self, sqlx::Error> {
         match row {
+            #[cfg(feature = "postgres")]
             Row::Postgres(r) => r.try_get(column),
+            #[cfg(feature = "mysql")]
             Row::MySql(r) => r.try_get(column),
             // SQLite's JSON columns have numeric affinity: a scalar document may come back as
             // a number.
+            #[cfg(feature = "sqlite")]
             Row::Sqlite(r) => r.try_get::<serde_json::Value, _>(column).or_else(|error| {
                 if let Ok(i) = r.try_get::<i64, _>(column) {
                     Ok(serde_json::Value::from(i))
@@ -106,49 +114,56 @@ impl FromColumn for serde_json::Value {
 impl FromColumn for uuid::Uuid {
     fn from_column(row: &Row, column: &str) -> std::result::Result<Self, sqlx::Error> {
         // Stored natively on PostgreSQL, as hyphenated text on MySQL and SQLite.
-        let text: String = match row {
-            Row::Postgres(r) => return r.try_get(column),
-            Row::MySql(r) => r.try_get(column)?,
-            Row::Sqlite(r) => r.try_get(column)?,
+        #[cfg(any(feature = "mysql", feature = "sqlite"))]
+        let parse = |text: String| {
+            uuid::Uuid::parse_str(&text).map_err(|e| sqlx::Error::ColumnDecode {
+                index: column.to_string(),
+                source: Box::new(e),
+            })
         };
-        uuid::Uuid::parse_str(&text).map_err(|e| sqlx::Error::ColumnDecode {
-            index: column.to_string(),
-            source: Box::new(e),
-        })
+        match row {
+            #[cfg(feature = "postgres")]
+            Row::Postgres(r) => r.try_get(column),
+            #[cfg(feature = "mysql")]
+            Row::MySql(r) => parse(r.try_get(column)?),
+            #[cfg(feature = "sqlite")]
+            Row::Sqlite(r) => parse(r.try_get(column)?),
+        }
     }
 }
 
 impl FromColumn for rust_decimal::Decimal {
     fn from_column(row: &Row, column: &str) -> std::result::Result<Self, sqlx::Error> {
-        let decode_error = |e: rust_decimal::Error| sqlx::Error::ColumnDecode {
-            index: column.to_string(),
-            source: Box::new(e),
-        };
         match row {
+            #[cfg(feature = "postgres")]
             Row::Postgres(r) => r.try_get(column),
+            #[cfg(feature = "mysql")]
             Row::MySql(r) => r.try_get(column),
             // SQLite keeps NUMERIC values as integers, reals or text.
-            Row::Sqlite(r) => match r.try_get::<i64, _>(column) {
-                Ok(i) => Ok(rust_decimal::Decimal::from(i)),
-                Err(_) => match r.try_get::<f64, _>(column) {
-                    Ok(x) => rust_decimal::Decimal::try_from(x).map_err(decode_error),
-                    Err(_) => {
-                        let text: String = r.try_get(column)?;
-                        text.parse().map_err(decode_error)
-                    }
-                },
-            },
+            #[cfg(feature = "sqlite")]
+            Row::Sqlite(r) => {
+                let decode_error = |e: rust_decimal::Error| sqlx::Error::ColumnDecode {
+                    index: column.to_string(),
+                    source: Box::new(e),
+                };
+                match r.try_get::<i64, _>(column) {
+                    Ok(i) => Ok(rust_decimal::Decimal::from(i)),
+                    Err(_) => match r.try_get::<f64, _>(column) {
+                        Ok(x) => rust_decimal::Decimal::try_from(x).map_err(decode_error),
+                        Err(_) => {
+                            let text: String = r.try_get(column)?;
+                            text.parse().map_err(decode_error)
+                        }
+                    },
+                }
+            }
         }
     }
 }
 
 impl<T: FromColumn> FromColumn for Option<T> {
     fn from_column(row: &Row, column: &str) -> std::result::Result<Self, sqlx::Error> {
-        let is_null = match row {
-            Row::Postgres(r) => sqlx::ValueRef::is_null(&r.try_get_raw(column)?),
-            Row::MySql(r) => sqlx::ValueRef::is_null(&r.try_get_raw(column)?),
-            Row::Sqlite(r) => sqlx::ValueRef::is_null(&r.try_get_raw(column)?),
-        };
+        let is_null = on_engine!(row, Row(r) => sqlx::ValueRef::is_null(&r.try_get_raw(column)?));
         if is_null {
             Ok(None)
         } else {
@@ -161,8 +176,11 @@ impl Row {
     /// The engine the row came from.
     pub fn backend(&self) -> Backend {
         match self {
+            #[cfg(feature = "postgres")]
             Self::Postgres(_) => Backend::Postgres,
+            #[cfg(feature = "mysql")]
             Self::MySql(_) => Backend::MySql,
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(_) => Backend::Sqlite,
         }
     }

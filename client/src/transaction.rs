@@ -18,6 +18,7 @@
 use sqlx::AssertSqlSafe;
 
 use crate::Backend;
+use crate::backend::on_engine;
 use crate::connection::{Value, bind_all, check_parameter_count};
 use crate::database::Database;
 use crate::error::{Error, Result};
@@ -47,8 +48,11 @@ impl Isolation {
 
 #[derive(Debug)]
 enum Inner {
+    #[cfg(feature = "postgres")]
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    #[cfg(feature = "mysql")]
     MySql(sqlx::Transaction<'static, sqlx::MySql>),
+    #[cfg(feature = "sqlite")]
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
 }
 
@@ -68,7 +72,9 @@ impl Database {
     pub async fn begin(&self, isolation: Option<Isolation>) -> Result<Transaction> {
         let backend = self.backend();
         let inner = match (self.pool(), isolation) {
+            #[cfg(feature = "postgres")]
             (crate::database::PoolRef::Postgres(p), None) => p.begin().await.map(Inner::Postgres),
+            #[cfg(feature = "postgres")]
             (crate::database::PoolRef::Postgres(p), Some(level)) => p
                 .begin_with(AssertSqlSafe(format!(
                     "BEGIN ISOLATION LEVEL {}",
@@ -76,7 +82,9 @@ impl Database {
                 )))
                 .await
                 .map(Inner::Postgres),
+            #[cfg(feature = "mysql")]
             (crate::database::PoolRef::MySql(p), None) => p.begin().await.map(Inner::MySql),
+            #[cfg(feature = "mysql")]
             (crate::database::PoolRef::MySql(p), Some(level)) => {
                 // MySQL sets the level of the next transaction, then starts it.
                 p.begin_with(AssertSqlSafe(format!(
@@ -86,10 +94,12 @@ impl Database {
                 .await
                 .map(Inner::MySql)
             }
+            #[cfg(feature = "sqlite")]
             (crate::database::PoolRef::Sqlite(p), None | Some(Isolation::Serializable)) => {
                 // SQLite transactions are always serializable.
                 p.begin().await.map(Inner::Sqlite)
             }
+            #[cfg(feature = "sqlite")]
             (crate::database::PoolRef::Sqlite(_), Some(level)) => {
                 return Err(Error::Unsupported {
                     backend,
@@ -215,6 +225,7 @@ pub fn is_retryable(error: &Error) -> bool {
     };
     // MySQL reports SQLSTATE through code(); its error numbers tell deadlock (1213) and lock
     // wait timeout (1205) apart.
+    #[cfg(feature = "mysql")]
     if let Some(mysql) = database.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
         return matches!(mysql.number(), 1213 | 1205);
     }
@@ -230,8 +241,11 @@ impl Transaction {
     /// The engine.
     pub fn backend(&self) -> Backend {
         match self.inner {
+            #[cfg(feature = "postgres")]
             Inner::Postgres(_) => Backend::Postgres,
+            #[cfg(feature = "mysql")]
             Inner::MySql(_) => Backend::MySql,
+            #[cfg(feature = "sqlite")]
             Inner::Sqlite(_) => Backend::Sqlite,
         }
     }
@@ -242,11 +256,7 @@ impl Transaction {
     /// Database errors.
     pub async fn commit(self) -> Result<()> {
         let backend = self.backend();
-        let committed = match self.inner {
-            Inner::Postgres(t) => t.commit().await,
-            Inner::MySql(t) => t.commit().await,
-            Inner::Sqlite(t) => t.commit().await,
-        };
+        let committed = on_engine!(self.inner, Inner(t) => t.commit().await);
         committed.map_err(|e| Error::query(backend, Some("COMMIT"), e))
     }
 
@@ -256,11 +266,7 @@ impl Transaction {
     /// Database errors.
     pub async fn rollback(self) -> Result<()> {
         let backend = self.backend();
-        let rolled_back = match self.inner {
-            Inner::Postgres(t) => t.rollback().await,
-            Inner::MySql(t) => t.rollback().await,
-            Inner::Sqlite(t) => t.rollback().await,
-        };
+        let rolled_back = on_engine!(self.inner, Inner(t) => t.rollback().await);
         rolled_back.map_err(|e| Error::query(backend, Some("ROLLBACK"), e))
     }
 
@@ -294,29 +300,10 @@ impl Transaction {
         let backend = self.backend();
         check_parameter_count(backend, sql, values)?;
         let statement = AssertSqlSafe(sql.to_string());
-        let executed = match &mut self.inner {
-            Inner::Postgres(t) => bind_all(sqlx::query(statement), values, backend)
-                .execute(&mut **t)
-                .await
-                .map(|r| Executed {
-                    rows_affected: r.rows_affected(),
-                    last_insert_id: None,
-                }),
-            Inner::MySql(t) => bind_all(sqlx::query(statement), values, backend)
-                .execute(&mut **t)
-                .await
-                .map(|r| Executed {
-                    rows_affected: r.rows_affected(),
-                    last_insert_id: Some(r.last_insert_id()),
-                }),
-            Inner::Sqlite(t) => bind_all(sqlx::query(statement), values, backend)
-                .execute(&mut **t)
-                .await
-                .map(|r| Executed {
-                    rows_affected: r.rows_affected(),
-                    last_insert_id: None,
-                }),
-        };
+        let executed = on_engine!(&mut self.inner, Inner(t) => bind_all(sqlx::query(statement), values, backend)
+            .execute(&mut **t)
+            .await
+            .map(Executed::from));
         self.stats.record(sql, started.elapsed(), executed.is_err());
         executed.map_err(|e| Error::query(backend, Some(sql), e))
     }
@@ -336,20 +323,10 @@ impl Executor for &mut Transaction {
         let backend = Transaction::backend(self);
         check_parameter_count(backend, sql, values)?;
         let statement = AssertSqlSafe(sql.to_string());
-        let rows = match &mut self.inner {
-            Inner::Postgres(t) => bind_all(sqlx::query(statement), values, backend)
-                .fetch_all(&mut **t)
-                .await
-                .map(|rows| rows.into_iter().map(Row::Postgres).collect()),
-            Inner::MySql(t) => bind_all(sqlx::query(statement), values, backend)
-                .fetch_all(&mut **t)
-                .await
-                .map(|rows| rows.into_iter().map(Row::MySql).collect()),
-            Inner::Sqlite(t) => bind_all(sqlx::query(statement), values, backend)
-                .fetch_all(&mut **t)
-                .await
-                .map(|rows| rows.into_iter().map(Row::Sqlite).collect()),
-        };
+        let rows = on_engine!(&mut self.inner, Inner(t) => bind_all(sqlx::query(statement), values, backend)
+            .fetch_all(&mut **t)
+            .await
+            .map(|rows| rows.into_iter().map(Row::from).collect()));
         self.stats.record(sql, started.elapsed(), rows.is_err());
         rows.map_err(|e| Error::query(backend, Some(sql), e))
     }

@@ -8,8 +8,15 @@
 //! actually stores (`uuid` is `char(36)` on MySQL, every serial is a 64-bit rowid on SQLite), so
 //! "introspect(apply(S)) == canonical(S)" for every schema S.
 
+// Reading the catalogs needs the engine's driver; reading type names back does not.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod key_columns;
+#[cfg(feature = "mysql")]
 mod mysql;
+mod native_type;
+#[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 
 use fox_crds::ColumnType;
@@ -19,7 +26,7 @@ use crate::Backend;
 use crate::connection::Connection;
 use crate::dialect::dialect_for;
 use crate::error::Result;
-use crate::schema::{Column, ColumnDefault, ForeignKey, Index, Schema, Table};
+use crate::schema::{Column, ColumnDefault, Schema};
 
 /// Prefix of FoxDB's own tables, never part of a user schema.
 pub const BOOKKEEPING_PREFIX: &str = "_fox_";
@@ -31,8 +38,11 @@ pub const BOOKKEEPING_PREFIX: &str = "_fox_";
 /// ([`crate::Error::Introspection`], naming the table and column).
 pub async fn introspect_schema(connection: &mut Connection) -> Result<Schema> {
     let mut schema = match connection {
+        #[cfg(feature = "postgres")]
         Connection::Postgres(c) => postgres::introspect(c).await?,
+        #[cfg(feature = "mysql")]
         Connection::MySql(c) => mysql::introspect(c).await?,
+        #[cfg(feature = "sqlite")]
         Connection::Sqlite(c) => sqlite::introspect(c).await?,
     };
     schema.normalize_order();
@@ -42,9 +52,9 @@ pub async fn introspect_schema(connection: &mut Connection) -> Result<Schema> {
 /// Parses a native type spelling as the engine reports it back into the portable vocabulary.
 pub fn parse_native_type(backend: Backend, native: &str) -> Option<ColumnType> {
     match backend {
-        Backend::Postgres => postgres::parse_native_type(native),
-        Backend::MySql => mysql::parse_native_type(native),
-        Backend::Sqlite => sqlite::parse_native_type(native),
+        Backend::Postgres => native_type::postgres(native),
+        Backend::MySql => native_type::mysql(native),
+        Backend::Sqlite => native_type::sqlite(native),
     }
 }
 
@@ -281,46 +291,6 @@ fn strip_cast(text: &str) -> &str {
 fn unquote(text: &str) -> Option<String> {
     let inner = text.strip_prefix('\'')?.strip_suffix('\'')?;
     Some(inner.replace("''", "'"))
-}
-
-/// Adds one column of an index read row by row (the rows of one index arrive in key order).
-pub(crate) fn add_index_column(table: &mut Table, name: String, column: String, unique: bool) {
-    match table.indexes.iter_mut().find(|i| i.name == name) {
-        Some(index) => index.columns.push(column),
-        None => table.indexes.push(Index {
-            name,
-            columns: vec![column],
-            unique,
-        }),
-    }
-}
-
-/// One row of a foreign key as the catalogs list it: one row per column, in key order.
-pub(crate) struct ForeignKeyColumn {
-    pub(crate) name: String,
-    pub(crate) column: String,
-    pub(crate) referenced_table: String,
-    pub(crate) referenced_column: String,
-    pub(crate) on_delete: String,
-    pub(crate) on_update: String,
-}
-
-/// Adds one column of a foreign key read row by row.
-pub(crate) fn add_foreign_key_column(table: &mut Table, row: ForeignKeyColumn) {
-    match table.foreign_keys.iter_mut().find(|f| f.name == row.name) {
-        Some(foreign_key) => {
-            foreign_key.columns.push(row.column);
-            foreign_key.referenced_columns.push(row.referenced_column);
-        }
-        None => table.foreign_keys.push(ForeignKey {
-            name: row.name,
-            columns: vec![row.column],
-            referenced_table: row.referenced_table,
-            referenced_columns: vec![row.referenced_column],
-            on_delete: parse_action(&row.on_delete),
-            on_update: parse_action(&row.on_update),
-        }),
-    }
 }
 
 /// Parses a referential action as engines report it.

@@ -5,10 +5,8 @@ use std::collections::{BTreeMap, HashSet};
 use fox_crds::ColumnType;
 use sqlx::{MySqlConnection, Row};
 
-use super::{
-    BOOKKEEPING_PREFIX, ForeignKeyColumn, add_foreign_key_column, add_index_column, parse_default,
-    parse_quoted_list,
-};
+use super::key_columns::{ForeignKeyColumn, add_foreign_key_column, add_index_column};
+use super::{BOOKKEEPING_PREFIX, native_type, parse_default};
 use crate::Backend;
 use crate::error::{Error, Result};
 use crate::schema::{Column, ColumnDefault, Schema, Table};
@@ -100,7 +98,7 @@ pub(super) async fn introspect(connection: &mut MySqlConnection) -> Result<Schem
         let mut ty = if json_columns.contains(&(table_name.clone(), column_name.clone())) {
             ColumnType::Json
         } else {
-            parse_native_type(&native).ok_or_else(|| Error::Introspection {
+            native_type::mysql(&native).ok_or_else(|| Error::Introspection {
                 backend: Backend::MySql,
                 table: table_name.clone(),
                 message: format!(
@@ -199,81 +197,4 @@ pub(super) async fn introspect(connection: &mut MySqlConnection) -> Result<Schem
     Ok(Schema {
         tables: tables.into_values().collect(),
     })
-}
-
-/// Maps `COLUMN_TYPE` to the portable vocabulary (display widths such as `int(11)` ignored).
-pub(super) fn parse_native_type(native: &str) -> Option<ColumnType> {
-    let native = native.trim();
-    let lower = native.to_ascii_lowercase();
-    let lower = lower
-        .trim_end_matches(" unsigned")
-        .trim_end_matches(" signed");
-    let (name, args) = match lower.find('(') {
-        Some(open) => (&lower[..open], Some(&native[open + 1..native.rfind(')')?])),
-        None => (lower, None),
-    };
-    let number = |text: &str| text.trim().parse::<u32>().ok();
-    Some(match (name, args) {
-        ("tinyint", Some("1")) | ("boolean" | "bool", _) => ColumnType::Boolean,
-        ("smallint", _) => ColumnType::SmallInt,
-        ("int" | "integer" | "mediumint", _) => ColumnType::Integer,
-        ("bigint", _) => ColumnType::BigInt,
-        ("float", _) => ColumnType::Real,
-        ("double", _) => ColumnType::Double,
-        ("decimal" | "numeric", Some(args)) => {
-            let mut parts = args.split(',');
-            let precision = number(parts.next()?)?;
-            let scale = parts.next().map_or(Some(0), number)?;
-            ColumnType::Decimal { precision, scale }
-        }
-        ("char", Some(n)) => ColumnType::Char(number(n)?),
-        ("varchar", Some(n)) => ColumnType::Varchar(number(n)?),
-        ("text" | "mediumtext" | "longtext" | "tinytext", _) => ColumnType::Text,
-        ("date", None) => ColumnType::Date,
-        ("time", _) => ColumnType::Time,
-        ("datetime", _) => ColumnType::Timestamp,
-        ("timestamp", _) => ColumnType::TimestampTz,
-        ("uuid", None) => ColumnType::Uuid,
-        ("json", None) => ColumnType::Json,
-        ("blob" | "mediumblob" | "longblob" | "tinyblob", None) => ColumnType::Bytes,
-        // MySQL escapes backslashes in COLUMN_TYPE.
-        ("enum", Some(list)) => ColumnType::Enum(
-            parse_quoted_list(list)
-                .into_iter()
-                .map(|label| label.replace("\\\\", "\\"))
-                .collect(),
-        ),
-        _ => return None,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn native_types_map_back() {
-        assert_eq!(parse_native_type("int(11)"), Some(ColumnType::Integer));
-        assert_eq!(parse_native_type("tinyint(1)"), Some(ColumnType::Boolean));
-        assert_eq!(
-            parse_native_type("decimal(12,2)"),
-            Some(ColumnType::Decimal {
-                precision: 12,
-                scale: 2
-            })
-        );
-        assert_eq!(
-            parse_native_type("datetime(6)"),
-            Some(ColumnType::Timestamp)
-        );
-        assert_eq!(
-            parse_native_type("timestamp(6)"),
-            Some(ColumnType::TimestampTz)
-        );
-        assert_eq!(
-            parse_native_type("enum('Draft','it''s')"),
-            Some(ColumnType::Enum(vec!["Draft".into(), "it's".into()]))
-        );
-        assert_eq!(parse_native_type("geometry"), None);
-    }
 }

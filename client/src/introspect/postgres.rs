@@ -5,9 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use fox_crds::ColumnType;
 use sqlx::{PgConnection, Row};
 
-use super::{
-    BOOKKEEPING_PREFIX, ForeignKeyColumn, add_foreign_key_column, add_index_column, parse_default,
-};
+use super::key_columns::{ForeignKeyColumn, add_foreign_key_column, add_index_column};
+use super::{BOOKKEEPING_PREFIX, native_type, parse_default};
 use crate::Backend;
 use crate::error::{Error, Result};
 use crate::schema::{Column, Schema, Table};
@@ -107,7 +106,7 @@ pub(super) async fn introspect(connection: &mut PgConnection) -> Result<Schema> 
         let ty = if type_kind == "e" {
             ColumnType::Enum(enum_labels.get(&type_name).cloned().unwrap_or_default())
         } else {
-            let parsed = parse_native_type(&native).ok_or_else(|| Error::Introspection {
+            let parsed = native_type::postgres(&native).ok_or_else(|| Error::Introspection {
                 backend: Backend::Postgres,
                 table: table_name.clone(),
                 message: format!(
@@ -185,76 +184,4 @@ pub(super) async fn introspect(connection: &mut PgConnection) -> Result<Schema> 
     Ok(Schema {
         tables: tables.into_values().collect(),
     })
-}
-
-/// Maps `format_type()` output to the portable vocabulary.
-pub(super) fn parse_native_type(native: &str) -> Option<ColumnType> {
-    let native = native.trim().to_ascii_lowercase();
-    let (name, args) = match native.find('(') {
-        Some(open) => {
-            let close = native.find(')')?;
-            let rest = native[close + 1..].trim();
-            let name = if rest.is_empty() {
-                native[..open].trim().to_string()
-            } else {
-                // timestamp(3) with time zone → timestamp with time zone
-                format!("{} {rest}", native[..open].trim())
-            };
-            (name, Some(native[open + 1..close].to_string()))
-        }
-        None => (native.clone(), None),
-    };
-    let number = |text: &str| text.trim().parse::<u32>().ok();
-    Some(match (name.as_str(), args.as_deref()) {
-        ("smallint", None) => ColumnType::SmallInt,
-        ("integer", None) => ColumnType::Integer,
-        ("bigint", None) => ColumnType::BigInt,
-        ("boolean", None) => ColumnType::Boolean,
-        ("real", None) => ColumnType::Real,
-        ("double precision", None) => ColumnType::Double,
-        ("numeric", Some(args)) => {
-            let mut parts = args.split(',');
-            let precision = number(parts.next()?)?;
-            let scale = parts.next().map_or(Some(0), number)?;
-            ColumnType::Decimal { precision, scale }
-        }
-        ("character", Some(n)) => ColumnType::Char(number(n)?),
-        ("character varying", Some(n)) => ColumnType::Varchar(number(n)?),
-        ("character varying" | "text", None) => ColumnType::Text,
-        ("date", None) => ColumnType::Date,
-        ("time without time zone", _) => ColumnType::Time,
-        ("timestamp without time zone", _) => ColumnType::Timestamp,
-        ("timestamp with time zone", _) => ColumnType::TimestampTz,
-        ("uuid", None) => ColumnType::Uuid,
-        ("json" | "jsonb", None) => ColumnType::Json,
-        ("bytea", None) => ColumnType::Bytes,
-        _ => return None,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn native_types_map_back() {
-        assert_eq!(
-            parse_native_type("numeric(12,2)"),
-            Some(ColumnType::Decimal {
-                precision: 12,
-                scale: 2
-            })
-        );
-        assert_eq!(
-            parse_native_type("character varying(255)"),
-            Some(ColumnType::Varchar(255))
-        );
-        assert_eq!(
-            parse_native_type("timestamp(3) with time zone"),
-            Some(ColumnType::TimestampTz)
-        );
-        assert_eq!(parse_native_type("jsonb"), Some(ColumnType::Json));
-        assert_eq!(parse_native_type("numeric"), None);
-        assert_eq!(parse_native_type("point"), None);
-    }
 }

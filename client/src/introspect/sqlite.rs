@@ -4,7 +4,7 @@ use fox_crds::ColumnType;
 use fox_crds::conventions::default_foreign_key_name;
 use sqlx::{Row, SqliteConnection};
 
-use super::{BOOKKEEPING_PREFIX, parse_action, parse_default, parse_quoted_list};
+use super::{BOOKKEEPING_PREFIX, native_type, parse_action, parse_default, parse_quoted_list};
 use crate::Backend;
 use crate::error::{Error, Result};
 use crate::schema::{Column, ForeignKey, Index, Schema, Table};
@@ -100,7 +100,7 @@ async fn introspect_table(
                 }
             })?)
         } else {
-            parse_native_type(&declared).ok_or_else(|| Error::Introspection {
+            native_type::sqlite(&declared).ok_or_else(|| Error::Introspection {
                 backend: Backend::Sqlite,
                 table: name.clone(),
                 message: format!(
@@ -228,44 +228,6 @@ fn constraint_name(sql: &str, columns: &[String]) -> Option<String> {
     let before = before.strip_suffix('"')?;
     let open = before.rfind("CONSTRAINT \"")? + "CONSTRAINT \"".len();
     Some(before[open..].replace("\"\"", "\""))
-}
-
-/// Maps a declared type name to the portable vocabulary.
-pub(super) fn parse_native_type(declared: &str) -> Option<ColumnType> {
-    let upper = declared.trim().to_ascii_uppercase();
-    let (name, args) = match upper.find('(') {
-        Some(open) => (
-            upper[..open].trim(),
-            Some(&upper[open + 1..upper.rfind(')')?]),
-        ),
-        None => (upper.as_str(), None),
-    };
-    let number = |text: &str| text.trim().parse::<u32>().ok();
-    Some(match (name, args) {
-        ("SMALLINT", None) => ColumnType::SmallInt,
-        ("INTEGER" | "INT", None) => ColumnType::Integer,
-        ("BIGINT", None) => ColumnType::BigInt,
-        ("BOOLEAN" | "BOOL", None) => ColumnType::Boolean,
-        ("REAL" | "FLOAT", None) => ColumnType::Real,
-        ("DOUBLE" | "DOUBLE PRECISION", None) => ColumnType::Double,
-        ("DECIMAL" | "NUMERIC", Some(args)) => {
-            let mut parts = args.split(',');
-            let precision = number(parts.next()?)?;
-            let scale = parts.next().map_or(Some(0), number)?;
-            ColumnType::Decimal { precision, scale }
-        }
-        ("CHAR" | "CHARACTER", Some(n)) => ColumnType::Char(number(n)?),
-        ("VARCHAR", Some(n)) => ColumnType::Varchar(number(n)?),
-        ("TEXT" | "VARCHAR" | "CLOB", None) => ColumnType::Text,
-        ("DATE", None) => ColumnType::Date,
-        ("TIME", None) => ColumnType::Time,
-        ("TIMESTAMP" | "DATETIME", None) => ColumnType::Timestamp,
-        ("TIMESTAMPTZ", None) => ColumnType::TimestampTz,
-        ("UUID", None) => ColumnType::Uuid,
-        ("JSON", None) => ColumnType::Json,
-        ("BLOB" | "BYTES", None) => ColumnType::Bytes,
-        _ => return None,
-    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,142 @@
+//! Which SQL engine a connection talks to, and which engines this build of foxdb can connect to.
+//!
+//! Each engine's driver is compiled in by the foxdb cargo feature of its name: `postgres`,
+//! `mysql`, `sqlite` (all three by default). [`Backend`] keeps every variant whatever the
+//! features, so URLs parse, SQL renders and code that matches on it compiles for every engine;
+//! connecting to an engine left out is an [`Error::BackendNotEnabled`] naming the feature.
+//!
+//! What only one engine's driver needs (its bindings, rows and statement results) sits in this
+//! module's submodule for that engine, compiled with the feature. What is the same on every
+//! engine is written once and dispatched with [`on_engine!`].
+
+#[cfg(feature = "mysql")]
+mod mysql;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+use std::fmt;
+
+use crate::error::Error;
+
+/// A SQL engine family. MariaDB speaks the MySQL dialect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL or MariaDB.
+    MySql,
+    /// SQLite.
+    Sqlite,
+}
+
+impl Backend {
+    /// Name used in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Postgres => "postgresql",
+            Self::MySql => "mysql",
+            Self::Sqlite => "sqlite",
+        }
+    }
+
+    /// The foxdb cargo feature that compiles this engine's driver in.
+    pub fn cargo_feature(self) -> &'static str {
+        match self {
+            Self::Postgres => "postgres",
+            Self::MySql => "mysql",
+            Self::Sqlite => "sqlite",
+        }
+    }
+
+    /// Whether this build of foxdb can connect to the engine (its cargo feature is on).
+    pub fn is_enabled(self) -> bool {
+        match self {
+            Self::Postgres => cfg!(feature = "postgres"),
+            Self::MySql => cfg!(feature = "mysql"),
+            Self::Sqlite => cfg!(feature = "sqlite"),
+        }
+    }
+
+    /// The error for connecting to this engine when its driver is compiled out.
+    #[cfg_attr(
+        all(feature = "postgres", feature = "mysql", feature = "sqlite"),
+        allow(dead_code)
+    )]
+    pub(crate) fn not_enabled(self) -> Error {
+        Error::BackendNotEnabled {
+            backend: self,
+            feature: self.cargo_feature(),
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A `match` on a per-engine enum (a connection, pool, transaction or row) whose arms all run the
+/// same code: `on_engine!(value, Enum(binding) => body)` has one arm per engine compiled in, each
+/// running `body` with `binding` bound to that engine's driver value. The body is type-checked
+/// per engine, so it may call the drivers' methods directly. Arms that differ between engines
+/// are written out, each under its `#[cfg(feature = "...")]`.
+macro_rules! on_engine {
+    ($value:expr, $enum:ident($binding:pat) => $body:expr) => {
+        match $value {
+            #[cfg(feature = "postgres")]
+            $enum::Postgres($binding) => $body,
+            #[cfg(feature = "mysql")]
+            $enum::MySql($binding) => $body,
+            #[cfg(feature = "sqlite")]
+            $enum::Sqlite($binding) => $body,
+        }
+    };
+}
+pub(crate) use on_engine;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const URLS: [&str; 3] = [
+        "postgres://app@127.0.0.1:1/blog",
+        "mysql://app@127.0.0.1:1/blog",
+        "sqlite:///nonexistent-dir/blog.db",
+    ];
+
+    #[test]
+    fn a_compiled_out_engine_names_the_feature_to_turn_on() {
+        let message = Backend::MySql.not_enabled().to_string();
+        assert!(message.contains("`mysql` cargo feature"), "{message}");
+        assert_eq!(Backend::Postgres.cargo_feature(), "postgres");
+        assert_eq!(Backend::Sqlite.is_enabled(), cfg!(feature = "sqlite"));
+    }
+
+    // Meaningful in builds with fewer engines (`--no-default-features --features sqlite`);
+    // with all three there is nothing compiled out to refuse.
+    #[tokio::test]
+    async fn connecting_to_a_compiled_out_engine_is_refused_with_its_feature() {
+        for url in URLS {
+            let backend = crate::DatabaseUrl::parse(url).expect("parses").backend();
+            if backend.is_enabled() {
+                continue;
+            }
+            let pooled = crate::Database::connect(url).await.expect_err("refused");
+            let single = crate::Connection::connect(
+                &crate::DatabaseUrl::parse(url).expect("parses"),
+                &crate::ConnectOptions::default(),
+            )
+            .await
+            .expect_err("refused");
+            for error in [pooled, single] {
+                assert!(
+                    matches!(error, Error::BackendNotEnabled { backend: b, feature } if b == backend && feature == backend.cargo_feature()),
+                    "{error}"
+                );
+            }
+        }
+    }
+}
