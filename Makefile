@@ -47,18 +47,22 @@ crds-check: build
 chart-check:
 	bash e2e/chart/check.sh
 
-## bench: the foxdb client against raw sqlx on every engine (release build)
+## bench: foxdb vs raw sqlx, SeaORM, Diesel, TypeORM (PostgreSQL) and raw sqlx (MariaDB, SQLite), release build
 bench: services
+	bash bench/typeorm/install.sh
 	$(CARGO) run --release -p fox-bench --bin bench-client
 
 ## bench-migrate: the schema engine on 200 generated tables per engine vs raw DDL (release build)
 bench-migrate: services
 	$(CARGO) run --release -p fox-bench --bin bench-migrate
 
-## lint: formatting and clippy with warnings as errors
+## lint: formatting and clippy with warnings as errors; foxdb builds with each engine alone
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p foxdb --no-default-features --features postgres -- -D warnings
+	$(CARGO) clippy -p foxdb --no-default-features --features mysql -- -D warnings
+	$(CARGO) clippy -p foxdb --no-default-features --features sqlite -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all

@@ -1,0 +1,258 @@
+//! The clients `make bench` compares, each run in its own process on the same prepared data:
+//! raw sqlx (the speed limit), foxdb, SeaORM, Diesel and TypeORM (Node, `bench/typeorm/`).
+//!
+//! Every Rust peer implements [`Client`]: five operations written the way that library's own
+//! documentation writes them. [`run`] times them all the same way; a peer that returns fewer
+//! rows than the workload asks for fails the run.
+
+mod diesel;
+mod foxdb;
+mod seaorm;
+mod sqlx;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use ::foxdb::{Backend, DatabaseUrl};
+use anyhow::{Context, Result, bail, ensure};
+
+use crate::dataset::{self, NewUser};
+use crate::measurement::Measurement;
+use crate::timing::{Sampling, median};
+use crate::workload::Workload;
+
+/// A client under comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum Peer {
+    /// Hand-written SQL on a sqlx pool of the engine's own type, decoded by position.
+    Sqlx,
+    /// The foxdb client.
+    Foxdb,
+    /// SeaORM 2.0 (PostgreSQL only here).
+    Seaorm,
+    /// Diesel 2.3, synchronous, one connection (PostgreSQL only here).
+    Diesel,
+    /// TypeORM 0.3 with the `pg` driver on Node (PostgreSQL only here).
+    Typeorm,
+}
+
+impl Peer {
+    /// Every peer, in the order of the table's columns; raw sqlx first (the ratios' base).
+    pub const ALL: [Peer; 5] = [
+        Self::Sqlx,
+        Self::Foxdb,
+        Self::Seaorm,
+        Self::Diesel,
+        Self::Typeorm,
+    ];
+
+    /// The name on the command line (`--peer seaorm`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlx => "sqlx",
+            Self::Foxdb => "foxdb",
+            Self::Seaorm => "seaorm",
+            Self::Diesel => "diesel",
+            Self::Typeorm => "typeorm",
+        }
+    }
+
+    /// The name in the table.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Sqlx => "sqlx",
+            Self::Foxdb => "foxdb",
+            Self::Seaorm => "SeaORM",
+            Self::Diesel => "Diesel",
+            Self::Typeorm => "TypeORM",
+        }
+    }
+
+    /// Whether the benchmark runs this peer on `backend`: the ORMs are compared on PostgreSQL,
+    /// raw sqlx and foxdb on every engine.
+    pub fn runs_on(self, backend: Backend) -> bool {
+        matches!(self, Self::Sqlx | Self::Foxdb) || backend == Backend::Postgres
+    }
+
+    /// The process that runs this peer's workloads on `url` and prints its measurements.
+    ///
+    /// # Errors
+    /// The current executable cannot be found, or TypeORM is not installed.
+    pub fn command(self, url: &str, sampling: Sampling) -> Result<Command> {
+        let mut command = match self {
+            Self::Typeorm => {
+                let script = typeorm_dir().join("bench.js");
+                ensure!(
+                    typeorm_dir().join("node_modules/typeorm").is_dir(),
+                    "TypeORM is not installed in {}: run `bash bench/typeorm/install.sh` (`make bench` does)",
+                    typeorm_dir().display()
+                );
+                let mut command = Command::new("node");
+                command.arg(script);
+                command
+            }
+            _ => {
+                let mut command = Command::new(
+                    std::env::current_exe().context("finding the bench-client executable")?,
+                );
+                command.args(["--peer", self.name()]);
+                command
+            }
+        };
+        command.args([
+            "--url",
+            url,
+            "--warmup",
+            &sampling.warmup.to_string(),
+            "--runs",
+            &sampling.runs.to_string(),
+        ]);
+        Ok(command)
+    }
+}
+
+fn typeorm_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("typeorm")
+}
+
+/// Five operations, one per kind of workload, in a client's own idiom. Each returns the
+/// amount of work done (see [`Workload::expected_count`]).
+trait Client {
+    /// New users in this client's own row type, built before the timed runs.
+    type NewUsers;
+
+    /// Turns the insert workload's rows into [`Client::NewUsers`].
+    fn new_users(&self, users: &[NewUser]) -> Self::NewUsers;
+
+    /// The first `limit` users by id.
+    async fn select_users(&mut self, limit: u64) -> Result<u64>;
+
+    /// Users with `hair_color` left-joined with their posts, by user and post id, `limit` rows.
+    async fn join_posts(&mut self, hair_color: &str, limit: u64) -> Result<u64>;
+
+    /// The users with `user_ids`, their posts and the posts' comments, grouped; returns the
+    /// number of comments reached through the grouping.
+    async fn eager_load(&mut self, user_ids: &[i64]) -> Result<u64>;
+
+    /// Inserts `users` in one statement; returns the rows inserted.
+    async fn insert_users(&mut self, users: &Self::NewUsers) -> Result<u64>;
+
+    /// Sets the hair colour of user `id`; returns the rows updated.
+    async fn update_hair_color(&mut self, id: i64, hair_color: &str) -> Result<u64>;
+}
+
+/// Runs every workload of [`Workload::ALL`] on `client`: `sampling.warmup` untimed runs, then
+/// the median of `sampling.runs` timed ones. Each run's count is checked outside the timing.
+async fn measure(client: &mut impl Client, sampling: Sampling) -> Result<Vec<Measurement>> {
+    let user_ids = dataset::eager_user_ids();
+    let mut measurements = Vec::with_capacity(Workload::ALL.len());
+    for workload in Workload::ALL {
+        let new_users = match workload {
+            Workload::Insert(n) => client.new_users(&dataset::new_users(n)),
+            _ => client.new_users(&[]),
+        };
+        let mut samples = Vec::with_capacity(sampling.runs);
+        for run in 0..sampling.warmup + sampling.runs {
+            let started = Instant::now();
+            let count = match workload {
+                Workload::SelectUsers(n) => client.select_users(n).await,
+                Workload::JoinPosts(n) => client.join_posts(dataset::JOIN_HAIR_COLOR, n).await,
+                Workload::EagerLoad => client.eager_load(&user_ids).await,
+                Workload::Insert(_) => client.insert_users(&new_users).await,
+                Workload::UpdateByKey => {
+                    client
+                        .update_hair_color(dataset::UPDATE_TARGET, dataset::update_hair_color(run))
+                        .await
+                }
+            }
+            .with_context(|| format!("running `{workload}`"))?;
+            let elapsed = started.elapsed();
+            ensure!(
+                count == workload.expected_count(),
+                "`{workload}` did {count} rows of work instead of {}",
+                workload.expected_count()
+            );
+            if run >= sampling.warmup {
+                samples.push(elapsed);
+            }
+        }
+        measurements.push(Measurement {
+            workload,
+            median: median(samples),
+        });
+    }
+    Ok(measurements)
+}
+
+/// Runs `peer`'s workloads in this process on the prepared database at `url`.
+///
+/// # Errors
+/// Connection, query and count errors; TypeORM, which runs under Node, not here; a peer on an
+/// engine it is not compared on.
+pub async fn run(peer: Peer, url: &str, sampling: Sampling) -> Result<Vec<Measurement>> {
+    let backend = DatabaseUrl::parse(url)?.backend();
+    ensure!(
+        peer.runs_on(backend),
+        "{} is compared on PostgreSQL only",
+        peer.title()
+    );
+    match peer {
+        Peer::Sqlx => measure(&mut sqlx::RawSqlx::connect(url).await?, sampling).await,
+        Peer::Foxdb => measure(&mut foxdb::Foxdb::connect(url).await?, sampling).await,
+        Peer::Seaorm => measure(&mut seaorm::SeaOrm::connect(url).await?, sampling).await,
+        Peer::Diesel => measure(&mut diesel::Diesel::connect(url)?, sampling).await,
+        Peer::Typeorm => bail!("TypeORM runs under Node: node bench/typeorm/bench.js"),
+    }
+}
+
+/// Users → posts → comments, as the eager-loading workload assembles them.
+type Loaded<U, P, C> = Vec<(U, Vec<(P, Vec<C>)>)>;
+
+/// The comments reached through users → posts → comments: what eager loading reports.
+fn comments_reached<U, P, C>(loaded: &Loaded<U, P, C>) -> u64 {
+    loaded
+        .iter()
+        .flat_map(|(_, posts)| posts)
+        .map(|(_, comments)| comments.len() as u64)
+        .sum()
+}
+
+/// Nests what a level-by-level loader returns: `posts` in user order, `posts_per_user[i]` of
+/// them for `users[i]`, and `comments[j]` for `posts[j]`.
+fn nest<U, P, C>(
+    users: Vec<U>,
+    posts_per_user: Vec<usize>,
+    posts: Vec<P>,
+    comments: Vec<Vec<C>>,
+) -> Loaded<U, P, C> {
+    let mut posts = posts.into_iter().zip(comments);
+    users
+        .into_iter()
+        .zip(posts_per_user)
+        .map(|(user, count)| (user, posts.by_ref().take(count).collect()))
+        .collect()
+}
+
+/// Groups `children` under their parents: `result[i]` holds the children whose key (by
+/// `parent_key`) equals `key(parents[i])`, in the order they came. For the peers that
+/// assemble users → posts → comments by hand.
+fn group_by_parent<P, C>(
+    parents: &[P],
+    parent_key: impl Fn(&P) -> i64,
+    children: Vec<C>,
+    child_key: impl Fn(&C) -> i64,
+) -> Vec<Vec<C>> {
+    let index: std::collections::HashMap<i64, usize> = parents
+        .iter()
+        .enumerate()
+        .map(|(i, parent)| (parent_key(parent), i))
+        .collect();
+    let mut grouped: Vec<Vec<C>> = parents.iter().map(|_| Vec::new()).collect();
+    for child in children {
+        if let Some(&i) = index.get(&child_key(&child)) {
+            grouped[i].push(child);
+        }
+    }
+    grouped
+}

@@ -1,0 +1,211 @@
+//! Raw sqlx, the speed limit: hand-written SQL on a pool of the engine's own type (no `Any`
+//! layer), rows decoded by position into tuples. Nothing built on sqlx can do less work.
+
+use anyhow::Result;
+use foxdb::{Backend, DatabaseUrl};
+use sqlx::{AssertSqlSafe, QueryBuilder};
+
+use super::{Client, Loaded, comments_reached, group_by_parent};
+use crate::dataset::NewUser;
+
+type UserRow = (i64, String, Option<String>);
+type PostRow = (i64, i64, String, Option<String>);
+type CommentRow = (i64, i64, String);
+type JoinRow = (
+    i64,
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+);
+
+/// A pool of the engine's own type, with sqlx's default settings (as foxdb's pool).
+enum Pool {
+    Postgres(sqlx::PgPool),
+    MySql(sqlx::MySqlPool),
+    Sqlite(sqlx::SqlitePool),
+}
+
+/// Runs the same sqlx code on whichever pool `pool` holds (`$db` names the database type).
+macro_rules! on_pool {
+    ($pool:expr, |$p:ident, $db:ident| $body:expr) => {
+        match $pool {
+            Pool::Postgres($p) => {
+                #[allow(dead_code)]
+                type $db = sqlx::Postgres;
+                $body
+            }
+            Pool::MySql($p) => {
+                #[allow(dead_code)]
+                type $db = sqlx::MySql;
+                $body
+            }
+            Pool::Sqlite($p) => {
+                #[allow(dead_code)]
+                type $db = sqlx::Sqlite;
+                $body
+            }
+        }
+    };
+}
+
+/// `SELECT ... WHERE column IN (ids)` through a query builder, decoded into `$row`.
+macro_rules! fetch_in {
+    ($pool:expr, $db:ty, $select:expr, $ids:expr, $row:ty) => {{
+        let mut builder = QueryBuilder::<$db>::new($select);
+        builder.push(" IN (");
+        let mut list = builder.separated(", ");
+        for id in $ids {
+            list.push_bind(id);
+        }
+        builder.push(")");
+        builder.build_query_as::<$row>().fetch_all($pool).await?
+    }};
+}
+
+pub(super) struct RawSqlx {
+    pool: Pool,
+    backend: Backend,
+}
+
+impl RawSqlx {
+    pub(super) async fn connect(url: &str) -> Result<Self> {
+        let backend = DatabaseUrl::parse(url)?.backend();
+        let pool = match backend {
+            Backend::Postgres => Pool::Postgres(sqlx::PgPool::connect(url).await?),
+            Backend::MySql => Pool::MySql(sqlx::MySqlPool::connect(url).await?),
+            Backend::Sqlite => Pool::Sqlite(sqlx::SqlitePool::connect(url).await?),
+        };
+        Ok(Self { pool, backend })
+    }
+
+    /// The statement with `$n` placeholders on PostgreSQL, `?` elsewhere.
+    fn sql(&self, postgres: &'static str, others: &'static str) -> &'static str {
+        if self.backend == Backend::Postgres {
+            postgres
+        } else {
+            others
+        }
+    }
+}
+
+impl Client for RawSqlx {
+    type NewUsers = Vec<NewUser>;
+
+    fn new_users(&self, users: &[NewUser]) -> Vec<NewUser> {
+        users.to_vec()
+    }
+
+    async fn select_users(&mut self, limit: u64) -> Result<u64> {
+        // Limits are written into the statement, as foxdb writes them: one cached statement
+        // per limit, and the same SQL for both.
+        let sql = AssertSqlSafe(format!(
+            "SELECT id, name, hair_color FROM users ORDER BY id LIMIT {limit}"
+        ));
+        let users: Vec<UserRow> = on_pool!(&self.pool, |pool, Db| {
+            sqlx::query_as(sql).fetch_all(pool).await?
+        });
+        Ok(users.len() as u64)
+    }
+
+    async fn join_posts(&mut self, hair_color: &str, limit: u64) -> Result<u64> {
+        let sql = AssertSqlSafe(format!(
+            "SELECT users.id, users.name, users.hair_color, posts.id, posts.user_id, posts.title, \
+             posts.body FROM users LEFT JOIN posts ON posts.user_id = users.id \
+             WHERE users.hair_color = {} ORDER BY users.id, posts.id LIMIT {limit}",
+            self.sql("$1", "?")
+        ));
+        let rows: Vec<JoinRow> = on_pool!(&self.pool, |pool, Db| {
+            sqlx::query_as(sql).bind(hair_color).fetch_all(pool).await?
+        });
+        Ok(rows.len() as u64)
+    }
+
+    async fn eager_load(&mut self, user_ids: &[i64]) -> Result<u64> {
+        // PostgreSQL takes the keys as one array parameter (one statement text whatever the
+        // count); the others get an `IN` list.
+        let (users, posts, comments): (Vec<UserRow>, Vec<PostRow>, Vec<CommentRow>) =
+            match &self.pool {
+                Pool::Postgres(pool) => {
+                    let users: Vec<UserRow> =
+                        sqlx::query_as("SELECT id, name, hair_color FROM users WHERE id = ANY($1)")
+                            .bind(user_ids)
+                            .fetch_all(pool)
+                            .await?;
+                    let keys: Vec<i64> = users.iter().map(|u| u.0).collect();
+                    let posts: Vec<PostRow> = sqlx::query_as(
+                        "SELECT id, user_id, title, body FROM posts WHERE user_id = ANY($1)",
+                    )
+                    .bind(&keys)
+                    .fetch_all(pool)
+                    .await?;
+                    let keys: Vec<i64> = posts.iter().map(|p| p.0).collect();
+                    let comments: Vec<CommentRow> = sqlx::query_as(
+                        "SELECT id, post_id, text FROM comments WHERE post_id = ANY($1)",
+                    )
+                    .bind(&keys)
+                    .fetch_all(pool)
+                    .await?;
+                    (users, posts, comments)
+                }
+                other => on_pool!(other, |pool, Db| {
+                    let users = fetch_in!(
+                        pool,
+                        Db,
+                        "SELECT id, name, hair_color FROM users WHERE id",
+                        user_ids.iter().copied(),
+                        UserRow
+                    );
+                    let posts = fetch_in!(
+                        pool,
+                        Db,
+                        "SELECT id, user_id, title, body FROM posts WHERE user_id",
+                        users.iter().map(|u| u.0),
+                        PostRow
+                    );
+                    let comments = fetch_in!(
+                        pool,
+                        Db,
+                        "SELECT id, post_id, text FROM comments WHERE post_id",
+                        posts.iter().map(|p| p.0),
+                        CommentRow
+                    );
+                    (users, posts, comments)
+                }),
+            };
+        let comments = group_by_parent(&posts, |p| p.0, comments, |c| c.1);
+        let posts: Vec<(PostRow, Vec<CommentRow>)> = posts.into_iter().zip(comments).collect();
+        let posts = group_by_parent(&users, |u| u.0, posts, |(p, _)| p.1);
+        let loaded: Loaded<UserRow, PostRow, CommentRow> = users.into_iter().zip(posts).collect();
+        Ok(comments_reached(&loaded))
+    }
+
+    async fn insert_users(&mut self, users: &Vec<NewUser>) -> Result<u64> {
+        let inserted = on_pool!(&self.pool, |pool, Db| {
+            let mut builder = QueryBuilder::<Db>::new("INSERT INTO users (name, hair_color) ");
+            builder.push_values(users, |mut row, user| {
+                row.push_bind(&user.name).push_bind(&user.hair_color);
+            });
+            builder.build().execute(pool).await?.rows_affected()
+        });
+        Ok(inserted)
+    }
+
+    async fn update_hair_color(&mut self, id: i64, hair_color: &str) -> Result<u64> {
+        let sql = self.sql(
+            "UPDATE users SET hair_color = $1 WHERE id = $2",
+            "UPDATE users SET hair_color = ? WHERE id = ?",
+        );
+        let updated = on_pool!(&self.pool, |pool, Db| {
+            sqlx::query(sql)
+                .bind(hair_color)
+                .bind(id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(updated)
+    }
+}

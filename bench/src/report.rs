@@ -1,0 +1,189 @@
+//! The driver's output: one Markdown table of medians per workload and peer with each peer's
+//! ratio to raw sqlx, then how foxdb stands against its targets.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::measurement::Measurement;
+use crate::peers::Peer;
+use crate::timing::{Sampling, show_latency};
+use crate::workload::Workload;
+
+/// One engine's results: every peer that ran on it, with its measurements.
+#[derive(Debug)]
+pub struct EngineResults {
+    /// `PostgreSQL 15.8`.
+    pub engine: String,
+    /// Peers in the order they ran, raw sqlx first.
+    pub peers: Vec<(Peer, Vec<Measurement>)>,
+}
+
+impl EngineResults {
+    fn median(&self, peer: Peer, workload: Workload) -> Option<Duration> {
+        self.peers
+            .iter()
+            .find(|(p, _)| *p == peer)?
+            .1
+            .iter()
+            .find(|m| m.workload == workload)
+            .map(|m| m.median)
+    }
+
+    /// `peer`'s time over `base`'s on `workload`.
+    fn ratio(&self, peer: Peer, base: Peer, workload: Workload) -> Option<f64> {
+        let time = self.median(peer, workload)?.as_secs_f64();
+        let base = self.median(base, workload)?.as_secs_f64();
+        (base > 0.0).then(|| time / base)
+    }
+}
+
+/// Renders the table and the targets summary.
+pub fn render(
+    results: &[EngineResults],
+    rounds: usize,
+    sampling: Sampling,
+    cpu: Option<usize>,
+) -> String {
+    let peers: Vec<Peer> = Peer::ALL
+        .into_iter()
+        .filter(|peer| {
+            results
+                .iter()
+                .any(|r| r.median(*peer, Workload::ALL[0]).is_some())
+        })
+        .collect();
+    let others: Vec<Peer> = peers.iter().copied().filter(|p| *p != Peer::Sqlx).collect();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Median of {rounds} rounds' medians of {} runs (after {} warm-up runs); each peer in its own \
+         process{} on the same data; ratio = peer time / raw sqlx time (lower is faster).\n",
+        sampling.runs,
+        sampling.warmup,
+        cpu.map(|cpu| format!(" pinned to CPU {cpu}"))
+            .unwrap_or_default()
+    );
+    let mut header = vec!["engine".to_string(), "workload".to_string()];
+    header.extend(peers.iter().map(|p| p.title().to_string()));
+    header.extend(others.iter().map(|p| format!("{}/sqlx", p.title())));
+    let _ = writeln!(out, "| {} |", header.join(" | "));
+    let alignment: Vec<&str> = header
+        .iter()
+        .enumerate()
+        .map(|(i, _)| if i < 2 { "---" } else { "---:" })
+        .collect();
+    let _ = writeln!(out, "|{}|", alignment.join("|"));
+    for result in results {
+        for workload in Workload::ALL {
+            let mut cells = vec![result.engine.clone(), workload.to_string()];
+            cells.extend(peers.iter().map(|peer| {
+                result
+                    .median(*peer, workload)
+                    .map_or_else(|| "–".into(), show_latency)
+            }));
+            cells.extend(others.iter().map(|peer| {
+                result
+                    .ratio(*peer, Peer::Sqlx, workload)
+                    .map_or_else(|| "–".into(), |r| format!("{r:.2}x"))
+            }));
+            let _ = writeln!(out, "| {} |", cells.join(" | "));
+        }
+    }
+    out.push('\n');
+    out.push_str(&targets(results));
+    out
+}
+
+/// The geometric mean of some ratios.
+fn geometric_mean(ratios: &[f64]) -> Option<f64> {
+    (!ratios.is_empty())
+        .then(|| (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp())
+}
+
+/// foxdb against each target, per engine: how many workloads meet it, and the geometric mean.
+fn targets(results: &[EngineResults]) -> String {
+    let mut out = String::new();
+    for result in results {
+        // (what, foxdb's time over the other's on each workload, the bound foxdb must stay under)
+        let comparisons = [
+            ("within 10% of raw sqlx", Peer::Sqlx, 1.10),
+            ("ahead of SeaORM", Peer::Seaorm, 1.0),
+            ("ahead of Diesel", Peer::Diesel, 1.0),
+            ("≥2x TypeORM's throughput", Peer::Typeorm, 0.5),
+        ];
+        for (target, other, bound) in comparisons {
+            let ratios: Vec<(Workload, f64)> = Workload::ALL
+                .into_iter()
+                .filter_map(|w| Some((w, result.ratio(Peer::Foxdb, other, w)?)))
+                .collect();
+            let Some(mean) = geometric_mean(&ratios.iter().map(|(_, r)| *r).collect::<Vec<_>>())
+            else {
+                continue;
+            };
+            let missed: Vec<String> = ratios
+                .iter()
+                .filter(|(_, r)| *r > bound)
+                .map(|(w, r)| format!("{w} {r:.2}x"))
+                .collect();
+            let _ = write!(
+                out,
+                "{}: foxdb {target}: {} of {} workloads (foxdb/{} geometric mean {mean:.2}x)",
+                result.engine,
+                ratios.len() - missed.len(),
+                ratios.len(),
+                other.title(),
+            );
+            if missed.is_empty() {
+                out.push('\n');
+            } else {
+                let _ = writeln!(out, "; missed: {}", missed.join(", "));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn measured(peer: Peer, micros: u64) -> (Peer, Vec<Measurement>) {
+        let measurements = Workload::ALL
+            .into_iter()
+            .map(|workload| Measurement {
+                workload,
+                median: Duration::from_micros(micros),
+            })
+            .collect();
+        (peer, measurements)
+    }
+
+    #[test]
+    fn ratios_are_to_raw_sqlx_and_missing_peers_print_a_dash() {
+        let results = [
+            EngineResults {
+                engine: "PostgreSQL".into(),
+                peers: vec![measured(Peer::Sqlx, 100), measured(Peer::Foxdb, 105)],
+            },
+            EngineResults {
+                engine: "SQLite".into(),
+                peers: vec![measured(Peer::Sqlx, 100)],
+            },
+        ];
+        let table = render(&results, 3, Sampling::default(), None);
+        assert!(table.contains("| PostgreSQL | select 1 users | 100 µs | 105 µs | 1.05x |"));
+        assert!(table.contains("| SQLite | select 1 users | 100 µs | – | – |"));
+        assert!(table.contains("PostgreSQL: foxdb within 10% of raw sqlx: 13 of 13 workloads"));
+    }
+
+    #[test]
+    fn a_missed_target_names_the_workloads() {
+        let results = [EngineResults {
+            engine: "PostgreSQL".into(),
+            peers: vec![measured(Peer::Foxdb, 100), measured(Peer::Typeorm, 150)],
+        }];
+        let summary = targets(&results);
+        assert!(summary.contains("≥2x TypeORM's throughput: 0 of 13 workloads"));
+        assert!(summary.contains("missed: select 1 users 0.67x"));
+    }
+}
