@@ -50,7 +50,7 @@ pub trait Model: Hooks + Clone + Sized + Send + Sync + 'static {
         Err(crate::Error::Decode {
             column: column.to_string(),
             message: format!(
-                "`{}` cannot set columns by name (derive foxdb::Model to run hooks on builder updates)",
+                "`{}` cannot set columns by name (`#[derive(foxdb::Model)]` with `#[foxdb(hooks)]` writes this, for hooks on builder updates)",
                 Self::TABLE
             ),
         })

@@ -96,8 +96,10 @@ impl Database {
             }
             #[cfg(feature = "sqlite")]
             (crate::database::PoolRef::Sqlite(p), None | Some(Isolation::Serializable)) => {
-                // SQLite transactions are always serializable.
-                p.begin().await.map(Inner::Sqlite)
+                // SQLite transactions are always serializable. IMMEDIATE takes the write lock
+                // at BEGIN, so a transaction that reads and then writes waits for another
+                // writer (busy timeout) instead of failing with SQLITE_BUSY when it upgrades.
+                p.begin_with("BEGIN IMMEDIATE").await.map(Inner::Sqlite)
             }
             #[cfg(feature = "sqlite")]
             (crate::database::PoolRef::Sqlite(_), Some(level)) => {
@@ -152,7 +154,11 @@ impl Database {
                 Ok(value)
             }
             Err(error) => {
-                transaction.rollback().await?;
+                // The work's error is the one to report; a failed rollback ends the
+                // connection's transaction anyway when it goes back to the pool.
+                if let Err(rollback) = transaction.rollback().await {
+                    tracing::warn!(error = %rollback, "rollback after a failed transaction failed");
+                }
                 Err(error)
             }
         }
@@ -282,17 +288,30 @@ impl Transaction {
     {
         self.savepoints += 1;
         let name = format!("fox_savepoint_{}", self.savepoints);
-        self.run(&format!("SAVEPOINT {name}"), &[]).await?;
+        if let Err(error) = self.run(&format!("SAVEPOINT {name}"), &[]).await {
+            self.savepoints -= 1;
+            return Err(error.into());
+        }
         let outcome = work(self).await;
-        match &outcome {
-            Ok(_) => self.run(&format!("RELEASE SAVEPOINT {name}"), &[]).await?,
+        let closed = match &outcome {
+            Ok(_) => self.run(&format!("RELEASE SAVEPOINT {name}"), &[]).await,
             Err(_) => {
                 self.run(&format!("ROLLBACK TO SAVEPOINT {name}"), &[])
-                    .await?
+                    .await
             }
         };
         self.savepoints -= 1;
-        outcome
+        match (outcome, closed) {
+            (Ok(value), Ok(_)) => Ok(value),
+            (Ok(_), Err(error)) => Err(error.into()),
+            // The work's error is the one to report.
+            (Err(error), closed) => {
+                if let Err(rollback) = closed {
+                    tracing::warn!(error = %rollback, "rolling back to a savepoint failed");
+                }
+                Err(error)
+            }
+        }
     }
 
     async fn run(&mut self, sql: &str, values: &[Value]) -> Result<Executed> {

@@ -368,3 +368,91 @@ async fn hooked_builder_writes_can_run_on_spawned_tasks() {
     });
     assert_eq!(handle.await.expect("joins").expect("deletes"), 1);
 }
+
+#[tokio::test]
+async fn save_and_remove_run_each_hook_once_on_every_engine() {
+    for engine in TestEngine::ALL {
+        let (_test, db) = members(engine).await;
+        let mut ada = Member::find()
+            .filter(Member::NAME.eq("Ada"))
+            .one(&db)
+            .await
+            .expect("reads")
+            .expect("Ada");
+        take_log();
+        ada.age = 37;
+        assert!(db.save(&ada).await.expect("saves"), "{engine}");
+        assert_eq!(
+            take_log(),
+            vec![format!("updated {} Ada", ada.id)],
+            "{engine}: once"
+        );
+        assert!(db.remove(&ada).await.expect("removes"), "{engine}");
+        assert_eq!(
+            take_log(),
+            vec!["deleted Ada".to_string()],
+            "{engine}: once"
+        );
+        db.close().await;
+    }
+}
+
+#[tokio::test]
+async fn a_failed_hooked_update_in_a_callers_transaction_leaves_nothing_there() {
+    for engine in TestEngine::ALL {
+        let (_test, db) = members(engine).await;
+        let before = stored(&db).await;
+        let mut transaction = db.begin(None).await.expect("begins");
+        // Several rows are written before the after_update of one of them fails.
+        let failed = Member::update()
+            .set(Member::NAME, "after-fail")
+            .filter(Member::AGE.lt(90))
+            .exec(&mut transaction)
+            .await;
+        assert!(failed.is_err(), "{engine}");
+        // The caller goes on and commits: the failed statement left nothing behind.
+        Member::update()
+            .set(Member::AGE, 50)
+            .filter(Member::NAME.eq("Linus"))
+            .exec(&mut transaction)
+            .await
+            .expect("the transaction goes on");
+        transaction.commit().await.expect("commits");
+        let after = stored(&db).await;
+        assert_eq!(after.len(), before.len(), "{engine}");
+        assert!(
+            after.iter().all(|(name, _, _)| name != "after-fail"),
+            "{engine}: {after:?}"
+        );
+        assert!(
+            after
+                .iter()
+                .any(|(name, age, _)| name == "Linus" && *age == 50),
+            "{engine}"
+        );
+        db.close().await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_hooked_updates_on_sqlite_wait_for_each_other() {
+    let (_test, db) = members(TestEngine::Sqlite).await;
+    // Each reads its rows, then writes them: a deferred BEGIN would fail one of them with
+    // SQLITE_BUSY when it upgrades its lock.
+    let tasks: Vec<_> = (0..4)
+        .map(|i| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                Member::update()
+                    .set(Member::AGE, 60 + i)
+                    .filter(Member::AGE.lt(90))
+                    .exec(&db)
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.expect("joins").expect("updates"), 3);
+    }
+    db.close().await;
+}

@@ -510,3 +510,19 @@ fn joins_bind_values_and_quote_identifiers_per_dialect() {
         r#"SELECT "posts"."id", "posts"."title", "posts"."author_id" FROM "posts" LEFT JOIN ("post_tags" "_fox_through_1" INNER JOIN "tags" ON "tags"."id" = "_fox_through_1"."tag_id") ON "_fox_through_1"."post_id" = "posts"."id""#
     );
 }
+
+#[test]
+fn a_relation_filter_under_an_alias_refers_to_the_alias() {
+    // Managers who wrote a post: the EXISTS inside the ON clause names the aliased table.
+    let (sql, _) = User::find()
+        .left_join(
+            User::manager()
+                .filter(User::posts().exists())
+                .aliased::<1>(),
+        )
+        .to_sql(Backend::Postgres)
+        .expect("renders");
+    let exists = &sql[sql.find("EXISTS").expect("an EXISTS")..];
+    assert!(exists.contains(r#"= "users_1"."id""#), "{sql}");
+    assert!(!exists.contains(r#"= "users"."id""#), "{sql}");
+}

@@ -213,6 +213,23 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             }
         }
     });
+    // Only models with hooks set columns by name (builder updates run their hooks per row), so
+    // only they need every field type to implement `FromValue`.
+    let set_value = if own_hooks {
+        quote! {
+            fn set_value(&mut self, column: &str, value: ::foxdb::Value) -> ::foxdb::Result<()> {
+                match column {
+                    #(#set_arms)*
+                    _ => Err(::foxdb::Error::Decode {
+                        column: column.to_string(),
+                        message: ::std::format!("`{}` has no such column", #table),
+                    }),
+                }
+            }
+        }
+    } else {
+        quote! {}
+    };
     let values = fields.iter().map(|f| {
         let (ident, column) = (&f.ident, &f.column);
         quote! { (#column, ::foxdb::IntoValue::into_value(::core::clone::Clone::clone(&self.#ident))) }
@@ -261,15 +278,7 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
                 }
             }
 
-            fn set_value(&mut self, column: &str, value: ::foxdb::Value) -> ::foxdb::Result<()> {
-                match column {
-                    #(#set_arms)*
-                    _ => Err(::foxdb::Error::Decode {
-                        column: column.to_string(),
-                        message: ::std::format!("`{}` has no such column", #table),
-                    }),
-                }
-            }
+            #set_value
         }
 
         #[allow(dead_code)]

@@ -263,7 +263,8 @@ impl Expr {
                 writer.push(".");
                 writer.push_identifier(link_column);
                 writer.push(" = ");
-                writer.push_identifier(exists.parent_table);
+                // Under a join alias the parent is that alias, not its table.
+                writer.push_identifier(table.unwrap_or(exists.parent_table));
                 writer.push(".");
                 writer.push_identifier(exists.parent_key);
                 if let Some(filter) = &exists.filter {

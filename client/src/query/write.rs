@@ -165,7 +165,8 @@ pub async fn save<M: Model, E: Executor>(executor: E, model: &M) -> Result<bool>
 
 /// Writes the non-key columns of `model` over the row with its key; whether a row matched.
 async fn save_values<M: Model, E: Executor>(executor: E, model: &M) -> Result<bool> {
-    let mut update = update::<M>().filter(key_condition(model));
+    // The callers run the hooks once for the row themselves.
+    let mut update = update::<M>().filter(key_condition(model)).without_hooks();
     for (column, value) in model.values() {
         if !M::PRIMARY_KEY.contains(&column) {
             update.assignments.push((column, value));
@@ -188,8 +189,10 @@ async fn save_values<M: Model, E: Executor>(executor: E, model: &M) -> Result<bo
 /// Hook and database errors.
 pub async fn remove<M: Model, E: Executor>(mut executor: E, model: &M) -> Result<bool> {
     model.before_delete()?;
+    // The delete hooks run here, once; the builder's per-row hooks would run them again.
     let deleted = delete::<M>()
         .filter(key_condition(model))
+        .without_hooks()
         .exec(&mut executor)
         .await?
         > 0;

@@ -12,7 +12,8 @@
 //!    statement (batched under the engine's parameter limit); the columns written are the ones
 //!    `set` plus any the hooks changed.
 //! 5. Each written row's `after_update` / `after_delete` runs; an error rolls the pool's
-//!    transaction back, or is returned to the caller's transaction to roll back.
+//!    transaction back, or, in the caller's transaction, rolls back to a savepoint taken
+//!    before step 2, so the statement is all-or-nothing there too.
 
 use std::collections::HashMap;
 
@@ -39,7 +40,12 @@ pub(super) async fn update<M: Model, E: Executor>(
             .await;
     }
     match executor.transaction() {
-        Some(transaction) => update_rows(update, transaction, returning).await,
+        // In the caller's transaction, a savepoint keeps a failed statement all-or-nothing.
+        Some(transaction) => {
+            transaction
+                .savepoint(async |transaction| update_rows(update, transaction, returning).await)
+                .await
+        }
         None => Err(no_transaction(executor.backend())),
     }
 }
@@ -57,7 +63,12 @@ pub(super) async fn delete<M: Model, E: Executor>(
             .await;
     }
     match executor.transaction() {
-        Some(transaction) => delete_rows(delete, transaction, returning).await,
+        // In the caller's transaction, a savepoint keeps a failed statement all-or-nothing.
+        Some(transaction) => {
+            transaction
+                .savepoint(async |transaction| delete_rows(delete, transaction, returning).await)
+                .await
+        }
         None => Err(no_transaction(executor.backend())),
     }
 }
@@ -105,9 +116,19 @@ fn keys_condition<M: Model>(rows: &[&M]) -> Expr {
     Expr::Or(rows.iter().map(|row| key_condition(*row).expr).collect())
 }
 
+/// Composite keys are matched by an OR of ANDs, which SQLite parses into a tree as deep as the
+/// rows it names; its depth limit is 1000.
+const COMPOSITE_KEYS_PER_STATEMENT: usize = 400;
+
 /// How many rows one statement can name by key next to `bound` other parameters.
 fn keys_per_statement<M: Model>(backend: Backend, bound: usize) -> usize {
-    (parameter_limit(backend).saturating_sub(bound) / M::PRIMARY_KEY.len().max(1)).max(1)
+    let by_parameters =
+        (parameter_limit(backend).saturating_sub(bound) / M::PRIMARY_KEY.len().max(1)).max(1);
+    if M::PRIMARY_KEY.len() > 1 {
+        by_parameters.min(COMPOSITE_KEYS_PER_STATEMENT)
+    } else {
+        by_parameters
+    }
 }
 
 /// Columns to write with their values.
