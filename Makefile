@@ -28,6 +28,8 @@ test: services test-rust crds-check chart-check
 test-rust:
 	$(CARGO) test --all-targets
 	$(CARGO) test --doc
+	# foxdb with one engine compiled in: a compiled-out engine is refused with its feature.
+	$(CARGO) test -p foxdb --no-default-features --features sqlite --lib
 
 ## services: make sure PostgreSQL, MariaDB, Redis and a MongoDB-wire server run on 127.0.0.1
 services:
