@@ -526,3 +526,22 @@ fn a_relation_filter_under_an_alias_refers_to_the_alias() {
     assert!(exists.contains(r#"= "users_1"."id""#), "{sql}");
     assert!(!exists.contains(r#"= "users"."id""#), "{sql}");
 }
+
+#[tokio::test]
+async fn counting_a_left_joined_table_counts_missing_rows_as_zero_on_every_engine() {
+    for engine in TestEngine::ALL {
+        let (_test, db) = blog(engine).await;
+        let posts_per_user: Vec<(String, i64)> = User::find()
+            .left_join(User::posts())
+            .group_by(User::NAME)
+            .order_by(User::NAME.asc())
+            .select((User::NAME, count::<Post>()))
+            .all(&db)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        let expected = [("Ada", 2), ("Grace", 1), ("Ken", 0), ("Linus", 1)]
+            .map(|(name, posts)| (name.to_string(), posts));
+        assert_eq!(posts_per_user, expected, "{engine}");
+        db.close().await;
+    }
+}

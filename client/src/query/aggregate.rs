@@ -39,11 +39,13 @@ impl<M, T> Clone for Aggregate<M, T> {
     }
 }
 
-/// `COUNT(*)`: rows in each group.
+/// Rows of `M` in each group: `COUNT(<M's primary key>)`, which a primary key makes the same as
+/// `COUNT(*)` except over a left join, where a missing `M` row counts 0, not 1 (`COUNT(*)` for
+/// a model without a primary key).
 pub fn count<M: Model>() -> Aggregate<M, i64> {
     Aggregate {
         function: Function::Count,
-        column: None,
+        column: M::PRIMARY_KEY.first().copied(),
         _types: PhantomData,
     }
 }
