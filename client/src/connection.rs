@@ -44,19 +44,6 @@ pub enum Value {
     Decimal(rust_decimal::Decimal),
 }
 
-impl Value {
-    /// The value as `backend` binds it: UUIDs are text outside PostgreSQL (FoxDB stores them
-    /// as `char(36)` on MySQL and as text on SQLite).
-    pub(crate) fn for_backend(&self, backend: Backend) -> Value {
-        match self {
-            Self::Uuid(id) if backend != Backend::Postgres => {
-                Self::Text(id.hyphenated().to_string())
-            }
-            other => other.clone(),
-        }
-    }
-}
-
 /// Options for [`Connection::connect`].
 #[derive(Clone, Debug)]
 pub struct ConnectOptions {
@@ -316,6 +303,30 @@ where
         .collect()
 }
 
+/// A decoding error carried through the driver's row stream (decoding runs as rows arrive),
+/// taken back out by [`query_or_decode_error`].
+pub(crate) fn carry_decode_error(error: Error) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(error))
+}
+
+/// Whether `error` is a decoding error [`carry_decode_error`] put there: the statement itself
+/// ran.
+pub(crate) fn is_carried_decode_error(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Decode(source) if source.is::<Error>())
+}
+
+/// A carried decoding error as it was; any other driver error as [`Error::Query`] with the
+/// statement.
+pub(crate) fn query_or_decode_error(backend: Backend, sql: &str, error: sqlx::Error) -> Error {
+    match error {
+        sqlx::Error::Decode(source) => match source.downcast::<Error>() {
+            Ok(decoding) => *decoding,
+            Err(source) => Error::query(backend, Some(sql), sqlx::Error::Decode(source)),
+        },
+        other => Error::query(backend, Some(sql), other),
+    }
+}
+
 /// How each engine binds what differs between drivers: an exact decimal (natively, or as text
 /// where the driver has no decimal type: SQLite), and NULL (untyped where the engine infers the
 /// type from the statement). Implemented per engine in `backend::{postgres,mysql,sqlite}`.
@@ -330,6 +341,8 @@ pub(crate) trait DecimalBinding: sqlx::Database {
     ) -> sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>;
 }
 
+/// Binds `params` in order, by reference: text, bytes and JSON are encoded from the values
+/// themselves, not from copies.
 pub(crate) fn bind_all<'q, DB>(
     mut query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>,
     params: &[Value],
@@ -342,29 +355,34 @@ where
     i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     f64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    Vec<u8>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'a> &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    for<'a> &'a [u8]: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     uuid::Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     chrono::DateTime<chrono::Utc>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     chrono::NaiveDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     chrono::NaiveDate: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     chrono::NaiveTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    serde_json::Value: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'a> &'a serde_json::Value: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
     for param in params {
-        query = match param.for_backend(backend) {
+        query = match param {
             Value::Null => DB::bind_null(query),
-            Value::Bool(b) => query.bind(b),
-            Value::Int(i) => query.bind(i),
-            Value::Float(x) => query.bind(x),
-            Value::Text(s) => query.bind(s),
-            Value::Bytes(b) => query.bind(b),
-            Value::Uuid(id) => query.bind(id),
-            Value::TimestampTz(t) => query.bind(t),
-            Value::Timestamp(t) => query.bind(t),
-            Value::Date(d) => query.bind(d),
-            Value::Time(t) => query.bind(t),
+            Value::Bool(b) => query.bind(*b),
+            Value::Int(i) => query.bind(*i),
+            Value::Float(x) => query.bind(*x),
+            Value::Text(s) => query.bind(s.as_str()),
+            Value::Bytes(b) => query.bind(b.as_slice()),
+            // FoxDB stores UUIDs as `char(36)` on MySQL and as text on SQLite.
+            Value::Uuid(id) if backend != Backend::Postgres => {
+                query.bind(id.hyphenated().to_string())
+            }
+            Value::Uuid(id) => query.bind(*id),
+            Value::TimestampTz(t) => query.bind(*t),
+            Value::Timestamp(t) => query.bind(*t),
+            Value::Date(d) => query.bind(*d),
+            Value::Time(t) => query.bind(*t),
             Value::Json(j) => query.bind(j),
-            Value::Decimal(d) => DB::bind_decimal(query, d),
+            Value::Decimal(d) => DB::bind_decimal(query, *d),
         };
     }
     query

@@ -6,7 +6,10 @@ use sqlx::AssertSqlSafe;
 
 use crate::Backend;
 use crate::backend::on_engine;
-use crate::connection::{Value, bind_all, check_parameter_count};
+use crate::connection::{
+    Value, bind_all, carry_decode_error, check_parameter_count, is_carried_decode_error,
+    query_or_decode_error,
+};
 use crate::error::{Error, Result};
 use crate::executor::{Executed, Executor};
 use crate::row::Row;
@@ -191,18 +194,40 @@ impl Database {
     /// # Errors
     /// [`Error::Query`] with the statement.
     pub async fn fetch_all(&self, sql: &str, values: &[Value]) -> Result<Vec<Row>> {
+        self.fetch_decoded(sql, values, Ok).await
+    }
+
+    /// Runs a query, each row decoded by `decode` as it arrives.
+    async fn fetch_decoded<T: Send, F: FnMut(Row) -> Result<T> + Send>(
+        &self,
+        sql: &str,
+        values: &[Value],
+        mut decode: F,
+    ) -> Result<Vec<T>> {
         self.statements
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let started = std::time::Instant::now();
         let backend = self.backend();
         check_parameter_count(backend, sql, values)?;
         let statement = AssertSqlSafe(sql.to_string());
-        let rows = on_engine!(&self.pool, Pool(p) => bind_all(sqlx::query(statement), values, backend)
+        // Rows go into `decoded` as they arrive: the driver's stream wants `Unpin` items.
+        let mut decoded = Vec::new();
+        let fetched = on_engine!(&self.pool, Pool(p) => bind_all(sqlx::query(statement), values, backend)
+            .try_map(|row| {
+                decoded.push(decode(Row::from(row)).map_err(carry_decode_error)?);
+                Ok(())
+            })
             .fetch_all(p)
-            .await
-            .map(|rows| rows.into_iter().map(Row::from).collect()));
-        self.stats.record(sql, started.elapsed(), rows.is_err());
-        rows.map_err(|e| Error::query(backend, Some(sql), e))
+            .await);
+        self.stats.record(
+            sql,
+            started.elapsed(),
+            fetched.as_ref().is_err_and(|e| !is_carried_decode_error(e)),
+        );
+        match fetched {
+            Ok(_) => Ok(decoded),
+            Err(error) => Err(query_or_decode_error(backend, sql, error)),
+        }
     }
 
     /// Runs a statement; returns the rows affected.
@@ -297,6 +322,15 @@ impl Executor for &Database {
 
     async fn fetch_all(&mut self, sql: &str, values: &[Value]) -> Result<Vec<Row>> {
         Database::fetch_all(self, sql, values).await
+    }
+
+    async fn fetch_decoded<T: Send, F: FnMut(Row) -> Result<T> + Send>(
+        &mut self,
+        sql: &str,
+        values: &[Value],
+        decode: F,
+    ) -> Result<Vec<T>> {
+        Database::fetch_decoded(self, sql, values, decode).await
     }
 
     async fn execute(&mut self, sql: &str, values: &[Value]) -> Result<Executed> {

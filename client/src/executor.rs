@@ -47,6 +47,26 @@ pub trait Executor: Send + Sized {
         values: &[Value],
     ) -> impl Future<Output = Result<Vec<Row>>> + Send;
 
+    /// Runs a query and decodes each row with `decode` as it arrives, so no row is kept after
+    /// it is decoded (what the query builder uses; the default fetches every row first).
+    ///
+    /// # Errors
+    /// Database errors, and the first error `decode` returns.
+    fn fetch_decoded<T: Send, F: FnMut(Row) -> Result<T> + Send>(
+        &mut self,
+        sql: &str,
+        values: &[Value],
+        decode: F,
+    ) -> impl Future<Output = Result<Vec<T>>> + Send {
+        async move {
+            self.fetch_all(sql, values)
+                .await?
+                .into_iter()
+                .map(decode)
+                .collect()
+        }
+    }
+
     /// Runs a statement.
     fn execute(
         &mut self,
@@ -74,6 +94,15 @@ impl<E: Executor> Executor for &mut E {
         values: &[Value],
     ) -> impl Future<Output = Result<Vec<Row>>> + Send {
         (**self).fetch_all(sql, values)
+    }
+
+    fn fetch_decoded<T: Send, F: FnMut(Row) -> Result<T> + Send>(
+        &mut self,
+        sql: &str,
+        values: &[Value],
+        decode: F,
+    ) -> impl Future<Output = Result<Vec<T>>> + Send {
+        (**self).fetch_decoded(sql, values, decode)
     }
 
     fn execute(

@@ -29,6 +29,16 @@ pub trait Model: Hooks + Clone + Sized + Send + Sync + 'static {
     /// A column is missing or holds a value of another type.
     fn from_row(row: &Row) -> Result<Self>;
 
+    /// Decodes a row whose first columns are [`Model::COLUMNS`] in field order, as foxdb's own
+    /// queries select them: by position, without looking names up. The derive writes it; the
+    /// default decodes by name.
+    ///
+    /// # Errors
+    /// A column holds a value of another type.
+    fn from_row_in_order(row: &Row) -> Result<Self> {
+        Self::from_row(row)
+    }
+
     /// Every column with its value, in field order.
     fn values(&self) -> Vec<(&'static str, Value)>;
 

@@ -1,7 +1,8 @@
 //! Relations between models, loaded without N+1 queries: one query per relation level for any
-//! number of parents (batched `IN`), with per-parent ordering and limits done in SQL by a
-//! window function. Relations nest ([`Relation::with`]) and several load side by side at one
-//! level; see [`eager`] for the shape of the results.
+//! number of parents (the keys as one array on PostgreSQL, a batched `IN` elsewhere), with
+//! per-parent ordering and limits done in SQL by a window function. Relations nest
+//! ([`Relation::with`]) and several load side by side at one level; see [`eager`] for the
+//! shape of the results.
 //!
 //! # Expected flow
 //! ```ignore
@@ -26,7 +27,7 @@
 pub mod eager;
 mod join;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::marker::PhantomData;
 
 use crate::connection::Value;
@@ -273,33 +274,57 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
             .iter()
             .map(|p| key_value::<P>(p, self.parent_key()))
             .collect();
-        let distinct = distinct_keys(&keys);
-        let mut grouped: HashMap<GroupKey, Vec<C>> = HashMap::new();
-        let batch = self.batch_size(executor.backend());
+        let KeySlots {
+            distinct,
+            slots,
+            of_parent,
+        } = KeySlots::of(keys);
+        // The children of each distinct key, in `distinct`'s order.
+        let mut grouped: Vec<Vec<C>> = distinct.iter().map(|_| Vec::new()).collect();
+        let backend = executor.backend();
+        let array = self.key_array_type(backend, &distinct);
+        let batch = match array {
+            Some(_) => distinct.len().max(1),
+            None => self.batch_size(backend),
+        };
+        let link = self.link;
         for chunk in distinct.chunks(batch) {
-            let (sql, values) = self.batch_sql(executor.backend(), chunk);
-            for row in &executor.fetch_all(&sql, &values).await? {
-                let parent = group_key(&row_parent_key(row)?);
-                grouped.entry(parent).or_default().push(C::from_row(row)?);
+            let (sql, values) = self.batch_sql(backend, chunk, array);
+            let rows = executor
+                .fetch_decoded(&sql, &values, |row| {
+                    let child = C::from_row_in_order(&row)?;
+                    // A direct link's parent key is the child's own column; a join table's
+                    // comes as `_fox_parent`.
+                    let parent = match link {
+                        Link::Direct { foreign_key, .. } => key_value::<C>(&child, foreign_key),
+                        Link::Through { .. } => row_parent_key(&row)?,
+                    };
+                    Ok((group_key(&parent), child))
+                })
+                .await?;
+            for (parent, child) in rows {
+                if let Some(&slot) = slots.get(&parent) {
+                    grouped[slot].push(child);
+                }
             }
         }
         // Parents sharing a key (many posts, one author) each get the rows: cloned for all
         // but the last of them, which takes them.
-        let mut remaining: HashMap<GroupKey, usize> = HashMap::new();
-        for key in &keys {
-            *remaining.entry(group_key(key)).or_default() += 1;
+        let mut sharing = vec![0_usize; distinct.len()];
+        for slot in of_parent.iter().flatten() {
+            sharing[*slot] += 1;
         }
-        Ok(keys
-            .iter()
-            .map(|key| {
-                let key = group_key(key);
-                let left = remaining.get_mut(&key).map(|n| {
-                    *n -= 1;
-                    *n
-                });
-                match left {
-                    Some(0) => grouped.remove(&key).unwrap_or_default(),
-                    _ => grouped.get(&key).cloned().unwrap_or_default(),
+        Ok(of_parent
+            .into_iter()
+            .map(|slot| {
+                let Some(slot) = slot else {
+                    return Vec::new();
+                };
+                sharing[slot] -= 1;
+                if sharing[slot] == 0 {
+                    std::mem::take(&mut grouped[slot])
+                } else {
+                    grouped[slot].clone()
                 }
             })
             .collect())
@@ -317,30 +342,68 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
             .max(1)
     }
 
-    /// `SELECT child columns, <parent key> AS _fox_parent ... WHERE <parent key> IN (...)`,
-    /// ranked per parent when ordered or limited.
-    fn batch_sql(&self, backend: crate::Backend, keys: &[Value]) -> (String, Vec<Value>) {
-        let mut writer = SqlWriter::for_model(backend, C::PG_TYPES);
-        let (parent_column_table, parent_column) = match self.link {
+    /// The table and column holding each child row's parent key.
+    fn parent_column(&self) -> (&'static str, &'static str) {
+        match self.link {
             Link::Direct { foreign_key, .. } => (C::TABLE, foreign_key),
             Link::Through {
                 through,
                 through_parent,
                 ..
             } => (through, through_parent),
-        };
+        }
+    }
+
+    /// On PostgreSQL, the array type the keys are sent as (`= ANY($1)`: one parameter and one
+    /// statement text whatever the number of keys, as hand-written sqlx does); `None` for an
+    /// `IN` list: other engines, and keys PostgreSQL would need a cast to compare (a column
+    /// of an enum type, keys other than integers, UUIDs and text).
+    fn key_array_type(&self, backend: crate::Backend, keys: &[Value]) -> Option<&'static str> {
+        if backend != crate::Backend::Postgres {
+            return None;
+        }
+        let (table, column) = self.parent_column();
+        if table == C::TABLE && C::PG_TYPES.iter().any(|(c, _)| *c == column) {
+            return None;
+        }
+        let same = |kind: fn(&Value) -> bool| keys.iter().all(kind);
+        if same(|k| matches!(k, Value::Int(_))) {
+            Some("bigint[]")
+        } else if same(|k| matches!(k, Value::Uuid(_))) {
+            Some("uuid[]")
+        } else if same(|k| matches!(k, Value::Text(_))) {
+            Some("text[]")
+        } else {
+            None
+        }
+    }
+
+    /// `SELECT child columns ... WHERE <parent key> IN (...)` (`= ANY(...)` with an array),
+    /// ranked per parent when ordered or limited. A join table's parent key is selected as
+    /// `_fox_parent`; a direct link's is the child's own column.
+    fn batch_sql(
+        &self,
+        backend: crate::Backend,
+        keys: &[Value],
+        array: Option<&'static str>,
+    ) -> (String, Vec<Value>) {
+        let mut writer = SqlWriter::for_model(backend, C::PG_TYPES);
+        let (parent_column_table, parent_column) = self.parent_column();
+        let through = matches!(self.link, Link::Through { .. });
         let ranked = self.limit.is_some();
         if ranked {
             writer.push("SELECT * FROM (");
         }
         writer.push("SELECT ");
         writer.push_select_columns_of(Some(C::TABLE), C::COLUMNS);
-        writer.push(", ");
-        writer.push_identifier(parent_column_table);
-        writer.push(".");
-        writer.push_identifier(parent_column);
-        writer.push(" AS ");
-        writer.push_identifier(PARENT_ALIAS);
+        if through {
+            writer.push(", ");
+            writer.push_identifier(parent_column_table);
+            writer.push(".");
+            writer.push_identifier(parent_column);
+            writer.push(" AS ");
+            writer.push_identifier(PARENT_ALIAS);
+        }
         if ranked {
             writer.push(", ROW_NUMBER() OVER (PARTITION BY ");
             writer.push_identifier(parent_column_table);
@@ -374,14 +437,25 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
         writer.push_identifier(parent_column_table);
         writer.push(".");
         writer.push_identifier(parent_column);
-        writer.push(" IN (");
-        for (i, key) in keys.iter().enumerate() {
-            if i > 0 {
-                writer.push(", ");
+        match array {
+            Some(array_type) => {
+                writer.push(" = ANY(CAST(");
+                writer.push_value(Value::Text(array_literal(keys)));
+                writer.push(" AS ");
+                writer.push(array_type);
+                writer.push("))");
             }
-            writer.push_value(key.clone());
+            None => {
+                writer.push(" IN (");
+                for (i, key) in keys.iter().enumerate() {
+                    if i > 0 {
+                        writer.push(", ");
+                    }
+                    writer.push_value(key.clone());
+                }
+                writer.push(")");
+            }
         }
-        writer.push(")");
         if let Some(filter) = &self.filter {
             writer.push(" AND ");
             filter.render_qualified(&mut writer, C::TABLE);
@@ -393,7 +467,9 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
             writer.push_identifier(RANK_ALIAS);
             writer.push(&format!(" <= {}", self.limit.unwrap_or(u64::MAX)));
             writer.push(" ORDER BY ");
-            writer.push_identifier(PARENT_ALIAS);
+            // The subquery's output names the parent key `_fox_parent` through a join table,
+            // and by the child's own column otherwise.
+            writer.push_identifier(if through { PARENT_ALIAS } else { parent_column });
             writer.push(", ");
             writer.push_identifier(RANK_ALIAS);
         } else if !self.order.is_empty() {
@@ -424,14 +500,71 @@ fn key_value<M: Model>(model: &M, column: &str) -> Value {
     model.value_of(column).unwrap_or(Value::Null)
 }
 
-/// Each key once, in first-seen order; NULL keys (an unset optional foreign key) match no
-/// row and are left out.
-fn distinct_keys(keys: &[Value]) -> Vec<Value> {
-    let mut seen = HashSet::new();
-    keys.iter()
-        .filter(|key| **key != Value::Null && seen.insert(group_key(key)))
-        .cloned()
-        .collect()
+/// PostgreSQL's text form of an array of `keys` (integers, UUIDs or text): `{1,2,3}`, text
+/// elements quoted.
+fn array_literal(keys: &[Value]) -> String {
+    let mut literal = String::from("{");
+    for (i, key) in keys.iter().enumerate() {
+        if i > 0 {
+            literal.push(',');
+        }
+        match key {
+            Value::Int(i) => literal.push_str(&i.to_string()),
+            Value::Uuid(id) => literal.push_str(&id.hyphenated().to_string()),
+            Value::Text(text) => {
+                literal.push('"');
+                for c in text.chars() {
+                    if c == '"' || c == '\\' {
+                        literal.push('\\');
+                    }
+                    literal.push(c);
+                }
+                literal.push('"');
+            }
+            // `key_array_type` sends only the three kinds above as arrays.
+            other => literal.push_str(&format!("{other:?}")),
+        }
+    }
+    literal.push('}');
+    literal
+}
+
+/// The parents' keys, each distinct key once: what a level's statements look up, and where
+/// each parent's children are found.
+struct KeySlots {
+    /// Each key once, in first-seen order; NULL keys (an unset optional foreign key) match no
+    /// row and are left out.
+    distinct: Vec<Value>,
+    /// The position in `distinct` of each key.
+    slots: HashMap<GroupKey, usize>,
+    /// Per parent, the position of its key in `distinct` (`None` for a NULL key).
+    of_parent: Vec<Option<usize>>,
+}
+
+impl KeySlots {
+    fn of(keys: Vec<Value>) -> Self {
+        let mut distinct = Vec::new();
+        let mut slots = HashMap::new();
+        let of_parent = keys
+            .into_iter()
+            .map(|key| {
+                if key == Value::Null {
+                    return None;
+                }
+                let next = distinct.len();
+                let slot = *slots.entry(group_key(&key)).or_insert(next);
+                if slot == next {
+                    distinct.push(key);
+                }
+                Some(slot)
+            })
+            .collect();
+        Self {
+            distinct,
+            slots,
+            of_parent,
+        }
+    }
 }
 
 fn row_parent_key(row: &crate::Row) -> Result<Value> {
@@ -483,10 +616,29 @@ mod tests {
             Value::Text("a".into()),
             Value::Null,
         ];
+        let slots = KeySlots::of(keys.to_vec());
         assert_eq!(
-            distinct_keys(&keys),
+            slots.distinct,
             [Value::Int(7), Value::Int(3), Value::Text("a".into())]
         );
-        assert!(distinct_keys(&[Value::Null]).is_empty());
+        assert_eq!(
+            slots.of_parent,
+            [Some(0), None, Some(1), Some(0), Some(2), Some(2), None]
+        );
+        assert!(KeySlots::of(vec![Value::Null]).distinct.is_empty());
+    }
+
+    #[test]
+    fn array_literals_quote_text_and_escape_quotes_and_backslashes() {
+        assert_eq!(array_literal(&[Value::Int(1), Value::Int(-2)]), "{1,-2}");
+        assert_eq!(
+            array_literal(&[Value::Text("a\"b".into()), Value::Text("c\\,d".into())]),
+            r#"{"a\"b","c\\,d"}"#
+        );
+        let id = uuid::Uuid::nil();
+        assert_eq!(
+            array_literal(&[Value::Uuid(id)]),
+            format!("{{{}}}", id.hyphenated())
+        );
     }
 }

@@ -31,23 +31,52 @@ pub trait FromRow: Sized {
     fn from_row(row: &Row) -> Result<Self>;
 }
 
-/// A Rust type every engine can decode a column into.
-pub trait FromColumn: Sized {
+/// A Rust type every engine can decode a column into (`Send`: rows are decoded as they arrive,
+/// inside the query's future).
+pub trait FromColumn: Sized + Send {
     /// Decodes `column` of `row`.
     ///
     /// # Errors
     /// Missing column or a value of another type.
     fn from_column(row: &Row, column: &str) -> std::result::Result<Self, sqlx::Error>;
+
+    /// Decodes the column at `index` (from 0) of `row`: what foxdb's own queries use, as they
+    /// know their column order. The default looks the column's name up and calls
+    /// [`FromColumn::from_column`]; foxdb's implementations read the position directly.
+    ///
+    /// # Errors
+    /// No such column, or a value of another type.
+    fn from_column_at(row: &Row, index: usize) -> std::result::Result<Self, sqlx::Error> {
+        let name = row
+            .column_name(index)
+            .ok_or_else(|| sqlx::Error::ColumnNotFound(format!("#{index}")))?;
+        Self::from_column(row, &name)
+    }
+}
+
+/// `FromColumn` for `$ty`, by name and by position, from one body: `$column` is a `&str` in
+/// one and a `usize` in the other (both index a driver's row and display in messages).
+macro_rules! from_column {
+    ($ty:ty, |$row:ident, $column:ident| $body:expr) => {
+        impl FromColumn for $ty {
+            fn from_column($row: &Row, $column: &str) -> std::result::Result<Self, sqlx::Error> {
+                $body
+            }
+
+            fn from_column_at(
+                $row: &Row,
+                $column: usize,
+            ) -> std::result::Result<Self, sqlx::Error> {
+                $body
+            }
+        }
+    };
 }
 
 /// Types every engine's driver decodes natively.
 macro_rules! native_columns {
     ($($ty:ty),* $(,)?) => {
-        $(impl FromColumn for $ty {
-            fn from_column(row: &Row, column: &str) -> std::result::Result<Self, sqlx::Error> {
-                on_engine!(row, Row(r) => r.try_get(column))
-            }
-        })*
+        $(from_column!($ty, |row, column| on_engine!(row, Row(r) => r.try_get(column)));)*
     };
 }
 
@@ -66,100 +95,92 @@ native_columns!(
     chrono::NaiveTime,
 );
 
-/// Unsigned 64-bit integers: native on MySQL (`BIGINT UNSIGNED`); on PostgreSQL and SQLite,
-/// which have no unsigned types, a non-negative `BIGINT`.
-impl FromColumn for u64 {
-    fn from_column(row: &Row, column: &str) -> std::result::Result<Self, sqlx::Error> {
-        #[cfg(any(feature = "postgres", feature = "sqlite"))]
-        let in_range = |value: i64| {
-            u64::try_from(value).map_err(|error| sqlx::Error::ColumnDecode {
-                index: column.to_string(),
-                source: Box::new(error),
-            })
-        };
-        match row {
-            #[cfg(feature = "mysql")]
-            Row::MySql(r) => r.try_get(column),
-            #[cfg(feature = "postgres")]
-            Row::Postgres(r) => in_range(r.try_get(column)?),
-            #[cfg(feature = "sqlite")]
-            Row::Sqlite(r) => in_range(r.try_get(column)?),
-        }
+// Unsigned 64-bit integers: native on MySQL (`BIGINT UNSIGNED`); on PostgreSQL and SQLite,
+// which have no unsigned types, a non-negative `BIGINT`.
+from_column!(u64, |row, column| {
+    #[cfg(any(feature = "postgres", feature = "sqlite"))]
+    let in_range = |value: i64| {
+        u64::try_from(value).map_err(|error| sqlx::Error::ColumnDecode {
+            index: column.to_string(),
+            source: Box::new(error),
+        })
+    };
+    match row {
+        #[cfg(feature = "mysql")]
+        Row::MySql(r) => r.try_get(column),
+        #[cfg(feature = "postgres")]
+        Row::Postgres(r) => in_range(r.try_get(column)?),
+        #[cfg(feature = "sqlite")]
+        Row::Sqlite(r) => in_range(r.try_get(column)?),
     }
-}
+});
 
-impl FromColumn for serde_json::Value {
-    fn from_column(row: &Row, column: &str) -> std::result::Result<Self, sqlx::Error> {
-        match row {
-            #[cfg(feature = "postgres")]
-            Row::Postgres(r) => r.try_get(column),
-            #[cfg(feature = "mysql")]
-            Row::MySql(r) => r.try_get(column),
-            // SQLite's JSON columns have numeric affinity: a scalar document may come back as
-            // a number.
-            #[cfg(feature = "sqlite")]
-            Row::Sqlite(r) => r.try_get::<serde_json::Value, _>(column).or_else(|error| {
-                if let Ok(i) = r.try_get::<i64, _>(column) {
-                    Ok(serde_json::Value::from(i))
-                } else if let Ok(x) = r.try_get::<f64, _>(column) {
-                    Ok(serde_json::Value::from(x))
-                } else {
-                    Err(error)
-                }
-            }),
-        }
+from_column!(serde_json::Value, |row, column| {
+    match row {
+        #[cfg(feature = "postgres")]
+        Row::Postgres(r) => r.try_get(column),
+        #[cfg(feature = "mysql")]
+        Row::MySql(r) => r.try_get(column),
+        // SQLite's JSON columns have numeric affinity: a scalar document may come back as
+        // a number.
+        #[cfg(feature = "sqlite")]
+        Row::Sqlite(r) => r.try_get::<serde_json::Value, _>(column).or_else(|error| {
+            if let Ok(i) = r.try_get::<i64, _>(column) {
+                Ok(serde_json::Value::from(i))
+            } else if let Ok(x) = r.try_get::<f64, _>(column) {
+                Ok(serde_json::Value::from(x))
+            } else {
+                Err(error)
+            }
+        }),
     }
-}
+});
 
-impl FromColumn for uuid::Uuid {
-    fn from_column(row: &Row, column: &str) -> std::result::Result<Self, sqlx::Error> {
-        // Stored natively on PostgreSQL, as hyphenated text on MySQL and SQLite.
-        #[cfg(any(feature = "mysql", feature = "sqlite"))]
-        let parse = |text: String| {
-            uuid::Uuid::parse_str(&text).map_err(|e| sqlx::Error::ColumnDecode {
+// Stored natively on PostgreSQL, as hyphenated text on MySQL and SQLite.
+from_column!(uuid::Uuid, |row, column| {
+    #[cfg(any(feature = "mysql", feature = "sqlite"))]
+    let parse = |text: String| {
+        uuid::Uuid::parse_str(&text).map_err(|e| sqlx::Error::ColumnDecode {
+            index: column.to_string(),
+            source: Box::new(e),
+        })
+    };
+    match row {
+        #[cfg(feature = "postgres")]
+        Row::Postgres(r) => r.try_get(column),
+        #[cfg(feature = "mysql")]
+        Row::MySql(r) => parse(r.try_get(column)?),
+        #[cfg(feature = "sqlite")]
+        Row::Sqlite(r) => parse(r.try_get(column)?),
+    }
+});
+
+from_column!(rust_decimal::Decimal, |row, column| {
+    match row {
+        #[cfg(feature = "postgres")]
+        Row::Postgres(r) => r.try_get(column),
+        #[cfg(feature = "mysql")]
+        Row::MySql(r) => r.try_get(column),
+        // SQLite keeps NUMERIC values as integers, reals or text.
+        #[cfg(feature = "sqlite")]
+        Row::Sqlite(r) => {
+            let decode_error = |e: rust_decimal::Error| sqlx::Error::ColumnDecode {
                 index: column.to_string(),
                 source: Box::new(e),
-            })
-        };
-        match row {
-            #[cfg(feature = "postgres")]
-            Row::Postgres(r) => r.try_get(column),
-            #[cfg(feature = "mysql")]
-            Row::MySql(r) => parse(r.try_get(column)?),
-            #[cfg(feature = "sqlite")]
-            Row::Sqlite(r) => parse(r.try_get(column)?),
-        }
-    }
-}
-
-impl FromColumn for rust_decimal::Decimal {
-    fn from_column(row: &Row, column: &str) -> std::result::Result<Self, sqlx::Error> {
-        match row {
-            #[cfg(feature = "postgres")]
-            Row::Postgres(r) => r.try_get(column),
-            #[cfg(feature = "mysql")]
-            Row::MySql(r) => r.try_get(column),
-            // SQLite keeps NUMERIC values as integers, reals or text.
-            #[cfg(feature = "sqlite")]
-            Row::Sqlite(r) => {
-                let decode_error = |e: rust_decimal::Error| sqlx::Error::ColumnDecode {
-                    index: column.to_string(),
-                    source: Box::new(e),
-                };
-                match r.try_get::<i64, _>(column) {
-                    Ok(i) => Ok(rust_decimal::Decimal::from(i)),
-                    Err(_) => match r.try_get::<f64, _>(column) {
-                        Ok(x) => rust_decimal::Decimal::try_from(x).map_err(decode_error),
-                        Err(_) => {
-                            let text: String = r.try_get(column)?;
-                            text.parse().map_err(decode_error)
-                        }
-                    },
-                }
+            };
+            match r.try_get::<i64, _>(column) {
+                Ok(i) => Ok(rust_decimal::Decimal::from(i)),
+                Err(_) => match r.try_get::<f64, _>(column) {
+                    Ok(x) => rust_decimal::Decimal::try_from(x).map_err(decode_error),
+                    Err(_) => {
+                        let text: String = r.try_get(column)?;
+                        text.parse().map_err(decode_error)
+                    }
+                },
             }
         }
     }
-}
+});
 
 impl<T: FromColumn> FromColumn for Option<T> {
     fn from_column(row: &Row, column: &str) -> std::result::Result<Self, sqlx::Error> {
@@ -168,6 +189,15 @@ impl<T: FromColumn> FromColumn for Option<T> {
             Ok(None)
         } else {
             T::from_column(row, column).map(Some)
+        }
+    }
+
+    fn from_column_at(row: &Row, index: usize) -> std::result::Result<Self, sqlx::Error> {
+        let is_null = on_engine!(row, Row(r) => sqlx::ValueRef::is_null(&r.try_get_raw(index)?));
+        if is_null {
+            Ok(None)
+        } else {
+            T::from_column_at(row, index).map(Some)
         }
     }
 }
@@ -194,5 +224,26 @@ impl Row {
             column: column.to_string(),
             message: source.to_string(),
         })
+    }
+
+    /// The value of the column at `index` (from 0), without looking its name up.
+    ///
+    /// # Errors
+    /// [`Error::Decode`] naming the column (or its position, past the last column) when it is
+    /// missing or holds another type.
+    pub fn get_at<T: FromColumn>(&self, index: usize) -> Result<T> {
+        T::from_column_at(self, index).map_err(|source| Error::Decode {
+            column: self
+                .column_name(index)
+                .unwrap_or_else(|| format!("#{index}")),
+            message: source.to_string(),
+        })
+    }
+
+    /// The name of the column at `index`, if there is one.
+    pub(crate) fn column_name(&self, index: usize) -> Option<String> {
+        on_engine!(self, Row(r) => sqlx::Row::columns(r)
+            .get(index)
+            .map(|column| sqlx::Column::name(column).to_string()))
     }
 }

@@ -12,6 +12,9 @@ use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 
 /// Longest statement text kept as a shape.
 const SHAPE_LENGTH: usize = 240;
+/// Statement texts whose shape is remembered: the builder writes the same few texts again and
+/// again, and working a shape out is costly for long ones (200 µs for a 1000-row `INSERT`).
+const REMEMBERED_SHAPES: usize = 4096;
 
 /// Counts and latencies of the statements one [`crate::Database`] ran.
 #[derive(Debug)]
@@ -21,6 +24,8 @@ pub struct QueryStats {
     slow: IntCounterVec,
     errors: IntCounterVec,
     shapes: Mutex<std::collections::HashMap<String, ShapeStats>>,
+    /// Shapes by a hash of the statement text, up to [`REMEMBERED_SHAPES`] of them.
+    remembered: Mutex<std::collections::HashMap<u64, String>>,
 }
 
 /// What is known about one query shape.
@@ -74,6 +79,7 @@ impl QueryStats {
             slow,
             errors,
             shapes: Mutex::default(),
+            remembered: Mutex::default(),
         }
     }
 
@@ -89,7 +95,7 @@ impl QueryStats {
 
     /// Records one execution of `sql`.
     pub fn record(&self, sql: &str, elapsed: Duration, failed: bool) {
-        let shape = query_shape(sql);
+        let shape = self.shape_of(sql);
         self.durations
             .with_label_values(&[&shape])
             .observe(elapsed.as_secs_f64());
@@ -111,6 +117,32 @@ impl QueryStats {
             entry.total += elapsed;
             entry.max = entry.max.max(elapsed);
         }
+    }
+
+    /// [`query_shape`] of `sql`, remembered for the next time the same text runs.
+    fn shape_of(&self, sql: &str) -> String {
+        let hash = {
+            use std::hash::Hasher;
+            // Fixed keys: the same text hashes the same on every call.
+            let mut hasher = std::hash::DefaultHasher::new();
+            hasher.write(sql.as_bytes());
+            hasher.finish()
+        };
+        if let Some(shape) = self
+            .remembered
+            .lock()
+            .ok()
+            .and_then(|remembered| remembered.get(&hash).cloned())
+        {
+            return shape;
+        }
+        let shape = query_shape(sql);
+        if let Ok(mut remembered) = self.remembered.lock()
+            && remembered.len() < REMEMBERED_SHAPES
+        {
+            remembered.insert(hash, shape.clone());
+        }
+        shape
     }
 
     /// Every shape seen so far with its numbers, most frequent first.
@@ -324,6 +356,9 @@ mod tests {
         assert_eq!(snapshot[0].0, "SELECT a FROM t");
         assert_eq!((snapshot[0].1.count, snapshot[0].1.slow), (2, 1));
         assert_eq!(snapshot[1].1.errors, 1);
+        // Remembered shapes are the shapes.
+        stats.record("SELECT a FROM t", Duration::from_millis(1), false);
+        assert_eq!(stats.snapshot()[0].1.count, 3);
         let registry = Registry::new();
         stats.register(&registry).unwrap();
         let families = registry.gather();

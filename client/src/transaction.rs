@@ -19,7 +19,10 @@ use sqlx::AssertSqlSafe;
 
 use crate::Backend;
 use crate::backend::on_engine;
-use crate::connection::{Value, bind_all, check_parameter_count};
+use crate::connection::{
+    Value, bind_all, carry_decode_error, check_parameter_count, is_carried_decode_error,
+    query_or_decode_error,
+};
 use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::executor::{Executed, Executor};
@@ -338,16 +341,37 @@ impl Executor for &mut Transaction {
     }
 
     async fn fetch_all(&mut self, sql: &str, values: &[Value]) -> Result<Vec<Row>> {
+        self.fetch_decoded(sql, values, Ok).await
+    }
+
+    async fn fetch_decoded<T: Send, F: FnMut(Row) -> Result<T> + Send>(
+        &mut self,
+        sql: &str,
+        values: &[Value],
+        mut decode: F,
+    ) -> Result<Vec<T>> {
         let started = std::time::Instant::now();
         let backend = Transaction::backend(self);
         check_parameter_count(backend, sql, values)?;
         let statement = AssertSqlSafe(sql.to_string());
-        let rows = on_engine!(&mut self.inner, Inner(t) => bind_all(sqlx::query(statement), values, backend)
+        // Rows go into `decoded` as they arrive: the driver's stream wants `Unpin` items.
+        let mut decoded = Vec::new();
+        let fetched = on_engine!(&mut self.inner, Inner(t) => bind_all(sqlx::query(statement), values, backend)
+            .try_map(|row| {
+                decoded.push(decode(Row::from(row)).map_err(carry_decode_error)?);
+                Ok(())
+            })
             .fetch_all(&mut **t)
-            .await
-            .map(|rows| rows.into_iter().map(Row::from).collect()));
-        self.stats.record(sql, started.elapsed(), rows.is_err());
-        rows.map_err(|e| Error::query(backend, Some(sql), e))
+            .await);
+        self.stats.record(
+            sql,
+            started.elapsed(),
+            fetched.as_ref().is_err_and(|e| !is_carried_decode_error(e)),
+        );
+        match fetched {
+            Ok(_) => Ok(decoded),
+            Err(error) => Err(query_or_decode_error(backend, sql, error)),
+        }
     }
 
     async fn execute(&mut self, sql: &str, values: &[Value]) -> Result<Executed> {

@@ -198,6 +198,10 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
         let (ident, column) = (&f.ident, &f.column);
         quote! { #ident: row.get(#column)? }
     });
+    let decode_in_order = fields.iter().enumerate().map(|(index, f)| {
+        let ident = &f.ident;
+        quote! { #ident: row.get_at(#index)? }
+    });
     let value_arms = fields.iter().map(|f| {
         let (ident, column) = (&f.ident, &f.column);
         quote! { #column => Some(::foxdb::IntoValue::into_value(::core::clone::Clone::clone(&self.#ident))) }
@@ -265,6 +269,10 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
 
             fn from_row(row: &::foxdb::Row) -> ::foxdb::Result<Self> {
                 Ok(Self { #(#decode),* })
+            }
+
+            fn from_row_in_order(row: &::foxdb::Row) -> ::foxdb::Result<Self> {
+                Ok(Self { #(#decode_in_order),* })
             }
 
             fn values(&self) -> ::std::vec::Vec<(&'static str, ::foxdb::Value)> {

@@ -366,11 +366,8 @@ impl<M: Model, L> JoinSelect<M, L> {
     pub async fn all(&self, mut database: impl Executor) -> Result<Vec<M>> {
         let (sql, values) = self.to_sql(database.backend())?;
         database
-            .fetch_all(&sql, &values)
-            .await?
-            .iter()
-            .map(M::from_row)
-            .collect()
+            .fetch_decoded(&sql, &values, |row| M::from_row_in_order(&row))
+            .await
     }
 
     /// The first matching row of `M`, if any.
@@ -465,11 +462,8 @@ impl<M: Model, L, S: JoinSelection<L, I>, I> JoinSelectColumns<M, L, S, I> {
     pub async fn all(&self, mut database: impl Executor) -> Result<Vec<S::Output>> {
         let (sql, values) = self.to_sql(database.backend())?;
         database
-            .fetch_all(&sql, &values)
-            .await?
-            .iter()
-            .map(|row| self.selection.decode(row))
-            .collect()
+            .fetch_decoded(&sql, &values, |row| self.selection.decode(&row))
+            .await
     }
 
     /// The first matching row, if any.

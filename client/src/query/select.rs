@@ -190,11 +190,8 @@ impl<M: Model> Select<M> {
     pub async fn all(&self, mut database: impl Executor) -> Result<Vec<M>> {
         let (sql, values) = self.to_sql(database.backend());
         database
-            .fetch_all(&sql, &values)
-            .await?
-            .iter()
-            .map(M::from_row)
-            .collect()
+            .fetch_decoded(&sql, &values, |row| M::from_row_in_order(&row))
+            .await
     }
 
     /// The first matching row, if any.

@@ -12,8 +12,9 @@ use crate::executor::Executor;
 use crate::model::{ColumnType, Model};
 use crate::row::{FromColumn, Row};
 
-/// Something a query can select for rows of `M`: a column or an aggregate.
-pub trait Selectable<M> {
+/// Something a query can select for rows of `M`: a column or an aggregate (`Sync`, as the
+/// selection is borrowed by the query's future while rows are decoded).
+pub trait Selectable<M>: Sync {
     /// The Rust type it decodes into.
     type Value: FromColumn;
 
@@ -39,9 +40,9 @@ impl<M: Model, T: FromColumn> Selectable<M> for Aggregate<M, T> {
 }
 
 /// Columns and aggregates of model `M` selected together, decoded into a tuple.
-pub trait Selection<M> {
+pub trait Selection<M>: Sync {
     /// The decoded row.
-    type Output;
+    type Output: Send;
 
     /// Writes the select list (items aliased `_fox_0`, `_fox_1`, ...).
     fn render(&self, writer: &mut SqlWriter);
@@ -53,9 +54,8 @@ pub trait Selection<M> {
     fn decode(&self, row: &Row) -> Result<Self::Output>;
 }
 
-fn alias(index: usize) -> String {
-    format!("_fox_{index}")
-}
+/// The aliases of selected items, by position (rows are decoded by position).
+const ALIASES: [&str; 6] = ["_fox_0", "_fox_1", "_fox_2", "_fox_3", "_fox_4", "_fox_5"];
 
 macro_rules! tuple_selection {
     ($($ty:ident => $index:tt),+) => {
@@ -69,12 +69,12 @@ macro_rules! tuple_selection {
                     }
                     self.$index.render(writer);
                     writer.push(" AS ");
-                    writer.push_identifier(&alias($index));
+                    writer.push_identifier(ALIASES[$index]);
                 )+
             }
 
             fn decode(&self, row: &Row) -> Result<Self::Output> {
-                Ok(($(row.get::<$ty::Value>(&alias($index))?,)+))
+                Ok(($(row.get_at::<$ty::Value>($index)?,)+))
             }
         }
     };
@@ -89,7 +89,7 @@ tuple_selection!(A => 0, B => 1, C => 2, D => 3, E => 4, F => 5);
 
 /// Something a joined query with table list `L` can select: a column or an aggregate of one of
 /// its tables (`I` says which; the compiler infers it).
-pub trait JoinSelectable<L, I> {
+pub trait JoinSelectable<L, I>: Sync {
     /// The Rust type it decodes into: an `Option` for a column of a left-joined table.
     type Value: FromColumn;
 
@@ -129,9 +129,9 @@ where
 }
 
 /// Columns and aggregates of a joined query's tables selected together, decoded into a tuple.
-pub trait JoinSelection<L, I> {
+pub trait JoinSelection<L, I>: Sync {
     /// The decoded row.
-    type Output;
+    type Output: Send;
 
     /// Writes the select list (items aliased `_fox_0`, `_fox_1`, ...).
     fn render(&self, writer: &mut SqlWriter);
@@ -157,12 +157,12 @@ macro_rules! join_tuple_selection {
                     }
                     self.$index.render(writer);
                     writer.push(" AS ");
-                    writer.push_identifier(&alias($index));
+                    writer.push_identifier(ALIASES[$index]);
                 )+
             }
 
             fn decode(&self, row: &Row) -> Result<Self::Output> {
-                Ok(($(row.get::<$ty::Value>(&alias($index))?,)+))
+                Ok(($(row.get_at::<$ty::Value>($index)?,)+))
             }
         }
     };
@@ -192,11 +192,8 @@ impl<M: Model, S: Selection<M>> SelectColumns<M, S> {
             .query
             .to_sql_with(database.backend(), |w| self.selection.render(w));
         database
-            .fetch_all(&sql, &values)
-            .await?
-            .iter()
-            .map(|row| self.selection.decode(row))
-            .collect()
+            .fetch_decoded(&sql, &values, |row| self.selection.decode(&row))
+            .await
     }
 
     /// The first matching row, if any.

@@ -68,9 +68,10 @@
 //!
 //! # Guarantees
 //! - One statement per relation level, whatever the number of parents: the keys of all
-//!   parents are collected, each distinct key bound once, in batches that stay under the
-//!   engine's parameter limit (more statements only past 65,535 keys on PostgreSQL and MySQL,
-//!   32,766 on SQLite). A level with no parents (say, no posts at all) runs no statement.
+//!   parents are collected and each distinct key sent once. PostgreSQL takes them as one array
+//!   parameter (`= ANY($1)`); MySQL and SQLite bind them as an `IN` list, in batches that stay
+//!   under the engine's parameter limit (more statements only past 65,535 keys on MySQL, 32,766
+//!   on SQLite). A level with no parents (say, no posts at all) runs no statement.
 //! - Filters, orders and limits apply per parent at every level (`limit(5)` is five posts per
 //!   user, in SQL).
 //! - A row that belongs to several parents (a tag on several posts, an author of several
