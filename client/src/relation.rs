@@ -578,10 +578,13 @@ fn row_parent_key(row: &crate::Row) -> Result<Value> {
     if let Ok(i) = row.get::<i16>(PARENT_ALIAS) {
         return Ok(Value::Int(i64::from(i)));
     }
-    if let Ok(id) = row.get::<uuid::Uuid>(PARENT_ALIAS) {
-        return Ok(Value::Uuid(id));
+    // Text before UUID: MySQL and SQLite store UUIDs as text, which the UUID decoder would also
+    // accept and normalise, so a text key that merely looks like a UUID would no longer match
+    // its parent. (foxdb writes UUIDs as lower-case hyphenated text, as `group_key` compares.)
+    if let Ok(text) = row.get::<String>(PARENT_ALIAS) {
+        return Ok(Value::Text(text));
     }
-    row.get::<String>(PARENT_ALIAS).map(Value::Text)
+    row.get::<uuid::Uuid>(PARENT_ALIAS).map(Value::Uuid)
 }
 
 /// A grouping key that equal keys share whatever their Rust integer width.

@@ -545,3 +545,33 @@ async fn counting_a_left_joined_table_counts_missing_rows_as_zero_on_every_engin
         db.close().await;
     }
 }
+
+#[tokio::test]
+async fn count_and_exists_over_grouped_joins_count_groups_on_every_engine() {
+    for engine in TestEngine::ALL {
+        let (_test, db) = blog(engine).await;
+        let authors = Post::find().join(Post::author()).group_by(User::NAME);
+        assert_eq!(
+            authors.count(&db).await.expect("counts"),
+            3,
+            "{engine}: Ada, Grace, Linus"
+        );
+        let prolific = Post::find()
+            .join(Post::author())
+            .group_by(User::NAME)
+            .having(count::<Post>().gt(1));
+        assert_eq!(
+            prolific.count(&db).await.expect("counts"),
+            1,
+            "{engine}: Ada"
+        );
+        assert!(prolific.exists(&db).await.expect("checks"), "{engine}");
+        let none = Post::find()
+            .join(Post::author())
+            .group_by(User::NAME)
+            .having(count::<Post>().gt(5));
+        assert_eq!(none.count(&db).await.expect("counts"), 0, "{engine}");
+        assert!(!none.exists(&db).await.expect("checks"), "{engine}");
+        db.close().await;
+    }
+}

@@ -285,6 +285,10 @@ impl<M: Model, L> JoinSelect<M, L> {
         }
     }
 
+    fn is_grouped(&self) -> bool {
+        !self.group_by.is_empty() || self.having.is_some()
+    }
+
     fn render_from_where(&self, writer: &mut SqlWriter) {
         writer.push(" FROM ");
         writer.push_identifier(M::TABLE);
@@ -297,8 +301,8 @@ impl<M: Model, L> JoinSelect<M, L> {
         }
     }
 
-    /// `GROUP BY`, `HAVING`, `ORDER BY`, `LIMIT` and `OFFSET`.
-    fn render_tail(&self, writer: &mut SqlWriter) {
+    /// `GROUP BY` and `HAVING`.
+    fn render_grouping(&self, writer: &mut SqlWriter) {
         if !self.group_by.is_empty() {
             writer.push(" GROUP BY ");
             for (i, (table, column)) in self.group_by.iter().enumerate() {
@@ -312,6 +316,11 @@ impl<M: Model, L> JoinSelect<M, L> {
             writer.push(" HAVING ");
             having.render(writer);
         }
+    }
+
+    /// `GROUP BY`, `HAVING`, `ORDER BY`, `LIMIT` and `OFFSET`.
+    fn render_tail(&self, writer: &mut SqlWriter) {
+        self.render_grouping(writer);
         if !self.order.is_empty() {
             writer.push(" ORDER BY ");
             for (i, (table, column, descending)) in self.order.iter().enumerate() {
@@ -383,7 +392,8 @@ impl<M: Model, L> JoinSelect<M, L> {
         }
     }
 
-    /// How many joined rows match (ignoring grouping, limit and offset).
+    /// How many joined rows match or, with `group_by`/`having`, how many groups (limit and
+    /// offset ignored).
     ///
     /// # Errors
     /// As for [`JoinSelect::to_sql`]; database errors.
@@ -391,13 +401,22 @@ impl<M: Model, L> JoinSelect<M, L> {
         let mut writer = self.writer(database.backend())?;
         writer.push("SELECT COUNT(*) AS ");
         writer.push_identifier("count");
-        self.render_from_where(&mut writer);
+        if self.is_grouped() {
+            writer.push(" FROM (SELECT 1 AS ");
+            writer.push_identifier("one");
+            self.render_from_where(&mut writer);
+            self.render_grouping(&mut writer);
+            writer.push(") ");
+            writer.push_identifier("_fox_groups");
+        } else {
+            self.render_from_where(&mut writer);
+        }
         let (sql, values) = writer.finish();
         let rows = database.fetch_all(&sql, &values).await?;
         rows.first().map_or(Ok(0), |row| row.get::<i64>("count"))
     }
 
-    /// Whether any joined row matches.
+    /// Whether any joined row (with `group_by`/`having`: any group) matches.
     ///
     /// # Errors
     /// As for [`JoinSelect::to_sql`]; database errors.
@@ -406,6 +425,7 @@ impl<M: Model, L> JoinSelect<M, L> {
         writer.push("SELECT 1 AS ");
         writer.push_identifier("found");
         self.render_from_where(&mut writer);
+        self.render_grouping(&mut writer);
         writer.push(" LIMIT 1");
         let (sql, values) = writer.finish();
         Ok(!database.fetch_all(&sql, &values).await?.is_empty())
