@@ -178,29 +178,21 @@ pub async fn run_controllers(client: Client, namespace: Option<&str>, context: A
         .predicate_filter(spec_or_lifecycle_change, Default::default());
     let replicasets_for_secrets = replicasets.clone();
     let replicaset_controller = Controller::for_stream(replicaset_stream, replicasets.clone())
-        .watches_stream(
-            watcher(
-                scoped::<PartialObjectMeta<Secret>>(&client, namespace),
-                config.clone(),
-            )
-            .default_backoff()
-            .touched_objects(),
-            move |secret| {
-                let namespace = secret.namespace();
-                let secret_name = secret.name_any();
-                replicasets_for_secrets
-                    .state()
-                    .iter()
-                    .filter(|rs| rs.namespace() == namespace)
-                    .filter(|rs| {
-                        std::iter::once(&rs.spec.primary)
-                            .chain(&rs.spec.replicas)
-                            .any(|m| m.connection.name == secret_name)
-                    })
-                    .map(|rs| ObjectRef::from_obj(rs.as_ref()))
-                    .collect::<Vec<_>>()
-            },
-        )
+        .watches_stream(secret_changes(&client, namespace, &config), move |secret| {
+            let namespace = secret.namespace();
+            let secret_name = secret.name_any();
+            replicasets_for_secrets
+                .state()
+                .iter()
+                .filter(|rs| rs.namespace() == namespace)
+                .filter(|rs| {
+                    std::iter::once(&rs.spec.primary)
+                        .chain(&rs.spec.replicas)
+                        .any(|m| m.connection.name == secret_name)
+                })
+                .map(|rs| ObjectRef::from_obj(rs.as_ref()))
+                .collect::<Vec<_>>()
+        })
         .owns(scoped::<Service>(&client, namespace), published.clone())
         .owns(
             scoped::<EndpointSlice>(&client, namespace),
@@ -224,28 +216,17 @@ pub async fn run_controllers(client: Client, namespace: Option<&str>, context: A
             spec_or_lifecycle_change.combine(predicates::annotations),
             Default::default(),
         );
-    let schemas_by_database = schemas.clone();
-    let schemas_by_secret = schemas.clone();
-    let replicasets_by_secret = replicasets.clone();
-    let schema_controller = Controller::for_stream(schema_stream, schemas)
-        .watches_stream(
-            spec_changes::<FoxReplicaSet>(&client, namespace, &config),
-            move |database| dependents(&schemas_by_database, &database),
-        )
-        .watches_stream(
-            watcher(
-                scoped::<PartialObjectMeta<Secret>>(&client, namespace),
-                config.clone(),
-            )
-            .default_backoff()
-            .touched_objects(),
-            move |secret| {
-                primary_secret_dependents(&replicasets_by_secret, &schemas_by_secret, &secret)
-            },
-        )
-        .shutdown_on_signal()
-        .run(schema::reconcile, schema::error_policy, context.clone())
-        .for_each(|_| future::ready(()));
+    let schema_controller = dependent_controller(
+        schema_stream,
+        schemas,
+        &replicasets,
+        &client,
+        namespace,
+        &config,
+    )
+    .shutdown_on_signal()
+    .run(schema::reconcile, schema::error_policy, context.clone())
+    .for_each(|_| future::ready(()));
 
     let (migrations, migration_writer) = reflector::store::<FoxMigration>();
     let migration_stream = watcher(scoped::<FoxMigration>(&client, namespace), config.clone())
@@ -253,32 +234,17 @@ pub async fn run_controllers(client: Client, namespace: Option<&str>, context: A
         .reflect(migration_writer)
         .applied_objects()
         .predicate_filter(spec_or_lifecycle_change, Default::default());
-    let migrations_by_database = migrations.clone();
-    let migrations_by_secret = migrations.clone();
-    let replicasets_for_migrations = replicasets.clone();
-    let migration_controller = Controller::for_stream(migration_stream, migrations)
-        .watches_stream(
-            spec_changes::<FoxReplicaSet>(&client, namespace, &config),
-            move |database| dependents(&migrations_by_database, &database),
-        )
-        .watches_stream(
-            watcher(
-                scoped::<PartialObjectMeta<Secret>>(&client, namespace),
-                config.clone(),
-            )
-            .default_backoff()
-            .touched_objects(),
-            move |secret| {
-                primary_secret_dependents(
-                    &replicasets_for_migrations,
-                    &migrations_by_secret,
-                    &secret,
-                )
-            },
-        )
-        .shutdown_on_signal()
-        .run(migration::reconcile, migration::error_policy, context)
-        .for_each(|_| future::ready(()));
+    let migration_controller = dependent_controller(
+        migration_stream,
+        migrations,
+        &replicasets,
+        &client,
+        namespace,
+        &config,
+    )
+    .shutdown_on_signal()
+    .run(migration::reconcile, migration::error_policy, context)
+    .for_each(|_| future::ready(()));
 
     tokio::join!(
         replicaset_controller,
@@ -298,6 +264,54 @@ pub fn spec_or_lifecycle_change<K: Resource>(object: &K) -> Option<u64> {
     meta.finalizers.hash(&mut hasher);
     meta.deletion_timestamp.is_some().hash(&mut hasher);
     Some(hasher.finish())
+}
+
+/// Changes of Secrets, metadata only: no Secret data crosses the wire for the watch.
+fn secret_changes(
+    client: &Client,
+    namespace: Option<&str>,
+    config: &watcher::Config,
+) -> impl futures::Stream<Item = Result<PartialObjectMeta<Secret>, watcher::Error>> + Send + 'static
+{
+    watcher(
+        scoped::<PartialObjectMeta<Secret>>(client, namespace),
+        config.clone(),
+    )
+    .default_backoff()
+    .touched_objects()
+}
+
+/// The controller of a kind that names a FoxReplicaSet (FoxSchema, FoxMigration): it also runs
+/// when that FoxReplicaSet's spec changes or its primary's Secret appears or changes.
+fn dependent_controller<K>(
+    stream: impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static,
+    store: reflector::Store<K>,
+    replicasets: &reflector::Store<FoxReplicaSet>,
+    client: &Client,
+    namespace: Option<&str>,
+    config: &watcher::Config,
+) -> Controller<K>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + DatabaseDependent
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let by_database = store.clone();
+    let by_secret = store.clone();
+    let replicasets = replicasets.clone();
+    Controller::for_stream(stream, store)
+        .watches_stream(
+            spec_changes::<FoxReplicaSet>(client, namespace, config),
+            move |database| dependents(&by_database, &database),
+        )
+        .watches_stream(secret_changes(client, namespace, config), move |secret| {
+            primary_secret_dependents(&replicasets, &by_secret, &secret)
+        })
 }
 
 /// Spec changes (not status writes) of `K`.
