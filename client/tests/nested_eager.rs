@@ -706,3 +706,80 @@ async fn nested_loading_runs_in_a_transaction() {
         db.close().await;
     }
 }
+
+/// Text keys, some of which look like UUIDs (upper case, as a UUID decoder would not keep them).
+#[derive(foxdb::Model, Clone, Debug, PartialEq)]
+#[foxdb(table = "groups")]
+struct Group {
+    #[foxdb(primary_key)]
+    code: String,
+}
+
+#[derive(foxdb::Model, Clone, Debug, PartialEq)]
+#[foxdb(table = "labels")]
+struct Label {
+    #[foxdb(primary_key)]
+    code: String,
+}
+
+#[derive(foxdb::Model, Clone, Debug, PartialEq)]
+#[foxdb(table = "group_labels")]
+struct GroupLabel {
+    #[foxdb(primary_key)]
+    group_code: String,
+    #[foxdb(primary_key)]
+    label_code: String,
+}
+
+#[tokio::test]
+async fn text_keys_that_look_like_uuids_keep_their_children_through_a_join_table() {
+    for engine in TestEngine::ALL {
+        let test = TestDatabase::create(engine).await;
+        let db = Database::connect(test.url()).await.expect("connects");
+        for ddl in [
+            "CREATE TABLE groups (code varchar(64) PRIMARY KEY)",
+            "CREATE TABLE labels (code varchar(64) PRIMARY KEY)",
+            "CREATE TABLE group_labels (group_code varchar(64) NOT NULL, label_code varchar(64) NOT NULL, PRIMARY KEY (group_code, label_code))",
+        ] {
+            db.execute(ddl, &[]).await.expect("creates a table");
+        }
+        let upper = "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11";
+        let plain = "ops";
+        for code in [upper, plain] {
+            db.insert(&Group { code: code.into() }).await.expect("inserts");
+        }
+        for code in ["red", "blue"] {
+            db.insert(&Label { code: code.into() }).await.expect("inserts");
+        }
+        for (group, label) in [(upper, "red"), (upper, "blue"), (plain, "red")] {
+            db.insert(&GroupLabel {
+                group_code: group.into(),
+                label_code: label.into(),
+            })
+            .await
+            .expect("links");
+        }
+        let labels = Relation::many_to_many(
+            Group::CODE,
+            GroupLabel::GROUP_CODE,
+            GroupLabel::LABEL_CODE,
+            Label::CODE,
+        );
+        let loaded: Vec<(Group, Vec<Label>)> = Group::find()
+            .order_by(Group::CODE.asc())
+            .with(labels)
+            .all(&db)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        let counts: Vec<(String, usize)> = loaded
+            .into_iter()
+            .map(|(group, labels)| (group.code, labels.len()))
+            .collect();
+        assert_eq!(
+            counts,
+            [(upper.to_string(), 2), (plain.to_string(), 1)],
+            "{engine}"
+        );
+        db.close().await;
+    }
+}
