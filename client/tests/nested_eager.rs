@@ -746,10 +746,14 @@ async fn text_keys_that_look_like_uuids_keep_their_children_through_a_join_table
         let upper = "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11";
         let plain = "ops";
         for code in [upper, plain] {
-            db.insert(&Group { code: code.into() }).await.expect("inserts");
+            db.insert(&Group { code: code.into() })
+                .await
+                .expect("inserts");
         }
         for code in ["red", "blue"] {
-            db.insert(&Label { code: code.into() }).await.expect("inserts");
+            db.insert(&Label { code: code.into() })
+                .await
+                .expect("inserts");
         }
         for (group, label) in [(upper, "red"), (upper, "blue"), (plain, "red")] {
             db.insert(&GroupLabel {
