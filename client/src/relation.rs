@@ -359,23 +359,11 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
     /// `IN` list: other engines, and keys PostgreSQL would need a cast to compare (a column
     /// of an enum type, keys other than integers, UUIDs and text).
     fn key_array_type(&self, backend: crate::Backend, keys: &[Value]) -> Option<&'static str> {
-        if backend != crate::Backend::Postgres {
-            return None;
-        }
         let (table, column) = self.parent_column();
         if table == C::TABLE && C::PG_TYPES.iter().any(|(c, _)| *c == column) {
             return None;
         }
-        let same = |kind: fn(&Value) -> bool| keys.iter().all(kind);
-        if same(|k| matches!(k, Value::Int(_))) {
-            Some("bigint[]")
-        } else if same(|k| matches!(k, Value::Uuid(_))) {
-            Some("uuid[]")
-        } else if same(|k| matches!(k, Value::Text(_))) {
-            Some("text[]")
-        } else {
-            None
-        }
+        crate::query::array_type(backend, keys)
     }
 
     /// `SELECT child columns ... WHERE <parent key> IN (...)` (`= ANY(...)` with an array),
@@ -439,11 +427,7 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
         writer.push_identifier(parent_column);
         match array {
             Some(array_type) => {
-                writer.push(" = ANY(CAST(");
-                writer.push_value(Value::Text(array_literal(keys)));
-                writer.push(" AS ");
-                writer.push(array_type);
-                writer.push("))");
+                writer.push_any_array(keys, array_type);
             }
             None => {
                 writer.push(" IN (");
@@ -498,35 +482,6 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
 /// The value of `column` of a model.
 fn key_value<M: Model>(model: &M, column: &str) -> Value {
     model.value_of(column).unwrap_or(Value::Null)
-}
-
-/// PostgreSQL's text form of an array of `keys` (integers, UUIDs or text): `{1,2,3}`, text
-/// elements quoted.
-fn array_literal(keys: &[Value]) -> String {
-    let mut literal = String::from("{");
-    for (i, key) in keys.iter().enumerate() {
-        if i > 0 {
-            literal.push(',');
-        }
-        match key {
-            Value::Int(i) => literal.push_str(&i.to_string()),
-            Value::Uuid(id) => literal.push_str(&id.hyphenated().to_string()),
-            Value::Text(text) => {
-                literal.push('"');
-                for c in text.chars() {
-                    if c == '"' || c == '\\' {
-                        literal.push('\\');
-                    }
-                    literal.push(c);
-                }
-                literal.push('"');
-            }
-            // `key_array_type` sends only the three kinds above as arrays.
-            other => literal.push_str(&format!("{other:?}")),
-        }
-    }
-    literal.push('}');
-    literal
 }
 
 /// The parents' keys, each distinct key once: what a level's statements look up, and where
@@ -629,19 +584,5 @@ mod tests {
             [Some(0), None, Some(1), Some(0), Some(2), Some(2), None]
         );
         assert!(KeySlots::of(vec![Value::Null]).distinct.is_empty());
-    }
-
-    #[test]
-    fn array_literals_quote_text_and_escape_quotes_and_backslashes() {
-        assert_eq!(array_literal(&[Value::Int(1), Value::Int(-2)]), "{1,-2}");
-        assert_eq!(
-            array_literal(&[Value::Text("a\"b".into()), Value::Text("c\\,d".into())]),
-            r#"{"a\"b","c\\,d"}"#
-        );
-        let id = uuid::Uuid::nil();
-        assert_eq!(
-            array_literal(&[Value::Uuid(id)]),
-            format!("{{{}}}", id.hyphenated())
-        );
     }
 }

@@ -571,3 +571,85 @@ async fn group_by_aggregates_and_having_on_every_engine() {
         db.close().await;
     }
 }
+
+#[tokio::test]
+async fn in_lists_of_any_length_find_their_rows_and_bind_one_array_on_postgres() {
+    for engine in TestEngine::ALL {
+        // MySQL and SQLite keep one placeholder per value, so their lists stay under their
+        // placeholder limits (65,535 and 32,766); PostgreSQL takes any length as one array.
+        let postgres = engine == TestEngine::Postgres;
+        let lengths: &[usize] = &[1, 3, 300];
+        let (_test, db) = people(engine).await;
+        let rows: Vec<Person> = (0..lengths[2])
+            .map(|i| person(&format!("p{i}"), (i % 90) as i32, None))
+            .collect();
+        db.insert_many(&rows).await.expect("inserts");
+        let ids: Vec<i64> = Person::find()
+            .order_by(Person::ID.asc())
+            .all(&db)
+            .await
+            .expect("finds")
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        for &n in lengths {
+            let wanted = &ids[..n];
+            let query = Person::find().filter(Person::ID.in_(wanted.iter().copied().chain([-1])));
+            let (sql, values) = query.to_sql(db.backend());
+            if postgres {
+                assert_eq!(values.len(), 1, "{engine}: one array parameter: {sql}");
+                assert!(sql.contains("= ANY(CAST($1 AS bigint[]))"), "{sql}");
+            } else {
+                assert_eq!(values.len(), n + 1, "{engine}: one parameter per value");
+            }
+            let found = query.all(&db).await.expect("finds by ids");
+            let mut found: Vec<i64> = found.into_iter().map(|p| p.id).collect();
+            found.sort_unstable();
+            assert_eq!(found, wanted, "{engine}: {n} ids");
+        }
+
+        if postgres {
+            // Past the 65,535-parameter limit, over as many rows: one parameter, and a hashed
+            // lookup (an element-by-element ANY would take minutes here).
+            let more: Vec<Person> = (0..69_700)
+                .map(|i: i32| person(&format!("q{i}"), i % 90, None))
+                .collect();
+            db.insert_many(&more).await.expect("inserts");
+            let long: Vec<i64> = ids.iter().copied().chain(-69_700..0).collect();
+            let query = Person::find().filter(Person::ID.in_(long));
+            let (sql, values) = query.to_sql(db.backend());
+            assert_eq!(values.len(), 1, "one array parameter");
+            assert!(
+                sql.contains("IN (SELECT UNNEST(CAST($1 AS bigint[])))"),
+                "{sql}"
+            );
+            assert_eq!(query.count(&db).await.expect("counts"), 300);
+            let all_ids: Vec<i64> = Person::find()
+                .all(&db)
+                .await
+                .expect("finds")
+                .into_iter()
+                .map(|p| p.id)
+                .collect();
+            let query = Person::find().filter(Person::ID.in_(all_ids));
+            assert_eq!(query.count(&db).await.expect("counts"), 70_000);
+        }
+
+        let names = Person::find()
+            .filter(Person::NAME.in_(["p1", "p5", "p\"3", "nobody"]))
+            .order_by(Person::NAME.asc());
+        let (sql, values) = names.to_sql(db.backend());
+        if postgres {
+            assert_eq!(values.len(), 1, "{sql}");
+            assert!(sql.contains("= ANY(CAST($1 AS text[]))"), "{sql}");
+        }
+        let found = names.all(&db).await.expect("finds by names");
+        let found: Vec<&str> = found.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(found, ["p1", "p5"], "{engine}");
+
+        // Empty lists match nothing.
+        let none = Person::find().filter(Person::ID.in_(Vec::<i64>::new()));
+        assert_eq!(none.count(&db).await.expect("counts"), 0, "{engine}");
+        db.close().await;
+    }
+}

@@ -100,7 +100,10 @@ impl<M: Source, T: ColumnType> Column<M, T> {
         })
     }
 
-    /// `column IN (values...)`; an empty list matches nothing.
+    /// `column IN (values...)`; an empty list matches nothing. On PostgreSQL, integers, text
+    /// and UUIDs are bound as one array, `column = ANY($1)` as sqlx and Diesel do, so a list
+    /// of any length is one parameter; lists with NULLs, enum columns and other engines keep
+    /// one parameter per value.
     pub fn in_<V: Comparable<T::Compared>>(
         self,
         values: impl IntoIterator<Item = V>,

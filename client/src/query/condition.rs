@@ -207,6 +207,14 @@ impl Expr {
                     return;
                 }
                 column_name(writer, column);
+                // On PostgreSQL one array parameter (as sqlx and Diesel bind it), unless the
+                // column compares only through its enum cast.
+                let array = super::array_type(writer.backend(), values)
+                    .filter(|_| !writer.casts_column(column));
+                if let Some(array_type) = array {
+                    writer.push_any_array(values, array_type);
+                    return;
+                }
                 writer.push(" IN (");
                 for (i, value) in values.iter().enumerate() {
                     if i > 0 {

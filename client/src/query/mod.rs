@@ -88,6 +88,7 @@
 //! any table they join, checked the same way.
 
 mod aggregate;
+mod any_array;
 mod column;
 pub(crate) mod condition;
 pub mod join;
@@ -99,6 +100,7 @@ mod write;
 mod write_hooks;
 
 pub use aggregate::{Aggregate, SumsToFloat, SumsToInteger, count};
+pub(crate) use any_array::array_type;
 pub use column::{Column, Order};
 pub use condition::Condition;
 pub use join::{Alternatives, JoinSelect, JoinSelectColumns};
@@ -181,6 +183,11 @@ impl SqlWriter {
             &[]
         };
         std::mem::replace(&mut self.casts, casts)
+    }
+
+    /// Whether values compared with `column` are cast to its PostgreSQL type (an enum).
+    pub(crate) fn casts_column(&self, column: &str) -> bool {
+        self.casts.iter().any(|(c, _)| *c == column)
     }
 
     /// A value compared with or written to `column`, cast where the column needs it.
