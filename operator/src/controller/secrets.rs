@@ -36,14 +36,8 @@ pub async fn read_connection_url(
         .data
         .as_ref()
         .and_then(|data| data.get(&reference.key))
+        // The API server folds `stringData` into `data`; it never returns `stringData`.
         .map(|value| value.0.clone())
-        .or_else(|| {
-            secret
-                .string_data
-                .as_ref()
-                .and_then(|data| data.get(&reference.key))
-                .map(|value| value.as_bytes().to_vec())
-        })
         .ok_or_else(|| invalid("the key is missing"))?;
     let text = String::from_utf8(bytes).map_err(|_| invalid("the value is not UTF-8 text"))?;
     let text = text.trim();
