@@ -28,6 +28,12 @@ pub struct PoolOptions {
     pub idle_timeout: Duration,
     /// Log (target `foxdb::slow_query`) and count statements slower than this.
     pub slow_query_threshold: Option<Duration>,
+    /// Ping a connection before handing it out when it sat idle in the pool at least this long
+    /// (a dead one is closed and another taken). Connections in steady use skip the ping and its
+    /// round trip; one that broke within this window fails its next statement with
+    /// [`Error::Query`] and is discarded, so a retry gets a fresh connection.
+    /// `Duration::ZERO` pings on every acquire.
+    pub ping_after_idle: Duration,
 }
 
 impl Default for PoolOptions {
@@ -38,6 +44,7 @@ impl Default for PoolOptions {
             acquire_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(600),
             slow_query_threshold: Some(Duration::from_secs(1)),
+            ping_after_idle: Duration::from_secs(1),
         }
     }
 }
@@ -108,7 +115,17 @@ impl Database {
                 let connect: $options = url.expose().parse().map_err(connect_error)?;
                 #[allow(clippy::redundant_closure_call)]
                 let connect = ($configure)(connect);
+                let ping_after_idle = options.ping_after_idle;
                 sqlx::pool::PoolOptions::new()
+                    .test_before_acquire(false)
+                    .before_acquire(move |connection, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for >= ping_after_idle {
+                                sqlx::Connection::ping(connection).await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .max_connections(options.max_connections)
                     .min_connections(options.min_connections)
                     .acquire_timeout(options.acquire_timeout)

@@ -302,6 +302,7 @@ async fn member_pool(
         acquire_timeout: Duration::from_secs(u64::from(pool.acquire_timeout_seconds)),
         idle_timeout: Duration::from_secs(u64::from(pool.idle_timeout_seconds)),
         slow_query_threshold: None,
+        ..PoolOptions::default()
     };
     let mut attempt = 0;
     let database = loop {
