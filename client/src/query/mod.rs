@@ -91,6 +91,7 @@ mod aggregate;
 mod any_array;
 mod column;
 pub(crate) mod condition;
+mod filtered_write;
 pub mod join;
 mod join_path;
 mod select;
@@ -103,6 +104,7 @@ pub use aggregate::{Aggregate, SumsToFloat, SumsToInteger, count};
 pub(crate) use any_array::array_type;
 pub use column::{Column, Order};
 pub use condition::Condition;
+pub use filtered_write::{Delete, Update, delete, update};
 pub use join::{Alternatives, JoinSelect, JoinSelectColumns};
 pub(crate) use join_path::JoinLink;
 pub use join_path::{IntoJoinPath, JoinPath};
@@ -110,10 +112,7 @@ pub use select::{Select, select};
 pub use selection::{JoinSelectable, JoinSelection, SelectColumns, Selectable, Selection};
 pub use source::{Alias, Source};
 pub(crate) use write::parameter_limit;
-pub use write::{
-    Delete, Update, create, delete, insert, insert_many, insert_statement, remove, save, update,
-    upsert,
-};
+pub use write::{create, insert, insert_many, insert_statement, remove, save, upsert};
 
 use crate::Backend;
 use crate::connection::Value;

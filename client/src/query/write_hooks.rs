@@ -18,8 +18,9 @@
 use std::collections::HashMap;
 
 use super::condition::Expr;
+use super::filtered_write::{Delete, FilteredWrite, Update, delete as delete_statement};
 use super::select::select;
-use super::write::{Delete, Update, delete as delete_statement, key_condition, parameter_limit};
+use super::write::{key_condition, parameter_limit};
 use crate::Backend;
 use crate::connection::Value;
 use crate::error::{Error, Result};
@@ -142,7 +143,7 @@ async fn update_rows<M: Model>(
     returning: bool,
 ) -> Result<(u64, Vec<M>)> {
     let backend = transaction.backend();
-    let rows: Vec<M> = read_locked(&mut *transaction, update.filter.as_ref()).await?;
+    let rows: Vec<M> = read_locked(&mut *transaction, update.scope.filter.as_ref()).await?;
     let assigned: Vec<&str> = update.assignments.iter().map(|(c, _)| *c).collect();
     // Rows grouped by the changes to write: (changes, the rows as read).
     let mut groups: Vec<(Changes, Vec<&M>)> = Vec::new();
@@ -175,9 +176,9 @@ async fn update_rows<M: Model>(
     let mut stored = Vec::new();
     for (changes, originals) in &groups {
         for chunk in originals.chunks(keys_per_statement::<M>(backend, changes.len())) {
-            let mut statement = super::write::update::<M>();
+            let mut statement = super::filtered_write::update::<M>();
             statement.assignments = changes.clone();
-            statement.filter = Some(keys_condition(chunk));
+            statement.scope.filter = Some(keys_condition(chunk));
             let mut writer = statement.render(backend)?;
             if returning {
                 writer.push(" RETURNING ");
@@ -210,7 +211,7 @@ async fn delete_rows<M: Model>(
     returning: bool,
 ) -> Result<(u64, Vec<M>)> {
     let backend = transaction.backend();
-    let rows: Vec<M> = read_locked(&mut *transaction, delete.filter.as_ref()).await?;
+    let rows: Vec<M> = read_locked(&mut *transaction, delete.scope.filter.as_ref()).await?;
     for row in &rows {
         row.before_delete()?;
     }
@@ -218,7 +219,7 @@ async fn delete_rows<M: Model>(
     let all: Vec<&M> = rows.iter().collect();
     for chunk in all.chunks(keys_per_statement::<M>(backend, 0)) {
         let mut statement = delete_statement::<M>();
-        statement.filter = Some(keys_condition(chunk));
+        statement.scope.filter = Some(keys_condition(chunk));
         let (sql, values) = statement.render(backend)?.finish();
         deleted += (&mut *transaction)
             .execute(&sql, &values)

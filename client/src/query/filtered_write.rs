@@ -1,0 +1,314 @@
+//! `UPDATE` and `DELETE` of the rows of one model that a filter matches.
+
+use std::marker::PhantomData;
+
+use super::SqlWriter;
+use super::column::Column;
+use super::condition::{Condition, Expr};
+use crate::Backend;
+use crate::connection::Value;
+use crate::error::{Error, Result};
+use crate::executor::Executor;
+use crate::model::{ColumnType, Comparable, IntoValue, Model};
+
+/// The rows an `UPDATE` or `DELETE` touches and whether the model's hooks run.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Scope {
+    /// The `WHERE` condition, if any.
+    pub(super) filter: Option<Expr>,
+    /// Set by `.all_rows()`: a write without a filter is a decision, never an accident.
+    all_rows: bool,
+    /// Set by `.without_hooks()`.
+    skip_hooks: bool,
+}
+
+impl Scope {
+    fn narrow<M: Model>(&mut self, condition: Condition<M>) {
+        self.filter = Some(condition.and_after(self.filter.take()));
+    }
+
+    fn runs_hooks<M: Model>(&self) -> bool {
+        M::HAS_HOOKS && !self.skip_hooks
+    }
+
+    /// Refuses `statement` ("an UPDATE of users") without a filter or `.all_rows()`.
+    fn refuse_unscoped(&self, backend: Backend, statement: String, call: &str) -> Result<()> {
+        if self.filter.is_none() && !self.all_rows {
+            return Err(Error::Unsupported {
+                backend,
+                feature: format!("{statement} without a filter (call .all_rows() to {call})"),
+            });
+        }
+        Ok(())
+    }
+
+    fn push_where(&self, writer: &mut SqlWriter) {
+        if let Some(filter) = &self.filter {
+            writer.push(" WHERE ");
+            filter.render(writer);
+        }
+    }
+}
+
+/// What [`Update`] and [`Delete`] differ in; their `exec` and `returning` are shared.
+pub(super) trait FilteredWrite<M: Model> {
+    /// "an UPDATE", "a DELETE": for refusals.
+    const STATEMENT: &'static str;
+
+    fn scope(&self) -> &Scope;
+
+    fn render(&self, backend: Backend) -> Result<SqlWriter>;
+
+    /// The write with the model's hooks per row: rows changed, and the rows when `returning`.
+    async fn with_hooks(&self, database: impl Executor, returning: bool) -> Result<(u64, Vec<M>)>;
+}
+
+async fn exec<M: Model, W: FilteredWrite<M>>(
+    write: &W,
+    mut database: impl Executor,
+) -> Result<u64> {
+    let writer = write.render(database.backend())?;
+    if write.scope().runs_hooks::<M>() {
+        return Ok(write.with_hooks(database, false).await?.0);
+    }
+    let (sql, values) = writer.finish();
+    Ok(database.execute(&sql, &values).await?.rows_affected)
+}
+
+async fn returning<M: Model, W: FilteredWrite<M>>(
+    write: &W,
+    mut database: impl Executor,
+) -> Result<Vec<M>> {
+    let backend = database.backend();
+    if backend == Backend::MySql {
+        return Err(Error::Unsupported {
+            backend,
+            feature: format!("returning rows from {}", W::STATEMENT),
+        });
+    }
+    let mut writer = write.render(backend)?;
+    if write.scope().runs_hooks::<M>() {
+        return Ok(write.with_hooks(database, true).await?.1);
+    }
+    writer.push(" RETURNING ");
+    writer.push_select_columns(M::COLUMNS);
+    let (sql, values) = writer.finish();
+    database
+        .fetch_all(&sql, &values)
+        .await?
+        .iter()
+        .map(M::from_row)
+        .collect()
+}
+
+/// An `UPDATE` of rows of `M`. For a model with its own hooks (`#[foxdb(hooks)]`) it runs
+/// `before_update` and `after_update` for every row it changes, in one transaction with the
+/// write; see [`Update::without_hooks`] for the cost and the way out.
+#[derive(Debug)]
+pub struct Update<M> {
+    pub(super) assignments: Vec<(&'static str, Value)>,
+    pub(super) scope: Scope,
+    _model: PhantomData<fn() -> M>,
+}
+
+/// Starts an `UPDATE` of rows of `M`.
+pub fn update<M: Model>() -> Update<M> {
+    Update {
+        assignments: Vec::new(),
+        scope: Scope::default(),
+        _model: PhantomData,
+    }
+}
+
+impl<M: Model> Update<M> {
+    /// Sets `column` to `value`.
+    pub fn set<T: ColumnType>(
+        mut self,
+        column: Column<M, T>,
+        value: impl Comparable<T::Compared>,
+    ) -> Self {
+        self.assignments
+            .push((column.name(), value.into_compared().into_value()));
+        self
+    }
+
+    /// Sets `column` to NULL.
+    pub fn set_null<T: ColumnType>(mut self, column: Column<M, Option<T>>) -> Self
+    where
+        Option<T>: ColumnType,
+    {
+        self.assignments.push((column.name(), Value::Null));
+        self
+    }
+
+    /// Changes only rows matching `condition` (several calls: all of them).
+    pub fn filter(mut self, condition: Condition<M>) -> Self {
+        self.scope.narrow(condition);
+        self
+    }
+
+    /// Changes every row: needed when there is no filter, so an unfiltered update is a
+    /// decision, never an accident.
+    pub fn all_rows(mut self) -> Self {
+        self.scope.all_rows = true;
+        self
+    }
+
+    /// Skips the model's update hooks: one `UPDATE` statement, as for a model without hooks.
+    ///
+    /// With hooks (the default for a model with `#[foxdb(hooks)]`) the update reads the
+    /// matching rows first (locked: `FOR UPDATE` on PostgreSQL and MySQL), sets the columns
+    /// on each row in memory and runs its `before_update` (which may change it further), writes
+    /// by primary key — rows the hooks left with the same changes share one statement — and
+    /// runs `after_update` for every row written, all in one transaction (the caller's, when
+    /// run on one). That is one more query, every matching row in memory, and one statement per
+    /// distinct outcome of the hooks; a hook error undoes the whole update.
+    pub fn without_hooks(mut self) -> Self {
+        self.scope.skip_hooks = true;
+        self
+    }
+
+    /// Runs it; returns the number of rows changed.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] without a filter or `all_rows()`, or without `set`; hook
+    /// errors (nothing is written); database errors.
+    pub async fn exec(&self, database: impl Executor) -> Result<u64> {
+        exec(self, database).await
+    }
+
+    /// Runs it and returns the changed rows as they are now (PostgreSQL and SQLite; MySQL
+    /// cannot return rows from an UPDATE).
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] on MySQL and as for [`Update::exec`]; database errors.
+    pub async fn returning(&self, database: impl Executor) -> Result<Vec<M>> {
+        returning(self, database).await
+    }
+}
+
+impl<M: Model> FilteredWrite<M> for Update<M> {
+    const STATEMENT: &'static str = "an UPDATE";
+
+    fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    /// The statement, or why it is refused.
+    fn render(&self, backend: Backend) -> Result<SqlWriter> {
+        let statement = format!("{} of {}", Self::STATEMENT, M::TABLE);
+        self.scope
+            .refuse_unscoped(backend, statement.clone(), "change every row")?;
+        if self.assignments.is_empty() {
+            return Err(Error::Unsupported {
+                backend,
+                feature: format!("{statement} that sets no column (call .set())"),
+            });
+        }
+        let mut writer = SqlWriter::for_model(backend, M::PG_TYPES);
+        writer.push("UPDATE ");
+        writer.push_identifier(M::TABLE);
+        writer.push(" SET ");
+        for (i, (column, value)) in self.assignments.iter().enumerate() {
+            if i > 0 {
+                writer.push(", ");
+            }
+            writer.push_identifier(column);
+            writer.push(" = ");
+            writer.push_column_value(column, value.clone());
+        }
+        self.scope.push_where(&mut writer);
+        Ok(writer)
+    }
+
+    async fn with_hooks(&self, database: impl Executor, returning: bool) -> Result<(u64, Vec<M>)> {
+        super::write_hooks::update(self, database, returning).await
+    }
+}
+
+/// A `DELETE` of rows of `M`. For a model with its own hooks it runs `before_delete` and
+/// `after_delete` for every row it deletes, in one transaction with the write; see
+/// [`Delete::without_hooks`].
+#[derive(Debug)]
+pub struct Delete<M> {
+    pub(super) scope: Scope,
+    _model: PhantomData<fn() -> M>,
+}
+
+/// Starts a `DELETE` of rows of `M`.
+pub fn delete<M: Model>() -> Delete<M> {
+    Delete {
+        scope: Scope::default(),
+        _model: PhantomData,
+    }
+}
+
+impl<M: Model> Delete<M> {
+    /// Deletes only rows matching `condition` (several calls: all of them).
+    pub fn filter(mut self, condition: Condition<M>) -> Self {
+        self.scope.narrow(condition);
+        self
+    }
+
+    /// Deletes every row: needed when there is no filter.
+    pub fn all_rows(mut self) -> Self {
+        self.scope.all_rows = true;
+        self
+    }
+
+    /// Skips the model's delete hooks: one `DELETE` statement, as for a model without hooks.
+    ///
+    /// With hooks (the default for a model with `#[foxdb(hooks)]`) the delete reads the
+    /// matching rows first (locked: `FOR UPDATE` on PostgreSQL and MySQL), runs each row's
+    /// `before_delete`, deletes them by primary key and runs each row's `after_delete`, all in
+    /// one transaction (the caller's, when run on one): one more query and every matching row
+    /// in memory; a hook error undoes the whole delete.
+    pub fn without_hooks(mut self) -> Self {
+        self.scope.skip_hooks = true;
+        self
+    }
+
+    /// Runs it; returns the number of rows deleted.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] without a filter or `all_rows()`; hook errors (nothing is
+    /// deleted); database errors.
+    pub async fn exec(&self, database: impl Executor) -> Result<u64> {
+        exec(self, database).await
+    }
+
+    /// Runs it and returns the deleted rows (PostgreSQL and SQLite; MySQL cannot return rows
+    /// from a DELETE).
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] on MySQL and as for [`Delete::exec`]; database errors.
+    pub async fn returning(&self, database: impl Executor) -> Result<Vec<M>> {
+        returning(self, database).await
+    }
+}
+
+impl<M: Model> FilteredWrite<M> for Delete<M> {
+    const STATEMENT: &'static str = "a DELETE";
+
+    fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    /// The statement, or why it is refused.
+    fn render(&self, backend: Backend) -> Result<SqlWriter> {
+        self.scope.refuse_unscoped(
+            backend,
+            format!("{} from {}", Self::STATEMENT, M::TABLE),
+            "delete every row",
+        )?;
+        let mut writer = SqlWriter::for_model(backend, M::PG_TYPES);
+        writer.push("DELETE FROM ");
+        writer.push_identifier(M::TABLE);
+        self.scope.push_where(&mut writer);
+        Ok(writer)
+    }
+
+    async fn with_hooks(&self, database: impl Executor, returning: bool) -> Result<(u64, Vec<M>)> {
+        super::write_hooks::delete(self, database, returning).await
+    }
+}
