@@ -5,10 +5,11 @@
 //! are logged through `tracing` (target `foxdb::slow_query`) with the SQL, never the values.
 //! [`QueryStats::register`] exposes the numbers to a Prometheus registry.
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+use prometheus::{Histogram, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 
 /// Longest statement text kept as a shape.
 const SHAPE_LENGTH: usize = 240;
@@ -23,9 +24,19 @@ pub struct QueryStats {
     durations: HistogramVec,
     slow: IntCounterVec,
     errors: IntCounterVec,
-    shapes: Mutex<std::collections::HashMap<String, ShapeStats>>,
-    /// Shapes by a hash of the statement text, up to [`REMEMBERED_SHAPES`] of them.
-    remembered: Mutex<std::collections::HashMap<u64, String>>,
+    /// Every shape seen, by its text.
+    shapes: Mutex<HashMap<String, Arc<Shape>>>,
+    /// Shapes by a hash of the statement text, up to [`REMEMBERED_SHAPES`] of them: a
+    /// statement run before costs one hash and one lookup.
+    remembered: Mutex<HashMap<u64, Arc<Shape>>>,
+}
+
+/// One query shape: its histogram (the label already resolved) and its numbers.
+#[derive(Debug)]
+struct Shape {
+    text: String,
+    duration: Histogram,
+    numbers: Mutex<ShapeStats>,
 }
 
 /// What is known about one query shape.
@@ -96,31 +107,28 @@ impl QueryStats {
     /// Records one execution of `sql`.
     pub fn record(&self, sql: &str, elapsed: Duration, failed: bool) {
         let shape = self.shape_of(sql);
-        self.durations
-            .with_label_values(&[&shape])
-            .observe(elapsed.as_secs_f64());
+        shape.duration.observe(elapsed.as_secs_f64());
         let slow = self
             .slow_threshold
             .is_some_and(|threshold| elapsed >= threshold);
         if slow {
-            self.slow.with_label_values(&[&shape]).inc();
-            tracing::warn!(target: "foxdb::slow_query", elapsed_ms = elapsed.as_millis() as u64, sql = %shape, "slow query");
+            self.slow.with_label_values(&[&shape.text]).inc();
+            tracing::warn!(target: "foxdb::slow_query", elapsed_ms = elapsed.as_millis() as u64, sql = %shape.text, "slow query");
         }
         if failed {
-            self.errors.with_label_values(&[&shape]).inc();
+            self.errors.with_label_values(&[&shape.text]).inc();
         }
-        if let Ok(mut shapes) = self.shapes.lock() {
-            let entry = shapes.entry(shape).or_default();
-            entry.count += 1;
-            entry.slow += u64::from(slow);
-            entry.errors += u64::from(failed);
-            entry.total += elapsed;
-            entry.max = entry.max.max(elapsed);
+        if let Ok(mut numbers) = shape.numbers.lock() {
+            numbers.count += 1;
+            numbers.slow += u64::from(slow);
+            numbers.errors += u64::from(failed);
+            numbers.total += elapsed;
+            numbers.max = numbers.max.max(elapsed);
         }
     }
 
-    /// [`query_shape`] of `sql`, remembered for the next time the same text runs.
-    fn shape_of(&self, sql: &str) -> String {
+    /// The [`query_shape`] of `sql`, remembered for the next time the same text runs.
+    fn shape_of(&self, sql: &str) -> Arc<Shape> {
         let hash = {
             use std::hash::Hasher;
             // Fixed keys: the same text hashes the same on every call.
@@ -131,15 +139,28 @@ impl QueryStats {
         if let Some(shape) = self
             .remembered
             .lock()
-            .ok()
-            .and_then(|remembered| remembered.get(&hash).cloned())
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&hash)
         {
-            return shape;
+            return shape.clone();
         }
-        let shape = query_shape(sql);
-        if let Ok(mut remembered) = self.remembered.lock()
-            && remembered.len() < REMEMBERED_SHAPES
-        {
+        // Worked out outside the lock: long statements take a while.
+        let text = query_shape(sql);
+        let shape = self
+            .shapes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(text)
+            .or_insert_with_key(|text| {
+                Arc::new(Shape {
+                    duration: self.durations.with_label_values(&[text]),
+                    text: text.clone(),
+                    numbers: Mutex::default(),
+                })
+            })
+            .clone();
+        let mut remembered = self.remembered.lock().unwrap_or_else(|e| e.into_inner());
+        if remembered.len() < REMEMBERED_SHAPES {
             remembered.insert(hash, shape.clone());
         }
         shape
@@ -150,8 +171,13 @@ impl QueryStats {
         let mut shapes: Vec<(String, ShapeStats)> = self
             .shapes
             .lock()
-            .map(|s| s.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default();
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(|shape| {
+                let numbers = shape.numbers.lock().unwrap_or_else(|e| e.into_inner());
+                (shape.text.clone(), numbers.clone())
+            })
+            .collect();
         shapes.sort_by(|a, b| b.1.count.cmp(&a.1.count).then_with(|| a.0.cmp(&b.0)));
         shapes
     }
