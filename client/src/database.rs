@@ -276,12 +276,13 @@ impl Database {
     ///
     /// # Errors
     /// Database and decoding errors.
-    pub async fn raw<T: crate::row::FromRow>(&self, sql: &str, values: &[Value]) -> Result<Vec<T>> {
-        self.fetch_all(sql, values)
-            .await?
-            .iter()
-            .map(T::from_row)
-            .collect()
+    pub async fn raw<T: crate::row::FromRow + Send>(
+        &self,
+        sql: &str,
+        values: &[Value],
+    ) -> Result<Vec<T>> {
+        self.fetch_decoded(sql, values, |row| T::from_row(&row))
+            .await
     }
 
     /// The engine's plan for a query (`EXPLAIN`), one line per row.

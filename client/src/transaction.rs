@@ -317,6 +317,36 @@ impl Transaction {
         }
     }
 
+    /// Runs a query in the transaction and returns its rows; placeholders per dialect (`$1` or
+    /// `?`).
+    ///
+    /// # Errors
+    /// [`Error::Query`] with the statement.
+    pub async fn fetch_all(&mut self, sql: &str, values: &[Value]) -> Result<Vec<Row>> {
+        Executor::fetch_all(&mut &mut *self, sql, values).await
+    }
+
+    /// Runs a statement in the transaction; returns the rows affected.
+    ///
+    /// # Errors
+    /// [`Error::Query`] with the statement.
+    pub async fn execute(&mut self, sql: &str, values: &[Value]) -> Result<u64> {
+        Ok(self.run(sql, values).await?.rows_affected)
+    }
+
+    /// Runs hand-written SQL in the transaction and decodes each row into `T`
+    /// (`#[derive(foxdb::FromRow)]`), as [`Database::raw`] does.
+    ///
+    /// # Errors
+    /// Database and decoding errors.
+    pub async fn raw<T: crate::row::FromRow + Send>(
+        &mut self,
+        sql: &str,
+        values: &[Value],
+    ) -> Result<Vec<T>> {
+        Executor::fetch_decoded(&mut &mut *self, sql, values, |row| T::from_row(&row)).await
+    }
+
     async fn run(&mut self, sql: &str, values: &[Value]) -> Result<Executed> {
         let started = std::time::Instant::now();
         let backend = self.backend();

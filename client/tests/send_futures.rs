@@ -869,23 +869,35 @@ async fn raw_sql(blog: &Blog) -> Result<()> {
     assert_eq!(moved, 2, "{engine}: execute");
     assert!(!plan.is_empty(), "{engine}: explain");
 
-    // The statement methods of `Executor` themselves, on a transaction.
+    // A transaction's own statement methods, and the `Executor` trait's on it.
     let by_team = format!("SELECT name FROM users WHERE team = {first}");
     let move_team = format!("UPDATE users SET team = {first} WHERE team = {second}");
-    let (found, executed) = on_task(db, |db| async move {
+    let sizes = format!(
+        "SELECT team, COUNT(*) AS size FROM users WHERE name <> {first} GROUP BY team ORDER BY team"
+    );
+    let (sized_in_transaction, found, moved, moved_back) = on_task(db, |db| async move {
         db.transaction(async |tx| {
-            let found = (&mut *tx).fetch_all(&by_team, &[text("a2")]).await?.len();
-            let executed = (&mut *tx)
-                .execute(&move_team, &[text("a"), text("a2")])
-                .await?;
-            Ok::<_, Error>((found, executed.rows_affected))
+            let sized = tx.raw::<TeamSize>(&sizes, &[text("cid")]).await?;
+            let found = tx.fetch_all(&by_team, &[text("a2")]).await?.len();
+            let moved = tx.execute(&move_team, &[text("a"), text("a2")]).await?;
+            let executed =
+                Executor::execute(&mut &mut *tx, &move_team, &[text("a2"), text("a")]).await?;
+            Ok::<_, Error>((sized, found, moved, executed.rows_affected))
         })
         .await
     })
     .await?;
     assert_eq!(
-        (found, executed),
-        (2, 2),
+        sized_in_transaction,
+        [TeamSize {
+            team: "a2".into(),
+            size: 2
+        }],
+        "{engine}: raw in a transaction"
+    );
+    assert_eq!(
+        (found, moved, moved_back),
+        (2, 2, 2),
         "{engine}: Executor on a transaction"
     );
     Ok(())

@@ -191,10 +191,7 @@ async fn update_rows<M: Model>(
                 }
             } else {
                 let (sql, values) = writer.finish();
-                changed += (&mut *transaction)
-                    .execute(&sql, &values)
-                    .await?
-                    .rows_affected;
+                changed += transaction.execute(&sql, &values).await?;
             }
         }
     }
@@ -221,10 +218,7 @@ async fn delete_rows<M: Model>(
         let mut statement = delete_statement::<M>();
         statement.scope.filter = Some(keys_condition(chunk));
         let (sql, values) = statement.render(backend)?.finish();
-        deleted += (&mut *transaction)
-            .execute(&sql, &values)
-            .await?
-            .rows_affected;
+        deleted += transaction.execute(&sql, &values).await?;
     }
     // The rows were read locked, so each one read was deleted.
     for row in &rows {
