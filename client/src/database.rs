@@ -229,13 +229,18 @@ impl Database {
         let statement = AssertSqlSafe(sql.to_string());
         // Rows go into `decoded` as they arrive: the driver's stream wants `Unpin` items.
         let mut decoded = Vec::new();
-        let fetched = on_engine!(&self.pool, Pool(p) => bind_all(sqlx::query(statement), values, backend)
-            .try_map(|row| {
-                decoded.push(decode(Row::from(row)).map_err(carry_decode_error)?);
-                Ok(())
-            })
-            .fetch_all(p)
-            .await);
+        // On a connection taken from the pool rather than through the pool's executor: rows
+        // then pass one stream fewer on their way here.
+        let fetched = on_engine!(&self.pool, Pool(p) => match p.acquire().await {
+            Ok(mut connection) => bind_all(sqlx::query(statement), values, backend)
+                .try_map(|row| {
+                    decoded.push(decode(Row::from(row)).map_err(carry_decode_error)?);
+                    Ok(())
+                })
+                .fetch_all(&mut *connection)
+                .await,
+            Err(error) => Err(error),
+        });
         self.stats.record(
             sql,
             started.elapsed(),
@@ -262,10 +267,13 @@ impl Database {
         let backend = self.backend();
         check_parameter_count(backend, sql, values)?;
         let statement = AssertSqlSafe(sql.to_string());
-        let executed = on_engine!(&self.pool, Pool(p) => bind_all(sqlx::query(statement), values, backend)
-            .execute(p)
-            .await
-            .map(Executed::from));
+        let executed = on_engine!(&self.pool, Pool(p) => match p.acquire().await {
+            Ok(mut connection) => bind_all(sqlx::query(statement), values, backend)
+                .execute(&mut *connection)
+                .await
+                .map(Executed::from),
+            Err(error) => Err(error),
+        });
         self.stats.record(sql, started.elapsed(), executed.is_err());
         executed.map_err(|e| Error::query(backend, Some(sql), e))
     }
