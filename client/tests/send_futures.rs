@@ -1037,8 +1037,7 @@ async fn transactions(blog: &Blog) -> Result<()> {
                 let attempt = attempts.fetch_add(1, Ordering::SeqCst) + 1;
                 let stored = tx.insert(&newcomer).await?;
                 if attempt == 1 && engine == TestEngine::Postgres {
-                    (&mut *tx)
-                        .execute(
+                    tx.execute(
                             "DO $$ BEGIN RAISE EXCEPTION 'simulated conflict' USING ERRCODE = 'serialization_failure'; END $$",
                             &[],
                         )

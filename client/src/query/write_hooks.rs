@@ -184,7 +184,7 @@ async fn update_rows<M: Model>(
                 writer.push(" RETURNING ");
                 writer.push_select_columns(M::COLUMNS);
                 let (sql, values) = writer.finish();
-                let rows = (&mut *transaction).fetch_all(&sql, &values).await?;
+                let rows = transaction.fetch_all(&sql, &values).await?;
                 changed += rows.len() as u64;
                 for row in &rows {
                     stored.push(M::from_row(row)?);
