@@ -1,5 +1,5 @@
 //! Relations between models, loaded without N+1 queries: one query per relation level for any
-//! number of parents (the keys as one array on PostgreSQL, a batched `IN` elsewhere), with
+//! number of parents (the keys as one array parameter on every engine), with
 //! per-parent ordering and limits done in SQL by a window function. Relations nest
 //! ([`Relation::with`]) and several load side by side at one level; see [`eager`] for the
 //! shape of the results.
@@ -37,7 +37,7 @@ use crate::model::{ColumnType, Model};
 use crate::query::condition::{Exists, Expr};
 use crate::query::{Column, Condition, Order, Select, SqlWriter};
 
-pub use eager::{Append, Load, Nested, One, WithRelations};
+pub use eager::{AppendTo, Load, Nested, One, WithRelations};
 
 const PARENT_ALIAS: &str = "_fox_parent";
 const RANK_ALIAS: &str = "_fox_rank";
@@ -61,6 +61,33 @@ enum Link {
         through_child: &'static str,
         child_key: &'static str,
     },
+}
+
+/// A join table as [`Link::Through`] names it: (table, column to the parent, column to the
+/// child).
+type JoinTable = (&'static str, &'static str, &'static str);
+
+impl Link {
+    /// The parent's column the link starts from.
+    fn parent_key(self) -> &'static str {
+        match self {
+            Link::Direct { parent_key, .. } | Link::Through { parent_key, .. } => parent_key,
+        }
+    }
+
+    /// The child's column the link ends at, and the join table on the way, if any.
+    fn child_end(self) -> (&'static str, Option<JoinTable>) {
+        match self {
+            Link::Direct { foreign_key, .. } => (foreign_key, None),
+            Link::Through {
+                through,
+                through_parent,
+                through_child,
+                child_key,
+                ..
+            } => (child_key, Some((through, through_parent, through_child))),
+        }
+    }
 }
 
 /// A relation from `P` rows to their `C` rows, with the child filter, order and per-parent
@@ -161,50 +188,41 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
     /// parents. Each child then comes with what `relation` loads for it, so
     /// `User::posts().with(Post::comments())` gives each user a `Vec<(Post, Vec<Comment>)>`;
     /// a second call loads another relation beside the first (`(Post, Vec<Comment>,
-    /// Vec<Tag>)`), up to four.
-    pub fn with<R: Load<C>>(self, relation: R) -> Relation<P, C, N::Output>
-    where
-        N: Append<R>,
-    {
+    /// Vec<Tag>)`), up to eight (see [`AppendTo`]).
+    pub fn with<R: Load<C> + AppendTo<N>>(self, relation: R) -> Relation<P, C, R::Level> {
         Relation {
             link: self.link,
             filter: self.filter,
             order: self.order,
             limit: self.limit,
-            nested: self.nested.append(relation),
+            nested: relation.append_to(self.nested),
             _models: PhantomData,
         }
     }
 
-    /// Loads each parent's first child (in the relation's order) as an `Option` instead of a
-    /// list: for belongs-to and one-to-one relations. On a has-many, add `.limit(1)` so the
-    /// others are not fetched at all.
-    pub fn one(self) -> One<Self> {
+    /// Loads each parent's first child as an `Option` instead of a list: for belongs-to and
+    /// one-to-one relations, and for one child of a has-many (`User::posts()
+    /// .order_by(Post::CREATED_AT.desc()).one()`: each user's newest post).
+    ///
+    /// # Guarantees
+    /// - At most one child per parent leaves the database: the statement ranks each parent's
+    ///   children and keeps the first (a per-parent [`Relation::limit`] of 1). A relation that
+    ///   looks children up by their whole primary key (a belongs-to) finds at most one per
+    ///   parent anyway and is not ranked.
+    /// - The first child follows the relation's [`Relation::order_by`], then the child's
+    ///   primary key (ascending) among ties or without an order: the same child on every run.
+    pub fn one(mut self) -> One<Self> {
+        self.limit = Some(self.limit.map_or(1, |limit| limit.min(1)));
         One::new(self)
-    }
-
-    fn parent_key(&self) -> &'static str {
-        match self.link {
-            Link::Direct { parent_key, .. } | Link::Through { parent_key, .. } => parent_key,
-        }
     }
 
     /// A condition on parents: at least one related row (matching this relation's filter)
     /// exists. `User::find().filter(User::posts().filter(Post::PUBLISHED.eq(true)).exists())`.
     pub fn exists(&self) -> Condition<P> {
-        let (child_column, through) = match self.link {
-            Link::Direct { foreign_key, .. } => (foreign_key, None),
-            Link::Through {
-                through,
-                through_parent,
-                through_child,
-                child_key,
-                ..
-            } => (child_key, Some((through, through_parent, through_child))),
-        };
+        let (child_column, through) = self.link.child_end();
         Condition::new(Expr::Exists(Box::new(Exists {
             parent_table: P::TABLE,
-            parent_key: self.parent_key(),
+            parent_key: self.link.parent_key(),
             child_table: C::TABLE,
             child_column,
             through,
@@ -216,28 +234,23 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
     /// The children of one parent, as a query (lazy loading; relations added with
     /// [`Relation::with`] are not part of it).
     pub fn of(&self, parent: &P) -> Select<C> {
-        let key = key_value::<P>(parent, self.parent_key());
-        let mut query = crate::query::select::<C>();
-        query = match self.link {
-            Link::Direct { foreign_key, .. } => query.filter(Condition::new(Expr::Compare {
-                column: foreign_key,
+        let value = key_value::<P>(parent, self.link.parent_key());
+        let (column, through) = self.link.child_end();
+        let of_parent = match through {
+            None => Expr::Compare {
+                column,
                 operator: "=",
-                value: key,
-            })),
-            Link::Through {
+                value,
+            },
+            Some((through, through_parent, through_child)) => Expr::InThrough {
+                column,
                 through,
                 through_parent,
                 through_child,
-                child_key,
-                ..
-            } => query.filter(Condition::new(Expr::InThrough {
-                column: child_key,
-                through,
-                through_parent,
-                through_child,
-                value: key,
-            })),
+                value,
+            },
         };
+        let mut query = crate::query::select::<C>().filter(Condition::new(of_parent));
         if let Some(filter) = &self.filter {
             query = query.filter(Condition::new(filter.clone()));
         }
@@ -251,7 +264,8 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
     }
 
     /// The children of every parent, `result[i]` belonging to `parents[i]`: one query for
-    /// this level (more only past the engine's parameter limit), then one per nested
+    /// this level (more only for keys with no array form, past the engine's parameter
+    /// limit), then one per nested
     /// relation level. Without nested relations each entry is a `Vec<C>`; with them, a
     /// `Vec` of the rows [`Nested`] describes (`(C, Vec<D>)`, ...).
     ///
@@ -272,7 +286,7 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
     ) -> Result<Vec<Vec<C>>> {
         let keys: Vec<Value> = parents
             .iter()
-            .map(|p| key_value::<P>(p, self.parent_key()))
+            .map(|p| key_value::<P>(p, self.link.parent_key()))
             .collect();
         let KeySlots {
             distinct,
@@ -282,14 +296,17 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
         // The children of each distinct key, in `distinct`'s order.
         let mut grouped: Vec<Vec<C>> = distinct.iter().map(|_| Vec::new()).collect();
         let backend = executor.backend();
-        let array = self.key_array_type(backend, &distinct);
-        let batch = match array {
-            Some(_) => distinct.len().max(1),
-            None => self.batch_size(backend),
+        // All keys as one array parameter; keys with no array form (see
+        // `SqlWriter::in_list_array_type`) bound one by one, in batches under the parameter
+        // limit.
+        let batch = if self.keys_as_array(backend, &distinct) {
+            distinct.len().max(1)
+        } else {
+            self.batch_size(backend)
         };
         let link = self.link;
         for chunk in distinct.chunks(batch) {
-            let (sql, values) = self.batch_sql(backend, chunk, array);
+            let (sql, values) = self.batch_sql(backend, chunk);
             let rows = executor
                 .fetch_decoded(&sql, &values, |row| {
                     let child = C::from_row_in_order(&row)?;
@@ -330,7 +347,8 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
             .collect())
     }
 
-    /// Keys per statement: the engine's parameter limit less what the filter binds.
+    /// Keys per statement when bound one by one: the engine's parameter limit less what the
+    /// filter binds.
     fn batch_size(&self, backend: crate::Backend) -> usize {
         let filter_parameters = self.filter.as_ref().map_or(0, |filter| {
             let mut writer = SqlWriter::for_model(backend, C::PG_TYPES);
@@ -344,60 +362,54 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
 
     /// The table and column holding each child row's parent key.
     fn parent_column(&self) -> (&'static str, &'static str) {
-        match self.link {
-            Link::Direct { foreign_key, .. } => (C::TABLE, foreign_key),
-            Link::Through {
-                through,
-                through_parent,
-                ..
-            } => (through, through_parent),
+        match self.link.child_end() {
+            (foreign_key, None) => (C::TABLE, foreign_key),
+            (_, Some((through, through_parent, _))) => (through, through_parent),
         }
     }
 
-    /// On PostgreSQL, the array type the keys are sent as (`= ANY($1)`: one parameter and one
-    /// statement text whatever the number of keys, as hand-written sqlx does); `None` for an
-    /// `IN` list: other engines, and keys PostgreSQL would need a cast to compare (a column
-    /// of an enum type, keys other than integers, UUIDs and text).
-    fn key_array_type(&self, backend: crate::Backend, keys: &[Value]) -> Option<&'static str> {
-        let (table, column) = self.parent_column();
-        if table == C::TABLE && C::PG_TYPES.iter().any(|(c, _)| *c == column) {
-            return None;
+    /// The column of `C` the keys are compared with, for its PostgreSQL cast (an enum
+    /// column compares only with values cast to its type); `None` for a join table's column.
+    fn compared_key_column(&self) -> Option<&'static str> {
+        match self.parent_column() {
+            (table, column) if table == C::TABLE => Some(column),
+            _ => None,
         }
-        crate::query::array_type(backend, keys)
     }
 
-    /// `SELECT child columns ... WHERE <parent key> IN (...)` (`= ANY(...)` with an array),
+    /// Whether `keys` go as one array parameter (`= ANY($1)` on PostgreSQL, a JSON array on
+    /// MySQL and SQLite): one statement text whatever the number of keys, as hand-written sqlx
+    /// does.
+    fn keys_as_array(&self, backend: crate::Backend, keys: &[Value]) -> bool {
+        SqlWriter::for_model(backend, C::PG_TYPES)
+            .in_list_array_type(self.compared_key_column(), keys)
+            .is_some()
+    }
+
+    /// `SELECT child columns ... WHERE <parent key> IN (...)` (one array parameter where the
+    /// keys have an array form, see [`SqlWriter::push_in_list`]),
     /// ranked per parent when ordered or limited. A join table's parent key is selected as
     /// `_fox_parent`; a direct link's is the child's own column.
-    fn batch_sql(
-        &self,
-        backend: crate::Backend,
-        keys: &[Value],
-        array: Option<&'static str>,
-    ) -> (String, Vec<Value>) {
+    fn batch_sql(&self, backend: crate::Backend, keys: &[Value]) -> (String, Vec<Value>) {
         let mut writer = SqlWriter::for_model(backend, C::PG_TYPES);
         let (parent_column_table, parent_column) = self.parent_column();
         let through = matches!(self.link, Link::Through { .. });
-        let ranked = self.limit.is_some();
-        if ranked {
+        let window_limit = self.window_limit();
+        if window_limit.is_some() {
             writer.push("SELECT * FROM (");
         }
         writer.push("SELECT ");
         writer.push_select_columns_of(Some(C::TABLE), C::COLUMNS);
         if through {
             writer.push(", ");
-            writer.push_identifier(parent_column_table);
-            writer.push(".");
-            writer.push_identifier(parent_column);
+            push_qualified(&mut writer, parent_column_table, parent_column);
             writer.push(" AS ");
             writer.push_identifier(PARENT_ALIAS);
         }
-        if ranked {
+        if window_limit.is_some() {
             writer.push(", ROW_NUMBER() OVER (PARTITION BY ");
-            writer.push_identifier(parent_column_table);
-            writer.push(".");
-            writer.push_identifier(parent_column);
-            self.push_order(&mut writer);
+            push_qualified(&mut writer, parent_column_table, parent_column);
+            self.push_order(&mut writer, true);
             writer.push(") AS ");
             writer.push_identifier(RANK_ALIAS);
         }
@@ -413,70 +425,71 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
             writer.push(" JOIN ");
             writer.push_identifier(through);
             writer.push(" ON ");
-            writer.push_identifier(through);
-            writer.push(".");
-            writer.push_identifier(through_child);
+            push_qualified(&mut writer, through, through_child);
             writer.push(" = ");
-            writer.push_identifier(C::TABLE);
-            writer.push(".");
-            writer.push_identifier(child_key);
+            push_qualified(&mut writer, C::TABLE, child_key);
         }
         writer.push(" WHERE ");
         writer.push_identifier(parent_column_table);
         writer.push(".");
         writer.push_identifier(parent_column);
-        match array {
-            Some(array_type) => {
-                writer.push_any_array(keys, array_type);
-            }
-            None => {
-                writer.push(" IN (");
-                for (i, key) in keys.iter().enumerate() {
-                    if i > 0 {
-                        writer.push(", ");
-                    }
-                    writer.push_value(key.clone());
-                }
-                writer.push(")");
-            }
-        }
+        writer.push_in_list(self.compared_key_column(), keys);
         if let Some(filter) = &self.filter {
             writer.push(" AND ");
             filter.render_qualified(&mut writer, C::TABLE);
         }
-        if ranked {
+        if let Some(limit) = window_limit {
             writer.push(") ");
             writer.push_identifier("_fox_ranked");
             writer.push(" WHERE ");
             writer.push_identifier(RANK_ALIAS);
-            writer.push(&format!(" <= {}", self.limit.unwrap_or(u64::MAX)));
+            writer.push(&format!(" <= {limit}"));
             writer.push(" ORDER BY ");
             // The subquery's output names the parent key `_fox_parent` through a join table,
             // and by the child's own column otherwise.
             writer.push_identifier(if through { PARENT_ALIAS } else { parent_column });
             writer.push(", ");
             writer.push_identifier(RANK_ALIAS);
-        } else if !self.order.is_empty() {
-            self.push_order(&mut writer);
+        } else {
+            self.push_order(&mut writer, false);
         }
         writer.finish()
     }
 
-    fn push_order(&self, writer: &mut SqlWriter) {
-        if self.order.is_empty() {
-            return;
-        }
-        writer.push(" ORDER BY ");
-        for (i, (column, descending)) in self.order.iter().enumerate() {
-            if i > 0 {
-                writer.push(", ");
-            }
-            writer.push_identifier(C::TABLE);
-            writer.push(".");
-            writer.push_identifier(column);
-            writer.push(if *descending { " DESC" } else { " ASC" });
+    /// The per-parent limit the statement applies by ranking each parent's children: none
+    /// without a limit, and none when each key matches at most one child anyway (a direct
+    /// link to the child's whole primary key, as a belongs-to's) and the limit keeps one.
+    fn window_limit(&self) -> Option<u64> {
+        let limit = self.limit?;
+        let one_child_per_key = matches!(
+            self.link,
+            Link::Direct { foreign_key, .. } if C::PRIMARY_KEY == [foreign_key]
+        );
+        (limit == 0 || !one_child_per_key).then_some(limit)
+    }
+
+    /// ` ORDER BY` the relation's order; nothing without one. With `tie_break` (for ranks),
+    /// the child's primary key columns not in the order follow, so ties and an unordered
+    /// relation rank the same way on every run.
+    fn push_order(&self, writer: &mut SqlWriter, tie_break: bool) {
+        let tie_breakers = C::PRIMARY_KEY
+            .iter()
+            .filter(|key| tie_break && !self.order.iter().any(|(column, _)| column == *key))
+            .map(|key| (*key, false));
+        for (i, (column, descending)) in self.order.iter().copied().chain(tie_breakers).enumerate()
+        {
+            writer.push(if i == 0 { " ORDER BY " } else { ", " });
+            push_qualified(writer, C::TABLE, column);
+            writer.push(if descending { " DESC" } else { " ASC" });
         }
     }
+}
+
+/// `table.column`, both quoted.
+fn push_qualified(writer: &mut SqlWriter, table: &str, column: &str) {
+    writer.push_identifier(table);
+    writer.push(".");
+    writer.push_identifier(column);
 }
 
 /// The value of `column` of a model.

@@ -3,7 +3,7 @@
 
 use std::marker::PhantomData;
 
-use super::condition::{Condition, Expr};
+use super::condition::{Condition, Expr, Subquery};
 use super::source::{Alias, Source};
 use crate::model::{ColumnType, Comparable, IntoValue, Model};
 
@@ -100,10 +100,18 @@ impl<M: Source, T: ColumnType> Column<M, T> {
         })
     }
 
-    /// `column IN (values...)`; an empty list matches nothing. On PostgreSQL, integers, text
-    /// and UUIDs are bound as one array, `column = ANY($1)` as sqlx and Diesel do, so a list
-    /// of any length is one parameter; lists with NULLs, enum columns and other engines keep
-    /// one parameter per value.
+    /// `column IN (values...)`; an empty list matches nothing.
+    ///
+    /// A list of any length is one statement: the values go as one array parameter, so they
+    /// are not bound by the engine's parameter limit (65,535 values on PostgreSQL and MySQL,
+    /// 32,766 on SQLite) and every length runs the same statement text. On PostgreSQL,
+    /// integers, text and UUIDs as one array (`column = ANY($1)`, as sqlx and Diesel bind
+    /// it); on MySQL / MariaDB and SQLite, lists of more than 200 values as one JSON array
+    /// read back by `JSON_TABLE` or `json_each` (up to 200, one placeholder per value lets the
+    /// optimizer see each one). The rows matched are those `column IN (?, ?, ...)` matches,
+    /// collation and NULLs included; kinds without an exact array form (on SQLite, floats;
+    /// on PostgreSQL, kinds other than the three above; enum columns) keep one placeholder
+    /// per value.
     pub fn in_<V: Comparable<T::Compared>>(
         self,
         values: impl IntoIterator<Item = V>,
@@ -119,17 +127,26 @@ impl<M: Source, T: ColumnType> Column<M, T> {
 
     /// `column IN (SELECT other FROM ... WHERE ...)`: the values one column of another query
     /// returns, types checked: `User::ID.in_subquery(Post::find().filter(..).select((Post::AUTHOR_ID,)))`.
-    /// The subquery's order and limit are not used.
+    /// The whole query counts: its filter, `group_by`/`having`, and `order_by` with
+    /// `limit`/`offset` (in a derived table, which every engine takes).
     pub fn in_subquery<C: Model, U: ColumnType<Compared = T::Compared>>(
         self,
         query: super::selection::SelectColumns<C, (Column<C, U>,)>,
     ) -> Condition<M> {
+        let select = query.query;
         Condition::new(Expr::InSubquery {
             column: self.name,
-            table: C::TABLE,
-            select_column: query.selection.0.name(),
-            filter: query.query.filter_expr().map(Box::new),
-            casts: C::PG_TYPES,
+            subquery: Box::new(Subquery {
+                table: C::TABLE,
+                select_column: query.selection.0.name(),
+                filter: select.filter,
+                group_by: select.group_by,
+                having: select.having,
+                order: select.order,
+                limit: select.limit,
+                offset: select.offset,
+                casts: C::PG_TYPES,
+            }),
         })
     }
 

@@ -30,13 +30,10 @@ pub(crate) enum Expr {
     Or(Vec<Expr>),
     Not(Box<Expr>),
     Exists(Box<Exists>),
-    /// `column IN (SELECT select_column FROM table AS _fox_sub WHERE filter)`.
+    /// `column IN (SELECT ... FROM table AS _fox_sub ...)`: see [`Subquery`].
     InSubquery {
         column: &'static str,
-        table: &'static str,
-        select_column: &'static str,
-        filter: Option<Box<Expr>>,
-        casts: &'static [(&'static str, &'static str)],
+        subquery: Box<Subquery>,
     },
     /// `AGGREGATE(column) <op> value`, for `having`.
     Aggregate {
@@ -65,6 +62,8 @@ pub(crate) enum Expr {
 const CHILD_ALIAS: &str = "_fox_child";
 /// Alias of the table of an `IN (SELECT ...)` subquery.
 const SUBQUERY_ALIAS: &str = "_fox_sub";
+/// Alias of the derived table that holds a limited `IN (SELECT ...)` subquery.
+const LIMITED_ALIAS: &str = "_fox_limited";
 /// Alias of the join table in an `EXISTS` subquery.
 const THROUGH_ALIAS: &str = "_fox_through";
 
@@ -207,22 +206,9 @@ impl Expr {
                     return;
                 }
                 column_name(writer, column);
-                // On PostgreSQL one array parameter (as sqlx and Diesel bind it), unless the
-                // column compares only through its enum cast.
-                let array = super::array_type(writer.backend(), values)
-                    .filter(|_| !writer.casts_column(column));
-                if let Some(array_type) = array {
-                    writer.push_any_array(values, array_type);
-                    return;
-                }
-                writer.push(" IN (");
-                for (i, value) in values.iter().enumerate() {
-                    if i > 0 {
-                        writer.push(", ");
-                    }
-                    writer.push_column_value(column, value.clone());
-                }
-                writer.push(")");
+                // One array parameter on every engine (short lists on MySQL and SQLite, and
+                // what has no exact array form, keep one placeholder per value).
+                writer.push_in_list(Some(column), values);
             }
             Self::IsNull { column, negated } => {
                 column_name(writer, column);
@@ -283,28 +269,10 @@ impl Expr {
                 }
                 writer.push(")");
             }
-            Self::InSubquery {
-                column,
-                table,
-                select_column,
-                filter,
-                casts,
-            } => {
+            Self::InSubquery { column, subquery } => {
                 column_name(writer, column);
-                writer.push(" IN (SELECT ");
-                writer.push_identifier(SUBQUERY_ALIAS);
-                writer.push(".");
-                writer.push_identifier(select_column);
-                writer.push(" FROM ");
-                writer.push_identifier(table);
-                writer.push(" ");
-                writer.push_identifier(SUBQUERY_ALIAS);
-                if let Some(filter) = filter {
-                    writer.push(" WHERE ");
-                    let outer = writer.swap_casts(casts);
-                    filter.render_with(writer, Some(SUBQUERY_ALIAS));
-                    writer.swap_casts(outer);
-                }
+                writer.push(" IN (");
+                subquery.render(writer);
                 writer.push(")");
             }
             Self::Aggregate {
@@ -350,6 +318,73 @@ impl Expr {
                 inner.render_with(writer, table);
                 writer.push(")");
             }
+        }
+    }
+}
+
+/// The query inside `column IN (...)`: one column of another table's rows, filtered, grouped,
+/// ordered and limited as that query says.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Subquery {
+    pub(crate) table: &'static str,
+    pub(crate) select_column: &'static str,
+    pub(crate) filter: Option<Expr>,
+    pub(crate) group_by: Vec<&'static str>,
+    pub(crate) having: Option<Expr>,
+    pub(crate) order: Vec<(&'static str, bool)>,
+    pub(crate) limit: Option<u64>,
+    pub(crate) offset: Option<u64>,
+    /// The subquery table's PostgreSQL casts, for the values of its own conditions.
+    pub(crate) casts: &'static [(&'static str, &'static str)],
+}
+
+impl Subquery {
+    fn render(&self, writer: &mut SqlWriter) {
+        let qualified = |writer: &mut SqlWriter, column: &str| {
+            writer.push_identifier(SUBQUERY_ALIAS);
+            writer.push(".");
+            writer.push_identifier(column);
+        };
+        // MySQL and MariaDB refuse a LIMIT directly inside `IN (...)`; a derived table holding
+        // the limited rows works on every engine.
+        let limited = self.limit.is_some() || self.offset.is_some();
+        if limited {
+            writer.push("SELECT ");
+            writer.push_identifier(LIMITED_ALIAS);
+            writer.push(".");
+            writer.push_identifier(self.select_column);
+            writer.push(" FROM (");
+        }
+        writer.push("SELECT ");
+        qualified(writer, self.select_column);
+        writer.push(" FROM ");
+        writer.push_identifier(self.table);
+        writer.push(" ");
+        writer.push_identifier(SUBQUERY_ALIAS);
+        let outer = writer.swap_casts(self.casts);
+        if let Some(filter) = &self.filter {
+            writer.push(" WHERE ");
+            filter.render_with(writer, Some(SUBQUERY_ALIAS));
+        }
+        for (i, column) in self.group_by.iter().enumerate() {
+            writer.push(if i == 0 { " GROUP BY " } else { ", " });
+            qualified(writer, column);
+        }
+        if let Some(having) = &self.having {
+            writer.push(" HAVING ");
+            having.render_with(writer, Some(SUBQUERY_ALIAS));
+        }
+        writer.swap_casts(outer);
+        // Without a limit the order cannot change which values are in the list.
+        if limited {
+            for (i, (column, descending)) in self.order.iter().enumerate() {
+                writer.push(if i == 0 { " ORDER BY " } else { ", " });
+                qualified(writer, column);
+                writer.push(if *descending { " DESC" } else { " ASC" });
+            }
+            super::select::push_limit_offset(writer, self.limit, self.offset);
+            writer.push(") ");
+            writer.push_identifier(LIMITED_ALIAS);
         }
     }
 }

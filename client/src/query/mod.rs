@@ -101,7 +101,6 @@ mod write;
 mod write_hooks;
 
 pub use aggregate::{Aggregate, SumsToFloat, SumsToInteger, count};
-pub(crate) use any_array::array_type;
 pub use column::{Column, Order};
 pub use condition::Condition;
 pub use filtered_write::{Delete, Update, delete, update};

@@ -71,10 +71,6 @@ impl<M: Model> Select<M> {
         self
     }
 
-    pub(crate) fn filter_expr(&self) -> Option<Expr> {
-        self.filter.clone()
-    }
-
     /// Sorts by `order` (several calls sort by each in turn).
     pub fn order_by(mut self, order: Order<M>) -> Self {
         self.order.push((order.column, order.descending));

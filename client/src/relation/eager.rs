@@ -13,7 +13,8 @@
 //! | `User::find().with(User::posts()).with(User::profile().one())` | `(User, Vec<Post>, Option<Profile>)` |
 //! | `Post::find().with(Post::author().one().with(User::profile().one()))` | `(Post, Option<(User, Option<Profile>)>)` |
 //!
-//! Up to four relations load side by side at one level.
+//! Up to eight relations load side by side at one level (a ninth does not compile; nest it
+//! under one of the others, or load it with [`Relation::load_for`]).
 //!
 //! # Expected flow
 //! ```no_run
@@ -68,15 +69,20 @@
 //!
 //! # Guarantees
 //! - One statement per relation level, whatever the number of parents: the keys of all
-//!   parents are collected and each distinct key sent once. PostgreSQL takes them as one array
-//!   parameter (`= ANY($1)`); MySQL and SQLite bind them as an `IN` list, in batches that stay
-//!   under the engine's parameter limit (more statements only past 65,535 keys on MySQL, 32,766
-//!   on SQLite). A level with no parents (say, no posts at all) runs no statement.
+//!   parents are collected and each distinct key sent once, all as one array parameter:
+//!   `= ANY($1)` on PostgreSQL, a JSON array read by `JSON_TABLE` on MySQL and `json_each` on
+//!   SQLite (up to 200 keys there, one placeholder per key). A level with no parents (say, no
+//!   posts at all) runs no statement.
 //! - Filters, orders and limits apply per parent at every level (`limit(5)` is five posts per
-//!   user, in SQL).
+//!   user, in SQL), and so does [`Relation::one`]: one row per parent leaves the database,
+//!   the first in the relation's order, then by primary key.
 //! - A row that belongs to several parents (a tag on several posts, an author of several
 //!   posts) comes once per parent, with the same nested rows.
 //! - Keys are integers, text or UUIDs.
+
+// The loaders' futures are written out as `impl Future + Send`: an `async fn` in a trait
+// cannot promise `Send`.
+#![allow(clippy::manual_async_fn)]
 
 use std::future::Future;
 
@@ -103,7 +109,7 @@ pub trait Load<P>: Send + Sync {
     ) -> impl Future<Output = Result<Vec<Self::Output>>> + Send;
 }
 
-/// The relations loaded under each row of `M`: `()` for none, or a tuple of up to four
+/// The relations loaded under each row of `M`: `()` for none, or a tuple of up to eight
 /// [`Load`]ers, which [`Nested::Row`] turns into the row type.
 pub trait Nested<M>: Send + Sync {
     /// A row with what was loaded for it: `M` for `()`, `(M, A::Output)` for `(A,)`,
@@ -122,20 +128,58 @@ pub trait Nested<M>: Send + Sync {
     ) -> impl Future<Output = Result<Vec<Self::Row>>> + Send;
 }
 
-/// Adds one more [`Load`]er to a tuple of them: what `.with(relation)` uses to grow the
-/// relations of one level.
-pub trait Append<R> {
-    /// The tuple with `R` at the end.
-    type Output;
+/// A [`Load`]er that can join the tuple `N` of the loaders already at one level: what
+/// `.with(relation)` uses to grow a level, up to eight relations.
+///
+/// Eight relations side by side compile:
+/// ```no_run
+/// # #[derive(Clone, foxdb::Model)]
+/// # #[foxdb(table = "users")]
+/// # struct User { #[foxdb(primary_key)] id: i64, manager_id: i64 }
+/// use foxdb::{ModelExt, Relation};
+///
+/// # async fn run(db: foxdb::Database) -> foxdb::Result<()> {
+/// let reports = || Relation::has_many(User::ID, User::MANAGER_ID);
+/// let rows = User::find()
+///     .with(reports()).with(reports()).with(reports()).with(reports())
+///     .with(reports()).with(reports()).with(reports()).with(reports())
+///     .all(&db)
+///     .await?;
+/// # Ok(()) }
+/// ```
+/// A ninth does not ("at most eight relations load side by side at one level"):
+/// ```compile_fail
+/// # #[derive(Clone, foxdb::Model)]
+/// # #[foxdb(table = "users")]
+/// # struct User { #[foxdb(primary_key)] id: i64, manager_id: i64 }
+/// use foxdb::{ModelExt, Relation};
+///
+/// # async fn run(db: foxdb::Database) -> foxdb::Result<()> {
+/// let reports = || Relation::has_many(User::ID, User::MANAGER_ID);
+/// let rows = User::find()
+///     .with(reports()).with(reports()).with(reports()).with(reports())
+///     .with(reports()).with(reports()).with(reports()).with(reports())
+///     .with(reports())
+///     .all(&db)
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "at most eight relations load side by side at one level",
+    label = "a ninth relation at this level",
+    note = "nest the extra relation under another (`Relation::with`), or load it on its own with `Relation::load_for`"
+)]
+pub trait AppendTo<N> {
+    /// The level's loaders with this one at the end.
+    type Level;
 
-    /// `(A, B)` → `(A, B, relation)`.
-    fn append(self, relation: R) -> Self::Output;
+    /// `(A, B)` → `(A, B, self)`.
+    fn append_to(self, relations: N) -> Self::Level;
 }
 
 impl<M: Model> Nested<M> for () {
     type Row = M;
 
-    #[allow(clippy::manual_async_fn)] // `async fn` cannot promise `Send` here
     fn attach<E: Executor>(
         &self,
         rows: Vec<M>,
@@ -145,25 +189,27 @@ impl<M: Model> Nested<M> for () {
     }
 }
 
-impl<R> Append<R> for () {
-    type Output = (R,);
+impl<R> AppendTo<()> for R {
+    type Level = (R,);
 
-    fn append(self, relation: R) -> (R,) {
-        (relation,)
+    fn append_to(self, _relations: ()) -> (R,) {
+        (self,)
     }
 }
 
-/// `Nested` for tuples of loaders: `$name`s are the loaders, `$value`s what each loaded.
-macro_rules! nested_tuples {
-    ($(($($name:ident $value:ident),+);)+) => {$(
+/// [`Nested`] for every tuple of one to eight loaders, and [`AppendTo`] every tuple short of
+/// that: `relation_tuples!([A a] B b C c)` implements `(A,)`, then grows it one loader at a
+/// time up to `(A, B, C)`. `$name`s are the loaders' types, `$value`s what each loaded.
+macro_rules! relation_tuples {
+    (@nested $($name:ident $value:ident)+) => {
         impl<M: Model, $($name: Load<M>),+> Nested<M> for ($($name,)+) {
             type Row = (M, $($name::Output,)+);
 
-            #[allow(clippy::manual_async_fn)] // `async fn` cannot promise `Send` here
-            fn attach<E: Executor>(
+            // Not `E`: that is one of the loaders.
+            fn attach<X: Executor>(
                 &self,
                 rows: Vec<M>,
-                mut executor: E,
+                mut executor: X,
             ) -> impl Future<Output = Result<Vec<Self::Row>>> + Send {
                 #[allow(non_snake_case)]
                 let ($($name,)+) = self;
@@ -177,41 +223,33 @@ macro_rules! nested_tuples {
                 }
             }
         }
-    )+};
-}
+    };
+    ([$($name:ident $value:ident)+] $next:ident $next_value:ident $($rest:ident $rest_value:ident)*) => {
+        relation_tuples!(@nested $($name $value)+);
 
-nested_tuples! {
-    (A a);
-    (A a, B b);
-    (A a, B b, C c);
-    (A a, B b, C c, D d);
-}
-
-/// `Append` for tuples of fewer than four loaders.
-macro_rules! append_tuples {
-    ($(($($name:ident),+) + $next:ident;)+) => {$(
-        impl<$($name,)+ $next> Append<$next> for ($($name,)+) {
-            type Output = ($($name,)+ $next,);
+        impl<$($name,)+ $next> AppendTo<($($name,)+)> for $next {
+            type Level = ($($name,)+ $next,);
 
             #[allow(non_snake_case)]
-            fn append(self, relation: $next) -> Self::Output {
-                let ($($name,)+) = self;
-                ($($name,)+ relation,)
+            fn append_to(self, relations: ($($name,)+)) -> Self::Level {
+                let ($($name,)+) = relations;
+                ($($name,)+ self,)
             }
         }
-    )+};
+
+        relation_tuples!([$($name $value)+ $next $next_value] $($rest $rest_value)*);
+    };
+    // The largest tuple: nothing can be appended to it.
+    ([$($name:ident $value:ident)+]) => {
+        relation_tuples!(@nested $($name $value)+);
+    };
 }
 
-append_tuples! {
-    (A) + B;
-    (A, B) + C;
-    (A, B, C) + D;
-}
+relation_tuples!([A a] B b C c D d E e F f G g H h);
 
 impl<P: Model, C: Model, N: Nested<C>> Load<P> for Relation<P, C, N> {
     type Output = Vec<N::Row>;
 
-    #[allow(clippy::manual_async_fn)] // `async fn` cannot promise `Send` here
     fn load<E: Executor>(
         &self,
         parents: &[P],
@@ -236,7 +274,7 @@ impl<P: Model, C: Model, N: Nested<C>> Load<P> for Relation<P, C, N> {
 }
 
 /// A relation loaded as each parent's first related row, if any (an `Option` instead of a
-/// `Vec`): `Post::author().one()`, made by [`Relation::one`].
+/// `Vec`): `Post::author().one()`, made by [`Relation::one`], which fetches no other row.
 #[derive(Clone, Debug)]
 pub struct One<R> {
     relation: R,
@@ -250,10 +288,7 @@ impl<R> One<R> {
 
 impl<P: Model, C: Model, N> One<Relation<P, C, N>> {
     /// Also loads `relation` under the related row (see [`Relation::with`]).
-    pub fn with<R: Load<C>>(self, relation: R) -> One<Relation<P, C, N::Output>>
-    where
-        N: Append<R>,
-    {
+    pub fn with<R: Load<C> + AppendTo<N>>(self, relation: R) -> One<Relation<P, C, R::Level>> {
         One::new(self.relation.with(relation))
     }
 
@@ -276,7 +311,6 @@ impl<P: Model, C: Model, N> One<Relation<P, C, N>> {
 impl<P: Model, C: Model, N: Nested<C>> Load<P> for One<Relation<P, C, N>> {
     type Output = Option<N::Row>;
 
-    #[allow(clippy::manual_async_fn)] // `async fn` cannot promise `Send` here
     fn load<E: Executor>(
         &self,
         parents: &[P],
@@ -313,13 +347,10 @@ impl<P: Model> Select<P> {
 
 impl<P: Model, N> WithRelations<P, N> {
     /// Also loads `relation` for every row, beside the others: `(P, A, B)` rows.
-    pub fn with<R: Load<P>>(self, relation: R) -> WithRelations<P, N::Output>
-    where
-        N: Append<R>,
-    {
+    pub fn with<R: Load<P> + AppendTo<N>>(self, relation: R) -> WithRelations<P, R::Level> {
         WithRelations {
             query: self.query,
-            relations: self.relations.append(relation),
+            relations: relation.append_to(self.relations),
         }
     }
 
