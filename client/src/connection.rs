@@ -11,6 +11,7 @@ use sqlx::{AssertSqlSafe, Connection as _, Row};
 use crate::Backend;
 use crate::backend::on_engine;
 use crate::error::{Error, Result};
+use crate::placeholders::{self, Uncountable};
 use crate::url::DatabaseUrl;
 
 /// A value bound to a statement parameter.
@@ -244,51 +245,40 @@ impl Connection {
     }
 }
 
-/// Number of parameter placeholders in `sql` (`?`, or `$n` on PostgreSQL), outside quotes.
-fn placeholder_count(backend: Backend, sql: &str) -> usize {
-    let mut quote: Option<char> = None;
-    let mut highest = 0;
-    let mut count = 0;
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"' | '`') => quote = Some(c),
-            (None, '?') if backend != Backend::Postgres => count += 1,
-            (None, '$') if backend == Backend::Postgres => {
-                let mut digits = String::new();
-                while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
-                    digits.push(*d);
-                    chars.next();
-                }
-                highest = highest.max(digits.parse().unwrap_or(0));
-            }
-            _ => {}
-        }
-    }
-    if backend == Backend::Postgres {
-        highest
-    } else {
-        count
-    }
-}
-
-/// Refuses a statement whose placeholders and parameters differ: some drivers wait forever
-/// on such a statement instead of failing.
+/// Refuses a statement given another number of values than its placeholders take, before the
+/// driver sees it: SQLite's binds missing values as NULL, and some drivers wait forever for
+/// them. Placeholders are found the way the engine's lexer finds them (not in strings, quoted
+/// identifiers or comments; see `placeholders` for each engine's rules): `$n` on PostgreSQL,
+/// where the highest `n` counts; `?` on MySQL; `?`, or numbered `?NNN` and `$NNN`, on SQLite.
+///
+/// # Errors
+/// [`Error::Query`] with the statement: the counts differ, or it holds a placeholder foxdb cannot
+/// bind (SQLite's named parameters). A statement whose text ends inside a string, quoted
+/// identifier or comment passes: the server's syntax error says more.
 pub(crate) fn check_parameter_count(backend: Backend, sql: &str, params: &[Value]) -> Result<()> {
-    let expected = placeholder_count(backend, sql);
-    if expected == params.len() {
-        return Ok(());
-    }
+    let (message, reason) = match placeholders::expected_parameters(backend, sql) {
+        Ok(expected) if expected == params.len() => return Ok(()),
+        Err(Uncountable::Unterminated) => return Ok(()),
+        Ok(expected) => (
+            format!(
+                "statement has {expected} placeholders but {} parameters were given",
+                params.len()
+            ),
+            "parameter count mismatch",
+        ),
+        Err(Uncountable::Unbindable { span, hint }) => (
+            format!(
+                "cannot bind placeholder `{}`: {hint}",
+                sql.get(span).unwrap_or_default()
+            ),
+            "unbindable placeholder",
+        ),
+    };
     Err(Error::Query {
         backend,
-        message: format!(
-            "statement has {expected} placeholders but {} parameters were given",
-            params.len()
-        ),
+        message,
         statement: Some(sql.to_string()),
-        source: sqlx::Error::Protocol("parameter count mismatch".into()),
+        source: sqlx::Error::Protocol(reason.into()),
     })
 }
 
@@ -392,19 +382,49 @@ where
 mod tests {
     use super::*;
 
+    fn refusal(backend: Backend, sql: &str, params: &[Value]) -> String {
+        match check_parameter_count(backend, sql, params) {
+            Err(Error::Query {
+                message, statement, ..
+            }) => {
+                assert_eq!(statement.as_deref(), Some(sql));
+                message
+            }
+            other => panic!("{sql}: {other:?}"),
+        }
+    }
+
     #[test]
-    fn placeholders_are_counted_outside_quotes() {
+    fn a_count_that_differs_is_refused_with_both_numbers() {
         assert_eq!(
-            placeholder_count(Backend::MySql, "SELECT ? , '?', `a?` FROM t WHERE x = ?"),
-            2
+            refusal(Backend::MySql, "SELECT ?, '?'", &[]),
+            "statement has 1 placeholders but 0 parameters were given"
         );
         assert_eq!(
-            placeholder_count(Backend::Postgres, "SELECT $1, '$2', $3::text"),
-            3
+            refusal(Backend::Postgres, "SELECT $1, $2", &[Value::Int(1)]),
+            "statement has 2 placeholders but 1 parameters were given"
         );
-        assert_eq!(
-            placeholder_count(Backend::Sqlite, "INSERT INTO t VALUES (?, ?)"),
-            2
+        assert!(
+            check_parameter_count(Backend::Postgres, "SELECT $1 ? 'a'", &[Value::Int(1)]).is_ok()
         );
+    }
+
+    #[test]
+    fn a_placeholder_foxdb_cannot_bind_is_named() {
+        let message = refusal(
+            Backend::Sqlite,
+            "SELECT * FROM t WHERE id = :id",
+            &[Value::Int(1)],
+        );
+        assert!(
+            message
+                .starts_with("cannot bind placeholder `:id`: foxdb binds parameters by position"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn unterminated_text_is_left_to_the_server() {
+        assert!(check_parameter_count(Backend::MySql, "SELECT ? 'it\\'s", &[]).is_ok());
     }
 }

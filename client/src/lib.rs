@@ -34,6 +34,7 @@ pub mod error;
 pub mod executor;
 pub mod introspect;
 pub mod model;
+mod placeholders;
 pub mod query;
 pub mod relation;
 pub mod row;
