@@ -206,10 +206,16 @@ impl Database {
         }
     }
 
-    /// Runs a query and returns its rows; placeholders per dialect (`$1` or `?`).
+    /// Runs a query and returns its rows. Placeholders per engine: `$1`, `$2`… on PostgreSQL
+    /// (the highest number counts; one may repeat), `?` on MySQL, `?` or numbered `?NNN` /
+    /// `$NNN` on SQLite; `values` must fill them exactly. They are found as the engine's own
+    /// lexer finds them, so `?` or `$1` inside strings, quoted identifiers, comments and
+    /// PostgreSQL dollar-quoted bodies do not count (nor PostgreSQL's jsonb `?` operators).
     ///
     /// # Errors
-    /// [`Error::Query`] with the statement.
+    /// [`Error::Query`] with the statement: a database error, another number of values than
+    /// placeholders, or a placeholder foxdb cannot bind (SQLite's named `:name`, `@name`,
+    /// `$name`; bare `?` mixed with numbered ones).
     pub async fn fetch_all(&self, sql: &str, values: &[Value]) -> Result<Vec<Row>> {
         self.fetch_decoded(sql, values, Ok).await
     }
@@ -278,9 +284,9 @@ impl Database {
         executed.map_err(|e| Error::query(backend, Some(sql), e))
     }
 
-    /// Runs hand-written SQL (placeholders `$1` on PostgreSQL, `?` elsewhere) with bound
-    /// parameters and decodes each row into `T` (`#[derive(foxdb::FromRow)]`), for queries the
-    /// builder does not express.
+    /// Runs hand-written SQL with bound parameters (placeholders as for
+    /// [`Database::fetch_all`]) and decodes each row into `T` (`#[derive(foxdb::FromRow)]`) as it
+    /// arrives, for queries the builder does not express.
     ///
     /// # Errors
     /// Database and decoding errors.

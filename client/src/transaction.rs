@@ -317,8 +317,8 @@ impl Transaction {
         }
     }
 
-    /// Runs a query in the transaction and returns its rows; placeholders per dialect (`$1` or
-    /// `?`).
+    /// Runs a query in the transaction and returns its rows; placeholders as for
+    /// [`Database::fetch_all`].
     ///
     /// # Errors
     /// [`Error::Query`] with the statement.
