@@ -43,6 +43,18 @@ impl Engine {
     }
 }
 
+/// `url` without TLS: every peer then talks to the local server the same way. Left to their
+/// defaults, sqlx-based peers (raw sqlx, foxdb, SeaORM) would encrypt (`sslmode=prefer` finds
+/// TLS on) while Diesel's libpq (built without OpenSSL) and TypeORM's `pg` would not.
+fn plain_transport(url: &str, backend: Backend) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    match backend {
+        Backend::Postgres => format!("{url}{separator}sslmode=disable"),
+        Backend::MySql => format!("{url}{separator}ssl-mode=disabled"),
+        Backend::Sqlite => url.to_string(),
+    }
+}
+
 /// `PostgreSQL 15.8`, `MariaDB 10.11.6`, `SQLite 3.50.2`: the server behind `url`.
 async fn engine_name(url: &str) -> Result<String> {
     let database = Database::connect(url).await?;
@@ -169,6 +181,7 @@ pub async fn run(
         dataset::prepare(url).await?;
         flush_disk_writes();
         let name = engine_name(url).await?;
+        let url = &plain_transport(url, backend);
         let peers: Vec<Peer> = peers
             .iter()
             .copied()
