@@ -17,6 +17,7 @@
 //! for every engine whatever the features; connecting to an engine left out returns
 //! [`Error::BackendNotEnabled`] naming the feature to turn on ([`Backend::is_enabled`] tells up
 //! front). [`Connection`] and [`Row`] have a variant only for the engines compiled in.
+#![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 // Without any engine the per-engine enums (connections, pools, transactions, rows) would be
