@@ -50,7 +50,7 @@ pub use database::{Database, ModelExt, PoolOptions, PoolState};
 pub use error::{Error, Result};
 pub use executor::{Executed, Executor};
 pub use foxdb_derive::{FromRow, Model};
-pub use model::{ColumnType, Comparable, Hooks, IntoValue, Model, NewRow};
+pub use model::{Changes, ColumnType, Comparable, Hooks, IntoValue, Model, NewRow};
 pub use query::{Aggregate, Column, Condition, Order, count, select};
 pub use relation::Relation;
 pub use row::{FromColumn, FromRow, Row};

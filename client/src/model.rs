@@ -131,6 +131,27 @@ pub trait NewRow: Send + Sync {
     fn values(&self) -> Vec<(&'static str, Value)>;
 }
 
+/// Changes to some columns of a row of `Self::Model`: the `<Model>Changes` struct that
+/// `#[derive(Model)]` writes next to each model, with every column outside the primary key as an
+/// `Option` (`None` leaves the column alone; for a nullable column `Some(None)` writes NULL).
+/// Written by [`crate::Database::patch`] or [`crate::query::Update::changes`]. Its `Debug`
+/// names the columns that change, never their values.
+pub trait Changes: Send + Sync {
+    /// The model whose rows change.
+    type Model: Model;
+
+    /// The columns to write (the fields that are `Some`), with their values.
+    fn assignments(&self) -> Vec<(&'static str, Value)>;
+
+    /// Makes the same changes to `model` in memory.
+    fn apply_to(&self, model: &mut Self::Model);
+
+    /// Whether no column changes.
+    fn is_empty(&self) -> bool {
+        self.assignments().is_empty()
+    }
+}
+
 /// Converts a Rust value into a bound parameter.
 pub trait IntoValue {
     /// The parameter.

@@ -97,6 +97,7 @@ pub fn derive_model(input: TokenStream) -> TokenStream {
 
 struct FieldInfo {
     ident: syn::Ident,
+    vis: syn::Visibility,
     ty: syn::Type,
     column: String,
     primary_key: bool,
@@ -148,6 +149,7 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
         let mut info = FieldInfo {
             column: ident.to_string().trim_start_matches("r#").to_string(),
             ident,
+            vis: field.vis.clone(),
             ty: field.ty.clone(),
             primary_key: false,
             auto_increment: false,
@@ -250,6 +252,7 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             pub const #constant: ::foxdb::Column<#name, #ty> = ::foxdb::Column::new(#column);
         }
     });
+    let changes = changes_struct(input, &table, &fields);
     // Without `#[foxdb(hooks)]` the model gets the no-op hooks; with it, the user implements them.
     let hooks = if own_hooks {
         quote! {}
@@ -293,5 +296,82 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
         impl #name {
             #(#handles)*
         }
+
+        #changes
     })
+}
+
+/// `<Model>Changes`: every column outside the primary key as an `Option`, and its
+/// `foxdb::Changes` impl.
+fn changes_struct(
+    input: &DeriveInput,
+    table: &str,
+    fields: &[FieldInfo],
+) -> proc_macro2::TokenStream {
+    let (name, vis) = (&input.ident, &input.vis);
+    let changes = format_ident!("{}Changes", name);
+    let doc = format!(
+        "Changes to a row of `{table}` ([`{name}`]): `Some` fields are written, `None` fields \
+         left alone; for a nullable column `Some(None)` writes NULL. See `foxdb::Changes`."
+    );
+    let settable: Vec<&FieldInfo> = fields.iter().filter(|f| !f.primary_key).collect();
+    let declarations = settable.iter().map(|f| {
+        let (ident, field_vis, ty, column) = (&f.ident, &f.vis, &f.ty, &f.column);
+        let doc = format!("New value of `{column}`; `None` keeps the stored one.");
+        quote! {
+            #[doc = #doc]
+            #field_vis #ident: ::core::option::Option<#ty>
+        }
+    });
+    let assignments = settable.iter().map(|f| {
+        let (ident, column) = (&f.ident, &f.column);
+        quote! {
+            if let ::core::option::Option::Some(value) = &self.#ident {
+                assignments.push((#column, ::foxdb::IntoValue::into_value(::core::clone::Clone::clone(value))));
+            }
+        }
+    });
+    let applied = settable.iter().map(|f| {
+        let ident = &f.ident;
+        quote! {
+            if let ::core::option::Option::Some(value) = &self.#ident {
+                model.#ident = ::core::clone::Clone::clone(value);
+            }
+        }
+    });
+    quote! {
+        #[doc = #doc]
+        #[derive(Clone, Default)]
+        #vis struct #changes {
+            #(#declarations),*
+        }
+
+        impl ::foxdb::Changes for #changes {
+            type Model = #name;
+
+            fn assignments(&self) -> ::std::vec::Vec<(&'static str, ::foxdb::Value)> {
+                let mut assignments = ::std::vec::Vec::new();
+                #(#assignments)*
+                assignments
+            }
+
+            fn apply_to(&self, model: &mut #name) {
+                #(#applied)*
+            }
+        }
+
+        /// Names the columns that change, never their values (they may be secrets).
+        impl ::core::fmt::Debug for #changes {
+            fn fmt(&self, formatter: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let columns: ::std::vec::Vec<&'static str> = ::foxdb::Changes::assignments(self)
+                    .into_iter()
+                    .map(|(column, _)| column)
+                    .collect();
+                formatter
+                    .debug_struct(::core::stringify!(#changes))
+                    .field("columns", &columns)
+                    .finish()
+            }
+        }
+    }
 }

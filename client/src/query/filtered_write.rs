@@ -9,7 +9,7 @@ use crate::Backend;
 use crate::connection::Value;
 use crate::error::{Error, Result};
 use crate::executor::Executor;
-use crate::model::{ColumnType, Comparable, IntoValue, Model};
+use crate::model::{Changes, ColumnType, Comparable, IntoValue, Model};
 
 /// The rows an `UPDATE` or `DELETE` touches and whether the model's hooks run.
 #[derive(Debug, Clone, Default)]
@@ -129,6 +129,14 @@ impl<M: Model> Update<M> {
     ) -> Self {
         self.assignments
             .push((column.name(), value.into_compared().into_value()));
+        self
+    }
+
+    /// Sets every column `changes` holds (its `Some` fields): the model's `<Model>Changes`
+    /// struct, for partial updates that arrive as data (`UserChanges { name: Some(..),
+    /// ..Default::default() }`).
+    pub fn changes<C: Changes<Model = M>>(mut self, changes: &C) -> Self {
+        self.assignments.extend(changes.assignments());
         self
     }
 

@@ -111,7 +111,7 @@ pub use select::{Select, select};
 pub use selection::{JoinSelectable, JoinSelection, SelectColumns, Selectable, Selection};
 pub use source::{Alias, Source};
 pub(crate) use write::parameter_limit;
-pub use write::{create, insert, insert_many, insert_statement, remove, save, upsert};
+pub use write::{create, insert, insert_many, insert_statement, patch, remove, save, upsert};
 
 use crate::Backend;
 use crate::connection::Value;

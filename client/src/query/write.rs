@@ -9,7 +9,7 @@ use crate::connection::Value;
 use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::executor::Executor;
-use crate::model::Model;
+use crate::model::{Changes, Model};
 
 /// `INSERT` of `rows` (generated columns left to the database), as one statement.
 pub fn insert_statement<M: Model>(backend: Backend, rows: &[&M]) -> (String, Vec<Value>) {
@@ -178,6 +178,36 @@ async fn save_values<M: Model, E: Executor>(executor: E, model: &M) -> Result<bo
             .await;
     }
     Ok(update.exec(executor).await? > 0)
+}
+
+/// Writes `changes` to `model`'s row (found by primary key; the other fields of `model` are not
+/// written) with the model's update hooks, and returns the row as stored afterwards, or `None`
+/// when no row has that key. Changes that set nothing write nothing and return the stored row.
+/// One `UPDATE ... RETURNING` on PostgreSQL and SQLite; an `UPDATE` and a `SELECT` on MySQL.
+/// Also `db.patch(&model, &changes)`.
+///
+/// # Errors
+/// Hook and database errors.
+pub async fn patch<C: Changes, E: Executor>(
+    mut executor: E,
+    model: &C::Model,
+    changes: &C,
+) -> Result<Option<C::Model>> {
+    let assignments = changes.assignments();
+    if !assignments.is_empty() {
+        let mut update = update::<C::Model>().filter(key_condition(model));
+        update.assignments = assignments;
+        if executor.backend() != Backend::MySql {
+            return Ok(update.returning(executor).await?.into_iter().next());
+        }
+        update.exec(&mut executor).await?;
+    }
+    Ok(select::<C::Model>()
+        .filter(key_condition(model))
+        .all(executor)
+        .await?
+        .into_iter()
+        .next())
 }
 
 /// Deletes `model`'s row (by primary key), with the delete hooks; returns whether a row went
@@ -434,6 +464,24 @@ impl Database {
         save(self, model).await
     }
 
+    /// Writes `changes` to `model`'s row and returns it as stored; see [`patch`]. On MySQL the
+    /// write and the read back share a transaction.
+    ///
+    /// # Errors
+    /// Hook and database errors.
+    pub async fn patch<C: Changes>(
+        &self,
+        model: &C::Model,
+        changes: &C,
+    ) -> Result<Option<C::Model>> {
+        if self.backend() == Backend::MySql && !changes.is_empty() {
+            return self
+                .transaction(async |tx| patch(tx, model, changes).await)
+                .await;
+        }
+        patch(self, model, changes).await
+    }
+
     /// Deletes `model`'s row; see [`remove`]. Models with their own hooks are deleted in a
     /// transaction.
     ///
@@ -486,6 +534,19 @@ impl crate::transaction::Transaction {
     /// Hook and database errors.
     pub async fn save<M: Model>(&mut self, model: &M) -> Result<bool> {
         save(self, model).await
+    }
+
+    /// Writes `changes` to `model`'s row in this transaction and returns it as stored; see
+    /// [`patch`].
+    ///
+    /// # Errors
+    /// Hook and database errors.
+    pub async fn patch<C: Changes>(
+        &mut self,
+        model: &C::Model,
+        changes: &C,
+    ) -> Result<Option<C::Model>> {
+        patch(self, model, changes).await
     }
 
     /// Deletes `model`'s row in this transaction; see [`remove`].
