@@ -102,6 +102,8 @@ struct FieldInfo {
     column: String,
     primary_key: bool,
     auto_increment: bool,
+    /// The column has a database default (`#[foxdb(default)]`).
+    default: bool,
     pg_type: Option<String>,
 }
 
@@ -109,6 +111,7 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
     let name = &input.ident;
     let mut table = None;
     let mut own_hooks = false;
+    let mut new_row = false;
     for attribute in input.attrs.iter().filter(|a| a.path().is_ident("foxdb")) {
         attribute.parse_nested_meta(|meta| {
             if meta.path.is_ident("table") {
@@ -117,8 +120,11 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             } else if meta.path.is_ident("hooks") {
                 own_hooks = true;
                 Ok(())
+            } else if meta.path.is_ident("new_row") {
+                new_row = true;
+                Ok(())
             } else {
-                Err(meta.error("expected `table = \"...\"` or `hooks`"))
+                Err(meta.error("expected `table = \"...\"`, `hooks` or `new_row`"))
             }
         })?;
     }
@@ -153,6 +159,7 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             ty: field.ty.clone(),
             primary_key: false,
             auto_increment: false,
+            default: false,
             pg_type: None,
         };
         for attribute in field.attrs.iter().filter(|a| a.path().is_ident("foxdb")) {
@@ -161,13 +168,15 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
                     info.primary_key = true;
                 } else if meta.path.is_ident("auto_increment") {
                     info.auto_increment = true;
+                } else if meta.path.is_ident("default") {
+                    info.default = true;
                 } else if meta.path.is_ident("pg_type") {
                     info.pg_type = Some(meta.value()?.parse::<LitStr>()?.value());
                 } else if meta.path.is_ident("column") {
                     info.column = meta.value()?.parse::<LitStr>()?.value();
                 } else {
                     return Err(meta
-                        .error("expected `primary_key`, `auto_increment`, `column = \"...\"` or `pg_type = \"...\"`"));
+                        .error("expected `primary_key`, `auto_increment`, `default`, `column = \"...\"` or `pg_type = \"...\"`"));
                 }
                 Ok(())
             })?;
@@ -253,6 +262,11 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
         }
     });
     let changes = changes_struct(input, &table, &fields);
+    let new_row = if new_row {
+        new_row_struct(input, &table, &fields)
+    } else {
+        quote! {}
+    };
     // Without `#[foxdb(hooks)]` the model gets the no-op hooks; with it, the user implements them.
     let hooks = if own_hooks {
         quote! {}
@@ -298,7 +312,102 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
         }
 
         #changes
+
+        #new_row
     })
+}
+
+/// Whether `ty` is spelled `Option<...>` (a nullable column).
+fn is_option(ty: &syn::Type) -> bool {
+    matches!(ty, syn::Type::Path(path) if path.qself.is_none()
+        && path.path.segments.last().is_some_and(|segment| segment.ident == "Option"))
+}
+
+/// `New<Model>` (`#[foxdb(new_row)]`): the values of a new row, with the columns the database
+/// can fill optional — generated and defaulted ones as `Option<T>`, nullable ones as they are —
+/// and its `foxdb::NewRow` impl, for `db.create(&new)`.
+fn new_row_struct(
+    input: &DeriveInput,
+    table: &str,
+    fields: &[FieldInfo],
+) -> proc_macro2::TokenStream {
+    let (name, vis) = (&input.ident, &input.vis);
+    let new = format_ident!("New{}", name);
+    let doc = format!(
+        "A new row of `{table}` ([`{name}`]): the columns the database can fill (generated, with \
+         a default, nullable) are optional, and `None` leaves them to it. Insert with \
+         `db.create(&new)`; its `Debug` names the columns given, never their values."
+    );
+    let declarations = fields.iter().map(|f| {
+        let (ident, field_vis, ty, column) = (&f.ident, &f.vis, &f.ty, &f.column);
+        let (ty, doc) = if f.auto_increment || f.default {
+            let why = if f.auto_increment {
+                "generated"
+            } else {
+                "has a default"
+            };
+            (
+                quote! { ::core::option::Option<#ty> },
+                format!("`{column}` ({why}; `None` leaves it to the database)."),
+            )
+        } else if is_option(ty) {
+            (
+                quote! { #ty },
+                format!("`{column}` (nullable; `None` leaves it to the database)."),
+            )
+        } else {
+            (quote! { #ty }, format!("`{column}`."))
+        };
+        quote! {
+            #[doc = #doc]
+            #field_vis #ident: #ty
+        }
+    });
+    let values = fields.iter().map(|f| {
+        let (ident, column) = (&f.ident, &f.column);
+        if f.auto_increment || f.default || is_option(&f.ty) {
+            quote! {
+                if let ::core::option::Option::Some(value) = &self.#ident {
+                    values.push((#column, ::foxdb::IntoValue::into_value(::core::clone::Clone::clone(value))));
+                }
+            }
+        } else {
+            quote! {
+                values.push((#column, ::foxdb::IntoValue::into_value(::core::clone::Clone::clone(&self.#ident))));
+            }
+        }
+    });
+    quote! {
+        #[doc = #doc]
+        #[derive(Clone, Default)]
+        #vis struct #new {
+            #(#declarations),*
+        }
+
+        impl ::foxdb::NewRow for #new {
+            type Model = #name;
+
+            fn values(&self) -> ::std::vec::Vec<(&'static str, ::foxdb::Value)> {
+                let mut values = ::std::vec::Vec::new();
+                #(#values)*
+                values
+            }
+        }
+
+        /// Names the columns given, never their values.
+        impl ::core::fmt::Debug for #new {
+            fn fmt(&self, formatter: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let columns: ::std::vec::Vec<&'static str> = ::foxdb::NewRow::values(self)
+                    .into_iter()
+                    .map(|(column, _)| column)
+                    .collect();
+                formatter
+                    .debug_struct(::core::stringify!(#new))
+                    .field("columns", &columns)
+                    .finish()
+            }
+        }
+    }
 }
 
 /// `<Model>Changes`: every column outside the primary key as an `Option`, and its

@@ -260,7 +260,7 @@ pub fn client_source(schema: &fox_crds::FoxSchema) -> String {
     );
     for table in &desired.tables {
         source.push_str(&format!(
-            "/// A row of `{}`.\n#[derive(Clone, Debug, PartialEq, foxdb::Model)]\n#[foxdb(table = {:?})]\npub struct {} {{\n",
+            "/// A row of `{}`.\n#[derive(Clone, Debug, PartialEq, foxdb::Model)]\n#[foxdb(table = {:?}, new_row)]\npub struct {} {{\n",
             table.name,
             table.name,
             struct_name(&table.name)
@@ -272,6 +272,8 @@ pub fn client_source(schema: &fox_crds::FoxSchema) -> String {
             }
             if column.ty.is_auto_increment() {
                 attributes.push("auto_increment".to_string());
+            } else if column.default.is_some() {
+                attributes.push("default".to_string());
             }
             if matches!(column.ty, fox_crds::ColumnType::Enum(_)) {
                 let pg_type = foxdb::dialect::enum_type_name(&table.name, &column.name);
@@ -294,50 +296,9 @@ pub fn client_source(schema: &fox_crds::FoxSchema) -> String {
             source.push_str(&format!("    pub {field}: {ty},\n"));
         }
         source.push_str("}\n\n");
-        source.push_str(&new_row_source(table));
     }
     source.push_str(&relation_source(schema, &desired));
     source.trim_end().to_string() + "\n"
-}
-
-/// `New<Model>`: the values of a new row, with generated, defaulted and nullable columns
-/// optional (`None` leaves them to the database).
-fn new_row_source(table: &foxdb::schema::Table) -> String {
-    let model = struct_name(&table.name);
-    let mut fields = String::new();
-    let mut values = String::new();
-    for column in &table.columns {
-        let (field, _) = field_name(&column.name);
-        let ty = rust_type(&column.ty);
-        let optional = column.ty.is_auto_increment() || column.default.is_some() || column.nullable;
-        if optional {
-            let why = if column.ty.is_auto_increment() {
-                "generated"
-            } else if column.default.is_some() {
-                "has a default"
-            } else {
-                "nullable"
-            };
-            fields.push_str(&format!("    /// `{}` ({why}; `None` leaves it to the database).\n    pub {field}: Option<{ty}>,\n", column.name));
-            values.push_str(&format!(
-                "        if let Some(value) = &self.{field} {{\n            values.push(({:?}, foxdb::IntoValue::into_value(value.clone())));\n        }}\n",
-                column.name
-            ));
-        } else {
-            fields.push_str(&format!(
-                "    /// `{}`.\n    pub {field}: {ty},\n",
-                column.name
-            ));
-            values.push_str(&format!(
-                "        values.push(({:?}, foxdb::IntoValue::into_value(self.{field}.clone())));\n",
-                column.name
-            ));
-        }
-    }
-    format!(
-        "/// A new row of `{table}`: columns the database can fill are optional.\n#[derive(Clone, Debug, Default, PartialEq)]\npub struct New{model} {{\n{fields}}}\n\nimpl foxdb::NewRow for New{model} {{\n    type Model = {model};\n\n    #[allow(clippy::vec_init_then_push, clippy::clone_on_copy)]\n    fn values(&self) -> Vec<(&'static str, foxdb::Value)> {{\n        let mut values = Vec::new();\n{values}        values\n    }}\n}}\n\n",
-        table = table.name
-    )
 }
 
 /// Relation accessors (`User::posts()`) for the relations a FoxSchema declares.
