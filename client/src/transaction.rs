@@ -279,6 +279,20 @@ impl Transaction {
         rolled_back.map_err(|e| Error::query(backend, Some("ROLLBACK"), e))
     }
 
+    /// A transaction inside this one: [`Transaction::savepoint`] under the name
+    /// [`Database::transaction`] has, so code written against either nests (commit on `Ok`
+    /// releases the savepoint; `Err` undoes only the inner work).
+    ///
+    /// # Errors
+    /// The work's error (after rolling back to the savepoint).
+    pub async fn transaction<T, E, F>(&mut self, work: F) -> Result<T, E>
+    where
+        F: AsyncFnOnce(&mut Transaction) -> Result<T, E>,
+        E: From<Error>,
+    {
+        self.savepoint(work).await
+    }
+
     /// Runs `work` inside a savepoint: on `Err` only its changes are undone and the
     /// transaction goes on.
     ///

@@ -133,13 +133,39 @@ async fn commit_rollback_panic_and_savepoints_on_every_engine() {
         .expect("commits the outer transaction");
         assert_eq!(balances(&db).await, [90, 110, 5], "{engine}: savepoint");
 
+        // A transaction inside a transaction is a savepoint: the inner work is undone alone, and
+        // three levels deep the middle one keeps what it did.
+        db.transaction(async |tx| {
+            tx.transaction(async |tx| {
+                tx.insert(&Account { id: 6, balance: 1 }).await?;
+                let innermost: Result<(), Error> = tx
+                    .transaction(async |tx| {
+                        tx.insert(&Account { id: 7, balance: 1 }).await?;
+                        Err(Error::NotFound {
+                            table: "accounts".into(),
+                        })
+                    })
+                    .await;
+                assert!(innermost.is_err());
+                Ok::<_, Error>(())
+            })
+            .await
+        })
+        .await
+        .expect("commits the outer transaction");
+        assert_eq!(
+            balances(&db).await,
+            [90, 110, 5, 1],
+            "{engine}: nested transactions"
+        );
+
         let serializable = db
             .transaction_with(Some(Isolation::Serializable), async |tx| {
                 Account::find().count(&mut *tx).await
             })
             .await
             .expect("serializable transaction");
-        assert_eq!(serializable, 3);
+        assert_eq!(serializable, 4);
         let read_committed = db
             .transaction_with(Some(Isolation::ReadCommitted), async |tx| {
                 Account::find().count(&mut *tx).await
@@ -151,7 +177,7 @@ async fn commit_rollback_panic_and_savepoints_on_every_engine() {
                 "{engine}: a clear refusal"
             );
         } else {
-            assert_eq!(read_committed.expect("read committed"), 3);
+            assert_eq!(read_committed.expect("read committed"), 4);
         }
         db.close().await;
     }
