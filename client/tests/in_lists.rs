@@ -244,7 +244,7 @@ async fn long_lists_match_what_their_values_match_one_by_one_for_every_type() {
             &ratios,
             |i| 1e10 + i as f64,
             // SQLite's JSON parser does not read every double back exactly.
-            !postgres && !sqlite,
+            !sqlite,
         )
         .await;
         assert_eq!(
@@ -254,7 +254,7 @@ async fn long_lists_match_what_their_values_match_one_by_one_for_every_type() {
         );
 
         let found =
-            matches_one_by_one(&db, "booleans", Sample::FLAG, &[true], |_| true, !postgres).await;
+            matches_one_by_one(&db, "booleans", Sample::FLAG, &[true], |_| true, true).await;
         assert_eq!(found, ids_of(&rows, |r| r.flag), "{engine}");
 
         let labels = [
@@ -336,7 +336,7 @@ async fn long_lists_match_what_their_values_match_one_by_one_for_every_type() {
             Sample::AMOUNT,
             &amounts,
             |i| Decimal::new(1_000_000 + i as i64, 0),
-            !postgres,
+            true,
         )
         .await;
         assert_eq!(
@@ -352,7 +352,7 @@ async fn long_lists_match_what_their_values_match_one_by_one_for_every_type() {
             Sample::DAY,
             &days,
             |i| date(2100, 1, 1) + chrono::Days::new(i as u64),
-            !postgres,
+            true,
         )
         .await;
         assert_eq!(found, ids_of(&rows, |r| days.contains(&r.day)), "{engine}");
@@ -364,7 +364,7 @@ async fn long_lists_match_what_their_values_match_one_by_one_for_every_type() {
             Sample::CLOCK,
             &clocks,
             |i| time(23, 59, (i / 60) as u32 % 60, i as u32),
-            !postgres,
+            true,
         )
         .await;
         assert_eq!(
@@ -384,7 +384,7 @@ async fn long_lists_match_what_their_values_match_one_by_one_for_every_type() {
             Sample::LOCAL,
             &locals,
             |i| date(2031, 1, 1).and_time(time(0, 0, 0, i as u32)),
-            !postgres,
+            true,
         )
         .await;
         assert_eq!(
@@ -404,7 +404,7 @@ async fn long_lists_match_what_their_values_match_one_by_one_for_every_type() {
             Sample::INSTANT,
             &instants,
             |i| date(2029, 1, 1).and_time(time(0, 0, 0, i as u32)).and_utc(),
-            !postgres,
+            true,
         )
         .await;
         assert_eq!(

@@ -20,7 +20,8 @@
 //! # Per engine
 //! - **PostgreSQL** compares `= ANY(array)` element by element for every row it scans (a
 //!   generic plan cannot hash a parameter array); past [`HASHED_FROM`] values the `UNNEST`
-//!   subquery becomes a hashed semi-join instead. Integers, UUIDs and text only.
+//!   subquery becomes a hashed semi-join instead. Integers, floats, decimals, booleans, UUIDs,
+//!   text, dates, times and timestamps (years 1-9999, no leap second); not blobs or JSON.
 //! - **MySQL / MariaDB**: `JSON_TABLE` reads the array into a column of the type the values
 //!   bind as (`BIGINT`, `DOUBLE`, `DECIMAL(65,30)`, `DATE`, `TIME(6)`, `DATETIME(6)`), and the
 //!   optimizer turns the `IN` into a semi-join that looks each element up in the column's index
@@ -104,7 +105,7 @@ pub(crate) enum Element {
 /// How `values` go as one parameter on `backend`, or `None` for one placeholder per value:
 /// an empty list; lists with a NULL (the typed API never builds one) or JSON documents; kinds
 /// mixed in one list; lists of up to [`PLACEHOLDERS_UP_TO`] values on MySQL and SQLite; on
-/// PostgreSQL, kinds other than integers, UUIDs and text; on SQLite, floats; on MySQL,
+/// PostgreSQL, blobs, JSON and dates outside years 1-9999 or with a leap second; on SQLite, floats; on MySQL,
 /// non-finite floats and dates or times MySQL cannot hold (years outside 1000-9999, leap
 /// seconds), which bound as values fail the same way they always did.
 ///
@@ -124,16 +125,45 @@ pub(crate) fn array_type(backend: Backend, values: &[Value]) -> Option<ArrayType
 
 /// The PostgreSQL array type of a list of integers, UUIDs or text.
 fn postgres_array_type(values: &[Value]) -> Option<&'static str> {
+    use chrono::{Datelike, Timelike};
+    // Years the array's text form writes plainly (`chrono` signs others, PostgreSQL wants BC),
+    // and times without a leap second: others keep their placeholders.
+    let plain_year = |year: i32| (1..=9999).contains(&year);
+    let no_leap = |time: chrono::NaiveTime| time.nanosecond() < 1_000_000_000;
     let all = |kind: fn(&Value) -> bool| values.iter().all(kind);
-    if all(|v| matches!(v, Value::Int(_))) {
-        Some("bigint[]")
-    } else if all(|v| matches!(v, Value::Uuid(_))) {
-        Some("uuid[]")
-    } else if all(|v| matches!(v, Value::Text(_))) {
-        Some("text[]")
-    } else {
-        None
-    }
+    let array_type = match &values[0] {
+        Value::Int(_) => "bigint[]",
+        Value::Uuid(_) => "uuid[]",
+        Value::Text(_) => "text[]",
+        Value::Float(_) => "float8[]",
+        Value::Bool(_) => "boolean[]",
+        Value::Decimal(_) => "numeric[]",
+        Value::Date(_) => "date[]",
+        Value::Time(_) => "time[]",
+        Value::Timestamp(_) => "timestamp[]",
+        Value::TimestampTz(_) => "timestamptz[]",
+        _ => return None,
+    };
+    let same_kind = all(match &values[0] {
+        Value::Int(_) => |v| matches!(v, Value::Int(_)),
+        Value::Uuid(_) => |v| matches!(v, Value::Uuid(_)),
+        Value::Text(_) => |v| matches!(v, Value::Text(_)),
+        Value::Float(_) => |v| matches!(v, Value::Float(_)),
+        Value::Bool(_) => |v| matches!(v, Value::Bool(_)),
+        Value::Decimal(_) => |v| matches!(v, Value::Decimal(_)),
+        Value::Date(_) => |v| matches!(v, Value::Date(_)),
+        Value::Time(_) => |v| matches!(v, Value::Time(_)),
+        Value::Timestamp(_) => |v| matches!(v, Value::Timestamp(_)),
+        _ => |v| matches!(v, Value::TimestampTz(_)),
+    });
+    let writable = values.iter().all(|value| match value {
+        Value::Date(date) => plain_year(date.year()),
+        Value::Time(time) => no_leap(*time),
+        Value::Timestamp(at) => plain_year(at.year()) && no_leap(at.time()),
+        Value::TimestampTz(at) => plain_year(at.year()) && no_leap(at.time()),
+        _ => true,
+    });
+    (same_kind && writable).then_some(array_type)
 }
 
 /// The one kind every value of the list has in a JSON array on `backend`.
@@ -258,8 +288,8 @@ impl SqlWriter {
     }
 }
 
-/// PostgreSQL's text form of an array of `values` (integers, UUIDs or text): `{1,2,3}`, text
-/// elements quoted.
+/// PostgreSQL's text form of an array of `values` (of one kind [`postgres_array_type`] takes):
+/// `{1,2,3}`, text and timestamps quoted.
 fn postgres_array_literal(values: &[Value]) -> String {
     let mut literal = String::from("{");
     for (i, value) in values.iter().enumerate() {
@@ -279,7 +309,29 @@ fn postgres_array_literal(values: &[Value]) -> String {
                 }
                 literal.push('"');
             }
-            // `array_type` sends only the three kinds above as arrays.
+            // Shortest text that reads back as the same double; PostgreSQL's spellings of
+            // the non-finite ones.
+            Value::Float(x) if x.is_nan() => literal.push_str("NaN"),
+            Value::Float(x) if x.is_infinite() => {
+                literal.push_str(if *x > 0.0 { "Infinity" } else { "-Infinity" })
+            }
+            Value::Float(x) => literal.push_str(&format!("{x:?}")),
+            Value::Bool(b) => literal.push(if *b { 't' } else { 'f' }),
+            Value::Decimal(d) => literal.push_str(&d.to_string()),
+            Value::Date(date) => literal.push_str(&date.format("%Y-%m-%d").to_string()),
+            // Microseconds cut as the driver cuts them when it binds a value (`%.6f` truncates).
+            Value::Time(time) => literal.push_str(&time.format("%H:%M:%S%.6f").to_string()),
+            Value::Timestamp(at) => {
+                literal.push('"');
+                literal.push_str(&at.format("%Y-%m-%d %H:%M:%S%.6f").to_string());
+                literal.push('"');
+            }
+            Value::TimestampTz(at) => {
+                literal.push('"');
+                literal.push_str(&at.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string());
+                literal.push('"');
+            }
+            // `array_type` sends only the kinds above as arrays.
             other => literal.push_str(&format!("{other:?}")),
         }
     }
@@ -413,7 +465,7 @@ mod tests {
     }
 
     #[test]
-    fn only_homogeneous_integers_uuids_or_text_on_postgres_become_arrays() {
+    fn only_homogeneous_lists_of_a_kind_with_a_text_form_become_postgres_arrays() {
         let ints = [Value::Int(1), Value::Int(2)];
         assert_eq!(
             array_type(Backend::Postgres, &ints),
@@ -432,7 +484,54 @@ mod tests {
             array_type(Backend::Postgres, &[Value::Int(1), Value::Text("1".into())]),
             None
         );
-        assert_eq!(array_type(Backend::Postgres, &[Value::Float(1.0)]), None);
+        assert_eq!(
+            array_type(Backend::Postgres, &[Value::Float(1.0)]),
+            Some(ArrayType::Postgres("float8[]"))
+        );
+        assert_eq!(
+            array_type(Backend::Postgres, &[Value::Bytes(vec![1])]),
+            None
+        );
+        let bc = chrono::NaiveDate::from_ymd_opt(-5, 1, 1).expect("a date");
+        assert_eq!(array_type(Backend::Postgres, &[Value::Date(bc)]), None);
+    }
+
+    #[test]
+    fn postgres_array_literals_of_floats_dates_and_times_read_back_exactly() {
+        let at = chrono::NaiveDate::from_ymd_opt(2024, 2, 29)
+            .and_then(|d| d.and_hms_nano_opt(23, 59, 58, 123_456_789))
+            .expect("a timestamp");
+        assert_eq!(
+            postgres_array_literal(&[
+                Value::Float(0.1),
+                Value::Float(-0.0),
+                Value::Float(1e300),
+                Value::Float(f64::NAN),
+                Value::Float(f64::NEG_INFINITY),
+            ]),
+            "{0.1,-0.0,1e300,NaN,-Infinity}"
+        );
+        assert_eq!(
+            postgres_array_literal(&[Value::Timestamp(at), Value::Timestamp(at)]),
+            r#"{"2024-02-29 23:59:58.123456","2024-02-29 23:59:58.123456"}"#,
+            "microseconds truncated, as the driver binds them"
+        );
+        assert_eq!(
+            postgres_array_literal(&[Value::TimestampTz(at.and_utc())]),
+            r#"{"2024-02-29 23:59:58.123456+00"}"#
+        );
+        assert_eq!(
+            postgres_array_literal(&[Value::Date(at.date())]),
+            "{2024-02-29}"
+        );
+        assert_eq!(
+            postgres_array_literal(&[Value::Time(at.time())]),
+            "{23:59:58.123456}"
+        );
+        assert_eq!(
+            postgres_array_literal(&[Value::Bool(true), Value::Bool(false)]),
+            "{t,f}"
+        );
     }
 
     #[test]
