@@ -120,8 +120,13 @@ impl Database {
                     .test_before_acquire(false)
                     .before_acquire(move |connection, meta| {
                         Box::pin(async move {
-                            if meta.idle_for >= ping_after_idle {
-                                sqlx::Connection::ping(connection).await?;
+                            if meta.idle_for >= ping_after_idle
+                                && let Err(error) = sqlx::Connection::ping(connection).await
+                            {
+                                // Expected after a server restart: the pool closes this
+                                // connection and hands out another.
+                                tracing::debug!(%error, "an idle connection failed its ping");
+                                return Ok(false);
                             }
                             Ok(true)
                         })

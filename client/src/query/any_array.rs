@@ -69,7 +69,8 @@ pub(crate) const PLACEHOLDERS_UP_TO: usize = 200;
 /// The one array parameter a list is sent as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ArrayType {
-    /// A PostgreSQL array literal cast to this array type: `bigint[]`, `uuid[]` or `text[]`.
+    /// A PostgreSQL array literal cast to this array type (`bigint[]`, `text[]`, `uuid[]`,
+    /// `float8[]`, `numeric[]`, `boolean[]`, `date[]`, `time[]`, `timestamp[]`, `timestamptz[]`).
     Postgres(&'static str),
     /// A JSON array that MySQL's `JSON_TABLE` reads back, each element as this kind.
     MySqlJson(Element),
@@ -123,7 +124,8 @@ pub(crate) fn array_type(backend: Backend, values: &[Value]) -> Option<ArrayType
     }
 }
 
-/// The PostgreSQL array type of a list of integers, UUIDs or text.
+/// The PostgreSQL array type of a list of values of one kind that has an exact text form in an
+/// array literal, or `None`.
 fn postgres_array_type(values: &[Value]) -> Option<&'static str> {
     use chrono::{Datelike, Timelike};
     // Years the array's text form writes plainly (`chrono` signs others, PostgreSQL wants BC),
@@ -323,12 +325,20 @@ fn postgres_array_literal(values: &[Value]) -> String {
             Value::Time(time) => literal.push_str(&time.format("%H:%M:%S%.6f").to_string()),
             Value::Timestamp(at) => {
                 literal.push('"');
-                literal.push_str(&at.format("%Y-%m-%d %H:%M:%S%.6f").to_string());
+                literal.push_str(
+                    &driver_microseconds(*at)
+                        .format("%Y-%m-%d %H:%M:%S%.6f")
+                        .to_string(),
+                );
                 literal.push('"');
             }
             Value::TimestampTz(at) => {
                 literal.push('"');
-                literal.push_str(&at.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string());
+                literal.push_str(
+                    &driver_microseconds(at.naive_utc())
+                        .format("%Y-%m-%d %H:%M:%S%.6f+00")
+                        .to_string(),
+                );
                 literal.push('"');
             }
             // `array_type` sends only the kinds above as arrays.
@@ -337,6 +347,18 @@ fn postgres_array_literal(values: &[Value]) -> String {
     }
     literal.push('}');
     literal
+}
+
+/// `at` cut to whole microseconds as sqlx-postgres binds it: microseconds since 2000-01-01
+/// counted toward zero, so an instant before 2000 rounds up (`1999-12-31 23:59:59.1234567`
+/// binds as `.123457`), where `%.6f` alone would cut every instant down.
+fn driver_microseconds(at: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
+    let epoch = chrono::NaiveDate::from_ymd_opt(2000, 1, 1)
+        .and_then(|date| date.and_hms_opt(0, 0, 0))
+        .unwrap_or_default();
+    (at - epoch)
+        .num_microseconds()
+        .map_or(at, |micros| epoch + chrono::TimeDelta::microseconds(micros))
 }
 
 /// The JSON array of `values` (all of one [`Element`] kind on `backend`), each element as
@@ -376,11 +398,8 @@ fn push_json_element(json: &mut String, backend: Backend, value: &Value) {
             }
             return;
         }
-        // A number MySQL reads into DECIMAL digit for digit; text on SQLite, as bound there.
-        Value::Decimal(d) if mysql => {
-            let _ = write!(json, "{d}");
-            return;
-        }
+        // A JSON string: MySQL reads it into DECIMAL digit for digit (a JSON number may be
+        // read as a double first: MySQL 8 does); text on SQLite, as bound there.
         Value::Decimal(d) => d.to_string(),
         Value::Text(text) => {
             push_json_string(json, text);
@@ -520,6 +539,14 @@ mod tests {
             postgres_array_literal(&[Value::TimestampTz(at.and_utc())]),
             r#"{"2024-02-29 23:59:58.123456+00"}"#
         );
+        let before_2000 = chrono::NaiveDate::from_ymd_opt(1999, 12, 31)
+            .and_then(|d| d.and_hms_nano_opt(23, 59, 59, 123_456_789))
+            .expect("a timestamp");
+        assert_eq!(
+            postgres_array_literal(&[Value::Timestamp(before_2000)]),
+            r#"{"1999-12-31 23:59:59.123457"}"#,
+            "before 2000 the driver rounds toward 2000"
+        );
         assert_eq!(
             postgres_array_literal(&[Value::Date(at.date())]),
             "{2024-02-29}"
@@ -638,7 +665,8 @@ mod tests {
         let decimal = Value::Decimal(rust_decimal::Decimal::new(-15_000, 4));
         assert_eq!(
             json(Backend::MySql, std::slice::from_ref(&decimal)),
-            "[-1.5000]"
+            r#"["-1.5000"]"#,
+            "a string: MySQL 8 may read a JSON number as a double"
         );
         assert_eq!(json(Backend::Sqlite, &[decimal]), r#"["-1.5000"]"#);
         let instant = chrono::DateTime::parse_from_rfc3339("2026-11-27T08:15:30.123456789Z")

@@ -183,12 +183,31 @@ async fn save_values<M: Model, E: Executor>(executor: E, model: &M) -> Result<bo
 /// Writes `changes` to `model`'s row (found by primary key; the other fields of `model` are not
 /// written) with the model's update hooks, and returns the row as stored afterwards, or `None`
 /// when no row has that key. Changes that set nothing write nothing and return the stored row.
-/// One `UPDATE ... RETURNING` on PostgreSQL and SQLite; an `UPDATE` and a `SELECT` on MySQL.
+/// One `UPDATE ... RETURNING` on PostgreSQL and SQLite; on MySQL an `UPDATE` and a `SELECT` in
+/// one transaction.
 /// Also `db.patch(&model, &changes)`.
 ///
 /// # Errors
 /// Hook and database errors.
 pub async fn patch<C: Changes, E: Executor>(
+    executor: E,
+    model: &C::Model,
+    changes: &C,
+) -> Result<Option<C::Model>> {
+    if executor.backend() == Backend::MySql
+        && !changes.is_empty()
+        && let Some(database) = executor.database()
+    {
+        // The UPDATE and the SELECT that reads the row back share a transaction (a caller's
+        // transaction already holds them together).
+        return database
+            .transaction(async |transaction| patch_row(transaction, model, changes).await)
+            .await;
+    }
+    patch_row(executor, model, changes).await
+}
+
+async fn patch_row<C: Changes, E: Executor>(
     mut executor: E,
     model: &C::Model,
     changes: &C,
@@ -474,11 +493,6 @@ impl Database {
         model: &C::Model,
         changes: &C,
     ) -> Result<Option<C::Model>> {
-        if self.backend() == Backend::MySql && !changes.is_empty() {
-            return self
-                .transaction(async |tx| patch(tx, model, changes).await)
-                .await;
-        }
         patch(self, model, changes).await
     }
 

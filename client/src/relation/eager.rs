@@ -78,7 +78,8 @@
 //!   the first in the relation's order, then by primary key.
 //! - A row that belongs to several parents (a tag on several posts, an author of several
 //!   posts) comes once per parent, with the same nested rows.
-//! - Keys are integers, text or UUIDs.
+//! - Keys of any column type; a list of keys is one parameter where [`crate::Column::in_`]'s
+//!   is.
 
 // The loaders' futures are written out as `impl Future + Send`: an `async fn` in a trait
 // cannot promise `Send`.
