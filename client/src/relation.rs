@@ -232,7 +232,8 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
     }
 
     /// The children of one parent, as a query (lazy loading; relations added with
-    /// [`Relation::with`] are not part of it).
+    /// [`Relation::with`] are not part of it). With a limit it picks the rows eager loading
+    /// picks: by the relation's order, then by the child's primary key.
     pub fn of(&self, parent: &P) -> Select<C> {
         let value = key_value::<P>(parent, self.link.parent_key());
         let (column, through) = self.link.child_end();
@@ -258,6 +259,13 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
             query = query.order_by_column(column, *descending);
         }
         if let Some(limit) = self.limit {
+            // The rows eager loading picks: ties, and a relation without an order, are broken
+            // by the child's primary key.
+            for key in C::PRIMARY_KEY {
+                if !self.order.iter().any(|(column, _)| column == key) {
+                    query = query.order_by_column(key, false);
+                }
+            }
             query = query.limit(limit);
         }
         query

@@ -212,3 +212,35 @@ async fn one_through_a_join_table_fetches_a_single_tag_per_post() {
         db.close().await;
     }
 }
+
+#[tokio::test]
+async fn lazy_loading_with_a_limit_picks_what_eager_loading_picks() {
+    for engine in TestEngine::ALL {
+        let blog = blog_with_a0(engine).await;
+        let db = &blog.db;
+        for relation in [
+            User::posts().limit(2),
+            User::posts().order_by(Post::PUBLISHED.desc()).limit(2),
+        ] {
+            let lazy: Vec<String> = relation
+                .of(&blog.ann)
+                .all(db)
+                .await
+                .unwrap_or_else(|e| panic!("{engine}: {e}"))
+                .into_iter()
+                .map(|post| post.title)
+                .collect();
+            let eager: Vec<String> = User::find()
+                .filter(User::ID.eq(blog.ann.id))
+                .with(relation)
+                .all(db)
+                .await
+                .unwrap_or_else(|e| panic!("{engine}: {e}"))
+                .into_iter()
+                .flat_map(|(_, posts)| posts.into_iter().map(|post| post.title))
+                .collect();
+            assert_eq!(lazy, eager, "{engine}");
+            assert_eq!(lazy.len(), 2, "{engine}");
+        }
+    }
+}
