@@ -143,7 +143,7 @@ async fn update_takes_changes_for_every_matching_row() {
 }
 
 #[derive(foxdb::Model, Clone, Debug, PartialEq)]
-#[foxdb(table = "accounts", hooks)]
+#[foxdb(table = "accounts", hooks, changes = "AccountPatch")]
 struct Account {
     #[foxdb(primary_key, auto_increment)]
     id: i64,
@@ -159,6 +159,8 @@ impl foxdb::Hooks for Account {
     }
 }
 
+/// `changes = "AccountPatch"` names the partial update type (for a model whose
+/// `<Model>Changes` name is taken).
 #[tokio::test]
 async fn patch_runs_the_update_hooks() {
     for engine in TestEngine::ALL {
@@ -188,9 +190,9 @@ async fn patch_runs_the_update_hooks() {
         let stored = db
             .patch(
                 &account,
-                &AccountChanges {
+                &AccountPatch {
                     email: Some("Ann@Example.COM".into()),
-                    ..AccountChanges::default()
+                    ..AccountPatch::default()
                 },
             )
             .await

@@ -112,6 +112,7 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
     let mut table = None;
     let mut own_hooks = false;
     let mut new_row = false;
+    let mut changes_name = None;
     for attribute in input.attrs.iter().filter(|a| a.path().is_ident("foxdb")) {
         attribute.parse_nested_meta(|meta| {
             if meta.path.is_ident("table") {
@@ -123,8 +124,14 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             } else if meta.path.is_ident("new_row") {
                 new_row = true;
                 Ok(())
+            } else if meta.path.is_ident("changes") {
+                let name = meta.value()?.parse::<LitStr>()?;
+                changes_name = Some(name.parse::<syn::Ident>()?);
+                Ok(())
             } else {
-                Err(meta.error("expected `table = \"...\"`, `hooks` or `new_row`"))
+                Err(meta.error(
+                    "expected `table = \"...\"`, `hooks`, `new_row` or `changes = \"TypeName\"`",
+                ))
             }
         })?;
     }
@@ -261,7 +268,8 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             pub const #constant: ::foxdb::Column<#name, #ty> = ::foxdb::Column::new(#column);
         }
     });
-    let changes = changes_struct(input, &table, &fields);
+    let changes_name = changes_name.unwrap_or_else(|| format_ident!("{}Changes", name));
+    let changes = changes_struct(input, &changes_name, &table, &fields);
     let new_row = if new_row {
         new_row_struct(input, &table, &fields)
     } else {
@@ -410,15 +418,15 @@ fn new_row_struct(
     }
 }
 
-/// `<Model>Changes`: every column outside the primary key as an `Option`, and its
-/// `foxdb::Changes` impl.
+/// `<Model>Changes` (or the name `#[foxdb(changes = "...")]` gives): every column outside the
+/// primary key as an `Option`, and its `foxdb::Changes` impl.
 fn changes_struct(
     input: &DeriveInput,
+    changes: &syn::Ident,
     table: &str,
     fields: &[FieldInfo],
 ) -> proc_macro2::TokenStream {
     let (name, vis) = (&input.ident, &input.vis);
-    let changes = format_ident!("{}Changes", name);
     let doc = format!(
         "Changes to a row of `{table}` ([`{name}`]): `Some` fields are written, `None` fields \
          left alone; for a nullable column `Some(None)` writes NULL. See `foxdb::Changes`."
