@@ -1,4 +1,5 @@
-//! A tour of the foxdb client: models, queries, relations, a transaction.
+//! A tour of the foxdb client: models, queries, relations, a transaction, partial inserts and
+//! updates.
 //!
 //! Run it on an embedded SQLite file, or point it at another database:
 //! `cargo run -p foxdb --example quickstart [-- postgres://postgres@127.0.0.1/test]`.
@@ -22,7 +23,7 @@ impl foxdb::Hooks for Author {
 }
 
 #[derive(Clone, Debug, PartialEq, foxdb::Model)]
-#[foxdb(table = "books")]
+#[foxdb(table = "books", new_row)]
 pub struct Book {
     #[foxdb(primary_key, auto_increment)]
     pub id: i64,
@@ -130,6 +131,39 @@ pub async fn run(url: &str) -> foxdb::Result<Vec<String>> {
     for (author, books) in authors.iter().zip(&latest) {
         let titles: Vec<&str> = books.iter().map(|b| b.title.as_str()).collect();
         lines.push(format!("latest by {}: {}", author.name, titles.join(", ")));
+    }
+
+    // An insert giving only some columns (`NewBook` leaves the id to the database), a partial
+    // update by primary key, and each author's newest book loaded eagerly, one row per author.
+    let terry = &authors[1];
+    db.create(&NewBook {
+        author_id: terry.id,
+        title: "Night Watch".into(),
+        year: 2002,
+        ..NewBook::default()
+    })
+    .await?;
+    let renamed = db
+        .patch(
+            terry,
+            &AuthorChanges {
+                name: Some("Sir Terry Pratchett".into()),
+                ..AuthorChanges::default()
+            },
+        )
+        .await?
+        .ok_or(foxdb::Error::NotFound {
+            table: "authors".into(),
+        })?;
+    lines.push(format!("{} is now {}", terry.name, renamed.name));
+    let newest = Author::find()
+        .order_by(Author::NAME.asc())
+        .with(Author::books().order_by(Book::YEAR.desc()).one())
+        .all(&db)
+        .await?;
+    for (author, book) in &newest {
+        let title = book.as_ref().map_or("none", |b| b.title.as_str());
+        lines.push(format!("newest by {}: {title}", author.name));
     }
     lines.push(format!("{} books in all", Book::find().count(&db).await?));
     db.close().await;

@@ -21,7 +21,10 @@ async fn quickstart_runs_on_every_engine() {
                 "Small Gods (1992)",
                 "latest by Ursula K. Le Guin: The Dispossessed",
                 "latest by Terry Pratchett: Small Gods",
-                "4 books in all",
+                "Terry Pratchett is now Sir Terry Pratchett",
+                "newest by Sir Terry Pratchett: Night Watch",
+                "newest by Ursula K. Le Guin: The Dispossessed",
+                "5 books in all",
             ],
             "{engine}"
         );
