@@ -256,8 +256,25 @@ impl Connection {
 /// bind (SQLite's named parameters). A statement whose text ends inside a string, quoted
 /// identifier or comment passes: the server's syntax error says more.
 pub(crate) fn check_parameter_count(backend: Backend, sql: &str, params: &[Value]) -> Result<()> {
-    let (message, reason) = match placeholders::expected_parameters(backend, sql) {
-        Ok(expected) if expected == params.len() => return Ok(()),
+    check_counted_parameters(
+        backend,
+        sql,
+        &placeholders::expected_parameters(backend, sql),
+        params,
+    )
+}
+
+/// [`check_parameter_count`] with the placeholders of `sql` already counted (`expected`, as
+/// `placeholders::expected_parameters` gives it): the pool and transactions remember the
+/// count per statement text.
+pub(crate) fn check_counted_parameters(
+    backend: Backend,
+    sql: &str,
+    expected: &std::result::Result<usize, Uncountable>,
+    params: &[Value],
+) -> Result<()> {
+    let (message, reason) = match expected {
+        Ok(expected) if *expected == params.len() => return Ok(()),
         Err(Uncountable::Unterminated) => return Ok(()),
         Ok(expected) => (
             format!(
@@ -269,7 +286,7 @@ pub(crate) fn check_parameter_count(backend: Backend, sql: &str, params: &[Value
         Err(Uncountable::Unbindable { span, hint }) => (
             format!(
                 "cannot bind placeholder `{}`: {hint}",
-                sql.get(span).unwrap_or_default()
+                sql.get(span.clone()).unwrap_or_default()
             ),
             "unbindable placeholder",
         ),

@@ -7,8 +7,7 @@ use sqlx::AssertSqlSafe;
 use crate::Backend;
 use crate::backend::on_engine;
 use crate::connection::{
-    Value, bind_all, carry_decode_error, check_parameter_count, is_carried_decode_error,
-    query_or_decode_error,
+    Value, bind_all, carry_decode_error, is_carried_decode_error, query_or_decode_error,
 };
 use crate::error::{Error, Result};
 use crate::executor::{Executed, Executor};
@@ -236,7 +235,8 @@ impl Database {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let started = std::time::Instant::now();
         let backend = self.backend();
-        check_parameter_count(backend, sql, values)?;
+        let known = self.stats.statement(sql);
+        known.check_parameters(backend, sql, values)?;
         let statement = AssertSqlSafe(sql.to_string());
         // Rows go into `decoded` as they arrive: the driver's stream wants `Unpin` items.
         let mut decoded = Vec::new();
@@ -252,8 +252,8 @@ impl Database {
                 .await,
             Err(error) => Err(error),
         });
-        self.stats.record(
-            sql,
+        self.stats.record_statement(
+            &known,
             started.elapsed(),
             fetched.as_ref().is_err_and(|e| !is_carried_decode_error(e)),
         );
@@ -276,7 +276,8 @@ impl Database {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let started = std::time::Instant::now();
         let backend = self.backend();
-        check_parameter_count(backend, sql, values)?;
+        let known = self.stats.statement(sql);
+        known.check_parameters(backend, sql, values)?;
         let statement = AssertSqlSafe(sql.to_string());
         let executed = on_engine!(&self.pool, Pool(p) => match p.acquire().await {
             Ok(mut connection) => bind_all(sqlx::query(statement), values, backend)
@@ -285,7 +286,8 @@ impl Database {
                 .map(Executed::from),
             Err(error) => Err(error),
         });
-        self.stats.record(sql, started.elapsed(), executed.is_err());
+        self.stats
+            .record_statement(&known, started.elapsed(), executed.is_err());
         executed.map_err(|e| Error::query(backend, Some(sql), e))
     }
 

@@ -26,9 +26,33 @@ pub struct QueryStats {
     errors: IntCounterVec,
     /// Every shape seen, by its text.
     shapes: Mutex<HashMap<String, Arc<Shape>>>,
-    /// Shapes by a hash of the statement text, up to [`REMEMBERED_SHAPES`] of them: a
-    /// statement run before costs one hash and one lookup.
-    remembered: Mutex<HashMap<u64, Arc<Shape>>>,
+    /// What is known of a statement text, by a hash of it, for up to [`REMEMBERED_SHAPES`]
+    /// texts: a statement run before costs one hash and one lookup.
+    remembered: Mutex<HashMap<u64, Arc<Statement>>>,
+}
+
+/// What is worked out once per statement text: its shape, and its placeholders counted.
+#[derive(Debug)]
+pub(crate) struct Statement {
+    shape: Arc<Shape>,
+    /// Counted on first use: `record` alone does not need it.
+    placeholders: std::sync::OnceLock<Result<usize, crate::placeholders::Uncountable>>,
+}
+
+impl Statement {
+    /// Refuses `values` that do not fit the statement's placeholders (see
+    /// `connection::check_parameter_count`).
+    pub(crate) fn check_parameters(
+        &self,
+        backend: crate::Backend,
+        sql: &str,
+        values: &[crate::Value],
+    ) -> crate::Result<()> {
+        let expected = self
+            .placeholders
+            .get_or_init(|| crate::placeholders::expected_parameters(backend, sql));
+        crate::connection::check_counted_parameters(backend, sql, expected, values)
+    }
 }
 
 /// One query shape: its histogram (the label already resolved) and its numbers.
@@ -106,7 +130,12 @@ impl QueryStats {
 
     /// Records one execution of `sql`.
     pub fn record(&self, sql: &str, elapsed: Duration, failed: bool) {
-        let shape = self.shape_of(sql);
+        self.record_statement(&self.statement(sql), elapsed, failed);
+    }
+
+    /// Records one execution of `statement` (from [`QueryStats::statement`]).
+    pub(crate) fn record_statement(&self, statement: &Statement, elapsed: Duration, failed: bool) {
+        let shape = &statement.shape;
         shape.duration.observe(elapsed.as_secs_f64());
         let slow = self
             .slow_threshold
@@ -127,8 +156,9 @@ impl QueryStats {
         }
     }
 
-    /// The [`query_shape`] of `sql`, remembered for the next time the same text runs.
-    fn shape_of(&self, sql: &str) -> Arc<Shape> {
+    /// What is known of `sql` (its [`query_shape`], its placeholders once counted),
+    /// remembered for the next time the same text runs.
+    pub(crate) fn statement(&self, sql: &str) -> Arc<Statement> {
         let hash = {
             use std::hash::Hasher;
             // Fixed keys: the same text hashes the same on every call.
@@ -136,13 +166,13 @@ impl QueryStats {
             hasher.write(sql.as_bytes());
             hasher.finish()
         };
-        if let Some(shape) = self
+        if let Some(statement) = self
             .remembered
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(&hash)
         {
-            return shape.clone();
+            return statement.clone();
         }
         // Worked out outside the lock: long statements take a while.
         let text = query_shape(sql);
@@ -159,11 +189,15 @@ impl QueryStats {
                 })
             })
             .clone();
+        let statement = Arc::new(Statement {
+            shape,
+            placeholders: std::sync::OnceLock::new(),
+        });
         let mut remembered = self.remembered.lock().unwrap_or_else(|e| e.into_inner());
         if remembered.len() < REMEMBERED_SHAPES {
-            remembered.insert(hash, shape.clone());
+            remembered.insert(hash, statement.clone());
         }
-        shape
+        statement
     }
 
     /// Every shape seen so far with its numbers, most frequent first.
@@ -370,6 +404,25 @@ mod tests {
             query_shape(&other),
             "long statements keep a hash of the whole"
         );
+    }
+
+    #[test]
+    fn a_statement_text_is_worked_out_once_and_checked_on_every_run() {
+        let stats = QueryStats::new(None);
+        let sql = "SELECT ? + ? FROM t WHERE s = '?'";
+        let two = [crate::Value::Int(1), crate::Value::Int(2)];
+        let first = stats.statement(sql);
+        assert!(
+            first
+                .check_parameters(crate::Backend::MySql, sql, &two)
+                .is_ok()
+        );
+        let again = stats.statement(sql);
+        assert!(Arc::ptr_eq(&first, &again), "remembered per text");
+        let error = again
+            .check_parameters(crate::Backend::MySql, sql, &two[..1])
+            .expect_err("one value for two placeholders");
+        assert!(error.to_string().contains("2 placeholders"), "{error}");
     }
 
     #[test]

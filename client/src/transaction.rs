@@ -20,8 +20,7 @@ use sqlx::AssertSqlSafe;
 use crate::Backend;
 use crate::backend::on_engine;
 use crate::connection::{
-    Value, bind_all, carry_decode_error, check_parameter_count, is_carried_decode_error,
-    query_or_decode_error,
+    Value, bind_all, carry_decode_error, is_carried_decode_error, query_or_decode_error,
 };
 use crate::database::Database;
 use crate::error::{Error, Result};
@@ -364,13 +363,15 @@ impl Transaction {
     async fn run(&mut self, sql: &str, values: &[Value]) -> Result<Executed> {
         let started = std::time::Instant::now();
         let backend = self.backend();
-        check_parameter_count(backend, sql, values)?;
+        let known = self.stats.statement(sql);
+        known.check_parameters(backend, sql, values)?;
         let statement = AssertSqlSafe(sql.to_string());
         let executed = on_engine!(&mut self.inner, Inner(t) => bind_all(sqlx::query(statement), values, backend)
             .execute(&mut **t)
             .await
             .map(Executed::from));
-        self.stats.record(sql, started.elapsed(), executed.is_err());
+        self.stats
+            .record_statement(&known, started.elapsed(), executed.is_err());
         executed.map_err(|e| Error::query(backend, Some(sql), e))
     }
 }
@@ -396,7 +397,8 @@ impl Executor for &mut Transaction {
     ) -> Result<Vec<T>> {
         let started = std::time::Instant::now();
         let backend = Transaction::backend(self);
-        check_parameter_count(backend, sql, values)?;
+        let known = self.stats.statement(sql);
+        known.check_parameters(backend, sql, values)?;
         let statement = AssertSqlSafe(sql.to_string());
         // Rows go into `decoded` as they arrive: the driver's stream wants `Unpin` items.
         let mut decoded = Vec::new();
@@ -407,8 +409,8 @@ impl Executor for &mut Transaction {
             })
             .fetch_all(&mut **t)
             .await);
-        self.stats.record(
-            sql,
+        self.stats.record_statement(
+            &known,
             started.elapsed(),
             fetched.as_ref().is_err_and(|e| !is_carried_decode_error(e)),
         );
