@@ -21,7 +21,7 @@
 //! - **PostgreSQL** compares `= ANY(array)` element by element for every row it scans (a
 //!   generic plan cannot hash a parameter array); past [`HASHED_FROM`] values the `UNNEST`
 //!   subquery becomes a hashed semi-join instead. Integers, floats, decimals, booleans, UUIDs,
-//!   text, dates, times and timestamps (years 1-9999, no leap second); not blobs or JSON.
+//!   text, blobs, dates, times and timestamps (years 1-9999, no leap second); not JSON.
 //! - **MySQL / MariaDB**: `JSON_TABLE` reads the array into a column of the type the values
 //!   bind as (`BIGINT`, `DOUBLE`, `DECIMAL(65,30)`, `DATE`, `TIME(6)`, `DATETIME(6)`), and the
 //!   optimizer turns the `IN` into a semi-join that looks each element up in the column's index
@@ -70,7 +70,8 @@ pub(crate) const PLACEHOLDERS_UP_TO: usize = 200;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ArrayType {
     /// A PostgreSQL array literal cast to this array type (`bigint[]`, `text[]`, `uuid[]`,
-    /// `float8[]`, `numeric[]`, `boolean[]`, `date[]`, `time[]`, `timestamp[]`, `timestamptz[]`).
+    /// `float8[]`, `numeric[]`, `boolean[]`, `bytea[]`, `date[]`, `time[]`, `timestamp[]`,
+    /// `timestamptz[]`).
     Postgres(&'static str),
     /// A JSON array that MySQL's `JSON_TABLE` reads back, each element as this kind.
     MySqlJson(Element),
@@ -106,7 +107,7 @@ pub(crate) enum Element {
 /// How `values` go as one parameter on `backend`, or `None` for one placeholder per value:
 /// an empty list; lists with a NULL (the typed API never builds one) or JSON documents; kinds
 /// mixed in one list; lists of up to [`PLACEHOLDERS_UP_TO`] values on MySQL and SQLite; on
-/// PostgreSQL, blobs, JSON and dates outside years 1-9999 or with a leap second; on SQLite, floats; on MySQL,
+/// PostgreSQL, JSON and dates outside years 1-9999 or with a leap second; on SQLite, floats; on MySQL,
 /// non-finite floats and dates or times MySQL cannot hold (years outside 1000-9999, leap
 /// seconds), which bound as values fail the same way they always did.
 ///
@@ -144,6 +145,7 @@ fn postgres_array_type(values: &[Value]) -> Option<&'static str> {
         Value::Time(_) => "time[]",
         Value::Timestamp(_) => "timestamp[]",
         Value::TimestampTz(_) => "timestamptz[]",
+        Value::Bytes(_) => "bytea[]",
         _ => return None,
     };
     let same_kind = all(match &values[0] {
@@ -156,6 +158,7 @@ fn postgres_array_type(values: &[Value]) -> Option<&'static str> {
         Value::Date(_) => |v| matches!(v, Value::Date(_)),
         Value::Time(_) => |v| matches!(v, Value::Time(_)),
         Value::Timestamp(_) => |v| matches!(v, Value::Timestamp(_)),
+        Value::Bytes(_) => |v| matches!(v, Value::Bytes(_)),
         _ => |v| matches!(v, Value::TimestampTz(_)),
     });
     let writable = values.iter().all(|value| match value {
@@ -341,6 +344,14 @@ fn postgres_array_literal(values: &[Value]) -> String {
                 );
                 literal.push('"');
             }
+            // bytea's hex input (`\x0102`), its backslash escaped inside the quoted element.
+            Value::Bytes(bytes) => {
+                literal.push_str("\"\\\\x");
+                for byte in bytes {
+                    literal.push_str(&format!("{byte:02x}"));
+                }
+                literal.push('"');
+            }
             // `array_type` sends only the kinds above as arrays.
             other => literal.push_str(&format!("{other:?}")),
         }
@@ -509,6 +520,14 @@ mod tests {
         );
         assert_eq!(
             array_type(Backend::Postgres, &[Value::Bytes(vec![1])]),
+            Some(ArrayType::Postgres("bytea[]"))
+        );
+        assert_eq!(
+            postgres_array_literal(&[Value::Bytes(vec![1, 0xab]), Value::Bytes(Vec::new())]),
+            r#"{"\\x01ab","\\x"}"#
+        );
+        assert_eq!(
+            array_type(Backend::Postgres, &[Value::Json(serde_json::json!(1))]),
             None
         );
         let bc = chrono::NaiveDate::from_ymd_opt(-5, 1, 1).expect("a date");

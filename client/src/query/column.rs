@@ -106,11 +106,11 @@ impl<M: Source, T: ColumnType> Column<M, T> {
     /// are not bound by the engine's parameter limit (65,535 values on PostgreSQL and MySQL,
     /// 32,766 on SQLite) and every length runs the same statement text. On PostgreSQL, one
     /// array (`column = ANY($1)`, as sqlx and Diesel bind it) of integers, floats, decimals,
-    /// booleans, text, UUIDs, dates, times or timestamps; on MySQL / MariaDB and SQLite, lists
-    /// of more than 200 values as one JSON array read back by `JSON_TABLE` or `json_each` (up
-    /// to 200, one placeholder per value lets the optimizer see each one). The rows matched
-    /// are those `column IN (?, ?, ...)` matches, collation and NULLs included; kinds without
-    /// an exact array form (blobs and JSON on PostgreSQL, floats on SQLite, enum columns,
+    /// booleans, text, blobs, UUIDs, dates, times or timestamps; on MySQL / MariaDB and
+    /// SQLite, lists of more than 200 values as one JSON array read back by `JSON_TABLE` or
+    /// `json_each` (up to 200, one placeholder per value lets the optimizer see each one). The
+    /// rows matched are those `column IN (?, ?, ...)` matches, collation and NULLs included;
+    /// kinds without an exact array form (JSON on PostgreSQL, floats on SQLite, enum columns,
     /// dates outside years 1-9999) keep one placeholder per value.
     pub fn in_<V: Comparable<T::Compared>>(
         self,
