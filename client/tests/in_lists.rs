@@ -211,7 +211,6 @@ fn ids_of(rows: &[Sample], keep: impl Fn(&Sample) -> bool) -> Vec<i64> {
 async fn long_lists_match_what_their_values_match_one_by_one_for_every_type() {
     for engine in TestEngine::ALL {
         let (_test, db, rows) = samples(engine).await;
-        let postgres = engine == TestEngine::Postgres;
         let sqlite = engine == TestEngine::Sqlite;
 
         let numbers = [i64::MIN, i64::MAX, 0, 5, (1 << 53) + 1, (1 << 53)];
