@@ -305,27 +305,36 @@ pub trait ColumnType {
     type Compared: IntoValue;
 }
 
+/// Calls `$apply!` with every Rust type a column maps to: the one list for each trait that has
+/// an impl per column type ([`ColumnType`] here, `Nullable` in the query sources).
+macro_rules! for_column_types {
+    ($apply:ident) => {
+        $apply!(
+            bool,
+            i16,
+            i32,
+            i64,
+            f32,
+            f64,
+            String,
+            Vec<u8>,
+            uuid::Uuid,
+            chrono::DateTime<chrono::Utc>,
+            chrono::NaiveDateTime,
+            chrono::NaiveDate,
+            chrono::NaiveTime,
+            serde_json::Value,
+            rust_decimal::Decimal
+        );
+    };
+}
+pub(crate) use for_column_types;
+
 macro_rules! column_types {
     ($($ty:ty),*) => { $(impl ColumnType for $ty { type Compared = $ty; })* };
 }
 
-column_types!(
-    bool,
-    i16,
-    i32,
-    i64,
-    f32,
-    f64,
-    String,
-    Vec<u8>,
-    uuid::Uuid,
-    chrono::DateTime<chrono::Utc>,
-    chrono::NaiveDateTime,
-    chrono::NaiveDate,
-    chrono::NaiveTime,
-    serde_json::Value,
-    rust_decimal::Decimal
-);
+for_column_types!(column_types);
 
 impl<T: ColumnType> ColumnType for Option<T> {
     type Compared = T::Compared;

@@ -54,6 +54,17 @@ pub trait FromColumn: Sized + Send {
     }
 }
 
+/// A value of `column` (a name or a position) that the driver read but foxdb could not convert.
+fn decode_error(
+    column: &impl std::fmt::Display,
+    error: impl std::error::Error + Send + Sync + 'static,
+) -> sqlx::Error {
+    sqlx::Error::ColumnDecode {
+        index: column.to_string(),
+        source: Box::new(error),
+    }
+}
+
 /// `FromColumn` for `$ty`, by name and by position, from one body: `$column` is a `&str` in
 /// one and a `usize` in the other (both index a driver's row and display in messages).
 macro_rules! from_column {
@@ -99,12 +110,7 @@ native_columns!(
 // which have no unsigned types, a non-negative `BIGINT`.
 from_column!(u64, |row, column| {
     #[cfg(any(feature = "postgres", feature = "sqlite"))]
-    let in_range = |value: i64| {
-        u64::try_from(value).map_err(|error| sqlx::Error::ColumnDecode {
-            index: column.to_string(),
-            source: Box::new(error),
-        })
-    };
+    let in_range = |value: i64| u64::try_from(value).map_err(|e| decode_error(&column, e));
     match row {
         #[cfg(feature = "mysql")]
         Row::MySql(r) => r.try_get(column),
@@ -139,12 +145,7 @@ from_column!(serde_json::Value, |row, column| {
 // Stored natively on PostgreSQL, as hyphenated text on MySQL and SQLite.
 from_column!(uuid::Uuid, |row, column| {
     #[cfg(any(feature = "mysql", feature = "sqlite"))]
-    let parse = |text: String| {
-        uuid::Uuid::parse_str(&text).map_err(|e| sqlx::Error::ColumnDecode {
-            index: column.to_string(),
-            source: Box::new(e),
-        })
-    };
+    let parse = |text: String| uuid::Uuid::parse_str(&text).map_err(|e| decode_error(&column, e));
     match row {
         #[cfg(feature = "postgres")]
         Row::Postgres(r) => r.try_get(column),
@@ -164,10 +165,7 @@ from_column!(rust_decimal::Decimal, |row, column| {
         // SQLite keeps NUMERIC values as integers, reals or text.
         #[cfg(feature = "sqlite")]
         Row::Sqlite(r) => {
-            let decode_error = |e: rust_decimal::Error| sqlx::Error::ColumnDecode {
-                index: column.to_string(),
-                source: Box::new(e),
-            };
+            let decode_error = |e: rust_decimal::Error| decode_error(&column, e);
             match r.try_get::<i64, _>(column) {
                 Ok(i) => Ok(rust_decimal::Decimal::from(i)),
                 Err(_) => match r.try_get::<f64, _>(column) {

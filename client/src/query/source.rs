@@ -140,23 +140,7 @@ macro_rules! nullable {
     };
 }
 
-nullable!(
-    bool,
-    i16,
-    i32,
-    i64,
-    f32,
-    f64,
-    String,
-    Vec<u8>,
-    uuid::Uuid,
-    chrono::DateTime<chrono::Utc>,
-    chrono::NaiveDateTime,
-    chrono::NaiveDate,
-    chrono::NaiveTime,
-    serde_json::Value,
-    rust_decimal::Decimal,
-);
+crate::model::for_column_types!(nullable);
 
 impl<T: FromColumn> Nullable for Option<T> {
     type OrNull = Option<T>;
