@@ -343,9 +343,15 @@ pub(crate) trait DecimalBinding: sqlx::Database {
         value: rust_decimal::Decimal,
     ) -> sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>;
 
+    /// NULL; by default a text-typed one, which MySQL and SQLite accept for any column.
     fn bind_null<'q>(
         query: sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>,
-    ) -> sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>;
+    ) -> sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>
+    where
+        Option<String>: sqlx::Encode<'q, Self> + sqlx::Type<Self>,
+    {
+        query.bind(None::<String>)
+    }
 }
 
 /// Binds `params` in order, by reference: text, bytes and JSON are encoded from the values

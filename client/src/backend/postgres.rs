@@ -34,9 +34,14 @@ impl DecimalBinding for sqlx::Postgres {
         query.bind(value)
     }
 
+    // Untyped: PostgreSQL infers the NULL's type from the statement (a text NULL fails in a
+    // bigint column).
     fn bind_null<'q>(
         query: sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>,
-    ) -> sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments> {
+    ) -> sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>
+    where
+        Option<String>: sqlx::Encode<'q, Self> + sqlx::Type<Self>,
+    {
         query.bind(None::<UntypedNull>)
     }
 }

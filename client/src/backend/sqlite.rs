@@ -7,13 +7,6 @@ use crate::executor::Executed;
 use crate::row::Row;
 
 impl DecimalBinding for sqlx::Sqlite {
-    // A text-typed NULL is accepted for any column.
-    fn bind_null<'q>(
-        query: sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>,
-    ) -> sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments> {
-        query.bind(None::<String>)
-    }
-
     // SQLite has no exact decimal type: the text keeps every digit.
     fn bind_decimal<'q>(
         query: sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>,
