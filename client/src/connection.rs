@@ -107,7 +107,7 @@ impl Connection {
                 } else {
                     format!("{}/{}", url.location(), url.database_name())
                 },
-                message: crate::url::redact(&message),
+                message: url.hide_password(&message),
                 hint,
             }
         };

@@ -106,7 +106,7 @@ impl Database {
         let connect_error = |error: sqlx::Error| Error::Connect {
             backend: url.backend(),
             location: url.location(),
-            message: crate::url::redact(&error.to_string()),
+            message: url.hide_password(&error.to_string()),
             hint: "check that the server runs and the URL is right".into(),
         };
         macro_rules! pool {

@@ -19,6 +19,8 @@ impl DatabaseUrl {
     /// # Errors
     /// [`Error::InvalidUrl`] for an unknown scheme; the message does not echo credentials.
     pub fn parse(raw: &str) -> Result<Self, Error> {
+        // Nothing of a URL that fails to parse is echoed beyond its scheme: where the structure
+        // is broken, the password is not where redaction would look for it.
         let scheme = raw.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
         let backend = match scheme.as_deref() {
             Some("postgres" | "postgresql") => Backend::Postgres,
@@ -26,19 +28,24 @@ impl DatabaseUrl {
             Some("sqlite") => Backend::Sqlite,
             _ => {
                 return Err(Error::InvalidUrl {
-                    url: redact(raw),
-                    reason: "unknown scheme; use postgres://, mysql://, mariadb:// or sqlite://"
+                    url: "(not shown)".into(),
+                    reason: "it does not start with postgres://, mysql://, mariadb:// or sqlite://"
                         .into(),
                 });
             }
         };
-        if backend != Backend::Sqlite && !raw.contains("://") {
-            // Without `//` the user and password are not where redaction looks for them, so
-            // the text is not echoed at all.
-            return Err(Error::InvalidUrl {
-                url: format!("{}:…", scheme.unwrap_or_default()),
-                reason: "expected SCHEME://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE".into(),
-            });
+        let scheme = scheme.unwrap_or_default();
+        if backend != Backend::Sqlite {
+            let Some((_, rest)) = raw.split_once("://") else {
+                return Err(Error::InvalidUrl {
+                    url: format!("{scheme}:…"),
+                    reason: "expected SCHEME://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE".into(),
+                });
+            };
+            check_host_and_port(rest).map_err(|reason| Error::InvalidUrl {
+                url: format!("{scheme}://…"),
+                reason: reason.into(),
+            })?;
         }
         let raw = if let Some(rest) = raw.strip_prefix("mariadb:") {
             format!("mysql:{rest}")
@@ -48,6 +55,25 @@ impl DatabaseUrl {
         Ok(Self { raw, backend })
     }
 
+    /// `message` with this URL's password hidden wherever it appears, as given or
+    /// percent-decoded: for text from a driver or server, which may quote what it was given.
+    pub fn hide_password(&self, message: &str) -> String {
+        let (_, credentials, _) = split_credentials(&self.raw);
+        let Some(password) = credentials
+            .and_then(|c| c.split_once(':'))
+            .map(|(_, p)| p)
+        else {
+            return redact(message);
+        };
+        let mut hidden = redact(message);
+        for form in [password.to_string(), percent_decode(password)] {
+            // A password of one or two characters would blank out ordinary words.
+            if form.chars().count() >= 3 {
+                hidden = hidden.replace(&form, "***");
+            }
+        }
+        hidden
+    }
     /// The engine.
     pub fn backend(&self) -> Backend {
         self.backend
@@ -97,6 +123,66 @@ fn split_credentials(raw: &str) -> (&str, Option<&str>, &str) {
         Some(at) => (scheme, Some(&rest[..at]), &rest[at + 1..]),
         None => (scheme, None, rest),
     }
+}
+
+/// Checks that what follows `scheme://` has a host part of the form `HOST[:PORT]` or
+/// `[IPV6][:PORT]` (or none, for a local socket): a user part with no `@` after it (the password
+/// would be read as host and port) or a malformed port is refused. Reasons never quote the text.
+fn check_host_and_port(rest: &str) -> Result<(), &'static str> {
+    let (credentials, after) = match rest.rfind('@') {
+        Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
+        None => (None, rest),
+    };
+    let host_and_port = after.split(['/', '?', '#']).next().unwrap_or("");
+    let port = if let Some(bracketed) = host_and_port.strip_prefix('[') {
+        let Some((_, after_bracket)) = bracketed.split_once(']') else {
+            return Err("an IPv6 host opened with `[` is not closed with `]`");
+        };
+        match after_bracket {
+            "" => None,
+            port => match port.strip_prefix(':') {
+                Some(port) => Some(port),
+                None => return Err("expected `:PORT` after the bracketed IPv6 host"),
+            },
+        }
+    } else {
+        host_and_port.split_once(':').map(|(_, port)| port)
+    };
+    match port {
+        Some(port) if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) => {
+            Err(if credentials.is_none() {
+                "the port is not a number; if the URL has a user and password, is the `@` between them and the host missing?"
+            } else {
+                "the port is not a number"
+            })
+        }
+        Some(port) if port.parse::<u16>().is_err() => Err("the port is out of range (1-65535)"),
+        _ => Ok(()),
+    }
+}
+
+/// Decodes `%XX` escapes; other text is kept as it is.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let escape = (bytes[index] == b'%')
+            .then(|| text.get(index + 1..index + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escape {
+            Some(byte) => {
+                decoded.push(byte);
+                index += 3;
+            }
+            None => {
+                decoded.push(bytes[index]);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
 }
 
 /// Replaces the password of a URL (in the user part or a `password=` parameter) with `***`.
@@ -208,8 +294,60 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            error.contains("oracle://u:***@h/x") && !error.contains("pw"),
+            error.contains("does not start with postgres://") && !error.contains("pw"),
             "{error}"
+        );
+    }
+
+    /// Malformed URLs of every shape seen in practice: none of them echoes the password.
+    const MALFORMED_WITH_PASSWORD: [&str; 10] = [
+        "postgres://app:Fox-Leak-9Qz7-db.example:5432/app",
+        "postgres//app:Fox-Leak-9Qz7@db/app",
+        "app:Fox-Leak-9Qz7@db:5432/app",
+        "mysql://root:Fox-Leak-9Qz7",
+        "postgres:/app:Fox-Leak-9Qz7@db/app",
+        "mysql://root:Fox-Leak-9Qz7@db:notaport/x",
+        "mysql://root:Fox-Leak-9Qz7@[::1/x",
+        "postgres://app:Fox-Leak-9Qz7@db:5432:77/x",
+        "postgres://app:Fox-Leak-9Qz7@db:99999/x",
+        " postgres://app:Fox-Leak-9Qz7@db/x",
+    ];
+
+    #[test]
+    fn malformed_urls_are_refused_without_the_password() {
+        for raw in MALFORMED_WITH_PASSWORD {
+            let error = DatabaseUrl::parse(raw)
+                .expect_err(raw)
+                .to_string();
+            assert!(!error.contains("Fox-Leak-9Qz7"), "{raw}: {error}");
+            assert!(error.starts_with("invalid database URL"), "{error}");
+        }
+        let missing_at = DatabaseUrl::parse(MALFORMED_WITH_PASSWORD[0])
+            .unwrap_err()
+            .to_string();
+        assert!(missing_at.contains("`@`"), "{missing_at}");
+    }
+
+    #[test]
+    fn well_formed_hosts_and_ports_parse() {
+        for raw in [
+            "postgres://app:pw@db:5432/app",
+            "postgres://app@[::1]:5432/app",
+            "mysql://root@[::1]/x",
+            "postgres:///app?host=/var/run/postgresql",
+            "mysql://root@localhost/x",
+            "postgres://app:p%40ss@db/app",
+        ] {
+            assert!(DatabaseUrl::parse(raw).is_ok(), "{raw}");
+        }
+    }
+
+    #[test]
+    fn driver_messages_lose_the_password_in_either_form() {
+        let url = DatabaseUrl::parse("postgres://app:Fox%2FLeak@db/app").unwrap();
+        assert_eq!(
+            url.hide_password("bad value Fox/Leak and Fox%2FLeak"),
+            "bad value *** and ***"
         );
     }
 }

@@ -44,8 +44,12 @@ pub async fn read_connection_url(
     if text.is_empty() {
         return Err(invalid("the value is empty"));
     }
-    DatabaseUrl::parse(text).map_err(|_| {
-        invalid("the value is not a database URL (postgres://, mysql://, mariadb:// or sqlite://)")
+    // The parse error names the reason and never quotes the value.
+    DatabaseUrl::parse(text).map_err(|error| match error {
+        foxdb::Error::InvalidUrl { reason, .. } => {
+            invalid(&format!("the value is not a database URL: {reason}"))
+        }
+        other => invalid(&other.to_string()),
     })
 }
 

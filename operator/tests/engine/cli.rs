@@ -318,3 +318,83 @@ async fn seed_command_upserts_only_the_seed_rows() {
     let rows = query_texts(&database, "SELECT name FROM tags WHERE id = 1").await;
     assert_eq!(rows, vec![vec![Some("rust".to_string())]]);
 }
+
+/// Malformed URLs carrying a known password, in every shape users mistype them.
+const MALFORMED_URLS: [&str; 9] = [
+    "postgres://app:Fox-Leak-9Qz7-db.example:5432/app",
+    "postgres//app:Fox-Leak-9Qz7@db/app",
+    "app:Fox-Leak-9Qz7@db:5432/app",
+    "mysql://root:Fox-Leak-9Qz7",
+    "postgres:/app:Fox-Leak-9Qz7@db/app",
+    "mysql://root:Fox-Leak-9Qz7@db:notaport/x",
+    "mysql://root:Fox-Leak-9Qz7@[::1/x",
+    "postgres://app:Fox-Leak-9Qz7@127.0.0.1:1/app?sslmode=bogus",
+    "mysql://app:Fox-Leak-9Qz7@127.0.0.1:1/app",
+];
+
+/// A Secret holding `url`, a FoxReplicaSet reading it, a FoxSchema and a FoxMigration on it.
+fn manifests_with_secret_url(url: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: db-primary}}\nstringData:\n  url: '{url}'\n---\n\
+         apiVersion: foxdb.dev/v1alpha1\nkind: FoxReplicaSet\nmetadata: {{name: db}}\nspec:\n  engine: postgresql\n  primary:\n    name: pg-0\n    connection: {{name: db-primary, key: url}}\n---\n\
+         {}\n---\n\
+         apiVersion: foxdb.dev/v1alpha1\nkind: FoxMigration\nmetadata: {{name: m1}}\nspec:\n  databaseRef: {{name: db}}\n  version: 1\n  name: one\n  up: CREATE TABLE t (id integer)\n  down: DROP TABLE t\n",
+        schema_yaml("", BEFORE)
+    )
+}
+
+#[test]
+fn malformed_urls_never_show_the_password_on_any_entry_point() {
+    let commands: [&[&str]; 5] = [
+        &["plan"],
+        &["apply"],
+        &["seed"],
+        &["migrate", "status"],
+        &["generate", "migration", "--name", "next"],
+    ];
+    for url in MALFORMED_URLS {
+        let from_secret = manifest_file(&manifests_with_secret_url(url));
+        let plain = manifest_file(&manifests_with_secret_url("sqlite://unused.sqlite"));
+        for command in commands {
+            let with_files = |manifest: &super::support::ManifestFile| {
+                let mut args: Vec<&str> = command.to_vec();
+                args.extend(["-f", manifest.path.to_str().expect("utf-8")]);
+                args.into_iter().map(str::to_string).collect::<Vec<_>>()
+            };
+            let mut runs = Vec::new();
+            // --database
+            let mut args = with_files(&plain);
+            args.extend(["--database".to_string(), url.to_string()]);
+            runs.push(("--database", super::support::fox_command(&to_str(&args)).output()));
+            // FOX_DATABASE_URL
+            runs.push((
+                "FOX_DATABASE_URL",
+                super::support::fox_command(&to_str(&with_files(&plain)))
+                    .env("FOX_DATABASE_URL", url)
+                    .output(),
+            ));
+            // The FoxReplicaSet's Secret
+            runs.push((
+                "Secret",
+                super::support::fox_command(&to_str(&with_files(&from_secret))).output(),
+            ));
+            for (entry, output) in runs {
+                let output = output.expect("fox runs");
+                let shown = format!("{}{}", text(&output.stdout), text(&output.stderr));
+                assert_eq!(
+                    output.status.code(),
+                    Some(1),
+                    "{command:?} via {entry} with {url}: {shown}"
+                );
+                assert!(
+                    !shown.contains("Fox-Leak-9Qz7"),
+                    "{command:?} via {entry} with {url} printed the password: {shown}"
+                );
+            }
+        }
+    }
+}
+
+fn to_str(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
