@@ -59,10 +59,7 @@ impl DatabaseUrl {
     /// percent-decoded: for text from a driver or server, which may quote what it was given.
     pub fn hide_password(&self, message: &str) -> String {
         let (_, credentials, _) = split_credentials(&self.raw);
-        let Some(password) = credentials
-            .and_then(|c| c.split_once(':'))
-            .map(|(_, p)| p)
-        else {
+        let Some(password) = credentials.and_then(|c| c.split_once(':')).map(|(_, p)| p) else {
             return redact(message);
         };
         let mut hidden = redact(message);
@@ -77,6 +74,12 @@ impl DatabaseUrl {
     /// The engine.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Whether this URL reaches the engine a FoxReplicaSet declares (`mysql://` and
+    /// `mariadb://` serve both MySQL and MariaDB).
+    pub fn matches_engine(&self, engine: fox_crds::Engine) -> bool {
+        Backend::try_from(engine) == Ok(self.backend)
     }
 
     /// The full URL, credentials included: only for handing to a driver.
@@ -316,9 +319,7 @@ mod tests {
     #[test]
     fn malformed_urls_are_refused_without_the_password() {
         for raw in MALFORMED_WITH_PASSWORD {
-            let error = DatabaseUrl::parse(raw)
-                .expect_err(raw)
-                .to_string();
+            let error = DatabaseUrl::parse(raw).expect_err(raw).to_string();
             assert!(!error.contains("Fox-Leak-9Qz7"), "{raw}: {error}");
             assert!(error.starts_with("invalid database URL"), "{error}");
         }

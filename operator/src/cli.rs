@@ -63,6 +63,10 @@ pub enum Command {
         /// Plan and check everything, change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// The FoxSchema this one takes the database over from (a rename): a database is
+        /// declared by one FoxSchema, and an apply under another name is refused without this.
+        #[arg(long, value_name = "FOXSCHEMA")]
+        replaces: Option<String>,
     },
     /// Versioned migrations: status, up, down, repair.
     #[command(subcommand)]
@@ -170,12 +174,14 @@ pub fn run(cli: Cli) -> ExitCode {
             allow_destructive,
             approve,
             dry_run,
+            replaces,
         } => {
             let flags = commands::apply::ApplyFlags {
                 database,
                 allow_destructive,
                 approve,
                 dry_run,
+                replaces,
             };
             block_on(commands::apply::run(&paths, &flags))
         }

@@ -72,6 +72,21 @@ impl Backend {
     }
 }
 
+/// The SQL engine family of a FoxReplicaSet's `spec.engine`; MySQL and MariaDB share one.
+/// MongoDB is a document store, not a SQL backend: it is returned as the error.
+impl TryFrom<fox_crds::Engine> for Backend {
+    type Error = fox_crds::Engine;
+
+    fn try_from(engine: fox_crds::Engine) -> Result<Self, Self::Error> {
+        match engine {
+            fox_crds::Engine::Postgresql => Ok(Self::Postgres),
+            fox_crds::Engine::Mysql | fox_crds::Engine::Mariadb => Ok(Self::MySql),
+            fox_crds::Engine::Sqlite => Ok(Self::Sqlite),
+            fox_crds::Engine::Mongodb => Err(engine),
+        }
+    }
+}
+
 impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

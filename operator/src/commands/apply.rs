@@ -20,6 +20,8 @@ pub struct ApplyFlags {
     pub approve: Option<String>,
     /// `--dry-run`.
     pub dry_run: bool,
+    /// `--replaces NAME`.
+    pub replaces: Option<String>,
 }
 
 /// Applies every FoxSchema under `paths`.
@@ -37,6 +39,7 @@ pub async fn run(paths: &[PathBuf], flags: &ApplyFlags) -> anyhow::Result<ExitCo
         let policy = &target.schema.spec.policy;
         let options = ApplyOptions {
             schema_name: target.schema_name(),
+            replaces: flags.replaces.clone(),
             allow_destructive: flags.allow_destructive || policy.allow_destructive,
             require_approval: policy.require_approval,
             approve: flags.approve.clone(),

@@ -91,6 +91,19 @@ pub fn resolve_targets(set: &ManifestSet, database: Option<&str>) -> anyhow::Res
             None => from_replica_set(set, &schema.spec.database_ref.name)?,
         };
         let url = DatabaseUrl::parse(&raw)?;
+        if let Some(other) = targets
+            .iter()
+            .find(|t: &&Target| same_database(&t.url, &url))
+        {
+            bail!(
+                "FoxSchema/{} and FoxSchema/{} both target {} {} ({}); a database is declared by one FoxSchema (merge their tables into one); nothing was done",
+                other.schema_name(),
+                schema.metadata.name.clone().unwrap_or_default(),
+                url.backend(),
+                url.location(),
+                source
+            );
+        }
         targets.push(Target {
             schema: schema.clone(),
             url,
@@ -98,6 +111,13 @@ pub fn resolve_targets(set: &ManifestSet, database: Option<&str>) -> anyhow::Res
         });
     }
     Ok(targets)
+}
+
+/// Whether two URLs name the same database (same engine, server and database, or file).
+fn same_database(a: &DatabaseUrl, b: &DatabaseUrl) -> bool {
+    a.backend() == b.backend()
+        && a.location() == b.location()
+        && a.database_name() == b.database_name()
 }
 
 /// The database for resources naming `database_ref` (none for plain SQL folders): `--database`,
@@ -144,6 +164,16 @@ fn from_replica_set(set: &ManifestSet, name: &str) -> anyhow::Result<(String, St
             connection.name, connection.key
         )
     })?;
+    let parsed = DatabaseUrl::parse(&url)?;
+    if !parsed.matches_engine(replica_set.spec.engine) {
+        bail!(
+            "Secret {} key {} holds a {} URL, but FoxReplicaSet/{name} declares engine {}; fix one of them",
+            connection.name,
+            connection.key,
+            parsed.backend(),
+            replica_set.spec.engine
+        );
+    }
     Ok((
         url,
         format!("FoxReplicaSet/{name} (Secret {})", connection.name),

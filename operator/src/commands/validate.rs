@@ -111,6 +111,24 @@ pub fn validate_set(set: &ManifestSet) -> ValidationReport {
             Resource::Secret(_) | Resource::Other { .. } => {}
         }
     }
+    // One FoxSchema declares a database (see engine::ownership): a second one on the same
+    // FoxReplicaSet would plan the first one's tables as undeclared.
+    let mut owners = std::collections::HashMap::new();
+    for (origin, schema) in set.schemas() {
+        let key = (
+            schema.metadata.namespace.clone().unwrap_or_default(),
+            schema.spec.database_ref.name.clone(),
+        );
+        let name = schema.metadata.name.clone().unwrap_or_default();
+        if let Some((first_name, first_origin)) = owners.get(&key) {
+            report.problems.push(format!(
+                "{origin}: FoxSchema/{name}: spec.databaseRef.name: FoxSchema/{first_name} ({first_origin}) already declares database \"{}\"; a database is declared by one FoxSchema (merge their tables into one)",
+                key.1
+            ));
+        } else {
+            owners.insert(key, (name, origin.to_string()));
+        }
+    }
     let mut versions = std::collections::HashMap::new();
     for (origin, migration) in set.migrations() {
         let key = (

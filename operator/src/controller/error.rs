@@ -107,6 +107,7 @@ impl Error {
                 "ImpossibleChange"
             }
             Self::Engine(EngineError::DestructiveRefused { .. }) => "DestructiveChange",
+            Self::Engine(EngineError::OwnedByAnotherSchema { .. }) => "OwnedByAnotherSchema",
             Self::Engine(_) => "ApplyFailed",
             Self::Migrate(MigrateError::Engine(EngineError::Database(_))) => "DatabaseUnavailable",
             Self::Migrate(MigrateError::Engine(_)) => "MigrationFailed",

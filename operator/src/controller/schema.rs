@@ -33,6 +33,8 @@ use crate::engine::{
 
 /// The annotation that approves a plan by its hash.
 pub const APPROVE_ANNOTATION: &str = "foxdb.dev/approve-plan";
+/// Annotation naming the FoxSchema this one takes its database over from (a rename).
+pub const REPLACES_ANNOTATION: &str = "foxdb.dev/replaces";
 
 /// Metrics label of this controller.
 pub const KIND: &str = "FoxSchema";
@@ -136,7 +138,9 @@ async fn apply(schema: Arc<FoxSchema>, context: Arc<Context>) -> Result<Action> 
 
 fn failure_outcome(error: &Error, previous: &FoxSchemaStatus) -> Outcome {
     let (blocked, phase) = match error {
-        Error::Engine(EngineError::DestructiveRefused { .. }) => (true, SchemaPhase::Blocked),
+        Error::Engine(
+            EngineError::DestructiveRefused { .. } | EngineError::OwnedByAnotherSchema { .. },
+        ) => (true, SchemaPhase::Blocked),
         _ => (false, SchemaPhase::Failed),
     };
     let reason = error.condition_reason();
@@ -305,6 +309,7 @@ async fn decide(
     }
     let options = ApplyOptions {
         schema_name: schema.name_any(),
+        replaces: schema.annotations().get(REPLACES_ANNOTATION).cloned(),
         allow_destructive: spec.policy.allow_destructive,
         require_approval: spec.policy.require_approval,
         approve: approved,

@@ -78,6 +78,20 @@ pub async fn resolve_primary(
             feature: feature.to_string(),
         });
     }
-    let url = read_connection_url(client, namespace, &database.spec.primary.connection).await?;
+    let connection = &database.spec.primary.connection;
+    let url = read_connection_url(client, namespace, connection).await?;
+    if !url.matches_engine(database.spec.engine) {
+        return Err(Error::SecretInvalid {
+            namespace: namespace.to_string(),
+            name: connection.name.clone(),
+            key: connection.key.clone(),
+            problem: format!(
+                "the URL is for {}, but FoxReplicaSet/{} declares engine {}",
+                url.backend(),
+                reference.name,
+                database.spec.engine
+            ),
+        });
+    }
     Ok((database, url))
 }

@@ -27,6 +27,7 @@ use super::history::{
     ApplyStatus, HistoryRecord, close_interrupted, finish_history, insert_history, record_progress,
 };
 use super::lock::{DatabaseLock, acquire_lock};
+use super::ownership::check_owner;
 use super::plan::{Plan, build_plan};
 
 /// How to apply.
@@ -34,6 +35,9 @@ use super::plan::{Plan, build_plan};
 pub struct ApplyOptions {
     /// Name recorded in history (the FoxSchema's name).
     pub schema_name: String,
+    /// The FoxSchema this one takes the database over from (a rename); see
+    /// [`super::ownership`].
+    pub replaces: Option<String>,
     /// Apply destructive changes.
     pub allow_destructive: bool,
     /// Apply only a plan with this hash.
@@ -231,6 +235,12 @@ async fn apply_locked(
     let backend = connection.backend();
     apply_bookkeeping(connection).await?;
     lock.record_holder(connection).await?;
+    check_owner(
+        connection,
+        &options.schema_name,
+        options.replaces.as_deref(),
+    )
+    .await?;
     let interrupted = if backend == Backend::MySql {
         close_interrupted(connection).await?
     } else {

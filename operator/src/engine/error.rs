@@ -54,6 +54,16 @@ pub enum EngineError {
         /// One line per destructive change, with why.
         changes: Vec<String>,
     },
+    /// Another FoxSchema has applied to this database; see [`super::ownership`].
+    #[error(
+        "the database is declared by FoxSchema/{owner}, which has applied to it; FoxSchema/{schema} would plan {owner}'s tables as undeclared (and drop them where destructive changes are allowed), so nothing was done. Declare all of the database's tables in one FoxSchema; if FoxSchema/{schema} replaces FoxSchema/{owner} (a rename), say so: `fox apply --replaces {owner}`, or the annotation foxdb.dev/replaces: {owner} on the FoxSchema"
+    )]
+    OwnedByAnotherSchema {
+        /// The FoxSchema being applied.
+        schema: String,
+        /// The FoxSchema that applied before.
+        owner: String,
+    },
     /// A foreign key is violated after a SQLite rebuild; nothing was changed.
     #[error("foreign key check failed after the change, rolled back: {0}")]
     ForeignKeyViolation(String),
@@ -69,6 +79,7 @@ impl EngineError {
             Self::StatementFailed { .. } => "statement-failed",
             Self::Impossible { .. } => "impossible-change",
             Self::DestructiveRefused { .. } => "destructive-refused",
+            Self::OwnedByAnotherSchema { .. } => "owned-by-another-schema",
             Self::ForeignKeyViolation(_) => "foreign-key-violation",
         }
     }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod health;
 pub mod history;
 pub mod lock;
+pub mod ownership;
 pub mod plan;
 pub mod render;
 pub mod seed;

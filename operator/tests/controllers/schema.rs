@@ -4,7 +4,7 @@ use fox_crds::FoxSchema;
 use fox_crds::schema::{DriftPolicy, SchemaPhase};
 use fox_e2e::{TestDatabase, TestEngine};
 use fox_operator::controller::conditions::find_condition;
-use fox_operator::controller::schema::{APPROVE_ANNOTATION, error_policy};
+use fox_operator::controller::schema::{APPROVE_ANNOTATION, REPLACES_ANNOTATION, error_policy};
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use std::sync::Arc;
@@ -182,6 +182,60 @@ async fn approval_flow_applies_only_the_approved_hash() {
 }
 
 #[tokio::test]
+async fn a_second_schema_on_one_database_is_blocked_until_it_says_it_replaces_the_owner() {
+    let db = TestDatabase::create(TestEngine::Sqlite).await;
+    let api = ApiServer::start();
+    let context = context(&api);
+    database(&api, "blog-db", TestEngine::Sqlite, db.url());
+    api.insert(&blog_schema("blog-db"));
+    reconcile_schema(&api, &context, "blog").await.unwrap();
+
+    let mut second = blog_schema("blog-db");
+    second.metadata.name = Some("blog-v2".into());
+    second.spec.policy.allow_destructive = true;
+    second.spec.tables.retain(|t| t.name == "users");
+    second.spec.tables[0].relations.clear();
+    second.spec.seed.retain(|s| s.table == "users");
+    api.insert(&second);
+    reconcile_schema(&api, &context, "blog-v2")
+        .await
+        .unwrap_err();
+    let blocked: FoxSchema = api.get(NAMESPACE, "blog-v2").unwrap();
+    let (ready, reason, message) = condition(&blocked, "Ready");
+    assert_eq!(
+        (ready.as_str(), reason.as_str()),
+        ("False", "OwnedByAnotherSchema"),
+        "{message}"
+    );
+    assert_eq!(
+        blocked.status.as_ref().unwrap().phase,
+        Some(SchemaPhase::Blocked)
+    );
+    assert!(message.contains("FoxSchema/blog"), "{message}");
+    assert!(
+        has_table(db.url(), "posts").await,
+        "the owner's tables are kept"
+    );
+
+    api.edit::<FoxSchema>(NAMESPACE, "blog-v2", |s| {
+        s.metadata
+            .annotations
+            .get_or_insert_default()
+            .insert(REPLACES_ANNOTATION.into(), "blog".into());
+    });
+    reconcile_schema(&api, &context, "blog-v2").await.unwrap();
+    let applied: FoxSchema = api.get(NAMESPACE, "blog-v2").unwrap();
+    assert_eq!(
+        applied.status.as_ref().unwrap().phase,
+        Some(SchemaPhase::Applied)
+    );
+    assert!(
+        !has_table(db.url(), "posts").await,
+        "blog-v2 declares users only"
+    );
+}
+
+#[tokio::test]
 async fn destructive_change_is_blocked_until_allowed() {
     for engine in [TestEngine::Postgres, TestEngine::Mysql] {
         let db = TestDatabase::create(engine).await;
@@ -339,6 +393,22 @@ async fn missing_secret_and_missing_database_are_clear_conditions() {
     assert_eq!(reason, "SecretInvalid");
     assert!(
         message.contains("is not a database URL") && !message.contains("redis://"),
+        "{message}"
+    );
+
+    // A URL of another engine than the FoxReplicaSet (postgresql) declares.
+    api.insert(&secret(
+        "blog-db-primary",
+        "mysql://app:Fox-Leak-9Qz7@127.0.0.1:3306/app",
+    ));
+    reconcile_schema(&api, &context, "blog").await.unwrap_err();
+    let schema: FoxSchema = api.get(NAMESPACE, "blog").unwrap();
+    let (_, reason, message) = condition(&schema, "Ready");
+    assert_eq!(reason, "SecretInvalid");
+    assert!(
+        message
+            .contains("the URL is for mysql, but FoxReplicaSet/blog-db declares engine postgresql")
+            && !message.contains("Fox-Leak-9Qz7"),
         "{message}"
     );
 }

@@ -365,7 +365,10 @@ fn malformed_urls_never_show_the_password_on_any_entry_point() {
             // --database
             let mut args = with_files(&plain);
             args.extend(["--database".to_string(), url.to_string()]);
-            runs.push(("--database", super::support::fox_command(&to_str(&args)).output()));
+            runs.push((
+                "--database",
+                super::support::fox_command(&to_str(&args)).output(),
+            ));
             // FOX_DATABASE_URL
             runs.push((
                 "FOX_DATABASE_URL",
@@ -397,4 +400,20 @@ fn malformed_urls_never_show_the_password_on_any_entry_point() {
 
 fn to_str(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn a_secret_url_for_another_engine_than_the_replica_set_declares_is_refused() {
+    // The FoxReplicaSet says postgresql; the Secret holds a MariaDB URL.
+    let manifests = manifest_file(&manifests_with_secret_url(
+        "mysql://root:Fox-Leak-9Qz7@127.0.0.1:3306/test",
+    ));
+    let output = fox(&["plan", "-f", manifests.path.to_str().expect("utf-8")]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = text(&output.stderr);
+    assert!(
+        message.contains("holds a mysql URL, but FoxReplicaSet/db declares engine postgresql"),
+        "{message}"
+    );
+    assert!(!message.contains("Fox-Leak-9Qz7"), "{message}");
 }
