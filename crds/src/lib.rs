@@ -41,6 +41,8 @@ pub mod schema;
 pub mod schema_validation;
 mod structural;
 pub mod validation;
+mod yaml_reader;
+mod yaml_scalar;
 
 pub use column_type::{ColumnType, ColumnTypeError};
 pub use migration::{FoxMigration, FoxMigrationSpec, FoxMigrationStatus, MigrationPhase};
