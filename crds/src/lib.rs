@@ -34,6 +34,7 @@ pub mod manifest;
 pub mod migration;
 mod migration_validation;
 pub mod references;
+mod rename_validation;
 pub mod replica_set;
 mod replica_set_validation;
 pub mod scalar;
