@@ -336,10 +336,12 @@ fn read_document(origin: Origin, value: Value, set: &mut ManifestSet) {
             );
             None
         }
-        ("v1", "Secret") => match serde_json::from_value::<Secret>(value.clone()) {
+        ("v1", "Secret") => match serde_path_to_error::deserialize::<_, Secret>(value.clone()) {
             Ok(secret) => Some(Resource::Secret(Box::new(secret))),
             Err(error) => {
-                problems.add("", format!("invalid Secret: {error}"));
+                let path = error.path().to_string();
+                let path = if path == "." { String::new() } else { path };
+                problems.add(path, format!("invalid Secret: {}", error.into_inner()));
                 None
             }
         },

@@ -319,3 +319,19 @@ key: [unclosed
         set.problems[0]
     );
 }
+
+#[test]
+fn a_secret_with_a_wrongly_shaped_field_names_it() {
+    let yaml = "apiVersion: v1
+kind: Secret
+metadata: {name: db-url}
+stringData:
+  url: [not, a, string]
+";
+    let found = problems(yaml);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].starts_with("m.yaml:5: Secret/db-url: stringData.url: invalid Secret: invalid type: sequence, expected a string"),
+        "{found:#?}"
+    );
+}
