@@ -6,8 +6,12 @@
 /// Longest identifier every engine accepts (PostgreSQL: 63 bytes; MySQL: 64 characters).
 pub const MAX_IDENTIFIER_BYTES: usize = 63;
 
-/// Prefix of FoxDB's own bookkeeping tables; user tables may not start with it.
+/// Prefix of FoxDB's own bookkeeping tables; user tables may not start with it (in any case).
 pub const RESERVED_PREFIX: &str = "_fox_";
+
+/// Prefix SQLite keeps for its own tables and indexes (`sqlite_master`, `sqlite_sequence`); it
+/// refuses to create user objects with it, in any case.
+pub const SQLITE_RESERVED_PREFIX: &str = "sqlite_";
 
 /// Why a name cannot be used, or `None` when every engine can hold it.
 ///
@@ -47,6 +51,39 @@ pub fn identifier_problem(name: &str) -> Option<String> {
             "name \"{name}\" contains '.', which tools read as schema.table"
         ));
     }
+    if let Some(beyond) = name.chars().find(|c| u32::from(*c) > 0xFFFF) {
+        return Some(format!(
+            "name \"{name}\" contains {beyond} (U+{:04X}), a character outside the Basic \
+             Multilingual Plane; MySQL and MariaDB store names in utf8mb3, which cannot hold it",
+            u32::from(beyond)
+        ));
+    }
+    None
+}
+
+/// Why a table or index name cannot be used (on top of [`identifier_problem`]): the prefixes
+/// FoxDB and SQLite keep for themselves, compared case-insensitively as SQLite does.
+///
+/// ```
+/// use fox_crds::identifier::reserved_name_problem;
+/// assert!(reserved_name_problem("_FOX_history").is_some());
+/// assert!(reserved_name_problem("SQLite_stats").is_some());
+/// assert_eq!(reserved_name_problem("fox_news"), None);
+/// ```
+pub fn reserved_name_problem(name: &str) -> Option<String> {
+    let lower = folded(name);
+    if lower.starts_with(RESERVED_PREFIX) {
+        return Some(format!(
+            "\"{name}\" starts with {RESERVED_PREFIX} (in any case), which is reserved for \
+             FoxDB's own tables"
+        ));
+    }
+    if lower.starts_with(SQLITE_RESERVED_PREFIX) {
+        return Some(format!(
+            "\"{name}\" starts with {SQLITE_RESERVED_PREFIX} (in any case), which SQLite \
+             reserves for its own tables and indexes"
+        ));
+    }
     None
 }
 
@@ -75,5 +112,30 @@ mod tests {
         assert!(identifier_problem("trailing ").is_some());
         assert!(identifier_problem("a.b").is_some());
         assert_eq!(identifier_problem(&"x".repeat(63)), None);
+    }
+
+    #[test]
+    fn names_outside_the_basic_multilingual_plane_are_refused() {
+        let problem = identifier_problem("party_🎉").expect("refused");
+        assert!(problem.contains("U+1F389"), "{problem}");
+        assert!(problem.contains("utf8mb3"), "{problem}");
+        assert_eq!(identifier_problem("größe_€_名前"), None);
+    }
+
+    #[test]
+    fn reserved_prefixes_are_refused_in_any_case() {
+        for name in [
+            "_fox_x",
+            "_FOX_x",
+            "_Fox_History",
+            "sqlite_x",
+            "SQLITE_stat1",
+            "Sqlite_y",
+        ] {
+            assert!(reserved_name_problem(name).is_some(), "{name}");
+        }
+        for name in ["fox_x", "my_sqlite_x", "sqlite", "_fox"] {
+            assert_eq!(reserved_name_problem(name), None, "{name}");
+        }
     }
 }

@@ -34,6 +34,7 @@ pub mod manifest;
 pub mod migration;
 mod migration_validation;
 pub mod references;
+mod rename_validation;
 pub mod replica_set;
 mod replica_set_validation;
 pub mod scalar;
@@ -41,6 +42,8 @@ pub mod schema;
 pub mod schema_validation;
 mod structural;
 pub mod validation;
+mod yaml_reader;
+mod yaml_scalar;
 
 pub use column_type::{ColumnType, ColumnTypeError};
 pub use migration::{FoxMigration, FoxMigrationSpec, FoxMigrationStatus, MigrationPhase};

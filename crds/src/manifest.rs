@@ -20,6 +20,8 @@ use crate::replica_set::FoxReplicaSet;
 use crate::schema::FoxSchema;
 use crate::structural::check_structure;
 use crate::validation::{Problem, Problems, ValidationError};
+pub use crate::yaml_reader::FieldLines;
+use crate::yaml_reader::read_yaml;
 
 /// API version of every FoxDB resource.
 pub const API_VERSION: &str = "foxdb.dev/v1alpha1";
@@ -33,6 +35,18 @@ pub struct Origin {
     pub document: usize,
     /// 1-based line where the document starts, when known.
     pub line: Option<usize>,
+    /// Line of each field of the document.
+    pub fields: FieldLines,
+}
+
+impl Origin {
+    /// `file:line` of the field at `path` (`spec.version`), or of its nearest written parent.
+    pub fn at(&self, path: &str) -> String {
+        match self.fields.line_of(path).or(self.line) {
+            Some(line) => format!("{}:{line}", self.file.display()),
+            None => self.to_string(),
+        }
+    }
 }
 
 impl fmt::Display for Origin {
@@ -225,65 +239,68 @@ fn manifest_files(path: &Path) -> Result<Vec<PathBuf>, ManifestError> {
 }
 
 /// Parses the documents of one file's text into `set`.
+///
+/// Every problem points at the line of the field it concerns (or of its nearest enclosing
+/// field that is written). Duplicate keys, aliases and non-core tags make a document unusable;
+/// see the `yaml_reader` module.
 pub fn parse_manifests(file: &Path, text: &str, set: &mut ManifestSet) {
-    let starts = document_start_lines(text);
-    for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
-        let line = starts.get(index).copied();
+    let stream = read_yaml(text);
+    for document in stream.documents {
         let origin = Origin {
             file: file.to_path_buf(),
-            document: index,
-            line,
+            document: document.index,
+            line: Some(document.line),
+            fields: document.lines,
         };
-        let value = match Value::deserialize(document) {
-            Ok(value) => value,
-            Err(error) => {
-                let location = match error.location() {
-                    Some(at) => format!("{}:{}:{}", file.display(), at.line(), at.column()),
-                    None => origin.to_string(),
-                };
-                set.problems.push(FileProblem {
-                    location,
-                    object: None,
+        if !document.problems.is_empty() {
+            let object = object_name(&document.value);
+            set.problems
+                .extend(document.problems.into_iter().map(|problem| FileProblem {
+                    location: format!("{}:{}", file.display(), problem.line),
+                    object: object.clone(),
                     problem: Problem {
-                        path: String::new(),
-                        message: format!("YAML syntax error: {error}"),
+                        path: problem.path,
+                        message: problem.message,
                     },
-                });
-                // The parser cannot resynchronise after a syntax error.
-                break;
-            }
-        };
-        if value.is_null() {
+                }));
             continue;
         }
-        read_document(origin, value, set);
+        if document.value.is_null() {
+            continue;
+        }
+        read_document(origin, document.value, set);
+    }
+    if let Some(error) = stream.syntax_error {
+        set.problems.push(FileProblem {
+            location: format!("{}:{}:{}", file.display(), error.line, error.column),
+            object: None,
+            problem: Problem {
+                path: String::new(),
+                message: format!(
+                    "YAML syntax error: {} at line {} column {}",
+                    error.message, error.line, error.column
+                ),
+            },
+        });
     }
 }
 
-/// 1-based line of each document's first content line, so problems can point into the file.
-fn document_start_lines(text: &str) -> Vec<usize> {
-    let mut starts = Vec::new();
-    let mut pending = true;
-    for (number, line) in text.lines().enumerate() {
-        let trimmed = line.trim_end();
-        if trimmed == "---" || trimmed.starts_with("--- ") {
-            pending = true;
-            continue;
-        }
-        if pending && !trimmed.is_empty() && !trimmed.trim_start().starts_with('#') {
-            starts.push(number + 1);
-            pending = false;
-        }
-    }
-    starts
+/// `Kind/name` of a document, when it says.
+fn object_name(value: &Value) -> Option<String> {
+    let kind = value.get("kind").and_then(Value::as_str)?;
+    let name = value
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("<unnamed>");
+    Some(format!("{kind}/{name}"))
 }
 
 fn read_document(origin: Origin, value: Value, set: &mut ManifestSet) {
-    let location = origin.to_string();
+    let location = |path: &str| origin.at(path);
     let field = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_string);
     let (Some(api_version), Some(kind)) = (field("apiVersion"), field("kind")) else {
         set.problems.push(FileProblem {
-            location,
+            location: location(""),
             object: None,
             problem: Problem {
                 path: String::new(),
@@ -292,11 +309,7 @@ fn read_document(origin: Origin, value: Value, set: &mut ManifestSet) {
         });
         return;
     };
-    let name = value
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("<unnamed>");
-    let object = Some(format!("{kind}/{name}"));
+    let object = object_name(&value);
     let mut problems = Problems::default();
     if value
         .pointer("/metadata/name")
@@ -323,10 +336,12 @@ fn read_document(origin: Origin, value: Value, set: &mut ManifestSet) {
             );
             None
         }
-        ("v1", "Secret") => match serde_json::from_value::<Secret>(value.clone()) {
+        ("v1", "Secret") => match serde_path_to_error::deserialize::<_, Secret>(value.clone()) {
             Ok(secret) => Some(Resource::Secret(Box::new(secret))),
             Err(error) => {
-                problems.add("", format!("invalid Secret: {error}"));
+                let path = error.path().to_string();
+                let path = if path == "." { String::new() } else { path };
+                problems.add(path, format!("invalid Secret: {}", error.into_inner()));
                 None
             }
         },
@@ -335,7 +350,7 @@ fn read_document(origin: Origin, value: Value, set: &mut ManifestSet) {
     if let Err(error) = problems.into_result() {
         set.problems
             .extend(error.problems.into_iter().map(|problem| FileProblem {
-                location: location.clone(),
+                location: location(&problem.path),
                 object: object.clone(),
                 problem,
             }));
@@ -367,27 +382,72 @@ where
     let structural_ok = problems.len() == before;
     let reported: std::collections::HashSet<String> =
         problems.paths().skip(before).map(str::to_string).collect();
-    match serde_json::from_value::<K>(value.clone()) {
-        Ok(resource) => {
-            // Semantic checks run even after schema problems (a bound violated by a value that
-            // still parses), so one run shows everything; a field already reported is skipped.
-            if let Err(error) = validate(&resource) {
-                for problem in error.problems {
-                    if !reported.contains(&problem.path) {
-                        problems.add(problem.path, problem.message);
-                    }
-                }
-                return None;
+    let resource = typed_parse::<K>(value, &reported, problems)?;
+    // Semantic checks run even after schema problems (a bound violated by a value that still
+    // parses), so one run shows everything; a field already reported is skipped.
+    if let Err(error) = validate(&resource) {
+        for problem in error.problems {
+            if !reported.contains(&problem.path) {
+                problems.add(problem.path, problem.message);
             }
-            structural_ok.then_some(resource)
         }
-        Err(error) => {
-            if structural_ok {
-                problems.add("", error.to_string());
-            }
-            None
+        return None;
+    }
+    structural_ok.then_some(resource)
+}
+
+/// Most type errors one document reports: past this, fixing the file is the next step anyway.
+const MAX_TYPE_ERRORS: usize = 20;
+
+/// Parses `value` as `K`, adding each type error the schema check did not already report at its
+/// field path (a scalar field given a list or mapping). After an error the field is set to null
+/// and parsing is retried, so every such field is reported in one run.
+fn typed_parse<K>(
+    value: &Value,
+    reported: &std::collections::HashSet<String>,
+    problems: &mut Problems,
+) -> Option<K>
+where
+    K: for<'de> Deserialize<'de>,
+{
+    let mut attempt = value.clone();
+    let mut failed = false;
+    for _ in 0..MAX_TYPE_ERRORS {
+        let error = match serde_path_to_error::deserialize::<_, K>(attempt.clone()) {
+            Ok(resource) => return (!failed).then_some(resource),
+            Err(error) => error,
+        };
+        failed = true;
+        let path = error.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        // "missing field `x`" at `spec.a` is the schema check's "spec.a.x: required field".
+        let near_reported = reported
+            .iter()
+            .any(|r| r == &path || r.starts_with(&path) || path.starts_with(r.as_str()));
+        if !near_reported {
+            problems.add(path, error.inner().to_string());
+        }
+        match field_mut(&mut attempt, error.path()) {
+            Some(field) if !field.is_null() => *field = Value::Null,
+            _ => return None,
         }
     }
+    None
+}
+
+/// The value at a deserializer path, when every step is a map key or list index.
+fn field_mut<'v>(value: &'v mut Value, path: &serde_path_to_error::Path) -> Option<&'v mut Value> {
+    let mut current = value;
+    for segment in path.iter() {
+        current = match segment {
+            serde_path_to_error::Segment::Map { key } => current.get_mut(key.as_str())?,
+            serde_path_to_error::Segment::Seq { index } => current.get_mut(*index)?,
+            serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => {
+                return None;
+            }
+        };
+    }
+    Some(current)
 }
 
 /// The `openAPIV3Schema` of a resource kind, computed once.

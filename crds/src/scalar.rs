@@ -3,10 +3,14 @@
 use std::fmt;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
 /// A YAML/JSON scalar: string, number, boolean or null.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// A list or mapping where a scalar belongs is refused with "expected a string, number, boolean
+/// or null", which manifest reading prefixes with the field's path.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Scalar {
     /// `null`.
@@ -30,6 +34,55 @@ impl fmt::Display for Scalar {
             Self::Float(x) => write!(f, "{x}"),
             Self::String(s) => write!(f, "{s:?}"),
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ScalarVisitor)
+    }
+}
+
+struct ScalarVisitor;
+
+impl Visitor<'_> for ScalarVisitor {
+    type Value = Scalar;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string, number, boolean or null")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
+        Ok(Scalar::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Scalar, E> {
+        Ok(Scalar::Null)
+    }
+
+    fn visit_bool<E: de::Error>(self, value: bool) -> Result<Scalar, E> {
+        Ok(Scalar::Bool(value))
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Scalar, E> {
+        Ok(Scalar::Integer(value))
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Scalar, E> {
+        // Above i64::MAX a whole number is kept as a float, as it always was.
+        Ok(i64::try_from(value).map_or(Scalar::Float(value as f64), Scalar::Integer))
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Scalar, E> {
+        Ok(Scalar::Float(value))
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Scalar, E> {
+        Ok(Scalar::String(value.to_string()))
+    }
+
+    fn visit_string<E: de::Error>(self, value: String) -> Result<Scalar, E> {
+        Ok(Scalar::String(value))
     }
 }
 
@@ -68,4 +121,34 @@ pub(crate) fn any_object_list_schema(_: &mut SchemaGenerator) -> Schema {
         "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
         "nullable": true
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn scalars_read_from_json_keep_their_kind() {
+        let read = |value| serde_json::from_value::<Scalar>(value).expect("a scalar");
+        assert_eq!(read(json!(null)), Scalar::Null);
+        assert_eq!(read(json!(true)), Scalar::Bool(true));
+        assert_eq!(read(json!(-3)), Scalar::Integer(-3));
+        assert_eq!(read(json!(u64::MAX)), Scalar::Float(u64::MAX as f64));
+        assert_eq!(read(json!(1.5)), Scalar::Float(1.5));
+        assert_eq!(read(json!("x")), Scalar::String("x".into()));
+    }
+
+    #[test]
+    fn a_list_or_mapping_is_not_a_scalar() {
+        for value in [json!([1]), json!({"a": 1})] {
+            let error = serde_json::from_value::<Scalar>(value).expect_err("refused");
+            assert!(
+                error
+                    .to_string()
+                    .contains("expected a string, number, boolean or null"),
+                "{error}"
+            );
+        }
+    }
 }

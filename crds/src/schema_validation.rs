@@ -4,7 +4,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::column_type::ColumnType;
 use crate::conventions::{default_foreign_key, default_index_name, default_join_table};
-use crate::identifier::{RESERVED_PREFIX, folded, identifier_problem};
+use crate::identifier::{folded, identifier_problem, reserved_name_problem};
+use crate::rename_validation::validate_previous_names;
 use crate::scalar::Scalar;
 use crate::schema::{
     ColumnSpec, FoxSchema, FoxSchemaSpec, ReferentialAction, RelationKind, TableSpec,
@@ -118,14 +119,8 @@ fn validate_spec(spec: &FoxSchemaSpec, problems: &mut Problems) {
     for (i, table) in spec.tables.iter().enumerate() {
         let path = format!("spec.tables[{i}]");
         check_name(&format!("{path}.name"), &table.name, problems);
-        if table.name.starts_with(RESERVED_PREFIX) {
-            problems.add(
-                format!("{path}.name"),
-                format!(
-                    "\"{}\" starts with {RESERVED_PREFIX}, which is reserved for FoxDB's own tables",
-                    table.name
-                ),
-            );
+        if let Some(problem) = reserved_name_problem(&table.name) {
+            problems.add(format!("{path}.name"), problem);
         }
         if let Some(first) = table_names.insert(folded(&table.name), i) {
             problems.add(
@@ -137,18 +132,7 @@ fn validate_spec(spec: &FoxSchemaSpec, problems: &mut Problems) {
             );
         }
     }
-    for (i, table) in spec.tables.iter().enumerate() {
-        for (j, previous) in table.previous_names.iter().enumerate() {
-            let path = format!("spec.tables[{i}].previousNames[{j}]");
-            check_name(&path, previous, problems);
-            if table_names.contains_key(&folded(previous)) {
-                problems.add(
-                    path,
-                    format!("\"{previous}\" is the name of a declared table; a rename source must not be declared"),
-                );
-            }
-        }
-    }
+    validate_previous_names(spec, problems);
 
     let facts: BTreeMap<String, TableFacts<'_>> = spec
         .tables
@@ -202,13 +186,6 @@ fn validate_table(
                     "duplicate column name \"{}\" (also {path}.columns[{first}])",
                     column.name
                 ),
-            );
-        }
-        for (k, previous) in column.previous_names.iter().enumerate() {
-            check_name(
-                &format!("{column_path}.previousNames[{k}]"),
-                previous,
-                problems,
             );
         }
         let ty = match column.type_.parse::<ColumnType>() {
@@ -283,6 +260,9 @@ fn validate_table(
         let name = match &index.name {
             Some(name) => {
                 check_name(&format!("{index_path}.name"), name, problems);
+                if let Some(problem) = reserved_name_problem(name) {
+                    problems.add(format!("{index_path}.name"), problem);
+                }
                 name.clone()
             }
             None => default_index_name(&table.name, &index.columns, index.unique),

@@ -129,3 +129,48 @@ fn printed_crds_match_the_committed_files() {
         .collect();
     assert_eq!(stdout(&output), committed);
 }
+
+#[test]
+fn duplicate_yaml_keys_are_refused_with_their_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("policy.yaml");
+    std::fs::write(
+        &file,
+        r#"apiVersion: foxdb.dev/v1alpha1
+kind: FoxSchema
+metadata: {name: shop}
+spec:
+  databaseRef: {name: db}
+  policy:
+    allowDestructive: false
+  tables:
+    - name: users
+      columns:
+        - {name: id, type: integer, primaryKey: true}
+  policy:
+    allowDestructive: true
+"#,
+    )
+    .expect("writes");
+    let output = fox(&["validate", "-f", file.to_str().expect("utf-8")]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(
+        stdout(&output).starts_with(&format!(
+            "{}:12: FoxSchema/shop: spec.policy: duplicate key \"policy\" (first at line 6)",
+            file.display()
+        )),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn problems_point_at_the_line_of_their_field() {
+    let expected = std::fs::read_to_string(repository_root().join("examples/invalid/EXPECTED.txt"))
+        .expect("EXPECTED.txt exists");
+    // bad-types.yaml declares its columns on lines 11-17, one per line.
+    assert!(
+        expected.contains("examples/invalid/bad-types.yaml:12: FoxSchema/bad-types: spec.tables[0].columns[1].type: unknown type \"strin\""),
+        "{expected}"
+    );
+}

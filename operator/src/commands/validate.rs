@@ -60,18 +60,28 @@ pub fn validate_set(set: &ManifestSet) -> ValidationReport {
                 report
                     .checked
                     .push(format!("FoxReplicaSet/{}", name(&rs.metadata)));
-                let secrets = std::iter::once(&rs.spec.primary)
-                    .chain(&rs.spec.replicas)
-                    .map(|m| &m.connection.name)
-                    .chain(rs.spec.cache.as_ref().map(|c| &c.redis.name));
-                for secret in secrets {
+                let secrets =
+                    std::iter::once(("spec.primary.connection".to_string(), &rs.spec.primary))
+                        .chain(
+                            rs.spec.replicas.iter().enumerate().map(|(i, member)| {
+                                (format!("spec.replicas[{i}].connection"), member)
+                            }),
+                        )
+                        .map(|(path, m)| (path, &m.connection.name))
+                        .chain(
+                            rs.spec
+                                .cache
+                                .as_ref()
+                                .map(|c| ("spec.cache.redis".to_string(), &c.redis.name)),
+                        );
+                for (path, secret) in secrets {
                     if !set
                         .secrets()
                         .any(|s| s.metadata.name.as_ref() == Some(secret))
                     {
                         report.notes.push(format!(
                             "{}: FoxReplicaSet/{} uses Secret \"{secret}\", which is not in these files (it must exist in the cluster)",
-                            document.origin,
+                            document.origin.at(&path),
                             name(&rs.metadata)
                         ));
                     }
@@ -86,19 +96,19 @@ pub fn validate_set(set: &ManifestSet) -> ValidationReport {
                     Some((_, rs)) if rs.spec.engine.is_sql() && !schema.spec.collections.is_empty() => {
                         report.problems.push(format!(
                             "{}: FoxSchema/{}: spec.collections: FoxReplicaSet/{target} is {}, which has tables, not collections",
-                            document.origin, name(&schema.metadata), rs.spec.engine
+                            document.origin.at("spec.collections"), name(&schema.metadata), rs.spec.engine
                         ));
                     }
                     Some((_, rs)) if !rs.spec.engine.is_sql() && !schema.spec.tables.is_empty() => {
                         report.problems.push(format!(
                             "{}: FoxSchema/{}: spec.tables: FoxReplicaSet/{target} is mongodb, which has collections, not tables",
-                            document.origin, name(&schema.metadata)
+                            document.origin.at("spec.tables"), name(&schema.metadata)
                         ));
                     }
                     Some(_) => {}
                     None => report.notes.push(format!(
                         "{}: FoxSchema/{} targets FoxReplicaSet \"{target}\", which is not in these files",
-                        document.origin,
+                        document.origin.at("spec.databaseRef"),
                         name(&schema.metadata)
                     )),
                 }
@@ -135,9 +145,10 @@ pub fn validate_set(set: &ManifestSet) -> ValidationReport {
             migration.spec.database_ref.name.clone(),
             migration.spec.version,
         );
-        if let Some(first) = versions.insert(key, origin.to_string()) {
+        if let Some(first) = versions.insert(key, origin.at("spec.version")) {
             report.problems.push(format!(
-                "{origin}: FoxMigration/{}: spec.version: version {} for database \"{}\" is also used at {first}",
+                "{}: FoxMigration/{}: spec.version: version {} for database \"{}\" is also used at {first}",
+                origin.at("spec.version"),
                 migration.metadata.name.clone().unwrap_or_default(),
                 migration.spec.version,
                 migration.spec.database_ref.name

@@ -411,3 +411,45 @@ async fn indexes_a_schema_cannot_declare_are_left_alone() {
         assert!(planned.is_empty(), "{engine}: {:#?}", planned.changes);
     }
 }
+
+/// A rename that only changes case is refused by validation (MySQL and SQLite see one name);
+/// the two applies its message advises do the rename, keep the rows and converge.
+#[tokio::test]
+async fn a_case_only_table_rename_works_in_the_two_advised_steps_on_every_engine() {
+    for engine in TestEngine::ALL {
+        let database = TestDatabase::create(engine).await;
+        applied(apply(&database, &tables(ITEMS), false).await);
+        execute(
+            &database,
+            "INSERT INTO items (id, name, qty) VALUES (1, 'apple', 10), (2, 'pear', 20)",
+        )
+        .await;
+        let original = rows(&database, "items", "name").await;
+        let through = tables(&ITEMS.replace(
+            "- name: items\n",
+            "- name: items_renaming\n      previousNames: [items]\n",
+        ));
+        applied(apply(&database, &through, false).await);
+        let last = tables(&ITEMS.replace(
+            "- name: items\n",
+            "- name: Items\n      previousNames: [items_renaming]\n",
+        ));
+        let planned = plan(&database, &last).await;
+        assert!(
+            planned.destructive().is_empty(),
+            "{engine}: {:#?}",
+            planned.changes
+        );
+        applied(apply(&database, &last, false).await);
+        let names: Vec<String> = live_schema(&database)
+            .await
+            .tables
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        assert_eq!(names, vec!["Items"], "{engine}");
+        assert_eq!(rows(&database, "Items", "name").await, original, "{engine}");
+        let again = plan(&database, &last).await;
+        assert!(again.is_empty(), "{engine}: {:#?}", again.changes);
+    }
+}

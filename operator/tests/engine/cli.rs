@@ -416,4 +416,95 @@ fn a_secret_url_for_another_engine_than_the_replica_set_declares_is_refused() {
         "{message}"
     );
     assert!(!message.contains("Fox-Leak-9Qz7"), "{message}");
+
+/// A second `policy:` block used to win silently and turn `allowDestructive` on; now the
+/// manifest is refused before any connection, and the column and its values stay.
+#[tokio::test]
+async fn a_duplicate_policy_key_is_refused_before_anything_is_dropped() {
+    for engine in TestEngine::ALL {
+        let database = TestDatabase::create(engine).await;
+        let url = database.url().to_string();
+        let before = manifest_file(&schema_yaml("", BEFORE));
+        let first = fox(&[
+            "apply",
+            "-f",
+            before.path.to_str().expect("utf-8"),
+            "--database",
+            &url,
+        ]);
+        assert_eq!(
+            first.status.code(),
+            Some(0),
+            "{engine}: {}",
+            text(&first.stderr)
+        );
+        let doubled = format!(
+            "{}  policy: {{allowDestructive: true}}\n",
+            schema_yaml("allowDestructive: false", &after())
+        );
+        let doubled = manifest_file(&doubled);
+        let refused = fox(&[
+            "apply",
+            "-f",
+            doubled.path.to_str().expect("utf-8"),
+            "--database",
+            &url,
+        ]);
+        assert_eq!(refused.status.code(), Some(1), "{engine}");
+        let message = text(&refused.stderr);
+        assert!(
+            message.contains(
+                ":13: FoxSchema/test: spec.policy: duplicate key \"policy\" (first at line 6)"
+            ) && message.contains("nothing was done"),
+            "{engine}: {message}"
+        );
+        assert_eq!(
+            live_schema(&database).await,
+            expected_schema(&database, &schema(&schema_yaml("", BEFORE))),
+            "{engine}: database unchanged"
+        );
+    }
+}
+
+/// Names some engine cannot hold (characters beyond the BMP on MySQL; `sqlite_` and `_fox_` in
+/// any case on SQLite) are refused by `fox plan` and `fox apply` on every engine, before any DDL.
+#[tokio::test]
+async fn names_an_engine_cannot_hold_are_refused_before_any_ddl() {
+    let bad_tables = [
+        ("party_🎉", "outside the Basic Multilingual Plane"),
+        ("SQLite_stats", "which SQLite reserves"),
+        ("_FOX_notes", "reserved for FoxDB's own tables"),
+    ];
+    for engine in TestEngine::ALL {
+        let database = TestDatabase::create(engine).await;
+        let url = database.url().to_string();
+        for (name, reason) in bad_tables {
+            let yaml = schema_yaml(
+                "",
+                &format!(
+                    "{BEFORE}    - name: \"{name}\"\n      columns:\n        - {{name: id, type: integer, primaryKey: true}}\n"
+                ),
+            );
+            let manifest = manifest_file(&yaml);
+            for command in ["plan", "apply"] {
+                let output = fox(&[
+                    command,
+                    "-f",
+                    manifest.path.to_str().expect("utf-8"),
+                    "--database",
+                    &url,
+                ]);
+                assert_eq!(output.status.code(), Some(1), "{engine} {command} {name}");
+                let message = text(&output.stderr);
+                assert!(
+                    message.contains("spec.tables[1].name:") && message.contains(reason),
+                    "{engine} {command} {name}: {message}"
+                );
+            }
+        }
+        assert!(
+            live_schema(&database).await.tables.is_empty(),
+            "{engine}: nothing was created"
+        );
+    }
 }
