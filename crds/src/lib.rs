@@ -39,8 +39,10 @@ mod replica_set_validation;
 pub mod scalar;
 pub mod schema;
 pub mod schema_validation;
+mod seed_validation;
 mod structural;
 pub mod validation;
+pub mod value_validation;
 
 pub use column_type::{ColumnType, ColumnTypeError};
 pub use migration::{FoxMigration, FoxMigrationSpec, FoxMigrationStatus, MigrationPhase};

@@ -227,6 +227,7 @@ fn manifest_files(path: &Path) -> Result<Vec<PathBuf>, ManifestError> {
 /// Parses the documents of one file's text into `set`.
 pub fn parse_manifests(file: &Path, text: &str, set: &mut ManifestSet) {
     let starts = document_start_lines(text);
+    crate::value_validation::report_non_finite_numbers(file, text, &starts, set);
     for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
         let line = starts.get(index).copied();
         let origin = Origin {
