@@ -4,6 +4,7 @@ mod changes;
 mod cli;
 mod concurrency;
 mod crash;
+mod default_values;
 mod generated_client;
 mod migrate;
 mod round_trip;
