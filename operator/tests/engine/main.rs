@@ -8,4 +8,5 @@ mod default_values;
 mod generated_client;
 mod migrate;
 mod round_trip;
+mod seed_values;
 mod support;
