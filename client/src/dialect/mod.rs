@@ -66,6 +66,13 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         }
     }
 
+    /// An instant as a `timestamptz` literal this engine reads back as the same instant (in
+    /// UTC), and reports back in a form [`fox_crds::value_validation::parse_instant`] reads.
+    fn instant_literal(&self, instant: chrono::DateTime<chrono::Utc>) -> String {
+        // The form a bound `DateTime<Utc>` takes on SQLite, so defaults and rows sort alike.
+        instant.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+    }
+
     /// The current date and time as a default of a column of type `ty`.
     fn now_expression(&self, _ty: &ColumnType) -> String {
         "CURRENT_TIMESTAMP".into()

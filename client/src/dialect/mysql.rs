@@ -83,6 +83,11 @@ impl Dialect for MySql {
         }
     }
 
+    fn instant_literal(&self, instant: chrono::DateTime<chrono::Utc>) -> String {
+        // MariaDB takes no offset in a literal; FoxDB sessions run in UTC (`time_zone`).
+        instant.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+    }
+
     fn wrap_default_literal(&self, ty: &ColumnType, literal: String) -> String {
         // MySQL takes defaults of TEXT, JSON and BLOB columns only as expressions.
         if Self::needs_expression_default(ty) {

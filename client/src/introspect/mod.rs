@@ -99,6 +99,13 @@ pub fn canonical_default(
     {
         return Some(ColumnDefault::Number(stored));
     }
+    if let (ColumnType::TimestampTz, ColumnDefault::Text(text)) = (ty, default)
+        && let Some(instant) = fox_crds::value_validation::parse_instant(text)
+    {
+        return Some(ColumnDefault::Text(
+            dialect_for(backend).instant_literal(instant),
+        ));
+    }
     match default {
         ColumnDefault::Null if nullable => None,
         ColumnDefault::Integer(i) if *ty == ColumnType::Boolean => {

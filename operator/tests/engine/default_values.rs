@@ -109,3 +109,24 @@ async fn plan_output_shows_control_characters_in_defaults_escaped() {
         "{line}"
     );
 }
+
+#[tokio::test]
+async fn date_and_time_defaults_converge_on_every_engine() {
+    let yaml = "
+    - name: calendar
+      columns:
+        - {name: id, type: integer, primaryKey: true}
+        - {name: day, type: date, default: current_date}
+        - {name: clock, type: time, default: current_time}
+        - {name: local, type: timestamp, default: now()}
+        - {name: instant, type: timestamptz, default: now()}
+        - {name: fixed_day, type: date, default: \"2024-02-29\"}
+        - {name: fixed_clock, type: time, default: \"09:30\"}
+        - {name: fixed_local, type: timestamp, default: \"2024-01-01T10:00:00.5\"}
+        - {name: fixed_instant, type: timestamptz, default: \"2024-01-01T10:00:00+02:00\"}
+";
+    for engine in TestEngine::ALL {
+        let database = TestDatabase::create(engine).await;
+        assert_converges(engine, &database, yaml).await;
+    }
+}
