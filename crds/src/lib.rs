@@ -40,8 +40,10 @@ mod replica_set_validation;
 pub mod scalar;
 pub mod schema;
 pub mod schema_validation;
+mod seed_validation;
 mod structural;
 pub mod validation;
+pub mod value_validation;
 mod yaml_reader;
 mod yaml_scalar;
 

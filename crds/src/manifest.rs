@@ -241,8 +241,9 @@ fn manifest_files(path: &Path) -> Result<Vec<PathBuf>, ManifestError> {
 /// Parses the documents of one file's text into `set`.
 ///
 /// Every problem points at the line of the field it concerns (or of its nearest enclosing
-/// field that is written). Duplicate keys, aliases and non-core tags make a document unusable;
-/// see the `yaml_reader` module.
+/// field that is written). Duplicate keys, aliases, non-core tags and numbers JSON cannot hold
+/// make a document unusable (see the `yaml_reader` module); the rest of such a document is
+/// still checked for problems.
 pub fn parse_manifests(file: &Path, text: &str, set: &mut ManifestSet) {
     let stream = read_yaml(text);
     for document in stream.documents {
@@ -263,6 +264,13 @@ pub fn parse_manifests(file: &Path, text: &str, set: &mut ManifestSet) {
                         message: problem.message,
                     },
                 }));
+            // The rest of the document is still checked, so one run shows every problem; the
+            // document itself is not kept. (A document cut short, by an alias say, is null.)
+            if !document.value.is_null() {
+                let mut rest = ManifestSet::default();
+                read_document(origin, document.value, &mut rest);
+                set.problems.extend(rest.problems);
+            }
             continue;
         }
         if document.value.is_null() {

@@ -10,10 +10,11 @@ use crate::scalar::Scalar;
 use crate::schema::{
     ColumnSpec, FoxSchema, FoxSchemaSpec, ReferentialAction, RelationKind, TableSpec,
 };
+use crate::seed_validation::validate_seed_keys;
 use crate::validation::{Problems, ValidationError, dns_label_problem};
+use crate::value_validation::{default_problem, seed_value_problem};
 
-/// Portable default expressions, accepted as strings in `default:` and rendered per engine.
-pub const DEFAULT_EXPRESSIONS: [&str; 3] = ["now()", "current_date", "current_time"];
+pub use crate::value_validation::DEFAULT_EXPRESSIONS;
 
 impl FoxSchema {
     /// Checks the schema for everything the API server cannot: unknown types, duplicate
@@ -151,6 +152,11 @@ fn validate_spec(spec: &FoxSchemaSpec, problems: &mut Problems) {
     }
     validate_collections(spec, problems);
     validate_seed(spec, &facts, problems);
+    let primary_keys = facts
+        .iter()
+        .map(|(name, table)| (name.clone(), table.primary_key.clone()))
+        .collect();
+    validate_seed_keys(spec, &primary_keys, problems);
 }
 
 fn check_name(path: &str, name: &str, problems: &mut Problems) {
@@ -565,47 +571,6 @@ fn check_generated_key(
     }
 }
 
-fn default_problem(ty: &ColumnType, default: &Scalar) -> Option<String> {
-    let fits = match (ty, default) {
-        (_, Scalar::Null) => true,
-        (ColumnType::Boolean, Scalar::Bool(_)) => true,
-        (t, Scalar::Integer(_)) if t.is_integer() => true,
-        (
-            ColumnType::Real | ColumnType::Double | ColumnType::Decimal { .. },
-            Scalar::Integer(_) | Scalar::Float(_),
-        ) => true,
-        (ColumnType::Enum(labels), Scalar::String(s)) => {
-            if labels.contains(s) {
-                true
-            } else {
-                return Some(format!(
-                    "default \"{s}\" is not one of the enum labels ({})",
-                    labels.join(", ")
-                ));
-            }
-        }
-        (
-            ColumnType::Timestamp | ColumnType::TimestampTz | ColumnType::Date | ColumnType::Time,
-            Scalar::String(_),
-        ) => true,
-        (
-            ColumnType::Char(_)
-            | ColumnType::Varchar(_)
-            | ColumnType::Text
-            | ColumnType::Uuid
-            | ColumnType::Json,
-            Scalar::String(s),
-        ) => !DEFAULT_EXPRESSIONS.contains(&s.as_str()),
-        (ColumnType::Decimal { .. }, Scalar::String(s)) => s.parse::<f64>().is_ok(),
-        _ => false,
-    };
-    if fits {
-        None
-    } else {
-        Some(format!("default {default} does not fit type {ty}"))
-    }
-}
-
 fn validate_collections(spec: &FoxSchemaSpec, problems: &mut Problems) {
     let mut names = HashMap::new();
     for (i, collection) in spec.collections.iter().enumerate() {
@@ -713,38 +678,5 @@ fn validate_seed(
                 }
             }
         }
-    }
-}
-
-fn seed_value_problem(ty: &ColumnType, value: &Scalar) -> Option<String> {
-    match (ty, value) {
-        (ColumnType::Boolean, Scalar::Bool(_)) => None,
-        (t, Scalar::Integer(_)) if t.is_integer() => None,
-        (
-            ColumnType::Real | ColumnType::Double | ColumnType::Decimal { .. },
-            Scalar::Integer(_) | Scalar::Float(_),
-        ) => None,
-        (ColumnType::Enum(labels), Scalar::String(s)) if !labels.contains(s) => Some(format!(
-            "value \"{s}\" is not one of the enum labels ({})",
-            labels.join(", ")
-        )),
-        (ColumnType::Varchar(n) | ColumnType::Char(n), Scalar::String(s))
-            if s.chars().count() > *n as usize =>
-        {
-            Some(format!(
-                "value is {} characters long; the column holds {n}",
-                s.chars().count()
-            ))
-        }
-        (t, Scalar::String(_))
-            if !t.is_integer()
-                && !matches!(
-                    t,
-                    ColumnType::Boolean | ColumnType::Real | ColumnType::Double
-                ) =>
-        {
-            None
-        }
-        _ => Some(format!("value {value} does not fit type {ty}")),
     }
 }

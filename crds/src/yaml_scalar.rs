@@ -6,7 +6,8 @@
 //! decimal, `0x`, `0o` and `0b` integers; `.inf`, `.nan` and anything Rust reads as a finite
 //! `f64` are floats; digits with a leading zero (`007`) stay strings. Quoted and block scalars
 //! are always strings; the core tags `!!bool`, `!!int`, `!!float`, `!!null` and `!!str` force a
-//! type. Numbers that JSON cannot hold (NaN, infinities) become `null`, as before.
+//! type. NaN and infinities are refused: JSON (and so Kubernetes) cannot carry them, and read as
+//! `null` they would silently turn `default: .nan` into "no default".
 
 use std::num::ParseIntError;
 
@@ -40,8 +41,8 @@ pub(crate) fn resolve_scalar(
             None => Err(format!("{text:?} is not an integer")),
         },
         Some("float") => parse_f64(text)
-            .map(float_value)
-            .ok_or_else(|| format!("{text:?} is not a float")),
+            .ok_or_else(|| format!("{text:?} is not a float"))
+            .and_then(float_value),
         Some("null") => parse_null(text)
             .map(|()| Value::Null)
             .ok_or_else(|| format!("{text:?} is not null")),
@@ -66,13 +67,17 @@ fn resolve_plain(text: &str) -> Result<Value, String> {
     if !digits_but_not_number(text)
         && let Some(float) = parse_f64(text)
     {
-        return Ok(float_value(float));
+        return float_value(float);
     }
     Ok(Value::String(text.to_string()))
 }
 
-fn float_value(float: f64) -> Value {
-    Number::from_f64(float).map_or(Value::Null, Value::Number)
+fn float_value(float: f64) -> Result<Value, String> {
+    Number::from_f64(float).map(Value::Number).ok_or_else(|| {
+        format!(
+            "{float} is not a number FoxDB can store: JSON (and so Kubernetes) has no NaN or infinity, and MySQL/MariaDB and SQLite columns cannot hold them; write a finite number"
+        )
+    })
 }
 
 /// An integer that fits 64 bits, an error for one that only fits 128 (JSON numbers here are
@@ -260,6 +265,16 @@ mod tests {
         for text in samples {
             let expected = previous_reading(text);
             let actual = resolve_scalar(text, ScalarForm::Plain, None);
+            if expected == Ok(Value::Null) && parse_f64(text).is_some_and(|f| !f.is_finite()) {
+                // NaN and infinities used to vanish into null; they are refused now.
+                assert!(
+                    actual
+                        .as_ref()
+                        .is_err_and(|m| m.contains("not a number FoxDB can store")),
+                    "{text:?}: {actual:?}"
+                );
+                continue;
+            }
             if actual.is_ok() != expected.is_ok() || (actual.is_ok() && actual != expected) {
                 differences.push(format!("{text:?}: was {expected:?}, now {actual:?}"));
             }

@@ -17,6 +17,19 @@ pub use sqlite::Sqlite;
 use crate::Backend;
 use crate::schema::{Column, ColumnDefault, ForeignKey, Index, Table};
 
+/// How an engine keeps a floating point value of a column, so declared values compare with
+/// what the engine reports back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FloatStorage {
+    /// IEEE single precision (PostgreSQL `real`).
+    Single,
+    /// IEEE double precision.
+    Double,
+    /// Single precision, with defaults reported rounded to this many significant digits
+    /// (MariaDB shows a `FLOAT` default as `0.333333`).
+    SingleShownWith(usize),
+}
+
 /// How one engine spells SQL.
 pub trait Dialect: Send + Sync + std::fmt::Debug {
     /// The engine this dialect renders for.
@@ -43,6 +56,21 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
     /// `TRUE` / `FALSE` as a default value.
     fn boolean_literal(&self, value: bool) -> &'static str {
         if value { "TRUE" } else { "FALSE" }
+    }
+
+    /// How a `real` or `double` column of this engine keeps its values.
+    fn float_storage(&self, ty: &ColumnType) -> FloatStorage {
+        match ty {
+            ColumnType::Real => FloatStorage::Single,
+            _ => FloatStorage::Double,
+        }
+    }
+
+    /// An instant as a `timestamptz` literal this engine reads back as the same instant (in
+    /// UTC), and reports back in a form [`fox_crds::value_validation::parse_instant`] reads.
+    fn instant_literal(&self, instant: chrono::DateTime<chrono::Utc>) -> String {
+        // The form a bound `DateTime<Utc>` takes on SQLite, so defaults and rows sort alike.
+        instant.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
     }
 
     /// The current date and time as a default of a column of type `ty`.

@@ -2,7 +2,7 @@
 
 use fox_crds::ColumnType;
 
-use super::Dialect;
+use super::{Dialect, FloatStorage};
 use crate::Backend;
 use crate::schema::{Column, Table};
 
@@ -73,6 +73,19 @@ impl Dialect for MySql {
 
     fn current_time_expression(&self) -> &'static str {
         "(CURRENT_TIME)"
+    }
+
+    fn float_storage(&self, ty: &ColumnType) -> FloatStorage {
+        match ty {
+            // MariaDB reports a FLOAT default with 6 significant digits (`123457000`).
+            ColumnType::Real => FloatStorage::SingleShownWith(6),
+            _ => FloatStorage::Double,
+        }
+    }
+
+    fn instant_literal(&self, instant: chrono::DateTime<chrono::Utc>) -> String {
+        // MariaDB takes no offset in a literal; FoxDB sessions run in UTC (`time_zone`).
+        instant.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
     }
 
     fn wrap_default_literal(&self, ty: &ColumnType, literal: String) -> String {

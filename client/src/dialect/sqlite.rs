@@ -3,7 +3,7 @@
 
 use fox_crds::ColumnType;
 
-use super::Dialect;
+use super::{Dialect, FloatStorage};
 use crate::Backend;
 use crate::schema::{Column, Table};
 
@@ -40,6 +40,11 @@ impl Sqlite {
 impl Dialect for Sqlite {
     fn backend(&self) -> Backend {
         Backend::Sqlite
+    }
+
+    fn float_storage(&self, _ty: &ColumnType) -> FloatStorage {
+        // Every SQLite REAL is an 8-byte IEEE float.
+        FloatStorage::Double
     }
 
     fn native_type(&self, _table: &str, column: &Column) -> String {

@@ -18,6 +18,7 @@ mod native_type;
 mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod stored_float;
 
 use fox_crds::ColumnType;
 use fox_crds::schema::ReferentialAction;
@@ -79,14 +80,33 @@ pub fn canonical_type(backend: Backend, ty: &ColumnType) -> ColumnType {
     parse_native_type(backend, &native).unwrap_or_else(|| ty.clone())
 }
 
-/// A default as the engine keeps it: numbers without trailing zeros, booleans for 0/1 on
-/// boolean columns, an explicit NULL default on a nullable column the same as none.
+/// A default as `backend` keeps it: numbers without trailing zeros, floating point numbers
+/// at the column's precision, booleans for 0/1 on boolean columns, an explicit NULL default on
+/// a nullable column the same as none.
 pub fn canonical_default(
+    backend: Backend,
     ty: &ColumnType,
     nullable: bool,
     default: Option<&ColumnDefault>,
 ) -> Option<ColumnDefault> {
-    match default? {
+    let default = default?;
+    if let (
+        ColumnType::Real | ColumnType::Double,
+        ColumnDefault::Number(n) | ColumnDefault::Text(n),
+    ) = (ty, default)
+        && let Some(stored) =
+            stored_float::stored_float_text(dialect_for(backend).float_storage(ty), n)
+    {
+        return Some(ColumnDefault::Number(stored));
+    }
+    if let (ColumnType::TimestampTz, ColumnDefault::Text(text)) = (ty, default)
+        && let Some(instant) = fox_crds::value_validation::parse_instant(text)
+    {
+        return Some(ColumnDefault::Text(
+            dialect_for(backend).instant_literal(instant),
+        ));
+    }
+    match default {
         ColumnDefault::Null if nullable => None,
         ColumnDefault::Integer(i) if *ty == ColumnType::Boolean => {
             Some(ColumnDefault::Bool(*i != 0))
@@ -215,8 +235,12 @@ pub fn canonical_schema(backend: Backend, schema: &Schema) -> Schema {
     for table in &mut schema.tables {
         for column in &mut table.columns {
             column.ty = canonical_type(backend, &column.ty);
-            column.default =
-                canonical_default(&column.ty, column.nullable, column.default.as_ref());
+            column.default = canonical_default(
+                backend,
+                &column.ty,
+                column.nullable,
+                column.default.as_ref(),
+            );
         }
         for foreign_key in &mut table.foreign_keys {
             // InnoDB treats NO ACTION as RESTRICT and reports either.
@@ -348,6 +372,7 @@ mod tests {
         );
         assert_eq!(
             canonical_default(
+                Backend::Postgres,
                 &ColumnType::Integer,
                 false,
                 Some(&parse_default(&ColumnType::Integer, "'-1'::integer"))
@@ -372,6 +397,7 @@ mod tests {
         );
         assert_eq!(
             canonical_default(
+                Backend::Postgres,
                 &ColumnType::Boolean,
                 false,
                 Some(&parse_default(&ColumnType::Boolean, "0"))
@@ -380,6 +406,7 @@ mod tests {
         );
         assert_eq!(
             canonical_default(
+                Backend::Postgres,
                 &ColumnType::Decimal {
                     precision: 10,
                     scale: 2
@@ -394,7 +421,12 @@ mod tests {
     #[test]
     fn literal_defaults_compare_in_stored_form() {
         let stored = |ty: ColumnType, text: &str| {
-            canonical_default(&ty, true, Some(&ColumnDefault::Text(text.into())))
+            canonical_default(
+                Backend::Postgres,
+                &ty,
+                true,
+                Some(&ColumnDefault::Text(text.into())),
+            )
         };
         assert_eq!(
             stored(ColumnType::Json, r#"{"b":1,"a":2}"#),

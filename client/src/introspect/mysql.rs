@@ -116,9 +116,9 @@ pub(super) async fn introspect(connection: &mut MySqlConnection) -> Result<Schem
         let default = match default.as_deref() {
             None => None,
             Some("NULL") if nullable => None,
-            // MySQL escapes backslashes in string literals.
+            // MySQL reports string defaults with backslash escapes (`\\`, `\n`, `\r`).
             Some(text) => Some(match parse_default(&ty, text) {
-                ColumnDefault::Text(value) => ColumnDefault::Text(value.replace("\\\\", "\\")),
+                ColumnDefault::Text(value) => ColumnDefault::Text(unescape(&value)),
                 other => other,
             }),
         };
@@ -197,4 +197,43 @@ pub(super) async fn introspect(connection: &mut MySqlConnection) -> Result<Schem
     Ok(Schema {
         tables: tables.into_values().collect(),
     })
+}
+
+/// Undoes the backslash escapes MySQL writes into a reported string default.
+fn unescape(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            plain.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => plain.push('\n'),
+            Some('r') => plain.push('\r'),
+            Some('t') => plain.push('\t'),
+            Some('0') => plain.push('\0'),
+            Some('b') => plain.push('\u{8}'),
+            Some('Z') => plain.push('\u{1a}'),
+            // `\\`, `\'` and `\"` stand for the character itself.
+            Some(other @ ('\\' | '\'' | '"')) => plain.push(other),
+            // MySQL keeps the backslash of any other pair (`\%`, `\_`).
+            Some(other) => {
+                plain.push('\\');
+                plain.push(other);
+            }
+            None => plain.push('\\'),
+        }
+    }
+    plain
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unescape;
+
+    #[test]
+    fn reported_string_defaults_are_unescaped() {
+        assert_eq!(unescape(r"a\nb\rc\td\\e\%"), "a\nb\rc\td\\e\\%");
+    }
 }

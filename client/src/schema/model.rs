@@ -104,7 +104,19 @@ impl std::fmt::Display for ColumnDefault {
             Self::Bool(b) => write!(f, "{b}"),
             Self::Integer(i) => write!(f, "{i}"),
             Self::Number(n) => f.write_str(n),
-            Self::Text(s) => write!(f, "'{s}'"),
+            // Control characters are shown escaped, so a plan never prints a raw newline or
+            // terminal escape from a default.
+            Self::Text(s) => {
+                f.write_str("'")?;
+                for c in s.chars() {
+                    if c.is_control() {
+                        write!(f, "{}", c.escape_default())?;
+                    } else {
+                        write!(f, "{c}")?;
+                    }
+                }
+                f.write_str("'")
+            }
             Self::Now => f.write_str("now()"),
             Self::CurrentDate => f.write_str("current_date"),
             Self::CurrentTime => f.write_str("current_time"),
@@ -139,4 +151,15 @@ pub struct ForeignKey {
     pub on_delete: ReferentialAction,
     /// Action when the referenced key changes.
     pub on_update: ReferentialAction,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ColumnDefault;
+
+    #[test]
+    fn text_defaults_show_control_characters_escaped() {
+        let shown = ColumnDefault::Text("line\nnext\r\u{1b}[31m it's".into()).to_string();
+        assert_eq!(shown, r"'line\nnext\r\u{1b}[31m it's'");
+    }
 }

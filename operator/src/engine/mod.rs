@@ -16,6 +16,7 @@ pub mod ownership;
 pub mod plan;
 pub mod render;
 pub mod seed;
+pub mod seed_order;
 
 pub use apply::{ApplyEvent, ApplyOptions, ApplyOutcome, apply_schema, plan_schema, seed_schema};
 pub use error::EngineError;

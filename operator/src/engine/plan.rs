@@ -134,7 +134,10 @@ pub async fn build_plan(
 
     let mut seeds = Vec::new();
     let mut seeded_tables = Vec::new();
-    for row in seed_rows(spec, &desired) {
+    let rows = seed_rows(spec, &desired).map_err(|cycle| EngineError::Impossible {
+        reasons: vec![cycle.to_string()],
+    })?;
+    for row in rows {
         let Some(table) = desired.table(&row.table) else {
             continue;
         };

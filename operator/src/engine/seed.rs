@@ -4,11 +4,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use fox_crds::schema::FoxSchemaSpec;
+use fox_crds::value_validation::parse_instant;
 use fox_crds::{ColumnType, Scalar};
-use foxdb::dialect::{Dialect, dialect_for};
-use foxdb::schema::{Schema, Table};
+use foxdb::dialect::{Dialect, FloatStorage, dialect_for};
+use foxdb::schema::{Column, Schema, Table};
 use foxdb::{Backend, Connection, Value};
 use serde::Serialize;
+
+use super::seed_order::{SeedCycle, order_seed_rows};
 
 /// One row to upsert.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -35,14 +38,39 @@ pub enum SeedValue {
     Text(String),
 }
 
+impl SeedRow {
+    /// The value given for `column`, if the row names it.
+    pub fn value(&self, column: &str) -> Option<&SeedValue> {
+        self.values
+            .iter()
+            .find(|(name, _)| name == column)
+            .map(|(_, value)| value)
+    }
+}
+
 impl SeedValue {
-    fn to_value(&self) -> Value {
-        match self {
-            Self::Null => Value::Null,
-            Self::Bool(b) => Value::Bool(*b),
-            Self::Int(i) => Value::Int(*i),
-            Self::Float(x) => Value::Float(*x),
-            Self::Text(s) => Value::Text(s.clone()),
+    /// The value as the engine stores it in `column`, so the comparison with the stored row
+    /// matches and every engine keeps the same thing: a `real` rounded to single precision
+    /// where the engine stores one, an instant converted to UTC (bound as a timestamp, which
+    /// MariaDB takes and SQLite stores in one sortable form).
+    fn stored_value(&self, dialect: &dyn Dialect, column: Option<&Column>) -> Value {
+        let ty = column.map(|c| &c.ty);
+        match (self, ty) {
+            (Self::Null, _) => Value::Null,
+            (Self::Bool(b), _) => Value::Bool(*b),
+            (Self::Int(i), _) => Value::Int(*i),
+            (Self::Float(x), Some(ty @ ColumnType::Real)) => match dialect.float_storage(ty) {
+                FloatStorage::Single | FloatStorage::SingleShownWith(_) => {
+                    Value::Float(f64::from(*x as f32))
+                }
+                FloatStorage::Double => Value::Float(*x),
+            },
+            (Self::Float(x), _) => Value::Float(*x),
+            (Self::Text(s), Some(ColumnType::TimestampTz)) => match parse_instant(s) {
+                Some(instant) => Value::TimestampTz(instant),
+                None => Value::Text(s.clone()),
+            },
+            (Self::Text(s), _) => Value::Text(s.clone()),
         }
     }
 }
@@ -59,8 +87,12 @@ impl From<&Scalar> for SeedValue {
     }
 }
 
-/// The declared seed rows, tables ordered so referenced tables come first.
-pub fn seed_rows(spec: &FoxSchemaSpec, desired: &Schema) -> Vec<SeedRow> {
+/// The declared seed rows, every row after the seed rows it references (see
+/// [`order_seed_rows`]).
+///
+/// # Errors
+/// [`SeedCycle`] when rows reference each other only through NOT NULL columns.
+pub fn seed_rows(spec: &FoxSchemaSpec, desired: &Schema) -> Result<Vec<SeedRow>, SeedCycle> {
     let order = dependency_order(desired);
     let mut rows: Vec<(usize, SeedRow)> = Vec::new();
     for seed in &spec.seed {
@@ -82,7 +114,7 @@ pub fn seed_rows(spec: &FoxSchemaSpec, desired: &Schema) -> Vec<SeedRow> {
         }
     }
     rows.sort_by_key(|(rank, _)| *rank);
-    rows.into_iter().map(|(_, row)| row).collect()
+    order_seed_rows(rows.into_iter().map(|(_, row)| row).collect(), desired)
 }
 
 /// Tables in an order where every table comes after those it references (cycles broken by
@@ -148,7 +180,7 @@ pub async fn row_is_current(
         if *value == SeedValue::Null {
             conditions.push(format!("{} IS NULL", dialect.quote(column)));
         } else {
-            params.push(value.to_value());
+            params.push(value.stored_value(dialect, table.column(column)));
             conditions.push(format!(
                 "{} = {}",
                 dialect.quote(column),
@@ -223,7 +255,12 @@ pub fn upsert_statement(backend: Backend, table: &Table, row: &SeedRow) -> (Stri
             }
         }
     }
-    (sql, row.values.iter().map(|(_, v)| v.to_value()).collect())
+    let params = row
+        .values
+        .iter()
+        .map(|(c, v)| v.stored_value(dialect, table.column(c)))
+        .collect();
+    (sql, params)
 }
 
 /// After explicit ids were written into a PostgreSQL identity column, moves its sequence past
