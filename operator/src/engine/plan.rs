@@ -164,7 +164,7 @@ pub async fn build_plan(
                 .and_then(|table| sequence_fix(backend, table))
         })
         .collect();
-    let hash = plan_hash(backend, &statements, &seeds);
+    let hash = plan_hash(backend, &live, &planned, &statements, &seeds);
     Ok(Plan {
         backend,
         changes: planned,
@@ -264,9 +264,31 @@ fn engine_limit_problem(backend: Backend, desired: &Schema) -> Option<String> {
     None
 }
 
-fn plan_hash(backend: Backend, statements: &[Statement], seeds: &[SeedStatement]) -> String {
+/// Identifies a plan for approval: the engine, the live schema it was computed from (every
+/// table, column, key and index, so a column added after the review changes the hash even when
+/// a SQLite rebuild's statements stay the same), each change with what it destroys, the
+/// statements and the seed rows. Row counts are left out: rows written by the application
+/// between review and apply do not void an approval; schema changes do.
+fn plan_hash(
+    backend: Backend,
+    live: &Schema,
+    changes: &[PlannedChange],
+    statements: &[Statement],
+    seeds: &[SeedStatement],
+) -> String {
     let mut hasher = Sha256::new();
     hasher.update(backend.as_str().as_bytes());
+    hasher.update(b"\nlive:");
+    hasher.update(format!("{live:?}").as_bytes());
+    for planned in changes {
+        hasher.update(b"\nchange:");
+        hasher.update(planned.change.to_string().as_bytes());
+        hasher.update(match planned.safety {
+            Safety::Safe => b":safe".as_slice(),
+            Safety::Destructive(_) => b":destructive".as_slice(),
+            Safety::Impossible(_) => b":impossible".as_slice(),
+        });
+    }
     for statement in statements {
         hasher.update(b"\n");
         hasher.update(statement.sql.as_bytes());

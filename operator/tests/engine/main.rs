@@ -1,5 +1,6 @@
 //! The schema engine against real PostgreSQL, MariaDB and SQLite databases.
 
+mod approval;
 mod changes;
 mod cli;
 mod concurrency;
