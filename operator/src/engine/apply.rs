@@ -40,7 +40,7 @@ pub struct ApplyOptions {
     pub require_approval: bool,
     /// The approved plan hash, if any.
     pub approve: Option<String>,
-    /// Plan and check, change nothing.
+    /// Plan and check, change nothing (no lock, no bookkeeping, a read-only session).
     pub dry_run: bool,
     /// How long to wait for another applier's lock.
     pub lock_timeout: Duration,
@@ -106,19 +106,25 @@ const SQLITE_BATCH: usize = 64;
 /// # Errors
 /// Connection errors.
 pub async fn connect(url: &DatabaseUrl) -> Result<Connection, EngineError> {
+    connect_with(url, false).await
+}
+
+async fn connect_with(url: &DatabaseUrl, read_only: bool) -> Result<Connection, EngineError> {
     let options = ConnectOptions {
         application_name: format!("fox {}", applier_identity()),
+        read_only,
         ..ConnectOptions::default()
     };
     Ok(Connection::connect(url, &options).await?)
 }
 
-/// Plans without changing anything (no lock, no bookkeeping).
+/// Plans without changing anything: a read-only session, no lock, no bookkeeping; a missing
+/// SQLite file plans as an empty database and is not created.
 ///
 /// # Errors
 /// Connection and database errors; unsupported differences.
 pub async fn plan_schema(url: &DatabaseUrl, spec: &FoxSchemaSpec) -> Result<Plan, EngineError> {
-    let mut connection = connect(url).await?;
+    let mut connection = connect_with(url, true).await?;
     let plan = build_plan(&mut connection, spec).await;
     connection.close().await;
     plan
@@ -194,6 +200,17 @@ pub async fn apply_schema(
     options: &ApplyOptions,
     progress: &mut (dyn FnMut(ApplyEvent<'_>) + Send),
 ) -> Result<ApplyOutcome, EngineError> {
+    if options.dry_run {
+        // Plans and dry runs change nothing: no lock, no bookkeeping tables, no SQLite file.
+        let plan = plan_schema(url, spec).await?;
+        if plan.is_empty() {
+            return Ok(ApplyOutcome::InSync {
+                interrupted: Vec::new(),
+            });
+        }
+        check_policy(&plan, options)?;
+        return Ok(ApplyOutcome::DryRun(Box::new(plan)));
+    }
     let mut connection = connect(url).await?;
     let backend = connection.backend();
     if backend == Backend::Sqlite {
@@ -256,21 +273,7 @@ async fn apply_locked(
         }
         return Ok(ApplyOutcome::InSync { interrupted });
     }
-    let impossible = plan.impossible();
-    if !impossible.is_empty() {
-        return Err(EngineError::Impossible {
-            reasons: impossible,
-        });
-    }
-    let destructive = plan.destructive();
-    if !destructive.is_empty() && !options.allow_destructive {
-        return Err(EngineError::DestructiveRefused {
-            changes: destructive,
-        });
-    }
-    if options.dry_run {
-        return Ok(ApplyOutcome::DryRun(Box::new(plan)));
-    }
+    check_policy(&plan, options)?;
     if options.require_approval && options.approve.as_deref() != Some(plan.hash.as_str()) {
         return Ok(ApplyOutcome::AwaitingApproval(Box::new(plan)));
     }
@@ -287,6 +290,23 @@ async fn apply_locked(
         plan: Box::new(plan),
         interrupted,
     })
+}
+
+/// Refuses plans holding impossible changes, and destructive ones the options do not allow.
+fn check_policy(plan: &Plan, options: &ApplyOptions) -> Result<(), EngineError> {
+    let impossible = plan.impossible();
+    if !impossible.is_empty() {
+        return Err(EngineError::Impossible {
+            reasons: impossible,
+        });
+    }
+    let destructive = plan.destructive();
+    if !destructive.is_empty() && !options.allow_destructive {
+        return Err(EngineError::DestructiveRefused {
+            changes: destructive,
+        });
+    }
+    Ok(())
 }
 
 async fn run_statements(

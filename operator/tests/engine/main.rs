@@ -7,5 +7,6 @@ mod concurrency;
 mod crash;
 mod generated_client;
 mod migrate;
+mod read_only;
 mod round_trip;
 mod support;
