@@ -6,6 +6,7 @@ use fox_crds::ColumnType;
 use sqlx::{PgConnection, Row};
 
 use super::key_columns::{ForeignKeyColumn, add_foreign_key_column, add_index_column};
+use super::unmanaged::UnmanagedTables;
 use super::{BOOKKEEPING_PREFIX, native_type, parse_default};
 use crate::Backend;
 use crate::error::{Error, Result};
@@ -87,6 +88,7 @@ pub(super) async fn introspect(connection: &mut PgConnection) -> Result<Schema> 
     }
 
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
+    let mut unmanaged = UnmanagedTables::default();
     for row in sqlx::query(COLUMNS)
         .fetch_all(&mut *connection)
         .await
@@ -106,13 +108,10 @@ pub(super) async fn introspect(connection: &mut PgConnection) -> Result<Schema> 
         let ty = if type_kind == "e" {
             ColumnType::Enum(enum_labels.get(&type_name).cloned().unwrap_or_default())
         } else {
-            let parsed = native_type::postgres(&native).ok_or_else(|| Error::Introspection {
-                backend: Backend::Postgres,
-                table: table_name.clone(),
-                message: format!(
-                    "column \"{column_name}\" has type {native}, which the portable vocabulary cannot express"
-                ),
-            })?;
+            let Some(parsed) = native_type::postgres(&native) else {
+                unmanaged.mark(&table_name, &column_name, &native);
+                continue;
+            };
             match (parsed, identity.as_str()) {
                 (ColumnType::Integer, "a" | "d") => ColumnType::Serial,
                 (ColumnType::BigInt, "a" | "d") => ColumnType::BigSerial,
@@ -134,6 +133,8 @@ pub(super) async fn introspect(connection: &mut PgConnection) -> Result<Schema> 
                 default,
             });
     }
+
+    unmanaged.remove_from(&mut tables);
 
     for row in sqlx::query(PRIMARY_KEYS)
         .fetch_all(&mut *connection)
@@ -183,5 +184,6 @@ pub(super) async fn introspect(connection: &mut PgConnection) -> Result<Schema> 
 
     Ok(Schema {
         tables: tables.into_values().collect(),
+        unmanaged: unmanaged.into_tables(),
     })
 }

@@ -8,6 +8,19 @@ use fox_crds::schema::ReferentialAction;
 pub struct Schema {
     /// Tables, sorted by name.
     pub tables: Vec<Table>,
+    /// Live tables the model cannot describe (a column of a type outside the portable
+    /// vocabulary), sorted by name; only introspection finds them. The schema engine leaves
+    /// them alone.
+    pub unmanaged: Vec<UnmanagedTable>,
+}
+
+/// A live table the portable vocabulary cannot describe, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnmanagedTable {
+    /// Table name.
+    pub name: String,
+    /// What makes it unportable, e.g. `column "ip" has type inet`.
+    pub reason: String,
 }
 
 impl Schema {
@@ -16,9 +29,15 @@ impl Schema {
         self.tables.iter().find(|t| t.name == name)
     }
 
+    /// The unmanaged live table called `name`.
+    pub fn unmanaged_table(&self, name: &str) -> Option<&UnmanagedTable> {
+        self.unmanaged.iter().find(|t| t.name == name)
+    }
+
     /// Sorts tables, indexes and foreign keys so that two equal schemas compare equal.
     pub fn normalize_order(&mut self) {
         self.tables.sort_by(|a, b| a.name.cmp(&b.name));
+        self.unmanaged.sort_by(|a, b| a.name.cmp(&b.name));
         for table in &mut self.tables {
             table.indexes.sort_by(|a, b| a.name.cmp(&b.name));
             table.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));

@@ -20,8 +20,19 @@ pub enum OutputFormat {
 
 /// The plan in words, grouped per table.
 pub fn plan_text(plan: &Plan) -> String {
+    let unmanaged: String = plan
+        .live
+        .unmanaged
+        .iter()
+        .map(|t| {
+            format!(
+                "  table {} is not managed (left alone): its {}, outside the portable types\n",
+                t.name, t.reason
+            )
+        })
+        .collect();
     if plan.is_empty() {
-        return "  no changes: the database matches the schema\n".into();
+        return format!("{unmanaged}  no changes: the database matches the schema\n");
     }
     let mut by_table: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let mut order: Vec<&str> = Vec::new();
@@ -41,7 +52,7 @@ pub fn plan_text(plan: &Plan) -> String {
             planned.change
         ));
     }
-    let mut text = String::new();
+    let mut text = unmanaged;
     for table in order {
         text.push_str(&format!("  table {table}\n"));
         for line in &by_table[table] {
@@ -120,6 +131,12 @@ pub fn plan_json(schema: &str, database: &str, plan: &Plan) -> Json {
         "inSync": plan.is_empty(),
         "changes": changes,
         "seeds": seeds,
+        "unmanaged": plan
+            .live
+            .unmanaged
+            .iter()
+            .map(|t| json!({"table": t.name, "reason": t.reason}))
+            .collect::<Vec<_>>(),
         "statements": plan.all_sql(),
     })
 }

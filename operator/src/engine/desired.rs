@@ -93,6 +93,7 @@ pub fn desired_schema(spec: &FoxSchemaSpec) -> Schema {
     }
     let mut schema = Schema {
         tables: tables.into_values().collect(),
+        unmanaged: Vec::new(),
     };
     schema.normalize_order();
     schema

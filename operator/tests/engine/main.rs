@@ -10,3 +10,4 @@ mod migrate;
 mod read_only;
 mod round_trip;
 mod support;
+mod unmanaged;
