@@ -222,6 +222,16 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         format!("DROP INDEX {}", self.quote(index))
     }
 
+    /// Statement that drops a UNIQUE constraint (and the index it owns), or `None` when the
+    /// table must be rebuilt.
+    fn drop_unique_constraint(&self, table: &str, name: &str) -> Option<String> {
+        Some(format!(
+            "ALTER TABLE {} DROP CONSTRAINT {}",
+            self.quote(table),
+            self.quote(name)
+        ))
+    }
+
     /// Statement that adds a foreign key to an existing table, or `None` when the engine
     /// cannot and the table must be rebuilt.
     fn add_foreign_key(&self, table: &str, foreign_key: &ForeignKey) -> Option<String> {

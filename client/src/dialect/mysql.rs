@@ -121,6 +121,11 @@ impl Dialect for MySql {
         format!("DROP INDEX {} ON {}", self.quote(index), self.quote(table))
     }
 
+    fn drop_unique_constraint(&self, table: &str, name: &str) -> Option<String> {
+        // A UNIQUE constraint is a unique index.
+        Some(self.drop_index(table, name))
+    }
+
     fn drop_foreign_key(&self, table: &str, name: &str) -> Option<String> {
         Some(format!(
             "ALTER TABLE {} DROP FOREIGN KEY {}",

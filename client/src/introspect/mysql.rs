@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use fox_crds::ColumnType;
 use sqlx::{MySqlConnection, Row};
 
-use super::key_columns::{ForeignKeyColumn, add_foreign_key_column, add_index_column};
+use super::key_columns::{ForeignKeyColumn, IndexColumn, add_foreign_key_column, add_index_column};
 use super::unmanaged::UnmanagedTables;
 use super::{BOOKKEEPING_PREFIX, native_type, parse_default};
 use crate::Backend;
@@ -193,7 +193,16 @@ pub(super) async fn introspect(connection: &mut MySqlConnection) -> Result<Schem
         if foreign_key_names.contains(&(table_name, name.clone())) {
             continue;
         }
-        add_index_column(table, name, column, row.get::<i64, _>(2) == 0);
+        // MySQL's UNIQUE constraints are plain unique indexes (DROP INDEX drops them).
+        add_index_column(
+            table,
+            IndexColumn {
+                name,
+                column,
+                unique: row.get::<i64, _>(2) == 0,
+                constraint: false,
+            },
+        );
     }
 
     Ok(Schema {

@@ -160,6 +160,8 @@ async fn introspect_table(
             name: index_name,
             columns,
             unique: unique != 0,
+            // `sqlite_autoindex_*` of a UNIQUE in CREATE TABLE: only a rebuild drops it.
+            constraint: origin == "u",
         });
     }
 

@@ -133,7 +133,11 @@ impl std::fmt::Display for ColumnDefault {
 }
 
 /// A secondary index or unique constraint.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Two indexes are equal when their name, columns and uniqueness are: whether a live one is
+/// backed by a constraint ([`Index::constraint`]) only decides how it is dropped, so a declared
+/// unique index matches an existing UNIQUE constraint of the same name and columns.
+#[derive(Clone, Debug)]
 pub struct Index {
     /// Index name, unique per database.
     pub name: String,
@@ -141,7 +145,18 @@ pub struct Index {
     pub columns: Vec<String>,
     /// Whether values must be unique.
     pub unique: bool,
+    /// The index belongs to a UNIQUE constraint (PostgreSQL `CONSTRAINT … UNIQUE`, SQLite
+    /// `UNIQUE` in `CREATE TABLE`) and is dropped as one. FoxDB itself creates unique indexes.
+    pub constraint: bool,
 }
+
+impl PartialEq for Index {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.columns == other.columns && self.unique == other.unique
+    }
+}
+
+impl Eq for Index {}
 
 /// A foreign key constraint.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -10,4 +10,5 @@ mod migrate;
 mod read_only;
 mod round_trip;
 mod support;
+mod unique_constraints;
 mod unmanaged;
