@@ -217,6 +217,12 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         )
     }
 
+    /// Whether every foreign key needs an index starting with its columns, so such an index
+    /// cannot be dropped while the key exists (InnoDB).
+    fn foreign_keys_need_index(&self) -> bool {
+        false
+    }
+
     /// Statement that drops an index.
     fn drop_index(&self, _table: &str, index: &str) -> String {
         format!("DROP INDEX {}", self.quote(index))

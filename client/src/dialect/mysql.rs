@@ -121,6 +121,10 @@ impl Dialect for MySql {
         format!("DROP INDEX {} ON {}", self.quote(index), self.quote(table))
     }
 
+    fn foreign_keys_need_index(&self) -> bool {
+        true
+    }
+
     fn drop_unique_constraint(&self, table: &str, name: &str) -> Option<String> {
         // A UNIQUE constraint is a unique index.
         Some(self.drop_index(table, name))

@@ -14,6 +14,7 @@ pub mod history;
 pub mod lock;
 pub mod plan;
 pub mod render;
+pub mod required_index;
 pub mod seed;
 
 pub use apply::{ApplyEvent, ApplyOptions, ApplyOutcome, apply_schema, plan_schema, seed_schema};

@@ -16,6 +16,7 @@ use super::desired::desired_schema;
 use super::diff::{Renames, plan_changes};
 use super::error::EngineError;
 use super::render::{Statement, render_changes};
+use super::required_index::keep_required_indexes;
 use super::seed::{SeedRow, row_is_current, seed_rows, sequence_fix, upsert_statement};
 
 /// A change and whether it can lose data.
@@ -58,6 +59,8 @@ pub struct Plan {
     pub desired: Schema,
     /// The live schema the plan starts from.
     pub live: Schema,
+    /// What the plan deliberately leaves as it is, and why (indexes the engine requires).
+    pub notes: Vec<String>,
 }
 
 impl Plan {
@@ -122,7 +125,8 @@ pub async fn build_plan(
     if let Some(feature) = engine_limit_problem(backend, &desired) {
         return Err(foxdb::Error::Unsupported { backend, feature }.into());
     }
-    let changes = plan_changes(&live, &desired, &Renames::from_spec(spec))?;
+    let mut changes = plan_changes(&live, &desired, &Renames::from_spec(spec))?;
+    let notes = keep_required_indexes(backend, &desired, &mut changes);
     let names = LiveNames::of(&changes);
     let mut planned = Vec::with_capacity(changes.len());
     for change in changes {
@@ -174,6 +178,7 @@ pub async fn build_plan(
         hash,
         desired,
         live,
+        notes,
     })
 }
 

@@ -8,6 +8,7 @@ mod crash;
 mod generated_client;
 mod migrate;
 mod read_only;
+mod required_index;
 mod round_trip;
 mod support;
 mod unique_constraints;
