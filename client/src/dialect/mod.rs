@@ -4,6 +4,7 @@
 //! backend module overrides only what its engine does differently (the `sea-query` shape).
 
 mod mysql;
+mod mysql_limits;
 mod postgres;
 mod sqlite;
 
@@ -215,6 +216,12 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
             self.quote(table),
             self.quote_list(&index.columns)
         )
+    }
+
+    /// What this engine cannot store of a declared table (a key too long, labels it cannot
+    /// tell apart, ...), one line each naming the table and column; checked before any DDL.
+    fn storage_problems(&self, _table: &Table) -> Vec<String> {
+        Vec::new()
     }
 
     /// Whether every foreign key needs an index starting with its columns, so such an index

@@ -121,6 +121,10 @@ impl Dialect for MySql {
         format!("DROP INDEX {} ON {}", self.quote(index), self.quote(table))
     }
 
+    fn storage_problems(&self, table: &Table) -> Vec<String> {
+        super::mysql_limits::storage_problems(table)
+    }
+
     fn foreign_keys_need_index(&self) -> bool {
         true
     }

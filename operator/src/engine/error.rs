@@ -54,6 +54,18 @@ pub enum EngineError {
         /// One line per destructive change, with why.
         changes: Vec<String>,
     },
+    /// The declaration exceeds what the engine can store; found while planning, before any
+    /// statement ran.
+    #[error(
+        "the schema exceeds {backend} limits; nothing was changed:\n{}",
+        problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
+    )]
+    StorageLimits {
+        /// Engine.
+        backend: foxdb::Backend,
+        /// One line per problem, naming the table and column.
+        problems: Vec<String>,
+    },
     /// A foreign key is violated after a SQLite rebuild; nothing was changed.
     #[error("foreign key check failed after the change, rolled back: {0}")]
     ForeignKeyViolation(String),
@@ -69,6 +81,7 @@ impl EngineError {
             Self::StatementFailed { .. } => "statement-failed",
             Self::Impossible { .. } => "impossible-change",
             Self::DestructiveRefused { .. } => "destructive-refused",
+            Self::StorageLimits { .. } => "storage-limits",
             Self::ForeignKeyViolation(_) => "foreign-key-violation",
         }
     }

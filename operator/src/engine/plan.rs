@@ -122,8 +122,15 @@ pub async fn build_plan(
     let backend = connection.backend();
     let live = introspect_schema(connection).await?;
     let desired = canonical_schema(backend, &desired_schema(spec));
-    if let Some(feature) = engine_limit_problem(backend, &desired) {
-        return Err(foxdb::Error::Unsupported { backend, feature }.into());
+    // Checked before anything runs: MySQL commits DDL as it goes.
+    let dialect = dialect_for(backend);
+    let problems: Vec<String> = desired
+        .tables
+        .iter()
+        .flat_map(|table| dialect.storage_problems(table))
+        .collect();
+    if !problems.is_empty() {
+        return Err(EngineError::StorageLimits { backend, problems });
     }
     let mut changes = plan_changes(&live, &desired, &Renames::from_spec(spec))?;
     let notes = keep_required_indexes(backend, &desired, &mut changes);
@@ -238,35 +245,6 @@ impl LiveNames {
             .get(&(table.to_string(), column.to_string()))
             .map_or(column, String::as_str)
     }
-}
-
-/// What the engine cannot store in a declaration, found before anything runs.
-fn engine_limit_problem(backend: Backend, desired: &Schema) -> Option<String> {
-    if backend != Backend::MySql {
-        return None;
-    }
-    for table in &desired.tables {
-        let keyed = table
-            .primary_key
-            .iter()
-            .chain(table.indexes.iter().flat_map(|i| i.columns.iter()));
-        for column_name in keyed {
-            if let Some(column) = table.column(column_name)
-                && matches!(
-                    column.ty,
-                    fox_crds::ColumnType::Text
-                        | fox_crds::ColumnType::Json
-                        | fox_crds::ColumnType::Bytes
-                )
-            {
-                return Some(format!(
-                    "a {} column in a key or index ({}.{}): MySQL indexes need a bounded type; declare it varchar(n)",
-                    column.ty, table.name, column.name
-                ));
-            }
-        }
-    }
-    None
 }
 
 /// Identifies a plan for approval: the engine, the live schema it was computed from (every

@@ -7,6 +7,7 @@ mod concurrency;
 mod crash;
 mod generated_client;
 mod migrate;
+mod mysql_limits;
 mod read_only;
 mod required_index;
 mod round_trip;
