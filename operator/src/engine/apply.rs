@@ -379,6 +379,9 @@ async fn run_transactional(
     let backend = connection.backend();
     let started_at = now_rfc3339();
     let started = Instant::now();
+    // PostgreSQL: new enum labels are committed before the transaction and stay whatever
+    // happens after; a failure says exactly which.
+    let mut committed: Vec<&str> = Vec::new();
     if backend == Backend::Postgres {
         for (i, statement) in plan
             .statements
@@ -390,12 +393,14 @@ async fn run_transactional(
                 EngineError::StatementFailed {
                     index: i + 1,
                     total: plan.statements.len(),
-                    outcome:
-                        "it runs before the transaction (new enum labels); nothing else was changed"
-                            .into(),
+                    outcome: format!(
+                        "it adds an enum label before the transaction; {}",
+                        remaining_labels(&committed)
+                    ),
                     source,
                 }
             })?;
+            committed.push(&statement.sql);
         }
         connection.execute("BEGIN").await?;
     }
@@ -412,12 +417,15 @@ async fn run_transactional(
         } else {
             String::new()
         };
+        let unchanged = if committed.is_empty() {
+            "the database is unchanged".to_string()
+        } else {
+            remaining_labels(&committed)
+        };
         return Err(EngineError::StatementFailed {
             index: index + 1,
             total,
-            outcome: format!(
-                "the transaction was rolled back and the database is unchanged{batch}"
-            ),
+            outcome: format!("the transaction was rolled back and {unchanged}{batch}"),
             source,
         });
     }
@@ -469,6 +477,18 @@ async fn run_transactional(
     .await?;
     connection.execute("COMMIT").await?;
     Ok(())
+}
+
+/// What a failed PostgreSQL apply leaves behind: the enum labels committed before its
+/// transaction (`ALTER TYPE … ADD VALUE` cannot be rolled back).
+fn remaining_labels(committed: &[&str]) -> String {
+    if committed.is_empty() {
+        return "nothing else was changed".into();
+    }
+    format!(
+        "everything else is unchanged, but these enum labels were committed before the transaction and remain (PostgreSQL cannot take back ALTER TYPE … ADD VALUE; they hold no rows, and the next apply continues from them): {}",
+        committed.join("; ")
+    )
 }
 
 /// MySQL: DDL commits implicitly, so each completed statement is recorded as it finishes.

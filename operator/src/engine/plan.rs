@@ -8,6 +8,7 @@ use foxdb::{Backend, Connection, Value};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use fox_crds::ColumnType;
 use fox_crds::schema::FoxSchemaSpec;
 
 use super::change::{Change, Safety};
@@ -361,7 +362,32 @@ async fn assess(
             let live_table = names.table(table);
             let live_column = names.column(table, &from.name);
             let mut verdict = Safety::Safe;
-            if from.ty != to.ty {
+            if let (ColumnType::Enum(old), ColumnType::Enum(new)) = (&from.ty, &to.ty) {
+                // Only rows holding a removed label are at stake; count those, not the table.
+                let removed: Vec<&String> = old.iter().filter(|l| !new.contains(l)).collect();
+                if !removed.is_empty() {
+                    let labels: Vec<String> =
+                        removed.iter().map(|l| dialect.string_literal(l)).collect();
+                    let holding = count(
+                        connection,
+                        &format!(
+                            "SELECT CAST(COUNT(*) AS {}) FROM {} WHERE {} IN ({})",
+                            count_cast(backend),
+                            dialect.quote(live_table),
+                            dialect.quote(live_column),
+                            labels.join(", ")
+                        ),
+                    )
+                    .await?;
+                    if holding > 0 {
+                        return Ok(Safety::Impossible(format!(
+                            "removed labels ({}) are held by {}; update those rows to a declared label first",
+                            labels.join(", "),
+                            rows(holding)
+                        )));
+                    }
+                }
+            } else if from.ty != to.ty {
                 match classify(&from.ty, &to.ty) {
                     Conversion::Widening => {}
                     Conversion::Narrowing(why) => {

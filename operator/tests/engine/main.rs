@@ -5,6 +5,7 @@ mod changes;
 mod cli;
 mod concurrency;
 mod crash;
+mod enum_labels;
 mod generated_client;
 mod migrate;
 mod mysql_limits;
