@@ -208,7 +208,9 @@ pub async fn apply_schema(
                 interrupted: Vec::new(),
             });
         }
-        check_policy(&plan, options)?;
+        if let Some(refusal) = policy_refusal(&plan, options) {
+            return Err(refusal);
+        }
         return Ok(ApplyOutcome::DryRun(Box::new(plan)));
     }
     let mut connection = connect(url).await?;
@@ -273,7 +275,9 @@ async fn apply_locked(
         }
         return Ok(ApplyOutcome::InSync { interrupted });
     }
-    check_policy(&plan, options)?;
+    if let Some(refusal) = policy_refusal(&plan, options) {
+        return Err(refusal);
+    }
     if options.require_approval && options.approve.as_deref() != Some(plan.hash.as_str()) {
         return Ok(ApplyOutcome::AwaitingApproval(Box::new(plan)));
     }
@@ -292,21 +296,22 @@ async fn apply_locked(
     })
 }
 
-/// Refuses plans holding impossible changes, and destructive ones the options do not allow.
-fn check_policy(plan: &Plan, options: &ApplyOptions) -> Result<(), EngineError> {
+/// The refusal of a plan holding impossible changes, or destructive ones the options do not
+/// allow.
+fn policy_refusal(plan: &Plan, options: &ApplyOptions) -> Option<EngineError> {
     let impossible = plan.impossible();
     if !impossible.is_empty() {
-        return Err(EngineError::Impossible {
+        return Some(EngineError::Impossible {
             reasons: impossible,
         });
     }
     let destructive = plan.destructive();
     if !destructive.is_empty() && !options.allow_destructive {
-        return Err(EngineError::DestructiveRefused {
+        return Some(EngineError::DestructiveRefused {
             changes: destructive,
         });
     }
-    Ok(())
+    None
 }
 
 async fn run_statements(
