@@ -52,6 +52,10 @@ pub struct ConnectOptions {
     pub application_name: String,
     /// Give up connecting after this long.
     pub connect_timeout: Duration,
+    /// Open without the right to change anything: SQLite opens the file read-only, and a
+    /// missing SQLite file reads as an empty database instead of being created; PostgreSQL and
+    /// MySQL sessions are read-only. Plans and dry runs connect so.
+    pub read_only: bool,
 }
 
 impl Default for ConnectOptions {
@@ -59,6 +63,7 @@ impl Default for ConnectOptions {
         Self {
             application_name: "foxdb".into(),
             connect_timeout: Duration::from_secs(10),
+            read_only: false,
         }
     }
 }
@@ -124,8 +129,12 @@ impl Connection {
                 Backend::Postgres => {
                     let connect_options: sqlx::postgres::PgConnectOptions =
                         url.expose().parse().map_err(driver_error)?;
-                    let connect_options =
+                    let mut connect_options =
                         connect_options.application_name(&options.application_name);
+                    if options.read_only {
+                        connect_options =
+                            connect_options.options([("default_transaction_read_only", "on")]);
+                    }
                     sqlx::PgConnection::connect_with(&connect_options)
                         .await
                         .map(Self::Postgres)
@@ -135,17 +144,31 @@ impl Connection {
                 Backend::MySql => {
                     let connect_options: sqlx::mysql::MySqlConnectOptions =
                         url.expose().parse().map_err(driver_error)?;
-                    sqlx::MySqlConnection::connect_with(&connect_options)
+                    let mut connection = sqlx::MySqlConnection::connect_with(&connect_options)
                         .await
-                        .map(Self::MySql)
-                        .map_err(driver_error)
+                        .map_err(driver_error)?;
+                    if options.read_only {
+                        sqlx::query("SET SESSION TRANSACTION READ ONLY")
+                            .execute(&mut connection)
+                            .await
+                            .map_err(driver_error)?;
+                    }
+                    Ok(Self::MySql(connection))
                 }
                 #[cfg(feature = "sqlite")]
                 Backend::Sqlite => {
                     let connect_options: sqlx::sqlite::SqliteConnectOptions =
                         url.expose().parse().map_err(driver_error)?;
+                    let connect_options =
+                        match (options.read_only, connect_options.get_filename().exists()) {
+                            (false, _) => connect_options.create_if_missing(true),
+                            (true, true) => connect_options.read_only(true),
+                            // Nothing to read yet: an empty database, and no file left behind.
+                            (true, false) => "sqlite::memory:"
+                                .parse::<sqlx::sqlite::SqliteConnectOptions>()
+                                .map_err(driver_error)?,
+                        };
                     let connect_options = connect_options
-                        .create_if_missing(true)
                         .foreign_keys(true)
                         .busy_timeout(Duration::from_secs(5));
                     sqlx::SqliteConnection::connect_with(&connect_options)

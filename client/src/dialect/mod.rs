@@ -4,6 +4,7 @@
 //! backend module overrides only what its engine does differently (the `sea-query` shape).
 
 mod mysql;
+mod mysql_limits;
 mod postgres;
 mod sqlite;
 
@@ -245,9 +246,31 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         )
     }
 
+    /// What this engine cannot store of a declared table (a key too long, labels it cannot
+    /// tell apart, ...), one line each naming the table and column; checked before any DDL.
+    fn storage_problems(&self, _table: &Table) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Whether every foreign key needs an index starting with its columns, so such an index
+    /// cannot be dropped while the key exists (InnoDB).
+    fn foreign_keys_need_index(&self) -> bool {
+        false
+    }
+
     /// Statement that drops an index.
     fn drop_index(&self, _table: &str, index: &str) -> String {
         format!("DROP INDEX {}", self.quote(index))
+    }
+
+    /// Statement that drops a UNIQUE constraint (and the index it owns), or `None` when the
+    /// table must be rebuilt.
+    fn drop_unique_constraint(&self, table: &str, name: &str) -> Option<String> {
+        Some(format!(
+            "ALTER TABLE {} DROP CONSTRAINT {}",
+            self.quote(table),
+            self.quote(name)
+        ))
     }
 
     /// Statement that adds a foreign key to an existing table, or `None` when the engine

@@ -134,6 +134,19 @@ impl Dialect for MySql {
         format!("DROP INDEX {} ON {}", self.quote(index), self.quote(table))
     }
 
+    fn storage_problems(&self, table: &Table) -> Vec<String> {
+        super::mysql_limits::storage_problems(table)
+    }
+
+    fn foreign_keys_need_index(&self) -> bool {
+        true
+    }
+
+    fn drop_unique_constraint(&self, table: &str, name: &str) -> Option<String> {
+        // A UNIQUE constraint is a unique index.
+        Some(self.drop_index(table, name))
+    }
+
     fn drop_foreign_key(&self, table: &str, name: &str) -> Option<String> {
         Some(format!(
             "ALTER TABLE {} DROP FOREIGN KEY {}",

@@ -139,4 +139,8 @@ impl Dialect for Sqlite {
     fn drop_foreign_key(&self, _table: &str, _name: &str) -> Option<String> {
         None
     }
+
+    fn drop_unique_constraint(&self, _table: &str, _name: &str) -> Option<String> {
+        None
+    }
 }

@@ -4,14 +4,24 @@
 use super::parse_action;
 use crate::schema::{ForeignKey, Index, Table};
 
+/// One row of an index as the catalogs list it: one row per column, in key order.
+pub(crate) struct IndexColumn {
+    pub(crate) name: String,
+    pub(crate) column: String,
+    pub(crate) unique: bool,
+    /// Backed by a UNIQUE constraint (dropped as one).
+    pub(crate) constraint: bool,
+}
+
 /// Adds one column of an index read row by row (the rows of one index arrive in key order).
-pub(crate) fn add_index_column(table: &mut Table, name: String, column: String, unique: bool) {
-    match table.indexes.iter_mut().find(|i| i.name == name) {
-        Some(index) => index.columns.push(column),
+pub(crate) fn add_index_column(table: &mut Table, row: IndexColumn) {
+    match table.indexes.iter_mut().find(|i| i.name == row.name) {
+        Some(index) => index.columns.push(row.column),
         None => table.indexes.push(Index {
-            name,
-            columns: vec![column],
-            unique,
+            name: row.name,
+            columns: vec![row.column],
+            unique: row.unique,
+            constraint: row.constraint,
         }),
     }
 }

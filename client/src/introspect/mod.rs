@@ -3,7 +3,9 @@
 //!
 //! # Expected flow
 //! `introspect_schema(&mut connection)` lists every table except FoxDB's own (`_fox_*`) with
-//! columns, primary key, indexes and foreign keys. A declared schema is compared with it after
+//! columns, primary key, indexes and foreign keys. A table with a column the portable
+//! vocabulary cannot express (`inet`, `int[]`, `set`, `year`, an untyped SQLite column) is
+//! listed in [`Schema::unmanaged`] instead, with the first such column. A declared schema is compared with it after
 //! both went through [`canonical_schema`], which maps each portable type to what the engine
 //! actually stores (`uuid` is `char(36)` on MySQL, every serial is a 64-bit rowid on SQLite), so
 //! "introspect(apply(S)) == canonical(S)" for every schema S.
@@ -19,6 +21,8 @@ mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod stored_float;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+mod unmanaged;
 
 use fox_crds::ColumnType;
 use fox_crds::schema::ReferentialAction;
@@ -35,8 +39,8 @@ pub const BOOKKEEPING_PREFIX: &str = "_fox_";
 /// Reads the schema of the database `connection` is connected to.
 ///
 /// # Errors
-/// A query failed, or a column has a type the portable vocabulary cannot express
-/// ([`crate::Error::Introspection`], naming the table and column).
+/// A query failed. Tables the portable vocabulary cannot express are not an error: they are
+/// listed in [`Schema::unmanaged`].
 pub async fn introspect_schema(connection: &mut Connection) -> Result<Schema> {
     let mut schema = match connection {
         #[cfg(feature = "postgres")]

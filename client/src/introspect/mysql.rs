@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, HashSet};
 use fox_crds::ColumnType;
 use sqlx::{MySqlConnection, Row};
 
-use super::key_columns::{ForeignKeyColumn, add_foreign_key_column, add_index_column};
+use super::key_columns::{ForeignKeyColumn, IndexColumn, add_foreign_key_column, add_index_column};
+use super::unmanaged::UnmanagedTables;
 use super::{BOOKKEEPING_PREFIX, native_type, parse_default};
 use crate::Backend;
 use crate::error::{Error, Result};
@@ -81,6 +82,7 @@ pub(super) async fn introspect(connection: &mut MySqlConnection) -> Result<Schem
     }
 
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
+    let mut unmanaged = UnmanagedTables::default();
     for row in sqlx::query(COLUMNS)
         .fetch_all(&mut *connection)
         .await
@@ -98,13 +100,11 @@ pub(super) async fn introspect(connection: &mut MySqlConnection) -> Result<Schem
         let mut ty = if json_columns.contains(&(table_name.clone(), column_name.clone())) {
             ColumnType::Json
         } else {
-            native_type::mysql(&native).ok_or_else(|| Error::Introspection {
-                backend: Backend::MySql,
-                table: table_name.clone(),
-                message: format!(
-                    "column \"{column_name}\" has type {native}, which the portable vocabulary cannot express"
-                ),
-            })?
+            let Some(parsed) = native_type::mysql(&native) else {
+                unmanaged.mark(&table_name, &column_name, &native);
+                continue;
+            };
+            parsed
         };
         if extra.to_ascii_lowercase().contains("auto_increment") {
             ty = match ty {
@@ -145,6 +145,8 @@ pub(super) async fn introspect(connection: &mut MySqlConnection) -> Result<Schem
                 default,
             });
     }
+
+    unmanaged.remove_from(&mut tables);
 
     let mut foreign_key_names: HashSet<(String, String)> = HashSet::new();
     for row in sqlx::query(FOREIGN_KEYS)
@@ -191,11 +193,21 @@ pub(super) async fn introspect(connection: &mut MySqlConnection) -> Result<Schem
         if foreign_key_names.contains(&(table_name, name.clone())) {
             continue;
         }
-        add_index_column(table, name, column, row.get::<i64, _>(2) == 0);
+        // MySQL's UNIQUE constraints are plain unique indexes (DROP INDEX drops them).
+        add_index_column(
+            table,
+            IndexColumn {
+                name,
+                column,
+                unique: row.get::<i64, _>(2) == 0,
+                constraint: false,
+            },
+        );
     }
 
     Ok(Schema {
         tables: tables.into_values().collect(),
+        unmanaged: unmanaged.into_tables(),
     })
 }
 

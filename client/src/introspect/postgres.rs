@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use fox_crds::ColumnType;
 use sqlx::{PgConnection, Row};
 
-use super::key_columns::{ForeignKeyColumn, add_foreign_key_column, add_index_column};
+use super::key_columns::{ForeignKeyColumn, IndexColumn, add_foreign_key_column, add_index_column};
+use super::unmanaged::UnmanagedTables;
 use super::{BOOKKEEPING_PREFIX, native_type, parse_default};
 use crate::Backend;
 use crate::error::{Error, Result};
@@ -41,8 +42,13 @@ JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey)
 WHERE i.indisprimary AND n.nspname = current_schema()
 ORDER BY c.relname, array_position(i.indkey::int2[], a.attnum)";
 
+// An index owned by a UNIQUE constraint can only be dropped as that constraint; one owned by
+// an exclusion constraint cannot be declared, so it is left alone.
 const INDEXES: &str = r"
-SELECT t.relname::text, ic.relname::text, i.indisunique, a.attname::text
+SELECT t.relname::text, ic.relname::text, i.indisunique, a.attname::text,
+       EXISTS (SELECT 1 FROM pg_constraint con
+               WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid
+                 AND con.contype = 'u')
 FROM pg_index i
 JOIN pg_class t ON t.oid = i.indrelid
 JOIN pg_class ic ON ic.oid = i.indexrelid
@@ -50,6 +56,9 @@ JOIN pg_namespace n ON n.oid = t.relnamespace
 JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = ANY(i.indkey)
 WHERE n.nspname = current_schema() AND NOT i.indisprimary AND i.indpred IS NULL
   AND NOT (0 = ANY(i.indkey::int2[])) AND t.relkind IN ('r', 'p')
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint con
+                  WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid
+                    AND con.contype = 'x')
 ORDER BY t.relname, ic.relname, array_position(i.indkey::int2[], a.attnum)";
 
 const FOREIGN_KEYS: &str = r"
@@ -87,6 +96,7 @@ pub(super) async fn introspect(connection: &mut PgConnection) -> Result<Schema> 
     }
 
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
+    let mut unmanaged = UnmanagedTables::default();
     for row in sqlx::query(COLUMNS)
         .fetch_all(&mut *connection)
         .await
@@ -106,13 +116,10 @@ pub(super) async fn introspect(connection: &mut PgConnection) -> Result<Schema> 
         let ty = if type_kind == "e" {
             ColumnType::Enum(enum_labels.get(&type_name).cloned().unwrap_or_default())
         } else {
-            let parsed = native_type::postgres(&native).ok_or_else(|| Error::Introspection {
-                backend: Backend::Postgres,
-                table: table_name.clone(),
-                message: format!(
-                    "column \"{column_name}\" has type {native}, which the portable vocabulary cannot express"
-                ),
-            })?;
+            let Some(parsed) = native_type::postgres(&native) else {
+                unmanaged.mark(&table_name, &column_name, &native);
+                continue;
+            };
             match (parsed, identity.as_str()) {
                 (ColumnType::Integer, "a" | "d") => ColumnType::Serial,
                 (ColumnType::BigInt, "a" | "d") => ColumnType::BigSerial,
@@ -135,6 +142,8 @@ pub(super) async fn introspect(connection: &mut PgConnection) -> Result<Schema> 
             });
     }
 
+    unmanaged.remove_from(&mut tables);
+
     for row in sqlx::query(PRIMARY_KEYS)
         .fetch_all(&mut *connection)
         .await
@@ -153,9 +162,15 @@ pub(super) async fn introspect(connection: &mut PgConnection) -> Result<Schema> 
         let Some(table) = tables.get_mut(&row.get::<String, _>(0)) else {
             continue;
         };
-        let name: String = row.get(1);
-        let column: String = row.get(3);
-        add_index_column(table, name, column, row.get(2));
+        add_index_column(
+            table,
+            IndexColumn {
+                name: row.get(1),
+                column: row.get(3),
+                unique: row.get(2),
+                constraint: row.get(4),
+            },
+        );
     }
 
     for row in sqlx::query(FOREIGN_KEYS)
@@ -183,5 +198,6 @@ pub(super) async fn introspect(connection: &mut PgConnection) -> Result<Schema> 
 
     Ok(Schema {
         tables: tables.into_values().collect(),
+        unmanaged: unmanaged.into_tables(),
     })
 }

@@ -4,6 +4,7 @@ use fox_crds::ColumnType;
 use fox_crds::conventions::default_foreign_key_name;
 use sqlx::{Row, SqliteConnection};
 
+use super::unmanaged::UnmanagedTables;
 use super::{BOOKKEEPING_PREFIX, native_type, parse_action, parse_default, parse_quoted_list};
 use crate::Backend;
 use crate::error::{Error, Result};
@@ -34,13 +35,17 @@ pub(super) async fn introspect(connection: &mut SqliteConnection) -> Result<Sche
         .await
         .map_err(|e| query_error(TABLES, e))?;
     let mut tables = Vec::new();
+    let mut unmanaged = UnmanagedTables::default();
     for row in table_rows {
         let name: String = row.get(0);
         if name.starts_with(BOOKKEEPING_PREFIX) {
             continue;
         }
         let sql: String = row.get::<Option<String>, _>(1).unwrap_or_default();
-        tables.push(introspect_table(connection, name, &sql).await?);
+        let table = introspect_table(connection, name, &sql, &mut unmanaged).await?;
+        if !unmanaged.contains(&table.name) {
+            tables.push(table);
+        }
     }
     // Foreign keys naming no column reference the primary key.
     let primary_keys: Vec<(String, Vec<String>)> = tables
@@ -58,13 +63,17 @@ pub(super) async fn introspect(connection: &mut SqliteConnection) -> Result<Sche
             }
         }
     }
-    Ok(Schema { tables })
+    Ok(Schema {
+        tables,
+        unmanaged: unmanaged.into_tables(),
+    })
 }
 
 async fn introspect_table(
     connection: &mut SqliteConnection,
     name: String,
     sql: &str,
+    unmanaged: &mut UnmanagedTables,
 ) -> Result<Table> {
     // SQLite allows AUTOINCREMENT only right after a column's INTEGER PRIMARY KEY.
     let normalized = sql
@@ -90,23 +99,14 @@ async fn introspect_table(
             key_positions.push((key_position, column_name.clone()));
         }
         let ty = if declared.eq_ignore_ascii_case("ENUM") {
-            ColumnType::Enum(enum_labels(sql, &column_name).ok_or_else(|| {
-                Error::Introspection {
-                    backend: Backend::Sqlite,
-                    table: name.clone(),
-                    message: format!(
-                        "column \"{column_name}\" is ENUM without a CHECK listing its labels"
-                    ),
-                }
-            })?)
+            enum_labels(sql, &column_name).map(ColumnType::Enum)
         } else {
-            native_type::sqlite(&declared).ok_or_else(|| Error::Introspection {
-                backend: Backend::Sqlite,
-                table: name.clone(),
-                message: format!(
-                    "column \"{column_name}\" has declared type {declared:?}, which the portable vocabulary cannot express"
-                ),
-            })?
+            native_type::sqlite(&declared)
+        };
+        let Some(ty) = ty else {
+            // An untyped column, a type outside the vocabulary, or ENUM without its CHECK.
+            unmanaged.mark(&name, &column_name, &declared);
+            continue;
         };
         let default = default.map(|d| parse_default(&ty, &d));
         columns.push(Column {
@@ -160,6 +160,8 @@ async fn introspect_table(
             name: index_name,
             columns,
             unique: unique != 0,
+            // `sqlite_autoindex_*` of a UNIQUE in CREATE TABLE: only a rebuild drops it.
+            constraint: origin == "u",
         });
     }
 

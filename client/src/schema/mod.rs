@@ -4,4 +4,4 @@
 
 mod model;
 
-pub use model::{Column, ColumnDefault, ForeignKey, Index, Schema, Table};
+pub use model::{Column, ColumnDefault, ForeignKey, Index, Schema, Table, UnmanagedTable};

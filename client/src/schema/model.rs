@@ -8,6 +8,19 @@ use fox_crds::schema::ReferentialAction;
 pub struct Schema {
     /// Tables, sorted by name.
     pub tables: Vec<Table>,
+    /// Live tables the model cannot describe (a column of a type outside the portable
+    /// vocabulary), sorted by name; only introspection finds them. The schema engine leaves
+    /// them alone.
+    pub unmanaged: Vec<UnmanagedTable>,
+}
+
+/// A live table the portable vocabulary cannot describe, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnmanagedTable {
+    /// Table name.
+    pub name: String,
+    /// What makes it unportable, e.g. `column "ip" has type inet`.
+    pub reason: String,
 }
 
 impl Schema {
@@ -16,9 +29,15 @@ impl Schema {
         self.tables.iter().find(|t| t.name == name)
     }
 
+    /// The unmanaged live table called `name`.
+    pub fn unmanaged_table(&self, name: &str) -> Option<&UnmanagedTable> {
+        self.unmanaged.iter().find(|t| t.name == name)
+    }
+
     /// Sorts tables, indexes and foreign keys so that two equal schemas compare equal.
     pub fn normalize_order(&mut self) {
         self.tables.sort_by(|a, b| a.name.cmp(&b.name));
+        self.unmanaged.sort_by(|a, b| a.name.cmp(&b.name));
         for table in &mut self.tables {
             table.indexes.sort_by(|a, b| a.name.cmp(&b.name));
             table.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
@@ -126,7 +145,11 @@ impl std::fmt::Display for ColumnDefault {
 }
 
 /// A secondary index or unique constraint.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Two indexes are equal when their name, columns and uniqueness are: whether a live one is
+/// backed by a constraint ([`Index::constraint`]) only decides how it is dropped, so a declared
+/// unique index matches an existing UNIQUE constraint of the same name and columns.
+#[derive(Clone, Debug)]
 pub struct Index {
     /// Index name, unique per database.
     pub name: String,
@@ -134,7 +157,18 @@ pub struct Index {
     pub columns: Vec<String>,
     /// Whether values must be unique.
     pub unique: bool,
+    /// The index belongs to a UNIQUE constraint (PostgreSQL `CONSTRAINT … UNIQUE`, SQLite
+    /// `UNIQUE` in `CREATE TABLE`) and is dropped as one. FoxDB itself creates unique indexes.
+    pub constraint: bool,
 }
+
+impl PartialEq for Index {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.columns == other.columns && self.unique == other.unique
+    }
+}
+
+impl Eq for Index {}
 
 /// A foreign key constraint.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -41,7 +41,8 @@ pub async fn run(paths: &[PathBuf], flags: &ApplyFlags) -> anyhow::Result<ExitCo
             schema_name: target.schema_name(),
             replaces: flags.replaces.clone(),
             allow_destructive: flags.allow_destructive || policy.allow_destructive,
-            require_approval: policy.require_approval,
+            // `--approve HASH` means "this plan and no other", with or without the policy.
+            require_approval: policy.require_approval || flags.approve.is_some(),
             approve: flags.approve.clone(),
             dry_run: flags.dry_run,
             lock_timeout: Duration::from_secs(u64::from(policy.lock_timeout_seconds)),
@@ -124,8 +125,13 @@ pub async fn run(paths: &[PathBuf], flags: &ApplyFlags) -> anyhow::Result<ExitCo
             }
             ApplyOutcome::AwaitingApproval(plan) => {
                 print!("{}", plan_text(&plan));
+                if let Some(stale) = &flags.approve {
+                    println!(
+                        "The approved plan {stale} no longer matches: the database or the manifests changed since it was reviewed, and nothing was applied."
+                    );
+                }
                 println!(
-                    "Plan {} ({}) needs approval (policy.requireApproval): review it, then run fox apply --approve {}",
+                    "Plan {} ({}) needs approval: review it, then run fox apply --approve {}",
                     plan.hash,
                     plan_summary(&plan),
                     plan.hash

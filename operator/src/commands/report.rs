@@ -20,8 +20,19 @@ pub enum OutputFormat {
 
 /// The plan in words, grouped per table.
 pub fn plan_text(plan: &Plan) -> String {
+    // What the plan leaves alone, and why, comes first.
+    let mut preamble = String::new();
+    for table in &plan.live.unmanaged {
+        preamble.push_str(&format!(
+            "  table {} is not managed (left alone): its {}, outside the portable types\n",
+            table.name, table.reason
+        ));
+    }
+    for note in &plan.notes {
+        preamble.push_str(&format!("  note: {note}\n"));
+    }
     if plan.is_empty() {
-        return "  no changes: the database matches the schema\n".into();
+        return format!("{preamble}  no changes: the database matches the schema\n");
     }
     let mut by_table: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let mut order: Vec<&str> = Vec::new();
@@ -41,7 +52,7 @@ pub fn plan_text(plan: &Plan) -> String {
             planned.change
         ));
     }
-    let mut text = String::new();
+    let mut text = preamble;
     for table in order {
         text.push_str(&format!("  table {table}\n"));
         for line in &by_table[table] {
@@ -120,6 +131,13 @@ pub fn plan_json(schema: &str, database: &str, plan: &Plan) -> Json {
         "inSync": plan.is_empty(),
         "changes": changes,
         "seeds": seeds,
+        "notes": plan.notes,
+        "unmanaged": plan
+            .live
+            .unmanaged
+            .iter()
+            .map(|t| json!({"table": t.name, "reason": t.reason}))
+            .collect::<Vec<_>>(),
         "statements": plan.all_sql(),
     })
 }

@@ -103,9 +103,11 @@ impl Error {
             Self::Engine(EngineError::Database(_)) => "DatabaseUnavailable",
             Self::Engine(EngineError::LockTimeout { .. })
             | Self::Migrate(MigrateError::Engine(EngineError::LockTimeout { .. })) => "Locked",
-            Self::Engine(EngineError::Diff(_) | EngineError::Impossible { .. }) => {
-                "ImpossibleChange"
-            }
+            Self::Engine(
+                EngineError::Diff(_)
+                | EngineError::Impossible { .. }
+                | EngineError::StorageLimits { .. },
+            ) => "ImpossibleChange",
             Self::Engine(EngineError::DestructiveRefused { .. }) => "DestructiveChange",
             Self::Engine(EngineError::OwnedByAnotherSchema { .. }) => "OwnedByAnotherSchema",
             Self::Engine(_) => "ApplyFailed",

@@ -44,7 +44,7 @@ pub struct ApplyOptions {
     pub require_approval: bool,
     /// The approved plan hash, if any.
     pub approve: Option<String>,
-    /// Plan and check, change nothing.
+    /// Plan and check, change nothing (no lock, no bookkeeping, a read-only session).
     pub dry_run: bool,
     /// How long to wait for another applier's lock.
     pub lock_timeout: Duration,
@@ -110,19 +110,25 @@ const SQLITE_BATCH: usize = 64;
 /// # Errors
 /// Connection errors.
 pub async fn connect(url: &DatabaseUrl) -> Result<Connection, EngineError> {
+    connect_with(url, false).await
+}
+
+async fn connect_with(url: &DatabaseUrl, read_only: bool) -> Result<Connection, EngineError> {
     let options = ConnectOptions {
         application_name: format!("fox {}", applier_identity()),
+        read_only,
         ..ConnectOptions::default()
     };
     Ok(Connection::connect(url, &options).await?)
 }
 
-/// Plans without changing anything (no lock, no bookkeeping).
+/// Plans without changing anything: a read-only session, no lock, no bookkeeping; a missing
+/// SQLite file plans as an empty database and is not created.
 ///
 /// # Errors
 /// Connection and database errors; unsupported differences.
 pub async fn plan_schema(url: &DatabaseUrl, spec: &FoxSchemaSpec) -> Result<Plan, EngineError> {
-    let mut connection = connect(url).await?;
+    let mut connection = connect_with(url, true).await?;
     let plan = build_plan(&mut connection, spec).await;
     connection.close().await;
     plan
@@ -198,6 +204,19 @@ pub async fn apply_schema(
     options: &ApplyOptions,
     progress: &mut (dyn FnMut(ApplyEvent<'_>) + Send),
 ) -> Result<ApplyOutcome, EngineError> {
+    if options.dry_run {
+        // Plans and dry runs change nothing: no lock, no bookkeeping tables, no SQLite file.
+        let plan = plan_schema(url, spec).await?;
+        if plan.is_empty() {
+            return Ok(ApplyOutcome::InSync {
+                interrupted: Vec::new(),
+            });
+        }
+        if let Some(refusal) = policy_refusal(&plan, options) {
+            return Err(refusal);
+        }
+        return Ok(ApplyOutcome::DryRun(Box::new(plan)));
+    }
     let mut connection = connect(url).await?;
     let backend = connection.backend();
     if backend == Backend::Sqlite {
@@ -266,20 +285,8 @@ async fn apply_locked(
         }
         return Ok(ApplyOutcome::InSync { interrupted });
     }
-    let impossible = plan.impossible();
-    if !impossible.is_empty() {
-        return Err(EngineError::Impossible {
-            reasons: impossible,
-        });
-    }
-    let destructive = plan.destructive();
-    if !destructive.is_empty() && !options.allow_destructive {
-        return Err(EngineError::DestructiveRefused {
-            changes: destructive,
-        });
-    }
-    if options.dry_run {
-        return Ok(ApplyOutcome::DryRun(Box::new(plan)));
+    if let Some(refusal) = policy_refusal(&plan, options) {
+        return Err(refusal);
     }
     if options.require_approval && options.approve.as_deref() != Some(plan.hash.as_str()) {
         return Ok(ApplyOutcome::AwaitingApproval(Box::new(plan)));
@@ -297,6 +304,24 @@ async fn apply_locked(
         plan: Box::new(plan),
         interrupted,
     })
+}
+
+/// The refusal of a plan holding impossible changes, or destructive ones the options do not
+/// allow.
+fn policy_refusal(plan: &Plan, options: &ApplyOptions) -> Option<EngineError> {
+    let impossible = plan.impossible();
+    if !impossible.is_empty() {
+        return Some(EngineError::Impossible {
+            reasons: impossible,
+        });
+    }
+    let destructive = plan.destructive();
+    if !destructive.is_empty() && !options.allow_destructive {
+        return Some(EngineError::DestructiveRefused {
+            changes: destructive,
+        });
+    }
+    None
 }
 
 async fn run_statements(
@@ -369,6 +394,9 @@ async fn run_transactional(
     let backend = connection.backend();
     let started_at = now_rfc3339();
     let started = Instant::now();
+    // PostgreSQL: new enum labels are committed before the transaction and stay whatever
+    // happens after; a failure says exactly which.
+    let mut committed: Vec<&str> = Vec::new();
     if backend == Backend::Postgres {
         for (i, statement) in plan
             .statements
@@ -380,12 +408,14 @@ async fn run_transactional(
                 EngineError::StatementFailed {
                     index: i + 1,
                     total: plan.statements.len(),
-                    outcome:
-                        "it runs before the transaction (new enum labels); nothing else was changed"
-                            .into(),
+                    outcome: format!(
+                        "it adds an enum label before the transaction; {}",
+                        remaining_labels(&committed)
+                    ),
                     source,
                 }
             })?;
+            committed.push(&statement.sql);
         }
         connection.execute("BEGIN").await?;
     }
@@ -402,12 +432,15 @@ async fn run_transactional(
         } else {
             String::new()
         };
+        let unchanged = if committed.is_empty() {
+            "the database is unchanged".to_string()
+        } else {
+            remaining_labels(&committed)
+        };
         return Err(EngineError::StatementFailed {
             index: index + 1,
             total,
-            outcome: format!(
-                "the transaction was rolled back and the database is unchanged{batch}"
-            ),
+            outcome: format!("the transaction was rolled back and {unchanged}{batch}"),
             source,
         });
     }
@@ -459,6 +492,18 @@ async fn run_transactional(
     .await?;
     connection.execute("COMMIT").await?;
     Ok(())
+}
+
+/// What a failed PostgreSQL apply leaves behind: the enum labels committed before its
+/// transaction (`ALTER TYPE … ADD VALUE` cannot be rolled back).
+fn remaining_labels(committed: &[&str]) -> String {
+    if committed.is_empty() {
+        return "nothing else was changed".into();
+    }
+    format!(
+        "everything else is unchanged, but these enum labels were committed before the transaction and remain (PostgreSQL cannot take back ALTER TYPE … ADD VALUE; they hold no rows, and the next apply continues from them): {}",
+        committed.join("; ")
+    )
 }
 
 /// MySQL: DDL commits implicitly, so each completed statement is recorded as it finishes.

@@ -205,6 +205,9 @@ impl fmt::Display for Change {
                 index.name,
                 index.columns.join(", ")
             ),
+            Self::DropIndex { table, index } if index.constraint => {
+                write!(f, "drop unique constraint {} on {table}", index.name)
+            }
             Self::DropIndex { table, index } => write!(f, "drop index {} on {table}", index.name),
             Self::AddForeignKey { table, foreign_key } => write!(
                 f,

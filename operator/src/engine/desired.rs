@@ -87,12 +87,14 @@ pub fn desired_schema(spec: &FoxSchemaSpec) -> Schema {
                     name,
                     columns,
                     unique: false,
+                    constraint: false,
                 });
             }
         }
     }
     let mut schema = Schema {
         tables: tables.into_values().collect(),
+        unmanaged: Vec::new(),
     };
     schema.normalize_order();
     schema
@@ -129,6 +131,7 @@ fn declared_table(spec: &TableSpec) -> Table {
             name,
             columns: index.columns.clone(),
             unique: index.unique,
+            constraint: false,
         });
     }
     table
@@ -228,6 +231,7 @@ fn ensure_unique(table: &mut Table, column: &str) {
             name: default_index_name(&table.name, &columns, true),
             columns,
             unique: true,
+            constraint: false,
         });
     }
 }

@@ -45,6 +45,19 @@ impl Renames {
 /// Why a declaration cannot be planned at all.
 #[derive(Debug, thiserror::Error)]
 pub enum DiffError {
+    /// A declared table (or a table a declared one was renamed from) exists with a column the
+    /// portable vocabulary cannot express.
+    #[error(
+        "table {table} is declared, but the live table {live} cannot be managed: its {reason}, which the portable vocabulary cannot express; change that column with a FoxMigration, or remove {table} from the FoxSchema to leave the table alone"
+    )]
+    UnmanagedTableDeclared {
+        /// The declared table.
+        table: String,
+        /// The live table it stands for (itself or a previous name).
+        live: String,
+        /// The first unportable column.
+        reason: String,
+    },
     /// The primary key of an existing table differs.
     #[error(
         "table {table}: changing the primary key from ({from}) to ({to}) is not supported by the declarative engine; write a FoxMigration for it"
@@ -105,6 +118,7 @@ pub fn plan_changes(
     desired: &Schema,
     renames: &Renames,
 ) -> Result<Vec<Change>, DiffError> {
+    refuse_unmanaged_declarations(live, desired, renames)?;
     let mut live = live.clone();
     let mut changes = Vec::new();
     let desired_names: HashSet<&str> = desired.tables.iter().map(|t| t.name.as_str()).collect();
@@ -238,6 +252,28 @@ pub fn plan_changes(
         }
     }
     Ok(unique)
+}
+
+/// Undeclared tables the model cannot describe are left alone; declaring one is an error,
+/// since FoxDB could neither compare nor rebuild it.
+fn refuse_unmanaged_declarations(
+    live: &Schema,
+    desired: &Schema,
+    renames: &Renames,
+) -> Result<(), DiffError> {
+    for table in &desired.tables {
+        let previous = renames.tables.get(&table.name).into_iter().flatten();
+        for name in std::iter::once(&table.name).chain(previous) {
+            if let Some(unmanaged) = live.unmanaged_table(name) {
+                return Err(DiffError::UnmanagedTableDeclared {
+                    table: table.name.clone(),
+                    live: unmanaged.name.clone(),
+                    reason: unmanaged.reason.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 fn placeholder_column(name: &str) -> Column {

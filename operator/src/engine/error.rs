@@ -64,6 +64,18 @@ pub enum EngineError {
         /// The FoxSchema that applied before.
         owner: String,
     },
+    /// The declaration exceeds what the engine can store; found while planning, before any
+    /// statement ran.
+    #[error(
+        "the schema exceeds {backend} limits; nothing was changed:\n{}",
+        problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
+    )]
+    StorageLimits {
+        /// Engine.
+        backend: foxdb::Backend,
+        /// One line per problem, naming the table and column.
+        problems: Vec<String>,
+    },
     /// A foreign key is violated after a SQLite rebuild; nothing was changed.
     #[error("foreign key check failed after the change, rolled back: {0}")]
     ForeignKeyViolation(String),
@@ -80,6 +92,7 @@ impl EngineError {
             Self::Impossible { .. } => "impossible-change",
             Self::DestructiveRefused { .. } => "destructive-refused",
             Self::OwnedByAnotherSchema { .. } => "owned-by-another-schema",
+            Self::StorageLimits { .. } => "storage-limits",
             Self::ForeignKeyViolation(_) => "foreign-key-violation",
         }
     }

@@ -15,6 +15,7 @@ pub mod lock;
 pub mod ownership;
 pub mod plan;
 pub mod render;
+pub mod required_index;
 pub mod seed;
 pub mod seed_order;
 

@@ -8,6 +8,7 @@ use foxdb::{Backend, Connection, Value};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use fox_crds::ColumnType;
 use fox_crds::schema::FoxSchemaSpec;
 
 use super::change::{Change, Safety};
@@ -16,6 +17,7 @@ use super::desired::desired_schema;
 use super::diff::{Renames, plan_changes};
 use super::error::EngineError;
 use super::render::{Statement, render_changes};
+use super::required_index::keep_required_indexes;
 use super::seed::{SeedRow, row_is_current, seed_rows, sequence_fix, upsert_statement};
 
 /// A change and whether it can lose data.
@@ -58,6 +60,8 @@ pub struct Plan {
     pub desired: Schema,
     /// The live schema the plan starts from.
     pub live: Schema,
+    /// What the plan deliberately leaves as it is, and why (indexes the engine requires).
+    pub notes: Vec<String>,
 }
 
 impl Plan {
@@ -119,10 +123,18 @@ pub async fn build_plan(
     let backend = connection.backend();
     let live = introspect_schema(connection).await?;
     let desired = canonical_schema(backend, &desired_schema(spec));
-    if let Some(feature) = engine_limit_problem(backend, &desired) {
-        return Err(foxdb::Error::Unsupported { backend, feature }.into());
+    // Checked before anything runs: MySQL commits DDL as it goes.
+    let dialect = dialect_for(backend);
+    let problems: Vec<String> = desired
+        .tables
+        .iter()
+        .flat_map(|table| dialect.storage_problems(table))
+        .collect();
+    if !problems.is_empty() {
+        return Err(EngineError::StorageLimits { backend, problems });
     }
-    let changes = plan_changes(&live, &desired, &Renames::from_spec(spec))?;
+    let mut changes = plan_changes(&live, &desired, &Renames::from_spec(spec))?;
+    let notes = keep_required_indexes(backend, &desired, &mut changes);
     let names = LiveNames::of(&changes);
     let mut planned = Vec::with_capacity(changes.len());
     for change in changes {
@@ -167,7 +179,7 @@ pub async fn build_plan(
                 .and_then(|table| sequence_fix(backend, table))
         })
         .collect();
-    let hash = plan_hash(backend, &statements, &seeds);
+    let hash = plan_hash(backend, &live, &planned, &statements, &seeds);
     Ok(Plan {
         backend,
         changes: planned,
@@ -177,6 +189,7 @@ pub async fn build_plan(
         hash,
         desired,
         live,
+        notes,
     })
 }
 
@@ -238,38 +251,31 @@ impl LiveNames {
     }
 }
 
-/// What the engine cannot store in a declaration, found before anything runs.
-fn engine_limit_problem(backend: Backend, desired: &Schema) -> Option<String> {
-    if backend != Backend::MySql {
-        return None;
-    }
-    for table in &desired.tables {
-        let keyed = table
-            .primary_key
-            .iter()
-            .chain(table.indexes.iter().flat_map(|i| i.columns.iter()));
-        for column_name in keyed {
-            if let Some(column) = table.column(column_name)
-                && matches!(
-                    column.ty,
-                    fox_crds::ColumnType::Text
-                        | fox_crds::ColumnType::Json
-                        | fox_crds::ColumnType::Bytes
-                )
-            {
-                return Some(format!(
-                    "a {} column in a key or index ({}.{}): MySQL indexes need a bounded type; declare it varchar(n)",
-                    column.ty, table.name, column.name
-                ));
-            }
-        }
-    }
-    None
-}
-
-fn plan_hash(backend: Backend, statements: &[Statement], seeds: &[SeedStatement]) -> String {
+/// Identifies a plan for approval: the engine, the live schema it was computed from (every
+/// table, column, key and index, so a column added after the review changes the hash even when
+/// a SQLite rebuild's statements stay the same), each change with what it destroys, the
+/// statements and the seed rows. Row counts are left out: rows written by the application
+/// between review and apply do not void an approval; schema changes do.
+fn plan_hash(
+    backend: Backend,
+    live: &Schema,
+    changes: &[PlannedChange],
+    statements: &[Statement],
+    seeds: &[SeedStatement],
+) -> String {
     let mut hasher = Sha256::new();
     hasher.update(backend.as_str().as_bytes());
+    hasher.update(b"\nlive:");
+    hasher.update(format!("{live:?}").as_bytes());
+    for planned in changes {
+        hasher.update(b"\nchange:");
+        hasher.update(planned.change.to_string().as_bytes());
+        hasher.update(match planned.safety {
+            Safety::Safe => b":safe".as_slice(),
+            Safety::Destructive(_) => b":destructive".as_slice(),
+            Safety::Impossible(_) => b":impossible".as_slice(),
+        });
+    }
     for statement in statements {
         hasher.update(b"\n");
         hasher.update(statement.sql.as_bytes());
@@ -359,7 +365,32 @@ async fn assess(
             let live_table = names.table(table);
             let live_column = names.column(table, &from.name);
             let mut verdict = Safety::Safe;
-            if from.ty != to.ty {
+            if let (ColumnType::Enum(old), ColumnType::Enum(new)) = (&from.ty, &to.ty) {
+                // Only rows holding a removed label are at stake; count those, not the table.
+                let removed: Vec<&String> = old.iter().filter(|l| !new.contains(l)).collect();
+                if !removed.is_empty() {
+                    let labels: Vec<String> =
+                        removed.iter().map(|l| dialect.string_literal(l)).collect();
+                    let holding = count(
+                        connection,
+                        &format!(
+                            "SELECT CAST(COUNT(*) AS {}) FROM {} WHERE {} IN ({})",
+                            count_cast(backend),
+                            dialect.quote(live_table),
+                            dialect.quote(live_column),
+                            labels.join(", ")
+                        ),
+                    )
+                    .await?;
+                    if holding > 0 {
+                        return Ok(Safety::Impossible(format!(
+                            "removed labels ({}) are held by {}; update those rows to a declared label first",
+                            labels.join(", "),
+                            rows(holding)
+                        )));
+                    }
+                }
+            } else if from.ty != to.ty {
                 match classify(&from.ty, &to.ty) {
                     Conversion::Widening => {}
                     Conversion::Narrowing(why) => {

@@ -160,6 +160,11 @@ pub fn render_changes(backend: Backend, changes: &[Change], desired: &Schema) ->
             Change::CreateIndex { table, index } => {
                 push(&mut statements, dialect.create_index(table, index))
             }
+            Change::DropIndex { table, index } if index.constraint => {
+                if let Some(sql) = dialect.drop_unique_constraint(table, &index.name) {
+                    push(&mut statements, sql);
+                }
+            }
             Change::DropIndex { table, index } => {
                 push(&mut statements, dialect.drop_index(table, &index.name))
             }
@@ -236,6 +241,7 @@ fn tables_to_rebuild(changes: &[Change]) -> BTreeSet<String> {
             | Change::DropColumn { .. }
             | Change::AddForeignKey { .. }
             | Change::DropForeignKey { .. } => true,
+            Change::DropIndex { index, .. } => index.constraint,
             Change::AddColumn { column, .. } => {
                 (!column.nullable && column.default.is_none())
                     || matches!(

@@ -416,6 +416,7 @@ fn a_secret_url_for_another_engine_than_the_replica_set_declares_is_refused() {
         "{message}"
     );
     assert!(!message.contains("Fox-Leak-9Qz7"), "{message}");
+}
 
 /// A second `policy:` block used to win silently and turn `allowDestructive` on; now the
 /// manifest is refused before any connection, and the column and its values stay.

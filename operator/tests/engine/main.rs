@@ -1,13 +1,20 @@
 //! The schema engine against real PostgreSQL, MariaDB and SQLite databases.
 
+mod approval;
 mod changes;
 mod cli;
 mod concurrency;
 mod crash;
 mod default_values;
+mod enum_labels;
 mod generated_client;
 mod migrate;
+mod mysql_limits;
 mod ownership;
+mod read_only;
+mod required_index;
 mod round_trip;
 mod seed_values;
 mod support;
+mod unique_constraints;
+mod unmanaged;
