@@ -255,6 +255,7 @@ pub fn parse_manifests(file: &Path, text: &str, set: &mut ManifestSet) {
         };
         if !document.problems.is_empty() {
             let object = object_name(&document.value);
+            let reported: Vec<String> = document.problems.iter().map(|p| p.path.clone()).collect();
             set.problems
                 .extend(document.problems.into_iter().map(|problem| FileProblem {
                     location: format!("{}:{}", file.display(), problem.line),
@@ -269,7 +270,14 @@ pub fn parse_manifests(file: &Path, text: &str, set: &mut ManifestSet) {
             if !document.value.is_null() {
                 let mut rest = ManifestSet::default();
                 read_document(origin, document.value, &mut rest);
-                set.problems.extend(rest.problems);
+                // A value the reader refused reads as null: its field is not reported twice.
+                set.problems.extend(rest.problems.into_iter().filter(|found| {
+                    !reported.iter().any(|path| {
+                        found.problem.path == *path
+                            || found.problem.path.starts_with(&format!("{path}."))
+                            || found.problem.path.starts_with(&format!("{path}["))
+                    })
+                }));
             }
             continue;
         }

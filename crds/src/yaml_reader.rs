@@ -461,6 +461,15 @@ mod tests {
             let Ok(expected) = previous_reading(&text) else {
                 continue;
             };
+            // NaN and infinities used to become null; they are refused now (see yaml_scalar).
+            let refused_numbers = read_yaml(&text).documents.iter().any(|d| {
+                d.problems
+                    .iter()
+                    .any(|p| p.message.contains("not a number FoxDB can store"))
+            });
+            if refused_numbers {
+                continue;
+            }
             assert_eq!(current_reading(&text), expected, "{}", file.display());
             compared += 1;
         }
