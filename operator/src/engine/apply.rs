@@ -9,8 +9,13 @@
 //!    PostgreSQL and SQLite; statement by statement with recorded progress on MySQL;
 //! 6. release the lock.
 //!
+//! A dry run stops after step 4 and does it without steps 1 and 2, on a read-only session: it
+//! changes nothing.
+//!
 //! # Guarantees
-//! On PostgreSQL and SQLite a failed or killed apply leaves the database exactly as before.
+//! On PostgreSQL and SQLite a failed or killed apply leaves the database exactly as before,
+//! except for new PostgreSQL enum labels, committed before the transaction (PostgreSQL cannot
+//! use a label added in the same transaction, nor take one back); the error lists them.
 //! On MySQL every completed statement is recorded; the next apply re-plans from the live
 //! schema and so continues where the last one stopped. Applying the same input twice changes
 //! nothing the second time.

@@ -37,6 +37,11 @@ async fn turning_auto_index_off_keeps_an_index_the_engine_requires_and_converges
         let needs_index = engine == TestEngine::Mysql;
         if needs_index {
             assert!(planned.is_empty(), "{engine}: {:#?}", planned.changes);
+            let shown = fox_operator::commands::report::plan_text(&planned);
+            assert!(
+                shown.contains("note: index posts_author_id_idx on posts is kept"),
+                "{shown}"
+            );
             assert_eq!(planned.notes.len(), 1, "{engine}");
             assert!(
                 planned.notes[0].contains("index posts_author_id_idx on posts is kept")

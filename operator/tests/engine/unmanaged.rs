@@ -38,6 +38,11 @@ async fn undeclared_tables_of_unportable_types_are_left_alone() {
             planned.live
         );
         assert_eq!(planned.live.unmanaged[0].name, "hosts");
+        let shown = fox_operator::commands::report::plan_text(&planned);
+        assert!(
+            shown.contains("table hosts is not managed (left alone): its column \""),
+            "{engine}: {shown}"
+        );
         assert!(
             planned.changes.iter().all(|c| c.change.table() == "items"),
             "{engine}: {:#?}",
