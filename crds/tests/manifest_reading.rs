@@ -82,7 +82,7 @@ fn yaml_aliases_are_refused() {
     assert_eq!(
         problems(&yaml),
         vec![
-            "m.yaml:12: spec.tables[1].columns: YAML aliases (*name) are not accepted in manifests; write the value out in full"
+            "m.yaml:12: FoxSchema/shop: spec.tables[1].columns: YAML aliases (*name) are not accepted in manifests; write the value out in full"
         ]
     );
 }
