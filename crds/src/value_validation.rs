@@ -158,6 +158,12 @@ pub(crate) fn report_non_finite_numbers(
     starts: &[usize],
     set: &mut ManifestSet,
 ) {
+    // YAML spells these numbers only `.nan` and `[+-].inf` (any case); without such a token
+    // there is nothing to find and the text is not parsed a second time.
+    let lower = text.to_ascii_lowercase();
+    if !lower.contains(".nan") && !lower.contains(".inf") {
+        return;
+    }
     for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
         // Syntax errors are reported by the reader proper.
         let Ok(value) = Yaml::deserialize(document) else {
