@@ -266,18 +266,19 @@ pub fn parse_manifests(file: &Path, text: &str, set: &mut ManifestSet) {
                     },
                 }));
             // The rest of the document is still checked, so one run shows every problem; the
-            // document itself is not kept. (A document cut short, by an alias say, is null.)
-            if !document.value.is_null() {
+            // document itself is not kept. A document cut short (by an alias, say) is not.
+            if document.complete && !document.value.is_null() {
                 let mut rest = ManifestSet::default();
                 read_document(origin, document.value, &mut rest);
                 // A value the reader refused reads as null: its field is not reported twice.
-                set.problems.extend(rest.problems.into_iter().filter(|found| {
-                    !reported.iter().any(|path| {
-                        found.problem.path == *path
-                            || found.problem.path.starts_with(&format!("{path}."))
-                            || found.problem.path.starts_with(&format!("{path}["))
-                    })
-                }));
+                set.problems
+                    .extend(rest.problems.into_iter().filter(|found| {
+                        !reported.iter().any(|path| {
+                            found.problem.path == *path
+                                || found.problem.path.starts_with(&format!("{path}."))
+                                || found.problem.path.starts_with(&format!("{path}["))
+                        })
+                    }));
             }
             continue;
         }

@@ -424,3 +424,31 @@ mod tests {
         assert_eq!(utc("2024-13-01T00:00:00Z"), None);
     }
 }
+
+#[cfg(test)]
+mod manifest_tests {
+    use crate::manifest::{ManifestSet, parse_manifests};
+
+    #[test]
+    fn nan_and_infinity_in_a_manifest_are_refused_with_their_field_path() {
+        for (spelling, shown) in [(".nan", "NaN"), ("-.Inf", "-inf"), ("1e400", "")] {
+            let yaml = format!(
+                "apiVersion: foxdb.dev/v1alpha1\nkind: FoxSchema\nmetadata: {{name: t}}\nspec:\n  databaseRef: {{name: db}}\n  tables:\n    - name: m\n      columns:\n        - {{name: id, type: integer, primaryKey: true}}\n        - {{name: x, type: double, nullable: true, default: {spelling}}}\n"
+            );
+            let mut set = ManifestSet::default();
+            parse_manifests("t.yaml".as_ref(), &yaml, &mut set);
+            let problems: Vec<String> = set.problems.iter().map(ToString::to_string).collect();
+            assert_eq!(problems.len(), 1, "{spelling}: {problems:#?}");
+            // YAML reads an overflowing number as text, refused as not a double.
+            let expected = if shown.is_empty() {
+                "spec.tables[0].columns[1].default: default \"1e400\" does not fit type double"
+                    .to_string()
+            } else {
+                format!(
+                    "spec.tables[0].columns[1].default: {shown} is not a number FoxDB can store"
+                )
+            };
+            assert!(problems[0].contains(&expected), "{spelling}: {problems:#?}");
+        }
+    }
+}

@@ -88,6 +88,9 @@ pub struct YamlDocument {
     pub lines: FieldLines,
     /// Problems that make the document unusable (duplicate keys, aliases, ...).
     pub problems: Vec<YamlProblem>,
+    /// False when reading stopped early (an alias, nesting too deep, too many values): `value`
+    /// then holds only what came before.
+    pub complete: bool,
 }
 
 /// Text that is not YAML, and where.
@@ -181,20 +184,27 @@ impl<'input> Reader<'input> {
         if let Some(refusal) = self.refusal.take() {
             self.problems.push(refusal);
             self.skip_to_document_end()?;
-            return Ok(self.document(index, line, value));
+            return Ok(self.document(index, line, value, false));
         }
         let (end, _) = self.next()?;
         debug_assert!(matches!(end, Event::DocumentEnd), "{end:?}");
-        Ok(self.document(index, line, value))
+        Ok(self.document(index, line, value, true))
     }
 
-    fn document(&mut self, index: usize, line: usize, value: Value) -> YamlDocument {
+    fn document(
+        &mut self,
+        index: usize,
+        line: usize,
+        value: Value,
+        complete: bool,
+    ) -> YamlDocument {
         YamlDocument {
             index,
             line,
             value,
             lines: std::mem::take(&mut self.lines),
             problems: std::mem::take(&mut self.problems),
+            complete,
         }
     }
 

@@ -58,13 +58,9 @@ impl SeedValue {
         match (self, ty) {
             (Self::Null, _) => Value::Null,
             (Self::Bool(b), _) => Value::Bool(*b),
+            (Self::Int(i), Some(ty @ ColumnType::Real)) => single_if_stored(dialect, ty, *i as f64),
             (Self::Int(i), _) => Value::Int(*i),
-            (Self::Float(x), Some(ty @ ColumnType::Real)) => match dialect.float_storage(ty) {
-                FloatStorage::Single | FloatStorage::SingleShownWith(_) => {
-                    Value::Float(f64::from(*x as f32))
-                }
-                FloatStorage::Double => Value::Float(*x),
-            },
+            (Self::Float(x), Some(ty @ ColumnType::Real)) => single_if_stored(dialect, ty, *x),
             (Self::Float(x), _) => Value::Float(*x),
             (Self::Text(s), Some(ColumnType::TimestampTz)) => match parse_instant(s) {
                 Some(instant) => Value::TimestampTz(instant),
@@ -72,6 +68,16 @@ impl SeedValue {
             },
             (Self::Text(s), _) => Value::Text(s.clone()),
         }
+    }
+}
+
+/// `value` rounded to single precision where the engine keeps `ty` so.
+fn single_if_stored(dialect: &dyn Dialect, ty: &ColumnType, value: f64) -> Value {
+    match dialect.float_storage(ty) {
+        FloatStorage::Single | FloatStorage::SingleShownWith(_) => {
+            Value::Float(f64::from(value as f32))
+        }
+        FloatStorage::Double => Value::Float(value),
     }
 }
 

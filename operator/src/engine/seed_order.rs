@@ -7,6 +7,8 @@
 //! every other row. A cycle only through NOT NULL columns cannot be written by any engine
 //! (FoxDB's foreign keys are not deferrable) and is refused before anything runs.
 
+use std::collections::{BTreeSet, HashMap};
+
 use foxdb::schema::Schema;
 
 use super::seed::{SeedRow, SeedValue};
@@ -27,53 +29,69 @@ struct Reference {
     parent: usize,
 }
 
-/// Orders `rows` (already in table dependency order) so parents come first.
+/// Orders `rows` (already in table dependency order) so parents come first; rows otherwise keep
+/// their order.
 ///
 /// # Errors
 /// [`SeedCycle`] when rows reference each other only through NOT NULL columns.
 pub fn order_seed_rows(rows: Vec<SeedRow>, desired: &Schema) -> Result<Vec<SeedRow>, SeedCycle> {
-    let references: Vec<Vec<Reference>> = rows
-        .iter()
-        .enumerate()
-        .map(|(index, row)| references_of(index, row, &rows, desired))
-        .collect();
+    let references = references_between(&rows, desired);
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); rows.len()];
+    let mut waiting_for: Vec<usize> = vec![0; rows.len()];
+    for (child, found) in references.iter().enumerate() {
+        for reference in found {
+            children[reference.parent].push(child);
+            waiting_for[child] += 1;
+        }
+    }
     let mut written = vec![false; rows.len()];
+    let mut ready: BTreeSet<usize> = (0..rows.len()).filter(|&i| waiting_for[i] == 0).collect();
     let mut ordered = Vec::with_capacity(rows.len());
     let mut completions = Vec::new();
-    while written.iter().any(|w| !w) {
-        let pending = |i: &usize| !written[*i];
-        let unresolved = |i: usize| references[i].iter().filter(|r| !written[r.parent]);
-        if let Some(ready) = (0..rows.len())
-            .filter(pending)
-            .find(|&i| unresolved(i).next().is_none())
-        {
-            written[ready] = true;
-            ordered.push(rows[ready].clone());
+    let write = |row: usize,
+                 written: &mut Vec<bool>,
+                 ready: &mut BTreeSet<usize>,
+                 waiting_for: &mut Vec<usize>| {
+        written[row] = true;
+        for &child in &children[row] {
+            waiting_for[child] -= 1;
+            if waiting_for[child] == 0 && !written[child] {
+                ready.insert(child);
+            }
+        }
+    };
+    while ordered.len() < rows.len() {
+        if let Some(next) = ready.pop_first() {
+            write(next, &mut written, &mut ready, &mut waiting_for);
+            ordered.push(rows[next].clone());
             continue;
         }
+        // Only rows in cycles are left: break one where every reference still open goes
+        // through nullable columns.
         let nullable = |table: &str, column: &str| {
             desired
                 .table(table)
                 .and_then(|t| t.column(column))
                 .is_some_and(|c| c.nullable)
         };
-        let breakable = (0..rows.len()).filter(pending).find(|&i| {
-            unresolved(i).all(|r| r.columns.iter().all(|c| nullable(&rows[i].table, c)))
-        });
+        let open = |i: usize| references[i].iter().filter(|r| !written[r.parent]);
+        let breakable = (0..rows.len())
+            .filter(|&i| !written[i])
+            .find(|&i| open(i).all(|r| r.columns.iter().all(|c| nullable(&rows[i].table, c))));
         let Some(broken) = breakable else {
             let rows = (0..rows.len())
-                .filter(pending)
+                .filter(|&i| !written[i])
                 .map(|i| describe(&rows[i], desired))
                 .collect::<Vec<_>>()
                 .join(", ");
             return Err(SeedCycle { rows });
         };
-        let omitted: Vec<&String> = unresolved(broken).flat_map(|r| &r.columns).collect();
+        let omitted: Vec<String> = open(broken).flat_map(|r| r.columns.clone()).collect();
         let mut first_step = rows[broken].clone();
         first_step
             .values
-            .retain(|(column, _)| !omitted.contains(&column));
-        written[broken] = true;
+            .retain(|(column, _)| !omitted.contains(column));
+        write(broken, &mut written, &mut ready, &mut waiting_for);
         ordered.push(first_step);
         completions.push(rows[broken].clone());
     }
@@ -81,36 +99,52 @@ pub fn order_seed_rows(rows: Vec<SeedRow>, desired: &Schema) -> Result<Vec<SeedR
     Ok(ordered)
 }
 
-/// The seed rows `rows[index]` references through the foreign keys of its table.
-fn references_of(
-    index: usize,
-    row: &SeedRow,
-    rows: &[SeedRow],
-    desired: &Schema,
-) -> Vec<Reference> {
-    let Some(table) = desired.table(&row.table) else {
-        return Vec::new();
-    };
-    let mut found = Vec::new();
-    for foreign_key in &table.foreign_keys {
-        let Some(values) = key_of(row, &foreign_key.columns) else {
-            continue;
-        };
-        let parent = rows.iter().position(|candidate| {
-            candidate.table == foreign_key.referenced_table
-                && key_of(candidate, &foreign_key.referenced_columns).as_ref() == Some(&values)
-        });
-        // A row referencing itself is inserted in one statement, which every engine accepts.
-        if let Some(parent) = parent
-            && parent != index
-        {
-            found.push(Reference {
-                columns: foreign_key.columns.clone(),
-                parent,
-            });
+/// For each row, the other seed rows it references through the foreign keys of its table.
+fn references_between(rows: &[SeedRow], desired: &Schema) -> Vec<Vec<Reference>> {
+    // (table, referenced columns, their values) → the first row holding them.
+    let mut holders: HashMap<(&str, &[String], Vec<String>), usize> = HashMap::new();
+    for table in &desired.tables {
+        for foreign_key in &table.foreign_keys {
+            for (index, row) in rows.iter().enumerate() {
+                if row.table == foreign_key.referenced_table
+                    && let Some(key) = key_of(row, &foreign_key.referenced_columns)
+                {
+                    holders
+                        .entry((
+                            foreign_key.referenced_table.as_str(),
+                            foreign_key.referenced_columns.as_slice(),
+                            key,
+                        ))
+                        .or_insert(index);
+                }
+            }
         }
     }
-    found
+    rows.iter()
+        .enumerate()
+        .map(|(index, row)| {
+            let Some(table) = desired.table(&row.table) else {
+                return Vec::new();
+            };
+            table
+                .foreign_keys
+                .iter()
+                .filter_map(|foreign_key| {
+                    let key = key_of(row, &foreign_key.columns)?;
+                    let parent = *holders.get(&(
+                        foreign_key.referenced_table.as_str(),
+                        foreign_key.referenced_columns.as_slice(),
+                        key,
+                    ))?;
+                    // A row referencing itself is one statement, which every engine accepts.
+                    (parent != index).then(|| Reference {
+                        columns: foreign_key.columns.clone(),
+                        parent,
+                    })
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// The values of `columns` in `row` as comparable text; `None` when one is missing or NULL.

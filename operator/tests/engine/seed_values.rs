@@ -43,6 +43,7 @@ async fn real_seed_values_are_not_upserted_again_on_every_engine() {
         - {id: 2, value: 0.3333333333333333}
         - {id: 3, value: 123456789.123}
         - {id: 4, value: 1e20}
+        - {id: 5, value: 123456789}
 ",
     );
     for engine in TestEngine::ALL {
