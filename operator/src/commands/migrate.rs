@@ -194,14 +194,9 @@ pub async fn run(command: MigrateCommand) -> anyhow::Result<ExitCode> {
                 migrate_repair(&url, &migrations, version, applied, options.lock_timeout).await?;
             if repaired.is_empty() {
                 println!("No dirty migration to repair.");
-            } else {
-                let verb = if applied {
-                    "recorded as applied"
-                } else {
-                    "forgotten; `fox migrate up` runs them again"
-                };
-                let versions: Vec<String> = repaired.iter().map(u64::to_string).collect();
-                println!("Repaired version(s) {}: {verb}.", versions.join(", "));
+            }
+            for line in &repaired {
+                println!("Repaired {line}.");
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -96,7 +96,11 @@ async fn apply(migration: Arc<FoxMigration>, context: Arc<Context>) -> Result<Ac
                 Error::Migrate(MigrateError::Failed { version, .. }) if version == migration.spec.version
             ) || matches!(
                 error,
-                Error::Migrate(MigrateError::Integrity { .. } | MigrateError::Irreversible { .. })
+                Error::Migrate(
+                    MigrateError::Integrity { .. }
+                        | MigrateError::Irreversible { .. }
+                        | MigrateError::Unreadable { .. }
+                )
             );
             let outcome = Outcome {
                 phase: if failed {

@@ -6,5 +6,6 @@ mod concurrency;
 mod crash;
 mod generated_client;
 mod migrate;
+mod migrate_sql;
 mod round_trip;
 mod support;
