@@ -13,7 +13,7 @@ pub fn status_lines(migrations: &[Migration], applied: &[AppliedMigration]) -> V
             let status = match &record {
                 None => VersionStatus::Pending,
                 Some(r) if r.status == "dirty" => VersionStatus::Dirty,
-                Some(r) if r.checksum != m.checksum() => VersionStatus::Changed {
+                Some(r) if !m.matches_checksum(&r.checksum) => VersionStatus::Changed {
                     applied: r.checksum.clone(),
                     current: m.checksum(),
                 },

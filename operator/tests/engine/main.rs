@@ -6,6 +6,7 @@ mod concurrency;
 mod crash;
 mod generated_client;
 mod migrate;
+mod migrate_recovery;
 mod migrate_sql;
 mod round_trip;
 mod support;
