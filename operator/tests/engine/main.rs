@@ -4,6 +4,7 @@ mod changes;
 mod cli;
 mod concurrency;
 mod crash;
+mod generate_migration;
 mod generated_client;
 mod migrate;
 mod migrate_recovery;
