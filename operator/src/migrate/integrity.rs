@@ -117,19 +117,18 @@ pub fn dirty_problem(record: &AppliedMigration) -> String {
     )
 }
 
-/// Refuses a `--to` that names no version in the files (`down --to 0` means everything).
-pub fn check_target(
+/// The refusal of a `--to` that names no version in the files (`down --to 0` means
+/// everything), if it does.
+pub fn unknown_target(
     migrations: &[Migration],
     to: Option<u64>,
     direction: Direction,
-) -> Result<(), super::MigrateError> {
-    let Some(to) = to else {
-        return Ok(());
-    };
+) -> Option<super::MigrateError> {
+    let to = to?;
     if migrations.iter().any(|m| m.version == to) || (direction == Direction::Down && to == 0) {
-        return Ok(());
+        return None;
     }
-    Err(super::MigrateError::UnknownTarget {
+    Some(super::MigrateError::UnknownTarget {
         to,
         below: migrations
             .iter()

@@ -35,7 +35,7 @@ use foxdb::DatabaseUrl;
 use crate::engine::apply::connect;
 use crate::engine::bookkeeping::FoxTables;
 pub use error::MigrateError;
-use integrity::{check_target, integrity_problems, status_lines};
+use integrity::{integrity_problems, status_lines, unknown_target};
 pub use repair::{Repaired, migrate_repair};
 use run::run_steps;
 use session::Session;
@@ -166,7 +166,9 @@ pub async fn migrate_up(
     migrations: &[Migration],
     options: &MigrateOptions,
 ) -> Result<MigrateReport, MigrateError> {
-    check_target(migrations, options.to, Direction::Up)?;
+    if let Some(refusal) = unknown_target(migrations, options.to, Direction::Up) {
+        return Err(refusal);
+    }
     let mut session = Session::open(url, options.lock_timeout).await?;
     let result = up_locked(&mut session, migrations, options).await;
     // SQLite keeps what completed before a failure (the failing one is rolled back to its
@@ -214,7 +216,9 @@ pub async fn migrate_down(
     migrations: &[Migration],
     options: &MigrateOptions,
 ) -> Result<MigrateReport, MigrateError> {
-    check_target(migrations, options.to, Direction::Down)?;
+    if let Some(refusal) = unknown_target(migrations, options.to, Direction::Down) {
+        return Err(refusal);
+    }
     let mut session = Session::open(url, options.lock_timeout).await?;
     let result = down_locked(&mut session, migrations, options).await;
     let closed = session.close(!options.dry_run).await;

@@ -134,9 +134,9 @@ impl<'a> Lexer<'a> {
                 .find(|&i| !bytes[i].is_ascii_whitespace())
                 .unwrap_or(bytes.len());
             (TokenKind::Space, end)
-        } else if first == b'-' && next == Some(b'-') && self.dash_comment_starts(start) {
-            (TokenKind::Comment, self.line_end(start))
-        } else if first == b'#' && self.rules.mysql_comments {
+        } else if (first == b'-' && next == Some(b'-') && self.dash_comment_starts(start))
+            || (first == b'#' && self.rules.mysql_comments)
+        {
             (TokenKind::Comment, self.line_end(start))
         } else if first == b'/' && next == Some(b'*') {
             let executable = self.rules.mysql_comments
