@@ -221,4 +221,7 @@ fn print_report(verb: &str, report: &MigrateReport, dry_run: bool) {
     } else {
         println!("{verb} {} migration(s).", report.ran.len());
     }
+    for warning in &report.warnings {
+        println!("warning: {warning}");
+    }
 }

@@ -123,6 +123,12 @@ impl FoxTables {
         }
     }
 
+    /// The schema (database on MySQL, `main` on SQLite) FoxDB's tables are in; empty when
+    /// unknown.
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
     /// `name` qualified with its schema, quoted.
     pub fn table(&self, name: &str) -> String {
         let dialect = dialect_for(self.backend);

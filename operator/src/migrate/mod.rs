@@ -27,6 +27,7 @@ pub mod source;
 mod sql_lexer;
 pub mod sql_split;
 pub mod state;
+pub mod views;
 
 use std::time::Duration;
 
@@ -134,6 +135,8 @@ pub struct MigrateReport {
     pub ran: Vec<(u64, String, u128)>,
     /// (version, name) that would run (dry run).
     pub would_run: Vec<(u64, String)>,
+    /// What the run left that needs a person's attention (views that no longer read).
+    pub warnings: Vec<String>,
 }
 
 /// Reads the status of every version.

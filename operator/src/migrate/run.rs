@@ -9,6 +9,7 @@ use super::error::server_message;
 use super::source::Migration;
 use super::sql_split::{SqlStatement, split_statements};
 use super::state::{delete_version, log_run, record_version};
+use super::views::unreadable_views;
 use super::{Direction, MigrateError, MigrateReport};
 use crate::engine::bookkeeping::FoxTables;
 
@@ -62,6 +63,9 @@ pub async fn run_steps(
         report
             .ran
             .push((migration.version, migration.name.clone(), elapsed));
+    }
+    if !report.ran.is_empty() {
+        report.warnings = unreadable_views(connection, tables).await?;
     }
     Ok(report)
 }

@@ -205,3 +205,31 @@ async fn a_sqlite_foreign_key_check_that_cannot_run_aborts_the_migration() {
         "rolled back"
     );
 }
+
+#[tokio::test]
+async fn a_view_broken_by_a_column_rename_is_reported_after_the_run() {
+    for engine in TestEngine::ALL {
+        let database = TestDatabase::create(engine).await;
+        let folder = tempfile::tempdir().expect("temp dir");
+        std::fs::write(
+            folder.path().join("1_people.sql"),
+            "CREATE TABLE people (id integer PRIMARY KEY, name varchar(20));\nCREATE VIEW people_names AS SELECT name FROM people;\n",
+        )
+        .expect("writes");
+        std::fs::write(
+            folder.path().join("2_rename.sql"),
+            "ALTER TABLE people RENAME COLUMN name TO full_name;\n",
+        )
+        .expect("writes");
+        let path = folder.path().to_str().expect("utf-8");
+        let up = migrate(&["up"], path, database.url());
+        assert_eq!(up.status.code(), Some(0), "{engine}: {}", text(&up.stderr));
+        let warned = text(&up.stdout).contains("warning: view people_names can no longer be read");
+        assert_eq!(
+            warned,
+            engine == TestEngine::Mysql,
+            "{engine}: only MySQL views keep the old column name: {}",
+            text(&up.stdout)
+        );
+    }
+}
