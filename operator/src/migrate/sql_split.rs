@@ -193,6 +193,10 @@ struct Current {
     depth: usize,
     /// An `END` was read; whether it closes a block depends on the next word (`END IF`).
     pending_end: bool,
+    /// The last word read, upper-cased.
+    last_word: String,
+    /// `COPY ... FROM STDIN` was read.
+    copy_from_stdin: bool,
 }
 
 /// How many leading words are kept to classify a statement.
@@ -230,6 +234,8 @@ impl Current {
             trigger_state: START,
             depth: 0,
             pending_end: false,
+            last_word: String::new(),
+            copy_from_stdin: false,
         }
     }
 
@@ -272,6 +278,10 @@ impl Current {
             if !self.rules.sqlite_complete {
                 self.track_blocks(&word);
             }
+            self.copy_from_stdin |= self.words.first().is_some_and(|w| w == "COPY")
+                && self.last_word == "FROM"
+                && word == "STDIN";
+            self.last_word.clone_from(&word);
             if self.words.len() < LEADING_WORDS {
                 self.words.push(word);
             }
@@ -347,11 +357,7 @@ impl Current {
             return Ok(());
         };
         let line = lines.line_of(sql, first);
-        let words: Vec<&str> = self.words.iter().map(String::as_str).collect();
-        if self.rules.refuse_copy_from_stdin
-            && words.first() == Some(&"COPY")
-            && words.windows(2).any(|w| w == ["FROM", "STDIN"])
-        {
+        if self.rules.refuse_copy_from_stdin && self.copy_from_stdin {
             return Err(SplitError::CopyFromStdin { line });
         }
         statements.push(SqlStatement {
@@ -432,7 +438,10 @@ mod tests {
             })
         );
         assert_eq!(
-            split_statements("COPY t (a) FROM stdin;\n1\n\\.\n", Backend::Postgres),
+            split_statements(
+                "COPY public.t (a, b, c, d, e, f, g) FROM stdin;\n1\n\\.\n",
+                Backend::Postgres
+            ),
             Err(SplitError::CopyFromStdin { line: 1 })
         );
     }

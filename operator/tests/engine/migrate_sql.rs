@@ -174,6 +174,32 @@ async fn a_pg_dump_output_applies_through_fox_migrate_and_bookkeeping_survives_i
         "{}",
         text(&again.stderr)
     );
+
+    // A dump whose data is COPY ... FROM stdin is refused before anything runs.
+    let copy_dump = std::process::Command::new("pg_dump")
+        .args(["--no-owner", "-d", source.url()])
+        .output()
+        .expect("runs pg_dump");
+    let folder = tempfile::tempdir().expect("temp dir");
+    std::fs::write(folder.path().join("1_dump.sql"), copy_dump.stdout).expect("writes");
+    let fresh = TestDatabase::create(TestEngine::Postgres).await;
+    let refused = migrate(&["up"], folder.path().to_str().expect("utf-8"), fresh.url());
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr)
+            .contains("COPY ... FROM stdin reads data lines that only psql can send")
+            && text(&refused.stderr).contains("nothing was run"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert_eq!(
+        scalar(
+            &fresh,
+            "SELECT CAST(COUNT(*) AS text) FROM information_schema.tables WHERE table_name = 'customer'"
+        )
+        .await,
+        "0"
+    );
 }
 
 #[tokio::test]
