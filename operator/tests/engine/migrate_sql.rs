@@ -259,3 +259,55 @@ async fn a_view_broken_by_a_column_rename_is_reported_after_the_run() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_postgres_migration_that_sets_a_role_leaves_bookkeeping_and_later_migrations_as_before() {
+    let target = TestDatabase::create(TestEngine::Postgres).await;
+    let role = format!("{}_owner", target.name());
+    let folder = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        folder.path().join("1_as_owner.sql"),
+        format!(
+            "CREATE ROLE \"{role}\" NOLOGIN;\nGRANT CREATE, USAGE ON SCHEMA public TO \"{role}\";\nSET ROLE \"{role}\";\nSET search_path = pg_catalog;\nCREATE TABLE public.owned (id integer);\n"
+        ),
+    )
+    .expect("writes");
+    std::fs::write(
+        folder.path().join("2_after.sql"),
+        "CREATE TABLE after_role (id integer);\n",
+    )
+    .expect("writes");
+    let path = folder.path().to_str().expect("utf-8");
+    let up = migrate(&["up"], path, target.url());
+    let owners = [
+        scalar(
+            &target,
+            "SELECT CAST(tableowner AS text) FROM pg_tables WHERE tablename = 'owned'",
+        )
+        .await,
+        scalar(
+            &target,
+            "SELECT CAST(tableowner AS text) FROM pg_tables WHERE tablename = 'after_role' AND schemaname = 'public'",
+        )
+        .await,
+    ];
+    let recorded = scalar(
+        &target,
+        "SELECT string_agg(status, ',' ORDER BY version) FROM public._fox_migrations",
+    )
+    .await;
+    drop(target);
+    let cleanup = std::process::Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-c"])
+        .arg(format!("DROP ROLE IF EXISTS \"{role}\""))
+        .output()
+        .expect("runs psql");
+    assert!(cleanup.status.success(), "{}", text(&cleanup.stderr));
+    assert_eq!(up.status.code(), Some(0), "{}", text(&up.stderr));
+    assert_eq!(owners[0], role, "the migration ran as the role it set");
+    assert_eq!(
+        owners[1], "postgres",
+        "the next migration runs as the connection's own role and search path"
+    );
+    assert_eq!(recorded, "applied,applied");
+}
