@@ -31,7 +31,7 @@ pub enum Error {
     Query {
         /// Engine.
         backend: Backend,
-        /// The engine's message.
+        /// The engine's message (with PostgreSQL's DETAIL and HINT lines).
         message: String,
         /// The statement that failed, when known.
         statement: Option<String>,
@@ -89,7 +89,19 @@ impl Error {
     /// Wraps a driver error raised by `statement`.
     pub fn query(backend: Backend, statement: Option<&str>, source: sqlx::Error) -> Self {
         let message = match &source {
-            sqlx::Error::Database(db) => db.message().to_string(),
+            sqlx::Error::Database(db) => {
+                let mut message = db.message().to_string();
+                // PostgreSQL explains many errors in DETAIL and HINT fields; keep them.
+                #[cfg(feature = "postgres")]
+                if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                    for (label, field) in [("DETAIL", pg.detail()), ("HINT", pg.hint())] {
+                        if let Some(text) = field {
+                            message.push_str(&format!("\n  {label}: {text}"));
+                        }
+                    }
+                }
+                message
+            }
             other => other.to_string(),
         };
         Self::Query {

@@ -10,8 +10,11 @@ use fox_crds::{DatabaseRef, FoxMigration, FoxMigrationSpec};
 
 use super::target::{load_valid_manifests, resolve_targets};
 use crate::engine::change::{Change, Safety};
+use crate::engine::conversion::{Conversion, classify};
 use crate::engine::diff::{Renames, plan_changes};
+use crate::engine::plan::PlannedChange;
 use crate::engine::plan_schema;
+use crate::engine::render::Statement;
 use crate::engine::render::render_changes;
 
 /// Annotation naming why a generated migration has no `down`.
@@ -48,14 +51,21 @@ pub async fn migration(
             impossible.join("\n  - ")
         );
     }
-    let up: Vec<String> = plan
-        .statements
-        .iter()
-        .map(|s| format!("{};", s.sql))
-        .collect();
+    // PostgreSQL cannot use an enum label in the transaction that adds it: new labels go
+    // into a migration of their own, committed before the one that uses them.
+    let (labels, rest): (Vec<&Statement>, Vec<&Statement>) =
+        plan.statements.iter().partition(|s| s.before_transaction);
+    let sql_of = |statements: &[&Statement]| -> String {
+        statements
+            .iter()
+            .map(|s| format!("{};", s.sql))
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n"
+    };
 
     // The inverse: from the declared schema back to the live one.
-    let destructive: Vec<String> = plan
+    let mut irreversible: Vec<String> = plan
         .changes
         .iter()
         .filter_map(|p| match &p.safety {
@@ -63,50 +73,23 @@ pub async fn migration(
             _ => None,
         })
         .collect();
-    let down = if destructive.is_empty() {
-        let mut reversed = Renames::default();
-        for planned in &plan.changes {
-            match &planned.change {
-                Change::RenameTable { from, table } => {
-                    reversed
-                        .tables
-                        .insert(from.clone(), vec![table.name.clone()]);
-                }
-                Change::RenameColumn {
-                    table,
-                    from,
-                    column,
-                } => {
-                    let old_table = plan
-                        .changes
-                        .iter()
-                        .find_map(|c| match &c.change {
-                            Change::RenameTable { from, table: t } if t.name == *table => {
-                                Some(from.clone())
-                            }
-                            _ => None,
-                        })
-                        .unwrap_or_else(|| table.clone());
-                    reversed
-                        .columns
-                        .insert((old_table, from.clone()), vec![column.name.clone()]);
-                }
-                _ => {}
-            }
+    let mut down = None;
+    let mut reason = (!irreversible.is_empty())
+        .then(|| format!("the change loses data: {}", irreversible.join("; ")));
+    if irreversible.is_empty() {
+        let back = plan_changes(&plan.desired, &plan.live, &reversed_renames(&plan.changes))?;
+        irreversible = rollback_losses(&back);
+        reason = (!irreversible.is_empty()).then(|| {
+            format!(
+                "rolling it back could lose data written after it: {}; write a down step by hand that checks the values first",
+                irreversible.join("; ")
+            )
+        });
+        if irreversible.is_empty() {
+            let statements = render_changes(plan.backend, &back, &plan.live);
+            down = Some(sql_of(&statements.iter().collect::<Vec<_>>()));
         }
-        let back = plan_changes(&plan.desired, &plan.live, &reversed)?;
-        let statements = render_changes(plan.backend, &back, &plan.live);
-        Some(
-            statements
-                .iter()
-                .map(|s| format!("{};", s.sql))
-                .collect::<Vec<_>>()
-                .join("\n")
-                + "\n",
-        )
-    } else {
-        None
-    };
+    }
 
     let version = version.unwrap_or_else(timestamp_version);
     let slug: String = name
@@ -118,51 +101,136 @@ pub async fn migration(
         .filter(|p| !p.is_empty())
         .collect::<Vec<_>>()
         .join("-");
-    let mut migration = FoxMigration::new(
-        &format!("{}-{version}-{slug}", target.schema_name()),
-        FoxMigrationSpec {
-            database_ref: DatabaseRef {
-                name: target.schema.spec.database_ref.name.clone(),
-            },
-            version,
-            name: name.to_string(),
-            up: Some(up.join("\n") + "\n"),
-            down,
-            up_commands: None,
-            down_commands: None,
-            transactional: true,
-        },
-    );
-    if !destructive.is_empty() {
-        let reason = format!("the change loses data: {}", destructive.join("; "));
-        migration.metadata.annotations = Some(BTreeMap::from([(
-            IRREVERSIBLE_ANNOTATION.to_string(),
-            reason,
-        )]));
-    }
-    let yaml = format!(
-        "# Generated by `fox generate migration` from FoxSchema/{} against {} {} (plan {}).\n# Review it before committing.\n{}",
+    let header = format!(
+        "# Generated by `fox generate migration` from FoxSchema/{} against {} {} (plan {}).\n# Review it before committing.\n",
         target.schema_name(),
         target.url.backend(),
         target.url.location(),
-        plan.hash,
-        serde_yaml_ng::to_string(&migration)?
+        plan.hash
     );
-    std::fs::create_dir_all(output_dir)
-        .with_context(|| format!("creating {}", output_dir.display()))?;
-    let path = output_dir.join(format!("{version}_{}.yaml", slug.replace('-', "_")));
-    std::fs::write(&path, yaml).with_context(|| format!("writing {}", path.display()))?;
-    println!(
-        "Wrote {} ({} statements up, {})",
-        path.display(),
-        up.len(),
-        if destructive.is_empty() {
-            "reversible"
-        } else {
-            "irreversible: it drops data"
+    let write = |version: u64, name: String, slug: &str, up: String, down: Option<String>| {
+        let mut migration = FoxMigration::new(
+            &format!("{}-{version}-{slug}", target.schema_name()),
+            FoxMigrationSpec {
+                database_ref: DatabaseRef {
+                    name: target.schema.spec.database_ref.name.clone(),
+                },
+                version,
+                name,
+                up: Some(up),
+                down,
+                up_commands: None,
+                down_commands: None,
+                transactional: true,
+            },
+        );
+        if let Some(reason) = &reason {
+            migration.metadata.annotations = Some(BTreeMap::from([(
+                IRREVERSIBLE_ANNOTATION.to_string(),
+                reason.clone(),
+            )]));
         }
+        let yaml = format!("{header}{}", serde_yaml_ng::to_string(&migration)?);
+        std::fs::create_dir_all(output_dir)
+            .with_context(|| format!("creating {}", output_dir.display()))?;
+        let path = output_dir.join(format!("{version}_{}.yaml", slug.replace('-', "_")));
+        std::fs::write(&path, yaml).with_context(|| format!("writing {}", path.display()))?;
+        anyhow::Ok(path)
+    };
+    let kind = match &reason {
+        None => "reversible".to_string(),
+        Some(reason) => format!("irreversible: {reason}"),
+    };
+    let mut version = version;
+    if !labels.is_empty() {
+        let path = write(
+            version,
+            format!("{name} (enum labels)"),
+            &format!("{slug}-enum-labels"),
+            sql_of(&labels),
+            down.as_ref().map(|_| {
+                format!(
+                    "-- PostgreSQL cannot drop an enum label: the down step of version {} rebuilds the type without it.\n",
+                    version + 1
+                )
+            }),
+        )?;
+        println!(
+            "Wrote {} ({} statements up: the new enum labels, committed before version {} uses them)",
+            path.display(),
+            labels.len(),
+            version + 1
+        );
+        version += 1;
+    }
+    let path = write(version, name.to_string(), &slug, sql_of(&rest), down)?;
+    println!(
+        "Wrote {} ({} statements up, {kind})",
+        path.display(),
+        rest.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The renames of `changes`, backwards.
+fn reversed_renames(changes: &[PlannedChange]) -> Renames {
+    let mut reversed = Renames::default();
+    for planned in changes {
+        match &planned.change {
+            Change::RenameTable { from, table } => {
+                reversed
+                    .tables
+                    .insert(from.clone(), vec![table.name.clone()]);
+            }
+            Change::RenameColumn {
+                table,
+                from,
+                column,
+            } => {
+                let old_table = changes
+                    .iter()
+                    .find_map(|c| match &c.change {
+                        Change::RenameTable { from, table: t } if t.name == *table => {
+                            Some(from.clone())
+                        }
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| table.clone());
+                reversed
+                    .columns
+                    .insert((old_table, from.clone()), vec![column.name.clone()]);
+            }
+            _ => {}
+        }
+    }
+    reversed
+}
+
+/// What running the inverse plan could do to values written after the `up`: narrowing type
+/// conversions (a cast that truncates on PostgreSQL, a half-done rollback on MySQL) and
+/// columns becoming NOT NULL again. Dropping what the `up` created is the point of a rollback
+/// and not counted.
+fn rollback_losses(back: &[Change]) -> Vec<String> {
+    back.iter()
+        .filter_map(|change| match change {
+            Change::AlterColumn { from, to, .. } => {
+                let mut why = Vec::new();
+                if from.ty != to.ty {
+                    match classify(&from.ty, &to.ty) {
+                        Conversion::Widening => {}
+                        Conversion::Narrowing(reason) | Conversion::Impossible(reason) => {
+                            why.push(reason);
+                        }
+                    }
+                }
+                if from.nullable && !to.nullable {
+                    why.push("NULL values written since would be refused or replaced".into());
+                }
+                (!why.is_empty()).then(|| format!("{change}: {}", why.join("; ")))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// `YYYYMMDDHHMMSS` now, in UTC.

@@ -194,14 +194,9 @@ pub async fn run(command: MigrateCommand) -> anyhow::Result<ExitCode> {
                 migrate_repair(&url, &migrations, version, applied, options.lock_timeout).await?;
             if repaired.is_empty() {
                 println!("No dirty migration to repair.");
-            } else {
-                let verb = if applied {
-                    "recorded as applied"
-                } else {
-                    "forgotten; `fox migrate up` runs them again"
-                };
-                let versions: Vec<String> = repaired.iter().map(u64::to_string).collect();
-                println!("Repaired version(s) {}: {verb}.", versions.join(", "));
+            }
+            for line in &repaired {
+                println!("Repaired {line}.");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -225,5 +220,8 @@ fn print_report(verb: &str, report: &MigrateReport, dry_run: bool) {
         println!("Nothing to do: the database is up to date.");
     } else {
         println!("{verb} {} migration(s).", report.ran.len());
+    }
+    for warning in &report.warnings {
+        println!("warning: {warning}");
     }
 }

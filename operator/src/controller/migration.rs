@@ -30,6 +30,7 @@ use super::context::Context;
 use super::error::{Error, Result};
 use super::secrets::resolve_primary;
 use super::status::{apply_status, reconcile_object, retry_after_error};
+use crate::migrate::integrity::dirty_problem;
 use crate::migrate::source::{Migration, ordered, resource_migration};
 use crate::migrate::{
     MigrateError, MigrateOptions, VersionStatus, migrate_down, migrate_up, migration_status,
@@ -96,7 +97,11 @@ async fn apply(migration: Arc<FoxMigration>, context: Arc<Context>) -> Result<Ac
                 Error::Migrate(MigrateError::Failed { version, .. }) if version == migration.spec.version
             ) || matches!(
                 error,
-                Error::Migrate(MigrateError::Integrity { .. } | MigrateError::Irreversible { .. })
+                Error::Migrate(
+                    MigrateError::Integrity { .. }
+                        | MigrateError::Irreversible { .. }
+                        | MigrateError::Unreadable { .. }
+                )
             );
             let outcome = Outcome {
                 phase: if failed {
@@ -293,13 +298,9 @@ async fn run(
             )
         }
         VersionStatus::Dirty => {
-            let message = format!(
-                "version {version} stopped part-way{}; fix the database, then run `fox migrate repair` against it",
-                record
-                    .as_ref()
-                    .and_then(|r| r.message.clone())
-                    .map(|m| format!(": {m}"))
-                    .unwrap_or_default()
+            let message = record.as_ref().map_or_else(
+                || format!("version {version} stopped part-way; fix the database, then run `fox migrate repair` against it"),
+                dirty_problem,
             );
             recorded(
                 MigrationPhase::Failed,

@@ -28,6 +28,11 @@ const POSTGRES: &[BookkeepingMigration] = &[
         name: "0002_versioned_migrations",
         sql: include_str!("../../../migrations/postgres/0002_versioned_migrations.sql"),
     },
+    BookkeepingMigration {
+        version: 3,
+        name: "0003_migration_direction",
+        sql: include_str!("../../../migrations/postgres/0003_migration_direction.sql"),
+    },
 ];
 
 const MYSQL: &[BookkeepingMigration] = &[
@@ -40,6 +45,11 @@ const MYSQL: &[BookkeepingMigration] = &[
         version: 2,
         name: "0002_versioned_migrations",
         sql: include_str!("../../../migrations/mysql/0002_versioned_migrations.sql"),
+    },
+    BookkeepingMigration {
+        version: 3,
+        name: "0003_migration_direction",
+        sql: include_str!("../../../migrations/mysql/0003_migration_direction.sql"),
     },
 ];
 
@@ -54,6 +64,11 @@ const SQLITE: &[BookkeepingMigration] = &[
         name: "0002_versioned_migrations",
         sql: include_str!("../../../migrations/sqlite/0002_versioned_migrations.sql"),
     },
+    BookkeepingMigration {
+        version: 3,
+        name: "0003_migration_direction",
+        sql: include_str!("../../../migrations/sqlite/0003_migration_direction.sql"),
+    },
 ];
 
 /// The bookkeeping migrations of an engine, in version order.
@@ -62,6 +77,90 @@ pub fn bookkeeping_migrations(backend: Backend) -> &'static [BookkeepingMigratio
         Backend::Postgres => POSTGRES,
         Backend::MySql => MYSQL,
         Backend::Sqlite => SQLITE,
+    }
+}
+
+/// Where FoxDB's own tables live, fixed when a session starts: a migration that changes the
+/// search path (`pg_dump` output sets it empty) or the default database (`USE`) cannot move
+/// them, and the session is put back after each migration.
+#[derive(Clone, Debug)]
+pub struct FoxTables {
+    backend: Backend,
+    schema: String,
+}
+
+impl FoxTables {
+    /// The schema (PostgreSQL), database (MySQL) or `main` (SQLite) the connection's
+    /// unqualified names resolve to now.
+    ///
+    /// # Errors
+    /// Database errors; a PostgreSQL search path naming no existing schema.
+    pub async fn locate(connection: &mut Connection) -> foxdb::Result<Self> {
+        let backend = connection.backend();
+        let query = match backend {
+            Backend::Postgres => "SELECT CAST(current_schema() AS text)",
+            Backend::MySql => "SELECT CAST(DATABASE() AS CHAR)",
+            Backend::Sqlite => "SELECT 'main'",
+        };
+        let schema = connection
+            .fetch_text_rows(query, &[])
+            .await?
+            .into_iter()
+            .next()
+            .and_then(|row| row.into_iter().next().flatten())
+            .ok_or_else(|| foxdb::Error::Unsupported {
+                backend,
+                feature: "FoxDB bookkeeping without a current schema (the search path names no existing schema, or no database is selected)".into(),
+            })?;
+        Ok(Self { backend, schema })
+    }
+
+    /// Names resolved by the session's current schema, for a session that could not locate it.
+    pub fn unqualified(backend: Backend) -> Self {
+        Self {
+            backend,
+            schema: String::new(),
+        }
+    }
+
+    /// The schema (database on MySQL, `main` on SQLite) FoxDB's tables are in; empty when
+    /// unknown.
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    /// `name` qualified with its schema, quoted.
+    pub fn table(&self, name: &str) -> String {
+        let dialect = dialect_for(self.backend);
+        if self.schema.is_empty() {
+            return dialect.quote(name);
+        }
+        format!("{}.{}", dialect.quote(&self.schema), dialect.quote(name))
+    }
+
+    /// Puts back the session state a migration may have changed: on PostgreSQL the role,
+    /// session authorization and every setting (`RESET ALL` returns to the connection's own
+    /// values); on MySQL the default database. MySQL session variables and SQLite pragmas a
+    /// migration sets stay for the rest of the run, as in one client session.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn restore_session(&self, connection: &mut Connection) -> foxdb::Result<()> {
+        match self.backend {
+            Backend::Postgres => {
+                connection
+                    .execute("RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL")
+                    .await?;
+            }
+            Backend::MySql if !self.schema.is_empty() => {
+                let dialect = dialect_for(self.backend);
+                connection
+                    .execute(&format!("USE {}", dialect.quote(&self.schema)))
+                    .await?;
+            }
+            Backend::MySql | Backend::Sqlite => {}
+        }
+        Ok(())
     }
 }
 

@@ -27,11 +27,25 @@ pub struct Migration {
     pub database_ref: Option<String>,
 }
 
+fn sha256_hex(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 impl Migration {
-    /// SHA-256 of the `up` text, hex.
+    /// SHA-256 of the `up` text with its line endings as `\n`, hex: a checkout that converts
+    /// line endings (`core.autocrlf`) does not change it.
     pub fn checksum(&self) -> String {
-        let digest = Sha256::digest(self.up.as_bytes());
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        sha256_hex(&self.up.replace("\r\n", "\n"))
+    }
+
+    /// Whether `recorded` is this migration's checksum: the current one, or one that earlier
+    /// versions of FoxDB recorded over the raw text, with either line ending.
+    pub fn matches_checksum(&self, recorded: &str) -> bool {
+        let lf = self.up.replace("\r\n", "\n");
+        recorded == sha256_hex(&lf)
+            || recorded == sha256_hex(&self.up)
+            || recorded == sha256_hex(&lf.replace('\n', "\r\n"))
     }
 }
 
@@ -116,6 +130,11 @@ pub fn folder_migrations(directory: &Path) -> Result<Vec<Migration>, SourceError
             path: path.clone(),
             source,
         })?;
+        // Editors on Windows start UTF-8 files with a byte order mark; it is not SQL.
+        let text = match text.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_string(),
+            None => text,
+        };
         if direction == "down" {
             downs.push((version, path, text));
             continue;
@@ -226,6 +245,34 @@ mod tests {
         assert_eq!(migrations[1].down.as_deref(), Some("DROP TABLE users;"));
         assert!(migrations[2].down.is_none());
         assert!(!migrations[0].transactional);
+    }
+
+    #[test]
+    fn line_endings_and_a_byte_order_mark_do_not_change_a_migration() {
+        let directory = tempfile::tempdir().unwrap();
+        std::fs::write(
+            directory.path().join("1_a.up.sql"),
+            "\u{feff}-- fox:no-transaction\r\nCREATE TABLE a (id int);\r\n",
+        )
+        .unwrap();
+        std::fs::write(
+            directory.path().join("1_a.down.sql"),
+            "\u{feff}DROP TABLE a;",
+        )
+        .unwrap();
+        let crlf = folder_migrations(directory.path()).unwrap().remove(0);
+        assert!(crlf.up.starts_with("-- fox:no-transaction"), "BOM stripped");
+        assert_eq!(crlf.down.as_deref(), Some("DROP TABLE a;"));
+        assert!(!crlf.transactional);
+        let lf = Migration {
+            up: crlf.up.replace("\r\n", "\n"),
+            ..crlf.clone()
+        };
+        assert_eq!(crlf.checksum(), lf.checksum());
+        // Checksums recorded over the raw text, before line endings were normalised, still match.
+        assert!(lf.matches_checksum(&sha256_hex(&crlf.up)));
+        assert!(crlf.matches_checksum(&sha256_hex(&lf.up)));
+        assert!(!lf.matches_checksum(&sha256_hex("CREATE TABLE b (id int);")));
     }
 
     #[test]

@@ -3,6 +3,8 @@
 use foxdb::dialect::dialect_for;
 use foxdb::{Backend, Connection, Value};
 
+use super::Direction;
+use crate::engine::bookkeeping::FoxTables;
 use crate::engine::clock::{applier_identity, now_rfc3339};
 
 /// A version as recorded in the database.
@@ -28,10 +30,12 @@ pub struct AppliedMigration {
     pub applied_at: String,
     /// How long it took.
     pub duration_ms: Option<i64>,
+    /// The step that ran last: for a dirty record, the one that stopped part-way.
+    pub direction: Direction,
 }
 
 /// Columns of `_fox_migrations`, in the order they are read and written.
-const COLUMNS: [&str; 11] = [
+const COLUMNS: [&str; 12] = [
     "version",
     "name",
     "checksum",
@@ -42,6 +46,7 @@ const COLUMNS: [&str; 11] = [
     "message",
     "applied_at",
     "duration_ms",
+    "direction",
     "applied_by",
 ];
 
@@ -57,17 +62,20 @@ fn text_cast(backend: Backend) -> &'static str {
 ///
 /// # Errors
 /// Database errors.
-pub async fn read_applied(connection: &mut Connection) -> foxdb::Result<Vec<AppliedMigration>> {
+pub async fn read_applied(
+    connection: &mut Connection,
+    tables: &FoxTables,
+) -> foxdb::Result<Vec<AppliedMigration>> {
     let backend = connection.backend();
     let dialect = dialect_for(backend);
-    let select: Vec<String> = COLUMNS[..10]
+    let select: Vec<String> = COLUMNS[..11]
         .iter()
         .map(|c| format!("CAST({} AS {})", dialect.quote(c), text_cast(backend)))
         .collect();
     let sql = format!(
         "SELECT {} FROM {} ORDER BY {}",
         select.join(", "),
-        dialect.quote("_fox_migrations"),
+        tables.table("_fox_migrations"),
         dialect.quote("version")
     );
     let rows = connection.fetch_text_rows(&sql, &[]).await?;
@@ -87,6 +95,11 @@ pub async fn read_applied(connection: &mut Connection) -> foxdb::Result<Vec<Appl
                 message: field(7),
                 applied_at: text(8),
                 duration_ms: field(9).and_then(|d| d.parse().ok()),
+                direction: if text(10) == "down" {
+                    Direction::Down
+                } else {
+                    Direction::Up
+                },
             }
         })
         .collect())
@@ -99,6 +112,8 @@ pub async fn read_applied(connection: &mut Connection) -> foxdb::Result<Vec<Appl
 #[allow(clippy::too_many_arguments)]
 pub async fn record_version(
     connection: &mut Connection,
+    tables: &FoxTables,
+    direction: Direction,
     version: u64,
     name: &str,
     checksum: &str,
@@ -117,7 +132,7 @@ pub async fn record_version(
         .collect();
     let text = |v: Option<&str>| v.map_or(Value::Null, |s| Value::Text(s.into()));
     // One statement, so a kill can never leave the version without a record.
-    let table = dialect.quote("_fox_migrations");
+    let table = tables.table("_fox_migrations");
     let (columns_sql, values_sql) = (quoted.join(", "), placeholders.join(", "));
     let upsert = match backend {
         Backend::MySql => format!("REPLACE INTO {table} ({columns_sql}) VALUES ({values_sql})"),
@@ -150,6 +165,7 @@ pub async fn record_version(
                 text(message),
                 Value::Text(now_rfc3339()),
                 duration_ms.map_or(Value::Null, |d| Value::Int(d as i64)),
+                Value::Text(direction.label().into()),
                 Value::Text(applier_identity()),
             ],
         )
@@ -161,13 +177,17 @@ pub async fn record_version(
 ///
 /// # Errors
 /// Database errors.
-pub async fn delete_version(connection: &mut Connection, version: u64) -> foxdb::Result<()> {
+pub async fn delete_version(
+    connection: &mut Connection,
+    tables: &FoxTables,
+    version: u64,
+) -> foxdb::Result<()> {
     let dialect = dialect_for(connection.backend());
     connection
         .execute_with(
             &format!(
                 "DELETE FROM {} WHERE {} = {}",
-                dialect.quote("_fox_migrations"),
+                tables.table("_fox_migrations"),
                 dialect.quote("version"),
                 dialect.placeholder(1)
             ),
@@ -184,6 +204,7 @@ pub async fn delete_version(connection: &mut Connection, version: u64) -> foxdb:
 #[allow(clippy::too_many_arguments)]
 pub async fn log_run(
     connection: &mut Connection,
+    tables: &FoxTables,
     version: u64,
     name: &str,
     direction: &str,
@@ -212,7 +233,7 @@ pub async fn log_run(
         .execute_with(
             &format!(
                 "INSERT INTO {} ({}) VALUES ({})",
-                dialect.quote("_fox_migration_log"),
+                tables.table("_fox_migration_log"),
                 quoted.join(", "),
                 placeholders.join(", ")
             ),
@@ -236,7 +257,10 @@ pub async fn log_run(
 ///
 /// # Errors
 /// Database errors.
-pub async fn read_log(connection: &mut Connection) -> foxdb::Result<Vec<(u64, String, String)>> {
+pub async fn read_log(
+    connection: &mut Connection,
+    tables: &FoxTables,
+) -> foxdb::Result<Vec<(u64, String, String)>> {
     let backend = connection.backend();
     let dialect = dialect_for(backend);
     let cast = |c: &str| format!("CAST({} AS {})", dialect.quote(c), text_cast(backend));
@@ -247,7 +271,7 @@ pub async fn read_log(connection: &mut Connection) -> foxdb::Result<Vec<(u64, St
                 cast("version"),
                 cast("direction"),
                 cast("status"),
-                dialect.quote("_fox_migration_log"),
+                tables.table("_fox_migration_log"),
                 dialect.quote("id")
             ),
             &[],

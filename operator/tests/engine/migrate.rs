@@ -2,9 +2,30 @@
 //! runners, kills mid-migration, and a sqlx-style folder applied unchanged.
 
 use fox_e2e::{TestDatabase, TestEngine};
-use fox_operator::migrate::state::{read_applied, read_log};
+use fox_operator::engine::bookkeeping::FoxTables;
+use fox_operator::migrate::state::{AppliedMigration, read_applied, read_log};
 
 use super::support::{connect, fox, fox_command, live_schema, text};
+
+/// The versions recorded in `database` (empty without bookkeeping tables).
+async fn recorded(database: &TestDatabase) -> Vec<AppliedMigration> {
+    let mut connection = connect(database).await;
+    let tables = FoxTables::locate(&mut connection).await.expect("locates");
+    let applied = read_applied(&mut connection, &tables)
+        .await
+        .unwrap_or_default();
+    connection.close().await;
+    applied
+}
+
+/// Every logged run of `database`: (version, direction, status).
+async fn logged(database: &TestDatabase) -> Vec<(u64, String, String)> {
+    let mut connection = connect(database).await;
+    let tables = FoxTables::locate(&mut connection).await.expect("locates");
+    let log = read_log(&mut connection, &tables).await.expect("log");
+    connection.close().await;
+    log
+}
 
 const SQLX_FOLDER: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -57,10 +78,8 @@ async fn up_down_up_leaves_the_same_schema_and_logs_every_step() {
             "{engine}: identical schema"
         );
 
-        let mut connection = connect(&database).await;
-        let log = read_log(&mut connection).await.expect("log");
-        let applied = read_applied(&mut connection).await.expect("state");
-        connection.close().await;
+        let log = logged(&database).await;
+        let applied = recorded(&database).await;
         let directions: Vec<&str> = log.iter().map(|(_, d, _)| d.as_str()).collect();
         assert_eq!(
             directions,
@@ -162,9 +181,7 @@ async fn twenty_concurrent_runners_apply_each_migration_once() {
                 text(&output.stderr)
             );
         }
-        let mut connection = connect(&database).await;
-        let log = read_log(&mut connection).await.expect("log");
-        connection.close().await;
+        let log = logged(&database).await;
         assert_eq!(
             log.len(),
             3,
@@ -207,9 +224,7 @@ async fn killed_migrations_leave_nothing_or_a_dirty_record_until_repaired() {
             child.kill().ok();
             child.wait().expect("reaps");
 
-            let mut connection = connect(&database).await;
-            let applied = read_applied(&mut connection).await.unwrap_or_default();
-            connection.close().await;
+            let applied = recorded(&database).await;
             let tables = live_schema(&database).await.tables.len();
             let label = format!("{engine} round {round}");
             match applied.first().map(|a| a.status.as_str()) {
@@ -411,9 +426,7 @@ async fn non_transactional_migrations_go_down_and_up_again() {
                 text(&run.stderr)
             );
         }
-        let mut connection = connect(&database).await;
-        let applied = read_applied(&mut connection).await.expect("state");
-        connection.close().await;
+        let applied = recorded(&database).await;
         assert_eq!(applied.len(), 2, "{engine}");
         assert!(
             applied.iter().all(|a| a.status == "applied"),
