@@ -33,6 +33,9 @@ pub struct PoolOptions {
     /// [`Error::Query`] and is discarded, so a retry gets a fresh connection.
     /// `Duration::ZERO` pings on every acquire.
     pub ping_after_idle: Duration,
+    /// Query shapes kept apart in [`Database::stats`] and its Prometheus series; statements of
+    /// further shapes count under the shape `other` ([`crate::stats::OVERFLOW_SHAPE`]).
+    pub max_query_shapes: usize,
 }
 
 impl Default for PoolOptions {
@@ -44,6 +47,7 @@ impl Default for PoolOptions {
             idle_timeout: Duration::from_secs(600),
             slow_query_threshold: Some(Duration::from_secs(1)),
             ping_after_idle: Duration::from_secs(1),
+            max_query_shapes: crate::stats::DEFAULT_MAX_SHAPES,
         }
     }
 }
@@ -159,7 +163,10 @@ impl Database {
         Ok(Self {
             pool,
             statements: std::sync::Arc::default(),
-            stats: std::sync::Arc::new(crate::stats::QueryStats::new(options.slow_query_threshold)),
+            stats: std::sync::Arc::new(
+                crate::stats::QueryStats::new(url.backend(), options.slow_query_threshold)
+                    .with_max_shapes(options.max_query_shapes),
+            ),
         })
     }
 

@@ -159,12 +159,9 @@ impl SqlWriter {
     }
 
     pub(crate) fn push_value(&mut self, value: Value) {
-        // A bound NULL carries a type (text) that PostgreSQL will not assign to, say, a time
-        // column; the literal fits every column.
-        if value == Value::Null {
-            self.sql.push_str("NULL");
-            return;
-        }
+        // NULL too is bound, never written into the text: the statement text (and so its query
+        // shape, a metric label) stays the same whichever values are NULL. Each engine binds
+        // NULL so that it fits any column (`DecimalBinding::bind_null`).
         self.values.push(value);
         let placeholder = self.dialect.placeholder(self.values.len());
         self.sql.push_str(&placeholder);
