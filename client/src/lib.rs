@@ -51,7 +51,7 @@ pub use error::{Error, Result};
 pub use executor::{Executed, Executor};
 pub use foxdb_derive::{FromRow, Model};
 pub use model::{Changes, ColumnType, Comparable, Hooks, IntoValue, Model, NewRow};
-pub use query::{Aggregate, Column, Condition, Order, count, select};
+pub use query::{Aggregate, Column, Condition, Order, count, escape_like, select};
 pub use relation::Relation;
 pub use row::{FromColumn, FromRow, Row};
 pub use stats::QueryStats;
