@@ -52,6 +52,9 @@ pub struct ConnectOptions {
     pub application_name: String,
     /// Give up connecting after this long.
     pub connect_timeout: Duration,
+    /// Certificates besides the URL's (see [`crate::tls`]: connections to another machine use
+    /// verified TLS unless the URL names a weaker mode).
+    pub tls: crate::TlsOptions,
 }
 
 impl Default for ConnectOptions {
@@ -59,6 +62,7 @@ impl Default for ConnectOptions {
         Self {
             application_name: "foxdb".into(),
             connect_timeout: Duration::from_secs(10),
+            tls: crate::TlsOptions::default(),
         }
     }
 }
@@ -124,8 +128,11 @@ impl Connection {
                 Backend::Postgres => {
                     let connect_options: sqlx::postgres::PgConnectOptions =
                         url.expose().parse().map_err(driver_error)?;
-                    let connect_options =
-                        connect_options.application_name(&options.application_name);
+                    let connect_options = crate::tls::secure_postgres(
+                        connect_options.application_name(&options.application_name),
+                        url,
+                        &options.tls,
+                    );
                     sqlx::PgConnection::connect_with(&connect_options)
                         .await
                         .map(Self::Postgres)
@@ -135,6 +142,8 @@ impl Connection {
                 Backend::MySql => {
                     let connect_options: sqlx::mysql::MySqlConnectOptions =
                         url.expose().parse().map_err(driver_error)?;
+                    let connect_options =
+                        crate::tls::secure_mysql(connect_options, url, &options.tls);
                     sqlx::MySqlConnection::connect_with(&connect_options)
                         .await
                         .map(Self::MySql)

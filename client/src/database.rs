@@ -36,6 +36,9 @@ pub struct PoolOptions {
     /// Query shapes kept apart in [`Database::stats`] and its Prometheus series; statements of
     /// further shapes count under the shape `other` ([`crate::stats::OVERFLOW_SHAPE`]).
     pub max_query_shapes: usize,
+    /// Certificates besides the URL's (see [`crate::tls`]: connections to another machine use
+    /// verified TLS unless the URL names a weaker mode).
+    pub tls: crate::TlsOptions,
 }
 
 impl Default for PoolOptions {
@@ -48,6 +51,7 @@ impl Default for PoolOptions {
             slow_query_threshold: Some(Duration::from_secs(1)),
             ping_after_idle: Duration::from_secs(1),
             max_query_shapes: crate::stats::DEFAULT_MAX_SHAPES,
+            tls: crate::TlsOptions::default(),
         }
     }
 }
@@ -146,9 +150,13 @@ impl Database {
         }
         let pool = match url.backend() {
             #[cfg(feature = "postgres")]
-            Backend::Postgres => pool!(sqlx::postgres::PgConnectOptions, Postgres, |c| c),
+            Backend::Postgres => pool!(sqlx::postgres::PgConnectOptions, Postgres, |c| {
+                crate::tls::secure_postgres(c, &url, &options.tls)
+            }),
             #[cfg(feature = "mysql")]
-            Backend::MySql => pool!(sqlx::mysql::MySqlConnectOptions, MySql, |c| c),
+            Backend::MySql => pool!(sqlx::mysql::MySqlConnectOptions, MySql, |c| {
+                crate::tls::secure_mysql(c, &url, &options.tls)
+            }),
             #[cfg(feature = "sqlite")]
             Backend::Sqlite => pool!(
                 sqlx::sqlite::SqliteConnectOptions,

@@ -41,6 +41,7 @@ pub mod relation;
 pub mod row;
 pub mod schema;
 pub mod stats;
+pub mod tls;
 pub mod transaction;
 pub mod url;
 
@@ -55,5 +56,6 @@ pub use query::{Aggregate, Column, Condition, Order, count, escape_like, select}
 pub use relation::Relation;
 pub use row::{FromColumn, FromRow, Row};
 pub use stats::QueryStats;
+pub use tls::TlsOptions;
 pub use transaction::{Isolation, Transaction};
 pub use url::DatabaseUrl;
