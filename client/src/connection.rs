@@ -56,6 +56,9 @@ pub struct ConnectOptions {
     /// missing SQLite file reads as an empty database instead of being created; PostgreSQL and
     /// MySQL sessions are read-only. Plans and dry runs connect so.
     pub read_only: bool,
+    /// Certificates besides the URL's (see [`crate::tls`]: connections to another machine use
+    /// verified TLS unless the URL names a weaker mode).
+    pub tls: crate::TlsOptions,
 }
 
 impl Default for ConnectOptions {
@@ -64,6 +67,7 @@ impl Default for ConnectOptions {
             application_name: "foxdb".into(),
             connect_timeout: Duration::from_secs(10),
             read_only: false,
+            tls: crate::TlsOptions::default(),
         }
     }
 }
@@ -129,8 +133,11 @@ impl Connection {
                 Backend::Postgres => {
                     let connect_options: sqlx::postgres::PgConnectOptions =
                         url.expose().parse().map_err(driver_error)?;
-                    let mut connect_options =
-                        connect_options.application_name(&options.application_name);
+                    let mut connect_options = crate::tls::secure_postgres(
+                        connect_options.application_name(&options.application_name),
+                        url,
+                        &options.tls,
+                    );
                     if options.read_only {
                         connect_options =
                             connect_options.options([("default_transaction_read_only", "on")]);
@@ -144,6 +151,8 @@ impl Connection {
                 Backend::MySql => {
                     let connect_options: sqlx::mysql::MySqlConnectOptions =
                         url.expose().parse().map_err(driver_error)?;
+                    let connect_options =
+                        crate::tls::secure_mysql(connect_options, url, &options.tls);
                     let mut connection = sqlx::MySqlConnection::connect_with(&connect_options)
                         .await
                         .map_err(driver_error)?;

@@ -33,6 +33,12 @@ pub struct PoolOptions {
     /// [`Error::Query`] and is discarded, so a retry gets a fresh connection.
     /// `Duration::ZERO` pings on every acquire.
     pub ping_after_idle: Duration,
+    /// Query shapes kept apart in [`Database::stats`] and its Prometheus series; statements of
+    /// further shapes count under the shape `other` ([`crate::stats::OVERFLOW_SHAPE`]).
+    pub max_query_shapes: usize,
+    /// Certificates besides the URL's (see [`crate::tls`]: connections to another machine use
+    /// verified TLS unless the URL names a weaker mode).
+    pub tls: crate::TlsOptions,
 }
 
 impl Default for PoolOptions {
@@ -44,6 +50,8 @@ impl Default for PoolOptions {
             idle_timeout: Duration::from_secs(600),
             slow_query_threshold: Some(Duration::from_secs(1)),
             ping_after_idle: Duration::from_secs(1),
+            max_query_shapes: crate::stats::DEFAULT_MAX_SHAPES,
+            tls: crate::TlsOptions::default(),
         }
     }
 }
@@ -142,9 +150,13 @@ impl Database {
         }
         let pool = match url.backend() {
             #[cfg(feature = "postgres")]
-            Backend::Postgres => pool!(sqlx::postgres::PgConnectOptions, Postgres, |c| c),
+            Backend::Postgres => pool!(sqlx::postgres::PgConnectOptions, Postgres, |c| {
+                crate::tls::secure_postgres(c, &url, &options.tls)
+            }),
             #[cfg(feature = "mysql")]
-            Backend::MySql => pool!(sqlx::mysql::MySqlConnectOptions, MySql, |c| c),
+            Backend::MySql => pool!(sqlx::mysql::MySqlConnectOptions, MySql, |c| {
+                crate::tls::secure_mysql(c, &url, &options.tls)
+            }),
             #[cfg(feature = "sqlite")]
             Backend::Sqlite => pool!(
                 sqlx::sqlite::SqliteConnectOptions,
@@ -159,7 +171,10 @@ impl Database {
         Ok(Self {
             pool,
             statements: std::sync::Arc::default(),
-            stats: std::sync::Arc::new(crate::stats::QueryStats::new(options.slow_query_threshold)),
+            stats: std::sync::Arc::new(
+                crate::stats::QueryStats::new(url.backend(), options.slow_query_threshold)
+                    .with_max_shapes(options.max_query_shapes),
+            ),
         })
     }
 

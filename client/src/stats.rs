@@ -1,26 +1,42 @@
 //! Query statistics: every statement is timed, counted per query shape, and reported when slow.
 //!
-//! A query shape is the statement text with its parameter lists collapsed (`IN ($1, $2, $3)` →
-//! `IN (…)`), so values never appear and the number of shapes stays bounded. Slow statements
-//! are logged through `tracing` (target `foxdb::slow_query`) with the SQL, never the values.
-//! [`QueryStats::register`] exposes the numbers to a Prometheus registry.
+//! A query shape is the statement text with its literals and placeholders replaced by `?`,
+//! comments left out and parameter lists collapsed (`IN ($1, $2, $3)` → `IN (?, …)`), read the
+//! way the engine's own lexer reads it (`crate::placeholders`): MySQL's `"..."` strings and
+//! backslash escapes, PostgreSQL's `E'...'` and `$$...$$` strings are literals like `'...'`.
+//! Slow statements are logged through `tracing` (target `foxdb::slow_query`) with the shape,
+//! never the values. [`QueryStats::register`] exposes the numbers to a Prometheus registry.
+//!
+//! # Guarantees
+//! - No literal of the statement appears in a shape, a metric label or the slow-query log; a
+//!   statement the lexer cannot read to its end keeps only the shape of what it could read.
+//! - At most [`QueryStats::max_shapes`] shapes are kept (and so Prometheus series per metric);
+//!   statements of further shapes are counted under the one shape [`OVERFLOW_SHAPE`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::Backend;
+use crate::placeholders::{TokenKind, Tokens, read_tokens};
 use prometheus::{Histogram, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 
 /// Longest statement text kept as a shape.
 const SHAPE_LENGTH: usize = 240;
+/// Shapes kept by default: far more than the distinct statements of a service, few enough that
+/// the `/metrics` body stays small.
+pub const DEFAULT_MAX_SHAPES: usize = 1000;
+/// The shape (and metric label) under which statements past [`QueryStats::max_shapes`] count.
+pub const OVERFLOW_SHAPE: &str = "other";
 /// Statement texts whose shape is remembered: the builder writes the same few texts again and
 /// again, and working a shape out is costly for long ones (200 µs for a 1000-row `INSERT`).
 const REMEMBERED_SHAPES: usize = 4096;
 
 /// Counts and latencies of the statements one [`crate::Database`] ran.
-#[derive(Debug)]
 pub struct QueryStats {
+    backend: Backend,
     slow_threshold: Option<Duration>,
+    max_shapes: usize,
     durations: HistogramVec,
     slow: IntCounterVec,
     errors: IntCounterVec,
@@ -29,6 +45,20 @@ pub struct QueryStats {
     /// What is known of a statement text, by a hash of it, for up to [`REMEMBERED_SHAPES`]
     /// texts: a statement run before costs one hash and one lookup.
     remembered: Mutex<HashMap<u64, Arc<Statement>>>,
+}
+
+/// Leaves the shapes out: they are many, and what a service runs is not for every log line
+/// that prints a [`crate::Database`].
+impl std::fmt::Debug for QueryStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shapes = self.shapes.lock().map_or(0, |shapes| shapes.len());
+        f.debug_struct("QueryStats")
+            .field("backend", &self.backend)
+            .field("slow_threshold", &self.slow_threshold)
+            .field("max_shapes", &self.max_shapes)
+            .field("shapes", &shapes)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What is worked out once per statement text: its shape, and its placeholders counted.
@@ -79,11 +109,12 @@ pub struct ShapeStats {
 }
 
 impl QueryStats {
-    /// Statistics with an optional slow-query threshold.
+    /// Statistics of statements run on `backend`, with an optional slow-query threshold,
+    /// keeping up to [`DEFAULT_MAX_SHAPES`] shapes.
     ///
     /// # Panics
     /// Never: the metric definitions are constant and valid.
-    pub fn new(slow_threshold: Option<Duration>) -> Self {
+    pub fn new(backend: Backend, slow_threshold: Option<Duration>) -> Self {
         let durations = HistogramVec::new(
             HistogramOpts::new(
                 "foxdb_query_duration_seconds",
@@ -109,13 +140,28 @@ impl QueryStats {
         )
         .expect("valid counter definition");
         Self {
+            backend,
             slow_threshold,
+            max_shapes: DEFAULT_MAX_SHAPES,
             durations,
             slow,
             errors,
             shapes: Mutex::default(),
             remembered: Mutex::default(),
         }
+    }
+
+    /// Keeps at most `max_shapes` shapes (and Prometheus series per metric); statements of
+    /// further shapes are counted under [`OVERFLOW_SHAPE`]. Zero counts every statement there.
+    #[must_use]
+    pub fn with_max_shapes(mut self, max_shapes: usize) -> Self {
+        self.max_shapes = max_shapes;
+        self
+    }
+
+    /// The most shapes kept apart; see [`QueryStats::with_max_shapes`].
+    pub fn max_shapes(&self) -> usize {
+        self.max_shapes
     }
 
     /// Adds FoxDB's query metrics to `registry` (for a `/metrics` endpoint).
@@ -175,20 +221,27 @@ impl QueryStats {
             return statement.clone();
         }
         // Worked out outside the lock: long statements take a while.
-        let text = query_shape(sql);
-        let shape = self
-            .shapes
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(text)
-            .or_insert_with_key(|text| {
-                Arc::new(Shape {
-                    duration: self.durations.with_label_values(&[text]),
-                    text: text.clone(),
-                    numbers: Mutex::default(),
+        let text = query_shape(self.backend, sql);
+        let shape = {
+            let mut shapes = self.shapes.lock().unwrap_or_else(|e| e.into_inner());
+            // The overflow shape is one of the map's entries but not one of the `max_shapes`.
+            let kept = shapes.len() - usize::from(shapes.contains_key(OVERFLOW_SHAPE));
+            let text = if kept >= self.max_shapes && !shapes.contains_key(&text) {
+                OVERFLOW_SHAPE.to_string()
+            } else {
+                text
+            };
+            shapes
+                .entry(text)
+                .or_insert_with_key(|text| {
+                    Arc::new(Shape {
+                        duration: self.durations.with_label_values(&[text]),
+                        text: text.clone(),
+                        numbers: Mutex::default(),
+                    })
                 })
-            })
-            .clone();
+                .clone()
+        };
         let statement = Arc::new(Statement {
             shape,
             placeholders: std::sync::OnceLock::new(),
@@ -217,10 +270,12 @@ impl QueryStats {
     }
 }
 
-/// The statement as a shape: literals and placeholders become `?`, lists of identical items
-/// collapse to `item, …`, and a long statement keeps a prefix plus a hash of the whole.
-pub fn query_shape(sql: &str) -> String {
-    let shape = collapse_repeats(&normalize_literals(sql));
+/// The statement as a shape, read as `backend` reads it: literals and placeholders become `?`
+/// (strings `'?'`), comments are left out, lists of identical items collapse to `item, …`, and a
+/// long statement keeps a prefix plus a hash of the whole. A statement that ends inside a string
+/// or comment, or holds a placeholder foxdb cannot bind, keeps what was read before it and `…`.
+pub fn query_shape(backend: Backend, sql: &str) -> String {
+    let shape = collapse_repeats(&normalize_literals(backend, sql));
     if shape.chars().count() <= SHAPE_LENGTH {
         return shape;
     }
@@ -231,66 +286,74 @@ pub fn query_shape(sql: &str) -> String {
     format!("{prefix}…#{hash:016x}")
 }
 
-/// Replaces string and number literals and numbered placeholders by `?`; quoted identifiers
-/// stay.
-fn normalize_literals(sql: &str) -> String {
-    let chars: Vec<char> = sql.chars().collect();
-    let mut out = String::with_capacity(sql.len());
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        match c {
-            '\'' => {
-                i += 1;
-                while i < chars.len() {
-                    if chars[i] == '\'' && chars.get(i + 1) == Some(&'\'') {
-                        i += 2;
-                    } else if chars[i] == '\'' {
-                        break;
-                    } else {
-                        i += 1;
-                    }
-                }
-                out.push_str("'?'");
-                i += 1;
+/// Replaces string and number literals and placeholders by `?` and leaves comments out;
+/// quoted identifiers stay.
+fn normalize_literals(backend: Backend, sql: &str) -> String {
+    let mut shape = LiteralFree {
+        sql,
+        out: String::with_capacity(sql.len()),
+    };
+    let read = read_tokens(backend, sql, &mut shape);
+    let trimmed = shape.out.trim_end().len();
+    shape.out.truncate(trimmed);
+    if read.is_err() {
+        // What follows the last token read may be a literal: it is left out.
+        shape.out.push_str(" …");
+    }
+    shape.out
+}
+
+/// Writes a statement's tokens with their literals replaced.
+struct LiteralFree<'a> {
+    sql: &'a str,
+    out: String,
+}
+
+impl Tokens for LiteralFree<'_> {
+    fn token(&mut self, kind: TokenKind, span: std::ops::Range<usize>) {
+        match kind {
+            TokenKind::Text => self.push_text(self.sql.get(span).unwrap_or_default()),
+            TokenKind::QuotedIdentifier => {
+                self.out.push_str(self.sql.get(span).unwrap_or_default())
             }
-            '"' | '`' => {
-                out.push(c);
-                i += 1;
-                while i < chars.len() && chars[i] != c {
-                    out.push(chars[i]);
-                    i += 1;
+            TokenKind::String => self.out.push_str("'?'"),
+            TokenKind::Placeholder => self.out.push('?'),
+            TokenKind::Comment => {
+                if !self.out.ends_with(char::is_whitespace) && !self.out.is_empty() {
+                    self.out.push(' ');
                 }
-                if i < chars.len() {
-                    out.push(c);
-                }
-                i += 1;
-            }
-            '$' if chars.get(i + 1).is_some_and(char::is_ascii_digit) => {
-                out.push('?');
-                i += 1;
-                while i < chars.len() && chars[i].is_ascii_digit() {
-                    i += 1;
-                }
-            }
-            c if c.is_ascii_digit()
-                && !out
-                    .chars()
-                    .last()
-                    .is_some_and(|p| p.is_alphanumeric() || p == '_') =>
-            {
-                out.push('?');
-                while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
-                    i += 1;
-                }
-            }
-            _ => {
-                out.push(c);
-                i += 1;
             }
         }
     }
-    out
+}
+
+impl LiteralFree<'_> {
+    /// Copies text outside strings, identifiers and comments with each number (`12`, `1.5`,
+    /// `1e5`, `0x1F`; a digit that does not continue a name) replaced by `?`.
+    fn push_text(&mut self, text: &str) {
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            let continues_name = self
+                .out
+                .chars()
+                .last()
+                .is_some_and(|p| p.is_alphanumeric() || p == '_' || p == '$');
+            if !c.is_ascii_digit() || continues_name {
+                self.out.push(c);
+                continue;
+            }
+            // `1.5` may reach here as `1`, `.` and `5`: one number.
+            if self.out.ends_with("?.") {
+                self.out.pop();
+            } else {
+                self.out.push('?');
+            }
+            while chars
+                .next_if(|n| n.is_ascii_alphanumeric() || *n == '.' || *n == '_')
+                .is_some()
+            {}
+        }
+    }
 }
 
 /// Collapses runs of identical comma-separated items, at every nesting level:
@@ -377,16 +440,21 @@ mod tests {
     fn shapes_hide_values_and_collapse_lists() {
         assert_eq!(
             query_shape(
+                Backend::Postgres,
                 r#"SELECT "id" FROM "people" WHERE "id" IN ($1, $2, $3) AND "age" > $4 LIMIT 20 OFFSET 40"#
             ),
             r#"SELECT "id" FROM "people" WHERE "id" IN (?, …) AND "age" > ? LIMIT ? OFFSET ?"#
         );
         assert_eq!(
-            query_shape(r#"INSERT INTO "t" ("a", "b") VALUES (?, ?), (?, ?), (?, ?)"#),
+            query_shape(
+                Backend::Sqlite,
+                r#"INSERT INTO "t" ("a", "b") VALUES (?, ?), (?, ?), (?, ?)"#
+            ),
             r#"INSERT INTO "t" ("a", "b") VALUES (?, …), …"#
         );
         assert_eq!(
             query_shape(
+                Backend::Postgres,
                 r#"SELECT 1 FROM "t2" WHERE "s" IN (CAST($1 AS "e"), CAST($2 AS "e")) AND "n" = 'O''Brien'"#
             ),
             r#"SELECT ? FROM "t2" WHERE "s" IN (CAST(? AS "e"), …) AND "n" = '?'"#
@@ -400,15 +468,100 @@ mod tests {
         );
         let other = long.replace("c99", "c98");
         assert_ne!(
-            query_shape(&long),
-            query_shape(&other),
+            query_shape(Backend::Postgres, &long),
+            query_shape(Backend::Postgres, &other),
             "long statements keep a hash of the whole"
+        );
+    }
+
+    /// Every literal form of each engine, holding `s3cr3t`: none survives in the shape.
+    #[test]
+    fn no_literal_form_of_any_engine_survives_in_a_shape() {
+        let cases: [(Backend, &str, &str); 14] = [
+            (Backend::MySql, r#"SELECT "s3cr3t""#, "SELECT '?'"),
+            (Backend::MySql, r#"SELECT "a\" s3cr3t""#, "SELECT '?'"),
+            (Backend::MySql, r"SELECT 'it\' s3cr3t'", "SELECT '?'"),
+            (
+                Backend::MySql,
+                "SELECT `s3cr3t` FROM t # s3cr3t",
+                "SELECT `s3cr3t` FROM t",
+            ),
+            (
+                Backend::MySql,
+                "SELECT 1 /*! + 0x5333 */ -- s3cr3t",
+                "SELECT ? /*! + ? */",
+            ),
+            (Backend::Postgres, r"SELECT E'it\' s3cr3t'", "SELECT '?'"),
+            (Backend::Postgres, "SELECT $$api_key=s3cr3t$$", "SELECT '?'"),
+            (
+                Backend::Postgres,
+                "SELECT $k$ $$ s3cr3t $k$, 1.5e3",
+                "SELECT '?', ?",
+            ),
+            (
+                Backend::Postgres,
+                "SELECT 1 /* a /* b */ s3cr3t */",
+                "SELECT ?",
+            ),
+            (
+                Backend::Postgres,
+                r#"SELECT "s3cr3t" FROM t"#,
+                r#"SELECT "s3cr3t" FROM t"#,
+            ),
+            (
+                Backend::Sqlite,
+                "SELECT 's3cr3t', x'5333'",
+                "SELECT '?', x'?'",
+            ),
+            (
+                Backend::Sqlite,
+                "SELECT [s3cr3t] FROM t WHERE a = ?1",
+                "SELECT [s3cr3t] FROM t WHERE a = ?",
+            ),
+            (Backend::Sqlite, "SELECT 1 /* s3cr3t", "SELECT ?"),
+            (Backend::Postgres, "SELECT 'abc', 's3cr3t", "SELECT '?', …"),
+        ];
+        for (backend, sql, expected) in cases {
+            let shape = query_shape(backend, sql);
+            assert_eq!(shape, expected, "{backend:?}: {sql}");
+        }
+        // Quoted identifiers are names, not literals: they stay (the `s3cr3t` identifiers above).
+    }
+
+    #[test]
+    fn shapes_past_the_limit_count_under_one_overflow_shape() {
+        let stats = QueryStats::new(Backend::Postgres, None).with_max_shapes(3);
+        for i in 0..10 {
+            stats.record(
+                &format!("SELECT c{i} FROM t"),
+                Duration::from_millis(1),
+                false,
+            );
+        }
+        let snapshot = stats.snapshot();
+        assert_eq!(snapshot.len(), 4, "{snapshot:?}");
+        assert_eq!(snapshot[0].0, OVERFLOW_SHAPE);
+        assert_eq!(snapshot[0].1.count, 7);
+        stats.record("SELECT c0 FROM t", Duration::from_millis(1), false);
+        assert_eq!(
+            stats
+                .snapshot()
+                .iter()
+                .find(|(s, _)| s == "SELECT c0 FROM t")
+                .map(|(_, n)| n.count),
+            Some(2),
+            "a kept shape is still counted on its own"
+        );
+        let debug = format!("{stats:?}");
+        assert!(
+            !debug.contains("c0"),
+            "Debug leaves the shapes out: {debug}"
         );
     }
 
     #[test]
     fn a_statement_text_is_worked_out_once_and_checked_on_every_run() {
-        let stats = QueryStats::new(None);
+        let stats = QueryStats::new(crate::Backend::MySql, None);
         let sql = "SELECT ? + ? FROM t WHERE s = '?'";
         let two = [crate::Value::Int(1), crate::Value::Int(2)];
         let first = stats.statement(sql);
@@ -427,7 +580,7 @@ mod tests {
 
     #[test]
     fn slow_statements_are_counted_per_shape() {
-        let stats = QueryStats::new(Some(Duration::from_millis(10)));
+        let stats = QueryStats::new(Backend::Sqlite, Some(Duration::from_millis(10)));
         stats.record("SELECT a FROM t", Duration::from_millis(1), false);
         stats.record("SELECT a FROM t", Duration::from_millis(50), false);
         stats.record("SELECT b FROM t", Duration::from_millis(1), true);

@@ -108,6 +108,18 @@ impl DatabaseUrl {
             .unwrap_or_default()
     }
 
+    /// The keys of the URL's query parameters (`?sslmode=require&x=1` → `sslmode`, `x`).
+    pub fn query_keys(&self) -> impl Iterator<Item = &str> {
+        let (_, _, after) = split_credentials(&self.raw);
+        after
+            .split_once('?')
+            .map(|(_, query)| query)
+            .unwrap_or_default()
+            .split('&')
+            .filter_map(|pair| pair.split('=').next())
+            .filter(|key| !key.is_empty())
+    }
+
     /// The file of a SQLite URL.
     pub fn sqlite_path(&self) -> Option<String> {
         let rest = self.raw.strip_prefix("sqlite:")?;

@@ -65,12 +65,57 @@ pub(crate) enum Uncountable {
 /// [`Uncountable`]: the text ends inside a string, identifier or comment, or holds a placeholder
 /// foxdb cannot bind.
 pub(crate) fn expected_parameters(backend: Backend, sql: &str) -> Result<usize, Uncountable> {
+    read_tokens(backend, sql, &mut ())
+}
+
+/// Reads `sql` as `backend` does, handing every token, in order, to `tokens`: the text between
+/// tokens is handed over as [`TokenKind::Text`], so the spans cover the text read without gaps.
+/// Used to write query shapes without literals (see `crate::stats`).
+///
+/// # Errors
+/// As [`expected_parameters`]; the tokens before the one that failed have been handed over.
+pub(crate) fn read_tokens(
+    backend: Backend,
+    sql: &str,
+    tokens: &mut impl Tokens,
+) -> Result<usize, Uncountable> {
     let sql = sql.as_bytes();
     match backend {
-        Backend::Postgres => scan::<postgres::PostgresLexer>(sql),
-        Backend::MySql => scan::<mysql::MySqlLexer>(sql),
-        Backend::Sqlite => scan::<sqlite::SqliteLexer>(sql),
+        Backend::Postgres => scan::<postgres::PostgresLexer>(sql, tokens),
+        Backend::MySql => scan::<mysql::MySqlLexer>(sql, tokens),
+        Backend::Sqlite => scan::<sqlite::SqliteLexer>(sql, tokens),
     }
+}
+
+/// What a span of statement text is, as the engine reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TokenKind {
+    /// Keywords, unquoted names, number literals, operators, punctuation, white space: what is
+    /// none of the others. (Numbers are not told apart: the lexers read words only where an
+    /// engine needs it.)
+    Text,
+    /// A quoted identifier (`"a"`, `` `a` ``, `[a]`).
+    QuotedIdentifier,
+    /// A string literal in any of the engine's forms (`'a'`, MySQL `"a"`, PostgreSQL `E'a'` and
+    /// `$$a$$`), quotes included.
+    String,
+    /// A parameter placeholder (`?`, `$1`, `?1`).
+    Placeholder,
+    /// A comment, its delimiters included.
+    Comment,
+}
+
+/// Receives the tokens [`read_tokens`] reads: `span` is a byte range of the statement, always on
+/// character boundaries.
+pub(crate) trait Tokens {
+    /// One token.
+    fn token(&mut self, kind: TokenKind, span: Range<usize>);
+}
+
+/// Counting alone: no token is kept.
+impl Tokens for () {
+    #[inline]
+    fn token(&mut self, _kind: TokenKind, _span: Range<usize>) {}
 }
 
 /// Where the next token starts, after the one just read.
@@ -86,6 +131,9 @@ trait Lexer: Default {
 
     /// Whether a backslash escapes the next byte inside `'...'` and `"..."`.
     const BACKSLASH_ESCAPES: bool = false;
+
+    /// Whether `"..."` is a string (MySQL) rather than a quoted identifier.
+    const DOUBLE_QUOTED_STRINGS: bool = false;
 
     /// Whether the `--` at `at` opens a comment.
     fn opens_dash_comment(_sql: &[u8], _at: usize) -> bool {
@@ -114,30 +162,67 @@ trait Lexer: Default {
 
     /// The number of values taken, once the whole text is read.
     fn expected(self) -> Result<usize, Uncountable>;
+
+    /// What the token read by [`Lexer::word`], [`Lexer::other`] or [`Lexer::block_comment`] at
+    /// `span` is. By default: a block comment is a comment, anything else text.
+    fn kind(sql: &[u8], span: Range<usize>) -> TokenKind {
+        match sql.get(span.start..span.start + 2) {
+            Some([b'/', b'*']) => TokenKind::Comment,
+            _ => TokenKind::Text,
+        }
+    }
 }
 
-/// Reads `sql` through `L`: the loop over tokens the engines share.
-fn scan<L: Lexer>(sql: &[u8]) -> Result<usize, Uncountable> {
+/// Reads `sql` through `L`, handing each token to `tokens`: the loop over tokens the engines
+/// share.
+fn scan<L: Lexer>(sql: &[u8], tokens: &mut impl Tokens) -> Result<usize, Uncountable> {
     let mut lexer = L::default();
     let mut at = 0;
     loop {
         let rest = sql.get(at..).unwrap_or_default();
-        at += rest
+        let plain = rest
             .iter()
             .position(|&b| L::TOKEN_STARTS[usize::from(b)])
             .unwrap_or(rest.len());
+        if plain > 0 {
+            tokens.token(TokenKind::Text, at..at + plain);
+        }
+        at += plain;
         let Some(&byte) = sql.get(at) else {
             break;
         };
-        at = match byte {
-            b'\'' | b'"' => skip_quoted(sql, at, L::BACKSLASH_ESCAPES)?,
+        let start = at;
+        let (end, kind) = match byte {
+            b'\'' => (
+                skip_quoted(sql, at, L::BACKSLASH_ESCAPES)?,
+                TokenKind::String,
+            ),
+            b'"' => (
+                skip_quoted(sql, at, L::BACKSLASH_ESCAPES)?,
+                if L::DOUBLE_QUOTED_STRINGS {
+                    TokenKind::String
+                } else {
+                    TokenKind::QuotedIdentifier
+                },
+            ),
             b'-' if sql.get(at + 1) == Some(&b'-') && L::opens_dash_comment(sql, at) => {
-                line_comment_end::<L>(sql, at + 2)
+                (line_comment_end::<L>(sql, at + 2), TokenKind::Comment)
             }
-            b'/' if sql.get(at + 1) == Some(&b'*') => lexer.block_comment(sql, at)?,
-            _ if starts_word(byte) => L::word(sql, at)?,
-            _ => lexer.other(sql, at)?,
+            b'/' if sql.get(at + 1) == Some(&b'*') => {
+                let end = lexer.block_comment(sql, at)?;
+                (end, L::kind(sql, at..end))
+            }
+            _ if starts_word(byte) => {
+                let end = L::word(sql, at)?;
+                (end, L::kind(sql, at..end))
+            }
+            _ => {
+                let end = lexer.other(sql, at)?;
+                (end, L::kind(sql, at..end))
+            }
         };
+        tokens.token(kind, start..end);
+        at = end;
     }
     lexer.expected()
 }

@@ -2,8 +2,11 @@
 //! backslash escapes (the default `sql_mode`); `` `...` `` identifiers; `#` comments, and `--`
 //! ones only before a space or control byte; `/*! */` and `/*M! */` hold SQL to run.
 
+use std::ops::Range;
+
 use super::{
-    Lexer, Step, Uncountable, line_comment_end, skip_block_comment, skip_quoted, token_starts,
+    Lexer, Step, TokenKind, Uncountable, line_comment_end, skip_block_comment, skip_quoted,
+    token_starts,
 };
 
 /// Reads MySQL and MariaDB text: each `?` is one value.
@@ -18,6 +21,8 @@ impl Lexer for MySqlLexer {
     const TOKEN_STARTS: [bool; 256] = token_starts(b"?`#*", false);
 
     const BACKSLASH_ESCAPES: bool = true;
+
+    const DOUBLE_QUOTED_STRINGS: bool = true;
 
     /// `--` opens a comment only before a space or control byte (or at the end): `1--1` is
     /// `1 - (-1)`.
@@ -55,6 +60,19 @@ impl Lexer for MySqlLexer {
             _ => {}
         }
         Ok(at + 1)
+    }
+
+    /// `?` is a placeholder, `` `a` `` an identifier, `#` a comment; `/*!` opens SQL, which is
+    /// text (a whole comment ends with `*/`).
+    fn kind(sql: &[u8], span: Range<usize>) -> TokenKind {
+        match sql[span.start] {
+            b'?' => TokenKind::Placeholder,
+            b'`' => TokenKind::QuotedIdentifier,
+            b'#' => TokenKind::Comment,
+            b'/' if !sql[span.clone()].ends_with(b"*/") || span.len() < 4 => TokenKind::Text,
+            b'/' => TokenKind::Comment,
+            _ => TokenKind::Text,
+        }
     }
 
     fn expected(self) -> Result<usize, Uncountable> {

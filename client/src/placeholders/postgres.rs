@@ -2,8 +2,11 @@
 //! dollar-quoted strings, nested block comments, `--` comments ending at `\r` too. `?` is an
 //! operator here (jsonb `?`, `?|`, `?&`), never a placeholder.
 
+use std::ops::Range;
+
 use super::{
-    Lexer, Step, Uncountable, number_at, skip_quoted, starts_word, token_starts, word_end,
+    Lexer, Step, TokenKind, Uncountable, number_at, skip_quoted, starts_word, token_starts,
+    word_end,
 };
 
 /// Reads PostgreSQL text. The highest `$n` is the number of values: `$1` may appear many times,
@@ -72,6 +75,17 @@ impl Lexer for PostgresLexer {
             .position(|window| window == tag)
             .map(|body| tag_end + body + tag.len())
             .ok_or(Uncountable::Unterminated)
+    }
+
+    /// `E'...'` and `$$...$$` (or `$tag$...$tag$`) are strings, `$n` a placeholder.
+    fn kind(sql: &[u8], span: Range<usize>) -> TokenKind {
+        match (sql[span.start], sql.get(span.start + 1)) {
+            (b'E' | b'e', Some(b'\'')) => TokenKind::String,
+            (b'$', Some(b'0'..=b'9')) => TokenKind::Placeholder,
+            (b'$', _) if span.len() > 1 => TokenKind::String,
+            (b'/', Some(b'*')) => TokenKind::Comment,
+            _ => TokenKind::Text,
+        }
     }
 
     fn expected(self) -> Result<usize, Uncountable> {

@@ -2,9 +2,11 @@
 //! a `/*` comment may run to the end of the text. SQLite's named parameters (`:a`, `@a`, `$a`)
 //! are refused: the driver binds by position, and foxdb's values have no names.
 
+use std::ops::Range;
+
 use super::{
-    Lexer, Step, Uncountable, continues_word, number_at, skip_block_comment, skip_quoted,
-    token_starts,
+    Lexer, Step, TokenKind, Uncountable, continues_word, number_at, skip_block_comment,
+    skip_quoted, token_starts,
 };
 
 /// Why a named parameter is refused.
@@ -86,6 +88,18 @@ impl Lexer for SqliteLexer {
                 }
             }
             _ => Ok(at + 1),
+        }
+    }
+
+    /// `?`, `?NNN` and `$NNN` are placeholders (named ones are refused before this is asked),
+    /// `` `a` `` and `[a]` identifiers.
+    fn kind(sql: &[u8], span: Range<usize>) -> TokenKind {
+        match sql[span.start] {
+            b'?' => TokenKind::Placeholder,
+            b'$' if span.len() > 1 => TokenKind::Placeholder,
+            b'`' | b'[' => TokenKind::QuotedIdentifier,
+            b'/' if sql.get(span.start + 1) == Some(&b'*') => TokenKind::Comment,
+            _ => TokenKind::Text,
         }
     }
 

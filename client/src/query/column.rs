@@ -185,13 +185,6 @@ impl<M: Source, T: ColumnType> Column<M, T> {
     }
 }
 
-impl<M: Source, T: ColumnType<Compared = String>> Column<M, T> {
-    /// `column LIKE pattern` (`%` any run, `_` one character).
-    pub fn like(self, pattern: impl Comparable<String>) -> Condition<M> {
-        self.compare("LIKE", pattern.into_compared())
-    }
-}
-
 impl<M: Model, T: ColumnType> Column<M, T> {
     /// The same column of the copy of `M` joined under [`Alias`] `N` (self-joins):
     /// `User::NAME.aliased::<1>()` after `.join(User::manager().aliased::<1>())`.

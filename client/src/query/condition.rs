@@ -18,6 +18,12 @@ pub(crate) enum Expr {
         low: Value,
         high: Value,
     },
+    /// `column LIKE pattern`, with `ESCAPE '!'` when `escaped` (see `super::like`).
+    Like {
+        column: &'static str,
+        pattern: Value,
+        escaped: bool,
+    },
     In {
         column: &'static str,
         values: Vec<Value>,
@@ -166,11 +172,11 @@ impl Expr {
             writer.push_identifier(column);
         };
         match self {
-            Self::Compare {
+            Self::Like {
                 column,
-                operator,
-                value,
-            } if *operator == "LIKE" => {
+                pattern,
+                escaped,
+            } => {
                 // LIKE compares text, also for PostgreSQL enum columns.
                 let outer = writer.swap_casts(&[]);
                 if outer.iter().any(|(c, _)| c == column) {
@@ -182,7 +188,10 @@ impl Expr {
                 }
                 writer.swap_casts(outer);
                 writer.push(" LIKE ");
-                writer.push_value(value.clone());
+                writer.push_value(pattern.clone());
+                if *escaped {
+                    writer.push(super::like::ESCAPE_CLAUSE);
+                }
             }
             Self::Compare {
                 column,

@@ -94,6 +94,7 @@ pub(crate) mod condition;
 mod filtered_write;
 pub mod join;
 mod join_path;
+pub mod like;
 mod select;
 mod selection;
 pub mod source;
@@ -107,6 +108,7 @@ pub use filtered_write::{Delete, Update, delete, update};
 pub use join::{Alternatives, JoinSelect, JoinSelectColumns};
 pub(crate) use join_path::JoinLink;
 pub use join_path::{IntoJoinPath, JoinPath};
+pub use like::escape_like;
 pub use select::{Select, select};
 pub use selection::{JoinSelectable, JoinSelection, SelectColumns, Selectable, Selection};
 pub use source::{Alias, Source};
@@ -159,12 +161,9 @@ impl SqlWriter {
     }
 
     pub(crate) fn push_value(&mut self, value: Value) {
-        // A bound NULL carries a type (text) that PostgreSQL will not assign to, say, a time
-        // column; the literal fits every column.
-        if value == Value::Null {
-            self.sql.push_str("NULL");
-            return;
-        }
+        // NULL too is bound, never written into the text: the statement text (and so its query
+        // shape, a metric label) stays the same whichever values are NULL. Each engine binds
+        // NULL so that it fits any column (`DecimalBinding::bind_null`).
         self.values.push(value);
         let placeholder = self.dialect.placeholder(self.values.len());
         self.sql.push_str(&placeholder);

@@ -36,7 +36,7 @@ use super::routing::{
     RoutedState, published_routing, replica_problems, routing_config_map, routing_endpoint_slice,
     routing_service, routing_table, service_port, url_address,
 };
-use super::secrets::read_connection_url;
+use super::secrets::read_connection;
 use super::status::{apply_status, reconcile_object, retry_after_error};
 use crate::engine::health::{MemberProbe, probe_member};
 
@@ -263,9 +263,25 @@ async fn write_status(
     apply_status(&api, &replicaset.name_any(), status).await
 }
 
-fn fingerprint(url: &foxdb::DatabaseUrl, replicaset: &FoxReplicaSet) -> String {
+fn fingerprint(
+    url: &foxdb::DatabaseUrl,
+    tls: &foxdb::TlsOptions,
+    replicaset: &FoxReplicaSet,
+) -> String {
     let pool = &replicaset.spec.pool;
-    let digest = Sha256::digest(
+    // A changed certificate rebuilds the pool, like a changed URL.
+    let certificates: Vec<u8> = [&tls.ca_pem, &tls.client_cert_pem, &tls.client_key_pem]
+        .into_iter()
+        .flat_map(|pem| {
+            let pem = pem.as_deref().unwrap_or_default();
+            (pem.len() as u64)
+                .to_le_bytes()
+                .into_iter()
+                .chain(pem.iter().copied())
+        })
+        .collect();
+    let mut hasher = Sha256::new();
+    hasher.update(
         format!(
             "{}\n{}/{}/{}/{}",
             url.expose(),
@@ -276,6 +292,8 @@ fn fingerprint(url: &foxdb::DatabaseUrl, replicaset: &FoxReplicaSet) -> String {
         )
         .as_bytes(),
     );
+    hasher.update(&certificates);
+    let digest = hasher.finalize();
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -285,11 +303,12 @@ async fn member_pool(
     replicaset: &FoxReplicaSet,
     member: &MemberSpec,
     url: &foxdb::DatabaseUrl,
+    tls: &foxdb::TlsOptions,
     context: &Context,
 ) -> std::result::Result<MemberPool, String> {
     let namespace = replicaset.namespace().unwrap_or_default();
     let key = pool_key(&namespace, &replicaset.name_any(), &member.name);
-    let fingerprint = fingerprint(url, replicaset);
+    let fingerprint = fingerprint(url, tls, replicaset);
     if let Some(existing) = context.pools.lock().await.get(&key)
         && existing.fingerprint == fingerprint
     {
@@ -302,6 +321,7 @@ async fn member_pool(
         acquire_timeout: Duration::from_secs(u64::from(pool.acquire_timeout_seconds)),
         idle_timeout: Duration::from_secs(u64::from(pool.idle_timeout_seconds)),
         slow_query_threshold: None,
+        tls: tls.clone(),
         ..PoolOptions::default()
     };
     let mut attempt = 0;
@@ -350,15 +370,15 @@ async fn check_member(
         role,
         message: Some(message),
     };
-    let url = match read_connection_url(&context.client, &namespace, &member.connection).await {
-        Ok(url) => url,
+    let (url, tls) = match read_connection(&context.client, &namespace, &member.connection).await {
+        Ok(connection) => connection,
         Err(error) => {
             record_member_metrics(context, &namespace, &name, &member.name, role, None, None);
             return unhealthy(error.to_string(), None);
         }
     };
     let address = url_address(&url);
-    let pool = match member_pool(replicaset, member, &url, context).await {
+    let pool = match member_pool(replicaset, member, &url, &tls, context).await {
         Ok(pool) => pool,
         Err(message) => {
             record_member_metrics(context, &namespace, &name, &member.name, role, None, None);

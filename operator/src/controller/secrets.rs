@@ -1,8 +1,12 @@
 //! Connection URLs from Secrets. The value is read, parsed and handed to the driver; it is never
 //! written to status, events, logs or metrics, and errors name the Secret and key, not the value.
+//!
+//! The same Secret may hold TLS material for the connection under the keys Kubernetes uses for
+//! TLS Secrets: `ca.crt` (a CA to trust besides the built-in roots), `tls.crt` and `tls.key` (a
+//! client certificate and its key), all PEM. They are handed to the driver from memory.
 
 use fox_crds::{DatabaseRef, Engine, FoxReplicaSet, SecretKeyRef};
-use foxdb::DatabaseUrl;
+use foxdb::{DatabaseUrl, TlsOptions};
 use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, Client};
 
@@ -18,6 +22,23 @@ pub async fn read_connection_url(
     namespace: &str,
     reference: &SecretKeyRef,
 ) -> Result<DatabaseUrl> {
+    Ok(read_connection(client, namespace, reference).await?.0)
+}
+
+/// Secret keys of the TLS material, as in a `kubernetes.io/tls` Secret.
+pub const TLS_KEYS: [&str; 3] = ["ca.crt", "tls.crt", "tls.key"];
+
+/// Reads the URL at `reference` in `namespace` and the TLS material beside it (see the module
+/// documentation).
+///
+/// # Errors
+/// As [`read_connection_url`]; [`Error::SecretInvalid`] naming the key when `tls.crt` is given
+/// without `tls.key` or the other way round.
+pub async fn read_connection(
+    client: &Client,
+    namespace: &str,
+    reference: &SecretKeyRef,
+) -> Result<(DatabaseUrl, TlsOptions)> {
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let Some(secret) = secrets.get_opt(&reference.name).await? else {
         return Err(Error::SecretNotFound {
@@ -45,11 +66,43 @@ pub async fn read_connection_url(
         return Err(invalid("the value is empty"));
     }
     // The parse error names the reason and never quotes the value.
-    DatabaseUrl::parse(text).map_err(|error| match error {
+    let url = DatabaseUrl::parse(text).map_err(|error| match error {
         foxdb::Error::InvalidUrl { reason, .. } => {
             invalid(&format!("the value is not a database URL: {reason}"))
         }
         other => invalid(&other.to_string()),
+    })?;
+    let tls = tls_options(secret.data.as_ref()).map_err(|(key, problem)| Error::SecretInvalid {
+        namespace: namespace.to_string(),
+        name: reference.name.clone(),
+        key: key.to_string(),
+        problem: problem.to_string(),
+    })?;
+    Ok((url, tls))
+}
+
+/// The TLS material among a Secret's `data`: a key naming what is wrong, and why, otherwise.
+fn tls_options(
+    data: Option<&std::collections::BTreeMap<String, k8s_openapi::ByteString>>,
+) -> std::result::Result<TlsOptions, (&'static str, &'static str)> {
+    let [ca, cert, key] = TLS_KEYS.map(|name| {
+        data.and_then(|data| data.get(name))
+            .map(|value| value.0.clone())
+    });
+    match (&cert, &key) {
+        (Some(_), None) => return Err(("tls.key", "tls.crt is given without its key tls.key")),
+        (None, Some(_)) => {
+            return Err((
+                "tls.crt",
+                "tls.key is given without its certificate tls.crt",
+            ));
+        }
+        _ => {}
+    }
+    Ok(TlsOptions {
+        ca_pem: ca,
+        client_cert_pem: cert,
+        client_key_pem: key,
     })
 }
 
@@ -94,4 +147,35 @@ pub async fn resolve_primary(
         });
     }
     Ok((database, url))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_material_is_read_from_the_kubernetes_tls_keys() {
+        let data: std::collections::BTreeMap<String, k8s_openapi::ByteString> = [
+            ("url", "postgres://db.example.com/app"),
+            ("ca.crt", "CA"),
+            ("tls.crt", "CERT"),
+            ("tls.key", "KEY"),
+        ]
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                k8s_openapi::ByteString(v.as_bytes().to_vec()),
+            )
+        })
+        .collect();
+        let tls = tls_options(Some(&data)).expect("complete");
+        assert_eq!(tls.ca_pem.as_deref(), Some(&b"CA"[..]));
+        assert_eq!(tls.client_cert_pem.as_deref(), Some(&b"CERT"[..]));
+        assert_eq!(tls.client_key_pem.as_deref(), Some(&b"KEY"[..]));
+        let mut without_key = data.clone();
+        without_key.remove("tls.key");
+        assert_eq!(tls_options(Some(&without_key)).unwrap_err().0, "tls.key");
+        assert_eq!(tls_options(None), Ok(TlsOptions::default()));
+    }
 }

@@ -3,5 +3,6 @@
 pub mod logging;
 pub mod metrics;
 pub mod server;
+mod slots;
 
 pub use metrics::Metrics;

@@ -3,21 +3,30 @@
 //! `/healthz` answers 200 while the process runs its loops; `/readyz` answers 200 once the
 //! manager reached the API server and found the FoxDB CRDs (a standby waiting for the leader
 //! Lease is ready too: it can take over at once), 503 before.
+//!
+//! # Guarantees
+//! Clients cannot hold the server (or the process's file descriptors) open: a request whose
+//! headers are not complete within [`ServerLimits::header_read_timeout`] has its connection
+//! closed, an idle keep-alive connection too, and at most [`ServerLimits::max_connections`]
+//! connections are open at once: a new one takes the slot of the oldest connection that has not
+//! sent a whole request, so clients that send nothing cannot keep `/healthz` from answering.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
 use super::Metrics;
+use super::slots::Slots;
 
 /// Health flags the endpoints report, set by the manager.
 #[derive(Debug, Default)]
@@ -46,12 +55,34 @@ impl Health {
     }
 }
 
+/// How long and how many clients the server serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// A connection whose request headers are not complete this long after it opened (or after
+    /// its previous response) is closed.
+    pub header_read_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
+}
+
+impl Default for ServerLimits {
+    /// 10 seconds for the headers (Prometheus and the kubelet send theirs at once) and 64
+    /// connections (a scraper or two and the probes need a handful).
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 64,
+        }
+    }
+}
+
 /// A bound listener serving the endpoints.
 #[derive(Debug)]
 pub struct TelemetryServer {
     listener: TcpListener,
     metrics: Metrics,
     health: Arc<Health>,
+    limits: ServerLimits,
 }
 
 impl TelemetryServer {
@@ -69,7 +100,15 @@ impl TelemetryServer {
             listener,
             metrics,
             health,
+            limits: ServerLimits::default(),
         })
+    }
+
+    /// Serves within `limits` instead of [`ServerLimits::default`].
+    #[must_use]
+    pub fn with_limits(mut self, limits: ServerLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// The bound address.
@@ -86,28 +125,48 @@ impl TelemetryServer {
             listener,
             metrics,
             health,
+            limits,
         } = self;
+        let slots = Arc::new(Slots::new(limits.max_connections));
         loop {
             let (stream, _) = match listener.accept().await {
                 Ok(accepted) => accepted,
                 Err(error) => {
                     tracing::warn!(%error, "metrics listener could not accept a connection");
+                    // Out of descriptors, say: retrying at once would only spin.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
             };
+            let Some(slot) = slots.take() else {
+                tracing::debug!(
+                    "every metrics connection is answering a request; closing a new one"
+                );
+                continue;
+            };
             let metrics = metrics.clone();
             let health = health.clone();
+            let slots = slots.clone();
             tokio::spawn(async move {
+                let in_service = slot.clone();
                 let service = service_fn(move |request| {
+                    in_service.mark_requested();
                     let response = respond(&request, &metrics, &health);
                     async move { Ok::<_, Infallible>(response) }
                 });
-                if let Err(error) = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await
-                {
-                    tracing::debug!(%error, "metrics connection ended with an error");
+                let connection = http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(limits.header_read_timeout)
+                    .serve_connection(TokioIo::new(stream), service);
+                tokio::select! {
+                    served = connection => {
+                        if let Err(error) = served {
+                            tracing::debug!(%error, "metrics connection ended with an error");
+                        }
+                    }
+                    () = slot.evicted() => {}
                 }
+                slots.release(&slot);
             });
         }
     }
