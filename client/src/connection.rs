@@ -127,6 +127,12 @@ impl Connection {
             })
         };
         // Per engine: the driver's options; the rest of connecting is shared.
+        // Certificates given here win over those that came with the URL.
+        let tls = if options.tls.is_empty() {
+            url.tls()
+        } else {
+            &options.tls
+        };
         let connecting = async {
             match backend {
                 #[cfg(feature = "postgres")]
@@ -136,7 +142,7 @@ impl Connection {
                     let mut connect_options = crate::tls::secure_postgres(
                         connect_options.application_name(&options.application_name),
                         url,
-                        &options.tls,
+                        tls,
                     );
                     if options.read_only {
                         connect_options =
@@ -151,8 +157,7 @@ impl Connection {
                 Backend::MySql => {
                     let connect_options: sqlx::mysql::MySqlConnectOptions =
                         url.expose().parse().map_err(driver_error)?;
-                    let connect_options =
-                        crate::tls::secure_mysql(connect_options, url, &options.tls);
+                    let connect_options = crate::tls::secure_mysql(connect_options, url, tls);
                     let mut connection = sqlx::MySqlConnection::connect_with(&connect_options)
                         .await
                         .map_err(driver_error)?;

@@ -30,6 +30,13 @@ pub struct TlsOptions {
     pub client_key_pem: Option<Vec<u8>>,
 }
 
+impl TlsOptions {
+    /// Whether no certificate is given.
+    pub fn is_empty(&self) -> bool {
+        self.ca_pem.is_none() && self.client_cert_pem.is_none() && self.client_key_pem.is_none()
+    }
+}
+
 /// Leaves the key out.
 impl std::fmt::Debug for TlsOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

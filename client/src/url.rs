@@ -10,6 +10,9 @@ use crate::error::Error;
 pub struct DatabaseUrl {
     raw: String,
     backend: Backend,
+    /// Certificates that come with the URL (a Kubernetes Secret's `ca.crt`, `tls.crt`,
+    /// `tls.key`), used by [`crate::Connection::connect`] when its options give none.
+    tls: crate::TlsOptions,
 }
 
 impl DatabaseUrl {
@@ -52,7 +55,24 @@ impl DatabaseUrl {
         } else {
             raw.to_string()
         };
-        Ok(Self { raw, backend })
+        Ok(Self {
+            raw,
+            backend,
+            tls: crate::TlsOptions::default(),
+        })
+    }
+
+    /// This URL with the certificates that come with it (from the same Secret, say), so every
+    /// connection made to it uses them.
+    #[must_use]
+    pub fn with_tls(mut self, tls: crate::TlsOptions) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// The certificates that come with this URL (none unless [`Self::with_tls`] gave some).
+    pub fn tls(&self) -> &crate::TlsOptions {
+        &self.tls
     }
 
     /// `message` with this URL's password hidden wherever it appears, as given or

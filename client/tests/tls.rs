@@ -95,3 +95,35 @@ async fn loopback_hosts_keep_the_drivers_default() {
         .expect("plain text to loopback");
     db.close().await;
 }
+
+/// The certificates that come with a URL (a Secret's `ca.crt`, handed over by the operator) are
+/// used by every connection to it: the schema engine's and the migration runner's too.
+#[tokio::test]
+async fn a_ca_that_comes_with_the_url_verifies_the_server() {
+    use foxdb::{ConnectOptions, Connection, DatabaseUrl, TlsOptions};
+    let admin = Database::connect("postgres://postgres@127.0.0.1:5432/test")
+        .await
+        .expect("connects");
+    let rows = admin
+        .fetch_all("SHOW ssl_cert_file", &[])
+        .await
+        .expect("reads the server's certificate path");
+    admin.close().await;
+    let path: String = rows[0].get("ssl_cert_file").expect("a path");
+    let certificate = std::fs::read(&path).expect("the server's certificate is readable");
+
+    // The server's certificate names localhost; verify-full needs a CA that signed it.
+    let url = DatabaseUrl::parse("postgres://postgres@localhost:5432/test?sslmode=verify-full")
+        .expect("parses");
+    let refused = Connection::connect(&url, &ConnectOptions::default()).await;
+    assert!(refused.is_err(), "an unknown CA is refused");
+    let url = url.with_tls(TlsOptions {
+        ca_pem: Some(certificate),
+        ..TlsOptions::default()
+    });
+    let mut connection = Connection::connect(&url, &ConnectOptions::default())
+        .await
+        .expect("the CA that came with the URL verifies the server");
+    connection.execute("SELECT 1").await.expect("runs");
+    connection.close().await;
+}

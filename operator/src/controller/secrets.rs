@@ -132,7 +132,10 @@ pub async fn resolve_primary(
         });
     }
     let connection = &database.spec.primary.connection;
-    let url = read_connection_url(client, namespace, connection).await?;
+    // The Secret's certificates travel with the URL, so the schema engine's and the migration
+    // runner's connections verify the server as the FoxReplicaSet's pools do.
+    let (url, tls) = read_connection(client, namespace, connection).await?;
+    let url = url.with_tls(tls);
     if !url.matches_engine(database.spec.engine) {
         return Err(Error::SecretInvalid {
             namespace: namespace.to_string(),
