@@ -128,6 +128,7 @@ impl Connection {
         };
         // Per engine: the driver's options; the rest of connecting is shared.
         // Certificates given here win over those that came with the URL.
+        #[cfg(any(feature = "postgres", feature = "mysql"))]
         let tls = if options.tls.is_empty() {
             url.tls()
         } else {

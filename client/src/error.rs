@@ -90,16 +90,9 @@ impl Error {
     pub fn query(backend: Backend, statement: Option<&str>, source: sqlx::Error) -> Self {
         let message = match &source {
             sqlx::Error::Database(db) => {
-                let mut message = db.message().to_string();
-                // PostgreSQL explains many errors in DETAIL and HINT fields; keep them.
+                let message = db.message().to_string();
                 #[cfg(feature = "postgres")]
-                if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
-                    for (label, field) in [("DETAIL", pg.detail()), ("HINT", pg.hint())] {
-                        if let Some(text) = field {
-                            message.push_str(&format!("\n  {label}: {text}"));
-                        }
-                    }
-                }
+                let message = with_postgres_detail(message, db.as_ref());
                 message
             }
             other => other.to_string(),
@@ -111,6 +104,19 @@ impl Error {
             source,
         }
     }
+}
+
+/// PostgreSQL explains many errors in DETAIL and HINT fields: they are kept after the message.
+#[cfg(feature = "postgres")]
+fn with_postgres_detail(mut message: String, error: &dyn sqlx::error::DatabaseError) -> String {
+    if let Some(pg) = error.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        for (label, field) in [("DETAIL", pg.detail()), ("HINT", pg.hint())] {
+            if let Some(text) = field {
+                message.push_str(&format!("\n  {label}: {text}"));
+            }
+        }
+    }
+    message
 }
 
 /// Result with [`Error`].
