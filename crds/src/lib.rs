@@ -5,7 +5,7 @@
 //!
 //! # Features
 //! - `kubernetes` (default): the resource kinds with metadata and status
-//!   (`kube::CustomResource`), their JSON schemas, CRD generation ([`crdgen`]), manifest reading
+//!   (`kube::CustomResource`), their JSON schemas, CRD generation (`crdgen`), manifest reading
 //!   (`manifest::load_manifests`) and each resource's `validate()`. The same types serve
 //!   `kubectl apply` (through the generated CRDs) and the cluster-free `fox` commands.
 //! - Without it (`default-features = false`, as the `foxdb` client depends on it): the portable
