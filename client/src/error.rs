@@ -90,6 +90,7 @@ impl Error {
     pub fn query(backend: Backend, statement: Option<&str>, source: sqlx::Error) -> Self {
         let message = match &source {
             sqlx::Error::Database(db) => {
+                #[cfg_attr(not(feature = "postgres"), expect(unused_mut))]
                 let mut message = db.message().to_string();
                 // PostgreSQL explains many errors in DETAIL and HINT fields; keep them.
                 #[cfg(feature = "postgres")]

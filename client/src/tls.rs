@@ -12,10 +12,13 @@
 //! [`TlsOptions::client_cert_pem`]/[`TlsOptions::client_key_pem`]. On PostgreSQL the
 //! `PGSSLMODE` environment variable counts as a mode named, as it does for libpq.
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 use std::collections::HashSet;
 use std::net::IpAddr;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 use std::sync::Mutex;
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 use crate::url::DatabaseUrl;
 
 /// Certificates to use besides what the URL names, in PEM (for certificates held in memory, such
@@ -60,6 +63,7 @@ pub fn is_loopback(host: &str, socket: bool) -> bool {
 }
 
 /// Whether the URL (or, on PostgreSQL, `PGSSLMODE`) names a TLS mode.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 fn names_mode(url: &DatabaseUrl, environment: Option<&str>) -> bool {
     url.query_keys()
         .any(|key| key.eq_ignore_ascii_case("sslmode") || key.eq_ignore_ascii_case("ssl-mode"))
@@ -67,6 +71,7 @@ fn names_mode(url: &DatabaseUrl, environment: Option<&str>) -> bool {
 }
 
 /// Logs, once per location, that the URL chose TLS weaker than verified.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 fn warn_weaker(url: &DatabaseUrl, mode: &str) {
     static WARNED: Mutex<Option<HashSet<String>>> = Mutex::new(None);
     let location = url.location();
