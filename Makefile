@@ -40,7 +40,8 @@ services:
 
 ## client-deps-check: application services pay for no Kubernetes crate (foxdb uses fox-crds without `kubernetes`)
 client-deps-check:
-	@found=$$($(CARGO) tree -p foxdb -e normal --prefix none | grep -E '^(kube|kube-[a-z]+|k8s-openapi|schemars) ' | cut -d' ' -f1,2 | sort -u); \
+	@tree=$$($(CARGO) tree -p foxdb -e normal --prefix none) || exit 1; \
+	found=$$(echo "$$tree" | grep -E '^(kube|kube-[a-z]+|k8s-openapi|schemars) ' | cut -d' ' -f1,2 | sort -u); \
 	if [ -n "$$found" ]; then echo "foxdb depends on Kubernetes crates:"; echo "$$found"; \
 	  $(CARGO) tree -p foxdb -e normal -i $$(echo "$$found" | head -n1 | cut -d' ' -f1); exit 1; fi; \
 	echo "foxdb builds no kube, k8s-openapi or schemars"
