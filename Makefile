@@ -7,7 +7,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 FOX := $(TARGET_DIR)/debug/fox
 DEMO_DB ?= $(TARGET_DIR)/demo/blog.sqlite
 
-.PHONY: demo build test test-rust services crds crds-check chart-check lint fmt clean bench bench-migrate
+.PHONY: demo build test test-rust services crds crds-check chart-check client-deps-check lint fmt clean bench bench-migrate
 
 ## demo: validate the blog example, plan it, apply it to embedded SQLite, show the re-plan is empty
 demo: build
@@ -21,8 +21,9 @@ demo: build
 build:
 	$(CARGO) build -p fox-operator --bin fox
 
-## test: start missing services, run every Rust test, check the generated CRDs and the Helm chart
-test: services test-rust crds-check chart-check
+## test: start missing services, run every Rust test, check the generated CRDs, the Helm chart and
+## that the client builds no Kubernetes crate
+test: services test-rust crds-check chart-check client-deps-check
 
 # The default workspace members: everything but bench/ (linted by `make lint`, run by `make bench`).
 test-rust:
@@ -30,10 +31,20 @@ test-rust:
 	$(CARGO) test --doc
 	# foxdb with one engine compiled in: a compiled-out engine is refused with its feature.
 	$(CARGO) test -p foxdb --no-default-features --features sqlite --lib
+	# fox-crds without `kubernetes`: the vocabulary the client builds on (integration tests need the feature).
+	$(CARGO) test -p fox-crds --no-default-features
 
 ## services: make sure PostgreSQL, MariaDB, Redis and a MongoDB-wire server run on 127.0.0.1
 services:
 	bash e2e/services.sh
+
+## client-deps-check: application services pay for no Kubernetes crate (foxdb uses fox-crds without `kubernetes`)
+client-deps-check:
+	@tree=$$($(CARGO) tree -p foxdb -e normal --prefix none) || exit 1; \
+	found=$$(echo "$$tree" | grep -E '^(kube|kube-[a-z]+|k8s-openapi|schemars) ' | cut -d' ' -f1,2 | sort -u); \
+	if [ -n "$$found" ]; then echo "foxdb depends on Kubernetes crates:"; echo "$$found"; \
+	  $(CARGO) tree -p foxdb -e normal -i $$(echo "$$found" | head -n1 | cut -d' ' -f1); exit 1; fi; \
+	echo "foxdb builds no kube, k8s-openapi or schemars"
 
 ## crds: regenerate crds/*.yaml and the Helm chart's copies from the Rust types
 crds: build
@@ -58,10 +69,12 @@ bench: services
 bench-migrate: services
 	$(CARGO) run --release -p fox-bench --bin bench-migrate
 
-## lint: formatting and clippy with warnings as errors; foxdb builds with each engine alone
+## lint: formatting and clippy with warnings as errors; foxdb builds with each engine alone and
+## fox-crds without its `kubernetes` feature
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p fox-crds --no-default-features --all-targets -- -D warnings
 	$(CARGO) clippy -p foxdb --no-default-features --features postgres -- -D warnings
 	$(CARGO) clippy -p foxdb --no-default-features --features mysql -- -D warnings
 	$(CARGO) clippy -p foxdb --no-default-features --features sqlite -- -D warnings

@@ -1,59 +1,69 @@
 //! FoxDB's Kubernetes resources: `FoxReplicaSet`, `FoxSchema` and `FoxMigration` (group
-//! `foxdb.dev`, version `v1alpha1`), their validation, manifest reading and CRD generation.
+//! `foxdb.dev`, version `v1alpha1`), their validation, manifest reading and CRD generation, and
+//! the portable vocabulary they are written in (column types, referential actions, engines,
+//! naming conventions).
 //!
-//! The same types serve `kubectl apply` (through the generated CRDs) and the cluster-free `fox`
-//! commands (through [`manifest::load_manifests`]).
+//! # Features
+//! - `kubernetes` (default): the resource kinds with metadata and status
+//!   (`kube::CustomResource`), their JSON schemas, CRD generation (`crdgen`), manifest reading
+//!   (`manifest::load_manifests`) and each resource's `validate()`. The same types serve
+//!   `kubectl apply` (through the generated CRDs) and the cluster-free `fox` commands.
+//! - Without it (`default-features = false`, as the `foxdb` client depends on it): the portable
+//!   vocabulary and the spec types only, and no kube, k8s-openapi or schemars in the build.
 //!
 //! ```
-//! use fox_crds::{FoxSchema, manifest::{ManifestSet, parse_manifests}};
+//! use fox_crds::{ColumnType, conventions::default_foreign_key};
 //!
-//! let yaml = r#"
-//! apiVersion: foxdb.dev/v1alpha1
-//! kind: FoxSchema
-//! metadata: {name: blog}
-//! spec:
-//!   databaseRef: {name: blog-db}
-//!   tables:
-//!     - name: users
-//!       columns:
-//!         - {name: id, type: bigserial, primaryKey: true}
-//!         - {name: email, type: strin}
-//! "#;
-//! let mut set = ManifestSet::default();
-//! parse_manifests("blog.yaml".as_ref(), yaml, &mut set);
-//! assert_eq!(set.problems.len(), 1);
-//! assert!(set.problems[0].to_string().contains("spec.tables[0].columns[1].type: unknown type \"strin\""));
+//! let ty: ColumnType = "enum(draft,published)".parse().expect("a portable type");
+//! assert_eq!(ty, ColumnType::Enum(vec!["draft".into(), "published".into()]));
+//! assert_eq!(default_foreign_key("categories"), "category_id");
 //! ```
 #![forbid(unsafe_code)]
 
 pub mod column_type;
 pub mod conventions;
-pub mod crdgen;
 pub mod identifier;
-pub mod manifest;
 pub mod migration;
-mod migration_validation;
 pub mod references;
-mod rename_validation;
 pub mod replica_set;
-mod replica_set_validation;
 pub mod scalar;
 pub mod schema;
-pub mod schema_validation;
-mod seed_validation;
-mod structural;
-pub mod validation;
 pub mod value_validation;
+
+#[cfg(feature = "kubernetes")]
+pub mod crdgen;
+#[cfg(feature = "kubernetes")]
+pub mod manifest;
+#[cfg(feature = "kubernetes")]
+mod migration_validation;
+#[cfg(feature = "kubernetes")]
+mod rename_validation;
+#[cfg(feature = "kubernetes")]
+mod replica_set_validation;
+#[cfg(feature = "kubernetes")]
+pub mod schema_validation;
+#[cfg(feature = "kubernetes")]
+mod seed_validation;
+#[cfg(feature = "kubernetes")]
+mod structural;
+#[cfg(feature = "kubernetes")]
+pub mod validation;
+#[cfg(feature = "kubernetes")]
 mod yaml_reader;
+#[cfg(feature = "kubernetes")]
 mod yaml_scalar;
 
 pub use column_type::{ColumnType, ColumnTypeError};
-pub use migration::{FoxMigration, FoxMigrationSpec, FoxMigrationStatus, MigrationPhase};
+#[cfg(feature = "kubernetes")]
+pub use migration::{FoxMigration, FoxMigrationStatus};
+pub use migration::{FoxMigrationSpec, MigrationPhase};
 pub use references::{DatabaseRef, SecretKeyRef};
-pub use replica_set::{
-    Engine, FoxReplicaSet, FoxReplicaSetSpec, FoxReplicaSetStatus, MemberRole, PublishedRouting,
-    RoutedMember,
-};
+pub use replica_set::{Engine, FoxReplicaSetSpec, MemberRole, PublishedRouting, RoutedMember};
+#[cfg(feature = "kubernetes")]
+pub use replica_set::{FoxReplicaSet, FoxReplicaSetStatus};
 pub use scalar::Scalar;
-pub use schema::{FoxSchema, FoxSchemaSpec, FoxSchemaStatus};
+pub use schema::FoxSchemaSpec;
+#[cfg(feature = "kubernetes")]
+pub use schema::{FoxSchema, FoxSchemaStatus};
+#[cfg(feature = "kubernetes")]
 pub use validation::{Problem, ValidationError};

@@ -5,6 +5,27 @@
 //! `load_manifests(paths)` → `ManifestSet` holding every document it understood and every
 //! problem it found (YAML syntax with file, line and column; schema; semantics). Callers print
 //! `problems` and stop when there are any; otherwise they use the typed resources.
+//!
+//! ```
+//! use fox_crds::manifest::{ManifestSet, parse_manifests};
+//!
+//! let yaml = r#"
+//! apiVersion: foxdb.dev/v1alpha1
+//! kind: FoxSchema
+//! metadata: {name: blog}
+//! spec:
+//!   databaseRef: {name: blog-db}
+//!   tables:
+//!     - name: users
+//!       columns:
+//!         - {name: id, type: bigserial, primaryKey: true}
+//!         - {name: email, type: strin}
+//! "#;
+//! let mut set = ManifestSet::default();
+//! parse_manifests("blog.yaml".as_ref(), yaml, &mut set);
+//! assert_eq!(set.problems.len(), 1);
+//! assert!(set.problems[0].to_string().contains("spec.tables[0].columns[1].type: unknown type \"strin\""));
+//! ```
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,10 @@
 //! `FoxMigration`: one versioned, checksummed up/down migration.
 
+#[cfg(feature = "kubernetes")]
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+#[cfg(feature = "kubernetes")]
 use kube::CustomResource;
+#[cfg(feature = "kubernetes")]
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -14,34 +17,38 @@ use crate::references::DatabaseRef;
 /// as `Changed`, never silently re-run.
 // `printcolumn(...)` repeats its keys once per column by design.
 #[allow(clippy::duplicated_attributes)]
-#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[kube(
-    group = "foxdb.dev",
-    version = "v1alpha1",
-    kind = "FoxMigration",
-    namespaced,
-    status = "FoxMigrationStatus",
-    shortname = "fxm",
-    category = "fox",
-    derive = "PartialEq",
-    derive = "Default",
-    doc = "A versioned up/down migration of a FoxDB database.",
-    printcolumn(
-        name = "Database",
-        type_ = "string",
-        json_path = ".spec.databaseRef.name"
-    ),
-    printcolumn(name = "Version", type_ = "integer", json_path = ".spec.version"),
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
-    ),
-    printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(CustomResource, JsonSchema))]
+#[cfg_attr(
+    feature = "kubernetes",
+    kube(
+        group = "foxdb.dev",
+        version = "v1alpha1",
+        kind = "FoxMigration",
+        namespaced,
+        status = "FoxMigrationStatus",
+        shortname = "fxm",
+        category = "fox",
+        derive = "PartialEq",
+        derive = "Default",
+        doc = "A versioned up/down migration of a FoxDB database.",
+        printcolumn(
+            name = "Database",
+            type_ = "string",
+            json_path = ".spec.databaseRef.name"
+        ),
+        printcolumn(name = "Version", type_ = "integer", json_path = ".spec.version"),
+        printcolumn(
+            name = "Ready",
+            type_ = "string",
+            json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+        ),
+        printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
+        printcolumn(
+            name = "Age",
+            type_ = "date",
+            json_path = ".metadata.creationTimestamp"
+        )
     )
 )]
 #[serde(rename_all = "camelCase")]
@@ -50,7 +57,7 @@ pub struct FoxMigrationSpec {
     pub database_ref: DatabaseRef,
     /// Ordering key: migrations apply in ascending version (for example `1`, `2` or a timestamp
     /// such as `20261127120000`).
-    #[schemars(range(min = 1))]
+    #[cfg_attr(feature = "kubernetes", schemars(range(min = 1)))]
     pub version: u64,
     /// Short description, shown in history and status.
     pub name: String,
@@ -62,11 +69,17 @@ pub struct FoxMigrationSpec {
     pub down: Option<String>,
     /// MongoDB commands run to apply the migration (instead of `up`), in order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "crate::scalar::any_object_list_schema")]
+    #[cfg_attr(
+        feature = "kubernetes",
+        schemars(schema_with = "crate::scalar::any_object_list_schema")
+    )]
     pub up_commands: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
     /// MongoDB commands run to roll the migration back (instead of `down`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "crate::scalar::any_object_list_schema")]
+    #[cfg_attr(
+        feature = "kubernetes",
+        schemars(schema_with = "crate::scalar::any_object_list_schema")
+    )]
     pub down_commands: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
     /// Run in one transaction where the engine allows it. Turn off for statements that cannot
     /// run inside a transaction (for example `CREATE INDEX CONCURRENTLY`).
@@ -79,6 +92,7 @@ fn default_true() -> bool {
 }
 
 /// Observed state of a FoxMigration.
+#[cfg(feature = "kubernetes")]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FoxMigrationStatus {
@@ -103,7 +117,8 @@ pub struct FoxMigrationStatus {
 }
 
 /// Phase of a FoxMigration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 pub enum MigrationPhase {
     /// Waiting for earlier versions or for the database.
     Pending,

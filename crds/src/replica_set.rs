@@ -2,8 +2,11 @@
 
 use std::fmt;
 
+#[cfg(feature = "kubernetes")]
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+#[cfg(feature = "kubernetes")]
 use kube::CustomResource;
+#[cfg(feature = "kubernetes")]
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -15,38 +18,42 @@ use crate::references::SecretKeyRef;
 /// table in status, `<name>-rw` / `<name>-ro` Services and a `<name>-routing` ConfigMap.
 // `printcolumn(...)` repeats its keys once per column by design.
 #[allow(clippy::duplicated_attributes)]
-#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[kube(
-    group = "foxdb.dev",
-    version = "v1alpha1",
-    kind = "FoxReplicaSet",
-    namespaced,
-    status = "FoxReplicaSetStatus",
-    shortname = "fxrs",
-    category = "fox",
-    derive = "PartialEq",
-    derive = "Default",
-    doc = "A FoxDB database: engine, primary, read replicas, pool, routing and cache.",
-    printcolumn(name = "Engine", type_ = "string", json_path = ".spec.engine"),
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
-    ),
-    printcolumn(
-        name = "Primary",
-        type_ = "string",
-        json_path = ".status.routing.primary"
-    ),
-    printcolumn(
-        name = "Readers",
-        type_ = "integer",
-        json_path = ".status.routing.readerCount"
-    ),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(CustomResource, JsonSchema))]
+#[cfg_attr(
+    feature = "kubernetes",
+    kube(
+        group = "foxdb.dev",
+        version = "v1alpha1",
+        kind = "FoxReplicaSet",
+        namespaced,
+        status = "FoxReplicaSetStatus",
+        shortname = "fxrs",
+        category = "fox",
+        derive = "PartialEq",
+        derive = "Default",
+        doc = "A FoxDB database: engine, primary, read replicas, pool, routing and cache.",
+        printcolumn(name = "Engine", type_ = "string", json_path = ".spec.engine"),
+        printcolumn(
+            name = "Ready",
+            type_ = "string",
+            json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+        ),
+        printcolumn(
+            name = "Primary",
+            type_ = "string",
+            json_path = ".status.routing.primary"
+        ),
+        printcolumn(
+            name = "Readers",
+            type_ = "integer",
+            json_path = ".status.routing.readerCount"
+        ),
+        printcolumn(
+            name = "Age",
+            type_ = "date",
+            json_path = ".metadata.creationTimestamp"
+        )
     )
 )]
 #[serde(rename_all = "camelCase")]
@@ -76,7 +83,8 @@ pub struct FoxReplicaSetSpec {
 }
 
 /// Database engine.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Engine {
     /// PostgreSQL 12 or later.
@@ -117,7 +125,8 @@ impl fmt::Display for Engine {
 }
 
 /// One member (primary or replica) of a FoxReplicaSet.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MemberSpec {
     /// Member name, unique within the FoxReplicaSet; shown in status and metrics.
@@ -126,7 +135,7 @@ pub struct MemberSpec {
     pub connection: SecretKeyRef,
     /// Relative share of reads this member receives among healthy readers.
     #[serde(default = "default_weight")]
-    #[schemars(range(min = 0, max = 1000))]
+    #[cfg_attr(feature = "kubernetes", schemars(range(min = 0, max = 1000)))]
     pub weight: u32,
 }
 
@@ -135,12 +144,13 @@ fn default_weight() -> u32 {
 }
 
 /// Connection pool settings.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PoolSpec {
     /// Most connections open to one member.
     #[serde(default = "default_max_connections")]
-    #[schemars(range(min = 1, max = 10000))]
+    #[cfg_attr(feature = "kubernetes", schemars(range(min = 1, max = 10000)))]
     pub max_connections: u32,
     /// Connections kept open to one member even when idle.
     #[serde(default)]
@@ -150,14 +160,14 @@ pub struct PoolSpec {
     pub idle_timeout_seconds: u32,
     /// Give up waiting for a free connection after this long.
     #[serde(default = "default_acquire_timeout_seconds")]
-    #[schemars(range(min = 1))]
+    #[cfg_attr(feature = "kubernetes", schemars(range(min = 1)))]
     pub acquire_timeout_seconds: u32,
     /// Retries of a failed connection attempt, with exponential backoff.
     #[serde(default = "default_retries")]
     pub retries: u32,
     /// Seconds between health checks of each member.
     #[serde(default = "default_health_check_interval_seconds")]
-    #[schemars(range(min = 1))]
+    #[cfg_attr(feature = "kubernetes", schemars(range(min = 1)))]
     pub health_check_interval_seconds: u32,
 }
 
@@ -191,7 +201,8 @@ fn default_health_check_interval_seconds() -> u32 {
 }
 
 /// Read routing rules.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RoutingSpec {
     /// Replicas lagging more than this are taken out of the routing table.
@@ -230,7 +241,8 @@ fn default_true() -> bool {
 }
 
 /// Where reads are sent.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum ReadPreference {
     /// Every read goes to the primary.
@@ -243,14 +255,15 @@ pub enum ReadPreference {
 }
 
 /// Redis query cache.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CacheSpec {
     /// Secret key holding the Redis URL.
     pub redis: SecretKeyRef,
     /// Lifetime of a cached result unless the query sets its own.
     #[serde(default = "default_cache_ttl_seconds")]
-    #[schemars(range(min = 1))]
+    #[cfg_attr(feature = "kubernetes", schemars(range(min = 1)))]
     pub default_ttl_seconds: u32,
     /// Prefix of every cache key, so several databases can share one Redis.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -262,6 +275,7 @@ fn default_cache_ttl_seconds() -> u32 {
 }
 
 /// Observed state of a FoxReplicaSet.
+#[cfg(feature = "kubernetes")]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FoxReplicaSetStatus {
@@ -280,7 +294,8 @@ pub struct FoxReplicaSetStatus {
 }
 
 /// Health of one member.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MemberStatus {
     /// Member name.
@@ -301,7 +316,8 @@ pub struct MemberStatus {
 }
 
 /// Role of a member.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum MemberRole {
     /// Takes writes.
@@ -312,7 +328,8 @@ pub enum MemberRole {
 }
 
 /// The routing table published in status and in the `<name>-routing` ConfigMap.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RoutingTable {
     /// Member that takes writes, when healthy.
@@ -329,7 +346,8 @@ pub struct RoutingTable {
 /// What the operator publishes in the `<name>-routing` ConfigMap under key `routing.json`:
 /// where writes and reads go now, for clients that follow failover and lag without restarts.
 /// It holds host names and ports, never credentials (clients keep their own Secrets).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PublishedRouting {
     /// Engine of every member.
@@ -355,7 +373,8 @@ pub struct PublishedRouting {
 
 /// One member in the published routing table. (Lag is in the FoxReplicaSet's status and in
 /// metrics; the table changes only when routing does.)
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RoutedMember {
     /// Member name.

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+#[cfg(feature = "kubernetes")]
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
@@ -86,6 +87,7 @@ impl Visitor<'_> for ScalarVisitor {
     }
 }
 
+#[cfg(feature = "kubernetes")]
 impl JsonSchema for Scalar {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "Scalar".into()
@@ -106,6 +108,7 @@ impl JsonSchema for Scalar {
 }
 
 /// Schema of a free-form JSON object (MongoDB validators and commands).
+#[cfg(feature = "kubernetes")]
 pub(crate) fn any_object_schema(_: &mut SchemaGenerator) -> Schema {
     json_schema!({
         "type": "object",
@@ -115,6 +118,7 @@ pub(crate) fn any_object_schema(_: &mut SchemaGenerator) -> Schema {
 }
 
 /// Schema of a list of free-form JSON objects.
+#[cfg(feature = "kubernetes")]
 pub(crate) fn any_object_list_schema(_: &mut SchemaGenerator) -> Schema {
     json_schema!({
         "type": "array",

@@ -1,9 +1,13 @@
 //! `FoxSchema`: the declared tables (or MongoDB collections) of a database.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
+#[cfg(feature = "kubernetes")]
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+#[cfg(feature = "kubernetes")]
 use kube::CustomResource;
+#[cfg(feature = "kubernetes")]
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -17,39 +21,43 @@ use crate::scalar::Scalar;
 /// unless the policy allows them, and applies the rest under a database lock.
 // `printcolumn(...)` repeats its keys once per column by design.
 #[allow(clippy::duplicated_attributes)]
-#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[kube(
-    group = "foxdb.dev",
-    version = "v1alpha1",
-    kind = "FoxSchema",
-    namespaced,
-    status = "FoxSchemaStatus",
-    shortname = "fxs",
-    category = "fox",
-    derive = "PartialEq",
-    derive = "Default",
-    doc = "Declared tables or collections of a FoxDB database, kept in sync by the operator.",
-    printcolumn(
-        name = "Database",
-        type_ = "string",
-        json_path = ".spec.databaseRef.name"
-    ),
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
-    ),
-    printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
-    printcolumn(
-        name = "Plan",
-        type_ = "string",
-        json_path = ".status.plan.hash",
-        priority = 1
-    ),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(CustomResource, JsonSchema))]
+#[cfg_attr(
+    feature = "kubernetes",
+    kube(
+        group = "foxdb.dev",
+        version = "v1alpha1",
+        kind = "FoxSchema",
+        namespaced,
+        status = "FoxSchemaStatus",
+        shortname = "fxs",
+        category = "fox",
+        derive = "PartialEq",
+        derive = "Default",
+        doc = "Declared tables or collections of a FoxDB database, kept in sync by the operator.",
+        printcolumn(
+            name = "Database",
+            type_ = "string",
+            json_path = ".spec.databaseRef.name"
+        ),
+        printcolumn(
+            name = "Ready",
+            type_ = "string",
+            json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+        ),
+        printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
+        printcolumn(
+            name = "Plan",
+            type_ = "string",
+            json_path = ".status.plan.hash",
+            priority = 1
+        ),
+        printcolumn(
+            name = "Age",
+            type_ = "date",
+            json_path = ".metadata.creationTimestamp"
+        )
     )
 )]
 #[serde(rename_all = "camelCase")]
@@ -71,7 +79,8 @@ pub struct FoxSchemaSpec {
 }
 
 /// How the engine may change the database.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SchemaPolicy {
     /// Allow changes that can lose data (dropping tables, columns or indexes, narrowing types,
@@ -85,7 +94,7 @@ pub struct SchemaPolicy {
     pub require_approval: bool,
     /// How long to wait for the database lock held by another applier before giving up.
     #[serde(default = "default_lock_timeout_seconds")]
-    #[schemars(range(min = 0, max = 3600))]
+    #[cfg_attr(feature = "kubernetes", schemars(range(min = 0, max = 3600)))]
     pub lock_timeout_seconds: u32,
     /// Create an index for every foreign key column that no declared index starts with
     /// (joins and cascading deletes need one on every engine). On by default.
@@ -99,7 +108,8 @@ pub struct SchemaPolicy {
 }
 
 /// What to do when the live database no longer matches an applied FoxSchema.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 pub enum DriftPolicy {
     /// Report the drift (condition `Drifted`, the repair plan in status); change nothing.
     #[default]
@@ -129,7 +139,8 @@ fn default_true() -> bool {
 }
 
 /// One table.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TableSpec {
     /// Table name. Any identifier of at most 63 bytes; reserved words such as `order` or `user`
@@ -161,7 +172,8 @@ pub struct TableSpec {
 }
 
 /// One column.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ColumnSpec {
     /// Column name.
@@ -193,7 +205,8 @@ pub struct ColumnSpec {
 }
 
 /// A foreign key declared on a column.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ForeignKeySpec {
     /// Referenced table.
@@ -211,7 +224,8 @@ pub struct ForeignKeySpec {
 }
 
 /// Referential action of a foreign key.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum ReferentialAction {
     /// Refuse the change while referencing rows exist (checked at the end of the statement).
@@ -225,20 +239,22 @@ pub enum ReferentialAction {
     SetNull,
 }
 
-impl ReferentialAction {
-    /// The SQL spelling, the same on every engine.
-    pub fn as_sql(self) -> &'static str {
-        match self {
-            Self::NoAction => "NO ACTION",
-            Self::Restrict => "RESTRICT",
-            Self::Cascade => "CASCADE",
-            Self::SetNull => "SET NULL",
-        }
+/// How plans and messages name the action: `no action`, `restrict`, `cascade`, `set null`.
+/// (The SQL spelling belongs to the client's dialects.)
+impl fmt::Display for ReferentialAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NoAction => "no action",
+            Self::Restrict => "restrict",
+            Self::Cascade => "cascade",
+            Self::SetNull => "set null",
+        })
     }
 }
 
 /// A secondary index.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct IndexSpec {
     /// Indexed columns, in order.
@@ -253,7 +269,8 @@ pub struct IndexSpec {
 }
 
 /// A relation between this table and another one.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RelationSpec {
     /// Name of the relation, used by the client (`user.posts()`); must differ from column names.
@@ -276,7 +293,8 @@ pub struct RelationSpec {
 }
 
 /// Cardinality of a relation.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum RelationKind {
     /// This row has at most one related row, which holds a unique foreign key to it.
@@ -291,7 +309,8 @@ pub enum RelationKind {
 }
 
 /// Audit log settings of a table.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuditSpec {
     /// Record every insert, update and delete with the old and new values.
@@ -302,7 +321,7 @@ pub struct AuditSpec {
     pub exclude_fields: Vec<String>,
     /// Days audit records are kept.
     #[serde(default = "default_retention_days")]
-    #[schemars(range(min = 1))]
+    #[cfg_attr(feature = "kubernetes", schemars(range(min = 1)))]
     pub retention_days: u32,
 }
 
@@ -321,14 +340,18 @@ fn default_retention_days() -> u32 {
 }
 
 /// One MongoDB collection.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CollectionSpec {
     /// Collection name.
     pub name: String,
     /// `$jsonSchema` validator document applied with `collMod`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "crate::scalar::any_object_schema")]
+    #[cfg_attr(
+        feature = "kubernetes",
+        schemars(schema_with = "crate::scalar::any_object_schema")
+    )]
     pub validator: Option<serde_json::Map<String, serde_json::Value>>,
     /// Indexes of the collection.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -336,7 +359,8 @@ pub struct CollectionSpec {
 }
 
 /// A MongoDB index.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CollectionIndexSpec {
     /// Indexed fields in order.
@@ -353,7 +377,8 @@ pub struct CollectionIndexSpec {
 }
 
 /// One field of a MongoDB index.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CollectionIndexKey {
     /// Field path (dotted for nested fields).
@@ -364,7 +389,8 @@ pub struct CollectionIndexKey {
 }
 
 /// Order or kind of a MongoDB index key.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum IndexOrder {
     /// Ascending (1).
@@ -379,7 +405,8 @@ pub enum IndexOrder {
 }
 
 /// Rows to upsert into one table.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SeedSpec {
     /// Table (or collection) receiving the rows.
@@ -390,6 +417,7 @@ pub struct SeedSpec {
 }
 
 /// Observed state of a FoxSchema.
+#[cfg(feature = "kubernetes")]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FoxSchemaStatus {
@@ -422,7 +450,8 @@ pub struct FoxSchemaStatus {
 }
 
 /// Phase of a FoxSchema.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 pub enum SchemaPhase {
     /// Not planned yet.
     Pending,
@@ -439,7 +468,8 @@ pub enum SchemaPhase {
 }
 
 /// A plan in words.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PlanSummary {
     /// Hash identifying the plan; approve it with this value.
@@ -451,4 +481,23 @@ pub struct PlanSummary {
     pub destructive: Vec<String>,
     /// Number of SQL statements (or MongoDB commands) the plan runs.
     pub statements: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReferentialAction;
+
+    #[test]
+    fn referential_actions_read_as_words_in_plans() {
+        let words: Vec<String> = [
+            ReferentialAction::NoAction,
+            ReferentialAction::Restrict,
+            ReferentialAction::Cascade,
+            ReferentialAction::SetNull,
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        assert_eq!(words, ["no action", "restrict", "cascade", "set null"]);
+    }
 }

@@ -30,12 +30,18 @@ impl Place {
 }
 
 /// Why `default` cannot be the default of a column of type `ty`, if it cannot.
-pub(crate) fn default_problem(ty: &ColumnType, default: &Scalar) -> Option<String> {
+///
+/// ```
+/// use fox_crds::{ColumnType, Scalar, value_validation::default_problem};
+/// assert_eq!(default_problem(&ColumnType::Date, &Scalar::String("current_date".into())), None);
+/// assert!(default_problem(&ColumnType::SmallInt, &Scalar::Integer(40_000)).is_some());
+/// ```
+pub fn default_problem(ty: &ColumnType, default: &Scalar) -> Option<String> {
     literal_problem(ty, default, Place::Default)
 }
 
 /// Why `value` cannot be stored in a column of type `ty` by a seed row, if it cannot.
-pub(crate) fn seed_value_problem(ty: &ColumnType, value: &Scalar) -> Option<String> {
+pub fn seed_value_problem(ty: &ColumnType, value: &Scalar) -> Option<String> {
     literal_problem(ty, value, Place::Seed)
 }
 
@@ -425,7 +431,7 @@ mod tests {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "kubernetes"))]
 mod manifest_tests {
     use crate::manifest::{ManifestSet, parse_manifests};
 

@@ -165,13 +165,24 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         );
         if foreign_key.on_delete != ReferentialAction::NoAction {
             sql.push_str(" ON DELETE ");
-            sql.push_str(foreign_key.on_delete.as_sql());
+            sql.push_str(self.referential_action(foreign_key.on_delete));
         }
         if foreign_key.on_update != ReferentialAction::NoAction {
             sql.push_str(" ON UPDATE ");
-            sql.push_str(foreign_key.on_update.as_sql());
+            sql.push_str(self.referential_action(foreign_key.on_update));
         }
         sql
+    }
+
+    /// The SQL spelling of a referential action after `ON DELETE` / `ON UPDATE`; the same on
+    /// every SQL engine (introspection reads it back with `introspect::parse_action`).
+    fn referential_action(&self, action: ReferentialAction) -> &'static str {
+        match action {
+            ReferentialAction::NoAction => "NO ACTION",
+            ReferentialAction::Restrict => "RESTRICT",
+            ReferentialAction::Cascade => "CASCADE",
+            ReferentialAction::SetNull => "SET NULL",
+        }
     }
 
     /// Comma-separated quoted identifiers.

@@ -216,7 +216,7 @@ impl fmt::Display for Change {
                 foreign_key.columns.join(", "),
                 foreign_key.referenced_table,
                 foreign_key.referenced_columns.join(", "),
-                foreign_key.on_delete.as_sql().to_lowercase()
+                foreign_key.on_delete
             ),
             Self::DropForeignKey { table, foreign_key } => {
                 write!(f, "drop foreign key {} on {table}", foreign_key.name)
