@@ -75,11 +75,11 @@ async fn exec<M: Model, W: FilteredWrite<M>>(
     Ok(database.execute(&sql, &values).await?.rows_affected)
 }
 
-async fn returning<M: Model, W: FilteredWrite<M>>(
+/// The statement followed by `RETURNING` every column of `M`, or why it is refused.
+fn render_returning<M: Model, W: FilteredWrite<M>>(
     write: &W,
-    mut database: impl Executor,
-) -> Result<Vec<M>> {
-    let backend = database.backend();
+    backend: Backend,
+) -> Result<SqlWriter> {
     if backend == Backend::MySql {
         return Err(Error::Unsupported {
             backend,
@@ -87,11 +87,19 @@ async fn returning<M: Model, W: FilteredWrite<M>>(
         });
     }
     let mut writer = write.render(backend)?;
+    writer.push(" RETURNING ");
+    writer.push_select_columns(M::COLUMNS);
+    Ok(writer)
+}
+
+async fn returning<M: Model, W: FilteredWrite<M>>(
+    write: &W,
+    mut database: impl Executor,
+) -> Result<Vec<M>> {
+    let writer = render_returning(write, database.backend())?;
     if write.scope().runs_hooks::<M>() {
         return Ok(write.with_hooks(database, true).await?.1);
     }
-    writer.push(" RETURNING ");
-    writer.push_select_columns(M::COLUMNS);
     let (sql, values) = writer.finish();
     database
         .fetch_all(&sql, &values)
@@ -121,6 +129,24 @@ pub fn update<M: Model>() -> Update<M> {
 }
 
 impl<M: Model> Update<M> {
+    /// The statement and its parameters for `backend` (without the model's hooks, which
+    /// [`Update::exec`] runs around statements by primary key).
+    ///
+    /// # Errors
+    /// As for [`Update::exec`], before anything runs.
+    pub fn to_sql(&self, backend: Backend) -> Result<(String, Vec<Value>)> {
+        Ok(self.render(backend)?.finish())
+    }
+
+    /// The statement of [`Update::returning`] (without the model's hooks) for `backend`.
+    ///
+    /// # Errors
+    /// As for [`Update::returning`], before anything runs.
+    #[doc(hidden)]
+    pub fn returning_to_sql(&self, backend: Backend) -> Result<(String, Vec<Value>)> {
+        Ok(render_returning(self, backend)?.finish())
+    }
+
     /// Sets `column` to `value`.
     pub fn set<T: ColumnType>(
         mut self,
@@ -252,6 +278,24 @@ pub fn delete<M: Model>() -> Delete<M> {
 }
 
 impl<M: Model> Delete<M> {
+    /// The statement and its parameters for `backend` (without the model's hooks, which
+    /// [`Delete::exec`] runs around statements by primary key).
+    ///
+    /// # Errors
+    /// As for [`Delete::exec`], before anything runs.
+    pub fn to_sql(&self, backend: Backend) -> Result<(String, Vec<Value>)> {
+        Ok(self.render(backend)?.finish())
+    }
+
+    /// The statement of [`Delete::returning`] (without the model's hooks) for `backend`.
+    ///
+    /// # Errors
+    /// As for [`Delete::returning`], before anything runs.
+    #[doc(hidden)]
+    pub fn returning_to_sql(&self, backend: Backend) -> Result<(String, Vec<Value>)> {
+        Ok(render_returning(self, backend)?.finish())
+    }
+
     /// Deletes only rows matching `condition` (several calls: all of them).
     pub fn filter(mut self, condition: Condition<M>) -> Self {
         self.scope.narrow(condition);

@@ -398,7 +398,18 @@ impl<M: Model, L> JoinSelect<M, L> {
     /// # Errors
     /// As for [`JoinSelect::to_sql`]; database errors.
     pub async fn count(&self, mut database: impl Executor) -> Result<i64> {
-        let mut writer = self.writer(database.backend())?;
+        let (sql, values) = self.count_to_sql(database.backend())?;
+        let rows = database.fetch_all(&sql, &values).await?;
+        rows.first().map_or(Ok(0), |row| row.get::<i64>("count"))
+    }
+
+    /// The SQL of [`JoinSelect::count`] for `backend`.
+    ///
+    /// # Errors
+    /// As for [`JoinSelect::to_sql`].
+    #[doc(hidden)]
+    pub fn count_to_sql(&self, backend: Backend) -> Result<(String, Vec<Value>)> {
+        let mut writer = self.writer(backend)?;
         writer.push("SELECT COUNT(*) AS ");
         writer.push_identifier("count");
         if self.is_grouped() {
@@ -411,9 +422,7 @@ impl<M: Model, L> JoinSelect<M, L> {
         } else {
             self.render_from_where(&mut writer);
         }
-        let (sql, values) = writer.finish();
-        let rows = database.fetch_all(&sql, &values).await?;
-        rows.first().map_or(Ok(0), |row| row.get::<i64>("count"))
+        Ok(writer.finish())
     }
 
     /// Whether any joined row (with `group_by`/`having`: any group) matches.
@@ -421,14 +430,23 @@ impl<M: Model, L> JoinSelect<M, L> {
     /// # Errors
     /// As for [`JoinSelect::to_sql`]; database errors.
     pub async fn exists(&self, mut database: impl Executor) -> Result<bool> {
-        let mut writer = self.writer(database.backend())?;
+        let (sql, values) = self.exists_to_sql(database.backend())?;
+        Ok(!database.fetch_all(&sql, &values).await?.is_empty())
+    }
+
+    /// The SQL of [`JoinSelect::exists`] for `backend`.
+    ///
+    /// # Errors
+    /// As for [`JoinSelect::to_sql`].
+    #[doc(hidden)]
+    pub fn exists_to_sql(&self, backend: Backend) -> Result<(String, Vec<Value>)> {
+        let mut writer = self.writer(backend)?;
         writer.push("SELECT 1 AS ");
         writer.push_identifier("found");
         self.render_from_where(&mut writer);
         self.render_grouping(&mut writer);
         writer.push(" LIMIT 1");
-        let (sql, values) = writer.finish();
-        Ok(!database.fetch_all(&sql, &values).await?.is_empty())
+        Ok(writer.finish())
     }
 }
 

@@ -113,6 +113,8 @@ pub use select::{Select, select};
 pub use selection::{JoinSelectable, JoinSelection, SelectColumns, Selectable, Selection};
 pub use source::{Alias, Source};
 pub(crate) use write::parameter_limit;
+#[doc(hidden)]
+pub use write::upsert_statement;
 pub use write::{create, insert, insert_many, insert_statement, patch, remove, save, upsert};
 
 use crate::Backend;

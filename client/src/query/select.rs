@@ -213,16 +213,44 @@ impl<M: Model> Select<M> {
         })
     }
 
+    /// The SQL of [`Select::count`] for `backend`.
+    #[doc(hidden)]
+    pub fn count_to_sql(&self, backend: Backend) -> (String, Vec<Value>) {
+        let mut writer = SqlWriter::for_model(backend, M::PG_TYPES);
+        writer.push("SELECT COUNT(*) AS ");
+        writer.push_identifier("count");
+        self.render_from_where(&mut writer);
+        writer.finish()
+    }
+
+    /// The SQL of [`Select::exists`] for `backend`.
+    #[doc(hidden)]
+    pub fn exists_to_sql(&self, backend: Backend) -> (String, Vec<Value>) {
+        let mut writer = SqlWriter::for_model(backend, M::PG_TYPES);
+        writer.push("SELECT 1 AS ");
+        writer.push_identifier("found");
+        self.render_from_where(&mut writer);
+        writer.push(" LIMIT 1");
+        writer.finish()
+    }
+
+    /// The SQL that reads the matching rows locked until the transaction ends, where the
+    /// engine can (`FOR UPDATE`; SQLite's write transactions are serializable).
+    #[doc(hidden)]
+    pub fn to_sql_for_update(&self, backend: Backend) -> (String, Vec<Value>) {
+        let (mut sql, values) = self.to_sql(backend);
+        if backend != Backend::Sqlite {
+            sql.push_str(" FOR UPDATE");
+        }
+        (sql, values)
+    }
+
     /// How many rows match (ignoring limit and offset).
     ///
     /// # Errors
     /// Database errors.
     pub async fn count(&self, mut database: impl Executor) -> Result<i64> {
-        let mut writer = SqlWriter::for_model(database.backend(), M::PG_TYPES);
-        writer.push("SELECT COUNT(*) AS ");
-        writer.push_identifier("count");
-        self.render_from_where(&mut writer);
-        let (sql, values) = writer.finish();
+        let (sql, values) = self.count_to_sql(database.backend());
         let rows = database.fetch_all(&sql, &values).await?;
         rows.first().map_or(Ok(0), |row| row.get::<i64>("count"))
     }
@@ -232,12 +260,7 @@ impl<M: Model> Select<M> {
     /// # Errors
     /// Database errors.
     pub async fn exists(&self, mut database: impl Executor) -> Result<bool> {
-        let mut writer = SqlWriter::for_model(database.backend(), M::PG_TYPES);
-        writer.push("SELECT 1 AS ");
-        writer.push_identifier("found");
-        self.render_from_where(&mut writer);
-        writer.push(" LIMIT 1");
-        let (sql, values) = writer.finish();
+        let (sql, values) = self.exists_to_sql(database.backend());
         Ok(!database.fetch_all(&sql, &values).await?.is_empty())
     }
 }

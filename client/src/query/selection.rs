@@ -183,6 +183,12 @@ pub struct SelectColumns<M, S> {
 }
 
 impl<M: Model, S: Selection<M>> SelectColumns<M, S> {
+    /// The SQL and its parameters for `backend`.
+    pub fn to_sql(&self, backend: crate::Backend) -> (String, Vec<crate::connection::Value>) {
+        self.query
+            .to_sql_with(backend, |w| self.selection.render(w))
+    }
+
     /// Every matching row.
     ///
     /// # Errors

@@ -47,8 +47,9 @@ pub fn insert_statement<M: Model>(backend: Backend, rows: &[&M]) -> (String, Vec
 }
 
 /// `INSERT` of every column of `model` that replaces the stored row when the primary key
-/// exists.
-fn upsert_statement<M: Model>(backend: Backend, model: &M) -> (String, Vec<Value>) {
+/// exists (on MySQL the plain insert that [`upsert`] runs when no row has the key).
+#[doc(hidden)]
+pub fn upsert_statement<M: Model>(backend: Backend, model: &M) -> (String, Vec<Value>) {
     let mut writer = SqlWriter::for_model(backend, M::PG_TYPES);
     writer.push("INSERT INTO ");
     writer.push_identifier(M::TABLE);

@@ -90,10 +90,7 @@ async fn read_locked<M: Model, E: Executor>(
     let backend = executor.backend();
     let mut query = select::<M>();
     query.filter = filter.cloned();
-    let (mut sql, values) = query.to_sql(backend);
-    if backend != Backend::Sqlite {
-        sql.push_str(" FOR UPDATE");
-    }
+    let (sql, values) = query.to_sql_for_update(backend);
     executor
         .fetch_all(&sql, &values)
         .await?
