@@ -2,11 +2,12 @@
 //! `User::find().select((User::ID, User::NAME))`,
 //! `User::find().group_by(User::ROLE).select((User::ROLE, count()))`.
 
-use super::SqlWriter;
-use super::aggregate::{Aggregate, render_aggregate};
+use super::aggregate::Aggregate;
 use super::column::Column;
+use super::render::push_aggregate;
 use super::select::Select;
 use super::source::{Contains, Nullable, Nullness, Source};
+use super::writer::SqlWriter;
 use crate::error::Result;
 use crate::executor::Executor;
 use crate::model::{ColumnType, Model};
@@ -34,8 +35,7 @@ impl<M: Model, T: FromColumn> Selectable<M> for Aggregate<M, T> {
     type Value = T;
 
     fn render(&self, writer: &mut SqlWriter) {
-        let backend = writer.backend();
-        render_aggregate(writer, backend, self.function, None, self.column);
+        push_aggregate(writer, self.function, None, self.column);
     }
 }
 
@@ -117,14 +117,7 @@ where
     type Value = T;
 
     fn render(&self, writer: &mut SqlWriter) {
-        let backend = writer.backend();
-        render_aggregate(
-            writer,
-            backend,
-            self.function,
-            Some(&S::name()),
-            self.column,
-        );
+        push_aggregate(writer, self.function, Some(&S::name()), self.column);
     }
 }
 
@@ -180,6 +173,17 @@ join_tuple_selection!(A IA => 0, B IB => 1, C IC => 2, D ID => 3, E IE => 4, F I
 pub struct SelectColumns<M, S> {
     pub(crate) query: Select<M>,
     pub(crate) selection: S,
+}
+
+impl<M: Model> Select<M> {
+    /// Selects only these columns, into tuples:
+    /// `User::find().select((User::ID, User::EMAIL)).all(&db)` → `Vec<(i64, String)>`.
+    pub fn select<S: Selection<M>>(self, selection: S) -> SelectColumns<M, S> {
+        SelectColumns {
+            query: self,
+            selection,
+        }
+    }
 }
 
 impl<M: Model, S: Selection<M>> SelectColumns<M, S> {
