@@ -955,3 +955,69 @@ fn deletes_with_filters_and_returning() {
         ],
     );
 }
+
+#[test]
+fn selections_of_twelve_items_alias_each_by_position() {
+    let query = Post::find().select((
+        Post::ID,
+        Post::AUTHOR_ID,
+        Post::TITLE,
+        Post::VIEWS,
+        Post::ID,
+        Post::AUTHOR_ID,
+        Post::TITLE,
+        Post::VIEWS,
+        count::<Post>(),
+        Post::VIEWS.sum(),
+        Post::VIEWS.min(),
+        Post::VIEWS.max(),
+    ));
+    assert_renders(
+        |b| ok(query.to_sql(b)),
+        [
+            (
+                r#"SELECT "id" AS "_fox_0", "author_id" AS "_fox_1", "title" AS "_fox_2", "views" AS "_fox_3", "id" AS "_fox_4", "author_id" AS "_fox_5", "title" AS "_fox_6", "views" AS "_fox_7", COUNT("id") AS "_fox_8", CAST(COALESCE(SUM("views"), 0) AS BIGINT) AS "_fox_9", MIN("views") AS "_fox_10", MAX("views") AS "_fox_11" FROM "posts""#,
+                0,
+            ),
+            (
+                r"SELECT `id` AS `_fox_0`, `author_id` AS `_fox_1`, `title` AS `_fox_2`, `views` AS `_fox_3`, `id` AS `_fox_4`, `author_id` AS `_fox_5`, `title` AS `_fox_6`, `views` AS `_fox_7`, COUNT(`id`) AS `_fox_8`, CAST(COALESCE(SUM(`views`), 0) AS SIGNED) AS `_fox_9`, MIN(`views`) AS `_fox_10`, MAX(`views`) AS `_fox_11` FROM `posts`",
+                0,
+            ),
+            (
+                r#"SELECT "id" AS "_fox_0", "author_id" AS "_fox_1", "title" AS "_fox_2", "views" AS "_fox_3", "id" AS "_fox_4", "author_id" AS "_fox_5", "title" AS "_fox_6", "views" AS "_fox_7", COUNT("id") AS "_fox_8", COALESCE(SUM("views"), 0) AS "_fox_9", MIN("views") AS "_fox_10", MAX("views") AS "_fox_11" FROM "posts""#,
+                0,
+            ),
+        ],
+    );
+    let joined = Post::find().join(Post::author()).select((
+        Post::ID,
+        Post::TITLE,
+        User::NAME,
+        User::ROLE,
+        Post::VIEWS,
+        User::SCORE,
+        User::MANAGER_ID,
+        Post::AUTHOR_ID,
+        User::ID,
+        count::<Post>(),
+        User::SCORE.avg(),
+        Post::VIEWS.max(),
+    ));
+    assert_renders(
+        |b| joined.to_sql(b),
+        [
+            (
+                r#"SELECT "posts"."id" AS "_fox_0", "posts"."title" AS "_fox_1", "users"."name" AS "_fox_2", CAST("users"."role" AS text) AS "_fox_3", "posts"."views" AS "_fox_4", "users"."score" AS "_fox_5", "users"."manager_id" AS "_fox_6", "posts"."author_id" AS "_fox_7", "users"."id" AS "_fox_8", COUNT("posts"."id") AS "_fox_9", CAST(AVG("users"."score") AS DOUBLE PRECISION) AS "_fox_10", MAX("posts"."views") AS "_fox_11" FROM "posts" INNER JOIN "users" ON "users"."id" = "posts"."author_id""#,
+                0,
+            ),
+            (
+                r"SELECT `posts`.`id` AS `_fox_0`, `posts`.`title` AS `_fox_1`, `users`.`name` AS `_fox_2`, `users`.`role` AS `_fox_3`, `posts`.`views` AS `_fox_4`, `users`.`score` AS `_fox_5`, `users`.`manager_id` AS `_fox_6`, `posts`.`author_id` AS `_fox_7`, `users`.`id` AS `_fox_8`, COUNT(`posts`.`id`) AS `_fox_9`, CAST(AVG(`users`.`score`) AS DOUBLE) AS `_fox_10`, MAX(`posts`.`views`) AS `_fox_11` FROM `posts` INNER JOIN `users` ON `users`.`id` = `posts`.`author_id`",
+                0,
+            ),
+            (
+                r#"SELECT "posts"."id" AS "_fox_0", "posts"."title" AS "_fox_1", "users"."name" AS "_fox_2", "users"."role" AS "_fox_3", "posts"."views" AS "_fox_4", "users"."score" AS "_fox_5", "users"."manager_id" AS "_fox_6", "posts"."author_id" AS "_fox_7", "users"."id" AS "_fox_8", COUNT("posts"."id") AS "_fox_9", AVG("users"."score") AS "_fox_10", MAX("posts"."views") AS "_fox_11" FROM "posts" INNER JOIN "users" ON "users"."id" = "posts"."author_id""#,
+                0,
+            ),
+        ],
+    );
+}
