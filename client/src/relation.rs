@@ -34,7 +34,8 @@ use crate::connection::Value;
 use crate::error::Result;
 use crate::executor::Executor;
 use crate::model::{ColumnType, Model};
-use crate::query::condition::{Exists, Expr};
+use crate::query::ast::{ColumnRef, Exists, Expr, OrderTerm};
+use crate::query::render::push_order;
 use crate::query::{Column, Condition, Order, Select, SqlWriter};
 
 pub use eager::{AppendTo, Load, Nested, One, WithRelations};
@@ -363,7 +364,8 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
             filter.render_qualified(&mut writer, C::TABLE);
             writer.finish().1.len()
         });
-        crate::query::parameter_limit(backend)
+        crate::dialect::dialect_for(backend)
+            .parameter_limit()
             .saturating_sub(filter_parameters + PARAMETER_MARGIN)
             .max(1)
     }
@@ -410,13 +412,13 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
         writer.push_select_columns_of(Some(C::TABLE), C::COLUMNS);
         if through {
             writer.push(", ");
-            push_qualified(&mut writer, parent_column_table, parent_column);
+            writer.push_qualified(parent_column_table, parent_column);
             writer.push(" AS ");
             writer.push_identifier(PARENT_ALIAS);
         }
         if window_limit.is_some() {
             writer.push(", ROW_NUMBER() OVER (PARTITION BY ");
-            push_qualified(&mut writer, parent_column_table, parent_column);
+            writer.push_qualified(parent_column_table, parent_column);
             self.push_order(&mut writer, true);
             writer.push(") AS ");
             writer.push_identifier(RANK_ALIAS);
@@ -433,9 +435,9 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
             writer.push(" JOIN ");
             writer.push_identifier(through);
             writer.push(" ON ");
-            push_qualified(&mut writer, through, through_child);
+            writer.push_qualified(through, through_child);
             writer.push(" = ");
-            push_qualified(&mut writer, C::TABLE, child_key);
+            writer.push_qualified(C::TABLE, child_key);
         }
         writer.push(" WHERE ");
         writer.push_identifier(parent_column_table);
@@ -484,20 +486,18 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
             .iter()
             .filter(|key| tie_break && !self.order.iter().any(|(column, _)| column == *key))
             .map(|key| (*key, false));
-        for (i, (column, descending)) in self.order.iter().copied().chain(tie_breakers).enumerate()
-        {
-            writer.push(if i == 0 { " ORDER BY " } else { ", " });
-            push_qualified(writer, C::TABLE, column);
-            writer.push(if descending { " DESC" } else { " ASC" });
-        }
+        let terms: Vec<OrderTerm> = self
+            .order
+            .iter()
+            .copied()
+            .chain(tie_breakers)
+            .map(|(column, descending)| OrderTerm {
+                column: ColumnRef::new(C::TABLE, column),
+                descending,
+            })
+            .collect();
+        push_order(writer, &terms);
     }
-}
-
-/// `table.column`, both quoted.
-fn push_qualified(writer: &mut SqlWriter, table: &str, column: &str) {
-    writer.push_identifier(table);
-    writer.push(".");
-    writer.push_identifier(column);
 }
 
 /// The value of `column` of a model.

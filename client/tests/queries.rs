@@ -471,6 +471,54 @@ async fn some_columns_select_into_tuples_on_every_engine() {
 }
 
 #[tokio::test]
+async fn twelve_columns_and_aggregates_select_into_one_tuple_on_every_engine() {
+    for engine in TestEngine::ALL {
+        let (_test, db) = people(engine).await;
+        db.insert_many(&[person("Ada", 36, None), person("Ada", 40, Some("a@x.org"))])
+            .await
+            .expect("inserts");
+        let row = Person::find()
+            .group_by(Person::NAME)
+            .select((
+                Person::NAME,
+                foxdb::count(),
+                Person::AGE.sum(),
+                Person::AGE.min(),
+                Person::AGE.max(),
+                Person::AGE.avg(),
+                Person::EMAIL.count(),
+                Person::EMAIL.max(),
+                Person::ID.count(),
+                Person::NAME.min(),
+                Person::AGE.sum(),
+                Person::NAME,
+            ))
+            .one(&db)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert_eq!(
+            row,
+            Some((
+                "Ada".to_string(),
+                2,
+                76,
+                Some(36),
+                Some(40),
+                Some(38.0),
+                1,
+                Some("a@x.org".to_string()),
+                2,
+                Some("Ada".to_string()),
+                76,
+                "Ada".to_string(),
+            )),
+            "{engine}"
+        );
+        db.close().await;
+    }
+}
+
+#[tokio::test]
 async fn updates_and_deletes_return_rows_where_the_engine_can() {
     for engine in TestEngine::ALL {
         let (_test, db) = people(engine).await;

@@ -51,6 +51,21 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         "?".to_string()
     }
 
+    /// Most parameters one statement may bind.
+    fn parameter_limit(&self) -> usize {
+        65_535
+    }
+
+    /// ` LIMIT n OFFSET m` after a `SELECT`, either part optional; empty without both.
+    fn limit_offset(&self, limit: Option<u64>, offset: Option<u64>) -> String {
+        match (limit, offset) {
+            (Some(limit), Some(offset)) => format!(" LIMIT {limit} OFFSET {offset}"),
+            (Some(limit), None) => format!(" LIMIT {limit}"),
+            (None, Some(offset)) => format!(" OFFSET {offset}"),
+            (None, None) => String::new(),
+        }
+    }
+
     /// The native type of a column, without nullability or default.
     fn native_type(&self, table: &str, column: &Column) -> String;
 

@@ -22,6 +22,16 @@ impl Dialect for MySql {
         Backend::MySql
     }
 
+    /// An OFFSET needs a LIMIT before it: the largest one stands for none.
+    fn limit_offset(&self, limit: Option<u64>, offset: Option<u64>) -> String {
+        let limit = limit.or(offset.map(|_| u64::MAX));
+        match (limit, offset) {
+            (Some(limit), Some(offset)) => format!(" LIMIT {limit} OFFSET {offset}"),
+            (Some(limit), None) => format!(" LIMIT {limit}"),
+            (None, _) => String::new(),
+        }
+    }
+
     fn quote(&self, identifier: &str) -> String {
         format!("`{}`", identifier.replace('`', "``"))
     }

@@ -42,6 +42,20 @@ impl Dialect for Sqlite {
         Backend::Sqlite
     }
 
+    fn parameter_limit(&self) -> usize {
+        32_766
+    }
+
+    /// An OFFSET needs a LIMIT before it: `LIMIT -1` stands for none.
+    fn limit_offset(&self, limit: Option<u64>, offset: Option<u64>) -> String {
+        match (limit, offset) {
+            (Some(limit), Some(offset)) => format!(" LIMIT {limit} OFFSET {offset}"),
+            (Some(limit), None) => format!(" LIMIT {limit}"),
+            (None, Some(offset)) => format!(" LIMIT -1 OFFSET {offset}"),
+            (None, None) => String::new(),
+        }
+    }
+
     fn float_storage(&self, _ty: &ColumnType) -> FloatStorage {
         // Every SQLite REAL is an 8-byte IEEE float.
         FloatStorage::Double

@@ -3,23 +3,11 @@
 
 use std::marker::PhantomData;
 
-use super::SqlWriter;
+use super::ast::{Expr, Function};
 use super::column::Column;
-use super::condition::{Condition, Expr};
+use super::condition::Condition;
 use super::source::Source;
-use crate::Backend;
 use crate::model::{ColumnType, Comparable, IntoValue, Model};
-
-/// An aggregate function.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Function {
-    Count,
-    SumInteger,
-    SumFloat,
-    Avg,
-    Min,
-    Max,
-}
 
 /// An aggregate over rows of `M` whose value decodes as `T`.
 #[derive(Debug)]
@@ -48,47 +36,6 @@ pub fn count<M: Model>() -> Aggregate<M, i64> {
         column: M::PRIMARY_KEY.first().copied(),
         _types: PhantomData,
     }
-}
-
-/// Renders an aggregate so every engine returns the documented Rust type.
-pub(crate) fn render_aggregate(
-    writer: &mut SqlWriter,
-    backend: Backend,
-    function: Function,
-    table: Option<&str>,
-    column: Option<&str>,
-) {
-    let argument = |writer: &mut SqlWriter| match column {
-        Some(column) => {
-            if let Some(table) = table {
-                writer.push_identifier(table);
-                writer.push(".");
-            }
-            writer.push_identifier(column);
-        }
-        None => writer.push("*"),
-    };
-    let (open, close): (&str, String) = match (function, backend) {
-        (Function::Count, _) => ("COUNT(", ")".into()),
-        (Function::SumInteger, Backend::Postgres) => {
-            ("CAST(COALESCE(SUM(", "), 0) AS BIGINT)".into())
-        }
-        (Function::SumInteger, Backend::MySql) => ("CAST(COALESCE(SUM(", "), 0) AS SIGNED)".into()),
-        (Function::SumInteger, Backend::Sqlite) => ("COALESCE(SUM(", "), 0)".into()),
-        (Function::SumFloat, Backend::Postgres) => {
-            ("CAST(COALESCE(SUM(", "), 0) AS DOUBLE PRECISION)".into())
-        }
-        (Function::SumFloat, Backend::MySql) => ("CAST(COALESCE(SUM(", "), 0) AS DOUBLE)".into()),
-        (Function::SumFloat, Backend::Sqlite) => ("CAST(COALESCE(SUM(", "), 0) AS REAL)".into()),
-        (Function::Avg, Backend::Postgres) => ("CAST(AVG(", ") AS DOUBLE PRECISION)".into()),
-        (Function::Avg, Backend::MySql) => ("CAST(AVG(", ") AS DOUBLE)".into()),
-        (Function::Avg, Backend::Sqlite) => ("AVG(", ")".into()),
-        (Function::Min, _) => ("MIN(", ")".into()),
-        (Function::Max, _) => ("MAX(", ")".into()),
-    };
-    writer.push(open);
-    argument(writer);
-    writer.push(&close);
 }
 
 /// Integer columns sum to an `i64`.

@@ -54,7 +54,7 @@
 //! ran faster (130-155 ms against 200-225 ms), one not yet prepared slower (200-290 ms); past
 //! 65,535 values there is no per-value form. On SQLite both forms ran as fast at every length.
 
-use super::SqlWriter;
+use super::writer::SqlWriter;
 use crate::Backend;
 use crate::connection::Value;
 

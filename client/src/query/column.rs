@@ -3,7 +3,8 @@
 
 use std::marker::PhantomData;
 
-use super::condition::{Condition, Expr, Subquery};
+use super::ast::Expr;
+use super::condition::Condition;
 use super::source::{Alias, Source};
 use crate::model::{ColumnType, Comparable, IntoValue, Model};
 
@@ -122,31 +123,6 @@ impl<M: Source, T: ColumnType> Column<M, T> {
                 .into_iter()
                 .map(|v| v.into_compared().into_value())
                 .collect(),
-        })
-    }
-
-    /// `column IN (SELECT other FROM ... WHERE ...)`: the values one column of another query
-    /// returns, types checked: `User::ID.in_subquery(Post::find().filter(..).select((Post::AUTHOR_ID,)))`.
-    /// The whole query counts: its filter, `group_by`/`having`, and `order_by` with
-    /// `limit`/`offset` (in a derived table, which every engine takes).
-    pub fn in_subquery<C: Model, U: ColumnType<Compared = T::Compared>>(
-        self,
-        query: super::selection::SelectColumns<C, (Column<C, U>,)>,
-    ) -> Condition<M> {
-        let select = query.query;
-        Condition::new(Expr::InSubquery {
-            column: self.name,
-            subquery: Box::new(Subquery {
-                table: C::TABLE,
-                select_column: query.selection.0.name(),
-                filter: select.filter,
-                group_by: select.group_by,
-                having: select.having,
-                order: select.order,
-                limit: select.limit,
-                offset: select.offset,
-                casts: C::PG_TYPES,
-            }),
         })
     }
 

@@ -2,13 +2,14 @@
 
 use std::marker::PhantomData;
 
-use super::SqlWriter;
+use super::ast::Expr;
 use super::column::Column;
-use super::condition::{Condition, Expr};
+use super::condition::Condition;
+use super::render::push_where;
+use super::writer::SqlWriter;
 use crate::Backend;
 use crate::connection::Value;
 use crate::error::{Error, Result};
-use crate::executor::Executor;
 use crate::model::{Changes, ColumnType, Comparable, IntoValue, Model};
 
 /// The rows an `UPDATE` or `DELETE` touches and whether the model's hooks run.
@@ -27,7 +28,7 @@ impl Scope {
         self.filter = Some(condition.and_after(self.filter.take()));
     }
 
-    fn runs_hooks<M: Model>(&self) -> bool {
+    pub(super) fn runs_hooks<M: Model>(&self) -> bool {
         M::HAS_HOOKS && !self.skip_hooks
     }
 
@@ -43,14 +44,12 @@ impl Scope {
     }
 
     fn push_where(&self, writer: &mut SqlWriter) {
-        if let Some(filter) = &self.filter {
-            writer.push(" WHERE ");
-            filter.render(writer);
-        }
+        push_where(writer, self.filter.as_ref(), None);
     }
 }
 
-/// What [`Update`] and [`Delete`] differ in; their `exec` and `returning` are shared.
+/// What [`Update`] and [`Delete`] differ in; their `exec` and `returning` are shared
+/// (`super::write_hooks`).
 pub(super) trait FilteredWrite<M: Model> {
     /// "an UPDATE", "a DELETE": for refusals.
     const STATEMENT: &'static str;
@@ -58,28 +57,13 @@ pub(super) trait FilteredWrite<M: Model> {
     fn scope(&self) -> &Scope;
 
     fn render(&self, backend: Backend) -> Result<SqlWriter>;
-
-    /// The write with the model's hooks per row: rows changed, and the rows when `returning`.
-    async fn with_hooks(&self, database: impl Executor, returning: bool) -> Result<(u64, Vec<M>)>;
 }
 
-async fn exec<M: Model, W: FilteredWrite<M>>(
+/// The statement followed by `RETURNING` every column of `M`, or why it is refused.
+pub(super) fn render_returning<M: Model, W: FilteredWrite<M>>(
     write: &W,
-    mut database: impl Executor,
-) -> Result<u64> {
-    let writer = write.render(database.backend())?;
-    if write.scope().runs_hooks::<M>() {
-        return Ok(write.with_hooks(database, false).await?.0);
-    }
-    let (sql, values) = writer.finish();
-    Ok(database.execute(&sql, &values).await?.rows_affected)
-}
-
-async fn returning<M: Model, W: FilteredWrite<M>>(
-    write: &W,
-    mut database: impl Executor,
-) -> Result<Vec<M>> {
-    let backend = database.backend();
+    backend: Backend,
+) -> Result<SqlWriter> {
     if backend == Backend::MySql {
         return Err(Error::Unsupported {
             backend,
@@ -87,18 +71,9 @@ async fn returning<M: Model, W: FilteredWrite<M>>(
         });
     }
     let mut writer = write.render(backend)?;
-    if write.scope().runs_hooks::<M>() {
-        return Ok(write.with_hooks(database, true).await?.1);
-    }
     writer.push(" RETURNING ");
     writer.push_select_columns(M::COLUMNS);
-    let (sql, values) = writer.finish();
-    database
-        .fetch_all(&sql, &values)
-        .await?
-        .iter()
-        .map(M::from_row)
-        .collect()
+    Ok(writer)
 }
 
 /// An `UPDATE` of rows of `M`. For a model with its own hooks (`#[foxdb(hooks)]`) it runs
@@ -121,6 +96,24 @@ pub fn update<M: Model>() -> Update<M> {
 }
 
 impl<M: Model> Update<M> {
+    /// The statement and its parameters for `backend` (without the model's hooks, which
+    /// [`Update::exec`] runs around statements by primary key).
+    ///
+    /// # Errors
+    /// As for [`Update::exec`], before anything runs.
+    pub fn to_sql(&self, backend: Backend) -> Result<(String, Vec<Value>)> {
+        Ok(self.render(backend)?.finish())
+    }
+
+    /// The statement of [`Update::returning`] (without the model's hooks) for `backend`.
+    ///
+    /// # Errors
+    /// As for [`Update::returning`], before anything runs.
+    #[doc(hidden)]
+    pub fn returning_to_sql(&self, backend: Backend) -> Result<(String, Vec<Value>)> {
+        Ok(render_returning(self, backend)?.finish())
+    }
+
     /// Sets `column` to `value`.
     pub fn set<T: ColumnType>(
         mut self,
@@ -175,24 +168,6 @@ impl<M: Model> Update<M> {
         self.scope.skip_hooks = true;
         self
     }
-
-    /// Runs it; returns the number of rows changed.
-    ///
-    /// # Errors
-    /// [`Error::Unsupported`] without a filter or `all_rows()`, or without `set`; hook
-    /// errors (nothing is written); database errors.
-    pub async fn exec(&self, database: impl Executor) -> Result<u64> {
-        exec(self, database).await
-    }
-
-    /// Runs it and returns the changed rows as they are now (PostgreSQL and SQLite; MySQL
-    /// cannot return rows from an UPDATE).
-    ///
-    /// # Errors
-    /// [`Error::Unsupported`] on MySQL and as for [`Update::exec`]; database errors.
-    pub async fn returning(&self, database: impl Executor) -> Result<Vec<M>> {
-        returning(self, database).await
-    }
 }
 
 impl<M: Model> FilteredWrite<M> for Update<M> {
@@ -228,10 +203,6 @@ impl<M: Model> FilteredWrite<M> for Update<M> {
         self.scope.push_where(&mut writer);
         Ok(writer)
     }
-
-    async fn with_hooks(&self, database: impl Executor, returning: bool) -> Result<(u64, Vec<M>)> {
-        super::write_hooks::update(self, database, returning).await
-    }
 }
 
 /// A `DELETE` of rows of `M`. For a model with its own hooks it runs `before_delete` and
@@ -252,6 +223,24 @@ pub fn delete<M: Model>() -> Delete<M> {
 }
 
 impl<M: Model> Delete<M> {
+    /// The statement and its parameters for `backend` (without the model's hooks, which
+    /// [`Delete::exec`] runs around statements by primary key).
+    ///
+    /// # Errors
+    /// As for [`Delete::exec`], before anything runs.
+    pub fn to_sql(&self, backend: Backend) -> Result<(String, Vec<Value>)> {
+        Ok(self.render(backend)?.finish())
+    }
+
+    /// The statement of [`Delete::returning`] (without the model's hooks) for `backend`.
+    ///
+    /// # Errors
+    /// As for [`Delete::returning`], before anything runs.
+    #[doc(hidden)]
+    pub fn returning_to_sql(&self, backend: Backend) -> Result<(String, Vec<Value>)> {
+        Ok(render_returning(self, backend)?.finish())
+    }
+
     /// Deletes only rows matching `condition` (several calls: all of them).
     pub fn filter(mut self, condition: Condition<M>) -> Self {
         self.scope.narrow(condition);
@@ -275,24 +264,6 @@ impl<M: Model> Delete<M> {
         self.scope.skip_hooks = true;
         self
     }
-
-    /// Runs it; returns the number of rows deleted.
-    ///
-    /// # Errors
-    /// [`Error::Unsupported`] without a filter or `all_rows()`; hook errors (nothing is
-    /// deleted); database errors.
-    pub async fn exec(&self, database: impl Executor) -> Result<u64> {
-        exec(self, database).await
-    }
-
-    /// Runs it and returns the deleted rows (PostgreSQL and SQLite; MySQL cannot return rows
-    /// from a DELETE).
-    ///
-    /// # Errors
-    /// [`Error::Unsupported`] on MySQL and as for [`Delete::exec`]; database errors.
-    pub async fn returning(&self, database: impl Executor) -> Result<Vec<M>> {
-        returning(self, database).await
-    }
 }
 
 impl<M: Model> FilteredWrite<M> for Delete<M> {
@@ -314,9 +285,5 @@ impl<M: Model> FilteredWrite<M> for Delete<M> {
         writer.push_identifier(M::TABLE);
         self.scope.push_where(&mut writer);
         Ok(writer)
-    }
-
-    async fn with_hooks(&self, database: impl Executor, returning: bool) -> Result<(u64, Vec<M>)> {
-        super::write_hooks::delete(self, database, returning).await
     }
 }

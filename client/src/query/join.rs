@@ -77,16 +77,17 @@
 //! );
 //! ```
 
-use std::borrow::Cow;
 use std::marker::PhantomData;
 
-use super::SqlWriter;
+use super::ast::{ColumnRef, Expr, OrderTerm, SelectCore};
 use super::column::{Column, Order};
-use super::condition::{Condition, Expr};
-use super::join_path::{IntoJoinPath, JoinClause, push_qualified};
-use super::select::{Select, push_limit_offset};
+use super::condition::Condition;
+use super::join_path::{IntoJoinPath, JoinClause};
+use super::render::{push_grouping, push_select_tail, push_where};
+use super::select::Select;
 use super::selection::JoinSelection;
 use super::source::{Contains, Joined, LeftJoined, Root, Source};
+use super::writer::SqlWriter;
 use crate::Backend;
 use crate::connection::Value;
 use crate::error::{Error, Result};
@@ -99,12 +100,8 @@ use crate::model::{ColumnType, Model};
 pub struct JoinSelect<M, L> {
     joins: Vec<JoinClause>,
     problems: Vec<String>,
-    filter: Option<Expr>,
-    group_by: Vec<(Cow<'static, str>, &'static str)>,
-    having: Option<Expr>,
-    order: Vec<(Cow<'static, str>, &'static str, bool)>,
-    limit: Option<u64>,
-    offset: Option<u64>,
+    /// Filter, grouping, order and limits, every column qualified by its table.
+    core: SelectCore,
     _types: PhantomData<fn() -> (M, L)>,
 }
 
@@ -131,20 +128,13 @@ impl<M: Model> Select<M> {
 impl<M: Model> JoinSelect<M, Root<M>> {
     /// The query so far, its conditions and order qualified by `M`'s table.
     fn from_select(query: Select<M>) -> Self {
-        let root = || Cow::Borrowed(M::TABLE);
+        let mut core = query.core;
+        core.filter = core.filter.map(Expr::qualified::<M>);
+        core.having = core.having.map(Expr::qualified::<M>);
         Self {
             joins: Vec::new(),
             problems: Vec::new(),
-            filter: query.filter.map(Expr::qualified::<M>),
-            group_by: query.group_by.into_iter().map(|c| (root(), c)).collect(),
-            having: query.having.map(Expr::qualified::<M>),
-            order: query
-                .order
-                .into_iter()
-                .map(|(column, descending)| (root(), column, descending))
-                .collect(),
-            limit: query.limit,
-            offset: query.offset,
+            core,
             _types: PhantomData,
         }
     }
@@ -155,12 +145,7 @@ impl<M: Model, L> JoinSelect<M, L> {
         JoinSelect {
             joins: self.joins,
             problems: self.problems,
-            filter: self.filter,
-            group_by: self.group_by,
-            having: self.having,
-            order: self.order,
-            limit: self.limit,
-            offset: self.offset,
+            core: self.core,
             _types: PhantomData,
         }
     }
@@ -210,7 +195,7 @@ impl<M: Model, L> JoinSelect<M, L> {
         L: Contains<S, I>,
     {
         let condition = Condition::<()>::new(condition.expr.qualified::<S>());
-        self.filter = Some(condition.and_after(self.filter.take()));
+        self.core.filter = Some(condition.and_after(self.core.filter.take()));
         self
     }
 
@@ -219,7 +204,7 @@ impl<M: Model, L> JoinSelect<M, L> {
     pub fn filter_any<C: Alternatives<L, I>, I>(mut self, conditions: C) -> Self {
         let alternatives = conditions.conditions().into_iter().map(|c| c.expr);
         let condition = Condition::<()>::new(Expr::Or(alternatives.collect()));
-        self.filter = Some(condition.and_after(self.filter.take()));
+        self.core.filter = Some(condition.and_after(self.core.filter.take()));
         self
     }
 
@@ -228,7 +213,10 @@ impl<M: Model, L> JoinSelect<M, L> {
     where
         L: Contains<S, I>,
     {
-        self.order.push((S::name(), order.column, order.descending));
+        self.core.order.push(OrderTerm {
+            column: ColumnRef::new(S::name(), order.column),
+            descending: order.descending,
+        });
         self
     }
 
@@ -237,7 +225,9 @@ impl<M: Model, L> JoinSelect<M, L> {
     where
         L: Contains<S, I>,
     {
-        self.group_by.push((S::name(), column.name()));
+        self.core
+            .group_by
+            .push(ColumnRef::new(S::name(), column.name()));
         self
     }
 
@@ -247,19 +237,19 @@ impl<M: Model, L> JoinSelect<M, L> {
         L: Contains<S, I>,
     {
         let condition = Condition::<()>::new(condition.expr.qualified::<S>());
-        self.having = Some(condition.and_after(self.having.take()));
+        self.core.having = Some(condition.and_after(self.core.having.take()));
         self
     }
 
     /// At most `count` rows.
     pub fn limit(mut self, count: u64) -> Self {
-        self.limit = Some(count);
+        self.core.limit = Some(count);
         self
     }
 
     /// Skips the first `count` rows.
     pub fn offset(mut self, count: u64) -> Self {
-        self.offset = Some(count);
+        self.core.offset = Some(count);
         self
     }
 
@@ -285,53 +275,13 @@ impl<M: Model, L> JoinSelect<M, L> {
         }
     }
 
-    fn is_grouped(&self) -> bool {
-        !self.group_by.is_empty() || self.having.is_some()
-    }
-
-    fn render_from_where(&self, writer: &mut SqlWriter) {
+    /// `FROM` the tables, without `WHERE`.
+    fn render_from(&self, writer: &mut SqlWriter) {
         writer.push(" FROM ");
         writer.push_identifier(M::TABLE);
         for (index, join) in self.joins.iter().enumerate() {
             join.render(writer, index + 1);
         }
-        if let Some(filter) = &self.filter {
-            writer.push(" WHERE ");
-            filter.render(writer);
-        }
-    }
-
-    /// `GROUP BY` and `HAVING`.
-    fn render_grouping(&self, writer: &mut SqlWriter) {
-        if !self.group_by.is_empty() {
-            writer.push(" GROUP BY ");
-            for (i, (table, column)) in self.group_by.iter().enumerate() {
-                if i > 0 {
-                    writer.push(", ");
-                }
-                push_qualified(writer, table, column);
-            }
-        }
-        if let Some(having) = &self.having {
-            writer.push(" HAVING ");
-            having.render(writer);
-        }
-    }
-
-    /// `GROUP BY`, `HAVING`, `ORDER BY`, `LIMIT` and `OFFSET`.
-    fn render_tail(&self, writer: &mut SqlWriter) {
-        self.render_grouping(writer);
-        if !self.order.is_empty() {
-            writer.push(" ORDER BY ");
-            for (i, (table, column, descending)) in self.order.iter().enumerate() {
-                if i > 0 {
-                    writer.push(", ");
-                }
-                push_qualified(writer, table, column);
-                writer.push(if *descending { " DESC" } else { " ASC" });
-            }
-        }
-        push_limit_offset(writer, self.limit, self.offset);
     }
 
     /// The SQL with a select list written by `select_list`.
@@ -343,8 +293,8 @@ impl<M: Model, L> JoinSelect<M, L> {
         let mut writer = self.writer(backend)?;
         writer.push("SELECT ");
         select_list(&mut writer);
-        self.render_from_where(&mut writer);
-        self.render_tail(&mut writer);
+        self.render_from(&mut writer);
+        push_select_tail(&mut writer, &self.core, None);
         Ok(writer.finish())
     }
 
@@ -398,22 +348,33 @@ impl<M: Model, L> JoinSelect<M, L> {
     /// # Errors
     /// As for [`JoinSelect::to_sql`]; database errors.
     pub async fn count(&self, mut database: impl Executor) -> Result<i64> {
-        let mut writer = self.writer(database.backend())?;
+        let (sql, values) = self.count_to_sql(database.backend())?;
+        let rows = database.fetch_all(&sql, &values).await?;
+        rows.first().map_or(Ok(0), |row| row.get::<i64>("count"))
+    }
+
+    /// The SQL of [`JoinSelect::count`] for `backend`.
+    ///
+    /// # Errors
+    /// As for [`JoinSelect::to_sql`].
+    #[doc(hidden)]
+    pub fn count_to_sql(&self, backend: Backend) -> Result<(String, Vec<Value>)> {
+        let mut writer = self.writer(backend)?;
         writer.push("SELECT COUNT(*) AS ");
         writer.push_identifier("count");
-        if self.is_grouped() {
+        if self.core.is_grouped() {
             writer.push(" FROM (SELECT 1 AS ");
             writer.push_identifier("one");
-            self.render_from_where(&mut writer);
-            self.render_grouping(&mut writer);
+            self.render_from(&mut writer);
+            push_where(&mut writer, self.core.filter.as_ref(), None);
+            push_grouping(&mut writer, &self.core, None);
             writer.push(") ");
             writer.push_identifier("_fox_groups");
         } else {
-            self.render_from_where(&mut writer);
+            self.render_from(&mut writer);
+            push_where(&mut writer, self.core.filter.as_ref(), None);
         }
-        let (sql, values) = writer.finish();
-        let rows = database.fetch_all(&sql, &values).await?;
-        rows.first().map_or(Ok(0), |row| row.get::<i64>("count"))
+        Ok(writer.finish())
     }
 
     /// Whether any joined row (with `group_by`/`having`: any group) matches.
@@ -421,14 +382,24 @@ impl<M: Model, L> JoinSelect<M, L> {
     /// # Errors
     /// As for [`JoinSelect::to_sql`]; database errors.
     pub async fn exists(&self, mut database: impl Executor) -> Result<bool> {
-        let mut writer = self.writer(database.backend())?;
+        let (sql, values) = self.exists_to_sql(database.backend())?;
+        Ok(!database.fetch_all(&sql, &values).await?.is_empty())
+    }
+
+    /// The SQL of [`JoinSelect::exists`] for `backend`.
+    ///
+    /// # Errors
+    /// As for [`JoinSelect::to_sql`].
+    #[doc(hidden)]
+    pub fn exists_to_sql(&self, backend: Backend) -> Result<(String, Vec<Value>)> {
+        let mut writer = self.writer(backend)?;
         writer.push("SELECT 1 AS ");
         writer.push_identifier("found");
-        self.render_from_where(&mut writer);
-        self.render_grouping(&mut writer);
+        self.render_from(&mut writer);
+        push_where(&mut writer, self.core.filter.as_ref(), None);
+        push_grouping(&mut writer, &self.core, None);
         writer.push(" LIMIT 1");
-        let (sql, values) = writer.finish();
-        Ok(!database.fetch_all(&sql, &values).await?.is_empty())
+        Ok(writer.finish())
     }
 }
 

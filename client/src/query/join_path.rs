@@ -4,9 +4,9 @@
 use std::borrow::Cow;
 use std::marker::PhantomData;
 
-use super::SqlWriter;
-use super::condition::Expr;
+use super::ast::Expr;
 use super::source::{Alias, Source};
+use super::writer::SqlWriter;
 use crate::model::Model;
 use crate::relation::Relation;
 
@@ -134,12 +134,6 @@ pub(super) struct JoinClause {
     pub(super) filter: Option<Expr>,
 }
 
-pub(super) fn push_qualified(writer: &mut SqlWriter, table: &str, column: &str) {
-    writer.push_identifier(table);
-    writer.push(".");
-    writer.push_identifier(column);
-}
-
 impl JoinClause {
     /// ` [LEFT|INNER] JOIN table [name] ON ...`; `index` names the join table's alias.
     pub(super) fn render(&self, writer: &mut SqlWriter, index: usize) {
@@ -169,9 +163,9 @@ impl JoinClause {
                 writer.push(keyword);
                 push_table(writer);
                 writer.push(" ON ");
-                push_qualified(writer, &self.name, to_column);
+                writer.push_qualified(&self.name, to_column);
                 writer.push(" = ");
-                push_qualified(writer, &self.from, from_column);
+                writer.push_qualified(&self.from, from_column);
                 push_filter(writer);
             }
             JoinLink::Through {
@@ -195,27 +189,27 @@ impl JoinClause {
                     writer.push(" INNER JOIN ");
                     push_table(writer);
                     writer.push(" ON ");
-                    push_qualified(writer, &self.name, to_column);
+                    writer.push_qualified(&self.name, to_column);
                     writer.push(" = ");
-                    push_qualified(writer, &through_name, through_to);
+                    writer.push_qualified(&through_name, through_to);
                     push_filter(writer);
                     writer.push(") ON ");
-                    push_qualified(writer, &through_name, through_from);
+                    writer.push_qualified(&through_name, through_from);
                     writer.push(" = ");
-                    push_qualified(writer, &self.from, from_column);
+                    writer.push_qualified(&self.from, from_column);
                 } else {
                     writer.push(" INNER JOIN ");
                     push_through(writer);
                     writer.push(" ON ");
-                    push_qualified(writer, &through_name, through_from);
+                    writer.push_qualified(&through_name, through_from);
                     writer.push(" = ");
-                    push_qualified(writer, &self.from, from_column);
+                    writer.push_qualified(&self.from, from_column);
                     writer.push(" INNER JOIN ");
                     push_table(writer);
                     writer.push(" ON ");
-                    push_qualified(writer, &self.name, to_column);
+                    writer.push_qualified(&self.name, to_column);
                     writer.push(" = ");
-                    push_qualified(writer, &through_name, through_to);
+                    writer.push_qualified(&through_name, through_to);
                     push_filter(writer);
                 }
             }

@@ -25,16 +25,11 @@
 //! assert_eq!(values, [foxdb::Value::Text("%100!%!_done%".into())]);
 //! ```
 
+use super::ast::{Expr, LIKE_ESCAPE as ESCAPE};
 use super::column::Column;
-use super::condition::{Condition, Expr};
+use super::condition::Condition;
 use super::source::Source;
 use crate::model::{ColumnType, Comparable, IntoValue};
-
-/// The escape character of the literal forms.
-const ESCAPE: char = '!';
-
-/// What follows the pattern of an escaped `LIKE`.
-pub(crate) const ESCAPE_CLAUSE: &str = " ESCAPE '!'";
 
 /// `text` with `%`, `_` and the escape character `!` escaped, for a pattern given to
 /// [`Column::like_escaped`]: `format!("{}%", escape_like(prefix))` matches text starting with

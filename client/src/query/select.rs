@@ -2,9 +2,11 @@
 
 use std::marker::PhantomData;
 
-use super::SqlWriter;
-use super::column::Order;
-use super::condition::{Condition, Expr};
+use super::ast::{ColumnRef, OrderTerm, SelectCore};
+use super::column::{Column, Order};
+use super::condition::Condition;
+use super::render::{push_select_tail, push_where};
+use super::writer::SqlWriter;
 use crate::Backend;
 use crate::connection::Value;
 use crate::error::{Error, Result};
@@ -14,39 +16,15 @@ use crate::model::Model;
 /// A query for rows of `M`.
 #[derive(Debug)]
 pub struct Select<M> {
-    pub(super) filter: Option<Expr>,
-    pub(super) group_by: Vec<&'static str>,
-    pub(super) having: Option<Expr>,
-    pub(super) order: Vec<(&'static str, bool)>,
-    pub(super) limit: Option<u64>,
-    pub(super) offset: Option<u64>,
+    /// Filter, grouping, order and limits; group and order columns named through `M`'s table.
+    pub(crate) core: SelectCore,
     _model: PhantomData<fn() -> M>,
-}
-
-/// ` LIMIT n OFFSET m` as the engine takes it.
-pub(super) fn push_limit_offset(writer: &mut SqlWriter, limit: Option<u64>, offset: Option<u64>) {
-    match (limit, offset, writer.backend()) {
-        (Some(limit), Some(offset), _) => writer.push(&format!(" LIMIT {limit} OFFSET {offset}")),
-        (Some(limit), None, _) => writer.push(&format!(" LIMIT {limit}")),
-        // MySQL and SQLite need a LIMIT before an OFFSET.
-        (None, Some(offset), Backend::MySql) => {
-            writer.push(&format!(" LIMIT 18446744073709551615 OFFSET {offset}"))
-        }
-        (None, Some(offset), Backend::Sqlite) => writer.push(&format!(" LIMIT -1 OFFSET {offset}")),
-        (None, Some(offset), Backend::Postgres) => writer.push(&format!(" OFFSET {offset}")),
-        (None, None, _) => {}
-    }
 }
 
 /// Starts a query for rows of `M` (also `M::find()` through [`crate::ModelExt`]).
 pub fn select<M: Model>() -> Select<M> {
     Select {
-        filter: None,
-        group_by: Vec::new(),
-        having: None,
-        order: Vec::new(),
-        limit: None,
-        offset: None,
+        core: SelectCore::default(),
         _model: PhantomData,
     }
 }
@@ -54,65 +32,55 @@ pub fn select<M: Model>() -> Select<M> {
 impl<M: Model> Select<M> {
     /// Keeps rows matching `condition` (several calls combine with AND).
     pub fn filter(mut self, condition: Condition<M>) -> Self {
-        self.filter = Some(condition.and_after(self.filter.take()));
+        self.core.filter = Some(condition.and_after(self.core.filter.take()));
         self
     }
 
     /// Groups rows by `column` (several calls group by each); select the group columns and
     /// aggregates with [`Select::select`].
-    pub fn group_by<T: crate::model::ColumnType>(mut self, column: super::Column<M, T>) -> Self {
-        self.group_by.push(column.name());
+    pub fn group_by<T: crate::model::ColumnType>(mut self, column: Column<M, T>) -> Self {
+        self.core
+            .group_by
+            .push(ColumnRef::new(M::TABLE, column.name()));
         self
     }
 
     /// Keeps groups matching `condition` (comparisons of aggregates: `count().gt(1)`).
     pub fn having(mut self, condition: Condition<M>) -> Self {
-        self.having = Some(condition.and_after(self.having.take()));
+        self.core.having = Some(condition.and_after(self.core.having.take()));
         self
     }
 
     /// Sorts by `order` (several calls sort by each in turn).
-    pub fn order_by(mut self, order: Order<M>) -> Self {
-        self.order.push((order.column, order.descending));
-        self
+    pub fn order_by(self, order: Order<M>) -> Self {
+        self.order_by_column(order.column, order.descending)
     }
 
     pub(crate) fn order_by_column(mut self, column: &'static str, descending: bool) -> Self {
-        self.order.push((column, descending));
+        // Qualified: a PostgreSQL enum read back as text must still sort as the enum.
+        self.core.order.push(OrderTerm {
+            column: ColumnRef::new(M::TABLE, column),
+            descending,
+        });
         self
     }
 
     /// At most `count` rows.
     pub fn limit(mut self, count: u64) -> Self {
-        self.limit = Some(count);
+        self.core.limit = Some(count);
         self
     }
 
     /// Skips the first `count` rows.
     pub fn offset(mut self, count: u64) -> Self {
-        self.offset = Some(count);
+        self.core.offset = Some(count);
         self
     }
 
     fn render_from_where(&self, writer: &mut SqlWriter) {
         writer.push(" FROM ");
         writer.push_identifier(M::TABLE);
-        if let Some(filter) = &self.filter {
-            writer.push(" WHERE ");
-            filter.render(writer);
-        }
-    }
-
-    /// Selects only these columns, into tuples:
-    /// `User::find().select((User::ID, User::EMAIL)).all(&db)` → `Vec<(i64, String)>`.
-    pub fn select<S: super::selection::Selection<M>>(
-        self,
-        selection: S,
-    ) -> super::selection::SelectColumns<M, S> {
-        super::selection::SelectColumns {
-            query: self,
-            selection,
-        }
+        push_where(writer, self.core.filter.as_ref(), None);
     }
 
     /// The SQL and its parameters for `backend`.
@@ -137,36 +105,9 @@ impl<M: Model> Select<M> {
         let mut writer = SqlWriter::for_model(backend, M::PG_TYPES);
         writer.push("SELECT ");
         select_list(&mut writer);
-        self.render_from_where(&mut writer);
-        if !self.group_by.is_empty() {
-            writer.push(" GROUP BY ");
-            for (i, column) in self.group_by.iter().enumerate() {
-                if i > 0 {
-                    writer.push(", ");
-                }
-                writer.push_identifier(M::TABLE);
-                writer.push(".");
-                writer.push_identifier(column);
-            }
-        }
-        if let Some(having) = &self.having {
-            writer.push(" HAVING ");
-            having.render(&mut writer);
-        }
-        if !self.order.is_empty() {
-            writer.push(" ORDER BY ");
-            for (i, (column, descending)) in self.order.iter().enumerate() {
-                if i > 0 {
-                    writer.push(", ");
-                }
-                // Qualified: a PostgreSQL enum read back as text must still sort as the enum.
-                writer.push_identifier(M::TABLE);
-                writer.push(".");
-                writer.push_identifier(column);
-                writer.push(if *descending { " DESC" } else { " ASC" });
-            }
-        }
-        push_limit_offset(&mut writer, self.limit, self.offset);
+        writer.push(" FROM ");
+        writer.push_identifier(M::TABLE);
+        push_select_tail(&mut writer, &self.core, None);
         writer.finish()
     }
 
@@ -213,16 +154,44 @@ impl<M: Model> Select<M> {
         })
     }
 
+    /// The SQL of [`Select::count`] for `backend`.
+    #[doc(hidden)]
+    pub fn count_to_sql(&self, backend: Backend) -> (String, Vec<Value>) {
+        let mut writer = SqlWriter::for_model(backend, M::PG_TYPES);
+        writer.push("SELECT COUNT(*) AS ");
+        writer.push_identifier("count");
+        self.render_from_where(&mut writer);
+        writer.finish()
+    }
+
+    /// The SQL of [`Select::exists`] for `backend`.
+    #[doc(hidden)]
+    pub fn exists_to_sql(&self, backend: Backend) -> (String, Vec<Value>) {
+        let mut writer = SqlWriter::for_model(backend, M::PG_TYPES);
+        writer.push("SELECT 1 AS ");
+        writer.push_identifier("found");
+        self.render_from_where(&mut writer);
+        writer.push(" LIMIT 1");
+        writer.finish()
+    }
+
+    /// The SQL that reads the matching rows locked until the transaction ends, where the
+    /// engine can (`FOR UPDATE`; SQLite's write transactions are serializable).
+    #[doc(hidden)]
+    pub fn to_sql_for_update(&self, backend: Backend) -> (String, Vec<Value>) {
+        let (mut sql, values) = self.to_sql(backend);
+        if backend != Backend::Sqlite {
+            sql.push_str(" FOR UPDATE");
+        }
+        (sql, values)
+    }
+
     /// How many rows match (ignoring limit and offset).
     ///
     /// # Errors
     /// Database errors.
     pub async fn count(&self, mut database: impl Executor) -> Result<i64> {
-        let mut writer = SqlWriter::for_model(database.backend(), M::PG_TYPES);
-        writer.push("SELECT COUNT(*) AS ");
-        writer.push_identifier("count");
-        self.render_from_where(&mut writer);
-        let (sql, values) = writer.finish();
+        let (sql, values) = self.count_to_sql(database.backend());
         let rows = database.fetch_all(&sql, &values).await?;
         rows.first().map_or(Ok(0), |row| row.get::<i64>("count"))
     }
@@ -232,12 +201,7 @@ impl<M: Model> Select<M> {
     /// # Errors
     /// Database errors.
     pub async fn exists(&self, mut database: impl Executor) -> Result<bool> {
-        let mut writer = SqlWriter::for_model(database.backend(), M::PG_TYPES);
-        writer.push("SELECT 1 AS ");
-        writer.push_identifier("found");
-        self.render_from_where(&mut writer);
-        writer.push(" LIMIT 1");
-        let (sql, values) = writer.finish();
+        let (sql, values) = self.exists_to_sql(database.backend());
         Ok(!database.fetch_all(&sql, &values).await?.is_empty())
     }
 }

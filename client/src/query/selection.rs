@@ -2,11 +2,12 @@
 //! `User::find().select((User::ID, User::NAME))`,
 //! `User::find().group_by(User::ROLE).select((User::ROLE, count()))`.
 
-use super::SqlWriter;
-use super::aggregate::{Aggregate, render_aggregate};
+use super::aggregate::Aggregate;
 use super::column::Column;
+use super::render::push_aggregate;
 use super::select::Select;
 use super::source::{Contains, Nullable, Nullness, Source};
+use super::writer::SqlWriter;
 use crate::error::Result;
 use crate::executor::Executor;
 use crate::model::{ColumnType, Model};
@@ -34,8 +35,7 @@ impl<M: Model, T: FromColumn> Selectable<M> for Aggregate<M, T> {
     type Value = T;
 
     fn render(&self, writer: &mut SqlWriter) {
-        let backend = writer.backend();
-        render_aggregate(writer, backend, self.function, None, self.column);
+        push_aggregate(writer, self.function, None, self.column);
     }
 }
 
@@ -55,7 +55,10 @@ pub trait Selection<M>: Sync {
 }
 
 /// The aliases of selected items, by position (rows are decoded by position).
-const ALIASES: [&str; 6] = ["_fox_0", "_fox_1", "_fox_2", "_fox_3", "_fox_4", "_fox_5"];
+const ALIASES: [&str; 12] = [
+    "_fox_0", "_fox_1", "_fox_2", "_fox_3", "_fox_4", "_fox_5", "_fox_6", "_fox_7", "_fox_8",
+    "_fox_9", "_fox_10", "_fox_11",
+];
 
 macro_rules! tuple_selection {
     ($($ty:ident => $index:tt),+) => {
@@ -86,6 +89,12 @@ tuple_selection!(A => 0, B => 1, C => 2);
 tuple_selection!(A => 0, B => 1, C => 2, D => 3);
 tuple_selection!(A => 0, B => 1, C => 2, D => 3, E => 4);
 tuple_selection!(A => 0, B => 1, C => 2, D => 3, E => 4, F => 5);
+tuple_selection!(A => 0, B => 1, C => 2, D => 3, E => 4, F => 5, G => 6);
+tuple_selection!(A => 0, B => 1, C => 2, D => 3, E => 4, F => 5, G => 6, H => 7);
+tuple_selection!(A => 0, B => 1, C => 2, D => 3, E => 4, F => 5, G => 6, H => 7, J => 8);
+tuple_selection!(A => 0, B => 1, C => 2, D => 3, E => 4, F => 5, G => 6, H => 7, J => 8, K => 9);
+tuple_selection!(A => 0, B => 1, C => 2, D => 3, E => 4, F => 5, G => 6, H => 7, J => 8, K => 9, P => 10);
+tuple_selection!(A => 0, B => 1, C => 2, D => 3, E => 4, F => 5, G => 6, H => 7, J => 8, K => 9, P => 10, Q => 11);
 
 /// Something a joined query with table list `L` can select: a column or an aggregate of one of
 /// its tables (`I` says which; the compiler infers it).
@@ -117,14 +126,7 @@ where
     type Value = T;
 
     fn render(&self, writer: &mut SqlWriter) {
-        let backend = writer.backend();
-        render_aggregate(
-            writer,
-            backend,
-            self.function,
-            Some(&S::name()),
-            self.column,
-        );
+        push_aggregate(writer, self.function, Some(&S::name()), self.column);
     }
 }
 
@@ -174,6 +176,12 @@ join_tuple_selection!(A IA => 0, B IB => 1, C IC => 2);
 join_tuple_selection!(A IA => 0, B IB => 1, C IC => 2, D ID => 3);
 join_tuple_selection!(A IA => 0, B IB => 1, C IC => 2, D ID => 3, E IE => 4);
 join_tuple_selection!(A IA => 0, B IB => 1, C IC => 2, D ID => 3, E IE => 4, F IF => 5);
+join_tuple_selection!(A IA => 0, B IB => 1, C IC => 2, D ID => 3, E IE => 4, F IF => 5, G IG => 6);
+join_tuple_selection!(A IA => 0, B IB => 1, C IC => 2, D ID => 3, E IE => 4, F IF => 5, G IG => 6, H IH => 7);
+join_tuple_selection!(A IA => 0, B IB => 1, C IC => 2, D ID => 3, E IE => 4, F IF => 5, G IG => 6, H IH => 7, J IJ => 8);
+join_tuple_selection!(A IA => 0, B IB => 1, C IC => 2, D ID => 3, E IE => 4, F IF => 5, G IG => 6, H IH => 7, J IJ => 8, K IK => 9);
+join_tuple_selection!(A IA => 0, B IB => 1, C IC => 2, D ID => 3, E IE => 4, F IF => 5, G IG => 6, H IH => 7, J IJ => 8, K IK => 9, P IP => 10);
+join_tuple_selection!(A IA => 0, B IB => 1, C IC => 2, D ID => 3, E IE => 4, F IF => 5, G IG => 6, H IH => 7, J IJ => 8, K IK => 9, P IP => 10, Q IQ => 11);
 
 /// A query returning some columns of `M` as tuples.
 #[derive(Debug)]
@@ -182,7 +190,24 @@ pub struct SelectColumns<M, S> {
     pub(crate) selection: S,
 }
 
+impl<M: Model> Select<M> {
+    /// Selects only these columns, into tuples:
+    /// `User::find().select((User::ID, User::EMAIL)).all(&db)` → `Vec<(i64, String)>`.
+    pub fn select<S: Selection<M>>(self, selection: S) -> SelectColumns<M, S> {
+        SelectColumns {
+            query: self,
+            selection,
+        }
+    }
+}
+
 impl<M: Model, S: Selection<M>> SelectColumns<M, S> {
+    /// The SQL and its parameters for `backend`.
+    pub fn to_sql(&self, backend: crate::Backend) -> (String, Vec<crate::connection::Value>) {
+        self.query
+            .to_sql_with(backend, |w| self.selection.render(w))
+    }
+
     /// Every matching row.
     ///
     /// # Errors

@@ -1,9 +1,9 @@
 //! `INSERT`, upsert, save and remove of model rows (`UPDATE`/`DELETE` by filter: [`super::filtered_write`]).
 
-use super::SqlWriter;
-use super::condition::{Condition, Expr};
+use super::condition::key_condition;
 use super::filtered_write::{delete, update};
 use super::select::select;
+use super::writer::SqlWriter;
 use crate::Backend;
 use crate::connection::Value;
 use crate::database::Database;
@@ -47,8 +47,9 @@ pub fn insert_statement<M: Model>(backend: Backend, rows: &[&M]) -> (String, Vec
 }
 
 /// `INSERT` of every column of `model` that replaces the stored row when the primary key
-/// exists.
-fn upsert_statement<M: Model>(backend: Backend, model: &M) -> (String, Vec<Value>) {
+/// exists (on MySQL the plain insert that [`upsert`] runs when no row has the key).
+#[doc(hidden)]
+pub fn upsert_statement<M: Model>(backend: Backend, model: &M) -> (String, Vec<Value>) {
     let mut writer = SqlWriter::for_model(backend, M::PG_TYPES);
     writer.push("INSERT INTO ");
     writer.push_identifier(M::TABLE);
@@ -127,23 +128,6 @@ pub async fn upsert<M: Model, E: Executor>(mut executor: E, model: &M) -> Result
     };
     stored.after_insert()?;
     Ok(stored)
-}
-
-/// A condition matching `model`'s row by primary key.
-pub(super) fn key_condition<M: Model>(model: &M) -> Condition<M> {
-    let values = model.values();
-    let parts: Vec<Expr> = M::PRIMARY_KEY
-        .iter()
-        .map(|key| Expr::Compare {
-            column: key,
-            operator: "=",
-            value: values
-                .iter()
-                .find(|(c, _)| c == key)
-                .map_or(Value::Null, |(_, v)| v.clone()),
-        })
-        .collect();
-    Condition::new(Expr::And(parts))
 }
 
 /// Writes every non-key column of `model` over its stored row (found by primary key), with
@@ -326,14 +310,6 @@ pub async fn create<N: crate::model::NewRow, E: Executor>(
     M::<N>::from_row(row)
 }
 
-/// Most parameters one statement may bind.
-pub(crate) fn parameter_limit(backend: Backend) -> usize {
-    match backend {
-        Backend::Postgres | Backend::MySql => 65_535,
-        Backend::Sqlite => 32_766,
-    }
-}
-
 /// Inserts `model` through `executor` and returns it as stored (generated keys and defaults
 /// filled in). Also `db.insert(&model)` and `tx.insert(&model)`.
 ///
@@ -428,7 +404,7 @@ pub async fn insert_many<M: Model, E: Executor>(mut executor: E, models: &[M]) -
         .filter(|c| !M::GENERATED.contains(c))
         .count()
         .max(1);
-    let batch = (parameter_limit(backend) / per_row).max(1);
+    let batch = (crate::dialect::dialect_for(backend).parameter_limit() / per_row).max(1);
     let mut inserted = 0;
     for chunk in models.chunks(batch) {
         let rows: Vec<&M> = chunk.iter().collect();

@@ -1,5 +1,6 @@
-//! Builder updates and deletes of models with hooks: the hooks run for every affected row, in
-//! one transaction with the write, as they do for `save` and `remove` of one row.
+//! Running builder updates and deletes: one statement, or, for models with hooks, the hooks
+//! run for every affected row, in one transaction with the write, as they do for `save` and
+//! `remove` of one row.
 //!
 //! # Expected flow
 //! 1. Through the pool, a transaction begins; on a transaction, the caller's is used.
@@ -17,10 +18,13 @@
 
 use std::collections::HashMap;
 
-use super::condition::Expr;
-use super::filtered_write::{Delete, FilteredWrite, Update, delete as delete_statement};
+use super::ast::Expr;
+use super::condition::key_condition;
+use super::filtered_write::{
+    Delete, FilteredWrite, Update, delete as delete_statement, render_returning,
+    update as update_statement,
+};
 use super::select::select;
-use super::write::{key_condition, parameter_limit};
 use crate::Backend;
 use crate::connection::Value;
 use crate::error::{Error, Result};
@@ -28,9 +32,93 @@ use crate::executor::Executor;
 use crate::model::Model;
 use crate::transaction::Transaction;
 
+impl<M: Model> Update<M> {
+    /// Runs it; returns the number of rows changed.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] without a filter or `all_rows()`, or without `set`; hook
+    /// errors (nothing is written); database errors.
+    pub async fn exec(&self, database: impl Executor) -> Result<u64> {
+        exec(self, database).await
+    }
+
+    /// Runs it and returns the changed rows as they are now (PostgreSQL and SQLite; MySQL
+    /// cannot return rows from an UPDATE).
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] on MySQL and as for [`Update::exec`]; database errors.
+    pub async fn returning(&self, database: impl Executor) -> Result<Vec<M>> {
+        returning(self, database).await
+    }
+}
+
+impl<M: Model> Delete<M> {
+    /// Runs it; returns the number of rows deleted.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] without a filter or `all_rows()`; hook errors (nothing is
+    /// deleted); database errors.
+    pub async fn exec(&self, database: impl Executor) -> Result<u64> {
+        exec(self, database).await
+    }
+
+    /// Runs it and returns the deleted rows (PostgreSQL and SQLite; MySQL cannot return rows
+    /// from a DELETE).
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] on MySQL and as for [`Delete::exec`]; database errors.
+    pub async fn returning(&self, database: impl Executor) -> Result<Vec<M>> {
+        returning(self, database).await
+    }
+}
+
+/// A builder write that runs the model's hooks per row.
+trait HookedWrite<M: Model>: FilteredWrite<M> {
+    /// The write with the model's hooks per row: rows changed, and the rows when `returning`.
+    async fn with_hooks(&self, database: impl Executor, returning: bool) -> Result<(u64, Vec<M>)>;
+}
+
+impl<M: Model> HookedWrite<M> for Update<M> {
+    async fn with_hooks(&self, database: impl Executor, returning: bool) -> Result<(u64, Vec<M>)> {
+        update(self, database, returning).await
+    }
+}
+
+impl<M: Model> HookedWrite<M> for Delete<M> {
+    async fn with_hooks(&self, database: impl Executor, returning: bool) -> Result<(u64, Vec<M>)> {
+        delete(self, database, returning).await
+    }
+}
+
+async fn exec<M: Model, W: HookedWrite<M>>(write: &W, mut database: impl Executor) -> Result<u64> {
+    let writer = write.render(database.backend())?;
+    if write.scope().runs_hooks::<M>() {
+        return Ok(write.with_hooks(database, false).await?.0);
+    }
+    let (sql, values) = writer.finish();
+    Ok(database.execute(&sql, &values).await?.rows_affected)
+}
+
+async fn returning<M: Model, W: HookedWrite<M>>(
+    write: &W,
+    mut database: impl Executor,
+) -> Result<Vec<M>> {
+    let writer = render_returning(write, database.backend())?;
+    if write.scope().runs_hooks::<M>() {
+        return Ok(write.with_hooks(database, true).await?.1);
+    }
+    let (sql, values) = writer.finish();
+    database
+        .fetch_all(&sql, &values)
+        .await?
+        .iter()
+        .map(M::from_row)
+        .collect()
+}
+
 /// Runs `update` with the model's update hooks; returns the rows changed and, when `returning`
 /// (PostgreSQL and SQLite), the changed rows as stored.
-pub(super) async fn update<M: Model, E: Executor>(
+async fn update<M: Model, E: Executor>(
     update: &Update<M>,
     mut executor: E,
     returning: bool,
@@ -53,7 +141,7 @@ pub(super) async fn update<M: Model, E: Executor>(
 
 /// Runs `delete` with the model's delete hooks; returns the rows deleted and, when
 /// `returning`, the deleted rows.
-pub(super) async fn delete<M: Model, E: Executor>(
+async fn delete<M: Model, E: Executor>(
     delete: &Delete<M>,
     mut executor: E,
     returning: bool,
@@ -89,11 +177,8 @@ async fn read_locked<M: Model, E: Executor>(
 ) -> Result<Vec<M>> {
     let backend = executor.backend();
     let mut query = select::<M>();
-    query.filter = filter.cloned();
-    let (mut sql, values) = query.to_sql(backend);
-    if backend != Backend::Sqlite {
-        sql.push_str(" FOR UPDATE");
-    }
+    query.core.filter = filter.cloned();
+    let (sql, values) = query.to_sql_for_update(backend);
     executor
         .fetch_all(&sql, &values)
         .await?
@@ -123,8 +208,11 @@ const COMPOSITE_KEYS_PER_STATEMENT: usize = 400;
 
 /// How many rows one statement can name by key next to `bound` other parameters.
 fn keys_per_statement<M: Model>(backend: Backend, bound: usize) -> usize {
-    let by_parameters =
-        (parameter_limit(backend).saturating_sub(bound) / M::PRIMARY_KEY.len().max(1)).max(1);
+    let by_parameters = (crate::dialect::dialect_for(backend)
+        .parameter_limit()
+        .saturating_sub(bound)
+        / M::PRIMARY_KEY.len().max(1))
+    .max(1);
     if M::PRIMARY_KEY.len() > 1 {
         by_parameters.min(COMPOSITE_KEYS_PER_STATEMENT)
     } else {
@@ -176,7 +264,7 @@ async fn update_rows<M: Model>(
     let mut stored = Vec::new();
     for (changes, originals) in &groups {
         for chunk in originals.chunks(keys_per_statement::<M>(backend, changes.len())) {
-            let mut statement = super::filtered_write::update::<M>();
+            let mut statement = update_statement::<M>();
             statement.assignments = changes.clone();
             statement.scope.filter = Some(keys_condition(chunk));
             let mut writer = statement.render(backend)?;

@@ -3,7 +3,7 @@
 use super::{Link, Relation};
 use crate::model::Model;
 use crate::query::JoinLink;
-use crate::query::condition::Expr;
+use crate::query::ast::Expr;
 
 impl<P: Model, C: Model> Relation<P, C> {
     /// The columns tying `P` rows to `C` rows.

@@ -1,0 +1,162 @@
+//! [`SqlWriter`]: statement text being written for one engine, with the values bound so far.
+
+use crate::Backend;
+use crate::connection::Value;
+use crate::dialect::{Dialect, dialect_for};
+
+/// SQL text being written, with the values bound so far. Opaque outside FoxDB: it appears in
+/// the [`super::Selectable`] and [`super::Selection`] traits, which only FoxDB's types implement usefully.
+#[derive(Debug)]
+pub struct SqlWriter {
+    dialect: &'static dyn Dialect,
+    casts: &'static [(&'static str, &'static str)],
+    pub(crate) sql: String,
+    pub(crate) values: Vec<Value>,
+}
+
+impl SqlWriter {
+    /// A writer that casts values of the given columns to their PostgreSQL types.
+    pub(crate) fn for_model(
+        backend: Backend,
+        casts: &'static [(&'static str, &'static str)],
+    ) -> Self {
+        Self {
+            casts: if backend == Backend::Postgres {
+                casts
+            } else {
+                &[]
+            },
+            dialect: dialect_for(backend),
+            sql: String::new(),
+            values: Vec::new(),
+        }
+    }
+
+    pub(crate) fn backend(&self) -> Backend {
+        self.dialect.backend()
+    }
+
+    /// How the engine spells what it spells its own way.
+    pub(crate) fn dialect(&self) -> &'static dyn Dialect {
+        self.dialect
+    }
+
+    pub(crate) fn push(&mut self, text: &str) {
+        self.sql.push_str(text);
+    }
+
+    pub(crate) fn push_identifier(&mut self, name: &str) {
+        let quoted = self.dialect.quote(name);
+        self.sql.push_str(&quoted);
+    }
+
+    pub(crate) fn push_value(&mut self, value: Value) {
+        // NULL too is bound, never written into the text: the statement text (and so its query
+        // shape, a metric label) stays the same whichever values are NULL. Each engine binds
+        // NULL so that it fits any column (`DecimalBinding::bind_null`).
+        self.values.push(value);
+        let placeholder = self.dialect.placeholder(self.values.len());
+        self.sql.push_str(&placeholder);
+    }
+
+    /// Uses another model's casts (for a subquery on it); returns the ones in use before.
+    pub(crate) fn swap_casts(
+        &mut self,
+        casts: &'static [(&'static str, &'static str)],
+    ) -> &'static [(&'static str, &'static str)] {
+        let casts = if self.dialect.backend() == Backend::Postgres {
+            casts
+        } else {
+            &[]
+        };
+        std::mem::replace(&mut self.casts, casts)
+    }
+
+    /// Whether values compared with `column` are cast to its PostgreSQL type (an enum).
+    pub(crate) fn casts_column(&self, column: &str) -> bool {
+        self.casts.iter().any(|(c, _)| *c == column)
+    }
+
+    /// A value compared with or written to `column`, cast where the column needs it.
+    pub(crate) fn push_column_value(&mut self, column: &str, value: Value) {
+        match self.casts.iter().find(|(c, _)| *c == column) {
+            Some((_, ty)) if value != Value::Null => {
+                self.sql.push_str("CAST(");
+                self.push_value(value);
+                self.sql.push_str(" AS ");
+                self.push_identifier(ty);
+                self.sql.push(')');
+            }
+            _ => self.push_value(value),
+        }
+    }
+
+    /// A select list: columns with a cast type are read back as text (PostgreSQL enums decode
+    /// into `String` only so).
+    pub(crate) fn push_select_columns(&mut self, columns: &[&str]) {
+        self.push_select_columns_of(None, columns);
+    }
+
+    /// One column as a select expression, without alias (the caller aliases it).
+    pub(crate) fn push_column_expression(&mut self, column: &str) {
+        self.push_column_expression_of(None, column);
+    }
+
+    /// [`SqlWriter::push_column_expression`] qualified by `table`.
+    pub(crate) fn push_column_expression_of(&mut self, table: Option<&str>, column: &str) {
+        let cast = self.casts.iter().any(|(c, _)| *c == column);
+        if cast {
+            self.push("CAST(");
+        }
+        if let Some(table) = table {
+            self.push_identifier(table);
+            self.push(".");
+        }
+        self.push_identifier(column);
+        if cast {
+            self.push(" AS text)");
+        }
+    }
+
+    /// [`SqlWriter::push_select_columns`] with every column qualified by `table`.
+    pub(crate) fn push_select_columns_of(&mut self, table: Option<&str>, columns: &[&str]) {
+        for (i, column) in columns.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            let cast = self.casts.iter().any(|(c, _)| c == column);
+            if cast {
+                self.push("CAST(");
+            }
+            if let Some(table) = table {
+                self.push_identifier(table);
+                self.push(".");
+            }
+            self.push_identifier(column);
+            if cast {
+                self.push(" AS text) AS ");
+                self.push_identifier(column);
+            }
+        }
+    }
+
+    /// `table.column`, both quoted.
+    pub(crate) fn push_qualified(&mut self, table: &str, column: &str) {
+        self.push_identifier(table);
+        self.push(".");
+        self.push_identifier(column);
+    }
+
+    pub(crate) fn push_identifiers(&mut self, names: &[&str]) {
+        for (i, name) in names.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.push_identifier(name);
+        }
+    }
+
+    pub(crate) fn finish(self) -> (String, Vec<Value>) {
+        (self.sql, self.values)
+    }
+}
