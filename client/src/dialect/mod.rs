@@ -46,6 +46,19 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         format!("'{}'", value.replace('\'', "''"))
     }
 
+    /// The statement that begins a transaction on a connection with none open (inside one,
+    /// [`crate::Connection::begin`] sets a savepoint instead).
+    fn begin_transaction(&self) -> &'static str {
+        "BEGIN"
+    }
+
+    /// The statement that begins a transaction keeping every other connection out, readers
+    /// included, until it ends; `None` where the engine has no such transaction (PostgreSQL and
+    /// MySQL serialise schema changes with an advisory lock instead).
+    fn begin_exclusive_transaction(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Placeholder of the `n`-th (1-based) bound parameter.
     fn placeholder(&self, _n: usize) -> String {
         "?".to_string()

@@ -105,7 +105,7 @@ pub async fn acquire_lock(
                 .execute(&format!("PRAGMA busy_timeout = {}", timeout.as_millis()))
                 .await?;
             let holder_file = sqlite_path.map(|p| PathBuf::from(format!("{p}.fox-lock")));
-            if let Err(error) = connection.execute("BEGIN EXCLUSIVE").await {
+            if let Err(error) = connection.begin_exclusive().await {
                 let message = error.to_string();
                 if message.contains("locked") || message.contains("busy") {
                     let holder = holder_file

@@ -85,7 +85,7 @@ impl Session {
 
     async fn end_sqlite_run(&mut self, commit: bool) -> Result<(), MigrateError> {
         if !commit {
-            let _ = self.connection.execute("ROLLBACK").await;
+            let _ = self.connection.rollback().await;
             return Ok(());
         }
         let violations = match self
@@ -98,7 +98,7 @@ impl Session {
         {
             Ok(rows) => rows,
             Err(error) => {
-                let _ = self.connection.execute("ROLLBACK").await;
+                let _ = self.connection.rollback().await;
                 return Err(MigrateError::Engine(EngineError::ForeignKeyViolation(
                     format!(
                         "the foreign key check before commit could not run ({}); the whole run was rolled back",
@@ -108,9 +108,9 @@ impl Session {
             }
         };
         if violations.is_empty() {
-            return Ok(self.connection.execute("COMMIT").await.map(drop)?);
+            return Ok(self.connection.commit().await?);
         }
-        let _ = self.connection.execute("ROLLBACK").await;
+        let _ = self.connection.rollback().await;
         let described: Vec<String> = violations
             .iter()
             .take(5)
