@@ -28,6 +28,7 @@ use foxdb::{Backend, ConnectOptions, Connection, DatabaseUrl};
 use super::bookkeeping::apply_bookkeeping;
 use super::clock::{applier_identity, now_rfc3339};
 use super::error::EngineError;
+use super::foreign_key_check::commit_after_foreign_key_check;
 use super::history::{
     ApplyStatus, HistoryRecord, close_interrupted, finish_history, insert_history, record_progress,
 };
@@ -442,35 +443,6 @@ async fn run_transactional(
             source,
         });
     }
-    if backend == Backend::Sqlite {
-        let violations = connection
-            .fetch_text_rows(
-                "SELECT \"table\", CAST(rowid AS TEXT), \"parent\" FROM pragma_foreign_key_check",
-                &[],
-            )
-            .await?;
-        if !violations.is_empty() {
-            let _ = connection.rollback().await;
-            let described: Vec<String> = violations
-                .iter()
-                .take(5)
-                .map(|row| {
-                    let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
-                    format!(
-                        "{} row {} references a missing {} row",
-                        field(0),
-                        field(1),
-                        field(2)
-                    )
-                })
-                .collect();
-            return Err(EngineError::ForeignKeyViolation(format!(
-                "{} violation(s): {}",
-                violations.len(),
-                described.join("; ")
-            )));
-        }
-    }
     let sql = plan.all_sql();
     let record = HistoryRecord {
         schema_name: &options.schema_name,
@@ -488,8 +460,12 @@ async fn run_transactional(
         Some(started.elapsed().as_millis()),
     )
     .await?;
-    connection.commit().await?;
-    Ok(())
+    if backend == Backend::Sqlite {
+        // Rebuilds ran with `foreign_keys` off: keys are checked as a whole before commit.
+        commit_after_foreign_key_check(connection).await
+    } else {
+        Ok(connection.commit().await?)
+    }
 }
 
 /// Begins the transaction the work done under the lock runs in, unless the lock already is one
