@@ -1,15 +1,18 @@
 //! One connection to one database, whatever the engine: connecting with clear errors, running
-//! statements, binding portable values.
+//! statements, binding portable values, transactions (begun in the form the engine's
+//! [`crate::dialect::Dialect`] names, nested as savepoints), so no caller types `BEGIN` or `COMMIT`.
 //!
 //! The schema engine needs a single session (locks, transactions and session settings live on
 //! it), so this is a connection, not a pool.
 
 use std::time::Duration;
 
-use sqlx::{AssertSqlSafe, Connection as _, Row};
+use sqlx::{AssertSqlSafe, Connection as _, Row, SqlSafeStr};
+use sqlx_core::transaction::TransactionManager;
 
 use crate::Backend;
 use crate::backend::on_engine;
+use crate::dialect::dialect_for;
 use crate::error::{Error, Result};
 use crate::placeholders::{self, Uncountable};
 use crate::url::DatabaseUrl;
@@ -277,10 +280,146 @@ impl Connection {
         result.map_err(|e| Error::query(backend, Some(sql), e))
     }
 
+    /// Begins a transaction, in the engine's form ([`crate::dialect::Dialect::begin_transaction`]: `BEGIN`, on
+    /// SQLite `BEGIN IMMEDIATE`, which takes the write lock at once); inside an open transaction
+    /// it sets a savepoint instead, so transactions nest. Each `begin` is ended by one
+    /// [`Connection::commit`] or [`Connection::rollback`], innermost first.
+    ///
+    /// # Errors
+    /// [`Error::Query`] with the statement.
+    pub async fn begin(&mut self) -> Result<()> {
+        let statement =
+            (!self.in_transaction()).then(|| dialect_for(self.backend()).begin_transaction());
+        self.begin_with(statement).await
+    }
+
+    /// Begins a transaction that keeps every other connection out, readers included, until it
+    /// ends ([`crate::dialect::Dialect::begin_exclusive_transaction`]: SQLite `BEGIN EXCLUSIVE`). The schema
+    /// engine's lock on SQLite is this transaction.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] on an engine without one (PostgreSQL and MySQL serialise with
+    /// advisory locks) or inside an open transaction (it cannot nest); [`Error::Query`] when the
+    /// lock is not granted within the busy timeout.
+    pub async fn begin_exclusive(&mut self) -> Result<()> {
+        let backend = self.backend();
+        let Some(statement) = dialect_for(backend).begin_exclusive_transaction() else {
+            return Err(Error::Unsupported {
+                backend,
+                feature: "an exclusive transaction (use an advisory lock)".into(),
+            });
+        };
+        if self.in_transaction() {
+            return Err(Error::Unsupported {
+                backend,
+                feature: "an exclusive transaction inside an open transaction".into(),
+            });
+        }
+        self.begin_with(Some(statement)).await
+    }
+
+    async fn begin_with(&mut self, statement: Option<&'static str>) -> Result<()> {
+        let backend = self.backend();
+        let shown = statement.unwrap_or("SAVEPOINT");
+        let begun = on_engine!(self, Self(c) => begin_on(c, statement).await);
+        begun.map_err(|e| Error::query(backend, Some(shown), e))
+    }
+
+    /// Commits the innermost open transaction (releases its savepoint when nested). Without an
+    /// open transaction it does nothing.
+    ///
+    /// # Errors
+    /// [`Error::Query`]: the commit failed (a deferred constraint, a lost connection).
+    pub async fn commit(&mut self) -> Result<()> {
+        let backend = self.backend();
+        let committed = on_engine!(self, Self(c) => commit_on(c).await);
+        committed.map_err(|e| Error::query(backend, Some("COMMIT"), e))
+    }
+
+    /// Rolls back the innermost open transaction (back to its savepoint when nested). Without
+    /// an open transaction it does nothing.
+    ///
+    /// # Errors
+    /// [`Error::Query`]: the rollback failed (a lost connection; the server then ends the
+    /// transaction itself).
+    pub async fn rollback(&mut self) -> Result<()> {
+        let backend = self.backend();
+        let rolled_back = on_engine!(self, Self(c) => rollback_on(c).await);
+        rolled_back.map_err(|e| Error::query(backend, Some("ROLLBACK"), e))
+    }
+
+    /// How many transactions are open: 0 outside one, 1 in one, one more per savepoint.
+    pub fn transaction_depth(&self) -> usize {
+        on_engine!(self, Self(c) => depth_of(c))
+    }
+
+    /// Whether a transaction is open.
+    pub fn in_transaction(&self) -> bool {
+        self.transaction_depth() > 0
+    }
+
+    /// Runs `work` in a transaction (a savepoint inside an open one): commits when it returns
+    /// `Ok`, rolls back when it returns `Err`. The work's error is the one returned; a failed
+    /// rollback is logged.
+    ///
+    /// # Errors
+    /// The work's error (after rollback), or the begin's or commit's.
+    pub async fn transaction<T, E, F>(&mut self, work: F) -> std::result::Result<T, E>
+    where
+        F: AsyncFnOnce(&mut Connection) -> std::result::Result<T, E>,
+        E: From<Error>,
+    {
+        self.begin().await?;
+        match work(self).await {
+            Ok(value) => {
+                self.commit().await?;
+                Ok(value)
+            }
+            Err(error) => {
+                if let Err(rollback) = self.rollback().await {
+                    tracing::warn!(error = %rollback, "rollback after a failed transaction failed");
+                }
+                Err(error)
+            }
+        }
+    }
+
     /// Closes the connection cleanly.
     pub async fn close(self) {
         let _ = on_engine!(self, Self(c) => c.close().await);
     }
+}
+
+// Transactions go through the driver's transaction manager, which counts them on the
+// connection (nesting becomes savepoints), as sqlx's own `Transaction` does.
+
+async fn begin_on<C: sqlx::Connection>(
+    connection: &mut C,
+    statement: Option<&'static str>,
+) -> sqlx::Result<()> {
+    <<C::Database as sqlx::Database>::TransactionManager as TransactionManager>::begin(
+        connection,
+        statement.map(SqlSafeStr::into_sql_str),
+    )
+    .await
+}
+
+async fn commit_on<C: sqlx::Connection>(connection: &mut C) -> sqlx::Result<()> {
+    <<C::Database as sqlx::Database>::TransactionManager as TransactionManager>::commit(connection)
+        .await
+}
+
+async fn rollback_on<C: sqlx::Connection>(connection: &mut C) -> sqlx::Result<()> {
+    <<C::Database as sqlx::Database>::TransactionManager as TransactionManager>::rollback(
+        connection,
+    )
+    .await
+}
+
+fn depth_of<C: sqlx::Connection>(connection: &C) -> usize {
+    <<C::Database as sqlx::Database>::TransactionManager as TransactionManager>::get_transaction_depth(
+        connection,
+    )
 }
 
 /// Refuses a statement given another number of values than its placeholders take, before the

@@ -23,6 +23,7 @@ use crate::connection::{
     Value, bind_all, carry_decode_error, is_carried_decode_error, query_or_decode_error,
 };
 use crate::database::Database;
+use crate::dialect::Dialect as _;
 use crate::error::{Error, Result};
 use crate::executor::{Executed, Executor};
 use crate::row::Row;
@@ -98,10 +99,11 @@ impl Database {
             }
             #[cfg(feature = "sqlite")]
             (crate::database::PoolRef::Sqlite(p), None | Some(Isolation::Serializable)) => {
-                // SQLite transactions are always serializable. IMMEDIATE takes the write lock
-                // at BEGIN, so a transaction that reads and then writes waits for another
-                // writer (busy timeout) instead of failing with SQLITE_BUSY when it upgrades.
-                p.begin_with("BEGIN IMMEDIATE").await.map(Inner::Sqlite)
+                // SQLite transactions are always serializable; the dialect's BEGIN takes the
+                // write lock at once (`BEGIN IMMEDIATE`).
+                p.begin_with(crate::dialect::Sqlite.begin_transaction())
+                    .await
+                    .map(Inner::Sqlite)
             }
             #[cfg(feature = "sqlite")]
             (crate::database::PoolRef::Sqlite(_), Some(level)) => {

@@ -46,6 +46,42 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         format!("'{}'", value.replace('\'', "''"))
     }
 
+    /// The statement that begins a transaction on a connection with none open (inside one,
+    /// [`crate::Connection::begin`] sets a savepoint instead).
+    fn begin_transaction(&self) -> &'static str {
+        "BEGIN"
+    }
+
+    /// The statement that begins a transaction keeping every other connection out, readers
+    /// included, until it ends; `None` where the engine has no such transaction (PostgreSQL and
+    /// MySQL serialise schema changes with an advisory lock instead).
+    fn begin_exclusive_transaction(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// What follows `INSERT INTO t (...) VALUES (...)` to make it an upsert on `key` (the
+    /// primary key): a row whose key is stored already has its `updated` columns set from the
+    /// new values, in place, and keeps everything else; with nothing to update the stored row
+    /// stays as it is. The row is never deleted and inserted again (as `REPLACE INTO` does), so
+    /// no `ON DELETE CASCADE` fires and rows that reference it stay.
+    ///
+    /// PostgreSQL and SQLite: `ON CONFLICT (key) DO UPDATE SET c = excluded.c` (`DO NOTHING`
+    /// with nothing to update).
+    fn upsert_clause(&self, key: &[String], updated: &[String]) -> String {
+        if updated.is_empty() {
+            return format!(" ON CONFLICT ({}) DO NOTHING", self.quote_list(key));
+        }
+        let assignments: Vec<String> = updated
+            .iter()
+            .map(|c| format!("{0} = excluded.{0}", self.quote(c)))
+            .collect();
+        format!(
+            " ON CONFLICT ({}) DO UPDATE SET {}",
+            self.quote_list(key),
+            assignments.join(", ")
+        )
+    }
+
     /// Placeholder of the `n`-th (1-based) bound parameter.
     fn placeholder(&self, _n: usize) -> String {
         "?".to_string()
@@ -348,5 +384,61 @@ pub fn dialect_for(backend: Backend) -> &'static dyn Dialect {
         Backend::Postgres => &Postgres,
         Backend::MySql => &MySql,
         Backend::Sqlite => &Sqlite,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn upserts_update_the_stored_row_in_place_on_every_engine() {
+        let (key, updated) = (names(&["id"]), names(&["name", "n"]));
+        assert_eq!(
+            Postgres.upsert_clause(&key, &updated),
+            r#" ON CONFLICT ("id") DO UPDATE SET "name" = excluded."name", "n" = excluded."n""#
+        );
+        assert_eq!(
+            Sqlite.upsert_clause(&key, &updated),
+            Postgres.upsert_clause(&key, &updated)
+        );
+        assert_eq!(
+            MySql.upsert_clause(&key, &updated),
+            " ON DUPLICATE KEY UPDATE `name` = VALUES(`name`), `n` = VALUES(`n`)"
+        );
+        for backend in [Backend::Postgres, Backend::MySql, Backend::Sqlite] {
+            let clause = dialect_for(backend).upsert_clause(&key, &updated);
+            assert!(!clause.contains("REPLACE"), "{backend}: {clause}");
+        }
+    }
+
+    #[test]
+    fn an_upsert_with_nothing_to_update_keeps_the_stored_row() {
+        let key = names(&["a", "b"]);
+        assert_eq!(
+            Postgres.upsert_clause(&key, &[]),
+            r#" ON CONFLICT ("a", "b") DO NOTHING"#
+        );
+        assert_eq!(
+            MySql.upsert_clause(&key, &[]),
+            " ON DUPLICATE KEY UPDATE `a` = `a`"
+        );
+    }
+
+    #[test]
+    fn transactions_begin_in_the_engine_form() {
+        assert_eq!(Postgres.begin_transaction(), "BEGIN");
+        assert_eq!(MySql.begin_transaction(), "BEGIN");
+        assert_eq!(Sqlite.begin_transaction(), "BEGIN IMMEDIATE");
+        assert_eq!(
+            Sqlite.begin_exclusive_transaction(),
+            Some("BEGIN EXCLUSIVE")
+        );
+        assert_eq!(Postgres.begin_exclusive_transaction(), None);
+        assert_eq!(MySql.begin_exclusive_transaction(), None);
     }
 }

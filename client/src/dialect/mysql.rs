@@ -40,6 +40,21 @@ impl Dialect for MySql {
         format!("'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
     }
 
+    /// `ON DUPLICATE KEY UPDATE c = VALUES(c)` (MariaDB has no row alias; `VALUES()` is what it
+    /// and MySQL both read), `k = k` with nothing to update. It updates in place like the
+    /// other engines' `ON CONFLICT`, but MySQL takes a conflict on any unique key, not only
+    /// `key`, as the conflict to update.
+    fn upsert_clause(&self, key: &[String], updated: &[String]) -> String {
+        let assignments: Vec<String> = match (updated, key.first()) {
+            ([], Some(first)) => vec![format!("{0} = {0}", self.quote(first))],
+            _ => updated
+                .iter()
+                .map(|c| format!("{0} = VALUES({0})", self.quote(c)))
+                .collect(),
+        };
+        format!(" ON DUPLICATE KEY UPDATE {}", assignments.join(", "))
+    }
+
     fn native_type(&self, _table: &str, column: &Column) -> String {
         match &column.ty {
             ColumnType::SmallInt => "smallint".into(),

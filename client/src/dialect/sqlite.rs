@@ -56,6 +56,17 @@ impl Dialect for Sqlite {
         }
     }
 
+    fn begin_transaction(&self) -> &'static str {
+        // IMMEDIATE takes the write lock at BEGIN, so a transaction that reads and then writes
+        // waits for another writer (busy timeout) instead of failing with SQLITE_BUSY when it
+        // upgrades.
+        "BEGIN IMMEDIATE"
+    }
+
+    fn begin_exclusive_transaction(&self) -> Option<&'static str> {
+        Some("BEGIN EXCLUSIVE")
+    }
+
     fn float_storage(&self, _ty: &ColumnType) -> FloatStorage {
         // Every SQLite REAL is an 8-byte IEEE float.
         FloatStorage::Double

@@ -28,6 +28,7 @@ use foxdb::{Backend, ConnectOptions, Connection, DatabaseUrl};
 use super::bookkeeping::apply_bookkeeping;
 use super::clock::{applier_identity, now_rfc3339};
 use super::error::EngineError;
+use super::foreign_key_check::commit_after_foreign_key_check;
 use super::history::{
     ApplyStatus, HistoryRecord, close_interrupted, finish_history, insert_history, record_progress,
 };
@@ -150,7 +151,6 @@ pub async fn seed_schema(
     lock_timeout: Duration,
 ) -> Result<usize, EngineError> {
     let mut connection = connect(url).await?;
-    let backend = connection.backend();
     let lock = acquire_lock(
         &mut connection,
         &url.database_name(),
@@ -160,14 +160,9 @@ pub async fn seed_schema(
     .await?;
     let result = async {
         let plan = build_plan(&mut connection, spec).await?;
-        if backend == Backend::Postgres {
-            connection.execute("BEGIN").await?;
-        }
+        begin_locked_work(&mut connection).await?;
         for seed in &plan.seeds {
             if let Err(source) = connection.execute_with(&seed.sql, &seed.params).await {
-                if backend != Backend::MySql {
-                    let _ = connection.execute("ROLLBACK").await;
-                }
                 return Err(EngineError::StatementFailed {
                     index: 1,
                     total: plan.seeds.len(),
@@ -182,14 +177,13 @@ pub async fn seed_schema(
         for sql in &plan.after_seed {
             connection.execute(sql).await?;
         }
-        if backend != Backend::MySql {
-            connection.execute("COMMIT").await?;
-        }
+        connection.commit().await?;
         Ok(plan.seeds.len())
     }
     .await;
-    if result.is_err() && backend == Backend::Sqlite {
-        let _ = connection.execute("ROLLBACK").await;
+    if result.is_err() {
+        // Nothing of a failed seed is kept (on SQLite this also ends the lock's transaction).
+        let _ = connection.rollback().await;
     }
     let released = lock.release(&mut connection).await;
     connection.close().await;
@@ -237,9 +231,12 @@ pub async fn apply_schema(
     )
     .await?;
     let result = apply_locked(&mut connection, &lock, spec, options, progress).await;
+    // Ends the transaction the apply left open (refusals, errors, approvals awaited; on SQLite
+    // the lock's exclusive one): nothing of it is kept.
+    if connection.in_transaction() {
+        let _ = connection.rollback().await;
+    }
     if backend == Backend::Sqlite {
-        // Ends the exclusive transaction if the apply did not (refusals, errors, dry runs).
-        let _ = connection.execute("ROLLBACK").await;
         let _ = connection.execute("PRAGMA foreign_keys = ON").await;
     }
     let released = lock.release(&mut connection).await;
@@ -285,9 +282,8 @@ async fn apply_locked(
             };
             insert_history(connection, &record, ApplyStatus::Applied, 0, Some(0)).await?;
         }
-        if backend == Backend::Sqlite {
-            connection.execute("COMMIT").await?;
-        }
+        // Keeps the bookkeeping: ends the lock's transaction on SQLite (elsewhere none is open).
+        connection.commit().await?;
         return Ok(ApplyOutcome::InSync { interrupted });
     }
     if let Some(refusal) = policy_refusal(&plan, options) {
@@ -402,32 +398,30 @@ async fn run_transactional(
     // PostgreSQL: new enum labels are committed before the transaction and stay whatever
     // happens after; a failure says exactly which.
     let mut committed: Vec<&str> = Vec::new();
-    if backend == Backend::Postgres {
-        for (i, statement) in plan
-            .statements
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.before_transaction)
-        {
-            connection.execute(&statement.sql).await.map_err(|source| {
-                EngineError::StatementFailed {
-                    index: i + 1,
-                    total: plan.statements.len(),
-                    outcome: format!(
-                        "it adds an enum label before the transaction; {}",
-                        remaining_labels(&committed)
-                    ),
-                    source,
-                }
-            })?;
-            committed.push(&statement.sql);
-        }
-        connection.execute("BEGIN").await?;
+    for (i, statement) in plan
+        .statements
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.before_transaction)
+    {
+        connection.execute(&statement.sql).await.map_err(|source| {
+            EngineError::StatementFailed {
+                index: i + 1,
+                total: plan.statements.len(),
+                outcome: format!(
+                    "it adds an enum label before the transaction; {}",
+                    remaining_labels(&committed)
+                ),
+                source,
+            }
+        })?;
+        committed.push(&statement.sql);
     }
+    begin_locked_work(connection).await?;
     let total = plan.statements.len();
     let outcome = run_statements(connection, plan, progress, None).await;
     if let Err((index, source)) = outcome {
-        let _ = connection.execute("ROLLBACK").await;
+        let _ = connection.rollback().await;
         let batch = if backend == Backend::Sqlite && index < total {
             let last = (index + SQLITE_BATCH).min(total);
             format!(
@@ -449,35 +443,6 @@ async fn run_transactional(
             source,
         });
     }
-    if backend == Backend::Sqlite {
-        let violations = connection
-            .fetch_text_rows(
-                "SELECT \"table\", CAST(rowid AS TEXT), \"parent\" FROM pragma_foreign_key_check",
-                &[],
-            )
-            .await?;
-        if !violations.is_empty() {
-            let _ = connection.execute("ROLLBACK").await;
-            let described: Vec<String> = violations
-                .iter()
-                .take(5)
-                .map(|row| {
-                    let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
-                    format!(
-                        "{} row {} references a missing {} row",
-                        field(0),
-                        field(1),
-                        field(2)
-                    )
-                })
-                .collect();
-            return Err(EngineError::ForeignKeyViolation(format!(
-                "{} violation(s): {}",
-                violations.len(),
-                described.join("; ")
-            )));
-        }
-    }
     let sql = plan.all_sql();
     let record = HistoryRecord {
         schema_name: &options.schema_name,
@@ -495,8 +460,25 @@ async fn run_transactional(
         Some(started.elapsed().as_millis()),
     )
     .await?;
-    connection.execute("COMMIT").await?;
-    Ok(())
+    if backend == Backend::Sqlite {
+        // Rebuilds ran with `foreign_keys` off: keys are checked as a whole before commit.
+        commit_after_foreign_key_check(connection).await
+    } else {
+        Ok(connection.commit().await?)
+    }
+}
+
+/// Begins the transaction the work done under the lock runs in, unless the lock already is one
+/// (SQLite's exclusive transaction): either way one [`Connection::commit`] keeps the work and
+/// one [`Connection::rollback`] undoes it.
+///
+/// # Errors
+/// Database errors.
+async fn begin_locked_work(connection: &mut Connection) -> Result<(), foxdb::Error> {
+    if connection.in_transaction() {
+        return Ok(());
+    }
+    connection.begin().await
 }
 
 /// What a failed PostgreSQL apply leaves behind: the enum labels committed before its

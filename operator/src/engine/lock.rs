@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use foxdb::dialect::dialect_for;
 use foxdb::{Backend, Connection, Value};
 
 use super::clock::{applier_identity, now_rfc3339};
@@ -105,7 +106,7 @@ pub async fn acquire_lock(
                 .execute(&format!("PRAGMA busy_timeout = {}", timeout.as_millis()))
                 .await?;
             let holder_file = sqlite_path.map(|p| PathBuf::from(format!("{p}.fox-lock")));
-            if let Err(error) = connection.execute("BEGIN EXCLUSIVE").await {
+            if let Err(error) = connection.begin_exclusive().await {
                 let message = error.to_string();
                 if message.contains("locked") || message.contains("busy") {
                     let holder = holder_file
@@ -145,10 +146,21 @@ impl DatabaseLock {
     /// Database errors.
     pub async fn record_holder(&self, connection: &mut Connection) -> Result<(), EngineError> {
         if self.backend == Backend::MySql {
+            let upsert = format!(
+                "INSERT INTO `_fox_lock_holder` (`lock_name`, `holder`, `acquired_at`) VALUES (?, ?, ?){}",
+                dialect_for(self.backend).upsert_clause(
+                    &["lock_name".into()],
+                    &["holder".into(), "acquired_at".into()]
+                )
+            );
             connection
                 .execute_with(
-                    "REPLACE INTO `_fox_lock_holder` (`lock_name`, `holder`, `acquired_at`) VALUES (?, ?, ?)",
-                    &[Value::Text(self.name.clone()), Value::Text(applier_identity()), Value::Text(now_rfc3339())],
+                    &upsert,
+                    &[
+                        Value::Text(self.name.clone()),
+                        Value::Text(applier_identity()),
+                        Value::Text(now_rfc3339()),
+                    ],
                 )
                 .await?;
         }

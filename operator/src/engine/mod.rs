@@ -9,6 +9,7 @@ pub mod conversion;
 pub mod desired;
 pub mod diff;
 pub mod error;
+pub mod foreign_key_check;
 pub mod health;
 pub mod history;
 pub mod lock;

@@ -207,7 +207,8 @@ pub async fn row_is_current(
     Ok(connection.fetch_i64(&sql, &params).await? > 0)
 }
 
-/// The upsert statement for one row and its parameters.
+/// The upsert statement for one row and its parameters: the dialect's upsert on the primary key
+/// ([`Dialect::upsert_clause`]), which updates a stored row in place.
 pub fn upsert_statement(backend: Backend, table: &Table, row: &SeedRow) -> (String, Vec<Value>) {
     let dialect = dialect_for(backend);
     let columns: Vec<String> = row.values.iter().map(|(c, _)| dialect.quote(c)).collect();
@@ -217,10 +218,10 @@ pub fn upsert_statement(backend: Backend, table: &Table, row: &SeedRow) -> (Stri
         .enumerate()
         .map(|(i, (c, _))| typed_placeholder(dialect, table, c, i + 1))
         .collect();
-    let updated: Vec<&String> = row
+    let updated: Vec<String> = row
         .values
         .iter()
-        .map(|(c, _)| c)
+        .map(|(c, _)| c.clone())
         .filter(|c| !table.primary_key.contains(c))
         .collect();
     let mut sql = format!(
@@ -229,38 +230,7 @@ pub fn upsert_statement(backend: Backend, table: &Table, row: &SeedRow) -> (Stri
         columns.join(", "),
         placeholders.join(", ")
     );
-    match backend {
-        Backend::MySql => {
-            let assignments: Vec<String> = if updated.is_empty() {
-                let key = dialect.quote(&table.primary_key[0]);
-                vec![format!("{key} = {key}")]
-            } else {
-                updated
-                    .iter()
-                    .map(|c| format!("{} = VALUES({})", dialect.quote(c), dialect.quote(c)))
-                    .collect()
-            };
-            sql.push_str(&format!(
-                " ON DUPLICATE KEY UPDATE {}",
-                assignments.join(", ")
-            ));
-        }
-        Backend::Postgres | Backend::Sqlite => {
-            sql.push_str(&format!(
-                " ON CONFLICT ({}) ",
-                dialect.quote_list(&table.primary_key)
-            ));
-            if updated.is_empty() {
-                sql.push_str("DO NOTHING");
-            } else {
-                let assignments: Vec<String> = updated
-                    .iter()
-                    .map(|c| format!("{} = excluded.{}", dialect.quote(c), dialect.quote(c)))
-                    .collect();
-                sql.push_str(&format!("DO UPDATE SET {}", assignments.join(", ")));
-            }
-        }
-    }
+    sql.push_str(&dialect.upsert_clause(&table.primary_key, &updated));
     let params = row
         .values
         .iter()

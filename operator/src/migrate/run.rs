@@ -147,18 +147,11 @@ async fn run_step(
         Ok(elapsed)
     };
     if runs_in_transaction(backend, migration) {
-        let (begin, commit, rollback) = match backend {
-            Backend::Sqlite => (
-                "SAVEPOINT fox_migration",
-                "RELEASE fox_migration",
-                "ROLLBACK TO fox_migration; RELEASE fox_migration",
-            ),
-            Backend::Postgres | Backend::MySql => ("BEGIN", "COMMIT", "ROLLBACK"),
-        };
-        connection.execute(begin).await?;
+        // On SQLite a savepoint inside the run's exclusive transaction.
+        connection.begin().await?;
         for (index, statement) in statements.iter().enumerate() {
             if let Err(error) = connection.execute(&statement.text).await {
-                let _ = connection.execute(rollback).await;
+                let _ = connection.rollback().await;
                 let _ = tables.restore_session(connection).await;
                 let failure = failed(
                     index,
@@ -182,8 +175,15 @@ async fn run_step(
         }
         // The bookkeeping rows are written as FoxDB's own role and settings.
         tables.restore_session(connection).await?;
-        let elapsed = finish(connection).await?;
-        connection.execute(commit).await?;
+        let elapsed = match finish(connection).await {
+            Ok(elapsed) => elapsed,
+            Err(error) => {
+                // Without its record the migration must not stay either.
+                let _ = connection.rollback().await;
+                return Err(error);
+            }
+        };
+        connection.commit().await?;
         return Ok(elapsed);
     }
 

@@ -5,9 +5,9 @@ use std::time::Duration;
 use foxdb::{Backend, Connection, DatabaseUrl};
 
 use super::MigrateError;
-use crate::engine::EngineError;
 use crate::engine::apply::connect;
 use crate::engine::bookkeeping::{FoxTables, apply_bookkeeping};
+use crate::engine::foreign_key_check::commit_after_foreign_key_check;
 use crate::engine::lock::{DatabaseLock, acquire_lock};
 
 /// Connection and lock held for one migration command.
@@ -65,8 +65,9 @@ impl Session {
         self.connection.backend()
     }
 
-    /// Ends the SQLite run transaction (commit after a foreign key check, or rollback),
-    /// releases the lock, disconnects. A foreign key check that cannot run rolls the run back.
+    /// Ends the SQLite run transaction (commit after the foreign key check, or rollback),
+    /// releases the lock, disconnects. A violation, or a foreign key check that cannot run,
+    /// rolls the whole run back.
     ///
     /// # Errors
     /// Foreign key violations or a failed check (the SQLite run is rolled back), commit errors.
@@ -85,49 +86,9 @@ impl Session {
 
     async fn end_sqlite_run(&mut self, commit: bool) -> Result<(), MigrateError> {
         if !commit {
-            let _ = self.connection.execute("ROLLBACK").await;
+            let _ = self.connection.rollback().await;
             return Ok(());
         }
-        let violations = match self
-            .connection
-            .fetch_text_rows(
-                "SELECT \"table\", \"parent\" FROM pragma_foreign_key_check",
-                &[],
-            )
-            .await
-        {
-            Ok(rows) => rows,
-            Err(error) => {
-                let _ = self.connection.execute("ROLLBACK").await;
-                return Err(MigrateError::Engine(EngineError::ForeignKeyViolation(
-                    format!(
-                        "the foreign key check before commit could not run ({}); the whole run was rolled back",
-                        super::error::server_message(&error)
-                    ),
-                )));
-            }
-        };
-        if violations.is_empty() {
-            return Ok(self.connection.execute("COMMIT").await.map(drop)?);
-        }
-        let _ = self.connection.execute("ROLLBACK").await;
-        let described: Vec<String> = violations
-            .iter()
-            .take(5)
-            .map(|row| {
-                format!(
-                    "{} → {}",
-                    row[0].clone().unwrap_or_default(),
-                    row[1].clone().unwrap_or_default()
-                )
-            })
-            .collect();
-        Err(MigrateError::Engine(EngineError::ForeignKeyViolation(
-            format!(
-                "{} violation(s) ({}); the whole run was rolled back",
-                violations.len(),
-                described.join(", ")
-            ),
-        )))
+        Ok(commit_after_foreign_key_check(&mut self.connection).await?)
     }
 }

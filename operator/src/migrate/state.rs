@@ -134,23 +134,12 @@ pub async fn record_version(
     // One statement, so a kill can never leave the version without a record.
     let table = tables.table("_fox_migrations");
     let (columns_sql, values_sql) = (quoted.join(", "), placeholders.join(", "));
-    let upsert = match backend {
-        Backend::MySql => format!("REPLACE INTO {table} ({columns_sql}) VALUES ({values_sql})"),
-        Backend::Sqlite => {
-            format!("INSERT OR REPLACE INTO {table} ({columns_sql}) VALUES ({values_sql})")
-        }
-        Backend::Postgres => {
-            let updates: Vec<String> = quoted[1..]
-                .iter()
-                .map(|c| format!("{c} = EXCLUDED.{c}"))
-                .collect();
-            format!(
-                "INSERT INTO {table} ({columns_sql}) VALUES ({values_sql}) ON CONFLICT ({}) DO UPDATE SET {}",
-                quoted[0],
-                updates.join(", ")
-            )
-        }
-    };
+    // Updated in place, never deleted and inserted again: rows that reference the record stay.
+    let updated: Vec<String> = COLUMNS[1..].iter().map(|c| c.to_string()).collect();
+    let upsert = format!(
+        "INSERT INTO {table} ({columns_sql}) VALUES ({values_sql}){}",
+        dialect.upsert_clause(&[COLUMNS[0].to_string()], &updated)
+    );
     connection
         .execute_with(
             &upsert,

@@ -451,3 +451,57 @@ async fn a_case_only_table_rename_works_in_the_two_advised_steps_on_every_engine
         assert!(again.is_empty(), "{engine}: {:#?}", again.changes);
     }
 }
+
+#[tokio::test]
+async fn a_foreign_key_violated_after_a_sqlite_rebuild_rolls_the_apply_back() {
+    let database = TestDatabase::create(TestEngine::Sqlite).await;
+    let tags = "
+    - name: tags
+      columns:
+        - {name: id, type: integer, primaryKey: true}
+";
+    applied(
+        apply(
+            &database,
+            &tables(&items_with(
+                "        - {name: tag_id, type: integer, nullable: true}\n",
+                tags,
+            )),
+            false,
+        )
+        .await,
+    );
+    execute(
+        &database,
+        "INSERT INTO items (id, name, qty, tag_id) VALUES (1, 'a', 1, 99)",
+    )
+    .await;
+    // SQLite adds a foreign key by rebuilding the table, with keys checked once before commit.
+    let outcome = apply(
+        &database,
+        &tables(&items_with(
+            "        - {name: tag_id, type: integer, nullable: true, references: {table: tags}}\n",
+            tags,
+        )),
+        false,
+    )
+    .await;
+    match outcome {
+        Err(EngineError::ForeignKeyViolation(message)) => assert!(
+            message.contains("1 violation(s): items row 1 references a missing tags row"),
+            "{message}"
+        ),
+        other => panic!("expected the foreign key check to fail, got {other:?}"),
+    }
+    let live = live_schema(&database).await;
+    let items = live
+        .tables
+        .iter()
+        .find(|t| t.name == "items")
+        .expect("items");
+    assert!(items.foreign_keys.is_empty(), "rolled back: {items:?}");
+    assert_eq!(
+        query_texts(&database, "SELECT CAST(tag_id AS TEXT) FROM items").await,
+        vec![vec![Some("99".to_string())]]
+    );
+}

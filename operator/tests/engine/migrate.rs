@@ -434,3 +434,35 @@ async fn non_transactional_migrations_go_down_and_up_again() {
         );
     }
 }
+
+#[tokio::test]
+async fn updating_a_migration_record_keeps_the_rows_that_reference_it() {
+    for engine in TestEngine::ALL {
+        let database = TestDatabase::create(engine).await;
+        let folder = tempfile::tempdir().expect("temp dir");
+        // Recorded statement by statement (where the engine allows): the record of version 1
+        // is written before the INSERT and updated after it. Deleting and re-inserting the
+        // record (REPLACE INTO) would cascade to the note.
+        std::fs::write(
+            folder.path().join("1_notes.sql"),
+            "-- fox:no-transaction\nCREATE TABLE notes (version BIGINT NOT NULL, FOREIGN KEY (version) REFERENCES _fox_migrations (version) ON DELETE CASCADE);\nINSERT INTO notes VALUES (1);\nCREATE TABLE later (id integer);\n",
+        )
+        .expect("writes");
+        let path = folder.path().to_str().expect("utf-8");
+        let up = migrate(&["up"], path, database.url());
+        assert_eq!(up.status.code(), Some(0), "{engine}: {}", text(&up.stderr));
+        let mut connection = connect(&database).await;
+        let count = match engine {
+            TestEngine::Mysql => "SELECT CAST(COUNT(*) AS SIGNED) FROM notes",
+            TestEngine::Postgres | TestEngine::Sqlite => {
+                "SELECT CAST(COUNT(*) AS BIGINT) FROM notes"
+            }
+        };
+        let notes = connection.fetch_i64(count, &[]).await.expect("counts");
+        connection.close().await;
+        assert_eq!(notes, 1, "{engine}: the note survived the record's updates");
+        let applied = recorded(&database).await;
+        assert_eq!(applied.len(), 1, "{engine}");
+        assert_eq!(applied[0].status, "applied", "{engine}: {applied:?}");
+    }
+}
