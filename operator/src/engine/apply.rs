@@ -1,13 +1,14 @@
 //! Applying a FoxSchema: lock, bookkeeping, plan, policy checks, statements, seeds, history.
 //!
 //! # Expected flow
-//! 1. connect and take the database lock (waiting up to `policy.lockTimeoutSeconds`);
-//! 2. apply FoxDB's bookkeeping migrations if missing;
+//! 1. open the [`super::session::EngineSession`]: connect, take the database lock (waiting up
+//!    to `policy.lockTimeoutSeconds`);
+//! 2. (the session) apply FoxDB's bookkeeping migrations if missing;
 //! 3. introspect, diff and assess the plan;
 //! 4. refuse impossible or unpermitted destructive changes, stop for approval if required;
 //! 5. run the statements, the seed upserts and the history record — in one transaction on
 //!    PostgreSQL and SQLite; statement by statement with recorded progress on MySQL;
-//! 6. release the lock.
+//! 6. close the session: roll back what is still open, release the lock.
 //!
 //! A dry run stops after step 4 and does it without steps 1 and 2, on a read-only session: it
 //! changes nothing.
@@ -23,18 +24,16 @@
 use std::time::{Duration, Instant};
 
 use fox_crds::schema::FoxSchemaSpec;
-use foxdb::{Backend, ConnectOptions, Connection, DatabaseUrl};
+use foxdb::{Backend, Connection, DatabaseUrl};
 
-use super::bookkeeping::apply_bookkeeping;
-use super::clock::{applier_identity, now_rfc3339};
+use super::clock::now_rfc3339;
 use super::error::EngineError;
-use super::foreign_key_check::commit_after_foreign_key_check;
 use super::history::{
     ApplyStatus, HistoryRecord, close_interrupted, finish_history, insert_history, record_progress,
 };
-use super::lock::{DatabaseLock, acquire_lock};
 use super::ownership::check_owner;
 use super::plan::{Plan, build_plan};
+use super::session::{EngineSession, begin_work, commit_work, connect_read_only};
 
 /// How to apply.
 #[derive(Clone, Debug)]
@@ -111,85 +110,62 @@ pub enum ApplyEvent<'a> {
 /// Statements per batch on SQLite.
 const SQLITE_BATCH: usize = 64;
 
-/// Connects for the engine, naming the applier in the session where the engine shows it.
-///
-/// # Errors
-/// Connection errors.
-pub async fn connect(url: &DatabaseUrl) -> Result<Connection, EngineError> {
-    connect_with(url, false).await
-}
-
-async fn connect_with(url: &DatabaseUrl, read_only: bool) -> Result<Connection, EngineError> {
-    let options = ConnectOptions {
-        application_name: format!("fox {}", applier_identity()),
-        read_only,
-        ..ConnectOptions::default()
-    };
-    Ok(Connection::connect(url, &options).await?)
-}
-
 /// Plans without changing anything: a read-only session, no lock, no bookkeeping; a missing
 /// SQLite file plans as an empty database and is not created.
 ///
 /// # Errors
 /// Connection and database errors; unsupported differences.
 pub async fn plan_schema(url: &DatabaseUrl, spec: &FoxSchemaSpec) -> Result<Plan, EngineError> {
-    let mut connection = connect_with(url, true).await?;
+    let mut connection = connect_read_only(url).await?;
     let plan = build_plan(&mut connection, spec).await;
     connection.close().await;
     plan
 }
 
-/// Upserts the seed rows of `spec` that differ from the database (`fox seed`), under the lock
-/// and in one transaction where the engine allows; returns how many rows were written.
+/// Upserts the seed rows of `spec` that differ from the database (`fox seed`), in an engine
+/// session and one transaction on every engine; returns how many rows were written.
 ///
 /// # Errors
-/// Lock timeouts, failed statements (nothing written on PostgreSQL and SQLite), database errors.
+/// Lock timeouts, failed statements and violated foreign keys (nothing is written), database
+/// errors.
 pub async fn seed_schema(
     url: &DatabaseUrl,
     spec: &FoxSchemaSpec,
     lock_timeout: Duration,
 ) -> Result<usize, EngineError> {
-    let mut connection = connect(url).await?;
-    let lock = acquire_lock(
-        &mut connection,
-        &url.database_name(),
-        url.sqlite_path().as_deref(),
-        lock_timeout,
-    )
-    .await?;
-    let result = async {
-        let plan = build_plan(&mut connection, spec).await?;
-        begin_locked_work(&mut connection).await?;
-        for seed in &plan.seeds {
-            if let Err(source) = connection.execute_with(&seed.sql, &seed.params).await {
-                return Err(EngineError::StatementFailed {
-                    index: 1,
-                    total: plan.seeds.len(),
-                    outcome: format!(
-                        "seed row for {} failed; no seed row was written",
-                        seed.row.table
-                    ),
-                    source,
-                });
-            }
-        }
-        for sql in &plan.after_seed {
-            connection.execute(sql).await?;
-        }
-        connection.commit().await?;
-        Ok(plan.seeds.len())
-    }
-    .await;
-    if result.is_err() {
-        // Nothing of a failed seed is kept (on SQLite this also ends the lock's transaction).
-        let _ = connection.rollback().await;
-    }
-    let released = lock.release(&mut connection).await;
-    connection.close().await;
+    let mut session = EngineSession::open(url, lock_timeout).await?;
+    let result = seed_locked(&mut session.connection, spec).await;
+    // A failed seed is rolled back here: nothing of it is kept.
+    let closed = session.close().await;
     let written = result?;
-    released?;
+    closed?;
     Ok(written)
+}
+
+async fn seed_locked(
+    connection: &mut Connection,
+    spec: &FoxSchemaSpec,
+) -> Result<usize, EngineError> {
+    let plan = build_plan(connection, spec).await?;
+    begin_work(connection).await?;
+    for seed in &plan.seeds {
+        if let Err(source) = connection.execute_with(&seed.sql, &seed.params).await {
+            return Err(EngineError::StatementFailed {
+                index: 1,
+                total: plan.seeds.len(),
+                outcome: format!(
+                    "seed row for {} failed; no seed row was written",
+                    seed.row.table
+                ),
+                source,
+            });
+        }
+    }
+    for sql in &plan.after_seed {
+        connection.execute(sql).await?;
+    }
+    commit_work(connection).await?;
+    Ok(plan.seeds.len())
 }
 
 /// Applies `spec` to the database at `url`; see the module docs for the flow.
@@ -216,46 +192,22 @@ pub async fn apply_schema(
         }
         return Ok(ApplyOutcome::DryRun(Box::new(plan)));
     }
-    let mut connection = connect(url).await?;
-    let backend = connection.backend();
-    if backend == Backend::Sqlite {
-        // Rebuilds drop and re-create tables; keys are checked as a whole before commit.
-        connection.execute("PRAGMA foreign_keys = OFF").await?;
-    }
-    let sqlite_path = url.sqlite_path();
-    let lock = acquire_lock(
-        &mut connection,
-        &url.database_name(),
-        sqlite_path.as_deref(),
-        options.lock_timeout,
-    )
-    .await?;
-    let result = apply_locked(&mut connection, &lock, spec, options, progress).await;
-    // Ends the transaction the apply left open (refusals, errors, approvals awaited; on SQLite
-    // the lock's exclusive one): nothing of it is kept.
-    if connection.in_transaction() {
-        let _ = connection.rollback().await;
-    }
-    if backend == Backend::Sqlite {
-        let _ = connection.execute("PRAGMA foreign_keys = ON").await;
-    }
-    let released = lock.release(&mut connection).await;
-    connection.close().await;
+    let mut session = EngineSession::open(url, options.lock_timeout).await?;
+    let result = apply_locked(&mut session.connection, spec, options, progress).await;
+    // Whatever the apply left open (refusals, errors, approvals awaited) is rolled back here.
+    let closed = session.close().await;
     let outcome = result?;
-    released?;
+    closed?;
     Ok(outcome)
 }
 
 async fn apply_locked(
     connection: &mut Connection,
-    lock: &DatabaseLock,
     spec: &FoxSchemaSpec,
     options: &ApplyOptions,
     progress: &mut (dyn FnMut(ApplyEvent<'_>) + Send),
 ) -> Result<ApplyOutcome, EngineError> {
     let backend = connection.backend();
-    apply_bookkeeping(connection).await?;
-    lock.record_holder(connection).await?;
     check_owner(
         connection,
         &options.schema_name,
@@ -417,7 +369,7 @@ async fn run_transactional(
         })?;
         committed.push(&statement.sql);
     }
-    begin_locked_work(connection).await?;
+    begin_work(connection).await?;
     let total = plan.statements.len();
     let outcome = run_statements(connection, plan, progress, None).await;
     if let Err((index, source)) = outcome {
@@ -460,25 +412,7 @@ async fn run_transactional(
         Some(started.elapsed().as_millis()),
     )
     .await?;
-    if backend == Backend::Sqlite {
-        // Rebuilds ran with `foreign_keys` off: keys are checked as a whole before commit.
-        commit_after_foreign_key_check(connection).await
-    } else {
-        Ok(connection.commit().await?)
-    }
-}
-
-/// Begins the transaction the work done under the lock runs in, unless the lock already is one
-/// (SQLite's exclusive transaction): either way one [`Connection::commit`] keeps the work and
-/// one [`Connection::rollback`] undoes it.
-///
-/// # Errors
-/// Database errors.
-async fn begin_locked_work(connection: &mut Connection) -> Result<(), foxdb::Error> {
-    if connection.in_transaction() {
-        return Ok(());
-    }
-    connection.begin().await
+    commit_work(connection).await
 }
 
 /// What a failed PostgreSQL apply leaves behind: the enum labels committed before its

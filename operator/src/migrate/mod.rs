@@ -33,8 +33,8 @@ use std::time::Duration;
 
 use foxdb::DatabaseUrl;
 
-use crate::engine::apply::connect;
 use crate::engine::bookkeeping::FoxTables;
+use crate::engine::session::connect;
 pub use error::MigrateError;
 use integrity::{integrity_problems, status_lines, unknown_target};
 pub use repair::{Repaired, migrate_repair};
@@ -187,7 +187,7 @@ async fn up_locked(
     migrations: &[Migration],
     options: &MigrateOptions,
 ) -> Result<MigrateReport, MigrateError> {
-    let applied = read_applied(&mut session.connection, &session.tables).await?;
+    let applied = read_applied(&mut session.engine.connection, &session.tables).await?;
     let lines = status_lines(migrations, &applied);
     let problems = integrity_problems(&lines, options.allow_out_of_order);
     if !problems.is_empty() {
@@ -199,7 +199,7 @@ async fn up_locked(
         .filter(|m| options.to.is_none_or(|to| m.version <= to))
         .collect();
     run_steps(
-        &mut session.connection,
+        &mut session.engine.connection,
         &session.tables,
         &pending,
         Direction::Up,
@@ -235,7 +235,7 @@ async fn down_locked(
     migrations: &[Migration],
     options: &MigrateOptions,
 ) -> Result<MigrateReport, MigrateError> {
-    let applied = read_applied(&mut session.connection, &session.tables).await?;
+    let applied = read_applied(&mut session.engine.connection, &session.tables).await?;
     let lines = status_lines(migrations, &applied);
     let problems = integrity_problems(&lines, true);
     if !problems.is_empty() {
@@ -271,7 +271,7 @@ async fn down_locked(
         steps.push(migration);
     }
     run_steps(
-        &mut session.connection,
+        &mut session.engine.connection,
         &session.tables,
         &steps,
         Direction::Down,

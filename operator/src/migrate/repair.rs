@@ -62,7 +62,7 @@ pub async fn migrate_repair(
 ) -> Result<Vec<Repaired>, MigrateError> {
     let mut session = Session::open(url, lock_timeout).await?;
     let result = async {
-        let (connection, tables) = (&mut session.connection, &session.tables);
+        let (connection, tables) = (&mut session.engine.connection, &session.tables);
         let applied = read_applied(connection, tables).await?;
         let mut repaired = Vec::new();
         for record in applied

@@ -1,94 +1,53 @@
-//! The connection, lock and bookkeeping location held for one migration command.
+//! The engine session and bookkeeping location held for one migration command.
 
 use std::time::Duration;
 
-use foxdb::{Backend, Connection, DatabaseUrl};
+use foxdb::DatabaseUrl;
 
 use super::MigrateError;
-use crate::engine::apply::connect;
-use crate::engine::bookkeeping::{FoxTables, apply_bookkeeping};
-use crate::engine::foreign_key_check::commit_after_foreign_key_check;
-use crate::engine::lock::{DatabaseLock, acquire_lock};
+use crate::engine::bookkeeping::FoxTables;
+use crate::engine::session::{EngineSession, commit_work};
 
-/// Connection and lock held for one migration command.
+/// Engine session (connection, lock, bookkeeping) held for one migration command.
 pub struct Session {
-    /// The connection migrations run on.
-    pub connection: Connection,
+    /// The session migrations run in.
+    pub engine: EngineSession,
     /// Where FoxDB's own tables are, fixed at the start.
     pub tables: FoxTables,
-    lock: Option<DatabaseLock>,
 }
 
 impl Session {
-    /// Connects, takes the lock, applies FoxDB's bookkeeping tables.
+    /// Opens the engine session (connect, lock, bookkeeping tables) and locates the
+    /// bookkeeping tables.
     ///
     /// # Errors
     /// Connection, lock and bookkeeping errors.
     pub async fn open(url: &DatabaseUrl, lock_timeout: Duration) -> Result<Self, MigrateError> {
-        let mut connection = connect(url).await?;
-        if connection.backend() == Backend::Sqlite {
-            // As for applies: generated migrations rebuild tables; keys are checked as a whole
-            // before commit instead of cascading while tables are swapped.
-            connection.execute("PRAGMA foreign_keys = OFF").await?;
-        }
-        let lock = acquire_lock(
-            &mut connection,
-            &url.database_name(),
-            url.sqlite_path().as_deref(),
-            lock_timeout,
-        )
-        .await?;
-        let tables = match apply_bookkeeping(&mut connection).await {
-            Ok(()) => FoxTables::locate(&mut connection).await,
-            Err(error) => Err(error),
-        };
-        let (tables, failure) = match tables {
-            Ok(tables) => (tables, None),
-            Err(error) => (FoxTables::unqualified(connection.backend()), Some(error)),
-        };
-        let session = Self {
-            connection,
-            tables,
-            lock: Some(lock),
-        };
-        match failure {
-            None => Ok(session),
-            Some(error) => {
-                let _ = session.close(false).await;
+        let mut engine = EngineSession::open(url, lock_timeout).await?;
+        match FoxTables::locate(&mut engine.connection).await {
+            Ok(tables) => Ok(Self { engine, tables }),
+            Err(error) => {
+                let _ = engine.close().await;
                 Err(error.into())
             }
         }
     }
 
-    /// The engine.
-    pub fn backend(&self) -> Backend {
-        self.connection.backend()
-    }
-
-    /// Ends the SQLite run transaction (commit after the foreign key check, or rollback),
-    /// releases the lock, disconnects. A violation, or a foreign key check that cannot run,
-    /// rolls the whole run back.
+    /// Ends the run's open transaction (SQLite's: the whole run) — committed after the foreign
+    /// key check when `commit`, else rolled back — releases the lock, disconnects. A violation,
+    /// or a foreign key check that cannot run, rolls the whole run back.
     ///
     /// # Errors
     /// Foreign key violations or a failed check (the SQLite run is rolled back), commit errors.
     pub async fn close(mut self, commit: bool) -> Result<(), MigrateError> {
         let mut outcome = Ok(());
-        if self.backend() == Backend::Sqlite {
-            outcome = self.end_sqlite_run(commit).await;
-            let _ = self.connection.execute("PRAGMA foreign_keys = ON").await;
+        if commit && self.engine.connection.in_transaction() {
+            outcome = commit_work(&mut self.engine.connection)
+                .await
+                .map_err(MigrateError::from);
         }
-        if let Some(lock) = self.lock.take() {
-            let _ = lock.release(&mut self.connection).await;
-        }
-        self.connection.close().await;
+        // A lock that cannot be released goes with the connection.
+        let _ = self.engine.close().await;
         outcome
-    }
-
-    async fn end_sqlite_run(&mut self, commit: bool) -> Result<(), MigrateError> {
-        if !commit {
-            let _ = self.connection.rollback().await;
-            return Ok(());
-        }
-        Ok(commit_after_foreign_key_check(&mut self.connection).await?)
     }
 }

@@ -187,3 +187,56 @@ async fn seed_rows_in_a_not_null_cycle_are_refused_before_anything_runs() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_failing_seed_row_leaves_no_seed_row_written_on_every_engine() {
+    let tables = "    - name: parents
+      columns:
+        - {name: id, type: integer, primaryKey: true}
+    - name: children
+      columns:
+        - {name: id, type: integer, primaryKey: true}
+        - {name: parent_id, type: integer, nullable: true, references: {table: parents}}
+";
+    for engine in TestEngine::ALL {
+        let database = TestDatabase::create(engine).await;
+        applied(apply(&database, &schema(&seeded(tables, "    []\n")), false).await);
+        // The second row references a parent the database does not have: its insert fails
+        // after the first row's (on SQLite, whose engine sessions check keys as a whole, the
+        // check before commit fails).
+        let seeds = schema(&seeded(
+            tables,
+            "    - table: children
+      rows:
+        - {id: 1}
+        - {id: 2, parent_id: 99}
+",
+        ));
+        let failed = fox_operator::engine::seed_schema(
+            &url(&database),
+            &seeds.spec,
+            std::time::Duration::from_secs(30),
+        )
+        .await;
+        match failed {
+            Err(EngineError::StatementFailed { outcome, .. }) => {
+                assert!(
+                    outcome.contains("no seed row was written"),
+                    "{engine}: {outcome}"
+                )
+            }
+            Err(EngineError::ForeignKeyViolation(message)) if engine == TestEngine::Sqlite => {
+                assert!(
+                    message.contains("children row 2 references a missing parents row"),
+                    "{message}"
+                )
+            }
+            other => panic!("{engine}: expected the seed to fail, got {other:?}"),
+        }
+        assert_eq!(
+            query_texts(&database, "SELECT id FROM children").await,
+            Vec::<Vec<Option<String>>>::new(),
+            "{engine}: all seed rows or none"
+        );
+    }
+}
