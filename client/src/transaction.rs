@@ -23,6 +23,7 @@ use crate::connection::{
     Value, bind_all, carry_decode_error, is_carried_decode_error, query_or_decode_error,
 };
 use crate::database::Database;
+#[cfg(feature = "sqlite")]
 use crate::dialect::Dialect as _;
 use crate::error::{Error, Result};
 use crate::executor::{Executed, Executor};
