@@ -244,7 +244,11 @@ async fn run_step(
             .await?;
             return Err(failure);
         }
-        record_progress(connection, index + 1, text_of(index + 1), None).await?;
+        // After the last statement the next record is the final one: a stop before it leaves
+        // the last statement named, since its own record cannot commit with it.
+        if index + 1 < total {
+            record_progress(connection, index + 1, text_of(index + 1), None).await?;
+        }
     }
     tables.restore_session(connection).await?;
     finish(connection).await
