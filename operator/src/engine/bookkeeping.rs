@@ -129,6 +129,36 @@ impl FoxTables {
         &self.schema
     }
 
+    /// Whether FoxDB's table `name` exists in this schema (read-only callers such as
+    /// `fox migrate status` read nothing where the bookkeeping was never applied).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn exists(&self, connection: &mut Connection, name: &str) -> foxdb::Result<bool> {
+        let sql = match self.backend {
+            Backend::Postgres | Backend::MySql => {
+                "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?"
+            }
+            Backend::Sqlite => {
+                "SELECT 1 FROM sqlite_master WHERE ? = 'main' AND type = 'table' AND name = ?"
+            }
+        };
+        let dialect = dialect_for(self.backend);
+        let sql =
+            sql.replacen('?', &dialect.placeholder(1), 1)
+                .replacen('?', &dialect.placeholder(2), 1);
+        let rows = connection
+            .fetch_text_rows(
+                &sql,
+                &[
+                    foxdb::Value::Text(self.schema.clone()),
+                    foxdb::Value::Text(name.into()),
+                ],
+            )
+            .await?;
+        Ok(!rows.is_empty())
+    }
+
     /// `name` qualified with its schema, quoted.
     pub fn table(&self, name: &str) -> String {
         let dialect = dialect_for(self.backend);

@@ -148,15 +148,21 @@ pub async fn migration_status(
     migrations: &[Migration],
 ) -> Result<Vec<StatusLine>, MigrateError> {
     let mut connection = connect(url).await?;
-    // Read-only: without bookkeeping tables nothing is applied yet.
-    let applied = match FoxTables::locate(&mut connection).await {
-        Ok(tables) => read_applied(&mut connection, &tables)
-            .await
-            .unwrap_or_default(),
-        Err(_) => Vec::new(),
-    };
+    // Read-only: without bookkeeping tables nothing is applied yet; any other failure to read
+    // them is an error, never "pending".
+    let read = async {
+        let tables = FoxTables::locate(&mut connection).await?;
+        if !tables.exists(&mut connection, "_fox_migrations").await? {
+            return Ok(Vec::new());
+        }
+        read_applied(&mut connection, &tables).await
+    }
+    .await;
     connection.close().await;
-    Ok(status_lines(migrations, &applied))
+    Ok(status_lines(
+        migrations,
+        &read.map_err(crate::engine::EngineError::from)?,
+    ))
 }
 
 /// Applies pending migrations in version order.

@@ -79,18 +79,30 @@ pub async fn read_applied(
         dialect.quote("version")
     );
     let rows = connection.fetch_text_rows(&sql, &[]).await?;
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|row| {
             let field = |i: usize| row.get(i).cloned().flatten();
             let text = |i: usize| field(i).unwrap_or_default();
-            AppliedMigration {
-                version: text(0).parse().unwrap_or_default(),
+            // A bookkeeping row changed by hand is reported, never read as version 0.
+            let version = text(0);
+            let corrupt = |column: &str, text: &str| foxdb::Error::Decode {
+                column: format!("_fox_migrations.{column} (version {version})"),
+                message: format!(
+                    "{text:?} is not a number; the row was changed by hand: fix or delete it"
+                ),
+            };
+            let number = |column: &str, text: String| {
+                text.parse::<i64>().map_err(|_| corrupt(column, &text))
+            };
+            Ok(AppliedMigration {
+                version: version
+                    .parse::<u64>()
+                    .map_err(|_| corrupt("version", &version))?,
                 name: text(1),
                 checksum: text(2),
                 status: text(3),
-                statement_count: text(4).parse().unwrap_or_default(),
-                completed_statements: text(5).parse().unwrap_or_default(),
+                statement_count: number("statement_count", text(4))?,
+                completed_statements: number("completed_statements", text(5))?,
                 failed_statement: field(6),
                 message: field(7),
                 applied_at: text(8),
@@ -100,9 +112,9 @@ pub async fn read_applied(
                 } else {
                     Direction::Up
                 },
-            }
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Records a version as `applied` or `dirty`, replacing any earlier record of it.

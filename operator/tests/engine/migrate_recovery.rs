@@ -155,3 +155,34 @@ async fn line_ending_conversion_and_a_byte_order_mark_leave_a_migration_unchange
         );
     }
 }
+
+/// A bookkeeping row changed by hand is reported by name, never read as 0. (SQLite is the engine
+/// whose column types let a number column hold text.)
+#[tokio::test]
+async fn a_bookkeeping_row_changed_by_hand_is_reported_not_read_as_zero() {
+    let database = TestDatabase::create(TestEngine::Sqlite).await;
+    let folder = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        folder.path().join("1_one.up.sql"),
+        "CREATE TABLE t (id integer);",
+    )
+    .expect("writes");
+    let path = folder.path().to_str().expect("utf-8");
+    assert_eq!(
+        migrate(&["up"], path, database.url()).status.code(),
+        Some(0)
+    );
+    execute(
+        &database,
+        "UPDATE \"_fox_migrations\" SET \"statement_count\" = 'many'",
+    )
+    .await;
+    let output = migrate(&["status"], path, database.url());
+    assert_eq!(output.status.code(), Some(1));
+    let message = text(&output.stderr);
+    assert!(
+        message.contains("_fox_migrations.statement_count (version 1)")
+            && message.contains("\"many\" is not a number"),
+        "{message}"
+    );
+}
