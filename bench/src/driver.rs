@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail, ensure};
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::TestDatabase;
 use foxdb::{Backend, Database, DatabaseUrl};
 
 use crate::dataset;
@@ -34,11 +34,11 @@ impl Engine {
     /// Every engine, PostgreSQL first.
     pub const ALL: [Engine; 3] = [Self::Postgres, Self::Mysql, Self::Sqlite];
 
-    fn test_engine(self) -> TestEngine {
+    fn test_engine(self) -> Backend {
         match self {
-            Self::Postgres => TestEngine::Postgres,
-            Self::Mysql => TestEngine::Mysql,
-            Self::Sqlite => TestEngine::Sqlite,
+            Self::Postgres => Backend::Postgres,
+            Self::Mysql => Backend::MySql,
+            Self::Sqlite => Backend::Sqlite,
         }
     }
 }

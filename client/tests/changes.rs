@@ -3,13 +3,13 @@
 
 mod support;
 
-use fox_e2e::TestEngine;
+use fox_e2e::Backend;
 use foxdb::{Changes, ModelExt};
 use support::blog::{Post, PostChanges, User, UserChanges, blog, names};
 
 #[tokio::test]
 async fn patch_writes_only_the_given_columns_and_returns_the_stored_row() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let blog = blog(engine).await;
         let db = &blog.db;
         let bob = &blog.bob;
@@ -106,7 +106,7 @@ async fn patch_writes_only_the_given_columns_and_returns_the_stored_row() {
 
 #[tokio::test]
 async fn update_takes_changes_for_every_matching_row() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let blog = blog(engine).await;
         let db = &blog.db;
         let changes = PostChanges {
@@ -163,7 +163,7 @@ impl foxdb::Hooks for Account {
 /// `<Model>Changes` name is taken).
 #[tokio::test]
 async fn patch_runs_the_update_hooks() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let (_test, db) = support::database_with_table(
             engine,
             "accounts",

@@ -4,13 +4,13 @@
 
 mod support;
 
-use fox_e2e::TestEngine;
+use fox_e2e::Backend;
 use foxdb::{ModelExt, count};
 use support::blog::{Post, Tag, User, blog, names, owned};
 
 #[tokio::test]
 async fn in_subquery_takes_the_whole_subquery_on_every_engine() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let blog = blog(engine).await;
         let db = &blog.db;
         let by_name = |condition| async move {
@@ -79,7 +79,7 @@ async fn in_subquery_takes_the_whole_subquery_on_every_engine() {
 
 #[tokio::test]
 async fn relation_exists_along_every_kind_on_every_engine() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let blog = blog(engine).await;
         let db = &blog.db;
 

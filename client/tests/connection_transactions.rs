@@ -2,7 +2,7 @@
 //! commit, rollback, nesting as savepoints, the closure form, and the exclusive transaction
 //! only SQLite has.
 
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 use foxdb::{ConnectOptions, Connection, DatabaseUrl, Error};
 
 async fn connection(test: &TestDatabase) -> Connection {
@@ -29,7 +29,7 @@ async fn ids(connection: &mut Connection) -> Vec<String> {
 
 #[tokio::test]
 async fn a_connection_commits_rolls_back_and_nests_as_savepoints_on_every_engine() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let test = TestDatabase::create(engine).await;
         let mut connection = connection(&test).await;
         assert!(!connection.in_transaction(), "{engine}");
@@ -81,11 +81,11 @@ async fn a_connection_commits_rolls_back_and_nests_as_savepoints_on_every_engine
 
 #[tokio::test]
 async fn an_exclusive_transaction_is_sqlite_only_and_never_nested() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let test = TestDatabase::create(engine).await;
         let mut connection = connection(&test).await;
         let exclusive = connection.begin_exclusive().await;
-        if engine == TestEngine::Sqlite {
+        if engine == Backend::Sqlite {
             exclusive.expect("SQLite has one");
             let nested = connection.begin_exclusive().await;
             assert!(

@@ -8,7 +8,7 @@
 
 mod support;
 
-use fox_e2e::TestEngine;
+use fox_e2e::Backend;
 use foxdb::relation::One;
 use foxdb::{Database, ModelExt, Relation};
 use support::blog::{Blog, Post, Tag, User, blog};
@@ -17,7 +17,7 @@ use support::statement_log::{Logged, StatementLog};
 /// The blog plus a0: one more post of ann's, added last but with the lowest id (-1), a draft
 /// created at 0. Without ordering by id a database could give any of ann's posts first
 /// (PostgreSQL, in the order rows were written, would give a1).
-async fn blog_with_a0(engine: TestEngine) -> Blog {
+async fn blog_with_a0(engine: Backend) -> Blog {
     let blog = blog(engine).await;
     let insert = format!(
         "INSERT INTO posts (id, author_id, title, published, created_at) VALUES (-1, {}, 'a0', false, 0)",
@@ -71,7 +71,7 @@ fn normalized(sql: &str) -> String {
 
 #[tokio::test]
 async fn one_on_a_has_many_fetches_a_single_post_per_user_in_the_relations_order() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let Blog { db, .. } = &blog_with_a0(engine).await;
         for (relation, expected, order) in [
             (
@@ -133,7 +133,7 @@ async fn one_on_a_has_many_fetches_a_single_post_per_user_in_the_relations_order
 
 #[tokio::test]
 async fn one_on_a_belongs_to_looks_each_author_up_once_without_ranking() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let Blog { db, .. } = &blog(engine).await;
         let mut log = StatementLog::new(db);
         let posts = Post::find()
@@ -170,7 +170,7 @@ async fn one_on_a_belongs_to_looks_each_author_up_once_without_ranking() {
 
 #[tokio::test]
 async fn one_through_a_join_table_fetches_a_single_tag_per_post() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let Blog { db, .. } = &blog(engine).await;
         for (tags, a4, order) in [
             (Post::tags().one(), "rust", "the lowest id"),
@@ -215,7 +215,7 @@ async fn one_through_a_join_table_fetches_a_single_tag_per_post() {
 
 #[tokio::test]
 async fn lazy_loading_with_a_limit_picks_what_eager_loading_picks() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let blog = blog_with_a0(engine).await;
         let db = &blog.db;
         for relation in [

@@ -8,7 +8,7 @@
 
 mod support;
 
-use fox_e2e::TestEngine;
+use fox_e2e::Backend;
 use foxdb::ModelExt;
 use support::blog::{Blog, Comment, Post, Profile, Tag, User, blog, names, owned};
 
@@ -43,7 +43,7 @@ fn titles(posts: &[Post]) -> Vec<String> {
 
 #[tokio::test]
 async fn eight_relations_load_beside_each_other_and_five_under_each_child() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let Blog { db, .. } = &blog(engine).await;
         let before = db.statement_count();
         let users: Vec<(

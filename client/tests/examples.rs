@@ -1,6 +1,6 @@
 //! The programs in `client/examples/` run and print what they promise, on every engine.
 
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 
 #[path = "../examples/quickstart.rs"]
 #[allow(dead_code)]
@@ -8,7 +8,7 @@ mod quickstart;
 
 #[tokio::test]
 async fn quickstart_runs_on_every_engine() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         let lines = quickstart::run(database.url())
             .await

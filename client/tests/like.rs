@@ -2,7 +2,7 @@
 
 mod support;
 
-use fox_e2e::TestEngine;
+use fox_e2e::Backend;
 use foxdb::{Condition, Database, ModelExt, escape_like};
 
 #[derive(foxdb::Model, Clone, Debug, PartialEq)]
@@ -34,7 +34,7 @@ async fn matching(db: &Database, condition: Condition<File>) -> Vec<String> {
 
 #[tokio::test]
 async fn like_helpers_match_user_text_literally_on_every_engine() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let (_test, db) =
             support::database_with_table(engine, "files", "name varchar(40) NOT NULL").await;
         let files: Vec<File> = NAMES

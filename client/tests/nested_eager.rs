@@ -7,7 +7,7 @@
 
 mod support;
 
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 use foxdb::{Database, Error, ModelExt, Relation};
 use support::blog::{
     Blog, Comment, Post, PostsWithComments, Profile, Tag, User, blog, names, owned,
@@ -16,7 +16,7 @@ use support::blog::{
 
 #[tokio::test]
 async fn three_levels_load_in_three_statements_with_limits_per_parent() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let Blog { db, .. } = &blog(engine).await;
         let before = db.statement_count();
         let users: Vec<(User, Vec<(Post, Vec<Comment>)>)> = User::find()
@@ -63,7 +63,7 @@ async fn three_levels_load_in_three_statements_with_limits_per_parent() {
 
 #[tokio::test]
 async fn two_levels_load_for_given_parents_in_two_statements() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let Blog { db, ann, bob, .. } = &blog(engine).await;
         let before = db.statement_count();
         let loaded = User::posts()
@@ -96,7 +96,7 @@ async fn two_levels_load_for_given_parents_in_two_statements() {
 
 #[tokio::test]
 async fn many_to_many_loads_under_has_many_beside_a_one_to_one() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let Blog { db, .. } = &blog(engine).await;
         let before = db.statement_count();
         let users: Vec<(User, Vec<(Post, Vec<Tag>)>, Option<Profile>)> = User::find()
@@ -185,7 +185,7 @@ async fn many_to_many_loads_under_has_many_beside_a_one_to_one() {
 
 #[tokio::test]
 async fn belongs_to_and_one_to_one_load_as_options_shared_parents_included() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let Blog { db, .. } = &blog(engine).await;
         let before = db.statement_count();
         let posts: Vec<(Post, Option<(User, Option<Profile>)>, Vec<Comment>)> = Post::find()
@@ -231,7 +231,7 @@ async fn belongs_to_and_one_to_one_load_as_options_shared_parents_included() {
 
 #[tokio::test]
 async fn empty_levels_run_no_statement_and_give_empty_children() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let Blog { db, .. } = &blog(engine).await;
         let nested = || {
             User::posts()
@@ -297,7 +297,7 @@ async fn empty_levels_run_no_statement_and_give_empty_children() {
 
 #[tokio::test]
 async fn self_relations_nest_down_and_up() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let Blog { db, dee, .. } = &blog(engine).await;
         let before = db.statement_count();
         let chart: Vec<(User, Vec<(User, Vec<User>)>)> = User::find()
@@ -360,7 +360,7 @@ async fn self_relations_nest_down_and_up() {
 #[tokio::test]
 async fn keys_are_deduplicated_and_sent_as_one_parameter() {
     const PARENTS: i64 = 70_000;
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let Blog { db, ann, bob, .. } = &blog(engine).await;
         // Parents need not come from the database: only their keys are read.
         let users: Vec<User> = (1..=PARENTS)
@@ -429,7 +429,7 @@ async fn keys_are_deduplicated_and_sent_as_one_parameter() {
 
 #[tokio::test]
 async fn nested_loading_runs_in_a_transaction() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let Blog { db, .. } = &blog(engine).await;
         let loaded = db
             .transaction(async |tx| {
@@ -489,7 +489,7 @@ struct GroupLabel {
 
 #[tokio::test]
 async fn text_keys_that_look_like_uuids_keep_their_children_through_a_join_table() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let test = TestDatabase::create(engine).await;
         let db = Database::connect(test.url()).await.expect("connects");
         for ddl in [

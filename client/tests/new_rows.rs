@@ -3,7 +3,7 @@
 
 mod support;
 
-use fox_e2e::TestEngine;
+use fox_e2e::Backend;
 
 #[derive(foxdb::Model, Clone, Debug, PartialEq)]
 #[foxdb(table = "tickets", new_row)]
@@ -19,7 +19,7 @@ struct Ticket {
 
 #[tokio::test]
 async fn new_rows_leave_what_the_database_fills_to_it() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let (_test, db) = support::database_with_table(
             engine,
             "tickets",

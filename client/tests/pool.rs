@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 use foxdb::{Database, PoolOptions};
 
-const SERVER_ENGINES: [TestEngine; 2] = [TestEngine::Postgres, TestEngine::Mysql];
+const SERVER_ENGINES: [Backend; 2] = [Backend::Postgres, Backend::MySql];
 
 async fn single_connection(test: &TestDatabase, ping_after_idle: Duration) -> Database {
     let options = PoolOptions {
@@ -34,7 +34,7 @@ async fn connection_id(db: &Database) -> foxdb::Result<i64> {
 async fn kill(test: &TestDatabase, id: i64) {
     let admin = Database::connect(test.url()).await.expect("admin connects");
     let sql = match test.engine() {
-        TestEngine::Postgres => format!("SELECT pg_terminate_backend({id})"),
+        Backend::Postgres => format!("SELECT pg_terminate_backend({id})"),
         _ => format!("KILL CONNECTION {id}"),
     };
     admin

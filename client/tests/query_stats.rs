@@ -7,7 +7,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 use foxdb::{Database, PoolOptions};
 
 #[derive(foxdb::Model, Clone, Debug, PartialEq)]
@@ -48,11 +48,11 @@ async fn connect(test: &TestDatabase, options: &PoolOptions) -> Database {
 #[tokio::test]
 async fn inserts_with_varying_null_patterns_share_one_shape_on_every_engine() {
     const STATEMENTS: usize = 20_000;
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let taken_type = match engine {
-            TestEngine::Postgres => "timestamp",
-            TestEngine::Mysql => "datetime",
-            TestEngine::Sqlite => "TEXT",
+            Backend::Postgres => "timestamp",
+            Backend::MySql => "datetime",
+            Backend::Sqlite => "TEXT",
         };
         let (test, _) = support::database_with_table(
             engine,
@@ -112,7 +112,7 @@ async fn inserts_with_varying_null_patterns_share_one_shape_on_every_engine() {
 
 #[tokio::test]
 async fn shapes_past_the_cap_count_under_other_on_every_engine() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let test = TestDatabase::create(engine).await;
         let options = PoolOptions {
             max_query_shapes: 10,
@@ -171,9 +171,9 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
 }
 
 /// Statements holding `s3cr3t` in every literal form the engine has.
-fn literal_statements(engine: TestEngine) -> &'static [&'static str] {
+fn literal_statements(engine: Backend) -> &'static [&'static str] {
     match engine {
-        TestEngine::Postgres => &[
+        Backend::Postgres => &[
             "SELECT 's3cr3t' AS a",
             "SELECT 'it''s s3cr3t' AS a",
             r"SELECT E'it\'s s3cr3t' AS a",
@@ -184,7 +184,7 @@ fn literal_statements(engine: TestEngine) -> &'static [&'static str] {
             "SELECT 1 AS a -- s3cr3t",
             "SELECT 31337 AS a",
         ],
-        TestEngine::Mysql => &[
+        Backend::MySql => &[
             "SELECT 's3cr3t' AS a",
             r#"SELECT "s3cr3t" AS a"#,
             r#"SELECT "say \"s3cr3t\"" AS a"#,
@@ -196,7 +196,7 @@ fn literal_statements(engine: TestEngine) -> &'static [&'static str] {
             "SELECT 0x31337 AS a",
             "SELECT 31337 AS a",
         ],
-        TestEngine::Sqlite => &[
+        Backend::Sqlite => &[
             "SELECT 's3cr3t' AS a",
             "SELECT 'it''s s3cr3t' AS a",
             "SELECT x'533363' AS a",
@@ -217,7 +217,7 @@ async fn no_literal_reaches_metrics_or_the_slow_query_log_on_every_engine() {
         .with_max_level(tracing::Level::WARN)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let test = TestDatabase::create(engine).await;
         let options = PoolOptions {
             slow_query_threshold: Some(Duration::ZERO),

@@ -2,10 +2,10 @@
 //! runs with exactly the values its real placeholders take, against real PostgreSQL, MariaDB and
 //! SQLite databases: foxdb counts placeholders the way each server's lexer finds them.
 
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 use foxdb::{Database, Error, Value};
 
-async fn database(engine: TestEngine) -> (TestDatabase, Database) {
+async fn database(engine: Backend) -> (TestDatabase, Database) {
     let test = TestDatabase::create(engine).await;
     let database = Database::connect(test.url()).await.expect("connects");
     (test, database)
@@ -52,7 +52,7 @@ struct Echo {
 
 #[tokio::test]
 async fn postgres_counts_only_dollar_placeholders_outside_strings_and_comments() {
-    let (_test, db) = database(TestEngine::Postgres).await;
+    let (_test, db) = database(Backend::Postgres).await;
 
     let row = only_row(
         &db,
@@ -112,7 +112,7 @@ async fn postgres_counts_only_dollar_placeholders_outside_strings_and_comments()
 
 #[tokio::test]
 async fn postgres_jsonb_question_mark_operators_are_not_placeholders() {
-    let (_test, db) = database(TestEngine::Postgres).await;
+    let (_test, db) = database(Backend::Postgres).await;
     let row = only_row(
         &db,
         r#"SELECT ('{"a":1,"b":2}'::jsonb ? $1)::text AS has, ('{"a":1}'::jsonb ? 'z')::text AS lacks, ('{"a":1}'::jsonb ?| array['z', $2])::text AS any, ('{"a":1,"b":2}'::jsonb ?& array['a', 'b'])::text AS every"#,
@@ -125,7 +125,7 @@ async fn postgres_jsonb_question_mark_operators_are_not_placeholders() {
 
 #[tokio::test]
 async fn postgres_refuses_a_count_that_differs_before_running() {
-    let (_test, db) = database(TestEngine::Postgres).await;
+    let (_test, db) = database(Backend::Postgres).await;
     let message = refusal(&db, "SELECT '$2', $1::text -- $3", &[text("a"), text("b")]).await;
     assert_eq!(
         message,
@@ -135,7 +135,7 @@ async fn postgres_refuses_a_count_that_differs_before_running() {
 
 #[tokio::test]
 async fn mariadb_reads_backslash_escapes_comments_and_executable_comments() {
-    let (_test, db) = database(TestEngine::Mysql).await;
+    let (_test, db) = database(Backend::MySql).await;
 
     let row = only_row(
         &db,
@@ -179,7 +179,7 @@ async fn mariadb_reads_backslash_escapes_comments_and_executable_comments() {
 
 #[tokio::test]
 async fn sqlite_reads_its_quotes_and_binds_bare_or_numbered_placeholders() {
-    let (_test, db) = database(TestEngine::Sqlite).await;
+    let (_test, db) = database(Backend::Sqlite).await;
 
     let row = only_row(
         &db,
@@ -234,7 +234,7 @@ async fn sqlite_reads_its_quotes_and_binds_bare_or_numbered_placeholders() {
 
 #[tokio::test]
 async fn sqlite_refuses_named_and_mixed_placeholders_with_a_hint() {
-    let (_test, db) = database(TestEngine::Sqlite).await;
+    let (_test, db) = database(Backend::Sqlite).await;
     let message = refusal(&db, "SELECT :id AS v", &[text("x")]).await;
     assert!(
         message.starts_with("cannot bind placeholder `:id`: foxdb binds parameters by position"),

@@ -1,7 +1,7 @@
 //! Transactions on every engine: commit, rollback on error and on panic, savepoints,
 //! isolation levels.
 
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 use foxdb::{Database, Error, Isolation, ModelExt};
 
 #[derive(foxdb::Model, Clone, Debug, PartialEq)]
@@ -12,7 +12,7 @@ struct Account {
     balance: i64,
 }
 
-async fn accounts(engine: TestEngine) -> (TestDatabase, Database) {
+async fn accounts(engine: Backend) -> (TestDatabase, Database) {
     let test = TestDatabase::create(engine).await;
     let database = Database::connect(test.url()).await.expect("connects");
     database
@@ -51,7 +51,7 @@ async fn balances(database: &Database) -> Vec<i64> {
 
 #[tokio::test]
 async fn commit_rollback_panic_and_savepoints_on_every_engine() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let (_test, db) = accounts(engine).await;
 
         db.transaction(async |tx| {
@@ -171,7 +171,7 @@ async fn commit_rollback_panic_and_savepoints_on_every_engine() {
                 Account::find().count(&mut *tx).await
             })
             .await;
-        if engine == TestEngine::Sqlite {
+        if engine == Backend::Sqlite {
             assert!(
                 matches!(read_committed, Err(Error::Unsupported { .. })),
                 "{engine}: a clear refusal"

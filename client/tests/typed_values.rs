@@ -2,7 +2,7 @@
 //! compare in filters.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 use foxdb::{Database, ModelExt};
 
 #[derive(foxdb::Model, Clone, Debug, PartialEq)]
@@ -18,15 +18,15 @@ struct Event {
     amount: rust_decimal::Decimal,
 }
 
-fn ddl(engine: TestEngine) -> &'static str {
+fn ddl(engine: Backend) -> &'static str {
     match engine {
-        TestEngine::Postgres => {
+        Backend::Postgres => {
             "CREATE TABLE events (id uuid PRIMARY KEY, happened_at timestamptz NOT NULL, local_time timestamp NOT NULL, day date NOT NULL, at time, payload jsonb NOT NULL, amount numeric(12,2) NOT NULL)"
         }
-        TestEngine::Mysql => {
+        Backend::MySql => {
             "CREATE TABLE events (id char(36) PRIMARY KEY, happened_at timestamp(6) NOT NULL, local_time datetime(6) NOT NULL, day date NOT NULL, at time NULL, payload json NOT NULL, amount decimal(12,2) NOT NULL)"
         }
-        TestEngine::Sqlite => {
+        Backend::Sqlite => {
             "CREATE TABLE events (id UUID PRIMARY KEY, happened_at TIMESTAMPTZ NOT NULL, local_time TIMESTAMP NOT NULL, day DATE NOT NULL, at TIME, payload JSON NOT NULL, amount DECIMAL(12,2) NOT NULL)"
         }
     }
@@ -34,7 +34,7 @@ fn ddl(engine: TestEngine) -> &'static str {
 
 #[tokio::test]
 async fn typed_values_round_trip_on_every_engine() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let test = TestDatabase::create(engine).await;
         let db = Database::connect(test.url()).await.expect("connects");
         db.execute(ddl(engine), &[]).await.expect("creates");

@@ -7,7 +7,6 @@
 
 pub mod replica;
 
-use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use sqlx::{AssertSqlSafe, Connection};
@@ -34,36 +33,13 @@ pub fn mongo_url() -> String {
     std::env::var("FOX_TEST_MONGO_URL").unwrap_or_else(|_| "mongodb://127.0.0.1:27017/".into())
 }
 
-/// The SQL engines tests run against.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TestEngine {
-    /// PostgreSQL.
-    Postgres,
-    /// MySQL or MariaDB.
-    Mysql,
-    /// SQLite, in a temporary directory.
-    Sqlite,
-}
-
-impl TestEngine {
-    /// Every SQL engine, for tests that must hold on all of them.
-    pub const ALL: [TestEngine; 3] = [Self::Postgres, Self::Mysql, Self::Sqlite];
-}
-
-impl fmt::Display for TestEngine {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Postgres => "postgresql",
-            Self::Mysql => "mysql",
-            Self::Sqlite => "sqlite",
-        })
-    }
-}
+/// The SQL engines tests run against: foxdb's own vocabulary ([`Backend::ALL`] for all of them).
+pub use foxdb::Backend;
 
 /// A database created for one test and dropped when this value is dropped.
 #[derive(Debug)]
 pub struct TestDatabase {
-    engine: TestEngine,
+    engine: Backend,
     name: String,
     url: String,
     // Keeps the SQLite file's directory alive; removed on drop.
@@ -108,10 +84,10 @@ impl TestDatabase {
     ///
     /// # Panics
     /// When the server cannot be reached: the test cannot run, and says so.
-    pub async fn create(engine: TestEngine) -> Self {
+    pub async fn create(engine: Backend) -> Self {
         let name = unique_name();
         match engine {
-            TestEngine::Postgres => {
+            Backend::Postgres => {
                 let server = postgres_server_url();
                 let mut connection =
                     sqlx::PgConnection::connect(&server)
@@ -131,7 +107,7 @@ impl TestDatabase {
                     _directory: None,
                 }
             }
-            TestEngine::Mysql => {
+            Backend::MySql => {
                 let server = mysql_server_url();
                 let mut connection = sqlx::MySqlConnection::connect(&server)
                     .await
@@ -150,7 +126,7 @@ impl TestDatabase {
                     _directory: None,
                 }
             }
-            TestEngine::Sqlite => {
+            Backend::Sqlite => {
                 let directory = tempfile::tempdir().expect("creates a temporary directory");
                 let path = directory.path().join(format!("{name}.sqlite"));
                 let url = format!("sqlite://{}?mode=rwc", path.display());
@@ -165,7 +141,7 @@ impl TestDatabase {
     }
 
     /// The engine.
-    pub fn engine(&self) -> TestEngine {
+    pub fn engine(&self) -> Backend {
         self.engine
     }
 
@@ -179,9 +155,9 @@ impl TestDatabase {
         &self.name
     }
 
-    async fn drop_database(engine: TestEngine, name: &str) -> Result<(), sqlx::Error> {
+    async fn drop_database(engine: Backend, name: &str) -> Result<(), sqlx::Error> {
         match engine {
-            TestEngine::Postgres => {
+            Backend::Postgres => {
                 let mut connection = sqlx::PgConnection::connect(&postgres_server_url()).await?;
                 sqlx::raw_sql(AssertSqlSafe(format!(
                     "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
@@ -189,13 +165,13 @@ impl TestDatabase {
                 .execute(&mut connection)
                 .await?;
             }
-            TestEngine::Mysql => {
+            Backend::MySql => {
                 let mut connection = sqlx::MySqlConnection::connect(&mysql_server_url()).await?;
                 sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`")))
                     .execute(&mut connection)
                     .await?;
             }
-            TestEngine::Sqlite => {}
+            Backend::Sqlite => {}
         }
         Ok(())
     }

@@ -1,11 +1,11 @@
 //! The test harness gives every test its own database on each engine and removes it after.
 
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 use sqlx::{AnyConnection, Connection, Row};
 
-async fn database_exists(engine: TestEngine, name: &str) -> bool {
+async fn database_exists(engine: Backend, name: &str) -> bool {
     match engine {
-        TestEngine::Postgres => {
+        Backend::Postgres => {
             let mut c = sqlx::PgConnection::connect(&fox_e2e::postgres_server_url())
                 .await
                 .expect("connects");
@@ -17,7 +17,7 @@ async fn database_exists(engine: TestEngine, name: &str) -> bool {
                 .get::<i64, _>(0)
                 == 1
         }
-        TestEngine::Mysql => {
+        Backend::MySql => {
             let mut c = sqlx::MySqlConnection::connect(&fox_e2e::mysql_server_url())
                 .await
                 .expect("connects");
@@ -29,14 +29,14 @@ async fn database_exists(engine: TestEngine, name: &str) -> bool {
                 .get::<i64, _>(0)
                 == 1
         }
-        TestEngine::Sqlite => false,
+        Backend::Sqlite => false,
     }
 }
 
 #[tokio::test]
 async fn each_engine_gets_a_fresh_database_that_is_dropped_afterwards() {
     sqlx::any::install_default_drivers();
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         let name = database.name().to_string();
         let mut connection = AnyConnection::connect(database.url())
@@ -47,7 +47,7 @@ async fn each_engine_gets_a_fresh_database_that_is_dropped_afterwards() {
             .await
             .unwrap_or_else(|e| panic!("{engine}: {e}"));
         connection.close().await.expect("closes");
-        if engine != TestEngine::Sqlite {
+        if engine != Backend::Sqlite {
             assert!(database_exists(engine, &name).await, "{engine}: created");
         }
         drop(database);

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use fox_crds::replica_set::MemberRole;
 use fox_e2e::replica::{MariaDbPair, PostgresPair};
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 use fox_operator::engine::health::{MemberProbe, probe_member};
 use foxdb::{Database, DatabaseUrl, PoolOptions};
 
@@ -92,7 +92,7 @@ fn assert_unhealthy_saying(probe: &MemberProbe, expected: &str) {
 
 #[tokio::test]
 async fn healthy_primaries_report_no_lag_on_every_engine() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let test_database = TestDatabase::create(engine).await;
         let database = connect(test_database.url()).await;
         let probe = probe(&database, MemberRole::Primary).await;
@@ -100,7 +100,7 @@ async fn healthy_primaries_report_no_lag_on_every_engine() {
         assert_eq!(probe.lag_seconds, None, "{engine}");
         assert_eq!(probe.message, None, "{engine}");
         assert!(probe.lag_within(0), "{engine}: a primary has no lag limit");
-        if engine != TestEngine::Mysql {
+        if engine != Backend::MySql {
             assert_eq!(probe.in_recovery, Some(false), "{engine}");
         }
         database.close().await;
@@ -111,15 +111,15 @@ async fn healthy_primaries_report_no_lag_on_every_engine() {
 async fn a_primary_declared_as_replica_is_unhealthy() {
     let expected = [
         (
-            TestEngine::Postgres,
+            Backend::Postgres,
             "declared replica but the server is a primary",
         ),
         (
-            TestEngine::Mysql,
+            Backend::MySql,
             "declared replica but the server does not replicate",
         ),
         (
-            TestEngine::Sqlite,
+            Backend::Sqlite,
             "declared replica but sqlite has no replicas",
         ),
     ];
@@ -309,7 +309,7 @@ async fn mariadb_members_that_go_down_are_unhealthy() {
 
 #[tokio::test]
 async fn a_probe_without_an_answer_in_time_is_unhealthy() {
-    let test_database = TestDatabase::create(TestEngine::Postgres).await;
+    let test_database = TestDatabase::create(Backend::Postgres).await;
     let options = PoolOptions {
         max_connections: 1,
         acquire_timeout: Duration::from_secs(30),

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use fox_bench::{generated_schema, median, show};
 use fox_crds::manifest::{ManifestSet, parse_manifests};
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 use fox_operator::engine::{ApplyOptions, ApplyOutcome, apply_schema, plan_schema};
 use foxdb::DatabaseUrl;
 
@@ -29,9 +29,9 @@ fn options() -> ApplyOptions {
 }
 
 /// Runs `sql` through the engine's command-line client and returns the wall time.
-fn raw_ddl(engine: TestEngine, database: &TestDatabase, statements: &[String]) -> Duration {
+fn raw_ddl(engine: Backend, database: &TestDatabase, statements: &[String]) -> Duration {
     let mut script = String::new();
-    let transactional = engine != TestEngine::Mysql;
+    let transactional = engine != Backend::MySql;
     if transactional {
         script.push_str("BEGIN;\n");
     }
@@ -43,17 +43,17 @@ fn raw_ddl(engine: TestEngine, database: &TestDatabase, statements: &[String]) -
         script.push_str("COMMIT;\n");
     }
     let mut command = match engine {
-        TestEngine::Postgres => {
+        Backend::Postgres => {
             let mut c = Command::new("psql");
             c.args(["-q", "-v", "ON_ERROR_STOP=1", database.url()]);
             c
         }
-        TestEngine::Mysql => {
+        Backend::MySql => {
             let mut c = Command::new("mariadb");
             c.args(["-h", "127.0.0.1", "-u", "root", database.name()]);
             c
         }
-        TestEngine::Sqlite => {
+        Backend::Sqlite => {
             let url = DatabaseUrl::parse(database.url()).expect("valid URL");
             let mut c = Command::new("sqlite3");
             c.arg(url.sqlite_path().expect("a file"));
@@ -95,7 +95,7 @@ async fn main() {
         "{:<12} {:>10} {:>12} {:>14} {:>12} {:>8}",
         "engine", "statements", "plan+apply", "no-op plan", "raw DDL", "ratio"
     );
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let mut cold = Vec::new();
         let mut raw = Vec::new();
         let mut no_op = Vec::new();

@@ -32,6 +32,9 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// Every SQL engine, for code (and tests) that must hold on all of them.
+    pub const ALL: [Backend; 3] = [Self::Postgres, Self::MySql, Self::Sqlite];
+
     /// Name used in messages.
     pub fn as_str(self) -> &'static str {
         match self {

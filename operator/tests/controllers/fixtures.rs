@@ -10,7 +10,7 @@ use fox_crds::replica_set::MemberSpec;
 use fox_crds::{
     DatabaseRef, Engine, FoxMigration, FoxReplicaSet, FoxReplicaSetSpec, FoxSchema, SecretKeyRef,
 };
-use fox_e2e::TestEngine;
+use fox_e2e::Backend;
 use fox_operator::controller::Context;
 use fox_operator::telemetry::Metrics;
 use k8s_openapi::ByteString;
@@ -45,11 +45,11 @@ pub fn secret(name: &str, url: &str) -> Secret {
     }
 }
 
-pub fn engine_of(engine: TestEngine) -> Engine {
+pub fn engine_of(engine: Backend) -> Engine {
     match engine {
-        TestEngine::Postgres => Engine::Postgresql,
-        TestEngine::Mysql => Engine::Mariadb,
-        TestEngine::Sqlite => Engine::Sqlite,
+        Backend::Postgres => Engine::Postgresql,
+        Backend::MySql => Engine::Mariadb,
+        Backend::Sqlite => Engine::Sqlite,
     }
 }
 
@@ -122,7 +122,7 @@ pub fn context(api: &ApiServer) -> Arc<Context> {
 }
 
 /// Puts a database (Secret + FoxReplicaSet named `name`) for `url` into the API server.
-pub fn database(api: &ApiServer, name: &str, engine: TestEngine, url: &str) {
+pub fn database(api: &ApiServer, name: &str, engine: Backend, url: &str) {
     api.insert(&secret(&format!("{name}-primary"), url));
     api.insert(&replicaset(
         name,

@@ -2,7 +2,7 @@
 
 use fox_crds::migration::MigrationPhase;
 use fox_crds::{FoxMigration, FoxReplicaSet};
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 use fox_operator::controller::conditions::find_condition;
 
 use crate::api_server::ApiServer;
@@ -44,7 +44,7 @@ fn phase(api: &ApiServer, version: u64) -> Option<MigrationPhase> {
 
 #[tokio::test]
 async fn migrations_apply_in_version_order_exactly_once_on_every_engine() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let db = TestDatabase::create(engine).await;
         let api = ApiServer::start();
         let context = context(&api);
@@ -107,7 +107,7 @@ async fn migrations_apply_in_version_order_exactly_once_on_every_engine() {
 
 #[tokio::test]
 async fn rollback_to_runs_down_steps_newest_first_and_reapplies_when_lifted() {
-    for engine in [TestEngine::Postgres, TestEngine::Mysql] {
+    for engine in [Backend::Postgres, Backend::MySql] {
         let db = TestDatabase::create(engine).await;
         let api = ApiServer::start();
         let context = context(&api);
@@ -169,10 +169,10 @@ async fn rollback_to_runs_down_steps_newest_first_and_reapplies_when_lifted() {
 
 #[tokio::test]
 async fn a_changed_migration_is_reported_and_never_rerun() {
-    let db = TestDatabase::create(TestEngine::Sqlite).await;
+    let db = TestDatabase::create(Backend::Sqlite).await;
     let api = ApiServer::start();
     let context = context(&api);
-    database(&api, "ledger-db", TestEngine::Sqlite, db.url());
+    database(&api, "ledger-db", Backend::Sqlite, db.url());
     for (version, up, down) in steps() {
         api.insert(&migration("ledger-db", version, up, Some(down)));
     }
@@ -197,10 +197,10 @@ async fn a_changed_migration_is_reported_and_never_rerun() {
 
 #[tokio::test]
 async fn a_failing_migration_fails_alone_and_later_versions_wait() {
-    let db = TestDatabase::create(TestEngine::Postgres).await;
+    let db = TestDatabase::create(Backend::Postgres).await;
     let api = ApiServer::start();
     let context = context(&api);
-    database(&api, "ledger-db", TestEngine::Postgres, db.url());
+    database(&api, "ledger-db", Backend::Postgres, db.url());
     api.insert(&migration(
         "ledger-db",
         1,

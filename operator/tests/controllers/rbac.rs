@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use fox_crds::FoxSchema;
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 use fox_operator::controller::leader::{LeaderElector, LeaseTiming};
 use fox_operator::controller::manager::run_controllers;
 use fox_operator::controller::rbac::{CLUSTER_PERMISSIONS, LEASE_PERMISSIONS, Permission};
@@ -58,11 +58,11 @@ async fn every_request_is_allowed_and_every_permission_is_used() {
     assert!(elector.try_acquire_or_renew().await.unwrap());
 
     // A schema that fails twice (the second Event is a series patch), then applies.
-    let db = TestDatabase::create(TestEngine::Postgres).await;
+    let db = TestDatabase::create(Backend::Postgres).await;
     api.insert(&blog_schema("blog-db"));
     reconcile_schema(&api, &context, "blog").await.unwrap_err();
     reconcile_schema(&api, &context, "blog").await.unwrap_err();
-    database(&api, "blog-db", TestEngine::Postgres, db.url());
+    database(&api, "blog-db", Backend::Postgres, db.url());
     reconcile_schema(&api, &context, "blog").await.unwrap();
     // Migrations and the replica set with its published Services and ConfigMap.
     api.insert(&migration(

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use fox_crds::replica_set::ReadPreference;
 use fox_crds::{Engine, FoxReplicaSet, PublishedRouting};
-use fox_e2e::TestEngine;
+use fox_e2e::Backend;
 use fox_e2e::replica::PostgresPair;
 use fox_operator::controller::conditions::find_condition;
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
@@ -41,11 +41,11 @@ fn slice_addresses(api: &ApiServer, service: &str) -> Vec<(String, i32)> {
 
 #[tokio::test]
 async fn a_healthy_primary_is_published_with_services_and_routing() {
-    for engine in [TestEngine::Postgres, TestEngine::Mysql] {
+    for engine in [Backend::Postgres, Backend::MySql] {
         let api = ApiServer::start();
         let context = context(&api);
         let url = match engine {
-            TestEngine::Postgres => fox_e2e::postgres_server_url(),
+            Backend::Postgres => fox_e2e::postgres_server_url(),
             _ => fox_e2e::mysql_server_url(),
         };
         database(&api, "orders", engine, &url);
@@ -77,7 +77,7 @@ async fn a_healthy_primary_is_published_with_services_and_routing() {
         assert_eq!(condition(&replicaset, "ReplicasHealthy").1, "NoReplicas");
 
         let rw: Service = api.get(NAMESPACE, "orders-rw").expect("-rw Service");
-        let port = if engine == TestEngine::Postgres {
+        let port = if engine == Backend::Postgres {
             5432
         } else {
             3306
@@ -116,7 +116,7 @@ async fn a_primary_that_is_down_fails_ready_and_empties_the_write_service() {
     let api = ApiServer::start();
     let context = context(&api);
     let url = format!("postgres://app:{DISTINCTIVE_PASSWORD}@127.0.0.1:1/app");
-    database(&api, "orders", TestEngine::Postgres, &url);
+    database(&api, "orders", Backend::Postgres, &url);
     api.edit::<FoxReplicaSet>(NAMESPACE, "orders", |rs| {
         rs.spec.pool.retries = 0;
         rs.spec.pool.acquire_timeout_seconds = 2;
@@ -298,7 +298,7 @@ async fn a_name_that_cannot_name_services_is_refused_with_the_reason() {
     database(
         &api,
         "9orders",
-        TestEngine::Postgres,
+        Backend::Postgres,
         &fox_e2e::postgres_server_url(),
     );
     let error = reconcile_replicaset(&api, &context, "9orders")

@@ -2,7 +2,7 @@
 
 use fox_crds::FoxSchema;
 use fox_crds::schema::{DriftPolicy, SchemaPhase};
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 use fox_operator::controller::conditions::find_condition;
 use fox_operator::controller::schema::{APPROVE_ANNOTATION, REPLACES_ANNOTATION, error_policy};
 use kube::ResourceExt;
@@ -57,7 +57,7 @@ async fn has_column(url: &str, table: &str, column: &str) -> bool {
 
 #[tokio::test]
 async fn schema_is_planned_applied_and_ready_on_every_engine() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let db = TestDatabase::create(engine).await;
         let api = ApiServer::start();
         let context = context(&api);
@@ -117,10 +117,10 @@ async fn schema_is_planned_applied_and_ready_on_every_engine() {
 
 #[tokio::test]
 async fn approval_flow_applies_only_the_approved_hash() {
-    let db = TestDatabase::create(TestEngine::Postgres).await;
+    let db = TestDatabase::create(Backend::Postgres).await;
     let api = ApiServer::start();
     let context = context(&api);
-    database(&api, "blog-db", TestEngine::Postgres, db.url());
+    database(&api, "blog-db", Backend::Postgres, db.url());
     let mut schema = blog_schema("blog-db");
     schema.spec.policy.require_approval = true;
     api.insert(&schema);
@@ -183,10 +183,10 @@ async fn approval_flow_applies_only_the_approved_hash() {
 
 #[tokio::test]
 async fn a_second_schema_on_one_database_is_blocked_until_it_says_it_replaces_the_owner() {
-    let db = TestDatabase::create(TestEngine::Sqlite).await;
+    let db = TestDatabase::create(Backend::Sqlite).await;
     let api = ApiServer::start();
     let context = context(&api);
-    database(&api, "blog-db", TestEngine::Sqlite, db.url());
+    database(&api, "blog-db", Backend::Sqlite, db.url());
     api.insert(&blog_schema("blog-db"));
     reconcile_schema(&api, &context, "blog").await.unwrap();
 
@@ -237,7 +237,7 @@ async fn a_second_schema_on_one_database_is_blocked_until_it_says_it_replaces_th
 
 #[tokio::test]
 async fn destructive_change_is_blocked_until_allowed() {
-    for engine in [TestEngine::Postgres, TestEngine::Mysql] {
+    for engine in [Backend::Postgres, Backend::MySql] {
         let db = TestDatabase::create(engine).await;
         let api = ApiServer::start();
         let context = context(&api);
@@ -298,7 +298,7 @@ async fn database_down_is_reported_and_retried_without_the_password() {
     let context = context(&api);
     // Nothing listens on port 1.
     let url = format!("postgres://app:{DISTINCTIVE_PASSWORD}@127.0.0.1:1/app");
-    database(&api, "blog-db", TestEngine::Postgres, &url);
+    database(&api, "blog-db", Backend::Postgres, &url);
     api.insert(&blog_schema("blog-db"));
 
     let error = reconcile_schema(&api, &context, "blog").await.unwrap_err();
@@ -415,10 +415,10 @@ async fn missing_secret_and_missing_database_are_clear_conditions() {
 
 #[tokio::test]
 async fn deletion_removes_the_finalizer_and_keeps_the_tables() {
-    let db = TestDatabase::create(TestEngine::Sqlite).await;
+    let db = TestDatabase::create(Backend::Sqlite).await;
     let api = ApiServer::start();
     let context = context(&api);
-    database(&api, "blog-db", TestEngine::Sqlite, db.url());
+    database(&api, "blog-db", Backend::Sqlite, db.url());
     api.insert(&blog_schema("blog-db"));
     reconcile_schema(&api, &context, "blog").await.unwrap();
     api.edit::<FoxSchema>(NAMESPACE, "blog", |s| {
@@ -440,7 +440,7 @@ async fn deletion_removes_the_finalizer_and_keeps_the_tables() {
 
 #[tokio::test]
 async fn drift_is_reported_and_reapplied_only_by_policy() {
-    for engine in [TestEngine::Postgres, TestEngine::Sqlite] {
+    for engine in [Backend::Postgres, Backend::Sqlite] {
         let db = TestDatabase::create(engine).await;
         let api = ApiServer::start();
         let context = context(&api);
@@ -505,10 +505,10 @@ async fn drop_index(url: &str) {
     live.close().await;
 }
 
-async fn has_index(url: &str, engine: TestEngine) -> bool {
+async fn has_index(url: &str, engine: Backend) -> bool {
     let live = foxdb::Database::connect(url).await.unwrap();
     let sql = match engine {
-        TestEngine::Postgres => {
+        Backend::Postgres => {
             "SELECT 1 FROM pg_indexes WHERE indexname = 'posts_status_published_at_idx'"
         }
         _ => {
@@ -522,11 +522,11 @@ async fn has_index(url: &str, engine: TestEngine) -> bool {
 
 #[tokio::test]
 async fn a_database_moved_to_a_new_server_is_applied_not_reported_as_drift() {
-    let first = TestDatabase::create(TestEngine::Sqlite).await;
-    let second = TestDatabase::create(TestEngine::Sqlite).await;
+    let first = TestDatabase::create(Backend::Sqlite).await;
+    let second = TestDatabase::create(Backend::Sqlite).await;
     let api = ApiServer::start();
     let context = context(&api);
-    database(&api, "blog-db", TestEngine::Sqlite, first.url());
+    database(&api, "blog-db", Backend::Sqlite, first.url());
     api.insert(&blog_schema("blog-db"));
     reconcile_schema(&api, &context, "blog").await.unwrap();
 
@@ -541,10 +541,10 @@ async fn a_database_moved_to_a_new_server_is_applied_not_reported_as_drift() {
 
 #[tokio::test]
 async fn an_invalid_schema_is_reported_without_touching_the_database() {
-    let db = TestDatabase::create(TestEngine::Sqlite).await;
+    let db = TestDatabase::create(Backend::Sqlite).await;
     let api = ApiServer::start();
     let context = context(&api);
-    database(&api, "blog-db", TestEngine::Sqlite, db.url());
+    database(&api, "blog-db", Backend::Sqlite, db.url());
     let mut schema = blog_schema("blog-db");
     schema.spec.tables[0].columns[0].type_ = "strin".into();
     api.insert(&schema);

@@ -1,7 +1,7 @@
 //! Approval by plan hash: an approved hash applies exactly the reviewed plan, never a plan the
 //! database has drifted into since.
 
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 
 use super::support::{execute, fox, manifest_file, query_texts, schema_yaml, text};
 
@@ -14,7 +14,7 @@ const ITEMS: &str = "
 
 #[tokio::test]
 async fn an_approved_hash_is_refused_after_the_live_table_changed() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         let url = database.url().to_string();
         let first = manifest_file(&schema_yaml("", ITEMS));

@@ -1,7 +1,7 @@
 //! Every change kind on every engine: declaration B after A gives a plan, applying it yields B,
 //! the re-plan is empty, and rows in untouched columns survive (SQLite rebuilds included).
 
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 use fox_operator::engine::{ApplyOutcome, EngineError};
 
 use super::support::{
@@ -275,13 +275,13 @@ fn cases() -> Vec<Case> {
 
 async fn rows(database: &TestDatabase, table: &str, name_column: &str) -> Vec<Vec<Option<String>>> {
     let quote = |name: &str| {
-        if database.engine() == TestEngine::Mysql {
+        if database.engine() == Backend::MySql {
             format!("`{name}`")
         } else {
             format!("\"{name}\"")
         }
     };
-    let text = if database.engine() == TestEngine::Mysql {
+    let text = if database.engine() == Backend::MySql {
         "CHAR"
     } else {
         "TEXT"
@@ -299,7 +299,7 @@ async fn rows(database: &TestDatabase, table: &str, name_column: &str) -> Vec<Ve
     .await
 }
 
-async fn check(engine: TestEngine, case: &Case) {
+async fn check(engine: Backend, case: &Case) {
     let label = format!("{engine} / {}", case.name);
     let database = TestDatabase::create(engine).await;
     let before = tables(&case.before);
@@ -362,7 +362,7 @@ async fn check(engine: TestEngine, case: &Case) {
     }
 }
 
-async fn every_change_kind(engine: TestEngine) {
+async fn every_change_kind(engine: Backend) {
     for case in cases() {
         check(engine, &case).await;
     }
@@ -370,34 +370,34 @@ async fn every_change_kind(engine: TestEngine) {
 
 #[tokio::test]
 async fn every_change_kind_on_postgres() {
-    every_change_kind(TestEngine::Postgres).await;
+    every_change_kind(Backend::Postgres).await;
 }
 
 #[tokio::test]
 async fn every_change_kind_on_mysql() {
-    every_change_kind(TestEngine::Mysql).await;
+    every_change_kind(Backend::MySql).await;
 }
 
 #[tokio::test]
 async fn every_change_kind_on_sqlite() {
-    every_change_kind(TestEngine::Sqlite).await;
+    every_change_kind(Backend::Sqlite).await;
 }
 
 /// Indexes a FoxSchema cannot declare (partial and expression indexes; FULLTEXT and SPATIAL on
 /// MySQL) are left alone, so FoxMigrations can add them to tables a FoxSchema manages.
 #[tokio::test]
 async fn indexes_a_schema_cannot_declare_are_left_alone() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         let items = tables(ITEMS);
         applied(apply(&database, &items, false).await);
         let extra: &[&str] = match engine {
-            TestEngine::Postgres => &[
+            Backend::Postgres => &[
                 "CREATE INDEX items_named_qty_idx ON items (qty) WHERE name <> ''",
                 "CREATE INDEX items_lower_name_idx ON items (lower(name))",
             ],
-            TestEngine::Mysql => &["CREATE FULLTEXT INDEX items_note_ft ON items (note)"],
-            TestEngine::Sqlite => &[
+            Backend::MySql => &["CREATE FULLTEXT INDEX items_note_ft ON items (note)"],
+            Backend::Sqlite => &[
                 "CREATE INDEX items_named_qty_idx ON items (qty) WHERE name <> ''",
                 "CREATE INDEX items_lower_name_idx ON items (lower(name))",
             ],
@@ -414,7 +414,7 @@ async fn indexes_a_schema_cannot_declare_are_left_alone() {
 /// the two applies its message advises do the rename, keep the rows and converge.
 #[tokio::test]
 async fn a_case_only_table_rename_works_in_the_two_advised_steps_on_every_engine() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         applied(apply(&database, &tables(ITEMS), false).await);
         execute(
@@ -454,7 +454,7 @@ async fn a_case_only_table_rename_works_in_the_two_advised_steps_on_every_engine
 
 #[tokio::test]
 async fn a_foreign_key_violated_after_a_sqlite_rebuild_rolls_the_apply_back() {
-    let database = TestDatabase::create(TestEngine::Sqlite).await;
+    let database = TestDatabase::create(Backend::Sqlite).await;
     let tags = "
     - name: tags
       columns:

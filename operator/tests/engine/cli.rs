@@ -1,7 +1,7 @@
 //! `fox plan` and `fox apply` as users and scripts see them: exit codes, refusals, approval,
 //! dry runs, output formats, and clear errors that never show credentials.
 
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 
 use super::support::{
     execute, expected_schema, fox, live_schema, manifest_file, query_texts, schema, schema_yaml,
@@ -22,7 +22,7 @@ fn after() -> String {
 
 #[tokio::test]
 async fn destructive_change_is_refused_by_default_and_applied_when_allowed() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         let before = manifest_file(&schema_yaml("", BEFORE));
         let after_yaml = schema_yaml("", &after());
@@ -106,7 +106,7 @@ async fn destructive_change_is_refused_by_default_and_applied_when_allowed() {
 
 #[tokio::test]
 async fn approval_is_required_when_the_policy_says_so() {
-    let database = TestDatabase::create(TestEngine::Sqlite).await;
+    let database = TestDatabase::create(Backend::Sqlite).await;
     let url = database.url().to_string();
     let manifest = manifest_file(&schema_yaml("requireApproval: true", BEFORE));
     let path = manifest.path.to_str().expect("utf-8");
@@ -152,7 +152,7 @@ async fn approval_is_required_when_the_policy_says_so() {
 
 #[tokio::test]
 async fn dry_run_changes_nothing_and_formats_serve_tools() {
-    let database = TestDatabase::create(TestEngine::Sqlite).await;
+    let database = TestDatabase::create(Backend::Sqlite).await;
     let url = database.url().to_string();
     let manifest = manifest_file(&schema_yaml("", BEFORE));
     let path = manifest.path.to_str().expect("utf-8");
@@ -228,20 +228,20 @@ fn unreachable_database_names_the_host_with_a_hint_and_no_password() {
 
 #[tokio::test]
 async fn a_held_lock_makes_apply_wait_then_name_the_holder() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         let url = database.url().to_string();
         let manifest = manifest_file(&schema_yaml("lockTimeoutSeconds: 1", BEFORE));
         let mut holder = super::support::connect(&database).await;
         match engine {
-            TestEngine::Postgres => {
+            Backend::Postgres => {
                 holder
                     .execute("SET application_name = 'migration-job-7'")
                     .await
                     .expect("sets name");
                 holder.fetch_i64("SELECT CASE WHEN pg_try_advisory_lock(439956816962) THEN 1 ELSE 0 END::bigint", &[]).await.expect("locks");
             }
-            TestEngine::Mysql => {
+            Backend::MySql => {
                 let name = format!("foxdb:{}", database.name());
                 holder
                     .fetch_i64(
@@ -251,7 +251,7 @@ async fn a_held_lock_makes_apply_wait_then_name_the_holder() {
                     .await
                     .expect("locks");
             }
-            TestEngine::Sqlite => {
+            Backend::Sqlite => {
                 holder.execute("BEGIN EXCLUSIVE").await.expect("locks");
             }
         }
@@ -274,13 +274,13 @@ async fn a_held_lock_makes_apply_wait_then_name_the_holder() {
                 && message.contains("gave up after 1 s"),
             "{engine}: {message}"
         );
-        if engine == TestEngine::Postgres {
+        if engine == Backend::Postgres {
             assert!(
                 message.contains("migration-job-7"),
                 "{engine}: names the holder: {message}"
             );
         }
-        if engine == TestEngine::Sqlite {
+        if engine == Backend::Sqlite {
             holder.execute("ROLLBACK").await.expect("unlocks");
         }
         holder.close().await;
@@ -295,7 +295,7 @@ async fn a_held_lock_makes_apply_wait_then_name_the_holder() {
 
 #[tokio::test]
 async fn seed_command_upserts_only_the_seed_rows() {
-    let database = TestDatabase::create(TestEngine::Sqlite).await;
+    let database = TestDatabase::create(Backend::Sqlite).await;
     let url = database.url().to_string();
     let blog = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -422,7 +422,7 @@ fn a_secret_url_for_another_engine_than_the_replica_set_declares_is_refused() {
 /// manifest is refused before any connection, and the column and its values stay.
 #[tokio::test]
 async fn a_duplicate_policy_key_is_refused_before_anything_is_dropped() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         let url = database.url().to_string();
         let before = manifest_file(&schema_yaml("", BEFORE));
@@ -476,7 +476,7 @@ async fn names_an_engine_cannot_hold_are_refused_before_any_ddl() {
         ("SQLite_stats", "which SQLite reserves"),
         ("_FOX_notes", "reserved for FoxDB's own tables"),
     ];
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         let url = database.url().to_string();
         for (name, reason) in bad_tables {

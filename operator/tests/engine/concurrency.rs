@@ -1,7 +1,7 @@
 //! Ten appliers at once on one database: each waits for the lock or reports it, the schema ends
 //! right, and the plan is applied exactly once.
 
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 use fox_operator::engine::history::read_history;
 
 use super::crash::many_tables;
@@ -11,7 +11,7 @@ use super::support::{
 
 const APPLIERS: usize = 10;
 
-async fn ten_appliers(engine: TestEngine) {
+async fn ten_appliers(engine: Backend) {
     let database = TestDatabase::create(engine).await;
     let yaml = schema_yaml("lockTimeoutSeconds: 60", &many_tables(8));
     let manifest = manifest_file(&yaml);
@@ -65,15 +65,15 @@ async fn ten_appliers(engine: TestEngine) {
 
 #[tokio::test]
 async fn ten_concurrent_appliers_on_postgres() {
-    ten_appliers(TestEngine::Postgres).await;
+    ten_appliers(Backend::Postgres).await;
 }
 
 #[tokio::test]
 async fn ten_concurrent_appliers_on_mysql() {
-    ten_appliers(TestEngine::Mysql).await;
+    ten_appliers(Backend::MySql).await;
 }
 
 #[tokio::test]
 async fn ten_concurrent_appliers_on_sqlite() {
-    ten_appliers(TestEngine::Sqlite).await;
+    ten_appliers(Backend::Sqlite).await;
 }

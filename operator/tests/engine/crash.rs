@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 use fox_operator::engine::history::read_history;
 
 use super::support::{
@@ -53,7 +53,7 @@ async fn history_statuses(database: &TestDatabase) -> Vec<String> {
     statuses
 }
 
-async fn kill_repeatedly(engine: TestEngine) {
+async fn kill_repeatedly(engine: Backend) {
     let old_yaml = schema_yaml("", &many_tables(0));
     let new_yaml = schema_yaml("", &many_tables(13));
     let old_manifest = manifest_file(&old_yaml);
@@ -117,7 +117,7 @@ async fn kill_repeatedly(engine: TestEngine) {
         let label = format!("{engine} round {round} (killed after {delay:?} of {full:?})");
         let live = live_schema(&database).await;
         match engine {
-            TestEngine::Postgres | TestEngine::Sqlite => {
+            Backend::Postgres | Backend::Sqlite => {
                 let statuses = history_statuses(&database).await;
                 if live == expected_schema(&database, &old) {
                     at_old += 1;
@@ -132,7 +132,7 @@ async fn kill_repeatedly(engine: TestEngine) {
                     panic!("{label}: the database is neither at the old nor at the new schema");
                 }
             }
-            TestEngine::Mysql => {
+            Backend::MySql => {
                 let resumed = fox(&[
                     "apply",
                     "-f",
@@ -176,15 +176,15 @@ async fn kill_repeatedly(engine: TestEngine) {
 
 #[tokio::test]
 async fn killed_applies_leave_postgres_at_old_or_new_schema() {
-    kill_repeatedly(TestEngine::Postgres).await;
+    kill_repeatedly(Backend::Postgres).await;
 }
 
 #[tokio::test]
 async fn killed_applies_resume_on_mysql() {
-    kill_repeatedly(TestEngine::Mysql).await;
+    kill_repeatedly(Backend::MySql).await;
 }
 
 #[tokio::test]
 async fn killed_applies_leave_sqlite_at_old_or_new_schema() {
-    kill_repeatedly(TestEngine::Sqlite).await;
+    kill_repeatedly(Backend::Sqlite).await;
 }

@@ -1,11 +1,11 @@
 //! Column defaults as each engine stores them: floating point and text defaults converge (the
 //! plan after an apply is empty), and the stored value is the declared one.
 
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 
 use super::support::{applied, apply, execute, plan, query_texts, tables};
 
-async fn assert_converges(engine: TestEngine, database: &TestDatabase, yaml: &str) {
+async fn assert_converges(engine: Backend, database: &TestDatabase, yaml: &str) {
     let declared = tables(yaml);
     applied(apply(database, &declared, false).await);
     let again = plan(database, &declared).await;
@@ -34,7 +34,7 @@ const FLOATS: &str = "
 
 #[tokio::test]
 async fn float_defaults_converge_and_keep_their_magnitude_on_every_engine() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         assert_converges(engine, &database, FLOATS).await;
         execute(&database, "INSERT INTO measures (id) VALUES (1)").await;
@@ -59,7 +59,7 @@ async fn float_defaults_converge_and_keep_their_magnitude_on_every_engine() {
 
 #[tokio::test]
 async fn text_defaults_with_newlines_and_escapes_converge_on_every_engine() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         let yaml = "
     - name: notes
@@ -84,7 +84,7 @@ async fn text_defaults_with_newlines_and_escapes_converge_on_every_engine() {
 
 #[tokio::test]
 async fn plan_output_shows_control_characters_in_defaults_escaped() {
-    let database = TestDatabase::create(TestEngine::Sqlite).await;
+    let database = TestDatabase::create(Backend::Sqlite).await;
     let before = "
     - name: notes
       columns:
@@ -125,7 +125,7 @@ async fn date_and_time_defaults_converge_on_every_engine() {
         - {name: fixed_local, type: timestamp, default: \"2024-01-01T10:00:00.5\"}
         - {name: fixed_instant, type: timestamptz, default: \"2024-01-01T10:00:00+02:00\"}
 ";
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         assert_converges(engine, &database, yaml).await;
     }

@@ -1,7 +1,7 @@
 //! Removing enum labels counts only the rows holding them, and a failed PostgreSQL apply says
 //! which labels it could not take back.
 
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 use fox_operator::engine::change::Safety;
 
 use super::support::{applied, apply, execute, plan, query_texts, tables};
@@ -20,7 +20,7 @@ fn items(labels: &str, name_unique: bool) -> fox_crds::FoxSchema {
 
 #[tokio::test]
 async fn removing_enum_labels_counts_only_the_rows_holding_them() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         applied(apply(&database, &items("a,b,c", false), false).await);
         execute(
@@ -52,7 +52,7 @@ async fn removing_enum_labels_counts_only_the_rows_holding_them() {
 
 #[tokio::test]
 async fn a_failed_postgres_apply_names_the_enum_labels_that_remain() {
-    let database = TestDatabase::create(TestEngine::Postgres).await;
+    let database = TestDatabase::create(Backend::Postgres).await;
     applied(apply(&database, &items("a,b", false), false).await);
     execute(
         &database,

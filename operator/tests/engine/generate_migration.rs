@@ -1,7 +1,7 @@
 //! `fox generate migration`: downs that could lose data are left out, and new PostgreSQL enum
 //! labels are committed before the migration that uses them.
 
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 
 use super::support::{ManifestFile, fox, manifest_file, schema_yaml, text};
 
@@ -54,7 +54,7 @@ async fn a_down_that_would_narrow_a_column_is_not_generated_as_reversible() {
             "    - name: notes\n      columns:\n        - {{name: id, type: bigserial, primaryKey: true}}\n        - {{name: body, type: \"{ty}\"}}\n"
         )
     };
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         let (output, stdout) = generate(&database, &table("varchar(5)"), &table("varchar(50)"));
         assert!(
@@ -87,11 +87,11 @@ async fn a_new_enum_label_used_as_default_is_committed_before_it_is_used() {
             "    - name: tickets\n      columns:\n        - {{name: id, type: bigserial, primaryKey: true}}\n        - {{name: state, type: \"enum({labels})\", default: {default}}}\n"
         )
     };
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         let goal = table("open,closed,held", "held");
         let (output, stdout) = generate(&database, &table("open,closed", "open"), &goal);
-        if engine == TestEngine::Postgres {
+        if engine == Backend::Postgres {
             assert!(
                 stdout.contains("the new enum labels, committed before version 8 uses them"),
                 "{stdout}"

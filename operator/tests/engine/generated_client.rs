@@ -1,7 +1,7 @@
 //! `fox generate client`: the committed models of the blog example are what the command
 //! writes, they compile, and they work against the schema `fox apply` creates on every engine.
 
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 use foxdb::{Database, ModelExt};
 
 use super::support::{applied, apply, fox, schema, text};
@@ -15,7 +15,7 @@ mod blog;
 const BLOG: &str = include_str!("../../../examples/blog/10-schema.yaml");
 
 /// A fresh database with the blog schema applied, and a client pool on it.
-async fn blog_database(engine: TestEngine) -> (TestDatabase, Database) {
+async fn blog_database(engine: Backend) -> (TestDatabase, Database) {
     let test = TestDatabase::create(engine).await;
     applied(apply(&test, &schema(BLOG), false).await);
     let db = Database::connect(test.url()).await.expect("connects");
@@ -39,7 +39,7 @@ fn committed_models_are_what_the_generator_writes() {
 
 #[tokio::test]
 async fn generated_models_do_crud_on_every_engine() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let (_test, db) = blog_database(engine).await;
 
         let admin = blog::User::find()
@@ -120,7 +120,7 @@ fn post(author_id: i64, title: &str, minute: u32) -> blog::Post {
 
 #[tokio::test]
 async fn relations_load_one_query_per_level_with_per_parent_limits() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let (_test, db) = blog_database(engine).await;
         let mut authors = Vec::new();
         for name in ["ann", "bob", "cid"] {
@@ -245,7 +245,7 @@ async fn relations_load_one_query_per_level_with_per_parent_limits() {
 
 #[tokio::test]
 async fn relation_filters_select_parents_by_their_children() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let (_test, db) = blog_database(engine).await;
         let admin = blog::User::find()
             .one_required(&db)
@@ -322,7 +322,7 @@ async fn relation_filters_select_parents_by_their_children() {
 
 #[tokio::test]
 async fn new_rows_leave_defaults_to_the_database() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let (_test, db) = blog_database(engine).await;
         let user = db
             .create(&blog::NewUser {
@@ -354,7 +354,7 @@ async fn new_rows_leave_defaults_to_the_database() {
 
 #[tokio::test]
 async fn shared_parents_self_relations_join_rows_and_enum_text_behave() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let (_test, db) = blog_database(engine).await;
         let boss = blog::User::find()
             .one_required(&db)
@@ -463,7 +463,7 @@ async fn shared_parents_self_relations_join_rows_and_enum_text_behave() {
             .map(|(s,)| s)
             .collect();
         // Declared order on PostgreSQL and MySQL; SQLite keeps enums as checked text.
-        let expected = if engine == TestEngine::Sqlite {
+        let expected = if engine == Backend::Sqlite {
             ["archived", "published"]
         } else {
             ["published", "archived"]
@@ -475,7 +475,7 @@ async fn shared_parents_self_relations_join_rows_and_enum_text_behave() {
 
 #[tokio::test]
 async fn subqueries_filter_by_another_models_column() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let (_test, db) = blog_database(engine).await;
         let admin = blog::User::find()
             .one_required(&db)

@@ -1,7 +1,7 @@
 //! `fox migrate` on every engine: up/down/up round trips, integrity refusals, concurrent
 //! runners, kills mid-migration, and a sqlx-style folder applied unchanged.
 
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 use fox_operator::engine::bookkeeping::FoxTables;
 use fox_operator::migrate::state::{AppliedMigration, read_applied, read_log};
 
@@ -41,7 +41,7 @@ fn migrate(args: &[&str], folder: &str, url: &str) -> std::process::Output {
 
 #[tokio::test]
 async fn up_down_up_leaves_the_same_schema_and_logs_every_step() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         let url = database.url();
         let up = migrate(&["up"], SQLX_FOLDER, url);
@@ -100,7 +100,7 @@ async fn up_down_up_leaves_the_same_schema_and_logs_every_step() {
 
 #[tokio::test]
 async fn an_edited_applied_migration_is_reported_and_stops_up() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         let folder = tempfile::tempdir().expect("temp dir");
         let write =
@@ -152,7 +152,7 @@ async fn an_edited_applied_migration_is_reported_and_stops_up() {
 
 #[tokio::test]
 async fn twenty_concurrent_runners_apply_each_migration_once() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         let children: Vec<_> = (0..20)
             .map(|_| {
@@ -199,7 +199,7 @@ fn long_migration() -> String {
 
 #[tokio::test]
 async fn killed_migrations_leave_nothing_or_a_dirty_record_until_repaired() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let folder = tempfile::tempdir().expect("temp dir");
         std::fs::write(folder.path().join("1_long.up.sql"), long_migration()).expect("writes");
         let path = folder.path().to_str().expect("utf-8");
@@ -239,7 +239,7 @@ async fn killed_migrations_leave_nothing_or_a_dirty_record_until_repaired() {
                 Some(_) => {
                     assert_eq!(
                         engine,
-                        TestEngine::Mysql,
+                        Backend::MySql,
                         "{label}: only MySQL leaves dirty records"
                     );
                     let record = &applied[0];
@@ -308,7 +308,7 @@ fn target() -> String {
 #[tokio::test]
 async fn generated_migrations_reach_the_schema_and_go_back() {
     use super::support::{expected_schema, manifest_file, schema, schema_yaml};
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         let url = database.url();
         let start_yaml = schema_yaml("", START);
@@ -385,7 +385,7 @@ async fn generated_migrations_reach_the_schema_and_go_back() {
 
 #[tokio::test]
 async fn non_transactional_migrations_go_down_and_up_again() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         let folder = tempfile::tempdir().unwrap();
         let write = |name: &str, sql: &str| std::fs::write(folder.path().join(name), sql).unwrap();
@@ -395,15 +395,15 @@ async fn non_transactional_migrations_go_down_and_up_again() {
         );
         write("1_items.down.sql", "DROP TABLE items;");
         let (create, drop) = match engine {
-            TestEngine::Postgres => (
+            Backend::Postgres => (
                 "CREATE INDEX CONCURRENTLY items_name_idx ON items (name);",
                 "DROP INDEX CONCURRENTLY items_name_idx;",
             ),
-            TestEngine::Mysql => (
+            Backend::MySql => (
                 "CREATE INDEX items_name_idx ON items (name);",
                 "DROP INDEX items_name_idx ON items;",
             ),
-            TestEngine::Sqlite => (
+            Backend::Sqlite => (
                 "CREATE INDEX items_name_idx ON items (name);",
                 "DROP INDEX items_name_idx;",
             ),
@@ -437,7 +437,7 @@ async fn non_transactional_migrations_go_down_and_up_again() {
 
 #[tokio::test]
 async fn updating_a_migration_record_keeps_the_rows_that_reference_it() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         let folder = tempfile::tempdir().expect("temp dir");
         // Recorded statement by statement (where the engine allows): the record of version 1
@@ -453,10 +453,8 @@ async fn updating_a_migration_record_keeps_the_rows_that_reference_it() {
         assert_eq!(up.status.code(), Some(0), "{engine}: {}", text(&up.stderr));
         let mut connection = connect(&database).await;
         let count = match engine {
-            TestEngine::Mysql => "SELECT CAST(COUNT(*) AS SIGNED) FROM notes",
-            TestEngine::Postgres | TestEngine::Sqlite => {
-                "SELECT CAST(COUNT(*) AS BIGINT) FROM notes"
-            }
+            Backend::MySql => "SELECT CAST(COUNT(*) AS SIGNED) FROM notes",
+            Backend::Postgres | Backend::Sqlite => "SELECT CAST(COUNT(*) AS BIGINT) FROM notes",
         };
         let notes = connection.fetch_i64(count, &[]).await.expect("counts");
         connection.close().await;

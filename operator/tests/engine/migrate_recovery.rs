@@ -1,7 +1,7 @@
 //! `fox migrate` decisions around recovery and input: repair after a failed `down`, `--to`
 //! naming no version, line endings and byte order marks.
 
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 
 use super::support::{execute, fox, text};
 
@@ -38,7 +38,7 @@ async fn repair_after_a_failed_mysql_down_advises_and_records_the_real_state() {
     let path = folder.path().to_str().expect("utf-8");
 
     // Way out 1: finish the rollback by hand, then `repair`: the version is not applied.
-    let database = TestDatabase::create(TestEngine::Mysql).await;
+    let database = TestDatabase::create(Backend::MySql).await;
     let url = database.url();
     assert_eq!(migrate(&["up"], path, url).status.code(), Some(0));
     let down = migrate(&["down"], path, url);
@@ -70,7 +70,7 @@ async fn repair_after_a_failed_mysql_down_advises_and_records_the_real_state() {
     assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
 
     // Way out 2: restore what the down removed, then `repair --applied`.
-    let database = TestDatabase::create(TestEngine::Mysql).await;
+    let database = TestDatabase::create(Backend::MySql).await;
     let url = database.url();
     assert_eq!(migrate(&["up"], path, url).status.code(), Some(0));
     assert_eq!(migrate(&["down"], path, url).status.code(), Some(1));
@@ -86,7 +86,7 @@ async fn repair_after_a_failed_mysql_down_advises_and_records_the_real_state() {
 
 #[tokio::test]
 async fn to_a_version_that_no_file_has_is_refused_before_anything_runs() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         let url = database.url();
         let folder = tempfile::tempdir().expect("temp dir");
@@ -128,7 +128,7 @@ async fn to_a_version_that_no_file_has_is_refused_before_anything_runs() {
 
 #[tokio::test]
 async fn line_ending_conversion_and_a_byte_order_mark_leave_a_migration_unchanged() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         let url = database.url();
         let folder = tempfile::tempdir().expect("temp dir");
@@ -160,7 +160,7 @@ async fn line_ending_conversion_and_a_byte_order_mark_leave_a_migration_unchange
 /// whose column types let a number column hold text.)
 #[tokio::test]
 async fn a_bookkeeping_row_changed_by_hand_is_reported_not_read_as_zero() {
-    let database = TestDatabase::create(TestEngine::Sqlite).await;
+    let database = TestDatabase::create(Backend::Sqlite).await;
     let folder = tempfile::tempdir().expect("temp dir");
     std::fs::write(
         folder.path().join("1_one.up.sql"),

@@ -1,7 +1,7 @@
 //! `fox migrate` with real-world SQL: triggers and stored programs, errors that name the one
 //! failing statement, a `pg_dump` output, and the SQLite foreign key check.
 
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 
 use super::support::{connect, fox, text};
 
@@ -25,15 +25,15 @@ async fn scalar(database: &TestDatabase, sql: &str) -> String {
 }
 
 /// A trigger (and on MySQL a procedure) whose bodies hold `;`, per engine.
-fn trigger_migration(engine: TestEngine) -> &'static str {
+fn trigger_migration(engine: Backend) -> &'static str {
     match engine {
-        TestEngine::Sqlite => {
+        Backend::Sqlite => {
             "CREATE TABLE items (id integer PRIMARY KEY, n integer);\nCREATE TABLE audit (item integer, what text);\nCREATE TRIGGER items_ai AFTER INSERT ON items BEGIN\n  INSERT INTO audit VALUES (NEW.id, CASE WHEN NEW.n > 0 THEN 'positive' ELSE 'other' END);\n  INSERT INTO audit VALUES (NEW.id, 'a;b');\nEND;\nINSERT INTO items VALUES (1, 5);\n"
         }
-        TestEngine::Mysql => {
+        Backend::MySql => {
             "CREATE TABLE items (id integer PRIMARY KEY, n integer);\nCREATE TABLE audit (item integer, what varchar(20));\nCREATE TRIGGER items_ai AFTER INSERT ON items FOR EACH ROW\nBEGIN\n  IF NEW.n > 0 THEN INSERT INTO audit VALUES (NEW.id, 'positive'); END IF;\n  INSERT INTO audit VALUES (NEW.id, CASE WHEN NEW.n > 0 THEN 'a;b' ELSE 'c' END);\nEND;\nDELIMITER //\nCREATE PROCEDURE add_item(IN k integer)\nBEGIN\n  INSERT INTO items VALUES (k, 5);\nEND //\nDELIMITER ;\nCALL add_item(1);\n"
         }
-        TestEngine::Postgres => {
+        Backend::Postgres => {
             "CREATE TABLE items (id integer PRIMARY KEY, n integer);\nCREATE TABLE audit (item integer, what text);\nCREATE FUNCTION items_audit() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  INSERT INTO audit VALUES (NEW.id, 'positive');\n  RETURN NEW;\nEND;\n$$;\nCREATE FUNCTION label(n integer) RETURNS text LANGUAGE sql\nBEGIN ATOMIC\n  SELECT CASE WHEN n > 0 THEN 'a;b' ELSE 'c' END;\nEND;\nCREATE TRIGGER items_ai AFTER INSERT ON items FOR EACH ROW EXECUTE FUNCTION items_audit();\nINSERT INTO items VALUES (1, 5);\nINSERT INTO audit VALUES (1, label(1));\n"
         }
     }
@@ -41,7 +41,7 @@ fn trigger_migration(engine: TestEngine) -> &'static str {
 
 #[tokio::test]
 async fn triggers_and_stored_programs_are_created_through_fox_migrate() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         let folder = tempfile::tempdir().expect("temp dir");
         std::fs::write(
@@ -68,7 +68,7 @@ async fn triggers_and_stored_programs_are_created_through_fox_migrate() {
 
 #[tokio::test]
 async fn a_failing_statement_is_named_once_with_its_number_line_and_server_detail() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         let folder = tempfile::tempdir().expect("temp dir");
         std::fs::write(
@@ -95,7 +95,7 @@ async fn a_failing_statement_is_named_once_with_its_number_line_and_server_detai
             !message.contains("SELECT 42"),
             "{engine}: only the failing statement: {message}"
         );
-        if engine == TestEngine::Postgres {
+        if engine == Backend::Postgres {
             assert!(
                 message.contains("DETAIL: Key (id)=(1) already exists."),
                 "{engine}: {message}"
@@ -106,7 +106,7 @@ async fn a_failing_statement_is_named_once_with_its_number_line_and_server_detai
 
 #[tokio::test]
 async fn a_pg_dump_output_applies_through_fox_migrate_and_bookkeeping_survives_it() {
-    let source = TestDatabase::create(TestEngine::Postgres).await;
+    let source = TestDatabase::create(Backend::Postgres).await;
     let mut connection = connect(&source).await;
     connection
         .execute(
@@ -142,7 +142,7 @@ async fn a_pg_dump_output_applies_through_fox_migrate_and_bookkeeping_survives_i
     )
     .expect("writes");
     let path = folder.path().to_str().expect("utf-8");
-    let target = TestDatabase::create(TestEngine::Postgres).await;
+    let target = TestDatabase::create(Backend::Postgres).await;
     let up = migrate(&["up"], path, target.url());
     assert_eq!(up.status.code(), Some(0), "{}", text(&up.stderr));
     for (sql, expected) in [
@@ -182,7 +182,7 @@ async fn a_pg_dump_output_applies_through_fox_migrate_and_bookkeeping_survives_i
         .expect("runs pg_dump");
     let folder = tempfile::tempdir().expect("temp dir");
     std::fs::write(folder.path().join("1_dump.sql"), copy_dump.stdout).expect("writes");
-    let fresh = TestDatabase::create(TestEngine::Postgres).await;
+    let fresh = TestDatabase::create(Backend::Postgres).await;
     let refused = migrate(&["up"], folder.path().to_str().expect("utf-8"), fresh.url());
     assert_eq!(refused.status.code(), Some(1));
     assert!(
@@ -204,7 +204,7 @@ async fn a_pg_dump_output_applies_through_fox_migrate_and_bookkeeping_survives_i
 
 #[tokio::test]
 async fn a_sqlite_foreign_key_check_that_cannot_run_aborts_the_migration() {
-    let database = TestDatabase::create(TestEngine::Sqlite).await;
+    let database = TestDatabase::create(Backend::Sqlite).await;
     let folder = tempfile::tempdir().expect("temp dir");
     // The parent key is not unique: SQLite's foreign key check raises "foreign key mismatch".
     std::fs::write(
@@ -234,7 +234,7 @@ async fn a_sqlite_foreign_key_check_that_cannot_run_aborts_the_migration() {
 
 #[tokio::test]
 async fn a_view_broken_by_a_column_rename_is_reported_after_the_run() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         let folder = tempfile::tempdir().expect("temp dir");
         std::fs::write(
@@ -253,7 +253,7 @@ async fn a_view_broken_by_a_column_rename_is_reported_after_the_run() {
         let warned = text(&up.stdout).contains("warning: view people_names can no longer be read");
         assert_eq!(
             warned,
-            engine == TestEngine::Mysql,
+            engine == Backend::MySql,
             "{engine}: only MySQL views keep the old column name: {}",
             text(&up.stdout)
         );
@@ -262,7 +262,7 @@ async fn a_view_broken_by_a_column_rename_is_reported_after_the_run() {
 
 #[tokio::test]
 async fn a_postgres_migration_that_sets_a_role_leaves_bookkeeping_and_later_migrations_as_before() {
-    let target = TestDatabase::create(TestEngine::Postgres).await;
+    let target = TestDatabase::create(Backend::Postgres).await;
     let role = format!("{}_owner", target.name());
     let folder = tempfile::tempdir().expect("temp dir");
     std::fs::write(

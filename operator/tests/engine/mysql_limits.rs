@@ -1,7 +1,7 @@
 //! MySQL-only limits are refused by the plan, naming the table and column, before any DDL:
 //! enum labels MySQL cannot tell apart, rows over 65,535 bytes, keys over 3,072 bytes.
 
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 
 use super::support::{applied, apply, live_schema, tables};
 
@@ -37,11 +37,11 @@ async fn mysql_limits_are_refused_in_the_plan_before_any_ddl() {
             "table items: index items_code_key (code) takes 3076 bytes",
         ),
     ];
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         for (schema, message) in &refused {
             let database = TestDatabase::create(engine).await;
             let outcome = apply(&database, schema, false).await;
-            if engine == TestEngine::Mysql {
+            if engine == Backend::MySql {
                 let error = outcome.expect_err("refused before any DDL").to_string();
                 assert!(
                     error.contains(message) && error.contains("nothing was changed"),
@@ -58,7 +58,7 @@ async fn mysql_limits_are_refused_in_the_plan_before_any_ddl() {
 
 #[tokio::test]
 async fn declarations_at_mysql_limits_apply() {
-    let database = TestDatabase::create(TestEngine::Mysql).await;
+    let database = TestDatabase::create(Backend::MySql).await;
     let at_limits = tables(
         "
     - name: wide

@@ -1,7 +1,7 @@
 //! One FoxSchema declares a database: a second FoxSchema applied to it is refused before any
 //! change, in the engine and in `fox validate` / `fox apply`.
 
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 use fox_operator::engine::{ApplyOptions, EngineError, apply_schema};
 
 use super::support::{
@@ -30,7 +30,7 @@ fn named(schema_name: &str, replaces: Option<&str>) -> ApplyOptions {
 
 #[tokio::test]
 async fn a_second_schema_on_one_database_is_refused_and_drops_nothing() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         let blog = tables(POSTS);
         applied(

@@ -1,7 +1,7 @@
 //! `fox plan` and `fox apply --dry-run` change nothing: no bookkeeping tables, no lock rows, no
 //! SQLite file.
 
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 
 use super::support::{fox, manifest_file, query_texts, schema_yaml, text};
 
@@ -14,20 +14,20 @@ const ITEMS: &str = "
 /// Every table in the database, FoxDB's own included.
 async fn table_names(database: &TestDatabase) -> Vec<Vec<Option<String>>> {
     let sql = match database.engine() {
-        TestEngine::Postgres => {
+        Backend::Postgres => {
             "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()"
         }
-        TestEngine::Mysql => {
+        Backend::MySql => {
             "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE()"
         }
-        TestEngine::Sqlite => "SELECT name FROM sqlite_master",
+        Backend::Sqlite => "SELECT name FROM sqlite_master",
     };
     query_texts(database, sql).await
 }
 
 #[tokio::test]
 async fn plans_and_dry_runs_create_no_bookkeeping_tables() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         let url = database.url().to_string();
         let manifest = manifest_file(&schema_yaml("", ITEMS));

@@ -1,7 +1,7 @@
 //! Turning `autoIndexForeignKeys` off: engines that need an index on a foreign key's columns
 //! (InnoDB) keep it, and the plan says so and converges; the others drop it.
 
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 
 use super::support::{applied, apply, live_schema, plan, schema, schema_yaml};
 
@@ -22,7 +22,7 @@ fn posts(policy: &str) -> fox_crds::FoxSchema {
 
 #[tokio::test]
 async fn turning_auto_index_off_keeps_an_index_the_engine_requires_and_converges() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         applied(apply(&database, &posts(""), false).await);
         let has_index = |schema: &foxdb::schema::Schema| {
@@ -34,7 +34,7 @@ async fn turning_auto_index_off_keeps_an_index_the_engine_requires_and_converges
 
         let manual = posts("autoIndexForeignKeys: false");
         let planned = plan(&database, &manual).await;
-        let needs_index = engine == TestEngine::Mysql;
+        let needs_index = engine == Backend::MySql;
         if needs_index {
             assert!(planned.is_empty(), "{engine}: {:#?}", planned.changes);
             let shown = fox_operator::commands::report::plan_text(&planned);

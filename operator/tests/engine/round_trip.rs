@@ -1,14 +1,14 @@
 //! Applying a schema and reading it back gives the declaration (in the engine's canonical form),
 //! and the next plan is empty.
 
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 
 use super::support::{applied, apply, expected_schema, live_schema, plan, schema};
 
 const EVERY_TYPE: &str = include_str!("../fixtures/every-type.yaml");
 const BLOG: &str = include_str!("../../../examples/blog/10-schema.yaml");
 
-async fn round_trip(engine: TestEngine, yaml: &str) {
+async fn round_trip(engine: Backend, yaml: &str) {
     let database = TestDatabase::create(engine).await;
     let declared = schema(yaml);
     applied(apply(&database, &declared, false).await);
@@ -35,29 +35,29 @@ async fn round_trip(engine: TestEngine, yaml: &str) {
 
 #[tokio::test]
 async fn every_type_round_trips_on_postgres() {
-    round_trip(TestEngine::Postgres, EVERY_TYPE).await;
+    round_trip(Backend::Postgres, EVERY_TYPE).await;
 }
 
 #[tokio::test]
 async fn every_type_round_trips_on_mysql() {
-    round_trip(TestEngine::Mysql, EVERY_TYPE).await;
+    round_trip(Backend::MySql, EVERY_TYPE).await;
 }
 
 #[tokio::test]
 async fn every_type_round_trips_on_sqlite() {
-    round_trip(TestEngine::Sqlite, EVERY_TYPE).await;
+    round_trip(Backend::Sqlite, EVERY_TYPE).await;
 }
 
 #[tokio::test]
 async fn blog_example_round_trips_on_every_engine() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         round_trip(engine, BLOG).await;
     }
 }
 
 #[tokio::test]
 async fn seed_rows_are_upserted_only_when_they_differ() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         let declared = schema(BLOG);
         applied(apply(&database, &declared, false).await);
@@ -98,7 +98,7 @@ fn seeded(extra_columns: &str, row: &str) -> String {
 
 #[tokio::test]
 async fn seeds_may_fill_columns_the_same_plan_adds_and_hold_nulls() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         let before = schema(&seeded("", "{id: 1, name: apple}"));
         applied(apply(&database, &before, false).await);

@@ -1,7 +1,7 @@
 //! Seed rows as each engine stores them: a second apply upserts nothing, instants are kept in
 //! UTC, and rows that reference each other are written parents first.
 
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 use fox_operator::engine::{EngineError, plan_schema};
 
 use super::support::{applied, apply, live_schema, plan, query_texts, schema, url};
@@ -12,11 +12,7 @@ fn seeded(tables: &str, seed: &str) -> String {
     )
 }
 
-async fn assert_second_apply_upserts_nothing(
-    engine: TestEngine,
-    database: &TestDatabase,
-    yaml: &str,
-) {
+async fn assert_second_apply_upserts_nothing(engine: Backend, database: &TestDatabase, yaml: &str) {
     let declared = schema(yaml);
     applied(apply(database, &declared, false).await);
     let again = plan(database, &declared).await;
@@ -46,7 +42,7 @@ async fn real_seed_values_are_not_upserted_again_on_every_engine() {
         - {id: 5, value: 123456789}
 ",
     );
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         assert_second_apply_upserts_nothing(engine, &database, &yaml).await;
     }
@@ -68,7 +64,7 @@ async fn timestamptz_seeds_with_offsets_are_stored_in_utc_on_every_engine() {
         - {id: 4, at: \"2024-01-01 07:00:00-03:00\"}
 ",
     );
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         assert_second_apply_upserts_nothing(engine, &database, &yaml).await;
         let order = query_texts(
@@ -129,7 +125,7 @@ async fn self_referencing_and_cyclic_seed_rows_apply_on_every_engine() {
         - {id: 1, manager_id: 10}
 ",
     );
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         assert_second_apply_upserts_nothing(engine, &database, &yaml).await;
         let links = query_texts(
@@ -169,7 +165,7 @@ async fn seed_rows_in_a_not_null_cycle_are_refused_before_anything_runs() {
 ",
     );
     let declared = schema(&yaml);
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         let refused = plan_schema(&url(&database), &declared.spec).await;
         let Err(EngineError::Impossible { reasons }) = refused else {
@@ -198,7 +194,7 @@ async fn a_failing_seed_row_leaves_no_seed_row_written_on_every_engine() {
         - {name: id, type: integer, primaryKey: true}
         - {name: parent_id, type: integer, nullable: true, references: {table: parents}}
 ";
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         applied(apply(&database, &schema(&seeded(tables, "    []\n")), false).await);
         // The second row references a parent the database does not have: its insert fails
@@ -225,7 +221,7 @@ async fn a_failing_seed_row_leaves_no_seed_row_written_on_every_engine() {
                     "{engine}: {outcome}"
                 )
             }
-            Err(EngineError::ForeignKeyViolation(message)) if engine == TestEngine::Sqlite => {
+            Err(EngineError::ForeignKeyViolation(message)) if engine == Backend::Sqlite => {
                 assert!(
                     message.contains("children row 2 references a missing parents row"),
                     "{message}"

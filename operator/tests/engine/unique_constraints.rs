@@ -1,13 +1,13 @@
 //! UNIQUE constraints FoxDB did not create (a database being adopted): kept when declared with
 //! the same name and columns, dropped as constraints when not declared.
 
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 
 use super::support::{applied, apply, execute, plan, query_texts, tables};
 
 #[tokio::test]
 async fn unique_constraints_of_an_adopted_table_are_kept_or_dropped_as_constraints() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         execute(
             &database,
@@ -32,9 +32,9 @@ async fn unique_constraints_of_an_adopted_table_are_kept_or_dropped_as_constrain
             .collect();
         // MySQL's UNIQUE constraints are plain unique indexes.
         let expected_drop = match engine {
-            TestEngine::Postgres => "drop unique constraint items_label_key on items",
-            TestEngine::Mysql => "drop index items_label_key on items",
-            TestEngine::Sqlite => "drop unique constraint sqlite_autoindex_items_",
+            Backend::Postgres => "drop unique constraint items_label_key on items",
+            Backend::MySql => "drop index items_label_key on items",
+            Backend::Sqlite => "drop unique constraint sqlite_autoindex_items_",
         };
         assert!(
             described.iter().any(|c| c.starts_with(expected_drop)),
@@ -56,7 +56,7 @@ async fn unique_constraints_of_an_adopted_table_are_kept_or_dropped_as_constrain
             .await;
         connection.close().await;
         assert!(duplicate.is_err(), "{engine}: code stays unique");
-        if engine == TestEngine::Postgres {
+        if engine == Backend::Postgres {
             assert_eq!(
                 query_texts(
                     &database,

@@ -1,7 +1,7 @@
 //! Tables the portable vocabulary cannot describe: left alone when undeclared (whatever
 //! `allowDestructive` says), a clear refusal when declared.
 
-use fox_e2e::{TestDatabase, TestEngine};
+use fox_e2e::{Backend, TestDatabase};
 
 use super::support::{applied, apply, execute, plan, query_texts, tables};
 
@@ -12,19 +12,17 @@ const ITEMS: &str = "
 ";
 
 /// A table with columns outside the portable types, as each engine spells them.
-fn unportable_table(engine: TestEngine) -> &'static str {
+fn unportable_table(engine: Backend) -> &'static str {
     match engine {
-        TestEngine::Postgres => "CREATE TABLE hosts (id integer PRIMARY KEY, ip inet, ports int[])",
-        TestEngine::Mysql => {
-            "CREATE TABLE hosts (id int PRIMARY KEY, flags set('a','b'), born year)"
-        }
-        TestEngine::Sqlite => "CREATE TABLE hosts (id integer PRIMARY KEY, anything)",
+        Backend::Postgres => "CREATE TABLE hosts (id integer PRIMARY KEY, ip inet, ports int[])",
+        Backend::MySql => "CREATE TABLE hosts (id int PRIMARY KEY, flags set('a','b'), born year)",
+        Backend::Sqlite => "CREATE TABLE hosts (id integer PRIMARY KEY, anything)",
     }
 }
 
 #[tokio::test]
 async fn undeclared_tables_of_unportable_types_are_left_alone() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         execute(&database, unportable_table(engine)).await;
         execute(&database, "INSERT INTO hosts (id) VALUES (1)").await;
@@ -61,7 +59,7 @@ async fn undeclared_tables_of_unportable_types_are_left_alone() {
 
 #[tokio::test]
 async fn declaring_a_table_of_unportable_types_is_refused_by_name() {
-    for engine in TestEngine::ALL {
+    for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         execute(&database, unportable_table(engine)).await;
         let hosts = tables(
