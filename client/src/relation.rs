@@ -34,7 +34,7 @@ use crate::connection::Value;
 use crate::error::Result;
 use crate::executor::Executor;
 use crate::model::{ColumnType, Model};
-use crate::query::ast::{ColumnRef, Exists, Expr, OrderTerm};
+use crate::query::ast::{ColumnRef, Exists, Expr, Operator, OrderTerm};
 use crate::query::render::push_order;
 use crate::query::{Column, Condition, Order, Select, SqlWriter};
 
@@ -241,7 +241,7 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
         let of_parent = match through {
             None => Expr::Compare {
                 column,
-                operator: "=",
+                operator: Operator::Eq,
                 value,
             },
             Some((through, through_parent, through_child)) => Expr::InThrough {

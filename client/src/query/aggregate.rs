@@ -3,7 +3,7 @@
 
 use std::marker::PhantomData;
 
-use super::ast::{Expr, Function};
+use super::ast::{Expr, Function, Operator};
 use super::column::Column;
 use super::condition::Condition;
 use super::source::Source;
@@ -96,7 +96,7 @@ impl<M: Source, T: ColumnType + SumsToFloat> Column<M, T> {
 }
 
 impl<M, T: IntoValue> Aggregate<M, T> {
-    fn compare(&self, operator: &'static str, value: impl Comparable<T>) -> Condition<M> {
+    fn compare(&self, operator: Operator, value: impl Comparable<T>) -> Condition<M> {
         Condition::new(Expr::Aggregate {
             function: self.function,
             column: self.column,
@@ -107,26 +107,26 @@ impl<M, T: IntoValue> Aggregate<M, T> {
 
     /// `aggregate = value` (in `having`).
     pub fn eq(&self, value: impl Comparable<T>) -> Condition<M> {
-        self.compare("=", value)
+        self.compare(Operator::Eq, value)
     }
 
     /// `aggregate > value` (in `having`).
     pub fn gt(&self, value: impl Comparable<T>) -> Condition<M> {
-        self.compare(">", value)
+        self.compare(Operator::Gt, value)
     }
 
     /// `aggregate >= value` (in `having`).
     pub fn gte(&self, value: impl Comparable<T>) -> Condition<M> {
-        self.compare(">=", value)
+        self.compare(Operator::Ge, value)
     }
 
     /// `aggregate < value` (in `having`).
     pub fn lt(&self, value: impl Comparable<T>) -> Condition<M> {
-        self.compare("<", value)
+        self.compare(Operator::Lt, value)
     }
 
     /// `aggregate <= value` (in `having`).
     pub fn lte(&self, value: impl Comparable<T>) -> Condition<M> {
-        self.compare("<=", value)
+        self.compare(Operator::Le, value)
     }
 }

@@ -19,12 +19,37 @@ pub(crate) const LIMITED_ALIAS: &str = "_fox_limited";
 /// Alias of the join table in an `EXISTS` subquery.
 pub(crate) const THROUGH_ALIAS: &str = "_fox_through";
 
+/// A comparison operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Operator {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Operator {
+    /// The SQL spelling, the same on every engine.
+    pub(crate) fn as_sql(self) -> &'static str {
+        match self {
+            Self::Eq => "=",
+            Self::Ne => "<>",
+            Self::Lt => "<",
+            Self::Le => "<=",
+            Self::Gt => ">",
+            Self::Ge => ">=",
+        }
+    }
+}
+
 /// An expression: a condition in `WHERE`, `HAVING` or a join's `ON`.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Expr {
     Compare {
         column: &'static str,
-        operator: &'static str,
+        operator: Operator,
         value: Value,
     },
     Between {
@@ -59,7 +84,7 @@ pub(crate) enum Expr {
     Aggregate {
         function: Function,
         column: Option<&'static str>,
-        operator: &'static str,
+        operator: Operator,
         value: Value,
     },
     /// `column IN (SELECT through_child FROM through WHERE through_parent = value)`.

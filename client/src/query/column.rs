@@ -3,7 +3,7 @@
 
 use std::marker::PhantomData;
 
-use super::ast::Expr;
+use super::ast::{Expr, Operator};
 use super::condition::Condition;
 use super::source::{Alias, Source};
 use crate::model::{ColumnType, Comparable, IntoValue, Model};
@@ -50,7 +50,7 @@ impl<M: Source, T: ColumnType> Column<M, T> {
         self.name
     }
 
-    fn compare(self, operator: &'static str, value: impl Comparable<T::Compared>) -> Condition<M> {
+    fn compare(self, operator: Operator, value: impl Comparable<T::Compared>) -> Condition<M> {
         Condition::new(Expr::Compare {
             column: self.name,
             operator,
@@ -60,32 +60,32 @@ impl<M: Source, T: ColumnType> Column<M, T> {
 
     /// `column = value`.
     pub fn eq(self, value: impl Comparable<T::Compared>) -> Condition<M> {
-        self.compare("=", value)
+        self.compare(Operator::Eq, value)
     }
 
     /// `column <> value`.
     pub fn ne(self, value: impl Comparable<T::Compared>) -> Condition<M> {
-        self.compare("<>", value)
+        self.compare(Operator::Ne, value)
     }
 
     /// `column < value`.
     pub fn lt(self, value: impl Comparable<T::Compared>) -> Condition<M> {
-        self.compare("<", value)
+        self.compare(Operator::Lt, value)
     }
 
     /// `column <= value`.
     pub fn lte(self, value: impl Comparable<T::Compared>) -> Condition<M> {
-        self.compare("<=", value)
+        self.compare(Operator::Le, value)
     }
 
     /// `column > value`.
     pub fn gt(self, value: impl Comparable<T::Compared>) -> Condition<M> {
-        self.compare(">", value)
+        self.compare(Operator::Gt, value)
     }
 
     /// `column >= value`.
     pub fn gte(self, value: impl Comparable<T::Compared>) -> Condition<M> {
-        self.compare(">=", value)
+        self.compare(Operator::Ge, value)
     }
 
     /// `column BETWEEN low AND high`.

@@ -2,7 +2,7 @@
 
 use std::marker::PhantomData;
 
-use super::ast::Expr;
+use super::ast::{Expr, Operator};
 use super::source::Source;
 use crate::connection::Value;
 use crate::model::Model;
@@ -78,7 +78,7 @@ pub(crate) fn key_condition<M: Model>(model: &M) -> Condition<M> {
         .iter()
         .map(|key| Expr::Compare {
             column: key,
-            operator: "=",
+            operator: Operator::Eq,
             value: values
                 .iter()
                 .find(|(c, _)| c == key)

@@ -54,7 +54,7 @@ impl Expr {
                 value,
             } => {
                 column_name(writer, column);
-                writer.push(&format!(" {operator} "));
+                writer.push(&format!(" {} ", operator.as_sql()));
                 writer.push_column_value(column, value.clone());
             }
             Self::Between { column, low, high } => {
@@ -146,7 +146,7 @@ impl Expr {
                 value,
             } => {
                 push_aggregate(writer, *function, table, *column);
-                writer.push(&format!(" {operator} "));
+                writer.push(&format!(" {} ", operator.as_sql()));
                 writer.push_value(value.clone());
             }
             Self::InThrough {
