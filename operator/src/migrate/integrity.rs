@@ -1,7 +1,7 @@
 //! Where each version stands (files against the database), and what stops `up` and `down`.
 
 use super::source::Migration;
-use super::state::AppliedMigration;
+use super::state::{AppliedMigration, RecordStatus};
 use super::{Direction, StatusLine, VersionStatus};
 
 /// Status of every version in the files or the database.
@@ -12,7 +12,7 @@ pub fn status_lines(migrations: &[Migration], applied: &[AppliedMigration]) -> V
             let record = applied.iter().find(|a| a.version == m.version).cloned();
             let status = match &record {
                 None => VersionStatus::Pending,
-                Some(r) if r.status == "dirty" => VersionStatus::Dirty,
+                Some(r) if r.status == RecordStatus::Dirty => VersionStatus::Dirty,
                 Some(r) if !m.matches_checksum(&r.checksum) => VersionStatus::Changed {
                     applied: r.checksum.clone(),
                     current: m.checksum(),
@@ -32,7 +32,7 @@ pub fn status_lines(migrations: &[Migration], applied: &[AppliedMigration]) -> V
             lines.push(StatusLine {
                 version: record.version,
                 name: record.name.clone(),
-                status: if record.status == "dirty" {
+                status: if record.status == RecordStatus::Dirty {
                     VersionStatus::Dirty
                 } else {
                     VersionStatus::Missing
@@ -159,12 +159,12 @@ mod tests {
         }
     }
 
-    fn record(migration: &Migration, status: &str) -> AppliedMigration {
+    fn record(migration: &Migration, status: RecordStatus) -> AppliedMigration {
         AppliedMigration {
             version: migration.version,
             name: migration.name.clone(),
             checksum: migration.checksum(),
-            status: status.into(),
+            status,
             statement_count: 1,
             completed_statements: 0,
             failed_statement: Some("CREATE TABLE x (id int)".into()),
@@ -182,16 +182,16 @@ mod tests {
             migration(2, "SELECT 2"),
             migration(3, "SELECT 3"),
         );
-        let mut edited = record(&two, "applied");
+        let mut edited = record(&two, RecordStatus::Applied);
         edited.checksum = "0".repeat(64);
         let gone = AppliedMigration {
             version: 9,
-            ..record(&three, "applied")
+            ..record(&three, RecordStatus::Applied)
         };
         let applied = vec![
-            record(&one, "dirty"),
+            record(&one, RecordStatus::Dirty),
             edited,
-            record(&three, "applied"),
+            record(&three, RecordStatus::Applied),
             gone,
         ];
         let files = vec![one, two, three, migration(0, "SELECT 0")];

@@ -7,7 +7,9 @@ use foxdb::DatabaseUrl;
 
 use super::session::Session;
 use super::source::Migration;
-use super::state::{AppliedMigration, delete_version, log_run, read_applied, record_version};
+use super::state::{
+    AppliedMigration, RecordStatus, delete_version, log_run, read_applied, record_version,
+};
 use super::{Direction, MigrateError};
 
 /// What repair recorded for one dirty version.
@@ -67,7 +69,7 @@ pub async fn migrate_repair(
         let mut repaired = Vec::new();
         for record in applied
             .iter()
-            .filter(|a| a.status == "dirty" && version.is_none_or(|v| v == a.version))
+            .filter(|a| a.status == RecordStatus::Dirty && version.is_none_or(|v| v == a.version))
         {
             if mark_applied {
                 let checksum = migrations
@@ -82,7 +84,7 @@ pub async fn migrate_repair(
                     record.version,
                     &record.name,
                     &checksum,
-                    "applied",
+                    RecordStatus::Applied,
                     count,
                     count,
                     None,

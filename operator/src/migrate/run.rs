@@ -8,7 +8,7 @@ use foxdb::{Backend, Connection};
 use super::error::server_message;
 use super::source::Migration;
 use super::sql_split::{SqlStatement, split_statements};
-use super::state::{delete_version, log_run, record_version};
+use super::state::{RecordStatus, delete_version, log_run, record_version};
 use super::views::unreadable_views;
 use super::{Direction, MigrateError, MigrateReport};
 use crate::engine::bookkeeping::FoxTables;
@@ -121,7 +121,7 @@ async fn run_step(
                     migration.version,
                     &migration.name,
                     &checksum,
-                    "applied",
+                    RecordStatus::Applied,
                     total,
                     total,
                     None,
@@ -199,7 +199,7 @@ async fn run_step(
             migration.version,
             &migration.name,
             &checksum,
-            "dirty",
+            RecordStatus::Dirty,
             total,
             completed,
             next,

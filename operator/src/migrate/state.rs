@@ -7,6 +7,33 @@ use super::Direction;
 use crate::engine::bookkeeping::FoxTables;
 use crate::engine::clock::{applier_identity, now_rfc3339};
 
+/// The state a version's record in `_fox_migrations` is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordStatus {
+    /// Every statement ran.
+    Applied,
+    /// It stopped part-way (MySQL, or a non-transactional migration): a person must look.
+    Dirty,
+}
+
+impl RecordStatus {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Applied => "applied",
+            Self::Dirty => "dirty",
+        }
+    }
+
+    fn parse(stored: &str) -> Option<Self> {
+        match stored {
+            "applied" => Some(Self::Applied),
+            "dirty" => Some(Self::Dirty),
+            _ => None,
+        }
+    }
+}
+
 /// A version as recorded in the database.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppliedMigration {
@@ -16,8 +43,8 @@ pub struct AppliedMigration {
     pub name: String,
     /// Checksum of the `up` text that ran.
     pub checksum: String,
-    /// `applied`, or `dirty` when it stopped part-way.
-    pub status: String,
+    /// Applied, or dirty when it stopped part-way.
+    pub status: RecordStatus,
     /// Statements in it.
     pub statement_count: i64,
     /// Statements that completed.
@@ -100,7 +127,13 @@ pub async fn read_applied(
                     .map_err(|_| corrupt("version", &version))?,
                 name: text(1),
                 checksum: text(2),
-                status: text(3),
+                status: RecordStatus::parse(&text(3)).ok_or_else(|| foxdb::Error::Decode {
+                    column: format!("_fox_migrations.status (version {version})"),
+                    message: format!(
+                        "{:?} is neither applied nor dirty; the row was changed by hand: fix or delete it",
+                        text(3)
+                    ),
+                })?,
                 statement_count: number("statement_count", text(4))?,
                 completed_statements: number("completed_statements", text(5))?,
                 failed_statement: field(6),
@@ -129,7 +162,7 @@ pub async fn record_version(
     version: u64,
     name: &str,
     checksum: &str,
-    status: &str,
+    status: RecordStatus,
     statement_count: usize,
     completed: usize,
     failed_statement: Option<&str>,
@@ -159,7 +192,7 @@ pub async fn record_version(
                 Value::Int(version as i64),
                 Value::Text(name.into()),
                 Value::Text(checksum.into()),
-                Value::Text(status.into()),
+                Value::Text(status.as_str().into()),
                 Value::Int(statement_count as i64),
                 Value::Int(completed as i64),
                 text(failed_statement),
