@@ -109,6 +109,25 @@ async fn run_step(
         outcome,
     };
 
+    // Every run of this step is logged with the same identity; only the outcome differs.
+    let log = async |connection: &mut Connection,
+                     outcome: &str,
+                     elapsed: Option<u128>,
+                     message: Option<&str>| {
+        log_run(
+            connection,
+            tables,
+            migration.version,
+            &migration.name,
+            label,
+            outcome,
+            &checksum,
+            elapsed,
+            message,
+        )
+        .await
+    };
+
     // Records a completed step (applied, or forgotten after its down) and logs it.
     let finish = async |connection: &mut Connection| -> Result<u128, MigrateError> {
         let elapsed = started.elapsed().as_millis();
@@ -132,18 +151,7 @@ async fn run_step(
             }
             Direction::Down => delete_version(connection, tables, migration.version).await?,
         }
-        log_run(
-            connection,
-            tables,
-            migration.version,
-            &migration.name,
-            label,
-            "ok",
-            &checksum,
-            Some(elapsed),
-            None,
-        )
-        .await?;
+        log(connection, "ok", Some(elapsed), None).await?;
         Ok(elapsed)
     };
     if runs_in_transaction(backend, migration) {
@@ -158,18 +166,7 @@ async fn run_step(
                     &error,
                     "rolled back: the database is unchanged by this migration".into(),
                 );
-                let _ = log_run(
-                    connection,
-                    tables,
-                    migration.version,
-                    &migration.name,
-                    label,
-                    "failed",
-                    &checksum,
-                    None,
-                    Some(&failure.to_string()),
-                )
-                .await;
+                let _ = log(connection, "failed", None, Some(&failure.to_string())).await;
                 return Err(failure);
             }
         }
@@ -230,18 +227,7 @@ async fn run_step(
                     "{backend} kept the {index} statement(s) of the {label} step before it; the version is marked dirty: {way_out}"
                 ),
             );
-            log_run(
-                connection,
-                tables,
-                migration.version,
-                &migration.name,
-                label,
-                "failed",
-                &checksum,
-                None,
-                Some(&failure.to_string()),
-            )
-            .await?;
+            log(connection, "failed", None, Some(&failure.to_string())).await?;
             return Err(failure);
         }
         // After the last statement the next record is the final one: a stop before it leaves
