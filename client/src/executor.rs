@@ -1,5 +1,6 @@
-//! What runs statements: the pooled [`crate::Database`] (`&db`) or an open
-//! [`crate::Transaction`] (`&mut *tx`). Every query method takes either.
+//! What runs statements: the pooled [`crate::Database`] (`&db`), an open
+//! [`crate::Transaction`] (`&mut *tx`) or one [`crate::Connection`] (`&mut connection`, the
+//! schema engine's). Every query method takes any of them.
 //!
 //! # Guarantees
 //! The futures of every query method are `Send` when the executor is (`&Database` and
@@ -10,7 +11,8 @@
 //! lifetime at once).
 
 use crate::Backend;
-use crate::connection::Value;
+use crate::backend::on_engine;
+use crate::connection::{Connection, Value};
 use crate::error::Result;
 use crate::row::Row;
 
@@ -111,5 +113,55 @@ impl<E: Executor> Executor for &mut E {
         values: &[Value],
     ) -> impl Future<Output = Result<Executed>> + Send {
         (**self).execute(sql, values)
+    }
+}
+
+/// A single [`crate::Connection`] (the schema engine's) runs the query builder too, inside
+/// whatever transaction it has open ([`crate::Connection::begin`]): `&mut connection` is an
+/// executor, so FoxDB models are read and written through it as through a pool.
+impl Executor for crate::Connection {
+    fn backend(&self) -> Backend {
+        crate::Connection::backend(self)
+    }
+
+    async fn fetch_all(&mut self, sql: &str, values: &[Value]) -> Result<Vec<Row>> {
+        self.fetch_decoded(sql, values, Ok).await
+    }
+
+    async fn fetch_decoded<T: Send, F: FnMut(Row) -> Result<T> + Send>(
+        &mut self,
+        sql: &str,
+        values: &[Value],
+        mut decode: F,
+    ) -> Result<Vec<T>> {
+        use crate::connection::{bind_all, carry_decode_error, query_or_decode_error};
+        let backend = crate::Connection::backend(self);
+        crate::connection::check_parameter_count(backend, sql, values)?;
+        let statement = sqlx::AssertSqlSafe(sql.to_string());
+        // Rows go into `decoded` as they arrive: the driver's stream wants `Unpin` items.
+        let mut decoded = Vec::new();
+        let fetched = on_engine!(self, Connection(c) => bind_all(sqlx::query(statement), values)
+            .try_map(|row| {
+                decoded.push(decode(Row::from(row)).map_err(carry_decode_error)?);
+                Ok(())
+            })
+            .fetch_all(&mut *c)
+            .await);
+        match fetched {
+            Ok(_) => Ok(decoded),
+            Err(error) => Err(query_or_decode_error(backend, sql, error)),
+        }
+    }
+
+    async fn execute(&mut self, sql: &str, values: &[Value]) -> Result<Executed> {
+        use crate::connection::bind_all;
+        let backend = crate::Connection::backend(self);
+        crate::connection::check_parameter_count(backend, sql, values)?;
+        let statement = sqlx::AssertSqlSafe(sql.to_string());
+        let executed = on_engine!(self, Connection(c) => bind_all(sqlx::query(statement), values)
+            .execute(&mut *c)
+            .await
+            .map(Executed::from));
+        executed.map_err(|e| crate::Error::query(backend, Some(sql), e))
     }
 }

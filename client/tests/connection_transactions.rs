@@ -108,3 +108,39 @@ async fn an_exclusive_transaction_is_sqlite_only_and_never_nested() {
         connection.close().await;
     }
 }
+
+#[derive(foxdb::Model, Clone, Debug, PartialEq)]
+#[foxdb(table = "notes")]
+struct Note {
+    #[foxdb(primary_key)]
+    id: i32,
+}
+
+#[tokio::test]
+async fn a_connection_is_an_executor_for_models_inside_its_transaction_on_every_engine() {
+    use foxdb::ModelExt;
+    for engine in Backend::ALL {
+        let test = TestDatabase::create(engine).await;
+        let mut connection = connection(&test).await;
+        connection.begin().await.expect("begins");
+        foxdb::query::insert(&mut connection, &Note { id: 7 })
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: inserts a model: {e}"));
+        foxdb::query::upsert(&mut connection, &Note { id: 8 })
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: upserts a model: {e}"));
+        let seen = Note::find()
+            .order_by(Note::ID.asc())
+            .all(&mut connection)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: reads models: {e}"));
+        assert_eq!(seen, [Note { id: 7 }, Note { id: 8 }], "{engine}");
+        connection.rollback().await.expect("rolls back");
+        assert_eq!(
+            Note::find().count(&mut connection).await.expect("counts"),
+            0,
+            "{engine}: the model writes were part of the transaction"
+        );
+        connection.close().await;
+    }
+}

@@ -90,7 +90,8 @@
 // Layers, each importing only those above it: `ast` (the tree) and `writer` (text and bound
 // values); `render` (the tree as SQL, over `writer` and the engine's `Dialect`); the builders
 // (`column`, `condition`, `like`, `aggregate`, `select`, `selection`, `in_subquery`,
-// `join_path`, `join`); the writes (`filtered_write`, `write_hooks`, `write`).
+// `join_path`, `join`); the writes (`filtered_write`, `write_hooks`, `write`, and
+// `write_methods`, the pool's and transactions' methods over them).
 mod aggregate;
 mod any_array;
 pub(crate) mod ast;
@@ -107,6 +108,7 @@ mod selection;
 pub mod source;
 mod write;
 mod write_hooks;
+mod write_methods;
 mod writer;
 
 pub use aggregate::{Aggregate, SumsToFloat, SumsToInteger, count};

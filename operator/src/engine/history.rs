@@ -2,13 +2,12 @@
 //! engine has transactional DDL, else row by row as statements complete (MySQL) so an
 //! interrupted apply is visible and the next one resumes from the live schema.
 
-use foxdb::dialect::dialect_for;
-use foxdb::{Backend, Connection, Value};
+use foxdb::{Connection, ModelExt};
 
 use super::clock::{applier_identity, now_rfc3339};
 
-/// Status of a history row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Status of a history row, stored as its label (`running`, `applied`, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, foxdb::Enum)]
 pub enum ApplyStatus {
     /// Statements are being applied (MySQL only; PostgreSQL and SQLite never show it).
     Running,
@@ -23,30 +22,42 @@ pub enum ApplyStatus {
 impl ApplyStatus {
     /// Stored spelling.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Running => "running",
-            Self::Applied => "applied",
-            Self::Failed => "failed",
-            Self::Interrupted => "interrupted",
-        }
+        foxdb::Enum::label(&self)
     }
 }
 
-/// One row of history, as read back.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One row of `_fox_apply_history`, a FoxDB model written and read through the client's
+/// executor on the engine session's connection (inside its transaction where one is open).
+#[derive(Clone, Debug, PartialEq, Eq, foxdb::Model)]
+#[foxdb(table = "_fox_apply_history")]
 pub struct HistoryEntry {
     /// Row id.
+    #[foxdb(primary_key, auto_increment)]
     pub id: i64,
     /// FoxSchema name.
     pub schema_name: String,
     /// Plan hash.
     pub plan_hash: String,
-    /// `running`, `applied`, `failed` or `interrupted`.
-    pub status: String,
+    /// How the apply went (so far).
+    pub status: ApplyStatus,
     /// Statements in the plan.
-    pub statement_count: i64,
+    pub statement_count: i32,
     /// Statements that completed.
-    pub completed_statements: i64,
+    pub completed_statements: i32,
+    /// Every statement of the plan, seed upserts included, separated by `;` and a line break.
+    pub statements: String,
+    /// When the apply started (RFC 3339, UTC).
+    pub started_at: String,
+    /// When it ended, unless it is running.
+    pub finished_at: Option<String>,
+    /// How long it took, once ended.
+    pub duration_ms: Option<i64>,
+    /// Who applied it (host and process).
+    pub applied_by: String,
+    /// The `fox` version that applied it.
+    pub fox_version: String,
+    /// A note kept with the row.
+    pub message: Option<String>,
 }
 
 /// What to record about an apply.
@@ -66,8 +77,14 @@ pub struct HistoryRecord<'a> {
     pub message: Option<&'a str>,
 }
 
-fn table(backend: Backend) -> String {
-    dialect_for(backend).quote("_fox_apply_history")
+/// A count of statements as the history's `integer` columns hold it.
+fn stored_count(count: usize) -> i32 {
+    i32::try_from(count).unwrap_or(i32::MAX)
+}
+
+/// A duration in milliseconds as the history's `bigint` column holds it.
+fn stored_millis(duration_ms: u128) -> i64 {
+    i64::try_from(duration_ms).unwrap_or(i64::MAX)
 }
 
 /// Inserts a history row and returns its id.
@@ -81,60 +98,22 @@ pub async fn insert_history(
     completed: usize,
     duration_ms: Option<u128>,
 ) -> foxdb::Result<i64> {
-    let backend = connection.backend();
-    let dialect = dialect_for(backend);
-    let columns = [
-        "schema_name",
-        "plan_hash",
-        "status",
-        "statement_count",
-        "completed_statements",
-        "statements",
-        "started_at",
-        "finished_at",
-        "duration_ms",
-        "applied_by",
-        "fox_version",
-        "message",
-    ];
-    let placeholders: Vec<String> = (1..=columns.len())
-        .map(|n| dialect.placeholder(n))
-        .collect();
-    let finished = (status != ApplyStatus::Running).then(now_rfc3339);
-    let params = vec![
-        Value::Text(record.schema_name.into()),
-        Value::Text(record.plan_hash.into()),
-        Value::Text(status.as_str().into()),
-        Value::Int(record.statement_count as i64),
-        Value::Int(completed as i64),
-        Value::Text(record.statements.join(";\n")),
-        Value::Text(record.started_at.into()),
-        finished.map_or(Value::Null, Value::Text),
-        duration_ms.map_or(Value::Null, |d| Value::Int(d as i64)),
-        Value::Text(applier_identity()),
-        Value::Text(env!("CARGO_PKG_VERSION").into()),
-        record
-            .message
-            .map_or(Value::Null, |m| Value::Text(m.into())),
-    ];
-    let quoted: Vec<String> = columns.iter().map(|c| dialect.quote(c)).collect();
-    let sql = format!(
-        "INSERT INTO {} ({}) VALUES ({})",
-        table(backend),
-        quoted.join(", "),
-        placeholders.join(", ")
-    );
-    connection.execute_with(&sql, &params).await?;
-    let last_id = match backend {
-        Backend::Postgres => format!(
-            "SELECT MAX({}) FROM {}",
-            dialect.quote("id"),
-            table(backend)
-        ),
-        Backend::MySql => "SELECT CAST(LAST_INSERT_ID() AS SIGNED)".into(),
-        Backend::Sqlite => "SELECT last_insert_rowid()".into(),
+    let entry = HistoryEntry {
+        id: 0,
+        schema_name: record.schema_name.into(),
+        plan_hash: record.plan_hash.into(),
+        status,
+        statement_count: stored_count(record.statement_count),
+        completed_statements: stored_count(completed),
+        statements: record.statements.join(";\n"),
+        started_at: record.started_at.into(),
+        finished_at: (status != ApplyStatus::Running).then(now_rfc3339),
+        duration_ms: duration_ms.map(stored_millis),
+        applied_by: applier_identity(),
+        fox_version: env!("CARGO_PKG_VERSION").into(),
+        message: record.message.map(str::to_string),
     };
-    connection.fetch_i64(&last_id, &[]).await
+    Ok(foxdb::query::insert(connection, &entry).await?.id)
 }
 
 /// Records progress of a running apply.
@@ -146,20 +125,10 @@ pub async fn record_progress(
     id: i64,
     completed: usize,
 ) -> foxdb::Result<()> {
-    let backend = connection.backend();
-    let dialect = dialect_for(backend);
-    connection
-        .execute_with(
-            &format!(
-                "UPDATE {} SET {} = {} WHERE {} = {}",
-                table(backend),
-                dialect.quote("completed_statements"),
-                dialect.placeholder(1),
-                dialect.quote("id"),
-                dialect.placeholder(2)
-            ),
-            &[Value::Int(completed as i64), Value::Int(id)],
-        )
+    HistoryEntry::update()
+        .set(HistoryEntry::COMPLETED_STATEMENTS, stored_count(completed))
+        .filter(HistoryEntry::ID.eq(id))
+        .exec(connection)
         .await?;
     Ok(())
 }
@@ -176,37 +145,18 @@ pub async fn finish_history(
     duration_ms: u128,
     message: Option<&str>,
 ) -> foxdb::Result<()> {
-    let backend = connection.backend();
-    let dialect = dialect_for(backend);
-    let set: Vec<String> = [
-        "status",
-        "completed_statements",
-        "finished_at",
-        "duration_ms",
-        "message",
-    ]
-    .iter()
-    .enumerate()
-    .map(|(i, c)| format!("{} = {}", dialect.quote(c), dialect.placeholder(i + 1)))
-    .collect();
-    connection
-        .execute_with(
-            &format!(
-                "UPDATE {} SET {} WHERE {} = {}",
-                table(backend),
-                set.join(", "),
-                dialect.quote("id"),
-                dialect.placeholder(6)
-            ),
-            &[
-                Value::Text(status.as_str().into()),
-                Value::Int(completed as i64),
-                Value::Text(now_rfc3339()),
-                Value::Int(duration_ms as i64),
-                message.map_or(Value::Null, |m| Value::Text(m.into())),
-                Value::Int(id),
-            ],
-        )
+    let mut update = HistoryEntry::update()
+        .set(HistoryEntry::STATUS, status)
+        .set(HistoryEntry::COMPLETED_STATEMENTS, stored_count(completed))
+        .set(HistoryEntry::FINISHED_AT, now_rfc3339())
+        .set(HistoryEntry::DURATION_MS, stored_millis(duration_ms));
+    update = match message {
+        Some(message) => update.set(HistoryEntry::MESSAGE, message),
+        None => update.set_null(HistoryEntry::MESSAGE),
+    };
+    update
+        .filter(HistoryEntry::ID.eq(id))
+        .exec(connection)
         .await?;
     Ok(())
 }
@@ -217,12 +167,12 @@ pub async fn finish_history(
 /// # Errors
 /// Database errors.
 pub async fn close_interrupted(connection: &mut Connection) -> foxdb::Result<Vec<String>> {
-    let backend = connection.backend();
-    let dialect = dialect_for(backend);
-    let interrupted: Vec<String> = read_history(connection)
+    let interrupted: Vec<String> = HistoryEntry::find()
+        .filter(HistoryEntry::STATUS.eq(ApplyStatus::Running))
+        .order_by(HistoryEntry::ID.asc())
+        .all(&mut *connection)
         .await?
         .into_iter()
-        .filter(|e| e.status == ApplyStatus::Running.as_str())
         .map(|e| {
             format!(
                 "plan {} of {} stopped after {} of {} statements",
@@ -231,21 +181,10 @@ pub async fn close_interrupted(connection: &mut Connection) -> foxdb::Result<Vec
         })
         .collect();
     if !interrupted.is_empty() {
-        connection
-            .execute_with(
-                &format!(
-                    "UPDATE {} SET {} = {} WHERE {} = {}",
-                    table(backend),
-                    dialect.quote("status"),
-                    dialect.placeholder(1),
-                    dialect.quote("status"),
-                    dialect.placeholder(2)
-                ),
-                &[
-                    Value::Text(ApplyStatus::Interrupted.as_str().into()),
-                    Value::Text(ApplyStatus::Running.as_str().into()),
-                ],
-            )
+        HistoryEntry::update()
+            .set(HistoryEntry::STATUS, ApplyStatus::Interrupted)
+            .filter(HistoryEntry::STATUS.eq(ApplyStatus::Running))
+            .exec(connection)
             .await?;
     }
     Ok(interrupted)
@@ -254,35 +193,11 @@ pub async fn close_interrupted(connection: &mut Connection) -> foxdb::Result<Vec
 /// Every history row, oldest first.
 ///
 /// # Errors
-/// Database errors (also when the bookkeeping tables do not exist yet).
+/// Database errors (also when the bookkeeping tables do not exist yet); a row that does not
+/// decode (an unknown status) is an error naming the column, never a guess.
 pub async fn read_history(connection: &mut Connection) -> foxdb::Result<Vec<HistoryEntry>> {
-    let backend = connection.backend();
-    let dialect = dialect_for(backend);
-    let text = |c: &str| format!("CAST({} AS {})", dialect.quote(c), dialect.text_cast_type());
-    let sql = format!(
-        "SELECT {}, {}, {}, {}, {}, {} FROM {} ORDER BY {}",
-        text("id"),
-        text("schema_name"),
-        text("plan_hash"),
-        text("status"),
-        text("statement_count"),
-        text("completed_statements"),
-        table(backend),
-        dialect.quote("id")
-    );
-    let rows = connection.fetch_text_rows(&sql, &[]).await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
-            HistoryEntry {
-                id: field(0).parse().unwrap_or_default(),
-                schema_name: field(1),
-                plan_hash: field(2),
-                status: field(3),
-                statement_count: field(4).parse().unwrap_or_default(),
-                completed_statements: field(5).parse().unwrap_or_default(),
-            }
-        })
-        .collect())
+    HistoryEntry::find()
+        .order_by(HistoryEntry::ID.asc())
+        .all(connection)
+        .await
 }

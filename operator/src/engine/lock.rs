@@ -8,8 +8,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use foxdb::dialect::dialect_for;
-use foxdb::{Backend, Connection, Value};
+use foxdb::{Backend, Connection, ModelExt, Value};
 
 use super::clock::{applier_identity, now_rfc3339};
 use super::error::EngineError;
@@ -17,6 +16,17 @@ use super::error::EngineError;
 /// Advisory lock key: "foxDB" in ASCII.
 const ADVISORY_KEY: i64 = 0x66_6f_78_44_42;
 const POLL: Duration = Duration::from_millis(100);
+
+/// A row of `_fox_lock_holder` (MySQL): who took the named lock and when, for a waiter's
+/// message. A FoxDB model, upserted through the client's executor.
+#[derive(Clone, Debug, foxdb::Model)]
+#[foxdb(table = "_fox_lock_holder")]
+struct LockHolder {
+    #[foxdb(primary_key)]
+    lock_name: String,
+    holder: String,
+    acquired_at: String,
+}
 
 /// A held lock; release it with [`DatabaseLock::release`].
 #[derive(Debug)]
@@ -151,23 +161,12 @@ impl DatabaseLock {
             Backend::Postgres | Backend::Sqlite => false,
         };
         if records {
-            let upsert = format!(
-                "INSERT INTO `_fox_lock_holder` (`lock_name`, `holder`, `acquired_at`) VALUES (?, ?, ?){}",
-                dialect_for(self.backend).upsert_clause(
-                    &["lock_name".into()],
-                    &["holder".into(), "acquired_at".into()]
-                )
-            );
-            connection
-                .execute_with(
-                    &upsert,
-                    &[
-                        Value::Text(self.name.clone()),
-                        Value::Text(applier_identity()),
-                        Value::Text(now_rfc3339()),
-                    ],
-                )
-                .await?;
+            let holder = LockHolder {
+                lock_name: self.name.clone(),
+                holder: applier_identity(),
+                acquired_at: now_rfc3339(),
+            };
+            foxdb::query::upsert(connection, &holder).await?;
         }
         Ok(())
     }
@@ -232,15 +231,13 @@ async fn postgres_holder(connection: &mut Connection) -> String {
 }
 
 async fn mysql_holder(connection: &mut Connection, name: &str) -> String {
-    let recorded = connection
-        .fetch_text_rows(
-            "SELECT CAST(`holder` AS CHAR), CAST(`acquired_at` AS CHAR) FROM `_fox_lock_holder` WHERE `lock_name` = ?",
-            &[Value::Text(name.into())],
-        )
+    let recorded = LockHolder::find()
+        .filter(LockHolder::LOCK_NAME.eq(name))
+        .one(&mut *connection)
         .await
         .ok()
-        .and_then(|rows| rows.into_iter().next())
-        .map(|row| format!("{} since {}", row[0].clone().unwrap_or_default(), row[1].clone().unwrap_or_default()));
+        .flatten()
+        .map(|row| format!("{} since {}", row.holder, row.acquired_at));
     let session = connection
         .fetch_text_rows(
             "SELECT CAST(p.ID AS CHAR), CAST(p.USER AS CHAR), CAST(p.HOST AS CHAR) FROM information_schema.PROCESSLIST p WHERE p.ID = IS_USED_LOCK(?)",

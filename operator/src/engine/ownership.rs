@@ -24,7 +24,7 @@ pub async fn check_owner(
     let owner = history
         .iter()
         .rev()
-        .find(|entry| entry.status == ApplyStatus::Applied.as_str());
+        .find(|entry| entry.status == ApplyStatus::Applied);
     match owner {
         Some(owner)
             if owner.schema_name != schema_name && Some(owner.schema_name.as_str()) != replaces =>

@@ -8,7 +8,8 @@ use foxdb::DatabaseUrl;
 use super::session::Session;
 use super::source::Migration;
 use super::state::{
-    AppliedMigration, RecordStatus, delete_version, log_run, read_applied, record_version,
+    AppliedMigration, RecordStatus, RunOutcome, delete_version, log_run, read_applied,
+    record_version,
 };
 use super::{Direction, MigrateError};
 
@@ -104,7 +105,11 @@ pub async fn migrate_repair(
                 record.version,
                 &record.name,
                 "repair",
-                if mark_applied { "applied" } else { "forgotten" },
+                if mark_applied {
+                    RunOutcome::MarkedApplied
+                } else {
+                    RunOutcome::Forgotten
+                },
                 &record.checksum,
                 None,
                 None,

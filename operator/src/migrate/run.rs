@@ -8,7 +8,7 @@ use foxdb::{Backend, Connection};
 use super::error::server_message;
 use super::source::Migration;
 use super::sql_split::{SqlStatement, split_statements};
-use super::state::{RecordStatus, delete_version, log_run, record_version};
+use super::state::{RecordStatus, RunOutcome, delete_version, log_run, record_version};
 use super::views::unreadable_views;
 use super::{Direction, MigrateError, MigrateReport};
 use crate::engine::bookkeeping::FoxTables;
@@ -111,7 +111,7 @@ async fn run_step(
 
     // Every run of this step is logged with the same identity; only the outcome differs.
     let log = async |connection: &mut Connection,
-                     outcome: &str,
+                     outcome: RunOutcome,
                      elapsed: Option<u128>,
                      message: Option<&str>| {
         log_run(
@@ -151,7 +151,7 @@ async fn run_step(
             }
             Direction::Down => delete_version(connection, tables, migration.version).await?,
         }
-        log(connection, "ok", Some(elapsed), None).await?;
+        log(connection, RunOutcome::Ok, Some(elapsed), None).await?;
         Ok(elapsed)
     };
     if runs_in_transaction(backend, migration) {
@@ -166,7 +166,13 @@ async fn run_step(
                     &error,
                     "rolled back: the database is unchanged by this migration".into(),
                 );
-                let _ = log(connection, "failed", None, Some(&failure.to_string())).await;
+                let _ = log(
+                    connection,
+                    RunOutcome::Failed,
+                    None,
+                    Some(&failure.to_string()),
+                )
+                .await;
                 return Err(failure);
             }
         }
@@ -227,7 +233,13 @@ async fn run_step(
                     "{backend} kept the {index} statement(s) of the {label} step before it; the version is marked dirty: {way_out}"
                 ),
             );
-            log(connection, "failed", None, Some(&failure.to_string())).await?;
+            log(
+                connection,
+                RunOutcome::Failed,
+                None,
+                Some(&failure.to_string()),
+            )
+            .await?;
             return Err(failure);
         }
         // After the last statement the next record is the final one: a stop before it leaves

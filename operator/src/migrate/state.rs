@@ -227,6 +227,31 @@ pub async fn delete_version(
     Ok(())
 }
 
+/// How a logged run of a migration step ended, as `_fox_migration_log.status` spells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// The step ran and was recorded.
+    Ok,
+    /// A statement of the step failed.
+    Failed,
+    /// `fox migrate repair` marked a dirty version applied.
+    MarkedApplied,
+    /// `fox migrate repair` forgot a dirty version.
+    Forgotten,
+}
+
+impl RunOutcome {
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Failed => "failed",
+            Self::MarkedApplied => "applied",
+            Self::Forgotten => "forgotten",
+        }
+    }
+}
+
 /// Appends a run to the log.
 ///
 /// # Errors
@@ -238,7 +263,7 @@ pub async fn log_run(
     version: u64,
     name: &str,
     direction: &str,
-    status: &str,
+    status: RunOutcome,
     checksum: &str,
     duration_ms: Option<u128>,
     message: Option<&str>,
@@ -271,7 +296,7 @@ pub async fn log_run(
                 Value::Int(version as i64),
                 Value::Text(name.into()),
                 Value::Text(direction.into()),
-                Value::Text(status.into()),
+                Value::Text(status.as_str().into()),
                 Value::Text(checksum.into()),
                 Value::Text(now_rfc3339()),
                 duration_ms.map_or(Value::Null, |d| Value::Int(d as i64)),

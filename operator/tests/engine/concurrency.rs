@@ -60,7 +60,7 @@ async fn ten_appliers(engine: Backend) {
         1,
         "{engine}: one apply recorded: {history:?}"
     );
-    assert_eq!(history[0].status, "applied");
+    assert_eq!(history[0].status.as_str(), "applied");
 }
 
 #[tokio::test]

@@ -47,7 +47,11 @@ async fn history_statuses(database: &TestDatabase) -> Vec<String> {
     let mut connection = connect(database).await;
     let statuses = read_history(&mut connection)
         .await
-        .map(|rows| rows.into_iter().map(|r| r.status).collect())
+        .map(|rows| {
+            rows.into_iter()
+                .map(|r| r.status.as_str().to_string())
+                .collect()
+        })
         .unwrap_or_default();
     connection.close().await;
     statuses
