@@ -321,7 +321,7 @@ pub struct AuditSpec {
     pub exclude_fields: Vec<String>,
     /// Days audit records are kept.
     #[serde(default = "default_retention_days")]
-    #[cfg_attr(feature = "kubernetes", schemars(range(min = 1)))]
+    #[cfg_attr(feature = "kubernetes", schemars(range(min = 1, max = 36500)))]
     pub retention_days: u32,
 }
 
@@ -373,6 +373,7 @@ pub struct CollectionIndexSpec {
     pub name: Option<String>,
     /// Remove documents this many seconds after the indexed date (TTL index).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "kubernetes", schemars(range(min = 0, max = 2147483647)))]
     pub expire_after_seconds: Option<u32>,
 }
 

@@ -168,3 +168,66 @@ fn every_field_is_documented() {
         assert!(missing.is_empty(), "{}: {missing:#?}", crd.spec.names.kind);
     }
 }
+
+#[test]
+fn every_integer_is_an_int64_with_explicit_bounds() {
+    fn unbounded(node: &Value, path: &str, out: &mut Vec<String>) {
+        match node {
+            Value::Object(map) => {
+                if map.get("type").and_then(Value::as_str) == Some("integer") {
+                    let format = map.get("format").and_then(Value::as_str);
+                    let minimum = map.get("minimum").and_then(Value::as_f64);
+                    let maximum = map.get("maximum").and_then(Value::as_f64);
+                    let exact = fox_crds::crdgen::MAX_EXACT_INTEGER as f64;
+                    let bounded = matches!((minimum, maximum), (Some(low), Some(high))
+                        if low >= -exact && high <= exact && low <= high);
+                    if format != Some("int64") || !bounded {
+                        out.push(format!("{path}: {format:?} {minimum:?}..{maximum:?}"));
+                    }
+                }
+                for (key, child) in map {
+                    unbounded(child, &format!("{path}.{key}"), out);
+                }
+            }
+            Value::Array(items) => {
+                for (index, child) in items.iter().enumerate() {
+                    unbounded(child, &format!("{path}[{index}]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    for crd in custom_resource_definitions() {
+        let schema = serde_json::to_value(&crd.spec.versions[0].schema).expect("serializes");
+        let mut found = Vec::new();
+        unbounded(&schema, &crd.spec.names.kind, &mut found);
+        assert!(found.is_empty(), "{found:#?}");
+        let text = crd_yaml(&crd).expect("serializes");
+        for format in ["uint8", "uint16", "uint32", "uint64"] {
+            assert!(!text.contains(&format!("format: {format}")), "{format}");
+        }
+    }
+}
+
+/// What the API server admits at a field's bounds, the operator can read.
+#[test]
+fn every_integer_at_its_schema_maximum_deserializes() {
+    let replica_set = serde_json::json!({
+        "apiVersion": "foxdb.dev/v1alpha1", "kind": "FoxReplicaSet",
+        "metadata": {"name": "a", "namespace": "n"},
+        "spec": {"engine": "postgresql",
+                 "primary": {"name": "p", "connection": {"name": "s", "key": "url"}, "weight": 1000},
+                 "rollbackTo": fox_crds::crdgen::MAX_EXACT_INTEGER,
+                 "pool": {"maxConnections": 10000, "minConnections": 10000, "idleTimeoutSeconds": 86400,
+                          "acquireTimeoutSeconds": 3600, "retries": 100, "healthCheckIntervalSeconds": 86400},
+                 "routing": {"maxReplicaLagSeconds": 86400, "readYourWritesSeconds": 3600}}
+    });
+    serde_json::from_value::<fox_crds::FoxReplicaSet>(replica_set).expect("reads");
+    let migration = serde_json::json!({
+        "apiVersion": "foxdb.dev/v1alpha1", "kind": "FoxMigration",
+        "metadata": {"name": "a", "namespace": "n"},
+        "spec": {"databaseRef": {"name": "db"}, "version": fox_crds::crdgen::MAX_EXACT_INTEGER,
+                 "name": "x", "up": "select 1"}
+    });
+    serde_json::from_value::<fox_crds::FoxMigration>(migration).expect("reads");
+}

@@ -16,6 +16,7 @@ pub mod routing;
 pub mod schema;
 pub mod secrets;
 pub mod status;
+pub mod unreadable;
 
 pub use context::Context;
 pub use error::Error;

@@ -29,7 +29,7 @@ use kube::runtime::controller::Action;
 use kube::{Api, Resource, ResourceExt};
 use sha2::{Digest, Sha256};
 
-use super::conditions::{ConditionUpdate, merge_conditions};
+use super::conditions::{ConditionType, ConditionUpdate, merge_conditions};
 use super::context::{Context, FIELD_MANAGER, MemberPool};
 use super::error::{Error, Result};
 use super::routing::{
@@ -126,7 +126,7 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
             conditions: merge_conditions(
                 &previous.conditions,
                 &[ConditionUpdate::no(
-                    "Ready",
+                    ConditionType::Ready,
                     error.condition_reason(),
                     error.to_string(),
                 )],
@@ -170,13 +170,13 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
 
     let primary_condition = if primary.routed.healthy {
         ConditionUpdate::yes(
-            "PrimaryHealthy",
+            ConditionType::PrimaryHealthy,
             "Healthy",
             format!("{} answers", primary.routed.name),
         )
     } else {
         ConditionUpdate::no(
-            "PrimaryHealthy",
+            ConditionType::PrimaryHealthy,
             "Unhealthy",
             format!(
                 "{}: {}",
@@ -189,19 +189,27 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
         )
     };
     let replicas_condition = if spec.replicas.is_empty() {
-        ConditionUpdate::yes("ReplicasHealthy", "NoReplicas", "no replicas declared")
+        ConditionUpdate::yes(
+            ConditionType::ReplicasHealthy,
+            "NoReplicas",
+            "no replicas declared",
+        )
     } else if problems.is_empty() {
         ConditionUpdate::yes(
-            "ReplicasHealthy",
+            ConditionType::ReplicasHealthy,
             "Healthy",
             format!("{} replica(s) healthy within the lag limit", replicas.len()),
         )
     } else {
-        ConditionUpdate::no("ReplicasHealthy", "Degraded", problems.join("; "))
+        ConditionUpdate::no(
+            ConditionType::ReplicasHealthy,
+            "Degraded",
+            problems.join("; "),
+        )
     };
     let ready = if primary.routed.healthy {
         ConditionUpdate::yes(
-            "Ready",
+            ConditionType::Ready,
             "PrimaryHealthy",
             format!(
                 "writes go to {}; {} reader(s)",
@@ -210,7 +218,7 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
         )
     } else {
         ConditionUpdate::no(
-            "Ready",
+            ConditionType::Ready,
             "PrimaryUnhealthy",
             "the primary does not answer; writes fail",
         )
@@ -229,7 +237,7 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
     let ready = match &published {
         Ok(()) => ready,
         Err(error) => ConditionUpdate::no(
-            "Ready",
+            ConditionType::Ready,
             "PublishFailed",
             format!("the routing Services or ConfigMap could not be written: {error}"),
         ),

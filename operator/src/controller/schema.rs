@@ -22,7 +22,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::runtime::controller::Action;
 use kube::{Api, Resource, ResourceExt};
 
-use super::conditions::{ConditionUpdate, find_condition, merge_conditions};
+use super::conditions::{ConditionType, ConditionUpdate, find_condition, merge_conditions};
 use super::context::Context;
 use super::error::{Error, Result};
 use super::secrets::resolve_primary;
@@ -149,14 +149,14 @@ fn failure_outcome(error: &Error, previous: &FoxSchemaStatus) -> Outcome {
         phase,
         plan: previous.plan.clone(),
         conditions: vec![
-            ConditionUpdate::no("Ready", reason, error.to_string()),
+            ConditionUpdate::no(ConditionType::Ready, reason, error.to_string()),
             if blocked {
-                ConditionUpdate::yes("Blocked", reason, error.to_string())
+                ConditionUpdate::yes(ConditionType::Blocked, reason, error.to_string())
             } else {
-                not_evaluated("Blocked")
+                not_evaluated(ConditionType::Blocked)
             },
-            not_evaluated("Planned"),
-            not_evaluated("Drifted"),
+            not_evaluated(ConditionType::Planned),
+            not_evaluated(ConditionType::Drifted),
         ],
         applied: None,
         requeue: Duration::from_secs(15),
@@ -208,7 +208,7 @@ async fn decide(
         && previous.applied_target.as_deref() == Some(digest.as_str());
     let drift_condition = if drifted {
         ConditionUpdate::yes(
-            "Drifted",
+            ConditionType::Drifted,
             "LiveSchemaChanged",
             format!(
                 "the database was changed outside FoxDB; repairing it takes: {}",
@@ -216,7 +216,7 @@ async fn decide(
             ),
         )
     } else {
-        ConditionUpdate::no("Drifted", "NotApplied", "")
+        ConditionUpdate::no(ConditionType::Drifted, "NotApplied", "")
     };
     let object = schema.object_ref(&());
     if drifted && spec.policy.on_drift == DriftPolicy::Report {
@@ -238,12 +238,16 @@ async fn decide(
             plan: Some(summary),
             conditions: vec![
                 ConditionUpdate::no(
-                    "Ready",
+                    ConditionType::Ready,
                     "Drifted",
                     "the database drifted from the applied schema; see the Drifted condition",
                 ),
-                ConditionUpdate::yes("Planned", "RepairPlanned", "a plan repairs the drift"),
-                ConditionUpdate::no("Blocked", "NotBlocked", ""),
+                ConditionUpdate::yes(
+                    ConditionType::Planned,
+                    "RepairPlanned",
+                    "a plan repairs the drift",
+                ),
+                ConditionUpdate::no(ConditionType::Blocked, "NotBlocked", ""),
                 drift_condition,
             ],
             applied: None,
@@ -260,9 +264,9 @@ async fn decide(
         phase: SchemaPhase::Blocked,
         plan: Some(summary.clone()),
         conditions: vec![
-            ConditionUpdate::no("Ready", reason, message.clone()),
-            ConditionUpdate::yes("Planned", "PlanReady", plan_line(&summary)),
-            ConditionUpdate::yes("Blocked", reason, message),
+            ConditionUpdate::no(ConditionType::Ready, reason, message.clone()),
+            ConditionUpdate::yes(ConditionType::Planned, "PlanReady", plan_line(&summary)),
+            ConditionUpdate::yes(ConditionType::Blocked, reason, message),
             drift_condition.clone(),
         ],
         applied: None,
@@ -346,10 +350,10 @@ async fn decide(
                 phase: SchemaPhase::Applied,
                 plan: None,
                 conditions: vec![
-                    ConditionUpdate::yes("Ready", "Applied", message),
-                    ConditionUpdate::no("Planned", "NoChanges", "nothing to apply"),
-                    ConditionUpdate::no("Blocked", "NotBlocked", ""),
-                    ConditionUpdate::no("Drifted", "InSync", ""),
+                    ConditionUpdate::yes(ConditionType::Ready, "Applied", message),
+                    ConditionUpdate::no(ConditionType::Planned, "NoChanges", "nothing to apply"),
+                    ConditionUpdate::no(ConditionType::Blocked, "NotBlocked", ""),
+                    ConditionUpdate::no(ConditionType::Drifted, "InSync", ""),
                 ],
                 applied: Some(applied.hash),
                 requeue: context.resync,
@@ -368,9 +372,9 @@ async fn decide(
                 phase: SchemaPhase::Blocked,
                 plan: Some(summary.clone()),
                 conditions: vec![
-                    ConditionUpdate::no("Ready", "ApprovalPending", message.clone()),
-                    ConditionUpdate::yes("Planned", "PlanReady", plan_line(&summary)),
-                    ConditionUpdate::yes("Blocked", "ApprovalPending", message),
+                    ConditionUpdate::no(ConditionType::Ready, "ApprovalPending", message.clone()),
+                    ConditionUpdate::yes(ConditionType::Planned, "PlanReady", plan_line(&summary)),
+                    ConditionUpdate::yes(ConditionType::Blocked, "ApprovalPending", message),
                     drift_condition,
                 ],
                 applied: None,
@@ -388,20 +392,24 @@ async fn decide(
 /// The database matches: `Ready` keeps its last True message (what was applied), so a resync
 /// that finds nothing to do writes nothing.
 fn in_sync(previous: &FoxSchemaStatus, context: &Context) -> Outcome {
-    let ready = match find_condition(&previous.conditions, "Ready") {
+    let ready = match find_condition(&previous.conditions, ConditionType::Ready) {
         Some(c) if c.status == "True" => {
-            ConditionUpdate::yes("Ready", c.reason.clone(), c.message.clone())
+            ConditionUpdate::yes(ConditionType::Ready, c.reason.clone(), c.message.clone())
         }
-        _ => ConditionUpdate::yes("Ready", "InSync", "the database matches the schema"),
+        _ => ConditionUpdate::yes(
+            ConditionType::Ready,
+            "InSync",
+            "the database matches the schema",
+        ),
     };
     Outcome {
         phase: SchemaPhase::Applied,
         plan: None,
         conditions: vec![
             ready,
-            ConditionUpdate::no("Planned", "NoChanges", "nothing to apply"),
-            ConditionUpdate::no("Blocked", "NotBlocked", ""),
-            ConditionUpdate::no("Drifted", "InSync", ""),
+            ConditionUpdate::no(ConditionType::Planned, "NoChanges", "nothing to apply"),
+            ConditionUpdate::no(ConditionType::Blocked, "NotBlocked", ""),
+            ConditionUpdate::no(ConditionType::Drifted, "InSync", ""),
         ],
         applied: None,
         requeue: context.resync,

@@ -42,7 +42,12 @@ async fn every_request_is_allowed_and_every_permission_is_used() {
     // the watchers retry; the attempts are what counts here).
     let _ = tokio::time::timeout(
         Duration::from_secs(3),
-        run_controllers(api.client.clone(), None, context.clone()),
+        run_controllers(
+            api.client.clone(),
+            None,
+            context.clone(),
+            Default::default(),
+        ),
     )
     .await;
 
