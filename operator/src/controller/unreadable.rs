@@ -110,7 +110,8 @@ where
         "kind": kind,
         "status": {"conditions": conditions, "observedGeneration": generation},
     });
-    let api: Api<K> = Api::namespaced(context.client.clone(), &namespace);
+    // The answer is the object again, which does not deserialize into `K` either.
+    let api: Api<DeserializeGuard<K>> = Api::namespaced(context.client.clone(), &namespace);
     api.patch_status(
         &name,
         &PatchParams::apply(FIELD_MANAGER).force(),
