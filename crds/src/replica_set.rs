@@ -50,6 +50,17 @@ use crate::references::SecretKeyRef;
             json_path = ".status.routing.readerCount"
         ),
         printcolumn(
+            name = "Reason",
+            type_ = "string",
+            json_path = ".status.conditions[?(@.type==\"Ready\")].reason"
+        ),
+        printcolumn(
+            name = "Message",
+            type_ = "string",
+            json_path = ".status.conditions[?(@.type==\"Ready\")].message",
+            priority = 1
+        ),
+        printcolumn(
             name = "Age",
             type_ = "date",
             json_path = ".metadata.creationTimestamp"
@@ -309,10 +320,12 @@ pub struct MemberStatus {
     pub role: MemberRole,
     /// Whether the last health check succeeded.
     pub healthy: bool,
-    /// Replication lag in seconds (replicas only).
+    /// Replication lag in seconds (replicas only), as of `lastCheckTime`: status is written
+    /// when health, routing or conditions change (and at least every resync), not on every
+    /// check; the lag of every check is in the metric `fox_replica_lag_seconds`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lag_seconds: Option<f64>,
-    /// When the member was last checked (RFC 3339).
+    /// When the member was last checked for the status written (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_check_time: Option<String>,
     /// Why the member is unhealthy, without credentials.

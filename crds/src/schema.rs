@@ -54,6 +54,17 @@ use crate::scalar::Scalar;
             priority = 1
         ),
         printcolumn(
+            name = "Reason",
+            type_ = "string",
+            json_path = ".status.conditions[?(@.type==\"Ready\")].reason"
+        ),
+        printcolumn(
+            name = "Message",
+            type_ = "string",
+            json_path = ".status.conditions[?(@.type==\"Ready\")].message",
+            priority = 1
+        ),
+        printcolumn(
             name = "Age",
             type_ = "date",
             json_path = ".metadata.creationTimestamp"
@@ -62,7 +73,12 @@ use crate::scalar::Scalar;
 )]
 #[serde(rename_all = "camelCase")]
 pub struct FoxSchemaSpec {
-    /// The FoxReplicaSet whose primary receives the schema.
+    /// The FoxReplicaSet whose primary receives the schema. Immutable: point another database
+    /// with another FoxSchema.
+    #[cfg_attr(
+        feature = "kubernetes",
+        schemars(extend("x-kubernetes-validations" = [{"rule": "self == oldSelf", "message": "databaseRef is immutable; declare the other database with its own FoxSchema"}]))
+    )]
     pub database_ref: DatabaseRef,
     /// How changes are applied: destructive changes, approval, lock timeout.
     #[serde(default)]

@@ -231,3 +231,72 @@ fn every_integer_at_its_schema_maximum_deserializes() {
     });
     serde_json::from_value::<fox_crds::FoxMigration>(migration).expect("reads");
 }
+
+fn spec_schema(kind: &str) -> Value {
+    let crd = custom_resource_definitions()
+        .into_iter()
+        .find(|c| c.spec.names.kind == kind)
+        .expect("kind");
+    serde_json::to_value(&crd.spec.versions[0].schema).expect("serializes")["openAPIV3Schema"]
+        ["properties"]["spec"]
+        .clone()
+}
+
+fn rules(node: &Value) -> Vec<String> {
+    node["x-kubernetes-validations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| r["rule"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn the_api_server_refuses_what_it_can_check_itself() {
+    let schema = spec_schema("FoxSchema");
+    assert_eq!(
+        rules(&schema["properties"]["databaseRef"]),
+        ["self == oldSelf"]
+    );
+    let migration = spec_schema("FoxMigration");
+    for field in ["databaseRef", "version", "up"] {
+        assert_eq!(
+            rules(&migration["properties"][field]),
+            ["self == oldSelf"],
+            "{field}"
+        );
+    }
+    assert_eq!(
+        rules(&migration),
+        [
+            "!(has(self.up) && has(self.upCommands))",
+            "!(has(self.down) && has(self.downCommands))"
+        ]
+    );
+}
+
+#[test]
+fn every_kind_shows_the_ready_reason_and_message() {
+    for crd in custom_resource_definitions() {
+        let columns = crd.spec.versions[0]
+            .additional_printer_columns
+            .clone()
+            .unwrap_or_default();
+        let column = |name: &str| {
+            columns
+                .iter()
+                .find(|c| c.name == name)
+                .unwrap_or_else(|| panic!("{}: no {name} column", crd.spec.names.kind))
+                .clone()
+        };
+        assert_eq!(
+            column("Reason").json_path,
+            ".status.conditions[?(@.type==\"Ready\")].reason"
+        );
+        assert_eq!(
+            column("Message").json_path,
+            ".status.conditions[?(@.type==\"Ready\")].message"
+        );
+        assert_eq!(column("Message").priority, Some(1), "wide output only");
+    }
+}

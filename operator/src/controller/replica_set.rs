@@ -136,7 +136,9 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
             observed_generation: generation,
             ..previous.clone()
         };
-        write_status(&replicaset, &context, &status).await?;
+        if Some(&status) != replicaset.status.as_ref() {
+            write_status(&replicaset, &context, &status).await?;
+        }
         return Err(error);
     }
 
@@ -254,9 +256,46 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
         routing: Some(table),
         observed_generation: generation,
     };
-    write_status(&replicaset, &context, &status).await?;
+    if status_needs_writing(&previous, &status, now, context.resync) {
+        write_status(&replicaset, &context, &status).await?;
+    }
     published?;
     Ok(Action::requeue(interval))
+}
+
+/// Whether `next` is worth an API write over `previous`: something other than the check time
+/// and the lag changed (health, a message, routing, a condition, the generation), or the
+/// written check time is older than `heartbeat`. A check that changes nothing writes nothing,
+/// instead of an etcd write per FoxReplicaSet every `healthCheckIntervalSeconds`.
+pub fn status_needs_writing(
+    previous: &FoxReplicaSetStatus,
+    next: &FoxReplicaSetStatus,
+    now: Timestamp,
+    heartbeat: Duration,
+) -> bool {
+    let without_timing = |status: &FoxReplicaSetStatus| {
+        let mut status = status.clone();
+        for member in &mut status.members {
+            member.last_check_time = None;
+            member.lag_seconds = None;
+        }
+        status
+    };
+    if without_timing(previous) != without_timing(next) {
+        return true;
+    }
+    let oldest_check = previous
+        .members
+        .iter()
+        .map(|m| {
+            m.last_check_time
+                .as_deref()
+                .and_then(|t| t.parse::<Timestamp>().ok())
+        })
+        .min()
+        .flatten();
+    let heartbeat = k8s_openapi::jiff::SignedDuration::try_from(heartbeat).unwrap_or_default();
+    oldest_check.is_none_or(|checked| now.duration_since(checked) >= heartbeat)
 }
 
 async fn write_status(

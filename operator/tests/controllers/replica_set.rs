@@ -311,3 +311,40 @@ async fn a_name_that_cannot_name_services_is_refused_with_the_reason() {
     assert!(message.contains("9orders-rw"), "{message}");
     assert!(api.get::<Service>(NAMESPACE, "9orders-rw").is_none());
 }
+
+#[tokio::test]
+async fn a_health_check_that_changes_nothing_writes_no_status() {
+    let api = ApiServer::start();
+    let context = context(&api);
+    database(
+        &api,
+        "quiet",
+        Backend::Postgres,
+        &fox_e2e::postgres_server_url(),
+    );
+    let status_writes = |api: &ApiServer| {
+        api.requests()
+            .iter()
+            .filter(|r| r.resource == "foxreplicasets/status" && r.verb == "patch")
+            .count()
+    };
+    reconcile_replicaset(&api, &context, "quiet").await.unwrap();
+    let first = status_writes(&api);
+    assert!(first >= 1, "the first check writes status");
+    for _ in 0..3 {
+        reconcile_replicaset(&api, &context, "quiet").await.unwrap();
+    }
+    assert_eq!(
+        status_writes(&api),
+        first,
+        "checks that change nothing write nothing"
+    );
+    // A change of health is written at once.
+    api.edit::<FoxReplicaSet>(NAMESPACE, "quiet", |rs| {
+        rs.spec.replicas.push(member("gone", "missing-secret"));
+    });
+    reconcile_replicaset(&api, &context, "quiet").await.unwrap();
+    assert_eq!(status_writes(&api), first + 1);
+    let replicaset: FoxReplicaSet = api.get(NAMESPACE, "quiet").unwrap();
+    assert_eq!(replicaset.status.unwrap().members.len(), 2);
+}
