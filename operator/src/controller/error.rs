@@ -69,6 +69,21 @@ pub enum Error {
         /// One line per problem, with its field path.
         problems: String,
     },
+    /// A Service, EndpointSlice or ConfigMap the FoxReplicaSet would publish exists under
+    /// another controller; the operator does not take it over.
+    #[error(
+        "{kind} {namespace}/{name} exists and is not controlled by this FoxReplicaSet ({holder}); the operator does not take it over: rename the FoxReplicaSet, or delete that {kind} if it is a leftover"
+    )]
+    PublishConflict {
+        /// Kind of the existing object.
+        kind: String,
+        /// Namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+        /// Who controls it.
+        holder: String,
+    },
     /// The finalizer machinery failed (adding or removing the finalizer).
     #[error("finalizer: {0}")]
     Finalizer(String),
@@ -91,6 +106,7 @@ impl Error {
             Self::Migrate(MigrateError::Unreadable { .. }) => "migration-unreadable",
             Self::Unsupported { .. } => "unsupported",
             Self::InvalidSpec { .. } => "invalid-spec",
+            Self::PublishConflict { .. } => "publish-conflict",
             Self::Finalizer(_) => "finalizer",
         }
     }
@@ -122,6 +138,7 @@ impl Error {
             Self::Migrate(MigrateError::Unreadable { .. }) => "MigrationUnreadable",
             Self::Unsupported { .. } => "Unsupported",
             Self::InvalidSpec { .. } => "InvalidSpec",
+            Self::PublishConflict { .. } => "PublishConflict",
             Self::Finalizer(_) => "FinalizerError",
         }
     }

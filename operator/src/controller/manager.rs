@@ -47,6 +47,8 @@ pub struct RunConfig {
     pub watch_namespace: Option<String>,
     /// Periodic resync interval.
     pub resync: Duration,
+    /// Which member addresses may be published in EndpointSlices.
+    pub member_addresses: super::member_address::MemberAddressPolicy,
 }
 
 /// Labels selecting the objects the operator publishes (Services, EndpointSlices, ConfigMaps).
@@ -96,12 +98,14 @@ pub async fn run(config: RunConfig) -> anyhow::Result<()> {
     }
     metrics.leader.set(1);
 
-    let context = Arc::new(Context::new(
+    let mut context = Context::new(
         client.clone(),
         metrics.clone(),
         Some(config.identity.clone()),
         config.resync,
-    ));
+    );
+    context.member_addresses = config.member_addresses.clone();
+    let context = Arc::new(context);
     let controllers = run_controllers(
         client,
         config.watch_namespace.as_deref(),

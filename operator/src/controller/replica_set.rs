@@ -14,28 +14,22 @@
 //! Connection URLs stay in memory: status, events, logs, metrics and the ConfigMap carry member
 //! names, hosts and ports only.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use fox_crds::replica_set::{MemberSpec, MemberStatus};
 use fox_crds::{Engine, FoxReplicaSet, FoxReplicaSetStatus, MemberRole};
 use foxdb::{Database, PoolOptions};
-use k8s_openapi::api::core::v1::{ConfigMap, Service};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::{Api, Resource, ResourceExt};
 use sha2::{Digest, Sha256};
 
 use super::conditions::{ConditionType, ConditionUpdate, merge_conditions};
-use super::context::{Context, FIELD_MANAGER, MemberPool};
+use super::context::{Context, MemberPool};
 use super::error::{Error, Result};
-use super::routing::{
-    RoutedState, published_routing, replica_problems, routing_config_map, routing_endpoint_slice,
-    routing_service, routing_table, service_port, url_address,
-};
+use super::publish::{Endpoints, RefusedAddress, publish_routing};
+use super::routing::{RoutedState, replica_problems, routing_table, url_address};
 use super::secrets::read_connection;
 use super::status::{apply_status, reconcile_object, retry_after_error};
 use crate::engine::health::{MemberProbe, probe_member};
@@ -104,6 +98,8 @@ struct Checked {
     routed: RoutedState,
     role: MemberRole,
     message: Option<String>,
+    /// The member's server answered the probe (healthy or not in its role).
+    answered: bool,
 }
 
 async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<Action> {
@@ -170,7 +166,56 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
         .collect();
     announce_health_changes(&replicaset, &context, &previous.members, &members).await;
 
-    let primary_condition = if primary.routed.healthy {
+    // No member answers the operator: its own network may be what is broken, so what was
+    // published stays and health is Unknown rather than False.
+    let none_answer = checked
+        .iter()
+        .all(|c| !c.answered && c.routed.address.is_some());
+    let publishes = matches!(
+        spec.engine,
+        Engine::Postgresql | Engine::Mysql | Engine::Mariadb
+    );
+    // Status is written whatever publishing does, with the publishing error in Ready.
+    let published = if publishes {
+        let routed: Vec<RoutedState> = checked.iter().map(|c| c.routed.clone()).collect();
+        let endpoints = if none_answer {
+            Endpoints::KeepLast
+        } else {
+            Endpoints::Publish
+        };
+        publish_routing(&replicaset, &context, &table, &routed, endpoints).await
+    } else {
+        Ok(Vec::new())
+    };
+    let refused: Vec<RefusedAddress> = published.as_ref().cloned().unwrap_or_default();
+    let refused_message = |member: &str| {
+        refused
+            .iter()
+            .find(|r| r.member == member)
+            .map(|r| r.message.clone())
+    };
+    let members: Vec<MemberStatus> = members
+        .into_iter()
+        .map(|mut m| {
+            if let Some(message) = refused_message(&m.name) {
+                m.message = Some(message);
+            }
+            m
+        })
+        .collect();
+
+    let primary_refused = refused_message(&primary.routed.name);
+    let replicas_refused: Vec<String> = checked[1..]
+        .iter()
+        .filter_map(|c| refused_message(&c.routed.name))
+        .collect();
+    let primary_condition = if none_answer {
+        ConditionUpdate::unknown(
+            ConditionType::PrimaryHealthy,
+            "Unreachable",
+            primary_problem(primary),
+        )
+    } else if primary.routed.healthy {
         ConditionUpdate::yes(
             ConditionType::PrimaryHealthy,
             "Healthy",
@@ -180,14 +225,7 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
         ConditionUpdate::no(
             ConditionType::PrimaryHealthy,
             "Unhealthy",
-            format!(
-                "{}: {}",
-                primary.routed.name,
-                primary
-                    .message
-                    .clone()
-                    .unwrap_or_else(|| "unhealthy".into())
-            ),
+            primary_problem(primary),
         )
     };
     let replicas_condition = if spec.replicas.is_empty() {
@@ -195,6 +233,18 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
             ConditionType::ReplicasHealthy,
             "NoReplicas",
             "no replicas declared",
+        )
+    } else if none_answer {
+        ConditionUpdate::unknown(
+            ConditionType::ReplicasHealthy,
+            "Unreachable",
+            "no replica answers the operator",
+        )
+    } else if !replicas_refused.is_empty() {
+        ConditionUpdate::no(
+            ConditionType::ReplicasHealthy,
+            "MemberAddressRefused",
+            replicas_refused.join("; "),
         )
     } else if problems.is_empty() {
         ConditionUpdate::yes(
@@ -209,7 +259,18 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
             problems.join("; "),
         )
     };
-    let ready = if primary.routed.healthy {
+    let ready = if none_answer {
+        ConditionUpdate::unknown(
+            ConditionType::Ready,
+            "MembersUnreachable",
+            format!(
+                "no member answers the operator ({}); the last published endpoints are kept, as the operator's own network may be what is broken",
+                primary_problem(primary)
+            ),
+        )
+    } else if let Some(message) = primary_refused {
+        ConditionUpdate::no(ConditionType::Ready, "MemberAddressRefused", message)
+    } else if primary.routed.healthy {
         ConditionUpdate::yes(
             ConditionType::Ready,
             "PrimaryHealthy",
@@ -225,24 +286,23 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
             "the primary does not answer; writes fail",
         )
     };
-
-    // Status is written whatever publishing does, with the publishing error in Ready.
-    let published = if matches!(
-        spec.engine,
-        Engine::Postgresql | Engine::Mysql | Engine::Mariadb
-    ) {
-        let routed: Vec<RoutedState> = checked.iter().map(|c| c.routed.clone()).collect();
-        publish_routing(&replicaset, &context, &table, &routed).await
-    } else {
-        Ok(())
-    };
     let ready = match &published {
-        Ok(()) => ready,
+        Ok(_) => ready,
+        Err(error @ Error::PublishConflict { .. }) => ConditionUpdate::no(
+            ConditionType::Ready,
+            error.condition_reason(),
+            error.to_string(),
+        ),
         Err(error) => ConditionUpdate::no(
             ConditionType::Ready,
             "PublishFailed",
             format!("the routing Services or ConfigMap could not be written: {error}"),
         ),
+    };
+    let routing = if none_answer {
+        previous.routing.clone().unwrap_or(table)
+    } else {
+        table
     };
 
     let status = FoxReplicaSetStatus {
@@ -253,7 +313,7 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
             now,
         ),
         members,
-        routing: Some(table),
+        routing: Some(routing),
         observed_generation: generation,
     };
     if status_needs_writing(&previous, &status, now, context.resync) {
@@ -261,6 +321,17 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
     }
     published?;
     Ok(Action::requeue(interval))
+}
+
+fn primary_problem(primary: &Checked) -> String {
+    format!(
+        "{}: {}",
+        primary.routed.name,
+        primary
+            .message
+            .clone()
+            .unwrap_or_else(|| "unhealthy".into())
+    )
 }
 
 /// Whether `next` is worth an API write over `previous`: something other than the check time
@@ -416,6 +487,7 @@ async fn check_member(
         },
         role,
         message: Some(message),
+        answered: false,
     };
     let (url, tls) = match read_connection(&context.client, &namespace, &member.connection).await {
         Ok(connection) => connection,
@@ -458,6 +530,7 @@ async fn check_member(
             address,
         },
         role,
+        answered: probe.healthy || probe.in_recovery.is_some(),
         message: probe.message,
     }
 }
@@ -585,79 +658,4 @@ async fn announce_health_changes(
             )
             .await;
     }
-}
-
-/// Resolves member hosts to IPs for the EndpointSlices (kube-proxy needs addresses).
-async fn resolve(address: &(String, u16)) -> Option<IpAddr> {
-    if let Ok(ip) = address.0.parse::<IpAddr>() {
-        return Some(ip);
-    }
-    tokio::net::lookup_host((address.0.as_str(), address.1))
-        .await
-        .ok()?
-        .map(|a| a.ip())
-        .find(IpAddr::is_ipv4)
-}
-
-async fn publish_routing(
-    replicaset: &FoxReplicaSet,
-    context: &Context,
-    table: &fox_crds::replica_set::RoutingTable,
-    members: &[RoutedState],
-) -> Result<()> {
-    let namespace = replicaset.namespace().unwrap_or_default();
-    let name = replicaset.name_any();
-    let Some(owner) = replicaset.controller_owner_ref(&()) else {
-        return Ok(());
-    };
-    let engine = replicaset.spec.engine;
-    let params = PatchParams::apply(FIELD_MANAGER).force();
-    let services: Api<Service> = Api::namespaced(context.client.clone(), &namespace);
-    let slices: Api<EndpointSlice> = Api::namespaced(context.client.clone(), &namespace);
-    let config_maps: Api<ConfigMap> = Api::namespaced(context.client.clone(), &namespace);
-    let groups = [
-        (
-            format!("{name}-rw"),
-            table.primary.iter().cloned().collect::<Vec<_>>(),
-        ),
-        (format!("{name}-ro"), table.readers.clone()),
-    ];
-    for (service_name, routed_names) in groups {
-        let mut endpoints = Vec::new();
-        for member in members.iter().filter(|m| routed_names.contains(&m.name)) {
-            if let Some(address) = &member.address
-                && let Some(ip) = resolve(address).await
-            {
-                endpoints.push((member.name.clone(), ip, address.1));
-            }
-        }
-        let service = routing_service(&service_name, &namespace, &name, engine, &owner);
-        services
-            .patch(&service_name, &params, &Patch::Apply(&service))
-            .await?;
-        let slice = routing_endpoint_slice(
-            &service_name,
-            &namespace,
-            &name,
-            &owner,
-            &endpoints,
-            service_port(engine),
-        );
-        slices
-            .patch(&service_name, &params, &Patch::Apply(&slice))
-            .await?;
-    }
-    let routing = published_routing(
-        engine,
-        &replicaset.spec.routing,
-        table,
-        members,
-        replicaset.metadata.generation,
-    );
-    let config_map_name = format!("{name}-routing");
-    let config_map = routing_config_map(&config_map_name, &namespace, &name, &owner, &routing);
-    config_maps
-        .patch(&config_map_name, &params, &Patch::Apply(&config_map))
-        .await?;
-    Ok(())
 }

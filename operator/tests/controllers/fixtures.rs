@@ -12,6 +12,7 @@ use fox_crds::{
 };
 use fox_e2e::Backend;
 use fox_operator::controller::Context;
+use fox_operator::controller::member_address::MemberAddressPolicy;
 use fox_operator::telemetry::Metrics;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
@@ -112,7 +113,21 @@ pub fn migration(database: &str, version: u64, up: &str, down: Option<&str>) -> 
     migration
 }
 
+/// A context for the test databases, which listen on loopback: loopback member addresses are
+/// published (`fox run --allow-member-addresses=loopback`); [`strict_context`] refuses them.
 pub fn context(api: &ApiServer) -> Arc<Context> {
+    let mut context = Context::new(
+        api.client.clone(),
+        Metrics::new(),
+        Some("fox-operator-test".into()),
+        Duration::from_secs(300),
+    );
+    context.member_addresses = MemberAddressPolicy::allow_all();
+    Arc::new(context)
+}
+
+/// A context with `fox run`'s default member-address policy.
+pub fn strict_context(api: &ApiServer) -> Arc<Context> {
     Arc::new(Context::new(
         api.client.clone(),
         Metrics::new(),
