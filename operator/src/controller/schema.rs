@@ -19,6 +19,7 @@ use fox_crds::schema::{DriftPolicy, PlanSummary, SchemaPhase};
 use fox_crds::{FoxReplicaSet, FoxSchema, FoxSchemaStatus};
 use foxdb::DatabaseUrl;
 use k8s_openapi::jiff::Timestamp;
+use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::{Api, Resource, ResourceExt};
 
@@ -27,6 +28,7 @@ use super::context::Context;
 use super::error::{Error, Result};
 use super::secrets::resolve_primary;
 use super::status::{apply_status, reconcile_object, retry_after_error};
+use crate::engine::plan::{ApprovalScope, approval_hash};
 use crate::engine::{
     ApplyEvent, ApplyOptions, ApplyOutcome, EngineError, Plan, apply_schema, plan_schema,
 };
@@ -196,8 +198,18 @@ async fn decide(
     let digest = target_digest(&database, &url);
     *target = Some(digest.clone());
     let spec = &schema.spec;
+    // An approval is for this plan, on this database, for this generation of the FoxSchema.
+    let scope = ApprovalScope {
+        target: digest.clone(),
+        generation: schema.metadata.generation,
+    };
+    let scoped_summary = |plan: &Plan| {
+        let mut summary = summarize(plan);
+        summary.hash = approval_hash(&plan.hash, &scope);
+        summary
+    };
     let plan = plan_schema(&url, spec).await?;
-    let summary = summarize(&plan);
+    let summary = scoped_summary(&plan);
     if plan.is_empty() {
         return Ok(in_sync(previous, context));
     }
@@ -293,12 +305,12 @@ async fn decide(
         .annotations()
         .get(APPROVE_ANNOTATION)
         .map(|value| value.trim().to_string());
-    if spec.policy.require_approval && approved.as_deref() != Some(plan.hash.as_str()) {
+    if spec.policy.require_approval && approved.as_deref() != Some(summary.hash.as_str()) {
         let message = format!(
             "plan {} waits for approval: kubectl annotate fxs {} {APPROVE_ANNOTATION}={} --overwrite",
-            plan.hash,
+            summary.hash,
             schema.name_any(),
-            plan.hash
+            summary.hash
         );
         announce_block(
             context,
@@ -316,7 +328,8 @@ async fn decide(
         replaces: schema.annotations().get(REPLACES_ANNOTATION).cloned(),
         allow_destructive: spec.policy.allow_destructive,
         require_approval: spec.policy.require_approval,
-        approve: approved,
+        approve: approved.clone(),
+        approval_scope: Some(scope.clone()),
         dry_run: false,
         lock_timeout: Duration::from_secs(u64::from(spec.policy.lock_timeout_seconds)),
     };
@@ -335,7 +348,10 @@ async fn decide(
                 .schema_apply_statements
                 .with_label_values(&labels)
                 .inc_by(plan.statements.len() as u64);
-            let applied = summarize(&plan);
+            let applied = scoped_summary(&plan);
+            if approved.is_some() {
+                clear_approval(schema, context).await;
+            }
             let message = format!(
                 "applied plan {}: {} in {} ms",
                 applied.hash,
@@ -363,7 +379,7 @@ async fn decide(
         ApplyOutcome::AwaitingApproval(plan) => {
             // The database changed between the plan and the apply: the approved hash no
             // longer matches, so the new plan waits for its own approval.
-            let summary = summarize(&plan);
+            let summary = scoped_summary(&plan);
             let message = format!(
                 "the plan changed to {} before it could be applied; approve the new hash",
                 summary.hash
@@ -447,6 +463,26 @@ fn plan_line(summary: &PlanSummary) -> String {
 }
 
 /// The plan in words for status.
+/// Removes the approval annotation after the apply it approved, so it cannot approve anything
+/// later (a failure is logged: the annotation's hash matches no other plan anyway).
+async fn clear_approval(schema: &FoxSchema, context: &Context) {
+    let api: Api<FoxSchema> = Api::namespaced(
+        context.client.clone(),
+        &schema.namespace().unwrap_or_default(),
+    );
+    let patch = serde_json::json!({"metadata": {"annotations": {APPROVE_ANNOTATION: null}}});
+    if let Err(error) = api
+        .patch(
+            &schema.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await
+    {
+        tracing::warn!(%error, "could not remove the approval annotation after the apply it approved");
+    }
+}
+
 pub fn summarize(plan: &Plan) -> PlanSummary {
     let mut changes: Vec<String> = plan
         .changes

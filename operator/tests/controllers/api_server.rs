@@ -163,11 +163,17 @@ fn status_response(code: StatusCode, reason: &str, message: &str) -> (StatusCode
     )
 }
 
-/// Objects merged the way server-side apply merges ours: maps recursively, lists replaced.
+/// Objects merged the way server-side apply merges ours: maps recursively, lists replaced,
+/// null removing the field (as a merge patch does).
 fn merge(target: &mut Value, patch: &Value) {
     match (target, patch) {
         (Value::Object(target), Value::Object(patch)) => {
             for (key, value) in patch {
+                // As in a JSON merge patch, null removes the field.
+                if value.is_null() {
+                    target.remove(key);
+                    continue;
+                }
                 match target.get_mut(key) {
                     Some(existing) if existing.is_object() && value.is_object() => {
                         merge(existing, value)

@@ -179,6 +179,55 @@ async fn approval_flow_applies_only_the_approved_hash() {
             .any(|(t, r, _)| t == "Warning" && r == "ApprovalPending"),
         "{events:?}"
     );
+    assert!(
+        !applied.annotations().contains_key(APPROVE_ANNOTATION),
+        "the approval is removed after the apply it approved"
+    );
+}
+
+#[tokio::test]
+async fn an_approval_is_bound_to_the_database_and_generation_it_was_given_for() {
+    let db = TestDatabase::create(Backend::Sqlite).await;
+    let api = ApiServer::start();
+    let context = context(&api);
+    database(&api, "blog-db", Backend::Sqlite, db.url());
+    let mut schema = blog_schema("blog-db");
+    schema.spec.policy.require_approval = true;
+    api.insert(&schema);
+    reconcile_schema(&api, &context, "blog").await.unwrap();
+    let first: FoxSchema = api.get(NAMESPACE, "blog").unwrap();
+    let approved = first.status.unwrap().plan.unwrap().hash;
+
+    // The bare plan hash (what `fox plan` prints for the same database) approves nothing here.
+    let plan = fox_operator::engine::plan_schema(
+        &foxdb::DatabaseUrl::parse(db.url()).unwrap(),
+        &first.spec,
+    )
+    .await
+    .unwrap();
+    assert_ne!(plan.hash, approved);
+    api.edit::<FoxSchema>(NAMESPACE, "blog", |s| {
+        s.annotations_mut()
+            .insert(APPROVE_ANNOTATION.into(), plan.hash.clone());
+    });
+    reconcile_schema(&api, &context, "blog").await.unwrap();
+    assert!(!has_table(db.url(), "posts").await);
+
+    // A new generation (here: a changed lock timeout, same plan) needs a new approval.
+    api.edit::<FoxSchema>(NAMESPACE, "blog", |s| {
+        s.spec.policy.lock_timeout_seconds += 1;
+        s.annotations_mut()
+            .insert(APPROVE_ANNOTATION.into(), approved.clone());
+    });
+    reconcile_schema(&api, &context, "blog").await.unwrap();
+    assert!(
+        !has_table(db.url(), "posts").await,
+        "approved for generation 1"
+    );
+    let second: FoxSchema = api.get(NAMESPACE, "blog").unwrap();
+    let (_, reason, _) = condition(&second, "Blocked");
+    assert_eq!(reason, "ApprovalPending");
+    assert_ne!(second.status.unwrap().plan.unwrap().hash, approved);
 }
 
 #[tokio::test]
