@@ -143,6 +143,49 @@ impl Error {
         }
     }
 
+    /// The message for conditions, Events and logs: a failed statement as its scrubbed,
+    /// shortened first line and the server's message without row values or quoted literals
+    /// (see [`super::redact`]); every other error as it displays.
+    pub fn public_message(&self) -> String {
+        use super::redact::{server_message, statement_shape};
+        fn engine_message(error: &EngineError) -> String {
+            match error {
+                EngineError::StatementFailed {
+                    index,
+                    total,
+                    outcome,
+                    source,
+                } => format!(
+                    "statement {index} of {total} failed; {outcome}\n  {}",
+                    server_message(&source.to_string())
+                ),
+                EngineError::Database(error) => server_message(&error.to_string()),
+                other => other.to_string(),
+            }
+        }
+        match self {
+            Self::Migrate(MigrateError::Failed {
+                version,
+                name,
+                direction,
+                index,
+                total,
+                line,
+                first_line,
+                message,
+                outcome,
+            }) => format!(
+                "migration {version} ({name}) {direction} failed at statement {index} of {total} (line {line}): {}\n  {}\n  {outcome}",
+                statement_shape(first_line),
+                server_message(message)
+            ),
+            Self::Migrate(MigrateError::Engine(error)) | Self::Engine(error) => {
+                engine_message(error)
+            }
+            other => other.to_string(),
+        }
+    }
+
     /// Whether retrying soon can help (the database or API may come back), as opposed to an
     /// error only a change of the resource fixes.
     pub fn is_transient(&self) -> bool {

@@ -113,13 +113,13 @@ async fn apply(migration: Arc<FoxMigration>, context: Arc<Context>) -> Result<Ac
                     ConditionUpdate::no(
                         ConditionType::Ready,
                         error.condition_reason(),
-                        error.to_string(),
+                        error.public_message(),
                     ),
                     if failed {
                         ConditionUpdate::yes(
                             ConditionType::Failed,
                             error.condition_reason(),
-                            error.to_string(),
+                            error.public_message(),
                         )
                     } else {
                         ConditionUpdate::no(ConditionType::Failed, "NotFailed", "")
@@ -159,7 +159,7 @@ async fn apply(migration: Arc<FoxMigration>, context: Arc<Context>) -> Result<Ac
                     true,
                     error.condition_reason(),
                     "Migrate",
-                    error.to_string(),
+                    error.public_message(),
                 )
                 .await;
             Err(error)

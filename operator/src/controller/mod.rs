@@ -13,6 +13,7 @@ pub mod member_address;
 pub mod migration;
 pub mod publish;
 pub mod rbac;
+pub mod redact;
 pub mod replica_set;
 pub mod routing;
 pub mod schema;

@@ -129,7 +129,7 @@ async fn apply(schema: Arc<FoxSchema>, context: Arc<Context>) -> Result<Action> 
                     true,
                     error.condition_reason(),
                     "Apply",
-                    error.to_string(),
+                    error.public_message(),
                 )
                 .await;
             Err(error)
@@ -151,9 +151,9 @@ fn failure_outcome(error: &Error, previous: &FoxSchemaStatus) -> Outcome {
         phase,
         plan: previous.plan.clone(),
         conditions: vec![
-            ConditionUpdate::no(ConditionType::Ready, reason, error.to_string()),
+            ConditionUpdate::no(ConditionType::Ready, reason, error.public_message()),
             if blocked {
-                ConditionUpdate::yes(ConditionType::Blocked, reason, error.to_string())
+                ConditionUpdate::yes(ConditionType::Blocked, reason, error.public_message())
             } else {
                 not_evaluated(ConditionType::Blocked)
             },

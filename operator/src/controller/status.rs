@@ -153,7 +153,7 @@ pub fn retry_after_error<K: Resource<DynamicType = ()>>(
         kind,
         namespace = object.meta().namespace.as_deref().unwrap_or_default(),
         name = object.meta().name.as_deref().unwrap_or_default(),
-        error = %error,
+        error = %error.public_message(),
         "reconcile failed"
     );
     if !error.is_transient() {
