@@ -82,6 +82,8 @@ struct World {
     changes: Vec<Change>,
     /// Resources answered with 500 (see [`ApiServer::refuse`]).
     refused: BTreeSet<String>,
+    /// Resources answered only after a delay (see [`ApiServer::delay`]).
+    delayed: BTreeMap<String, Duration>,
     requests: Vec<Recorded>,
     version: u64,
     /// The last request was a server-side apply that created its object, which the API server
@@ -711,7 +713,23 @@ impl ApiServer {
                     .header(http::header::CONTENT_TYPE, "application/json")
                     .body(body)
                     .unwrap();
-                respond.send_response(response);
+                let delay = parse_path(&path).and_then(|target| {
+                    served
+                        .lock()
+                        .unwrap()
+                        .delayed
+                        .get(&target.resource)
+                        .copied()
+                });
+                match delay {
+                    Some(delay) => {
+                        tokio::spawn(async move {
+                            tokio::time::sleep(delay).await;
+                            respond.send_response(response);
+                        });
+                    }
+                    None => respond.send_response(response),
+                }
             }
         });
         Self {
@@ -746,6 +764,20 @@ impl ApiServer {
         };
         world.record_change(type_, &key, &object);
         world.objects.insert(key, object);
+    }
+
+    /// Answers requests on `resource` only after `delay` (none: at once), as an API server
+    /// under load or behind a broken network does.
+    pub fn delay(&self, resource: &str, delay: Option<Duration>) {
+        let mut world = self.world.lock().unwrap();
+        match delay {
+            Some(delay) => {
+                world.delayed.insert(resource.to_string(), delay);
+            }
+            None => {
+                world.delayed.remove(resource);
+            }
+        }
     }
 
     /// Answers 500 for every request on `resource` (a plural, such as `foxschemas`) while
