@@ -286,6 +286,8 @@ pub async fn run_controllers(
     )
     .for_each(|_| future::ready(()));
 
+    let pool_store = replicasets.clone();
+    let sweep_context = context.clone();
     let (migrations, migration_writer) = reflector::store::<Guarded<FoxMigration>>();
     let migration_stream = watched(
         "FoxMigration",
@@ -318,11 +320,26 @@ pub async fn run_controllers(
     )
     .for_each(|_| future::ready(()));
 
-    tokio::join!(
-        replicaset_controller,
-        schema_controller,
-        migration_controller
-    );
+    // FoxReplicaSets carry no finalizer: the pools of deleted ones are closed by this sweep.
+    let sweep = async move {
+        if pool_store.wait_until_ready().await.is_err() {
+            return;
+        }
+        let mut interval = tokio::time::interval(sweep_context.resync.min(Duration::from_secs(60)));
+        loop {
+            interval.tick().await;
+            let live = pool_store
+                .state()
+                .iter()
+                .map(|rs| (rs.namespace().unwrap_or_default(), rs.name_any()))
+                .collect();
+            replica_set::close_pools_of_deleted(&sweep_context, &live).await;
+        }
+    };
+    tokio::select! {
+        _ = async { tokio::join!(replicaset_controller, schema_controller, migration_controller) } => {}
+        () = sweep => {}
+    }
 }
 
 /// An object of the operator's kinds as the watches read it: the object, or what could be

@@ -47,34 +47,15 @@ const LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 /// # Errors
 /// Errors a retry may fix; status already reports them.
 pub async fn reconcile(migration: Arc<FoxMigration>, context: Arc<Context>) -> Result<Action> {
-    reconcile_object(
-        KIND,
-        migration,
-        &context.clone(),
-        |migration| apply(migration, context.clone()),
-        |migration| cleanup(migration, context.clone()),
-    )
+    reconcile_object(KIND, migration, &context.clone(), |migration| {
+        apply(migration, context.clone())
+    })
     .await
 }
 
 /// Requeue policy after an error.
 pub fn error_policy(migration: Arc<FoxMigration>, error: &Error, context: Arc<Context>) -> Action {
     retry_after_error(KIND, migration.as_ref(), error, &context)
-}
-
-async fn cleanup(migration: Arc<FoxMigration>, context: Arc<Context>) {
-    context
-        .publish(
-            &migration.object_ref(&()),
-            false,
-            "Deleted",
-            "Cleanup",
-            format!(
-                "FoxMigration deleted; version {} stays applied in the database (roll back with spec.rollbackTo on the FoxReplicaSet)",
-                migration.spec.version
-            ),
-        )
-        .await;
 }
 
 struct Outcome {

@@ -42,13 +42,9 @@ pub const KIND: &str = "FoxReplicaSet";
 /// # Errors
 /// API errors (status could not be written); member failures are reported in status instead.
 pub async fn reconcile(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<Action> {
-    reconcile_object(
-        KIND,
-        replicaset,
-        &context.clone(),
-        |replicaset| apply(replicaset, context.clone()),
-        |replicaset| cleanup(replicaset, context.clone()),
-    )
+    reconcile_object(KIND, replicaset, &context.clone(), |replicaset| {
+        apply(replicaset, context.clone())
+    })
     .await
 }
 
@@ -73,24 +69,6 @@ fn members(replicaset: &FoxReplicaSet) -> impl Iterator<Item = (&MemberSpec, Mem
 
 fn pool_key(namespace: &str, replicaset: &str, member: &str) -> String {
     format!("{namespace}/{replicaset}/{member}")
-}
-
-async fn cleanup(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) {
-    let members: Vec<MemberStatus> = replicaset
-        .status
-        .as_ref()
-        .map(|s| s.members.clone())
-        .unwrap_or_default();
-    forget_members(&replicaset, &context, &[], &members).await;
-    context
-        .publish(
-            &replicaset.object_ref(&()),
-            false,
-            "Deleted",
-            "Cleanup",
-            "FoxReplicaSet deleted; its pools are closed and its Services and ConfigMap go with it (the databases are untouched)".into(),
-        )
-        .await;
 }
 
 /// One member's check: its state for routing and for status.
@@ -582,6 +560,49 @@ fn record_member_metrics(
 
 /// Closes the pools and forgets the metrics of members not in `keep`: those with a pool, and
 /// those `previous` (the last status) listed, which may never have had one.
+/// Closes the pools (and forgets the metrics) of FoxReplicaSets that no longer exist; `live`
+/// holds `(namespace, name)` of every FoxReplicaSet there is. Run periodically by the manager:
+/// FoxReplicaSets carry no finalizer, so their deletion never waits on the operator.
+pub async fn close_pools_of_deleted(
+    context: &Context,
+    live: &std::collections::HashSet<(String, String)>,
+) {
+    let removed: Vec<(String, MemberPool)> = {
+        let mut pools = context.pools.lock().await;
+        let gone: Vec<String> = pools
+            .keys()
+            .filter(|key| {
+                let mut parts = key.splitn(3, '/');
+                let owner = (
+                    parts.next().unwrap_or_default().to_string(),
+                    parts.next().unwrap_or_default().to_string(),
+                );
+                !live.contains(&owner)
+            })
+            .cloned()
+            .collect();
+        gone.into_iter()
+            .filter_map(|k| pools.remove(&k).map(|p| (k, p)))
+            .collect()
+    };
+    for (key, pool) in removed {
+        pool.database.close().await;
+        let mut parts = key.splitn(3, '/');
+        let (namespace, name, member) = (
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+        );
+        context.metrics.forget_member(namespace, name, member);
+        tracing::info!(
+            namespace,
+            replicaset = name,
+            member,
+            "FoxReplicaSet deleted; closed its member pool"
+        );
+    }
+}
+
 async fn forget_members(
     replicaset: &FoxReplicaSet,
     context: &Context,

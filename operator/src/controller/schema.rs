@@ -46,13 +46,9 @@ pub const KIND: &str = "FoxSchema";
 /// # Errors
 /// Errors that a retry may fix (API, database, lock); the status already says what happened.
 pub async fn reconcile(schema: Arc<FoxSchema>, context: Arc<Context>) -> Result<Action> {
-    reconcile_object(
-        KIND,
-        schema,
-        &context.clone(),
-        |schema| apply(schema, context.clone()),
-        |schema| cleanup(schema, context.clone()),
-    )
+    reconcile_object(KIND, schema, &context.clone(), |schema| {
+        apply(schema, context.clone())
+    })
     .await
 }
 
@@ -60,19 +56,6 @@ pub async fn reconcile(schema: Arc<FoxSchema>, context: Arc<Context>) -> Result<
 /// needs a change of the resource.
 pub fn error_policy(schema: Arc<FoxSchema>, error: &Error, context: Arc<Context>) -> Action {
     retry_after_error(KIND, schema.as_ref(), error, &context)
-}
-
-async fn cleanup(schema: Arc<FoxSchema>, context: Arc<Context>) {
-    // The database is left as it is: deleting a FoxSchema never drops tables.
-    context
-        .publish(
-            &schema.object_ref(&()),
-            false,
-            "Deleted",
-            "Cleanup",
-            "FoxSchema deleted; the database keeps its tables and data".into(),
-        )
-        .await;
 }
 
 /// What one pass decided, turned into status below.

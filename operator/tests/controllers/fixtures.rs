@@ -146,8 +146,7 @@ pub fn database(api: &ApiServer, name: &str, engine: Backend, url: &str) {
     ));
 }
 
-/// Reconciles the stored object once more after the finalizer was added, like the watch that
-/// the finalizer patch triggers in a cluster.
+/// Reconciles the stored object once, as the controller does on a change.
 pub async fn reconcile_schema(
     api: &ApiServer,
     context: &Arc<Context>,
@@ -192,15 +191,7 @@ where
     Fut: Future<Output = Result<Action, fox_operator::controller::Error>>,
 {
     let object: K = api.get(NAMESPACE, name).expect("object exists");
-    let had_finalizer = !object.finalizers().is_empty();
-    let result = reconcile(object).await;
-    if had_finalizer {
-        return result;
-    }
-    match api.get::<K>(NAMESPACE, name) {
-        Some(object) => reconcile(object).await,
-        None => result,
-    }
+    reconcile(object).await
 }
 
 /// Log lines written while a [`LogCapture`] guard lives (current thread; `#[tokio::test]`
@@ -226,12 +217,15 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
 }
 
 impl LogCapture {
-    /// Captures every event at DEBUG and above, as the JSON lines `fox run` writes.
+    /// Captures every event at DEBUG and above that `fox run --log-level debug` writes, as the
+    /// JSON lines it writes.
     pub fn start() -> (Self, tracing::subscriber::DefaultGuard) {
         let capture = Self::default();
         let subscriber = tracing_subscriber::fmt()
             .json()
-            .with_max_level(tracing::Level::DEBUG)
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                fox_operator::telemetry::logging::log_filter("debug"),
+            ))
             .with_writer(capture.clone())
             .finish();
         (

@@ -286,5 +286,13 @@ async fn a_failed_statement_reaches_conditions_and_events_without_its_literals()
     for (_, _, note) in &events {
         assert!(!note.contains(DISTINCTIVE_PASSWORD), "{note}");
     }
-    assert!(!logs.text().contains(DISTINCTIVE_PASSWORD), "logged");
+    assert!(
+        !logs.text().contains(DISTINCTIVE_PASSWORD),
+        "logged: {}",
+        logs.text()
+            .lines()
+            .filter(|l| l.contains(DISTINCTIVE_PASSWORD))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }

@@ -62,27 +62,36 @@ async fn every_request_is_allowed_and_every_permission_is_used() {
     assert!(elector.try_acquire_or_renew().await.unwrap());
     assert!(elector.try_acquire_or_renew().await.unwrap());
 
-    // A schema that fails twice (the second Event is a series patch), then applies.
+    // A schema that fails twice (the second Event is a series patch), then applies. Every
+    // object carries the finalizer of an earlier version, which the operator removes (patch).
+    let legacy = || Some(vec!["foxdb.dev/cleanup".to_string()]);
     let db = TestDatabase::create(Backend::Postgres).await;
-    api.insert(&blog_schema("blog-db"));
+    let mut schema = blog_schema("blog-db");
+    schema.metadata.finalizers = legacy();
+    api.insert(&schema);
     reconcile_schema(&api, &context, "blog").await.unwrap_err();
     reconcile_schema(&api, &context, "blog").await.unwrap_err();
     database(&api, "blog-db", Backend::Postgres, db.url());
+    api.edit::<fox_crds::FoxReplicaSet>(NAMESPACE, "blog-db", |rs| {
+        rs.metadata.finalizers = legacy();
+    });
     reconcile_schema(&api, &context, "blog").await.unwrap();
     // Migrations and the replica set with its published Services and ConfigMap.
-    api.insert(&migration(
+    let mut first = migration(
         "blog-db",
         1,
         "CREATE TABLE extra (id BIGINT)",
         Some("DROP TABLE extra"),
-    ));
+    );
+    first.metadata.finalizers = legacy();
+    api.insert(&first);
     reconcile_migration(&api, &context, "blog-db-0001")
         .await
         .unwrap();
     reconcile_replicaset(&api, &context, "blog-db")
         .await
         .unwrap();
-    // Deletion through the finalizer.
+    // Deletion (nothing to do).
     api.edit::<FoxSchema>(NAMESPACE, "blog", |s| {
         s.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
             k8s_openapi::jiff::Timestamp::now(),
