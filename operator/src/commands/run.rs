@@ -58,6 +58,10 @@ pub struct RunArgs {
     /// addresses inside them are not published.
     #[arg(long, env = "FOX_SERVICE_CIDR", value_delimiter = ',')]
     pub service_cidr: Vec<Cidr>,
+    /// Read Secrets only in these namespaces (comma-separated), the ones that opted in; the
+    /// chart grants Secret access there only. Default: every watched namespace.
+    #[arg(long, env = "FOX_SECRET_NAMESPACES", value_delimiter = ',')]
+    pub secret_namespaces: Vec<String>,
 }
 
 /// Identity of this process in the Lease and in Events: `POD_NAME`, else the host name.
@@ -99,6 +103,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             allowed: args.allow_member_addresses,
             service_ranges: args.service_cidr,
         },
+        secret_namespaces: args
+            .secret_namespaces
+            .into_iter()
+            .filter(|n| !n.is_empty())
+            .collect(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -32,6 +32,9 @@ pub struct Context {
     pub pools: std::sync::Arc<Mutex<HashMap<String, MemberPool>>>,
     /// Which member addresses may be published in EndpointSlices.
     pub member_addresses: MemberAddressPolicy,
+    /// The namespaces whose Secrets the operator may read (`--secret-namespaces`); empty means
+    /// every watched namespace.
+    pub secret_namespaces: Vec<String>,
     /// Consecutive failed reconciles per object, for the retry backoff.
     failures: std::sync::Arc<std::sync::Mutex<HashMap<String, u32>>>,
 }
@@ -86,6 +89,7 @@ impl Context {
             resync,
             pools: std::sync::Arc::default(),
             member_addresses: MemberAddressPolicy::default(),
+            secret_namespaces: Vec::new(),
             failures: std::sync::Arc::default(),
         }
     }

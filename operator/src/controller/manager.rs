@@ -49,6 +49,8 @@ pub struct RunConfig {
     pub resync: Duration,
     /// Which member addresses may be published in EndpointSlices.
     pub member_addresses: super::member_address::MemberAddressPolicy,
+    /// Namespaces whose Secrets may be read; empty: every watched namespace.
+    pub secret_namespaces: Vec<String>,
 }
 
 /// Labels selecting the objects the operator publishes (Services, EndpointSlices, ConfigMaps).
@@ -105,6 +107,7 @@ pub async fn run(config: RunConfig) -> anyhow::Result<()> {
         config.resync,
     );
     context.member_addresses = config.member_addresses.clone();
+    context.secret_namespaces = config.secret_namespaces.clone();
     let context = Arc::new(context);
     let controllers = run_controllers(
         client,
@@ -212,6 +215,7 @@ pub async fn run_controllers(
             secret_changes(
                 &client,
                 namespace,
+                &context.secret_namespaces,
                 &config,
                 &health,
                 "Secret (FoxReplicaSet)",
@@ -277,6 +281,7 @@ pub async fn run_controllers(
         namespace,
         &config,
         &health,
+        &context.secret_namespaces,
     )
     .shutdown_on_signal()
     .run(
@@ -309,6 +314,7 @@ pub async fn run_controllers(
         namespace,
         &config,
         &health,
+        &context.secret_namespaces,
     )
     .shutdown_on_signal()
     .run(
@@ -409,24 +415,32 @@ pub fn spec_or_lifecycle_change<K: Resource>(object: &K) -> Option<u64> {
 }
 
 /// Changes of Secrets, metadata only: no Secret data crosses the wire for the watch.
+///
+/// With `secret_namespaces` (the namespaces that opted in to the operator reading their
+/// Secrets), one watch per namespace; otherwise one over `namespace` (or all).
 fn secret_changes(
     client: &Client,
     namespace: Option<&str>,
+    secret_namespaces: &[String],
     config: &watcher::Config,
     health: &Arc<Health>,
     watch: &'static str,
 ) -> impl futures::Stream<Item = Result<PartialObjectMeta<Secret>, watcher::Error>> + Send + 'static
 {
-    watched(
-        watch,
-        watcher(
-            scoped::<PartialObjectMeta<Secret>>(client, namespace),
-            config.clone(),
-        ),
-        health,
-    )
-    .default_backoff()
-    .touched_objects()
+    let apis: Vec<Api<PartialObjectMeta<Secret>>> = if secret_namespaces.is_empty() {
+        vec![scoped::<PartialObjectMeta<Secret>>(client, namespace)]
+    } else {
+        secret_namespaces
+            .iter()
+            .map(|ns| Api::namespaced(client.clone(), ns))
+            .collect()
+    };
+    futures::stream::select_all(apis.into_iter().map(|api| {
+        watched(watch, watcher(api, config.clone()), health)
+            .default_backoff()
+            .touched_objects()
+            .boxed()
+    }))
 }
 
 /// The controller of a kind that names a FoxReplicaSet (FoxSchema, FoxMigration): it also runs
@@ -439,6 +453,7 @@ fn dependent_controller<K>(
     namespace: Option<&str>,
     config: &watcher::Config,
     health: &Arc<Health>,
+    secret_namespaces: &[String],
 ) -> Controller<Guarded<K>>
 where
     K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
@@ -471,7 +486,14 @@ where
             move |database| dependents(&by_database, &database),
         )
         .watches_stream(
-            secret_changes(client, namespace, config, health, secret_watch),
+            secret_changes(
+                client,
+                namespace,
+                secret_namespaces,
+                config,
+                health,
+                secret_watch,
+            ),
             move |secret| primary_secret_dependents(&replicasets, &by_secret, &secret),
         )
 }

@@ -82,6 +82,8 @@ struct World {
     changes: Vec<Change>,
     /// Resources answered with 500 (see [`ApiServer::refuse`]).
     refused: BTreeSet<String>,
+    /// (resource, namespace) answered with 403 (see [`ApiServer::forbid`]).
+    forbidden: BTreeSet<(String, String)>,
     /// Resources answered only after a delay (see [`ApiServer::delay`]).
     delayed: BTreeMap<String, Duration>,
     requests: Vec<Recorded>,
@@ -335,6 +337,19 @@ impl World {
         accept: &str,
         body: &[u8],
     ) -> (StatusCode, Value) {
+        if self
+            .forbidden
+            .contains(&(target.resource.clone(), target.namespace.clone()))
+        {
+            return status_response(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                &format!(
+                    "{} is forbidden in namespace {:?} (scripted RBAC)",
+                    target.resource, target.namespace
+                ),
+            );
+        }
         if self.refused.contains(&target.resource) {
             return status_response(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -764,6 +779,16 @@ impl ApiServer {
         };
         world.record_change(type_, &key, &object);
         world.objects.insert(key, object);
+    }
+
+    /// Answers 403 for `resource` in `namespace` (`""`: cluster-wide requests), as the API
+    /// server does where RBAC grants nothing.
+    pub fn forbid(&self, resource: &str, namespace: &str) {
+        self.world
+            .lock()
+            .unwrap()
+            .forbidden
+            .insert((resource.to_string(), namespace.to_string()));
     }
 
     /// Answers requests on `resource` only after `delay` (none: at once), as an API server

@@ -17,7 +17,6 @@ use fox_operator::telemetry::Metrics;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::ResourceExt;
 use kube::runtime::controller::Action;
 
 use crate::api_server::ApiServer;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use fox_crds::FoxSchema;
 use fox_e2e::{Backend, TestDatabase};
+use fox_operator::controller::Context;
 use fox_operator::controller::leader::{LeaderElector, LeaseTiming};
 use fox_operator::controller::manager::run_controllers;
 use fox_operator::controller::rbac::{CLUSTER_PERMISSIONS, LEASE_PERMISSIONS, Permission};
@@ -112,4 +113,59 @@ async fn every_request_is_allowed_and_every_permission_is_used() {
         "requests without a permission: {not_allowed:?}"
     );
     assert!(unused.is_empty(), "permissions never used: {unused:?}");
+}
+
+#[tokio::test]
+async fn secrets_are_read_only_in_namespaces_that_opted_in() {
+    let api = ApiServer::start();
+    // RBAC as the chart grants it with rbac.secretNamespaces: [shop]: no cluster-wide Secrets.
+    api.forbid("secrets", "");
+    api.forbid("secrets", "other");
+    let mut context = Context::new(
+        api.client.clone(),
+        fox_operator::telemetry::Metrics::new(),
+        None,
+        Duration::from_secs(300),
+    );
+    context.secret_namespaces = vec![NAMESPACE.to_string()];
+    let context = std::sync::Arc::new(context);
+    let health = std::sync::Arc::new(fox_operator::telemetry::server::Health::default());
+    health.set_ready(true);
+    let _ = tokio::time::timeout(
+        Duration::from_secs(3),
+        run_controllers(api.client.clone(), None, context.clone(), health.clone()),
+    )
+    .await;
+    let secret_requests: Vec<_> = api
+        .requests()
+        .into_iter()
+        .filter(|r| r.resource == "secrets")
+        .collect();
+    assert!(!secret_requests.is_empty());
+    assert!(
+        secret_requests
+            .iter()
+            .all(|r| r.namespace == NAMESPACE && r.status < 400),
+        "{secret_requests:#?}"
+    );
+    assert!(
+        health.failing_watches().is_empty(),
+        "{:?}",
+        health.failing_watches()
+    );
+
+    // A FoxReplicaSet in a namespace that did not opt in says so.
+    let mut rs = replicaset("orders", fox_crds::Engine::Postgresql, "orders-primary");
+    rs.metadata.namespace = Some("other".into());
+    api.insert(&rs);
+    let object: fox_crds::FoxReplicaSet = api.get("other", "orders").unwrap();
+    fox_operator::controller::replica_set::reconcile(std::sync::Arc::new(object), context)
+        .await
+        .unwrap();
+    let object: fox_crds::FoxReplicaSet = api.get("other", "orders").unwrap();
+    let message = object.status.unwrap().members[0].message.clone().unwrap();
+    assert!(
+        message.contains("may not read Secrets in namespace other"),
+        "{message}"
+    );
 }
