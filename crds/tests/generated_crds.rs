@@ -14,7 +14,7 @@ fn repository_root() -> &'static Path {
 
 #[test]
 fn committed_crd_yaml_is_up_to_date() {
-    for directory in ["crds", "charts/fox-operator/crds"] {
+    for directory in ["crds", "charts/fox-operator/files/crds"] {
         for crd in custom_resource_definitions() {
             let path = repository_root().join(directory).join(crd_file_name(&crd));
             let committed = std::fs::read_to_string(&path)

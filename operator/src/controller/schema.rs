@@ -100,6 +100,13 @@ async fn apply(schema: Arc<FoxSchema>, context: Arc<Context>) -> Result<Action> 
         status.applied_generation = generation;
         status.applied_target = target;
     }
+    let waiting = find_condition(&status.conditions, ConditionType::Ready)
+        .is_some_and(|c| c.status == "False" && c.reason == "ApprovalPending");
+    context
+        .metrics
+        .schema_approval_pending
+        .with_label_values(&[&schema.namespace().unwrap_or_default(), &name])
+        .set(i64::from(waiting));
     if Some(&status) != schema.status.as_ref() {
         apply_status(&api, &name, &status).await?;
     }
