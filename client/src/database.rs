@@ -93,6 +93,9 @@ pub struct Database {
     pool: Pool,
     statements: std::sync::Arc<std::sync::atomic::AtomicU64>,
     stats: std::sync::Arc<crate::stats::QueryStats>,
+    /// Set on a handle over a primary and replicas ([`Database::builder`]): `pool` is then the
+    /// primary's at start, and queries go through the router.
+    routing: Option<crate::router::Routed>,
 }
 
 impl Database {
@@ -110,6 +113,28 @@ impl Database {
     /// [`Error::InvalidUrl`], [`Error::Connect`] (host and hint, never the password),
     /// [`Error::BackendNotEnabled`] for an engine this build of foxdb leaves out.
     pub async fn connect_with(url: &str, options: &PoolOptions) -> Result<Self> {
+        Self::open(url, options, false).await
+    }
+
+    /// A pool that opens its first connection when a statement needs it: no network access
+    /// here, so a server that is down delays nothing.
+    ///
+    /// # Errors
+    /// [`Error::InvalidUrl`], [`Error::BackendNotEnabled`].
+    pub(crate) fn connect_lazy_with(url: &str, options: &PoolOptions) -> Result<Self> {
+        // With `lazy` the future completes at its first poll: it never awaits.
+        let mut open = std::pin::pin!(Self::open(url, options, true));
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        match open.as_mut().poll(&mut context) {
+            std::task::Poll::Ready(result) => result,
+            std::task::Poll::Pending => Err(Error::InvalidUrl {
+                url: crate::url::redact(url),
+                reason: "internal: a lazy pool waited while opening".into(),
+            }),
+        }
+    }
+
+    async fn open(url: &str, options: &PoolOptions, lazy: bool) -> Result<Self> {
         let url = DatabaseUrl::parse(url)?;
         let connect_error = |error: sqlx::Error| Error::Connect {
             backend: url.backend(),
@@ -123,7 +148,7 @@ impl Database {
                 #[allow(clippy::redundant_closure_call)]
                 let connect = ($configure)(connect);
                 let ping_after_idle = options.ping_after_idle;
-                sqlx::pool::PoolOptions::new()
+                let pool_options = sqlx::pool::PoolOptions::new()
                     .test_before_acquire(false)
                     .before_acquire(move |connection, meta| {
                         Box::pin(async move {
@@ -141,11 +166,16 @@ impl Database {
                     .max_connections(options.max_connections)
                     .min_connections(options.min_connections)
                     .acquire_timeout(options.acquire_timeout)
-                    .idle_timeout(options.idle_timeout)
-                    .connect_with(connect)
-                    .await
-                    .map(Pool::$variant)
-                    .map_err(connect_error)?
+                    .idle_timeout(options.idle_timeout);
+                if lazy {
+                    Pool::$variant(pool_options.connect_lazy_with(connect))
+                } else {
+                    pool_options
+                        .connect_with(connect)
+                        .await
+                        .map(Pool::$variant)
+                        .map_err(connect_error)?
+                }
             }};
         }
         let pool = match url.backend() {
@@ -175,7 +205,76 @@ impl Database {
                 crate::stats::QueryStats::new(url.backend(), options.slow_query_threshold)
                     .with_max_shapes(options.max_query_shapes),
             ),
+            routing: None,
         })
+    }
+
+    /// This handle counting its statements into `other`'s counters and statistics.
+    pub(crate) fn counting_with(mut self, other: &Database) -> Self {
+        self.statements = other.statements.clone();
+        self.stats = other.stats.clone();
+        self
+    }
+
+    /// This (primary) handle routing through `router`, in a session of its own.
+    pub(crate) fn routed_by(mut self, router: std::sync::Arc<crate::router::Router>) -> Self {
+        self.routing = Some(crate::router::Routed {
+            router,
+            session: std::sync::Arc::default(),
+            on_primary: false,
+        });
+        self
+    }
+
+    /// A handle whose queries all run on the primary (for one query:
+    /// `User::find().all(&db.on_primary())`), in this handle's session. Without replicas it
+    /// is the same database.
+    pub fn on_primary(&self) -> Database {
+        let mut handle = self.clone();
+        if let Some(routed) = &mut handle.routing {
+            routed.on_primary = true;
+        }
+        handle
+    }
+
+    /// A handle with a read-your-writes session of its own: its reads see its own writes,
+    /// but not wait for those of the handle it came from. (Clones of a handle share its
+    /// session.) Without replicas it is the same database.
+    pub fn session(&self) -> Database {
+        let mut handle = self.clone();
+        if let Some(routed) = &mut handle.routing {
+            routed.session = std::sync::Arc::default();
+            routed.on_primary = false;
+        }
+        handle
+    }
+
+    /// Whether this handle routes over replicas ([`Database::builder`],
+    /// [`Database::from_routing`]).
+    pub fn has_replicas(&self) -> bool {
+        self.routing.is_some()
+    }
+
+    /// Counters of where reads went (`None` without replicas); register them with
+    /// [`crate::RoutingMetrics::register`].
+    pub fn routing_metrics(&self) -> Option<&crate::RoutingMetrics> {
+        self.routing.as_ref().map(|r| r.router.metrics())
+    }
+
+    /// Checks every replica now rather than at the next health check interval.
+    pub async fn check_replicas(&self) {
+        if let Some(routed) = &self.routing {
+            routed.router.check_health().await;
+        }
+    }
+
+    /// The primary now, as a plain handle (no routing), for transactions.
+    pub(crate) fn current_primary(
+        &self,
+    ) -> Option<(Database, std::sync::Arc<crate::router::Session>)> {
+        self.routing
+            .as_ref()
+            .map(|r| (r.router.members().primary.clone(), r.session.clone()))
     }
 
     pub(crate) fn pool(&self) -> PoolRef<'_> {
@@ -239,12 +338,31 @@ impl Database {
         self.fetch_decoded(sql, values, Ok).await
     }
 
-    /// Runs a query, each row decoded by `decode` as it arrives.
+    /// Runs a query, each row decoded by `decode` as it arrives; through the router when this
+    /// handle has replicas.
     async fn fetch_decoded<T: Send, F: FnMut(Row) -> Result<T> + Send>(
         &self,
         sql: &str,
         values: &[Value],
         mut decode: F,
+    ) -> Result<Vec<T>> {
+        match &self.routing {
+            Some(routed) => routed.fetch(sql, values, decode).await,
+            None => self.fetch_direct(sql, values, &mut decode).await,
+        }
+    }
+
+    /// [`Database::fetch_all`] on this pool, whatever the routing.
+    pub(crate) async fn fetch_all_direct(&self, sql: &str, values: &[Value]) -> Result<Vec<Row>> {
+        self.fetch_direct(sql, values, &mut Ok).await
+    }
+
+    /// Runs a query on this pool, whatever the routing.
+    pub(crate) async fn fetch_direct<T: Send, F: FnMut(Row) -> Result<T> + Send>(
+        &self,
+        sql: &str,
+        values: &[Value],
+        decode: &mut F,
     ) -> Result<Vec<T>> {
         self.statements
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -287,6 +405,14 @@ impl Database {
     }
 
     async fn run(&self, sql: &str, values: &[Value]) -> Result<Executed> {
+        match &self.routing {
+            Some(routed) => routed.execute(sql, values).await,
+            None => self.run_direct(sql, values).await,
+        }
+    }
+
+    /// Runs a statement on this pool, whatever the routing.
+    pub(crate) async fn run_direct(&self, sql: &str, values: &[Value]) -> Result<Executed> {
         self.statements
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let started = std::time::Instant::now();
@@ -359,8 +485,15 @@ impl Database {
             .collect())
     }
 
-    /// Closes every connection of the pool.
+    /// Closes every connection of the pool (of every member, with replicas).
     pub async fn close(&self) {
+        if let Some(routed) = &self.routing {
+            let members = routed.router.members();
+            for replica in &members.replicas {
+                Box::pin(replica.database.close()).await;
+            }
+            Box::pin(members.primary.close()).await;
+        }
         on_engine!(&self.pool, Pool(p) => p.close().await);
     }
 }

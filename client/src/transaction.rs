@@ -66,6 +66,9 @@ pub struct Transaction {
     inner: Inner,
     savepoints: u32,
     stats: std::sync::Arc<crate::stats::QueryStats>,
+    /// After commit: the session whose reads must then see this transaction's writes (on a
+    /// database with replicas).
+    after_commit: Option<std::sync::Arc<crate::router::Session>>,
 }
 
 impl Database {
@@ -74,6 +77,13 @@ impl Database {
     /// # Errors
     /// Database errors; [`Error::Unsupported`] for an isolation level SQLite does not have.
     pub async fn begin(&self, isolation: Option<Isolation>) -> Result<Transaction> {
+        if let Some((primary, session)) = self.current_primary() {
+            // With replicas, a transaction runs on the primary; once it commits, the
+            // session's reads wait for it.
+            let mut transaction = Box::pin(primary.begin(isolation)).await?;
+            transaction.after_commit = Some(session);
+            return Ok(transaction);
+        }
         let backend = self.backend();
         let inner = match (self.pool(), isolation) {
             #[cfg(feature = "postgres")]
@@ -122,6 +132,7 @@ impl Database {
                 inner,
                 savepoints: 0,
                 stats: self.stats_handle(),
+                after_commit: None,
             })
             .map_err(|e| Error::query(backend, Some("BEGIN"), e))
     }
@@ -267,7 +278,12 @@ impl Transaction {
     /// Database errors.
     pub async fn commit(self) -> Result<()> {
         let backend = self.backend();
+        let after_commit = self.after_commit;
         let committed = on_engine!(self.inner, Inner(t) => t.commit().await);
+        // Also after a failed COMMIT: it may have committed before the connection broke.
+        if let Some(session) = after_commit {
+            session.note_write();
+        }
         committed.map_err(|e| Error::query(backend, Some("COMMIT"), e))
     }
 
