@@ -95,7 +95,7 @@ pub struct Database {
     stats: std::sync::Arc<crate::stats::QueryStats>,
     /// Set on a handle over a primary and replicas ([`Database::builder`]): `pool` is then the
     /// primary's at start, and queries go through the router.
-    routing: Option<crate::router::Routed>,
+    pub(crate) routing: Option<crate::router::Routed>,
 }
 
 impl Database {

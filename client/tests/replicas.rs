@@ -398,3 +398,172 @@ async fn an_unreachable_replica_at_start_up_takes_no_reads_and_delays_nothing() 
     let message = mixed.expect_err("engines differ").to_string();
     assert!(message.contains("must be postgresql too"), "{message}");
 }
+
+/// A directory with `routing.json` and the credentials file `url`, removed on drop.
+struct RoutingDir(std::path::PathBuf);
+
+impl RoutingDir {
+    fn new(url: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "fox-routing-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("clock")
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(dir.join("url"), url).expect("url file");
+        Self(dir)
+    }
+
+    fn file(&self) -> std::path::PathBuf {
+        self.0.join("routing.json")
+    }
+
+    /// Writes the table as the kubelet does: a new file moved into place.
+    fn write(&self, table: &str) {
+        let staged = self.0.join(".routing.json.new");
+        std::fs::write(&staged, table).expect("write");
+        std::fs::rename(staged, self.file()).expect("rename");
+    }
+}
+
+impl Drop for RoutingDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn routing_table(engine: &str, primary: u16, readers: &[u16]) -> String {
+    let member = |name: &str, port: u16| {
+        format!(r#"{{"name": "{name}", "host": "127.0.0.1", "port": {port}, "weight": 100}}"#)
+    };
+    let readers: Vec<String> = readers.iter().map(|p| member("replica", *p)).collect();
+    format!(
+        r#"{{"engine": "{engine}", "primary": {}, "readers": [{}], "readPreference": "replicaPreferred",
+            "maxReplicaLagSeconds": 5, "readYourWrites": true, "readYourWritesSeconds": 2, "observedGeneration": 1}}"#,
+        member("primary", primary),
+        readers.join(", ")
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn from_routing_follows_the_mounted_table_without_dropping_running_queries() {
+    let pair = PostgresPair::start().expect("PostgreSQL pair");
+    // The credentials name another host and port: the table's replace them.
+    let dir = RoutingDir::new("postgres://postgres@elsewhere.invalid:1/fox");
+    dir.write(&routing_table(
+        "postgresql",
+        pair.primary_port(),
+        &[pair.replica_port()],
+    ));
+    let db = Database::from_routing_with(dir.file(), pool())
+        .await
+        .expect("from_routing");
+    assert!(answered_by_replica(&db.session(), PG_IS_REPLICA).await);
+    db.execute("CREATE TABLE notes (id INT PRIMARY KEY)", &[])
+        .await
+        .expect("write");
+
+    // A long read runs on the replica while the table drops the replica.
+    let long = {
+        let reader = db.session();
+        tokio::spawn(async move {
+            reader
+                .fetch_all(
+                    "SELECT CASE WHEN pg_is_in_recovery() THEN 1::int8 ELSE 0::int8 END AS replica, pg_sleep(2)::text AS slept",
+                    &[],
+                )
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    dir.write(&routing_table("postgresql", pair.primary_port(), &[]));
+    let started = Instant::now();
+    while answered_by_replica(&db.session(), PG_IS_REPLICA).await {
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "the change was not followed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let rows = long
+        .await
+        .expect("task")
+        .expect("the running read finished");
+    assert_eq!(rows[0].get::<i64>("replica").expect("replica"), 1);
+
+    // A malformed change is ignored: the last good table stays.
+    dir.write("{ not json");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(count(&db, "notes").await, 0);
+
+    // And the replica comes back with the next good table.
+    dir.write(&routing_table(
+        "postgresql",
+        pair.primary_port(),
+        &[pair.replica_port()],
+    ));
+    let started = Instant::now();
+    while !answered_by_replica(&db.session(), PG_IS_REPLICA).await {
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "the replica did not come back"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn from_routing_refuses_bad_tables_with_clear_errors_and_at_once() {
+    let dir = RoutingDir::new("postgres://postgres@127.0.0.1:5432/test");
+    let started = Instant::now();
+    let missing = Database::from_routing(dir.file())
+        .await
+        .expect_err("no file");
+    assert!(
+        missing.to_string().contains("cannot read the routing file"),
+        "{missing}"
+    );
+    dir.write("{\"engine\": \"postgresql\"");
+    let malformed = Database::from_routing(dir.file())
+        .await
+        .expect_err("malformed");
+    assert!(
+        malformed
+            .to_string()
+            .contains("is not a FoxDB routing table"),
+        "{malformed}"
+    );
+    dir.write(&routing_table("mongodb", 27017, &[]));
+    let mongo = Database::from_routing(dir.file())
+        .await
+        .expect_err("mongodb");
+    assert!(
+        mongo.to_string().contains("names engine mongodb"),
+        "{mongo}"
+    );
+    dir.write(&routing_table("mysql", 3306, &[]));
+    let other = Database::from_routing(dir.file())
+        .await
+        .expect_err("credentials of another engine");
+    assert!(
+        other
+            .to_string()
+            .contains("credentials URL is for postgresql"),
+        "{other}"
+    );
+    dir.write(&routing_table("postgresql", 5432, &[]).replace(
+        r#""primary": {"name": "primary", "host": "127.0.0.1", "port": 5432, "weight": 100}, "#,
+        "",
+    ));
+    let no_primary = Database::from_routing(dir.file())
+        .await
+        .expect_err("no primary");
+    assert!(
+        no_primary.to_string().contains("names no primary"),
+        "{no_primary}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+}

@@ -40,7 +40,7 @@
 mod builder;
 mod config;
 mod metrics;
-// pub mod routing_file;
+pub mod routing_file;
 pub mod statement;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -273,10 +273,6 @@ impl Router {
 
     pub(crate) fn pool(&self) -> &PoolConfig {
         &self.pool
-    }
-
-    pub(crate) fn replication(&self) -> &'static dyn Replication {
-        self.replication
     }
 
     pub(crate) fn metrics(&self) -> &RoutingMetrics {
@@ -542,7 +538,7 @@ impl Routed {
         settings: &Settings,
     ) -> Result<bool> {
         if let SessionState::At { reached_by, .. } = self.session.state()
-            && reached_by.iter().any(|r| *r == replica.name)
+            && reached_by.contains(&replica.name)
         {
             return Ok(true);
         }
