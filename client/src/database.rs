@@ -353,6 +353,7 @@ impl Database {
     }
 
     /// [`Database::fetch_all`] on this pool, whatever the routing.
+    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
     pub(crate) async fn fetch_all_direct(&self, sql: &str, values: &[Value]) -> Result<Vec<Row>> {
         self.fetch_direct(sql, values, &mut Ok).await
     }

@@ -107,15 +107,10 @@ pub async fn for_server(primary: &Database) -> Result<&'static dyn Replication> 
 }
 
 /// The first row's text column `name`, or `None` for no row or NULL.
+#[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
 pub(crate) fn first_text(rows: &[crate::Row], name: &str) -> Result<Option<String>> {
     match rows.first() {
         Some(row) => row.get::<Option<String>>(name),
         None => Ok(None),
     }
-}
-
-/// How long to sleep between polls while waiting for a position (engines without a server-side
-/// wait): short at first, never more than 20 ms.
-pub(crate) fn poll_pause(attempt: u32) -> Duration {
-    Duration::from_millis(u64::from(attempt.min(10) * 2).max(1))
 }

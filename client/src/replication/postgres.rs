@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{BoxFuture, ReplicaProbe, Replication, first_text, poll_pause};
+use super::{BoxFuture, ReplicaProbe, Replication, first_text};
 use crate::connection::Value;
 use crate::database::Database;
 use crate::error::Result;
@@ -114,6 +114,12 @@ impl Replication for Postgres {
     fn distance(&self, primary: &str, applied: &str) -> Option<u64> {
         Some(parse_lsn(primary)?.saturating_sub(parse_lsn(applied)?))
     }
+}
+
+/// How long to sleep between polls while waiting for a position (engines without a server-side
+/// wait): short at first, never more than 20 ms.
+fn poll_pause(attempt: u32) -> Duration {
+    Duration::from_millis(u64::from(attempt.min(10) * 2).max(1))
 }
 
 fn unhealthy(problem: impl Into<String>) -> ReplicaProbe {
