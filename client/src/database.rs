@@ -96,6 +96,11 @@ pub struct Database {
     /// Set on a handle over a primary and replicas ([`Database::builder`]): `pool` is then the
     /// primary's at start, and queries go through the router.
     pub(crate) routing: Option<crate::router::Routed>,
+    /// `engine:database name`: what cache keys and versions are per.
+    #[cfg_attr(not(feature = "cache"), allow(dead_code))]
+    identity: std::sync::Arc<str>,
+    #[cfg(feature = "cache")]
+    cache: Option<crate::cache::QueryCache>,
 }
 
 impl Database {
@@ -206,13 +211,57 @@ impl Database {
                     .with_max_shapes(options.max_query_shapes),
             ),
             routing: None,
+            identity: format!("{}:{}", url.backend().as_str(), url.database_name()).into(),
+            #[cfg(feature = "cache")]
+            cache: None,
         })
+    }
+
+    /// This handle with a query cache: `.cache(ttl)` reads go through it, and writes bump
+    /// the versions of the tables they write (see [`crate::cache`]).
+    #[cfg(feature = "cache")]
+    pub fn with_cache(mut self, cache: crate::cache::QueryCache) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// The query cache, if any.
+    #[cfg(feature = "cache")]
+    pub fn query_cache(&self) -> Option<&crate::cache::QueryCache> {
+        self.cache.as_ref()
+    }
+
+    /// `engine:database name`, what cache keys and versions are per.
+    #[cfg(feature = "cache")]
+    pub(crate) fn identity(&self) -> &str {
+        &self.identity
+    }
+
+    /// The hooks a write on this handle runs after it commits (cache version bumps; the
+    /// session is added by the router).
+    pub(crate) fn commit_hooks(&self) -> crate::commit_hooks::CommitHooks {
+        crate::commit_hooks::CommitHooks {
+            #[cfg(feature = "cache")]
+            cache: self
+                .cache
+                .clone()
+                .map(|cache| (cache, self.identity.clone())),
+            ..Default::default()
+        }
+    }
+
+    /// After a statement on the pool (which commits by itself) wrote.
+    async fn written(&self, sql: &str) {
+        let mut hooks = self.commit_hooks();
+        hooks.note_statement(sql);
+        hooks.committed().await;
     }
 
     /// This handle counting its statements into `other`'s counters and statistics.
     pub(crate) fn counting_with(mut self, other: &Database) -> Self {
         self.statements = other.statements.clone();
         self.stats = other.stats.clone();
+        self.identity = other.identity.clone();
         self
     }
 
@@ -346,10 +395,14 @@ impl Database {
         values: &[Value],
         mut decode: F,
     ) -> Result<Vec<T>> {
-        match &self.routing {
+        let result = match &self.routing {
             Some(routed) => routed.fetch(sql, values, decode).await,
             None => self.fetch_direct(sql, values, &mut decode).await,
+        };
+        if !crate::router::statement::is_plain_read(sql) {
+            self.written(sql).await;
         }
+        result
     }
 
     /// [`Database::fetch_all`] on this pool, whatever the routing.
@@ -406,10 +459,12 @@ impl Database {
     }
 
     async fn run(&self, sql: &str, values: &[Value]) -> Result<Executed> {
-        match &self.routing {
+        let result = match &self.routing {
             Some(routed) => routed.execute(sql, values).await,
             None => self.run_direct(sql, values).await,
-        }
+        };
+        self.written(sql).await;
+        result
     }
 
     /// Runs a statement on this pool, whatever the routing.

@@ -28,6 +28,9 @@ compile_error!(
 );
 
 mod backend;
+#[cfg(feature = "cache")]
+pub mod cache;
+mod commit_hooks;
 pub mod connection;
 pub mod database;
 pub mod dialect;

@@ -66,9 +66,8 @@ pub struct Transaction {
     inner: Inner,
     savepoints: u32,
     stats: std::sync::Arc<crate::stats::QueryStats>,
-    /// After commit: the session whose reads must then see this transaction's writes (on a
-    /// database with replicas).
-    after_commit: Option<std::sync::Arc<crate::router::Session>>,
+    /// What runs after commit: read-your-writes, cache version bumps.
+    hooks: crate::commit_hooks::CommitHooks,
 }
 
 impl Database {
@@ -81,7 +80,8 @@ impl Database {
             // With replicas, a transaction runs on the primary; once it commits, the
             // session's reads wait for it.
             let mut transaction = Box::pin(primary.begin(isolation)).await?;
-            transaction.after_commit = Some(session);
+            transaction.hooks = self.commit_hooks();
+            transaction.hooks.session = Some(session);
             return Ok(transaction);
         }
         let backend = self.backend();
@@ -132,7 +132,7 @@ impl Database {
                 inner,
                 savepoints: 0,
                 stats: self.stats_handle(),
-                after_commit: None,
+                hooks: self.commit_hooks(),
             })
             .map_err(|e| Error::query(backend, Some("BEGIN"), e))
     }
@@ -278,12 +278,10 @@ impl Transaction {
     /// Database errors.
     pub async fn commit(self) -> Result<()> {
         let backend = self.backend();
-        let after_commit = self.after_commit;
+        let hooks = self.hooks;
         let committed = on_engine!(self.inner, Inner(t) => t.commit().await);
         // Also after a failed COMMIT: it may have committed before the connection broke.
-        if let Some(session) = after_commit {
-            session.note_write();
-        }
+        hooks.committed().await;
         committed.map_err(|e| Error::query(backend, Some("COMMIT"), e))
     }
 
@@ -380,6 +378,7 @@ impl Transaction {
     }
 
     async fn run(&mut self, sql: &str, values: &[Value]) -> Result<Executed> {
+        self.hooks.note_statement(sql);
         let started = std::time::Instant::now();
         let backend = self.backend();
         let known = self.stats.statement(sql);
@@ -414,6 +413,7 @@ impl Executor for &mut Transaction {
         values: &[Value],
         mut decode: F,
     ) -> Result<Vec<T>> {
+        self.hooks.note_statement(sql);
         let started = std::time::Instant::now();
         let backend = Transaction::backend(self);
         let known = self.stats.statement(sql);

@@ -29,7 +29,7 @@
 //!     .max_replica_lag(Duration::from_secs(2))
 //!     .connect()
 //!     .await?;
-//! db.execute("INSERT INTO posts (title) VALUES ($1)", &["Hello".into()]).await?;
+//! db.execute("INSERT INTO posts (title) VALUES ($1)", &[foxdb::Value::Text("Hello".into())]).await?;
 //! // Sees the insert: from a replica that has it, else from the primary.
 //! let rows = db.fetch_all("SELECT title FROM posts", &[]).await?;
 //! // Always the primary:
