@@ -16,6 +16,10 @@
 //!   warning) and the last good table stays.
 //! - A replica that cannot be reached takes no reads until a health check passes; nothing
 //!   waits longer than the pool's acquire timeout.
+//!
+//! With the `cache` feature, a Redis URL in `FOXDB_REDIS_URL` or a file `redis-url` beside
+//! the routing file (the FoxReplicaSet's `cache.redis` Secret key) attaches the query cache,
+//! its keys prefixed with `FOXDB_CACHE_PREFIX` (`cache.keyPrefix`).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
@@ -34,6 +38,16 @@ const WATCH_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The environment variable holding the URL that gives credentials and database name.
 pub const URL_VARIABLE: &str = "FOXDB_URL";
+
+/// The environment variable holding the Redis URL of the query cache (else a file
+/// `redis-url` beside the routing file; neither: no cache).
+#[cfg(feature = "cache")]
+pub const REDIS_URL_VARIABLE: &str = "FOXDB_REDIS_URL";
+
+/// The environment variable holding the cache's key prefix (a FoxReplicaSet's
+/// `cache.keyPrefix`).
+#[cfg(feature = "cache")]
+pub const CACHE_PREFIX_VARIABLE: &str = "FOXDB_CACHE_PREFIX";
 
 /// Why [`Database::from_routing`] could not start.
 #[derive(Debug, thiserror::Error)]
@@ -144,8 +158,16 @@ impl Database {
         )
         .await?;
         if let Some(routed) = &db.routing {
-            spawn_watch(&routed.router, path, text, template);
+            spawn_watch(&routed.router, path.clone(), text, template);
         }
+        #[cfg(feature = "cache")]
+        let db = match redis_url(&path) {
+            Some(url) => {
+                let prefix = std::env::var(CACHE_PREFIX_VARIABLE).unwrap_or_default();
+                db.with_cache(crate::cache::QueryCache::new(&url, prefix)?)
+            }
+            None => db,
+        };
         Ok(db)
     }
 }
@@ -199,6 +221,21 @@ fn credentials(path: &Path) -> Result<String, RoutingFileError> {
             path: path.to_path_buf(),
         }),
     }
+}
+
+/// The query cache's Redis URL: `FOXDB_REDIS_URL`, else `redis-url` beside the routing file.
+#[cfg(feature = "cache")]
+fn redis_url(path: &Path) -> Option<String> {
+    if let Ok(url) = std::env::var(REDIS_URL_VARIABLE)
+        && !url.trim().is_empty()
+    {
+        return Some(url.trim().to_string());
+    }
+    let beside = path.parent().unwrap_or(Path::new(".")).join("redis-url");
+    std::fs::read_to_string(beside)
+        .ok()
+        .map(|url| url.trim().to_string())
+        .filter(|url| !url.is_empty())
 }
 
 fn location(member: &RoutedMember) -> String {
