@@ -265,6 +265,16 @@ impl Database {
         self
     }
 
+    /// The same pool with counters and statistics of its own: for health checks and
+    /// read-your-writes waits, which are not the application's statements.
+    pub(crate) fn uncounted(&self) -> Self {
+        let mut handle = self.clone();
+        handle.routing = None;
+        handle.statements = std::sync::Arc::default();
+        handle.stats = std::sync::Arc::new(crate::stats::QueryStats::new(self.backend(), None));
+        handle
+    }
+
     /// This (primary) handle routing through `router`, in a session of its own.
     pub(crate) fn routed_by(mut self, router: std::sync::Arc<crate::router::Router>) -> Self {
         self.routing = Some(crate::router::Routed {

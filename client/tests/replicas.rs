@@ -69,6 +69,13 @@ async fn reads_go_to_the_replica_and_writes_to_the_primary(
     let replica_name = foxdb::DatabaseUrl::parse(&replica).expect("url").location();
     assert!(metrics.reads_from(&replica_name) >= 1);
     assert!(metrics.reads_from("primary") >= 1);
+    let before = db.statement_count();
+    db.check_replicas().await;
+    assert_eq!(
+        db.statement_count(),
+        before,
+        "health checks are not the application's statements"
+    );
     // A transaction runs on the primary, and its commit counts as the session's write.
     db.transaction(async |tx| -> foxdb::Result<()> {
         tx.execute("INSERT INTO notes VALUES (2, 'b')", &[]).await?;

@@ -114,12 +114,17 @@ impl<M: Model + Serialize + DeserializeOwned> Cached<Select<M>> {
         .await
     }
 
-    /// The first matching row, from the cache when fresh.
+    /// The first matching row (`LIMIT 1`, as [`Select::one`]), from the cache when fresh.
     ///
     /// # Errors
     /// Database and decoding errors.
-    pub async fn one(&self, db: &Database) -> Result<Option<M>> {
-        Ok(self.all(db).await?.into_iter().next())
+    pub async fn one(self, db: &Database) -> Result<Option<M>> {
+        let first = Cached {
+            query: self.query.limit(1),
+            ttl: self.ttl,
+            tables: self.tables,
+        };
+        Ok(first.all(db).await?.into_iter().next())
     }
 
     /// How many rows match, from the cache when fresh.

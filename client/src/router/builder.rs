@@ -217,6 +217,7 @@ impl Database {
         let router = Arc::new(Router::new(
             replication,
             Members {
+                primary_probe: primary.uncounted(),
                 primary: primary.clone(),
                 primary_location,
                 replicas,

@@ -78,6 +78,9 @@ pub(crate) struct Replica {
     pub location: String,
     pub weight: u32,
     pub database: Database,
+    /// The same pool, for health checks and waits: not counted with the application's
+    /// statements.
+    probe: Database,
     state: Mutex<ReplicaState>,
 }
 
@@ -95,6 +98,7 @@ impl Replica {
             name,
             location,
             weight,
+            probe: database.uncounted(),
             database,
             state: Mutex::new(ReplicaState {
                 problem: Some("not checked yet".into()),
@@ -143,6 +147,9 @@ impl Replica {
 #[derive(Debug)]
 pub(crate) struct Members {
     pub primary: Database,
+    /// The primary's pool, for position queries: not counted with the application's
+    /// statements.
+    pub primary_probe: Database,
     /// `host:port` of the primary.
     pub primary_location: String,
     pub replicas: Vec<Arc<Replica>>,
@@ -318,19 +325,21 @@ impl Router {
         }
         let settings = self.settings();
         let limit = self.pool.replica_acquire_timeout() + Duration::from_secs(1);
-        let primary_position =
-            match tokio::time::timeout(limit, self.replication.primary_position(&members.primary))
-                .await
-            {
-                Ok(Ok(position)) => position,
-                _ => None,
-            };
+        let primary_position = match tokio::time::timeout(
+            limit,
+            self.replication.primary_position(&members.primary_probe),
+        )
+        .await
+        {
+            Ok(Ok(position)) => position,
+            _ => None,
+        };
         let mut checks = tokio::task::JoinSet::new();
         for replica in &members.replicas {
             let replica = replica.clone();
             let replication = self.replication;
             checks.spawn(async move {
-                let probe = tokio::time::timeout(limit, replication.probe(&replica.database)).await;
+                let probe = tokio::time::timeout(limit, replication.probe(&replica.probe)).await;
                 (replica, probe)
             });
         }
@@ -506,7 +515,9 @@ impl Routed {
                 let limit = self.router.pool.replica_acquire_timeout() + Duration::from_secs(1);
                 let position = tokio::time::timeout(
                     limit,
-                    self.router.replication.primary_position(&members.primary),
+                    self.router
+                        .replication
+                        .primary_position(&members.primary_probe),
                 )
                 .await;
                 match position {
@@ -556,9 +567,7 @@ impl Routed {
         let limit = wait + router.pool.replica_acquire_timeout();
         match tokio::time::timeout(
             limit,
-            router
-                .replication
-                .wait_for(&replica.database, position, wait),
+            router.replication.wait_for(&replica.probe, position, wait),
         )
         .await
         {

@@ -348,6 +348,7 @@ fn apply(router: &Router, path: &Path, text: &str, template: &str) -> Result<(),
     }
     router.set_settings(settings(&table));
     let replaced = router.replace_members(Members {
+        primary_probe: primary.uncounted(),
         primary,
         primary_location,
         replicas,
