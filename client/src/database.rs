@@ -440,7 +440,7 @@ impl Database {
         // On a connection taken from the pool rather than through the pool's executor: rows
         // then pass one stream fewer on their way here.
         let fetched = on_engine!(&self.pool, Pool(p) => match p.acquire().await {
-            Ok(mut connection) => bind_all(sqlx::query(statement), values, backend)
+            Ok(mut connection) => bind_all(sqlx::query(statement), values)
                 .try_map(|row| {
                     decoded.push(decode(Row::from(row)).map_err(carry_decode_error)?);
                     Ok(())
@@ -487,7 +487,7 @@ impl Database {
         known.check_parameters(backend, sql, values)?;
         let statement = AssertSqlSafe(sql.to_string());
         let executed = on_engine!(&self.pool, Pool(p) => match p.acquire().await {
-            Ok(mut connection) => bind_all(sqlx::query(statement), values, backend)
+            Ok(mut connection) => bind_all(sqlx::query(statement), values)
                 .execute(&mut *connection)
                 .await
                 .map(Executed::from),
@@ -519,10 +519,7 @@ impl Database {
     /// Database errors.
     pub async fn explain(&self, sql: &str, values: &[Value]) -> Result<Vec<String>> {
         let backend = self.backend();
-        let explain = match backend {
-            Backend::Sqlite => format!("EXPLAIN QUERY PLAN {sql}"),
-            _ => format!("EXPLAIN {sql}"),
-        };
+        let explain = crate::dialect::dialect_for(backend).explain(sql);
         let rows = self.fetch_all(&explain, values).await?;
         Ok(rows
             .iter()

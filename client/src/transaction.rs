@@ -384,7 +384,7 @@ impl Transaction {
         let known = self.stats.statement(sql);
         known.check_parameters(backend, sql, values)?;
         let statement = AssertSqlSafe(sql.to_string());
-        let executed = on_engine!(&mut self.inner, Inner(t) => bind_all(sqlx::query(statement), values, backend)
+        let executed = on_engine!(&mut self.inner, Inner(t) => bind_all(sqlx::query(statement), values)
             .execute(&mut **t)
             .await
             .map(Executed::from));
@@ -421,7 +421,7 @@ impl Executor for &mut Transaction {
         let statement = AssertSqlSafe(sql.to_string());
         // Rows go into `decoded` as they arrive: the driver's stream wants `Unpin` items.
         let mut decoded = Vec::new();
-        let fetched = on_engine!(&mut self.inner, Inner(t) => bind_all(sqlx::query(statement), values, backend)
+        let fetched = on_engine!(&mut self.inner, Inner(t) => bind_all(sqlx::query(statement), values)
             .try_map(|row| {
                 decoded.push(decode(Row::from(row)).map_err(carry_decode_error)?);
                 Ok(())

@@ -294,11 +294,7 @@ async fn count(connection: &mut Connection, sql: &str) -> Result<i64, EngineErro
 }
 
 fn count_cast(backend: Backend) -> &'static str {
-    if backend == Backend::MySql {
-        "SIGNED"
-    } else {
-        "BIGINT"
-    }
+    dialect_for(backend).integer_cast_type()
 }
 
 async fn row_count(connection: &mut Connection, table: &str) -> Result<i64, EngineError> {
