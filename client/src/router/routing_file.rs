@@ -190,10 +190,10 @@ fn engine_backend(path: &Path, engine: Engine) -> Result<Backend, RoutingFileErr
     if !backend.is_enabled() {
         return Err(refused(backend.not_enabled().to_string()));
     }
-    if backend == Backend::Sqlite {
-        return Err(refused("a SQLite file has no replicas to route to".into()));
+    match backend {
+        Backend::Sqlite => Err(refused("a SQLite file has no replicas to route to".into())),
+        Backend::Postgres | Backend::MySql => Ok(backend),
     }
-    Ok(backend)
 }
 
 fn settings(table: &PublishedRouting) -> Settings {
