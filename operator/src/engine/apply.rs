@@ -50,6 +50,9 @@ pub struct ApplyOptions {
     pub require_approval: bool,
     /// The approved plan hash, if any.
     pub approve: Option<String>,
+    /// When set, `approve` must be the plan's hash bound to this scope
+    /// ([`super::plan::approval_hash`]), not the bare plan hash.
+    pub approval_scope: Option<super::plan::ApprovalScope>,
     /// Plan and check, change nothing (no lock, no bookkeeping, a read-only session).
     pub dry_run: bool,
     /// How long to wait for another applier's lock.
@@ -239,7 +242,11 @@ async fn apply_locked(
     if let Some(refusal) = policy_refusal(&plan, options) {
         return Err(refusal);
     }
-    if options.require_approval && options.approve.as_deref() != Some(plan.hash.as_str()) {
+    let expected = match &options.approval_scope {
+        Some(scope) => super::plan::approval_hash(&plan.hash, scope),
+        None => plan.hash.clone(),
+    };
+    if options.require_approval && options.approve.as_deref() != Some(expected.as_str()) {
         return Ok(ApplyOutcome::AwaitingApproval(Box::new(plan)));
     }
     progress(ApplyEvent::Planned { plan: &plan });

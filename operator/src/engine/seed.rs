@@ -89,6 +89,8 @@ impl From<&Scalar> for SeedValue {
             Scalar::Integer(i) => Self::Int(*i),
             Scalar::Float(x) => Self::Float(*x),
             Scalar::String(s) => Self::Text(s.clone()),
+            // A json column's seed value given as a list or mapping: its JSON text.
+            Scalar::Json(value) => Self::Text(value.to_string()),
         }
     }
 }
