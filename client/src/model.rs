@@ -19,6 +19,9 @@ pub trait Model: Hooks + Clone + Sized + Send + Sync + 'static {
     const GENERATED: &'static [&'static str];
     /// PostgreSQL types that values of some columns are cast to (enum types).
     const PG_TYPES: &'static [(&'static str, &'static str)] = &[];
+    /// What each field holds, in [`Model::COLUMNS`] order, for [`crate::Database::verify`]
+    /// (the derive writes it from the field types; empty: only the columns are checked).
+    const FIELDS: &'static [crate::verify::FieldShape] = &[];
     /// Whether the model has its own [`Hooks`]; writes through the pool then run in a
     /// transaction so an `after_*` hook's error undoes the write.
     const HAS_HOOKS: bool = false;
