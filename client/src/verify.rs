@@ -275,7 +275,10 @@ pub fn compare(backend: Backend, schema: &Schema, expected: &[ExpectedTable]) ->
                     column_type: column.ty.to_string(),
                 });
             }
-            if column.nullable && !field.nullable && field.kind != FieldKind::Unchecked {
+            // A primary key column holds no NULL whatever the catalog says (SQLite lets a
+            // non-INTEGER key be NULL in theory; no model row has one).
+            let in_key = table.primary_key.iter().any(|k| k == name);
+            if column.nullable && !field.nullable && !in_key && field.kind != FieldKind::Unchecked {
                 mismatches.push(Mismatch::NullableColumn {
                     table: table_name.clone(),
                     column: name.to_string(),
