@@ -100,3 +100,176 @@ pub(crate) fn postgres_key_columns(detail: &str) -> Vec<String> {
         .map(|c| c.trim_matches('"').to_string())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialect::{Dialect, MySql, Postgres, Sqlite};
+
+    fn mysql(number: u32, code: &str, message: &str) -> (ServerErrorKind, Violation) {
+        let error = ServerError {
+            code: Some(code),
+            number: Some(number),
+            message,
+            ..ServerError::default()
+        };
+        let kind = MySql.classify_server_error(&error);
+        (kind, MySql.violation(kind, &error))
+    }
+
+    fn sqlite(code: &str, message: &str) -> (ServerErrorKind, Violation) {
+        let error = ServerError {
+            code: Some(code),
+            message,
+            ..ServerError::default()
+        };
+        let kind = Sqlite.classify_server_error(&error);
+        (kind, Sqlite.violation(kind, &error))
+    }
+
+    #[test]
+    fn postgres_reads_sqlstate_and_its_own_fields() {
+        let error = ServerError {
+            code: Some("23505"),
+            message: "duplicate key value violates unique constraint \"users_email_key\"",
+            constraint: Some("users_email_key"),
+            table: Some("users"),
+            detail: Some("Key (email, \"team\")=(a@x.org, 1) already exists."),
+            ..ServerError::default()
+        };
+        let kind = Postgres.classify_server_error(&error);
+        assert_eq!(kind, ServerErrorKind::UniqueViolation);
+        assert_eq!(
+            Postgres.violation(kind, &error),
+            Violation {
+                constraint: Some("users_email_key".into()),
+                table: Some("users".into()),
+                columns: vec!["email".into(), "team".into()],
+            }
+        );
+        for (code, kind) in [
+            ("23503", ServerErrorKind::ForeignKeyViolation),
+            ("23502", ServerErrorKind::NotNullViolation),
+            ("23514", ServerErrorKind::CheckViolation),
+            ("40P01", ServerErrorKind::Deadlock),
+            ("40001", ServerErrorKind::SerializationFailure),
+            ("55P03", ServerErrorKind::LockTimeout),
+            ("28P01", ServerErrorKind::AuthenticationFailed),
+            ("3D000", ServerErrorKind::UnknownDatabase),
+            ("42P01", ServerErrorKind::Other),
+        ] {
+            let error = ServerError {
+                code: Some(code),
+                ..ServerError::default()
+            };
+            assert_eq!(Postgres.classify_server_error(&error), kind, "{code}");
+        }
+    }
+
+    #[test]
+    fn mysql_reads_error_numbers_and_names_from_the_message() {
+        let (kind, violation) = mysql(
+            1062,
+            "23000",
+            "Duplicate entry 'a@x.org' for key 'users_email_key'",
+        );
+        assert_eq!(kind, ServerErrorKind::UniqueViolation);
+        assert_eq!(violation.constraint.as_deref(), Some("users_email_key"));
+        // MySQL 8 qualifies the key with its table.
+        let (_, violation) = mysql(
+            1062,
+            "23000",
+            "Duplicate entry 'a@x.org' for key 'users.users_email_key'",
+        );
+        assert_eq!(violation.constraint.as_deref(), Some("users_email_key"));
+        assert_eq!(violation.table.as_deref(), Some("users"));
+
+        let (kind, violation) = mysql(
+            1452,
+            "23000",
+            "Cannot add or update a child row: a foreign key constraint fails (`blog`.`posts`, CONSTRAINT `posts_author_fk` FOREIGN KEY (`author_id`) REFERENCES `users` (`id`))",
+        );
+        assert_eq!(kind, ServerErrorKind::ForeignKeyViolation);
+        assert_eq!(
+            violation,
+            Violation {
+                constraint: Some("posts_author_fk".into()),
+                table: Some("posts".into()),
+                columns: vec!["author_id".into()],
+            }
+        );
+
+        let (kind, violation) = mysql(1048, "23000", "Column 'email' cannot be null");
+        assert_eq!(kind, ServerErrorKind::NotNullViolation);
+        assert_eq!(violation.columns, ["email"]);
+
+        let (kind, violation) = mysql(
+            4025,
+            "23000",
+            "CONSTRAINT `age_positive` failed for `blog`.`users`",
+        );
+        assert_eq!(kind, ServerErrorKind::CheckViolation);
+        assert_eq!(violation.constraint.as_deref(), Some("age_positive"));
+        assert_eq!(violation.table.as_deref(), Some("users"));
+        let (kind, violation) = mysql(
+            3819,
+            "HY000",
+            "Check constraint 'age_positive' is violated.",
+        );
+        assert_eq!(kind, ServerErrorKind::CheckViolation);
+        assert_eq!(violation.constraint.as_deref(), Some("age_positive"));
+        // MySQL's own 4025 is another error (another SQLSTATE).
+        assert_eq!(mysql(4025, "HY000", "").0, ServerErrorKind::Other);
+
+        assert_eq!(mysql(1213, "40001", "").0, ServerErrorKind::Deadlock);
+        assert_eq!(mysql(1205, "HY000", "").0, ServerErrorKind::LockTimeout);
+        assert_eq!(
+            mysql(1045, "28000", "").0,
+            ServerErrorKind::AuthenticationFailed
+        );
+        assert_eq!(mysql(1049, "42000", "").0, ServerErrorKind::UnknownDatabase);
+    }
+
+    #[test]
+    fn sqlite_reads_extended_result_codes_and_names_from_the_message() {
+        let (kind, violation) = sqlite("2067", "UNIQUE constraint failed: users.team, users.email");
+        assert_eq!(kind, ServerErrorKind::UniqueViolation);
+        assert_eq!(
+            violation,
+            Violation {
+                constraint: None,
+                table: Some("users".into()),
+                columns: vec!["team".into(), "email".into()],
+            }
+        );
+        let (_, violation) = sqlite(
+            "2067",
+            "UNIQUE constraint failed: index 'users_lower_email'",
+        );
+        assert_eq!(violation.constraint.as_deref(), Some("users_lower_email"));
+        assert_eq!(
+            sqlite("1555", "UNIQUE constraint failed: users.id").0,
+            ServerErrorKind::UniqueViolation
+        );
+        assert_eq!(
+            sqlite("787", "FOREIGN KEY constraint failed"),
+            (ServerErrorKind::ForeignKeyViolation, Violation::default())
+        );
+        let (kind, violation) = sqlite("1299", "NOT NULL constraint failed: users.email");
+        assert_eq!(kind, ServerErrorKind::NotNullViolation);
+        assert_eq!(violation.columns, ["email"]);
+        let (kind, violation) = sqlite("275", "CHECK constraint failed: age_positive");
+        assert_eq!(kind, ServerErrorKind::CheckViolation);
+        assert_eq!(violation.constraint.as_deref(), Some("age_positive"));
+        assert_eq!(sqlite("517", "").0, ServerErrorKind::SerializationFailure);
+        for busy in ["5", "261", "6", "262"] {
+            assert_eq!(sqlite(busy, "").0, ServerErrorKind::LockTimeout, "{busy}");
+        }
+        assert_eq!(
+            sqlite("1", "no such column: emial").0,
+            ServerErrorKind::Other
+        );
+        assert!(ServerErrorKind::LockTimeout.is_retryable());
+        assert!(!ServerErrorKind::UniqueViolation.is_retryable());
+    }
+}
