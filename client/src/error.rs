@@ -46,7 +46,7 @@ pub enum Error {
     /// MySQL/MariaDB `1062`, SQLite `SQLITE_CONSTRAINT_UNIQUE`/`_PRIMARYKEY`).
     #[error(
         "{backend}: unique constraint violated{}: {message}{}",
-        violation_names(constraint, table, columns),
+        violation_names(constraint.as_deref(), table.as_deref(), columns),
         shown_statement(statement)
     )]
     UniqueViolation {
@@ -54,9 +54,9 @@ pub enum Error {
         backend: Backend,
         /// The constraint or unique index (PostgreSQL, MySQL/MariaDB; SQLite only for an
         /// expression index: it names the columns instead).
-        constraint: Option<String>,
+        constraint: Option<Box<str>>,
         /// The table (PostgreSQL, SQLite, MySQL 8).
-        table: Option<String>,
+        table: Option<Box<str>>,
         /// The columns (PostgreSQL, SQLite).
         columns: Vec<String>,
         /// The engine's message.
@@ -71,16 +71,16 @@ pub enum Error {
     /// (PostgreSQL `23503`, MySQL/MariaDB `1451`/`1452`, SQLite `SQLITE_CONSTRAINT_FOREIGNKEY`).
     #[error(
         "{backend}: foreign key violated{}: {message}{}",
-        violation_names(constraint, table, columns),
+        violation_names(constraint.as_deref(), table.as_deref(), columns),
         shown_statement(statement)
     )]
     ForeignKeyViolation {
         /// Engine.
         backend: Backend,
         /// The foreign key's name (PostgreSQL, MySQL/MariaDB; SQLite does not say).
-        constraint: Option<String>,
+        constraint: Option<Box<str>>,
         /// The referencing table (PostgreSQL, MySQL/MariaDB).
-        table: Option<String>,
+        table: Option<Box<str>>,
         /// The referencing columns (MySQL/MariaDB).
         columns: Vec<String>,
         /// The engine's message.
@@ -93,12 +93,12 @@ pub enum Error {
     },
     /// NULL, or no value, for a NOT NULL column (PostgreSQL `23502`, MySQL/MariaDB
     /// `1048`/`1364`, SQLite `SQLITE_CONSTRAINT_NOTNULL`).
-    #[error("{backend}: NOT NULL violated{}: {message}{}", violation_names(&None, table, columns), shown_statement(statement))]
+    #[error("{backend}: NOT NULL violated{}: {message}{}", violation_names(None, table.as_deref(), columns), shown_statement(statement))]
     NotNullViolation {
         /// Engine.
         backend: Backend,
         /// The table (PostgreSQL, SQLite).
-        table: Option<String>,
+        table: Option<Box<str>>,
         /// The column (every engine names it).
         columns: Vec<String>,
         /// The engine's message.
@@ -111,14 +111,14 @@ pub enum Error {
     },
     /// A CHECK constraint refused the row (PostgreSQL `23514`, MySQL `3819`, MariaDB `4025`,
     /// SQLite `SQLITE_CONSTRAINT_CHECK`).
-    #[error("{backend}: check constraint violated{}: {message}{}", violation_names(constraint, table, &[]), shown_statement(statement))]
+    #[error("{backend}: check constraint violated{}: {message}{}", violation_names(constraint.as_deref(), table.as_deref(), &[]), shown_statement(statement))]
     CheckViolation {
         /// The constraint's name (SQLite: its expression when it has no name).
-        constraint: Option<String>,
+        constraint: Option<Box<str>>,
         /// Engine.
         backend: Backend,
         /// The table (PostgreSQL, MariaDB).
-        table: Option<String>,
+        table: Option<Box<str>>,
         /// The engine's message.
         message: String,
         /// The statement that failed, when known.
@@ -302,11 +302,7 @@ fn shown_statement(statement: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
-fn violation_names(
-    constraint: &Option<String>,
-    table: &Option<String>,
-    columns: &[String],
-) -> String {
+fn violation_names(constraint: Option<&str>, table: Option<&str>, columns: &[String]) -> String {
     let mut names = Vec::new();
     if let Some(constraint) = constraint {
         names.push(format!("constraint {constraint}"));
@@ -352,8 +348,8 @@ impl Error {
         match kind {
             Kind::UniqueViolation => Self::UniqueViolation {
                 backend,
-                constraint: violation.constraint,
-                table: violation.table,
+                constraint: violation.constraint.map(Into::into),
+                table: violation.table.map(Into::into),
                 columns: violation.columns,
                 message,
                 statement,
@@ -361,8 +357,8 @@ impl Error {
             },
             Kind::ForeignKeyViolation => Self::ForeignKeyViolation {
                 backend,
-                constraint: violation.constraint,
-                table: violation.table,
+                constraint: violation.constraint.map(Into::into),
+                table: violation.table.map(Into::into),
                 columns: violation.columns,
                 message,
                 statement,
@@ -370,7 +366,7 @@ impl Error {
             },
             Kind::NotNullViolation => Self::NotNullViolation {
                 backend,
-                table: violation.table,
+                table: violation.table.map(Into::into),
                 columns: violation.columns,
                 message,
                 statement,
@@ -378,8 +374,8 @@ impl Error {
             },
             Kind::CheckViolation => Self::CheckViolation {
                 backend,
-                constraint: violation.constraint,
-                table: violation.table,
+                constraint: violation.constraint.map(Into::into),
+                table: violation.table.map(Into::into),
                 message,
                 statement,
                 source,
