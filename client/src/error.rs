@@ -339,11 +339,9 @@ impl Error {
         let kind = dialect.classify_server_error(&server.as_ref());
         let violation = dialect.violation(kind, &server.as_ref());
         let message = database.message().to_string();
-        // Other errors keep PostgreSQL's DETAIL and HINT after the message.
+        // PostgreSQL's DETAIL and HINT stay after the message (`Key (email)=(..) already exists.`).
         #[cfg(feature = "postgres")]
-        let full_message = with_postgres_detail(message.clone(), database.as_ref());
-        #[cfg(not(feature = "postgres"))]
-        let full_message = message.clone();
+        let message = with_postgres_detail(message, database.as_ref());
         let source = DriverError::new(source);
         match kind {
             Kind::UniqueViolation => Self::UniqueViolation {
@@ -400,7 +398,7 @@ impl Error {
             },
             Kind::AuthenticationFailed | Kind::UnknownDatabase | Kind::Other => Self::Query {
                 backend,
-                message: full_message,
+                message,
                 statement,
                 source,
             },

@@ -179,13 +179,18 @@ where
     I: sqlx::ColumnIndex<sqlx::postgres::PgRow> + std::fmt::Display + Copy,
 {
     use sqlx::TypeInfo as _;
+    // The column's own width first: one attempt in the usual case.
+    let error = match row.try_get::<T, _>(column) {
+        Ok(value) => return Ok(value),
+        Err(error) => error,
+    };
     let raw = row.try_get_raw(column)?;
     let wide: i64 = match sqlx::ValueRef::type_info(&raw).name() {
         "INT2" => i64::from(row.try_get::<i16, _>(column)?),
         "INT4" => i64::from(row.try_get::<i32, _>(column)?),
         "INT8" => row.try_get::<i64, _>(column)?,
         // Not an integer column: the driver's own message says which type it is.
-        _ => return row.try_get::<T, _>(column),
+        _ => return Err(error),
     };
     T::try_from(wide).map_err(|e| decode_error(&column, e))
 }
