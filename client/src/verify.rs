@@ -57,6 +57,31 @@ pub enum FieldKind {
     Unchecked,
 }
 
+/// The Rust type, as a reader writes it (`i32`, `String`).
+impl std::fmt::Display for FieldKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Bool => "bool",
+            Self::Integer(16) => "i16",
+            Self::Integer(32) => "i32",
+            Self::Integer(_) => "i64",
+            Self::Unsigned => "u64",
+            Self::Float32 => "f32",
+            Self::Float64 => "f64",
+            Self::Decimal => "Decimal",
+            Self::Text => "String",
+            Self::Bytes => "Vec<u8>",
+            Self::Uuid => "Uuid",
+            Self::TimestampTz => "DateTime<Utc>",
+            Self::Timestamp => "NaiveDateTime",
+            Self::Date => "NaiveDate",
+            Self::Time => "NaiveTime",
+            Self::Json => "serde_json::Value",
+            Self::Unchecked => "application type",
+        })
+    }
+}
+
 /// What a field of a model can hold: its kind and whether it is an `Option`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FieldShape {
@@ -139,7 +164,7 @@ impl std::fmt::Display for Mismatch {
                 column_type,
             } => write!(
                 f,
-                "{table}.{column} is {column_type}, which a {field:?} field cannot hold"
+                "{table}.{column} is {column_type}, which a field of type `{field}` cannot hold"
             ),
             Self::NullableColumn { table, column } => write!(
                 f,

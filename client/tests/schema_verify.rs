@@ -126,7 +126,7 @@ async fn models_that_match_the_database_pass_and_every_mismatch_is_listed() {
             "{engine}: {text}"
         );
         assert!(
-            text.contains("posts.author_id is bigint, which a Text field cannot hold"),
+            text.contains("posts.author_id is bigint, which a field of type `String` cannot hold"),
             "{engine}: {text}"
         );
     }
