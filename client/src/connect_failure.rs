@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use crate::Backend;
 use crate::dialect::{ServerErrorKind, dialect_for};
 use crate::error::{ConnectFailure, Error};
 use crate::url::DatabaseUrl;
@@ -23,16 +22,6 @@ impl UrlSource {
         match self {
             Self::Application => "",
             Self::Operator => " (--database, FOX_DATABASE_URL or the FoxReplicaSet's Secret)",
-        }
-    }
-}
-
-/// Host, port and database (or the SQLite file).
-fn location(url: &DatabaseUrl) -> String {
-    match url.backend() {
-        Backend::Sqlite => url.location(),
-        Backend::Postgres | Backend::MySql => {
-            format!("{}/{}", url.location(), url.database_name())
         }
     }
 }
@@ -81,35 +70,38 @@ pub(crate) fn timed_out(url: &DatabaseUrl, source: UrlSource, after: Duration) -
 fn failure(url: &DatabaseUrl, source: UrlSource, reason: ConnectFailure, message: &str) -> Error {
     let backend = url.backend();
     let suffix = source.suffix();
-    let hint = match (backend, reason) {
-        (Backend::Sqlite, _) => "check that the directory exists and is writable".to_string(),
-        (_, ConnectFailure::Refused) => format!(
-            "is the server running and reachable at {}? nothing accepts connections there; check the host and port in the URL{suffix}",
-            url.location()
-        ),
-        (_, ConnectFailure::Unreachable) => format!(
-            "is the server running and reachable at {}? check the host name, the network and firewalls, and the URL{suffix}",
-            url.location()
-        ),
-        (_, ConnectFailure::Authentication) => {
-            format!("check the user and password in the URL{suffix}")
+    let hint = if backend.is_embedded() {
+        "check that the directory exists and is writable".to_string()
+    } else {
+        match reason {
+            ConnectFailure::Refused => format!(
+                "is the server running and reachable at {}? nothing accepts connections there; check the host and port in the URL{suffix}",
+                url.location()
+            ),
+            ConnectFailure::Unreachable => format!(
+                "is the server running and reachable at {}? check the host name, the network and firewalls, and the URL{suffix}",
+                url.location()
+            ),
+            ConnectFailure::Authentication => {
+                format!("check the user and password in the URL{suffix}")
+            }
+            ConnectFailure::UnknownDatabase => format!(
+                "the server has no database `{}`: create it first, or fix its name in the URL{suffix}",
+                url.database_name()
+            ),
+            ConnectFailure::Tls => format!(
+                "give the server's CA (sslrootcert= / ssl-ca= or TlsOptions::ca_pem), or name the TLS mode you accept in the URL{suffix}"
+            ),
+            ConnectFailure::Other => format!(
+                "is the server running and reachable at {}? check the URL{suffix}",
+                url.location()
+            ),
         }
-        (_, ConnectFailure::UnknownDatabase) => format!(
-            "the server has no database `{}`: create it first, or fix its name in the URL{suffix}",
-            url.database_name()
-        ),
-        (_, ConnectFailure::Tls) => format!(
-            "give the server's CA (sslrootcert= / ssl-ca= or TlsOptions::ca_pem), or name the TLS mode you accept in the URL{suffix}"
-        ),
-        (_, _) => format!(
-            "is the server running and reachable at {}? check the URL{suffix}",
-            url.location()
-        ),
     };
     Error::Connect {
         backend,
         reason,
-        location: location(url),
+        location: url.target(),
         message: url.hide_password(message),
         hint,
     }
