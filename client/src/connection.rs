@@ -98,33 +98,9 @@ impl Connection {
     /// [`Error::BackendNotEnabled`] for an engine this build of foxdb leaves out.
     pub async fn connect(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Self> {
         let backend = url.backend();
-        let connect_error = |message: String| {
-            let hint = match message.as_str() {
-                _ if backend.is_embedded() => "check that the directory exists and is writable".to_string(),
-                _ if message.contains("password") || message.contains("Access denied") || message.contains("authentication") => {
-                    "check the user and password in the URL (--database, FOX_DATABASE_URL or the FoxReplicaSet's Secret)".to_string()
-                }
-                _ if message.contains("does not exist") || message.contains("Unknown database") => {
-                    "create the database first, or fix its name in the URL".to_string()
-                }
-                _ => format!(
-                    "is the server running and reachable at {}? check the URL given by --database, FOX_DATABASE_URL or the FoxReplicaSet's Secret",
-                    url.location()
-                ),
-            };
-            Error::Connect {
-                backend,
-                location: url.target(),
-                message: url.hide_password(&message),
-                hint,
-            }
-        };
-        let driver_error = |error: sqlx::Error| {
-            connect_error(match &error {
-                sqlx::Error::Database(db) => db.message().to_string(),
-                other => other.to_string(),
-            })
-        };
+        let source = crate::connect_failure::UrlSource::Operator;
+        let driver_error =
+            |error: sqlx::Error| crate::connect_failure::connect_error(url, source, &error);
         // Per engine: the driver's options; the rest of connecting is shared.
         // Certificates given here win over those that came with the URL.
         #[cfg(any(feature = "postgres", feature = "mysql"))]
@@ -185,10 +161,13 @@ impl Connection {
                     let connect_options = connect_options
                         .foreign_keys(true)
                         .busy_timeout(Duration::from_secs(5));
-                    sqlx::SqliteConnection::connect_with(&connect_options)
+                    let mut connection = sqlx::SqliteConnection::connect_with(&connect_options)
                         .await
-                        .map(Self::Sqlite)
-                        .map_err(driver_error)
+                        .map_err(driver_error)?;
+                    crate::backend::SessionSetup::prepare_session(&mut connection)
+                        .await
+                        .map_err(driver_error)?;
+                    Ok(Self::Sqlite(connection))
                 }
                 #[cfg(not(all(feature = "postgres", feature = "mysql", feature = "sqlite")))]
                 compiled_out => Err(compiled_out.not_enabled()),
@@ -196,10 +175,11 @@ impl Connection {
         };
         match tokio::time::timeout(options.connect_timeout, connecting).await {
             Ok(connected) => connected,
-            Err(_) => Err(connect_error(format!(
-                "no answer within {} s",
-                options.connect_timeout.as_secs()
-            ))),
+            Err(_) => Err(crate::connect_failure::timed_out(
+                url,
+                source,
+                options.connect_timeout,
+            )),
         }
     }
 
@@ -464,12 +444,7 @@ pub(crate) fn check_counted_parameters(
             "unbindable placeholder",
         ),
     };
-    Err(Error::Query {
-        backend,
-        message,
-        statement: Some(sql.to_string()),
-        source: sqlx::Error::Protocol(reason.into()),
-    })
+    Err(Error::refused_statement(backend, sql, message, reason))
 }
 
 fn text_row<R>(row: &R, width: usize) -> Vec<Option<String>>

@@ -141,20 +141,45 @@ impl Database {
 
     async fn open(url: &str, options: &PoolOptions, lazy: bool) -> Result<Self> {
         let url = DatabaseUrl::parse(url)?;
-        let connect_error = |error: sqlx::Error| Error::Connect {
-            backend: url.backend(),
-            location: url.location(),
-            message: url.hide_password(&error.to_string()),
-            hint: "check that the server runs and the URL is right".into(),
-        };
+        let source = crate::connect_failure::UrlSource::Application;
+        let connect_error =
+            |error: sqlx::Error| crate::connect_failure::connect_error(&url, source, &error);
         macro_rules! pool {
             ($options:ty, $variant:ident, $configure:expr) => {{
                 let connect: $options = url.expose().parse().map_err(connect_error)?;
                 #[allow(clippy::redundant_closure_call)]
                 let connect = ($configure)(connect);
+                // One connection first, outside the pool: the pool would retry a refused
+                // connection until the acquire timeout and then report only that it timed out.
+                // This one fails at once with its cause (connection refused, a wrong password, a
+                // missing database), and waits at most the acquire timeout for a silent host.
+                // A lazy pool touches no network here.
+                if !lazy {
+                    match tokio::time::timeout(
+                        options.acquire_timeout,
+                        sqlx::ConnectOptions::connect(&connect),
+                    )
+                    .await
+                    {
+                        Ok(Ok(probe)) => {
+                            let _ = sqlx::Connection::close(probe).await;
+                        }
+                        Ok(Err(error)) => return Err(connect_error(error)),
+                        Err(_) => {
+                            return Err(crate::connect_failure::timed_out(
+                                &url,
+                                source,
+                                options.acquire_timeout,
+                            ));
+                        }
+                    }
+                }
                 let ping_after_idle = options.ping_after_idle;
                 let pool_options = sqlx::pool::PoolOptions::new()
                     .test_before_acquire(false)
+                    .after_connect(|connection, _| {
+                        Box::pin(crate::backend::SessionSetup::prepare_session(connection))
+                    })
                     .before_acquire(move |connection, meta| {
                         Box::pin(async move {
                             if meta.idle_for >= ping_after_idle
@@ -175,11 +200,9 @@ impl Database {
                 if lazy {
                     Pool::$variant(pool_options.connect_lazy_with(connect))
                 } else {
-                    pool_options
-                        .connect_with(connect)
-                        .await
-                        .map(Pool::$variant)
-                        .map_err(connect_error)?
+                    // The probe above connected: the pool opens its connections as they are
+                    // needed (and `min_connections` in the background).
+                    Pool::$variant(pool_options.connect_lazy_with(connect))
                 }
             }};
         }
@@ -356,10 +379,15 @@ impl Database {
         }
     }
 
-    /// Statements this handle (and its clones) ran through the pool so far; transactions
-    /// count on their own connection and are not included.
+    /// Statements this handle (and its clones) ran so far, through the pool and inside its
+    /// transactions (savepoints included; the `BEGIN`, `COMMIT` and `ROLLBACK` that open and
+    /// close a transaction are not counted).
     pub fn statement_count(&self) -> u64 {
         self.statements.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn statements_handle(&self) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+        self.statements.clone()
     }
 
     /// Timings and counts of the statements run through this handle and its transactions.
@@ -369,6 +397,30 @@ impl Database {
 
     pub(crate) fn stats_handle(&self) -> std::sync::Arc<crate::stats::QueryStats> {
         self.stats.clone()
+    }
+
+    /// A connection of its own, taken out of the pool (the pool opens another when it needs
+    /// one): for work that wants a whole session, such as reading the schema.
+    pub(crate) async fn detached_connection(&self) -> Result<crate::Connection> {
+        let backend = self.backend();
+        let connection = match &self.pool {
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(p) => p
+                .acquire()
+                .await
+                .map(|c| crate::Connection::Postgres(c.detach())),
+            #[cfg(feature = "mysql")]
+            Pool::MySql(p) => p
+                .acquire()
+                .await
+                .map(|c| crate::Connection::MySql(c.detach())),
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(p) => p
+                .acquire()
+                .await
+                .map(|c| crate::Connection::Sqlite(c.detach())),
+        };
+        connection.map_err(|e| Error::query(backend, None, e))
     }
 
     /// The engine.

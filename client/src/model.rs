@@ -21,6 +21,9 @@ pub trait Model: Hooks + Clone + Sized + Send + Sync + 'static {
     /// its own (PostgreSQL) values are cast to the type the schema engine made for the column,
     /// which the dialect names; elsewhere they go as their text labels.
     const ENUM_COLUMNS: &'static [&'static str] = &[];
+    /// What each field holds, in [`Model::COLUMNS`] order, for [`crate::Database::verify`]
+    /// (the derive writes it from the field types; empty: only the columns are checked).
+    const FIELDS: &'static [crate::verify::FieldShape] = &[];
     /// Whether the model has its own [`Hooks`]; writes through the pool then run in a
     /// transaction so an `after_*` hook's error undoes the write.
     const HAS_HOOKS: bool = false;

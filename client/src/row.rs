@@ -34,6 +34,11 @@ pub trait FromRow: Sized {
 /// A Rust type every engine can decode a column into (`Send`: rows are decoded as they arrive,
 /// inside the query's future).
 pub trait FromColumn: Sized + Send {
+    /// What the field holds, for [`crate::Database::verify`]; a type of the application's own
+    /// is [`crate::verify::FieldKind::Unchecked`] unless it says otherwise.
+    const FIELD: crate::verify::FieldShape =
+        crate::verify::FieldShape::of(crate::verify::FieldKind::Unchecked);
+
     /// Decodes `column` of `row`.
     ///
     /// # Errors
@@ -65,11 +70,51 @@ fn decode_error(
     }
 }
 
+/// The field kind of each type foxdb decodes itself.
+const fn field_kind<T: KnownField>() -> crate::verify::FieldKind {
+    T::KIND
+}
+
+/// The kinds of the types foxdb decodes itself.
+trait KnownField {
+    const KIND: crate::verify::FieldKind;
+}
+
+macro_rules! known_fields {
+    ($($ty:ty => $kind:expr),* $(,)?) => {
+        $(impl KnownField for $ty {
+            const KIND: crate::verify::FieldKind = $kind;
+        })*
+    };
+}
+
+known_fields! {
+    bool => crate::verify::FieldKind::Bool,
+    i16 => crate::verify::FieldKind::Integer(16),
+    i32 => crate::verify::FieldKind::Integer(32),
+    i64 => crate::verify::FieldKind::Integer(64),
+    u64 => crate::verify::FieldKind::Unsigned,
+    f32 => crate::verify::FieldKind::Float32,
+    f64 => crate::verify::FieldKind::Float64,
+    String => crate::verify::FieldKind::Text,
+    Vec<u8> => crate::verify::FieldKind::Bytes,
+    chrono::DateTime<chrono::Utc> => crate::verify::FieldKind::TimestampTz,
+    chrono::NaiveDateTime => crate::verify::FieldKind::Timestamp,
+    chrono::NaiveDate => crate::verify::FieldKind::Date,
+    chrono::NaiveTime => crate::verify::FieldKind::Time,
+    serde_json::Value => crate::verify::FieldKind::Json,
+    uuid::Uuid => crate::verify::FieldKind::Uuid,
+    rust_decimal::Decimal => crate::verify::FieldKind::Decimal,
+}
+
 /// `FromColumn` for `$ty`, by name and by position, from one body: `$column` is a `&str` in
 /// one and a `usize` in the other (both index a driver's row and display in messages).
 macro_rules! from_column {
     ($ty:ty, |$row:ident, $column:ident| $body:expr) => {
         impl FromColumn for $ty {
+            const FIELD: crate::verify::FieldShape =
+                crate::verify::FieldShape::of(field_kind::<$ty>());
+
             fn from_column($row: &Row, $column: &str) -> std::result::Result<Self, sqlx::Error> {
                 $body
             }
@@ -93,11 +138,7 @@ macro_rules! native_columns {
 
 native_columns!(
     bool,
-    i16,
-    i32,
-    i64,
     f32,
-    f64,
     String,
     Vec<u8>,
     chrono::DateTime<chrono::Utc>,
@@ -105,6 +146,67 @@ native_columns!(
     chrono::NaiveDate,
     chrono::NaiveTime,
 );
+
+// Integers decode into any integer field whose range holds the value, on every engine: MySQL's
+// and SQLite's drivers do so, PostgreSQL's wants the column's exact width (an `i64` field over
+// an `integer`/`serial` column would fail there only). The column's own width is read first, so
+// the usual case costs one attempt.
+macro_rules! integer_columns {
+    ($($ty:ty),* $(,)?) => {
+        $(from_column!($ty, |row, column| match row {
+            #[cfg(feature = "postgres")]
+            Row::Postgres(r) => postgres_integer(r, column),
+            #[cfg(feature = "mysql")]
+            Row::MySql(r) => r.try_get(column),
+            #[cfg(feature = "sqlite")]
+            Row::Sqlite(r) => r.try_get(column),
+        });)*
+    };
+}
+
+integer_columns!(i16, i32, i64);
+
+/// A PostgreSQL `smallint`, `integer` or `bigint` column into `T`, refusing values out of
+/// `T`'s range.
+#[cfg(feature = "postgres")]
+fn postgres_integer<T, I>(
+    row: &sqlx::postgres::PgRow,
+    column: I,
+) -> std::result::Result<T, sqlx::Error>
+where
+    T: TryFrom<i64> + for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+    <T as TryFrom<i64>>::Error: std::error::Error + Send + Sync + 'static,
+    I: sqlx::ColumnIndex<sqlx::postgres::PgRow> + std::fmt::Display + Copy,
+{
+    use sqlx::TypeInfo as _;
+    // The column's own width first: one attempt in the usual case.
+    let error = match row.try_get::<T, _>(column) {
+        Ok(value) => return Ok(value),
+        Err(error) => error,
+    };
+    let raw = row.try_get_raw(column)?;
+    let wide: i64 = match sqlx::ValueRef::type_info(&raw).name() {
+        "INT2" => i64::from(row.try_get::<i16, _>(column)?),
+        "INT4" => i64::from(row.try_get::<i32, _>(column)?),
+        "INT8" => row.try_get::<i64, _>(column)?,
+        // Not an integer column: the driver's own message says which type it is.
+        _ => return Err(error),
+    };
+    T::try_from(wide).map_err(|e| decode_error(&column, e))
+}
+
+// Floating point: a `real` column reads into an `f64` field on every engine.
+from_column!(f64, |row, column| match row {
+    #[cfg(feature = "postgres")]
+    Row::Postgres(r) => r.try_get::<f64, _>(column).or_else(|error| r
+        .try_get::<f32, _>(column)
+        .map(f64::from)
+        .map_err(|_| error)),
+    #[cfg(feature = "mysql")]
+    Row::MySql(r) => r.try_get(column),
+    #[cfg(feature = "sqlite")]
+    Row::Sqlite(r) => r.try_get(column),
+});
 
 // Unsigned 64-bit integers: native on MySQL (`BIGINT UNSIGNED`); on PostgreSQL and SQLite,
 // which have no unsigned types, a non-negative `BIGINT`.
@@ -181,6 +283,11 @@ from_column!(rust_decimal::Decimal, |row, column| {
 });
 
 impl<T: FromColumn> FromColumn for Option<T> {
+    const FIELD: crate::verify::FieldShape = crate::verify::FieldShape {
+        kind: T::FIELD.kind,
+        nullable: true,
+    };
+
     fn from_column(row: &Row, column: &str) -> std::result::Result<Self, sqlx::Error> {
         let is_null = on_engine!(row, Row(r) => sqlx::ValueRef::is_null(&r.try_get_raw(column)?));
         if is_null {

@@ -66,6 +66,9 @@ pub struct Transaction {
     inner: Inner,
     savepoints: u32,
     stats: std::sync::Arc<crate::stats::QueryStats>,
+    /// The pool's statement counter: statements in a transaction count in
+    /// [`Database::statement_count`] too.
+    statements: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// What runs after commit: read-your-writes, cache version bumps.
     hooks: crate::commit_hooks::CommitHooks,
 }
@@ -132,6 +135,7 @@ impl Database {
                 inner,
                 savepoints: 0,
                 stats: self.stats_handle(),
+                statements: self.statements_handle(),
                 hooks: self.commit_hooks(),
             })
             .map_err(|e| Error::query(backend, Some("BEGIN"), e))
@@ -236,27 +240,10 @@ impl Database {
     }
 }
 
-/// Whether an error is a serialization failure or deadlock worth retrying.
+/// Whether an error is a serialization failure, deadlock or lock timeout worth retrying: the
+/// same as [`Error::is_retryable`].
 pub fn is_retryable(error: &Error) -> bool {
-    let Error::Query {
-        source: sqlx::Error::Database(database),
-        ..
-    } = error
-    else {
-        return false;
-    };
-    // MySQL reports SQLSTATE through code(); its error numbers tell deadlock (1213) and lock
-    // wait timeout (1205) apart.
-    #[cfg(feature = "mysql")]
-    if let Some(mysql) = database.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
-        return matches!(mysql.number(), 1213 | 1205);
-    }
-    matches!(
-        database.code().as_deref(),
-        // PostgreSQL serialization failure and deadlock; SQLite busy and locked (with their
-        // extended codes).
-        Some("40001" | "40P01" | "5" | "6" | "261" | "262" | "517" | "773")
-    )
+    error.is_retryable()
 }
 
 impl Transaction {
@@ -378,6 +365,8 @@ impl Transaction {
     }
 
     async fn run(&mut self, sql: &str, values: &[Value]) -> Result<Executed> {
+        self.statements
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.hooks.note_statement(sql);
         let started = std::time::Instant::now();
         let backend = self.backend();
@@ -413,6 +402,8 @@ impl Executor for &mut Transaction {
         values: &[Value],
         mut decode: F,
     ) -> Result<Vec<T>> {
+        self.statements
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.hooks.note_statement(sql);
         let started = std::time::Instant::now();
         let backend = Transaction::backend(self);

@@ -370,6 +370,7 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             pub const #constant: ::foxdb::Column<#name, #ty> = ::foxdb::Column::new(#column);
         }
     });
+    let field_types: Vec<&syn::Type> = fields.iter().map(|f| &f.ty).collect();
     let changes_name = changes_name.unwrap_or_else(|| format_ident!("{}Changes", name));
     let changes = changes_struct(input, &changes_name, &table, &fields);
     let new_row = if new_row {
@@ -391,6 +392,8 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             const COLUMNS: &'static [&'static str] = &[#(#columns),*];
             const PRIMARY_KEY: &'static [&'static str] = &[#(#keys),*];
             const GENERATED: &'static [&'static str] = &[#(#generated),*];
+            const FIELDS: &'static [::foxdb::verify::FieldShape] =
+                &[#(<#field_types as ::foxdb::FromColumn>::FIELD),*];
             const ENUM_COLUMNS: &'static [&'static str] = &[#(#enum_columns),*];
             const HAS_HOOKS: bool = #own_hooks;
 
@@ -602,4 +605,29 @@ fn changes_struct(
             }
         }
     }
+}
+
+mod raw_sql;
+
+/// A typed query in hand-written SQL whose `{expression}`s are bound as parameters, in the
+/// placeholder style of the engine it runs on: `foxdb::query_as!(UserStats, "SELECT ... WHERE
+/// created_at > {since}")`. Gives a `foxdb::raw::RawQuery<UserStats>`; `{{` and `}}` are
+/// literal braces. See `foxdb::raw`.
+#[proc_macro]
+pub fn query_as(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as raw_sql::QueryAs);
+    raw_sql::query_as(input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// A statement in hand-written SQL whose `{expression}`s are bound as parameters, in the
+/// placeholder style of the engine it runs on: `foxdb::query!("UPDATE users SET name = {name}
+/// WHERE id = {id}")`. Gives a `foxdb::raw::RawSql`. See `foxdb::raw`.
+#[proc_macro]
+pub fn query(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as raw_sql::Query);
+    raw_sql::query(input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }

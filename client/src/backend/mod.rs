@@ -105,6 +105,76 @@ impl fmt::Display for Backend {
     }
 }
 
+/// What every new connection of an engine needs before its first statement, pooled or single.
+pub(crate) trait SessionSetup: Send {
+    /// Prepares the session.
+    fn prepare_session(&mut self) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+}
+
+#[cfg(feature = "postgres")]
+impl SessionSetup for sqlx::PgConnection {
+    async fn prepare_session(&mut self) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+}
+
+#[cfg(feature = "mysql")]
+impl SessionSetup for sqlx::MySqlConnection {
+    async fn prepare_session(&mut self) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+}
+
+/// A server error's codes and names, read out of the driver's error (what each driver keeps
+/// in fields of its own is read by that engine's module).
+#[derive(Debug, Default)]
+pub(crate) struct ServerErrorFields {
+    code: Option<String>,
+    number: Option<u32>,
+    message: String,
+    constraint: Option<String>,
+    table: Option<String>,
+    column: Option<String>,
+    detail: Option<String>,
+}
+
+impl ServerErrorFields {
+    /// The fields as the dialects read them.
+    pub(crate) fn as_ref(&self) -> crate::dialect::ServerError<'_> {
+        crate::dialect::ServerError {
+            code: self.code.as_deref(),
+            number: self.number,
+            message: &self.message,
+            constraint: self.constraint.as_deref(),
+            table: self.table.as_deref(),
+            column: self.column.as_deref(),
+            detail: self.detail.as_deref(),
+        }
+    }
+}
+
+/// Reads the codes and names out of a driver's database error.
+pub(crate) fn server_error(error: &dyn sqlx::error::DatabaseError) -> ServerErrorFields {
+    #[allow(unused_mut, reason = "only some engines add fields of their own")]
+    let mut fields = ServerErrorFields {
+        code: error.code().map(std::borrow::Cow::into_owned),
+        message: error.message().to_string(),
+        constraint: error.constraint().map(str::to_string),
+        table: error.table().map(str::to_string),
+        ..ServerErrorFields::default()
+    };
+    #[cfg(feature = "postgres")]
+    if let Some(pg) = error.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        fields.column = pg.column().map(str::to_string);
+        fields.detail = pg.detail().map(str::to_string);
+    }
+    #[cfg(feature = "mysql")]
+    if let Some(mysql) = error.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        fields.number = Some(u32::from(mysql.number()));
+    }
+    fields
+}
+
 /// A `match` on a per-engine enum (a connection, pool, transaction or row) whose arms all run the
 /// same code: `on_engine!(value, Enum(binding) => body)` has one arm per engine compiled in, each
 /// running `body` with `binding` bound to that engine's driver value. The body is type-checked

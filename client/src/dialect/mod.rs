@@ -6,6 +6,7 @@
 mod mysql;
 mod mysql_limits;
 mod postgres;
+mod server_error;
 mod sqlite;
 
 use fox_crds::ColumnType;
@@ -13,6 +14,7 @@ use fox_crds::schema::ReferentialAction;
 
 pub use mysql::MySql;
 pub use postgres::{Postgres, enum_type_name};
+pub use server_error::{ServerError, ServerErrorKind, Violation};
 pub use sqlite::Sqlite;
 
 use crate::Backend;
@@ -80,6 +82,29 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
             self.quote_list(key),
             assignments.join(", ")
         )
+    }
+
+    /// What a server error means ([`ServerErrorKind`]), read from the engine's own codes:
+    /// PostgreSQL's SQLSTATE, MySQL/MariaDB's error number, SQLite's extended result code.
+    /// Every engine answers (no default), so a new engine cannot leave its errors unread.
+    fn classify_server_error(&self, error: &ServerError<'_>) -> ServerErrorKind;
+
+    /// The constraint, table and columns a constraint violation of `kind` names. By default
+    /// the fields the engine reports on their own (PostgreSQL's); engines that only write
+    /// them into the message read them from there.
+    fn violation(&self, kind: ServerErrorKind, error: &ServerError<'_>) -> Violation {
+        let mut columns: Vec<String> = error.column.map(str::to_string).into_iter().collect();
+        if columns.is_empty() && kind == ServerErrorKind::UniqueViolation {
+            columns = error
+                .detail
+                .map(server_error::postgres_key_columns)
+                .unwrap_or_default();
+        }
+        Violation {
+            constraint: error.constraint.map(str::to_string),
+            table: error.table.map(str::to_string),
+            columns,
+        }
     }
 
     /// Whether an `INSERT`, `UPDATE` or `DELETE` can return the rows it wrote (`RETURNING`).

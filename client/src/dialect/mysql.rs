@@ -5,6 +5,8 @@ use fox_crds::schema::ReferentialAction;
 
 use super::{Dialect, FloatStorage};
 use crate::Backend;
+use crate::dialect::server_error::quoted_after;
+use crate::dialect::{ServerError, ServerErrorKind, Violation};
 use crate::schema::{Column, Table};
 
 /// The MySQL / MariaDB dialect.
@@ -21,6 +23,78 @@ impl MySql {
 impl Dialect for MySql {
     fn backend(&self) -> Backend {
         Backend::MySql
+    }
+
+    /// By error number (the SQLSTATE MySQL reports is shared by too many errors).
+    fn classify_server_error(&self, error: &ServerError<'_>) -> ServerErrorKind {
+        match error.number.unwrap_or_default() {
+            // ER_DUP_ENTRY, ER_DUP_KEY, ER_DUP_UNIQUE, ER_DUP_ENTRY_WITH_KEY_NAME
+            1062 | 1022 | 1169 | 1586 => ServerErrorKind::UniqueViolation,
+            // ER_NO_REFERENCED_ROW(_2), ER_ROW_IS_REFERENCED(_2)
+            1216 | 1217 | 1451 | 1452 => ServerErrorKind::ForeignKeyViolation,
+            // ER_BAD_NULL_ERROR, ER_NO_DEFAULT_FOR_FIELD
+            1048 | 1364 => ServerErrorKind::NotNullViolation,
+            // MySQL's ER_CHECK_CONSTRAINT_VIOLATED; MariaDB's ER_CONSTRAINT_FAILED (MySQL
+            // uses 4025 for something else, with another SQLSTATE)
+            3819 => ServerErrorKind::CheckViolation,
+            4025 if error.code == Some("23000") => ServerErrorKind::CheckViolation,
+            1213 => ServerErrorKind::Deadlock,
+            1205 => ServerErrorKind::LockTimeout,
+            // ER_ACCESS_DENIED_ERROR, ER_DBACCESS_DENIED_ERROR
+            1045 | 1044 => ServerErrorKind::AuthenticationFailed,
+            1049 => ServerErrorKind::UnknownDatabase,
+            _ => ServerErrorKind::Other,
+        }
+    }
+
+    /// MySQL writes the names into the message: `Duplicate entry 'x' for key 'users_email_key'`
+    /// (MySQL 8: `'users.users_email_key'`), `a foreign key constraint fails (`db`.`posts`,
+    /// CONSTRAINT `posts_author_fk` ...)`, `Column 'email' cannot be null`, MariaDB's
+    /// `CONSTRAINT `positive` failed for `db`.`t``, MySQL's `Check constraint 'positive' is violated.`
+    fn violation(&self, kind: ServerErrorKind, error: &ServerError<'_>) -> Violation {
+        let message = error.message;
+        let backquoted_table = |marker: &str| {
+            let after = &message[message.find(marker)? + marker.len()..];
+            // `db`.`table`: the second backquoted name
+            after.split('`').nth(3).map(str::to_string)
+        };
+        match kind {
+            ServerErrorKind::UniqueViolation => {
+                let key = quoted_after(message, "for key ", '\'');
+                match key.as_deref().and_then(|k| k.split_once('.')) {
+                    Some((table, key)) => Violation {
+                        constraint: Some(key.to_string()),
+                        table: Some(table.to_string()),
+                        columns: Vec::new(),
+                    },
+                    None => Violation {
+                        constraint: key,
+                        ..Violation::default()
+                    },
+                }
+            }
+            ServerErrorKind::ForeignKeyViolation => Violation {
+                constraint: quoted_after(message, "CONSTRAINT ", '`'),
+                table: backquoted_table("fails ("),
+                columns: quoted_after(message, "FOREIGN KEY (", '`')
+                    .into_iter()
+                    .collect(),
+            },
+            ServerErrorKind::NotNullViolation => Violation {
+                columns: quoted_after(message, "Column ", '\'')
+                    .or_else(|| quoted_after(message, "Field ", '\''))
+                    .into_iter()
+                    .collect(),
+                ..Violation::default()
+            },
+            ServerErrorKind::CheckViolation => Violation {
+                constraint: quoted_after(message, "CONSTRAINT ", '`')
+                    .or_else(|| quoted_after(message, "constraint ", '\'')),
+                table: backquoted_table("failed for "),
+                columns: Vec::new(),
+            },
+            _ => Violation::default(),
+        }
     }
 
     /// An OFFSET needs a LIMIT before it: the largest one stands for none.

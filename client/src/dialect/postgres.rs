@@ -5,6 +5,7 @@ use fox_crds::conventions::fit_identifier;
 
 use super::{Dialect, create_table_statement};
 use crate::Backend;
+use crate::dialect::{ServerError, ServerErrorKind};
 use crate::schema::{Column, Table};
 
 /// The PostgreSQL dialect.
@@ -70,6 +71,22 @@ impl Postgres {
 impl Dialect for Postgres {
     fn backend(&self) -> Backend {
         Backend::Postgres
+    }
+
+    /// By SQLSTATE (class 23 integrity, 40 transaction rollback, 28 authorization).
+    fn classify_server_error(&self, error: &ServerError<'_>) -> ServerErrorKind {
+        match error.code.unwrap_or_default() {
+            "23505" => ServerErrorKind::UniqueViolation,
+            "23503" => ServerErrorKind::ForeignKeyViolation,
+            "23502" => ServerErrorKind::NotNullViolation,
+            "23514" => ServerErrorKind::CheckViolation,
+            "40P01" => ServerErrorKind::Deadlock,
+            "40001" => ServerErrorKind::SerializationFailure,
+            "55P03" => ServerErrorKind::LockTimeout,
+            "28P01" | "28000" => ServerErrorKind::AuthenticationFailed,
+            "3D000" => ServerErrorKind::UnknownDatabase,
+            _ => ServerErrorKind::Other,
+        }
     }
 
     fn text_cast_type(&self) -> &'static str {

@@ -5,6 +5,8 @@ use fox_crds::ColumnType;
 
 use super::{Dialect, FloatStorage};
 use crate::Backend;
+use crate::dialect::server_error::quoted_after;
+use crate::dialect::{ServerError, ServerErrorKind, Violation};
 use crate::schema::{Column, Table};
 
 /// The SQLite dialect.
@@ -40,6 +42,62 @@ impl Sqlite {
 impl Dialect for Sqlite {
     fn backend(&self) -> Backend {
         Backend::Sqlite
+    }
+
+    /// By extended result code (the primary code is its low byte).
+    fn classify_server_error(&self, error: &ServerError<'_>) -> ServerErrorKind {
+        let Some(code) = error.code.and_then(|c| c.parse::<u32>().ok()) else {
+            return ServerErrorKind::Other;
+        };
+        match code {
+            // SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIMARYKEY
+            2067 | 1555 => ServerErrorKind::UniqueViolation,
+            787 => ServerErrorKind::ForeignKeyViolation,
+            1299 => ServerErrorKind::NotNullViolation,
+            275 => ServerErrorKind::CheckViolation,
+            // SQLITE_BUSY_SNAPSHOT: a WAL read snapshot went stale before the write
+            517 => ServerErrorKind::SerializationFailure,
+            // SQLITE_BUSY and SQLITE_LOCKED with their other extended codes
+            _ if matches!(code & 0xff, 5 | 6) => ServerErrorKind::LockTimeout,
+            _ => ServerErrorKind::Other,
+        }
+    }
+
+    /// SQLite writes the names into the message: `UNIQUE constraint failed: users.email`
+    /// (`index 'name'` for an expression index), `NOT NULL constraint failed: users.email`,
+    /// `CHECK constraint failed: positive` (the constraint's name, or its expression);
+    /// a foreign key violation names nothing.
+    fn violation(&self, kind: ServerErrorKind, error: &ServerError<'_>) -> Violation {
+        let named = error
+            .message
+            .split_once("constraint failed: ")
+            .map(|(_, names)| names.trim());
+        let Some(named) = named else {
+            return Violation::default();
+        };
+        match kind {
+            ServerErrorKind::UniqueViolation | ServerErrorKind::NotNullViolation => {
+                if let Some(index) = quoted_after(named, "index ", '\'') {
+                    return Violation {
+                        constraint: Some(index),
+                        ..Violation::default()
+                    };
+                }
+                let mut violation = Violation::default();
+                for qualified in named.split(", ") {
+                    if let Some((table, column)) = qualified.split_once('.') {
+                        violation.table = Some(table.to_string());
+                        violation.columns.push(column.to_string());
+                    }
+                }
+                violation
+            }
+            ServerErrorKind::CheckViolation => Violation {
+                constraint: Some(named.to_string()),
+                ..Violation::default()
+            },
+            _ => Violation::default(),
+        }
     }
 
     fn parameter_limit(&self) -> usize {

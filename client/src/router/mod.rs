@@ -482,6 +482,7 @@ impl Routed {
         if settings.read_preference == ReadPreference::Replica {
             return Err(Error::Connect {
                 backend: members.primary.backend(),
+                reason: crate::ConnectFailure::Unreachable,
                 location: "replicas".into(),
                 message: "no replica is healthy within the lag limit".into(),
                 hint: "the read preference is `replica`, which never reads from the primary; \
@@ -610,7 +611,9 @@ pub(crate) fn spawn_health_checks(router: &Arc<Router>) {
 pub(crate) fn is_member_failure(error: &Error) -> bool {
     match error {
         Error::Connect { .. } => true,
-        Error::Query { source, .. } => match source {
+        // A standby cancels a read that conflicts with replay with SQLSTATE 40001.
+        Error::SerializationFailure { .. } => true,
+        Error::Query { source, .. } => match source.get() {
             sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
             | sqlx::Error::Protocol(_)
@@ -619,9 +622,8 @@ pub(crate) fn is_member_failure(error: &Error) -> bool {
             | sqlx::Error::WorkerCrashed => true,
             sqlx::Error::Database(database) => database.code().is_some_and(|code| {
                 // SQLSTATE classes 08 (connection exception) and 57 (operator intervention:
-                // shutdown, cannot connect now), and 40001 (a standby cancels a read that
-                // conflicts with replay).
-                code.starts_with("08") || code.starts_with("57") || code == "40001"
+                // shutdown, cannot connect now).
+                code.starts_with("08") || code.starts_with("57")
             }),
             _ => false,
         },

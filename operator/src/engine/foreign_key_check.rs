@@ -33,11 +33,9 @@ pub async fn commit_after_foreign_key_check(
         Ok(rows) => rows,
         Err(error) => {
             let _ = connection.rollback().await;
-            let reason = match &error {
-                foxdb::Error::Query {
-                    backend, message, ..
-                } => format!("{backend} error: {message}"),
-                other => other.to_string(),
+            let reason = match error.server_message() {
+                Some((backend, message)) => format!("{backend} error: {message}"),
+                None => error.to_string(),
             };
             return Err(EngineError::ForeignKeyViolation(format!(
                 "the foreign key check before commit could not run ({reason})"

@@ -351,12 +351,10 @@ fn first_row(rows: &[Row]) -> foxdb::Result<&Row> {
 
 /// A `foxdb` error as one line; its `Display` already hides credentials.
 fn error_message(error: &foxdb::Error) -> String {
-    let text = match error {
-        // The statement is the probe's own, always the same: noise in a member's status.
-        foxdb::Error::Query {
-            backend, message, ..
-        } => format!("{backend} error: {message}"),
-        other => other.to_string(),
+    // The statement is the probe's own, always the same: noise in a member's status.
+    let text = match error.server_message() {
+        Some((backend, message)) => format!("{backend} error: {message}"),
+        None => error.to_string(),
     };
     let lines: Vec<&str> = text
         .lines()
@@ -440,6 +438,7 @@ mod tests {
     fn error_messages_are_one_line() {
         let error = foxdb::Error::Connect {
             backend: Backend::Postgres,
+            reason: foxdb::ConnectFailure::Refused,
             location: "db:5432".into(),
             message: "connection refused".into(),
             hint: "check that the server runs".into(),

@@ -91,10 +91,8 @@ impl From<foxdb::Error> for MigrateError {
 /// The server's message of a failed statement, without the statement (the migration error
 /// names it once).
 pub fn server_message(error: &foxdb::Error) -> String {
-    match error {
-        foxdb::Error::Query {
-            backend, message, ..
-        } => format!("{backend} error: {message}"),
-        other => other.to_string(),
+    match error.server_message() {
+        Some((backend, message)) => format!("{backend} error: {message}"),
+        None => error.to_string(),
     }
 }
