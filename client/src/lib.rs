@@ -37,6 +37,7 @@ pub mod introspect;
 pub mod model;
 mod placeholders;
 pub mod query;
+pub mod realtime;
 pub mod relation;
 pub mod row;
 pub mod schema;
