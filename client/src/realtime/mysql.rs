@@ -121,7 +121,7 @@ impl ChangeCapture for MySqlCapture {
 
     fn captured_tables(&self) -> &'static str {
         "SELECT DISTINCT CAST(EVENT_OBJECT_TABLE AS CHAR) FROM information_schema.TRIGGERS \
-         WHERE TRIGGER_SCHEMA = DATABASE() AND TRIGGER_NAME LIKE '\\_fox\\_c__\\_%' ORDER BY 1"
+         WHERE TRIGGER_SCHEMA = DATABASE() AND TRIGGER_NAME LIKE '\\_fox\\_c_\\_%' ORDER BY 1"
     }
 
     fn live_columns(&self) -> &'static str {
