@@ -51,10 +51,9 @@ pub struct NumberingSteps {
     pub lock_head: &'static str,
     /// Lists up to `?` committed, unnumbered change ids in id order.
     pub list_pending: &'static str,
-    /// Starts numbering after the head (bound once).
-    pub start_at: &'static str,
-    /// Numbers the given ids (`{ids}`: a comma-separated list) in id order after the head that
-    /// `start_at` set.
+    /// Numbers the listed ids: `{positions}` becomes `WHEN id THEN position ...` and `{ids}`
+    /// the comma-separated ids. (A statement touching only these rows by primary key: it
+    /// never waits for the row locks of a transaction still writing the log.)
     pub number_ids: &'static str,
     /// Stores the new head (bound once).
     pub store_head: &'static str,

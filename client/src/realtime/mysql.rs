@@ -142,9 +142,8 @@ impl ChangeCapture for MySqlCapture {
         Numbering::Steps(NumberingSteps {
             lock_head: "SELECT `head` FROM `_fox_changes_head` WHERE `id` = 1 FOR UPDATE",
             list_pending: "SELECT `id` FROM `_fox_changes` WHERE `position` IS NULL ORDER BY `id` LIMIT ?",
-            number_ids: "UPDATE `_fox_changes` SET `position` = (@fox_position := @fox_position + 1), \
-                         `committed_at` = UTC_TIMESTAMP(6) WHERE `id` IN ({ids}) ORDER BY `id`",
-            start_at: "SET @fox_position = ?",
+            number_ids: "UPDATE `_fox_changes` SET `position` = CASE `id` {positions} END, \
+                         `committed_at` = UTC_TIMESTAMP(6) WHERE `id` IN ({ids})",
             store_head: "UPDATE `_fox_changes_head` SET `head` = ? WHERE `id` = 1",
         })
     }

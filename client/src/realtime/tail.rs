@@ -350,7 +350,7 @@ impl Session {
                     .map_err(|e| crate::Error::query(backend, Some(steps.lock_head), e))?
                     .unwrap_or(0);
                 let pending = (&mut tx)
-                    .fetch_all(steps.list_pending, &[Value::Int(5000)])
+                    .fetch_all(steps.list_pending, &[Value::Int(1000)])
                     .await?;
                 let ids = pending
                     .iter()
@@ -362,12 +362,15 @@ impl Session {
                     return Ok(());
                 }
                 let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-                (&mut tx)
-                    .execute(steps.start_at, &[Value::Int(head)])
-                    .await?;
-                (&mut tx)
-                    .execute(&steps.number_ids.replace("{ids}", &list.join(",")), &[])
-                    .await?;
+                let positions: Vec<String> = (head + 1..)
+                    .zip(&ids)
+                    .map(|(position, id)| format!("WHEN {id} THEN {position}"))
+                    .collect();
+                let sql = steps
+                    .number_ids
+                    .replace("{positions}", &positions.join(" "))
+                    .replace("{ids}", &list.join(","));
+                (&mut tx).execute(&sql, &[]).await?;
                 let count = i64::try_from(ids.len()).unwrap_or(i64::MAX);
                 (&mut tx)
                     .execute(steps.store_head, &[Value::Int(head + count)])
