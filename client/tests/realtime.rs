@@ -419,18 +419,18 @@ async fn acceptance(engine: Backend, kills: usize) {
     let mut kill_tick = tokio::time::interval(Duration::from_millis(40));
     let mut expected: Option<usize> = None;
     loop {
-        if let Some(total) = expected
-            && received.len() >= total
-            && kills_done >= kills
-        {
-            break;
-        }
         if expected.is_none() && writers.iter().all(tokio::task::JoinHandle::is_finished) {
             let mut total = SHARED_ROWS as usize;
             for writer in writers.drain(..) {
                 total += writer.await.expect("writer");
             }
             expected = Some(total);
+        }
+        if let Some(total) = expected
+            && received.len() >= total
+            && kills_done >= kills
+        {
+            break;
         }
         tokio::select! {
             item = subscription.next() => {
@@ -448,8 +448,10 @@ async fn acceptance(engine: Backend, kills: usize) {
                 kill_subscriber(engine, &admin, &subscription, &keep).await;
                 kills_done += 1;
             }
+            // Writers still running are checked again.
+            () = tokio::time::sleep(Duration::from_millis(200)), if expected.is_none() => {}
             () = tokio::time::sleep(Duration::from_secs(60)) => {
-                panic!("{engine}: stalled with {} changes received, expected {expected:?}", received.len());
+                panic!("{engine}: stalled with {} changes received, expected {expected:?}, {kills_done} kills", received.len());
             }
         }
     }
