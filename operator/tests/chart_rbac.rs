@@ -66,8 +66,30 @@ impl Rendered {
         typed(found)
     }
 
+    /// The operator's Deployment (the chart may also render the gateway's).
+    fn operator_deployment(&self) -> Deployment {
+        let found: Vec<&Value> = self
+            .of_kind("Deployment")
+            .into_iter()
+            .filter(|m| m["metadata"]["labels"]["app.kubernetes.io/component"].as_str() != Some("gateway"))
+            .collect();
+        assert_eq!(found.len(), 1, "{}: one operator Deployment", self.label);
+        typed(found[0])
+    }
+
+    /// The operator's metrics Service (the chart may also render the gateway's).
+    fn metrics_service(&self) -> Service {
+        let found: Vec<&Value> = self
+            .of_kind("Service")
+            .into_iter()
+            .filter(|m| m["metadata"]["labels"]["app.kubernetes.io/component"].as_str() != Some("gateway"))
+            .collect();
+        assert_eq!(found.len(), 1, "{}: one metrics Service", self.label);
+        typed(found[0])
+    }
+
     fn service_account_name(&self) -> String {
-        let deployment: Deployment = self.single("Deployment");
+        let deployment: Deployment = self.operator_deployment();
         pod_spec(&deployment)
             .service_account_name
             .clone()
@@ -75,7 +97,7 @@ impl Rendered {
     }
 
     fn operator_container(&self) -> Container {
-        let deployment: Deployment = self.single("Deployment");
+        let deployment: Deployment = self.operator_deployment();
         let containers = &pod_spec(&deployment).containers;
         assert_eq!(containers.len(), 1, "{}: one container", self.label);
         containers[0].clone()
@@ -306,7 +328,7 @@ fn no_rule_uses_a_wildcard() {
 #[test]
 fn operator_container_runs_as_non_root_on_a_read_only_filesystem() {
     for rendered in every_values_set() {
-        let deployment: Deployment = rendered.single("Deployment");
+        let deployment: Deployment = rendered.operator_deployment();
         let pod_security = pod_spec(&deployment)
             .security_context
             .clone()
@@ -397,7 +419,7 @@ fn service_monitor_scrapes_the_metrics_port_of_the_metrics_service() {
     assert!(default_values().of_kind("ServiceMonitor").is_empty());
 
     let rendered = full_values();
-    let service: Service = rendered.single("Service");
+    let service: Service = rendered.metrics_service();
     let service_spec = service.spec.expect("a Service spec");
     let port = &service_spec.ports.expect("Service ports")[0];
     assert_eq!(port.name.as_deref(), Some("metrics"));
@@ -503,7 +525,7 @@ fn without_leader_election_one_pod_is_replaced_and_no_lease_is_granted() {
     }
     assert_eq!(rendered.service_account_name(), "platform-fox-operator");
 
-    let deployment: Deployment = rendered.single("Deployment");
+    let deployment: Deployment = rendered.operator_deployment();
     let spec = deployment.spec.expect("a Deployment spec");
     assert_eq!(spec.replicas, Some(1));
     assert_eq!(
