@@ -81,7 +81,9 @@ fn account(id: i64, balance: i64, team: &str) -> Account {
     }
 }
 
-async fn next<M>(stream: &mut (impl futures_util::Stream<Item = Result<Change<M>, Error>> + Unpin)) -> Change<M> {
+async fn next<M>(
+    stream: &mut (impl futures_util::Stream<Item = Result<Change<M>, Error>> + Unpin),
+) -> Change<M> {
     tokio::time::timeout(Duration::from_secs(20), stream.next())
         .await
         .expect("a change within 20 s")
@@ -148,8 +150,12 @@ async fn events_filters_and_one_record_narrow_the_stream() {
                 .expect("insert");
         }
         db.save(&account(1, 5, "a")).await.expect("update");
-        db.save(&account(3, 5, "b")).await.expect("update of team b");
-        db.save(&account(2, 7, "b")).await.expect("update moving 2 out of team a");
+        db.save(&account(3, 5, "b"))
+            .await
+            .expect("update of team b");
+        db.save(&account(2, 7, "b"))
+            .await
+            .expect("update moving 2 out of team a");
         let first = next(&mut team_a_updates).await;
         assert_eq!(first.new, Some(account(1, 5, "a")), "{engine}");
         // Team b's update is skipped; the row leaving team a is delivered (its old row matched).
@@ -198,9 +204,11 @@ async fn a_long_transaction_committing_after_short_ones_is_not_skipped() {
             .await
             .expect("connects");
         long.begin().await.expect("begins");
-        long.execute("INSERT INTO accounts (id, owner, balance, team) VALUES (1000, 'long', 0, 'a')")
-            .await
-            .expect("the long transaction writes first");
+        long.execute(
+            "INSERT INTO accounts (id, owner, balance, team) VALUES (1000, 'long', 0, 'a')",
+        )
+        .await
+        .expect("the long transaction writes first");
         // Short transactions written after it commit before it (SQLite, one writer at a time,
         // makes them wait for it instead).
         let short = tokio::spawn({
@@ -218,7 +226,9 @@ async fn a_long_transaction_committing_after_short_ones_is_not_skipped() {
                 seen.push(next(&mut changes).await);
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
-            long.commit().await.expect("the long transaction commits last");
+            long.commit()
+                .await
+                .expect("the long transaction commits last");
         } else {
             tokio::time::sleep(Duration::from_millis(200)).await;
             long.commit().await.expect("commits");
@@ -233,9 +243,15 @@ async fn a_long_transaction_committing_after_short_ones_is_not_skipped() {
             positions.windows(2).all(|w| w[0] < w[1]),
             "{engine}: positions strictly increase: {positions:?}"
         );
-        let ids: HashSet<i64> = seen.iter().filter_map(|c| c.new.as_ref().map(|a| a.id)).collect();
+        let ids: HashSet<i64> = seen
+            .iter()
+            .filter_map(|c| c.new.as_ref().map(|a| a.id))
+            .collect();
         assert_eq!(ids.len(), 51, "{engine}: every change once");
-        assert!(ids.contains(&1000), "{engine}: the late commit is delivered");
+        assert!(
+            ids.contains(&1000),
+            "{engine}: the late commit is delivered"
+        );
         if engine != Backend::Sqlite {
             assert_eq!(
                 seen.last().and_then(|c| c.new.as_ref()).map(|a| a.id),
@@ -267,12 +283,16 @@ async fn write(url: DatabaseUrl, writer: i64, changes: usize) -> usize {
     let mut next_own = writer * 1_000_000;
     let mut step: u64 = writer.unsigned_abs() * 7919;
     while committed < changes {
-        step = step.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        step = step
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let pick = (step >> 33) % 100;
-        let long = (step >> 20) % 40 == 0;
+        let long = (step >> 20).is_multiple_of(40);
         let mut statements: Vec<(String, Vec<Value>)> = Vec::new();
         if long {
-            let mut rows: Vec<i64> = (0..8).map(|k| ((step >> (k * 5)) % SHARED_ROWS as u64) as i64 + 1).collect();
+            let mut rows: Vec<i64> = (0..8)
+                .map(|k| ((step >> (k * 5)) % SHARED_ROWS as u64) as i64 + 1)
+                .collect();
             rows.sort_unstable(); // one lock order for every writer: no deadlocks
             for row in rows {
                 statements.push((
@@ -319,12 +339,11 @@ async fn write(url: DatabaseUrl, writer: i64, changes: usize) -> usize {
         match outcome {
             Ok(()) => {
                 committed += statements.len();
-                if let [(sql, params)] = statements.as_slice() {
-                    if sql.starts_with("INSERT") {
-                        if let Value::Int(id) = params[0] {
-                            own.push(id);
-                        }
-                    }
+                if let [(sql, params)] = statements.as_slice()
+                    && sql.starts_with("INSERT")
+                    && let Value::Int(id) = params[0]
+                {
+                    own.push(id);
                 }
             }
             Err(error) => {
@@ -379,7 +398,9 @@ async fn acceptance(engine: Backend, kills: usize) {
     let per_writer = setting("FOX_REALTIME_CHANGES", 4_000) / 8;
     let (test, db) = captured(engine).await;
     for id in 1..=SHARED_ROWS {
-        db.insert(&account(id, 0, "shared")).await.expect("shared row");
+        db.insert(&account(id, 0, "shared"))
+            .await
+            .expect("shared row");
     }
     let admin = Database::connect_with(
         test.url(),
@@ -479,7 +500,11 @@ async fn acceptance(engine: Backend, kills: usize) {
             }
             Operation::Delete => {
                 let old = change.old.as_ref().expect("delete has old");
-                assert!(alive.remove(&old.id), "{engine}: deleted before insert: {}", old.id);
+                assert!(
+                    alive.remove(&old.id),
+                    "{engine}: deleted before insert: {}",
+                    old.id
+                );
             }
         }
     }
@@ -506,7 +531,10 @@ async fn acceptance(engine: Backend, kills: usize) {
         subscription.reconnects(),
     );
     if kills > 0 {
-        assert!(subscription.reconnects() > 0, "{engine}: the reader reconnected");
+        assert!(
+            subscription.reconnects() > 0,
+            "{engine}: the reader reconnected"
+        );
     }
 }
 

@@ -71,7 +71,9 @@ impl Rendered {
         let found: Vec<&Value> = self
             .of_kind("Deployment")
             .into_iter()
-            .filter(|m| m["metadata"]["labels"]["app.kubernetes.io/component"].as_str() != Some("gateway"))
+            .filter(|m| {
+                m["metadata"]["labels"]["app.kubernetes.io/component"].as_str() != Some("gateway")
+            })
             .collect();
         assert_eq!(found.len(), 1, "{}: one operator Deployment", self.label);
         typed(found[0])
@@ -82,7 +84,9 @@ impl Rendered {
         let found: Vec<&Value> = self
             .of_kind("Service")
             .into_iter()
-            .filter(|m| m["metadata"]["labels"]["app.kubernetes.io/component"].as_str() != Some("gateway"))
+            .filter(|m| {
+                m["metadata"]["labels"]["app.kubernetes.io/component"].as_str() != Some("gateway")
+            })
             .collect();
         assert_eq!(found.len(), 1, "{}: one metrics Service", self.label);
         typed(found[0])

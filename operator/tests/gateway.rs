@@ -52,8 +52,15 @@ fn token(tables: &[&str], filters: &[(&str, &str)]) -> String {
 }
 
 /// Sends a GET and returns the status and whatever arrives within `wait`.
-async fn get(address: std::net::SocketAddr, path: &str, headers: &[(&str, &str)], wait: Duration) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(address).await.expect("connects");
+async fn get(
+    address: std::net::SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    wait: Duration,
+) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connects");
     let mut request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n");
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
@@ -90,7 +97,9 @@ fn events(body: &str) -> Vec<serde_json::Value> {
 async fn the_gateway_refuses_before_reading_and_streams_what_a_token_grants() {
     for engine in Backend::ALL {
         let (_test, db) = captured_items(engine).await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binds");
         let address = listener.local_addr().expect("address");
         let server = tokio::spawn(serve(listener, Gateway::start(db.clone(), SECRET.to_vec())));
         tokio::time::sleep(Duration::from_millis(300)).await; // the shared reader starts
@@ -99,32 +108,69 @@ async fn the_gateway_refuses_before_reading_and_streams_what_a_token_grants() {
         let bearer = format!("Bearer {team_a}");
 
         // Refusals, each before any row is read.
-        assert_eq!(get(address, "/v1/changes?table=items", &[], quick).await.0, 401, "{engine}");
+        assert_eq!(
+            get(address, "/v1/changes?table=items", &[], quick).await.0,
+            401,
+            "{engine}"
+        );
         let forged = format!("Bearer {}x", &team_a[..team_a.len() - 1]);
         assert_eq!(
-            get(address, "/v1/changes", &[("Authorization", &forged)], quick).await.0,
+            get(address, "/v1/changes", &[("Authorization", &forged)], quick)
+                .await
+                .0,
             401,
             "{engine}: a bad signature"
         );
         let other = format!("Bearer {}", token(&["others"], &[]));
         assert_eq!(
-            get(address, "/v1/changes?table=items", &[("Authorization", &other)], quick).await.0,
+            get(
+                address,
+                "/v1/changes?table=items",
+                &[("Authorization", &other)],
+                quick
+            )
+            .await
+            .0,
             403,
             "{engine}: a table outside the token"
         );
         assert_eq!(
-            get(address, "/v1/changes?filter=team=b", &[("Authorization", &bearer)], quick).await.0,
+            get(
+                address,
+                "/v1/changes?filter=team=b",
+                &[("Authorization", &bearer)],
+                quick
+            )
+            .await
+            .0,
             403,
             "{engine}: a filter contradicting the token's"
         );
-        let (status, body) =
-            get(address, "/v1/changes?filter=team", &[("Authorization", &bearer)], quick).await;
+        let (status, body) = get(
+            address,
+            "/v1/changes?filter=team",
+            &[("Authorization", &bearer)],
+            quick,
+        )
+        .await;
         assert_eq!(status, 400, "{engine}");
-        assert!(body.contains("column=value"), "{engine}: the reason: {body}");
+        assert!(
+            body.contains("column=value"),
+            "{engine}: the reason: {body}"
+        );
 
         // SSE: only team a's rows; then resume with Last-Event-ID.
         let sse = tokio::spawn(async move {
-            get(address, "/v1/changes?table=items", &[("Authorization", &format!("Bearer {}", token(&["items"], &[("team", "a")])))], Duration::from_secs(3)).await
+            get(
+                address,
+                "/v1/changes?table=items",
+                &[(
+                    "Authorization",
+                    &format!("Bearer {}", token(&["items"], &[("team", "a")])),
+                )],
+                Duration::from_secs(3),
+            )
+            .await
         });
         tokio::time::sleep(Duration::from_millis(500)).await;
         for (id, team) in [(1, "a"), (2, "b"), (3, "a")] {
@@ -138,7 +184,10 @@ async fn the_gateway_refuses_before_reading_and_streams_what_a_token_grants() {
         let (status, body) = sse.await.expect("sse");
         assert_eq!(status, 200, "{engine}: {body}");
         let received = events(&body);
-        let ids: Vec<i64> = received.iter().filter_map(|e| e["new"]["id"].as_i64()).collect();
+        let ids: Vec<i64> = received
+            .iter()
+            .filter_map(|e| e["new"]["id"].as_i64())
+            .collect();
         assert_eq!(ids, [1, 3], "{engine}: team a only: {body}");
         assert_eq!(received[0]["op"], "insert");
         assert_eq!(received[0]["table"], "items");
@@ -151,12 +200,21 @@ async fn the_gateway_refuses_before_reading_and_streams_what_a_token_grants() {
             Duration::from_secs(2),
         )
         .await;
-        let resumed_ids: Vec<i64> = events(&resumed).iter().filter_map(|e| e["new"]["id"].as_i64()).collect();
-        assert_eq!(resumed_ids, [3], "{engine}: resumes after the last event seen: {resumed}");
+        let resumed_ids: Vec<i64> = events(&resumed)
+            .iter()
+            .filter_map(|e| e["new"]["id"].as_i64())
+            .collect();
+        assert_eq!(
+            resumed_ids,
+            [3],
+            "{engine}: resumes after the last event seen: {resumed}"
+        );
 
         // WebSocket.
         let url = format!("ws://{address}/v1/changes/ws?table=items&access_token={team_a}");
-        let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("upgrades");
+        let (mut socket, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("upgrades");
         tokio::time::sleep(Duration::from_millis(300)).await;
         db.execute("UPDATE items SET name = 'renamed' WHERE id = 1", &[])
             .await
@@ -174,8 +232,14 @@ async fn the_gateway_refuses_before_reading_and_streams_what_a_token_grants() {
         drop(socket);
 
         let (_, metrics) = get(address, "/metrics", &[], quick).await;
-        assert!(metrics.contains("fox_gateway_messages_total"), "{engine}: {metrics}");
-        assert!(metrics.contains("fox_gateway_refused_total{status=\"401\"} 2"), "{engine}: {metrics}");
+        assert!(
+            metrics.contains("fox_gateway_messages_total"),
+            "{engine}: {metrics}"
+        );
+        assert!(
+            metrics.contains("fox_gateway_refused_total{status=\"401\"} 2"),
+            "{engine}: {metrics}"
+        );
         server.abort();
     }
 }

@@ -24,13 +24,17 @@ async fn report_server(listener: tokio::net::TcpListener, reports: mpsc::Unbound
             let mut received = Vec::new();
             let mut buffer = [0u8; 16384];
             loop {
-                let Ok(n) = stream.read(&mut buffer).await else { return };
+                let Ok(n) = stream.read(&mut buffer).await else {
+                    return;
+                };
                 if n == 0 {
                     return;
                 }
                 received.extend_from_slice(&buffer[..n]);
                 let text = String::from_utf8_lossy(&received).into_owned();
-                let Some(header_end) = text.find("\r\n\r\n") else { continue };
+                let Some(header_end) = text.find("\r\n\r\n") else {
+                    continue;
+                };
                 let length = text[..header_end]
                     .lines()
                     .find_map(|l| {
@@ -53,7 +57,10 @@ async fn report_server(listener: tokio::net::TcpListener, reports: mpsc::Unbound
 }
 
 /// Waits for a report satisfying `wanted`.
-async fn report_where(reports: &mut mpsc::UnboundedReceiver<String>, wanted: impl Fn(&str) -> bool) -> String {
+async fn report_where(
+    reports: &mut mpsc::UnboundedReceiver<String>,
+    wanted: impl Fn(&str) -> bool,
+) -> String {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let mut last = String::new();
     while let Ok(Some(report)) = tokio::time::timeout_at(deadline, reports.recv()).await {
@@ -69,14 +76,24 @@ async fn report_where(reports: &mut mpsc::UnboundedReceiver<String>, wanted: imp
 async fn the_example_page_shows_the_table_live_in_headless_chromium() {
     let chromium = ["chromium", "chromium-browser"]
         .into_iter()
-        .find(|name| std::process::Command::new(name).arg("--version").output().is_ok())
+        .find(|name| {
+            std::process::Command::new(name)
+                .arg("--version")
+                .output()
+                .is_ok()
+        })
         .expect("Chromium is installed (run e2e/services.sh, which installs Debian's chromium)");
     let test = TestDatabase::create(Backend::Sqlite).await;
     let db = Database::connect(test.url()).await.expect("connects");
-    db.execute("PRAGMA journal_mode = WAL", &[]).await.expect("WAL");
-    db.execute("CREATE TABLE items (id BIGINT PRIMARY KEY, name VARCHAR(50) NOT NULL)", &[])
+    db.execute("PRAGMA journal_mode = WAL", &[])
         .await
-        .expect("creates items");
+        .expect("WAL");
+    db.execute(
+        "CREATE TABLE items (id BIGINT PRIMARY KEY, name VARCHAR(50) NOT NULL)",
+        &[],
+    )
+    .await
+    .expect("creates items");
     let url = DatabaseUrl::parse(test.url()).expect("url");
     let mut connection = Connection::connect(&url, &ConnectOptions::default())
         .await
@@ -85,17 +102,29 @@ async fn the_example_page_shows_the_table_live_in_headless_chromium() {
         .await
         .expect("introspects");
     connection.close().await;
-    for sql in foxdb::realtime::capture_for(Backend::Sqlite).install(schema.table("items").expect("items")) {
+    for sql in
+        foxdb::realtime::capture_for(Backend::Sqlite).install(schema.table("items").expect("items"))
+    {
         db.execute(&sql, &[]).await.expect("installs capture");
     }
-    db.execute("INSERT INTO items (id, name) VALUES (1, 'apple'), (2, 'banana')", &[])
-        .await
-        .expect("inserts");
+    db.execute(
+        "INSERT INTO items (id, name) VALUES (1, 'apple'), (2, 'banana')",
+        &[],
+    )
+    .await
+    .expect("inserts");
 
-    let gateway_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let gateway_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
     let gateway_address = gateway_listener.local_addr().expect("address");
-    let server = tokio::spawn(serve(gateway_listener, Gateway::start(db.clone(), SECRET.to_vec())));
-    let report_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let server = tokio::spawn(serve(
+        gateway_listener,
+        Gateway::start(db.clone(), SECRET.to_vec()),
+    ));
+    let report_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
     let report_address = report_listener.local_addr().expect("address");
     let (sender, mut reports) = mpsc::unbounded_channel();
     let reporter = tokio::spawn(report_server(report_listener, sender));
@@ -134,11 +163,20 @@ async fn the_example_page_shows_the_table_live_in_headless_chromium() {
         .expect("starts chromium");
 
     // The log replayed from position 0: the rows as they are.
-    report_where(&mut reports, |html| html.contains("apple") && html.contains("banana")).await;
+    report_where(&mut reports, |html| {
+        html.contains("apple") && html.contains("banana")
+    })
+    .await;
     // Live changes.
-    db.execute("UPDATE items SET name = 'apricot' WHERE id = 1", &[]).await.expect("updates");
-    db.execute("DELETE FROM items WHERE id = 2", &[]).await.expect("deletes");
-    db.execute("INSERT INTO items (id, name) VALUES (3, 'cherry')", &[]).await.expect("inserts");
+    db.execute("UPDATE items SET name = 'apricot' WHERE id = 1", &[])
+        .await
+        .expect("updates");
+    db.execute("DELETE FROM items WHERE id = 2", &[])
+        .await
+        .expect("deletes");
+    db.execute("INSERT INTO items (id, name) VALUES (3, 'cherry')", &[])
+        .await
+        .expect("inserts");
     let shown = report_where(&mut reports, |html| {
         html.contains("apricot") && html.contains("cherry") && !html.contains("banana")
     })

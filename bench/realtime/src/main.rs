@@ -54,7 +54,15 @@ fn insert_sql(engine: Backend, table: &str) -> String {
 
 /// Sends `count` single-row inserts at `rate` per second from `first_id`, recording when each
 /// was sent.
-async fn paced_writer(db: Database, engine: Backend, table: &str, first_id: i64, count: u64, rate: u64, sent: Sent) {
+async fn paced_writer(
+    db: Database,
+    engine: Backend,
+    table: &str,
+    first_id: i64,
+    count: u64,
+    rate: u64,
+    sent: Sent,
+) {
     let sql = insert_sql(engine, table);
     let period = Duration::from_secs_f64(1.0 / rate as f64);
     let start = tokio::time::Instant::now();
@@ -62,9 +70,12 @@ async fn paced_writer(db: Database, engine: Backend, table: &str, first_id: i64,
         tokio::time::sleep_until(start + period * i as u32).await;
         let id = first_id + i as i64;
         sent.lock().expect("lock").insert(id, Instant::now());
-        db.execute(&sql, &[Value::Int(id), Value::Text(format!("payload {id}"))])
-            .await
-            .expect("insert");
+        db.execute(
+            &sql,
+            &[Value::Int(id), Value::Text(format!("payload {id}"))],
+        )
+        .await
+        .expect("insert");
     }
 }
 
@@ -95,7 +106,13 @@ async fn setup(engine: Backend) -> anyhow::Result<(TestDatabase, Database)> {
 }
 
 /// FoxDB: latency at a fixed rate.
-async fn foxdb_latency(db: &Database, engine: Backend, first_id: i64, count: u64, rate: u64) -> (f64, f64, usize) {
+async fn foxdb_latency(
+    db: &Database,
+    engine: Backend,
+    first_id: i64,
+    count: u64,
+    rate: u64,
+) -> (f64, f64, usize) {
     let mut stream = tail(
         db,
         TailOptions {
@@ -106,11 +123,24 @@ async fn foxdb_latency(db: &Database, engine: Backend, first_id: i64, count: u64
     // Let the reader start (it begins at the newest change).
     let _ = tokio::time::timeout(Duration::from_millis(500), stream.next()).await;
     let sent: Sent = Arc::default();
-    let writer = tokio::spawn(paced_writer(db.clone(), engine, "bench_items", first_id, count, rate, Arc::clone(&sent)));
+    let writer = tokio::spawn(paced_writer(
+        db.clone(),
+        engine,
+        "bench_items",
+        first_id,
+        count,
+        rate,
+        Arc::clone(&sent),
+    ));
     let mut latencies = Vec::with_capacity(count as usize);
     while latencies.len() < count as usize {
-        let Ok(Some(Ok(change))) = tokio::time::timeout(Duration::from_secs(30), stream.next()).await else {
-            eprintln!("{engine}: FoxDB stream stalled after {} changes", latencies.len());
+        let Ok(Some(Ok(change))) =
+            tokio::time::timeout(Duration::from_secs(30), stream.next()).await
+        else {
+            eprintln!(
+                "{engine}: FoxDB stream stalled after {} changes",
+                latencies.len()
+            );
             break;
         };
         let now = Instant::now();
@@ -126,7 +156,12 @@ async fn foxdb_latency(db: &Database, engine: Backend, first_id: i64, count: u64
 
 /// FoxDB: four writers at full speed for `seconds`; returns (written/s, received/s during the
 /// run, changes behind when the writers stopped, seconds to catch up).
-async fn foxdb_sustained(db: &Database, engine: Backend, first_id: i64, seconds: u64) -> (f64, f64, u64, f64) {
+async fn foxdb_sustained(
+    db: &Database,
+    engine: Backend,
+    first_id: i64,
+    seconds: u64,
+) -> (f64, f64, u64, f64) {
     let mut stream = tail(
         db,
         TailOptions {
@@ -159,7 +194,9 @@ async fn foxdb_sustained(db: &Database, engine: Backend, first_id: i64, seconds:
     let started = Instant::now();
     let mut received = 0u64;
     while Instant::now() < deadline {
-        if let Ok(Some(Ok(_))) = tokio::time::timeout(Duration::from_millis(50), stream.next()).await {
+        if let Ok(Some(Ok(_))) =
+            tokio::time::timeout(Duration::from_millis(50), stream.next()).await
+        {
             received += 1;
         }
     }
@@ -186,8 +223,18 @@ async fn foxdb_sustained(db: &Database, engine: Backend, first_id: i64, seconds:
 }
 
 /// Raw trigger + LISTEN/NOTIFY on PostgreSQL, measured like FoxDB.
-async fn raw_notify_latency(test: &TestDatabase, db: &Database, first_id: i64, count: u64, rate: u64) -> anyhow::Result<(f64, f64, usize)> {
-    db.execute("CREATE TABLE raw_items (id BIGINT PRIMARY KEY, payload VARCHAR(100) NOT NULL)", &[]).await?;
+async fn raw_notify_latency(
+    test: &TestDatabase,
+    db: &Database,
+    first_id: i64,
+    count: u64,
+    rate: u64,
+) -> anyhow::Result<(f64, f64, usize)> {
+    db.execute(
+        "CREATE TABLE raw_items (id BIGINT PRIMARY KEY, payload VARCHAR(100) NOT NULL)",
+        &[],
+    )
+    .await?;
     db.execute(
         "CREATE FUNCTION raw_notify() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('raw_bench', NEW.id::text); RETURN NULL; END $$",
         &[],
@@ -197,7 +244,15 @@ async fn raw_notify_latency(test: &TestDatabase, db: &Database, first_id: i64, c
     let mut listener = sqlx::postgres::PgListener::connect(test.url()).await?;
     listener.listen("raw_bench").await?;
     let sent: Sent = Arc::default();
-    let writer = tokio::spawn(paced_writer(db.clone(), Backend::Postgres, "raw_items", first_id, count, rate, Arc::clone(&sent)));
+    let writer = tokio::spawn(paced_writer(
+        db.clone(),
+        Backend::Postgres,
+        "raw_items",
+        first_id,
+        count,
+        rate,
+        Arc::clone(&sent),
+    ));
     let mut latencies = Vec::with_capacity(count as usize);
     while latencies.len() < count as usize {
         let notification = tokio::time::timeout(Duration::from_secs(30), listener.recv()).await??;
@@ -213,21 +268,36 @@ async fn raw_notify_latency(test: &TestDatabase, db: &Database, first_id: i64, c
 }
 
 /// Single-row autocommit inserts per second into `table`.
-async fn insert_rate(db: &Database, engine: Backend, table: &str, first_id: i64, count: u64) -> f64 {
+async fn insert_rate(
+    db: &Database,
+    engine: Backend,
+    table: &str,
+    first_id: i64,
+    count: u64,
+) -> f64 {
     let sql = insert_sql(engine, table);
     let started = Instant::now();
     for i in 0..count {
         let id = first_id + i as i64;
-        db.execute(&sql, &[Value::Int(id), Value::Text(format!("payload {id}"))])
-            .await
-            .expect("insert");
+        db.execute(
+            &sql,
+            &[Value::Int(id), Value::Text(format!("payload {id}"))],
+        )
+        .await
+        .expect("insert");
     }
     count as f64 / started.elapsed().as_secs_f64()
 }
 
 /// The gateway with `clients` WebSocket clients on loopback: commit → message latency over
 /// every message every client received.
-async fn gateway_latency(db: &Database, clients: u64, first_id: i64, count: u64, rate: u64) -> anyhow::Result<(f64, f64, usize)> {
+async fn gateway_latency(
+    db: &Database,
+    clients: u64,
+    first_id: i64,
+    count: u64,
+    rate: u64,
+) -> anyhow::Result<(f64, f64, usize)> {
     use fox_operator::gateway::token::{Scope, mint};
     let secret = b"bench secret of at least thirty-two bytes!".to_vec();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -258,23 +328,41 @@ async fn gateway_latency(db: &Database, clients: u64, first_id: i64, count: u64,
         readers.push(tokio::spawn(async move {
             let mut seen = 0;
             while seen < count {
-                let Ok(Some(Ok(message))) = tokio::time::timeout(Duration::from_secs(30), socket.next()).await else {
+                let Ok(Some(Ok(message))) =
+                    tokio::time::timeout(Duration::from_secs(30), socket.next()).await
+                else {
                     break;
                 };
                 let now = Instant::now();
-                let Ok(text) = message.to_text() else { continue };
-                let Ok(json) = serde_json_from(text) else { continue };
+                let Ok(text) = message.to_text() else {
+                    continue;
+                };
+                let Ok(json) = serde_json_from(text) else {
+                    continue;
+                };
                 seen += 1;
                 if let Some(id) = json
                     && let Some(at) = sent.lock().expect("lock").get(&id)
                 {
-                    latencies.lock().expect("lock").push(now.duration_since(*at).as_secs_f64() * 1000.0);
+                    latencies
+                        .lock()
+                        .expect("lock")
+                        .push(now.duration_since(*at).as_secs_f64() * 1000.0);
                 }
             }
         }));
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    paced_writer(db.clone(), Backend::Postgres, "bench_items", first_id, count, rate, Arc::clone(&sent)).await;
+    paced_writer(
+        db.clone(),
+        Backend::Postgres,
+        "bench_items",
+        first_id,
+        count,
+        rate,
+        Arc::clone(&sent),
+    )
+    .await;
     for reader in readers {
         let _ = reader.await;
     }
@@ -286,10 +374,17 @@ async fn gateway_latency(db: &Database, clients: u64, first_id: i64, count: u64,
 /// The `new.id` of a gateway message.
 fn serde_json_from(text: &str) -> Result<Option<i64>, ()> {
     // A tiny scan instead of a JSON parser dependency: `"new":{"id":N`.
-    let Some(start) = text.find("\"new\":{") else { return Ok(None) };
+    let Some(start) = text.find("\"new\":{") else {
+        return Ok(None);
+    };
     let rest = &text[start..];
-    let Some(id_at) = rest.find("\"id\":") else { return Ok(None) };
-    let digits: String = rest[id_at + 5..].chars().take_while(char::is_ascii_digit).collect();
+    let Some(id_at) = rest.find("\"id\":") else {
+        return Ok(None);
+    };
+    let digits: String = rest[id_at + 5..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
     digits.parse().map(Some).map_err(|_| ())
 }
 
@@ -299,7 +394,9 @@ async fn main() -> anyhow::Result<()> {
     let rate = setting("FOX_BENCH_RATE", 1_000);
     let clients = setting("FOX_BENCH_CLIENTS", 1_000);
     let seconds = setting("FOX_BENCH_SECONDS", 5);
-    println!("# FoxDB real-time benchmark ({count} changes at {rate}/s; {seconds} s at full speed with 4 writers)\n");
+    println!(
+        "# FoxDB real-time benchmark ({count} changes at {rate}/s; {seconds} s at full speed with 4 writers)\n"
+    );
     println!("| engine | path | p50 ms | p99 ms | changes |");
     println!("|---|---|---:|---:|---:|");
     let mut throughput = Vec::new();
@@ -312,13 +409,19 @@ async fn main() -> anyhow::Result<()> {
             let (p50, p99, n) = raw_notify_latency(&test, &db, 1, count, rate).await?;
             println!("| {engine} | raw trigger + LISTEN/NOTIFY | {p50:.2} | {p99:.2} | {n} |");
         }
-        throughput.push((engine, foxdb_sustained(&db, engine, 100_000_000, seconds).await));
+        throughput.push((
+            engine,
+            foxdb_sustained(&db, engine, 100_000_000, seconds).await,
+        ));
         let on = insert_rate(&db, engine, "bench_items", 1_000_000_000, count).await;
         let off = insert_rate(&db, engine, "plain_items", 1_000_000_000, count).await;
         write_cost.push((engine, on, off));
         if engine == Backend::Postgres && clients > 0 {
-            let (p50, p99, n) = gateway_latency(&db, clients, 2_000_000_000, count.min(200), rate.min(50)).await?;
-            println!("| {engine} | gateway → {clients} WebSocket clients | {p50:.2} | {p99:.2} | {n} messages |");
+            let (p50, p99, n) =
+                gateway_latency(&db, clients, 2_000_000_000, count.min(200), rate.min(50)).await?;
+            println!(
+                "| {engine} | gateway → {clients} WebSocket clients | {p50:.2} | {p99:.2} | {n} messages |"
+            );
         }
         db.close().await;
     }

@@ -92,7 +92,17 @@ impl std::fmt::Display for Operation {
 /// A change's place in the change log of its database: positions strictly increase in the
 /// order readers see changes. `Position(0)` is before the first change.
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 #[serde(transparent)]
 pub struct Position(pub i64);

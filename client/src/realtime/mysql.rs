@@ -87,14 +87,24 @@ impl ChangeCapture for MySqlCapture {
         for (prefix, event) in TRIGGERS {
             let trigger = MySql.quote(&capture_object_name(prefix, &table.name));
             let (operation, key_row, old, new) = match event {
-                "INSERT" => ("insert", "NEW", "NULL".into(), image(table, "NEW", &columns)),
+                "INSERT" => (
+                    "insert",
+                    "NEW",
+                    "NULL".into(),
+                    image(table, "NEW", &columns),
+                ),
                 "UPDATE" => (
                     "update",
                     "NEW",
                     image(table, "OLD", &columns),
                     image(table, "NEW", &columns),
                 ),
-                _ => ("delete", "OLD", image(table, "OLD", &columns), "NULL".into()),
+                _ => (
+                    "delete",
+                    "OLD",
+                    image(table, "OLD", &columns),
+                    "NULL".into(),
+                ),
             };
             statements.push(format!("DROP TRIGGER IF EXISTS {trigger}"));
             statements.push(format!(

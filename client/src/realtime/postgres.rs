@@ -48,7 +48,9 @@ impl ChangeCapture for PostgresCapture {
             format!(
                 "CREATE TABLE IF NOT EXISTS \"{CHANGE_HEAD}\" (\"id\" integer PRIMARY KEY CHECK (\"id\" = 1), \"head\" bigint NOT NULL)"
             ),
-            format!("INSERT INTO \"{CHANGE_HEAD}\" (\"id\", \"head\") VALUES (1, 0) ON CONFLICT DO NOTHING"),
+            format!(
+                "INSERT INTO \"{CHANGE_HEAD}\" (\"id\", \"head\") VALUES (1, 0) ON CONFLICT DO NOTHING"
+            ),
             format!(
                 r#"CREATE OR REPLACE FUNCTION "_fox_capture"() RETURNS trigger LANGUAGE plpgsql AS $fox$
 DECLARE

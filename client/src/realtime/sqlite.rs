@@ -75,14 +75,24 @@ impl ChangeCapture for SqliteCapture {
         for (prefix, event) in TRIGGERS {
             let trigger = Sqlite.quote(&capture_object_name(prefix, &table.name));
             let (operation, key_row, old, new) = match event {
-                "INSERT" => ("insert", "NEW", "NULL".into(), image(table, "NEW", &columns)),
+                "INSERT" => (
+                    "insert",
+                    "NEW",
+                    "NULL".into(),
+                    image(table, "NEW", &columns),
+                ),
                 "UPDATE" => (
                     "update",
                     "NEW",
                     image(table, "OLD", &columns),
                     image(table, "NEW", &columns),
                 ),
-                _ => ("delete", "OLD", image(table, "OLD", &columns), "NULL".into()),
+                _ => (
+                    "delete",
+                    "OLD",
+                    image(table, "OLD", &columns),
+                    "NULL".into(),
+                ),
             };
             statements.push(format!("DROP TRIGGER IF EXISTS {trigger}"));
             statements.push(format!(
@@ -146,10 +156,8 @@ impl ChangeCapture for SqliteCapture {
         let mut outer = vec!["e.key AS _fox_n".to_string()];
         for column in columns {
             let quoted = Sqlite.quote(&column.name);
-            let path = Sqlite.string_literal(&format!(
-                "$.\"{}\"",
-                column.name.replace('"', "\\\"")
-            ));
+            let path =
+                Sqlite.string_literal(&format!("$.\"{}\"", column.name.replace('"', "\\\"")));
             let value = format!("json_extract(e.value, {path})");
             if column.native_type.to_ascii_lowercase().contains("blob") {
                 outer.push(format!("unhex({value}) AS {quoted}"));

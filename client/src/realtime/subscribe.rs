@@ -199,7 +199,8 @@ impl<M: Model> Decoder for TypedDecoder<M> {
             };
             let old = image(change.old.is_some())?;
             let new = image(change.new.is_some())?;
-            let matches = old.as_ref().is_some_and(|(_, m)| *m) || new.as_ref().is_some_and(|(_, m)| *m);
+            let matches =
+                old.as_ref().is_some_and(|(_, m)| *m) || new.as_ref().is_some_and(|(_, m)| *m);
             if matches {
                 changes.push(Change {
                     op: change.op,

@@ -23,6 +23,7 @@ const MAX_POLL: Duration = Duration::from_millis(8);
 /// Shortest wait between polls, right after activity.
 const MIN_POLL: Duration = Duration::from_micros(500);
 /// With notifications: look anyway this often (a notification sent while reconnecting is lost).
+#[cfg(feature = "postgres")]
 const SAFETY_POLL: Duration = Duration::from_secs(1);
 /// `application_name` of the reader's PostgreSQL connections.
 pub(crate) const APPLICATION_NAME: &str = "foxdb-subscriber";
@@ -342,14 +343,14 @@ impl Session {
                 }
                 let backend = self.db.backend();
                 let mut tx = self.db.begin(Some(Isolation::ReadCommitted)).await?;
-                let head_rows = (&mut tx).fetch_all(steps.lock_head, &[]).await?;
+                let head_rows = tx.fetch_all(steps.lock_head, &[]).await?;
                 let head = head_rows
                     .first()
                     .map(|row| i64::from_column_at(row, 0))
                     .transpose()
                     .map_err(|e| crate::Error::query(backend, Some(steps.lock_head), e))?
                     .unwrap_or(0);
-                let pending = (&mut tx)
+                let pending = tx
                     .fetch_all(steps.list_pending, &[Value::Int(1000)])
                     .await?;
                 let ids = pending
@@ -370,10 +371,9 @@ impl Session {
                     .number_ids
                     .replace("{positions}", &positions.join(" "))
                     .replace("{ids}", &list.join(","));
-                (&mut tx).execute(&sql, &[]).await?;
+                tx.execute(&sql, &[]).await?;
                 let count = i64::try_from(ids.len()).unwrap_or(i64::MAX);
-                (&mut tx)
-                    .execute(steps.store_head, &[Value::Int(head + count)])
+                tx.execute(steps.store_head, &[Value::Int(head + count)])
                     .await?;
                 tx.commit().await?;
                 Ok(())
@@ -449,7 +449,11 @@ fn table_filter(db: &Database, tables: &[String]) -> String {
     }
     let dialect = crate::dialect::dialect_for(db.backend());
     let names: Vec<String> = tables.iter().map(|t| dialect.string_literal(t)).collect();
-    format!(" AND {} IN ({})", dialect.quote("table_name"), names.join(", "))
+    format!(
+        " AND {} IN ({})",
+        dialect.quote("table_name"),
+        names.join(", ")
+    )
 }
 
 /// Checks that every table has capture.
@@ -528,7 +532,15 @@ async fn run<D: Decoder>(
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
         first = false;
-        let outcome = follow(&mut session, &mut after, &tables, &mut decoder, &sender, &control).await;
+        let outcome = follow(
+            &mut session,
+            &mut after,
+            &tables,
+            &mut decoder,
+            &sender,
+            &control,
+        )
+        .await;
         session.close().await;
         match outcome {
             Ok(Stop::ConsumerGone) => return,

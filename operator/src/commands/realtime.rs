@@ -44,9 +44,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             ));
         }
     };
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration: it needs a whole number before the unit (such as 7d)"))?;
+    let number: u64 = number.parse().map_err(|_| {
+        format!("{text:?} is not a duration: it needs a whole number before the unit (such as 7d)")
+    })?;
     number
         .checked_mul(seconds_per_unit)
         .map(Duration::from_secs)

@@ -127,8 +127,8 @@ impl Gateway {
             .with_label_values(&[status.as_str()])
             .inc();
         let body = serde_json::json!({ "error": why }).to_string();
-        let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body)
-            .into_response();
+        let mut response =
+            (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -164,16 +164,18 @@ impl Gateway {
         };
         let scope = token::verify(&self.secret, &bearer, chrono::Utc::now().timestamp())
             .map_err(|e| self.refuse(StatusCode::UNAUTHORIZED, &e.to_string()))?;
-        let last_event_id = headers
-            .get("last-event-id")
-            .and_then(|v| v.to_str().ok());
-        let wanted = parse_request(pairs, last_event_id, &scope).map_err(|refusal| match refusal {
-            Refusal::BadRequest(why) => self.refuse(StatusCode::BAD_REQUEST, &why),
-            Refusal::Forbidden(why) => self.refuse(StatusCode::FORBIDDEN, &why),
-        })?;
+        let last_event_id = headers.get("last-event-id").and_then(|v| v.to_str().ok());
+        let wanted =
+            parse_request(pairs, last_event_id, &scope).map_err(|refusal| match refusal {
+                Refusal::BadRequest(why) => self.refuse(StatusCode::BAD_REQUEST, &why),
+                Refusal::Forbidden(why) => self.refuse(StatusCode::FORBIDDEN, &why),
+            })?;
         let captured = captured_tables(&self.db).await.map_err(|error| {
             tracing::warn!(%error, "the gateway cannot list captured tables");
-            self.refuse(StatusCode::SERVICE_UNAVAILABLE, "the database is unavailable")
+            self.refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is unavailable",
+            )
         })?;
         if let Some(table) = wanted.tables.iter().find(|t| !captured.contains(t)) {
             return Err(self.refuse(
@@ -258,7 +260,11 @@ async fn sse(
                 .id(change.position.to_string())
                 .event("change")
                 .data(message.to_string());
-            if sender.send(Ok::<_, std::convert::Infallible>(event)).await.is_err() {
+            if sender
+                .send(Ok::<_, std::convert::Infallible>(event))
+                .await
+                .is_err()
+            {
                 return;
             }
             gateway.metrics.messages.inc();
@@ -307,17 +313,11 @@ async fn forward(gateway: Arc<Gateway>, mut socket: WebSocket, mut source: Sourc
 async fn metrics(State(gateway): State<Arc<Gateway>>) -> Response {
     let mut body = Vec::new();
     let _ = TextEncoder::new().encode(&gateway.metrics.registry.gather(), &mut body);
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        body,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
 /// A stream fed by a task through a bounded channel (the task stops when the client leaves).
-fn async_stream<T, F, Fut>(
-    produce: F,
-) -> impl futures_util::Stream<Item = T> + Send + 'static
+fn async_stream<T, F, Fut>(produce: F) -> impl futures_util::Stream<Item = T> + Send + 'static
 where
     T: Send + 'static,
     F: FnOnce(tokio::sync::mpsc::Sender<T>) -> Fut,
@@ -344,6 +344,9 @@ impl Drop for AbortOnDrop {
 ///
 /// # Errors
 /// The listener failed.
-pub async fn serve(listener: tokio::net::TcpListener, gateway: Arc<Gateway>) -> std::io::Result<()> {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    gateway: Arc<Gateway>,
+) -> std::io::Result<()> {
     axum::serve(listener, gateway.router()).await
 }

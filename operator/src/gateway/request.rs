@@ -85,7 +85,9 @@ pub fn parse_request(
             }
             "from" => {
                 from = Some(value.parse::<Position>().map_err(|_| {
-                    Refusal::BadRequest(format!("from={value:?} is not a position (a whole number)"))
+                    Refusal::BadRequest(format!(
+                        "from={value:?} is not a position (a whole number)"
+                    ))
                 })?);
             }
             "access_token" => {}
@@ -97,9 +99,10 @@ pub fn parse_request(
         }
     }
     if let Some(id) = last_event_id.filter(|id| !id.trim().is_empty()) {
-        from = Some(id.parse::<Position>().map_err(|_| {
-            Refusal::BadRequest(format!("Last-Event-ID {id:?} is not a position"))
-        })?);
+        from =
+            Some(id.parse::<Position>().map_err(|_| {
+                Refusal::BadRequest(format!("Last-Event-ID {id:?} is not a position"))
+            })?);
     }
     if tables.is_empty() {
         tables.clone_from(&scope.tables);
@@ -220,8 +223,8 @@ mod tests {
             parse_request(&pairs(&[("filter", "team=b")]), None, &scope()),
             Err(Refusal::Forbidden(_))
         ));
-        let wanted = parse_request(&pairs(&[("filter", "kind=x")]), Some("41"), &scope())
-            .expect("in scope");
+        let wanted =
+            parse_request(&pairs(&[("filter", "kind=x")]), Some("41"), &scope()).expect("in scope");
         assert_eq!(wanted.tables, ["items"]);
         assert_eq!(wanted.filters.len(), 2, "the token's filter is added");
         assert_eq!(wanted.from, Some(Position(41)));

@@ -120,6 +120,9 @@ mod tests {
             verify(b"secret", &forged, 1_000),
             Err(TokenError::BadSignature)
         );
-        assert_eq!(verify(b"secret", "nonsense", 1_000), Err(TokenError::Malformed));
+        assert_eq!(
+            verify(b"secret", "nonsense", 1_000),
+            Err(TokenError::Malformed)
+        );
     }
 }

@@ -72,12 +72,20 @@ async fn realtime_true_installs_capture_and_false_removes_it() {
             plan(&database, &on).await.changes
         );
         assert!(
-            live_schema(&database).await.table("items").expect("items").realtime,
+            live_schema(&database)
+                .await
+                .table("items")
+                .expect("items")
+                .realtime,
             "{engine}: introspection sees capture"
         );
 
         // Committed writes are logged; a rolled-back one is not; a row over 8 kB writes fine.
-        execute(&database, "INSERT INTO items (id, name) VALUES (1, 'apple')").await;
+        execute(
+            &database,
+            "INSERT INTO items (id, name) VALUES (1, 'apple')",
+        )
+        .await;
         execute(&database, "UPDATE items SET name = 'pear' WHERE id = 1").await;
         let big = "x".repeat(20_000);
         execute(
@@ -119,7 +127,9 @@ async fn realtime_true_installs_capture_and_false_removes_it() {
             .map(|c| c.change.to_string())
             .collect();
         assert!(
-            words.iter().any(|w| w.starts_with("refresh change capture of items")),
+            words
+                .iter()
+                .any(|w| w.starts_with("refresh change capture of items")),
             "{engine}: {words:?}"
         );
         applied(apply(&database, &wider, false).await);
@@ -159,10 +169,20 @@ async fn realtime_true_installs_capture_and_false_removes_it() {
         );
         applied(apply(&database, &off, false).await);
         assert!(plan(&database, &off).await.is_empty(), "{engine}");
-        assert!(!live_schema(&database).await.table("items").expect("items").realtime);
+        assert!(
+            !live_schema(&database)
+                .await
+                .table("items")
+                .expect("items")
+                .realtime
+        );
         let count = format!("SELECT {} FROM _fox_changes", as_text(engine, "COUNT(*)"));
         let before = query_texts(&database, &count).await;
-        execute(&database, "INSERT INTO items (id, name) VALUES (9, 'quiet')").await;
+        execute(
+            &database,
+            "INSERT INTO items (id, name) VALUES (9, 'quiet')",
+        )
+        .await;
         let after = query_texts(&database, &count).await;
         assert_eq!(before, after, "{engine}: no capture after turning it off");
     }
