@@ -99,8 +99,8 @@ impl Connection {
     pub async fn connect(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Self> {
         let backend = url.backend();
         let connect_error = |message: String| {
-            let hint = match backend {
-                Backend::Sqlite => "check that the directory exists and is writable".to_string(),
+            let hint = match message.as_str() {
+                _ if backend.is_embedded() => "check that the directory exists and is writable".to_string(),
                 _ if message.contains("password") || message.contains("Access denied") || message.contains("authentication") => {
                     "check the user and password in the URL (--database, FOX_DATABASE_URL or the FoxReplicaSet's Secret)".to_string()
                 }
@@ -114,11 +114,7 @@ impl Connection {
             };
             Error::Connect {
                 backend,
-                location: if backend == Backend::Sqlite {
-                    url.location()
-                } else {
-                    format!("{}/{}", url.location(), url.database_name())
-                },
+                location: url.target(),
                 message: url.hide_password(&message),
                 hint,
             }
@@ -239,7 +235,7 @@ impl Connection {
         let backend = self.backend();
         check_parameter_count(backend, sql, params)?;
         let sql_owned = AssertSqlSafe(sql.to_string());
-        let result = on_engine!(self, Self(c) => bind_all(sqlx::query(sql_owned), params, backend)
+        let result = on_engine!(self, Self(c) => bind_all(sqlx::query(sql_owned), params)
             .execute(c)
             .await
             .map(|r| r.rows_affected()));
@@ -258,7 +254,7 @@ impl Connection {
         let backend = self.backend();
         check_parameter_count(backend, sql, params)?;
         let sql_owned = AssertSqlSafe(sql.to_string());
-        let result = on_engine!(self, Self(c) => bind_all(sqlx::query(sql_owned), params, backend)
+        let result = on_engine!(self, Self(c) => bind_all(sqlx::query(sql_owned), params)
             .fetch_all(c)
             .await
             .map(|rows| rows.iter().map(|r| text_row(r, r.len())).collect()));
@@ -273,7 +269,7 @@ impl Connection {
         let backend = self.backend();
         check_parameter_count(backend, sql, params)?;
         let sql_owned = AssertSqlSafe(sql.to_string());
-        let result = on_engine!(self, Self(c) => bind_all(sqlx::query(sql_owned), params, backend)
+        let result = on_engine!(self, Self(c) => bind_all(sqlx::query(sql_owned), params)
             .fetch_one(c)
             .await
             .and_then(|r| r.try_get::<i64, _>(0)));
@@ -520,6 +516,18 @@ pub(crate) trait DecimalBinding: sqlx::Database {
         value: rust_decimal::Decimal,
     ) -> sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>;
 
+    /// A UUID; by default as its hyphenated text (FoxDB stores UUIDs as `char(36)` on MySQL
+    /// and as text on SQLite).
+    fn bind_uuid<'q>(
+        query: sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>,
+        value: uuid::Uuid,
+    ) -> sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>
+    where
+        String: sqlx::Encode<'q, Self> + sqlx::Type<Self>,
+    {
+        query.bind(value.hyphenated().to_string())
+    }
+
     /// NULL; by default a text-typed one, which MySQL and SQLite accept for any column.
     fn bind_null<'q>(
         query: sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>,
@@ -536,7 +544,6 @@ pub(crate) trait DecimalBinding: sqlx::Database {
 pub(crate) fn bind_all<'q, DB>(
     mut query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>,
     params: &[Value],
-    backend: Backend,
 ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
 where
     DB: DecimalBinding,
@@ -562,11 +569,7 @@ where
             Value::Float(x) => query.bind(*x),
             Value::Text(s) => query.bind(s.as_str()),
             Value::Bytes(b) => query.bind(b.as_slice()),
-            // FoxDB stores UUIDs as `char(36)` on MySQL and as text on SQLite.
-            Value::Uuid(id) if backend != Backend::Postgres => {
-                query.bind(id.hyphenated().to_string())
-            }
-            Value::Uuid(id) => query.bind(*id),
+            Value::Uuid(id) => DB::bind_uuid(query, *id),
             Value::TimestampTz(t) => query.bind(*t),
             Value::Timestamp(t) => query.bind(*t),
             Value::Date(d) => query.bind(*d),

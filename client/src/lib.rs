@@ -28,9 +28,13 @@ compile_error!(
 );
 
 mod backend;
+#[cfg(feature = "cache")]
+pub mod cache;
+mod commit_hooks;
 pub mod connection;
 pub mod database;
 pub mod dialect;
+pub mod enum_label;
 pub mod error;
 pub mod executor;
 pub mod introspect;
@@ -39,6 +43,8 @@ mod placeholders;
 pub mod query;
 pub mod realtime;
 pub mod relation;
+pub mod replication;
+pub mod router;
 pub mod row;
 pub mod schema;
 pub mod stats;
@@ -49,12 +55,14 @@ pub mod url;
 pub use backend::Backend;
 pub use connection::{ConnectOptions, Connection, Value};
 pub use database::{Database, ModelExt, PoolOptions, PoolState};
+pub use enum_label::{Enum, EnumLabel};
 pub use error::{Error, Result};
 pub use executor::{Executed, Executor};
-pub use foxdb_derive::{FromRow, Model};
+pub use foxdb_derive::{Enum, FromRow, Model};
 pub use model::{Changes, ColumnType, Comparable, Hooks, IntoValue, Model, NewRow};
 pub use query::{Aggregate, Column, Condition, Order, count, escape_like, select};
 pub use relation::Relation;
+pub use router::{DatabaseBuilder, PoolConfig, ReadPreference, RoutingMetrics};
 pub use row::{FromColumn, FromRow, Row};
 pub use stats::QueryStats;
 pub use tls::TlsOptions;

@@ -17,8 +17,10 @@ pub trait Model: Hooks + Clone + Sized + Send + Sync + 'static {
     const PRIMARY_KEY: &'static [&'static str];
     /// Columns the database fills on insert (auto-increment keys).
     const GENERATED: &'static [&'static str];
-    /// PostgreSQL types that values of some columns are cast to (enum types).
-    const PG_TYPES: &'static [(&'static str, &'static str)] = &[];
+    /// Columns holding a FoxSchema enum (`#[foxdb(enum)]`): on an engine with enum types of
+    /// its own (PostgreSQL) values are cast to the type the schema engine made for the column,
+    /// which the dialect names; elsewhere they go as their text labels.
+    const ENUM_COLUMNS: &'static [&'static str] = &[];
     /// Whether the model has its own [`Hooks`]; writes through the pool then run in a
     /// transaction so an `after_*` hook's error undoes the write.
     const HAS_HOOKS: bool = false;

@@ -27,6 +27,7 @@
 pub mod eager;
 mod join;
 
+use crate::query::EnumColumns;
 use std::collections::HashMap;
 use std::marker::PhantomData;
 
@@ -228,7 +229,7 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
             child_column,
             through,
             filter: self.filter.clone(),
-            child_casts: C::PG_TYPES,
+            child_casts: EnumColumns::of::<C>(),
         })))
     }
 
@@ -360,7 +361,7 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
     /// filter binds.
     fn batch_size(&self, backend: crate::Backend) -> usize {
         let filter_parameters = self.filter.as_ref().map_or(0, |filter| {
-            let mut writer = SqlWriter::for_model(backend, C::PG_TYPES);
+            let mut writer = SqlWriter::for_model(backend, EnumColumns::of::<C>());
             filter.render_qualified(&mut writer, C::TABLE);
             writer.finish().1.len()
         });
@@ -391,7 +392,7 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
     /// MySQL and SQLite): one statement text whatever the number of keys, as hand-written sqlx
     /// does.
     fn keys_as_array(&self, backend: crate::Backend, keys: &[Value]) -> bool {
-        SqlWriter::for_model(backend, C::PG_TYPES)
+        SqlWriter::for_model(backend, EnumColumns::of::<C>())
             .in_list_array_type(self.compared_key_column(), keys)
             .is_some()
     }
@@ -401,7 +402,7 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
     /// ranked per parent when ordered or limited. A join table's parent key is selected as
     /// `_fox_parent`; a direct link's is the child's own column.
     fn batch_sql(&self, backend: crate::Backend, keys: &[Value]) -> (String, Vec<Value>) {
-        let mut writer = SqlWriter::for_model(backend, C::PG_TYPES);
+        let mut writer = SqlWriter::for_model(backend, EnumColumns::of::<C>());
         let (parent_column_table, parent_column) = self.parent_column();
         let through = matches!(self.link, Link::Through { .. });
         let window_limit = self.window_limit();

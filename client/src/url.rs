@@ -38,7 +38,7 @@ impl DatabaseUrl {
             }
         };
         let scheme = scheme.unwrap_or_default();
-        if backend != Backend::Sqlite {
+        if !backend.is_embedded() {
             let Some((_, rest)) = raw.split_once("://") else {
                 return Err(Error::InvalidUrl {
                     url: format!("{scheme}:…"),
@@ -109,16 +109,24 @@ impl DatabaseUrl {
 
     /// Host and port (or file path for SQLite), for messages.
     pub fn location(&self) -> String {
-        if self.backend == Backend::Sqlite {
+        if self.backend.is_embedded() {
             return self.sqlite_path().unwrap_or_default();
         }
         let (_, _, after) = split_credentials(&self.raw);
         after.split(['/', '?']).next().unwrap_or("").to_string()
     }
 
+    /// Host, port and database (the file path for SQLite), for messages.
+    pub fn target(&self) -> String {
+        if self.backend.is_embedded() {
+            return self.location();
+        }
+        format!("{}/{}", self.location(), self.database_name())
+    }
+
     /// The database name (file path for SQLite).
     pub fn database_name(&self) -> String {
-        if self.backend == Backend::Sqlite {
+        if self.backend.is_embedded() {
             return self.sqlite_path().unwrap_or_default();
         }
         let (_, _, after) = split_credentials(&self.raw);

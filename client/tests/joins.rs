@@ -13,7 +13,7 @@ struct User {
     email: String,
     name: String,
     manager_id: Option<i64>,
-    #[foxdb(pg_type = "user_role")]
+    #[foxdb(enum)]
     role: String,
 }
 
@@ -76,10 +76,14 @@ async fn blog(engine: Backend) -> (TestDatabase, Database) {
     };
     let role = match engine {
         Backend::Postgres => {
-            db.execute("CREATE TYPE user_role AS ENUM ('member', 'admin')", &[])
-                .await
-                .expect("creates the enum");
-            "user_role"
+            // The type the schema engine makes for `users.role` (the dialect casts to it).
+            db.execute(
+                "CREATE TYPE users_role_enum AS ENUM ('member', 'admin')",
+                &[],
+            )
+            .await
+            .expect("creates the enum");
+            "users_role_enum"
         }
         Backend::MySql => "ENUM('member', 'admin')",
         Backend::Sqlite => "varchar(10)",

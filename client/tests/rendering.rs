@@ -12,7 +12,7 @@ struct User {
     id: i64,
     name: String,
     manager_id: Option<i64>,
-    #[foxdb(pg_type = "user_role")]
+    #[foxdb(enum)]
     role: String,
     score: f64,
 }
@@ -204,7 +204,7 @@ fn enum_columns_are_cast_on_postgres() {
         |b| ok(query.to_sql(b)),
         [
             (
-                r#"SELECT "id", "name", "manager_id", CAST("role" AS text) AS "role", "score" FROM "users" WHERE "role" = CAST($1 AS "user_role") ORDER BY "users"."role" ASC"#,
+                r#"SELECT "id", "name", "manager_id", CAST("role" AS text) AS "role", "score" FROM "users" WHERE "role" = CAST($1 AS "users_role_enum") ORDER BY "users"."role" ASC"#,
                 1,
             ),
             (
@@ -292,7 +292,7 @@ fn enum_in_lists_keep_one_placeholder_per_value() {
         |b| ok(query.to_sql(b)),
         [
             (
-                r#"SELECT "id", "name", "manager_id", CAST("role" AS text) AS "role", "score" FROM "users" WHERE "role" IN (CAST($1 AS "user_role"), CAST($2 AS "user_role"))"#,
+                r#"SELECT "id", "name", "manager_id", CAST("role" AS text) AS "role", "score" FROM "users" WHERE "role" IN (CAST($1 AS "users_role_enum"), CAST($2 AS "users_role_enum"))"#,
                 2,
             ),
             (
@@ -579,7 +579,7 @@ fn inner_join_with_filters_order_and_selection() {
         |b| query.to_sql(b),
         [
             (
-                r#"SELECT "posts"."id", "posts"."author_id", "posts"."title", "posts"."views" FROM "posts" INNER JOIN "users" ON "users"."id" = "posts"."author_id" WHERE ("posts"."views" > $1 AND "users"."role" = CAST($2 AS "user_role")) ORDER BY "users"."name" DESC LIMIT 4 OFFSET 8"#,
+                r#"SELECT "posts"."id", "posts"."author_id", "posts"."title", "posts"."views" FROM "posts" INNER JOIN "users" ON "users"."id" = "posts"."author_id" WHERE ("posts"."views" > $1 AND "users"."role" = CAST($2 AS "users_role_enum")) ORDER BY "users"."name" DESC LIMIT 4 OFFSET 8"#,
                 2,
             ),
             (
@@ -734,7 +734,7 @@ fn inserts_of_one_and_many_rows() {
         |b| ok(insert_statement(b, &[&first])),
         [
             (
-                r#"INSERT INTO "users" ("name", "manager_id", "role", "score") VALUES ($1, $2, CAST($3 AS "user_role"), $4)"#,
+                r#"INSERT INTO "users" ("name", "manager_id", "role", "score") VALUES ($1, $2, CAST($3 AS "users_role_enum"), $4)"#,
                 4,
             ),
             (
@@ -751,7 +751,7 @@ fn inserts_of_one_and_many_rows() {
         |b| ok(insert_statement(b, &[&first, &second])),
         [
             (
-                r#"INSERT INTO "users" ("name", "manager_id", "role", "score") VALUES ($1, $2, CAST($3 AS "user_role"), $4), ($5, $6, CAST($7 AS "user_role"), $8)"#,
+                r#"INSERT INTO "users" ("name", "manager_id", "role", "score") VALUES ($1, $2, CAST($3 AS "users_role_enum"), $4), ($5, $6, CAST($7 AS "users_role_enum"), $8)"#,
                 8,
             ),
             (
@@ -772,11 +772,11 @@ fn upserts_replace_every_column_but_the_key() {
         |b| ok(upsert_statement(b, &ada())),
         [
             (
-                r#"INSERT INTO "users" ("id", "name", "manager_id", "role", "score") VALUES ($1, $2, $3, CAST($4 AS "user_role"), $5) ON CONFLICT ("id") DO UPDATE SET "name" = excluded."name", "manager_id" = excluded."manager_id", "role" = excluded."role", "score" = excluded."score""#,
+                r#"INSERT INTO "users" ("id", "name", "manager_id", "role", "score") VALUES ($1, $2, $3, CAST($4 AS "users_role_enum"), $5) ON CONFLICT ("id") DO UPDATE SET "name" = excluded."name", "manager_id" = excluded."manager_id", "role" = excluded."role", "score" = excluded."score""#,
                 5,
             ),
             (
-                r"INSERT INTO `users` (`id`, `name`, `manager_id`, `role`, `score`) VALUES (?, ?, ?, ?, ?)",
+                r"INSERT INTO `users` (`id`, `name`, `manager_id`, `role`, `score`) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `name` = VALUES(`name`), `manager_id` = VALUES(`manager_id`), `role` = VALUES(`role`), `score` = VALUES(`score`)",
                 5,
             ),
             (
@@ -797,12 +797,34 @@ fn upserts_replace_every_column_but_the_key() {
                 2,
             ),
             (
-                r"INSERT INTO `post_tags` (`post_id`, `tag_id`) VALUES (?, ?)",
+                r"INSERT INTO `post_tags` (`post_id`, `tag_id`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `post_id` = VALUES(`post_id`)",
                 2,
             ),
             (
                 r#"INSERT INTO "post_tags" ("post_id", "tag_id") VALUES (?, ?) ON CONFLICT ("post_id", "tag_id") DO UPDATE SET "post_id" = excluded."post_id""#,
                 2,
+            ),
+        ],
+    );
+}
+
+#[test]
+fn an_upsert_leaves_a_generated_key_at_its_placeholder_to_the_database() {
+    let new = User { id: 0, ..ada() };
+    assert_renders(
+        |b| ok(upsert_statement(b, &new)),
+        [
+            (
+                r#"INSERT INTO "users" ("name", "manager_id", "role", "score") VALUES ($1, $2, CAST($3 AS "users_role_enum"), $4) ON CONFLICT ("id") DO UPDATE SET "name" = excluded."name", "manager_id" = excluded."manager_id", "role" = excluded."role", "score" = excluded."score""#,
+                4,
+            ),
+            (
+                r"INSERT INTO `users` (`name`, `manager_id`, `role`, `score`) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE `name` = VALUES(`name`), `manager_id` = VALUES(`manager_id`), `role` = VALUES(`role`), `score` = VALUES(`score`)",
+                4,
+            ),
+            (
+                r#"INSERT INTO "users" ("name", "manager_id", "role", "score") VALUES (?, ?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "name" = excluded."name", "manager_id" = excluded."manager_id", "role" = excluded."role", "score" = excluded."score""#,
+                4,
             ),
         ],
     );
@@ -819,7 +841,7 @@ fn updates_with_filters_nulls_and_returning() {
         |b| change.to_sql(b),
         [
             (
-                r#"UPDATE "users" SET "name" = $1, "role" = CAST($2 AS "user_role"), "manager_id" = $3 WHERE "id" = $4"#,
+                r#"UPDATE "users" SET "name" = $1, "role" = CAST($2 AS "users_role_enum"), "manager_id" = $3 WHERE "id" = $4"#,
                 4,
             ),
             (
@@ -836,7 +858,7 @@ fn updates_with_filters_nulls_and_returning() {
         |b| change.returning_to_sql(b),
         [
             (
-                r#"UPDATE "users" SET "name" = $1, "role" = CAST($2 AS "user_role"), "manager_id" = $3 WHERE "id" = $4 RETURNING "id", "name", "manager_id", CAST("role" AS text) AS "role", "score""#,
+                r#"UPDATE "users" SET "name" = $1, "role" = CAST($2 AS "users_role_enum"), "manager_id" = $3 WHERE "id" = $4 RETURNING "id", "name", "manager_id", CAST("role" AS text) AS "role", "score""#,
                 4,
             ),
             (

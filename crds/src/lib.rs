@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 pub mod column_type;
+pub mod condition;
 pub mod conventions;
 pub mod identifier;
 pub mod migration;
@@ -54,6 +55,7 @@ mod yaml_reader;
 mod yaml_scalar;
 
 pub use column_type::{ColumnType, ColumnTypeError};
+pub use condition::ConditionType;
 #[cfg(feature = "kubernetes")]
 pub use migration::{FoxMigration, FoxMigrationStatus};
 pub use migration::{FoxMigrationSpec, MigrationPhase};

@@ -45,24 +45,55 @@ use crate::references::DatabaseRef;
         ),
         printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
         printcolumn(
+            name = "Reason",
+            type_ = "string",
+            json_path = ".status.conditions[?(@.type==\"Ready\")].reason"
+        ),
+        printcolumn(
+            name = "Message",
+            type_ = "string",
+            json_path = ".status.conditions[?(@.type==\"Ready\")].message",
+            priority = 1
+        ),
+        printcolumn(
             name = "Age",
             type_ = "date",
             json_path = ".metadata.creationTimestamp"
         )
     )
 )]
+#[cfg_attr(
+    feature = "kubernetes",
+    schemars(extend("x-kubernetes-validations" = [
+        {"rule": "!(has(self.up) && has(self.upCommands))", "message": "up and upCommands exclude each other (SQL or MongoDB commands)"},
+        {"rule": "!(has(self.down) && has(self.downCommands))", "message": "down and downCommands exclude each other (SQL or MongoDB commands)"}
+    ]))
+)]
 #[serde(rename_all = "camelCase")]
 pub struct FoxMigrationSpec {
-    /// The FoxReplicaSet whose primary is migrated.
+    /// The FoxReplicaSet whose primary is migrated. Immutable.
+    #[cfg_attr(
+        feature = "kubernetes",
+        schemars(extend("x-kubernetes-validations" = [{"rule": "self == oldSelf", "message": "databaseRef is immutable; a migration of another database is another FoxMigration"}]))
+    )]
     pub database_ref: DatabaseRef,
     /// Ordering key: migrations apply in ascending version (for example `1`, `2` or a timestamp
-    /// such as `20261127120000`).
+    /// such as `20261127120000`). Immutable.
     #[cfg_attr(feature = "kubernetes", schemars(range(min = 1)))]
+    #[cfg_attr(
+        feature = "kubernetes",
+        schemars(extend("x-kubernetes-validations" = [{"rule": "self == oldSelf", "message": "version is immutable; add a new FoxMigration instead"}]))
+    )]
     pub version: u64,
     /// Short description, shown in history and status.
     pub name: String,
     /// SQL run to apply the migration (SQL engines). Several statements are separated by `;`.
+    /// Immutable once set: a change after apply is never re-run, so the API server refuses it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "kubernetes",
+        schemars(extend("x-kubernetes-validations" = [{"rule": "self == oldSelf", "message": "up is immutable; add a new FoxMigration for the change"}]))
+    )]
     pub up: Option<String>,
     /// SQL run to roll the migration back. Absent means the migration is irreversible.
     #[serde(default, skip_serializing_if = "Option::is_none")]

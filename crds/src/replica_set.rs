@@ -50,6 +50,17 @@ use crate::references::SecretKeyRef;
             json_path = ".status.routing.readerCount"
         ),
         printcolumn(
+            name = "Reason",
+            type_ = "string",
+            json_path = ".status.conditions[?(@.type==\"Ready\")].reason"
+        ),
+        printcolumn(
+            name = "Message",
+            type_ = "string",
+            json_path = ".status.conditions[?(@.type==\"Ready\")].message",
+            priority = 1
+        ),
+        printcolumn(
             name = "Age",
             type_ = "date",
             json_path = ".metadata.creationTimestamp"
@@ -154,20 +165,23 @@ pub struct PoolSpec {
     pub max_connections: u32,
     /// Connections kept open to one member even when idle.
     #[serde(default)]
+    #[cfg_attr(feature = "kubernetes", schemars(range(min = 0, max = 10000)))]
     pub min_connections: u32,
     /// Close connections idle for longer than this.
     #[serde(default = "default_idle_timeout_seconds")]
+    #[cfg_attr(feature = "kubernetes", schemars(range(min = 0, max = 86400)))]
     pub idle_timeout_seconds: u32,
     /// Give up waiting for a free connection after this long.
     #[serde(default = "default_acquire_timeout_seconds")]
-    #[cfg_attr(feature = "kubernetes", schemars(range(min = 1)))]
+    #[cfg_attr(feature = "kubernetes", schemars(range(min = 1, max = 3600)))]
     pub acquire_timeout_seconds: u32,
     /// Retries of a failed connection attempt, with exponential backoff.
     #[serde(default = "default_retries")]
+    #[cfg_attr(feature = "kubernetes", schemars(range(min = 0, max = 100)))]
     pub retries: u32,
     /// Seconds between health checks of each member.
     #[serde(default = "default_health_check_interval_seconds")]
-    #[cfg_attr(feature = "kubernetes", schemars(range(min = 1)))]
+    #[cfg_attr(feature = "kubernetes", schemars(range(min = 1, max = 86400)))]
     pub health_check_interval_seconds: u32,
 }
 
@@ -207,6 +221,7 @@ fn default_health_check_interval_seconds() -> u32 {
 pub struct RoutingSpec {
     /// Replicas lagging more than this are taken out of the routing table.
     #[serde(default = "default_max_replica_lag_seconds")]
+    #[cfg_attr(feature = "kubernetes", schemars(range(min = 0, max = 86400)))]
     pub max_replica_lag_seconds: u32,
     /// Where reads go.
     #[serde(default)]
@@ -216,6 +231,7 @@ pub struct RoutingSpec {
     pub read_your_writes: bool,
     /// How long reads stick to the primary after a write (when `readYourWrites` is on).
     #[serde(default = "default_read_your_writes_seconds")]
+    #[cfg_attr(feature = "kubernetes", schemars(range(min = 0, max = 3600)))]
     pub read_your_writes_seconds: u32,
 }
 
@@ -263,7 +279,7 @@ pub struct CacheSpec {
     pub redis: SecretKeyRef,
     /// Lifetime of a cached result unless the query sets its own.
     #[serde(default = "default_cache_ttl_seconds")]
-    #[cfg_attr(feature = "kubernetes", schemars(range(min = 1)))]
+    #[cfg_attr(feature = "kubernetes", schemars(range(min = 1, max = 2592000)))]
     pub default_ttl_seconds: u32,
     /// Prefix of every cache key, so several databases can share one Redis.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -304,10 +320,12 @@ pub struct MemberStatus {
     pub role: MemberRole,
     /// Whether the last health check succeeded.
     pub healthy: bool,
-    /// Replication lag in seconds (replicas only).
+    /// Replication lag in seconds (replicas only), as of `lastCheckTime`: status is written
+    /// when health, routing or conditions change (and at least every resync), not on every
+    /// check; the lag of every check is in the metric `fox_replica_lag_seconds`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lag_seconds: Option<f64>,
-    /// When the member was last checked (RFC 3339).
+    /// When the member was last checked for the status written (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_check_time: Option<String>,
     /// Why the member is unhealthy, without credentials.

@@ -7,10 +7,14 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
-/// A YAML/JSON scalar: string, number, boolean or null.
+/// A YAML/JSON value in a column default or seed row: string, number, boolean or null, or — for
+/// a `json` column's seed value — a list or mapping.
 ///
-/// A list or mapping where a scalar belongs is refused with "expected a string, number, boolean
-/// or null", which manifest reading prefixes with the field's path.
+/// The CRD schema admits any value here (a structural schema cannot say "string or number"), so
+/// this type reads any value too: a list or mapping becomes [`Scalar::Json`], which validation
+/// accepts only as the seed value of a `json` column and refuses, with the field's path,
+/// everywhere else. An object the API server stored therefore always deserializes, and a wrong
+/// value is reported on the object instead of breaking the operator's watch of its kind.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Scalar {
@@ -24,6 +28,8 @@ pub enum Scalar {
     Float(f64),
     /// Text.
     String(String),
+    /// A list or mapping, kept as the JSON document it is (a `json` column's seed value).
+    Json(serde_json::Value),
 }
 
 impl fmt::Display for Scalar {
@@ -34,6 +40,7 @@ impl fmt::Display for Scalar {
             Self::Integer(i) => write!(f, "{i}"),
             Self::Float(x) => write!(f, "{x}"),
             Self::String(s) => write!(f, "{s:?}"),
+            Self::Json(value) => write!(f, "{value}"),
         }
     }
 }
@@ -46,11 +53,11 @@ impl<'de> Deserialize<'de> for Scalar {
 
 struct ScalarVisitor;
 
-impl Visitor<'_> for ScalarVisitor {
+impl<'de> Visitor<'de> for ScalarVisitor {
     type Value = Scalar;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string, number, boolean or null")
+        f.write_str("a string, number, boolean, null, list or mapping")
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
@@ -85,6 +92,16 @@ impl Visitor<'_> for ScalarVisitor {
     fn visit_string<E: de::Error>(self, value: String) -> Result<Scalar, E> {
         Ok(Scalar::String(value))
     }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Scalar, A::Error> {
+        let value = serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+        Ok(Scalar::Json(value))
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Scalar, A::Error> {
+        let value = serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        Ok(Scalar::Json(value))
+    }
 }
 
 #[cfg(feature = "kubernetes")]
@@ -96,7 +113,7 @@ impl JsonSchema for Scalar {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         // A structural schema cannot say "string or number or boolean"; it keeps the value as is.
         json_schema!({
-            "description": "A string, number, boolean or null.",
+            "description": "A string, number, boolean or null; a list or mapping only as the seed value of a json column.",
             "x-kubernetes-preserve-unknown-fields": true,
             "nullable": true
         })
@@ -144,15 +161,11 @@ mod tests {
     }
 
     #[test]
-    fn a_list_or_mapping_is_not_a_scalar() {
-        for value in [json!([1]), json!({"a": 1})] {
-            let error = serde_json::from_value::<Scalar>(value).expect_err("refused");
-            assert!(
-                error
-                    .to_string()
-                    .contains("expected a string, number, boolean or null"),
-                "{error}"
-            );
+    fn a_list_or_mapping_reads_as_json_like_the_schema_admits() {
+        for value in [json!([1, {"b": null}]), json!({"a": {"b": [1, 2.5]}})] {
+            let read = serde_json::from_value::<Scalar>(value.clone()).expect("admitted");
+            assert_eq!(read, Scalar::Json(value.clone()));
+            assert_eq!(serde_json::to_value(&read).unwrap(), value, "round trip");
         }
     }
 }

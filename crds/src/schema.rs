@@ -54,6 +54,17 @@ use crate::scalar::Scalar;
             priority = 1
         ),
         printcolumn(
+            name = "Reason",
+            type_ = "string",
+            json_path = ".status.conditions[?(@.type==\"Ready\")].reason"
+        ),
+        printcolumn(
+            name = "Message",
+            type_ = "string",
+            json_path = ".status.conditions[?(@.type==\"Ready\")].message",
+            priority = 1
+        ),
+        printcolumn(
             name = "Age",
             type_ = "date",
             json_path = ".metadata.creationTimestamp"
@@ -62,7 +73,12 @@ use crate::scalar::Scalar;
 )]
 #[serde(rename_all = "camelCase")]
 pub struct FoxSchemaSpec {
-    /// The FoxReplicaSet whose primary receives the schema.
+    /// The FoxReplicaSet whose primary receives the schema. Immutable: point another database
+    /// with another FoxSchema.
+    #[cfg_attr(
+        feature = "kubernetes",
+        schemars(extend("x-kubernetes-validations" = [{"rule": "self == oldSelf", "message": "databaseRef is immutable; declare the other database with its own FoxSchema"}]))
+    )]
     pub database_ref: DatabaseRef,
     /// How changes are applied: destructive changes, approval, lock timeout.
     #[serde(default)]
@@ -321,7 +337,7 @@ pub struct AuditSpec {
     pub exclude_fields: Vec<String>,
     /// Days audit records are kept.
     #[serde(default = "default_retention_days")]
-    #[cfg_attr(feature = "kubernetes", schemars(range(min = 1)))]
+    #[cfg_attr(feature = "kubernetes", schemars(range(min = 1, max = 36500)))]
     pub retention_days: u32,
 }
 
@@ -373,6 +389,7 @@ pub struct CollectionIndexSpec {
     pub name: Option<String>,
     /// Remove documents this many seconds after the indexed date (TTL index).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "kubernetes", schemars(range(min = 0, max = 2147483647)))]
     pub expire_after_seconds: Option<u32>,
 }
 

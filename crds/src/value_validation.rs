@@ -90,6 +90,13 @@ fn literal_problem(ty: &ColumnType, value: &Scalar, place: Place) -> Option<Stri
         (ColumnType::Bytes, Scalar::String(_)) if place == Place::Seed => None,
         (ColumnType::Uuid, Scalar::String(s)) => (!is_uuid(s))
             .then(|| format!("{noun} \"{}\" is not a UUID (8-4-4-4-12 hexadecimal digits)", s.escape_default())),
+        (ColumnType::Json, Scalar::Json(_)) if place == Place::Seed => None,
+        (ColumnType::Json, Scalar::Json(_)) => Some(format!(
+            "{noun} is a list or mapping; write a json column's default as a JSON string"
+        )),
+        (_, Scalar::Json(_)) => Some(format!(
+            "{noun} is a list or mapping; only a json column's seed value may be one"
+        )),
         (ColumnType::Json, Scalar::String(s)) => serde_json::from_str::<serde_json::Value>(s)
             .err()
             .map(|error| format!("{noun} is not a JSON document: {error}")),

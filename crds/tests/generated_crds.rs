@@ -14,7 +14,7 @@ fn repository_root() -> &'static Path {
 
 #[test]
 fn committed_crd_yaml_is_up_to_date() {
-    for directory in ["crds", "charts/fox-operator/crds"] {
+    for directory in ["crds", "charts/fox-operator/files/crds"] {
         for crd in custom_resource_definitions() {
             let path = repository_root().join(directory).join(crd_file_name(&crd));
             let committed = std::fs::read_to_string(&path)
@@ -166,5 +166,137 @@ fn every_field_is_documented() {
         // Conditions come from Kubernetes' own type and carry its documentation.
         undocumented(&schema["properties"]["spec"], "spec", &mut missing);
         assert!(missing.is_empty(), "{}: {missing:#?}", crd.spec.names.kind);
+    }
+}
+
+#[test]
+fn every_integer_is_an_int64_with_explicit_bounds() {
+    fn unbounded(node: &Value, path: &str, out: &mut Vec<String>) {
+        match node {
+            Value::Object(map) => {
+                if map.get("type").and_then(Value::as_str) == Some("integer") {
+                    let format = map.get("format").and_then(Value::as_str);
+                    let minimum = map.get("minimum").and_then(Value::as_f64);
+                    let maximum = map.get("maximum").and_then(Value::as_f64);
+                    let exact = fox_crds::crdgen::MAX_EXACT_INTEGER as f64;
+                    let bounded = matches!((minimum, maximum), (Some(low), Some(high))
+                        if low >= -exact && high <= exact && low <= high);
+                    if format != Some("int64") || !bounded {
+                        out.push(format!("{path}: {format:?} {minimum:?}..{maximum:?}"));
+                    }
+                }
+                for (key, child) in map {
+                    unbounded(child, &format!("{path}.{key}"), out);
+                }
+            }
+            Value::Array(items) => {
+                for (index, child) in items.iter().enumerate() {
+                    unbounded(child, &format!("{path}[{index}]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    for crd in custom_resource_definitions() {
+        let schema = serde_json::to_value(&crd.spec.versions[0].schema).expect("serializes");
+        let mut found = Vec::new();
+        unbounded(&schema, &crd.spec.names.kind, &mut found);
+        assert!(found.is_empty(), "{found:#?}");
+        let text = crd_yaml(&crd).expect("serializes");
+        for format in ["uint8", "uint16", "uint32", "uint64"] {
+            assert!(!text.contains(&format!("format: {format}")), "{format}");
+        }
+    }
+}
+
+/// What the API server admits at a field's bounds, the operator can read.
+#[test]
+fn every_integer_at_its_schema_maximum_deserializes() {
+    let replica_set = serde_json::json!({
+        "apiVersion": "foxdb.dev/v1alpha1", "kind": "FoxReplicaSet",
+        "metadata": {"name": "a", "namespace": "n"},
+        "spec": {"engine": "postgresql",
+                 "primary": {"name": "p", "connection": {"name": "s", "key": "url"}, "weight": 1000},
+                 "rollbackTo": fox_crds::crdgen::MAX_EXACT_INTEGER,
+                 "pool": {"maxConnections": 10000, "minConnections": 10000, "idleTimeoutSeconds": 86400,
+                          "acquireTimeoutSeconds": 3600, "retries": 100, "healthCheckIntervalSeconds": 86400},
+                 "routing": {"maxReplicaLagSeconds": 86400, "readYourWritesSeconds": 3600}}
+    });
+    serde_json::from_value::<fox_crds::FoxReplicaSet>(replica_set).expect("reads");
+    let migration = serde_json::json!({
+        "apiVersion": "foxdb.dev/v1alpha1", "kind": "FoxMigration",
+        "metadata": {"name": "a", "namespace": "n"},
+        "spec": {"databaseRef": {"name": "db"}, "version": fox_crds::crdgen::MAX_EXACT_INTEGER,
+                 "name": "x", "up": "select 1"}
+    });
+    serde_json::from_value::<fox_crds::FoxMigration>(migration).expect("reads");
+}
+
+fn spec_schema(kind: &str) -> Value {
+    let crd = custom_resource_definitions()
+        .into_iter()
+        .find(|c| c.spec.names.kind == kind)
+        .expect("kind");
+    serde_json::to_value(&crd.spec.versions[0].schema).expect("serializes")["openAPIV3Schema"]
+        ["properties"]["spec"]
+        .clone()
+}
+
+fn rules(node: &Value) -> Vec<String> {
+    node["x-kubernetes-validations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| r["rule"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn the_api_server_refuses_what_it_can_check_itself() {
+    let schema = spec_schema("FoxSchema");
+    assert_eq!(
+        rules(&schema["properties"]["databaseRef"]),
+        ["self == oldSelf"]
+    );
+    let migration = spec_schema("FoxMigration");
+    for field in ["databaseRef", "version", "up"] {
+        assert_eq!(
+            rules(&migration["properties"][field]),
+            ["self == oldSelf"],
+            "{field}"
+        );
+    }
+    assert_eq!(
+        rules(&migration),
+        [
+            "!(has(self.up) && has(self.upCommands))",
+            "!(has(self.down) && has(self.downCommands))"
+        ]
+    );
+}
+
+#[test]
+fn every_kind_shows_the_ready_reason_and_message() {
+    for crd in custom_resource_definitions() {
+        let columns = crd.spec.versions[0]
+            .additional_printer_columns
+            .clone()
+            .unwrap_or_default();
+        let column = |name: &str| {
+            columns
+                .iter()
+                .find(|c| c.name == name)
+                .unwrap_or_else(|| panic!("{}: no {name} column", crd.spec.names.kind))
+                .clone()
+        };
+        assert_eq!(
+            column("Reason").json_path,
+            ".status.conditions[?(@.type==\"Ready\")].reason"
+        );
+        assert_eq!(
+            column("Message").json_path,
+            ".status.conditions[?(@.type==\"Ready\")].message"
+        );
+        assert_eq!(column("Message").priority, Some(1), "wide output only");
     }
 }

@@ -259,10 +259,29 @@ fn a_list_where_a_scalar_is_expected_names_its_field_and_line() {
     assert_eq!(
         problems(&yaml),
         vec![
-            "m.yaml:17: FoxSchema/shop: spec.seed[0].rows[0].role: invalid type: map, expected a string, number, boolean or null",
-            "m.yaml:13: FoxSchema/shop: spec.tables[0].columns[1].default: invalid type: sequence, expected a string, number, boolean or null",
+            "m.yaml:13: FoxSchema/shop: spec.tables[0].columns[1].default: default is a list or mapping; only a json column's seed value may be one",
+            "m.yaml:17: FoxSchema/shop: spec.seed[0].rows[0].role: value is a list or mapping; only a json column's seed value may be one",
         ]
     );
+}
+
+/// The review's second stalling object: the CRD admits any value in a seed row, and a json
+/// column's value is naturally an object; it reads, validates and is kept as JSON.
+#[test]
+fn an_object_as_a_json_columns_seed_value_is_accepted() {
+    let yaml = format!(
+        "{SCHEMA_HEAD}  tables:
+    - name: settings
+      columns:
+        - {{name: id, type: bigserial, primaryKey: true}}
+        - {{name: body, type: json}}
+  seed:
+    - table: settings
+      rows:
+        - {{id: 1, body: {{theme: dark, sizes: [1, 2]}}}}
+"
+    );
+    assert_eq!(problems(&yaml), Vec::<String>::new());
 }
 
 #[test]

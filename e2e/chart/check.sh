@@ -58,6 +58,7 @@ if [[ ${1:-} == --render-only ]]; then
   render >"$out/default.yaml"
   render -f "$HERE/values-full.yaml" >"$out/full.yaml"
   render -f "$HERE/values-single.yaml" >"$out/single.yaml"
+  render -f "$HERE/values-openshift.yaml" >"$out/openshift.yaml"
   exit 0
 fi
 
@@ -100,7 +101,11 @@ kubernetes_validate() { # kubernetes_validate VERSION-ARGS... -- DIR...
   shift
   for dir in "$@"; do
     for file in "$dir"/*.yaml; do
-      [[ $(basename "$file") == servicemonitor-* ]] || files+=("$file")
+      # No schema for the Prometheus Operator's kinds.
+      case $(basename "$file") in
+        servicemonitor-* | prometheusrule-*) ;;
+        *) files+=("$file") ;;
+      esac
     done
   done
   output=$("$VENV/bin/kubernetes-validate" --strict --quiet "${args[@]}" "${files[@]}" 2>&1) ||
@@ -120,24 +125,30 @@ has_service_monitor() {
 
 check "values files against values.schema.json (jsonschema), README table" \
   "$PY" "$HERE/check_values.py" --readme "$CHART/values.yaml" "$HERE/values-full.yaml" \
-  "$HERE/values-single.yaml"
+  "$HERE/values-single.yaml" "$HERE/values-openshift.yaml"
 check "values-invalid.yaml rejected by values.schema.json (jsonschema)" \
   "$PY" "$HERE/check_values.py" --expect-invalid "$HERE/values-invalid.yaml"
 check "helm lint --strict, default values" "$PY" "$HERE/lint.py"
 check "helm lint --strict, full values" "$PY" "$HERE/lint.py" -f "$HERE/values-full.yaml"
 check "helm lint --strict, single values" "$PY" "$HERE/lint.py" -f "$HERE/values-single.yaml"
+check "helm lint --strict, OpenShift values" "$PY" "$HERE/lint.py" -f "$HERE/values-openshift.yaml"
 check "render with default values" render --output-dir "$work/default"
 check "render with full values" render -f "$HERE/values-full.yaml" --output-dir "$work/full"
 check "render with single values" \
   render -f "$HERE/values-single.yaml" --output-dir "$work/single"
+check "render with OpenShift values" \
+  render -f "$HERE/values-openshift.yaml" --output-dir "$work/openshift"
 check "render refuses values-invalid.yaml" expect_render_refused
 check "full values render a ServiceMonitor" has_service_monitor
+check "full values render a PrometheusRule and the dashboard ConfigMap" \
+  compgen -G "$work/full/prometheusrule-*.yaml"
+check "the dashboard is valid JSON" "$PY" -m json.tool "$CHART/dashboards/fox-operator.json" /dev/null
 check "kubernetes-validate --strict, Kubernetes 1.27" \
-  kubernetes_validate -k 1.27.0 -- "$work/default" "$work/full" "$work/single"
+  kubernetes_validate -k 1.27.0 -- "$work/default" "$work/full" "$work/single" "$work/openshift"
 check "kubernetes-validate --strict, newest Kubernetes" \
-  kubernetes_validate -- "$work/default" "$work/full" "$work/single"
-check "chart crds/ equal the generated crds/" \
-  diff -u <(cat crds/*.yaml) <(cat "$CHART"/crds/*.yaml)
+  kubernetes_validate -- "$work/default" "$work/full" "$work/single" "$work/openshift"
+check "chart files/crds/ equal the generated crds/" \
+  diff -u <(cat crds/*.yaml) <(cat "$CHART"/files/crds/*.yaml)
 
 echo
 if ((failed > 0)); then

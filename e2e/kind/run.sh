@@ -8,7 +8,14 @@
 #   5. apply version 2 of the FoxSchema (one column more), check the column, and that the
 #      index migration 2 made (which no FoxSchema declares) is still there;
 #   6. roll back migration 2 with spec.rollbackTo: 1 and check its index is gone;
-#   7. check /metrics has fox_reconcile_total, and that the database password appears nowhere:
+#   7. send traffic through the published blog-pg-rw and blog-pg-ro Services;
+#   8. require approval of a plan: it waits (Ready reason ApprovalPending), applies once the
+#      hash in status is approved, and the approval annotation is removed;
+#   9. a destructive change is blocked (DestructiveChange, Stalled=True) and drops nothing;
+#  10. an index dropped by hand is reported as drift (Drifted=True);
+#  11. deleting a FoxSchema returns at once (no finalizer) and keeps the tables;
+#  12. the leader pod is deleted: the other operator pod takes the Lease and reconciles;
+#  13. check /metrics has fox_reconcile_total, and that the database password appears nowhere:
 #      not in /metrics, the operator's logs, events or any FoxDB object.
 # The cluster is deleted at the end, whatever happened, unless KEEP_CLUSTER=1. On failure the
 # FoxDB objects, events and operator logs are printed first.
@@ -17,7 +24,8 @@
 #
 # Needs docker, kind, kubectl, helm and curl. Environment:
 #   KIND_CLUSTER_NAME  cluster name (default foxdb-e2e; an existing one is reused)
-#   FOX_E2E_IMAGE      image to build and load (default fox-operator:e2e)
+#   FOX_E2E_IMAGE      image to build and load (default fox-operator:e2e-<time>-<pid>, a new tag
+#                      per run, so a node never runs an image left by an earlier run)
 #   FOX_E2E_TIMEOUT    timeout of each wait, in kubectl's form (default 300s; or 5m)
 #   FOX_E2E_METRICS_PORT  local port for the /metrics port-forward (default 18080)
 #   KEEP_CLUSTER=1     leave the cluster running afterwards
@@ -27,7 +35,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 KIND_DIR=$ROOT/e2e/kind
 MANIFESTS=$KIND_DIR/manifests
 CLUSTER=${KIND_CLUSTER_NAME:-foxdb-e2e}
-IMAGE=${FOX_E2E_IMAGE:-fox-operator:e2e}
+IMAGE=${FOX_E2E_IMAGE:-fox-operator:e2e-$(date +%s)-$$}
 TIMEOUT=${FOX_E2E_TIMEOUT:-300s}
 RELEASE=fox-operator
 OPERATOR_NAMESPACE=fox-system
@@ -224,7 +232,11 @@ kn apply -f "$MANIFESTS/10-postgres.yaml" -f "$MANIFESTS/11-mysql.yaml"
 
 step "Building $IMAGE and loading it into the cluster"
 docker build --tag "$IMAGE" "$ROOT"
-kind load docker-image "$IMAGE" --name "$CLUSTER"
+# Through an archive: `kind load docker-image` fails when Docker uses the containerd image
+# store (the default of new Docker installs).
+docker save "$IMAGE" --output "$scratch/image.tar"
+kind load image-archive "$scratch/image.tar" --name "$CLUSTER"
+rm -f "$scratch/image.tar"
 
 step "Installing the Helm chart"
 helm --kube-context "kind-$CLUSTER" upgrade --install "$RELEASE" "$ROOT/charts/fox-operator" \
@@ -236,6 +248,9 @@ k wait --for=condition=Established --timeout=60s \
   crd/foxreplicasets.foxdb.dev crd/foxschemas.foxdb.dev crd/foxmigrations.foxdb.dev
 k --namespace "$OPERATOR_NAMESPACE" rollout status "deployment/$RELEASE" --timeout="$TIMEOUT"
 ok "operator running"
+[[ $(k get crd foxschemas.foxdb.dev -o jsonpath='{.metadata.annotations.helm\.sh/resource-policy}') == keep ]] ||
+  fail "the CRDs are not kept on uninstall"
+ok "CRDs installed by the release, kept on uninstall"
 
 step "Waiting for the databases"
 kn rollout status deployment/postgres --timeout="$TIMEOUT"
@@ -299,6 +314,89 @@ for engine in "${ENGINES[@]}"; do
   expect_count "$engine: view published_posts is still there" 1 \
     count_tables "$engine" published_posts
 done
+
+step "Traffic through the published Services blog-pg-rw and blog-pg-ro"
+# A client pod with the PostgreSQL tools; the password comes from the Secret, not this script.
+client_query() { # client_query SERVICE: SELECT 1 through SERVICE, printed by a one-off pod
+  local pod="pg-client-$1-$RANDOM"
+  kn run "$pod" --image=postgres:15 --restart=Never --quiet \
+    --overrides='{"spec":{"containers":[{"name":"'"$pod"'","image":"postgres:15","command":["psql","-h","'"$1"'","-U","blog","-d","blog","-tAc","SELECT 1"],"env":[{"name":"PGPASSWORD","valueFrom":{"secretKeyRef":{"name":"postgres-auth","key":"password"}}}]}]}}' \
+    >/dev/null
+  kn wait --for=jsonpath='{.status.phase}'=Succeeded --timeout=120s "pod/$pod" >/dev/null
+  kn logs "pod/$pod"
+  kn delete pod "$pod" --wait=false >/dev/null
+}
+slice_addresses() { # slice_addresses NAME: how many addresses the EndpointSlice lists
+  kn get endpointslice "$1" -o jsonpath='{.endpoints[*].addresses[*]}' | wc -w
+}
+eventually "EndpointSlice blog-pg-rw lists the primary's pod address" 1 \
+  slice_addresses blog-pg-rw
+expect_count "a query through blog-pg-rw" 1 client_query blog-pg-rw
+expect_count "a query through blog-pg-ro" 1 client_query blog-pg-ro
+
+step "A plan that needs approval waits, applies once approved, and the approval is removed"
+kn patch fxs/blog-pg --type json -p '[
+  {"op": "replace", "path": "/spec/policy/requireApproval", "value": true},
+  {"op": "add", "path": "/spec/tables/-", "value": {"name": "approved_things",
+    "columns": [{"name": "id", "type": "bigint", "primaryKey": true}]}}]'
+kn wait --for=jsonpath='{.status.conditions[?(@.type=="Ready")].reason}'=ApprovalPending \
+  --timeout="$TIMEOUT" fxs/blog-pg
+kn wait --for=condition=Stalled --timeout=60s fxs/blog-pg
+expect_count "pg: nothing applied before approval" 0 count_tables pg approved_things
+hash=$(kn get fxs/blog-pg -o jsonpath='{.status.plan.hash}')
+[[ -n $hash ]] || fail "no plan hash in status"
+kn annotate fxs/blog-pg "foxdb.dev/approve-plan=$hash" --overwrite
+wait_ready fxs/blog-pg
+expect_count "pg: the approved plan ran" 1 count_tables pg approved_things
+eventually "pg: the approval annotation is removed after the apply" "" \
+  kn get fxs/blog-pg -o jsonpath='{.metadata.annotations.foxdb\.dev/approve-plan}'
+
+step "A destructive change is blocked and drops nothing"
+kn patch fxs/blog-pg --type merge -p '{"spec":{"policy":{"requireApproval":false}}}'
+wait_ready fxs/blog-pg
+last=$(( $(kn get fxs/blog-pg -o jsonpath='{.spec.tables[*].name}' | wc -w) - 1 ))
+kn patch fxs/blog-pg --type json -p "[{\"op\": \"remove\", \"path\": \"/spec/tables/$last\"}]"
+kn wait --for=jsonpath='{.status.conditions[?(@.type=="Ready")].reason}'=DestructiveChange \
+  --timeout="$TIMEOUT" fxs/blog-pg
+kn wait --for=condition=Stalled --timeout=60s fxs/blog-pg
+expect_count "pg: the table the change would drop is still there" 1 \
+  count_tables pg approved_things
+kn patch fxs/blog-pg --type json -p '[{"op": "add", "path": "/spec/tables/-", "value":
+  {"name": "approved_things", "columns": [{"name": "id", "type": "bigint", "primaryKey": true}]}}]'
+wait_ready fxs/blog-pg
+
+step "An index dropped by hand is reported as drift"
+index=$(sql mysql "SELECT index_name FROM information_schema.statistics
+                   WHERE table_schema = DATABASE() AND table_name = 'posts'
+                     AND column_name = 'published_at' LIMIT 1" | tr -d '[:space:]')
+[[ -n $index ]] || fail "mysql: no index on posts.published_at"
+sql mysql "DROP INDEX \`$index\` ON posts"
+kn wait --for=condition=Drifted --timeout="$TIMEOUT" fxs/blog-mysql
+ok "mysql: Drifted=True after the index was dropped"
+
+step "Deleting a FoxSchema returns at once and keeps the tables"
+kn delete fxs/blog-mysql --timeout=30s
+ok "fxs/blog-mysql deleted without waiting for a finalizer"
+expect_count "mysql: table posts is still there" 1 count_tables mysql posts
+
+step "Leader failover: the other operator pod takes the Lease"
+lease_holder() {
+  k --namespace "$OPERATOR_NAMESPACE" get lease fox-operator -o jsonpath='{.spec.holderIdentity}'
+}
+leader=$(lease_holder)
+[[ -n $leader ]] || fail "no operator pod holds the Lease"
+k --namespace "$OPERATOR_NAMESPACE" delete pod "$leader" --wait=false
+deadline=$((SECONDS + $(timeout_seconds)))
+while :; do
+  holder=$(lease_holder 2>/dev/null || true)
+  [[ -n $holder && $holder != "$leader" ]] && break
+  ((SECONDS < deadline)) || fail "no other pod took the Lease from $leader"
+  sleep 2
+done
+ok "$holder took the Lease from $leader"
+kn patch fxs/blog-pg --type json -p '[{"op": "add", "path": "/spec/tables/-", "value":
+  {"name": "after_failover", "columns": [{"name": "id", "type": "bigint", "primaryKey": true}]}}]'
+eventually "pg: the new leader applies a change" 1 count_tables pg after_failover
 
 step "Operator /metrics"
 # kubectl itself, not the k function: $! must be kubectl's pid for the kill below to reach it.

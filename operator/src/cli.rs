@@ -95,7 +95,7 @@ pub enum Command {
     Realtime(commands::realtime::RealtimeCommand),
     /// Print the CustomResourceDefinitions, or write them to `crds/` and the Helm chart.
     Crds {
-        /// Write `crds/*.yaml` and `charts/fox-operator/crds/*.yaml` instead of printing.
+        /// Write `crds/*.yaml` and `charts/fox-operator/files/crds/*.yaml` instead of printing.
         #[arg(long)]
         write: bool,
         /// Repository root to write into (with `--write`).

@@ -16,7 +16,10 @@ use std::sync::OnceLock;
 use clap::Parser;
 use fox_operator::cli::{Cli, Command as FoxCommand};
 use fox_operator::commands::run::RunArgs;
-use fox_operator::controller::rbac::{CLUSTER_PERMISSIONS, LEASE_PERMISSIONS, policy_rules};
+use fox_operator::controller::rbac::{
+    CLUSTER_PERMISSIONS, LEASE_PERMISSIONS, SECRET_PERMISSIONS,
+    cluster_permissions_without_secrets, policy_rules,
+};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Container, PodSpec, Service};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding, Subject};
@@ -133,8 +136,8 @@ fn repository_root() -> PathBuf {
 }
 
 /// Renders the three values sets once for all tests (the script serialises venv set-up itself).
-fn rendered() -> &'static [Rendered; 3] {
-    static RENDERED: OnceLock<[Rendered; 3]> = OnceLock::new();
+fn rendered() -> &'static [Rendered; 4] {
+    static RENDERED: OnceLock<[Rendered; 4]> = OnceLock::new();
     RENDERED.get_or_init(|| {
         let output_dir = tempfile::tempdir().expect("a temporary directory");
         let output = Command::new("bash")
@@ -161,6 +164,7 @@ fn rendered() -> &'static [Rendered; 3] {
             read("default values", "default.yaml"),
             read("values-full.yaml", "full.yaml"),
             read("values-single.yaml", "single.yaml"),
+            read("values-openshift.yaml", "openshift.yaml"),
         ]
     })
 }
@@ -185,7 +189,12 @@ fn single_values() -> &'static Rendered {
     &rendered()[2]
 }
 
-fn every_values_set() -> &'static [Rendered; 3] {
+/// OpenShift's restricted-v2: no fixed user, Secrets in opted-in namespaces, no CRDs, by digest.
+fn openshift_values() -> &'static Rendered {
+    &rendered()[3]
+}
+
+fn every_values_set() -> &'static [Rendered; 4] {
     rendered()
 }
 
@@ -221,7 +230,7 @@ fn parsed_run_args(rendered: &Rendered) -> RunArgs {
 #[test]
 fn cluster_role_grants_exactly_the_cluster_permissions_in_order() {
     let rendered = default_values();
-    let role: ClusterRole = rendered.single("ClusterRole");
+    let role: ClusterRole = rendered.named("ClusterRole", "fox-operator");
     assert_eq!(role.rules, Some(policy_rules(CLUSTER_PERMISSIONS)));
 
     let binding: ClusterRoleBinding = rendered.single("ClusterRoleBinding");
@@ -269,7 +278,12 @@ fn lease_role_grants_exactly_the_lease_permissions_in_the_release_namespace() {
 #[test]
 fn watch_namespace_grants_the_cluster_permissions_in_that_namespace_only() {
     let rendered = full_values();
-    assert!(rendered.of_kind("ClusterRole").is_empty());
+    assert!(
+        rendered.of_kind("ClusterRole").iter().all(|r| {
+            r["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-edit"].is_string()
+        }),
+        "only the aggregated user roles are cluster-wide"
+    );
     assert!(rendered.of_kind("ClusterRoleBinding").is_empty());
 
     let watch_roles: Vec<Role> = rendered
@@ -344,7 +358,14 @@ fn operator_container_runs_as_non_root_on_a_read_only_filesystem() {
             .security_context
             .expect("a container securityContext");
         assert_eq!(security.run_as_non_root, Some(true), "{}", rendered.label);
-        assert_eq!(security.run_as_user, Some(65532));
+        if rendered.label == "values-openshift.yaml" {
+            // restricted-v2 assigns the user from the namespace's range.
+            assert_eq!(security.run_as_user, None);
+            assert_eq!(security.run_as_group, None);
+            assert_eq!(pod_security.run_as_user, None);
+        } else {
+            assert_eq!(security.run_as_user, Some(65532));
+        }
         assert_eq!(security.read_only_root_filesystem, Some(true));
         assert_eq!(security.allow_privilege_escalation, Some(false));
         assert_eq!(security.privileged, None);
@@ -541,4 +562,196 @@ fn without_leader_election_one_pod_is_replaced_and_no_lease_is_granted() {
     let run = parsed_run_args(rendered);
     assert!(!run.leader_elect);
     assert_eq!(run.lease_namespace, None);
+}
+
+#[test]
+fn secrets_are_granted_only_in_the_namespaces_that_opted_in() {
+    let rendered = openshift_values();
+    let role: ClusterRole = rendered.named("ClusterRole", "fox-operator");
+    assert_eq!(
+        role.rules,
+        Some(policy_rules(&cluster_permissions_without_secrets())),
+        "no Secret access cluster-wide"
+    );
+    let secret_roles: Vec<Role> = rendered
+        .of_kind("Role")
+        .into_iter()
+        .map(typed::<Role>)
+        .filter(|r| r.metadata.name.as_deref() == Some("fox-operator-secrets"))
+        .collect();
+    let namespaces: Vec<_> = secret_roles
+        .iter()
+        .map(|r| r.metadata.namespace.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(namespaces, ["shop", "billing"]);
+    for role in &secret_roles {
+        assert_eq!(role.rules, Some(policy_rules(SECRET_PERMISSIONS)));
+    }
+    assert_eq!(
+        parsed_run_args(rendered).secret_namespaces,
+        ["shop", "billing"]
+    );
+    assert!(
+        parsed_run_args(default_values())
+            .secret_namespaces
+            .is_empty()
+    );
+}
+
+#[test]
+fn view_and_edit_roles_aggregate_the_fox_kinds() {
+    let rendered = default_values();
+    let view: ClusterRole = rendered.named("ClusterRole", "fox-operator-view");
+    let labels = view.metadata.labels.clone().unwrap_or_default();
+    for role in ["view", "edit", "admin"] {
+        assert_eq!(
+            labels
+                .get(&format!("rbac.authorization.k8s.io/aggregate-to-{role}"))
+                .map(String::as_str),
+            Some("true")
+        );
+    }
+    let rules = view.rules.unwrap_or_default();
+    assert_eq!(rules[0].verbs, ["get", "list", "watch"]);
+    let edit: ClusterRole = rendered.named("ClusterRole", "fox-operator-edit");
+    let labels = edit.metadata.labels.clone().unwrap_or_default();
+    assert!(!labels.contains_key("rbac.authorization.k8s.io/aggregate-to-view"));
+    assert!(
+        edit.rules.unwrap_or_default()[0]
+            .verbs
+            .contains(&"patch".to_string())
+    );
+    assert!(
+        openshift_values().of_kind("ClusterRole").len() == 1,
+        "aggregation off"
+    );
+}
+
+#[test]
+fn crds_are_templates_kept_on_uninstall_and_upgraded_with_the_release() {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let generated = fox_crds::crdgen::custom_resource_definitions();
+    let rendered: Vec<CustomResourceDefinition> = default_values()
+        .of_kind("CustomResourceDefinition")
+        .into_iter()
+        .map(typed)
+        .collect();
+    assert_eq!(rendered.len(), generated.len());
+    for (rendered, generated) in rendered.iter().zip(&generated) {
+        assert_eq!(
+            rendered.spec, generated.spec,
+            "the generated CRD, unchanged"
+        );
+        assert_eq!(
+            rendered
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get("helm.sh/resource-policy"))
+                .map(String::as_str),
+            Some("keep")
+        );
+    }
+    // values-full.yaml: crds.keep false; values-openshift.yaml: crds.install false.
+    for crd in full_values().of_kind("CustomResourceDefinition") {
+        assert!(crd["metadata"]["annotations"]["helm.sh/resource-policy"].is_null());
+    }
+    assert!(
+        openshift_values()
+            .of_kind("CustomResourceDefinition")
+            .is_empty()
+    );
+}
+
+#[test]
+fn the_pod_has_time_to_finish_an_apply_and_spreads_and_pins_as_asked() {
+    let deployment: Deployment = default_values().single("Deployment");
+    assert_eq!(
+        pod_spec(&deployment).termination_grace_period_seconds,
+        Some(300)
+    );
+    let full: Deployment = full_values().single("Deployment");
+    let strategy = full.spec.as_ref().unwrap().strategy.clone().unwrap();
+    assert_eq!(strategy.type_.as_deref(), Some("RollingUpdate"));
+    assert_eq!(pod_spec(&full).termination_grace_period_seconds, Some(600));
+    assert_eq!(
+        pod_spec(&full)
+            .topology_spread_constraints
+            .as_ref()
+            .map(Vec::len),
+        Some(1)
+    );
+    let image = openshift_values().operator_container().image.unwrap();
+    assert!(
+        image.ends_with("@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+        "{image}"
+    );
+    let args = parsed_run_args(full_values());
+    assert_eq!(args.service_cidr.len(), 2);
+    assert_eq!(args.allow_member_addresses.len(), 1);
+}
+
+/// Every metric the dashboard and the alerts read is one the operator exports.
+#[test]
+fn dashboard_and_alerts_read_only_exported_metrics() {
+    let source =
+        std::fs::read_to_string(repository_root().join("operator/src/telemetry/metrics.rs"))
+            .unwrap();
+    let exported: Vec<String> = source
+        .split('"')
+        .filter(|s| s.starts_with("fox_") && s.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        .map(str::to_string)
+        .collect();
+    assert!(exported.contains(&"fox_replica_lag_seconds".to_string()));
+    let dashboard = std::fs::read_to_string(
+        repository_root().join("charts/fox-operator/dashboards/fox-operator.json"),
+    )
+    .unwrap();
+    let dashboard: Value = serde_json::from_str(&dashboard).expect("the dashboard is JSON");
+    let mut expressions: Vec<String> = dashboard["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+        .map(|t| t["expr"].as_str().unwrap().to_string())
+        .collect();
+    let rule = full_values().single::<Value>("PrometheusRule");
+    let alerts: Vec<String> = rule["spec"]["groups"][0]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["alert"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        alerts,
+        [
+            "FoxReplicaLagHigh",
+            "FoxMemberUnhealthy",
+            "FoxReconcileErrors",
+            "FoxSchemaApprovalPending",
+            "FoxOperatorNoLeader"
+        ]
+    );
+    expressions.extend(
+        rule["spec"]["groups"][0]["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["expr"].as_str().unwrap().to_string()),
+    );
+    for expression in &expressions {
+        for word in expression.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if !word.starts_with("fox_") {
+                continue;
+            }
+            let base = ["_bucket", "_count", "_sum"]
+                .iter()
+                .find_map(|suffix| word.strip_suffix(suffix))
+                .unwrap_or(word);
+            assert!(
+                exported.iter().any(|m| m == base),
+                "{word} in `{expression}` is not exported"
+            );
+        }
+    }
 }

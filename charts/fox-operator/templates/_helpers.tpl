@@ -54,9 +54,16 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
-{{/* The operator image, "repository:tag" with the tag defaulting to the chart's appVersion. */}}
+{{/*
+The operator image: "repository@digest" when image.digest is set (the tag is then ignored),
+else "repository:tag" with the tag defaulting to the chart's appVersion.
+*/}}
 {{- define "fox-operator.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -75,18 +82,29 @@ this chart and compares.
 - apiGroups: ["foxdb.dev"]
   resources: ["foxreplicasets/status", "foxschemas/status", "foxmigrations/status"]
   verbs: ["patch"]
-- apiGroups: [""]
-  resources: ["secrets"]
-  verbs: ["get", "list", "watch"]
+{{- if not .Values.rbac.secretNamespaces }}
+{{ include "fox-operator.secretRules" . }}
+{{- end }}
 - apiGroups: [""]
   resources: ["services", "configmaps"]
-  verbs: ["list", "watch", "create", "patch"]
+  verbs: ["get", "list", "watch", "create", "patch"]
 - apiGroups: ["discovery.k8s.io"]
   resources: ["endpointslices"]
-  verbs: ["list", "watch", "create", "patch"]
+  verbs: ["get", "list", "watch", "create", "patch"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
+{{- end }}
+
+{{/*
+Reading Secrets (the connection URLs FoxReplicaSets name): with the rules above, or, with
+rbac.secretNamespaces, by a Role in each of those namespaces only. They must equal
+SECRET_PERMISSIONS in operator/src/controller/rbac.rs (checked by operator/tests/chart_rbac.rs).
+*/}}
+{{- define "fox-operator.secretRules" -}}
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "list", "watch"]
 {{- end }}
 
 {{/*

@@ -9,8 +9,8 @@
 //!     email: String,
 //!     #[foxdb(column = "display_name")]
 //!     name: Option<String>,
-//!     #[foxdb(pg_type = "users_role_enum")] // PostgreSQL casts text to this type
-//!     role: String,
+//!     #[foxdb(enum)] // a FoxSchema enum column: a `String` or a `#[derive(foxdb::Enum)]` type
+//!     role: Role,
 //! }
 //! ```
 //! With `#[foxdb(table = "users", hooks)]` the struct implements `foxdb::Hooks` itself
@@ -66,8 +66,7 @@ fn expand_from_row(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream>
                 {
                     // Model attributes: a struct may derive both Model and FromRow.
                     Ok(())
-                } else if meta.path.is_ident("pg_type") {
-                    meta.value()?.parse::<LitStr>()?;
+                } else if meta.path.is_ident("enum") {
                     Ok(())
                 } else {
                     Err(meta.error("expected `column = \"...\"`"))
@@ -82,6 +81,98 @@ fn expand_from_row(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream>
                 Ok(Self { #(#decode),* })
             }
         }
+    })
+}
+
+/// Derives `foxdb::Enum` for an enum of unit variants: each variant stored as its label (its
+/// name in `snake_case`, or `#[foxdb(label = "...")]`), so it is a column type of models.
+#[proc_macro_derive(Enum, attributes(foxdb))]
+pub fn derive_enum(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    match expand_enum(&input) {
+        Ok(tokens) => tokens.into(),
+        Err(error) => error.to_compile_error().into(),
+    }
+}
+
+/// `PendingReview` → `pending_review`.
+fn snake_case(name: &str) -> String {
+    let mut label = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 {
+                label.push('_');
+            }
+            label.extend(c.to_lowercase());
+        } else {
+            label.push(c);
+        }
+    }
+    label
+}
+
+fn expand_enum(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
+    let name = &input.ident;
+    let Data::Enum(data) = &input.data else {
+        return Err(syn::Error::new_spanned(
+            name,
+            "#[derive(foxdb::Enum)] works on enums of unit variants",
+        ));
+    };
+    if data.variants.is_empty() {
+        return Err(syn::Error::new_spanned(
+            name,
+            "#[derive(foxdb::Enum)] needs at least one variant",
+        ));
+    }
+    let mut variants = Vec::new();
+    let mut labels: Vec<String> = Vec::new();
+    for variant in &data.variants {
+        if !matches!(variant.fields, Fields::Unit) {
+            return Err(syn::Error::new_spanned(
+                variant,
+                "#[derive(foxdb::Enum)] variants hold no data: each is one label",
+            ));
+        }
+        let mut label = snake_case(&variant.ident.to_string());
+        for attribute in variant.attrs.iter().filter(|a| a.path().is_ident("foxdb")) {
+            attribute.parse_nested_meta(|meta| {
+                if meta.path.is_ident("label") {
+                    label = meta.value()?.parse::<LitStr>()?.value();
+                    Ok(())
+                } else {
+                    Err(meta.error("expected `label = \"...\"`"))
+                }
+            })?;
+        }
+        if labels.contains(&label) {
+            return Err(syn::Error::new_spanned(
+                variant,
+                format!("two variants have the label {label:?}"),
+            ));
+        }
+        labels.push(label);
+        variants.push(&variant.ident);
+    }
+    Ok(quote! {
+        impl ::foxdb::Enum for #name {
+            const LABELS: &'static [&'static str] = &[#(#labels),*];
+
+            fn label(&self) -> &'static str {
+                match self {
+                    #(Self::#variants => #labels,)*
+                }
+            }
+
+            fn from_label(label: &str) -> ::core::option::Option<Self> {
+                match label {
+                    #(#labels => ::core::option::Option::Some(Self::#variants),)*
+                    _ => ::core::option::Option::None,
+                }
+            }
+        }
+
+        ::foxdb::__enum_column_impls!(#name);
     })
 }
 
@@ -104,7 +195,8 @@ struct FieldInfo {
     auto_increment: bool,
     /// The column has a database default (`#[foxdb(default)]`).
     default: bool,
-    pg_type: Option<String>,
+    /// The column holds a FoxSchema enum (`#[foxdb(enum)]`).
+    enum_column: bool,
 }
 
 fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
@@ -167,7 +259,7 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             primary_key: false,
             auto_increment: false,
             default: false,
-            pg_type: None,
+            enum_column: false,
         };
         for attribute in field.attrs.iter().filter(|a| a.path().is_ident("foxdb")) {
             attribute.parse_nested_meta(|meta| {
@@ -177,13 +269,17 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
                     info.auto_increment = true;
                 } else if meta.path.is_ident("default") {
                     info.default = true;
+                } else if meta.path.is_ident("enum") {
+                    info.enum_column = true;
                 } else if meta.path.is_ident("pg_type") {
-                    info.pg_type = Some(meta.value()?.parse::<LitStr>()?.value());
+                    return Err(meta.error(
+                        "`pg_type` is gone: mark the column `#[foxdb(enum)]`; each engine's dialect names its enum type",
+                    ));
                 } else if meta.path.is_ident("column") {
                     info.column = meta.value()?.parse::<LitStr>()?.value();
                 } else {
                     return Err(meta
-                        .error("expected `primary_key`, `auto_increment`, `default`, `column = \"...\"` or `pg_type = \"...\"`"));
+                        .error("expected `primary_key`, `auto_increment`, `default`, `column = \"...\"` or `enum`"));
                 }
                 Ok(())
             })?;
@@ -208,9 +304,15 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
         .filter(|f| f.auto_increment)
         .map(|f| &f.column)
         .collect();
-    let pg_types = fields.iter().filter_map(|f| {
-        let column = &f.column;
-        f.pg_type.as_ref().map(|ty| quote! { (#column, #ty) })
+    let enum_columns: Vec<&String> = fields
+        .iter()
+        .filter(|f| f.enum_column)
+        .map(|f| &f.column)
+        .collect();
+    // An enum column holds text labels: a `String` or a `#[derive(foxdb::Enum)]` type.
+    let enum_checks = fields.iter().filter(|f| f.enum_column).map(|f| {
+        let ty = &f.ty;
+        quote! { __foxdb_enum_column::<#ty>(); }
     });
     let decode = fields.iter().map(|f| {
         let (ident, column) = (&f.ident, &f.column);
@@ -289,7 +391,7 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             const COLUMNS: &'static [&'static str] = &[#(#columns),*];
             const PRIMARY_KEY: &'static [&'static str] = &[#(#keys),*];
             const GENERATED: &'static [&'static str] = &[#(#generated),*];
-            const PG_TYPES: &'static [(&'static str, &'static str)] = &[#(#pg_types),*];
+            const ENUM_COLUMNS: &'static [&'static str] = &[#(#enum_columns),*];
             const HAS_HOOKS: bool = #own_hooks;
 
             fn from_row(row: &::foxdb::Row) -> ::foxdb::Result<Self> {
@@ -318,6 +420,15 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
         impl #name {
             #(#handles)*
         }
+
+        const _: () = {
+            #[allow(dead_code)]
+            fn __foxdb_enum_column<T: ::foxdb::EnumLabel>() {}
+            #[allow(dead_code)]
+            fn __foxdb_enum_columns() {
+                #(#enum_checks)*
+            }
+        };
 
         #changes
 

@@ -44,6 +44,15 @@ impl Backend {
         }
     }
 
+    /// Whether the engine is a library in the application's process reading a file (SQLite),
+    /// so its URL names a path rather than a server and a database on it.
+    pub fn is_embedded(self) -> bool {
+        match self {
+            Self::Postgres | Self::MySql => false,
+            Self::Sqlite => true,
+        }
+    }
+
     /// The foxdb cargo feature that compiles this engine's driver in.
     pub fn cargo_feature(self) -> &'static str {
         match self {

@@ -34,6 +34,17 @@ impl DecimalBinding for sqlx::Postgres {
         query.bind(value)
     }
 
+    // PostgreSQL's own `uuid` type.
+    fn bind_uuid<'q>(
+        query: sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>,
+        value: uuid::Uuid,
+    ) -> sqlx::query::Query<'q, Self, <Self as sqlx::Database>::Arguments>
+    where
+        String: sqlx::Encode<'q, Self> + sqlx::Type<Self>,
+    {
+        query.bind(value)
+    }
+
     // Untyped: PostgreSQL infers the NULL's type from the statement (a text NULL fails in a
     // bigint column).
     fn bind_null<'q>(

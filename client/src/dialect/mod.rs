@@ -82,6 +82,106 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         )
     }
 
+    /// Whether an `INSERT`, `UPDATE` or `DELETE` can return the rows it wrote (`RETURNING`).
+    /// Where it cannot (MySQL), FoxDB reads an inserted row back by its key and refuses
+    /// `returning` on filtered writes with [`crate::Error::Unsupported`].
+    fn supports_returning(&self) -> bool {
+        true
+    }
+
+    /// Whether schema changes (DDL) run inside a transaction that can roll them back. Where
+    /// they do not (MySQL commits each DDL statement implicitly), the schema engine records
+    /// progress per statement so an interrupted apply resumes instead of repeating.
+    fn transactional_ddl(&self) -> bool {
+        true
+    }
+
+    /// What follows `INSERT INTO t` to insert a row of defaults only.
+    fn default_values_insert(&self) -> &'static str {
+        " DEFAULT VALUES"
+    }
+
+    /// What follows a `SELECT` to lock the rows it reads until the transaction ends. Empty on
+    /// SQLite, where a write transaction (`BEGIN IMMEDIATE`) already holds the database's only
+    /// write lock, so a row read in it cannot change before it ends: the guarantee holds
+    /// without a clause.
+    fn lock_rows_clause(&self) -> &'static str {
+        " FOR UPDATE"
+    }
+
+    /// The type to `CAST` a value to for reading it as text.
+    fn text_cast_type(&self) -> &'static str {
+        "TEXT"
+    }
+
+    /// The type to `CAST` an integer expression (a `COUNT(*)`, say) to for reading it as a
+    /// 64-bit integer.
+    fn integer_cast_type(&self) -> &'static str {
+        "BIGINT"
+    }
+
+    /// The type a bound value compared with or written to `table.column`, a FoxSchema enum
+    /// column, is cast to (already quoted), or `None` where the engine takes the text label as
+    /// it is. PostgreSQL names the enum type it created for the column ([`enum_type_name`]).
+    fn enum_value_type(&self, _table: &str, _column: &str) -> Option<String> {
+        None
+    }
+
+    /// A parameter placeholder bound as text for a column of `native_type` (seed values): where
+    /// the engine does not convert text to the column's type by itself, a cast.
+    fn text_parameter_for(&self, placeholder: String, _native_type: &str) -> String {
+        placeholder
+    }
+
+    /// After explicit values were written into the auto-increment key column `key` of
+    /// `table`, the statement that moves its generator past them so later inserts do not
+    /// collide; `None` where the engine moves it by itself.
+    fn reset_generated_key(&self, _table: &str, _key: &str) -> Option<String> {
+        None
+    }
+
+    /// How the engine reports a declared referential action back when introspected (InnoDB
+    /// reports `NO ACTION` as `RESTRICT`, which it treats alike).
+    fn reported_action(&self, action: ReferentialAction) -> ReferentialAction {
+        action
+    }
+
+    /// Statements that open and close a schema-change session in which tables can be rebuilt
+    /// (SQLite: foreign keys off while a referenced table is replaced, then on again; the
+    /// schema engine checks the keys before it commits); `None` where no table is rebuilt.
+    fn rebuild_session_statements(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
+
+    /// Whether changes `ALTER TABLE` cannot make (column type changes, added foreign keys,
+    /// ...) are made by rebuilding the table (SQLite) rather than altered in place.
+    fn rebuilds_altered_tables(&self) -> bool {
+        false
+    }
+
+    /// Whether foreign keys of a new table are declared inside its `CREATE TABLE` rather than
+    /// added after it (SQLite, which cannot add them later).
+    fn foreign_keys_inline(&self) -> bool {
+        false
+    }
+
+    /// Whether the schema statement `sql` must be committed before a later statement of the
+    /// same plan can use what it made (PostgreSQL: a new enum label), so it runs before the
+    /// plan's transaction.
+    fn commits_before_use(&self, _sql: &str) -> bool {
+        false
+    }
+
+    /// How many schema statements the engine runs as one batch (one round trip).
+    fn schema_statement_batch(&self) -> usize {
+        1
+    }
+
+    /// The statement that shows the engine's plan for `sql`.
+    fn explain(&self, sql: &str) -> String {
+        format!("EXPLAIN {sql}")
+    }
+
     /// Placeholder of the `n`-th (1-based) bound parameter.
     fn placeholder(&self, _n: usize) -> String {
         "?".to_string()

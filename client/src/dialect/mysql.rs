@@ -1,6 +1,7 @@
 //! MySQL and MariaDB: backtick quoting, `AUTO_INCREMENT`, native `ENUM`, `MODIFY COLUMN`.
 
 use fox_crds::ColumnType;
+use fox_crds::schema::ReferentialAction;
 
 use super::{Dialect, FloatStorage};
 use crate::Backend;
@@ -38,6 +39,34 @@ impl Dialect for MySql {
 
     fn quote(&self, identifier: &str) -> String {
         format!("`{}`", identifier.replace('`', "``"))
+    }
+
+    fn supports_returning(&self) -> bool {
+        false
+    }
+
+    fn transactional_ddl(&self) -> bool {
+        false
+    }
+
+    fn default_values_insert(&self) -> &'static str {
+        " () VALUES ()"
+    }
+
+    fn text_cast_type(&self) -> &'static str {
+        "CHAR"
+    }
+
+    fn integer_cast_type(&self) -> &'static str {
+        "SIGNED"
+    }
+
+    fn reported_action(&self, action: ReferentialAction) -> ReferentialAction {
+        // InnoDB treats NO ACTION as RESTRICT and reports either.
+        match action {
+            ReferentialAction::NoAction => ReferentialAction::Restrict,
+            other => other,
+        }
     }
 
     fn string_literal(&self, value: &str) -> String {

@@ -76,6 +76,34 @@ impl Dialect for Postgres {
         Backend::Postgres
     }
 
+    fn text_cast_type(&self) -> &'static str {
+        "text"
+    }
+
+    fn enum_value_type(&self, table: &str, column: &str) -> Option<String> {
+        Some(self.quote(&enum_type_name(table, column)))
+    }
+
+    fn text_parameter_for(&self, placeholder: String, native_type: &str) -> String {
+        format!("CAST({placeholder} AS {native_type})")
+    }
+
+    fn reset_generated_key(&self, table: &str, key: &str) -> Option<String> {
+        Some(format!(
+            "SELECT setval(pg_get_serial_sequence({}, {}), GREATEST((SELECT MAX({}) FROM {}), 1))",
+            self.string_literal(&self.quote(table)),
+            self.string_literal(key),
+            self.quote(key),
+            self.quote(table)
+        ))
+    }
+
+    /// A new enum label (`ALTER TYPE .. ADD VALUE`) cannot be used in the transaction that
+    /// added it.
+    fn commits_before_use(&self, sql: &str) -> bool {
+        sql.starts_with("ALTER TYPE ") && sql.contains(" ADD VALUE IF NOT EXISTS ")
+    }
+
     fn placeholder(&self, n: usize) -> String {
         format!("${n}")
     }

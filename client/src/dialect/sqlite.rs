@@ -71,6 +71,32 @@ impl Dialect for Sqlite {
         Some("BEGIN EXCLUSIVE")
     }
 
+    fn explain(&self, sql: &str) -> String {
+        format!("EXPLAIN QUERY PLAN {sql}")
+    }
+
+    fn lock_rows_clause(&self) -> &'static str {
+        // A write transaction holds the database's only write lock already.
+        ""
+    }
+
+    fn rebuild_session_statements(&self) -> Option<(&'static str, &'static str)> {
+        Some(("PRAGMA foreign_keys = OFF", "PRAGMA foreign_keys = ON"))
+    }
+
+    fn rebuilds_altered_tables(&self) -> bool {
+        true
+    }
+
+    fn foreign_keys_inline(&self) -> bool {
+        true
+    }
+
+    fn schema_statement_batch(&self) -> usize {
+        // DDL is cheap on SQLite; the round trips are what an apply of many tables pays for.
+        64
+    }
+
     fn float_storage(&self, _ty: &ColumnType) -> FloatStorage {
         // Every SQLite REAL is an 8-byte IEEE float.
         FloatStorage::Double

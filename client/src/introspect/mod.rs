@@ -257,14 +257,9 @@ pub fn canonical_schema(backend: Backend, schema: &Schema) -> Schema {
             );
         }
         for foreign_key in &mut table.foreign_keys {
-            // InnoDB treats NO ACTION as RESTRICT and reports either.
-            if backend == Backend::MySql {
-                for action in [&mut foreign_key.on_delete, &mut foreign_key.on_update] {
-                    if *action == ReferentialAction::NoAction {
-                        *action = ReferentialAction::Restrict;
-                    }
-                }
-            }
+            let dialect = crate::dialect::dialect_for(backend);
+            foreign_key.on_delete = dialect.reported_action(foreign_key.on_delete);
+            foreign_key.on_update = dialect.reported_action(foreign_key.on_update);
         }
     }
     schema.normalize_order();

@@ -2,6 +2,7 @@
 //! neutral, untyped (the builders above carry the model types), and importing nothing else of
 //! the query module.
 
+use super::writer::EnumColumns;
 use std::borrow::Cow;
 
 use crate::connection::Value;
@@ -98,7 +99,7 @@ pub(crate) enum Expr {
     /// `expr` on the columns of the joined table or alias `source` (with its PostgreSQL casts).
     Qualified {
         source: Cow<'static, str>,
-        casts: &'static [(&'static str, &'static str)],
+        casts: EnumColumns,
         expr: Box<Expr>,
     },
 }
@@ -129,7 +130,7 @@ pub(crate) struct Exists {
     /// Condition on the child rows.
     pub(crate) filter: Option<Expr>,
     /// PostgreSQL casts of the child's columns.
-    pub(crate) child_casts: &'static [(&'static str, &'static str)],
+    pub(crate) child_casts: EnumColumns,
 }
 
 /// A column named through the table (or alias) that holds it: `"users"."id"`.
@@ -198,5 +199,5 @@ pub(crate) struct Subquery {
     pub(crate) select_column: &'static str,
     pub(crate) core: SelectCore,
     /// The subquery table's PostgreSQL casts, for the values of its own conditions.
-    pub(crate) casts: &'static [(&'static str, &'static str)],
+    pub(crate) casts: EnumColumns,
 }

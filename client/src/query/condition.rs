@@ -1,5 +1,6 @@
 //! Conditions: the typed handle on an expression ([`Expr`]) that says which model it filters.
 
+use super::writer::EnumColumns;
 use std::marker::PhantomData;
 
 use super::ast::{Expr, Operator};
@@ -65,7 +66,7 @@ impl Expr {
     pub(crate) fn qualified<S: Source>(self) -> Expr {
         Expr::Qualified {
             source: S::name(),
-            casts: <S::Model as Model>::PG_TYPES,
+            casts: EnumColumns::of::<S::Model>(),
             expr: Box::new(self),
         }
     }

@@ -6,7 +6,7 @@ use super::ast::Expr;
 use super::column::Column;
 use super::condition::Condition;
 use super::render::push_where;
-use super::writer::SqlWriter;
+use super::writer::{EnumColumns, SqlWriter};
 use crate::Backend;
 use crate::connection::Value;
 use crate::error::{Error, Result};
@@ -64,7 +64,7 @@ pub(super) fn render_returning<M: Model, W: FilteredWrite<M>>(
     write: &W,
     backend: Backend,
 ) -> Result<SqlWriter> {
-    if backend == Backend::MySql {
+    if !crate::dialect::dialect_for(backend).supports_returning() {
         return Err(Error::Unsupported {
             backend,
             feature: format!("returning rows from {}", W::STATEMENT),
@@ -188,7 +188,7 @@ impl<M: Model> FilteredWrite<M> for Update<M> {
                 feature: format!("{statement} that sets no column (call .set())"),
             });
         }
-        let mut writer = SqlWriter::for_model(backend, M::PG_TYPES);
+        let mut writer = SqlWriter::for_model(backend, EnumColumns::of::<M>());
         writer.push("UPDATE ");
         writer.push_identifier(M::TABLE);
         writer.push(" SET ");
@@ -280,7 +280,7 @@ impl<M: Model> FilteredWrite<M> for Delete<M> {
             format!("{} from {}", Self::STATEMENT, M::TABLE),
             "delete every row",
         )?;
-        let mut writer = SqlWriter::for_model(backend, M::PG_TYPES);
+        let mut writer = SqlWriter::for_model(backend, EnumColumns::of::<M>());
         writer.push("DELETE FROM ");
         writer.push_identifier(M::TABLE);
         self.scope.push_where(&mut writer);

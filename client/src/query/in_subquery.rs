@@ -5,6 +5,7 @@ use super::column::Column;
 use super::condition::Condition;
 use super::selection::SelectColumns;
 use super::source::Source;
+use super::writer::EnumColumns;
 use crate::model::{ColumnType, Model};
 
 impl<M: Source, T: ColumnType> Column<M, T> {
@@ -27,7 +28,7 @@ impl<M: Source, T: ColumnType> Column<M, T> {
                 table: C::TABLE,
                 select_column: query.selection.0.name(),
                 core,
-                casts: C::PG_TYPES,
+                casts: EnumColumns::of::<C>(),
             }),
         })
     }

@@ -87,7 +87,7 @@ use super::render::{push_grouping, push_select_tail, push_where};
 use super::select::Select;
 use super::selection::JoinSelection;
 use super::source::{Contains, Joined, LeftJoined, Root, Source};
-use super::writer::SqlWriter;
+use super::writer::{EnumColumns, SqlWriter};
 use crate::Backend;
 use crate::connection::Value;
 use crate::error::{Error, Result};
@@ -271,7 +271,7 @@ impl<M: Model, L> JoinSelect<M, L> {
                 backend,
                 feature: problem.clone(),
             }),
-            None => Ok(SqlWriter::for_model(backend, M::PG_TYPES)),
+            None => Ok(SqlWriter::for_model(backend, EnumColumns::of::<M>())),
         }
     }
 

@@ -45,7 +45,15 @@ pub fn escape_like(text: &str) -> String {
     escaped
 }
 
-impl<M: Source, T: ColumnType<Compared = String>> Column<M, T> {
+/// A column type `LIKE` matches: text, and the labels of enum columns (`#[derive(foxdb::Enum)]`
+/// types get it from their derive).
+pub trait MatchesText: ColumnType {}
+
+impl MatchesText for String {}
+
+impl<T: MatchesText> MatchesText for Option<T> {}
+
+impl<M: Source, T: MatchesText> Column<M, T> {
     /// `column LIKE pattern` (`%` any run, `_` one character), the pattern as written: its
     /// escaping is each engine's own (a backslash on PostgreSQL and MySQL, none on SQLite). For
     /// user text, use [`Column::contains`], [`Column::starts_with`], [`Column::ends_with`] or

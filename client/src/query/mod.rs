@@ -117,11 +117,15 @@ pub use filtered_write::{Delete, Update, delete, update};
 pub use join::{Alternatives, JoinSelect, JoinSelectColumns};
 pub(crate) use join_path::JoinLink;
 pub use join_path::{IntoJoinPath, JoinPath};
+pub use like::MatchesText;
 pub use like::escape_like;
 pub use select::{Select, select};
 pub use selection::{JoinSelectable, JoinSelection, SelectColumns, Selectable, Selection};
+#[doc(hidden)]
+pub use source::Nullable;
 pub use source::{Alias, Source};
 #[doc(hidden)]
 pub use write::upsert_statement;
 pub use write::{create, insert, insert_many, insert_statement, patch, remove, save, upsert};
+pub(crate) use writer::EnumColumns;
 pub use writer::SqlWriter;

@@ -33,15 +33,16 @@ impl Expr {
                 escaped,
             } => {
                 // LIKE compares text, also for PostgreSQL enum columns.
-                let outer = writer.swap_casts(&[]);
-                if outer.iter().any(|(c, _)| c == column) {
+                if writer.casts_column(column) {
+                    let text = writer.dialect().text_cast_type();
                     writer.push("CAST(");
                     column_name(writer, column);
-                    writer.push(" AS text)");
+                    writer.push(" AS ");
+                    writer.push(text);
+                    writer.push(")");
                 } else {
                     column_name(writer, column);
                 }
-                writer.swap_casts(outer);
                 writer.push(" LIKE ");
                 writer.push_value(pattern.clone());
                 if *escaped {
@@ -172,7 +173,7 @@ impl Expr {
                 casts,
                 expr,
             } => {
-                let outer = writer.swap_casts(casts);
+                let outer = writer.swap_casts(*casts);
                 expr.render_with(writer, Some(source));
                 writer.swap_casts(outer);
             }

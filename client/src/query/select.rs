@@ -6,7 +6,7 @@ use super::ast::{ColumnRef, OrderTerm, SelectCore};
 use super::column::{Column, Order};
 use super::condition::Condition;
 use super::render::{push_select_tail, push_where};
-use super::writer::SqlWriter;
+use super::writer::{EnumColumns, SqlWriter};
 use crate::Backend;
 use crate::connection::Value;
 use crate::error::{Error, Result};
@@ -102,7 +102,7 @@ impl<M: Model> Select<M> {
         backend: Backend,
         select_list: impl FnOnce(&mut SqlWriter),
     ) -> (String, Vec<Value>) {
-        let mut writer = SqlWriter::for_model(backend, M::PG_TYPES);
+        let mut writer = SqlWriter::for_model(backend, EnumColumns::of::<M>());
         writer.push("SELECT ");
         select_list(&mut writer);
         writer.push(" FROM ");
@@ -157,7 +157,7 @@ impl<M: Model> Select<M> {
     /// The SQL of [`Select::count`] for `backend`.
     #[doc(hidden)]
     pub fn count_to_sql(&self, backend: Backend) -> (String, Vec<Value>) {
-        let mut writer = SqlWriter::for_model(backend, M::PG_TYPES);
+        let mut writer = SqlWriter::for_model(backend, EnumColumns::of::<M>());
         writer.push("SELECT COUNT(*) AS ");
         writer.push_identifier("count");
         self.render_from_where(&mut writer);
@@ -167,7 +167,7 @@ impl<M: Model> Select<M> {
     /// The SQL of [`Select::exists`] for `backend`.
     #[doc(hidden)]
     pub fn exists_to_sql(&self, backend: Backend) -> (String, Vec<Value>) {
-        let mut writer = SqlWriter::for_model(backend, M::PG_TYPES);
+        let mut writer = SqlWriter::for_model(backend, EnumColumns::of::<M>());
         writer.push("SELECT 1 AS ");
         writer.push_identifier("found");
         self.render_from_where(&mut writer);
@@ -180,9 +180,7 @@ impl<M: Model> Select<M> {
     #[doc(hidden)]
     pub fn to_sql_for_update(&self, backend: Backend) -> (String, Vec<Value>) {
         let (mut sql, values) = self.to_sql(backend);
-        if backend != Backend::Sqlite {
-            sql.push_str(" FOR UPDATE");
-        }
+        sql.push_str(crate::dialect::dialect_for(backend).lock_rows_clause());
         (sql, values)
     }
 

@@ -7,7 +7,7 @@ use super::column::Column;
 use super::render::push_aggregate;
 use super::select::Select;
 use super::source::{Contains, Nullable, Nullness, Source};
-use super::writer::SqlWriter;
+use super::writer::{EnumColumns, SqlWriter};
 use crate::error::Result;
 use crate::executor::Executor;
 use crate::model::{ColumnType, Model};
@@ -113,7 +113,7 @@ where
     type Value = <L::Nullness as Nullness>::Of<T>;
 
     fn render(&self, writer: &mut SqlWriter) {
-        let outer = writer.swap_casts(<S::Model as Model>::PG_TYPES);
+        let outer = writer.swap_casts(EnumColumns::of::<S::Model>());
         writer.push_column_expression_of(Some(&S::name()), self.name());
         writer.swap_casts(outer);
     }

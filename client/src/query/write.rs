@@ -3,10 +3,11 @@
 use super::condition::key_condition;
 use super::filtered_write::{delete, update};
 use super::select::select;
-use super::writer::SqlWriter;
+use super::writer::{EnumColumns, SqlWriter};
 use crate::Backend;
 use crate::connection::Value;
 use crate::database::Database;
+use crate::dialect::dialect_for;
 use crate::error::{Error, Result};
 use crate::executor::Executor;
 use crate::model::{Changes, Model};
@@ -18,7 +19,7 @@ pub fn insert_statement<M: Model>(backend: Backend, rows: &[&M]) -> (String, Vec
         .copied()
         .filter(|c| !M::GENERATED.contains(c))
         .collect();
-    let mut writer = SqlWriter::for_model(backend, M::PG_TYPES);
+    let mut writer = SqlWriter::for_model(backend, EnumColumns::of::<M>());
     writer.push("INSERT INTO ");
     writer.push_identifier(M::TABLE);
     writer.push(" (");
@@ -46,86 +47,66 @@ pub fn insert_statement<M: Model>(backend: Backend, rows: &[&M]) -> (String, Vec
     writer.finish()
 }
 
-/// `INSERT` of every column of `model` that replaces the stored row when the primary key
-/// exists (on MySQL the plain insert that [`upsert`] runs when no row has the key).
+/// Whether `column` is a generated key left at its placeholder (`0`, or NULL) in `value`: the
+/// database generates it, as for an insert.
+fn is_unset_generated<M: Model>(column: &str, value: &Value) -> bool {
+    M::GENERATED.contains(&column) && matches!(value, Value::Int(0) | Value::Null)
+}
+
+/// `INSERT` of `model` followed by the engine's upsert clause on the primary key
+/// ([`crate::dialect::Dialect::upsert_clause`]): a row whose key is stored already gets every
+/// other column from `model`, in place. A generated key left at its placeholder (`0`) is left
+/// to the database, as [`insert`] leaves it.
 #[doc(hidden)]
 pub fn upsert_statement<M: Model>(backend: Backend, model: &M) -> (String, Vec<Value>) {
-    let mut writer = SqlWriter::for_model(backend, M::PG_TYPES);
+    let values: Vec<(&'static str, Value)> = model
+        .values()
+        .into_iter()
+        .filter(|(column, value)| !is_unset_generated::<M>(column, value))
+        .collect();
+    let columns: Vec<&str> = values.iter().map(|(c, _)| *c).collect();
+    let mut writer = SqlWriter::for_model(backend, EnumColumns::of::<M>());
     writer.push("INSERT INTO ");
     writer.push_identifier(M::TABLE);
     writer.push(" (");
-    writer.push_identifiers(M::COLUMNS);
+    writer.push_identifiers(&columns);
     writer.push(") VALUES (");
-    for (i, (column, value)) in model.values().into_iter().enumerate() {
+    for (i, (column, value)) in values.into_iter().enumerate() {
         if i > 0 {
             writer.push(", ");
         }
         writer.push_column_value(column, value);
     }
     writer.push(")");
-    let updated: Vec<&str> = M::COLUMNS
+    let key: Vec<String> = M::PRIMARY_KEY.iter().map(|c| c.to_string()).collect();
+    let mut updated: Vec<String> = M::COLUMNS
         .iter()
-        .copied()
         .filter(|c| !M::PRIMARY_KEY.contains(c))
+        .map(|c| c.to_string())
         .collect();
-    match backend {
-        // MySQL upserts go through `upsert`'s update-then-insert; this is its plain insert.
-        Backend::MySql => {}
-        Backend::Postgres | Backend::Sqlite => {
-            writer.push(" ON CONFLICT (");
-            writer.push_identifiers(M::PRIMARY_KEY);
-            writer.push(")");
-            if updated.is_empty() {
-                // A no-op update still returns the row (DO NOTHING would return none).
-                writer.push(" DO UPDATE SET ");
-                writer.push_identifier(M::PRIMARY_KEY[0]);
-                writer.push(" = excluded.");
-                writer.push_identifier(M::PRIMARY_KEY[0]);
-            } else {
-                writer.push(" DO UPDATE SET ");
-                for (i, column) in updated.iter().enumerate() {
-                    if i > 0 {
-                        writer.push(", ");
-                    }
-                    writer.push_identifier(column);
-                    writer.push(" = excluded.");
-                    writer.push_identifier(column);
-                }
-            }
-        }
+    if updated.is_empty() {
+        // Every column is part of the key: a no-op update of the key still returns the row
+        // (`DO NOTHING` would return none).
+        updated.push(key[0].clone());
     }
+    let clause = writer.dialect().upsert_clause(&key, &updated);
+    writer.push(&clause);
     writer.finish()
 }
 
-/// Inserts `model`, or replaces the stored row with the same primary key; returns the row as
-/// stored. Also `db.upsert(&model)`.
+/// Inserts `model`, or updates the stored row with the same primary key in place; returns the
+/// row as stored. One statement, the engine's upsert ([`crate::dialect::Dialect::upsert_clause`]):
+/// `ON CONFLICT (key) DO UPDATE` on PostgreSQL and SQLite, `ON DUPLICATE KEY UPDATE` on MySQL
+/// (which also takes a conflict on another unique key as the row to update). A generated key
+/// left at its placeholder (`0`) is generated by the database on every engine, as [`insert`]
+/// does. Also `db.upsert(&model)`.
 ///
 /// # Errors
 /// Database and decoding errors.
 pub async fn upsert<M: Model, E: Executor>(mut executor: E, model: &M) -> Result<M> {
     let mut model = model.clone();
     model.before_insert()?;
-    let stored = if executor.backend() == Backend::MySql {
-        // MySQL's ON DUPLICATE KEY fires on any unique key, which could change another row:
-        // update by primary key, and insert only when no row has it.
-        if save_values(&mut executor, &model).await? {
-            let rows = select::<M>()
-                .filter(key_condition(&model))
-                .all(&mut executor)
-                .await?;
-            rows.into_iter().next().ok_or_else(|| Error::NotFound {
-                table: M::TABLE.to_string(),
-            })?
-        } else {
-            let generated_unset = model
-                .values()
-                .iter()
-                .any(|(c, v)| M::GENERATED.contains(c) && matches!(v, Value::Int(0) | Value::Null));
-            insert_row(&mut executor, &model, !generated_unset).await?
-        }
-    } else {
-        insert_row(&mut executor, &model, true).await?
-    };
+    let stored = insert_row(&mut executor, &model, true).await?;
     stored.after_insert()?;
     Ok(stored)
 }
@@ -178,7 +159,7 @@ pub async fn patch<C: Changes, E: Executor>(
     model: &C::Model,
     changes: &C,
 ) -> Result<Option<C::Model>> {
-    if executor.backend() == Backend::MySql
+    if !dialect_for(executor.backend()).supports_returning()
         && !changes.is_empty()
         && let Some(database) = executor.database()
     {
@@ -200,7 +181,7 @@ async fn patch_row<C: Changes, E: Executor>(
     if !assignments.is_empty() {
         let mut update = update::<C::Model>().filter(key_condition(model));
         update.assignments = assignments;
-        if executor.backend() != Backend::MySql {
+        if dialect_for(executor.backend()).supports_returning() {
             return Ok(update.returning(executor).await?.into_iter().next());
         }
         update.exec(&mut executor).await?;
@@ -246,15 +227,11 @@ pub async fn create<N: crate::model::NewRow, E: Executor>(
     let backend = executor.backend();
     let values = new.values();
     let columns: Vec<&str> = values.iter().map(|(c, _)| *c).collect();
-    let mut writer = SqlWriter::for_model(backend, M::<N>::PG_TYPES);
+    let mut writer = SqlWriter::for_model(backend, EnumColumns::of::<M<N>>());
     writer.push("INSERT INTO ");
     writer.push_identifier(M::<N>::TABLE);
     if columns.is_empty() {
-        writer.push(if backend == Backend::MySql {
-            " () VALUES ()"
-        } else {
-            " DEFAULT VALUES"
-        });
+        writer.push(dialect_for(backend).default_values_insert());
     } else {
         writer.push(" (");
         writer.push_identifiers(&columns);
@@ -267,7 +244,7 @@ pub async fn create<N: crate::model::NewRow, E: Executor>(
         }
         writer.push(")");
     }
-    if backend != Backend::MySql {
+    if dialect_for(backend).supports_returning() {
         writer.push(" RETURNING ");
         writer.push_select_columns(M::<N>::COLUMNS);
         let (sql, values) = writer.finish();
@@ -284,7 +261,7 @@ pub async fn create<N: crate::model::NewRow, E: Executor>(
         .last_insert_id
         .unwrap_or_default();
     let given = new.values();
-    let mut reader = SqlWriter::for_model(backend, M::<N>::PG_TYPES);
+    let mut reader = SqlWriter::for_model(backend, EnumColumns::of::<M<N>>());
     reader.push("SELECT ");
     reader.push_select_columns(M::<N>::COLUMNS);
     reader.push(" FROM ");
@@ -323,8 +300,9 @@ pub async fn insert<M: Model, E: Executor>(mut executor: E, model: &M) -> Result
     Ok(stored)
 }
 
-/// Inserts one row (every column when `upsert`, replacing the stored row on a key conflict)
-/// and reads it back.
+/// Inserts one row (with the upsert clause when `upsert`: [`upsert_statement`]) and reads it
+/// back: through `RETURNING`, else by its key (a generated one from the engine's last insert
+/// id).
 async fn insert_row<M: Model, E: Executor>(mut executor: E, model: &M, upsert: bool) -> Result<M> {
     let backend = executor.backend();
     let (mut sql, values) = if upsert {
@@ -332,8 +310,8 @@ async fn insert_row<M: Model, E: Executor>(mut executor: E, model: &M, upsert: b
     } else {
         insert_statement::<M>(backend, &[model])
     };
-    if backend != Backend::MySql {
-        let mut returning = SqlWriter::for_model(backend, M::PG_TYPES);
+    if dialect_for(backend).supports_returning() {
+        let mut returning = SqlWriter::for_model(backend, EnumColumns::of::<M>());
         returning.push(" RETURNING ");
         returning.push_select_columns(M::COLUMNS);
         sql.push_str(&returning.finish().0);
@@ -348,9 +326,8 @@ async fn insert_row<M: Model, E: Executor>(mut executor: E, model: &M, upsert: b
         .await?
         .last_insert_id
         .unwrap_or_default();
-    let generated_key_given = upsert;
     // Read back by key: the generated id, else the key values given.
-    let mut writer = SqlWriter::for_model(backend, M::PG_TYPES);
+    let mut writer = SqlWriter::for_model(backend, EnumColumns::of::<M>());
     writer.push("SELECT ");
     writer.push_select_columns(M::COLUMNS);
     writer.push(" FROM ");
@@ -363,13 +340,18 @@ async fn insert_row<M: Model, E: Executor>(mut executor: E, model: &M, upsert: b
         }
         writer.push_identifier(key);
         writer.push(" = ");
-        let value = if M::GENERATED.contains(key) && !generated_key_given {
+        let given_value = given
+            .iter()
+            .find(|(c, _)| c == key)
+            .map_or(Value::Null, |(_, v)| v.clone());
+        // An insert leaves every generated key to the database, an upsert only one at its
+        // placeholder.
+        let value = if M::GENERATED.contains(key)
+            && (!upsert || is_unset_generated::<M>(key, &given_value))
+        {
             Value::Int(inserted_id as i64)
         } else {
-            given
-                .iter()
-                .find(|(c, _)| c == key)
-                .map_or(Value::Null, |(_, v)| v.clone())
+            given_value
         };
         writer.push_column_value(key, value);
     }
@@ -427,13 +409,13 @@ impl Database {
         insert(self, model).await
     }
 
-    /// Inserts or replaces `model` by primary key; see [`upsert`].
+    /// Inserts `model` or updates its stored row by primary key; see [`upsert`].
     ///
     /// # Errors
     /// Database and decoding errors.
     pub async fn upsert<M: Model>(&self, model: &M) -> Result<M> {
-        // MySQL's update-then-insert, and hooks, must be atomic.
-        if M::HAS_HOOKS || self.backend() == Backend::MySql {
+        // Hooks, and the read back where there is no `RETURNING`, share the write's transaction.
+        if M::HAS_HOOKS || !dialect_for(self.backend()).supports_returning() {
             return self.transaction(async |tx| upsert(tx, model).await).await;
         }
         upsert(self, model).await
@@ -510,7 +492,7 @@ impl crate::transaction::Transaction {
         create(self, new).await
     }
 
-    /// Inserts or replaces `model` in this transaction; see [`upsert`].
+    /// Inserts `model` or updates its stored row, in this transaction; see [`upsert`].
     ///
     /// # Errors
     /// Database and decoding errors.

@@ -4,28 +4,39 @@ use crate::Backend;
 use crate::connection::Value;
 use crate::dialect::{Dialect, dialect_for};
 
+/// The FoxSchema enum columns of one table (`#[foxdb(enum)]`), whose values the dialect may
+/// cast to the engine's enum type ([`Dialect::enum_value_type`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct EnumColumns {
+    table: &'static str,
+    columns: &'static [&'static str],
+}
+
+impl EnumColumns {
+    /// The enum columns of `M`.
+    pub(crate) fn of<M: crate::model::Model>() -> Self {
+        Self {
+            table: M::TABLE,
+            columns: M::ENUM_COLUMNS,
+        }
+    }
+}
+
 /// SQL text being written, with the values bound so far. Opaque outside FoxDB: it appears in
 /// the [`super::Selectable`] and [`super::Selection`] traits, which only FoxDB's types implement usefully.
 #[derive(Debug)]
 pub struct SqlWriter {
     dialect: &'static dyn Dialect,
-    casts: &'static [(&'static str, &'static str)],
+    casts: EnumColumns,
     pub(crate) sql: String,
     pub(crate) values: Vec<Value>,
 }
 
 impl SqlWriter {
-    /// A writer that casts values of the given columns to their PostgreSQL types.
-    pub(crate) fn for_model(
-        backend: Backend,
-        casts: &'static [(&'static str, &'static str)],
-    ) -> Self {
+    /// A writer for statements on the model whose enum columns `casts` names.
+    pub(crate) fn for_model(backend: Backend, casts: EnumColumns) -> Self {
         Self {
-            casts: if backend == Backend::Postgres {
-                casts
-            } else {
-                &[]
-            },
+            casts,
             dialect: dialect_for(backend),
             sql: String::new(),
             values: Vec::new(),
@@ -59,40 +70,41 @@ impl SqlWriter {
         self.sql.push_str(&placeholder);
     }
 
-    /// Uses another model's casts (for a subquery on it); returns the ones in use before.
-    pub(crate) fn swap_casts(
-        &mut self,
-        casts: &'static [(&'static str, &'static str)],
-    ) -> &'static [(&'static str, &'static str)] {
-        let casts = if self.dialect.backend() == Backend::Postgres {
-            casts
-        } else {
-            &[]
-        };
+    /// Uses another model's enum columns (for a subquery on it); returns the ones in use before.
+    pub(crate) fn swap_casts(&mut self, casts: EnumColumns) -> EnumColumns {
         std::mem::replace(&mut self.casts, casts)
     }
 
-    /// Whether values compared with `column` are cast to its PostgreSQL type (an enum).
+    /// The type values compared with or written to `column` are cast to, if any (an enum
+    /// column on an engine with enum types of its own).
+    fn cast_of(&self, column: &str) -> Option<String> {
+        if !self.casts.columns.contains(&column) {
+            return None;
+        }
+        self.dialect.enum_value_type(self.casts.table, column)
+    }
+
+    /// Whether values compared with `column` are cast to its type (an enum on PostgreSQL).
     pub(crate) fn casts_column(&self, column: &str) -> bool {
-        self.casts.iter().any(|(c, _)| *c == column)
+        self.cast_of(column).is_some()
     }
 
     /// A value compared with or written to `column`, cast where the column needs it.
     pub(crate) fn push_column_value(&mut self, column: &str, value: Value) {
-        match self.casts.iter().find(|(c, _)| *c == column) {
-            Some((_, ty)) if value != Value::Null => {
+        match self.cast_of(column) {
+            Some(ty) if value != Value::Null => {
                 self.sql.push_str("CAST(");
                 self.push_value(value);
                 self.sql.push_str(" AS ");
-                self.push_identifier(ty);
+                self.sql.push_str(&ty);
                 self.sql.push(')');
             }
             _ => self.push_value(value),
         }
     }
 
-    /// A select list: columns with a cast type are read back as text (PostgreSQL enums decode
-    /// into `String` only so).
+    /// A select list: columns whose values are cast are read back as text (PostgreSQL enums
+    /// decode into `String` only so).
     pub(crate) fn push_select_columns(&mut self, columns: &[&str]) {
         self.push_select_columns_of(None, columns);
     }
@@ -104,7 +116,7 @@ impl SqlWriter {
 
     /// [`SqlWriter::push_column_expression`] qualified by `table`.
     pub(crate) fn push_column_expression_of(&mut self, table: Option<&str>, column: &str) {
-        let cast = self.casts.iter().any(|(c, _)| *c == column);
+        let cast = self.casts_column(column);
         if cast {
             self.push("CAST(");
         }
@@ -114,7 +126,9 @@ impl SqlWriter {
         }
         self.push_identifier(column);
         if cast {
-            self.push(" AS text)");
+            self.push(" AS ");
+            self.push(self.dialect.text_cast_type());
+            self.push(")");
         }
     }
 
@@ -124,7 +138,7 @@ impl SqlWriter {
             if i > 0 {
                 self.push(", ");
             }
-            let cast = self.casts.iter().any(|(c, _)| c == column);
+            let cast = self.casts_column(column);
             if cast {
                 self.push("CAST(");
             }
@@ -134,7 +148,9 @@ impl SqlWriter {
             }
             self.push_identifier(column);
             if cast {
-                self.push(" AS text) AS ");
+                self.push(" AS ");
+                self.push(self.dialect.text_cast_type());
+                self.push(") AS ");
                 self.push_identifier(column);
             }
         }

@@ -153,7 +153,7 @@ impl<M: Model> Decoder for TypedDecoder<M> {
         if images.is_empty() {
             return Ok(Vec::new());
         }
-        let mut writer = SqlWriter::for_model(db.backend(), M::PG_TYPES);
+        let mut writer = SqlWriter::for_model(db.backend(), crate::query::EnumColumns::of::<M>());
         writer.push("SELECT ");
         for (i, column) in M::COLUMNS.iter().enumerate() {
             if i > 0 {

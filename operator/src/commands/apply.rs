@@ -44,6 +44,7 @@ pub async fn run(paths: &[PathBuf], flags: &ApplyFlags) -> anyhow::Result<ExitCo
             // `--approve HASH` means "this plan and no other", with or without the policy.
             require_approval: policy.require_approval || flags.approve.is_some(),
             approve: flags.approve.clone(),
+            approval_scope: None,
             dry_run: flags.dry_run,
             lock_timeout: Duration::from_secs(u64::from(policy.lock_timeout_seconds)),
         };

@@ -7,7 +7,7 @@ use anyhow::Context;
 use fox_crds::crdgen::{all_crds_yaml, crd_file_name, crd_yaml, custom_resource_definitions};
 
 /// Directories, relative to the repository root, that hold the generated CRD YAML.
-pub const CRD_DIRECTORIES: [&str; 2] = ["crds", "charts/fox-operator/crds"];
+pub const CRD_DIRECTORIES: [&str; 2] = ["crds", "charts/fox-operator/files/crds"];
 
 /// Prints the CRDs, or writes one file per CRD into each of [`CRD_DIRECTORIES`] under `root`.
 ///

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::controller::manager::{RunConfig, run as run_manager};
+use crate::controller::member_address::{AddressClass, Cidr, MemberAddressPolicy};
 use crate::telemetry::logging::{LogFormat, init_logging};
 
 /// Flags of `fox run`; each has an environment variable, for the Helm chart.
@@ -48,6 +49,19 @@ pub struct RunArgs {
     /// Seconds between periodic re-checks of every FoxSchema (drift) and FoxMigration.
     #[arg(long, env = "FOX_RESYNC_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(5..))]
     pub resync_seconds: u64,
+    /// Member addresses published in EndpointSlices although they are refused by default:
+    /// `loopback`, `link-local`, `service-range` (comma-separated). Refused by default so a
+    /// FoxReplicaSet cannot point a Service at the node, a metadata endpoint or another Service.
+    #[arg(long, env = "FOX_ALLOW_MEMBER_ADDRESSES", value_delimiter = ',')]
+    pub allow_member_addresses: Vec<AddressClass>,
+    /// The cluster's Service IP ranges (comma-separated CIDRs, e.g. `10.96.0.0/12`): member
+    /// addresses inside them are not published.
+    #[arg(long, env = "FOX_SERVICE_CIDR", value_delimiter = ',')]
+    pub service_cidr: Vec<Cidr>,
+    /// Read Secrets only in these namespaces (comma-separated), the ones that opted in; the
+    /// chart grants Secret access there only. Default: every watched namespace.
+    #[arg(long, env = "FOX_SECRET_NAMESPACES", value_delimiter = ',')]
+    pub secret_namespaces: Vec<String>,
 }
 
 /// Identity of this process in the Lease and in Events: `POD_NAME`, else the host name.
@@ -85,6 +99,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         identity: identity(),
         watch_namespace: args.watch_namespace.filter(|n| !n.is_empty()),
         resync: Duration::from_secs(args.resync_seconds),
+        member_addresses: MemberAddressPolicy {
+            allowed: args.allow_member_addresses,
+            service_ranges: args.service_cidr,
+        },
+        secret_namespaces: args
+            .secret_namespaces
+            .into_iter()
+            .filter(|n| !n.is_empty())
+            .collect(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -2,6 +2,8 @@
 //! `lastTransitionTime` that changes only when the status flips (so `kubectl wait` and alerts
 //! see real transitions, not every resync).
 
+pub use fox_crds::ConditionType;
+use fox_crds::condition::is_stalled_reason;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 
@@ -30,7 +32,7 @@ impl ConditionStatus {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConditionUpdate {
     /// `Ready`, `Planned`, ...
-    pub type_: &'static str,
+    pub type_: ConditionType,
     /// True, False or Unknown.
     pub status: ConditionStatus,
     /// CamelCase reason.
@@ -41,7 +43,11 @@ pub struct ConditionUpdate {
 
 impl ConditionUpdate {
     /// A condition with status True.
-    pub fn yes(type_: &'static str, reason: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn yes(
+        type_: ConditionType,
+        reason: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             type_,
             status: ConditionStatus::True,
@@ -51,7 +57,7 @@ impl ConditionUpdate {
     }
 
     /// A condition with status False.
-    pub fn no(type_: &'static str, reason: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn no(type_: ConditionType, reason: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             type_,
             status: ConditionStatus::False,
@@ -62,7 +68,7 @@ impl ConditionUpdate {
 
     /// A condition that could not be evaluated.
     pub fn unknown(
-        type_: &'static str,
+        type_: ConditionType,
         reason: impl Into<String>,
         message: impl Into<String>,
     ) -> Self {
@@ -78,8 +84,36 @@ impl ConditionUpdate {
 /// Kubernetes caps condition messages at 32768 bytes; ours stay far shorter.
 const MAX_MESSAGE: usize = 4096;
 
+/// The kstatus conditions that follow from `ready`: `Reconciling` and `Stalled` (see
+/// [`fox_crds::condition`]). A `Ready` that is True clears both; False with a reason that needs
+/// a person is `Stalled`; any other False or Unknown is `Reconciling` (pending work or a
+/// transient failure being retried).
+pub fn kstatus_conditions(ready: &ConditionUpdate) -> [ConditionUpdate; 2] {
+    let reason = ready.reason.clone();
+    match ready.status {
+        ConditionStatus::True => [
+            ConditionUpdate::no(ConditionType::Reconciling, reason.clone(), ""),
+            ConditionUpdate::no(ConditionType::Stalled, reason, ""),
+        ],
+        ConditionStatus::False if is_stalled_reason(&ready.reason) => [
+            ConditionUpdate::no(ConditionType::Reconciling, reason.clone(), ""),
+            ConditionUpdate::yes(ConditionType::Stalled, reason, ready.message.clone()),
+        ],
+        ConditionStatus::False | ConditionStatus::Unknown => [
+            ConditionUpdate::yes(
+                ConditionType::Reconciling,
+                reason.clone(),
+                ready.message.clone(),
+            ),
+            ConditionUpdate::no(ConditionType::Stalled, reason, ""),
+        ],
+    }
+}
+
 /// Returns `previous` with `updates` applied: conditions not named keep their value, a
-/// condition whose status is unchanged keeps its `lastTransitionTime`.
+/// condition whose status is unchanged keeps its `lastTransitionTime`. An update of `Ready`
+/// also sets `Reconciling` and `Stalled` (see [`kstatus_conditions`]) unless `updates` sets
+/// them itself.
 pub fn merge_conditions(
     previous: &[Condition],
     updates: &[ConditionUpdate],
@@ -87,7 +121,13 @@ pub fn merge_conditions(
     now: Timestamp,
 ) -> Vec<Condition> {
     let mut conditions: Vec<Condition> = previous.to_vec();
-    for update in updates {
+    let derived: Vec<ConditionUpdate> = updates
+        .iter()
+        .filter(|u| u.type_ == ConditionType::Ready)
+        .flat_map(kstatus_conditions)
+        .filter(|d| !updates.iter().any(|u| u.type_ == d.type_))
+        .collect();
+    for update in updates.iter().chain(&derived) {
         let status = update.status.as_str();
         let mut message = update.message.clone();
         if message.len() > MAX_MESSAGE {
@@ -98,13 +138,15 @@ pub fn merge_conditions(
             message.truncate(cut);
             message.push('…');
         }
-        let existing = conditions.iter_mut().find(|c| c.type_ == update.type_);
+        let existing = conditions
+            .iter_mut()
+            .find(|c| c.type_ == update.type_.as_str());
         let transition = match &existing {
             Some(c) if c.status == status => c.last_transition_time.clone(),
             _ => Time(now),
         };
         let condition = Condition {
-            type_: update.type_.to_string(),
+            type_: update.type_.as_str().to_string(),
             status: status.to_string(),
             reason: update.reason.clone(),
             message,
@@ -120,13 +162,54 @@ pub fn merge_conditions(
 }
 
 /// The condition of `type_`, if set.
-pub fn find_condition<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a Condition> {
-    conditions.iter().find(|c| c.type_ == type_)
+pub fn find_condition<'a>(
+    conditions: &'a [Condition],
+    type_: impl AsRef<str>,
+) -> Option<&'a Condition> {
+    conditions.iter().find(|c| c.type_ == type_.as_ref())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn status_of(conditions: &[Condition], type_: ConditionType) -> (String, String) {
+        let c = find_condition(conditions, type_).expect("set");
+        (c.status.clone(), c.reason.clone())
+    }
+
+    #[test]
+    fn ready_sets_reconciling_and_stalled_as_kstatus_reads_them() {
+        let t0 = Timestamp::from_second(1_000).unwrap();
+        let merge = |ready: ConditionUpdate| merge_conditions(&[], &[ready], Some(1), t0);
+        let retried = merge(ConditionUpdate::no(ConditionType::Ready, "Locked", "held"));
+        assert_eq!(status_of(&retried, ConditionType::Reconciling).0, "True");
+        assert_eq!(status_of(&retried, ConditionType::Stalled).0, "False");
+        for reason in [
+            "InvalidSpec",
+            "DestructiveChange",
+            "Irreversible",
+            "Dirty",
+            "ChecksumChanged",
+            "ApprovalPending",
+        ] {
+            let stalled = merge(ConditionUpdate::no(ConditionType::Ready, reason, "x"));
+            assert_eq!(
+                status_of(&stalled, ConditionType::Stalled),
+                ("True".into(), reason.into())
+            );
+            assert_eq!(status_of(&stalled, ConditionType::Reconciling).0, "False");
+        }
+        let ready = merge(ConditionUpdate::yes(ConditionType::Ready, "Applied", ""));
+        assert_eq!(status_of(&ready, ConditionType::Reconciling).0, "False");
+        assert_eq!(status_of(&ready, ConditionType::Stalled).0, "False");
+        let unknown = merge(ConditionUpdate::unknown(
+            ConditionType::Ready,
+            "Unreachable",
+            "",
+        ));
+        assert_eq!(status_of(&unknown, ConditionType::Reconciling).0, "True");
+    }
 
     #[test]
     fn transition_time_changes_only_when_status_flips() {
@@ -135,13 +218,13 @@ mod tests {
         let t2 = Timestamp::from_second(3_000).unwrap();
         let first = merge_conditions(
             &[],
-            &[ConditionUpdate::no("Ready", "Pending", "a")],
+            &[ConditionUpdate::no(ConditionType::Ready, "Pending", "a")],
             Some(1),
             t0,
         );
         let same = merge_conditions(
             &first,
-            &[ConditionUpdate::no("Ready", "Locked", "b")],
+            &[ConditionUpdate::no(ConditionType::Ready, "Locked", "b")],
             Some(2),
             t1,
         );
@@ -150,7 +233,7 @@ mod tests {
         assert_eq!(same[0].observed_generation, Some(2));
         let flipped = merge_conditions(
             &same,
-            &[ConditionUpdate::yes("Ready", "Applied", "c")],
+            &[ConditionUpdate::yes(ConditionType::Ready, "Applied", "c")],
             Some(2),
             t2,
         );
@@ -164,14 +247,19 @@ mod tests {
         let first = merge_conditions(
             &[],
             &[
-                ConditionUpdate::yes("Ready", "A", ""),
-                ConditionUpdate::no("Blocked", "B", ""),
+                ConditionUpdate::yes(ConditionType::Ready, "A", ""),
+                ConditionUpdate::no(ConditionType::Blocked, "B", ""),
             ],
             None,
             t0,
         );
-        let next = merge_conditions(&first, &[ConditionUpdate::no("Ready", "C", "")], None, t0);
-        assert_eq!(next.len(), 2);
+        let next = merge_conditions(
+            &first,
+            &[ConditionUpdate::no(ConditionType::Ready, "C", "")],
+            None,
+            t0,
+        );
+        assert_eq!(next.len(), 4, "Ready, Blocked, Reconciling, Stalled");
         assert_eq!(find_condition(&next, "Blocked").unwrap().reason, "B");
     }
 }

@@ -8,6 +8,7 @@ use kube::Client;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use tokio::sync::Mutex;
 
+use super::member_address::MemberAddressPolicy;
 use crate::telemetry::Metrics;
 
 /// The field manager of every server-side apply the operator makes.
@@ -29,6 +30,11 @@ pub struct Context {
     pub resync: Duration,
     /// The operator's own connection pools, one per FoxReplicaSet member.
     pub pools: std::sync::Arc<Mutex<HashMap<String, MemberPool>>>,
+    /// Which member addresses may be published in EndpointSlices.
+    pub member_addresses: MemberAddressPolicy,
+    /// The namespaces whose Secrets the operator may read (`--secret-namespaces`); empty means
+    /// every watched namespace.
+    pub secret_namespaces: Vec<String>,
     /// Consecutive failed reconciles per object, for the retry backoff.
     failures: std::sync::Arc<std::sync::Mutex<HashMap<String, u32>>>,
 }
@@ -82,6 +88,8 @@ impl Context {
             metrics,
             resync,
             pools: std::sync::Arc::default(),
+            member_addresses: MemberAddressPolicy::default(),
+            secret_namespaces: Vec::new(),
             failures: std::sync::Arc::default(),
         }
     }

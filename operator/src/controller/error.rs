@@ -69,6 +69,21 @@ pub enum Error {
         /// One line per problem, with its field path.
         problems: String,
     },
+    /// A Service, EndpointSlice or ConfigMap the FoxReplicaSet would publish exists under
+    /// another controller; the operator does not take it over.
+    #[error(
+        "{kind} {namespace}/{name} exists and is not controlled by this FoxReplicaSet ({holder}); the operator does not take it over: rename the FoxReplicaSet, or delete that {kind} if it is a leftover"
+    )]
+    PublishConflict {
+        /// Kind of the existing object.
+        kind: String,
+        /// Namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+        /// Who controls it.
+        holder: String,
+    },
     /// The finalizer machinery failed (adding or removing the finalizer).
     #[error("finalizer: {0}")]
     Finalizer(String),
@@ -91,6 +106,7 @@ impl Error {
             Self::Migrate(MigrateError::Unreadable { .. }) => "migration-unreadable",
             Self::Unsupported { .. } => "unsupported",
             Self::InvalidSpec { .. } => "invalid-spec",
+            Self::PublishConflict { .. } => "publish-conflict",
             Self::Finalizer(_) => "finalizer",
         }
     }
@@ -122,7 +138,51 @@ impl Error {
             Self::Migrate(MigrateError::Unreadable { .. }) => "MigrationUnreadable",
             Self::Unsupported { .. } => "Unsupported",
             Self::InvalidSpec { .. } => "InvalidSpec",
+            Self::PublishConflict { .. } => "PublishConflict",
             Self::Finalizer(_) => "FinalizerError",
+        }
+    }
+
+    /// The message for conditions, Events and logs: a failed statement as its scrubbed,
+    /// shortened first line and the server's message without row values or quoted literals
+    /// (see [`super::redact`]); every other error as it displays.
+    pub fn public_message(&self) -> String {
+        use super::redact::{server_message, statement_shape};
+        fn engine_message(error: &EngineError) -> String {
+            match error {
+                EngineError::StatementFailed {
+                    index,
+                    total,
+                    outcome,
+                    source,
+                } => format!(
+                    "statement {index} of {total} failed; {outcome}\n  {}",
+                    server_message(&source.to_string())
+                ),
+                EngineError::Database(error) => server_message(&error.to_string()),
+                other => other.to_string(),
+            }
+        }
+        match self {
+            Self::Migrate(MigrateError::Failed {
+                version,
+                name,
+                direction,
+                index,
+                total,
+                line,
+                first_line,
+                message,
+                outcome,
+            }) => format!(
+                "migration {version} ({name}) {direction} failed at statement {index} of {total} (line {line}): {}\n  {}\n  {outcome}",
+                statement_shape(first_line),
+                server_message(message)
+            ),
+            Self::Migrate(MigrateError::Engine(error)) | Self::Engine(error) => {
+                engine_message(error)
+            }
+            other => other.to_string(),
         }
     }
 

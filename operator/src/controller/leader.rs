@@ -3,11 +3,13 @@
 //!
 //! # Expected flow
 //! A process tries to acquire the Lease every `retry` until it holds it (the Lease is free,
-//! expired, or already its own). The leader renews it every `renew`; if it has not renewed
-//! within `renew_deadline` (shorter than the lease duration, and counted from when the last
-//! successful request was sent), it stops reconciling ([`LeaderElector::hold`] returns) before
-//! any standby may take over, and the process exits so a fresh start competes again. On
-//! shutdown the leader releases the Lease, so a standby takes over at once.
+//! expired, or already its own). The leader renews it every `renew` (2 s), well inside the
+//! lease; each renewal may take only what is left of `renew_deadline` (counted from when the
+//! last successful renewal was sent), so a request that hangs cannot carry the leader past its
+//! deadline. Without a renewal within `renew_deadline` (10 s, shorter than the 15 s lease) it
+//! stops reconciling ([`LeaderElector::hold`] returns) before any standby may take over, and
+//! the process exits so a fresh start competes again. On shutdown the leader releases the
+//! Lease, so a standby takes over at once.
 //!
 //! # Guarantees
 //! A standby judges expiry on its own monotonic clock, as client-go does: it notes when it last
@@ -40,7 +42,7 @@ impl Default for LeaseTiming {
     fn default() -> Self {
         Self {
             duration: Duration::from_secs(15),
-            renew: Duration::from_secs(5),
+            renew: Duration::from_secs(2),
             retry: Duration::from_secs(2),
             renew_deadline: Duration::from_secs(10),
         }
@@ -93,14 +95,14 @@ impl LeaderElector {
         }
     }
 
-    /// One attempt, cut off after `renew_deadline`.
-    async fn attempt(&self) -> Result<bool, String> {
-        match tokio::time::timeout(self.timing.renew_deadline, self.try_acquire_or_renew()).await {
+    /// One attempt, cut off after `limit`.
+    async fn attempt(&self, limit: Duration) -> Result<bool, String> {
+        match tokio::time::timeout(limit, self.try_acquire_or_renew()).await {
             Ok(Ok(held)) => Ok(held),
             Ok(Err(error)) => Err(error.to_string()),
             Err(_) => Err(format!(
                 "no answer from the API server within {} s",
-                self.timing.renew_deadline.as_secs_f64()
+                limit.as_secs_f64()
             )),
         }
     }
@@ -171,7 +173,7 @@ impl LeaderElector {
     /// Waits until this process holds the Lease.
     pub async fn acquire(&self) {
         loop {
-            match self.attempt().await {
+            match self.attempt(self.timing.renew_deadline).await {
                 Ok(true) => {
                     tracing::info!(lease = %self.name, identity = %self.identity, "acquired the leader lease");
                     return;
@@ -192,7 +194,15 @@ impl LeaderElector {
         loop {
             tokio::time::sleep(self.timing.renew).await;
             let sent = tokio::time::Instant::now();
-            match self.attempt().await {
+            let remaining = self
+                .timing
+                .renew_deadline
+                .saturating_sub(last_renewed.elapsed());
+            if remaining.is_zero() {
+                tracing::error!(lease = %self.name, "the leader lease was not renewed in time");
+                return;
+            }
+            match self.attempt(remaining).await {
                 Ok(true) => last_renewed = sent,
                 Ok(false) => {
                     tracing::error!(lease = %self.name, "another process holds the leader lease");

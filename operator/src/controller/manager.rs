@@ -17,7 +17,7 @@ use futures::{StreamExt, future};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::ListParams;
-use kube::core::PartialObjectMeta;
+use kube::core::{DeserializeGuard, PartialObjectMeta};
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::utils::Predicate;
 use kube::runtime::{Controller, WatchStreamExt, predicates, watcher};
@@ -25,6 +25,7 @@ use kube::{Api, Client, Resource, ResourceExt};
 
 use super::context::Context;
 use super::leader::{LeaderElector, LeaseTiming};
+use super::unreadable::{error_policy_guarded, reconcile_guarded};
 use super::{migration, replica_set, schema};
 use crate::telemetry::Metrics;
 use crate::telemetry::server::{Health, TelemetryServer};
@@ -46,6 +47,10 @@ pub struct RunConfig {
     pub watch_namespace: Option<String>,
     /// Periodic resync interval.
     pub resync: Duration,
+    /// Which member addresses may be published in EndpointSlices.
+    pub member_addresses: super::member_address::MemberAddressPolicy,
+    /// Namespaces whose Secrets may be read; empty: every watched namespace.
+    pub secret_namespaces: Vec<String>,
 }
 
 /// Labels selecting the objects the operator publishes (Services, EndpointSlices, ConfigMaps).
@@ -95,13 +100,21 @@ pub async fn run(config: RunConfig) -> anyhow::Result<()> {
     }
     metrics.leader.set(1);
 
-    let context = Arc::new(Context::new(
+    let mut context = Context::new(
         client.clone(),
         metrics.clone(),
         Some(config.identity.clone()),
         config.resync,
-    ));
-    let controllers = run_controllers(client, config.watch_namespace.as_deref(), context);
+    );
+    context.member_addresses = config.member_addresses.clone();
+    context.secret_namespaces = config.secret_namespaces.clone();
+    let context = Arc::new(context);
+    let controllers = run_controllers(
+        client,
+        config.watch_namespace.as_deref(),
+        context,
+        health.clone(),
+    );
     let outcome = if config.leader_elect {
         tokio::select! {
             () = controllers => Ok(()),
@@ -164,58 +177,102 @@ async fn check_crds(client: &Client, namespace: Option<&str>) -> anyhow::Result<
 }
 
 /// Runs the three controllers until a shutdown signal.
-pub async fn run_controllers(client: Client, namespace: Option<&str>, context: Arc<Context>) {
+///
+/// # Guarantees
+/// - An object that does not deserialize stalls nothing: the watches read `DeserializeGuard<K>`,
+///   so it is reported on the object (`Ready=False`, `InvalidSpec`, see
+///   [`super::unreadable`]) and every other object of its kind goes on.
+/// - A watch error (a list or watch the API server refused, a broken stream) is logged at
+///   warn and turns `/readyz` 503 through `health` until that watch answers again; the watch
+///   retries with backoff.
+pub async fn run_controllers(
+    client: Client,
+    namespace: Option<&str>,
+    context: Arc<Context>,
+    health: Arc<Health>,
+) {
     let config = watcher::Config::default().any_semantic();
     let published = watcher::Config::default().labels(PUBLISHED_SELECTOR);
 
     // Status writes must not re-trigger reconciles: only spec (generation) changes do, plus
     // annotations on FoxSchemas (plan approval).
-    let (replicasets, replicaset_writer) = reflector::store::<FoxReplicaSet>();
-    let replicaset_stream = watcher(scoped::<FoxReplicaSet>(&client, namespace), config.clone())
-        .default_backoff()
-        .reflect(replicaset_writer)
-        .applied_objects()
-        .predicate_filter(spec_or_lifecycle_change, Default::default());
+    let (replicasets, replicaset_writer) = reflector::store::<Guarded<FoxReplicaSet>>();
+    let replicaset_stream = watched(
+        "FoxReplicaSet",
+        watcher(
+            scoped::<Guarded<FoxReplicaSet>>(&client, namespace),
+            config.clone(),
+        ),
+        &health,
+    )
+    .default_backoff()
+    .reflect(replicaset_writer)
+    .applied_objects()
+    .predicate_filter(spec_or_lifecycle_change, Default::default());
     let replicasets_for_secrets = replicasets.clone();
     let replicaset_controller = Controller::for_stream(replicaset_stream, replicasets.clone())
-        .watches_stream(secret_changes(&client, namespace, &config), move |secret| {
-            let namespace = secret.namespace();
-            let secret_name = secret.name_any();
-            replicasets_for_secrets
-                .state()
-                .iter()
-                .filter(|rs| rs.namespace() == namespace)
-                .filter(|rs| {
-                    std::iter::once(&rs.spec.primary)
-                        .chain(&rs.spec.replicas)
-                        .any(|m| m.connection.name == secret_name)
-                })
-                .map(|rs| ObjectRef::from_obj(rs.as_ref()))
-                .collect::<Vec<_>>()
-        })
-        .owns(scoped::<Service>(&client, namespace), published.clone())
-        .owns(
-            scoped::<EndpointSlice>(&client, namespace),
-            published.clone(),
+        .watches_stream(
+            secret_changes(
+                &client,
+                namespace,
+                &context.secret_namespaces,
+                &config,
+                &health,
+                "Secret (FoxReplicaSet)",
+            ),
+            move |secret| {
+                let namespace = secret.namespace();
+                let secret_name = secret.name_any();
+                replicasets_for_secrets
+                    .state()
+                    .iter()
+                    .filter(|rs| rs.namespace() == namespace)
+                    .filter(|rs| {
+                        rs.0.as_ref().is_ok_and(|rs| {
+                            std::iter::once(&rs.spec.primary)
+                                .chain(&rs.spec.replicas)
+                                .any(|m| m.connection.name == secret_name)
+                        })
+                    })
+                    .map(|rs| ObjectRef::from_obj(rs.as_ref()))
+                    .collect::<Vec<_>>()
+            },
         )
-        .owns(scoped::<ConfigMap>(&client, namespace), published)
+        .owns_stream(published_changes::<Service>(
+            &client, namespace, &published, &health,
+        ))
+        .owns_stream(published_changes::<EndpointSlice>(
+            &client, namespace, &published, &health,
+        ))
+        .owns_stream(published_changes::<ConfigMap>(
+            &client, namespace, &published, &health,
+        ))
         .shutdown_on_signal()
         .run(
-            replica_set::reconcile,
-            replica_set::error_policy,
+            |object, context| reconcile_guarded(object, context, replica_set::reconcile),
+            |object, error, context| {
+                error_policy_guarded(object, error, context, replica_set::error_policy)
+            },
             context.clone(),
         )
         .for_each(|_| future::ready(()));
 
-    let (schemas, schema_writer) = reflector::store::<FoxSchema>();
-    let schema_stream = watcher(scoped::<FoxSchema>(&client, namespace), config.clone())
-        .default_backoff()
-        .reflect(schema_writer)
-        .applied_objects()
-        .predicate_filter(
-            spec_or_lifecycle_change.combine(predicates::annotations),
-            Default::default(),
-        );
+    let (schemas, schema_writer) = reflector::store::<Guarded<FoxSchema>>();
+    let schema_stream = watched(
+        "FoxSchema",
+        watcher(
+            scoped::<Guarded<FoxSchema>>(&client, namespace),
+            config.clone(),
+        ),
+        &health,
+    )
+    .default_backoff()
+    .reflect(schema_writer)
+    .applied_objects()
+    .predicate_filter(
+        spec_or_lifecycle_change.combine(predicates::annotations),
+        Default::default(),
+    );
     let schema_controller = dependent_controller(
         schema_stream,
         schemas,
@@ -223,17 +280,32 @@ pub async fn run_controllers(client: Client, namespace: Option<&str>, context: A
         &client,
         namespace,
         &config,
+        &health,
+        &context.secret_namespaces,
     )
     .shutdown_on_signal()
-    .run(schema::reconcile, schema::error_policy, context.clone())
+    .run(
+        |object, context| reconcile_guarded(object, context, schema::reconcile),
+        |object, error, context| error_policy_guarded(object, error, context, schema::error_policy),
+        context.clone(),
+    )
     .for_each(|_| future::ready(()));
 
-    let (migrations, migration_writer) = reflector::store::<FoxMigration>();
-    let migration_stream = watcher(scoped::<FoxMigration>(&client, namespace), config.clone())
-        .default_backoff()
-        .reflect(migration_writer)
-        .applied_objects()
-        .predicate_filter(spec_or_lifecycle_change, Default::default());
+    let pool_store = replicasets.clone();
+    let sweep_context = context.clone();
+    let (migrations, migration_writer) = reflector::store::<Guarded<FoxMigration>>();
+    let migration_stream = watched(
+        "FoxMigration",
+        watcher(
+            scoped::<Guarded<FoxMigration>>(&client, namespace),
+            config.clone(),
+        ),
+        &health,
+    )
+    .default_backoff()
+    .reflect(migration_writer)
+    .applied_objects()
+    .predicate_filter(spec_or_lifecycle_change, Default::default());
     let migration_controller = dependent_controller(
         migration_stream,
         migrations,
@@ -241,16 +313,92 @@ pub async fn run_controllers(client: Client, namespace: Option<&str>, context: A
         &client,
         namespace,
         &config,
+        &health,
+        &context.secret_namespaces,
     )
     .shutdown_on_signal()
-    .run(migration::reconcile, migration::error_policy, context)
+    .run(
+        |object, context| reconcile_guarded(object, context, migration::reconcile),
+        |object, error, context| {
+            error_policy_guarded(object, error, context, migration::error_policy)
+        },
+        context,
+    )
     .for_each(|_| future::ready(()));
 
-    tokio::join!(
-        replicaset_controller,
-        schema_controller,
-        migration_controller
-    );
+    // FoxReplicaSets carry no finalizer: the pools of deleted ones are closed by this sweep.
+    let sweep = async move {
+        if pool_store.wait_until_ready().await.is_err() {
+            return;
+        }
+        let mut interval = tokio::time::interval(sweep_context.resync.min(Duration::from_secs(60)));
+        loop {
+            interval.tick().await;
+            let live = pool_store
+                .state()
+                .iter()
+                .map(|rs| (rs.namespace().unwrap_or_default(), rs.name_any()))
+                .collect();
+            replica_set::close_pools_of_deleted(&sweep_context, &live).await;
+        }
+    };
+    tokio::select! {
+        _ = async { tokio::join!(replicaset_controller, schema_controller, migration_controller) } => {}
+        () = sweep => {}
+    }
+}
+
+/// An object of the operator's kinds as the watches read it: the object, or what could be
+/// read of it when it does not deserialize.
+type Guarded<K> = DeserializeGuard<K>;
+
+/// `stream` with its errors logged at warn and recorded in `health` under `watch` (cleared by
+/// the next answer of that watch).
+fn watched<K>(
+    watch: &'static str,
+    stream: impl futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
+    health: &Arc<Health>,
+) -> impl futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static
+where
+    K: Send + 'static,
+{
+    let health = health.clone();
+    stream.inspect(move |item| match item {
+        Ok(_) => health.record_watch(watch, false),
+        Err(error) => {
+            tracing::warn!(watch, %error, "watch failed; /readyz is unready until it recovers (retrying with backoff)");
+            health.record_watch(watch, true);
+        }
+    })
+}
+
+/// Changes of the objects the operator publishes (selected by its label).
+fn published_changes<K>(
+    client: &Client,
+    namespace: Option<&str>,
+    config: &watcher::Config,
+    health: &Arc<Health>,
+) -> impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    watched(
+        match K::kind(&()).as_ref() {
+            "Service" => "Service",
+            "EndpointSlice" => "EndpointSlice",
+            _ => "ConfigMap",
+        },
+        watcher(scoped::<K>(client, namespace), config.clone()),
+        health,
+    )
+    .default_backoff()
+    .touched_objects()
 }
 
 /// What re-triggers a reconcile of the operator's own kinds: a spec change (generation), a
@@ -267,30 +415,46 @@ pub fn spec_or_lifecycle_change<K: Resource>(object: &K) -> Option<u64> {
 }
 
 /// Changes of Secrets, metadata only: no Secret data crosses the wire for the watch.
+///
+/// With `secret_namespaces` (the namespaces that opted in to the operator reading their
+/// Secrets), one watch per namespace; otherwise one over `namespace` (or all).
 fn secret_changes(
     client: &Client,
     namespace: Option<&str>,
+    secret_namespaces: &[String],
     config: &watcher::Config,
+    health: &Arc<Health>,
+    watch: &'static str,
 ) -> impl futures::Stream<Item = Result<PartialObjectMeta<Secret>, watcher::Error>> + Send + 'static
 {
-    watcher(
-        scoped::<PartialObjectMeta<Secret>>(client, namespace),
-        config.clone(),
-    )
-    .default_backoff()
-    .touched_objects()
+    let apis: Vec<Api<PartialObjectMeta<Secret>>> = if secret_namespaces.is_empty() {
+        vec![scoped::<PartialObjectMeta<Secret>>(client, namespace)]
+    } else {
+        secret_namespaces
+            .iter()
+            .map(|ns| Api::namespaced(client.clone(), ns))
+            .collect()
+    };
+    futures::stream::select_all(apis.into_iter().map(|api| {
+        watched(watch, watcher(api, config.clone()), health)
+            .default_backoff()
+            .touched_objects()
+            .boxed()
+    }))
 }
 
 /// The controller of a kind that names a FoxReplicaSet (FoxSchema, FoxMigration): it also runs
 /// when that FoxReplicaSet's spec changes or its primary's Secret appears or changes.
 fn dependent_controller<K>(
-    stream: impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static,
-    store: reflector::Store<K>,
-    replicasets: &reflector::Store<FoxReplicaSet>,
+    stream: impl futures::Stream<Item = Result<Guarded<K>, watcher::Error>> + Send + 'static,
+    store: reflector::Store<Guarded<K>>,
+    replicasets: &reflector::Store<Guarded<FoxReplicaSet>>,
     client: &Client,
     namespace: Option<&str>,
     config: &watcher::Config,
-) -> Controller<K>
+    health: &Arc<Health>,
+    secret_namespaces: &[String],
+) -> Controller<Guarded<K>>
 where
     K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
         + DatabaseDependent
@@ -304,14 +468,34 @@ where
     let by_database = store.clone();
     let by_secret = store.clone();
     let replicasets = replicasets.clone();
+    let kind = K::kind(&());
+    let (database_watch, secret_watch) = if kind == "FoxSchema" {
+        ("FoxReplicaSet (FoxSchema)", "Secret (FoxSchema)")
+    } else {
+        ("FoxReplicaSet (FoxMigration)", "Secret (FoxMigration)")
+    };
     Controller::for_stream(stream, store)
         .watches_stream(
-            spec_changes::<FoxReplicaSet>(client, namespace, config),
+            spec_changes::<Guarded<FoxReplicaSet>>(
+                client,
+                namespace,
+                config,
+                health,
+                database_watch,
+            ),
             move |database| dependents(&by_database, &database),
         )
-        .watches_stream(secret_changes(client, namespace, config), move |secret| {
-            primary_secret_dependents(&replicasets, &by_secret, &secret)
-        })
+        .watches_stream(
+            secret_changes(
+                client,
+                namespace,
+                secret_namespaces,
+                config,
+                health,
+                secret_watch,
+            ),
+            move |secret| primary_secret_dependents(&replicasets, &by_secret, &secret),
+        )
 }
 
 /// Spec changes (not status writes) of `K`.
@@ -319,6 +503,8 @@ fn spec_changes<K>(
     client: &Client,
     namespace: Option<&str>,
     config: &watcher::Config,
+    health: &Arc<Health>,
+    watch: &'static str,
 ) -> impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static
 where
     K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
@@ -329,10 +515,14 @@ where
         + Sync
         + 'static,
 {
-    watcher(scoped::<K>(client, namespace), config.clone())
-        .default_backoff()
-        .touched_objects()
-        .predicate_filter(predicates::generation, Default::default())
+    watched(
+        watch,
+        watcher(scoped::<K>(client, namespace), config.clone()),
+        health,
+    )
+    .default_backoff()
+    .touched_objects()
+    .predicate_filter(predicates::generation, Default::default())
 }
 
 /// A resource that names a FoxReplicaSet in `spec.databaseRef`.
@@ -355,10 +545,10 @@ impl DatabaseDependent for FoxMigration {
 /// The objects in `dependents` whose FoxReplicaSet's primary reads `secret` (a FoxSchema or
 /// FoxMigration waiting for a missing Secret runs as soon as it appears).
 fn primary_secret_dependents<K>(
-    replicasets: &reflector::Store<FoxReplicaSet>,
-    dependents: &reflector::Store<K>,
+    replicasets: &reflector::Store<Guarded<FoxReplicaSet>>,
+    dependents: &reflector::Store<Guarded<K>>,
     secret: &PartialObjectMeta<Secret>,
-) -> Vec<ObjectRef<K>>
+) -> Vec<ObjectRef<Guarded<K>>>
 where
     K: Resource<DynamicType = ()> + DatabaseDependent + Clone + 'static,
 {
@@ -367,21 +557,34 @@ where
     let databases: Vec<String> = replicasets
         .state()
         .iter()
-        .filter(|rs| rs.namespace() == namespace && rs.spec.primary.connection.name == secret_name)
+        .filter(|rs| {
+            rs.namespace() == namespace
+                && rs
+                    .0
+                    .as_ref()
+                    .is_ok_and(|rs| rs.spec.primary.connection.name == secret_name)
+        })
         .map(|rs| rs.name_any())
         .collect();
     dependents
         .state()
         .iter()
         .filter(|object| {
-            object.namespace() == namespace && databases.iter().any(|d| d == object.database_name())
+            object.namespace() == namespace
+                && object
+                    .0
+                    .as_ref()
+                    .is_ok_and(|o| databases.iter().any(|d| d == o.database_name()))
         })
         .map(|object| ObjectRef::from_obj(object.as_ref()))
         .collect()
 }
 
 /// The objects in `store` whose database reference names `database`, in its namespace.
-fn dependents<K>(store: &reflector::Store<K>, database: &FoxReplicaSet) -> Vec<ObjectRef<K>>
+fn dependents<K>(
+    store: &reflector::Store<Guarded<K>>,
+    database: &Guarded<FoxReplicaSet>,
+) -> Vec<ObjectRef<Guarded<K>>>
 where
     K: Resource<DynamicType = ()> + DatabaseDependent + Clone + 'static,
 {
@@ -390,7 +593,10 @@ where
     store
         .state()
         .iter()
-        .filter(|object| object.namespace() == namespace && object.database_name() == name)
+        .filter(|object| {
+            object.namespace() == namespace
+                && object.0.as_ref().is_ok_and(|o| o.database_name() == name)
+        })
         .map(|object| ObjectRef::from_obj(object.as_ref()))
         .collect()
 }

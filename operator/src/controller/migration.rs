@@ -25,7 +25,7 @@ use kube::api::ListParams;
 use kube::runtime::controller::Action;
 use kube::{Api, Resource, ResourceExt};
 
-use super::conditions::{ConditionUpdate, merge_conditions};
+use super::conditions::{ConditionType, ConditionUpdate, merge_conditions};
 use super::context::Context;
 use super::error::{Error, Result};
 use super::secrets::resolve_primary;
@@ -47,34 +47,15 @@ const LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 /// # Errors
 /// Errors a retry may fix; status already reports them.
 pub async fn reconcile(migration: Arc<FoxMigration>, context: Arc<Context>) -> Result<Action> {
-    reconcile_object(
-        KIND,
-        migration,
-        &context.clone(),
-        |migration| apply(migration, context.clone()),
-        |migration| cleanup(migration, context.clone()),
-    )
+    reconcile_object(KIND, migration, &context.clone(), |migration| {
+        apply(migration, context.clone())
+    })
     .await
 }
 
 /// Requeue policy after an error.
 pub fn error_policy(migration: Arc<FoxMigration>, error: &Error, context: Arc<Context>) -> Action {
     retry_after_error(KIND, migration.as_ref(), error, &context)
-}
-
-async fn cleanup(migration: Arc<FoxMigration>, context: Arc<Context>) {
-    context
-        .publish(
-            &migration.object_ref(&()),
-            false,
-            "Deleted",
-            "Cleanup",
-            format!(
-                "FoxMigration deleted; version {} stays applied in the database (roll back with spec.rollbackTo on the FoxReplicaSet)",
-                migration.spec.version
-            ),
-        )
-        .await;
 }
 
 struct Outcome {
@@ -110,11 +91,19 @@ async fn apply(migration: Arc<FoxMigration>, context: Arc<Context>) -> Result<Ac
                     previous.phase.unwrap_or(MigrationPhase::Pending)
                 },
                 conditions: vec![
-                    ConditionUpdate::no("Ready", error.condition_reason(), error.to_string()),
+                    ConditionUpdate::no(
+                        ConditionType::Ready,
+                        error.condition_reason(),
+                        error.public_message(),
+                    ),
                     if failed {
-                        ConditionUpdate::yes("Failed", error.condition_reason(), error.to_string())
+                        ConditionUpdate::yes(
+                            ConditionType::Failed,
+                            error.condition_reason(),
+                            error.public_message(),
+                        )
                     } else {
-                        ConditionUpdate::no("Failed", "NotFailed", "")
+                        ConditionUpdate::no(ConditionType::Failed, "NotFailed", "")
                     },
                 ],
                 checksum: previous.checksum.clone(),
@@ -151,7 +140,7 @@ async fn apply(migration: Arc<FoxMigration>, context: Arc<Context>) -> Result<Ac
                     true,
                     error.condition_reason(),
                     "Migrate",
-                    error.to_string(),
+                    error.public_message(),
                 )
                 .await;
             Err(error)
@@ -275,13 +264,17 @@ async fn run(
         VersionStatus::Applied => recorded(
             MigrationPhase::Applied,
             vec![
-                ConditionUpdate::yes("Ready", "Applied", format!("version {version} is applied")),
                 ConditionUpdate::yes(
-                    "Applied",
+                    ConditionType::Ready,
                     "Applied",
                     format!("version {version} is applied"),
                 ),
-                ConditionUpdate::no("Failed", "NotFailed", ""),
+                ConditionUpdate::yes(
+                    ConditionType::Applied,
+                    "Applied",
+                    format!("version {version} is applied"),
+                ),
+                ConditionUpdate::no(ConditionType::Failed, "NotFailed", ""),
             ],
         ),
         VersionStatus::Changed { applied, current } => {
@@ -291,9 +284,13 @@ async fn run(
             recorded(
                 MigrationPhase::Changed,
                 vec![
-                    ConditionUpdate::no("Ready", "ChecksumChanged", message.clone()),
-                    ConditionUpdate::yes("Applied", "Applied", "applied with the earlier text"),
-                    ConditionUpdate::yes("Failed", "ChecksumChanged", message),
+                    ConditionUpdate::no(ConditionType::Ready, "ChecksumChanged", message.clone()),
+                    ConditionUpdate::yes(
+                        ConditionType::Applied,
+                        "Applied",
+                        "applied with the earlier text",
+                    ),
+                    ConditionUpdate::yes(ConditionType::Failed, "ChecksumChanged", message),
                 ],
             )
         }
@@ -305,9 +302,9 @@ async fn run(
             recorded(
                 MigrationPhase::Failed,
                 vec![
-                    ConditionUpdate::no("Ready", "Dirty", message.clone()),
-                    ConditionUpdate::no("Applied", "Dirty", "not completely applied"),
-                    ConditionUpdate::yes("Failed", "Dirty", message),
+                    ConditionUpdate::no(ConditionType::Ready, "Dirty", message.clone()),
+                    ConditionUpdate::no(ConditionType::Applied, "Dirty", "not completely applied"),
+                    ConditionUpdate::yes(ConditionType::Failed, "Dirty", message),
                 ],
             )
         }
@@ -334,9 +331,9 @@ async fn run(
                 Outcome {
                     phase,
                     conditions: vec![
-                        ConditionUpdate::yes("Ready", reason, message.clone()),
-                        ConditionUpdate::no("Applied", reason, message),
-                        ConditionUpdate::no("Failed", "NotFailed", ""),
+                        ConditionUpdate::yes(ConditionType::Ready, reason, message.clone()),
+                        ConditionUpdate::no(ConditionType::Applied, reason, message),
+                        ConditionUpdate::no(ConditionType::Failed, "NotFailed", ""),
                     ],
                     checksum: None,
                     applied_at: None,
@@ -346,9 +343,9 @@ async fn run(
             None => Outcome {
                 phase: MigrationPhase::Pending,
                 conditions: vec![
-                    ConditionUpdate::no("Ready", "Pending", "not applied yet"),
-                    ConditionUpdate::no("Applied", "Pending", "not applied yet"),
-                    ConditionUpdate::no("Failed", "NotFailed", ""),
+                    ConditionUpdate::no(ConditionType::Ready, "Pending", "not applied yet"),
+                    ConditionUpdate::no(ConditionType::Applied, "Pending", "not applied yet"),
+                    ConditionUpdate::no(ConditionType::Failed, "NotFailed", ""),
                 ],
                 checksum: None,
                 applied_at: None,

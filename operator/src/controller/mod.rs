@@ -9,13 +9,17 @@ pub mod context;
 pub mod error;
 pub mod leader;
 pub mod manager;
+pub mod member_address;
 pub mod migration;
+pub mod publish;
 pub mod rbac;
+pub mod redact;
 pub mod replica_set;
 pub mod routing;
 pub mod schema;
 pub mod secrets;
 pub mod status;
+pub mod unreadable;
 
 pub use context::Context;
 pub use error::Error;

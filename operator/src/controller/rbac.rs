@@ -48,12 +48,12 @@ pub const CLUSTER_PERMISSIONS: &[Permission] = &[
     Permission {
         group: "",
         resources: &["services", "configmaps"],
-        verbs: &["list", "watch", "create", "patch"],
+        verbs: &["get", "list", "watch", "create", "patch"],
     },
     Permission {
         group: "discovery.k8s.io",
         resources: &["endpointslices"],
-        verbs: &["list", "watch", "create", "patch"],
+        verbs: &["get", "list", "watch", "create", "patch"],
     },
     Permission {
         group: "events.k8s.io",
@@ -61,6 +61,24 @@ pub const CLUSTER_PERMISSIONS: &[Permission] = &[
         verbs: &["create", "patch"],
     },
 ];
+
+/// Reading Secrets: part of [`CLUSTER_PERMISSIONS`], or, with the chart value
+/// `rbac.secretNamespaces` (`fox run --secret-namespaces`), granted by a Role in each of those
+/// namespaces only and left out of the cluster-wide rules.
+pub const SECRET_PERMISSIONS: &[Permission] = &[Permission {
+    group: "",
+    resources: &["secrets"],
+    verbs: &["get", "list", "watch"],
+}];
+
+/// [`CLUSTER_PERMISSIONS`] without [`SECRET_PERMISSIONS`].
+pub fn cluster_permissions_without_secrets() -> Vec<Permission> {
+    CLUSTER_PERMISSIONS
+        .iter()
+        .filter(|p| !SECRET_PERMISSIONS.contains(p))
+        .copied()
+        .collect()
+}
 
 /// Permissions in the operator's own namespace: the leader-election Lease.
 pub const LEASE_PERMISSIONS: &[Permission] = &[Permission {

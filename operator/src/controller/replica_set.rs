@@ -14,28 +14,22 @@
 //! Connection URLs stay in memory: status, events, logs, metrics and the ConfigMap carry member
 //! names, hosts and ports only.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use fox_crds::replica_set::{MemberSpec, MemberStatus};
 use fox_crds::{Engine, FoxReplicaSet, FoxReplicaSetStatus, MemberRole};
 use foxdb::{Database, PoolOptions};
-use k8s_openapi::api::core::v1::{ConfigMap, Service};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::{Api, Resource, ResourceExt};
 use sha2::{Digest, Sha256};
 
-use super::conditions::{ConditionUpdate, merge_conditions};
-use super::context::{Context, FIELD_MANAGER, MemberPool};
+use super::conditions::{ConditionType, ConditionUpdate, merge_conditions};
+use super::context::{Context, MemberPool};
 use super::error::{Error, Result};
-use super::routing::{
-    RoutedState, published_routing, replica_problems, routing_config_map, routing_endpoint_slice,
-    routing_service, routing_table, service_port, url_address,
-};
+use super::publish::{Endpoints, RefusedAddress, publish_routing};
+use super::routing::{RoutedState, replica_problems, routing_table, url_address};
 use super::secrets::read_connection;
 use super::status::{apply_status, reconcile_object, retry_after_error};
 use crate::engine::health::{MemberProbe, probe_member};
@@ -48,13 +42,9 @@ pub const KIND: &str = "FoxReplicaSet";
 /// # Errors
 /// API errors (status could not be written); member failures are reported in status instead.
 pub async fn reconcile(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<Action> {
-    reconcile_object(
-        KIND,
-        replicaset,
-        &context.clone(),
-        |replicaset| apply(replicaset, context.clone()),
-        |replicaset| cleanup(replicaset, context.clone()),
-    )
+    reconcile_object(KIND, replicaset, &context.clone(), |replicaset| {
+        apply(replicaset, context.clone())
+    })
     .await
 }
 
@@ -81,29 +71,13 @@ fn pool_key(namespace: &str, replicaset: &str, member: &str) -> String {
     format!("{namespace}/{replicaset}/{member}")
 }
 
-async fn cleanup(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) {
-    let members: Vec<MemberStatus> = replicaset
-        .status
-        .as_ref()
-        .map(|s| s.members.clone())
-        .unwrap_or_default();
-    forget_members(&replicaset, &context, &[], &members).await;
-    context
-        .publish(
-            &replicaset.object_ref(&()),
-            false,
-            "Deleted",
-            "Cleanup",
-            "FoxReplicaSet deleted; its pools are closed and its Services and ConfigMap go with it (the databases are untouched)".into(),
-        )
-        .await;
-}
-
 /// One member's check: its state for routing and for status.
 struct Checked {
     routed: RoutedState,
     role: MemberRole,
     message: Option<String>,
+    /// The member's server answered the probe (healthy or not in its role).
+    answered: bool,
 }
 
 async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<Action> {
@@ -126,7 +100,7 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
             conditions: merge_conditions(
                 &previous.conditions,
                 &[ConditionUpdate::no(
-                    "Ready",
+                    ConditionType::Ready,
                     error.condition_reason(),
                     error.to_string(),
                 )],
@@ -136,7 +110,9 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
             observed_generation: generation,
             ..previous.clone()
         };
-        write_status(&replicaset, &context, &status).await?;
+        if Some(&status) != replicaset.status.as_ref() {
+            write_status(&replicaset, &context, &status).await?;
+        }
         return Err(error);
     }
 
@@ -168,40 +144,113 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
         .collect();
     announce_health_changes(&replicaset, &context, &previous.members, &members).await;
 
-    let primary_condition = if primary.routed.healthy {
+    // No member answers the operator: its own network may be what is broken, so what was
+    // published stays and health is Unknown rather than False.
+    let none_answer = checked
+        .iter()
+        .all(|c| !c.answered && c.routed.address.is_some());
+    let publishes = matches!(
+        spec.engine,
+        Engine::Postgresql | Engine::Mysql | Engine::Mariadb
+    );
+    // Status is written whatever publishing does, with the publishing error in Ready.
+    let published = if publishes {
+        let routed: Vec<RoutedState> = checked.iter().map(|c| c.routed.clone()).collect();
+        let endpoints = if none_answer {
+            Endpoints::KeepLast
+        } else {
+            Endpoints::Publish
+        };
+        publish_routing(&replicaset, &context, &table, &routed, endpoints).await
+    } else {
+        Ok(Vec::new())
+    };
+    let refused: Vec<RefusedAddress> = published.as_ref().cloned().unwrap_or_default();
+    let refused_message = |member: &str| {
+        refused
+            .iter()
+            .find(|r| r.member == member)
+            .map(|r| r.message.clone())
+    };
+    let members: Vec<MemberStatus> = members
+        .into_iter()
+        .map(|mut m| {
+            if let Some(message) = refused_message(&m.name) {
+                m.message = Some(message);
+            }
+            m
+        })
+        .collect();
+
+    let primary_refused = refused_message(&primary.routed.name);
+    let replicas_refused: Vec<String> = checked[1..]
+        .iter()
+        .filter_map(|c| refused_message(&c.routed.name))
+        .collect();
+    let primary_condition = if none_answer {
+        ConditionUpdate::unknown(
+            ConditionType::PrimaryHealthy,
+            "Unreachable",
+            primary_problem(primary),
+        )
+    } else if primary.routed.healthy {
         ConditionUpdate::yes(
-            "PrimaryHealthy",
+            ConditionType::PrimaryHealthy,
             "Healthy",
             format!("{} answers", primary.routed.name),
         )
     } else {
         ConditionUpdate::no(
-            "PrimaryHealthy",
+            ConditionType::PrimaryHealthy,
             "Unhealthy",
-            format!(
-                "{}: {}",
-                primary.routed.name,
-                primary
-                    .message
-                    .clone()
-                    .unwrap_or_else(|| "unhealthy".into())
-            ),
+            primary_problem(primary),
         )
     };
     let replicas_condition = if spec.replicas.is_empty() {
-        ConditionUpdate::yes("ReplicasHealthy", "NoReplicas", "no replicas declared")
+        ConditionUpdate::yes(
+            ConditionType::ReplicasHealthy,
+            "NoReplicas",
+            "no replicas declared",
+        )
+    } else if none_answer {
+        ConditionUpdate::unknown(
+            ConditionType::ReplicasHealthy,
+            "Unreachable",
+            "no replica answers the operator",
+        )
+    } else if !replicas_refused.is_empty() {
+        ConditionUpdate::no(
+            ConditionType::ReplicasHealthy,
+            "MemberAddressRefused",
+            replicas_refused.join("; "),
+        )
     } else if problems.is_empty() {
         ConditionUpdate::yes(
-            "ReplicasHealthy",
+            ConditionType::ReplicasHealthy,
             "Healthy",
             format!("{} replica(s) healthy within the lag limit", replicas.len()),
         )
     } else {
-        ConditionUpdate::no("ReplicasHealthy", "Degraded", problems.join("; "))
+        ConditionUpdate::no(
+            ConditionType::ReplicasHealthy,
+            "Degraded",
+            problems.join("; "),
+        )
     };
-    let ready = if primary.routed.healthy {
+    let ready = if none_answer {
+        ConditionUpdate::unknown(
+            ConditionType::Ready,
+            "MembersUnreachable",
+            format!(
+                "no member answers the operator ({}); the last published endpoints are kept, as the operator's own network may be what is broken",
+                primary_problem(primary)
+            ),
+        )
+    } else if let Some(message) = primary_refused {
+        ConditionUpdate::no(ConditionType::Ready, "MemberAddressRefused", message)
+    } else if primary.routed.healthy {
         ConditionUpdate::yes(
-            "Ready",
+            ConditionType::Ready,
             "PrimaryHealthy",
             format!(
                 "writes go to {}; {} reader(s)",
@@ -210,29 +259,28 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
         )
     } else {
         ConditionUpdate::no(
-            "Ready",
+            ConditionType::Ready,
             "PrimaryUnhealthy",
             "the primary does not answer; writes fail",
         )
     };
-
-    // Status is written whatever publishing does, with the publishing error in Ready.
-    let published = if matches!(
-        spec.engine,
-        Engine::Postgresql | Engine::Mysql | Engine::Mariadb
-    ) {
-        let routed: Vec<RoutedState> = checked.iter().map(|c| c.routed.clone()).collect();
-        publish_routing(&replicaset, &context, &table, &routed).await
-    } else {
-        Ok(())
-    };
     let ready = match &published {
-        Ok(()) => ready,
+        Ok(_) => ready,
+        Err(error @ Error::PublishConflict { .. }) => ConditionUpdate::no(
+            ConditionType::Ready,
+            error.condition_reason(),
+            error.to_string(),
+        ),
         Err(error) => ConditionUpdate::no(
-            "Ready",
+            ConditionType::Ready,
             "PublishFailed",
             format!("the routing Services or ConfigMap could not be written: {error}"),
         ),
+    };
+    let routing = if none_answer {
+        previous.routing.clone().unwrap_or(table)
+    } else {
+        table
     };
 
     let status = FoxReplicaSetStatus {
@@ -243,12 +291,60 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
             now,
         ),
         members,
-        routing: Some(table),
+        routing: Some(routing),
         observed_generation: generation,
     };
-    write_status(&replicaset, &context, &status).await?;
+    if status_needs_writing(&previous, &status, now, context.resync) {
+        write_status(&replicaset, &context, &status).await?;
+    }
     published?;
     Ok(Action::requeue(interval))
+}
+
+fn primary_problem(primary: &Checked) -> String {
+    format!(
+        "{}: {}",
+        primary.routed.name,
+        primary
+            .message
+            .clone()
+            .unwrap_or_else(|| "unhealthy".into())
+    )
+}
+
+/// Whether `next` is worth an API write over `previous`: something other than the check time
+/// and the lag changed (health, a message, routing, a condition, the generation), or the
+/// written check time is older than `heartbeat`. A check that changes nothing writes nothing,
+/// instead of an etcd write per FoxReplicaSet every `healthCheckIntervalSeconds`.
+pub fn status_needs_writing(
+    previous: &FoxReplicaSetStatus,
+    next: &FoxReplicaSetStatus,
+    now: Timestamp,
+    heartbeat: Duration,
+) -> bool {
+    let without_timing = |status: &FoxReplicaSetStatus| {
+        let mut status = status.clone();
+        for member in &mut status.members {
+            member.last_check_time = None;
+            member.lag_seconds = None;
+        }
+        status
+    };
+    if without_timing(previous) != without_timing(next) {
+        return true;
+    }
+    let oldest_check = previous
+        .members
+        .iter()
+        .map(|m| {
+            m.last_check_time
+                .as_deref()
+                .and_then(|t| t.parse::<Timestamp>().ok())
+        })
+        .min()
+        .flatten();
+    let heartbeat = k8s_openapi::jiff::SignedDuration::try_from(heartbeat).unwrap_or_default();
+    oldest_check.is_none_or(|checked| now.duration_since(checked) >= heartbeat)
 }
 
 async fn write_status(
@@ -369,6 +465,7 @@ async fn check_member(
         },
         role,
         message: Some(message),
+        answered: false,
     };
     let (url, tls) = match read_connection(&context.client, &namespace, &member.connection).await {
         Ok(connection) => connection,
@@ -411,6 +508,7 @@ async fn check_member(
             address,
         },
         role,
+        answered: probe.healthy || probe.in_recovery.is_some(),
         message: probe.message,
     }
 }
@@ -462,6 +560,49 @@ fn record_member_metrics(
 
 /// Closes the pools and forgets the metrics of members not in `keep`: those with a pool, and
 /// those `previous` (the last status) listed, which may never have had one.
+/// Closes the pools (and forgets the metrics) of FoxReplicaSets that no longer exist; `live`
+/// holds `(namespace, name)` of every FoxReplicaSet there is. Run periodically by the manager:
+/// FoxReplicaSets carry no finalizer, so their deletion never waits on the operator.
+pub async fn close_pools_of_deleted(
+    context: &Context,
+    live: &std::collections::HashSet<(String, String)>,
+) {
+    let removed: Vec<(String, MemberPool)> = {
+        let mut pools = context.pools.lock().await;
+        let gone: Vec<String> = pools
+            .keys()
+            .filter(|key| {
+                let mut parts = key.splitn(3, '/');
+                let owner = (
+                    parts.next().unwrap_or_default().to_string(),
+                    parts.next().unwrap_or_default().to_string(),
+                );
+                !live.contains(&owner)
+            })
+            .cloned()
+            .collect();
+        gone.into_iter()
+            .filter_map(|k| pools.remove(&k).map(|p| (k, p)))
+            .collect()
+    };
+    for (key, pool) in removed {
+        pool.database.close().await;
+        let mut parts = key.splitn(3, '/');
+        let (namespace, name, member) = (
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+        );
+        context.metrics.forget_member(namespace, name, member);
+        tracing::info!(
+            namespace,
+            replicaset = name,
+            member,
+            "FoxReplicaSet deleted; closed its member pool"
+        );
+    }
+}
+
 async fn forget_members(
     replicaset: &FoxReplicaSet,
     context: &Context,
@@ -538,79 +679,4 @@ async fn announce_health_changes(
             )
             .await;
     }
-}
-
-/// Resolves member hosts to IPs for the EndpointSlices (kube-proxy needs addresses).
-async fn resolve(address: &(String, u16)) -> Option<IpAddr> {
-    if let Ok(ip) = address.0.parse::<IpAddr>() {
-        return Some(ip);
-    }
-    tokio::net::lookup_host((address.0.as_str(), address.1))
-        .await
-        .ok()?
-        .map(|a| a.ip())
-        .find(IpAddr::is_ipv4)
-}
-
-async fn publish_routing(
-    replicaset: &FoxReplicaSet,
-    context: &Context,
-    table: &fox_crds::replica_set::RoutingTable,
-    members: &[RoutedState],
-) -> Result<()> {
-    let namespace = replicaset.namespace().unwrap_or_default();
-    let name = replicaset.name_any();
-    let Some(owner) = replicaset.controller_owner_ref(&()) else {
-        return Ok(());
-    };
-    let engine = replicaset.spec.engine;
-    let params = PatchParams::apply(FIELD_MANAGER).force();
-    let services: Api<Service> = Api::namespaced(context.client.clone(), &namespace);
-    let slices: Api<EndpointSlice> = Api::namespaced(context.client.clone(), &namespace);
-    let config_maps: Api<ConfigMap> = Api::namespaced(context.client.clone(), &namespace);
-    let groups = [
-        (
-            format!("{name}-rw"),
-            table.primary.iter().cloned().collect::<Vec<_>>(),
-        ),
-        (format!("{name}-ro"), table.readers.clone()),
-    ];
-    for (service_name, routed_names) in groups {
-        let mut endpoints = Vec::new();
-        for member in members.iter().filter(|m| routed_names.contains(&m.name)) {
-            if let Some(address) = &member.address
-                && let Some(ip) = resolve(address).await
-            {
-                endpoints.push((member.name.clone(), ip, address.1));
-            }
-        }
-        let service = routing_service(&service_name, &namespace, &name, engine, &owner);
-        services
-            .patch(&service_name, &params, &Patch::Apply(&service))
-            .await?;
-        let slice = routing_endpoint_slice(
-            &service_name,
-            &namespace,
-            &name,
-            &owner,
-            &endpoints,
-            service_port(engine),
-        );
-        slices
-            .patch(&service_name, &params, &Patch::Apply(&slice))
-            .await?;
-    }
-    let routing = published_routing(
-        engine,
-        &replicaset.spec.routing,
-        table,
-        members,
-        replicaset.metadata.generation,
-    );
-    let config_map_name = format!("{name}-routing");
-    let config_map = routing_config_map(&config_map_name, &namespace, &name, &owner, &routing);
-    config_maps
-        .patch(&config_map_name, &params, &Patch::Apply(&config_map))
-        .await?;
-    Ok(())
 }

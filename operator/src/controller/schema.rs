@@ -19,14 +19,16 @@ use fox_crds::schema::{DriftPolicy, PlanSummary, SchemaPhase};
 use fox_crds::{FoxReplicaSet, FoxSchema, FoxSchemaStatus};
 use foxdb::DatabaseUrl;
 use k8s_openapi::jiff::Timestamp;
+use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::{Api, Resource, ResourceExt};
 
-use super::conditions::{ConditionUpdate, find_condition, merge_conditions};
+use super::conditions::{ConditionType, ConditionUpdate, find_condition, merge_conditions};
 use super::context::Context;
 use super::error::{Error, Result};
 use super::secrets::resolve_primary;
 use super::status::{apply_status, reconcile_object, retry_after_error};
+use crate::engine::plan::{ApprovalScope, approval_hash};
 use crate::engine::{
     ApplyEvent, ApplyOptions, ApplyOutcome, EngineError, Plan, apply_schema, plan_schema,
 };
@@ -44,13 +46,9 @@ pub const KIND: &str = "FoxSchema";
 /// # Errors
 /// Errors that a retry may fix (API, database, lock); the status already says what happened.
 pub async fn reconcile(schema: Arc<FoxSchema>, context: Arc<Context>) -> Result<Action> {
-    reconcile_object(
-        KIND,
-        schema,
-        &context.clone(),
-        |schema| apply(schema, context.clone()),
-        |schema| cleanup(schema, context.clone()),
-    )
+    reconcile_object(KIND, schema, &context.clone(), |schema| {
+        apply(schema, context.clone())
+    })
     .await
 }
 
@@ -58,19 +56,6 @@ pub async fn reconcile(schema: Arc<FoxSchema>, context: Arc<Context>) -> Result<
 /// needs a change of the resource.
 pub fn error_policy(schema: Arc<FoxSchema>, error: &Error, context: Arc<Context>) -> Action {
     retry_after_error(KIND, schema.as_ref(), error, &context)
-}
-
-async fn cleanup(schema: Arc<FoxSchema>, context: Arc<Context>) {
-    // The database is left as it is: deleting a FoxSchema never drops tables.
-    context
-        .publish(
-            &schema.object_ref(&()),
-            false,
-            "Deleted",
-            "Cleanup",
-            "FoxSchema deleted; the database keeps its tables and data".into(),
-        )
-        .await;
 }
 
 /// What one pass decided, turned into status below.
@@ -115,6 +100,13 @@ async fn apply(schema: Arc<FoxSchema>, context: Arc<Context>) -> Result<Action> 
         status.applied_generation = generation;
         status.applied_target = target;
     }
+    let waiting = find_condition(&status.conditions, ConditionType::Ready)
+        .is_some_and(|c| c.status == "False" && c.reason == "ApprovalPending");
+    context
+        .metrics
+        .schema_approval_pending
+        .with_label_values(&[&schema.namespace().unwrap_or_default(), &name])
+        .set(i64::from(waiting));
     if Some(&status) != schema.status.as_ref() {
         apply_status(&api, &name, &status).await?;
     }
@@ -127,7 +119,7 @@ async fn apply(schema: Arc<FoxSchema>, context: Arc<Context>) -> Result<Action> 
                     true,
                     error.condition_reason(),
                     "Apply",
-                    error.to_string(),
+                    error.public_message(),
                 )
                 .await;
             Err(error)
@@ -149,14 +141,14 @@ fn failure_outcome(error: &Error, previous: &FoxSchemaStatus) -> Outcome {
         phase,
         plan: previous.plan.clone(),
         conditions: vec![
-            ConditionUpdate::no("Ready", reason, error.to_string()),
+            ConditionUpdate::no(ConditionType::Ready, reason, error.public_message()),
             if blocked {
-                ConditionUpdate::yes("Blocked", reason, error.to_string())
+                ConditionUpdate::yes(ConditionType::Blocked, reason, error.public_message())
             } else {
-                not_evaluated("Blocked")
+                not_evaluated(ConditionType::Blocked)
             },
-            not_evaluated("Planned"),
-            not_evaluated("Drifted"),
+            not_evaluated(ConditionType::Planned),
+            not_evaluated(ConditionType::Drifted),
         ],
         applied: None,
         requeue: Duration::from_secs(15),
@@ -196,8 +188,18 @@ async fn decide(
     let digest = target_digest(&database, &url);
     *target = Some(digest.clone());
     let spec = &schema.spec;
+    // An approval is for this plan, on this database, for this generation of the FoxSchema.
+    let scope = ApprovalScope {
+        target: digest.clone(),
+        generation: schema.metadata.generation,
+    };
+    let scoped_summary = |plan: &Plan| {
+        let mut summary = summarize(plan);
+        summary.hash = approval_hash(&plan.hash, &scope);
+        summary
+    };
     let plan = plan_schema(&url, spec).await?;
-    let summary = summarize(&plan);
+    let summary = scoped_summary(&plan);
     if plan.is_empty() {
         return Ok(in_sync(previous, context));
     }
@@ -208,7 +210,7 @@ async fn decide(
         && previous.applied_target.as_deref() == Some(digest.as_str());
     let drift_condition = if drifted {
         ConditionUpdate::yes(
-            "Drifted",
+            ConditionType::Drifted,
             "LiveSchemaChanged",
             format!(
                 "the database was changed outside FoxDB; repairing it takes: {}",
@@ -216,7 +218,7 @@ async fn decide(
             ),
         )
     } else {
-        ConditionUpdate::no("Drifted", "NotApplied", "")
+        ConditionUpdate::no(ConditionType::Drifted, "NotApplied", "")
     };
     let object = schema.object_ref(&());
     if drifted && spec.policy.on_drift == DriftPolicy::Report {
@@ -238,12 +240,16 @@ async fn decide(
             plan: Some(summary),
             conditions: vec![
                 ConditionUpdate::no(
-                    "Ready",
+                    ConditionType::Ready,
                     "Drifted",
                     "the database drifted from the applied schema; see the Drifted condition",
                 ),
-                ConditionUpdate::yes("Planned", "RepairPlanned", "a plan repairs the drift"),
-                ConditionUpdate::no("Blocked", "NotBlocked", ""),
+                ConditionUpdate::yes(
+                    ConditionType::Planned,
+                    "RepairPlanned",
+                    "a plan repairs the drift",
+                ),
+                ConditionUpdate::no(ConditionType::Blocked, "NotBlocked", ""),
                 drift_condition,
             ],
             applied: None,
@@ -260,9 +266,9 @@ async fn decide(
         phase: SchemaPhase::Blocked,
         plan: Some(summary.clone()),
         conditions: vec![
-            ConditionUpdate::no("Ready", reason, message.clone()),
-            ConditionUpdate::yes("Planned", "PlanReady", plan_line(&summary)),
-            ConditionUpdate::yes("Blocked", reason, message),
+            ConditionUpdate::no(ConditionType::Ready, reason, message.clone()),
+            ConditionUpdate::yes(ConditionType::Planned, "PlanReady", plan_line(&summary)),
+            ConditionUpdate::yes(ConditionType::Blocked, reason, message),
             drift_condition.clone(),
         ],
         applied: None,
@@ -289,12 +295,12 @@ async fn decide(
         .annotations()
         .get(APPROVE_ANNOTATION)
         .map(|value| value.trim().to_string());
-    if spec.policy.require_approval && approved.as_deref() != Some(plan.hash.as_str()) {
+    if spec.policy.require_approval && approved.as_deref() != Some(summary.hash.as_str()) {
         let message = format!(
             "plan {} waits for approval: kubectl annotate fxs {} {APPROVE_ANNOTATION}={} --overwrite",
-            plan.hash,
+            summary.hash,
             schema.name_any(),
-            plan.hash
+            summary.hash
         );
         announce_block(
             context,
@@ -312,7 +318,8 @@ async fn decide(
         replaces: schema.annotations().get(REPLACES_ANNOTATION).cloned(),
         allow_destructive: spec.policy.allow_destructive,
         require_approval: spec.policy.require_approval,
-        approve: approved,
+        approve: approved.clone(),
+        approval_scope: Some(scope.clone()),
         dry_run: false,
         lock_timeout: Duration::from_secs(u64::from(spec.policy.lock_timeout_seconds)),
     };
@@ -331,7 +338,10 @@ async fn decide(
                 .schema_apply_statements
                 .with_label_values(&labels)
                 .inc_by(plan.statements.len() as u64);
-            let applied = summarize(&plan);
+            let applied = scoped_summary(&plan);
+            if approved.is_some() {
+                clear_approval(schema, context).await;
+            }
             let message = format!(
                 "applied plan {}: {} in {} ms",
                 applied.hash,
@@ -346,10 +356,10 @@ async fn decide(
                 phase: SchemaPhase::Applied,
                 plan: None,
                 conditions: vec![
-                    ConditionUpdate::yes("Ready", "Applied", message),
-                    ConditionUpdate::no("Planned", "NoChanges", "nothing to apply"),
-                    ConditionUpdate::no("Blocked", "NotBlocked", ""),
-                    ConditionUpdate::no("Drifted", "InSync", ""),
+                    ConditionUpdate::yes(ConditionType::Ready, "Applied", message),
+                    ConditionUpdate::no(ConditionType::Planned, "NoChanges", "nothing to apply"),
+                    ConditionUpdate::no(ConditionType::Blocked, "NotBlocked", ""),
+                    ConditionUpdate::no(ConditionType::Drifted, "InSync", ""),
                 ],
                 applied: Some(applied.hash),
                 requeue: context.resync,
@@ -359,7 +369,7 @@ async fn decide(
         ApplyOutcome::AwaitingApproval(plan) => {
             // The database changed between the plan and the apply: the approved hash no
             // longer matches, so the new plan waits for its own approval.
-            let summary = summarize(&plan);
+            let summary = scoped_summary(&plan);
             let message = format!(
                 "the plan changed to {} before it could be applied; approve the new hash",
                 summary.hash
@@ -368,9 +378,9 @@ async fn decide(
                 phase: SchemaPhase::Blocked,
                 plan: Some(summary.clone()),
                 conditions: vec![
-                    ConditionUpdate::no("Ready", "ApprovalPending", message.clone()),
-                    ConditionUpdate::yes("Planned", "PlanReady", plan_line(&summary)),
-                    ConditionUpdate::yes("Blocked", "ApprovalPending", message),
+                    ConditionUpdate::no(ConditionType::Ready, "ApprovalPending", message.clone()),
+                    ConditionUpdate::yes(ConditionType::Planned, "PlanReady", plan_line(&summary)),
+                    ConditionUpdate::yes(ConditionType::Blocked, "ApprovalPending", message),
                     drift_condition,
                 ],
                 applied: None,
@@ -388,20 +398,24 @@ async fn decide(
 /// The database matches: `Ready` keeps its last True message (what was applied), so a resync
 /// that finds nothing to do writes nothing.
 fn in_sync(previous: &FoxSchemaStatus, context: &Context) -> Outcome {
-    let ready = match find_condition(&previous.conditions, "Ready") {
+    let ready = match find_condition(&previous.conditions, ConditionType::Ready) {
         Some(c) if c.status == "True" => {
-            ConditionUpdate::yes("Ready", c.reason.clone(), c.message.clone())
+            ConditionUpdate::yes(ConditionType::Ready, c.reason.clone(), c.message.clone())
         }
-        _ => ConditionUpdate::yes("Ready", "InSync", "the database matches the schema"),
+        _ => ConditionUpdate::yes(
+            ConditionType::Ready,
+            "InSync",
+            "the database matches the schema",
+        ),
     };
     Outcome {
         phase: SchemaPhase::Applied,
         plan: None,
         conditions: vec![
             ready,
-            ConditionUpdate::no("Planned", "NoChanges", "nothing to apply"),
-            ConditionUpdate::no("Blocked", "NotBlocked", ""),
-            ConditionUpdate::no("Drifted", "InSync", ""),
+            ConditionUpdate::no(ConditionType::Planned, "NoChanges", "nothing to apply"),
+            ConditionUpdate::no(ConditionType::Blocked, "NotBlocked", ""),
+            ConditionUpdate::no(ConditionType::Drifted, "InSync", ""),
         ],
         applied: None,
         requeue: context.resync,
@@ -439,6 +453,26 @@ fn plan_line(summary: &PlanSummary) -> String {
 }
 
 /// The plan in words for status.
+/// Removes the approval annotation after the apply it approved, so it cannot approve anything
+/// later (a failure is logged: the annotation's hash matches no other plan anyway).
+async fn clear_approval(schema: &FoxSchema, context: &Context) {
+    let api: Api<FoxSchema> = Api::namespaced(
+        context.client.clone(),
+        &schema.namespace().unwrap_or_default(),
+    );
+    let patch = serde_json::json!({"metadata": {"annotations": {APPROVE_ANNOTATION: null}}});
+    if let Err(error) = api
+        .patch(
+            &schema.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await
+    {
+        tracing::warn!(%error, "could not remove the approval annotation after the apply it approved");
+    }
+}
+
 pub fn summarize(plan: &Plan) -> PlanSummary {
     let mut changes: Vec<String> = plan
         .changes

@@ -40,7 +40,20 @@ pub async fn read_connection(
     reference: &SecretKeyRef,
 ) -> Result<(DatabaseUrl, TlsOptions)> {
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
-    let Some(secret) = secrets.get_opt(&reference.name).await? else {
+    let found = match secrets.get_opt(&reference.name).await {
+        Err(kube::Error::Api(status)) if status.code == 403 => {
+            return Err(Error::SecretInvalid {
+                namespace: namespace.to_string(),
+                name: reference.name.clone(),
+                key: reference.key.clone(),
+                problem: format!(
+                    "the operator may not read Secrets in namespace {namespace}; opt the namespace in (chart value rbac.secretNamespaces, fox run --secret-namespaces)"
+                ),
+            });
+        }
+        other => other?,
+    };
+    let Some(secret) = found else {
         return Err(Error::SecretNotFound {
             namespace: namespace.to_string(),
             name: reference.name.clone(),

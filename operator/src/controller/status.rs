@@ -1,5 +1,5 @@
 //! Writes status with server-side apply under the operator's one field manager, and wraps
-//! reconciles in the finalizer.
+//! reconciles (span, metrics, backoff reset, no finalizers).
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -9,7 +9,6 @@ use tracing::Instrument;
 
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::{Api, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -40,48 +39,45 @@ where
     Ok(())
 }
 
-/// Runs `apply` or, when the object is being deleted, `cleanup`, adding and removing the
-/// finalizer as needed.
-///
-/// # Guarantees
-/// Deletion never hangs on the operator: `cleanup` only releases what the operator holds in
-/// memory and publishes an event; whatever it returns, the finalizer is removed.
+/// Removes the finalizer `foxdb.dev/cleanup` that earlier versions put on every object. The
+/// operator keeps no finalizers: nothing it would clean up lives outside its own memory (the
+/// database is never touched on deletion, published objects go by owner reference, pools are
+/// closed by the manager's sweep), and a finalizer would make deletion wait for an operator
+/// that may be uninstalled.
 ///
 /// # Errors
-/// Errors of `apply`, and API errors while adding or removing the finalizer.
-pub async fn with_finalizer<K, Apply, Cleanup>(
-    object: Arc<K>,
-    apply: impl FnOnce(Arc<K>) -> Apply,
-    cleanup: impl FnOnce(Arc<K>) -> Cleanup,
-    client: kube::Client,
-) -> Result<Action>
+/// API errors.
+async fn remove_legacy_finalizer<K>(object: &K, client: kube::Client) -> Result<()>
 where
     K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
         + Clone
         + DeserializeOwned
-        + Serialize
         + Debug,
-    Apply: Future<Output = Result<Action>>,
-    Cleanup: Future<Output = ()>,
 {
-    let namespace = object.namespace().unwrap_or_default();
-    let api: Api<K> = Api::namespaced(client, &namespace);
-    finalizer(&api, FINALIZER, object, |event| async move {
-        match event {
-            FinalizerEvent::Apply(object) => apply(object).await,
-            FinalizerEvent::Cleanup(object) => {
-                cleanup(object).await;
-                Ok(Action::await_change())
-            }
-        }
-    })
-    .await
-    .map_err(|error| match error {
-        kube::runtime::finalizer::Error::ApplyFailed(error) => error,
-        kube::runtime::finalizer::Error::AddFinalizer(error)
-        | kube::runtime::finalizer::Error::RemoveFinalizer(error) => Error::Kube(error),
-        other => Error::Finalizer(other.to_string()),
-    })
+    let finalizers = object.finalizers();
+    let Some(index) = finalizers.iter().position(|f| f == FINALIZER) else {
+        return Ok(());
+    };
+    let api: Api<K> = Api::namespaced(client, &object.namespace().unwrap_or_default());
+    // Test-and-remove, as kube's finalizer helper does: a concurrent change fails the patch.
+    let patch = json_patch::Patch(vec![
+        json_patch::PatchOperation::Test(json_patch::TestOperation {
+            path: json_patch::jsonptr::PointerBuf::parse(format!("/metadata/finalizers/{index}"))
+                .map_err(|e| Error::Finalizer(e.to_string()))?,
+            value: FINALIZER.into(),
+        }),
+        json_patch::PatchOperation::Remove(json_patch::RemoveOperation {
+            path: json_patch::jsonptr::PointerBuf::parse(format!("/metadata/finalizers/{index}"))
+                .map_err(|e| Error::Finalizer(e.to_string()))?,
+        }),
+    ]);
+    api.patch(
+        &object.name_any(),
+        &PatchParams::default(),
+        &Patch::<()>::Json(patch),
+    )
+    .await?;
+    Ok(())
 }
 
 /// First retry after a transient failure; doubled per consecutive failure up to
@@ -99,18 +95,18 @@ fn object_key<K: Resource<DynamicType = ()>>(kind: &str, object: &K) -> String {
     )
 }
 
-/// One reconcile of `object` of `kind`: finalizer handling, a `reconcile` span carrying the
-/// kind, namespace and name on every log line, metrics, and a reset of the retry backoff on
-/// success.
+/// One reconcile of `object` of `kind`: a `reconcile` span carrying the kind, namespace and
+/// name on every log line, metrics, and a reset of the retry backoff on success. An object
+/// being deleted is left alone (it carries no finalizer of ours: see
+/// [`remove_legacy_finalizer`]).
 ///
 /// # Errors
-/// Errors of `apply` and of the finalizer machinery.
-pub async fn reconcile_object<K, Apply, Cleanup>(
+/// Errors of `apply`; API errors removing a legacy finalizer.
+pub async fn reconcile_object<K, Apply>(
     kind: &'static str,
     object: Arc<K>,
     context: &Context,
     apply: impl FnOnce(Arc<K>) -> Apply,
-    cleanup: impl FnOnce(Arc<K>) -> Cleanup,
 ) -> Result<Action>
 where
     K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
@@ -119,7 +115,6 @@ where
         + Serialize
         + Debug,
     Apply: Future<Output = Result<Action>>,
-    Cleanup: Future<Output = ()>,
 {
     let key = object_key(kind, object.as_ref());
     let span = tracing::info_span!(
@@ -129,9 +124,16 @@ where
         name = object.meta().name.as_deref().unwrap_or_default(),
     );
     let started = Instant::now();
-    let result = with_finalizer(object, apply, cleanup, context.client.clone())
-        .instrument(span)
-        .await;
+    let client = context.client.clone();
+    let result = async move {
+        remove_legacy_finalizer(object.as_ref(), client).await?;
+        if object.meta().deletion_timestamp.is_some() {
+            return Ok(Action::await_change());
+        }
+        apply(object).await
+    }
+    .instrument(span)
+    .await;
     context.metrics.observe_reconcile(kind, started.elapsed());
     if result.is_ok() {
         context.forget_failures(&key);
@@ -153,7 +155,7 @@ pub fn retry_after_error<K: Resource<DynamicType = ()>>(
         kind,
         namespace = object.meta().namespace.as_deref().unwrap_or_default(),
         name = object.meta().name.as_deref().unwrap_or_default(),
-        error = %error,
+        error = %error.public_message(),
         "reconcile failed"
     );
     if !error.is_transient() {

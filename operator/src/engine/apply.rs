@@ -24,6 +24,7 @@
 use std::time::{Duration, Instant};
 
 use fox_crds::schema::FoxSchemaSpec;
+use foxdb::dialect::dialect_for;
 use foxdb::{Backend, Connection, DatabaseUrl};
 
 use super::clock::now_rfc3339;
@@ -49,6 +50,9 @@ pub struct ApplyOptions {
     pub require_approval: bool,
     /// The approved plan hash, if any.
     pub approve: Option<String>,
+    /// When set, `approve` must be the plan's hash bound to this scope
+    /// ([`super::plan::approval_hash`]), not the bare plan hash.
+    pub approval_scope: Option<super::plan::ApprovalScope>,
     /// Plan and check, change nothing (no lock, no bookkeeping, a read-only session).
     pub dry_run: bool,
     /// How long to wait for another applier's lock.
@@ -106,9 +110,6 @@ pub enum ApplyEvent<'a> {
         elapsed: Duration,
     },
 }
-
-/// Statements per batch on SQLite.
-const SQLITE_BATCH: usize = 64;
 
 /// Plans without changing anything: a read-only session, no lock, no bookkeeping; a missing
 /// SQLite file plans as an empty database and is not created.
@@ -214,7 +215,7 @@ async fn apply_locked(
         options.replaces.as_deref(),
     )
     .await?;
-    let interrupted = if backend == Backend::MySql {
+    let interrupted = if !dialect_for(backend).transactional_ddl() {
         close_interrupted(connection).await?
     } else {
         Vec::new()
@@ -241,7 +242,11 @@ async fn apply_locked(
     if let Some(refusal) = policy_refusal(&plan, options) {
         return Err(refusal);
     }
-    if options.require_approval && options.approve.as_deref() != Some(plan.hash.as_str()) {
+    let expected = match &options.approval_scope {
+        Some(scope) => super::plan::approval_hash(&plan.hash, scope),
+        None => plan.hash.clone(),
+    };
+    if options.require_approval && options.approve.as_deref() != Some(expected.as_str()) {
         return Ok(ApplyOutcome::AwaitingApproval(Box::new(plan)));
     }
     progress(ApplyEvent::Planned { plan: &plan });
@@ -289,11 +294,7 @@ async fn run_statements(
         .iter()
         .take_while(|s| s.before_transaction)
         .count();
-    let batch = if connection.backend() == Backend::Sqlite {
-        SQLITE_BATCH
-    } else {
-        1
-    };
+    let batch = dialect_for(connection.backend()).schema_statement_batch();
     for (chunk_index, chunk) in plan.statements[skipped..].chunks(batch).enumerate() {
         let first = skipped + chunk_index * batch;
         let last = first + chunk.len();
@@ -374,10 +375,11 @@ async fn run_transactional(
     let outcome = run_statements(connection, plan, progress, None).await;
     if let Err((index, source)) = outcome {
         let _ = connection.rollback().await;
-        let batch = if backend == Backend::Sqlite && index < total {
-            let last = (index + SQLITE_BATCH).min(total);
+        let per_batch = dialect_for(backend).schema_statement_batch();
+        let batch = if per_batch > 1 && index < total {
+            let last = (index + per_batch).min(total);
             format!(
-                " (SQLite runs statements {}-{last} as one batch; the error names the failing one)",
+                " (statements {}-{last} ran as one batch; the error names the failing one)",
                 index + 1
             )
         } else {

@@ -306,6 +306,8 @@ pub fn column_default(ty: &ColumnType, value: &Scalar) -> ColumnDefault {
         Scalar::Integer(i) if ty.is_integer() => ColumnDefault::Integer(*i),
         Scalar::Integer(i) => ColumnDefault::Number(i.to_string()),
         Scalar::Float(x) => ColumnDefault::Number(x.to_string()),
+        // Refused by validation; kept as its JSON text should it get here.
+        Scalar::Json(value) => ColumnDefault::Text(value.to_string()),
         Scalar::String(s) => match s.as_str() {
             "now()" => ColumnDefault::Now,
             "current_date" => ColumnDefault::CurrentDate,

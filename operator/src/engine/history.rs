@@ -258,17 +258,7 @@ pub async fn close_interrupted(connection: &mut Connection) -> foxdb::Result<Vec
 pub async fn read_history(connection: &mut Connection) -> foxdb::Result<Vec<HistoryEntry>> {
     let backend = connection.backend();
     let dialect = dialect_for(backend);
-    let text = |c: &str| {
-        format!(
-            "CAST({} AS {})",
-            dialect.quote(c),
-            if backend == Backend::MySql {
-                "CHAR"
-            } else {
-                "TEXT"
-            }
-        )
-    };
+    let text = |c: &str| format!("CAST({} AS {})", dialect.quote(c), dialect.text_cast_type());
     let sql = format!(
         "SELECT {}, {}, {}, {}, {}, {} FROM {} ORDER BY {}",
         text("id"),

@@ -145,7 +145,12 @@ impl DatabaseLock {
     /// # Errors
     /// Database errors.
     pub async fn record_holder(&self, connection: &mut Connection) -> Result<(), EngineError> {
-        if self.backend == Backend::MySql {
+        // Only MySQL cannot tell who holds a `GET_LOCK` beyond a connection id.
+        let records = match self.backend {
+            Backend::MySql => true,
+            Backend::Postgres | Backend::Sqlite => false,
+        };
+        if records {
             let upsert = format!(
                 "INSERT INTO `_fox_lock_holder` (`lock_name`, `holder`, `acquired_at`) VALUES (?, ?, ?){}",
                 dialect_for(self.backend).upsert_clause(

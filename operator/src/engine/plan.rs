@@ -289,16 +289,37 @@ fn plan_hash(
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
+/// What an approval given for a declared resource is bound to besides the plan: the database
+/// the plan goes to and the generation of the resource that declared it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApprovalScope {
+    /// Identifies the target database (the operator uses a digest of the FoxReplicaSet, the
+    /// primary's host and port, and the database name).
+    pub target: String,
+    /// `metadata.generation` of the declaring resource.
+    pub generation: Option<i64>,
+}
+
+/// The hash a person approves for `plan_hash` within `scope`: an approval reviewed for one
+/// database, or for one generation of the manifest, approves nothing else, even when the plan
+/// itself would be the same.
+pub fn approval_hash(plan_hash: &str, scope: &ApprovalScope) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(plan_hash.as_bytes());
+    hasher.update(b"\ntarget:");
+    hasher.update(scope.target.as_bytes());
+    hasher.update(b"\ngeneration:");
+    hasher.update(format!("{:?}", scope.generation).as_bytes());
+    let digest = hasher.finalize();
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
 async fn count(connection: &mut Connection, sql: &str) -> Result<i64, EngineError> {
     Ok(connection.fetch_i64(sql, &[]).await?)
 }
 
 fn count_cast(backend: Backend) -> &'static str {
-    if backend == Backend::MySql {
-        "SIGNED"
-    } else {
-        "BIGINT"
-    }
+    dialect_for(backend).integer_cast_type()
 }
 
 async fn row_count(connection: &mut Connection, table: &str) -> Result<i64, EngineError> {
@@ -441,4 +462,35 @@ async fn assess(
         }
         _ => Safety::Safe,
     })
+}
+
+#[cfg(test)]
+mod approval_tests {
+    use super::*;
+
+    #[test]
+    fn an_approval_is_bound_to_its_database_and_generation() {
+        let scope = ApprovalScope {
+            target: "db-a".into(),
+            generation: Some(3),
+        };
+        let approved = approval_hash("0123456789abcdef", &scope);
+        assert_eq!(approved.len(), 16);
+        assert_ne!(approved, "0123456789abcdef", "not the bare plan hash");
+        assert_eq!(approved, approval_hash("0123456789abcdef", &scope.clone()));
+        let other_database = ApprovalScope {
+            target: "db-b".into(),
+            ..scope.clone()
+        };
+        let next_generation = ApprovalScope {
+            generation: Some(4),
+            ..scope.clone()
+        };
+        assert_ne!(approved, approval_hash("0123456789abcdef", &other_database));
+        assert_ne!(
+            approved,
+            approval_hash("0123456789abcdef", &next_generation)
+        );
+        assert_ne!(approved, approval_hash("fedcba9876543210", &scope));
+    }
 }

@@ -28,15 +28,11 @@ pub struct Statement {
     pub before_transaction: bool,
 }
 
-fn is_enum_label_addition(sql: &str) -> bool {
-    sql.starts_with("ALTER TYPE ") && sql.contains(" ADD VALUE IF NOT EXISTS ")
-}
-
 /// Renders `changes` for `backend`. `desired` supplies full table definitions for SQLite
 /// rebuilds.
 pub fn render_changes(backend: Backend, changes: &[Change], desired: &Schema) -> Vec<Statement> {
     let dialect = dialect_for(backend);
-    let rebuilt = if backend == Backend::Sqlite {
+    let rebuilt = if dialect.rebuilds_altered_tables() {
         tables_to_rebuild(changes)
     } else {
         BTreeSet::new()
@@ -175,7 +171,7 @@ pub fn render_changes(backend: Backend, changes: &[Change], desired: &Schema) ->
             }
             Change::AddForeignKey { table, foreign_key } => {
                 // SQLite declares keys inline in CREATE TABLE.
-                if backend == Backend::Sqlite && created.contains(table.as_str()) {
+                if dialect.foreign_keys_inline() && created.contains(table.as_str()) {
                     continue;
                 }
                 if let Some(sql) = dialect.add_foreign_key(table, foreign_key) {
@@ -230,13 +226,11 @@ pub fn render_changes(backend: Backend, changes: &[Change], desired: &Schema) ->
             }
         }
     }
-    if backend == Backend::Postgres {
-        for statement in &mut statements {
-            statement.before_transaction = is_enum_label_addition(&statement.sql);
-        }
-        // Run order: the label additions first.
-        statements.sort_by_key(|s| !s.before_transaction);
+    for statement in &mut statements {
+        statement.before_transaction = dialect.commits_before_use(&statement.sql);
     }
+    // Run order: what must be committed first, first (a stable sort: the rest keeps its order).
+    statements.sort_by_key(|s| !s.before_transaction);
     statements
 }
 

@@ -89,6 +89,8 @@ impl From<&Scalar> for SeedValue {
             Scalar::Integer(i) => Self::Int(*i),
             Scalar::Float(x) => Self::Float(*x),
             Scalar::String(s) => Self::Text(s.clone()),
+            // A json column's seed value given as a list or mapping: its JSON text.
+            Scalar::Json(value) => Self::Text(value.to_string()),
         }
     }
 }
@@ -156,15 +158,9 @@ pub fn dependency_order(schema: &Schema) -> Vec<String> {
 /// A parameter placeholder with the cast PostgreSQL needs to take text for a typed column.
 fn typed_placeholder(dialect: &dyn Dialect, table: &Table, column: &str, n: usize) -> String {
     let placeholder = dialect.placeholder(n);
-    if dialect.backend() != Backend::Postgres {
-        return placeholder;
-    }
     match table.column(column) {
         Some(c) if !matches!(c.ty, ColumnType::Text) => {
-            format!(
-                "CAST({placeholder} AS {})",
-                dialect.native_type(&table.name, c)
-            )
+            dialect.text_parameter_for(placeholder, &dialect.native_type(&table.name, c))
         }
         _ => placeholder,
     }
@@ -196,11 +192,7 @@ pub async fn row_is_current(
     }
     let sql = format!(
         "SELECT CAST(COUNT(*) AS {}) FROM {} WHERE {}",
-        if dialect.backend() == Backend::MySql {
-            "SIGNED"
-        } else {
-            "BIGINT"
-        },
+        dialect.integer_cast_type(),
         dialect.quote(&table.name),
         conditions.join(" AND ")
     );
@@ -242,21 +234,11 @@ pub fn upsert_statement(backend: Backend, table: &Table, row: &SeedRow) -> (Stri
 /// After explicit ids were written into a PostgreSQL identity column, moves its sequence past
 /// them so later inserts do not collide.
 pub fn sequence_fix(backend: Backend, table: &Table) -> Option<String> {
-    if backend != Backend::Postgres {
-        return None;
-    }
     let [key] = table.primary_key.as_slice() else {
         return None;
     };
     if !table.column(key)?.ty.is_auto_increment() {
         return None;
     }
-    let dialect = dialect_for(backend);
-    Some(format!(
-        "SELECT setval(pg_get_serial_sequence({}, {}), GREATEST((SELECT MAX({}) FROM {}), 1))",
-        dialect.string_literal(&dialect.quote(&table.name)),
-        dialect.string_literal(key),
-        dialect.quote(key),
-        dialect.quote(&table.name)
-    ))
+    dialect_for(backend).reset_generated_key(&table.name, key)
 }

@@ -19,6 +19,7 @@
 
 use std::time::Duration;
 
+use foxdb::dialect::dialect_for;
 use foxdb::{Backend, ConnectOptions, Connection, DatabaseUrl};
 
 use super::bookkeeping::apply_bookkeeping;
@@ -44,8 +45,8 @@ impl EngineSession {
     /// (the session is closed again).
     pub async fn open(url: &DatabaseUrl, lock_timeout: Duration) -> Result<Self, EngineError> {
         let mut connection = connect(url).await?;
-        if connection.backend() == Backend::Sqlite {
-            connection.execute("PRAGMA foreign_keys = OFF").await?;
+        if let Some((open, _)) = dialect_for(connection.backend()).rebuild_session_statements() {
+            connection.execute(open).await?;
         }
         let lock = acquire_lock(
             &mut connection,
@@ -87,8 +88,8 @@ impl EngineSession {
         if self.connection.in_transaction() {
             let _ = self.connection.rollback().await;
         }
-        if self.backend() == Backend::Sqlite {
-            let _ = self.connection.execute("PRAGMA foreign_keys = ON").await;
+        if let Some((_, close)) = dialect_for(self.backend()).rebuild_session_statements() {
+            let _ = self.connection.execute(close).await;
         }
         let released = match self.lock.take() {
             Some(lock) => lock.release(&mut self.connection).await,

@@ -78,11 +78,7 @@ const COLUMNS: [&str; 12] = [
 ];
 
 fn text_cast(backend: Backend) -> &'static str {
-    if backend == Backend::MySql {
-        "CHAR"
-    } else {
-        "TEXT"
-    }
+    dialect_for(backend).text_cast_type()
 }
 
 /// Every recorded version, ascending.

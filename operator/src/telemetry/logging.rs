@@ -12,12 +12,23 @@ pub enum LogFormat {
     Text,
 }
 
-/// Installs the global subscriber.
+/// The filter `fox run` uses for `--log-level`: the user's, with the driver's statement log
+/// (`sqlx::query`, every statement in full at debug level) off unless the user names `sqlx`:
+/// a migration's statements may carry literals such as `PASSWORD '...'`.
+pub fn log_filter(user: &str) -> String {
+    if user.contains("sqlx") {
+        user.to_string()
+    } else {
+        format!("{user},sqlx::query=off")
+    }
+}
+
+/// Installs the global subscriber (filter: [`log_filter`] of `filter`).
 ///
 /// # Errors
 /// An invalid filter string, or a subscriber already installed.
 pub fn init_logging(format: LogFormat, filter: &str) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_new(filter)
+    let filter = EnvFilter::try_new(log_filter(filter))
         .map_err(|error| anyhow::anyhow!("invalid --log-level {filter:?}: {error}"))?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -36,6 +36,8 @@ pub struct Metrics {
     pub pool_waiters: IntGaugeVec,
     /// 1 while this process holds the leader Lease.
     pub leader: IntGauge,
+    /// 1 while a FoxSchema's plan waits for approval.
+    pub schema_approval_pending: IntGaugeVec,
 }
 
 const DURATION_BUCKETS: &[f64] = &[0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0];
@@ -127,6 +129,14 @@ impl Metrics {
             .expect("valid metric"),
             leader: IntGauge::new("fox_leader", "1 while this process holds the leader Lease")
                 .expect("valid metric"),
+            schema_approval_pending: IntGaugeVec::new(
+                Opts::new(
+                    "fox_schema_approval_pending",
+                    "1 while the FoxSchema's plan waits for approval (policy.requireApproval)",
+                ),
+                &["namespace", "schema"],
+            )
+            .expect("valid metric"),
             registry,
         };
         let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
@@ -141,6 +151,7 @@ impl Metrics {
             Box::new(metrics.pool_connections.clone()),
             Box::new(metrics.pool_waiters.clone()),
             Box::new(metrics.leader.clone()),
+            Box::new(metrics.schema_approval_pending.clone()),
         ];
         for collector in collectors {
             metrics

@@ -33,9 +33,47 @@ use super::slots::Slots;
 pub struct Health {
     ready: AtomicBool,
     failed: AtomicBool,
+    /// Watches whose last answer was an error (a list or watch the API server refused, or a
+    /// stream that broke); `/readyz` is 503 while any is here.
+    failing_watches: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl Health {
+    /// Records the outcome of the latest answer of the watch named `watch`: an error makes
+    /// `/readyz` 503 until that watch answers again.
+    pub fn record_watch(&self, watch: &str, failed: bool) {
+        let mut failing = self
+            .failing_watches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if failed {
+            failing.insert(watch.to_string());
+        } else if !failing.is_empty() {
+            failing.remove(watch);
+        }
+    }
+
+    /// The watches failing now.
+    pub fn failing_watches(&self) -> Vec<String> {
+        self.failing_watches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Whether `/readyz` answers 200.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Relaxed)
+            && !self.failed.load(Ordering::Relaxed)
+            && self
+                .failing_watches
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty()
+    }
+
     /// Marks the process ready (`/readyz` 200).
     pub fn set_ready(&self, ready: bool) {
         self.ready.store(ready, Ordering::Relaxed);
@@ -44,10 +82,6 @@ impl Health {
     /// Marks a fatal failure (`/healthz` 503), so the kubelet restarts the pod.
     pub fn set_failed(&self) {
         self.failed.store(true, Ordering::Relaxed);
-    }
-
-    fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::Relaxed) && !self.failed.load(Ordering::Relaxed)
     }
 
     fn is_alive(&self) -> bool {

@@ -6,12 +6,27 @@
 //! was sent — including that no request carries a password. A server-side apply that creates
 //! its object is recorded as `patch` and `create`, as the API server authorizes it.
 //!
-//! What it does not do: watch streams (refused; the watch wiring is covered by the predicate
-//! unit tests and the kind run), label selectors on lists, admission and name validation (the
-//! controllers validate names themselves, as `fox validate` does).
+//! Like the API server it also serves watch streams (`watch=true`: every change after the
+//! `resourceVersion` asked for, as `ADDED`/`MODIFIED`/`DELETED` lines, held open until
+//! `timeoutSeconds`), label selectors on lists and watches (`k=v`, `k!=v`, `k`, `!k`),
+//! metadata-only answers when the client asks for `PartialObjectMetadata` (no Secret data), and
+//! objects stored as raw JSON, so a test can put in what the API server's schema admits and the
+//! operator's types may not. [`ApiServer::refuse`] makes it answer 500 for a resource, as an
+//! API server in trouble does.
+//!
+//! What it does not do: admission, schema and name validation (the controllers validate names
+//! themselves, as `fox validate` does; the CRD schemas are checked in `crds/tests`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::Stream;
+use http_body::Frame;
+use http_body_util::StreamBody;
 
 use http::{Method, Request, Response, StatusCode};
 use kube::client::Body;
@@ -42,9 +57,35 @@ pub struct Recorded {
 
 type Key = (String, String, String, String);
 
+/// A response body: whole for most answers, a stream of lines for a watch.
+pub type ResponseBody =
+    StreamBody<Pin<Box<dyn Stream<Item = Result<Frame<Bytes>, Infallible>> + Send>>>;
+
+fn whole_body(bytes: Vec<u8>) -> ResponseBody {
+    StreamBody::new(Box::pin(futures::stream::once(async move {
+        Ok(Frame::data(Bytes::from(bytes)))
+    })))
+}
+
+/// One change, as a watch reports it.
+struct Change {
+    version: u64,
+    type_: &'static str,
+    key: Key,
+    object: Value,
+}
+
 #[derive(Default)]
 struct World {
     objects: BTreeMap<Key, Value>,
+    /// Every change, oldest first, for watches.
+    changes: Vec<Change>,
+    /// Resources answered with 500 (see [`ApiServer::refuse`]).
+    refused: BTreeSet<String>,
+    /// (resource, namespace) answered with 403 (see [`ApiServer::forbid`]).
+    forbidden: BTreeSet<(String, String)>,
+    /// Resources answered only after a delay (see [`ApiServer::delay`]).
+    delayed: BTreeMap<String, Duration>,
     requests: Vec<Recorded>,
     version: u64,
     /// The last request was a server-side apply that created its object, which the API server
@@ -126,11 +167,17 @@ fn status_response(code: StatusCode, reason: &str, message: &str) -> (StatusCode
     )
 }
 
-/// Objects merged the way server-side apply merges ours: maps recursively, lists replaced.
+/// Objects merged the way server-side apply merges ours: maps recursively, lists replaced,
+/// null removing the field (as a merge patch does).
 fn merge(target: &mut Value, patch: &Value) {
     match (target, patch) {
         (Value::Object(target), Value::Object(patch)) => {
             for (key, value) in patch {
+                // As in a JSON merge patch, null removes the field.
+                if value.is_null() {
+                    target.remove(key);
+                    continue;
+                }
                 match target.get_mut(key) {
                     Some(existing) if existing.is_object() && value.is_object() => {
                         merge(existing, value)
@@ -145,7 +192,131 @@ fn merge(target: &mut Value, patch: &Value) {
     }
 }
 
+/// A label selector as the API server reads it: `k=v`, `k==v`, `k!=v`, `k`, `!k`, joined by
+/// commas (set-based `in`/`notin` are not used by the operator and match nothing).
+fn selector_matches(selector: &str, labels: &Value) -> bool {
+    selector
+        .split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .all(|requirement| {
+            let label = |key: &str| labels.get(key.trim()).and_then(Value::as_str);
+            if let Some((key, value)) = requirement.split_once("!=") {
+                label(key) != Some(value.trim())
+            } else if let Some((key, value)) = requirement
+                .split_once("==")
+                .or_else(|| requirement.split_once('='))
+            {
+                label(key) == Some(value.trim())
+            } else if let Some(key) = requirement.strip_prefix('!') {
+                label(key).is_none()
+            } else if requirement.contains(' ') {
+                false
+            } else {
+                label(requirement).is_some()
+            }
+        })
+}
+
+/// The value of `name` in a query string, percent-decoded.
+fn query_value(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (key == name).then(|| percent_decode(value))
+    })
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(byte) => {
+                        out.push(byte);
+                        i += 3;
+                    }
+                    Err(_) => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            byte => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// What a list or watch selects.
+#[derive(Clone)]
+struct Selection {
+    group: String,
+    resource: String,
+    namespace: String,
+    labels: Option<String>,
+    metadata_only: bool,
+}
+
+impl Selection {
+    fn matches(&self, key: &Key, object: &Value) -> bool {
+        let (group, resource, namespace, _) = key;
+        group == &self.group
+            && resource == &self.resource
+            && (self.namespace.is_empty() || namespace == &self.namespace)
+            && self
+                .labels
+                .as_deref()
+                .is_none_or(|selector| selector_matches(selector, &object["metadata"]["labels"]))
+    }
+
+    /// The object as the client asked for it: whole, or only its metadata.
+    fn shape(&self, object: &Value) -> Value {
+        if self.metadata_only {
+            json!({"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata",
+                   "metadata": object["metadata"].clone()})
+        } else {
+            object.clone()
+        }
+    }
+}
+
 impl World {
+    fn record_change(&mut self, type_: &'static str, key: &Key, object: &Value) {
+        self.changes.push(Change {
+            version: self.version,
+            type_,
+            key: key.clone(),
+            object: object.clone(),
+        });
+    }
+
+    /// Watch lines of the changes after `after` that `selection` selects, and the newest
+    /// version seen.
+    fn changes_after(&self, selection: &Selection, after: u64) -> (Vec<u8>, u64) {
+        let mut lines = Vec::new();
+        let mut newest = after;
+        for change in self.changes.iter().filter(|c| c.version > after) {
+            newest = newest.max(change.version);
+            if selection.matches(&change.key, &change.object) {
+                let line = json!({"type": change.type_, "object": selection.shape(&change.object)});
+                lines.extend(serde_json::to_vec(&line).unwrap_or_default());
+                lines.push(b'\n');
+            }
+        }
+        (lines, newest)
+    }
+
     fn bump(&mut self, object: &mut Value) {
         self.version += 1;
         object["metadata"]["resourceVersion"] = json!(self.version.to_string());
@@ -163,8 +334,29 @@ impl World {
         target: &Target,
         query: &str,
         content_type: &str,
+        accept: &str,
         body: &[u8],
     ) -> (StatusCode, Value) {
+        if self
+            .forbidden
+            .contains(&(target.resource.clone(), target.namespace.clone()))
+        {
+            return status_response(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                &format!(
+                    "{} is forbidden in namespace {:?} (scripted RBAC)",
+                    target.resource, target.namespace
+                ),
+            );
+        }
+        if self.refused.contains(&target.resource) {
+            return status_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                "the server is refusing this resource (scripted)",
+            );
+        }
         let key_of = |name: &str| {
             (
                 target.group.clone(),
@@ -189,22 +381,12 @@ impl World {
         };
         match (method, &target.name) {
             (&Method::GET, None) => {
-                if query.contains("watch=true") {
-                    return status_response(
-                        StatusCode::METHOD_NOT_ALLOWED,
-                        "MethodNotAllowed",
-                        "watches are not scripted",
-                    );
-                }
+                let selection = selection_of(target, query, accept);
                 let items: Vec<Value> = self
                     .objects
                     .iter()
-                    .filter(|((g, r, ns, _), _)| {
-                        g == &target.group
-                            && r == &target.resource
-                            && (target.namespace.is_empty() || ns == &target.namespace)
-                    })
-                    .map(|(_, v)| v.clone())
+                    .filter(|(key, object)| selection.matches(key, object))
+                    .map(|(_, v)| selection.shape(v))
                     .collect();
                 (
                     StatusCode::OK,
@@ -245,6 +427,7 @@ impl World {
                     );
                 }
                 self.bump(&mut object);
+                self.record_change("ADDED", &key, &object);
                 self.objects.insert(key, object.clone());
                 (StatusCode::CREATED, object)
             }
@@ -269,6 +452,7 @@ impl World {
                 }
                 let mut object = body_json;
                 self.bump(&mut object);
+                self.record_change("MODIFIED", &key, &object);
                 self.objects.insert(key, object.clone());
                 (StatusCode::OK, object)
             }
@@ -365,14 +549,25 @@ impl World {
                     .as_array()
                     .is_some_and(|f| !f.is_empty());
                 if deleting && !finalizers_left {
+                    self.record_change("DELETED", &key, &object);
                     self.objects.remove(&key);
                 } else {
+                    let type_ = if self.apply_created {
+                        "ADDED"
+                    } else {
+                        "MODIFIED"
+                    };
+                    self.record_change(type_, &key, &object);
                     self.objects.insert(key, object.clone());
                 }
                 (StatusCode::OK, object)
             }
             (&Method::DELETE, Some(name)) => match self.objects.remove(&key_of(name)) {
-                Some(object) => (StatusCode::OK, object),
+                Some(object) => {
+                    self.version += 1;
+                    self.record_change("DELETED", &key_of(name), &object);
+                    (StatusCode::OK, object)
+                }
                 None => status_response(StatusCode::NOT_FOUND, "NotFound", "not found"),
             },
             _ => status_response(
@@ -382,6 +577,50 @@ impl World {
             ),
         }
     }
+}
+
+fn selection_of(target: &Target, query: &str, accept: &str) -> Selection {
+    Selection {
+        group: target.group.clone(),
+        resource: target.resource.clone(),
+        namespace: target.namespace.clone(),
+        labels: query_value(query, "labelSelector"),
+        metadata_only: accept.contains("as=PartialObjectMetadata"),
+    }
+}
+
+/// A watch: the changes after `resourceVersion` that the request selects, then every new one
+/// as it happens, until `timeoutSeconds` (at most 290 s, as the watcher asks).
+fn watch_stream(
+    world: Arc<Mutex<World>>,
+    selection: Selection,
+    after: u64,
+    timeout: Duration,
+) -> ResponseBody {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let stream = futures::stream::unfold(after, move |after| {
+        let world = world.clone();
+        let selection = selection.clone();
+        async move {
+            loop {
+                let (lines, newest) = {
+                    let world = world.lock().unwrap();
+                    if world.refused.contains(&selection.resource) {
+                        return None;
+                    }
+                    world.changes_after(&selection, after)
+                };
+                if !lines.is_empty() {
+                    return Some((Ok(Frame::data(Bytes::from(lines))), newest));
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    return None;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    });
+    StreamBody::new(Box::pin(stream))
 }
 
 fn verb_of(method: &Method, has_name: bool, query: &str) -> &'static str {
@@ -400,7 +639,8 @@ fn verb_of(method: &Method, has_name: bool, query: &str) -> &'static str {
 impl ApiServer {
     /// Starts the stand-in; `default_namespace` is the client's default.
     pub fn start() -> Self {
-        let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let (service, mut handle) =
+            tower_test::mock::pair::<Request<Body>, Response<ResponseBody>>();
         let world = Arc::new(Mutex::new(World::default()));
         let served = world.clone();
         let task = tokio::spawn(async move {
@@ -409,18 +649,49 @@ impl ApiServer {
                 let body = body.collect_bytes().await.unwrap_or_default();
                 let path = parts.uri.path().to_string();
                 let query = parts.uri.query().unwrap_or_default().to_string();
-                let content_type = parts
-                    .headers
-                    .get(http::header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_string();
+                let header = |name: http::header::HeaderName| {
+                    parts
+                        .headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                let content_type = header(http::header::CONTENT_TYPE);
+                let accept = header(http::header::ACCEPT);
+                let mut watch = None;
                 let (status, answer) = match parse_path(&path) {
                     Some(target) => {
                         let mut world = served.lock().unwrap();
                         world.apply_created = false;
+                        let watching = parts.method == Method::GET
+                            && target.name.is_none()
+                            && query_value(&query, "watch").as_deref() == Some("true");
                         let (status, answer) =
-                            world.handle(&parts.method, &target, &query, &content_type, &body);
+                            if watching && !world.refused.contains(&target.resource) {
+                                let after = query_value(&query, "resourceVersion")
+                                    .and_then(|v| v.parse().ok())
+                                    .unwrap_or(world.version);
+                                let timeout = query_value(&query, "timeoutSeconds")
+                                    .and_then(|v| v.parse().ok())
+                                    .unwrap_or(290u64)
+                                    .min(290);
+                                watch = Some((
+                                    selection_of(&target, &query, &accept),
+                                    after,
+                                    Duration::from_secs(timeout),
+                                ));
+                                (StatusCode::OK, Value::Null)
+                            } else {
+                                world.handle(
+                                    &parts.method,
+                                    &target,
+                                    &query,
+                                    &content_type,
+                                    &accept,
+                                    &body,
+                                )
+                            };
                         let resource = match &target.subresource {
                             Some(sub) => format!("{}/{sub}", target.resource),
                             None => target.resource.clone(),
@@ -446,12 +717,34 @@ impl ApiServer {
                     }
                     None => status_response(StatusCode::NOT_FOUND, "NotFound", "unknown path"),
                 };
+                let body = match watch {
+                    Some((selection, after, timeout)) => {
+                        watch_stream(served.clone(), selection, after, timeout)
+                    }
+                    None => whole_body(serde_json::to_vec(&answer).unwrap()),
+                };
                 let response = Response::builder()
                     .status(status)
                     .header(http::header::CONTENT_TYPE, "application/json")
-                    .body(Body::from(serde_json::to_vec(&answer).unwrap()))
+                    .body(body)
                     .unwrap();
-                respond.send_response(response);
+                let delay = parse_path(&path).and_then(|target| {
+                    served
+                        .lock()
+                        .unwrap()
+                        .delayed
+                        .get(&target.resource)
+                        .copied()
+                });
+                match delay {
+                    Some(delay) => {
+                        tokio::spawn(async move {
+                            tokio::time::sleep(delay).await;
+                            respond.send_response(response);
+                        });
+                    }
+                    None => respond.send_response(response),
+                }
             }
         });
         Self {
@@ -478,9 +771,49 @@ impl ApiServer {
         let name = object["metadata"]["name"].as_str().unwrap().to_string();
         let mut world = self.world.lock().unwrap();
         world.bump(&mut object);
-        world
-            .objects
-            .insert((group, resource, namespace, name), object);
+        let key = (group, resource, namespace, name);
+        let type_ = if world.objects.contains_key(&key) {
+            "MODIFIED"
+        } else {
+            "ADDED"
+        };
+        world.record_change(type_, &key, &object);
+        world.objects.insert(key, object);
+    }
+
+    /// Answers 403 for `resource` in `namespace` (`""`: cluster-wide requests), as the API
+    /// server does where RBAC grants nothing.
+    pub fn forbid(&self, resource: &str, namespace: &str) {
+        self.world
+            .lock()
+            .unwrap()
+            .forbidden
+            .insert((resource.to_string(), namespace.to_string()));
+    }
+
+    /// Answers requests on `resource` only after `delay` (none: at once), as an API server
+    /// under load or behind a broken network does.
+    pub fn delay(&self, resource: &str, delay: Option<Duration>) {
+        let mut world = self.world.lock().unwrap();
+        match delay {
+            Some(delay) => {
+                world.delayed.insert(resource.to_string(), delay);
+            }
+            None => {
+                world.delayed.remove(resource);
+            }
+        }
+    }
+
+    /// Answers 500 for every request on `resource` (a plural, such as `foxschemas`) while
+    /// `refused`, as an API server in trouble does; watches of it end and fail to restart.
+    pub fn refuse(&self, resource: &str, refused: bool) {
+        let mut world = self.world.lock().unwrap();
+        if refused {
+            world.refused.insert(resource.to_string());
+        } else {
+            world.refused.remove(resource);
+        }
     }
 
     /// Changes a stored object with `edit` (as a user would), bumping `generation` when the
@@ -507,6 +840,7 @@ impl ApiServer {
         );
         let mut world = self.world.lock().unwrap();
         world.bump(&mut value);
+        world.record_change("MODIFIED", &key, &value);
         world.objects.insert(key, value);
     }
 
@@ -543,6 +877,17 @@ impl ApiServer {
             })
             .map(|(_, v)| serde_json::from_value(v.clone()).unwrap())
             .collect()
+    }
+
+    /// The stored object as raw JSON (also one the operator's types cannot read).
+    pub fn raw(&self, group: &str, plural: &str, namespace: &str, name: &str) -> Option<Value> {
+        let key = (
+            group.to_string(),
+            plural.to_string(),
+            namespace.to_string(),
+            name.to_string(),
+        );
+        self.world.lock().unwrap().objects.get(&key).cloned()
     }
 
     /// Every request so far.

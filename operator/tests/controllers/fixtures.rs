@@ -12,11 +12,11 @@ use fox_crds::{
 };
 use fox_e2e::Backend;
 use fox_operator::controller::Context;
+use fox_operator::controller::member_address::MemberAddressPolicy;
 use fox_operator::telemetry::Metrics;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::ResourceExt;
 use kube::runtime::controller::Action;
 
 use crate::api_server::ApiServer;
@@ -112,7 +112,21 @@ pub fn migration(database: &str, version: u64, up: &str, down: Option<&str>) -> 
     migration
 }
 
+/// A context for the test databases, which listen on loopback: loopback member addresses are
+/// published (`fox run --allow-member-addresses=loopback`); [`strict_context`] refuses them.
 pub fn context(api: &ApiServer) -> Arc<Context> {
+    let mut context = Context::new(
+        api.client.clone(),
+        Metrics::new(),
+        Some("fox-operator-test".into()),
+        Duration::from_secs(300),
+    );
+    context.member_addresses = MemberAddressPolicy::allow_all();
+    Arc::new(context)
+}
+
+/// A context with `fox run`'s default member-address policy.
+pub fn strict_context(api: &ApiServer) -> Arc<Context> {
     Arc::new(Context::new(
         api.client.clone(),
         Metrics::new(),
@@ -131,8 +145,7 @@ pub fn database(api: &ApiServer, name: &str, engine: Backend, url: &str) {
     ));
 }
 
-/// Reconciles the stored object once more after the finalizer was added, like the watch that
-/// the finalizer patch triggers in a cluster.
+/// Reconciles the stored object once, as the controller does on a change.
 pub async fn reconcile_schema(
     api: &ApiServer,
     context: &Arc<Context>,
@@ -177,15 +190,7 @@ where
     Fut: Future<Output = Result<Action, fox_operator::controller::Error>>,
 {
     let object: K = api.get(NAMESPACE, name).expect("object exists");
-    let had_finalizer = !object.finalizers().is_empty();
-    let result = reconcile(object).await;
-    if had_finalizer {
-        return result;
-    }
-    match api.get::<K>(NAMESPACE, name) {
-        Some(object) => reconcile(object).await,
-        None => result,
-    }
+    reconcile(object).await
 }
 
 /// Log lines written while a [`LogCapture`] guard lives (current thread; `#[tokio::test]`
@@ -211,12 +216,15 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
 }
 
 impl LogCapture {
-    /// Captures every event at DEBUG and above, as the JSON lines `fox run` writes.
+    /// Captures every event at DEBUG and above that `fox run --log-level debug` writes, as the
+    /// JSON lines it writes.
     pub fn start() -> (Self, tracing::subscriber::DefaultGuard) {
         let capture = Self::default();
         let subscriber = tracing_subscriber::fmt()
             .json()
-            .with_max_level(tracing::Level::DEBUG)
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                fox_operator::telemetry::logging::log_filter("debug"),
+            ))
             .with_writer(capture.clone())
             .finish();
         (

@@ -121,3 +121,46 @@ async fn a_standby_judges_expiry_on_its_own_clock_not_the_holders() {
         "after a whole duration without renewal"
     );
 }
+
+#[tokio::test]
+async fn a_renewal_that_hangs_cannot_carry_the_leader_past_its_deadline() {
+    let api = ApiServer::start();
+    // The default's proportions: renew well inside the lease, deadline before expiry.
+    let timing = LeaseTiming {
+        duration: Duration::from_millis(1500),
+        renew: Duration::from_millis(500),
+        retry: Duration::from_millis(100),
+        renew_deadline: Duration::from_millis(1000),
+    };
+    let leader = LeaderElector::new(
+        api.client.clone(),
+        "fox-system",
+        "fox-operator",
+        "pod-a",
+        timing,
+    );
+    assert!(leader.try_acquire_or_renew().await.unwrap());
+    let renewed = std::time::Instant::now();
+    // From now on the API server answers Lease requests only after the lease has expired.
+    api.delay("leases", Some(Duration::from_secs(5)));
+    tokio::time::timeout(Duration::from_secs(4), leader.hold())
+        .await
+        .expect("hold returns");
+    let stopped = renewed.elapsed();
+    assert!(
+        stopped < Duration::from_millis(1400),
+        "stopped {stopped:?} after the last renewal; a standby may take over after 1.5 s"
+    );
+    assert!(
+        stopped >= Duration::from_millis(900),
+        "not before the deadline: {stopped:?}"
+    );
+}
+
+#[test]
+fn the_default_timing_renews_well_inside_the_lease() {
+    let timing = LeaseTiming::default();
+    assert_eq!(timing.renew, Duration::from_secs(2));
+    assert!(timing.renew_deadline < timing.duration);
+    assert!(timing.renew * 4 < timing.renew_deadline + timing.renew);
+}

@@ -9,4 +9,5 @@ mod migration;
 mod rbac;
 mod replica_set;
 mod schema;
+mod stalling;
 mod telemetry;

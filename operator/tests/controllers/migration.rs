@@ -248,3 +248,51 @@ async fn a_failing_migration_fails_alone_and_later_versions_wait() {
         "version 3 waits"
     );
 }
+
+#[tokio::test]
+async fn a_failed_statement_reaches_conditions_and_events_without_its_literals() {
+    let (logs, _guard) = LogCapture::start();
+    let db = TestDatabase::create(Backend::Postgres).await;
+    let api = ApiServer::start();
+    let context = context(&api);
+    database(&api, "roles-db", Backend::Postgres, db.url());
+    api.insert(&migration(
+        "roles-db",
+        1,
+        &format!("CREATE ROLE fox_never_made WITH NOSUCHOPTION PASSWORD '{DISTINCTIVE_PASSWORD}'"),
+        None,
+    ));
+    reconcile_migration(&api, &context, "roles-db-0001")
+        .await
+        .unwrap_err();
+    let migration: FoxMigration = api.get(NAMESPACE, "roles-db-0001").unwrap();
+    let conditions = migration.status.unwrap().conditions;
+    let failed = find_condition(&conditions, "Failed").unwrap();
+    assert!(
+        failed
+            .message
+            .contains("CREATE ROLE fox_never_made WITH NOSUCHOPTION PASSWORD '?'"),
+        "the statement is shown by its shape: {}",
+        failed.message
+    );
+    for condition in &conditions {
+        assert!(
+            !condition.message.contains(DISTINCTIVE_PASSWORD),
+            "{condition:?}"
+        );
+    }
+    let events = api.events(NAMESPACE);
+    assert!(!events.is_empty());
+    for (_, _, note) in &events {
+        assert!(!note.contains(DISTINCTIVE_PASSWORD), "{note}");
+    }
+    assert!(
+        !logs.text().contains(DISTINCTIVE_PASSWORD),
+        "logged: {}",
+        logs.text()
+            .lines()
+            .filter(|l| l.contains(DISTINCTIVE_PASSWORD))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use fox_crds::FoxSchema;
 use fox_e2e::{Backend, TestDatabase};
+use fox_operator::controller::Context;
 use fox_operator::controller::leader::{LeaderElector, LeaseTiming};
 use fox_operator::controller::manager::run_controllers;
 use fox_operator::controller::rbac::{CLUSTER_PERMISSIONS, LEASE_PERMISSIONS, Permission};
@@ -42,7 +43,12 @@ async fn every_request_is_allowed_and_every_permission_is_used() {
     // the watchers retry; the attempts are what counts here).
     let _ = tokio::time::timeout(
         Duration::from_secs(3),
-        run_controllers(api.client.clone(), None, context.clone()),
+        run_controllers(
+            api.client.clone(),
+            None,
+            context.clone(),
+            Default::default(),
+        ),
     )
     .await;
 
@@ -57,27 +63,36 @@ async fn every_request_is_allowed_and_every_permission_is_used() {
     assert!(elector.try_acquire_or_renew().await.unwrap());
     assert!(elector.try_acquire_or_renew().await.unwrap());
 
-    // A schema that fails twice (the second Event is a series patch), then applies.
+    // A schema that fails twice (the second Event is a series patch), then applies. Every
+    // object carries the finalizer of an earlier version, which the operator removes (patch).
+    let legacy = || Some(vec!["foxdb.dev/cleanup".to_string()]);
     let db = TestDatabase::create(Backend::Postgres).await;
-    api.insert(&blog_schema("blog-db"));
+    let mut schema = blog_schema("blog-db");
+    schema.metadata.finalizers = legacy();
+    api.insert(&schema);
     reconcile_schema(&api, &context, "blog").await.unwrap_err();
     reconcile_schema(&api, &context, "blog").await.unwrap_err();
     database(&api, "blog-db", Backend::Postgres, db.url());
+    api.edit::<fox_crds::FoxReplicaSet>(NAMESPACE, "blog-db", |rs| {
+        rs.metadata.finalizers = legacy();
+    });
     reconcile_schema(&api, &context, "blog").await.unwrap();
     // Migrations and the replica set with its published Services and ConfigMap.
-    api.insert(&migration(
+    let mut first = migration(
         "blog-db",
         1,
         "CREATE TABLE extra (id BIGINT)",
         Some("DROP TABLE extra"),
-    ));
+    );
+    first.metadata.finalizers = legacy();
+    api.insert(&first);
     reconcile_migration(&api, &context, "blog-db-0001")
         .await
         .unwrap();
     reconcile_replicaset(&api, &context, "blog-db")
         .await
         .unwrap();
-    // Deletion through the finalizer.
+    // Deletion (nothing to do).
     api.edit::<FoxSchema>(NAMESPACE, "blog", |s| {
         s.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
             k8s_openapi::jiff::Timestamp::now(),
@@ -98,4 +113,59 @@ async fn every_request_is_allowed_and_every_permission_is_used() {
         "requests without a permission: {not_allowed:?}"
     );
     assert!(unused.is_empty(), "permissions never used: {unused:?}");
+}
+
+#[tokio::test]
+async fn secrets_are_read_only_in_namespaces_that_opted_in() {
+    let api = ApiServer::start();
+    // RBAC as the chart grants it with rbac.secretNamespaces: [shop]: no cluster-wide Secrets.
+    api.forbid("secrets", "");
+    api.forbid("secrets", "other");
+    let mut context = Context::new(
+        api.client.clone(),
+        fox_operator::telemetry::Metrics::new(),
+        None,
+        Duration::from_secs(300),
+    );
+    context.secret_namespaces = vec![NAMESPACE.to_string()];
+    let context = std::sync::Arc::new(context);
+    let health = std::sync::Arc::new(fox_operator::telemetry::server::Health::default());
+    health.set_ready(true);
+    let _ = tokio::time::timeout(
+        Duration::from_secs(3),
+        run_controllers(api.client.clone(), None, context.clone(), health.clone()),
+    )
+    .await;
+    let secret_requests: Vec<_> = api
+        .requests()
+        .into_iter()
+        .filter(|r| r.resource == "secrets")
+        .collect();
+    assert!(!secret_requests.is_empty());
+    assert!(
+        secret_requests
+            .iter()
+            .all(|r| r.namespace == NAMESPACE && r.status < 400),
+        "{secret_requests:#?}"
+    );
+    assert!(
+        health.failing_watches().is_empty(),
+        "{:?}",
+        health.failing_watches()
+    );
+
+    // A FoxReplicaSet in a namespace that did not opt in says so.
+    let mut rs = replicaset("orders", fox_crds::Engine::Postgresql, "orders-primary");
+    rs.metadata.namespace = Some("other".into());
+    api.insert(&rs);
+    let object: fox_crds::FoxReplicaSet = api.get("other", "orders").unwrap();
+    fox_operator::controller::replica_set::reconcile(std::sync::Arc::new(object), context)
+        .await
+        .unwrap();
+    let object: fox_crds::FoxReplicaSet = api.get("other", "orders").unwrap();
+    let message = object.status.unwrap().members[0].message.clone().unwrap();
+    assert!(
+        message.contains("may not read Secrets in namespace other"),
+        "{message}"
+    );
 }

@@ -117,9 +117,11 @@ async fn a_primary_that_is_down_fails_ready_and_empties_the_write_service() {
     let context = context(&api);
     let url = format!("postgres://app:{DISTINCTIVE_PASSWORD}@127.0.0.1:1/app");
     database(&api, "orders", Backend::Postgres, &url);
+    api.insert(&secret("orders-replica", &fox_e2e::postgres_server_url()));
     api.edit::<FoxReplicaSet>(NAMESPACE, "orders", |rs| {
         rs.spec.pool.retries = 0;
         rs.spec.pool.acquire_timeout_seconds = 2;
+        rs.spec.replicas = vec![member("replica", "orders-replica")];
     });
     reconcile_replicaset(&api, &context, "orders")
         .await
@@ -144,6 +146,145 @@ async fn a_primary_that_is_down_fails_ready_and_empties_the_write_service() {
     assert!(
         !logs.text().contains(DISTINCTIVE_PASSWORD),
         "password logged"
+    );
+}
+
+#[tokio::test]
+async fn when_no_member_answers_the_last_endpoints_are_kept_and_health_is_unknown() {
+    let api = ApiServer::start();
+    let context = context(&api);
+    database(
+        &api,
+        "orders",
+        Backend::Postgres,
+        &fox_e2e::postgres_server_url(),
+    );
+    reconcile_replicaset(&api, &context, "orders")
+        .await
+        .unwrap();
+    assert_eq!(
+        slice_addresses(&api, "orders-rw"),
+        vec![("127.0.0.1".to_string(), 5432)]
+    );
+    let published = routing(&api, "orders");
+
+    // The operator loses its way to every member (here: the Secret now names a dead port).
+    api.insert(&secret("orders-primary", "postgres://app@127.0.0.1:1/app"));
+    api.edit::<FoxReplicaSet>(NAMESPACE, "orders", |rs| {
+        rs.spec.pool.retries = 0;
+        rs.spec.pool.acquire_timeout_seconds = 1;
+    });
+    reconcile_replicaset(&api, &context, "orders")
+        .await
+        .unwrap();
+    let replicaset: FoxReplicaSet = api.get(NAMESPACE, "orders").unwrap();
+    let (ready, reason, message) = condition(&replicaset, "Ready");
+    assert_eq!(
+        (ready.as_str(), reason.as_str()),
+        ("Unknown", "MembersUnreachable")
+    );
+    assert!(
+        message.contains("last published endpoints are kept"),
+        "{message}"
+    );
+    assert_eq!(condition(&replicaset, "PrimaryHealthy").0, "Unknown");
+    assert_eq!(condition(&replicaset, "Reconciling").0, "True");
+    assert_eq!(
+        slice_addresses(&api, "orders-rw"),
+        vec![("127.0.0.1".to_string(), 5432)],
+        "-rw is not emptied"
+    );
+    assert_eq!(routing(&api, "orders"), published, "the ConfigMap is kept");
+    assert_eq!(
+        replicaset
+            .status
+            .unwrap()
+            .routing
+            .unwrap()
+            .primary
+            .as_deref(),
+        Some("primary")
+    );
+}
+
+#[tokio::test]
+async fn another_controllers_service_is_never_taken_over() {
+    let api = ApiServer::start();
+    let context = context(&api);
+    database(
+        &api,
+        "orders",
+        Backend::Postgres,
+        &fox_e2e::postgres_server_url(),
+    );
+    // Another operator's Cluster named "orders" owns the Service "orders-rw".
+    let foreign: Service = serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "orders-rw", "namespace": NAMESPACE,
+            "ownerReferences": [{"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster",
+                "name": "orders", "uid": "cnpg-uid", "controller": true}]},
+        "spec": {"selector": {"cnpg.io/cluster": "orders"}, "ports": [{"port": 5432}]}
+    }))
+    .unwrap();
+    api.insert(&foreign);
+    let before: Service = api.get(NAMESPACE, "orders-rw").unwrap();
+    let error = reconcile_replicaset(&api, &context, "orders")
+        .await
+        .unwrap_err();
+    assert_eq!(error.condition_reason(), "PublishConflict");
+    let replicaset: FoxReplicaSet = api.get(NAMESPACE, "orders").unwrap();
+    let (ready, reason, message) = condition(&replicaset, "Ready");
+    assert_eq!(
+        (ready.as_str(), reason.as_str()),
+        ("False", "PublishConflict")
+    );
+    assert!(
+        message.contains("Service shop/orders-rw") && message.contains("Cluster orders"),
+        "{message}"
+    );
+    assert_eq!(condition(&replicaset, "Stalled").0, "True");
+    let after: Service = api.get(NAMESPACE, "orders-rw").unwrap();
+    assert_eq!(after, before, "untouched");
+    assert!(
+        !api.requests().iter().any(|r| r.verb == "patch"
+            && ["services", "endpointslices", "configmaps"].contains(&r.resource.as_str())),
+        "nothing is written when one name is taken"
+    );
+}
+
+#[tokio::test]
+async fn loopback_members_are_not_published_unless_allowed() {
+    let api = ApiServer::start();
+    let context = strict_context(&api);
+    database(
+        &api,
+        "orders",
+        Backend::Postgres,
+        &fox_e2e::postgres_server_url(),
+    );
+    reconcile_replicaset(&api, &context, "orders")
+        .await
+        .unwrap();
+    let replicaset: FoxReplicaSet = api.get(NAMESPACE, "orders").unwrap();
+    let (ready, reason, message) = condition(&replicaset, "Ready");
+    assert_eq!(
+        (ready.as_str(), reason.as_str()),
+        ("False", "MemberAddressRefused")
+    );
+    assert!(
+        message.contains("127.0.0.1 is a loopback address"),
+        "{message}"
+    );
+    assert!(slice_addresses(&api, "orders-rw").is_empty());
+    assert!(slice_addresses(&api, "orders-ro").is_empty());
+    let member = &replicaset.status.unwrap().members[0];
+    assert!(member.healthy, "the member itself answers");
+    assert!(
+        member
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("--allow-member-addresses=loopback")
     );
 }
 
@@ -310,4 +451,41 @@ async fn a_name_that_cannot_name_services_is_refused_with_the_reason() {
     assert_eq!((ready.as_str(), reason.as_str()), ("False", "InvalidSpec"));
     assert!(message.contains("9orders-rw"), "{message}");
     assert!(api.get::<Service>(NAMESPACE, "9orders-rw").is_none());
+}
+
+#[tokio::test]
+async fn a_health_check_that_changes_nothing_writes_no_status() {
+    let api = ApiServer::start();
+    let context = context(&api);
+    database(
+        &api,
+        "quiet",
+        Backend::Postgres,
+        &fox_e2e::postgres_server_url(),
+    );
+    let status_writes = |api: &ApiServer| {
+        api.requests()
+            .iter()
+            .filter(|r| r.resource == "foxreplicasets/status" && r.verb == "patch")
+            .count()
+    };
+    reconcile_replicaset(&api, &context, "quiet").await.unwrap();
+    let first = status_writes(&api);
+    assert!(first >= 1, "the first check writes status");
+    for _ in 0..3 {
+        reconcile_replicaset(&api, &context, "quiet").await.unwrap();
+    }
+    assert_eq!(
+        status_writes(&api),
+        first,
+        "checks that change nothing write nothing"
+    );
+    // A change of health is written at once.
+    api.edit::<FoxReplicaSet>(NAMESPACE, "quiet", |rs| {
+        rs.spec.replicas.push(member("gone", "missing-secret"));
+    });
+    reconcile_replicaset(&api, &context, "quiet").await.unwrap();
+    assert_eq!(status_writes(&api), first + 1);
+    let replicaset: FoxReplicaSet = api.get(NAMESPACE, "quiet").unwrap();
+    assert_eq!(replicaset.status.unwrap().members.len(), 2);
 }

@@ -47,7 +47,11 @@ async fn generated_models_do_crud_on_every_engine() {
             .one_required(&db)
             .await;
         let admin = admin.unwrap_or_else(|e| panic!("{engine}: the seeded admin: {e}"));
-        assert_eq!(admin.role, "admin", "{engine}: enum read as text");
+        assert_eq!(
+            admin.role,
+            blog::UserRole::Admin,
+            "{engine}: enum read as its label"
+        );
 
         let now = chrono::DateTime::parse_from_rfc3339("2026-11-27T10:00:00Z")
             .expect("valid")
@@ -57,7 +61,7 @@ async fn generated_models_do_crud_on_every_engine() {
                 id: 0,
                 title: "Hello".into(),
                 body: "First post".into(),
-                status: "published".into(),
+                status: blog::PostStatus::Published,
                 published: true,
                 published_at: Some(now),
                 metadata: Some(serde_json::json!({"lang": "en"})),
@@ -69,7 +73,7 @@ async fn generated_models_do_crud_on_every_engine() {
         let published = blog::Post::find()
             .filter(
                 blog::Post::STATUS
-                    .eq("published")
+                    .eq(blog::PostStatus::Published)
                     .and(blog::Post::AUTHOR_ID.eq(admin.id)),
             )
             .count(&db)
@@ -78,7 +82,7 @@ async fn generated_models_do_crud_on_every_engine() {
         assert_eq!(published, 1, "{engine}");
 
         let changed = blog::Post::update()
-            .set(blog::Post::STATUS, "archived")
+            .set(blog::Post::STATUS, blog::PostStatus::Archived)
             .filter(blog::Post::ID.eq(post.id))
             .exec(&db)
             .await
@@ -110,7 +114,7 @@ fn post(author_id: i64, title: &str, minute: u32) -> blog::Post {
         id: 0,
         title: title.into(),
         body: "…".into(),
-        status: "published".into(),
+        status: blog::PostStatus::Published,
         published: true,
         published_at: Some(at),
         metadata: None,
@@ -129,7 +133,7 @@ async fn relations_load_one_query_per_level_with_per_parent_limits() {
                     id: 0,
                     email: format!("{name}@example.com"),
                     name: Some(name.into()),
-                    role: "author".into(),
+                    role: blog::UserRole::Author,
                     created_at: chrono::Utc::now(),
                     manager_id: None,
                 })
@@ -211,7 +215,7 @@ async fn relations_load_one_query_per_level_with_per_parent_limits() {
 
         let before = db.statement_count();
         let with_posts = blog::User::find()
-            .filter(blog::User::ROLE.eq("author"))
+            .filter(blog::User::ROLE.eq(blog::UserRole::Author))
             .order_by(blog::User::ID.asc())
             .with(
                 blog::User::posts()
@@ -256,14 +260,14 @@ async fn relation_filters_select_parents_by_their_children() {
                 id: 0,
                 email: "w@example.com".into(),
                 name: None,
-                role: "author".into(),
+                role: blog::UserRole::Author,
                 created_at: chrono::Utc::now(),
                 manager_id: None,
             })
             .await
             .expect("inserts");
         let mut draft = post(writer.id, "draft", 1);
-        draft.status = "draft".into();
+        draft.status = blog::PostStatus::Draft;
         let draft = db.insert(&draft).await.expect("inserts");
         let tag = blog::Tag::find()
             .one_required(&db)
@@ -289,7 +293,7 @@ async fn relation_filters_select_parents_by_their_children() {
         let with_published = blog::User::find()
             .filter(
                 blog::User::posts()
-                    .filter(blog::Post::STATUS.eq("published"))
+                    .filter(blog::Post::STATUS.eq(blog::PostStatus::Published))
                     .exists(),
             )
             .count(&db)
@@ -332,7 +336,7 @@ async fn new_rows_leave_defaults_to_the_database() {
             .await
             .unwrap_or_else(|e| panic!("{engine}: {e}"));
         assert!(user.id > 1, "{engine}: generated id");
-        assert_eq!(user.role, "reader", "{engine}: enum default");
+        assert_eq!(user.role, blog::UserRole::Reader, "{engine}: enum default");
         assert!(user.name.is_none());
         let post = db
             .create(&blog::NewPost {
@@ -344,8 +348,8 @@ async fn new_rows_leave_defaults_to_the_database() {
             .await
             .unwrap_or_else(|e| panic!("{engine}: {e}"));
         assert_eq!(
-            (post.status.as_str(), post.published),
-            ("draft", false),
+            (post.status, post.published),
+            (blog::PostStatus::Draft, false),
             "{engine}: defaults filled"
         );
         db.close().await;
@@ -375,7 +379,7 @@ async fn shared_parents_self_relations_join_rows_and_enum_text_behave() {
             .await
             .expect("inserts");
         let mut second = post(worker.id, "two", 2);
-        second.status = "archived".into();
+        second.status = blog::PostStatus::Archived;
         let p2 = db.insert(&second).await.expect("inserts");
         let authors = foxdb::Relation::belongs_to(blog::Post::AUTHOR_ID, blog::User::ID)
             .load_for(&[p1.clone(), p2.clone()], &db)
@@ -453,7 +457,7 @@ async fn shared_parents_self_relations_join_rows_and_enum_text_behave() {
             .count(&db)
             .await;
         assert_eq!(like.unwrap_or_else(|e| panic!("{engine}: {e}")), 1);
-        let order: Vec<String> = blog::Post::find()
+        let order: Vec<blog::PostStatus> = blog::Post::find()
             .order_by(blog::Post::STATUS.asc())
             .select((blog::Post::STATUS,))
             .all(&db)
@@ -464,9 +468,9 @@ async fn shared_parents_self_relations_join_rows_and_enum_text_behave() {
             .collect();
         // Declared order on PostgreSQL and MySQL; SQLite keeps enums as checked text.
         let expected = if engine == Backend::Sqlite {
-            ["archived", "published"]
+            [blog::PostStatus::Archived, blog::PostStatus::Published]
         } else {
-            ["published", "archived"]
+            [blog::PostStatus::Published, blog::PostStatus::Archived]
         };
         assert_eq!(order, expected, "{engine}: enum order");
         db.close().await;
@@ -489,13 +493,13 @@ async fn subqueries_filter_by_another_models_column() {
             .await
             .expect("creates");
         let mut archived = post(writer.id, "old", 1);
-        archived.status = "archived".into();
+        archived.status = blog::PostStatus::Archived;
         db.insert(&archived).await.expect("inserts");
         let authors_of_archived = blog::User::find()
             .filter(
                 blog::User::ID.in_subquery(
                     blog::Post::find()
-                        .filter(blog::Post::STATUS.eq("archived"))
+                        .filter(blog::Post::STATUS.eq(blog::PostStatus::Archived))
                         .select((blog::Post::AUTHOR_ID,)),
                 ),
             )

@@ -38,6 +38,7 @@ pub fn options(allow_destructive: bool) -> ApplyOptions {
         allow_destructive,
         require_approval: false,
         approve: None,
+        approval_scope: None,
         dry_run: false,
         lock_timeout: Duration::from_secs(30),
     }
