@@ -552,3 +552,51 @@ async fn every_change_once_while_the_subscriber_connection_is_killed() {
         acceptance(engine, kills).await;
     }
 }
+
+#[tokio::test]
+async fn the_change_log_invalidates_the_query_cache_for_writes_made_elsewhere() {
+    use foxdb::cache::{CacheInvalidator, QueryCache};
+    for engine in Backend::ALL {
+        let (test, db) = captured(engine).await;
+        db.insert(&account(1, 10, "a")).await.expect("insert");
+        let prefix = format!("fox-realtime-test-{}-{}", std::process::id(), test.name());
+        let cache = QueryCache::new(&fox_e2e::redis_url(), prefix).expect("redis url");
+        let cached = db.clone().with_cache(cache.clone());
+        let read = || Account::find().cache(Duration::from_secs(600));
+        assert_eq!(read().all(&cached).await.expect("miss")[0].balance, 10);
+        let name = DatabaseUrl::parse(test.url()).expect("url").database_name();
+        let invalidator = CacheInvalidator::new(cache, engine, &name);
+        let feed = foxdb::realtime::tail(
+            &db,
+            foxdb::realtime::TailOptions {
+                tables: vec!["accounts".into()],
+                from: None,
+            },
+        );
+        let following = tokio::spawn(async move { invalidator.follow(feed).await });
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        // A write the cache cannot see: another connection, raw SQL.
+        let url = DatabaseUrl::parse(test.url()).expect("url");
+        let mut other = Connection::connect(&url, &ConnectOptions::default())
+            .await
+            .expect("connects");
+        other
+            .execute("UPDATE accounts SET balance = 99 WHERE id = 1")
+            .await
+            .expect("updates");
+        other.close().await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let balance = read().all(&cached).await.expect("read")[0].balance;
+            if balance == 99 {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{engine}: the cached read never saw the change (still {balance})"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        following.abort();
+    }
+}

@@ -665,12 +665,12 @@ fn crds_are_templates_kept_on_uninstall_and_upgraded_with_the_release() {
 
 #[test]
 fn the_pod_has_time_to_finish_an_apply_and_spreads_and_pins_as_asked() {
-    let deployment: Deployment = default_values().single("Deployment");
+    let deployment: Deployment = default_values().operator_deployment();
     assert_eq!(
         pod_spec(&deployment).termination_grace_period_seconds,
         Some(300)
     );
-    let full: Deployment = full_values().single("Deployment");
+    let full: Deployment = full_values().operator_deployment();
     let strategy = full.spec.as_ref().unwrap().strategy.clone().unwrap();
     assert_eq!(strategy.type_.as_deref(), Some("RollingUpdate"));
     assert_eq!(pod_spec(&full).termination_grace_period_seconds, Some(600));

@@ -610,3 +610,23 @@ async fn follow<D: Decoder>(
         }
     }
 }
+
+/// The change log drives the query cache: `CacheInvalidator::follow(tail(&db, options))` bumps
+/// the cached tables as changes commit, also those written outside foxdb.
+#[cfg(feature = "cache")]
+impl crate::cache::ChangeFeed for ChangeStream<RawChange> {
+    async fn next_change(&mut self) -> Option<crate::cache::Change> {
+        use futures_core::Stream as _;
+        let item = std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await?;
+        match item {
+            Ok(change) => Some(crate::cache::Change {
+                table: change.table,
+                position: change.position.to_string(),
+            }),
+            Err(error) => {
+                tracing::warn!(%error, "the change feed of the query cache stopped");
+                None
+            }
+        }
+    }
+}
