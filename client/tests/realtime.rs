@@ -14,7 +14,7 @@ use foxdb::realtime::{Change, Error, Operation, Position, capture_for};
 use foxdb::{ConnectOptions, Connection, Database, DatabaseUrl, ModelExt, Value};
 use futures_util::StreamExt;
 
-#[derive(Clone, Debug, PartialEq, foxdb::Model)]
+#[derive(Clone, Debug, PartialEq, foxdb::Model, serde::Serialize, serde::Deserialize)]
 #[foxdb(table = "accounts")]
 struct Account {
     #[foxdb(primary_key)]
