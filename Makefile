@@ -7,7 +7,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 FOX := $(TARGET_DIR)/debug/fox
 DEMO_DB ?= $(TARGET_DIR)/demo/blog.sqlite
 
-.PHONY: demo build test test-rust services crds crds-check chart-check client-deps-check lint fmt clean bench bench-migrate
+.PHONY: demo build test test-rust services crds crds-check chart-check client-deps-check lint fmt clean bench bench-migrate bench-realtime
 
 ## demo: validate the blog example, plan it, apply it to embedded SQLite, show the re-plan is empty
 demo: build
@@ -69,6 +69,11 @@ bench: services
 ## bench-migrate: the schema engine on 200 generated tables per engine vs raw DDL (release build)
 bench-migrate: services
 	$(CARGO) run --release -p fox-bench --bin bench-migrate
+
+## bench-realtime: commit → callback latency and throughput per engine next to raw LISTEN/NOTIFY, the
+## gateway with 1,000 WebSocket clients, and the write cost of capture (release build)
+bench-realtime: services
+	$(CARGO) run --release -p fox-bench-realtime --bin bench-realtime
 
 ## lint: formatting and clippy with warnings as errors; foxdb builds with each engine alone and
 ## fox-crds without its `kubernetes` feature

@@ -354,6 +354,10 @@ fi
 if [ -z "${FOX_TEST_MONGO_URL:-}" ] && ! nx_installed && ! port_open 27017 && ! venv_python >/dev/null; then
     pkgs+=(python3 python3-venv)
 fi
+# Headless Chromium for the real-time example page's test (operator/tests/realtime_example.rs).
+if ! have chromium && ! have chromium-browser; then
+    pkgs+=(chromium)
+fi
 if [ "${#pkgs[@]}" -gt 0 ]; then
     apt_install "${pkgs[@]}"
 fi

@@ -240,6 +240,51 @@ impl Database {
         })
     }
 
+    /// A pool of its own, of at most `max_connections`, to the same database with the same
+    /// settings: for a long-running reader (a subscription) that must not hold the
+    /// application's connections. On PostgreSQL its connections carry `application_name`.
+    /// Connects lazily.
+    pub(crate) async fn dedicated(
+        &self,
+        max_connections: u32,
+        application_name: &str,
+    ) -> Result<Database> {
+        let _ = application_name;
+        macro_rules! own {
+            ($pool:expr, $variant:ident, $configure:expr) => {{
+                #[allow(clippy::redundant_closure_call)]
+                let options = ($configure)((*$pool.connect_options()).clone());
+                Pool::$variant(
+                    sqlx::pool::PoolOptions::new()
+                        .max_connections(max_connections)
+                        .min_connections(0)
+                        .acquire_timeout(Duration::from_secs(10))
+                        .connect_lazy_with(options),
+                )
+            }};
+        }
+        let pool = match &self.pool {
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(p) => own!(p, Postgres, |o: sqlx::postgres::PgConnectOptions| o
+                .application_name(application_name)),
+            #[cfg(feature = "mysql")]
+            Pool::MySql(p) => own!(p, MySql, |o| o),
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(p) => own!(p, Sqlite, |o| o),
+        };
+        // The change log is read on the primary (where `pool` points), without routing or
+        // cache.
+        Ok(Database {
+            pool,
+            statements: std::sync::Arc::default(),
+            stats: self.stats.clone(),
+            routing: None,
+            identity: self.identity.clone(),
+            #[cfg(feature = "cache")]
+            cache: None,
+        })
+    }
+
     /// This handle with a query cache: `.cache(ttl)` reads go through it, and writes bump
     /// the versions of the tables they write (see [`crate::cache`]).
     #[cfg(feature = "cache")]

@@ -45,6 +45,7 @@ pub mod model;
 mod placeholders;
 pub mod query;
 pub mod raw;
+pub mod realtime;
 pub mod relation;
 pub mod replication;
 pub mod router;

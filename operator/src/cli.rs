@@ -87,6 +87,12 @@ pub enum Command {
     /// election and the metrics/health server. Uses the in-cluster service account, or
     /// KUBECONFIG outside a cluster.
     Run(commands::run::RunArgs),
+    /// Serve the change stream over WebSocket and SSE (`fox gateway --listen ADDR --database
+    /// URL`), or mint a bearer token (`fox gateway token`).
+    Gateway(commands::gateway::GatewayArgs),
+    /// Real-time change log maintenance.
+    #[command(subcommand)]
+    Realtime(commands::realtime::RealtimeCommand),
     /// Print the CustomResourceDefinitions, or write them to `crds/` and the Helm chart.
     Crds {
         /// Write `crds/*.yaml` and `charts/fox-operator/files/crds/*.yaml` instead of printing.
@@ -138,6 +144,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Crds { write, root } => commands::crds::run(write, &root),
         Command::Run(args) => commands::run::run(args),
         Command::Migrate(command) => block_on(commands::migrate::run(command)),
+        Command::Realtime(command) => block_on(commands::realtime::run(command)),
+        Command::Gateway(args) => block_on_threads(commands::gateway::run(args)),
         Command::Seed { paths, database } => {
             block_on(commands::seed::run(&paths, database.as_deref()))
         }
@@ -193,6 +201,14 @@ pub fn run(cli: Cli) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// For the gateway: a multi-threaded runtime, as it serves many connections.
+fn block_on_threads<T>(future: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(future)
 }
 
 fn block_on<T>(future: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {

@@ -9,5 +9,6 @@ pub mod cli;
 pub mod commands;
 pub mod controller;
 pub mod engine;
+pub mod gateway;
 pub mod migrate;
 pub mod telemetry;

@@ -69,8 +69,34 @@ impl Rendered {
         typed(found)
     }
 
+    /// The operator's Deployment (the chart may also render the gateway's).
+    fn operator_deployment(&self) -> Deployment {
+        let found: Vec<&Value> = self
+            .of_kind("Deployment")
+            .into_iter()
+            .filter(|m| {
+                m["metadata"]["labels"]["app.kubernetes.io/component"].as_str() != Some("gateway")
+            })
+            .collect();
+        assert_eq!(found.len(), 1, "{}: one operator Deployment", self.label);
+        typed(found[0])
+    }
+
+    /// The operator's metrics Service (the chart may also render the gateway's).
+    fn metrics_service(&self) -> Service {
+        let found: Vec<&Value> = self
+            .of_kind("Service")
+            .into_iter()
+            .filter(|m| {
+                m["metadata"]["labels"]["app.kubernetes.io/component"].as_str() != Some("gateway")
+            })
+            .collect();
+        assert_eq!(found.len(), 1, "{}: one metrics Service", self.label);
+        typed(found[0])
+    }
+
     fn service_account_name(&self) -> String {
-        let deployment: Deployment = self.single("Deployment");
+        let deployment: Deployment = self.operator_deployment();
         pod_spec(&deployment)
             .service_account_name
             .clone()
@@ -78,7 +104,7 @@ impl Rendered {
     }
 
     fn operator_container(&self) -> Container {
-        let deployment: Deployment = self.single("Deployment");
+        let deployment: Deployment = self.operator_deployment();
         let containers = &pod_spec(&deployment).containers;
         assert_eq!(containers.len(), 1, "{}: one container", self.label);
         containers[0].clone()
@@ -320,7 +346,7 @@ fn no_rule_uses_a_wildcard() {
 #[test]
 fn operator_container_runs_as_non_root_on_a_read_only_filesystem() {
     for rendered in every_values_set() {
-        let deployment: Deployment = rendered.single("Deployment");
+        let deployment: Deployment = rendered.operator_deployment();
         let pod_security = pod_spec(&deployment)
             .security_context
             .clone()
@@ -418,7 +444,7 @@ fn service_monitor_scrapes_the_metrics_port_of_the_metrics_service() {
     assert!(default_values().of_kind("ServiceMonitor").is_empty());
 
     let rendered = full_values();
-    let service: Service = rendered.single("Service");
+    let service: Service = rendered.metrics_service();
     let service_spec = service.spec.expect("a Service spec");
     let port = &service_spec.ports.expect("Service ports")[0];
     assert_eq!(port.name.as_deref(), Some("metrics"));
@@ -524,7 +550,7 @@ fn without_leader_election_one_pod_is_replaced_and_no_lease_is_granted() {
     }
     assert_eq!(rendered.service_account_name(), "platform-fox-operator");
 
-    let deployment: Deployment = rendered.single("Deployment");
+    let deployment: Deployment = rendered.operator_deployment();
     let spec = deployment.spec.expect("a Deployment spec");
     assert_eq!(spec.replicas, Some(1));
     assert_eq!(
@@ -639,12 +665,12 @@ fn crds_are_templates_kept_on_uninstall_and_upgraded_with_the_release() {
 
 #[test]
 fn the_pod_has_time_to_finish_an_apply_and_spreads_and_pins_as_asked() {
-    let deployment: Deployment = default_values().single("Deployment");
+    let deployment: Deployment = default_values().operator_deployment();
     assert_eq!(
         pod_spec(&deployment).termination_grace_period_seconds,
         Some(300)
     );
-    let full: Deployment = full_values().single("Deployment");
+    let full: Deployment = full_values().operator_deployment();
     let strategy = full.spec.as_ref().unwrap().strategy.clone().unwrap();
     assert_eq!(strategy.type_.as_deref(), Some("RollingUpdate"));
     assert_eq!(pod_spec(&full).termination_grace_period_seconds, Some(600));

@@ -230,6 +230,9 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
     /// The native type of a column, without nullability or default.
     fn native_type(&self, table: &str, column: &Column) -> String;
 
+    /// How this engine captures row changes for real-time subscriptions.
+    fn change_capture(&self) -> &'static dyn crate::realtime::ChangeCapture;
+
     /// `TRUE` / `FALSE` as a default value.
     fn boolean_literal(&self, value: bool) -> &'static str {
         if value { "TRUE" } else { "FALSE" }

@@ -21,6 +21,10 @@ impl MySql {
 }
 
 impl Dialect for MySql {
+    fn change_capture(&self) -> &'static dyn crate::realtime::ChangeCapture {
+        &crate::realtime::MySqlCapture
+    }
+
     fn backend(&self) -> Backend {
         Backend::MySql
     }

@@ -69,6 +69,10 @@ impl Postgres {
 }
 
 impl Dialect for Postgres {
+    fn change_capture(&self) -> &'static dyn crate::realtime::ChangeCapture {
+        &crate::realtime::PostgresCapture
+    }
+
     fn backend(&self) -> Backend {
         Backend::Postgres
     }

@@ -40,6 +40,10 @@ impl Sqlite {
 }
 
 impl Dialect for Sqlite {
+    fn change_capture(&self) -> &'static dyn crate::realtime::ChangeCapture {
+        &crate::realtime::SqliteCapture
+    }
+
     fn backend(&self) -> Backend {
         Backend::Sqlite
     }

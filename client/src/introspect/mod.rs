@@ -50,6 +50,16 @@ pub async fn introspect_schema(connection: &mut Connection) -> Result<Schema> {
         #[cfg(feature = "sqlite")]
         Connection::Sqlite(c) => sqlite::introspect(c).await?,
     };
+    // Installed change capture: FoxDB's triggers on the table.
+    let capture = crate::realtime::capture_for(connection.backend());
+    let captured = connection
+        .fetch_text_rows(capture.captured_tables(), &[])
+        .await?;
+    for table in &mut schema.tables {
+        table.realtime = captured
+            .iter()
+            .any(|row| row.first().and_then(Option::as_deref) == Some(table.name.as_str()));
+    }
     schema.normalize_order();
     Ok(canonical_schema(connection.backend(), &schema))
 }

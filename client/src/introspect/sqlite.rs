@@ -202,6 +202,7 @@ async fn introspect_table(
         primary_key,
         indexes,
         foreign_keys,
+        ..Table::default()
     })
 }
 

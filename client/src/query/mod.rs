@@ -114,6 +114,7 @@ mod writer;
 pub use aggregate::{Aggregate, SumsToFloat, SumsToInteger, count};
 pub use column::{Column, Order};
 pub use condition::Condition;
+pub(crate) use condition::key_condition;
 pub use filtered_write::{Delete, Update, delete, update};
 pub use join::{Alternatives, JoinSelect, JoinSelectColumns};
 pub(crate) use join_path::JoinLink;

@@ -58,6 +58,9 @@ pub struct Table {
     pub indexes: Vec<Index>,
     /// Foreign keys held by this table.
     pub foreign_keys: Vec<ForeignKey>,
+    /// Row changes are captured into the change log for real-time subscriptions
+    /// ([`crate::realtime`]); introspection reports installed capture.
+    pub realtime: bool,
 }
 
 impl Table {

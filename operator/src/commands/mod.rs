@@ -2,9 +2,11 @@
 
 pub mod apply;
 pub mod crds;
+pub mod gateway;
 pub mod generate;
 pub mod migrate;
 pub mod plan;
+pub mod realtime;
 pub mod report;
 pub mod run;
 pub mod seed;

@@ -85,6 +85,24 @@ pub enum Change {
         /// The constraint.
         foreign_key: ForeignKey,
     },
+    /// Capture the table's row changes into the change log (`realtime: true`), or install
+    /// capture again after the table's columns or name changed.
+    EnableCapture {
+        /// The table as declared.
+        table: Table,
+        /// Capture is installed already and is refreshed (the row image changed).
+        refresh: bool,
+        /// The table's former name, when it is renamed in the same plan (capture objects
+        /// named after it go).
+        renamed_from: Option<String>,
+    },
+    /// Stop capturing the table's row changes (`realtime` turned off); logged changes stay.
+    DisableCapture {
+        /// Table name.
+        table: String,
+        /// The table's former name, when it is renamed in the same plan.
+        renamed_from: Option<String>,
+    },
 }
 
 impl Change {
@@ -93,7 +111,8 @@ impl Change {
         match self {
             Self::CreateTable { table }
             | Self::DropTable { table }
-            | Self::RenameTable { table, .. } => &table.name,
+            | Self::RenameTable { table, .. }
+            | Self::EnableCapture { table, .. } => &table.name,
             Self::AddColumn { table, .. }
             | Self::DropColumn { table, .. }
             | Self::RenameColumn { table, .. }
@@ -101,7 +120,8 @@ impl Change {
             | Self::CreateIndex { table, .. }
             | Self::DropIndex { table, .. }
             | Self::AddForeignKey { table, .. }
-            | Self::DropForeignKey { table, .. } => table,
+            | Self::DropForeignKey { table, .. }
+            | Self::DisableCapture { table, .. } => table,
         }
     }
 
@@ -119,6 +139,8 @@ impl Change {
             Self::DropIndex { .. } => "drop-index",
             Self::AddForeignKey { .. } => "add-foreign-key",
             Self::DropForeignKey { .. } => "drop-foreign-key",
+            Self::EnableCapture { .. } => "enable-capture",
+            Self::DisableCapture { .. } => "disable-capture",
         }
     }
 
@@ -128,12 +150,17 @@ impl Change {
             Self::CreateTable { .. }
             | Self::AddColumn { .. }
             | Self::CreateIndex { .. }
-            | Self::AddForeignKey { .. } => '+',
+            | Self::AddForeignKey { .. }
+            | Self::EnableCapture { refresh: false, .. } => '+',
             Self::DropTable { .. }
             | Self::DropColumn { .. }
             | Self::DropIndex { .. }
-            | Self::DropForeignKey { .. } => '-',
-            Self::RenameTable { .. } | Self::RenameColumn { .. } | Self::AlterColumn { .. } => '~',
+            | Self::DropForeignKey { .. }
+            | Self::DisableCapture { .. } => '-',
+            Self::RenameTable { .. }
+            | Self::RenameColumn { .. }
+            | Self::AlterColumn { .. }
+            | Self::EnableCapture { refresh: true, .. } => '~',
         }
     }
 }
@@ -221,6 +248,28 @@ impl fmt::Display for Change {
             Self::DropForeignKey { table, foreign_key } => {
                 write!(f, "drop foreign key {} on {table}", foreign_key.name)
             }
+            Self::EnableCapture {
+                table,
+                refresh: false,
+                ..
+            } => write!(
+                f,
+                "capture changes of {} for real-time subscriptions (row triggers into the change log _fox_changes)",
+                table.name
+            ),
+            Self::EnableCapture {
+                table,
+                refresh: true,
+                ..
+            } => write!(
+                f,
+                "refresh change capture of {} (its columns or name changed)",
+                table.name
+            ),
+            Self::DisableCapture { table, .. } => write!(
+                f,
+                "stop capturing changes of {table} for real-time subscriptions (logged changes stay)"
+            ),
         }
     }
 }

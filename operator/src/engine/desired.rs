@@ -105,6 +105,7 @@ fn declared_table(spec: &TableSpec) -> Table {
     let mut table = Table {
         name: spec.name.clone(),
         primary_key,
+        realtime: spec.realtime,
         ..Table::default()
     };
     for column in &spec.columns {

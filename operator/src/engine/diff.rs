@@ -90,6 +90,7 @@ fn phase(change: &Change, early_index_drop: bool) -> u8 {
         Change::CreateIndex { .. } => 9,
         Change::DropIndex { .. } => 10,
         Change::AddForeignKey { .. } => 11,
+        Change::EnableCapture { .. } | Change::DisableCapture { .. } => 12,
     }
 }
 
@@ -238,6 +239,7 @@ pub fn plan_changes(
             }
         }
     }
+    plan_capture(&live, desired, &mut changes);
     let keys: Vec<u8> = changes
         .iter()
         .map(|c| phase(c, is_early_index_drop(c, &changes)))
@@ -252,6 +254,34 @@ pub fn plan_changes(
         }
     }
     Ok(unique)
+}
+
+/// Capture changes: on where `realtime` turns on, off where it turns off, installed again
+/// where the row image changes (columns added, dropped, renamed or retyped, or the table
+/// renamed) so the triggers name the columns the table has. `live` has renames applied.
+fn plan_capture(live: &Schema, desired: &Schema, changes: &mut Vec<Change>) {
+    for table in &desired.tables {
+        let renamed_from = changes.iter().find_map(|c| match c {
+            Change::RenameTable { from, table: t } if t.name == table.name => Some(from.clone()),
+            _ => None,
+        });
+        let captured = live.table(&table.name).is_some_and(|t| t.realtime);
+        // Any other change of the table may change its row image, and a SQLite rebuild
+        // drops its triggers: install again (a few statements, safe to repeat).
+        let reshaped = renamed_from.is_some() || changes.iter().any(|c| c.table() == table.name);
+        if table.realtime && (!captured || reshaped) {
+            changes.push(Change::EnableCapture {
+                table: table.clone(),
+                refresh: captured,
+                renamed_from,
+            });
+        } else if !table.realtime && captured {
+            changes.push(Change::DisableCapture {
+                table: table.name.clone(),
+                renamed_from,
+            });
+        }
+    }
 }
 
 /// Undeclared tables the model cannot describe are left alone; declaring one is an error,

@@ -54,9 +54,14 @@ pub fn render_changes(backend: Backend, changes: &[Change], desired: &Schema) ->
                 before_transaction: false,
             })
         };
+        // SQLite rebuilds (which drop the old table and its triggers) run before capture is
+        // installed.
         let is_index_phase = matches!(
             change,
-            Change::CreateIndex { .. } | Change::AddForeignKey { .. }
+            Change::CreateIndex { .. }
+                | Change::AddForeignKey { .. }
+                | Change::EnableCapture { .. }
+                | Change::DisableCapture { .. }
         );
         if is_index_phase && !rebuilds_done {
             rebuilds_done = true;
@@ -175,6 +180,33 @@ pub fn render_changes(backend: Backend, changes: &[Change], desired: &Schema) ->
             }
             Change::DropForeignKey { table, foreign_key } => {
                 if let Some(sql) = dialect.drop_foreign_key(table, &foreign_key.name) {
+                    push(&mut statements, sql);
+                }
+            }
+            Change::EnableCapture {
+                table,
+                renamed_from,
+                ..
+            } => {
+                let capture = dialect.change_capture();
+                for sql in renamed_from
+                    .iter()
+                    .flat_map(|from| capture.remove(from))
+                    .chain(capture.install(table))
+                {
+                    push(&mut statements, sql);
+                }
+            }
+            Change::DisableCapture {
+                table,
+                renamed_from,
+            } => {
+                let capture = dialect.change_capture();
+                for sql in renamed_from
+                    .iter()
+                    .flat_map(|from| capture.remove(from))
+                    .chain(capture.remove(table))
+                {
                     push(&mut statements, sql);
                 }
             }

@@ -15,6 +15,7 @@ mod migrate_sql;
 mod mysql_limits;
 mod ownership;
 mod read_only;
+mod realtime_capture;
 mod required_index;
 mod round_trip;
 mod seed_values;

@@ -1,0 +1,439 @@
+//! `make bench-realtime`: per engine, commit → callback latency (p50/p99) of FoxDB's change
+//! stream at a fixed commit rate, sustained changes/s with four writers at full speed and the
+//! lag left when they stop, and the write cost of capture (single-row insert throughput with
+//! capture on vs off); on PostgreSQL raw trigger + LISTEN/NOTIFY measured the same way in the
+//! same run; and the gateway's commit → WebSocket message latency with many clients.
+//!
+//! Latency is measured from the moment the writer sends its autocommit INSERT (so it includes
+//! the write's own round trip, the same for every path). Sizes: `FOX_BENCH_CHANGES` (2,000),
+//! `FOX_BENCH_RATE` changes/s (1,000), `FOX_BENCH_CLIENTS` (1,000), `FOX_BENCH_SECONDS` (5).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use fox_e2e::{Backend, TestDatabase};
+use foxdb::realtime::{TailOptions, capture_for, tail};
+use foxdb::{ConnectOptions, Connection, Database, DatabaseUrl, Value};
+use futures_util::StreamExt;
+
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+type Sent = Arc<Mutex<HashMap<i64, Instant>>>;
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn summary(mut latencies: Vec<f64>) -> (f64, f64, usize) {
+    latencies.sort_by(f64::total_cmp);
+    (
+        percentile(&latencies, 50.0),
+        percentile(&latencies, 99.0),
+        latencies.len(),
+    )
+}
+
+fn insert_sql(engine: Backend, table: &str) -> String {
+    let placeholders = if engine == Backend::Postgres {
+        "$1, $2"
+    } else {
+        "?, ?"
+    };
+    format!("INSERT INTO {table} (id, payload) VALUES ({placeholders})")
+}
+
+/// Sends `count` single-row inserts at `rate` per second from `first_id`, recording when each
+/// was sent.
+async fn paced_writer(
+    db: Database,
+    engine: Backend,
+    table: &str,
+    first_id: i64,
+    count: u64,
+    rate: u64,
+    sent: Sent,
+) {
+    let sql = insert_sql(engine, table);
+    let period = Duration::from_secs_f64(1.0 / rate as f64);
+    let start = tokio::time::Instant::now();
+    for i in 0..count {
+        tokio::time::sleep_until(start + period * i as u32).await;
+        let id = first_id + i as i64;
+        sent.lock().expect("lock").insert(id, Instant::now());
+        db.execute(
+            &sql,
+            &[Value::Int(id), Value::Text(format!("payload {id}"))],
+        )
+        .await
+        .expect("insert");
+    }
+}
+
+async fn setup(engine: Backend) -> anyhow::Result<(TestDatabase, Database)> {
+    let test = TestDatabase::create(engine).await;
+    let db = Database::connect(test.url()).await?;
+    if engine == Backend::Sqlite {
+        db.execute("PRAGMA journal_mode = WAL", &[]).await?;
+    }
+    for table in ["bench_items", "plain_items"] {
+        db.execute(
+            &format!("CREATE TABLE {table} (id BIGINT PRIMARY KEY, payload VARCHAR(100) NOT NULL)"),
+            &[],
+        )
+        .await?;
+    }
+    let url = DatabaseUrl::parse(test.url())?;
+    let mut connection = Connection::connect(&url, &ConnectOptions::default()).await?;
+    let schema = foxdb::introspect::introspect_schema(&mut connection).await?;
+    connection.close().await;
+    let table = schema
+        .table("bench_items")
+        .ok_or_else(|| anyhow::anyhow!("bench_items missing"))?;
+    for sql in capture_for(engine).install(table) {
+        db.execute(&sql, &[]).await?;
+    }
+    Ok((test, db))
+}
+
+/// FoxDB: latency at a fixed rate.
+async fn foxdb_latency(
+    db: &Database,
+    engine: Backend,
+    first_id: i64,
+    count: u64,
+    rate: u64,
+) -> (f64, f64, usize) {
+    let mut stream = tail(
+        db,
+        TailOptions {
+            tables: vec!["bench_items".into()],
+            from: None,
+        },
+    );
+    // Let the reader start (it begins at the newest change).
+    let _ = tokio::time::timeout(Duration::from_millis(500), stream.next()).await;
+    let sent: Sent = Arc::default();
+    let writer = tokio::spawn(paced_writer(
+        db.clone(),
+        engine,
+        "bench_items",
+        first_id,
+        count,
+        rate,
+        Arc::clone(&sent),
+    ));
+    let mut latencies = Vec::with_capacity(count as usize);
+    while latencies.len() < count as usize {
+        let Ok(Some(Ok(change))) =
+            tokio::time::timeout(Duration::from_secs(30), stream.next()).await
+        else {
+            eprintln!(
+                "{engine}: FoxDB stream stalled after {} changes",
+                latencies.len()
+            );
+            break;
+        };
+        let now = Instant::now();
+        if let Some(id) = change.primary_key["id"].as_i64()
+            && let Some(at) = sent.lock().expect("lock").get(&id)
+        {
+            latencies.push(now.duration_since(*at).as_secs_f64() * 1000.0);
+        }
+    }
+    let _ = writer.await;
+    summary(latencies)
+}
+
+/// FoxDB: four writers at full speed for `seconds`; returns (written/s, received/s during the
+/// run, changes behind when the writers stopped, seconds to catch up).
+async fn foxdb_sustained(
+    db: &Database,
+    engine: Backend,
+    first_id: i64,
+    seconds: u64,
+) -> (f64, f64, u64, f64) {
+    let mut stream = tail(
+        db,
+        TailOptions {
+            tables: vec!["bench_items".into()],
+            from: None,
+        },
+    );
+    let _ = tokio::time::timeout(Duration::from_millis(500), stream.next()).await;
+    let written = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut writers = Vec::new();
+    for w in 0..4i64 {
+        let db = db.clone();
+        let written = Arc::clone(&written);
+        let sql = insert_sql(engine, "bench_items");
+        writers.push(tokio::spawn(async move {
+            let mut id = first_id + w * 10_000_000;
+            while Instant::now() < deadline {
+                if db
+                    .execute(&sql, &[Value::Int(id), Value::Text("x".into())])
+                    .await
+                    .is_ok()
+                {
+                    written.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                id += 1;
+            }
+        }));
+    }
+    let started = Instant::now();
+    let mut received = 0u64;
+    while Instant::now() < deadline {
+        if let Ok(Some(Ok(_))) =
+            tokio::time::timeout(Duration::from_millis(50), stream.next()).await
+        {
+            received += 1;
+        }
+    }
+    for writer in writers {
+        let _ = writer.await;
+    }
+    let run = started.elapsed().as_secs_f64();
+    let total = written.load(std::sync::atomic::Ordering::Relaxed);
+    let behind = total.saturating_sub(received);
+    let drain_start = Instant::now();
+    let mut drained = received;
+    while drained < total {
+        match tokio::time::timeout(Duration::from_secs(30), stream.next()).await {
+            Ok(Some(Ok(_))) => drained += 1,
+            _ => break,
+        }
+    }
+    (
+        total as f64 / run,
+        received as f64 / run,
+        behind,
+        drain_start.elapsed().as_secs_f64(),
+    )
+}
+
+/// Raw trigger + LISTEN/NOTIFY on PostgreSQL, measured like FoxDB.
+async fn raw_notify_latency(
+    test: &TestDatabase,
+    db: &Database,
+    first_id: i64,
+    count: u64,
+    rate: u64,
+) -> anyhow::Result<(f64, f64, usize)> {
+    db.execute(
+        "CREATE TABLE raw_items (id BIGINT PRIMARY KEY, payload VARCHAR(100) NOT NULL)",
+        &[],
+    )
+    .await?;
+    db.execute(
+        "CREATE FUNCTION raw_notify() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('raw_bench', NEW.id::text); RETURN NULL; END $$",
+        &[],
+    )
+    .await?;
+    db.execute("CREATE TRIGGER raw_notify AFTER INSERT ON raw_items FOR EACH ROW EXECUTE FUNCTION raw_notify()", &[]).await?;
+    let mut listener = sqlx::postgres::PgListener::connect(test.url()).await?;
+    listener.listen("raw_bench").await?;
+    let sent: Sent = Arc::default();
+    let writer = tokio::spawn(paced_writer(
+        db.clone(),
+        Backend::Postgres,
+        "raw_items",
+        first_id,
+        count,
+        rate,
+        Arc::clone(&sent),
+    ));
+    let mut latencies = Vec::with_capacity(count as usize);
+    while latencies.len() < count as usize {
+        let notification = tokio::time::timeout(Duration::from_secs(30), listener.recv()).await??;
+        let now = Instant::now();
+        if let Ok(id) = notification.payload().parse::<i64>()
+            && let Some(at) = sent.lock().expect("lock").get(&id)
+        {
+            latencies.push(now.duration_since(*at).as_secs_f64() * 1000.0);
+        }
+    }
+    let _ = writer.await;
+    Ok(summary(latencies))
+}
+
+/// Single-row autocommit inserts per second into `table`.
+async fn insert_rate(
+    db: &Database,
+    engine: Backend,
+    table: &str,
+    first_id: i64,
+    count: u64,
+) -> f64 {
+    let sql = insert_sql(engine, table);
+    let started = Instant::now();
+    for i in 0..count {
+        let id = first_id + i as i64;
+        db.execute(
+            &sql,
+            &[Value::Int(id), Value::Text(format!("payload {id}"))],
+        )
+        .await
+        .expect("insert");
+    }
+    count as f64 / started.elapsed().as_secs_f64()
+}
+
+/// The gateway with `clients` WebSocket clients on loopback: commit → message latency over
+/// every message every client received.
+async fn gateway_latency(
+    db: &Database,
+    clients: u64,
+    first_id: i64,
+    count: u64,
+    rate: u64,
+) -> anyhow::Result<(f64, f64, usize)> {
+    use fox_operator::gateway::token::{Scope, mint};
+    let secret = b"bench secret of at least thirty-two bytes!".to_vec();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let gateway = fox_operator::gateway::Gateway::start(db.clone(), secret.clone());
+    let server = tokio::spawn(fox_operator::gateway::serve(listener, gateway));
+    let token = mint(
+        &secret,
+        &Scope {
+            tables: vec!["bench_items".into()],
+            filters: Default::default(),
+            exp: i64::MAX / 2,
+        },
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sent: Sent = Arc::default();
+    let latencies: Arc<Mutex<Vec<f64>>> = Arc::default();
+    let mut sockets = Vec::new();
+    for _ in 0..clients {
+        let url = format!("ws://{address}/v1/changes/ws?access_token={token}");
+        let (socket, _) = tokio_tungstenite::connect_async(url).await?;
+        sockets.push(socket);
+    }
+    let mut readers = Vec::new();
+    for mut socket in sockets {
+        let sent = Arc::clone(&sent);
+        let latencies = Arc::clone(&latencies);
+        readers.push(tokio::spawn(async move {
+            let mut seen = 0;
+            while seen < count {
+                let Ok(Some(Ok(message))) =
+                    tokio::time::timeout(Duration::from_secs(30), socket.next()).await
+                else {
+                    break;
+                };
+                let now = Instant::now();
+                let Ok(text) = message.to_text() else {
+                    continue;
+                };
+                let Ok(json) = serde_json_from(text) else {
+                    continue;
+                };
+                seen += 1;
+                if let Some(id) = json
+                    && let Some(at) = sent.lock().expect("lock").get(&id)
+                {
+                    latencies
+                        .lock()
+                        .expect("lock")
+                        .push(now.duration_since(*at).as_secs_f64() * 1000.0);
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    paced_writer(
+        db.clone(),
+        Backend::Postgres,
+        "bench_items",
+        first_id,
+        count,
+        rate,
+        Arc::clone(&sent),
+    )
+    .await;
+    for reader in readers {
+        let _ = reader.await;
+    }
+    server.abort();
+    let latencies = std::mem::take(&mut *latencies.lock().expect("lock"));
+    Ok(summary(latencies))
+}
+
+/// The `new.id` of a gateway message.
+fn serde_json_from(text: &str) -> Result<Option<i64>, ()> {
+    // A tiny scan instead of a JSON parser dependency: `"new":{"id":N`.
+    let Some(start) = text.find("\"new\":{") else {
+        return Ok(None);
+    };
+    let rest = &text[start..];
+    let Some(id_at) = rest.find("\"id\":") else {
+        return Ok(None);
+    };
+    let digits: String = rest[id_at + 5..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().map(Some).map_err(|_| ())
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 4)]
+async fn main() -> anyhow::Result<()> {
+    let count = setting("FOX_BENCH_CHANGES", 2_000);
+    let rate = setting("FOX_BENCH_RATE", 1_000);
+    let clients = setting("FOX_BENCH_CLIENTS", 1_000);
+    let seconds = setting("FOX_BENCH_SECONDS", 5);
+    println!(
+        "# FoxDB real-time benchmark ({count} changes at {rate}/s; {seconds} s at full speed with 4 writers)\n"
+    );
+    println!("| engine | path | p50 ms | p99 ms | changes |");
+    println!("|---|---|---:|---:|---:|");
+    let mut throughput = Vec::new();
+    let mut write_cost = Vec::new();
+    for engine in Backend::ALL {
+        let (test, db) = setup(engine).await?;
+        let (p50, p99, n) = foxdb_latency(&db, engine, 1, count, rate).await;
+        println!("| {engine} | FoxDB subscribe | {p50:.2} | {p99:.2} | {n} |");
+        if engine == Backend::Postgres {
+            let (p50, p99, n) = raw_notify_latency(&test, &db, 1, count, rate).await?;
+            println!("| {engine} | raw trigger + LISTEN/NOTIFY | {p50:.2} | {p99:.2} | {n} |");
+        }
+        throughput.push((
+            engine,
+            foxdb_sustained(&db, engine, 100_000_000, seconds).await,
+        ));
+        let on = insert_rate(&db, engine, "bench_items", 1_000_000_000, count).await;
+        let off = insert_rate(&db, engine, "plain_items", 1_000_000_000, count).await;
+        write_cost.push((engine, on, off));
+        if engine == Backend::Postgres && clients > 0 {
+            let (p50, p99, n) =
+                gateway_latency(&db, clients, 2_000_000_000, count.min(200), rate.min(50)).await?;
+            println!(
+                "| {engine} | gateway → {clients} WebSocket clients | {p50:.2} | {p99:.2} | {n} messages |"
+            );
+        }
+        db.close().await;
+    }
+    println!("\n| engine | written/s (4 writers) | received/s | behind at stop | caught up in s |");
+    println!("|---|---:|---:|---:|---:|");
+    for (engine, (written, received, behind, drain)) in throughput {
+        println!("| {engine} | {written:.0} | {received:.0} | {behind} | {drain:.2} |");
+    }
+    println!("\n| engine | inserts/s capture on | inserts/s capture off | ratio |");
+    println!("|---|---:|---:|---:|");
+    for (engine, on, off) in write_cost {
+        println!("| {engine} | {on:.0} | {off:.0} | {:.2} |", on / off);
+    }
+    Ok(())
+}

@@ -1,0 +1,154 @@
+//! The engine seam of real-time subscriptions: how one engine captures row changes into the
+//! durable change log (`_fox_changes`), wakes readers, numbers changes without gaps, and turns
+//! logged row images back into rows. One `impl ChangeCapture` per engine, reached through
+//! [`crate::dialect::Dialect::change_capture`].
+
+use crate::Backend;
+use crate::schema::Table;
+
+/// The change log every captured table writes to.
+pub const CHANGE_LOG: &str = "_fox_changes";
+
+/// The one-row table holding the last position handed out (engines that number changes after
+/// commit).
+pub const CHANGE_HEAD: &str = "_fox_changes_head";
+
+/// The `LISTEN` channel PostgreSQL's capture notifies.
+pub const NOTIFY_CHANNEL: &str = "fox_changes";
+
+/// How a reader learns that something new may be in the change log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wake {
+    /// `LISTEN` on the channel: capture and numbering `pg_notify` it (payload: a position).
+    Notify(&'static str),
+    /// Poll this query (one integer) with adaptive intervals and read when its value
+    /// changes: SQLite's `PRAGMA data_version` changes when another connection commits;
+    /// MySQL's head position and whether unnumbered changes wait.
+    Version(&'static str),
+}
+
+/// How committed changes get their positions, so that positions never skip a late commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Numbering {
+    /// The log's row id is the position and ids are handed out in commit order: one writer at a
+    /// time (SQLite).
+    AtWrite,
+    /// One statement numbers committed, unnumbered changes after the highest position (it
+    /// takes the head row's lock, so numberings never interleave) and returns how many it
+    /// numbered.
+    Statement(&'static str),
+    /// Numbered in a READ COMMITTED transaction, step by step: lock the head row (returns the
+    /// head), list committed unnumbered ids in id order (a consistent, non-locking read: a
+    /// transaction still open is not waited for and its changes are numbered after it
+    /// commits), number those ids, store the new head.
+    Steps(NumberingSteps),
+}
+
+/// The statements of [`Numbering::Steps`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NumberingSteps {
+    /// Locks the head row and returns the head (one integer).
+    pub lock_head: &'static str,
+    /// Lists up to `?` committed, unnumbered change ids in id order.
+    pub list_pending: &'static str,
+    /// Numbers the listed ids: `{positions}` becomes `WHEN id THEN position ...` and `{ids}`
+    /// the comma-separated ids. (A statement touching only these rows by primary key: it
+    /// never waits for the row locks of a transaction still writing the log.)
+    pub number_ids: &'static str,
+    /// Stores the new head (bound once).
+    pub store_head: &'static str,
+}
+
+/// A query that turns a JSON array of logged row images (bound once where the text says
+/// `{images}`) into rows of the table, one per image in order, with its columns named as the
+/// table's. Written as `SELECT ... FROM (<source>) AS t ORDER BY t._fox_n`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageSource {
+    /// Text before the bound images.
+    pub before: String,
+    /// Text after the bound images.
+    pub after: String,
+}
+
+/// A live column as the engine names its type: what [`ChangeCapture::image_source`] needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveColumn {
+    /// Column name.
+    pub name: String,
+    /// Native type as the engine reports it (`bigint(20)`, `BLOB`, `text`).
+    pub native_type: String,
+}
+
+/// Change capture on one engine: SQL only, no connections. The reader
+/// ([`crate::realtime`]) runs what this says.
+///
+/// # Guarantees
+/// Every implementation keeps the same contract: each committed insert, update and delete of
+/// a captured table lands in [`CHANGE_LOG`] in the writing transaction (a rolled-back write
+/// leaves nothing), and readers see positions only after every change with a lower position
+/// is visible ([`Numbering`]).
+pub trait ChangeCapture: Send + Sync + std::fmt::Debug {
+    /// The engine.
+    fn backend(&self) -> Backend;
+
+    /// The capture design in words, for plans and docs (`triggers + pg_notify`).
+    fn design(&self) -> &'static str;
+
+    /// Statements creating the change log, its head and helper routines; safe to repeat.
+    fn create_log(&self) -> Vec<String>;
+
+    /// Statements installing capture on `table` (replacing an earlier install, so they also
+    /// refresh capture after the table's columns changed); safe to repeat.
+    fn install(&self, table: &Table) -> Vec<String>;
+
+    /// Statements removing capture from `table`; the logged changes stay.
+    fn remove(&self, table: &str) -> Vec<String>;
+
+    /// A query listing the captured tables of the current database (one text column). It
+    /// must succeed when the change log does not exist.
+    fn captured_tables(&self) -> &'static str;
+
+    /// A query listing a table's columns with their native types (two text columns), bound
+    /// with the table name; no rows when the table does not exist.
+    fn live_columns(&self) -> &'static str;
+
+    /// How readers are woken.
+    fn wake(&self) -> Wake;
+
+    /// How changes are numbered.
+    fn numbering(&self) -> Numbering;
+
+    /// Whether a change without a position is waiting for [`Numbering`] (one row or none).
+    fn pending_query(&self) -> &'static str;
+
+    /// Reads changes after a position: bound with the position, then `limit`; `{tables}` is
+    /// replaced by a table filter (`AND table_name IN (...)`, or nothing). Columns: position
+    /// (integer), table, operation, primary key, old row, new row (JSON text), transaction id
+    /// (text or NULL), commit time (RFC 3339 text, UTC), in position order.
+    fn read_changes(&self) -> &'static str;
+
+    /// The highest position so far (one integer; 0 for an empty log).
+    fn head_position(&self) -> &'static str;
+
+    /// Deletes numbered changes committed before a time (bound once, RFC 3339 UTC text).
+    fn prune(&self) -> &'static str;
+
+    /// The rows of `table` (with `columns`) that a JSON array of its logged images stands for.
+    fn image_source(&self, table: &str, columns: &[LiveColumn]) -> ImageSource;
+
+    /// Placeholder for the `n`-th parameter (1-based), as the engine's dialect writes it.
+    fn placeholder(&self, n: usize) -> String {
+        crate::dialect::dialect_for(self.backend()).placeholder(n)
+    }
+}
+
+/// The capture of `backend` (through its dialect).
+pub fn capture_for(backend: Backend) -> &'static dyn ChangeCapture {
+    crate::dialect::dialect_for(backend).change_capture()
+}
+
+/// Name of a per-table capture object (trigger), fitted to the engine's 64-byte identifier
+/// limit with a hash suffix when too long.
+pub(crate) fn capture_object_name(prefix: &str, table: &str) -> String {
+    fox_crds::conventions::fit_identifier(&format!("{prefix}{table}"))
+}

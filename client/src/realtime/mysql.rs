@@ -1,0 +1,208 @@
+//! MySQL/MariaDB capture: three row triggers per table (insert, update, delete) writing the
+//! change log; readers tail it with adaptive polling. InnoDB hands out `AUTO_INCREMENT` ids
+//! when rows are written, not when they commit, so positions are given after commit, in READ
+//! COMMITTED transactions that hold the head row's lock ([`Numbering::Steps`]).
+
+use fox_crds::ColumnType;
+
+use super::capture::{
+    CHANGE_HEAD, CHANGE_LOG, ChangeCapture, ImageSource, LiveColumn, Numbering, NumberingSteps,
+    Wake, capture_object_name,
+};
+use crate::Backend;
+use crate::dialect::{Dialect, MySql};
+use crate::schema::Table;
+
+/// MySQL/MariaDB change capture.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MySqlCapture;
+
+/// Trigger name prefixes: MySQL trigger names are unique per database, not per table.
+const TRIGGERS: [(&str, &str); 3] = [
+    ("_fox_ci_", "INSERT"),
+    ("_fox_cu_", "UPDATE"),
+    ("_fox_cd_", "DELETE"),
+];
+
+/// `JSON_OBJECT('a', NEW.a, ...)` of `row` (`NEW` or `OLD`); bytes as hex text (JSON holds
+/// no binary).
+fn image(table: &Table, row: &str, columns: &[&str]) -> String {
+    let parts: Vec<String> = columns
+        .iter()
+        .map(|name| {
+            let value = format!("{row}.{}", MySql.quote(name));
+            let value = match table.column(name).map(|c| &c.ty) {
+                Some(ColumnType::Bytes) => format!("HEX({value})"),
+                _ => value,
+            };
+            format!("{}, {value}", MySql.string_literal(name))
+        })
+        .collect();
+    format!("JSON_OBJECT({})", parts.join(", "))
+}
+
+fn is_binary(native: &str) -> bool {
+    let native = native.to_ascii_lowercase();
+    native.contains("blob") || native.contains("binary")
+}
+
+impl ChangeCapture for MySqlCapture {
+    fn backend(&self) -> Backend {
+        Backend::MySql
+    }
+
+    fn design(&self) -> &'static str {
+        "row triggers into _fox_changes, tailed by polling"
+    }
+
+    fn create_log(&self) -> Vec<String> {
+        vec![
+            format!(
+                "CREATE TABLE IF NOT EXISTS `{CHANGE_LOG}` (\
+                 `id` BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, \
+                 `position` BIGINT NULL, \
+                 `table_name` VARCHAR(64) NOT NULL, \
+                 `operation` VARCHAR(6) NOT NULL, \
+                 `primary_key` LONGTEXT NOT NULL, \
+                 `old_row` LONGTEXT NULL, \
+                 `new_row` LONGTEXT NULL, \
+                 `transaction_id` VARCHAR(40) NULL, \
+                 `changed_at` DATETIME(6) NOT NULL, \
+                 `committed_at` DATETIME(6) NULL, \
+                 UNIQUE KEY `{CHANGE_LOG}_position` (`position`)) ENGINE=InnoDB"
+            ),
+            format!(
+                "CREATE TABLE IF NOT EXISTS `{CHANGE_HEAD}` (`id` INT NOT NULL PRIMARY KEY, `head` BIGINT NOT NULL) ENGINE=InnoDB"
+            ),
+            format!("INSERT IGNORE INTO `{CHANGE_HEAD}` (`id`, `head`) VALUES (1, 0)"),
+        ]
+    }
+
+    fn install(&self, table: &Table) -> Vec<String> {
+        let columns: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+        let key: Vec<&str> = table.primary_key.iter().map(String::as_str).collect();
+        let quoted = MySql.quote(&table.name);
+        let name = MySql.string_literal(&table.name);
+        let mut statements = self.create_log();
+        for (prefix, event) in TRIGGERS {
+            let trigger = MySql.quote(&capture_object_name(prefix, &table.name));
+            let (operation, key_row, old, new) = match event {
+                "INSERT" => (
+                    "insert",
+                    "NEW",
+                    "NULL".into(),
+                    image(table, "NEW", &columns),
+                ),
+                "UPDATE" => (
+                    "update",
+                    "NEW",
+                    image(table, "OLD", &columns),
+                    image(table, "NEW", &columns),
+                ),
+                _ => (
+                    "delete",
+                    "OLD",
+                    image(table, "OLD", &columns),
+                    "NULL".into(),
+                ),
+            };
+            statements.push(format!("DROP TRIGGER IF EXISTS {trigger}"));
+            statements.push(format!(
+                "CREATE TRIGGER {trigger} AFTER {event} ON {quoted} FOR EACH ROW \
+                 INSERT INTO `{CHANGE_LOG}` (`table_name`, `operation`, `primary_key`, `old_row`, `new_row`, `changed_at`) \
+                 VALUES ({name}, '{operation}', {}, {old}, {new}, UTC_TIMESTAMP(6))",
+                image(table, key_row, &key)
+            ));
+        }
+        statements
+    }
+
+    fn remove(&self, table: &str) -> Vec<String> {
+        TRIGGERS
+            .iter()
+            .map(|(prefix, _)| {
+                format!(
+                    "DROP TRIGGER IF EXISTS {}",
+                    MySql.quote(&capture_object_name(prefix, table))
+                )
+            })
+            .collect()
+    }
+
+    fn captured_tables(&self) -> &'static str {
+        "SELECT DISTINCT CAST(EVENT_OBJECT_TABLE AS CHAR) FROM information_schema.TRIGGERS \
+         WHERE TRIGGER_SCHEMA = DATABASE() AND TRIGGER_NAME LIKE '\\_fox\\_c_\\_%' ORDER BY 1"
+    }
+
+    fn live_columns(&self) -> &'static str {
+        "SELECT CAST(COLUMN_NAME AS CHAR), CAST(COLUMN_TYPE AS CHAR) FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION"
+    }
+
+    fn wake(&self) -> Wake {
+        // The head moves when anyone numbers changes, and the flag is set while committed
+        // changes wait for a number: either means there is something to do.
+        Wake::Version(
+            "SELECT CAST(COALESCE((SELECT `head` FROM `_fox_changes_head` WHERE `id` = 1), 0) * 2 \
+             + EXISTS(SELECT 1 FROM `_fox_changes` WHERE `position` IS NULL) AS SIGNED)",
+        )
+    }
+
+    fn numbering(&self) -> Numbering {
+        Numbering::Steps(NumberingSteps {
+            lock_head: "SELECT `head` FROM `_fox_changes_head` WHERE `id` = 1 FOR UPDATE",
+            list_pending: "SELECT `id` FROM `_fox_changes` WHERE `position` IS NULL ORDER BY `id` LIMIT ?",
+            number_ids: "UPDATE `_fox_changes` SET `position` = CASE `id` {positions} END, \
+                         `committed_at` = UTC_TIMESTAMP(6) WHERE `id` IN ({ids})",
+            store_head: "UPDATE `_fox_changes_head` SET `head` = ? WHERE `id` = 1",
+        })
+    }
+
+    fn pending_query(&self) -> &'static str {
+        "SELECT `id` FROM `_fox_changes` WHERE `position` IS NULL LIMIT 1"
+    }
+
+    fn read_changes(&self) -> &'static str {
+        "SELECT `position`, CAST(`table_name` AS CHAR), CAST(`operation` AS CHAR), `primary_key`, `old_row`, `new_row`, \
+         `transaction_id`, DATE_FORMAT(`committed_at`, '%Y-%m-%dT%H:%i:%s.%fZ') \
+         FROM `_fox_changes` WHERE `position` > ?{tables} ORDER BY `position` LIMIT ?"
+    }
+
+    fn head_position(&self) -> &'static str {
+        "SELECT CAST(COALESCE((SELECT `head` FROM `_fox_changes_head` WHERE `id` = 1), 0) AS SIGNED)"
+    }
+
+    fn prune(&self) -> &'static str {
+        "DELETE FROM `_fox_changes` WHERE `position` IS NOT NULL AND `committed_at` < STR_TO_DATE(?, '%Y-%m-%dT%H:%i:%s.%fZ')"
+    }
+
+    fn image_source(&self, _table: &str, columns: &[LiveColumn]) -> ImageSource {
+        // JSON_TABLE gives each column its stored type back; bytes come as hex text.
+        let mut outer = vec!["j.`_fox_n`".to_string()];
+        let mut definitions = vec!["`_fox_n` FOR ORDINALITY".to_string()];
+        for column in columns {
+            let quoted = MySql.quote(&column.name);
+            let path = MySql.string_literal(&format!(
+                "$.\"{}\"",
+                column.name.replace('\\', "\\\\").replace('"', "\\\"")
+            ));
+            let lower = column.native_type.to_ascii_lowercase();
+            if is_binary(&lower) {
+                definitions.push(format!("{quoted} LONGTEXT PATH {path}"));
+                outer.push(format!("UNHEX(j.{quoted}) AS {quoted}"));
+            } else {
+                let ty = if lower.starts_with("enum(") || lower.starts_with("set(") {
+                    "VARCHAR(255)".to_string()
+                } else {
+                    column.native_type.clone()
+                };
+                definitions.push(format!("{quoted} {ty} PATH {path}"));
+                outer.push(format!("j.{quoted}"));
+            }
+        }
+        ImageSource {
+            before: format!("SELECT {} FROM JSON_TABLE(", outer.join(", ")),
+            after: format!(", '$[*]' COLUMNS ({})) AS j", definitions.join(", ")),
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! SQLite capture: three row triggers per table writing the change log. SQLite lets one
+//! writer in at a time, from its first write to its commit, so `AUTOINCREMENT` ids are handed
+//! out in commit order and serve as positions directly ([`Numbering::AtWrite`]); readers poll
+//! `PRAGMA data_version`, which changes when another connection commits.
+
+use fox_crds::ColumnType;
+
+use super::capture::{
+    CHANGE_LOG, ChangeCapture, ImageSource, LiveColumn, Numbering, Wake, capture_object_name,
+};
+use crate::Backend;
+use crate::dialect::{Dialect, Sqlite};
+use crate::schema::Table;
+
+/// SQLite change capture.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SqliteCapture;
+
+const TRIGGERS: [(&str, &str); 3] = [
+    ("_fox_capture_insert_", "INSERT"),
+    ("_fox_capture_update_", "UPDATE"),
+    ("_fox_capture_delete_", "DELETE"),
+];
+
+/// The time format of the log: RFC 3339, UTC, milliseconds.
+const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+
+/// `json_object('a', NEW."a", ...)`; bytes as hex text (JSON holds no blobs, and
+/// `json_object` fails on one, which would fail the write).
+fn image(table: &Table, row: &str, columns: &[&str]) -> String {
+    let parts: Vec<String> = columns
+        .iter()
+        .map(|name| {
+            let value = format!("{row}.{}", Sqlite.quote(name));
+            let value = match table.column(name).map(|c| &c.ty) {
+                Some(ColumnType::Bytes) => format!("hex({value})"),
+                _ => value,
+            };
+            format!("{}, {value}", Sqlite.string_literal(name))
+        })
+        .collect();
+    format!("json_object({})", parts.join(", "))
+}
+
+impl ChangeCapture for SqliteCapture {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    fn design(&self) -> &'static str {
+        "row triggers into _fox_changes, tailed through PRAGMA data_version"
+    }
+
+    fn create_log(&self) -> Vec<String> {
+        vec![format!(
+            "CREATE TABLE IF NOT EXISTS \"{CHANGE_LOG}\" (\
+             \"position\" INTEGER PRIMARY KEY AUTOINCREMENT, \
+             \"table_name\" TEXT NOT NULL, \
+             \"operation\" TEXT NOT NULL, \
+             \"primary_key\" TEXT NOT NULL, \
+             \"old_row\" TEXT, \
+             \"new_row\" TEXT, \
+             \"transaction_id\" TEXT, \
+             \"changed_at\" TEXT NOT NULL, \
+             \"committed_at\" TEXT NOT NULL)"
+        )]
+    }
+
+    fn install(&self, table: &Table) -> Vec<String> {
+        let columns: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+        let key: Vec<&str> = table.primary_key.iter().map(String::as_str).collect();
+        let quoted = Sqlite.quote(&table.name);
+        let name = Sqlite.string_literal(&table.name);
+        let mut statements = self.create_log();
+        for (prefix, event) in TRIGGERS {
+            let trigger = Sqlite.quote(&capture_object_name(prefix, &table.name));
+            let (operation, key_row, old, new) = match event {
+                "INSERT" => (
+                    "insert",
+                    "NEW",
+                    "NULL".into(),
+                    image(table, "NEW", &columns),
+                ),
+                "UPDATE" => (
+                    "update",
+                    "NEW",
+                    image(table, "OLD", &columns),
+                    image(table, "NEW", &columns),
+                ),
+                _ => (
+                    "delete",
+                    "OLD",
+                    image(table, "OLD", &columns),
+                    "NULL".into(),
+                ),
+            };
+            statements.push(format!("DROP TRIGGER IF EXISTS {trigger}"));
+            statements.push(format!(
+                "CREATE TRIGGER {trigger} AFTER {event} ON {quoted} FOR EACH ROW BEGIN \
+                 INSERT INTO \"{CHANGE_LOG}\" (\"table_name\", \"operation\", \"primary_key\", \"old_row\", \"new_row\", \"changed_at\", \"committed_at\") \
+                 VALUES ({name}, '{operation}', {}, {old}, {new}, {NOW}, {NOW}); END",
+                image(table, key_row, &key)
+            ));
+        }
+        statements
+    }
+
+    fn remove(&self, table: &str) -> Vec<String> {
+        TRIGGERS
+            .iter()
+            .map(|(prefix, _)| {
+                format!(
+                    "DROP TRIGGER IF EXISTS {}",
+                    Sqlite.quote(&capture_object_name(prefix, table))
+                )
+            })
+            .collect()
+    }
+
+    fn captured_tables(&self) -> &'static str {
+        "SELECT DISTINCT tbl_name FROM sqlite_master WHERE type = 'trigger' \
+         AND name LIKE '!_fox!_capture!_%' ESCAPE '!' ORDER BY 1"
+    }
+
+    fn live_columns(&self) -> &'static str {
+        "SELECT name, type FROM pragma_table_info(?1)"
+    }
+
+    fn wake(&self) -> Wake {
+        Wake::Version("PRAGMA data_version")
+    }
+
+    fn numbering(&self) -> Numbering {
+        Numbering::AtWrite
+    }
+
+    fn pending_query(&self) -> &'static str {
+        "SELECT 1 WHERE 0"
+    }
+
+    fn read_changes(&self) -> &'static str {
+        "SELECT \"position\", \"table_name\", \"operation\", \"primary_key\", \"old_row\", \"new_row\", \
+         \"transaction_id\", \"committed_at\" FROM \"_fox_changes\" WHERE \"position\" > ?1{tables} \
+         ORDER BY \"position\" LIMIT ?2"
+    }
+
+    fn head_position(&self) -> &'static str {
+        "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '_fox_changes'), 0)"
+    }
+
+    fn prune(&self) -> &'static str {
+        "DELETE FROM \"_fox_changes\" WHERE \"committed_at\" < ?1"
+    }
+
+    fn image_source(&self, _table: &str, columns: &[LiveColumn]) -> ImageSource {
+        let mut outer = vec!["e.key AS _fox_n".to_string()];
+        for column in columns {
+            let quoted = Sqlite.quote(&column.name);
+            let path =
+                Sqlite.string_literal(&format!("$.\"{}\"", column.name.replace('"', "\\\"")));
+            let value = format!("json_extract(e.value, {path})");
+            if column.native_type.to_ascii_lowercase().contains("blob") {
+                outer.push(format!("unhex({value}) AS {quoted}"));
+            } else {
+                outer.push(format!("{value} AS {quoted}"));
+            }
+        }
+        ImageSource {
+            before: format!("SELECT {} FROM json_each(", outer.join(", ")),
+            after: ") AS e".into(),
+        }
+    }
+}

@@ -1,0 +1,632 @@
+//! The reader: a task that waits for wake-ups, numbers committed changes, reads the log after
+//! the last position it delivered and hands changes over through a bounded channel. After an
+//! error it reconnects with backoff and resumes after the last delivered position.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use super::capture::{ChangeCapture, LiveColumn, Numbering, Wake, capture_for};
+use super::{Error, Operation, Position, RawChange};
+use crate::connection::Value;
+use crate::database::Database;
+use crate::row::{FromColumn, Row};
+use crate::transaction::Isolation;
+
+/// Changes a reader fetches per query.
+const BATCH: i64 = 500;
+/// Changes handed over but not yet taken by the consumer, at most.
+const CHANNEL: usize = 1024;
+/// Longest wait between polls while idle (engines without notifications).
+const MAX_POLL: Duration = Duration::from_millis(8);
+/// Shortest wait between polls, right after activity.
+const MIN_POLL: Duration = Duration::from_micros(500);
+/// With notifications: look anyway this often (a notification sent while reconnecting is lost).
+#[cfg(feature = "postgres")]
+const SAFETY_POLL: Duration = Duration::from_secs(1);
+/// `application_name` of the reader's PostgreSQL connections.
+pub(crate) const APPLICATION_NAME: &str = "foxdb-subscriber";
+
+/// Which changes a [`tail`] reads.
+#[derive(Clone, Debug, Default)]
+pub struct TailOptions {
+    /// Only these tables (each must have capture); empty: every table.
+    pub tables: Vec<String>,
+    /// Start after this position; `None`: after the newest change now (only new changes).
+    pub from: Option<Position>,
+}
+
+/// A stream of changes (or errors) from a reader task; dropping it stops the task.
+#[derive(Debug)]
+pub struct ChangeStream<T> {
+    receiver: tokio::sync::mpsc::Receiver<Result<T, Error>>,
+    control: Arc<Control>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Debug, Default)]
+struct Control {
+    reconnect: std::sync::atomic::AtomicBool,
+    reconnects: std::sync::atomic::AtomicU64,
+}
+
+impl<T> ChangeStream<T> {
+    /// Makes the reader drop its connections and open new ones, as it does by itself after an
+    /// error (it resumes after the last change it delivered). For a SQLite file replaced on
+    /// disk, and for tests.
+    pub fn reconnect(&self) {
+        self.control
+            .reconnect
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// How many times the reader reconnected so far.
+    pub fn reconnects(&self) -> u64 {
+        self.control
+            .reconnects
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl<T> Drop for ChangeStream<T> {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl<T> futures_core::Stream for ChangeStream<T> {
+    type Item = Result<T, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.receiver.poll_recv(cx)
+    }
+}
+
+/// Turns a batch of logged changes into what the stream carries (typed rows for
+/// [`super::Subscribe`]).
+pub(crate) trait Decoder: Send + 'static {
+    type Item: Send + 'static;
+
+    /// Reads what it needs once per connection (live column types).
+    fn prepare(
+        &mut self,
+        db: &Database,
+        capture: &'static dyn ChangeCapture,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+
+    fn decode(
+        &mut self,
+        db: &Database,
+        capture: &'static dyn ChangeCapture,
+        batch: Vec<RawChange>,
+    ) -> impl Future<Output = Result<Vec<Self::Item>, Error>> + Send;
+}
+
+/// Hands logged changes over as they are.
+#[derive(Debug)]
+struct AsLogged;
+
+impl Decoder for AsLogged {
+    type Item = RawChange;
+
+    async fn prepare(&mut self, _: &Database, _: &'static dyn ChangeCapture) -> Result<(), Error> {
+        Ok(())
+    }
+
+    async fn decode(
+        &mut self,
+        _: &Database,
+        _: &'static dyn ChangeCapture,
+        batch: Vec<RawChange>,
+    ) -> Result<Vec<RawChange>, Error> {
+        Ok(batch)
+    }
+}
+
+/// Every change of the given tables as logged (row images as JSON), from a reader task of
+/// its own with its own connections (at most two on PostgreSQL, one elsewhere).
+///
+/// # Errors
+/// The first item is [`Error::NotCaptured`] when a table has no capture, or
+/// [`Error::Database`] when the database cannot be reached at the start; later connection
+/// errors are retried by the reader, not returned.
+pub fn tail(db: &Database, options: TailOptions) -> ChangeStream<RawChange> {
+    start(db, options, AsLogged)
+}
+
+pub(crate) fn start<D: Decoder>(
+    db: &Database,
+    options: TailOptions,
+    decoder: D,
+) -> ChangeStream<D::Item> {
+    let (sender, receiver) = tokio::sync::mpsc::channel(CHANNEL);
+    let control = Arc::new(Control::default());
+    let task = tokio::spawn(run(
+        db.clone(),
+        options,
+        decoder,
+        sender,
+        Arc::clone(&control),
+    ));
+    ChangeStream {
+        receiver,
+        control,
+        task,
+    }
+}
+
+/// The tables of `db` with capture installed.
+///
+/// # Errors
+/// A query failed.
+pub async fn captured_tables(db: &Database) -> crate::Result<Vec<String>> {
+    let capture = capture_for(db.backend());
+    let rows = db.fetch_all(capture.captured_tables(), &[]).await?;
+    rows.iter()
+        .map(|row| text_at(row, 0))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| crate::Error::query(db.backend(), Some(capture.captured_tables()), e))
+}
+
+/// The newest position of `db`'s change log (0 when empty or missing).
+///
+/// # Errors
+/// A query failed.
+pub async fn head_position(db: &Database) -> crate::Result<Position> {
+    let capture = capture_for(db.backend());
+    if captured_tables(db).await?.is_empty() && !log_exists(db).await? {
+        return Ok(Position(0));
+    }
+    let rows = db.fetch_all(capture.head_position(), &[]).await?;
+    let head = rows
+        .first()
+        .map(|row| i64::from_column_at(row, 0))
+        .transpose()
+        .map_err(|e| crate::Error::query(db.backend(), Some(capture.head_position()), e))?
+        .unwrap_or(0);
+    Ok(Position(head))
+}
+
+async fn log_exists(db: &Database) -> crate::Result<bool> {
+    let capture = capture_for(db.backend());
+    // The head query reads the log's own bookkeeping; a missing log fails it.
+    Ok(db.fetch_all(capture.head_position(), &[]).await.is_ok())
+}
+
+/// Deletes numbered changes committed before `before`; returns how many.
+///
+/// # Errors
+/// A query failed (a database without a change log has nothing to prune: 0).
+pub async fn prune(db: &Database, before: chrono::DateTime<chrono::Utc>) -> crate::Result<u64> {
+    if !log_exists(db).await? {
+        return Ok(0);
+    }
+    let capture = capture_for(db.backend());
+    let cutoff = before.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+    db.execute(capture.prune(), &[Value::Text(cutoff)]).await
+}
+
+fn text_at(row: &Row, index: usize) -> Result<String, sqlx::Error> {
+    String::from_column_at(row, index)
+}
+
+fn optional_text_at(row: &Row, index: usize) -> Result<Option<String>, sqlx::Error> {
+    Option::<String>::from_column_at(row, index)
+}
+
+/// The reader's connections: a pool of its own (not the application's), plus PostgreSQL's
+/// listener.
+struct Session {
+    db: Database,
+    capture: &'static dyn ChangeCapture,
+    #[cfg(feature = "postgres")]
+    listener: Option<sqlx::postgres::PgListener>,
+    version: Option<i64>,
+    poll: Duration,
+}
+
+impl Session {
+    async fn open(source: &Database) -> Result<Self, Error> {
+        let capture = capture_for(source.backend());
+        let listens = matches!(capture.wake(), Wake::Notify(_));
+        let db = source
+            .dedicated(if listens { 2 } else { 1 }, APPLICATION_NAME)
+            .await?;
+        #[cfg(feature = "postgres")]
+        let listener = match (capture.wake(), db.pool()) {
+            (Wake::Notify(channel), crate::database::PoolRef::Postgres(pool)) => {
+                let mut listener = sqlx::postgres::PgListener::connect_with(pool)
+                    .await
+                    .map_err(|e| crate::Error::query(db.backend(), Some("LISTEN"), e))?;
+                listener
+                    .listen(channel)
+                    .await
+                    .map_err(|e| crate::Error::query(db.backend(), Some("LISTEN"), e))?;
+                Some(listener)
+            }
+            _ => None,
+        };
+        Ok(Self {
+            db,
+            capture,
+            #[cfg(feature = "postgres")]
+            listener,
+            version: None,
+            poll: MIN_POLL,
+        })
+    }
+
+    async fn close(self) {
+        #[cfg(feature = "postgres")]
+        if let Some(listener) = self.listener {
+            drop(listener);
+        }
+        self.db.close().await;
+    }
+
+    /// Waits until there may be something new (or a safety interval passed).
+    async fn wait(&mut self, control: &Control) -> Result<(), Error> {
+        match self.capture.wake() {
+            Wake::Notify(_) => {
+                #[cfg(feature = "postgres")]
+                if let Some(listener) = &mut self.listener {
+                    let mut waited = Duration::ZERO;
+                    // Short slices, so a reconnect request is seen soon.
+                    while waited < SAFETY_POLL {
+                        if control.reconnect.load(std::sync::atomic::Ordering::SeqCst) {
+                            return Ok(());
+                        }
+                        let slice = Duration::from_millis(100);
+                        match tokio::time::timeout(slice, listener.try_recv()).await {
+                            Err(_) => waited += slice,
+                            Ok(Ok(Some(_))) => {
+                                // One read serves every notification queued so far.
+                                while listener.next_buffered().is_some() {}
+                                return Ok(());
+                            }
+                            // The connection dropped; the next receive reconnects. Read now:
+                            // notifications sent meanwhile are lost.
+                            Ok(Ok(None)) => return Ok(()),
+                            Ok(Err(error)) => {
+                                return Err(crate::Error::query(
+                                    self.db.backend(),
+                                    Some("LISTEN"),
+                                    error,
+                                )
+                                .into());
+                            }
+                        }
+                    }
+                    return Ok(());
+                }
+                tokio::time::sleep(MAX_POLL).await;
+                Ok(())
+            }
+            Wake::Version(query) => loop {
+                if control.reconnect.load(std::sync::atomic::Ordering::SeqCst) {
+                    return Ok(());
+                }
+                let rows = self.db.fetch_all(query, &[]).await?;
+                let version = rows
+                    .first()
+                    .map(|row| i64::from_column_at(row, 0))
+                    .transpose()
+                    .map_err(|e| crate::Error::query(self.db.backend(), Some(query), e))?;
+                if version != self.version {
+                    self.version = version;
+                    self.poll = MIN_POLL;
+                    return Ok(());
+                }
+                tokio::time::sleep(self.poll).await;
+                self.poll = (self.poll * 2).min(MAX_POLL);
+            },
+        }
+    }
+
+    /// Gives committed, unnumbered changes their positions.
+    async fn number(&self) -> Result<(), Error> {
+        match self.capture.numbering() {
+            Numbering::AtWrite => Ok(()),
+            Numbering::Statement(sql) => {
+                self.db.fetch_all(sql, &[]).await?;
+                Ok(())
+            }
+            Numbering::Steps(steps) => {
+                if self
+                    .db
+                    .fetch_all(self.capture.pending_query(), &[])
+                    .await?
+                    .is_empty()
+                {
+                    return Ok(());
+                }
+                let backend = self.db.backend();
+                let mut tx = self.db.begin(Some(Isolation::ReadCommitted)).await?;
+                let head_rows = tx.fetch_all(steps.lock_head, &[]).await?;
+                let head = head_rows
+                    .first()
+                    .map(|row| i64::from_column_at(row, 0))
+                    .transpose()
+                    .map_err(|e| crate::Error::query(backend, Some(steps.lock_head), e))?
+                    .unwrap_or(0);
+                let pending = tx
+                    .fetch_all(steps.list_pending, &[Value::Int(1000)])
+                    .await?;
+                let ids = pending
+                    .iter()
+                    .map(|row| i64::from_column_at(row, 0))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| crate::Error::query(backend, Some(steps.list_pending), e))?;
+                if ids.is_empty() {
+                    tx.rollback().await?;
+                    return Ok(());
+                }
+                let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+                let positions: Vec<String> = (head + 1..)
+                    .zip(&ids)
+                    .map(|(position, id)| format!("WHEN {id} THEN {position}"))
+                    .collect();
+                let sql = steps
+                    .number_ids
+                    .replace("{positions}", &positions.join(" "))
+                    .replace("{ids}", &list.join(","));
+                tx.execute(&sql, &[]).await?;
+                let count = i64::try_from(ids.len()).unwrap_or(i64::MAX);
+                tx.execute(steps.store_head, &[Value::Int(head + count)])
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Reads up to a batch of changes after `after`.
+    async fn read(&self, tables: &str, after: Position) -> Result<Vec<RawChange>, Error> {
+        let sql = self.capture.read_changes().replace("{tables}", tables);
+        let rows = self
+            .db
+            .fetch_all(&sql, &[Value::Int(after.0), Value::Int(BATCH)])
+            .await?;
+        let backend = self.db.backend();
+        rows.iter()
+            .map(|row| decode_change(row).map_err(|e| crate::Error::query(backend, Some(&sql), e)))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .collect()
+    }
+}
+
+fn decode_change(row: &Row) -> Result<Result<RawChange, Error>, sqlx::Error> {
+    let position = Position(i64::from_column_at(row, 0)?);
+    let table = text_at(row, 1)?;
+    let operation = text_at(row, 2)?;
+    let json = |text: Option<String>| -> Result<Option<serde_json::Value>, String> {
+        text.map(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+            .transpose()
+    };
+    let failed = |message: String| Error::Decode {
+        position,
+        table: table.clone(),
+        message,
+    };
+    let Some(op) = Operation::parse(&operation) else {
+        return Ok(Err(failed(format!("unknown operation {operation:?}"))));
+    };
+    let primary_key = match json(optional_text_at(row, 3)?) {
+        Ok(key) => key.unwrap_or(serde_json::Value::Null),
+        Err(message) => return Ok(Err(failed(message))),
+    };
+    let (old, new) = match (
+        json(optional_text_at(row, 4)?),
+        json(optional_text_at(row, 5)?),
+    ) {
+        (Ok(old), Ok(new)) => (old, new),
+        (Err(message), _) | (_, Err(message)) => return Ok(Err(failed(message))),
+    };
+    let transaction_id = optional_text_at(row, 6)?;
+    let committed = optional_text_at(row, 7)?.unwrap_or_default();
+    let committed_at = match chrono::DateTime::parse_from_rfc3339(&committed) {
+        Ok(time) => time.with_timezone(&chrono::Utc),
+        Err(e) => return Ok(Err(failed(format!("commit time {committed:?}: {e}")))),
+    };
+    Ok(Ok(RawChange {
+        position,
+        table: table.clone(),
+        op,
+        primary_key,
+        old,
+        new,
+        transaction_id,
+        committed_at,
+    }))
+}
+
+/// `AND table_name IN ('a', 'b')`, or nothing for every table.
+fn table_filter(db: &Database, tables: &[String]) -> String {
+    if tables.is_empty() {
+        return String::new();
+    }
+    let dialect = crate::dialect::dialect_for(db.backend());
+    let names: Vec<String> = tables.iter().map(|t| dialect.string_literal(t)).collect();
+    format!(
+        " AND {} IN ({})",
+        dialect.quote("table_name"),
+        names.join(", ")
+    )
+}
+
+/// Checks that every table has capture.
+async fn check_capture(db: &Database, tables: &[String]) -> Result<(), Error> {
+    let captured = captured_tables(db).await?;
+    for table in tables {
+        if !captured.contains(table) {
+            return Err(Error::NotCaptured {
+                table: table.clone(),
+                backend: db.backend(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The live columns of `table` with their native types.
+pub(crate) async fn live_columns(
+    db: &Database,
+    capture: &'static dyn ChangeCapture,
+    table: &str,
+) -> Result<Vec<LiveColumn>, Error> {
+    let rows = db
+        .fetch_all(capture.live_columns(), &[Value::Text(table.to_string())])
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(LiveColumn {
+                name: text_at(row, 0)?,
+                native_type: text_at(row, 1)?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(|e| crate::Error::query(db.backend(), Some(capture.live_columns()), e).into())
+}
+
+async fn run<D: Decoder>(
+    source: Database,
+    options: TailOptions,
+    mut decoder: D,
+    sender: tokio::sync::mpsc::Sender<Result<D::Item, Error>>,
+    control: Arc<Control>,
+) {
+    // Start: the tables must have capture; a failure here is the stream's only item.
+    let start = async {
+        check_capture(&source, &options.tables).await?;
+        let from = match options.from {
+            Some(position) => position,
+            None => head_position(&source).await?,
+        };
+        Ok::<_, Error>(from)
+    };
+    let mut after = match start.await {
+        Ok(from) => from,
+        Err(error) => {
+            let _ = sender.send(Err(error)).await;
+            return;
+        }
+    };
+    let tables = table_filter(&source, &options.tables);
+    let mut backoff = Duration::from_millis(50);
+    let mut first = true;
+    loop {
+        let mut session = match Session::open(&source).await {
+            Ok(session) => session,
+            Err(error) => {
+                tracing::warn!(%error, "change reader cannot connect; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        if !first {
+            control
+                .reconnects
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        first = false;
+        let outcome = follow(
+            &mut session,
+            &mut after,
+            &tables,
+            &mut decoder,
+            &sender,
+            &control,
+        )
+        .await;
+        session.close().await;
+        match outcome {
+            Ok(Stop::ConsumerGone) => return,
+            Ok(Stop::Reconnect) => {
+                control
+                    .reconnect
+                    .store(false, std::sync::atomic::Ordering::SeqCst);
+            }
+            Err(Error::Decode { .. }) | Err(Error::NotCaptured { .. }) => {
+                if let Err(error) = outcome {
+                    let _ = sender.send(Err(error)).await;
+                }
+                return;
+            }
+            Err(error) => {
+                tracing::debug!(%error, "change reader lost its connection; reconnecting");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+enum Stop {
+    ConsumerGone,
+    Reconnect,
+}
+
+/// Reads, decodes and hands over changes until an error, a reconnect request or the consumer
+/// leaving.
+async fn follow<D: Decoder>(
+    session: &mut Session,
+    after: &mut Position,
+    tables: &str,
+    decoder: &mut D,
+    sender: &tokio::sync::mpsc::Sender<Result<D::Item, Error>>,
+    control: &Control,
+) -> Result<Stop, Error> {
+    decoder.prepare(&session.db, session.capture).await?;
+    loop {
+        session.number().await?;
+        loop {
+            let batch = session.read(tables, *after).await?;
+            let full = i64::try_from(batch.len()).unwrap_or(i64::MAX) >= BATCH;
+            let Some(last) = batch.last().map(|c| c.position) else {
+                break;
+            };
+            for item in decoder.decode(&session.db, session.capture, batch).await? {
+                if sender.send(Ok(item)).await.is_err() {
+                    return Ok(Stop::ConsumerGone);
+                }
+            }
+            *after = last;
+            if !full {
+                break;
+            }
+        }
+        if sender.is_closed() {
+            return Ok(Stop::ConsumerGone);
+        }
+        if control.reconnect.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(Stop::Reconnect);
+        }
+        session.wait(control).await?;
+        if control.reconnect.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(Stop::Reconnect);
+        }
+    }
+}
+
+/// The change log drives the query cache: `CacheInvalidator::follow(tail(&db, options))` bumps
+/// the cached tables as changes commit, also those written outside foxdb.
+#[cfg(feature = "cache")]
+impl crate::cache::ChangeFeed for ChangeStream<RawChange> {
+    async fn next_change(&mut self) -> Option<crate::cache::Change> {
+        use futures_core::Stream as _;
+        let item = std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await?;
+        match item {
+            Ok(change) => Some(crate::cache::Change {
+                table: change.table,
+                position: change.position.to_string(),
+            }),
+            Err(error) => {
+                tracing::warn!(%error, "the change feed of the query cache stopped");
+                None
+            }
+        }
+    }
+}

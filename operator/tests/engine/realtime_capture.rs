@@ -1,0 +1,189 @@
+//! `realtime: true` installs change capture through the plan, in words; turning it off removes
+//! it; the re-plan after either is empty (introspection recognises installed capture); every
+//! committed insert, update and delete lands in the change log, and a rolled-back one does not.
+
+use fox_e2e::{Backend, TestDatabase};
+
+use super::support::{applied, apply, execute, live_schema, plan, query_texts, tables};
+
+fn items(realtime: bool, extra_column: &str) -> String {
+    format!(
+        "
+    - name: items
+      realtime: {realtime}
+      columns:
+        - {{name: id, type: integer, primaryKey: true}}
+        - {{name: name, type: text}}
+        - {{name: data, type: bytes, nullable: true}}
+{extra_column}"
+    )
+}
+
+/// `column` as text on `engine` (the test reads every column as text).
+fn as_text(engine: Backend, column: &str) -> String {
+    match engine {
+        Backend::Postgres => format!("{column}::text"),
+        Backend::MySql => format!("CAST({column} AS CHAR)"),
+        Backend::Sqlite => format!("CAST({column} AS TEXT)"),
+    }
+}
+
+/// Numbers pending changes the way a reader does, then lists the log in position order.
+async fn logged(database: &TestDatabase) -> Vec<Vec<Option<String>>> {
+    let db = foxdb::Database::connect(database.url())
+        .await
+        .expect("connects");
+    // A reader numbers changes before it reads them; a short tail does exactly that.
+    let mut stream = foxdb::realtime::tail(
+        &db,
+        foxdb::realtime::TailOptions {
+            tables: vec!["items".into()],
+            from: Some(foxdb::realtime::Position(0)),
+        },
+    );
+    use futures_util::StreamExt;
+    let _ = tokio::time::timeout(std::time::Duration::from_millis(500), stream.next()).await;
+    drop(stream);
+    db.close().await;
+    let sql = format!(
+        "SELECT {}, operation FROM _fox_changes WHERE position IS NOT NULL ORDER BY position",
+        as_text(database.engine(), "position")
+    );
+    query_texts(database, &sql).await
+}
+
+#[tokio::test]
+async fn realtime_true_installs_capture_and_false_removes_it() {
+    for engine in Backend::ALL {
+        let database = TestDatabase::create(engine).await;
+        let on = tables(&items(true, ""));
+        let first = plan(&database, &on).await;
+        let words: Vec<String> = first.changes.iter().map(|c| c.change.to_string()).collect();
+        assert!(
+            words
+                .iter()
+                .any(|w| w.starts_with("capture changes of items for real-time subscriptions")),
+            "{engine}: {words:?}"
+        );
+        applied(apply(&database, &on, false).await);
+        assert!(
+            plan(&database, &on).await.is_empty(),
+            "{engine}: re-plan after enabling capture: {:?}",
+            plan(&database, &on).await.changes
+        );
+        assert!(
+            live_schema(&database)
+                .await
+                .table("items")
+                .expect("items")
+                .realtime,
+            "{engine}: introspection sees capture"
+        );
+
+        // Committed writes are logged; a rolled-back one is not; a row over 8 kB writes fine.
+        execute(
+            &database,
+            "INSERT INTO items (id, name) VALUES (1, 'apple')",
+        )
+        .await;
+        execute(&database, "UPDATE items SET name = 'pear' WHERE id = 1").await;
+        let big = "x".repeat(20_000);
+        execute(
+            &database,
+            &format!("INSERT INTO items (id, name) VALUES (2, '{big}')"),
+        )
+        .await;
+        execute(&database, "DELETE FROM items WHERE id = 1").await;
+        let mut connection = super::support::connect(&database).await;
+        connection.begin().await.expect("begins");
+        connection
+            .execute("INSERT INTO items (id, name) VALUES (3, 'rolled back')")
+            .await
+            .expect("inserts");
+        connection.rollback().await.expect("rolls back");
+        connection.close().await;
+        let log = logged(&database).await;
+        let operations: Vec<&str> = log.iter().filter_map(|r| r[1].as_deref()).collect();
+        assert_eq!(
+            operations,
+            ["insert", "update", "insert", "delete"],
+            "{engine}: {log:?}"
+        );
+        let positions: Vec<i64> = log
+            .iter()
+            .filter_map(|r| r[0].as_deref()?.trim().parse().ok())
+            .collect();
+        assert_eq!(positions, [1, 2, 3, 4], "{engine}");
+
+        // A new column refreshes capture (the row image changes), in words.
+        let wider = tables(&items(
+            true,
+            "        - {name: note, type: text, nullable: true}\n",
+        ));
+        let words: Vec<String> = plan(&database, &wider)
+            .await
+            .changes
+            .iter()
+            .map(|c| c.change.to_string())
+            .collect();
+        assert!(
+            words
+                .iter()
+                .any(|w| w.starts_with("refresh change capture of items")),
+            "{engine}: {words:?}"
+        );
+        applied(apply(&database, &wider, false).await);
+        assert!(plan(&database, &wider).await.is_empty(), "{engine}");
+        execute(
+            &database,
+            "INSERT INTO items (id, name, note) VALUES (5, 'fig', 'new column')",
+        )
+        .await;
+        let images = query_texts(
+            &database,
+            &format!(
+                "SELECT {} FROM _fox_changes WHERE new_row IS NOT NULL AND table_name = 'items' ORDER BY changed_at DESC LIMIT 1",
+                as_text(engine, "new_row")
+            ),
+        )
+        .await;
+        let image: serde_json::Value =
+            serde_json::from_str(images[0][0].as_deref().expect("an image")).expect("JSON");
+        assert_eq!(image["note"], "new column", "{engine}: {image}");
+
+        // Off: capture goes, in words; writes are no longer logged; the re-plan is empty.
+        let off = tables(&items(
+            false,
+            "        - {name: note, type: text, nullable: true}\n",
+        ));
+        let words: Vec<String> = plan(&database, &off)
+            .await
+            .changes
+            .iter()
+            .map(|c| c.change.to_string())
+            .collect();
+        assert_eq!(
+            words,
+            ["stop capturing changes of items for real-time subscriptions (logged changes stay)"],
+            "{engine}"
+        );
+        applied(apply(&database, &off, false).await);
+        assert!(plan(&database, &off).await.is_empty(), "{engine}");
+        assert!(
+            !live_schema(&database)
+                .await
+                .table("items")
+                .expect("items")
+                .realtime
+        );
+        let count = format!("SELECT {} FROM _fox_changes", as_text(engine, "COUNT(*)"));
+        let before = query_texts(&database, &count).await;
+        execute(
+            &database,
+            "INSERT INTO items (id, name) VALUES (9, 'quiet')",
+        )
+        .await;
+        let after = query_texts(&database, &count).await;
+        assert_eq!(before, after, "{engine}: no capture after turning it off");
+    }
+}
