@@ -239,13 +239,25 @@ pub async fn run_controllers(
             },
         )
         .owns_stream(published_changes::<Service>(
-            &client, namespace, &published, &health,
+            &client,
+            namespace,
+            &context.secret_namespaces,
+            &published,
+            &health,
         ))
         .owns_stream(published_changes::<EndpointSlice>(
-            &client, namespace, &published, &health,
+            &client,
+            namespace,
+            &context.secret_namespaces,
+            &published,
+            &health,
         ))
         .owns_stream(published_changes::<ConfigMap>(
-            &client, namespace, &published, &health,
+            &client,
+            namespace,
+            &context.secret_namespaces,
+            &published,
+            &health,
         ))
         .shutdown_on_signal()
         .run(
@@ -365,9 +377,13 @@ where
 }
 
 /// Changes of the objects the operator publishes (selected by its label).
+///
+/// With `opted_in` namespaces (`--secret-namespaces`: where FoxReplicaSets may live), one watch
+/// per namespace, as the chart grants these kinds there only.
 fn published_changes<K>(
     client: &Client,
     namespace: Option<&str>,
+    opted_in: &[String],
     config: &watcher::Config,
     health: &Arc<Health>,
 ) -> impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static
@@ -380,17 +396,25 @@ where
         + Sync
         + 'static,
 {
-    watched(
-        match K::kind(&()).as_ref() {
-            "Service" => "Service",
-            "EndpointSlice" => "EndpointSlice",
-            _ => "ConfigMap",
-        },
-        watcher(scoped::<K>(client, namespace), config.clone()),
-        health,
-    )
-    .default_backoff()
-    .touched_objects()
+    let watch = match K::kind(&()).as_ref() {
+        "Service" => "Service",
+        "EndpointSlice" => "EndpointSlice",
+        _ => "ConfigMap",
+    };
+    let apis: Vec<Api<K>> = if opted_in.is_empty() {
+        vec![scoped::<K>(client, namespace)]
+    } else {
+        opted_in
+            .iter()
+            .map(|ns| Api::namespaced(client.clone(), ns))
+            .collect()
+    };
+    futures::stream::select_all(apis.into_iter().map(|api| {
+        watched(watch, watcher(api, config.clone()), health)
+            .default_backoff()
+            .touched_objects()
+            .boxed()
+    }))
 }
 
 /// What re-triggers a reconcile of the operator's own kinds: a spec change (generation), a
