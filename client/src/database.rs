@@ -93,6 +93,14 @@ pub struct Database {
     pool: Pool,
     statements: std::sync::Arc<std::sync::atomic::AtomicU64>,
     stats: std::sync::Arc<crate::stats::QueryStats>,
+    /// Set on a handle over a primary and replicas ([`Database::builder`]): `pool` is then the
+    /// primary's at start, and queries go through the router.
+    pub(crate) routing: Option<crate::router::Routed>,
+    /// `engine:database name`: what cache keys and versions are per.
+    #[cfg_attr(not(feature = "cache"), allow(dead_code))]
+    identity: std::sync::Arc<str>,
+    #[cfg(feature = "cache")]
+    cache: Option<crate::cache::QueryCache>,
 }
 
 impl Database {
@@ -110,6 +118,28 @@ impl Database {
     /// [`Error::InvalidUrl`], [`Error::Connect`] (host and hint, never the password),
     /// [`Error::BackendNotEnabled`] for an engine this build of foxdb leaves out.
     pub async fn connect_with(url: &str, options: &PoolOptions) -> Result<Self> {
+        Self::open(url, options, false).await
+    }
+
+    /// A pool that opens its first connection when a statement needs it: no network access
+    /// here, so a server that is down delays nothing.
+    ///
+    /// # Errors
+    /// [`Error::InvalidUrl`], [`Error::BackendNotEnabled`].
+    pub(crate) fn connect_lazy_with(url: &str, options: &PoolOptions) -> Result<Self> {
+        // With `lazy` the future completes at its first poll: it never awaits.
+        let mut open = std::pin::pin!(Self::open(url, options, true));
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        match open.as_mut().poll(&mut context) {
+            std::task::Poll::Ready(result) => result,
+            std::task::Poll::Pending => Err(Error::InvalidUrl {
+                url: crate::url::redact(url),
+                reason: "internal: a lazy pool waited while opening".into(),
+            }),
+        }
+    }
+
+    async fn open(url: &str, options: &PoolOptions, lazy: bool) -> Result<Self> {
         let url = DatabaseUrl::parse(url)?;
         let connect_error = |error: sqlx::Error| Error::Connect {
             backend: url.backend(),
@@ -123,7 +153,7 @@ impl Database {
                 #[allow(clippy::redundant_closure_call)]
                 let connect = ($configure)(connect);
                 let ping_after_idle = options.ping_after_idle;
-                sqlx::pool::PoolOptions::new()
+                let pool_options = sqlx::pool::PoolOptions::new()
                     .test_before_acquire(false)
                     .before_acquire(move |connection, meta| {
                         Box::pin(async move {
@@ -141,11 +171,16 @@ impl Database {
                     .max_connections(options.max_connections)
                     .min_connections(options.min_connections)
                     .acquire_timeout(options.acquire_timeout)
-                    .idle_timeout(options.idle_timeout)
-                    .connect_with(connect)
-                    .await
-                    .map(Pool::$variant)
-                    .map_err(connect_error)?
+                    .idle_timeout(options.idle_timeout);
+                if lazy {
+                    Pool::$variant(pool_options.connect_lazy_with(connect))
+                } else {
+                    pool_options
+                        .connect_with(connect)
+                        .await
+                        .map(Pool::$variant)
+                        .map_err(connect_error)?
+                }
             }};
         }
         let pool = match url.backend() {
@@ -175,7 +210,130 @@ impl Database {
                 crate::stats::QueryStats::new(url.backend(), options.slow_query_threshold)
                     .with_max_shapes(options.max_query_shapes),
             ),
+            routing: None,
+            identity: format!("{}:{}", url.backend().as_str(), url.database_name()).into(),
+            #[cfg(feature = "cache")]
+            cache: None,
         })
+    }
+
+    /// This handle with a query cache: `.cache(ttl)` reads go through it, and writes bump
+    /// the versions of the tables they write (see [`crate::cache`]).
+    #[cfg(feature = "cache")]
+    pub fn with_cache(mut self, cache: crate::cache::QueryCache) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// The query cache, if any.
+    #[cfg(feature = "cache")]
+    pub fn query_cache(&self) -> Option<&crate::cache::QueryCache> {
+        self.cache.as_ref()
+    }
+
+    /// `engine:database name`, what cache keys and versions are per.
+    #[cfg(feature = "cache")]
+    pub(crate) fn identity(&self) -> &str {
+        &self.identity
+    }
+
+    /// The hooks a write on this handle runs after it commits (cache version bumps; the
+    /// session is added by the router).
+    pub(crate) fn commit_hooks(&self) -> crate::commit_hooks::CommitHooks {
+        crate::commit_hooks::CommitHooks {
+            #[cfg(feature = "cache")]
+            cache: self
+                .cache
+                .clone()
+                .map(|cache| (cache, self.identity.clone())),
+            ..Default::default()
+        }
+    }
+
+    /// After a statement on the pool (which commits by itself) wrote.
+    async fn written(&self, sql: &str) {
+        let mut hooks = self.commit_hooks();
+        hooks.note_statement(sql);
+        hooks.committed().await;
+    }
+
+    /// This handle counting its statements into `other`'s counters and statistics.
+    pub(crate) fn counting_with(mut self, other: &Database) -> Self {
+        self.statements = other.statements.clone();
+        self.stats = other.stats.clone();
+        self.identity = other.identity.clone();
+        self
+    }
+
+    /// The same pool with counters and statistics of its own: for health checks and
+    /// read-your-writes waits, which are not the application's statements.
+    pub(crate) fn uncounted(&self) -> Self {
+        let mut handle = self.clone();
+        handle.routing = None;
+        handle.statements = std::sync::Arc::default();
+        handle.stats = std::sync::Arc::new(crate::stats::QueryStats::new(self.backend(), None));
+        handle
+    }
+
+    /// This (primary) handle routing through `router`, in a session of its own.
+    pub(crate) fn routed_by(mut self, router: std::sync::Arc<crate::router::Router>) -> Self {
+        self.routing = Some(crate::router::Routed {
+            router,
+            session: std::sync::Arc::default(),
+            on_primary: false,
+        });
+        self
+    }
+
+    /// A handle whose queries all run on the primary (for one query:
+    /// `User::find().all(&db.on_primary())`), in this handle's session. Without replicas it
+    /// is the same database.
+    pub fn on_primary(&self) -> Database {
+        let mut handle = self.clone();
+        if let Some(routed) = &mut handle.routing {
+            routed.on_primary = true;
+        }
+        handle
+    }
+
+    /// A handle with a read-your-writes session of its own: its reads see its own writes,
+    /// but not wait for those of the handle it came from. (Clones of a handle share its
+    /// session.) Without replicas it is the same database.
+    pub fn session(&self) -> Database {
+        let mut handle = self.clone();
+        if let Some(routed) = &mut handle.routing {
+            routed.session = std::sync::Arc::default();
+            routed.on_primary = false;
+        }
+        handle
+    }
+
+    /// Whether this handle routes over replicas ([`Database::builder`],
+    /// [`Database::from_routing`]).
+    pub fn has_replicas(&self) -> bool {
+        self.routing.is_some()
+    }
+
+    /// Counters of where reads went (`None` without replicas); register them with
+    /// [`crate::RoutingMetrics::register`].
+    pub fn routing_metrics(&self) -> Option<&crate::RoutingMetrics> {
+        self.routing.as_ref().map(|r| r.router.metrics())
+    }
+
+    /// Checks every replica now rather than at the next health check interval.
+    pub async fn check_replicas(&self) {
+        if let Some(routed) = &self.routing {
+            routed.router.check_health().await;
+        }
+    }
+
+    /// The primary now, as a plain handle (no routing), for transactions.
+    pub(crate) fn current_primary(
+        &self,
+    ) -> Option<(Database, std::sync::Arc<crate::router::Session>)> {
+        self.routing
+            .as_ref()
+            .map(|r| (r.router.members().primary.clone(), r.session.clone()))
     }
 
     pub(crate) fn pool(&self) -> PoolRef<'_> {
@@ -239,12 +397,36 @@ impl Database {
         self.fetch_decoded(sql, values, Ok).await
     }
 
-    /// Runs a query, each row decoded by `decode` as it arrives.
+    /// Runs a query, each row decoded by `decode` as it arrives; through the router when this
+    /// handle has replicas.
     async fn fetch_decoded<T: Send, F: FnMut(Row) -> Result<T> + Send>(
         &self,
         sql: &str,
         values: &[Value],
         mut decode: F,
+    ) -> Result<Vec<T>> {
+        let result = match &self.routing {
+            Some(routed) => routed.fetch(sql, values, decode).await,
+            None => self.fetch_direct(sql, values, &mut decode).await,
+        };
+        if !crate::router::statement::is_plain_read(sql) {
+            self.written(sql).await;
+        }
+        result
+    }
+
+    /// [`Database::fetch_all`] on this pool, whatever the routing.
+    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
+    pub(crate) async fn fetch_all_direct(&self, sql: &str, values: &[Value]) -> Result<Vec<Row>> {
+        self.fetch_direct(sql, values, &mut Ok).await
+    }
+
+    /// Runs a query on this pool, whatever the routing.
+    pub(crate) async fn fetch_direct<T: Send, F: FnMut(Row) -> Result<T> + Send>(
+        &self,
+        sql: &str,
+        values: &[Value],
+        decode: &mut F,
     ) -> Result<Vec<T>> {
         self.statements
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -287,6 +469,16 @@ impl Database {
     }
 
     async fn run(&self, sql: &str, values: &[Value]) -> Result<Executed> {
+        let result = match &self.routing {
+            Some(routed) => routed.execute(sql, values).await,
+            None => self.run_direct(sql, values).await,
+        };
+        self.written(sql).await;
+        result
+    }
+
+    /// Runs a statement on this pool, whatever the routing.
+    pub(crate) async fn run_direct(&self, sql: &str, values: &[Value]) -> Result<Executed> {
         self.statements
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let started = std::time::Instant::now();
@@ -356,8 +548,15 @@ impl Database {
             .collect())
     }
 
-    /// Closes every connection of the pool.
+    /// Closes every connection of the pool (of every member, with replicas).
     pub async fn close(&self) {
+        if let Some(routed) = &self.routing {
+            let members = routed.router.members();
+            for replica in &members.replicas {
+                Box::pin(replica.database.close()).await;
+            }
+            Box::pin(members.primary.close()).await;
+        }
         on_engine!(&self.pool, Pool(p) => p.close().await);
     }
 }

@@ -28,6 +28,9 @@ compile_error!(
 );
 
 mod backend;
+#[cfg(feature = "cache")]
+pub mod cache;
+mod commit_hooks;
 pub mod connection;
 pub mod database;
 pub mod dialect;
@@ -39,6 +42,8 @@ pub mod model;
 mod placeholders;
 pub mod query;
 pub mod relation;
+pub mod replication;
+pub mod router;
 pub mod row;
 pub mod schema;
 pub mod stats;
@@ -56,6 +61,7 @@ pub use foxdb_derive::{Enum, FromRow, Model};
 pub use model::{Changes, ColumnType, Comparable, Hooks, IntoValue, Model, NewRow};
 pub use query::{Aggregate, Column, Condition, Order, count, escape_like, select};
 pub use relation::Relation;
+pub use router::{DatabaseBuilder, PoolConfig, ReadPreference, RoutingMetrics};
 pub use row::{FromColumn, FromRow, Row};
 pub use stats::QueryStats;
 pub use tls::TlsOptions;

@@ -66,6 +66,8 @@ pub struct Transaction {
     inner: Inner,
     savepoints: u32,
     stats: std::sync::Arc<crate::stats::QueryStats>,
+    /// What runs after commit: read-your-writes, cache version bumps.
+    hooks: crate::commit_hooks::CommitHooks,
 }
 
 impl Database {
@@ -74,6 +76,14 @@ impl Database {
     /// # Errors
     /// Database errors; [`Error::Unsupported`] for an isolation level SQLite does not have.
     pub async fn begin(&self, isolation: Option<Isolation>) -> Result<Transaction> {
+        if let Some((primary, session)) = self.current_primary() {
+            // With replicas, a transaction runs on the primary; once it commits, the
+            // session's reads wait for it.
+            let mut transaction = Box::pin(primary.begin(isolation)).await?;
+            transaction.hooks = self.commit_hooks();
+            transaction.hooks.session = Some(session);
+            return Ok(transaction);
+        }
         let backend = self.backend();
         let inner = match (self.pool(), isolation) {
             #[cfg(feature = "postgres")]
@@ -122,6 +132,7 @@ impl Database {
                 inner,
                 savepoints: 0,
                 stats: self.stats_handle(),
+                hooks: self.commit_hooks(),
             })
             .map_err(|e| Error::query(backend, Some("BEGIN"), e))
     }
@@ -267,7 +278,10 @@ impl Transaction {
     /// Database errors.
     pub async fn commit(self) -> Result<()> {
         let backend = self.backend();
+        let hooks = self.hooks;
         let committed = on_engine!(self.inner, Inner(t) => t.commit().await);
+        // Also after a failed COMMIT: it may have committed before the connection broke.
+        hooks.committed().await;
         committed.map_err(|e| Error::query(backend, Some("COMMIT"), e))
     }
 
@@ -364,6 +378,7 @@ impl Transaction {
     }
 
     async fn run(&mut self, sql: &str, values: &[Value]) -> Result<Executed> {
+        self.hooks.note_statement(sql);
         let started = std::time::Instant::now();
         let backend = self.backend();
         let known = self.stats.statement(sql);
@@ -398,6 +413,7 @@ impl Executor for &mut Transaction {
         values: &[Value],
         mut decode: F,
     ) -> Result<Vec<T>> {
+        self.hooks.note_statement(sql);
         let started = std::time::Instant::now();
         let backend = Transaction::backend(self);
         let known = self.stats.statement(sql);

@@ -108,6 +108,10 @@ pub trait Load<P>: Send + Sync {
         parents: &[P],
         executor: E,
     ) -> impl Future<Output = Result<Vec<Self::Output>>> + Send;
+
+    /// The statements this loader runs (and those nested under it), rendered for one
+    /// stand-in key: what identifies it in a cache key, and the tables it reads.
+    fn statements(&self, backend: crate::Backend, out: &mut Vec<(String, Vec<crate::Value>)>);
 }
 
 /// The relations loaded under each row of `M`: `()` for none, or a tuple of up to eight
@@ -127,6 +131,9 @@ pub trait Nested<M>: Send + Sync {
         rows: Vec<M>,
         executor: E,
     ) -> impl Future<Output = Result<Vec<Self::Row>>> + Send;
+
+    /// The statements of every relation, as [`Load::statements`].
+    fn statements(&self, backend: crate::Backend, out: &mut Vec<(String, Vec<crate::Value>)>);
 }
 
 /// A [`Load`]er that can join the tuple `N` of the loaders already at one level: what
@@ -188,6 +195,8 @@ impl<M: Model> Nested<M> for () {
     ) -> impl Future<Output = Result<Vec<M>>> + Send {
         async move { Ok(rows) }
     }
+
+    fn statements(&self, _backend: crate::Backend, _out: &mut Vec<(String, Vec<crate::Value>)>) {}
 }
 
 impl<R> AppendTo<()> for R {
@@ -222,6 +231,12 @@ macro_rules! relation_tuples {
                         .filter_map(|row| Some((row, $($value.next()?,)+)))
                         .collect())
                 }
+            }
+
+            fn statements(&self, backend: crate::Backend, out: &mut Vec<(String, Vec<crate::Value>)>) {
+                #[allow(non_snake_case)]
+                let ($($name,)+) = self;
+                $($name.statements(backend, out);)+
             }
         }
     };
@@ -271,6 +286,11 @@ impl<P: Model, C: Model, N: Nested<C>> Load<P> for Relation<P, C, N> {
                 .map(|count| rows.by_ref().take(count).collect())
                 .collect())
         }
+    }
+
+    fn statements(&self, backend: crate::Backend, out: &mut Vec<(String, Vec<crate::Value>)>) {
+        out.push(self.batch_sql(backend, &[crate::Value::Int(0)]));
+        self.nested.statements(backend, out);
     }
 }
 
@@ -325,6 +345,10 @@ impl<P: Model, C: Model, N: Nested<C>> Load<P> for One<Relation<P, C, N>> {
                 .collect())
         }
     }
+
+    fn statements(&self, backend: crate::Backend, out: &mut Vec<(String, Vec<crate::Value>)>) {
+        self.relation.statements(backend, out);
+    }
 }
 
 /// Rows of `P` with what the relations `N` load for them:
@@ -365,5 +389,16 @@ impl<P: Model, N> WithRelations<P, N> {
     {
         let rows = self.query.all(&mut executor).await?;
         self.relations.attach(rows, executor).await
+    }
+
+    /// Every statement the query runs, the parents' first, relations rendered for a stand-in
+    /// key (see [`Load::statements`]).
+    pub fn statements(&self, backend: crate::Backend) -> Vec<(String, Vec<crate::Value>)>
+    where
+        N: Nested<P>,
+    {
+        let mut out = vec![self.query.to_sql(backend)];
+        self.relations.statements(backend, &mut out);
+        out
     }
 }

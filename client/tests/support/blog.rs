@@ -4,7 +4,7 @@
 use fox_e2e::{Backend, TestDatabase};
 use foxdb::{Database, Relation};
 
-#[derive(foxdb::Model, Clone, Debug, PartialEq)]
+#[derive(foxdb::Model, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[foxdb(table = "users")]
 pub struct User {
     #[foxdb(primary_key, auto_increment)]
@@ -13,7 +13,7 @@ pub struct User {
     pub manager_id: Option<i64>,
 }
 
-#[derive(foxdb::Model, Clone, Debug, PartialEq)]
+#[derive(foxdb::Model, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[foxdb(table = "profiles")]
 pub struct Profile {
     #[foxdb(primary_key, auto_increment)]
@@ -22,7 +22,7 @@ pub struct Profile {
     pub bio: String,
 }
 
-#[derive(foxdb::Model, Clone, Debug, PartialEq)]
+#[derive(foxdb::Model, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[foxdb(table = "posts")]
 pub struct Post {
     #[foxdb(primary_key, auto_increment)]
@@ -33,7 +33,7 @@ pub struct Post {
     pub created_at: i64,
 }
 
-#[derive(foxdb::Model, Clone, Debug, PartialEq)]
+#[derive(foxdb::Model, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[foxdb(table = "comments")]
 pub struct Comment {
     #[foxdb(primary_key, auto_increment)]
@@ -42,7 +42,7 @@ pub struct Comment {
     pub body: String,
 }
 
-#[derive(foxdb::Model, Clone, Debug, PartialEq)]
+#[derive(foxdb::Model, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[foxdb(table = "tags")]
 pub struct Tag {
     #[foxdb(primary_key, auto_increment)]
@@ -50,7 +50,7 @@ pub struct Tag {
     pub name: String,
 }
 
-#[derive(foxdb::Model, Clone, Debug, PartialEq)]
+#[derive(foxdb::Model, Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[foxdb(table = "post_tags")]
 pub struct PostTag {
     #[foxdb(primary_key)]

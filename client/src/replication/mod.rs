@@ -1,0 +1,116 @@
+//! How each engine's servers replicate, as far as read routing needs it: a replica's lag and
+//! applied position, the primary's write position, and waiting on a replica for a position
+//! (read-your-writes).
+//!
+//! One [`Replication`] implementation per engine — [`postgres`] (WAL LSNs), [`mariadb`]
+//! (MariaDB GTIDs, `MASTER_GTID_WAIT`), [`mysql`] (MySQL 8 GTID sets,
+//! `WAIT_FOR_EXECUTED_GTID_SET`) — chosen once per database by [`for_server`]. The router in
+//! [`crate::router`] is written once over this trait.
+
+#[cfg(feature = "mysql")]
+pub mod mariadb;
+#[cfg(feature = "mysql")]
+pub mod mysql;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use crate::Backend;
+use crate::database::Database;
+use crate::error::{Error, Result};
+
+/// A boxed future, so [`Replication`] stays object safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What one health check learned about a replica.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReplicaProbe {
+    /// The server replicates and answers; `false` with [`ReplicaProbe::problem`] saying why.
+    pub replicating: bool,
+    /// Seconds behind the primary, when the engine knows.
+    pub lag_seconds: Option<f64>,
+    /// The position it has applied (an LSN, a GTID position or set), when the engine tells.
+    pub applied: Option<String>,
+    /// Why the replica cannot take reads, when it cannot.
+    pub problem: Option<String>,
+}
+
+/// One engine's replication, for the router. Positions are the engine's own text (an LSN
+/// `16/B374D848`, a MariaDB GTID position `0-1-42`, a MySQL GTID set).
+pub trait Replication: Send + Sync + std::fmt::Debug {
+    /// Name in messages and metrics (`postgresql`, `mariadb`, `mysql`).
+    fn name(&self) -> &'static str;
+
+    /// The primary's current write position: a transaction that committed before this call is
+    /// at or before it. `None` when the server keeps no such position (MySQL with GTIDs off):
+    /// a session that wrote then reads from the primary.
+    fn primary_position<'a>(
+        &'a self,
+        primary: &'a Database,
+    ) -> BoxFuture<'a, Result<Option<String>>>;
+
+    /// Checks a replica: is it replicating, how far behind, what has it applied.
+    fn probe<'a>(&'a self, replica: &'a Database) -> BoxFuture<'a, Result<ReplicaProbe>>;
+
+    /// Waits up to `timeout` until `replica` has applied `position`; `Ok(false)` when it has not
+    /// by then (or will not: PostgreSQL with replay paused answers at once).
+    fn wait_for<'a>(
+        &'a self,
+        replica: &'a Database,
+        position: &'a str,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<bool>>;
+
+    /// Whether `applied` includes `wanted`; `None` when it cannot tell without asking the server.
+    fn covers(&self, applied: &str, wanted: &str) -> Option<bool>;
+
+    /// How far `applied` is behind `primary`: bytes of WAL on PostgreSQL, transactions on
+    /// MariaDB; `None` where the engine does not tell.
+    fn distance(&self, primary: &str, applied: &str) -> Option<u64>;
+}
+
+/// The replication of the server behind `primary` (a connected database): reads its version
+/// once (MariaDB and MySQL share a backend but not their GTIDs).
+///
+/// # Errors
+/// [`Error::Unsupported`] for SQLite (a file has no replicas); database errors.
+pub async fn for_server(primary: &Database) -> Result<&'static dyn Replication> {
+    let backend = primary.backend();
+    match backend {
+        #[cfg(feature = "postgres")]
+        Backend::Postgres => Ok(&postgres::Postgres),
+        #[cfg(feature = "mysql")]
+        Backend::MySql => {
+            let rows = primary
+                .fetch_all_direct("SELECT VERSION() AS version", &[])
+                .await?;
+            let version: String = match rows.first() {
+                Some(row) => row.get("version")?,
+                None => String::new(),
+            };
+            Ok(if version.contains("MariaDB") {
+                &mariadb::MariaDb
+            } else {
+                &mysql::MySql
+            })
+        }
+        Backend::Sqlite => Err(Error::Unsupported {
+            backend,
+            feature: "replicas (a SQLite database is one file)".into(),
+        }),
+        #[cfg(not(all(feature = "postgres", feature = "mysql")))]
+        compiled_out => Err(compiled_out.not_enabled()),
+    }
+}
+
+/// The first row's text column `name`, or `None` for no row or NULL.
+#[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
+pub(crate) fn first_text(rows: &[crate::Row], name: &str) -> Result<Option<String>> {
+    match rows.first() {
+        Some(row) => row.get::<Option<String>>(name),
+        None => Ok(None),
+    }
+}

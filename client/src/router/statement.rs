@@ -1,0 +1,110 @@
+//! Which statements a replica may answer.
+//!
+//! A statement is a plain read when its first keyword is `SELECT` (or `VALUES`, `SHOW`,
+//! `TABLE`) and it names nothing that writes, locks or changes session state: no row lock
+//! (`FOR UPDATE`, `FOR SHARE`, `LOCK IN SHARE MODE`), no `INTO` (PostgreSQL's `SELECT INTO`
+//! creates a table, MySQL's writes variables or files), no sequence or lock function. The
+//! check looks at the raw text, so such a word inside a string literal sends the statement
+//! to the primary too: a mistake in the safe direction. Everything else (`WITH`, which on
+//! PostgreSQL may hold an `INSERT`, included) runs on the primary.
+
+/// Words that make a `SELECT` more than a read, upper case, matched as whole words.
+const NOT_READ_ONLY: &[&str] = &[
+    "FOR",  // FOR UPDATE, FOR SHARE, FOR NO KEY UPDATE, FOR KEY SHARE
+    "LOCK", // LOCK IN SHARE MODE
+    "INTO",
+    "NEXTVAL",
+    "SETVAL",
+    "LASTVAL",
+    "PG_ADVISORY_LOCK",
+    "PG_ADVISORY_XACT_LOCK",
+    "PG_TRY_ADVISORY_LOCK",
+    "PG_TRY_ADVISORY_XACT_LOCK",
+    "PG_ADVISORY_UNLOCK",
+    "PG_ADVISORY_UNLOCK_ALL",
+    "SET_CONFIG",
+    "GET_LOCK",
+    "RELEASE_LOCK",
+    "RELEASE_ALL_LOCKS",
+    "LAST_INSERT_ID",
+    "TXID_CURRENT",
+    "PG_CURRENT_XACT_ID",
+    "NEXT",
+];
+
+/// Whether `sql` is a plain read that a replica may answer (see the module documentation).
+pub fn is_plain_read(sql: &str) -> bool {
+    let body = skip_leading_trivia(sql);
+    let first: String = body
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    if !matches!(first.as_str(), "SELECT" | "VALUES" | "SHOW" | "TABLE") {
+        return false;
+    }
+    let upper = body.to_ascii_uppercase();
+    let words = upper.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
+    let mut statements = upper.split(';').filter(|s| !s.trim().is_empty());
+    // One statement only: a second one after `;` may be anything.
+    statements.next();
+    if statements.next().is_some() {
+        return false;
+    }
+    !words
+        .filter(|w| !w.is_empty())
+        .any(|word| NOT_READ_ONLY.contains(&word))
+}
+
+/// The text after leading whitespace, opening parentheses and comments.
+fn skip_leading_trivia(mut sql: &str) -> &str {
+    loop {
+        let trimmed = sql.trim_start_matches(|c: char| c.is_whitespace() || c == '(');
+        if let Some(rest) = trimmed.strip_prefix("--") {
+            sql = rest.split_once('\n').map_or("", |(_, after)| after);
+        } else if let Some(rest) = trimmed.strip_prefix("/*") {
+            sql = rest.split_once("*/").map_or("", |(_, after)| after);
+        } else {
+            return trimmed;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_plain_read;
+
+    #[test]
+    fn selects_are_reads() {
+        assert!(is_plain_read(
+            "SELECT \"id\" FROM \"users\" WHERE \"id\" = $1"
+        ));
+        assert!(is_plain_read(
+            "  -- note\n/* x */ (SELECT 1) UNION (SELECT 2)"
+        ));
+        assert!(is_plain_read("select count(*) from t;"));
+        assert!(is_plain_read("SHOW SLAVE STATUS"));
+    }
+
+    #[test]
+    fn writes_locks_and_side_effects_go_to_the_primary() {
+        for sql in [
+            "INSERT INTO t VALUES (1)",
+            "UPDATE t SET a = 1",
+            "DELETE FROM t",
+            "WITH x AS (DELETE FROM t RETURNING *) SELECT * FROM x",
+            "SELECT * FROM t FOR UPDATE",
+            "SELECT * FROM t WHERE id = 1 FOR SHARE",
+            "SELECT * FROM t LOCK IN SHARE MODE",
+            "SELECT * INTO copy FROM t",
+            "SELECT nextval('s')",
+            "SELECT pg_advisory_lock(1)",
+            "SELECT GET_LOCK('x', 1)",
+            "SELECT 1; DELETE FROM t",
+            "BEGIN",
+            "",
+        ] {
+            assert!(!is_plain_read(sql), "{sql}");
+        }
+    }
+}
