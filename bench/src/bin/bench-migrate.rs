@@ -23,6 +23,7 @@ fn options() -> ApplyOptions {
         allow_destructive: false,
         require_approval: false,
         approve: None,
+        approval_scope: None,
         dry_run: false,
         lock_timeout: Duration::from_secs(30),
     }

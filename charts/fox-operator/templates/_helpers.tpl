@@ -85,19 +85,14 @@ this chart and compares.
 {{- if not .Values.rbac.secretNamespaces }}
 {{ include "fox-operator.secretRules" . }}
 {{- end }}
-- apiGroups: [""]
-  resources: ["services", "configmaps"]
-  verbs: ["get", "list", "watch", "create", "patch"]
-- apiGroups: ["discovery.k8s.io"]
-  resources: ["endpointslices"]
-  verbs: ["get", "list", "watch", "create", "patch"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
 {{- end }}
 
 {{/*
-Reading Secrets (the connection URLs FoxReplicaSets name): with the rules above, or, with
+Reading Secrets (the connection URLs FoxReplicaSets name) and writing the Services, ConfigMaps
+and EndpointSlices a FoxReplicaSet publishes: with the rules above, or, with
 rbac.secretNamespaces, by a Role in each of those namespaces only. They must equal
 SECRET_PERMISSIONS in operator/src/controller/rbac.rs (checked by operator/tests/chart_rbac.rs).
 */}}
@@ -105,6 +100,12 @@ SECRET_PERMISSIONS in operator/src/controller/rbac.rs (checked by operator/tests
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "list", "watch"]
+- apiGroups: [""]
+  resources: ["services", "configmaps"]
+  verbs: ["get", "list", "watch", "create", "patch"]
+- apiGroups: ["discovery.k8s.io"]
+  resources: ["endpointslices"]
+  verbs: ["get", "list", "watch", "create", "patch"]
 {{- end }}
 
 {{/*

@@ -162,10 +162,7 @@ pub fn merge_conditions(
 }
 
 /// The condition of `type_`, if set.
-pub fn find_condition<'a>(
-    conditions: &'a [Condition],
-    type_: impl AsRef<str>,
-) -> Option<&'a Condition> {
+pub fn find_condition(conditions: &[Condition], type_: impl AsRef<str>) -> Option<&Condition> {
     conditions.iter().find(|c| c.type_ == type_.as_ref())
 }
 

@@ -239,13 +239,25 @@ pub async fn run_controllers(
             },
         )
         .owns_stream(published_changes::<Service>(
-            &client, namespace, &published, &health,
+            &client,
+            namespace,
+            &context.secret_namespaces,
+            &published,
+            &health,
         ))
         .owns_stream(published_changes::<EndpointSlice>(
-            &client, namespace, &published, &health,
+            &client,
+            namespace,
+            &context.secret_namespaces,
+            &published,
+            &health,
         ))
         .owns_stream(published_changes::<ConfigMap>(
-            &client, namespace, &published, &health,
+            &client,
+            namespace,
+            &context.secret_namespaces,
+            &published,
+            &health,
         ))
         .shutdown_on_signal()
         .run(
@@ -273,23 +285,23 @@ pub async fn run_controllers(
         spec_or_lifecycle_change.combine(predicates::annotations),
         Default::default(),
     );
-    let schema_controller = dependent_controller(
-        schema_stream,
-        schemas,
-        &replicasets,
-        &client,
+    let watches = Watches {
+        client: &client,
         namespace,
-        &config,
-        &health,
-        &context.secret_namespaces,
-    )
-    .shutdown_on_signal()
-    .run(
-        |object, context| reconcile_guarded(object, context, schema::reconcile),
-        |object, error, context| error_policy_guarded(object, error, context, schema::error_policy),
-        context.clone(),
-    )
-    .for_each(|_| future::ready(()));
+        config: &config,
+        health: &health,
+        secret_namespaces: &context.secret_namespaces,
+    };
+    let schema_controller = dependent_controller(schema_stream, schemas, &replicasets, &watches)
+        .shutdown_on_signal()
+        .run(
+            |object, context| reconcile_guarded(object, context, schema::reconcile),
+            |object, error, context| {
+                error_policy_guarded(object, error, context, schema::error_policy)
+            },
+            context.clone(),
+        )
+        .for_each(|_| future::ready(()));
 
     let pool_store = replicasets.clone();
     let sweep_context = context.clone();
@@ -306,25 +318,17 @@ pub async fn run_controllers(
     .reflect(migration_writer)
     .applied_objects()
     .predicate_filter(spec_or_lifecycle_change, Default::default());
-    let migration_controller = dependent_controller(
-        migration_stream,
-        migrations,
-        &replicasets,
-        &client,
-        namespace,
-        &config,
-        &health,
-        &context.secret_namespaces,
-    )
-    .shutdown_on_signal()
-    .run(
-        |object, context| reconcile_guarded(object, context, migration::reconcile),
-        |object, error, context| {
-            error_policy_guarded(object, error, context, migration::error_policy)
-        },
-        context,
-    )
-    .for_each(|_| future::ready(()));
+    let migration_controller =
+        dependent_controller(migration_stream, migrations, &replicasets, &watches)
+            .shutdown_on_signal()
+            .run(
+                |object, context| reconcile_guarded(object, context, migration::reconcile),
+                |object, error, context| {
+                    error_policy_guarded(object, error, context, migration::error_policy)
+                },
+                context,
+            )
+            .for_each(|_| future::ready(()));
 
     // FoxReplicaSets carry no finalizer: the pools of deleted ones are closed by this sweep.
     let sweep = async move {
@@ -373,9 +377,13 @@ where
 }
 
 /// Changes of the objects the operator publishes (selected by its label).
+///
+/// With `opted_in` namespaces (`--secret-namespaces`: where FoxReplicaSets may live), one watch
+/// per namespace, as the chart grants these kinds there only.
 fn published_changes<K>(
     client: &Client,
     namespace: Option<&str>,
+    opted_in: &[String],
     config: &watcher::Config,
     health: &Arc<Health>,
 ) -> impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static
@@ -388,17 +396,25 @@ where
         + Sync
         + 'static,
 {
-    watched(
-        match K::kind(&()).as_ref() {
-            "Service" => "Service",
-            "EndpointSlice" => "EndpointSlice",
-            _ => "ConfigMap",
-        },
-        watcher(scoped::<K>(client, namespace), config.clone()),
-        health,
-    )
-    .default_backoff()
-    .touched_objects()
+    let watch = match K::kind(&()).as_ref() {
+        "Service" => "Service",
+        "EndpointSlice" => "EndpointSlice",
+        _ => "ConfigMap",
+    };
+    let apis: Vec<Api<K>> = if opted_in.is_empty() {
+        vec![scoped::<K>(client, namespace)]
+    } else {
+        opted_in
+            .iter()
+            .map(|ns| Api::namespaced(client.clone(), ns))
+            .collect()
+    };
+    futures::stream::select_all(apis.into_iter().map(|api| {
+        watched(watch, watcher(api, config.clone()), health)
+            .default_backoff()
+            .touched_objects()
+            .boxed()
+    }))
 }
 
 /// What re-triggers a reconcile of the operator's own kinds: a spec change (generation), a
@@ -443,17 +459,23 @@ fn secret_changes(
     }))
 }
 
+/// What every watch of the operator is made from.
+#[derive(Clone, Copy)]
+struct Watches<'a> {
+    client: &'a Client,
+    namespace: Option<&'a str>,
+    config: &'a watcher::Config,
+    health: &'a Arc<Health>,
+    secret_namespaces: &'a [String],
+}
+
 /// The controller of a kind that names a FoxReplicaSet (FoxSchema, FoxMigration): it also runs
 /// when that FoxReplicaSet's spec changes or its primary's Secret appears or changes.
 fn dependent_controller<K>(
     stream: impl futures::Stream<Item = Result<Guarded<K>, watcher::Error>> + Send + 'static,
     store: reflector::Store<Guarded<K>>,
     replicasets: &reflector::Store<Guarded<FoxReplicaSet>>,
-    client: &Client,
-    namespace: Option<&str>,
-    config: &watcher::Config,
-    health: &Arc<Health>,
-    secret_namespaces: &[String],
+    watches: &Watches<'_>,
 ) -> Controller<Guarded<K>>
 where
     K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
@@ -468,6 +490,13 @@ where
     let by_database = store.clone();
     let by_secret = store.clone();
     let replicasets = replicasets.clone();
+    let Watches {
+        client,
+        namespace,
+        config,
+        health,
+        secret_namespaces,
+    } = *watches;
     let kind = K::kind(&());
     let (database_watch, secret_watch) = if kind == "FoxSchema" {
         ("FoxReplicaSet (FoxSchema)", "Secret (FoxSchema)")

@@ -62,14 +62,27 @@ pub const CLUSTER_PERMISSIONS: &[Permission] = &[
     },
 ];
 
-/// Reading Secrets: part of [`CLUSTER_PERMISSIONS`], or, with the chart value
-/// `rbac.secretNamespaces` (`fox run --secret-namespaces`), granted by a Role in each of those
-/// namespaces only and left out of the cluster-wide rules.
-pub const SECRET_PERMISSIONS: &[Permission] = &[Permission {
-    group: "",
-    resources: &["secrets"],
-    verbs: &["get", "list", "watch"],
-}];
+/// Reading Secrets and writing the published Services, ConfigMaps and EndpointSlices: part of
+/// [`CLUSTER_PERMISSIONS`], or, with the chart value `rbac.secretNamespaces`
+/// (`fox run --secret-namespaces`: the namespaces that opted in, where FoxReplicaSets live),
+/// granted by a Role in each of those namespaces only and left out of the cluster-wide rules.
+pub const SECRET_PERMISSIONS: &[Permission] = &[
+    Permission {
+        group: "",
+        resources: &["secrets"],
+        verbs: &["get", "list", "watch"],
+    },
+    Permission {
+        group: "",
+        resources: &["services", "configmaps"],
+        verbs: &["get", "list", "watch", "create", "patch"],
+    },
+    Permission {
+        group: "discovery.k8s.io",
+        resources: &["endpointslices"],
+        verbs: &["get", "list", "watch", "create", "patch"],
+    },
+];
 
 /// [`CLUSTER_PERMISSIONS`] without [`SECRET_PERMISSIONS`].
 pub fn cluster_permissions_without_secrets() -> Vec<Permission> {
