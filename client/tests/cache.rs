@@ -404,3 +404,33 @@ async fn redis_slow_or_stopped_mid_test_never_fails_a_query_nor_serves_a_stale_o
     }
     let _ = Arc::new(());
 }
+
+#[tokio::test]
+async fn the_in_process_tier_is_as_fresh_as_redis() {
+    let Blog { db, .. } = &blog(Backend::Postgres).await;
+    let cache = shared_cache("local").with_local_tier(100);
+    let db = db.clone().with_cache(cache.clone());
+    let names = async || {
+        User::find()
+            .order_by(User::ID.asc())
+            .cache(TTL)
+            .all(&db)
+            .await
+            .expect("read")
+            .into_iter()
+            .map(|u| u.name)
+            .collect::<Vec<_>>()
+    };
+    let first = names().await;
+    let before = db.statement_count();
+    assert_eq!(names().await, first);
+    assert_eq!(db.statement_count(), before, "a hit");
+    db.execute("UPDATE users SET name = 'x'", &[])
+        .await
+        .expect("update");
+    assert!(
+        names().await.iter().all(|n| n == "x"),
+        "the local value is not served after a write"
+    );
+    assert_eq!((cache.metrics().hits(), cache.metrics().misses()), (1, 2));
+}

@@ -19,6 +19,8 @@
 //!   kept and retried; until it succeeds no cached result of that database is served.
 //! - Single flight: concurrent misses of one key in this process run the query once; the
 //!   others wait and read its result.
+//! - The optional in-process tier ([`QueryCache::with_local_tier`]) is keyed the same way
+//!   and checked only after the versions were read from Redis: as fresh as Redis.
 //! - Misses read from the primary when the database has replicas: a result cached under the
 //!   new versions is never one a lagging replica returned.
 //!
@@ -78,7 +80,46 @@ struct Inner {
     /// Version bumps that failed: `(database identity, table)`, retried before any hit.
     pending: Mutex<HashSet<(String, String)>>,
     flights: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// The optional in-process tier: encoded values by key, with their expiry.
+    local: Option<Mutex<LocalTier>>,
     metrics: CacheMetrics,
+}
+
+/// Values kept in this process, in front of Redis. Keys carry the table versions, which are
+/// still read from Redis on every read, so a local value is as fresh as a Redis one.
+#[derive(Debug, Default)]
+struct LocalTier {
+    capacity: usize,
+    entries: HashMap<String, (Instant, Arc<Vec<u8>>)>,
+}
+
+impl LocalTier {
+    fn get(&mut self, key: &str) -> Option<Arc<Vec<u8>>> {
+        match self.entries.get(key) {
+            Some((expires, bytes)) if *expires > Instant::now() => Some(bytes.clone()),
+            Some(_) => {
+                self.entries.remove(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn put(&mut self, key: String, bytes: Arc<Vec<u8>>, ttl: Duration) {
+        if self.capacity == 0 {
+            return;
+        }
+        if self.entries.len() >= self.capacity {
+            let now = Instant::now();
+            self.entries.retain(|_, (expires, _)| *expires > now);
+        }
+        if self.entries.len() >= self.capacity
+            && let Some(evicted) = self.entries.keys().next().cloned()
+        {
+            self.entries.remove(&evicted);
+        }
+        self.entries.insert(key, (Instant::now() + ttl, bytes));
+    }
 }
 
 impl std::fmt::Debug for QueryCache {
@@ -112,6 +153,7 @@ impl QueryCache {
                 resting_until: Mutex::new(None),
                 pending: Mutex::default(),
                 flights: Mutex::default(),
+                local: None,
                 metrics: CacheMetrics::new(),
             }),
         })
@@ -124,6 +166,25 @@ impl QueryCache {
         match Arc::try_unwrap(self.inner) {
             Ok(mut inner) => {
                 inner.timeout = timeout;
+                Self {
+                    inner: Arc::new(inner),
+                }
+            }
+            Err(inner) => Self { inner },
+        }
+    }
+
+    /// Keeps up to `entries` results in this process too (in front of Redis): a hit then
+    /// costs one Redis round trip (the table versions) instead of two, and no transfer of the
+    /// value. Call before sharing the cache.
+    #[must_use]
+    pub fn with_local_tier(self, entries: usize) -> Self {
+        match Arc::try_unwrap(self.inner) {
+            Ok(mut inner) => {
+                inner.local = Some(Mutex::new(LocalTier {
+                    capacity: entries,
+                    entries: HashMap::new(),
+                }));
                 Self {
                     inner: Arc::new(inner),
                 }
@@ -300,7 +361,7 @@ impl QueryCache {
             .update(format!("\0*={}", versions.last().copied().flatten().unwrap_or(0)).as_bytes());
         let key = format!("{}fox:q:{:x}", self.inner.prefix, hasher.finalize());
 
-        if let Some(value) = self.read(&key).await {
+        if let Some(value) = self.read(&key, ttl).await {
             metrics.hit();
             return Ok(value);
         }
@@ -310,7 +371,7 @@ impl QueryCache {
             Err(_) => Arc::default(),
         };
         let _guard = flight.lock().await;
-        if let Some(value) = self.read(&key).await {
+        if let Some(value) = self.read(&key, ttl).await {
             metrics.hit();
             return Ok(value);
         }
@@ -320,6 +381,7 @@ impl QueryCache {
             match rmp_serde::to_vec(value) {
                 Ok(bytes) => {
                     let seconds = ttl.as_secs().max(1);
+                    self.keep_locally(&key, &Arc::new(bytes.clone()), ttl);
                     let key = key.clone();
                     self.command("store", |mut connection| async move {
                         connection.set_ex::<_, _, ()>(&key, bytes, seconds).await
@@ -335,13 +397,34 @@ impl QueryCache {
         result
     }
 
-    async fn read<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
-        let key = key.to_string();
-        let bytes = self
-            .command("read", |mut connection| async move {
-                connection.get::<_, Option<Vec<u8>>>(&key).await
-            })
-            .await??;
+    fn keep_locally(&self, key: &str, bytes: &Arc<Vec<u8>>, ttl: Duration) {
+        if let Some(tier) = &self.inner.local
+            && let Ok(mut tier) = tier.lock()
+        {
+            tier.put(key.to_string(), bytes.clone(), ttl);
+        }
+    }
+
+    async fn read<T: DeserializeOwned>(&self, key: &str, ttl: Duration) -> Option<T> {
+        let local = self
+            .inner
+            .local
+            .as_ref()
+            .and_then(|tier| tier.lock().ok().and_then(|mut tier| tier.get(key)));
+        let bytes = match local {
+            Some(bytes) => bytes,
+            None => {
+                let owned = key.to_string();
+                let bytes = Arc::new(
+                    self.command("read", |mut connection| async move {
+                        connection.get::<_, Option<Vec<u8>>>(&owned).await
+                    })
+                    .await??,
+                );
+                self.keep_locally(key, &bytes, ttl);
+                bytes
+            }
+        };
         match rmp_serde::from_slice(&bytes) {
             Ok(value) => Some(value),
             Err(error) => {
