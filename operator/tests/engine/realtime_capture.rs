@@ -187,3 +187,70 @@ async fn realtime_true_installs_capture_and_false_removes_it() {
         assert_eq!(before, after, "{engine}: no capture after turning it off");
     }
 }
+
+#[tokio::test]
+async fn fox_realtime_prune_deletes_changes_older_than_the_duration() {
+    for engine in Backend::ALL {
+        let database = TestDatabase::create(engine).await;
+        applied(apply(&database, &tables(&items(true, "")), false).await);
+        for id in 1..=3 {
+            execute(
+                &database,
+                &format!("INSERT INTO items (id, name) VALUES ({id}, 'n')"),
+            )
+            .await;
+        }
+        assert_eq!(logged(&database).await.len(), 3, "{engine}: numbered");
+        let url = database.url().to_string();
+        let kept = super::support::fox(&[
+            "realtime",
+            "prune",
+            "--older-than",
+            "1d",
+            "--database",
+            &url,
+        ]);
+        assert_eq!(
+            kept.status.code(),
+            Some(0),
+            "{engine}: {}",
+            super::support::text(&kept.stderr)
+        );
+        assert!(
+            super::support::text(&kept.stdout).contains(": 0 change(s)"),
+            "{engine}"
+        );
+        assert_eq!(
+            logged(&database).await.len(),
+            3,
+            "{engine}: a day's changes stay"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let pruned = super::support::fox(&[
+            "realtime",
+            "prune",
+            "--older-than",
+            "0s",
+            "--database",
+            &url,
+        ]);
+        assert_eq!(pruned.status.code(), Some(0), "{engine}");
+        assert!(
+            super::support::text(&pruned.stdout).contains(": 3 change(s)"),
+            "{engine}: {}",
+            super::support::text(&pruned.stdout)
+        );
+        assert!(logged(&database).await.is_empty(), "{engine}: pruned");
+        let refused =
+            super::support::fox(&["realtime", "prune", "--older-than", "7", "--database", &url]);
+        assert_eq!(
+            refused.status.code(),
+            Some(2),
+            "{engine}: a duration without a unit is refused"
+        );
+        assert!(
+            super::support::text(&refused.stderr).contains("s, m, h or d"),
+            "{engine}"
+        );
+    }
+}
