@@ -318,6 +318,14 @@ impl Database {
         }
     }
 
+    /// Whether writes on this handle bump cache versions (it has a cache).
+    fn bumps_cache_versions(&self) -> bool {
+        #[cfg(feature = "cache")]
+        return self.cache.is_some();
+        #[cfg(not(feature = "cache"))]
+        false
+    }
+
     /// After a statement on the pool (which commits by itself) wrote.
     async fn written(&self, sql: &str) {
         let mut hooks = self.commit_hooks();
@@ -506,7 +514,7 @@ impl Database {
             Some(routed) => routed.fetch(sql, values, decode).await,
             None => self.fetch_direct(sql, values, &mut decode).await,
         };
-        if !crate::router::statement::is_plain_read(sql) {
+        if self.bumps_cache_versions() && !crate::router::statement::is_plain_read(sql) {
             self.written(sql).await;
         }
         result
@@ -570,7 +578,9 @@ impl Database {
             Some(routed) => routed.execute(sql, values).await,
             None => self.run_direct(sql, values).await,
         };
-        self.written(sql).await;
+        if self.bumps_cache_versions() {
+            self.written(sql).await;
+        }
         result
     }
 

@@ -6,8 +6,9 @@
 //!   replica, the read answered by the replica) against the same read on a plain connection
 //!   to that replica.
 //!
-//! Each workload: warm-up runs, then the median of timed runs, over several rounds (the
-//! median of the rounds' medians). Uses the local PostgreSQL and Redis of the tests, and a
+//! Each pair of workloads (uncached and hit; direct and routed) runs in alternating rounds —
+//! warm-up runs, then the median of timed runs — and each reports the median of its rounds'
+//! medians, so load that comes and goes on the machine falls on both alike. Uses the local PostgreSQL and Redis of the tests, and a
 //! primary/replica pair of its own (fox-e2e's `PostgresPair`).
 
 use std::time::{Duration, Instant};
@@ -66,7 +67,7 @@ struct Args {
     #[arg(long, default_value_t = 50)]
     warmup: usize,
     /// Rounds; the median of their medians is reported.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 9)]
     rounds: usize,
 }
 
@@ -100,6 +101,28 @@ async fn seed(db: &Database) -> Result<()> {
     .await?;
     db.execute("ANALYZE", &[]).await?;
     Ok(())
+}
+
+/// Two workloads measured in alternating rounds (a, b, a, b, ...), so load that comes and
+/// goes on the machine falls on both alike: the median over rounds of each one's median.
+async fn measure_pair<A, FA, B, FB>(args: &Args, mut a: A, mut b: B) -> Result<(Duration, Duration)>
+where
+    A: FnMut(usize) -> FA,
+    FA: Future<Output = Result<()>>,
+    B: FnMut(usize) -> FB,
+    FB: Future<Output = Result<()>>,
+{
+    let one_round = Args {
+        rounds: 1,
+        runs: args.runs,
+        warmup: args.warmup,
+    };
+    let (mut first, mut second) = (Vec::new(), Vec::new());
+    for _ in 0..args.rounds {
+        first.push(measure(&one_round, &mut a).await?);
+        second.push(measure(&one_round, &mut b).await?);
+    }
+    Ok((median(first), median(second)))
 }
 
 /// The median over `rounds` of the median of `runs` timed calls of `work`.
@@ -164,8 +187,12 @@ async fn main() -> Result<()> {
         anyhow::ensure!(user.is_some_and(|u| u.id == 42), "user 42 read");
         Ok(())
     };
-    let uncached_one = measure(&args, |_| one_row(plain.clone(), false)).await?;
-    let hit_one = measure(&args, |_| one_row(cached.clone(), true)).await?;
+    let (uncached_one, hit_one) = measure_pair(
+        &args,
+        |_| one_row(plain.clone(), false),
+        |_| one_row(cached.clone(), true),
+    )
+    .await?;
     row("one row by primary key", uncached_one, hit_one);
     let check = |rows: Vec<Headline>| {
         anyhow::ensure!(
@@ -177,15 +204,17 @@ async fn main() -> Result<()> {
         );
         Ok(())
     };
-    let uncached_headline = measure(&args, |_| {
-        let db = plain.clone();
-        async move { check(headline(&db, false).await?) }
-    })
-    .await?;
-    let hit_headline = measure(&args, |_| {
-        let db = cached.clone();
-        async move { check(headline(&db, true).await?) }
-    })
+    let (uncached_headline, hit_headline) = measure_pair(
+        &args,
+        |_| {
+            let db = plain.clone();
+            async move { check(headline(&db, false).await?) }
+        },
+        |_| {
+            let db = cached.clone();
+            async move { check(headline(&db, true).await?) }
+        },
+    )
     .await?;
     row(
         "20 users → profile → 5 newest posts (3 statements)",
@@ -234,9 +263,12 @@ async fn main() -> Result<()> {
         anyhow::ensure!(rows.len() == 1, "one row");
         Ok(())
     };
-    // Interleaved rounds would be fairer still; alternating whole rounds keeps it simple.
-    let direct_time = measure(&args, |i| read(direct.clone(), i)).await?;
-    let routed_time = measure(&args, |i| read(routed.clone(), i)).await?;
+    let (direct_time, routed_time) = measure_pair(
+        &args,
+        |i| read(direct.clone(), i),
+        |i| read(routed.clone(), i),
+    )
+    .await?;
     let replica_reads = routed
         .routing_metrics()
         .context("metrics")?

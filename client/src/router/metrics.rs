@@ -70,8 +70,9 @@ impl RoutingMetrics {
         self.read_your_writes.with_label_values(&[outcome]).get()
     }
 
-    pub(crate) fn read(&self, target: &str) {
-        self.reads.with_label_values(&[target]).inc();
+    /// The series of reads answered by `target`, to keep and increment without a lookup.
+    pub(crate) fn reads_counter(&self, target: &str) -> prometheus::IntCounter {
+        self.reads.with_label_values(&[target])
     }
 
     pub(crate) fn fallback(&self, reason: &str) {

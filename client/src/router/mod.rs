@@ -81,6 +81,8 @@ pub(crate) struct Replica {
     /// The same pool, for health checks and waits: not counted with the application's
     /// statements.
     probe: Database,
+    /// This replica's series of `foxdb_reads_total`, looked up once.
+    reads: std::sync::OnceLock<prometheus::IntCounter>,
     state: Mutex<ReplicaState>,
 }
 
@@ -99,6 +101,7 @@ impl Replica {
             location,
             weight,
             probe: database.uncounted(),
+            reads: std::sync::OnceLock::new(),
             database,
             state: Mutex::new(ReplicaState {
                 problem: Some("not checked yet".into()),
@@ -112,7 +115,11 @@ impl Replica {
     }
 
     fn usable(&self) -> bool {
-        self.state().usable
+        self.state.lock().is_ok_and(|s| s.usable)
+    }
+
+    fn applied(&self) -> Option<String> {
+        self.state.lock().ok().and_then(|s| s.applied.clone())
     }
 
     fn mark_down(&self, problem: String) {
@@ -164,6 +171,8 @@ pub(crate) struct Router {
     pool: PoolConfig,
     next: AtomicUsize,
     metrics: RoutingMetrics,
+    /// The primary's series of `foxdb_reads_total`, looked up once.
+    primary_reads: std::sync::OnceLock<prometheus::IntCounter>,
 }
 
 /// What a handle adds to the router: its session, and whether it reads from the primary.
@@ -218,6 +227,12 @@ impl Session {
             .unwrap_or(SessionState::Wrote)
     }
 
+    fn is_clean(&self) -> bool {
+        self.state
+            .lock()
+            .is_ok_and(|s| matches!(*s, SessionState::Clean))
+    }
+
     fn reached(&self, replica: &str, position: &str) {
         if let Ok(mut state) = self.state.lock()
             && let SessionState::At {
@@ -246,6 +261,7 @@ impl Router {
             pool,
             next: AtomicUsize::new(0),
             metrics: RoutingMetrics::new(),
+            primary_reads: std::sync::OnceLock::new(),
         }
     }
 
@@ -404,7 +420,9 @@ impl Router {
                 }
                 result => {
                     if result.is_ok() {
-                        self.metrics.read("primary");
+                        self.primary_reads
+                            .get_or_init(|| self.metrics.reads_counter("primary"))
+                            .inc();
                     }
                     return result;
                 }
@@ -469,7 +487,10 @@ impl Routed {
                 .await
             {
                 Ok(rows) => {
-                    router.metrics.read(&replica.name);
+                    replica
+                        .reads
+                        .get_or_init(|| router.metrics.reads_counter(&replica.name))
+                        .inc();
                     return Ok(rows);
                 }
                 Err(error) if is_member_failure(&error) => {
@@ -505,7 +526,7 @@ impl Routed {
 
     /// The position this session's reads need.
     async fn wanted(&self, members: &Members, settings: &Settings) -> Wanted {
-        if settings.read_your_writes.is_none() {
+        if settings.read_your_writes.is_none() || self.session.is_clean() {
             return Wanted::Anything;
         }
         match self.session.state() {
@@ -556,8 +577,7 @@ impl Routed {
         }
         let router = &*self.router;
         let known = replica
-            .state()
-            .applied
+            .applied()
             .and_then(|applied| router.replication.covers(&applied, position));
         if known == Some(true) {
             self.session.reached(&replica.name, position);
