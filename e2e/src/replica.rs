@@ -352,6 +352,9 @@ impl MariaDbPair {
             .arg(format!("--datadir={}", primary_data.display()))
             .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
             .args(["--skip-name-resolve", "--innodb-log-file-size=8M"])
+            // The bootstrap server's temporary tables in this pair's own directory: in the
+            // shared /tmp, concurrent bootstraps (parallel tests) have failed on each other's files.
+            .arg(format!("--tmpdir={}", root.display()))
             .current_dir(root);
         run(&mut install, "mariadb-install-db of the MariaDB primary")?;
         // Both servers start from the same fresh data, so the replica needs no snapshot: it
