@@ -70,10 +70,18 @@ impl FoxReplicaSet {
                 ),
             );
         }
-        if let Some(cache) = &spec.cache
-            && let Some(problem) = dns_label_problem(&cache.redis.name)
-        {
-            problems.add("spec.cache.redis.name", problem);
+        if let Some(cache) = &spec.cache {
+            if let Some(problem) = dns_label_problem(&cache.redis.name) {
+                problems.add("spec.cache.redis.name", problem);
+            }
+            // Refused rather than accepted and ignored: the operator runs no cache for it yet.
+            problems.add(
+                "spec.cache",
+                "the operator does not act on `cache` in this version of FoxDB (it would be \
+                 accepted and do nothing); remove it, and turn the query cache on in the \
+                 application instead (a mounted redis-url with Database::from_routing, or \
+                 Database::with_cache; docs/client.md, \"Query cache\")",
+            );
         }
         problems.into_result()
     }
