@@ -147,6 +147,21 @@ pub fn capture_for(backend: Backend) -> &'static dyn ChangeCapture {
     crate::dialect::dialect_for(backend).change_capture()
 }
 
+/// What the row trigger for `event` (`INSERT`, `UPDATE`, `DELETE`) records: the operation's
+/// name in the log, the row its primary key is read from (`NEW` or `OLD`), and the old and new
+/// row images (`NULL` where the event has none), each built by the engine's `image` of `OLD` or
+/// `NEW`.
+pub(crate) fn trigger_rows(
+    event: &str,
+    image: impl Fn(&str) -> String,
+) -> (&'static str, &'static str, String, String) {
+    match event {
+        "INSERT" => ("insert", "NEW", "NULL".into(), image("NEW")),
+        "UPDATE" => ("update", "NEW", image("OLD"), image("NEW")),
+        _ => ("delete", "OLD", image("OLD"), "NULL".into()),
+    }
+}
+
 /// Name of a per-table capture object (trigger), fitted to the engine's 64-byte identifier
 /// limit with a hash suffix when too long.
 pub(crate) fn capture_object_name(prefix: &str, table: &str) -> String {

@@ -7,7 +7,7 @@ use fox_crds::ColumnType;
 
 use super::capture::{
     CHANGE_HEAD, CHANGE_LOG, ChangeCapture, ImageSource, LiveColumn, Numbering, NumberingSteps,
-    Wake, capture_object_name,
+    Wake, capture_object_name, trigger_rows,
 };
 use crate::Backend;
 use crate::dialect::{Dialect, MySql};
@@ -86,26 +86,8 @@ impl ChangeCapture for MySqlCapture {
         let mut statements = self.create_log();
         for (prefix, event) in TRIGGERS {
             let trigger = MySql.quote(&capture_object_name(prefix, &table.name));
-            let (operation, key_row, old, new) = match event {
-                "INSERT" => (
-                    "insert",
-                    "NEW",
-                    "NULL".into(),
-                    image(table, "NEW", &columns),
-                ),
-                "UPDATE" => (
-                    "update",
-                    "NEW",
-                    image(table, "OLD", &columns),
-                    image(table, "NEW", &columns),
-                ),
-                _ => (
-                    "delete",
-                    "OLD",
-                    image(table, "OLD", &columns),
-                    "NULL".into(),
-                ),
-            };
+            let (operation, key_row, old, new) =
+                trigger_rows(event, |row| image(table, row, &columns));
             statements.push(format!("DROP TRIGGER IF EXISTS {trigger}"));
             statements.push(format!(
                 "CREATE TRIGGER {trigger} AFTER {event} ON {quoted} FOR EACH ROW \
