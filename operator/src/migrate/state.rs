@@ -311,7 +311,7 @@ pub async fn log_run(
 /// Every logged run: (version, direction, status), oldest first.
 ///
 /// # Errors
-/// Database errors.
+/// Database errors; [`foxdb::Error::Decode`] for a row whose version is not a number.
 pub async fn read_log(
     connection: &mut Connection,
     tables: &FoxTables,
@@ -332,11 +332,18 @@ pub async fn read_log(
             &[],
         )
         .await?;
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|row| {
             let text = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
-            (text(0).parse().unwrap_or_default(), text(1), text(2))
+            // A log row changed by hand is reported, never read as version 0.
+            let version = text(0);
+            let version = version.parse().map_err(|_| foxdb::Error::Decode {
+                column: "_fox_migration_log.version".into(),
+                message: format!(
+                    "{version:?} is not a number; the row was changed by hand: fix or delete it"
+                ),
+            })?;
+            Ok((version, text(1), text(2)))
         })
-        .collect())
+        .collect()
 }

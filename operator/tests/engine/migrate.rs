@@ -468,3 +468,39 @@ async fn updating_a_migration_record_keeps_the_rows_that_reference_it() {
         );
     }
 }
+
+/// A run-log row changed by hand is reported by name, never read as version 0. (SQLite is the
+/// engine whose column types let a number column hold text.)
+#[tokio::test]
+async fn a_run_log_row_changed_by_hand_is_reported_not_read_as_zero() {
+    let database = TestDatabase::create(Backend::Sqlite).await;
+    let folder = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        folder.path().join("1_one.up.sql"),
+        "CREATE TABLE t (id integer);",
+    )
+    .expect("writes");
+    let path = folder.path().to_str().expect("utf-8");
+    assert_eq!(
+        migrate(&["up"], path, database.url()).status.code(),
+        Some(0)
+    );
+    assert_eq!(logged(&database).await.len(), 1);
+    super::support::execute(
+        &database,
+        "UPDATE \"_fox_migration_log\" SET \"version\" = 'one'",
+    )
+    .await;
+    let mut connection = connect(&database).await;
+    let tables = FoxTables::locate(&mut connection).await.expect("locates");
+    let error = read_log(&mut connection, &tables)
+        .await
+        .expect_err("a version that is not a number");
+    connection.close().await;
+    let message = error.to_string();
+    assert!(
+        message.contains("_fox_migration_log.version")
+            && message.contains("\"one\" is not a number"),
+        "{message}"
+    );
+}
