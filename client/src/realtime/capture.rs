@@ -162,6 +162,24 @@ pub(crate) fn trigger_rows(
     }
 }
 
+/// `DROP TRIGGER IF EXISTS` for each capture trigger of `table` (one per `(prefix, event)` of
+/// `triggers`), quoted by `dialect`.
+pub(crate) fn drop_triggers(
+    triggers: &[(&str, &str)],
+    table: &str,
+    dialect: &dyn crate::dialect::Dialect,
+) -> Vec<String> {
+    triggers
+        .iter()
+        .map(|(prefix, _)| {
+            format!(
+                "DROP TRIGGER IF EXISTS {}",
+                dialect.quote(&capture_object_name(prefix, table))
+            )
+        })
+        .collect()
+}
+
 /// Name of a per-table capture object (trigger), fitted to the engine's 64-byte identifier
 /// limit with a hash suffix when too long.
 pub(crate) fn capture_object_name(prefix: &str, table: &str) -> String {

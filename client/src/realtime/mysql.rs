@@ -7,7 +7,7 @@ use fox_crds::ColumnType;
 
 use super::capture::{
     CHANGE_HEAD, CHANGE_LOG, ChangeCapture, ImageSource, LiveColumn, Numbering, NumberingSteps,
-    Wake, capture_object_name, trigger_rows,
+    Wake, capture_object_name, drop_triggers, trigger_rows,
 };
 use crate::Backend;
 use crate::dialect::{Dialect, MySql};
@@ -100,15 +100,7 @@ impl ChangeCapture for MySqlCapture {
     }
 
     fn remove(&self, table: &str) -> Vec<String> {
-        TRIGGERS
-            .iter()
-            .map(|(prefix, _)| {
-                format!(
-                    "DROP TRIGGER IF EXISTS {}",
-                    MySql.quote(&capture_object_name(prefix, table))
-                )
-            })
-            .collect()
+        drop_triggers(&TRIGGERS, table, &MySql)
     }
 
     fn captured_tables(&self) -> &'static str {

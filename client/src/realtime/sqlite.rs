@@ -7,7 +7,7 @@ use fox_crds::ColumnType;
 
 use super::capture::{
     CHANGE_LOG, ChangeCapture, ImageSource, LiveColumn, Numbering, Wake, capture_object_name,
-    trigger_rows,
+    drop_triggers, trigger_rows,
 };
 use crate::Backend;
 use crate::dialect::{Dialect, Sqlite};
@@ -89,15 +89,7 @@ impl ChangeCapture for SqliteCapture {
     }
 
     fn remove(&self, table: &str) -> Vec<String> {
-        TRIGGERS
-            .iter()
-            .map(|(prefix, _)| {
-                format!(
-                    "DROP TRIGGER IF EXISTS {}",
-                    Sqlite.quote(&capture_object_name(prefix, table))
-                )
-            })
-            .collect()
+        drop_triggers(&TRIGGERS, table, &Sqlite)
     }
 
     fn captured_tables(&self) -> &'static str {
