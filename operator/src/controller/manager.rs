@@ -401,6 +401,28 @@ where
         "EndpointSlice" => "EndpointSlice",
         _ => "ConfigMap",
     };
+    namespaced_changes(client, namespace, opted_in, config, health, watch)
+}
+
+/// Changes of `K`: one watch per namespace of `opted_in`, or, when none opted in, one over
+/// `namespace` (or all); each reported to `health` as `watch`.
+fn namespaced_changes<K>(
+    client: &Client,
+    namespace: Option<&str>,
+    opted_in: &[String],
+    config: &watcher::Config,
+    health: &Arc<Health>,
+    watch: &'static str,
+) -> impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
     let apis: Vec<Api<K>> = if opted_in.is_empty() {
         vec![scoped::<K>(client, namespace)]
     } else {
@@ -443,20 +465,7 @@ fn secret_changes(
     watch: &'static str,
 ) -> impl futures::Stream<Item = Result<PartialObjectMeta<Secret>, watcher::Error>> + Send + 'static
 {
-    let apis: Vec<Api<PartialObjectMeta<Secret>>> = if secret_namespaces.is_empty() {
-        vec![scoped::<PartialObjectMeta<Secret>>(client, namespace)]
-    } else {
-        secret_namespaces
-            .iter()
-            .map(|ns| Api::namespaced(client.clone(), ns))
-            .collect()
-    };
-    futures::stream::select_all(apis.into_iter().map(|api| {
-        watched(watch, watcher(api, config.clone()), health)
-            .default_backoff()
-            .touched_objects()
-            .boxed()
-    }))
+    namespaced_changes(client, namespace, secret_namespaces, config, health, watch)
 }
 
 /// What every watch of the operator is made from.
