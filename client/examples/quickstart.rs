@@ -16,7 +16,7 @@ pub struct Author {
 }
 
 impl foxdb::Hooks for Author {
-    fn before_insert(&mut self) -> foxdb::Result<()> {
+    async fn before_insert(&mut self, _tx: &mut foxdb::Transaction) -> foxdb::Result<()> {
         self.email = self.email.to_lowercase();
         Ok(())
     }

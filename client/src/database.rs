@@ -711,6 +711,12 @@ pub trait ModelExt: crate::Model {
     fn delete() -> crate::query::Delete<Self> {
         crate::query::delete()
     }
+
+    /// An INSERT of `row`, which may name the unique key a stored row can already hold:
+    /// `User::insert(&user).on_conflict(User::EMAIL).update([User::NAME]).exec(&db)`.
+    fn insert(row: &Self) -> crate::query::Insert<Self> {
+        crate::query::Insert::new(row)
+    }
 }
 
 impl<M: crate::Model> ModelExt for M {}

@@ -3,6 +3,7 @@
 use crate::connection::Value;
 use crate::error::Result;
 use crate::row::Row;
+use crate::transaction::Transaction;
 
 /// A struct stored in one table.
 ///
@@ -72,56 +73,121 @@ pub trait Model: Hooks + Clone + Sized + Send + Sync + 'static {
     }
 }
 
-/// Code run around writes of a model, inside the same transaction as the write.
+/// Code run around writes of a model, inside the same transaction as the write. Each hook gets
+/// that transaction, so it can read and write other rows atomically with the change (an audit
+/// row in `after_update`): what it writes commits with the change or rolls back with it.
 /// `#[derive(Model)]` gives every model the no-op default; with `#[foxdb(hooks)]` the struct
-/// implements this trait itself.
+/// implements this trait itself, writing each hook it needs as an `async fn`:
+///
+/// ```
+/// # use foxdb::{Result, Transaction};
+/// #[derive(Clone, foxdb::Model)]
+/// #[foxdb(table = "users", hooks)]
+/// struct User {
+///     #[foxdb(primary_key, auto_increment)]
+///     id: i64,
+///     email: String,
+/// }
+///
+/// #[derive(Clone, foxdb::Model)]
+/// #[foxdb(table = "audit")]
+/// struct Audit {
+///     #[foxdb(primary_key, auto_increment)]
+///     id: i64,
+///     what: String,
+/// }
+///
+/// impl foxdb::Hooks for User {
+///     async fn before_insert(&mut self, _tx: &mut Transaction) -> Result<()> {
+///         self.email = self.email.trim().to_lowercase();
+///         Ok(())
+///     }
+///
+///     async fn after_update(&self, tx: &mut Transaction) -> Result<()> {
+///         let what = format!("user {} now {}", self.id, self.email);
+///         tx.insert(&Audit { id: 0, what }).await?;
+///         Ok(())
+///     }
+/// }
+/// ```
+///
+/// Writes of a model with hooks run in a transaction: through the pool a new one, in a
+/// transaction a savepoint of it (so a failing hook undoes only its write there); through an
+/// executor that is neither they are refused with [`crate::Error::Unsupported`].
 pub trait Hooks {
-    /// Before an insert; may change the row (normalise an email, fill a slug).
+    /// Before an insert; may change the row (normalise an email, fill a slug). For
+    /// [`crate::Database::create`], which inserts only some columns, it runs on the row as
+    /// stored with the database's defaults, and what it changes is written before
+    /// `after_insert`.
     ///
     /// # Errors
     /// An error cancels the insert.
-    fn before_insert(&mut self) -> Result<()> {
-        Ok(())
+    fn before_insert(
+        &mut self,
+        transaction: &mut Transaction,
+    ) -> impl Future<Output = Result<()>> + Send {
+        let _ = transaction;
+        std::future::ready(Ok(()))
     }
 
     /// After an insert, with the row as stored.
     ///
     /// # Errors
     /// An error rolls the insert back.
-    fn after_insert(&self) -> Result<()> {
-        Ok(())
+    fn after_insert(
+        &self,
+        transaction: &mut Transaction,
+    ) -> impl Future<Output = Result<()>> + Send {
+        let _ = transaction;
+        std::future::ready(Ok(()))
     }
 
     /// Before a model is saved over its stored row.
     ///
     /// # Errors
     /// An error cancels the update.
-    fn before_update(&mut self) -> Result<()> {
-        Ok(())
+    fn before_update(
+        &mut self,
+        transaction: &mut Transaction,
+    ) -> impl Future<Output = Result<()>> + Send {
+        let _ = transaction;
+        std::future::ready(Ok(()))
     }
 
     /// After a model was saved.
     ///
     /// # Errors
     /// An error rolls the update back.
-    fn after_update(&self) -> Result<()> {
-        Ok(())
+    fn after_update(
+        &self,
+        transaction: &mut Transaction,
+    ) -> impl Future<Output = Result<()>> + Send {
+        let _ = transaction;
+        std::future::ready(Ok(()))
     }
 
     /// Before a model's row is deleted.
     ///
     /// # Errors
     /// An error cancels the delete.
-    fn before_delete(&self) -> Result<()> {
-        Ok(())
+    fn before_delete(
+        &self,
+        transaction: &mut Transaction,
+    ) -> impl Future<Output = Result<()>> + Send {
+        let _ = transaction;
+        std::future::ready(Ok(()))
     }
 
     /// After a model's row was deleted.
     ///
     /// # Errors
     /// An error rolls the delete back.
-    fn after_delete(&self) -> Result<()> {
-        Ok(())
+    fn after_delete(
+        &self,
+        transaction: &mut Transaction,
+    ) -> impl Future<Output = Result<()>> + Send {
+        let _ = transaction;
+        std::future::ready(Ok(()))
     }
 }
 

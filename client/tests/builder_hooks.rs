@@ -38,7 +38,7 @@ struct Member {
 impl foxdb::Hooks for Member {
     /// Trims the name, derives the email from name and age (so rows differ), and refuses
     /// anyone aged 99.
-    fn before_update(&mut self) -> foxdb::Result<()> {
+    async fn before_update(&mut self, _tx: &mut foxdb::Transaction) -> foxdb::Result<()> {
         if self.age == 99 {
             return Err(refused("before_update"));
         }
@@ -51,7 +51,7 @@ impl foxdb::Hooks for Member {
         Ok(())
     }
 
-    fn after_update(&self) -> foxdb::Result<()> {
+    async fn after_update(&self, _tx: &mut foxdb::Transaction) -> foxdb::Result<()> {
         if self.name == "after-fail" {
             return Err(refused("after_update"));
         }
@@ -59,14 +59,14 @@ impl foxdb::Hooks for Member {
         Ok(())
     }
 
-    fn before_delete(&self) -> foxdb::Result<()> {
+    async fn before_delete(&self, _tx: &mut foxdb::Transaction) -> foxdb::Result<()> {
         if self.name == "keep" {
             return Err(refused("before_delete"));
         }
         Ok(())
     }
 
-    fn after_delete(&self) -> foxdb::Result<()> {
+    async fn after_delete(&self, _tx: &mut foxdb::Transaction) -> foxdb::Result<()> {
         log(format!("deleted {}", self.name));
         Ok(())
     }

@@ -153,7 +153,7 @@ struct Account {
 
 impl foxdb::Hooks for Account {
     /// Emails are stored in lower case, however they arrive.
-    fn before_update(&mut self) -> foxdb::Result<()> {
+    async fn before_update(&mut self, _tx: &mut foxdb::Transaction) -> foxdb::Result<()> {
         self.email = self.email.to_lowercase();
         Ok(())
     }

@@ -283,12 +283,12 @@ struct Member {
 }
 
 impl foxdb::Hooks for Member {
-    fn before_insert(&mut self) -> foxdb::Result<()> {
+    async fn before_insert(&mut self, _tx: &mut foxdb::Transaction) -> foxdb::Result<()> {
         self.email = self.email.as_ref().map(|e| e.to_lowercase());
         Ok(())
     }
 
-    fn after_insert(&self) -> foxdb::Result<()> {
+    async fn after_insert(&self, _tx: &mut foxdb::Transaction) -> foxdb::Result<()> {
         if self.name == "refused" {
             return Err(foxdb::Error::NotFound {
                 table: "refused on purpose".into(),
@@ -297,7 +297,7 @@ impl foxdb::Hooks for Member {
         Ok(())
     }
 
-    fn before_update(&mut self) -> foxdb::Result<()> {
+    async fn before_update(&mut self, _tx: &mut foxdb::Transaction) -> foxdb::Result<()> {
         self.name = self.name.trim().to_string();
         Ok(())
     }

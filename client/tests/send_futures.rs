@@ -46,17 +46,17 @@ struct Member {
 }
 
 impl foxdb::Hooks for Member {
-    fn before_insert(&mut self) -> Result<()> {
+    async fn before_insert(&mut self, _tx: &mut foxdb::Transaction) -> Result<()> {
         self.name = self.name.to_lowercase();
         Ok(())
     }
 
-    fn before_update(&mut self) -> Result<()> {
+    async fn before_update(&mut self, _tx: &mut foxdb::Transaction) -> Result<()> {
         self.name = self.name.to_lowercase();
         Ok(())
     }
 
-    fn before_delete(&self) -> Result<()> {
+    async fn before_delete(&self, _tx: &mut foxdb::Transaction) -> Result<()> {
         if self.name == "keep" {
             return Err(Error::NotFound {
                 table: "members: refused on purpose".into(),

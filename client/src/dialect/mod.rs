@@ -84,6 +84,30 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         )
     }
 
+    /// Whether the upsert clause conflicts only on the key it names (`ON CONFLICT (key)`). Where
+    /// it does not (MySQL's `ON DUPLICATE KEY` takes a conflict on any unique key), an insert
+    /// that keeps a stored row on a conflict of one unique key ([`crate::query::OnConflict::do_nothing`])
+    /// reads that key locked and inserts only when it is free, so a conflict on another unique
+    /// key is an error there as everywhere.
+    fn upsert_names_its_key(&self) -> bool {
+        true
+    }
+
+    /// [`Dialect::upsert_clause`] on the unique key `key` of a table whose generated key column
+    /// is `generated`, written so the statement reports the row it wrote: engines with
+    /// `RETURNING` read it from there and need nothing more; MySQL also sets
+    /// `generated = LAST_INSERT_ID(generated)`, so the last insert id names the updated row as it
+    /// names an inserted one.
+    fn upsert_clause_reporting(
+        &self,
+        key: &[String],
+        updated: &[String],
+        generated: &str,
+    ) -> String {
+        let _ = generated;
+        self.upsert_clause(key, updated)
+    }
+
     /// What a server error means ([`ServerErrorKind`]), read from the engine's own codes:
     /// PostgreSQL's SQLSTATE, MySQL/MariaDB's error number, SQLite's extended result code.
     /// Every engine answers (no default), so a new engine cannot leave its errors unread.

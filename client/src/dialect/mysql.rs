@@ -18,6 +18,18 @@ impl MySql {
     fn needs_expression_default(ty: &ColumnType) -> bool {
         matches!(ty, ColumnType::Text | ColumnType::Json | ColumnType::Bytes)
     }
+
+    /// `c = VALUES(c)` per updated column (MariaDB has no row alias; `VALUES()` is what it and
+    /// MySQL both read), or `k = k` with nothing to update.
+    fn duplicate_key_assignments(&self, key: &[String], updated: &[String]) -> Vec<String> {
+        match (updated, key.first()) {
+            ([], Some(first)) => vec![format!("{0} = {0}", self.quote(first))],
+            _ => updated
+                .iter()
+                .map(|c| format!("{0} = VALUES({0})", self.quote(c)))
+                .collect(),
+        }
+    }
 }
 
 impl Dialect for MySql {
@@ -152,13 +164,26 @@ impl Dialect for MySql {
     /// other engines' `ON CONFLICT`, but MySQL takes a conflict on any unique key, not only
     /// `key`, as the conflict to update.
     fn upsert_clause(&self, key: &[String], updated: &[String]) -> String {
-        let assignments: Vec<String> = match (updated, key.first()) {
-            ([], Some(first)) => vec![format!("{0} = {0}", self.quote(first))],
-            _ => updated
-                .iter()
-                .map(|c| format!("{0} = VALUES({0})", self.quote(c)))
-                .collect(),
-        };
+        format!(
+            " ON DUPLICATE KEY UPDATE {}",
+            self.duplicate_key_assignments(key, updated).join(", ")
+        )
+    }
+
+    fn upsert_names_its_key(&self) -> bool {
+        false
+    }
+
+    /// `ON DUPLICATE KEY UPDATE g = LAST_INSERT_ID(g), c = VALUES(c)`: the last insert id then
+    /// names the updated row too (the documented MySQL idiom), whichever unique key conflicted.
+    fn upsert_clause_reporting(
+        &self,
+        key: &[String],
+        updated: &[String],
+        generated: &str,
+    ) -> String {
+        let mut assignments = vec![format!("{0} = LAST_INSERT_ID({0})", self.quote(generated))];
+        assignments.extend(self.duplicate_key_assignments(key, updated));
         format!(" ON DUPLICATE KEY UPDATE {}", assignments.join(", "))
     }
 

@@ -90,15 +90,18 @@
 // Layers, each importing only those above it: `ast` (the tree) and `writer` (text and bound
 // values); `render` (the tree as SQL, over `writer` and the engine's `Dialect`); the builders
 // (`column`, `condition`, `like`, `aggregate`, `select`, `selection`, `in_subquery`,
-// `join_path`, `join`); the writes (`filtered_write`, `write_hooks`, `write`, and
+// `join_path`, `join`); the writes (`filtered_write`, `write_hooks`, `write`, `insert_many`,
+// `conflict`, and
 // `write_methods`, the pool's and transactions' methods over them).
 mod aggregate;
 mod any_array;
 pub(crate) mod ast;
 mod column;
 mod condition;
+mod conflict;
 mod filtered_write;
 mod in_subquery;
+mod insert_many;
 pub mod join;
 mod join_path;
 pub mod like;
@@ -115,7 +118,9 @@ pub use aggregate::{Aggregate, SumsToFloat, SumsToInteger, count};
 pub use column::{Column, Order};
 pub use condition::Condition;
 pub(crate) use condition::key_condition;
+pub use conflict::{ColumnList, Insert, OnConflict, OnConflictDoNothing, OnConflictUpdate};
 pub use filtered_write::{Delete, Update, delete, update};
+pub use insert_many::{insert_many, insert_many_returning};
 pub use join::{Alternatives, JoinSelect, JoinSelectColumns};
 pub(crate) use join_path::JoinLink;
 pub use join_path::{IntoJoinPath, JoinPath};
@@ -128,6 +133,6 @@ pub use source::Nullable;
 pub use source::{Alias, Source};
 #[doc(hidden)]
 pub use write::upsert_statement;
-pub use write::{create, insert, insert_many, insert_statement, patch, remove, save, upsert};
+pub use write::{create, insert, insert_statement, patch, remove, save, upsert};
 pub(crate) use writer::EnumColumns;
 pub use writer::SqlWriter;

@@ -9,10 +9,16 @@ use crate::connection::Value;
 use crate::dialect::dialect_for;
 use crate::error::{Error, Result};
 use crate::executor::Executor;
-use crate::model::{Changes, Model};
+use crate::model::{Changes, Hooks as _, Model};
+use crate::transaction::Transaction;
 
 /// `INSERT` of `rows` (generated columns left to the database), as one statement.
 pub fn insert_statement<M: Model>(backend: Backend, rows: &[&M]) -> (String, Vec<Value>) {
+    insert_writer(backend, rows).finish()
+}
+
+/// [`insert_statement`] as a writer, for clauses to follow.
+pub(super) fn insert_writer<M: Model>(backend: Backend, rows: &[&M]) -> SqlWriter {
     let columns: Vec<&str> = M::COLUMNS
         .iter()
         .copied()
@@ -43,7 +49,7 @@ pub fn insert_statement<M: Model>(backend: Backend, rows: &[&M]) -> (String, Vec
         }
         writer.push(")");
     }
-    writer.finish()
+    writer
 }
 
 /// Whether `column` is a generated key left at its placeholder (`0`, or NULL) in `value`: the
@@ -101,13 +107,10 @@ pub fn upsert_statement<M: Model>(backend: Backend, model: &M) -> (String, Vec<V
 /// does. Also `db.upsert(&model)`.
 ///
 /// # Errors
-/// Database and decoding errors.
-pub async fn upsert<M: Model, E: Executor>(mut executor: E, model: &M) -> Result<M> {
-    let mut model = model.clone();
-    model.before_insert()?;
-    let stored = insert_row(&mut executor, &model, true).await?;
-    stored.after_insert()?;
-    Ok(stored)
+/// Hook, database and decoding errors; [`Error::Unsupported`] for a model with hooks through an
+/// executor that is neither a `Database` nor a `Transaction`.
+pub async fn upsert<M: Model, E: Executor>(executor: E, model: &M) -> Result<M> {
+    insert_with_hooks(executor, model, true).await
 }
 
 /// Writes every non-key column of `model` over its stored row (found by primary key), with
@@ -116,13 +119,19 @@ pub async fn upsert<M: Model, E: Executor>(mut executor: E, model: &M) -> Result
 /// # Errors
 /// Hook and database errors.
 pub async fn save<M: Model, E: Executor>(executor: E, model: &M) -> Result<bool> {
-    let mut model = model.clone();
-    model.before_update()?;
-    let changed = save_values(executor, &model).await?;
-    if changed {
-        model.after_update()?;
+    if !M::HAS_HOOKS {
+        return save_values(executor, model).await;
     }
-    Ok(changed)
+    in_transaction(executor, async |transaction| {
+        let mut model = model.clone();
+        model.before_update(transaction).await?;
+        let changed = save_values(&mut *transaction, &model).await?;
+        if changed {
+            model.after_update(transaction).await?;
+        }
+        Ok(changed)
+    })
+    .await
 }
 
 /// Writes the non-key columns of `model` over the row with its key; whether a row matched.
@@ -198,27 +207,65 @@ async fn patch_row<C: Changes, E: Executor>(
 ///
 /// # Errors
 /// Hook and database errors.
-pub async fn remove<M: Model, E: Executor>(mut executor: E, model: &M) -> Result<bool> {
-    model.before_delete()?;
+pub async fn remove<M: Model, E: Executor>(executor: E, model: &M) -> Result<bool> {
     // The delete hooks run here, once; the builder's per-row hooks would run them again.
-    let deleted = delete::<M>()
-        .filter(key_condition(model))
-        .without_hooks()
-        .exec(&mut executor)
-        .await?
-        > 0;
-    if deleted {
-        model.after_delete()?;
+    let statement = delete::<M>().filter(key_condition(model)).without_hooks();
+    if !M::HAS_HOOKS {
+        return Ok(statement.exec(executor).await? > 0);
     }
-    Ok(deleted)
+    in_transaction(executor, async |transaction| {
+        model.before_delete(transaction).await?;
+        let deleted = statement.exec(&mut *transaction).await? > 0;
+        if deleted {
+            model.after_delete(transaction).await?;
+        }
+        Ok(deleted)
+    })
+    .await
 }
 
 /// Inserts a new row giving only some columns (the database fills the rest from defaults) and
 /// returns it as a model. Also `db.create(&new)`.
 ///
+/// For a model with hooks, in one transaction: the row is inserted and read back with its
+/// defaults, `before_insert` runs on that row (what it changes is written, as `save` would),
+/// then `after_insert` on the row as stored.
+///
 /// # Errors
-/// Database and decoding errors.
+/// Hook, database and decoding errors.
 pub async fn create<N: crate::model::NewRow, E: Executor>(
+    executor: E,
+    new: &N,
+) -> Result<N::Model> {
+    if !<N::Model as Model>::HAS_HOOKS {
+        return create_row(executor, new).await;
+    }
+    in_transaction(executor, async |transaction| {
+        let inserted = create_row(&mut *transaction, new).await?;
+        let mut prepared = inserted.clone();
+        prepared.before_insert(transaction).await?;
+        let stored = if prepared.values() == inserted.values() {
+            inserted
+        } else {
+            save_values(&mut *transaction, &prepared).await?;
+            select::<N::Model>()
+                .filter(key_condition(&prepared))
+                .all(&mut *transaction)
+                .await?
+                .into_iter()
+                .next()
+                .ok_or_else(|| Error::NotFound {
+                    table: <N::Model as Model>::TABLE.to_string(),
+                })?
+        };
+        stored.after_insert(transaction).await?;
+        Ok(stored)
+    })
+    .await
+}
+
+/// The `INSERT` of [`create`], without hooks, and the row read back.
+async fn create_row<N: crate::model::NewRow, E: Executor>(
     mut executor: E,
     new: &N,
 ) -> Result<N::Model> {
@@ -290,19 +337,62 @@ pub async fn create<N: crate::model::NewRow, E: Executor>(
 /// filled in). Also `db.insert(&model)` and `tx.insert(&model)`.
 ///
 /// # Errors
-/// Database and decoding errors.
-pub async fn insert<M: Model, E: Executor>(mut executor: E, model: &M) -> Result<M> {
-    let mut model = model.clone();
-    model.before_insert()?;
-    let stored = insert_row(&mut executor, &model, false).await?;
-    stored.after_insert()?;
-    Ok(stored)
+/// Hook, database and decoding errors; [`Error::Unsupported`] for a model with hooks through an
+/// executor that is neither a `Database` nor a `Transaction`.
+pub async fn insert<M: Model, E: Executor>(executor: E, model: &M) -> Result<M> {
+    insert_with_hooks(executor, model, false).await
+}
+
+/// [`insert_row`] with the insert hooks, in a transaction, for a model that has them.
+async fn insert_with_hooks<M: Model, E: Executor>(
+    executor: E,
+    model: &M,
+    upsert: bool,
+) -> Result<M> {
+    if !M::HAS_HOOKS {
+        return insert_row(executor, model, upsert).await;
+    }
+    in_transaction(executor, async |transaction| {
+        let mut model = model.clone();
+        model.before_insert(transaction).await?;
+        let stored = insert_row(&mut *transaction, &model, upsert).await?;
+        stored.after_insert(transaction).await?;
+        Ok(stored)
+    })
+    .await
+}
+
+/// Runs `work` in a transaction, for writes whose hooks or read back must share one with the
+/// write: the pool's new one, or a savepoint of the caller's (so a failing hook undoes only
+/// its own write there).
+///
+/// # Errors
+/// `work`'s errors; [`Error::Unsupported`] through an executor that is neither a `Database`
+/// nor a `Transaction`, which cannot give one.
+pub(super) async fn in_transaction<T>(
+    mut executor: impl Executor,
+    work: impl AsyncFnOnce(&mut Transaction) -> Result<T>,
+) -> Result<T> {
+    if let Some(database) = executor.database() {
+        return database.transaction(work).await;
+    }
+    match executor.transaction() {
+        Some(transaction) => transaction.savepoint(work).await,
+        None => Err(Error::Unsupported {
+            backend: executor.backend(),
+            feature: "a write that needs a transaction (a model with hooks; on MySQL, a read back) through an executor that is neither a Database nor a Transaction".into(),
+        }),
+    }
 }
 
 /// Inserts one row (with the upsert clause when `upsert`: [`upsert_statement`]) and reads it
 /// back: through `RETURNING`, else by its key (a generated one from the engine's last insert
 /// id).
-async fn insert_row<M: Model, E: Executor>(mut executor: E, model: &M, upsert: bool) -> Result<M> {
+pub(super) async fn insert_row<M: Model, E: Executor>(
+    mut executor: E,
+    model: &M,
+    upsert: bool,
+) -> Result<M> {
     let backend = executor.backend();
     let (mut sql, values) = if upsert {
         upsert_statement::<M>(backend, model)
@@ -360,37 +450,4 @@ async fn insert_row<M: Model, E: Executor>(mut executor: E, model: &M, upsert: b
         table: M::TABLE.to_string(),
     })?;
     M::from_row(row)
-}
-
-/// Inserts many rows through `executor` in as few statements as the engine's parameter limit
-/// allows; returns the number of rows inserted. Also `db.insert_many(&rows)`.
-///
-/// # Errors
-/// Database errors; earlier batches stay inserted unless run inside a transaction.
-pub async fn insert_many<M: Model, E: Executor>(mut executor: E, models: &[M]) -> Result<u64> {
-    let prepared: Vec<M>;
-    let models = if M::HAS_HOOKS {
-        let mut rows = models.to_vec();
-        for row in &mut rows {
-            row.before_insert()?;
-        }
-        prepared = rows;
-        &prepared[..]
-    } else {
-        models
-    };
-    let backend = executor.backend();
-    let per_row = M::COLUMNS
-        .iter()
-        .filter(|c| !M::GENERATED.contains(c))
-        .count()
-        .max(1);
-    let batch = (crate::dialect::dialect_for(backend).parameter_limit() / per_row).max(1);
-    let mut inserted = 0;
-    for chunk in models.chunks(batch) {
-        let rows: Vec<&M> = chunk.iter().collect();
-        let (sql, values) = insert_statement::<M>(backend, &rows);
-        inserted += executor.execute(&sql, &values).await?.rows_affected;
-    }
-    Ok(inserted)
 }

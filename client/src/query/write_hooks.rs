@@ -242,7 +242,7 @@ async fn update_rows<M: Model>(
         for (column, value) in &update.assignments {
             next.set_value(column, value.clone())?;
         }
-        next.before_update()?;
+        next.before_update(transaction).await?;
         let changes: Changes = next
             .values()
             .into_iter()
@@ -285,7 +285,7 @@ async fn update_rows<M: Model>(
     }
     // The rows were read locked, so each one read was written.
     for row in &written {
-        row.after_update()?;
+        row.after_update(transaction).await?;
     }
     Ok((changed, stored))
 }
@@ -298,7 +298,7 @@ async fn delete_rows<M: Model>(
     let backend = transaction.backend();
     let rows: Vec<M> = read_locked(&mut *transaction, delete.scope.filter.as_ref()).await?;
     for row in &rows {
-        row.before_delete()?;
+        row.before_delete(transaction).await?;
     }
     let mut deleted = 0;
     let all: Vec<&M> = rows.iter().collect();
@@ -310,7 +310,7 @@ async fn delete_rows<M: Model>(
     }
     // The rows were read locked, so each one read was deleted.
     for row in &rows {
-        row.after_delete()?;
+        row.after_delete(transaction).await?;
     }
     Ok((deleted, if returning { rows } else { Vec::new() }))
 }

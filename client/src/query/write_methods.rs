@@ -2,7 +2,8 @@
 //! ...): each runs the function of [`super::write`] of its name, through the pool in a
 //! transaction where the write must be atomic (hooks; a read back without `RETURNING`).
 
-use super::write::{create, insert, insert_many, patch, remove, save, upsert};
+use super::insert_many::{insert_many, insert_many_returning};
+use super::write::{create, insert, patch, remove, save, upsert};
 use crate::database::Database;
 use crate::dialect::dialect_for;
 use crate::error::Result;
@@ -10,14 +11,11 @@ use crate::model::{Changes, Model};
 
 impl Database {
     /// Inserts `model` and returns it as stored; see [`insert`]. Models with their own hooks
-    /// are inserted in a transaction.
+    /// are inserted in a transaction, which the hooks receive.
     ///
     /// # Errors
     /// Hook, database and decoding errors.
     pub async fn insert<M: Model>(&self, model: &M) -> Result<M> {
-        if M::HAS_HOOKS {
-            return self.transaction(async |tx| insert(tx, model).await).await;
-        }
         insert(self, model).await
     }
 
@@ -26,8 +24,9 @@ impl Database {
     /// # Errors
     /// Database and decoding errors.
     pub async fn upsert<M: Model>(&self, model: &M) -> Result<M> {
-        // Hooks, and the read back where there is no `RETURNING`, share the write's transaction.
-        if M::HAS_HOOKS || !dialect_for(self.backend()).supports_returning() {
+        // The read back where there is no `RETURNING` shares the write's transaction (hooks
+        // open their own: see `insert_with_hooks`).
+        if !M::HAS_HOOKS && !dialect_for(self.backend()).supports_returning() {
             return self.transaction(async |tx| upsert(tx, model).await).await;
         }
         upsert(self, model).await
@@ -47,9 +46,6 @@ impl Database {
     /// # Errors
     /// Hook and database errors.
     pub async fn save<M: Model>(&self, model: &M) -> Result<bool> {
-        if M::HAS_HOOKS {
-            return self.transaction(async |tx| save(tx, model).await).await;
-        }
         save(self, model).await
     }
 
@@ -72,18 +68,24 @@ impl Database {
     /// # Errors
     /// Hook and database errors.
     pub async fn remove<M: Model>(&self, model: &M) -> Result<bool> {
-        if M::HAS_HOOKS {
-            return self.transaction(async |tx| remove(tx, model).await).await;
-        }
         remove(self, model).await
     }
 
-    /// Inserts many rows in batches; see [`insert_many`].
+    /// Inserts many rows in batches; see [`insert_many`]. Models with their own hooks get
+    /// them on every row, in one transaction.
     ///
     /// # Errors
-    /// Database errors.
+    /// Hook and database errors.
     pub async fn insert_many<M: Model>(&self, models: &[M]) -> Result<u64> {
         insert_many(self, models).await
+    }
+
+    /// Inserts many rows in batches and returns them as stored; see [`insert_many_returning`].
+    ///
+    /// # Errors
+    /// Hook and database errors.
+    pub async fn insert_many_returning<M: Model>(&self, models: &[M]) -> Result<Vec<M>> {
+        insert_many_returning(self, models).await
     }
 }
 
@@ -144,8 +146,17 @@ impl crate::transaction::Transaction {
     /// Inserts many rows in this transaction; see [`insert_many`].
     ///
     /// # Errors
-    /// Database errors.
+    /// Hook and database errors.
     pub async fn insert_many<M: Model>(&mut self, models: &[M]) -> Result<u64> {
         insert_many(self, models).await
+    }
+
+    /// Inserts many rows in this transaction and returns them as stored; see
+    /// [`insert_many_returning`].
+    ///
+    /// # Errors
+    /// Hook and database errors.
+    pub async fn insert_many_returning<M: Model>(&mut self, models: &[M]) -> Result<Vec<M>> {
+        insert_many_returning(self, models).await
     }
 }
