@@ -64,7 +64,7 @@ pub use enum_label::{Enum, EnumLabel};
 pub use error::{ConnectFailure, DriverError, Error, Result};
 pub use executor::{Executed, Executor};
 pub use foxdb_derive::{Enum, FromRow, Model, query, query_as};
-pub use model::{Changes, ColumnType, Comparable, Hooks, IntoValue, Model, NewRow};
+pub use model::{Assignable, Changes, ColumnType, Comparable, Hooks, IntoValue, Model, NewRow};
 pub use query::{Aggregate, Column, Condition, Order, count, escape_like, select};
 pub use relation::Relation;
 pub use router::{DatabaseBuilder, PoolConfig, ReadPreference, RoutingMetrics};

@@ -410,3 +410,44 @@ for_column_types!(column_types);
 impl<T: ColumnType> ColumnType for Option<T> {
     type Compared = T::Compared;
 }
+
+/// A value a column of type `T` can be set to ([`crate::query::Update::set`]): what the
+/// column compares with and, for a nullable column (`Option<T>`), also an `Option` of that,
+/// `None` writing NULL: `set(User::BIO, Some("hi"))`, `set(User::BIO, None::<&str>)`.
+pub trait Assignable<T> {
+    /// The bound value.
+    fn into_assigned(self) -> Value;
+}
+
+/// The [`Assignable`] impls of one column type: its own values, and for its nullable column
+/// those values and `Option`s of them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __assignable_impls {
+    ($($ty:ty),*) => { $(
+        impl<V: $crate::Comparable<$ty>> $crate::Assignable<$ty> for V {
+            fn into_assigned(self) -> $crate::Value {
+                $crate::IntoValue::into_value(self.into_compared())
+            }
+        }
+        impl<V: $crate::Comparable<$ty>> $crate::Assignable<::core::option::Option<$ty>> for V {
+            fn into_assigned(self) -> $crate::Value {
+                $crate::IntoValue::into_value(self.into_compared())
+            }
+        }
+        impl<V: $crate::Comparable<$ty>> $crate::Assignable<::core::option::Option<$ty>>
+            for ::core::option::Option<V>
+        {
+            fn into_assigned(self) -> $crate::Value {
+                match self {
+                    ::core::option::Option::Some(value) => {
+                        $crate::IntoValue::into_value(value.into_compared())
+                    }
+                    ::core::option::Option::None => $crate::Value::Null,
+                }
+            }
+        }
+    )* };
+}
+
+for_column_types!(__assignable_impls);

@@ -260,14 +260,17 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
         for (column, descending) in &self.order {
             query = query.order_by_column(column, *descending);
         }
-        if let Some(limit) = self.limit {
-            // The rows eager loading picks: ties, and a relation without an order, are broken
-            // by the child's primary key.
+        if self.limit.is_some() || self.is_many_to_many() {
+            // The rows eager loading picks, and the order of many-to-many rows (which a join
+            // table gives no order of its own): ties, and a relation without an order, are
+            // broken by the child's primary key.
             for key in C::PRIMARY_KEY {
                 if !self.order.iter().any(|(column, _)| column == key) {
                     query = query.order_by_column(key, false);
                 }
             }
+        }
+        if let Some(limit) = self.limit {
             query = query.limit(limit);
         }
         query
@@ -462,9 +465,16 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
             writer.push(", ");
             writer.push_identifier(RANK_ALIAS);
         } else {
-            self.push_order(&mut writer, false);
+            // Many-to-many rows come in the child's key order unless ordered otherwise: a join
+            // table has no order of its own, so engines differ without one.
+            self.push_order(&mut writer, through);
         }
         writer.finish()
+    }
+
+    /// Whether the children are reached through a join table.
+    fn is_many_to_many(&self) -> bool {
+        matches!(self.link, Link::Through { .. })
     }
 
     /// The per-parent limit the statement applies by ranking each parent's children: none
@@ -494,6 +504,7 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
             .chain(tie_breakers)
             .map(|(column, descending)| OrderTerm {
                 column: ColumnRef::new(C::TABLE, column),
+                aggregate: None,
                 descending,
             })
             .collect();

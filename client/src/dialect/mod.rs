@@ -158,6 +158,24 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         " FOR UPDATE"
     }
 
+    /// The text at `path` (object keys, outermost first) inside the JSON column `column`
+    /// (written as SQL): a string without its quotes, a number as written, `true`/`false`, and
+    /// NULL where the path is missing or holds JSON `null`, the same on every engine.
+    /// PostgreSQL: `(column -> 'a' ->> 'b')`.
+    fn json_text_at(&self, column: &str, path: &[&str]) -> String {
+        let mut sql = format!("({column}");
+        for (i, key) in path.iter().enumerate() {
+            let arrow = if i + 1 == path.len() { "->>" } else { "->" };
+            sql.push_str(&format!(" {arrow} {}", self.string_literal(key)));
+        }
+        if path.is_empty() {
+            // The whole document as text.
+            sql.push_str(" #>> '{}'");
+        }
+        sql.push(')');
+        sql
+    }
+
     /// The type to `CAST` a value to for reading it as text.
     fn text_cast_type(&self) -> &'static str {
         "TEXT"
@@ -528,6 +546,18 @@ pub fn create_table_statement<D: Dialect + ?Sized>(dialect: &D, table: &Table) -
         parts.join(",\n  "),
         dialect.table_options()
     )
+}
+
+/// A JSON path of object keys as MySQL and SQLite write it: `$."a"."b"`.
+pub(crate) fn json_key_path(path: &[&str]) -> String {
+    let mut text = String::from("$");
+    for key in path {
+        text.push_str(&format!(
+            ".\"{}\"",
+            key.replace('\\', "\\\\").replace('"', "\\\"")
+        ));
+    }
+    text
 }
 
 /// The dialect of a backend.

@@ -170,6 +170,15 @@ impl Dialect for MySql {
         )
     }
 
+    /// `JSON_UNQUOTE(NULLIF(JSON_EXTRACT(column, '$."a"."b"'), 'null'))`: JSON `null` reads as
+    /// SQL NULL, as on the other engines, not as the text `null`.
+    fn json_text_at(&self, column: &str, path: &[&str]) -> String {
+        format!(
+            "JSON_UNQUOTE(NULLIF(JSON_EXTRACT({column}, {}), 'null'))",
+            self.string_literal(&super::json_key_path(path))
+        )
+    }
+
     fn upsert_names_its_key(&self) -> bool {
         false
     }

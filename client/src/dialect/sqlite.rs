@@ -40,6 +40,16 @@ impl Sqlite {
 }
 
 impl Dialect for Sqlite {
+    /// `json_extract` read as text, with `json_type` telling booleans (which `json_extract`
+    /// gives as 1 and 0) apart so they read `true`/`false` as on the other engines.
+    fn json_text_at(&self, column: &str, path: &[&str]) -> String {
+        let path = self.string_literal(&super::json_key_path(path));
+        format!(
+            "CASE json_type({column}, {path}) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' \
+             ELSE CAST(json_extract({column}, {path}) AS TEXT) END"
+        )
+    }
+
     fn change_capture(&self) -> &'static dyn crate::realtime::ChangeCapture {
         &crate::realtime::SqliteCapture
     }

@@ -3,8 +3,8 @@
 
 use std::marker::PhantomData;
 
-use super::ast::{Expr, Function, Operator};
-use super::column::Column;
+use super::ast::{ALL_ROWS, Expr, Function, Operator};
+use super::column::{Column, IntoOrder, OrderTermOf};
 use super::condition::Condition;
 use super::source::Source;
 use crate::model::{ColumnType, Comparable, IntoValue, Model};
@@ -92,6 +92,48 @@ impl<M: Source, T: ColumnType + SumsToFloat> Column<M, T> {
     /// `SUM(column)` of a float column (0 over no rows).
     pub fn sum_float(self) -> Aggregate<M, f64> {
         self.aggregate(Function::SumFloat)
+    }
+}
+
+/// An aggregate as a sort key of a grouped query: `count().desc()`; see
+/// [`super::Select::order_by`].
+#[derive(Debug)]
+pub struct AggregateOrder<M> {
+    function: Function,
+    column: Option<&'static str>,
+    descending: bool,
+    _model: PhantomData<fn() -> M>,
+}
+
+impl<M, T> Aggregate<M, T> {
+    /// Ascending order on this aggregate (in a grouped query).
+    pub fn asc(self) -> AggregateOrder<M> {
+        self.order(false)
+    }
+
+    /// Descending order on this aggregate (in a grouped query):
+    /// `Post::find().group_by(Post::AUTHOR_ID).order_by(count().desc())`.
+    pub fn desc(self) -> AggregateOrder<M> {
+        self.order(true)
+    }
+
+    fn order(self, descending: bool) -> AggregateOrder<M> {
+        AggregateOrder {
+            function: self.function,
+            column: self.column,
+            descending,
+            _model: PhantomData,
+        }
+    }
+}
+
+impl<M> IntoOrder<M> for AggregateOrder<M> {
+    fn into_order_term(self) -> OrderTermOf<M> {
+        OrderTermOf::new(
+            self.column.unwrap_or(ALL_ROWS),
+            Some(self.function),
+            self.descending,
+        )
     }
 }
 

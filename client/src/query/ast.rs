@@ -96,6 +96,19 @@ pub(crate) enum Expr {
         through_child: &'static str,
         value: Value,
     },
+    /// The text at `path` inside JSON `column` (the dialect's `json_text_at`) `<op> value`.
+    JsonText {
+        column: &'static str,
+        path: Vec<&'static str>,
+        operator: Operator,
+        value: Value,
+    },
+    /// The text at `path` inside JSON `column` `IS [NOT] NULL`.
+    JsonTextNull {
+        column: &'static str,
+        path: Vec<&'static str>,
+        negated: bool,
+    },
     /// `expr` on the columns of the joined table or alias `source` (with its PostgreSQL casts).
     Qualified {
         source: Cow<'static, str>,
@@ -153,8 +166,14 @@ impl ColumnRef {
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct OrderTerm {
     pub(crate) column: ColumnRef,
+    /// Sort by this aggregate of `column` over each group (of every row: [`ALL_ROWS`]) rather
+    /// than by the column.
+    pub(crate) aggregate: Option<Function>,
     pub(crate) descending: bool,
 }
+
+/// The column of an [`OrderTerm`] aggregating every row (`COUNT(*)`).
+pub(crate) const ALL_ROWS: &str = "*";
 
 /// What every `SELECT` shares after its select list and tables: `WHERE`, `GROUP BY`,
 /// `HAVING`, `ORDER BY`, `LIMIT` and `OFFSET` (see `super::render::push_select_tail`).

@@ -36,6 +36,51 @@ pub struct Order<M> {
     _model: PhantomData<fn() -> M>,
 }
 
+/// What a query of `M` sorts by: a column's [`Order`] (`User::NAME.asc()`) or, in a grouped
+/// query, an aggregate's ([`super::AggregateOrder`]: `count().desc()`, `Post::LIKES.sum().desc()`).
+pub trait IntoOrder<M> {
+    /// The sort key.
+    #[doc(hidden)]
+    fn into_order_term(self) -> OrderTermOf<M>;
+}
+
+/// A sort key of a query of `M`, opaque outside FoxDB.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct OrderTermOf<M> {
+    pub(crate) column: &'static str,
+    pub(crate) aggregate: Option<super::ast::Function>,
+    pub(crate) descending: bool,
+    _model: PhantomData<fn() -> M>,
+}
+
+impl<M> OrderTermOf<M> {
+    pub(crate) fn new(
+        column: &'static str,
+        aggregate: Option<super::ast::Function>,
+        descending: bool,
+    ) -> Self {
+        Self {
+            column,
+            aggregate,
+            descending,
+            _model: PhantomData,
+        }
+    }
+}
+
+impl<M> IntoOrder<M> for OrderTermOf<M> {
+    fn into_order_term(self) -> OrderTermOf<M> {
+        self
+    }
+}
+
+impl<M> IntoOrder<M> for Order<M> {
+    fn into_order_term(self) -> OrderTermOf<M> {
+        OrderTermOf::new(self.column, None, self.descending)
+    }
+}
+
 impl<M: Source, T: ColumnType> Column<M, T> {
     /// The handle of column `name` (the derive writes these).
     pub const fn new(name: &'static str) -> Self {

@@ -10,7 +10,7 @@ use super::writer::{EnumColumns, SqlWriter};
 use crate::Backend;
 use crate::connection::Value;
 use crate::error::{Error, Result};
-use crate::model::{Changes, ColumnType, Comparable, IntoValue, Model};
+use crate::model::{Assignable, Changes, ColumnType, Model};
 
 /// The rows an `UPDATE` or `DELETE` touches and whether the model's hooks run.
 #[derive(Debug, Clone, Default)]
@@ -114,14 +114,30 @@ impl<M: Model> Update<M> {
         Ok(render_returning(self, backend)?.finish())
     }
 
-    /// Sets `column` to `value`.
-    pub fn set<T: ColumnType>(
-        mut self,
-        column: Column<M, T>,
-        value: impl Comparable<T::Compared>,
-    ) -> Self {
+    /// Sets `column` to `value`: a value of the column's type (or a lossless widening, as
+    /// comparisons take), and for a nullable column also an `Option` of one
+    /// (`set(User::BIO, Some("hi"))`; `None` writes NULL, as [`Update::set_null`]).
+    ///
+    /// The value must fit the column:
+    ///
+    /// ```compile_fail
+    /// # #[derive(Clone, foxdb::Model)]
+    /// # #[foxdb(table = "users")]
+    /// # struct User { #[foxdb(primary_key)] id: i64, email: String, bio: Option<String> }
+    /// use foxdb::ModelExt;
+    /// let wrong = User::update().set(User::EMAIL, Some("a@example.com")); // not nullable
+    /// ```
+    ///
+    /// ```compile_fail
+    /// # #[derive(Clone, foxdb::Model)]
+    /// # #[foxdb(table = "users")]
+    /// # struct User { #[foxdb(primary_key)] id: i64, email: String, bio: Option<String> }
+    /// use foxdb::ModelExt;
+    /// let wrong = User::update().set(User::BIO, Some(42)); // a number is not a String
+    /// ```
+    pub fn set<T: ColumnType>(mut self, column: Column<M, T>, value: impl Assignable<T>) -> Self {
         self.assignments
-            .push((column.name(), value.into_compared().into_value()));
+            .push((column.name(), value.into_assigned()));
         self
     }
 

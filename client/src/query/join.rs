@@ -215,6 +215,7 @@ impl<M: Model, L> JoinSelect<M, L> {
     {
         self.core.order.push(OrderTerm {
             column: ColumnRef::new(S::name(), order.column),
+            aggregate: None,
             descending: order.descending,
         });
         self

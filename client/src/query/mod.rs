@@ -104,6 +104,7 @@ mod in_subquery;
 mod insert_many;
 pub mod join;
 mod join_path;
+mod json_path;
 pub mod like;
 pub(crate) mod render;
 mod select;
@@ -114,8 +115,10 @@ mod write_hooks;
 mod write_methods;
 mod writer;
 
-pub use aggregate::{Aggregate, SumsToFloat, SumsToInteger, count};
-pub use column::{Column, Order};
+pub use aggregate::{Aggregate, AggregateOrder, SumsToFloat, SumsToInteger, count};
+#[doc(hidden)]
+pub use column::OrderTermOf;
+pub use column::{Column, IntoOrder, Order};
 pub use condition::Condition;
 pub(crate) use condition::key_condition;
 pub use conflict::{ColumnList, Insert, OnConflict, OnConflictDoNothing, OnConflictUpdate};
@@ -124,6 +127,7 @@ pub use insert_many::{insert_many, insert_many_returning};
 pub use join::{Alternatives, JoinSelect, JoinSelectColumns};
 pub(crate) use join_path::JoinLink;
 pub use join_path::{IntoJoinPath, JoinPath};
+pub use json_path::{JsonColumn, JsonText};
 pub use like::MatchesText;
 pub use like::escape_like;
 pub use select::{Select, select};

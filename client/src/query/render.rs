@@ -2,8 +2,8 @@
 //! bound through the [`SqlWriter`] and every engine difference asked of its `Dialect`.
 
 use super::ast::{
-    CHILD_ALIAS, ColumnRef, Expr, Function, LIKE_ESCAPE, LIMITED_ALIAS, OrderTerm, SUBQUERY_ALIAS,
-    SelectCore, Subquery, THROUGH_ALIAS,
+    ALL_ROWS, CHILD_ALIAS, ColumnRef, Expr, Function, LIKE_ESCAPE, LIMITED_ALIAS, OrderTerm,
+    SUBQUERY_ALIAS, SelectCore, Subquery, THROUGH_ALIAS,
 };
 use super::writer::SqlWriter;
 use crate::Backend;
@@ -74,6 +74,24 @@ impl Expr {
                 // One array parameter on every engine (short lists on MySQL and SQLite, and
                 // what has no exact array form, keep one placeholder per value).
                 writer.push_in_list(Some(column), values);
+            }
+            Self::JsonText {
+                column,
+                path,
+                operator,
+                value,
+            } => {
+                push_json_text(writer, table, column, path);
+                writer.push(&format!(" {} ", operator.as_sql()));
+                writer.push_value(value.clone());
+            }
+            Self::JsonTextNull {
+                column,
+                path,
+                negated,
+            } => {
+                push_json_text(writer, table, column, path);
+                writer.push(if *negated { " IS NOT NULL" } else { " IS NULL" });
             }
             Self::IsNull { column, negated } => {
                 column_name(writer, column);
@@ -212,6 +230,18 @@ impl Subquery {
     }
 }
 
+/// The text at `path` inside JSON `column` (of `table`, when given), as the engine reads it.
+fn push_json_text(writer: &mut SqlWriter, table: Option<&str>, column: &str, path: &[&str]) {
+    let dialect = writer.dialect();
+    let mut column_sql = String::new();
+    if let Some(table) = table {
+        column_sql.push_str(&dialect.quote(table));
+        column_sql.push('.');
+    }
+    column_sql.push_str(&dialect.quote(column));
+    writer.push(&dialect.json_text_at(&column_sql, path));
+}
+
 /// Renders an aggregate so every engine returns the documented Rust type.
 pub(crate) fn push_aggregate(
     writer: &mut SqlWriter,
@@ -273,7 +303,13 @@ pub(crate) fn push_grouping(writer: &mut SqlWriter, core: &SelectCore, scope: Op
 pub(crate) fn push_order(writer: &mut SqlWriter, order: &[OrderTerm]) {
     for (i, term) in order.iter().enumerate() {
         writer.push(if i == 0 { " ORDER BY " } else { ", " });
-        push_column_ref(writer, &term.column);
+        match term.aggregate {
+            Some(function) => {
+                let column = Some(term.column.column).filter(|c| *c != ALL_ROWS);
+                push_aggregate(writer, function, Some(&term.column.source), column);
+            }
+            None => push_column_ref(writer, &term.column),
+        }
         writer.push(if term.descending { " DESC" } else { " ASC" });
     }
 }

@@ -3,7 +3,7 @@
 use std::marker::PhantomData;
 
 use super::ast::{ColumnRef, OrderTerm, SelectCore};
-use super::column::{Column, Order};
+use super::column::{Column, IntoOrder, OrderTermOf};
 use super::condition::Condition;
 use super::render::{push_select_tail, push_where};
 use super::writer::{EnumColumns, SqlWriter};
@@ -51,18 +51,35 @@ impl<M: Model> Select<M> {
         self
     }
 
-    /// Sorts by `order` (several calls sort by each in turn).
-    pub fn order_by(self, order: Order<M>) -> Self {
-        self.order_by_column(order.column, order.descending)
-    }
-
-    pub(crate) fn order_by_column(mut self, column: &'static str, descending: bool) -> Self {
+    /// Sorts by `order` (several calls sort by each in turn): a column (`User::NAME.asc()`)
+    /// or, in a grouped query, an aggregate (`count().desc()`, `Post::LIKES.sum().desc()`),
+    /// selected or not.
+    ///
+    /// Only sort keys of `M` are accepted:
+    ///
+    /// ```compile_fail
+    /// # #[derive(Clone, foxdb::Model)]
+    /// # #[foxdb(table = "users")]
+    /// # struct User { #[foxdb(primary_key)] id: i64 }
+    /// # #[derive(Clone, foxdb::Model)]
+    /// # #[foxdb(table = "posts")]
+    /// # struct Post { #[foxdb(primary_key)] id: i64, author_id: i64 }
+    /// use foxdb::ModelExt;
+    /// let wrong = User::find().order_by(foxdb::count::<Post>().desc()); // a Post aggregate
+    /// ```
+    pub fn order_by(mut self, order: impl IntoOrder<M>) -> Self {
+        let term = order.into_order_term();
         // Qualified: a PostgreSQL enum read back as text must still sort as the enum.
         self.core.order.push(OrderTerm {
-            column: ColumnRef::new(M::TABLE, column),
-            descending,
+            column: ColumnRef::new(M::TABLE, term.column),
+            aggregate: term.aggregate,
+            descending: term.descending,
         });
         self
+    }
+
+    pub(crate) fn order_by_column(self, column: &'static str, descending: bool) -> Self {
+        self.order_by(OrderTermOf::<M>::new(column, None, descending))
     }
 
     /// At most `count` rows.

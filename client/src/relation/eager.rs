@@ -371,6 +371,32 @@ impl<P: Model> Select<P> {
 }
 
 impl<P: Model, N> WithRelations<P, N> {
+    /// Keeps parent rows matching `condition`, as [`Select::filter`]: `.with()` and the
+    /// query's own clauses come in any order.
+    pub fn filter(mut self, condition: crate::Condition<P>) -> Self {
+        self.query = self.query.filter(condition);
+        self
+    }
+
+    /// Sorts the parent rows, as [`Select::order_by`].
+    pub fn order_by(mut self, order: impl crate::query::IntoOrder<P>) -> Self {
+        self.query = self.query.order_by(order);
+        self
+    }
+
+    /// At most `count` parent rows, as [`Select::limit`] (each relation's own limit is set on
+    /// the relation: `User::posts().limit(5)`).
+    pub fn limit(mut self, count: u64) -> Self {
+        self.query = self.query.limit(count);
+        self
+    }
+
+    /// Skips the first `count` parent rows, as [`Select::offset`].
+    pub fn offset(mut self, count: u64) -> Self {
+        self.query = self.query.offset(count);
+        self
+    }
+
     /// Also loads `relation` for every row, beside the others: `(P, A, B)` rows.
     pub fn with<R: Load<P> + AppendTo<N>>(self, relation: R) -> WithRelations<P, R::Level> {
         WithRelations {
