@@ -138,8 +138,6 @@ macro_rules! __enum_column_impls {
 
         impl $crate::query::MatchesText for $ty {}
 
-        $crate::__assignable_impls!($ty);
-
         impl $crate::enum_label::Nullable for $ty {
             type OrNull = ::core::option::Option<$ty>;
         }

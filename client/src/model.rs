@@ -451,3 +451,23 @@ macro_rules! __assignable_impls {
 }
 
 for_column_types!(__assignable_impls);
+
+// `#[derive(foxdb::Enum)]` types, which the user's crate could not give these impls (orphan
+// rules): a variant, and for a nullable enum column an `Option` of one.
+impl<E: crate::Enum + IntoValue> Assignable<E> for E {
+    fn into_assigned(self) -> Value {
+        self.into_value()
+    }
+}
+
+impl<E: crate::Enum + IntoValue> Assignable<Option<E>> for E {
+    fn into_assigned(self) -> Value {
+        self.into_value()
+    }
+}
+
+impl<E: crate::Enum + IntoValue> Assignable<Option<E>> for Option<E> {
+    fn into_assigned(self) -> Value {
+        self.map_or(Value::Null, IntoValue::into_value)
+    }
+}

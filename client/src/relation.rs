@@ -24,6 +24,7 @@
 //! let mine = User::posts().of(&users[0]).all(&db).await?;
 //! ```
 
+mod columns;
 pub mod eager;
 mod join;
 
@@ -39,6 +40,7 @@ use crate::query::ast::{ColumnRef, Exists, Expr, Operator, OrderTerm};
 use crate::query::render::push_order;
 use crate::query::{Column, Condition, Order, Select, SqlWriter};
 
+pub use columns::RelationColumns;
 pub use eager::{AppendTo, Load, Nested, One, WithRelations};
 
 const PARENT_ALIAS: &str = "_fox_parent";
@@ -292,11 +294,35 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
     }
 
     /// This level alone: each parent's children, one statement per batch of distinct keys.
-    async fn load_children(
+    async fn load_children(&self, parents: &[P], executor: impl Executor) -> Result<Vec<Vec<C>>> {
+        let link = self.link;
+        self.load_grouped(
+            parents,
+            executor,
+            |relation, backend, keys| relation.batch_sql(backend, keys),
+            |row| {
+                let child = C::from_row_in_order(&row)?;
+                // A direct link's parent key is the child's own column; a join table's
+                // comes as `_fox_parent`.
+                let parent = match link {
+                    Link::Direct { foreign_key, .. } => key_value::<C>(&child, foreign_key),
+                    Link::Through { .. } => row_parent_key(&row)?,
+                };
+                Ok((parent, child))
+            },
+        )
+        .await
+    }
+
+    /// Each parent's rows of this level, read by `sql` per batch of distinct keys and decoded
+    /// by `decode` into (parent key, row).
+    pub(crate) async fn load_grouped<T: Clone + Send>(
         &self,
         parents: &[P],
         mut executor: impl Executor,
-    ) -> Result<Vec<Vec<C>>> {
+        sql: impl Fn(&Self, crate::Backend, &[Value]) -> (String, Vec<Value>),
+        decode: impl FnMut(crate::Row) -> Result<(Value, T)> + Send + Copy,
+    ) -> Result<Vec<Vec<T>>> {
         let keys: Vec<Value> = parents
             .iter()
             .map(|p| key_value::<P>(p, self.link.parent_key()))
@@ -307,7 +333,7 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
             of_parent,
         } = KeySlots::of(keys);
         // The children of each distinct key, in `distinct`'s order.
-        let mut grouped: Vec<Vec<C>> = distinct.iter().map(|_| Vec::new()).collect();
+        let mut grouped: Vec<Vec<T>> = distinct.iter().map(|_| Vec::new()).collect();
         let backend = executor.backend();
         // All keys as one array parameter; keys with no array form (see
         // `SqlWriter::in_list_array_type`) bound one by one, in batches under the parameter
@@ -317,23 +343,11 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
         } else {
             self.batch_size(backend)
         };
-        let link = self.link;
         for chunk in distinct.chunks(batch) {
-            let (sql, values) = self.batch_sql(backend, chunk);
-            let rows = executor
-                .fetch_decoded(&sql, &values, |row| {
-                    let child = C::from_row_in_order(&row)?;
-                    // A direct link's parent key is the child's own column; a join table's
-                    // comes as `_fox_parent`.
-                    let parent = match link {
-                        Link::Direct { foreign_key, .. } => key_value::<C>(&child, foreign_key),
-                        Link::Through { .. } => row_parent_key(&row)?,
-                    };
-                    Ok((group_key(&parent), child))
-                })
-                .await?;
+            let (sql, values) = sql(self, backend, chunk);
+            let rows = executor.fetch_decoded(&sql, &values, decode).await?;
             for (parent, child) in rows {
-                if let Some(&slot) = slots.get(&parent) {
+                if let Some(&slot) = slots.get(&group_key(&parent)) {
                     grouped[slot].push(child);
                 }
             }
@@ -405,15 +419,34 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
     /// ranked per parent when ordered or limited. A join table's parent key is selected as
     /// `_fox_parent`; a direct link's is the child's own column.
     fn batch_sql(&self, backend: crate::Backend, keys: &[Value]) -> (String, Vec<Value>) {
+        self.batch_sql_selecting(backend, keys, None)
+    }
+
+    /// [`Relation::batch_sql`] selecting `selection` (written through the child's table)
+    /// instead of every child column, and then the parent key as `_fox_parent` on every link.
+    pub(crate) fn batch_sql_selecting(
+        &self,
+        backend: crate::Backend,
+        keys: &[Value],
+        selection: Option<&dyn Fn(&mut SqlWriter)>,
+    ) -> (String, Vec<Value>) {
         let mut writer = SqlWriter::for_model(backend, EnumColumns::of::<C>());
         let (parent_column_table, parent_column) = self.parent_column();
-        let through = matches!(self.link, Link::Through { .. });
+        // The parent key comes as `_fox_parent` through a join table and with a selection.
+        let through = matches!(self.link, Link::Through { .. }) || selection.is_some();
         let window_limit = self.window_limit();
         if window_limit.is_some() {
             writer.push("SELECT * FROM (");
         }
         writer.push("SELECT ");
-        writer.push_select_columns_of(Some(C::TABLE), C::COLUMNS);
+        match selection {
+            Some(select_list) => {
+                writer.scope_columns(Some(C::TABLE));
+                select_list(&mut writer);
+                writer.scope_columns(None);
+            }
+            None => writer.push_select_columns_of(Some(C::TABLE), C::COLUMNS),
+        }
         if through {
             writer.push(", ");
             writer.push_qualified(parent_column_table, parent_column);
@@ -467,7 +500,7 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
         } else {
             // Many-to-many rows come in the child's key order unless ordered otherwise: a join
             // table has no order of its own, so engines differ without one.
-            self.push_order(&mut writer, through);
+            self.push_order(&mut writer, self.is_many_to_many());
         }
         writer.finish()
     }
@@ -555,7 +588,7 @@ impl KeySlots {
     }
 }
 
-fn row_parent_key(row: &crate::Row) -> Result<Value> {
+pub(crate) fn row_parent_key(row: &crate::Row) -> Result<Value> {
     // Keys are integers, text or UUIDs.
     if let Ok(i) = row.get::<i64>(PARENT_ALIAS) {
         return Ok(Value::Int(i));

@@ -353,3 +353,52 @@ fn a_json_path_renders_through_each_engines_json_functions() {
         "{sqlite}"
     );
 }
+
+#[tokio::test]
+async fn eager_loading_selects_some_columns_of_related_rows_on_every_engine() {
+    for engine in Backend::ALL {
+        let (_test, db) = library(engine).await;
+        let before = db.statement_count();
+        let loaded: Vec<(Writer, Vec<(i64, i32)>)> = Writer::find()
+            .order_by(Writer::ID.asc())
+            .with(
+                Writer::notes()
+                    .order_by(Note::LIKES.desc())
+                    .limit(2)
+                    .select((Note::ID, Note::LIKES)),
+            )
+            .all(&db)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert_eq!(
+            db.statement_count() - before,
+            2,
+            "{engine}: one statement per level"
+        );
+        let notes: Vec<(String, Vec<(i64, i32)>)> = loaded
+            .into_iter()
+            .map(|(writer, notes)| (writer.name, notes))
+            .collect();
+        assert_eq!(
+            notes,
+            [
+                ("Ann".to_string(), vec![(1, 5), (3, 2)]),
+                ("Bob".to_string(), vec![(4, 50)]),
+                ("Eve".to_string(), vec![(6, 4), (5, 3)]),
+            ],
+            "{engine}: the two most liked notes of each, two columns each"
+        );
+
+        // Through a join table, in the child's key order; a second relation beside it.
+        let loaded: Vec<(Writer, Vec<(String,)>, Vec<Note>)> = Writer::find()
+            .filter(Writer::ID.eq(1))
+            .with(Writer::topics().select((Topic::LABEL,)))
+            .with(Writer::notes().order_by(Note::ID.asc()))
+            .all(&db)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        let labels: Vec<&str> = loaded[0].1.iter().map(|(l,)| l.as_str()).collect();
+        assert_eq!(labels, ["topic 10", "topic 20", "topic 30"], "{engine}");
+        assert_eq!(loaded[0].2.len(), 3, "{engine}");
+    }
+}

@@ -30,6 +30,10 @@ pub struct SqlWriter {
     casts: EnumColumns,
     pub(crate) sql: String,
     pub(crate) values: Vec<Value>,
+    /// The table that unqualified select expressions ([`SqlWriter::push_column_expression`])
+    /// are named through: set where a selection is rendered in a statement that joins
+    /// another table with columns of the same names.
+    column_scope: Option<&'static str>,
 }
 
 impl SqlWriter {
@@ -40,7 +44,13 @@ impl SqlWriter {
             dialect: dialect_for(backend),
             sql: String::new(),
             values: Vec::new(),
+            column_scope: None,
         }
+    }
+
+    /// Names unqualified select expressions through `table` from now on (`None`: unqualified).
+    pub(crate) fn scope_columns(&mut self, table: Option<&'static str>) {
+        self.column_scope = table;
     }
 
     pub(crate) fn backend(&self) -> Backend {
@@ -111,7 +121,7 @@ impl SqlWriter {
 
     /// One column as a select expression, without alias (the caller aliases it).
     pub(crate) fn push_column_expression(&mut self, column: &str) {
-        self.push_column_expression_of(None, column);
+        self.push_column_expression_of(self.column_scope, column);
     }
 
     /// [`SqlWriter::push_column_expression`] qualified by `table`.

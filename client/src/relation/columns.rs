@@ -1,0 +1,89 @@
+//! Loading some columns of related rows: `User::posts().select((Post::ID, Post::TITLE))` gives
+//! each user a `Vec<(i64, String)>` instead of whole `Post`s, read by the same one statement per
+//! level (batched keys, per-parent limits ranked in SQL) as a whole-row load.
+
+use super::{Relation, row_parent_key};
+use crate::error::Result;
+use crate::executor::Executor;
+use crate::model::Model;
+use crate::query::Selection;
+use crate::relation::eager::Load;
+
+/// A relation loading a selection of each related row's columns; made by
+/// [`Relation::select`]. Filters, order and limit are those of the relation it was made from.
+#[derive(Debug)]
+pub struct RelationColumns<P, C, S> {
+    relation: Relation<P, C>,
+    selection: S,
+}
+
+impl<P: Model, C: Model> Relation<P, C> {
+    /// Loads only `selection` (columns and aggregates of `C`, as [`crate::Select::select`]
+    /// takes) of each related row: `.with(User::posts().select((Post::ID, Post::TITLE)))`
+    /// gives `(User, Vec<(i64, String)>)` rows. Set the relation's filter, order and limit
+    /// first; the selected columns need not include the keys.
+    ///
+    /// Only columns of the related model are accepted:
+    ///
+    /// ```compile_fail
+    /// # #[derive(Clone, foxdb::Model)]
+    /// # #[foxdb(table = "users")]
+    /// # struct User { #[foxdb(primary_key)] id: i64, name: String }
+    /// # #[derive(Clone, foxdb::Model)]
+    /// # #[foxdb(table = "posts")]
+    /// # struct Post { #[foxdb(primary_key)] id: i64, author_id: i64, title: String }
+    /// let posts = foxdb::Relation::<User, Post>::has_many(User::ID, Post::AUTHOR_ID);
+    /// let wrong = posts.select((User::NAME,)); // a User column in a Post selection
+    /// ```
+    pub fn select<S: Selection<C>>(self, selection: S) -> RelationColumns<P, C, S> {
+        RelationColumns {
+            relation: self,
+            selection,
+        }
+    }
+}
+
+impl<P, C, S> Load<P> for RelationColumns<P, C, S>
+where
+    P: Model,
+    C: Model,
+    S: Selection<C> + Send,
+    S::Output: Clone,
+{
+    type Output = Vec<S::Output>;
+
+    fn load<E: Executor>(
+        &self,
+        parents: &[P],
+        executor: E,
+    ) -> impl Future<Output = Result<Vec<Vec<S::Output>>>> + Send {
+        async move {
+            if parents.is_empty() {
+                return Ok(Vec::new());
+            }
+            let selection = &self.selection;
+            self.relation
+                .load_grouped(
+                    parents,
+                    executor,
+                    |relation, backend, keys| {
+                        relation.batch_sql_selecting(
+                            backend,
+                            keys,
+                            Some(&|writer| selection.render(writer)),
+                        )
+                    },
+                    |row| Ok((row_parent_key(&row)?, selection.decode(&row)?)),
+                )
+                .await
+        }
+    }
+
+    fn statements(&self, backend: crate::Backend, out: &mut Vec<(String, Vec<crate::Value>)>) {
+        out.push(self.relation.batch_sql_selecting(
+            backend,
+            &[crate::Value::Int(0)],
+            Some(&|writer| self.selection.render(writer)),
+        ));
+    }
+}
