@@ -115,6 +115,14 @@ pub enum GenerateCommand {
         /// File to write (default: print).
         #[arg(short = 'o', long)]
         output: Option<PathBuf>,
+        /// Extra derive for every generated struct and enum, as a Rust path (repeatable or
+        /// comma-separated: `--derive serde::Serialize,serde::Deserialize`).
+        #[arg(long = "derive", value_name = "PATH", value_delimiter = ',')]
+        derives: Vec<String>,
+        /// Table whose model gets `#[foxdb(hooks)]`: the application implements `foxdb::Hooks`
+        /// for it in its own code (repeatable or comma-separated; `*` for every table).
+        #[arg(long = "hooks", value_name = "TABLE", value_delimiter = ',')]
+        manual_hooks: Vec<String>,
     },
     /// Write the next FoxMigration: `up` is the plan from the live database to the FoxSchema,
     /// `down` its inverse (left out, with the reason, when the change loses data).
@@ -149,9 +157,19 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Seed { paths, database } => {
             block_on(commands::seed::run(&paths, database.as_deref()))
         }
-        Command::Generate(GenerateCommand::Client { paths, output }) => {
-            commands::generate::client(&paths, output.as_deref())
-        }
+        Command::Generate(GenerateCommand::Client {
+            paths,
+            output,
+            derives,
+            manual_hooks,
+        }) => commands::generate::client(
+            &paths,
+            output.as_deref(),
+            &commands::generate::ClientOptions {
+                derives,
+                manual_hooks,
+            },
+        ),
         Command::Generate(GenerateCommand::Migration {
             name,
             paths,

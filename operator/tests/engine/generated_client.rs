@@ -14,6 +14,32 @@ mod blog;
 
 const BLOG: &str = include_str!("../../../examples/blog/10-schema.yaml");
 
+/// The same models generated with `--derive serde::Serialize,serde::Deserialize --hooks users`,
+/// placed by `include!` and extended here, outside the generated file.
+mod blog_extended {
+    include!("../fixtures/blog_models_extended.rs");
+
+    /// The application's own hooks for the generated `User` (`#[foxdb(hooks)]`), writing
+    /// through the write's transaction.
+    impl foxdb::Hooks for User {
+        async fn before_insert(&mut self, _tx: &mut foxdb::Transaction) -> foxdb::Result<()> {
+            self.email = self.email.trim().to_lowercase();
+            Ok(())
+        }
+
+        async fn after_insert(&self, tx: &mut foxdb::Transaction) -> foxdb::Result<()> {
+            tx.insert(&Profile {
+                id: 0,
+                bio: Some(format!("profile of {}", self.email)),
+                avatar: None,
+                user_id: self.id,
+            })
+            .await?;
+            Ok(())
+        }
+    }
+}
+
 /// A fresh database with the blog schema applied, and a client pool on it.
 async fn blog_database(engine: Backend) -> (TestDatabase, Database) {
     let test = TestDatabase::create(engine).await;
@@ -35,6 +61,102 @@ fn committed_models_are_what_the_generator_writes() {
         text(&output.stdout) == committed,
         "operator/tests/fixtures/blog_models.rs is stale: run `fox generate client -f examples/blog/10-schema.yaml -o operator/tests/fixtures/blog_models.rs`"
     );
+}
+
+#[test]
+fn committed_extended_models_are_what_the_generator_writes() {
+    let schema_path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/blog/10-schema.yaml"
+    );
+    let output = fox(&[
+        "generate",
+        "client",
+        "-f",
+        schema_path,
+        "--derive",
+        "serde::Serialize,serde::Deserialize",
+        "--hooks",
+        "users",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let committed = include_str!("../fixtures/blog_models_extended.rs");
+    assert!(
+        text(&output.stdout) == committed,
+        "operator/tests/fixtures/blog_models_extended.rs is stale: run `fox generate client -f examples/blog/10-schema.yaml --derive serde::Serialize,serde::Deserialize --hooks users -o operator/tests/fixtures/blog_models_extended.rs`"
+    );
+}
+
+#[test]
+fn generator_options_that_cannot_work_are_refused_with_every_reason() {
+    let schema_path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/blog/10-schema.yaml"
+    );
+    let output = fox(&[
+        "generate",
+        "client",
+        "-f",
+        schema_path,
+        "--derive",
+        "serde Serialize",
+        "--hooks",
+        "user",
+    ]);
+    assert_ne!(output.status.code(), Some(0));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("is not a Rust path"), "{stderr}");
+    assert!(
+        stderr.contains("\"user\": the FoxSchema declares no such table"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty(), "nothing written");
+}
+
+#[tokio::test]
+async fn extended_generated_models_run_their_own_hooks_and_derives_on_every_engine() {
+    use blog_extended::{Profile, User, UserRole};
+    for engine in Backend::ALL {
+        let (_test, db) = blog_database(engine).await;
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-27T10:00:00Z")
+            .expect("valid")
+            .with_timezone(&chrono::Utc);
+        let user = db
+            .insert(&User {
+                id: 0,
+                email: "  Grace@Example.COM ".into(),
+                name: Some("Grace".into()),
+                role: UserRole::Author,
+                created_at: now,
+                manager_id: None,
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: inserts: {e}"));
+        assert_eq!(
+            user.email, "grace@example.com",
+            "{engine}: the hand-written hook ran"
+        );
+
+        // One-to-one is generated as to-one: each user gets an `Option<Profile>`.
+        let loaded: Vec<(User, Option<Profile>)> = User::find()
+            .filter(User::ID.eq(user.id))
+            .with(User::profile())
+            .all(&db)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: loads: {e}"));
+        let profile = loaded[0].1.clone().expect("after_insert wrote the profile");
+        assert_eq!(
+            profile.bio.as_deref(),
+            Some("profile of grace@example.com"),
+            "{engine}"
+        );
+
+        // The extra derives: serde round trip of a row and an enum.
+        let json = serde_json::to_string(&loaded[0].0).expect("serializes");
+        let back: User = serde_json::from_str(&json).expect("deserializes");
+        assert_eq!(back, loaded[0].0, "{engine}");
+        db.close().await;
+    }
 }
 
 #[tokio::test]

@@ -4,5 +4,5 @@
 mod client;
 mod migration;
 
-pub use client::{client, client_source};
+pub use client::{ClientOptions, client, client_source, client_source_with};
 pub use migration::{IRREVERSIBLE_ANNOTATION, migration};
