@@ -152,6 +152,23 @@ async fn grouped_queries_order_by_an_aggregate_on_every_engine() {
 }
 
 #[tokio::test]
+async fn joined_grouped_queries_order_by_an_aggregate_on_every_engine() {
+    for engine in Backend::ALL {
+        let (_test, db) = library(engine).await;
+        let most_liked: Vec<(String, i64)> = Writer::find()
+            .left_join(Writer::notes())
+            .group_by(Writer::NAME)
+            .order_by(Note::LIKES.sum().desc())
+            .select((Writer::NAME, count::<Note>()))
+            .all(&db)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        let expected = [("Bob", 1), ("Ann", 3), ("Eve", 2)].map(|(n, c)| (n.to_string(), c));
+        assert_eq!(most_liked, expected, "{engine}: by likes 50, 8, 7");
+    }
+}
+
+#[tokio::test]
 async fn with_is_accepted_before_order_by_and_limit_on_every_engine() {
     for engine in Backend::ALL {
         let (_test, db) = library(engine).await;

@@ -171,7 +171,11 @@ async fn a_hooks_write_rolls_back_with_the_transaction_on_every_engine() {
             "{engine}: the audit row rolled back"
         );
         let stored = Person::find().all(&db).await.expect("reads");
-        assert_eq!(stored, [ada.clone()], "{engine}: the update rolled back");
+        assert_eq!(
+            stored,
+            std::slice::from_ref(&ada),
+            "{engine}: the update rolled back"
+        );
 
         // A hook that fails after writing undoes its own write and the change.
         let mut failing = ada.clone();

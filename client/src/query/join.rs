@@ -80,7 +80,7 @@
 use std::marker::PhantomData;
 
 use super::ast::{ColumnRef, Expr, OrderTerm, SelectCore};
-use super::column::{Column, Order};
+use super::column::{Column, IntoOrder};
 use super::condition::Condition;
 use super::join_path::{IntoJoinPath, JoinClause};
 use super::render::{push_grouping, push_select_tail, push_where};
@@ -208,15 +208,17 @@ impl<M: Model, L> JoinSelect<M, L> {
         self
     }
 
-    /// Sorts by a column of one of the query's tables (several calls sort by each in turn).
-    pub fn order_by<S: Source, I>(mut self, order: Order<S>) -> Self
+    /// Sorts by a column of one of the query's tables (several calls sort by each in turn),
+    /// or, grouped, by an aggregate of one: `.order_by(count::<Post>().desc())`.
+    pub fn order_by<S: Source, I>(mut self, order: impl IntoOrder<S>) -> Self
     where
         L: Contains<S, I>,
     {
+        let term = order.into_order_term();
         self.core.order.push(OrderTerm {
-            column: ColumnRef::new(S::name(), order.column),
-            aggregate: None,
-            descending: order.descending,
+            column: ColumnRef::new(S::name(), term.column),
+            aggregate: term.aggregate,
+            descending: term.descending,
         });
         self
     }

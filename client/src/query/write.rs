@@ -64,6 +64,26 @@ fn is_unset_generated<M: Model>(column: &str, value: &Value) -> bool {
 /// to the database, as [`insert`] leaves it.
 #[doc(hidden)]
 pub fn upsert_statement<M: Model>(backend: Backend, model: &M) -> (String, Vec<Value>) {
+    let mut writer = upsert_insert_writer(backend, model);
+    let key: Vec<String> = M::PRIMARY_KEY.iter().map(|c| c.to_string()).collect();
+    let mut updated: Vec<String> = M::COLUMNS
+        .iter()
+        .filter(|c| !M::PRIMARY_KEY.contains(c))
+        .map(|c| c.to_string())
+        .collect();
+    if updated.is_empty() {
+        // Every column is part of the key: a no-op update of the key still returns the row
+        // (`DO NOTHING` would return none).
+        updated.push(key[0].clone());
+    }
+    let clause = writer.dialect().upsert_clause(&key, &updated);
+    writer.push(&clause);
+    writer.finish()
+}
+
+/// The `INSERT INTO t (...) VALUES (...)` an upsert starts with: every column of `model`, but a
+/// generated key left at its placeholder (`0`), which is left to the database.
+pub(super) fn upsert_insert_writer<M: Model>(backend: Backend, model: &M) -> SqlWriter {
     let values: Vec<(&'static str, Value)> = model
         .values()
         .into_iter()
@@ -83,20 +103,7 @@ pub fn upsert_statement<M: Model>(backend: Backend, model: &M) -> (String, Vec<V
         writer.push_column_value(column, value);
     }
     writer.push(")");
-    let key: Vec<String> = M::PRIMARY_KEY.iter().map(|c| c.to_string()).collect();
-    let mut updated: Vec<String> = M::COLUMNS
-        .iter()
-        .filter(|c| !M::PRIMARY_KEY.contains(c))
-        .map(|c| c.to_string())
-        .collect();
-    if updated.is_empty() {
-        // Every column is part of the key: a no-op update of the key still returns the row
-        // (`DO NOTHING` would return none).
-        updated.push(key[0].clone());
-    }
-    let clause = writer.dialect().upsert_clause(&key, &updated);
-    writer.push(&clause);
-    writer.finish()
+    writer
 }
 
 /// Inserts `model`, or updates the stored row with the same primary key in place; returns the

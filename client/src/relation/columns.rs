@@ -52,31 +52,25 @@ where
 {
     type Output = Vec<S::Output>;
 
-    fn load<E: Executor>(
-        &self,
-        parents: &[P],
-        executor: E,
-    ) -> impl Future<Output = Result<Vec<Vec<S::Output>>>> + Send {
-        async move {
-            if parents.is_empty() {
-                return Ok(Vec::new());
-            }
-            let selection = &self.selection;
-            self.relation
-                .load_grouped(
-                    parents,
-                    executor,
-                    |relation, backend, keys| {
-                        relation.batch_sql_selecting(
-                            backend,
-                            keys,
-                            Some(&|writer| selection.render(writer)),
-                        )
-                    },
-                    |row| Ok((row_parent_key(&row)?, selection.decode(&row)?)),
-                )
-                .await
+    async fn load<E: Executor>(&self, parents: &[P], executor: E) -> Result<Vec<Vec<S::Output>>> {
+        if parents.is_empty() {
+            return Ok(Vec::new());
         }
+        let selection = &self.selection;
+        self.relation
+            .load_grouped(
+                parents,
+                executor,
+                |relation, backend, keys| {
+                    relation.batch_sql_selecting(
+                        backend,
+                        keys,
+                        Some(&|writer| selection.render(writer)),
+                    )
+                },
+                |row| Ok((row_parent_key(&row)?, selection.decode(&row)?)),
+            )
+            .await
     }
 
     fn statements(&self, backend: crate::Backend, out: &mut Vec<(String, Vec<crate::Value>)>) {

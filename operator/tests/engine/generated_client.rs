@@ -16,6 +16,7 @@ const BLOG: &str = include_str!("../../../examples/blog/10-schema.yaml");
 
 /// The same models generated with `--derive serde::Serialize,serde::Deserialize --hooks users`,
 /// placed by `include!` and extended here, outside the generated file.
+#[allow(dead_code)]
 mod blog_extended {
     include!("../fixtures/blog_models_extended.rs");
 
