@@ -414,6 +414,20 @@ async fn eager_loading_selects_some_columns_of_related_rows_on_every_engine() {
             .all(&db)
             .await
             .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        // To-one: each parent's first row's selection, as an `Option`.
+        let newest: Vec<(Writer, Option<(i64,)>)> = Writer::find()
+            .order_by(Writer::ID.asc())
+            .with(
+                Writer::notes()
+                    .order_by(Note::ID.desc())
+                    .one()
+                    .select((Note::ID,)),
+            )
+            .all(&db)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        let newest: Vec<Option<(i64,)>> = newest.into_iter().map(|(_, n)| n).collect();
+        assert_eq!(newest, [Some((3,)), Some((4,)), Some((6,))], "{engine}");
         let labels: Vec<&str> = loaded[0].1.iter().map(|(l,)| l.as_str()).collect();
         assert_eq!(labels, ["topic 10", "topic 20", "topic 30"], "{engine}");
         assert_eq!(loaded[0].2.len(), 3, "{engine}");

@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::executor::Executor;
 use crate::model::Model;
 use crate::query::Selection;
-use crate::relation::eager::Load;
+use crate::relation::eager::{Load, One};
 
 /// A relation loading a selection of each related row's columns; made by
 /// [`Relation::select`]. Filters, order and limit are those of the relation it was made from.
@@ -40,6 +40,50 @@ impl<P: Model, C: Model> Relation<P, C> {
             relation: self,
             selection,
         }
+    }
+}
+
+impl<P: Model, C: Model> One<Relation<P, C>> {
+    /// Loads only `selection` of each parent's related row (see [`Relation::select`]):
+    /// `.with(User::profile().select((Profile::BIO,)))` gives each user an
+    /// `Option<(Option<String>,)>`.
+    pub fn select<S: Selection<C>>(self, selection: S) -> One<RelationColumns<P, C, S>> {
+        One::new(self.into_list().select(selection))
+    }
+}
+
+impl<P: Model, C: Model, S: Selection<C>> RelationColumns<P, C, S> {
+    /// Loads each parent's first related row's selection as an `Option` (see
+    /// [`Relation::one`]): at most one row per parent leaves the database.
+    pub fn one(mut self) -> One<Self> {
+        self.relation.limit = Some(self.relation.limit.map_or(1, |limit| limit.min(1)));
+        One::new(self)
+    }
+}
+
+impl<P, C, S> Load<P> for One<RelationColumns<P, C, S>>
+where
+    P: Model,
+    C: Model,
+    S: Selection<C> + Send,
+    S::Output: Clone,
+{
+    type Output = Option<S::Output>;
+
+    async fn load<E: Executor>(
+        &self,
+        parents: &[P],
+        executor: E,
+    ) -> Result<Vec<Option<S::Output>>> {
+        let lists = self.list().load(parents, executor).await?;
+        Ok(lists
+            .into_iter()
+            .map(|list| list.into_iter().next())
+            .collect())
+    }
+
+    fn statements(&self, backend: crate::Backend, out: &mut Vec<(String, Vec<crate::Value>)>) {
+        self.list().statements(backend, out);
     }
 }
 

@@ -305,6 +305,15 @@ impl<R> One<R> {
     pub(super) fn new(relation: R) -> Self {
         Self { relation }
     }
+
+    /// The relation that loads a list per parent, of which each parent gets the first.
+    pub(super) fn list(&self) -> &R {
+        &self.relation
+    }
+
+    pub(super) fn into_list(self) -> R {
+        self.relation
+    }
 }
 
 impl<P: Model, C: Model, N> One<Relation<P, C, N>> {
