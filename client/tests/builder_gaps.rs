@@ -138,6 +138,16 @@ async fn grouped_queries_order_by_an_aggregate_on_every_engine() {
             .await
             .unwrap_or_else(|e| panic!("{engine}: {e}"));
         assert_eq!(by_count, [(1, 3), (3, 2), (2, 1)], "{engine}");
+        // The order after the selection, as a reader of SQL writes it.
+        let top: Vec<(i64, i64)> = Note::find()
+            .group_by(Note::WRITER_ID)
+            .select((Note::WRITER_ID, count()))
+            .order_by(count::<Note>().desc())
+            .limit(1)
+            .all(&db)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        assert_eq!(top, [(1, 3)], "{engine}");
         // By an aggregate not selected, then by a column.
         let by_likes: Vec<(i64,)> = Note::find()
             .group_by(Note::WRITER_ID)

@@ -202,6 +202,25 @@ impl<M: Model> Select<M> {
 }
 
 impl<M: Model, S: Selection<M>> SelectColumns<M, S> {
+    /// Sorts by a column or, grouped, an aggregate, as [`Select::order_by`]: after
+    /// `.select(..)` as before it (`.select((User::ROLE, count())).order_by(count().desc())`).
+    pub fn order_by(mut self, order: impl super::column::IntoOrder<M>) -> Self {
+        self.query = self.query.order_by(order);
+        self
+    }
+
+    /// At most `count` rows, as [`Select::limit`].
+    pub fn limit(mut self, count: u64) -> Self {
+        self.query = self.query.limit(count);
+        self
+    }
+
+    /// Skips the first `count` rows, as [`Select::offset`].
+    pub fn offset(mut self, count: u64) -> Self {
+        self.query = self.query.offset(count);
+        self
+    }
+
     /// The SQL and its parameters for `backend`.
     pub fn to_sql(&self, backend: crate::Backend) -> (String, Vec<crate::connection::Value>) {
         self.query
