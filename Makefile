@@ -9,12 +9,14 @@ DEMO_DB ?= $(TARGET_DIR)/demo/blog.sqlite
 
 .PHONY: demo build test test-rust services crds crds-check chart-check client-deps-check lint fmt clean bench bench-migrate bench-realtime
 
-## demo: validate the blog example, plan it, apply it to embedded SQLite, show the re-plan is empty
+## demo: validate the blog example, plan it, apply it to embedded SQLite, run its versioned
+## migrations, show the re-plan is empty
 demo: build
 	$(FOX) validate -f examples/blog/
 	rm -f $(DEMO_DB) && mkdir -p $(dir $(DEMO_DB))
 	$(FOX) plan -f examples/blog/ --database sqlite://$(DEMO_DB)
 	$(FOX) apply -f examples/blog/ --database sqlite://$(DEMO_DB)
+	$(FOX) migrate up -f examples/blog/20-migrations.yaml --database sqlite://$(DEMO_DB)
 	$(FOX) plan -f examples/blog/ --database sqlite://$(DEMO_DB) --detailed-exitcode
 
 ## build: build the fox binary
