@@ -151,7 +151,10 @@ fn every_relative_link_in_the_docs_resolves() {
             }
         }
     }
-    assert!(checked > 40, "only {checked} links found: is the scan right?");
+    assert!(
+        checked > 40,
+        "only {checked} links found: is the scan right?"
+    );
     assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
 }
 
@@ -163,4 +166,34 @@ fn anchors_are_named_as_github_names_them() {
     assert!(anchors.contains("two-commands-1"));
     assert!(anchors.contains("following-the-operator-databasefrom_routing"));
     assert!(anchors.contains("2-declare-a-database"));
+}
+
+/// Every page under docs/ is in the site's table of contents (docs/SUMMARY.md, read by
+/// `make docs`), and every entry there is a page.
+#[test]
+fn every_docs_page_is_in_the_site_summary() {
+    let docs = root().join("docs");
+    let summary = std::fs::read_to_string(docs.join("SUMMARY.md")).expect("docs/SUMMARY.md");
+    let listed: BTreeSet<String> = prose_lines(&summary)
+        .iter()
+        .flat_map(|(_, line)| link_targets(line))
+        .collect();
+    let mut pages = Vec::new();
+    markdown_files(&docs, &mut pages);
+    let pages: BTreeSet<String> = pages
+        .iter()
+        .map(|p| {
+            p.strip_prefix(&docs)
+                .expect("under docs/")
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|p| p != "SUMMARY.md")
+        .collect();
+    let missing: Vec<&String> = pages.difference(&listed).collect();
+    let extra: Vec<&String> = listed.difference(&pages).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "docs/SUMMARY.md: pages not listed {missing:?}, entries without a page {extra:?}"
+    );
 }
