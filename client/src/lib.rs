@@ -42,7 +42,7 @@ pub mod error;
 pub mod executor;
 pub mod introspect;
 pub mod model;
-mod placeholders;
+pub mod lexer;
 pub mod query;
 pub mod raw;
 pub mod realtime;

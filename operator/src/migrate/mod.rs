@@ -24,7 +24,7 @@ pub mod repair;
 mod run;
 mod session;
 pub mod source;
-mod sql_lexer;
+mod script_lexer;
 pub mod sql_split;
 pub mod state;
 pub mod views;
