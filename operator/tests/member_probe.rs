@@ -157,7 +157,10 @@ async fn postgres_replica_lag_grows_while_replay_is_paused_and_vanishes_after() 
         &standby,
         "declared primary but the server is a read-only replica",
     );
-    assert!(standby.answered && standby.in_recovery == Some(true), "{standby:?}");
+    assert!(
+        standby.answered && standby.in_recovery == Some(true),
+        "{standby:?}"
+    );
 
     pair.pause_replay().unwrap();
     primary

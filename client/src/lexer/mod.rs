@@ -225,7 +225,11 @@ fn plain_end<L: Lexer>(sql: &[u8], at: usize) -> usize {
 /// Reads the token starting at `at` (a byte [`Lexer::TOKEN_STARTS`] marks): where it ends and
 /// what it is.
 #[inline]
-fn read_token<L: Lexer>(lexer: &mut L, sql: &[u8], at: usize) -> Result<(usize, TokenKind), Uncountable> {
+fn read_token<L: Lexer>(
+    lexer: &mut L,
+    sql: &[u8],
+    at: usize,
+) -> Result<(usize, TokenKind), Uncountable> {
     Ok(match sql[at] {
         b'\'' => (
             skip_quoted(sql, at, L::BACKSLASH_ESCAPES)?,

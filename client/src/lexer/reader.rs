@@ -188,7 +188,10 @@ mod tests {
                 .into_iter()
                 .filter(|(kind, _)| *kind == TokenKind::Placeholder)
                 .collect::<Vec<_>>(),
-            [(TokenKind::Placeholder, ":id"), (TokenKind::Placeholder, "?")]
+            [
+                (TokenKind::Placeholder, ":id"),
+                (TokenKind::Placeholder, "?")
+            ]
         );
     }
 

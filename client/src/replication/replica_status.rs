@@ -227,6 +227,9 @@ mod tests {
             ),
             "IO thread connecting: error connecting to 'mysql://repl:***@db:3306/x' - retry"
         );
-        assert_eq!(thread_problem("SQL", Some("No"), Some(" ".into())), "SQL thread stopped");
+        assert_eq!(
+            thread_problem("SQL", Some("No"), Some(" ".into())),
+            "SQL thread stopped"
+        );
     }
 }

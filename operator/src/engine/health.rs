@@ -229,8 +229,15 @@ mod tests {
             ..ReplicaProbe::default()
         });
         assert!(just_started.healthy, "{just_started:?}");
-        assert!(!just_started.lag_within(u32::MAX), "unknown lag is within no limit");
-        assert!(just_started.message.is_some_and(|m| m.starts_with("lag unknown")));
+        assert!(
+            !just_started.lag_within(u32::MAX),
+            "unknown lag is within no limit"
+        );
+        assert!(
+            just_started
+                .message
+                .is_some_and(|m| m.starts_with("lag unknown"))
+        );
     }
 
     #[test]

@@ -243,10 +243,9 @@ mod tests {
     fn a_delimiter_longer_than_one_byte_is_one_token() {
         let sql = "END //\nx";
         let mut lexer = Lexer::new(sql, Backend::MySql);
-        let tokens: Vec<(TokenKind, &str)> =
-            std::iter::from_fn(|| lexer.next_token("//", false))
-                .map(|t| (t.kind, &sql[t.start..t.end]))
-                .collect();
+        let tokens: Vec<(TokenKind, &str)> = std::iter::from_fn(|| lexer.next_token("//", false))
+            .map(|t| (t.kind, &sql[t.start..t.end]))
+            .collect();
         assert_eq!(
             tokens,
             [

@@ -461,7 +461,10 @@ mod tests {
     fn statements_end_where_the_engines_own_lexer_says() {
         // A backtick quotes on MySQL and SQLite, not on PostgreSQL.
         let backtick = "SELECT 1 `; SELECT 2;";
-        assert_eq!(texts(backtick, Backend::Postgres), ["SELECT 1 `", "SELECT 2"]);
+        assert_eq!(
+            texts(backtick, Backend::Postgres),
+            ["SELECT 1 `", "SELECT 2"]
+        );
         assert_eq!(texts(backtick, Backend::MySql), [backtick]);
         assert_eq!(texts(backtick, Backend::Sqlite), [backtick]);
 

@@ -117,7 +117,15 @@ async fn the_owners_uid_is_recorded_and_old_histories_upgrade_in_place() {
     for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
         let blog = tables(POSTS);
-        applied(apply_schema(&url(&database), &blog.spec, &named("blog", None), &mut |_| {}).await);
+        applied(
+            apply_schema(
+                &url(&database),
+                &blog.spec,
+                &named("blog", None),
+                &mut |_| {},
+            )
+            .await,
+        );
 
         // As a database of a FoxDB before the uid: no column, bookkeeping at version 3.
         let dialect = dialect_for(engine);
