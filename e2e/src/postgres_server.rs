@@ -74,6 +74,20 @@ impl PostgresServer {
         format!("postgres://postgres@127.0.0.1:{}/fox", self.port)
     }
 
+    /// Creates database `name` and returns its URL.
+    ///
+    /// # Errors
+    /// psql fails; the message quotes its stderr.
+    pub fn create_database(&self, name: &str) -> io::Result<String> {
+        self.tools.psql(
+            self.directory.path(),
+            self.port,
+            "postgres",
+            &format!("CREATE DATABASE \"{name}\""),
+        )?;
+        Ok(format!("postgres://postgres@127.0.0.1:{}/{name}", self.port))
+    }
+
     /// The port.
     pub fn port(&self) -> u16 {
         self.port

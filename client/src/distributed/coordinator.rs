@@ -135,8 +135,10 @@ impl Coordinator {
     /// [`Error::Query`] when the log table cannot be created.
     pub async fn open(log: &Database, name: &str) -> Result<Self> {
         let id = CoordinatorId::new(name)?;
+        let coordinator_log = CoordinatorLog::open(log).await?;
+        coordinator_log.register(&id).await?;
         Ok(Self {
-            log: CoordinatorLog::open(log).await?,
+            log: coordinator_log,
             log_database: log.clone(),
             id,
             observer: None,

@@ -9,7 +9,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::id::TransactionId;
+use super::id::{CoordinatorId, TransactionId};
 use crate::connection::Value;
 use crate::database::Database;
 use crate::dialect::dialect_for;
@@ -17,6 +17,11 @@ use crate::error::{Error, Result};
 
 /// The coordinator log's table.
 pub const LOG_TABLE: &str = "_fox_coordinator_log";
+
+/// The coordinators that log here. Recovery ends only their branches: a branch of a
+/// coordinator logging elsewhere is decided by that log, and presuming abort here could roll
+/// back what its own log committed.
+pub const COORDINATORS_TABLE: &str = "_fox_coordinators";
 
 /// What the log decided for a transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,10 +77,48 @@ impl CoordinatorLog {
              branches INTEGER NOT NULL, \
              decided_at BIGINT NOT NULL)"
         );
-        database.on_primary().execute(&create, &[]).await?;
-        Ok(Self {
-            database: database.on_primary(),
-        })
+        let database = database.on_primary();
+        database.execute(&create, &[]).await?;
+        database
+            .execute(
+                &format!(
+                    "CREATE TABLE IF NOT EXISTS {COORDINATORS_TABLE} (coordinator VARCHAR(32) NOT NULL PRIMARY KEY)"
+                ),
+                &[],
+            )
+            .await?;
+        Ok(Self { database })
+    }
+
+    /// Records that `coordinator` logs here (once; again is a no-op).
+    ///
+    /// # Errors
+    /// [`Error::Query`].
+    pub async fn register(&self, coordinator: &CoordinatorId) -> Result<()> {
+        let p = self.placeholders(1);
+        let insert = format!("INSERT INTO {COORDINATORS_TABLE} (coordinator) VALUES ({})", p[0]);
+        match self
+            .database
+            .execute(&insert, &[Value::Text(coordinator.to_string())])
+            .await
+        {
+            Ok(_) | Err(Error::UniqueViolation { .. }) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The coordinators that log here.
+    ///
+    /// # Errors
+    /// [`Error::Query`].
+    pub async fn coordinators(&self) -> Result<Vec<CoordinatorId>> {
+        let rows = self
+            .database
+            .fetch_all(&format!("SELECT coordinator FROM {COORDINATORS_TABLE}"), &[])
+            .await?;
+        rows.iter()
+            .map(|row| Ok(CoordinatorId::new(row.get::<String>("coordinator")?)?))
+            .collect()
     }
 
     fn placeholders(&self, count: usize) -> Vec<String> {

@@ -44,6 +44,9 @@ pub struct RecoveryReport {
     pub too_young: Vec<String>,
     /// Prepared transactions that are not FoxDB's (another application's), left alone.
     pub foreign: usize,
+    /// FoxDB branches of coordinators that log elsewhere (not registered in this log), left
+    /// to the recovery that reads their log.
+    pub other_logs: usize,
     /// Abort records pruned from the log.
     pub pruned: u64,
 }
@@ -55,9 +58,11 @@ impl RecoveryReport {
     }
 }
 
-/// Commits or rolls back every FoxDB branch in doubt on `participants` as the log in `log`
-/// decided: committed when the log says commit; otherwise an abort is recorded first (so the
-/// coordinator cannot decide commit afterwards) and the branch rolls back. Safe to run from
+/// Commits or rolls back every FoxDB branch in doubt on `participants` whose coordinator logs
+/// in `log` ([`super::Coordinator::open`] registers it there), as the log decided: committed
+/// when the log says commit; otherwise an abort is recorded first (so the coordinator cannot
+/// decide commit afterwards) and the branch rolls back. Branches of coordinators logging
+/// elsewhere are left alone. Safe to run from
 /// several processes at once and while coordinators run (see [`RecoveryOptions::min_age`]).
 ///
 /// # Errors
@@ -74,6 +79,7 @@ pub async fn recover(
         pruned: log.prune(options.abort_retention).await?,
         ..RecoveryReport::default()
     };
+    let coordinators = log.coordinators().await?;
     for database in participants {
         let engine = dialect_for(database.backend()).two_phase()?;
         let mut session = Session::acquire(database).await?;
@@ -85,6 +91,10 @@ pub async fn recover(
                 report.foreign += 1;
                 continue;
             };
+            if !coordinators.contains(branch.transaction().coordinator()) {
+                report.other_logs += 1;
+                continue;
+            }
             if branch.transaction().age() < options.min_age {
                 report.too_young.push(text);
                 continue;
