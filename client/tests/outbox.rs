@@ -156,37 +156,48 @@ async fn read_stream(redis_url: &str, stream: &str) -> Vec<(i64, String, String)
         .get_multiplexed_async_connection()
         .await
         .expect("connects to Redis");
-    let entries: redis::Value = redis::cmd("XRANGE")
-        .arg(stream)
-        .arg("-")
-        .arg("+")
-        .query_async(&mut connection)
-        .await
-        .expect("reads the stream");
-    let redis::Value::Array(entries) = entries else {
-        panic!("XRANGE returned {entries:?}");
-    };
     let text = |value: &redis::Value| match value {
         redis::Value::BulkString(bytes) => String::from_utf8_lossy(bytes).into_owned(),
         other => panic!("a field of {other:?}"),
     };
     let mut read = Vec::new();
-    for entry in &entries {
-        let redis::Value::Array(parts) = entry else {
-            panic!("an entry of {entry:?}");
+    // In pages: one reply of 10,000 entries outlasts the client's response timeout.
+    let mut from = "-".to_string();
+    loop {
+        let page: redis::Value = redis::cmd("XRANGE")
+            .arg(stream)
+            .arg(&from)
+            .arg("+")
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut connection)
+            .await
+            .expect("reads the stream");
+        let redis::Value::Array(entries) = page else {
+            panic!("XRANGE returned {page:?}");
         };
-        let redis::Value::Array(fields) = &parts[1] else {
-            panic!("fields of {entry:?}");
-        };
-        let mut field: BTreeMap<String, String> = BTreeMap::new();
-        for pair in fields.chunks(2) {
-            field.insert(text(&pair[0]), text(&pair[1]));
+        if entries.is_empty() {
+            break;
         }
-        read.push((
-            field["id"].parse().expect("an id"),
-            field["aggregate"].clone(),
-            field["payload"].clone(),
-        ));
+        for entry in &entries {
+            let redis::Value::Array(parts) = entry else {
+                panic!("an entry of {entry:?}");
+            };
+            let redis::Value::Array(fields) = &parts[1] else {
+                panic!("fields of {entry:?}");
+            };
+            let mut field: BTreeMap<String, String> = BTreeMap::new();
+            for pair in fields.chunks(2) {
+                field.insert(text(&pair[0]), text(&pair[1]));
+            }
+            read.push((
+                field["id"].parse().expect("an id"),
+                field["aggregate"].clone(),
+                field["payload"].clone(),
+            ));
+            // Exclusive start of the next page.
+            from = format!("({}", text(&parts[0]));
+        }
     }
     let _: () = redis::cmd("DEL")
         .arg(stream)
