@@ -58,11 +58,15 @@ impl Banks {
             .expect("creates a database");
         let maria_test = TestDatabase::create(Backend::MySql).await;
         let log_test = TestDatabase::create(Backend::Sqlite).await;
-        let pg = Database::connect(&pg_url).await.expect("connects to PostgreSQL");
+        let pg = Database::connect(&pg_url)
+            .await
+            .expect("connects to PostgreSQL");
         let maria = Database::connect(maria_test.url())
             .await
             .expect("connects to MariaDB");
-        let log = Database::connect(log_test.url()).await.expect("opens the log");
+        let log = Database::connect(log_test.url())
+            .await
+            .expect("opens the log");
         for db in [&pg, &maria] {
             db.execute(
                 "CREATE TABLE accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL)",
@@ -110,7 +114,11 @@ impl Banks {
 }
 
 /// Moves `amount` from the PostgreSQL account to the MariaDB one.
-async fn transfer(coordinator: &Coordinator, banks: [&Database; 2], amount: i64) -> foxdb::Result<()> {
+async fn transfer(
+    coordinator: &Coordinator,
+    banks: [&Database; 2],
+    amount: i64,
+) -> foxdb::Result<()> {
     coordinator
         .transaction(&banks, async |tx| {
             tx[0]
@@ -152,7 +160,11 @@ async fn a_transfer_commits_on_both_databases_and_leaves_nothing_in_doubt() {
     // A finished transaction leaves no decision behind.
     assert!(coordinator.log().pending().await.expect("reads").is_empty());
     // The branch connections went back to their pools in a clean state.
-    let plain = banks.maria.fetch_all("SELECT 1 AS one", &[]).await.expect("reads");
+    let plain = banks
+        .maria
+        .fetch_all("SELECT 1 AS one", &[])
+        .await
+        .expect("reads");
     assert_eq!(plain.len(), 1);
 }
 
@@ -164,12 +176,20 @@ async fn failed_work_rolls_back_every_branch() {
     let outcome: Result<(), Error> = coordinator
         .transaction(&[&banks.pg, &banks.maria], async |tx| {
             tx[0]
-                .execute("UPDATE accounts SET balance = balance - 5 WHERE id = 1", &[])
+                .execute(
+                    "UPDATE accounts SET balance = balance - 5 WHERE id = 1",
+                    &[],
+                )
                 .await?;
             tx[1]
-                .execute("UPDATE accounts SET balance = balance + 5 WHERE id = 1", &[])
+                .execute(
+                    "UPDATE accounts SET balance = balance + 5 WHERE id = 1",
+                    &[],
+                )
                 .await?;
-            tx[1].execute("INSERT INTO no_such_table VALUES (1)", &[]).await?;
+            tx[1]
+                .execute("INSERT INTO no_such_table VALUES (1)", &[])
+                .await?;
             Ok(())
         })
         .await;
@@ -196,14 +216,22 @@ async fn a_failed_prepare_rolls_back_the_branches_already_prepared() {
     let outcome: Result<(), Error> = coordinator
         .transaction(&[&banks.maria, &banks.pg], async |tx| {
             tx[0]
-                .execute("UPDATE accounts SET balance = balance + 7 WHERE id = 1", &[])
+                .execute(
+                    "UPDATE accounts SET balance = balance + 7 WHERE id = 1",
+                    &[],
+                )
                 .await?;
-            tx[1].execute("INSERT INTO tickets VALUES (1), (1)", &[]).await?;
+            tx[1]
+                .execute("INSERT INTO tickets VALUES (1), (1)", &[])
+                .await?;
             Ok(())
         })
         .await;
     assert!(
-        matches!(outcome, Err(Error::UniqueViolation { .. } | Error::Query { .. })),
+        matches!(
+            outcome,
+            Err(Error::UniqueViolation { .. } | Error::Query { .. })
+        ),
         "{outcome:?}"
     );
     assert_eq!(banks.balances().await, (INITIAL, INITIAL));
@@ -242,7 +270,10 @@ async fn a_postgres_server_without_prepared_transactions_is_refused_with_a_hint(
     let outcome: Result<(), Error> = coordinator
         .transaction(&[&banks.maria, &shared], async |tx| {
             tx[0]
-                .execute("UPDATE accounts SET balance = balance + 1 WHERE id = 1", &[])
+                .execute(
+                    "UPDATE accounts SET balance = balance + 1 WHERE id = 1",
+                    &[],
+                )
                 .await?;
             Ok(())
         })
@@ -299,30 +330,45 @@ async fn recovery_commits_what_the_log_decided_and_leaves_other_logs_and_young_b
         .expect("opens")
         .on_step(|_, step| assert_ne!(step, Step::Decided, "the coordinator dies here"));
     let (pg, maria) = (banks.pg.clone(), banks.maria.clone());
-    let crashed = tokio::spawn(async move { transfer(&coordinator, [&pg, &maria], 25).await }).await;
+    let crashed =
+        tokio::spawn(async move { transfer(&coordinator, [&pg, &maria], 25).await }).await;
     assert!(crashed.is_err(), "the coordinator task panicked");
     assert_eq!(banks.in_doubt_of(&name).await.len(), 2);
 
     // Another log does not know this coordinator: it must not presume an abort.
     let other_log = TestDatabase::create(Backend::Sqlite).await;
     let other_log = Database::connect(other_log.url()).await.expect("opens");
-    Coordinator::open(&other_log, &unique("o")).await.expect("opens");
-    let report = recover(&other_log, &[&banks.pg, &banks.maria], &recover_everything())
+    Coordinator::open(&other_log, &unique("o"))
         .await
-        .expect("recovers");
+        .expect("opens");
+    let report = recover(
+        &other_log,
+        &[&banks.pg, &banks.maria],
+        &recover_everything(),
+    )
+    .await
+    .expect("recovers");
     assert_eq!(report.resolved(), 0, "{report:?}");
     assert!(report.other_logs >= 2, "{report:?}");
 
     // Its own log with the default minimum age: too young to touch yet.
-    let report = recover(&banks.log, &[&banks.pg, &banks.maria], &RecoveryOptions::default())
-        .await
-        .expect("recovers");
+    let report = recover(
+        &banks.log,
+        &[&banks.pg, &banks.maria],
+        &RecoveryOptions::default(),
+    )
+    .await
+    .expect("recovers");
     assert_eq!(report.resolved(), 0, "{report:?}");
     assert_eq!(report.too_young.len(), 2, "{report:?}");
 
-    let report = recover(&banks.log, &[&banks.pg, &banks.maria], &recover_everything())
-        .await
-        .expect("recovers");
+    let report = recover(
+        &banks.log,
+        &[&banks.pg, &banks.maria],
+        &recover_everything(),
+    )
+    .await
+    .expect("recovers");
     assert_eq!(report.committed.len(), 2, "{report:?}");
     assert_eq!(banks.balances().await, (INITIAL - 25, INITIAL + 25));
     assert!(banks.in_doubt_of(&name).await.is_empty());
@@ -369,23 +415,26 @@ async fn coordinator_process() {
     let maria = Database::connect(maria).await.expect("connects");
     let log = Database::connect(log).await.expect("opens the log");
     let started = AtomicUsize::new(0);
-    let coordinator = Coordinator::open(&log, name)
-        .await
-        .expect("opens")
-        .on_step(move |id, step| {
-            if step == Step::Started {
-                started.fetch_add(1, Ordering::SeqCst);
-            }
-            if started.load(Ordering::SeqCst) == before + 1 && boundary_of(step) == Some(&boundary) {
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "{STOPPED} {boundary} {id}");
-                let _ = out.flush();
-                // Frozen at the boundary until the test kills this process.
-                loop {
-                    std::thread::sleep(Duration::from_secs(60));
+    let coordinator =
+        Coordinator::open(&log, name)
+            .await
+            .expect("opens")
+            .on_step(move |id, step| {
+                if step == Step::Started {
+                    started.fetch_add(1, Ordering::SeqCst);
                 }
-            }
-        });
+                if started.load(Ordering::SeqCst) == before + 1
+                    && boundary_of(step) == Some(&boundary)
+                {
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(out, "{STOPPED} {boundary} {id}");
+                    let _ = out.flush();
+                    // Frozen at the boundary until the test kills this process.
+                    loop {
+                        std::thread::sleep(Duration::from_secs(60));
+                    }
+                }
+            });
     for _ in 0..=before {
         transfer(&coordinator, [&pg, &maria], 1)
             .await
@@ -402,7 +451,9 @@ async fn a_coordinator_killed_at_every_step_boundary_leaves_both_banks_consisten
         .unwrap_or(50);
     let banks = Banks::open().await;
     let name = unique("k");
-    Coordinator::open(&banks.log, &name).await.expect("registers the coordinator");
+    Coordinator::open(&banks.log, &name)
+        .await
+        .expect("registers the coordinator");
     let started = Instant::now();
     let mut transferred = 0;
     let mut resolved = 0;
@@ -416,7 +467,12 @@ async fn a_coordinator_killed_at_every_step_boundary_leaves_both_banks_consisten
             banks.log_test.url()
         );
         let mut child = Command::new(std::env::current_exe().expect("the test binary"))
-            .args(["--exact", "coordinator_process", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "coordinator_process",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD, spec)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -425,7 +481,10 @@ async fn a_coordinator_killed_at_every_step_boundary_leaves_both_banks_consisten
         let stdout = child.stdout.take().expect("stdout");
         let (lines, stopped) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
                 // With one test thread, libtest's `test coordinator_process ... ` leads the line.
                 if line.contains(STOPPED) {
                     let _ = lines.send(line);
@@ -439,13 +498,25 @@ async fn a_coordinator_killed_at_every_step_boundary_leaves_both_banks_consisten
         assert!(line.contains(boundary), "{line}");
         transferred += before as i64 + i64::from(counts);
 
-        let report = recover(&banks.log, &[&banks.pg, &banks.maria], &recover_everything())
-            .await
-            .expect("recovers");
+        let report = recover(
+            &banks.log,
+            &[&banks.pg, &banks.maria],
+            &recover_everything(),
+        )
+        .await
+        .expect("recovers");
         resolved += report.resolved();
-        assert_eq!(banks.in_doubt_of(&name).await, Vec::<String>::new(), "kill {kill} at {boundary}");
+        assert_eq!(
+            banks.in_doubt_of(&name).await,
+            Vec::<String>::new(),
+            "kill {kill} at {boundary}"
+        );
         let (pg, maria) = banks.balances().await;
-        assert_eq!(pg + maria, 2 * INITIAL, "kill {kill} at {boundary}: the total changed");
+        assert_eq!(
+            pg + maria,
+            2 * INITIAL,
+            "kill {kill} at {boundary}: the total changed"
+        );
         assert_eq!(
             (pg, maria),
             (INITIAL - transferred, INITIAL + transferred),

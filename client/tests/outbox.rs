@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use fox_e2e::{Backend, TestDatabase};
 use foxdb::outbox::{
-    CallbackPublisher, OutboxMessage, Outbox, OutgoingMessage, PublishError, RedisStreamPublisher,
-    Relay, RelayError,
+    CallbackPublisher, Outbox, OutboxMessage, OutgoingMessage, PublishError, Publisher,
+    RedisStreamPublisher, Relay, RelayError,
 };
 use foxdb::{Database, Error, Value};
 
@@ -24,24 +24,33 @@ const CHILD: &str = "FOX_OUTBOX_RELAY";
 async fn outbox_database(engine: Backend) -> (TestDatabase, Database, Outbox) {
     let test = TestDatabase::create(engine).await;
     let db = Database::connect(test.url()).await.expect("connects");
-    db.execute("CREATE TABLE orders (id INT PRIMARY KEY, total INT NOT NULL)", &[])
-        .await
-        .expect("creates orders");
+    db.execute(
+        "CREATE TABLE orders (id INT PRIMARY KEY, total INT NOT NULL)",
+        &[],
+    )
+    .await
+    .expect("creates orders");
     let outbox = Outbox::open(&db).await.expect("opens the outbox");
     (test, db, outbox)
 }
 
-fn recording() -> (
-    Arc<Mutex<Vec<OutboxMessage>>>,
-    CallbackPublisher<impl Fn(Vec<OutboxMessage>) -> std::future::Ready<Result<(), PublishError>> + Send + Sync>,
-) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let sink = seen.clone();
-    let publisher = CallbackPublisher::new(move |batch: Vec<OutboxMessage>| {
-        sink.lock().expect("not poisoned").extend(batch);
-        std::future::ready(Ok(()))
-    });
-    (seen, publisher)
+/// A publisher that keeps what it is given.
+#[derive(Clone, Default)]
+struct Recorder(Arc<Mutex<Vec<OutboxMessage>>>);
+
+impl Publisher for Recorder {
+    async fn publish(&self, batch: &[OutboxMessage]) -> Result<(), PublishError> {
+        self.0
+            .lock()
+            .expect("not poisoned")
+            .extend_from_slice(batch);
+        Ok(())
+    }
+}
+
+fn recording() -> (Arc<Mutex<Vec<OutboxMessage>>>, Recorder) {
+    let recorder = Recorder::default();
+    (recorder.0.clone(), recorder)
 }
 
 #[tokio::test]
@@ -51,7 +60,10 @@ async fn a_message_is_stored_only_when_its_transaction_commits() {
         db.transaction(async |tx| {
             tx.execute("INSERT INTO orders VALUES (1, 10)", &[]).await?;
             outbox
-                .enqueue(&mut *tx, &OutgoingMessage::new("order-1", "order.created", "{}"))
+                .enqueue(
+                    &mut *tx,
+                    &OutgoingMessage::new("order-1", "order.created", "{}"),
+                )
                 .await?;
             Ok::<_, Error>(())
         })
@@ -61,7 +73,10 @@ async fn a_message_is_stored_only_when_its_transaction_commits() {
             .transaction(async |tx| {
                 tx.execute("INSERT INTO orders VALUES (2, 20)", &[]).await?;
                 outbox
-                    .enqueue(&mut *tx, &OutgoingMessage::new("order-2", "order.created", "{}"))
+                    .enqueue(
+                        &mut *tx,
+                        &OutgoingMessage::new("order-2", "order.created", "{}"),
+                    )
                     .await?;
                 tx.execute("INSERT INTO orders VALUES (2, 20)", &[]).await?;
                 Ok(())
@@ -78,21 +93,30 @@ async fn the_relay_publishes_in_id_order_and_marks_every_message_sent() {
         let (_test, db, outbox) = outbox_database(engine).await;
         let mut ids = Vec::new();
         for n in 0..7 {
-            let message = OutgoingMessage::new(format!("order-{}", n % 2), "order.updated", format!("{n}"));
+            let message =
+                OutgoingMessage::new(format!("order-{}", n % 2), "order.updated", format!("{n}"));
             ids.push(outbox.enqueue(&db, &message).await.expect("enqueues"));
         }
         let (seen, publisher) = recording();
         let relay = Relay::new(outbox.clone(), publisher).batch_size(3);
         let mut published = 0;
         loop {
-            let n = relay.publish_batch().await.unwrap_or_else(|e| panic!("{engine}: {e}"));
+            let n = relay
+                .publish_batch()
+                .await
+                .unwrap_or_else(|e| panic!("{engine}: {e}"));
             if n == 0 {
                 break;
             }
             published += n;
         }
         assert_eq!(published, 7, "{engine}");
-        let seen: Vec<i64> = seen.lock().expect("not poisoned").iter().map(|m| m.id).collect();
+        let seen: Vec<i64> = seen
+            .lock()
+            .expect("not poisoned")
+            .iter()
+            .map(|m| m.id)
+            .collect();
         assert_eq!(seen, ids, "{engine}");
         assert_eq!(outbox.unsent().await.expect("counts"), 0, "{engine}");
     }
@@ -109,10 +133,19 @@ async fn a_failed_publish_marks_nothing_and_the_batch_is_offered_again() {
         std::future::ready(Err(PublishError::new("broker down")))
     });
     let outcome = Relay::new(outbox.clone(), failing).publish_batch().await;
-    assert!(matches!(outcome, Err(RelayError::Publish(_))), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(RelayError::Publish(_))),
+        "{outcome:?}"
+    );
     assert_eq!(outbox.unsent().await.expect("counts"), 1);
     let (seen, publisher) = recording();
-    assert_eq!(Relay::new(outbox.clone(), publisher).publish_batch().await.expect("publishes"), 1);
+    assert_eq!(
+        Relay::new(outbox.clone(), publisher)
+            .publish_batch()
+            .await
+            .expect("publishes"),
+        1
+    );
     assert_eq!(seen.lock().expect("not poisoned").len(), 1);
 }
 
@@ -123,7 +156,10 @@ async fn an_empty_or_too_long_aggregate_is_refused_and_nothing_is_stored() {
         let refused = outbox
             .enqueue(&db, &OutgoingMessage::new(aggregate, "t", "{}"))
             .await;
-        assert!(matches!(refused, Err(Error::Unsupported { .. })), "{refused:?}");
+        assert!(
+            matches!(refused, Err(Error::Unsupported { .. })),
+            "{refused:?}"
+        );
     }
     assert_eq!(outbox.unsent().await.expect("counts"), 0);
 }
@@ -253,13 +289,20 @@ async fn a_relay_killed_20_times_delivers_every_message_once_after_dedupe_in_ord
     let mut seed = std::process::id() as u64;
     for _ in 0..KILLS {
         let mut relay = Command::new(std::env::current_exe().expect("the test binary"))
-            .args(["--exact", "relay_process", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "relay_process",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD, &spec)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("starts a relay process");
-        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         // Kills spread over the production: about 0.9 s a run for each 2,000 messages.
         let scale = (messages / 2_000).max(1) as u64;
         let runs_for = Duration::from_millis((300 + (seed >> 33) % 1_200) * scale);
@@ -295,12 +338,21 @@ async fn a_relay_killed_20_times_delivers_every_message_once_after_dedupe_in_ord
                 .push((*id, payload.parse().expect("a sequence number")));
         }
     }
-    assert_eq!(seen, stored, "every stored message was delivered, and nothing else");
+    assert_eq!(
+        seen, stored,
+        "every stored message was delivered, and nothing else"
+    );
     for (aggregate, received) in &per_aggregate {
         let sequences: Vec<usize> = received.iter().map(|(_, s)| *s).collect();
         let expected: Vec<usize> = (0..sequences.len()).collect();
-        assert_eq!(sequences, expected, "{aggregate}: out of order or missing after dedupe");
-        assert!(received.windows(2).all(|w| w[0].0 < w[1].0), "{aggregate}: ids out of order");
+        assert_eq!(
+            sequences, expected,
+            "{aggregate}: out of order or missing after dedupe"
+        );
+        assert!(
+            received.windows(2).all(|w| w[0].0 < w[1].0),
+            "{aggregate}: ids out of order"
+        );
     }
     eprintln!(
         "{messages} messages, {KILLS} relay kills ({unsent_after_kills} unsent after the last kill): {} deliveries, {} duplicates, in {:.1} s",

@@ -65,7 +65,10 @@ impl FoxReplicaSet {
                 problems.add("spec.transactions.coordinatorLog.name", problem);
             }
             if log.key.is_empty() {
-                problems.add("spec.transactions.coordinatorLog.key", "key must not be empty");
+                problems.add(
+                    "spec.transactions.coordinatorLog.key",
+                    "key must not be empty",
+                );
             }
         }
         if spec.engine == Engine::Sqlite && !spec.replicas.is_empty() {

@@ -22,7 +22,9 @@
 use std::io;
 use std::path::Path;
 
-use crate::replica::{Engine, PairDirectory, PostgresTools, ServerProcess, run, start_on_free_port};
+use crate::replica::{
+    Engine, PairDirectory, PostgresTools, ServerProcess, run, start_on_free_port,
+};
 
 /// One PostgreSQL server of a test's own, with a database `fox`.
 #[derive(Debug)]
@@ -85,7 +87,10 @@ impl PostgresServer {
             "postgres",
             &format!("CREATE DATABASE \"{name}\""),
         )?;
-        Ok(format!("postgres://postgres@127.0.0.1:{}/{name}", self.port))
+        Ok(format!(
+            "postgres://postgres@127.0.0.1:{}/{name}",
+            self.port
+        ))
     }
 
     /// The port.
@@ -103,7 +108,8 @@ impl PostgresServer {
     /// # Errors
     /// psql fails; the message quotes its stderr.
     pub fn sql(&self, sql: &str) -> io::Result<String> {
-        self.tools.psql(self.directory.path(), self.port, "fox", sql)
+        self.tools
+            .psql(self.directory.path(), self.port, "fox", sql)
     }
 
     /// Whether the server process still runs.

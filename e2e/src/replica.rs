@@ -288,7 +288,11 @@ impl PostgresTools {
             // The standby reports its replay position every second.
             "wal_receiver_status_interval=1s".into(),
         ];
-        for setting in settings.iter().map(String::as_str).chain(extra.iter().copied()) {
+        for setting in settings
+            .iter()
+            .map(String::as_str)
+            .chain(extra.iter().copied())
+        {
             command.arg("-c").arg(setting);
         }
         command

@@ -33,17 +33,23 @@ async fn balance(db: &Database) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recover_commits_the_branches_of_a_coordinator_that_died_after_deciding() {
-    let server = PostgresServer::start(&["max_prepared_transactions=10"]).expect("starts PostgreSQL");
+    let server =
+        PostgresServer::start(&["max_prepared_transactions=10"]).expect("starts PostgreSQL");
     let maria_test = TestDatabase::create(Backend::MySql).await;
     let log_test = TestDatabase::create(Backend::Sqlite).await;
     let pg = Database::connect(&server.url()).await.expect("connects");
     let maria = Database::connect(maria_test.url()).await.expect("connects");
     let log = Database::connect(log_test.url()).await.expect("opens");
     for db in [&pg, &maria] {
-        db.execute("CREATE TABLE accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL)", &[])
+        db.execute(
+            "CREATE TABLE accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL)",
+            &[],
+        )
+        .await
+        .expect("creates");
+        db.execute("INSERT INTO accounts VALUES (1, 100)", &[])
             .await
-            .expect("creates");
-        db.execute("INSERT INTO accounts VALUES (1, 100)", &[]).await.expect("inserts");
+            .expect("inserts");
     }
     let name = format!("cli{}", std::process::id());
     let coordinator = Coordinator::open(&log, &name)
@@ -54,8 +60,18 @@ async fn recover_commits_the_branches_of_a_coordinator_that_died_after_deciding(
     let crashed = tokio::spawn(async move {
         coordinator
             .transaction(&[&a, &b], async |tx| {
-                tx[0].execute("UPDATE accounts SET balance = balance - 40 WHERE id = 1", &[]).await?;
-                tx[1].execute("UPDATE accounts SET balance = balance + 40 WHERE id = 1", &[]).await?;
+                tx[0]
+                    .execute(
+                        "UPDATE accounts SET balance = balance - 40 WHERE id = 1",
+                        &[],
+                    )
+                    .await?;
+                tx[1]
+                    .execute(
+                        "UPDATE accounts SET balance = balance + 40 WHERE id = 1",
+                        &[],
+                    )
+                    .await?;
                 Ok::<_, foxdb::Error>(())
             })
             .await
@@ -86,7 +102,10 @@ async fn recover_commits_the_branches_of_a_coordinator_that_died_after_deciding(
     ]);
     assert!(ok, "{output}");
     assert_eq!(output.matches("committed   fox:").count(), 2, "{output}");
-    assert!(!output.contains("postgres@"), "no URL with credentials is printed: {output}");
+    assert!(
+        !output.contains("postgres@"),
+        "no URL with credentials is printed: {output}"
+    );
     assert_eq!(ours(&pg).await + ours(&maria).await, 0);
     assert_eq!((balance(&pg).await, balance(&maria).await), (60, 140));
 }
@@ -94,8 +113,14 @@ async fn recover_commits_the_branches_of_a_coordinator_that_died_after_deciding(
 #[test]
 fn recover_refuses_a_database_that_cannot_prepare_and_says_why() {
     let directory = tempfile::tempdir().expect("temporary directory");
-    let sqlite = format!("sqlite://{}?mode=rwc", directory.path().join("a.sqlite").display());
-    let log = format!("sqlite://{}?mode=rwc", directory.path().join("log.sqlite").display());
+    let sqlite = format!(
+        "sqlite://{}?mode=rwc",
+        directory.path().join("a.sqlite").display()
+    );
+    let log = format!(
+        "sqlite://{}?mode=rwc",
+        directory.path().join("log.sqlite").display()
+    );
     let (ok, output) = fox(&["recover", "--database", &sqlite, "--log", &log]);
     assert!(!ok, "{output}");
     assert!(output.contains("two-phase commit"), "{output}");

@@ -78,9 +78,13 @@ async fn main() -> Result<()> {
     let pg = Database::connect(&server.url()).await?;
     let maria = Database::connect(maria_test.url()).await?;
     for db in [&pg, &maria] {
-        db.execute("CREATE TABLE accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL)", &[])
+        db.execute(
+            "CREATE TABLE accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL)",
+            &[],
+        )
+        .await?;
+        db.execute("INSERT INTO accounts VALUES (1, 0)", &[])
             .await?;
-        db.execute("INSERT INTO accounts VALUES (1, 0)", &[]).await?;
     }
     let coordinator = Coordinator::open(&pg, "bench").await?;
 
@@ -92,9 +96,18 @@ async fn main() -> Result<()> {
     }
     let distributed = median(distributed);
     let local = median(local);
-    println!("two-database transfer, PostgreSQL (fsync on) + MariaDB, median of {} rounds of {} runs", args.rounds, args.runs);
-    println!("  two local transactions        {:>10}", show_latency(local));
-    println!("  two-phase commit (foxdb)      {:>10}", show_latency(distributed));
+    println!(
+        "two-database transfer, PostgreSQL (fsync on) + MariaDB, median of {} rounds of {} runs",
+        args.rounds, args.runs
+    );
+    println!(
+        "  two local transactions        {:>10}",
+        show_latency(local)
+    );
+    println!(
+        "  two-phase commit (foxdb)      {:>10}",
+        show_latency(distributed)
+    );
     println!(
         "  ratio                         {:>9.2}x",
         distributed.as_secs_f64() / local.as_secs_f64()

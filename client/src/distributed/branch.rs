@@ -159,7 +159,10 @@ impl Branch {
                 feature: "a branch without its connection".into(),
             }),
         };
-        if outcome.as_ref().is_err_and(|e| !self.engine.is_unknown_branch(e)) {
+        if outcome
+            .as_ref()
+            .is_err_and(|e| !self.engine.is_unknown_branch(e))
+        {
             // The connection may be gone (the server restarted, a network cut): once more on
             // a fresh connection, as recovery would.
             self.break_off();

@@ -158,7 +158,10 @@ impl Coordinator {
     /// Calls `observer` at every boundary of the protocol ([`Step`]), synchronously, before
     /// the coordinator goes on.
     #[must_use]
-    pub fn on_step(mut self, observer: impl Fn(&TransactionId, Step) + Send + Sync + 'static) -> Self {
+    pub fn on_step(
+        mut self,
+        observer: impl Fn(&TransactionId, Step) + Send + Sync + 'static,
+    ) -> Self {
         self.observer = Some(Arc::new(observer));
         self
     }
@@ -176,7 +179,12 @@ impl Coordinator {
     /// # Errors
     /// See [`super::recover`].
     pub async fn recover(&self, participants: &[&Database]) -> Result<super::RecoveryReport> {
-        super::recover(&self.log_database, participants, &super::RecoveryOptions::default()).await
+        super::recover(
+            &self.log_database,
+            participants,
+            &super::RecoveryOptions::default(),
+        )
+        .await
     }
 
     /// Runs `work` in one transaction across `participants` and commits it on every one or on
@@ -200,7 +208,11 @@ impl Coordinator {
     ///   commit (it ran longer than recovery's minimum age).
     /// - [`Error::TransactionInDoubt`]: the outcome is not known here, or the commit is decided
     ///   and some branch could not be committed now; recovery finishes it as the log says.
-    pub async fn transaction<T, E, F>(&self, participants: &[&Database], work: F) -> std::result::Result<T, E>
+    pub async fn transaction<T, E, F>(
+        &self,
+        participants: &[&Database],
+        work: F,
+    ) -> std::result::Result<T, E>
     where
         F: AsyncFnOnce(&mut DistributedTransaction) -> std::result::Result<T, E>,
         E: From<Error>,
@@ -253,7 +265,11 @@ impl Coordinator {
             }
         }
         self.report(&id, Step::AllPrepared);
-        match self.log.decide(&id, tx.branches.len(), Decision::Commit).await {
+        match self
+            .log
+            .decide(&id, tx.branches.len(), Decision::Commit)
+            .await
+        {
             Ok(Decision::Commit) => {}
             Ok(Decision::Abort) => {
                 self.roll_back_all(&mut tx, participants).await;

@@ -226,7 +226,13 @@ mod tests {
 
     #[test]
     fn coordinator_names_that_could_break_an_id_are_refused() {
-        for name in ["", "a:b", "a b", "x'y", &"c".repeat(MAX_COORDINATOR_LEN + 1)] {
+        for name in [
+            "",
+            "a:b",
+            "a b",
+            "x'y",
+            &"c".repeat(MAX_COORDINATOR_LEN + 1),
+        ] {
             assert!(CoordinatorId::new(name).is_err(), "{name:?}");
         }
     }

@@ -96,7 +96,10 @@ impl CoordinatorLog {
     /// [`Error::Query`].
     pub async fn register(&self, coordinator: &CoordinatorId) -> Result<()> {
         let p = self.placeholders(1);
-        let insert = format!("INSERT INTO {COORDINATORS_TABLE} (coordinator) VALUES ({})", p[0]);
+        let insert = format!(
+            "INSERT INTO {COORDINATORS_TABLE} (coordinator) VALUES ({})",
+            p[0]
+        );
         match self
             .database
             .execute(&insert, &[Value::Text(coordinator.to_string())])
@@ -114,7 +117,10 @@ impl CoordinatorLog {
     pub async fn coordinators(&self) -> Result<Vec<CoordinatorId>> {
         let rows = self
             .database
-            .fetch_all(&format!("SELECT coordinator FROM {COORDINATORS_TABLE}"), &[])
+            .fetch_all(
+                &format!("SELECT coordinator FROM {COORDINATORS_TABLE}"),
+                &[],
+            )
             .await?;
         rows.iter()
             .map(|row| Ok(CoordinatorId::new(row.get::<String>("coordinator")?)?))
@@ -170,7 +176,10 @@ impl CoordinatorLog {
         let rows = self
             .database
             .fetch_all(
-                &format!("SELECT decision FROM {LOG_TABLE} WHERE transaction_id = {}", p[0]),
+                &format!(
+                    "SELECT decision FROM {LOG_TABLE} WHERE transaction_id = {}",
+                    p[0]
+                ),
                 &[Value::Text(transaction.to_string())],
             )
             .await?;
@@ -178,10 +187,12 @@ impl CoordinatorLog {
             None => Ok(None),
             Some(row) => {
                 let text = row.get::<String>("decision")?;
-                Decision::parse(&text).map(Some).ok_or_else(|| Error::Decode {
-                    column: format!("{LOG_TABLE}.decision"),
-                    message: format!("unknown decision {text:?} for {transaction}"),
-                })
+                Decision::parse(&text)
+                    .map(Some)
+                    .ok_or_else(|| Error::Decode {
+                        column: format!("{LOG_TABLE}.decision"),
+                        message: format!("unknown decision {text:?} for {transaction}"),
+                    })
             }
         }
     }
@@ -211,10 +222,14 @@ impl CoordinatorLog {
     /// [`Error::Query`].
     pub async fn prune(&self, retention: Duration) -> Result<u64> {
         let p = self.placeholders(1);
-        let cutoff = now_millis().saturating_sub(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
+        let cutoff =
+            now_millis().saturating_sub(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
         self.database
             .execute(
-                &format!("DELETE FROM {LOG_TABLE} WHERE decision = 'abort' AND decided_at < {}", p[0]),
+                &format!(
+                    "DELETE FROM {LOG_TABLE} WHERE decision = 'abort' AND decided_at < {}",
+                    p[0]
+                ),
                 &[Value::Int(cutoff)],
             )
             .await

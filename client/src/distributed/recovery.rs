@@ -101,10 +101,7 @@ pub async fn recover(
             }
             let decision = match log.decision(branch.transaction()).await? {
                 Some(decision) => decision,
-                None => {
-                    log.decide(branch.transaction(), 0, Decision::Abort)
-                        .await?
-                }
+                None => log.decide(branch.transaction(), 0, Decision::Abort).await?,
             };
             let commit = decision == Decision::Commit;
             if end_branch(&mut session, engine, &branch, commit).await? {

@@ -74,7 +74,11 @@ impl Session {
 
     /// Runs a query as plain text and reads one text column of every row (binary columns are
     /// read as UTF-8).
-    pub(crate) async fn fetch_text_column(&mut self, sql: &str, column: &str) -> Result<Vec<String>> {
+    pub(crate) async fn fetch_text_column(
+        &mut self,
+        sql: &str,
+        column: &str,
+    ) -> Result<Vec<String>> {
         let backend = self.backend();
         let statement = sqlx::raw_sql(AssertSqlSafe(sql.to_string()));
         let rows = on_engine!(self, Self(c) => statement.fetch_all(&mut **c).await.map(|rows| rows.into_iter().map(Row::from).collect::<Vec<_>>()));

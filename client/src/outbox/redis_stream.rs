@@ -30,9 +30,9 @@ impl RedisStreamPublisher {
     pub fn new(url: &str, stream: impl Into<String>) -> Result<Self, PublishError> {
         let client = redis::Client::open(url).map_err(|error| {
             PublishError::new(format!(
-                "invalid Redis URL {}: {}",
+                "invalid Redis URL {}: {:?}",
                 crate::url::redact(url),
-                format!("{:?}", error.kind())
+                error.kind()
             ))
         })?;
         Ok(Self {

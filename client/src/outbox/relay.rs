@@ -196,7 +196,8 @@ impl<P: Publisher> Relay<P> {
                 }
                 Err(error) => {
                     tracing::warn!(%error, "outbox relay step failed; retrying");
-                    backoff = (backoff * 2).clamp(Duration::from_millis(50), Duration::from_secs(5));
+                    backoff =
+                        (backoff * 2).clamp(Duration::from_millis(50), Duration::from_secs(5));
                     backoff
                 }
             };

@@ -14,7 +14,12 @@ pub struct RecoverArgs {
     #[arg(long = "database", value_name = "URL", required = true, num_args = 1)]
     pub databases: Vec<String>,
     /// The database holding the coordinator log.
-    #[arg(long, value_name = "URL", env = "FOX_COORDINATOR_LOG_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "FOX_COORDINATOR_LOG_URL",
+        hide_env_values = true
+    )]
     pub log: String,
     /// Leave branches of transactions younger than this (their coordinator may still be
     /// deciding): a number with a unit `s`, `m`, `h` or `d`. `0s` ends everything, for when every

@@ -62,27 +62,28 @@ pub(super) async fn recover_and_announce(
     primary: &Database,
     context: &Context,
 ) {
-    let (warning, reason, note) =
-        match recover_in_doubt(replicaset, transactions, primary, context).await {
-            Ok(report) if report.resolved() == 0 => return,
-            Ok(report) => (
-                false,
-                "InDoubtResolved",
-                format!(
-                    "ended distributed transaction branches left prepared on the primary: {} committed, {} rolled back",
-                    report.committed.len(),
-                    report.rolled_back.len()
-                ),
+    let (warning, reason, note) = match recover_in_doubt(replicaset, transactions, primary, context)
+        .await
+    {
+        Ok(report) if report.resolved() == 0 => return,
+        Ok(report) => (
+            false,
+            "InDoubtResolved",
+            format!(
+                "ended distributed transaction branches left prepared on the primary: {} committed, {} rolled back",
+                report.committed.len(),
+                report.rolled_back.len()
             ),
-            Err(message) => {
-                tracing::warn!(replicaset = %replicaset.name_any(), %message, "recovering distributed transaction branches failed");
-                (
-                    true,
-                    "InDoubtRecoveryFailed",
-                    format!("recovering distributed transaction branches failed: {message}"),
-                )
-            }
-        };
+        ),
+        Err(message) => {
+            tracing::warn!(replicaset = %replicaset.name_any(), %message, "recovering distributed transaction branches failed");
+            (
+                true,
+                "InDoubtRecoveryFailed",
+                format!("recovering distributed transaction branches failed: {message}"),
+            )
+        }
+    };
     context
         .publish(
             &replicaset.object_ref(&()),

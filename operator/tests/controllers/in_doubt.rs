@@ -38,14 +38,21 @@ async fn crash_at(log: &Database, pg: &Database, name: &str, account: i64, dies_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn branches_in_doubt_on_the_primary_are_ended_as_the_coordinator_log_decided() {
-    let server = PostgresServer::start(&["max_prepared_transactions=10"]).expect("starts PostgreSQL");
+    let server =
+        PostgresServer::start(&["max_prepared_transactions=10"]).expect("starts PostgreSQL");
     let directory = tempfile::tempdir().expect("temporary directory");
-    let log_url = format!("sqlite://{}?mode=rwc", directory.path().join("log.sqlite").display());
+    let log_url = format!(
+        "sqlite://{}?mode=rwc",
+        directory.path().join("log.sqlite").display()
+    );
     let pg = Database::connect(&server.url()).await.expect("connects");
     let log = Database::connect(&log_url).await.expect("opens the log");
-    pg.execute("CREATE TABLE accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL)", &[])
-        .await
-        .expect("creates");
+    pg.execute(
+        "CREATE TABLE accounts (id INT PRIMARY KEY, balance BIGINT NOT NULL)",
+        &[],
+    )
+    .await
+    .expect("creates");
     pg.execute("INSERT INTO accounts VALUES (1, 100), (2, 100)", &[])
         .await
         .expect("inserts");
@@ -71,7 +78,10 @@ async fn branches_in_doubt_on_the_primary_are_ended_as_the_coordinator_log_decid
         .await
         .expect("reconciles");
 
-    assert!(in_doubt(&pg).await.expect("lists").is_empty(), "no branch keeps its locks");
+    assert!(
+        in_doubt(&pg).await.expect("lists").is_empty(),
+        "no branch keeps its locks"
+    );
     let balances: Vec<i64> = pg
         .fetch_all("SELECT balance FROM accounts ORDER BY id", &[])
         .await
@@ -79,7 +89,11 @@ async fn branches_in_doubt_on_the_primary_are_ended_as_the_coordinator_log_decid
         .iter()
         .map(|row| row.get::<i64>("balance").expect("balance"))
         .collect();
-    assert_eq!(balances, vec![90, 100], "committed as decided, rolled back as presumed");
+    assert_eq!(
+        balances,
+        vec![90, 100],
+        "committed as decided, rolled back as presumed"
+    );
 }
 
 #[test]
