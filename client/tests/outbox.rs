@@ -189,7 +189,10 @@ async fn relay_process() {
 async fn read_stream(redis_url: &str, stream: &str) -> Vec<(i64, String, String)> {
     let client = redis::Client::open(redis_url).expect("a Redis URL");
     let mut connection = client
-        .get_multiplexed_async_connection()
+        .get_multiplexed_async_connection_with_config(
+            &redis::AsyncConnectionConfig::new()
+                .set_response_timeout(Some(Duration::from_secs(60))),
+        )
         .await
         .expect("connects to Redis");
     let text = |value: &redis::Value| match value {

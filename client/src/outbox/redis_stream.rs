@@ -5,6 +5,13 @@
 use super::OutboxMessage;
 use super::relay::{PublishError, Publisher};
 
+/// How long connecting to Redis may take.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How long one batch's pipeline may wait for Redis's answer (a batch of hundreds of `XADD`s
+/// on a busy machine outlasts the client's default); a batch that times out is offered again.
+const RESPONSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Publishes outbox messages to a Redis stream: each entry has the fields `id`, `aggregate`,
 /// `topic`, `payload` and `created_at`.
 pub struct RedisStreamPublisher {
@@ -56,7 +63,11 @@ impl Publisher for RedisStreamPublisher {
             None => {
                 let opened = self
                     .client
-                    .get_multiplexed_async_connection()
+                    .get_multiplexed_async_connection_with_config(
+                        &redis::AsyncConnectionConfig::new()
+                            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+                            .set_response_timeout(Some(RESPONSE_TIMEOUT)),
+                    )
                     .await
                     .map_err(|e| PublishError::new(format!("connecting to Redis: {}", e)))?;
                 held.insert(opened)
