@@ -221,6 +221,28 @@ pub enum Error {
         /// The table queried.
         table: String,
     },
+    /// A distributed transaction was rolled back on every participant by recovery before its
+    /// coordinator decided to commit ([`crate::distributed`]).
+    #[error("distributed transaction {transaction} was rolled back: {reason}")]
+    TransactionAborted {
+        /// The transaction id.
+        transaction: String,
+        /// Why.
+        reason: String,
+    },
+    /// A distributed transaction's outcome is not settled yet: the commit is decided and some
+    /// branch is still prepared, or the decision could not be confirmed. Recovery ends every
+    /// branch as the coordinator log says ([`crate::distributed::recover`]).
+    #[error("distributed transaction {transaction} is in doubt: {message}")]
+    TransactionInDoubt {
+        /// The transaction id.
+        transaction: String,
+        /// What happened and what finishes it.
+        message: String,
+    },
+    /// A coordinator name or branch id was refused.
+    #[error(transparent)]
+    InvalidId(#[from] crate::distributed::IdError),
     /// The live database holds something FoxDB cannot map to its model.
     #[error("cannot read the schema of {backend} table {table}: {message}")]
     Introspection {

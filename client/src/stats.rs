@@ -2,7 +2,7 @@
 //!
 //! A query shape is the statement text with its literals and placeholders replaced by `?`,
 //! comments left out and parameter lists collapsed (`IN ($1, $2, $3)` → `IN (?, …)`), read the
-//! way the engine's own lexer reads it (`crate::placeholders`): MySQL's `"..."` strings and
+//! way the engine's own lexer reads it (`crate::lexer`): MySQL's `"..."` strings and
 //! backslash escapes, PostgreSQL's `E'...'` and `$$...$$` strings are literals like `'...'`.
 //! Slow statements are logged through `tracing` (target `foxdb::slow_query`) with the shape,
 //! never the values. [`QueryStats::register`] exposes the numbers to a Prometheus registry.

@@ -91,6 +91,11 @@ pub struct FoxReplicaSetSpec {
     /// Remove the field (or raise it) to apply them again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_to: Option<u64>,
+    /// Distributed transactions (`foxdb::distributed`) that take part on this database: with
+    /// this set, every health check also commits or rolls back the branches left prepared on
+    /// the primary, as the coordinator log decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transactions: Option<TransactionsSpec>,
 }
 
 /// Database engine.
@@ -287,6 +292,26 @@ pub struct CacheSpec {
 }
 
 fn default_cache_ttl_seconds() -> u32 {
+    60
+}
+
+/// Recovery of distributed transaction branches left in doubt on the primary.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TransactionsSpec {
+    /// Secret key holding the URL of the database with the coordinator log (the database
+    /// given to `Coordinator::open`). Only branches of coordinators registered in that log are
+    /// touched.
+    pub coordinator_log: SecretKeyRef,
+    /// Branches of transactions younger than this are left to their coordinator, which may
+    /// still be deciding.
+    #[serde(default = "default_min_age_seconds")]
+    #[cfg_attr(feature = "kubernetes", schemars(range(max = 86400)))]
+    pub min_age_seconds: u32,
+}
+
+fn default_min_age_seconds() -> u32 {
     60
 }
 

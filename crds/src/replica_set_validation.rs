@@ -49,6 +49,28 @@ impl FoxReplicaSet {
                 problems.add(format!("{path}.connection.key"), "key must not be empty");
             }
         }
+        if let Some(transactions) = &spec.transactions {
+            match spec.engine {
+                Engine::Postgresql | Engine::Mysql | Engine::Mariadb => {}
+                Engine::Sqlite | Engine::Mongodb => problems.add(
+                    "spec.transactions",
+                    format!(
+                        "{} cannot take part in distributed transactions (it cannot prepare a transaction); remove spec.transactions",
+                        spec.engine
+                    ),
+                ),
+            }
+            let log = &transactions.coordinator_log;
+            if let Some(problem) = dns_label_problem(&log.name) {
+                problems.add("spec.transactions.coordinatorLog.name", problem);
+            }
+            if log.key.is_empty() {
+                problems.add(
+                    "spec.transactions.coordinatorLog.key",
+                    "key must not be empty",
+                );
+            }
+        }
         if spec.engine == Engine::Sqlite && !spec.replicas.is_empty() {
             problems.add(
                 "spec.replicas",

@@ -5,6 +5,7 @@
 //! `FOX_TEST_POSTGRES_URL`, `FOX_TEST_MYSQL_URL`, `FOX_TEST_REDIS_URL` and `FOX_TEST_MONGO_URL`.
 #![forbid(unsafe_code)]
 
+pub mod postgres_server;
 pub mod replica;
 
 use std::sync::atomic::{AtomicU32, Ordering};

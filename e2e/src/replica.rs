@@ -232,13 +232,13 @@ impl PostgresPair {
 
 /// Where the PostgreSQL programs are, and how to run them as the right account.
 #[derive(Debug)]
-struct PostgresTools {
+pub(crate) struct PostgresTools {
     bin: Option<PathBuf>,
     account: Option<&'static str>,
 }
 
 impl PostgresTools {
-    fn locate() -> Self {
+    pub(crate) fn locate() -> Self {
         let bin = std::env::var_os("FOX_TEST_POSTGRES_BIN")
             .map(PathBuf::from)
             .or_else(newest_debian_postgres_bin);
@@ -256,13 +256,24 @@ impl PostgresTools {
     }
 
     /// A PostgreSQL program run as the `postgres` account (when we are root), in `directory`.
-    fn command(&self, name: &str, directory: &Path) -> Command {
+    pub(crate) fn command(&self, name: &str, directory: &Path) -> Command {
         let mut command = as_account(self.account, self.program(name));
         command.current_dir(directory);
         command
     }
 
     fn server(&self, root: &Path, data: &Path, port: u16) -> Command {
+        self.server_with(root, data, port, &[])
+    }
+
+    /// The server command, with `extra` settings (`name=value`) after the usual ones.
+    pub(crate) fn server_with(
+        &self,
+        root: &Path,
+        data: &Path,
+        port: u16,
+        extra: &[&str],
+    ) -> Command {
         let mut command = self.command("postgres", root);
         command.arg("-D").arg(data);
         let settings = [
@@ -277,7 +288,11 @@ impl PostgresTools {
             // The standby reports its replay position every second.
             "wal_receiver_status_interval=1s".into(),
         ];
-        for setting in settings {
+        for setting in settings
+            .iter()
+            .map(String::as_str)
+            .chain(extra.iter().copied())
+        {
             command.arg("-c").arg(setting);
         }
         command
@@ -285,7 +300,13 @@ impl PostgresTools {
 
     /// Runs one statement through psql on the server's socket and returns its trimmed
     /// unaligned, tuples-only output.
-    fn psql(&self, root: &Path, port: u16, database: &str, sql: &str) -> io::Result<String> {
+    pub(crate) fn psql(
+        &self,
+        root: &Path,
+        port: u16,
+        database: &str,
+        sql: &str,
+    ) -> io::Result<String> {
         let mut psql = Command::new(self.program("psql"));
         psql.arg("--no-psqlrc")
             .args(["--no-align", "--tuples-only", "--quiet", "--no-password"])
@@ -612,7 +633,7 @@ fn mariadb_client(port: u16, sql: &str, options: &[&str]) -> io::Result<String> 
 
 /// How an engine's server is stopped at once.
 #[derive(Clone, Copy, Debug)]
-enum Engine {
+pub(crate) enum Engine {
     Postgres,
     MariaDb,
 }
@@ -681,7 +702,7 @@ rm -rf -- "$FOX_REPLICA_DIRECTORY""#;
 
 /// A pair's temporary directory: removed on drop, or by a watchdog when the test process dies.
 #[derive(Debug)]
-struct PairDirectory {
+pub(crate) struct PairDirectory {
     // Fields drop in order: the watchdog is gone before the directory is removed.
     _janitor: Watchdog,
     directory: tempfile::TempDir,
@@ -690,7 +711,7 @@ struct PairDirectory {
 impl PairDirectory {
     /// A temporary directory, owned by `account` when we are root (servers refuse to run as
     /// root and must write there).
-    fn create(prefix: &str, account: &str) -> io::Result<Self> {
+    pub(crate) fn create(prefix: &str, account: &str) -> io::Result<Self> {
         let directory = tempfile::Builder::new().prefix(prefix).tempdir()?;
         if running_as_root() {
             let mut chown = Command::new("chown");
@@ -711,7 +732,7 @@ impl PairDirectory {
         })
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.directory.path()
     }
 }
@@ -721,7 +742,7 @@ impl PairDirectory {
 /// A normal stop kills the watchdog first, then signals the server, which stays our unreaped
 /// child until we wait for it: its pid cannot have been reused by the time it is signalled.
 #[derive(Debug)]
-struct ServerProcess {
+pub(crate) struct ServerProcess {
     name: String,
     engine: Engine,
     log: PathBuf,
@@ -757,7 +778,7 @@ impl ServerProcess {
         Ok(process)
     }
 
-    fn is_running(&self) -> bool {
+    pub(crate) fn is_running(&self) -> bool {
         // `try_wait` needs `&mut`; the state of /proc is as good and keeps callers simple.
         let Some(server) = &self.server else {
             return false;
@@ -822,7 +843,7 @@ impl Drop for ServerProcess {
 
 /// Starts a server on a free port and waits until `ready(port)`; tries again on another port
 /// when something else bound the chosen one first.
-fn start_on_free_port(
+pub(crate) fn start_on_free_port(
     name: &str,
     engine: Engine,
     log: &Path,
@@ -888,7 +909,7 @@ fn poll(what: &str, mut check: impl FnMut() -> io::Result<bool>) -> io::Result<(
 /// Runs a command to completion and returns its trimmed stdout. A failed run is an error of
 /// kind `ConnectionRefused` (a client is expected to fail while its server starts; [`poll`]
 /// retries those); a program that cannot be started is `NotFound`.
-fn run(command: &mut Command, what: &str) -> io::Result<String> {
+pub(crate) fn run(command: &mut Command, what: &str) -> io::Result<String> {
     let output = command
         .stdin(Stdio::null())
         .output()

@@ -93,6 +93,9 @@ pub enum Command {
     /// Real-time change log maintenance.
     #[command(subcommand)]
     Realtime(commands::realtime::RealtimeCommand),
+    /// Commit or roll back the distributed transaction branches left prepared on the
+    /// databases, as the coordinator log decided (`fox recover --database URL --log URL`).
+    Recover(commands::recover::RecoverArgs),
     /// Print the CustomResourceDefinitions, or write them to `crds/` and the Helm chart.
     Crds {
         /// Write `crds/*.yaml` and `charts/fox-operator/files/crds/*.yaml` instead of printing.
@@ -153,6 +156,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Run(args) => commands::run::run(args),
         Command::Migrate(command) => block_on(commands::migrate::run(command)),
         Command::Realtime(command) => block_on(commands::realtime::run(command)),
+        Command::Recover(args) => block_on(commands::recover::run(args)),
         Command::Gateway(args) => block_on_threads(commands::gateway::run(args)),
         Command::Seed { paths, database } => {
             block_on(commands::seed::run(&paths, database.as_deref()))

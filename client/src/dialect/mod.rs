@@ -275,6 +275,12 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
     /// How this engine captures row changes for real-time subscriptions.
     fn change_capture(&self) -> &'static dyn crate::realtime::ChangeCapture;
 
+    /// How this engine takes part in distributed transactions ([`crate::distributed`]).
+    ///
+    /// # Errors
+    /// [`crate::Error::Unsupported`] on an engine that cannot prepare a transaction (SQLite).
+    fn two_phase(&self) -> crate::Result<&'static dyn crate::distributed::TwoPhase>;
+
     /// `TRUE` / `FALSE` as a default value.
     fn boolean_literal(&self, value: bool) -> &'static str {
         if value { "TRUE" } else { "FALSE" }

@@ -33,6 +33,10 @@ impl MySql {
 }
 
 impl Dialect for MySql {
+    fn two_phase(&self) -> crate::Result<&'static dyn crate::distributed::TwoPhase> {
+        Ok(&crate::distributed::MySqlTwoPhase)
+    }
+
     fn change_capture(&self) -> &'static dyn crate::realtime::ChangeCapture {
         &crate::realtime::MySqlCapture
     }

@@ -69,6 +69,10 @@ impl Postgres {
 }
 
 impl Dialect for Postgres {
+    fn two_phase(&self) -> crate::Result<&'static dyn crate::distributed::TwoPhase> {
+        Ok(&crate::distributed::PostgresTwoPhase)
+    }
+
     fn change_capture(&self) -> &'static dyn crate::realtime::ChangeCapture {
         &crate::realtime::PostgresCapture
     }

@@ -50,6 +50,16 @@ impl Dialect for Sqlite {
         )
     }
 
+    fn two_phase(&self) -> crate::Result<&'static dyn crate::distributed::TwoPhase> {
+        // SQLite has no prepared state a transaction can wait in across a crash of its
+        // process: it commits or it does not. Taking part only as the last resource would
+        // hide that; distributed transactions refuse it instead.
+        Err(crate::Error::Unsupported {
+            backend: Backend::Sqlite,
+            feature: "two-phase commit (a distributed transaction branch): SQLite cannot prepare a transaction; use a transactional outbox (foxdb::outbox) to pair a SQLite write with another system".into(),
+        })
+    }
+
     fn change_capture(&self) -> &'static dyn crate::realtime::ChangeCapture {
         &crate::realtime::SqliteCapture
     }

@@ -7,6 +7,7 @@ pub mod generate;
 pub mod migrate;
 pub mod plan;
 pub mod realtime;
+pub mod recover;
 pub mod report;
 pub mod run;
 pub mod seed;

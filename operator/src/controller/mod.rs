@@ -7,6 +7,7 @@
 pub mod conditions;
 pub mod context;
 pub mod error;
+mod in_doubt;
 pub mod leader;
 pub mod manager;
 pub mod member_address;

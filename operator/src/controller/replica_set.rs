@@ -9,6 +9,8 @@
 //!    healthy replicas within `routing.maxReplicaLagSeconds`.
 //! 3. Publish (server-side apply, owned by the FoxReplicaSet so they go with it), write status
 //!    and metrics, and requeue after `pool.healthCheckIntervalSeconds`.
+//! 4. With `spec.transactions`, end the distributed transaction branches left in doubt on a
+//!    healthy primary as the coordinator log decided ([`super::in_doubt`]).
 //!
 //! # Guarantees
 //! Connection URLs stay in memory: status, events, logs, metrics and the ConfigMap carry member
@@ -297,6 +299,22 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
     if status_needs_writing(&previous, &status, now, context.resync) {
         write_status(&replicaset, &context, &status).await?;
     }
+    let primary_pool = match &spec.transactions {
+        Some(_) if primary.routed.healthy => {
+            let key = pool_key(
+                &replicaset.namespace().unwrap_or_default(),
+                &replicaset.name_any(),
+                &spec.primary.name,
+            );
+            // The lock is released here: recovery takes it again for the log's pool.
+            context.pools.lock().await.get(&key).cloned()
+        }
+        _ => None,
+    };
+    if let (Some(transactions), Some(pool)) = (&spec.transactions, primary_pool) {
+        super::in_doubt::recover_and_announce(&replicaset, transactions, &pool.database, &context)
+            .await;
+    }
     published?;
     Ok(Action::requeue(interval))
 }
@@ -395,7 +413,7 @@ fn fingerprint(
 
 /// The member's pool, built or rebuilt as needed (connecting with `pool.retries` retries and
 /// exponential backoff).
-async fn member_pool(
+pub(super) async fn member_pool(
     replicaset: &FoxReplicaSet,
     member: &MemberSpec,
     url: &foxdb::DatabaseUrl,

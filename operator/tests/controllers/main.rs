@@ -4,6 +4,7 @@
 
 mod api_server;
 mod fixtures;
+mod in_doubt;
 mod leader;
 mod migration;
 mod rbac;
