@@ -90,6 +90,9 @@ pub enum Command {
     /// Serve the change stream over WebSocket and SSE (`fox gateway --listen ADDR --database
     /// URL`), or mint a bearer token (`fox gateway token`).
     Gateway(commands::gateway::GatewayArgs),
+    /// Audit log: verify hash chains, prune expired records.
+    #[command(subcommand)]
+    Audit(commands::audit::AuditCommand),
     /// Real-time change log maintenance.
     #[command(subcommand)]
     Realtime(commands::realtime::RealtimeCommand),
@@ -145,6 +148,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Run(args) => commands::run::run(args),
         Command::Migrate(command) => block_on(commands::migrate::run(command)),
         Command::Realtime(command) => block_on(commands::realtime::run(command)),
+        Command::Audit(command) => block_on(commands::audit::run(command)),
         Command::Gateway(args) => block_on_threads(commands::gateway::run(args)),
         Command::Seed { paths, database } => {
             block_on(commands::seed::run(&paths, database.as_deref()))

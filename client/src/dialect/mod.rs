@@ -233,6 +233,9 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
     /// How this engine captures row changes for real-time subscriptions.
     fn change_capture(&self) -> &'static dyn crate::realtime::ChangeCapture;
 
+    /// How this engine records row changes in the audit log.
+    fn audit_capture(&self) -> &'static dyn crate::audit::AuditCapture;
+
     /// `TRUE` / `FALSE` as a default value.
     fn boolean_literal(&self, value: bool) -> &'static str {
         if value { "TRUE" } else { "FALSE" }
