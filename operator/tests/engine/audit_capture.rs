@@ -533,3 +533,59 @@ async fn pruning_a_hash_chained_table_keeps_the_rest_verifiable() {
         db.close().await;
     }
 }
+
+#[tokio::test]
+async fn fox_audit_verify_exits_2_and_names_a_tampered_record() {
+    let database = TestDatabase::create(Backend::Postgres).await;
+    applied(
+        apply(
+            &database,
+            &accounts("{enabled: true, hashChain: true}"),
+            false,
+        )
+        .await,
+    );
+    for id in 1..=3 {
+        execute(
+            &database,
+            &format!("INSERT INTO accounts (id, owner, balance) VALUES ({id}, 'o', 0)"),
+        )
+        .await;
+    }
+    let intact = super::support::fox(&["audit", "verify", "--database", database.url()]);
+    let stdout = super::support::text(&intact.stdout);
+    assert_eq!(intact.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("accounts: 3 record(s), chain intact"),
+        "{stdout}"
+    );
+    let ids = query_texts(&database, "SELECT id::text FROM _fox_audit ORDER BY id").await;
+    let second = ids[1][0].clone().expect("id");
+    execute(
+        &database,
+        &format!(
+            "UPDATE _fox_audit SET changes = '{{\"balance\": [0, 1000]}}' WHERE id = {second}"
+        ),
+    )
+    .await;
+    let tampered = super::support::fox(&[
+        "audit",
+        "verify",
+        "--database",
+        database.url(),
+        "--table",
+        "accounts",
+    ]);
+    let stdout = super::support::text(&tampered.stdout);
+    assert_eq!(tampered.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains(&format!("record {second} was edited")),
+        "{stdout}"
+    );
+    let pruned = super::support::fox(&["audit", "prune", "--database", database.url()]);
+    assert_eq!(pruned.status.code(), Some(0));
+    assert!(
+        super::support::text(&pruned.stdout)
+            .contains("accounts: 0 expired audit record(s) deleted")
+    );
+}
