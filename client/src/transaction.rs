@@ -124,13 +124,19 @@ impl Database {
                 )))
                 .await
                 .map(Inner::Postgres),
+            // The audit actor is a session variable on MySQL: every transaction starts without
+            // one, in the same round trip, even on a connection whose last transaction was
+            // dropped before it could clear its own.
             #[cfg(feature = "mysql")]
-            (crate::database::PoolRef::MySql(p), None) => p.begin().await.map(Inner::MySql),
+            (crate::database::PoolRef::MySql(p), None) => p
+                .begin_with("SET @foxdb_actor = NULL; START TRANSACTION")
+                .await
+                .map(Inner::MySql),
             #[cfg(feature = "mysql")]
             (crate::database::PoolRef::MySql(p), Some(level)) => {
                 // MySQL sets the level of the next transaction, then starts it.
                 p.begin_with(AssertSqlSafe(format!(
-                    "SET TRANSACTION ISOLATION LEVEL {}; START TRANSACTION",
+                    "SET @foxdb_actor = NULL; SET TRANSACTION ISOLATION LEVEL {}; START TRANSACTION",
                     level.as_sql()
                 )))
                 .await

@@ -341,8 +341,8 @@ pub struct AuditSpec {
     #[cfg_attr(feature = "kubernetes", schemars(range(min = 1, max = 36500)))]
     pub retention_days: u32,
     /// Store the recorded changes compressed, in the database (MySQL/MariaDB: zlib through
-    /// `COMPRESS()`; PostgreSQL: TOAST compression of the log column). Refused on SQLite, which
-    /// has no compression function in SQL.
+    /// `COMPRESS()`, every record; PostgreSQL: TOAST compression of the log column, for records
+    /// over about 2 kB). Refused on SQLite, which has no compression function in SQL.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub compression: bool,
     /// Chain the table's audit records by SHA-256 hashes so `fox audit verify` finds an edited,

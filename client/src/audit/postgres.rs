@@ -2,8 +2,9 @@
 //! gets the table's settings as trigger arguments (compression, hash chain, excluded fields,
 //! key columns), diffs `to_jsonb(OLD)` and `to_jsonb(NEW)`, and reads the actor from
 //! `current_setting('foxdb.actor', true)`, which `foxdb` sets with `SET LOCAL` per
-//! transaction. Compressed changes go to a column PostgreSQL compresses itself (TOAST, with
-//! the log's `toast_tuple_target` lowered so that records of a few hundred bytes compress too).
+//! transaction. PostgreSQL's SQL has no compression function: compressed changes go to a
+//! column PostgreSQL compresses itself (TOAST, `STORAGE MAIN`), which it does for records past
+//! its TOAST threshold (about 2 kB); smaller records are stored as they are.
 
 use super::capture::{AUDIT_LOG, AUDIT_TABLES, AUDIT_VIEW, AuditCapture, settings_values};
 use crate::Backend;
@@ -71,7 +72,7 @@ impl AuditCapture for PostgresAudit {
                  \"changes\" jsonb, \
                  \"packed_changes\" jsonb, \
                  \"prev_hash\" text, \
-                 \"hash\" text) WITH (toast_tuple_target = 128)"
+                 \"hash\" text)"
             ),
             // Plain changes are never compressed; packed ones always may be.
             format!(

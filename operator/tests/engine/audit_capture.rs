@@ -589,3 +589,48 @@ async fn fox_audit_verify_exits_2_and_names_a_tampered_record() {
             .contains("accounts: 0 expired audit record(s) deleted")
     );
 }
+
+#[tokio::test]
+async fn a_dropped_actor_transaction_leaves_no_actor_for_the_next_one() {
+    for engine in Backend::ALL {
+        let database = TestDatabase::create(engine).await;
+        applied(apply(&database, &accounts("{enabled: true}"), false).await);
+        // One connection: the next transaction runs on the same session.
+        let options = foxdb::PoolOptions {
+            max_connections: 1,
+            min_connections: 0,
+            ..foxdb::PoolOptions::default()
+        };
+        let db = Database::connect_with(database.url(), &options)
+            .await
+            .expect("connects");
+        {
+            let mut cancelled = db
+                .with_actor("cancelled")
+                .begin(None)
+                .await
+                .expect("begins");
+            cancelled
+                .execute(
+                    "INSERT INTO accounts (id, owner, balance) VALUES (1, 'x', 0)",
+                    &[],
+                )
+                .await
+                .expect("inserts");
+            // Dropped without commit or rollback.
+        }
+        db.transaction(async |tx| {
+            tx.execute(
+                "INSERT INTO accounts (id, owner, balance) VALUES (2, 'y', 0)",
+                &[],
+            )
+            .await
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{engine}: {e}"));
+        let log = records(&db).await;
+        assert_eq!(log.len(), 1, "{engine}: the dropped insert rolled back");
+        assert_eq!(log[0].actor, None, "{engine}");
+        db.close().await;
+    }
+}
