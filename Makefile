@@ -63,12 +63,13 @@ chart-check:
 	bash e2e/chart/check.sh
 
 ## bench: foxdb vs raw sqlx, SeaORM, Diesel, TypeORM (PostgreSQL) and raw sqlx (MariaDB, SQLite); query cache and replica routing;
-## a two-database transfer with two-phase commit vs two local transactions; release build
+## a two-database transfer with two-phase commit vs two local transactions; audit write cost; release build
 bench: services
 	bash bench/typeorm/install.sh
 	$(CARGO) run --release -p fox-bench --bin bench-client
 	$(CARGO) run --release -p fox-bench --bin bench-cache
 	$(CARGO) run --release -p fox-bench --bin bench-distributed
+	$(CARGO) run --release -p fox-bench --bin bench-audit
 
 ## bench-migrate: the schema engine on 200 generated tables per engine vs raw DDL (release build)
 bench-migrate: services

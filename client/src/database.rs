@@ -99,6 +99,9 @@ pub struct Database {
     /// `engine:database name`: what cache keys and versions are per.
     #[cfg_attr(not(feature = "cache"), allow(dead_code))]
     identity: std::sync::Arc<str>,
+    /// Who this handle's transactions write as, recorded in the audit log
+    /// ([`Database::with_actor`]).
+    pub(crate) actor: Option<std::sync::Arc<str>>,
     #[cfg(feature = "cache")]
     cache: Option<crate::cache::QueryCache>,
 }
@@ -235,6 +238,7 @@ impl Database {
             ),
             routing: None,
             identity: format!("{}:{}", url.backend().as_str(), url.database_name()).into(),
+            actor: None,
             #[cfg(feature = "cache")]
             cache: None,
         })
@@ -280,6 +284,7 @@ impl Database {
             stats: self.stats.clone(),
             routing: None,
             identity: self.identity.clone(),
+            actor: None,
             #[cfg(feature = "cache")]
             cache: None,
         })

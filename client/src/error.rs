@@ -243,6 +243,14 @@ pub enum Error {
     /// A coordinator name or branch id was refused.
     #[error(transparent)]
     InvalidId(#[from] crate::distributed::IdError),
+    /// An audit actor FoxDB will not record ([`crate::Transaction::set_actor`]).
+    #[error(
+        "invalid audit actor {actor:?}: an actor is 1 to 255 characters (a service or user name)"
+    )]
+    InvalidActor {
+        /// The actor given.
+        actor: String,
+    },
     /// The live database holds something FoxDB cannot map to its model.
     #[error("cannot read the schema of {backend} table {table}: {message}")]
     Introspection {

@@ -22,6 +22,9 @@
 // double-quoted string fallback off, backend/sqlite.rs) is allowed where it is made.
 #![deny(unsafe_code)]
 
+// The derive macros name `::foxdb`; this lets foxdb derive its own models.
+extern crate self as foxdb;
+
 // Without any engine the per-engine enums (connections, pools, transactions, rows) would be
 // empty: rather than carry code for a client that can connect to nothing, the build stops here.
 #[cfg(not(any(feature = "postgres", feature = "mysql", feature = "sqlite")))]
@@ -29,6 +32,7 @@ compile_error!(
     "foxdb needs at least one of its `postgres`, `mysql` and `sqlite` features (all three are on by default), such as: foxdb = { default-features = false, features = [\"postgres\"] }"
 );
 
+pub mod audit;
 mod backend;
 #[cfg(feature = "cache")]
 pub mod cache;

@@ -71,18 +71,43 @@ pub struct Transaction {
     statements: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// What runs after commit: read-your-writes, cache version bumps.
     hooks: crate::commit_hooks::CommitHooks,
+    /// Clears the audit actor before the transaction ends, where it would outlive it
+    /// ([`Transaction::set_actor`]).
+    clear_actor: Option<&'static str>,
 }
 
 impl Database {
-    /// Begins a transaction, optionally at an isolation level.
+    /// Begins a transaction, optionally at an isolation level. On a handle with an actor
+    /// ([`Database::with_actor`]) the transaction writes as that actor.
     ///
     /// # Errors
     /// Database errors; [`Error::Unsupported`] for an isolation level SQLite does not have.
     pub async fn begin(&self, isolation: Option<Isolation>) -> Result<Transaction> {
+        let mut transaction = self.begin_plain(isolation).await?;
+        if let Some(actor) = &self.actor {
+            transaction.set_actor(actor).await?;
+        }
+        Ok(transaction)
+    }
+
+    /// A handle whose transactions write as `actor`: audit records of their writes name it
+    /// (see [`crate::audit`]). Statements run outside a transaction record no actor.
+    pub fn with_actor(&self, actor: impl Into<String>) -> Database {
+        let mut handle = self.clone();
+        handle.actor = Some(actor.into().into());
+        handle
+    }
+
+    /// The actor this handle's transactions write as.
+    pub fn actor(&self) -> Option<&str> {
+        self.actor.as_deref()
+    }
+
+    async fn begin_plain(&self, isolation: Option<Isolation>) -> Result<Transaction> {
         if let Some((primary, session)) = self.current_primary() {
             // With replicas, a transaction runs on the primary; once it commits, the
             // session's reads wait for it.
-            let mut transaction = Box::pin(primary.begin(isolation)).await?;
+            let mut transaction = Box::pin(primary.begin_plain(isolation)).await?;
             transaction.hooks = self.commit_hooks();
             transaction.hooks.session = Some(session);
             return Ok(transaction);
@@ -99,13 +124,19 @@ impl Database {
                 )))
                 .await
                 .map(Inner::Postgres),
+            // The audit actor is a session variable on MySQL: every transaction starts without
+            // one, in the same round trip, even on a connection whose last transaction was
+            // dropped before it could clear its own.
             #[cfg(feature = "mysql")]
-            (crate::database::PoolRef::MySql(p), None) => p.begin().await.map(Inner::MySql),
+            (crate::database::PoolRef::MySql(p), None) => p
+                .begin_with("SET @foxdb_actor = NULL; START TRANSACTION")
+                .await
+                .map(Inner::MySql),
             #[cfg(feature = "mysql")]
             (crate::database::PoolRef::MySql(p), Some(level)) => {
                 // MySQL sets the level of the next transaction, then starts it.
                 p.begin_with(AssertSqlSafe(format!(
-                    "SET TRANSACTION ISOLATION LEVEL {}; START TRANSACTION",
+                    "SET @foxdb_actor = NULL; SET TRANSACTION ISOLATION LEVEL {}; START TRANSACTION",
                     level.as_sql()
                 )))
                 .await
@@ -137,6 +168,7 @@ impl Database {
                 stats: self.stats_handle(),
                 statements: self.statements_handle(),
                 hooks: self.commit_hooks(),
+                clear_actor: None,
             })
             .map_err(|e| Error::query(backend, Some("BEGIN"), e))
     }
@@ -263,7 +295,8 @@ impl Transaction {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn commit(self) -> Result<()> {
+    pub async fn commit(mut self) -> Result<()> {
+        self.end_actor().await?;
         let backend = self.backend();
         let hooks = self.hooks;
         let committed = on_engine!(self.inner, Inner(t) => t.commit().await);
@@ -276,10 +309,41 @@ impl Transaction {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn rollback(self) -> Result<()> {
+    pub async fn rollback(mut self) -> Result<()> {
+        // Rolled back anyway: a failure to clear is the rollback's to report.
+        let _ = self.end_actor().await;
         let backend = self.backend();
         let rolled_back = on_engine!(self.inner, Inner(t) => t.rollback().await);
         rolled_back.map_err(|e| Error::query(backend, Some("ROLLBACK"), e))
+    }
+
+    /// Makes `actor` the actor of this transaction: the audit records of its writes from now
+    /// on name it (PostgreSQL `SET LOCAL foxdb.actor`, a session variable on MySQL/MariaDB
+    /// cleared before the transaction ends, a one-row table on SQLite emptied before commit).
+    ///
+    /// # Errors
+    /// [`Error::InvalidActor`] for an empty actor or one longer than 255 characters; database
+    /// errors.
+    pub async fn set_actor(&mut self, actor: &str) -> Result<()> {
+        let backend = self.backend();
+        if actor.is_empty() || actor.chars().count() > 255 {
+            return Err(Error::InvalidActor {
+                actor: actor.chars().take(300).collect(),
+            });
+        }
+        let capture = crate::audit::audit_capture_for(backend);
+        for sql in capture.set_actor(actor) {
+            self.run(&sql, &[]).await?;
+        }
+        self.clear_actor = capture.clear_actor();
+        Ok(())
+    }
+
+    async fn end_actor(&mut self) -> Result<()> {
+        if let Some(sql) = self.clear_actor.take() {
+            self.run(sql, &[]).await?;
+        }
+        Ok(())
     }
 
     /// A transaction inside this one: [`Transaction::savepoint`] under the name

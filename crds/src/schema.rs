@@ -367,10 +367,21 @@ pub struct AuditSpec {
     /// Columns left out of the audit record (secrets, large blobs).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exclude_fields: Vec<String>,
-    /// Days audit records are kept.
+    /// Days audit records are kept: `fox audit prune` and the operator's reconcile delete older
+    /// ones.
     #[serde(default = "default_retention_days")]
     #[cfg_attr(feature = "kubernetes", schemars(range(min = 1, max = 36500)))]
     pub retention_days: u32,
+    /// Store the recorded changes compressed, in the database (MySQL/MariaDB: zlib through
+    /// `COMPRESS()`, every record; PostgreSQL: TOAST compression of the log column, for records
+    /// over about 2 kB). Refused on SQLite, which has no compression function in SQL.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub compression: bool,
+    /// Chain the table's audit records by SHA-256 hashes so `fox audit verify` finds an edited,
+    /// deleted or reordered record. Writes to the table then take the chain head's lock, one
+    /// writing transaction at a time. Refused on SQLite, which has no hash function in SQL.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hash_chain: bool,
 }
 
 impl Default for AuditSpec {
@@ -379,6 +390,8 @@ impl Default for AuditSpec {
             enabled: false,
             exclude_fields: Vec::new(),
             retention_days: default_retention_days(),
+            compression: false,
+            hash_chain: false,
         }
     }
 }

@@ -304,15 +304,6 @@ fn validate_table(
         validate_relation(&relation_path, table, own, relation, facts, problems);
     }
 
-    // Refused rather than accepted and ignored: nothing records audit entries yet.
-    if table.audit.enabled {
-        problems.add(
-            format!("{path}.audit.enabled"),
-            "audit logging is not available in this version of FoxDB: a table with \
-             `audit.enabled: true` would be accepted and nothing recorded; remove `audit` or set \
-             `enabled: false` (docs/schema.md, \"Audit\")",
-        );
-    }
     for (f, field) in table.audit.exclude_fields.iter().enumerate() {
         if !own.has_column(field) {
             problems.add(

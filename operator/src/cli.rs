@@ -90,6 +90,9 @@ pub enum Command {
     /// Serve the change stream over WebSocket and SSE (`fox gateway --listen ADDR --database
     /// URL`), or mint a bearer token (`fox gateway token`).
     Gateway(commands::gateway::GatewayArgs),
+    /// Audit log: verify hash chains, prune expired records.
+    #[command(subcommand)]
+    Audit(commands::audit::AuditCommand),
     /// Real-time change log maintenance.
     #[command(subcommand)]
     Realtime(commands::realtime::RealtimeCommand),
@@ -157,6 +160,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Migrate(command) => block_on(commands::migrate::run(command)),
         Command::Realtime(command) => block_on(commands::realtime::run(command)),
         Command::Recover(args) => block_on(commands::recover::run(args)),
+        Command::Audit(command) => block_on(commands::audit::run(command)),
         Command::Gateway(args) => block_on_threads(commands::gateway::run(args)),
         Command::Seed { paths, database } => {
             block_on(commands::seed::run(&paths, database.as_deref()))

@@ -280,6 +280,8 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`crate::Error::Unsupported`] on an engine that cannot prepare a transaction (SQLite).
     fn two_phase(&self) -> crate::Result<&'static dyn crate::distributed::TwoPhase>;
+    /// How this engine records row changes in the audit log.
+    fn audit_capture(&self) -> &'static dyn crate::audit::AuditCapture;
 
     /// `TRUE` / `FALSE` as a default value.
     fn boolean_literal(&self, value: bool) -> &'static str {

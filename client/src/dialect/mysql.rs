@@ -41,6 +41,10 @@ impl Dialect for MySql {
         &crate::realtime::MySqlCapture
     }
 
+    fn audit_capture(&self) -> &'static dyn crate::audit::AuditCapture {
+        &crate::audit::MySqlAudit
+    }
+
     fn backend(&self) -> Backend {
         Backend::MySql
     }

@@ -77,6 +77,10 @@ impl Dialect for Postgres {
         &crate::realtime::PostgresCapture
     }
 
+    fn audit_capture(&self) -> &'static dyn crate::audit::AuditCapture {
+        &crate::audit::PostgresAudit
+    }
+
     fn backend(&self) -> Backend {
         Backend::Postgres
     }

@@ -64,6 +64,10 @@ impl Dialect for Sqlite {
         &crate::realtime::SqliteCapture
     }
 
+    fn audit_capture(&self) -> &'static dyn crate::audit::AuditCapture {
+        &crate::audit::SqliteAudit
+    }
+
     fn backend(&self) -> Backend {
         Backend::Sqlite
     }

@@ -60,6 +60,14 @@ pub async fn introspect_schema(connection: &mut Connection) -> Result<Schema> {
             .iter()
             .any(|row| row.first().and_then(Option::as_deref) == Some(table.name.as_str()));
     }
+    // Installed audit capture and its settings.
+    let audited = crate::audit::audited_tables(connection).await?;
+    for table in &mut schema.tables {
+        table.audit = audited
+            .iter()
+            .find(|a| a.table == table.name)
+            .map(|a| a.settings.clone());
+    }
     schema.normalize_order();
     Ok(canonical_schema(connection.backend(), &schema))
 }

@@ -4,4 +4,6 @@
 
 mod model;
 
-pub use model::{Column, ColumnDefault, ForeignKey, Index, Schema, Table, UnmanagedTable};
+pub use model::{
+    Column, ColumnDefault, ForeignKey, Index, Schema, Table, TableAudit, UnmanagedTable,
+};

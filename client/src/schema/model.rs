@@ -61,6 +61,22 @@ pub struct Table {
     /// Row changes are captured into the change log for real-time subscriptions
     /// ([`crate::realtime`]); introspection reports installed capture.
     pub realtime: bool,
+    /// Row changes are recorded in the audit log ([`crate::audit`]); introspection reports
+    /// installed audit capture and its settings.
+    pub audit: Option<TableAudit>,
+}
+
+/// How a table's row changes are audited (`audit` in its FoxSchema).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TableAudit {
+    /// Columns never recorded, sorted.
+    pub exclude_fields: Vec<String>,
+    /// Days records are kept.
+    pub retention_days: u32,
+    /// Changes stored compressed.
+    pub compression: bool,
+    /// Records chained by SHA-256 hashes.
+    pub hash_chain: bool,
 }
 
 impl Table {

@@ -1,6 +1,7 @@
 //! One module per `fox` subcommand, plus what they share (targets, output).
 
 pub mod apply;
+pub mod audit;
 pub mod crds;
 pub mod gateway;
 pub mod generate;

@@ -325,6 +325,16 @@ async fn decide(
         lock_timeout: Duration::from_secs(u64::from(spec.policy.lock_timeout_seconds)),
     };
     let outcome = apply_schema(&url, spec, &options, &mut ignore_progress).await?;
+    // Retention: each reconcile deletes the audit records older than retentionDays. A failed
+    // prune is retried at the next reconcile; it does not fail this one.
+    match crate::engine::prune_expired_audit(&url).await {
+        Ok(pruned) => {
+            for (table, deleted) in pruned.iter().filter(|(_, deleted)| *deleted > 0) {
+                tracing::info!(table, deleted, "expired audit records deleted");
+            }
+        }
+        Err(error) => tracing::warn!(%error, "deleting expired audit records failed"),
+    }
     match outcome {
         ApplyOutcome::Applied { plan, duration, .. } => {
             let namespace = schema.namespace().unwrap_or_default();

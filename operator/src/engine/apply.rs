@@ -183,6 +183,15 @@ pub async fn apply_schema(
     options: &ApplyOptions,
     progress: &mut (dyn FnMut(ApplyEvent<'_>) + Send),
 ) -> Result<ApplyOutcome, EngineError> {
+    // `--allow-destructive` also decides what turning audit off does with the records.
+    let mut allowed;
+    let spec = if options.allow_destructive && !spec.policy.allow_destructive {
+        allowed = spec.clone();
+        allowed.policy.allow_destructive = true;
+        &allowed
+    } else {
+        spec
+    };
     if options.dry_run {
         // Plans and dry runs change nothing: no lock, no bookkeeping tables, no SQLite file.
         let plan = plan_schema(url, spec).await?;

@@ -103,6 +103,25 @@ pub enum Change {
         /// The table's former name, when it is renamed in the same plan.
         renamed_from: Option<String>,
     },
+    /// Record the table's row changes in the audit log (`audit.enabled`), or install audit
+    /// capture again after its settings, columns or name changed.
+    EnableAudit {
+        /// The table as declared (its `audit` set).
+        table: Table,
+        /// Audit is installed already and is refreshed.
+        refresh: bool,
+        /// The table's former name, when it is renamed in the same plan.
+        renamed_from: Option<String>,
+    },
+    /// Stop recording the table's row changes (`audit.enabled` turned off or `audit` removed).
+    DisableAudit {
+        /// Table name.
+        table: String,
+        /// The table's former name, when it is renamed in the same plan.
+        renamed_from: Option<String>,
+        /// Also delete its audit records (`allowDestructive`); otherwise they stay.
+        delete_records: bool,
+    },
 }
 
 impl Change {
@@ -112,7 +131,8 @@ impl Change {
             Self::CreateTable { table }
             | Self::DropTable { table }
             | Self::RenameTable { table, .. }
-            | Self::EnableCapture { table, .. } => &table.name,
+            | Self::EnableCapture { table, .. }
+            | Self::EnableAudit { table, .. } => &table.name,
             Self::AddColumn { table, .. }
             | Self::DropColumn { table, .. }
             | Self::RenameColumn { table, .. }
@@ -121,7 +141,8 @@ impl Change {
             | Self::DropIndex { table, .. }
             | Self::AddForeignKey { table, .. }
             | Self::DropForeignKey { table, .. }
-            | Self::DisableCapture { table, .. } => table,
+            | Self::DisableCapture { table, .. }
+            | Self::DisableAudit { table, .. } => table,
         }
     }
 
@@ -141,6 +162,8 @@ impl Change {
             Self::DropForeignKey { .. } => "drop-foreign-key",
             Self::EnableCapture { .. } => "enable-capture",
             Self::DisableCapture { .. } => "disable-capture",
+            Self::EnableAudit { .. } => "enable-audit",
+            Self::DisableAudit { .. } => "disable-audit",
         }
     }
 
@@ -151,16 +174,19 @@ impl Change {
             | Self::AddColumn { .. }
             | Self::CreateIndex { .. }
             | Self::AddForeignKey { .. }
-            | Self::EnableCapture { refresh: false, .. } => '+',
+            | Self::EnableCapture { refresh: false, .. }
+            | Self::EnableAudit { refresh: false, .. } => '+',
             Self::DropTable { .. }
             | Self::DropColumn { .. }
             | Self::DropIndex { .. }
             | Self::DropForeignKey { .. }
-            | Self::DisableCapture { .. } => '-',
+            | Self::DisableCapture { .. }
+            | Self::DisableAudit { .. } => '-',
             Self::RenameTable { .. }
             | Self::RenameColumn { .. }
             | Self::AlterColumn { .. }
-            | Self::EnableCapture { refresh: true, .. } => '~',
+            | Self::EnableCapture { refresh: true, .. }
+            | Self::EnableAudit { refresh: true, .. } => '~',
         }
     }
 }
@@ -270,6 +296,47 @@ impl fmt::Display for Change {
                 f,
                 "stop capturing changes of {table} for real-time subscriptions (logged changes stay)"
             ),
+            Self::EnableAudit { table, refresh, .. } => {
+                if *refresh {
+                    write!(
+                        f,
+                        "refresh audit of {} (its audit settings, columns or name changed): ",
+                        table.name
+                    )?;
+                } else {
+                    write!(f, "audit {}: ", table.name)?;
+                }
+                write!(
+                    f,
+                    "record inserts, updates and deletes in the audit log _fox_audit with actor, time and changed fields old → new"
+                )?;
+                if let Some(audit) = &table.audit {
+                    if !audit.exclude_fields.is_empty() {
+                        write!(f, ", never {}", audit.exclude_fields.join(", "))?;
+                    }
+                    if audit.compression {
+                        write!(f, ", compressed")?;
+                    }
+                    if audit.hash_chain {
+                        write!(f, ", hash-chained")?;
+                    }
+                    write!(f, ", kept {} days", audit.retention_days)?;
+                }
+                Ok(())
+            }
+            Self::DisableAudit {
+                table,
+                delete_records: false,
+                ..
+            } => write!(
+                f,
+                "stop auditing {table} (its audit records stay; with allowDestructive they are deleted)"
+            ),
+            Self::DisableAudit {
+                table,
+                delete_records: true,
+                ..
+            } => write!(f, "stop auditing {table} and delete its audit records"),
         }
     }
 }

@@ -10,7 +10,7 @@ use fox_crds::conventions::{
 use fox_crds::schema::{FoxSchemaSpec, ReferentialAction, RelationKind, TableSpec};
 use fox_crds::schema_validation::{DEFAULT_EXPRESSIONS, declared_primary_key};
 use fox_crds::{ColumnType, Scalar};
-use foxdb::schema::{Column, ColumnDefault, ForeignKey, Index, Schema, Table};
+use foxdb::schema::{Column, ColumnDefault, ForeignKey, Index, Schema, Table, TableAudit};
 
 /// The tables a FoxSchema declares, with everything its relations generate.
 ///
@@ -106,6 +106,17 @@ fn declared_table(spec: &TableSpec) -> Table {
         name: spec.name.clone(),
         primary_key,
         realtime: spec.realtime,
+        audit: spec.audit.enabled.then(|| {
+            let mut exclude_fields = spec.audit.exclude_fields.clone();
+            exclude_fields.sort();
+            exclude_fields.dedup();
+            TableAudit {
+                exclude_fields,
+                retention_days: spec.audit.retention_days,
+                compression: spec.audit.compression,
+                hash_chain: spec.audit.hash_chain,
+            }
+        }),
         ..Table::default()
     };
     for column in &spec.columns {

@@ -90,7 +90,10 @@ fn phase(change: &Change, early_index_drop: bool) -> u8 {
         Change::CreateIndex { .. } => 9,
         Change::DropIndex { .. } => 10,
         Change::AddForeignKey { .. } => 11,
-        Change::EnableCapture { .. } | Change::DisableCapture { .. } => 12,
+        Change::EnableCapture { .. }
+        | Change::DisableCapture { .. }
+        | Change::EnableAudit { .. }
+        | Change::DisableAudit { .. } => 12,
     }
 }
 
@@ -240,6 +243,7 @@ pub fn plan_changes(
         }
     }
     plan_capture(&live, desired, &mut changes);
+    plan_audit(&live, desired, &mut changes);
     let keys: Vec<u8> = changes
         .iter()
         .map(|c| phase(c, is_early_index_drop(c, &changes)))
@@ -280,6 +284,42 @@ fn plan_capture(live: &Schema, desired: &Schema, changes: &mut Vec<Change>) {
                 table: table.name.clone(),
                 renamed_from,
             });
+        }
+    }
+}
+
+/// Audit capture: installed where `audit` turns on, removed where it turns off (records kept;
+/// the plan deletes them with `allowDestructive`), installed again
+/// where its settings change or the table's row changes shape. `live` has renames applied.
+fn plan_audit(live: &Schema, desired: &Schema, changes: &mut Vec<Change>) {
+    for table in &desired.tables {
+        let renamed_from = changes.iter().find_map(|c| match c {
+            Change::RenameTable { from, table: t } if t.name == table.name => Some(from.clone()),
+            _ => None,
+        });
+        let installed = live.table(&table.name).and_then(|t| t.audit.as_ref());
+        // Audit changes of other tables, capture changes included, do not reshape this one.
+        let reshaped = renamed_from.is_some()
+            || changes.iter().any(|c| {
+                c.table() == table.name
+                    && !matches!(
+                        c,
+                        Change::EnableCapture { .. } | Change::DisableCapture { .. }
+                    )
+            });
+        match (&table.audit, installed) {
+            (Some(wanted), Some(live_settings)) if wanted == live_settings && !reshaped => {}
+            (Some(_), installed) => changes.push(Change::EnableAudit {
+                table: table.clone(),
+                refresh: installed.is_some(),
+                renamed_from,
+            }),
+            (None, Some(_)) => changes.push(Change::DisableAudit {
+                table: table.name.clone(),
+                renamed_from,
+                delete_records: false,
+            }),
+            (None, None) => {}
         }
     }
 }

@@ -2,6 +2,7 @@
 //! `foxdb`. No Kubernetes types beyond the CRD specs it is given.
 
 pub mod apply;
+pub mod audit_retention;
 pub mod bookkeeping;
 pub mod change;
 pub mod clock;
@@ -22,5 +23,6 @@ pub mod seed_order;
 pub mod session;
 
 pub use apply::{ApplyEvent, ApplyOptions, ApplyOutcome, apply_schema, plan_schema, seed_schema};
+pub use audit_retention::prune_expired_audit;
 pub use error::EngineError;
 pub use plan::Plan;

@@ -134,6 +134,30 @@ pub async fn build_plan(
         return Err(EngineError::StorageLimits { backend, problems });
     }
     let mut changes = plan_changes(&live, &desired, &Renames::from_spec(spec))?;
+    // Turning audit off keeps the records unless destructive changes are allowed.
+    for change in &mut changes {
+        if let Change::DisableAudit { delete_records, .. } = change {
+            *delete_records = spec.policy.allow_destructive;
+        }
+    }
+    // An engine that cannot audit as declared says so before anything runs.
+    let audit = dialect.audit_capture();
+    let refused: Vec<String> = changes
+        .iter()
+        .filter_map(|change| match change {
+            Change::EnableAudit { table, .. } => table
+                .audit
+                .as_ref()
+                .and_then(|settings| audit.unsupported(settings))
+                .map(|feature| {
+                    format!("table {}: {backend} does not support {feature}", table.name)
+                }),
+            _ => None,
+        })
+        .collect();
+    if !refused.is_empty() {
+        return Err(EngineError::Impossible { reasons: refused });
+    }
     let notes = keep_required_indexes(backend, &desired, &mut changes);
     let names = LiveNames::of(&changes);
     let mut planned = Vec::with_capacity(changes.len());
@@ -460,8 +484,33 @@ async fn assess(
             }
             verdict
         }
+        Change::DisableAudit {
+            table,
+            delete_records: true,
+            ..
+        } => {
+            let n = audit_record_count(connection, names.table(table)).await?;
+            Safety::Destructive(format!("deletes its {} audit record(s)", n))
+        }
         _ => Safety::Safe,
     })
+}
+
+/// How many audit records `table` has.
+async fn audit_record_count(connection: &mut Connection, table: &str) -> Result<i64, EngineError> {
+    let backend = connection.backend();
+    let dialect = dialect_for(backend);
+    count(
+        connection,
+        &format!(
+            "SELECT CAST(COUNT(*) AS {}) FROM {} WHERE {} = {}",
+            count_cast(backend),
+            dialect.quote(foxdb::audit::AUDIT_LOG),
+            dialect.quote("table_name"),
+            dialect.string_literal(table)
+        ),
+    )
+    .await
 }
 
 #[cfg(test)]

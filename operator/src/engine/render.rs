@@ -62,6 +62,8 @@ pub fn render_changes(backend: Backend, changes: &[Change], desired: &Schema) ->
                 | Change::AddForeignKey { .. }
                 | Change::EnableCapture { .. }
                 | Change::DisableCapture { .. }
+                | Change::EnableAudit { .. }
+                | Change::DisableAudit { .. }
         );
         if is_index_phase && !rebuilds_done {
             rebuilds_done = true;
@@ -207,6 +209,39 @@ pub fn render_changes(backend: Backend, changes: &[Change], desired: &Schema) ->
                     .flat_map(|from| capture.remove(from))
                     .chain(capture.remove(table))
                 {
+                    push(&mut statements, sql);
+                }
+            }
+            Change::EnableAudit {
+                table,
+                renamed_from,
+                ..
+            } => {
+                let audit = dialect.audit_capture();
+                let settings = table.audit.clone().unwrap_or_default();
+                for sql in renamed_from
+                    .iter()
+                    .flat_map(|from| audit.remove(from))
+                    .chain(audit.install(table, &settings))
+                {
+                    push(&mut statements, sql);
+                }
+            }
+            Change::DisableAudit {
+                table,
+                renamed_from,
+                delete_records,
+            } => {
+                let audit = dialect.audit_capture();
+                let mut sqls: Vec<String> = renamed_from
+                    .iter()
+                    .flat_map(|from| audit.remove(from))
+                    .chain(audit.remove(table))
+                    .collect();
+                if *delete_records {
+                    sqls.extend(audit.delete_log(table));
+                }
+                for sql in sqls {
                     push(&mut statements, sql);
                 }
             }

@@ -1,6 +1,7 @@
 //! The schema engine against real PostgreSQL, MariaDB and SQLite databases.
 
 mod approval;
+mod audit_capture;
 mod changes;
 mod cli;
 mod concurrency;
