@@ -71,6 +71,9 @@ pub struct Transaction {
     statements: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// What runs after commit: read-your-writes, cache version bumps.
     hooks: crate::commit_hooks::CommitHooks,
+    /// The tenant whose statements these are, for a transaction of a tenant handle
+    /// ([`crate::Tenant::transaction`]): it fills [`Value::CurrentTenant`].
+    pub(crate) tenant: Option<std::sync::Arc<str>>,
 }
 
 impl Database {
@@ -137,6 +140,7 @@ impl Database {
                 stats: self.stats_handle(),
                 statements: self.statements_handle(),
                 hooks: self.commit_hooks(),
+                tenant: None,
             })
             .map_err(|e| Error::query(backend, Some("BEGIN"), e))
     }
@@ -370,6 +374,8 @@ impl Transaction {
         self.hooks.note_statement(sql);
         let started = std::time::Instant::now();
         let backend = self.backend();
+        let bound = crate::tenant::bind_tenant(self.tenant.as_deref(), values);
+        let values = bound.as_deref().unwrap_or(values);
         let known = self.stats.statement(sql);
         known.check_parameters(backend, sql, values)?;
         let statement = AssertSqlSafe(sql.to_string());
@@ -407,6 +413,8 @@ impl Executor for &mut Transaction {
         self.hooks.note_statement(sql);
         let started = std::time::Instant::now();
         let backend = Transaction::backend(self);
+        let bound = crate::tenant::bind_tenant(self.tenant.as_deref(), values);
+        let values = bound.as_deref().unwrap_or(values);
         let known = self.stats.statement(sql);
         known.check_parameters(backend, sql, values)?;
         let statement = AssertSqlSafe(sql.to_string());

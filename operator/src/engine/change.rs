@@ -103,6 +103,21 @@ pub enum Change {
         /// The table's former name, when it is renamed in the same plan.
         renamed_from: Option<String>,
     },
+    /// Keep the table's rows to the session's tenant in the database itself (`tenantColumn`
+    /// on an engine with row-level security): a policy on `column` keyed on `foxdb.tenant`.
+    EnableTenantIsolation {
+        /// Table name.
+        table: String,
+        /// The tenant column.
+        column: String,
+        /// A policy on another column is installed and is replaced.
+        replaces: Option<String>,
+    },
+    /// Remove the table's tenant policy (`tenantColumn` removed); rows stay.
+    DisableTenantIsolation {
+        /// Table name.
+        table: String,
+    },
 }
 
 impl Change {
@@ -121,7 +136,9 @@ impl Change {
             | Self::DropIndex { table, .. }
             | Self::AddForeignKey { table, .. }
             | Self::DropForeignKey { table, .. }
-            | Self::DisableCapture { table, .. } => table,
+            | Self::DisableCapture { table, .. }
+            | Self::EnableTenantIsolation { table, .. }
+            | Self::DisableTenantIsolation { table } => table,
         }
     }
 
@@ -141,6 +158,8 @@ impl Change {
             Self::DropForeignKey { .. } => "drop-foreign-key",
             Self::EnableCapture { .. } => "enable-capture",
             Self::DisableCapture { .. } => "disable-capture",
+            Self::EnableTenantIsolation { .. } => "enable-tenant-isolation",
+            Self::DisableTenantIsolation { .. } => "disable-tenant-isolation",
         }
     }
 
@@ -151,16 +170,21 @@ impl Change {
             | Self::AddColumn { .. }
             | Self::CreateIndex { .. }
             | Self::AddForeignKey { .. }
-            | Self::EnableCapture { refresh: false, .. } => '+',
+            | Self::EnableCapture { refresh: false, .. }
+            | Self::EnableTenantIsolation { replaces: None, .. } => '+',
             Self::DropTable { .. }
             | Self::DropColumn { .. }
             | Self::DropIndex { .. }
             | Self::DropForeignKey { .. }
-            | Self::DisableCapture { .. } => '-',
+            | Self::DisableCapture { .. }
+            | Self::DisableTenantIsolation { .. } => '-',
             Self::RenameTable { .. }
             | Self::RenameColumn { .. }
             | Self::AlterColumn { .. }
-            | Self::EnableCapture { refresh: true, .. } => '~',
+            | Self::EnableCapture { refresh: true, .. }
+            | Self::EnableTenantIsolation {
+                replaces: Some(_), ..
+            } => '~',
         }
     }
 }
@@ -269,6 +293,24 @@ impl fmt::Display for Change {
             Self::DisableCapture { table, .. } => write!(
                 f,
                 "stop capturing changes of {table} for real-time subscriptions (logged changes stay)"
+            ),
+            Self::EnableTenantIsolation {
+                table,
+                column,
+                replaces,
+            } => {
+                write!(
+                    f,
+                    "isolate tenants of {table} in the database: row-level security policy fox_tenant_isolation lets a session that sets foxdb.tenant read and write only rows whose {column} equals it (sessions without it see every row)"
+                )?;
+                match replaces {
+                    Some(old) => write!(f, "; replaces the policy on {old}"),
+                    None => Ok(()),
+                }
+            }
+            Self::DisableTenantIsolation { table } => write!(
+                f,
+                "stop isolating tenants of {table} in the database: drop row-level security policy fox_tenant_isolation (rows stay; clients still filter by tenant)"
             ),
         }
     }

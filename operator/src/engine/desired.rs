@@ -106,6 +106,7 @@ fn declared_table(spec: &TableSpec) -> Table {
         name: spec.name.clone(),
         primary_key,
         realtime: spec.realtime,
+        tenant_isolation: spec.tenant_column.clone(),
         ..Table::default()
     };
     for column in &spec.columns {
