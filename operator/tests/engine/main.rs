@@ -20,5 +20,6 @@ mod required_index;
 mod round_trip;
 mod seed_values;
 mod support;
+mod tenant_isolation;
 mod unique_constraints;
 mod unmanaged;
