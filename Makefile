@@ -65,6 +65,7 @@ bench: services
 	bash bench/typeorm/install.sh
 	$(CARGO) run --release -p fox-bench --bin bench-client
 	$(CARGO) run --release -p fox-bench --bin bench-cache
+	$(CARGO) run --release -p fox-bench --bin bench-tenancy
 
 ## bench-migrate: the schema engine on 200 generated tables per engine vs raw DDL (release build)
 bench-migrate: services

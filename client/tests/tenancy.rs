@@ -191,7 +191,7 @@ async fn a_tenant_scoped_model_is_refused_without_a_tenant_and_reached_with_all_
         let globex = db.tenant("globex").expect("a tenant id");
         assert!(Note::find().all(&globex).await.expect("reads").is_empty());
         let every = Note::find().all_tenants().all(db).await.expect("reads");
-        assert_eq!(every, [stored.clone()], "{engine}");
+        assert_eq!(every, std::slice::from_ref(&stored), "{engine}");
         let moved = Note {
             tenant_id: "globex".into(),
             score: 9,
