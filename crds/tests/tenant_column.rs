@@ -24,7 +24,9 @@ fn a_missing_nullable_or_non_text_tenant_column_is_refused() {
     let missing = problems("org_id", "type: text");
     assert_eq!(
         missing,
-        ["spec.tables[0].tenantColumn: tenant column \"org_id\" is not a column of table \"notes\""]
+        [
+            "spec.tables[0].tenantColumn: tenant column \"org_id\" is not a column of table \"notes\""
+        ]
     );
     let nullable = problems("tenant_id", "type: text, nullable: true");
     assert_eq!(nullable.len(), 1, "{nullable:?}");

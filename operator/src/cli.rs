@@ -93,6 +93,9 @@ pub enum Command {
     /// Real-time change log maintenance.
     #[command(subcommand)]
     Realtime(commands::realtime::RealtimeCommand),
+    /// Schema per tenant: create a tenant's namespace and apply FoxSchemas to every tenant.
+    #[command(subcommand)]
+    Tenant(commands::tenant::TenantCommand),
     /// Print the CustomResourceDefinitions, or write them to `crds/` and the Helm chart.
     Crds {
         /// Write `crds/*.yaml` and `charts/fox-operator/files/crds/*.yaml` instead of printing.
@@ -145,6 +148,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Run(args) => commands::run::run(args),
         Command::Migrate(command) => block_on(commands::migrate::run(command)),
         Command::Realtime(command) => block_on(commands::realtime::run(command)),
+        Command::Tenant(command) => block_on(commands::tenant::run(command)),
         Command::Gateway(args) => block_on_threads(commands::gateway::run(args)),
         Command::Seed { paths, database } => {
             block_on(commands::seed::run(&paths, database.as_deref()))

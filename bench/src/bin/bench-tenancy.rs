@@ -88,7 +88,11 @@ async fn main() -> Result<()> {
         },
     )
     .await?;
-    row("20 notes of a tenant, filtered and ordered", by_hand, through_handle);
+    row(
+        "20 notes of a tenant, filtered and ordered",
+        by_hand,
+        through_handle,
+    );
 
     let (by_hand, through_handle) = measure_alternating(
         sampling,
@@ -112,7 +116,11 @@ async fn main() -> Result<()> {
         },
     )
     .await?;
-    row("count of a tenant's notes with one score", by_hand, through_handle);
+    row(
+        "count of a tenant's notes with one score",
+        by_hand,
+        through_handle,
+    );
     db.close().await;
     Ok(())
 }

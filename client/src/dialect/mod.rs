@@ -78,6 +78,13 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// The statement that creates the namespace of a tenant (schema per tenant), unless it
+    /// exists: a schema on PostgreSQL, a database on MySQL and MariaDB; `None` on SQLite,
+    /// whose databases are files.
+    fn create_tenant_namespace(&self, _name: &str) -> Option<String> {
+        None
+    }
+
     /// A query listing the tables [`Dialect::tenant_isolation`] isolates, one row each: the
     /// table name and the tenant column. `None` where the engine has no row-level security.
     fn tenant_isolated_tables(&self) -> Option<&'static str> {

@@ -127,6 +127,10 @@ impl Dialect for Postgres {
         ])
     }
 
+    fn create_tenant_namespace(&self, name: &str) -> Option<String> {
+        Some(format!("CREATE SCHEMA IF NOT EXISTS {}", self.quote(name)))
+    }
+
     fn tenant_isolated_tables(&self) -> Option<&'static str> {
         Some(
             "SELECT c.relname, d.description FROM pg_policy p \

@@ -27,10 +27,16 @@ async fn tenant_column_installs_row_level_security_on_postgres_in_words() {
         "{words:?}"
     );
     applied(apply(&database, &scoped, false).await);
-    assert!(plan(&database, &scoped).await.is_empty(), "re-plan is empty");
+    assert!(
+        plan(&database, &scoped).await.is_empty(),
+        "re-plan is empty"
+    );
     let live = live_schema(&database).await;
     assert_eq!(
-        live.table("notes").expect("notes").tenant_isolation.as_deref(),
+        live.table("notes")
+            .expect("notes")
+            .tenant_isolation
+            .as_deref(),
         Some("tenant_id")
     );
 
@@ -66,17 +72,20 @@ async fn tenant_column_installs_row_level_security_on_postgres_in_words() {
     let written = session
         .execute("INSERT INTO notes (tenant_id, org, body) VALUES ('globex', 'g', 'z')")
         .await;
-    assert!(written.is_err(), "another tenant's row is refused: {written:?}");
+    assert!(
+        written.is_err(),
+        "another tenant's row is refused: {written:?}"
+    );
     session.close().await;
 
     // Another column replaces the policy; no tenantColumn removes it.
     let moved = tables(&notes(Some("org")));
     let replan = plan(&database, &moved).await;
     assert!(
-        replan
-            .changes
-            .iter()
-            .any(|c| c.change.to_string().ends_with("; replaces the policy on tenant_id")),
+        replan.changes.iter().any(|c| c
+            .change
+            .to_string()
+            .ends_with("; replaces the policy on tenant_id")),
         "{:?}",
         replan.changes
     );
@@ -97,7 +106,14 @@ async fn tenant_column_installs_row_level_security_on_postgres_in_words() {
     );
     applied(apply(&database, &shared, false).await);
     assert!(plan(&database, &shared).await.is_empty());
-    assert_eq!(live_schema(&database).await.table("notes").expect("notes").tenant_isolation, None);
+    assert_eq!(
+        live_schema(&database)
+            .await
+            .table("notes")
+            .expect("notes")
+            .tenant_isolation,
+        None
+    );
     drop(database);
     let server = foxdb::Database::connect(&fox_e2e::postgres_server_url())
         .await
@@ -124,6 +140,9 @@ async fn engines_without_row_level_security_plan_nothing_for_tenant_columns() {
             first.changes
         );
         applied(apply(&database, &scoped, false).await);
-        assert!(plan(&database, &scoped).await.is_empty(), "{engine}: re-plan is empty");
+        assert!(
+            plan(&database, &scoped).await.is_empty(),
+            "{engine}: re-plan is empty"
+        );
     }
 }
