@@ -85,6 +85,13 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// The statement that moves an open session into the namespace of a tenant (what
+    /// [`crate::DatabaseUrl::in_tenant_namespace`] does for new connections), where the engine
+    /// can do that on a session: PostgreSQL sets `search_path`. `None`: connect anew.
+    fn enter_tenant_namespace(&self, _name: &str) -> Option<String> {
+        None
+    }
+
     /// A query listing the tables [`Dialect::tenant_isolation`] isolates, one row each: the
     /// table name and the tenant column. `None` where the engine has no row-level security.
     fn tenant_isolated_tables(&self) -> Option<&'static str> {

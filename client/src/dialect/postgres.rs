@@ -131,6 +131,10 @@ impl Dialect for Postgres {
         Some(format!("CREATE SCHEMA IF NOT EXISTS {}", self.quote(name)))
     }
 
+    fn enter_tenant_namespace(&self, name: &str) -> Option<String> {
+        Some(format!("SET search_path TO {}", self.quote(name)))
+    }
+
     fn tenant_isolated_tables(&self) -> Option<&'static str> {
         Some(
             "SELECT c.relname, d.description FROM pg_policy p \

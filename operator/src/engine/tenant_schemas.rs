@@ -35,26 +35,96 @@ fn tenant_url(url: &DatabaseUrl, tenant: &str) -> Result<DatabaseUrl, EngineErro
     Ok(url.in_tenant_namespace(tenant)?)
 }
 
-/// Plans `spec` for every tenant of `tenants` (a few at a time), in their order.
+/// Plans `spec` for every tenant of `tenants`, in their order: on engines that switch a
+/// session between namespaces (PostgreSQL's `search_path`) a few read-only sessions share the
+/// tenants; elsewhere each tenant gets its own connection, a few at a time.
 pub async fn plan_tenants(
     url: &DatabaseUrl,
     spec: &FoxSchemaSpec,
     tenants: &[String],
 ) -> Vec<TenantResult<Plan>> {
-    stream::iter(tenants)
-        .map(|tenant| async move {
-            let outcome = match tenant_url(url, tenant) {
-                Ok(url) => plan_schema(&url, spec).await,
-                Err(error) => Err(error),
-            };
-            TenantResult {
-                tenant: tenant.clone(),
-                outcome,
+    let dialect = dialect_for(url.backend());
+    if tenants.is_empty() || dialect.enter_tenant_namespace("x").is_none() {
+        return stream::iter(tenants)
+            .map(|tenant| async move {
+                let outcome = match tenant_url(url, tenant) {
+                    Ok(url) => plan_schema(&url, spec).await,
+                    Err(error) => Err(error),
+                };
+                TenantResult {
+                    tenant: tenant.clone(),
+                    outcome,
+                }
+            })
+            .buffered(CONCURRENT_PLANS)
+            .collect()
+            .await;
+    }
+    // Tenant `i` goes to session `i % sessions`; each session plans its tenants in turn.
+    let sessions = CONCURRENT_PLANS.min(tenants.len());
+    let planned = futures_util::future::join_all((0..sessions).map(|session| async move {
+        let mine: Vec<(usize, &String)> = tenants
+            .iter()
+            .enumerate()
+            .skip(session)
+            .step_by(sessions)
+            .collect();
+        plan_on_one_session(url, spec, &mine).await
+    }))
+    .await;
+    let mut results: Vec<(usize, TenantResult<Plan>)> = planned.into_iter().flatten().collect();
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, result)| result).collect()
+}
+
+/// Plans `tenants` one after another on one read-only session, moving it between their
+/// namespaces.
+async fn plan_on_one_session(
+    url: &DatabaseUrl,
+    spec: &FoxSchemaSpec,
+    tenants: &[(usize, &String)],
+) -> Vec<(usize, TenantResult<Plan>)> {
+    let dialect = dialect_for(url.backend());
+    let mut connection = match super::session::connect_read_only(url).await {
+        Ok(connection) => connection,
+        Err(error) => {
+            // Every tenant of this session reports the failed connection.
+            let message = error.to_string();
+            return tenants
+                .iter()
+                .map(|(index, tenant)| {
+                    let outcome = Err(EngineError::Database(foxdb::Error::Unsupported {
+                        backend: url.backend(),
+                        feature: format!("planning without a connection ({message})"),
+                    }));
+                    let tenant = (*tenant).clone();
+                    (*index, TenantResult { tenant, outcome })
+                })
+                .collect();
+        }
+    };
+    let mut results = Vec::with_capacity(tenants.len());
+    for (index, tenant) in tenants {
+        let outcome = match tenant_url(url, tenant) {
+            Err(error) => Err(error),
+            Ok(_) => {
+                let enter = dialect.enter_tenant_namespace(tenant).unwrap_or_default();
+                match connection.execute(&enter).await {
+                    Ok(_) => super::plan::build_plan(&mut connection, spec).await,
+                    Err(error) => Err(error.into()),
+                }
             }
-        })
-        .buffered(CONCURRENT_PLANS)
-        .collect()
-        .await
+        };
+        results.push((
+            *index,
+            TenantResult {
+                tenant: (*tenant).clone(),
+                outcome,
+            },
+        ));
+    }
+    connection.close().await;
+    results
 }
 
 /// Applies `spec` to every tenant of `tenants`, one after another; `progress` hears each
