@@ -31,8 +31,8 @@ pub struct TenantResult<T> {
 }
 
 /// `url` for `tenant`, or why there is none.
-fn tenant_url(url: &DatabaseUrl, tenant: &str) -> Result<DatabaseUrl, EngineError> {
-    Ok(url.in_tenant_namespace(tenant)?)
+fn tenant_url(url: &DatabaseUrl, tenant: &str) -> Result<DatabaseUrl, foxdb::Error> {
+    url.in_tenant_namespace(tenant)
 }
 
 /// Plans `spec` for every tenant of `tenants`, in their order: on engines that switch a
@@ -49,7 +49,7 @@ pub async fn plan_tenants(
             .map(|tenant| async move {
                 let outcome = match tenant_url(url, tenant) {
                     Ok(url) => plan_schema(&url, spec).await,
-                    Err(error) => Err(error),
+                    Err(error) => Err(error.into()),
                 };
                 TenantResult {
                     tenant: tenant.clone(),
@@ -106,7 +106,7 @@ async fn plan_on_one_session(
     let mut results = Vec::with_capacity(tenants.len());
     for (index, tenant) in tenants {
         let outcome = match tenant_url(url, tenant) {
-            Err(error) => Err(error),
+            Err(error) => Err(error.into()),
             Ok(_) => {
                 let enter = dialect.enter_tenant_namespace(tenant).unwrap_or_default();
                 match connection.execute(&enter).await {
@@ -142,7 +142,7 @@ pub async fn apply_tenants(
         started(tenant);
         let outcome = match tenant_url(url, tenant) {
             Ok(url) => apply_schema(&url, spec, options, progress).await,
-            Err(error) => Err(error),
+            Err(error) => Err(error.into()),
         };
         results.push(TenantResult {
             tenant: tenant.clone(),
