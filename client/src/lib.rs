@@ -53,6 +53,7 @@ pub mod row;
 pub mod schema;
 pub mod stats;
 pub mod tenant;
+pub mod tenant_pools;
 pub mod tls;
 pub mod transaction;
 pub mod url;
