@@ -7,14 +7,16 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 FOX := $(TARGET_DIR)/debug/fox
 DEMO_DB ?= $(TARGET_DIR)/demo/blog.sqlite
 
-.PHONY: demo build test test-rust services crds crds-check chart-check client-deps-check lint fmt clean bench bench-migrate bench-realtime
+.PHONY: docs demo build test test-rust services crds crds-check chart-check client-deps-check lint fmt clean bench bench-migrate bench-realtime
 
-## demo: validate the blog example, plan it, apply it to embedded SQLite, show the re-plan is empty
+## demo: validate the blog example, plan it, apply it to embedded SQLite, run its versioned
+## migrations, show the re-plan is empty
 demo: build
 	$(FOX) validate -f examples/blog/
 	rm -f $(DEMO_DB) && mkdir -p $(dir $(DEMO_DB))
 	$(FOX) plan -f examples/blog/ --database sqlite://$(DEMO_DB)
 	$(FOX) apply -f examples/blog/ --database sqlite://$(DEMO_DB)
+	$(FOX) migrate up -f examples/blog/20-migrations.yaml --database sqlite://$(DEMO_DB)
 	$(FOX) plan -f examples/blog/ --database sqlite://$(DEMO_DB) --detailed-exitcode
 
 ## build: build the fox binary
@@ -75,6 +77,14 @@ bench-migrate: services
 ## gateway with 1,000 WebSocket clients, and the write cost of capture (release build)
 bench-realtime: services
 	$(CARGO) run --release -p fox-bench-realtime --bin bench-realtime
+
+## docs: the documentation site (mdBook, with search) from docs/ into $(TARGET_DIR)/book; any
+## warning fails it. Installs mdBook with cargo when it is missing.
+docs:
+	@command -v mdbook >/dev/null || $(CARGO) install mdbook --locked --no-default-features --features search
+	@out=$$(mdbook build --dest-dir $(TARGET_DIR)/book 2>&1); status=$$?; echo "$$out"; \
+	  if [ $$status -ne 0 ] || echo "$$out" | grep -q WARN; then echo "make docs: mdBook failed or warned"; exit 1; fi
+	@echo "site: $(TARGET_DIR)/book/index.html"
 
 ## lint: formatting and clippy with warnings as errors; foxdb builds with each engine alone and
 ## fox-crds without its `kubernetes` feature

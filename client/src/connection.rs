@@ -14,7 +14,7 @@ use crate::Backend;
 use crate::backend::on_engine;
 use crate::dialect::dialect_for;
 use crate::error::{Error, Result};
-use crate::placeholders::{self, Uncountable};
+use crate::lexer::{self, Uncountable};
 use crate::url::DatabaseUrl;
 
 /// A value bound to a statement parameter.
@@ -407,7 +407,7 @@ fn depth_of<C: sqlx::Connection>(connection: &C) -> usize {
 /// Refuses a statement given another number of values than its placeholders take, before the
 /// driver sees it: SQLite's binds missing values as NULL, and some drivers wait forever for
 /// them. Placeholders are found the way the engine's lexer finds them (not in strings, quoted
-/// identifiers or comments; see `placeholders` for each engine's rules): `$n` on PostgreSQL,
+/// identifiers or comments; see `lexer` for each engine's rules): `$n` on PostgreSQL,
 /// where the highest `n` counts; `?` on MySQL; `?`, or numbered `?NNN` and `$NNN`, on SQLite.
 ///
 /// # Errors
@@ -418,13 +418,13 @@ pub(crate) fn check_parameter_count(backend: Backend, sql: &str, params: &[Value
     check_counted_parameters(
         backend,
         sql,
-        &placeholders::expected_parameters(backend, sql),
+        &lexer::expected_parameters(backend, sql),
         params,
     )
 }
 
 /// [`check_parameter_count`] with the placeholders of `sql` already counted (`expected`, as
-/// `placeholders::expected_parameters` gives it): the pool and transactions remember the
+/// `lexer::expected_parameters` gives it): the pool and transactions remember the
 /// count per statement text.
 pub(crate) fn check_counted_parameters(
     backend: Backend,

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::Backend;
-use crate::placeholders::{TokenKind, Tokens, read_tokens};
+use crate::lexer::{TokenKind, Tokens, read_tokens};
 use prometheus::{Histogram, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 
 /// Longest statement text kept as a shape.
@@ -66,7 +66,7 @@ impl std::fmt::Debug for QueryStats {
 pub(crate) struct Statement {
     shape: Arc<Shape>,
     /// Counted on first use: `record` alone does not need it.
-    placeholders: std::sync::OnceLock<Result<usize, crate::placeholders::Uncountable>>,
+    placeholders: std::sync::OnceLock<Result<usize, crate::lexer::Uncountable>>,
 }
 
 impl Statement {
@@ -80,7 +80,7 @@ impl Statement {
     ) -> crate::Result<()> {
         let expected = self
             .placeholders
-            .get_or_init(|| crate::placeholders::expected_parameters(backend, sql));
+            .get_or_init(|| crate::lexer::expected_parameters(backend, sql));
         crate::connection::check_counted_parameters(backend, sql, expected, values)
     }
 }
@@ -316,7 +316,8 @@ impl Tokens for LiteralFree<'_> {
             TokenKind::QuotedIdentifier => {
                 self.out.push_str(self.sql.get(span).unwrap_or_default())
             }
-            TokenKind::String => self.out.push_str("'?'"),
+            // Counting stops before such text: it never reaches a shape.
+            TokenKind::String | TokenKind::Unterminated => self.out.push_str("'?'"),
             TokenKind::Placeholder => self.out.push('?'),
             TokenKind::Comment => {
                 if !self.out.ends_with(char::is_whitespace) && !self.out.is_empty() {

@@ -322,6 +322,21 @@ pub fn redact(raw: &str) -> String {
     redacted
 }
 
+/// Replaces the password of every URL in a free-text message (a server's replication error may
+/// quote its connection string) with `***`; the rest of the text is kept as it is.
+pub fn redact_urls_in(message: &str) -> String {
+    message
+        .split_inclusive(char::is_whitespace)
+        .map(|word| {
+            if word.contains("://") {
+                redact(word)
+            } else {
+                word.to_string()
+            }
+        })
+        .collect()
+}
+
 impl fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&redact(&self.raw))

@@ -6,6 +6,19 @@
 /// Longest identifier every engine accepts (PostgreSQL: 63 bytes; MySQL: 64 characters).
 pub const MAX_IDENTIFIER_BYTES: usize = 63;
 
+/// What [`identifier_problem`] checks, as a regular expression the API server applies itself
+/// (the CRDs' `pattern`; RE2 syntax, which Go's `regexp` and Rust's `regex` read alike): no `.`,
+/// no control character, no character outside the Basic Multilingual Plane, not empty, no
+/// trailing space. The length limit is the CRDs' `maxLength` ([`MAX_IDENTIFIER_BYTES`]
+/// characters; the limit in bytes stays `validate()`'s).
+pub const IDENTIFIER_PATTERN: &str =
+    r"^[^.\p{Cc}\x{10000}-\x{10FFFF}]*[^ .\p{Cc}\x{10000}-\x{10FFFF}]$";
+
+/// The CEL rule (`x-kubernetes-validations`) that refuses the prefixes
+/// [`reserved_name_problem`] refuses, in any ASCII case.
+pub const RESERVED_PREFIX_RULE: &str =
+    "!self.lowerAscii().startsWith('_fox_') && !self.lowerAscii().startsWith('sqlite_')";
+
 /// Prefix of FoxDB's own bookkeeping tables; user tables may not start with it (in any case).
 pub const RESERVED_PREFIX: &str = "_fox_";
 

@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::references::DatabaseRef;
 
+/// Longest FoxMigration `name`, in characters: what the migration records hold
+/// (`_fox_migrations.name` and `_fox_migration_log.name` are `varchar(255)`).
+pub const MAX_MIGRATION_NAME_CHARS: usize = 255;
+
 /// A versioned migration, applied exactly once per database in version order and rolled back by
 /// running `down` steps in reverse order.
 ///
@@ -85,7 +89,11 @@ pub struct FoxMigrationSpec {
         schemars(extend("x-kubernetes-validations" = [{"rule": "self == oldSelf", "message": "version is immutable; add a new FoxMigration instead"}]))
     )]
     pub version: u64,
-    /// Short description, shown in history and status.
+    /// Short description, shown in history and status: at most 255 characters, not blank.
+    #[cfg_attr(
+        feature = "kubernetes",
+        schemars(length(min = 1, max = crate::migration::MAX_MIGRATION_NAME_CHARS), pattern(r"\S"))
+    )]
     pub name: String,
     /// SQL run to apply the migration (SQL engines). Several statements are separated by `;`.
     /// Immutable once set: a change after apply is never re-run, so the API server refuses it.

@@ -1,6 +1,6 @@
 //! `FoxMigration::validate`.
 
-use crate::migration::FoxMigration;
+use crate::migration::{FoxMigration, MAX_MIGRATION_NAME_CHARS};
 use crate::validation::{Problems, ValidationError, dns_label_problem};
 
 impl FoxMigration {
@@ -24,6 +24,15 @@ impl FoxMigration {
         }
         if spec.name.trim().is_empty() {
             problems.add("spec.name", "name must not be empty");
+        }
+        let name_chars = spec.name.chars().count();
+        if name_chars > MAX_MIGRATION_NAME_CHARS {
+            problems.add(
+                "spec.name",
+                format!(
+                    "name is {name_chars} characters long; the migration history keeps at most {MAX_MIGRATION_NAME_CHARS}"
+                ),
+            );
         }
         let has_sql = spec.up.as_deref().is_some_and(|s| !s.trim().is_empty());
         let has_commands = spec.up_commands.as_ref().is_some_and(|c| !c.is_empty());

@@ -161,6 +161,14 @@ fn default_true() -> bool {
 pub struct TableSpec {
     /// Table name. Any identifier of at most 63 bytes; reserved words such as `order` or `user`
     /// are fine, every engine quotes them.
+    #[cfg_attr(
+        feature = "kubernetes",
+        schemars(length(min = 1, max = crate::identifier::MAX_IDENTIFIER_BYTES), pattern(crate::identifier::IDENTIFIER_PATTERN))
+    )]
+    #[cfg_attr(
+        feature = "kubernetes",
+        schemars(extend("x-kubernetes-validations" = [{"rule": crate::identifier::RESERVED_PREFIX_RULE, "message": "names starting with _fox_ (FoxDB's own tables) or sqlite_ (SQLite's), in any case, are reserved"}]))
+    )]
     pub name: String,
     /// Columns in order.
     pub columns: Vec<ColumnSpec>,
@@ -200,6 +208,10 @@ pub struct TableSpec {
 #[serde(rename_all = "camelCase")]
 pub struct ColumnSpec {
     /// Column name.
+    #[cfg_attr(
+        feature = "kubernetes",
+        schemars(length(min = 1, max = crate::identifier::MAX_IDENTIFIER_BYTES), pattern(crate::identifier::IDENTIFIER_PATTERN))
+    )]
     pub name: String,
     /// Portable type: smallint, integer, bigint, serial, bigserial, boolean, real, double,
     /// decimal(p,s), char(n), varchar(n), text, date, time, timestamp, timestamptz, uuid, json,
@@ -233,6 +245,10 @@ pub struct ColumnSpec {
 #[serde(rename_all = "camelCase")]
 pub struct ForeignKeySpec {
     /// Referenced table.
+    #[cfg_attr(
+        feature = "kubernetes",
+        schemars(length(min = 1, max = crate::identifier::MAX_IDENTIFIER_BYTES), pattern(crate::identifier::IDENTIFIER_PATTERN))
+    )]
     pub table: String,
     /// Referenced column; must be the table's single-column primary key or unique. Defaults to
     /// the referenced table's primary key.
@@ -281,6 +297,10 @@ impl fmt::Display for ReferentialAction {
 #[serde(rename_all = "camelCase")]
 pub struct IndexSpec {
     /// Indexed columns, in order.
+    #[cfg_attr(
+        feature = "kubernetes",
+        schemars(inner(length(min = 1, max = crate::identifier::MAX_IDENTIFIER_BYTES), pattern(crate::identifier::IDENTIFIER_PATTERN)))
+    )]
     pub columns: Vec<String>,
     /// Whether the indexed values must be unique.
     #[serde(default)]
@@ -288,6 +308,14 @@ pub struct IndexSpec {
     /// Index name; defaults to `<table>_<columns>_idx` (`_key` when unique), shortened with a
     /// hash when longer than 63 bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "kubernetes",
+        schemars(length(min = 1, max = crate::identifier::MAX_IDENTIFIER_BYTES), pattern(crate::identifier::IDENTIFIER_PATTERN))
+    )]
+    #[cfg_attr(
+        feature = "kubernetes",
+        schemars(extend("x-kubernetes-validations" = [{"rule": crate::identifier::RESERVED_PREFIX_RULE, "message": "names starting with _fox_ (FoxDB's own tables) or sqlite_ (SQLite's), in any case, are reserved"}]))
+    )]
     pub name: Option<String>,
 }
 
@@ -297,6 +325,10 @@ pub struct IndexSpec {
 #[serde(rename_all = "camelCase")]
 pub struct RelationSpec {
     /// Name of the relation, used by the client (`user.posts()`); must differ from column names.
+    #[cfg_attr(
+        feature = "kubernetes",
+        schemars(length(min = 1, max = crate::identifier::MAX_IDENTIFIER_BYTES), pattern(crate::identifier::IDENTIFIER_PATTERN))
+    )]
     pub name: String,
     /// Cardinality seen from this table.
     pub kind: RelationKind,

@@ -300,3 +300,97 @@ fn every_kind_shows_the_ready_reason_and_message() {
         assert_eq!(column("Message").priority, Some(1), "wide output only");
     }
 }
+
+/// The property `path` (dot-separated, `[]` for array items) of `kind`'s spec schema.
+fn spec_property<'a>(crds: &'a [Value], kind: &str, path: &str) -> &'a Value {
+    let crd = crds
+        .iter()
+        .find(|c| c["spec"]["names"]["kind"] == kind)
+        .unwrap_or_else(|| panic!("no CRD for {kind}"));
+    let mut schema = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+    for step in path.split('.') {
+        schema = match step.strip_suffix("[]") {
+            Some(array) => &schema["properties"][array]["items"],
+            None => &schema["properties"][step],
+        };
+        assert!(!schema.is_null(), "{kind}: no {path} (at {step})");
+    }
+    schema
+}
+
+#[test]
+fn names_the_api_server_can_check_carry_the_rules_validation_enforces() {
+    use fox_crds::identifier::{
+        IDENTIFIER_PATTERN, MAX_IDENTIFIER_BYTES, RESERVED_PREFIX_RULE, identifier_problem,
+    };
+    let crds: Vec<Value> = custom_resource_definitions()
+        .iter()
+        .map(|crd| serde_json::to_value(crd).expect("serializes"))
+        .collect();
+    for path in [
+        "tables[].name",
+        "tables[].columns[].name",
+        "tables[].columns[].references.table",
+        "tables[].indexes[].name",
+        "tables[].indexes[].columns[]",
+        "tables[].relations[].name",
+    ] {
+        let schema = spec_property(&crds, "FoxSchema", path);
+        assert_eq!(schema["maxLength"], MAX_IDENTIFIER_BYTES, "{path}");
+        assert_eq!(schema["minLength"], 1, "{path}");
+        assert_eq!(schema["pattern"], IDENTIFIER_PATTERN, "{path}");
+    }
+    for path in ["tables[].name", "tables[].indexes[].name"] {
+        let rules = &spec_property(&crds, "FoxSchema", path)["x-kubernetes-validations"];
+        assert_eq!(rules[0]["rule"], RESERVED_PREFIX_RULE, "{path}");
+    }
+    let name = spec_property(&crds, "FoxMigration", "name");
+    assert_eq!(
+        name["maxLength"],
+        fox_crds::migration::MAX_MIGRATION_NAME_CHARS
+    );
+    // validate() refuses the same names, for manifests that never meet an API server.
+    let migration = |name: String| -> fox_crds::FoxMigration {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "foxdb.dev/v1alpha1", "kind": "FoxMigration",
+            "metadata": {"name": "a", "namespace": "n"},
+            "spec": {"databaseRef": {"name": "db"}, "version": 1, "name": name, "up": "select 1"}
+        }))
+        .expect("reads")
+    };
+    assert!(migration("é".repeat(255)).validate().is_ok());
+    let error = migration("é".repeat(256)).validate().expect_err("too long");
+    assert!(error.to_string().contains("at most 255"), "{error}");
+    let version = spec_property(&crds, "FoxMigration", "version");
+    assert_eq!(
+        (version["minimum"].as_f64(), version["type"].as_str()),
+        (Some(1.0), Some("integer"))
+    );
+
+    // The pattern refuses what validate() refuses, apart from the length in bytes (maxLength
+    // counts characters), and accepts the rest.
+    let pattern = regex::Regex::new(IDENTIFIER_PATTERN).expect("RE2 syntax");
+    for name in [
+        "order",
+        "Order Items",
+        "größe_€_名前",
+        "a",
+        " leading",
+        "x\u{FFFF}",
+        "",
+        "a.b",
+        "a\nb",
+        "a\0b",
+        "trailing ",
+        "party_🎉",
+        "\u{85}",
+        "tab\t",
+    ] {
+        assert_eq!(
+            pattern.is_match(name),
+            identifier_problem(name).is_none(),
+            "{name:?}: {:?}",
+            identifier_problem(name)
+        );
+    }
+}

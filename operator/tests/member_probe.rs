@@ -152,9 +152,14 @@ async fn postgres_replica_lag_grows_while_replay_is_paused_and_vanishes_after() 
     assert!(caught_up.lag_within(0));
 
     // A standby declared primary would take writes it must refuse.
+    let standby = probe(&replica, MemberRole::Primary).await;
     assert_unhealthy_saying(
-        &probe(&replica, MemberRole::Primary).await,
+        &standby,
         "declared primary but the server is a read-only replica",
+    );
+    assert!(
+        standby.answered && standby.in_recovery == Some(true),
+        "{standby:?}"
     );
 
     pair.pause_replay().unwrap();
@@ -232,11 +237,13 @@ async fn mariadb_replica_lag_follows_the_replication_delay() {
     assert_eq!(caught_up.in_recovery, Some(true));
     assert_eq!(caught_up.lag_seconds, Some(0.0), "{caught_up:?}");
 
-    // The replica runs with read_only=ON: writes routed there would fail.
-    assert_unhealthy_saying(
-        &probe(&replica, MemberRole::Primary).await,
-        "declared primary but the server is read-only",
-    );
+    // The replica runs with read_only=ON: writes routed there would fail. It answered,
+    // though (it counts as reachable when the operator decides whether to keep the last
+    // published endpoints), and the probe says what it is.
+    let read_only = probe(&replica, MemberRole::Primary).await;
+    assert_unhealthy_saying(&read_only, "declared primary but the server is read-only");
+    assert!(read_only.answered, "{read_only:?}");
+    assert_eq!(read_only.in_recovery, Some(true), "{read_only:?}");
 
     pair.set_replica_delay(3600).unwrap();
     primary
@@ -355,7 +362,7 @@ async fn unreachable_members_are_reported_without_their_password() {
             .await
             .expect_err("the login fails");
         let probe = MemberProbe::unreachable(&error);
-        assert!(!probe.healthy, "{probe:?}");
+        assert!(!probe.healthy && !probe.answered, "{probe:?}");
         let location = DatabaseUrl::parse(&url).unwrap().location();
         assert!(message(&probe).contains(&location), "{probe:?}");
         assert_no_password(&probe);

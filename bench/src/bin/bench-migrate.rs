@@ -19,6 +19,7 @@ const COLD_RUNS: usize = 5;
 fn options() -> ApplyOptions {
     ApplyOptions {
         schema_name: "bench".into(),
+        owner_uid: None,
         replaces: None,
         allow_destructive: false,
         require_approval: false,

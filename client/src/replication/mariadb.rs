@@ -1,14 +1,16 @@
 //! MariaDB replication with GTIDs: a position is a GTID position (`domain-server-sequence`,
 //! one per replication domain: `0-1-42,1-2-7`), the primary's is `@@GLOBAL.gtid_binlog_pos`, a
 //! replica's `@@GLOBAL.gtid_slave_pos`; lag is `Seconds_Behind_Master`, and the distance between
-//! two positions is the number of transactions between them. Waiting for a position is
+//! two positions is the number of transactions between them. Replica status is `SHOW SLAVE
+//! STATUS`, which every MariaDB version answers. Waiting for a position is
 //! `MASTER_GTID_WAIT(position, seconds)` on the replica, skipped when its replication threads
 //! are not both running (status `Slave_running`): the read then goes to the primary at once.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::{BoxFuture, ReplicaProbe, Replication, first_text};
+use super::replica_status::{self, StatusColumns};
+use super::{BoxFuture, PrimaryProbe, ReplicaProbe, Replication, first_text};
 use crate::connection::Value;
 use crate::database::Database;
 use crate::error::Result;
@@ -36,44 +38,24 @@ impl Replication for MariaDb {
 
     fn probe<'a>(&'a self, replica: &'a Database) -> BoxFuture<'a, Result<ReplicaProbe>> {
         Box::pin(async move {
-            let rows = replica.fetch_all_direct("SHOW SLAVE STATUS", &[]).await?;
-            let Some(status) = rows.first() else {
-                return Ok(unhealthy(
-                    "the server does not replicate (SHOW SLAVE STATUS is empty)",
-                ));
-            };
-            for (thread, column) in [("IO", "Slave_IO_Running"), ("SQL", "Slave_SQL_Running")] {
-                let state: Option<String> = status.get(column)?;
-                if state.as_deref() != Some("Yes") {
-                    return Ok(unhealthy(format!(
-                        "replication is not running: the {thread} thread is {}",
-                        state.as_deref().unwrap_or("stopped")
-                    )));
-                }
+            let mut probe = replica_status::probe_replica(replica, &StatusColumns::SLAVE).await?;
+            if probe.replicating {
+                probe.applied = first_text(
+                    &replica
+                        .fetch_all_direct("SELECT @@GLOBAL.gtid_slave_pos AS position", &[])
+                        .await?,
+                    "position",
+                )?;
             }
-            let lag = status
-                .get::<Option<u64>>("Seconds_Behind_Master")
-                .map(|s| s.map(|s| s as f64))
-                .or_else(|_| {
-                    status
-                        .get::<Option<i64>>("Seconds_Behind_Master")
-                        .map(|s| s.map(|s| s as f64))
-                })?;
-            let applied = first_text(
-                &replica
-                    .fetch_all_direct("SELECT @@GLOBAL.gtid_slave_pos AS position", &[])
-                    .await?,
-                "position",
-            )?;
-            Ok(ReplicaProbe {
-                replicating: lag.is_some(),
-                lag_seconds: lag,
-                applied,
-                problem: lag
-                    .is_none()
-                    .then(|| "replication lag unknown (Seconds_Behind_Master is NULL)".to_string()),
-            })
+            Ok(probe)
         })
+    }
+
+    fn probe_primary<'a>(&'a self, primary: &'a Database) -> BoxFuture<'a, Result<PrimaryProbe>> {
+        Box::pin(replica_status::probe_writable(
+            primary,
+            &StatusColumns::SLAVE,
+        ))
     }
 
     fn wait_for<'a>(
@@ -125,13 +107,6 @@ impl Replication for MariaDb {
                 })
                 .sum(),
         )
-    }
-}
-
-fn unhealthy(problem: impl Into<String>) -> ReplicaProbe {
-    ReplicaProbe {
-        problem: Some(problem.into()),
-        ..ReplicaProbe::default()
     }
 }
 

@@ -5,7 +5,9 @@
 //! One [`Replication`] implementation per engine — [`postgres`] (WAL LSNs), [`mariadb`]
 //! (MariaDB GTIDs, `MASTER_GTID_WAIT`), [`mysql`] (MySQL 8 GTID sets,
 //! `WAIT_FOR_EXECUTED_GTID_SET`) — chosen once per database by [`for_server`]. The router in
-//! [`crate::router`] is written once over this trait.
+//! [`crate::router`] is written once over this trait, and so is the operator's health check of
+//! FoxReplicaSet members, which also asks a primary whether it takes writes
+//! ([`Replication::probe_primary`]).
 
 #[cfg(feature = "mysql")]
 pub mod mariadb;
@@ -13,6 +15,8 @@ pub mod mariadb;
 pub mod mysql;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "mysql")]
+pub mod replica_status;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -30,11 +34,39 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub struct ReplicaProbe {
     /// The server replicates and answers; `false` with [`ReplicaProbe::problem`] saying why.
     pub replicating: bool,
+    /// Observed: the server is a replica (PostgreSQL: in recovery; MySQL/MariaDB: replication
+    /// is configured), whether or not it replicates now. `None` when the check did not get
+    /// that far.
+    pub is_replica: Option<bool>,
     /// Seconds behind the primary, when the engine knows.
     pub lag_seconds: Option<f64>,
     /// The position it has applied (an LSN, a GTID position or set), when the engine tells.
     pub applied: Option<String>,
     /// Why the replica cannot take reads, when it cannot.
+    pub problem: Option<String>,
+}
+
+impl ReplicaProbe {
+    /// A server that answered but does not replicate now, and why.
+    pub fn not_replicating(is_replica: bool, problem: impl Into<String>) -> Self {
+        Self {
+            is_replica: Some(is_replica),
+            problem: Some(problem.into()),
+            ..Self::default()
+        }
+    }
+}
+
+/// What one health check learned about a server meant to be the primary.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PrimaryProbe {
+    /// Writes sent there would succeed.
+    pub writable: bool,
+    /// Observed: the server is a replica (PostgreSQL: in recovery; MySQL/MariaDB: replication
+    /// is configured). `None` where the check needs no more than "it takes writes" (a
+    /// writable MySQL/MariaDB server is not asked about replication).
+    pub is_replica: Option<bool>,
+    /// Why writes would fail, when they would.
     pub problem: Option<String>,
 }
 
@@ -55,6 +87,10 @@ pub trait Replication: Send + Sync + std::fmt::Debug {
     /// Checks a replica: is it replicating, how far behind, what has it applied.
     fn probe<'a>(&'a self, replica: &'a Database) -> BoxFuture<'a, Result<ReplicaProbe>>;
 
+    /// Checks a server meant to be the primary: would writes sent there succeed (PostgreSQL:
+    /// not in recovery; MySQL/MariaDB: `read_only` off).
+    fn probe_primary<'a>(&'a self, primary: &'a Database) -> BoxFuture<'a, Result<PrimaryProbe>>;
+
     /// Waits up to `timeout` until `replica` has applied `position`; `Ok(false)` when it has not
     /// by then (or will not: PostgreSQL with replay paused answers at once).
     fn wait_for<'a>(
@@ -73,7 +109,8 @@ pub trait Replication: Send + Sync + std::fmt::Debug {
 }
 
 /// The replication of the server behind `primary` (a connected database): reads its version
-/// once (MariaDB and MySQL share a backend but not their GTIDs).
+/// once (MariaDB and MySQL share a backend but not their GTIDs, and MySQL renamed its replica
+/// status in 8.0.22).
 ///
 /// # Errors
 /// [`Error::Unsupported`] for SQLite (a file has no replicas); database errors.
@@ -94,7 +131,7 @@ pub async fn for_server(primary: &Database) -> Result<&'static dyn Replication> 
             Ok(if version.contains("MariaDB") {
                 &mariadb::MariaDb
             } else {
-                &mysql::MySql
+                mysql::MySql::of_version(&version)
             })
         }
         Backend::Sqlite => Err(Error::Unsupported {

@@ -1,20 +1,43 @@
 //! MySQL 8 replication with GTIDs: a position is a GTID set (`uuid:1-42,uuid:1-7`), the
 //! primary's is `@@GLOBAL.gtid_executed`, and a replica waits for one with
 //! `WAIT_FOR_EXECUTED_GTID_SET(set, seconds)`. Lag is `Seconds_Behind_Source` from
-//! `SHOW REPLICA STATUS`. GTID sets are compared by the server only: [`Replication::covers`]
+//! `SHOW REPLICA STATUS` (`Seconds_Behind_Master` from `SHOW SLAVE STATUS` before 8.0.22). GTID sets are compared by the server only: [`Replication::covers`]
 //! and [`Replication::distance`] answer `None`, so lag is limited by time alone. A primary
 //! with `gtid_mode` off keeps no position: a session that wrote reads from the primary.
 
 use std::time::Duration;
 
-use super::{BoxFuture, ReplicaProbe, Replication, first_text};
+use super::replica_status::{self, StatusColumns};
+use super::{BoxFuture, PrimaryProbe, ReplicaProbe, Replication, first_text};
 use crate::connection::Value;
 use crate::database::Database;
 use crate::error::Result;
 
-/// MySQL's replication (8.0.22 and later: `SHOW REPLICA STATUS`).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct MySql;
+/// MySQL's replication, with the replica status of the server's version.
+#[derive(Clone, Copy, Debug)]
+pub struct MySql {
+    status: StatusColumns,
+}
+
+/// MySQL 8.0.22 and later: `SHOW REPLICA STATUS`.
+static CURRENT: MySql = MySql {
+    status: StatusColumns::REPLICA,
+};
+/// Older MySQL: `SHOW SLAVE STATUS`.
+static BEFORE_8_0_22: MySql = MySql {
+    status: StatusColumns::SLAVE,
+};
+
+impl MySql {
+    /// The replication of a MySQL server of `version` (`SELECT VERSION()`).
+    pub fn of_version(version: &str) -> &'static Self {
+        if StatusColumns::of_mysql(version) == StatusColumns::REPLICA {
+            &CURRENT
+        } else {
+            &BEFORE_8_0_22
+        }
+    }
+}
 
 impl Replication for MySql {
     fn name(&self) -> &'static str {
@@ -37,45 +60,11 @@ impl Replication for MySql {
     }
 
     fn probe<'a>(&'a self, replica: &'a Database) -> BoxFuture<'a, Result<ReplicaProbe>> {
-        Box::pin(async move {
-            let rows = replica.fetch_all_direct("SHOW REPLICA STATUS", &[]).await?;
-            let Some(status) = rows.first() else {
-                return Ok(ReplicaProbe {
-                    problem: Some(
-                        "the server does not replicate (SHOW REPLICA STATUS is empty)".into(),
-                    ),
-                    ..ReplicaProbe::default()
-                });
-            };
-            for (thread, column) in [("IO", "Replica_IO_Running"), ("SQL", "Replica_SQL_Running")] {
-                let state: Option<String> = status.get(column)?;
-                if state.as_deref() != Some("Yes") {
-                    return Ok(ReplicaProbe {
-                        problem: Some(format!(
-                            "replication is not running: the {thread} thread is {}",
-                            state.as_deref().unwrap_or("stopped")
-                        )),
-                        ..ReplicaProbe::default()
-                    });
-                }
-            }
-            let lag = status
-                .get::<Option<u64>>("Seconds_Behind_Source")
-                .map(|s| s.map(|s| s as f64))
-                .or_else(|_| {
-                    status
-                        .get::<Option<i64>>("Seconds_Behind_Source")
-                        .map(|s| s.map(|s| s as f64))
-                })?;
-            Ok(ReplicaProbe {
-                replicating: lag.is_some(),
-                lag_seconds: lag,
-                applied: None,
-                problem: lag
-                    .is_none()
-                    .then(|| "replication lag unknown (Seconds_Behind_Source is NULL)".to_string()),
-            })
-        })
+        Box::pin(replica_status::probe_replica(replica, &self.status))
+    }
+
+    fn probe_primary<'a>(&'a self, primary: &'a Database) -> BoxFuture<'a, Result<PrimaryProbe>> {
+        Box::pin(replica_status::probe_writable(primary, &self.status))
     }
 
     fn wait_for<'a>(

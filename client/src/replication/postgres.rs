@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{BoxFuture, ReplicaProbe, Replication, first_text};
+use super::{BoxFuture, PrimaryProbe, ReplicaProbe, Replication, first_text};
 use crate::connection::Value;
 use crate::database::Database;
 use crate::error::Result;
@@ -51,29 +51,63 @@ impl Replication for Postgres {
         Box::pin(async move {
             let rows = replica.fetch_all_direct(PROBE, &[]).await?;
             let Some(row) = rows.first() else {
-                return Ok(unhealthy("the health query returned no row"));
+                return Ok(ReplicaProbe {
+                    problem: Some("the health query returned no row".into()),
+                    ..ReplicaProbe::default()
+                });
             };
             if !row.get::<bool>("in_recovery")? {
-                return Ok(unhealthy(
-                    "the server is a primary (not in recovery), not a replica",
+                return Ok(ReplicaProbe::not_replicating(
+                    false,
+                    "the server is a primary (not in recovery); it does not replicate",
                 ));
             }
             if !row.get::<bool>("receiver_running")? {
-                return Ok(unhealthy("replication is not running: no WAL receiver"));
+                return Ok(ReplicaProbe::not_replicating(
+                    true,
+                    "replication is not running: the replica has no WAL receiver \
+                     (it cannot reach its primary, or its primary_conninfo is missing)",
+                ));
             }
+            // NULL unless the role may read WAL receiver details (pg_read_all_stats).
             if let Some(status) = row
                 .get::<Option<String>>("receiver_status")?
                 .filter(|s| s != "streaming")
             {
-                return Ok(unhealthy(format!(
-                    "the WAL receiver is {status}, not streaming"
-                )));
+                return Ok(ReplicaProbe::not_replicating(
+                    true,
+                    format!(
+                        "replication is not running: the WAL receiver is {status}, not streaming"
+                    ),
+                ));
             }
             Ok(ReplicaProbe {
                 replicating: true,
+                is_replica: Some(true),
                 lag_seconds: row.get("lag_seconds")?,
                 applied: row.get("applied")?,
                 problem: None,
+            })
+        })
+    }
+
+    fn probe_primary<'a>(&'a self, primary: &'a Database) -> BoxFuture<'a, Result<PrimaryProbe>> {
+        Box::pin(async move {
+            let rows = primary
+                .fetch_all_direct("SELECT pg_is_in_recovery() AS in_recovery", &[])
+                .await?;
+            let in_recovery = match rows.first() {
+                Some(row) => row.get::<bool>("in_recovery")?,
+                None => false,
+            };
+            Ok(PrimaryProbe {
+                writable: !in_recovery,
+                is_replica: Some(in_recovery),
+                problem: in_recovery.then(|| {
+                    "the server is a read-only replica (in recovery); \
+                     writes routed there would fail"
+                        .to_string()
+                }),
             })
         })
     }
@@ -120,13 +154,6 @@ impl Replication for Postgres {
 /// wait): short at first, never more than 20 ms.
 fn poll_pause(attempt: u32) -> Duration {
     Duration::from_millis(u64::from(attempt.min(10) * 2).max(1))
-}
-
-fn unhealthy(problem: impl Into<String>) -> ReplicaProbe {
-    ReplicaProbe {
-        problem: Some(problem.into()),
-        ..ReplicaProbe::default()
-    }
 }
 
 /// An LSN as PostgreSQL prints it (`16/B374D848`: high and low 32 bits in hex) as a number.

@@ -39,6 +39,7 @@ pub async fn run(paths: &[PathBuf], flags: &ApplyFlags) -> anyhow::Result<ExitCo
         let policy = &target.schema.spec.policy;
         let options = ApplyOptions {
             schema_name: target.schema_name(),
+            owner_uid: target.schema.metadata.uid.clone(),
             replaces: flags.replaces.clone(),
             allow_destructive: flags.allow_destructive || policy.allow_destructive,
             // `--approve HASH` means "this plan and no other", with or without the policy.

@@ -11,35 +11,65 @@ use fox_crds::manifest::ManifestSet;
 use super::target::{database_for, load_valid_manifests};
 use crate::migrate::source::{Migration, folder_migrations, ordered, resource_migrations};
 use crate::migrate::{
-    MigrateOptions, MigrateReport, migrate_down, migrate_repair, migrate_up, migration_status,
+    MigrateOptions, MigrateReport, StatusLine, VersionStatus, migrate_down, migrate_repair,
+    migrate_up, migration_status,
 };
 
 /// The `fox migrate` subcommands.
 #[derive(Clone, Debug, clap::Subcommand)]
 pub enum MigrateCommand {
-    /// List every migration: applied, pending, changed, missing or dirty.
-    Status(MigrateArgs),
+    /// List every migration: applied, pending, out-of-order, changed, missing or dirty. Exit 0
+    /// when nothing needs attention, 3 when a migration is changed, missing, dirty or out of
+    /// order, 2 (with --detailed-exitcode) when migrations are pending, 1 on error.
+    Status {
+        #[command(flatten)]
+        target: MigrateTarget,
+        /// Exit 2 when migrations are pending and nothing needs attention.
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
     /// Apply pending migrations in version order.
-    Up(MigrateArgs),
+    Up {
+        #[command(flatten)]
+        target: MigrateTarget,
+        /// Apply up to and including VERSION (a version in the files).
+        #[arg(long, value_name = "VERSION")]
+        to: Option<u64>,
+        #[command(flatten)]
+        run: RunArgs,
+        /// Apply pending versions older than the newest applied one.
+        #[arg(long)]
+        allow_out_of_order: bool,
+    },
     /// Roll back applied migrations, newest first (only the newest without --to).
-    Down(MigrateArgs),
+    Down {
+        #[command(flatten)]
+        target: MigrateTarget,
+        /// Roll back down to, not including, VERSION (0 rolls back everything).
+        #[arg(long, value_name = "VERSION")]
+        to: Option<u64>,
+        #[command(flatten)]
+        run: RunArgs,
+    },
     /// After fixing the database by hand, resolve a dirty migration: forget it so `up` runs it
     /// again, or with --applied record it as applied.
     Repair {
         #[command(flatten)]
-        args: MigrateArgs,
+        target: MigrateTarget,
         /// Only this version.
         #[arg(long)]
         version: Option<u64>,
         /// Record the dirty migration as applied (you completed it by hand).
         #[arg(long)]
         applied: bool,
+        #[command(flatten)]
+        lock: LockArgs,
     },
 }
 
-/// Arguments shared by the `fox migrate` subcommands.
+/// Which migrations, on which database: every `fox migrate` subcommand takes these.
 #[derive(Clone, Debug, clap::Args)]
-pub struct MigrateArgs {
+pub struct MigrateTarget {
     /// FoxMigration manifests, and/or folders of `<version>_<name>.up.sql` / `.down.sql` /
     /// `.sql` files.
     #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
@@ -47,20 +77,33 @@ pub struct MigrateArgs {
     /// Database URL; overrides FOX_DATABASE_URL and the FoxReplicaSet in the files.
     #[arg(long)]
     pub database: Option<String>,
-    /// up: apply up to and including VERSION. down: roll back down to, not including, VERSION
-    /// (0 rolls back everything).
-    #[arg(long, value_name = "VERSION")]
-    pub to: Option<u64>,
+}
+
+/// Options of the subcommands that run migrations (`up`, `down`).
+#[derive(Clone, Debug, clap::Args)]
+pub struct RunArgs {
     /// Show what would run, change nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Apply pending versions older than the newest applied one.
-    #[arg(long)]
-    pub allow_out_of_order: bool,
-    /// Seconds to wait for another applier's lock.
-    #[arg(long, default_value_t = 30)]
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+/// How long a subcommand that writes waits for the database lock.
+#[derive(Clone, Copy, Debug, clap::Args)]
+pub struct LockArgs {
+    /// Seconds to wait for another applier's lock (`fox apply` and `fox migrate` share it).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub lock_timeout: u64,
 }
+
+/// Exit code of `fox migrate status` when a migration needs attention (changed, missing,
+/// dirty or out of order): `fox migrate up` would refuse.
+pub const STATUS_NEEDS_ATTENTION: u8 = 3;
+
+/// Exit code of `fox migrate status --detailed-exitcode` when migrations are pending and
+/// nothing needs attention.
+pub const STATUS_PENDING: u8 = 2;
 
 /// Reads migrations from manifests and SQL folders.
 ///
@@ -120,78 +163,79 @@ fn has_manifests(directory: &Path) -> bool {
 /// # Errors
 /// Reading, connection, integrity and migration errors.
 pub async fn run(command: MigrateCommand) -> anyhow::Result<ExitCode> {
-    let args = match &command {
-        MigrateCommand::Status(a) | MigrateCommand::Up(a) | MigrateCommand::Down(a) => a.clone(),
-        MigrateCommand::Repair { args, .. } => args.clone(),
+    let target = match &command {
+        MigrateCommand::Status { target, .. }
+        | MigrateCommand::Up { target, .. }
+        | MigrateCommand::Down { target, .. }
+        | MigrateCommand::Repair { target, .. } => target.clone(),
     };
-    let (migrations, set) = load_migrations(&args.paths)?;
+    let (migrations, set) = load_migrations(&target.paths)?;
     let mut references: Vec<&str> = migrations
         .iter()
         .filter_map(|m| m.database_ref.as_deref())
         .collect();
     references.sort_unstable();
     references.dedup();
-    if references.len() > 1 && args.database.is_none() {
+    if references.len() > 1 && target.database.is_none() {
         bail!(
             "the files hold migrations for several databases ({}); run one database at a time",
             references.join(", ")
         );
     }
-    let (url, source) = database_for(&set, references.first().copied(), args.database.as_deref())?;
+    let (url, source) = database_for(
+        &set,
+        references.first().copied(),
+        target.database.as_deref(),
+    )?;
     println!(
         "{} {} ({source}): {} migration(s) in the files",
         url.backend(),
         url.location(),
         migrations.len()
     );
-    let options = MigrateOptions {
-        to: args.to,
-        dry_run: args.dry_run,
-        allow_out_of_order: args.allow_out_of_order,
-        lock_timeout: Duration::from_secs(args.lock_timeout),
-    };
     match command {
-        MigrateCommand::Status(_) => {
+        MigrateCommand::Status {
+            detailed_exitcode, ..
+        } => {
             let lines = migration_status(&url, &migrations).await?;
-            println!(
-                "{:<16} {:<10} {:<26} NAME",
-                "VERSION", "STATUS", "APPLIED AT"
-            );
-            for line in &lines {
-                println!(
-                    "{:<16} {:<10} {:<26} {}",
-                    line.version,
-                    line.status.label(),
-                    line.record.as_ref().map_or("-", |r| r.applied_at.as_str()),
-                    line.name
-                );
-            }
-            let attention = lines
-                .iter()
-                .filter(|l| matches!(l.status.label(), "changed" | "missing" | "dirty"))
-                .count();
-            if attention > 0 {
-                println!(
-                    "{attention} migration(s) need attention: `fox migrate up` explains each."
-                );
-            }
-            Ok(ExitCode::SUCCESS)
+            Ok(ExitCode::from(print_status(&lines, detailed_exitcode)))
         }
-        MigrateCommand::Up(_) => {
+        MigrateCommand::Up {
+            to,
+            run,
+            allow_out_of_order,
+            ..
+        } => {
+            let options = MigrateOptions {
+                to,
+                dry_run: run.dry_run,
+                allow_out_of_order,
+                lock_timeout: Duration::from_secs(run.lock.lock_timeout),
+            };
             let report = migrate_up(&url, &migrations, &options).await?;
             print_report("Applied", &report, options.dry_run);
             Ok(ExitCode::SUCCESS)
         }
-        MigrateCommand::Down(_) => {
+        MigrateCommand::Down { to, run, .. } => {
+            let options = MigrateOptions {
+                to,
+                dry_run: run.dry_run,
+                allow_out_of_order: false,
+                lock_timeout: Duration::from_secs(run.lock.lock_timeout),
+            };
             let report = migrate_down(&url, &migrations, &options).await?;
             print_report("Rolled back", &report, options.dry_run);
             Ok(ExitCode::SUCCESS)
         }
         MigrateCommand::Repair {
-            version, applied, ..
+            version,
+            applied,
+            lock,
+            ..
         } => {
+            let lock_timeout = Duration::from_secs(lock.lock_timeout);
             let repaired =
-                migrate_repair(&url, &migrations, version, applied, options.lock_timeout).await?;
+                migrate_repair(&url, &migrations, version, applied, lock_timeout).await?;
             if repaired.is_empty() {
                 println!("No dirty migration to repair.");
             }
@@ -200,6 +244,49 @@ pub async fn run(command: MigrateCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// Prints the status table and returns the exit code it stands for.
+fn print_status(lines: &[StatusLine], detailed_exitcode: bool) -> u8 {
+    // A pending version below the newest applied one is what `up` refuses without
+    // --allow-out-of-order.
+    let newest_applied = lines
+        .iter()
+        .filter(|l| l.record.is_some())
+        .map(|l| l.version)
+        .max();
+    let shown = |line: &StatusLine| match line.status {
+        VersionStatus::Pending if newest_applied.is_some_and(|newest| line.version < newest) => {
+            "out-of-order"
+        }
+        ref status => status.label(),
+    };
+    println!(
+        "{:<16} {:<12} {:<26} NAME",
+        "VERSION", "STATUS", "APPLIED AT"
+    );
+    for line in lines {
+        println!(
+            "{:<16} {:<12} {:<26} {}",
+            line.version,
+            shown(line),
+            line.record.as_ref().map_or("-", |r| r.applied_at.as_str()),
+            line.name
+        );
+    }
+    let attention = lines
+        .iter()
+        .filter(|l| !matches!(shown(l), "applied" | "pending"))
+        .count();
+    let pending = lines.iter().filter(|l| shown(l) == "pending").count();
+    if attention > 0 {
+        println!("{attention} migration(s) need attention: `fox migrate up` explains each.");
+        STATUS_NEEDS_ATTENTION
+    } else if pending > 0 && detailed_exitcode {
+        STATUS_PENDING
+    } else {
+        0
     }
 }
 

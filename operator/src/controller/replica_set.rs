@@ -508,7 +508,7 @@ async fn check_member(
             address,
         },
         role,
-        answered: probe.healthy || probe.in_recovery.is_some(),
+        answered: probe.answered,
         message: probe.message,
     }
 }

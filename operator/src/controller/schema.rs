@@ -315,6 +315,7 @@ async fn decide(
     }
     let options = ApplyOptions {
         schema_name: schema.name_any(),
+        owner_uid: schema.metadata.uid.clone(),
         replaces: schema.annotations().get(REPLACES_ANNOTATION).cloned(),
         allow_destructive: spec.policy.allow_destructive,
         require_approval: spec.policy.require_approval,

@@ -41,6 +41,9 @@ use super::session::{EngineSession, begin_work, commit_work, connect_read_only};
 pub struct ApplyOptions {
     /// Name recorded in history (the FoxSchema's name).
     pub schema_name: String,
+    /// The FoxSchema's `metadata.uid`, recorded in history: the cluster's, or what a manifest
+    /// given to the CLI carries (usually none).
+    pub owner_uid: Option<String>,
     /// The FoxSchema this one takes the database over from (a rename); see
     /// [`super::ownership`].
     pub replaces: Option<String>,
@@ -227,6 +230,7 @@ async fn apply_locked(
             let note = format!("completes interrupted apply: {}", interrupted.join("; "));
             let record = HistoryRecord {
                 schema_name: &options.schema_name,
+                owner_uid: options.owner_uid.as_deref(),
                 plan_hash: &plan.hash,
                 statements: &[],
                 statement_count: 0,
@@ -400,6 +404,7 @@ async fn run_transactional(
     let sql = plan.all_sql();
     let record = HistoryRecord {
         schema_name: &options.schema_name,
+        owner_uid: options.owner_uid.as_deref(),
         plan_hash: &plan.hash,
         statements: &sql,
         statement_count: plan.statements.len(),
@@ -441,6 +446,7 @@ async fn run_recorded(
     let sql = plan.all_sql();
     let record = HistoryRecord {
         schema_name: &options.schema_name,
+        owner_uid: options.owner_uid.as_deref(),
         plan_hash: &plan.hash,
         statements: &sql,
         statement_count: plan.statements.len(),

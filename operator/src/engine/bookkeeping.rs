@@ -33,6 +33,11 @@ const POSTGRES: &[BookkeepingMigration] = &[
         name: "0003_migration_direction",
         sql: include_str!("../../../migrations/postgres/0003_migration_direction.sql"),
     },
+    BookkeepingMigration {
+        version: 4,
+        name: "0004_apply_owner_uid",
+        sql: include_str!("../../../migrations/postgres/0004_apply_owner_uid.sql"),
+    },
 ];
 
 const MYSQL: &[BookkeepingMigration] = &[
@@ -51,6 +56,11 @@ const MYSQL: &[BookkeepingMigration] = &[
         name: "0003_migration_direction",
         sql: include_str!("../../../migrations/mysql/0003_migration_direction.sql"),
     },
+    BookkeepingMigration {
+        version: 4,
+        name: "0004_apply_owner_uid",
+        sql: include_str!("../../../migrations/mysql/0004_apply_owner_uid.sql"),
+    },
 ];
 
 const SQLITE: &[BookkeepingMigration] = &[
@@ -68,6 +78,11 @@ const SQLITE: &[BookkeepingMigration] = &[
         version: 3,
         name: "0003_migration_direction",
         sql: include_str!("../../../migrations/sqlite/0003_migration_direction.sql"),
+    },
+    BookkeepingMigration {
+        version: 4,
+        name: "0004_apply_owner_uid",
+        sql: include_str!("../../../migrations/sqlite/0004_apply_owner_uid.sql"),
     },
 ];
 

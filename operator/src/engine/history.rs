@@ -36,6 +36,9 @@ pub struct HistoryEntry {
     pub id: i64,
     /// FoxSchema name.
     pub schema_name: String,
+    /// The FoxSchema's `metadata.uid` (from the cluster; `None` from the CLI unless the
+    /// manifest carries one, and in rows written before FoxDB recorded it).
+    pub owner_uid: Option<String>,
     /// Plan hash.
     pub plan_hash: String,
     /// How the apply went (so far).
@@ -65,6 +68,8 @@ pub struct HistoryEntry {
 pub struct HistoryRecord<'a> {
     /// FoxSchema name.
     pub schema_name: &'a str,
+    /// The FoxSchema's `metadata.uid`, when known.
+    pub owner_uid: Option<&'a str>,
     /// Plan hash.
     pub plan_hash: &'a str,
     /// Every statement of the plan, seed upserts included.
@@ -101,6 +106,7 @@ pub async fn insert_history(
     let entry = HistoryEntry {
         id: 0,
         schema_name: record.schema_name.into(),
+        owner_uid: record.owner_uid.map(str::to_string),
         plan_hash: record.plan_hash.into(),
         status,
         statement_count: stored_count(record.statement_count),

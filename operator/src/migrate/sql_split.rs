@@ -1,5 +1,5 @@
 //! Where one statement of a migration ends, by each engine's own rules, over the tokens of
-//! [`super::sql_lexer`]:
+//! [`super::script_lexer`]:
 //!
 //! - **SQLite**: the state machine of `sqlite3_complete()` (SQLite's `complete.c`): a
 //!   `CREATE [TEMP] TRIGGER` statement ends only at a `;` that follows `; END`.
@@ -15,7 +15,7 @@
 
 use foxdb::Backend;
 
-use super::sql_lexer::{Lexer, Token, TokenKind};
+use super::script_lexer::{Lexer, Token, TokenKind};
 
 /// One statement of a migration.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -452,6 +452,50 @@ mod tests {
         assert_eq!(
             texts(sql, Backend::MySql),
             ["/*!40101 SET @OLD=@@CHARACTER_SET_CLIENT */"]
+        );
+    }
+
+    /// Where the splitter once read SQL otherwise than the client's lexer, the server's rule
+    /// now holds for both.
+    #[test]
+    fn statements_end_where_the_engines_own_lexer_says() {
+        // A backtick quotes on MySQL and SQLite, not on PostgreSQL.
+        let backtick = "SELECT 1 `; SELECT 2;";
+        assert_eq!(
+            texts(backtick, Backend::Postgres),
+            ["SELECT 1 `", "SELECT 2"]
+        );
+        assert_eq!(texts(backtick, Backend::MySql), [backtick]);
+        assert_eq!(texts(backtick, Backend::Sqlite), [backtick]);
+
+        // A carriage return ends a PostgreSQL `--` comment; MySQL's runs to a line feed.
+        let carriage_return = "SELECT 1; -- note\rSELECT 2;";
+        assert_eq!(
+            texts(carriage_return, Backend::Postgres),
+            ["SELECT 1", "SELECT 2"]
+        );
+        assert_eq!(texts(carriage_return, Backend::MySql), ["SELECT 1"]);
+
+        // Text left open inside a string or comment is sent as it is: the server's error
+        // points at it. SQLite accepts a comment left open.
+        assert_eq!(
+            texts("SELECT 1; /* open; SELECT 2;", Backend::Postgres),
+            ["SELECT 1", "/* open; SELECT 2;"]
+        );
+        assert_eq!(
+            texts("SELECT 1; /* open; SELECT 2;", Backend::Sqlite),
+            ["SELECT 1"]
+        );
+        assert_eq!(
+            texts("SELECT 1; SELECT 'open; SELECT 3;", Backend::MySql),
+            ["SELECT 1", "SELECT 'open; SELECT 3;"]
+        );
+
+        // MySQL's executable comments hold SQL: a string in one may hold `*/` and `;`, and no
+        // statement ends inside one.
+        assert_eq!(
+            texts("/*!50001 SELECT '*/;' ; */; SELECT 2;", Backend::MySql),
+            ["/*!50001 SELECT '*/;' ; */", "SELECT 2"]
         );
     }
 }

@@ -14,6 +14,8 @@ use prometheus::{
 #[derive(Clone, Debug)]
 pub struct Metrics {
     registry: Registry,
+    /// Name of every registered metric, in registration order.
+    names: Vec<String>,
     /// Reconciles by kind.
     pub reconciles: IntCounterVec,
     /// Failed reconciles by kind and error label.
@@ -38,6 +40,8 @@ pub struct Metrics {
     pub leader: IntGauge,
     /// 1 while a FoxSchema's plan waits for approval.
     pub schema_approval_pending: IntGaugeVec,
+    /// Always 1, labelled with the running `fox` version.
+    pub build_info: IntGaugeVec,
 }
 
 const DURATION_BUCKETS: &[f64] = &[0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0];
@@ -50,7 +54,7 @@ impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new();
         let member = &["namespace", "replicaset", "member"];
-        let metrics = Self {
+        let mut metrics = Self {
             reconciles: IntCounterVec::new(
                 Opts::new("fox_reconcile_total", "Reconciles run, by kind"),
                 &["kind"],
@@ -137,8 +141,21 @@ impl Metrics {
                 &["namespace", "schema"],
             )
             .expect("valid metric"),
+            build_info: IntGaugeVec::new(
+                Opts::new(
+                    "fox_build_info",
+                    "Always 1; the label `version` is the running fox version",
+                ),
+                &["version"],
+            )
+            .expect("valid metric"),
             registry,
+            names: Vec::new(),
         };
+        metrics
+            .build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1);
         let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
             Box::new(metrics.reconciles.clone()),
             Box::new(metrics.reconcile_errors.clone()),
@@ -152,14 +169,23 @@ impl Metrics {
             Box::new(metrics.pool_waiters.clone()),
             Box::new(metrics.leader.clone()),
             Box::new(metrics.schema_approval_pending.clone()),
+            Box::new(metrics.build_info.clone()),
         ];
         for collector in collectors {
+            metrics
+                .names
+                .extend(collector.desc().iter().map(|d| d.fq_name.clone()));
             metrics
                 .registry
                 .register(collector)
                 .expect("each metric is registered once");
         }
         metrics
+    }
+
+    /// Name of every metric exported, also those without a series yet.
+    pub fn names(&self) -> &[String] {
+        &self.names
     }
 
     /// Counts one reconcile of `kind` that took `elapsed`.

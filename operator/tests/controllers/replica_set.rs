@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use fox_crds::replica_set::ReadPreference;
 use fox_crds::{Engine, FoxReplicaSet, PublishedRouting};
 use fox_e2e::Backend;
-use fox_e2e::replica::PostgresPair;
+use fox_e2e::replica::{MariaDbPair, PostgresPair};
 use fox_operator::controller::conditions::find_condition;
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -204,6 +204,32 @@ async fn when_no_member_answers_the_last_endpoints_are_kept_and_health_is_unknow
             .primary
             .as_deref(),
         Some("primary")
+    );
+}
+
+/// A read-only MariaDB server declared primary answered the probe: it is an unhealthy primary,
+/// not a member the operator cannot reach, so the keep-last-endpoints rule does not apply.
+#[tokio::test]
+async fn a_read_only_primary_is_unhealthy_but_not_unreachable() {
+    let pair = MariaDbPair::start().expect("MariaDB pair");
+    let api = ApiServer::start();
+    let context = context(&api);
+    // The pair's replica runs with read_only=ON.
+    api.insert(&secret("orders-primary", &pair.replica_url()));
+    api.insert(&replicaset("orders", Engine::Mariadb, "orders-primary"));
+    let _ = reconcile_replicaset(&api, &context, "orders").await;
+    let replicaset: FoxReplicaSet = api.get(NAMESPACE, "orders").unwrap();
+    let (_, reason, message) = condition(&replicaset, "Ready");
+    assert_ne!(reason, "MembersUnreachable", "{message}");
+    let (healthy, _, _) = condition(&replicaset, "PrimaryHealthy");
+    assert_eq!(healthy, "False", "{:?}", replicaset.status);
+    let member = &replicaset.status.as_ref().unwrap().members[0];
+    assert!(
+        member
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("declared primary but the server is read-only")),
+        "{member:?}"
     );
 }
 

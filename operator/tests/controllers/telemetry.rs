@@ -179,3 +179,33 @@ async fn slow_clients_cannot_keep_the_server_from_answering_healthz() {
     assert_eq!(get(address, "/healthz").await.0, 200);
     task.abort();
 }
+
+/// Every metric the operator exports has a row in docs/operator.md, and every row there is a
+/// metric the operator exports.
+#[test]
+fn every_exported_metric_is_documented() {
+    let docs = include_str!("../../../docs/operator.md");
+    let documented: std::collections::BTreeSet<&str> = docs
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `fox_"))
+        .filter_map(|l| l.split('`').next())
+        .collect();
+    let metrics = Metrics::new();
+    let exported: std::collections::BTreeSet<&str> = metrics
+        .names()
+        .iter()
+        .filter_map(|name| name.strip_prefix("fox_"))
+        .collect();
+    assert_eq!(
+        exported, documented,
+        "docs/operator.md metrics table vs the registry"
+    );
+    assert!(
+        metrics.render().contains(&format!(
+            "fox_build_info{{version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{}",
+        metrics.render()
+    );
+}

@@ -150,6 +150,124 @@ async fn an_edited_applied_migration_is_reported_and_stops_up() {
     }
 }
 
+/// The blog example's migrations (a view and a partial index) run on the engines the example
+/// is for, leave the FoxSchema in sync and roll back cleanly. MySQL has no partial indexes: its
+/// variant lives in e2e/kind.
+#[tokio::test]
+async fn the_blog_example_migrates_up_and_down_beside_its_schema() {
+    let blog = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/blog/");
+    let migrations = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/blog/20-migrations.yaml"
+    );
+    for engine in [Backend::Postgres, Backend::Sqlite] {
+        let database = TestDatabase::create(engine).await;
+        let url = database.url();
+        let apply = fox(&["apply", "-f", blog, "--database", url]);
+        assert_eq!(
+            apply.status.code(),
+            Some(0),
+            "{engine}: {}",
+            text(&apply.stderr)
+        );
+        let up = migrate(&["up"], migrations, url);
+        assert_eq!(up.status.code(), Some(0), "{engine}: {}", text(&up.stderr));
+        assert!(
+            text(&up.stdout).contains("Applied 2 migration(s)"),
+            "{engine}"
+        );
+        let plan = fox(&["plan", "-f", blog, "--database", url, "--detailed-exitcode"]);
+        assert_eq!(
+            plan.status.code(),
+            Some(0),
+            "{engine}: the view and the partial index are left alone: {}",
+            text(&plan.stdout)
+        );
+        let down = migrate(&["down", "--to", "0"], migrations, url);
+        assert_eq!(
+            down.status.code(),
+            Some(0),
+            "{engine}: {}",
+            text(&down.stderr)
+        );
+        assert_eq!(
+            migrate(&["status", "--detailed-exitcode"], migrations, url)
+                .status
+                .code(),
+            Some(2),
+            "{engine}: both pending again"
+        );
+    }
+}
+
+/// `fox migrate status` exit codes, so CI can gate on it: 0 in order, 2 pending (only with
+/// `--detailed-exitcode`), 3 when something needs attention (out of order, changed, missing).
+#[test]
+fn status_exit_codes_say_what_needs_doing() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let database = folder.path().join("status.sqlite");
+    let url = format!("sqlite://{}", database.display());
+    let write =
+        |name: &str, sql: &str| std::fs::write(folder.path().join(name), sql).expect("writes");
+    let path = folder.path().to_str().expect("utf-8");
+    let status = |extra: &[&str]| {
+        let mut args = vec!["status"];
+        args.extend_from_slice(extra);
+        let output = migrate(&args, path, &url);
+        (output.status.code(), text(&output.stdout))
+    };
+
+    write("2_second.up.sql", "CREATE TABLE second (id integer);");
+    assert_eq!(status(&[]).0, Some(0), "pending alone is not an error");
+    assert_eq!(status(&["--detailed-exitcode"]).0, Some(2));
+    assert_eq!(migrate(&["up"], path, &url).status.code(), Some(0));
+    assert_eq!(status(&["--detailed-exitcode"]).0, Some(0), "all applied");
+
+    write("1_first.up.sql", "CREATE TABLE first (id integer);");
+    let (code, shown) = status(&[]);
+    assert_eq!(code, Some(3), "{shown}");
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.starts_with('1') && l.contains("out-of-order")),
+        "{shown}"
+    );
+    std::fs::remove_file(folder.path().join("1_first.up.sql")).expect("removes");
+
+    write("2_second.up.sql", "CREATE TABLE second (id bigint);");
+    let (code, shown) = status(&["--detailed-exitcode"]);
+    assert_eq!(code, Some(3), "{shown}");
+    assert!(shown.contains("changed"), "{shown}");
+    std::fs::remove_file(folder.path().join("2_second.up.sql")).expect("removes");
+    write("3_third.up.sql", "CREATE TABLE third (id integer);");
+    let (code, shown) = status(&[]);
+    assert_eq!(code, Some(3), "{shown}");
+    assert!(shown.contains("missing"), "{shown}");
+}
+
+/// Each subcommand takes only its own flags: `status` neither runs nor locks anything.
+#[test]
+fn status_refuses_the_flags_of_up() {
+    for flag in [
+        &["--dry-run"][..],
+        &["--to", "1"],
+        &["--allow-out-of-order"],
+        &["--lock-timeout", "5"],
+    ] {
+        let mut args = vec!["status"];
+        args.extend_from_slice(flag);
+        let output = migrate(&args, SQLX_FOLDER, "sqlite::memory:");
+        assert_eq!(output.status.code(), Some(2), "{flag:?}");
+        assert!(
+            text(&output.stderr).contains("unexpected argument"),
+            "{flag:?}: {}",
+            text(&output.stderr)
+        );
+    }
+    let repair = migrate(&["repair", "--dry-run"], SQLX_FOLDER, "sqlite::memory:");
+    assert_eq!(repair.status.code(), Some(2));
+}
+
 #[tokio::test]
 async fn twenty_concurrent_runners_apply_each_migration_once() {
     for engine in Backend::ALL {

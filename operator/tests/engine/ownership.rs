@@ -2,10 +2,12 @@
 //! change, in the engine and in `fox validate` / `fox apply`.
 
 use fox_e2e::{Backend, TestDatabase};
+use fox_operator::engine::history::read_history;
 use fox_operator::engine::{ApplyOptions, EngineError, apply_schema};
+use foxdb::dialect::dialect_for;
 
 use super::support::{
-    applied, fox, live_schema, manifest_file, options, schema_yaml, tables, text, url,
+    applied, connect, fox, live_schema, manifest_file, options, schema_yaml, tables, text, url,
 };
 
 const POSTS: &str = "
@@ -104,6 +106,61 @@ async fn a_second_schema_on_one_database_is_refused_and_drops_nothing() {
         assert!(
             matches!(error, EngineError::OwnedByAnotherSchema { .. }),
             "{error}"
+        );
+    }
+}
+
+/// The owning FoxSchema's uid is kept with each apply; a database whose history predates the
+/// column (bookkeeping at version 3) gets it in place, its old rows kept with no uid.
+#[tokio::test]
+async fn the_owners_uid_is_recorded_and_old_histories_upgrade_in_place() {
+    for engine in Backend::ALL {
+        let database = TestDatabase::create(engine).await;
+        let blog = tables(POSTS);
+        applied(
+            apply_schema(
+                &url(&database),
+                &blog.spec,
+                &named("blog", None),
+                &mut |_| {},
+            )
+            .await,
+        );
+
+        // As a database of a FoxDB before the uid: no column, bookkeeping at version 3.
+        let dialect = dialect_for(engine);
+        let mut connection = connect(&database).await;
+        for statement in [
+            format!(
+                "ALTER TABLE {} DROP COLUMN {}",
+                dialect.quote("_fox_apply_history"),
+                dialect.quote("owner_uid")
+            ),
+            format!(
+                "DELETE FROM {} WHERE {} = 4",
+                dialect.quote("_fox_bookkeeping"),
+                dialect.quote("version")
+            ),
+        ] {
+            connection.execute(&statement).await.expect(&statement);
+        }
+        connection.close().await;
+
+        let owned = ApplyOptions {
+            owner_uid: Some("5f0c7a3e-2d4b-4e8a-9c1f-0a6b2e7d9c11".into()),
+            ..named("blog", None)
+        };
+        let with_users = tables(&format!("{POSTS}{USERS}"));
+        applied(apply_schema(&url(&database), &with_users.spec, &owned, &mut |_| {}).await);
+
+        let mut connection = connect(&database).await;
+        let history = read_history(&mut connection).await.expect("history");
+        connection.close().await;
+        let uids: Vec<Option<&str>> = history.iter().map(|e| e.owner_uid.as_deref()).collect();
+        assert_eq!(
+            uids,
+            [None, Some("5f0c7a3e-2d4b-4e8a-9c1f-0a6b2e7d9c11")],
+            "{engine}: {history:?}"
         );
     }
 }

@@ -34,6 +34,7 @@ pub fn url(database: &TestDatabase) -> DatabaseUrl {
 pub fn options(allow_destructive: bool) -> ApplyOptions {
     ApplyOptions {
         schema_name: "test".into(),
+        owner_uid: None,
         replaces: None,
         allow_destructive,
         require_approval: false,

@@ -1,15 +1,17 @@
-//! How many values a hand-written statement takes, read from its text the way the engine's own
-//! lexer reads it: a statement given the wrong number fails with a clear error before it reaches
-//! the driver (SQLite's would bind the missing ones as NULL, and some drivers wait forever).
+//! SQL text read the way each engine's server reads it: what is a string, a quoted identifier,
+//! a comment or a placeholder. One lexer per engine serves everything that must find those
+//! in hand-written SQL: counting a statement's placeholders before binding
+//! ([`expected_parameters`]), writing statement shapes without literals (`crate::stats`), and,
+//! through the public [`TokenReader`], cutting a migration script into statements (the
+//! operator's `fox migrate`).
 //!
-//! A placeholder counts only where the server looks for one: not inside a string, a quoted
-//! identifier or a comment. [`scan`] reads what the engines share (`'...'` with `''`, `"..."`
-//! with `""`, `--` line comments, `/* */` comments, words); each engine's [`Lexer`] overrides
-//! only what its own lexer reads differently:
+//! [`scan`] reads what the engines share (`'...'` with `''`, `"..."` with `""`, `--` line
+//! comments, `/* */` comments, words); each engine's [`Lexer`] overrides only what its own
+//! lexer reads differently:
 //!
 //! | engine | placeholders | what else it reads its own way |
 //! |---|---|---|
-//! | PostgreSQL | `$n`: the highest `n` counts, repeats and gaps allowed; `?`, `?\|`, `?&` are operators | `E'...'` with backslash escapes, `$$...$$` and `$tag$...$tag$`, nested `/* /* */ */`, `--` ending at `\r` too |
+//! | PostgreSQL | `$n`: the highest `n` counts, repeats and gaps allowed; `?`, `?\|`, `?&` are operators | `E'...'` with backslash escapes, `$$...$$` and `$tag$...$tag$`, nested `/* /* */ */`, `--` ending at `\r` too; a backtick is no quote |
 //! | MySQL, MariaDB | `?`, each one a value | backslash escapes in `'...'` and `"..."` (both strings), `` `...` `` with ``` `` ```, `#` comments, `--` only before a space or control byte; `/*! */` and `/*M! */` hold SQL, whose placeholders count |
 //! | SQLite | `?`, each one a value; or numbered `?NNN` and `$NNN`, the highest counting | `` `...` `` and `[...]` identifiers, a `/*` comment may run to the end |
 //!
@@ -17,7 +19,10 @@
 //! [`expected_parameters`] before binding; a count that differs from the values given is the
 //! caller's error to raise ([`crate::connection`] raises it). [`Uncountable::Unterminated`] is
 //! not an error of its own: the statement is not valid SQL and the server's syntax error, which
-//! points at the spot, says more than a count could.
+//! points at the spot, says more than a count could. [`TokenReader`] reads on past what
+//! counting refuses: an unterminated string or comment is one [`TokenKind::Unterminated`]
+//! token to the end of the text (the server reports it), a placeholder foxdb cannot bind a
+//! [`TokenKind::Placeholder`].
 //!
 //! # Guarantees
 //! - One pass over the bytes, no allocation: this runs before every statement.
@@ -38,7 +43,10 @@
 
 mod mysql;
 mod postgres;
+mod reader;
 mod sqlite;
+
+pub use reader::{Token, TokenReader};
 
 use std::ops::Range;
 
@@ -89,7 +97,7 @@ pub(crate) fn read_tokens(
 
 /// What a span of statement text is, as the engine reads it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum TokenKind {
+pub enum TokenKind {
     /// Keywords, unquoted names, number literals, operators, punctuation, white space: what is
     /// none of the others. (Numbers are not told apart: the lexers read words only where an
     /// engine needs it.)
@@ -103,6 +111,9 @@ pub(crate) enum TokenKind {
     Placeholder,
     /// A comment, its delimiters included.
     Comment,
+    /// The rest of a text that ends inside a string, a quoted identifier or a comment (only
+    /// from [`TokenReader`]; counting stops there with [`Uncountable::Unterminated`]).
+    Unterminated,
 }
 
 /// Receives the tokens [`read_tokens`] reads: `span` is a byte range of the statement, always on
@@ -163,6 +174,12 @@ trait Lexer: Default {
     /// The number of values taken, once the whole text is read.
     fn expected(self) -> Result<usize, Uncountable>;
 
+    /// Whether the text read so far has opened SQL that the server runs only conditionally
+    /// and not closed it (MySQL's `/*! ... */`): a statement does not end inside it.
+    fn in_conditional_sql(&self) -> bool {
+        false
+    }
+
     /// What the token read by [`Lexer::word`], [`Lexer::other`] or [`Lexer::block_comment`] at
     /// `span` is. By default: a block comment is a comment, anything else text.
     fn kind(sql: &[u8], span: Range<usize>) -> TokenKind {
@@ -179,52 +196,69 @@ fn scan<L: Lexer>(sql: &[u8], tokens: &mut impl Tokens) -> Result<usize, Uncount
     let mut lexer = L::default();
     let mut at = 0;
     loop {
-        let rest = sql.get(at..).unwrap_or_default();
-        let plain = rest
-            .iter()
-            .position(|&b| L::TOKEN_STARTS[usize::from(b)])
-            .unwrap_or(rest.len());
-        if plain > 0 {
-            tokens.token(TokenKind::Text, at..at + plain);
+        let plain = plain_end::<L>(sql, at);
+        if plain > at {
+            tokens.token(TokenKind::Text, at..plain);
         }
-        at += plain;
-        let Some(&byte) = sql.get(at) else {
+        at = plain;
+        if at >= sql.len() {
             break;
-        };
-        let start = at;
-        let (end, kind) = match byte {
-            b'\'' => (
-                skip_quoted(sql, at, L::BACKSLASH_ESCAPES)?,
-                TokenKind::String,
-            ),
-            b'"' => (
-                skip_quoted(sql, at, L::BACKSLASH_ESCAPES)?,
-                if L::DOUBLE_QUOTED_STRINGS {
-                    TokenKind::String
-                } else {
-                    TokenKind::QuotedIdentifier
-                },
-            ),
-            b'-' if sql.get(at + 1) == Some(&b'-') && L::opens_dash_comment(sql, at) => {
-                (line_comment_end::<L>(sql, at + 2), TokenKind::Comment)
-            }
-            b'/' if sql.get(at + 1) == Some(&b'*') => {
-                let end = lexer.block_comment(sql, at)?;
-                (end, L::kind(sql, at..end))
-            }
-            _ if starts_word(byte) => {
-                let end = L::word(sql, at)?;
-                (end, L::kind(sql, at..end))
-            }
-            _ => {
-                let end = lexer.other(sql, at)?;
-                (end, L::kind(sql, at..end))
-            }
-        };
-        tokens.token(kind, start..end);
+        }
+        let (end, kind) = read_token(&mut lexer, sql, at)?;
+        tokens.token(kind, at..end);
         at = end;
     }
     lexer.expected()
+}
+
+/// Where the run of bytes from `at` that start no token ends (`at` itself when one starts
+/// there).
+#[inline]
+fn plain_end<L: Lexer>(sql: &[u8], at: usize) -> usize {
+    let rest = sql.get(at..).unwrap_or_default();
+    at + rest
+        .iter()
+        .position(|&b| L::TOKEN_STARTS[usize::from(b)])
+        .unwrap_or(rest.len())
+}
+
+/// Reads the token starting at `at` (a byte [`Lexer::TOKEN_STARTS`] marks): where it ends and
+/// what it is.
+#[inline]
+fn read_token<L: Lexer>(
+    lexer: &mut L,
+    sql: &[u8],
+    at: usize,
+) -> Result<(usize, TokenKind), Uncountable> {
+    Ok(match sql[at] {
+        b'\'' => (
+            skip_quoted(sql, at, L::BACKSLASH_ESCAPES)?,
+            TokenKind::String,
+        ),
+        b'"' => (
+            skip_quoted(sql, at, L::BACKSLASH_ESCAPES)?,
+            if L::DOUBLE_QUOTED_STRINGS {
+                TokenKind::String
+            } else {
+                TokenKind::QuotedIdentifier
+            },
+        ),
+        b'-' if sql.get(at + 1) == Some(&b'-') && L::opens_dash_comment(sql, at) => {
+            (line_comment_end::<L>(sql, at + 2), TokenKind::Comment)
+        }
+        b'/' if sql.get(at + 1) == Some(&b'*') => {
+            let end = lexer.block_comment(sql, at)?;
+            (end, L::kind(sql, at..end))
+        }
+        byte if starts_word(byte) => {
+            let end = L::word(sql, at)?;
+            (end, L::kind(sql, at..end))
+        }
+        _ => {
+            let end = lexer.other(sql, at)?;
+            (end, L::kind(sql, at..end))
+        }
+    })
 }
 
 /// The bytes that start a token: the quotes, dashes and slashes the engines share, `others`, and

@@ -75,6 +75,10 @@ impl Lexer for MySqlLexer {
         }
     }
 
+    fn in_conditional_sql(&self) -> bool {
+        self.in_executable_comment
+    }
+
     fn expected(self) -> Result<usize, Uncountable> {
         if self.in_executable_comment {
             return Err(Uncountable::Unterminated);

@@ -1,0 +1,2 @@
+-- FoxDB bookkeeping 0004: the uid of the FoxSchema that applied (NULL from the CLI without one).
+ALTER TABLE "_fox_apply_history" ADD COLUMN IF NOT EXISTS "owner_uid" varchar(64);
