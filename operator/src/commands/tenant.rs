@@ -101,6 +101,7 @@ async fn apply_all(
         }
         let options = ApplyOptions {
             schema_name: target.schema_name(),
+            owner_uid: target.schema.metadata.uid.clone(),
             replaces: None,
             allow_destructive: allow_destructive || policy.allow_destructive,
             require_approval: false,

@@ -23,6 +23,7 @@ fn notes(extra: &str) -> fox_crds::FoxSchema {
 fn options() -> ApplyOptions {
     ApplyOptions {
         schema_name: "test".into(),
+        owner_uid: None,
         replaces: None,
         allow_destructive: false,
         require_approval: false,
