@@ -70,6 +70,7 @@ bench: services
 	$(CARGO) run --release -p fox-bench --bin bench-cache
 	$(CARGO) run --release -p fox-bench --bin bench-distributed
 	$(CARGO) run --release -p fox-bench --bin bench-audit
+	$(CARGO) run --release -p fox-bench --bin bench-tenancy
 
 ## bench-migrate: the schema engine on 200 generated tables per engine vs raw DDL (release build)
 bench-migrate: services

@@ -48,6 +48,49 @@ pub fn show_latency(duration: Duration) -> String {
     }
 }
 
+/// Two workloads measured in alternating rounds (a, b, a, b, ...), so load that comes and
+/// goes on the machine falls on both alike: per round `sampling.warmup` untimed and
+/// `sampling.runs` timed calls of each; the median over `rounds` of each one's median.
+///
+/// # Errors
+/// The first error a workload returns.
+pub async fn measure_alternating<A, FA, B, FB>(
+    sampling: Sampling,
+    rounds: usize,
+    mut a: A,
+    mut b: B,
+) -> anyhow::Result<(Duration, Duration)>
+where
+    A: FnMut(usize) -> FA,
+    FA: Future<Output = anyhow::Result<()>>,
+    B: FnMut(usize) -> FB,
+    FB: Future<Output = anyhow::Result<()>>,
+{
+    let (mut first, mut second) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        first.push(measure_round(sampling, &mut a).await?);
+        second.push(measure_round(sampling, &mut b).await?);
+    }
+    Ok((median(first), median(second)))
+}
+
+async fn measure_round<F, Fut>(sampling: Sampling, work: &mut F) -> anyhow::Result<Duration>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    for i in 0..sampling.warmup {
+        work(i).await?;
+    }
+    let mut samples = Vec::with_capacity(sampling.runs);
+    for i in 0..sampling.runs {
+        let started = std::time::Instant::now();
+        work(i).await?;
+        samples.push(started.elapsed());
+    }
+    Ok(median(samples))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -46,6 +46,12 @@ pub enum Value {
     Json(serde_json::Value),
     /// An exact decimal (as text on SQLite, which has no exact decimal type).
     Decimal(rust_decimal::Decimal),
+    /// The tenant of the executor running the statement: a [`crate::Tenant`] handle binds its
+    /// tenant here (as text); every other executor refuses the statement with
+    /// [`Error::TenantRequired`]. The query builder writes it for each tenant-scoped table a
+    /// statement reads or writes ([`crate::Model::TENANT_COLUMN`]); hand-written SQL run
+    /// through a tenant handle may bind it too.
+    CurrentTenant,
 }
 
 /// Options for [`Connection::connect`].
@@ -426,6 +432,11 @@ pub(crate) fn check_counted_parameters(
     expected: &std::result::Result<usize, Uncountable>,
     params: &[Value],
 ) -> Result<()> {
+    if params.contains(&Value::CurrentTenant) {
+        return Err(Error::TenantRequired {
+            statement: sql.to_string(),
+        });
+    }
     let (message, reason) = match expected {
         Ok(expected) if *expected == params.len() => return Ok(()),
         Err(Uncountable::Unterminated) => return Ok(()),
@@ -551,6 +562,9 @@ where
             Value::Time(t) => query.bind(*t),
             Value::Json(j) => query.bind(j),
             Value::Decimal(d) => DB::bind_decimal(query, *d),
+            // Refused before binding (`check_counted_parameters`); were it ever bound, NULL
+            // matches no tenant's row.
+            Value::CurrentTenant => DB::bind_null(query),
         };
     }
     query

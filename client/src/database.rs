@@ -660,6 +660,11 @@ impl Database {
             .collect())
     }
 
+    /// Whether `other` is a clone of this handle (the same pool).
+    pub(crate) fn same_pool(&self, other: &Database) -> bool {
+        std::sync::Arc::ptr_eq(&self.statements, &other.statements)
+    }
+
     /// Closes every connection of the pool (of every member, with replicas).
     pub async fn close(&self) {
         if let Some(routed) = &self.routing {

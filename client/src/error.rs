@@ -215,6 +215,24 @@ pub enum Error {
         /// Why.
         message: String,
     },
+    /// A statement on a tenant-scoped table ([`crate::Model::TENANT_COLUMN`]) ran on an
+    /// executor without a tenant: run it through a tenant handle ([`crate::Database::tenant`]),
+    /// or, to reach every tenant's rows on purpose, say `.all_tenants()` on the query.
+    #[error(
+        "a statement on a tenant-scoped table ran without a tenant: {statement}\n  hint: run it through `db.tenant(\"<id>\")`, or call `.all_tenants()` on the query to reach every tenant's rows"
+    )]
+    TenantRequired {
+        /// The statement (its values are bound, never written into it).
+        statement: String,
+    },
+    /// A tenant id FoxDB refuses ([`crate::Database::tenant`]).
+    #[error("invalid tenant id \"{tenant}\": {reason}")]
+    InvalidTenant {
+        /// The id, escaped.
+        tenant: String,
+        /// Why it is refused.
+        reason: String,
+    },
     /// A query that must return a row returned none.
     #[error("no row found in {table}")]
     NotFound {

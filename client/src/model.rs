@@ -28,6 +28,12 @@ pub trait Model: Hooks + Clone + Sized + Send + Sync + 'static {
     /// Whether the model has its own [`Hooks`]; writes through the pool then run in a
     /// transaction so an `after_*` hook's error undoes the write.
     const HAS_HOOKS: bool = false;
+    /// The column naming each row's tenant (`#[foxdb(tenant)]`; the FoxSchema table's
+    /// `tenantColumn`), for a tenant-scoped model: every statement on it is filtered by (and
+    /// every insert filled with) the tenant of the executor that runs it, a
+    /// [`crate::Tenant`] handle; other executors refuse it unless the query says
+    /// `.all_tenants()`. See [`crate::tenant`].
+    const TENANT_COLUMN: Option<&'static str> = None;
 
     /// Decodes a row holding every column of [`Model::COLUMNS`].
     ///

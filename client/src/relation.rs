@@ -481,6 +481,7 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
         writer.push(".");
         writer.push_identifier(parent_column);
         writer.push_in_list(self.compared_key_column(), keys);
+        writer.push_tenant_condition(Some(C::TABLE), " AND ");
         if let Some(filter) = &self.filter {
             writer.push(" AND ");
             filter.render_qualified(&mut writer, C::TABLE);

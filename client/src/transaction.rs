@@ -74,6 +74,9 @@ pub struct Transaction {
     /// Clears the audit actor before the transaction ends, where it would outlive it
     /// ([`Transaction::set_actor`]).
     clear_actor: Option<&'static str>,
+    /// The tenant whose statements these are, for a transaction of a tenant handle
+    /// ([`crate::Tenant::transaction`]): it fills [`Value::CurrentTenant`].
+    pub(crate) tenant: Option<std::sync::Arc<str>>,
 }
 
 impl Database {
@@ -169,6 +172,7 @@ impl Database {
                 statements: self.statements_handle(),
                 hooks: self.commit_hooks(),
                 clear_actor: None,
+                tenant: None,
             })
             .map_err(|e| Error::query(backend, Some("BEGIN"), e))
     }
@@ -434,6 +438,8 @@ impl Transaction {
         self.hooks.note_statement(sql);
         let started = std::time::Instant::now();
         let backend = self.backend();
+        let bound = crate::tenant::bind_tenant(self.tenant.as_deref(), values);
+        let values = bound.as_deref().unwrap_or(values);
         let known = self.stats.statement(sql);
         known.check_parameters(backend, sql, values)?;
         let statement = AssertSqlSafe(sql.to_string());
@@ -471,6 +477,8 @@ impl Executor for &mut Transaction {
         self.hooks.note_statement(sql);
         let started = std::time::Instant::now();
         let backend = Transaction::backend(self);
+        let bound = crate::tenant::bind_tenant(self.tenant.as_deref(), values);
+        let values = bound.as_deref().unwrap_or(values);
         let known = self.stats.statement(sql);
         known.check_parameters(backend, sql, values)?;
         let statement = AssertSqlSafe(sql.to_string());

@@ -148,6 +148,71 @@ impl DatabaseUrl {
             .filter(|key| !key.is_empty())
     }
 
+    /// This URL for the tenant whose tables live in the namespace `name` (schema per tenant):
+    /// on PostgreSQL its connections use the schema `name` (`search_path`, through the URL's
+    /// `options`), on MySQL and MariaDB the database `name` on the same server. The schema
+    /// engine and the client both work in a connection's current schema, so `fox apply` and a
+    /// [`crate::Database`] on this URL reach that tenant's tables alone.
+    ///
+    /// # Errors
+    /// [`Error::InvalidTenant`] for a name that is not lower-case letters, digits and `_`
+    /// (at most 63, starting with a letter or `_`); [`Error::Unsupported`] on SQLite (a
+    /// database is a file: give each tenant its own file) and for a PostgreSQL URL that sets
+    /// `options` already.
+    pub fn in_tenant_namespace(&self, name: &str) -> Result<Self, Error> {
+        let valid = name.len() <= 63
+            && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid {
+            return Err(Error::InvalidTenant {
+                tenant: name.escape_debug().to_string(),
+                reason: "a tenant schema or database name is 1 to 63 lower-case letters, digits and `_`, starting with a letter or `_`".into(),
+            });
+        }
+        let (base, query) = match self.raw.split_once('?') {
+            Some((base, query)) => (base, Some(query)),
+            None => (self.raw.as_str(), None),
+        };
+        let raw = match self.backend {
+            Backend::Postgres => {
+                if self.query_keys().any(|key| key == "options") {
+                    return Err(Error::Unsupported {
+                        backend: self.backend,
+                        feature: "a tenant schema on a URL that sets `options` already (set search_path there instead)".into(),
+                    });
+                }
+                let setting = format!("options=-c%20search_path%3D{name}");
+                match query {
+                    Some(query) => format!("{base}?{query}&{setting}"),
+                    None => format!("{base}?{setting}"),
+                }
+            }
+            Backend::MySql => {
+                let (_, _, after) = split_credentials(base);
+                let database = after.split_once('/').map_or("", |(_, path)| path);
+                let server = &base[..base.len() - database.len()];
+                let server = server.strip_suffix('/').unwrap_or(server);
+                match query {
+                    Some(query) => format!("{server}/{name}?{query}"),
+                    None => format!("{server}/{name}"),
+                }
+            }
+            Backend::Sqlite => {
+                return Err(Error::Unsupported {
+                    backend: self.backend,
+                    feature: "a schema per tenant (a SQLite database is one file: give each tenant its own file URL)".into(),
+                });
+            }
+        };
+        Ok(Self {
+            raw,
+            backend: self.backend,
+            tls: self.tls.clone(),
+        })
+    }
+
     /// The file of a SQLite URL.
     pub fn sqlite_path(&self) -> Option<String> {
         let rest = self.raw.strip_prefix("sqlite:")?;
@@ -287,6 +352,34 @@ impl fmt::Debug for DatabaseUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tenant_namespace_is_a_search_path_on_postgres_and_a_database_on_mysql() {
+        let pg = DatabaseUrl::parse("postgres://app:pw@db:5432/saas?sslmode=disable").unwrap();
+        assert_eq!(
+            pg.in_tenant_namespace("acme").unwrap().expose(),
+            "postgres://app:pw@db:5432/saas?sslmode=disable&options=-c%20search_path%3Dacme"
+        );
+        let my = DatabaseUrl::parse("mysql://root@db:3306/saas").unwrap();
+        assert_eq!(
+            my.in_tenant_namespace("t_01").unwrap().expose(),
+            "mysql://root@db:3306/t_01"
+        );
+        for bad in ["", "Acme", "a-b", "a;b", "1a"] {
+            assert!(
+                matches!(
+                    pg.in_tenant_namespace(bad),
+                    Err(Error::InvalidTenant { .. })
+                ),
+                "{bad:?}"
+            );
+        }
+        let lite = DatabaseUrl::parse("sqlite://x.db").unwrap();
+        assert!(matches!(
+            lite.in_tenant_namespace("acme"),
+            Err(Error::Unsupported { .. })
+        ));
+    }
 
     #[test]
     fn display_hides_the_password() {

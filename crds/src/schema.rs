@@ -193,6 +193,13 @@ pub struct TableSpec {
     /// Publish row changes to subscribers (client subscriptions).
     #[serde(default)]
     pub realtime: bool,
+    /// Row-per-tenant isolation: the column naming each row's tenant (a NOT NULL `char(n)`,
+    /// `varchar(n)` or `text` column of this table). Clients reach the table through a tenant
+    /// handle that filters and fills it (`#[foxdb(tenant)]` on the model's field); on
+    /// PostgreSQL `fox apply` also installs a row-level security policy keyed on the session
+    /// setting `foxdb.tenant`. See docs/multi-tenancy.md.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_column: Option<String>,
 }
 
 /// One column.

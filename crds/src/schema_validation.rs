@@ -236,6 +236,7 @@ fn validate_table(
     }
 
     validate_primary_key(path, table, own, problems);
+    validate_tenant_column(path, table, problems);
 
     for (k, index) in table.indexes.iter().enumerate() {
         let index_path = format!("{path}.indexes[{k}]");
@@ -314,6 +315,42 @@ fn validate_table(
                 ),
             );
         }
+    }
+}
+
+/// `tenantColumn`: a NOT NULL text column of the table, outside any former name of a
+/// column (the policy and the clients name it as declared).
+fn validate_tenant_column(path: &str, table: &TableSpec, problems: &mut Problems) {
+    let Some(tenant) = &table.tenant_column else {
+        return;
+    };
+    let field = format!("{path}.tenantColumn");
+    let Some(column) = table.columns.iter().find(|c| &c.name == tenant) else {
+        problems.add(
+            field,
+            format!(
+                "tenant column \"{tenant}\" is not a column of table \"{}\"",
+                table.name
+            ),
+        );
+        return;
+    };
+    if column.nullable {
+        problems.add(
+            field.clone(),
+            format!("tenant column \"{tenant}\" must be NOT NULL: every row belongs to a tenant (remove `nullable: true`)"),
+        );
+    }
+    if let Ok(ty) = column.type_.parse::<ColumnType>()
+        && !matches!(
+            ty,
+            ColumnType::Char(_) | ColumnType::Varchar(_) | ColumnType::Text
+        )
+    {
+        problems.add(
+            field,
+            format!("tenant column \"{tenant}\" is {ty}: tenant ids are text (use varchar(n), char(n) or text)"),
+        );
     }
 }
 

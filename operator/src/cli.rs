@@ -99,6 +99,9 @@ pub enum Command {
     /// Commit or roll back the distributed transaction branches left prepared on the
     /// databases, as the coordinator log decided (`fox recover --database URL --log URL`).
     Recover(commands::recover::RecoverArgs),
+    /// Schema per tenant: create a tenant's namespace and apply FoxSchemas to every tenant.
+    #[command(subcommand)]
+    Tenant(commands::tenant::TenantCommand),
     /// Print the CustomResourceDefinitions, or write them to `crds/` and the Helm chart.
     Crds {
         /// Write `crds/*.yaml` and `charts/fox-operator/files/crds/*.yaml` instead of printing.
@@ -161,6 +164,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Realtime(command) => block_on(commands::realtime::run(command)),
         Command::Recover(args) => block_on(commands::recover::run(args)),
         Command::Audit(command) => block_on(commands::audit::run(command)),
+        Command::Tenant(command) => block_on(commands::tenant::run(command)),
         Command::Gateway(args) => block_on_threads(commands::gateway::run(args)),
         Command::Seed { paths, database } => {
             block_on(commands::seed::run(&paths, database.as_deref()))

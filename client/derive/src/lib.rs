@@ -13,6 +13,8 @@
 //!     role: Role,
 //! }
 //! ```
+//! A column marked `#[foxdb(tenant)]` (at most one) makes the model tenant-scoped: its queries
+//! run through a tenant handle (`db.tenant("acme")`), which filters and fills that column.
 //! With `#[foxdb(table = "users", hooks)]` the struct implements `foxdb::Hooks` itself
 //! (before/after insert, update and delete); without it the hooks do nothing.
 //!
@@ -197,6 +199,8 @@ struct FieldInfo {
     default: bool,
     /// The column holds a FoxSchema enum (`#[foxdb(enum)]`).
     enum_column: bool,
+    /// The column names the row's tenant (`#[foxdb(tenant)]`).
+    tenant: bool,
 }
 
 fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
@@ -260,6 +264,7 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             auto_increment: false,
             default: false,
             enum_column: false,
+            tenant: false,
         };
         for attribute in field.attrs.iter().filter(|a| a.path().is_ident("foxdb")) {
             attribute.parse_nested_meta(|meta| {
@@ -271,6 +276,8 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
                     info.default = true;
                 } else if meta.path.is_ident("enum") {
                     info.enum_column = true;
+                } else if meta.path.is_ident("tenant") {
+                    info.tenant = true;
                 } else if meta.path.is_ident("pg_type") {
                     return Err(meta.error(
                         "`pg_type` is gone: mark the column `#[foxdb(enum)]`; each engine's dialect names its enum type",
@@ -279,7 +286,7 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
                     info.column = meta.value()?.parse::<LitStr>()?.value();
                 } else {
                     return Err(meta
-                        .error("expected `primary_key`, `auto_increment`, `default`, `column = \"...\"` or `enum`"));
+                        .error("expected `primary_key`, `auto_increment`, `default`, `column = \"...\"`, `enum` or `tenant`"));
                 }
                 Ok(())
             })?;
@@ -292,6 +299,21 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             "mark the primary key field(s) with #[foxdb(primary_key)]",
         ));
     }
+
+    let tenant_fields: Vec<&FieldInfo> = fields.iter().filter(|f| f.tenant).collect();
+    if let [_, second, ..] = tenant_fields.as_slice() {
+        return Err(syn::Error::new_spanned(
+            &second.ident,
+            "a model has at most one #[foxdb(tenant)] column",
+        ));
+    }
+    let tenant_column = match tenant_fields.first() {
+        Some(field) => {
+            let column = &field.column;
+            quote! { ::core::option::Option::Some(#column) }
+        }
+        None => quote! { ::core::option::Option::None },
+    };
 
     let columns: Vec<&String> = fields.iter().map(|f| &f.column).collect();
     let keys: Vec<&String> = fields
@@ -313,6 +335,11 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
     let enum_checks = fields.iter().filter(|f| f.enum_column).map(|f| {
         let ty = &f.ty;
         quote! { __foxdb_enum_column::<#ty>(); }
+    });
+    // A tenant column holds the tenant id as text: a `String`.
+    let tenant_checks = tenant_fields.iter().map(|f| {
+        let ty = &f.ty;
+        quote! { __foxdb_tenant_column::<#ty>(); }
     });
     let decode = fields.iter().map(|f| {
         let (ident, column) = (&f.ident, &f.column);
@@ -396,6 +423,7 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
                 &[#(<#field_types as ::foxdb::FromColumn>::FIELD),*];
             const ENUM_COLUMNS: &'static [&'static str] = &[#(#enum_columns),*];
             const HAS_HOOKS: bool = #own_hooks;
+            const TENANT_COLUMN: ::core::option::Option<&'static str> = #tenant_column;
 
             fn from_row(row: &::foxdb::Row) -> ::foxdb::Result<Self> {
                 Ok(Self { #(#decode),* })
@@ -430,6 +458,12 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             #[allow(dead_code)]
             fn __foxdb_enum_columns() {
                 #(#enum_checks)*
+            }
+            #[allow(dead_code)]
+            fn __foxdb_tenant_column<T: ::foxdb::tenant::TenantColumn>() {}
+            #[allow(dead_code)]
+            fn __foxdb_tenant_columns() {
+                #(#tenant_checks)*
             }
         };
 

@@ -61,6 +61,48 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// The statement that names the tenant of the current transaction (its one parameter the
+    /// tenant id) for the database's own row-level security, where the engine has it:
+    /// PostgreSQL sets `foxdb.tenant` with `SET LOCAL` semantics, which the policies of
+    /// [`Dialect::tenant_isolation`] read. `None`: the engine filters no row itself, and
+    /// tenant isolation is the query builder's alone.
+    fn tenant_setting(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The statements that make the engine itself keep the rows of `table` to the tenant its
+    /// transaction names ([`Dialect::tenant_setting`]), filtering by `column` (a text column);
+    /// a session that names no tenant sees every row. `None` where the engine has no
+    /// row-level security (MySQL, MariaDB, SQLite).
+    fn tenant_isolation(&self, _table: &str, _column: &str) -> Option<Vec<String>> {
+        None
+    }
+
+    /// The statement that creates the namespace of a tenant (schema per tenant), unless it
+    /// exists: a schema on PostgreSQL, a database on MySQL and MariaDB; `None` on SQLite,
+    /// whose databases are files.
+    fn create_tenant_namespace(&self, _name: &str) -> Option<String> {
+        None
+    }
+
+    /// The statement that moves an open session into the namespace of a tenant (what
+    /// [`crate::DatabaseUrl::in_tenant_namespace`] does for new connections), where the engine
+    /// can do that on a session: PostgreSQL sets `search_path`. `None`: connect anew.
+    fn enter_tenant_namespace(&self, _name: &str) -> Option<String> {
+        None
+    }
+
+    /// A query listing the tables [`Dialect::tenant_isolation`] isolates, one row each: the
+    /// table name and the tenant column. `None` where the engine has no row-level security.
+    fn tenant_isolated_tables(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The statements that undo [`Dialect::tenant_isolation`] on `table`.
+    fn drop_tenant_isolation(&self, _table: &str) -> Option<Vec<String>> {
+        None
+    }
+
     /// What follows `INSERT INTO t (...) VALUES (...)` to make it an upsert on `key` (the
     /// primary key): a row whose key is stored already has its `updated` columns set from the
     /// new values, in place, and keeps everything else; with nothing to update the stored row

@@ -49,6 +49,13 @@ impl Dialect for MySql {
         Backend::MySql
     }
 
+    fn create_tenant_namespace(&self, name: &str) -> Option<String> {
+        Some(format!(
+            "CREATE DATABASE IF NOT EXISTS {} CHARACTER SET utf8mb4",
+            self.quote(name)
+        ))
+    }
+
     /// By error number (the SQLSTATE MySQL reports is shared by too many errors).
     fn classify_server_error(&self, error: &ServerError<'_>) -> ServerErrorKind {
         match error.number.unwrap_or_default() {

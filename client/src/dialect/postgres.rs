@@ -12,6 +12,10 @@ use crate::schema::{Column, Table};
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Postgres;
 
+/// The name of the row-level security policy that keeps a tenant-scoped table's rows to the
+/// session's tenant ([`Dialect::tenant_isolation`]).
+pub const TENANT_POLICY: &str = "fox_tenant_isolation";
+
 /// Name of the enum type backing `table.column`.
 pub fn enum_type_name(table: &str, column: &str) -> String {
     fit_identifier(&format!("{table}_{column}_enum"))
@@ -99,6 +103,67 @@ impl Dialect for Postgres {
             "3D000" => ServerErrorKind::UnknownDatabase,
             _ => ServerErrorKind::Other,
         }
+    }
+
+    fn tenant_setting(&self) -> Option<&'static str> {
+        Some("SELECT set_config('foxdb.tenant', $1, true)")
+    }
+
+    fn tenant_isolation(&self, table: &str, column: &str) -> Option<Vec<String>> {
+        let table = self.quote(table);
+        // A session naming no tenant (`foxdb.tenant` unset, or empty once a transaction that
+        // set it ended) sees every row: the schema engine, `.all_tenants()` queries, admins.
+        // `CASE` fixes the order, so the comparison runs only with a tenant named.
+        let condition = format!(
+            "CASE WHEN COALESCE(current_setting('foxdb.tenant', true), '') = '' THEN true ELSE {} = current_setting('foxdb.tenant', true) END",
+            self.quote(column)
+        );
+        Some(vec![
+            format!("ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"),
+            // The table's owner too: applications often connect as the owner.
+            format!("ALTER TABLE {table} FORCE ROW LEVEL SECURITY"),
+            format!(
+                "CREATE POLICY {} ON {table} USING ({condition}) WITH CHECK ({condition})",
+                self.quote(TENANT_POLICY)
+            ),
+            // Introspection reads the column back from here.
+            format!(
+                "COMMENT ON POLICY {} ON {table} IS {}",
+                self.quote(TENANT_POLICY),
+                self.string_literal(column)
+            ),
+        ])
+    }
+
+    fn create_tenant_namespace(&self, name: &str) -> Option<String> {
+        Some(format!("CREATE SCHEMA IF NOT EXISTS {}", self.quote(name)))
+    }
+
+    fn enter_tenant_namespace(&self, name: &str) -> Option<String> {
+        Some(format!("SET search_path TO {}", self.quote(name)))
+    }
+
+    fn tenant_isolated_tables(&self) -> Option<&'static str> {
+        Some(
+            "SELECT c.relname, d.description FROM pg_policy p \
+             JOIN pg_class c ON c.oid = p.polrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             LEFT JOIN pg_description d ON d.objoid = p.oid AND d.classoid = 'pg_policy'::regclass \
+             WHERE p.polname = 'fox_tenant_isolation' AND n.nspname = current_schema() \
+             AND c.relrowsecurity AND c.relforcerowsecurity",
+        )
+    }
+
+    fn drop_tenant_isolation(&self, table: &str) -> Option<Vec<String>> {
+        let table = self.quote(table);
+        Some(vec![
+            format!(
+                "DROP POLICY IF EXISTS {} ON {table}",
+                self.quote(TENANT_POLICY)
+            ),
+            format!("ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY"),
+            format!("ALTER TABLE {table} DISABLE ROW LEVEL SECURITY"),
+        ])
     }
 
     fn text_cast_type(&self) -> &'static str {

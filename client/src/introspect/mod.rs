@@ -68,6 +68,19 @@ pub async fn introspect_schema(connection: &mut Connection) -> Result<Schema> {
             .find(|a| a.table == table.name)
             .map(|a| a.settings.clone());
     }
+    // Installed tenant isolation: FoxDB's row-level security policy, its column in its comment.
+    if let Some(query) = crate::dialect::dialect_for(connection.backend()).tenant_isolated_tables()
+    {
+        let isolated = connection.fetch_text_rows(query, &[]).await?;
+        for table in &mut schema.tables {
+            table.tenant_isolation = isolated.iter().find_map(|row| match row.as_slice() {
+                [Some(name), column] if *name == table.name => {
+                    Some(column.clone().unwrap_or_default())
+                }
+                _ => None,
+            });
+        }
+    }
     schema.normalize_order();
     Ok(canonical_schema(connection.backend(), &schema))
 }
@@ -264,8 +277,14 @@ pub fn canonical_schema(backend: Backend, schema: &Schema) -> Schema {
                 column.default.as_ref(),
             );
         }
+        let dialect = crate::dialect::dialect_for(backend);
+        // Isolation by the database exists only where the engine has row-level security.
+        if let Some(column) = &table.tenant_isolation
+            && dialect.tenant_isolation(&table.name, column).is_none()
+        {
+            table.tenant_isolation = None;
+        }
         for foreign_key in &mut table.foreign_keys {
-            let dialect = crate::dialect::dialect_for(backend);
             foreign_key.on_delete = dialect.reported_action(foreign_key.on_delete);
             foreign_key.on_update = dialect.reported_action(foreign_key.on_update);
         }

@@ -185,6 +185,8 @@ pub(crate) struct SelectCore {
     pub(crate) order: Vec<OrderTerm>,
     pub(crate) limit: Option<u64>,
     pub(crate) offset: Option<u64>,
+    /// `.all_tenants()`: tenant-scoped tables are read without the tenant condition.
+    pub(crate) all_tenants: bool,
 }
 
 impl SelectCore {

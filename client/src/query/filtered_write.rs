@@ -21,6 +21,8 @@ pub(super) struct Scope {
     all_rows: bool,
     /// Set by `.without_hooks()`.
     skip_hooks: bool,
+    /// Set by `.all_tenants()`: no tenant condition, tenant columns set as given.
+    all_tenants: bool,
 }
 
 impl Scope {
@@ -41,6 +43,13 @@ impl Scope {
             });
         }
         Ok(())
+    }
+
+    /// A writer for the statement on `M`.
+    fn writer<M: Model>(&self, backend: Backend) -> SqlWriter {
+        let mut writer = SqlWriter::for_model(backend, EnumColumns::of::<M>());
+        writer.set_all_tenants(self.all_tenants);
+        writer
     }
 
     fn push_where(&self, writer: &mut SqlWriter) {
@@ -171,6 +180,13 @@ impl<M: Model> Update<M> {
         self
     }
 
+    /// Changes the matching rows of every tenant (and sets a tenant column as given); see
+    /// [`super::Select::all_tenants`].
+    pub fn all_tenants(mut self) -> Self {
+        self.scope.all_tenants = true;
+        self
+    }
+
     /// Skips the model's update hooks: one `UPDATE` statement, as for a model without hooks.
     ///
     /// With hooks (the default for a model with `#[foxdb(hooks)]`) the update reads the
@@ -204,7 +220,7 @@ impl<M: Model> FilteredWrite<M> for Update<M> {
                 feature: format!("{statement} that sets no column (call .set())"),
             });
         }
-        let mut writer = SqlWriter::for_model(backend, EnumColumns::of::<M>());
+        let mut writer = self.scope.writer::<M>(backend);
         writer.push("UPDATE ");
         writer.push_identifier(M::TABLE);
         writer.push(" SET ");
@@ -214,7 +230,7 @@ impl<M: Model> FilteredWrite<M> for Update<M> {
             }
             writer.push_identifier(column);
             writer.push(" = ");
-            writer.push_column_value(column, value.clone());
+            writer.push_written_value(column, value.clone());
         }
         self.scope.push_where(&mut writer);
         Ok(writer)
@@ -269,6 +285,12 @@ impl<M: Model> Delete<M> {
         self
     }
 
+    /// Deletes the matching rows of every tenant; see [`super::Select::all_tenants`].
+    pub fn all_tenants(mut self) -> Self {
+        self.scope.all_tenants = true;
+        self
+    }
+
     /// Skips the model's delete hooks: one `DELETE` statement, as for a model without hooks.
     ///
     /// With hooks (the default for a model with `#[foxdb(hooks)]`) the delete reads the
@@ -296,7 +318,7 @@ impl<M: Model> FilteredWrite<M> for Delete<M> {
             format!("{} from {}", Self::STATEMENT, M::TABLE),
             "delete every row",
         )?;
-        let mut writer = SqlWriter::for_model(backend, EnumColumns::of::<M>());
+        let mut writer = self.scope.writer::<M>(backend);
         writer.push("DELETE FROM ");
         writer.push_identifier(M::TABLE);
         self.scope.push_where(&mut writer);

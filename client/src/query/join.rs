@@ -166,6 +166,7 @@ impl<M: Model, L> JoinSelect<M, L> {
             from: J::From::name(),
             link: path.link,
             filter: path.filter.map(Expr::qualified::<J::To>),
+            joined: EnumColumns::of::<<J::To as Source>::Model>(),
             name,
         });
     }
@@ -256,6 +257,12 @@ impl<M: Model, L> JoinSelect<M, L> {
         self
     }
 
+    /// Reads every tenant's rows, of every table of the query; see [`Select::all_tenants`].
+    pub fn all_tenants(mut self) -> Self {
+        self.core.all_tenants = true;
+        self
+    }
+
     /// Selects columns and aggregates of any of the query's tables, into tuples:
     /// `.select((Post::TITLE, User::NAME))` → `Vec<(String, String)>` (`Option`s for the
     /// columns of left-joined tables).
@@ -274,7 +281,11 @@ impl<M: Model, L> JoinSelect<M, L> {
                 backend,
                 feature: problem.clone(),
             }),
-            None => Ok(SqlWriter::for_model(backend, EnumColumns::of::<M>())),
+            None => {
+                let mut writer = SqlWriter::for_model(backend, EnumColumns::of::<M>());
+                writer.set_all_tenants(self.core.all_tenants);
+                Ok(writer)
+            }
         }
     }
 

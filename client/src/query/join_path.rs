@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 
 use super::ast::Expr;
 use super::source::{Alias, Source};
-use super::writer::SqlWriter;
+use super::writer::{EnumColumns, SqlWriter};
 use crate::model::Model;
 use crate::relation::Relation;
 
@@ -132,6 +132,8 @@ pub(super) struct JoinClause {
     pub(super) link: JoinLink,
     /// The relation's condition, qualified.
     pub(super) filter: Option<Expr>,
+    /// The joined model's enum and tenant columns.
+    pub(super) joined: EnumColumns,
 }
 
 impl JoinClause {
@@ -149,7 +151,10 @@ impl JoinClause {
                 writer.push_identifier(&self.name);
             }
         };
+        // The joined table's tenant condition sits in `ON` with the relation's filter, so a
+        // left join keeps its parents and shows no other tenant's row.
         let push_filter = |writer: &mut SqlWriter| {
+            writer.push_tenant_condition_of(self.joined, Some(&self.name), " AND ");
             if let Some(filter) = &self.filter {
                 writer.push(" AND ");
                 filter.render(writer);

@@ -144,6 +144,7 @@ impl Expr {
                 writer.push_identifier(table.unwrap_or(exists.parent_table));
                 writer.push(".");
                 writer.push_identifier(exists.parent_key);
+                writer.push_tenant_condition_of(exists.child_casts, Some(CHILD_ALIAS), " AND ");
                 if let Some(filter) = &exists.filter {
                     writer.push(" AND ");
                     let outer = writer.swap_casts(exists.child_casts);
@@ -282,10 +283,14 @@ pub(crate) fn push_aggregate(
     writer.push(&close);
 }
 
-/// ` WHERE filter`, if there is one; its columns qualified by `scope` when given.
+/// ` WHERE filter`, if there is one; its columns qualified by `scope` when given. On a
+/// tenant-scoped table the tenant condition comes first (see
+/// [`SqlWriter::push_tenant_condition`]), so no statement of such a table reads or writes
+/// another tenant's rows, whatever its filter.
 pub(crate) fn push_where(writer: &mut SqlWriter, filter: Option<&Expr>, scope: Option<&str>) {
+    let scoped = writer.push_tenant_condition(scope, " WHERE ");
     if let Some(filter) = filter {
-        writer.push(" WHERE ");
+        writer.push(if scoped { " AND " } else { " WHERE " });
         filter.render_with(writer, scope);
     }
 }

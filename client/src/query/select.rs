@@ -94,6 +94,24 @@ impl<M: Model> Select<M> {
         self
     }
 
+    /// Reads every tenant's rows: the query leaves out the tenant condition of tenant-scoped
+    /// tables ([`Model::TENANT_COLUMN`]), its own and those it joins or filters by, and runs
+    /// on any executor (administration, reports across tenants). Without it a query of a
+    /// tenant-scoped model runs only through a tenant handle ([`crate::Database::tenant`]);
+    /// elsewhere it fails with [`Error::TenantRequired`]. Through a tenant handle on
+    /// PostgreSQL the database's row-level security still keeps it to that tenant.
+    pub fn all_tenants(mut self) -> Self {
+        self.core.all_tenants = true;
+        self
+    }
+
+    /// A writer for this query's statements on `backend`.
+    fn writer(&self, backend: Backend) -> SqlWriter {
+        let mut writer = SqlWriter::for_model(backend, EnumColumns::of::<M>());
+        writer.set_all_tenants(self.core.all_tenants);
+        writer
+    }
+
     fn render_from_where(&self, writer: &mut SqlWriter) {
         writer.push(" FROM ");
         writer.push_identifier(M::TABLE);
@@ -119,7 +137,7 @@ impl<M: Model> Select<M> {
         backend: Backend,
         select_list: impl FnOnce(&mut SqlWriter),
     ) -> (String, Vec<Value>) {
-        let mut writer = SqlWriter::for_model(backend, EnumColumns::of::<M>());
+        let mut writer = self.writer(backend);
         writer.push("SELECT ");
         select_list(&mut writer);
         writer.push(" FROM ");
@@ -174,7 +192,7 @@ impl<M: Model> Select<M> {
     /// The SQL of [`Select::count`] for `backend`.
     #[doc(hidden)]
     pub fn count_to_sql(&self, backend: Backend) -> (String, Vec<Value>) {
-        let mut writer = SqlWriter::for_model(backend, EnumColumns::of::<M>());
+        let mut writer = self.writer(backend);
         writer.push("SELECT COUNT(*) AS ");
         writer.push_identifier("count");
         self.render_from_where(&mut writer);
@@ -184,7 +202,7 @@ impl<M: Model> Select<M> {
     /// The SQL of [`Select::exists`] for `backend`.
     #[doc(hidden)]
     pub fn exists_to_sql(&self, backend: Backend) -> (String, Vec<Value>) {
-        let mut writer = SqlWriter::for_model(backend, EnumColumns::of::<M>());
+        let mut writer = self.writer(backend);
         writer.push("SELECT 1 AS ");
         writer.push_identifier("found");
         self.render_from_where(&mut writer);

@@ -5,19 +5,22 @@ use crate::connection::Value;
 use crate::dialect::{Dialect, dialect_for};
 
 /// The FoxSchema enum columns of one table (`#[foxdb(enum)]`), whose values the dialect may
-/// cast to the engine's enum type ([`Dialect::enum_value_type`]).
+/// cast to the engine's enum type ([`Dialect::enum_value_type`]), and its tenant column
+/// (`#[foxdb(tenant)]`), which every statement on the table filters or fills.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct EnumColumns {
     table: &'static str,
     columns: &'static [&'static str],
+    tenant: Option<&'static str>,
 }
 
 impl EnumColumns {
-    /// The enum columns of `M`.
+    /// The enum columns (and tenant column) of `M`.
     pub(crate) fn of<M: crate::model::Model>() -> Self {
         Self {
             table: M::TABLE,
             columns: M::ENUM_COLUMNS,
+            tenant: M::TENANT_COLUMN,
         }
     }
 }
@@ -28,6 +31,9 @@ impl EnumColumns {
 pub struct SqlWriter {
     dialect: &'static dyn Dialect,
     casts: EnumColumns,
+    /// Set by a query's `.all_tenants()`: tenant-scoped tables are read without the tenant
+    /// condition.
+    all_tenants: bool,
     pub(crate) sql: String,
     pub(crate) values: Vec<Value>,
     /// The table that unqualified select expressions ([`SqlWriter::push_column_expression`])
@@ -41,6 +47,7 @@ impl SqlWriter {
     pub(crate) fn for_model(backend: Backend, casts: EnumColumns) -> Self {
         Self {
             casts,
+            all_tenants: false,
             dialect: dialect_for(backend),
             sql: String::new(),
             values: Vec::new(),
@@ -78,6 +85,55 @@ impl SqlWriter {
         self.values.push(value);
         let placeholder = self.dialect.placeholder(self.values.len());
         self.sql.push_str(&placeholder);
+    }
+
+    /// Writes the statement for every tenant (`.all_tenants()`) when `all`: no tenant
+    /// condition, and tenant columns written as given.
+    pub(crate) fn set_all_tenants(&mut self, all: bool) {
+        self.all_tenants |= all;
+    }
+
+    /// Whether the current table is tenant-scoped and this statement keeps to one tenant.
+    fn scoped_tenant_column(&self, tenant: Option<&'static str>) -> Option<&'static str> {
+        tenant.filter(|_| !self.all_tenants)
+    }
+
+    /// `source.tenant_column = <the executor's tenant>` for a tenant-scoped table of the
+    /// statement (described by `table`; `source` the name the statement reads it by, its table
+    /// name when `None`), preceded by `joiner`; nothing for other tables or under
+    /// `.all_tenants()`. Every place a statement names a table calls this once: `WHERE`
+    /// (`super::render::push_where`), a join's `ON`, a relation's `EXISTS` and eager loads.
+    /// Returns whether it wrote the condition.
+    pub(crate) fn push_tenant_condition_of(
+        &mut self,
+        table: EnumColumns,
+        source: Option<&str>,
+        joiner: &str,
+    ) -> bool {
+        let Some(column) = self.scoped_tenant_column(table.tenant) else {
+            return false;
+        };
+        self.push(joiner);
+        self.push_qualified(source.unwrap_or(table.table), column);
+        self.push(" = ");
+        self.push_value(Value::CurrentTenant);
+        true
+    }
+
+    /// [`SqlWriter::push_tenant_condition_of`] for the table the writer is on now.
+    pub(crate) fn push_tenant_condition(&mut self, source: Option<&str>, joiner: &str) -> bool {
+        self.push_tenant_condition_of(self.casts, source, joiner)
+    }
+
+    /// A value written to `column` by an `INSERT` or an `UPDATE ... SET`: the executor's
+    /// tenant in place of any value for the tenant column of a tenant-scoped table (a row is
+    /// written for the tenant that writes it, and never moved to another).
+    pub(crate) fn push_written_value(&mut self, column: &str, value: Value) {
+        if self.scoped_tenant_column(self.casts.tenant) == Some(column) {
+            self.push_value(Value::CurrentTenant);
+        } else {
+            self.push_column_value(column, value);
+        }
     }
 
     /// Uses another model's enum columns (for a subquery on it); returns the ones in use before.

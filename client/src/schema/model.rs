@@ -61,6 +61,10 @@ pub struct Table {
     /// Row changes are captured into the change log for real-time subscriptions
     /// ([`crate::realtime`]); introspection reports installed capture.
     pub realtime: bool,
+    /// The tenant column the engine itself keeps rows to (the FoxSchema `tenantColumn`),
+    /// where it has row-level security ([`crate::dialect::Dialect::tenant_isolation`]; `None`
+    /// on other engines); introspection reports an installed policy.
+    pub tenant_isolation: Option<String>,
     /// Row changes are recorded in the audit log ([`crate::audit`]); introspection reports
     /// installed audit capture and its settings.
     pub audit: Option<TableAudit>,

@@ -13,4 +13,5 @@ pub mod report;
 pub mod run;
 pub mod seed;
 pub mod target;
+pub mod tenant;
 pub mod validate;

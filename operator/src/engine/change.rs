@@ -122,6 +122,21 @@ pub enum Change {
         /// Also delete its audit records (`allowDestructive`); otherwise they stay.
         delete_records: bool,
     },
+    /// Keep the table's rows to the session's tenant in the database itself (`tenantColumn`
+    /// on an engine with row-level security): a policy on `column` keyed on `foxdb.tenant`.
+    EnableTenantIsolation {
+        /// Table name.
+        table: String,
+        /// The tenant column.
+        column: String,
+        /// A policy on another column is installed and is replaced.
+        replaces: Option<String>,
+    },
+    /// Remove the table's tenant policy (`tenantColumn` removed); rows stay.
+    DisableTenantIsolation {
+        /// Table name.
+        table: String,
+    },
 }
 
 impl Change {
@@ -143,6 +158,8 @@ impl Change {
             | Self::DropForeignKey { table, .. }
             | Self::DisableCapture { table, .. }
             | Self::DisableAudit { table, .. } => table,
+            | Self::EnableTenantIsolation { table, .. }
+            | Self::DisableTenantIsolation { table } => table,
         }
     }
 
@@ -164,6 +181,8 @@ impl Change {
             Self::DisableCapture { .. } => "disable-capture",
             Self::EnableAudit { .. } => "enable-audit",
             Self::DisableAudit { .. } => "disable-audit",
+            Self::EnableTenantIsolation { .. } => "enable-tenant-isolation",
+            Self::DisableTenantIsolation { .. } => "disable-tenant-isolation",
         }
     }
 
@@ -176,17 +195,22 @@ impl Change {
             | Self::AddForeignKey { .. }
             | Self::EnableCapture { refresh: false, .. }
             | Self::EnableAudit { refresh: false, .. } => '+',
+            | Self::EnableTenantIsolation { replaces: None, .. } => '+',
             Self::DropTable { .. }
             | Self::DropColumn { .. }
             | Self::DropIndex { .. }
             | Self::DropForeignKey { .. }
             | Self::DisableCapture { .. }
             | Self::DisableAudit { .. } => '-',
+            | Self::DisableTenantIsolation { .. } => '-',
             Self::RenameTable { .. }
             | Self::RenameColumn { .. }
             | Self::AlterColumn { .. }
             | Self::EnableCapture { refresh: true, .. }
             | Self::EnableAudit { refresh: true, .. } => '~',
+            | Self::EnableTenantIsolation {
+                replaces: Some(_), ..
+            } => '~',
         }
     }
 }
@@ -337,6 +361,24 @@ impl fmt::Display for Change {
                 delete_records: true,
                 ..
             } => write!(f, "stop auditing {table} and delete its audit records"),
+            Self::EnableTenantIsolation {
+                table,
+                column,
+                replaces,
+            } => {
+                write!(
+                    f,
+                    "isolate tenants of {table} in the database: row-level security policy fox_tenant_isolation lets a session that sets foxdb.tenant read and write only rows whose {column} equals it (sessions without it see every row)"
+                )?;
+                match replaces {
+                    Some(old) => write!(f, "; replaces the policy on {old}"),
+                    None => Ok(()),
+                }
+            }
+            Self::DisableTenantIsolation { table } => write!(
+                f,
+                "stop isolating tenants of {table} in the database: drop row-level security policy fox_tenant_isolation (rows stay; clients still filter by tenant)"
+            ),
         }
     }
 }

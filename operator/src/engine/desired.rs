@@ -117,6 +117,7 @@ fn declared_table(spec: &TableSpec) -> Table {
                 hash_chain: spec.audit.hash_chain,
             }
         }),
+        tenant_isolation: spec.tenant_column.clone(),
         ..Table::default()
     };
     for column in &spec.columns {

@@ -94,6 +94,7 @@ fn phase(change: &Change, early_index_drop: bool) -> u8 {
         | Change::DisableCapture { .. }
         | Change::EnableAudit { .. }
         | Change::DisableAudit { .. } => 12,
+        Change::EnableTenantIsolation { .. } | Change::DisableTenantIsolation { .. } => 13,
     }
 }
 
@@ -244,6 +245,7 @@ pub fn plan_changes(
     }
     plan_capture(&live, desired, &mut changes);
     plan_audit(&live, desired, &mut changes);
+    plan_tenant_isolation(&live, desired, &mut changes);
     let keys: Vec<u8> = changes
         .iter()
         .map(|c| phase(c, is_early_index_drop(c, &changes)))
@@ -320,6 +322,31 @@ fn plan_audit(live: &Schema, desired: &Schema, changes: &mut Vec<Change>) {
                 delete_records: false,
             }),
             (None, None) => {}
+        }
+    }
+}
+
+/// Tenant isolation in the database: installed where `tenantColumn` is declared (or names
+/// another column than the installed policy), removed where it is gone. Both schemas are
+/// canonical, so engines without row-level security plan nothing. Renames keep the policy
+/// (PostgreSQL moves it with the table and column).
+fn plan_tenant_isolation(live: &Schema, desired: &Schema, changes: &mut Vec<Change>) {
+    for table in &desired.tables {
+        let installed = live
+            .table(&table.name)
+            .and_then(|t| t.tenant_isolation.clone());
+        match (&table.tenant_isolation, installed) {
+            (Some(column), installed) if installed.as_ref() != Some(column) => {
+                changes.push(Change::EnableTenantIsolation {
+                    table: table.name.clone(),
+                    column: column.clone(),
+                    replaces: installed,
+                });
+            }
+            (None, Some(_)) => changes.push(Change::DisableTenantIsolation {
+                table: table.name.clone(),
+            }),
+            _ => {}
         }
     }
 }

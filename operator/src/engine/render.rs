@@ -245,6 +245,31 @@ pub fn render_changes(backend: Backend, changes: &[Change], desired: &Schema) ->
                     push(&mut statements, sql);
                 }
             }
+            Change::EnableTenantIsolation {
+                table,
+                column,
+                replaces,
+            } => {
+                // Planned only where the dialect isolates (the canonical schemas say so).
+                let replaced = replaces
+                    .as_ref()
+                    .and_then(|_| dialect.drop_tenant_isolation(table))
+                    .into_iter()
+                    .flatten();
+                for sql in replaced.chain(
+                    dialect
+                        .tenant_isolation(table, column)
+                        .into_iter()
+                        .flatten(),
+                ) {
+                    push(&mut statements, sql);
+                }
+            }
+            Change::DisableTenantIsolation { table } => {
+                for sql in dialect.drop_tenant_isolation(table).into_iter().flatten() {
+                    push(&mut statements, sql);
+                }
+            }
         }
     }
     if !rebuilds_done {

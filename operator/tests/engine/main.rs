@@ -21,5 +21,7 @@ mod required_index;
 mod round_trip;
 mod seed_values;
 mod support;
+mod tenant_isolation;
+mod tenant_schemas;
 mod unique_constraints;
 mod unmanaged;

@@ -48,6 +48,7 @@ pub(super) fn element_of(backend: Backend, value: &Value) -> Option<Element> {
             Element::TimestampTz
         }
         Value::Null
+        | Value::CurrentTenant
         | Value::Json(_)
         | Value::Float(_)
         | Value::Date(_)
@@ -120,8 +121,8 @@ pub(super) fn push_json_element(json: &mut String, backend: Backend, value: &Val
         Value::Timestamp(t) => t.format("%F %T%.f").to_string(),
         Value::TimestampTz(t) if mysql => t.naive_utc().format("%F %T%.6f").to_string(),
         Value::TimestampTz(t) => t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false),
-        // `array_type` sends no NULLs or JSON documents as arrays.
-        Value::Null | Value::Json(_) => {
+        // `array_type` sends no NULLs, JSON documents or tenant slots as arrays.
+        Value::Null | Value::Json(_) | Value::CurrentTenant => {
             json.push_str("null");
             return;
         }

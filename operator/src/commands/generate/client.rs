@@ -190,6 +190,9 @@ pub fn client_source_with(schema: &fox_crds::FoxSchema, options: &ClientOptions)
             } else if column.default.is_some() {
                 attributes.push("default".to_string());
             }
+            if table.tenant_isolation.as_deref() == Some(column.name.as_str()) {
+                attributes.push("tenant".to_string());
+            }
             let enum_type = match &column.ty {
                 fox_crds::ColumnType::Enum(labels) => {
                     attributes.push("enum".to_string());
