@@ -57,7 +57,9 @@ pub fn render(
     let _ = writeln!(
         out,
         "Median of {rounds} rounds' medians of {} runs (after {} warm-up runs); each peer in its own \
-         process{} on the same data; ratio = peer time / raw sqlx time (lower is faster).\n",
+         process{} on the same data; ratio = peer time / raw sqlx time (lower is faster). Raw \
+         sqlx is the honest limit: a pool with foxdb's settings that, like foxdb's, does not \
+         ping a connection before each statement.\n",
         sampling.runs,
         sampling.warmup,
         cpu.map(|cpu| format!(" pinned to CPU {cpu}"))

@@ -1,5 +1,9 @@
 //! Raw sqlx, the speed limit: hand-written SQL on a pool of the engine's own type (no `Any`
 //! layer), rows decoded by position into tuples. Nothing built on sqlx can do less work.
+//!
+//! The pool has foxdb's settings ([`foxdb::PoolOptions`]'s defaults), and like foxdb it hands
+//! out a connection without pinging it first: sqlx's default `test_before_acquire` would add a
+//! round trip to every statement that foxdb does not make, and the limit would not be honest.
 
 use anyhow::Result;
 use foxdb::{Backend, DatabaseUrl};
@@ -21,7 +25,7 @@ type JoinRow = (
     Option<String>,
 );
 
-/// A pool of the engine's own type, with sqlx's default settings (as foxdb's pool).
+/// A pool of the engine's own type, with foxdb's pool settings.
 enum Pool {
     Postgres(sqlx::PgPool),
     MySql(sqlx::MySqlPool),
@@ -65,6 +69,18 @@ macro_rules! fetch_in {
     }};
 }
 
+/// foxdb's pool settings: the same sizes and timeouts, and no ping before a statement (foxdb
+/// pings only a connection idle for a second or more, which a benchmark loop never leaves).
+fn pool_options<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> {
+    let foxdb = foxdb::PoolOptions::default();
+    sqlx::pool::PoolOptions::new()
+        .test_before_acquire(false)
+        .max_connections(foxdb.max_connections)
+        .min_connections(foxdb.min_connections)
+        .acquire_timeout(foxdb.acquire_timeout)
+        .idle_timeout(foxdb.idle_timeout)
+}
+
 pub(super) struct RawSqlx {
     pool: Pool,
     backend: Backend,
@@ -74,9 +90,9 @@ impl RawSqlx {
     pub(super) async fn connect(url: &str) -> Result<Self> {
         let backend = DatabaseUrl::parse(url)?.backend();
         let pool = match backend {
-            Backend::Postgres => Pool::Postgres(sqlx::PgPool::connect(url).await?),
-            Backend::MySql => Pool::MySql(sqlx::MySqlPool::connect(url).await?),
-            Backend::Sqlite => Pool::Sqlite(sqlx::SqlitePool::connect(url).await?),
+            Backend::Postgres => Pool::Postgres(pool_options().connect(url).await?),
+            Backend::MySql => Pool::MySql(pool_options().connect(url).await?),
+            Backend::Sqlite => Pool::Sqlite(pool_options().connect(url).await?),
         };
         Ok(Self { pool, backend })
     }
