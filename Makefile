@@ -92,6 +92,7 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p fox-crds --no-default-features --all-targets -- -D warnings
+	$(CARGO) clippy -p fox-bench --no-default-features --all-targets -- -D warnings
 	$(CARGO) clippy -p foxdb --no-default-features --features postgres -- -D warnings
 	$(CARGO) clippy -p foxdb --no-default-features --features mysql -- -D warnings
 	$(CARGO) clippy -p foxdb --no-default-features --features sqlite -- -D warnings
