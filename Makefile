@@ -7,7 +7,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 FOX := $(TARGET_DIR)/debug/fox
 DEMO_DB ?= $(TARGET_DIR)/demo/blog.sqlite
 
-.PHONY: docs demo build test test-rust services crds crds-check chart-check client-deps-check lint fmt clean bench bench-migrate bench-realtime
+.PHONY: docs demo build test test-rust services crds crds-check chart-check client-deps-check lint fmt clean bench bench-instructions bench-migrate bench-realtime
 
 ## demo: validate the blog example, plan it, apply it to embedded SQLite, run its versioned
 ## migrations, show the re-plan is empty
@@ -72,6 +72,15 @@ bench: services
 	$(CARGO) run --release -p fox-bench --bin bench-audit
 	$(CARGO) run --release -p fox-bench --bin bench-tenancy
 
+## bench-instructions: client instructions per operation (valgrind callgrind) of foxdb, raw sqlx on a
+## bare connection and a pool, raw tokio-postgres, SeaORM and Diesel on PostgreSQL, with ratios to raw
+## sqlx; a few minutes (release build). BENCH_INSTRUCTIONS_ARGS='--engines postgres,mysql,sqlite' adds
+## foxdb vs raw sqlx on MariaDB and SQLite; '--keep DIR' keeps the dumps for callgrind_annotate
+bench-instructions: services
+	@command -v valgrind >/dev/null || (apt-get update && apt-get install -y valgrind)
+	$(CARGO) build --release -p fox-bench --no-default-features --bin bench-instructions
+	$(TARGET_DIR)/release/bench-instructions $(BENCH_INSTRUCTIONS_ARGS)
+
 ## bench-migrate: the schema engine on 200 generated tables per engine vs raw DDL (release build)
 bench-migrate: services
 	$(CARGO) run --release -p fox-bench --bin bench-migrate
@@ -95,6 +104,7 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p fox-crds --no-default-features --all-targets -- -D warnings
+	$(CARGO) clippy -p fox-bench --no-default-features --all-targets -- -D warnings
 	$(CARGO) clippy -p foxdb --no-default-features --features postgres -- -D warnings
 	$(CARGO) clippy -p foxdb --no-default-features --features mysql -- -D warnings
 	$(CARGO) clippy -p foxdb --no-default-features --features sqlite -- -D warnings

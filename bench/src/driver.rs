@@ -46,7 +46,7 @@ impl Engine {
 /// `url` without TLS: every peer then talks to the local server the same way. Left to their
 /// defaults, sqlx-based peers (raw sqlx, foxdb, SeaORM) would encrypt (`sslmode=prefer` finds
 /// TLS on) while Diesel's libpq (built without OpenSSL) and TypeORM's `pg` would not.
-fn plain_transport(url: &str, backend: Backend) -> String {
+pub fn plain_transport(url: &str, backend: Backend) -> String {
     let separator = if url.contains('?') { '&' } else { '?' };
     match backend {
         Backend::Postgres => format!("{url}{separator}sslmode=disable"),
@@ -204,6 +204,209 @@ pub async fn run(
                 .into_iter()
                 .zip(measured.iter().map(|rounds| combine_rounds(rounds)))
                 .collect(),
+        });
+    }
+    Ok(results)
+}
+
+/// Instructions one peer process executed per counted workload, and how many runs that was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counted {
+    /// Which workload.
+    pub workload: Workload,
+    /// Counted runs.
+    pub runs: u64,
+    /// Client instructions over those runs (every thread of the peer's process).
+    pub instructions: u64,
+}
+
+/// Counted runs of `workload` in a pass at `scale` (1 or 3) for `iterations` one-row runs:
+/// one-row workloads run `iterations` times, hundred-row ones a tenth of that, thousand-row
+/// ones a hundredth (at least 2).
+pub fn counted_runs(workload: Workload, iterations: u64, scale: u64) -> u64 {
+    let base = match workload {
+        Workload::SelectUsers(n) | Workload::JoinPosts(n) | Workload::Insert(n) if n <= 10 => {
+            iterations
+        }
+        Workload::UpdateByKey => iterations,
+        Workload::SelectUsers(n) | Workload::JoinPosts(n) | Workload::Insert(n) if n <= 100 => {
+            iterations / 10
+        }
+        _ => iterations / 100,
+    };
+    base.max(2) * scale
+}
+
+/// The first number of a callgrind dump's `summary:` (or `totals:`) line: its instructions.
+fn dump_instructions(dump: &str) -> Option<u64> {
+    dump.lines()
+        .find_map(|line| {
+            line.strip_prefix("summary:")
+                .or_else(|| line.strip_prefix("totals:"))
+        })?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The dump files callgrind wrote for `out` (`out.1`, `out.2`, ... in the order written; the
+/// dump at exit, `out` itself, is left out), with their text.
+fn read_dumps(out: &std::path::Path) -> Result<Vec<(std::path::PathBuf, String)>> {
+    let directory = out.parent().context("a dump directory")?;
+    let stem = out
+        .file_name()
+        .and_then(|name| name.to_str())
+        .context("a dump file name")?;
+    let mut numbered: Vec<(u64, std::path::PathBuf)> = Vec::new();
+    for entry in std::fs::read_dir(directory)? {
+        let path = entry?.path();
+        let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
+            continue;
+        };
+        if let Some(number) = name
+            .strip_prefix(stem)
+            .and_then(|rest| rest.strip_prefix('.'))
+            .and_then(|number| number.parse().ok())
+        {
+            numbered.push((number, path));
+        }
+    }
+    numbered.sort();
+    numbered
+        .into_iter()
+        .map(|(_, path)| {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            Ok((path, text))
+        })
+        .collect()
+}
+
+/// Runs `peer` once under callgrind at `scale` and returns its instructions per workload.
+/// The dump files stay in `keep` (named after the peer, engine and scale) when given.
+fn count_peer(
+    peer: Peer,
+    url: &str,
+    iterations: u64,
+    scale: u64,
+    keep: Option<(&std::path::Path, &str)>,
+) -> Result<Vec<Counted>> {
+    let directory = tempfile::tempdir()?;
+    let out = directory.path().join("callgrind.out");
+    let executable =
+        std::env::current_exe().context("finding the bench-instructions executable")?;
+    let output = Command::new("valgrind")
+        .arg("--tool=callgrind")
+        .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg("--dump-after=*instruction_boundary*")
+        .arg(executable)
+        .args(["--peer", peer.name(), "--url", url])
+        .args(["--iterations", &iterations.to_string()])
+        .args(["--scale", &scale.to_string()])
+        .stdin(Stdio::null())
+        .output()
+        .context("starting valgrind (is it installed? `apt-get install valgrind`)")?;
+    if !output.status.success() {
+        bail!(
+            "the {} peer failed under callgrind ({}):\n{}",
+            peer.title(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let dumps = read_dumps(&out)?;
+    ensure!(
+        dumps.len() == 2 * Workload::ALL.len(),
+        "callgrind wrote {} dumps for the {} peer, expected {} (two per workload)",
+        dumps.len(),
+        peer.title(),
+        2 * Workload::ALL.len()
+    );
+    let mut counted = Vec::with_capacity(Workload::ALL.len());
+    // Dumps alternate: a workload's preparation and first run, then its counted runs.
+    for (workload, pair) in Workload::ALL.into_iter().zip(dumps.chunks(2)) {
+        let (path, text) = &pair[1];
+        let instructions = dump_instructions(text)
+            .with_context(|| format!("no instruction total in {}", path.display()))?;
+        if let Some((keep, engine)) = keep {
+            let name = format!(
+                "{engine}-{}-{}-x{scale}.callgrind",
+                peer.name(),
+                workload.key().replace('/', "-")
+            );
+            std::fs::copy(path, keep.join(name))?;
+        }
+        counted.push(Counted {
+            workload,
+            runs: counted_runs(workload, iterations, scale),
+            instructions,
+        });
+    }
+    Ok(counted)
+}
+
+/// One engine's instruction counts: per peer, per workload, client instructions per operation.
+#[derive(Debug)]
+pub struct EngineInstructions {
+    /// `PostgreSQL 15.8`.
+    pub engine: String,
+    /// Peers in the order they ran, raw sqlx on a bare connection first.
+    pub peers: Vec<(Peer, Vec<(Workload, f64)>)>,
+}
+
+/// Runs `peers` on `engines` under callgrind, each twice (`iterations` and three times as many
+/// one-row runs), and returns client instructions per operation: the difference of the two
+/// passes over the difference of their runs, so start-up, connecting and first-run costs
+/// cancel. Dump files are copied to `keep` when given.
+///
+/// # Errors
+/// A server that cannot be reached, seeding errors, valgrind missing, a peer that fails.
+pub async fn count_instructions(
+    engines: &[Engine],
+    peers: &[Peer],
+    iterations: u64,
+    keep: Option<&std::path::Path>,
+) -> Result<Vec<EngineInstructions>> {
+    let mut results = Vec::new();
+    for engine in engines {
+        let database = TestDatabase::create(engine.test_engine()).await;
+        let url = database.url();
+        let backend = DatabaseUrl::parse(url)?.backend();
+        dataset::prepare(url).await?;
+        let name = engine_name(url).await?;
+        let key = backend.as_str();
+        let url = &plain_transport(url, backend);
+        let mut counted = Vec::new();
+        for peer in peers.iter().copied().filter(|p| p.runs_on(backend)) {
+            eprint!("{name}: {} under callgrind ... ", peer.title());
+            let started = Instant::now();
+            let mut passes = Vec::with_capacity(2);
+            for scale in [1, 3] {
+                passes.push(count_peer(
+                    peer,
+                    url,
+                    iterations,
+                    scale,
+                    keep.map(|k| (k, key)),
+                )?);
+                dataset::restore(url).await?;
+            }
+            eprintln!("{:.1} s", started.elapsed().as_secs_f64());
+            let per_operation = passes[0]
+                .iter()
+                .zip(&passes[1])
+                .map(|(small, large)| {
+                    let runs = large.runs.saturating_sub(small.runs).max(1);
+                    let extra = large.instructions as f64 - small.instructions as f64;
+                    (small.workload, extra / runs as f64)
+                })
+                .collect();
+            counted.push((peer, per_operation));
+        }
+        results.push(EngineInstructions {
+            engine: name,
+            peers: counted,
         });
     }
     Ok(results)

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::driver::EngineInstructions;
 use crate::measurement::Measurement;
 use crate::peers::Peer;
 use crate::timing::{Sampling, show_latency};
@@ -57,7 +58,9 @@ pub fn render(
     let _ = writeln!(
         out,
         "Median of {rounds} rounds' medians of {} runs (after {} warm-up runs); each peer in its own \
-         process{} on the same data; ratio = peer time / raw sqlx time (lower is faster).\n",
+         process{} on the same data; ratio = peer time / raw sqlx time (lower is faster). Raw \
+         sqlx is the honest limit: a pool with foxdb's settings that, like foxdb's, does not \
+         ping a connection before each statement.\n",
         sampling.runs,
         sampling.warmup,
         cpu.map(|cpu| format!(" pinned to CPU {cpu}"))
@@ -143,6 +146,136 @@ fn targets(results: &[EngineResults]) -> String {
     out
 }
 
+/// `11.5 k`, `3.43 M`: three significant digits for an instruction count.
+pub fn show_instructions(count: f64) -> String {
+    let (value, unit) = if count >= 1e6 {
+        (count / 1e6, " M")
+    } else if count >= 1e3 {
+        (count / 1e3, " k")
+    } else {
+        (count, "")
+    };
+    if value >= 100.0 {
+        format!("{value:.0}{unit}")
+    } else if value >= 10.0 {
+        format!("{value:.1}{unit}")
+    } else {
+        format!("{value:.2}{unit}")
+    }
+}
+
+impl EngineInstructions {
+    fn per_operation(&self, peer: Peer, workload: Workload) -> Option<f64> {
+        self.peers
+            .iter()
+            .find(|(p, _)| *p == peer)?
+            .1
+            .iter()
+            .find(|(w, _)| *w == workload)
+            .map(|(_, count)| *count)
+    }
+
+    fn ratio(&self, peer: Peer, base: Peer, workload: Workload) -> Option<f64> {
+        let count = self.per_operation(peer, workload)?;
+        let base = self.per_operation(base, workload)?;
+        (base > 0.0).then(|| count / base)
+    }
+}
+
+/// foxdb's instruction targets against raw sqlx on a bare connection: (what, workloads, bound).
+const INSTRUCTION_TARGETS: [(&str, &[Workload], f64); 2] = [
+    (
+        "fixed cost per statement (one-row select, insert, update) within 1.3x",
+        &[
+            Workload::SelectUsers(1),
+            Workload::Insert(1),
+            Workload::UpdateByKey,
+        ],
+        1.3,
+    ),
+    (
+        "row decoding (1000 joined rows, eager loading) within 1.1x",
+        &[Workload::JoinPosts(1000), Workload::EagerLoad],
+        1.1,
+    ),
+];
+
+/// Renders the instruction counts: one table of client instructions per operation with each
+/// peer's ratio to raw sqlx on a bare connection, then foxdb against its targets.
+pub fn render_instructions(results: &[EngineInstructions], iterations: u64) -> String {
+    let base = Peer::SqlxBare;
+    let mut peers: Vec<Peer> = Vec::new();
+    for result in results {
+        for (peer, _) in &result.peers {
+            if !peers.contains(peer) {
+                peers.push(*peer);
+            }
+        }
+    }
+    let others: Vec<Peer> = peers.iter().copied().filter(|p| *p != base).collect();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Client instructions per operation (callgrind, every thread of the peer's process): \
+         (I(3n) - I(n)) / 2n for n = {iterations} runs of the one-row workloads ({} of the \
+         hundred-row ones, {} of the thousand-row ones), so start-up and first runs cancel; \
+         ratio = peer / raw sqlx on a bare connection (lower is less work). Raw sqlx (pool) \
+         runs on a pool with foxdb's settings and no ping.\n",
+        (iterations / 10).max(2),
+        (iterations / 100).max(2),
+    );
+    let mut header = vec!["engine".to_string(), "workload".to_string()];
+    header.extend(peers.iter().map(|p| p.title().to_string()));
+    header.extend(
+        others
+            .iter()
+            .map(|p| format!("{}/{}", p.title(), base.title())),
+    );
+    let _ = writeln!(out, "| {} |", header.join(" | "));
+    let alignment: Vec<&str> = (0..header.len())
+        .map(|i| if i < 2 { "---" } else { "---:" })
+        .collect();
+    let _ = writeln!(out, "|{}|", alignment.join("|"));
+    for result in results {
+        for workload in Workload::ALL {
+            let mut cells = vec![result.engine.clone(), workload.to_string()];
+            cells.extend(peers.iter().map(|peer| {
+                result
+                    .per_operation(*peer, workload)
+                    .map_or_else(|| "–".into(), show_instructions)
+            }));
+            cells.extend(others.iter().map(|peer| {
+                result
+                    .ratio(*peer, base, workload)
+                    .map_or_else(|| "–".into(), |r| format!("{r:.2}x"))
+            }));
+            let _ = writeln!(out, "| {} |", cells.join(" | "));
+        }
+    }
+    out.push('\n');
+    for result in results {
+        for (target, workloads, bound) in INSTRUCTION_TARGETS {
+            let ratios: Vec<(Workload, f64)> = workloads
+                .iter()
+                .filter_map(|w| Some((*w, result.ratio(Peer::Foxdb, base, *w)?)))
+                .collect();
+            if ratios.is_empty() {
+                continue;
+            }
+            let shown: Vec<String> = ratios.iter().map(|(w, r)| format!("{w} {r:.2}x")).collect();
+            let met = ratios.iter().filter(|(_, r)| *r <= bound).count();
+            let _ = writeln!(
+                out,
+                "{}: foxdb {target}: {met} of {} ({})",
+                result.engine,
+                ratios.len(),
+                shown.join(", ")
+            );
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,6 +307,24 @@ mod tests {
         assert!(table.contains("| PostgreSQL | select 1 users | 100 µs | 105 µs | 1.05x |"));
         assert!(table.contains("| SQLite | select 1 users | 100 µs | – | – |"));
         assert!(table.contains("PostgreSQL: foxdb within 10% of raw sqlx: 13 of 13 workloads"));
+    }
+
+    #[test]
+    fn instruction_counts_print_with_ratios_to_bare_sqlx() {
+        let counts = |count: f64| Workload::ALL.into_iter().map(|w| (w, count)).collect();
+        let results = [EngineInstructions {
+            engine: "PostgreSQL".into(),
+            peers: vec![
+                (Peer::SqlxBare, counts(10_000.0)),
+                (Peer::Foxdb, counts(12_500.0)),
+            ],
+        }];
+        let table = render_instructions(&results, 1000);
+        assert!(table.contains("| PostgreSQL | select 1 users | 10.0 k | 12.5 k | 1.25x |"));
+        assert!(table.contains("within 1.3x: 3 of 3"));
+        assert!(table.contains("within 1.1x: 0 of 2"));
+        assert_eq!(show_instructions(3_431_000.0), "3.43 M");
+        assert_eq!(show_instructions(950.0), "950");
     }
 
     #[test]

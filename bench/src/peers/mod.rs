@@ -1,5 +1,6 @@
 //! The clients `make bench` compares, each run in its own process on the same prepared data:
-//! raw sqlx (the speed limit), foxdb, SeaORM, Diesel and TypeORM (Node, `bench/typeorm/`).
+//! raw sqlx (the speed limit), foxdb, SeaORM, Diesel, raw tokio-postgres and TypeORM (Node,
+//! `bench/typeorm/`); `make bench-instructions` adds raw sqlx on a bare connection.
 //!
 //! Every Rust peer implements [`Client`]: five operations written the way that library's own
 //! documentation writes them. [`run`] times them all the same way; a peer that returns fewer
@@ -9,6 +10,7 @@ mod diesel;
 mod foxdb;
 mod seaorm;
 mod sqlx;
+mod tokio_postgres;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -27,33 +29,53 @@ use crate::workload::Workload;
 pub enum Peer {
     /// Hand-written SQL on a sqlx pool of the engine's own type, decoded by position.
     Sqlx,
+    /// The same on one bare sqlx connection, no pool: the instruction counts' limit.
+    SqlxBare,
     /// The foxdb client.
     Foxdb,
     /// SeaORM 2.0 (PostgreSQL only here).
     Seaorm,
     /// Diesel 2.3, synchronous, one connection (PostgreSQL only here).
     Diesel,
+    /// Hand-written SQL on one tokio-postgres connection, statements prepared once, decoded
+    /// by position (PostgreSQL only).
+    TokioPostgres,
     /// TypeORM 0.3 with the `pg` driver on Node (PostgreSQL only here).
     Typeorm,
 }
 
 impl Peer {
-    /// Every peer, in the order of the table's columns; raw sqlx first (the ratios' base).
-    pub const ALL: [Peer; 5] = [
+    /// Every peer of the wall-clock table, in the order of its columns; raw sqlx first (the
+    /// ratios' base).
+    pub const ALL: [Peer; 6] = [
         Self::Sqlx,
         Self::Foxdb,
         Self::Seaorm,
         Self::Diesel,
+        Self::TokioPostgres,
         Self::Typeorm,
+    ];
+
+    /// Every peer of the instruction counts (the Rust ones), raw sqlx on a bare connection
+    /// first (the ratios' base).
+    pub const RUST: [Peer; 6] = [
+        Self::SqlxBare,
+        Self::TokioPostgres,
+        Self::Foxdb,
+        Self::Sqlx,
+        Self::Seaorm,
+        Self::Diesel,
     ];
 
     /// The name on the command line (`--peer seaorm`).
     pub fn name(self) -> &'static str {
         match self {
             Self::Sqlx => "sqlx",
+            Self::SqlxBare => "sqlx-bare",
             Self::Foxdb => "foxdb",
             Self::Seaorm => "seaorm",
             Self::Diesel => "diesel",
+            Self::TokioPostgres => "tokio-postgres",
             Self::Typeorm => "typeorm",
         }
     }
@@ -62,17 +84,19 @@ impl Peer {
     pub fn title(self) -> &'static str {
         match self {
             Self::Sqlx => "sqlx",
+            Self::SqlxBare => "sqlx (bare)",
             Self::Foxdb => "foxdb",
             Self::Seaorm => "SeaORM",
             Self::Diesel => "Diesel",
+            Self::TokioPostgres => "tokio-postgres",
             Self::Typeorm => "TypeORM",
         }
     }
 
-    /// Whether the benchmark runs this peer on `backend`: the ORMs are compared on PostgreSQL,
-    /// raw sqlx and foxdb on every engine.
+    /// Whether the benchmark runs this peer on `backend`: the ORMs and tokio-postgres are
+    /// compared on PostgreSQL, raw sqlx and foxdb on every engine.
     pub fn runs_on(self, backend: Backend) -> bool {
-        matches!(self, Self::Sqlx | Self::Foxdb) || backend == Backend::Postgres
+        matches!(self, Self::Sqlx | Self::SqlxBare | Self::Foxdb) || backend == Backend::Postgres
     }
 
     /// The process that runs this peer's workloads on `url` and prints its measurements.
@@ -185,6 +209,89 @@ async fn measure(client: &mut impl Client, sampling: Sampling) -> Result<Vec<Mea
     Ok(measurements)
 }
 
+/// Marks the edges of a workload's counted runs: `bench-instructions` has callgrind dump (and
+/// zero) its counters each time this returns (`--dump-after`), so the dumps alternate between
+/// a workload's untimed preparation and its `n` counted runs.
+#[inline(never)]
+pub fn instruction_boundary() {
+    std::hint::black_box(());
+}
+
+/// Runs every workload of [`Workload::ALL`] on `client`: one untimed run, then
+/// `iterations(workload)` counted runs between two [`instruction_boundary`] calls.
+async fn count(client: &mut impl Client, iterations: impl Fn(Workload) -> u64) -> Result<()> {
+    let user_ids = dataset::eager_user_ids();
+    for workload in Workload::ALL {
+        let new_users = match workload {
+            Workload::Insert(n) => client.new_users(&dataset::new_users(n)),
+            _ => client.new_users(&[]),
+        };
+        let runs = iterations(workload);
+        for run in 0..=runs {
+            if run == 1 {
+                instruction_boundary();
+            }
+            let count = match workload {
+                Workload::SelectUsers(n) => client.select_users(n).await,
+                Workload::JoinPosts(n) => client.join_posts(dataset::JOIN_HAIR_COLOR, n).await,
+                Workload::EagerLoad => client.eager_load(&user_ids).await,
+                Workload::Insert(_) => client.insert_users(&new_users).await,
+                Workload::UpdateByKey => {
+                    client
+                        .update_hair_color(
+                            dataset::UPDATE_TARGET,
+                            dataset::update_hair_color(run as usize),
+                        )
+                        .await
+                }
+            }
+            .with_context(|| format!("running `{workload}`"))?;
+            ensure!(
+                count == workload.expected_count(),
+                "`{workload}` reported {count}, expected {}",
+                workload.expected_count()
+            );
+        }
+        instruction_boundary();
+    }
+    Ok(())
+}
+
+/// Runs `peer`'s workloads in this process on the prepared database at `url` for
+/// `bench-instructions`: `iterations(workload)` counted runs each, marked by
+/// [`instruction_boundary`].
+///
+/// # Errors
+/// Connection, query and count errors; TypeORM, which is not a Rust peer; a peer on an engine
+/// it is not compared on.
+pub async fn run_counted(
+    peer: Peer,
+    url: &str,
+    iterations: impl Fn(Workload) -> u64,
+) -> Result<()> {
+    let backend = DatabaseUrl::parse(url)?.backend();
+    ensure!(
+        peer.runs_on(backend),
+        "{} is compared on PostgreSQL only",
+        peer.title()
+    );
+    match peer {
+        Peer::Sqlx => count(&mut sqlx::RawSqlx::connect(url).await?, iterations).await,
+        Peer::SqlxBare => count(&mut sqlx::RawSqlx::connect_bare(url).await?, iterations).await,
+        Peer::Foxdb => count(&mut foxdb::Foxdb::connect(url).await?, iterations).await,
+        Peer::Seaorm => count(&mut seaorm::SeaOrm::connect(url).await?, iterations).await,
+        Peer::Diesel => count(&mut diesel::Diesel::connect(url)?, iterations).await,
+        Peer::TokioPostgres => {
+            count(
+                &mut tokio_postgres::TokioPostgres::connect(url).await?,
+                iterations,
+            )
+            .await
+        }
+        Peer::Typeorm => bail!("TypeORM runs under Node, not under callgrind here"),
+    }
+}
+
 /// Runs `peer`'s workloads in this process on the prepared database at `url`.
 ///
 /// # Errors
@@ -199,9 +306,17 @@ pub async fn run(peer: Peer, url: &str, sampling: Sampling) -> Result<Vec<Measur
     );
     match peer {
         Peer::Sqlx => measure(&mut sqlx::RawSqlx::connect(url).await?, sampling).await,
+        Peer::SqlxBare => measure(&mut sqlx::RawSqlx::connect_bare(url).await?, sampling).await,
         Peer::Foxdb => measure(&mut foxdb::Foxdb::connect(url).await?, sampling).await,
         Peer::Seaorm => measure(&mut seaorm::SeaOrm::connect(url).await?, sampling).await,
         Peer::Diesel => measure(&mut diesel::Diesel::connect(url)?, sampling).await,
+        Peer::TokioPostgres => {
+            measure(
+                &mut tokio_postgres::TokioPostgres::connect(url).await?,
+                sampling,
+            )
+            .await
+        }
         Peer::Typeorm => bail!("TypeORM runs under Node: node bench/typeorm/bench.js"),
     }
 }
