@@ -158,8 +158,9 @@ impl Change {
             | Self::DropForeignKey { table, .. }
             | Self::DisableCapture { table, .. }
             | Self::DisableAudit { table, .. } => table,
-            | Self::EnableTenantIsolation { table, .. }
-            | Self::DisableTenantIsolation { table } => table,
+            Self::EnableTenantIsolation { table, .. } | Self::DisableTenantIsolation { table } => {
+                table
+            }
         }
     }
 
@@ -195,20 +196,20 @@ impl Change {
             | Self::AddForeignKey { .. }
             | Self::EnableCapture { refresh: false, .. }
             | Self::EnableAudit { refresh: false, .. } => '+',
-            | Self::EnableTenantIsolation { replaces: None, .. } => '+',
+            Self::EnableTenantIsolation { replaces: None, .. } => '+',
             Self::DropTable { .. }
             | Self::DropColumn { .. }
             | Self::DropIndex { .. }
             | Self::DropForeignKey { .. }
             | Self::DisableCapture { .. }
             | Self::DisableAudit { .. } => '-',
-            | Self::DisableTenantIsolation { .. } => '-',
+            Self::DisableTenantIsolation { .. } => '-',
             Self::RenameTable { .. }
             | Self::RenameColumn { .. }
             | Self::AlterColumn { .. }
             | Self::EnableCapture { refresh: true, .. }
             | Self::EnableAudit { refresh: true, .. } => '~',
-            | Self::EnableTenantIsolation {
+            Self::EnableTenantIsolation {
                 replaces: Some(_), ..
             } => '~',
         }
