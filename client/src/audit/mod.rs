@@ -156,6 +156,7 @@ fn key_text(backend: crate::Backend, column: &str, value: &Value) -> Result<Stri
         Value::Date(d) => d.to_string(),
         Value::Decimal(d) => d.to_string(),
         Value::Null
+        | Value::CurrentTenant
         | Value::Float(_)
         | Value::Bytes(_)
         | Value::TimestampTz(_)
