@@ -87,6 +87,7 @@ async fn run_engine(engine: Backend, args: &Args) -> Result<()> {
     let spec = set.schemas().next().context("a FoxSchema")?.1.spec.clone();
     let options = ApplyOptions {
         schema_name: "bench".into(),
+        owner_uid: None,
         replaces: None,
         allow_destructive: false,
         require_approval: false,
