@@ -104,10 +104,9 @@ pub fn audit_capture_for(backend: Backend) -> &'static dyn AuditCapture {
     crate::dialect::dialect_for(backend).audit_capture()
 }
 
-/// Name of a per-table audit trigger, fitted to the engines' identifier limit.
-pub(crate) fn audit_object_name(prefix: &str, table: &str) -> String {
-    fox_crds::conventions::fit_identifier(&format!("{prefix}{table}"))
-}
+/// Name of a per-table audit trigger, fitted to the engines' identifier limit: named as the
+/// real-time capture names its triggers.
+pub(crate) use crate::realtime::capture::capture_object_name as audit_object_name;
 
 /// The columns of `table` that are recorded (not excluded), in table order.
 pub(crate) fn recorded_columns<'a>(table: &'a Table, settings: &TableAudit) -> Vec<&'a str> {

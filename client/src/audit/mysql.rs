@@ -217,19 +217,12 @@ impl AuditCapture for MySqlAudit {
     }
 
     fn remove(&self, table: &str) -> Vec<String> {
-        TRIGGERS
-            .iter()
-            .map(|(prefix, _)| {
-                format!(
-                    "DROP TRIGGER IF EXISTS {}",
-                    MySql.quote(&audit_object_name(prefix, table))
-                )
-            })
-            .chain(std::iter::once(format!(
-                "UPDATE `{AUDIT_TABLES}` SET `enabled` = 0 WHERE `table_name` = {}",
-                MySql.string_literal(table)
-            )))
-            .collect()
+        let mut statements = crate::realtime::capture::drop_triggers(&TRIGGERS, table, &MySql);
+        statements.push(format!(
+            "UPDATE `{AUDIT_TABLES}` SET `enabled` = 0 WHERE `table_name` = {}",
+            MySql.string_literal(table)
+        ));
+        statements
     }
 
     fn delete_log(&self, table: &str) -> Vec<String> {

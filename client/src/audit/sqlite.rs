@@ -189,19 +189,12 @@ impl AuditCapture for SqliteAudit {
     }
 
     fn remove(&self, table: &str) -> Vec<String> {
-        TRIGGERS
-            .iter()
-            .map(|(prefix, _)| {
-                format!(
-                    "DROP TRIGGER IF EXISTS {}",
-                    Sqlite.quote(&audit_object_name(prefix, table))
-                )
-            })
-            .chain(std::iter::once(format!(
-                "UPDATE \"{AUDIT_TABLES}\" SET \"enabled\" = 0 WHERE \"table_name\" = {}",
-                Sqlite.string_literal(table)
-            )))
-            .collect()
+        let mut statements = crate::realtime::capture::drop_triggers(&TRIGGERS, table, &Sqlite);
+        statements.push(format!(
+            "UPDATE \"{AUDIT_TABLES}\" SET \"enabled\" = 0 WHERE \"table_name\" = {}",
+            Sqlite.string_literal(table)
+        ));
+        statements
     }
 
     fn delete_log(&self, table: &str) -> Vec<String> {

@@ -33,7 +33,7 @@
 //! How each engine captures and numbers changes is its [`ChangeCapture`] (see
 //! docs/realtime.md).
 
-mod capture;
+pub(crate) mod capture;
 mod mysql;
 mod postgres;
 mod sqlite;
