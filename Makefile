@@ -63,13 +63,14 @@ chart-check:
 	bash e2e/chart/check.sh
 
 ## bench: foxdb vs raw sqlx, SeaORM, Diesel, TypeORM (PostgreSQL) and raw sqlx (MariaDB, SQLite); query cache and replica routing;
-## a two-database transfer with two-phase commit vs two local transactions; audit write cost; release build
+## a two-database transfer with two-phase commit vs two local transactions; audit write cost; event appends/s; release build
 bench: services
 	bash bench/typeorm/install.sh
 	$(CARGO) run --release -p fox-bench --bin bench-client
 	$(CARGO) run --release -p fox-bench --bin bench-cache
 	$(CARGO) run --release -p fox-bench --bin bench-distributed
 	$(CARGO) run --release -p fox-bench --bin bench-audit
+	$(CARGO) run --release -p fox-bench --bin bench-events
 	$(CARGO) run --release -p fox-bench --bin bench-tenancy
 
 ## bench-instructions: client instructions per operation (valgrind callgrind) of foxdb, raw sqlx on a

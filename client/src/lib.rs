@@ -44,6 +44,7 @@ pub mod dialect;
 pub mod distributed;
 pub mod enum_label;
 pub mod error;
+pub mod events;
 pub mod executor;
 pub mod introspect;
 pub mod lexer;

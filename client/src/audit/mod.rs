@@ -389,6 +389,31 @@ pub async fn verify(db: &Database, table: &str) -> Result<ChainReport> {
         return Err(no_chain());
     }
     let name = Value::Text(table.to_string());
+    // A table audited without a chain has no hashes to check: an empty walk would call it
+    // intact.
+    let dialect = crate::dialect::dialect_for(backend);
+    let settings = format!(
+        "SELECT {} AS chained FROM {} WHERE {} = {}",
+        dialect.quote("hash_chain"),
+        dialect.quote(AUDIT_TABLES),
+        dialect.quote("table_name"),
+        capture.placeholder(1)
+    );
+    let not_audited = || crate::Error::Unsupported {
+        backend,
+        feature: format!(
+            "verifying the audit log of {table}: the table is not audited (set audit.enabled and audit.hashChain: true on it and run fox apply)"
+        ),
+    };
+    let settings = db
+        .fetch_all(&settings, std::slice::from_ref(&name))
+        .await
+        .map_err(|_| not_audited())?;
+    match settings.first() {
+        None => return Err(not_audited()),
+        Some(row) if row.get::<i64>("chained")? == 0 => return Err(no_chain()),
+        Some(_) => {}
+    }
     let ends = db
         .fetch_all(capture.chain_ends(), std::slice::from_ref(&name))
         .await
