@@ -12,6 +12,14 @@ pub const AUDIT_LOG: &str = "_fox_audit";
 /// One row per audited table: its settings, chain head and chain anchor.
 pub const AUDIT_TABLES: &str = "_fox_audit_tables";
 
+/// How many characters of a record's key text (`key_text`: the key's values as text, joined by
+/// [`KEY_TEXT_SEPARATOR`]) the log keeps: what its `(table_name, key_text)` index holds, so
+/// [`crate::Database::history`] finds a row's records without scanning the log.
+pub const KEY_TEXT_LENGTH: usize = 200;
+
+/// What joins the values of a composite key in `key_text` (the ASCII unit separator).
+pub const KEY_TEXT_SEPARATOR: char = '\u{1f}';
+
 /// The view [`crate::audit::AuditRecord`] reads: the log with every engine's columns as text
 /// and compressed changes expanded.
 pub const AUDIT_VIEW: &str = "_fox_audit_log";

@@ -36,7 +36,10 @@ mod sqlite;
 
 use std::collections::BTreeMap;
 
-pub use capture::{AUDIT_LOG, AUDIT_TABLES, AUDIT_VIEW, AuditCapture, audit_capture_for};
+pub use capture::{
+    AUDIT_LOG, AUDIT_TABLES, AUDIT_VIEW, AuditCapture, KEY_TEXT_LENGTH, KEY_TEXT_SEPARATOR,
+    audit_capture_for,
+};
 pub use mysql::MySqlAudit;
 pub use postgres::PostgresAudit;
 pub use sqlite::{AUDIT_ACTOR, SqliteAudit};
@@ -117,33 +120,62 @@ impl Database {
     /// [`crate::Error::Unsupported`] for a key column of a type the log cannot be searched by
     /// (floats, bytes, JSON).
     pub async fn history<M: Model>(&self, row: &M) -> Result<Vec<AuditRecord>> {
-        let capture = audit_capture_for(self.backend());
-        let dialect = crate::dialect::dialect_for(self.backend());
-        let mut conditions = vec![format!(
-            "{} = {}",
-            dialect.quote("table_name"),
-            capture.placeholder(1)
-        )];
-        let mut values = vec![Value::Text(M::TABLE.to_string())];
-        for column in M::PRIMARY_KEY {
-            let value = row.value_of(column).unwrap_or(Value::Null);
-            values.push(Value::Text(key_text(self.backend(), column, &value)?));
-            conditions.push(capture.key_equals(column, values.len()));
-        }
-        let sql = format!(
-            "SELECT {} FROM {} WHERE {} ORDER BY {}",
-            AuditRecord::COLUMNS
-                .iter()
-                .map(|c| dialect.quote(c))
-                .collect::<Vec<_>>()
-                .join(", "),
-            dialect.quote(AUDIT_VIEW),
-            conditions.join(" AND "),
-            dialect.quote("id")
-        );
+        let (sql, values) = history_statement(self.backend(), row)?;
         let rows = self.fetch_all(&sql, &values).await?;
         rows.iter().map(AuditRecord::from_row).collect()
     }
+}
+
+/// The statement [`Database::history`] runs for `row`, and its values: the log's
+/// `(table_name, key_text)` index finds the records (`key_text` holds the key's values as text,
+/// cut to [`KEY_TEXT_LENGTH`] characters), and the key columns are then compared
+/// whole.
+///
+/// # Errors
+/// As [`Database::history`].
+pub fn history_statement<M: Model>(
+    backend: crate::Backend,
+    row: &M,
+) -> Result<(String, Vec<Value>)> {
+    let capture = audit_capture_for(backend);
+    let dialect = crate::dialect::dialect_for(backend);
+    let mut key_values = Vec::with_capacity(M::PRIMARY_KEY.len());
+    for column in M::PRIMARY_KEY {
+        let value = row.value_of(column).unwrap_or(Value::Null);
+        key_values.push(key_text(backend, column, &value)?);
+    }
+    let joined: String = key_values
+        .join(&KEY_TEXT_SEPARATOR.to_string())
+        .chars()
+        .take(KEY_TEXT_LENGTH)
+        .collect();
+    let mut values = vec![Value::Text(M::TABLE.to_string()), Value::Text(joined)];
+    let mut conditions = vec![format!(
+        "{} IN (SELECT {} FROM {} WHERE {} = {} AND {} = {})",
+        dialect.quote("id"),
+        dialect.quote("id"),
+        dialect.quote(AUDIT_LOG),
+        dialect.quote("table_name"),
+        capture.placeholder(1),
+        dialect.quote("key_text"),
+        capture.placeholder(2)
+    )];
+    for (column, text) in M::PRIMARY_KEY.iter().zip(key_values) {
+        values.push(Value::Text(text));
+        conditions.push(capture.key_equals(column, values.len()));
+    }
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {} ORDER BY {}",
+        AuditRecord::COLUMNS
+            .iter()
+            .map(|c| dialect.quote(c))
+            .collect::<Vec<_>>()
+            .join(", "),
+        dialect.quote(AUDIT_VIEW),
+        conditions.join(" AND "),
+        dialect.quote("id")
+    );
+    Ok((sql, values))
 }
 
 /// A key value as the log's JSON holds it, as text.

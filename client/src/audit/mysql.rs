@@ -6,8 +6,8 @@
 use fox_crds::ColumnType;
 
 use super::capture::{
-    AUDIT_LOG, AUDIT_TABLES, AUDIT_VIEW, AuditCapture, audit_object_name, recorded_columns,
-    settings_values,
+    AUDIT_LOG, AUDIT_TABLES, AUDIT_VIEW, AuditCapture, KEY_TEXT_LENGTH, audit_object_name,
+    recorded_columns, settings_values,
 };
 use crate::Backend;
 use crate::dialect::{Dialect, MySql};
@@ -50,6 +50,27 @@ fn value(table: &Table, row: &str, name: &str) -> String {
     }
 }
 
+/// The record's key text from `v_key` (its JSON key), each value read back as
+/// [`AuditCapture::key_equals`] reads it.
+fn key_text(key: &[String]) -> String {
+    let values: Vec<String> = key
+        .iter()
+        .map(|c| format!("JSON_UNQUOTE(JSON_EXTRACT(v_key, {}))", json_path(c)))
+        .collect();
+    format!(
+        "LEFT(CONCAT_WS(CHAR(31 USING utf8mb4), {}), {KEY_TEXT_LENGTH})",
+        values.join(", ")
+    )
+}
+
+/// `$."column"` as a string literal.
+fn json_path(column: &str) -> String {
+    MySql.string_literal(&format!(
+        "$.\"{}\"",
+        column.replace('\\', "\\\\").replace('"', "\\\"")
+    ))
+}
+
 /// MySQL/MariaDB audit capture.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct MySqlAudit;
@@ -81,7 +102,9 @@ impl AuditCapture for MySqlAudit {
                  `packed_changes` LONGBLOB NULL, \
                  `prev_hash` VARCHAR(64) NULL, \
                  `hash` VARCHAR(64) NULL, \
-                 KEY `{AUDIT_LOG}_table` (`table_name`, `changed_at`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+                 `key_text` VARCHAR({KEY_TEXT_LENGTH}) CHARACTER SET utf8mb4 NULL, \
+                 KEY `{AUDIT_LOG}_table` (`table_name`, `changed_at`), \
+                 KEY `{AUDIT_LOG}_key` (`table_name`, `key_text`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
             ),
             format!(
                 "CREATE TABLE IF NOT EXISTS `{AUDIT_TABLES}` (\
@@ -206,11 +229,12 @@ impl AuditCapture for MySqlAudit {
                  {diff} \
                  IF v_changed = 1 THEN \
                  {chain} \
-                 INSERT INTO `{AUDIT_LOG}` (`table_name`, `primary_key`, `operation`, `actor`, `changed_at`, `changes`, `packed_changes`, `prev_hash`, `hash`) \
-                 VALUES ({name}, v_key, '{operation}', @foxdb_actor, v_at, {changes}, {packed}, v_prev, v_hash); \
+                 INSERT INTO `{AUDIT_LOG}` (`table_name`, `primary_key`, `operation`, `actor`, `changed_at`, `changes`, `packed_changes`, `prev_hash`, `hash`, `key_text`) \
+                 VALUES ({name}, v_key, '{operation}', @foxdb_actor, v_at, {changes}, {packed}, v_prev, v_hash, {key_text}); \
                  END IF; \
                  END",
-                key_parts.join(", ")
+                key_parts.join(", "),
+                key_text = key_text(&table.primary_key),
             ));
         }
         statements
@@ -259,11 +283,10 @@ impl AuditCapture for MySqlAudit {
     }
 
     fn key_equals(&self, column: &str, _n: usize) -> String {
-        let path = MySql.string_literal(&format!(
-            "$.\"{}\"",
-            column.replace('\\', "\\\\").replace('"', "\\\"")
-        ));
-        format!("JSON_UNQUOTE(JSON_EXTRACT(`primary_key`, {path})) = ?")
+        format!(
+            "JSON_UNQUOTE(JSON_EXTRACT(`primary_key`, {})) = ?",
+            json_path(column)
+        )
     }
 
     fn chain_records(&self) -> &'static str {

@@ -6,7 +6,9 @@
 //! column PostgreSQL compresses itself (TOAST, `STORAGE MAIN`), which it does for records past
 //! its TOAST threshold (about 2 kB); smaller records are stored as they are.
 
-use super::capture::{AUDIT_LOG, AUDIT_TABLES, AUDIT_VIEW, AuditCapture, settings_values};
+use super::capture::{
+    AUDIT_LOG, AUDIT_TABLES, AUDIT_VIEW, AuditCapture, KEY_TEXT_LENGTH, settings_values,
+};
 use crate::Backend;
 use crate::dialect::{Dialect, Postgres};
 use crate::schema::{Table, TableAudit};
@@ -72,7 +74,8 @@ impl AuditCapture for PostgresAudit {
                  \"changes\" jsonb, \
                  \"packed_changes\" jsonb, \
                  \"prev_hash\" text, \
-                 \"hash\" text)"
+                 \"hash\" text, \
+                 \"key_text\" text)"
             ),
             // Plain changes are never compressed; packed ones always may be.
             format!(
@@ -81,6 +84,10 @@ impl AuditCapture for PostgresAudit {
             ),
             format!(
                 "CREATE INDEX IF NOT EXISTS \"{AUDIT_LOG}_table\" ON \"{AUDIT_LOG}\" (\"table_name\", \"changed_at\")"
+            ),
+            // A row's history: table and key.
+            format!(
+                "CREATE INDEX IF NOT EXISTS \"{AUDIT_LOG}_key\" ON \"{AUDIT_LOG}\" (\"table_name\", \"key_text\")"
             ),
             format!(
                 "CREATE TABLE IF NOT EXISTS \"{AUDIT_TABLES}\" (\
@@ -110,6 +117,7 @@ DECLARE
   source jsonb;
   diff jsonb;
   key_value jsonb := '{{}}'::jsonb;
+  key_text text := '';
   who text := NULLIF(current_setting('foxdb.actor', true), '');
   at timestamptz;
   prev text;
@@ -125,6 +133,7 @@ BEGIN
   IF TG_OP = 'DELETE' THEN source := to_jsonb(OLD); ELSE source := to_jsonb(NEW); END IF;
   FOR i IN 3 .. TG_NARGS - 1 LOOP
     key_value := key_value || jsonb_build_object(TG_ARGV[i], source -> TG_ARGV[i]);
+    key_text := CASE WHEN i = 3 THEN '' ELSE key_text || chr(31) END || COALESCE(source ->> TG_ARGV[i], '');
   END LOOP;
   IF TG_ARGV[1] = '1' THEN
     SELECT "head_hash" INTO prev FROM "{AUDIT_TABLES}" WHERE "table_name" = TG_TABLE_NAME FOR UPDATE;
@@ -135,11 +144,11 @@ BEGIN
   ELSE
     at := clock_timestamp();
   END IF;
-  INSERT INTO "{AUDIT_LOG}" ("table_name", "primary_key", "operation", "actor", "changed_at", "changes", "packed_changes", "prev_hash", "hash")
+  INSERT INTO "{AUDIT_LOG}" ("table_name", "primary_key", "operation", "actor", "changed_at", "changes", "packed_changes", "prev_hash", "hash", "key_text")
   VALUES (TG_TABLE_NAME, key_value, lower(TG_OP), who, at,
           CASE WHEN TG_ARGV[0] = '1' THEN NULL ELSE diff END,
           CASE WHEN TG_ARGV[0] = '1' THEN diff END,
-          prev, digest);
+          prev, digest, left(key_text, {KEY_TEXT_LENGTH}));
   RETURN NULL;
 END
 $fox$"#

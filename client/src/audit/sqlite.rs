@@ -7,8 +7,8 @@
 use fox_crds::ColumnType;
 
 use super::capture::{
-    AUDIT_LOG, AUDIT_TABLES, AUDIT_VIEW, AuditCapture, audit_object_name, recorded_columns,
-    settings_values,
+    AUDIT_LOG, AUDIT_TABLES, AUDIT_VIEW, AuditCapture, KEY_TEXT_LENGTH, audit_object_name,
+    recorded_columns, settings_values,
 };
 use crate::Backend;
 use crate::dialect::{Dialect, Sqlite};
@@ -33,6 +33,23 @@ fn value(table: &Table, row: &str, name: &str) -> String {
         Some(ColumnType::Bytes) => format!("hex({value})"),
         _ => value,
     }
+}
+
+/// The text of `column`'s value in the JSON key `key` (an SQL expression), as
+/// [`AuditCapture::key_equals`] compares it.
+fn key_value(key: &str, column: &str) -> String {
+    let path = Sqlite.string_literal(&format!("$.\"{}\"", column.replace('"', "\\\"")));
+    format!("CAST(json_extract({key}, {path}) AS TEXT)")
+}
+
+/// The record's key text: the key's values (from the JSON key `key`) joined by the unit
+/// separator, cut to the indexed length.
+fn key_text(key: &str, columns: &[String]) -> String {
+    let values: Vec<String> = columns.iter().map(|c| key_value(key, c)).collect();
+    format!(
+        "substr({}, 1, {KEY_TEXT_LENGTH})",
+        values.join(" || char(31) || ")
+    )
 }
 
 /// SQLite audit capture.
@@ -75,10 +92,15 @@ impl AuditCapture for SqliteAudit {
                  \"changes\" TEXT, \
                  \"packed_changes\" BLOB, \
                  \"prev_hash\" TEXT, \
-                 \"hash\" TEXT)"
+                 \"hash\" TEXT, \
+                 \"key_text\" TEXT)"
             ),
             format!(
                 "CREATE INDEX IF NOT EXISTS \"{AUDIT_LOG}_table\" ON \"{AUDIT_LOG}\" (\"table_name\", \"changed_at\")"
+            ),
+            // A row's history: table and key.
+            format!(
+                "CREATE INDEX IF NOT EXISTS \"{AUDIT_LOG}_key\" ON \"{AUDIT_LOG}\" (\"table_name\", \"key_text\")"
             ),
             format!(
                 "CREATE TABLE IF NOT EXISTS \"{AUDIT_TABLES}\" (\
@@ -179,10 +201,11 @@ impl AuditCapture for SqliteAudit {
             statements.push(format!("DROP TRIGGER IF EXISTS {trigger}"));
             statements.push(format!(
                 "CREATE TRIGGER {trigger} AFTER {event} ON {quoted} FOR EACH ROW{when} BEGIN \
-                 INSERT INTO \"{AUDIT_LOG}\" (\"table_name\", \"primary_key\", \"operation\", \"actor\", \"changed_at\", \"changes\") \
-                 VALUES ({name}, json_object({}), '{}', (SELECT \"actor\" FROM \"{AUDIT_ACTOR}\" WHERE \"id\" = 1), {NOW}, {changes}); END",
-                key.join(", "),
-                event.to_ascii_lowercase()
+                 INSERT INTO \"{AUDIT_LOG}\" (\"table_name\", \"primary_key\", \"operation\", \"actor\", \"changed_at\", \"changes\", \"key_text\") \
+                 VALUES ({name}, {key_json}, '{}', (SELECT \"actor\" FROM \"{AUDIT_ACTOR}\" WHERE \"id\" = 1), {NOW}, {changes}, {key_text}); END",
+                event.to_ascii_lowercase(),
+                key_json = format!("json_object({})", key.join(", ")),
+                key_text = key_text(&format!("json_object({})", key.join(", ")), &table.primary_key),
             ));
         }
         statements
@@ -233,8 +256,7 @@ impl AuditCapture for SqliteAudit {
     }
 
     fn key_equals(&self, column: &str, _n: usize) -> String {
-        let path = Sqlite.string_literal(&format!("$.\"{}\"", column.replace('"', "\\\"")));
-        format!("CAST(json_extract(\"primary_key\", {path}) AS TEXT) = ?")
+        format!("{} = ?", key_value("\"primary_key\"", column))
     }
 
     fn chain_records(&self) -> &'static str {

@@ -634,3 +634,104 @@ async fn a_dropped_actor_transaction_leaves_no_actor_for_the_next_one() {
         db.close().await;
     }
 }
+
+#[tokio::test]
+async fn fox_audit_verify_refuses_a_table_without_a_hash_chain_instead_of_calling_it_intact() {
+    for engine in Backend::ALL {
+        let database = TestDatabase::create(engine).await;
+        applied(apply(&database, &accounts("{enabled: true}"), false).await);
+        execute(
+            &database,
+            "INSERT INTO accounts (id, owner, balance) VALUES (1, 'o', 0)",
+        )
+        .await;
+        let unchained = super::support::fox(&[
+            "audit",
+            "verify",
+            "--database",
+            database.url(),
+            "--table",
+            "accounts",
+        ]);
+        let stderr = super::support::text(&unchained.stderr);
+        assert_eq!(unchained.status.code(), Some(1), "{engine}: {stderr}");
+        assert!(
+            stderr.contains("verifying the audit log of accounts: it has no hash chain"),
+            "{engine}: {stderr}"
+        );
+        assert!(
+            !super::support::text(&unchained.stdout).contains("intact"),
+            "{engine}"
+        );
+        let db = Database::connect(database.url()).await.expect("connects");
+        let not_audited = foxdb::audit::verify(&db, "ledger").await;
+        let message = not_audited.expect_err("refused").to_string();
+        let expected = if engine == Backend::Sqlite {
+            // SQLite has no hash chains at all: that is what it says first.
+            "it has no hash chain"
+        } else {
+            "the table is not audited"
+        };
+        assert!(message.contains(expected), "{engine}: {message}");
+        db.close().await;
+    }
+}
+
+#[tokio::test]
+async fn history_finds_a_rows_records_through_the_table_and_key_index() {
+    for engine in Backend::ALL {
+        let database = TestDatabase::create(engine).await;
+        let on = accounts("{enabled: true}");
+        let plan_sql: Vec<String> = plan(&database, &on)
+            .await
+            .statements
+            .iter()
+            .map(|s| s.sql.clone())
+            .collect();
+        assert!(
+            plan_sql.iter().any(|s| s.contains("_fox_audit_key")),
+            "{engine}: the plan installs the key index: {plan_sql:#?}"
+        );
+        applied(apply(&database, &on, false).await);
+        let rows: Vec<String> = (1..=1500)
+            .map(|id| format!("({id}, 'owner {id}', {id})"))
+            .collect();
+        execute(
+            &database,
+            &format!(
+                "INSERT INTO accounts (id, owner, balance) VALUES {}",
+                rows.join(", ")
+            ),
+        )
+        .await;
+        execute(&database, "UPDATE accounts SET balance = 0 WHERE id = 700").await;
+        let analyze = match engine {
+            Backend::Postgres => "ANALYZE _fox_audit",
+            Backend::MySql => "ANALYZE TABLE _fox_audit",
+            Backend::Sqlite => "ANALYZE",
+        };
+        execute(&database, analyze).await;
+        let db = Database::connect(database.url()).await.expect("connects");
+        let account = Account {
+            id: 700,
+            owner: "owner 700".into(),
+            balance: 0,
+            secret: None,
+        };
+        let history = db.history(&account).await.expect("reads its history");
+        let operations: Vec<&str> = history.iter().map(|r| r.operation.as_str()).collect();
+        assert_eq!(operations, ["insert", "update"], "{engine}");
+        let (sql, values) =
+            foxdb::audit::history_statement(engine, &account).expect("a history statement");
+        let plan = db
+            .explain(&sql, &values)
+            .await
+            .expect("explains")
+            .join("\n");
+        assert!(
+            plan.contains("_fox_audit_key"),
+            "{engine}: history reads through the key index:\n{plan}"
+        );
+        db.close().await;
+    }
+}
