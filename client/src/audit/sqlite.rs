@@ -198,14 +198,14 @@ impl AuditCapture for SqliteAudit {
                     .collect();
                 (String::new(), format!("json_object({})", pairs.join(", ")))
             };
+            let key_json = format!("json_object({})", key.join(", "));
             statements.push(format!("DROP TRIGGER IF EXISTS {trigger}"));
             statements.push(format!(
                 "CREATE TRIGGER {trigger} AFTER {event} ON {quoted} FOR EACH ROW{when} BEGIN \
                  INSERT INTO \"{AUDIT_LOG}\" (\"table_name\", \"primary_key\", \"operation\", \"actor\", \"changed_at\", \"changes\", \"key_text\") \
                  VALUES ({name}, {key_json}, '{}', (SELECT \"actor\" FROM \"{AUDIT_ACTOR}\" WHERE \"id\" = 1), {NOW}, {changes}, {key_text}); END",
                 event.to_ascii_lowercase(),
-                key_json = format!("json_object({})", key.join(", ")),
-                key_text = key_text(&format!("json_object({})", key.join(", ")), &table.primary_key),
+                key_text = key_text(&key_json, &table.primary_key),
             ));
         }
         statements
