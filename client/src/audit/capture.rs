@@ -143,3 +143,76 @@ pub(crate) fn settings_values(
         i32::from(settings.hash_chain)
     )
 }
+
+/// The parts the MySQL and SQLite audit triggers share: one trigger per event with the
+/// table's columns written out, each value read through the engine's `value` (`row.column`
+/// as recorded: bytes as hex text there, JSON holding no binary).
+pub(crate) struct WrittenOutTrigger<'a> {
+    /// `INSERT`, `UPDATE` or `DELETE`.
+    pub event: &'a str,
+    /// The audited table.
+    pub table: &'a Table,
+    /// Quotes the column names written as JSON keys.
+    pub dialect: &'a dyn crate::dialect::Dialect,
+    /// The engine's JSON array function (`JSON_ARRAY`, `json_array`).
+    pub json_array: &'static str,
+    /// `row.column` as recorded: `(table, row, column)`.
+    pub value: fn(&Table, &str, &str) -> String,
+}
+
+impl WrittenOutTrigger<'_> {
+    /// `'column', value` for each key column (the arguments of the key's JSON object), read
+    /// from the row the event leaves (`OLD` for a delete).
+    pub(crate) fn key_arguments(&self) -> Vec<String> {
+        let row = if self.event == "DELETE" { "OLD" } else { "NEW" };
+        self.table
+            .primary_key
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}, {}",
+                    self.dialect.string_literal(c),
+                    (self.value)(self.table, row, c)
+                )
+            })
+            .collect()
+    }
+
+    /// `column`'s value before the write (`NULL` for an insert).
+    pub(crate) fn before(&self, column: &str) -> String {
+        if self.event == "INSERT" {
+            "NULL".into()
+        } else {
+            (self.value)(self.table, "OLD", column)
+        }
+    }
+
+    /// `column`'s value after the write (`NULL` for a delete).
+    pub(crate) fn after(&self, column: &str) -> String {
+        if self.event == "DELETE" {
+            "NULL".into()
+        } else {
+            (self.value)(self.table, "NEW", column)
+        }
+    }
+
+    /// `[old, new]` of `column` as a JSON array.
+    pub(crate) fn change(&self, column: &str) -> String {
+        format!(
+            "{}({}, {})",
+            self.json_array,
+            self.before(column),
+            self.after(column)
+        )
+    }
+
+    /// `'column', [old, new]` for each of `columns`: the arguments of an insert's or delete's
+    /// changes as one JSON object.
+    pub(crate) fn change_arguments(&self, columns: &[&str]) -> String {
+        columns
+            .iter()
+            .map(|c| format!("{}, {}", self.dialect.string_literal(c), self.change(c)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}

@@ -6,8 +6,8 @@
 use fox_crds::ColumnType;
 
 use super::capture::{
-    AUDIT_LOG, AUDIT_TABLES, AUDIT_VIEW, AuditCapture, KEY_TEXT_LENGTH, audit_object_name,
-    recorded_columns, settings_values,
+    AUDIT_LOG, AUDIT_TABLES, AUDIT_VIEW, AuditCapture, KEY_TEXT_LENGTH, WrittenOutTrigger,
+    audit_object_name, recorded_columns, settings_values,
 };
 use crate::Backend;
 use crate::dialect::{Dialect, MySql};
@@ -140,57 +140,33 @@ impl AuditCapture for MySqlAudit {
         ));
         for (prefix, event) in TRIGGERS {
             let trigger = MySql.quote(&audit_object_name(prefix, &table.name));
-            let key_row = if event == "DELETE" { "OLD" } else { "NEW" };
-            let key_parts: Vec<String> = table
-                .primary_key
-                .iter()
-                .map(|c| format!("{}, {}", MySql.string_literal(c), value(table, key_row, c)))
-                .collect();
+            let shape = WrittenOutTrigger {
+                event,
+                table,
+                dialect: &MySql,
+                json_array: "JSON_ARRAY",
+                value,
+            };
+            let key_parts = shape.key_arguments();
             let operation = event.to_ascii_lowercase();
-            let old = |c: &str| {
-                if event == "INSERT" {
-                    "NULL".to_string()
-                } else {
-                    value(table, "OLD", c)
-                }
-            };
-            let new = |c: &str| {
-                if event == "DELETE" {
-                    "NULL".to_string()
-                } else {
-                    value(table, "NEW", c)
-                }
-            };
             let diff = if event == "UPDATE" {
                 // Only the changed columns.
                 recorded
                     .iter()
                     .map(|c| {
                         format!(
-                            "IF NOT (OLD.{q} <=> NEW.{q}) THEN SET v_changes = JSON_MERGE_PATCH(v_changes, JSON_OBJECT({}, JSON_ARRAY({}, {}))); SET v_changed = 1; END IF;",
+                            "IF NOT (OLD.{q} <=> NEW.{q}) THEN SET v_changes = JSON_MERGE_PATCH(v_changes, JSON_OBJECT({}, {})); SET v_changed = 1; END IF;",
                             MySql.string_literal(c),
-                            old(c),
-                            new(c),
+                            shape.change(c),
                             q = MySql.quote(c)
                         )
                     })
                     .collect::<Vec<_>>()
                     .join(" ")
             } else {
-                let pairs: Vec<String> = recorded
-                    .iter()
-                    .map(|c| {
-                        format!(
-                            "{}, JSON_ARRAY({}, {})",
-                            MySql.string_literal(c),
-                            old(c),
-                            new(c)
-                        )
-                    })
-                    .collect();
                 format!(
                     "SET v_changes = JSON_OBJECT({}); SET v_changed = 1;",
-                    pairs.join(", ")
+                    shape.change_arguments(&recorded)
                 )
             };
             let chain = if settings.hash_chain {

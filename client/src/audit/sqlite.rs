@@ -7,8 +7,8 @@
 use fox_crds::ColumnType;
 
 use super::capture::{
-    AUDIT_LOG, AUDIT_TABLES, AUDIT_VIEW, AuditCapture, KEY_TEXT_LENGTH, audit_object_name,
-    recorded_columns, settings_values,
+    AUDIT_LOG, AUDIT_TABLES, AUDIT_VIEW, AuditCapture, KEY_TEXT_LENGTH, WrittenOutTrigger,
+    audit_object_name, recorded_columns, settings_values,
 };
 use crate::Backend;
 use crate::dialect::{Dialect, Sqlite};
@@ -137,26 +137,14 @@ impl AuditCapture for SqliteAudit {
         ));
         for (prefix, event) in TRIGGERS {
             let trigger = Sqlite.quote(&audit_object_name(prefix, &table.name));
-            let key_row = if event == "DELETE" { "OLD" } else { "NEW" };
-            let key: Vec<String> = table
-                .primary_key
-                .iter()
-                .map(|c| format!("{}, {}", Sqlite.string_literal(c), value(table, key_row, c)))
-                .collect();
-            let old = |c: &str| {
-                if event == "INSERT" {
-                    "NULL".to_string()
-                } else {
-                    value(table, "OLD", c)
-                }
+            let shape = WrittenOutTrigger {
+                event,
+                table,
+                dialect: &Sqlite,
+                json_array: "json_array",
+                value,
             };
-            let new = |c: &str| {
-                if event == "DELETE" {
-                    "NULL".to_string()
-                } else {
-                    value(table, "NEW", c)
-                }
-            };
+            let key = shape.key_arguments();
             let (when, changes) = if event == "UPDATE" {
                 let differs = |c: &str| format!("OLD.{q} IS NOT NEW.{q}", q = Sqlite.quote(c));
                 let when = if recorded.is_empty() {
@@ -169,10 +157,9 @@ impl AuditCapture for SqliteAudit {
                     .iter()
                     .map(|c| {
                         format!(
-                            "SELECT {} AS k, json_array({}, {}) AS v WHERE {}",
+                            "SELECT {} AS k, {} AS v WHERE {}",
                             Sqlite.string_literal(c),
-                            old(c),
-                            new(c),
+                            shape.change(c),
                             differs(c)
                         )
                     })
@@ -185,18 +172,10 @@ impl AuditCapture for SqliteAudit {
                     ),
                 )
             } else {
-                let pairs: Vec<String> = recorded
-                    .iter()
-                    .map(|c| {
-                        format!(
-                            "{}, json_array({}, {})",
-                            Sqlite.string_literal(c),
-                            old(c),
-                            new(c)
-                        )
-                    })
-                    .collect();
-                (String::new(), format!("json_object({})", pairs.join(", ")))
+                (
+                    String::new(),
+                    format!("json_object({})", shape.change_arguments(&recorded)),
+                )
             };
             let key_json = format!("json_object({})", key.join(", "));
             statements.push(format!("DROP TRIGGER IF EXISTS {trigger}"));
