@@ -71,7 +71,10 @@ async fn a_schema_handle_keeps_typed_and_raw_statements_in_its_tenants_schema_on
     globex.insert(&note("g1")).await.expect("inserts");
     assert_eq!(bodies(&db, "acme.notes").await, ["a1", "a2"]);
     assert_eq!(bodies(&db, "globex.notes").await, ["g1"]);
-    assert!(bodies(&db, "public.notes").await.is_empty(), "public untouched");
+    assert!(
+        bodies(&db, "public.notes").await.is_empty(),
+        "public untouched"
+    );
     let mine = Note::find()
         .order_by(Note::ID.asc())
         .all(&acme)
@@ -89,7 +92,11 @@ async fn a_schema_handle_keeps_typed_and_raw_statements_in_its_tenants_schema_on
         .await
         .expect("updates");
     assert_eq!(bodies(&db, "acme.notes").await, ["changed", "a2"]);
-    assert_eq!(bodies(&db, "globex.notes").await, ["g1"], "same id, other tenant");
+    assert_eq!(
+        bodies(&db, "globex.notes").await,
+        ["g1"],
+        "same id, other tenant"
+    );
     Note::delete()
         .filter(Note::BODY.eq("g1"))
         .exec(&acme)
@@ -147,9 +154,14 @@ async fn a_schema_handle_keeps_typed_and_raw_statements_in_its_tenants_schema_on
     );
 
     // A tenant without the table finds none, rather than another schema's.
-    db.execute("CREATE SCHEMA initech", &[]).await.expect("creates");
+    db.execute("CREATE SCHEMA initech", &[])
+        .await
+        .expect("creates");
     let initech = db.tenant_schema("initech").expect("a schema name");
-    assert!(Note::find().all(&initech).await.is_err(), "no initech.notes");
+    assert!(
+        Note::find().all(&initech).await.is_err(),
+        "no initech.notes"
+    );
 
     for bad in ["", "Acme", "acme-1", "1acme", "a\"b"] {
         assert!(
@@ -170,11 +182,18 @@ async fn mariadb_reaches_tenant_databases_through_a_pool_each_and_refuses_the_sh
         }
         other => panic!("expected Unsupported, got {other:?}"),
     }
-    let tenants = [format!("{}_acme", test.name()), format!("{}_globex", test.name())];
+    let tenants = [
+        format!("{}_acme", test.name()),
+        format!("{}_globex", test.name()),
+    ];
     let dialect = foxdb::dialect::dialect_for(db.backend());
     for tenant in &tenants {
-        let create = dialect.create_tenant_namespace(tenant).expect("MySQL has databases");
-        db.execute(&create, &[]).await.expect("creates the database");
+        let create = dialect
+            .create_tenant_namespace(tenant)
+            .expect("MySQL has databases");
+        db.execute(&create, &[])
+            .await
+            .expect("creates the database");
         db.execute(
             &format!(
                 "CREATE TABLE `{tenant}`.notes (id bigint AUTO_INCREMENT PRIMARY KEY, body varchar(40) NOT NULL)"
@@ -198,13 +217,19 @@ async fn mariadb_reaches_tenant_databases_through_a_pool_each_and_refuses_the_sh
         .await
         .expect("reads");
     assert_eq!(raw.len(), 1);
-    assert_eq!(bodies(&db, &format!("`{}`.notes", tenants[0])).await, ["a1"]);
+    assert_eq!(
+        bodies(&db, &format!("`{}`.notes", tenants[0])).await,
+        ["a1"]
+    );
     assert_eq!(
         bodies(&db, &format!("`{}`.notes", tenants[1])).await,
         ["g1", "g2"]
     );
     assert!(
-        matches!(pools.get("Not-A-Name").await, Err(Error::InvalidTenant { .. })),
+        matches!(
+            pools.get("Not-A-Name").await,
+            Err(Error::InvalidTenant { .. })
+        ),
         "a name no database can have"
     );
     pools.close().await;

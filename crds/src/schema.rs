@@ -91,7 +91,8 @@ pub struct FoxSchemaSpec {
     pub collections: Vec<CollectionSpec>,
     /// Rows upserted by primary key after the schema is applied, in dependency order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub seed: Vec<SeedSpec>,    /// The tenants to apply the tables to, instead of the database of `databaseRef`: a
+    pub seed: Vec<SeedSpec>,
+    /// The tenants to apply the tables to, instead of the database of `databaseRef`: a
     /// schema (MySQL database) each on its server, or a database each. See
     /// docs/multi-tenancy.md.
     #[serde(default, skip_serializing_if = "Option::is_none")]

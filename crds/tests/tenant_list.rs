@@ -31,7 +31,10 @@ fn tenant_schemas_and_tenant_databases_are_accepted() {
 fn bad_duplicate_mixed_or_missing_tenants_are_refused() {
     let bad = problems("{schemas: [Acme, acme-1, acme, acme]}", "");
     assert_eq!(bad.len(), 3, "{bad:?}");
-    assert!(bad[0].starts_with("spec.tenants.schemas[0]: tenant name \"Acme\""), "{bad:?}");
+    assert!(
+        bad[0].starts_with("spec.tenants.schemas[0]: tenant name \"Acme\""),
+        "{bad:?}"
+    );
     assert!(bad[1].starts_with("spec.tenants.schemas[1]"), "{bad:?}");
     assert_eq!(
         bad[2],

@@ -57,7 +57,13 @@ pub async fn run(
             ),
             OutputFormat::Json | OutputFormat::Sql => target.url.to_string(),
         };
-        print_plan(output, &target.schema_name(), &heading, &plan, &mut documents);
+        print_plan(
+            output,
+            &target.schema_name(),
+            &heading,
+            &plan,
+            &mut documents,
+        );
     }
     if output == OutputFormat::Json {
         println!(

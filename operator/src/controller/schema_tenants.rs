@@ -21,8 +21,8 @@ use fox_crds::tenants::{FailedTenant, TenantsSpec};
 use foxdb::DatabaseUrl;
 use kube::{Resource, ResourceExt};
 
-use super::conditions::ConditionUpdate;
 use super::conditions::ConditionType;
+use super::conditions::ConditionUpdate;
 use super::context::Context;
 use super::error::Error;
 use super::schema::{Outcome, in_sync};
@@ -89,7 +89,10 @@ pub(super) async fn decide_tenants(
             Ok(plan) if plan.is_empty() => {}
             Ok(_)
                 if applied_before
-                    && !previous.failed_tenants.iter().any(|f| f.name == result.tenant) =>
+                    && !previous
+                        .failed_tenants
+                        .iter()
+                        .any(|f| f.name == result.tenant) =>
             {
                 drifted.push(result.tenant.clone());
                 if spec.policy.on_drift == DriftPolicy::Reapply {

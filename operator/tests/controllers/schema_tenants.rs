@@ -66,9 +66,16 @@ async fn every_listed_tenant_schema_is_applied_and_a_failing_one_is_listed_alone
     let status = schema.status.clone().unwrap();
     assert_eq!(status.phase, Some(SchemaPhase::Failed));
     let (ready_status, reason, message) = ready(&schema);
-    assert_eq!((ready_status.as_str(), reason.as_str()), ("False", "TenantsFailed"));
+    assert_eq!(
+        (ready_status.as_str(), reason.as_str()),
+        ("False", "TenantsFailed")
+    );
     assert!(message.contains("broken"), "{message}");
-    let failed: Vec<&str> = status.failed_tenants.iter().map(|f| f.name.as_str()).collect();
+    let failed: Vec<&str> = status
+        .failed_tenants
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
     assert_eq!(failed, ["broken"], "{:?}", status.failed_tenants);
     assert!(
         !status.failed_tenants[0].message.is_empty(),
@@ -105,12 +112,20 @@ async fn every_listed_tenant_schema_is_applied_and_a_failing_one_is_listed_alone
     reconcile_schema(&api, &context, "notes").await.unwrap();
     let schema: FoxSchema = api.get(NAMESPACE, "notes").unwrap();
     let status = schema.status.clone().unwrap();
-    assert_eq!(status.phase, Some(SchemaPhase::Applied), "{:?}", ready(&schema));
+    assert_eq!(
+        status.phase,
+        Some(SchemaPhase::Applied),
+        "{:?}",
+        ready(&schema)
+    );
     assert!(status.failed_tenants.is_empty());
     assert_eq!(ready(&schema).0, "True");
     assert_eq!(status.applied_generation, Some(2));
     for tenant in ["broken", "initech"] {
-        assert!(has_table(db.url(), &format!("{tenant}.notes")).await, "{tenant}");
+        assert!(
+            has_table(db.url(), &format!("{tenant}.notes")).await,
+            "{tenant}"
+        );
     }
 
     // In sync: a further pass writes no status.
@@ -158,7 +173,11 @@ async fn every_tenant_database_is_applied_and_a_missing_secret_fails_that_tenant
     let schema: FoxSchema = api.get(NAMESPACE, "notes").unwrap();
     let status = schema.status.clone().unwrap();
     assert_eq!(status.phase, Some(SchemaPhase::Failed));
-    let failed: Vec<&str> = status.failed_tenants.iter().map(|f| f.name.as_str()).collect();
+    let failed: Vec<&str> = status
+        .failed_tenants
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
     assert_eq!(failed, ["initech"]);
     assert!(
         status.failed_tenants[0].message.contains("initech-db"),
@@ -177,7 +196,12 @@ async fn every_tenant_database_is_applied_and_a_missing_secret_fails_that_tenant
     reconcile_schema(&api, &context, "notes").await.unwrap();
     let schema: FoxSchema = api.get(NAMESPACE, "notes").unwrap();
     let status = schema.status.clone().unwrap();
-    assert_eq!(status.phase, Some(SchemaPhase::Applied), "{:?}", ready(&schema));
+    assert_eq!(
+        status.phase,
+        Some(SchemaPhase::Applied),
+        "{:?}",
+        ready(&schema)
+    );
     assert!(status.failed_tenants.is_empty());
     assert!(has_table(initech.url(), "notes").await);
 }

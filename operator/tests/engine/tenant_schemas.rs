@@ -197,7 +197,10 @@ async fn fox_apply_applies_a_manifests_tenant_list_and_names_the_tenant_that_fai
     // One more list entry is one more tenant; a tenant that cannot be applied is named and
     // the others are applied.
     let owner = foxdb::Database::connect(&server).await.expect("connects");
-    owner.execute("CREATE SCHEMA broken", &[]).await.expect("creates");
+    owner
+        .execute("CREATE SCHEMA broken", &[])
+        .await
+        .expect("creates");
     owner
         .execute("CREATE VIEW broken.notes AS SELECT 1 AS id", &[])
         .await
