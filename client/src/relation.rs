@@ -104,6 +104,9 @@ pub struct Relation<P, C, N = ()> {
     order: Vec<(&'static str, bool)>,
     limit: Option<u64>,
     nested: N,
+    /// Set by [`Relation::all_tenants`] (or a query's `.all_tenants()` it loads under): the
+    /// children are read without the tenant condition.
+    all_tenants: bool,
     _models: PhantomData<fn() -> (P, C)>,
 }
 
@@ -164,6 +167,7 @@ impl<P: Model, C: Model> Relation<P, C> {
             order: Vec::new(),
             limit: None,
             nested: (),
+            all_tenants: false,
             _models: PhantomData,
         }
     }
@@ -193,15 +197,31 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
     /// `User::posts().with(Post::comments())` gives each user a `Vec<(Post, Vec<Comment>)>`;
     /// a second call loads another relation beside the first (`(Post, Vec<Comment>,
     /// Vec<Tag>)`), up to eight (see [`AppendTo`]).
-    pub fn with<R: Load<C> + AppendTo<N>>(self, relation: R) -> Relation<P, C, R::Level> {
+    pub fn with<R: Load<C> + AppendTo<N>>(self, mut relation: R) -> Relation<P, C, R::Level> {
+        if self.all_tenants {
+            relation.reach_all_tenants();
+        }
         Relation {
             link: self.link,
             filter: self.filter,
             order: self.order,
             limit: self.limit,
             nested: relation.append_to(self.nested),
+            all_tenants: self.all_tenants,
             _models: PhantomData,
         }
+    }
+
+    /// Loads every tenant's related rows, at this level and every level nested under it
+    /// (see [`crate::Select::all_tenants`]): what a query with `.all_tenants()` does to the
+    /// relations it loads, and what loading a relation with [`Relation::load_for`] outside a
+    /// tenant handle needs when the related model is tenant-scoped.
+    pub fn all_tenants(mut self) -> Self
+    where
+        N: Nested<C>,
+    {
+        self.reach_all_tenants();
+        self
     }
 
     /// Loads each parent's first child as an `Option` instead of a list: for belongs-to and
@@ -256,6 +276,9 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
             },
         };
         let mut query = crate::query::select::<C>().filter(Condition::new(of_parent));
+        if self.all_tenants {
+            query = query.all_tenants();
+        }
         if let Some(filter) = &self.filter {
             query = query.filter(Condition::new(filter.clone()));
         }
@@ -431,6 +454,7 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
         selection: Option<&dyn Fn(&mut SqlWriter)>,
     ) -> (String, Vec<Value>) {
         let mut writer = SqlWriter::for_model(backend, EnumColumns::of::<C>());
+        writer.set_all_tenants(self.all_tenants);
         let (parent_column_table, parent_column) = self.parent_column();
         // The parent key comes as `_fox_parent` through a join table and with a selection.
         let through = matches!(self.link, Link::Through { .. }) || selection.is_some();

@@ -20,8 +20,9 @@ use std::sync::{Arc, Mutex};
 
 use crate::database::{Database, PoolOptions};
 use crate::error::{Error, Result};
+use crate::url::DatabaseUrl;
 
-type UrlForTenant = dyn Fn(&str) -> String + Send + Sync;
+type UrlForTenant = dyn Fn(&str) -> Result<String> + Send + Sync;
 
 /// One pool per tenant database; see the [module](self) documentation. Cloning shares the
 /// pools.
@@ -59,7 +60,32 @@ impl TenantPools {
         options: PoolOptions,
     ) -> Self {
         Self {
-            url_for: Arc::new(url_for),
+            url_for: Arc::new(move |tenant: &str| Ok(url_for(tenant))),
+            max_open: max_open.max(1),
+            options,
+            open: Arc::default(),
+        }
+    }
+
+    /// Pools for the namespaces of tenants on the server of `server` (schema per tenant,
+    /// each tenant's pool connecting in its namespace; see
+    /// [`crate::DatabaseUrl::in_tenant_namespace`]): on PostgreSQL every connection's
+    /// `search_path` is the tenant's schema, on MySQL and MariaDB its default database is
+    /// the tenant's. Bounds and eviction as [`TenantPools::new`].
+    ///
+    /// ```no_run
+    /// # async fn example() -> foxdb::Result<()> {
+    /// use foxdb::tenant_pools::TenantPools;
+    /// let server = foxdb::DatabaseUrl::parse("mysql://app@db:3306/app")?;
+    /// let tenants = TenantPools::in_namespaces(server, 50, foxdb::PoolOptions::default());
+    /// let acme = tenants.get("acme").await?; // connections in the database `acme`
+    /// # let _ = acme; Ok(()) }
+    /// ```
+    pub fn in_namespaces(server: DatabaseUrl, max_open: usize, options: PoolOptions) -> Self {
+        Self {
+            url_for: Arc::new(move |tenant: &str| {
+                Ok(server.in_tenant_namespace(tenant)?.expose().to_string())
+            }),
             max_open: max_open.max(1),
             options,
             open: Arc::default(),
@@ -71,8 +97,9 @@ impl TenantPools {
     /// on the connections they hold).
     ///
     /// # Errors
-    /// [`Error::InvalidTenant`] for an empty tenant; connection errors of a pool opened now
-    /// (nothing is kept then: the next call tries again).
+    /// [`Error::InvalidTenant`] for an empty tenant (and, from
+    /// [`TenantPools::in_namespaces`], a name no namespace can have); connection errors of a
+    /// pool opened now (nothing is kept then: the next call tries again).
     pub async fn get(&self, tenant: &str) -> Result<Database> {
         if tenant.is_empty() {
             return Err(Error::InvalidTenant {
@@ -83,7 +110,7 @@ impl TenantPools {
         if let Some(database) = self.touch(tenant) {
             return Ok(database);
         }
-        let opened = Database::connect_with(&(self.url_for)(tenant), &self.options).await?;
+        let opened = Database::connect_with(&(self.url_for)(tenant)?, &self.options).await?;
         let (database, evicted) = {
             let mut open = self.lock();
             open.clock += 1;

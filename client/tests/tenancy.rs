@@ -218,6 +218,95 @@ async fn a_tenant_scoped_model_is_refused_without_a_tenant_and_reached_with_all_
 }
 
 #[tokio::test]
+async fn eager_loads_under_all_tenants_read_every_tenants_related_rows() {
+    for engine in Backend::ALL {
+        let tenancy = Tenancy::create(engine).await;
+        let db = &tenancy.db;
+        let mut authors = Vec::new();
+        for tenant in ["acme", "globex"] {
+            let handle = db.tenant(tenant).expect("a tenant id");
+            let author = handle
+                .insert(&Author {
+                    id: 0,
+                    tenant_id: String::new(),
+                    name: tenant.into(),
+                })
+                .await
+                .unwrap_or_else(|e| panic!("{engine}: inserts an author: {e}"));
+            for score in [1, 2] {
+                handle
+                    .insert(&note(tenant, author.id, score, tenant))
+                    .await
+                    .unwrap_or_else(|e| panic!("{engine}: inserts a note: {e}"));
+            }
+            authors.push(author);
+        }
+        let check = |loaded: Vec<(Author, Vec<Note>)>, how: &str| {
+            assert_eq!(loaded.len(), 2, "{engine}: {how}: both tenants' authors");
+            for (author, notes) in loaded {
+                let mut scores: Vec<i64> = notes.iter().map(|n| n.score).collect();
+                scores.sort_unstable();
+                assert_eq!(scores, [1, 2], "{engine}: {how}: {}'s notes", author.name);
+                assert!(
+                    notes.iter().all(|n| n.tenant_id == author.tenant_id),
+                    "{engine}: {how}: notes belong to their author's tenant"
+                );
+            }
+        };
+        // `.all_tenants()` before or after `.with(..)`, nested levels included.
+        let before = Author::find()
+            .all_tenants()
+            .with(Author::notes())
+            .order_by(Author::ID.asc())
+            .all(db)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: all_tenants then with: {e}"));
+        check(before, "all_tenants then with");
+        let after = Author::find()
+            .with(Author::notes())
+            .all_tenants()
+            .all(db)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: with then all_tenants: {e}"));
+        check(after, "with then all_tenants");
+        let nested = Author::find()
+            .all_tenants()
+            .with(Author::notes().with(Note::author().one()))
+            .all(db)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: nested: {e}"));
+        for (author, notes) in &nested {
+            for (_, parent) in notes {
+                assert_eq!(parent.as_ref(), Some(author), "{engine}: nested level");
+            }
+        }
+        let loaded = Author::notes()
+            .all_tenants()
+            .load_for(&authors, db)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: load_for: {e}"));
+        assert_eq!(loaded.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2]);
+        // Without it, the relation's rows still need a tenant.
+        match Author::notes().load_for(&authors, db).await {
+            Err(Error::TenantRequired { .. }) => {}
+            other => panic!("{engine}: expected TenantRequired, got {other:?}"),
+        }
+        // Through a handle, `.all_tenants()` parents still get the children the handle sees
+        // (on PostgreSQL row-level security keeps even an all-tenants read to the tenant).
+        let acme = db.tenant("acme").expect("a tenant id");
+        let through_handle = Author::find()
+            .filter(Author::NAME.eq("acme"))
+            .with(Author::notes())
+            .all(&acme)
+            .await
+            .unwrap_or_else(|e| panic!("{engine}: through the handle: {e}"));
+        assert_eq!(through_handle.len(), 1, "{engine}");
+        assert_eq!(through_handle[0].1.len(), 2, "{engine}");
+        tenancy.drop_all().await;
+    }
+}
+
+#[tokio::test]
 async fn bad_tenant_ids_and_unsafe_upserts_are_refused() {
     let tenancy = Tenancy::create(Backend::Sqlite).await;
     for id in ["", "a\0b", &"x".repeat(256)] {

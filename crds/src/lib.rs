@@ -29,6 +29,7 @@ pub mod references;
 pub mod replica_set;
 pub mod scalar;
 pub mod schema;
+pub mod tenants;
 pub mod value_validation;
 
 #[cfg(feature = "kubernetes")]
@@ -47,6 +48,8 @@ pub mod schema_validation;
 mod seed_validation;
 #[cfg(feature = "kubernetes")]
 mod structural;
+#[cfg(feature = "kubernetes")]
+mod tenants_validation;
 #[cfg(feature = "kubernetes")]
 pub mod validation;
 #[cfg(feature = "kubernetes")]

@@ -92,6 +92,11 @@ pub struct FoxSchemaSpec {
     /// Rows upserted by primary key after the schema is applied, in dependency order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub seed: Vec<SeedSpec>,
+    /// The tenants to apply the tables to, instead of the database of `databaseRef`: a
+    /// schema (MySQL database) each on its server, or a database each. See
+    /// docs/multi-tenancy.md.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenants: Option<crate::tenants::TenantsSpec>,
 }
 
 /// How the engine may change the database.
@@ -516,6 +521,10 @@ pub struct FoxSchemaStatus {
     /// Generation of the spec this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+    /// With `spec.tenants`: the tenants whose last plan or apply failed (the others are
+    /// applied), each with what failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_tenants: Vec<crate::tenants::FailedTenant>,
 }
 
 /// Phase of a FoxSchema.

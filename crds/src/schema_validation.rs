@@ -134,6 +134,7 @@ fn validate_spec(spec: &FoxSchemaSpec, problems: &mut Problems) {
         }
     }
     validate_previous_names(spec, problems);
+    crate::tenants_validation::validate_tenants(spec, problems);
 
     let facts: BTreeMap<String, TableFacts<'_>> = spec
         .tables

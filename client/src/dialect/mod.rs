@@ -92,6 +92,15 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// The statement that moves the current transaction (and only it) into the namespace of
+    /// a tenant, its one parameter the namespace as a search path: PostgreSQL sets
+    /// `search_path` with `SET LOCAL` semantics, so the pooled connection leaves the
+    /// transaction in its own schema again. `None` where a namespace cannot be entered for a
+    /// transaction alone (MySQL's `USE` outlives it): use a pool per tenant there.
+    fn enter_tenant_namespace_locally(&self) -> Option<&'static str> {
+        None
+    }
+
     /// A query listing the tables [`Dialect::tenant_isolation`] isolates, one row each: the
     /// table name and the tenant column. `None` where the engine has no row-level security.
     fn tenant_isolated_tables(&self) -> Option<&'static str> {

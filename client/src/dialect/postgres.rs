@@ -143,6 +143,10 @@ impl Dialect for Postgres {
         Some(format!("SET search_path TO {}", self.quote(name)))
     }
 
+    fn enter_tenant_namespace_locally(&self) -> Option<&'static str> {
+        Some("SELECT set_config('search_path', $1, true)")
+    }
+
     fn tenant_isolated_tables(&self) -> Option<&'static str> {
         Some(
             "SELECT c.relname, d.description FROM pg_policy p \

@@ -85,6 +85,10 @@ where
     fn statements(&self, backend: crate::Backend, out: &mut Vec<(String, Vec<crate::Value>)>) {
         self.list().statements(backend, out);
     }
+
+    fn reach_all_tenants(&mut self) {
+        self.list_mut().reach_all_tenants();
+    }
 }
 
 impl<P, C, S> Load<P> for RelationColumns<P, C, S>
@@ -123,5 +127,9 @@ where
             &[crate::Value::Int(0)],
             Some(&|writer| self.selection.render(writer)),
         ));
+    }
+
+    fn reach_all_tenants(&mut self) {
+        self.relation.all_tenants = true;
     }
 }

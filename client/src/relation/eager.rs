@@ -112,6 +112,10 @@ pub trait Load<P>: Send + Sync {
     /// The statements this loader runs (and those nested under it), rendered for one
     /// stand-in key: what identifies it in a cache key, and the tables it reads.
     fn statements(&self, backend: crate::Backend, out: &mut Vec<(String, Vec<crate::Value>)>);
+
+    /// Makes this loader (and those nested under it) read every tenant's rows: the
+    /// relations of a query with `.all_tenants()` (see [`Relation::all_tenants`]).
+    fn reach_all_tenants(&mut self);
 }
 
 /// The relations loaded under each row of `M`: `()` for none, or a tuple of up to eight
@@ -134,6 +138,9 @@ pub trait Nested<M>: Send + Sync {
 
     /// The statements of every relation, as [`Load::statements`].
     fn statements(&self, backend: crate::Backend, out: &mut Vec<(String, Vec<crate::Value>)>);
+
+    /// Every relation reads every tenant's rows, as [`Load::reach_all_tenants`].
+    fn reach_all_tenants(&mut self);
 }
 
 /// A [`Load`]er that can join the tuple `N` of the loaders already at one level: what
@@ -197,6 +204,8 @@ impl<M: Model> Nested<M> for () {
     }
 
     fn statements(&self, _backend: crate::Backend, _out: &mut Vec<(String, Vec<crate::Value>)>) {}
+
+    fn reach_all_tenants(&mut self) {}
 }
 
 impl<R> AppendTo<()> for R {
@@ -237,6 +246,12 @@ macro_rules! relation_tuples {
                 #[allow(non_snake_case)]
                 let ($($name,)+) = self;
                 $($name.statements(backend, out);)+
+            }
+
+            fn reach_all_tenants(&mut self) {
+                #[allow(non_snake_case)]
+                let ($($name,)+) = self;
+                $($name.reach_all_tenants();)+
             }
         }
     };
@@ -292,6 +307,11 @@ impl<P: Model, C: Model, N: Nested<C>> Load<P> for Relation<P, C, N> {
         out.push(self.batch_sql(backend, &[crate::Value::Int(0)]));
         self.nested.statements(backend, out);
     }
+
+    fn reach_all_tenants(&mut self) {
+        self.all_tenants = true;
+        self.nested.reach_all_tenants();
+    }
 }
 
 /// A relation loaded as each parent's first related row, if any (an `Option` instead of a
@@ -309,6 +329,10 @@ impl<R> One<R> {
     /// The relation that loads a list per parent, of which each parent gets the first.
     pub(super) fn list(&self) -> &R {
         &self.relation
+    }
+
+    pub(super) fn list_mut(&mut self) -> &mut R {
+        &mut self.relation
     }
 
     pub(super) fn into_list(self) -> R {
@@ -358,6 +382,10 @@ impl<P: Model, C: Model, N: Nested<C>> Load<P> for One<Relation<P, C, N>> {
     fn statements(&self, backend: crate::Backend, out: &mut Vec<(String, Vec<crate::Value>)>) {
         self.relation.statements(backend, out);
     }
+
+    fn reach_all_tenants(&mut self) {
+        self.relation.reach_all_tenants();
+    }
 }
 
 /// Rows of `P` with what the relations `N` load for them:
@@ -371,7 +399,11 @@ pub struct WithRelations<P, N> {
 impl<P: Model> Select<P> {
     /// Loads `relation` for every row the query returns: one more query for all of them
     /// (plus one per level nested in it). Each row comes as `(P, what relation loaded)`.
-    pub fn with<R: Load<P>>(self, relation: R) -> WithRelations<P, (R,)> {
+    /// After [`Select::all_tenants`] the relations read every tenant's rows too.
+    pub fn with<R: Load<P>>(self, mut relation: R) -> WithRelations<P, (R,)> {
+        if self.core.all_tenants {
+            relation.reach_all_tenants();
+        }
         WithRelations {
             query: self,
             relations: (relation,),
@@ -407,11 +439,25 @@ impl<P: Model, N> WithRelations<P, N> {
     }
 
     /// Also loads `relation` for every row, beside the others: `(P, A, B)` rows.
-    pub fn with<R: Load<P> + AppendTo<N>>(self, relation: R) -> WithRelations<P, R::Level> {
+    pub fn with<R: Load<P> + AppendTo<N>>(self, mut relation: R) -> WithRelations<P, R::Level> {
+        if self.query.core.all_tenants {
+            relation.reach_all_tenants();
+        }
         WithRelations {
             query: self.query,
             relations: relation.append_to(self.relations),
         }
+    }
+
+    /// Reads every tenant's rows, the parents' and those of every relation loaded (see
+    /// [`Select::all_tenants`]), whether the relations were added before or after.
+    pub fn all_tenants(mut self) -> Self
+    where
+        N: Nested<P>,
+    {
+        self.query = self.query.all_tenants();
+        self.relations.reach_all_tenants();
+        self
     }
 
     /// Every matching row with what its relations loaded, in the query's order.

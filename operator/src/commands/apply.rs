@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::report::{plan_summary, plan_text, statement_headline};
-use super::target::{load_valid_manifests, resolve_targets};
+use super::target::{Target, load_valid_manifests, resolve_targets, tenant_targets};
+use crate::engine::tenants::TenantTargets;
 use crate::engine::{ApplyEvent, ApplyOptions, ApplyOutcome, apply_schema};
 
 /// Flags of `fox apply`.
@@ -35,7 +36,12 @@ pub async fn run(paths: &[PathBuf], flags: &ApplyFlags) -> anyhow::Result<ExitCo
     let set = load_valid_manifests(paths)?;
     let targets = resolve_targets(&set, flags.database.as_deref())?;
     let mut awaiting = false;
+    let mut failed_tenants = Vec::new();
     for target in &targets {
+        if let Some(tenants) = tenant_targets(&set, target)? {
+            failed_tenants.extend(apply_to_tenants(target, &tenants, flags).await?);
+            continue;
+        }
         let policy = &target.schema.spec.policy;
         let options = ApplyOptions {
             schema_name: target.schema_name(),
@@ -142,9 +148,107 @@ pub async fn run(paths: &[PathBuf], flags: &ApplyFlags) -> anyhow::Result<ExitCo
             }
         }
     }
+    if !failed_tenants.is_empty() {
+        eprintln!(
+            "fox: {} tenant(s) failed: {}",
+            failed_tenants.len(),
+            failed_tenants.join(", ")
+        );
+        return Ok(ExitCode::from(1));
+    }
     Ok(if awaiting {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Applies `target`'s FoxSchema to each of its tenants: plans them all together, then applies
+/// those whose plan is not empty (or could not be made), one after another, never stopping at
+/// a failure. Returns the tenants that failed.
+///
+/// # Errors
+/// `--approve` or `--replaces`, which name one plan or one database, not a list of tenants.
+async fn apply_to_tenants(
+    target: &Target,
+    tenants: &TenantTargets,
+    flags: &ApplyFlags,
+) -> anyhow::Result<Vec<String>> {
+    if flags.approve.is_some() || flags.replaces.is_some() {
+        anyhow::bail!(
+            "FoxSchema/{} lists tenants: --approve and --replaces name one database's plan; apply them per tenant URL (fox apply --database ..)",
+            target.schema_name()
+        );
+    }
+    let spec = &target.schema.spec;
+    let names = tenants.names();
+    println!(
+        "FoxSchema/{} → {} tenant(s) ({})",
+        target.schema_name(),
+        names.len(),
+        target.source
+    );
+    let mut failed = Vec::new();
+    let mut to_apply = Vec::new();
+    for result in tenants.plan(spec).await {
+        match result.outcome {
+            Ok(plan) if plan.is_empty() => println!("  {}: in sync", result.tenant),
+            Ok(plan) if flags.dry_run => {
+                println!("  {}: {}", result.tenant, tenants.describe(&result.tenant));
+                print!("{}", plan_text(&plan));
+                println!(
+                    "  {}: dry run: plan {} ({}) was not applied",
+                    result.tenant,
+                    plan.hash,
+                    plan_summary(&plan)
+                );
+            }
+            Ok(_) => to_apply.push(result.tenant),
+            // A schema that does not exist yet is created by the apply.
+            Err(_) if !flags.dry_run => to_apply.push(result.tenant),
+            Err(error) => {
+                println!("  {}: FAILED: {error}", result.tenant);
+                failed.push(result.tenant);
+            }
+        }
+    }
+    if to_apply.is_empty() {
+        return Ok(failed);
+    }
+    let policy = &spec.policy;
+    let options = ApplyOptions {
+        schema_name: target.schema_name(),
+        owner_uid: target.schema.metadata.uid.clone(),
+        replaces: None,
+        allow_destructive: flags.allow_destructive || policy.allow_destructive,
+        require_approval: false,
+        approve: None,
+        approval_scope: None,
+        dry_run: false,
+        lock_timeout: Duration::from_secs(u64::from(policy.lock_timeout_seconds)),
+    };
+    let results = tenants
+        .apply(spec, Some(&to_apply), &options, &mut |_| {}, &mut |_| {})
+        .await;
+    for result in results {
+        match result.outcome {
+            Ok(ApplyOutcome::Applied { plan, duration, .. }) => println!(
+                "  {}: applied plan {} in {} ms: {}",
+                result.tenant,
+                plan.hash,
+                duration.as_millis(),
+                plan_summary(&plan)
+            ),
+            Ok(ApplyOutcome::InSync { .. }) => println!("  {}: in sync", result.tenant),
+            Ok(ApplyOutcome::DryRun(_) | ApplyOutcome::AwaitingApproval(_)) => {
+                println!("  {}: not applied (awaiting approval)", result.tenant);
+                failed.push(result.tenant);
+            }
+            Err(error) => {
+                println!("  {}: FAILED: {error}", result.tenant);
+                failed.push(result.tenant);
+            }
+        }
+    }
+    Ok(failed)
 }

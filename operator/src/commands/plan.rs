@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::report::{OutputFormat, plan_json, plan_sql, plan_summary, plan_text};
-use super::target::{load_valid_manifests, resolve_targets};
-use crate::engine::plan_schema;
+use super::target::{load_valid_manifests, resolve_targets, tenant_targets};
+use crate::engine::{Plan, plan_schema};
 
 /// Plans every FoxSchema under `paths`.
 ///
@@ -24,47 +24,46 @@ pub async fn run(
     let targets = resolve_targets(&set, database)?;
     let mut pending = false;
     let mut documents = Vec::new();
+    let mut failed = Vec::new();
     for target in &targets {
+        if let Some(tenants) = tenant_targets(&set, target)? {
+            // Every tenant is planned, together; failures are listed at the end.
+            for result in tenants.plan(&target.schema.spec).await {
+                let name = format!("{} tenant {}", target.schema_name(), result.tenant);
+                match result.outcome {
+                    Ok(plan) => {
+                        pending |= !plan.is_empty();
+                        let heading = tenants.describe(&result.tenant);
+                        print_plan(output, &name, &heading, &plan, &mut documents);
+                    }
+                    Err(error) => {
+                        eprintln!("FoxSchema/{name}: FAILED: {error}");
+                        failed.push(result.tenant);
+                    }
+                }
+            }
+            continue;
+        }
         let plan = plan_schema(&target.url, &target.schema.spec)
             .await
             .map_err(|e| anyhow::anyhow!("FoxSchema/{}: {e}", target.schema_name()))?;
         pending |= !plan.is_empty();
-        match output {
-            OutputFormat::Text => {
-                println!(
-                    "FoxSchema/{} → {} {} ({})",
-                    target.schema_name(),
-                    target.url.backend(),
-                    target.url.location(),
-                    target.source
-                );
-                print!("{}", plan_text(&plan));
-                if plan.is_empty() {
-                    println!("Plan: in sync.");
-                } else {
-                    println!("Plan {}: {}.", plan.hash, plan_summary(&plan));
-                    if !plan.destructive().is_empty() {
-                        println!(
-                            "Destructive changes need policy.allowDestructive or --allow-destructive."
-                        );
-                    }
-                }
-            }
-            OutputFormat::Json => documents.push(plan_json(
-                &target.schema_name(),
-                &target.url.to_string(),
-                &plan,
-            )),
-            OutputFormat::Sql => {
-                println!(
-                    "-- FoxSchema/{} → {}: plan {}",
-                    target.schema_name(),
-                    target.url,
-                    plan.hash
-                );
-                print!("{}", plan_sql(&plan));
-            }
-        }
+        let heading = match output {
+            OutputFormat::Text => format!(
+                "{} {} ({})",
+                target.url.backend(),
+                target.url.location(),
+                target.source
+            ),
+            OutputFormat::Json | OutputFormat::Sql => target.url.to_string(),
+        };
+        print_plan(
+            output,
+            &target.schema_name(),
+            &heading,
+            &plan,
+            &mut documents,
+        );
     }
     if output == OutputFormat::Json {
         println!(
@@ -72,9 +71,47 @@ pub async fn run(
             serde_json::to_string_pretty(&serde_json::json!({"plans": documents}))?
         );
     }
+    if !failed.is_empty() {
+        anyhow::bail!(
+            "{} tenant(s) could not be planned: {}",
+            failed.len(),
+            failed.join(", ")
+        );
+    }
     Ok(if detailed_exitcode && pending {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Prints (or, for JSON, collects) the plan of `schema` on the database `heading` describes.
+fn print_plan(
+    output: OutputFormat,
+    schema: &str,
+    heading: &str,
+    plan: &Plan,
+    documents: &mut Vec<serde_json::Value>,
+) {
+    match output {
+        OutputFormat::Text => {
+            println!("FoxSchema/{schema} → {heading}");
+            print!("{}", plan_text(plan));
+            if plan.is_empty() {
+                println!("Plan: in sync.");
+            } else {
+                println!("Plan {}: {}.", plan.hash, plan_summary(plan));
+                if !plan.destructive().is_empty() {
+                    println!(
+                        "Destructive changes need policy.allowDestructive or --allow-destructive."
+                    );
+                }
+            }
+        }
+        OutputFormat::Json => documents.push(plan_json(schema, heading, plan)),
+        OutputFormat::Sql => {
+            println!("-- FoxSchema/{schema} → {heading}: plan {}", plan.hash);
+            print!("{}", plan_sql(plan));
+        }
+    }
 }

@@ -179,3 +179,59 @@ fn from_replica_set(set: &ManifestSet, name: &str) -> anyhow::Result<(String, St
         format!("FoxReplicaSet/{name} (Secret {})", connection.name),
     ))
 }
+
+/// The tenants of `target`'s FoxSchema (`spec.tenants`), if it lists any: schema tenants on
+/// the target's server, database tenants with their URLs from the Secrets in `set`.
+///
+/// # Errors
+/// A tenant's Secret missing from the files, an unparsable URL, or one of another engine
+/// than the target's.
+pub fn tenant_targets(
+    set: &ManifestSet,
+    target: &Target,
+) -> anyhow::Result<Option<crate::engine::tenants::TenantTargets>> {
+    use crate::engine::tenants::TenantTargets;
+    let Some(tenants) = &target.schema.spec.tenants else {
+        return Ok(None);
+    };
+    if !tenants.schemas.is_empty() {
+        return Ok(Some(TenantTargets::Schemas {
+            server: target.url.clone(),
+            names: tenants.schemas.clone(),
+        }));
+    }
+    let mut databases = Vec::with_capacity(tenants.databases.len());
+    for tenant in &tenants.databases {
+        let connection = &tenant.connection;
+        let raw = set.secret_value(&connection.name, &connection.key).with_context(|| {
+            format!(
+                "FoxSchema/{}: tenant {} takes its URL from Secret {} key {}, which is not in the given files; add it",
+                target.schema_name(),
+                tenant.name,
+                connection.name,
+                connection.key
+            )
+        })?;
+        let url = DatabaseUrl::parse(&raw).with_context(|| {
+            format!(
+                "FoxSchema/{}: tenant {} (Secret {} key {})",
+                target.schema_name(),
+                tenant.name,
+                connection.name,
+                connection.key
+            )
+        })?;
+        if url.backend() != target.url.backend() {
+            bail!(
+                "FoxSchema/{}: tenant {} is a {} database (Secret {}), but the FoxSchema's database is {}; a FoxSchema's tenants share one engine",
+                target.schema_name(),
+                tenant.name,
+                url.backend(),
+                connection.name,
+                target.url.backend()
+            );
+        }
+        databases.push((tenant.name.clone(), url));
+    }
+    Ok(Some(TenantTargets::Databases(databases)))
+}

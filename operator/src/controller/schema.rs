@@ -59,12 +59,14 @@ pub fn error_policy(schema: Arc<FoxSchema>, error: &Error, context: Arc<Context>
 }
 
 /// What one pass decided, turned into status below.
-struct Outcome {
-    phase: SchemaPhase,
-    plan: Option<PlanSummary>,
-    conditions: Vec<ConditionUpdate>,
-    applied: Option<String>,
-    requeue: Duration,
+pub(super) struct Outcome {
+    pub(super) phase: SchemaPhase,
+    pub(super) plan: Option<PlanSummary>,
+    pub(super) conditions: Vec<ConditionUpdate>,
+    pub(super) applied: Option<String>,
+    /// With `spec.tenants`: the tenants that failed this pass.
+    pub(super) failed_tenants: Vec<fox_crds::tenants::FailedTenant>,
+    pub(super) requeue: Duration,
 }
 
 async fn apply(schema: Arc<FoxSchema>, context: Arc<Context>) -> Result<Action> {
@@ -89,6 +91,7 @@ async fn apply(schema: Arc<FoxSchema>, context: Arc<Context>) -> Result<Action> 
         applied_target: previous.applied_target.clone(),
         last_applied_time: previous.last_applied_time.clone(),
         observed_generation: generation,
+        failed_tenants: outcome.failed_tenants,
     };
     if let Some(hash) = outcome.applied {
         status.applied_generation = generation;
@@ -151,6 +154,7 @@ fn failure_outcome(error: &Error, previous: &FoxSchemaStatus) -> Outcome {
             not_evaluated(ConditionType::Drifted),
         ],
         applied: None,
+        failed_tenants: previous.failed_tenants.clone(),
         requeue: Duration::from_secs(15),
     }
 }
@@ -188,6 +192,15 @@ async fn decide(
     let digest = target_digest(&database, &url);
     *target = Some(digest.clone());
     let spec = &schema.spec;
+    if let Some(tenants) = &spec.tenants {
+        // Boxed as `Send` here, where every lifetime is concrete: the controller's future
+        // must be `Send`, which the compiler cannot prove for the nested futures generically.
+        let decided: std::pin::Pin<Box<dyn Future<Output = Result<Outcome>> + Send + '_>> =
+            Box::pin(super::schema_tenants::decide_tenants(
+                schema, tenants, &url, &digest, previous, context,
+            ));
+        return decided.await;
+    }
     // An approval is for this plan, on this database, for this generation of the FoxSchema.
     let scope = ApprovalScope {
         target: digest.clone(),
@@ -253,6 +266,7 @@ async fn decide(
                 drift_condition,
             ],
             applied: None,
+            failed_tenants: Vec::new(),
             requeue: context.resync,
         });
     }
@@ -272,6 +286,7 @@ async fn decide(
             drift_condition.clone(),
         ],
         applied: None,
+        failed_tenants: Vec::new(),
         requeue: context.resync,
     };
     if !summary.destructive.is_empty() && !spec.policy.allow_destructive {
@@ -373,6 +388,7 @@ async fn decide(
                     ConditionUpdate::no(ConditionType::Drifted, "InSync", ""),
                 ],
                 applied: Some(applied.hash),
+                failed_tenants: Vec::new(),
                 requeue: context.resync,
             })
         }
@@ -395,6 +411,7 @@ async fn decide(
                     drift_condition,
                 ],
                 applied: None,
+                failed_tenants: Vec::new(),
                 requeue: context.resync,
             })
         }
@@ -408,7 +425,7 @@ async fn decide(
 
 /// The database matches: `Ready` keeps its last True message (what was applied), so a resync
 /// that finds nothing to do writes nothing.
-fn in_sync(previous: &FoxSchemaStatus, context: &Context) -> Outcome {
+pub(super) fn in_sync(previous: &FoxSchemaStatus, context: &Context) -> Outcome {
     let ready = match find_condition(&previous.conditions, ConditionType::Ready) {
         Some(c) if c.status == "True" => {
             ConditionUpdate::yes(ConditionType::Ready, c.reason.clone(), c.message.clone())
@@ -429,6 +446,7 @@ fn in_sync(previous: &FoxSchemaStatus, context: &Context) -> Outcome {
             ConditionUpdate::no(ConditionType::Drifted, "InSync", ""),
         ],
         applied: None,
+        failed_tenants: Vec::new(),
         requeue: context.resync,
     }
 }

@@ -22,6 +22,7 @@ pub mod seed;
 pub mod seed_order;
 pub mod session;
 pub mod tenant_schemas;
+pub mod tenants;
 
 pub use apply::{ApplyEvent, ApplyOptions, ApplyOutcome, apply_schema, plan_schema, seed_schema};
 pub use audit_retention::prune_expired_audit;

@@ -45,16 +45,15 @@ pub async fn plan_tenants(
 ) -> Vec<TenantResult<Plan>> {
     let dialect = dialect_for(url.backend());
     if tenants.is_empty() || dialect.enter_tenant_namespace("x").is_none() {
-        return stream::iter(tenants)
+        // Owned names: a closure over borrowed ones would make the future not provably `Send`
+        // (the controller runs it on its tasks).
+        return stream::iter(tenants.to_vec())
             .map(|tenant| async move {
-                let outcome = match tenant_url(url, tenant) {
+                let outcome = match tenant_url(url, &tenant) {
                     Ok(url) => plan_schema(&url, spec).await,
                     Err(error) => Err(error.into()),
                 };
-                TenantResult {
-                    tenant: tenant.clone(),
-                    outcome,
-                }
+                TenantResult { tenant, outcome }
             })
             .buffered(CONCURRENT_PLANS)
             .collect()

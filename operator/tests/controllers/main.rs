@@ -10,5 +10,6 @@ mod migration;
 mod rbac;
 mod replica_set;
 mod schema;
+mod schema_tenants;
 mod stalling;
 mod telemetry;

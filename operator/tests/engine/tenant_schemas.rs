@@ -156,3 +156,112 @@ async fn sqlite_has_no_tenant_schemas() {
         .expect_err("refused");
     assert!(error.to_string().contains("schema per tenant"), "{error}");
 }
+
+/// A manifest of `notes` for the tenant schemas `tenants`.
+fn tenants_manifest(tenants: &[&str]) -> String {
+    format!(
+        "apiVersion: foxdb.dev/v1alpha1\nkind: FoxSchema\nmetadata: {{name: test}}\nspec:\n  databaseRef: {{name: db}}\n  tenants:\n    schemas: [{}]\n  tables:\n    - name: notes\n      columns:\n        - {{name: id, type: bigserial, primaryKey: true}}\n        - {{name: body, type: text}}\n",
+        tenants.join(", ")
+    )
+}
+
+#[tokio::test]
+async fn fox_apply_applies_a_manifests_tenant_list_and_names_the_tenant_that_failed() {
+    use super::support::{fox, manifest_file, text};
+    let database = TestDatabase::create(Backend::Postgres).await;
+    let server = database.url().to_string();
+    let first = manifest_file(&tenants_manifest(&["acme", "globex"]));
+    let path = first.path.to_str().expect("utf-8").to_string();
+    let applied = fox(&["apply", "-f", &path, "--database", &server]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+    let out = text(&applied.stdout);
+    assert!(out.contains("acme: applied plan"), "{out}");
+    assert!(out.contains("globex: applied plan"), "{out}");
+
+    let planned = fox(&[
+        "plan",
+        "-f",
+        &path,
+        "--database",
+        &server,
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(planned.status.code(), Some(0), "{}", text(&planned.stdout));
+    assert_eq!(
+        text(&planned.stdout).matches("Plan: in sync.").count(),
+        2,
+        "{}",
+        text(&planned.stdout)
+    );
+
+    // One more list entry is one more tenant; a tenant that cannot be applied is named and
+    // the others are applied.
+    let owner = foxdb::Database::connect(&server).await.expect("connects");
+    owner
+        .execute("CREATE SCHEMA broken", &[])
+        .await
+        .expect("creates");
+    owner
+        .execute("CREATE VIEW broken.notes AS SELECT 1 AS id", &[])
+        .await
+        .expect("creates");
+    let second = manifest_file(&tenants_manifest(&["acme", "broken", "globex", "initech"]));
+    let path = second.path.to_str().expect("utf-8").to_string();
+    let applied = fox(&["apply", "-f", &path, "--database", &server]);
+    assert_eq!(applied.status.code(), Some(1), "{}", text(&applied.stdout));
+    let out = text(&applied.stdout);
+    assert!(out.contains("acme: in sync"), "{out}");
+    assert!(out.contains("initech: applied plan"), "{out}");
+    assert!(out.contains("broken: FAILED"), "{out}");
+    assert!(
+        text(&applied.stderr).contains("1 tenant(s) failed: broken"),
+        "{}",
+        text(&applied.stderr)
+    );
+    let rows = owner
+        .fetch_all("SELECT * FROM initech.notes", &[])
+        .await
+        .expect("initech's table exists");
+    assert!(rows.is_empty());
+    owner.close().await;
+}
+
+#[tokio::test]
+async fn fox_apply_applies_a_manifests_tenant_databases_from_their_secrets() {
+    use super::support::{fox, manifest_file, text};
+    let server = TestDatabase::create(Backend::Postgres).await;
+    let acme = TestDatabase::create(Backend::Postgres).await;
+    let globex = TestDatabase::create(Backend::Postgres).await;
+    let yaml = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: acme-db}}\nstringData: {{url: \"{}\"}}\n---\napiVersion: v1\nkind: Secret\nmetadata: {{name: globex-db}}\nstringData: {{url: \"{}\"}}\n---\napiVersion: foxdb.dev/v1alpha1\nkind: FoxSchema\nmetadata: {{name: test}}\nspec:\n  databaseRef: {{name: db}}\n  tenants:\n    databases:\n      - {{name: acme, connection: {{name: acme-db}}}}\n      - {{name: globex, connection: {{name: globex-db}}}}\n  tables:\n    - name: notes\n      columns:\n        - {{name: id, type: bigserial, primaryKey: true}}\n        - {{name: body, type: text}}\n",
+        acme.url(),
+        globex.url()
+    );
+    let manifest = manifest_file(&yaml);
+    let path = manifest.path.to_str().expect("utf-8").to_string();
+    let applied = fox(&["apply", "-f", &path, "--database", server.url()]);
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+    let out = text(&applied.stdout);
+    assert!(out.contains("acme: applied plan"), "{out}");
+    assert!(out.contains("globex: applied plan"), "{out}");
+    for tenant in [&acme, &globex] {
+        let db = foxdb::Database::connect(tenant.url())
+            .await
+            .expect("connects");
+        db.fetch_all("SELECT * FROM notes", &[])
+            .await
+            .expect("the tenant's table exists");
+        db.close().await;
+    }
+    let db = foxdb::Database::connect(server.url())
+        .await
+        .expect("connects");
+    assert!(
+        db.fetch_all("SELECT * FROM notes", &[]).await.is_err(),
+        "the FoxSchema's own database is not a tenant"
+    );
+    db.close().await;
+    let planned = fox(&["plan", "-f", &path, "--database", server.url()]);
+    assert_eq!(planned.status.code(), Some(0), "{}", text(&planned.stderr));
+    assert_eq!(text(&planned.stdout).matches("Plan: in sync.").count(), 2);
+}
