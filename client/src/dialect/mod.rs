@@ -244,7 +244,12 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
 
     /// [`Dialect::enum_value_type`] for `table` in `schema` (a query's `.in_schema(..)`): an
     /// engine whose enum types are schema objects names the one in that schema.
-    fn enum_value_type_in(&self, schema: Option<&str>, table: &str, column: &str) -> Option<String> {
+    fn enum_value_type_in(
+        &self,
+        schema: Option<&str>,
+        table: &str,
+        column: &str,
+    ) -> Option<String> {
         let _ = schema;
         self.enum_value_type(table, column)
     }

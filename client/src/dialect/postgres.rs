@@ -174,7 +174,12 @@ impl Dialect for Postgres {
         Some(self.quote(&enum_type_name(table, column)))
     }
 
-    fn enum_value_type_in(&self, schema: Option<&str>, table: &str, column: &str) -> Option<String> {
+    fn enum_value_type_in(
+        &self,
+        schema: Option<&str>,
+        table: &str,
+        column: &str,
+    ) -> Option<String> {
         let name = enum_type_name(table, column);
         Some(match schema {
             Some(schema) => format!("{}.{}", self.quote(schema), self.quote(&name)),

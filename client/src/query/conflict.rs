@@ -396,8 +396,8 @@ impl<M: Model> OnConflictDoNothing<M> {
                 &key_values(row, &self.key),
                 true,
             )
-                .await?
-                .is_some()
+            .await?
+            .is_some()
             {
                 return Ok(None);
             }

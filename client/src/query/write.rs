@@ -74,7 +74,11 @@ pub fn upsert_statement<M: Model>(backend: Backend, model: &M) -> (String, Vec<V
 }
 
 /// [`upsert_statement`] into the table in `schema`, when given.
-pub(super) fn upsert_writer<M: Model>(backend: Backend, schema: Option<&str>, model: &M) -> SqlWriter {
+pub(super) fn upsert_writer<M: Model>(
+    backend: Backend,
+    schema: Option<&str>,
+    model: &M,
+) -> SqlWriter {
     let mut writer = upsert_insert_writer(backend, schema, model);
     let key: Vec<String> = M::PRIMARY_KEY.iter().map(|c| c.to_string()).collect();
     let mut updated: Vec<String> = M::COLUMNS

@@ -171,11 +171,14 @@ async fn read_rows<M: Model>(
         .collect()
 }
 
-/// A version as a stored (signed 64-bit) key.
-fn stored_version(version: u64) -> foxdb::Result<i64> {
-    i64::try_from(version).map_err(|_| foxdb::Error::Decode {
-        column: "_fox_migrations.version".into(),
-        message: format!("version {version} is larger than the largest storable version"),
+/// A version as the bookkeeping's signed 64-bit key.
+fn stored_version(backend: foxdb::Backend, version: u64) -> foxdb::Result<i64> {
+    i64::try_from(version).map_err(|_| foxdb::Error::Unsupported {
+        backend,
+        feature: format!(
+            "migration version {version}: versions are recorded up to {} (renumber the migration)",
+            i64::MAX
+        ),
     })
 }
 
@@ -252,7 +255,7 @@ pub async fn record_version(
     duration_ms: Option<u128>,
 ) -> foxdb::Result<()> {
     let record = MigrationRecord {
-        version: stored_version(version)?,
+        version: stored_version(connection.backend(), version)?,
         name: name.into(),
         checksum: checksum.into(),
         status,
@@ -286,7 +289,7 @@ pub async fn delete_version(
 ) -> foxdb::Result<()> {
     MigrationRecord::delete()
         .in_schema(tables.schema())
-        .filter(MigrationRecord::VERSION.eq(stored_version(version)?))
+        .filter(MigrationRecord::VERSION.eq(stored_version(connection.backend(), version)?))
         .exec(connection)
         .await?;
     Ok(())
@@ -331,7 +334,7 @@ pub async fn log_run(
 ) -> foxdb::Result<()> {
     let entry = MigrationLogEntry {
         id: 0,
-        version: stored_version(version)?,
+        version: stored_version(connection.backend(), version)?,
         name: name.into(),
         direction: direction.into(),
         status,
