@@ -85,3 +85,9 @@ pub use tenant_schema::TenantSchema;
 pub use tls::TlsOptions;
 pub use transaction::{Isolation, Transaction};
 pub use url::DatabaseUrl;
+
+/// docs/client.md, whose Rust examples `cargo test --doc -p foxdb` compiles (and runs, where
+/// they need no server).
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/client.md")]
+pub struct ClientGuide;

@@ -159,12 +159,35 @@ macro_rules! integer_columns {
             #[cfg(feature = "mysql")]
             Row::MySql(r) => r.try_get(column),
             #[cfg(feature = "sqlite")]
-            Row::Sqlite(r) => r.try_get(column),
+            Row::Sqlite(r) => r
+                .try_get(column)
+                .map_err(|error| sqlite_text_for_number(r, column, error)),
         });)*
     };
 }
 
 integer_columns!(i16, i32, i64);
+
+/// Why an SQLite value did not decode into an integer field: SQLite's column types take any
+/// value, so a number column can hold text (a row changed by hand); that text is named,
+/// never read as 0. Any other mismatch keeps the driver's error.
+#[cfg(feature = "sqlite")]
+fn sqlite_text_for_number<I>(
+    row: &sqlx::sqlite::SqliteRow,
+    column: I,
+    error: sqlx::Error,
+) -> sqlx::Error
+where
+    I: sqlx::ColumnIndex<sqlx::sqlite::SqliteRow> + std::fmt::Display + Copy,
+{
+    match row.try_get::<String, _>(column) {
+        Ok(text) => decode_error(
+            &column,
+            std::io::Error::other(format!("{text:?} is not a number")),
+        ),
+        Err(_) => error,
+    }
+}
 
 /// A PostgreSQL `smallint`, `integer` or `bigint` column into `T`, refusing values out of
 /// `T`'s range.

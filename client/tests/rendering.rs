@@ -1043,3 +1043,203 @@ fn selections_of_twelve_items_alias_each_by_position() {
         ],
     );
 }
+
+#[test]
+fn a_query_in_a_schema_names_its_tables_through_it() {
+    let query = User::find()
+        .in_schema("acme")
+        .filter(User::ROLE.eq("admin"))
+        .filter(User::posts().exists())
+        .order_by(User::ID.asc());
+    assert_renders(
+        |b| ok(query.to_sql(b)),
+        [
+            (
+                r#"SELECT "id", "name", "manager_id", CAST("role" AS text) AS "role", "score" FROM "acme"."users" WHERE ("role" = CAST($1 AS "acme"."users_role_enum") AND EXISTS (SELECT 1 FROM "acme"."posts" "_fox_child" WHERE "_fox_child"."author_id" = "users"."id")) ORDER BY "users"."id" ASC"#,
+                1,
+            ),
+            (
+                r"SELECT `id`, `name`, `manager_id`, `role`, `score` FROM `acme`.`users` WHERE (`role` = ? AND EXISTS (SELECT 1 FROM `acme`.`posts` `_fox_child` WHERE `_fox_child`.`author_id` = `users`.`id`)) ORDER BY `users`.`id` ASC",
+                1,
+            ),
+            (
+                r#"SELECT "id", "name", "manager_id", "role", "score" FROM "acme"."users" WHERE ("role" = ? AND EXISTS (SELECT 1 FROM "acme"."posts" "_fox_child" WHERE "_fox_child"."author_id" = "users"."id")) ORDER BY "users"."id" ASC"#,
+                1,
+            ),
+        ],
+    );
+    let count = User::find().in_schema("acme").filter(User::ID.gt(1));
+    assert_renders(
+        |b| ok(count.count_to_sql(b)),
+        [
+            (
+                r#"SELECT COUNT(*) AS "count" FROM "acme"."users" WHERE "id" > $1"#,
+                1,
+            ),
+            (
+                r"SELECT COUNT(*) AS `count` FROM `acme`.`users` WHERE `id` > ?",
+                1,
+            ),
+            (
+                r#"SELECT COUNT(*) AS "count" FROM "acme"."users" WHERE "id" > ?"#,
+                1,
+            ),
+        ],
+    );
+}
+
+#[test]
+fn a_many_to_many_filter_in_a_schema_joins_the_tables_there() {
+    let query = Post::find()
+        .in_schema("main")
+        .filter(Post::tags().filter(Tag::NAME.eq("rust")).exists());
+    assert_renders(
+        |b| ok(query.to_sql(b)),
+        [
+            (
+                r#"SELECT "id", "author_id", "title", "views" FROM "main"."posts" WHERE EXISTS (SELECT 1 FROM "main"."tags" "_fox_child" JOIN "main"."post_tags" "_fox_through" ON "_fox_through"."tag_id" = "_fox_child"."id" WHERE "_fox_through"."post_id" = "posts"."id" AND "_fox_child"."name" = $1)"#,
+                1,
+            ),
+            (
+                r"SELECT `id`, `author_id`, `title`, `views` FROM `main`.`posts` WHERE EXISTS (SELECT 1 FROM `main`.`tags` `_fox_child` JOIN `main`.`post_tags` `_fox_through` ON `_fox_through`.`tag_id` = `_fox_child`.`id` WHERE `_fox_through`.`post_id` = `posts`.`id` AND `_fox_child`.`name` = ?)",
+                1,
+            ),
+            (
+                r#"SELECT "id", "author_id", "title", "views" FROM "main"."posts" WHERE EXISTS (SELECT 1 FROM "main"."tags" "_fox_child" JOIN "main"."post_tags" "_fox_through" ON "_fox_through"."tag_id" = "_fox_child"."id" WHERE "_fox_through"."post_id" = "posts"."id" AND "_fox_child"."name" = ?)"#,
+                1,
+            ),
+        ],
+    );
+}
+
+#[test]
+fn a_subquery_in_a_schema_keeps_its_own_schema() {
+    let query = User::find().filter(
+        User::ID.in_subquery(
+            Post::find()
+                .in_schema("archive")
+                .filter(Post::TITLE.eq("x"))
+                .select((Post::AUTHOR_ID,)),
+        ),
+    );
+    assert_renders(
+        |b| ok(query.to_sql(b)),
+        [
+            (
+                r#"SELECT "id", "name", "manager_id", CAST("role" AS text) AS "role", "score" FROM "users" WHERE "id" IN (SELECT "_fox_sub"."author_id" FROM "archive"."posts" "_fox_sub" WHERE "_fox_sub"."title" = $1)"#,
+                1,
+            ),
+            (
+                r"SELECT `id`, `name`, `manager_id`, `role`, `score` FROM `users` WHERE `id` IN (SELECT `_fox_sub`.`author_id` FROM `archive`.`posts` `_fox_sub` WHERE `_fox_sub`.`title` = ?)",
+                1,
+            ),
+            (
+                r#"SELECT "id", "name", "manager_id", "role", "score" FROM "users" WHERE "id" IN (SELECT "_fox_sub"."author_id" FROM "archive"."posts" "_fox_sub" WHERE "_fox_sub"."title" = ?)"#,
+                1,
+            ),
+        ],
+    );
+}
+
+#[test]
+fn writes_in_a_schema_name_the_table_through_it() {
+    let user = ada();
+    assert_renders(
+        |b| ok(User::insert(&user).in_schema("acme").to_sql(b)),
+        [
+            (
+                r#"INSERT INTO "acme"."users" ("name", "manager_id", "role", "score") VALUES ($1, $2, CAST($3 AS "acme"."users_role_enum"), $4)"#,
+                4,
+            ),
+            (
+                r"INSERT INTO `acme`.`users` (`name`, `manager_id`, `role`, `score`) VALUES (?, ?, ?, ?)",
+                4,
+            ),
+            (
+                r#"INSERT INTO "acme"."users" ("name", "manager_id", "role", "score") VALUES (?, ?, ?, ?)"#,
+                4,
+            ),
+        ],
+    );
+    assert_renders(
+        |b| ok(User::insert(&user).in_schema("acme").upsert_to_sql(b)),
+        [
+            (
+                r#"INSERT INTO "acme"."users" ("id", "name", "manager_id", "role", "score") VALUES ($1, $2, $3, CAST($4 AS "acme"."users_role_enum"), $5) ON CONFLICT ("id") DO UPDATE SET "name" = excluded."name", "manager_id" = excluded."manager_id", "role" = excluded."role", "score" = excluded."score""#,
+                5,
+            ),
+            (
+                r"INSERT INTO `acme`.`users` (`id`, `name`, `manager_id`, `role`, `score`) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE `name` = VALUES(`name`), `manager_id` = VALUES(`manager_id`), `role` = VALUES(`role`), `score` = VALUES(`score`)",
+                5,
+            ),
+            (
+                r#"INSERT INTO "acme"."users" ("id", "name", "manager_id", "role", "score") VALUES (?, ?, ?, ?, ?) ON CONFLICT ("id") DO UPDATE SET "name" = excluded."name", "manager_id" = excluded."manager_id", "role" = excluded."role", "score" = excluded."score""#,
+                5,
+            ),
+        ],
+    );
+    assert_renders(
+        |b| {
+            User::update()
+                .in_schema("acme")
+                .set(User::ROLE, "guest")
+                .filter(User::ID.eq(7))
+                .to_sql(b)
+        },
+        [
+            (
+                r#"UPDATE "acme"."users" SET "role" = CAST($1 AS "acme"."users_role_enum") WHERE "id" = $2"#,
+                2,
+            ),
+            (r"UPDATE `acme`.`users` SET `role` = ? WHERE `id` = ?", 2),
+            (r#"UPDATE "acme"."users" SET "role" = ? WHERE "id" = ?"#, 2),
+        ],
+    );
+    assert_renders(
+        |b| {
+            User::delete()
+                .in_schema("acme")
+                .filter(User::ID.eq(7))
+                .to_sql(b)
+        },
+        [
+            (r#"DELETE FROM "acme"."users" WHERE "id" = $1"#, 1),
+            (r"DELETE FROM `acme`.`users` WHERE `id` = ?", 1),
+            (r#"DELETE FROM "acme"."users" WHERE "id" = ?"#, 1),
+        ],
+    );
+}
+
+#[test]
+fn schema_names_are_quoted_like_any_identifier() {
+    assert_renders(
+        |b| ok(Tag::find().in_schema(r#"we"ird`s"#).to_sql(b)),
+        [
+            (r#"SELECT "id", "name" FROM "we""ird`s"."tags""#, 0),
+            (r#"SELECT `id`, `name` FROM `we"ird``s`.`tags`"#, 0),
+            (r#"SELECT "id", "name" FROM "we""ird`s"."tags""#, 0),
+        ],
+    );
+}
+
+#[test]
+fn a_join_of_a_query_in_a_schema_is_refused_not_sent_unqualified() {
+    let query = Post::find().in_schema("acme").join(Post::author());
+    assert_renders(
+        |b| query.to_sql(b),
+        [
+            (
+                "error: postgresql does not support joins in a query of `posts` in schema `acme` (`.in_schema`): run the joined query on a connection whose current schema is `acme`",
+                0,
+            ),
+            (
+                "error: mysql does not support joins in a query of `posts` in schema `acme` (`.in_schema`): run the joined query on a connection whose current schema is `acme`",
+                0,
+            ),
+            (
+                "error: sqlite does not support joins in a query of `posts` in schema `acme` (`.in_schema`): run the joined query on a connection whose current schema is `acme`",
+                0,
+            ),
+        ],
+    );
+}

@@ -43,6 +43,12 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         format!("\"{}\"", identifier.replace('"', "\"\""))
     }
 
+    /// `table` in `schema`, both quoted: the namespace that holds tables, a PostgreSQL schema,
+    /// a MySQL database, an SQLite database (`main`, `temp` or an attached one's name).
+    fn qualified_table(&self, schema: &str, table: &str) -> String {
+        format!("{}.{}", self.quote(schema), self.quote(table))
+    }
+
     /// A string literal.
     fn string_literal(&self, value: &str) -> String {
         format!("'{}'", value.replace('\'', "''"))
@@ -243,6 +249,18 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
     /// it is. PostgreSQL names the enum type it created for the column ([`enum_type_name`]).
     fn enum_value_type(&self, _table: &str, _column: &str) -> Option<String> {
         None
+    }
+
+    /// [`Dialect::enum_value_type`] for `table` in `schema` (a query's `.in_schema(..)`): an
+    /// engine whose enum types are schema objects names the one in that schema.
+    fn enum_value_type_in(
+        &self,
+        schema: Option<&str>,
+        table: &str,
+        column: &str,
+    ) -> Option<String> {
+        let _ = schema;
+        self.enum_value_type(table, column)
     }
 
     /// A parameter placeholder bound as text for a column of `native_type` (seed values): where

@@ -178,6 +178,19 @@ impl Dialect for Postgres {
         Some(self.quote(&enum_type_name(table, column)))
     }
 
+    fn enum_value_type_in(
+        &self,
+        schema: Option<&str>,
+        table: &str,
+        column: &str,
+    ) -> Option<String> {
+        let name = enum_type_name(table, column);
+        Some(match schema {
+            Some(schema) => format!("{}.{}", self.quote(schema), self.quote(&name)),
+            None => self.quote(&name),
+        })
+    }
+
     fn text_parameter_for(&self, placeholder: String, native_type: &str) -> String {
         format!("CAST({placeholder} AS {native_type})")
     }

@@ -221,4 +221,6 @@ pub(crate) struct Subquery {
     pub(crate) core: SelectCore,
     /// The subquery table's PostgreSQL casts, for the values of its own conditions.
     pub(crate) casts: EnumColumns,
+    /// The schema of the subquery's own `.in_schema(..)`; `None`: the outer statement's.
+    pub(crate) schema: Option<String>,
 }

@@ -68,6 +68,8 @@ tuple_column_list!(A.0, B.1, C.2, D.3, E.4, F.5);
 #[must_use = "an insert does nothing until it is run with .exec(&db)"]
 pub struct Insert<M> {
     row: M,
+    /// Set by [`Insert::in_schema`].
+    schema: Option<String>,
 }
 
 impl<M: Model> Insert<M> {
@@ -76,7 +78,35 @@ impl<M: Model> Insert<M> {
     /// `db.upsert` does (so `.on_conflict(User::ID)` is an upsert by primary key);
     /// [`Insert::exec`] leaves generated keys to the database, as `db.insert` does.
     pub fn new(row: &M) -> Self {
-        Self { row: row.clone() }
+        Self {
+            row: row.clone(),
+            schema: None,
+        }
+    }
+
+    /// Inserts into the table in `schema` (also with [`Insert::on_conflict`], and the read
+    /// back where the engine has no `RETURNING`); see [`super::Select::in_schema`].
+    ///
+    /// ```
+    /// # #[derive(Clone, foxdb::Model)]
+    /// # #[foxdb(table = "users")]
+    /// # struct User { #[foxdb(primary_key)] id: i64, email: String }
+    /// use foxdb::{Backend, ModelExt};
+    /// let user = User { id: 7, email: "ada@example.com".into() };
+    /// let (sql, _) = User::insert(&user)
+    ///     .in_schema("acme")
+    ///     .on_conflict(User::ID)
+    ///     .update([User::EMAIL])
+    ///     .to_sql(Backend::MySql)?;
+    /// assert_eq!(
+    ///     sql,
+    ///     "INSERT INTO `acme`.`users` (`id`, `email`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `email` = VALUES(`email`)"
+    /// );
+    /// # Ok::<(), foxdb::Error>(())
+    /// ```
+    pub fn in_schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = Some(schema.into());
+        self
     }
 
     /// The unique key (one column or several: see [`ColumnList`]) on which the new row may meet
@@ -101,6 +131,7 @@ impl<M: Model> Insert<M> {
         OnConflict {
             row: self.row,
             key: key.names(),
+            schema: self.schema,
         }
     }
 
@@ -110,7 +141,28 @@ impl<M: Model> Insert<M> {
     /// # Errors
     /// Hook, database and decoding errors.
     pub async fn exec(&self, executor: impl Executor) -> Result<M> {
-        super::write::insert(executor, &self.row).await
+        super::write::insert_with_hooks(executor, &self.row, false, self.schema.as_deref()).await
+    }
+
+    /// The statement of [`Insert::exec`] for `backend` (hooks and read back aside).
+    pub fn to_sql(&self, backend: crate::Backend) -> (String, Vec<Value>) {
+        super::write::insert_writer(backend, self.schema.as_deref(), &[&self.row]).finish()
+    }
+
+    /// The statement of [`Insert::upsert`] for `backend` (hooks and read back aside).
+    pub fn upsert_to_sql(&self, backend: crate::Backend) -> (String, Vec<Value>) {
+        super::write::upsert_writer(backend, self.schema.as_deref(), &self.row).finish()
+    }
+
+    /// Inserts the row, or writes every other column over the stored row holding its primary
+    /// key, in place; returns the row as stored. The same as `db.upsert(&row)` (see
+    /// [`super::upsert`] for each engine's statement), as a builder step that takes
+    /// [`Insert::in_schema`].
+    ///
+    /// # Errors
+    /// As for [`super::upsert`].
+    pub async fn upsert(&self, executor: impl Executor) -> Result<M> {
+        super::write::upsert_in(executor, &self.row, self.schema.as_deref()).await
     }
 }
 
@@ -120,6 +172,7 @@ impl<M: Model> Insert<M> {
 pub struct OnConflict<M> {
     row: M,
     key: Vec<&'static str>,
+    schema: Option<String>,
 }
 
 impl<M: Model> OnConflict<M> {
@@ -145,6 +198,7 @@ impl<M: Model> OnConflict<M> {
             row: self.row,
             key: self.key,
             updated: columns.names(),
+            schema: self.schema,
         }
     }
 
@@ -155,6 +209,7 @@ impl<M: Model> OnConflict<M> {
         OnConflictDoNothing {
             row: self.row,
             key: self.key,
+            schema: self.schema,
         }
     }
 }
@@ -166,6 +221,7 @@ pub struct OnConflictUpdate<M> {
     row: M,
     key: Vec<&'static str>,
     updated: Vec<&'static str>,
+    schema: Option<String>,
 }
 
 impl<M: Model> OnConflictUpdate<M> {
@@ -193,7 +249,7 @@ impl<M: Model> OnConflictUpdate<M> {
                 ),
             });
         }
-        let mut writer = insert_writer(row, backend);
+        let mut writer = insert_writer(row, backend, self.schema.as_deref());
         let key: Vec<String> = self.key.iter().map(|c| c.to_string()).collect();
         let updated: Vec<String> = self.updated.iter().map(|c| c.to_string()).collect();
         let dialect = dialect_for(backend);
@@ -258,7 +314,7 @@ impl<M: Model> OnConflictUpdate<M> {
                     }
                     _ => key_values(row, &self.key),
                 };
-            read_by(&mut executor, &by, false)
+            read_by(&mut executor, self.schema.as_deref(), &by, false)
                 .await?
                 .ok_or_else(|| Error::NotFound {
                     table: M::TABLE.to_string(),
@@ -274,6 +330,7 @@ impl<M: Model> OnConflictUpdate<M> {
 pub struct OnConflictDoNothing<M> {
     row: M,
     key: Vec<&'static str>,
+    schema: Option<String>,
 }
 
 impl<M: Model> OnConflictDoNothing<M> {
@@ -322,7 +379,7 @@ impl<M: Model> OnConflictDoNothing<M> {
         }
         let dialect = dialect_for(backend);
         let stored = if dialect.upsert_names_its_key() {
-            let mut writer = insert_writer(row, backend);
+            let mut writer = insert_writer(row, backend, self.schema.as_deref());
             let key: Vec<String> = self.key.iter().map(|c| c.to_string()).collect();
             writer.push(&dialect.upsert_clause(&key, &[]));
             writer.push(" RETURNING ");
@@ -333,13 +390,18 @@ impl<M: Model> OnConflictDoNothing<M> {
                 None => return Ok(None),
             }
         } else {
-            if read_by::<M>(&mut executor, &key_values(row, &self.key), true)
-                .await?
-                .is_some()
+            if read_by::<M>(
+                &mut executor,
+                self.schema.as_deref(),
+                &key_values(row, &self.key),
+                true,
+            )
+            .await?
+            .is_some()
             {
                 return Ok(None);
             }
-            let (sql, values) = insert_writer(row, backend).finish();
+            let (sql, values) = insert_writer(row, backend, self.schema.as_deref()).finish();
             let executed = executor.execute(&sql, &values).await?;
             // By the generated id; else the key was given, and is the row's.
             let by: Vec<(&'static str, Value)> =
@@ -349,7 +411,7 @@ impl<M: Model> OnConflictDoNothing<M> {
                     }
                     _ => key_values(row, M::PRIMARY_KEY),
                 };
-            read_by(&mut executor, &by, false)
+            read_by(&mut executor, self.schema.as_deref(), &by, false)
                 .await?
                 .ok_or_else(|| Error::NotFound {
                     table: M::TABLE.to_string(),
@@ -367,10 +429,11 @@ fn generated_key<M: Model>() -> Option<&'static str> {
     }
 }
 
-/// `INSERT INTO t (columns) VALUES (...)` of `row`, a generated key left to the database only
-/// at its placeholder (`0`), as `db.upsert` writes it: a given key can be the conflict.
-fn insert_writer<M: Model>(row: &M, backend: crate::Backend) -> SqlWriter {
-    super::write::upsert_insert_writer::<M>(backend, row)
+/// `INSERT INTO t (columns) VALUES (...)` of `row` (`t` in `schema`, when given), a generated
+/// key left to the database only at its placeholder (`0`), as `db.upsert` writes it: a given
+/// key can be the conflict.
+fn insert_writer<M: Model>(row: &M, backend: crate::Backend, schema: Option<&str>) -> SqlWriter {
+    super::write::upsert_insert_writer::<M>(backend, schema, row)
 }
 
 /// `row`'s values of the `key` columns.
@@ -380,18 +443,21 @@ fn key_values<M: Model>(row: &M, key: &[&'static str]) -> Vec<(&'static str, Val
         .collect()
 }
 
-/// The row of `M` whose columns hold `values`, locked until the transaction ends when `locked`.
+/// The row of `M` (in `schema`, when given) whose columns hold `values`, locked until the
+/// transaction ends when `locked`.
 async fn read_by<M: Model>(
     mut executor: impl Executor,
+    schema: Option<&str>,
     values: &[(&'static str, Value)],
     locked: bool,
 ) -> Result<Option<M>> {
     let backend = executor.backend();
     let mut writer = SqlWriter::for_model(backend, EnumColumns::of::<M>());
+    writer.set_schema(schema);
     writer.push("SELECT ");
     writer.push_select_columns(M::COLUMNS);
     writer.push(" FROM ");
-    writer.push_identifier(M::TABLE);
+    writer.push_table(M::TABLE);
     writer.push(" WHERE ");
     for (i, (column, value)) in values.iter().enumerate() {
         if i > 0 {

@@ -23,6 +23,8 @@ pub(super) struct Scope {
     skip_hooks: bool,
     /// Set by `.all_tenants()`: no tenant condition, tenant columns set as given.
     all_tenants: bool,
+    /// Set by `.in_schema(..)`: the schema the table is written in.
+    pub(super) schema: Option<String>,
 }
 
 impl Scope {
@@ -49,6 +51,7 @@ impl Scope {
     fn writer<M: Model>(&self, backend: Backend) -> SqlWriter {
         let mut writer = SqlWriter::for_model(backend, EnumColumns::of::<M>());
         writer.set_all_tenants(self.all_tenants);
+        writer.set_schema(self.schema.as_deref());
         writer
     }
 
@@ -173,6 +176,13 @@ impl<M: Model> Update<M> {
         self
     }
 
+    /// Changes the rows of the table in `schema` (also the reads and writes of the model's
+    /// hooks path, and relation filters' tables); see [`super::Select::in_schema`].
+    pub fn in_schema(mut self, schema: impl Into<String>) -> Self {
+        self.scope.schema = Some(schema.into());
+        self
+    }
+
     /// Changes every row: needed when there is no filter, so an unfiltered update is a
     /// decision, never an accident.
     pub fn all_rows(mut self) -> Self {
@@ -222,7 +232,7 @@ impl<M: Model> FilteredWrite<M> for Update<M> {
         }
         let mut writer = self.scope.writer::<M>(backend);
         writer.push("UPDATE ");
-        writer.push_identifier(M::TABLE);
+        writer.push_table(M::TABLE);
         writer.push(" SET ");
         for (i, (column, value)) in self.assignments.iter().enumerate() {
             if i > 0 {
@@ -279,6 +289,12 @@ impl<M: Model> Delete<M> {
         self
     }
 
+    /// Deletes rows of the table in `schema`; see [`super::Select::in_schema`].
+    pub fn in_schema(mut self, schema: impl Into<String>) -> Self {
+        self.scope.schema = Some(schema.into());
+        self
+    }
+
     /// Deletes every row: needed when there is no filter.
     pub fn all_rows(mut self) -> Self {
         self.scope.all_rows = true;
@@ -320,7 +336,7 @@ impl<M: Model> FilteredWrite<M> for Delete<M> {
         )?;
         let mut writer = self.scope.writer::<M>(backend);
         writer.push("DELETE FROM ");
-        writer.push_identifier(M::TABLE);
+        writer.push_table(M::TABLE);
         self.scope.push_where(&mut writer);
         Ok(writer)
     }

@@ -29,6 +29,7 @@ impl<M: Source, T: ColumnType> Column<M, T> {
                 select_column: query.selection.0.name(),
                 core,
                 casts: EnumColumns::of::<C>(),
+                schema: query.query.schema,
             }),
         })
     }

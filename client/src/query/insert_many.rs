@@ -33,7 +33,7 @@ pub async fn insert_many<M: Model, E: Executor>(mut executor: E, models: &[M]) -
     let mut inserted = 0;
     for chunk in models.chunks(rows_per_statement::<M>(backend)) {
         let rows: Vec<&M> = chunk.iter().collect();
-        let (sql, values) = insert_writer::<M>(backend, &rows).finish();
+        let (sql, values) = insert_writer::<M>(backend, None, &rows).finish();
         inserted += executor.execute(&sql, &values).await?.rows_affected;
     }
     Ok(inserted)
@@ -101,7 +101,7 @@ async fn insert_stored<M: Model>(mut executor: impl Executor, models: &[M]) -> R
     let mut stored = Vec::with_capacity(models.len());
     for chunk in models.chunks(rows_per_statement::<M>(backend)) {
         let rows: Vec<&M> = chunk.iter().collect();
-        let mut writer = insert_writer::<M>(backend, &rows);
+        let mut writer = insert_writer::<M>(backend, None, &rows);
         if returning {
             writer.push(" RETURNING ");
             writer.push_select_columns(M::COLUMNS);

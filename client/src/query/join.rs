@@ -131,9 +131,19 @@ impl<M: Model> JoinSelect<M, Root<M>> {
         let mut core = query.core;
         core.filter = core.filter.map(Expr::qualified::<M>);
         core.having = core.having.map(Expr::qualified::<M>);
+        let problems = query
+            .schema
+            .map(|schema| {
+                format!(
+                    "joins in a query of `{}` in schema `{schema}` (`.in_schema`): run the joined query on a connection whose current schema is `{schema}`",
+                    M::TABLE
+                )
+            })
+            .into_iter()
+            .collect();
         Self {
             joins: Vec::new(),
-            problems: Vec::new(),
+            problems,
             core,
             _types: PhantomData,
         }

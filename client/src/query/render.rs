@@ -114,13 +114,13 @@ impl Expr {
             }
             Self::Exists(exists) => {
                 writer.push("EXISTS (SELECT 1 FROM ");
-                writer.push_identifier(exists.child_table);
+                writer.push_table(exists.child_table);
                 writer.push(" ");
                 writer.push_identifier(CHILD_ALIAS);
                 let (link_table, link_column) = match exists.through {
                     Some((through, through_parent, through_child)) => {
                         writer.push(" JOIN ");
-                        writer.push_identifier(through);
+                        writer.push_table(through);
                         writer.push(" ");
                         writer.push_identifier(THROUGH_ALIAS);
                         writer.push(" ON ");
@@ -180,7 +180,7 @@ impl Expr {
                 writer.push(" IN (SELECT ");
                 writer.push_identifier(through_child);
                 writer.push(" FROM ");
-                writer.push_identifier(through);
+                writer.push_table(through);
                 writer.push(" WHERE ");
                 writer.push_identifier(through_parent);
                 writer.push(" = ");
@@ -218,12 +218,20 @@ impl Subquery {
         writer.push("SELECT ");
         writer.push_qualified(SUBQUERY_ALIAS, self.select_column);
         writer.push(" FROM ");
-        writer.push_identifier(self.table);
+        // In the subquery's own schema, if it names one; else in the statement's.
+        let outer_schema = self
+            .schema
+            .as_deref()
+            .map(|schema| writer.swap_schema(Some(schema)));
+        writer.push_table(self.table);
         writer.push(" ");
         writer.push_identifier(SUBQUERY_ALIAS);
         let outer = writer.swap_casts(self.casts);
         push_select_tail(writer, &self.core, Some(SUBQUERY_ALIAS));
         writer.swap_casts(outer);
+        if let Some(schema) = outer_schema {
+            writer.swap_schema(schema.as_deref());
+        }
         if limited {
             writer.push(") ");
             writer.push_identifier(LIMITED_ALIAS);

@@ -18,6 +18,8 @@ use crate::model::Model;
 pub struct Select<M> {
     /// Filter, grouping, order and limits; group and order columns named through `M`'s table.
     pub(crate) core: SelectCore,
+    /// The schema the table is read in ([`Select::in_schema`]).
+    pub(crate) schema: Option<String>,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -25,6 +27,7 @@ pub struct Select<M> {
 pub fn select<M: Model>() -> Select<M> {
     Select {
         core: SelectCore::default(),
+        schema: None,
         _model: PhantomData,
     }
 }
@@ -105,16 +108,40 @@ impl<M: Model> Select<M> {
         self
     }
 
+    /// Reads the table in `schema` rather than in the connection's current schema: a
+    /// PostgreSQL schema, a MySQL/MariaDB database, an SQLite database (`main`, `temp` or the
+    /// name of an attached one). The table is named `"schema"."table"`, and so are the tables
+    /// of relation filters in the query (`User::posts().any(..)`), which must be in the same
+    /// schema; a PostgreSQL enum column's type is the one in `schema` too. Bound values and
+    /// conditions are as without it.
+    ///
+    /// ```
+    /// # #[derive(Clone, foxdb::Model)]
+    /// # #[foxdb(table = "users")]
+    /// # struct User { #[foxdb(primary_key)] id: i64, email: String }
+    /// use foxdb::{Backend, ModelExt};
+    /// let (sql, _) = User::find().in_schema("acme").filter(User::ID.eq(1)).to_sql(Backend::Postgres);
+    /// assert_eq!(sql, r#"SELECT "id", "email" FROM "acme"."users" WHERE "id" = $1"#);
+    /// ```
+    ///
+    /// Joins ([`Select::join`]) and eager loads ([`Select::with`]) of a query in a schema are
+    /// refused with [`Error::Unsupported`] when run, never sent unqualified.
+    pub fn in_schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = Some(schema.into());
+        self
+    }
+
     /// A writer for this query's statements on `backend`.
     fn writer(&self, backend: Backend) -> SqlWriter {
         let mut writer = SqlWriter::for_model(backend, EnumColumns::of::<M>());
         writer.set_all_tenants(self.core.all_tenants);
+        writer.set_schema(self.schema.as_deref());
         writer
     }
 
     fn render_from_where(&self, writer: &mut SqlWriter) {
         writer.push(" FROM ");
-        writer.push_identifier(M::TABLE);
+        writer.push_table(M::TABLE);
         push_where(writer, self.core.filter.as_ref(), None);
     }
 
@@ -141,7 +168,7 @@ impl<M: Model> Select<M> {
         writer.push("SELECT ");
         select_list(&mut writer);
         writer.push(" FROM ");
-        writer.push_identifier(M::TABLE);
+        writer.push_table(M::TABLE);
         push_select_tail(&mut writer, &self.core, None);
         writer.finish()
     }

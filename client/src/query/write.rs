@@ -14,19 +14,25 @@ use crate::transaction::Transaction;
 
 /// `INSERT` of `rows` (generated columns left to the database), as one statement.
 pub fn insert_statement<M: Model>(backend: Backend, rows: &[&M]) -> (String, Vec<Value>) {
-    insert_writer(backend, rows).finish()
+    insert_writer(backend, None, rows).finish()
 }
 
-/// [`insert_statement`] as a writer, for clauses to follow.
-pub(super) fn insert_writer<M: Model>(backend: Backend, rows: &[&M]) -> SqlWriter {
+/// [`insert_statement`] as a writer (into the table in `schema`, when given), for clauses to
+/// follow.
+pub(super) fn insert_writer<M: Model>(
+    backend: Backend,
+    schema: Option<&str>,
+    rows: &[&M],
+) -> SqlWriter {
     let columns: Vec<&str> = M::COLUMNS
         .iter()
         .copied()
         .filter(|c| !M::GENERATED.contains(c))
         .collect();
     let mut writer = SqlWriter::for_model(backend, EnumColumns::of::<M>());
+    writer.set_schema(schema);
     writer.push("INSERT INTO ");
-    writer.push_identifier(M::TABLE);
+    writer.push_table(M::TABLE);
     writer.push(" (");
     writer.push_identifiers(&columns);
     writer.push(") VALUES ");
@@ -64,7 +70,16 @@ fn is_unset_generated<M: Model>(column: &str, value: &Value) -> bool {
 /// to the database, as [`insert`] leaves it.
 #[doc(hidden)]
 pub fn upsert_statement<M: Model>(backend: Backend, model: &M) -> (String, Vec<Value>) {
-    let mut writer = upsert_insert_writer(backend, model);
+    upsert_writer(backend, None, model).finish()
+}
+
+/// [`upsert_statement`] into the table in `schema`, when given.
+pub(super) fn upsert_writer<M: Model>(
+    backend: Backend,
+    schema: Option<&str>,
+    model: &M,
+) -> SqlWriter {
+    let mut writer = upsert_insert_writer(backend, schema, model);
     let key: Vec<String> = M::PRIMARY_KEY.iter().map(|c| c.to_string()).collect();
     let mut updated: Vec<String> = M::COLUMNS
         .iter()
@@ -78,12 +93,16 @@ pub fn upsert_statement<M: Model>(backend: Backend, model: &M) -> (String, Vec<V
     }
     let clause = writer.dialect().upsert_clause(&key, &updated);
     writer.push(&clause);
-    writer.finish()
+    writer
 }
 
 /// The `INSERT INTO t (...) VALUES (...)` an upsert starts with: every column of `model`, but a
 /// generated key left at its placeholder (`0`), which is left to the database.
-pub(super) fn upsert_insert_writer<M: Model>(backend: Backend, model: &M) -> SqlWriter {
+pub(super) fn upsert_insert_writer<M: Model>(
+    backend: Backend,
+    schema: Option<&str>,
+    model: &M,
+) -> SqlWriter {
     let values: Vec<(&'static str, Value)> = model
         .values()
         .into_iter()
@@ -91,8 +110,9 @@ pub(super) fn upsert_insert_writer<M: Model>(backend: Backend, model: &M) -> Sql
         .collect();
     let columns: Vec<&str> = values.iter().map(|(c, _)| *c).collect();
     let mut writer = SqlWriter::for_model(backend, EnumColumns::of::<M>());
+    writer.set_schema(schema);
     writer.push("INSERT INTO ");
-    writer.push_identifier(M::TABLE);
+    writer.push_table(M::TABLE);
     writer.push(" (");
     writer.push_identifiers(&columns);
     writer.push(") VALUES (");
@@ -122,6 +142,15 @@ pub(super) fn upsert_insert_writer<M: Model>(backend: Backend, model: &M) -> Sql
 /// executor that is neither a `Database` nor a `Transaction`, and for a tenant-scoped model whose
 /// primary key leaves the tenant column out.
 pub async fn upsert<M: Model, E: Executor>(executor: E, model: &M) -> Result<M> {
+    upsert_in(executor, model, None).await
+}
+
+/// [`upsert`] into the table in `schema`, when given.
+pub(super) async fn upsert_in<M: Model, E: Executor>(
+    executor: E,
+    model: &M,
+    schema: Option<&str>,
+) -> Result<M> {
     if let Some(tenant) = M::TENANT_COLUMN
         && !M::PRIMARY_KEY.contains(&tenant)
     {
@@ -133,7 +162,7 @@ pub async fn upsert<M: Model, E: Executor>(executor: E, model: &M) -> Result<M> 
             ),
         });
     }
-    insert_with_hooks(executor, model, true).await
+    insert_with_hooks(executor, model, true, schema).await
 }
 
 /// Writes every non-key column of `model` over its stored row (found by primary key), with
@@ -363,22 +392,24 @@ async fn create_row<N: crate::model::NewRow, E: Executor>(
 /// Hook, database and decoding errors; [`Error::Unsupported`] for a model with hooks through an
 /// executor that is neither a `Database` nor a `Transaction`.
 pub async fn insert<M: Model, E: Executor>(executor: E, model: &M) -> Result<M> {
-    insert_with_hooks(executor, model, false).await
+    insert_with_hooks(executor, model, false, None).await
 }
 
-/// [`insert_row`] with the insert hooks, in a transaction, for a model that has them.
-async fn insert_with_hooks<M: Model, E: Executor>(
+/// [`insert_row`] with the insert hooks, in a transaction, for a model that has them; into
+/// the table in `schema`, when given.
+pub(super) async fn insert_with_hooks<M: Model, E: Executor>(
     executor: E,
     model: &M,
     upsert: bool,
+    schema: Option<&str>,
 ) -> Result<M> {
     if !M::HAS_HOOKS {
-        return insert_row(executor, model, upsert).await;
+        return insert_row(executor, model, upsert, schema).await;
     }
     in_transaction(executor, async |transaction| {
         let mut model = model.clone();
         model.before_insert(transaction).await?;
-        let stored = insert_row(&mut *transaction, &model, upsert).await?;
+        let stored = insert_row(&mut *transaction, &model, upsert, schema).await?;
         stored.after_insert(transaction).await?;
         Ok(stored)
     })
@@ -415,12 +446,13 @@ pub(super) async fn insert_row<M: Model, E: Executor>(
     mut executor: E,
     model: &M,
     upsert: bool,
+    schema: Option<&str>,
 ) -> Result<M> {
     let backend = executor.backend();
     let (mut sql, values) = if upsert {
-        upsert_statement::<M>(backend, model)
+        upsert_writer::<M>(backend, schema, model).finish()
     } else {
-        insert_statement::<M>(backend, &[model])
+        insert_writer::<M>(backend, schema, &[model]).finish()
     };
     if dialect_for(backend).supports_returning() {
         let mut returning = SqlWriter::for_model(backend, EnumColumns::of::<M>());
@@ -440,10 +472,11 @@ pub(super) async fn insert_row<M: Model, E: Executor>(
         .unwrap_or_default();
     // Read back by key: the generated id, else the key values given.
     let mut writer = SqlWriter::for_model(backend, EnumColumns::of::<M>());
+    writer.set_schema(schema);
     writer.push("SELECT ");
     writer.push_select_columns(M::COLUMNS);
     writer.push(" FROM ");
-    writer.push_identifier(M::TABLE);
+    writer.push_table(M::TABLE);
     writer.push(" WHERE ");
     let given = model.values();
     for (i, key) in M::PRIMARY_KEY.iter().enumerate() {

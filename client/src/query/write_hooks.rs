@@ -174,10 +174,12 @@ fn no_transaction(backend: Backend) -> Error {
 async fn read_locked<M: Model, E: Executor>(
     mut executor: E,
     filter: Option<&Expr>,
+    schema: Option<&String>,
 ) -> Result<Vec<M>> {
     let backend = executor.backend();
     let mut query = select::<M>();
     query.core.filter = filter.cloned();
+    query.schema = schema.cloned();
     let (sql, values) = query.to_sql_for_update(backend);
     executor
         .fetch_all(&sql, &values)
@@ -231,7 +233,12 @@ async fn update_rows<M: Model>(
     returning: bool,
 ) -> Result<(u64, Vec<M>)> {
     let backend = transaction.backend();
-    let rows: Vec<M> = read_locked(&mut *transaction, update.scope.filter.as_ref()).await?;
+    let rows: Vec<M> = read_locked(
+        &mut *transaction,
+        update.scope.filter.as_ref(),
+        update.scope.schema.as_ref(),
+    )
+    .await?;
     let assigned: Vec<&str> = update.assignments.iter().map(|(c, _)| *c).collect();
     // Rows grouped by the changes to write: (changes, the rows as read).
     let mut groups: Vec<(Changes, Vec<&M>)> = Vec::new();
@@ -267,6 +274,7 @@ async fn update_rows<M: Model>(
             let mut statement = update_statement::<M>();
             statement.assignments = changes.clone();
             statement.scope.filter = Some(keys_condition(chunk));
+            statement.scope.schema = update.scope.schema.clone();
             let mut writer = statement.render(backend)?;
             if returning {
                 writer.push(" RETURNING ");
@@ -296,7 +304,12 @@ async fn delete_rows<M: Model>(
     returning: bool,
 ) -> Result<(u64, Vec<M>)> {
     let backend = transaction.backend();
-    let rows: Vec<M> = read_locked(&mut *transaction, delete.scope.filter.as_ref()).await?;
+    let rows: Vec<M> = read_locked(
+        &mut *transaction,
+        delete.scope.filter.as_ref(),
+        delete.scope.schema.as_ref(),
+    )
+    .await?;
     for row in &rows {
         row.before_delete(transaction).await?;
     }
@@ -305,6 +318,7 @@ async fn delete_rows<M: Model>(
     for chunk in all.chunks(keys_per_statement::<M>(backend, 0)) {
         let mut statement = delete_statement::<M>();
         statement.scope.filter = Some(keys_condition(chunk));
+        statement.scope.schema = delete.scope.schema.clone();
         let (sql, values) = statement.render(backend)?.finish();
         deleted += transaction.execute(&sql, &values).await?;
     }

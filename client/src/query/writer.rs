@@ -40,6 +40,9 @@ pub struct SqlWriter {
     /// are named through: set where a selection is rendered in a statement that joins
     /// another table with columns of the same names.
     column_scope: Option<&'static str>,
+    /// The schema every table the statement names is in (a query's `.in_schema(..)`); `None`:
+    /// the connection's current one.
+    schema: Option<String>,
 }
 
 impl SqlWriter {
@@ -52,7 +55,31 @@ impl SqlWriter {
             sql: String::new(),
             values: Vec::new(),
             column_scope: None,
+            schema: None,
         }
+    }
+
+    /// Names every table from now on in `schema` (`None`: unqualified, in the connection's
+    /// current schema).
+    pub(crate) fn set_schema(&mut self, schema: Option<&str>) {
+        self.schema = schema.map(str::to_string);
+    }
+
+    /// Names tables in `schema` from now on; returns the schema in use before.
+    pub(crate) fn swap_schema(&mut self, schema: Option<&str>) -> Option<String> {
+        std::mem::replace(&mut self.schema, schema.map(str::to_string))
+    }
+
+    /// A table the statement reads or writes: `"table"`, or `"schema"."table"` in a statement
+    /// on a schema ([`SqlWriter::set_schema`]). Aliases and column qualifiers stay unqualified
+    /// ([`SqlWriter::push_identifier`]): every engine resolves `"table"."column"` against a
+    /// `"schema"."table"` the statement names.
+    pub(crate) fn push_table(&mut self, table: &str) {
+        let name = match &self.schema {
+            Some(schema) => self.dialect.qualified_table(schema, table),
+            None => self.dialect.quote(table),
+        };
+        self.sql.push_str(&name);
     }
 
     /// Names unqualified select expressions through `table` from now on (`None`: unqualified).
@@ -147,7 +174,8 @@ impl SqlWriter {
         if !self.casts.columns.contains(&column) {
             return None;
         }
-        self.dialect.enum_value_type(self.casts.table, column)
+        self.dialect
+            .enum_value_type_in(self.schema.as_deref(), self.casts.table, column)
     }
 
     /// Whether values compared with `column` are cast to its type (an enum on PostgreSQL).

@@ -468,6 +468,15 @@ impl<P: Model, N> WithRelations<P, N> {
     where
         N: Nested<P>,
     {
+        if let Some(schema) = &self.query.schema {
+            return Err(crate::Error::Unsupported {
+                backend: executor.backend(),
+                feature: format!(
+                    "eager loads of a query of `{}` in schema `{schema}` (`.in_schema`): load each relation with its own `.in_schema` query",
+                    P::TABLE
+                ),
+            });
+        }
         let rows = self.query.all(&mut executor).await?;
         self.relations.attach(rows, executor).await
     }

@@ -2,7 +2,7 @@
 //! under the database lock before any user change.
 
 use foxdb::dialect::dialect_for;
-use foxdb::{Backend, Connection};
+use foxdb::{Backend, Connection, Model, ModelExt};
 
 use super::clock::now_rfc3339;
 
@@ -10,7 +10,7 @@ use super::clock::now_rfc3339;
 #[derive(Clone, Copy, Debug)]
 pub struct BookkeepingMigration {
     /// Version, ascending.
-    pub version: i64,
+    pub version: i32,
     /// File name without extension.
     pub name: &'static str,
     /// Statements, separated by `;` at line ends.
@@ -130,16 +130,8 @@ impl FoxTables {
         Ok(Self { backend, schema })
     }
 
-    /// Names resolved by the session's current schema, for a session that could not locate it.
-    pub fn unqualified(backend: Backend) -> Self {
-        Self {
-            backend,
-            schema: String::new(),
-        }
-    }
-
-    /// The schema (database on MySQL, `main` on SQLite) FoxDB's tables are in; empty when
-    /// unknown.
+    /// The schema (database on MySQL, `main` on SQLite) FoxDB's tables are in: the models of
+    /// `migrate/state.rs` are read and written `.in_schema(..)` it.
     pub fn schema(&self) -> &str {
         &self.schema
     }
@@ -172,15 +164,6 @@ impl FoxTables {
             )
             .await?;
         Ok(!rows.is_empty())
-    }
-
-    /// `name` qualified with its schema, quoted.
-    pub fn table(&self, name: &str) -> String {
-        let dialect = dialect_for(self.backend);
-        if self.schema.is_empty() {
-            return dialect.quote(name);
-        }
-        format!("{}.{}", dialect.quote(&self.schema), dialect.quote(name))
     }
 
     /// Puts back the session state a migration may have changed: on PostgreSQL the role,
@@ -234,33 +217,42 @@ pub fn split_statements(sql: &str) -> Vec<String> {
     statements
 }
 
+/// One row of `_fox_bookkeeping`: a bookkeeping migration applied to this database.
+#[derive(Clone, Debug, PartialEq, Eq, foxdb::Model)]
+#[foxdb(table = "_fox_bookkeeping")]
+pub struct AppliedBookkeeping {
+    /// [`BookkeepingMigration::version`].
+    #[foxdb(primary_key)]
+    pub version: i32,
+    /// [`BookkeepingMigration::name`].
+    pub name: String,
+    /// When (RFC 3339, UTC).
+    pub applied_at: String,
+}
+
 /// Applies the bookkeeping migrations the database lacks. Call with the database lock held.
 ///
 /// # Errors
-/// A statement failed.
+/// A statement failed; a row of `_fox_bookkeeping` that does not decode (changed by hand:
+/// never taken for a missing version, which would run its statements again).
 pub async fn apply_bookkeeping(connection: &mut Connection) -> foxdb::Result<()> {
     let backend = connection.backend();
     let dialect = dialect_for(backend);
-    let table = dialect.quote("_fox_bookkeeping");
+    // The one table a model cannot create: it records which of the others exist.
     connection
         .execute(&format!(
-            "CREATE TABLE IF NOT EXISTS {table} ({} integer NOT NULL PRIMARY KEY, {} varchar(200) NOT NULL, {} varchar(40) NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS {} ({} integer NOT NULL PRIMARY KEY, {} varchar(200) NOT NULL, {} varchar(40) NOT NULL)",
+            dialect.quote(AppliedBookkeeping::TABLE),
             dialect.quote("version"),
             dialect.quote("name"),
             dialect.quote("applied_at")
         ))
         .await?;
-    let applied: Vec<i64> = connection
-        .fetch_text_rows(
-            &format!(
-                "SELECT CAST({} AS CHAR(20)) FROM {table}",
-                dialect.quote("version")
-            ),
-            &[],
-        )
+    let applied: Vec<i32> = AppliedBookkeeping::find()
+        .all(&mut *connection)
         .await?
         .into_iter()
-        .filter_map(|row| row.into_iter().next().flatten()?.trim().parse().ok())
+        .map(|row| row.version)
         .collect();
     for migration in bookkeeping_migrations(backend) {
         if applied.contains(&migration.version) {
@@ -269,24 +261,12 @@ pub async fn apply_bookkeeping(connection: &mut Connection) -> foxdb::Result<()>
         for statement in split_statements(migration.sql) {
             connection.execute(&statement).await?;
         }
-        connection
-            .execute_with(
-                &format!(
-                    "INSERT INTO {table} ({}, {}, {}) VALUES ({}, {}, {})",
-                    dialect.quote("version"),
-                    dialect.quote("name"),
-                    dialect.quote("applied_at"),
-                    dialect.placeholder(1),
-                    dialect.placeholder(2),
-                    dialect.placeholder(3)
-                ),
-                &[
-                    foxdb::Value::Int(migration.version),
-                    foxdb::Value::Text(migration.name.into()),
-                    foxdb::Value::Text(now_rfc3339()),
-                ],
-            )
-            .await?;
+        let record = AppliedBookkeeping {
+            version: migration.version,
+            name: migration.name.into(),
+            applied_at: now_rfc3339(),
+        };
+        foxdb::query::insert(&mut *connection, &record).await?;
     }
     Ok(())
 }

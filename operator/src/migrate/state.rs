@@ -1,14 +1,17 @@
-//! `_fox_migrations` (the state of each applied version) and `_fox_migration_log` (every run).
+//! `_fox_migrations` (the state of each applied version) and `_fox_migration_log` (every run):
+//! FoxDB models read and written through the client's executor on the migration session's
+//! connection, in the schema the session located ([`FoxTables`]), so a migration that moves the
+//! search path or the default database cannot move them.
 
-use foxdb::dialect::dialect_for;
-use foxdb::{Backend, Connection, Value};
+use foxdb::query::Insert;
+use foxdb::{Connection, Executor, Model, ModelExt};
 
 use super::Direction;
 use crate::engine::bookkeeping::FoxTables;
 use crate::engine::clock::{applier_identity, now_rfc3339};
 
 /// The state a version's record in `_fox_migrations` is in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, foxdb::Enum)]
 pub enum RecordStatus {
     /// Every statement ran.
     Applied,
@@ -19,19 +22,94 @@ pub enum RecordStatus {
 impl RecordStatus {
     /// The stored spelling.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Applied => "applied",
-            Self::Dirty => "dirty",
-        }
+        foxdb::Enum::label(&self)
     }
+}
 
-    fn parse(stored: &str) -> Option<Self> {
-        match stored {
-            "applied" => Some(Self::Applied),
-            "dirty" => Some(Self::Dirty),
-            _ => None,
+/// The step a record's last run took, as `_fox_migrations.direction` and
+/// `_fox_migration_log.direction` store it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, foxdb::Enum)]
+pub enum StoredDirection {
+    /// `up`.
+    Up,
+    /// `down`.
+    Down,
+}
+
+impl From<Direction> for StoredDirection {
+    fn from(direction: Direction) -> Self {
+        match direction {
+            Direction::Up => Self::Up,
+            Direction::Down => Self::Down,
         }
     }
+}
+
+impl From<StoredDirection> for Direction {
+    fn from(direction: StoredDirection) -> Self {
+        match direction {
+            StoredDirection::Up => Self::Up,
+            StoredDirection::Down => Self::Down,
+        }
+    }
+}
+
+/// One row of `_fox_migrations`: the last state of one version.
+#[derive(Clone, Debug, PartialEq, Eq, foxdb::Model)]
+#[foxdb(table = "_fox_migrations")]
+pub struct MigrationRecord {
+    /// Version (the key).
+    #[foxdb(primary_key)]
+    pub version: i64,
+    /// Name when applied.
+    pub name: String,
+    /// Checksum of the `up` text that ran.
+    pub checksum: String,
+    /// Applied, or dirty when it stopped part-way.
+    pub status: RecordStatus,
+    /// Statements in it.
+    pub statement_count: i32,
+    /// Statements that completed.
+    pub completed_statements: i32,
+    /// The statement that failed or was next when it stopped.
+    pub failed_statement: Option<String>,
+    /// The error, if one was seen.
+    pub message: Option<String>,
+    /// When (RFC 3339).
+    pub applied_at: String,
+    /// How long it took.
+    pub duration_ms: Option<i64>,
+    /// Who ran it (host and process).
+    pub applied_by: String,
+    /// The step that ran last: for a dirty record, the one that stopped part-way.
+    pub direction: StoredDirection,
+}
+
+/// One row of `_fox_migration_log`: one run of a step.
+#[derive(Clone, Debug, PartialEq, Eq, foxdb::Model)]
+#[foxdb(table = "_fox_migration_log")]
+pub struct MigrationLogEntry {
+    /// Row id.
+    #[foxdb(primary_key, auto_increment)]
+    pub id: i64,
+    /// Version.
+    pub version: i64,
+    /// Name of the migration.
+    pub name: String,
+    /// The step: `up`, `down` or `repair`.
+    pub direction: String,
+    /// How it ended ([`RunOutcome`]'s spelling).
+    pub status: RunOutcome,
+    /// Checksum of the text that ran.
+    pub checksum: String,
+    /// When (RFC 3339).
+    pub at: String,
+    /// How long it took.
+    pub duration_ms: Option<i64>,
+    /// Who ran it (host and process).
+    pub applied_by: String,
+    /// The error, or a note.
+    pub message: Option<String>,
 }
 
 /// A version as recorded in the database.
@@ -61,86 +139,97 @@ pub struct AppliedMigration {
     pub direction: Direction,
 }
 
-/// Columns of `_fox_migrations`, in the order they are read and written.
-const COLUMNS: [&str; 12] = [
-    "version",
-    "name",
-    "checksum",
-    "status",
-    "statement_count",
-    "completed_statements",
-    "failed_statement",
-    "message",
-    "applied_at",
-    "duration_ms",
-    "direction",
-    "applied_by",
-];
+/// A bookkeeping row that does not decode was changed by hand: say which table, column and
+/// version, and that.
+fn changed_by_hand(table: &str, version: Option<i64>, error: foxdb::Error) -> foxdb::Error {
+    match error {
+        foxdb::Error::Decode { column, message } => foxdb::Error::Decode {
+            column: match version {
+                Some(version) => format!("{table}.{column} (version {version})"),
+                None => format!("{table}.{column}"),
+            },
+            message: format!("{message}; the row was changed by hand: fix or delete it"),
+        },
+        other => other,
+    }
+}
 
-fn text_cast(backend: Backend) -> &'static str {
-    dialect_for(backend).text_cast_type()
+/// Every row `query` reads, each decoded by itself so a row that does not decode is named by
+/// its version.
+async fn read_rows<M: Model>(
+    connection: &mut Connection,
+    query: foxdb::query::Select<M>,
+    version: foxdb::Column<M, i64>,
+) -> foxdb::Result<Vec<M>> {
+    let (sql, values) = query.to_sql(connection.backend());
+    let rows = connection.fetch_all(&sql, &values).await?;
+    rows.iter()
+        .map(|row| {
+            M::from_row(row)
+                .map_err(|e| changed_by_hand(M::TABLE, row.get::<i64>(version.name()).ok(), e))
+        })
+        .collect()
+}
+
+/// A version as the bookkeeping's signed 64-bit key.
+fn stored_version(backend: foxdb::Backend, version: u64) -> foxdb::Result<i64> {
+    i64::try_from(version).map_err(|_| foxdb::Error::Unsupported {
+        backend,
+        feature: format!(
+            "migration version {version}: versions are recorded up to {} (renumber the migration)",
+            i64::MAX
+        ),
+    })
+}
+
+/// A stored version as a migration version; a negative one was written by hand.
+fn read_version(table: &str, version: i64) -> foxdb::Result<u64> {
+    u64::try_from(version).map_err(|_| foxdb::Error::Decode {
+        column: format!("{table}.version"),
+        message: format!(
+            "{version} is not a version; the row was changed by hand: fix or delete it"
+        ),
+    })
+}
+
+/// A count as the `integer` columns hold it.
+fn stored_count(count: usize) -> i32 {
+    i32::try_from(count).unwrap_or(i32::MAX)
+}
+
+/// A duration in milliseconds as the `bigint` columns hold it.
+fn stored_millis(duration_ms: u128) -> i64 {
+    i64::try_from(duration_ms).unwrap_or(i64::MAX)
 }
 
 /// Every recorded version, ascending.
 ///
 /// # Errors
-/// Database errors.
+/// Database errors; [`foxdb::Error::Decode`] naming the table and column for a row changed
+/// by hand (a number column holding text, a status or direction FoxDB never writes).
 pub async fn read_applied(
     connection: &mut Connection,
     tables: &FoxTables,
 ) -> foxdb::Result<Vec<AppliedMigration>> {
-    let backend = connection.backend();
-    let dialect = dialect_for(backend);
-    let select: Vec<String> = COLUMNS[..11]
-        .iter()
-        .map(|c| format!("CAST({} AS {})", dialect.quote(c), text_cast(backend)))
-        .collect();
-    let sql = format!(
-        "SELECT {} FROM {} ORDER BY {}",
-        select.join(", "),
-        tables.table("_fox_migrations"),
-        dialect.quote("version")
-    );
-    let rows = connection.fetch_text_rows(&sql, &[]).await?;
-    rows.into_iter()
-        .map(|row| {
-            let field = |i: usize| row.get(i).cloned().flatten();
-            let text = |i: usize| field(i).unwrap_or_default();
-            // A bookkeeping row changed by hand is reported, never read as version 0.
-            let version = text(0);
-            let corrupt = |column: &str, text: &str| foxdb::Error::Decode {
-                column: format!("_fox_migrations.{column} (version {version})"),
-                message: format!(
-                    "{text:?} is not a number; the row was changed by hand: fix or delete it"
-                ),
-            };
-            let number = |column: &str, text: String| {
-                text.parse::<i64>().map_err(|_| corrupt(column, &text))
-            };
+    let query = MigrationRecord::find()
+        .in_schema(tables.schema())
+        .order_by(MigrationRecord::VERSION.asc());
+    let records = read_rows(connection, query, MigrationRecord::VERSION).await?;
+    records
+        .into_iter()
+        .map(|record| {
             Ok(AppliedMigration {
-                version: version
-                    .parse::<u64>()
-                    .map_err(|_| corrupt("version", &version))?,
-                name: text(1),
-                checksum: text(2),
-                status: RecordStatus::parse(&text(3)).ok_or_else(|| foxdb::Error::Decode {
-                    column: format!("_fox_migrations.status (version {version})"),
-                    message: format!(
-                        "{:?} is neither applied nor dirty; the row was changed by hand: fix or delete it",
-                        text(3)
-                    ),
-                })?,
-                statement_count: number("statement_count", text(4))?,
-                completed_statements: number("completed_statements", text(5))?,
-                failed_statement: field(6),
-                message: field(7),
-                applied_at: text(8),
-                duration_ms: field(9).and_then(|d| d.parse().ok()),
-                direction: if text(10) == "down" {
-                    Direction::Down
-                } else {
-                    Direction::Up
-                },
+                version: read_version(MigrationRecord::TABLE, record.version)?,
+                name: record.name,
+                checksum: record.checksum,
+                status: record.status,
+                statement_count: record.statement_count.into(),
+                completed_statements: record.completed_statements.into(),
+                failed_statement: record.failed_statement,
+                message: record.message,
+                applied_at: record.applied_at,
+                duration_ms: record.duration_ms,
+                direction: record.direction.into(),
             })
         })
         .collect()
@@ -165,40 +254,26 @@ pub async fn record_version(
     message: Option<&str>,
     duration_ms: Option<u128>,
 ) -> foxdb::Result<()> {
-    let backend = connection.backend();
-    let dialect = dialect_for(backend);
-    let quoted: Vec<String> = COLUMNS.iter().map(|c| dialect.quote(c)).collect();
-    let placeholders: Vec<String> = (1..=COLUMNS.len())
-        .map(|n| dialect.placeholder(n))
-        .collect();
-    let text = |v: Option<&str>| v.map_or(Value::Null, |s| Value::Text(s.into()));
-    // One statement, so a kill can never leave the version without a record.
-    let table = tables.table("_fox_migrations");
-    let (columns_sql, values_sql) = (quoted.join(", "), placeholders.join(", "));
-    // Updated in place, never deleted and inserted again: rows that reference the record stay.
-    let updated: Vec<String> = COLUMNS[1..].iter().map(|c| c.to_string()).collect();
-    let upsert = format!(
-        "INSERT INTO {table} ({columns_sql}) VALUES ({values_sql}){}",
-        dialect.upsert_clause(&[COLUMNS[0].to_string()], &updated)
-    );
-    connection
-        .execute_with(
-            &upsert,
-            &[
-                Value::Int(version as i64),
-                Value::Text(name.into()),
-                Value::Text(checksum.into()),
-                Value::Text(status.as_str().into()),
-                Value::Int(statement_count as i64),
-                Value::Int(completed as i64),
-                text(failed_statement),
-                text(message),
-                Value::Text(now_rfc3339()),
-                duration_ms.map_or(Value::Null, |d| Value::Int(d as i64)),
-                Value::Text(direction.label().into()),
-                Value::Text(applier_identity()),
-            ],
-        )
+    let record = MigrationRecord {
+        version: stored_version(connection.backend(), version)?,
+        name: name.into(),
+        checksum: checksum.into(),
+        status,
+        statement_count: stored_count(statement_count),
+        completed_statements: stored_count(completed),
+        failed_statement: failed_statement.map(str::to_string),
+        message: message.map(str::to_string),
+        applied_at: now_rfc3339(),
+        duration_ms: duration_ms.map(stored_millis),
+        applied_by: applier_identity(),
+        direction: direction.into(),
+    };
+    // One statement (the dialect's upsert), so a kill can never leave the version without a
+    // record; updated in place, never deleted and inserted again, so rows that reference the
+    // record stay.
+    Insert::new(&record)
+        .in_schema(tables.schema())
+        .upsert(connection)
         .await?;
     Ok(())
 }
@@ -212,29 +287,23 @@ pub async fn delete_version(
     tables: &FoxTables,
     version: u64,
 ) -> foxdb::Result<()> {
-    let dialect = dialect_for(connection.backend());
-    connection
-        .execute_with(
-            &format!(
-                "DELETE FROM {} WHERE {} = {}",
-                tables.table("_fox_migrations"),
-                dialect.quote("version"),
-                dialect.placeholder(1)
-            ),
-            &[Value::Int(version as i64)],
-        )
+    MigrationRecord::delete()
+        .in_schema(tables.schema())
+        .filter(MigrationRecord::VERSION.eq(stored_version(connection.backend(), version)?))
+        .exec(connection)
         .await?;
     Ok(())
 }
 
 /// How a logged run of a migration step ended, as `_fox_migration_log.status` spells it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, foxdb::Enum)]
 pub enum RunOutcome {
     /// The step ran and was recorded.
     Ok,
     /// A statement of the step failed.
     Failed,
     /// `fox migrate repair` marked a dirty version applied.
+    #[foxdb(label = "applied")]
     MarkedApplied,
     /// `fox migrate repair` forgot a dirty version.
     Forgotten,
@@ -243,12 +312,7 @@ pub enum RunOutcome {
 impl RunOutcome {
     /// Stored spelling.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ok => "ok",
-            Self::Failed => "failed",
-            Self::MarkedApplied => "applied",
-            Self::Forgotten => "forgotten",
-        }
+        foxdb::Enum::label(&self)
     }
 }
 
@@ -268,42 +332,21 @@ pub async fn log_run(
     duration_ms: Option<u128>,
     message: Option<&str>,
 ) -> foxdb::Result<()> {
-    let dialect = dialect_for(connection.backend());
-    let columns = [
-        "version",
-        "name",
-        "direction",
-        "status",
-        "checksum",
-        "at",
-        "duration_ms",
-        "applied_by",
-        "message",
-    ];
-    let quoted: Vec<String> = columns.iter().map(|c| dialect.quote(c)).collect();
-    let placeholders: Vec<String> = (1..=columns.len())
-        .map(|n| dialect.placeholder(n))
-        .collect();
-    connection
-        .execute_with(
-            &format!(
-                "INSERT INTO {} ({}) VALUES ({})",
-                tables.table("_fox_migration_log"),
-                quoted.join(", "),
-                placeholders.join(", ")
-            ),
-            &[
-                Value::Int(version as i64),
-                Value::Text(name.into()),
-                Value::Text(direction.into()),
-                Value::Text(status.as_str().into()),
-                Value::Text(checksum.into()),
-                Value::Text(now_rfc3339()),
-                duration_ms.map_or(Value::Null, |d| Value::Int(d as i64)),
-                Value::Text(applier_identity()),
-                message.map_or(Value::Null, |m| Value::Text(m.into())),
-            ],
-        )
+    let entry = MigrationLogEntry {
+        id: 0,
+        version: stored_version(connection.backend(), version)?,
+        name: name.into(),
+        direction: direction.into(),
+        status,
+        checksum: checksum.into(),
+        at: now_rfc3339(),
+        duration_ms: duration_ms.map(stored_millis),
+        applied_by: applier_identity(),
+        message: message.map(str::to_string),
+    };
+    Insert::new(&entry)
+        .in_schema(tables.schema())
+        .exec(connection)
         .await?;
     Ok(())
 }
@@ -311,39 +354,24 @@ pub async fn log_run(
 /// Every logged run: (version, direction, status), oldest first.
 ///
 /// # Errors
-/// Database errors; [`foxdb::Error::Decode`] for a row whose version is not a number.
+/// Database errors; [`foxdb::Error::Decode`] naming the table and column for a row changed by
+/// hand.
 pub async fn read_log(
     connection: &mut Connection,
     tables: &FoxTables,
 ) -> foxdb::Result<Vec<(u64, String, String)>> {
-    let backend = connection.backend();
-    let dialect = dialect_for(backend);
-    let cast = |c: &str| format!("CAST({} AS {})", dialect.quote(c), text_cast(backend));
-    let rows = connection
-        .fetch_text_rows(
-            &format!(
-                "SELECT {}, {}, {} FROM {} ORDER BY {}",
-                cast("version"),
-                cast("direction"),
-                cast("status"),
-                tables.table("_fox_migration_log"),
-                dialect.quote("id")
-            ),
-            &[],
-        )
-        .await?;
-    rows.into_iter()
-        .map(|row| {
-            let text = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
-            // A log row changed by hand is reported, never read as version 0.
-            let version = text(0);
-            let version = version.parse().map_err(|_| foxdb::Error::Decode {
-                column: "_fox_migration_log.version".into(),
-                message: format!(
-                    "{version:?} is not a number; the row was changed by hand: fix or delete it"
-                ),
-            })?;
-            Ok((version, text(1), text(2)))
+    let query = MigrationLogEntry::find()
+        .in_schema(tables.schema())
+        .order_by(MigrationLogEntry::ID.asc());
+    let entries = read_rows(connection, query, MigrationLogEntry::VERSION).await?;
+    entries
+        .into_iter()
+        .map(|entry| {
+            Ok((
+                read_version(MigrationLogEntry::TABLE, entry.version)?,
+                entry.direction,
+                entry.status.as_str().to_string(),
+            ))
         })
         .collect()
 }

@@ -39,9 +39,8 @@ pub async fn unreadable_views(
         .filter_map(|row| row.into_iter().next().flatten())
     {
         let probe = format!(
-            "SELECT * FROM {}.{} LIMIT 0",
-            dialect.quote(tables.schema()),
-            dialect.quote(&view)
+            "SELECT * FROM {} LIMIT 0",
+            dialect.qualified_table(tables.schema(), &view)
         );
         if let Err(error) = connection.fetch_text_rows(&probe, &[]).await {
             broken.push(format!(
