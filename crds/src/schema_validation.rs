@@ -141,12 +141,14 @@ fn validate_spec(spec: &FoxSchemaSpec, problems: &mut Problems) {
         .map(|t| (t.name.clone(), TableFacts::new(t)))
         .collect();
     let mut index_names: HashMap<String, String> = HashMap::new();
+    let mut foreign_key_names: HashMap<String, String> = HashMap::new();
     for (i, table) in spec.tables.iter().enumerate() {
         validate_table(
             &format!("spec.tables[{i}]"),
             table,
             &facts,
             &mut index_names,
+            &mut foreign_key_names,
             problems,
         );
     }
@@ -170,6 +172,7 @@ fn validate_table(
     table: &TableSpec,
     facts: &BTreeMap<String, TableFacts<'_>>,
     index_names: &mut HashMap<String, String>,
+    foreign_key_names: &mut HashMap<String, String>,
     problems: &mut Problems,
 ) {
     let Some(own) = facts.get(&table.name) else {
@@ -222,6 +225,20 @@ fn validate_table(
             );
         }
         if let Some(reference) = &column.references {
+            if let Some(name) = &reference.name {
+                let name_path = format!("{column_path}.references.name");
+                check_name(&name_path, name, problems);
+                if let Some(problem) = reserved_name_problem(name) {
+                    problems.add(name_path.clone(), problem);
+                }
+                // MySQL keeps constraint names per database.
+                if let Some(other) = foreign_key_names.insert(folded(name), name_path.clone()) {
+                    problems.add(
+                        name_path,
+                        format!("foreign key name \"{name}\" is already used by {other}; foreign key names are unique per database"),
+                    );
+                }
+            }
             validate_reference(
                 &format!("{column_path}.references"),
                 column,
