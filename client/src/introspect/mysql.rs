@@ -241,16 +241,6 @@ fn unescape(text: &str) -> String {
     plain
 }
 
-#[cfg(test)]
-mod tests {
-    use super::unescape;
-
-    #[test]
-    fn reported_string_defaults_are_unescaped() {
-        assert_eq!(unescape(r"a\nb\rc\td\\e\%"), "a\nb\rc\td\\e\\%");
-    }
-}
-
 // What a FoxSchema cannot declare: views, triggers, CHECK constraints other than MariaDB's own
 // `json_valid` ones, FULLTEXT/SPATIAL/functional indexes and column-prefix indexes (FoxDB's own
 // `_fox_*` objects left out).
@@ -292,4 +282,14 @@ pub(super) async fn undeclared(connection: &mut MySqlConnection) -> Result<Vec<U
             definition: row.get::<Option<String>, _>(3).unwrap_or_default(),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unescape;
+
+    #[test]
+    fn reported_string_defaults_are_unescaped() {
+        assert_eq!(unescape(r"a\nb\rc\td\\e\%"), "a\nb\rc\td\\e\\%");
+    }
 }

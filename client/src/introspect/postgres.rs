@@ -5,12 +5,12 @@ use std::collections::{BTreeMap, HashMap};
 use fox_crds::ColumnType;
 use sqlx::{PgConnection, Row};
 
+use super::UndeclaredObject;
 use super::key_columns::{ForeignKeyColumn, IndexColumn, add_foreign_key_column, add_index_column};
 use super::unmanaged::UnmanagedTables;
 use super::{BOOKKEEPING_PREFIX, native_type, parse_default};
 use crate::Backend;
 use crate::error::{Error, Result};
-use super::UndeclaredObject;
 use crate::schema::{Column, Schema, Table};
 
 const COLUMNS: &str = r"

@@ -6,7 +6,8 @@ use sqlx::{Row, SqliteConnection};
 
 use super::unmanaged::UnmanagedTables;
 use super::{
-    BOOKKEEPING_PREFIX, UndeclaredObject, native_type, parse_action, parse_default, parse_quoted_list,
+    BOOKKEEPING_PREFIX, UndeclaredObject, native_type, parse_action, parse_default,
+    parse_quoted_list,
 };
 use crate::Backend;
 use crate::error::{Error, Result};

@@ -66,7 +66,13 @@ fn assert_in_sync(database: &TestDatabase, folder: &tempfile::TempDir, yaml: &st
 async fn the_schema_of_a_database_foxdb_made_replans_in_sync() {
     for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
-        let applied = fox(&["apply", "-f", "../examples/blog/", "--database", database.url()]);
+        let applied = fox(&[
+            "apply",
+            "-f",
+            "../examples/blog/",
+            "--database",
+            database.url(),
+        ]);
         assert_eq!(
             applied.status.code(),
             Some(0),
@@ -75,9 +81,14 @@ async fn the_schema_of_a_database_foxdb_made_replans_in_sync() {
         );
         let (folder, yaml, _) = generate(&database, &[]);
         // The name of the FoxSchema that owns the database, so the next apply is allowed.
-        assert!(yaml.contains("metadata:\n  name: blog\n"), "{engine}: {yaml}");
         assert!(
-            yaml.contains("{name: status, type: \"enum(draft,published,archived)\", default: \"draft\"}"),
+            yaml.contains("metadata:\n  name: blog\n"),
+            "{engine}: {yaml}"
+        );
+        assert!(
+            yaml.contains(
+                "{name: status, type: \"enum(draft,published,archived)\", default: \"draft\"}"
+            ),
             "{engine}: {yaml}"
         );
         assert!(yaml.contains("      realtime: true\n"), "{engine}: {yaml}");
@@ -179,7 +190,8 @@ async fn a_database_made_by_hand_is_adopted_in_sync_and_what_cannot_be_declared_
         let (folder, yaml, _) = generate(&database, &["--name", "shop"]);
         for object in listed(engine) {
             assert!(
-                yaml.lines().any(|l| l.starts_with("#   - ") && l.contains(object)),
+                yaml.lines()
+                    .any(|l| l.starts_with("#   - ") && l.contains(object)),
                 "{engine}: {object} not listed in\n{yaml}"
             );
         }
@@ -191,11 +203,23 @@ async fn a_database_made_by_hand_is_adopted_in_sync_and_what_cannot_be_declared_
             Backend::Sqlite => false,
         };
         if foreign_key_names_read {
-            assert!(yaml.contains("name: fk_orders_customer}"), "{engine}: {yaml}");
+            assert!(
+                yaml.contains("name: fk_orders_customer}"),
+                "{engine}: {yaml}"
+            );
         }
-        assert!(yaml.contains("name: idx_orders_customer}"), "{engine}: {yaml}");
-        assert!(yaml.contains("primaryKey: [order_id, line]"), "{engine}: {yaml}");
-        assert!(yaml.contains("metadata:\n  name: shop\n"), "{engine}: {yaml}");
+        assert!(
+            yaml.contains("name: idx_orders_customer}"),
+            "{engine}: {yaml}"
+        );
+        assert!(
+            yaml.contains("primaryKey: [order_id, line]"),
+            "{engine}: {yaml}"
+        );
+        assert!(
+            yaml.contains("metadata:\n  name: shop\n"),
+            "{engine}: {yaml}"
+        );
         assert_in_sync(&database, &folder, &yaml);
 
         // The adopted database is managed from then on: a new column applies.
@@ -231,13 +255,18 @@ async fn a_database_made_by_hand_is_adopted_in_sync_and_what_cannot_be_declared_
 async fn a_table_without_a_primary_key_is_named_with_what_fox_would_do() {
     for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
-        execute(&database, "CREATE TABLE events (happened_at date, note text)").await;
+        execute(
+            &database,
+            "CREATE TABLE events (happened_at date, note text)",
+        )
+        .await;
         execute(&database, "CREATE TABLE kept (id integer PRIMARY KEY)").await;
         let (_folder, yaml, stderr) = generate(&database, &[]);
         let warning = "table events has no primary key";
         assert!(stderr.contains(warning), "{engine}: {stderr}");
         assert!(
-            yaml.lines().any(|l| l.starts_with("#   - ") && l.contains(warning)),
+            yaml.lines()
+                .any(|l| l.starts_with("#   - ") && l.contains(warning)),
             "{engine}: {yaml}"
         );
         assert!(!yaml.contains("- name: events"), "{engine}: {yaml}");

@@ -15,9 +15,9 @@ use fox_crds::conventions::{default_foreign_key_name, default_index_name};
 use fox_crds::schema::ReferentialAction;
 use foxdb::dialect::dialect_for;
 use foxdb::introspect::canonical_type;
-use foxdb::{Backend, DatabaseUrl};
 use foxdb::introspect::{UndeclaredObject, introspect_schema, undeclared_objects};
 use foxdb::schema::{ColumnDefault, ForeignKey, Index, Schema, Table};
+use foxdb::{Backend, DatabaseUrl};
 
 use crate::engine::history::{ApplyStatus, read_history};
 use crate::engine::session::connect_read_only;
@@ -66,7 +66,14 @@ pub async fn schema(
         .unwrap_or_else(|| resource_name(&url.database_name()));
     let database_ref = options.database_ref.clone().unwrap_or_else(|| name.clone());
     let source = format!("{} {}", url.backend(), url.target());
-    let generated = write_schema(url.backend(), &live, &undeclared, &name, &database_ref, &source);
+    let generated = write_schema(
+        url.backend(),
+        &live,
+        &undeclared,
+        &name,
+        &database_ref,
+        &source,
+    );
     for warning in &generated.warnings {
         eprintln!("warning: {warning}");
     }
@@ -116,7 +123,11 @@ fn resource_name(database: &str) -> String {
     while name.contains("--") {
         name = name.replace("--", "-");
     }
-    if name.is_empty() { "schema".into() } else { name }
+    if name.is_empty() {
+        "schema".into()
+    } else {
+        name
+    }
 }
 
 /// The FoxSchema for `live`, in the compact style of FoxDB's examples.
@@ -170,9 +181,11 @@ pub fn write_schema(
         })
         .collect();
     let declared_names: BTreeSet<&str> = declared.iter().map(|t| t.name.as_str()).collect();
-    let auto_index = declared
-        .iter()
-        .all(|t| t.foreign_keys.iter().all(|f| t.has_index_prefix(&f.columns)));
+    let auto_index = declared.iter().all(|t| {
+        t.foreign_keys
+            .iter()
+            .all(|f| t.has_index_prefix(&f.columns))
+    });
 
     let mut body = String::new();
     for table in &declared {
@@ -294,7 +307,10 @@ fn write_table(
             Some(default) => fields.push(format!("default: {}", default_value(default))),
         }
         if let Some(foreign_key) = references.get(column.name.as_str()) {
-            fields.push(format!("references: {}", reference(backend, table, foreign_key, live)));
+            fields.push(format!(
+                "references: {}",
+                reference(backend, table, foreign_key, live)
+            ));
         }
         let _ = writeln!(out, "        - {{{}}}", fields.join(", "));
     }
@@ -309,10 +325,9 @@ fn write_table(
                 f.columns == index.columns
                     && index.name == default_index_name(&table.name, &f.columns, false)
                     && !table.primary_key.starts_with(&f.columns)
-                    && !table
-                        .indexes
-                        .iter()
-                        .any(|other| other.name != index.name && other.columns.starts_with(&f.columns))
+                    && !table.indexes.iter().any(|other| {
+                        other.name != index.name && other.columns.starts_with(&f.columns)
+                    })
             })
     };
     let indexes: Vec<String> = table
@@ -439,7 +454,11 @@ fn action(action: ReferentialAction) -> &'static str {
 fn relations_of(table: &Table, live: &Schema, declared: &BTreeSet<&str>) -> Vec<String> {
     let mut taken: BTreeSet<String> = table.columns.iter().map(|c| c.name.clone()).collect();
     let mut relations = Vec::new();
-    for other in live.tables.iter().filter(|t| declared.contains(t.name.as_str())) {
+    for other in live
+        .tables
+        .iter()
+        .filter(|t| declared.contains(t.name.as_str()))
+    {
         for foreign_key in &other.foreign_keys {
             let [column] = foreign_key.columns.as_slice() else {
                 continue;
@@ -493,7 +512,11 @@ fn default_value(default: &ColumnDefault) -> String {
 fn list(items: &[String]) -> String {
     format!(
         "[{}]",
-        items.iter().map(|i| scalar(i)).collect::<Vec<_>>().join(", ")
+        items
+            .iter()
+            .map(|i| scalar(i))
+            .collect::<Vec<_>>()
+            .join(", ")
     )
 }
 
@@ -510,7 +533,11 @@ fn scalar(text: &str) -> String {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '(' | ')' | '.'))
         && !WORDS.contains(&text.to_ascii_lowercase().as_str());
-    if plain { text.to_string() } else { quoted(text) }
+    if plain {
+        text.to_string()
+    } else {
+        quoted(text)
+    }
 }
 
 /// A double-quoted YAML scalar (JSON's string syntax is valid YAML).
