@@ -200,7 +200,14 @@ fn validate_table(
         let ty = match column.type_.parse::<ColumnType>() {
             Ok(ty) => Some(ty),
             Err(error) => {
-                problems.add(format!("{column_path}.type"), error.to_string());
+                let mut message = error.to_string();
+                // `{name: total, type: decimal(12,2)}`: in a flow mapping the comma ends the value.
+                if column.type_.contains('(') && !column.type_.contains(')') {
+                    message.push_str(
+                        "; in a flow mapping `{...}` a comma ends the value, so quote types with commas: `type: \"decimal(12,2)\"`",
+                    );
+                }
+                problems.add(format!("{column_path}.type"), message);
                 None
             }
         };
