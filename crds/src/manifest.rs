@@ -61,11 +61,13 @@ pub struct Origin {
 }
 
 impl Origin {
-    /// `file:line` of the field at `path` (`spec.version`), or of its nearest written parent.
+    /// `file:line:column` of the field at `path` (`spec.version`), or of its nearest written
+    /// parent.
     pub fn at(&self, path: &str) -> String {
-        match self.fields.line_of(path).or(self.line) {
-            Some(line) => format!("{}:{line}", self.file.display()),
-            None => self.to_string(),
+        match (self.fields.position_of(path), self.line) {
+            (Some((line, column)), _) => format!("{}:{line}:{column}", self.file.display()),
+            (None, Some(line)) => format!("{}:{line}", self.file.display()),
+            (None, None) => self.to_string(),
         }
     }
 }

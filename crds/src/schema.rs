@@ -265,6 +265,18 @@ pub struct ForeignKeySpec {
     /// What happens to this row when the referenced key changes.
     #[serde(default)]
     pub on_update: ReferentialAction,
+    /// Constraint name; defaults to `<table>_<column>_fkey`, shortened with a hash when longer
+    /// than 63 bytes. Set it to keep the name an existing database already uses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "kubernetes",
+        schemars(length(min = 1, max = crate::identifier::MAX_IDENTIFIER_BYTES), pattern(crate::identifier::IDENTIFIER_PATTERN))
+    )]
+    #[cfg_attr(
+        feature = "kubernetes",
+        schemars(extend("x-kubernetes-validations" = [{"rule": crate::identifier::RESERVED_PREFIX_RULE, "message": "names starting with _fox_ (FoxDB's own tables) or sqlite_ (SQLite's), in any case, are reserved"}]))
+    )]
+    pub name: Option<String>,
 }
 
 /// Referential action of a foreign key.

@@ -142,12 +142,14 @@ fn validate_spec(spec: &FoxSchemaSpec, problems: &mut Problems) {
         .map(|t| (t.name.clone(), TableFacts::new(t)))
         .collect();
     let mut index_names: HashMap<String, String> = HashMap::new();
+    let mut foreign_key_names: HashMap<String, String> = HashMap::new();
     for (i, table) in spec.tables.iter().enumerate() {
         validate_table(
             &format!("spec.tables[{i}]"),
             table,
             &facts,
             &mut index_names,
+            &mut foreign_key_names,
             problems,
         );
     }
@@ -171,6 +173,7 @@ fn validate_table(
     table: &TableSpec,
     facts: &BTreeMap<String, TableFacts<'_>>,
     index_names: &mut HashMap<String, String>,
+    foreign_key_names: &mut HashMap<String, String>,
     problems: &mut Problems,
 ) {
     let Some(own) = facts.get(&table.name) else {
@@ -198,7 +201,14 @@ fn validate_table(
         let ty = match column.type_.parse::<ColumnType>() {
             Ok(ty) => Some(ty),
             Err(error) => {
-                problems.add(format!("{column_path}.type"), error.to_string());
+                let mut message = error.to_string();
+                // `{name: total, type: decimal(12,2)}`: in a flow mapping the comma ends the value.
+                if column.type_.contains('(') && !column.type_.contains(')') {
+                    message.push_str(
+                        "; in a flow mapping `{...}` a comma ends the value, so quote types with commas: `type: \"decimal(12,2)\"`",
+                    );
+                }
+                problems.add(format!("{column_path}.type"), message);
                 None
             }
         };
@@ -223,6 +233,20 @@ fn validate_table(
             );
         }
         if let Some(reference) = &column.references {
+            if let Some(name) = &reference.name {
+                let name_path = format!("{column_path}.references.name");
+                check_name(&name_path, name, problems);
+                if let Some(problem) = reserved_name_problem(name) {
+                    problems.add(name_path.clone(), problem);
+                }
+                // MySQL keeps constraint names per database.
+                if let Some(other) = foreign_key_names.insert(folded(name), name_path.clone()) {
+                    problems.add(
+                        name_path,
+                        format!("foreign key name \"{name}\" is already used by {other}; foreign key names are unique per database"),
+                    );
+                }
+            }
             validate_reference(
                 &format!("{column_path}.references"),
                 column,

@@ -31,20 +31,27 @@ pub const MAX_DEPTH: usize = 64;
 /// far below what would exhaust memory.
 pub const MAX_NODES: usize = 2_000_000;
 
-/// Field path (`spec.tables[0].columns[1].type`) → 1-based line where the field is written.
+/// Field path (`spec.tables[0].columns[1].type`) → 1-based line and column where the field is
+/// written.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FieldLines {
-    lines: HashMap<String, usize>,
+    lines: HashMap<String, (usize, usize)>,
 }
 
 impl FieldLines {
     /// Line of `path`, or of its nearest enclosing field when the path itself is not written
     /// (a missing required field points at its parent).
     pub fn line_of(&self, path: &str) -> Option<usize> {
+        self.position_of(path).map(|(line, _)| line)
+    }
+
+    /// Line and column of `path`, or of its nearest enclosing field when the path itself is not
+    /// written.
+    pub fn position_of(&self, path: &str) -> Option<(usize, usize)> {
         let mut path = path;
         loop {
-            if let Some(line) = self.lines.get(path) {
-                return Some(*line);
+            if let Some(position) = self.lines.get(path) {
+                return Some(*position);
             }
             if path.is_empty() {
                 return None;
@@ -235,7 +242,7 @@ impl<'input> Reader<'input> {
                 ),
             }));
         }
-        self.record(&path, line);
+        self.record(&path, line, span.start.col() + 1);
         match event {
             Event::Scalar(text, style, _, tag) => {
                 let form = match style {
@@ -304,6 +311,7 @@ impl<'input> Reader<'input> {
         loop {
             let (event, span) = self.next()?;
             let line = span.start.line();
+            let column = span.start.col() + 1;
             let key = match event {
                 Event::MappingEnd => return Ok(Value::Object(fields)),
                 // Keys are read as their text, whatever they look like (`1`, `true`), as before.
@@ -358,7 +366,7 @@ impl<'input> Reader<'input> {
                 continue;
             }
             first_lines.insert(key.clone(), line);
-            self.record(&field_path, line);
+            self.record(&field_path, line, column);
             let (value, value_span) = self.next()?;
             let value = self.node(value, value_span, field_path, depth + 1)?;
             fields.insert(key, value);
@@ -370,9 +378,9 @@ impl<'input> Reader<'input> {
 
     /// Remembers the line of `path` unless it is already known (a mapping records its keys'
     /// lines before their values) or the reader is inside a refused duplicate.
-    fn record(&mut self, path: &str, line: usize) {
+    fn record(&mut self, path: &str, line: usize, column: usize) {
         if self.recording && !self.lines.lines.contains_key(path) {
-            self.lines.lines.insert(path.to_string(), line);
+            self.lines.lines.insert(path.to_string(), (line, column));
         }
     }
 
@@ -532,5 +540,7 @@ mod tests {
         assert_eq!(lines.line_of("spec.tables[0].primaryKey"), Some(3));
         assert_eq!(lines.line_of("spec.policy"), Some(1));
         assert_eq!(lines.line_of("kind"), Some(1));
+        assert_eq!(lines.position_of("spec.tables[0].name"), Some((3, 7)));
+        assert_eq!(lines.position_of("spec.tables[0].columns"), Some((4, 7)));
     }
 }

@@ -214,8 +214,8 @@ fn problems_point_at_the_line_of_their_field() {
     assert_eq!(
         problems(&yaml),
         vec![
-            "m.yaml:14: FoxSchema/shop: spec.tables[0].columns[1].type: unknown type \"strin\" (known: smallint integer bigint serial bigserial boolean real double decimal(p,s) char(n) varchar(n) text date time timestamp timestamptz uuid json bytes enum(a,b,...))",
-            "m.yaml:18: FoxSchema/shop: spec.tables[1].columns[1].references.table: table \"writers\" is not declared in this schema",
+            "m.yaml:14:11: FoxSchema/shop: spec.tables[0].columns[1].type: unknown type \"strin\" (known: smallint integer bigint serial bigserial boolean real double decimal(p,s) char(n) varchar(n) text date time timestamp timestamptz uuid json bytes enum(a,b,...))",
+            "m.yaml:18:56: FoxSchema/shop: spec.tables[1].columns[1].references.table: table \"writers\" is not declared in this schema",
         ]
     );
 }
@@ -235,7 +235,7 @@ spec:
         found
             .iter()
             .any(|p| p.starts_with("m.yaml:7: FoxMigration/m1: spec.name:")
-                || p.starts_with("m.yaml:5: FoxMigration/m1: spec.name:")),
+                || p.starts_with("m.yaml:5:1: FoxMigration/m1: spec.name:")),
         "{found:#?}"
     );
 }
@@ -259,8 +259,8 @@ fn a_list_where_a_scalar_is_expected_names_its_field_and_line() {
     assert_eq!(
         problems(&yaml),
         vec![
-            "m.yaml:13: FoxSchema/shop: spec.tables[0].columns[1].default: default is a list or mapping; only a json column's seed value may be one",
-            "m.yaml:17: FoxSchema/shop: spec.seed[0].rows[0].role: value is a list or mapping; only a json column's seed value may be one",
+            "m.yaml:13:11: FoxSchema/shop: spec.tables[0].columns[1].default: default is a list or mapping; only a json column's seed value may be one",
+            "m.yaml:17:19: FoxSchema/shop: spec.seed[0].rows[0].role: value is a list or mapping; only a json column's seed value may be one",
         ]
     );
 }
@@ -350,7 +350,7 @@ stringData:
     let found = problems(yaml);
     assert_eq!(found.len(), 1, "{found:#?}");
     assert!(
-        found[0].starts_with("m.yaml:5: Secret/db-url: stringData.url: invalid Secret: invalid type: sequence, expected a string"),
+        found[0].starts_with("m.yaml:5:3: Secret/db-url: stringData.url: invalid Secret: invalid type: sequence, expected a string"),
         "{found:#?}"
     );
 }

@@ -133,6 +133,24 @@ pub enum GenerateCommand {
         #[arg(long = "hooks", value_name = "TABLE", value_delimiter = ',')]
         manual_hooks: Vec<String>,
     },
+    /// Write a FoxSchema from a live database (tables, columns, keys, indexes, foreign keys,
+    /// enums), to adopt a database FoxDB did not create; what a FoxSchema cannot declare is
+    /// listed in comments.
+    Schema {
+        /// Database URL to read.
+        #[arg(long, env = "FOX_DATABASE_URL", hide_env_values = true)]
+        database: String,
+        /// File to write (default: print).
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+        /// `metadata.name` of the FoxSchema (default: the FoxSchema last applied to the
+        /// database, else the database's name).
+        #[arg(long)]
+        name: Option<String>,
+        /// `spec.databaseRef.name`: the FoxReplicaSet it belongs to (default: the FoxSchema's name).
+        #[arg(long)]
+        database_ref: Option<String>,
+    },
     /// Write the next FoxMigration: `up` is the plan from the live database to the FoxSchema,
     /// `down` its inverse (left out, with the reason, when the change loses data).
     Migration {
@@ -182,6 +200,16 @@ pub fn run(cli: Cli) -> ExitCode {
                 manual_hooks,
             },
         ),
+        Command::Generate(GenerateCommand::Schema {
+            database,
+            output,
+            name,
+            database_ref,
+        }) => block_on(commands::generate::schema(
+            &database,
+            output.as_deref(),
+            &commands::generate::SchemaOptions { name, database_ref },
+        )),
         Command::Generate(GenerateCommand::Migration {
             name,
             paths,

@@ -165,12 +165,45 @@ spec:
 }
 
 #[test]
-fn problems_point_at_the_line_of_their_field() {
+fn problems_point_at_the_line_and_column_of_their_field() {
     let expected = std::fs::read_to_string(repository_root().join("examples/invalid/EXPECTED.txt"))
         .expect("EXPECTED.txt exists");
     // bad-types.yaml declares its columns on lines 11-17, one per line.
+    let line = expected
+        .lines()
+        .find(|l| l.contains("spec.tables[0].columns[1].type: unknown type \"strin\""))
+        .expect("the problem is reported");
+    let source = std::fs::read_to_string(repository_root().join("examples/invalid/bad-types.yaml"))
+        .expect("bad-types.yaml exists");
+    let column = source
+        .lines()
+        .nth(11)
+        .and_then(|l| l.find("type:"))
+        .expect("line 12 holds the type")
+        + 1;
     assert!(
-        expected.contains("examples/invalid/bad-types.yaml:12: FoxSchema/bad-types: spec.tables[0].columns[1].type: unknown type \"strin\""),
-        "{expected}"
+        line.starts_with(&format!("examples/invalid/bad-types.yaml:12:{column}: ")),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_type_cut_at_its_comma_in_a_flow_mapping_gets_a_hint_to_quote_it() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let file = directory.path().join("flow.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: foxdb.dev/v1alpha1\nkind: FoxSchema\nmetadata: {name: shop}\nspec:\n  databaseRef: {name: db}\n  tables:\n    - name: items\n      columns:\n        - {name: id, type: bigserial, primaryKey: true}\n        - {name: total, type: decimal(12,2)}\n",
+    )
+    .expect("writes");
+    let output = fox(&["validate", "-f", file.to_str().expect("utf-8")]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains(&format!(
+            "{}:10:25: FoxSchema/shop: spec.tables[0].columns[1].type: type \"decimal(12\" has an unclosed argument list; in a flow mapping `{{...}}` a comma ends the value, so quote types with commas: `type: \"decimal(12,2)\"`",
+            file.display()
+        )),
+        "{}",
+        stdout(&output)
     );
 }

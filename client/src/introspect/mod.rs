@@ -85,6 +85,37 @@ pub async fn introspect_schema(connection: &mut Connection) -> Result<Schema> {
     Ok(canonical_schema(connection.backend(), &schema))
 }
 
+/// A live object a FoxSchema cannot declare (a view, a trigger, a partial or expression index,
+/// a CHECK constraint); the schema engine leaves such objects as they are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UndeclaredObject {
+    /// What it is, in words: `view`, `trigger`, `partial index`, `check constraint`, ...
+    pub kind: String,
+    /// Its name (empty for an unnamed SQLite CHECK constraint).
+    pub name: String,
+    /// The table it belongs to, if any.
+    pub table: Option<String>,
+    /// Its definition as the engine reports it (empty where the engine reports none).
+    pub definition: String,
+}
+
+/// Lists the live objects of the database `connection` is connected to that a FoxSchema
+/// cannot declare, FoxDB's own (`_fox_*`) left out: what `fox generate schema` reports
+/// instead of dropping silently.
+///
+/// # Errors
+/// A query failed.
+pub async fn undeclared_objects(connection: &mut Connection) -> Result<Vec<UndeclaredObject>> {
+    match connection {
+        #[cfg(feature = "postgres")]
+        Connection::Postgres(c) => postgres::undeclared(c).await,
+        #[cfg(feature = "mysql")]
+        Connection::MySql(c) => mysql::undeclared(c).await,
+        #[cfg(feature = "sqlite")]
+        Connection::Sqlite(c) => sqlite::undeclared(c).await,
+    }
+}
+
 /// Parses a native type spelling as the engine reports it back into the portable vocabulary.
 pub fn parse_native_type(backend: Backend, native: &str) -> Option<ColumnType> {
     match backend {

@@ -7,7 +7,7 @@ use sqlx::{MySqlConnection, Row};
 
 use super::key_columns::{ForeignKeyColumn, IndexColumn, add_foreign_key_column, add_index_column};
 use super::unmanaged::UnmanagedTables;
-use super::{BOOKKEEPING_PREFIX, native_type, parse_default};
+use super::{BOOKKEEPING_PREFIX, UndeclaredObject, native_type, parse_default};
 use crate::Backend;
 use crate::error::{Error, Result};
 use crate::schema::{Column, ColumnDefault, Schema, Table};
@@ -28,7 +28,8 @@ FROM information_schema.CHECK_CONSTRAINTS
 WHERE CONSTRAINT_SCHEMA = DATABASE() AND CHECK_CLAUSE LIKE 'json_valid(%'";
 
 // Indexes a FoxSchema cannot declare are left out, so the engine leaves them alone: FULLTEXT and
-// SPATIAL ones, and MySQL 8 functional ones (a key part without a column).
+// SPATIAL ones, MySQL 8 functional ones (a key part without a column), and column-prefix ones
+// (`KEY (note(10))`).
 const INDEXES: &str = r"
 SELECT CAST(TABLE_NAME AS CHAR), CAST(INDEX_NAME AS CHAR), CAST(NON_UNIQUE AS SIGNED),
        CAST(COLUMN_NAME AS CHAR)
@@ -37,7 +38,7 @@ WHERE TABLE_SCHEMA = DATABASE() AND COLUMN_NAME IS NOT NULL
   AND INDEX_TYPE NOT IN ('FULLTEXT', 'SPATIAL')
   AND (TABLE_NAME, INDEX_NAME) NOT IN (
     SELECT TABLE_NAME, INDEX_NAME FROM information_schema.STATISTICS
-    WHERE TABLE_SCHEMA = DATABASE() AND COLUMN_NAME IS NULL)
+    WHERE TABLE_SCHEMA = DATABASE() AND (COLUMN_NAME IS NULL OR SUB_PART IS NOT NULL))
 ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX";
 
 const FOREIGN_KEYS: &str = r"
@@ -238,6 +239,49 @@ fn unescape(text: &str) -> String {
         }
     }
     plain
+}
+
+// What a FoxSchema cannot declare: views, triggers, CHECK constraints other than MariaDB's own
+// `json_valid` ones, FULLTEXT/SPATIAL/functional indexes and column-prefix indexes (FoxDB's own
+// `_fox_*` objects left out).
+const UNDECLARED: &str = r"
+SELECT 'view', CAST(TABLE_NAME AS CHAR), CAST(NULL AS CHAR), CAST(VIEW_DEFINITION AS CHAR)
+FROM information_schema.VIEWS
+WHERE TABLE_SCHEMA = DATABASE() AND LEFT(TABLE_NAME, 5) <> '_fox_'
+UNION ALL
+SELECT 'trigger', CAST(TRIGGER_NAME AS CHAR), CAST(EVENT_OBJECT_TABLE AS CHAR),
+       CAST(CONCAT(ACTION_TIMING, ' ', EVENT_MANIPULATION, ' ', ACTION_STATEMENT) AS CHAR)
+FROM information_schema.TRIGGERS
+WHERE TRIGGER_SCHEMA = DATABASE() AND LEFT(TRIGGER_NAME, 5) <> '_fox_'
+  AND LEFT(EVENT_OBJECT_TABLE, 5) <> '_fox_'
+UNION ALL
+SELECT 'check constraint', CAST(CONSTRAINT_NAME AS CHAR), CAST(TABLE_NAME AS CHAR),
+       CAST(CHECK_CLAUSE AS CHAR)
+FROM information_schema.CHECK_CONSTRAINTS
+WHERE CONSTRAINT_SCHEMA = DATABASE() AND CHECK_CLAUSE NOT LIKE 'json_valid(%'
+  AND LEFT(TABLE_NAME, 5) <> '_fox_'
+UNION ALL
+SELECT DISTINCT CASE WHEN INDEX_TYPE IN ('FULLTEXT', 'SPATIAL') THEN LOWER(CONCAT(INDEX_TYPE, ' index'))
+                     WHEN COLUMN_NAME IS NULL THEN 'expression index' ELSE 'prefix index' END,
+       CAST(INDEX_NAME AS CHAR), CAST(TABLE_NAME AS CHAR), CAST(NULL AS CHAR)
+FROM information_schema.STATISTICS
+WHERE TABLE_SCHEMA = DATABASE() AND LEFT(TABLE_NAME, 5) <> '_fox_'
+  AND (INDEX_TYPE IN ('FULLTEXT', 'SPATIAL') OR COLUMN_NAME IS NULL OR SUB_PART IS NOT NULL)
+ORDER BY 1, 3, 2";
+
+pub(super) async fn undeclared(connection: &mut MySqlConnection) -> Result<Vec<UndeclaredObject>> {
+    Ok(sqlx::query(UNDECLARED)
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(|e| query_error(UNDECLARED, e))?
+        .iter()
+        .map(|row| UndeclaredObject {
+            kind: row.get(0),
+            name: row.get(1),
+            table: row.get(2),
+            definition: row.get::<Option<String>, _>(3).unwrap_or_default(),
+        })
+        .collect())
 }
 
 #[cfg(test)]

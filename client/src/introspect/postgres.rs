@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use fox_crds::ColumnType;
 use sqlx::{PgConnection, Row};
 
+use super::UndeclaredObject;
 use super::key_columns::{ForeignKeyColumn, IndexColumn, add_foreign_key_column, add_index_column};
 use super::unmanaged::UnmanagedTables;
 use super::{BOOKKEEPING_PREFIX, native_type, parse_default};
@@ -120,13 +121,25 @@ pub(super) async fn introspect(connection: &mut PgConnection) -> Result<Schema> 
                 unmanaged.mark(&table_name, &column_name, &native);
                 continue;
             };
+            // An identity column, or a column declared `serial` the older way: a sequence's
+            // `nextval(...)` as its default (what most other tools create).
+            let sequence = identity.is_empty()
+                && default
+                    .as_deref()
+                    .is_some_and(|d| d.trim_start().starts_with("nextval("));
             match (parsed, identity.as_str()) {
                 (ColumnType::Integer, "a" | "d") => ColumnType::Serial,
                 (ColumnType::BigInt, "a" | "d") => ColumnType::BigSerial,
+                (ColumnType::Integer, _) if sequence => ColumnType::Serial,
+                (ColumnType::BigInt, _) if sequence => ColumnType::BigSerial,
                 (other, _) => other,
             }
         };
-        let default = default.map(|d| parse_default(&ty, &d));
+        let default = if ty.is_auto_increment() {
+            None
+        } else {
+            default.map(|d| parse_default(&ty, &d))
+        };
         tables
             .entry(table_name.clone())
             .or_insert_with(|| Table {
@@ -200,4 +213,47 @@ pub(super) async fn introspect(connection: &mut PgConnection) -> Result<Schema> 
         tables: tables.into_values().collect(),
         unmanaged: unmanaged.into_tables(),
     })
+}
+
+// What a FoxSchema cannot declare: views, triggers, partial and expression indexes, CHECK and
+// exclusion constraints of the current schema (FoxDB's own `_fox_*` objects left out).
+const UNDECLARED: &str = r"
+SELECT CASE c.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END, c.relname::text,
+       NULL::text, pg_get_viewdef(c.oid)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND c.relkind IN ('v', 'm') AND left(c.relname, 5) <> '_fox_'
+UNION ALL
+SELECT 'trigger', t.tgname::text, c.relname::text, pg_get_triggerdef(t.oid)
+FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND NOT t.tgisinternal AND left(t.tgname, 5) <> '_fox_'
+  AND left(c.relname, 5) <> '_fox_'
+UNION ALL
+SELECT CASE WHEN i.indpred IS NOT NULL THEN 'partial index' ELSE 'expression index' END,
+       ic.relname::text, t.relname::text, pg_get_indexdef(i.indexrelid)
+FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+WHERE n.nspname = current_schema() AND (i.indpred IS NOT NULL OR 0 = ANY(i.indkey::int2[]))
+  AND left(t.relname, 5) <> '_fox_'
+UNION ALL
+SELECT CASE con.contype WHEN 'c' THEN 'check constraint' ELSE 'exclusion constraint' END,
+       con.conname::text, t.relname::text, pg_get_constraintdef(con.oid)
+FROM pg_constraint con JOIN pg_class t ON t.oid = con.conrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+WHERE n.nspname = current_schema() AND con.contype IN ('c', 'x') AND left(t.relname, 5) <> '_fox_'
+ORDER BY 1, 3, 2";
+
+pub(super) async fn undeclared(connection: &mut PgConnection) -> Result<Vec<UndeclaredObject>> {
+    Ok(sqlx::query(UNDECLARED)
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(|e| query_error(UNDECLARED, e))?
+        .iter()
+        .map(|row| UndeclaredObject {
+            kind: row.get(0),
+            name: row.get(1),
+            table: row.get(2),
+            definition: row.get::<Option<String>, _>(3).unwrap_or_default(),
+        })
+        .collect())
 }

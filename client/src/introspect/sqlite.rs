@@ -5,7 +5,10 @@ use fox_crds::conventions::default_foreign_key_name;
 use sqlx::{Row, SqliteConnection};
 
 use super::unmanaged::UnmanagedTables;
-use super::{BOOKKEEPING_PREFIX, native_type, parse_action, parse_default, parse_quoted_list};
+use super::{
+    BOOKKEEPING_PREFIX, UndeclaredObject, native_type, parse_action, parse_default,
+    parse_quoted_list,
+};
 use crate::Backend;
 use crate::error::{Error, Result};
 use crate::schema::{Column, ForeignKey, Index, Schema, Table};
@@ -156,12 +159,21 @@ async fn introspect_table(
             continue;
         }
         let columns: Vec<String> = key_parts.into_iter().flatten().collect();
+        // A UNIQUE in CREATE TABLE gets an index SQLite names itself (`sqlite_autoindex_*`,
+        // numbered in declaration order), whatever the constraint was called, and only a
+        // rebuild drops it: it goes by the name FoxDB gives a unique index on those columns,
+        // so declaring the column unique matches it.
+        let constraint = origin == "u";
+        let name = if constraint {
+            fox_crds::conventions::default_index_name(&name, &columns, true)
+        } else {
+            index_name
+        };
         indexes.push(Index {
-            name: index_name,
+            name,
             columns,
             unique: unique != 0,
-            // `sqlite_autoindex_*` of a UNIQUE in CREATE TABLE: only a rebuild drops it.
-            constraint: origin == "u",
+            constraint,
         });
     }
 
@@ -233,9 +245,232 @@ fn constraint_name(sql: &str, columns: &[String]) -> Option<String> {
     Some(before[open..].replace("\"\"", "\""))
 }
 
+// What a FoxSchema cannot declare: views and triggers (FoxDB's own `_fox_*` left out), partial
+// and expression indexes; CHECK constraints are read from each table's SQL.
+const UNDECLARED: &str = r"
+SELECT type, name, CASE type WHEN 'view' THEN NULL ELSE tbl_name END, sql FROM sqlite_master
+WHERE type IN ('view', 'trigger') AND substr(name, 1, 5) <> '_fox_'
+  AND substr(tbl_name, 1, 5) <> '_fox_'
+ORDER BY type, tbl_name, name";
+
+const INDEXES_WITH_SQL: &str = r"
+SELECT name, tbl_name, sql FROM sqlite_master
+WHERE type = 'index' AND sql IS NOT NULL AND substr(tbl_name, 1, 5) <> '_fox_'
+ORDER BY tbl_name, name";
+
+const EXPRESSION_KEY_PARTS: &str =
+    "SELECT count(*) FROM pragma_index_xinfo(?1) WHERE cid = -2 AND key = 1";
+
+pub(super) async fn undeclared(connection: &mut SqliteConnection) -> Result<Vec<UndeclaredObject>> {
+    let mut found: Vec<UndeclaredObject> = sqlx::query(UNDECLARED)
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(|e| query_error(UNDECLARED, e))?
+        .iter()
+        .map(|row| UndeclaredObject {
+            kind: row.get(0),
+            name: row.get(1),
+            table: row.get(2),
+            definition: row.get::<Option<String>, _>(3).unwrap_or_default(),
+        })
+        .collect();
+    for row in sqlx::query(INDEXES_WITH_SQL)
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(|e| query_error(INDEXES_WITH_SQL, e))?
+    {
+        let name: String = row.get(0);
+        let table: String = row.get(1);
+        let sql: String = row.get(2);
+        let partial: bool = sqlx::query_scalar::<_, i64>(
+            "SELECT partial FROM pragma_index_list(?1) WHERE name = ?2",
+        )
+        .bind(&table)
+        .bind(&name)
+        .fetch_optional(&mut *connection)
+        .await
+        .map_err(|e| query_error("pragma_index_list", e))?
+            == Some(1);
+        let expression: i64 = sqlx::query_scalar(EXPRESSION_KEY_PARTS)
+            .bind(&name)
+            .fetch_one(&mut *connection)
+            .await
+            .map_err(|e| query_error(EXPRESSION_KEY_PARTS, e))?;
+        let kind = if partial {
+            "partial index"
+        } else if expression > 0 {
+            "expression index"
+        } else {
+            continue;
+        };
+        found.push(UndeclaredObject {
+            kind: kind.into(),
+            name,
+            table: Some(table),
+            definition: sql,
+        });
+    }
+    for row in sqlx::query(TABLES)
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(|e| query_error(TABLES, e))?
+    {
+        let table: String = row.get(0);
+        if table.starts_with(BOOKKEEPING_PREFIX) {
+            continue;
+        }
+        let sql: String = row.get::<Option<String>, _>(1).unwrap_or_default();
+        for (name, check) in check_constraints(&sql) {
+            found.push(UndeclaredObject {
+                kind: "check constraint".into(),
+                name: name.unwrap_or_default(),
+                table: Some(table.clone()),
+                definition: check,
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// The `CHECK (...)` clauses of a table's SQL with their constraint names, except the ones
+/// FoxDB writes for enum columns (`CHECK ("status" IN (...))` on a column declared `ENUM`).
+fn check_constraints(sql: &str) -> Vec<(Option<String>, String)> {
+    let bytes = sql.as_bytes();
+    let mut found = Vec::new();
+    let mut words: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' | b'"' | b'`' | b'[' => {
+                let close = if bytes[i] == b'[' { b']' } else { bytes[i] };
+                let start = i;
+                i += 1;
+                while i < bytes.len() {
+                    if bytes[i] == close {
+                        if close != b']' && bytes.get(i + 1) == Some(&close) {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+                i += 1;
+                words.push((start, i.min(bytes.len())));
+            }
+            b if b.is_ascii_alphanumeric() || b == b'_' => {
+                let start = i;
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                    i += 1;
+                }
+                let word = &sql[start..i];
+                if word.eq_ignore_ascii_case("check") {
+                    let mut open = i;
+                    while open < bytes.len() && bytes[open].is_ascii_whitespace() {
+                        open += 1;
+                    }
+                    if bytes.get(open) == Some(&b'(')
+                        && let Some(end) = closing_parenthesis(bytes, open)
+                    {
+                        let clause = &sql[start..=end];
+                        let name = match words.as_slice() {
+                            [.., (k0, k1), (n0, n1)]
+                                if sql[*k0..*k1].eq_ignore_ascii_case("constraint") =>
+                            {
+                                Some(unquote_identifier(&sql[*n0..*n1]))
+                            }
+                            _ => None,
+                        };
+                        if !is_enum_check(sql, &sql[open + 1..end]) {
+                            found.push((name, clause.to_string()));
+                        }
+                        i = end + 1;
+                        words.clear();
+                        continue;
+                    }
+                }
+                words.push((start, i));
+            }
+            _ => i += 1,
+        }
+    }
+    found
+}
+
+/// Index of the `)` closing the `(` at `open`, skipping quoted text.
+fn closing_parenthesis(bytes: &[u8], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < bytes.len() {
+        match bytes[i] {
+            quote @ (b'\'' | b'"' | b'`') => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != quote {
+                    i += 1;
+                }
+            }
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+fn unquote_identifier(text: &str) -> String {
+    let inner = text
+        .strip_prefix(['"', '`', '['])
+        .and_then(|t| t.strip_suffix(['"', '`', ']']))
+        .unwrap_or(text);
+    inner.replace("\"\"", "\"")
+}
+
+/// Whether `inner` is FoxDB's enum check `"column" IN (...)` over a column declared `ENUM`.
+fn is_enum_check(sql: &str, inner: &str) -> bool {
+    let Some(rest) = inner.strip_prefix('"') else {
+        return false;
+    };
+    let Some(end) = rest.find("\" IN (") else {
+        return false;
+    };
+    let column = &rest[..end];
+    sql.contains(&format!("{} ENUM", quoted(column)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn check_constraints_other_than_enum_checks_are_found_with_their_names() {
+        let sql = r#"CREATE TABLE "orders" (
+  "status" ENUM NOT NULL CHECK ("status" IN ('new', 'paid')),
+  "total" NUMERIC CONSTRAINT positive_total CHECK (total > 0),
+  "note" TEXT CHECK (length(note) < 100 AND note <> 'check (x)'),
+  "kind" TEXT CHECK (kind IN ('a', 'b'))
+)"#;
+        let found = check_constraints(sql);
+        assert_eq!(
+            found,
+            vec![
+                (
+                    Some("positive_total".to_string()),
+                    "CHECK (total > 0)".to_string()
+                ),
+                (
+                    None,
+                    "CHECK (length(note) < 100 AND note <> 'check (x)')".to_string()
+                ),
+                (None, "CHECK (kind IN ('a', 'b'))".to_string()),
+            ]
+        );
+    }
 
     #[test]
     fn enum_labels_and_constraint_names_are_read_from_the_table_sql() {

@@ -174,7 +174,10 @@ fn column_references(
             found.push((
                 table.name.clone(),
                 ForeignKey {
-                    name: default_foreign_key_name(&table.name, &column.name),
+                    name: reference
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| default_foreign_key_name(&table.name, &column.name)),
                     columns: vec![column.name.clone()],
                     referenced_table: reference.table.clone(),
                     referenced_columns: vec![referenced_column],

@@ -9,6 +9,7 @@ mod crash;
 mod default_values;
 mod enum_labels;
 mod generate_migration;
+mod generate_schema;
 mod generated_client;
 mod migrate;
 mod migrate_recovery;

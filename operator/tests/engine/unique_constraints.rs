@@ -34,7 +34,7 @@ async fn unique_constraints_of_an_adopted_table_are_kept_or_dropped_as_constrain
         let expected_drop = match engine {
             Backend::Postgres => "drop unique constraint items_label_key on items",
             Backend::MySql => "drop index items_label_key on items",
-            Backend::Sqlite => "drop unique constraint sqlite_autoindex_items_",
+            Backend::Sqlite => "drop unique constraint items_label_key on items",
         };
         assert!(
             described.iter().any(|c| c.starts_with(expected_drop)),
