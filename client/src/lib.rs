@@ -91,3 +91,9 @@ pub use url::DatabaseUrl;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/client.md")]
 pub struct ClientGuide;
+
+/// docs/getting-started.md, whose typed query `cargo test --doc -p foxdb` compiles against the
+/// blog's generated models.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/getting-started.md")]
+pub struct GettingStarted;
