@@ -46,6 +46,7 @@ pub mod enum_label;
 pub mod error;
 pub mod executor;
 pub mod introspect;
+mod kept_connections;
 pub mod lexer;
 pub mod model;
 pub mod outbox;

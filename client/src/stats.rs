@@ -64,12 +64,19 @@ impl std::fmt::Debug for QueryStats {
 /// What is worked out once per statement text: its shape, and its placeholders counted.
 #[derive(Debug)]
 pub(crate) struct Statement {
+    /// The statement text, shared with the driver on every run (no copy per statement).
+    sql: Arc<str>,
     shape: Arc<Shape>,
     /// Counted on first use: `record` alone does not need it.
     placeholders: std::sync::OnceLock<Result<usize, crate::lexer::Uncountable>>,
 }
 
 impl Statement {
+    /// The statement text as the driver takes it.
+    pub(crate) fn sql(&self) -> sqlx::AssertSqlSafe<Arc<str>> {
+        sqlx::AssertSqlSafe(self.sql.clone())
+    }
+
     /// Refuses `values` that do not fit the statement's placeholders (see
     /// `connection::check_parameter_count`).
     pub(crate) fn check_parameters(
@@ -217,6 +224,8 @@ impl QueryStats {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(&hash)
+            // Another text with the same hash is worked out afresh (and not remembered).
+            .filter(|statement| &*statement.sql == sql)
         {
             return statement.clone();
         }
@@ -243,12 +252,13 @@ impl QueryStats {
                 .clone()
         };
         let statement = Arc::new(Statement {
+            sql: sql.into(),
             shape,
             placeholders: std::sync::OnceLock::new(),
         });
         let mut remembered = self.remembered.lock().unwrap_or_else(|e| e.into_inner());
         if remembered.len() < REMEMBERED_SHAPES {
-            remembered.insert(hash, statement.clone());
+            remembered.entry(hash).or_insert_with(|| statement.clone());
         }
         statement
     }

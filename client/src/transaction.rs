@@ -442,7 +442,7 @@ impl Transaction {
         let values = bound.as_deref().unwrap_or(values);
         let known = self.stats.statement(sql);
         known.check_parameters(backend, sql, values)?;
-        let statement = AssertSqlSafe(sql.to_string());
+        let statement = known.sql();
         let executed = on_engine!(&mut self.inner, Inner(t) => bind_all(sqlx::query(statement), values)
             .execute(&mut **t)
             .await
@@ -481,7 +481,7 @@ impl Executor for &mut Transaction {
         let values = bound.as_deref().unwrap_or(values);
         let known = self.stats.statement(sql);
         known.check_parameters(backend, sql, values)?;
-        let statement = AssertSqlSafe(sql.to_string());
+        let statement = known.sql();
         // Rows go into `decoded` as they arrive: the driver's stream wants `Unpin` items.
         let mut decoded = Vec::new();
         let fetched = on_engine!(&mut self.inner, Inner(t) => bind_all(sqlx::query(statement), values)

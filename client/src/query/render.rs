@@ -55,7 +55,9 @@ impl Expr {
                 value,
             } => {
                 column_name(writer, column);
-                writer.push(&format!(" {} ", operator.as_sql()));
+                writer.push(" ");
+                writer.push(operator.as_sql());
+                writer.push(" ");
                 writer.push_column_value(column, value.clone());
             }
             Self::Between { column, low, high } => {

@@ -74,8 +74,7 @@ impl SqlWriter {
     }
 
     pub(crate) fn push_identifier(&mut self, name: &str) {
-        let quoted = self.dialect.quote(name);
-        self.sql.push_str(&quoted);
+        self.dialect.write_quoted(&mut self.sql, name);
     }
 
     pub(crate) fn push_value(&mut self, value: Value) {
@@ -83,8 +82,8 @@ impl SqlWriter {
         // shape, a metric label) stays the same whichever values are NULL. Each engine binds
         // NULL so that it fits any column (`DecimalBinding::bind_null`).
         self.values.push(value);
-        let placeholder = self.dialect.placeholder(self.values.len());
-        self.sql.push_str(&placeholder);
+        self.dialect
+            .write_placeholder(&mut self.sql, self.values.len());
     }
 
     /// Writes the statement for every tenant (`.all_tenants()`) when `all`: no tenant
