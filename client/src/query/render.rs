@@ -46,7 +46,9 @@ impl Expr {
                 writer.push(" LIKE ");
                 writer.push_value(pattern.clone());
                 if *escaped {
-                    writer.push(&format!(" ESCAPE '{LIKE_ESCAPE}'"));
+                    writer.push(" ESCAPE '");
+                    writer.sql.push(LIKE_ESCAPE);
+                    writer.push("'");
                 }
             }
             Self::Compare {
@@ -84,7 +86,9 @@ impl Expr {
                 value,
             } => {
                 push_json_text(writer, table, column, path);
-                writer.push(&format!(" {} ", operator.as_sql()));
+                writer.push(" ");
+                writer.push(operator.as_sql());
+                writer.push(" ");
                 writer.push_value(value.clone());
             }
             Self::JsonTextNull {
@@ -168,7 +172,9 @@ impl Expr {
                 value,
             } => {
                 push_aggregate(writer, *function, table, *column);
-                writer.push(&format!(" {} ", operator.as_sql()));
+                writer.push(" ");
+                writer.push(operator.as_sql());
+                writer.push(" ");
                 writer.push_value(value.clone());
             }
             Self::InThrough {

@@ -25,6 +25,9 @@ impl EnumColumns {
     }
 }
 
+/// Bytes a statement's text starts with room for: most statements the builder writes fit.
+const STATEMENT_CAPACITY: usize = 256;
+
 /// SQL text being written, with the values bound so far. Opaque outside FoxDB: it appears in
 /// the [`super::Selectable`] and [`super::Selection`] traits, which only FoxDB's types implement usefully.
 #[derive(Debug)]
@@ -49,7 +52,8 @@ impl SqlWriter {
             casts,
             all_tenants: false,
             dialect: dialect_for(backend),
-            sql: String::new(),
+            // Room for a usual statement at once, rather than growing it piece by piece.
+            sql: String::with_capacity(STATEMENT_CAPACITY),
             values: Vec::new(),
             column_scope: None,
         }
