@@ -724,8 +724,10 @@ impl Database {
             Box::pin(members.primary.close()).await;
         }
         on_engine!(&self.pool, Pool(p) => {
+            // Marked closed first, so no statement keeps its connection after the release.
+            let closing = p.pool.close();
             p.kept.release();
-            p.pool.close().await;
+            closing.await;
         });
     }
 }

@@ -89,10 +89,11 @@ impl<DB: sqlx::Database> KeptConnections<DB> {
     }
 
     /// Keeps `connection` for the next statement, unless the pool is exhausted (something may
-    /// be waiting for it: it goes back to the pool). A kept connection unused for the ping
+    /// be waiting for it) or closing: then it goes back to the pool. A kept connection unused for the ping
     /// window goes back to the pool now.
     pub(crate) fn keep(&self, pool: &sqlx::Pool<DB>, connection: PoolConnection<DB>) {
-        if exhausted(pool) {
+        // A closing pool waits for every connection: it gets this one back.
+        if pool.is_closed() || exhausted(pool) {
             return;
         }
         let stale = {
@@ -109,6 +110,11 @@ impl<DB: sqlx::Database> KeptConnections<DB> {
         };
         // Dropped outside the lock: the pool's return starts here.
         drop(stale);
+        // Closed since the check above: `Database::close` may have given the kept connections
+        // back before this one was kept; the pool waits for it.
+        if pool.is_closed() {
+            self.release();
+        }
     }
 
     /// Gives every kept connection back to the pool.
