@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use sqlx::AssertSqlSafe;
-
 use crate::Backend;
 use crate::backend::on_engine;
 use crate::connection::{
@@ -11,6 +9,7 @@ use crate::connection::{
 };
 use crate::error::{Error, Result};
 use crate::executor::{Executed, Executor};
+use crate::kept_connections::KeptConnections;
 use crate::row::Row;
 use crate::url::DatabaseUrl;
 
@@ -79,11 +78,45 @@ pub(crate) enum PoolRef<'a> {
 #[derive(Debug, Clone)]
 enum Pool {
     #[cfg(feature = "postgres")]
-    Postgres(sqlx::PgPool),
+    Postgres(Pooled<sqlx::Postgres>),
     #[cfg(feature = "mysql")]
-    MySql(sqlx::MySqlPool),
+    MySql(Pooled<sqlx::MySql>),
     #[cfg(feature = "sqlite")]
-    Sqlite(sqlx::SqlitePool),
+    Sqlite(Pooled<sqlx::Sqlite>),
+}
+
+/// The driver's pool and the connections kept out of it between statements
+/// ([`KeptConnections`]).
+#[derive(Debug)]
+struct Pooled<DB: sqlx::Database> {
+    pool: sqlx::Pool<DB>,
+    kept: std::sync::Arc<KeptConnections<DB>>,
+}
+
+impl<DB: sqlx::Database> Clone for Pooled<DB> {
+    fn clone(&self) -> Self {
+        Self {
+            pool: self.pool.clone(),
+            kept: self.kept.clone(),
+        }
+    }
+}
+
+impl<DB: sqlx::Database> Pooled<DB> {
+    fn new(pool: sqlx::Pool<DB>, ping_after_idle: Duration) -> Self {
+        let keeps_minimum = pool.options().get_min_connections() > 0;
+        Self {
+            pool,
+            kept: std::sync::Arc::new(KeptConnections::new(ping_after_idle, keeps_minimum)),
+        }
+    }
+
+    /// The pool, for a caller taking a connection from it directly: the kept connections go
+    /// back to it first when it has none left to hand out.
+    fn direct(&self) -> &sqlx::Pool<DB> {
+        self.kept.release_if_exhausted(&self.pool);
+        &self.pool
+    }
 }
 
 /// A database: a pool of connections to one PostgreSQL, MySQL/MariaDB or SQLite database (the
@@ -200,13 +233,9 @@ impl Database {
                     .min_connections(options.min_connections)
                     .acquire_timeout(options.acquire_timeout)
                     .idle_timeout(options.idle_timeout);
-                if lazy {
-                    Pool::$variant(pool_options.connect_lazy_with(connect))
-                } else {
-                    // The probe above connected: the pool opens its connections as they are
-                    // needed (and `min_connections` in the background).
-                    Pool::$variant(pool_options.connect_lazy_with(connect))
-                }
+                // Lazy either way: the probe above connected, and the pool opens its connections
+                // as they are needed (and `min_connections` in the background).
+                Pool::$variant(Pooled::new(pool_options.connect_lazy_with(connect), ping_after_idle))
             }};
         }
         let pool = match url.backend() {
@@ -257,14 +286,17 @@ impl Database {
         macro_rules! own {
             ($pool:expr, $variant:ident, $configure:expr) => {{
                 #[allow(clippy::redundant_closure_call)]
-                let options = ($configure)((*$pool.connect_options()).clone());
-                Pool::$variant(
+                let options = ($configure)((*$pool.pool.connect_options()).clone());
+                Pool::$variant(Pooled::new(
                     sqlx::pool::PoolOptions::new()
                         .max_connections(max_connections)
                         .min_connections(0)
                         .acquire_timeout(Duration::from_secs(10))
                         .connect_lazy_with(options),
-                )
+                    // This pool pings on every checkout (sqlx's default); kept connections
+                    // too.
+                    Duration::ZERO,
+                ))
             }};
         }
         let pool = match &self.pool {
@@ -420,17 +452,19 @@ impl Database {
     pub(crate) fn pool(&self) -> PoolRef<'_> {
         match &self.pool {
             #[cfg(feature = "postgres")]
-            Pool::Postgres(p) => PoolRef::Postgres(p),
+            Pool::Postgres(p) => PoolRef::Postgres(p.direct()),
             #[cfg(feature = "mysql")]
-            Pool::MySql(p) => PoolRef::MySql(p),
+            Pool::MySql(p) => PoolRef::MySql(p.direct()),
             #[cfg(feature = "sqlite")]
-            Pool::Sqlite(p) => PoolRef::Sqlite(p),
+            Pool::Sqlite(p) => PoolRef::Sqlite(p.direct()),
         }
     }
 
     /// Open and idle connections of the pool now.
     pub fn pool_state(&self) -> PoolState {
-        let (open, idle) = on_engine!(&self.pool, Pool(p) => (p.size(), p.num_idle()));
+        // Kept connections are idle too: the next statement takes one.
+        let (open, idle) =
+            on_engine!(&self.pool, Pool(p) => (p.pool.size(), p.pool.num_idle() + p.kept.len()));
         PoolState {
             open,
             idle: u32::try_from(idle).unwrap_or(u32::MAX),
@@ -464,17 +498,20 @@ impl Database {
         let connection = match &self.pool {
             #[cfg(feature = "postgres")]
             Pool::Postgres(p) => p
-                .acquire()
+                .kept
+                .checkout(&p.pool)
                 .await
                 .map(|c| crate::Connection::Postgres(c.detach())),
             #[cfg(feature = "mysql")]
             Pool::MySql(p) => p
-                .acquire()
+                .kept
+                .checkout(&p.pool)
                 .await
                 .map(|c| crate::Connection::MySql(c.detach())),
             #[cfg(feature = "sqlite")]
             Pool::Sqlite(p) => p
-                .acquire()
+                .kept
+                .checkout(&p.pool)
                 .await
                 .map(|c| crate::Connection::Sqlite(c.detach())),
         };
@@ -544,19 +581,25 @@ impl Database {
         let backend = self.backend();
         let known = self.stats.statement(sql);
         known.check_parameters(backend, sql, values)?;
-        let statement = AssertSqlSafe(sql.to_string());
+        let statement = known.sql();
         // Rows go into `decoded` as they arrive: the driver's stream wants `Unpin` items.
         let mut decoded = Vec::new();
         // On a connection taken from the pool rather than through the pool's executor: rows
         // then pass one stream fewer on their way here.
-        let fetched = on_engine!(&self.pool, Pool(p) => match p.acquire().await {
-            Ok(mut connection) => bind_all(sqlx::query(statement), values)
-                .try_map(|row| {
-                    decoded.push(decode(Row::from(row)).map_err(carry_decode_error)?);
-                    Ok(())
-                })
-                .fetch_all(&mut *connection)
-                .await,
+        let fetched = on_engine!(&self.pool, Pool(p) => match p.kept.checkout(&p.pool).await {
+            Ok(mut connection) => {
+                let fetched = bind_all(sqlx::query(statement), values)
+                    .try_map(|row| {
+                        decoded.push(decode(Row::from(row)).map_err(carry_decode_error)?);
+                        Ok(())
+                    })
+                    .fetch_all(&mut *connection)
+                    .await;
+                if fetched.is_ok() {
+                    p.kept.keep(&p.pool, connection);
+                }
+                fetched
+            }
             Err(error) => Err(error),
         });
         self.stats.record_statement(
@@ -597,12 +640,18 @@ impl Database {
         let backend = self.backend();
         let known = self.stats.statement(sql);
         known.check_parameters(backend, sql, values)?;
-        let statement = AssertSqlSafe(sql.to_string());
-        let executed = on_engine!(&self.pool, Pool(p) => match p.acquire().await {
-            Ok(mut connection) => bind_all(sqlx::query(statement), values)
-                .execute(&mut *connection)
-                .await
-                .map(Executed::from),
+        let statement = known.sql();
+        let executed = on_engine!(&self.pool, Pool(p) => match p.kept.checkout(&p.pool).await {
+            Ok(mut connection) => {
+                let executed = bind_all(sqlx::query(statement), values)
+                    .execute(&mut *connection)
+                    .await
+                    .map(Executed::from);
+                if executed.is_ok() {
+                    p.kept.keep(&p.pool, connection);
+                }
+                executed
+            }
             Err(error) => Err(error),
         });
         self.stats
@@ -674,7 +723,12 @@ impl Database {
             }
             Box::pin(members.primary.close()).await;
         }
-        on_engine!(&self.pool, Pool(p) => p.close().await);
+        on_engine!(&self.pool, Pool(p) => {
+            // Marked closed first, so no statement keeps its connection after the release.
+            let closing = p.pool.close();
+            p.kept.release();
+            closing.await;
+        });
     }
 }
 

@@ -47,6 +47,7 @@ pub mod error;
 pub mod events;
 pub mod executor;
 pub mod introspect;
+mod kept_connections;
 pub mod lexer;
 pub mod model;
 pub mod outbox;

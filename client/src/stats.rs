@@ -14,6 +14,7 @@
 //!   statements of further shapes are counted under the one shape [`OVERFLOW_SHAPE`].
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -64,12 +65,19 @@ impl std::fmt::Debug for QueryStats {
 /// What is worked out once per statement text: its shape, and its placeholders counted.
 #[derive(Debug)]
 pub(crate) struct Statement {
+    /// The statement text, shared with the driver on every run (no copy per statement).
+    sql: Arc<str>,
     shape: Arc<Shape>,
     /// Counted on first use: `record` alone does not need it.
     placeholders: std::sync::OnceLock<Result<usize, crate::lexer::Uncountable>>,
 }
 
 impl Statement {
+    /// The statement text as the driver takes it.
+    pub(crate) fn sql(&self) -> sqlx::AssertSqlSafe<Arc<str>> {
+        sqlx::AssertSqlSafe(self.sql.clone())
+    }
+
     /// Refuses `values` that do not fit the statement's placeholders (see
     /// `connection::check_parameter_count`).
     pub(crate) fn check_parameters(
@@ -90,7 +98,43 @@ impl Statement {
 struct Shape {
     text: String,
     duration: Histogram,
-    numbers: Mutex<ShapeStats>,
+    numbers: ShapeCounters,
+}
+
+/// [`ShapeStats`] as counters every statement adds to without a lock (durations in
+/// nanoseconds).
+#[derive(Debug, Default)]
+struct ShapeCounters {
+    count: AtomicU64,
+    slow: AtomicU64,
+    errors: AtomicU64,
+    total_nanos: AtomicU64,
+    max_nanos: AtomicU64,
+}
+
+impl ShapeCounters {
+    fn add(&self, elapsed: Duration, slow: bool, failed: bool) {
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        self.count.fetch_add(1, Ordering::Relaxed);
+        if slow {
+            self.slow.fetch_add(1, Ordering::Relaxed);
+        }
+        if failed {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        self.total_nanos.fetch_add(nanos, Ordering::Relaxed);
+        self.max_nanos.fetch_max(nanos, Ordering::Relaxed);
+    }
+
+    fn read(&self) -> ShapeStats {
+        ShapeStats {
+            count: self.count.load(Ordering::Relaxed),
+            slow: self.slow.load(Ordering::Relaxed),
+            errors: self.errors.load(Ordering::Relaxed),
+            total: Duration::from_nanos(self.total_nanos.load(Ordering::Relaxed)),
+            max: Duration::from_nanos(self.max_nanos.load(Ordering::Relaxed)),
+        }
+    }
 }
 
 /// What is known about one query shape.
@@ -193,30 +237,20 @@ impl QueryStats {
         if failed {
             self.errors.with_label_values(&[&shape.text]).inc();
         }
-        if let Ok(mut numbers) = shape.numbers.lock() {
-            numbers.count += 1;
-            numbers.slow += u64::from(slow);
-            numbers.errors += u64::from(failed);
-            numbers.total += elapsed;
-            numbers.max = numbers.max.max(elapsed);
-        }
+        shape.numbers.add(elapsed, slow, failed);
     }
 
     /// What is known of `sql` (its [`query_shape`], its placeholders once counted),
     /// remembered for the next time the same text runs.
     pub(crate) fn statement(&self, sql: &str) -> Arc<Statement> {
-        let hash = {
-            use std::hash::Hasher;
-            // Fixed keys: the same text hashes the same on every call.
-            let mut hasher = std::hash::DefaultHasher::new();
-            hasher.write(sql.as_bytes());
-            hasher.finish()
-        };
+        let hash = text_hash(sql);
         if let Some(statement) = self
             .remembered
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(&hash)
+            // Another text with the same hash is worked out afresh (and not remembered).
+            .filter(|statement| &*statement.sql == sql)
         {
             return statement.clone();
         }
@@ -237,18 +271,19 @@ impl QueryStats {
                     Arc::new(Shape {
                         duration: self.durations.with_label_values(&[text]),
                         text: text.clone(),
-                        numbers: Mutex::default(),
+                        numbers: ShapeCounters::default(),
                     })
                 })
                 .clone()
         };
         let statement = Arc::new(Statement {
+            sql: sql.into(),
             shape,
             placeholders: std::sync::OnceLock::new(),
         });
         let mut remembered = self.remembered.lock().unwrap_or_else(|e| e.into_inner());
         if remembered.len() < REMEMBERED_SHAPES {
-            remembered.insert(hash, statement.clone());
+            remembered.entry(hash).or_insert_with(|| statement.clone());
         }
         statement
     }
@@ -260,14 +295,28 @@ impl QueryStats {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .values()
-            .map(|shape| {
-                let numbers = shape.numbers.lock().unwrap_or_else(|e| e.into_inner());
-                (shape.text.clone(), numbers.clone())
-            })
+            .map(|shape| (shape.text.clone(), shape.numbers.read()))
             .collect();
         shapes.sort_by(|a, b| b.1.count.cmp(&a.1.count).then_with(|| a.0.cmp(&b.0)));
         shapes
     }
+}
+
+/// A hash of a statement text, eight bytes at a time (FxHash's step): the same text hashes the
+/// same on every call. Texts that collide are told apart by comparing them.
+fn text_hash(sql: &str) -> u64 {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let step = |hash: u64, word: u64| (hash.rotate_left(5) ^ word).wrapping_mul(SEED);
+    let mut chunks = sql.as_bytes().chunks_exact(8);
+    let mut hash = sql.len() as u64;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        hash = step(hash, u64::from_le_bytes(word));
+    }
+    let mut last = [0u8; 8];
+    last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    step(hash, u64::from_le_bytes(last))
 }
 
 /// The statement as a shape, read as `backend` reads it: literals and placeholders become `?`

@@ -15,8 +15,6 @@
 //! # }
 //! ```
 
-use sqlx::AssertSqlSafe;
-
 use crate::Backend;
 use crate::backend::on_engine;
 use crate::connection::{
@@ -121,7 +119,7 @@ impl Database {
             (crate::database::PoolRef::Postgres(p), None) => p.begin().await.map(Inner::Postgres),
             #[cfg(feature = "postgres")]
             (crate::database::PoolRef::Postgres(p), Some(level)) => p
-                .begin_with(AssertSqlSafe(format!(
+                .begin_with(sqlx::AssertSqlSafe(format!(
                     "BEGIN ISOLATION LEVEL {}",
                     level.as_sql()
                 )))
@@ -138,7 +136,7 @@ impl Database {
             #[cfg(feature = "mysql")]
             (crate::database::PoolRef::MySql(p), Some(level)) => {
                 // MySQL sets the level of the next transaction, then starts it.
-                p.begin_with(AssertSqlSafe(format!(
+                p.begin_with(sqlx::AssertSqlSafe(format!(
                     "SET @foxdb_actor = NULL; SET TRANSACTION ISOLATION LEVEL {}; START TRANSACTION",
                     level.as_sql()
                 )))
@@ -442,7 +440,7 @@ impl Transaction {
         let values = bound.as_deref().unwrap_or(values);
         let known = self.stats.statement(sql);
         known.check_parameters(backend, sql, values)?;
-        let statement = AssertSqlSafe(sql.to_string());
+        let statement = known.sql();
         let executed = on_engine!(&mut self.inner, Inner(t) => bind_all(sqlx::query(statement), values)
             .execute(&mut **t)
             .await
@@ -481,7 +479,7 @@ impl Executor for &mut Transaction {
         let values = bound.as_deref().unwrap_or(values);
         let known = self.stats.statement(sql);
         known.check_parameters(backend, sql, values)?;
-        let statement = AssertSqlSafe(sql.to_string());
+        let statement = known.sql();
         // Rows go into `decoded` as they arrive: the driver's stream wants `Unpin` items.
         let mut decoded = Vec::new();
         let fetched = on_engine!(&mut self.inner, Inner(t) => bind_all(sqlx::query(statement), values)

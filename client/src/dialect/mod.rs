@@ -40,7 +40,15 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
 
     /// Quotes an identifier so any name, reserved words included, is taken literally.
     fn quote(&self, identifier: &str) -> String {
-        format!("\"{}\"", identifier.replace('"', "\"\""))
+        let mut quoted = String::with_capacity(identifier.len() + 2);
+        self.write_quoted(&mut quoted, identifier);
+        quoted
+    }
+
+    /// [`Dialect::quote`] written onto the end of `out`, without a string of its own (the
+    /// query builder writes every identifier so).
+    fn write_quoted(&self, out: &mut String, identifier: &str) {
+        write_quoted_with(out, '"', identifier);
     }
 
     /// `table` in `schema`, both quoted: the namespace that holds tables, a PostgreSQL schema,
@@ -319,8 +327,15 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
     }
 
     /// Placeholder of the `n`-th (1-based) bound parameter.
-    fn placeholder(&self, _n: usize) -> String {
-        "?".to_string()
+    fn placeholder(&self, n: usize) -> String {
+        let mut placeholder = String::new();
+        self.write_placeholder(&mut placeholder, n);
+        placeholder
+    }
+
+    /// [`Dialect::placeholder`] written onto the end of `out`.
+    fn write_placeholder(&self, out: &mut String, _n: usize) {
+        out.push('?');
     }
 
     /// Most parameters one statement may bind.
@@ -643,6 +658,41 @@ pub fn dialect_for(backend: Backend) -> &'static dyn Dialect {
         Backend::Postgres => &Postgres,
         Backend::MySql => &MySql,
         Backend::Sqlite => &Sqlite,
+    }
+}
+
+/// `identifier` between two `quote` characters, each `quote` inside it doubled.
+pub(crate) fn write_quoted_with(out: &mut String, quote: char, identifier: &str) {
+    out.push(quote);
+    if identifier.contains(quote) {
+        for c in identifier.chars() {
+            out.push(c);
+            if c == quote {
+                out.push(quote);
+            }
+        }
+    } else {
+        out.push_str(identifier);
+    }
+    out.push(quote);
+}
+
+/// `n` in decimal onto the end of `out`, without the formatting machinery (placeholders are
+/// written once per bound value).
+pub(crate) fn write_decimal(out: &mut String, n: usize) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = n;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for &digit in &digits[start..] {
+        out.push(char::from(digit));
     }
 }
 

@@ -138,8 +138,8 @@ impl Dialect for MySql {
         }
     }
 
-    fn quote(&self, identifier: &str) -> String {
-        format!("`{}`", identifier.replace('`', "``"))
+    fn write_quoted(&self, out: &mut String, identifier: &str) {
+        super::write_quoted_with(out, '`', identifier);
     }
 
     fn supports_returning(&self) -> bool {

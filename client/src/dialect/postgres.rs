@@ -211,8 +211,9 @@ impl Dialect for Postgres {
         sql.starts_with("ALTER TYPE ") && sql.contains(" ADD VALUE IF NOT EXISTS ")
     }
 
-    fn placeholder(&self, n: usize) -> String {
-        format!("${n}")
+    fn write_placeholder(&self, out: &mut String, n: usize) {
+        out.push('$');
+        super::write_decimal(out, n);
     }
 
     fn native_type(&self, table: &str, column: &Column) -> String {

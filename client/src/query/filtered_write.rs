@@ -36,12 +36,21 @@ impl Scope {
         M::HAS_HOOKS && !self.skip_hooks
     }
 
-    /// Refuses `statement` ("an UPDATE of users") without a filter or `.all_rows()`.
-    fn refuse_unscoped(&self, backend: Backend, statement: String, call: &str) -> Result<()> {
+    /// Refuses `statement` ("an UPDATE of users", written only when refused) without a filter
+    /// or `.all_rows()`.
+    fn refuse_unscoped(
+        &self,
+        backend: Backend,
+        statement: impl FnOnce() -> String,
+        call: &str,
+    ) -> Result<()> {
         if self.filter.is_none() && !self.all_rows {
             return Err(Error::Unsupported {
                 backend,
-                feature: format!("{statement} without a filter (call .all_rows() to {call})"),
+                feature: format!(
+                    "{} without a filter (call .all_rows() to {call})",
+                    statement()
+                ),
             });
         }
         Ok(())
@@ -221,13 +230,13 @@ impl<M: Model> FilteredWrite<M> for Update<M> {
 
     /// The statement, or why it is refused.
     fn render(&self, backend: Backend) -> Result<SqlWriter> {
-        let statement = format!("{} of {}", Self::STATEMENT, M::TABLE);
+        let statement = || format!("{} of {}", Self::STATEMENT, M::TABLE);
         self.scope
-            .refuse_unscoped(backend, statement.clone(), "change every row")?;
+            .refuse_unscoped(backend, statement, "change every row")?;
         if self.assignments.is_empty() {
             return Err(Error::Unsupported {
                 backend,
-                feature: format!("{statement} that sets no column (call .set())"),
+                feature: format!("{} that sets no column (call .set())", statement()),
             });
         }
         let mut writer = self.scope.writer::<M>(backend);
@@ -331,7 +340,7 @@ impl<M: Model> FilteredWrite<M> for Delete<M> {
     fn render(&self, backend: Backend) -> Result<SqlWriter> {
         self.scope.refuse_unscoped(
             backend,
-            format!("{} from {}", Self::STATEMENT, M::TABLE),
+            || format!("{} from {}", Self::STATEMENT, M::TABLE),
             "delete every row",
         )?;
         let mut writer = self.scope.writer::<M>(backend);

@@ -46,7 +46,9 @@ impl Expr {
                 writer.push(" LIKE ");
                 writer.push_value(pattern.clone());
                 if *escaped {
-                    writer.push(&format!(" ESCAPE '{LIKE_ESCAPE}'"));
+                    writer.push(" ESCAPE '");
+                    writer.sql.push(LIKE_ESCAPE);
+                    writer.push("'");
                 }
             }
             Self::Compare {
@@ -55,7 +57,9 @@ impl Expr {
                 value,
             } => {
                 column_name(writer, column);
-                writer.push(&format!(" {} ", operator.as_sql()));
+                writer.push(" ");
+                writer.push(operator.as_sql());
+                writer.push(" ");
                 writer.push_column_value(column, value.clone());
             }
             Self::Between { column, low, high } => {
@@ -82,7 +86,9 @@ impl Expr {
                 value,
             } => {
                 push_json_text(writer, table, column, path);
-                writer.push(&format!(" {} ", operator.as_sql()));
+                writer.push(" ");
+                writer.push(operator.as_sql());
+                writer.push(" ");
                 writer.push_value(value.clone());
             }
             Self::JsonTextNull {
@@ -166,7 +172,9 @@ impl Expr {
                 value,
             } => {
                 push_aggregate(writer, *function, table, *column);
-                writer.push(&format!(" {} ", operator.as_sql()));
+                writer.push(" ");
+                writer.push(operator.as_sql());
+                writer.push(" ");
                 writer.push_value(value.clone());
             }
             Self::InThrough {

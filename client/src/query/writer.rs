@@ -25,6 +25,9 @@ impl EnumColumns {
     }
 }
 
+/// Bytes a statement's text starts with room for: most statements the builder writes fit.
+const STATEMENT_CAPACITY: usize = 256;
+
 /// SQL text being written, with the values bound so far. Opaque outside FoxDB: it appears in
 /// the [`super::Selectable`] and [`super::Selection`] traits, which only FoxDB's types implement usefully.
 #[derive(Debug)]
@@ -52,7 +55,8 @@ impl SqlWriter {
             casts,
             all_tenants: false,
             dialect: dialect_for(backend),
-            sql: String::new(),
+            // Room for a usual statement at once, rather than growing it piece by piece.
+            sql: String::with_capacity(STATEMENT_CAPACITY),
             values: Vec::new(),
             column_scope: None,
             schema: None,
@@ -101,8 +105,7 @@ impl SqlWriter {
     }
 
     pub(crate) fn push_identifier(&mut self, name: &str) {
-        let quoted = self.dialect.quote(name);
-        self.sql.push_str(&quoted);
+        self.dialect.write_quoted(&mut self.sql, name);
     }
 
     pub(crate) fn push_value(&mut self, value: Value) {
@@ -110,8 +113,8 @@ impl SqlWriter {
         // shape, a metric label) stays the same whichever values are NULL. Each engine binds
         // NULL so that it fits any column (`DecimalBinding::bind_null`).
         self.values.push(value);
-        let placeholder = self.dialect.placeholder(self.values.len());
-        self.sql.push_str(&placeholder);
+        self.dialect
+            .write_placeholder(&mut self.sql, self.values.len());
     }
 
     /// Writes the statement for every tenant (`.all_tenants()`) when `all`: no tenant
