@@ -96,14 +96,24 @@ impl FoxReplicaSet {
             if let Some(problem) = dns_label_problem(&cache.redis.name) {
                 problems.add("spec.cache.redis.name", problem);
             }
-            // Refused rather than accepted and ignored: the operator runs no cache for it yet.
-            problems.add(
-                "spec.cache",
-                "the operator does not act on `cache` in this version of FoxDB (it would be \
-                 accepted and do nothing); remove it, and turn the query cache on in the \
-                 application instead (a mounted redis-url with Database::from_routing, or \
-                 Database::with_cache; docs/client.md, \"Query cache\")",
-            );
+            if cache.redis.key.is_empty() {
+                problems.add("spec.cache.redis.key", "key must not be empty");
+            }
+            match spec.engine {
+                Engine::Postgresql | Engine::Mysql | Engine::Mariadb | Engine::Sqlite => {}
+                Engine::Mongodb => problems.add(
+                    "spec.cache",
+                    "the query cache serves SQL engines (foxdb caches SQL results); remove spec.cache",
+                ),
+            }
+            if let Some(prefix) = &cache.key_prefix
+                && prefix.chars().any(|c| c.is_whitespace() || c.is_control())
+            {
+                problems.add(
+                    "spec.cache.keyPrefix",
+                    format!("{prefix:?} holds white space or control characters; use letters, digits and `:-_.`"),
+                );
+            }
         }
         problems.into_result()
     }

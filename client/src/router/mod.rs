@@ -3,8 +3,9 @@
 //! Writes, transactions and anything that is not a plain read (see [`statement`]) go to the
 //! primary. Plain reads go to a replica that passed its last health check within the lag
 //! limit (time; and bytes of WAL on PostgreSQL or transactions on MariaDB where a distance
-//! limit is set), chosen round robin by weight; `db.on_primary()` sends a query to the
-//! primary. A replica that fails a read for a connection reason is marked down and the read
+//! limit is set), chosen round robin by weight; `.on_primary()` on a query (builder, join,
+//! eager loading, typed raw SQL; see [`on_primary`]) or on the handle (`db.on_primary()`)
+//! sends it to the primary. A replica that fails a read for a connection reason is marked down and the read
 //! runs on the next replica, then on the primary, with no error to the caller; the replica
 //! takes reads again once a health check passes.
 //!
@@ -40,6 +41,7 @@
 mod builder;
 mod config;
 mod metrics;
+pub mod on_primary;
 pub mod routing_file;
 pub mod statement;
 
@@ -51,6 +53,7 @@ pub use builder::DatabaseBuilder;
 pub use config::PoolConfig;
 pub use fox_crds::replica_set::ReadPreference;
 pub use metrics::RoutingMetrics;
+pub use on_primary::OnPrimary;
 
 use crate::connection::Value;
 use crate::database::Database;

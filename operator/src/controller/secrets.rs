@@ -25,20 +25,26 @@ pub async fn read_connection_url(
     Ok(read_connection(client, namespace, reference).await?.0)
 }
 
-/// Secret keys of the TLS material, as in a `kubernetes.io/tls` Secret.
-pub const TLS_KEYS: [&str; 3] = ["ca.crt", "tls.crt", "tls.key"];
-
-/// Reads the URL at `reference` in `namespace` and the TLS material beside it (see the module
-/// documentation).
+/// Reads the text at `reference` in `namespace` (trimmed), such as the Redis URL of a
+/// FoxReplicaSet's `cache.redis`.
 ///
 /// # Errors
-/// As [`read_connection_url`]; [`Error::SecretInvalid`] naming the key when `tls.crt` is given
-/// without `tls.key` or the other way round.
-pub async fn read_connection(
+/// [`Error::SecretNotFound`], [`Error::SecretInvalid`] (missing key, not UTF-8, empty), API
+/// errors.
+pub async fn read_secret_text(
     client: &Client,
     namespace: &str,
     reference: &SecretKeyRef,
-) -> Result<(DatabaseUrl, TlsOptions)> {
+) -> Result<String> {
+    let secret = fetch_secret(client, namespace, reference).await?;
+    secret_text(&secret, namespace, reference)
+}
+
+async fn fetch_secret(
+    client: &Client,
+    namespace: &str,
+    reference: &SecretKeyRef,
+) -> Result<Secret> {
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let found = match secrets.get_opt(&reference.name).await {
         Err(kube::Error::Api(status)) if status.code == 403 => {
@@ -53,13 +59,14 @@ pub async fn read_connection(
         }
         other => other?,
     };
-    let Some(secret) = found else {
-        return Err(Error::SecretNotFound {
-            namespace: namespace.to_string(),
-            name: reference.name.clone(),
-            key: reference.key.clone(),
-        });
-    };
+    found.ok_or_else(|| Error::SecretNotFound {
+        namespace: namespace.to_string(),
+        name: reference.name.clone(),
+        key: reference.key.clone(),
+    })
+}
+
+fn secret_text(secret: &Secret, namespace: &str, reference: &SecretKeyRef) -> Result<String> {
     let invalid = |problem: &str| Error::SecretInvalid {
         namespace: namespace.to_string(),
         name: reference.name.clone(),
@@ -78,6 +85,32 @@ pub async fn read_connection(
     if text.is_empty() {
         return Err(invalid("the value is empty"));
     }
+    Ok(text.to_string())
+}
+
+/// Secret keys of the TLS material, as in a `kubernetes.io/tls` Secret.
+pub const TLS_KEYS: [&str; 3] = ["ca.crt", "tls.crt", "tls.key"];
+
+/// Reads the URL at `reference` in `namespace` and the TLS material beside it (see the module
+/// documentation).
+///
+/// # Errors
+/// As [`read_connection_url`]; [`Error::SecretInvalid`] naming the key when `tls.crt` is given
+/// without `tls.key` or the other way round.
+pub async fn read_connection(
+    client: &Client,
+    namespace: &str,
+    reference: &SecretKeyRef,
+) -> Result<(DatabaseUrl, TlsOptions)> {
+    let secret = fetch_secret(client, namespace, reference).await?;
+    let text = secret_text(&secret, namespace, reference)?;
+    let invalid = |problem: &str| Error::SecretInvalid {
+        namespace: namespace.to_string(),
+        name: reference.name.clone(),
+        key: reference.key.clone(),
+        problem: problem.to_string(),
+    };
+    let text = text.as_str();
     // The parse error names the reason and never quotes the value.
     let url = DatabaseUrl::parse(text).map_err(|error| match error {
         foxdb::Error::InvalidUrl { reason, .. } => {
