@@ -118,3 +118,60 @@ impl FoxReplicaSet {
         problems.into_result()
     }
 }
+
+#[cfg(all(test, feature = "kubernetes"))]
+mod tests {
+    use crate::references::SecretKeyRef;
+    use crate::replica_set::{CacheSpec, Engine, FoxReplicaSet, FoxReplicaSetSpec, MemberSpec};
+
+    fn with_cache(engine: Engine, prefix: Option<&str>) -> FoxReplicaSet {
+        FoxReplicaSet::new(
+            "orders",
+            FoxReplicaSetSpec {
+                engine,
+                primary: MemberSpec {
+                    name: "primary".into(),
+                    connection: SecretKeyRef {
+                        name: "orders-primary".into(),
+                        key: "url".into(),
+                    },
+                    weight: 100,
+                },
+                cache: Some(CacheSpec {
+                    redis: SecretKeyRef {
+                        name: "orders-redis".into(),
+                        key: "url".into(),
+                    },
+                    default_ttl_seconds: 60,
+                    key_prefix: prefix.map(str::to_string),
+                }),
+                ..FoxReplicaSetSpec::default()
+            },
+        )
+    }
+
+    #[test]
+    fn a_cache_is_accepted_on_sql_engines_and_refused_on_mongodb() {
+        for engine in [
+            Engine::Postgresql,
+            Engine::Mysql,
+            Engine::Mariadb,
+            Engine::Sqlite,
+        ] {
+            assert!(
+                with_cache(engine, Some("orders:")).validate().is_ok(),
+                "{engine}"
+            );
+        }
+        let error = with_cache(Engine::Mongodb, None)
+            .validate()
+            .expect_err("mongodb")
+            .to_string();
+        assert!(error.contains("spec.cache"), "{error}");
+        let error = with_cache(Engine::Postgresql, Some("a b"))
+            .validate()
+            .expect_err("white space")
+            .to_string();
+        assert!(error.contains("spec.cache.keyPrefix"), "{error}");
+    }
+}
