@@ -37,7 +37,8 @@ pub async fn read_secret_text(
     reference: &SecretKeyRef,
 ) -> Result<String> {
     let secret = fetch_secret(client, namespace, reference).await?;
-    secret_text(&secret, namespace, reference)
+    secret_text(&secret, &reference.key)
+        .map_err(|problem| invalid_value(namespace, reference, problem))
 }
 
 async fn fetch_secret(
@@ -66,26 +67,30 @@ async fn fetch_secret(
     })
 }
 
-fn secret_text(secret: &Secret, namespace: &str, reference: &SecretKeyRef) -> Result<String> {
-    let invalid = |problem: &str| Error::SecretInvalid {
+/// The trimmed text at `key` of `secret`, or what is wrong with it.
+fn secret_text(secret: &Secret, key: &str) -> std::result::Result<String, &'static str> {
+    let bytes = secret
+        .data
+        .as_ref()
+        .and_then(|data| data.get(key))
+        // The API server folds `stringData` into `data`; it never returns `stringData`.
+        .map(|value| value.0.clone())
+        .ok_or("the key is missing")?;
+    let text = String::from_utf8(bytes).map_err(|_| "the value is not UTF-8 text")?;
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("the value is empty");
+    }
+    Ok(text.to_string())
+}
+
+fn invalid_value(namespace: &str, reference: &SecretKeyRef, problem: &str) -> Error {
+    Error::SecretInvalid {
         namespace: namespace.to_string(),
         name: reference.name.clone(),
         key: reference.key.clone(),
         problem: problem.to_string(),
-    };
-    let bytes = secret
-        .data
-        .as_ref()
-        .and_then(|data| data.get(&reference.key))
-        // The API server folds `stringData` into `data`; it never returns `stringData`.
-        .map(|value| value.0.clone())
-        .ok_or_else(|| invalid("the key is missing"))?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid("the value is not UTF-8 text"))?;
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(invalid("the value is empty"));
     }
-    Ok(text.to_string())
 }
 
 /// Secret keys of the TLS material, as in a `kubernetes.io/tls` Secret.
@@ -103,13 +108,8 @@ pub async fn read_connection(
     reference: &SecretKeyRef,
 ) -> Result<(DatabaseUrl, TlsOptions)> {
     let secret = fetch_secret(client, namespace, reference).await?;
-    let text = secret_text(&secret, namespace, reference)?;
-    let invalid = |problem: &str| Error::SecretInvalid {
-        namespace: namespace.to_string(),
-        name: reference.name.clone(),
-        key: reference.key.clone(),
-        problem: problem.to_string(),
-    };
+    let invalid = |problem: &str| invalid_value(namespace, reference, problem);
+    let text = secret_text(&secret, &reference.key).map_err(invalid)?;
     let text = text.as_str();
     // The parse error names the reason and never quotes the value.
     let url = DatabaseUrl::parse(text).map_err(|error| match error {
