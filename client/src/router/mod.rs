@@ -305,34 +305,40 @@ impl Router {
         &self.metrics
     }
 
-    /// Usable replicas, the first one picked round robin by weight.
-    fn readable(&self, members: &Members) -> Vec<Arc<Replica>> {
-        let usable: Vec<Arc<Replica>> = members
-            .replicas
+    /// Usable replicas, the first one picked round robin by weight, the others after it in
+    /// order. Allocates nothing: it runs before every read.
+    fn readable<'m>(&self, members: &'m Members) -> impl Iterator<Item = &'m Arc<Replica>> {
+        let replicas = &members.replicas;
+        let takes_reads = |r: &Arc<Replica>| r.weight > 0 && r.usable();
+        let total: usize = replicas
             .iter()
-            .filter(|r| r.usable() && r.weight > 0)
-            .cloned()
-            .collect();
-        let total: usize = usable.iter().map(|r| r.weight as usize).sum();
-        if total == 0 {
-            return usable;
-        }
-        let mut ticket = self.next.fetch_add(1, Ordering::Relaxed) % total;
-        let first = usable
+            .filter(|r| takes_reads(r))
+            .map(|r| r.weight as usize)
+            .sum();
+        let first = if total == 0 {
+            0
+        } else {
+            let mut ticket = self.next.fetch_add(1, Ordering::Relaxed) % total;
+            replicas
+                .iter()
+                .position(|r| {
+                    if !takes_reads(r) {
+                        return false;
+                    }
+                    let weight = r.weight as usize;
+                    if ticket < weight {
+                        true
+                    } else {
+                        ticket -= weight;
+                        false
+                    }
+                })
+                .unwrap_or(0)
+        };
+        replicas[first..]
             .iter()
-            .position(|r| {
-                let weight = r.weight as usize;
-                if ticket < weight {
-                    true
-                } else {
-                    ticket -= weight;
-                    false
-                }
-            })
-            .unwrap_or(0);
-        let mut ordered = usable;
-        ordered.rotate_left(first);
-        ordered
+            .chain(&replicas[..first])
+            .filter(move |r| takes_reads(r))
     }
 
     /// Checks every replica once (concurrently, each within the replica acquire limit) and
@@ -463,8 +469,8 @@ impl Routed {
                 .read_primary(&members, sql, values, &mut decode)
                 .await;
         }
-        let candidates = router.readable(&members);
-        if candidates.is_empty() && !members.replicas.is_empty() {
+        let mut candidates = router.readable(&members).peekable();
+        if candidates.peek().is_none() && !members.replicas.is_empty() {
             router.metrics.fallback("unavailable");
         }
         for replica in candidates {
