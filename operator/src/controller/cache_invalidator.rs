@@ -213,10 +213,11 @@ pub async fn reconcile_cache(
         running
             .get(&key(&namespace, &name))
             .filter(|r| r.fingerprint == fingerprint && !r.task.is_finished())
-            .map(|r| r.failure.clone())
+            .map(|r| (r.failure.clone(), r.invalidator.cache().clone()))
     };
-    let failure = match existing {
-        Some(failure) => failure,
+    // A running invalidator's cache is asked, so a check opens no new Redis connection.
+    let (failure, cache) = match existing {
+        Some(running) => running,
         None => {
             let counter = metrics
                 .cache_invalidations
@@ -235,7 +236,7 @@ pub async fn reconcile_cache(
                             task,
                         },
                     );
-                    failure
+                    (failure, cache)
                 }
                 Err(message) => {
                     invalidators.stop(&namespace, &name);
