@@ -7,7 +7,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 FOX := $(TARGET_DIR)/debug/fox
 DEMO_DB ?= $(TARGET_DIR)/demo/blog.sqlite
 
-.PHONY: docs demo build test test-rust services crds crds-check chart-check client-deps-check lint fmt clean bench bench-instructions bench-migrate bench-realtime
+.PHONY: docs demo build test test-rust services crds crds-check chart-check client-deps-check lint fmt clean bench bench-instructions bench-migrate bench-realtime bench-routing
 
 ## demo: validate the blog example, plan it, apply it to embedded SQLite, run its versioned
 ## migrations, show the re-plan is empty
@@ -81,6 +81,13 @@ bench-instructions: services
 	@command -v valgrind >/dev/null || (apt-get update && apt-get install -y valgrind)
 	$(CARGO) build --release -p fox-bench --no-default-features --bin bench-instructions
 	$(TARGET_DIR)/release/bench-instructions $(BENCH_INSTRUCTIONS_ARGS)
+
+## bench-routing: client instructions per read (valgrind callgrind) through the replica router vs a
+## direct connection to the replica, on a PostgreSQL primary/replica pair of its own (release build)
+bench-routing: services
+	@command -v valgrind >/dev/null || (apt-get update && apt-get install -y valgrind)
+	$(CARGO) build --release -p fox-bench --no-default-features --bin bench-routing
+	$(TARGET_DIR)/release/bench-routing $(BENCH_ROUTING_ARGS)
 
 ## bench-migrate: the schema engine on 200 generated tables per engine vs raw DDL (release build)
 bench-migrate: services

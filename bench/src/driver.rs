@@ -238,7 +238,7 @@ pub fn counted_runs(workload: Workload, iterations: u64, scale: u64) -> u64 {
 }
 
 /// The first number of a callgrind dump's `summary:` (or `totals:`) line: its instructions.
-fn dump_instructions(dump: &str) -> Option<u64> {
+pub fn dump_instructions(dump: &str) -> Option<u64> {
     dump.lines()
         .find_map(|line| {
             line.strip_prefix("summary:")
@@ -252,7 +252,10 @@ fn dump_instructions(dump: &str) -> Option<u64> {
 
 /// The dump files callgrind wrote for `out` (`out.1`, `out.2`, ... in the order written; the
 /// dump at exit, `out` itself, is left out), with their text.
-fn read_dumps(out: &std::path::Path) -> Result<Vec<(std::path::PathBuf, String)>> {
+///
+/// # Errors
+/// The directory or a dump cannot be read.
+pub fn read_dumps(out: &std::path::Path) -> Result<Vec<(std::path::PathBuf, String)>> {
     let directory = out.parent().context("a dump directory")?;
     let stem = out
         .file_name()

@@ -574,3 +574,151 @@ async fn from_routing_refuses_bad_tables_with_clear_errors_and_at_once() {
     );
     assert!(started.elapsed() < Duration::from_secs(2));
 }
+
+#[derive(foxdb::Model, Clone, Debug, PartialEq)]
+#[foxdb(table = "notes")]
+struct Note {
+    #[foxdb(primary_key)]
+    id: i64,
+    body: String,
+}
+
+#[derive(foxdb::Model, Clone, Debug, PartialEq)]
+#[foxdb(table = "marks")]
+struct Mark {
+    #[foxdb(primary_key)]
+    id: i64,
+    note_id: i64,
+}
+
+#[derive(foxdb::FromRow, Debug, PartialEq)]
+struct Body {
+    body: String,
+}
+
+fn marks() -> foxdb::Relation<Note, Mark> {
+    foxdb::Relation::has_many(Note::ID, Mark::NOTE_ID)
+}
+
+const NOTES_AND_MARKS: [&str; 2] = [
+    "CREATE TABLE notes (id BIGINT PRIMARY KEY, body VARCHAR(40) NOT NULL)",
+    "CREATE TABLE marks (id BIGINT PRIMARY KEY, note_id BIGINT NOT NULL)",
+];
+
+/// With replay stopped on the replica: every kind of read marked `.on_primary()` sees a row
+/// the replica lacks, and reads without it still go to the replica.
+async fn every_kind_of_read_marked_on_primary_reads_the_primary(db: Database) {
+    use foxdb::ModelExt;
+    let writer = db.session();
+    writer
+        .execute("INSERT INTO notes (id, body) VALUES (1, 'fresh')", &[])
+        .await
+        .expect("insert note");
+    writer
+        .execute("INSERT INTO marks (id, note_id) VALUES (1, 1)", &[])
+        .await
+        .expect("insert mark");
+    let reader = db.session();
+    let metrics = db.routing_metrics().expect("metrics");
+    assert_eq!(
+        Note::find().count(&reader).await.expect("count"),
+        0,
+        "a plain read goes to the (stale) replica"
+    );
+    let before = metrics.reads_from("primary");
+
+    assert_eq!(
+        Note::find()
+            .on_primary()
+            .count(&reader)
+            .await
+            .expect("count"),
+        1
+    );
+    assert!(
+        Note::find()
+            .on_primary()
+            .exists(&reader)
+            .await
+            .expect("exists")
+    );
+    let notes = Note::find().on_primary().all(&reader).await.expect("all");
+    assert_eq!(notes[0].body, "fresh");
+    let one = Note::find()
+        .filter(Note::ID.eq(1))
+        .on_primary()
+        .one(&reader)
+        .await
+        .expect("one");
+    assert!(one.is_some());
+    let loaded: Vec<(Note, Vec<Mark>)> = Note::find()
+        .with(marks())
+        .on_primary()
+        .all(&reader)
+        .await
+        .expect("eager");
+    assert_eq!(loaded.len(), 1);
+    assert_eq!(
+        loaded[0].1.len(),
+        1,
+        "the relation level reads the primary too"
+    );
+    let bodies: Vec<Body> = foxdb::query_as!(Body, "SELECT body FROM notes")
+        .on_primary()
+        .all(&reader)
+        .await
+        .expect("raw");
+    assert_eq!(
+        bodies,
+        [Body {
+            body: "fresh".into()
+        }]
+    );
+    // count, exists, all, one, two statements of the eager load, the raw query.
+    assert_eq!(metrics.reads_from("primary") - before, 7);
+
+    // The handle itself still reads the replica.
+    assert_eq!(Note::find().count(&reader).await.expect("count"), 0);
+    assert!(Note::find().all(&reader).await.expect("all").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_on_primary_per_query_reads_the_primary_while_replay_is_paused() {
+    let pair = PostgresPair::start().expect("PostgreSQL pair");
+    for sql in NOTES_AND_MARKS {
+        pair.primary_sql(sql).expect("create");
+    }
+    pair.catch_up().expect("catch up");
+    let db = Database::builder()
+        .primary(pair.primary_url())
+        .replica(pair.replica_url())
+        .pool(pool())
+        .max_replica_lag(Duration::from_secs(3600))
+        .connect()
+        .await
+        .expect("connect");
+    pair.pause_replay().expect("pause");
+    every_kind_of_read_marked_on_primary_reads_the_primary(db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mariadb_on_primary_per_query_reads_the_primary_while_the_sql_thread_is_stopped() {
+    let pair = MariaDbPair::start().expect("MariaDB pair");
+    for sql in NOTES_AND_MARKS {
+        pair.primary_sql(&sql.replace("TABLE ", "TABLE fox."))
+            .expect("create");
+    }
+    pair.catch_up().expect("catch up");
+    let db = Database::builder()
+        .primary(pair.primary_url())
+        .replica(pair.replica_url())
+        .pool(PoolConfig {
+            health_check_interval: Duration::from_secs(3600),
+            ..pool()
+        })
+        .connect()
+        .await
+        .expect("connect");
+    pair.stop_replica_sql_thread().expect("stop SQL thread");
+    every_kind_of_read_marked_on_primary_reads_the_primary(db).await;
+}

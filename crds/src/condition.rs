@@ -34,11 +34,14 @@ pub enum ConditionType {
     Applied,
     /// FoxMigration: the version failed, stopped part-way, or changed after apply.
     Failed,
+    /// FoxReplicaSet with `cache`: the operator follows the change log and bumps the Redis
+    /// table versions, so writes made by other programs invalidate cached reads.
+    CacheInvalidating,
 }
 
 impl ConditionType {
     /// Every condition type.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::Ready,
         Self::Reconciling,
         Self::Stalled,
@@ -49,6 +52,7 @@ impl ConditionType {
         Self::Drifted,
         Self::Applied,
         Self::Failed,
+        Self::CacheInvalidating,
     ];
 
     /// The spelling in `status.conditions[].type`.
@@ -64,6 +68,7 @@ impl ConditionType {
             Self::Drifted => "Drifted",
             Self::Applied => "Applied",
             Self::Failed => "Failed",
+            Self::CacheInvalidating => "CacheInvalidating",
         }
     }
 }

@@ -412,6 +412,35 @@ pub struct PublishedRouting {
     /// Generation of the FoxReplicaSet this table was computed from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+    /// The query cache the operator keeps fresh (the FoxReplicaSet's `cache`), when set:
+    /// `Database::from_routing` turns it on with this key prefix and default lifetime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<PublishedCache>,
+}
+
+/// The query cache in the published routing table: where Redis listens and how keys are
+/// named, never credentials (a password-protected Redis's URL comes from the `cache.redis`
+/// Secret mounted beside the table as `redis-url`, or `FOXDB_REDIS_URL`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PublishedCache {
+    /// Redis host from the `cache.redis` URL.
+    pub host: String,
+    /// Redis port.
+    pub port: u16,
+    /// Redis database number.
+    #[serde(default)]
+    pub database: i64,
+    /// Whether Redis is reached over TLS (`rediss://`).
+    #[serde(default)]
+    pub tls: bool,
+    /// `cache.keyPrefix` (empty when unset): the operator's invalidator bumps versions under
+    /// it, so applications must use the same.
+    #[serde(default)]
+    pub key_prefix: String,
+    /// `cache.defaultTtlSeconds`: the lifetime of results cached without one of their own.
+    pub default_ttl_seconds: u32,
 }
 
 /// One member in the published routing table. (Lag is in the FoxReplicaSet's status and in

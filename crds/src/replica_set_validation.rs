@@ -96,15 +96,82 @@ impl FoxReplicaSet {
             if let Some(problem) = dns_label_problem(&cache.redis.name) {
                 problems.add("spec.cache.redis.name", problem);
             }
-            // Refused rather than accepted and ignored: the operator runs no cache for it yet.
-            problems.add(
-                "spec.cache",
-                "the operator does not act on `cache` in this version of FoxDB (it would be \
-                 accepted and do nothing); remove it, and turn the query cache on in the \
-                 application instead (a mounted redis-url with Database::from_routing, or \
-                 Database::with_cache; docs/client.md, \"Query cache\")",
-            );
+            if cache.redis.key.is_empty() {
+                problems.add("spec.cache.redis.key", "key must not be empty");
+            }
+            match spec.engine {
+                Engine::Postgresql | Engine::Mysql | Engine::Mariadb | Engine::Sqlite => {}
+                Engine::Mongodb => problems.add(
+                    "spec.cache",
+                    "the query cache serves SQL engines (foxdb caches SQL results); remove spec.cache",
+                ),
+            }
+            if let Some(prefix) = &cache.key_prefix
+                && prefix.chars().any(|c| c.is_whitespace() || c.is_control())
+            {
+                problems.add(
+                    "spec.cache.keyPrefix",
+                    format!("{prefix:?} holds white space or control characters; use letters, digits and `:-_.`"),
+                );
+            }
         }
         problems.into_result()
+    }
+}
+
+#[cfg(all(test, feature = "kubernetes"))]
+mod tests {
+    use crate::references::SecretKeyRef;
+    use crate::replica_set::{CacheSpec, Engine, FoxReplicaSet, FoxReplicaSetSpec, MemberSpec};
+
+    fn with_cache(engine: Engine, prefix: Option<&str>) -> FoxReplicaSet {
+        FoxReplicaSet::new(
+            "orders",
+            FoxReplicaSetSpec {
+                engine,
+                primary: MemberSpec {
+                    name: "primary".into(),
+                    connection: SecretKeyRef {
+                        name: "orders-primary".into(),
+                        key: "url".into(),
+                    },
+                    weight: 100,
+                },
+                cache: Some(CacheSpec {
+                    redis: SecretKeyRef {
+                        name: "orders-redis".into(),
+                        key: "url".into(),
+                    },
+                    default_ttl_seconds: 60,
+                    key_prefix: prefix.map(str::to_string),
+                }),
+                ..FoxReplicaSetSpec::default()
+            },
+        )
+    }
+
+    #[test]
+    fn a_cache_is_accepted_on_sql_engines_and_refused_on_mongodb() {
+        for engine in [
+            Engine::Postgresql,
+            Engine::Mysql,
+            Engine::Mariadb,
+            Engine::Sqlite,
+        ] {
+            assert!(
+                with_cache(engine, Some("orders:")).validate().is_ok(),
+                "{engine}"
+            );
+        }
+        let error = with_cache(Engine::Mongodb, None)
+            .validate()
+            .expect_err("mongodb")
+            .to_string();
+        assert!(error.contains("spec.cache"), "{error}");
+        let error = with_cache(Engine::Postgresql, Some("a b"))
+            .validate()
+            .expect_err("white space")
+            .to_string();
+        assert!(error.contains("spec.cache.keyPrefix"), "{error}");
     }
 }

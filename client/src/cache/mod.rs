@@ -52,7 +52,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
-pub use invalidator::{CacheInvalidator, Change, ChangeFeed};
+pub use invalidator::{CacheInvalidator, Change, ChangeFeed, RETRY_INTERVAL};
 pub use metrics::CacheMetrics;
 pub use query::Cached;
 
@@ -62,6 +62,36 @@ use crate::error::{Error, Result};
 const WHOLE_DATABASE: &str = "*";
 /// How long Redis is left alone after it failed.
 const BACKOFF: Duration = Duration::from_secs(1);
+/// The lifetime of results cached without one of their own, unless set
+/// ([`QueryCache::with_default_ttl`]); a FoxReplicaSet's `cache.defaultTtlSeconds` default.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(60);
+
+/// Where a [`QueryCache`]'s Redis listens, without credentials: what the operator publishes
+/// in the `<name>-routing` ConfigMap.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RedisEndpoint {
+    /// Host name or address.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// Redis database number.
+    pub database: i64,
+    /// Whether the connection uses TLS (`rediss://`).
+    pub tls: bool,
+}
+
+impl RedisEndpoint {
+    /// The URL of this endpoint without credentials (for a Redis that needs none).
+    pub fn url(&self) -> String {
+        let scheme = if self.tls { "rediss" } else { "redis" };
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        format!("{scheme}://{host}:{}/{}", self.port, self.database)
+    }
+}
 
 /// A Redis query cache, shared by clones. Connects lazily: Redis being down when the program
 /// starts is no error.
@@ -80,6 +110,10 @@ struct Inner {
     /// Version bumps that failed: `(database identity, table)`, retried before any hit.
     pending: Mutex<HashSet<(String, String)>>,
     flights: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// The last Redis failure, for [`QueryCache::ping`] (never holds the URL).
+    last_error: Mutex<Option<String>>,
+    /// The lifetime of results cached without one of their own (`.cached()`).
+    default_ttl: Duration,
     /// The optional in-process tier: encoded values by key, with their expiry.
     local: Option<Mutex<LocalTier>>,
     metrics: CacheMetrics,
@@ -153,6 +187,8 @@ impl QueryCache {
                 resting_until: Mutex::new(None),
                 pending: Mutex::default(),
                 flights: Mutex::default(),
+                last_error: Mutex::default(),
+                default_ttl: DEFAULT_TTL,
                 local: None,
                 metrics: CacheMetrics::new(),
             }),
@@ -191,6 +227,93 @@ impl QueryCache {
             }
             Err(inner) => Self { inner },
         }
+    }
+
+    /// The lifetime of results cached with `.cached()` (no lifetime of their own): `ttl`
+    /// instead of [`DEFAULT_TTL`]. [`crate::Database::from_routing`] sets the FoxReplicaSet's
+    /// `cache.defaultTtlSeconds`. Call before sharing the cache.
+    #[must_use]
+    pub fn with_default_ttl(self, ttl: Duration) -> Self {
+        match Arc::try_unwrap(self.inner) {
+            Ok(mut inner) => {
+                inner.default_ttl = ttl;
+                Self {
+                    inner: Arc::new(inner),
+                }
+            }
+            Err(inner) => Self { inner },
+        }
+    }
+
+    /// The lifetime of results cached with `.cached()`.
+    pub fn default_ttl(&self) -> Duration {
+        self.inner.default_ttl
+    }
+
+    /// The key prefix.
+    pub fn prefix(&self) -> &str {
+        &self.inner.prefix
+    }
+
+    /// Where Redis listens, without credentials; `None` for a Unix socket.
+    pub fn endpoint(&self) -> Option<RedisEndpoint> {
+        let info = self.inner.client.get_connection_info();
+        let database = info.redis_settings().db();
+        match info.addr() {
+            redis::ConnectionAddr::Tcp(host, port) => Some(RedisEndpoint {
+                host: host.clone(),
+                port: *port,
+                database,
+                tls: false,
+            }),
+            redis::ConnectionAddr::TcpTls { host, port, .. } => Some(RedisEndpoint {
+                host: host.clone(),
+                port: *port,
+                database,
+                tls: true,
+            }),
+            _ => None,
+        }
+    }
+
+    /// `host:port` (or the socket path) of Redis, for messages: never credentials.
+    pub fn server(&self) -> String {
+        self.inner.client.get_connection_info().addr().to_string()
+    }
+
+    /// Asks Redis whether it answers (within the timeout).
+    ///
+    /// # Errors
+    /// Why it does not: the Redis error or `timed out` (never the URL).
+    pub async fn ping(&self) -> std::result::Result<(), String> {
+        let answered = self
+            .command("ping", |mut connection| async move {
+                redis::cmd("PING")
+                    .query_async::<String>(&mut connection)
+                    .await
+            })
+            .await;
+        match answered {
+            Some(_) => Ok(()),
+            None => Err(self
+                .inner
+                .last_error
+                .lock()
+                .ok()
+                .and_then(|e| e.clone())
+                .unwrap_or_else(|| "Redis failed less than a second ago".into())),
+        }
+    }
+
+    /// Version bumps that failed and wait to be sent again.
+    pub fn pending_bumps(&self) -> usize {
+        self.inner.pending.lock().map(|p| p.len()).unwrap_or(0)
+    }
+
+    /// Sends the version bumps that failed before; `true` when none is left. (Reads and
+    /// bumps do this first by themselves; an invalidator with nothing to do calls it.)
+    pub async fn retry_pending(&self) -> bool {
+        self.flush_pending().await
     }
 
     /// Hits, misses and errors.
@@ -236,6 +359,9 @@ impl QueryCache {
 
     fn failed(&self, operation: &str, message: &str) {
         self.inner.metrics.error(operation);
+        if let Ok(mut last) = self.inner.last_error.lock() {
+            *last = Some(format!("{operation}: {message}"));
+        }
         tracing::warn!(target: "foxdb::cache", operation, error = message, "Redis failed; queries go to the database");
         // A value that does not encode or decode says nothing about Redis.
         if matches!(operation, "encode" | "decode") {

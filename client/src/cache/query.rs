@@ -15,11 +15,14 @@ use crate::relation::eager::{Nested, WithRelations};
 
 /// A read whose result is kept in the database handle's [`super::QueryCache`] for `ttl`
 /// (and made stale by any write to a table it reads). On a handle without a cache it runs
-/// as it is. Made by `.cache(ttl)` on a query, or [`Database::cached`] for hand-written SQL.
+/// as it is. Made by `.cache(ttl)` on a query, or [`Database::cached`] for hand-written SQL;
+/// `.cached()` and [`Database::cached_default`] keep it for the cache's default lifetime
+/// ([`super::QueryCache::with_default_ttl`], a FoxReplicaSet's `cache.defaultTtlSeconds`).
 #[derive(Debug)]
 pub struct Cached<Q> {
     query: Q,
-    ttl: Duration,
+    /// `None`: the cache's default lifetime.
+    ttl: Option<Duration>,
     tables: Vec<String>,
 }
 
@@ -38,7 +41,17 @@ impl<M: Model> Select<M> {
     pub fn cache(self, ttl: Duration) -> Cached<Select<M>> {
         Cached {
             query: self,
-            ttl,
+            ttl: Some(ttl),
+            tables: Vec::new(),
+        }
+    }
+
+    /// Keeps the result in the query cache for the cache's default lifetime:
+    /// `User::find().cached().all(&db)`.
+    pub fn cached(self) -> Cached<Select<M>> {
+        Cached {
+            query: self,
+            ttl: None,
             tables: Vec::new(),
         }
     }
@@ -49,7 +62,16 @@ impl<P: Model, N> WithRelations<P, N> {
     pub fn cache(self, ttl: Duration) -> Cached<WithRelations<P, N>> {
         Cached {
             query: self,
-            ttl,
+            ttl: Some(ttl),
+            tables: Vec::new(),
+        }
+    }
+
+    /// Keeps the rows with their relations for the cache's default lifetime.
+    pub fn cached(self) -> Cached<WithRelations<P, N>> {
+        Cached {
+            query: self,
+            ttl: None,
             tables: Vec::new(),
         }
     }
@@ -61,7 +83,17 @@ impl Database {
     pub fn cached(&self, ttl: Duration) -> Cached<&Database> {
         Cached {
             query: self,
-            ttl,
+            ttl: Some(ttl),
+            tables: Vec::new(),
+        }
+    }
+
+    /// Hand-written SQL through the query cache, kept for the cache's default lifetime:
+    /// `db.cached_default().raw::<Row>(sql, &values)`.
+    pub fn cached_default(&self) -> Cached<&Database> {
+        Cached {
+            query: self,
+            ttl: None,
             tables: Vec::new(),
         }
     }
@@ -70,7 +102,7 @@ impl Database {
     /// Misses read from the primary (see [`super`]).
     async fn through_cache<T, F, Fut>(
         &self,
-        ttl: Duration,
+        ttl: Option<Duration>,
         statements: &[(String, Vec<Value>)],
         extra_tables: &[String],
         load: F,
@@ -95,6 +127,7 @@ impl Database {
         tables.sort();
         tables.dedup();
         let primary = self.on_primary();
+        let ttl = ttl.unwrap_or_else(|| cache.default_ttl());
         cache
             .get_or_load(self.identity(), &identity, &tables, ttl, || load(primary))
             .await

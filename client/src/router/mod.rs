@@ -3,8 +3,9 @@
 //! Writes, transactions and anything that is not a plain read (see [`statement`]) go to the
 //! primary. Plain reads go to a replica that passed its last health check within the lag
 //! limit (time; and bytes of WAL on PostgreSQL or transactions on MariaDB where a distance
-//! limit is set), chosen round robin by weight; `db.on_primary()` sends a query to the
-//! primary. A replica that fails a read for a connection reason is marked down and the read
+//! limit is set), chosen round robin by weight; `.on_primary()` on a query (builder, join,
+//! eager loading, typed raw SQL; see [`on_primary`]) or on the handle (`db.on_primary()`)
+//! sends it to the primary. A replica that fails a read for a connection reason is marked down and the read
 //! runs on the next replica, then on the primary, with no error to the caller; the replica
 //! takes reads again once a health check passes.
 //!
@@ -40,6 +41,7 @@
 mod builder;
 mod config;
 mod metrics;
+pub mod on_primary;
 pub mod routing_file;
 pub mod statement;
 
@@ -51,6 +53,7 @@ pub use builder::DatabaseBuilder;
 pub use config::PoolConfig;
 pub use fox_crds::replica_set::ReadPreference;
 pub use metrics::RoutingMetrics;
+pub use on_primary::OnPrimary;
 
 use crate::connection::Value;
 use crate::database::Database;
@@ -302,34 +305,40 @@ impl Router {
         &self.metrics
     }
 
-    /// Usable replicas, the first one picked round robin by weight.
-    fn readable(&self, members: &Members) -> Vec<Arc<Replica>> {
-        let usable: Vec<Arc<Replica>> = members
-            .replicas
+    /// Usable replicas, the first one picked round robin by weight, the others after it in
+    /// order. Allocates nothing: it runs before every read.
+    fn readable<'m>(&self, members: &'m Members) -> impl Iterator<Item = &'m Arc<Replica>> {
+        let replicas = &members.replicas;
+        let takes_reads = |r: &Arc<Replica>| r.weight > 0 && r.usable();
+        let total: usize = replicas
             .iter()
-            .filter(|r| r.usable() && r.weight > 0)
-            .cloned()
-            .collect();
-        let total: usize = usable.iter().map(|r| r.weight as usize).sum();
-        if total == 0 {
-            return usable;
-        }
-        let mut ticket = self.next.fetch_add(1, Ordering::Relaxed) % total;
-        let first = usable
+            .filter(|r| takes_reads(r))
+            .map(|r| r.weight as usize)
+            .sum();
+        let first = if total == 0 {
+            0
+        } else {
+            let mut ticket = self.next.fetch_add(1, Ordering::Relaxed) % total;
+            replicas
+                .iter()
+                .position(|r| {
+                    if !takes_reads(r) {
+                        return false;
+                    }
+                    let weight = r.weight as usize;
+                    if ticket < weight {
+                        true
+                    } else {
+                        ticket -= weight;
+                        false
+                    }
+                })
+                .unwrap_or(0)
+        };
+        replicas[first..]
             .iter()
-            .position(|r| {
-                let weight = r.weight as usize;
-                if ticket < weight {
-                    true
-                } else {
-                    ticket -= weight;
-                    false
-                }
-            })
-            .unwrap_or(0);
-        let mut ordered = usable;
-        ordered.rotate_left(first);
-        ordered
+            .chain(&replicas[..first])
+            .filter(move |r| takes_reads(r))
     }
 
     /// Checks every replica once (concurrently, each within the replica acquire limit) and
@@ -460,8 +469,8 @@ impl Routed {
                 .read_primary(&members, sql, values, &mut decode)
                 .await;
         }
-        let candidates = router.readable(&members);
-        if candidates.is_empty() && !members.replicas.is_empty() {
+        let mut candidates = router.readable(&members).peekable();
+        if candidates.peek().is_none() && !members.replicas.is_empty() {
             router.metrics.fallback("unavailable");
         }
         for replica in candidates {

@@ -17,14 +17,22 @@
 //! - A replica that cannot be reached takes no reads until a health check passes; nothing
 //!   waits longer than the pool's acquire timeout.
 //!
-//! With the `cache` feature, a Redis URL in `FOXDB_REDIS_URL` or a file `redis-url` beside
-//! the routing file (the FoxReplicaSet's `cache.redis` Secret key) attaches the query cache,
-//! its keys prefixed with `FOXDB_CACHE_PREFIX` (`cache.keyPrefix`).
+//! With the `cache` feature the query cache is attached:
+//! - When the table publishes a cache (the FoxReplicaSet's `cache`, kept fresh by the
+//!   operator's invalidator), with its key prefix and default lifetime; Redis is reached at
+//!   `FOXDB_REDIS_URL`, else the file `redis-url` beside the routing file (the `cache.redis`
+//!   Secret key, for a Redis with a password), else the published host and port.
+//! - Otherwise when `FOXDB_REDIS_URL` or `redis-url` is there, its keys prefixed with
+//!   `FOXDB_CACHE_PREFIX` (an application-run cache).
+//!
+//! The cache is chosen at start; a routing table that later adds, drops or moves it is
+//! logged (a warning) and takes effect when the program restarts.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use fox_crds::replica_set::PublishedCache;
 use fox_crds::{Engine, PublishedRouting, RoutedMember};
 
 use super::builder::{connect_primary, connect_replica};
@@ -158,14 +166,17 @@ impl Database {
         )
         .await?;
         if let Some(routed) = &db.routing {
-            spawn_watch(&routed.router, path.clone(), text, template);
+            spawn_watch(
+                &routed.router,
+                path.clone(),
+                text,
+                template,
+                table.cache.clone(),
+            );
         }
         #[cfg(feature = "cache")]
-        let db = match redis_url(&path) {
-            Some(url) => {
-                let prefix = std::env::var(CACHE_PREFIX_VARIABLE).unwrap_or_default();
-                db.with_cache(crate::cache::QueryCache::new(&url, prefix)?)
-            }
+        let db = match query_cache(&path, &table)? {
+            Some(cache) => db.with_cache(cache),
             None => db,
         };
         Ok(db)
@@ -223,6 +234,45 @@ fn credentials(path: &Path) -> Result<String, RoutingFileError> {
     }
 }
 
+/// The query cache the table and the environment ask for (see the module docs).
+#[cfg(feature = "cache")]
+fn query_cache(
+    path: &Path,
+    table: &PublishedRouting,
+) -> Result<Option<crate::cache::QueryCache>, RoutingFileError> {
+    use crate::cache::{QueryCache, RedisEndpoint};
+    let Some(published) = &table.cache else {
+        return Ok(match redis_url(path) {
+            Some(url) => {
+                let prefix = std::env::var(CACHE_PREFIX_VARIABLE).unwrap_or_default();
+                Some(QueryCache::new(&url, prefix)?)
+            }
+            None => None,
+        });
+    };
+    let url = redis_url(path).unwrap_or_else(|| {
+        RedisEndpoint {
+            host: published.host.clone(),
+            port: published.port,
+            database: published.database,
+            tls: published.tls,
+        }
+        .url()
+    });
+    if let Ok(prefix) = std::env::var(CACHE_PREFIX_VARIABLE)
+        && prefix != published.key_prefix
+    {
+        tracing::warn!(
+            path = %path.display(),
+            "{CACHE_PREFIX_VARIABLE} is ignored: the operator's invalidator keeps the published key prefix fresh"
+        );
+    }
+    let cache = QueryCache::new(&url, published.key_prefix.clone())?.with_default_ttl(
+        Duration::from_secs(u64::from(published.default_ttl_seconds)),
+    );
+    Ok(Some(cache))
+}
+
 /// The query cache's Redis URL: `FOXDB_REDIS_URL`, else `redis-url` beside the routing file.
 #[cfg(feature = "cache")]
 fn redis_url(path: &Path) -> Option<String> {
@@ -269,7 +319,13 @@ fn member_url(template: &str, member: &RoutedMember) -> Result<String, Error> {
 }
 
 /// Reads the file every [`WATCH_INTERVAL`] for as long as the router lives.
-fn spawn_watch(router: &Arc<Router>, path: PathBuf, mut last: String, template: String) {
+fn spawn_watch(
+    router: &Arc<Router>,
+    path: PathBuf,
+    mut last: String,
+    template: String,
+    mut cache: Option<PublishedCache>,
+) {
     let weak: Weak<Router> = Arc::downgrade(router);
     tokio::spawn(async move {
         loop {
@@ -284,7 +340,7 @@ fn spawn_watch(router: &Arc<Router>, path: PathBuf, mut last: String, template: 
             if text == last {
                 continue;
             }
-            match apply(&router, &path, &text, &template) {
+            match apply(&router, &path, &text, &template, &mut cache) {
                 Ok(()) => {
                     tracing::info!(path = %path.display(), "routing table changed");
                     router.check_health().await;
@@ -299,8 +355,18 @@ fn spawn_watch(router: &Arc<Router>, path: PathBuf, mut last: String, template: 
 }
 
 /// Puts a changed table in place; members at the same host and port keep their pools.
-fn apply(router: &Router, path: &Path, text: &str, template: &str) -> Result<(), RoutingFileError> {
+fn apply(
+    router: &Router,
+    path: &Path,
+    text: &str,
+    template: &str,
+    cache: &mut Option<PublishedCache>,
+) -> Result<(), RoutingFileError> {
     let table = parse(path, text)?;
+    if *cache != table.cache {
+        tracing::warn!(path = %path.display(), "the routing table's cache changed; it takes effect when the program restarts");
+        cache.clone_from(&table.cache);
+    }
     let old = router.members();
     let backend = engine_backend(path, table.engine)?;
     if backend != old.primary.backend() {

@@ -35,6 +35,8 @@ pub struct Context {
     /// The namespaces whose Secrets the operator may read (`--secret-namespaces`); empty means
     /// every watched namespace.
     pub secret_namespaces: Vec<String>,
+    /// The query cache invalidators, one per FoxReplicaSet with `cache`.
+    pub cache_invalidators: super::cache_invalidator::CacheInvalidators,
     /// Consecutive failed reconciles per object, for the retry backoff.
     failures: std::sync::Arc<std::sync::Mutex<HashMap<String, u32>>>,
 }
@@ -90,6 +92,7 @@ impl Context {
             pools: std::sync::Arc::default(),
             member_addresses: MemberAddressPolicy::default(),
             secret_namespaces: Vec::new(),
+            cache_invalidators: super::cache_invalidator::CacheInvalidators::default(),
             failures: std::sync::Arc::default(),
         }
     }

@@ -4,6 +4,7 @@
 //! status, conditions and Events; all database work happens in [`crate::engine`] and
 //! [`crate::migrate`].
 
+pub mod cache_invalidator;
 pub mod conditions;
 pub mod context;
 pub mod error;

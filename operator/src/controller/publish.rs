@@ -21,7 +21,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use fox_crds::FoxReplicaSet;
-use fox_crds::replica_set::RoutingTable;
+use fox_crds::replica_set::{PublishedCache, RoutingTable};
 
 use super::context::{Context, FIELD_MANAGER};
 use super::error::{Error, Result};
@@ -117,6 +117,7 @@ pub async fn publish_routing(
     table: &RoutingTable,
     members: &[RoutedState],
     endpoints: Endpoints,
+    cache: Option<&PublishedCache>,
 ) -> Result<Vec<RefusedAddress>> {
     let namespace = replicaset.namespace().unwrap_or_default();
     let name = replicaset.name_any();
@@ -186,6 +187,7 @@ pub async fn publish_routing(
             table,
             members,
             replicaset.metadata.generation,
+            cache.cloned(),
         );
         let config_map = routing_config_map(&config_map_name, &namespace, &name, &owner, &routing);
         apply(&config_maps, &config_map_name, &config_map).await?;

@@ -27,6 +27,7 @@ use kube::runtime::controller::Action;
 use kube::{Api, Resource, ResourceExt};
 use sha2::{Digest, Sha256};
 
+use super::cache_invalidator::reconcile_cache;
 use super::conditions::{ConditionType, ConditionUpdate, merge_conditions};
 use super::context::{Context, MemberPool};
 use super::error::{Error, Result};
@@ -98,6 +99,13 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
             })
         });
     if let Some(error) = refused {
+        let namespace = replicaset.namespace().unwrap_or_default();
+        if context
+            .cache_invalidators
+            .stop(&namespace, &replicaset.name_any())
+        {
+            tracing::info!(namespace, replicaset = %replicaset.name_any(), "invalid spec; its cache invalidator stopped");
+        }
         let status = FoxReplicaSetStatus {
             conditions: merge_conditions(
                 &previous.conditions,
@@ -129,6 +137,14 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
 
     let primary = &checked[0];
     let replicas: Vec<RoutedState> = checked[1..].iter().map(|c| c.routed.clone()).collect();
+    let cache = {
+        let pool = if primary.routed.healthy {
+            healthy_primary_pool(&replicaset, &context).await
+        } else {
+            None
+        };
+        reconcile_cache(&replicaset, &context, pool.as_ref()).await
+    };
     let table = routing_table(&spec.routing, &primary.routed, &replicas);
     let problems = replica_problems(&spec.routing, &replicas);
 
@@ -163,7 +179,15 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
         } else {
             Endpoints::Publish
         };
-        publish_routing(&replicaset, &context, &table, &routed, endpoints).await
+        publish_routing(
+            &replicaset,
+            &context,
+            &table,
+            &routed,
+            endpoints,
+            cache.published.as_ref(),
+        )
+        .await
     } else {
         Ok(Vec::new())
     };
@@ -285,13 +309,19 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
         table
     };
 
+    let mut updates = vec![ready, primary_condition, replicas_condition];
+    // Without `cache` there is no CacheInvalidating condition (one left from before goes).
+    let kept: Vec<_> = previous
+        .conditions
+        .iter()
+        .filter(|c| {
+            cache.condition.is_some() || c.type_ != ConditionType::CacheInvalidating.as_str()
+        })
+        .cloned()
+        .collect();
+    updates.extend(cache.condition.clone());
     let status = FoxReplicaSetStatus {
-        conditions: merge_conditions(
-            &previous.conditions,
-            &[ready, primary_condition, replicas_condition],
-            generation,
-            now,
-        ),
+        conditions: merge_conditions(&kept, &updates, generation, now),
         members,
         routing: Some(routing),
         observed_generation: generation,
@@ -300,15 +330,7 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
         write_status(&replicaset, &context, &status).await?;
     }
     let primary_pool = match &spec.transactions {
-        Some(_) if primary.routed.healthy => {
-            let key = pool_key(
-                &replicaset.namespace().unwrap_or_default(),
-                &replicaset.name_any(),
-                &spec.primary.name,
-            );
-            // The lock is released here: recovery takes it again for the log's pool.
-            context.pools.lock().await.get(&key).cloned()
-        }
+        Some(_) if primary.routed.healthy => healthy_primary_pool(&replicaset, &context).await,
         _ => None,
     };
     if let (Some(transactions), Some(pool)) = (&spec.transactions, primary_pool) {
@@ -317,6 +339,17 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
     }
     published?;
     Ok(Action::requeue(interval))
+}
+
+/// The operator's pool to the primary (call only when its check passed).
+async fn healthy_primary_pool(replicaset: &FoxReplicaSet, context: &Context) -> Option<MemberPool> {
+    let key = pool_key(
+        &replicaset.namespace().unwrap_or_default(),
+        &replicaset.name_any(),
+        &replicaset.spec.primary.name,
+    );
+    // The lock is released on return: recovery takes it again for the log's pool.
+    context.pools.lock().await.get(&key).cloned()
 }
 
 fn primary_problem(primary: &Checked) -> String {
@@ -585,6 +618,15 @@ pub async fn close_pools_of_deleted(
     context: &Context,
     live: &std::collections::HashSet<(String, String)>,
 ) {
+    for key in context.cache_invalidators.retain(live) {
+        let (namespace, name) = key.split_once('/').unwrap_or_default();
+        context.metrics.forget_cache_invalidator(namespace, name);
+        tracing::info!(
+            namespace,
+            replicaset = name,
+            "FoxReplicaSet deleted; its cache invalidator stopped"
+        );
+    }
     let removed: Vec<(String, MemberPool)> = {
         let mut pools = context.pools.lock().await;
         let gone: Vec<String> = pools

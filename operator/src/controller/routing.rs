@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use fox_crds::replica_set::{ReadPreference, RoutingSpec, RoutingTable};
+use fox_crds::replica_set::{PublishedCache, ReadPreference, RoutingSpec, RoutingTable};
 use fox_crds::{Engine, PublishedRouting, RoutedMember};
 use foxdb::DatabaseUrl;
 use k8s_openapi::api::core::v1::{ConfigMap, Service, ServicePort, ServiceSpec};
@@ -133,6 +133,7 @@ pub fn published_routing(
     table: &RoutingTable,
     members: &[RoutedState],
     generation: Option<i64>,
+    cache: Option<PublishedCache>,
 ) -> PublishedRouting {
     let routed = |name: &str| {
         let member = members.iter().find(|m| m.name == name)?;
@@ -153,6 +154,7 @@ pub fn published_routing(
         read_your_writes: spec.read_your_writes,
         read_your_writes_seconds: spec.read_your_writes_seconds,
         observed_generation: generation,
+        cache,
     }
 }
 

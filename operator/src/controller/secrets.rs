@@ -25,20 +25,27 @@ pub async fn read_connection_url(
     Ok(read_connection(client, namespace, reference).await?.0)
 }
 
-/// Secret keys of the TLS material, as in a `kubernetes.io/tls` Secret.
-pub const TLS_KEYS: [&str; 3] = ["ca.crt", "tls.crt", "tls.key"];
-
-/// Reads the URL at `reference` in `namespace` and the TLS material beside it (see the module
-/// documentation).
+/// Reads the text at `reference` in `namespace` (trimmed), such as the Redis URL of a
+/// FoxReplicaSet's `cache.redis`.
 ///
 /// # Errors
-/// As [`read_connection_url`]; [`Error::SecretInvalid`] naming the key when `tls.crt` is given
-/// without `tls.key` or the other way round.
-pub async fn read_connection(
+/// [`Error::SecretNotFound`], [`Error::SecretInvalid`] (missing key, not UTF-8, empty), API
+/// errors.
+pub async fn read_secret_text(
     client: &Client,
     namespace: &str,
     reference: &SecretKeyRef,
-) -> Result<(DatabaseUrl, TlsOptions)> {
+) -> Result<String> {
+    let secret = fetch_secret(client, namespace, reference).await?;
+    secret_text(&secret, &reference.key)
+        .map_err(|problem| invalid_value(namespace, reference, problem))
+}
+
+async fn fetch_secret(
+    client: &Client,
+    namespace: &str,
+    reference: &SecretKeyRef,
+) -> Result<Secret> {
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let found = match secrets.get_opt(&reference.name).await {
         Err(kube::Error::Api(status)) if status.code == 403 => {
@@ -53,31 +60,57 @@ pub async fn read_connection(
         }
         other => other?,
     };
-    let Some(secret) = found else {
-        return Err(Error::SecretNotFound {
-            namespace: namespace.to_string(),
-            name: reference.name.clone(),
-            key: reference.key.clone(),
-        });
-    };
-    let invalid = |problem: &str| Error::SecretInvalid {
+    found.ok_or_else(|| Error::SecretNotFound {
+        namespace: namespace.to_string(),
+        name: reference.name.clone(),
+        key: reference.key.clone(),
+    })
+}
+
+/// The trimmed text at `key` of `secret`, or what is wrong with it.
+fn secret_text(secret: &Secret, key: &str) -> std::result::Result<String, &'static str> {
+    let bytes = secret
+        .data
+        .as_ref()
+        .and_then(|data| data.get(key))
+        // The API server folds `stringData` into `data`; it never returns `stringData`.
+        .map(|value| value.0.clone())
+        .ok_or("the key is missing")?;
+    let text = String::from_utf8(bytes).map_err(|_| "the value is not UTF-8 text")?;
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("the value is empty");
+    }
+    Ok(text.to_string())
+}
+
+fn invalid_value(namespace: &str, reference: &SecretKeyRef, problem: &str) -> Error {
+    Error::SecretInvalid {
         namespace: namespace.to_string(),
         name: reference.name.clone(),
         key: reference.key.clone(),
         problem: problem.to_string(),
-    };
-    let bytes = secret
-        .data
-        .as_ref()
-        .and_then(|data| data.get(&reference.key))
-        // The API server folds `stringData` into `data`; it never returns `stringData`.
-        .map(|value| value.0.clone())
-        .ok_or_else(|| invalid("the key is missing"))?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid("the value is not UTF-8 text"))?;
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(invalid("the value is empty"));
     }
+}
+
+/// Secret keys of the TLS material, as in a `kubernetes.io/tls` Secret.
+pub const TLS_KEYS: [&str; 3] = ["ca.crt", "tls.crt", "tls.key"];
+
+/// Reads the URL at `reference` in `namespace` and the TLS material beside it (see the module
+/// documentation).
+///
+/// # Errors
+/// As [`read_connection_url`]; [`Error::SecretInvalid`] naming the key when `tls.crt` is given
+/// without `tls.key` or the other way round.
+pub async fn read_connection(
+    client: &Client,
+    namespace: &str,
+    reference: &SecretKeyRef,
+) -> Result<(DatabaseUrl, TlsOptions)> {
+    let secret = fetch_secret(client, namespace, reference).await?;
+    let invalid = |problem: &str| invalid_value(namespace, reference, problem);
+    let text = secret_text(&secret, &reference.key).map_err(invalid)?;
+    let text = text.as_str();
     // The parse error names the reason and never quotes the value.
     let url = DatabaseUrl::parse(text).map_err(|error| match error {
         foxdb::Error::InvalidUrl { reason, .. } => {

@@ -42,6 +42,10 @@ pub struct Metrics {
     pub schema_approval_pending: IntGaugeVec,
     /// Always 1, labelled with the running `fox` version.
     pub build_info: IntGaugeVec,
+    /// Changes from the change log that bumped a cached table's version, per FoxReplicaSet.
+    pub cache_invalidations: IntCounterVec,
+    /// 1 while the FoxReplicaSet's cache invalidator follows the change log and Redis answers.
+    pub cache_invalidator_up: IntGaugeVec,
 }
 
 const DURATION_BUCKETS: &[f64] = &[0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0];
@@ -149,6 +153,22 @@ impl Metrics {
                 &["version"],
             )
             .expect("valid metric"),
+            cache_invalidations: IntCounterVec::new(
+                Opts::new(
+                    "fox_cache_invalidations_total",
+                    "Changes from the change log that made cached reads of their table stale",
+                ),
+                &["namespace", "replicaset"],
+            )
+            .expect("valid metric"),
+            cache_invalidator_up: IntGaugeVec::new(
+                Opts::new(
+                    "fox_cache_invalidator_up",
+                    "1 while the cache invalidator follows the change log and Redis answers",
+                ),
+                &["namespace", "replicaset"],
+            )
+            .expect("valid metric"),
             registry,
             names: Vec::new(),
         };
@@ -170,6 +190,8 @@ impl Metrics {
             Box::new(metrics.leader.clone()),
             Box::new(metrics.schema_approval_pending.clone()),
             Box::new(metrics.build_info.clone()),
+            Box::new(metrics.cache_invalidations.clone()),
+            Box::new(metrics.cache_invalidator_up.clone()),
         ];
         for collector in collectors {
             metrics
@@ -218,6 +240,14 @@ impl Metrics {
                 .pool_connections
                 .remove_label_values(&[namespace, replicaset, member, state]);
         }
+    }
+
+    /// Forgets the cache invalidator's series of a FoxReplicaSet (its `cache` was removed or
+    /// it was deleted).
+    pub fn forget_cache_invalidator(&self, namespace: &str, replicaset: &str) {
+        let labels = [namespace, replicaset];
+        let _ = self.cache_invalidations.remove_label_values(&labels);
+        let _ = self.cache_invalidator_up.remove_label_values(&labels);
     }
 
     /// The Prometheus text exposition of every metric.

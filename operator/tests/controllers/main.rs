@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod api_server;
+mod cache;
 mod fixtures;
 mod in_doubt;
 mod leader;
