@@ -42,7 +42,7 @@ mod tail;
 
 pub use capture::{
     CHANGE_HEAD, CHANGE_LOG, ChangeCapture, ImageSource, LiveColumn, NOTIFY_CHANNEL, Numbering,
-    NumberingSteps, Wake, capture_for,
+    Wake, capture_for,
 };
 pub use mysql::MySqlCapture;
 pub use postgres::PostgresCapture;

@@ -1,5 +1,6 @@
-//! The reader: a task that waits for wake-ups, numbers committed changes, reads the log after
-//! the last position it delivered and hands changes over through a bounded channel. After an
+//! The reader: a task that waits for wake-ups, reads the log after the last position it
+//! delivered (on MySQL/MariaDB the read numbers committed changes first) and hands changes over
+//! through a bounded channel. After an
 //! error it reconnects with backoff and resumes after the last delivered position.
 
 use std::pin::Pin;
@@ -12,7 +13,6 @@ use super::{Error, Operation, Position, RawChange};
 use crate::connection::Value;
 use crate::database::Database;
 use crate::row::{FromColumn, Row};
-use crate::transaction::Isolation;
 
 /// Changes a reader fetches per query.
 const BATCH: i64 = 500;
@@ -247,6 +247,11 @@ impl Session {
             }
             _ => None,
         };
+        // Changes an earlier capture left without a position get theirs now (the listener
+        // is up, so their notification is not missed).
+        if let Numbering::AtCommit { leftovers } = capture.numbering() {
+            db.fetch_all(leftovers, &[]).await?;
+        }
         Ok(Self {
             db,
             capture,
@@ -321,61 +326,9 @@ impl Session {
                 tokio::time::sleep(self.poll).await;
                 self.poll = (self.poll * 2).min(MAX_POLL);
             },
-        }
-    }
-
-    /// Gives committed, unnumbered changes their positions.
-    async fn number(&self) -> Result<(), Error> {
-        match self.capture.numbering() {
-            Numbering::AtWrite => Ok(()),
-            Numbering::Statement(sql) => {
-                self.db.fetch_all(sql, &[]).await?;
-                Ok(())
-            }
-            Numbering::Steps(steps) => {
-                if self
-                    .db
-                    .fetch_all(self.capture.pending_query(), &[])
-                    .await?
-                    .is_empty()
-                {
-                    return Ok(());
-                }
-                let backend = self.db.backend();
-                let mut tx = self.db.begin(Some(Isolation::ReadCommitted)).await?;
-                let head_rows = tx.fetch_all(steps.lock_head, &[]).await?;
-                let head = head_rows
-                    .first()
-                    .map(|row| i64::from_column_at(row, 0))
-                    .transpose()
-                    .map_err(|e| crate::Error::query(backend, Some(steps.lock_head), e))?
-                    .unwrap_or(0);
-                let pending = tx
-                    .fetch_all(steps.list_pending, &[Value::Int(1000)])
-                    .await?;
-                let ids = pending
-                    .iter()
-                    .map(|row| i64::from_column_at(row, 0))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| crate::Error::query(backend, Some(steps.list_pending), e))?;
-                if ids.is_empty() {
-                    tx.rollback().await?;
-                    return Ok(());
-                }
-                let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-                let positions: Vec<String> = (head + 1..)
-                    .zip(&ids)
-                    .map(|(position, id)| format!("WHEN {id} THEN {position}"))
-                    .collect();
-                let sql = steps
-                    .number_ids
-                    .replace("{positions}", &positions.join(" "))
-                    .replace("{ids}", &list.join(","));
-                tx.execute(&sql, &[]).await?;
-                let count = i64::try_from(ids.len()).unwrap_or(i64::MAX);
-                tx.execute(steps.store_head, &[Value::Int(head + count)])
-                    .await?;
-                tx.commit().await?;
+            Wake::Read => {
+                tokio::time::sleep(self.poll).await;
+                self.poll = (self.poll * 2).min(MAX_POLL);
                 Ok(())
             }
         }
@@ -442,20 +395,6 @@ fn decode_change(row: &Row) -> Result<Result<RawChange, Error>, sqlx::Error> {
     }))
 }
 
-/// `AND table_name IN ('a', 'b')`, or nothing for every table.
-fn table_filter(db: &Database, tables: &[String]) -> String {
-    if tables.is_empty() {
-        return String::new();
-    }
-    let dialect = crate::dialect::dialect_for(db.backend());
-    let names: Vec<String> = tables.iter().map(|t| dialect.string_literal(t)).collect();
-    format!(
-        " AND {} IN ({})",
-        dialect.quote("table_name"),
-        names.join(", ")
-    )
-}
-
 /// Checks that every table has capture.
 async fn check_capture(db: &Database, tables: &[String]) -> Result<(), Error> {
     let captured = captured_tables(db).await?;
@@ -513,7 +452,7 @@ async fn run<D: Decoder>(
             return;
         }
     };
-    let tables = table_filter(&source, &options.tables);
+    let tables = capture_for(source.backend()).table_filter(&options.tables);
     let mut backoff = Duration::from_millis(50);
     let mut first = true;
     loop {
@@ -581,13 +520,14 @@ async fn follow<D: Decoder>(
 ) -> Result<Stop, Error> {
     decoder.prepare(&session.db, session.capture).await?;
     loop {
-        session.number().await?;
         loop {
             let batch = session.read(tables, *after).await?;
             let full = i64::try_from(batch.len()).unwrap_or(i64::MAX) >= BATCH;
             let Some(last) = batch.last().map(|c| c.position) else {
                 break;
             };
+            // Activity: poll soon again (engines that poll).
+            session.poll = MIN_POLL;
             for item in decoder.decode(&session.db, session.capture, batch).await? {
                 if sender.send(Ok(item)).await.is_err() {
                     return Ok(Stop::ConsumerGone);
