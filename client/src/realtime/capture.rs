@@ -13,6 +13,9 @@ pub const CHANGE_LOG: &str = "_fox_changes";
 /// after commit).
 pub const CHANGE_HEAD: &str = "_fox_changes_head";
 
+/// Durable named subscribers: each one's name and acknowledged position.
+pub const SUBSCRIBERS: &str = "_fox_subscribers";
+
 /// The `LISTEN` channel PostgreSQL's capture notifies.
 pub const NOTIFY_CHANNEL: &str = "fox_changes";
 
@@ -118,31 +121,49 @@ pub trait ChangeCapture: Send + Sync + std::fmt::Debug {
     /// The highest position so far (one integer; 0 for an empty log).
     fn head_position(&self) -> &'static str;
 
-    /// Deletes numbered changes committed before a time (bound once, RFC 3339 UTC text).
+    /// Deletes numbered changes committed before a time (bound once, RFC 3339 UTC text) and
+    /// at or below every durable subscriber's acknowledged position ([`SUBSCRIBERS`]);
+    /// `{tables}` is replaced by [`in_tables`] (one table's retention) or nothing.
     fn prune(&self) -> &'static str;
+
+    /// Creates [`SUBSCRIBERS`] (`name`, `acknowledged`, `acknowledged_at`); safe to repeat.
+    fn create_subscribers(&self) -> &'static str;
+
+    /// Registers a durable subscriber unless it exists: bound with the name, then the position
+    /// it starts after.
+    fn register_subscriber(&self) -> &'static str;
+
+    /// Moves a subscriber's acknowledged position forward (never back): bound with the
+    /// position, then the name.
+    fn acknowledge_subscriber(&self) -> &'static str;
 
     /// The rows of `table` (with `columns`) that a JSON array of its logged images stands for.
     fn image_source(&self, table: &str, columns: &[LiveColumn]) -> ImageSource;
 
     /// What replaces `{tables}` in [`ChangeCapture::read_changes`] to read only `tables`
-    /// (every table when empty): ` AND table_name IN ('a', 'b')` by default.
+    /// (every table when empty): [`in_tables`] by default.
     fn table_filter(&self, tables: &[String]) -> String {
-        if tables.is_empty() {
-            return String::new();
-        }
-        let dialect = crate::dialect::dialect_for(self.backend());
-        let names: Vec<String> = tables.iter().map(|t| dialect.string_literal(t)).collect();
-        format!(
-            " AND {} IN ({})",
-            dialect.quote("table_name"),
-            names.join(", ")
-        )
+        in_tables(self.backend(), tables)
     }
 
     /// Placeholder for the `n`-th parameter (1-based), as the engine's dialect writes it.
     fn placeholder(&self, n: usize) -> String {
         crate::dialect::dialect_for(self.backend()).placeholder(n)
     }
+}
+
+/// ` AND table_name IN ('a', 'b')` on `backend`, or nothing when `tables` is empty.
+pub fn in_tables(backend: Backend, tables: &[String]) -> String {
+    if tables.is_empty() {
+        return String::new();
+    }
+    let dialect = crate::dialect::dialect_for(backend);
+    let names: Vec<String> = tables.iter().map(|t| dialect.string_literal(t)).collect();
+    format!(
+        " AND {} IN ({})",
+        dialect.quote("table_name"),
+        names.join(", ")
+    )
 }
 
 /// The capture of `backend` (through its dialect).

@@ -126,6 +126,7 @@ END"
         let quoted = MySql.quote(&table.name);
         let name = MySql.string_literal(&table.name);
         let mut statements = self.create_log();
+        statements.push(self.create_subscribers().into());
         for (prefix, event) in TRIGGERS {
             let trigger = MySql.quote(&capture_object_name(prefix, &table.name));
             let (operation, key_row, old, new) =
@@ -180,7 +181,22 @@ END"
     }
 
     fn prune(&self) -> &'static str {
-        "DELETE FROM `_fox_changes` WHERE `position` IS NOT NULL AND `committed_at` < STR_TO_DATE(?, '%Y-%m-%dT%H:%i:%s.%fZ')"
+        "DELETE FROM `_fox_changes` WHERE `position` IS NOT NULL AND `committed_at` < STR_TO_DATE(?, '%Y-%m-%dT%H:%i:%s.%fZ') \
+         AND `position` <= COALESCE((SELECT MIN(`acknowledged`) FROM `_fox_subscribers`), 9223372036854775807){tables}"
+    }
+
+    fn create_subscribers(&self) -> &'static str {
+        "CREATE TABLE IF NOT EXISTS `_fox_subscribers` (`name` VARCHAR(191) NOT NULL PRIMARY KEY, \
+         `acknowledged` BIGINT NOT NULL, `acknowledged_at` DATETIME(6) NOT NULL) ENGINE=InnoDB"
+    }
+
+    fn register_subscriber(&self) -> &'static str {
+        "INSERT IGNORE INTO `_fox_subscribers` (`name`, `acknowledged`, `acknowledged_at`) VALUES (?, ?, UTC_TIMESTAMP(6))"
+    }
+
+    fn acknowledge_subscriber(&self) -> &'static str {
+        "UPDATE `_fox_subscribers` SET `acknowledged` = GREATEST(`acknowledged`, ?), \
+         `acknowledged_at` = UTC_TIMESTAMP(6) WHERE `name` = ?"
     }
 
     fn image_source(&self, _table: &str, columns: &[LiveColumn]) -> ImageSource {

@@ -121,6 +121,7 @@ $fox$"#
             .map(|c| Postgres.string_literal(c))
             .collect();
         let mut statements = self.create_log();
+        statements.push(self.create_subscribers().into());
         statements.push(format!("DROP TRIGGER IF EXISTS \"{TRIGGER}\" ON {quoted}"));
         statements.push(format!(
             "CREATE CONSTRAINT TRIGGER \"{TRIGGER}\" AFTER INSERT OR UPDATE OR DELETE ON {quoted} DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION \"_fox_capture\"({})",
@@ -172,7 +173,22 @@ $fox$"#
     }
 
     fn prune(&self) -> &'static str {
-        "DELETE FROM \"_fox_changes\" WHERE \"position\" IS NOT NULL AND \"committed_at\" < CAST($1 AS timestamptz)"
+        "DELETE FROM \"_fox_changes\" WHERE \"position\" IS NOT NULL AND \"committed_at\" < CAST($1 AS timestamptz) \
+         AND \"position\" <= COALESCE((SELECT MIN(\"acknowledged\") FROM \"_fox_subscribers\"), 9223372036854775807){tables}"
+    }
+
+    fn create_subscribers(&self) -> &'static str {
+        "CREATE TABLE IF NOT EXISTS \"_fox_subscribers\" (\"name\" text PRIMARY KEY, \
+         \"acknowledged\" bigint NOT NULL, \"acknowledged_at\" timestamptz NOT NULL DEFAULT clock_timestamp())"
+    }
+
+    fn register_subscriber(&self) -> &'static str {
+        "INSERT INTO \"_fox_subscribers\" (\"name\", \"acknowledged\") VALUES ($1, $2) ON CONFLICT (\"name\") DO NOTHING"
+    }
+
+    fn acknowledge_subscriber(&self) -> &'static str {
+        "UPDATE \"_fox_subscribers\" SET \"acknowledged\" = GREATEST(\"acknowledged\", $1), \
+         \"acknowledged_at\" = clock_timestamp() WHERE \"name\" = $2"
     }
 
     fn image_source(&self, table: &str, _columns: &[LiveColumn]) -> ImageSource {

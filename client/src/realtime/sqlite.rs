@@ -78,6 +78,7 @@ impl ChangeCapture for SqliteCapture {
         let quoted = Sqlite.quote(&table.name);
         let name = Sqlite.string_literal(&table.name);
         let mut statements = self.create_log();
+        statements.push(self.create_subscribers().into());
         for (prefix, event) in TRIGGERS {
             let trigger = Sqlite.quote(&capture_object_name(prefix, &table.name));
             let (operation, key_row, old, new) =
@@ -127,7 +128,22 @@ impl ChangeCapture for SqliteCapture {
     fn prune(&self) -> &'static str {
         // The newest change stays: the next row id continues after it.
         "DELETE FROM \"_fox_changes\" WHERE \"committed_at\" < ?1 \
-         AND \"position\" < (SELECT MAX(\"position\") FROM \"_fox_changes\")"
+         AND \"position\" < (SELECT MAX(\"position\") FROM \"_fox_changes\") \
+         AND \"position\" <= COALESCE((SELECT MIN(\"acknowledged\") FROM \"_fox_subscribers\"), 9223372036854775807){tables}"
+    }
+
+    fn create_subscribers(&self) -> &'static str {
+        "CREATE TABLE IF NOT EXISTS \"_fox_subscribers\" (\"name\" TEXT PRIMARY KEY, \
+         \"acknowledged\" INTEGER NOT NULL, \"acknowledged_at\" TEXT NOT NULL)"
+    }
+
+    fn register_subscriber(&self) -> &'static str {
+        "INSERT OR IGNORE INTO \"_fox_subscribers\" (\"name\", \"acknowledged\", \"acknowledged_at\") VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+    }
+
+    fn acknowledge_subscriber(&self) -> &'static str {
+        "UPDATE \"_fox_subscribers\" SET \"acknowledged\" = max(\"acknowledged\", ?1), \
+         \"acknowledged_at\" = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE \"name\" = ?2"
     }
 
     fn image_source(&self, _table: &str, columns: &[LiveColumn]) -> ImageSource {

@@ -132,12 +132,15 @@ impl Decoder for AsLogged {
 /// [`Error::Database`] when the database cannot be reached at the start; later connection
 /// errors are retried by the reader, not returned.
 pub fn tail(db: &Database, options: TailOptions) -> ChangeStream<RawChange> {
-    start(db, options, AsLogged)
+    start(db, options, None, AsLogged)
 }
 
+/// Starts a reader; a `durable` subscriber starts after its acknowledged position (registered
+/// at `options.from`, or the newest change, the first time).
 pub(crate) fn start<D: Decoder>(
     db: &Database,
     options: TailOptions,
+    durable: Option<String>,
     decoder: D,
 ) -> ChangeStream<D::Item> {
     let (sender, receiver) = tokio::sync::mpsc::channel(CHANNEL);
@@ -145,6 +148,7 @@ pub(crate) fn start<D: Decoder>(
     let task = tokio::spawn(run(
         db.clone(),
         options,
+        durable,
         decoder,
         sender,
         Arc::clone(&control),
@@ -194,17 +198,34 @@ async fn log_exists(db: &Database) -> crate::Result<bool> {
     Ok(db.fetch_all(capture.head_position(), &[]).await.is_ok())
 }
 
-/// Deletes numbered changes committed before `before`; returns how many.
+/// Deletes numbered changes committed before `before`, keeping every change a durable
+/// subscriber has not acknowledged; returns how many.
 ///
 /// # Errors
 /// A query failed (a database without a change log has nothing to prune: 0).
 pub async fn prune(db: &Database, before: chrono::DateTime<chrono::Utc>) -> crate::Result<u64> {
+    prune_tables(db, before, &[]).await
+}
+
+/// [`prune`] of the changes of `tables` only (every table when empty): one table's retention.
+///
+/// # Errors
+/// A query failed (a database without a change log has nothing to prune: 0).
+pub async fn prune_tables(
+    db: &Database,
+    before: chrono::DateTime<chrono::Utc>,
+    tables: &[String],
+) -> crate::Result<u64> {
     if !log_exists(db).await? {
         return Ok(0);
     }
     let capture = capture_for(db.backend());
+    db.execute(capture.create_subscribers(), &[]).await?;
     let cutoff = before.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
-    db.execute(capture.prune(), &[Value::Text(cutoff)]).await
+    let sql = capture
+        .prune()
+        .replace("{tables}", &super::capture::in_tables(db.backend(), tables));
+    db.execute(&sql, &[Value::Text(cutoff)]).await
 }
 
 fn text_at(row: &Row, index: usize) -> Result<String, sqlx::Error> {
@@ -432,6 +453,7 @@ pub(crate) async fn live_columns(
 async fn run<D: Decoder>(
     source: Database,
     options: TailOptions,
+    durable: Option<String>,
     mut decoder: D,
     sender: tokio::sync::mpsc::Sender<Result<D::Item, Error>>,
     control: Arc<Control>,
@@ -443,7 +465,10 @@ async fn run<D: Decoder>(
             Some(position) => position,
             None => head_position(&source).await?,
         };
-        Ok::<_, Error>(from)
+        match &durable {
+            Some(name) => super::durable::register(&source, name, from).await,
+            None => Ok::<_, Error>(from),
+        }
     };
     let mut after = match start.await {
         Ok(from) => from,

@@ -22,8 +22,10 @@ pub mod seed;
 pub mod seed_order;
 pub mod session;
 pub mod tenant_schemas;
+pub mod realtime_retention;
 
 pub use apply::{ApplyEvent, ApplyOptions, ApplyOutcome, apply_schema, plan_schema, seed_schema};
 pub use audit_retention::prune_expired_audit;
+pub use realtime_retention::prune_expired_changes;
 pub use error::EngineError;
 pub use plan::Plan;
