@@ -320,6 +320,25 @@ async fn the_reconcile_prunes_by_realtime_retention_days_and_keeps_what_a_durabl
             .expect("prunes");
         assert_eq!(pruned, [("items".to_string(), 1)], "{engine}: only the acknowledged one");
         assert_eq!(logged(&database).await.len(), 3, "{engine}");
+        // `fox realtime subscribers` shows what pruning waits for.
+        let database_url = database.url().to_string();
+        let listed = super::support::fox(&["realtime", "subscribers", "--database", &database_url]);
+        assert_eq!(listed.status.code(), Some(0), "{engine}");
+        assert!(
+            super::support::text(&listed.stdout)
+                .contains(&format!("indexer\tacknowledged {}", first.position)),
+            "{engine}: {}",
+            super::support::text(&listed.stdout)
+        );
+        let unknown = super::support::fox(&[
+            "realtime",
+            "subscribers",
+            "--remove",
+            "nobody",
+            "--database",
+            &database_url,
+        ]);
+        assert_eq!(unknown.status.code(), Some(1), "{engine}");
         // Once the subscriber moves on (or is removed), the expired ones go.
         foxdb::realtime::acknowledge(&db, "indexer", Position(positions[1]))
             .await
@@ -353,7 +372,15 @@ struct Item {
 
 #[test]
 fn a_retention_without_realtime_is_refused() {
-    let schema = tables(&format!("{}      realtimeRetentionDays: 7\n", items(false, "")));
-    let problems = schema.validate().expect_err("refused").to_string();
-    assert!(problems.contains("realtimeRetentionDays"), "{problems}");
+    let yaml = format!(
+        "apiVersion: foxdb.dev/v1alpha1\nkind: FoxSchema\nmetadata: {{name: test}}\nspec:\n  databaseRef: {{name: db}}\n  tables:\n{}      realtimeRetentionDays: 7\n",
+        items(false, "")
+    );
+    let mut set = fox_crds::manifest::ManifestSet::default();
+    fox_crds::manifest::parse_manifests("test.yaml".as_ref(), &yaml, &mut set);
+    let problems = format!("{:?}", set.problems);
+    assert!(
+        problems.contains("realtimeRetentionDays") && problems.contains("realtime: true"),
+        "{problems}"
+    );
 }
