@@ -602,8 +602,7 @@ async fn the_change_log_invalidates_the_query_cache_for_writes_made_elsewhere() 
 }
 
 #[tokio::test]
-async fn a_durable_subscriber_resumes_after_its_acknowledged_position_and_pruning_keeps_the_rest()
-{
+async fn a_durable_subscriber_resumes_after_its_acknowledged_position_and_pruning_keeps_the_rest() {
     use foxdb::realtime::{acknowledge, acknowledged, prune, remove_durable_subscriber};
     for engine in Backend::ALL {
         let (_test, db) = captured(engine).await;
@@ -643,7 +642,10 @@ async fn a_durable_subscriber_resumes_after_its_acknowledged_position_and_prunin
         // Second run, no `from`: it resumes after the acknowledged position.
         let mut second = db.subscribe::<Account>().durable("ledger");
         let resumed = next(&mut second).await;
-        assert_eq!(resumed.position, handled[2].position, "{engine}: unacknowledged first");
+        assert_eq!(
+            resumed.position, handled[2].position,
+            "{engine}: unacknowledged first"
+        );
         let newer = next(&mut second).await;
         assert_eq!(newer.new.map(|a| a.id), Some(4), "{engine}");
         drop(second);
@@ -665,7 +667,11 @@ async fn a_durable_subscriber_resumes_after_its_acknowledged_position_and_prunin
             Some(Err(Error::SubscriberName { .. }))
         ));
         // Forgotten: pruning no longer waits for it (SQLite keeps its newest change).
-        assert!(remove_durable_subscriber(&db, "ledger").await.expect("removes"));
+        assert!(
+            remove_durable_subscriber(&db, "ledger")
+                .await
+                .expect("removes")
+        );
         let kept_newest = u64::from(engine == Backend::Sqlite);
         assert_eq!(
             prune(&db, tomorrow).await.expect("prunes"),

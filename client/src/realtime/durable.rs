@@ -46,7 +46,11 @@ async fn ensure_table(db: &Database) -> crate::Result<()> {
 
 /// Registers `name` (starting after `start`) unless it exists; returns its acknowledged
 /// position.
-pub(crate) async fn register(db: &Database, name: &str, start: Position) -> Result<Position, Error> {
+pub(crate) async fn register(
+    db: &Database,
+    name: &str,
+    start: Position,
+) -> Result<Position, Error> {
     check_name(name)?;
     ensure_table(db).await?;
     let capture = capture_for(db.backend());

@@ -340,7 +340,11 @@ async fn decide(
     match crate::engine::prune_expired_changes(&url, spec).await {
         Ok(pruned) => {
             for (table, deleted) in pruned.iter().filter(|(_, deleted)| *deleted > 0) {
-                tracing::info!(table, deleted, "expired changes deleted from the change log");
+                tracing::info!(
+                    table,
+                    deleted,
+                    "expired changes deleted from the change log"
+                );
             }
         }
         Err(error) => tracing::warn!(%error, "deleting expired changes failed"),

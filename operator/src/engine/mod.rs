@@ -16,16 +16,16 @@ pub mod history;
 pub mod lock;
 pub mod ownership;
 pub mod plan;
+pub mod realtime_retention;
 pub mod render;
 pub mod required_index;
 pub mod seed;
 pub mod seed_order;
 pub mod session;
 pub mod tenant_schemas;
-pub mod realtime_retention;
 
 pub use apply::{ApplyEvent, ApplyOptions, ApplyOutcome, apply_schema, plan_schema, seed_schema};
 pub use audit_retention::prune_expired_audit;
-pub use realtime_retention::prune_expired_changes;
 pub use error::EngineError;
 pub use plan::Plan;
+pub use realtime_retention::prune_expired_changes;

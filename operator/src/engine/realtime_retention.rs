@@ -21,7 +21,10 @@ pub async fn prune_expired_changes(
         .tables
         .iter()
         .filter(|t| t.realtime)
-        .filter_map(|t| t.realtime_retention_days.map(|days| (t.name.as_str(), days)))
+        .filter_map(|t| {
+            t.realtime_retention_days
+                .map(|days| (t.name.as_str(), days))
+        })
         .collect();
     if retained.is_empty() {
         return Ok(Vec::new());

@@ -243,7 +243,11 @@ async fn fox_realtime_prune_deletes_changes_older_than_the_duration() {
             "{engine}: {}",
             super::support::text(&pruned.stdout)
         );
-        assert_eq!(logged(&database).await.len(), kept_newest, "{engine}: pruned");
+        assert_eq!(
+            logged(&database).await.len(),
+            kept_newest,
+            "{engine}: pruned"
+        );
         let refused =
             super::support::fox(&["realtime", "prune", "--older-than", "7", "--database", &url]);
         assert_eq!(
@@ -267,7 +271,9 @@ async fn age_changes(database: &TestDatabase, position: i64) {
     };
     execute(
         database,
-        &format!("UPDATE _fox_changes SET committed_at = {two_days_ago} WHERE position <= {position}"),
+        &format!(
+            "UPDATE _fox_changes SET committed_at = {two_days_ago} WHERE position <= {position}"
+        ),
     )
     .await;
 }
@@ -278,7 +284,10 @@ async fn the_reconcile_prunes_by_realtime_retention_days_and_keeps_what_a_durabl
     use foxdb::realtime::Position;
     for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
-        let schema = tables(&format!("{}      realtimeRetentionDays: 1\n", items(true, "")));
+        let schema = tables(&format!(
+            "{}      realtimeRetentionDays: 1\n",
+            items(true, "")
+        ));
         applied(apply(&database, &schema, false).await);
         for id in 1..=4 {
             execute(
@@ -297,10 +306,7 @@ async fn the_reconcile_prunes_by_realtime_retention_days_and_keeps_what_a_durabl
         let db = foxdb::Database::connect(database.url())
             .await
             .expect("connects");
-        let mut subscription = db
-            .subscribe::<Item>()
-            .durable("indexer")
-            .from(Position(0));
+        let mut subscription = db.subscribe::<Item>().durable("indexer").from(Position(0));
         use futures_util::StreamExt;
         let first = tokio::time::timeout(std::time::Duration::from_secs(10), subscription.next())
             .await
@@ -318,7 +324,11 @@ async fn the_reconcile_prunes_by_realtime_retention_days_and_keeps_what_a_durabl
         let pruned = fox_operator::engine::prune_expired_changes(&url, &schema.spec)
             .await
             .expect("prunes");
-        assert_eq!(pruned, [("items".to_string(), 1)], "{engine}: only the acknowledged one");
+        assert_eq!(
+            pruned,
+            [("items".to_string(), 1)],
+            "{engine}: only the acknowledged one"
+        );
         assert_eq!(logged(&database).await.len(), 3, "{engine}");
         // `fox realtime subscribers` shows what pruning waits for.
         let database_url = database.url().to_string();
@@ -355,8 +365,16 @@ async fn the_reconcile_prunes_by_realtime_retention_days_and_keeps_what_a_durabl
         let pruned = fox_operator::engine::prune_expired_changes(&url, &schema.spec)
             .await
             .expect("prunes");
-        assert_eq!(pruned, [("items".to_string(), 1)], "{engine}: the third expired change");
-        assert_eq!(logged(&database).await.len(), 1, "{engine}: the recent change stays");
+        assert_eq!(
+            pruned,
+            [("items".to_string(), 1)],
+            "{engine}: the third expired change"
+        );
+        assert_eq!(
+            logged(&database).await.len(),
+            1,
+            "{engine}: the recent change stays"
+        );
         db.close().await;
     }
 }
