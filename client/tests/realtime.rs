@@ -600,3 +600,83 @@ async fn the_change_log_invalidates_the_query_cache_for_writes_made_elsewhere() 
         following.abort();
     }
 }
+
+#[tokio::test]
+async fn a_durable_subscriber_resumes_after_its_acknowledged_position_and_pruning_keeps_the_rest() {
+    use foxdb::realtime::{acknowledge, acknowledged, prune, remove_durable_subscriber};
+    for engine in Backend::ALL {
+        let (_test, db) = captured(engine).await;
+        for id in 1..=3 {
+            db.insert(&account(id, 0, "a")).await.expect("insert");
+        }
+        // First run: registered at the oldest change, handles three, acknowledges two.
+        let mut first = db
+            .subscribe::<Account>()
+            .durable("ledger")
+            .from(Position(0));
+        let handled: Vec<Change<Account>> = vec![
+            next(&mut first).await,
+            next(&mut first).await,
+            next(&mut first).await,
+        ];
+        first
+            .acknowledge(handled[1].position)
+            .await
+            .expect("acknowledges");
+        // Moving back is ignored.
+        first
+            .acknowledge(handled[0].position)
+            .await
+            .expect("acknowledges");
+        drop(first);
+        assert_eq!(
+            acknowledged(&db, "ledger").await.expect("reads"),
+            Some(handled[1].position),
+            "{engine}"
+        );
+        // Pruning everything older than a day ahead keeps what the subscriber has not
+        // acknowledged.
+        let tomorrow = chrono::Utc::now() + chrono::Duration::days(1);
+        assert_eq!(prune(&db, tomorrow).await.expect("prunes"), 2, "{engine}");
+        db.insert(&account(4, 0, "a")).await.expect("insert");
+        // Second run, no `from`: it resumes after the acknowledged position.
+        let mut second = db.subscribe::<Account>().durable("ledger");
+        let resumed = next(&mut second).await;
+        assert_eq!(
+            resumed.position, handled[2].position,
+            "{engine}: unacknowledged first"
+        );
+        let newer = next(&mut second).await;
+        assert_eq!(newer.new.map(|a| a.id), Some(4), "{engine}");
+        drop(second);
+        // Errors: not durable, unknown name, a bad name.
+        let plain = db.subscribe::<Account>();
+        assert!(matches!(
+            plain.acknowledge(Position(1)).await,
+            Err(Error::NotDurable)
+        ));
+        assert!(matches!(
+            acknowledge(&db, "nobody", Position(1)).await,
+            Err(Error::NoSuchSubscriber { .. })
+        ));
+        let mut unnamed = db.subscribe::<Account>().durable("");
+        assert!(matches!(
+            tokio::time::timeout(Duration::from_secs(10), unnamed.next())
+                .await
+                .expect("an item"),
+            Some(Err(Error::SubscriberName { .. }))
+        ));
+        // Forgotten: pruning no longer waits for it (SQLite keeps its newest change).
+        assert!(
+            remove_durable_subscriber(&db, "ledger")
+                .await
+                .expect("removes")
+        );
+        let kept_newest = u64::from(engine == Backend::Sqlite);
+        assert_eq!(
+            prune(&db, tomorrow).await.expect("prunes"),
+            2 - kept_newest,
+            "{engine}"
+        );
+    }
+}

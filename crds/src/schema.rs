@@ -198,6 +198,12 @@ pub struct TableSpec {
     /// Publish row changes to subscribers (client subscriptions).
     #[serde(default)]
     pub realtime: bool,
+    /// Days this table's changes stay in the change log (`_fox_changes`) when `realtime` is
+    /// on: the operator's reconcile deletes older ones, never one a durable named subscriber
+    /// has not acknowledged. Unset: kept until `fox realtime prune`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "kubernetes", schemars(range(min = 1, max = 36500)))]
+    pub realtime_retention_days: Option<u32>,
     /// Row-per-tenant isolation: the column naming each row's tenant (a NOT NULL `char(n)`,
     /// `varchar(n)` or `text` column of this table). Clients reach the table through a tenant
     /// handle that filters and fills it (`#[foxdb(tenant)]` on the model's field); on

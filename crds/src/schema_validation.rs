@@ -262,6 +262,7 @@ fn validate_table(
 
     validate_primary_key(path, table, own, problems);
     validate_tenant_column(path, table, problems);
+    validate_realtime_retention(path, table, problems);
 
     for (k, index) in table.indexes.iter().enumerate() {
         let index_path = format!("{path}.indexes[{k}]");
@@ -345,6 +346,25 @@ fn validate_table(
 
 /// `tenantColumn`: a NOT NULL text column of the table, outside any former name of a
 /// column (the policy and the clients name it as declared).
+/// A retention needs capture (it would be ignored otherwise) and at least a day.
+fn validate_realtime_retention(path: &str, table: &TableSpec, problems: &mut Problems) {
+    let Some(days) = table.realtime_retention_days else {
+        return;
+    };
+    if !table.realtime {
+        problems.add(
+            format!("{path}.realtimeRetentionDays"),
+            "a retention of the change log needs realtime: true on the table (nothing is captured without it)",
+        );
+    }
+    if days == 0 {
+        problems.add(
+            format!("{path}.realtimeRetentionDays"),
+            "a retention of 0 days would delete changes before subscribers see them: use at least 1",
+        );
+    }
+}
+
 fn validate_tenant_column(path: &str, table: &TableSpec, problems: &mut Problems) {
     let Some(tenant) = &table.tenant_column else {
         return;

@@ -26,6 +26,15 @@ fn setting(name: &str, default: u64) -> u64 {
 
 type Sent = Arc<Mutex<HashMap<i64, Instant>>>;
 
+/// The machine's 1-minute load average when a figure was taken (the machine is shared: a
+/// figure means little without it).
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -397,43 +406,61 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "# FoxDB real-time benchmark ({count} changes at {rate}/s; {seconds} s at full speed with 4 writers)\n"
     );
-    println!("| engine | path | p50 ms | p99 ms | changes |");
-    println!("|---|---|---:|---:|---:|");
+    println!("| engine | path | p50 ms | p99 ms | changes | load |");
+    println!("|---|---|---:|---:|---:|---:|");
     let mut throughput = Vec::new();
     let mut write_cost = Vec::new();
     for engine in Backend::ALL {
         let (test, db) = setup(engine).await?;
         let (p50, p99, n) = foxdb_latency(&db, engine, 1, count, rate).await;
-        println!("| {engine} | FoxDB subscribe | {p50:.2} | {p99:.2} | {n} |");
+        println!(
+            "| {engine} | FoxDB subscribe | {p50:.2} | {p99:.2} | {n} | {} |",
+            load()
+        );
         if engine == Backend::Postgres {
             let (p50, p99, n) = raw_notify_latency(&test, &db, 1, count, rate).await?;
-            println!("| {engine} | raw trigger + LISTEN/NOTIFY | {p50:.2} | {p99:.2} | {n} |");
+            println!(
+                "| {engine} | raw trigger + LISTEN/NOTIFY | {p50:.2} | {p99:.2} | {n} | {} |",
+                load()
+            );
         }
         throughput.push((
             engine,
             foxdb_sustained(&db, engine, 100_000_000, seconds).await,
+            load(),
         ));
-        let on = insert_rate(&db, engine, "bench_items", 1_000_000_000, count).await;
-        let off = insert_rate(&db, engine, "plain_items", 1_000_000_000, count).await;
-        write_cost.push((engine, on, off));
+        // Alternating halves, so a change of load hits both sides alike.
+        let (mut on, mut off) = (0.0, 0.0);
+        for half in 0..2 {
+            let first = 1_000_000_000 + half * count as i64;
+            on += insert_rate(&db, engine, "bench_items", first, count / 2).await / 2.0;
+            off += insert_rate(&db, engine, "plain_items", first, count / 2).await / 2.0;
+        }
+        write_cost.push((engine, on, off, load()));
         if engine == Backend::Postgres && clients > 0 {
             let (p50, p99, n) =
                 gateway_latency(&db, clients, 2_000_000_000, count.min(200), rate.min(50)).await?;
             println!(
-                "| {engine} | gateway → {clients} WebSocket clients | {p50:.2} | {p99:.2} | {n} messages |"
+                "| {engine} | gateway → {clients} WebSocket clients | {p50:.2} | {p99:.2} | {n} messages | {} |",
+                load()
             );
         }
         db.close().await;
     }
-    println!("\n| engine | written/s (4 writers) | received/s | behind at stop | caught up in s |");
-    println!("|---|---:|---:|---:|---:|");
-    for (engine, (written, received, behind, drain)) in throughput {
-        println!("| {engine} | {written:.0} | {received:.0} | {behind} | {drain:.2} |");
+    println!(
+        "\n| engine | written/s (4 writers) | received/s | behind at stop | caught up in s | load |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (engine, (written, received, behind, drain), load) in throughput {
+        println!("| {engine} | {written:.0} | {received:.0} | {behind} | {drain:.2} | {load} |");
     }
-    println!("\n| engine | inserts/s capture on | inserts/s capture off | ratio |");
-    println!("|---|---:|---:|---:|");
-    for (engine, on, off) in write_cost {
-        println!("| {engine} | {on:.0} | {off:.0} | {:.2} |", on / off);
+    println!("\n| engine | inserts/s capture on | inserts/s capture off | ratio | load |");
+    println!("|---|---:|---:|---:|---:|");
+    for (engine, on, off, load) in write_cost {
+        println!(
+            "| {engine} | {on:.0} | {off:.0} | {:.2} | {load} |",
+            on / off
+        );
     }
     Ok(())
 }

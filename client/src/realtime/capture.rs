@@ -9,9 +9,12 @@ use crate::schema::Table;
 /// The change log every captured table writes to.
 pub const CHANGE_LOG: &str = "_fox_changes";
 
-/// The one-row table holding the last position handed out (engines that number changes after
-/// commit).
+/// The one-row table holding the last position handed out (MySQL/MariaDB, which number changes
+/// after commit).
 pub const CHANGE_HEAD: &str = "_fox_changes_head";
+
+/// Durable named subscribers: each one's name and acknowledged position.
+pub const SUBSCRIBERS: &str = "_fox_subscribers";
 
 /// The `LISTEN` channel PostgreSQL's capture notifies.
 pub const NOTIFY_CHANNEL: &str = "fox_changes";
@@ -19,12 +22,15 @@ pub const NOTIFY_CHANNEL: &str = "fox_changes";
 /// How a reader learns that something new may be in the change log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Wake {
-    /// `LISTEN` on the channel: capture and numbering `pg_notify` it (payload: a position).
+    /// `LISTEN` on the channel: capture `pg_notify`s it once per committing transaction
+    /// (payload: a position).
     Notify(&'static str),
     /// Poll this query (one integer) with adaptive intervals and read when its value
-    /// changes: SQLite's `PRAGMA data_version` changes when another connection commits;
-    /// MySQL's head position and whether unnumbered changes wait.
+    /// changes: SQLite's `PRAGMA data_version` changes when another connection commits.
     Version(&'static str),
+    /// Poll by reading ([`ChangeCapture::read_changes`] is one cheap round trip that also
+    /// numbers what committed), with adaptive intervals: MySQL/MariaDB.
+    Read,
 }
 
 /// How committed changes get their positions, so that positions never skip a late commit.
@@ -33,30 +39,18 @@ pub enum Numbering {
     /// The log's row id is the position and ids are handed out in commit order: one writer at a
     /// time (SQLite).
     AtWrite,
-    /// One statement numbers committed, unnumbered changes after the highest position (it
-    /// takes the head row's lock, so numberings never interleave) and returns how many it
-    /// numbered.
-    Statement(&'static str),
-    /// Numbered in a READ COMMITTED transaction, step by step: lock the head row (returns the
-    /// head), list committed unnumbered ids in id order (a consistent, non-locking read: a
-    /// transaction still open is not waited for and its changes are numbered after it
-    /// commits), number those ids, store the new head.
-    Steps(NumberingSteps),
-}
-
-/// The statements of [`Numbering::Steps`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct NumberingSteps {
-    /// Locks the head row and returns the head (one integer).
-    pub lock_head: &'static str,
-    /// Lists up to `?` committed, unnumbered change ids in id order.
-    pub list_pending: &'static str,
-    /// Numbers the listed ids: `{positions}` becomes `WHEN id THEN position ...` and `{ids}`
-    /// the comma-separated ids. (A statement touching only these rows by primary key: it
-    /// never waits for the row locks of a transaction still writing the log.)
-    pub number_ids: &'static str,
-    /// Stores the new head (bound once).
-    pub store_head: &'static str,
+    /// The writing transaction takes its positions at commit, under a lock that orders
+    /// commits (PostgreSQL's deferred trigger): readers only read. `leftovers` numbers changes
+    /// an earlier capture left without a position; the reader runs it when it connects.
+    AtCommit {
+        /// Numbers leftover unnumbered changes (after commit, under the same lock).
+        leftovers: &'static str,
+    },
+    /// [`ChangeCapture::read_changes`] first numbers committed, unnumbered changes after the
+    /// highest position (in its own short transaction holding the head row's lock, so
+    /// numberings never interleave; a transaction still open is neither seen nor waited for),
+    /// then reads: MySQL/MariaDB's stored procedure.
+    OnRead,
 }
 
 /// A query that turns a JSON array of logged row images (bound once where the text says
@@ -118,11 +112,8 @@ pub trait ChangeCapture: Send + Sync + std::fmt::Debug {
     /// How changes are numbered.
     fn numbering(&self) -> Numbering;
 
-    /// Whether a change without a position is waiting for [`Numbering`] (one row or none).
-    fn pending_query(&self) -> &'static str;
-
     /// Reads changes after a position: bound with the position, then `limit`; `{tables}` is
-    /// replaced by a table filter (`AND table_name IN (...)`, or nothing). Columns: position
+    /// replaced by [`ChangeCapture::table_filter`]. Columns: position
     /// (integer), table, operation, primary key, old row, new row (JSON text), transaction id
     /// (text or NULL), commit time (RFC 3339 text, UTC), in position order.
     fn read_changes(&self) -> &'static str;
@@ -130,16 +121,49 @@ pub trait ChangeCapture: Send + Sync + std::fmt::Debug {
     /// The highest position so far (one integer; 0 for an empty log).
     fn head_position(&self) -> &'static str;
 
-    /// Deletes numbered changes committed before a time (bound once, RFC 3339 UTC text).
+    /// Deletes numbered changes committed before a time (bound once, RFC 3339 UTC text) and
+    /// at or below every durable subscriber's acknowledged position ([`SUBSCRIBERS`]);
+    /// `{tables}` is replaced by [`in_tables`] (one table's retention) or nothing.
     fn prune(&self) -> &'static str;
+
+    /// Creates [`SUBSCRIBERS`] (`name`, `acknowledged`, `acknowledged_at`); safe to repeat.
+    fn create_subscribers(&self) -> &'static str;
+
+    /// Registers a durable subscriber unless it exists: bound with the name, then the position
+    /// it starts after.
+    fn register_subscriber(&self) -> &'static str;
+
+    /// Moves a subscriber's acknowledged position forward (never back): bound with the
+    /// position, then the name.
+    fn acknowledge_subscriber(&self) -> &'static str;
 
     /// The rows of `table` (with `columns`) that a JSON array of its logged images stands for.
     fn image_source(&self, table: &str, columns: &[LiveColumn]) -> ImageSource;
+
+    /// What replaces `{tables}` in [`ChangeCapture::read_changes`] to read only `tables`
+    /// (every table when empty): [`in_tables`] by default.
+    fn table_filter(&self, tables: &[String]) -> String {
+        in_tables(self.backend(), tables)
+    }
 
     /// Placeholder for the `n`-th parameter (1-based), as the engine's dialect writes it.
     fn placeholder(&self, n: usize) -> String {
         crate::dialect::dialect_for(self.backend()).placeholder(n)
     }
+}
+
+/// ` AND table_name IN ('a', 'b')` on `backend`, or nothing when `tables` is empty.
+pub fn in_tables(backend: Backend, tables: &[String]) -> String {
+    if tables.is_empty() {
+        return String::new();
+    }
+    let dialect = crate::dialect::dialect_for(backend);
+    let names: Vec<String> = tables.iter().map(|t| dialect.string_literal(t)).collect();
+    format!(
+        " AND {} IN ({})",
+        dialect.quote("table_name"),
+        names.join(", ")
+    )
 }
 
 /// The capture of `backend` (through its dialect).

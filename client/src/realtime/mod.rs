@@ -29,11 +29,14 @@
 //!   persist positions yourself.
 //! - Bounded memory: the reader fetches a batch at a time and waits while the consumer is
 //!   behind; the durable log holds the backlog.
+//! - Durable named subscribers ([`Subscribe::durable`]) store their acknowledged position in
+//!   the database: a restart resumes after it, and pruning never deletes a change above it.
 //!
 //! How each engine captures and numbers changes is its [`ChangeCapture`] (see
 //! docs/realtime.md).
 
 pub(crate) mod capture;
+mod durable;
 mod mysql;
 mod postgres;
 mod sqlite;
@@ -42,13 +45,18 @@ mod tail;
 
 pub use capture::{
     CHANGE_HEAD, CHANGE_LOG, ChangeCapture, ImageSource, LiveColumn, NOTIFY_CHANNEL, Numbering,
-    NumberingSteps, Wake, capture_for,
+    SUBSCRIBERS, Wake, capture_for, in_tables,
+};
+pub use durable::{
+    DurableSubscriber, acknowledge, acknowledged, durable_subscribers, remove_durable_subscriber,
 };
 pub use mysql::MySqlCapture;
 pub use postgres::PostgresCapture;
 pub use sqlite::SqliteCapture;
 pub use subscribe::Subscribe;
-pub use tail::{ChangeStream, TailOptions, captured_tables, head_position, prune, tail};
+pub use tail::{
+    ChangeStream, TailOptions, captured_tables, head_position, prune, prune_tables, tail,
+};
 
 use crate::Backend;
 
@@ -183,6 +191,26 @@ pub enum Error {
         /// What was wrong.
         message: String,
     },
+    /// A durable subscriber's name is empty, longer than 191 characters or has control
+    /// characters.
+    #[error(
+        "durable subscriber name {name:?} is not valid: use 1 to 191 characters, no control characters"
+    )]
+    SubscriberName {
+        /// The name given.
+        name: String,
+    },
+    /// No durable subscriber has this name (it registers when its subscription starts).
+    #[error(
+        "no durable subscriber named {name:?}: it is registered when a subscription with .durable({name:?}) starts"
+    )]
+    NoSuchSubscriber {
+        /// The name given.
+        name: String,
+    },
+    /// [`Subscribe::acknowledge`] on a subscription that is not durable.
+    #[error("only a durable subscription (.durable(name)) stores acknowledged positions")]
+    NotDurable,
     /// The database failed (the reader retries by itself; this is returned only when it cannot
     /// start).
     #[error(transparent)]

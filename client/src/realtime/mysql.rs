@@ -1,13 +1,14 @@
 //! MySQL/MariaDB capture: three row triggers per table (insert, update, delete) writing the
 //! change log; readers tail it with adaptive polling. InnoDB hands out `AUTO_INCREMENT` ids
 //! when rows are written, not when they commit, so positions are given after commit, in READ
-//! COMMITTED transactions that hold the head row's lock ([`Numbering::Steps`]).
+//! COMMITTED transactions that hold the head row's lock. A stored procedure,
+//! `_fox_changes_next`, numbers and reads in one round trip ([`Numbering::OnRead`]).
 
 use fox_crds::ColumnType;
 
 use super::capture::{
-    CHANGE_HEAD, CHANGE_LOG, ChangeCapture, ImageSource, LiveColumn, Numbering, NumberingSteps,
-    Wake, capture_object_name, drop_triggers, trigger_rows,
+    CHANGE_HEAD, CHANGE_LOG, ChangeCapture, ImageSource, LiveColumn, Numbering, Wake,
+    capture_object_name, drop_triggers, trigger_rows,
 };
 use crate::Backend;
 use crate::dialect::{Dialect, MySql};
@@ -75,6 +76,47 @@ impl ChangeCapture for MySqlCapture {
                 "CREATE TABLE IF NOT EXISTS `{CHANGE_HEAD}` (`id` INT NOT NULL PRIMARY KEY, `head` BIGINT NOT NULL) ENGINE=InnoDB"
             ),
             format!("INSERT IGNORE INTO `{CHANGE_HEAD}` (`id`, `head`) VALUES (1, 0)"),
+            "DROP PROCEDURE IF EXISTS `_fox_changes_next`".into(),
+            // Numbers, then reads. The pending check and list are consistent (non-locking)
+            // reads, and the numbering touches rows only by primary key: a transaction still
+            // writing the log is neither seen nor waited for; its changes are numbered after
+            // it commits, after everything numbered before. (An `IF EXISTS (SELECT ...)` in a
+            // routine would be a locking read, waiting for such a transaction.) The head row's
+            // lock keeps numberings from interleaving; positions follow log ids, so changes of
+            // one row keep their commit order.
+            format!(
+                "CREATE PROCEDURE `_fox_changes_next`(IN after_position BIGINT, IN batch INT, IN only_tables LONGTEXT)
+BEGIN
+  DECLARE head_position BIGINT;
+  DECLARE pending LONGTEXT;
+  DECLARE positions LONGTEXT;
+  DECLARE numbered BIGINT;
+  DECLARE waiting INT;
+  SELECT EXISTS (SELECT 1 FROM `{CHANGE_LOG}` WHERE `position` IS NULL) INTO waiting;
+  IF waiting THEN
+    SET SESSION group_concat_max_len = 1048576;
+    SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
+    START TRANSACTION;
+    SELECT `head` INTO head_position FROM `{CHANGE_HEAD}` WHERE `id` = 1 FOR UPDATE;
+    SELECT GROUP_CONCAT(`id` ORDER BY `id`), GROUP_CONCAT(' WHEN ', `id`, ' THEN ', head_position + n ORDER BY `id` SEPARATOR ''), COUNT(*)
+      INTO pending, positions, numbered
+      FROM (SELECT `id`, ROW_NUMBER() OVER (ORDER BY `id`) AS n FROM `{CHANGE_LOG}` WHERE `position` IS NULL ORDER BY `id` LIMIT 1000) AS p;
+    IF numbered > 0 THEN
+      SET @fox_number = CONCAT('UPDATE `{CHANGE_LOG}` SET `position` = CASE `id`', positions, ' END, `committed_at` = UTC_TIMESTAMP(6) WHERE `id` IN (', pending, ')');
+      PREPARE fox_number FROM @fox_number;
+      EXECUTE fox_number;
+      DEALLOCATE PREPARE fox_number;
+      UPDATE `{CHANGE_HEAD}` SET `head` = head_position + numbered WHERE `id` = 1;
+    END IF;
+    COMMIT;
+  END IF;
+  SELECT `position`, CAST(`table_name` AS CHAR), CAST(`operation` AS CHAR), `primary_key`, `old_row`, `new_row`,
+         `transaction_id`, DATE_FORMAT(`committed_at`, '%Y-%m-%dT%H:%i:%s.%fZ')
+  FROM `{CHANGE_LOG}` WHERE `position` > after_position
+    AND (only_tables IS NULL OR JSON_CONTAINS(only_tables, JSON_QUOTE(`table_name`)))
+  ORDER BY `position` LIMIT batch;
+END"
+            ),
         ]
     }
 
@@ -84,6 +126,7 @@ impl ChangeCapture for MySqlCapture {
         let quoted = MySql.quote(&table.name);
         let name = MySql.string_literal(&table.name);
         let mut statements = self.create_log();
+        statements.push(self.create_subscribers().into());
         for (prefix, event) in TRIGGERS {
             let trigger = MySql.quote(&capture_object_name(prefix, &table.name));
             let (operation, key_row, old, new) =
@@ -114,32 +157,23 @@ impl ChangeCapture for MySqlCapture {
     }
 
     fn wake(&self) -> Wake {
-        // The head moves when anyone numbers changes, and the flag is set while committed
-        // changes wait for a number: either means there is something to do.
-        Wake::Version(
-            "SELECT CAST(COALESCE((SELECT `head` FROM `_fox_changes_head` WHERE `id` = 1), 0) * 2 \
-             + EXISTS(SELECT 1 FROM `_fox_changes` WHERE `position` IS NULL) AS SIGNED)",
-        )
+        Wake::Read
     }
 
     fn numbering(&self) -> Numbering {
-        Numbering::Steps(NumberingSteps {
-            lock_head: "SELECT `head` FROM `_fox_changes_head` WHERE `id` = 1 FOR UPDATE",
-            list_pending: "SELECT `id` FROM `_fox_changes` WHERE `position` IS NULL ORDER BY `id` LIMIT ?",
-            number_ids: "UPDATE `_fox_changes` SET `position` = CASE `id` {positions} END, \
-                         `committed_at` = UTC_TIMESTAMP(6) WHERE `id` IN ({ids})",
-            store_head: "UPDATE `_fox_changes_head` SET `head` = ? WHERE `id` = 1",
-        })
-    }
-
-    fn pending_query(&self) -> &'static str {
-        "SELECT `id` FROM `_fox_changes` WHERE `position` IS NULL LIMIT 1"
+        Numbering::OnRead
     }
 
     fn read_changes(&self) -> &'static str {
-        "SELECT `position`, CAST(`table_name` AS CHAR), CAST(`operation` AS CHAR), `primary_key`, `old_row`, `new_row`, \
-         `transaction_id`, DATE_FORMAT(`committed_at`, '%Y-%m-%dT%H:%i:%s.%fZ') \
-         FROM `_fox_changes` WHERE `position` > ?{tables} ORDER BY `position` LIMIT ?"
+        "CALL `_fox_changes_next`(?, ?, {tables})"
+    }
+
+    /// The procedure takes the tables as a JSON array (or NULL: every table).
+    fn table_filter(&self, tables: &[String]) -> String {
+        if tables.is_empty() {
+            return "NULL".into();
+        }
+        MySql.string_literal(&serde_json::Value::from(tables.to_vec()).to_string())
     }
 
     fn head_position(&self) -> &'static str {
@@ -147,7 +181,22 @@ impl ChangeCapture for MySqlCapture {
     }
 
     fn prune(&self) -> &'static str {
-        "DELETE FROM `_fox_changes` WHERE `position` IS NOT NULL AND `committed_at` < STR_TO_DATE(?, '%Y-%m-%dT%H:%i:%s.%fZ')"
+        "DELETE FROM `_fox_changes` WHERE `position` IS NOT NULL AND `committed_at` < STR_TO_DATE(?, '%Y-%m-%dT%H:%i:%s.%fZ') \
+         AND `position` <= COALESCE((SELECT MIN(`acknowledged`) FROM `_fox_subscribers`), 9223372036854775807){tables}"
+    }
+
+    fn create_subscribers(&self) -> &'static str {
+        "CREATE TABLE IF NOT EXISTS `_fox_subscribers` (`name` VARCHAR(191) NOT NULL PRIMARY KEY, \
+         `acknowledged` BIGINT NOT NULL, `acknowledged_at` DATETIME(6) NOT NULL) ENGINE=InnoDB"
+    }
+
+    fn register_subscriber(&self) -> &'static str {
+        "INSERT IGNORE INTO `_fox_subscribers` (`name`, `acknowledged`, `acknowledged_at`) VALUES (?, ?, UTC_TIMESTAMP(6))"
+    }
+
+    fn acknowledge_subscriber(&self) -> &'static str {
+        "UPDATE `_fox_subscribers` SET `acknowledged` = GREATEST(`acknowledged`, ?), \
+         `acknowledged_at` = UTC_TIMESTAMP(6) WHERE `name` = ?"
     }
 
     fn image_source(&self, _table: &str, columns: &[LiveColumn]) -> ImageSource {

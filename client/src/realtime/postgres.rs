@@ -1,11 +1,13 @@
-//! PostgreSQL capture: one row trigger per table calling a shared function that writes the
-//! change log and `pg_notify`s the change's log id (never the row: a row of any size, over
-//! NOTIFY's 8000-byte payload limit too, is written like any other). Positions are handed out
-//! after commit by `_fox_changes_number()` under the head row's lock.
+//! PostgreSQL capture: one deferred row trigger per table (a constraint trigger, `INITIALLY
+//! DEFERRED`) calling a shared function at commit. The function takes a transaction-level
+//! advisory lock that every committing captured transaction takes, gives the change its
+//! position from a sequence, writes the change log and `pg_notify`s the transaction's first
+//! position (never the row: a row of any size, over NOTIFY's 8000-byte payload limit too, is
+//! written like any other). The lock is held until the commit is visible, so positions follow
+//! commit order and readers only read: no numbering write after commit.
 
 use super::capture::{
-    CHANGE_HEAD, CHANGE_LOG, ChangeCapture, ImageSource, LiveColumn, NOTIFY_CHANNEL, Numbering,
-    Wake,
+    CHANGE_LOG, ChangeCapture, ImageSource, LiveColumn, NOTIFY_CHANNEL, Numbering, Wake,
 };
 use crate::Backend;
 use crate::dialect::{Dialect, Postgres};
@@ -13,6 +15,14 @@ use crate::schema::Table;
 
 /// Name of the row trigger on every captured table (trigger names are per table here).
 const TRIGGER: &str = "_fox_capture";
+
+/// The advisory lock (two-key form, a keyspace apart from the schema engine's one-key locks)
+/// that orders the commits of captured transactions: `'foxc'` and 1.
+const COMMIT_ORDER_LOCK: &str = "1718581347, 1";
+
+/// The sequence positions come from (the change log's `id` sequence: a change's id is its
+/// position).
+const POSITIONS: &str = "_fox_changes_id_seq";
 
 /// PostgreSQL change capture.
 #[derive(Clone, Copy, Debug, Default)]
@@ -42,55 +52,59 @@ impl ChangeCapture for PostgresCapture {
                  \"changed_at\" timestamptz NOT NULL DEFAULT clock_timestamp(), \
                  \"committed_at\" timestamptz)"
             ),
+            // Changes logged by the capture of earlier FoxDB versions (positions given after
+            // commit by the reader) may wait unnumbered: `_fox_changes_number` numbers them.
             format!(
                 "CREATE INDEX IF NOT EXISTS \"{CHANGE_LOG}_unnumbered\" ON \"{CHANGE_LOG}\" (\"id\") WHERE \"position\" IS NULL"
             ),
-            format!(
-                "CREATE TABLE IF NOT EXISTS \"{CHANGE_HEAD}\" (\"id\" integer PRIMARY KEY CHECK (\"id\" = 1), \"head\" bigint NOT NULL)"
-            ),
-            format!(
-                "INSERT INTO \"{CHANGE_HEAD}\" (\"id\", \"head\") VALUES (1, 0) ON CONFLICT DO NOTHING"
-            ),
+            // Runs at commit (the trigger is deferred). Every committing captured transaction
+            // takes the same lock before its first position and holds it until its commit is
+            // visible (PostgreSQL releases locks after that): positions are handed out in
+            // commit order, and a reader that sees a position sees every lower one.
             format!(
                 r#"CREATE OR REPLACE FUNCTION "_fox_capture"() RETURNS trigger LANGUAGE plpgsql AS $fox$
 DECLARE
   image jsonb;
   key_value jsonb := '{{}}'::jsonb;
   key_column text;
-  change_id bigint;
+  change_position bigint;
 BEGIN
+  PERFORM pg_advisory_xact_lock({COMMIT_ORDER_LOCK});
   IF TG_OP = 'DELETE' THEN image := to_jsonb(OLD); ELSE image := to_jsonb(NEW); END IF;
   FOREACH key_column IN ARRAY TG_ARGV LOOP
     key_value := key_value || jsonb_build_object(key_column, image -> key_column);
   END LOOP;
-  INSERT INTO "{CHANGE_LOG}" ("table_name", "operation", "primary_key", "old_row", "new_row")
-  VALUES (TG_TABLE_NAME, lower(TG_OP), key_value,
+  change_position := nextval('"{POSITIONS}"');
+  INSERT INTO "{CHANGE_LOG}" ("id", "position", "table_name", "operation", "primary_key", "old_row", "new_row", "committed_at")
+  VALUES (change_position, change_position, TG_TABLE_NAME, lower(TG_OP), key_value,
           CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END,
-          CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END)
-  RETURNING "id" INTO change_id;
-  PERFORM pg_notify('{NOTIFY_CHANNEL}', change_id::text);
+          CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END,
+          clock_timestamp());
+  -- One notification per transaction: readers read everything new when woken.
+  IF current_setting('foxdb.changes_notified', true) IS DISTINCT FROM 'yes' THEN
+    PERFORM set_config('foxdb.changes_notified', 'yes', true);
+    PERFORM pg_notify('{NOTIFY_CHANNEL}', change_position::text);
+  END IF;
   RETURN NULL;
 END
 $fox$"#
             ),
-            // Each statement of a volatile function takes a new snapshot: the pending list is
-            // read after the head lock is held, so it sees every earlier numbering.
+            // Numbers changes left unnumbered by an earlier FoxDB version's capture, under the
+            // same lock, so they too come after everything visible before.
             format!(
                 r#"CREATE OR REPLACE FUNCTION "_fox_changes_number"(batch integer) RETURNS bigint LANGUAGE plpgsql AS $fox$
 DECLARE
-  first_position bigint;
-  numbered bigint;
+  numbered bigint := 0;
+  pending record;
 BEGIN
-  SELECT "head" INTO first_position FROM "{CHANGE_HEAD}" WHERE "id" = 1 FOR UPDATE;
-  WITH pending AS (
-    SELECT "id", row_number() OVER (ORDER BY "id") AS n
-    FROM (SELECT "id" FROM "{CHANGE_LOG}" WHERE "position" IS NULL ORDER BY "id" LIMIT batch) AS oldest)
-  UPDATE "{CHANGE_LOG}" AS c SET "position" = first_position + pending.n, "committed_at" = clock_timestamp()
-  FROM pending WHERE c."id" = pending."id";
-  GET DIAGNOSTICS numbered = ROW_COUNT;
+  PERFORM pg_advisory_xact_lock({COMMIT_ORDER_LOCK});
+  FOR pending IN SELECT "id" FROM "{CHANGE_LOG}" WHERE "position" IS NULL ORDER BY "id" LIMIT batch LOOP
+    UPDATE "{CHANGE_LOG}" SET "position" = nextval('"{POSITIONS}"'), "committed_at" = clock_timestamp()
+    WHERE "id" = pending."id";
+    numbered := numbered + 1;
+  END LOOP;
   IF numbered > 0 THEN
-    UPDATE "{CHANGE_HEAD}" SET "head" = first_position + numbered WHERE "id" = 1;
-    PERFORM pg_notify('{NOTIFY_CHANNEL}', (first_position + numbered)::text);
+    PERFORM pg_notify('{NOTIFY_CHANNEL}', 'numbered');
   END IF;
   RETURN numbered;
 END
@@ -107,9 +121,10 @@ $fox$"#
             .map(|c| Postgres.string_literal(c))
             .collect();
         let mut statements = self.create_log();
+        statements.push(self.create_subscribers().into());
         statements.push(format!("DROP TRIGGER IF EXISTS \"{TRIGGER}\" ON {quoted}"));
         statements.push(format!(
-            "CREATE TRIGGER \"{TRIGGER}\" AFTER INSERT OR UPDATE OR DELETE ON {quoted} FOR EACH ROW EXECUTE FUNCTION \"_fox_capture\"({})",
+            "CREATE CONSTRAINT TRIGGER \"{TRIGGER}\" AFTER INSERT OR UPDATE OR DELETE ON {quoted} DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION \"_fox_capture\"({})",
             key.join(", ")
         ));
         statements
@@ -125,7 +140,8 @@ $fox$"#
     fn captured_tables(&self) -> &'static str {
         "SELECT c.relname::text FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid \
          JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE t.tgname = '_fox_capture' AND n.nspname = current_schema() ORDER BY 1"
+         WHERE t.tgname = '_fox_capture' AND t.tgdeferrable AND t.tginitdeferred \
+         AND n.nspname = current_schema() ORDER BY 1"
     }
 
     fn live_columns(&self) -> &'static str {
@@ -140,11 +156,9 @@ $fox$"#
     }
 
     fn numbering(&self) -> Numbering {
-        Numbering::Statement("SELECT \"_fox_changes_number\"(5000)")
-    }
-
-    fn pending_query(&self) -> &'static str {
-        "SELECT \"id\" FROM \"_fox_changes\" WHERE \"position\" IS NULL LIMIT 1"
+        Numbering::AtCommit {
+            leftovers: "SELECT \"_fox_changes_number\"(5000)",
+        }
     }
 
     fn read_changes(&self) -> &'static str {
@@ -155,11 +169,26 @@ $fox$"#
     }
 
     fn head_position(&self) -> &'static str {
-        "SELECT COALESCE((SELECT \"head\" FROM \"_fox_changes_head\" WHERE \"id\" = 1), 0)"
+        "SELECT COALESCE(MAX(\"position\"), 0) FROM \"_fox_changes\""
     }
 
     fn prune(&self) -> &'static str {
-        "DELETE FROM \"_fox_changes\" WHERE \"position\" IS NOT NULL AND \"committed_at\" < CAST($1 AS timestamptz)"
+        "DELETE FROM \"_fox_changes\" WHERE \"position\" IS NOT NULL AND \"committed_at\" < CAST($1 AS timestamptz) \
+         AND \"position\" <= COALESCE((SELECT MIN(\"acknowledged\") FROM \"_fox_subscribers\"), 9223372036854775807){tables}"
+    }
+
+    fn create_subscribers(&self) -> &'static str {
+        "CREATE TABLE IF NOT EXISTS \"_fox_subscribers\" (\"name\" text PRIMARY KEY, \
+         \"acknowledged\" bigint NOT NULL, \"acknowledged_at\" timestamptz NOT NULL DEFAULT clock_timestamp())"
+    }
+
+    fn register_subscriber(&self) -> &'static str {
+        "INSERT INTO \"_fox_subscribers\" (\"name\", \"acknowledged\") VALUES ($1, $2) ON CONFLICT (\"name\") DO NOTHING"
+    }
+
+    fn acknowledge_subscriber(&self) -> &'static str {
+        "UPDATE \"_fox_subscribers\" SET \"acknowledged\" = GREATEST(\"acknowledged\", $1), \
+         \"acknowledged_at\" = clock_timestamp() WHERE \"name\" = $2"
     }
 
     fn image_source(&self, table: &str, _columns: &[LiveColumn]) -> ImageSource {

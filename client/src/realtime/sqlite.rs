@@ -1,7 +1,12 @@
 //! SQLite capture: three row triggers per table writing the change log. SQLite lets one
-//! writer in at a time, from its first write to its commit, so `AUTOINCREMENT` ids are handed
-//! out in commit order and serve as positions directly ([`Numbering::AtWrite`]); readers poll
+//! writer in at a time, from its first write to its commit, so row ids are handed out in
+//! commit order and serve as positions directly ([`Numbering::AtWrite`]); readers poll
 //! `PRAGMA data_version`, which changes when another connection commits.
+//!
+//! The log's `position` is its `INTEGER PRIMARY KEY` (the row id: the highest plus one) without
+//! `AUTOINCREMENT`, whose `sqlite_sequence` bookkeeping is one more page written per commit.
+//! Pruning always keeps the newest change, so positions never go back. (Logs created with
+//! `AUTOINCREMENT` by earlier versions keep working.)
 
 use fox_crds::ColumnType;
 
@@ -55,7 +60,7 @@ impl ChangeCapture for SqliteCapture {
     fn create_log(&self) -> Vec<String> {
         vec![format!(
             "CREATE TABLE IF NOT EXISTS \"{CHANGE_LOG}\" (\
-             \"position\" INTEGER PRIMARY KEY AUTOINCREMENT, \
+             \"position\" INTEGER PRIMARY KEY, \
              \"table_name\" TEXT NOT NULL, \
              \"operation\" TEXT NOT NULL, \
              \"primary_key\" TEXT NOT NULL, \
@@ -73,6 +78,7 @@ impl ChangeCapture for SqliteCapture {
         let quoted = Sqlite.quote(&table.name);
         let name = Sqlite.string_literal(&table.name);
         let mut statements = self.create_log();
+        statements.push(self.create_subscribers().into());
         for (prefix, event) in TRIGGERS {
             let trigger = Sqlite.quote(&capture_object_name(prefix, &table.name));
             let (operation, key_row, old, new) =
@@ -109,10 +115,6 @@ impl ChangeCapture for SqliteCapture {
         Numbering::AtWrite
     }
 
-    fn pending_query(&self) -> &'static str {
-        "SELECT 1 WHERE 0"
-    }
-
     fn read_changes(&self) -> &'static str {
         "SELECT \"position\", \"table_name\", \"operation\", \"primary_key\", \"old_row\", \"new_row\", \
          \"transaction_id\", \"committed_at\" FROM \"_fox_changes\" WHERE \"position\" > ?1{tables} \
@@ -120,11 +122,28 @@ impl ChangeCapture for SqliteCapture {
     }
 
     fn head_position(&self) -> &'static str {
-        "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '_fox_changes'), 0)"
+        "SELECT COALESCE(MAX(\"position\"), 0) FROM \"_fox_changes\""
     }
 
     fn prune(&self) -> &'static str {
-        "DELETE FROM \"_fox_changes\" WHERE \"committed_at\" < ?1"
+        // The newest change stays: the next row id continues after it.
+        "DELETE FROM \"_fox_changes\" WHERE \"committed_at\" < ?1 \
+         AND \"position\" < (SELECT MAX(\"position\") FROM \"_fox_changes\") \
+         AND \"position\" <= COALESCE((SELECT MIN(\"acknowledged\") FROM \"_fox_subscribers\"), 9223372036854775807){tables}"
+    }
+
+    fn create_subscribers(&self) -> &'static str {
+        "CREATE TABLE IF NOT EXISTS \"_fox_subscribers\" (\"name\" TEXT PRIMARY KEY, \
+         \"acknowledged\" INTEGER NOT NULL, \"acknowledged_at\" TEXT NOT NULL)"
+    }
+
+    fn register_subscriber(&self) -> &'static str {
+        "INSERT OR IGNORE INTO \"_fox_subscribers\" (\"name\", \"acknowledged\", \"acknowledged_at\") VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+    }
+
+    fn acknowledge_subscriber(&self) -> &'static str {
+        "UPDATE \"_fox_subscribers\" SET \"acknowledged\" = max(\"acknowledged\", ?1), \
+         \"acknowledged_at\" = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE \"name\" = ?2"
     }
 
     fn image_source(&self, _table: &str, columns: &[LiveColumn]) -> ImageSource {

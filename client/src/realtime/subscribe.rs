@@ -23,6 +23,7 @@ pub struct Subscribe<M: Model> {
     events: Vec<Operation>,
     filter: Option<Expr>,
     from: Option<Position>,
+    durable: Option<String>,
     stream: Option<ChangeStream<Change<M>>>,
     _model: PhantomData<fn() -> M>,
 }
@@ -40,6 +41,7 @@ impl Database {
             events: Operation::ALL.to_vec(),
             filter: None,
             from: None,
+            durable: None,
             stream: None,
             _model: PhantomData,
         }
@@ -77,6 +79,32 @@ impl<M: Model> Subscribe<M> {
         self
     }
 
+    /// A durable named subscriber: the database stores the position it acknowledges
+    /// ([`Subscribe::acknowledge`]); a subscription of the same name (after a restart, on
+    /// another machine) starts after it, and pruning never deletes a change above it. The
+    /// first time, it starts where [`Subscribe::from`] says (default: the newest change now).
+    /// One consumer per name at a time: two would share one acknowledged position.
+    ///
+    /// # Errors
+    /// The stream's first item is [`Error::SubscriberName`] for an empty or overlong name.
+    #[must_use]
+    pub fn durable(mut self, name: impl Into<String>) -> Self {
+        self.durable = Some(name.into());
+        self
+    }
+
+    /// Stores that this durable subscriber handled every change up to `position`.
+    ///
+    /// # Errors
+    /// [`Error::NotDurable`] without [`Subscribe::durable`]; [`Error::NoSuchSubscriber`]
+    /// before the stream started (it registers on its first poll); a failed query.
+    pub async fn acknowledge(&self, position: Position) -> Result<(), Error> {
+        let Some(name) = &self.durable else {
+            return Err(Error::NotDurable);
+        };
+        super::durable::acknowledge(&self.db, name, position).await
+    }
+
     /// Makes the reader drop its connections and open new ones (see
     /// [`ChangeStream::reconnect`]); nothing happens before the first poll.
     pub fn reconnect(&self) {
@@ -103,6 +131,7 @@ impl<M: Model> futures_core::Stream for Subscribe<M> {
                     tables: vec![M::TABLE.to_string()],
                     from: this.from,
                 },
+                this.durable.clone(),
                 TypedDecoder::<M> {
                     events: this.events.clone(),
                     filter: this.filter.clone(),

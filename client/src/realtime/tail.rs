@@ -1,5 +1,6 @@
-//! The reader: a task that waits for wake-ups, numbers committed changes, reads the log after
-//! the last position it delivered and hands changes over through a bounded channel. After an
+//! The reader: a task that waits for wake-ups, reads the log after the last position it
+//! delivered (on MySQL/MariaDB the read numbers committed changes first) and hands changes over
+//! through a bounded channel. After an
 //! error it reconnects with backoff and resumes after the last delivered position.
 
 use std::pin::Pin;
@@ -12,7 +13,6 @@ use super::{Error, Operation, Position, RawChange};
 use crate::connection::Value;
 use crate::database::Database;
 use crate::row::{FromColumn, Row};
-use crate::transaction::Isolation;
 
 /// Changes a reader fetches per query.
 const BATCH: i64 = 500;
@@ -132,12 +132,15 @@ impl Decoder for AsLogged {
 /// [`Error::Database`] when the database cannot be reached at the start; later connection
 /// errors are retried by the reader, not returned.
 pub fn tail(db: &Database, options: TailOptions) -> ChangeStream<RawChange> {
-    start(db, options, AsLogged)
+    start(db, options, None, AsLogged)
 }
 
+/// Starts a reader; a `durable` subscriber starts after its acknowledged position (registered
+/// at `options.from`, or the newest change, the first time).
 pub(crate) fn start<D: Decoder>(
     db: &Database,
     options: TailOptions,
+    durable: Option<String>,
     decoder: D,
 ) -> ChangeStream<D::Item> {
     let (sender, receiver) = tokio::sync::mpsc::channel(CHANNEL);
@@ -145,6 +148,7 @@ pub(crate) fn start<D: Decoder>(
     let task = tokio::spawn(run(
         db.clone(),
         options,
+        durable,
         decoder,
         sender,
         Arc::clone(&control),
@@ -194,17 +198,34 @@ async fn log_exists(db: &Database) -> crate::Result<bool> {
     Ok(db.fetch_all(capture.head_position(), &[]).await.is_ok())
 }
 
-/// Deletes numbered changes committed before `before`; returns how many.
+/// Deletes numbered changes committed before `before`, keeping every change a durable
+/// subscriber has not acknowledged; returns how many.
 ///
 /// # Errors
 /// A query failed (a database without a change log has nothing to prune: 0).
 pub async fn prune(db: &Database, before: chrono::DateTime<chrono::Utc>) -> crate::Result<u64> {
+    prune_tables(db, before, &[]).await
+}
+
+/// [`prune`] of the changes of `tables` only (every table when empty): one table's retention.
+///
+/// # Errors
+/// A query failed (a database without a change log has nothing to prune: 0).
+pub async fn prune_tables(
+    db: &Database,
+    before: chrono::DateTime<chrono::Utc>,
+    tables: &[String],
+) -> crate::Result<u64> {
     if !log_exists(db).await? {
         return Ok(0);
     }
     let capture = capture_for(db.backend());
+    db.execute(capture.create_subscribers(), &[]).await?;
     let cutoff = before.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
-    db.execute(capture.prune(), &[Value::Text(cutoff)]).await
+    let sql = capture
+        .prune()
+        .replace("{tables}", &super::capture::in_tables(db.backend(), tables));
+    db.execute(&sql, &[Value::Text(cutoff)]).await
 }
 
 fn text_at(row: &Row, index: usize) -> Result<String, sqlx::Error> {
@@ -247,6 +268,11 @@ impl Session {
             }
             _ => None,
         };
+        // Changes an earlier capture left without a position get theirs now (the listener
+        // is up, so their notification is not missed).
+        if let Numbering::AtCommit { leftovers } = capture.numbering() {
+            db.fetch_all(leftovers, &[]).await?;
+        }
         Ok(Self {
             db,
             capture,
@@ -321,61 +347,9 @@ impl Session {
                 tokio::time::sleep(self.poll).await;
                 self.poll = (self.poll * 2).min(MAX_POLL);
             },
-        }
-    }
-
-    /// Gives committed, unnumbered changes their positions.
-    async fn number(&self) -> Result<(), Error> {
-        match self.capture.numbering() {
-            Numbering::AtWrite => Ok(()),
-            Numbering::Statement(sql) => {
-                self.db.fetch_all(sql, &[]).await?;
-                Ok(())
-            }
-            Numbering::Steps(steps) => {
-                if self
-                    .db
-                    .fetch_all(self.capture.pending_query(), &[])
-                    .await?
-                    .is_empty()
-                {
-                    return Ok(());
-                }
-                let backend = self.db.backend();
-                let mut tx = self.db.begin(Some(Isolation::ReadCommitted)).await?;
-                let head_rows = tx.fetch_all(steps.lock_head, &[]).await?;
-                let head = head_rows
-                    .first()
-                    .map(|row| i64::from_column_at(row, 0))
-                    .transpose()
-                    .map_err(|e| crate::Error::query(backend, Some(steps.lock_head), e))?
-                    .unwrap_or(0);
-                let pending = tx
-                    .fetch_all(steps.list_pending, &[Value::Int(1000)])
-                    .await?;
-                let ids = pending
-                    .iter()
-                    .map(|row| i64::from_column_at(row, 0))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| crate::Error::query(backend, Some(steps.list_pending), e))?;
-                if ids.is_empty() {
-                    tx.rollback().await?;
-                    return Ok(());
-                }
-                let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-                let positions: Vec<String> = (head + 1..)
-                    .zip(&ids)
-                    .map(|(position, id)| format!("WHEN {id} THEN {position}"))
-                    .collect();
-                let sql = steps
-                    .number_ids
-                    .replace("{positions}", &positions.join(" "))
-                    .replace("{ids}", &list.join(","));
-                tx.execute(&sql, &[]).await?;
-                let count = i64::try_from(ids.len()).unwrap_or(i64::MAX);
-                tx.execute(steps.store_head, &[Value::Int(head + count)])
-                    .await?;
-                tx.commit().await?;
+            Wake::Read => {
+                tokio::time::sleep(self.poll).await;
+                self.poll = (self.poll * 2).min(MAX_POLL);
                 Ok(())
             }
         }
@@ -442,20 +416,6 @@ fn decode_change(row: &Row) -> Result<Result<RawChange, Error>, sqlx::Error> {
     }))
 }
 
-/// `AND table_name IN ('a', 'b')`, or nothing for every table.
-fn table_filter(db: &Database, tables: &[String]) -> String {
-    if tables.is_empty() {
-        return String::new();
-    }
-    let dialect = crate::dialect::dialect_for(db.backend());
-    let names: Vec<String> = tables.iter().map(|t| dialect.string_literal(t)).collect();
-    format!(
-        " AND {} IN ({})",
-        dialect.quote("table_name"),
-        names.join(", ")
-    )
-}
-
 /// Checks that every table has capture.
 async fn check_capture(db: &Database, tables: &[String]) -> Result<(), Error> {
     let captured = captured_tables(db).await?;
@@ -493,6 +453,7 @@ pub(crate) async fn live_columns(
 async fn run<D: Decoder>(
     source: Database,
     options: TailOptions,
+    durable: Option<String>,
     mut decoder: D,
     sender: tokio::sync::mpsc::Sender<Result<D::Item, Error>>,
     control: Arc<Control>,
@@ -504,7 +465,10 @@ async fn run<D: Decoder>(
             Some(position) => position,
             None => head_position(&source).await?,
         };
-        Ok::<_, Error>(from)
+        match &durable {
+            Some(name) => super::durable::register(&source, name, from).await,
+            None => Ok::<_, Error>(from),
+        }
     };
     let mut after = match start.await {
         Ok(from) => from,
@@ -513,7 +477,7 @@ async fn run<D: Decoder>(
             return;
         }
     };
-    let tables = table_filter(&source, &options.tables);
+    let tables = capture_for(source.backend()).table_filter(&options.tables);
     let mut backoff = Duration::from_millis(50);
     let mut first = true;
     loop {
@@ -581,13 +545,14 @@ async fn follow<D: Decoder>(
 ) -> Result<Stop, Error> {
     decoder.prepare(&session.db, session.capture).await?;
     loop {
-        session.number().await?;
         loop {
             let batch = session.read(tables, *after).await?;
             let full = i64::try_from(batch.len()).unwrap_or(i64::MAX) >= BATCH;
             let Some(last) = batch.last().map(|c| c.position) else {
                 break;
             };
+            // Activity: poll soon again (engines that poll).
+            session.poll = MIN_POLL;
             for item in decoder.decode(&session.db, session.capture, batch).await? {
                 if sender.send(Ok(item)).await.is_err() {
                     return Ok(Stop::ConsumerGone);

@@ -1,5 +1,6 @@
 //! `fox realtime prune --older-than DURATION`: delete changes of the change log that committed
-//! longer ago than DURATION.
+//! longer ago than DURATION (never one a durable subscriber has not acknowledged);
+//! `fox realtime subscribers`: list durable subscribers, or forget one with `--remove NAME`.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -17,6 +18,16 @@ pub enum RealtimeCommand {
         /// `36h`, `90m`).
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         older_than: Duration,
+        /// Database URL.
+        #[arg(long, env = "FOX_DATABASE_URL", hide_env_values = true)]
+        database: String,
+    },
+    /// List durable subscribers (name and acknowledged position), which pruning waits for; or
+    /// forget one that stopped for good with `--remove NAME`.
+    Subscribers {
+        /// Forget this durable subscriber: pruning no longer keeps changes for it.
+        #[arg(long, value_name = "NAME")]
+        remove: Option<String>,
         /// Database URL.
         #[arg(long, env = "FOX_DATABASE_URL", hide_env_values = true)]
         database: String,
@@ -77,6 +88,39 @@ pub async fn run(command: RealtimeCommand) -> anyhow::Result<ExitCode> {
                 before.format("%Y-%m-%dT%H:%M:%SZ")
             );
             Ok(ExitCode::SUCCESS)
+        }
+        RealtimeCommand::Subscribers { remove, database } => {
+            let url = foxdb::DatabaseUrl::parse(&database)?;
+            let db = foxdb::Database::connect(url.expose()).await?;
+            let outcome = match remove {
+                Some(name) => foxdb::realtime::remove_durable_subscriber(&db, &name)
+                    .await
+                    .map(|removed| {
+                        if removed {
+                            println!("durable subscriber {name:?} removed");
+                            ExitCode::SUCCESS
+                        } else {
+                            eprintln!("no durable subscriber named {name:?}");
+                            ExitCode::FAILURE
+                        }
+                    }),
+                None => foxdb::realtime::durable_subscribers(&db)
+                    .await
+                    .map(|subscribers| {
+                        if subscribers.is_empty() {
+                            println!("no durable subscribers");
+                        }
+                        for subscriber in subscribers {
+                            println!(
+                                "{}\tacknowledged {}",
+                                subscriber.name, subscriber.acknowledged
+                            );
+                        }
+                        ExitCode::SUCCESS
+                    }),
+            };
+            db.close().await;
+            Ok(outcome?)
         }
     }
 }

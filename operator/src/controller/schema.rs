@@ -350,6 +350,20 @@ async fn decide(
         }
         Err(error) => tracing::warn!(%error, "deleting expired audit records failed"),
     }
+    // Change-log retention: each reconcile deletes the changes of a captured table older than
+    // its realtimeRetentionDays (never one a durable subscriber has not acknowledged).
+    match crate::engine::prune_expired_changes(&url, spec).await {
+        Ok(pruned) => {
+            for (table, deleted) in pruned.iter().filter(|(_, deleted)| *deleted > 0) {
+                tracing::info!(
+                    table,
+                    deleted,
+                    "expired changes deleted from the change log"
+                );
+            }
+        }
+        Err(error) => tracing::warn!(%error, "deleting expired changes failed"),
+    }
     match outcome {
         ApplyOutcome::Applied { plan, duration, .. } => {
             let namespace = schema.namespace().unwrap_or_default();

@@ -16,6 +16,7 @@ pub mod history;
 pub mod lock;
 pub mod ownership;
 pub mod plan;
+pub mod realtime_retention;
 pub mod render;
 pub mod required_index;
 pub mod seed;
@@ -28,3 +29,4 @@ pub use apply::{ApplyEvent, ApplyOptions, ApplyOutcome, apply_schema, plan_schem
 pub use audit_retention::prune_expired_audit;
 pub use error::EngineError;
 pub use plan::Plan;
+pub use realtime_retention::prune_expired_changes;

@@ -5,8 +5,9 @@
 //!
 //! # Expected flow
 //! One reader follows the whole change log and fans changes out to the connections that
-//! start from now; a connection resuming from a position (`Last-Event-ID`, `from=`) reads the
-//! log with a reader of its own. Every request needs `Authorization: Bearer <token>` (or
+//! start from now; each change is serialized once per distinct filter set (connections share
+//! the text, not a copy); a connection resuming from a position (`Last-Event-ID`, `from=`)
+//! reads the log with a reader of its own. Every request needs `Authorization: Bearer <token>` (or
 //! `access_token=`, for browsers' EventSource and WebSocket, which cannot set headers):
 //! none or an invalid one is 401, a table or filter outside the token's scope 403, a
 //! malformed request 400 with the reason — all before any row is read.
@@ -17,7 +18,7 @@ pub mod token;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -28,7 +29,7 @@ use futures_util::StreamExt;
 use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 use tokio::sync::broadcast;
 
-use request::{Refusal, Wanted, message_for, parse_request};
+use request::{Refusal, Wanted, filter_key, message_text, parse_request};
 
 /// Changes buffered for live connections; one that falls further behind is closed (it
 /// resumes with `Last-Event-ID`).
@@ -39,8 +40,46 @@ const FAN_OUT_BUFFER: usize = 8192;
 pub struct Gateway {
     secret: Vec<u8>,
     db: foxdb::Database,
-    live: broadcast::Sender<Arc<RawChange>>,
+    live: broadcast::Sender<Arc<Outgoing>>,
     metrics: Metrics,
+}
+
+/// A change on its way to connections, with its message text per filter set, rendered by the
+/// first connection that needs it and shared by the rest.
+#[derive(Debug)]
+struct Outgoing {
+    change: RawChange,
+    rendered: std::sync::Mutex<Vec<(Arc<str>, Option<Utf8Bytes>)>>,
+}
+
+impl Outgoing {
+    fn new(change: RawChange) -> Self {
+        Self {
+            change,
+            rendered: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The message for a connection that wants `wanted` (its filters keyed by `key`), or
+    /// `None` when it does not want this change.
+    fn message(&self, wanted: &Wanted, key: &Arc<str>) -> Option<Utf8Bytes> {
+        if !wanted.tables.contains(&self.change.table) {
+            return None;
+        }
+        let mut rendered = self
+            .rendered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, text)) = rendered
+            .iter()
+            .find(|(k, _)| Arc::ptr_eq(k, key) || **k == **key)
+        {
+            return text.clone();
+        }
+        let text = message_text(&self.change, &wanted.filters).map(Utf8Bytes::from);
+        rendered.push((Arc::clone(key), text.clone()));
+        text
+    }
 }
 
 #[derive(Debug)]
@@ -103,7 +142,7 @@ impl Gateway {
             while let Some(change) = changes.next().await {
                 match change {
                     // No receivers is fine: nobody is listening live.
-                    Ok(change) => drop(live.send(Arc::new(change))),
+                    Ok(change) => drop(live.send(Arc::new(Outgoing::new(change)))),
                     Err(error) => tracing::error!(%error, "the gateway's change reader stopped"),
                 }
             }
@@ -202,18 +241,18 @@ impl Gateway {
 }
 
 enum Source {
-    Live(broadcast::Receiver<Arc<RawChange>>),
+    Live(broadcast::Receiver<Arc<Outgoing>>),
     Resumed(ChangeStream<RawChange>),
 }
 
 impl Source {
     /// The next change; `None` when the connection should end (its reader stopped, or it
     /// fell too far behind the shared reader: the client resumes by position).
-    async fn next(&mut self) -> Option<Arc<RawChange>> {
+    async fn next(&mut self) -> Option<Arc<Outgoing>> {
         match self {
             Self::Live(receiver) => receiver.recv().await.ok(),
             Self::Resumed(stream) => match stream.next().await {
-                Some(Ok(change)) => Some(Arc::new(change)),
+                Some(Ok(change)) => Some(Arc::new(Outgoing::new(change))),
                 Some(Err(error)) => {
                     tracing::warn!(%error, "a resumed gateway connection's reader stopped");
                     None
@@ -250,16 +289,17 @@ async fn sse(
         Err(refused) => return refused,
     };
     let mut source = gateway.source(&wanted);
+    let key: Arc<str> = filter_key(&wanted.filters).into();
     let stream = async_stream(move |sender| async move {
         let _connected = Connected::new(&gateway.metrics);
         while let Some(change) = source.next().await {
-            let Some(message) = message_for(&change, &wanted) else {
+            let Some(message) = change.message(&wanted, &key) else {
                 continue;
             };
             let event = Event::default()
-                .id(change.position.to_string())
+                .id(change.change.position.to_string())
                 .event("change")
-                .data(message.to_string());
+                .data(message.as_str());
             if sender
                 .send(Ok::<_, std::convert::Infallible>(event))
                 .await
@@ -291,12 +331,13 @@ async fn websocket(
 
 async fn forward(gateway: Arc<Gateway>, mut socket: WebSocket, mut source: Source, wanted: Wanted) {
     let _connected = Connected::new(&gateway.metrics);
+    let key: Arc<str> = filter_key(&wanted.filters).into();
     loop {
         tokio::select! {
             change = source.next() => {
                 let Some(change) = change else { break };
-                let Some(message) = message_for(&change, &wanted) else { continue };
-                if socket.send(Message::Text(message.to_string().into())).await.is_err() {
+                let Some(message) = change.message(&wanted, &key) else { continue };
+                if socket.send(Message::Text(message)).await.is_err() {
                     break;
                 }
                 gateway.metrics.messages.inc();

@@ -150,40 +150,58 @@ fn row_matches(row: Option<&Value>, filters: &BTreeMap<String, String>) -> bool 
     })
 }
 
-/// The JSON message for `change` under `wanted`, or `None` when it is not wanted. A row image
-/// that does not match the filters is left out (`null`), so a scoped token never sees a row
-/// outside its filters, also when an update moves a row out of them.
-pub fn message_for(change: &RawChange, wanted: &Wanted) -> Option<Value> {
-    if !wanted.tables.contains(&change.table) {
-        return None;
-    }
-    let (old, new) = if wanted.filters.is_empty() {
-        (change.old.clone(), change.new.clone())
+/// The key under which connections share their messages: connections with the same filters
+/// get the same text for a change (the tables only decide whether they get it at all).
+pub fn filter_key(filters: &BTreeMap<String, String>) -> String {
+    serde_json::to_string(filters).unwrap_or_default()
+}
+
+/// A message as sent: borrowed from the change, serialized once.
+#[derive(serde::Serialize)]
+struct Message<'a> {
+    position: i64,
+    table: &'a str,
+    op: &'a str,
+    key: &'a Value,
+    old: Option<&'a Value>,
+    new: Option<&'a Value>,
+    #[serde(rename = "committedAt")]
+    committed_at: String,
+}
+
+/// The JSON text of the message for `change` under `filters`, or `None` when no row image
+/// matches them. A row image that does not match is left out (`null`), so a scoped token
+/// never sees a row outside its filters, also when an update moves a row out of them. (The
+/// table is checked by the caller: [`Wanted::tables`].)
+pub fn message_text(change: &RawChange, filters: &BTreeMap<String, String>) -> Option<String> {
+    let (old, new) = if filters.is_empty() {
+        (change.old.as_ref(), change.new.as_ref())
     } else {
         let old = change
             .old
             .as_ref()
-            .filter(|_| row_matches(change.old.as_ref(), &wanted.filters))
-            .cloned();
+            .filter(|_| row_matches(change.old.as_ref(), filters));
         let new = change
             .new
             .as_ref()
-            .filter(|_| row_matches(change.new.as_ref(), &wanted.filters))
-            .cloned();
+            .filter(|_| row_matches(change.new.as_ref(), filters));
         if old.is_none() && new.is_none() {
             return None;
         }
         (old, new)
     };
-    Some(serde_json::json!({
-        "position": change.position.0,
-        "table": change.table,
-        "op": change.op.as_str(),
-        "key": change.primary_key,
-        "old": old,
-        "new": new,
-        "committedAt": change.committed_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-    }))
+    serde_json::to_string(&Message {
+        position: change.position.0,
+        table: &change.table,
+        op: change.op.as_str(),
+        key: &change.primary_key,
+        old,
+        new,
+        committed_at: change
+            .committed_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+    })
+    .ok()
 }
 
 #[cfg(test)]

@@ -235,12 +235,19 @@ async fn fox_realtime_prune_deletes_changes_older_than_the_duration() {
             &url,
         ]);
         assert_eq!(pruned.status.code(), Some(0), "{engine}");
+        // SQLite keeps its newest change: the next position continues after its row id.
+        let kept_newest = usize::from(engine == Backend::Sqlite);
         assert!(
-            super::support::text(&pruned.stdout).contains(": 3 change(s)"),
+            super::support::text(&pruned.stdout)
+                .contains(&format!(": {} change(s)", 3 - kept_newest)),
             "{engine}: {}",
             super::support::text(&pruned.stdout)
         );
-        assert!(logged(&database).await.is_empty(), "{engine}: pruned");
+        assert_eq!(
+            logged(&database).await.len(),
+            kept_newest,
+            "{engine}: pruned"
+        );
         let refused =
             super::support::fox(&["realtime", "prune", "--older-than", "7", "--database", &url]);
         assert_eq!(
@@ -253,4 +260,145 @@ async fn fox_realtime_prune_deletes_changes_older_than_the_duration() {
             "{engine}"
         );
     }
+}
+
+/// `committed_at` of every change at or below `position` set two days back.
+async fn age_changes(database: &TestDatabase, position: i64) {
+    let two_days_ago = match database.engine() {
+        Backend::Postgres => "now() - interval '2 days'",
+        Backend::MySql => "UTC_TIMESTAMP(6) - INTERVAL 2 DAY",
+        Backend::Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-2 days')",
+    };
+    execute(
+        database,
+        &format!(
+            "UPDATE _fox_changes SET committed_at = {two_days_ago} WHERE position <= {position}"
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_reconcile_prunes_by_realtime_retention_days_and_keeps_what_a_durable_subscriber_has_not_acknowledged()
+ {
+    use foxdb::realtime::Position;
+    for engine in Backend::ALL {
+        let database = TestDatabase::create(engine).await;
+        let schema = tables(&format!(
+            "{}      realtimeRetentionDays: 1\n",
+            items(true, "")
+        ));
+        applied(apply(&database, &schema, false).await);
+        for id in 1..=4 {
+            execute(
+                &database,
+                &format!("INSERT INTO items (id, name) VALUES ({id}, 'n')"),
+            )
+            .await;
+        }
+        assert_eq!(logged(&database).await.len(), 4, "{engine}: numbered");
+        let positions: Vec<i64> = logged(&database)
+            .await
+            .iter()
+            .filter_map(|r| r[0].as_deref()?.trim().parse().ok())
+            .collect();
+        // A durable subscriber that handled the first change only.
+        let db = foxdb::Database::connect(database.url())
+            .await
+            .expect("connects");
+        let mut subscription = db.subscribe::<Item>().durable("indexer").from(Position(0));
+        use futures_util::StreamExt;
+        let first = tokio::time::timeout(std::time::Duration::from_secs(10), subscription.next())
+            .await
+            .expect("a change")
+            .expect("the stream goes on")
+            .expect("a change, not an error");
+        subscription
+            .acknowledge(first.position)
+            .await
+            .expect("acknowledges");
+        drop(subscription);
+        // Three of the four changes are older than the retention; one was acknowledged.
+        age_changes(&database, positions[2]).await;
+        let url = super::support::url(&database);
+        let pruned = fox_operator::engine::prune_expired_changes(&url, &schema.spec)
+            .await
+            .expect("prunes");
+        assert_eq!(
+            pruned,
+            [("items".to_string(), 1)],
+            "{engine}: only the acknowledged one"
+        );
+        assert_eq!(logged(&database).await.len(), 3, "{engine}");
+        // `fox realtime subscribers` shows what pruning waits for.
+        let database_url = database.url().to_string();
+        let listed = super::support::fox(&["realtime", "subscribers", "--database", &database_url]);
+        assert_eq!(listed.status.code(), Some(0), "{engine}");
+        assert!(
+            super::support::text(&listed.stdout)
+                .contains(&format!("indexer\tacknowledged {}", first.position)),
+            "{engine}: {}",
+            super::support::text(&listed.stdout)
+        );
+        let unknown = super::support::fox(&[
+            "realtime",
+            "subscribers",
+            "--remove",
+            "nobody",
+            "--database",
+            &database_url,
+        ]);
+        assert_eq!(unknown.status.code(), Some(1), "{engine}");
+        // Once the subscriber moves on (or is removed), the expired ones go.
+        foxdb::realtime::acknowledge(&db, "indexer", Position(positions[1]))
+            .await
+            .expect("acknowledges");
+        let pruned = fox_operator::engine::prune_expired_changes(&url, &schema.spec)
+            .await
+            .expect("prunes");
+        assert_eq!(pruned, [("items".to_string(), 1)], "{engine}");
+        assert!(
+            foxdb::realtime::remove_durable_subscriber(&db, "indexer")
+                .await
+                .expect("removes")
+        );
+        let pruned = fox_operator::engine::prune_expired_changes(&url, &schema.spec)
+            .await
+            .expect("prunes");
+        assert_eq!(
+            pruned,
+            [("items".to_string(), 1)],
+            "{engine}: the third expired change"
+        );
+        assert_eq!(
+            logged(&database).await.len(),
+            1,
+            "{engine}: the recent change stays"
+        );
+        db.close().await;
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, foxdb::Model)]
+#[foxdb(table = "items")]
+struct Item {
+    #[foxdb(primary_key)]
+    id: i32,
+    name: String,
+    data: Option<Vec<u8>>,
+}
+
+#[test]
+fn a_retention_without_realtime_is_refused() {
+    let yaml = format!(
+        "apiVersion: foxdb.dev/v1alpha1\nkind: FoxSchema\nmetadata: {{name: test}}\nspec:\n  databaseRef: {{name: db}}\n  tables:\n{}      realtimeRetentionDays: 7\n",
+        items(false, "")
+    );
+    let mut set = fox_crds::manifest::ManifestSet::default();
+    fox_crds::manifest::parse_manifests("test.yaml".as_ref(), &yaml, &mut set);
+    let problems = format!("{:?}", set.problems);
+    assert!(
+        problems.contains("realtimeRetentionDays") && problems.contains("realtime: true"),
+        "{problems}"
+    );
 }
