@@ -168,6 +168,22 @@ impl TestDatabase {
             }
             Backend::MySql => {
                 let mut connection = sqlx::MySqlConnection::connect(&mysql_server_url()).await?;
+                // As PostgreSQL's WITH (FORCE): end the sessions still in the database first, or
+                // an open transaction's metadata lock (a pooled connection the test's runtime can
+                // no longer roll back while this drop blocks it) makes the DROP wait forever.
+                let sessions: Vec<i64> = sqlx::query_scalar(
+                    "SELECT CAST(ID AS SIGNED) FROM information_schema.PROCESSLIST \
+                     WHERE DB = ? AND ID <> CONNECTION_ID()",
+                )
+                .bind(name)
+                .fetch_all(&mut connection)
+                .await?;
+                for id in sessions {
+                    // A session that ended meanwhile is no error.
+                    let _ = sqlx::raw_sql(AssertSqlSafe(format!("KILL {id}")))
+                        .execute(&mut connection)
+                        .await;
+                }
                 sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`")))
                     .execute(&mut connection)
                     .await?;
