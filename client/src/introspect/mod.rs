@@ -99,6 +99,24 @@ pub struct UndeclaredObject {
     pub definition: String,
 }
 
+impl UndeclaredObject {
+    /// One row of an engine's listing: kind, name, table (or NULL), definition (or NULL).
+    #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+    fn from_row<'r, R>(row: &'r R) -> Self
+    where
+        R: sqlx::Row,
+        usize: sqlx::ColumnIndex<R>,
+        String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    {
+        Self {
+            kind: row.get(0),
+            name: row.get(1),
+            table: row.get(2),
+            definition: row.get::<Option<String>, _>(3).unwrap_or_default(),
+        }
+    }
+}
+
 /// Lists the live objects of the database `connection` is connected to that a FoxSchema
 /// cannot declare, FoxDB's own (`_fox_*`) left out: what `fox generate schema` reports
 /// instead of dropping silently.

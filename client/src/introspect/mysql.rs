@@ -275,12 +275,7 @@ pub(super) async fn undeclared(connection: &mut MySqlConnection) -> Result<Vec<U
         .await
         .map_err(|e| query_error(UNDECLARED, e))?
         .iter()
-        .map(|row| UndeclaredObject {
-            kind: row.get(0),
-            name: row.get(1),
-            table: row.get(2),
-            definition: row.get::<Option<String>, _>(3).unwrap_or_default(),
-        })
+        .map(UndeclaredObject::from_row)
         .collect())
 }
 

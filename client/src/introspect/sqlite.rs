@@ -267,12 +267,7 @@ pub(super) async fn undeclared(connection: &mut SqliteConnection) -> Result<Vec<
         .await
         .map_err(|e| query_error(UNDECLARED, e))?
         .iter()
-        .map(|row| UndeclaredObject {
-            kind: row.get(0),
-            name: row.get(1),
-            table: row.get(2),
-            definition: row.get::<Option<String>, _>(3).unwrap_or_default(),
-        })
+        .map(UndeclaredObject::from_row)
         .collect();
     for row in sqlx::query(INDEXES_WITH_SQL)
         .fetch_all(&mut *connection)
