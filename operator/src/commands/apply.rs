@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::report::{plan_summary, plan_text, statement_headline};
+use super::report::{plan_summary, plan_text, print_tenant_results, statement_headline};
 use super::target::{Target, load_valid_manifests, resolve_targets, tenant_targets};
 use crate::engine::tenants::TenantTargets;
 use crate::engine::{ApplyEvent, ApplyOptions, ApplyOutcome, apply_schema};
@@ -230,25 +230,6 @@ async fn apply_to_tenants(
     let results = tenants
         .apply(spec, Some(&to_apply), &options, &mut |_| {}, &mut |_| {})
         .await;
-    for result in results {
-        match result.outcome {
-            Ok(ApplyOutcome::Applied { plan, duration, .. }) => println!(
-                "  {}: applied plan {} in {} ms: {}",
-                result.tenant,
-                plan.hash,
-                duration.as_millis(),
-                plan_summary(&plan)
-            ),
-            Ok(ApplyOutcome::InSync { .. }) => println!("  {}: in sync", result.tenant),
-            Ok(ApplyOutcome::DryRun(_) | ApplyOutcome::AwaitingApproval(_)) => {
-                println!("  {}: not applied (awaiting approval)", result.tenant);
-                failed.push(result.tenant);
-            }
-            Err(error) => {
-                println!("  {}: FAILED: {error}", result.tenant);
-                failed.push(result.tenant);
-            }
-        }
-    }
+    failed.extend(print_tenant_results(results));
     Ok(failed)
 }

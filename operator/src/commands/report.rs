@@ -156,3 +156,33 @@ pub fn statement_headline(sql: &str) -> String {
     }
     headline
 }
+
+/// Prints one line per tenant of an apply to every tenant and returns the tenants that did not
+/// apply (failed, or held for approval).
+pub fn print_tenant_results(
+    results: Vec<crate::engine::tenant_schemas::TenantResult<crate::engine::ApplyOutcome>>,
+) -> Vec<String> {
+    use crate::engine::ApplyOutcome;
+    let mut failed = Vec::new();
+    for result in results {
+        match result.outcome {
+            Ok(ApplyOutcome::Applied { plan, duration, .. }) => println!(
+                "  {}: applied plan {} in {} ms: {}",
+                result.tenant,
+                plan.hash,
+                duration.as_millis(),
+                plan_summary(&plan)
+            ),
+            Ok(ApplyOutcome::InSync { .. }) => println!("  {}: in sync", result.tenant),
+            Ok(ApplyOutcome::DryRun(_) | ApplyOutcome::AwaitingApproval(_)) => {
+                println!("  {}: not applied (awaiting approval)", result.tenant);
+                failed.push(result.tenant);
+            }
+            Err(error) => {
+                println!("  {}: FAILED: {error}", result.tenant);
+                failed.push(result.tenant);
+            }
+        }
+    }
+    failed
+}

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use clap::Subcommand;
 
-use super::report::plan_summary;
+use super::report::print_tenant_results;
 use super::target::{Target, load_valid_manifests, resolve_targets};
+use crate::engine::ApplyOptions;
 use crate::engine::tenant_schemas::{apply_tenants, create_tenant_namespace};
-use crate::engine::{ApplyOptions, ApplyOutcome};
 
 /// What `fox tenant` does.
 #[derive(Debug, Subcommand)]
@@ -126,26 +126,7 @@ async fn apply_all(
             &mut |_| {},
         )
         .await;
-        for result in results {
-            match result.outcome {
-                Ok(ApplyOutcome::Applied { plan, duration, .. }) => println!(
-                    "  {}: applied plan {} in {} ms: {}",
-                    result.tenant,
-                    plan.hash,
-                    duration.as_millis(),
-                    plan_summary(&plan)
-                ),
-                Ok(ApplyOutcome::InSync { .. }) => println!("  {}: in sync", result.tenant),
-                Ok(ApplyOutcome::DryRun(_) | ApplyOutcome::AwaitingApproval(_)) => {
-                    println!("  {}: not applied (awaiting approval)", result.tenant);
-                    failed.push(result.tenant);
-                }
-                Err(error) => {
-                    println!("  {}: FAILED: {error}", result.tenant);
-                    failed.push(result.tenant);
-                }
-            }
-        }
+        failed.extend(print_tenant_results(results));
     }
     if failed.is_empty() {
         Ok(ExitCode::SUCCESS)

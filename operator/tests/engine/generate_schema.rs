@@ -62,23 +62,25 @@ fn assert_in_sync(database: &TestDatabase, folder: &tempfile::TempDir, yaml: &st
     );
 }
 
+/// `fox apply -f path` on `database`, which must succeed; returns what it printed.
+fn apply(database: &TestDatabase, path: &str) -> String {
+    let applied = fox(&["apply", "-f", path, "--database", database.url()]);
+    assert_eq!(
+        applied.status.code(),
+        Some(0),
+        "{}: {}{}",
+        database.engine(),
+        text(&applied.stdout),
+        text(&applied.stderr)
+    );
+    text(&applied.stdout)
+}
+
 #[tokio::test]
 async fn the_schema_of_a_database_foxdb_made_replans_in_sync() {
     for engine in Backend::ALL {
         let database = TestDatabase::create(engine).await;
-        let applied = fox(&[
-            "apply",
-            "-f",
-            "../examples/blog/",
-            "--database",
-            database.url(),
-        ]);
-        assert_eq!(
-            applied.status.code(),
-            Some(0),
-            "{engine}: {}",
-            text(&applied.stderr)
-        );
+        apply(&database, "../examples/blog/");
         let (folder, yaml, _) = generate(&database, &[]);
         // The name of the FoxSchema that owns the database, so the next apply is allowed.
         assert!(
@@ -229,24 +231,10 @@ async fn a_database_made_by_hand_is_adopted_in_sync_and_what_cannot_be_declared_
             "    - name: order_items\n      columns:\n        - {name: gift, type: boolean, default: false}\n",
         );
         std::fs::write(&path, grown).expect("writes");
-        let applied = fox(&[
-            "apply",
-            "-f",
-            path.to_str().expect("utf-8"),
-            "--database",
-            database.url(),
-        ]);
-        assert_eq!(
-            applied.status.code(),
-            Some(0),
-            "{engine}: {}{}",
-            text(&applied.stdout),
-            text(&applied.stderr)
-        );
+        let applied = apply(&database, path.to_str().expect("utf-8"));
         assert!(
-            text(&applied.stdout).contains("add column order_items.gift"),
-            "{engine}: {}",
-            text(&applied.stdout)
+            applied.contains("add column order_items.gift"),
+            "{engine}: {applied}"
         );
     }
 }
@@ -301,19 +289,7 @@ async fn two_hundred_tables_replan_in_sync() {
         let source = tempfile::tempdir().expect("temp dir");
         let path = source.path().join("wide.yaml");
         std::fs::write(&path, &manifest).expect("writes");
-        let applied = fox(&[
-            "apply",
-            "-f",
-            path.to_str().expect("utf-8"),
-            "--database",
-            database.url(),
-        ]);
-        assert_eq!(
-            applied.status.code(),
-            Some(0),
-            "{engine}: {}",
-            text(&applied.stderr)
-        );
+        apply(&database, path.to_str().expect("utf-8"));
         let (folder, yaml, _) = generate(&database, &[]);
         assert_eq!(
             yaml.matches("\n    - name: t").count(),
