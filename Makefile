@@ -99,11 +99,14 @@ bench-realtime: services
 	$(CARGO) run --release -p fox-bench-realtime --bin bench-realtime
 
 ## docs: the documentation site (mdBook, with search) from docs/ into $(TARGET_DIR)/book; any
-## warning fails it. Installs mdBook with cargo when it is missing.
+## warning fails it, and so does a dead internal link or anchor in the built site. Installs mdBook
+## with cargo when it is missing.
 docs:
 	@command -v mdbook >/dev/null || $(CARGO) install mdbook --locked --no-default-features --features search
 	@out=$$(mdbook build --dest-dir $(TARGET_DIR)/book 2>&1); status=$$?; echo "$$out"; \
 	  if [ $$status -ne 0 ] || echo "$$out" | grep -q WARN; then echo "make docs: mdBook failed or warned"; exit 1; fi
+	FOX_DOCS_SITE=$(TARGET_DIR)/book $(CARGO) test -q -p fox-operator --test docs_links -- \
+	  --ignored --exact the_built_site_has_no_dead_internal_link
 	@echo "site: $(TARGET_DIR)/book/index.html"
 
 ## lint: formatting and clippy with warnings as errors; foxdb builds with each engine alone and

@@ -98,3 +98,28 @@ pub struct ClientGuide;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/getting-started.md")]
 pub struct GettingStarted;
+
+/// docs/audit.md, whose Rust examples `cargo test --doc -p foxdb` compiles.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/audit.md")]
+pub struct AuditGuide;
+
+/// docs/distributed-transactions.md, whose Rust examples `cargo test --doc -p foxdb` compiles.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/distributed-transactions.md")]
+pub struct DistributedTransactionsGuide;
+
+/// docs/event-sourcing.md, whose Rust examples `cargo test --doc -p foxdb` compiles.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/event-sourcing.md")]
+pub struct EventSourcingGuide;
+
+/// docs/multi-tenancy.md, whose Rust examples `cargo test --doc -p foxdb` compiles.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/multi-tenancy.md")]
+pub struct MultiTenancyGuide;
+
+/// docs/realtime.md, whose Rust examples `cargo test --doc -p foxdb` compiles.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/realtime.md")]
+pub struct RealtimeGuide;

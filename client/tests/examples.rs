@@ -1,35 +1,7 @@
-//! The programs in `client/examples/` run and print what they promise, on every engine.
+//! The programs in `client/examples/` run and print what they promise, on every engine
+//! (quickstart.rs, whose tables `fox apply` creates, in operator/tests/quickstart.rs).
 
 use fox_e2e::{Backend, TestDatabase};
-
-#[path = "../examples/quickstart.rs"]
-#[allow(dead_code)]
-mod quickstart;
-
-#[tokio::test]
-async fn quickstart_runs_on_every_engine() {
-    for engine in Backend::ALL {
-        let database = TestDatabase::create(engine).await;
-        let lines = quickstart::run(database.url())
-            .await
-            .unwrap_or_else(|e| panic!("{engine}: {e}"));
-        assert_eq!(
-            lines,
-            [
-                "Ursula K. Le Guin is stored as ursula@example.com",
-                "The Dispossessed (1974)",
-                "Small Gods (1992)",
-                "latest by Ursula K. Le Guin: The Dispossessed",
-                "latest by Terry Pratchett: Small Gods",
-                "Terry Pratchett is now Sir Terry Pratchett",
-                "newest by Sir Terry Pratchett: Night Watch",
-                "newest by Ursula K. Le Guin: The Dispossessed",
-                "5 books in all",
-            ],
-            "{engine}"
-        );
-    }
-}
 
 #[path = "../examples/event_sourcing.rs"]
 #[allow(dead_code)]

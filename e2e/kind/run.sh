@@ -17,12 +17,17 @@
 #  12. the leader pod is deleted: the other operator pod takes the Lease and reconciles;
 #  13. check /metrics has fox_reconcile_total, and that the database password appears nowhere:
 #      not in /metrics, the operator's logs, events or any FoxDB object.
+#  14. uninstall the release and run the walkthrough of docs/operator.md as a reader would: its
+#      `<!-- kind -->` blocks, in page order, each command's output compared with the page
+#      (`cargo test -p fox-operator --test docs_commands -- --ignored kind_blocks_run_in_a_cluster`
+#      with this cluster's kubeconfig; it installs the chart again, runs the sample PostgreSQL
+#      pair of examples/kind/blog-postgres.yaml and the blog resources in namespace default).
 # The cluster is deleted at the end, whatever happened, unless KEEP_CLUSTER=1. On failure the
 # FoxDB objects, events and operator logs are printed first.
 #
 #   bash e2e/kind/run.sh
 #
-# Needs docker, kind, kubectl, helm and curl. Environment:
+# Needs docker, kind, kubectl, helm, curl, jq and cargo. Environment:
 #   KIND_CLUSTER_NAME  cluster name (default foxdb-e2e; an existing one is reused)
 #   FOX_E2E_IMAGE      image to build and load (default fox-operator:e2e-<time>-<pid>, a new tag
 #                      per run, so a node never runs an image left by an earlier run)
@@ -206,7 +211,7 @@ migration_names() { # migration_names ENGINE
 
 require_tools() {
   local missing=()
-  for tool in docker kind kubectl helm curl; do
+  for tool in docker kind kubectl helm curl jq cargo; do
     command -v "$tool" >/dev/null || missing+=("$tool")
   done
   ((${#missing[@]} == 0)) || fail "missing tools: ${missing[*]}"
@@ -434,3 +439,12 @@ for file in metrics.txt operator.log objects.yaml events.yaml; do
   fi
   ok "no password in $file"
 done
+
+step "The walkthrough of docs/operator.md"
+# The page installs the chart itself, as a reader does: the release above goes first (the CRDs
+# stay, as Helm keeps them).
+helm --kube-context "kind-$CLUSTER" uninstall "$RELEASE" --namespace "$OPERATOR_NAMESPACE" --wait
+kind get kubeconfig --name "$CLUSTER" >"$scratch/kubeconfig"
+(cd "$ROOT" && KIND_CLUSTER_NAME=$CLUSTER FOX_DOCS_KUBECONFIG=$scratch/kubeconfig \
+  cargo test -p fox-operator --test docs_commands -- --ignored --exact kind_blocks_run_in_a_cluster)
+ok "every <!-- kind --> block of the docs printed what its page shows"

@@ -11,24 +11,43 @@ use crate::commands::report::OutputFormat;
 /// FoxDB: declarative database schemas, migrations and replica routing for Kubernetes and
 /// for laptops.
 #[derive(Debug, Parser)]
-#[command(name = "fox", version, about, long_about = None)]
+#[command(name = "fox", version, about, long_about = None, after_help = CLI_AFTER_HELP)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// What `fox --help` says after the commands: the exit status and environment every command
+/// shares (a command's own help names the codes it adds).
+const CLI_AFTER_HELP: &str = "Exit status: 0 on success, 1 on an error (printed as `fox: error: ...`), \
+    2 on a usage error (an unknown flag, a missing argument: nothing runs); a command's help \
+    names the codes it adds.\n\n\
+    Environment:\n  \
+    FOX_DATABASE_URL  the database when --database is not given (plan, apply, seed, migrate,\n                    \
+    generate migration and tenant use it before the FoxReplicaSet in the files)\n  \
+    FOX_GATEWAY_SECRET  the key fox gateway signs and checks tokens with (never a flag)";
+
 /// The `fox` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check manifests the way the API server and FoxDB's validation would; exit 1 on any
     /// problem.
+    #[command(
+        after_help = "Exit status: 0 when every manifest is valid, 1 when a problem is \
+        found (each printed as FILE:LINE:COLUMN: KIND/NAME: PATH: MESSAGE)."
+    )]
     Validate {
         /// Manifest files or directories (multi-document YAML; directories are read recursively).
         #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
         paths: Vec<PathBuf>,
     },
     /// Show what `fox apply` would change, without changing anything.
+    #[command(
+        after_help = "Exit status: 0 when the plan ran (in sync, or changes pending \
+        without --detailed-exitcode), 2 with --detailed-exitcode when changes are pending, 1 on \
+        an error (unreadable manifests, an unreachable database, a tenant not planned)."
+    )]
     Plan {
         /// Manifest files or directories holding FoxSchemas (and optionally their
         /// FoxReplicaSet and Secret).
@@ -46,6 +65,11 @@ pub enum Command {
     },
     /// Make each database match its FoxSchema (under a database lock, in one transaction where
     /// the engine allows).
+    #[command(
+        after_help = "Exit status: 0 when every database matches its FoxSchema, 2 when a \
+        plan needs approval (policy.requireApproval; run again with --approve HASH) and was not \
+        applied, 1 on an error, a refused plan or a failed tenant."
+    )]
     Apply {
         /// Manifest files or directories holding FoxSchemas (and optionally their
         /// FoxReplicaSet and Secret).

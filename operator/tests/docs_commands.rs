@@ -1,16 +1,34 @@
-//! The shell examples of the README and docs/ marked to run (an HTML comment `<!-- run -->` on
-//! the line before a ```` ```console ```` block) run here, and what they print is compared with
-//! the block, so a page never shows output the tool does not print.
+//! Every shell block of the README and docs/ is accounted for: it runs here, runs in the kind
+//! end-to-end test, or says why it cannot run. What a block that runs prints is compared with the
+//! block, so a page never shows output the tool does not print.
 //!
-//! In a block, each `$ command` line runs with `sh -c` in one fresh directory per block (where
-//! `examples/` is the repository's, and `fox` is the binary built with these tests), and the
-//! lines after it up to the next `$` are what it prints, standard output and error together.
-//! In that text a line `...` stands for any lines (none too), `...` inside a line for any text,
-//! and a duration (`13 ms`, `1.2 s`) for any duration. Blocks that call kubectl or helm belong
-//! to the kind end-to-end run (e2e/kind/) and are not marked.
+//! A page declares what a ```` ```console ```` block needs with an HTML comment on the line
+//! before it:
+//!
+//! - `<!-- run -->`: runs here, in a fresh directory (where `examples/` and `client/` are the
+//!   repository's and `fox` is the binary built with these tests).
+//! - `<!-- run: sqlite -->`, `<!-- run: postgres -->`, `<!-- run: mysql -->` (several names run
+//!   the block once per engine): the same, with a throwaway database created for the block on
+//!   the local server (e2e/services.sh) and named by the environment: `DATABASE_URL` (its URL),
+//!   `DATABASE_NAME`; for psql the `PG*` variables (`psql -c ...` needs no arguments), for the
+//!   mariadb/mysql client a `my.cnf` under `MYSQL_HOME` (`mariadb -e ...` needs none); an SQLite
+//!   database is the file `app.sqlite` in the block's directory (`sqlite3 app.sqlite`).
+//! - `<!-- kind -->`: a kubectl/helm block; it runs in e2e/kind/run.sh, which calls
+//!   `kind_blocks_run_in_a_cluster` below with a cluster's kubeconfig, in page order, from the
+//!   repository root (the blocks of a page build on each other).
+//! - `<!-- not run: REASON -->`: not run, and why (it builds the repository, needs a service this
+//!   machine does not have...). `sh`, `shell` and `bash` blocks take only this marker: a block
+//!   that runs shows its output, so it is a `console` block.
+//!
+//! In a block, each `$ command` line runs with `sh -c` (a line ending in `\` continues on the
+//! next), and the lines after it up to the next `$` are what it prints, standard output and error
+//! together. In that text a line `...` stands for any lines (none too), `...` inside a line for
+//! any text, and a duration (`13 ms`, `1.2 s`) for any duration.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use fox_e2e::{Backend, TestDatabase};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -19,52 +37,152 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The marker on the line before a block that runs.
-const MARKER: &str = "<!-- run -->";
+/// The fence languages of shell blocks.
+const SHELL_FENCES: [&str; 4] = ["console", "sh", "shell", "bash"];
 
-/// One marked block: where it is and its `$` commands with the output each shows.
+/// What the comment before a shell block declares.
+#[derive(Clone, Debug, PartialEq)]
+enum Marker {
+    /// Runs here: in a plain directory (no engine) or once per engine, each with a database.
+    Run(Vec<Backend>),
+    /// Runs in the kind end-to-end test.
+    Kind,
+    /// Not run, for this reason.
+    NotRun(String),
+}
+
+/// The marker of the HTML comment `line`, if it is one; an error for a malformed one.
+fn marker(line: &str) -> Option<Result<Marker, String>> {
+    let inner = line
+        .trim()
+        .strip_prefix("<!--")?
+        .strip_suffix("-->")?
+        .trim();
+    if inner == "run" {
+        return Some(Ok(Marker::Run(Vec::new())));
+    }
+    if inner == "kind" {
+        return Some(Ok(Marker::Kind));
+    }
+    if let Some(reason) = inner.strip_prefix("not run:") {
+        return Some(if reason.trim().is_empty() {
+            Err("`not run:` needs a reason".to_string())
+        } else {
+            Ok(Marker::NotRun(reason.trim().to_string()))
+        });
+    }
+    let engines = inner.strip_prefix("run:")?;
+    let mut found = Vec::new();
+    for name in engines.split_whitespace() {
+        let engine = match name {
+            "sqlite" => Backend::Sqlite,
+            "postgres" => Backend::Postgres,
+            "mysql" => Backend::MySql,
+            other => {
+                return Some(Err(format!(
+                    "unknown engine `{other}` (sqlite, postgres or mysql)"
+                )));
+            }
+        };
+        found.push(engine);
+    }
+    Some(if found.is_empty() {
+        Err("`run:` names at least one engine".to_string())
+    } else {
+        Ok(Marker::Run(found))
+    })
+}
+
+/// One shell block: where it is, its marker and its `$` commands with the output each shows.
+#[derive(Debug)]
 struct Example {
     place: String,
+    marker: Option<Marker>,
     steps: Vec<(String, Vec<String>)>,
 }
 
-/// The marked `console` blocks of `text` (the file `name`).
-fn examples(name: &str, text: &str) -> Vec<Example> {
+/// The shell blocks of `text` (the file `name`); an error for a block that is marked wrongly.
+fn examples(name: &str, text: &str) -> Result<Vec<Example>, Vec<String>> {
     let lines: Vec<&str> = text.lines().collect();
     let mut found = Vec::new();
-    for (index, line) in lines.iter().enumerate() {
-        if line.trim() != MARKER {
+    let mut errors = Vec::new();
+    let mut index = 0;
+    while index < lines.len() {
+        let Some(language) = lines[index].trim().strip_prefix("```") else {
+            index += 1;
+            continue;
+        };
+        let language = language.trim().to_string();
+        let start = index;
+        index += 1;
+        let mut body = Vec::new();
+        while index < lines.len() && !lines[index].trim_start().starts_with("```") {
+            body.push(lines[index]);
+            index += 1;
+        }
+        index += 1;
+        let place = format!("{name}:{}", start + 1);
+        let marker = start
+            .checked_sub(1)
+            .and_then(|before| marker(lines[before]));
+        let marker = match marker {
+            Some(Ok(marker)) => Some(marker),
+            Some(Err(problem)) => {
+                errors.push(format!("{place}: {problem}"));
+                continue;
+            }
+            None => None,
+        };
+        if !SHELL_FENCES.contains(&language.as_str()) {
+            if marker.is_some() {
+                errors.push(format!(
+                    "{place}: a marker stands before a ```{language} block"
+                ));
+            }
             continue;
         }
-        let fence = lines.get(index + 1).map_or("", |l| l.trim());
-        assert_eq!(
-            fence,
-            "```console",
-            "{name}:{}: {MARKER} must stand right before a ```console block",
-            index + 1
-        );
+        let runs = matches!(marker, Some(Marker::Run(_) | Marker::Kind));
+        if runs && language != "console" {
+            errors.push(format!(
+                "{place}: a block that runs is a ```console block (`$ command` and its output)"
+            ));
+            continue;
+        }
         let mut steps: Vec<(String, Vec<String>)> = Vec::new();
-        for body in &lines[index + 2..] {
-            if body.trim_start().starts_with("```") {
-                break;
+        let mut continued = false;
+        for line in body {
+            if continued && let Some((command, _)) = steps.last_mut() {
+                command.push('\n');
+                command.push_str(line);
+                continued = line.ends_with('\\');
+                continue;
             }
-            match body.strip_prefix("$ ") {
-                Some(command) => steps.push((command.to_string(), Vec::new())),
+            match line.strip_prefix("$ ") {
+                Some(command) => {
+                    continued = command.ends_with('\\');
+                    steps.push((command.to_string(), Vec::new()));
+                }
                 None => match steps.last_mut() {
-                    Some((_, output)) => output.push(body.to_string()),
-                    None => panic!(
-                        "{name}:{}: a run block starts with a `$ command` line",
-                        index + 3
-                    ),
+                    Some((_, output)) => output.push(line.to_string()),
+                    None if runs => {
+                        errors.push(format!("{place}: a block that runs starts with `$ `"));
+                        break;
+                    }
+                    None => {}
                 },
             }
         }
         found.push(Example {
-            place: format!("{name}:{}", index + 2),
+            place,
+            marker,
             steps,
         });
     }
-    found
+    if errors.is_empty() {
+        Ok(found)
+    } else {
+        Err(errors)
+    }
 }
 
 /// `text` with every duration (`13 ms`, `1.25 s`) written `<duration>`.
@@ -131,27 +249,102 @@ fn lines_match(expected: &[String], actual: &[&str]) -> bool {
     }
 }
 
-/// Runs the steps of `example` in a fresh directory; every mismatch, described.
-fn run(example: &Example, fox: &Path) -> Vec<String> {
-    let directory = tempfile::tempdir().expect("a temporary directory");
-    std::os::unix::fs::symlink(root().join("examples"), directory.path().join("examples"))
-        .expect("links examples/");
+/// The database a block runs against, with the environment that names it.
+struct BlockDatabase {
+    _database: Option<TestDatabase>,
+    environment: Vec<(String, String)>,
+}
+
+/// `scheme://user[:password]@host[:port]/name[?query]` → (user, host, port).
+fn server_of(url: &str) -> (String, String, Option<String>) {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let (user, host) = authority.rsplit_once('@').unwrap_or(("", authority));
+    let user = user.split(':').next().unwrap_or_default().to_string();
+    match host.rsplit_once(':') {
+        Some((host, port)) => (user, host.to_string(), Some(port.to_string())),
+        None => (user, host.to_string(), None),
+    }
+}
+
+/// A fresh database on `engine` for a block running in `directory`.
+fn block_database(
+    runtime: &tokio::runtime::Runtime,
+    engine: Backend,
+    directory: &Path,
+) -> BlockDatabase {
+    let mut environment = Vec::new();
+    let database = match engine {
+        Backend::Sqlite => {
+            environment.push(("DATABASE_URL".into(), "sqlite://app.sqlite".into()));
+            environment.push(("DATABASE_NAME".into(), "app.sqlite".into()));
+            None
+        }
+        Backend::Postgres => {
+            let database = runtime.block_on(TestDatabase::create(engine));
+            let (user, host, port) = server_of(database.url());
+            environment.push(("PGHOST".into(), host));
+            environment.push(("PGPORT".into(), port.unwrap_or_else(|| "5432".into())));
+            environment.push(("PGUSER".into(), user));
+            environment.push(("PGDATABASE".into(), database.name().into()));
+            Some(database)
+        }
+        Backend::MySql => {
+            let database = runtime.block_on(TestDatabase::create(engine));
+            let (user, host, port) = server_of(database.url());
+            let port = port.unwrap_or_else(|| "3306".into());
+            // The password, if the server URL has one, stays out of the file: only tests with a
+            // passwordless server (e2e/services.sh's) use the client.
+            let cnf = format!(
+                "[client]\nhost={host}\nport={port}\nuser={user}\ndatabase={}\n",
+                database.name()
+            );
+            std::fs::write(directory.join("my.cnf"), cnf).expect("writes my.cnf");
+            environment.push(("MYSQL_HOME".into(), directory.display().to_string()));
+            Some(database)
+        }
+    };
+    if let Some(database) = &database {
+        environment.push(("DATABASE_URL".into(), database.url().into()));
+        environment.push(("DATABASE_NAME".into(), database.name().into()));
+    }
+    BlockDatabase {
+        _database: database,
+        environment,
+    }
+}
+
+/// Runs `command` in `directory` with `fox` first on the PATH; what it printed (stdout and stderr).
+fn shell(command: &str, directory: &Path, environment: &[(String, String)]) -> String {
+    let fox = PathBuf::from(env!("CARGO_BIN_EXE_fox"));
     let path = format!(
         "{}:{}",
         fox.parent().expect("fox sits in a directory").display(),
         std::env::var("PATH").unwrap_or_default()
     );
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{{\n{command}\n}} 2>&1"))
+        .current_dir(directory)
+        .env("PATH", &path)
+        .env("NO_COLOR", "1")
+        .envs(environment.iter().map(|(k, v)| (k, v)))
+        .output()
+        .expect("runs sh");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Runs the steps of `example` in `directory`; every mismatch, described (with
+/// `stop_at_first`, only the first: later steps build on it).
+fn run_steps(
+    example: &Example,
+    directory: &Path,
+    environment: &[(String, String)],
+    stop_at_first: bool,
+) -> Vec<String> {
     let mut problems = Vec::new();
     for (command, expected) in &example.steps {
-        let output = Command::new("sh")
-            .arg("-c")
-            .arg(format!("{command} 2>&1"))
-            .current_dir(directory.path())
-            .env("PATH", &path)
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("runs sh");
-        let printed = String::from_utf8_lossy(&output.stdout).into_owned();
+        let printed = shell(command, directory, environment);
         let mut actual: Vec<&str> = printed.lines().collect();
         while actual.last().is_some_and(|l| l.trim().is_empty()) {
             actual.pop();
@@ -161,45 +354,221 @@ fn run(example: &Example, fox: &Path) -> Vec<String> {
             expected.pop();
         }
         if !lines_match(&expected, &actual) {
+            let engine = environment
+                .iter()
+                .find(|(k, _)| k == "DATABASE_URL")
+                .map(|(_, url)| format!(" (on {})", url.split(':').next().unwrap_or_default()))
+                .unwrap_or_default();
             problems.push(format!(
-                "{}: `$ {command}` printed\n{printed}\nwhere the page shows\n{}\n",
+                "{}{engine}: `$ {command}` printed\n{printed}\nwhere the page shows\n{}\n",
                 example.place,
                 expected.join("\n")
             ));
+            if stop_at_first {
+                break;
+            }
         }
     }
     problems
 }
 
-#[test]
-fn marked_shell_examples_print_what_the_pages_show() {
-    let root = root();
-    let mut files = vec![root.join("README.md")];
-    let mut docs: Vec<PathBuf> = std::fs::read_dir(root.join("docs"))
-        .expect("docs/")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "md"))
-        .collect();
-    docs.sort();
-    files.extend(docs);
-    let fox = PathBuf::from(env!("CARGO_BIN_EXE_fox"));
-    let mut ran = 0;
+/// Runs a `<!-- run -->` block: in a fresh directory, once per engine it names.
+fn run(example: &Example, engines: &[Backend], runtime: &tokio::runtime::Runtime) -> Vec<String> {
+    let engines: Vec<Option<Backend>> = if engines.is_empty() {
+        vec![None]
+    } else {
+        engines.iter().copied().map(Some).collect()
+    };
     let mut problems = Vec::new();
-    for file in &files {
-        let text = std::fs::read_to_string(file).expect("reads the page");
-        let name = file
-            .strip_prefix(&root)
-            .unwrap_or(file)
-            .display()
-            .to_string();
-        for example in examples(&name, &text) {
-            ran += 1;
-            problems.extend(run(&example, &fox));
+    for engine in engines {
+        let directory = tempfile::tempdir().expect("a temporary directory");
+        for linked in ["examples", "client"] {
+            std::os::unix::fs::symlink(root().join(linked), directory.path().join(linked))
+                .expect("links a repository folder");
+        }
+        let database = engine.map(|engine| block_database(runtime, engine, directory.path()));
+        let environment = database.as_ref().map_or(&[][..], |d| &d.environment[..]);
+        problems.extend(run_steps(example, directory.path(), environment, false));
+    }
+    problems
+}
+
+/// The README and the pages under docs/, with their names relative to the repository.
+fn pages() -> Vec<(String, String)> {
+    fn markdown(directory: &Path, found: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(directory).expect("reads docs/").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                markdown(&path, found);
+            } else if path.extension().is_some_and(|e| e == "md") {
+                found.push(path);
+            }
         }
     }
-    assert!(ran > 0, "no page marks a block {MARKER}");
+    let root = root();
+    let mut files = Vec::new();
+    markdown(&root.join("docs"), &mut files);
+    files.sort();
+    files.insert(0, root.join("README.md"));
+    files
+        .iter()
+        .map(|file| {
+            let name = file
+                .strip_prefix(&root)
+                .unwrap_or(file)
+                .display()
+                .to_string();
+            (name, std::fs::read_to_string(file).expect("reads the page"))
+        })
+        .collect()
+}
+
+/// Every shell block of every page; panics listing the blocks marked wrongly.
+fn all_examples() -> Vec<Example> {
+    let mut found = Vec::new();
+    let mut errors = Vec::new();
+    for (name, text) in pages() {
+        match examples(&name, &text) {
+            Ok(examples) => found.extend(examples),
+            Err(problems) => errors.extend(problems),
+        }
+    }
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    found
+}
+
+#[test]
+fn every_shell_block_runs_or_says_why_not() {
+    let unmarked: Vec<String> = all_examples()
+        .into_iter()
+        .filter(|example| example.marker.is_none())
+        .map(|example| example.place)
+        .collect();
+    assert!(
+        unmarked.is_empty(),
+        "shell blocks without <!-- run -->, <!-- run: ENGINE... -->, <!-- kind --> or \
+         <!-- not run: REASON --> (see operator/tests/docs_commands.rs):\n{}",
+        unmarked.join("\n")
+    );
+}
+
+#[test]
+fn marked_shell_examples_print_what_the_pages_show() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let mut ran = 0;
+    let mut problems = Vec::new();
+    for example in all_examples() {
+        if let Some(Marker::Run(engines)) = &example.marker {
+            ran += 1;
+            problems.extend(run(&example, engines, &runtime));
+        }
+    }
+    assert!(ran > 0, "no page marks a block <!-- run -->");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The `<!-- kind -->` blocks, in page order, against the cluster of `FOX_DOCS_KUBECONFIG`
+/// (e2e/kind/run.sh sets it; the test is ignored otherwise), from the repository root.
+#[test]
+#[ignore = "needs a kind cluster: e2e/kind/run.sh runs it"]
+fn kind_blocks_run_in_a_cluster() {
+    let kubeconfig = std::env::var("FOX_DOCS_KUBECONFIG")
+        .expect("FOX_DOCS_KUBECONFIG names the kubeconfig of the cluster to run in");
+    let environment = vec![("KUBECONFIG".to_string(), kubeconfig)];
+    let mut ran = 0;
+    for example in all_examples() {
+        if example.marker == Some(Marker::Kind) {
+            ran += 1;
+            let problems = run_steps(&example, &root(), &environment, true);
+            assert!(problems.is_empty(), "{}", problems.join("\n"));
+        }
+    }
+    assert!(ran > 0, "no page marks a block <!-- kind -->");
+}
+
+/// Every ```` ```rust ```` block of docs/ is compiled: its page is included as a doctest by
+/// client/src/lib.rs (`#[doc = include_str!("../../docs/PAGE.md")]`, built by `cargo test --doc
+/// -p foxdb`), and a `rust,ignore` block says on the line before why it cannot be
+/// (`<!-- not compiled: REASON -->`).
+#[test]
+fn every_rust_block_of_the_docs_is_compiled_or_says_why_not() {
+    let doctests = std::fs::read_to_string(root().join("client/src/lib.rs")).expect("lib.rs");
+    let mut problems = Vec::new();
+    let mut compiled = 0;
+    for (name, text) in pages() {
+        let lines: Vec<&str> = text.lines().collect();
+        let mut fenced = false;
+        for (index, line) in lines.iter().enumerate() {
+            let Some(language) = line.trim().strip_prefix("```") else {
+                continue;
+            };
+            fenced = !fenced;
+            if !fenced || !language.starts_with("rust") {
+                continue;
+            }
+            let place = format!("{name}:{}", index + 1);
+            if language.split(',').any(|attribute| attribute == "ignore") {
+                let reason = index
+                    .checked_sub(1)
+                    .map(|before| lines[before].trim())
+                    .and_then(|before| before.strip_prefix("<!-- not compiled:"))
+                    .is_some_and(|rest| rest.trim_end_matches("-->").trim().len() > 3);
+                if !reason {
+                    problems.push(format!(
+                        "{place}: rust,ignore without <!-- not compiled: REASON --> before it"
+                    ));
+                }
+                continue;
+            }
+            let included = format!("include_str!(\"../../{name}\")");
+            if name.starts_with("docs/") && !doctests.contains(&included) {
+                problems.push(format!(
+                    "{place}: a Rust block on a page client/src/lib.rs does not compile \
+                     (add `#[cfg(doctest)] #[doc = {included}]`)"
+                ));
+            }
+            compiled += 1;
+        }
+    }
+    assert!(
+        compiled > 20,
+        "only {compiled} Rust blocks found: is the scan right?"
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn markers_name_engines_and_reasons() {
+    assert_eq!(marker("<!-- run -->"), Some(Ok(Marker::Run(Vec::new()))));
+    assert_eq!(
+        marker("<!-- run: postgres mysql -->"),
+        Some(Ok(Marker::Run(vec![Backend::Postgres, Backend::MySql])))
+    );
+    assert_eq!(marker("<!-- kind -->"), Some(Ok(Marker::Kind)));
+    assert_eq!(
+        marker("<!-- not run: builds the repository -->"),
+        Some(Ok(Marker::NotRun("builds the repository".into())))
+    );
+    assert!(matches!(marker("<!-- run: oracle -->"), Some(Err(_))));
+    assert!(matches!(marker("<!-- not run: -->"), Some(Err(_))));
+    assert_eq!(marker("<!-- a comment -->"), None);
+    let page = "<!-- run -->\n```console\n$ echo a \\\n  b\na b\n```\n\n```sh\nls\n```\n";
+    let found = examples("page.md", page).expect("well marked");
+    assert_eq!(found.len(), 2);
+    assert_eq!(
+        found[0].steps,
+        [("echo a \\\n  b".to_string(), vec!["a b".to_string()])]
+    );
+    assert_eq!(found[1].marker, None);
+    let wrong = "<!-- run -->\n```sh\nls\n```\n";
+    assert!(examples("page.md", wrong).is_err());
+    assert_eq!(
+        server_of("postgres://postgres@127.0.0.1:5432/x?sslmode=disable"),
+        ("postgres".into(), "127.0.0.1".into(), Some("5432".into()))
+    );
 }
 
 #[test]

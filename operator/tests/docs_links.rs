@@ -197,3 +197,151 @@ fn every_docs_page_is_in_the_site_summary() {
         "docs/SUMMARY.md: pages not listed {missing:?}, entries without a page {extra:?}"
     );
 }
+
+/// The values of `attribute="..."` in `html`.
+fn attribute_values<'a>(html: &'a str, attribute: &str) -> Vec<&'a str> {
+    let needle = format!(" {attribute}=\"");
+    let mut values = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find(&needle) {
+        let after = &rest[start + needle.len()..];
+        let Some(end) = after.find('"') else { break };
+        values.push(&after[..end]);
+        rest = &after[end..];
+    }
+    values
+}
+
+/// Every internal link of the site `make docs` built (the folder in `FOX_DOCS_SITE`) reaches a
+/// page, and every `#anchor` an element of that page. A link out of the site into the repository
+/// (`../examples/blog/`, read as from docs/) must name a file that exists there. `make docs`
+/// runs it after mdBook.
+#[test]
+#[ignore = "needs the site `make docs` builds; `make docs` runs it"]
+fn the_built_site_has_no_dead_internal_link() {
+    let site = PathBuf::from(
+        std::env::var("FOX_DOCS_SITE").expect("FOX_DOCS_SITE names the built site's folder"),
+    );
+    let mut pages = Vec::new();
+    fn html_files(directory: &Path, found: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(directory)
+            .expect("reads the site")
+            .flatten()
+        {
+            let path = entry.path();
+            if path.is_dir() {
+                html_files(&path, found);
+            } else if path.extension().is_some_and(|e| e == "html") {
+                found.push(path);
+            }
+        }
+    }
+    html_files(&site, &mut pages);
+    assert!(
+        pages.len() > 10,
+        "only {} pages in {}",
+        pages.len(),
+        site.display()
+    );
+    let ids = |page: &Path| -> BTreeSet<String> {
+        let html = std::fs::read_to_string(page).unwrap_or_default();
+        attribute_values(&html, "id")
+            .into_iter()
+            .chain(attribute_values(&html, "name"))
+            .map(str::to_string)
+            .collect()
+    };
+    let docs = root().join("docs");
+    let mut broken = Vec::new();
+    let mut checked = 0;
+    for page in &pages {
+        let html = std::fs::read_to_string(page).expect("reads a page");
+        let shown = page
+            .strip_prefix(&site)
+            .unwrap_or(page)
+            .display()
+            .to_string();
+        // mdBook's 404 page links from the site's root, wherever it is served.
+        let base = if shown == "404.html" {
+            site.clone()
+        } else {
+            page.parent().expect("a page has a folder").to_path_buf()
+        };
+        for target in attribute_values(&html, "href") {
+            if target.contains("://")
+                || target.starts_with("mailto:")
+                || target.starts_with("javascript:")
+                || target.starts_with("//")
+            {
+                continue;
+            }
+            checked += 1;
+            let (path, anchor) = match target.split_once('#') {
+                Some((path, anchor)) => (path, Some(anchor)),
+                None => (target, None),
+            };
+            let path = path.split('?').next().unwrap_or_default();
+            let mut linked = if path.is_empty() {
+                page.clone()
+            } else if let Some(absolute) = path.strip_prefix('/') {
+                site.join(absolute)
+            } else {
+                base.join(path)
+            };
+            if linked.is_dir() {
+                linked = linked.join("index.html");
+            }
+            let linked = normalized(&linked);
+            if !linked.starts_with(&site) {
+                // Out of the site: a repository file, linked as from docs/.
+                let relative = linked
+                    .strip_prefix(normalized(&site.join("..")))
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default();
+                if !normalized(&docs.join("..").join(&relative)).exists()
+                    || relative.as_os_str().is_empty()
+                {
+                    broken.push(format!("{shown}: {target}: no such repository file"));
+                }
+                continue;
+            }
+            if !linked.exists() {
+                broken.push(format!("{shown}: {target}: no such page"));
+                continue;
+            }
+            if let Some(anchor) = anchor
+                && !anchor.is_empty()
+                && linked.extension().is_some_and(|e| e == "html")
+                && !ids(&linked).contains(anchor)
+            {
+                broken.push(format!("{shown}: {target}: no element with this id"));
+            }
+        }
+    }
+    assert!(
+        checked > 100,
+        "only {checked} links in the site: is the scan right?"
+    );
+    broken.sort();
+    broken.dedup();
+    assert!(
+        broken.is_empty(),
+        "dead links in the site:\n{}",
+        broken.join("\n")
+    );
+}
+
+/// `path` with `.` and `..` resolved without touching the file system.
+fn normalized(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}

@@ -13,6 +13,10 @@ use clap::Subcommand;
 pub enum AuditCommand {
     /// Check the hash chain of every hash-chained audited table (or of the tables named) and
     /// name each edited, deleted or reordered record. Exits 2 when one is found.
+    #[command(
+        after_help = "Exit status: 0 when every chain is intact, 2 when a record was \
+        edited, deleted or reordered, 1 on an error."
+    )]
     Verify {
         /// Only these tables (repeatable).
         #[arg(long = "table", value_name = "TABLE")]

@@ -21,6 +21,9 @@ pub enum MigrateCommand {
     /// List every migration: applied, pending, out-of-order, changed, missing or dirty. Exit 0
     /// when nothing needs attention, 3 when a migration is changed, missing, dirty or out of
     /// order, 2 (with --detailed-exitcode) when migrations are pending, 1 on error.
+    #[command(after_help = "Exit status: 0 when nothing needs attention, 2 with \
+        --detailed-exitcode when migrations are pending and nothing else needs attention, 3 when \
+        a migration is changed, missing, dirty or out of order, 1 on an error.")]
     Status {
         #[command(flatten)]
         target: MigrateTarget,

@@ -24,6 +24,10 @@ pub enum RealtimeCommand {
     },
     /// List durable subscribers (name and acknowledged position), which pruning waits for; or
     /// forget one that stopped for good with `--remove NAME`.
+    #[command(
+        after_help = "Exit status: 0 on success, 1 when --remove names no durable \
+        subscriber, or on an error."
+    )]
     Subscribers {
         /// Forget this durable subscriber: pruning no longer keeps changes for it.
         #[arg(long, value_name = "NAME")]
