@@ -6,6 +6,10 @@ CARGO ?= cargo
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 FOX := $(TARGET_DIR)/debug/fox
 DEMO_DB ?= $(TARGET_DIR)/demo/blog.sqlite
+REPOSITORY := https://github.com/foxdb/foxdb
+# For `make docs`: a page's links that climb out of the site (`../` as deep as the page, then a
+# repository path) go to the file on GitHub, its `.md` name restored where mdBook wrote `.html`.
+export REPOSITORY_LINKS := BEGIN { $$up = shift; $$root = shift } s{href="\Q$$up\E/([^"\#]*)}{my $$p = $$1; (my $$md = $$p) =~ s/\.html$$/.md/; $$p = $$md if $$p =~ /\.html$$/ && -e "$$root/$$md"; qq{href="$(REPOSITORY)/blob/main/$$p}}ge
 
 .PHONY: docs demo build test test-rust services crds crds-check chart-check client-deps-check lint fmt clean bench bench-instructions bench-migrate bench-realtime bench-routing
 
@@ -105,6 +109,12 @@ docs:
 	@command -v mdbook >/dev/null || $(CARGO) install mdbook --locked --no-default-features --features search
 	@out=$$(mdbook build --dest-dir $(TARGET_DIR)/book 2>&1); status=$$?; echo "$$out"; \
 	  if [ $$status -ne 0 ] || echo "$$out" | grep -q WARN; then echo "make docs: mdBook failed or warned"; exit 1; fi
+	@# Links out of the site (to examples/, client/, SECURITY.md...) go to the repository on GitHub,
+	@# where mdBook's `.md` → `.html` rewrite is undone.
+	@cd $(TARGET_DIR)/book && for page in $$(find . -name '*.html'); do \
+	  up=$$(dirname "$$page" | sed 's#[^/][^/]*#..#g'); \
+	  perl -pi -e "$$REPOSITORY_LINKS" "$$up" "$(CURDIR)" "$$page" || exit 1; \
+	done
 	FOX_DOCS_SITE=$(TARGET_DIR)/book $(CARGO) test -q -p fox-operator --test docs_links -- \
 	  --ignored --exact the_built_site_has_no_dead_internal_link
 	@echo "site: $(TARGET_DIR)/book/index.html"
