@@ -15,7 +15,7 @@
 //!   database is the file `app.sqlite` in the block's directory (`sqlite3 app.sqlite`).
 //! - `<!-- kind -->`: a kubectl/helm block; it runs in e2e/kind/run.sh, which calls
 //!   `kind_blocks_run_in_a_cluster` below with a cluster's kubeconfig, in page order, from the
-//!   repository root (the blocks of a page build on each other).
+//!   repository root (the blocks of a page build on each other, so each command must succeed).
 //! - `<!-- not run: REASON -->`: not run, and why (it builds the repository, needs a service this
 //!   machine does not have...). `sh`, `shell` and `bash` blocks take only this marker: a block
 //!   that runs shows its output, so it is a `console` block.
@@ -314,8 +314,9 @@ fn block_database(
     }
 }
 
-/// Runs `command` in `directory` with `fox` first on the PATH; what it printed (stdout and stderr).
-fn shell(command: &str, directory: &Path, environment: &[(String, String)]) -> String {
+/// Runs `command` in `directory` with `fox` first on the PATH; what it printed (stdout and
+/// stderr) and whether it succeeded.
+fn shell(command: &str, directory: &Path, environment: &[(String, String)]) -> (String, bool) {
     let fox = PathBuf::from(env!("CARGO_BIN_EXE_fox"));
     let path = format!(
         "{}:{}",
@@ -331,20 +332,31 @@ fn shell(command: &str, directory: &Path, environment: &[(String, String)]) -> S
         .envs(environment.iter().map(|(k, v)| (k, v)))
         .output()
         .expect("runs sh");
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        output.status.success(),
+    )
 }
 
-/// Runs the steps of `example` in `directory`; every mismatch, described (with
-/// `stop_at_first`, only the first: later steps build on it).
+/// Runs the steps of `example` in `directory`; every mismatch, described. With `strict` (the
+/// kind blocks, whose steps build on each other) a command must also succeed, and the first
+/// problem ends the block. (A page shows a failing command's exit code with `; echo "exit $?"`.)
 fn run_steps(
     example: &Example,
     directory: &Path,
     environment: &[(String, String)],
-    stop_at_first: bool,
+    strict: bool,
 ) -> Vec<String> {
     let mut problems = Vec::new();
     for (command, expected) in &example.steps {
-        let printed = shell(command, directory, environment);
+        let (printed, succeeded) = shell(command, directory, environment);
+        if strict && !succeeded {
+            problems.push(format!(
+                "{}: `$ {command}` failed, printing\n{printed}",
+                example.place
+            ));
+            break;
+        }
         let mut actual: Vec<&str> = printed.lines().collect();
         while actual.last().is_some_and(|l| l.trim().is_empty()) {
             actual.pop();
@@ -364,7 +376,7 @@ fn run_steps(
                 example.place,
                 expected.join("\n")
             ));
-            if stop_at_first {
+            if strict {
                 break;
             }
         }
@@ -454,19 +466,33 @@ fn every_shell_block_runs_or_says_why_not() {
 
 #[test]
 fn marked_shell_examples_print_what_the_pages_show() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let mut ran = 0;
-    let mut problems = Vec::new();
-    for example in all_examples() {
-        if let Some(Marker::Run(engines)) = &example.marker {
-            ran += 1;
-            problems.extend(run(&example, engines, &runtime));
-        }
-    }
-    assert!(ran > 0, "no page marks a block <!-- run -->");
+    let examples: Vec<Example> = all_examples()
+        .into_iter()
+        .filter(|example| matches!(example.marker, Some(Marker::Run(_))))
+        .collect();
+    assert!(!examples.is_empty(), "no page marks a block <!-- run -->");
+    // The blocks are independent (a directory and databases each): they run side by side.
+    let problems: Vec<String> = std::thread::scope(|scope| {
+        let running: Vec<_> = examples
+            .iter()
+            .map(|example| {
+                scope.spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("a runtime");
+                    let Some(Marker::Run(engines)) = &example.marker else {
+                        unreachable!("only run blocks are kept")
+                    };
+                    run(example, engines, &runtime)
+                })
+            })
+            .collect();
+        running
+            .into_iter()
+            .flat_map(|thread| thread.join().expect("a block's thread"))
+            .collect()
+    });
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
