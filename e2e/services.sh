@@ -358,6 +358,9 @@ fi
 if ! have chromium && ! have chromium-browser; then
     pkgs+=(chromium)
 fi
+# The other tools the docs' shell examples call (operator/tests/docs_commands.rs).
+have sqlite3 || pkgs+=(sqlite3)
+have openssl || pkgs+=(openssl)
 if [ "${#pkgs[@]}" -gt 0 ]; then
     apt_install "${pkgs[@]}"
 fi
