@@ -388,3 +388,30 @@ fn the_crd_reference_is_generated_from_the_crd_schemas() {
     assert!(page.contains("| `spec.tables[].columns[].name` |"));
     check("docs/reference/crds.md", &page);
 }
+
+/// docs/operator.md's table of conditions has a row for every condition type the operator sets
+/// (`fox_crds::ConditionType::ALL`), and no other (its metrics table is checked the same way by
+/// operator/tests/controllers/telemetry.rs).
+#[test]
+fn the_conditions_table_names_every_condition_type() {
+    let page = std::fs::read_to_string(root().join("docs/operator.md")).expect("operator.md");
+    let table = page
+        .split("| kind | condition | True means |")
+        .nth(1)
+        .expect("docs/operator.md has the conditions table");
+    let documented: std::collections::BTreeSet<String> = table
+        .lines()
+        .skip(2) // the rest of the header line, and |---|
+        .take_while(|line| line.starts_with('|'))
+        .filter_map(|line| line.split('|').nth(2))
+        .map(|cell| cell.trim().trim_matches('`').to_string())
+        .collect();
+    let types: std::collections::BTreeSet<String> = fox_crds::ConditionType::ALL
+        .iter()
+        .map(|t| t.as_str().to_string())
+        .collect();
+    assert_eq!(
+        documented, types,
+        "docs/operator.md conditions table vs ConditionType::ALL"
+    );
+}
