@@ -63,7 +63,16 @@ fn render_command(command: &clap::Command, path: &str, out: &mut String) {
     writeln!(out, "```text\n{usage}\n```\n").expect("writes to a String");
     let arguments: Vec<&clap::Arg> = command
         .get_arguments()
-        .filter(|a| !a.is_hide_set() && !["help", "version"].contains(&a.get_id().as_str()))
+        .filter(|a| {
+            !a.is_hide_set()
+                && !matches!(
+                    a.get_action(),
+                    clap::ArgAction::Help
+                        | clap::ArgAction::HelpShort
+                        | clap::ArgAction::HelpLong
+                        | clap::ArgAction::Version
+                )
+        })
         .collect();
     if !arguments.is_empty() {
         out.push_str("| argument | environment | default | description |\n|---|---|---|---|\n");
@@ -376,6 +385,10 @@ fn the_cli_reference_is_generated_from_the_command_definitions() {
         "environment variables are listed"
     );
     assert!(page.contains("Exit status: 0 when nothing needs attention"));
+    assert!(
+        page.contains("| `--version <VERSION>` |"),
+        "an argument named like an automatic flag (`fox migrate repair --version`) is listed"
+    );
     check("docs/reference/cli.md", &page);
 }
 
