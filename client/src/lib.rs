@@ -50,6 +50,8 @@ pub mod introspect;
 mod kept_connections;
 pub mod lexer;
 pub mod model;
+#[cfg(feature = "mongodb")]
+pub mod mongo;
 pub mod outbox;
 pub mod query;
 pub mod raw;
