@@ -76,7 +76,10 @@ fn condition<M: Model>(expr: &Expr) -> Result<Document> {
             let Value::Text(pattern) = pattern else {
                 return Err(unsupported("a LIKE pattern that is not text"));
             };
-            doc! { field_path::<M>(column): Bson::RegularExpression(like_regex(pattern, *escaped)) }
+            // `$regex` with `$options` rather than a BSON regex value: the same query on every
+            // server, and the form the nx-27017 wire server reads.
+            let regex = like_regex(pattern, *escaped);
+            doc! { field_path::<M>(column): { "$regex": regex.pattern, "$options": regex.options } }
         }
         Expr::In { column, values } => {
             let values = values.iter().map(to_bson).collect::<Result<Vec<_>>>()?;

@@ -3,13 +3,13 @@
 //!
 //! | Rust (model field) | [`Value`] | BSON |
 //! |---|---|---|
-//! | `bool` | `Bool` | boolean |
+//! | `bool` | `Bool` | boolean (integers 0 and 1 are read too) |
 //! | `i16`, `i32`, `i64` | `Int` | 64-bit integer (32-bit integers are read too) |
 //! | `f32`, `f64` | `Float` | double (integers are read too) |
 //! | `rust_decimal::Decimal` | `Decimal` | Decimal128 (exact; strings are read too) |
 //! | `String`, `#[derive(foxdb::Enum)]` | `Text` | string |
 //! | `Vec<u8>` | `Bytes` | binary, generic subtype 0 |
-//! | `uuid::Uuid` | `Uuid` | binary, UUID subtype 4 (hyphenated strings are read too) |
+//! | `uuid::Uuid` | `Uuid` | binary, UUID subtype 4 (hyphenated strings and 16-byte binaries are read too) |
 //! | `chrono::DateTime<Utc>` | `TimestampTz` | UTC datetime (milliseconds: finer digits are cut) |
 //! | `chrono::NaiveDateTime` | `Timestamp` | UTC datetime, read back without zone (milliseconds) |
 //! | `chrono::NaiveDate` | `Date` | UTC datetime at midnight |
@@ -132,7 +132,10 @@ pub(crate) fn from_bson(column: &str, kind: FieldKind, bson: Bson) -> Result<Val
     let value = match (kind, bson) {
         (_, Bson::Null | Bson::Undefined) => Value::Null,
         (FieldKind::Json, bson) => Value::Json(bson.into_relaxed_extjson()),
-        (FieldKind::Bool, Bson::Boolean(b)) => Value::Bool(b),
+        (FieldKind::Bool | FieldKind::Unchecked, Bson::Boolean(b)) => Value::Bool(b),
+        // 0 and 1 as booleans: the nx-27017 wire server stores a boolean written by `$set` so.
+        (FieldKind::Bool, Bson::Int32(i)) if i == 0 || i == 1 => Value::Bool(i == 1),
+        (FieldKind::Bool, Bson::Int64(i)) if i == 0 || i == 1 => Value::Bool(i == 1),
         (FieldKind::Integer(_) | FieldKind::Unsigned | FieldKind::Unchecked, Bson::Int32(i)) => {
             Value::Int(i64::from(i))
         }
@@ -155,8 +158,11 @@ pub(crate) fn from_bson(column: &str, kind: FieldKind, bson: Bson) -> Result<Val
         {
             Value::Bytes(b.bytes)
         }
-        (FieldKind::Uuid | FieldKind::Unchecked, Bson::Binary(b))
-            if b.subtype == BinarySubtype::Uuid || b.subtype == BinarySubtype::UuidOld =>
+        // Any 16-byte binary in a UUID field: the nx-27017 wire server drops the subtype.
+        (FieldKind::Uuid, Bson::Binary(b)) | (FieldKind::Unchecked, Bson::Binary(b))
+            if b.subtype == BinarySubtype::Uuid
+                || b.subtype == BinarySubtype::UuidOld
+                || (kind == FieldKind::Uuid && b.bytes.len() == 16) =>
         {
             let id = uuid::Uuid::from_slice(&b.bytes).map_err(|e| Error::Decode {
                 column: column.to_string(),
