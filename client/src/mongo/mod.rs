@@ -39,11 +39,10 @@ mod values;
 
 use mongodb::bson::Document;
 
-pub use changes::{MongoChanges, MongoSubscribe};
+pub use changes::{MongoChanges, MongoSubscribe, ResumeToken};
 pub use crud::SEQUENCES;
 pub use database::{DEFAULT_SERVER_SELECTION_TIMEOUT, MongoDatabase, redact_url};
 pub use mongodb::bson;
-pub use mongodb::change_stream::event::ResumeToken;
 pub use projection::Projection;
 pub use transaction::MongoTransaction;
 
