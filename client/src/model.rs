@@ -64,7 +64,11 @@ pub trait Model: Hooks + Clone + Sized + Send + Sync + 'static {
     fn from_values(value: &mut dyn FnMut(&'static str) -> Result<Value>) -> Result<Self> {
         let _ = value;
         Err(crate::Error::Decode {
-            column: Self::COLUMNS.first().copied().unwrap_or_default().to_string(),
+            column: Self::COLUMNS
+                .first()
+                .copied()
+                .unwrap_or_default()
+                .to_string(),
             message: format!(
                 "`{}` cannot be built from values (`#[derive(foxdb::Model)]` writes this)",
                 Self::TABLE

@@ -46,11 +46,13 @@ async fn started(
     subscribe: foxdb::mongo::MongoSubscribe<Note>,
 ) -> Option<MongoChanges<Note>> {
     // The collection exists before the stream opens (as on a real deployment).
-    db.insert(&note(0, "setup")).await.unwrap();
+    db.insert(&note(0, "setup")).await.expect("inserts the setup note");
     match subscribe.start().await {
         Ok(changes) => Some(changes),
         Err(Error::MongoUnsupported { feature }) => {
-            println!("SKIPPED: this server has no change streams ({feature}); set FOX_TEST_MONGO_URL to a replica-set mongod to run the test");
+            println!(
+                "SKIPPED: this server has no change streams ({feature}); set FOX_TEST_MONGO_URL to a replica-set mongod to run the test"
+            );
             None
         }
         Err(other) => panic!("start: {other:?}"),
@@ -99,7 +101,9 @@ async fn a_new_subscription_resumes_after_the_token_of_the_last_change_seen() {
     };
     db.insert(&note(1, "one")).await.unwrap();
     assert_eq!(next(&mut changes).await.new, Some(note(1, "one")));
-    let token = changes.resume_token().expect("a resume token after a change");
+    let token = changes
+        .resume_token()
+        .expect("a resume token after a change");
     drop(changes);
 
     // Written while nobody listens.
@@ -140,7 +144,13 @@ async fn events_and_filters_are_matched_on_the_server() {
     .unwrap();
     db.insert(&note(3, "keep this")).await.unwrap();
     let first = next(&mut changes).await;
-    assert_eq!((first.op, first.new.map(|n| n.id)), (Operation::Insert, Some(2)));
+    assert_eq!(
+        (first.op, first.new.map(|n| n.id)),
+        (Operation::Insert, Some(2))
+    );
     let second = next(&mut changes).await;
-    assert_eq!((second.op, second.new.map(|n| n.id)), (Operation::Insert, Some(3)));
+    assert_eq!(
+        (second.op, second.new.map(|n| n.id)),
+        (Operation::Insert, Some(3))
+    );
 }

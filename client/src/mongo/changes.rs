@@ -56,7 +56,6 @@ pub struct MongoSubscribe<M: Model> {
     _model: PhantomData<fn() -> M>,
 }
 
-
 impl MongoDatabase {
     /// Every insert, update (and replace) and delete of `M`'s collection from the moment the
     /// stream starts; see [`crate::mongo::changes`] for what differs from SQL.
@@ -274,11 +273,14 @@ impl<M: Model> Reader<M> {
                     other => super::errors::located(other, &self.db.location),
                 }
             })?;
-        reply.get_document("cursor").cloned().map_err(|_| Error::Mongo {
-            operation: format!("watching {}", M::TABLE),
-            code: None,
-            message: format!("the server's reply has no cursor: {reply}"),
-        })
+        reply
+            .get_document("cursor")
+            .cloned()
+            .map_err(|_| Error::Mongo {
+                operation: format!("watching {}", M::TABLE),
+                code: None,
+                message: format!("the server's reply has no cursor: {reply}"),
+            })
     }
 
     /// Opens (or reopens, after the last token) the `$changeStream` aggregation.
@@ -404,8 +406,7 @@ impl<M: Model> Reader<M> {
 }
 
 /// What a `getMore` in flight gives back: the reader and the change.
-type Reading<M> =
-    Pin<Box<dyn Future<Output = (Box<Reader<M>>, Option<Result<Change<M>>>)> + Send>>;
+type Reading<M> = Pin<Box<dyn Future<Output = (Box<Reader<M>>, Option<Result<Change<M>>>)> + Send>>;
 
 enum State<M> {
     Idle(Box<Reader<M>>),

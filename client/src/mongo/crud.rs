@@ -66,8 +66,14 @@ impl Target<'_> {
         check_plain_find::<M>(&query.core, query.schema.as_deref())?;
         let filter = filter_document::<M>(query.core.filter.as_ref())?;
         let sort = sort_document::<M>(&query.core)?;
-        self.find_filtered::<M>(filter, sort, query.core.offset, query.core.limit, projection)
-            .await
+        self.find_filtered::<M>(
+            filter,
+            sort,
+            query.core.offset,
+            query.core.limit,
+            projection,
+        )
+        .await
     }
 
     pub(crate) async fn find_filtered<M: Model>(
@@ -255,7 +261,9 @@ impl Target<'_> {
 
     pub(crate) async fn update<M: Model>(&mut self, update: &Update<M>) -> Result<u64> {
         check_writable::<M>()?;
-        update.scope.refuse_unscoped_document::<M>("an update", "change every document")?;
+        update
+            .scope
+            .refuse_unscoped_document::<M>("an update", "change every document")?;
         if update.assignments.is_empty() {
             return Err(Error::MongoUnsupported {
                 feature: format!("an update of {} that sets no field (call .set())", M::TABLE),

@@ -65,7 +65,9 @@ pub fn redact_url(url: &str) -> String {
     let (authority, tail) = rest.split_at(authority_end);
     match authority.rsplit_once('@') {
         Some((user_info, hosts)) => {
-            let user = user_info.split_once(':').map_or(user_info, |(user, _)| user);
+            let user = user_info
+                .split_once(':')
+                .map_or(user_info, |(user, _)| user);
             if user_info.contains(':') {
                 format!("{scheme}://{user}:***@{hosts}{tail}")
             } else {
@@ -192,7 +194,10 @@ impl MongoDatabase {
     /// # Errors
     /// [`Error::Mongo`] with the server's code for a refused command; [`Error::Decode`] for a
     /// reply that does not fit `T`.
-    pub async fn run_command<T: serde::de::DeserializeOwned>(&self, command: Document) -> Result<T> {
+    pub async fn run_command<T: serde::de::DeserializeOwned>(
+        &self,
+        command: Document,
+    ) -> Result<T> {
         let name = command.keys().next().cloned().unwrap_or_default();
         let reply = self
             .database
@@ -217,8 +222,16 @@ impl MongoDatabase {
     }
 
     /// A driver error as foxdb's, the connection variant naming this database's hosts.
-    pub(crate) fn error(&self, operation: &str, collection: &str, error: mongodb::error::Error) -> Error {
-        located(operation_error(operation, collection, error), &self.location)
+    pub(crate) fn error(
+        &self,
+        operation: &str,
+        collection: &str,
+        error: mongodb::error::Error,
+    ) -> Error {
+        located(
+            operation_error(operation, collection, error),
+            &self.location,
+        )
     }
 }
 
@@ -234,7 +247,10 @@ mod tests {
             "mongodb://app:***@db1:27017,db2:27017/blog?replicaSet=rs0"
         );
         assert_eq!(password_in(url), Some("s3cr%40t"));
-        assert_eq!(redact_url("mongodb://db:27017/blog"), "mongodb://db:27017/blog");
+        assert_eq!(
+            redact_url("mongodb://db:27017/blog"),
+            "mongodb://db:27017/blog"
+        );
         assert_eq!(redact_url("mongodb://app@db/blog"), "mongodb://app@db/blog");
     }
 }

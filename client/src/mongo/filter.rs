@@ -25,7 +25,9 @@ pub(crate) fn filter_document<M: Model>(filter: Option<&Expr>) -> Result<Documen
 
 fn unsupported(what: &str) -> Error {
     Error::MongoUnsupported {
-        feature: format!("{what} in a MongoDB filter (it needs SQL; filter the documents by their own fields)"),
+        feature: format!(
+            "{what} in a MongoDB filter (it needs SQL; filter the documents by their own fields)"
+        ),
     }
 }
 
@@ -93,9 +95,13 @@ fn condition<M: Model>(expr: &Expr) -> Result<Document> {
             }
         }
         Expr::And(all) if all.is_empty() => Document::new(),
-        Expr::And(all) => doc! { "$and": all.iter().map(condition::<M>).collect::<Result<Vec<_>>>()? },
+        Expr::And(all) => {
+            doc! { "$and": all.iter().map(condition::<M>).collect::<Result<Vec<_>>>()? }
+        }
         Expr::Or(any) if any.is_empty() => nothing(),
-        Expr::Or(any) => doc! { "$or": any.iter().map(condition::<M>).collect::<Result<Vec<_>>>()? },
+        Expr::Or(any) => {
+            doc! { "$or": any.iter().map(condition::<M>).collect::<Result<Vec<_>>>()? }
+        }
         Expr::Not(inner) => negation::<M>(inner)?,
         Expr::JsonText {
             column,
@@ -261,7 +267,10 @@ mod tests {
     #[test]
     fn like_patterns_become_anchored_escaped_regexes() {
         assert_eq!(like_regex("a%b_c", false).pattern, "^a.*b.c$");
-        assert_eq!(like_regex("%1.5 (x)%", false).pattern, "^.*1\\.5 \\(x\\).*$");
+        assert_eq!(
+            like_regex("%1.5 (x)%", false).pattern,
+            "^.*1\\.5 \\(x\\).*$"
+        );
         assert_eq!(like_regex("100!%!_done%", true).pattern, "^100%_done.*$");
         assert_eq!(like_regex("a\\%b", false).pattern, "^a%b$");
         assert_eq!(like_regex("a\\%b", true).pattern, "^a\\\\.*b$");

@@ -37,7 +37,10 @@ pub(crate) fn projection_document<M: Model>(columns: &[&'static str]) -> Documen
 }
 
 /// One field of `document` as `T`.
-fn field<M: Model, T: FromColumn + FromValue>(document: &Document, column: &'static str) -> Result<T> {
+fn field<M: Model, T: FromColumn + FromValue>(
+    document: &Document,
+    column: &'static str,
+) -> Result<T> {
     let value = from_bson(column, T::FIELD.kind, field_of::<M>(document, column))?;
     T::from_value(value).map_err(|message| Error::Decode {
         column: column.to_string(),

@@ -70,13 +70,16 @@ impl Target<'_> {
             let key = child.value_of(foreign_key).unwrap_or(Value::Null);
             by_parent.entry(group_key(&key)).or_default().push(child);
         }
-        let limit = relation
-            .limit
-            .map_or(usize::MAX, |limit| usize::try_from(limit).unwrap_or(usize::MAX));
+        let limit = relation.limit.map_or(usize::MAX, |limit| {
+            usize::try_from(limit).unwrap_or(usize::MAX)
+        });
         Ok(parent_values
             .iter()
             .map(|value| {
-                let mut children = by_parent.get(&group_key(value)).cloned().unwrap_or_default();
+                let mut children = by_parent
+                    .get(&group_key(value))
+                    .cloned()
+                    .unwrap_or_default();
                 children.truncate(limit);
                 children
             })

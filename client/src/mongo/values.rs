@@ -150,7 +150,9 @@ pub(crate) fn from_bson(column: &str, kind: FieldKind, bson: Bson) -> Result<Val
         // round, as they would in any double.
         #[allow(clippy::cast_precision_loss)]
         (FieldKind::Float32 | FieldKind::Float64, Bson::Int64(i)) => Value::Float(i as f64),
-        (FieldKind::Decimal, Bson::Decimal128(d)) => Value::Decimal(parse_decimal(column, &d.to_string())?),
+        (FieldKind::Decimal, Bson::Decimal128(d)) => {
+            Value::Decimal(parse_decimal(column, &d.to_string())?)
+        }
         (FieldKind::Decimal, Bson::String(s)) => Value::Decimal(parse_decimal(column, &s)?),
         (FieldKind::Text | FieldKind::Unchecked, Bson::String(s)) => Value::Text(s),
         (FieldKind::Bytes | FieldKind::Unchecked, Bson::Binary(b))
@@ -179,7 +181,9 @@ pub(crate) fn from_bson(column: &str, kind: FieldKind, bson: Bson) -> Result<Val
         (FieldKind::TimestampTz | FieldKind::Unchecked, Bson::DateTime(t)) => {
             Value::TimestampTz(instant(column, t)?)
         }
-        (FieldKind::Timestamp, Bson::DateTime(t)) => Value::Timestamp(instant(column, t)?.naive_utc()),
+        (FieldKind::Timestamp, Bson::DateTime(t)) => {
+            Value::Timestamp(instant(column, t)?.naive_utc())
+        }
         (FieldKind::Date, Bson::DateTime(t)) => Value::Date(instant(column, t)?.date_naive()),
         (FieldKind::Date, Bson::String(s)) => {
             Value::Date(chrono::NaiveDate::from_str(&s).map_err(|e| Error::Decode {
@@ -277,7 +281,11 @@ pub(crate) fn field_of<M: Model>(document: &Document, column: &str) -> Bson {
 /// [`Error::Decode`] naming the column whose value does not fit its field.
 pub(crate) fn model_of<M: Model>(document: &Document) -> Result<M> {
     M::from_values(&mut |column| {
-        from_bson(column, kind_of::<M>(column), field_of::<M>(document, column))
+        from_bson(
+            column,
+            kind_of::<M>(column),
+            field_of::<M>(document, column),
+        )
     })
 }
 

@@ -17,7 +17,9 @@ pub struct MongoTest {
 
 /// `base` (a server URL, possibly with options) naming database `name`.
 pub fn url_with_database(base: &str, name: &str) -> String {
-    let (address, options) = base.split_once('?').map_or((base, None), |(a, o)| (a, Some(o)));
+    let (address, options) = base
+        .split_once('?')
+        .map_or((base, None), |(a, o)| (a, Some(o)));
     let (scheme, rest) = address.split_once("://").expect("a mongodb:// URL");
     let hosts = rest.split('/').next().unwrap_or(rest);
     match options {
