@@ -46,7 +46,9 @@ async fn started(
     subscribe: foxdb::mongo::MongoSubscribe<Note>,
 ) -> Option<MongoChanges<Note>> {
     // The collection exists before the stream opens (as on a real deployment).
-    db.insert(&note(0, "setup")).await.expect("inserts the setup note");
+    db.insert(&note(0, "setup"))
+        .await
+        .expect("inserts the setup note");
     match subscribe.start().await {
         Ok(changes) => Some(changes),
         Err(Error::MongoUnsupported { feature }) => {

@@ -58,6 +58,7 @@ impl Scope {
 
     /// Refuses a document-store write ([`crate::mongo`], "an update" of users) without a filter
     /// or `.all_rows()`, or one in a schema.
+    #[cfg(feature = "mongodb")]
     pub(crate) fn refuse_unscoped_document<M: Model>(
         &self,
         statement: &str,
