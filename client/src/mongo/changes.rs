@@ -331,7 +331,9 @@ impl<M: Model> Reader<M> {
                 self.set_token(event.get_document("_id").ok().cloned());
                 match self.change_of(&event) {
                     Some(change) => return Some(change),
-                    None if event.get_str("operationType") == Ok("invalidate") => return None,
+                    None if event.get_str("operationType").ok() == Some("invalidate") => {
+                        return None;
+                    }
                     None => continue,
                 }
             }

@@ -204,7 +204,7 @@ impl MongoDatabase {
             .run_command(command)
             .await
             .map_err(|error| self.error(&format!("command {name}"), "", error))?;
-        mongodb::bson::from_document(reply).map_err(|error| Error::Decode {
+        mongodb::bson::deserialize_from_document(reply).map_err(|error| Error::Decode {
             column: format!("reply to {name}"),
             message: error.to_string(),
         })

@@ -107,6 +107,34 @@ fn json_to_bson(json: &serde_json::Value) -> Bson {
     }
 }
 
+/// BSON as JSON: documents are objects, arrays arrays, numbers numbers; what JSON has no type
+/// for is text (datetimes in RFC 3339, decimals and object ids as written, binaries in hex).
+fn bson_to_json(bson: Bson) -> serde_json::Value {
+    use serde_json::Value as Json;
+    match bson {
+        Bson::Null | Bson::Undefined => Json::Null,
+        Bson::Boolean(b) => Json::Bool(b),
+        Bson::Int32(i) => Json::from(i),
+        Bson::Int64(i) => Json::from(i),
+        Bson::Double(x) => serde_json::Number::from_f64(x).map_or(Json::Null, Json::Number),
+        Bson::String(s) => Json::String(s),
+        Bson::Array(items) => Json::Array(items.into_iter().map(bson_to_json).collect()),
+        Bson::Document(fields) => Json::Object(
+            fields
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), bson_to_json(v)))
+                .collect(),
+        ),
+        Bson::DateTime(t) => chrono::DateTime::from_timestamp_millis(t.timestamp_millis())
+            .map_or_else(
+                || Json::String(t.to_string()),
+                |t| Json::String(t.to_rfc3339()),
+            ),
+        Bson::Binary(b) => Json::String(b.bytes.iter().map(|byte| format!("{byte:02x}")).collect()),
+        other => Json::String(other.to_string()),
+    }
+}
+
 /// The [`FieldKind`] of `column` of `M` (from the derive's field shapes), which says what Rust
 /// type a BSON value must become.
 pub(crate) fn kind_of<M: Model>(column: &str) -> FieldKind {
@@ -131,7 +159,7 @@ pub(crate) fn from_bson(column: &str, kind: FieldKind, bson: Bson) -> Result<Val
     };
     let value = match (kind, bson) {
         (_, Bson::Null | Bson::Undefined) => Value::Null,
-        (FieldKind::Json, bson) => Value::Json(bson.into_relaxed_extjson()),
+        (FieldKind::Json, bson) => Value::Json(bson_to_json(bson)),
         (FieldKind::Bool | FieldKind::Unchecked, Bson::Boolean(b)) => Value::Bool(b),
         // 0 and 1 as booleans: the nx-27017 wire server stores a boolean written by `$set` so.
         (FieldKind::Bool, Bson::Int32(i)) if i == 0 || i == 1 => Value::Bool(i == 1),
