@@ -471,3 +471,21 @@ impl<M: Model> futures_core::Stream for MongoChanges<M> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::prefixed;
+    use mongodb::bson::doc;
+
+    #[test]
+    fn filters_move_under_the_change_events_document() {
+        let filter = doc! { "a": 1, "$or": [{ "b": { "$in": [2] } }, { "$and": [{ "c": 3 }] }] };
+        assert_eq!(
+            prefixed(&filter, "fullDocument"),
+            doc! {
+                "fullDocument.a": 1,
+                "$or": [{ "fullDocument.b": { "$in": [2] } }, { "$and": [{ "fullDocument.c": 3 }] }],
+            }
+        );
+    }
+}

@@ -259,7 +259,51 @@ pub(crate) fn check_model<M: Model>() -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::like_regex;
+    use super::{filter_document, like_regex};
+    use crate::ModelExt;
+    use mongodb::bson::{Bson, doc};
+
+    #[derive(Clone, crate::Model)]
+    #[foxdb(table = "people")]
+    struct Person {
+        #[foxdb(primary_key)]
+        id: i64,
+        name: Option<String>,
+        age: i64,
+    }
+
+    fn rendered(query: crate::query::Select<Person>) -> mongodb::bson::Document {
+        filter_document::<Person>(query.core.filter.as_ref()).expect("renders")
+    }
+
+    #[test]
+    fn conditions_render_with_sqls_null_semantics() {
+        assert_eq!(rendered(Person::find()), doc! {});
+        assert_eq!(
+            rendered(Person::find().filter(Person::ID.eq(1))),
+            doc! { "_id": { "$eq": 1_i64 } }
+        );
+        assert_eq!(
+            rendered(Person::find().filter(Person::AGE.ne(3))),
+            doc! { "age": { "$nin": [3_i64, Bson::Null] } }
+        );
+        assert_eq!(
+            rendered(Person::find().filter(Person::AGE.lt(3).not())),
+            doc! { "$and": [{ "age": { "$gte": 3_i64 } }, { "age": { "$ne": Bson::Null } }] }
+        );
+        assert_eq!(
+            rendered(Person::find().filter(Person::NAME.in_(["a"]).not())),
+            doc! { "name": { "$nin": ["a", Bson::Null] } }
+        );
+        assert_eq!(
+            rendered(Person::find().filter(Person::NAME.is_null().or(Person::AGE.gte(18)))),
+            doc! { "$or": [{ "name": Bson::Null }, { "age": { "$gte": 18_i64 } }] }
+        );
+        assert_eq!(
+            rendered(Person::find().filter(Person::NAME.starts_with("a.b"))),
+            doc! { "name": { "$regex": "^a\\.b.*$", "$options": "s" } }
+        );
+    }
 
     #[test]
     fn like_patterns_become_anchored_escaped_regexes() {
