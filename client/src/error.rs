@@ -269,6 +269,49 @@ pub enum Error {
         /// The actor given.
         actor: String,
     },
+    /// MongoDB ([`crate::mongo`]) refused a document because a unique index already holds its
+    /// key (server code 11000): the document store's [`Error::UniqueViolation`]. MongoDB is a
+    /// document store beside the SQL [`Backend`]s, so it has variants of its own;
+    /// [`Error::is_constraint_violation`] covers both.
+    #[error("mongodb: unique index violated{}: {message}", mongo_names(collection, index.as_deref()))]
+    MongoDuplicateKey {
+        /// The collection written.
+        collection: String,
+        /// The unique index, when the server names it.
+        index: Option<String>,
+        /// The server's message.
+        message: String,
+    },
+    /// The MongoDB server could not be reached or refused the login ([`crate::mongo`]): the
+    /// document store's [`Error::Connect`].
+    #[error("cannot connect to mongodb at {location}: {message}\n  hint: {hint}")]
+    MongoConnect {
+        /// Why, in the words the SQL engines share.
+        reason: ConnectFailure,
+        /// Hosts and ports (never the credentials).
+        location: String,
+        /// The driver's message.
+        message: String,
+        /// What to check.
+        hint: String,
+    },
+    /// A MongoDB operation failed for a reason none of the other `Mongo*` variants names.
+    #[error("mongodb error in {operation}{}: {message}", code.map(|c| format!(" (code {c})")).unwrap_or_default())]
+    Mongo {
+        /// What was being done (`find in users`, `insert into posts`).
+        operation: String,
+        /// The server's error code, when the server answered.
+        code: Option<i32>,
+        /// The server's or the driver's message.
+        message: String,
+    },
+    /// MongoDB (or the server at hand) cannot do what was asked: the document store's
+    /// [`Error::Unsupported`].
+    #[error("mongodb does not support {feature}")]
+    MongoUnsupported {
+        /// What is not supported, and why.
+        feature: String,
+    },
     /// The live database holds something FoxDB cannot map to its model.
     #[error("cannot read the schema of {backend} table {table}: {message}")]
     Introspection {
@@ -348,6 +391,13 @@ fn shown_statement(statement: &Option<String>) -> String {
         .as_ref()
         .map(|s| format!("\n  statement: {s}"))
         .unwrap_or_default()
+}
+
+fn mongo_names(collection: &str, index: Option<&str>) -> String {
+    match index {
+        Some(index) => format!(" (collection {collection}, index {index})"),
+        None => format!(" (collection {collection})"),
+    }
 }
 
 fn violation_names(constraint: Option<&str>, table: Option<&str>, columns: &[String]) -> String {
@@ -479,8 +529,8 @@ impl Error {
         )
     }
 
-    /// Whether this is a constraint violation (unique, foreign key, NOT NULL or CHECK): the
-    /// data was refused, the statement was fine.
+    /// Whether this is a constraint violation (unique, foreign key, NOT NULL or CHECK; a
+    /// MongoDB duplicate key): the data was refused, the statement was fine.
     pub fn is_constraint_violation(&self) -> bool {
         matches!(
             self,
@@ -488,6 +538,7 @@ impl Error {
                 | Self::ForeignKeyViolation { .. }
                 | Self::NotNullViolation { .. }
                 | Self::CheckViolation { .. }
+                | Self::MongoDuplicateKey { .. }
         )
     }
 

@@ -17,6 +17,7 @@
 //! for every engine whatever the features; connecting to an engine left out returns
 //! [`Error::BackendNotEnabled`] naming the feature to turn on ([`Backend::is_enabled`] tells up
 //! front). [`Connection`] and [`Row`] have a variant only for the engines compiled in.
+//! `mongodb` (on by default) compiles [`mongo`] in: the same models and conditions on MongoDB.
 #![warn(missing_docs)]
 // Denied, not forbidden: one call into SQLite's C API that sqlx does not wrap (turning the
 // double-quoted string fallback off, backend/sqlite.rs) is allowed where it is made.
@@ -50,6 +51,8 @@ pub mod introspect;
 mod kept_connections;
 pub mod lexer;
 pub mod model;
+#[cfg(feature = "mongodb")]
+pub mod mongo;
 pub mod outbox;
 pub mod query;
 pub mod raw;

@@ -54,6 +54,28 @@ pub trait Model: Hooks + Clone + Sized + Send + Sync + 'static {
     /// Every column with its value, in field order.
     fn values(&self) -> Vec<(&'static str, Value)>;
 
+    /// Builds the model from one value per column: `value(column)` gives each column of
+    /// [`Model::COLUMNS`] (`Value::Null` for a missing one). This is how foxdb reads records that
+    /// are not SQL rows (MongoDB documents, [`crate::mongo`]). The derive writes it; the default
+    /// refuses.
+    ///
+    /// # Errors
+    /// What `value` returns, or [`crate::Error::Decode`] for a value of another type.
+    fn from_values(value: &mut dyn FnMut(&'static str) -> Result<Value>) -> Result<Self> {
+        let _ = value;
+        Err(crate::Error::Decode {
+            column: Self::COLUMNS
+                .first()
+                .copied()
+                .unwrap_or_default()
+                .to_string(),
+            message: format!(
+                "`{}` cannot be built from values (`#[derive(foxdb::Model)]` writes this)",
+                Self::TABLE
+            ),
+        })
+    }
+
     /// The value of one column (the derive reads just that field).
     fn value_of(&self, column: &str) -> Option<Value> {
         self.values()

@@ -50,7 +50,7 @@ const PARAMETER_MARGIN: usize = 100;
 
 /// How a child row is tied to its parent.
 #[derive(Clone, Copy, Debug)]
-enum Link {
+pub(crate) enum Link {
     /// The child holds `foreign_key` → the parent's `parent_key` (one-to-many, one-to-one).
     Direct {
         parent_key: &'static str,
@@ -99,10 +99,10 @@ impl Link {
 /// with [`Relation::with`]).
 #[derive(Clone, Debug)]
 pub struct Relation<P, C, N = ()> {
-    link: Link,
-    filter: Option<Expr>,
-    order: Vec<(&'static str, bool)>,
-    limit: Option<u64>,
+    pub(crate) link: Link,
+    pub(crate) filter: Option<Expr>,
+    pub(crate) order: Vec<(&'static str, bool)>,
+    pub(crate) limit: Option<u64>,
     nested: N,
     /// Set by [`Relation::all_tenants`] (or a query's `.all_tenants()` it loads under): the
     /// children are read without the tenant condition.

@@ -364,8 +364,17 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             }
         }
     });
-    // Only models with hooks set columns by name (builder updates run their hooks per row), so
-    // only they need every field type to implement `FromValue`.
+    let from_value_fields = fields.iter().map(|f| {
+        let (ident, column) = (&f.ident, &f.column);
+        quote! {
+            #ident: ::foxdb::model::FromValue::from_value(value(#column)?).map_err(|message| {
+                ::foxdb::Error::Decode { column: #column.to_string(), message }
+            })?
+        }
+    });
+    // Only models with hooks set columns by name (builder updates run their hooks per row);
+    // every model is built from values (`from_values`, MongoDB documents), so every field type
+    // implements `FromValue`, the reverse of the `IntoValue` its `values` already needs.
     let set_value = if own_hooks {
         quote! {
             fn set_value(&mut self, column: &str, value: ::foxdb::Value) -> ::foxdb::Result<()> {
@@ -435,6 +444,12 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
 
             fn values(&self) -> ::std::vec::Vec<(&'static str, ::foxdb::Value)> {
                 ::std::vec![#(#values),*]
+            }
+
+            fn from_values(
+                value: &mut dyn FnMut(&'static str) -> ::foxdb::Result<::foxdb::Value>,
+            ) -> ::foxdb::Result<Self> {
+                Ok(Self { #(#from_value_fields),* })
             }
 
             fn value_of(&self, column: &str) -> ::core::option::Option<::foxdb::Value> {

@@ -14,9 +14,9 @@ use crate::model::{Assignable, Changes, ColumnType, Model};
 
 /// The rows an `UPDATE` or `DELETE` touches and whether the model's hooks run.
 #[derive(Debug, Clone, Default)]
-pub(super) struct Scope {
+pub(crate) struct Scope {
     /// The `WHERE` condition, if any.
-    pub(super) filter: Option<Expr>,
+    pub(crate) filter: Option<Expr>,
     /// Set by `.all_rows()`: a write without a filter is a decision, never an accident.
     all_rows: bool,
     /// Set by `.without_hooks()`.
@@ -50,6 +50,33 @@ impl Scope {
                 feature: format!(
                     "{} without a filter (call .all_rows() to {call})",
                     statement()
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuses a document-store write ([`crate::mongo`], "an update" of users) without a filter
+    /// or `.all_rows()`, or one in a schema.
+    #[cfg(feature = "mongodb")]
+    pub(crate) fn refuse_unscoped_document<M: Model>(
+        &self,
+        statement: &str,
+        call: &str,
+    ) -> Result<()> {
+        if self.filter.is_none() && !self.all_rows {
+            return Err(Error::MongoUnsupported {
+                feature: format!(
+                    "{statement} of {} without a filter (call .all_rows() to {call})",
+                    M::TABLE
+                ),
+            });
+        }
+        if self.schema.is_some() {
+            return Err(Error::MongoUnsupported {
+                feature: format!(
+                    "{statement} of {} in_schema (open a MongoDatabase on the other database instead)",
+                    M::TABLE
                 ),
             });
         }
@@ -102,8 +129,8 @@ pub(super) fn render_returning<M: Model, W: FilteredWrite<M>>(
 /// write; see [`Update::without_hooks`] for the cost and the way out.
 #[derive(Debug)]
 pub struct Update<M> {
-    pub(super) assignments: Vec<(&'static str, Value)>,
-    pub(super) scope: Scope,
+    pub(crate) assignments: Vec<(&'static str, Value)>,
+    pub(crate) scope: Scope,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -261,7 +288,7 @@ impl<M: Model> FilteredWrite<M> for Update<M> {
 /// [`Delete::without_hooks`].
 #[derive(Debug)]
 pub struct Delete<M> {
-    pub(super) scope: Scope,
+    pub(crate) scope: Scope,
     _model: PhantomData<fn() -> M>,
 }
 
