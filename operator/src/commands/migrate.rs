@@ -291,6 +291,10 @@ fn print_status(lines: &[StatusLine], detailed_exitcode: bool) -> u8 {
 }
 
 fn print_report(verb: &str, report: &MigrateReport, dry_run: bool) {
+    let adopt_verb = if dry_run { "would adopt" } else { "adopted" };
+    for (version, name, tool) in &report.adopted {
+        println!("  {adopt_verb} {version} {name} (applied by {tool}; not run)");
+    }
     if dry_run {
         if report.would_run.is_empty() {
             println!("Dry run: nothing to do.");
@@ -302,6 +306,12 @@ fn print_report(verb: &str, report: &MigrateReport, dry_run: bool) {
     }
     for (version, name, ms) in &report.ran {
         println!("  {version} {name} ({ms} ms)");
+    }
+    if !report.adopted.is_empty() {
+        println!(
+            "Adopted {} migration(s) applied by another tool.",
+            report.adopted.len()
+        );
     }
     if report.ran.is_empty() {
         println!("Nothing to do: the database is up to date.");
