@@ -234,7 +234,8 @@ pub fn import_migrations(
     }
     let read: Vec<&FoxMigration> = set.migrations().map(|(_, m)| m).collect();
     for (migration, back) in folder.migrations.iter().zip(&read) {
-        if back.spec.up.as_deref() != Some(migration.up.as_str()) || back.spec.down != migration.down
+        if back.spec.up.as_deref() != Some(migration.up.as_str())
+            || back.spec.down != migration.down
         {
             bail!(
                 "{}: the script does not survive YAML byte for byte; nothing was written",

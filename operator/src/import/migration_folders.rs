@@ -97,7 +97,7 @@ pub fn import_folder(directory: &Path, tool: MigrationTool) -> Result<ImportedFo
     let mut ups: BTreeMap<u64, ImportedMigration> = BTreeMap::new();
     let mut downs: Vec<(u64, PathBuf, String)> = Vec::new();
     let add = |ups: &mut BTreeMap<u64, ImportedMigration>,
-                   migration: ImportedMigration|
+               migration: ImportedMigration|
      -> Result<(), ImportError> {
         if let Some(existing) = ups.get(&migration.version) {
             return Err(ImportError::Duplicate {
@@ -130,11 +130,15 @@ pub fn import_folder(directory: &Path, tool: MigrationTool) -> Result<ImportedFo
                     // golang-migrate needs the direction in the name; sqlx does not.
                     (None, None) if tool == MigrationTool::Sqlx => (stem, false),
                     (None, None) => {
-                        return Err(bad_name(&path, "expected NNN_name.up.sql or NNN_name.down.sql"));
+                        return Err(bad_name(
+                            &path,
+                            "expected NNN_name.up.sql or NNN_name.down.sql",
+                        ));
                     }
                 };
-                let (version, name) = version_and_name(stem, "_")
-                    .ok_or_else(|| bad_name(&path, "expected the version digits first: NNN_name"))?;
+                let (version, name) = version_and_name(stem, "_").ok_or_else(|| {
+                    bad_name(&path, "expected the version digits first: NNN_name")
+                })?;
                 let text = read(&path)?;
                 if down {
                     downs.push((version, path, text));
@@ -163,10 +167,9 @@ pub fn import_folder(directory: &Path, tool: MigrationTool) -> Result<ImportedFo
                 };
                 let up_path = path.join(up_file);
                 if !up_path.is_file() {
-                    folder.left_out.push(format!(
-                        "{}: no {up_file} in the folder",
-                        path.display()
-                    ));
+                    folder
+                        .left_out
+                        .push(format!("{}: no {up_file} in the folder", path.display()));
                     continue;
                 }
                 let key = match tool {
@@ -208,12 +211,18 @@ pub fn import_folder(directory: &Path, tool: MigrationTool) -> Result<ImportedFo
                     .strip_prefix('V')
                     .or_else(|| file_name.strip_prefix('U'))
                 else {
-                    return Err(bad_name(&path, "expected V<version>__name.sql or U<version>__name.sql"));
+                    return Err(bad_name(
+                        &path,
+                        "expected V<version>__name.sql or U<version>__name.sql",
+                    ));
                 };
                 let Some((raw_version, description)) =
                     rest.trim_end_matches(".sql").split_once("__")
                 else {
-                    return Err(bad_name(&path, "expected V<version>__name.sql (two underscores)"));
+                    return Err(bad_name(
+                        &path,
+                        "expected V<version>__name.sql (two underscores)",
+                    ));
                 };
                 let Ok(version) = raw_version.parse::<u64>() else {
                     return Err(bad_name(
@@ -335,8 +344,16 @@ mod tests {
     #[test]
     fn each_tool_layout_is_read_with_its_keys_and_checksums() {
         let golang = tempfile::tempdir().unwrap();
-        write(golang.path(), "000001_create_users.up.sql", "CREATE TABLE users (id int);\n");
-        write(golang.path(), "000001_create_users.down.sql", "DROP TABLE users;\n");
+        write(
+            golang.path(),
+            "000001_create_users.up.sql",
+            "CREATE TABLE users (id int);\n",
+        );
+        write(
+            golang.path(),
+            "000001_create_users.down.sql",
+            "DROP TABLE users;\n",
+        );
         let read = import_folder(golang.path(), MigrationTool::GolangMigrate).unwrap();
         let first = &read.migrations[0];
         assert_eq!((first.version, first.name.as_str()), (1, "create users"));
@@ -345,18 +362,41 @@ mod tests {
         assert_eq!(first.down.as_deref(), Some("DROP TABLE users;\n"));
 
         let prisma = tempfile::tempdir().unwrap();
-        write(prisma.path(), "migration_lock.toml", "provider = \"postgresql\"\n");
-        write(prisma.path(), "20240101120000_init/migration.sql", "CREATE TABLE a (id int);");
+        write(
+            prisma.path(),
+            "migration_lock.toml",
+            "provider = \"postgresql\"\n",
+        );
+        write(
+            prisma.path(),
+            "20240101120000_init/migration.sql",
+            "CREATE TABLE a (id int);",
+        );
         let read = import_folder(prisma.path(), MigrationTool::Prisma).unwrap();
         let first = &read.migrations[0];
         assert_eq!(first.version, 20_240_101_120_000);
         assert_eq!(first.imported_from.version, "20240101120000_init");
-        assert_eq!(first.imported_from.checksum.as_ref().map(String::len), Some(64));
+        assert_eq!(
+            first.imported_from.checksum.as_ref().map(String::len),
+            Some(64)
+        );
 
         let diesel = tempfile::tempdir().unwrap();
-        write(diesel.path(), "00000000000000_diesel_initial_setup/up.sql", "SELECT 1;");
-        write(diesel.path(), "2024-01-01-120000_create_posts/up.sql", "CREATE TABLE p (id int);");
-        write(diesel.path(), "2024-01-01-120000_create_posts/down.sql", "DROP TABLE p;");
+        write(
+            diesel.path(),
+            "00000000000000_diesel_initial_setup/up.sql",
+            "SELECT 1;",
+        );
+        write(
+            diesel.path(),
+            "2024-01-01-120000_create_posts/up.sql",
+            "CREATE TABLE p (id int);",
+        );
+        write(
+            diesel.path(),
+            "2024-01-01-120000_create_posts/down.sql",
+            "DROP TABLE p;",
+        );
         let read = import_folder(diesel.path(), MigrationTool::Diesel).unwrap();
         assert_eq!(read.migrations[0].version, 1, "version 0 becomes 1");
         assert_eq!(read.migrations[0].imported_from.version, "00000000000000");
@@ -365,7 +405,11 @@ mod tests {
         assert_eq!(read.migrations[1].down.as_deref(), Some("DROP TABLE p;"));
 
         let flyway = tempfile::tempdir().unwrap();
-        write(flyway.path(), "V1__Create_person.sql", "CREATE TABLE person (id int);");
+        write(
+            flyway.path(),
+            "V1__Create_person.sql",
+            "CREATE TABLE person (id int);",
+        );
         write(flyway.path(), "U1__Create_person.sql", "DROP TABLE person;");
         write(flyway.path(), "R__views.sql", "CREATE VIEW v AS SELECT 1;");
         let read = import_folder(flyway.path(), MigrationTool::Flyway).unwrap();
@@ -376,7 +420,14 @@ mod tests {
         let sqlx = tempfile::tempdir().unwrap();
         write(sqlx.path(), "20240101_a.sql", "SELECT 1;");
         let read = import_folder(sqlx.path(), MigrationTool::Sqlx).unwrap();
-        assert_eq!(read.migrations[0].imported_from.checksum.as_ref().map(String::len), Some(96));
+        assert_eq!(
+            read.migrations[0]
+                .imported_from
+                .checksum
+                .as_ref()
+                .map(String::len),
+            Some(96)
+        );
     }
 
     #[test]

@@ -620,19 +620,43 @@ enum Role {
         );
         assert!(user.fields[2].list && user.fields[3].optional);
         let index = user.attribute("index").unwrap();
-        assert_eq!(index.argument("fields", 0).unwrap().names(), ["email", "role"]);
-        assert_eq!(index.argument("map", 1).and_then(Expression::as_word), Some("by_email"));
-        assert_eq!(blocks[2].fields[1].attribute("map").unwrap().position.line, 17);
+        assert_eq!(
+            index.argument("fields", 0).unwrap().names(),
+            ["email", "role"]
+        );
+        assert_eq!(
+            index.argument("map", 1).and_then(Expression::as_word),
+            Some("by_email")
+        );
+        assert_eq!(
+            blocks[2].fields[1].attribute("map").unwrap().position.line,
+            17
+        );
     }
 
     #[test]
     fn errors_name_the_line_and_column() {
-        let error = parse_prisma_schema("model User {\n  id Int @id\n  name String @default(\"x)\n}\n")
-            .unwrap_err();
-        assert_eq!(error.position, Position { line: 3, column: 24 });
+        let error =
+            parse_prisma_schema("model User {\n  id Int @id\n  name String @default(\"x)\n}\n")
+                .unwrap_err();
+        assert_eq!(
+            error.position,
+            Position {
+                line: 3,
+                column: 24
+            }
+        );
         let error = parse_prisma_schema("model User {\n  id Int @id\n").unwrap_err();
-        assert!(error.to_string().starts_with("1:1: model User is not closed"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("1:1: model User is not closed"),
+            "{error}"
+        );
         let error = parse_prisma_schema("modle User {}").unwrap_err();
-        assert!(error.to_string().contains("unknown block `modle`"), "{error}");
+        assert!(
+            error.to_string().contains("unknown block `modle`"),
+            "{error}"
+        );
     }
 }

@@ -98,7 +98,11 @@ pub fn prisma_tables(blocks: &[Block]) -> Result<PrismaTables, PrismaImportError
             _ => {}
         }
     }
-    let column_name = |field: &Field| mapped(field.attribute("map")).unwrap_or(&field.name).to_string();
+    let column_name = |field: &Field| {
+        mapped(field.attribute("map"))
+            .unwrap_or(&field.name)
+            .to_string()
+    };
     let mut schema = Schema::default();
     for model in &models {
         let table_name = table_name_of(model);
@@ -138,7 +142,9 @@ pub fn prisma_tables(blocks: &[Block]) -> Result<PrismaTables, PrismaImportError
                 note(
                     field.position,
                     what,
-                    format!("Unsupported(\"{database_type}\") is outside FoxDB's portable types: the column is left out"),
+                    format!(
+                        "Unsupported(\"{database_type}\") is outside FoxDB's portable types: the column is left out"
+                    ),
                 );
                 continue;
             }
@@ -146,7 +152,10 @@ pub fn prisma_tables(blocks: &[Block]) -> Result<PrismaTables, PrismaImportError
                 note(
                     field.position,
                     what,
-                    format!("a list of {} (a PostgreSQL array), outside FoxDB's portable types: the column is left out", field.type_name),
+                    format!(
+                        "a list of {} (a PostgreSQL array), outside FoxDB's portable types: the column is left out",
+                        field.type_name
+                    ),
                 );
                 continue;
             }
@@ -244,7 +253,9 @@ pub fn prisma_tables(blocks: &[Block]) -> Result<PrismaTables, PrismaImportError
                         .find(|m| m.name == field.type_name)
                         .is_some_and(|other| {
                             other.fields.iter().any(|f| {
-                                f.type_name == model.name && f.list && f.attribute("relation").is_none()
+                                f.type_name == model.name
+                                    && f.list
+                                    && f.attribute("relation").is_none()
                             })
                         })
                     && model.name < field.type_name
@@ -260,7 +271,9 @@ pub fn prisma_tables(blocks: &[Block]) -> Result<PrismaTables, PrismaImportError
                 }
                 continue;
             };
-            let Some(fields) = relation.argument("fields", usize::MAX).map(Expression::names)
+            let Some(fields) = relation
+                .argument("fields", usize::MAX)
+                .map(Expression::names)
             else {
                 continue;
             };
@@ -279,7 +292,7 @@ pub fn prisma_tables(blocks: &[Block]) -> Result<PrismaTables, PrismaImportError
                         .fields
                         .iter()
                         .find(|f| f.name == *n)
-                        .map(|f| column_name(f))
+                        .map(&column_name)
                         .ok_or_else(|| {
                             error(
                                 relation.position,
@@ -309,7 +322,9 @@ pub fn prisma_tables(blocks: &[Block]) -> Result<PrismaTables, PrismaImportError
                     note(
                         relation.position,
                         format!("{}.{}", model.name, field.name),
-                        format!("{name}: {value:?} has no FoxSchema equivalent; the default is written"),
+                        format!(
+                            "{name}: {value:?} has no FoxSchema equivalent; the default is written"
+                        ),
                     );
                 }
             }
@@ -470,7 +485,10 @@ fn column_default(
             let why = if function == "dbgenerated" {
                 format!(
                     "@default(dbgenerated({:?})) is a database expression, which a FoxSchema cannot declare",
-                    arguments.first().and_then(|a| a.value.as_word()).unwrap_or_default()
+                    arguments
+                        .first()
+                        .and_then(|a| a.value.as_word())
+                        .unwrap_or_default()
                 )
             } else {
                 format!(

@@ -41,8 +41,7 @@ pub async fn adopt_tool_history(
             continue;
         };
         if !histories.iter().any(|(tool, _)| *tool == imported.tool) {
-            let history = read_tool_history(connection, tables, imported.tool)
-                .await?;
+            let history = read_tool_history(connection, tables, imported.tool).await?;
             histories.push((imported.tool, history));
         }
     }
@@ -107,7 +106,9 @@ pub async fn adopt_tool_history(
                 0,
                 0,
                 None,
-                Some(&format!("applied by {tool}; adopted by FoxDB without running")),
+                Some(&format!(
+                    "applied by {tool}; adopted by FoxDB without running"
+                )),
                 None,
             )
             .await?;

@@ -37,8 +37,8 @@ use foxdb::DatabaseUrl;
 
 use crate::engine::bookkeeping::FoxTables;
 use crate::engine::session::connect;
-pub use error::MigrateError;
 use adopt::adopt_tool_history;
+pub use error::MigrateError;
 use integrity::{integrity_problems, status_lines, unknown_target};
 pub use repair::{Repaired, migrate_repair};
 use run::run_steps;

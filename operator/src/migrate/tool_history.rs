@@ -172,9 +172,9 @@ pub async fn read_tool_history(
     let qualified = dialect_for(connection.backend()).qualified_table(tables.schema(), table);
     // Flags are read as 0/1, which every engine returns alike for its boolean type.
     let sql = match tool {
-        MigrationTool::GolangMigrate => format!(
-            "SELECT version, CASE WHEN dirty THEN 1 ELSE 0 END AS dirty FROM {qualified}"
-        ),
+        MigrationTool::GolangMigrate => {
+            format!("SELECT version, CASE WHEN dirty THEN 1 ELSE 0 END AS dirty FROM {qualified}")
+        }
         MigrationTool::Sqlx => format!(
             "SELECT version, CASE WHEN success THEN 1 ELSE 0 END AS success, checksum FROM {qualified} ORDER BY version"
         ),
@@ -248,7 +248,11 @@ pub async fn read_tool_history(
             }
             MigrationTool::Diesel => {
                 let version: String = row.get("version")?;
-                set(records, version, Some(ToolState::Applied { checksum: None }));
+                set(
+                    records,
+                    version,
+                    Some(ToolState::Applied { checksum: None }),
+                );
             }
             MigrationTool::Flyway => {
                 // Repeatable migrations and Flyway's own markers have no version.

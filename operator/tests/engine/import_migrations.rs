@@ -110,11 +110,22 @@ fn golang_migrate_table(engine: Backend) -> &'static str {
 
 /// A database golang-migrate migrated to version 2 (its table holds the current version
 /// only), and the folder it used.
-async fn migrated_by_golang_migrate(engine: Backend, dirty: bool) -> (TestDatabase, tempfile::TempDir) {
+async fn migrated_by_golang_migrate(
+    engine: Backend,
+    dirty: bool,
+) -> (TestDatabase, tempfile::TempDir) {
     let folder = tempfile::tempdir().expect("temp dir");
     for (version, (name, up, down)) in [(1, FIRST), (2, SECOND)] {
-        write(&folder.path().join(format!("00000{version}_{name}.up.sql")), up);
-        write(&folder.path().join(format!("00000{version}_{name}.down.sql")), down);
+        write(
+            &folder.path().join(format!("00000{version}_{name}.up.sql")),
+            up,
+        );
+        write(
+            &folder
+                .path()
+                .join(format!("00000{version}_{name}.down.sql")),
+            down,
+        );
     }
     let database = TestDatabase::create(engine).await;
     run_script(&database, FIRST.1).await;
@@ -126,7 +137,11 @@ async fn migrated_by_golang_migrate(engine: Backend, dirty: bool) -> (TestDataba
         &format!("INSERT INTO schema_migrations (version, dirty) VALUES (2, {flag})"),
     )
     .await;
-    execute(&database, "INSERT INTO users (id, email) VALUES (1, 'ada@example.com')").await;
+    execute(
+        &database,
+        "INSERT INTO users (id, email) VALUES (1, 'ada@example.com')",
+    )
+    .await;
     (database, folder)
 }
 
@@ -191,7 +206,11 @@ async fn a_version_golang_migrate_left_dirty_is_refused_and_nothing_is_adopted()
         "{output}"
     );
     let (_, status) = migrate(&database, "status", &file);
-    assert_eq!(status.matches(" pending ").count(), 2, "nothing adopted: {status}");
+    assert_eq!(
+        status.matches(" pending ").count(),
+        2,
+        "nothing adopted: {status}"
+    );
 }
 
 /// Prisma's `_prisma_migrations` on each engine, as Prisma Migrate creates it.
@@ -290,7 +309,8 @@ async fn a_database_prisma_migrated_is_adopted_and_only_new_migrations_run() {
         let (code, output) = migrate(&database, "up", &file);
         assert_eq!(code, Some(0), "{engine}: {output}");
         assert!(
-            output.contains("  20240103120000 add bio (") && output.contains("Applied 1 migration(s)."),
+            output.contains("  20240103120000 add bio (")
+                && output.contains("Applied 1 migration(s)."),
             "{engine}: {output}"
         );
         let (code, status) = migrate(&database, "status", &file);

@@ -86,7 +86,12 @@ fn import_blog(engine: Backend, folder: &Path) -> String {
         "--name",
         "blog",
     ]);
-    assert_eq!(imported.status.code(), Some(0), "{}", text(&imported.stderr));
+    assert_eq!(
+        imported.status.code(),
+        Some(0),
+        "{}",
+        text(&imported.stderr)
+    );
     let yaml = std::fs::read_to_string(&output).expect("written");
     let validated = fox(&["validate", "-f", output.to_str().expect("utf-8")]);
     assert_eq!(
@@ -134,10 +139,19 @@ async fn an_imported_prisma_blog_applies_on_an_empty_database_and_plans_in_sync(
             "{yaml}"
         );
         assert!(yaml.contains("onDelete: cascade"), "{yaml}");
-        assert!(yaml.contains("Post.updatedAt: @updatedAt is set by Prisma Client"), "{yaml}");
+        assert!(
+            yaml.contains("Post.updatedAt: @updatedAt is set by Prisma Client"),
+            "{yaml}"
+        );
         let database = TestDatabase::create(engine).await;
         let file = folder.path().join("schema.yaml");
-        let applied = fox(&["apply", "-f", file.to_str().expect("utf-8"), "--database", database.url()]);
+        let applied = fox(&[
+            "apply",
+            "-f",
+            file.to_str().expect("utf-8"),
+            "--database",
+            database.url(),
+        ]);
         assert_eq!(
             applied.status.code(),
             Some(0),
@@ -187,5 +201,8 @@ fn a_prisma_syntax_error_names_the_file_line_and_column() {
     let imported = fox(&["import", "prisma", prisma.to_str().expect("utf-8")]);
     assert_eq!(imported.status.code(), Some(1));
     let stderr = text(&imported.stderr);
-    assert!(stderr.contains("schema.prisma:6:1: expected a value"), "{stderr}");
+    assert!(
+        stderr.contains("schema.prisma:6:1: expected a value"),
+        "{stderr}"
+    );
 }
