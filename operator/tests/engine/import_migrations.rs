@@ -1,12 +1,12 @@
-//! `fox import migrations`: a database golang-migrate or Prisma Migrate already migrated is
-//! taken over by `fox migrate up` without running anything again, and only migrations added
-//! afterwards run.
+//! `fox import migrations`: a database golang-migrate, Prisma Migrate, sqlx, Diesel or Flyway
+//! already migrated is taken over by `fox migrate up` without running anything again, and only
+//! migrations added afterwards run.
 //!
 //! The tools themselves cannot be downloaded here, so each test leaves the database exactly as
 //! the tool would: it runs the migration scripts and writes the tool's bookkeeping table with
 //! the tool's documented columns and checksum algorithm (golang-migrate's
 //! `schema_migrations(version, dirty)`, Prisma's `_prisma_migrations` with the SHA-256 of each
-//! `migration.sql`).
+//! `migration.sql`, sqlx's SHA-384, Flyway's CRC32 computed outside FoxDB).
 
 use std::path::Path;
 
@@ -342,4 +342,110 @@ async fn a_prisma_checksum_that_differs_from_the_file_is_refused() {
     let (code, output) = migrate(&database, "up", &file);
     assert_eq!(code, Some(1), "{output}");
     assert!(output.contains("prisma did not complete it"), "{output}");
+}
+
+/// Flyway's checksums of [`FIRST`] and [`SECOND`], computed outside FoxDB (Python's
+/// `zlib.crc32` over the script's lines without their line endings, as a signed 32-bit number,
+/// which is what Flyway's `ChecksumCalculator` does).
+const FLYWAY_CHECKSUMS: [i32; 2] = [617_680_480, -1_650_222_847];
+
+/// sqlx's checksum: the SHA-384 of the script, as the engine's binary literal.
+fn sqlx_checksum(engine: Backend, script: &str) -> String {
+    let hex: String = sha2::Sha384::digest(script.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    match engine {
+        Backend::Postgres => format!("decode('{hex}', 'hex')"),
+        Backend::MySql | Backend::Sqlite => format!("X'{hex}'"),
+    }
+}
+
+/// The bookkeeping table of sqlx, Diesel or Flyway on `engine`, as each tool creates it.
+fn tool_table(tool: &str, engine: Backend) -> String {
+    let (now, bytes) = match engine {
+        Backend::Postgres => ("now()", "BYTEA"),
+        Backend::MySql | Backend::Sqlite => ("CURRENT_TIMESTAMP", "BLOB"),
+    };
+    match tool {
+        "sqlx" => format!(
+            "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, installed_on TIMESTAMP NOT NULL DEFAULT {now}, success BOOLEAN NOT NULL, checksum {bytes} NOT NULL, execution_time BIGINT NOT NULL)"
+        ),
+        "diesel" => format!(
+            "CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT {now})"
+        ),
+        _ => format!(
+            "CREATE TABLE flyway_schema_history (installed_rank INT NOT NULL PRIMARY KEY, version VARCHAR(50), description VARCHAR(200) NOT NULL, type VARCHAR(20) NOT NULL, script VARCHAR(1000) NOT NULL, checksum INT, installed_by VARCHAR(100) NOT NULL, installed_on TIMESTAMP NOT NULL DEFAULT {now}, execution_time INT NOT NULL, success BOOLEAN NOT NULL)"
+        ),
+    }
+}
+
+#[tokio::test]
+async fn databases_sqlx_diesel_and_flyway_migrated_are_adopted_without_running_anything() {
+    for engine in Backend::ALL {
+        for tool in ["sqlx", "diesel", "flyway"] {
+            let folder = tempfile::tempdir().expect("temp dir");
+            let database = TestDatabase::create(engine).await;
+            execute(&database, &tool_table(tool, engine)).await;
+            for (index, (name, up, down)) in [FIRST, SECOND].into_iter().enumerate() {
+                let version = index + 1;
+                run_script(&database, up).await;
+                let record = match tool {
+                    "sqlx" => {
+                        write(&folder.path().join(format!("{version}_{name}.up.sql")), up);
+                        write(
+                            &folder.path().join(format!("{version}_{name}.down.sql")),
+                            down,
+                        );
+                        format!(
+                            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES ({version}, '{name}', TRUE, {}, 1)",
+                            sqlx_checksum(engine, up)
+                        )
+                    }
+                    "diesel" => {
+                        let dir = folder
+                            .path()
+                            .join(format!("2024-01-0{version}-120000_{name}"));
+                        write(&dir.join("up.sql"), up);
+                        write(&dir.join("down.sql"), down);
+                        format!(
+                            "INSERT INTO __diesel_schema_migrations (version) VALUES ('2024010{version}120000')"
+                        )
+                    }
+                    _ => {
+                        write(&folder.path().join(format!("V{version}__{name}.sql")), up);
+                        write(&folder.path().join(format!("U{version}__{name}.sql")), down);
+                        format!(
+                            "INSERT INTO flyway_schema_history (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success) VALUES ({version}, '{version}', '{name}', 'SQL', 'V{version}__{name}.sql', {}, 'flyway', 1, TRUE)",
+                            FLYWAY_CHECKSUMS[index]
+                        )
+                    }
+                };
+                execute(&database, &record).await;
+            }
+            let out = tempfile::tempdir().expect("temp dir");
+            let file = out.path().join("migrations.yaml");
+            import(folder.path(), tool, &file);
+            let (code, output) = migrate(&database, "up", &file);
+            assert_eq!(code, Some(0), "{engine} {tool}: {output}");
+            assert_eq!(
+                output
+                    .matches(&format!("(applied by {tool}; not run)"))
+                    .count(),
+                2,
+                "{engine} {tool}: {output}"
+            );
+            assert!(
+                output.contains("Nothing to do"),
+                "{engine} {tool}: {output}"
+            );
+            let (code, status) = migrate(&database, "status", &file);
+            assert_eq!(code, Some(0), "{engine} {tool}: {status}");
+            assert_eq!(
+                status.matches(" applied ").count(),
+                2,
+                "{engine} {tool}: {status}"
+            );
+        }
+    }
 }
