@@ -86,7 +86,7 @@ pub struct Attribute {
     pub name: String,
     /// Its arguments.
     pub arguments: Vec<Argument>,
-    /// Where it starts.
+    /// Where it starts (its `@`).
     pub position: Position,
 }
 
@@ -397,8 +397,10 @@ impl Parser {
                     return Ok(());
                 }
                 Token::DoubleAt => {
+                    let position = self.position();
                     self.next += 1;
-                    let attribute = self.attribute_after_at()?;
+                    let mut attribute = self.attribute_after_at()?;
+                    attribute.position = position;
                     block.attributes.push(attribute);
                 }
                 Token::Word(_) => {
@@ -474,8 +476,11 @@ impl Parser {
     fn field_attributes(&mut self) -> Result<Vec<Attribute>, PrismaSyntaxError> {
         let mut attributes = Vec::new();
         while *self.peek() == Token::Symbol('@') {
+            let position = self.position();
             self.next += 1;
-            attributes.push(self.attribute_after_at()?);
+            let mut attribute = self.attribute_after_at()?;
+            attribute.position = position;
+            attributes.push(attribute);
         }
         Ok(attributes)
     }
