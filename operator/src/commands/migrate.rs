@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use fox_crds::manifest::ManifestSet;
 
 use super::target::{database_for, load_valid_manifests};
+use crate::migrate::adopt::adoptable_migrations;
 use crate::migrate::source::{Migration, folder_migrations, ordered, resource_migrations};
 use crate::migrate::{
     MigrateOptions, MigrateReport, StatusLine, VersionStatus, migrate_down, migrate_repair,
@@ -198,7 +199,13 @@ pub async fn run(command: MigrateCommand) -> anyhow::Result<ExitCode> {
             detailed_exitcode, ..
         } => {
             let lines = migration_status(&url, &migrations).await?;
-            Ok(ExitCode::from(print_status(&lines, detailed_exitcode)))
+            let code = print_status(&lines, detailed_exitcode);
+            for (version, name, tool) in adoptable_migrations(&url, &migrations).await? {
+                println!(
+                    "{version} {name}: applied by {tool}; `fox migrate up` records it as applied without running it."
+                );
+            }
+            Ok(ExitCode::from(code))
         }
         MigrateCommand::Up {
             to,

@@ -131,3 +131,53 @@ pub async fn adopt_tool_history(
         .map(|(m, tool)| (m.version, m.name.clone(), tool))
         .collect())
 }
+
+/// The imported migrations `up` would adopt on the database at `url` — (version, name, tool)
+/// of each one its tool applied and FoxDB has no record of — read without the lock and without
+/// writing anything, for `fox migrate status`. Problems `up` would refuse are left to `up`.
+///
+/// # Errors
+/// Connection and database errors.
+pub async fn adoptable_migrations(
+    url: &foxdb::DatabaseUrl,
+    migrations: &[Migration],
+) -> Result<Vec<(u64, String, MigrationTool)>, MigrateError> {
+    if migrations.iter().all(|m| m.imported_from.is_none()) {
+        return Ok(Vec::new());
+    }
+    let mut connection = crate::engine::session::connect(url).await?;
+    let read = async {
+        let tables = FoxTables::locate(&mut connection).await?;
+        let applied = if tables.exists(&mut connection, "_fox_migrations").await? {
+            super::state::read_applied(&mut connection, &tables).await?
+        } else {
+            Vec::new()
+        };
+        let mut histories: Vec<(MigrationTool, ToolHistory)> = Vec::new();
+        let mut adoptable = Vec::new();
+        for migration in migrations {
+            let Some(imported) = &migration.imported_from else {
+                continue;
+            };
+            if applied.iter().any(|a| a.version == migration.version) {
+                continue;
+            }
+            if !histories.iter().any(|(tool, _)| *tool == imported.tool) {
+                let history = read_tool_history(&mut connection, &tables, imported.tool).await?;
+                histories.push((imported.tool, history));
+            }
+            let applied_by_tool = histories
+                .iter()
+                .find(|(tool, _)| *tool == imported.tool)
+                .and_then(|(_, history)| history.state_of(imported.tool, &imported.version))
+                .is_some_and(|state| matches!(state, ToolState::Applied { .. }));
+            if applied_by_tool {
+                adoptable.push((migration.version, migration.name.clone(), imported.tool));
+            }
+        }
+        Ok::<_, foxdb::Error>(adoptable)
+    }
+    .await;
+    connection.close().await;
+    Ok(read?)
+}

@@ -157,6 +157,14 @@ async fn a_database_golang_migrate_migrated_is_adopted_and_only_new_migrations_r
             "{yaml}"
         );
 
+        // Before the takeover, status says what `up` will adopt.
+        let (code, status) = migrate(&database, "status", &file);
+        assert_eq!(code, Some(0), "{engine}: {status}");
+        assert!(
+            status.contains("2 create posts: applied by golang-migrate; `fox migrate up` records it as applied without running it."),
+            "{engine}: {status}"
+        );
+
         let (code, output) = migrate(&database, "up", &file);
         assert_eq!(code, Some(0), "{engine}: {output}");
         assert!(
