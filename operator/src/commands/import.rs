@@ -218,7 +218,7 @@ pub fn import_migrations(
                 down: migration.down.clone(),
                 up_commands: None,
                 down_commands: None,
-                transactional: true,
+                transactional: migration.transactional,
                 imported_from: Some(migration.imported_from.clone()),
             },
         );

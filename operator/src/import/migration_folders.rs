@@ -28,6 +28,9 @@ pub struct ImportedMigration {
     pub up: String,
     /// The `down` script, if the layout has one.
     pub down: Option<String>,
+    /// Whether it may run in one transaction: not when the script opts out as its tool spells
+    /// it (sqlx `-- no-transaction`, FoxDB `-- fox:no-transaction` on the first line).
+    pub transactional: bool,
     /// The tool, its key of the migration and its checksum of `up`.
     pub imported_from: ImportedFrom,
     /// The file `up` was read from.
@@ -280,6 +283,11 @@ fn imported(
             version: key,
             checksum: tool_checksum(tool, &up),
         },
+        transactional: !up.lines().next().is_some_and(|first| {
+            let first = first.trim();
+            first == "-- fox:no-transaction"
+                || (tool == MigrationTool::Sqlx && first.starts_with("-- no-transaction"))
+        }),
         up,
         down: None,
         origin: origin.to_path_buf(),
@@ -419,7 +427,13 @@ mod tests {
 
         let sqlx = tempfile::tempdir().unwrap();
         write(sqlx.path(), "20240101_a.sql", "SELECT 1;");
+        write(
+            sqlx.path(),
+            "20240102_b.sql",
+            "-- no-transaction\nCREATE INDEX CONCURRENTLY b ON a (id);",
+        );
         let read = import_folder(sqlx.path(), MigrationTool::Sqlx).unwrap();
+        assert!(read.migrations[0].transactional && !read.migrations[1].transactional);
         assert_eq!(
             read.migrations[0]
                 .imported_from
