@@ -126,3 +126,22 @@ pub struct MultiTenancyGuide;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/realtime.md")]
 pub struct RealtimeGuide;
+/// docs/migrating-from-prisma.md, whose Rust queries `cargo test --doc -p foxdb` compiles.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/migrating-from-prisma.md")]
+pub struct MigratingFromPrisma;
+
+/// docs/migrating-from-typeorm.md, whose Rust queries `cargo test --doc -p foxdb` compiles.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/migrating-from-typeorm.md")]
+pub struct MigratingFromTypeorm;
+
+/// docs/migrating-from-seaorm.md, whose Rust queries `cargo test --doc -p foxdb` compiles.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/migrating-from-seaorm.md")]
+pub struct MigratingFromSeaorm;
+
+/// docs/migrating-from-diesel.md, whose Rust queries `cargo test --doc -p foxdb` compiles.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/migrating-from-diesel.md")]
+pub struct MigratingFromDiesel;

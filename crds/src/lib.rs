@@ -61,7 +61,7 @@ pub use column_type::{ColumnType, ColumnTypeError};
 pub use condition::ConditionType;
 #[cfg(feature = "kubernetes")]
 pub use migration::{FoxMigration, FoxMigrationStatus};
-pub use migration::{FoxMigrationSpec, MigrationPhase};
+pub use migration::{FoxMigrationSpec, ImportedFrom, MigrationPhase, MigrationTool};
 pub use references::{DatabaseRef, SecretKeyRef};
 pub use replica_set::{Engine, FoxReplicaSetSpec, MemberRole, PublishedRouting, RoutedMember};
 #[cfg(feature = "kubernetes")]

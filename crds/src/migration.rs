@@ -124,6 +124,86 @@ pub struct FoxMigrationSpec {
     /// run inside a transaction (for example `CREATE INDEX CONCURRENTLY`).
     #[serde(default = "default_true")]
     pub transactional: bool,
+    /// Set by `fox import migrations`: the tool that applied this migration before FoxDB took
+    /// over. On its first `fox migrate up` FoxDB reads that tool's own bookkeeping table and
+    /// records the versions the tool applied as applied, without running them; a version the
+    /// tool marks failed or dirty, or whose recorded checksum differs from this one, is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported_from: Option<ImportedFrom>,
+}
+
+/// The migration tool a FoxMigration was imported from, and how that tool identifies it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ImportedFrom {
+    /// The tool whose bookkeeping table records this migration.
+    pub tool: MigrationTool,
+    /// The migration's key in that table, as the tool writes it: the version number
+    /// (golang-migrate, sqlx, diesel, flyway) or the migration folder's name (prisma).
+    #[cfg_attr(feature = "kubernetes", schemars(length(min = 1)))]
+    pub version: String,
+    /// The tool's checksum of the `up` text, in the tool's algorithm and spelling: sqlx
+    /// SHA-384 (hex), prisma SHA-256 (hex), flyway CRC32 (signed decimal). golang-migrate and
+    /// diesel keep no checksum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
+}
+
+/// A migration tool whose folders `fox import migrations` reads and whose bookkeeping table
+/// `fox migrate up` adopts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum MigrationTool {
+    /// golang-migrate: `schema_migrations(version, dirty)`.
+    #[default]
+    GolangMigrate,
+    /// sqlx: `_sqlx_migrations(version, success, checksum)`.
+    Sqlx,
+    /// Prisma Migrate: `_prisma_migrations(migration_name, checksum, finished_at,
+    /// rolled_back_at)`.
+    Prisma,
+    /// Diesel: `__diesel_schema_migrations(version)`.
+    Diesel,
+    /// Flyway: `flyway_schema_history(version, checksum, success)`.
+    Flyway,
+}
+
+impl MigrationTool {
+    /// Every tool, in the order the documentation lists them.
+    pub const ALL: [MigrationTool; 5] = [
+        Self::GolangMigrate,
+        Self::Sqlx,
+        Self::Prisma,
+        Self::Diesel,
+        Self::Flyway,
+    ];
+
+    /// The spelling in manifests and on the command line.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::GolangMigrate => "golang-migrate",
+            Self::Sqlx => "sqlx",
+            Self::Prisma => "prisma",
+            Self::Diesel => "diesel",
+            Self::Flyway => "flyway",
+        }
+    }
+
+    /// Whether the tool records a checksum of each migration's script.
+    pub fn keeps_checksums(self) -> bool {
+        match self {
+            Self::Sqlx | Self::Prisma | Self::Flyway => true,
+            Self::GolangMigrate | Self::Diesel => false,
+        }
+    }
+}
+
+impl std::fmt::Display for MigrationTool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
 }
 
 fn default_true() -> bool {

@@ -59,6 +59,34 @@ impl FoxMigration {
                 "a MongoDB migration rolls back with `downCommands`",
             );
         }
+        if let Some(imported) = &spec.imported_from {
+            if imported.version.trim().is_empty() {
+                problems.add(
+                    "spec.importedFrom.version",
+                    "the tool's version of the migration must not be empty",
+                );
+            }
+            match (imported.tool.keeps_checksums(), &imported.checksum) {
+                (true, None) => problems.add(
+                    "spec.importedFrom.checksum",
+                    format!(
+                        "{} records a checksum of every migration: give the one of this `up` text (`fox import migrations` writes it)",
+                        imported.tool
+                    ),
+                ),
+                (false, Some(_)) => problems.add(
+                    "spec.importedFrom.checksum",
+                    format!("{} keeps no checksum: leave it out", imported.tool),
+                ),
+                _ => {}
+            }
+            if !has_sql {
+                problems.add(
+                    "spec.importedFrom",
+                    "only SQL migrations (`up`) are imported from another tool",
+                );
+            }
+        }
         problems.into_result()
     }
 }

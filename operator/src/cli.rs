@@ -107,6 +107,11 @@ pub enum Command {
     /// Generate files from manifests and the live database.
     #[command(subcommand)]
     Generate(GenerateCommand),
+    /// Import from other tools: a Prisma schema as a FoxSchema (`fox import prisma`), a
+    /// migrations folder of golang-migrate, sqlx, Prisma, Diesel or Flyway as FoxMigrations
+    /// (`fox import migrations DIR --format TOOL`).
+    #[command(subcommand)]
+    Import(commands::import::ImportCommand),
     /// Run the operator: the FoxReplicaSet, FoxSchema and FoxMigration controllers, leader
     /// election and the metrics/health server. Uses the in-cluster service account, or
     /// KUBECONFIG outside a cluster.
@@ -201,6 +206,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Validate { paths } => commands::validate::run(&paths),
         Command::Crds { write, root } => commands::crds::run(write, &root),
+        Command::Import(command) => commands::import::run(command),
         Command::Run(args) => commands::run::run(args),
         Command::Migrate(command) => block_on(commands::migrate::run(command)),
         Command::Realtime(command) => block_on(commands::realtime::run(command)),

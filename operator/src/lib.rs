@@ -10,5 +10,6 @@ pub mod commands;
 pub mod controller;
 pub mod engine;
 pub mod gateway;
+pub mod import;
 pub mod migrate;
 pub mod telemetry;

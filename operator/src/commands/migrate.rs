@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use fox_crds::manifest::ManifestSet;
 
 use super::target::{database_for, load_valid_manifests};
+use crate::migrate::adopt::adoptable_migrations;
 use crate::migrate::source::{Migration, folder_migrations, ordered, resource_migrations};
 use crate::migrate::{
     MigrateOptions, MigrateReport, StatusLine, VersionStatus, migrate_down, migrate_repair,
@@ -201,7 +202,13 @@ pub async fn run(command: MigrateCommand) -> anyhow::Result<ExitCode> {
             detailed_exitcode, ..
         } => {
             let lines = migration_status(&url, &migrations).await?;
-            Ok(ExitCode::from(print_status(&lines, detailed_exitcode)))
+            let code = print_status(&lines, detailed_exitcode);
+            for (version, name, tool) in adoptable_migrations(&url, &migrations).await? {
+                println!(
+                    "{version} {name}: applied by {tool}; `fox migrate up` records it as applied without running it."
+                );
+            }
+            Ok(ExitCode::from(code))
         }
         MigrateCommand::Up {
             to,
@@ -294,6 +301,10 @@ fn print_status(lines: &[StatusLine], detailed_exitcode: bool) -> u8 {
 }
 
 fn print_report(verb: &str, report: &MigrateReport, dry_run: bool) {
+    let adopt_verb = if dry_run { "would adopt" } else { "adopted" };
+    for (version, name, tool) in &report.adopted {
+        println!("  {adopt_verb} {version} {name} (applied by {tool}; not run)");
+    }
     if dry_run {
         if report.would_run.is_empty() {
             println!("Dry run: nothing to do.");
@@ -305,6 +316,12 @@ fn print_report(verb: &str, report: &MigrateReport, dry_run: bool) {
     }
     for (version, name, ms) in &report.ran {
         println!("  {version} {name} ({ms} ms)");
+    }
+    if !report.adopted.is_empty() {
+        println!(
+            "Adopted {} migration(s) applied by another tool.",
+            report.adopted.len()
+        );
     }
     if report.ran.is_empty() {
         println!("Nothing to do: the database is up to date.");

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod crds;
 pub mod gateway;
 pub mod generate;
+pub mod import;
 pub mod migrate;
 pub mod plan;
 pub mod realtime;

@@ -18,6 +18,7 @@
 //! (or database), and the session state a migration changes (PostgreSQL search path, role and
 //! settings; the MySQL default database) is put back after each migration.
 
+pub mod adopt;
 pub mod error;
 pub mod integrity;
 pub mod repair;
@@ -27,6 +28,7 @@ mod session;
 pub mod source;
 pub mod sql_split;
 pub mod state;
+pub mod tool_history;
 pub mod views;
 
 use std::time::Duration;
@@ -35,6 +37,7 @@ use foxdb::DatabaseUrl;
 
 use crate::engine::bookkeeping::FoxTables;
 use crate::engine::session::connect;
+use adopt::adopt_tool_history;
 pub use error::MigrateError;
 use integrity::{integrity_problems, status_lines, unknown_target};
 pub use repair::{Repaired, migrate_repair};
@@ -137,6 +140,9 @@ pub struct MigrateReport {
     pub would_run: Vec<(u64, String)>,
     /// What the run left that needs a person's attention (views that no longer read).
     pub warnings: Vec<String>,
+    /// (version, name, tool) of each imported migration recorded as applied without running,
+    /// because the tool it was imported from had applied it (on a dry run: would be).
+    pub adopted: Vec<(u64, String, fox_crds::MigrationTool)>,
 }
 
 /// Reads the status of every version.
@@ -193,7 +199,28 @@ async fn up_locked(
     migrations: &[Migration],
     options: &MigrateOptions,
 ) -> Result<MigrateReport, MigrateError> {
-    let applied = read_applied(&mut session.engine.connection, &session.tables).await?;
+    let connection = &mut session.engine.connection;
+    let mut applied = read_applied(connection, &session.tables).await?;
+    let adopted = adopt_tool_history(
+        connection,
+        &session.tables,
+        migrations,
+        &applied,
+        options.dry_run,
+    )
+    .await?;
+    if !adopted.is_empty() {
+        applied = if options.dry_run {
+            let mut with_adopted = applied;
+            with_adopted.extend(adopted.iter().filter_map(|(version, _, _)| {
+                let migration = migrations.iter().find(|m| m.version == *version)?;
+                Some(AppliedMigration::adopted(migration))
+            }));
+            with_adopted
+        } else {
+            read_applied(connection, &session.tables).await?
+        };
+    }
     let lines = status_lines(migrations, &applied);
     let problems = integrity_problems(&lines, options.allow_out_of_order);
     if !problems.is_empty() {
@@ -204,14 +231,16 @@ async fn up_locked(
         .filter(|m| !applied.iter().any(|a| a.version == m.version))
         .filter(|m| options.to.is_none_or(|to| m.version <= to))
         .collect();
-    run_steps(
-        &mut session.engine.connection,
+    let mut report = run_steps(
+        connection,
         &session.tables,
         &pending,
         Direction::Up,
         options.dry_run,
     )
-    .await
+    .await?;
+    report.adopted = adopted;
+    Ok(report)
 }
 
 /// Rolls back applied migrations, newest first, down to (not including) `options.to`; without

@@ -25,6 +25,8 @@ pub struct Migration {
     pub origin: String,
     /// The FoxReplicaSet it targets (FoxMigration resources only).
     pub database_ref: Option<String>,
+    /// The tool it was imported from (`spec.importedFrom`), whose bookkeeping `up` adopts.
+    pub imported_from: Option<fox_crds::ImportedFrom>,
 }
 
 fn sha256_hex(text: &str) -> String {
@@ -155,6 +157,7 @@ pub fn folder_migrations(directory: &Path) -> Result<Vec<Migration>, SourceError
             down: None,
             origin: path.display().to_string(),
             database_ref: None,
+            imported_from: None,
         };
         if let Some(existing) = ups.get(&version) {
             return Err(SourceError::Duplicate {
@@ -195,6 +198,7 @@ pub fn resource_migration(origin: &str, resource: &fox_crds::FoxMigration) -> Mi
             resource.metadata.name.clone().unwrap_or_default()
         ),
         database_ref: Some(resource.spec.database_ref.name.clone()),
+        imported_from: resource.spec.imported_from.clone(),
     }
 }
 

@@ -139,6 +139,25 @@ pub struct AppliedMigration {
     pub direction: Direction,
 }
 
+impl AppliedMigration {
+    /// The record an adopted migration gets (what a dry run of `up` assumes).
+    pub fn adopted(migration: &super::source::Migration) -> Self {
+        Self {
+            version: migration.version,
+            name: migration.name.clone(),
+            checksum: migration.checksum(),
+            status: RecordStatus::Applied,
+            statement_count: 0,
+            completed_statements: 0,
+            failed_statement: None,
+            message: None,
+            applied_at: now_rfc3339(),
+            duration_ms: None,
+            direction: Direction::Up,
+        }
+    }
+}
+
 /// A bookkeeping row that does not decode was changed by hand: say which table, column and
 /// version, and that.
 fn changed_by_hand(table: &str, version: Option<i64>, error: foxdb::Error) -> foxdb::Error {
@@ -307,6 +326,8 @@ pub enum RunOutcome {
     MarkedApplied,
     /// `fox migrate repair` forgot a dirty version.
     Forgotten,
+    /// Another tool had applied it (`spec.importedFrom`): recorded as applied, not run.
+    Adopted,
 }
 
 impl RunOutcome {

@@ -11,6 +11,8 @@ mod enum_labels;
 mod generate_migration;
 mod generate_schema;
 mod generated_client;
+mod import_migrations;
+mod import_prisma;
 mod migrate;
 mod migrate_recovery;
 mod migrate_sql;

@@ -7,4 +7,5 @@ mod schema;
 
 pub use client::{ClientOptions, client, client_source, client_source_with};
 pub use migration::{IRREVERSIBLE_ANNOTATION, migration};
+pub(crate) use schema::resource_name;
 pub use schema::{GeneratedSchema, SchemaOptions, schema, write_schema};

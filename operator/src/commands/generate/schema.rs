@@ -65,14 +65,21 @@ pub async fn schema(
         .or(applied_name)
         .unwrap_or_else(|| resource_name(&url.database_name()));
     let database_ref = options.database_ref.clone().unwrap_or_else(|| name.clone());
-    let source = format!("{} {}", url.backend(), url.target());
+    let header = [
+        format!(
+            "FoxSchema written by `fox generate schema` from {} {}.",
+            url.backend(),
+            url.target()
+        ),
+        "`fox plan -f THIS_FILE --database URL` reports that database in sync.".to_string(),
+    ];
     let generated = write_schema(
         url.backend(),
         &live,
         &undeclared,
         &name,
         &database_ref,
-        &source,
+        &header,
     );
     for warning in &generated.warnings {
         eprintln!("warning: {warning}");
@@ -104,7 +111,7 @@ pub struct GeneratedSchema {
 }
 
 /// A name Kubernetes accepts (`metadata.name`: lower-case letters, digits and `-`).
-fn resource_name(database: &str) -> String {
+pub(crate) fn resource_name(database: &str) -> String {
     let base = Path::new(database)
         .file_stem()
         .and_then(|s| s.to_str())
@@ -130,14 +137,15 @@ fn resource_name(database: &str) -> String {
     }
 }
 
-/// The FoxSchema for `live`, in the compact style of FoxDB's examples.
+/// The FoxSchema for `live`, in the compact style of FoxDB's examples, under the comment lines
+/// `header` (where it came from, what to do with it).
 pub fn write_schema(
     backend: Backend,
     live: &Schema,
     undeclared: &[UndeclaredObject],
     name: &str,
     database_ref: &str,
-    source: &str,
+    header: &[String],
 ) -> GeneratedSchema {
     let mut notes: Vec<String> = Vec::new();
     let mut warnings: Vec<String> = Vec::new();
@@ -201,14 +209,9 @@ pub fn write_schema(
     }
 
     let mut yaml = String::new();
-    let _ = writeln!(
-        yaml,
-        "# FoxSchema written by `fox generate schema` from {source}."
-    );
-    let _ = writeln!(
-        yaml,
-        "# `fox plan -f THIS_FILE --database URL` reports that database in sync."
-    );
+    for line in header {
+        let _ = writeln!(yaml, "# {line}");
+    }
     let not_declared: Vec<&String> = notes.iter().chain(warnings.iter()).collect();
     if !not_declared.is_empty() {
         yaml.push_str("#\n# Not declared here (a FoxSchema cannot express it):\n");
