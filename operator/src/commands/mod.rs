@@ -6,6 +6,7 @@ pub mod crds;
 pub mod gateway;
 pub mod generate;
 pub mod migrate;
+pub mod migrate_tenants;
 pub mod plan;
 pub mod realtime;
 pub mod recover;

@@ -156,6 +156,7 @@ mod tests {
             transactional: true,
             origin: "test".into(),
             database_ref: None,
+            tenants: None,
         }
     }
 

@@ -27,6 +27,7 @@ mod session;
 pub mod source;
 pub mod sql_split;
 pub mod state;
+pub mod tenants;
 pub mod views;
 
 use std::time::Duration;

@@ -25,6 +25,8 @@ pub struct Migration {
     pub origin: String,
     /// The FoxReplicaSet it targets (FoxMigration resources only).
     pub database_ref: Option<String>,
+    /// The tenants it runs in instead of that database (FoxMigration `spec.tenants`).
+    pub tenants: Option<fox_crds::tenants::MigrationTenants>,
 }
 
 fn sha256_hex(text: &str) -> String {
@@ -155,6 +157,7 @@ pub fn folder_migrations(directory: &Path) -> Result<Vec<Migration>, SourceError
             down: None,
             origin: path.display().to_string(),
             database_ref: None,
+            tenants: None,
         };
         if let Some(existing) = ups.get(&version) {
             return Err(SourceError::Duplicate {
@@ -195,6 +198,7 @@ pub fn resource_migration(origin: &str, resource: &fox_crds::FoxMigration) -> Mi
             resource.metadata.name.clone().unwrap_or_default()
         ),
         database_ref: Some(resource.spec.database_ref.name.clone()),
+        tenants: resource.spec.tenants.clone(),
     }
 }
 

@@ -106,6 +106,7 @@ pub fn migration(database: &str, version: u64, up: &str, down: Option<&str>) -> 
             up_commands: None,
             down_commands: None,
             transactional: true,
+            tenants: None,
         },
     );
     migration.metadata.namespace = Some(NAMESPACE.into());

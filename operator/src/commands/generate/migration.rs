@@ -122,6 +122,7 @@ pub async fn migration(
                 up_commands: None,
                 down_commands: None,
                 transactional: true,
+                tenants: None,
             },
         );
         if let Some(reason) = &reason {
