@@ -626,15 +626,18 @@ fn generated_operations_stay_in_their_tenants_schema_or_database() {
         .enable_all()
         .build()
         .expect("a runtime");
-    let setups: Vec<Box<dyn Fn() -> std::pin::Pin<Box<dyn Future<Output = Setup>>>>> = vec![
-        Box::new(|| Box::pin(Setup::postgres_schemas())),
-        Box::new(|| Box::pin(Setup::mysql_namespaces())),
-        Box::new(|| Box::pin(Setup::databases(Backend::Postgres, TENANTS))),
-        Box::new(|| Box::pin(Setup::databases(Backend::MySql, 2))),
-        Box::new(|| Box::pin(Setup::databases(Backend::Sqlite, 2))),
-    ];
-    for make in setups {
-        let setup = runtime.block_on(make());
+    /// Every strategy on every engine that has it, made in turn.
+    const SETUPS: usize = 5;
+    for which in 0..SETUPS {
+        let setup = runtime.block_on(async {
+            match which {
+                0 => Setup::postgres_schemas().await,
+                1 => Setup::mysql_namespaces().await,
+                2 => Setup::databases(Backend::Postgres, TENANTS).await,
+                3 => Setup::databases(Backend::MySql, 2).await,
+                _ => Setup::databases(Backend::Sqlite, 2).await,
+            }
+        });
         let started = std::time::Instant::now();
         let mut runner = TestRunner::new(Config {
             cases,

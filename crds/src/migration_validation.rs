@@ -61,7 +61,9 @@ impl FoxMigration {
             );
         }
         if let Some(tenants) = &spec.tenants {
-            if tenants.all == !tenants.names.is_empty() {
+            // Both, or neither.
+            let named = !tenants.names.is_empty();
+            if tenants.all == named {
                 problems.add(
                     "spec.tenants",
                     "give `all: true` (every tenant of the FoxSchema listing the tenants of databaseRef) or `names`, one of them",

@@ -67,6 +67,8 @@ impl TenantTargets {
     ///
     /// # Errors
     /// A tenant that is not listed; a name no namespace can take.
+    // The engine's errors make `EngineError` large; this one is built at most once per tenant.
+    #[allow(clippy::result_large_err)]
     pub fn url_of(&self, tenant: &str) -> Result<DatabaseUrl, EngineError> {
         match self {
             Self::Schemas { server, .. } => Ok(server.in_tenant_namespace(tenant)?),
