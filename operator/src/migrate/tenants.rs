@@ -77,15 +77,18 @@ pub async fn migrate_tenants(
     for tenant in tenants {
         started(tenant);
         let mine = migrations_for_tenant(migrations, tenant);
-        let status = read.next().map(|result| result.outcome);
-        let outcome = match (command, status) {
-            (TenantCommand::Status, Some(status)) => status.map(TenantRun::Status),
+        let outcome = match (command, read.next()) {
+            (TenantCommand::Status, Some(status)) => status.outcome.map(TenantRun::Status),
             // A `--to` that names no version of the tenant's is refused by the run itself.
-            (TenantCommand::Up, Some(Ok(lines)))
-                if up_to_date(&lines, options.to)
-                    && options
-                        .to
-                        .is_none_or(|to| mine.iter().any(|m| m.version == to)) =>
+            (
+                TenantCommand::Up,
+                Some(TenantResult {
+                    outcome: Ok(lines), ..
+                }),
+            ) if up_to_date(&lines, options.to)
+                && options
+                    .to
+                    .is_none_or(|to| mine.iter().any(|m| m.version == to)) =>
             {
                 Ok(TenantRun::Ran(MigrateReport::default()))
             }
