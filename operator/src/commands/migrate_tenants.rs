@@ -126,12 +126,17 @@ pub async fn run_in_tenants(
         migrations,
         tenant_command,
         &options,
-        &mut |tenant| println!("Tenant {tenant} ({}):", targets.describe(tenant)),
+        &mut |_| {},
     )
     .await;
     let mut failed = Vec::new();
     let mut code = 0;
     for result in results {
+        println!(
+            "Tenant {} ({}):",
+            result.tenant,
+            targets.describe(&result.tenant)
+        );
         match result.outcome {
             Ok(TenantRun::Ran(report)) => print_report(verb, &report, options.dry_run),
             Ok(TenantRun::Status(lines)) => {
@@ -147,9 +152,14 @@ pub async fn run_in_tenants(
         return Ok(ExitCode::from(code));
     }
     eprintln!(
-        "fox: {} tenant(s) failed: {}; the others were migrated",
+        "fox: {} tenant(s) failed: {}{}",
         failed.len(),
-        failed.join(", ")
+        failed.join(", "),
+        if matches!(tenant_command, TenantCommand::Status) {
+            ""
+        } else {
+            "; the others were migrated"
+        }
     );
     Ok(ExitCode::from(1))
 }
