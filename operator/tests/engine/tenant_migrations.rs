@@ -292,3 +292,100 @@ async fn migrations_run_in_each_sqlite_tenant_file_and_a_failing_one_is_reported
     assert_eq!(rows(acme.url(), "SELECT * FROM ledger").await, None);
     assert_eq!(rows(globex.url(), "SELECT * FROM ledger").await, Some(1));
 }
+
+#[tokio::test]
+async fn plain_sql_folders_run_in_the_tenants_named_and_unclear_files_are_refused() {
+    let database = TestDatabase::create(Backend::Postgres).await;
+    let server = database.url().to_string();
+    let folder = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        folder.path().join("1_ledger.up.sql"),
+        "CREATE TABLE ledger (id INT PRIMARY KEY);",
+    )
+    .unwrap();
+    std::fs::write(
+        folder.path().join("1_ledger.down.sql"),
+        "DROP TABLE ledger;",
+    )
+    .unwrap();
+    let sql = folder.path().to_str().expect("utf-8").to_string();
+    let schema = manifest_file(&tenants_schema("    schemas: [acme, globex]\n"));
+    let schema_path = schema.path.to_str().expect("utf-8").to_string();
+
+    let up = fox(&[
+        "migrate",
+        "up",
+        "-f",
+        &sql,
+        "-f",
+        &schema_path,
+        "--database",
+        &server,
+        "--all-tenants",
+    ]);
+    assert_eq!(up.status.code(), Some(0), "{}", text(&up.stderr));
+    for tenant in ["acme", "globex"] {
+        assert_eq!(
+            rows(&server, &format!("SELECT * FROM {tenant}.ledger")).await,
+            Some(0),
+            "{tenant}"
+        );
+    }
+    // Without a FoxSchema in the files, --tenant names a schema on the database.
+    let up = fox(&[
+        "migrate",
+        "up",
+        "-f",
+        &sql,
+        "--database",
+        &server,
+        "--tenant",
+        "initech",
+    ]);
+    assert_eq!(up.status.code(), Some(0), "{}", text(&up.stderr));
+    assert_eq!(rows(&server, "SELECT * FROM initech.ledger").await, Some(0));
+    assert_eq!(rows(&server, "SELECT * FROM public.ledger").await, None);
+
+    // Migrations for tenants beside one for the database itself: refused, nothing run.
+    let mixed = manifest_file(
+        &(tenants_schema("    schemas: [acme]\n")
+            + &tenant_migration(2, "{all: true}", "CREATE TABLE a (id INT)", "DROP TABLE a")
+            + "---\napiVersion: foxdb.dev/v1alpha1\nkind: FoxMigration\nmetadata: {name: shared}\nspec:\n  databaseRef: {name: db}\n  version: 3\n  name: shared\n  up: CREATE TABLE b (id INT)\n"),
+    );
+    let refused = fox(&[
+        "migrate",
+        "up",
+        "-f",
+        mixed.path.to_str().expect("utf-8"),
+        "--database",
+        &server,
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains("has no spec.tenants but other FoxMigrations"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert_eq!(rows(&server, "SELECT * FROM acme.a").await, None);
+    // A FoxMigration for tenants with no FoxSchema listing them.
+    let alone = manifest_file(&tenant_migration(
+        2,
+        "{all: true}",
+        "CREATE TABLE a (id INT)",
+        "DROP TABLE a",
+    ));
+    let refused = fox(&[
+        "migrate",
+        "up",
+        "-f",
+        alone.path.to_str().expect("utf-8"),
+        "--database",
+        &server,
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains("no FoxSchema in the files lists the tenants"),
+        "{}",
+        text(&refused.stderr)
+    );
+}
