@@ -124,6 +124,12 @@ pub struct FoxMigrationSpec {
     /// run inside a transaction (for example `CREATE INDEX CONCURRENTLY`).
     #[serde(default = "default_true")]
     pub transactional: bool,
+    /// Run in tenants instead of the database of `databaseRef`: `{all: true}` for every tenant
+    /// of the FoxSchema that lists the tenants of `databaseRef` (`spec.tenants`), or
+    /// `{names: [..]}` for some of them. Each tenant keeps its own migration records; a tenant
+    /// that fails is listed in `status.failedTenants` while the others are migrated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenants: Option<crate::tenants::MigrationTenants>,
     /// Set by `fox import migrations`: the tool that applied this migration before FoxDB took
     /// over. On its first `fox migrate up` FoxDB reads that tool's own bookkeeping table and
     /// records the versions the tool applied as applied, without running them; a version the
@@ -233,6 +239,10 @@ pub struct FoxMigrationStatus {
     /// Generation of the spec this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+    /// With `spec.tenants`: the tenants where this version (or an earlier one) failed, and
+    /// why; the others are migrated.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_tenants: Vec<crate::tenants::FailedTenant>,
 }
 
 /// Phase of a FoxMigration.

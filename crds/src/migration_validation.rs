@@ -1,6 +1,7 @@
 //! `FoxMigration::validate`.
 
 use crate::migration::{FoxMigration, MAX_MIGRATION_NAME_CHARS};
+use crate::tenants_validation::tenant_name_problem;
 use crate::validation::{Problems, ValidationError, dns_label_problem};
 
 impl FoxMigration {
@@ -84,6 +85,33 @@ impl FoxMigration {
                 problems.add(
                     "spec.importedFrom",
                     "only SQL migrations (`up`) are imported from another tool",
+                );
+            }
+        }
+        if let Some(tenants) = &spec.tenants {
+            // Both, or neither.
+            let named = !tenants.names.is_empty();
+            if tenants.all == named {
+                problems.add(
+                    "spec.tenants",
+                    "give `all: true` (every tenant of the FoxSchema listing the tenants of databaseRef) or `names`, one of them",
+                );
+            }
+            for (index, name) in tenants.names.iter().enumerate() {
+                if let Some(problem) = tenant_name_problem(name) {
+                    problems.add(format!("spec.tenants.names[{index}]"), problem);
+                }
+                if tenants.names[..index].contains(name) {
+                    problems.add(
+                        format!("spec.tenants.names[{index}]"),
+                        format!("tenant {name} is listed twice"),
+                    );
+                }
+            }
+            if has_commands {
+                problems.add(
+                    "spec.tenants",
+                    "tenants apply to SQL migrations (`up`); MongoDB has no schema or database per tenant in FoxDB",
                 );
             }
         }

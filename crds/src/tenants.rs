@@ -8,7 +8,9 @@
 //!   or MariaDB database), created if missing. Adding a tenant is one list entry.
 //! - `databases`: a database each, its URL read from a Secret like a FoxReplicaSet member's.
 //!
-//! A FoxSchema takes one of the two. See docs/multi-tenancy.md.
+//! A FoxSchema takes one of the two. A FoxMigration with `spec.tenants` ([`MigrationTenants`])
+//! runs in each tenant of the FoxSchema that lists the tenants of its `databaseRef`, instead of
+//! in that database itself. See docs/multi-tenancy.md.
 
 #[cfg(feature = "kubernetes")]
 use schemars::JsonSchema;
@@ -64,4 +66,26 @@ pub struct FailedTenant {
     pub name: String,
     /// What failed (no credentials).
     pub message: String,
+}
+
+/// Which tenants a FoxMigration runs in, instead of the database of its `databaseRef`: tenants
+/// of the FoxSchema whose `spec.tenants` lists the tenants of the same `databaseRef`. Each
+/// tenant (schema or database) keeps its own migration records. Give `all` or `names`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct MigrationTenants {
+    /// Every tenant the FoxSchema lists, including tenants added later.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub all: bool,
+    /// Only these tenants (each one the FoxSchema lists).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
+}
+
+impl MigrationTenants {
+    /// Whether the migration runs in `tenant`.
+    pub fn includes(&self, tenant: &str) -> bool {
+        self.all || self.names.iter().any(|name| name == tenant)
+    }
 }

@@ -53,3 +53,36 @@ fn bad_duplicate_mixed_or_missing_tenants_are_refused() {
     assert_eq!(approval.len(), 1, "{approval:?}");
     assert!(approval[0].contains("requireApproval"), "{approval:?}");
 }
+
+fn migration_problems(tenants: &str) -> Vec<String> {
+    let yaml = format!(
+        "apiVersion: foxdb.dev/v1alpha1\nkind: FoxMigration\nmetadata: {{name: m1}}\nspec:\n  databaseRef: {{name: db}}\n  version: 1\n  name: ledger\n  up: CREATE TABLE ledger (id INT)\n  tenants: {tenants}\n"
+    );
+    let mut set = ManifestSet::default();
+    parse_manifests("m.yaml".as_ref(), &yaml, &mut set);
+    set.problems.iter().map(|p| p.problem.to_string()).collect()
+}
+
+#[test]
+fn a_migration_runs_in_all_tenants_or_in_named_ones() {
+    assert_eq!(migration_problems("{all: true}"), Vec::<String>::new());
+    assert_eq!(
+        migration_problems("{names: [acme, globex]}"),
+        Vec::<String>::new()
+    );
+    for neither_or_both in ["{}", "{all: false}", "{all: true, names: [acme]}"] {
+        let bad = migration_problems(neither_or_both);
+        assert_eq!(bad.len(), 1, "{neither_or_both}: {bad:?}");
+        assert!(
+            bad[0].starts_with("spec.tenants: give `all: true`"),
+            "{bad:?}"
+        );
+    }
+    let bad = migration_problems("{names: [Acme, acme, acme]}");
+    assert_eq!(bad.len(), 2, "{bad:?}");
+    assert!(
+        bad[0].starts_with("spec.tenants.names[0]: tenant name \"Acme\""),
+        "{bad:?}"
+    );
+    assert_eq!(bad[1], "spec.tenants.names[2]: tenant acme is listed twice");
+}

@@ -78,9 +78,18 @@ pub struct MigrateTarget {
     /// `.sql` files.
     #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
     pub paths: Vec<PathBuf>,
-    /// Database URL; overrides FOX_DATABASE_URL and the FoxReplicaSet in the files.
+    /// Database URL; overrides FOX_DATABASE_URL and the FoxReplicaSet in the files. With
+    /// tenants: the server of schema tenants.
     #[arg(long)]
     pub database: Option<String>,
+    /// Run in this tenant (one of the FoxSchema's `spec.tenants` in the files, or a schema on
+    /// the database when no FoxSchema lists tenants); repeat for each tenant.
+    #[arg(long = "tenant", value_name = "NAME", conflicts_with = "all_tenants")]
+    pub tenants: Vec<String>,
+    /// Run in every tenant the FoxSchema in the files lists (`spec.tenants`); FoxMigrations
+    /// with `spec.tenants` do so without this flag.
+    #[arg(long)]
+    pub all_tenants: bool,
 }
 
 /// Options of the subcommands that run migrations (`up`, `down`).
@@ -191,6 +200,21 @@ pub async fn run(command: MigrateCommand) -> anyhow::Result<ExitCode> {
         references.first().copied(),
         target.database.as_deref(),
     )?;
+    if target.all_tenants
+        || !target.tenants.is_empty()
+        || migrations.iter().any(|m| m.tenants.is_some())
+    {
+        let database_ref = references.first().copied();
+        return super::migrate_tenants::run_in_tenants(
+            command,
+            &target,
+            &migrations,
+            &set,
+            database_ref,
+            (url, source),
+        )
+        .await;
+    }
     println!(
         "{} {} ({source}): {} migration(s) in the files",
         url.backend(),
@@ -258,7 +282,7 @@ pub async fn run(command: MigrateCommand) -> anyhow::Result<ExitCode> {
 }
 
 /// Prints the status table and returns the exit code it stands for.
-fn print_status(lines: &[StatusLine], detailed_exitcode: bool) -> u8 {
+pub(super) fn print_status(lines: &[StatusLine], detailed_exitcode: bool) -> u8 {
     // A pending version below the newest applied one is what `up` refuses without
     // --allow-out-of-order.
     let newest_applied = lines
@@ -300,7 +324,7 @@ fn print_status(lines: &[StatusLine], detailed_exitcode: bool) -> u8 {
     }
 }
 
-fn print_report(verb: &str, report: &MigrateReport, dry_run: bool) {
+pub(super) fn print_report(verb: &str, report: &MigrateReport, dry_run: bool) {
     let adopt_verb = if dry_run { "would adopt" } else { "adopted" };
     for (version, name, tool) in &report.adopted {
         println!("  {adopt_verb} {version} {name} (applied by {tool}; not run)");

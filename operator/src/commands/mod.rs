@@ -7,6 +7,7 @@ pub mod gateway;
 pub mod generate;
 pub mod import;
 pub mod migrate;
+pub mod migrate_tenants;
 pub mod plan;
 pub mod realtime;
 pub mod recover;

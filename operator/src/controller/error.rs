@@ -84,6 +84,20 @@ pub enum Error {
         /// Who controls it.
         holder: String,
     },
+    /// A FoxMigration with `spec.tenants` found no FoxSchema listing the tenants of its
+    /// database, or several.
+    #[error(
+        "FoxMigration spec.tenants runs in the tenants of the FoxSchema whose spec.tenants lists them for FoxReplicaSet {namespace}/{database}; {}",
+        if found.is_empty() { "no FoxSchema there lists tenants: add spec.tenants to its FoxSchema".to_string() } else { format!("several do ({}): keep the tenants of a database in one FoxSchema", found.join(", ")) }
+    )]
+    TenantsNotListed {
+        /// Namespace.
+        namespace: String,
+        /// The FoxReplicaSet.
+        database: String,
+        /// The FoxSchemas listing tenants of it.
+        found: Vec<String>,
+    },
     /// The finalizer machinery failed (adding or removing the finalizer).
     #[error("finalizer: {0}")]
     Finalizer(String),
@@ -107,6 +121,7 @@ impl Error {
             Self::Unsupported { .. } => "unsupported",
             Self::InvalidSpec { .. } => "invalid-spec",
             Self::PublishConflict { .. } => "publish-conflict",
+            Self::TenantsNotListed { .. } => "tenants-not-listed",
             Self::Finalizer(_) => "finalizer",
         }
     }
@@ -139,6 +154,7 @@ impl Error {
             Self::Unsupported { .. } => "Unsupported",
             Self::InvalidSpec { .. } => "InvalidSpec",
             Self::PublishConflict { .. } => "PublishConflict",
+            Self::TenantsNotListed { .. } => "TenantsNotListed",
             Self::Finalizer(_) => "FinalizerError",
         }
     }

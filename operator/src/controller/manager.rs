@@ -318,8 +318,20 @@ pub async fn run_controllers(
     .reflect(migration_writer)
     .applied_objects()
     .predicate_filter(spec_or_lifecycle_change, Default::default());
+    let migrations_by_schema = migrations.clone();
     let migration_controller =
         dependent_controller(migration_stream, migrations, &replicasets, &watches)
+            // A tenant added to a FoxSchema gets the migrations that run in its tenants now.
+            .watches_stream(
+                spec_changes::<Guarded<FoxSchema>>(
+                    &client,
+                    namespace,
+                    &config,
+                    &health,
+                    "FoxSchema (FoxMigration)",
+                ),
+                move |schema| tenant_migrations(&migrations_by_schema, &schema),
+            )
             .shutdown_on_signal()
             .run(
                 |object, context| reconcile_guarded(object, context, migration::reconcile),
@@ -639,6 +651,32 @@ where
         .collect()
 }
 
+/// The FoxMigrations with `spec.tenants` of the database whose tenants `schema` lists.
+fn tenant_migrations(
+    store: &reflector::Store<Guarded<FoxMigration>>,
+    schema: &Guarded<FoxSchema>,
+) -> Vec<ObjectRef<Guarded<FoxMigration>>> {
+    let Ok(schema_object) = schema.0.as_ref() else {
+        return Vec::new();
+    };
+    if schema_object.spec.tenants.is_none() {
+        return Vec::new();
+    }
+    let namespace = schema.namespace();
+    let database = &schema_object.spec.database_ref.name;
+    store
+        .state()
+        .iter()
+        .filter(|object| {
+            object.namespace() == namespace
+                && object.0.as_ref().is_ok_and(|m| {
+                    &m.spec.database_ref.name == database && m.spec.tenants.is_some()
+                })
+        })
+        .map(|object| ObjectRef::from_obj(object.as_ref()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -667,5 +705,42 @@ mod tests {
             with_finalizer,
             "deletion started"
         );
+    }
+
+    #[test]
+    fn a_foxschema_listing_tenants_wakes_the_tenant_migrations_of_its_database() {
+        let migration = |name: &str, database: &str, tenants: bool| {
+            let mut m = FoxMigration::new(name, Default::default());
+            m.metadata.namespace = Some("shop".into());
+            m.spec.database_ref.name = database.into();
+            m.spec.tenants = tenants.then(|| fox_crds::tenants::MigrationTenants {
+                all: true,
+                names: Vec::new(),
+            });
+            DeserializeGuard(Ok(m))
+        };
+        let (store, mut writer) = reflector::store::<Guarded<FoxMigration>>();
+        for object in [
+            migration("in-tenants", "saas-db", true),
+            migration("shared", "saas-db", false),
+            migration("elsewhere", "other-db", true),
+        ] {
+            writer.apply_watcher_event(&watcher::Event::Apply(object));
+        }
+        let mut schema = FoxSchema::new("notes", Default::default());
+        schema.metadata.namespace = Some("shop".into());
+        schema.spec.database_ref.name = "saas-db".into();
+        let woken = |schema: &FoxSchema| -> Vec<String> {
+            tenant_migrations(&store, &DeserializeGuard(Ok(schema.clone())))
+                .into_iter()
+                .map(|r| r.name)
+                .collect()
+        };
+        assert!(woken(&schema).is_empty(), "a FoxSchema without tenants");
+        schema.spec.tenants = Some(fox_crds::tenants::TenantsSpec {
+            schemas: vec!["acme".into()],
+            databases: Vec::new(),
+        });
+        assert_eq!(woken(&schema), ["in-tenants"]);
     }
 }

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fox_crds::migration::MigrationPhase;
+use fox_crds::tenants::FailedTenant;
 use fox_crds::{FoxMigration, FoxMigrationStatus};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::ListParams;
@@ -58,12 +59,17 @@ pub fn error_policy(migration: Arc<FoxMigration>, error: &Error, context: Arc<Co
     retry_after_error(KIND, migration.as_ref(), error, &context)
 }
 
-struct Outcome {
-    phase: MigrationPhase,
-    conditions: Vec<ConditionUpdate>,
-    checksum: Option<String>,
-    applied_at: Option<String>,
-    duration_ms: Option<u64>,
+/// What a pass decided: the status to publish and when to look again.
+pub(super) struct Outcome {
+    pub(super) phase: MigrationPhase,
+    pub(super) conditions: Vec<ConditionUpdate>,
+    pub(super) checksum: Option<String>,
+    pub(super) applied_at: Option<String>,
+    pub(super) duration_ms: Option<u64>,
+    /// With `spec.tenants`: the tenants that failed this pass.
+    pub(super) failed_tenants: Vec<FailedTenant>,
+    /// Sooner than the resync (tenants failed).
+    pub(super) requeue: Option<Duration>,
 }
 
 async fn apply(migration: Arc<FoxMigration>, context: Arc<Context>) -> Result<Action> {
@@ -109,6 +115,8 @@ async fn apply(migration: Arc<FoxMigration>, context: Arc<Context>) -> Result<Ac
                 checksum: previous.checksum.clone(),
                 applied_at: previous.applied_at.clone(),
                 duration_ms: previous.duration_ms,
+                failed_tenants: previous.failed_tenants.clone(),
+                requeue: None,
             };
             (outcome, Some(error))
         }
@@ -126,6 +134,7 @@ async fn apply(migration: Arc<FoxMigration>, context: Arc<Context>) -> Result<Ac
         applied_at: outcome.applied_at,
         duration_ms: outcome.duration_ms,
         observed_generation: generation,
+        failed_tenants: outcome.failed_tenants,
     };
     if Some(&status) != migration.status.as_ref() {
         let api: Api<FoxMigration> = Api::namespaced(context.client.clone(), &namespace);
@@ -145,12 +154,13 @@ async fn apply(migration: Arc<FoxMigration>, context: Arc<Context>) -> Result<Ac
                 .await;
             Err(error)
         }
-        None => Ok(Action::requeue(context.resync)),
+        None => Ok(Action::requeue(outcome.requeue.unwrap_or(context.resync))),
     }
 }
 
-/// The FoxMigrations of the same database, as engine migrations in version order, with the
-/// resource each came from.
+/// The FoxMigrations of the same database and kind (run in the database itself, or in its
+/// tenants: `spec.tenants`), as engine migrations in version order, with the resource each
+/// came from.
 async fn sibling_migrations(
     migration: &FoxMigration,
     context: &Context,
@@ -164,7 +174,9 @@ async fn sibling_migrations(
         .items
         .into_iter()
         .filter(|m| {
-            &m.spec.database_ref.name == database && m.metadata.deletion_timestamp.is_none()
+            &m.spec.database_ref.name == database
+                && m.metadata.deletion_timestamp.is_none()
+                && m.spec.tenants.is_some() == migration.spec.tenants.is_some()
         })
         .collect();
     let origin = format!("namespace {namespace}");
@@ -205,9 +217,15 @@ async fn run(
     )
     .await?;
     let siblings = sibling_migrations(migration, context).await?;
-    let migrations: Vec<Migration> = siblings.iter().map(|(m, _)| m.clone()).collect();
     let version = migration.spec.version;
     let held_back = database.spec.rollback_to.filter(|to| version > *to);
+    if let Some(tenants) = &migration.spec.tenants {
+        return super::migration_tenants::run_in_tenants(
+            migration, tenants, &url, &siblings, held_back, context,
+        )
+        .await;
+    }
+    let migrations: Vec<Migration> = siblings.iter().map(|(m, _)| m.clone()).collect();
     let options = MigrateOptions {
         to: Some(held_back.unwrap_or(version)),
         dry_run: false,
@@ -258,6 +276,8 @@ async fn run(
             .as_ref()
             .and_then(|r| r.duration_ms)
             .and_then(|d| u64::try_from(d).ok()),
+        failed_tenants: Vec::new(),
+        requeue: None,
     };
     let status = line.map(|l| l.status).unwrap_or(VersionStatus::Pending);
     Ok(match status {
@@ -338,6 +358,8 @@ async fn run(
                     checksum: None,
                     applied_at: None,
                     duration_ms: None,
+                    failed_tenants: Vec::new(),
+                    requeue: None,
                 }
             }
             None => Outcome {
@@ -350,6 +372,8 @@ async fn run(
                 checksum: None,
                 applied_at: None,
                 duration_ms: None,
+                failed_tenants: Vec::new(),
+                requeue: None,
             },
         },
     })

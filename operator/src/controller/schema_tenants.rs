@@ -46,36 +46,7 @@ pub(super) async fn decide_tenants(
 ) -> Result<Outcome, Error> {
     let namespace = schema.namespace().unwrap_or_default();
     let spec = &schema.spec;
-    let mut failed: Vec<FailedTenant> = Vec::new();
-    let targets = if tenants.schemas.is_empty() {
-        let mut databases = Vec::with_capacity(tenants.databases.len());
-        for tenant in &tenants.databases {
-            match read_connection_url(&context.client, &namespace, &tenant.connection).await {
-                Ok(url) if url.backend() == server.backend() => {
-                    databases.push((tenant.name.clone(), url));
-                }
-                Ok(url) => failed.push(FailedTenant {
-                    name: tenant.name.clone(),
-                    message: format!(
-                        "Secret {} holds a {} URL, but the FoxSchema's database is {}; a FoxSchema's tenants share one engine",
-                        tenant.connection.name,
-                        url.backend(),
-                        server.backend()
-                    ),
-                }),
-                Err(error) => failed.push(FailedTenant {
-                    name: tenant.name.clone(),
-                    message: error.public_message(),
-                }),
-            }
-        }
-        TenantTargets::Databases(databases)
-    } else {
-        TenantTargets::Schemas {
-            server: server.clone(),
-            names: tenants.schemas.clone(),
-        }
-    };
+    let (targets, mut failed) = resolve_tenants(tenants, server, &namespace, context).await;
     let total = tenants.names().len();
     // The same generation applied to the same database before: a tenant planning changes
     // now drifted, unless it failed last time (then it was never brought in sync).
@@ -237,6 +208,48 @@ pub(super) async fn decide_tenants(
         failed_tenants: Vec::new(),
         requeue: context.resync,
     })
+}
+
+/// Where each tenant of `tenants` lives: schema tenants on `server`, database tenants through
+/// their Secrets in `namespace`. A tenant whose Secret cannot be read, or holds another
+/// engine's URL, is returned as failed (the others are usable).
+pub(super) async fn resolve_tenants(
+    tenants: &TenantsSpec,
+    server: &DatabaseUrl,
+    namespace: &str,
+    context: &Context,
+) -> (TenantTargets, Vec<FailedTenant>) {
+    let mut failed: Vec<FailedTenant> = Vec::new();
+    let targets = if tenants.schemas.is_empty() {
+        let mut databases = Vec::with_capacity(tenants.databases.len());
+        for tenant in &tenants.databases {
+            match read_connection_url(&context.client, namespace, &tenant.connection).await {
+                Ok(url) if url.backend() == server.backend() => {
+                    databases.push((tenant.name.clone(), url));
+                }
+                Ok(url) => failed.push(FailedTenant {
+                    name: tenant.name.clone(),
+                    message: format!(
+                        "Secret {} holds a {} URL, but the FoxSchema's database is {}; a FoxSchema's tenants share one engine",
+                        tenant.connection.name,
+                        url.backend(),
+                        server.backend()
+                    ),
+                }),
+                Err(error) => failed.push(FailedTenant {
+                    name: tenant.name.clone(),
+                    message: error.public_message(),
+                }),
+            }
+        }
+        TenantTargets::Databases(databases)
+    } else {
+        TenantTargets::Schemas {
+            server: server.clone(),
+            names: tenants.schemas.clone(),
+        }
+    };
+    (targets, failed)
 }
 
 /// One hash for the plans applied to several tenants (`tenant:hash` each), for

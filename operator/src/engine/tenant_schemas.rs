@@ -21,13 +21,13 @@ use super::plan::Plan;
 /// many tenants is bound by round trips, not by the server.
 const CONCURRENT_PLANS: usize = 16;
 
-/// What one tenant's plan or apply came to.
+/// What one tenant's plan, apply or migration run came to.
 #[derive(Debug)]
-pub struct TenantResult<T> {
+pub struct TenantResult<T, E = EngineError> {
     /// The tenant's namespace.
     pub tenant: String,
     /// Its outcome.
-    pub outcome: Result<T, EngineError>,
+    pub outcome: Result<T, E>,
 }
 
 /// `url` for `tenant`, or why there is none.

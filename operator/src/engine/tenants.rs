@@ -17,6 +17,7 @@ use foxdb::DatabaseUrl;
 use futures_util::{StreamExt, stream};
 
 use super::apply::{ApplyEvent, ApplyOptions, ApplyOutcome, apply_schema, plan_schema};
+use super::error::EngineError;
 use super::plan::Plan;
 use super::tenant_schemas::{TenantResult, create_tenant_namespace, plan_tenants};
 
@@ -58,6 +59,38 @@ impl TenantTargets {
                 .find(|(name, _)| name == tenant)
                 .map(|(_, url)| format!("{} {}", url.backend(), url.target()))
                 .unwrap_or_default(),
+        }
+    }
+
+    /// The database `tenant`'s tables live in: the server's URL entering the tenant's namespace,
+    /// or the tenant's own database.
+    ///
+    /// # Errors
+    /// A tenant that is not listed; a name no namespace can take.
+    // The engine's errors make `EngineError` large; this one is built at most once per tenant.
+    #[allow(clippy::result_large_err)]
+    pub fn url_of(&self, tenant: &str) -> Result<DatabaseUrl, EngineError> {
+        match self {
+            Self::Schemas { server, .. } => Ok(server.in_tenant_namespace(tenant)?),
+            Self::Databases(databases) => databases
+                .iter()
+                .find(|(name, _)| name == tenant)
+                .map(|(_, url)| url.clone())
+                .ok_or_else(|| EngineError::Impossible {
+                    reasons: vec![format!("tenant {tenant} is not among the tenant databases")],
+                }),
+        }
+    }
+
+    /// Makes sure `tenant`'s tables have a place: creates a missing tenant schema (MySQL
+    /// database); a tenant database must exist already.
+    ///
+    /// # Errors
+    /// An invalid name, SQLite (no namespaces), database errors.
+    pub async fn prepare(&self, tenant: &str) -> Result<(), EngineError> {
+        match self {
+            Self::Schemas { server, .. } => create_tenant_namespace(server, tenant).await,
+            Self::Databases(_) => Ok(()),
         }
     }
 

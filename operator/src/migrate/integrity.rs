@@ -157,6 +157,7 @@ mod tests {
             origin: "test".into(),
             database_ref: None,
             imported_from: None,
+            tenants: None,
         }
     }
 

@@ -28,6 +28,7 @@ mod session;
 pub mod source;
 pub mod sql_split;
 pub mod state;
+pub mod tenants;
 pub mod tool_history;
 pub mod views;
 

@@ -27,6 +27,8 @@ pub struct Migration {
     pub database_ref: Option<String>,
     /// The tool it was imported from (`spec.importedFrom`), whose bookkeeping `up` adopts.
     pub imported_from: Option<fox_crds::ImportedFrom>,
+    /// The tenants it runs in instead of that database (FoxMigration `spec.tenants`).
+    pub tenants: Option<fox_crds::tenants::MigrationTenants>,
 }
 
 fn sha256_hex(text: &str) -> String {
@@ -158,6 +160,7 @@ pub fn folder_migrations(directory: &Path) -> Result<Vec<Migration>, SourceError
             origin: path.display().to_string(),
             database_ref: None,
             imported_from: None,
+            tenants: None,
         };
         if let Some(existing) = ups.get(&version) {
             return Err(SourceError::Duplicate {
@@ -199,6 +202,7 @@ pub fn resource_migration(origin: &str, resource: &fox_crds::FoxMigration) -> Mi
         ),
         database_ref: Some(resource.spec.database_ref.name.clone()),
         imported_from: resource.spec.imported_from.clone(),
+        tenants: resource.spec.tenants.clone(),
     }
 }
 

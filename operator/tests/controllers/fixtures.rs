@@ -107,6 +107,7 @@ pub fn migration(database: &str, version: u64, up: &str, down: Option<&str>) -> 
             down_commands: None,
             transactional: true,
             imported_from: None,
+            tenants: None,
         },
     );
     migration.metadata.namespace = Some(NAMESPACE.into());

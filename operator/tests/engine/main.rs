@@ -25,6 +25,7 @@ mod round_trip;
 mod seed_values;
 mod support;
 mod tenant_isolation;
+mod tenant_migrations;
 mod tenant_schemas;
 mod unique_constraints;
 mod unmanaged;

@@ -123,6 +123,7 @@ pub async fn migration(
                 down_commands: None,
                 transactional: true,
                 imported_from: None,
+                tenants: None,
             },
         );
         if let Some(reason) = &reason {
