@@ -188,6 +188,19 @@ pub fn database_for(
     database_ref: Option<&str>,
     database: Option<&str>,
 ) -> anyhow::Result<(DatabaseUrl, String)> {
+    let (raw, source) = raw_database_for(set, database_ref, database)?;
+    Ok((DatabaseUrl::parse(&raw)?, source))
+}
+
+/// [`database_for`] without parsing: the URL as given, and where it came from.
+///
+/// # Errors
+/// A FoxReplicaSet whose Secret is missing, or whose URL disagrees with its engine.
+pub fn raw_database_for(
+    set: &ManifestSet,
+    database_ref: Option<&str>,
+    database: Option<&str>,
+) -> anyhow::Result<(String, String)> {
     let from_environment = std::env::var("FOX_DATABASE_URL")
         .ok()
         .filter(|v| !v.is_empty());
@@ -200,7 +213,7 @@ pub fn database_for(
             "embedded default (no --database or FOX_DATABASE_URL)".to_string(),
         ),
     };
-    Ok((DatabaseUrl::parse(&raw)?, source))
+    Ok((raw, source))
 }
 
 fn from_replica_set(set: &ManifestSet, name: &str) -> anyhow::Result<(String, String)> {

@@ -18,6 +18,7 @@
 //! (or database), and the session state a migration changes (PostgreSQL search path, role and
 //! settings; the MySQL default database) is put back after each migration.
 
+pub mod commands;
 pub mod error;
 pub mod integrity;
 pub mod repair;
