@@ -301,13 +301,35 @@ impl DocumentStore {
     /// Runs a database command and returns the server's reply.
     ///
     /// # Errors
-    /// [`DocumentStoreError::Command`] with the server's code and message.
+    /// [`DocumentStoreError::Command`] with the server's code and message, also for a write
+    /// command whose reply lists `writeErrors` (the first one's code and message).
     pub async fn run_command(&self, command: Document) -> Result<Document, DocumentStoreError> {
         let name = command_name(&command);
-        self.database
+        let reply = self
+            .database
             .run_command(command)
             .await
-            .map_err(|e| self.command_error(&name, &e))
+            .map_err(|e| self.command_error(&name, &e))?;
+        // Write commands report failed documents in `writeErrors` of an `ok: 1` reply.
+        let first_write_error = reply
+            .get_array("writeErrors")
+            .ok()
+            .and_then(|errors| errors.first())
+            .and_then(|error| error.as_document());
+        if let Some(error) = first_write_error {
+            return Err(DocumentStoreError::Command {
+                command: name,
+                target: self.url.target(),
+                code: error.get_i32("code").ok(),
+                code_name: error.get_str("codeName").ok().map(str::to_string),
+                message: self.url.hide_password(
+                    error
+                        .get_str("errmsg")
+                        .unwrap_or("a document was not written"),
+                ),
+            });
+        }
+        Ok(reply)
     }
 
     /// Runs a command that answers with a cursor (`listCollections`, `listIndexes`, `find`) and
