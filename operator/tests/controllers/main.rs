@@ -11,6 +11,7 @@ mod migration;
 mod rbac;
 mod replica_set;
 mod schema;
+mod schema_collections;
 mod schema_tenants;
 mod stalling;
 mod telemetry;
