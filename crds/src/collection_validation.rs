@@ -107,7 +107,7 @@ pub(crate) fn validate_collections(spec: &FoxSchemaSpec, problems: &mut Problems
         }
         validate_indexes(&path, collection, problems);
     }
-    if !spec.seed.is_empty() {
+    if !spec.collections.is_empty() && !spec.seed.is_empty() {
         problems.add(
             "spec.seed",
             "seed rows are not supported for MongoDB collections; insert documents with a FoxMigration's upCommands",

@@ -99,7 +99,11 @@ async fn apply_locked(
             changes: destructive,
         });
     }
-    if options.require_approval && options.approve.as_deref() != Some(plan.hash.as_str()) {
+    let expected = match &options.approval_scope {
+        Some(scope) => crate::engine::plan::approval_hash(&plan.hash, scope),
+        None => plan.hash.clone(),
+    };
+    if options.require_approval && options.approve.as_deref() != Some(expected.as_str()) {
         return Ok(CollectionApplyOutcome::AwaitingApproval(plan));
     }
     let commands = plan.commands_json();
