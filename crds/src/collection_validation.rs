@@ -274,13 +274,13 @@ fn validate_schema(path: &str, schema: &Map<String, Value>, problems: &mut Probl
                 None => problems.add(at, "not must be a schema"),
             },
             "enum" => {
-                if !value.as_array().is_some_and(|a| !a.is_empty()) {
+                if value.as_array().is_none_or(Vec::is_empty) {
                     problems.add(at, "enum must be a non-empty array");
                 }
             }
             "minProperties" | "maxProperties" | "minItems" | "maxItems" | "minLength"
             | "maxLength" => {
-                if !value.as_u64().is_some() {
+                if value.as_u64().is_none() {
                     problems.add(at, format!("{keyword} must be a non-negative integer"));
                 }
             }

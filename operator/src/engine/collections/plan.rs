@@ -113,19 +113,17 @@ pub async fn build_collection_plan(
         ));
     }
     let desired = spec.collections.clone();
-    let changes = plan_collection_changes(&compared, &desired)
-        .into_iter()
-        .map(|change| {
-            let command = change.command().map_err(|reason| EngineError::Impossible {
-                reasons: vec![format!("{change}: {reason}")],
-            })?;
-            Ok(PlannedCollectionChange {
-                safety: change.safety(),
-                change,
-                command,
-            })
-        })
-        .collect::<Result<Vec<_>, EngineError>>()?;
+    let mut changes = Vec::new();
+    for change in plan_collection_changes(&compared, &desired) {
+        let command = change.command().map_err(|reason| EngineError::Impossible {
+            reasons: vec![format!("{change}: {reason}")],
+        })?;
+        changes.push(PlannedCollectionChange {
+            safety: change.safety(),
+            change,
+            command,
+        });
+    }
     live.collections = compared;
     let hash = plan_hash(&live, &changes);
     Ok(CollectionPlan {
