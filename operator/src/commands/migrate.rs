@@ -261,13 +261,24 @@ pub async fn run(command: MigrateCommand) -> anyhow::Result<ExitCode> {
 /// # Errors
 /// Invalid manifests.
 fn command_migration_manifests(paths: &[PathBuf]) -> anyhow::Result<Option<ManifestSet>> {
-    let manifests = paths
+    let manifest_paths: Vec<PathBuf> = paths
         .iter()
-        .all(|p| p.is_dir() || p.extension().is_none_or(|e| e != "sql"));
-    if !manifests {
+        .filter(|p| {
+            if p.is_dir() {
+                has_manifests(p)
+            } else {
+                p.extension().is_none_or(|e| e != "sql")
+            }
+        })
+        .cloned()
+        .collect();
+    if manifest_paths.is_empty() {
         return Ok(None);
     }
-    let set = fox_crds::manifest::load_manifests(paths)?;
+    // Unreadable files are reported by the SQL path, which reads the same paths.
+    let Ok(set) = fox_crds::manifest::load_manifests(&manifest_paths) else {
+        return Ok(None);
+    };
     if !has_command_migrations(&set) {
         return Ok(None);
     }
@@ -280,7 +291,7 @@ fn command_migration_manifests(paths: &[PathBuf]) -> anyhow::Result<Option<Manif
             "the paths hold MongoDB migrations (upCommands) and SQL files; run one database at a time"
         );
     }
-    Ok(Some(load_valid_manifests(paths)?))
+    Ok(Some(load_valid_manifests(&manifest_paths)?))
 }
 
 /// Runs a `fox migrate` subcommand on MongoDB migrations.
