@@ -73,6 +73,9 @@ pub async fn apply_collections(
     let store = DocumentStore::connect(url).await?;
     if options.dry_run {
         let plan = build_collection_plan(&store, spec).await?;
+        if plan.is_empty() {
+            return Ok(CollectionApplyOutcome::InSync);
+        }
         return Ok(CollectionApplyOutcome::DryRun(plan));
     }
     let lock = CollectionLock::acquire(&store, options.lock_timeout).await?;
