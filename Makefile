@@ -11,7 +11,7 @@ REPOSITORY := https://github.com/foxdb/foxdb
 # repository path) go to the file on GitHub, its `.md` name restored where mdBook wrote `.html`.
 export REPOSITORY_LINKS := BEGIN { $$up = shift; $$root = shift } s{href="\Q$$up\E/([^"\#]*)}{my $$p = $$1; (my $$md = $$p) =~ s/\.html$$/.md/; $$p = $$md if $$p =~ /\.html$$/ && -e "$$root/$$md"; qq{href="$(REPOSITORY)/blob/main/$$p}}ge
 
-.PHONY: docs demo build test test-rust services crds crds-check chart-check client-deps-check lint fmt clean bench bench-instructions bench-migrate bench-realtime bench-routing
+.PHONY: docs demo demo-mongo build test test-rust services crds crds-check chart-check client-deps-check lint fmt clean bench bench-instructions bench-migrate bench-realtime bench-routing
 
 ## demo: validate the blog example, plan it, apply it to embedded SQLite, run its versioned
 ## migrations, show the re-plan is empty
@@ -22,6 +22,16 @@ demo: build
 	$(FOX) apply -f examples/blog/ --database sqlite://$(DEMO_DB)
 	$(FOX) migrate up -f examples/blog/20-migrations.yaml --database sqlite://$(DEMO_DB)
 	$(FOX) plan -f examples/blog/ --database sqlite://$(DEMO_DB) --detailed-exitcode
+
+## demo-mongo: the blog on MongoDB (nx-27017 or mongod on 127.0.0.1:27017, `make services`):
+## validate, plan, apply, run its migrations, show the re-plan is empty. Re-running is a no-op.
+DEMO_MONGO_URL ?= mongodb://127.0.0.1:27017/fox_demo_blog
+demo-mongo: build
+	$(FOX) validate -f examples/blog-mongo/
+	$(FOX) plan -f examples/blog-mongo/ --database $(DEMO_MONGO_URL)
+	$(FOX) apply -f examples/blog-mongo/ --database $(DEMO_MONGO_URL)
+	$(FOX) migrate up -f examples/blog-mongo/20-migrations.yaml --database $(DEMO_MONGO_URL)
+	$(FOX) plan -f examples/blog-mongo/ --database $(DEMO_MONGO_URL) --detailed-exitcode
 
 ## build: build the fox binary
 build:

@@ -43,6 +43,8 @@ pub mod connection;
 pub mod database;
 pub mod dialect;
 pub mod distributed;
+#[cfg(feature = "mongodb")]
+pub mod document_store;
 pub mod enum_label;
 pub mod error;
 pub mod events;

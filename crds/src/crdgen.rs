@@ -92,7 +92,35 @@ pub fn crd_file_name(crd: &CustomResourceDefinition) -> String {
 /// # Errors
 /// When serialization fails, which only a bug in the types can cause.
 pub fn crd_yaml(crd: &CustomResourceDefinition) -> Result<String, serde_yaml_ng::Error> {
-    Ok(format!("---\n{}", serde_yaml_ng::to_string(crd)?))
+    let mut value = serde_yaml_ng::to_value(crd)?;
+    sort_default_values(&mut value, false);
+    Ok(format!("---\n{}", serde_yaml_ng::to_string(&value)?))
+}
+
+/// Sorts the keys of every mapping inside a `default`: those are JSON values, whose key order
+/// depends on whether some crate in the build turned on serde_json's `preserve_order` (the
+/// MongoDB driver's BSON crate does). Sorted, the YAML is the same in every build.
+fn sort_default_values(value: &mut serde_yaml_ng::Value, in_default: bool) {
+    match value {
+        serde_yaml_ng::Value::Mapping(mapping) => {
+            let mut entries: Vec<(serde_yaml_ng::Value, serde_yaml_ng::Value)> =
+                std::mem::take(mapping).into_iter().collect();
+            if in_default {
+                entries.sort_by(|(a, _), (b, _)| a.as_str().cmp(&b.as_str()));
+            }
+            for (key, mut inner) in entries {
+                let nested = in_default || key.as_str() == Some("default");
+                sort_default_values(&mut inner, nested);
+                mapping.insert(key, inner);
+            }
+        }
+        serde_yaml_ng::Value::Sequence(items) => {
+            for item in items {
+                sort_default_values(item, in_default);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Every CRD, concatenated in file-name order: what `fox crds` prints and what

@@ -33,6 +33,8 @@ pub mod tenants;
 pub mod value_validation;
 
 #[cfg(feature = "kubernetes")]
+pub mod collection_validation;
+#[cfg(feature = "kubernetes")]
 pub mod crdgen;
 #[cfg(feature = "kubernetes")]
 pub mod manifest;

@@ -444,13 +444,20 @@ pub struct CollectionSpec {
         schemars(schema_with = "crate::scalar::any_object_schema")
     )]
     pub validator: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Which documents the validator checks: `strict` (every insert and update, MongoDB's
+    /// default), `moderate` (updates only of documents that already pass) or `off`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_level: Option<ValidationLevel>,
+    /// What a failing document causes: `error` (refused, MongoDB's default) or `warn` (logged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_action: Option<ValidationAction>,
     /// Indexes of the collection.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub indexes: Vec<CollectionIndexSpec>,
 }
 
 /// A MongoDB index.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CollectionIndexSpec {
@@ -466,6 +473,61 @@ pub struct CollectionIndexSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "kubernetes", schemars(range(min = 0, max = 2147483647)))]
     pub expire_after_seconds: Option<u32>,
+    /// Index only the documents matching this filter (a partial index), e.g.
+    /// `{"deletedAt": {"$exists": false}}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "kubernetes",
+        schemars(schema_with = "crate::scalar::any_object_schema")
+    )]
+    pub partial_filter_expression: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Which documents a collection's validator checks (MongoDB `validationLevel`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum ValidationLevel {
+    /// No validation.
+    Off,
+    /// Every insert and update (MongoDB's default).
+    #[default]
+    Strict,
+    /// Inserts, and updates of documents that already pass.
+    Moderate,
+}
+
+impl ValidationLevel {
+    /// The word MongoDB uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Strict => "strict",
+            Self::Moderate => "moderate",
+        }
+    }
+}
+
+/// What a document failing a collection's validator causes (MongoDB `validationAction`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum ValidationAction {
+    /// The write is refused (MongoDB's default).
+    #[default]
+    Error,
+    /// The write goes through and the server logs a warning.
+    Warn,
+}
+
+impl ValidationAction {
+    /// The word MongoDB uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Error => "error",
+            Self::Warn => "warn",
+        }
+    }
 }
 
 /// One field of a MongoDB index.

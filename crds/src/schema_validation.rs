@@ -153,7 +153,7 @@ fn validate_spec(spec: &FoxSchemaSpec, problems: &mut Problems) {
             problems,
         );
     }
-    validate_collections(spec, problems);
+    crate::collection_validation::validate_collections(spec, problems);
     validate_seed(spec, &facts, problems);
     let primary_keys = facts
         .iter()
@@ -650,46 +650,6 @@ fn check_generated_key(
                 pk_type.referenced_as()
             ),
         );
-    }
-}
-
-fn validate_collections(spec: &FoxSchemaSpec, problems: &mut Problems) {
-    let mut names = HashMap::new();
-    for (i, collection) in spec.collections.iter().enumerate() {
-        let path = format!("spec.collections[{i}]");
-        let name = &collection.name;
-        if name.is_empty()
-            || name.contains('\0')
-            || name.contains('$')
-            || name.starts_with("system.")
-        {
-            problems.add(
-                format!("{path}.name"),
-                format!("\"{}\" is not a valid MongoDB collection name (empty, contains '$' or NUL, or starts with \"system.\")", name.escape_default()),
-            );
-        }
-        if let Some(first) = names.insert(name.clone(), i) {
-            problems.add(
-                format!("{path}.name"),
-                format!("duplicate collection name \"{name}\" (also spec.collections[{first}])"),
-            );
-        }
-        for (k, index) in collection.indexes.iter().enumerate() {
-            if index.keys.is_empty() {
-                problems.add(
-                    format!("{path}.indexes[{k}].keys"),
-                    "an index needs at least one key",
-                );
-            }
-            for (f, key) in index.keys.iter().enumerate() {
-                if key.field.is_empty() || key.field.starts_with('$') {
-                    problems.add(
-                        format!("{path}.indexes[{k}].keys[{f}].field"),
-                        format!("\"{}\" is not a valid field path", key.field),
-                    );
-                }
-            }
-        }
     }
 }
 

@@ -13,6 +13,8 @@
 // Reading the catalogs needs the engine's driver; reading type names back does not.
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 mod key_columns;
+#[cfg(feature = "mongodb")]
+pub mod mongo;
 #[cfg(feature = "mysql")]
 mod mysql;
 mod native_type;

@@ -5,8 +5,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use super::collection_report::{collection_plan_summary, collection_plan_text};
 use super::report::{plan_summary, plan_text, print_tenant_results, statement_headline};
-use super::target::{Target, load_valid_manifests, resolve_targets, tenant_targets};
+use super::target::{
+    CollectionTarget, Target, load_valid_manifests, resolve_schema_targets, tenant_targets,
+};
+use crate::engine::collections::{CollectionApplyOutcome, apply_collections};
 use crate::engine::tenants::TenantTargets;
 use crate::engine::{ApplyEvent, ApplyOptions, ApplyOutcome, apply_schema};
 
@@ -34,9 +38,12 @@ pub struct ApplyFlags {
 /// Invalid manifests, unreachable databases, refusals, failed statements.
 pub async fn run(paths: &[PathBuf], flags: &ApplyFlags) -> anyhow::Result<ExitCode> {
     let set = load_valid_manifests(paths)?;
-    let targets = resolve_targets(&set, flags.database.as_deref())?;
+    let (targets, collection_targets) = resolve_schema_targets(&set, flags.database.as_deref())?;
     let mut awaiting = false;
     let mut failed_tenants = Vec::new();
+    for target in &collection_targets {
+        awaiting |= apply_to_collections(target, flags).await?;
+    }
     for target in &targets {
         if let Some(tenants) = tenant_targets(&set, target)? {
             failed_tenants.extend(apply_to_tenants(target, &tenants, flags).await?);
@@ -161,6 +168,82 @@ pub async fn run(paths: &[PathBuf], flags: &ApplyFlags) -> anyhow::Result<ExitCo
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Applies a FoxSchema of MongoDB collections; returns whether its plan waits for approval.
+///
+/// # Errors
+/// `--replaces` (MongoDB databases record no owner), unreachable server, refusals, failed
+/// commands.
+async fn apply_to_collections(
+    target: &CollectionTarget,
+    flags: &ApplyFlags,
+) -> anyhow::Result<bool> {
+    if flags.replaces.is_some() {
+        anyhow::bail!(
+            "FoxSchema/{}: --replaces is not supported for MongoDB collections; nothing was done",
+            target.schema_name()
+        );
+    }
+    let policy = &target.schema.spec.policy;
+    let options = ApplyOptions {
+        schema_name: target.schema_name(),
+        owner_uid: target.schema.metadata.uid.clone(),
+        replaces: None,
+        allow_destructive: flags.allow_destructive || policy.allow_destructive,
+        require_approval: policy.require_approval || flags.approve.is_some(),
+        approve: flags.approve.clone(),
+        approval_scope: None,
+        dry_run: flags.dry_run,
+        lock_timeout: Duration::from_secs(u64::from(policy.lock_timeout_seconds)),
+    };
+    println!(
+        "FoxSchema/{} → mongodb {} ({})",
+        target.schema_name(),
+        target.url.location(),
+        target.source
+    );
+    let mut stdout = std::io::stdout();
+    let mut progress = |index: usize, total: usize, change: &str| {
+        let width = total.to_string().len();
+        let _ = writeln!(stdout, "  [{index:>width$}/{total}] {change}");
+    };
+    let outcome = apply_collections(&target.url, &target.schema.spec, &options, &mut progress)
+        .await
+        .map_err(|e| anyhow::anyhow!("FoxSchema/{}: {e}", target.schema_name()))?;
+    match outcome {
+        CollectionApplyOutcome::InSync => println!("In sync: nothing to do."),
+        CollectionApplyOutcome::Applied { plan, duration } => println!(
+            "Applied plan {} in {} ms: {}.",
+            plan.hash,
+            duration.as_millis(),
+            collection_plan_summary(&plan)
+        ),
+        CollectionApplyOutcome::DryRun(plan) => {
+            print!("{}", collection_plan_text(&plan));
+            println!(
+                "Dry run: plan {} ({}) was not applied.",
+                plan.hash,
+                collection_plan_summary(&plan)
+            );
+        }
+        CollectionApplyOutcome::AwaitingApproval(plan) => {
+            print!("{}", collection_plan_text(&plan));
+            if let Some(stale) = &flags.approve {
+                println!(
+                    "The approved plan {stale} no longer matches: the database or the manifests changed since it was reviewed, and nothing was applied."
+                );
+            }
+            println!(
+                "Plan {} ({}) needs approval: review it, then run fox apply --approve {}",
+                plan.hash,
+                collection_plan_summary(&plan),
+                plan.hash
+            );
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Applies `target`'s FoxSchema to each of its tenants: plans them all together, then applies

@@ -8,13 +8,18 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use fox_crds::manifest::ManifestSet;
 
-use super::target::{database_for, load_valid_manifests};
+use super::target::{database_for, load_valid_manifests, raw_database_for};
+use crate::migrate::commands::{
+    CommandMigrationStatus, CommandsReport, command_migrations, commands_down, commands_status,
+    commands_up, has_command_migrations,
+};
 use crate::migrate::adopt::adoptable_migrations;
 use crate::migrate::source::{Migration, folder_migrations, ordered, resource_migrations};
 use crate::migrate::{
     MigrateOptions, MigrateReport, StatusLine, VersionStatus, migrate_down, migrate_repair,
     migrate_up, migration_status,
 };
+use foxdb::document_store::DocumentStoreUrl;
 
 /// The `fox migrate` subcommands.
 #[derive(Clone, Debug, clap::Subcommand)]
@@ -149,7 +154,7 @@ pub fn load_migrations(paths: &[PathBuf]) -> anyhow::Result<(Vec<Migration>, Man
     };
     if let Some((origin, _)) = set.migrations().find(|(_, m)| m.spec.up_commands.is_some()) {
         bail!(
-            "{origin}: MongoDB migrations (upCommands) are not supported by `fox migrate` yet; nothing was done"
+            "{origin}: a MongoDB migration (upCommands) among SQL migrations; run one database at a time"
         );
     }
     migrations.extend(resource_migrations(&set));
@@ -182,6 +187,9 @@ pub async fn run(command: MigrateCommand) -> anyhow::Result<ExitCode> {
         | MigrateCommand::Down { target, .. }
         | MigrateCommand::Repair { target, .. } => target.clone(),
     };
+    if let Some(set) = command_migration_manifests(&target.paths)? {
+        return run_command_migrations(command, &target, &set).await;
+    }
     let (migrations, set) = load_migrations(&target.paths)?;
     let mut references: Vec<&str> = migrations
         .iter()
@@ -278,6 +286,151 @@ pub async fn run(command: MigrateCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// The manifests under `paths` when they hold MongoDB migrations (FoxMigrations with
+/// `upCommands`) and no SQL files; `None` for SQL migrations.
+///
+/// # Errors
+/// Invalid manifests.
+fn command_migration_manifests(paths: &[PathBuf]) -> anyhow::Result<Option<ManifestSet>> {
+    let manifest_paths: Vec<PathBuf> = paths
+        .iter()
+        .filter(|p| {
+            if p.is_dir() {
+                has_manifests(p)
+            } else {
+                p.extension().is_none_or(|e| e != "sql")
+            }
+        })
+        .cloned()
+        .collect();
+    if manifest_paths.is_empty() {
+        return Ok(None);
+    }
+    // Unreadable files are reported by the SQL path, which reads the same paths.
+    let Ok(set) = fox_crds::manifest::load_manifests(&manifest_paths) else {
+        return Ok(None);
+    };
+    if !has_command_migrations(&set) {
+        return Ok(None);
+    }
+    let has_sql_files = paths
+        .iter()
+        .filter(|p| p.is_dir())
+        .any(|p| folder_migrations(p).is_ok_and(|found| !found.is_empty()));
+    if has_sql_files {
+        bail!(
+            "the paths hold MongoDB migrations (upCommands) and SQL files; run one database at a time"
+        );
+    }
+    Ok(Some(load_valid_manifests(&manifest_paths)?))
+}
+
+/// Runs a `fox migrate` subcommand on MongoDB migrations.
+async fn run_command_migrations(
+    command: MigrateCommand,
+    target: &MigrateTarget,
+    set: &ManifestSet,
+) -> anyhow::Result<ExitCode> {
+    let migrations = command_migrations(set)?;
+    let mut references: Vec<&str> = migrations.iter().map(|m| m.database_ref.as_str()).collect();
+    references.sort_unstable();
+    references.dedup();
+    if references.len() > 1 && target.database.is_none() {
+        bail!(
+            "the files hold migrations for several databases ({}); run one database at a time",
+            references.join(", ")
+        );
+    }
+    let (raw, source) =
+        raw_database_for(set, references.first().copied(), target.database.as_deref())?;
+    if !DocumentStoreUrl::is_document_store(&raw) {
+        bail!(
+            "MongoDB migrations (upCommands) need a mongodb:// database; {source} is not one; nothing was done"
+        );
+    }
+    let url = DocumentStoreUrl::parse(&raw)?;
+    println!(
+        "mongodb {} ({source}): {} migration(s) in the files",
+        url.location(),
+        migrations.len()
+    );
+    match command {
+        MigrateCommand::Status {
+            detailed_exitcode, ..
+        } => {
+            let lines = commands_status(&url, &migrations).await?;
+            println!(
+                "{:<16} {:<12} {:<26} NAME",
+                "VERSION", "STATUS", "APPLIED AT"
+            );
+            for line in &lines {
+                println!(
+                    "{:<16} {:<12} {:<26} {}",
+                    line.version,
+                    line.status.label(),
+                    line.applied_at.as_deref().unwrap_or("-"),
+                    line.name
+                );
+            }
+            let attention = lines
+                .iter()
+                .filter(|l| {
+                    !matches!(
+                        l.status,
+                        CommandMigrationStatus::Applied | CommandMigrationStatus::Pending
+                    )
+                })
+                .count();
+            let pending = lines
+                .iter()
+                .any(|l| l.status == CommandMigrationStatus::Pending);
+            Ok(ExitCode::from(if attention > 0 {
+                println!(
+                    "{attention} migration(s) need attention: `fox migrate up` explains each."
+                );
+                STATUS_NEEDS_ATTENTION
+            } else if pending && detailed_exitcode {
+                STATUS_PENDING
+            } else {
+                0
+            }))
+        }
+        MigrateCommand::Up {
+            to,
+            run,
+            allow_out_of_order,
+            ..
+        } => {
+            if allow_out_of_order {
+                bail!(
+                    "--allow-out-of-order is not supported for MongoDB migrations; give the migration a newer version"
+                );
+            }
+            let lock_timeout = Duration::from_secs(run.lock.lock_timeout);
+            let report = commands_up(&url, &migrations, to, run.dry_run, lock_timeout).await?;
+            print_report("Applied", &command_report(report), run.dry_run);
+            Ok(ExitCode::SUCCESS)
+        }
+        MigrateCommand::Down { to, run, .. } => {
+            let lock_timeout = Duration::from_secs(run.lock.lock_timeout);
+            let report = commands_down(&url, &migrations, to, run.dry_run, lock_timeout).await?;
+            print_report("Rolled back", &command_report(report), run.dry_run);
+            Ok(ExitCode::SUCCESS)
+        }
+        MigrateCommand::Repair { .. } => bail!(
+            "`fox migrate repair` is not supported for MongoDB migrations: resolve a dirty migration by hand, then delete its document from _fox_migrations"
+        ),
+    }
+}
+
+fn command_report(report: CommandsReport) -> MigrateReport {
+    MigrateReport {
+        ran: report.ran,
+        would_run: report.would_run,
+        ..MigrateReport::default()
     }
 }
 

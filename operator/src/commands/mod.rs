@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod audit;
+pub mod collection_report;
 pub mod crds;
 pub mod gateway;
 pub mod generate;

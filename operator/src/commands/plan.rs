@@ -3,8 +3,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::collection_report::{
+    collection_plan_commands, collection_plan_json, collection_plan_summary, collection_plan_text,
+};
 use super::report::{OutputFormat, plan_json, plan_sql, plan_summary, plan_text};
-use super::target::{load_valid_manifests, resolve_targets, tenant_targets};
+use super::target::{load_valid_manifests, resolve_schema_targets, tenant_targets};
+use crate::engine::collections::{CollectionPlan, plan_collections};
 use crate::engine::{Plan, plan_schema};
 
 /// Plans every FoxSchema under `paths`.
@@ -21,10 +25,27 @@ pub async fn run(
     detailed_exitcode: bool,
 ) -> anyhow::Result<ExitCode> {
     let set = load_valid_manifests(paths)?;
-    let targets = resolve_targets(&set, database)?;
+    let (targets, collection_targets) = resolve_schema_targets(&set, database)?;
     let mut pending = false;
     let mut documents = Vec::new();
     let mut failed = Vec::new();
+    for target in &collection_targets {
+        let plan = plan_collections(&target.url, &target.schema.spec)
+            .await
+            .map_err(|e| anyhow::anyhow!("FoxSchema/{}: {e}", target.schema_name()))?;
+        pending |= !plan.is_empty();
+        let heading = match output {
+            OutputFormat::Text => format!("mongodb {} ({})", target.url.location(), target.source),
+            OutputFormat::Json | OutputFormat::Sql => target.url.to_string(),
+        };
+        print_collection_plan(
+            output,
+            &target.schema_name(),
+            &heading,
+            &plan,
+            &mut documents,
+        );
+    }
     for target in &targets {
         if let Some(tenants) = tenant_targets(&set, target)? {
             // Every tenant is planned, together; failures are listed at the end.
@@ -112,6 +133,37 @@ fn print_plan(
         OutputFormat::Sql => {
             println!("-- FoxSchema/{schema} → {heading}: plan {}", plan.hash);
             print!("{}", plan_sql(plan));
+        }
+    }
+}
+
+/// Prints (or, for JSON, collects) a MongoDB plan; `--output sql` prints its commands.
+fn print_collection_plan(
+    output: OutputFormat,
+    schema: &str,
+    heading: &str,
+    plan: &CollectionPlan,
+    documents: &mut Vec<serde_json::Value>,
+) {
+    match output {
+        OutputFormat::Text => {
+            println!("FoxSchema/{schema} → {heading}");
+            print!("{}", collection_plan_text(plan));
+            if plan.is_empty() {
+                println!("Plan: in sync.");
+            } else {
+                println!("Plan {}: {}.", plan.hash, collection_plan_summary(plan));
+                if !plan.destructive().is_empty() {
+                    println!(
+                        "Destructive changes need policy.allowDestructive or --allow-destructive."
+                    );
+                }
+            }
+        }
+        OutputFormat::Json => documents.push(collection_plan_json(schema, heading, plan)),
+        OutputFormat::Sql => {
+            println!("// FoxSchema/{schema} → {heading}: plan {}", plan.hash);
+            print!("{}", collection_plan_commands(plan));
         }
     }
 }

@@ -5,9 +5,11 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
+use fox_crds::Engine;
 use fox_crds::FoxSchema;
 use fox_crds::manifest::{ManifestSet, load_manifests};
 use foxdb::DatabaseUrl;
+use foxdb::document_store::DocumentStoreUrl;
 
 /// The embedded default database.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://foxdb.sqlite";
@@ -50,12 +52,52 @@ pub fn load_valid_manifests(paths: &[PathBuf]) -> anyhow::Result<ManifestSet> {
     Ok(set)
 }
 
-/// Pairs every FoxSchema in `set` with its database.
+/// Pairs every FoxSchema of tables in `set` with its database; for commands that work on
+/// tables only (`fox seed`, `fox tenant`, `fox generate migration`).
+///
+/// # Errors
+/// No FoxSchema in the files; a FoxSchema of MongoDB collections; `--database` with several
+/// schemas; a FoxReplicaSet whose Secret is missing.
+pub fn resolve_targets(set: &ManifestSet, database: Option<&str>) -> anyhow::Result<Vec<Target>> {
+    let (targets, collections) = resolve_schema_targets(set, database)?;
+    if let Some(target) = collections.first() {
+        bail!(
+            "FoxSchema/{} declares MongoDB collections, which this command does not support (fox plan, fox apply and fox migrate do); nothing was done",
+            target.schema_name()
+        );
+    }
+    Ok(targets)
+}
+
+/// A FoxSchema of MongoDB collections and the database it is applied to.
+#[derive(Debug)]
+pub struct CollectionTarget {
+    /// The schema.
+    pub schema: FoxSchema,
+    /// The database.
+    pub url: DocumentStoreUrl,
+    /// Where the URL came from, for messages.
+    pub source: String,
+}
+
+impl CollectionTarget {
+    /// `FoxSchema/name`.
+    pub fn schema_name(&self) -> String {
+        self.schema.metadata.name.clone().unwrap_or_default()
+    }
+}
+
+/// Pairs every FoxSchema in `set` with its database: those of tables with a SQL database,
+/// those of collections with a MongoDB database.
 ///
 /// # Errors
 /// No FoxSchema in the files; `--database` with several schemas; a FoxReplicaSet whose Secret
-/// is missing.
-pub fn resolve_targets(set: &ManifestSet, database: Option<&str>) -> anyhow::Result<Vec<Target>> {
+/// is missing; a URL of the wrong kind for the schema (a MongoDB URL for tables, a SQL URL for
+/// collections).
+pub fn resolve_schema_targets(
+    set: &ManifestSet,
+    database: Option<&str>,
+) -> anyhow::Result<(Vec<Target>, Vec<CollectionTarget>)> {
     let schemas: Vec<&FoxSchema> = set.schemas().map(|(_, s)| s).collect();
     if schemas.is_empty() {
         bail!("the given files hold no FoxSchema");
@@ -78,18 +120,33 @@ pub fn resolve_targets(set: &ManifestSet, database: Option<&str>) -> anyhow::Res
             schemas.len()
         );
     }
-    if let Some(schema) = schemas.iter().find(|s| !s.spec.collections.is_empty()) {
-        bail!(
-            "FoxSchema/{} declares MongoDB collections, which the schema engine does not support yet; nothing was done",
-            schema.metadata.name.clone().unwrap_or_default()
-        );
-    }
     let mut targets = Vec::new();
+    let mut collection_targets = Vec::new();
     for schema in schemas {
         let (raw, source) = match &explicit {
             Some(chosen) => chosen.clone(),
             None => from_replica_set(set, &schema.spec.database_ref.name)?,
         };
+        let name = schema.metadata.name.clone().unwrap_or_default();
+        if !schema.spec.collections.is_empty() {
+            if !DocumentStoreUrl::is_document_store(&raw) {
+                bail!(
+                    "FoxSchema/{name} declares MongoDB collections, but its database ({source}) is not a mongodb:// URL; nothing was done"
+                );
+            }
+            let url = DocumentStoreUrl::parse(&raw)?;
+            collection_targets.push(CollectionTarget {
+                schema: schema.clone(),
+                url,
+                source,
+            });
+            continue;
+        }
+        if DocumentStoreUrl::is_document_store(&raw) {
+            bail!(
+                "FoxSchema/{name} declares tables, but its database ({source}) is MongoDB, which holds collections; nothing was done"
+            );
+        }
         let url = DatabaseUrl::parse(&raw)?;
         if let Some(other) = targets
             .iter()
@@ -98,7 +155,7 @@ pub fn resolve_targets(set: &ManifestSet, database: Option<&str>) -> anyhow::Res
             bail!(
                 "FoxSchema/{} and FoxSchema/{} both target {} {} ({}); a database is declared by one FoxSchema (merge their tables into one); nothing was done",
                 other.schema_name(),
-                schema.metadata.name.clone().unwrap_or_default(),
+                name,
                 url.backend(),
                 url.location(),
                 source
@@ -110,7 +167,7 @@ pub fn resolve_targets(set: &ManifestSet, database: Option<&str>) -> anyhow::Res
             source,
         });
     }
-    Ok(targets)
+    Ok((targets, collection_targets))
 }
 
 /// Whether two URLs name the same database (same engine, server and database, or file).
@@ -131,6 +188,19 @@ pub fn database_for(
     database_ref: Option<&str>,
     database: Option<&str>,
 ) -> anyhow::Result<(DatabaseUrl, String)> {
+    let (raw, source) = raw_database_for(set, database_ref, database)?;
+    Ok((DatabaseUrl::parse(&raw)?, source))
+}
+
+/// [`database_for`] without parsing: the URL as given, and where it came from.
+///
+/// # Errors
+/// A FoxReplicaSet whose Secret is missing, or whose URL disagrees with its engine.
+pub fn raw_database_for(
+    set: &ManifestSet,
+    database_ref: Option<&str>,
+    database: Option<&str>,
+) -> anyhow::Result<(String, String)> {
     let from_environment = std::env::var("FOX_DATABASE_URL")
         .ok()
         .filter(|v| !v.is_empty());
@@ -143,7 +213,7 @@ pub fn database_for(
             "embedded default (no --database or FOX_DATABASE_URL)".to_string(),
         ),
     };
-    Ok((DatabaseUrl::parse(&raw)?, source))
+    Ok((raw, source))
 }
 
 fn from_replica_set(set: &ManifestSet, name: &str) -> anyhow::Result<(String, String)> {
@@ -164,6 +234,22 @@ fn from_replica_set(set: &ManifestSet, name: &str) -> anyhow::Result<(String, St
             connection.name, connection.key
         )
     })?;
+    let declares_mongodb = matches!(replica_set.spec.engine, Engine::Mongodb);
+    if DocumentStoreUrl::is_document_store(&url) || declares_mongodb {
+        if !(DocumentStoreUrl::is_document_store(&url) && declares_mongodb) {
+            bail!(
+                "Secret {} key {} and FoxReplicaSet/{name}'s engine {} disagree: MongoDB takes a mongodb:// URL, the other engines a SQL URL; fix one of them",
+                connection.name,
+                connection.key,
+                replica_set.spec.engine
+            );
+        }
+        DocumentStoreUrl::parse(&url)?;
+        return Ok((
+            url,
+            format!("FoxReplicaSet/{name} (Secret {})", connection.name),
+        ));
+    }
     let parsed = DatabaseUrl::parse(&url)?;
     if !parsed.matches_engine(replica_set.spec.engine) {
         bail!(

@@ -20,6 +20,7 @@ pub mod redact;
 pub mod replica_set;
 pub mod routing;
 pub mod schema;
+mod schema_collections;
 mod schema_tenants;
 pub mod secrets;
 pub mod status;

@@ -182,6 +182,13 @@ async fn decide(
     target: &mut Option<String>,
 ) -> Result<Outcome> {
     super::error::check_valid(KIND, schema, FoxSchema::validate)?;
+    if !schema.spec.collections.is_empty() {
+        let decided: std::pin::Pin<Box<dyn Future<Output = Result<Outcome>> + Send + '_>> =
+            Box::pin(super::schema_collections::decide_collections(
+                schema, previous, context, target,
+            ));
+        return decided.await;
+    }
     let (database, url) = resolve_primary(
         &context.client,
         &schema.namespace().unwrap_or_default(),
@@ -469,7 +476,7 @@ pub(super) fn in_sync(previous: &FoxSchemaStatus, context: &Context) -> Outcome 
 fn ignore_progress(_event: ApplyEvent<'_>) {}
 
 /// Publishes a Blocked event once per plan (not on every resync).
-async fn announce_block(
+pub(super) async fn announce_block(
     context: &Context,
     object: &k8s_openapi::api::core::v1::ObjectReference,
     previous: &FoxSchemaStatus,
@@ -486,7 +493,7 @@ async fn announce_block(
     }
 }
 
-fn plan_line(summary: &PlanSummary) -> String {
+pub(super) fn plan_line(summary: &PlanSummary) -> String {
     format!(
         "plan {}: {} change(s), {} statement(s)",
         summary.hash,

@@ -6,6 +6,7 @@
 //! client certificate and its key), all PEM. They are handed to the driver from memory.
 
 use fox_crds::{DatabaseRef, Engine, FoxReplicaSet, SecretKeyRef};
+use foxdb::document_store::DocumentStoreUrl;
 use foxdb::{DatabaseUrl, TlsOptions};
 use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, Client};
@@ -195,6 +196,45 @@ pub async fn resolve_primary(
             ),
         });
     }
+    Ok((database, url))
+}
+
+/// The MongoDB FoxReplicaSet a FoxSchema of collections names, and its primary's URL.
+///
+/// # Errors
+/// [`Error::DatabaseNotFound`], [`Error::Unsupported`] when the FoxReplicaSet is not MongoDB,
+/// [`Error::SecretNotFound`], [`Error::SecretInvalid`] when the Secret holds no `mongodb://`
+/// URL (the message never shows it).
+pub async fn resolve_document_store(
+    client: &Client,
+    namespace: &str,
+    reference: &DatabaseRef,
+) -> Result<(FoxReplicaSet, DocumentStoreUrl)> {
+    let databases: Api<FoxReplicaSet> = Api::namespaced(client.clone(), namespace);
+    let Some(database) = databases.get_opt(&reference.name).await? else {
+        return Err(Error::DatabaseNotFound {
+            namespace: namespace.to_string(),
+            name: reference.name.clone(),
+        });
+    };
+    if !matches!(database.spec.engine, Engine::Mongodb) {
+        return Err(Error::Unsupported {
+            engine: database.spec.engine.to_string(),
+            feature: "collections (a FoxSchema of collections needs a MongoDB FoxReplicaSet)"
+                .into(),
+        });
+    }
+    let connection = &database.spec.primary.connection;
+    let secret = fetch_secret(client, namespace, connection).await?;
+    let text = secret_text(&secret, &connection.key)
+        .map_err(|p| invalid_value(namespace, connection, p))?;
+    let url = DocumentStoreUrl::parse(&text).map_err(|error| {
+        let problem = match error {
+            foxdb::document_store::DocumentStoreError::InvalidUrl { reason, .. } => reason,
+            other => other.to_string(),
+        };
+        invalid_value(namespace, connection, &problem)
+    })?;
     Ok((database, url))
 }
 

@@ -10,6 +10,33 @@ pub enum EngineError {
     /// Talking to the database failed.
     #[error(transparent)]
     Database(#[from] foxdb::Error),
+    /// Talking to a MongoDB database failed.
+    #[error(transparent)]
+    DocumentStore(#[from] foxdb::document_store::DocumentStoreError),
+    /// Another applier holds the MongoDB lock document.
+    #[error(
+        "the database {database} is locked by another applier: {holder} (its lock expires at {expires}); gave up after policy.lockTimeoutSeconds"
+    )]
+    Locked {
+        /// Hosts and database.
+        database: String,
+        /// Who holds it.
+        holder: String,
+        /// When its lock expires.
+        expires: String,
+    },
+    /// A MongoDB command of a plan failed; the commands before it ran.
+    #[error("command {index} of {total} ({change}) failed; the {} before it ran and stay applied, the next apply continues from there\n  {source}", index - 1)]
+    CommandFailed {
+        /// 1-based position.
+        index: usize,
+        /// Commands in the plan.
+        total: usize,
+        /// The change in words.
+        change: String,
+        /// The server's error.
+        source: foxdb::document_store::DocumentStoreError,
+    },
     /// Another applier holds the lock.
     #[error(
         "the database {database} is locked by another applier: {holder}; gave up after {} s (policy.lockTimeoutSeconds)",
@@ -85,7 +112,9 @@ impl EngineError {
     /// Short label for metrics and JSON output.
     pub fn label(&self) -> &'static str {
         match self {
-            Self::Database(_) => "database",
+            Self::Database(_) | Self::DocumentStore(_) => "database",
+            Self::Locked { .. } => "locked",
+            Self::CommandFailed { .. } => "statement-failed",
             Self::LockTimeout { .. } => "lock-timeout",
             Self::Diff(_) => "unsupported-change",
             Self::StatementFailed { .. } => "statement-failed",

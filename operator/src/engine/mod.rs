@@ -6,6 +6,7 @@ pub mod audit_retention;
 pub mod bookkeeping;
 pub mod change;
 pub mod clock;
+pub mod collections;
 pub mod conversion;
 pub mod desired;
 pub mod diff;

@@ -19,6 +19,7 @@
 //! settings; the MySQL default database) is put back after each migration.
 
 pub mod adopt;
+pub mod commands;
 pub mod error;
 pub mod integrity;
 pub mod repair;

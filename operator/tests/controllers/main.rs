@@ -12,6 +12,7 @@ mod migration_tenants;
 mod rbac;
 mod replica_set;
 mod schema;
+mod schema_collections;
 mod schema_tenants;
 mod stalling;
 mod telemetry;

@@ -1,0 +1,136 @@
+//! MongoDB migrations (`upCommands`/`downCommands`) through `fox migrate` against nx-27017 (or
+//! FOX_TEST_MONGO_URL): applied exactly once, checksummed, rolled back on request.
+
+use super::mongo_support::MongoTestDatabase;
+use super::support::{fox, manifest_file, text};
+
+const MIGRATIONS: &str = r#"apiVersion: foxdb.dev/v1alpha1
+kind: FoxMigration
+metadata: {name: m1}
+spec:
+  databaseRef: {name: db}
+  version: 1
+  name: first admin
+  upCommands:
+    - insert: users
+      documents: [{_id: admin, email: admin@example.com}]
+  downCommands:
+    - delete: users
+      deletes: [{q: {_id: admin}, limit: 1}]
+---
+apiVersion: foxdb.dev/v1alpha1
+kind: FoxMigration
+metadata: {name: m2}
+spec:
+  databaseRef: {name: db}
+  version: 2
+  name: second user
+  upCommands:
+    - insert: users
+      documents: [{_id: editor, email: editor@example.com}]
+  downCommands:
+    - delete: users
+      deletes: [{q: {_id: editor}, limit: 1}]
+"#;
+
+fn migrate(args: &[&str], path: &str, url: &str) -> (Option<i32>, String) {
+    let mut all = vec!["migrate"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["-f", path, "--database", url]);
+    let output = fox(&all);
+    (
+        output.status.code(),
+        format!("{}{}", text(&output.stdout), text(&output.stderr)),
+    )
+}
+
+#[tokio::test]
+async fn migrations_run_once_in_order_and_roll_back_newest_first() {
+    let database = MongoTestDatabase::new("migrate").await;
+    let file = manifest_file(MIGRATIONS);
+    let path = file.path.to_str().expect("utf-8 path");
+    let url = database.url.expose();
+
+    let (code, out) = migrate(&["status", "--detailed-exitcode"], path, url);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("1                pending"), "{out}");
+
+    let (code, out) = migrate(&["up"], path, url);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("Applied 2 migration(s)."), "{out}");
+    let (code, out) = migrate(&["up"], path, url);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("Nothing to do"), "{out}");
+    assert_eq!(database.documents("users").await.len(), 2, "each ran once");
+    let records = database.documents("_fox_migrations").await;
+    assert_eq!(records.len(), 2);
+    assert!(records.iter().all(|r| r.get_str("status") == Ok("applied")));
+    assert!(
+        records
+            .iter()
+            .all(|r| r.get_str("checksum").is_ok_and(|c| c.len() == 64))
+    );
+
+    let (code, out) = migrate(&["down"], path, url);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("  2 second user"), "{out}");
+    let ids: Vec<String> = database
+        .documents("users")
+        .await
+        .iter()
+        .filter_map(|d| d.get_str("_id").ok().map(str::to_string))
+        .collect();
+    assert_eq!(ids, ["admin"], "only the newest was rolled back");
+    let (code, out) = migrate(&["down", "--to", "0"], path, url);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(database.documents("users").await.is_empty());
+    assert!(database.documents("_fox_migrations").await.is_empty());
+    database.drop().await;
+}
+
+#[tokio::test]
+async fn a_migration_changed_after_apply_is_reported_and_never_rerun() {
+    let database = MongoTestDatabase::new("changed").await;
+    let url = database.url.expose();
+    let file = manifest_file(MIGRATIONS);
+    let (code, out) = migrate(&["up", "--to", "1"], file.path.to_str().expect("path"), url);
+    assert_eq!(code, Some(0), "{out}");
+    let changed = manifest_file(&MIGRATIONS.replace("admin@example.com", "root@example.com"));
+    let path = changed.path.to_str().expect("utf-8 path");
+    let (code, out) = migrate(&["status"], path, url);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("1                changed"), "{out}");
+    let (code, out) = migrate(&["up"], path, url);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("checksum differs"), "{out}");
+    assert!(out.contains("nothing was run"), "{out}");
+    assert_eq!(
+        database.documents("users").await.len(),
+        1,
+        "version 2 did not run either"
+    );
+    database.drop().await;
+}
+
+#[tokio::test]
+async fn a_failing_command_leaves_the_migration_dirty_and_up_refuses_until_resolved() {
+    let database = MongoTestDatabase::new("dirty").await;
+    let url = database.url.expose();
+    // The second insert repeats the first `_id`: a duplicate key write error.
+    let failing = MIGRATIONS.replace("_id: editor", "_id: admin");
+    let file = manifest_file(&failing);
+    let path = file.path.to_str().expect("utf-8 path");
+    let (code, out) = migrate(&["up"], path, url);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("migration 2 (second user) failed at upCommands[0]"),
+        "{out}"
+    );
+    let (code, out) = migrate(&["status"], path, url);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("2                dirty"), "{out}");
+    let (code, out) = migrate(&["up"], path, url);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("failed part way"), "{out}");
+    database.drop().await;
+}
