@@ -220,6 +220,7 @@ pub fn import_migrations(
                 down_commands: None,
                 transactional: migration.transactional,
                 imported_from: Some(migration.imported_from.clone()),
+                tenants: None,
             },
         );
         yaml.push_str("---\n");

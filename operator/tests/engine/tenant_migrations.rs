@@ -230,6 +230,7 @@ async fn migrations_run_in_each_sqlite_tenant_file_and_a_failing_one_is_reported
         origin: "test".into(),
         database_ref: Some("db".into()),
         tenants: all.clone(),
+        imported_from: None,
     };
     let migrations = vec![
         migration(

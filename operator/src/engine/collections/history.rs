@@ -107,7 +107,7 @@ pub async fn last_applied_collections(
     let history = read_history(store).await?;
     let Some(last) = history
         .iter()
-        .find(|e| e.get_str("status") == Ok("applied"))
+        .find(|e| e.get_str("status").ok() == Some("applied"))
     else {
         return Ok(None);
     };

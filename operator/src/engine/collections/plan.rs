@@ -162,7 +162,7 @@ async fn server_reports_options(store: &DocumentStore) -> Result<bool, DocumentS
             .run_cursor_command(doc! {"listIndexes": PROBE_COLLECTION})
             .await?;
         let index_kept = indexes.iter().any(|i| {
-            i.get_str("name") == Ok("fox_probe")
+            i.get_str("name").ok() == Some("fox_probe")
                 && i.get_document("key")
                     .ok()
                     .and_then(|k| k.get("probe"))
