@@ -250,10 +250,10 @@ pub fn dump_instructions(dump: &str) -> Option<u64> {
         .ok()
 }
 
-/// The inclusive instructions of every function whose name contains `name` in a callgrind
-/// dump: their own cost lines plus the inclusive cost of each call they make, summed over every
-/// block the dump gives them (names compressed as `(id) name` on first use, `(id)` after).
-/// `None` when no function matches.
+/// The inclusive instructions of the function named exactly `name` (as callgrind writes it,
+/// `crate::path::function::{{closure}}`) in a callgrind dump: its own cost lines plus the
+/// inclusive cost of each call it makes, summed over every block the dump gives it (names
+/// compressed as `(id) name` on first use, `(id)` after). `None` when no function matches.
 pub fn inclusive_instructions(dump: &str, name: &str) -> Option<u64> {
     let mut ids = std::collections::HashSet::new();
     let mut matched_any = false;
@@ -264,13 +264,13 @@ pub fn inclusive_instructions(dump: &str, name: &str) -> Option<u64> {
         |function: &str| match function.strip_prefix('(').and_then(|f| f.split_once(')')) {
             Some((id, rest)) if rest.trim().is_empty() => ids.contains(id),
             Some((id, rest)) => {
-                let matches = rest.contains(name);
+                let matches = rest.trim() == name;
                 if matches {
                     ids.insert(id.to_string());
                 }
                 matches
             }
-            None => function.contains(name),
+            None => function.trim() == name,
         };
     for line in dump.lines() {
         if let Some(function) = line.strip_prefix("fn=") {
@@ -497,7 +497,11 @@ totals: 1410
     #[test]
     fn inclusive_instructions_sum_own_costs_and_calls_over_every_block() {
         // 40 own + 600 for the calls to `inner` + 60 own in the second block.
-        assert_eq!(inclusive_instructions(DUMP, "ReadPolls as"), Some(700));
+        assert_eq!(
+            inclusive_instructions(DUMP, "<x::ReadPolls as core::future::future::Future>::poll"),
+            Some(700)
+        );
+        assert_eq!(inclusive_instructions(DUMP, "ReadPolls"), None);
         assert_eq!(inclusive_instructions(DUMP, "outer"), Some(710));
         assert_eq!(inclusive_instructions(DUMP, "missing"), None);
     }

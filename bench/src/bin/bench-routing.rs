@@ -94,8 +94,13 @@ const WORKLOADS: [&str; 2] = [
 /// load, and that work, outside the polls, is most of the noise between runs.
 struct ReadPolls<'a>(std::pin::Pin<&'a mut (dyn Future<Output = Result<()>> + 'a)>);
 
-/// What [`inclusive_instructions`] looks for in a dump.
-const READ_POLLS: &str = "ReadPolls as core::future::future::Future>::poll";
+/// [`ReadPolls`]' poll as callgrind names it.
+const READ_POLLS: &str = "<bench_routing::ReadPolls as core::future::future::Future>::poll";
+
+/// The future of one statement on one pool (a direct handle's, or the member a routed read
+/// went to) as callgrind names it: what the read spends outside it is the handle's own work
+/// (statement lookup, builder rendering, and the router's choice on a routed handle).
+const MEMBER_STATEMENT: &str = "foxdb::database::Database::fetch_statement::{{closure}}";
 
 impl Future for ReadPolls<'_> {
     type Output = Result<()>;
@@ -196,6 +201,8 @@ struct Counts {
     total: u64,
     /// Those inside the reads' polls ([`ReadPolls`]).
     in_reads: u64,
+    /// Those inside the statement on the member's pool ([`MEMBER_STATEMENT`]).
+    in_statement: u64,
 }
 
 /// Runs `target` under callgrind with `scale` times the reads; instructions per workload.
@@ -258,9 +265,33 @@ fn count_under_callgrind(target: Target, pass: &Pass<'_>, scale: u64) -> Result<
                     .with_context(|| format!("no instruction total in {}", path.display()))?,
                 in_reads: inclusive_instructions(text, READ_POLLS)
                     .with_context(|| format!("no `{READ_POLLS}` in {}", path.display()))?,
+                in_statement: inclusive_instructions(text, MEMBER_STATEMENT)
+                    .with_context(|| format!("no `{MEMBER_STATEMENT}` in {}", path.display()))?,
             })
         })
         .collect()
+}
+
+/// Instructions per read of one workload in one run of one target: `(I(3n) − I(n)) / 2n`.
+#[derive(Clone, Copy, Debug)]
+struct PerRead {
+    process: f64,
+    in_read: f64,
+    /// In the read but outside the member's statement.
+    handle_own: f64,
+}
+
+impl PerRead {
+    fn between(n: &Counts, three_n: &Counts, iterations: u64) -> Self {
+        let reads = (2 * iterations) as f64;
+        let per = |once: u64, thrice: u64| thrice.saturating_sub(once) as f64 / reads;
+        let in_read = per(n.in_reads, three_n.in_reads);
+        Self {
+            process: per(n.total, three_n.total),
+            in_read,
+            handle_own: in_read - per(n.in_statement, three_n.in_statement),
+        }
+    }
 }
 
 /// The middle value (the mean of the two middle ones for an even count).
@@ -311,8 +342,8 @@ async fn main() -> Result<()> {
     if let Some(keep) = &args.keep {
         std::fs::create_dir_all(keep)?;
     }
-    // per_read[run][target][workload]: (total, in the reads' polls) per read
-    let mut per_read: Vec<[Vec<(f64, f64)>; 2]> = Vec::new();
+    // per_read[run][target][workload]
+    let mut per_read: Vec<[Vec<PerRead>; 2]> = Vec::new();
     for run in 0..args.runs {
         let pass = Pass {
             primary: &primary_url,
@@ -321,20 +352,14 @@ async fn main() -> Result<()> {
             run,
             keep: args.keep.as_deref(),
         };
-        let mut targets: [Vec<(f64, f64)>; 2] = [Vec::new(), Vec::new()];
+        let mut targets: [Vec<PerRead>; 2] = [Vec::new(), Vec::new()];
         for (slot, target) in [Target::Direct, Target::Routed].into_iter().enumerate() {
             let once = count_under_callgrind(target, &pass, 1)?;
             let thrice = count_under_callgrind(target, &pass, 3)?;
-            let reads = (2 * args.iterations) as f64;
             targets[slot] = once
                 .iter()
                 .zip(&thrice)
-                .map(|(n, three_n)| {
-                    (
-                        three_n.total.saturating_sub(n.total) as f64 / reads,
-                        three_n.in_reads.saturating_sub(n.in_reads) as f64 / reads,
-                    )
-                })
+                .map(|(n, three_n)| PerRead::between(n, three_n, args.iterations))
                 .collect();
         }
         eprintln!(
@@ -350,58 +375,56 @@ async fn main() -> Result<()> {
         args.iterations, args.runs
     );
     println!(
-        "`in the read` counts what runs inside the read's polls (router, pool, driver, decoding); \
-         `process` every instruction of the process, the runtime's scheduling and I/O driver included.\n"
+        "`process`: every instruction of the process; `in the read`: inside the read's polls \
+         (router, pool, driver, decoding; not the runtime's scheduling and I/O driver); `router`: \
+         what the routed read spends outside the member's statement minus what the direct read \
+         spends there (statement lookup, rendering), so the driver's run-to-run variation \
+         cancels; `with the router`: (direct in the read + router) / direct in the read.\n"
     );
     println!(
-        "| read | run | direct, in the read | routed, in the read | routed / direct | direct, process | routed, process | routed / direct |"
+        "| read | run | direct: process, in the read | routed: process, in the read | routed / direct: process, in the read | router | with the router |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     for (i, workload) in WORKLOADS.iter().enumerate() {
-        let column = |target: usize, in_reads: bool| -> Vec<f64> {
-            per_read
-                .iter()
-                .map(|t| {
-                    if in_reads {
-                        t[target][i].1
-                    } else {
-                        t[target][i].0
-                    }
-                })
-                .collect()
-        };
+        let mut ratios: [Vec<f64>; 3] = Default::default();
         for (run, targets) in per_read.iter().enumerate() {
-            let ((direct, direct_in), (routed, routed_in)) = (targets[0][i], targets[1][i]);
+            let (direct, routed) = (targets[0][i], targets[1][i]);
+            let router = routed.handle_own - direct.handle_own;
+            let row = [
+                routed.process / direct.process,
+                routed.in_read / direct.in_read,
+                (direct.in_read + router) / direct.in_read,
+            ];
+            for (all, ratio) in ratios.iter_mut().zip(row) {
+                all.push(ratio);
+            }
             println!(
-                "| {workload} | {} | {} | {} | {:.3}x | {} | {} | {:.3}x |",
+                "| {workload} | {} | {}, {} | {}, {} | {:.3}x, {:.3}x | {router:.0} | {:.3}x |",
                 run + 1,
-                thousands(direct_in),
-                thousands(routed_in),
-                routed_in / direct_in,
-                thousands(direct),
-                thousands(routed),
-                routed / direct
+                thousands(direct.process),
+                thousands(direct.in_read),
+                thousands(routed.process),
+                thousands(routed.in_read),
+                row[0],
+                row[1],
+                row[2],
             );
         }
-        let worst = |in_reads: bool| {
-            column(1, in_reads)
-                .iter()
-                .zip(column(0, in_reads))
-                .map(|(routed, direct)| routed / direct)
-                .fold(f64::MIN, f64::max)
-        };
-        let (direct_in, routed_in) = (median(&column(0, true)), median(&column(1, true)));
-        let (direct, routed) = (median(&column(0, false)), median(&column(1, false)));
+        let worst = |ratios: &[f64]| ratios.iter().copied().fold(f64::MIN, f64::max);
+        let routers: Vec<f64> = per_read
+            .iter()
+            .map(|t| t[1][i].handle_own - t[0][i].handle_own)
+            .collect();
         println!(
-            "| {workload} | median | {} | {} | {:.3}x (worst run {:.3}x) | {} | {} | {:.3}x (worst run {:.3}x) |",
-            thousands(direct_in),
-            thousands(routed_in),
-            routed_in / direct_in,
-            worst(true),
-            thousands(direct),
-            thousands(routed),
-            routed / direct,
-            worst(false),
+            "| {workload} | median (worst) | | | {:.3}x ({:.3}x), {:.3}x ({:.3}x) | {:.0} ({:.0}) | {:.3}x ({:.3}x) |",
+            median(&ratios[0]),
+            worst(&ratios[0]),
+            median(&ratios[1]),
+            worst(&ratios[1]),
+            median(&routers),
+            worst(&routers),
+            median(&ratios[2]),
+            worst(&ratios[2]),
         );
     }
     Ok(())
