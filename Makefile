@@ -97,7 +97,9 @@ bench-instructions: services
 	$(TARGET_DIR)/release/bench-instructions $(BENCH_INSTRUCTIONS_ARGS)
 
 ## bench-routing: client instructions per read (valgrind callgrind) through the replica router vs a
-## direct connection to the replica, on a PostgreSQL primary/replica pair of its own (release build)
+## direct connection to the replica, on a PostgreSQL primary/replica pair of its own (release build);
+## five alternating runs and their medians. BENCH_ROUTING_ARGS='--runs 7 --keep DIR' sets the runs and
+## keeps the dumps for callgrind_annotate
 bench-routing: services
 	@command -v valgrind >/dev/null || (apt-get update && apt-get install -y valgrind)
 	$(CARGO) build --release -p fox-bench --no-default-features --bin bench-routing

@@ -250,6 +250,59 @@ pub fn dump_instructions(dump: &str) -> Option<u64> {
         .ok()
 }
 
+/// The inclusive instructions of the function named exactly `name` (as callgrind writes it,
+/// `crate::path::function::{{closure}}`) in a callgrind dump: its own cost lines plus the
+/// inclusive cost of each call it makes, summed over every block the dump gives it (names
+/// compressed as `(id) name` on first use, `(id)` after). `None` when no function matches.
+pub fn inclusive_instructions(dump: &str, name: &str) -> Option<u64> {
+    let mut ids = std::collections::HashSet::new();
+    let mut matched_any = false;
+    let mut inside = false;
+    let mut total = 0u64;
+    // Whether a `(id) name` or `(id)` names a matching function; learns the ids.
+    let mut names_match =
+        |function: &str| match function.strip_prefix('(').and_then(|f| f.split_once(')')) {
+            Some((id, rest)) if rest.trim().is_empty() => ids.contains(id),
+            Some((id, rest)) => {
+                let matches = rest.trim() == name;
+                if matches {
+                    ids.insert(id.to_string());
+                }
+                matches
+            }
+            None => function.trim() == name,
+        };
+    for line in dump.lines() {
+        if let Some(function) = line.strip_prefix("fn=") {
+            inside = names_match(function);
+            matched_any |= inside;
+            continue;
+        }
+        if let Some(function) = line.strip_prefix("cfn=") {
+            // Defines the id for later `fn=` lines; the call's cost counts for the caller.
+            names_match(function);
+            continue;
+        }
+        // In a block: `position cost` lines are the function's own instructions, and the one
+        // after each `calls=` line the inclusive instructions of that call; `cfn=`, `fl=`,
+        // `fi=`, `ob=` and the like only set context.
+        let is_cost_line = line
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'*'));
+        if inside
+            && is_cost_line
+            && let Some(cost) = line
+                .split_whitespace()
+                .nth(1)
+                .and_then(|c| c.parse::<u64>().ok())
+        {
+            total += cost;
+        }
+    }
+    matched_any.then_some(total)
+}
+
 /// The dump files callgrind wrote for `out` (`out.1`, `out.2`, ... in the order written; the
 /// dump at exit, `out` itself, is left out), with their text.
 ///
@@ -413,4 +466,43 @@ pub async fn count_instructions(
         });
     }
     Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inclusive_instructions;
+
+    /// A dump as callgrind writes it: compressed names, a function in two blocks, calls.
+    const DUMP: &str = "\
+events: Ir
+fl=(1) a.rs
+fn=(1) outer
+1 10
+cfn=(2) <x::ReadPolls as core::future::future::Future>::poll
+calls=1 5
+2 700
+fn=(2)
+5 40
+cfn=(3) inner
+calls=2 9
++1 600
+fl=(2) b.rs
+fn=(2)
+-3 60
+fn=(3)
+9 600
+totals: 1410
+";
+
+    #[test]
+    fn inclusive_instructions_sum_own_costs_and_calls_over_every_block() {
+        // 40 own + 600 for the calls to `inner` + 60 own in the second block.
+        assert_eq!(
+            inclusive_instructions(DUMP, "<x::ReadPolls as core::future::future::Future>::poll"),
+            Some(700)
+        );
+        assert_eq!(inclusive_instructions(DUMP, "ReadPolls"), None);
+        assert_eq!(inclusive_instructions(DUMP, "outer"), Some(710));
+        assert_eq!(inclusive_instructions(DUMP, "missing"), None);
+    }
 }

@@ -552,11 +552,16 @@ impl Database {
         values: &[Value],
         mut decode: F,
     ) -> Result<Vec<T>> {
+        // Looked up once here: the router asks it whether the statement is a plain read.
+        let statement = self.stats.statement(sql);
         let result = match &self.routing {
-            Some(routed) => routed.fetch(sql, values, decode).await,
-            None => self.fetch_direct(sql, values, &mut decode).await,
+            Some(routed) => routed.fetch(&statement, sql, values, decode).await,
+            None => {
+                self.fetch_statement(&statement, sql, values, &mut decode)
+                    .await
+            }
         };
-        if self.bumps_cache_versions() && !crate::router::statement::is_plain_read(sql) {
+        if self.bumps_cache_versions() && !statement.is_plain_read() {
             self.written(sql).await;
         }
         result
@@ -575,11 +580,23 @@ impl Database {
         values: &[Value],
         decode: &mut F,
     ) -> Result<Vec<T>> {
+        let statement = self.stats.statement(sql);
+        self.fetch_statement(&statement, sql, values, decode).await
+    }
+
+    /// [`Database::fetch_direct`] of a statement already looked up in the statistics (this
+    /// handle's, or those of the routed handle whose member this is: members count with it).
+    pub(crate) async fn fetch_statement<T: Send, F: FnMut(Row) -> Result<T> + Send>(
+        &self,
+        known: &crate::stats::Statement,
+        sql: &str,
+        values: &[Value],
+        decode: &mut F,
+    ) -> Result<Vec<T>> {
         self.statements
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let started = std::time::Instant::now();
         let backend = self.backend();
-        let known = self.stats.statement(sql);
         known.check_parameters(backend, sql, values)?;
         let statement = known.sql();
         // Rows go into `decoded` as they arrive: the driver's stream wants `Unpin` items.
@@ -603,7 +620,7 @@ impl Database {
             Err(error) => Err(error),
         });
         self.stats.record_statement(
-            &known,
+            known,
             started.elapsed(),
             fetched.as_ref().is_err_and(|e| !is_carried_decode_error(e)),
         );

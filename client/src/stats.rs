@@ -70,12 +70,23 @@ pub(crate) struct Statement {
     shape: Arc<Shape>,
     /// Counted on first use: `record` alone does not need it.
     placeholders: std::sync::OnceLock<Result<usize, crate::lexer::Uncountable>>,
+    /// Whether a replica may answer it, worked out on first use: the router asks before
+    /// every statement of a database with replicas.
+    plain_read: std::sync::OnceLock<bool>,
 }
 
 impl Statement {
     /// The statement text as the driver takes it.
     pub(crate) fn sql(&self) -> sqlx::AssertSqlSafe<Arc<str>> {
         sqlx::AssertSqlSafe(self.sql.clone())
+    }
+
+    /// Whether it is a plain read a replica may answer
+    /// ([`crate::router::statement::is_plain_read`]), scanned once per statement text.
+    pub(crate) fn is_plain_read(&self) -> bool {
+        *self
+            .plain_read
+            .get_or_init(|| crate::router::statement::is_plain_read(&self.sql))
     }
 
     /// Refuses `values` that do not fit the statement's placeholders (see
@@ -280,6 +291,7 @@ impl QueryStats {
             sql: sql.into(),
             shape,
             placeholders: std::sync::OnceLock::new(),
+            plain_read: std::sync::OnceLock::new(),
         });
         let mut remembered = self.remembered.lock().unwrap_or_else(|e| e.into_inner());
         if remembered.len() < REMEMBERED_SHAPES {

@@ -200,10 +200,11 @@ impl<M: Model> Select<M> {
     pub async fn one(self, mut database: impl Executor) -> Result<Option<M>> {
         let query = self.limit(1);
         let (sql, values) = query.to_sql(database.backend());
-        match database.fetch_all(&sql, &values).await?.first() {
-            Some(row) => M::from_row(row).map(Some),
-            None => Ok(None),
-        }
+        // By position, as `all`: the columns are the model's, in field order.
+        let rows = database
+            .fetch_decoded(&sql, &values, |row| M::from_row_in_order(&row))
+            .await?;
+        Ok(rows.into_iter().next())
     }
 
     /// The first matching row; [`Error::NotFound`] when there is none.

@@ -227,8 +227,7 @@ impl Database {
         ));
         router.check_health().await;
         for replica in router.members().replicas.iter() {
-            let state = replica.state();
-            if let Some(problem) = state.problem.filter(|_| !state.usable) {
+            if let Some(problem) = replica.state().problem.filter(|_| !replica.usable()) {
                 tracing::warn!(replica = %replica.name, %problem, "replica takes no reads for now");
             }
         }

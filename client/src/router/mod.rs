@@ -45,7 +45,7 @@ pub mod on_primary;
 pub mod routing_file;
 pub mod statement;
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
@@ -60,7 +60,7 @@ use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::replication::Replication;
 use crate::row::Row;
-use statement::is_plain_read;
+use crate::stats::Statement;
 
 /// Where reads may go and how fresh they must be.
 #[derive(Clone, Debug, PartialEq)]
@@ -86,13 +86,15 @@ pub(crate) struct Replica {
     probe: Database,
     /// This replica's series of `foxdb_reads_total`, looked up once.
     reads: std::sync::OnceLock<prometheus::IntCounter>,
+    /// Passed its last health check within the lag limits, and failed no read since. Read
+    /// before every read without a lock; written under `state`'s lock, so a check's verdict
+    /// and its problem change together.
+    usable: AtomicBool,
     state: Mutex<ReplicaState>,
 }
 
 #[derive(Clone, Debug, Default)]
 struct ReplicaState {
-    /// Passed its last health check within the lag limits, and failed no read since.
-    usable: bool,
     problem: Option<String>,
     applied: Option<String>,
 }
@@ -106,6 +108,7 @@ impl Replica {
             probe: database.uncounted(),
             reads: std::sync::OnceLock::new(),
             database,
+            usable: AtomicBool::new(false),
             state: Mutex::new(ReplicaState {
                 problem: Some("not checked yet".into()),
                 ..ReplicaState::default()
@@ -118,7 +121,7 @@ impl Replica {
     }
 
     fn usable(&self) -> bool {
-        self.state.lock().is_ok_and(|s| s.usable)
+        self.usable.load(Ordering::Acquire)
     }
 
     fn applied(&self) -> Option<String> {
@@ -127,24 +130,22 @@ impl Replica {
 
     fn mark_down(&self, problem: String) {
         if let Ok(mut state) = self.state.lock() {
-            if state.usable {
+            if self.usable.swap(false, Ordering::AcqRel) {
                 tracing::warn!(replica = %self.name, %problem, "replica marked down; reads go elsewhere until it passes a health check");
             }
-            state.usable = false;
             state.problem = Some(problem);
         }
     }
 
     fn record_check(&self, usable: bool, problem: Option<String>, applied: Option<String>) {
         if let Ok(mut state) = self.state.lock() {
-            match (state.usable, usable) {
+            match (self.usable.swap(usable, Ordering::AcqRel), usable) {
                 (false, true) => tracing::info!(replica = %self.name, "replica takes reads"),
                 (true, false) => {
                     tracing::warn!(replica = %self.name, problem = problem.as_deref().unwrap_or(""), "replica takes no reads")
                 }
                 _ => {}
             }
-            state.usable = usable;
             state.problem = problem;
             if applied.is_some() {
                 state.applied = applied;
@@ -165,12 +166,19 @@ pub(crate) struct Members {
     pub replicas: Vec<Arc<Replica>>,
 }
 
+/// The members and the settings at one moment: what a statement reads once, under one lock
+/// (a routing table that changes replaces both at once).
+#[derive(Debug)]
+pub(crate) struct Routing {
+    pub members: Arc<Members>,
+    pub settings: Settings,
+}
+
 /// A replicated database: its members, their health, the routing settings.
 #[derive(Debug)]
 pub(crate) struct Router {
     replication: &'static dyn Replication,
-    members: RwLock<Arc<Members>>,
-    settings: RwLock<Settings>,
+    routing: RwLock<Arc<Routing>>,
     pool: PoolConfig,
     next: AtomicUsize,
     metrics: RoutingMetrics,
@@ -230,10 +238,10 @@ impl Session {
             .unwrap_or(SessionState::Wrote)
     }
 
+    /// No write yet: the state never returns to `Clean`, so the write counter tells without a
+    /// lock (it is counted before the state changes).
     fn is_clean(&self) -> bool {
-        self.state
-            .lock()
-            .is_ok_and(|s| matches!(*s, SessionState::Clean))
+        self.writes.load(Ordering::SeqCst) == 0
     }
 
     fn reached(&self, replica: &str, position: &str) {
@@ -259,8 +267,10 @@ impl Router {
     ) -> Self {
         Self {
             replication,
-            members: RwLock::new(Arc::new(members)),
-            settings: RwLock::new(settings),
+            routing: RwLock::new(Arc::new(Routing {
+                members: Arc::new(members),
+                settings,
+            })),
             pool,
             next: AtomicUsize::new(0),
             metrics: RoutingMetrics::new(),
@@ -268,33 +278,30 @@ impl Router {
         }
     }
 
+    /// The members and settings now (one lock read and one reference count per statement).
+    pub(crate) fn routing(&self) -> Arc<Routing> {
+        self.routing
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
     pub(crate) fn members(&self) -> Arc<Members> {
-        match self.members.read() {
-            Ok(members) => members.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.routing().members.clone()
     }
 
-    pub(crate) fn settings(&self) -> Settings {
-        match self.settings.read() {
-            Ok(settings) => settings.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
-    }
-
-    pub(crate) fn set_settings(&self, settings: Settings) {
-        if let Ok(mut current) = self.settings.write() {
-            *current = settings;
-        }
-    }
-
-    /// Puts `members` in place; queries running on the old ones finish there.
-    pub(crate) fn replace_members(&self, members: Members) -> Arc<Members> {
-        let members = Arc::new(members);
-        match self.members.write() {
-            Ok(mut current) => std::mem::replace(&mut *current, members),
-            Err(poisoned) => std::mem::replace(&mut *poisoned.into_inner(), members),
-        }
+    /// Puts `members` and `settings` in place together; queries running on the old members
+    /// finish there. Returns the old members.
+    pub(crate) fn replace(&self, members: Members, settings: Settings) -> Arc<Members> {
+        let routing = Arc::new(Routing {
+            members: Arc::new(members),
+            settings,
+        });
+        let mut current = self
+            .routing
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::mem::replace(&mut *current, routing).members.clone()
     }
 
     pub(crate) fn pool(&self) -> &PoolConfig {
@@ -344,11 +351,11 @@ impl Router {
     /// Checks every replica once (concurrently, each within the replica acquire limit) and
     /// records which may take reads.
     pub(crate) async fn check_health(&self) {
-        let members = self.members();
+        let routing = self.routing();
+        let (members, settings) = (&routing.members, &routing.settings);
         if members.replicas.is_empty() {
             return;
         }
-        let settings = self.settings();
         let limit = self.pool.replica_acquire_timeout() + Duration::from_secs(1);
         let primary_position = match tokio::time::timeout(
             limit,
@@ -416,13 +423,18 @@ impl Router {
     async fn read_primary<T: Send, F: FnMut(Row) -> Result<T> + Send>(
         &self,
         members: &Members,
+        statement: &Statement,
         sql: &str,
         values: &[Value],
         decode: &mut F,
     ) -> Result<Vec<T>> {
         let mut attempt = 0;
         loop {
-            match members.primary.fetch_direct(sql, values, decode).await {
+            match members
+                .primary
+                .fetch_statement(statement, sql, values, decode)
+                .await
+            {
                 Err(error) if attempt < self.pool.retries && is_member_failure(&error) => {
                     tokio::time::sleep(PoolConfig::backoff(attempt)).await;
                     attempt += 1;
@@ -441,46 +453,60 @@ impl Router {
 }
 
 impl Routed {
-    /// Runs a query: reads as described in the [module documentation](self), anything else on
-    /// the primary.
+    /// Runs a query (`statement` is what the handle's statistics know of `sql`): reads as
+    /// described in the [module documentation](self), anything else on the primary.
+    ///
+    /// What runs before every read allocates nothing and takes no lock but one read lock: the
+    /// plain-read verdict is worked out once per statement text, the members and settings are
+    /// one snapshot, a replica's health and the session's cleanliness are atomics. The
+    /// read-your-writes steps, needed only after the session wrote, are boxed so the common
+    /// read's future stays small.
     pub(crate) async fn fetch<T: Send, F: FnMut(Row) -> Result<T> + Send>(
         &self,
+        statement: &Statement,
         sql: &str,
         values: &[Value],
         mut decode: F,
     ) -> Result<Vec<T>> {
         let router = &*self.router;
-        let members = router.members();
-        if !is_plain_read(sql) {
-            let result = members.primary.fetch_direct(sql, values, &mut decode).await;
+        let routing = router.routing();
+        let (members, settings) = (&*routing.members, &routing.settings);
+        if !statement.is_plain_read() {
+            let result = members
+                .primary
+                .fetch_statement(statement, sql, values, &mut decode)
+                .await;
             self.session.note_write();
             return result;
         }
-        let settings = router.settings();
         if self.on_primary || settings.read_preference == ReadPreference::Primary {
             return router
-                .read_primary(&members, sql, values, &mut decode)
+                .read_primary(members, statement, sql, values, &mut decode)
                 .await;
         }
-        let wanted = self.wanted(&members, &settings).await;
+        let wanted = if settings.read_your_writes.is_none() || self.session.is_clean() {
+            Wanted::Anything
+        } else {
+            Box::pin(self.wanted(members)).await
+        };
         if matches!(wanted, Wanted::Primary) {
             router.metrics.waited("primary");
             return router
-                .read_primary(&members, sql, values, &mut decode)
+                .read_primary(members, statement, sql, values, &mut decode)
                 .await;
         }
-        let mut candidates = router.readable(&members).peekable();
+        let mut candidates = router.readable(members).peekable();
         if candidates.peek().is_none() && !members.replicas.is_empty() {
             router.metrics.fallback("unavailable");
         }
         for replica in candidates {
             if let Wanted::Position(position) = &wanted {
-                match self.wait_on(replica.as_ref(), position, &settings).await {
+                match Box::pin(self.wait_on(replica.as_ref(), position, settings)).await {
                     Ok(true) => {}
                     Ok(false) => {
                         router.metrics.waited("primary");
                         return router
-                            .read_primary(&members, sql, values, &mut decode)
+                            .read_primary(members, statement, sql, values, &mut decode)
                             .await;
                     }
                     Err(error) => {
@@ -492,7 +518,7 @@ impl Routed {
             }
             match replica
                 .database
-                .fetch_direct(sql, values, &mut decode)
+                .fetch_statement(statement, sql, values, &mut decode)
                 .await
             {
                 Ok(rows) => {
@@ -521,23 +547,20 @@ impl Routed {
             });
         }
         router
-            .read_primary(&members, sql, values, &mut decode)
+            .read_primary(members, statement, sql, values, &mut decode)
             .await
     }
 
     /// A statement that returns no rows: on the primary, and the session has written.
     pub(crate) async fn execute(&self, sql: &str, values: &[Value]) -> Result<crate::Executed> {
-        let primary = self.router.members().primary.clone();
-        let result = primary.run_direct(sql, values).await;
+        let routing = self.router.routing();
+        let result = routing.members.primary.run_direct(sql, values).await;
         self.session.note_write();
         result
     }
 
-    /// The position this session's reads need.
-    async fn wanted(&self, members: &Members, settings: &Settings) -> Wanted {
-        if settings.read_your_writes.is_none() || self.session.is_clean() {
-            return Wanted::Anything;
-        }
+    /// The position this session's reads need, once it wrote.
+    async fn wanted(&self, members: &Members) -> Wanted {
         match self.session.state() {
             SessionState::Clean => Wanted::Anything,
             SessionState::At { position, .. } => Wanted::Position(position),

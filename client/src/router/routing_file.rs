@@ -412,13 +412,15 @@ fn apply(
         };
         replicas.push(replica);
     }
-    router.set_settings(settings(&table));
-    let replaced = router.replace_members(Members {
-        primary_probe: primary.uncounted(),
-        primary,
-        primary_location,
-        replicas,
-    });
+    let replaced = router.replace(
+        Members {
+            primary_probe: primary.uncounted(),
+            primary,
+            primary_location,
+            replicas,
+        },
+        settings(&table),
+    );
     let current = router.members();
     // Members that left close once their running queries end (a pool's close waits for them).
     let mut leaving: Vec<Database> = replaced
