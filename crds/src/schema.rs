@@ -216,8 +216,8 @@ pub struct TableSpec {
     pub tenant_column: Option<String>,
 }
 
-/// One column, in the full form (these fields) or the compact one, a single key: `email:
-/// varchar(255) unique`.
+/// One column, in the full form (these fields) or the compact one, a single key such as
+/// `email: varchar(255) unique`.
 // Both forms read into this type (see `crate::compact_column`). The CRD admits both: a column
 // item keeps unknown fields (the compact form's single key), and the API server checks that a
 // full-form item names both `name` and `type`; `validate()` checks the rest.
