@@ -171,3 +171,55 @@ fn a_stored_object_with_a_bad_compact_column_still_reads_and_fails_validation() 
     assert!(table.columns[1].compact_problem.as_deref().is_some_and(|p| p.contains("\"uniqe\"")));
     assert!(table.columns[2].compact_problem.as_deref().is_some_and(|p| p.contains("found a list")));
 }
+
+/// The first fenced block of `language` in `section`.
+fn fenced<'a>(section: &'a str, language: &str) -> &'a str {
+    let opening = format!("```{language}\n");
+    let start = section
+        .find(&opening)
+        .unwrap_or_else(|| panic!("a ```{language} block"))
+        + opening.len();
+    let length = section[start..].find("```\n").expect("a closed block");
+    &section[start..start + length]
+}
+
+#[test]
+fn the_schema_length_comparison_in_the_docs_is_what_the_blocks_measure() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/schema.md");
+    let page = std::fs::read_to_string(path).expect("docs/schema.md");
+    let start = page.find("### How long a schema is").expect("the comparison");
+    let end = start + page[start..].find("\n## ").expect("a next section");
+    let section = &page[start..end];
+    let fox = fenced(section, "yaml");
+    let typeorm = fenced(section, "typescript");
+    let prisma = fenced(section, "prisma");
+    let measure = |text: &str| (text.lines().count(), text.chars().count());
+    let ((fox_lines, fox_chars), (typeorm_lines, typeorm_chars), (prisma_lines, prisma_chars)) =
+        (measure(fox), measure(typeorm), measure(prisma));
+    for row in [
+        format!("| FoxSchema, compact columns | {fox_lines} | {fox_chars} |"),
+        format!("| TypeORM entities | {typeorm_lines} | {typeorm_chars} |"),
+        format!("| Prisma schema | {prisma_lines} | {prisma_chars} |"),
+    ] {
+        assert!(section.contains(&row), "docs/schema.md should say {row}");
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let share = |part: usize, whole: usize| 100.0 * part as f64 / whole as f64;
+    let sentence = format!(
+        "The FoxSchema takes {:.1} % of the TypeORM entities' lines and {:.1} % of the Prisma\nschema's characters",
+        share(fox_lines, typeorm_lines),
+        share(fox_chars, prisma_chars)
+    );
+    assert!(section.contains(&sentence), "docs/schema.md should say {sentence}");
+    // The promise: at most 40 % of TypeORM's lines, no more characters than Prisma.
+    assert!(fox_lines * 100 <= typeorm_lines * 40, "{fox_lines} of {typeorm_lines} lines");
+    assert!(fox_chars <= prisma_chars, "{fox_chars} of {prisma_chars} characters");
+    // And the FoxSchema counted is a valid one, with every column compact.
+    let spec = spec(fox);
+    let columns: usize = spec.tables.iter().map(|t| t.columns.len()).sum();
+    assert_eq!(columns, fox.matches("        - ").count() - 2, "every column is compact");
+    assert_eq!(
+        spec.tables.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        ["users", "profiles", "posts"]
+    );
+}
