@@ -69,10 +69,14 @@ pub enum CompactColumnError {
         found: String,
     },
     /// Nothing was written after the column name.
-    #[error("compact column \"{0}\" has no type; write it as `{0}: <type> [modifiers]`, e.g. `{0}: varchar(255) unique`")]
+    #[error(
+        "compact column \"{0}\" has no type; write it as `{0}: <type> [modifiers]`, e.g. `{0}: varchar(255) unique`"
+    )]
     MissingType(String),
     /// A word that is no modifier.
-    #[error("unknown modifier \"{word}\" in \"{text}\"{hint}; the modifiers are {COMPACT_MODIFIERS}")]
+    #[error(
+        "unknown modifier \"{word}\" in \"{text}\"{hint}; the modifiers are {COMPACT_MODIFIERS}"
+    )]
     UnknownModifier {
         /// The word.
         word: String,
@@ -126,7 +130,10 @@ pub fn compact_entry(item: &Map<String, Value>) -> Option<(&String, &Value)> {
 /// # Errors
 /// [`CompactColumnError::NotText`] when the value is not a string; otherwise as
 /// [`parse_compact_column`].
-pub fn compact_column_from_value(name: &str, value: &Value) -> Result<ColumnSpec, CompactColumnError> {
+pub fn compact_column_from_value(
+    name: &str,
+    value: &Value,
+) -> Result<ColumnSpec, CompactColumnError> {
     match value {
         Value::String(text) => parse_compact_column(name, text),
         other => Err(CompactColumnError::NotText {
@@ -214,7 +221,10 @@ pub fn parse_compact_column(name: &str, text: &str) -> Result<ColumnSpec, Compac
             "default" => {
                 mark("default")?;
                 let literal = words.next().ok_or_else(|| {
-                    incomplete("default", "a value ('text', a number, true, false, null or now())")
+                    incomplete(
+                        "default",
+                        "a value ('text', a number, true, false, null or now())",
+                    )
                 })?;
                 column.default = Some(literal_value(literal));
             }
@@ -296,7 +306,11 @@ fn foreign_key(target: &str, text: &str) -> Result<ForeignKeySpec, CompactColumn
 
 fn referential_action<'a>(words: &mut impl Iterator<Item = &'a str>) -> Option<ReferentialAction> {
     let word = words.next()?.to_ascii_lowercase();
-    let mut then = |expected: &str| words.next().is_some_and(|w| w.eq_ignore_ascii_case(expected));
+    let mut then = |expected: &str| {
+        words
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case(expected))
+    };
     match word.as_str() {
         "cascade" => Some(ReferentialAction::Cascade),
         "restrict" => Some(ReferentialAction::Restrict),
@@ -436,7 +450,12 @@ mod tests {
 
     #[test]
     fn question_mark_and_nullable_make_the_column_nullable() {
-        for text in ["varchar(100)?", "varchar(100) ?", "varchar(100) nullable", "varchar(100) NULLABLE"] {
+        for text in [
+            "varchar(100)?",
+            "varchar(100) ?",
+            "varchar(100) nullable",
+            "varchar(100) NULLABLE",
+        ] {
             let column = parsed(text);
             assert!(column.nullable, "{text}");
             assert_eq!(column.type_, "varchar(100)", "{text}");
@@ -454,18 +473,36 @@ mod tests {
     #[test]
     fn default_literals_read_as_the_full_form_reads_them() {
         let default = |text: &str| parsed(text).default.expect("a default");
-        assert_eq!(default("text default 'it''s'"), Scalar::String("it's".into()));
-        assert_eq!(default("text default \"two words\""), Scalar::String("two words".into()));
-        assert_eq!(default("text default draft"), Scalar::String("draft".into()));
+        assert_eq!(
+            default("text default 'it''s'"),
+            Scalar::String("it's".into())
+        );
+        assert_eq!(
+            default("text default \"two words\""),
+            Scalar::String("two words".into())
+        );
+        assert_eq!(
+            default("text default draft"),
+            Scalar::String("draft".into())
+        );
         assert_eq!(default("integer default 42"), Scalar::Integer(42));
         assert_eq!(default("integer default -7"), Scalar::Integer(-7));
         assert_eq!(default("double default 1.5"), Scalar::Float(1.5));
         assert_eq!(default("boolean default true"), Scalar::Bool(true));
         assert_eq!(default("boolean default false"), Scalar::Bool(false));
         assert_eq!(default("text? default null"), Scalar::Null);
-        assert_eq!(default("timestamptz default now()"), Scalar::String("now()".into()));
-        assert_eq!(default("date default current_date"), Scalar::String("current_date".into()));
-        assert_eq!(default("text default 'true'"), Scalar::String("true".into()));
+        assert_eq!(
+            default("timestamptz default now()"),
+            Scalar::String("now()".into())
+        );
+        assert_eq!(
+            default("date default current_date"),
+            Scalar::String("current_date".into())
+        );
+        assert_eq!(
+            default("text default 'true'"),
+            Scalar::String("true".into())
+        );
         assert_eq!(default("text default ''"), Scalar::String(String::new()));
     }
 
@@ -496,7 +533,10 @@ mod tests {
         assert_eq!(column.type_, "decimal(12,2)");
         assert!(column.unique && column.nullable);
         assert_eq!(column.default, Some(Scalar::Integer(0)));
-        assert_eq!(parsed("enum(draft, published) default draft").type_, "enum(draft,published)");
+        assert_eq!(
+            parsed("enum(draft, published) default draft").type_,
+            "enum(draft,published)"
+        );
     }
 
     #[test]
@@ -509,30 +549,53 @@ mod tests {
 
     #[test]
     fn incomplete_repeated_and_unclosed_modifiers_are_refused() {
-        assert_eq!(error(""), "compact column \"c\" has no type; write it as `c: <type> [modifiers]`, e.g. `c: varchar(255) unique`");
+        assert_eq!(
+            error(""),
+            "compact column \"c\" has no type; write it as `c: <type> [modifiers]`, e.g. `c: varchar(255) unique`"
+        );
         assert_eq!(error("?"), error(""));
         assert!(error("text default").contains("\"default\" needs a value"));
         assert!(error("bigint references").contains("\"references\" needs `<table>`"));
         assert!(error("bigint references users.").contains("found \"users.\""));
         assert!(error("bigint references a.b.c").contains("found \"a.b.c\""));
         assert!(error("bigint on delete cascade").contains("a preceding `references"));
-        assert!(error("bigint references users on insert cascade").contains("`delete` or `update`"));
-        assert!(error("bigint references users on delete nothing").contains("cascade, restrict, set null or no action"));
+        assert!(
+            error("bigint references users on insert cascade").contains("`delete` or `update`")
+        );
+        assert!(
+            error("bigint references users on delete nothing")
+                .contains("cascade, restrict, set null or no action")
+        );
         assert!(error("bigint references users on delete set").contains("\"on delete\" needs"));
         assert!(error("bigint primary").contains("\"primary\" needs `key`"));
-        assert_eq!(error("text unique unique"), "modifier \"unique\" is given twice in \"text unique unique\"");
+        assert_eq!(
+            error("text unique unique"),
+            "modifier \"unique\" is given twice in \"text unique unique\""
+        );
         assert!(error("text? nullable").contains("\"nullable\" is given twice"));
         assert!(error("bigint pk primary key").contains("\"primary key\" is given twice"));
-        assert!(error("bigint references a on delete cascade on delete restrict").contains("\"on delete\" is given twice"));
-        assert_eq!(error("text default 'open"), "unclosed quote in \"text default 'open\"");
-        assert_eq!(error("decimal(12,2"), "unclosed parenthesis in \"decimal(12,2\"");
+        assert!(
+            error("bigint references a on delete cascade on delete restrict")
+                .contains("\"on delete\" is given twice")
+        );
+        assert_eq!(
+            error("text default 'open"),
+            "unclosed quote in \"text default 'open\""
+        );
+        assert_eq!(
+            error("decimal(12,2"),
+            "unclosed parenthesis in \"decimal(12,2\""
+        );
     }
 
     #[test]
     fn a_single_key_item_is_compact_unless_it_is_a_lone_full_form_field() {
         let item = |json: Value| json.as_object().expect("a mapping").clone();
         let compact = item(serde_json::json!({"email": "text unique"}));
-        assert_eq!(compact_entry(&compact).map(|(k, _)| k.as_str()), Some("email"));
+        assert_eq!(
+            compact_entry(&compact).map(|(k, _)| k.as_str()),
+            Some("email")
+        );
         // A column called `name` or `type` may be compact too.
         let named = item(serde_json::json!({"name": "varchar(100)"}));
         assert_eq!(compact_entry(&named).map(|(k, _)| k.as_str()), Some("name"));

@@ -513,12 +513,14 @@ fn open_api_schema<K: CustomResourceExt>() -> &'static Value {
             })
             .collect()
     });
-    let kind = K::crd().spec.names.kind;
+    // `api_resource()` is static data; `crd()` would generate the whole schema on every call.
+    let kind = K::api_resource().kind;
     schemas.get(&kind).unwrap_or(&Value::Null)
 }
 
 /// Where a FoxSchema's column items are described in its `openAPIV3Schema`.
-const COLUMN_ITEM_SCHEMA: &str = "/properties/spec/properties/tables/items/properties/columns/items";
+const COLUMN_ITEM_SCHEMA: &str =
+    "/properties/spec/properties/tables/items/properties/columns/items";
 
 /// The CRD keeps unknown fields of a column item, so the compact form's single key passes the
 /// API server. Here compact items are expanded before the check ([`expand_compact_columns`]),

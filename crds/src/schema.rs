@@ -277,13 +277,13 @@ where
         .enumerate()
         .map(|(index, item)| {
             if let Some((name, value)) = item.as_object().and_then(compact_entry) {
-                return Ok(compact_column_from_value(name, value).unwrap_or_else(|problem| {
-                    ColumnSpec {
+                return Ok(
+                    compact_column_from_value(name, value).unwrap_or_else(|problem| ColumnSpec {
                         name: name.clone(),
                         compact_problem: Some(problem.to_string()),
                         ..ColumnSpec::default()
-                    }
-                }));
+                    }),
+                );
             }
             ColumnSpec::deserialize(item)
                 .map_err(|error| serde::de::Error::custom(format!("column {index}: {error}")))

@@ -135,9 +135,23 @@ fn compact_columns_get_the_full_forms_semantic_checks() {
     );
     let found = problems(&yaml);
     assert_eq!(found.len(), 3, "{found:#?}");
-    assert!(found[0].starts_with("m.yaml:11:11: FoxSchema/blog: spec.tables[0].columns[1].default:"), "{}", found[0]);
-    assert!(found[1].contains("spec.tables[0].columns[2].references: type mismatch"), "{}", found[1]);
-    assert!(found[2].contains("spec.tables[0].columns[3].references.table: table \"people\" is not declared"), "{}", found[2]);
+    assert!(
+        found[0].starts_with("m.yaml:11:11: FoxSchema/blog: spec.tables[0].columns[1].default:"),
+        "{}",
+        found[0]
+    );
+    assert!(
+        found[1].contains("spec.tables[0].columns[2].references: type mismatch"),
+        "{}",
+        found[1]
+    );
+    assert!(
+        found[2].contains(
+            "spec.tables[0].columns[3].references.table: table \"people\" is not declared"
+        ),
+        "{}",
+        found[2]
+    );
 }
 
 #[test]
@@ -168,8 +182,18 @@ fn a_stored_object_with_a_bad_compact_column_still_reads_and_fails_validation() 
     }))
     .expect("reads");
     assert_eq!(table.columns[0].compact_problem, None);
-    assert!(table.columns[1].compact_problem.as_deref().is_some_and(|p| p.contains("\"uniqe\"")));
-    assert!(table.columns[2].compact_problem.as_deref().is_some_and(|p| p.contains("found a list")));
+    assert!(
+        table.columns[1]
+            .compact_problem
+            .as_deref()
+            .is_some_and(|p| p.contains("\"uniqe\""))
+    );
+    assert!(
+        table.columns[2]
+            .compact_problem
+            .as_deref()
+            .is_some_and(|p| p.contains("found a list"))
+    );
 }
 
 /// The first fenced block of `language` in `section`.
@@ -187,7 +211,9 @@ fn fenced<'a>(section: &'a str, language: &str) -> &'a str {
 fn the_schema_length_comparison_in_the_docs_is_what_the_blocks_measure() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/schema.md");
     let page = std::fs::read_to_string(path).expect("docs/schema.md");
-    let start = page.find("### How long a schema is").expect("the comparison");
+    let start = page
+        .find("### How long a schema is")
+        .expect("the comparison");
     let end = start + page[start..].find("\n## ").expect("a next section");
     let section = &page[start..end];
     let fox = fenced(section, "yaml");
@@ -210,16 +236,32 @@ fn the_schema_length_comparison_in_the_docs_is_what_the_blocks_measure() {
         share(fox_lines, typeorm_lines),
         share(fox_chars, prisma_chars)
     );
-    assert!(section.contains(&sentence), "docs/schema.md should say {sentence}");
+    assert!(
+        section.contains(&sentence),
+        "docs/schema.md should say {sentence}"
+    );
     // The promise: at most 40 % of TypeORM's lines, no more characters than Prisma.
-    assert!(fox_lines * 100 <= typeorm_lines * 40, "{fox_lines} of {typeorm_lines} lines");
-    assert!(fox_chars <= prisma_chars, "{fox_chars} of {prisma_chars} characters");
+    assert!(
+        fox_lines * 100 <= typeorm_lines * 40,
+        "{fox_lines} of {typeorm_lines} lines"
+    );
+    assert!(
+        fox_chars <= prisma_chars,
+        "{fox_chars} of {prisma_chars} characters"
+    );
     // And the FoxSchema counted is a valid one, with every column compact.
     let spec = spec(fox);
     let columns: usize = spec.tables.iter().map(|t| t.columns.len()).sum();
-    assert_eq!(columns, fox.matches("        - ").count() - 2, "every column is compact");
     assert_eq!(
-        spec.tables.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        columns,
+        fox.matches("        - ").count() - 2,
+        "every column is compact"
+    );
+    assert_eq!(
+        spec.tables
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>(),
         ["users", "profiles", "posts"]
     );
 }

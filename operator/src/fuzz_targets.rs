@@ -15,8 +15,7 @@ use std::time::Duration;
 
 use fox_crds::manifest::{ManifestSet, parse_manifests};
 use fox_crds::schema::{
-    ColumnSpec, FoxSchema, FoxSchemaSpec, ForeignKeySpec, IndexSpec, ReferentialAction,
-    TableSpec,
+    ColumnSpec, ForeignKeySpec, FoxSchema, FoxSchemaSpec, IndexSpec, ReferentialAction, TableSpec,
 };
 use fox_crds::{ColumnType, DatabaseRef, Scalar};
 use foxdb::DatabaseUrl;
@@ -72,7 +71,14 @@ impl Draws<'_> {
 
 /// Table names: reserved words and mixed case included, every engine must quote them.
 const TABLE_NAMES: [&str; 8] = [
-    "users", "order", "group", "items", "select", "Mixed_Case", "t", "line_items",
+    "users",
+    "order",
+    "group",
+    "items",
+    "select",
+    "Mixed_Case",
+    "t",
+    "line_items",
 ];
 
 /// Primary key types a generated table uses.
@@ -193,8 +199,14 @@ fn random_type_and_default(draws: &mut Draws<'_>) -> (String, Option<Scalar>) {
         1 => ("integer".into(), Some(integer(draws, 60_000))),
         2 => ("bigint".into(), Some(integer(draws, 60_000))),
         3 => ("boolean".into(), Some(Scalar::Bool(draws.chance(128)))),
-        4 => ("real".into(), Some(Scalar::Float(f64::from(draws.byte()) / 4.0))),
-        5 => ("double".into(), Some(Scalar::Float(f64::from(draws.byte()) / 8.0))),
+        4 => (
+            "real".into(),
+            Some(Scalar::Float(f64::from(draws.byte()) / 4.0)),
+        ),
+        5 => (
+            "double".into(),
+            Some(Scalar::Float(f64::from(draws.byte()) / 8.0)),
+        ),
         6 => {
             let precision = 1 + draws.below(38);
             let scale = draws.below(precision.min(10) + 1);
@@ -207,26 +219,39 @@ fn random_type_and_default(draws: &mut Draws<'_>) -> (String, Option<Scalar>) {
         }
         7 => {
             let length = 1 + draws.below(20);
-            (format!("char({length})"), Some(Scalar::String("x".repeat(length.min(3)))))
+            (
+                format!("char({length})"),
+                Some(Scalar::String("x".repeat(length.min(3)))),
+            )
         }
         8 => {
             let length = 1 + draws.below(300);
             let text = *draws.pick(&["", "a", "it's", "naïve", "x y"]);
             let fits = text.chars().count() <= length;
-            (format!("varchar({length})"), fits.then(|| Scalar::String(text.into())))
+            (
+                format!("varchar({length})"),
+                fits.then(|| Scalar::String(text.into())),
+            )
         }
         9 => ("text".into(), Some(Scalar::String("hello".into()))),
-        10 => ("date".into(), Some(Scalar::String(
-            (*draws.pick(&["2024-02-29", "current_date", "1999-12-31"])).into(),
-        ))),
+        10 => (
+            "date".into(),
+            Some(Scalar::String(
+                (*draws.pick(&["2024-02-29", "current_date", "1999-12-31"])).into(),
+            )),
+        ),
         11 => ("time".into(), Some(Scalar::String("12:30:00".into()))),
-        12 => ("timestamp".into(), Some(Scalar::String("2024-01-02 03:04:05".into()))),
+        12 => (
+            "timestamp".into(),
+            Some(Scalar::String("2024-01-02 03:04:05".into())),
+        ),
         13 => ("timestamptz".into(), Some(Scalar::String("now()".into()))),
         14 => ("uuid".into(), None),
         15 => ("json".into(), None),
         16 => ("bytes".into(), None),
         _ => {
-            let labels = *draws.pick(&[&["a", "b"][..], &["draft", "published", "archived"], &["x"]]);
+            let labels =
+                *draws.pick(&[&["a", "b"][..], &["draft", "published", "archived"], &["x"]]);
             let default = Scalar::String((*draws.pick(labels)).into());
             (format!("enum({})", labels.join(",")), Some(default))
         }

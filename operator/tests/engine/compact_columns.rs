@@ -15,9 +15,19 @@ async fn compact_plans_as_full(engine: Backend) {
     let database = TestDatabase::create(engine).await;
     let full_plan = plan(&database, &full).await;
     let compact_plan = plan(&database, &compact).await;
-    assert!(!full_plan.is_empty(), "{engine}: an empty database needs the tables");
-    assert_eq!(compact_plan.hash, full_plan.hash, "{engine}: same plan hash");
-    assert_eq!(compact_plan.all_sql(), full_plan.all_sql(), "{engine}: same SQL");
+    assert!(
+        !full_plan.is_empty(),
+        "{engine}: an empty database needs the tables"
+    );
+    assert_eq!(
+        compact_plan.hash, full_plan.hash,
+        "{engine}: same plan hash"
+    );
+    assert_eq!(
+        compact_plan.all_sql(),
+        full_plan.all_sql(),
+        "{engine}: same SQL"
+    );
     applied(apply(&database, &compact, false).await);
     let again = plan(&database, &full).await;
     assert!(
