@@ -11,7 +11,7 @@ REPOSITORY := https://github.com/foxdb/foxdb
 # repository path) go to the file on GitHub, its `.md` name restored where mdBook wrote `.html`.
 export REPOSITORY_LINKS := BEGIN { $$up = shift; $$root = shift } s{href="\Q$$up\E/([^"\#]*)}{my $$p = $$1; (my $$md = $$p) =~ s/\.html$$/.md/; $$p = $$md if $$p =~ /\.html$$/ && -e "$$root/$$md"; qq{href="$(REPOSITORY)/blob/main/$$p}}ge
 
-.PHONY: docs demo demo-mongo build test test-rust services crds crds-check chart-check client-deps-check lint fmt clean bench bench-instructions bench-migrate bench-realtime bench-routing
+.PHONY: docs demo demo-mongo build test test-rust services crds crds-check chart-check client-deps-check lint fmt fuzz clean bench bench-instructions bench-migrate bench-realtime bench-routing
 
 ## demo: validate the blog example, plan it, apply it to embedded SQLite, run its versioned
 ## migrations, show the re-plan is empty
@@ -144,6 +144,21 @@ lint:
 
 fmt:
 	$(CARGO) fmt --all
+
+## fuzz: libFuzzer runs of the fuzz targets in fuzz/ (its own workspace), FUZZ_SECONDS each
+## (default 600): the manifest reader seeded with every example manifest, then plan, apply and
+## re-plan of generated schemas on SQLite. cargo-fuzz wants nightly; RUSTC_BOOTSTRAP=1 lets the
+## stable toolchain build it. Crashes land in fuzz/artifacts/<target>/.
+FUZZ_SECONDS ?= 600
+FUZZ_FLAGS ?= -O -a -s none
+fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
+	mkdir -p fuzz/corpus/manifest fuzz/corpus/plan_sqlite
+	cp examples/*/*.yaml operator/tests/fixtures/*.yaml fuzz/corpus/manifest/
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run $(FUZZ_FLAGS) manifest -- \
+	  -max_total_time=$(FUZZ_SECONDS) -dict=manifest.dict -max_len=16384
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run $(FUZZ_FLAGS) plan_sqlite -- \
+	  -max_total_time=$(FUZZ_SECONDS) -max_len=512
 
 clean:
 	$(CARGO) clean

@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 pub mod column_type;
+pub mod compact_column;
 pub mod condition;
 pub mod conventions;
 pub mod identifier;

@@ -36,9 +36,10 @@ use kube::CustomResourceExt;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::compact_column::{compact_column_from_value, compact_entry};
 use crate::migration::FoxMigration;
 use crate::replica_set::FoxReplicaSet;
-use crate::schema::FoxSchema;
+use crate::schema::{ColumnSpec, FoxSchema};
 use crate::structural::check_structure;
 use crate::validation::{Problem, Problems, ValidationError};
 pub use crate::yaml_reader::FieldLines;
@@ -418,6 +419,7 @@ where
             fields.remove(implicit);
         }
     }
+    expand_compact_columns(&mut body);
     check_structure(&body, open_api_schema::<K>(), "", problems);
     let structural_ok = problems.len() == before;
     let reported: std::collections::HashSet<String> =
@@ -505,13 +507,54 @@ fn open_api_schema<K: CustomResourceExt>() -> &'static Value {
                     .as_ref()?
                     .open_api_v3_schema
                     .as_ref()?;
-                Some((
-                    crd.spec.names.kind.clone(),
-                    serde_json::to_value(schema).ok()?,
-                ))
+                let mut schema = serde_json::to_value(schema).ok()?;
+                hold_columns_to_the_full_form(&mut schema);
+                Some((crd.spec.names.kind.clone(), schema))
             })
             .collect()
     });
-    let kind = K::crd().spec.names.kind;
+    // `api_resource()` is static data; `crd()` would generate the whole schema on every call.
+    let kind = K::api_resource().kind;
     schemas.get(&kind).unwrap_or(&Value::Null)
+}
+
+/// Where a FoxSchema's column items are described in its `openAPIV3Schema`.
+const COLUMN_ITEM_SCHEMA: &str =
+    "/properties/spec/properties/tables/items/properties/columns/items";
+
+/// The CRD keeps unknown fields of a column item, so the compact form's single key passes the
+/// API server. Here compact items are expanded before the check ([`expand_compact_columns`]),
+/// so every item is held to the full form: `name` and `type` required, unknown fields reported
+/// (`nulable`, with its likely spelling).
+fn hold_columns_to_the_full_form(schema: &mut Value) {
+    if let Some(Value::Object(item)) = schema.pointer_mut(COLUMN_ITEM_SCHEMA) {
+        item.remove("x-kubernetes-preserve-unknown-fields");
+        item.insert("required".into(), serde_json::json!(["name", "type"]));
+    }
+}
+
+/// Replaces each compact column of a FoxSchema body by the full form it reads as, for the
+/// structural check. A compact column that does not read becomes a bare full-form column: its
+/// problem is reported once, by `validate()`, at the column.
+fn expand_compact_columns(body: &mut Value) {
+    let Some(Value::Array(tables)) = body.pointer_mut("/spec/tables") else {
+        return;
+    };
+    for table in tables {
+        let Some(Value::Array(columns)) = table.get_mut("columns") else {
+            continue;
+        };
+        for item in columns {
+            let Some((name, value)) = item.as_object().and_then(compact_entry) else {
+                continue;
+            };
+            let column = compact_column_from_value(name, value).unwrap_or_else(|_| ColumnSpec {
+                name: name.clone(),
+                ..ColumnSpec::default()
+            });
+            if let Ok(expanded) = serde_json::to_value(column) {
+                *item = expanded;
+            }
+        }
+    }
 }

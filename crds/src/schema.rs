@@ -11,6 +11,7 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::compact_column::{compact_column_from_value, compact_entry};
 use crate::references::DatabaseRef;
 use crate::scalar::Scalar;
 
@@ -175,7 +176,9 @@ pub struct TableSpec {
         schemars(extend("x-kubernetes-validations" = [{"rule": crate::identifier::RESERVED_PREFIX_RULE, "message": "names starting with _fox_ (FoxDB's own tables) or sqlite_ (SQLite's), in any case, are reserved"}]))
     )]
     pub name: String,
-    /// Columns in order.
+    /// Columns in order, each in the full form (`{name: email, type: text, unique: true}`) or
+    /// the compact one (`email: text unique`; see docs/schema.md, "Compact columns").
+    #[serde(deserialize_with = "deserialize_columns")]
     pub columns: Vec<ColumnSpec>,
     /// Table-level primary key, for composite keys. Use either this or `primaryKey: true` on
     /// columns, not both.
@@ -213,9 +216,17 @@ pub struct TableSpec {
     pub tenant_column: Option<String>,
 }
 
-/// One column.
+/// One column, in the full form (these fields) or the compact one, a single key such as
+/// `email: varchar(255) unique`.
+// Both forms read into this type (see `crate::compact_column`). The CRD admits both: a column
+// item keeps unknown fields (the compact form's single key), and the API server checks that a
+// full-form item names both `name` and `type`; `validate()` checks the rest.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "kubernetes", derive(JsonSchema))]
+#[cfg_attr(
+    feature = "kubernetes",
+    schemars(transform = compact_or_full_column_schema)
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ColumnSpec {
     /// Column name.
@@ -248,6 +259,64 @@ pub struct ColumnSpec {
     /// Former names of this column: renamed instead of dropped and re-added.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub previous_names: Vec<String>,
+    /// Why the compact text this column was written as does not read, if it does not:
+    /// `validate()` reports it at the column. (Reading never fails on it, so an object the API
+    /// server stored always reaches validation instead of breaking the operator's watch.)
+    #[serde(skip)]
+    pub compact_problem: Option<String>,
+}
+
+/// Reads a column list whose items are full-form columns or compact ones.
+fn deserialize_columns<'de, D>(deserializer: D) -> Result<Vec<ColumnSpec>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let items = Vec::<serde_json::Value>::deserialize(deserializer)?;
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| {
+            if let Some((name, value)) = item.as_object().and_then(compact_entry) {
+                return Ok(
+                    compact_column_from_value(name, value).unwrap_or_else(|problem| ColumnSpec {
+                        name: name.clone(),
+                        compact_problem: Some(problem.to_string()),
+                        ..ColumnSpec::default()
+                    }),
+                );
+            }
+            ColumnSpec::deserialize(item)
+                .map_err(|error| serde::de::Error::custom(format!("column {index}: {error}")))
+        })
+        .collect()
+}
+
+/// The CRD schema of a column item: the full form's fields, checked when written, and the
+/// compact form's single key kept (a structural schema cannot say "this object or a one-key
+/// map of strings"); `validate()` reads and checks compact items.
+#[cfg(feature = "kubernetes")]
+fn compact_or_full_column_schema(schema: &mut schemars::Schema) {
+    schema.remove("required");
+    // The API server would otherwise add `nullable: false` and the like to a compact item,
+    // which would then no longer be a single key; the reader applies the same defaults.
+    if let Some(serde_json::Value::Object(properties)) = schema.get_mut("properties") {
+        for property in properties.values_mut() {
+            if let Some(property) = property.as_object_mut() {
+                property.remove("default");
+            }
+        }
+    }
+    schema.insert(
+        "x-kubernetes-preserve-unknown-fields".into(),
+        serde_json::Value::Bool(true),
+    );
+    schema.insert(
+        "x-kubernetes-validations".into(),
+        serde_json::json!([{
+            "rule": "has(self.name) == has(self.type)",
+            "message": "a column is written in full, with both name and type ({name: email, type: text}), or compact, as one key (email: text unique)"
+        }]),
+    );
 }
 
 /// A foreign key declared on a column.

@@ -198,6 +198,10 @@ fn validate_table(
                 ),
             );
         }
+        if let Some(problem) = &column.compact_problem {
+            problems.add(column_path, problem.clone());
+            continue;
+        }
         let ty = match column.type_.parse::<ColumnType>() {
             Ok(ty) => Some(ty),
             Err(error) => {

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod controller;
 pub mod engine;
+pub mod fuzz_targets;
 pub mod gateway;
 pub mod import;
 pub mod migrate;

@@ -4,6 +4,7 @@ mod approval;
 mod audit_capture;
 mod changes;
 mod cli;
+mod compact_columns;
 mod concurrency;
 mod crash;
 mod default_values;
