@@ -147,3 +147,8 @@ pub struct MigratingFromSeaorm;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/migrating-from-diesel.md")]
 pub struct MigratingFromDiesel;
+
+/// docs/mongodb-client.md, whose Rust examples `cargo test --doc -p foxdb` compiles.
+#[cfg(all(doctest, feature = "mongodb"))]
+#[doc = include_str!("../../docs/mongodb-client.md")]
+pub struct MongodbClientGuide;

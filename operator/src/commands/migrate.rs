@@ -9,11 +9,11 @@ use anyhow::{Context, bail};
 use fox_crds::manifest::ManifestSet;
 
 use super::target::{database_for, load_valid_manifests, raw_database_for};
+use crate::migrate::adopt::adoptable_migrations;
 use crate::migrate::commands::{
     CommandMigrationStatus, CommandsReport, command_migrations, commands_down, commands_status,
     commands_up, has_command_migrations,
 };
-use crate::migrate::adopt::adoptable_migrations;
 use crate::migrate::source::{Migration, folder_migrations, ordered, resource_migrations};
 use crate::migrate::{
     MigrateOptions, MigrateReport, StatusLine, VersionStatus, migrate_down, migrate_repair,

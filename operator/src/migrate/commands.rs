@@ -190,7 +190,9 @@ fn status_lines(migrations: &[CommandMigration], records: &[Document]) -> Vec<Co
                 .find(|r| record_version(r) == Some(m.version));
             let status = match record {
                 None => CommandMigrationStatus::Pending,
-                Some(r) if r.get_str("status").ok() == Some("dirty") => CommandMigrationStatus::Dirty,
+                Some(r) if r.get_str("status").ok() == Some("dirty") => {
+                    CommandMigrationStatus::Dirty
+                }
                 Some(r) if r.get_str("checksum").ok() != Some(m.checksum.as_str()) => {
                     CommandMigrationStatus::Changed
                 }

@@ -64,7 +64,11 @@ async fn migrations_run_once_in_order_and_roll_back_newest_first() {
     assert_eq!(database.documents("users").await.len(), 2, "each ran once");
     let records = database.documents("_fox_migrations").await;
     assert_eq!(records.len(), 2);
-    assert!(records.iter().all(|r| r.get_str("status").ok() == Some("applied")));
+    assert!(
+        records
+            .iter()
+            .all(|r| r.get_str("status").ok() == Some("applied"))
+    );
     assert!(
         records
             .iter()

@@ -73,7 +73,10 @@ async fn collections_validators_and_indexes_are_created_and_the_replan_is_in_syn
     let history = database.documents("_fox_history").await;
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].get_str("status").ok(), Some("applied"));
-    assert_eq!(history[0].get_str("planHash").ok(), Some(plan.hash.as_str()));
+    assert_eq!(
+        history[0].get_str("planHash").ok(),
+        Some(plan.hash.as_str())
+    );
     let count = history[0]
         .get("statementCount")
         .and_then(|n| n.as_i64().or_else(|| n.as_i32().map(i64::from)));
