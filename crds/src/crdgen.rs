@@ -92,34 +92,36 @@ pub fn crd_file_name(crd: &CustomResourceDefinition) -> String {
 /// # Errors
 /// When serialization fails, which only a bug in the types can cause.
 pub fn crd_yaml(crd: &CustomResourceDefinition) -> Result<String, serde_yaml_ng::Error> {
-    let mut value = serde_yaml_ng::to_value(crd)?;
-    sort_default_values(&mut value, false);
-    Ok(format!("---\n{}", serde_yaml_ng::to_string(&value)?))
+    let yaml = serde_yaml_ng::to_string(crd)?;
+    let mut out = String::with_capacity(yaml.len() + 4);
+    out.push_str("---\n");
+    for line in yaml.lines() {
+        out.push_str(&quote_yaml11_boolean(line));
+        out.push('\n');
+    }
+    Ok(out)
 }
 
-/// Sorts the keys of every mapping inside a `default`: those are JSON values, whose key order
-/// depends on whether some crate in the build turned on serde_json's `preserve_order` (the
-/// MongoDB driver's BSON crate does). Sorted, the YAML is the same in every build.
-fn sort_default_values(value: &mut serde_yaml_ng::Value, in_default: bool) {
-    match value {
-        serde_yaml_ng::Value::Mapping(mapping) => {
-            let mut entries: Vec<(serde_yaml_ng::Value, serde_yaml_ng::Value)> =
-                std::mem::take(mapping).into_iter().collect();
-            if in_default {
-                entries.sort_by(|(a, _), (b, _)| a.as_str().cmp(&b.as_str()));
-            }
-            for (key, mut inner) in entries {
-                let nested = in_default || key.as_str() == Some("default");
-                sort_default_values(&mut inner, nested);
-                mapping.insert(key, inner);
-            }
-        }
-        serde_yaml_ng::Value::Sequence(items) => {
-            for item in items {
-                sort_default_values(item, in_default);
-            }
-        }
-        _ => {}
+/// A plain scalar that YAML 1.1 reads as a boolean (`off`, `yes`, `n`, ...), quoted. The YAML
+/// emitter writes YAML 1.2, where these are strings, but kubectl and Helm read YAML 1.1: an enum
+/// value `off` (MongoDB's `validationLevel`) would reach the API server as `false`.
+fn quote_yaml11_boolean(line: &str) -> std::borrow::Cow<'_, str> {
+    const YAML11_BOOLEANS: [&str; 16] = [
+        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off",
+        "OFF",
+    ];
+    let value_start = if let Some(rest) = line.trim_start().strip_prefix("- ") {
+        line.len() - rest.len()
+    } else if let Some(colon) = line.find(": ") {
+        colon + 2
+    } else {
+        return line.into();
+    };
+    let value = &line[value_start..];
+    if YAML11_BOOLEANS.contains(&value) {
+        format!("{}'{value}'", &line[..value_start]).into()
+    } else {
+        line.into()
     }
 }
 
@@ -130,4 +132,21 @@ fn sort_default_values(value: &mut serde_yaml_ng::Value, in_default: bool) {
 /// When serialization fails, which only a bug in the types can cause.
 pub fn all_crds_yaml() -> Result<String, serde_yaml_ng::Error> {
     custom_resource_definitions().iter().map(crd_yaml).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote_yaml11_boolean;
+
+    #[test]
+    fn yaml11_booleans_are_quoted_and_other_scalars_left_alone() {
+        assert_eq!(quote_yaml11_boolean("      - off"), "      - 'off'");
+        assert_eq!(quote_yaml11_boolean("  default: no"), "  default: 'no'");
+        assert_eq!(quote_yaml11_boolean("      - strict"), "      - strict");
+        assert_eq!(quote_yaml11_boolean("  type: string"), "  type: string");
+        assert_eq!(
+            quote_yaml11_boolean("  description: off by one"),
+            "  description: off by one"
+        );
+    }
 }
