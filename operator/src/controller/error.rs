@@ -210,6 +210,7 @@ impl Error {
             Self::Migrate(MigrateError::Engine(error)) | Self::Engine(error) => {
                 engine_message(error)
             }
+            Self::CommandMigration { message, .. } => super::redact::command_message(message),
             other => other.to_string(),
         }
     }

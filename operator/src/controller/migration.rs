@@ -10,6 +10,9 @@
 //!    FoxMigrations (or a `fox migrate` on a laptop) take turns.
 //! 3. Read the version's record back and publish it: phase, checksum, applied time, duration.
 //!
+//! FoxMigrations of MongoDB (`upCommands`) take the same steps in
+//! [`super::migration_commands`] and are published by the same [`decide`].
+//!
 //! # Guarantees
 //! A version is applied once: the history table in the database, not the resource's status,
 //! decides. A changed `up` after apply is reported (`Changed`) and never re-run. Deleting a
