@@ -49,6 +49,16 @@ pub enum Error {
     /// The migration engine failed.
     #[error(transparent)]
     Migrate(#[from] MigrateError),
+    /// A MongoDB migration (`upCommands`/`downCommands`) was refused or failed.
+    #[error("{message}")]
+    CommandMigration {
+        /// What happened, from [`crate::migrate::commands`].
+        message: String,
+        /// The resource itself failed: the run was refused before anything ran (a changed,
+        /// dirty or out-of-order migration, no `downCommands`), or its own version stopped
+        /// part way. Otherwise another version failed and this one waits.
+        failed: bool,
+    },
     /// The engine of the database cannot do what the resource asks.
     #[error("{feature} is not supported on {engine} by this version of FoxDB")]
     Unsupported {
@@ -118,6 +128,7 @@ impl Error {
             Self::Migrate(MigrateError::Irreversible { .. }) => "migration-irreversible",
             Self::Migrate(MigrateError::UnknownTarget { .. }) => "migration-unknown-target",
             Self::Migrate(MigrateError::Unreadable { .. }) => "migration-unreadable",
+            Self::CommandMigration { .. } => "migration-failed",
             Self::Unsupported { .. } => "unsupported",
             Self::InvalidSpec { .. } => "invalid-spec",
             Self::PublishConflict { .. } => "publish-conflict",
@@ -151,6 +162,7 @@ impl Error {
             Self::Migrate(MigrateError::Irreversible { .. }) => "Irreversible",
             Self::Migrate(MigrateError::UnknownTarget { .. }) => "UnknownVersion",
             Self::Migrate(MigrateError::Unreadable { .. }) => "MigrationUnreadable",
+            Self::CommandMigration { .. } => "MigrationFailed",
             Self::Unsupported { .. } => "Unsupported",
             Self::InvalidSpec { .. } => "InvalidSpec",
             Self::PublishConflict { .. } => "PublishConflict",
@@ -198,6 +210,7 @@ impl Error {
             Self::Migrate(MigrateError::Engine(error)) | Self::Engine(error) => {
                 engine_message(error)
             }
+            Self::CommandMigration { message, .. } => super::redact::command_message(message),
             other => other.to_string(),
         }
     }

@@ -10,6 +10,9 @@
 //!    FoxMigrations (or a `fox migrate` on a laptop) take turns.
 //! 3. Read the version's record back and publish it: phase, checksum, applied time, duration.
 //!
+//! FoxMigrations of MongoDB (`upCommands`) take the same steps in
+//! [`super::migration_commands`] and are published by the same [`decide`].
+//!
 //! # Guarantees
 //! A version is applied once: the history table in the database, not the resource's status,
 //! decides. A changed `up` after apply is reported (`Changed`) and never re-run. Deleting a
@@ -41,7 +44,7 @@ use crate::migrate::{
 pub const KIND: &str = "FoxMigration";
 
 /// How long a run waits for another holder of the migration lock.
-const LOCK_TIMEOUT: Duration = Duration::from_secs(30);
+pub(super) const LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Reconciles one FoxMigration (see the module docs).
 ///
@@ -89,7 +92,7 @@ async fn apply(migration: Arc<FoxMigration>, context: Arc<Context>) -> Result<Ac
                         | MigrateError::Irreversible { .. }
                         | MigrateError::Unreadable { .. }
                 )
-            );
+            ) || matches!(error, Error::CommandMigration { failed: true, .. });
             let outcome = Outcome {
                 phase: if failed {
                     MigrationPhase::Failed
@@ -166,19 +169,7 @@ async fn sibling_migrations(
     context: &Context,
 ) -> Result<Vec<(Migration, FoxMigration)>> {
     let namespace = migration.namespace().unwrap_or_default();
-    let api: Api<FoxMigration> = Api::namespaced(context.client.clone(), &namespace);
-    let database = &migration.spec.database_ref.name;
-    let siblings: Vec<FoxMigration> = api
-        .list(&ListParams::default())
-        .await?
-        .items
-        .into_iter()
-        .filter(|m| {
-            &m.spec.database_ref.name == database
-                && m.metadata.deletion_timestamp.is_none()
-                && m.spec.tenants.is_some() == migration.spec.tenants.is_some()
-        })
-        .collect();
+    let siblings = sibling_resources(migration, context).await?;
     let origin = format!("namespace {namespace}");
     let engine: Vec<Migration> = siblings
         .iter()
@@ -201,19 +192,44 @@ async fn sibling_migrations(
         .collect())
 }
 
+/// The FoxMigration resources of the same database and kind as `migration` (run in the
+/// database itself, or in its tenants), not being deleted.
+pub(super) async fn sibling_resources(
+    migration: &FoxMigration,
+    context: &Context,
+) -> Result<Vec<FoxMigration>> {
+    let namespace = migration.namespace().unwrap_or_default();
+    let api: Api<FoxMigration> = Api::namespaced(context.client.clone(), &namespace);
+    let database = &migration.spec.database_ref.name;
+    Ok(api
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .filter(|m| {
+            &m.spec.database_ref.name == database
+                && m.metadata.deletion_timestamp.is_none()
+                && m.spec.tenants.is_some() == migration.spec.tenants.is_some()
+        })
+        .collect())
+}
+
 async fn run(
     migration: &FoxMigration,
     previous: &FoxMigrationStatus,
     context: &Context,
 ) -> Result<Outcome> {
     super::error::check_valid(KIND, migration, FoxMigration::validate)?;
+    if migration.spec.up_commands.is_some() {
+        return super::migration_commands::run_commands(migration, previous, context).await;
+    }
     let namespace = migration.namespace().unwrap_or_default();
     let database_name = &migration.spec.database_ref.name;
     let (database, url) = resolve_primary(
         &context.client,
         &namespace,
         &migration.spec.database_ref,
-        "running FoxMigration upCommands",
+        "a SQL FoxMigration (spec.up; MongoDB migrations use spec.upCommands)",
     )
     .await?;
     let siblings = sibling_migrations(migration, context).await?;
@@ -237,13 +253,61 @@ async fn run(
         None => (migrate_up(&url, &migrations, &options).await, "up"),
     };
     let report = report?;
-    for (ran_version, ran_name, millis) in &report.ran {
+    let resources: Vec<FoxMigration> = siblings.iter().map(|(_, r)| r.clone()).collect();
+    announce_ran(
+        context,
+        &namespace,
+        database_name,
+        direction,
+        &report.ran,
+        &resources,
+    )
+    .await;
+    let lines = migration_status(&url, &migrations).await?;
+    let line = lines.into_iter().find(|l| l.version == version);
+    let record = line.as_ref().and_then(|l| l.record.clone());
+    let recorded = Recorded {
+        checksum: record.as_ref().map(|r| r.checksum.clone()),
+        applied_at: record.as_ref().map(|r| r.applied_at.clone()),
+        duration_ms: record
+            .as_ref()
+            .and_then(|r| r.duration_ms)
+            .and_then(|d| u64::try_from(d).ok()),
+    };
+    let dirty_message = record.as_ref().map_or_else(
+        || format!("version {version} stopped part-way; fix the database, then run `fox migrate repair` against it"),
+        dirty_problem,
+    );
+    let rolled_back_now = direction == "down" && report.ran.iter().any(|(v, _, _)| *v == version);
+    Ok(decide(&Decision {
+        version,
+        status: line.map(|l| l.status).unwrap_or(VersionStatus::Pending),
+        recorded,
+        dirty_message,
+        up_field: "spec.up",
+        held_back,
+        previous,
+        rolled_back_now,
+        database_name,
+    }))
+}
+
+/// Counts what a run ran and posts an Event on each FoxMigration it ran.
+pub(super) async fn announce_ran(
+    context: &Context,
+    namespace: &str,
+    database_name: &str,
+    direction: &str,
+    ran: &[(u64, String, u128)],
+    resources: &[FoxMigration],
+) {
+    for (ran_version, ran_name, millis) in ran {
         context
             .metrics
             .migrations
-            .with_label_values(&[namespace.as_str(), database_name, direction])
+            .with_label_values(&[namespace, database_name, direction])
             .inc();
-        if let Some((_, resource)) = siblings.iter().find(|(m, _)| m.version == *ran_version) {
+        if let Some(resource) = resources.iter().find(|r| r.spec.version == *ran_version) {
             let (reason, verb) = if direction == "up" {
                 ("Applied", "applied")
             } else {
@@ -264,23 +328,52 @@ async fn run(
                 .await;
         }
     }
-    let lines = migration_status(&url, &migrations).await?;
-    let line = lines.into_iter().find(|l| l.version == version);
-    let record = line.as_ref().and_then(|l| l.record.clone());
+}
+
+/// What the history in the database records for a version.
+#[derive(Default)]
+pub(super) struct Recorded {
+    pub(super) checksum: Option<String>,
+    pub(super) applied_at: Option<String>,
+    pub(super) duration_ms: Option<u64>,
+}
+
+/// Where a version stands after a run, from the history of the database.
+pub(super) struct Decision<'a> {
+    pub(super) version: u64,
+    pub(super) status: VersionStatus,
+    pub(super) recorded: Recorded,
+    /// What a dirty version means and the way out.
+    pub(super) dirty_message: String,
+    /// The field whose checksum is compared (`spec.up`, `spec.upCommands`).
+    pub(super) up_field: &'static str,
+    pub(super) held_back: Option<u64>,
+    pub(super) previous: &'a FoxMigrationStatus,
+    /// This version was rolled back by this run.
+    pub(super) rolled_back_now: bool,
+    pub(super) database_name: &'a str,
+}
+
+/// The status a FoxMigration publishes for a [`Decision`], the same for every engine.
+pub(super) fn decide(decision: &Decision<'_>) -> Outcome {
+    let Decision {
+        version,
+        recorded,
+        held_back,
+        previous,
+        database_name,
+        ..
+    } = decision;
     let recorded = |phase, conditions| Outcome {
         phase,
         conditions,
-        checksum: record.as_ref().map(|r| r.checksum.clone()),
-        applied_at: record.as_ref().map(|r| r.applied_at.clone()),
-        duration_ms: record
-            .as_ref()
-            .and_then(|r| r.duration_ms)
-            .and_then(|d| u64::try_from(d).ok()),
+        checksum: recorded.checksum.clone(),
+        applied_at: recorded.applied_at.clone(),
+        duration_ms: recorded.duration_ms,
         failed_tenants: Vec::new(),
         requeue: None,
     };
-    let status = line.map(|l| l.status).unwrap_or(VersionStatus::Pending);
-    Ok(match status {
+    match &decision.status {
         VersionStatus::Applied => recorded(
             MigrationPhase::Applied,
             vec![
@@ -299,7 +392,8 @@ async fn run(
         ),
         VersionStatus::Changed { applied, current } => {
             let message = format!(
-                "version {version} was applied with checksum {applied}, but spec.up now has checksum {current}; it is not re-run: restore the text, or add a new FoxMigration for the change"
+                "version {version} was applied with checksum {applied}, but {} now has checksum {current}; it is not re-run: restore the text, or add a new FoxMigration for the change",
+                decision.up_field
             );
             recorded(
                 MigrationPhase::Changed,
@@ -315,10 +409,7 @@ async fn run(
             )
         }
         VersionStatus::Dirty => {
-            let message = record.as_ref().map_or_else(
-                || format!("version {version} stopped part-way; fix the database, then run `fox migrate repair` against it"),
-                dirty_problem,
-            );
+            let message = decision.dirty_message.clone();
             recorded(
                 MigrationPhase::Failed,
                 vec![
@@ -337,8 +428,7 @@ async fn run(
                             | MigrationPhase::RolledBack
                             | MigrationPhase::Changed
                     )
-                ) || direction == "down"
-                    && report.ran.iter().any(|(v, _, _)| *v == version);
+                ) || decision.rolled_back_now;
                 let message =
                     format!("held back by spec.rollbackTo={to} on FoxReplicaSet {database_name}");
                 // Rolled back, or never applied and held back: either way the declared state
@@ -376,5 +466,5 @@ async fn run(
                 requeue: None,
             },
         },
-    })
+    }
 }

@@ -13,6 +13,7 @@ pub mod leader;
 pub mod manager;
 pub mod member_address;
 pub mod migration;
+mod migration_commands;
 mod migration_tenants;
 pub mod publish;
 pub mod rbac;

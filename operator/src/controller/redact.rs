@@ -97,6 +97,16 @@ pub fn server_message(message: &str) -> String {
     shorten(&scrub_literals(&kept.join("\n"), false), MAX_SERVER_MESSAGE)
 }
 
+/// Longest MongoDB migration error shown (a refusal lists every problem).
+const MAX_COMMAND_MESSAGE: usize = 1000;
+
+/// A MongoDB migration's error as shown: quoted literals scrubbed, double-quoted ones too (the
+/// server quotes string values so, as in `dup key: { email: "..." }`), at most
+/// [`MAX_COMMAND_MESSAGE`] characters.
+pub fn command_message(message: &str) -> String {
+    shorten(&scrub_literals(message, true), MAX_COMMAND_MESSAGE)
+}
+
 fn shorten(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_string();
@@ -122,6 +132,15 @@ mod tests {
         assert_eq!(shown, "UPDATE t SET note = …");
         let shown = statement_shape("SELECT $1, $2 FROM t");
         assert_eq!(shown, "SELECT $1, $2 FROM t", "placeholders stay");
+    }
+
+    #[test]
+    fn mongodb_messages_lose_string_values() {
+        let shown = command_message(
+            "migration 2 (seed) failed at upCommands[0]: E11000 duplicate key error collection: app.users index: email_1 dup key: { email: \"ann@example.com\" }",
+        );
+        assert!(!shown.contains("ann@example.com"), "{shown}");
+        assert!(shown.contains("index: email_1 dup key"), "{shown}");
     }
 
     #[test]

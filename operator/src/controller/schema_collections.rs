@@ -35,6 +35,7 @@ pub(super) async fn decide_collections(
         &context.client,
         &schema.namespace().unwrap_or_default(),
         &schema.spec.database_ref,
+        "collections (a FoxSchema of collections needs a MongoDB FoxReplicaSet)",
     )
     .await?;
     let digest = target_digest(database.metadata.uid.as_deref(), &url);

@@ -199,7 +199,9 @@ pub async fn resolve_primary(
     Ok((database, url))
 }
 
-/// The MongoDB FoxReplicaSet a FoxSchema of collections names, and its primary's URL.
+/// The MongoDB FoxReplicaSet a FoxSchema of collections or a FoxMigration of `upCommands`
+/// names, and its primary's URL; `feature` names what the caller does, for the refusal on a
+/// SQL engine.
 ///
 /// # Errors
 /// [`Error::DatabaseNotFound`], [`Error::Unsupported`] when the FoxReplicaSet is not MongoDB,
@@ -209,6 +211,7 @@ pub async fn resolve_document_store(
     client: &Client,
     namespace: &str,
     reference: &DatabaseRef,
+    feature: &str,
 ) -> Result<(FoxReplicaSet, DocumentStoreUrl)> {
     let databases: Api<FoxReplicaSet> = Api::namespaced(client.clone(), namespace);
     let Some(database) = databases.get_opt(&reference.name).await? else {
@@ -220,8 +223,7 @@ pub async fn resolve_document_store(
     if !matches!(database.spec.engine, Engine::Mongodb) {
         return Err(Error::Unsupported {
             engine: database.spec.engine.to_string(),
-            feature: "collections (a FoxSchema of collections needs a MongoDB FoxReplicaSet)"
-                .into(),
+            feature: feature.to_string(),
         });
     }
     let connection = &database.spec.primary.connection;

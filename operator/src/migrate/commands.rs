@@ -17,6 +17,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use fox_crds::FoxMigration;
 use fox_crds::manifest::ManifestSet;
 use foxdb::document_store::bson::{Bson, Document, doc};
 use foxdb::document_store::{DocumentStore, DocumentStoreUrl};
@@ -88,6 +89,31 @@ pub struct CommandStatusLine {
     pub status: CommandMigrationStatus,
     /// When it was applied, if it was.
     pub applied_at: Option<String>,
+    /// The checksum recorded when it was applied (or started), if it was.
+    pub recorded_checksum: Option<String>,
+    /// How long its commands took, if it was applied.
+    pub duration_ms: Option<u64>,
+    /// Why a dirty migration stopped, as the server said.
+    pub message: Option<String>,
+}
+
+/// A run refused before any command ran: a changed, dirty or out-of-order migration, one to
+/// roll back without `downCommands` or missing from the files.
+#[derive(Debug, thiserror::Error)]
+#[error("nothing was run:\n{}", problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+pub struct CommandsRefused {
+    /// One line per problem.
+    pub problems: Vec<String>,
+}
+
+fn recorded_fields(record: Option<&Document>) -> (Option<String>, Option<u64>, Option<String>) {
+    let text = |key: &str| record.and_then(|r| r.get_str(key).ok().map(str::to_string));
+    let duration = record.and_then(|r| match r.get("durationMs")? {
+        Bson::Int64(v) => u64::try_from(*v).ok(),
+        Bson::Int32(v) => u64::try_from(*v).ok(),
+        _ => None,
+    });
+    (text("checksum"), duration, text("message"))
 }
 
 /// Whether `set` holds MongoDB migrations (FoxMigrations with `upCommands`).
@@ -100,42 +126,63 @@ pub fn has_command_migrations(set: &ManifestSet) -> bool {
 /// # Errors
 /// A SQL migration among them, two with one version, a command extended JSON cannot express.
 pub fn command_migrations(set: &ManifestSet) -> anyhow::Result<Vec<CommandMigration>> {
-    let mut migrations = Vec::new();
-    for (origin, resource) in set.migrations() {
-        let spec = &resource.spec;
-        let Some(up) = &spec.up_commands else {
-            bail!(
-                "{origin}: a SQL migration (up) among MongoDB migrations (upCommands); run one database at a time"
-            );
-        };
-        let documents = |commands: &[Map<String, Value>], field: &str| {
-            commands
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    json_to_document(c)
-                        .map_err(|e| anyhow::anyhow!("{origin}: spec.{field}[{i}]: {e}"))
-                })
-                .collect::<anyhow::Result<Vec<Document>>>()
-        };
-        let canonical = serde_json::to_string(up).context("serialising upCommands")?;
-        migrations.push(CommandMigration {
-            version: spec.version,
-            name: spec.name.clone(),
-            up: documents(up, "upCommands")?,
-            down: spec
-                .down_commands
-                .as_deref()
-                .map(|d| documents(d, "downCommands"))
-                .transpose()?,
-            checksum: Sha256::digest(canonical.as_bytes())
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect(),
-            origin: origin.to_string(),
-            database_ref: spec.database_ref.name.clone(),
-        });
-    }
+    let migrations = set
+        .migrations()
+        .map(|(origin, resource)| command_migration(&origin.to_string(), resource))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    ordered_commands(migrations)
+}
+
+/// One FoxMigration with `upCommands` as a MongoDB migration; `origin` says where it was read
+/// (a file, or the cluster).
+///
+/// # Errors
+/// A SQL migration (`up`), a command extended JSON cannot express.
+pub fn command_migration(
+    origin: &str,
+    resource: &FoxMigration,
+) -> anyhow::Result<CommandMigration> {
+    let spec = &resource.spec;
+    let Some(up) = &spec.up_commands else {
+        bail!(
+            "{origin}: a SQL migration (up) among MongoDB migrations (upCommands); run one database at a time"
+        );
+    };
+    let documents = |commands: &[Map<String, Value>], field: &str| {
+        commands
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                json_to_document(c).map_err(|e| anyhow::anyhow!("{origin}: spec.{field}[{i}]: {e}"))
+            })
+            .collect::<anyhow::Result<Vec<Document>>>()
+    };
+    let canonical = serde_json::to_string(up).context("serialising upCommands")?;
+    Ok(CommandMigration {
+        version: spec.version,
+        name: spec.name.clone(),
+        up: documents(up, "upCommands")?,
+        down: spec
+            .down_commands
+            .as_deref()
+            .map(|d| documents(d, "downCommands"))
+            .transpose()?,
+        checksum: Sha256::digest(canonical.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+        origin: origin.to_string(),
+        database_ref: spec.database_ref.name.clone(),
+    })
+}
+
+/// Puts MongoDB migrations in version order and refuses duplicate versions.
+///
+/// # Errors
+/// Two migrations with one version.
+pub fn ordered_commands(
+    mut migrations: Vec<CommandMigration>,
+) -> anyhow::Result<Vec<CommandMigration>> {
     migrations.sort_by_key(|m| m.version);
     for pair in migrations.windows(2) {
         if pair[0].version == pair[1].version {
@@ -198,11 +245,15 @@ fn status_lines(migrations: &[CommandMigration], records: &[Document]) -> Vec<Co
                 }
                 Some(_) => CommandMigrationStatus::Applied,
             };
+            let (recorded_checksum, duration_ms, message) = recorded_fields(record);
             CommandStatusLine {
                 version: m.version,
                 name: m.name.clone(),
                 status,
                 applied_at: record.and_then(|r| r.get_str("appliedAt").ok().map(str::to_string)),
+                recorded_checksum,
+                duration_ms,
+                message,
             }
         })
         .collect();
@@ -211,7 +262,11 @@ fn status_lines(migrations: &[CommandMigration], records: &[Document]) -> Vec<Co
             continue;
         };
         if !migrations.iter().any(|m| m.version == version) {
+            let (recorded_checksum, duration_ms, message) = recorded_fields(Some(record));
             lines.push(CommandStatusLine {
+                recorded_checksum,
+                duration_ms,
+                message,
                 version,
                 name: record.get_str("name").unwrap_or_default().to_string(),
                 status: CommandMigrationStatus::Missing,
@@ -292,14 +347,7 @@ async fn up_locked(
         }
     }
     if !problems.is_empty() {
-        bail!(
-            "nothing was run:\n{}",
-            problems
-                .iter()
-                .map(|p| format!("  - {p}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
+        return Err(CommandsRefused { problems }.into());
     }
     let mut report = CommandsReport::default();
     for migration in migrations {
@@ -416,17 +464,22 @@ async fn down_locked(
     let mut plan = Vec::new();
     for line in &chosen {
         let Some(migration) = migrations.iter().find(|m| m.version == line.version) else {
-            bail!(
-                "migration {} is recorded as applied but not in the files; give its manifest to roll it back; nothing was run",
-                line.version
-            );
+            return Err(CommandsRefused {
+                problems: vec![format!(
+                    "migration {} is recorded as applied but not in the files; give its manifest to roll it back",
+                    line.version
+                )],
+            }
+            .into());
         };
         let Some(down) = &migration.down else {
-            bail!(
-                "migration {} ({}) has no downCommands: it cannot be rolled back; nothing was run",
-                migration.version,
-                migration.name
-            );
+            return Err(CommandsRefused {
+                problems: vec![format!(
+                    "migration {} ({}) has no downCommands: it cannot be rolled back",
+                    migration.version, migration.name
+                )],
+            }
+            .into());
         };
         plan.push((migration, down));
     }

@@ -8,6 +8,7 @@ mod fixtures;
 mod in_doubt;
 mod leader;
 mod migration;
+mod migration_commands;
 mod migration_tenants;
 mod rbac;
 mod replica_set;
