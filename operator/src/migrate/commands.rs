@@ -133,6 +133,71 @@ pub fn command_migrations(set: &ManifestSet) -> anyhow::Result<Vec<CommandMigrat
     ordered_commands(migrations)
 }
 
+/// MongoDB database commands FoxDB recognises by name in `upCommands`/`downCommands`.
+const COMMAND_NAMES: [&str; 30] = [
+    "aggregate",
+    "applyOps",
+    "collMod",
+    "compact",
+    "convertToCapped",
+    "count",
+    "create",
+    "createIndexes",
+    "createRole",
+    "createUser",
+    "delete",
+    "distinct",
+    "drop",
+    "dropDatabase",
+    "dropIndexes",
+    "dropRole",
+    "dropUser",
+    "find",
+    "findAndModify",
+    "grantRolesToUser",
+    "insert",
+    "listCollections",
+    "listIndexes",
+    "ping",
+    "reIndex",
+    "renameCollection",
+    "revokeRolesFromUser",
+    "update",
+    "updateRole",
+    "validate",
+];
+
+/// The command with its name as the first key, as MongoDB requires. A manifest's JSON objects
+/// reach FoxDB with their keys sorted (`{insert, documents}` arrives as `{documents, insert}`),
+/// so the name is found among the keys: one known command name, or the only key.
+///
+/// # Errors
+/// No key, or more than one, is a known command name (and the document has several keys).
+fn command_name_first(mut command: Document) -> Result<Document, String> {
+    let names: Vec<String> = command
+        .keys()
+        .filter(|k| COMMAND_NAMES.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    let name = match names.as_slice() {
+        [name] => name.clone(),
+        [] if command.len() == 1 => return Ok(command),
+        [] => {
+            return Err(format!(
+                "none of the keys ({}) is a command FoxDB knows ({}); a command with several keys must be one of these",
+                command.keys().cloned().collect::<Vec<_>>().join(", "),
+                COMMAND_NAMES.join(", ")
+            ));
+        }
+        _ => return Err(format!("several keys name commands: {}", names.join(", "))),
+    };
+    let value = command.remove(&name).expect("the key was found");
+    let mut ordered = Document::new();
+    ordered.insert(name, value);
+    ordered.extend(command);
+    Ok(ordered)
+}
+
 /// One FoxMigration with `upCommands` as a MongoDB migration; `origin` says where it was read
 /// (a file, or the cluster).
 ///
@@ -153,7 +218,9 @@ pub fn command_migration(
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                json_to_document(c).map_err(|e| anyhow::anyhow!("{origin}: spec.{field}[{i}]: {e}"))
+                json_to_document(c)
+                    .and_then(command_name_first)
+                    .map_err(|e| anyhow::anyhow!("{origin}: spec.{field}[{i}]: {e}"))
             })
             .collect::<anyhow::Result<Vec<Document>>>()
     };
@@ -513,4 +580,22 @@ async fn down_locked(
         ));
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{command_name_first, doc};
+
+    #[test]
+    fn the_command_name_goes_first_whatever_the_key_order() {
+        let sorted = doc! { "documents": [{ "_id": 1 }], "insert": "users", "ordered": true };
+        let command = command_name_first(sorted).expect("insert is a command");
+        assert_eq!(
+            command.keys().collect::<Vec<_>>(),
+            ["insert", "documents", "ordered"]
+        );
+        assert!(command_name_first(doc! { "ping": 1 }).is_ok());
+        assert!(command_name_first(doc! { "frobnicate": "x", "other": 1 }).is_err());
+        assert!(command_name_first(doc! { "find": "a", "count": "b" }).is_err());
+    }
 }
