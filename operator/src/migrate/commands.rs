@@ -354,6 +354,27 @@ pub struct CommandsReport {
     pub would_run: Vec<(u64, String)>,
 }
 
+/// Connects, takes the migration lock (none for a dry run), runs `work`, and releases the lock
+/// whatever `work` returned.
+async fn with_lock<T>(
+    url: &DocumentStoreUrl,
+    dry_run: bool,
+    lock_timeout: Duration,
+    work: impl AsyncFnOnce(&DocumentStore) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let store = DocumentStore::connect(url).await?;
+    let lock = if dry_run {
+        None
+    } else {
+        Some(CollectionLock::acquire(&store, lock_timeout).await?)
+    };
+    let result = work(&store).await;
+    if let Some(lock) = lock {
+        lock.release(&store).await?;
+    }
+    result
+}
+
 /// Applies the pending migrations (up to and including `to`), in version order.
 ///
 /// # Errors
@@ -366,17 +387,10 @@ pub async fn commands_up(
     dry_run: bool,
     lock_timeout: Duration,
 ) -> anyhow::Result<CommandsReport> {
-    let store = DocumentStore::connect(url).await?;
-    let lock = if dry_run {
-        None
-    } else {
-        Some(CollectionLock::acquire(&store, lock_timeout).await?)
-    };
-    let result = up_locked(&store, migrations, to, dry_run).await;
-    if let Some(lock) = lock {
-        lock.release(&store).await?;
-    }
-    result
+    with_lock(url, dry_run, lock_timeout, async |store| {
+        up_locked(store, migrations, to, dry_run).await
+    })
+    .await
 }
 
 async fn up_locked(
@@ -499,17 +513,10 @@ pub async fn commands_down(
     dry_run: bool,
     lock_timeout: Duration,
 ) -> anyhow::Result<CommandsReport> {
-    let store = DocumentStore::connect(url).await?;
-    let lock = if dry_run {
-        None
-    } else {
-        Some(CollectionLock::acquire(&store, lock_timeout).await?)
-    };
-    let result = down_locked(&store, migrations, to, dry_run).await;
-    if let Some(lock) = lock {
-        lock.release(&store).await?;
-    }
-    result
+    with_lock(url, dry_run, lock_timeout, async |store| {
+        down_locked(store, migrations, to, dry_run).await
+    })
+    .await
 }
 
 async fn down_locked(
