@@ -8,7 +8,7 @@
 //!   planned and applied to an empty SQLite database; planning it again must find nothing to
 //!   change.
 //!
-//! See docs/testing.md, "Fuzzing", for the long runs.
+//! See docs/contributing/testing.md, "Fuzzing", for the long runs.
 
 use std::path::Path;
 use std::time::Duration;

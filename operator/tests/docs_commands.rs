@@ -7,12 +7,13 @@
 //!
 //! - `<!-- run -->`: runs here, in a fresh directory (where `examples/` and `client/` are the
 //!   repository's and `fox` is the binary built with these tests).
-//! - `<!-- run: sqlite -->`, `<!-- run: postgres -->`, `<!-- run: mysql -->` (several names run
-//!   the block once per engine): the same, with a throwaway database created for the block on
-//!   the local server (e2e/services.sh) and named by the environment: `DATABASE_URL` (its URL),
-//!   `DATABASE_NAME`; for psql the `PG*` variables (`psql -c ...` needs no arguments), for the
-//!   mariadb/mysql client a `my.cnf` under `MYSQL_HOME` (`mariadb -e ...` needs none); an SQLite
-//!   database is the file `app.sqlite` in the block's directory (`sqlite3 app.sqlite`).
+//! - `<!-- run: sqlite -->`, `<!-- run: postgres -->`, `<!-- run: mysql -->`,
+//!   `<!-- run: mongodb -->` (several names run the block once per engine): the same, with a
+//!   throwaway database created for the block on the local server (e2e/services.sh) and named by
+//!   the environment: `DATABASE_URL` (its URL), `DATABASE_NAME`; for psql the `PG*` variables
+//!   (`psql -c ...` needs no arguments), for the mariadb/mysql client a `my.cnf` under
+//!   `MYSQL_HOME` (`mariadb -e ...` needs none); an SQLite database is the file `app.sqlite` in
+//!   the block's directory (`sqlite3 app.sqlite`); a MongoDB database is dropped after the block.
 //! - `<!-- kind -->`: a kubectl/helm block; it runs in e2e/kind/run.sh, which calls
 //!   `kind_blocks_run_in_a_cluster` below with a cluster's kubeconfig, in page order, from the
 //!   repository root (the blocks of a page build on each other, so each command must succeed).
@@ -22,13 +23,23 @@
 //!
 //! In a block, each `$ command` line runs with `sh -c` (a line ending in `\` continues on the
 //! next), and the lines after it up to the next `$` are what it prints, standard output and error
-//! together. In that text a line `...` stands for any lines (none too), `...` inside a line for
+//! together. Two forms carry over to the block's later commands: `$ export NAME=VALUE` sets the
+//! variable (VALUE is expanded by `sh`) for them, and `$ command &` starts a server in the
+//! background (its output is discarded) that the later commands talk to; it is killed when the
+//! block ends. In that text a line `...` stands for any lines (none too), `...` inside a line for
 //! any text, and a duration (`13 ms`, `1.2 s`) for any duration.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use fox_e2e::{Backend, TestDatabase};
+
+/// An engine a block runs against: a SQL engine, or a MongoDB-wire server.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Engine {
+    Sql(Backend),
+    Mongodb,
+}
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -44,7 +55,7 @@ const SHELL_FENCES: [&str; 4] = ["console", "sh", "shell", "bash"];
 #[derive(Clone, Debug, PartialEq)]
 enum Marker {
     /// Runs here: in a plain directory (no engine) or once per engine, each with a database.
-    Run(Vec<Backend>),
+    Run(Vec<Engine>),
     /// Runs in the kind end-to-end test.
     Kind,
     /// Not run, for this reason.
@@ -75,12 +86,13 @@ fn marker(line: &str) -> Option<Result<Marker, String>> {
     let mut found = Vec::new();
     for name in engines.split_whitespace() {
         let engine = match name {
-            "sqlite" => Backend::Sqlite,
-            "postgres" => Backend::Postgres,
-            "mysql" => Backend::MySql,
+            "sqlite" => Engine::Sql(Backend::Sqlite),
+            "postgres" => Engine::Sql(Backend::Postgres),
+            "mysql" => Engine::Sql(Backend::MySql),
+            "mongodb" => Engine::Mongodb,
             other => {
                 return Some(Err(format!(
-                    "unknown engine `{other}` (sqlite, postgres or mysql)"
+                    "unknown engine `{other}` (sqlite, postgres, mysql or mongodb)"
                 )));
             }
         };
@@ -252,6 +264,8 @@ fn lines_match(expected: &[String], actual: &[&str]) -> bool {
 /// The database a block runs against, with the environment that names it.
 struct BlockDatabase {
     _database: Option<TestDatabase>,
+    /// The URL of a MongoDB database to drop after the block.
+    mongodb: Option<String>,
     environment: Vec<(String, String)>,
 }
 
@@ -270,10 +284,29 @@ fn server_of(url: &str) -> (String, String, Option<String>) {
 /// A fresh database on `engine` for a block running in `directory`.
 fn block_database(
     runtime: &tokio::runtime::Runtime,
-    engine: Backend,
+    engine: Engine,
     directory: &Path,
 ) -> BlockDatabase {
     let mut environment = Vec::new();
+    let engine = match engine {
+        Engine::Sql(backend) => backend,
+        Engine::Mongodb => {
+            static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let name = format!(
+                "fox_docs_{}_{}",
+                std::process::id(),
+                COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            );
+            let url = format!("{}{name}", fox_e2e::mongo_url());
+            environment.push(("DATABASE_URL".into(), url.clone()));
+            environment.push(("DATABASE_NAME".into(), name));
+            return BlockDatabase {
+                _database: None,
+                mongodb: Some(url),
+                environment,
+            };
+        }
+    };
     let database = match engine {
         Backend::Sqlite => {
             environment.push(("DATABASE_URL".into(), "sqlite://app.sqlite".into()));
@@ -310,26 +343,108 @@ fn block_database(
     }
     BlockDatabase {
         _database: database,
+        mongodb: None,
         environment,
     }
 }
 
-/// Runs `command` in `directory` with `fox` first on the PATH; what it printed (stdout and
-/// stderr) and whether it succeeded.
-fn shell(command: &str, directory: &Path, environment: &[(String, String)]) -> (String, bool) {
+impl BlockDatabase {
+    /// Drops a MongoDB database the block used (a SQL one goes with its `TestDatabase`).
+    fn drop_mongodb(&self, runtime: &tokio::runtime::Runtime) {
+        if let Some(url) = &self.mongodb {
+            runtime.block_on(async {
+                let db = foxdb::mongo::MongoDatabase::connect(url)
+                    .await
+                    .expect("connects to the MongoDB-wire server to drop the block's database");
+                db.drop_database()
+                    .await
+                    .expect("drops the block's database");
+            });
+        }
+    }
+}
+
+/// Servers a block started with `$ command &`, killed (with their process groups) on drop.
+#[derive(Default)]
+struct Background(Vec<std::process::Child>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            // The group: `sh -c` and the server it started.
+            let _ = Command::new("kill")
+                .arg("--")
+                .arg(format!("-{}", child.id()))
+                .status();
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// `sh -c SCRIPT` in `directory` with `fox` first on the PATH and `environment` set.
+fn sh(script: &str, directory: &Path, environment: &[(String, String)]) -> Command {
     let fox = PathBuf::from(env!("CARGO_BIN_EXE_fox"));
     let path = format!(
         "{}:{}",
         fox.parent().expect("fox sits in a directory").display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let output = Command::new("sh")
+    let mut command = Command::new("sh");
+    command
         .arg("-c")
-        .arg(format!("{{\n{command}\n}} 2>&1"))
+        .arg(script)
         .current_dir(directory)
         .env("PATH", &path)
         .env("NO_COLOR", "1")
-        .envs(environment.iter().map(|(k, v)| (k, v)))
+        .envs(environment.iter().map(|(k, v)| (k, v)));
+    command
+}
+
+/// The variable a `$ export NAME=VALUE` step sets, with VALUE as `sh` expands it.
+fn exported(
+    command: &str,
+    directory: &Path,
+    environment: &[(String, String)],
+) -> Option<(String, String)> {
+    let assignment = command.strip_prefix("export ")?;
+    let (name, _) = assignment.split_once('=')?;
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return None;
+    }
+    let output = sh(
+        &format!("{command}\nprintf %s \"${name}\""),
+        directory,
+        environment,
+    )
+    .output()
+    .expect("runs sh");
+    Some((
+        name.to_string(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    ))
+}
+
+/// Starts the `$ command &` step `command` (without its `&`) in its own process group.
+fn start_in_background(
+    command: &str,
+    directory: &Path,
+    environment: &[(String, String)],
+) -> std::process::Child {
+    use std::os::unix::process::CommandExt as _;
+    sh(&format!("exec {command}"), directory, environment)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("starts sh")
+}
+
+/// Runs `command` in `directory` with `fox` first on the PATH; what it printed (stdout and
+/// stderr) and whether it succeeded.
+fn shell(command: &str, directory: &Path, environment: &[(String, String)]) -> (String, bool) {
+    let output = sh(&format!("{{\n{command}\n}} 2>&1"), directory, environment)
         .output()
         .expect("runs sh");
     (
@@ -348,7 +463,23 @@ fn run_steps(
     strict: bool,
 ) -> Vec<String> {
     let mut problems = Vec::new();
+    let mut environment = environment.to_vec();
+    let mut background = Background::default();
     for (command, expected) in &example.steps {
+        // A trailing comment is the page's, not the command's.
+        let bare = command.split(" #").next().unwrap_or(command).trim_end();
+        if let Some(variable) = exported(bare, directory, &environment) {
+            environment.retain(|(name, _)| *name != variable.0);
+            environment.push(variable);
+            continue;
+        }
+        if let Some(server) = bare.strip_suffix(" &") {
+            background
+                .0
+                .push(start_in_background(server, directory, &environment));
+            continue;
+        }
+        let environment = &environment[..];
         let (printed, succeeded) = shell(command, directory, environment);
         if strict && !succeeded {
             problems.push(format!(
@@ -385,8 +516,8 @@ fn run_steps(
 }
 
 /// Runs a `<!-- run -->` block: in a fresh directory, once per engine it names.
-fn run(example: &Example, engines: &[Backend], runtime: &tokio::runtime::Runtime) -> Vec<String> {
-    let engines: Vec<Option<Backend>> = if engines.is_empty() {
+fn run(example: &Example, engines: &[Engine], runtime: &tokio::runtime::Runtime) -> Vec<String> {
+    let engines: Vec<Option<Engine>> = if engines.is_empty() {
         vec![None]
     } else {
         engines.iter().copied().map(Some).collect()
@@ -401,6 +532,9 @@ fn run(example: &Example, engines: &[Backend], runtime: &tokio::runtime::Runtime
         let database = engine.map(|engine| block_database(runtime, engine, directory.path()));
         let environment = database.as_ref().map_or(&[][..], |d| &d.environment[..]);
         problems.extend(run_steps(example, directory.path(), environment, false));
+        if let Some(database) = &database {
+            database.drop_mongodb(runtime);
+        }
     }
     problems
 }
@@ -571,7 +705,14 @@ fn markers_name_engines_and_reasons() {
     assert_eq!(marker("<!-- run -->"), Some(Ok(Marker::Run(Vec::new()))));
     assert_eq!(
         marker("<!-- run: postgres mysql -->"),
-        Some(Ok(Marker::Run(vec![Backend::Postgres, Backend::MySql])))
+        Some(Ok(Marker::Run(vec![
+            Engine::Sql(Backend::Postgres),
+            Engine::Sql(Backend::MySql)
+        ])))
+    );
+    assert_eq!(
+        marker("<!-- run: mongodb -->"),
+        Some(Ok(Marker::Run(vec![Engine::Mongodb])))
     );
     assert_eq!(marker("<!-- kind -->"), Some(Ok(Marker::Kind)));
     assert_eq!(

@@ -1,7 +1,7 @@
 //! A short, seeded run of the fuzz targets (see `fox_operator::fuzz_targets` and `fuzz/`) on
 //! stable Rust, without libFuzzer: mutated manifests through the reader, generated schemas
 //! through plan, apply and re-plan on SQLite. Longer runs: `FOX_FUZZ_INPUTS` and
-//! `FOX_FUZZ_SCHEMAS` raise the counts (docs/testing.md, "Fuzzing").
+//! `FOX_FUZZ_SCHEMAS` raise the counts (docs/contributing/testing.md, "Fuzzing").
 
 use std::path::{Path, PathBuf};
 

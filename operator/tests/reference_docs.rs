@@ -1,8 +1,16 @@
-//! docs/reference/cli.md and docs/reference/crds.md are generated: the first from the `fox`
-//! command definitions (every command, flag, environment variable, default and exit status the
-//! help declares), the second from the CRD schemas `fox crds` prints. These tests fail when a
-//! committed page differs from what the code generates; `FOX_BLESS=1 cargo test -p fox-operator
-//! --test reference_docs` rewrites them.
+//! The pages of docs/reference/ are generated: cli.md from the `fox` command definitions (every
+//! command, flag, environment variable, default and exit status the help declares), crds.md from
+//! the CRD schemas `fox crds` prints, type-mapping.md from the dialects and `fox generate client`,
+//! helm-values.md (and the chart README's values table) from the chart's values.yaml, rbac.md
+//! from `controller::rbac`. These tests fail when a committed page differs from what the code
+//! generates; `FOX_BLESS=1 cargo test -p fox-operator --test reference_docs` rewrites them.
+
+#[path = "reference_docs/helm_values.rs"]
+mod helm_values;
+#[path = "reference_docs/rbac.rs"]
+mod rbac;
+#[path = "reference_docs/type_mapping.rs"]
+mod type_mapping;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -427,4 +435,57 @@ fn the_conditions_table_names_every_condition_type() {
         documented, types,
         "docs/operator.md conditions table vs ConditionType::ALL"
     );
+}
+
+#[test]
+fn the_helm_values_reference_is_generated_from_values_yaml() {
+    let note = generated_note("charts/fox-operator/values.yaml");
+    let page = helm_values::page(&root(), &note);
+    assert!(page.contains("| `image.repository` | `\"ghcr.io/foxdb/fox-operator\"` |"));
+    assert!(page.contains("| `securityContext.capabilities.drop` | `[\"ALL\"]` |"));
+    check("docs/reference/helm-values.md", &page);
+    let readme_path = "charts/fox-operator/README.md";
+    let readme = std::fs::read_to_string(root().join(readme_path)).expect("the chart README");
+    let regenerated = helm_values::readme_with_table(&readme, &helm_values::values_table(&root()));
+    check(readme_path, &regenerated);
+}
+
+#[test]
+fn the_rbac_reference_is_generated_from_the_operator_permissions() {
+    let page = rbac::page(&root(), &generated_note("operator/src/controller/rbac.rs"));
+    assert!(page.contains("| `coordination.k8s.io` | `leases` | get, create, update |"));
+    assert!(page.contains("| `<fullname>-view` | `view`, `edit`, `admin` | `foxdb.dev` |"));
+    check("docs/reference/rbac.md", &page);
+}
+
+// The models `fox generate client` writes for the type tables; the test below checks that they
+// are current (FOX_BLESS=1 rewrites them) and reads the BSON types from the documents
+// `foxdb::mongo` writes for their rows.
+#[allow(dead_code)]
+mod type_models {
+    include!("fixtures/type_models.rs");
+}
+
+#[test]
+fn the_type_mapping_is_generated_from_the_dialects_and_the_client_generator() {
+    let source = fox_operator::commands::generate::client_source(&type_mapping::schema());
+    check("operator/tests/fixtures/type_models.rs", &source);
+    let (serial, row) = type_mapping::sample_rows();
+    let mut stored = std::collections::BTreeMap::new();
+    stored.insert(
+        "serials",
+        foxdb::mongo::document(&serial).expect("a serials row is a document"),
+    );
+    stored.insert(
+        "types",
+        foxdb::mongo::document(&row).expect("a types row is a document"),
+    );
+    let page = type_mapping::page(
+        &stored,
+        &generated_note("the dialects (client/src/dialect/) and `fox generate client`"),
+    );
+    assert!(page.contains(
+        "| `timestamptz` | `timestamp with time zone` | `timestamp(6)` | `TIMESTAMPTZ` |"
+    ));
+    check("docs/reference/type-mapping.md", &page);
 }

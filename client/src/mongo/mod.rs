@@ -52,6 +52,18 @@ use crate::query::{Delete, Select, Update};
 use crate::relation::Relation;
 use crud::Target;
 
+/// The document `insert` writes for `model`: its key as `_id`, every other column a field of
+/// its own name, each value as the mapping in the module `values` gives it (an auto-increment
+/// key as the model holds it; `insert` replaces it with the next counter value first). Nothing
+/// is sent: it shows what each field is stored as (docs/reference/type-mapping.md is generated
+/// from it).
+///
+/// # Errors
+/// A value BSON cannot hold (a decimal beyond Decimal128's range).
+pub fn document<M: Model>(model: &M) -> Result<Document> {
+    values::document_of::<M>(&model.values())
+}
+
 impl MongoDatabase {
     fn target(&self) -> Target<'_> {
         Target {

@@ -16,6 +16,8 @@ pub struct Permission {
     pub resources: &'static [&'static str],
     /// Verbs.
     pub verbs: &'static [&'static str],
+    /// Why the operator needs them (docs/reference/rbac.md is generated from it).
+    pub reason: &'static str,
 }
 
 /// Cluster-wide permissions (all namespaces are watched unless `--watch-namespace` is set, in
@@ -25,11 +27,13 @@ pub const CLUSTER_PERMISSIONS: &[Permission] = &[
         group: "foxdb.dev",
         resources: &["foxreplicasets"],
         verbs: &["get", "list", "watch", "patch"],
+        reason: "The FoxReplicaSet controller watches them; `get` reads the FoxReplicaSet a FoxSchema or FoxMigration names in `databaseRef`; `patch` removes the finalizer an earlier operator version added.",
     },
     Permission {
         group: "foxdb.dev",
         resources: &["foxschemas", "foxmigrations"],
         verbs: &["list", "watch", "patch"],
+        reason: "Their controllers watch them; `patch` removes the finalizer an earlier operator version added, and a FoxSchema's approval annotation once the plan it approved is applied.",
     },
     Permission {
         group: "foxdb.dev",
@@ -39,26 +43,31 @@ pub const CLUSTER_PERMISSIONS: &[Permission] = &[
             "foxmigrations/status",
         ],
         verbs: &["patch"],
+        reason: "Status (conditions, members, routing, plans, migration phases) is written with server-side apply under the field manager `fox-operator`.",
     },
     Permission {
         group: "",
         resources: &["secrets"],
         verbs: &["get", "list", "watch"],
+        reason: "A FoxReplicaSet names the Secrets holding its members' connection URLs (and TLS files); the watch is metadata-only and rebuilds a member's pool when its Secret changes.",
     },
     Permission {
         group: "",
         resources: &["services", "configmaps"],
         verbs: &["get", "list", "watch", "create", "patch"],
+        reason: "The routing table is published as a Service per role and a ConfigMap; `get` sees who controls an object before writing it, and server-side apply creating one is authorized as `create` and `patch`.",
     },
     Permission {
         group: "discovery.k8s.io",
         resources: &["endpointslices"],
         verbs: &["get", "list", "watch", "create", "patch"],
+        reason: "The members' addresses are published as EndpointSlices behind those Services (written like the Services).",
     },
     Permission {
         group: "events.k8s.io",
         resources: &["events"],
         verbs: &["create", "patch"],
+        reason: "Plans, applies, refusals and health changes are reported as Events on the object; a repeated Event is patched (its series count).",
     },
 ];
 
@@ -71,16 +80,19 @@ pub const SECRET_PERMISSIONS: &[Permission] = &[
         group: "",
         resources: &["secrets"],
         verbs: &["get", "list", "watch"],
+        reason: "A FoxReplicaSet names the Secrets holding its members' connection URLs (and TLS files); the watch is metadata-only and rebuilds a member's pool when its Secret changes.",
     },
     Permission {
         group: "",
         resources: &["services", "configmaps"],
         verbs: &["get", "list", "watch", "create", "patch"],
+        reason: "The routing table is published as a Service per role and a ConfigMap; `get` sees who controls an object before writing it, and server-side apply creating one is authorized as `create` and `patch`.",
     },
     Permission {
         group: "discovery.k8s.io",
         resources: &["endpointslices"],
         verbs: &["get", "list", "watch", "create", "patch"],
+        reason: "The members' addresses are published as EndpointSlices behind those Services (written like the Services).",
     },
 ];
 
@@ -98,6 +110,7 @@ pub const LEASE_PERMISSIONS: &[Permission] = &[Permission {
     group: "coordination.k8s.io",
     resources: &["leases"],
     verbs: &["get", "create", "update"],
+    reason: "Leader election: one operator pod holds the Lease in the release namespace and reconciles; the others wait to take it over.",
 }];
 
 /// `permissions` as RBAC rules, in order.
