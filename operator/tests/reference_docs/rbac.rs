@@ -127,9 +127,6 @@ pub fn page(root: &std::path::Path, note: &str) -> String {
          already have (from `charts/fox-operator/templates/rbac-aggregate.yaml`).\n\n",
     );
     out.push_str(&aggregated_roles(&template));
-    out.push_str(
-        "\nNext: the values that switch these roles on and off, in the \
-         [Helm values reference](helm-values.md).\n",
-    );
+    out.push_str("\nNext: the words these pages use, in the [Glossary](../glossary.md).\n");
     out
 }

@@ -218,6 +218,9 @@ pub fn page(stored: &std::collections::BTreeMap<&str, Document>, note: &str) -> 
          `json` value as itself (an object, as here, is an embedded document, an array an \
          array); a key column as `_id`.\n\n",
     );
-    out.push_str("Next: the fields that declare these columns, in the [CRD reference](crds.md).\n");
+    out.push_str(
+        "Next: installing the operator with Helm, every value in the \
+         [Helm values reference](helm-values.md).\n",
+    );
     out
 }
