@@ -8,7 +8,8 @@ Values files are validated with the `jsonschema` package (draft-07), independent
 validator that runs at render time, so a schema that one of them misreads shows up. With
 --expect-invalid every file must be rejected. --readme checks that every key of values.yaml
 appears, with its default, in the table of the README's "Values" section, so the two cannot
-drift apart.
+drift apart (operator/tests/reference_docs.rs writes that table, and
+docs/reference/helm-values.md, from values.yaml's comments).
 """
 
 from __future__ import annotations
