@@ -13,6 +13,7 @@ pub mod diff;
 pub mod error;
 pub mod foreign_key_check;
 pub mod health;
+pub mod member_connection;
 pub mod history;
 pub mod lock;
 pub mod ownership;

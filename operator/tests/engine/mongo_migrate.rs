@@ -138,3 +138,70 @@ async fn a_failing_command_leaves_the_migration_dirty_and_up_refuses_until_resol
     assert!(out.contains("failed part way"), "{out}");
     database.drop().await;
 }
+
+/// Index keys as the server lists them: `name` → field names in order.
+async fn index_keys(database: &MongoTestDatabase, collection: &str) -> Vec<(String, Vec<String>)> {
+    let mut keys: Vec<(String, Vec<String>)> = database
+        .store
+        .run_cursor_command(foxdb::document_store::bson::doc! {"listIndexes": collection})
+        .await
+        .expect("lists indexes")
+        .iter()
+        .map(|index| {
+            (
+                index.get_str("name").unwrap_or_default().to_string(),
+                index
+                    .get_document("key")
+                    .map(|key| key.keys().cloned().collect())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    keys.sort();
+    keys
+}
+
+#[tokio::test]
+async fn compound_index_keys_keep_the_order_the_manifest_writes() {
+    let database = MongoTestDatabase::new("keyorder").await;
+    let url = database.url.expose();
+    // A mapping (its order comes from the file) and a JSON string (the form that keeps its
+    // order through the Kubernetes API), both out of alphabetical order.
+    let manifest = r#"apiVersion: foxdb.dev/v1alpha1
+kind: FoxMigration
+metadata: {name: indexes}
+spec:
+  databaseRef: {name: db}
+  version: 1
+  name: compound indexes
+  upCommands:
+    - createIndexes: posts
+      indexes:
+        - key: {title: 1, author: -1}
+          name: title_author
+        - name: published_score
+          key:
+            published: -1
+            score: 1
+            author: 1
+    - '{"createIndexes": "posts", "indexes": [{"key": {"tag": 1, "day": -1}, "name": "tag_day"}]}'
+"#;
+    let file = manifest_file(manifest);
+    let path = file.path.to_str().expect("utf-8 path");
+    let (code, out) = migrate(&["up"], path, url);
+    assert_eq!(code, Some(0), "{out}");
+    let strings = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        index_keys(&database, "posts").await,
+        vec![
+            ("_id_".to_string(), strings(&["_id"])),
+            ("published_score".to_string(), strings(&["published", "score", "author"])),
+            ("tag_day".to_string(), strings(&["tag", "day"])),
+            ("title_author".to_string(), strings(&["title", "author"])),
+        ]
+    );
+    // Applied once: a second run changes nothing and the checksum still matches.
+    let (code, out) = migrate(&["status", "--detailed-exitcode"], path, url);
+    assert_eq!(code, Some(0), "{out}");
+    database.drop().await;
+}
