@@ -139,22 +139,21 @@ async fn a_failing_command_leaves_the_migration_dirty_and_up_refuses_until_resol
     database.drop().await;
 }
 
-/// Index keys as the server lists them: `name` → field names in order.
-async fn index_keys(database: &MongoTestDatabase, collection: &str) -> Vec<(String, Vec<String>)> {
-    let mut keys: Vec<(String, Vec<String>)> = database
+/// The key of every index of `collection` but `_id_`, as field names in the server's order,
+/// sorted (nx-27017 names indexes itself, so names are not compared).
+async fn index_keys(database: &MongoTestDatabase, collection: &str) -> Vec<Vec<String>> {
+    let mut keys: Vec<Vec<String>> = database
         .store
         .run_cursor_command(foxdb::document_store::bson::doc! {"listIndexes": collection})
         .await
         .expect("lists indexes")
         .iter()
+        .filter(|index| index.get_str("name").ok() != Some("_id_"))
         .map(|index| {
-            (
-                index.get_str("name").unwrap_or_default().to_string(),
-                index
-                    .get_document("key")
-                    .map(|key| key.keys().cloned().collect())
-                    .unwrap_or_default(),
-            )
+            index
+                .get_document("key")
+                .map(|key| key.keys().cloned().collect())
+                .unwrap_or_default()
         })
         .collect();
     keys.sort();
@@ -175,6 +174,7 @@ spec:
   version: 1
   name: compound indexes
   upCommands:
+    - create: posts
     - createIndexes: posts
       indexes:
         - key: {title: 1, author: -1}
@@ -194,10 +194,9 @@ spec:
     assert_eq!(
         index_keys(&database, "posts").await,
         vec![
-            ("_id_".to_string(), strings(&["_id"])),
-            ("published_score".to_string(), strings(&["published", "score", "author"])),
-            ("tag_day".to_string(), strings(&["tag", "day"])),
-            ("title_author".to_string(), strings(&["title", "author"])),
+            strings(&["published", "score", "author"]),
+            strings(&["tag", "day"]),
+            strings(&["title", "author"]),
         ]
     );
     // Applied once: a second run changes nothing and the checksum still matches.
