@@ -268,7 +268,11 @@ impl ConnectionCounts {
         use std::sync::atomic::Ordering::Relaxed;
         let change = |counter: &std::sync::atomic::AtomicU32, up: bool| {
             let _ = counter.fetch_update(Relaxed, Relaxed, |n| {
-                Some(if up { n.saturating_add(1) } else { n.saturating_sub(1) })
+                Some(if up {
+                    n.saturating_add(1)
+                } else {
+                    n.saturating_sub(1)
+                })
             });
         };
         match event {

@@ -28,7 +28,10 @@ fn test_server() -> RoutedMember {
     let url = fox_e2e::mongo_url();
     let rest = url.split_once("://").map_or("", |(_, r)| r);
     let rest = rest.rfind('@').map_or(rest, |at| &rest[at + 1..]);
-    let host_port = rest.split(['/', '?', ',']).next().unwrap_or("127.0.0.1:27017");
+    let host_port = rest
+        .split(['/', '?', ','])
+        .next()
+        .unwrap_or("127.0.0.1:27017");
     let (host, port) = host_port.rsplit_once(':').unwrap_or((host_port, "27017"));
     RoutedMember {
         name: "primary".into(),
@@ -55,7 +58,10 @@ async fn reads_follow_the_routing_table_and_writes_go_to_the_primary() {
     // replicaPreferred with no replica within the limit: the operator lists the primary.
     let routed = test
         .db
-        .with_routing(&table(ReadPreference::ReplicaPreferred, vec![test_server()]))
+        .with_routing(&table(
+            ReadPreference::ReplicaPreferred,
+            vec![test_server()],
+        ))
         .unwrap();
     routed
         .insert(&Note {
@@ -132,7 +138,10 @@ async fn the_server_says_whether_it_is_a_replica_set() {
     let store = DocumentStore::connect(&url).await.unwrap();
     match store.server_topology().await.unwrap() {
         ServerTopology::Standalone => {
-            println!("{} is a standalone server (nx-27017 or mongod without --replSet)", url.location());
+            println!(
+                "{} is a standalone server (nx-27017 or mongod without --replSet)",
+                url.location()
+            );
         }
         ServerTopology::ReplicaSet(set) => {
             let me = set.answering().expect("a member marks itself");
@@ -140,5 +149,8 @@ async fn the_server_says_whether_it_is_a_replica_set() {
             assert!(me.optime_millis.is_some(), "{me:?}");
         }
     }
-    assert!(store.pool_state().open >= 1, "the ping's connection is counted");
+    assert!(
+        store.pool_state().open >= 1,
+        "the ping's connection is counted"
+    );
 }

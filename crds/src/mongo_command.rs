@@ -126,7 +126,10 @@ fn order_value(
                 order_value(item, &format!("{path}[{index}]"), position);
             }
         }
-        OrderedJson::Null | OrderedJson::Bool(_) | OrderedJson::Number(_) | OrderedJson::String(_) => {}
+        OrderedJson::Null
+        | OrderedJson::Bool(_)
+        | OrderedJson::Number(_)
+        | OrderedJson::String(_) => {}
     }
 }
 
@@ -171,9 +174,12 @@ impl From<Value> for OrderedJson {
             Value::Number(n) => Self::Number(n),
             Value::String(s) => Self::String(s),
             Value::Array(items) => Self::Array(items.into_iter().map(Self::from).collect()),
-            Value::Object(fields) => {
-                Self::Object(fields.into_iter().map(|(k, v)| (k, Self::from(v))).collect())
-            }
+            Value::Object(fields) => Self::Object(
+                fields
+                    .into_iter()
+                    .map(|(k, v)| (k, Self::from(v)))
+                    .collect(),
+            ),
         }
     }
 }
@@ -359,7 +365,10 @@ mod tests {
         assert_eq!(keys(command.fields()), ["createIndexes", "indexes"]);
         assert_eq!(index_key(&command), ["b", "a"]);
         let back = serde_json::to_value(&command).expect("serialises");
-        assert_eq!(back, Value::String(text.replace(": ", ":").replace(", ", ",")));
+        assert_eq!(
+            back,
+            Value::String(text.replace(": ", ":").replace(", ", ","))
+        );
     }
 
     #[cfg(feature = "kubernetes")]

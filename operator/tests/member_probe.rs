@@ -40,7 +40,12 @@ async fn connect(url: &str) -> Database {
 }
 
 async fn probe(database: &Database, role: MemberRole) -> MemberProbe {
-    probe_member(&MemberConnection::Sql(database.clone()), role, PROBE_TIMEOUT).await
+    probe_member(
+        &MemberConnection::Sql(database.clone()),
+        role,
+        PROBE_TIMEOUT,
+    )
+    .await
 }
 
 /// Probes until `done` holds and returns that probe; fails with the last probe at the deadline.

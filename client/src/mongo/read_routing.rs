@@ -87,9 +87,9 @@ impl ReadRouting {
         last_write: Option<Instant>,
     ) -> Result<Option<SelectionCriteria>> {
         match self {
-            Self::Driver(preference) => Ok(Some(SelectionCriteria::ReadPreference(
-                preference.clone(),
-            ))),
+            Self::Driver(preference) => {
+                Ok(Some(SelectionCriteria::ReadPreference(preference.clone())))
+            }
             Self::Table(table) => {
                 let table = table.read().map_err(|_| Error::MongoUnsupported {
                     feature: "reading the routing table (a thread panicked while updating it)"
@@ -111,16 +111,16 @@ impl ReadRouting {
                     });
                 }
                 let readers = table.readers.clone();
-                Ok(Some(SelectionCriteria::Predicate(Arc::new(move |server| {
-                    match server.address() {
+                Ok(Some(SelectionCriteria::Predicate(Arc::new(
+                    move |server| match server.address() {
                         ServerAddress::Tcp { host, port } => {
                             let port = port.unwrap_or(27017);
                             let host = host.to_ascii_lowercase();
                             readers.iter().any(|(h, p)| *h == host && *p == port)
                         }
                         _ => false,
-                    }
-                }))))
+                    },
+                ))))
             }
         }
     }
@@ -172,7 +172,11 @@ impl MongoDatabase {
     /// [`Error::MongoUnsupported`] for a `max_lag` under [`MIN_MAX_STALENESS`] (90 s) with a
     /// preference that reads from replicas: MongoDB cannot enforce it that way; follow the
     /// operator's routing table instead ([`Self::from_routing`]).
-    pub fn with_read_preference(&self, preference: ReadPreference, max_lag: Duration) -> Result<Self> {
+    pub fn with_read_preference(
+        &self,
+        preference: ReadPreference,
+        max_lag: Duration,
+    ) -> Result<Self> {
         let mut routed = self.clone();
         routed.reads = driver_preference(preference, max_lag)?.map(ReadRouting::Driver);
         Ok(routed)
@@ -203,7 +207,9 @@ impl MongoDatabase {
     /// # Errors
     /// [`RoutingFileError`]: the file cannot be read or is no routing table, is for another
     /// engine, no credentials URL, or connecting failed.
-    pub async fn from_routing(path: impl AsRef<Path>) -> std::result::Result<Self, RoutingFileError> {
+    pub async fn from_routing(
+        path: impl AsRef<Path>,
+    ) -> std::result::Result<Self, RoutingFileError> {
         let path = path.as_ref().to_path_buf();
         let text = std::fs::read_to_string(&path).map_err(|source| RoutingFileError::Read {
             path: path.clone(),

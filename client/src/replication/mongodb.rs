@@ -111,14 +111,22 @@ pub fn parse_replica_set_status(reply: &Document) -> Result<ServerTopology, Stri
         return Ok(ServerTopology::Standalone);
     };
     let Bson::Array(members) = members else {
-        return Err(format!("`members` is a {:?}, not an array", members.element_type()));
+        return Err(format!(
+            "`members` is a {:?}, not an array",
+            members.element_type()
+        ));
     };
     let members = members
         .iter()
         .enumerate()
         .map(|(index, member)| match member {
-            Bson::Document(member) => parse_member(member).map_err(|e| format!("members[{index}]: {e}")),
-            other => Err(format!("members[{index}] is a {:?}, not a document", other.element_type())),
+            Bson::Document(member) => {
+                parse_member(member).map_err(|e| format!("members[{index}]: {e}"))
+            }
+            other => Err(format!(
+                "members[{index}] is a {:?}, not a document",
+                other.element_type()
+            )),
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(ServerTopology::ReplicaSet(ReplicaSetStatus {
@@ -139,7 +147,9 @@ fn parse_member(member: &Document) -> Result<ReplicaSetMember, String> {
     let is_self = member.get_bool("self").unwrap_or(false);
     // The answering server omits `health` for itself in some versions; it answered.
     let reachable = match member.get("health") {
-        Some(health) => number(health).ok_or_else(|| format!("{name}: `health` is not a number"))? >= 1.0,
+        Some(health) => {
+            number(health).ok_or_else(|| format!("{name}: `health` is not a number"))? >= 1.0
+        }
         None => is_self,
     };
     let optime_millis = match member.get("optimeDate") {
@@ -240,7 +250,10 @@ pub fn replica_probe(topology: &ServerTopology) -> ReplicaProbe {
     if me.is_primary() {
         return ReplicaProbe::not_replicating(
             false,
-            format!("the server is the primary of replica set {}; it does not replicate", set.set),
+            format!(
+                "the server is the primary of replica set {}; it does not replicate",
+                set.set
+            ),
         );
     }
     if !me.is_secondary() {
@@ -255,10 +268,12 @@ pub fn replica_probe(topology: &ServerTopology) -> ReplicaProbe {
         is_replica: Some(true),
         lag_seconds,
         applied: me.optime_millis.map(|m| m.to_string()),
-        problem: set
-            .primary()
-            .is_none()
-            .then(|| format!("replica set {} has no reachable primary; lag cannot be measured", set.set)),
+        problem: set.primary().is_none().then(|| {
+            format!(
+                "replica set {} has no reachable primary; lag cannot be measured",
+                set.set
+            )
+        }),
     }
 }
 
@@ -274,32 +289,33 @@ mod tests {
     /// A reply shaped as the MongoDB manual's `replSetGetStatus` example, as a secondary
     /// (`m2`) answers it: `members[]` with `optime.ts`, `optimeDate`, `health`, `stateStr`.
     fn three_members(answering: &str, m2_applied: &str) -> Document {
-        let member = |id: i32, name: &str, state: i32, state_str: &str, applied: &str, secs: u32| {
-            let mut member = doc! {
-                "_id": id,
-                "name": name,
-                "health": 1.0,
-                "state": state,
-                "stateStr": state_str,
-                "uptime": 269,
-                "optime": { "ts": Timestamp { time: secs, increment: 1 }, "t": 4_i64 },
-                "optimeDurable": { "ts": Timestamp { time: secs, increment: 1 }, "t": 4_i64 },
-                "optimeDate": date(applied),
-                "optimeDurableDate": date(applied),
-                "lastHeartbeat": date("2019-12-05T22:37:33.720Z"),
-                "pingMs": 0_i64,
-                "syncSourceHost": "",
-                "syncSourceId": -1,
-                "infoMessage": "",
-                "configVersion": 1,
+        let member =
+            |id: i32, name: &str, state: i32, state_str: &str, applied: &str, secs: u32| {
+                let mut member = doc! {
+                    "_id": id,
+                    "name": name,
+                    "health": 1.0,
+                    "state": state,
+                    "stateStr": state_str,
+                    "uptime": 269,
+                    "optime": { "ts": Timestamp { time: secs, increment: 1 }, "t": 4_i64 },
+                    "optimeDurable": { "ts": Timestamp { time: secs, increment: 1 }, "t": 4_i64 },
+                    "optimeDate": date(applied),
+                    "optimeDurableDate": date(applied),
+                    "lastHeartbeat": date("2019-12-05T22:37:33.720Z"),
+                    "pingMs": 0_i64,
+                    "syncSourceHost": "",
+                    "syncSourceId": -1,
+                    "infoMessage": "",
+                    "configVersion": 1,
+                };
+                if name == answering {
+                    member.insert("self", true);
+                    member.remove("lastHeartbeat");
+                    member.remove("pingMs");
+                }
+                member
             };
-            if name == answering {
-                member.insert("self", true);
-                member.remove("lastHeartbeat");
-                member.remove("pingMs");
-            }
-            member
-        };
         doc! {
             "set": "replset",
             "date": date("2019-12-05T22:37:35.170Z"),
@@ -334,9 +350,11 @@ mod tests {
 
     #[test]
     fn the_primary_takes_writes_and_does_not_replicate() {
-        let topology =
-            parse_replica_set_status(&three_members("m1.example.net:27017", "2019-12-05T22:37:33Z"))
-                .expect("parses");
+        let topology = parse_replica_set_status(&three_members(
+            "m1.example.net:27017",
+            "2019-12-05T22:37:33Z",
+        ))
+        .expect("parses");
         assert!(primary_probe(&topology).writable);
         let as_replica = replica_probe(&topology);
         assert!(!as_replica.replicating);
@@ -367,7 +385,10 @@ mod tests {
         let probe = replica_probe(&parse_replica_set_status(&reply).expect("parses"));
         assert_eq!(probe.lag_seconds, None);
         assert!(
-            probe.problem.as_deref().is_some_and(|p| p.contains("no reachable primary")),
+            probe
+                .problem
+                .as_deref()
+                .is_some_and(|p| p.contains("no reachable primary")),
             "{probe:?}"
         );
     }
@@ -375,13 +396,18 @@ mod tests {
     #[test]
     fn a_recovering_member_is_a_replica_that_does_not_take_reads() {
         let mut reply = three_members("m3.example.net:27017", "2019-12-05T22:37:33Z");
-        if let Some(Bson::Document(m3)) = reply.get_array_mut("members").expect("members").get_mut(2) {
+        if let Some(Bson::Document(m3)) =
+            reply.get_array_mut("members").expect("members").get_mut(2)
+        {
             m3.insert("stateStr", "RECOVERING");
         }
         let probe = replica_probe(&parse_replica_set_status(&reply).expect("parses"));
         assert!(!probe.replicating);
         assert_eq!(probe.is_replica, Some(true));
-        assert_eq!(probe.problem.as_deref(), Some("the member is RECOVERING, not SECONDARY"));
+        assert_eq!(
+            probe.problem.as_deref(),
+            Some("the member is RECOVERING, not SECONDARY")
+        );
     }
 
     #[test]

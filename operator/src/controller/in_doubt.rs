@@ -18,8 +18,8 @@ use kube::{Resource, ResourceExt};
 
 use super::context::Context;
 use super::replica_set::member_pool;
-use crate::engine::member_connection::MemberTarget;
 use super::secrets::read_connection;
+use crate::engine::member_connection::MemberTarget;
 
 /// The pool key of the log: not a valid member name, so it never meets a member's pool.
 const LOG_POOL: &str = ".coordinator-log";
@@ -49,7 +49,9 @@ pub(super) async fn recover_in_doubt(
         .await
         .map_err(|e| format!("the coordinator log at {location}: {e}"))?;
     let Some(log_database) = log.connection.sql() else {
-        return Err(format!("the coordinator log at {location} is not a SQL database"));
+        return Err(format!(
+            "the coordinator log at {location} is not a SQL database"
+        ));
     };
     let options = RecoveryOptions {
         min_age: Duration::from_secs(u64::from(transactions.min_age_seconds)),

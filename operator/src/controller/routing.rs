@@ -115,7 +115,10 @@ fn host_port(location: &str, default_port: u16) -> Option<(String, u16)> {
     }
     let (host, port) = if let Some(rest) = location.strip_prefix('[') {
         let (host, after) = rest.split_once(']')?;
-        (host.to_string(), after.strip_prefix(':').map(str::to_string))
+        (
+            host.to_string(),
+            after.strip_prefix(':').map(str::to_string),
+        )
     } else {
         match location.rsplit_once(':') {
             Some((host, port)) => (host.to_string(), Some(port.to_string())),

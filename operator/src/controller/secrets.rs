@@ -62,10 +62,12 @@ fn document_store_url(
 ) -> Result<DocumentStoreUrl> {
     let text =
         secret_text(secret, &reference.key).map_err(|p| invalid_value(namespace, reference, p))?;
-    if let Some(key) = TLS_KEYS
-        .iter()
-        .find(|key| secret.data.as_ref().is_some_and(|data| data.contains_key(**key)))
-    {
+    if let Some(key) = TLS_KEYS.iter().find(|key| {
+        secret
+            .data
+            .as_ref()
+            .is_some_and(|data| data.contains_key(**key))
+    }) {
         return Err(Error::SecretInvalid {
             namespace: namespace.to_string(),
             name: reference.name.clone(),

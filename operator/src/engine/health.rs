@@ -300,8 +300,12 @@ mod tests {
 
     #[test]
     fn a_standalone_mongodb_server_is_a_healthy_primary_without_replicas() {
-        let primary = MemberProbe::of_document_store(&ServerTopology::Standalone, MemberRole::Primary);
-        assert!(primary.healthy && primary.answered && primary.standalone, "{primary:?}");
+        let primary =
+            MemberProbe::of_document_store(&ServerTopology::Standalone, MemberRole::Primary);
+        assert!(
+            primary.healthy && primary.answered && primary.standalone,
+            "{primary:?}"
+        );
         assert_eq!(primary.lag_seconds, None);
         assert!(
             primary
@@ -310,7 +314,8 @@ mod tests {
                 .is_some_and(|m| m.contains("lag cannot be measured")),
             "{primary:?}"
         );
-        let replica = MemberProbe::of_document_store(&ServerTopology::Standalone, MemberRole::Replica);
+        let replica =
+            MemberProbe::of_document_store(&ServerTopology::Standalone, MemberRole::Replica);
         assert!(!replica.healthy && replica.answered && replica.standalone);
         assert!(
             replica

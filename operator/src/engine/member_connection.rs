@@ -113,7 +113,11 @@ impl MemberTarget {
                 Database::connect_with(url.expose(), &options)
                     .await
                     .map(MemberConnection::Sql)
-                    .map_err(|error| super::health::MemberProbe::unreachable(&error).message.unwrap_or_default())
+                    .map_err(|error| {
+                        super::health::MemberProbe::unreachable(&error)
+                            .message
+                            .unwrap_or_default()
+                    })
             }
             Self::Document(url) => {
                 let options = DocumentStoreOptions {

@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use fox_crds::FoxMigration;
 use fox_crds::manifest::ManifestSet;
+use fox_crds::mongo_command::MongoCommand;
 use foxdb::document_store::bson::{Bson, Document, doc};
 use foxdb::document_store::{DocumentStore, DocumentStoreUrl};
-use fox_crds::mongo_command::MongoCommand;
 use foxdb::introspect::mongo::command_document;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -601,7 +601,8 @@ mod tests {
 
     #[test]
     fn the_checksum_is_the_one_recorded_before_commands_kept_their_order() {
-        let text = r#"{"createIndexes": "posts", "indexes": [{"name": "b_a", "key": {"b": 1, "a": -1}}]}"#;
+        let text =
+            r#"{"createIndexes": "posts", "indexes": [{"name": "b_a", "key": {"b": 1, "a": -1}}]}"#;
         let mut migration = fox_crds::FoxMigration::new(
             "m1",
             serde_json::from_value(serde_json::json!({

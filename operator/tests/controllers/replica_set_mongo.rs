@@ -126,9 +126,13 @@ async fn replicas_declared_for_a_standalone_server_are_a_clear_error() {
     reconcile_replicaset(&api, &context, "notes").await.unwrap();
     let replicaset: FoxReplicaSet = api.get(NAMESPACE, "notes").unwrap();
     let (status, reason, message) = condition(&replicaset, "ReplicasHealthy");
-    assert_eq!((status.as_str(), reason.as_str()), ("False", "StandaloneServer"));
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "StandaloneServer")
+    );
     assert!(
-        message.contains("standalone server without replication") && message.contains("remove spec.replicas"),
+        message.contains("standalone server without replication")
+            && message.contains("remove spec.replicas"),
         "{message}"
     );
     let members = replicaset.status.clone().unwrap().members;
@@ -156,7 +160,9 @@ async fn an_unreachable_mongodb_member_is_reported_without_its_password() {
     // Nothing listens on port 9 of the loopback.
     api.insert(&secret(
         "notes-primary",
-        &format!("mongodb://fox:{DISTINCTIVE_PASSWORD}@127.0.0.1:9/notes?serverSelectionTimeoutMS=300"),
+        &format!(
+            "mongodb://fox:{DISTINCTIVE_PASSWORD}@127.0.0.1:9/notes?serverSelectionTimeoutMS=300"
+        ),
     ));
     let mut rs = replicaset("notes", Engine::Mongodb, "notes-primary");
     rs.spec.pool.retries = 0;
@@ -167,10 +173,17 @@ async fn an_unreachable_mongodb_member_is_reported_without_its_password() {
     let member = &replicaset.status.clone().unwrap().members[0];
     assert!(!member.healthy);
     assert!(
-        member.message.as_deref().is_some_and(|m| m.contains("127.0.0.1:9")),
+        member
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("127.0.0.1:9")),
         "{member:?}"
     );
-    assert_eq!(condition(&replicaset, "Ready").0, "Unknown", "no member answers");
+    assert_eq!(
+        condition(&replicaset, "Ready").0,
+        "Unknown",
+        "no member answers"
+    );
     for request in api.requests() {
         assert!(!request.body.contains(DISTINCTIVE_PASSWORD), "{request:?}");
     }
@@ -212,14 +225,20 @@ async fn a_real_replica_set_reports_its_secondaries_lag() {
     let url = DocumentStoreUrl::parse(&server_url()).unwrap();
     let store = DocumentStore::connect(&url).await.unwrap();
     let ServerTopology::ReplicaSet(set) = store.server_topology().await.unwrap() else {
-        eprintln!("skipped: {} is a standalone server, not a replica set", url.location());
+        eprintln!(
+            "skipped: {} is a standalone server, not a replica set",
+            url.location()
+        );
         return;
     };
     let (Some(primary), Some(secondary)) = (
         set.members.iter().find(|m| m.is_primary()),
         set.members.iter().find(|m| m.is_secondary()),
     ) else {
-        eprintln!("skipped: replica set {} has no primary and secondary now", set.set);
+        eprintln!(
+            "skipped: replica set {} has no primary and secondary now",
+            set.set
+        );
         return;
     };
     // The member URLs: FOX_TEST_MONGO_URL's credentials, one host each.
