@@ -346,11 +346,11 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
         Some(_) if primary.routed.healthy => healthy_primary_pool(&replicaset, &context).await,
         _ => None,
     };
-    if let (Some(transactions), Some(pool)) = (&spec.transactions, primary_pool) {
-        if let Some(database) = pool.connection.sql() {
-            super::in_doubt::recover_and_announce(&replicaset, transactions, database, &context)
-                .await;
-        }
+    if let (Some(transactions), Some(pool)) = (&spec.transactions, primary_pool)
+        && let Some(database) = pool.connection.sql()
+    {
+        super::in_doubt::recover_and_announce(&replicaset, transactions, database, &context)
+            .await;
     }
     published?;
     Ok(Action::requeue(interval))

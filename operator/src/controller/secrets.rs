@@ -55,6 +55,9 @@ pub async fn read_member_target(
 }
 
 /// The `mongodb://` URL at `reference` of `secret`.
+// The controllers' one error type, as everywhere in this module; boxing it here only moves
+// the size to the callers.
+#[allow(clippy::result_large_err)]
 fn document_store_url(
     secret: &Secret,
     namespace: &str,
