@@ -154,3 +154,43 @@ async fn the_server_says_whether_it_is_a_replica_set() {
         "the ping's connection is counted"
     );
 }
+
+#[tokio::test]
+async fn from_routing_follows_the_mounted_table() {
+    let test = MongoTest::new().await;
+    let directory = std::env::temp_dir().join(format!("fox_mongo_routing_{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let path = directory.join("routing.json");
+    let write_table = |table: &PublishedRouting| {
+        std::fs::write(&path, serde_json::to_string(table).unwrap()).unwrap();
+    };
+    write_table(&table(
+        ReadPreference::ReplicaPreferred,
+        vec![test_server()],
+    ));
+    // The credentials URL beside the table, as the member Secret's `url` key is mounted.
+    std::fs::write(directory.join("url"), test.url()).unwrap();
+    let db = foxdb::mongo::MongoDatabase::from_routing(&path)
+        .await
+        .unwrap();
+    db.insert(&Note {
+        id: 1,
+        text: "through the table".into(),
+    })
+    .await
+    .unwrap();
+    assert_eq!(db.count(&Note::find()).await.unwrap(), 1);
+    // The operator finds no replica within the limit under `replica`: reads fail once the
+    // file is read again (every second), and read-your-writes is off so the write above does
+    // not keep them on the primary.
+    let mut strict = table(ReadPreference::Replica, Vec::new());
+    strict.read_your_writes = false;
+    write_table(&strict);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(matches!(
+        db.count(&Note::find()).await,
+        Err(Error::MongoConnect { .. })
+    ));
+    assert_eq!(db.on_primary().count(&Note::find()).await.unwrap(), 1);
+    std::fs::remove_dir_all(&directory).unwrap();
+}

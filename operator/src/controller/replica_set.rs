@@ -349,8 +349,7 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
     if let (Some(transactions), Some(pool)) = (&spec.transactions, primary_pool)
         && let Some(database) = pool.connection.sql()
     {
-        super::in_doubt::recover_and_announce(&replicaset, transactions, database, &context)
-            .await;
+        super::in_doubt::recover_and_announce(&replicaset, transactions, database, &context).await;
     }
     published?;
     Ok(Action::requeue(interval))
