@@ -233,6 +233,65 @@ pub struct DocumentStore {
     client: mongodb::Client,
     database: mongodb::Database,
     url: DocumentStoreUrl,
+    connections: std::sync::Arc<ConnectionCounts>,
+}
+
+/// How [`DocumentStore::connect_with`] connects, beyond what the URL says.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DocumentStoreOptions {
+    /// Most connections per server (`maxPoolSize`); the driver's default when `None`.
+    pub max_connections: Option<u32>,
+    /// Connections kept open per server (`minPoolSize`).
+    pub min_connections: Option<u32>,
+    /// How long an unused connection stays open (`maxIdleTimeMS`).
+    pub idle_timeout: Option<Duration>,
+    /// How long an operation waits for a suitable server (`serverSelectionTimeoutMS`); 5 s
+    /// when neither this nor the URL says.
+    pub server_selection_timeout: Option<Duration>,
+    /// Talk to the one server the URL names, whatever replica set it belongs to (the
+    /// driver's `directConnection=true`), unless the URL says otherwise or names several
+    /// hosts: how a health check asks one member about itself instead of being routed to the
+    /// primary.
+    pub direct_to_single_host: bool,
+}
+
+/// Connections of the driver's pools, counted from its connection-pool events.
+#[derive(Debug, Default)]
+struct ConnectionCounts {
+    open: std::sync::atomic::AtomicU32,
+    checked_out: std::sync::atomic::AtomicU32,
+}
+
+impl ConnectionCounts {
+    fn record(&self, event: &mongodb::event::cmap::CmapEvent) {
+        use mongodb::event::cmap::CmapEvent;
+        use std::sync::atomic::Ordering::Relaxed;
+        let change = |counter: &std::sync::atomic::AtomicU32, up: bool| {
+            let _ = counter.fetch_update(Relaxed, Relaxed, |n| {
+                Some(if up {
+                    n.saturating_add(1)
+                } else {
+                    n.saturating_sub(1)
+                })
+            });
+        };
+        match event {
+            CmapEvent::ConnectionCreated(_) => change(&self.open, true),
+            CmapEvent::ConnectionClosed(_) => change(&self.open, false),
+            CmapEvent::ConnectionCheckedOut(_) => change(&self.checked_out, true),
+            CmapEvent::ConnectionCheckedIn(_) => change(&self.checked_out, false),
+            _ => {}
+        }
+    }
+}
+
+/// Connections of a [`DocumentStore`]'s pools (over all the servers it talks to).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DocumentStorePoolState {
+    /// Connections open (idle or in use).
+    pub open: u32,
+    /// Open connections not in use.
+    pub idle: u32,
 }
 
 impl fmt::Debug for DocumentStore {
@@ -250,6 +309,18 @@ impl DocumentStore {
     /// [`DocumentStoreError::Connect`] when no server answers within the URL's
     /// `serverSelectionTimeoutMS` (5 s unless given) or the login is refused.
     pub async fn connect(url: &DocumentStoreUrl) -> Result<Self, DocumentStoreError> {
+        Self::connect_with(url, &DocumentStoreOptions::default()).await
+    }
+
+    /// [`Self::connect`] with pool limits and, for health checks, a direct connection (see
+    /// [`DocumentStoreOptions`]).
+    ///
+    /// # Errors
+    /// As [`Self::connect`].
+    pub async fn connect_with(
+        url: &DocumentStoreUrl,
+        settings: &DocumentStoreOptions,
+    ) -> Result<Self, DocumentStoreError> {
         let connect_error = |error: mongodb::error::Error| {
             DocumentStoreError::Connect {
             location: url.location(),
@@ -264,11 +335,35 @@ impl DocumentStore {
             }
         })?;
         if !url.raw.contains("serverSelectionTimeoutMS") {
-            options.server_selection_timeout = Some(DEFAULT_SERVER_SELECTION_TIMEOUT);
+            options.server_selection_timeout = Some(
+                settings
+                    .server_selection_timeout
+                    .unwrap_or(DEFAULT_SERVER_SELECTION_TIMEOUT),
+            );
         }
         if options.app_name.is_none() {
             options.app_name = Some("foxdb".into());
         }
+        if settings.direct_to_single_host
+            && options.direct_connection.is_none()
+            && options.hosts.len() == 1
+        {
+            options.direct_connection = Some(true);
+        }
+        if let Some(max) = settings.max_connections {
+            options.max_pool_size = Some(max.max(1));
+        }
+        if let Some(min) = settings.min_connections {
+            options.min_pool_size = Some(min);
+        }
+        if let Some(idle) = settings.idle_timeout {
+            options.max_idle_time = Some(idle);
+        }
+        let connections = std::sync::Arc::new(ConnectionCounts::default());
+        let counter = std::sync::Arc::clone(&connections);
+        options.cmap_event_handler = Some(mongodb::event::EventHandler::callback(
+            move |event: mongodb::event::cmap::CmapEvent| counter.record(&event),
+        ));
         let client = mongodb::Client::with_options(options).map_err(connect_error)?;
         let database = client.database(&url.database_name());
         database
@@ -279,7 +374,59 @@ impl DocumentStore {
             client,
             database,
             url: url.clone(),
+            connections,
         })
+    }
+
+    /// Connections open and idle now, from the driver's connection-pool events.
+    pub fn pool_state(&self) -> DocumentStorePoolState {
+        use std::sync::atomic::Ordering::Relaxed;
+        let open = self.connections.open.load(Relaxed);
+        DocumentStorePoolState {
+            open,
+            idle: open.saturating_sub(self.connections.checked_out.load(Relaxed)),
+        }
+    }
+
+    /// Closes the driver's pools; clones of this store fail afterwards.
+    pub async fn close(&self) {
+        self.client.clone().shutdown().immediate(true).await;
+    }
+
+    /// What the server this store talks to is: a standalone server or a replica set member,
+    /// with the set as it sees it (`replSetGetStatus` on `admin`; see
+    /// [`crate::replication::mongodb`]).
+    ///
+    /// # Errors
+    /// [`DocumentStoreError::Command`] when the server refuses (a replica set not initiated
+    /// yet: code 94), [`DocumentStoreError::Reply`] for a reply of another shape.
+    pub async fn server_topology(
+        &self,
+    ) -> Result<crate::replication::mongodb::ServerTopology, DocumentStoreError> {
+        use crate::replication::mongodb::{
+            NO_REPLICATION_ENABLED, ServerTopology, parse_replica_set_status,
+        };
+        let command = "replSetGetStatus";
+        match self
+            .client
+            .database("admin")
+            .run_command(doc! { "replSetGetStatus": 1 })
+            .await
+        {
+            Ok(reply) => {
+                parse_replica_set_status(&reply).map_err(|reason| DocumentStoreError::Reply {
+                    command: command.into(),
+                    target: self.url.target(),
+                    reason,
+                })
+            }
+            Err(error) => match self.command_error(command, &error) {
+                refused if refused.code() == Some(NO_REPLICATION_ENABLED) => {
+                    Ok(ServerTopology::Standalone)
+                }
+                other => Err(other),
+            },
+        }
     }
 
     /// The URL this store was opened with.

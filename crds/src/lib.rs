@@ -26,6 +26,7 @@ pub mod condition;
 pub mod conventions;
 pub mod identifier;
 pub mod migration;
+pub mod mongo_command;
 pub mod references;
 pub mod replica_set;
 pub mod scalar;

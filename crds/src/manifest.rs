@@ -367,8 +367,10 @@ fn read_document(origin: Origin, value: Value, set: &mut ManifestSet) {
         (API_VERSION, "FoxSchema") => typed::<FoxSchema>(&value, &mut problems, |s| s.validate())
             .map(|s| Resource::Schema(Box::new(s))),
         (API_VERSION, "FoxMigration") => {
-            typed::<FoxMigration>(&value, &mut problems, |m| m.validate())
-                .map(|m| Resource::Migration(Box::new(m)))
+            typed::<FoxMigration>(&value, &mut problems, |m| m.validate()).map(|mut m| {
+                keep_command_key_order(&mut m, &origin.fields);
+                Resource::Migration(Box::new(m))
+            })
         }
         (group_version, fox_kind) if group_version.starts_with("foxdb.dev/") => {
             problems.add(
@@ -399,6 +401,20 @@ fn read_document(origin: Origin, value: Value, set: &mut ManifestSet) {
     }
     if let Some(resource) = resource {
         set.documents.push(Document { origin, resource });
+    }
+}
+
+/// Puts the keys of a migration's MongoDB commands back in the order the file writes them
+/// (the reader's JSON sorts them; MongoDB reads a compound index key or a sort in order).
+fn keep_command_key_order(migration: &mut FoxMigration, fields: &FieldLines) {
+    let position = |path: &str| fields.exact_position(path);
+    for (field, commands) in [
+        ("upCommands", migration.spec.up_commands.as_mut()),
+        ("downCommands", migration.spec.down_commands.as_mut()),
+    ] {
+        for (index, command) in commands.into_iter().flatten().enumerate() {
+            command.order_by_position(&format!("spec.{field}[{index}]"), &position);
+        }
     }
 }
 

@@ -106,20 +106,24 @@ pub struct FoxMigrationSpec {
     /// SQL run to roll the migration back. Absent means the migration is irreversible.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub down: Option<String>,
-    /// MongoDB commands run to apply the migration (instead of `up`), in order.
+    /// MongoDB commands run to apply the migration (instead of `up`), in order. Each is a
+    /// mapping, or a string holding a JSON object: the string form keeps its key order through
+    /// kubectl and the API server, which sort mapping keys (a compound index key or a sort on
+    /// several fields depends on the order).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(
         feature = "kubernetes",
-        schemars(schema_with = "crate::scalar::any_object_list_schema")
+        schemars(schema_with = "crate::scalar::command_list_schema")
     )]
-    pub up_commands: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
-    /// MongoDB commands run to roll the migration back (instead of `down`).
+    pub up_commands: Option<Vec<crate::mongo_command::MongoCommand>>,
+    /// MongoDB commands run to roll the migration back (instead of `down`), written as in
+    /// `upCommands`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(
         feature = "kubernetes",
-        schemars(schema_with = "crate::scalar::any_object_list_schema")
+        schemars(schema_with = "crate::scalar::command_list_schema")
     )]
-    pub down_commands: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
+    pub down_commands: Option<Vec<crate::mongo_command::MongoCommand>>,
     /// Run in one transaction where the engine allows it. Turn off for statements that cannot
     /// run inside a transaction (for example `CREATE INDEX CONCURRENTLY`).
     #[serde(default = "default_true")]

@@ -134,12 +134,17 @@ pub(crate) fn any_object_schema(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
-/// Schema of a list of free-form JSON objects.
+/// Schema of a list of MongoDB commands ([`crate::mongo_command::MongoCommand`]): each a
+/// free-form object or a string holding one, so the item has no `type` (structural schemas
+/// allow that with `x-kubernetes-preserve-unknown-fields`).
 #[cfg(feature = "kubernetes")]
-pub(crate) fn any_object_list_schema(_: &mut SchemaGenerator) -> Schema {
+pub(crate) fn command_list_schema(_: &mut SchemaGenerator) -> Schema {
     json_schema!({
         "type": "array",
-        "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+        "items": {
+            "description": "A MongoDB command: a mapping, or a string holding a JSON object (which keeps its key order through the API server).",
+            "x-kubernetes-preserve-unknown-fields": true
+        },
         "nullable": true
     })
 }

@@ -61,6 +61,13 @@ impl FieldLines {
     }
 }
 
+impl FieldLines {
+    /// Line and column where the field at `path` itself is written, if it is.
+    pub fn exact_position(&self, path: &str) -> Option<(usize, usize)> {
+        self.lines.get(path).copied()
+    }
+}
+
 fn parent_path(path: &str) -> &str {
     if let Some(open) = path.strip_suffix(']').and_then(|p| p.rfind('[')) {
         return &path[..open];

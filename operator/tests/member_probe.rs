@@ -15,6 +15,7 @@ use fox_crds::replica_set::MemberRole;
 use fox_e2e::replica::{MariaDbPair, PostgresPair};
 use fox_e2e::{Backend, TestDatabase};
 use fox_operator::engine::health::{MemberProbe, probe_member};
+use fox_operator::engine::member_connection::MemberConnection;
 use foxdb::{Database, DatabaseUrl, PoolOptions};
 
 /// Bound of every probe that is not about the timeout itself; generous for a loaded machine.
@@ -39,7 +40,12 @@ async fn connect(url: &str) -> Database {
 }
 
 async fn probe(database: &Database, role: MemberRole) -> MemberProbe {
-    probe_member(database, role, PROBE_TIMEOUT).await
+    probe_member(
+        &MemberConnection::Sql(database.clone()),
+        role,
+        PROBE_TIMEOUT,
+    )
+    .await
 }
 
 /// Probes until `done` holds and returns that probe; fails with the last probe at the deadline.
@@ -328,7 +334,12 @@ async fn a_probe_without_an_answer_in_time_is_unhealthy() {
     // The pool's only connection is taken: the probe waits longer than it may.
     let transaction = database.begin(None).await.unwrap();
     let started = Instant::now();
-    let probe = probe_member(&database, MemberRole::Primary, Duration::from_millis(500)).await;
+    let probe = probe_member(
+        &MemberConnection::Sql(database.clone()),
+        MemberRole::Primary,
+        Duration::from_millis(500),
+    )
+    .await;
     assert_unhealthy_saying(&probe, "no answer within 0.5 s");
     assert!(
         started.elapsed() < Duration::from_secs(5),

@@ -8,6 +8,7 @@
 //! collection has). An index of a kind the portable model cannot express (`2dsphere`,
 //! wildcard, ...) is listed in [`LiveCollections::unmanaged_indexes`] and left alone.
 
+use fox_crds::mongo_command::{MongoCommand, OrderedJson};
 use fox_crds::schema::{
     CollectionIndexKey, CollectionIndexSpec, CollectionSpec, IndexOrder, ValidationAction,
     ValidationLevel,
@@ -196,10 +197,112 @@ pub fn json_to_document(json: &Map<String, Value>) -> Result<Document, String> {
     }
 }
 
+/// Keys that open a MongoDB Extended JSON value (`{"$date": ...}`, `{"$oid": ...}`), as
+/// opposed to a query or update operator (`{"$set": ...}`).
+const EXTENDED_JSON_KEYS: [&str; 19] = [
+    "$oid",
+    "$symbol",
+    "$numberInt",
+    "$numberLong",
+    "$numberDouble",
+    "$numberDecimal",
+    "$binary",
+    "$code",
+    "$timestamp",
+    "$regularExpression",
+    "$regex",
+    "$dbPointer",
+    "$date",
+    "$minKey",
+    "$maxKey",
+    "$undefined",
+    "$uuid",
+    "$type",
+    "$scope",
+];
+
+/// A migration's command as a BSON document with every key in the order written (see
+/// [`fox_crds::mongo_command`]); values read as [`json_to_document`] reads them (Extended
+/// JSON included).
+///
+/// # Errors
+/// A value Extended JSON cannot express (`{"$date": "not a date"}`).
+pub fn command_document(command: &MongoCommand) -> Result<Document, String> {
+    ordered_document(command.fields())
+}
+
+fn ordered_document(fields: &[(String, OrderedJson)]) -> Result<Document, String> {
+    let mut document = Document::new();
+    for (key, value) in fields {
+        document.insert(key.clone(), ordered_bson(value)?);
+    }
+    Ok(document)
+}
+
+fn ordered_bson(value: &OrderedJson) -> Result<Bson, String> {
+    match value {
+        OrderedJson::Object(fields)
+            if !fields
+                .first()
+                .is_some_and(|(key, _)| EXTENDED_JSON_KEYS.contains(&key.as_str())) =>
+        {
+            ordered_document(fields).map(Bson::Document)
+        }
+        OrderedJson::Array(items) => items
+            .iter()
+            .map(ordered_bson)
+            .collect::<Result<Vec<_>, _>>()
+            .map(Bson::Array),
+        // Scalars and Extended JSON values, whose key order carries no meaning.
+        other => Bson::try_from(other.to_json()).map_err(|error| error.to_string()),
+    }
+}
+
 fn reply_error(store: &DocumentStore, command: &str, reason: &str) -> DocumentStoreError {
     DocumentStoreError::Reply {
         command: command.into(),
         target: store.url().target(),
         reason: reason.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_become_documents_in_the_order_written() {
+        let command = MongoCommand::parse_text(
+            r#"{"createIndexes": "posts", "indexes": [{"key": {"b": 1, "a": -1}, "name": "b_1_a_-1"}],
+                "comment": {"at": {"$date": "2026-01-02T03:04:05Z"}, "n": 5000000000}}"#,
+        )
+        .expect("a command");
+        let document = command_document(&command).expect("converts");
+        assert_eq!(
+            document.keys().collect::<Vec<_>>(),
+            ["createIndexes", "indexes", "comment"]
+        );
+        let key = document
+            .get_array("indexes")
+            .ok()
+            .and_then(|indexes| indexes.first())
+            .and_then(Bson::as_document)
+            .and_then(|index| index.get_document("key").ok())
+            .expect("the index key");
+        assert_eq!(key.keys().collect::<Vec<_>>(), ["b", "a"]);
+        assert_eq!(key.get("b"), Some(&Bson::Int32(1)));
+        let comment = document.get_document("comment").expect("comment");
+        assert!(
+            matches!(comment.get("at"), Some(Bson::DateTime(_))),
+            "{comment}"
+        );
+        assert_eq!(comment.get("n"), Some(&Bson::Int64(5_000_000_000)));
+        // The same values as the unordered conversion gives.
+        let unordered = json_to_document(&command.to_sorted_json()).expect("converts");
+        assert_eq!(unordered.get_document("comment").expect("comment"), comment);
+        assert!(
+            command_document(&MongoCommand::parse_text(r#"{"x": {"$date": "no"}}"#).expect("json"))
+                .is_err()
+        );
     }
 }

@@ -52,6 +52,27 @@ impl Target<'_> {
         self.db.database.collection(M::TABLE)
     }
 
+    /// Where a read goes: in a transaction its session decides (the primary); otherwise the
+    /// database's read routing, `None` meaning the primary.
+    fn read_criteria(&self) -> Result<Option<mongodb::options::SelectionCriteria>> {
+        match (&self.session, &self.db.reads) {
+            (None, Some(reads)) => {
+                let last_write = self.db.last_write.lock().ok().and_then(|at| *at);
+                reads.criteria(&self.db.location, last_write)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The collection of `M` for a write, noting the write for read-your-writes (before it
+    /// is sent: a read right after a write that failed goes to the primary too).
+    fn write_collection<M: Model>(&self) -> mongodb::Collection<Document> {
+        if let Ok(mut at) = self.db.last_write.lock() {
+            *at = Some(std::time::Instant::now());
+        }
+        self.collection::<M>()
+    }
+
     fn error<M: Model>(&self, operation: &str, error: mongodb::error::Error) -> Error {
         self.db
             .error(&format!("{operation} {}", M::TABLE), M::TABLE, error)
@@ -89,6 +110,9 @@ impl Target<'_> {
             .map(|limit| i64::try_from(limit).unwrap_or(i64::MAX))
             .filter(|limit| *limit > 0);
         let mut find = collection.find(filter);
+        if let Some(criteria) = self.read_criteria()? {
+            find = find.selection_criteria(criteria);
+        }
         if !sort.is_empty() {
             find = find.sort(sort);
         }
@@ -133,8 +157,11 @@ impl Target<'_> {
         check_plain_find::<M>(&query.core, query.schema.as_deref())?;
         let filter = filter_document::<M>(query.core.filter.as_ref())?;
         let collection = self.collection::<M>();
-        in_session!(self, collection.count_documents(filter))
-            .map_err(|e| self.error::<M>("count in", e))
+        let mut count = collection.count_documents(filter);
+        if let Some(criteria) = self.read_criteria()? {
+            count = count.selection_criteria(criteria);
+        }
+        in_session!(self, count).map_err(|e| self.error::<M>("count in", e))
     }
 
     /// Values for `count` new rows' generated integer key, from [`SEQUENCES`].
@@ -203,7 +230,7 @@ impl Target<'_> {
         let generated = self.next_keys::<M>(1).await?;
         let values = Self::with_keys(std::slice::from_ref(model), generated).remove(0);
         let document = document_of::<M>(&values)?;
-        let collection = self.collection::<M>();
+        let collection = self.write_collection::<M>();
         in_session!(self, collection.insert_one(document))
             .map_err(|e| self.error::<M>("insert into", e))?;
         model_from_values(&values)
@@ -219,7 +246,7 @@ impl Target<'_> {
             .iter()
             .map(|values| document_of::<M>(values))
             .collect::<Result<Vec<_>>>()?;
-        let collection = self.collection::<M>();
+        let collection = self.write_collection::<M>();
         let inserted = in_session!(self, collection.insert_many(documents))
             .map_err(|e| self.error::<M>("insert into", e))?;
         Ok(inserted.inserted_ids.len() as u64)
@@ -232,7 +259,7 @@ impl Target<'_> {
         let values = model.values();
         let key = key_of::<M>(&values)?;
         let document = document_of::<M>(&values)?;
-        let collection = self.collection::<M>();
+        let collection = self.write_collection::<M>();
         let replace = collection
             .replace_one(doc! { "_id": key }, document)
             .upsert(upsert);
@@ -253,7 +280,7 @@ impl Target<'_> {
     pub(crate) async fn remove<M: Model>(&mut self, model: &M) -> Result<bool> {
         check_writable::<M>()?;
         let key = key_of::<M>(&model.values())?;
-        let collection = self.collection::<M>();
+        let collection = self.write_collection::<M>();
         let deleted = in_session!(self, collection.delete_one(doc! { "_id": key }))
             .map_err(|e| self.error::<M>("delete from", e))?;
         Ok(deleted.deleted_count > 0)
@@ -282,7 +309,7 @@ impl Target<'_> {
             set.insert(field_path::<M>(column), to_bson(value)?);
         }
         let filter = filter_document::<M>(update.scope.filter.as_ref())?;
-        let collection = self.collection::<M>();
+        let collection = self.write_collection::<M>();
         let result = in_session!(self, collection.update_many(filter, doc! { "$set": set }))
             .map_err(|e| self.error::<M>("update", e))?;
         Ok(result.modified_count)
@@ -294,7 +321,7 @@ impl Target<'_> {
             .scope
             .refuse_unscoped_document::<M>("a delete", "delete every document")?;
         let filter = filter_document::<M>(delete.scope.filter.as_ref())?;
-        let collection = self.collection::<M>();
+        let collection = self.write_collection::<M>();
         let result = in_session!(self, collection.delete_many(filter))
             .map_err(|e| self.error::<M>("delete from", e))?;
         Ok(result.deleted_count)

@@ -27,6 +27,10 @@ pub struct MongoDatabase {
     /// Hosts and database, for messages.
     pub(crate) location: String,
     commands: Arc<CommandCounts>,
+    /// Where reads go; `None`: to the primary ([`super::read_routing`]).
+    pub(crate) reads: Option<super::read_routing::ReadRouting>,
+    /// When this handle or a clone last wrote, for read-your-writes.
+    pub(crate) last_write: Arc<Mutex<Option<std::time::Instant>>>,
 }
 
 /// Commands sent, by name, from the driver's command-started events.
@@ -148,6 +152,8 @@ impl MongoDatabase {
             client,
             location,
             commands,
+            reads: None,
+            last_write: Arc::default(),
         };
         this.database
             .run_command(doc! { "ping": 1 })

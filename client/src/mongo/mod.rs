@@ -33,6 +33,7 @@ mod database;
 mod errors;
 mod filter;
 mod projection;
+mod read_routing;
 mod relations;
 mod transaction;
 mod values;
@@ -44,6 +45,7 @@ pub use crud::SEQUENCES;
 pub use database::{DEFAULT_SERVER_SELECTION_TIMEOUT, MongoDatabase, redact_url};
 pub use mongodb::bson;
 pub use projection::Projection;
+pub use read_routing::MIN_MAX_STALENESS;
 pub use transaction::MongoTransaction;
 
 use crate::error::Result;

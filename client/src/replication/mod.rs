@@ -7,10 +7,13 @@
 //! `WAIT_FOR_EXECUTED_GTID_SET`) — chosen once per database by [`for_server`]. The router in
 //! [`crate::router`] is written once over this trait, and so is the operator's health check of
 //! FoxReplicaSet members, which also asks a primary whether it takes writes
-//! ([`Replication::probe_primary`]).
+//! ([`Replication::probe_primary`]). MongoDB, a document store, answers the same
+//! [`PrimaryProbe`] / [`ReplicaProbe`] from `replSetGetStatus` ([`mongodb`]).
 
 #[cfg(feature = "mysql")]
 pub mod mariadb;
+#[cfg(feature = "mongodb")]
+pub mod mongodb;
 #[cfg(feature = "mysql")]
 pub mod mysql;
 #[cfg(feature = "postgres")]

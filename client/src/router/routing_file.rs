@@ -124,7 +124,7 @@ impl Database {
             path: path.clone(),
             source,
         })?;
-        let table = parse(&path, &text)?;
+        let table = parse_routing(&path, &text)?;
         let template = credentials(&path)?;
         let backend = engine_backend(&path, table.engine)?;
         let url_of = |member: &RoutedMember| member_url(&template, member);
@@ -183,7 +183,8 @@ impl Database {
     }
 }
 
-fn parse(path: &Path, text: &str) -> Result<PublishedRouting, RoutingFileError> {
+/// The routing table in `text`, read from `path`.
+pub(crate) fn parse_routing(path: &Path, text: &str) -> Result<PublishedRouting, RoutingFileError> {
     serde_json::from_str(text).map_err(|error| RoutingFileError::Malformed {
         path: path.to_path_buf(),
         reason: error.to_string(),
@@ -219,7 +220,7 @@ fn settings(table: &PublishedRouting) -> Settings {
 }
 
 /// The URL with credentials: `FOXDB_URL`, else `url` beside the routing file.
-fn credentials(path: &Path) -> Result<String, RoutingFileError> {
+pub(crate) fn credentials(path: &Path) -> Result<String, RoutingFileError> {
     if let Ok(url) = std::env::var(URL_VARIABLE)
         && !url.trim().is_empty()
     {
@@ -362,7 +363,7 @@ fn apply(
     template: &str,
     cache: &mut Option<PublishedCache>,
 ) -> Result<(), RoutingFileError> {
-    let table = parse(path, text)?;
+    let table = parse_routing(path, text)?;
     if *cache != table.cache {
         tracing::warn!(path = %path.display(), "the routing table's cache changed; it takes effect when the program restarts");
         cache.clone_from(&table.cache);

@@ -46,6 +46,11 @@ impl MongoTest {
         Self { db, url }
     }
 
+    /// The test database's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// Whether the server is a real `mongod` (it answers `buildInfo` with a `gitVersion`;
     /// the nx-27017 wire server does not).
     pub async fn is_real_mongod(&self) -> bool {

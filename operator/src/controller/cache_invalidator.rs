@@ -198,7 +198,7 @@ pub async fn reconcile_cache(
         published: published.clone(),
     };
 
-    let Some(primary) = primary else {
+    let Some((primary, database)) = primary.and_then(|p| p.connection.sql().map(|d| (p, d))) else {
         up.set(0);
         return with_published(ConditionUpdate::unknown(
             ConditionType::CacheInvalidating,
@@ -223,8 +223,8 @@ pub async fn reconcile_cache(
                 .cache_invalidations
                 .with_label_values(&[namespace.as_str(), name.as_str()]);
             let invalidator =
-                CacheInvalidator::for_database(cache.clone(), &primary.database).counting(counter);
-            match start(&invalidator, &primary.database).await {
+                CacheInvalidator::for_database(cache.clone(), database).counting(counter);
+            match start(&invalidator, database).await {
                 Ok((task, failure)) => {
                     tracing::info!(namespace, replicaset = name, redis = %server, "cache invalidator follows the change log");
                     invalidators.lock().insert(
@@ -262,7 +262,7 @@ pub async fn reconcile_cache(
             ),
         )
     } else {
-        match captured_tables(&primary.database).await {
+        match captured_tables(database).await {
             Ok(tables) if tables.is_empty() => ConditionUpdate::no(
                 ConditionType::CacheInvalidating,
                 "NoChangeCapture",

@@ -9,6 +9,7 @@ use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use tokio::sync::Mutex;
 
 use super::member_address::MemberAddressPolicy;
+use crate::engine::member_connection::MemberConnection;
 use crate::telemetry::Metrics;
 
 /// The field manager of every server-side apply the operator makes.
@@ -55,8 +56,8 @@ impl std::fmt::Debug for Context {
 pub struct MemberPool {
     /// Digest of the URL and the pool settings.
     pub fingerprint: String,
-    /// The pool.
-    pub database: foxdb::Database,
+    /// The pool (SQL, or a MongoDB client).
+    pub connection: MemberConnection,
     /// Health checks running on this pool now (the operator is the pool's only user).
     pub in_flight: std::sync::Arc<std::sync::atomic::AtomicU32>,
 }
@@ -64,7 +65,7 @@ pub struct MemberPool {
 impl MemberPool {
     /// Checks waiting for a connection: those running beyond the connections in use.
     pub fn waiters(&self) -> u32 {
-        let state = self.database.pool_state();
+        let state = self.connection.pool_state();
         let busy = state.open.saturating_sub(state.idle);
         self.in_flight
             .load(std::sync::atomic::Ordering::Relaxed)

@@ -19,6 +19,7 @@ use kube::{Resource, ResourceExt};
 use super::context::Context;
 use super::replica_set::member_pool;
 use super::secrets::read_connection;
+use crate::engine::member_connection::MemberTarget;
 
 /// The pool key of the log: not a valid member name, so it never meets a member's pool.
 const LOG_POOL: &str = ".coordinator-log";
@@ -37,19 +38,26 @@ pub(super) async fn recover_in_doubt(
     let (url, tls) = read_connection(&context.client, &namespace, &transactions.coordinator_log)
         .await
         .map_err(|e| format!("the coordinator log's Secret: {e}"))?;
+    let location = url.location();
+    let target = MemberTarget::Sql { url, tls };
     let log_member = MemberSpec {
         name: LOG_POOL.into(),
         connection: transactions.coordinator_log.clone(),
         weight: 0,
     };
-    let log = member_pool(replicaset, &log_member, &url, &tls, context)
+    let log = member_pool(replicaset, &log_member, &target, context)
         .await
-        .map_err(|e| format!("the coordinator log at {}: {e}", url.location()))?;
+        .map_err(|e| format!("the coordinator log at {location}: {e}"))?;
+    let Some(log_database) = log.connection.sql() else {
+        return Err(format!(
+            "the coordinator log at {location} is not a SQL database"
+        ));
+    };
     let options = RecoveryOptions {
         min_age: Duration::from_secs(u64::from(transactions.min_age_seconds)),
         ..RecoveryOptions::default()
     };
-    recover(&log.database, &[primary], &options)
+    recover(log_database, &[primary], &options)
         .await
         .map_err(|e| e.to_string())
 }

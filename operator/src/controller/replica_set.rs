@@ -21,21 +21,20 @@ use std::time::Duration;
 
 use fox_crds::replica_set::{MemberSpec, MemberStatus};
 use fox_crds::{Engine, FoxReplicaSet, FoxReplicaSetStatus, MemberRole};
-use foxdb::{Database, PoolOptions};
 use k8s_openapi::jiff::Timestamp;
 use kube::runtime::controller::Action;
 use kube::{Api, Resource, ResourceExt};
-use sha2::{Digest, Sha256};
 
 use super::cache_invalidator::reconcile_cache;
 use super::conditions::{ConditionType, ConditionUpdate, merge_conditions};
 use super::context::{Context, MemberPool};
 use super::error::{Error, Result};
 use super::publish::{Endpoints, RefusedAddress, publish_routing};
-use super::routing::{RoutedState, replica_problems, routing_table, url_address};
-use super::secrets::read_connection;
+use super::routing::{RoutedState, member_address, replica_problems, routing_table};
+use super::secrets::read_member_target;
 use super::status::{apply_status, reconcile_object, retry_after_error};
 use crate::engine::health::{MemberProbe, probe_member};
+use crate::engine::member_connection::MemberTarget;
 
 /// Metrics label of this controller.
 pub const KIND: &str = "FoxReplicaSet";
@@ -81,6 +80,8 @@ struct Checked {
     message: Option<String>,
     /// The member's server answered the probe (healthy or not in its role).
     answered: bool,
+    /// The server runs without replication (a standalone MongoDB server).
+    standalone: bool,
 }
 
 async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<Action> {
@@ -90,14 +91,8 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
     let generation = replicaset.metadata.generation;
     let now = Timestamp::now();
 
-    let refused = super::error::check_valid(KIND, replicaset.as_ref(), FoxReplicaSet::validate)
-        .err()
-        .or_else(|| {
-            (spec.engine == Engine::Mongodb).then(|| Error::Unsupported {
-                engine: spec.engine.to_string(),
-                feature: "health checks and routing of MongoDB members".into(),
-            })
-        });
+    let refused =
+        super::error::check_valid(KIND, replicaset.as_ref(), FoxReplicaSet::validate).err();
     if let Some(error) = refused {
         let namespace = replicaset.namespace().unwrap_or_default();
         if context
@@ -167,10 +162,10 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
     let none_answer = checked
         .iter()
         .all(|c| !c.answered && c.routed.address.is_some());
-    let publishes = matches!(
-        spec.engine,
-        Engine::Postgresql | Engine::Mysql | Engine::Mariadb
-    );
+    let publishes = match spec.engine {
+        Engine::Postgresql | Engine::Mysql | Engine::Mariadb | Engine::Mongodb => true,
+        Engine::Sqlite => false,
+    };
     // Status is written whatever publishing does, with the publishing error in Ready.
     let published = if publishes {
         let routed: Vec<RoutedState> = checked.iter().map(|c| c.routed.clone()).collect();
@@ -232,7 +227,25 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
             primary_problem(primary),
         )
     };
-    let replicas_condition = if spec.replicas.is_empty() {
+    let replicas_condition = if primary.standalone && !spec.replicas.is_empty() {
+        ConditionUpdate::no(
+            ConditionType::ReplicasHealthy,
+            "StandaloneServer",
+            format!(
+                "the primary {} is a standalone server without replication, so it has no replicas and their lag cannot be measured; remove spec.replicas, or run it as a replica set (mongod --replSet) and declare its members",
+                primary.routed.name
+            ),
+        )
+    } else if spec.replicas.is_empty() && primary.standalone {
+        ConditionUpdate::yes(
+            ConditionType::ReplicasHealthy,
+            "NoReplicas",
+            format!(
+                "no replicas declared; {} is a standalone server without replication, so there is no lag to measure",
+                primary.routed.name
+            ),
+        )
+    } else if spec.replicas.is_empty() {
         ConditionUpdate::yes(
             ConditionType::ReplicasHealthy,
             "NoReplicas",
@@ -333,9 +346,10 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
         Some(_) if primary.routed.healthy => healthy_primary_pool(&replicaset, &context).await,
         _ => None,
     };
-    if let (Some(transactions), Some(pool)) = (&spec.transactions, primary_pool) {
-        super::in_doubt::recover_and_announce(&replicaset, transactions, &pool.database, &context)
-            .await;
+    if let (Some(transactions), Some(pool)) = (&spec.transactions, primary_pool)
+        && let Some(database) = pool.connection.sql()
+    {
+        super::in_doubt::recover_and_announce(&replicaset, transactions, database, &context).await;
     }
     published?;
     Ok(Action::requeue(interval))
@@ -410,75 +424,29 @@ async fn write_status(
     apply_status(&api, &replicaset.name_any(), status).await
 }
 
-fn fingerprint(
-    url: &foxdb::DatabaseUrl,
-    tls: &foxdb::TlsOptions,
-    replicaset: &FoxReplicaSet,
-) -> String {
-    let pool = &replicaset.spec.pool;
-    // A changed certificate rebuilds the pool, like a changed URL.
-    let certificates: Vec<u8> = [&tls.ca_pem, &tls.client_cert_pem, &tls.client_key_pem]
-        .into_iter()
-        .flat_map(|pem| {
-            let pem = pem.as_deref().unwrap_or_default();
-            (pem.len() as u64)
-                .to_le_bytes()
-                .into_iter()
-                .chain(pem.iter().copied())
-        })
-        .collect();
-    let mut hasher = Sha256::new();
-    hasher.update(
-        format!(
-            "{}\n{}/{}/{}/{}",
-            url.expose(),
-            pool.max_connections,
-            pool.min_connections,
-            pool.idle_timeout_seconds,
-            pool.acquire_timeout_seconds
-        )
-        .as_bytes(),
-    );
-    hasher.update(&certificates);
-    let digest = hasher.finalize();
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The member's pool, built or rebuilt as needed (connecting with `pool.retries` retries and
 /// exponential backoff).
 pub(super) async fn member_pool(
     replicaset: &FoxReplicaSet,
     member: &MemberSpec,
-    url: &foxdb::DatabaseUrl,
-    tls: &foxdb::TlsOptions,
+    target: &MemberTarget,
     context: &Context,
 ) -> std::result::Result<MemberPool, String> {
     let namespace = replicaset.namespace().unwrap_or_default();
     let key = pool_key(&namespace, &replicaset.name_any(), &member.name);
-    let fingerprint = fingerprint(url, tls, replicaset);
+    let fingerprint = target.fingerprint(&replicaset.spec.pool);
     if let Some(existing) = context.pools.lock().await.get(&key)
         && existing.fingerprint == fingerprint
     {
         return Ok(existing.clone());
     }
     let pool = &replicaset.spec.pool;
-    let options = PoolOptions {
-        max_connections: pool.max_connections,
-        min_connections: pool.min_connections,
-        acquire_timeout: Duration::from_secs(u64::from(pool.acquire_timeout_seconds)),
-        idle_timeout: Duration::from_secs(u64::from(pool.idle_timeout_seconds)),
-        slow_query_threshold: None,
-        tls: tls.clone(),
-        ..PoolOptions::default()
-    };
     let mut attempt = 0;
-    let database = loop {
-        match Database::connect_with(url.expose(), &options).await {
-            Ok(database) => break database,
-            Err(error) if attempt >= pool.retries => {
-                return Err(MemberProbe::unreachable(&error)
-                    .message
-                    .unwrap_or_else(|| error.to_string()));
+    let connection = loop {
+        match target.connect(pool).await {
+            Ok(connection) => break connection,
+            Err(message) if attempt >= pool.retries => {
+                return Err(message);
             }
             Err(_) => {
                 tokio::time::sleep(Duration::from_millis(200 << attempt.min(5))).await;
@@ -488,12 +456,12 @@ pub(super) async fn member_pool(
     };
     let entry = MemberPool {
         fingerprint,
-        database,
+        connection,
         in_flight: std::sync::Arc::default(),
     };
     let replaced = context.pools.lock().await.insert(key, entry.clone());
     if let Some(old) = replaced {
-        old.database.close().await;
+        old.connection.close().await;
     }
     Ok(entry)
 }
@@ -517,16 +485,24 @@ async fn check_member(
         role,
         message: Some(message),
         answered: false,
+        standalone: false,
     };
-    let (url, tls) = match read_connection(&context.client, &namespace, &member.connection).await {
-        Ok(connection) => connection,
+    let target = match read_member_target(
+        &context.client,
+        &namespace,
+        &member.connection,
+        replicaset.spec.engine,
+    )
+    .await
+    {
+        Ok(target) => target,
         Err(error) => {
             record_member_metrics(context, &namespace, &name, &member.name, role, None, None);
             return unhealthy(error.to_string(), None);
         }
     };
-    let address = url_address(&url);
-    let pool = match member_pool(replicaset, member, &url, &tls, context).await {
+    let address = member_address(&target);
+    let pool = match member_pool(replicaset, member, &target, context).await {
         Ok(pool) => pool,
         Err(message) => {
             record_member_metrics(context, &namespace, &name, &member.name, role, None, None);
@@ -538,7 +514,7 @@ async fn check_member(
     ));
     pool.in_flight
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let probe: MemberProbe = probe_member(&pool.database, role, timeout).await;
+    let probe: MemberProbe = probe_member(&pool.connection, role, timeout).await;
     pool.in_flight
         .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     record_member_metrics(
@@ -561,6 +537,7 @@ async fn check_member(
         role,
         answered: probe.answered,
         message: probe.message,
+        standalone: probe.standalone,
     }
 }
 
@@ -594,7 +571,7 @@ fn record_member_metrics(
                 .remove_label_values(&[namespace, replicaset, member]);
         }
     }
-    let state = pool.map(|p| p.database.pool_state()).unwrap_or_default();
+    let state = pool.map(|p| p.connection.pool_state()).unwrap_or_default();
     metrics
         .pool_connections
         .with_label_values(&[namespace, replicaset, member, "open"])
@@ -646,7 +623,7 @@ pub async fn close_pools_of_deleted(
             .collect()
     };
     for (key, pool) in removed {
-        pool.database.close().await;
+        pool.connection.close().await;
         let mut parts = key.splitn(3, '/');
         let (namespace, name, member) = (
             parts.next().unwrap_or_default(),
@@ -687,7 +664,7 @@ async fn forget_members(
             .collect()
     };
     for (key, pool) in removed {
-        pool.database.close().await;
+        pool.connection.close().await;
         context
             .metrics
             .forget_member(&namespace, &name, key.trim_start_matches(&prefix));

@@ -8,6 +8,8 @@ use std::net::IpAddr;
 use fox_crds::replica_set::{PublishedCache, ReadPreference, RoutingSpec, RoutingTable};
 use fox_crds::{Engine, PublishedRouting, RoutedMember};
 use foxdb::DatabaseUrl;
+
+use crate::engine::member_connection::MemberTarget;
 use k8s_openapi::api::core::v1::{ConfigMap, Service, ServicePort, ServiceSpec};
 use k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions, EndpointPort, EndpointSlice};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
@@ -93,7 +95,24 @@ pub fn url_address(url: &DatabaseUrl) -> Option<(String, u16)> {
         foxdb::Backend::MySql => 3306,
         foxdb::Backend::Sqlite => return None,
     };
-    let location = url.location();
+    host_port(&url.location(), default_port)
+}
+
+/// Host and port of a member: [`url_address`] for SQL; for MongoDB the one host of its URL
+/// (27017 when it gives no port), `None` when the URL lists several (the member would not be
+/// one server).
+pub fn member_address(target: &MemberTarget) -> Option<(String, u16)> {
+    match target {
+        MemberTarget::Sql { url, .. } => url_address(url),
+        MemberTarget::Document(url) => host_port(&url.location(), 27017),
+    }
+}
+
+/// `host[:port]` or `[v6]:port` with `default_port`; `None` for several hosts or none.
+fn host_port(location: &str, default_port: u16) -> Option<(String, u16)> {
+    if location.contains(',') {
+        return None;
+    }
     let (host, port) = if let Some(rest) = location.strip_prefix('[') {
         let (host, after) = rest.split_once(']')?;
         (
@@ -103,7 +122,7 @@ pub fn url_address(url: &DatabaseUrl) -> Option<(String, u16)> {
     } else {
         match location.rsplit_once(':') {
             Some((host, port)) => (host.to_string(), Some(port.to_string())),
-            None => (location.clone(), None),
+            None => (location.to_string(), None),
         }
     };
     if host.is_empty() {

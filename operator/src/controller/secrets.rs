@@ -12,6 +12,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, Client};
 
 use super::error::{Error, Result};
+use crate::engine::member_connection::MemberTarget;
 
 /// Reads the URL at `reference` in `namespace`.
 ///
@@ -24,6 +25,66 @@ pub async fn read_connection_url(
     reference: &SecretKeyRef,
 ) -> Result<DatabaseUrl> {
     Ok(read_connection(client, namespace, reference).await?.0)
+}
+
+/// Reads the connection of a member of an `engine` FoxReplicaSet at `reference`: a SQL URL
+/// with the TLS material beside it, or a `mongodb://` URL (whose TLS options are URL options).
+///
+/// # Errors
+/// As [`read_connection`]; for MongoDB [`Error::SecretInvalid`] when the value is no
+/// `mongodb://` URL naming a database, or when the Secret holds TLS keys (a `mongodb://` URL
+/// takes its TLS options, such as `tls=true&tlsCAFile=...`, in the URL).
+pub async fn read_member_target(
+    client: &Client,
+    namespace: &str,
+    reference: &SecretKeyRef,
+    engine: Engine,
+) -> Result<MemberTarget> {
+    match engine {
+        Engine::Postgresql | Engine::Mysql | Engine::Mariadb | Engine::Sqlite => {
+            let (url, tls) = read_connection(client, namespace, reference).await?;
+            Ok(MemberTarget::Sql { url, tls })
+        }
+        Engine::Mongodb => {
+            let secret = fetch_secret(client, namespace, reference).await?;
+            Ok(MemberTarget::Document(document_store_url(
+                &secret, namespace, reference,
+            )?))
+        }
+    }
+}
+
+/// The `mongodb://` URL at `reference` of `secret`.
+// The controllers' one error type, as everywhere in this module; boxing it here only moves
+// the size to the callers.
+#[allow(clippy::result_large_err)]
+fn document_store_url(
+    secret: &Secret,
+    namespace: &str,
+    reference: &SecretKeyRef,
+) -> Result<DocumentStoreUrl> {
+    let text =
+        secret_text(secret, &reference.key).map_err(|p| invalid_value(namespace, reference, p))?;
+    if let Some(key) = TLS_KEYS.iter().find(|key| {
+        secret
+            .data
+            .as_ref()
+            .is_some_and(|data| data.contains_key(**key))
+    }) {
+        return Err(Error::SecretInvalid {
+            namespace: namespace.to_string(),
+            name: reference.name.clone(),
+            key: (*key).to_string(),
+            problem: "a MongoDB connection takes its TLS settings in the mongodb:// URL (tls=true, tlsCAFile, tlsCertificateKeyFile), not from Secret keys; remove the key".into(),
+        });
+    }
+    DocumentStoreUrl::parse(&text).map_err(|error| {
+        let problem = match error {
+            foxdb::document_store::DocumentStoreError::InvalidUrl { reason, .. } => reason,
+            other => other.to_string(),
+        };
+        invalid_value(namespace, reference, &problem)
+    })
 }
 
 /// Reads the text at `reference` in `namespace` (trimmed), such as the Redis URL of a
@@ -228,15 +289,7 @@ pub async fn resolve_document_store(
     }
     let connection = &database.spec.primary.connection;
     let secret = fetch_secret(client, namespace, connection).await?;
-    let text = secret_text(&secret, &connection.key)
-        .map_err(|p| invalid_value(namespace, connection, p))?;
-    let url = DocumentStoreUrl::parse(&text).map_err(|error| {
-        let problem = match error {
-            foxdb::document_store::DocumentStoreError::InvalidUrl { reason, .. } => reason,
-            other => other.to_string(),
-        };
-        invalid_value(namespace, connection, &problem)
-    })?;
+    let url = document_store_url(&secret, namespace, connection)?;
     Ok((database, url))
 }
 

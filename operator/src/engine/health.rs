@@ -15,6 +15,11 @@
 //!   own "unknown"), makes the replica unhealthy, with the replication error the server reports.
 //! - **SQLite**: `SELECT 1`; a SQLite file has no replicas (FoxReplicaSet validation refuses
 //!   them) and no lag.
+//! - **MongoDB**: `replSetGetStatus` asked of the member itself
+//!   ([`foxdb::replication::mongodb`]): the member marked `self` must be `PRIMARY` for a
+//!   member declared primary, a reachable `SECONDARY` for a replica, whose lag is the
+//!   primary's `optimeDate` minus its own. A server that is no replica set is a standalone:
+//!   a healthy primary with [`MemberProbe::standalone`] set, and no replicas.
 //!
 //! Messages never hold credentials: they come from `foxdb` errors, which redact them, and
 //! anything else a server says passes through [`foxdb::url::redact_urls_in`].
@@ -29,7 +34,11 @@ use std::time::Duration;
 
 use fox_crds::replica_set::MemberRole;
 use foxdb::Database;
+use foxdb::document_store::{DocumentStore, DocumentStoreError};
+use foxdb::replication::mongodb::{ServerTopology, primary_probe, replica_probe};
 use foxdb::replication::{self, PrimaryProbe, ReplicaProbe, Replication};
+
+use super::member_connection::MemberConnection;
 
 /// What one health check of a member found.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -47,6 +56,9 @@ pub struct MemberProbe {
     pub lag_seconds: Option<f64>,
     /// Why the member is unhealthy, or what else is worth knowing; never credentials.
     pub message: Option<String>,
+    /// The server runs without replication (a MongoDB server started without `--replSet`):
+    /// it can have no replicas, and there is no lag to measure.
+    pub standalone: bool,
 }
 
 impl MemberProbe {
@@ -83,6 +95,7 @@ impl MemberProbe {
             message: probe
                 .problem
                 .map(|problem| format!("declared primary but {problem}")),
+            standalone: false,
         }
     }
 
@@ -103,6 +116,27 @@ impl MemberProbe {
             in_recovery: probe.is_replica,
             lag_seconds: probe.lag_seconds,
             message,
+            standalone: false,
+        }
+    }
+
+    /// A MongoDB member, from what `replSetGetStatus` says about the server that answered.
+    fn of_document_store(topology: &ServerTopology, role: MemberRole) -> Self {
+        let standalone = matches!(topology, ServerTopology::Standalone);
+        let probe = match role {
+            MemberRole::Primary => Self::of_primary(primary_probe(topology)),
+            MemberRole::Replica => Self::of_replica(replica_probe(topology)),
+        };
+        Self {
+            standalone,
+            message: match (standalone, role) {
+                (true, MemberRole::Primary) => Some(
+                    "a standalone MongoDB server (no replica set): it has no replicas, and replication lag cannot be measured"
+                        .into(),
+                ),
+                _ => probe.message.clone(),
+            },
+            ..probe
         }
     }
 }
@@ -112,11 +146,34 @@ impl MemberProbe {
 ///
 /// # Guarantees
 /// Returns within `timeout` (plus scheduling); the message holds no credentials.
-pub async fn probe_member(database: &Database, role: MemberRole, timeout: Duration) -> MemberProbe {
-    match tokio::time::timeout(timeout, probe(database, role)).await {
-        Ok(Ok(probe)) => probe,
-        Ok(Err(error)) => MemberProbe::unreachable(&error),
+pub async fn probe_member(
+    connection: &MemberConnection,
+    role: MemberRole,
+    timeout: Duration,
+) -> MemberProbe {
+    let probed = async {
+        match connection {
+            MemberConnection::Sql(database) => probe(database, role)
+                .await
+                .unwrap_or_else(|error| MemberProbe::unreachable(&error)),
+            MemberConnection::Document(store) => probe_document_store(store, role).await,
+        }
+    };
+    match tokio::time::timeout(timeout, probed).await {
+        Ok(probe) => probe,
         Err(_) => MemberProbe::unhealthy(format!("no answer within {} s", timeout.as_secs_f64())),
+    }
+}
+
+async fn probe_document_store(store: &DocumentStore, role: MemberRole) -> MemberProbe {
+    match store.server_topology().await {
+        Ok(topology) => MemberProbe::of_document_store(&topology, role),
+        Err(error) => MemberProbe {
+            // A server that refused (not initiated yet, not authorized) or answered oddly is
+            // up; one that gave no answer (no server selected) is not.
+            answered: error.code().is_some() || matches!(error, DocumentStoreError::Reply { .. }),
+            ..MemberProbe::unhealthy(foxdb::url::redact_urls_in(&error.to_string()))
+        },
     }
 }
 
@@ -181,6 +238,7 @@ mod tests {
             in_recovery: Some(true),
             lag_seconds: lag,
             message: None,
+            standalone: false,
         };
         assert!(replica(Some(3.0)).lag_within(10));
         assert!(!replica(Some(10.5)).lag_within(10));
@@ -237,6 +295,34 @@ mod tests {
             just_started
                 .message
                 .is_some_and(|m| m.starts_with("lag unknown"))
+        );
+    }
+
+    #[test]
+    fn a_standalone_mongodb_server_is_a_healthy_primary_without_replicas() {
+        let primary =
+            MemberProbe::of_document_store(&ServerTopology::Standalone, MemberRole::Primary);
+        assert!(
+            primary.healthy && primary.answered && primary.standalone,
+            "{primary:?}"
+        );
+        assert_eq!(primary.lag_seconds, None);
+        assert!(
+            primary
+                .message
+                .as_deref()
+                .is_some_and(|m| m.contains("lag cannot be measured")),
+            "{primary:?}"
+        );
+        let replica =
+            MemberProbe::of_document_store(&ServerTopology::Standalone, MemberRole::Replica);
+        assert!(!replica.healthy && replica.answered && replica.standalone);
+        assert!(
+            replica
+                .message
+                .as_deref()
+                .is_some_and(|m| m.starts_with("declared replica but the server is a standalone")),
+            "{replica:?}"
         );
     }
 

@@ -15,6 +15,7 @@ pub mod foreign_key_check;
 pub mod health;
 pub mod history;
 pub mod lock;
+pub mod member_connection;
 pub mod ownership;
 pub mod plan;
 pub mod realtime_retention;

@@ -19,9 +19,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use fox_crds::FoxMigration;
 use fox_crds::manifest::ManifestSet;
+use fox_crds::mongo_command::MongoCommand;
 use foxdb::document_store::bson::{Bson, Document, doc};
 use foxdb::document_store::{DocumentStore, DocumentStoreUrl};
-use foxdb::introspect::mongo::json_to_document;
+use foxdb::introspect::mongo::command_document;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -167,9 +168,10 @@ const COMMAND_NAMES: [&str; 30] = [
     "validate",
 ];
 
-/// The command with its name as the first key, as MongoDB requires. A manifest's JSON objects
-/// reach FoxDB with their keys sorted (`{insert, documents}` arrives as `{documents, insert}`),
-/// so the name is found among the keys: one known command name, or the only key.
+/// The command with its name as the first key, as MongoDB requires. Commands keep the order
+/// written in files and in JSON strings, but a mapping that went through the Kubernetes API
+/// arrives with its keys sorted (`{insert, documents}` as `{documents, insert}`), so the name
+/// is found among the keys: one known command name, or the only key.
 ///
 /// # Errors
 /// No key, or more than one, is a known command name (and the document has several keys).
@@ -213,18 +215,21 @@ pub fn command_migration(
             "{origin}: a SQL migration (up) among MongoDB migrations (upCommands); run one database at a time"
         );
     };
-    let documents = |commands: &[Map<String, Value>], field: &str| {
+    let documents = |commands: &[MongoCommand], field: &str| {
         commands
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                json_to_document(c)
+                command_document(c)
                     .and_then(command_name_first)
                     .map_err(|e| anyhow::anyhow!("{origin}: spec.{field}[{i}]: {e}"))
             })
             .collect::<anyhow::Result<Vec<Document>>>()
     };
-    let canonical = serde_json::to_string(up).context("serialising upCommands")?;
+    // Keys sorted, as checksummed before commands kept their order: applied migrations
+    // keep their checksum (see fox_crds::mongo_command).
+    let sorted: Vec<Map<String, Value>> = up.iter().map(MongoCommand::to_sorted_json).collect();
+    let canonical = serde_json::to_string(&sorted).context("serialising upCommands")?;
     Ok(CommandMigration {
         version: spec.version,
         name: spec.name.clone(),
@@ -591,7 +596,38 @@ async fn down_locked(
 
 #[cfg(test)]
 mod tests {
-    use super::{command_name_first, doc};
+    use super::{MongoCommand, Sha256, command_migration, command_name_first, doc};
+    use sha2::Digest;
+
+    #[test]
+    fn the_checksum_is_the_one_recorded_before_commands_kept_their_order() {
+        let text =
+            r#"{"createIndexes": "posts", "indexes": [{"name": "b_a", "key": {"b": 1, "a": -1}}]}"#;
+        let mut migration = fox_crds::FoxMigration::new(
+            "m1",
+            serde_json::from_value(serde_json::json!({
+                "databaseRef": {"name": "db"}, "version": 1, "name": "indexes"
+            }))
+            .expect("a spec"),
+        );
+        migration.spec.up_commands = Some(vec![MongoCommand::parse_text(text).expect("json")]);
+        let migration = command_migration("test", &migration).expect("a command migration");
+        // What the checksum was computed from before: the commands as serde_json maps.
+        let before: Vec<serde_json::Map<String, serde_json::Value>> =
+            vec![serde_json::from_str(text).expect("json")];
+        let before: String = Sha256::digest(serde_json::to_string(&before).expect("json"))
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(migration.checksum, before);
+        let key = migration.up[0]
+            .get_array("indexes")
+            .ok()
+            .and_then(|i| i[0].as_document())
+            .and_then(|i| i.get_document("key").ok())
+            .expect("key");
+        assert_eq!(key.keys().collect::<Vec<_>>(), ["b", "a"]);
+    }
 
     #[test]
     fn the_command_name_goes_first_whatever_the_key_order() {

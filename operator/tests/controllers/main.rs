@@ -12,6 +12,7 @@ mod migration_commands;
 mod migration_tenants;
 mod rbac;
 mod replica_set;
+mod replica_set_mongo;
 mod schema;
 mod schema_collections;
 mod schema_tenants;

@@ -7,7 +7,7 @@ use fox_crds::{Engine, FoxMigration, FoxReplicaSet};
 use fox_operator::controller::conditions::find_condition;
 use foxdb::document_store::bson::doc;
 use foxdb::document_store::{DocumentStore, DocumentStoreUrl};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::api_server::ApiServer;
 use crate::fixtures::*;
@@ -27,7 +27,7 @@ async fn test_store(test: &str) -> DocumentStore {
     store
 }
 
-fn commands(value: Value) -> Vec<Map<String, Value>> {
+fn commands(value: Value) -> Vec<fox_crds::mongo_command::MongoCommand> {
     serde_json::from_value(value).unwrap()
 }
 
@@ -284,4 +284,38 @@ async fn command_migrations_on_a_sql_replica_set_are_refused_as_unsupported() {
         "{error}"
     );
     assert_eq!(condition(&api, 1, "Ready").1, "Unsupported");
+}
+
+#[tokio::test]
+async fn a_command_written_as_json_text_keeps_its_key_order_through_the_api_server() {
+    let store = test_store("keyorder").await;
+    let api = ApiServer::start();
+    let context = context(&api);
+    start(&api, &store);
+    // A mapping would reach the controller with its keys sorted; the string keeps `b` first.
+    api.insert(&command_migration(
+        1,
+        json!([
+            {"create": "posts"},
+            r#"{"createIndexes": "posts", "indexes": [{"key": {"b": 1, "a": -1}, "name": "b_1_a_-1"}]}"#
+        ]),
+        Some(json!([{"dropIndexes": "posts", "index": "b_1_a_-1"}])),
+    ));
+    reconcile_migration(&api, &context, "notes-mongo-0001")
+        .await
+        .unwrap();
+    assert_eq!(status(&api, 1).phase, Some(MigrationPhase::Applied));
+    let indexes = store
+        .run_cursor_command(doc! {"listIndexes": "posts"})
+        .await
+        .unwrap();
+    let key: Vec<String> = indexes
+        .iter()
+        // nx-27017 names indexes itself (`idx_posts_b_a`); the key is what matters.
+        .find(|index| index.get_str("name").ok() != Some("_id_"))
+        .and_then(|index| index.get_document("key").ok())
+        .map(|key| key.keys().cloned().collect())
+        .unwrap_or_else(|| panic!("no index on posts but _id_: {indexes:?}"));
+    assert_eq!(key, ["b", "a"]);
+    store.drop_database().await.unwrap();
 }

@@ -138,3 +138,69 @@ async fn a_failing_command_leaves_the_migration_dirty_and_up_refuses_until_resol
     assert!(out.contains("failed part way"), "{out}");
     database.drop().await;
 }
+
+/// The key of every index of `collection` but `_id_`, as field names in the server's order,
+/// sorted (nx-27017 names indexes itself, so names are not compared).
+async fn index_keys(database: &MongoTestDatabase, collection: &str) -> Vec<Vec<String>> {
+    let mut keys: Vec<Vec<String>> = database
+        .store
+        .run_cursor_command(foxdb::document_store::bson::doc! {"listIndexes": collection})
+        .await
+        .expect("lists indexes")
+        .iter()
+        .filter(|index| index.get_str("name").ok() != Some("_id_"))
+        .map(|index| {
+            index
+                .get_document("key")
+                .map(|key| key.keys().cloned().collect())
+                .unwrap_or_default()
+        })
+        .collect();
+    keys.sort();
+    keys
+}
+
+#[tokio::test]
+async fn compound_index_keys_keep_the_order_the_manifest_writes() {
+    let database = MongoTestDatabase::new("keyorder").await;
+    let url = database.url.expose();
+    // A mapping (its order comes from the file) and a JSON string (the form that keeps its
+    // order through the Kubernetes API), both out of alphabetical order.
+    let manifest = r#"apiVersion: foxdb.dev/v1alpha1
+kind: FoxMigration
+metadata: {name: indexes}
+spec:
+  databaseRef: {name: db}
+  version: 1
+  name: compound indexes
+  upCommands:
+    - create: posts
+    - createIndexes: posts
+      indexes:
+        - key: {title: 1, author: -1}
+          name: title_author
+        - name: published_score
+          key:
+            published: -1
+            score: 1
+            author: 1
+    - '{"createIndexes": "posts", "indexes": [{"key": {"tag": 1, "day": -1}, "name": "tag_day"}]}'
+"#;
+    let file = manifest_file(manifest);
+    let path = file.path.to_str().expect("utf-8 path");
+    let (code, out) = migrate(&["up"], path, url);
+    assert_eq!(code, Some(0), "{out}");
+    let strings = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        index_keys(&database, "posts").await,
+        vec![
+            strings(&["published", "score", "author"]),
+            strings(&["tag", "day"]),
+            strings(&["title", "author"]),
+        ]
+    );
+    // Applied once: a second run changes nothing and the checksum still matches.
+    let (code, out) = migrate(&["status", "--detailed-exitcode"], path, url);
+    assert_eq!(code, Some(0), "{out}");
+    database.drop().await;
+}
