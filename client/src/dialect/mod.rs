@@ -3,6 +3,7 @@
 //! One [`Dialect`] trait holds the behaviour shared by every engine in default methods; each
 //! backend module overrides only what its engine does differently (the `sea-query` shape).
 
+pub(crate) mod copy_text;
 mod mysql;
 mod mysql_limits;
 mod postgres;
@@ -201,6 +202,13 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
     /// `returning` on filtered writes with [`crate::Error::Unsupported`].
     fn supports_returning(&self) -> bool {
         true
+    }
+
+    /// The statement that loads rows of `columns` into `table` in bulk from data sent after it
+    /// in the COPY text format ([`copy_text`]), where the engine has one (PostgreSQL's
+    /// `COPY ... FROM STDIN`). `None`: `insert_many` writes multi-row `INSERT` statements.
+    fn copy_from_stdin(&self, _table: &str, _columns: &[&str]) -> Option<String> {
+        None
     }
 
     /// Whether schema changes (DDL) run inside a transaction that can roll them back. Where

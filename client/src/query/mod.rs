@@ -123,7 +123,7 @@ pub use condition::Condition;
 pub(crate) use condition::key_condition;
 pub use conflict::{ColumnList, Insert, OnConflict, OnConflictDoNothing, OnConflictUpdate};
 pub use filtered_write::{Delete, Update, delete, update};
-pub use insert_many::{insert_many, insert_many_returning};
+pub use insert_many::{COPY_MIN_ROWS, insert_many, insert_many_returning};
 pub use join::{Alternatives, JoinSelect, JoinSelectColumns};
 pub(crate) use join_path::JoinLink;
 pub use join_path::{IntoJoinPath, JoinPath};
