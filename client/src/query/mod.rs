@@ -102,6 +102,7 @@ mod conflict;
 mod filtered_write;
 mod in_subquery;
 mod insert_many;
+mod rendered_statements;
 pub mod join;
 mod join_path;
 mod json_path;
