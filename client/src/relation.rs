@@ -590,8 +590,9 @@ struct KeySlots {
 
 impl KeySlots {
     fn of(keys: Vec<Value>) -> Self {
-        let mut distinct = Vec::new();
-        let mut slots = FxHashMap::default();
+        let mut distinct = Vec::with_capacity(keys.len());
+        let mut slots =
+            FxHashMap::with_capacity_and_hasher(keys.len(), rustc_hash::FxBuildHasher);
         let of_parent = keys
             .into_iter()
             .map(|key| {

@@ -179,7 +179,8 @@ pub struct Update<M> {
 /// Starts an `UPDATE` of rows of `M`.
 pub fn update<M: Model>() -> Update<M> {
     Update {
-        assignments: Vec::new(),
+        // Every update sets a column: room for a few at once.
+        assignments: Vec::with_capacity(4),
         scope: Scope::default(),
         _model: PhantomData,
     }
