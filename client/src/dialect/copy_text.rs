@@ -94,19 +94,22 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// Text with COPY's four special bytes escaped (a NUL, which PostgreSQL text cannot hold,
 /// fails on the server as it does bound).
 fn write_escaped(out: &mut String, text: &str) {
-    if !text.contains(['\\', '\t', '\n', '\r']) {
-        out.push_str(text);
-        return;
+    // Runs between special bytes go in whole; the four are ASCII, so every cut falls on a
+    // character boundary.
+    let mut run = 0;
+    for (i, byte) in text.bytes().enumerate() {
+        let escaped = match byte {
+            b'\\' => "\\\\",
+            b'\t' => "\\t",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            _ => continue,
+        };
+        out.push_str(&text[run..i]);
+        out.push_str(escaped);
+        run = i + 1;
     }
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c => out.push(c),
-        }
-    }
+    out.push_str(&text[run..]);
 }
 
 /// The shortest text that reads back to `x` (exponent form for very large and small values),
