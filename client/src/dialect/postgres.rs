@@ -227,7 +227,7 @@ impl Dialect for Postgres {
 
     fn write_placeholder(&self, out: &mut String, n: usize) {
         out.push('$');
-        super::write_decimal(out, n);
+        super::write_decimal(out, n as u64);
     }
 
     fn native_type(&self, table: &str, column: &Column) -> String {
