@@ -32,8 +32,8 @@ use crate::connection::Value;
 /// Texts kept per thread: far more than the distinct writes of a service.
 const MAX_TEXTS: usize = 1024;
 /// Parts a shape holds at most (table, columns set, comparisons); longer statements are
-/// rendered each time.
-const MAX_PARTS: usize = 24;
+/// rendered each time. Few, so a shape is cheap to build and move.
+const MAX_PARTS: usize = 10;
 
 /// One element of a shape: a name by identity with what it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
