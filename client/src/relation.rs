@@ -591,8 +591,7 @@ struct KeySlots {
 impl KeySlots {
     fn of(keys: Vec<Value>) -> Self {
         let mut distinct = Vec::with_capacity(keys.len());
-        let mut slots =
-            FxHashMap::with_capacity_and_hasher(keys.len(), rustc_hash::FxBuildHasher);
+        let mut slots = FxHashMap::with_capacity_and_hasher(keys.len(), rustc_hash::FxBuildHasher);
         let of_parent = keys
             .into_iter()
             .map(|key| {
