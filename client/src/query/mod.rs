@@ -90,9 +90,9 @@
 // Layers, each importing only those above it: `ast` (the tree) and `writer` (text and bound
 // values); `render` (the tree as SQL, over `writer` and the engine's `Dialect`); the builders
 // (`column`, `condition`, `like`, `aggregate`, `select`, `selection`, `in_subquery`,
-// `join_path`, `join`); the writes (`filtered_write`, `write_hooks`, `write`, `insert_many`,
-// `conflict`, and
-// `write_methods`, the pool's and transactions' methods over them).
+// `join_path`, `join`); the writes (`rendered_statements`, the texts of updates and deletes
+// kept per shape, below `filtered_write`; `write_hooks`, `write`, `insert_many`, `conflict`,
+// and `write_methods`, the pool's and transactions' methods over them).
 mod aggregate;
 mod any_array;
 pub(crate) mod ast;
