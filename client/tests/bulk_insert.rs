@@ -84,7 +84,7 @@ fn sample(i: usize) -> Sample {
         .expect("valid")
         .with_timezone(&Utc)
         + chrono::Duration::seconds(i as i64);
-    let some = |n: usize| i % n != 0;
+    let some = |n: usize| !i.is_multiple_of(n);
     Sample {
         id: 0,
         label: format!("{text}#{i}"),
@@ -95,7 +95,7 @@ fn sample(i: usize) -> Sample {
         ),
         amount: some(6).then(|| rust_decimal::Decimal::new(-(i as i64) * 1001, 3)),
         ratio: some(3).then(|| ratios[i % ratios.len()]),
-        flag: some(8).then_some(i % 2 == 0),
+        flag: some(8).then_some(i.is_multiple_of(2)),
         count: some(9).then_some(i64::MIN + i as i64),
         happened_at: some(10).then_some(instant),
         local_time: some(11).then(|| instant.naive_utc()),
