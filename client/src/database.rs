@@ -741,6 +741,10 @@ impl Database {
         if self.routing.is_some() {
             return Ok(None);
         }
+        #[allow(
+            clippy::infallible_destructuring_match,
+            reason = "one arm per engine compiled in"
+        )]
         let pooled = match &self.pool {
             #[cfg(feature = "postgres")]
             Pool::Postgres(p) => p,

@@ -506,6 +506,10 @@ impl Executor for &mut Transaction {
 
     #[cfg(feature = "postgres")]
     async fn copy_in(&mut self, statement: &str, data: &str) -> Result<Option<u64>> {
+        #[allow(
+            clippy::infallible_destructuring_match,
+            reason = "one arm per engine compiled in"
+        )]
         let connection = match &mut self.inner {
             #[cfg(feature = "postgres")]
             Inner::Postgres(t) => &mut **t,
