@@ -11,7 +11,7 @@ REPOSITORY := https://github.com/foxdb/foxdb
 # repository path) go to the file on GitHub, its `.md` name restored where mdBook wrote `.html`.
 export REPOSITORY_LINKS := BEGIN { $$up = shift; $$root = shift } s{href="\Q$$up\E/([^"\#]*)}{my $$p = $$1; (my $$md = $$p) =~ s/\.html$$/.md/; $$p = $$md if $$p =~ /\.html$$/ && -e "$$root/$$md"; qq{href="$(REPOSITORY)/blob/main/$$p}}ge
 
-.PHONY: docs demo demo-mongo build test test-rust services crds crds-check chart-check client-deps-check lint fmt fuzz clean bench bench-instructions bench-migrate bench-realtime bench-routing
+.PHONY: docs demo demo-mongo build test test-rust services crds crds-check chart-check client-deps-check lint fmt fuzz clean bench bench-instructions bench-bulk-insert bench-migrate bench-realtime bench-routing
 
 ## demo: validate the blog example, plan it, apply it to embedded SQLite, run its versioned
 ## migrations, show the re-plan is empty
@@ -95,6 +95,14 @@ bench-instructions: services
 	@command -v valgrind >/dev/null || (apt-get update && apt-get install -y valgrind)
 	$(CARGO) build --release -p fox-bench --no-default-features --bin bench-instructions
 	$(TARGET_DIR)/release/bench-instructions $(BENCH_INSTRUCTIONS_ARGS)
+
+## bench-bulk-insert: insert_many of 10,000 rows on PostgreSQL, foxdb's COPY path against the multi-row
+## INSERT it ran before and raw sqlx doing either: interleaved wall-clock rounds and client instructions
+## per insert (valgrind callgrind); a few minutes (release build). BENCH_BULK_INSERT_ARGS='--rows 1000'
+bench-bulk-insert: services
+	@command -v valgrind >/dev/null || (apt-get update && apt-get install -y valgrind)
+	$(CARGO) build --release -p fox-bench --no-default-features --bin bench-bulk-insert
+	$(TARGET_DIR)/release/bench-bulk-insert $(BENCH_BULK_INSERT_ARGS)
 
 ## bench-routing: client instructions per read (valgrind callgrind) through the replica router vs a
 ## direct connection to the replica, on a PostgreSQL primary/replica pair of its own (release build);

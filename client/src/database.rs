@@ -495,23 +495,24 @@ impl Database {
     /// one): for work that wants a whole session, such as reading the schema.
     pub(crate) async fn detached_connection(&self) -> Result<crate::Connection> {
         let backend = self.backend();
+        let now = std::time::Instant::now();
         let connection = match &self.pool {
             #[cfg(feature = "postgres")]
             Pool::Postgres(p) => p
                 .kept
-                .checkout(&p.pool)
+                .checkout(&p.pool, now)
                 .await
                 .map(|c| crate::Connection::Postgres(c.detach())),
             #[cfg(feature = "mysql")]
             Pool::MySql(p) => p
                 .kept
-                .checkout(&p.pool)
+                .checkout(&p.pool, now)
                 .await
                 .map(|c| crate::Connection::MySql(c.detach())),
             #[cfg(feature = "sqlite")]
             Pool::Sqlite(p) => p
                 .kept
-                .checkout(&p.pool)
+                .checkout(&p.pool, now)
                 .await
                 .map(|c| crate::Connection::Sqlite(c.detach())),
         };
@@ -603,7 +604,7 @@ impl Database {
         let mut decoded = Vec::new();
         // On a connection taken from the pool rather than through the pool's executor: rows
         // then pass one stream fewer on their way here.
-        let fetched = on_engine!(&self.pool, Pool(p) => match p.kept.checkout(&p.pool).await {
+        let (fetched, finished) = on_engine!(&self.pool, Pool(p) => match p.kept.checkout(&p.pool, started).await {
             Ok(mut connection) => {
                 let fetched = bind_all(sqlx::query(statement), values)
                     .try_map(|row| {
@@ -612,16 +613,17 @@ impl Database {
                     })
                     .fetch_all(&mut *connection)
                     .await;
+                let finished = std::time::Instant::now();
                 if fetched.is_ok() {
-                    p.kept.keep(&p.pool, connection);
+                    p.kept.keep(&p.pool, connection, finished);
                 }
-                fetched
+                (fetched, finished)
             }
-            Err(error) => Err(error),
+            Err(error) => (Err(error), std::time::Instant::now()),
         });
         self.stats.record_statement(
             known,
-            started.elapsed(),
+            finished.saturating_duration_since(started),
             fetched.as_ref().is_err_and(|e| !is_carried_decode_error(e)),
         );
         match fetched {
@@ -658,21 +660,25 @@ impl Database {
         let known = self.stats.statement(sql);
         known.check_parameters(backend, sql, values)?;
         let statement = known.sql();
-        let executed = on_engine!(&self.pool, Pool(p) => match p.kept.checkout(&p.pool).await {
+        let (executed, finished) = on_engine!(&self.pool, Pool(p) => match p.kept.checkout(&p.pool, started).await {
             Ok(mut connection) => {
                 let executed = bind_all(sqlx::query(statement), values)
                     .execute(&mut *connection)
                     .await
                     .map(Executed::from);
+                let finished = std::time::Instant::now();
                 if executed.is_ok() {
-                    p.kept.keep(&p.pool, connection);
+                    p.kept.keep(&p.pool, connection, finished);
                 }
-                executed
+                (executed, finished)
             }
-            Err(error) => Err(error),
+            Err(error) => (Err(error), std::time::Instant::now()),
         });
-        self.stats
-            .record_statement(&known, started.elapsed(), executed.is_err());
+        self.stats.record_statement(
+            &known,
+            finished.saturating_duration_since(started),
+            executed.is_err(),
+        );
         executed.map_err(|e| Error::query(backend, Some(sql), e))
     }
 
@@ -726,6 +732,54 @@ impl Database {
             .collect())
     }
 
+    /// Runs `statement` (`COPY ... FROM STDIN`) with `data` on this pool: the bulk path of
+    /// [`Executor::copy_in`], counted in the statistics and bumping cache versions as a
+    /// statement does. `None` on engines without one, and on a handle with replicas, whose
+    /// writes go through the router (which marks them for read-your-writes).
+    #[cfg(feature = "postgres")]
+    async fn run_copy_in(&self, statement: &str, data: &str) -> Result<Option<u64>> {
+        if self.routing.is_some() {
+            return Ok(None);
+        }
+        #[allow(
+            clippy::infallible_destructuring_match,
+            reason = "one arm per engine compiled in"
+        )]
+        let pooled = match &self.pool {
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(p) => p,
+            #[cfg(feature = "mysql")]
+            Pool::MySql(_) => return Ok(None),
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(_) => return Ok(None),
+        };
+        self.statements
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let started = std::time::Instant::now();
+        let known = self.stats.statement(statement);
+        let copied = match pooled.kept.checkout(&pooled.pool, started).await {
+            Ok(mut connection) => {
+                let copied =
+                    crate::backend::postgres_copy_in(&mut connection, statement, data).await;
+                if copied.is_ok() {
+                    pooled
+                        .kept
+                        .keep(&pooled.pool, connection, std::time::Instant::now());
+                }
+                copied
+            }
+            Err(error) => Err(error),
+        };
+        self.stats
+            .record_statement(&known, started.elapsed(), copied.is_err());
+        if self.bumps_cache_versions() {
+            self.written(statement).await;
+        }
+        copied
+            .map(Some)
+            .map_err(|e| Error::query(self.backend(), Some(statement), e))
+    }
+
     /// Whether `other` is a clone of this handle (the same pool).
     pub(crate) fn same_pool(&self, other: &Database) -> bool {
         std::sync::Arc::ptr_eq(&self.statements, &other.statements)
@@ -773,6 +827,11 @@ impl Executor for &Database {
 
     async fn execute(&mut self, sql: &str, values: &[Value]) -> Result<Executed> {
         self.run(sql, values).await
+    }
+
+    #[cfg(feature = "postgres")]
+    async fn copy_in(&mut self, statement: &str, data: &str) -> Result<Option<u64>> {
+        Database::run_copy_in(self, statement, data).await
     }
 }
 

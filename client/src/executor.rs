@@ -75,6 +75,22 @@ pub trait Executor: Send + Sized {
         sql: &str,
         values: &[Value],
     ) -> impl Future<Output = Result<Executed>> + Send;
+
+    /// Loads rows in bulk: `statement` (the dialect's
+    /// [`crate::dialect::Dialect::copy_from_stdin`]) followed by `data` in the COPY text format;
+    /// returns the rows loaded, or `None` when this executor has no bulk path (another engine,
+    /// a handle with replicas, a tenant handle), and the caller inserts with statements instead.
+    ///
+    /// # Errors
+    /// Database errors; nothing is loaded then.
+    fn copy_in(
+        &mut self,
+        statement: &str,
+        data: &str,
+    ) -> impl Future<Output = Result<Option<u64>>> + Send {
+        let _ = (statement, data);
+        std::future::ready(Ok(None))
+    }
 }
 
 impl<E: Executor> Executor for &mut E {
@@ -113,6 +129,14 @@ impl<E: Executor> Executor for &mut E {
         values: &[Value],
     ) -> impl Future<Output = Result<Executed>> + Send {
         (**self).execute(sql, values)
+    }
+
+    fn copy_in(
+        &mut self,
+        statement: &str,
+        data: &str,
+    ) -> impl Future<Output = Result<Option<u64>>> + Send {
+        (**self).copy_in(statement, data)
     }
 }
 

@@ -59,14 +59,19 @@ impl<DB: sqlx::Database> KeptConnections<DB> {
         }
     }
 
-    /// The most recently kept connection, else one from `pool`.
+    /// The most recently kept connection, else one from `pool`; `now` is the statement's
+    /// start (one clock read serves the statement's timing and this).
     ///
     /// # Errors
     /// The pool's: no connection within its acquire timeout, or opening one failed.
-    pub(crate) async fn checkout(&self, pool: &sqlx::Pool<DB>) -> sqlx::Result<PoolConnection<DB>> {
+    pub(crate) async fn checkout(
+        &self,
+        pool: &sqlx::Pool<DB>,
+        now: Instant,
+    ) -> sqlx::Result<PoolConnection<DB>> {
         while let Some(kept) = self.take() {
             let mut connection = kept.connection;
-            if kept.since.elapsed() < self.ping_after_idle {
+            if now.saturating_duration_since(kept.since) < self.ping_after_idle {
                 return Ok(connection);
             }
             match sqlx::Connection::ping(&mut *connection).await {
@@ -90,8 +95,8 @@ impl<DB: sqlx::Database> KeptConnections<DB> {
 
     /// Keeps `connection` for the next statement, unless the pool is exhausted (something may
     /// be waiting for it) or closing: then it goes back to the pool. A kept connection unused for the ping
-    /// window goes back to the pool now.
-    pub(crate) fn keep(&self, pool: &sqlx::Pool<DB>, connection: PoolConnection<DB>) {
+    /// window goes back to the pool now. `now` is the time the statement finished.
+    pub(crate) fn keep(&self, pool: &sqlx::Pool<DB>, connection: PoolConnection<DB>, now: Instant) {
         // A closing pool waits for every connection: it gets this one back.
         if pool.is_closed() || exhausted(pool) {
             return;
@@ -100,11 +105,13 @@ impl<DB: sqlx::Database> KeptConnections<DB> {
             let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
             let stale = kept
                 .first()
-                .is_some_and(|oldest| oldest.since.elapsed() >= self.ping_after_idle)
+                .is_some_and(|oldest| {
+                    now.saturating_duration_since(oldest.since) >= self.ping_after_idle
+                })
                 .then(|| kept.remove(0));
             kept.push(Kept {
                 connection,
-                since: Instant::now(),
+                since: now,
             });
             stale
         };

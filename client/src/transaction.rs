@@ -503,4 +503,31 @@ impl Executor for &mut Transaction {
     async fn execute(&mut self, sql: &str, values: &[Value]) -> Result<Executed> {
         self.run(sql, values).await
     }
+
+    #[cfg(feature = "postgres")]
+    async fn copy_in(&mut self, statement: &str, data: &str) -> Result<Option<u64>> {
+        #[allow(
+            clippy::infallible_destructuring_match,
+            reason = "one arm per engine compiled in"
+        )]
+        let connection = match &mut self.inner {
+            #[cfg(feature = "postgres")]
+            Inner::Postgres(t) => &mut **t,
+            #[cfg(feature = "mysql")]
+            Inner::MySql(_) => return Ok(None),
+            #[cfg(feature = "sqlite")]
+            Inner::Sqlite(_) => return Ok(None),
+        };
+        self.statements
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.hooks.note_statement(statement);
+        let started = std::time::Instant::now();
+        let known = self.stats.statement(statement);
+        let copied = crate::backend::postgres_copy_in(connection, statement, data).await;
+        self.stats
+            .record_statement(&known, started.elapsed(), copied.is_err());
+        copied
+            .map(Some)
+            .map_err(|e| Error::query(Backend::Postgres, Some(statement), e))
+    }
 }

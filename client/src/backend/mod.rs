@@ -16,6 +16,9 @@ mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+#[cfg(feature = "postgres")]
+pub(crate) use postgres::copy_in as postgres_copy_in;
+
 use std::fmt;
 
 use crate::error::Error;

@@ -197,6 +197,13 @@ pub fn tables_written(sql: &str) -> Written {
             return Written::Unknown;
         }
         table_at(&tokens, skip(at + 1, &["ONLY"]))
+    } else if first.is("COPY") {
+        // `COPY table (columns) FROM STDIN` loads rows into the table; anything else
+        // (`COPY (query) TO ...`) is left unknown.
+        if !tokens.iter().any(|t| t.is("FROM")) {
+            return Written::Unknown;
+        }
+        table_at(&tokens, 1)
     } else if first.is("TRUNCATE") {
         table_at(&tokens, skip(1, &["TABLE", "ONLY"]))
     } else if first.is("ALTER") || first.is("DROP") || first.is("CREATE") {
@@ -220,7 +227,8 @@ pub fn tables_written(sql: &str) -> Written {
             if !tokens[end..]
                 .iter()
                 .any(|t| t.is("JOIN") || *t == Token::Other(','))
-                || first.is("INSERT") =>
+                || first.is("INSERT")
+                || first.is("COPY") =>
         {
             Written::Tables(vec![table])
         }
@@ -285,5 +293,13 @@ mod tests {
             Written::Unknown
         );
         assert_eq!(tables_written("CALL refresh()"), Written::Unknown);
+        assert_eq!(
+            tables_written(r#"COPY "users" ("name", "bio") FROM STDIN"#),
+            Written::Tables(vec!["users".into()])
+        );
+        assert_eq!(
+            tables_written("COPY (SELECT 1) TO STDOUT"),
+            Written::Unknown
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! One [`Dialect`] trait holds the behaviour shared by every engine in default methods; each
 //! backend module overrides only what its engine does differently (the `sea-query` shape).
 
+pub(crate) mod copy_text;
 mod mysql;
 mod mysql_limits;
 mod postgres;
@@ -203,6 +204,13 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         true
     }
 
+    /// The statement that loads rows of `columns` into `table` in bulk from data sent after it
+    /// in the COPY text format ([`copy_text`]), where the engine has one (PostgreSQL's
+    /// `COPY ... FROM STDIN`). `None`: `insert_many` writes multi-row `INSERT` statements.
+    fn copy_from_stdin(&self, _table: &str, _columns: &[&str]) -> Option<String> {
+        None
+    }
+
     /// Whether schema changes (DDL) run inside a transaction that can roll them back. Where
     /// they do not (MySQL commits each DDL statement implicitly), the schema engine records
     /// progress per statement so an interrupted apply resumes instead of repeating.
@@ -345,11 +353,21 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
 
     /// ` LIMIT n OFFSET m` after a `SELECT`, either part optional; empty without both.
     fn limit_offset(&self, limit: Option<u64>, offset: Option<u64>) -> String {
-        match (limit, offset) {
-            (Some(limit), Some(offset)) => format!(" LIMIT {limit} OFFSET {offset}"),
-            (Some(limit), None) => format!(" LIMIT {limit}"),
-            (None, Some(offset)) => format!(" OFFSET {offset}"),
-            (None, None) => String::new(),
+        let mut clause = String::new();
+        self.write_limit_offset(&mut clause, limit, offset);
+        clause
+    }
+
+    /// [`Dialect::limit_offset`] written onto the end of `out` (the query builder writes it
+    /// so, without a string of its own).
+    fn write_limit_offset(&self, out: &mut String, limit: Option<u64>, offset: Option<u64>) {
+        if let Some(limit) = limit {
+            out.push_str(" LIMIT ");
+            write_decimal(out, limit);
+        }
+        if let Some(offset) = offset {
+            out.push_str(" OFFSET ");
+            write_decimal(out, offset);
         }
     }
 
@@ -679,7 +697,7 @@ pub(crate) fn write_quoted_with(out: &mut String, quote: char, identifier: &str)
 
 /// `n` in decimal onto the end of `out`, without the formatting machinery (placeholders are
 /// written once per bound value).
-pub(crate) fn write_decimal(out: &mut String, n: usize) {
+pub(crate) fn write_decimal(out: &mut String, n: u64) {
     let mut digits = [0u8; 20];
     let mut start = digits.len();
     let mut rest = n;

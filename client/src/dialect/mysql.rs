@@ -129,12 +129,16 @@ impl Dialect for MySql {
     }
 
     /// An OFFSET needs a LIMIT before it: the largest one stands for none.
-    fn limit_offset(&self, limit: Option<u64>, offset: Option<u64>) -> String {
+    fn write_limit_offset(&self, out: &mut String, limit: Option<u64>, offset: Option<u64>) {
+        // MySQL has no OFFSET without LIMIT: the largest limit stands for none.
         let limit = limit.or(offset.map(|_| u64::MAX));
-        match (limit, offset) {
-            (Some(limit), Some(offset)) => format!(" LIMIT {limit} OFFSET {offset}"),
-            (Some(limit), None) => format!(" LIMIT {limit}"),
-            (None, _) => String::new(),
+        if let Some(limit) = limit {
+            out.push_str(" LIMIT ");
+            super::write_decimal(out, limit);
+            if let Some(offset) = offset {
+                out.push_str(" OFFSET ");
+                super::write_decimal(out, offset);
+            }
         }
     }
 

@@ -211,9 +211,23 @@ impl Dialect for Postgres {
         sql.starts_with("ALTER TYPE ") && sql.contains(" ADD VALUE IF NOT EXISTS ")
     }
 
+    fn copy_from_stdin(&self, table: &str, columns: &[&str]) -> Option<String> {
+        let mut statement = String::from("COPY ");
+        self.write_quoted(&mut statement, table);
+        statement.push_str(" (");
+        for (i, column) in columns.iter().enumerate() {
+            if i > 0 {
+                statement.push_str(", ");
+            }
+            self.write_quoted(&mut statement, column);
+        }
+        statement.push_str(") FROM STDIN");
+        Some(statement)
+    }
+
     fn write_placeholder(&self, out: &mut String, n: usize) {
         out.push('$');
-        super::write_decimal(out, n);
+        super::write_decimal(out, n as u64);
     }
 
     fn native_type(&self, table: &str, column: &Column) -> String {

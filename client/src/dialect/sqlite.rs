@@ -133,12 +133,19 @@ impl Dialect for Sqlite {
     }
 
     /// An OFFSET needs a LIMIT before it: `LIMIT -1` stands for none.
-    fn limit_offset(&self, limit: Option<u64>, offset: Option<u64>) -> String {
-        match (limit, offset) {
-            (Some(limit), Some(offset)) => format!(" LIMIT {limit} OFFSET {offset}"),
-            (Some(limit), None) => format!(" LIMIT {limit}"),
-            (None, Some(offset)) => format!(" LIMIT -1 OFFSET {offset}"),
-            (None, None) => String::new(),
+    fn write_limit_offset(&self, out: &mut String, limit: Option<u64>, offset: Option<u64>) {
+        match limit {
+            Some(limit) => {
+                out.push_str(" LIMIT ");
+                super::write_decimal(out, limit);
+            }
+            // SQLite has no OFFSET without LIMIT: -1 stands for none.
+            None if offset.is_some() => out.push_str(" LIMIT -1"),
+            None => {}
+        }
+        if let Some(offset) = offset {
+            out.push_str(" OFFSET ");
+            super::write_decimal(out, offset);
         }
     }
 

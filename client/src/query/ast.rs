@@ -21,7 +21,7 @@ pub(crate) const LIMITED_ALIAS: &str = "_fox_limited";
 pub(crate) const THROUGH_ALIAS: &str = "_fox_through";
 
 /// A comparison operator.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Operator {
     Eq,
     Ne,

@@ -1,11 +1,13 @@
 //! `UPDATE` and `DELETE` of the rows of one model that a filter matches.
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use super::ast::Expr;
 use super::column::Column;
 use super::condition::Condition;
 use super::render::push_where;
+use super::rendered_statements::{StatementShape, push_filter_values, text_of};
 use super::writer::{EnumColumns, SqlWriter};
 use crate::Backend;
 use crate::connection::Value;
@@ -94,6 +96,38 @@ impl Scope {
     fn push_where(&self, writer: &mut SqlWriter) {
         push_where(writer, self.filter.as_ref(), None);
     }
+
+    /// Whether a statement on `M` in this scope has a text that depends on its shape alone
+    /// (see [`super::rendered_statements`]): no schema, every tenant or no tenant column, no
+    /// enum columns.
+    fn text_is_shaped<M: Model>(&self) -> bool {
+        self.schema.is_none()
+            && !self.all_tenants
+            && M::TENANT_COLUMN.is_none()
+            && M::ENUM_COLUMNS.is_empty()
+    }
+}
+
+/// The text of `write` (kept from an earlier statement of the same `shape` on this thread,
+/// else rendered) and its values; `collect` gathers the values in the renderer's order when
+/// the text was kept.
+fn shaped_statement<M: Model, W: FilteredWrite<M>>(
+    write: &W,
+    backend: Backend,
+    shape: Option<StatementShape>,
+    collect: impl FnOnce(&mut Vec<Value>),
+) -> Result<(Arc<str>, Vec<Value>)> {
+    let Some(shape) = shape else {
+        let (sql, values) = write.render(backend)?.finish();
+        return Ok((sql.into(), values));
+    };
+    let (text, rendered) = text_of(&shape, || write.render(backend).map(SqlWriter::finish))?;
+    let values = rendered.unwrap_or_else(|| {
+        let mut values = Vec::with_capacity(4);
+        collect(&mut values);
+        values
+    });
+    Ok((text, values))
 }
 
 /// What [`Update`] and [`Delete`] differ in; their `exec` and `returning` are shared
@@ -104,7 +138,15 @@ pub(super) trait FilteredWrite<M: Model> {
 
     fn scope(&self) -> &Scope;
 
+    /// Refuses what this statement cannot be (no filter without `.all_rows()`, an `UPDATE`
+    /// setting nothing).
+    fn check(&self, backend: Backend) -> Result<()>;
+
     fn render(&self, backend: Backend) -> Result<SqlWriter>;
+
+    /// The statement and its values as `render` writes them, the text kept per shape
+    /// ([`super::rendered_statements`]): what `exec` runs.
+    fn statement(&self, backend: Backend) -> Result<(Arc<str>, Vec<Value>)>;
 }
 
 /// The statement followed by `RETURNING` every column of `M`, or why it is refused.
@@ -137,7 +179,8 @@ pub struct Update<M> {
 /// Starts an `UPDATE` of rows of `M`.
 pub fn update<M: Model>() -> Update<M> {
     Update {
-        assignments: Vec::new(),
+        // Every update sets a column: room for a few at once.
+        assignments: Vec::with_capacity(4),
         scope: Scope::default(),
         _model: PhantomData,
     }
@@ -255,8 +298,7 @@ impl<M: Model> FilteredWrite<M> for Update<M> {
         &self.scope
     }
 
-    /// The statement, or why it is refused.
-    fn render(&self, backend: Backend) -> Result<SqlWriter> {
+    fn check(&self, backend: Backend) -> Result<()> {
         let statement = || format!("{} of {}", Self::STATEMENT, M::TABLE);
         self.scope
             .refuse_unscoped(backend, statement, "change every row")?;
@@ -266,6 +308,32 @@ impl<M: Model> FilteredWrite<M> for Update<M> {
                 feature: format!("{} that sets no column (call .set())", statement()),
             });
         }
+        Ok(())
+    }
+
+    fn statement(&self, backend: Backend) -> Result<(Arc<str>, Vec<Value>)> {
+        self.check(backend)?;
+        let shape = self
+            .scope
+            .text_is_shaped::<M>()
+            .then(|| {
+                StatementShape::of_update(
+                    backend,
+                    M::TABLE,
+                    self.assignments.iter().map(|(column, _)| *column),
+                    self.scope.filter.as_ref(),
+                )
+            })
+            .flatten();
+        shaped_statement(self, backend, shape, |values| {
+            values.extend(self.assignments.iter().map(|(_, value)| value.clone()));
+            push_filter_values(self.scope.filter.as_ref(), values);
+        })
+    }
+
+    /// The statement, or why it is refused.
+    fn render(&self, backend: Backend) -> Result<SqlWriter> {
+        self.check(backend)?;
         let mut writer = self.scope.writer::<M>(backend);
         writer.push("UPDATE ");
         writer.push_table(M::TABLE);
@@ -363,13 +431,29 @@ impl<M: Model> FilteredWrite<M> for Delete<M> {
         &self.scope
     }
 
-    /// The statement, or why it is refused.
-    fn render(&self, backend: Backend) -> Result<SqlWriter> {
+    fn check(&self, backend: Backend) -> Result<()> {
         self.scope.refuse_unscoped(
             backend,
             || format!("{} from {}", Self::STATEMENT, M::TABLE),
             "delete every row",
-        )?;
+        )
+    }
+
+    fn statement(&self, backend: Backend) -> Result<(Arc<str>, Vec<Value>)> {
+        self.check(backend)?;
+        let shape = self
+            .scope
+            .text_is_shaped::<M>()
+            .then(|| StatementShape::of_delete(backend, M::TABLE, self.scope.filter.as_ref()))
+            .flatten();
+        shaped_statement(self, backend, shape, |values| {
+            push_filter_values(self.scope.filter.as_ref(), values);
+        })
+    }
+
+    /// The statement, or why it is refused.
+    fn render(&self, backend: Backend) -> Result<SqlWriter> {
+        self.check(backend)?;
         let mut writer = self.scope.writer::<M>(backend);
         writer.push("DELETE FROM ");
         writer.push_table(M::TABLE);

@@ -90,9 +90,9 @@
 // Layers, each importing only those above it: `ast` (the tree) and `writer` (text and bound
 // values); `render` (the tree as SQL, over `writer` and the engine's `Dialect`); the builders
 // (`column`, `condition`, `like`, `aggregate`, `select`, `selection`, `in_subquery`,
-// `join_path`, `join`); the writes (`filtered_write`, `write_hooks`, `write`, `insert_many`,
-// `conflict`, and
-// `write_methods`, the pool's and transactions' methods over them).
+// `join_path`, `join`); the writes (`rendered_statements`, the texts of updates and deletes
+// kept per shape, below `filtered_write`; `write_hooks`, `write`, `insert_many`, `conflict`,
+// and `write_methods`, the pool's and transactions' methods over them).
 mod aggregate;
 mod any_array;
 pub(crate) mod ast;
@@ -107,6 +107,7 @@ mod join_path;
 mod json_path;
 pub mod like;
 pub(crate) mod render;
+mod rendered_statements;
 mod select;
 mod selection;
 pub mod source;
@@ -123,7 +124,7 @@ pub use condition::Condition;
 pub(crate) use condition::key_condition;
 pub use conflict::{ColumnList, Insert, OnConflict, OnConflictDoNothing, OnConflictUpdate};
 pub use filtered_write::{Delete, Update, delete, update};
-pub use insert_many::{insert_many, insert_many_returning};
+pub use insert_many::{COPY_MIN_ROWS, insert_many, insert_many_returning};
 pub use join::{Alternatives, JoinSelect, JoinSelectColumns};
 pub(crate) use join_path::JoinLink;
 pub use join_path::{IntoJoinPath, JoinPath};

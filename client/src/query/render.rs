@@ -341,8 +341,8 @@ pub(crate) fn push_select_tail(writer: &mut SqlWriter, core: &SelectCore, scope:
     push_where(writer, core.filter.as_ref(), scope);
     push_grouping(writer, core, scope);
     push_order(writer, &core.order);
-    let limit_offset = writer.dialect().limit_offset(core.limit, core.offset);
-    writer.push(&limit_offset);
+    let dialect = writer.dialect();
+    dialect.write_limit_offset(&mut writer.sql, core.limit, core.offset);
 }
 
 fn push_columns(writer: &mut SqlWriter, keyword: &str, columns: &[ColumnRef]) {

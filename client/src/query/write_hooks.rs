@@ -91,11 +91,13 @@ impl<M: Model> HookedWrite<M> for Delete<M> {
 }
 
 async fn exec<M: Model, W: HookedWrite<M>>(write: &W, mut database: impl Executor) -> Result<u64> {
-    let writer = write.render(database.backend())?;
+    let backend = database.backend();
     if write.scope().runs_hooks::<M>() {
+        // Refused before anything runs, as without hooks.
+        write.render(backend)?;
         return Ok(write.with_hooks(database, false).await?.0);
     }
-    let (sql, values) = writer.finish();
+    let (sql, values) = write.statement(backend)?;
     Ok(database.execute(&sql, &values).await?.rows_affected)
 }
 

@@ -79,11 +79,13 @@ impl SqlWriter {
     /// ([`SqlWriter::push_identifier`]): every engine resolves `"table"."column"` against a
     /// `"schema"."table"` the statement names.
     pub(crate) fn push_table(&mut self, table: &str) {
-        let name = match &self.schema {
-            Some(schema) => self.dialect.qualified_table(schema, table),
-            None => self.dialect.quote(table),
-        };
-        self.sql.push_str(&name);
+        match &self.schema {
+            Some(schema) => {
+                let name = self.dialect.qualified_table(schema, table);
+                self.sql.push_str(&name);
+            }
+            None => self.dialect.write_quoted(&mut self.sql, table),
+        }
     }
 
     /// Names unqualified select expressions through `table` from now on (`None`: unqualified).

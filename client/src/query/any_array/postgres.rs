@@ -52,14 +52,22 @@ pub(super) fn postgres_array_type(values: &[Value]) -> Option<&'static str> {
 /// PostgreSQL's text form of an array of `values` (of one kind [`postgres_array_type`] takes):
 /// `{1,2,3}`, text and timestamps quoted.
 pub(super) fn postgres_array_literal(values: &[Value]) -> String {
-    let mut literal = String::from("{");
+    use std::fmt::Write as _;
+    // Keys are mostly integers of a few digits: room for them at once.
+    let mut literal = String::with_capacity(2 + values.len() * 8);
+    literal.push('{');
     for (i, value) in values.iter().enumerate() {
         if i > 0 {
             literal.push(',');
         }
         match value {
-            Value::Int(i) => literal.push_str(&i.to_string()),
-            Value::Uuid(id) => literal.push_str(&id.hyphenated().to_string()),
+            // Written in place: a string per key cost more than the rest of the literal.
+            Value::Int(i) => {
+                let _ = write!(literal, "{i}");
+            }
+            Value::Uuid(id) => {
+                let _ = write!(literal, "{}", id.hyphenated());
+            }
             Value::Text(text) => {
                 literal.push('"');
                 for c in text.chars() {

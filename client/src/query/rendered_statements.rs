@@ -1,0 +1,230 @@
+//! The statement texts of builder updates and deletes, by their shape: a repeated
+//! `User::update().set(User::NAME, name).filter(User::ID.eq(id)).exec(&db)` renders its text
+//! once per thread; later runs only collect their values.
+//!
+//! # Guarantees
+//! - A shape holds everything such a statement's text depends on: the engine, the kind of
+//!   statement, the table, each column set, and the filter's comparisons (column and
+//!   operator) with how they are joined. Names are told apart by their identity (address and
+//!   length, the `&'static str`s of the model's derive) and every hit compares the whole
+//!   shape, so two shapes never share a text; the same name at another address only misses.
+//! - Only statements whose text depends on nothing else have a shape
+//!   ([`StatementShape::of_update`], [`StatementShape::of_delete`]): no schema, no
+//!   `.all_tenants()`, a model without tenant and enum columns (whose texts depend on the
+//!   executor and the values), and no filter or a filter of comparisons joined by `AND`.
+//!   Everything else is rendered each time.
+//! - The values come in the order the renderer binds them: the columns set, then the filter's
+//!   comparisons.
+//! - Debug builds render every cached statement again and compare, so each test that runs a
+//!   write checks the cache.
+//! - At most [`MAX_TEXTS`] texts per thread are kept; further shapes are rendered each time.
+
+use std::cell::RefCell;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use rustc_hash::{FxHashMap, FxHasher};
+
+use super::ast::{Expr, Operator};
+use crate::Backend;
+use crate::connection::Value;
+
+/// Texts kept per thread: far more than the distinct writes of a service.
+const MAX_TEXTS: usize = 1024;
+/// Parts a shape holds at most (table, columns set, comparisons); longer statements are
+/// rendered each time. Few, so a shape is cheap to build and move.
+const MAX_PARTS: usize = 10;
+
+/// One element of a shape: a name by identity with what it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Part {
+    address: usize,
+    length: usize,
+    role: Role,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Role {
+    /// The statement: its kind and engine, the table's name.
+    Statement { kind: Kind, backend: Backend },
+    /// A column set by an `UPDATE`.
+    Assigned,
+    /// A comparison of the filter, alone or inside an `AND` of `of` comparisons.
+    Compared { operator: Operator, of: Option<u8> },
+}
+
+/// The kind of statement a shape is of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(super) enum Kind {
+    Update,
+    Delete,
+}
+
+/// The shape of one statement, built without allocating.
+#[derive(Debug)]
+pub(super) struct StatementShape {
+    parts: [Part; MAX_PARTS],
+    len: usize,
+}
+
+impl StatementShape {
+    fn new(kind: Kind, backend: Backend, table: &'static str) -> Self {
+        let statement = Part {
+            address: table.as_ptr() as usize,
+            length: table.len(),
+            role: Role::Statement { kind, backend },
+        };
+        Self {
+            parts: [statement; MAX_PARTS],
+            len: 1,
+        }
+    }
+
+    /// Adds a part; `None` when the shape is full.
+    fn push(&mut self, name: &'static str, role: Role) -> Option<()> {
+        let part = self.parts.get_mut(self.len)?;
+        *part = Part {
+            address: name.as_ptr() as usize,
+            length: name.len(),
+            role,
+        };
+        self.len += 1;
+        Some(())
+    }
+
+    /// The shape of an `UPDATE` of `table` setting `columns`, filtered by `filter`; `None`
+    /// when its text depends on more than a shape holds (see the module's guarantees; the
+    /// caller checks the model and the scope).
+    pub(super) fn of_update(
+        backend: Backend,
+        table: &'static str,
+        columns: impl Iterator<Item = &'static str>,
+        filter: Option<&Expr>,
+    ) -> Option<Self> {
+        let mut shape = Self::new(Kind::Update, backend, table);
+        for column in columns {
+            shape.push(column, Role::Assigned)?;
+        }
+        shape.push_filter(filter)?;
+        Some(shape)
+    }
+
+    /// The shape of a `DELETE` from `table` filtered by `filter`, as
+    /// [`StatementShape::of_update`].
+    pub(super) fn of_delete(
+        backend: Backend,
+        table: &'static str,
+        filter: Option<&Expr>,
+    ) -> Option<Self> {
+        let mut shape = Self::new(Kind::Delete, backend, table);
+        shape.push_filter(filter)?;
+        Some(shape)
+    }
+
+    fn push_filter(&mut self, filter: Option<&Expr>) -> Option<()> {
+        match filter {
+            None => Some(()),
+            Some(Expr::Compare {
+                column, operator, ..
+            }) => self.push(
+                column,
+                Role::Compared {
+                    operator: *operator,
+                    of: None,
+                },
+            ),
+            Some(Expr::And(parts)) => {
+                let of = Some(u8::try_from(parts.len()).ok()?);
+                for part in parts {
+                    let Expr::Compare {
+                        column, operator, ..
+                    } = part
+                    else {
+                        return None;
+                    };
+                    self.push(
+                        column,
+                        Role::Compared {
+                            operator: *operator,
+                            of,
+                        },
+                    )?;
+                }
+                Some(())
+            }
+            Some(_) => None,
+        }
+    }
+
+    fn parts(&self) -> &[Part] {
+        &self.parts[..self.len]
+    }
+
+    fn hash(&self) -> u64 {
+        let mut hasher = FxHasher::default();
+        self.parts().hash(&mut hasher);
+        hasher.finish()
+    }
+}
+
+/// A text kept with its full shape, compared on every hit.
+struct Kept {
+    parts: Box<[Part]>,
+    text: Arc<str>,
+}
+
+thread_local! {
+    static TEXTS: RefCell<FxHashMap<u64, Vec<Kept>>> = RefCell::default();
+}
+
+/// The text of the statement of `shape`: kept from an earlier run on this thread, else
+/// `render`ed (and kept). Returns the text and, when rendered, the values `render` bound.
+pub(super) fn text_of<E>(
+    shape: &StatementShape,
+    render: impl FnOnce() -> Result<(String, Vec<Value>), E>,
+) -> Result<(Arc<str>, Option<Vec<Value>>), E> {
+    let hash = shape.hash();
+    let kept = TEXTS.with(|texts| {
+        texts.borrow().get(&hash).and_then(|entries| {
+            entries
+                .iter()
+                .find(|kept| &*kept.parts == shape.parts())
+                .map(|kept| kept.text.clone())
+        })
+    });
+    if let Some(text) = kept {
+        #[cfg(debug_assertions)]
+        if let Ok((rendered, _)) = render() {
+            assert_eq!(&*text, rendered, "the kept text of {shape:?}");
+        }
+        return Ok((text, None));
+    }
+    let (text, values) = render()?;
+    let text: Arc<str> = text.into();
+    TEXTS.with(|texts| {
+        let mut texts = texts.borrow_mut();
+        // Counted by hash: texts sharing one are as rare as they are few.
+        if texts.len() < MAX_TEXTS {
+            texts.entry(hash).or_default().push(Kept {
+                parts: shape.parts().into(),
+                text: text.clone(),
+            });
+        }
+    });
+    Ok((text, Some(values)))
+}
+
+/// The values a filter of a shape binds, in order (see [`StatementShape::push_filter`]).
+pub(super) fn push_filter_values(filter: Option<&Expr>, values: &mut Vec<Value>) {
+    match filter {
+        Some(Expr::Compare { value, .. }) => values.push(value.clone()),
+        Some(Expr::And(parts)) => {
+            for part in parts {
+                if let Expr::Compare { value, .. } = part {
+                    values.push(value.clone());
+                }
+            }
+        }
+        _ => {}
+    }
+}
