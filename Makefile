@@ -113,9 +113,10 @@ bench-routing: services
 	$(CARGO) build --release -p fox-bench --no-default-features --bin bench-routing
 	$(TARGET_DIR)/release/bench-routing $(BENCH_ROUTING_ARGS)
 
-## bench-migrate: the schema engine on 200 generated tables per engine vs raw DDL (release build)
+## bench-migrate: the schema engine on 200 and 2,000 generated tables per engine vs raw DDL
+## (release build; BENCH_MIGRATE_ARGS='--tables 200 --runs 3' for a shorter run, `--help` for all)
 bench-migrate: services
-	$(CARGO) run --release -p fox-bench --bin bench-migrate
+	$(CARGO) run --release -p fox-bench --bin bench-migrate -- $(BENCH_MIGRATE_ARGS)
 
 ## bench-realtime: commit → callback latency and throughput per engine next to raw LISTEN/NOTIFY, the
 ## gateway with 1,000 WebSocket clients, and the write cost of capture (release build)

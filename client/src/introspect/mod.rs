@@ -26,6 +26,8 @@ mod stored_float;
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 mod unmanaged;
 
+use std::collections::{HashMap, HashSet};
+
 use fox_crds::ColumnType;
 use fox_crds::schema::ReferentialAction;
 
@@ -33,7 +35,7 @@ use crate::Backend;
 use crate::connection::Connection;
 use crate::dialect::dialect_for;
 use crate::error::Result;
-use crate::schema::{Column, ColumnDefault, Schema};
+use crate::schema::{Column, ColumnDefault, Schema, TableAudit};
 
 /// Prefix of FoxDB's own tables, never part of a user schema.
 pub const BOOKKEEPING_PREFIX: &str = "_fox_";
@@ -54,33 +56,38 @@ pub async fn introspect_schema(connection: &mut Connection) -> Result<Schema> {
     };
     // Installed change capture: FoxDB's triggers on the table.
     let capture = crate::realtime::capture_for(connection.backend());
-    let captured = connection
+    let captured: HashSet<String> = connection
         .fetch_text_rows(capture.captured_tables(), &[])
-        .await?;
+        .await?
+        .into_iter()
+        .filter_map(|row| row.into_iter().next().flatten())
+        .collect();
     for table in &mut schema.tables {
-        table.realtime = captured
-            .iter()
-            .any(|row| row.first().and_then(Option::as_deref) == Some(table.name.as_str()));
+        table.realtime = captured.contains(&table.name);
     }
-    // Installed audit capture and its settings.
-    let audited = crate::audit::audited_tables(connection).await?;
+    // Installed audit capture and its settings (the first row of a table counts).
+    let mut audited: HashMap<String, TableAudit> = HashMap::new();
+    for audited_table in crate::audit::audited_tables(connection).await? {
+        audited
+            .entry(audited_table.table)
+            .or_insert(audited_table.settings);
+    }
     for table in &mut schema.tables {
-        table.audit = audited
-            .iter()
-            .find(|a| a.table == table.name)
-            .map(|a| a.settings.clone());
+        table.audit = audited.get(&table.name).cloned();
     }
     // Installed tenant isolation: FoxDB's row-level security policy, its column in its comment.
     if let Some(query) = crate::dialect::dialect_for(connection.backend()).tenant_isolated_tables()
     {
-        let isolated = connection.fetch_text_rows(query, &[]).await?;
+        let mut isolated: HashMap<String, String> = HashMap::new();
+        for row in connection.fetch_text_rows(query, &[]).await? {
+            if let [Some(name), column] = row.as_slice() {
+                isolated
+                    .entry(name.clone())
+                    .or_insert_with(|| column.clone().unwrap_or_default());
+            }
+        }
         for table in &mut schema.tables {
-            table.tenant_isolation = isolated.iter().find_map(|row| match row.as_slice() {
-                [Some(name), column] if *name == table.name => {
-                    Some(column.clone().unwrap_or_default())
-                }
-                _ => None,
-            });
+            table.tenant_isolation = isolated.get(&table.name).cloned();
         }
     }
     schema.normalize_order();

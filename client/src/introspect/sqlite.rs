@@ -1,5 +1,7 @@
 //! SQLite introspection from `sqlite_master` and the table-valued pragmas.
 
+use std::collections::HashMap;
+
 use fox_crds::ColumnType;
 use fox_crds::conventions::default_foreign_key_name;
 use sqlx::{Row, SqliteConnection};
@@ -17,12 +19,29 @@ const TABLES: &str = r"
 SELECT name, sql FROM sqlite_master
 WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\'
 ORDER BY name";
-const COLUMNS: &str =
-    r#"SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?1) ORDER BY cid"#;
-const INDEX_LIST: &str =
-    r#"SELECT name, "unique", origin, partial FROM pragma_index_list(?1) ORDER BY name"#;
-const INDEX_COLUMNS: &str = "SELECT name FROM pragma_index_info(?1) ORDER BY seqno";
-const FOREIGN_KEYS: &str = r#"SELECT id, "table", "from", "to", on_update, on_delete FROM pragma_foreign_key_list(?1) ORDER BY id, seq"#;
+
+// Every table's pragmas in one query each (the table-valued pragmas take the table from the
+// join), not a query per table: an in-process round trip per table and index is what a
+// schema of thousands of tables would pay for.
+const COLUMNS: &str = r#"
+SELECT m.name, p.name, p.type, p."notnull", p.dflt_value, p.pk
+FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS p
+WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\_%' ESCAPE '\'
+ORDER BY m.name, p.cid"#;
+
+// One row per key part; an expression key part has no column name.
+const INDEXES: &str = r#"
+SELECT m.name, l.name, l."unique", l.origin, l.partial, i.name
+FROM sqlite_master AS m JOIN pragma_index_list(m.name) AS l
+JOIN pragma_index_info(l.name) AS i
+WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\_%' ESCAPE '\'
+ORDER BY m.name, l.name, i.seqno"#;
+
+const FOREIGN_KEYS: &str = r#"
+SELECT m.name, f.id, f."table", f."from", f."to", f.on_update, f.on_delete
+FROM sqlite_master AS m JOIN pragma_foreign_key_list(m.name) AS f
+WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\_%' ESCAPE '\'
+ORDER BY m.name, f.id, f.seq"#;
 
 fn query_error(sql: &str, error: sqlx::Error) -> Error {
     Error::query(Backend::Sqlite, Some(sql), error)
@@ -32,11 +51,98 @@ fn quoted(identifier: &str) -> String {
     format!("\"{}\"", identifier.replace('"', "\"\""))
 }
 
+/// One column as `pragma_table_info` reports it.
+struct ColumnRow {
+    name: String,
+    declared: String,
+    not_null: bool,
+    default: Option<String>,
+    key_position: i64,
+}
+
+/// One key part of an index as `pragma_index_list` and `pragma_index_info` report it.
+struct IndexRow {
+    name: String,
+    unique: bool,
+    origin: String,
+    partial: bool,
+    column: Option<String>,
+}
+
+/// One column of a foreign key as `pragma_foreign_key_list` reports it.
+struct ForeignKeyRow {
+    id: i64,
+    referenced_table: String,
+    from: String,
+    to: Option<String>,
+    on_update: String,
+    on_delete: String,
+}
+
+/// The pragma rows of every table, by table name.
+#[derive(Default)]
+struct CatalogRows {
+    columns: HashMap<String, Vec<ColumnRow>>,
+    indexes: HashMap<String, Vec<IndexRow>>,
+    foreign_keys: HashMap<String, Vec<ForeignKeyRow>>,
+}
+
+impl CatalogRows {
+    async fn read(connection: &mut SqliteConnection) -> Result<Self> {
+        let mut rows = Self::default();
+        for row in sqlx::query(COLUMNS)
+            .fetch_all(&mut *connection)
+            .await
+            .map_err(|e| query_error(COLUMNS, e))?
+        {
+            rows.columns.entry(row.get(0)).or_default().push(ColumnRow {
+                name: row.get(1),
+                declared: row.get(2),
+                not_null: row.get::<i64, _>(3) != 0,
+                default: row.get(4),
+                key_position: row.get(5),
+            });
+        }
+        for row in sqlx::query(INDEXES)
+            .fetch_all(&mut *connection)
+            .await
+            .map_err(|e| query_error(INDEXES, e))?
+        {
+            rows.indexes.entry(row.get(0)).or_default().push(IndexRow {
+                name: row.get(1),
+                unique: row.get::<i64, _>(2) != 0,
+                origin: row.get(3),
+                partial: row.get::<i64, _>(4) != 0,
+                column: row.get(5),
+            });
+        }
+        for row in sqlx::query(FOREIGN_KEYS)
+            .fetch_all(&mut *connection)
+            .await
+            .map_err(|e| query_error(FOREIGN_KEYS, e))?
+        {
+            rows.foreign_keys
+                .entry(row.get(0))
+                .or_default()
+                .push(ForeignKeyRow {
+                    id: row.get(1),
+                    referenced_table: row.get(2),
+                    from: row.get(3),
+                    to: row.get(4),
+                    on_update: row.get(5),
+                    on_delete: row.get(6),
+                });
+        }
+        Ok(rows)
+    }
+}
+
 pub(super) async fn introspect(connection: &mut SqliteConnection) -> Result<Schema> {
     let table_rows = sqlx::query(TABLES)
         .fetch_all(&mut *connection)
         .await
         .map_err(|e| query_error(TABLES, e))?;
+    let mut catalog = CatalogRows::read(connection).await?;
     let mut tables = Vec::new();
     let mut unmanaged = UnmanagedTables::default();
     for row in table_rows {
@@ -45,22 +151,20 @@ pub(super) async fn introspect(connection: &mut SqliteConnection) -> Result<Sche
             continue;
         }
         let sql: String = row.get::<Option<String>, _>(1).unwrap_or_default();
-        let table = introspect_table(connection, name, &sql, &mut unmanaged).await?;
+        let table = table_from_rows(&mut catalog, name, &sql, &mut unmanaged);
         if !unmanaged.contains(&table.name) {
             tables.push(table);
         }
     }
     // Foreign keys naming no column reference the primary key.
-    let primary_keys: Vec<(String, Vec<String>)> = tables
+    let primary_keys: HashMap<String, Vec<String>> = tables
         .iter()
         .map(|t| (t.name.clone(), t.primary_key.clone()))
         .collect();
     for table in &mut tables {
         for foreign_key in &mut table.foreign_keys {
             if foreign_key.referenced_columns.iter().any(String::is_empty)
-                && let Some((_, key)) = primary_keys
-                    .iter()
-                    .find(|(name, _)| *name == foreign_key.referenced_table)
+                && let Some(key) = primary_keys.get(&foreign_key.referenced_table)
             {
                 foreign_key.referenced_columns = key.clone();
             }
@@ -72,12 +176,12 @@ pub(super) async fn introspect(connection: &mut SqliteConnection) -> Result<Sche
     })
 }
 
-async fn introspect_table(
-    connection: &mut SqliteConnection,
+fn table_from_rows(
+    catalog: &mut CatalogRows,
     name: String,
     sql: &str,
     unmanaged: &mut UnmanagedTables,
-) -> Result<Table> {
+) -> Table {
     // SQLite allows AUTOINCREMENT only right after a column's INTEGER PRIMARY KEY.
     let normalized = sql
         .split_whitespace()
@@ -85,37 +189,27 @@ async fn introspect_table(
         .join(" ")
         .to_ascii_uppercase();
     let autoincrement = normalized.contains("PRIMARY KEY AUTOINCREMENT");
-    let column_rows = sqlx::query(COLUMNS)
-        .bind(&name)
-        .fetch_all(&mut *connection)
-        .await
-        .map_err(|e| query_error(COLUMNS, e))?;
     let mut key_positions: Vec<(i64, String)> = Vec::new();
     let mut columns = Vec::new();
-    for row in &column_rows {
-        let column_name: String = row.get(0);
-        let declared: String = row.get(1);
-        let not_null: i64 = row.get(2);
-        let default: Option<String> = row.get(3);
-        let key_position: i64 = row.get(4);
-        if key_position > 0 {
-            key_positions.push((key_position, column_name.clone()));
+    for row in catalog.columns.remove(&name).unwrap_or_default() {
+        if row.key_position > 0 {
+            key_positions.push((row.key_position, row.name.clone()));
         }
-        let ty = if declared.eq_ignore_ascii_case("ENUM") {
-            enum_labels(sql, &column_name).map(ColumnType::Enum)
+        let ty = if row.declared.eq_ignore_ascii_case("ENUM") {
+            enum_labels(sql, &row.name).map(ColumnType::Enum)
         } else {
-            native_type::sqlite(&declared)
+            native_type::sqlite(&row.declared)
         };
         let Some(ty) = ty else {
             // An untyped column, a type outside the vocabulary, or ENUM without its CHECK.
-            unmanaged.mark(&name, &column_name, &declared);
+            unmanaged.mark(&name, &row.name, &row.declared);
             continue;
         };
-        let default = default.map(|d| parse_default(&ty, &d));
+        let default = row.default.map(|d| parse_default(&ty, &d));
         columns.push(Column {
-            name: column_name,
+            name: row.name,
             ty,
-            nullable: not_null == 0,
+            nullable: !row.not_null,
             default,
         });
     }
@@ -132,74 +226,56 @@ async fn introspect_table(
     }
 
     let mut indexes = Vec::new();
-    let index_rows = sqlx::query(INDEX_LIST)
-        .bind(&name)
-        .fetch_all(&mut *connection)
-        .await
-        .map_err(|e| query_error(INDEX_LIST, e))?;
-    for row in index_rows {
-        let index_name: String = row.get(0);
-        let unique: i64 = row.get(1);
-        let origin: String = row.get(2);
-        let partial: i64 = row.get(3);
-        if origin == "pk" || partial != 0 {
+    let index_rows = catalog.indexes.remove(&name).unwrap_or_default();
+    // Rows arrive grouped by index, key parts in order.
+    for parts in index_rows.chunk_by(|a, b| a.name == b.name) {
+        let first = &parts[0];
+        if first.origin == "pk" || first.partial {
             continue;
         }
-        let key_parts: Vec<Option<String>> = sqlx::query(INDEX_COLUMNS)
-            .bind(&index_name)
-            .fetch_all(&mut *connection)
-            .await
-            .map_err(|e| query_error(INDEX_COLUMNS, e))?
-            .iter()
-            .map(|r| r.get::<Option<String>, _>(0))
-            .collect();
         // An expression key part has no column name: a FoxSchema cannot declare such an
         // index, so it is left alone (as partial ones are, and as on PostgreSQL).
-        if key_parts.iter().any(Option::is_none) {
+        let Some(columns) = parts
+            .iter()
+            .map(|p| p.column.clone())
+            .collect::<Option<Vec<String>>>()
+        else {
             continue;
-        }
-        let columns: Vec<String> = key_parts.into_iter().flatten().collect();
+        };
         // A UNIQUE in CREATE TABLE gets an index SQLite names itself (`sqlite_autoindex_*`,
         // numbered in declaration order), whatever the constraint was called, and only a
         // rebuild drops it: it goes by the name FoxDB gives a unique index on those columns,
         // so declaring the column unique matches it.
-        let constraint = origin == "u";
-        let name = if constraint {
+        let constraint = first.origin == "u";
+        let index_name = if constraint {
             fox_crds::conventions::default_index_name(&name, &columns, true)
         } else {
-            index_name
+            first.name.clone()
         };
         indexes.push(Index {
-            name,
+            name: index_name,
             columns,
-            unique: unique != 0,
+            unique: first.unique,
             constraint,
         });
     }
 
     let mut foreign_keys: Vec<ForeignKey> = Vec::new();
     let mut current_id = -1;
-    for row in sqlx::query(FOREIGN_KEYS)
-        .bind(&name)
-        .fetch_all(&mut *connection)
-        .await
-        .map_err(|e| query_error(FOREIGN_KEYS, e))?
-    {
-        let id: i64 = row.get(0);
-        let from: String = row.get(2);
-        let to: String = row.get::<Option<String>, _>(3).unwrap_or_default();
-        if id != current_id {
-            current_id = id;
+    for row in catalog.foreign_keys.remove(&name).unwrap_or_default() {
+        let to = row.to.unwrap_or_default();
+        if row.id != current_id {
+            current_id = row.id;
             foreign_keys.push(ForeignKey {
                 name: String::new(),
-                columns: vec![from],
-                referenced_table: row.get(1),
+                columns: vec![row.from],
+                referenced_table: row.referenced_table,
                 referenced_columns: vec![to],
-                on_update: parse_action(&row.get::<String, _>(4)),
-                on_delete: parse_action(&row.get::<String, _>(5)),
+                on_update: parse_action(&row.on_update),
+                on_delete: parse_action(&row.on_delete),
             });
         } else if let Some(last) = foreign_keys.last_mut() {
-            last.columns.push(from);
+            last.columns.push(row.from);
             last.referenced_columns.push(to);
         }
     }
@@ -208,14 +284,14 @@ async fn introspect_table(
             .unwrap_or_else(|| default_foreign_key_name(&name, &foreign_key.columns[0]));
     }
 
-    Ok(Table {
+    Table {
         name,
         columns,
         primary_key,
         indexes,
         foreign_keys,
         ..Table::default()
-    })
+    }
 }
 
 /// Labels of `CHECK ("col" IN ('a', 'b'))` in a CREATE TABLE statement.

@@ -3,10 +3,10 @@
 //! Both schemas must be in canonical form for the engine (`foxdb::introspect::canonical_schema`)
 //! so that only real differences show up. Renames happen only through `previousNames`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use fox_crds::schema::FoxSchemaSpec;
-use foxdb::schema::{Column, ForeignKey, Schema, Table};
+use foxdb::schema::{Column, ForeignKey, Schema, Table, UnmanagedTable};
 
 use super::change::Change;
 
@@ -98,20 +98,47 @@ fn phase(change: &Change, early_index_drop: bool) -> u8 {
     }
 }
 
-fn is_early_index_drop(change: &Change, changes: &[Change]) -> bool {
-    let Change::DropIndex { table, index } = change else {
-        return false;
-    };
-    changes.iter().any(|other| match other {
-        Change::CreateIndex {
-            table: t,
-            index: created,
-        } => t == table && created.name == index.name,
-        Change::DropColumn { table: t, column } => {
-            t == table && index.columns.contains(&column.name)
+/// What decides whether an index drop must run early, gathered once for the whole plan.
+#[derive(Default)]
+struct EarlyIndexDrops<'a> {
+    /// (table, index name) of every index the plan creates.
+    created: HashSet<(&'a str, &'a str)>,
+    /// Table → the columns the plan drops from it.
+    dropped_columns: HashMap<&'a str, Vec<&'a str>>,
+}
+
+impl<'a> EarlyIndexDrops<'a> {
+    fn of(changes: &'a [Change]) -> Self {
+        let mut found = Self::default();
+        for change in changes {
+            match change {
+                Change::CreateIndex { table, index } => {
+                    found.created.insert((table, &index.name));
+                }
+                Change::DropColumn { table, column } => {
+                    found
+                        .dropped_columns
+                        .entry(table)
+                        .or_default()
+                        .push(&column.name);
+                }
+                _ => {}
+            }
         }
-        _ => false,
-    })
+        found
+    }
+
+    fn is_early(&self, change: &Change) -> bool {
+        let Change::DropIndex { table, index } = change else {
+            return false;
+        };
+        self.created
+            .contains(&(table.as_str(), index.name.as_str()))
+            || self
+                .dropped_columns
+                .get(table.as_str())
+                .is_some_and(|columns| columns.iter().any(|c| index.columns.iter().any(|i| i == c)))
+    }
 }
 
 /// Plans the changes that turn `live` into `desired`.
@@ -129,28 +156,39 @@ pub fn plan_changes(
     let desired_names: HashSet<&str> = desired.tables.iter().map(|t| t.name.as_str()).collect();
 
     // Renames first, applied to the copy of the live schema so the rest compares like with like.
+    // Table names stay unique through renames (a table is renamed only to a name not in use).
+    let mut live_positions: HashMap<String, usize> = live
+        .tables
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.name.clone(), i))
+        .collect();
     for table in &desired.tables {
-        if live.table(&table.name).is_some() {
+        if live_positions.contains_key(&table.name) {
             continue;
         }
         let from = renames.tables.get(&table.name).and_then(|old| {
             old.iter()
-                .find(|o| live.table(o).is_some() && !desired_names.contains(o.as_str()))
+                .find(|o| live_positions.contains_key(*o) && !desired_names.contains(o.as_str()))
                 .cloned()
         });
         if let Some(from) = from {
             rename_live_table(&mut live, &from, &table.name);
-            let renamed = live.table(&table.name).cloned().unwrap_or_default();
+            let Some(position) = live_positions.remove(&from) else {
+                continue;
+            };
+            live_positions.insert(table.name.clone(), position);
             changes.push(Change::RenameTable {
                 from,
-                table: renamed,
+                table: live.tables[position].clone(),
             });
         }
     }
     for table in &desired.tables {
-        let Some(live_table) = live.table(&table.name) else {
+        let Some(&position) = live_positions.get(&table.name) else {
             continue;
         };
+        let live_table = &live.tables[position];
         let mut column_renames = Vec::new();
         for column in &table.columns {
             if live_table.column(&column.name).is_some() {
@@ -167,9 +205,8 @@ pub fn plan_changes(
         }
         for (from, to) in column_renames {
             rename_live_column(&mut live, &table.name, &from, &to);
-            let column = live
-                .table(&table.name)
-                .and_then(|t| t.column(&to))
+            let column = live.tables[position]
+                .column(&to)
                 .cloned()
                 .unwrap_or_else(|| placeholder_column(&to));
             changes.push(Change::RenameColumn {
@@ -181,31 +218,21 @@ pub fn plan_changes(
     }
 
     // Tables that go away, children before the parents they reference.
-    let mut dropped: Vec<Table> = live
+    let dropped: Vec<&Table> = live
         .tables
         .iter()
         .filter(|t| !desired_names.contains(t.name.as_str()))
-        .cloned()
         .collect();
-    while !dropped.is_empty() {
-        let position = dropped
-            .iter()
-            .position(|candidate| {
-                !dropped.iter().any(|other| {
-                    other.name != candidate.name
-                        && other
-                            .foreign_keys
-                            .iter()
-                            .any(|f| f.referenced_table == candidate.name)
-                })
-            })
-            .unwrap_or(0);
-        let table = dropped.remove(position);
-        changes.push(Change::DropTable { table });
+    for table in children_first(&dropped) {
+        changes.push(Change::DropTable {
+            table: table.clone(),
+        });
     }
 
+    let live_tables: HashMap<&str, &Table> =
+        live.tables.iter().map(|t| (t.name.as_str(), t)).collect();
     for table in &desired.tables {
-        match live.table(&table.name) {
+        match live_tables.get(table.name.as_str()).copied() {
             None => {
                 changes.push(Change::CreateTable {
                     table: table.clone(),
@@ -223,10 +250,19 @@ pub fn plan_changes(
                     });
                 }
             }
-            Some(live_table) => diff_table(live_table, table, &live, desired, &mut changes)?,
+            Some(live_table) => diff_table(live_table, table, &live_tables, desired, &mut changes)?,
         }
     }
     // Foreign keys of kept tables pointing at dropped tables.
+    let mut foreign_keys_dropped: HashSet<(String, String)> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::DropForeignKey { table, foreign_key } => {
+                Some((table.clone(), foreign_key.name.clone()))
+            }
+            _ => None,
+        })
+        .collect();
     for live_table in live
         .tables
         .iter()
@@ -234,7 +270,7 @@ pub fn plan_changes(
     {
         for foreign_key in &live_table.foreign_keys {
             if !desired_names.contains(foreign_key.referenced_table.as_str())
-                && !changes.iter().any(|c| matches!(c, Change::DropForeignKey { table, foreign_key: f } if *table == live_table.name && f.name == foreign_key.name))
+                && foreign_keys_dropped.insert((live_table.name.clone(), foreign_key.name.clone()))
             {
                 changes.push(Change::DropForeignKey {
                     table: live_table.name.clone(),
@@ -243,38 +279,128 @@ pub fn plan_changes(
             }
         }
     }
-    plan_capture(&live, desired, &mut changes);
-    plan_audit(&live, desired, &mut changes);
-    plan_tenant_isolation(&live, desired, &mut changes);
+    let reshaped = Reshaped::of(&changes);
+    plan_capture(&live_tables, desired, &reshaped, &mut changes);
+    plan_audit(&live_tables, desired, &reshaped, &mut changes);
+    plan_tenant_isolation(&live_tables, desired, &mut changes);
+    let early = EarlyIndexDrops::of(&changes);
     let keys: Vec<u8> = changes
         .iter()
-        .map(|c| phase(c, is_early_index_drop(c, &changes)))
+        .map(|c| phase(c, early.is_early(c)))
         .collect();
     let mut keyed: Vec<(u8, Change)> = keys.into_iter().zip(changes).collect();
     keyed.sort_by_key(|(key, _)| *key);
-    let changes: Vec<Change> = keyed.into_iter().map(|(_, c)| c).collect();
-    let mut unique = Vec::with_capacity(changes.len());
+    Ok(without_repeats(keyed.into_iter().map(|(_, c)| c)))
+}
+
+/// The changes in their order, each repeat of an earlier one left out (a key dropped and
+/// added again is planned from both of its tables when a column it uses is retyped). Equal
+/// changes concern the same table, so each is compared with that table's changes only.
+fn without_repeats(changes: impl Iterator<Item = Change>) -> Vec<Change> {
+    let mut unique: Vec<Change> = Vec::new();
+    let mut per_table: HashMap<String, Vec<usize>> = HashMap::new();
     for change in changes {
-        if !unique.contains(&change) {
-            unique.push(change);
+        let earlier = per_table.entry(change.table().to_string()).or_default();
+        if earlier.iter().any(|&i| unique[i] == change) {
+            continue;
+        }
+        earlier.push(unique.len());
+        unique.push(change);
+    }
+    unique
+}
+
+/// Orders tables to drop so that a table goes before the tables it references (the first
+/// listed of those ready goes first; in a cycle of references, the first listed left).
+fn children_first<'a>(dropped: &[&'a Table]) -> Vec<&'a Table> {
+    let position: HashMap<&str, usize> = dropped
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.name.as_str(), i))
+        .collect();
+    // How many keys of other tables still to drop reference each table.
+    let mut referenced_by = vec![0usize; dropped.len()];
+    for table in dropped {
+        for foreign_key in &table.foreign_keys {
+            if let Some(&parent) = position.get(foreign_key.referenced_table.as_str())
+                && foreign_key.referenced_table != table.name
+            {
+                referenced_by[parent] += 1;
+            }
         }
     }
-    Ok(unique)
+    let mut ready: BTreeSet<usize> = (0..dropped.len())
+        .filter(|&i| referenced_by[i] == 0)
+        .collect();
+    let mut remaining: BTreeSet<usize> = (0..dropped.len()).collect();
+    let mut ordered = Vec::with_capacity(dropped.len());
+    while let Some(&first) = remaining.first() {
+        let next = ready.pop_first().unwrap_or(first);
+        remaining.remove(&next);
+        let table = dropped[next];
+        for foreign_key in &table.foreign_keys {
+            if let Some(&parent) = position.get(foreign_key.referenced_table.as_str())
+                && foreign_key.referenced_table != table.name
+                && remaining.contains(&parent)
+            {
+                referenced_by[parent] -= 1;
+                if referenced_by[parent] == 0 {
+                    ready.insert(parent);
+                }
+            }
+        }
+        ordered.push(table);
+    }
+    ordered
+}
+
+/// Which tables a plan renames (new name → former name) or otherwise changes, before capture,
+/// audit and tenant isolation are planned.
+#[derive(Debug, Default)]
+struct Reshaped {
+    renamed_from: HashMap<String, String>,
+    changed: HashSet<String>,
+}
+
+impl Reshaped {
+    fn of(changes: &[Change]) -> Self {
+        let mut reshaped = Self::default();
+        for change in changes {
+            if let Change::RenameTable { from, table } = change {
+                reshaped
+                    .renamed_from
+                    .entry(table.name.clone())
+                    .or_insert_with(|| from.clone());
+            }
+            reshaped.changed.insert(change.table().to_string());
+        }
+        reshaped
+    }
+
+    fn renamed_from(&self, table: &str) -> Option<String> {
+        self.renamed_from.get(table).cloned()
+    }
+
+    fn is_changed(&self, table: &str) -> bool {
+        self.changed.contains(table)
+    }
 }
 
 /// Capture changes: on where `realtime` turns on, off where it turns off, installed again
 /// where the row image changes (columns added, dropped, renamed or retyped, or the table
 /// renamed) so the triggers name the columns the table has. `live` has renames applied.
-fn plan_capture(live: &Schema, desired: &Schema, changes: &mut Vec<Change>) {
+fn plan_capture(
+    live: &HashMap<&str, &Table>,
+    desired: &Schema,
+    reshaped: &Reshaped,
+    changes: &mut Vec<Change>,
+) {
     for table in &desired.tables {
-        let renamed_from = changes.iter().find_map(|c| match c {
-            Change::RenameTable { from, table: t } if t.name == table.name => Some(from.clone()),
-            _ => None,
-        });
-        let captured = live.table(&table.name).is_some_and(|t| t.realtime);
+        let renamed_from = reshaped.renamed_from(&table.name);
+        let captured = live.get(table.name.as_str()).is_some_and(|t| t.realtime);
         // Any other change of the table may change its row image, and a SQLite rebuild
         // drops its triggers: install again (a few statements, safe to repeat).
-        let reshaped = renamed_from.is_some() || changes.iter().any(|c| c.table() == table.name);
+        let reshaped = renamed_from.is_some() || reshaped.is_changed(&table.name);
         if table.realtime && (!captured || reshaped) {
             changes.push(Change::EnableCapture {
                 table: table.clone(),
@@ -293,22 +419,18 @@ fn plan_capture(live: &Schema, desired: &Schema, changes: &mut Vec<Change>) {
 /// Audit capture: installed where `audit` turns on, removed where it turns off (records kept;
 /// the plan deletes them with `allowDestructive`), installed again
 /// where its settings change or the table's row changes shape. `live` has renames applied.
-fn plan_audit(live: &Schema, desired: &Schema, changes: &mut Vec<Change>) {
+fn plan_audit(
+    live: &HashMap<&str, &Table>,
+    desired: &Schema,
+    reshaped: &Reshaped,
+    changes: &mut Vec<Change>,
+) {
     for table in &desired.tables {
-        let renamed_from = changes.iter().find_map(|c| match c {
-            Change::RenameTable { from, table: t } if t.name == table.name => Some(from.clone()),
-            _ => None,
-        });
-        let installed = live.table(&table.name).and_then(|t| t.audit.as_ref());
-        // Audit changes of other tables, capture changes included, do not reshape this one.
-        let reshaped = renamed_from.is_some()
-            || changes.iter().any(|c| {
-                c.table() == table.name
-                    && !matches!(
-                        c,
-                        Change::EnableCapture { .. } | Change::DisableCapture { .. }
-                    )
-            });
+        let renamed_from = reshaped.renamed_from(&table.name);
+        let installed = live.get(table.name.as_str()).and_then(|t| t.audit.as_ref());
+        // Audit changes of other tables, capture changes included, do not reshape this one
+        // (`reshaped` was taken before capture was planned).
+        let reshaped = renamed_from.is_some() || reshaped.is_changed(&table.name);
         match (&table.audit, installed) {
             (Some(wanted), Some(live_settings)) if wanted == live_settings && !reshaped => {}
             (Some(_), installed) => changes.push(Change::EnableAudit {
@@ -330,10 +452,14 @@ fn plan_audit(live: &Schema, desired: &Schema, changes: &mut Vec<Change>) {
 /// another column than the installed policy), removed where it is gone. Both schemas are
 /// canonical, so engines without row-level security plan nothing. Renames keep the policy
 /// (PostgreSQL moves it with the table and column).
-fn plan_tenant_isolation(live: &Schema, desired: &Schema, changes: &mut Vec<Change>) {
+fn plan_tenant_isolation(
+    live: &HashMap<&str, &Table>,
+    desired: &Schema,
+    changes: &mut Vec<Change>,
+) {
     for table in &desired.tables {
         let installed = live
-            .table(&table.name)
+            .get(table.name.as_str())
             .and_then(|t| t.tenant_isolation.clone());
         match (&table.tenant_isolation, installed) {
             (Some(column), installed) if installed.as_ref() != Some(column) => {
@@ -358,10 +484,15 @@ fn refuse_unmanaged_declarations(
     desired: &Schema,
     renames: &Renames,
 ) -> Result<(), DiffError> {
+    let unmanaged: HashMap<&str, &UnmanagedTable> = live
+        .unmanaged
+        .iter()
+        .map(|t| (t.name.as_str(), t))
+        .collect();
     for table in &desired.tables {
         let previous = renames.tables.get(&table.name).into_iter().flatten();
         for name in std::iter::once(&table.name).chain(previous) {
-            if let Some(unmanaged) = live.unmanaged_table(name) {
+            if let Some(unmanaged) = unmanaged.get(name.as_str()) {
                 return Err(DiffError::UnmanagedTableDeclared {
                     table: table.name.clone(),
                     live: unmanaged.name.clone(),
@@ -429,7 +560,7 @@ fn rename_live_column(live: &mut Schema, table_name: &str, from: &str, to: &str)
 fn diff_table(
     live_table: &Table,
     table: &Table,
-    live: &Schema,
+    live: &HashMap<&str, &Table>,
     desired: &Schema,
     changes: &mut Vec<Change>,
 ) -> Result<(), DiffError> {
@@ -530,6 +661,9 @@ fn diff_table(
         }
     }
     // Keys in other tables that reference a column whose type changes.
+    if retyped.is_empty() {
+        return Ok(());
+    }
     for other in &desired.tables {
         if other.name == table.name {
             continue;
@@ -540,10 +674,13 @@ fn diff_table(
                     .referenced_columns
                     .iter()
                     .any(|c| retyped.contains(&c.as_str()));
+            if !references_retyped {
+                continue;
+            }
             let live_key = live
-                .table(&other.name)
+                .get(other.name.as_str())
                 .and_then(|t| find(&t.foreign_keys, &foreign_key.name));
-            if references_retyped && let Some(live_key) = live_key {
+            if let Some(live_key) = live_key {
                 changes.push(Change::DropForeignKey {
                     table: other.name.clone(),
                     foreign_key: live_key,
@@ -556,4 +693,63 @@ fn diff_table(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod ordering_tests {
+    use fox_crds::schema::ReferentialAction;
+    use foxdb::schema::{ForeignKey, Table};
+
+    use super::{Change, children_first, without_repeats};
+
+    fn table(name: &str, parents: &[&str]) -> Table {
+        Table {
+            name: name.into(),
+            foreign_keys: parents
+                .iter()
+                .map(|parent| ForeignKey {
+                    name: format!("{name}_{parent}_fkey"),
+                    columns: vec![format!("{parent}_id")],
+                    referenced_table: (*parent).into(),
+                    referenced_columns: vec!["id".into()],
+                    on_delete: ReferentialAction::NoAction,
+                    on_update: ReferentialAction::NoAction,
+                })
+                .collect(),
+            ..Table::default()
+        }
+    }
+
+    fn names(tables: &[&Table]) -> Vec<String> {
+        tables.iter().map(|t| t.name.clone()).collect()
+    }
+
+    #[test]
+    fn dropped_tables_go_before_the_tables_they_reference() {
+        let (users, posts, comments) = (
+            table("users", &[]),
+            table("posts", &["users"]),
+            table("comments", &["posts", "users"]),
+        );
+        let order = children_first(&[&users, &posts, &comments]);
+        assert_eq!(names(&order), ["comments", "posts", "users"]);
+    }
+
+    #[test]
+    fn a_cycle_of_dropped_tables_starts_at_the_first_listed() {
+        let (a, b, c) = (table("a", &["b"]), table("b", &["a"]), table("c", &["c"]));
+        let order = children_first(&[&a, &b, &c]);
+        // `c` only references itself: ready first; then the cycle from its first table.
+        assert_eq!(names(&order), ["c", "a", "b"]);
+    }
+
+    #[test]
+    fn repeated_changes_are_planned_once_in_first_place() {
+        let drop = |table: &str| Change::DropTable {
+            table: self::table(table, &[]),
+        };
+        let changes = vec![drop("a"), drop("b"), drop("a"), drop("c"), drop("b")];
+        let unique = without_repeats(changes.into_iter());
+        assert_eq!(unique, vec![drop("a"), drop("b"), drop("c")]);
+    }
 }

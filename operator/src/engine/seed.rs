@@ -128,7 +128,7 @@ pub fn seed_rows(spec: &FoxSchemaSpec, desired: &Schema) -> Result<Vec<SeedRow>,
 /// Tables in an order where every table comes after those it references (cycles broken by
 /// name).
 pub fn dependency_order(schema: &Schema) -> Vec<String> {
-    let mut remaining: BTreeMap<&str, BTreeSet<&str>> = schema
+    let parents_of: BTreeMap<&str, BTreeSet<&str>> = schema
         .tables
         .iter()
         .map(|t| {
@@ -141,16 +141,44 @@ pub fn dependency_order(schema: &Schema) -> Vec<String> {
             (t.name.as_str(), parents)
         })
         .collect();
-    let mut order = Vec::new();
-    while !remaining.is_empty() {
-        let ready = remaining
+    // Kahn's algorithm over the tables of the schema (a reference to a table outside it waits
+    // for nothing): the first ready table by name goes next; when none is ready (a cycle), the
+    // first remaining one by name.
+    let mut waiting_for: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut children: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (table, parents) in &parents_of {
+        let inside: Vec<&str> = parents
             .iter()
-            .find(|(_, parents)| parents.iter().all(|p| !remaining.contains_key(p)))
-            .map(|(name, _)| *name)
-            .or_else(|| remaining.keys().next().copied());
-        let Some(ready) = ready else { break };
-        remaining.remove(ready);
-        order.push(ready.to_string());
+            .copied()
+            .filter(|p| parents_of.contains_key(p))
+            .collect();
+        waiting_for.insert(table, inside.len());
+        for parent in inside {
+            children.entry(parent).or_default().push(table);
+        }
+    }
+    let mut ready: BTreeSet<&str> = waiting_for
+        .iter()
+        .filter(|(_, count)| **count == 0)
+        .map(|(table, _)| *table)
+        .collect();
+    let mut remaining: BTreeSet<&str> = parents_of.keys().copied().collect();
+    let mut order = Vec::with_capacity(remaining.len());
+    while let Some(&first) = remaining.first() {
+        let next = ready.pop_first().unwrap_or(first);
+        remaining.remove(next);
+        order.push(next.to_string());
+        for child in children.get(next).into_iter().flatten() {
+            if !remaining.contains(child) {
+                continue;
+            }
+            if let Some(count) = waiting_for.get_mut(child) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    ready.insert(child);
+                }
+            }
+        }
     }
     order
 }
@@ -241,4 +269,74 @@ pub fn sequence_fix(backend: Backend, table: &Table) -> Option<String> {
         return None;
     }
     dialect_for(backend).reset_generated_key(&table.name, key)
+}
+
+#[cfg(test)]
+mod dependency_order_tests {
+    use fox_crds::schema::ReferentialAction;
+    use foxdb::schema::{ForeignKey, Schema, Table};
+
+    use super::dependency_order;
+
+    fn table(name: &str, parents: &[&str]) -> Table {
+        Table {
+            name: name.into(),
+            foreign_keys: parents
+                .iter()
+                .map(|parent| ForeignKey {
+                    name: format!("{name}_{parent}_fkey"),
+                    columns: vec![format!("{parent}_id")],
+                    referenced_table: (*parent).into(),
+                    referenced_columns: vec!["id".into()],
+                    on_delete: ReferentialAction::NoAction,
+                    on_update: ReferentialAction::NoAction,
+                })
+                .collect(),
+            ..Table::default()
+        }
+    }
+
+    fn order(tables: Vec<Table>) -> Vec<String> {
+        dependency_order(&Schema {
+            tables,
+            unmanaged: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn parents_come_before_children_and_ties_go_by_name() {
+        let tables = vec![table("a", &[]), table("b", &["c"]), table("c", &["a"])];
+        assert_eq!(order(tables), ["a", "c", "b"]);
+    }
+
+    #[test]
+    fn a_cycle_is_broken_at_the_first_name_left() {
+        let tables = vec![table("x", &["y"]), table("y", &["x"]), table("z", &["x"])];
+        assert_eq!(order(tables), ["x", "y", "z"]);
+    }
+
+    #[test]
+    fn self_references_and_tables_outside_the_schema_wait_for_nothing() {
+        let tables = vec![table("u", &["missing"]), table("t", &["t"])];
+        assert_eq!(order(tables), ["t", "u"]);
+    }
+
+    #[test]
+    fn a_long_chain_declared_children_first_comes_out_parents_first() {
+        // table_0000 references table_0001, ... : every table waits for the next one.
+        let count = 2_000;
+        let tables: Vec<Table> = (0..count)
+            .map(|i| {
+                let parent = format!("table_{:04}", i + 1);
+                let parents: Vec<&str> = if i + 1 < count {
+                    vec![parent.as_str()]
+                } else {
+                    Vec::new()
+                };
+                table(&format!("table_{i:04}"), &parents)
+            })
+            .collect();
+        let expected: Vec<String> = (0..count).rev().map(|i| format!("table_{i:04}")).collect();
+        assert_eq!(order(tables), expected);
+    }
 }
