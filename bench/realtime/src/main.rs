@@ -6,7 +6,11 @@
 //!
 //! Latency is measured from the moment the writer sends its autocommit INSERT (so it includes
 //! the write's own round trip, the same for every path). Sizes: `FOX_BENCH_CHANGES` (2,000),
-//! `FOX_BENCH_RATE` changes/s (1,000), `FOX_BENCH_CLIENTS` (1,000), `FOX_BENCH_SECONDS` (5).
+//! `FOX_BENCH_RATE` changes/s (1,000), `FOX_BENCH_CLIENTS` (1,000), `FOX_BENCH_SECONDS` (5);
+//! the gateway at each of `FOX_BENCH_GATEWAY_RATES` changes/s (`10,50`: with 1,000 clients
+//! 10,000 and 50,000 messages/s) for `FOX_BENCH_GATEWAY_SECONDS` (4) each, its clients in a
+//! child process (this binary run with `--clients`), timed by the wall clock the writer puts
+//! in each row.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -61,6 +65,14 @@ fn insert_sql(engine: Backend, table: &str) -> String {
     format!("INSERT INTO {table} (id, payload) VALUES ({placeholders})")
 }
 
+/// Microseconds since the Unix epoch: a clock two processes on one machine share.
+fn micros_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 /// Sends `count` single-row inserts at `rate` per second from `first_id`, recording when each
 /// was sent.
 async fn paced_writer(
@@ -79,9 +91,10 @@ async fn paced_writer(
         tokio::time::sleep_until(start + period * i as u32).await;
         let id = first_id + i as i64;
         sent.lock().expect("lock").insert(id, Instant::now());
+        // The wall-clock send time travels in the row, for readers in another process.
         db.execute(
             &sql,
-            &[Value::Int(id), Value::Text(format!("payload {id}"))],
+            &[Value::Int(id), Value::Text(micros_now().to_string())],
         )
         .await
         .expect("insert");
@@ -298,16 +311,19 @@ async fn insert_rate(
     count as f64 / started.elapsed().as_secs_f64()
 }
 
-/// The gateway with `clients` WebSocket clients on loopback: commit → message latency over
-/// every message every client received.
+/// The gateway with `clients` WebSocket clients on loopback, the clients in a process of their
+/// own (this binary with `--clients`), so the figure is the gateway's and not the cost of
+/// receiving 1,000 sockets' messages on the gateway's threads: commit → message latency over
+/// every message every client received, at each rate of `rates` changes/s for `seconds`.
 async fn gateway_latency(
     db: &Database,
     clients: u64,
     first_id: i64,
-    count: u64,
-    rate: u64,
-) -> anyhow::Result<(f64, f64, usize)> {
+    rates: &[u64],
+    seconds: u64,
+) -> anyhow::Result<Vec<(u64, (f64, f64, usize))>> {
     use fox_operator::gateway::token::{Scope, mint};
+    use tokio::io::AsyncBufReadExt;
     let secret = b"bench secret of at least thirty-two bytes!".to_vec();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
@@ -322,19 +338,80 @@ async fn gateway_latency(
         },
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let sent: Sent = Arc::default();
-    let latencies: Arc<Mutex<Vec<f64>>> = Arc::default();
+    let url = format!("ws://{address}/v1/changes/ws?access_token={token}");
+    let mut results = Vec::new();
+    let mut next_id = first_id;
+    for &rate in rates {
+        let count = (rate * seconds).max(1);
+        let mut child = tokio::process::Command::new(std::env::current_exe()?)
+            .args([
+                "--clients",
+                &clients.to_string(),
+                "--url",
+                &url,
+                "--count",
+                &count.to_string(),
+            ])
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("the client process has no stdout"))?;
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        match lines.next_line().await? {
+            Some(line) if line == "ready" => {}
+            other => anyhow::bail!("the client process did not connect: {other:?}"),
+        }
+        // Let the gateway subscribe every connection to the live stream.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        paced_writer(
+            db.clone(),
+            Backend::Postgres,
+            "bench_items",
+            next_id,
+            count,
+            rate,
+            Arc::default(),
+        )
+        .await;
+        next_id += count as i64;
+        let line = lines
+            .next_line()
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the client process ended without figures"))?;
+        let figures: Vec<f64> = line
+            .strip_prefix("latency ")
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        let [p50, p99, n] = figures[..] else {
+            anyhow::bail!("the client process reported {line:?}");
+        };
+        results.push((rate, (p50, p99, n as usize)));
+        let _ = child.wait().await;
+    }
+    server.abort();
+    Ok(results)
+}
+
+/// `--clients N --url URL --count C`: the client side of [`gateway_latency`]. Connects `N`
+/// WebSockets, prints `ready`, reads `C` messages on each and prints `latency p50 p99 n`
+/// (milliseconds from the send time in each row's payload to the message's arrival).
+async fn run_clients(clients: u64, url: &str, count: u64) -> anyhow::Result<()> {
     let mut sockets = Vec::new();
     for _ in 0..clients {
-        let url = format!("ws://{address}/v1/changes/ws?access_token={token}");
-        let (socket, _) = tokio_tungstenite::connect_async(url).await?;
+        // Nagle off, as a browser does for WebSockets.
+        let (socket, _) = tokio_tungstenite::connect_async_with_config(url, None, true).await?;
         sockets.push(socket);
     }
-    let mut readers = Vec::new();
+    println!("ready");
+    let mut readers = tokio::task::JoinSet::new();
     for mut socket in sockets {
-        let sent = Arc::clone(&sent);
-        let latencies = Arc::clone(&latencies);
-        readers.push(tokio::spawn(async move {
+        readers.spawn(async move {
+            let mut latencies = Vec::with_capacity(count as usize);
             let mut seen = 0;
             while seen < count {
                 let Ok(Some(Ok(message))) =
@@ -342,67 +419,64 @@ async fn gateway_latency(
                 else {
                     break;
                 };
-                let now = Instant::now();
+                let now = micros_now();
                 let Ok(text) = message.to_text() else {
                     continue;
                 };
-                let Ok(json) = serde_json_from(text) else {
-                    continue;
-                };
-                seen += 1;
-                if let Some(id) = json
-                    && let Some(at) = sent.lock().expect("lock").get(&id)
-                {
-                    latencies
-                        .lock()
-                        .expect("lock")
-                        .push(now.duration_since(*at).as_secs_f64() * 1000.0);
+                if let Some(sent) = sent_micros(text) {
+                    seen += 1;
+                    latencies.push((now - sent) as f64 / 1000.0);
                 }
             }
-        }));
+            latencies
+        });
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    paced_writer(
-        db.clone(),
-        Backend::Postgres,
-        "bench_items",
-        first_id,
-        count,
-        rate,
-        Arc::clone(&sent),
-    )
-    .await;
-    for reader in readers {
-        let _ = reader.await;
+    let mut latencies = Vec::new();
+    while let Some(result) = readers.join_next().await {
+        latencies.extend(result?);
     }
-    server.abort();
-    let latencies = std::mem::take(&mut *latencies.lock().expect("lock"));
-    Ok(summary(latencies))
+    let (p50, p99, n) = summary(latencies);
+    println!("latency {p50} {p99} {n}");
+    Ok(())
 }
 
-/// The `new.id` of a gateway message.
-fn serde_json_from(text: &str) -> Result<Option<i64>, ()> {
-    // A tiny scan instead of a JSON parser dependency: `"new":{"id":N`.
-    let Some(start) = text.find("\"new\":{") else {
-        return Ok(None);
-    };
-    let rest = &text[start..];
-    let Some(id_at) = rest.find("\"id\":") else {
-        return Ok(None);
-    };
-    let digits: String = rest[id_at + 5..]
+/// The send time in a gateway message's `new.payload` (microseconds since the epoch).
+fn sent_micros(text: &str) -> Option<i64> {
+    // A scan instead of a JSON parser: the client process should cost little.
+    let start = text.find("\"payload\":\"")? + 11;
+    let digits: String = text[start..]
         .chars()
         .take_while(char::is_ascii_digit)
         .collect();
-    digits.parse().map(Some).map_err(|_| ())
+    digits.parse().ok()
+}
+
+/// A `--name value` argument.
+fn argument(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
 async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(clients) = argument(&args, "--clients") {
+        let url = argument(&args, "--url").ok_or_else(|| anyhow::anyhow!("--url is needed"))?;
+        let count = argument(&args, "--count").and_then(|c| c.parse().ok());
+        return run_clients(clients.parse()?, &url, count.unwrap_or(200)).await;
+    }
     let count = setting("FOX_BENCH_CHANGES", 2_000);
     let rate = setting("FOX_BENCH_RATE", 1_000);
     let clients = setting("FOX_BENCH_CLIENTS", 1_000);
     let seconds = setting("FOX_BENCH_SECONDS", 5);
+    let gateway_seconds = setting("FOX_BENCH_GATEWAY_SECONDS", 4);
+    let gateway_rates: Vec<u64> = std::env::var("FOX_BENCH_GATEWAY_RATES")
+        .unwrap_or_else(|_| "10,50".into())
+        .split(',')
+        .filter_map(|r| r.trim().parse().ok())
+        .collect();
     println!(
         "# FoxDB real-time benchmark ({count} changes at {rate}/s; {seconds} s at full speed with 4 writers)\n"
     );
@@ -418,10 +492,15 @@ async fn main() -> anyhow::Result<()> {
             load()
         );
         if engine == Backend::Postgres {
-            let (p50, p99, n) = raw_notify_latency(&test, &db, 1, count, rate).await?;
+            let (raw_p50, raw_p99, n) = raw_notify_latency(&test, &db, 1, count, rate).await?;
             println!(
-                "| {engine} | raw trigger + LISTEN/NOTIFY | {p50:.2} | {p99:.2} | {n} | {} |",
+                "| {engine} | raw trigger + LISTEN/NOTIFY | {raw_p50:.2} | {raw_p99:.2} | {n} | {} |",
                 load()
+            );
+            println!(
+                "| {engine} | FoxDB ÷ raw | {:.2}x | {:.2}x | | |",
+                p50 / raw_p50,
+                p99 / raw_p99
             );
         }
         throughput.push((
@@ -438,12 +517,16 @@ async fn main() -> anyhow::Result<()> {
         }
         write_cost.push((engine, on, off, load()));
         if engine == Backend::Postgres && clients > 0 {
-            let (p50, p99, n) =
-                gateway_latency(&db, clients, 2_000_000_000, count.min(200), rate.min(50)).await?;
-            println!(
-                "| {engine} | gateway → {clients} WebSocket clients | {p50:.2} | {p99:.2} | {n} messages | {} |",
-                load()
-            );
+            for (gateway_rate, (p50, p99, n)) in
+                gateway_latency(&db, clients, 2_000_000_000, &gateway_rates, gateway_seconds)
+                    .await?
+            {
+                println!(
+                    "| {engine} | gateway → {clients} WebSocket clients (another process), {gateway_rate} changes/s = {} messages/s | {p50:.2} | {p99:.2} | {n} messages | {} |",
+                    gateway_rate * clients,
+                    load()
+                );
+            }
         }
         db.close().await;
     }

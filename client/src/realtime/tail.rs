@@ -22,6 +22,10 @@ const CHANNEL: usize = 1024;
 const MAX_POLL: Duration = Duration::from_millis(8);
 /// Shortest wait between polls, right after activity.
 const MIN_POLL: Duration = Duration::from_micros(500);
+/// How long after the last change polls stay at [`MIN_POLL`] before they back off: writes
+/// come in bursts, and a reader that backed off after a few empty polls adds up to
+/// [`MAX_POLL`] to the first change of the next one.
+const BUSY_WINDOW: Duration = Duration::from_millis(250);
 /// With notifications: look anyway this often (a notification sent while reconnecting is lost).
 #[cfg(feature = "postgres")]
 const SAFETY_POLL: Duration = Duration::from_secs(1);
@@ -245,6 +249,10 @@ struct Session {
     listener: Option<sqlx::postgres::PgListener>,
     version: Option<i64>,
     poll: Duration,
+    /// When the last read found changes.
+    active_at: tokio::time::Instant,
+    /// The last read found changes: read again at once (more may have committed meanwhile).
+    found: bool,
 }
 
 impl Session {
@@ -280,6 +288,8 @@ impl Session {
             listener,
             version: None,
             poll: MIN_POLL,
+            active_at: tokio::time::Instant::now(),
+            found: false,
         })
     }
 
@@ -344,14 +354,23 @@ impl Session {
                     self.poll = MIN_POLL;
                     return Ok(());
                 }
-                tokio::time::sleep(self.poll).await;
-                self.poll = (self.poll * 2).min(MAX_POLL);
+                self.idle().await;
             },
             Wake::Read => {
-                tokio::time::sleep(self.poll).await;
-                self.poll = (self.poll * 2).min(MAX_POLL);
+                if !std::mem::take(&mut self.found) {
+                    self.idle().await;
+                }
                 Ok(())
             }
+        }
+    }
+
+    /// Waits one poll interval; the interval doubles up to [`MAX_POLL`] once nothing came for
+    /// [`BUSY_WINDOW`].
+    async fn idle(&mut self) {
+        tokio::time::sleep(self.poll).await;
+        if self.active_at.elapsed() >= BUSY_WINDOW {
+            self.poll = (self.poll * 2).min(MAX_POLL);
         }
     }
 
@@ -553,6 +572,8 @@ async fn follow<D: Decoder>(
             };
             // Activity: poll soon again (engines that poll).
             session.poll = MIN_POLL;
+            session.active_at = tokio::time::Instant::now();
+            session.found = true;
             for item in decoder.decode(&session.db, session.capture, batch).await? {
                 if sender.send(Ok(item)).await.is_err() {
                     return Ok(Stop::ConsumerGone);

@@ -15,6 +15,7 @@
 pub mod request;
 pub mod token;
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,7 +26,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use foxdb::realtime::{ChangeStream, RawChange, TailOptions, captured_tables, tail};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 use tokio::sync::broadcast;
 
@@ -44,19 +45,23 @@ pub struct Gateway {
     metrics: Metrics,
 }
 
-/// A change on its way to connections, with its message text per filter set, rendered by the
-/// first connection that needs it and shared by the rest.
+/// A change on its way to connections, with its message text per filter set: the unfiltered
+/// text rendered once by the reader before fan-out (no lock on the common path), a filtered
+/// one by the first connection that needs it and shared by the rest.
 #[derive(Debug)]
 struct Outgoing {
     change: RawChange,
-    rendered: std::sync::Mutex<Vec<(Arc<str>, Option<Utf8Bytes>)>>,
+    unfiltered: Option<Utf8Bytes>,
+    filtered: std::sync::Mutex<HashMap<Arc<str>, Option<Utf8Bytes>>>,
 }
 
 impl Outgoing {
     fn new(change: RawChange) -> Self {
+        let unfiltered = message_text(&change, &BTreeMap::new()).map(Utf8Bytes::from);
         Self {
             change,
-            rendered: std::sync::Mutex::new(Vec::new()),
+            unfiltered,
+            filtered: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -66,18 +71,18 @@ impl Outgoing {
         if !wanted.tables.contains(&self.change.table) {
             return None;
         }
-        let mut rendered = self
-            .rendered
+        if wanted.filters.is_empty() {
+            return self.unfiltered.clone();
+        }
+        let mut filtered = self
+            .filtered
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((_, text)) = rendered
-            .iter()
-            .find(|(k, _)| Arc::ptr_eq(k, key) || **k == **key)
-        {
+        if let Some(text) = filtered.get(key) {
             return text.clone();
         }
         let text = message_text(&self.change, &wanted.filters).map(Utf8Bytes::from);
-        rendered.push((Arc::clone(key), text.clone()));
+        filtered.insert(Arc::clone(key), text.clone());
         text
     }
 }
@@ -245,7 +250,31 @@ enum Source {
     Resumed(ChangeStream<RawChange>),
 }
 
+/// What a connection finds waiting without blocking.
+enum Waiting {
+    Change(Arc<Outgoing>),
+    Nothing,
+    /// The connection should end (as [`Source::next`] returning `None`).
+    End,
+}
+
 impl Source {
+    /// A change already waiting, without waiting for one.
+    fn try_next(&mut self) -> Waiting {
+        match self {
+            Self::Live(receiver) => match receiver.try_recv() {
+                Ok(change) => Waiting::Change(change),
+                Err(broadcast::error::TryRecvError::Empty) => Waiting::Nothing,
+                Err(_) => Waiting::End,
+            },
+            Self::Resumed(_) => match self.next().now_or_never() {
+                Some(Some(change)) => Waiting::Change(change),
+                Some(None) => Waiting::End,
+                None => Waiting::Nothing,
+            },
+        }
+    }
+
     /// The next change; `None` when the connection should end (its reader stopped, or it
     /// fell too far behind the shared reader: the client resumes by position).
     async fn next(&mut self) -> Option<Arc<Outgoing>> {
@@ -329,18 +358,51 @@ async fn websocket(
     upgrade.on_upgrade(move |socket| forward(gateway, socket, source, wanted))
 }
 
+/// Most changes a connection queues before it writes them out.
+const WRITE_BATCH: usize = 64;
+
 async fn forward(gateway: Arc<Gateway>, mut socket: WebSocket, mut source: Source, wanted: Wanted) {
     let _connected = Connected::new(&gateway.metrics);
     let key: Arc<str> = filter_key(&wanted.filters).into();
-    loop {
+    'connection: loop {
         tokio::select! {
             change = source.next() => {
-                let Some(change) = change else { break };
-                let Some(message) = change.message(&wanted, &key) else { continue };
-                if socket.send(Message::Text(message)).await.is_err() {
+                let Some(mut change) = change else { break };
+                // Queue this change and those already waiting, then write them with one
+                // flush: a connection that fell behind catches up in few writes, not one
+                // system call per change.
+                let mut queued = 0u64;
+                let mut end = false;
+                let mut taken = 1;
+                loop {
+                    if let Some(message) = change.message(&wanted, &key) {
+                        if socket.feed(Message::Text(message)).await.is_err() {
+                            break 'connection;
+                        }
+                        queued += 1;
+                    }
+                    if taken == WRITE_BATCH {
+                        break;
+                    }
+                    taken += 1;
+                    change = match source.try_next() {
+                        Waiting::Change(next) => next,
+                        Waiting::Nothing => break,
+                        Waiting::End => {
+                            end = true;
+                            break;
+                        }
+                    };
+                }
+                if queued > 0 {
+                    if socket.flush().await.is_err() {
+                        break;
+                    }
+                    gateway.metrics.messages.inc_by(queued);
+                }
+                if end {
                     break;
                 }
-                gateway.metrics.messages.inc();
             }
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Close(_)) | Err(_)) | None => break,
@@ -389,5 +451,13 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     gateway: Arc<Gateway>,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    // Messages are small and one-way: without TCP_NODELAY, Nagle's algorithm holds a message
+    // back until the client acknowledges the previous one (a delayed ACK: up to 40 ms).
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY on a gateway connection");
+        }
+    });
     axum::serve(listener, gateway.router()).await
 }
