@@ -120,6 +120,27 @@ impl Spread {
     }
 }
 
+/// The least-squares line through `(x, y)` points: `(intercept, slope)`; `None` for fewer than
+/// two points or when every `x` is the same.
+pub fn line_fit(points: &[(f64, f64)]) -> Option<(f64, f64)> {
+    if points.len() < 2 {
+        return None;
+    }
+    let count = points.len() as f64;
+    let mean_x = points.iter().map(|p| p.0).sum::<f64>() / count;
+    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / count;
+    let spread: f64 = points.iter().map(|p| (p.0 - mean_x).powi(2)).sum();
+    if spread == 0.0 {
+        return None;
+    }
+    let slope = points
+        .iter()
+        .map(|p| (p.0 - mean_x) * (p.1 - mean_y))
+        .sum::<f64>()
+        / spread;
+    Some((mean_y - slope * mean_x, slope))
+}
+
 /// The contents of `/proc/loadavg` up to the third figure (`1.52 1.31 0.97`), or `unknown`.
 pub fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
@@ -178,6 +199,14 @@ mod tests {
         // 500 once per stretch + 20 per read.
         assert_eq!(per_read(500 + 20 * 100, 500 + 20 * 300, 100), 20.0);
         assert_eq!(per_read(300, 100, 100), -1.0);
+    }
+
+    #[test]
+    fn a_line_fit_gives_intercept_and_slope() {
+        let points = [(0.0, 1.0), (1.0, 3.0), (2.0, 5.0)];
+        assert_eq!(line_fit(&points), Some((1.0, 2.0)));
+        assert_eq!(line_fit(&[(1.0, 1.0), (1.0, 2.0)]), None);
+        assert_eq!(line_fit(&[(1.0, 1.0)]), None);
     }
 
     #[test]

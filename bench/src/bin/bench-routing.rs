@@ -33,7 +33,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail, ensure};
 use clap::Parser;
 use fox_bench::driver::{dump_instructions, inclusive_instructions, read_dumps};
-use fox_bench::rounds::{Side, Spread, Stretch, load_average, pair_of, per_read, schedule};
+use fox_bench::rounds::{
+    Side, Spread, Stretch, line_fit, load_average, pair_of, per_read, schedule,
+};
 use foxdb::{Database, ModelExt, PoolConfig, PoolOptions, Value};
 
 #[derive(foxdb::Model, Clone, Debug, PartialEq)]
@@ -457,6 +459,7 @@ fn print_counted(args: &Args, runs: &[Vec<Vec<Round>>], loads: &[String]) {
         "| read | run | direct: process, in the read | routed: process, in the read | routed / direct, process | routed / direct, in the read | router | with the router | waits | load |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
+    let mut equal_waits = Vec::new();
     for (workload, name) in WORKLOADS.iter().enumerate() {
         let mut summaries: [Vec<f64>; 4] = Default::default();
         for (run, rounds) in runs.iter().enumerate() {
@@ -488,6 +491,30 @@ fn print_counted(args: &Args, runs: &[Vec<Vec<Round>>], loads: &[String]) {
                 loads.get(run).map_or("", String::as_str),
             );
         }
+        // Every round of every run: the ratio against how many more waits per read the routed
+        // read had; at no difference, the ratio of reads that waited equally often.
+        let all: Vec<&Round> = runs.iter().flat_map(|run| &run[workload]).collect();
+        let points = |ratio: fn(&Round) -> f64| -> Vec<(f64, f64)> {
+            all.iter()
+                .map(|r| (r.routed.pending - r.direct.pending, ratio(r)))
+                .collect()
+        };
+        let per_wait = |side: fn(&Round) -> PerRead| {
+            line_fit(
+                &all.iter()
+                    .map(|r| (side(r).pending, side(r).process))
+                    .collect::<Vec<_>>(),
+            )
+            .map_or(f64::NAN, |(_, slope)| slope)
+        };
+        equal_waits.push(format!(
+            "- {name}: routed / direct at equal waits (least squares over {} rounds): process {:.3}x, in the read {:.3}x; a wait costs {:.0} (direct) and {:.0} (routed) instructions of the process",
+            all.len(),
+            line_fit(&points(Round::process_ratio)).map_or(f64::NAN, |(at_zero, _)| at_zero),
+            line_fit(&points(Round::in_read_ratio)).map_or(f64::NAN, |(at_zero, _)| at_zero),
+            per_wait(|r| r.direct),
+            per_wait(|r| r.routed),
+        ));
         let worst = |values: &[f64]| values.iter().copied().fold(f64::MIN, f64::max);
         println!(
             "| {name} | median (worst) of the runs | | | {:.3}x ({:.3}x) | {:.3}x ({:.3}x) | {:.0} ({:.0}) | {:.3}x ({:.3}x) | | |",
@@ -500,6 +527,10 @@ fn print_counted(args: &Args, runs: &[Vec<Vec<Round>>], loads: &[String]) {
             median_of(summaries[3].iter().copied()),
             worst(&summaries[3]),
         );
+    }
+    println!();
+    for line in equal_waits {
+        println!("{line}");
     }
     println!();
 }
