@@ -551,11 +551,11 @@ async fn wall_clock(args: &Args, primary: &str, replica: &str) -> Result<()> {
     for round in 0..args.wall_rounds {
         let mut order = [0, 1, 2];
         order.rotate_left(round % 3);
-        for workload in 0..WORKLOADS.len() {
+        for (workload, per_target) in times.iter_mut().enumerate() {
             for &target in &order {
                 let started = Instant::now();
                 read(handles[target], workload, args.wall_reads).await?;
-                times[workload][target]
+                per_target[target]
                     .push(started.elapsed().as_secs_f64() * 1e6 / args.wall_reads as f64);
             }
         }
