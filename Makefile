@@ -104,10 +104,11 @@ bench-bulk-insert: services
 	$(CARGO) build --release -p fox-bench --no-default-features --bin bench-bulk-insert
 	$(TARGET_DIR)/release/bench-bulk-insert $(BENCH_BULK_INSERT_ARGS)
 
-## bench-routing: client instructions per read (valgrind callgrind) through the replica router vs a
-## direct connection to the replica, on a PostgreSQL primary/replica pair of its own (release build);
-## five alternating runs and their medians. BENCH_ROUTING_ARGS='--runs 7 --keep DIR' sets the runs and
-## keeps the dumps for callgrind_annotate
+## bench-routing: client instructions per read (valgrind callgrind) and wall-clock time through the
+## replica router vs a direct connection to the replica, both targets in one process in interleaved
+## rounds, on a PostgreSQL primary/replica pair of its own (release build); five counted runs and
+## their medians. BENCH_ROUTING_ARGS='--runs 7 --rounds 15 --keep DIR' sets runs and rounds and keeps
+## the dumps for callgrind_annotate
 bench-routing: services
 	@command -v valgrind >/dev/null || (apt-get update && apt-get install -y valgrind)
 	$(CARGO) build --release -p fox-bench --no-default-features --bin bench-routing

@@ -6,6 +6,8 @@
 //!   TypeORM on the diesel_bench [`workload`]s. A [`driver`] prepares the [`dataset`] once per
 //!   engine and runs each of the [`peers`] in its own process; peers print [`measurement`]s,
 //!   the driver prints one table ([`report`]).
+//! - `bench-routing` (`make bench-routing`): the replica router against a direct connection,
+//!   both measured in one process in interleaved [`rounds`].
 #![forbid(unsafe_code)]
 
 pub mod dataset;
@@ -14,6 +16,7 @@ pub mod generated_schema;
 pub mod measurement;
 pub mod peers;
 pub mod report;
+pub mod rounds;
 pub mod timing;
 pub mod workload;
 

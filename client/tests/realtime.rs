@@ -607,6 +607,114 @@ async fn the_change_log_invalidates_the_query_cache_for_writes_made_elsewhere() 
     }
 }
 
+/// Runs `sql` through the engine's own command-line client, `psql` or `mariadb`: another
+/// program entirely, as someone at a terminal would write.
+fn write_with_the_command_line_client(engine: Backend, url: &str, sql: &str) {
+    let parsed = DatabaseUrl::parse(url).expect("url");
+    let mut client = match engine {
+        Backend::Postgres => {
+            let mut psql = std::process::Command::new("psql");
+            psql.arg(url)
+                .args(["--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1"])
+                .arg("--command")
+                .arg(sql);
+            psql
+        }
+        Backend::MySql => {
+            let location = parsed.location();
+            let (host, port) = location.rsplit_once(':').unwrap_or((&location, "3306"));
+            let credentials = url
+                .split_once("://")
+                .and_then(|(_, rest)| rest.split_once('@'))
+                .map_or("root", |(credentials, _)| credentials);
+            let (user, password) = credentials.split_once(':').unwrap_or((credentials, ""));
+            let mut mariadb = std::process::Command::new("mariadb");
+            mariadb
+                .args(["--no-defaults", "--protocol=tcp"])
+                .arg(format!("--host={host}"))
+                .arg(format!("--port={port}"))
+                .arg(format!("--user={user}"))
+                .arg(parsed.database_name())
+                .arg("--execute")
+                .arg(sql)
+                // The password stays off the command line.
+                .env("MYSQL_PWD", password);
+            mariadb
+        }
+        Backend::Sqlite => unreachable!("no server to write to"),
+    };
+    let output = client
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{engine}: starting the command-line client: {e}"));
+    assert!(
+        output.status.success(),
+        "{engine}: {sql}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test]
+async fn a_write_by_psql_or_the_mariadb_client_makes_the_next_cached_read_fresh() {
+    use foxdb::cache::{CacheInvalidator, QueryCache};
+    for engine in [Backend::Postgres, Backend::MySql] {
+        let (test, db) = captured(engine).await;
+        db.insert(&account(1, 10, "a")).await.expect("insert");
+        let prefix = format!("fox-realtime-cli-{}-{}", std::process::id(), test.name());
+        let cache = QueryCache::new(&fox_e2e::redis_url(), prefix).expect("redis url");
+        let cached = db.clone().with_cache(cache.clone());
+        let read = || Account::find().cache(Duration::from_secs(600));
+        assert_eq!(read().all(&cached).await.expect("miss")[0].balance, 10);
+        let hits = cache.metrics().hits();
+        assert_eq!(read().all(&cached).await.expect("hit")[0].balance, 10);
+        assert_eq!(
+            cache.metrics().hits(),
+            hits + 1,
+            "{engine}: served from Redis"
+        );
+        let name = DatabaseUrl::parse(test.url()).expect("url").database_name();
+        let invalidator = CacheInvalidator::new(cache, engine, &name);
+        let feed = foxdb::realtime::tail(
+            &db,
+            foxdb::realtime::TailOptions {
+                tables: vec!["accounts".into()],
+                // From the start: the writes below are seen however late the tail begins.
+                from: Some(Position(0)),
+            },
+        );
+        let following = tokio::spawn(async move { invalidator.follow(feed).await });
+
+        for (round, balance) in [(1, 99), (2, 7)] {
+            write_with_the_command_line_client(
+                engine,
+                test.url(),
+                &format!("UPDATE accounts SET balance = {balance} WHERE id = 1"),
+            );
+            let written = tokio::time::Instant::now();
+            let deadline = written + Duration::from_secs(10);
+            loop {
+                let seen = read().all(&cached).await.expect("read")[0].balance;
+                if seen == balance {
+                    break;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "{engine}: write {round} by the command-line client never reached the cached read (still {seen})"
+                );
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            eprintln!(
+                "{engine}: write {round} by the command-line client seen by the cached read after {:?}",
+                written.elapsed()
+            );
+        }
+        following.abort();
+        let _ = following.await;
+        cached.close().await;
+        db.close().await;
+    }
+}
+
 #[tokio::test]
 async fn a_durable_subscriber_resumes_after_its_acknowledged_position_and_pruning_keeps_the_rest() {
     use foxdb::realtime::{acknowledge, acknowledged, prune, remove_durable_subscriber};

@@ -131,11 +131,7 @@ pub async fn for_server(primary: &Database) -> Result<&'static dyn Replication> 
                 Some(row) => row.get("version")?,
                 None => String::new(),
             };
-            Ok(if version.contains("MariaDB") {
-                &mariadb::MariaDb
-            } else {
-                mysql::MySql::of_version(&version)
-            })
+            Ok(of_mysql_family(&version))
         }
         Backend::Sqlite => Err(Error::Unsupported {
             backend,
@@ -146,11 +142,38 @@ pub async fn for_server(primary: &Database) -> Result<&'static dyn Replication> 
     }
 }
 
+/// The replication of a server of the MySQL family whose `SELECT VERSION()` is `version`:
+/// MariaDB says so in its version (`10.11.6-MariaDB-0+deb12u1`), MySQL does not (`8.0.36`).
+#[cfg(feature = "mysql")]
+fn of_mysql_family(version: &str) -> &'static dyn Replication {
+    if version.contains("MariaDB") {
+        &mariadb::MariaDb
+    } else {
+        mysql::MySql::of_version(version)
+    }
+}
+
 /// The first row's text column `name`, or `None` for no row or NULL.
 #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
 pub(crate) fn first_text(rows: &[crate::Row], name: &str) -> Result<Option<String>> {
     match rows.first() {
         Some(row) => row.get::<Option<String>>(name),
         None => Ok(None),
+    }
+}
+
+#[cfg(all(test, feature = "mysql"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mariadb_and_mysql_are_told_apart_by_their_version() {
+        assert_eq!(
+            of_mysql_family("10.11.6-MariaDB-0+deb12u1").name(),
+            "mariadb"
+        );
+        assert_eq!(of_mysql_family("11.4.2-MariaDB-log").name(), "mariadb");
+        assert_eq!(of_mysql_family("8.0.36").name(), "mysql");
+        assert_eq!(of_mysql_family("8.4.3-commercial").name(), "mysql");
     }
 }

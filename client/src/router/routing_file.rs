@@ -484,4 +484,63 @@ mod tests {
             assert_eq!(engine_backend(path, engine).is_ok(), backend.is_enabled());
         }
     }
+
+    /// Runs in the build with one engine (`make test` runs the library's tests with only
+    /// `sqlite`): a mounted table naming an engine compiled out is refused at once, by name and
+    /// with the feature that compiles it in, before anything connects.
+    #[cfg(not(all(feature = "postgres", feature = "mysql")))]
+    #[tokio::test]
+    async fn a_mounted_table_naming_an_engine_this_build_leaves_out_names_its_feature() {
+        let directory = std::env::temp_dir().join(format!(
+            "foxdb-routing-file-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default()
+        ));
+        std::fs::create_dir_all(&directory).expect("directory");
+        let missing = [
+            (
+                Engine::Postgresql,
+                Backend::Postgres,
+                "postgres://app@db:5432/blog",
+            ),
+            (Engine::Mariadb, Backend::MySql, "mysql://app@db:3306/blog"),
+        ]
+        .into_iter()
+        .filter(|(_, backend, _)| !backend.is_enabled());
+        let mut refused = 0;
+        for (engine, backend, url) in missing {
+            let file = directory.join("routing.json");
+            std::fs::write(directory.join("url"), url).expect("url file");
+            std::fs::write(
+                &file,
+                format!(
+                    r#"{{"engine": "{engine}", "primary": {{"name": "db-0", "host": "db-0", "port": 1, "weight": 100}},
+                        "readers": [], "readPreference": "replicaPreferred", "maxReplicaLagSeconds": 5,
+                        "readYourWrites": true, "readYourWritesSeconds": 2, "observedGeneration": 1}}"#
+                ),
+            )
+            .expect("routing file");
+            let started = std::time::Instant::now();
+            let error = Database::from_routing(&file)
+                .await
+                .expect_err("an engine compiled out");
+            assert!(
+                matches!(error, RoutingFileError::Engine { .. }),
+                "{engine}: {error:?}"
+            );
+            let message = error.to_string();
+            assert!(
+                message.contains(&format!("names engine {engine}")),
+                "{message}"
+            );
+            assert!(message.contains(backend.cargo_feature()), "{message}");
+            assert!(started.elapsed() < std::time::Duration::from_secs(1));
+            refused += 1;
+        }
+        let _ = std::fs::remove_dir_all(&directory);
+        assert!(refused >= 1, "this build leaves out an engine");
+    }
 }
