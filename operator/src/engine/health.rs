@@ -38,7 +38,7 @@ use foxdb::document_store::{DocumentStore, DocumentStoreError};
 use foxdb::replication::mongodb::{ServerTopology, primary_probe, replica_probe};
 use foxdb::replication::{self, PrimaryProbe, ReplicaProbe, Replication};
 
-use super::member_connection::MemberConnection;
+use super::member_connection::{MemberConnection, one_line};
 
 /// What one health check of a member found.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -217,12 +217,7 @@ fn error_message(error: &foxdb::Error) -> String {
         Some((backend, message)) => format!("{backend} error: {message}"),
         None => error.to_string(),
     };
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    foxdb::url::redact_urls_in(&lines.join("; "))
+    one_line(&text)
 }
 
 #[cfg(test)]

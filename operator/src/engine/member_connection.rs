@@ -175,8 +175,8 @@ impl MemberConnection {
     }
 }
 
-/// A multi-line driver message as one line.
-fn one_line(text: &str) -> String {
+/// A multi-line driver message as one line, URLs in it redacted.
+pub(super) fn one_line(text: &str) -> String {
     let lines: Vec<&str> = text
         .lines()
         .map(str::trim)
