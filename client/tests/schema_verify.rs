@@ -131,3 +131,21 @@ async fn models_that_match_the_database_pass_and_every_mismatch_is_listed() {
         );
     }
 }
+
+/// The mismatch sample of docs/client.md ("Checking models at start-up") is what `verify` prints
+/// for the models and table it describes.
+#[tokio::test]
+async fn the_client_guide_shows_what_verify_prints() {
+    let page = include_str!("../../docs/client.md");
+    let sample = page
+        .split("<!-- output: client/tests/schema_verify.rs -->\n```text\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n```").next())
+        .expect("docs/client.md has the verify sample");
+    let (_test, db) = blog(Backend::Postgres).await;
+    let error = db
+        .verify::<(WrongPost, Comment)>()
+        .await
+        .expect_err("mismatches");
+    assert_eq!(error.to_string(), sample);
+}

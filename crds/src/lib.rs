@@ -62,7 +62,7 @@ mod yaml_reader;
 mod yaml_scalar;
 
 pub use column_type::{ColumnType, ColumnTypeError};
-pub use condition::ConditionType;
+pub use condition::{ConditionType, Reason};
 #[cfg(feature = "kubernetes")]
 pub use migration::{FoxMigration, FoxMigrationStatus};
 pub use migration::{FoxMigrationSpec, ImportedFrom, MigrationPhase, MigrationTool};

@@ -764,3 +764,150 @@ fn output_patterns_take_elisions_and_durations() {
     assert!(!lines_match(&expected, &["Plan 1a: 3 changes"]));
     assert!(!line_matches("[ 1/17] x", "[ 1-17/17] x"));
 }
+
+/// What a `<!-- measured: COMMAND, DATE, BUILD -->` note says is wrong, if anything: the table
+/// or block after it records a run of COMMAND (its figures are measurements, not what a test
+/// reproduces), on DATE (`YYYY-MM-DD`), with a `release` or `debug` build (`none`: no FoxDB
+/// build ran); a `make` target must exist in the Makefile.
+fn measured_problem(note: &str, makefile: &str) -> Option<String> {
+    let fields: Vec<&str> = note.rsplitn(3, ',').map(str::trim).collect();
+    let [build, date, command] = fields[..] else {
+        return Some("needs `COMMAND, DATE, BUILD`".into());
+    };
+    let is_date = date.len() == 10
+        && date.char_indices().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                c == '-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    if !is_date {
+        return Some(format!("`{date}` is no date (YYYY-MM-DD)"));
+    }
+    if !["release", "debug", "none"].contains(&build) {
+        return Some(format!("`{build}` is no build (release, debug or none)"));
+    }
+    if command.is_empty() {
+        return Some("names no command".into());
+    }
+    if let Some(target) = command.strip_prefix("make ") {
+        let target = target.split_whitespace().next().unwrap_or_default();
+        if !makefile
+            .lines()
+            .any(|l| l.starts_with(&format!("{target}:")))
+        {
+            return Some(format!("`make {target}` is no Makefile target"));
+        }
+    }
+    None
+}
+
+/// Whether a section under `heading` holds measurements: all of docs/performance.md, and the
+/// sections of other pages named for a measurement or a `make bench` run.
+fn measures(page: &str, heading: &str) -> bool {
+    let heading = heading.to_lowercase();
+    page == "docs/performance.md" || heading.contains("measured") || heading.contains("`make bench")
+}
+
+/// Tables of figures and the blocks a benchmark printed are records of a run: each says which
+/// (`<!-- measured: COMMAND, DATE, BUILD -->` on the line before it). Any other plain-text block
+/// said to be output names the test that compares it with the real output
+/// (`<!-- output: PATH -->`, PATH reading the page).
+#[test]
+fn measurements_and_outputs_say_where_they_come_from() {
+    let makefile = std::fs::read_to_string(root().join("Makefile")).expect("the Makefile");
+    let mut problems = Vec::new();
+    let mut measured = 0;
+    for (name, text) in pages() {
+        let lines: Vec<&str> = text.lines().collect();
+        // The heading of each level above the line, so a section's subsections inherit it.
+        let mut headings: Vec<(usize, String)> = Vec::new();
+        let mut fenced = false;
+        for (index, line) in lines.iter().enumerate() {
+            let place = format!("{name}:{}", index + 1);
+            let before = index.checked_sub(1).map_or("", |b| lines[b].trim());
+            let note = |prefix: &str| {
+                before
+                    .strip_prefix(prefix)
+                    .and_then(|rest| rest.strip_suffix("-->"))
+                    .map(str::trim)
+            };
+            if line.trim_start().starts_with("```") {
+                fenced = !fenced;
+                let language = line.trim().trim_start_matches('`').trim();
+                if fenced
+                    && ["", "text"].contains(&language)
+                    && note("<!-- measured:").is_none()
+                    && note("<!-- output:").is_none()
+                    && headings.iter().any(|(_, h)| measures(&name, h))
+                {
+                    problems.push(format!(
+                        "{place}: a block among measurements without <!-- measured: ... -->"
+                    ));
+                }
+            }
+            if fenced && !line.trim_start().starts_with("```") {
+                continue;
+            }
+            if let Some(level) = line
+                .strip_prefix('#')
+                .map(|rest| 1 + rest.chars().take_while(|c| *c == '#').count())
+            {
+                headings.retain(|(l, _)| *l < level);
+                headings.push((level, line.to_string()));
+            }
+            let starts_table = line.starts_with('|') && !before.starts_with('|');
+            if starts_table
+                && note("<!-- measured:").is_none()
+                && headings.iter().any(|(_, h)| measures(&name, h))
+            {
+                problems.push(format!(
+                    "{place}: a table among measurements without <!-- measured: ... -->"
+                ));
+            }
+            if let Some(measure) = note("<!-- measured:") {
+                measured += 1;
+                if !starts_table && !line.starts_with("```") {
+                    problems.push(format!(
+                        "{place}: <!-- measured --> stands before no table or block"
+                    ));
+                }
+                if let Some(problem) = measured_problem(measure, &makefile) {
+                    problems.push(format!("{place}: <!-- measured: {measure} -->: {problem}"));
+                }
+            }
+            if let Some(test) = note("<!-- output:") {
+                let compared = std::fs::read_to_string(root().join(test)).unwrap_or_default();
+                if !line.starts_with("```") || !compared.contains(name.as_str()) {
+                    problems.push(format!(
+                        "{place}: <!-- output: {test} --> must stand before a block, and {test} \
+                         must read {name} to compare it"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        measured > 20,
+        "only {measured} measurements found: is the scan right?"
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn a_measurement_names_a_command_a_date_and_a_build() {
+    let makefile = "bench-migrate: services\n";
+    assert_eq!(
+        measured_problem("make bench-migrate, 2026-12-06, release", makefile),
+        None
+    );
+    assert_eq!(
+        measured_problem("bench-x --a 1,2, 2026-12-06, debug", makefile),
+        None
+    );
+    assert!(measured_problem("make bench-nothing, 2026-12-06, release", makefile).is_some());
+    assert!(measured_problem("make bench-migrate, yesterday, release", makefile).is_some());
+    assert!(measured_problem("make bench-migrate, 2026-12-06, fast", makefile).is_some());
+    assert!(measured_problem("make bench-migrate", makefile).is_some());
+}

@@ -7,7 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
-use fox_operator::controller::conditions::{ConditionType, ConditionUpdate, merge_conditions};
+use fox_operator::controller::conditions::{
+    ConditionType, ConditionUpdate, Reason, merge_conditions,
+};
 use mlua::{Lua, LuaSerdeExt};
 use serde_json::{Value, json};
 
@@ -81,44 +83,37 @@ fn the_operators_own_conditions_map_to_argo_cd_health() {
     for kind in KINDS {
         let status = |ready| health(kind, &written(kind, ready)).0;
         assert_eq!(
-            status(ConditionUpdate::yes(ConditionType::Ready, "Applied", "ok")),
+            status(ConditionUpdate::yes(
+                ConditionType::Ready,
+                Reason::Applied,
+                "ok"
+            )),
             "Healthy"
         );
         assert_eq!(
             status(ConditionUpdate::no(
                 ConditionType::Ready,
-                "ApprovalPending",
+                Reason::ApprovalPending,
                 "waits"
             )),
             "Suspended",
             "{kind}"
         );
-        for stalled in [
-            "InvalidSpec",
-            "DestructiveChange",
-            "Irreversible",
-            "Dirty",
-            "ChecksumChanged",
-        ] {
+        // Every `Ready=False` reason of the kind: those that need a person degrade it (but
+        // `ApprovalPending`, which suspends it, above), the others progress.
+        let reasons = Reason::ALL.iter().copied().filter(|r| {
+            r.kinds().iter().any(|k| k.as_str() == kind) && *r != Reason::ApprovalPending
+        });
+        for reason in reasons {
+            let expected = if reason.is_stalled() {
+                "Degraded"
+            } else {
+                "Progressing"
+            };
             assert_eq!(
-                status(ConditionUpdate::no(
-                    ConditionType::Ready,
-                    stalled,
-                    "needs a person"
-                )),
-                "Degraded",
-                "{kind} {stalled}"
-            );
-        }
-        for transient in ["DatabaseUnavailable", "Locked", "KubernetesApiError"] {
-            assert_eq!(
-                status(ConditionUpdate::no(
-                    ConditionType::Ready,
-                    transient,
-                    "retrying"
-                )),
-                "Progressing",
-                "{kind} {transient}"
+                status(ConditionUpdate::no(ConditionType::Ready, reason, "x")),
+                expected,
+                "{kind} {reason}"
             );
         }
     }

@@ -2,11 +2,16 @@
 //! command, flag, environment variable, default and exit status the help declares), crds.md from
 //! the CRD schemas `fox crds` prints, type-mapping.md from the dialects and `fox generate client`,
 //! helm-values.md (and the chart README's values table) from the chart's values.yaml, rbac.md
-//! from `controller::rbac`. These tests fail when a committed page differs from what the code
+//! from `controller::rbac`, conditions.md from `fox_crds::{ConditionType, Reason}`, metrics.md
+//! from the operator's and the gateway's metric registries. These tests fail when a committed page differs from what the code
 //! generates; `FOX_BLESS=1 cargo test -p fox-operator --test reference_docs` rewrites them.
 
+#[path = "reference_docs/conditions.rs"]
+mod conditions;
 #[path = "reference_docs/helm_values.rs"]
 mod helm_values;
+#[path = "reference_docs/metrics.rs"]
+mod metrics;
 #[path = "reference_docs/rbac.rs"]
 mod rbac;
 #[path = "reference_docs/type_mapping.rs"]
@@ -410,31 +415,73 @@ fn the_crd_reference_is_generated_from_the_crd_schemas() {
     check("docs/reference/crds.md", &page);
 }
 
-/// docs/operator.md's table of conditions has a row for every condition type the operator sets
-/// (`fox_crds::ConditionType::ALL`), and no other (its metrics table is checked the same way by
-/// operator/tests/controllers/telemetry.rs).
 #[test]
-fn the_conditions_table_names_every_condition_type() {
-    let page = std::fs::read_to_string(root().join("docs/operator.md")).expect("operator.md");
-    let table = page
-        .split("| kind | condition | True means |")
-        .nth(1)
-        .expect("docs/operator.md has the conditions table");
-    let documented: std::collections::BTreeSet<String> = table
-        .lines()
-        .skip(2) // the rest of the header line, and |---|
-        .take_while(|line| line.starts_with('|'))
-        .filter_map(|line| line.split('|').nth(2))
-        .map(|cell| cell.trim().trim_matches('`').to_string())
-        .collect();
-    let types: std::collections::BTreeSet<String> = fox_crds::ConditionType::ALL
-        .iter()
-        .map(|t| t.as_str().to_string())
-        .collect();
-    assert_eq!(
-        documented, types,
-        "docs/operator.md conditions table vs ConditionType::ALL"
+fn the_conditions_reference_is_generated_from_the_reasons_the_controllers_use() {
+    let page = conditions::page(&generated_note(
+        "`fox_crds::ConditionType` and `fox_crds::Reason` (crds/src/condition.rs)",
+    ));
+    assert!(page.contains("| `ApprovalPending` | a person |"));
+    assert!(page.contains("| `MemberUnhealthy` | Warning |"));
+    check("docs/reference/conditions.md", &page);
+}
+
+/// Every reason a controller writes names a kind the reason declares (so the reference lists
+/// it under that kind), and every reason is written somewhere: the controllers of a kind are
+/// the files named for it, plus the shared error and unreadable-object paths.
+#[test]
+fn the_reasons_are_declared_for_the_kinds_that_write_them() {
+    use fox_crds::condition::{Reason, ResourceKind};
+    let folder = root().join("operator/src/controller");
+    let mut used = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(&folder).expect("the controllers") {
+        let path = entry.expect("an entry").path();
+        let file = path
+            .file_name()
+            .and_then(|f| f.to_str())
+            .unwrap_or_default();
+        let kinds: &[ResourceKind] = match file {
+            "replica_set.rs" | "in_doubt.rs" | "cache_invalidator.rs" => {
+                &[ResourceKind::FoxReplicaSet]
+            }
+            f if f.starts_with("schema") => &[ResourceKind::FoxSchema],
+            f if f.starts_with("migration") => &[ResourceKind::FoxMigration],
+            _ => &[],
+        };
+        let text = std::fs::read_to_string(&path).expect("a controller file");
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for part in code.split("Reason::").skip(1) {
+            let name: String = part
+                .chars()
+                .take_while(char::is_ascii_alphanumeric)
+                .collect();
+            let Some(reason) = Reason::parse(&name) else {
+                continue; // `Reason::parse`, ...
+            };
+            used.insert(reason);
+            for kind in kinds {
+                assert!(
+                    reason.kinds().contains(kind),
+                    "{file} writes {reason}, which fox_crds::Reason does not declare for {kind:?}"
+                );
+            }
+        }
+    }
+    let unused: Vec<&Reason> = Reason::ALL.iter().filter(|r| !used.contains(r)).collect();
+    assert!(
+        unused.is_empty(),
+        "reasons no controller writes: {unused:?}"
     );
+}
+
+#[test]
+fn the_metrics_reference_is_generated_from_the_registries() {
+    let page = metrics::page(&generated_note(
+        "the operator's and the gateway's metric registries (operator/src/telemetry/metrics.rs, \
+         operator/src/gateway/mod.rs)",
+    ));
+    assert!(page.contains("| `fox_reconcile_errors_total` | counter | `kind`, `error` |"));
+    assert!(page.contains("| `fox_gateway_refused_total` | counter | `status` |"));
+    check("docs/reference/metrics.md", &page);
 }
 
 #[test]

@@ -33,7 +33,7 @@ use foxdb::realtime::{TailOptions, captured_tables, head_position, tail};
 use kube::ResourceExt;
 use sha2::{Digest, Sha256};
 
-use super::conditions::{ConditionType, ConditionUpdate};
+use super::conditions::{ConditionType, ConditionUpdate, Reason};
 use super::context::{Context, MemberPool};
 use super::secrets::read_secret_text;
 
@@ -153,7 +153,7 @@ pub async fn reconcile_cache(
     let up = metrics
         .cache_invalidator_up
         .with_label_values(&[namespace.as_str(), name.as_str()]);
-    let not_following = |reason: &str, message: String| {
+    let not_following = |reason: Reason, message: String| {
         up.set(0);
         CacheState {
             condition: Some(ConditionUpdate::no(
@@ -176,7 +176,7 @@ pub async fn reconcile_cache(
         Err(error) => {
             invalidators.stop(&namespace, &name);
             return not_following(
-                "InvalidRedisUrl",
+                Reason::InvalidRedisUrl,
                 format!(
                     "Secret {namespace}/{} key {}: {error}",
                     spec.redis.name, spec.redis.key
@@ -202,7 +202,7 @@ pub async fn reconcile_cache(
         up.set(0);
         return with_published(ConditionUpdate::unknown(
             ConditionType::CacheInvalidating,
-            "PrimaryUnhealthy",
+            Reason::PrimaryUnhealthy,
             "waiting for a healthy primary to follow its change log; writes made meanwhile \
              outside foxdb are invalidated once it answers",
         ));
@@ -243,7 +243,7 @@ pub async fn reconcile_cache(
                     up.set(0);
                     return with_published(ConditionUpdate::no(
                         ConditionType::CacheInvalidating,
-                        "ChangeLogUnreadable",
+                        Reason::ChangeLogUnreadable,
                         message,
                     ));
                 }
@@ -251,11 +251,15 @@ pub async fn reconcile_cache(
         }
     };
     let condition = if let Some(problem) = failure.lock().ok().and_then(|f| f.clone()) {
-        ConditionUpdate::no(ConditionType::CacheInvalidating, "FeedStopped", problem)
+        ConditionUpdate::no(
+            ConditionType::CacheInvalidating,
+            Reason::FeedStopped,
+            problem,
+        )
     } else if let Err(problem) = cache.ping().await {
         ConditionUpdate::no(
             ConditionType::CacheInvalidating,
-            "RedisUnreachable",
+            Reason::RedisUnreachable,
             format!(
                 "Redis at {server} does not answer ({problem}); applications read from the \
                  database meanwhile, and the invalidator sends the version bumps once it answers"
@@ -265,13 +269,13 @@ pub async fn reconcile_cache(
         match captured_tables(database).await {
             Ok(tables) if tables.is_empty() => ConditionUpdate::no(
                 ConditionType::CacheInvalidating,
-                "NoChangeCapture",
+                Reason::NoChangeCapture,
                 "no table has change capture, so only writes through foxdb invalidate cached \
                  reads; turn `realtime` on for the cached tables in the FoxSchema",
             ),
             Ok(tables) => ConditionUpdate::yes(
                 ConditionType::CacheInvalidating,
-                "Following",
+                Reason::Following,
                 format!(
                     "writes to {} invalidate cached reads in Redis at {server}",
                     table_list(&tables)
@@ -279,7 +283,7 @@ pub async fn reconcile_cache(
             ),
             Err(error) => ConditionUpdate::unknown(
                 ConditionType::CacheInvalidating,
-                "ChangeLogUnreadable",
+                Reason::ChangeLogUnreadable,
                 format!("the tables with change capture could not be listed: {error}"),
             ),
         }

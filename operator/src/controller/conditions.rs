@@ -2,8 +2,7 @@
 //! `lastTransitionTime` that changes only when the status flips (so `kubectl wait` and alerts
 //! see real transitions, not every resync).
 
-pub use fox_crds::ConditionType;
-use fox_crds::condition::is_stalled_reason;
+pub use fox_crds::{ConditionType, Reason};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 
@@ -35,47 +34,39 @@ pub struct ConditionUpdate {
     pub type_: ConditionType,
     /// True, False or Unknown.
     pub status: ConditionStatus,
-    /// CamelCase reason.
-    pub reason: String,
+    /// Why, one of the documented [`Reason`]s.
+    pub reason: Reason,
     /// Human-readable message (never credentials).
     pub message: String,
 }
 
 impl ConditionUpdate {
     /// A condition with status True.
-    pub fn yes(
-        type_: ConditionType,
-        reason: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn yes(type_: ConditionType, reason: Reason, message: impl Into<String>) -> Self {
         Self {
             type_,
             status: ConditionStatus::True,
-            reason: reason.into(),
+            reason,
             message: message.into(),
         }
     }
 
     /// A condition with status False.
-    pub fn no(type_: ConditionType, reason: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn no(type_: ConditionType, reason: Reason, message: impl Into<String>) -> Self {
         Self {
             type_,
             status: ConditionStatus::False,
-            reason: reason.into(),
+            reason,
             message: message.into(),
         }
     }
 
     /// A condition that could not be evaluated.
-    pub fn unknown(
-        type_: ConditionType,
-        reason: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn unknown(type_: ConditionType, reason: Reason, message: impl Into<String>) -> Self {
         Self {
             type_,
             status: ConditionStatus::Unknown,
-            reason: reason.into(),
+            reason,
             message: message.into(),
         }
     }
@@ -89,22 +80,18 @@ const MAX_MESSAGE: usize = 4096;
 /// a person is `Stalled`; any other False or Unknown is `Reconciling` (pending work or a
 /// transient failure being retried).
 pub fn kstatus_conditions(ready: &ConditionUpdate) -> [ConditionUpdate; 2] {
-    let reason = ready.reason.clone();
+    let reason = ready.reason;
     match ready.status {
         ConditionStatus::True => [
-            ConditionUpdate::no(ConditionType::Reconciling, reason.clone(), ""),
+            ConditionUpdate::no(ConditionType::Reconciling, reason, ""),
             ConditionUpdate::no(ConditionType::Stalled, reason, ""),
         ],
-        ConditionStatus::False if is_stalled_reason(&ready.reason) => [
-            ConditionUpdate::no(ConditionType::Reconciling, reason.clone(), ""),
+        ConditionStatus::False if ready.reason.is_stalled() => [
+            ConditionUpdate::no(ConditionType::Reconciling, reason, ""),
             ConditionUpdate::yes(ConditionType::Stalled, reason, ready.message.clone()),
         ],
         ConditionStatus::False | ConditionStatus::Unknown => [
-            ConditionUpdate::yes(
-                ConditionType::Reconciling,
-                reason.clone(),
-                ready.message.clone(),
-            ),
+            ConditionUpdate::yes(ConditionType::Reconciling, reason, ready.message.clone()),
             ConditionUpdate::no(ConditionType::Stalled, reason, ""),
         ],
     }
@@ -148,7 +135,7 @@ pub fn merge_conditions(
         let condition = Condition {
             type_: update.type_.as_str().to_string(),
             status: status.to_string(),
-            reason: update.reason.clone(),
+            reason: update.reason.as_str().to_string(),
             message,
             observed_generation: generation,
             last_transition_time: transition,
@@ -179,30 +166,38 @@ mod tests {
     fn ready_sets_reconciling_and_stalled_as_kstatus_reads_them() {
         let t0 = Timestamp::from_second(1_000).unwrap();
         let merge = |ready: ConditionUpdate| merge_conditions(&[], &[ready], Some(1), t0);
-        let retried = merge(ConditionUpdate::no(ConditionType::Ready, "Locked", "held"));
+        let retried = merge(ConditionUpdate::no(
+            ConditionType::Ready,
+            Reason::Locked,
+            "held",
+        ));
         assert_eq!(status_of(&retried, ConditionType::Reconciling).0, "True");
         assert_eq!(status_of(&retried, ConditionType::Stalled).0, "False");
         for reason in [
-            "InvalidSpec",
-            "DestructiveChange",
-            "Irreversible",
-            "Dirty",
-            "ChecksumChanged",
-            "ApprovalPending",
+            Reason::InvalidSpec,
+            Reason::DestructiveChange,
+            Reason::Irreversible,
+            Reason::Dirty,
+            Reason::ChecksumChanged,
+            Reason::ApprovalPending,
         ] {
             let stalled = merge(ConditionUpdate::no(ConditionType::Ready, reason, "x"));
             assert_eq!(
                 status_of(&stalled, ConditionType::Stalled),
-                ("True".into(), reason.into())
+                ("True".into(), reason.as_str().into())
             );
             assert_eq!(status_of(&stalled, ConditionType::Reconciling).0, "False");
         }
-        let ready = merge(ConditionUpdate::yes(ConditionType::Ready, "Applied", ""));
+        let ready = merge(ConditionUpdate::yes(
+            ConditionType::Ready,
+            Reason::Applied,
+            "",
+        ));
         assert_eq!(status_of(&ready, ConditionType::Reconciling).0, "False");
         assert_eq!(status_of(&ready, ConditionType::Stalled).0, "False");
         let unknown = merge(ConditionUpdate::unknown(
             ConditionType::Ready,
-            "Unreachable",
+            Reason::Unreachable,
             "",
         ));
         assert_eq!(status_of(&unknown, ConditionType::Reconciling).0, "True");
@@ -215,13 +210,21 @@ mod tests {
         let t2 = Timestamp::from_second(3_000).unwrap();
         let first = merge_conditions(
             &[],
-            &[ConditionUpdate::no(ConditionType::Ready, "Pending", "a")],
+            &[ConditionUpdate::no(
+                ConditionType::Ready,
+                Reason::Pending,
+                "a",
+            )],
             Some(1),
             t0,
         );
         let same = merge_conditions(
             &first,
-            &[ConditionUpdate::no(ConditionType::Ready, "Locked", "b")],
+            &[ConditionUpdate::no(
+                ConditionType::Ready,
+                Reason::Locked,
+                "b",
+            )],
             Some(2),
             t1,
         );
@@ -230,7 +233,11 @@ mod tests {
         assert_eq!(same[0].observed_generation, Some(2));
         let flipped = merge_conditions(
             &same,
-            &[ConditionUpdate::yes(ConditionType::Ready, "Applied", "c")],
+            &[ConditionUpdate::yes(
+                ConditionType::Ready,
+                Reason::Applied,
+                "c",
+            )],
             Some(2),
             t2,
         );
@@ -244,19 +251,26 @@ mod tests {
         let first = merge_conditions(
             &[],
             &[
-                ConditionUpdate::yes(ConditionType::Ready, "A", ""),
-                ConditionUpdate::no(ConditionType::Blocked, "B", ""),
+                ConditionUpdate::yes(ConditionType::Ready, Reason::Applied, ""),
+                ConditionUpdate::no(ConditionType::Blocked, Reason::NotBlocked, ""),
             ],
             None,
             t0,
         );
         let next = merge_conditions(
             &first,
-            &[ConditionUpdate::no(ConditionType::Ready, "C", "")],
+            &[ConditionUpdate::no(
+                ConditionType::Ready,
+                Reason::Locked,
+                "",
+            )],
             None,
             t0,
         );
         assert_eq!(next.len(), 4, "Ready, Blocked, Reconciling, Stalled");
-        assert_eq!(find_condition(&next, "Blocked").unwrap().reason, "B");
+        assert_eq!(
+            find_condition(&next, "Blocked").unwrap().reason,
+            "NotBlocked"
+        );
     }
 }

@@ -8,6 +8,8 @@ use kube::Client;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use tokio::sync::Mutex;
 
+use fox_crds::Reason;
+
 use super::member_address::MemberAddressPolicy;
 use crate::engine::member_connection::MemberConnection;
 use crate::telemetry::Metrics;
@@ -115,22 +117,23 @@ impl Context {
             .remove(key);
     }
 
-    /// Publishes an Event about `object`; a failure is logged, never fatal (events are advice).
+    /// Publishes an Event about `object` with `reason`, of the type the reason declares
+    /// ([`Reason::event`]; Warning for a reason declared for conditions only); a failure is
+    /// logged, never fatal (events are advice).
     pub async fn publish(
         &self,
         object: &ObjectReference,
-        warning: bool,
-        reason: &str,
+        reason: Reason,
         action: &str,
         note: String,
     ) {
+        let type_ = match reason.event().map(|(type_, _)| type_) {
+            Some(fox_crds::condition::EventType::Normal) => EventType::Normal,
+            Some(fox_crds::condition::EventType::Warning) | None => EventType::Warning,
+        };
         let event = Event {
-            type_: if warning {
-                EventType::Warning
-            } else {
-                EventType::Normal
-            },
-            reason: reason.to_string(),
+            type_,
+            reason: reason.as_str().to_string(),
             note: Some(truncate_note(note)),
             action: action.to_string(),
             secondary: None,
@@ -141,7 +144,7 @@ impl Context {
                 kind = object.kind.as_deref().unwrap_or_default(),
                 namespace = object.namespace.as_deref().unwrap_or_default(),
                 name = object.name.as_deref().unwrap_or_default(),
-                reason,
+                reason = reason.as_str(),
                 "could not publish an event"
             );
         }

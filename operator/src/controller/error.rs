@@ -2,6 +2,7 @@
 
 use crate::engine::EngineError;
 use crate::migrate::MigrateError;
+use fox_crds::Reason;
 
 /// Everything that can stop a reconcile.
 #[derive(Debug, thiserror::Error)]
@@ -137,37 +138,41 @@ impl Error {
         }
     }
 
-    /// The `reason` of a condition reporting this error (CamelCase, as Kubernetes expects).
-    pub fn condition_reason(&self) -> &'static str {
+    /// The `reason` of a condition (and Event) reporting this error.
+    pub fn condition_reason(&self) -> Reason {
         match self {
-            Self::Kube(_) => "KubernetesApiError",
-            Self::DatabaseNotFound { .. } => "DatabaseNotFound",
-            Self::SecretNotFound { .. } => "SecretNotFound",
-            Self::SecretInvalid { .. } => "SecretInvalid",
-            Self::Engine(EngineError::Database(_)) => "DatabaseUnavailable",
+            Self::Kube(_) => Reason::KubernetesApiError,
+            Self::DatabaseNotFound { .. } => Reason::DatabaseNotFound,
+            Self::SecretNotFound { .. } => Reason::SecretNotFound,
+            Self::SecretInvalid { .. } => Reason::SecretInvalid,
+            Self::Engine(EngineError::Database(_)) => Reason::DatabaseUnavailable,
             Self::Engine(EngineError::LockTimeout { .. })
-            | Self::Migrate(MigrateError::Engine(EngineError::LockTimeout { .. })) => "Locked",
+            | Self::Migrate(MigrateError::Engine(EngineError::LockTimeout { .. })) => {
+                Reason::Locked
+            }
             Self::Engine(
                 EngineError::Diff(_)
                 | EngineError::Impossible { .. }
                 | EngineError::StorageLimits { .. },
-            ) => "ImpossibleChange",
-            Self::Engine(EngineError::DestructiveRefused { .. }) => "DestructiveChange",
-            Self::Engine(EngineError::OwnedByAnotherSchema { .. }) => "OwnedByAnotherSchema",
-            Self::Engine(_) => "ApplyFailed",
-            Self::Migrate(MigrateError::Engine(EngineError::Database(_))) => "DatabaseUnavailable",
-            Self::Migrate(MigrateError::Engine(_)) => "MigrationFailed",
-            Self::Migrate(MigrateError::Integrity { .. }) => "IntegrityCheckFailed",
-            Self::Migrate(MigrateError::Failed { .. }) => "MigrationFailed",
-            Self::Migrate(MigrateError::Irreversible { .. }) => "Irreversible",
-            Self::Migrate(MigrateError::UnknownTarget { .. }) => "UnknownVersion",
-            Self::Migrate(MigrateError::Unreadable { .. }) => "MigrationUnreadable",
-            Self::CommandMigration { .. } => "MigrationFailed",
-            Self::Unsupported { .. } => "Unsupported",
-            Self::InvalidSpec { .. } => "InvalidSpec",
-            Self::PublishConflict { .. } => "PublishConflict",
-            Self::TenantsNotListed { .. } => "TenantsNotListed",
-            Self::Finalizer(_) => "FinalizerError",
+            ) => Reason::ImpossibleChange,
+            Self::Engine(EngineError::DestructiveRefused { .. }) => Reason::DestructiveChange,
+            Self::Engine(EngineError::OwnedByAnotherSchema { .. }) => Reason::OwnedByAnotherSchema,
+            Self::Engine(_) => Reason::ApplyFailed,
+            Self::Migrate(MigrateError::Engine(EngineError::Database(_))) => {
+                Reason::DatabaseUnavailable
+            }
+            Self::Migrate(MigrateError::Engine(_)) => Reason::MigrationFailed,
+            Self::Migrate(MigrateError::Integrity { .. }) => Reason::IntegrityCheckFailed,
+            Self::Migrate(MigrateError::Failed { .. }) => Reason::MigrationFailed,
+            Self::Migrate(MigrateError::Irreversible { .. }) => Reason::Irreversible,
+            Self::Migrate(MigrateError::UnknownTarget { .. }) => Reason::UnknownVersion,
+            Self::Migrate(MigrateError::Unreadable { .. }) => Reason::MigrationUnreadable,
+            Self::CommandMigration { .. } => Reason::MigrationFailed,
+            Self::Unsupported { .. } => Reason::Unsupported,
+            Self::InvalidSpec { .. } => Reason::InvalidSpec,
+            Self::PublishConflict { .. } => Reason::PublishConflict,
+            Self::TenantsNotListed { .. } => Reason::TenantsNotListed,
+            Self::Finalizer(_) => Reason::FinalizerError,
         }
     }
 

@@ -16,6 +16,7 @@ use foxdb::Database;
 use foxdb::distributed::{RecoveryOptions, RecoveryReport, recover};
 use kube::{Resource, ResourceExt};
 
+use super::conditions::Reason;
 use super::context::Context;
 use super::replica_set::member_pool;
 use super::secrets::read_connection;
@@ -70,13 +71,10 @@ pub(super) async fn recover_and_announce(
     primary: &Database,
     context: &Context,
 ) {
-    let (warning, reason, note) = match recover_in_doubt(replicaset, transactions, primary, context)
-        .await
-    {
+    let (reason, note) = match recover_in_doubt(replicaset, transactions, primary, context).await {
         Ok(report) if report.resolved() == 0 => return,
         Ok(report) => (
-            false,
-            "InDoubtResolved",
+            Reason::InDoubtResolved,
             format!(
                 "ended distributed transaction branches left prepared on the primary: {} committed, {} rolled back",
                 report.committed.len(),
@@ -86,19 +84,12 @@ pub(super) async fn recover_and_announce(
         Err(message) => {
             tracing::warn!(replicaset = %replicaset.name_any(), %message, "recovering distributed transaction branches failed");
             (
-                true,
-                "InDoubtRecoveryFailed",
+                Reason::InDoubtRecoveryFailed,
                 format!("recovering distributed transaction branches failed: {message}"),
             )
         }
     };
     context
-        .publish(
-            &replicaset.object_ref(&()),
-            warning,
-            reason,
-            "RecoverInDoubt",
-            note,
-        )
+        .publish(&replicaset.object_ref(&()), reason, "RecoverInDoubt", note)
         .await;
 }

@@ -29,7 +29,7 @@ use kube::api::ListParams;
 use kube::runtime::controller::Action;
 use kube::{Api, Resource, ResourceExt};
 
-use super::conditions::{ConditionType, ConditionUpdate, merge_conditions};
+use super::conditions::{ConditionType, ConditionUpdate, Reason, merge_conditions};
 use super::context::Context;
 use super::error::{Error, Result};
 use super::secrets::resolve_primary;
@@ -112,7 +112,7 @@ async fn apply(migration: Arc<FoxMigration>, context: Arc<Context>) -> Result<Ac
                             error.public_message(),
                         )
                     } else {
-                        ConditionUpdate::no(ConditionType::Failed, "NotFailed", "")
+                        ConditionUpdate::no(ConditionType::Failed, Reason::NotFailed, "")
                     },
                 ],
                 checksum: previous.checksum.clone(),
@@ -149,7 +149,6 @@ async fn apply(migration: Arc<FoxMigration>, context: Arc<Context>) -> Result<Ac
             context
                 .publish(
                     &object,
-                    true,
                     error.condition_reason(),
                     "Migrate",
                     error.public_message(),
@@ -309,14 +308,13 @@ pub(super) async fn announce_ran(
             .inc();
         if let Some(resource) = resources.iter().find(|r| r.spec.version == *ran_version) {
             let (reason, verb) = if direction == "up" {
-                ("Applied", "applied")
+                (Reason::Applied, "applied")
             } else {
-                ("RolledBack", "rolled back")
+                (Reason::RolledBack, "rolled back")
             };
             context
                 .publish(
                     &resource.object_ref(&()),
-                    false,
                     reason,
                     if direction == "up" {
                         "Migrate"
@@ -379,15 +377,15 @@ pub(super) fn decide(decision: &Decision<'_>) -> Outcome {
             vec![
                 ConditionUpdate::yes(
                     ConditionType::Ready,
-                    "Applied",
+                    Reason::Applied,
                     format!("version {version} is applied"),
                 ),
                 ConditionUpdate::yes(
                     ConditionType::Applied,
-                    "Applied",
+                    Reason::Applied,
                     format!("version {version} is applied"),
                 ),
-                ConditionUpdate::no(ConditionType::Failed, "NotFailed", ""),
+                ConditionUpdate::no(ConditionType::Failed, Reason::NotFailed, ""),
             ],
         ),
         VersionStatus::Changed { applied, current } => {
@@ -398,13 +396,17 @@ pub(super) fn decide(decision: &Decision<'_>) -> Outcome {
             recorded(
                 MigrationPhase::Changed,
                 vec![
-                    ConditionUpdate::no(ConditionType::Ready, "ChecksumChanged", message.clone()),
+                    ConditionUpdate::no(
+                        ConditionType::Ready,
+                        Reason::ChecksumChanged,
+                        message.clone(),
+                    ),
                     ConditionUpdate::yes(
                         ConditionType::Applied,
-                        "Applied",
+                        Reason::Applied,
                         "applied with the earlier text",
                     ),
-                    ConditionUpdate::yes(ConditionType::Failed, "ChecksumChanged", message),
+                    ConditionUpdate::yes(ConditionType::Failed, Reason::ChecksumChanged, message),
                 ],
             )
         }
@@ -413,9 +415,13 @@ pub(super) fn decide(decision: &Decision<'_>) -> Outcome {
             recorded(
                 MigrationPhase::Failed,
                 vec![
-                    ConditionUpdate::no(ConditionType::Ready, "Dirty", message.clone()),
-                    ConditionUpdate::no(ConditionType::Applied, "Dirty", "not completely applied"),
-                    ConditionUpdate::yes(ConditionType::Failed, "Dirty", message),
+                    ConditionUpdate::no(ConditionType::Ready, Reason::Dirty, message.clone()),
+                    ConditionUpdate::no(
+                        ConditionType::Applied,
+                        Reason::Dirty,
+                        "not completely applied",
+                    ),
+                    ConditionUpdate::yes(ConditionType::Failed, Reason::Dirty, message),
                 ],
             )
         }
@@ -434,16 +440,16 @@ pub(super) fn decide(decision: &Decision<'_>) -> Outcome {
                 // Rolled back, or never applied and held back: either way the declared state
                 // (not applied) is reached.
                 let (phase, reason) = if was_applied {
-                    (MigrationPhase::RolledBack, "RolledBack")
+                    (MigrationPhase::RolledBack, Reason::RolledBack)
                 } else {
-                    (MigrationPhase::Pending, "HeldBack")
+                    (MigrationPhase::Pending, Reason::HeldBack)
                 };
                 Outcome {
                     phase,
                     conditions: vec![
                         ConditionUpdate::yes(ConditionType::Ready, reason, message.clone()),
                         ConditionUpdate::no(ConditionType::Applied, reason, message),
-                        ConditionUpdate::no(ConditionType::Failed, "NotFailed", ""),
+                        ConditionUpdate::no(ConditionType::Failed, Reason::NotFailed, ""),
                     ],
                     checksum: None,
                     applied_at: None,
@@ -455,9 +461,9 @@ pub(super) fn decide(decision: &Decision<'_>) -> Outcome {
             None => Outcome {
                 phase: MigrationPhase::Pending,
                 conditions: vec![
-                    ConditionUpdate::no(ConditionType::Ready, "Pending", "not applied yet"),
-                    ConditionUpdate::no(ConditionType::Applied, "Pending", "not applied yet"),
-                    ConditionUpdate::no(ConditionType::Failed, "NotFailed", ""),
+                    ConditionUpdate::no(ConditionType::Ready, Reason::Pending, "not applied yet"),
+                    ConditionUpdate::no(ConditionType::Applied, Reason::Pending, "not applied yet"),
+                    ConditionUpdate::no(ConditionType::Failed, Reason::NotFailed, ""),
                 ],
                 checksum: None,
                 applied_at: None,

@@ -23,7 +23,7 @@ use foxdb::DatabaseUrl;
 use kube::api::ListParams;
 use kube::{Api, Resource, ResourceExt};
 
-use super::conditions::{ConditionType, ConditionUpdate};
+use super::conditions::{ConditionType, ConditionUpdate, Reason};
 use super::context::Context;
 use super::error::{Error, Result};
 use super::migration::Outcome;
@@ -202,18 +202,18 @@ pub(super) async fn run_in_tenants(
             names.join(", ")
         );
         context
-            .publish(&object, true, "TenantsFailed", "Migrate", message.clone())
+            .publish(&object, Reason::TenantsFailed, "Migrate", message.clone())
             .await;
         return Ok(Outcome {
             phase: MigrationPhase::Failed,
             conditions: vec![
-                ConditionUpdate::no(ConditionType::Ready, "TenantsFailed", message.clone()),
+                ConditionUpdate::no(ConditionType::Ready, Reason::TenantsFailed, message.clone()),
                 ConditionUpdate::no(
                     ConditionType::Applied,
-                    "TenantsFailed",
+                    Reason::TenantsFailed,
                     format!("applied in {applied} of {total} tenant(s)"),
                 ),
-                ConditionUpdate::yes(ConditionType::Failed, "TenantsFailed", message),
+                ConditionUpdate::yes(ConditionType::Failed, Reason::TenantsFailed, message),
             ],
             checksum: record.as_ref().map(|r| r.checksum.clone()),
             applied_at: record.as_ref().map(|r| r.applied_at.clone()),
@@ -229,9 +229,9 @@ pub(super) async fn run_in_tenants(
         return Ok(Outcome {
             phase: MigrationPhase::RolledBack,
             conditions: vec![
-                ConditionUpdate::yes(ConditionType::Ready, "RolledBack", message.clone()),
-                ConditionUpdate::no(ConditionType::Applied, "RolledBack", message),
-                ConditionUpdate::no(ConditionType::Failed, "NotFailed", ""),
+                ConditionUpdate::yes(ConditionType::Ready, Reason::RolledBack, message.clone()),
+                ConditionUpdate::no(ConditionType::Applied, Reason::RolledBack, message),
+                ConditionUpdate::no(ConditionType::Failed, Reason::NotFailed, ""),
             ],
             checksum: None,
             applied_at: None,
@@ -244,9 +244,9 @@ pub(super) async fn run_in_tenants(
     Ok(Outcome {
         phase: MigrationPhase::Applied,
         conditions: vec![
-            ConditionUpdate::yes(ConditionType::Ready, "Applied", message.clone()),
-            ConditionUpdate::yes(ConditionType::Applied, "Applied", message),
-            ConditionUpdate::no(ConditionType::Failed, "NotFailed", ""),
+            ConditionUpdate::yes(ConditionType::Ready, Reason::Applied, message.clone()),
+            ConditionUpdate::yes(ConditionType::Applied, Reason::Applied, message),
+            ConditionUpdate::no(ConditionType::Failed, Reason::NotFailed, ""),
         ],
         checksum: record.as_ref().map(|r| r.checksum.clone()),
         applied_at: record.as_ref().map(|r| r.applied_at.clone()),
@@ -271,14 +271,13 @@ async fn publish_runs(
             continue;
         };
         let (reason, action, verb) = if direction == "up" {
-            ("Applied", "Migrate", "applied")
+            (Reason::Applied, "Migrate", "applied")
         } else {
-            ("RolledBack", "Rollback", "rolled back")
+            (Reason::RolledBack, "Rollback", "rolled back")
         };
         context
             .publish(
                 &resource.object_ref(&()),
-                false,
                 reason,
                 action,
                 format!("version {version} ({name}) {verb} in {tenants} tenant(s)"),

@@ -26,7 +26,7 @@ use kube::runtime::controller::Action;
 use kube::{Api, Resource, ResourceExt};
 
 use super::cache_invalidator::reconcile_cache;
-use super::conditions::{ConditionType, ConditionUpdate, merge_conditions};
+use super::conditions::{ConditionType, ConditionUpdate, Reason, merge_conditions};
 use super::context::{Context, MemberPool};
 use super::error::{Error, Result};
 use super::publish::{Endpoints, RefusedAddress, publish_routing};
@@ -211,26 +211,26 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
     let primary_condition = if none_answer {
         ConditionUpdate::unknown(
             ConditionType::PrimaryHealthy,
-            "Unreachable",
+            Reason::Unreachable,
             primary_problem(primary),
         )
     } else if primary.routed.healthy {
         ConditionUpdate::yes(
             ConditionType::PrimaryHealthy,
-            "Healthy",
+            Reason::Healthy,
             format!("{} answers", primary.routed.name),
         )
     } else {
         ConditionUpdate::no(
             ConditionType::PrimaryHealthy,
-            "Unhealthy",
+            Reason::Unhealthy,
             primary_problem(primary),
         )
     };
     let replicas_condition = if primary.standalone && !spec.replicas.is_empty() {
         ConditionUpdate::no(
             ConditionType::ReplicasHealthy,
-            "StandaloneServer",
+            Reason::StandaloneServer,
             format!(
                 "the primary {} is a standalone server without replication, so it has no replicas and their lag cannot be measured; remove spec.replicas, or run it as a replica set (mongod --replSet) and declare its members",
                 primary.routed.name
@@ -239,7 +239,7 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
     } else if spec.replicas.is_empty() && primary.standalone {
         ConditionUpdate::yes(
             ConditionType::ReplicasHealthy,
-            "NoReplicas",
+            Reason::NoReplicas,
             format!(
                 "no replicas declared; {} is a standalone server without replication, so there is no lag to measure",
                 primary.routed.name
@@ -248,49 +248,49 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
     } else if spec.replicas.is_empty() {
         ConditionUpdate::yes(
             ConditionType::ReplicasHealthy,
-            "NoReplicas",
+            Reason::NoReplicas,
             "no replicas declared",
         )
     } else if none_answer {
         ConditionUpdate::unknown(
             ConditionType::ReplicasHealthy,
-            "Unreachable",
+            Reason::Unreachable,
             "no replica answers the operator",
         )
     } else if !replicas_refused.is_empty() {
         ConditionUpdate::no(
             ConditionType::ReplicasHealthy,
-            "MemberAddressRefused",
+            Reason::MemberAddressRefused,
             replicas_refused.join("; "),
         )
     } else if problems.is_empty() {
         ConditionUpdate::yes(
             ConditionType::ReplicasHealthy,
-            "Healthy",
+            Reason::Healthy,
             format!("{} replica(s) healthy within the lag limit", replicas.len()),
         )
     } else {
         ConditionUpdate::no(
             ConditionType::ReplicasHealthy,
-            "Degraded",
+            Reason::Degraded,
             problems.join("; "),
         )
     };
     let ready = if none_answer {
         ConditionUpdate::unknown(
             ConditionType::Ready,
-            "MembersUnreachable",
+            Reason::MembersUnreachable,
             format!(
                 "no member answers the operator ({}); the last published endpoints are kept, as the operator's own network may be what is broken",
                 primary_problem(primary)
             ),
         )
     } else if let Some(message) = primary_refused {
-        ConditionUpdate::no(ConditionType::Ready, "MemberAddressRefused", message)
+        ConditionUpdate::no(ConditionType::Ready, Reason::MemberAddressRefused, message)
     } else if primary.routed.healthy {
         ConditionUpdate::yes(
             ConditionType::Ready,
-            "PrimaryHealthy",
+            Reason::PrimaryHealthy,
             format!(
                 "writes go to {}; {} reader(s)",
                 primary.routed.name, table.reader_count
@@ -299,7 +299,7 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
     } else {
         ConditionUpdate::no(
             ConditionType::Ready,
-            "PrimaryUnhealthy",
+            Reason::PrimaryUnhealthy,
             "the primary does not answer; writes fail",
         )
     };
@@ -312,7 +312,7 @@ async fn apply(replicaset: Arc<FoxReplicaSet>, context: Arc<Context>) -> Result<
         ),
         Err(error) => ConditionUpdate::no(
             ConditionType::Ready,
-            "PublishFailed",
+            Reason::PublishFailed,
             format!("the routing Services or ConfigMap could not be written: {error}"),
         ),
     };
@@ -687,10 +687,9 @@ async fn announce_health_changes(
             .iter()
             .find(|b| b.name == member.name)
             .map(|b| b.healthy);
-        let (warning, reason, note) = match (was, member.healthy) {
+        let (reason, note) = match (was, member.healthy) {
             (Some(true) | None, false) => (
-                true,
-                "MemberUnhealthy",
+                Reason::MemberUnhealthy,
                 format!(
                     "{} is unhealthy: {}",
                     member.name,
@@ -698,8 +697,7 @@ async fn announce_health_changes(
                 ),
             ),
             (Some(false), true) => (
-                false,
-                "MemberHealthy",
+                Reason::MemberHealthy,
                 format!("{} is healthy again", member.name),
             ),
             _ => continue,
@@ -709,7 +707,6 @@ async fn announce_health_changes(
         context
             .publish(
                 &replicaset.object_ref(&()),
-                warning,
                 reason,
                 &format!("HealthCheck/{}", member.name),
                 note,

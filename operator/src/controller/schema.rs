@@ -23,7 +23,7 @@ use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::{Api, Resource, ResourceExt};
 
-use super::conditions::{ConditionType, ConditionUpdate, find_condition, merge_conditions};
+use super::conditions::{ConditionType, ConditionUpdate, Reason, find_condition, merge_conditions};
 use super::context::Context;
 use super::error::{Error, Result};
 use super::secrets::resolve_primary;
@@ -119,7 +119,6 @@ async fn apply(schema: Arc<FoxSchema>, context: Arc<Context>) -> Result<Action> 
             context
                 .publish(
                     &object,
-                    true,
                     error.condition_reason(),
                     "Apply",
                     error.public_message(),
@@ -231,22 +230,21 @@ async fn decide(
     let drift_condition = if drifted {
         ConditionUpdate::yes(
             ConditionType::Drifted,
-            "LiveSchemaChanged",
+            Reason::LiveSchemaChanged,
             format!(
                 "the database was changed outside FoxDB; repairing it takes: {}",
                 summary.changes.join("; ")
             ),
         )
     } else {
-        ConditionUpdate::no(ConditionType::Drifted, "NotApplied", "")
+        ConditionUpdate::no(ConditionType::Drifted, Reason::NotApplied, "")
     };
     let object = schema.object_ref(&());
     if drifted && spec.policy.on_drift == DriftPolicy::Report {
         context
             .publish(
                 &object,
-                true,
-                "DriftDetected",
+                Reason::DriftDetected,
                 "Plan",
                 format!(
                     "database differs from the applied schema ({} change(s), plan {}); policy.onDrift is Report, nothing applied",
@@ -261,15 +259,15 @@ async fn decide(
             conditions: vec![
                 ConditionUpdate::no(
                     ConditionType::Ready,
-                    "Drifted",
+                    Reason::Drifted,
                     "the database drifted from the applied schema; see the Drifted condition",
                 ),
                 ConditionUpdate::yes(
                     ConditionType::Planned,
-                    "RepairPlanned",
+                    Reason::RepairPlanned,
                     "a plan repairs the drift",
                 ),
-                ConditionUpdate::no(ConditionType::Blocked, "NotBlocked", ""),
+                ConditionUpdate::no(ConditionType::Blocked, Reason::NotBlocked, ""),
                 drift_condition,
             ],
             applied: None,
@@ -283,12 +281,16 @@ async fn decide(
             reasons: impossible,
         }));
     }
-    let blocked = |reason: &str, message: String| Outcome {
+    let blocked = |reason: Reason, message: String| Outcome {
         phase: SchemaPhase::Blocked,
         plan: Some(summary.clone()),
         conditions: vec![
             ConditionUpdate::no(ConditionType::Ready, reason, message.clone()),
-            ConditionUpdate::yes(ConditionType::Planned, "PlanReady", plan_line(&summary)),
+            ConditionUpdate::yes(
+                ConditionType::Planned,
+                Reason::PlanReady,
+                plan_line(&summary),
+            ),
             ConditionUpdate::yes(ConditionType::Blocked, reason, message),
             drift_condition.clone(),
         ],
@@ -307,11 +309,11 @@ async fn decide(
             &object,
             previous,
             &summary,
-            "DestructiveChange",
+            Reason::DestructiveChange,
             &message,
         )
         .await;
-        return Ok(blocked("DestructiveChange", message));
+        return Ok(blocked(Reason::DestructiveChange, message));
     }
     let approved = schema
         .annotations()
@@ -329,11 +331,11 @@ async fn decide(
             &object,
             previous,
             &summary,
-            "ApprovalPending",
+            Reason::ApprovalPending,
             &message,
         )
         .await;
-        return Ok(blocked("ApprovalPending", message));
+        return Ok(blocked(Reason::ApprovalPending, message));
     }
     let options = ApplyOptions {
         schema_name: schema.name_any(),
@@ -397,16 +399,20 @@ async fn decide(
             );
             tracing::info!(plan = %applied.hash, statements = applied.statements, "applied");
             context
-                .publish(&object, false, "Applied", "Apply", message.clone())
+                .publish(&object, Reason::Applied, "Apply", message.clone())
                 .await;
             Ok(Outcome {
                 phase: SchemaPhase::Applied,
                 plan: None,
                 conditions: vec![
-                    ConditionUpdate::yes(ConditionType::Ready, "Applied", message),
-                    ConditionUpdate::no(ConditionType::Planned, "NoChanges", "nothing to apply"),
-                    ConditionUpdate::no(ConditionType::Blocked, "NotBlocked", ""),
-                    ConditionUpdate::no(ConditionType::Drifted, "InSync", ""),
+                    ConditionUpdate::yes(ConditionType::Ready, Reason::Applied, message),
+                    ConditionUpdate::no(
+                        ConditionType::Planned,
+                        Reason::NoChanges,
+                        "nothing to apply",
+                    ),
+                    ConditionUpdate::no(ConditionType::Blocked, Reason::NotBlocked, ""),
+                    ConditionUpdate::no(ConditionType::Drifted, Reason::InSync, ""),
                 ],
                 applied: Some(applied.hash),
                 failed_tenants: Vec::new(),
@@ -426,9 +432,17 @@ async fn decide(
                 phase: SchemaPhase::Blocked,
                 plan: Some(summary.clone()),
                 conditions: vec![
-                    ConditionUpdate::no(ConditionType::Ready, "ApprovalPending", message.clone()),
-                    ConditionUpdate::yes(ConditionType::Planned, "PlanReady", plan_line(&summary)),
-                    ConditionUpdate::yes(ConditionType::Blocked, "ApprovalPending", message),
+                    ConditionUpdate::no(
+                        ConditionType::Ready,
+                        Reason::ApprovalPending,
+                        message.clone(),
+                    ),
+                    ConditionUpdate::yes(
+                        ConditionType::Planned,
+                        Reason::PlanReady,
+                        plan_line(&summary),
+                    ),
+                    ConditionUpdate::yes(ConditionType::Blocked, Reason::ApprovalPending, message),
                     drift_condition,
                 ],
                 applied: None,
@@ -449,11 +463,17 @@ async fn decide(
 pub(super) fn in_sync(previous: &FoxSchemaStatus, context: &Context) -> Outcome {
     let ready = match find_condition(&previous.conditions, ConditionType::Ready) {
         Some(c) if c.status == "True" => {
-            ConditionUpdate::yes(ConditionType::Ready, c.reason.clone(), c.message.clone())
+            // The last True reason stays (`Applied`); one this version does not know reads as
+            // `InSync`.
+            ConditionUpdate::yes(
+                ConditionType::Ready,
+                Reason::parse(&c.reason).unwrap_or(Reason::InSync),
+                c.message.clone(),
+            )
         }
         _ => ConditionUpdate::yes(
             ConditionType::Ready,
-            "InSync",
+            Reason::InSync,
             "the database matches the schema",
         ),
     };
@@ -462,9 +482,13 @@ pub(super) fn in_sync(previous: &FoxSchemaStatus, context: &Context) -> Outcome 
         plan: None,
         conditions: vec![
             ready,
-            ConditionUpdate::no(ConditionType::Planned, "NoChanges", "nothing to apply"),
-            ConditionUpdate::no(ConditionType::Blocked, "NotBlocked", ""),
-            ConditionUpdate::no(ConditionType::Drifted, "InSync", ""),
+            ConditionUpdate::no(
+                ConditionType::Planned,
+                Reason::NoChanges,
+                "nothing to apply",
+            ),
+            ConditionUpdate::no(ConditionType::Blocked, Reason::NotBlocked, ""),
+            ConditionUpdate::no(ConditionType::Drifted, Reason::InSync, ""),
         ],
         applied: None,
         failed_tenants: Vec::new(),
@@ -481,14 +505,14 @@ pub(super) async fn announce_block(
     object: &k8s_openapi::api::core::v1::ObjectReference,
     previous: &FoxSchemaStatus,
     summary: &PlanSummary,
-    reason: &str,
+    reason: Reason,
     message: &str,
 ) {
     let already = previous.phase == Some(SchemaPhase::Blocked)
         && previous.plan.as_ref().map(|p| &p.hash) == Some(&summary.hash);
     if !already {
         context
-            .publish(object, true, reason, "Plan", message.to_string())
+            .publish(object, reason, "Plan", message.to_string())
             .await;
     }
 }

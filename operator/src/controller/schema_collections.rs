@@ -9,7 +9,7 @@ use fox_crds::{ConditionType, FoxSchema};
 use foxdb::document_store::DocumentStoreUrl;
 use kube::{Resource, ResourceExt};
 
-use super::conditions::ConditionUpdate;
+use super::conditions::{ConditionUpdate, Reason};
 use super::context::Context;
 use super::error::Result;
 use super::schema::{APPROVE_ANNOTATION, Outcome, announce_block, in_sync, plan_line};
@@ -56,26 +56,30 @@ pub(super) async fn decide_collections(
     let drift_condition = if drifted {
         ConditionUpdate::yes(
             ConditionType::Drifted,
-            "LiveSchemaChanged",
+            Reason::LiveSchemaChanged,
             format!(
                 "the database was changed outside FoxDB; repairing it takes: {}",
                 summary.changes.join("; ")
             ),
         )
     } else {
-        ConditionUpdate::no(ConditionType::Drifted, "NotApplied", "")
+        ConditionUpdate::no(ConditionType::Drifted, Reason::NotApplied, "")
     };
     let object = schema.object_ref(&());
-    let blocked = |reason: &str, message: String, phase: SchemaPhase| Outcome {
+    let blocked = |reason: Reason, message: String, phase: SchemaPhase| Outcome {
         phase,
         plan: Some(summary.clone()),
         conditions: vec![
             ConditionUpdate::no(ConditionType::Ready, reason, message.clone()),
-            ConditionUpdate::yes(ConditionType::Planned, "PlanReady", plan_line(&summary)),
+            ConditionUpdate::yes(
+                ConditionType::Planned,
+                Reason::PlanReady,
+                plan_line(&summary),
+            ),
             if phase == SchemaPhase::Blocked {
                 ConditionUpdate::yes(ConditionType::Blocked, reason, message)
             } else {
-                ConditionUpdate::no(ConditionType::Blocked, "NotBlocked", "")
+                ConditionUpdate::no(ConditionType::Blocked, Reason::NotBlocked, "")
             },
             drift_condition.clone(),
         ],
@@ -90,9 +94,9 @@ pub(super) async fn decide_collections(
             summary.hash
         );
         context
-            .publish(&object, true, "DriftDetected", "Plan", message.clone())
+            .publish(&object, Reason::DriftDetected, "Plan", message.clone())
             .await;
-        return Ok(blocked("Drifted", message, SchemaPhase::Planned));
+        return Ok(blocked(Reason::Drifted, message, SchemaPhase::Planned));
     }
     if !summary.destructive.is_empty() && !spec.policy.allow_destructive {
         let message = format!(
@@ -105,11 +109,15 @@ pub(super) async fn decide_collections(
             &object,
             previous,
             &summary,
-            "DestructiveChange",
+            Reason::DestructiveChange,
             &message,
         )
         .await;
-        return Ok(blocked("DestructiveChange", message, SchemaPhase::Blocked));
+        return Ok(blocked(
+            Reason::DestructiveChange,
+            message,
+            SchemaPhase::Blocked,
+        ));
     }
     let approved = schema
         .annotations()
@@ -127,11 +135,15 @@ pub(super) async fn decide_collections(
             &object,
             previous,
             &summary,
-            "ApprovalPending",
+            Reason::ApprovalPending,
             &message,
         )
         .await;
-        return Ok(blocked("ApprovalPending", message, SchemaPhase::Blocked));
+        return Ok(blocked(
+            Reason::ApprovalPending,
+            message,
+            SchemaPhase::Blocked,
+        ));
     }
     let options = ApplyOptions {
         schema_name: schema.name_any(),
@@ -154,16 +166,20 @@ pub(super) async fn decide_collections(
                 duration.as_millis()
             );
             context
-                .publish(&object, false, "Applied", "Apply", message.clone())
+                .publish(&object, Reason::Applied, "Apply", message.clone())
                 .await;
             Ok(Outcome {
                 phase: SchemaPhase::Applied,
                 plan: None,
                 conditions: vec![
-                    ConditionUpdate::yes(ConditionType::Ready, "Applied", message),
-                    ConditionUpdate::no(ConditionType::Planned, "NoChanges", "nothing to apply"),
-                    ConditionUpdate::no(ConditionType::Blocked, "NotBlocked", ""),
-                    ConditionUpdate::no(ConditionType::Drifted, "InSync", ""),
+                    ConditionUpdate::yes(ConditionType::Ready, Reason::Applied, message),
+                    ConditionUpdate::no(
+                        ConditionType::Planned,
+                        Reason::NoChanges,
+                        "nothing to apply",
+                    ),
+                    ConditionUpdate::no(ConditionType::Blocked, Reason::NotBlocked, ""),
+                    ConditionUpdate::no(ConditionType::Drifted, Reason::InSync, ""),
                 ],
                 applied: Some(applied.hash),
                 failed_tenants: Vec::new(),
@@ -177,7 +193,11 @@ pub(super) async fn decide_collections(
                 "the plan changed to {} before it could be applied; approve the new hash",
                 summary.hash
             );
-            Ok(blocked("ApprovalPending", message, SchemaPhase::Blocked))
+            Ok(blocked(
+                Reason::ApprovalPending,
+                message,
+                SchemaPhase::Blocked,
+            ))
         }
     }
 }

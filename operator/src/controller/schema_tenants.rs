@@ -22,7 +22,7 @@ use foxdb::DatabaseUrl;
 use kube::{Resource, ResourceExt};
 
 use super::conditions::ConditionType;
-use super::conditions::ConditionUpdate;
+use super::conditions::{ConditionUpdate, Reason};
 use super::context::Context;
 use super::error::Error;
 use super::schema::{Outcome, in_sync};
@@ -118,11 +118,11 @@ pub(super) async fn decide_tenants(
     let object = schema.object_ref(&());
     let reapplied = spec.policy.on_drift == DriftPolicy::Reapply;
     let drift_condition = if drifted.is_empty() {
-        ConditionUpdate::no(ConditionType::Drifted, "InSync", "")
+        ConditionUpdate::no(ConditionType::Drifted, Reason::InSync, "")
     } else {
         ConditionUpdate::yes(
             ConditionType::Drifted,
-            "LiveSchemaChanged",
+            Reason::LiveSchemaChanged,
             format!(
                 "tenant(s) changed outside FoxDB: {}{}",
                 drifted.join(", "),
@@ -141,7 +141,7 @@ pub(super) async fn decide_tenants(
             applied.len()
         );
         context
-            .publish(&object, false, "Applied", "Apply", message)
+            .publish(&object, Reason::Applied, "Apply", message)
             .await;
     }
     if !failed.is_empty() {
@@ -152,15 +152,15 @@ pub(super) async fn decide_tenants(
             names.join(", ")
         );
         context
-            .publish(&object, true, "TenantsFailed", "Apply", message.clone())
+            .publish(&object, Reason::TenantsFailed, "Apply", message.clone())
             .await;
         return Ok(Outcome {
             phase: SchemaPhase::Failed,
             plan: None,
             conditions: vec![
-                ConditionUpdate::no(ConditionType::Ready, "TenantsFailed", message),
-                ConditionUpdate::no(ConditionType::Planned, "NoChanges", ""),
-                ConditionUpdate::no(ConditionType::Blocked, "NotBlocked", ""),
+                ConditionUpdate::no(ConditionType::Ready, Reason::TenantsFailed, message),
+                ConditionUpdate::no(ConditionType::Planned, Reason::NoChanges, ""),
+                ConditionUpdate::no(ConditionType::Blocked, Reason::NotBlocked, ""),
                 drift_condition,
             ],
             applied: applied_hash,
@@ -175,15 +175,15 @@ pub(super) async fn decide_tenants(
             conditions: vec![
                 ConditionUpdate::no(
                     ConditionType::Ready,
-                    "Drifted",
+                    Reason::Drifted,
                     "tenant(s) drifted from the applied schema; see the Drifted condition",
                 ),
                 ConditionUpdate::yes(
                     ConditionType::Planned,
-                    "RepairPlanned",
+                    Reason::RepairPlanned,
                     "a plan repairs the drift of each drifted tenant",
                 ),
-                ConditionUpdate::no(ConditionType::Blocked, "NotBlocked", ""),
+                ConditionUpdate::no(ConditionType::Blocked, Reason::NotBlocked, ""),
                 drift_condition,
             ],
             applied: applied_hash,
@@ -199,9 +199,13 @@ pub(super) async fn decide_tenants(
         phase: SchemaPhase::Applied,
         plan: None,
         conditions: vec![
-            ConditionUpdate::yes(ConditionType::Ready, "Applied", message),
-            ConditionUpdate::no(ConditionType::Planned, "NoChanges", "nothing to apply"),
-            ConditionUpdate::no(ConditionType::Blocked, "NotBlocked", ""),
+            ConditionUpdate::yes(ConditionType::Ready, Reason::Applied, message),
+            ConditionUpdate::no(
+                ConditionType::Planned,
+                Reason::NoChanges,
+                "nothing to apply",
+            ),
+            ConditionUpdate::no(ConditionType::Blocked, Reason::NotBlocked, ""),
             drift_condition,
         ],
         applied: applied_hash,

@@ -19,7 +19,7 @@ use kube::runtime::controller::Action;
 use kube::{Api, Resource};
 use serde::de::DeserializeOwned;
 
-use super::conditions::{ConditionType, ConditionUpdate, merge_conditions};
+use super::conditions::{ConditionType, ConditionUpdate, Reason, merge_conditions};
 use super::context::{Context, FIELD_MANAGER};
 use super::error::{Error, Result};
 
@@ -98,9 +98,9 @@ where
     let conditions = merge_conditions(
         &[],
         &[
-            ConditionUpdate::no(ConditionType::Ready, "InvalidSpec", message.clone()),
-            ConditionUpdate::yes(ConditionType::Stalled, "InvalidSpec", message.clone()),
-            ConditionUpdate::no(ConditionType::Reconciling, "InvalidSpec", ""),
+            ConditionUpdate::no(ConditionType::Ready, Reason::InvalidSpec, message.clone()),
+            ConditionUpdate::yes(ConditionType::Stalled, Reason::InvalidSpec, message.clone()),
+            ConditionUpdate::no(ConditionType::Reconciling, Reason::InvalidSpec, ""),
         ],
         generation,
         k8s_openapi::jiff::Timestamp::now(),
@@ -127,7 +127,7 @@ where
         ..ObjectReference::default()
     };
     context
-        .publish(&reference, true, "InvalidSpec", "Reconcile", message)
+        .publish(&reference, Reason::InvalidSpec, "Reconcile", message)
         .await;
     Ok(())
 }

@@ -116,20 +116,32 @@ impl Metrics {
             &["status"],
         )
         .unwrap_or_else(|_| unreachable!());
-        for metric in [
-            Box::new(connections.clone()) as Box<dyn prometheus::core::Collector>,
-            Box::new(messages.clone()),
-            Box::new(refused.clone()),
-        ] {
-            let _ = registry.register(metric);
-        }
-        Self {
+        let metrics = Self {
             registry,
             connections,
             messages,
             refused,
+        };
+        for metric in metrics.collectors() {
+            let _ = metrics.registry.register(metric);
         }
+        metrics
     }
+
+    /// Every metric, as registered.
+    fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        vec![
+            Box::new(self.connections.clone()),
+            Box::new(self.messages.clone()),
+            Box::new(self.refused.clone()),
+        ]
+    }
+}
+
+/// Name, type, labels and help of every metric the gateway exports (docs/reference/metrics.md
+/// is generated from it).
+pub fn metric_descriptions() -> Vec<crate::telemetry::metrics::MetricDescription> {
+    crate::telemetry::metrics::describe(&Metrics::new().collectors())
 }
 
 impl Gateway {

@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use prometheus::core::Collector;
+use prometheus::proto::MetricType;
 use prometheus::{
     Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
@@ -114,7 +116,7 @@ impl Metrics {
             member_healthy: IntGaugeVec::new(
                 Opts::new(
                     "fox_member_healthy",
-                    "1 when the member's last health check succeeded",
+                    "1 when the member's last health check succeeded (role: primary or replica)",
                 ),
                 &["namespace", "replicaset", "member", "role"],
             )
@@ -122,7 +124,7 @@ impl Metrics {
             pool_connections: IntGaugeVec::new(
                 Opts::new(
                     "fox_pool_connections",
-                    "Connections of the operator's pool to a member, by state",
+                    "Connections of the operator's pool to a member, by state (open, idle)",
                 ),
                 &["namespace", "replicaset", "member", "state"],
             )
@@ -130,7 +132,7 @@ impl Metrics {
             pool_waiters: IntGaugeVec::new(
                 Opts::new(
                     "fox_pool_waiters",
-                    "Tasks waiting for a connection of the operator's pool to a member",
+                    "Health checks waiting for a connection of the operator's pool to a member (checks in flight beyond the connections in use)",
                 ),
                 member,
             )
@@ -148,7 +150,7 @@ impl Metrics {
             build_info: IntGaugeVec::new(
                 Opts::new(
                     "fox_build_info",
-                    "Always 1; the label `version` is the running fox version",
+                    "Always 1; the label `version` is the running fox version (join on it to see which version each replica of the operator runs)",
                 ),
                 &["version"],
             )
@@ -176,24 +178,7 @@ impl Metrics {
             .build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1);
-        let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
-            Box::new(metrics.reconciles.clone()),
-            Box::new(metrics.reconcile_errors.clone()),
-            Box::new(metrics.reconcile_duration.clone()),
-            Box::new(metrics.schema_apply_duration.clone()),
-            Box::new(metrics.schema_apply_statements.clone()),
-            Box::new(metrics.migrations.clone()),
-            Box::new(metrics.replica_lag.clone()),
-            Box::new(metrics.member_healthy.clone()),
-            Box::new(metrics.pool_connections.clone()),
-            Box::new(metrics.pool_waiters.clone()),
-            Box::new(metrics.leader.clone()),
-            Box::new(metrics.schema_approval_pending.clone()),
-            Box::new(metrics.build_info.clone()),
-            Box::new(metrics.cache_invalidations.clone()),
-            Box::new(metrics.cache_invalidator_up.clone()),
-        ];
-        for collector in collectors {
+        for collector in metrics.collectors() {
             metrics
                 .names
                 .extend(collector.desc().iter().map(|d| d.fq_name.clone()));
@@ -203,6 +188,33 @@ impl Metrics {
                 .expect("each metric is registered once");
         }
         metrics
+    }
+
+    /// Every metric, as registered (in registration order).
+    fn collectors(&self) -> Vec<Box<dyn Collector>> {
+        vec![
+            Box::new(self.reconciles.clone()),
+            Box::new(self.reconcile_errors.clone()),
+            Box::new(self.reconcile_duration.clone()),
+            Box::new(self.schema_apply_duration.clone()),
+            Box::new(self.schema_apply_statements.clone()),
+            Box::new(self.migrations.clone()),
+            Box::new(self.replica_lag.clone()),
+            Box::new(self.member_healthy.clone()),
+            Box::new(self.pool_connections.clone()),
+            Box::new(self.pool_waiters.clone()),
+            Box::new(self.leader.clone()),
+            Box::new(self.schema_approval_pending.clone()),
+            Box::new(self.build_info.clone()),
+            Box::new(self.cache_invalidations.clone()),
+            Box::new(self.cache_invalidator_up.clone()),
+        ]
+    }
+
+    /// Name, type, labels and help of every metric exported, also those without a series yet
+    /// (docs/reference/metrics.md is generated from it).
+    pub fn descriptions(&self) -> Vec<MetricDescription> {
+        describe(&self.collectors())
     }
 
     /// Name of every metric exported, also those without a series yet.
@@ -257,6 +269,51 @@ impl Metrics {
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buffer);
         String::from_utf8_lossy(&buffer).into_owned()
     }
+}
+
+/// One metric as the metrics reference lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MetricDescription {
+    /// `fox_...`.
+    pub name: String,
+    /// `counter`, `gauge` or `histogram`, as `# TYPE` says.
+    pub type_: &'static str,
+    /// The label names of its series.
+    pub labels: Vec<String>,
+    /// Its `# HELP` text.
+    pub help: String,
+}
+
+/// Describes registered `collectors` from their own descriptors: a metric without any series yet
+/// is described too (a registry's `gather` leaves it out).
+pub fn describe(collectors: &[Box<dyn Collector>]) -> Vec<MetricDescription> {
+    collectors
+        .iter()
+        .flat_map(|collector| {
+            let types: Vec<MetricType> = collector
+                .collect()
+                .iter()
+                .map(|family| family.get_field_type())
+                .collect();
+            collector
+                .desc()
+                .into_iter()
+                .zip(types)
+                .map(|(desc, type_)| MetricDescription {
+                    name: desc.fq_name.clone(),
+                    type_: match type_ {
+                        MetricType::COUNTER => "counter",
+                        MetricType::GAUGE => "gauge",
+                        MetricType::HISTOGRAM => "histogram",
+                        MetricType::SUMMARY => "summary",
+                        MetricType::UNTYPED => "untyped",
+                    },
+                    labels: desc.variable_labels.clone(),
+                    help: desc.help.clone(),
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 impl Default for Metrics {

@@ -127,6 +127,8 @@ pub fn page(root: &std::path::Path, note: &str) -> String {
          already have (from `charts/fox-operator/templates/rbac-aggregate.yaml`).\n\n",
     );
     out.push_str(&aggregated_roles(&template));
-    out.push_str("\nNext: the words these pages use, in the [Glossary](../glossary.md).\n");
+    out.push_str(
+        "\nNext: what the resources report, in the [conditions reference](conditions.md).\n",
+    );
     out
 }
