@@ -105,7 +105,8 @@ fn the_operators_own_conditions_map_to_argo_cd_health() {
             r.kinds().iter().any(|k| k.as_str() == kind) && *r != Reason::ApprovalPending
         });
         for reason in reasons {
-            let expected = if reason.is_stalled() {
+            // A FoxReplicaSet whose primary does not answer fails writes now: Degraded too.
+            let expected = if reason.is_stalled() || reason == Reason::PrimaryUnhealthy {
                 "Degraded"
             } else {
                 "Progressing"

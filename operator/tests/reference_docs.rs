@@ -405,6 +405,57 @@ fn the_cli_reference_is_generated_from_the_command_definitions() {
     check("docs/reference/cli.md", &page);
 }
 
+/// The command synopses of the guides (```` ```text ```` lines starting with `fox `) name only
+/// flags the commands take, so a guide cannot show a flag the command lost or never had.
+#[test]
+fn the_synopses_of_the_guides_name_only_flags_the_commands_take() {
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    for page in ["docs/migrations.md", "docs/schema-engine.md"] {
+        let text = std::fs::read_to_string(root().join(page)).expect("a guide");
+        let mut in_text = false;
+        for (index, line) in text.lines().enumerate() {
+            if let Some(language) = line.trim().strip_prefix("```") {
+                in_text = !in_text && language == "text";
+                continue;
+            }
+            let Some(words) = line.strip_prefix("fox ").filter(|_| in_text) else {
+                continue;
+            };
+            let mut command = Cli::command();
+            let mut words = words.split_whitespace().peekable();
+            while let Some(name) = words.peek().filter(|w| !w.starts_with('-')) {
+                match command.find_subcommand(name) {
+                    Some(sub) => command = sub.clone(),
+                    None => break,
+                }
+                words.next();
+            }
+            for word in words {
+                let flag = word.trim_start_matches('[').trim_end_matches([']', '.']);
+                let known = if let Some(long) = flag.strip_prefix("--") {
+                    command.get_arguments().any(|a| a.get_long() == Some(long))
+                } else if let Some(short) = flag.strip_prefix('-') {
+                    let short = short.chars().next().unwrap_or_default();
+                    command.get_arguments().any(|a| a.get_short() == Some(short))
+                } else {
+                    continue;
+                };
+                checked += 1;
+                if !known {
+                    problems.push(format!(
+                        "{page}:{}: `fox {}` takes no {flag}",
+                        index + 1,
+                        command.get_name()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(checked > 20, "only {checked} flags found: is the scan right?");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 #[test]
 fn the_crd_reference_is_generated_from_the_crd_schemas() {
     let page = crd_reference();

@@ -257,7 +257,7 @@ async fn another_controllers_service_is_never_taken_over() {
     let error = reconcile_replicaset(&api, &context, "orders")
         .await
         .unwrap_err();
-    assert_eq!(error.condition_reason(), "PublishConflict");
+    assert_eq!(error.condition_reason().as_str(), "PublishConflict");
     let replicaset: FoxReplicaSet = api.get(NAMESPACE, "orders").unwrap();
     let (ready, reason, message) = condition(&replicaset, "Ready");
     assert_eq!(
