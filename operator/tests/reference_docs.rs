@@ -437,7 +437,9 @@ fn the_synopses_of_the_guides_name_only_flags_the_commands_take() {
                     command.get_arguments().any(|a| a.get_long() == Some(long))
                 } else if let Some(short) = flag.strip_prefix('-') {
                     let short = short.chars().next().unwrap_or_default();
-                    command.get_arguments().any(|a| a.get_short() == Some(short))
+                    command
+                        .get_arguments()
+                        .any(|a| a.get_short() == Some(short))
                 } else {
                     continue;
                 };
@@ -452,7 +454,10 @@ fn the_synopses_of_the_guides_name_only_flags_the_commands_take() {
             }
         }
     }
-    assert!(checked > 20, "only {checked} flags found: is the scan right?");
+    assert!(
+        checked > 20,
+        "only {checked} flags found: is the scan right?"
+    );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
