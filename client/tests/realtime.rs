@@ -134,6 +134,107 @@ async fn inserts_updates_and_deletes_arrive_as_typed_rows_in_order() {
     }
 }
 
+/// Every change of the live tail of `db` until `count` arrived.
+async fn tailed(
+    stream: &mut foxdb::realtime::ChangeStream<foxdb::realtime::RawChange>,
+    count: usize,
+) -> Vec<foxdb::realtime::RawChange> {
+    let mut changes = Vec::new();
+    while changes.len() < count {
+        let change = tokio::time::timeout(Duration::from_secs(20), stream.next())
+            .await
+            .expect("a change within 20 s")
+            .expect("the stream goes on")
+            .expect("a change, not an error");
+        changes.push(change);
+    }
+    changes
+}
+
+#[tokio::test]
+async fn live_changes_equal_the_logged_ones_for_small_big_and_many_rows() {
+    for engine in Backend::ALL {
+        let (test, db) = captured(engine).await;
+        let mut live = foxdb::realtime::tail(&db, foxdb::realtime::TailOptions::default());
+        // Let the reader start at the head (it reads once, then waits).
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // One row (on PostgreSQL its notification carries it whole), a transaction of 100
+        // rows (more than are notified whole), and an owner too long for a notification.
+        db.insert(&account(1, 10, "a")).await.expect("insert");
+        let mut tx = db.begin(None).await.expect("begin");
+        for id in 2..102 {
+            tx.insert(&account(id, id, "b")).await.expect("insert");
+        }
+        tx.commit().await.expect("commit");
+        db.execute("ALTER TABLE accounts ADD COLUMN note TEXT", &[])
+            .await
+            .expect("adds a column");
+        // As `fox apply` does after a new column: capture refreshed (row images list columns
+        // on MySQL/MariaDB and SQLite).
+        let mut connection = Connection::connect(
+            &DatabaseUrl::parse(test.url()).expect("url"),
+            &ConnectOptions::default(),
+        )
+        .await
+        .expect("connects");
+        let schema = foxdb::introspect::introspect_schema(&mut connection)
+            .await
+            .expect("introspects");
+        connection.close().await;
+        for sql in capture_for(engine).install(schema.table("accounts").expect("accounts")) {
+            db.execute(&sql, &[]).await.expect("refreshes capture");
+        }
+        db.execute(
+            "INSERT INTO accounts (id, owner, balance, team, note) VALUES (200, 'big', 1, 'c', $1)"
+                .replace(
+                    "$1",
+                    if engine == Backend::Postgres {
+                        "$1"
+                    } else {
+                        "?"
+                    },
+                )
+                .as_str(),
+            &[Value::Text("x".repeat(20_000))],
+        )
+        .await
+        .expect("a row over 8 kB writes");
+        db.insert(&account(201, 1, "d"))
+            .await
+            .expect("insert after the big one");
+        let delivered = tailed(&mut live, 103).await;
+        let mut logged_stream = foxdb::realtime::tail(
+            &db,
+            foxdb::realtime::TailOptions {
+                tables: Vec::new(),
+                from: Some(Position(0)),
+            },
+        );
+        let logged = tailed(&mut logged_stream, 103).await;
+        assert_eq!(
+            delivered, logged,
+            "{engine}: live changes are the logged ones"
+        );
+        let keys: Vec<i64> = delivered
+            .iter()
+            .map(|c| c.primary_key["id"].as_i64().expect("id"))
+            .collect();
+        let expected: Vec<i64> = (1..102).chain([200, 201]).collect();
+        assert_eq!(keys, expected, "{engine}");
+        assert!(
+            delivered.windows(2).all(|w| w[0].position < w[1].position),
+            "{engine}: positions increase"
+        );
+        assert_eq!(
+            delivered[101].new.as_ref().expect("new")["note"]
+                .as_str()
+                .map(str::len),
+            Some(20_000),
+            "{engine}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn events_filters_and_one_record_narrow_the_stream() {
     for engine in Backend::ALL {

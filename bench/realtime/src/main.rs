@@ -2,7 +2,9 @@
 //! stream at a fixed commit rate, sustained changes/s with four writers at full speed and the
 //! lag left when they stop, and the write cost of capture (single-row insert throughput with
 //! capture on vs off); on PostgreSQL raw trigger + LISTEN/NOTIFY measured the same way in the
-//! same run; and the gateway's commit → WebSocket message latency with many clients.
+//! same run; and the gateway's commit → WebSocket message latency with many clients, next to
+//! a raw fan-out (a trigger notifying the row, a task per core writing one pre-encoded frame to
+//! each of its sockets) with the same clients, interleaved per rate: the honest limit of this machine.
 //!
 //! Latency is measured from the moment the writer sends its autocommit INSERT (so it includes
 //! the write's own round trip, the same for every path). Sizes: `FOX_BENCH_CHANGES` (2,000),
@@ -323,7 +325,6 @@ async fn gateway_latency(
     seconds: u64,
 ) -> anyhow::Result<Vec<(u64, (f64, f64, usize))>> {
     use fox_operator::gateway::token::{Scope, mint};
-    use tokio::io::AsyncBufReadExt;
     let secret = b"bench secret of at least thirty-two bytes!".to_vec();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
@@ -339,6 +340,155 @@ async fn gateway_latency(
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
     let url = format!("ws://{address}/v1/changes/ws?access_token={token}");
+    let results = fan_out_latency(db, &url, "bench_items", clients, first_id, rates, seconds).await;
+    server.abort();
+    results
+}
+
+/// The honest limit of a gateway on this machine, measured like it: a raw trigger notifying
+/// each row whole (`row_to_json`), one `LISTEN` connection, and one task per core writing the
+/// same pre-encoded WebSocket frame to each of its share of the sockets in turn — no tokens,
+/// filters, per-connection tasks or change log; the same client process.
+async fn raw_fan_out_latency(
+    test: &TestDatabase,
+    db: &Database,
+    clients: u64,
+    first_id: i64,
+    rates: &[u64],
+    seconds: u64,
+) -> anyhow::Result<Vec<(u64, (f64, f64, usize))>> {
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS raw_fan_out_items (id BIGINT PRIMARY KEY, payload VARCHAR(100) NOT NULL)",
+        &[],
+    )
+    .await?;
+    db.execute(
+        "CREATE OR REPLACE FUNCTION raw_fan_out() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('raw_fan_out', row_to_json(NEW)::text); RETURN NULL; END $$",
+        &[],
+    )
+    .await?;
+    db.execute("CREATE OR REPLACE TRIGGER raw_fan_out AFTER INSERT ON raw_fan_out_items FOR EACH ROW EXECUTE FUNCTION raw_fan_out()", &[]).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    // One writer task per core, each with its share of the sockets.
+    let shards = std::thread::available_parallelism().map_or(2, usize::from);
+    let sockets: Vec<Arc<tokio::sync::Mutex<Vec<tokio::net::TcpStream>>>> =
+        (0..shards).map(|_| Arc::default()).collect();
+    let accepting = sockets.clone();
+    let acceptor = tokio::spawn(async move {
+        let mut next = 0;
+        while let Ok((stream, _)) = listener.accept().await {
+            let shard = Arc::clone(&accepting[next % accepting.len()]);
+            next += 1;
+            tokio::spawn(async move {
+                if let Ok(stream) = websocket_handshake(stream).await {
+                    shard.lock().await.push(stream);
+                }
+            });
+        }
+    });
+    let (frames, _) = tokio::sync::broadcast::channel::<Arc<Vec<u8>>>(4096);
+    let mut writers = Vec::new();
+    for shard in sockets {
+        let mut receiver = frames.subscribe();
+        writers.push(tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            while let Ok(frame) = receiver.recv().await {
+                for socket in shard.lock().await.iter_mut() {
+                    let _ = socket.write_all(&frame).await;
+                }
+            }
+        }));
+    }
+    let mut notifications = sqlx::postgres::PgListener::connect(test.url()).await?;
+    notifications.listen("raw_fan_out").await?;
+    writers.push(tokio::spawn(async move {
+        while let Ok(notification) = notifications.recv().await {
+            let _ = frames.send(Arc::new(text_frame(notification.payload())));
+        }
+    }));
+    let url = format!("ws://{address}/");
+    let results = fan_out_latency(
+        db,
+        &url,
+        "raw_fan_out_items",
+        clients,
+        first_id,
+        rates,
+        seconds,
+    )
+    .await;
+    acceptor.abort();
+    for writer in writers {
+        writer.abort();
+    }
+    results
+}
+
+/// The server side of a WebSocket opening handshake (RFC 6455 §4.2), by hand: the raw
+/// fan-out keeps the bare socket.
+async fn websocket_handshake(
+    mut stream: tokio::net::TcpStream,
+) -> anyhow::Result<tokio::net::TcpStream> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.set_nodelay(true)?;
+    let mut request = Vec::new();
+    let mut buffer = [0u8; 1024];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+        let read = stream.read(&mut buffer).await?;
+        anyhow::ensure!(read > 0, "the client left during the handshake");
+        request.extend_from_slice(&buffer[..read]);
+    }
+    let text = String::from_utf8_lossy(&request);
+    let key = text
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("sec-websocket-key")
+                .then(|| value.trim().to_string())
+        })
+        .ok_or_else(|| anyhow::anyhow!("no Sec-WebSocket-Key"))?;
+    let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+    stream
+        .write_all(
+            format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await?;
+    Ok(stream)
+}
+
+/// An unmasked WebSocket text frame (a server's).
+fn text_frame(text: &str) -> Vec<u8> {
+    let mut frame = vec![0x81];
+    let length = text.len();
+    if length < 126 {
+        frame.push(length as u8);
+    } else if length < 65_536 {
+        frame.push(126);
+        frame.extend_from_slice(&(length as u16).to_be_bytes());
+    } else {
+        frame.push(127);
+        frame.extend_from_slice(&(length as u64).to_be_bytes());
+    }
+    frame.extend_from_slice(text.as_bytes());
+    frame
+}
+
+/// Commit → message latency of `clients` WebSocket clients of `url` (in a child process),
+/// with rows written into `table` at each of `rates` changes/s for `seconds`.
+async fn fan_out_latency(
+    db: &Database,
+    url: &str,
+    table: &str,
+    clients: u64,
+    first_id: i64,
+    rates: &[u64],
+    seconds: u64,
+) -> anyhow::Result<Vec<(u64, (f64, f64, usize))>> {
+    use tokio::io::AsyncBufReadExt;
     let mut results = Vec::new();
     let mut next_id = first_id;
     for &rate in rates {
@@ -348,7 +498,7 @@ async fn gateway_latency(
                 "--clients",
                 &clients.to_string(),
                 "--url",
-                &url,
+                url,
                 "--count",
                 &count.to_string(),
             ])
@@ -364,12 +514,12 @@ async fn gateway_latency(
             Some(line) if line == "ready" => {}
             other => anyhow::bail!("the client process did not connect: {other:?}"),
         }
-        // Let the gateway subscribe every connection to the live stream.
+        // Let the server subscribe every connection.
         tokio::time::sleep(Duration::from_millis(500)).await;
         paced_writer(
             db.clone(),
             Backend::Postgres,
-            "bench_items",
+            table,
             next_id,
             count,
             rate,
@@ -393,7 +543,6 @@ async fn gateway_latency(
         results.push((rate, (p50, p99, n as usize)));
         let _ = child.wait().await;
     }
-    server.abort();
     Ok(results)
 }
 
@@ -403,8 +552,13 @@ async fn gateway_latency(
 async fn run_clients(clients: u64, url: &str, count: u64) -> anyhow::Result<()> {
     let mut sockets = Vec::new();
     for _ in 0..clients {
-        // Nagle off, as a browser does for WebSockets.
-        let (socket, _) = tokio_tungstenite::connect_async_with_config(url, None, true).await?;
+        // Nagle off, as a browser does for WebSockets; a read buffer of 4 KiB, not the
+        // WebSocket library's 128 KiB, which it zero-fills before every read: at 1,000 sockets
+        // that fill, not the gateway, was most of this process's time.
+        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+            .read_buffer_size(4096);
+        let (socket, _) =
+            tokio_tungstenite::connect_async_with_config(url, Some(config), true).await?;
         sockets.push(socket);
     }
     println!("ready");
@@ -412,22 +566,25 @@ async fn run_clients(clients: u64, url: &str, count: u64) -> anyhow::Result<()> 
     for mut socket in sockets {
         readers.spawn(async move {
             let mut latencies = Vec::with_capacity(count as usize);
-            let mut seen = 0;
-            while seen < count {
-                let Ok(Some(Ok(message))) =
-                    tokio::time::timeout(Duration::from_secs(30), socket.next()).await
-                else {
-                    break;
-                };
-                let now = micros_now();
-                let Ok(text) = message.to_text() else {
-                    continue;
-                };
-                if let Some(sent) = sent_micros(text) {
-                    seen += 1;
-                    latencies.push((now - sent) as f64 / 1000.0);
+            // One deadline for the run, not a timer per message (a timer's entry and removal
+            // per message showed in this process's profile).
+            let reading = async {
+                let mut seen = 0;
+                while seen < count {
+                    let Some(Ok(message)) = socket.next().await else {
+                        break;
+                    };
+                    let now = micros_now();
+                    let Ok(text) = message.to_text() else {
+                        continue;
+                    };
+                    if let Some(sent) = sent_micros(text) {
+                        seen += 1;
+                        latencies.push((now - sent) as f64 / 1000.0);
+                    }
                 }
-            }
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(60 + count / 5), reading).await;
             latencies
         });
     }
@@ -459,7 +616,7 @@ fn argument(args: &[String], name: &str) -> Option<String> {
         .cloned()
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 4)]
+#[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     if let Some(clients) = argument(&args, "--clients") {
@@ -517,14 +674,33 @@ async fn main() -> anyhow::Result<()> {
         }
         write_cost.push((engine, on, off, load()));
         if engine == Backend::Postgres && clients > 0 {
-            for (gateway_rate, (p50, p99, n)) in
-                gateway_latency(&db, clients, 2_000_000_000, &gateway_rates, gateway_seconds)
-                    .await?
+            // Interleaved per rate, so load that comes and goes hits both alike.
+            let (mut gateway, mut raw) = (Vec::new(), Vec::new());
+            for (round, rate) in gateway_rates.iter().enumerate() {
+                let first = 2_000_000_000 + round as i64 * 10_000_000;
+                gateway
+                    .extend(gateway_latency(&db, clients, first, &[*rate], gateway_seconds).await?);
+                raw.extend(
+                    raw_fan_out_latency(&test, &db, clients, first, &[*rate], gateway_seconds)
+                        .await?,
+                );
+            }
+            for ((rate, (p50, p99, n)), (_, (raw_p50, raw_p99, raw_n))) in
+                gateway.into_iter().zip(raw)
             {
+                let messages = rate * clients;
                 println!(
-                    "| {engine} | gateway → {clients} WebSocket clients (another process), {gateway_rate} changes/s = {} messages/s | {p50:.2} | {p99:.2} | {n} messages | {} |",
-                    gateway_rate * clients,
+                    "| {engine} | gateway → {clients} WebSocket clients (another process), {rate} changes/s = {messages} messages/s | {p50:.2} | {p99:.2} | {n} messages | {} |",
                     load()
+                );
+                println!(
+                    "| {engine} | raw fan-out (NOTIFY with the row, a task per core writing one frame to its sockets), {messages} messages/s | {raw_p50:.2} | {raw_p99:.2} | {raw_n} messages | {} |",
+                    load()
+                );
+                println!(
+                    "| {engine} | gateway ÷ raw fan-out | {:.2}x | {:.2}x | | |",
+                    p50 / raw_p50,
+                    p99 / raw_p99
                 );
             }
         }

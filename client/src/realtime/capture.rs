@@ -22,8 +22,8 @@ pub const NOTIFY_CHANNEL: &str = "fox_changes";
 /// How a reader learns that something new may be in the change log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Wake {
-    /// `LISTEN` on the channel: capture `pg_notify`s it once per committing transaction
-    /// (payload: a position).
+    /// `LISTEN` on the channel: capture `pg_notify`s it at commit, with a change whole or a
+    /// position to read from ([`ChangeCapture::notified_change`]).
     Notify(&'static str),
     /// Poll this query (one integer) with adaptive intervals and read when its value
     /// changes: SQLite's `PRAGMA data_version` changes when another connection commits.
@@ -108,6 +108,13 @@ pub trait ChangeCapture: Send + Sync + std::fmt::Debug {
 
     /// How readers are woken.
     fn wake(&self) -> Wake;
+
+    /// The change a [`Wake::Notify`] notification carries whole, when it does: a reader that
+    /// has delivered every position before it delivers it without reading the log. `None`
+    /// (every engine without notifications, and a notification of a position only): read.
+    fn notified_change(&self, _payload: &str) -> Option<super::RawChange> {
+        None
+    }
 
     /// How changes are numbered.
     fn numbering(&self) -> Numbering;

@@ -1,14 +1,19 @@
 //! PostgreSQL capture: one deferred row trigger per table (a constraint trigger, `INITIALLY
 //! DEFERRED`) calling a shared function at commit. The function takes a transaction-level
 //! advisory lock that every committing captured transaction takes, gives the change its
-//! position from a sequence, writes the change log and `pg_notify`s the transaction's first
-//! position (never the row: a row of any size, over NOTIFY's 8000-byte payload limit too, is
-//! written like any other). The lock is held until the commit is visible, so positions follow
-//! commit order and readers only read: no numbering write after commit.
+//! position from a sequence, writes the change log and `pg_notify`s it. The first 64 changes of
+//! a transaction are notified whole (position, table, key, row images, commit time), so a
+//! reader that has delivered everything before one delivers it without reading the log; a
+//! change whose text would pass NOTIFY's 8000-byte payload limit, and anything after those 64,
+//! is notified once by its position and read from the log (a row of any size is written like
+//! any other). The lock is held until the commit is visible, so positions follow commit order
+//! and notifications arrive in position order; readers only read: no numbering write after
+//! commit.
 
 use super::capture::{
     CHANGE_LOG, ChangeCapture, ImageSource, LiveColumn, NOTIFY_CHANNEL, Numbering, Wake,
 };
+use super::{Operation, Position, RawChange};
 use crate::Backend;
 use crate::dialect::{Dialect, Postgres};
 use crate::schema::Table;
@@ -23,6 +28,13 @@ const COMMIT_ORDER_LOCK: &str = "1718581347, 1";
 /// The sequence positions come from (the change log's `id` sequence: a change's id is its
 /// position).
 const POSITIONS: &str = "_fox_changes_id_seq";
+
+/// How many changes of one transaction are notified whole (their notification carries the
+/// change, so a reader delivers it without reading the log); later ones wake readers to read.
+const NOTIFIED_WHOLE: u32 = 64;
+
+/// Longest notification payload sent (PostgreSQL refuses one of 8000 bytes or more).
+const NOTIFY_LIMIT: u32 = 7900;
 
 /// PostgreSQL change capture.
 #[derive(Clone, Copy, Debug, Default)]
@@ -68,6 +80,9 @@ DECLARE
   key_value jsonb := '{{}}'::jsonb;
   key_column text;
   change_position bigint;
+  committed timestamptz;
+  notified text;
+  whole text;
 BEGIN
   PERFORM pg_advisory_xact_lock({COMMIT_ORDER_LOCK});
   IF TG_OP = 'DELETE' THEN image := to_jsonb(OLD); ELSE image := to_jsonb(NEW); END IF;
@@ -75,15 +90,33 @@ BEGIN
     key_value := key_value || jsonb_build_object(key_column, image -> key_column);
   END LOOP;
   change_position := nextval('"{POSITIONS}"');
+  committed := clock_timestamp();
   INSERT INTO "{CHANGE_LOG}" ("id", "position", "table_name", "operation", "primary_key", "old_row", "new_row", "committed_at")
   VALUES (change_position, change_position, TG_TABLE_NAME, lower(TG_OP), key_value,
           CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END,
           CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END,
-          clock_timestamp());
-  -- One notification per transaction: readers read everything new when woken.
-  IF current_setting('foxdb.changes_notified', true) IS DISTINCT FROM 'yes' THEN
-    PERFORM set_config('foxdb.changes_notified', 'yes', true);
-    PERFORM pg_notify('{NOTIFY_CHANNEL}', change_position::text);
+          committed);
+  -- The first changes of a transaction are notified whole (readers deliver them without a
+  -- read); a change whose text would pass NOTIFY's 8000-byte limit, or any after the first
+  -- {NOTIFIED_WHOLE}, is notified by its position once, and the reader reads the log.
+  notified := current_setting('foxdb.changes_notified', true);
+  IF notified IS NULL OR notified = '' THEN notified := '0'; END IF;
+  IF notified <> 'log' THEN
+    IF notified::integer < {NOTIFIED_WHOLE} THEN
+      whole := jsonb_build_object('p', change_position, 't', TG_TABLE_NAME, 'o', lower(TG_OP),
+        'k', key_value,
+        'b', CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END,
+        'a', CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END,
+        'x', pg_current_xact_id()::text,
+        'c', to_char(committed AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text;
+    END IF;
+    IF whole IS NOT NULL AND octet_length(whole) <= {NOTIFY_LIMIT} THEN
+      PERFORM set_config('foxdb.changes_notified', (notified::integer + 1)::text, true);
+      PERFORM pg_notify('{NOTIFY_CHANNEL}', whole);
+    ELSE
+      PERFORM set_config('foxdb.changes_notified', 'log', true);
+      PERFORM pg_notify('{NOTIFY_CHANNEL}', change_position::text);
+    END IF;
   END IF;
   RETURN NULL;
 END
@@ -151,6 +184,10 @@ $fox$"#
          ORDER BY a.attnum"
     }
 
+    fn notified_change(&self, payload: &str) -> Option<RawChange> {
+        notified_change(payload)
+    }
+
     fn wake(&self) -> Wake {
         Wake::Notify(NOTIFY_CHANNEL)
     }
@@ -200,5 +237,68 @@ $fox$"#
                 Postgres.quote(table)
             ),
         }
+    }
+}
+
+/// The change a notification carries whole (`None` for one that carries only a position).
+fn notified_change(payload: &str) -> Option<RawChange> {
+    #[derive(serde::Deserialize)]
+    struct Whole {
+        p: i64,
+        t: String,
+        o: String,
+        k: serde_json::Value,
+        b: Option<serde_json::Value>,
+        a: Option<serde_json::Value>,
+        x: Option<String>,
+        c: String,
+    }
+    if !payload.starts_with('{') {
+        return None;
+    }
+    let whole: Whole = serde_json::from_str(payload).ok()?;
+    Some(RawChange {
+        position: Position(whole.p),
+        table: whole.t,
+        op: Operation::parse(&whole.o)?,
+        primary_key: whole.k,
+        old: whole.b,
+        new: whole.a,
+        transaction_id: whole.x,
+        committed_at: chrono::DateTime::parse_from_rfc3339(&whole.c)
+            .ok()?
+            .with_timezone(&chrono::Utc),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_whole_notification_is_the_change_and_a_position_is_not() {
+        let change = notified_change(
+            r#"{"a": {"id": 7, "name": "Ada"}, "b": null, "c": "2026-12-06T07:10:00.123456Z", "k": {"id": 7}, "o": "insert", "p": 42, "t": "users", "x": "981"}"#,
+        )
+        .expect("a whole change");
+        assert_eq!(change.position, Position(42));
+        assert_eq!(change.table, "users");
+        assert_eq!(change.op, Operation::Insert);
+        assert_eq!(change.primary_key, serde_json::json!({"id": 7}));
+        assert_eq!(change.old, None);
+        assert_eq!(
+            change.new,
+            Some(serde_json::json!({"id": 7, "name": "Ada"}))
+        );
+        assert_eq!(change.transaction_id.as_deref(), Some("981"));
+        assert_eq!(
+            change
+                .committed_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "2026-12-06T07:10:00.123456Z"
+        );
+        assert_eq!(notified_change("42"), None);
+        assert_eq!(notified_change("numbered"), None);
+        assert_eq!(notified_change("{\"p\": 1}"), None);
     }
 }

@@ -301,8 +301,10 @@ impl Session {
         self.db.close().await;
     }
 
-    /// Waits until there may be something new (or a safety interval passed).
-    async fn wait(&mut self, control: &Control) -> Result<(), Error> {
+    /// Waits until there may be something new (or a safety interval passed); returns the
+    /// payloads of the notifications that woke it, in the order they were sent (none when
+    /// the engine polls, or a wait ended without one).
+    async fn wait(&mut self, control: &Control) -> Result<Vec<String>, Error> {
         match self.capture.wake() {
             Wake::Notify(_) => {
                 #[cfg(feature = "postgres")]
@@ -311,19 +313,21 @@ impl Session {
                     // Short slices, so a reconnect request is seen soon.
                     while waited < SAFETY_POLL {
                         if control.reconnect.load(std::sync::atomic::Ordering::SeqCst) {
-                            return Ok(());
+                            return Ok(Vec::new());
                         }
                         let slice = Duration::from_millis(100);
                         match tokio::time::timeout(slice, listener.try_recv()).await {
                             Err(_) => waited += slice,
-                            Ok(Ok(Some(_))) => {
-                                // One read serves every notification queued so far.
-                                while listener.next_buffered().is_some() {}
-                                return Ok(());
+                            Ok(Ok(Some(first))) => {
+                                let mut payloads = vec![first.payload().to_string()];
+                                while let Some(next) = listener.next_buffered() {
+                                    payloads.push(next.payload().to_string());
+                                }
+                                return Ok(payloads);
                             }
                             // The connection dropped; the next receive reconnects. Read now:
                             // notifications sent meanwhile are lost.
-                            Ok(Ok(None)) => return Ok(()),
+                            Ok(Ok(None)) => return Ok(Vec::new()),
                             Ok(Err(error)) => {
                                 return Err(crate::Error::query(
                                     self.db.backend(),
@@ -334,14 +338,14 @@ impl Session {
                             }
                         }
                     }
-                    return Ok(());
+                    return Ok(Vec::new());
                 }
                 tokio::time::sleep(MAX_POLL).await;
-                Ok(())
+                Ok(Vec::new())
             }
             Wake::Version(query) => loop {
                 if control.reconnect.load(std::sync::atomic::Ordering::SeqCst) {
-                    return Ok(());
+                    return Ok(Vec::new());
                 }
                 let rows = self.db.fetch_all(query, &[]).await?;
                 let version = rows
@@ -352,7 +356,7 @@ impl Session {
                 if version != self.version {
                     self.version = version;
                     self.poll = MIN_POLL;
-                    return Ok(());
+                    return Ok(Vec::new());
                 }
                 self.idle().await;
             },
@@ -360,7 +364,7 @@ impl Session {
                 if !std::mem::take(&mut self.found) {
                     self.idle().await;
                 }
-                Ok(())
+                Ok(Vec::new())
             }
         }
     }
@@ -518,6 +522,7 @@ async fn run<D: Decoder>(
         let outcome = follow(
             &mut session,
             &mut after,
+            &options,
             &tables,
             &mut decoder,
             &sender,
@@ -557,14 +562,16 @@ enum Stop {
 async fn follow<D: Decoder>(
     session: &mut Session,
     after: &mut Position,
+    options: &TailOptions,
     tables: &str,
     decoder: &mut D,
     sender: &tokio::sync::mpsc::Sender<Result<D::Item, Error>>,
     control: &Control,
 ) -> Result<Stop, Error> {
     decoder.prepare(&session.db, session.capture).await?;
+    let mut read = true;
     loop {
-        loop {
+        while read {
             let batch = session.read(tables, *after).await?;
             let full = i64::try_from(batch.len()).unwrap_or(i64::MAX) >= BATCH;
             let Some(last) = batch.last().map(|c| c.position) else {
@@ -574,15 +581,11 @@ async fn follow<D: Decoder>(
             session.poll = MIN_POLL;
             session.active_at = tokio::time::Instant::now();
             session.found = true;
-            for item in decoder.decode(&session.db, session.capture, batch).await? {
-                if sender.send(Ok(item)).await.is_err() {
-                    return Ok(Stop::ConsumerGone);
-                }
+            if hand_over(session, decoder, sender, batch).await? {
+                return Ok(Stop::ConsumerGone);
             }
             *after = last;
-            if !full {
-                break;
-            }
+            read = full;
         }
         if sender.is_closed() {
             return Ok(Stop::ConsumerGone);
@@ -590,11 +593,72 @@ async fn follow<D: Decoder>(
         if control.reconnect.load(std::sync::atomic::Ordering::SeqCst) {
             return Ok(Stop::Reconnect);
         }
-        session.wait(control).await?;
+        let notified = session.wait(control).await?;
         if control.reconnect.load(std::sync::atomic::Ordering::SeqCst) {
             return Ok(Stop::Reconnect);
         }
+        read = match notified_batch(session.capture, &notified, *after, &options.tables) {
+            Some((batch, last)) => {
+                if !batch.is_empty() && hand_over(session, decoder, sender, batch).await? {
+                    return Ok(Stop::ConsumerGone);
+                }
+                *after = last;
+                false
+            }
+            None => true,
+        };
     }
+}
+
+/// Decodes a batch and sends it on; `true` when the consumer is gone.
+async fn hand_over<D: Decoder>(
+    session: &Session,
+    decoder: &mut D,
+    sender: &tokio::sync::mpsc::Sender<Result<D::Item, Error>>,
+    batch: Vec<RawChange>,
+) -> Result<bool, Error> {
+    for item in decoder.decode(&session.db, session.capture, batch).await? {
+        if sender.send(Ok(item)).await.is_err() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The changes that notifications carried whole, when they continue the log right after
+/// `after` without a hole (positions follow commit order, so position `after + 1` notified
+/// means nothing below it is still to come), with the last position they cover; `None` when
+/// the log must be read: a notification of a position only, a position past a hole (a change
+/// missed while reconnecting, or a number a failed commit used up), or no notification (a
+/// safety interval, a poll).
+fn notified_batch(
+    capture: &'static dyn ChangeCapture,
+    payloads: &[String],
+    after: Position,
+    tables: &[String],
+) -> Option<(Vec<RawChange>, Position)> {
+    if payloads.is_empty() {
+        return None;
+    }
+    let mut last = after;
+    let mut batch = Vec::new();
+    for payload in payloads {
+        match capture.notified_change(payload) {
+            Some(change) if change.position <= last => {}
+            Some(change) if change.position.0 == last.0 + 1 => {
+                last = change.position;
+                if tables.is_empty() || tables.contains(&change.table) {
+                    batch.push(change);
+                }
+            }
+            Some(_) => return None,
+            None => match payload.parse::<i64>() {
+                Ok(position) if position <= last.0 => {}
+                _ => return None,
+            },
+        }
+    }
+    Some((batch, last))
 }
 
 /// The change log drives the query cache: `CacheInvalidator::follow(tail(&db, options))` bumps
@@ -614,5 +678,53 @@ impl crate::cache::ChangeFeed for ChangeStream<RawChange> {
                 None
             }
         }
+    }
+}
+
+#[cfg(all(test, feature = "postgres"))]
+mod tests {
+    use super::*;
+    use crate::realtime::postgres::PostgresCapture;
+
+    fn whole(position: i64, table: &str) -> String {
+        format!(
+            r#"{{"p": {position}, "t": "{table}", "o": "insert", "k": {{"id": {position}}}, "b": null, "a": {{"id": {position}}}, "x": "7", "c": "2026-12-06T07:10:00.000001Z"}}"#
+        )
+    }
+
+    #[test]
+    fn notified_changes_are_delivered_only_when_they_continue_the_log() {
+        static CAPTURE: PostgresCapture = PostgresCapture;
+        let none: &[String] = &[];
+        // Contiguous whole changes: delivered, other tables skipped but counted.
+        let (batch, last) = notified_batch(
+            &CAPTURE,
+            &[whole(11, "users"), whole(12, "posts"), whole(13, "users")],
+            Position(10),
+            &["users".to_string()],
+        )
+        .expect("no read needed");
+        assert_eq!(
+            batch.iter().map(|c| c.position.0).collect::<Vec<_>>(),
+            [11, 13]
+        );
+        assert_eq!(last, Position(13));
+        // Already delivered ones are skipped.
+        let (batch, last) = notified_batch(
+            &CAPTURE,
+            &[whole(9, "users"), whole(11, "users")],
+            Position(10),
+            none,
+        )
+        .expect("no read needed");
+        assert_eq!(batch.len(), 1);
+        assert_eq!(last, Position(11));
+        // A hole, a position only, or nothing: read the log.
+        assert!(notified_batch(&CAPTURE, &[whole(12, "users")], Position(10), none).is_none());
+        assert!(notified_batch(&CAPTURE, &["11".to_string()], Position(10), none).is_none());
+        assert!(notified_batch(&CAPTURE, &["numbered".to_string()], Position(10), none).is_none());
+        assert!(notified_batch(&CAPTURE, &[], Position(10), none).is_none());
+        // A position already read is no reason to read again.
+        assert!(notified_batch(&CAPTURE, &["10".to_string()], Position(10), none).is_some());
     }
 }

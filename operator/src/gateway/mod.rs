@@ -367,8 +367,16 @@ async fn websocket(
         Err(refused) => return refused,
     };
     let source = gateway.source(&wanted);
-    upgrade.on_upgrade(move |socket| forward(gateway, socket, source, wanted))
+    upgrade
+        .read_buffer_size(READ_BUFFER)
+        .on_upgrade(move |socket| forward(gateway, socket, source, wanted))
 }
+
+/// Read buffer of a WebSocket connection. Clients send only control frames (close, ping); the
+/// WebSocket layer zero-fills its whole read buffer before every read attempt, and a
+/// connection attempts one after each write it makes, so the default 128 KiB cost a 128 KiB
+/// fill per message per connection. Longer frames are still read, in chunks of this size.
+const READ_BUFFER: usize = 4096;
 
 /// Most changes a connection queues before it writes them out.
 const WRITE_BATCH: usize = 64;
