@@ -55,6 +55,12 @@ async fn captured(engine: Backend) -> (TestDatabase, Database) {
     db.execute("CREATE TABLE plain (id BIGINT PRIMARY KEY)", &[])
         .await
         .expect("creates plain");
+    install_capture(&test, &db, engine).await;
+    (test, db)
+}
+
+/// Installs (or refreshes, after a new column) capture of `accounts` as `fox apply` does.
+async fn install_capture(test: &TestDatabase, db: &Database, engine: Backend) {
     let url = DatabaseUrl::parse(test.url()).expect("url");
     let mut connection = Connection::connect(&url, &ConnectOptions::default())
         .await
@@ -69,7 +75,6 @@ async fn captured(engine: Backend) -> (TestDatabase, Database) {
             .await
             .unwrap_or_else(|e| panic!("{engine}: {sql}: {e}"));
     }
-    (test, db)
 }
 
 fn account(id: i64, balance: i64, team: &str) -> Account {
@@ -171,19 +176,7 @@ async fn live_changes_equal_the_logged_ones_for_small_big_and_many_rows() {
             .expect("adds a column");
         // As `fox apply` does after a new column: capture refreshed (row images list columns
         // on MySQL/MariaDB and SQLite).
-        let mut connection = Connection::connect(
-            &DatabaseUrl::parse(test.url()).expect("url"),
-            &ConnectOptions::default(),
-        )
-        .await
-        .expect("connects");
-        let schema = foxdb::introspect::introspect_schema(&mut connection)
-            .await
-            .expect("introspects");
-        connection.close().await;
-        for sql in capture_for(engine).install(schema.table("accounts").expect("accounts")) {
-            db.execute(&sql, &[]).await.expect("refreshes capture");
-        }
+        install_capture(&test, &db, engine).await;
         db.execute(
             "INSERT INTO accounts (id, owner, balance, team, note) VALUES (200, 'big', 1, 'c', $1)"
                 .replace(

@@ -254,17 +254,7 @@ async fn raw_notify_latency(
     count: u64,
     rate: u64,
 ) -> anyhow::Result<(f64, f64, usize)> {
-    db.execute(
-        "CREATE TABLE raw_items (id BIGINT PRIMARY KEY, payload VARCHAR(100) NOT NULL)",
-        &[],
-    )
-    .await?;
-    db.execute(
-        "CREATE FUNCTION raw_notify() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('raw_bench', NEW.id::text); RETURN NULL; END $$",
-        &[],
-    )
-    .await?;
-    db.execute("CREATE TRIGGER raw_notify AFTER INSERT ON raw_items FOR EACH ROW EXECUTE FUNCTION raw_notify()", &[]).await?;
+    raw_notifying_table(db, "raw_items", "raw_bench", "NEW.id::text").await?;
     let mut listener = sqlx::postgres::PgListener::connect(test.url()).await?;
     listener.listen("raw_bench").await?;
     let sent: Sent = Arc::default();
@@ -289,6 +279,32 @@ async fn raw_notify_latency(
     }
     let _ = writer.await;
     Ok(summary(latencies))
+}
+
+/// A table like `bench_items` whose inserts a plain trigger notifies on `channel` with
+/// `payload` (a PL/pgSQL expression): the raw paths FoxDB is compared with.
+async fn raw_notifying_table(
+    db: &Database,
+    table: &str,
+    channel: &str,
+    payload: &str,
+) -> anyhow::Result<()> {
+    db.execute(
+        &format!("CREATE TABLE IF NOT EXISTS {table} (id BIGINT PRIMARY KEY, payload VARCHAR(100) NOT NULL)"),
+        &[],
+    )
+    .await?;
+    db.execute(
+        &format!("CREATE OR REPLACE FUNCTION {channel}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('{channel}', {payload}); RETURN NULL; END $$"),
+        &[],
+    )
+    .await?;
+    db.execute(
+        &format!("CREATE OR REPLACE TRIGGER {channel} AFTER INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION {channel}()"),
+        &[],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Single-row autocommit inserts per second into `table`.
@@ -357,17 +373,13 @@ async fn raw_fan_out_latency(
     rates: &[u64],
     seconds: u64,
 ) -> anyhow::Result<Vec<(u64, (f64, f64, usize))>> {
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS raw_fan_out_items (id BIGINT PRIMARY KEY, payload VARCHAR(100) NOT NULL)",
-        &[],
+    raw_notifying_table(
+        db,
+        "raw_fan_out_items",
+        "raw_fan_out",
+        "row_to_json(NEW)::text",
     )
     .await?;
-    db.execute(
-        "CREATE OR REPLACE FUNCTION raw_fan_out() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('raw_fan_out', row_to_json(NEW)::text); RETURN NULL; END $$",
-        &[],
-    )
-    .await?;
-    db.execute("CREATE OR REPLACE TRIGGER raw_fan_out AFTER INSERT ON raw_fan_out_items FOR EACH ROW EXECUTE FUNCTION raw_fan_out()", &[]).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     // One writer task per core, each with its share of the sockets.
