@@ -407,7 +407,9 @@ fn count_peer(
             .iter()
             .find(|(w, _)| *w == workload)
             .map(|(_, waits)| *waits)
-            .with_context(|| format!("the {} peer printed no waits of `{workload}`", peer.title()))?;
+            .with_context(|| {
+                format!("the {} peer printed no waits of `{workload}`", peer.title())
+            })?;
         if let Some((keep, engine)) = keep {
             let name = format!(
                 "{engine}-{}-{}-x{scale}.callgrind",

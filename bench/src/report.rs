@@ -348,11 +348,7 @@ fn render_in_operation(
     }
     let ratio = peers.contains(&Peer::Foxdb) && peers.contains(&base);
     if ratio {
-        header.push(format!(
-            "{}/{} in polls",
-            Peer::Foxdb.title(),
-            base.title()
-        ));
+        header.push(format!("{}/{} in polls", Peer::Foxdb.title(), base.title()));
     }
     let _ = writeln!(out, "| {} |", header.join(" | "));
     let alignment: Vec<&str> = (0..header.len())
@@ -445,7 +441,9 @@ mod tests {
         assert!(table.contains("within 1.3x of sqlx (bare): 3 of 3"));
         assert!(table.contains("within 1.1x of sqlx (bare): 0 of 2"));
         assert!(
-            table.contains("| PostgreSQL | select 1 users | 9.00 k | 0.50 | 11.5 k | 0.50 | 1.28x |"),
+            table.contains(
+                "| PostgreSQL | select 1 users | 9.00 k | 0.50 | 11.5 k | 0.50 | 1.28x |"
+            ),
             "{table}"
         );
         assert!(

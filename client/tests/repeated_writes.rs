@@ -138,7 +138,11 @@ async fn each_run_of_a_repeated_select_binds_its_own_values_and_limits() {
     for engine in Backend::ALL {
         let (_test, db) = counters(engine).await;
         let names = |rows: Vec<Counter>| rows.into_iter().map(|c| c.name).collect::<Vec<_>>();
-        for (limit, expected) in [(1, vec!["c0"]), (3, vec!["c0", "c1", "c2"]), (1, vec!["c0"])] {
+        for (limit, expected) in [
+            (1, vec!["c0"]),
+            (3, vec!["c0", "c1", "c2"]),
+            (1, vec!["c0"]),
+        ] {
             let rows = Counter::find()
                 .order_by(Counter::ID.asc())
                 .limit(limit)
@@ -155,7 +159,11 @@ async fn each_run_of_a_repeated_select_binds_its_own_values_and_limits() {
             .await
             .expect("reads");
         assert_eq!(names(rows), ["c4", "c3"], "{engine}");
-        for (low, expected) in [(4, vec!["c4", "c5"]), (5, vec!["c5"]), (4, vec!["c4", "c5"])] {
+        for (low, expected) in [
+            (4, vec!["c4", "c5"]),
+            (5, vec!["c5"]),
+            (4, vec!["c4", "c5"]),
+        ] {
             let rows = Counter::find()
                 .filter(Counter::HITS.gte(low).and(Counter::NAME.ne("nobody")))
                 .order_by(Counter::HITS.asc())
@@ -170,7 +178,10 @@ async fn each_run_of_a_repeated_select_binds_its_own_values_and_limits() {
                 .one(&db)
                 .await
                 .expect("reads");
-            assert_eq!(found.map(|c| c.name).as_deref(), (name != "nobody").then_some(name));
+            assert_eq!(
+                found.map(|c| c.name).as_deref(),
+                (name != "nobody").then_some(name)
+            );
         }
         db.close().await;
     }

@@ -280,19 +280,19 @@ async fn count(client: &mut impl Client, iterations: impl Fn(Workload) -> u64) -
             }
             let operation = async {
                 match workload {
-                Workload::SelectUsers(n) => client.select_users(n).await,
-                Workload::JoinPosts(n) => client.join_posts(dataset::JOIN_HAIR_COLOR, n).await,
-                Workload::EagerLoad => client.eager_load(&user_ids).await,
-                Workload::Insert(_) => client.insert_users(&new_users).await,
-                Workload::UpdateByKey => {
-                    client
-                        .update_hair_color(
-                            dataset::UPDATE_TARGET,
-                            dataset::update_hair_color(run as usize),
-                        )
-                        .await
+                    Workload::SelectUsers(n) => client.select_users(n).await,
+                    Workload::JoinPosts(n) => client.join_posts(dataset::JOIN_HAIR_COLOR, n).await,
+                    Workload::EagerLoad => client.eager_load(&user_ids).await,
+                    Workload::Insert(_) => client.insert_users(&new_users).await,
+                    Workload::UpdateByKey => {
+                        client
+                            .update_hair_color(
+                                dataset::UPDATE_TARGET,
+                                dataset::update_hair_color(run as usize),
+                            )
+                            .await
+                    }
                 }
-            }
             };
             let operation: Pin<&mut (dyn Future<Output = Result<u64>> + '_)> =
                 std::pin::pin!(operation);
@@ -424,4 +424,22 @@ fn group_by_parent<P, C>(
         }
     }
     grouped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_waits_line_reads_back_and_other_output_does_not() {
+        let line = waits_line(Workload::SelectUsers(10), 42);
+        assert_eq!(line, "waits select/10 42");
+        assert_eq!(
+            parse_waits_line(&line),
+            Some((Workload::SelectUsers(10), 42))
+        );
+        assert_eq!(parse_waits_line("waits select/7 1"), None);
+        assert_eq!(parse_waits_line("waits eager 1 2"), None);
+        assert_eq!(parse_waits_line("select/1 12 µs"), None);
+    }
 }

@@ -208,8 +208,9 @@ impl<M: Model> Select<M> {
             let (sql, values) = self.to_sql(backend);
             return (StatementText::Rendered(sql), values);
         };
-        let Ok((text, rendered)) =
-            text_of(&shape, || Ok::<_, std::convert::Infallible>(self.to_sql(backend)));
+        let Ok((text, rendered)) = text_of(&shape, || {
+            Ok::<_, std::convert::Infallible>(self.to_sql(backend))
+        });
         let values = rendered.unwrap_or_else(|| {
             let mut values = Vec::new();
             push_filter_values(self.core.filter.as_ref(), &mut values);
