@@ -218,6 +218,11 @@ pub struct Counted {
     pub runs: u64,
     /// Client instructions over those runs (every thread of the peer's process).
     pub instructions: u64,
+    /// Of those, the instructions inside the runs' polls
+    /// ([`crate::peers::OPERATION_POLLS`]): not the runtime's scheduling and I/O driver.
+    pub in_operation: u64,
+    /// Polls of those runs that returned `Pending` (the reply was not there yet).
+    pub waits: u64,
 }
 
 /// Counted runs of `workload` in a pass at `scale` (1 or 3) for `iterations` one-row runs:
@@ -379,12 +384,32 @@ fn count_peer(
         peer.title(),
         2 * Workload::ALL.len()
     );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let waits: Vec<(Workload, u64)> = stdout
+        .lines()
+        .filter_map(crate::peers::parse_waits_line)
+        .collect();
     let mut counted = Vec::with_capacity(Workload::ALL.len());
     // Dumps alternate: a workload's preparation and first run, then its counted runs.
     for (workload, pair) in Workload::ALL.into_iter().zip(dumps.chunks(2)) {
         let (path, text) = &pair[1];
         let instructions = dump_instructions(text)
             .with_context(|| format!("no instruction total in {}", path.display()))?;
+        let in_operation = inclusive_instructions(text, crate::peers::OPERATION_POLLS)
+            .with_context(|| {
+                format!(
+                    "no `{}` in {}",
+                    crate::peers::OPERATION_POLLS,
+                    path.display()
+                )
+            })?;
+        let waits = waits
+            .iter()
+            .find(|(w, _)| *w == workload)
+            .map(|(_, waits)| *waits)
+            .with_context(|| {
+                format!("the {} peer printed no waits of `{workload}`", peer.title())
+            })?;
         if let Some((keep, engine)) = keep {
             let name = format!(
                 "{engine}-{}-{}-x{scale}.callgrind",
@@ -397,6 +422,8 @@ fn count_peer(
             workload,
             runs: counted_runs(workload, iterations, scale),
             instructions,
+            in_operation,
+            waits,
         });
     }
     Ok(counted)
@@ -408,7 +435,19 @@ pub struct EngineInstructions {
     /// `PostgreSQL 15.8`.
     pub engine: String,
     /// Peers in the order they ran, raw sqlx on a bare connection first.
-    pub peers: Vec<(Peer, Vec<(Workload, f64)>)>,
+    pub peers: Vec<(Peer, Vec<(Workload, PerOperation)>)>,
+}
+
+/// One peer's counts per operation of one workload: (the larger pass − the smaller) over the
+/// difference of their runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PerOperation {
+    /// Every instruction of the process.
+    pub instructions: f64,
+    /// Those inside the operation's polls (not the runtime's scheduling and I/O driver).
+    pub in_operation: f64,
+    /// Polls that found no reply yet.
+    pub waits: f64,
 }
 
 /// Runs `peers` on `engines` under callgrind, each twice (`iterations` and three times as many
@@ -453,9 +492,16 @@ pub async fn count_instructions(
                 .iter()
                 .zip(&passes[1])
                 .map(|(small, large)| {
-                    let runs = large.runs.saturating_sub(small.runs).max(1);
-                    let extra = large.instructions as f64 - small.instructions as f64;
-                    (small.workload, extra / runs as f64)
+                    let runs = large.runs.saturating_sub(small.runs).max(1) as f64;
+                    let per_run = |large: u64, small: u64| (large as f64 - small as f64) / runs;
+                    (
+                        small.workload,
+                        PerOperation {
+                            instructions: per_run(large.instructions, small.instructions),
+                            in_operation: per_run(large.in_operation, small.in_operation),
+                            waits: per_run(large.waits, small.waits),
+                        },
+                    )
                 })
                 .collect();
             counted.push((peer, per_operation));

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::driver::EngineInstructions;
+use crate::driver::{EngineInstructions, PerOperation};
 use crate::measurement::Measurement;
 use crate::peers::Peer;
 use crate::timing::{Sampling, show_latency};
@@ -165,7 +165,7 @@ pub fn show_instructions(count: f64) -> String {
 }
 
 impl EngineInstructions {
-    fn per_operation(&self, peer: Peer, workload: Workload) -> Option<f64> {
+    fn counts(&self, peer: Peer, workload: Workload) -> Option<PerOperation> {
         self.peers
             .iter()
             .find(|(p, _)| *p == peer)?
@@ -175,9 +175,20 @@ impl EngineInstructions {
             .map(|(_, count)| *count)
     }
 
+    fn per_operation(&self, peer: Peer, workload: Workload) -> Option<f64> {
+        Some(self.counts(peer, workload)?.instructions)
+    }
+
     fn ratio(&self, peer: Peer, base: Peer, workload: Workload) -> Option<f64> {
         let count = self.per_operation(peer, workload)?;
         let base = self.per_operation(base, workload)?;
+        (base > 0.0).then(|| count / base)
+    }
+
+    /// [`EngineInstructions::ratio`] of the instructions inside the operations' polls.
+    fn in_operation_ratio(&self, peer: Peer, base: Peer, workload: Workload) -> Option<f64> {
+        let count = self.counts(peer, workload)?.in_operation;
+        let base = self.counts(base, workload)?.in_operation;
         (base > 0.0).then(|| count / base)
     }
 }
@@ -266,6 +277,8 @@ pub fn render_instructions(results: &[EngineInstructions], iterations: u64) -> S
         }
     }
     out.push('\n');
+    render_in_operation(&mut out, results, &peers, base);
+    out.push('\n');
     for result in results {
         for limit in [base, Peer::Sqlx] {
             for (target, workloads, bound) in INSTRUCTION_TARGETS {
@@ -289,8 +302,81 @@ pub fn render_instructions(results: &[EngineInstructions], iterations: u64) -> S
                 );
             }
         }
+        // The same targets on what runs inside the operations' polls, which waiting for the
+        // server does not move (much).
+        for (target, workloads, bound) in INSTRUCTION_TARGETS {
+            let ratios: Vec<(Workload, f64)> = workloads
+                .iter()
+                .filter_map(|w| Some((*w, result.in_operation_ratio(Peer::Foxdb, base, *w)?)))
+                .collect();
+            if ratios.is_empty() {
+                continue;
+            }
+            let shown: Vec<String> = ratios.iter().map(|(w, r)| format!("{w} {r:.2}x")).collect();
+            let met = ratios.iter().filter(|(_, r)| *r <= bound).count();
+            let _ = writeln!(
+                out,
+                "{}: foxdb {target} of {}, inside the operations' polls: {met} of {} ({})",
+                result.engine,
+                base.title(),
+                ratios.len(),
+                shown.join(", ")
+            );
+        }
     }
     out
+}
+
+/// The second table: per peer, the instructions inside the operations' polls and the polls
+/// that found no reply yet (waits), per operation, with foxdb's in-poll ratio to `base`.
+fn render_in_operation(
+    out: &mut String,
+    results: &[EngineInstructions],
+    peers: &[Peer],
+    base: Peer,
+) {
+    let _ = writeln!(
+        out,
+        "Inside the operations' polls (the client's code, the driver and decoding; not the \
+         runtime's scheduling and I/O driver) and waits (polls that found no reply yet: each \
+         costs the process a park, a wake-up and a second poll), per operation:\n"
+    );
+    let mut header = vec!["engine".to_string(), "workload".to_string()];
+    for peer in peers {
+        header.push(format!("{} in polls", peer.title()));
+        header.push(format!("{} waits", peer.title()));
+    }
+    let ratio = peers.contains(&Peer::Foxdb) && peers.contains(&base);
+    if ratio {
+        header.push(format!("{}/{} in polls", Peer::Foxdb.title(), base.title()));
+    }
+    let _ = writeln!(out, "| {} |", header.join(" | "));
+    let alignment: Vec<&str> = (0..header.len())
+        .map(|i| if i < 2 { "---" } else { "---:" })
+        .collect();
+    let _ = writeln!(out, "|{}|", alignment.join("|"));
+    for result in results {
+        for workload in Workload::ALL {
+            let mut cells = vec![result.engine.clone(), workload.to_string()];
+            for peer in peers {
+                match result.counts(*peer, workload) {
+                    Some(counts) => {
+                        cells.push(show_instructions(counts.in_operation));
+                        cells.push(format!("{:.2}", counts.waits));
+                    }
+                    None => cells.extend(["–".to_string(), "–".to_string()]),
+                }
+            }
+            if ratio {
+                cells.push(
+                    result
+                        .in_operation_ratio(Peer::Foxdb, base, workload)
+                        .map_or_else(|| "–".into(), |r| format!("{r:.2}x")),
+                );
+            }
+            let _ = writeln!(out, "| {} |", cells.join(" | "));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -328,7 +414,21 @@ mod tests {
 
     #[test]
     fn instruction_counts_print_with_ratios_to_bare_sqlx() {
-        let counts = |count: f64| Workload::ALL.into_iter().map(|w| (w, count)).collect();
+        let counts = |count: f64| {
+            Workload::ALL
+                .into_iter()
+                .map(|w| {
+                    (
+                        w,
+                        PerOperation {
+                            instructions: count,
+                            in_operation: count - 1_000.0,
+                            waits: 0.5,
+                        },
+                    )
+                })
+                .collect()
+        };
         let results = [EngineInstructions {
             engine: "PostgreSQL".into(),
             peers: vec![
@@ -340,13 +440,37 @@ mod tests {
         assert!(table.contains("| PostgreSQL | select 1 users | 10.0 k | 12.5 k | 1.25x |"));
         assert!(table.contains("within 1.3x of sqlx (bare): 3 of 3"));
         assert!(table.contains("within 1.1x of sqlx (bare): 0 of 2"));
+        assert!(
+            table.contains(
+                "| PostgreSQL | select 1 users | 9.00 k | 0.50 | 11.5 k | 0.50 | 1.28x |"
+            ),
+            "{table}"
+        );
+        assert!(
+            table.contains("within 1.3x of sqlx (bare), inside the operations' polls: 3 of 3"),
+            "{table}"
+        );
         assert_eq!(show_instructions(3_431_000.0), "3.43 M");
         assert_eq!(show_instructions(950.0), "950");
     }
 
     #[test]
     fn instruction_counts_compare_foxdb_with_sqlx_on_a_pool_too() {
-        let counts = |count: f64| Workload::ALL.into_iter().map(|w| (w, count)).collect();
+        let counts = |count: f64| {
+            Workload::ALL
+                .into_iter()
+                .map(|w| {
+                    (
+                        w,
+                        PerOperation {
+                            instructions: count,
+                            in_operation: count - 1_000.0,
+                            waits: 0.5,
+                        },
+                    )
+                })
+                .collect()
+        };
         let results = [EngineInstructions {
             engine: "PostgreSQL".into(),
             peers: vec![

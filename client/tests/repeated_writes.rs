@@ -1,4 +1,4 @@
-//! Builder updates and deletes of one shape run again and again (their texts kept per shape):
+//! Builder updates, deletes and selects of one shape run again and again (their texts kept per shape):
 //! each run binds its own values, a changed shape gets its own text, and the refusals still
 //! hold, on every engine.
 
@@ -127,6 +127,62 @@ async fn each_run_of_a_repeated_write_binds_its_own_values() {
             4,
             "{engine}"
         );
+        db.close().await;
+    }
+}
+
+/// Builder selects of one shape run again and again (their texts kept per shape too): each run
+/// binds its own values, and another limit, offset, order or filter is another shape.
+#[tokio::test]
+async fn each_run_of_a_repeated_select_binds_its_own_values_and_limits() {
+    for engine in Backend::ALL {
+        let (_test, db) = counters(engine).await;
+        let names = |rows: Vec<Counter>| rows.into_iter().map(|c| c.name).collect::<Vec<_>>();
+        for (limit, expected) in [
+            (1, vec!["c0"]),
+            (3, vec!["c0", "c1", "c2"]),
+            (1, vec!["c0"]),
+        ] {
+            let rows = Counter::find()
+                .order_by(Counter::ID.asc())
+                .limit(limit)
+                .all(&db)
+                .await
+                .expect("reads");
+            assert_eq!(names(rows), expected, "{engine}: limit {limit}");
+        }
+        let rows = Counter::find()
+            .order_by(Counter::ID.desc())
+            .limit(2)
+            .offset(1)
+            .all(&db)
+            .await
+            .expect("reads");
+        assert_eq!(names(rows), ["c4", "c3"], "{engine}");
+        for (low, expected) in [
+            (4, vec!["c4", "c5"]),
+            (5, vec!["c5"]),
+            (4, vec!["c4", "c5"]),
+        ] {
+            let rows = Counter::find()
+                .filter(Counter::HITS.gte(low).and(Counter::NAME.ne("nobody")))
+                .order_by(Counter::HITS.asc())
+                .all(&db)
+                .await
+                .expect("reads");
+            assert_eq!(names(rows), expected, "{engine}: hits ≥ {low}");
+        }
+        for name in ["c2", "c3", "nobody"] {
+            let found = Counter::find()
+                .filter(Counter::NAME.eq(name))
+                .one(&db)
+                .await
+                .expect("reads");
+            assert_eq!(
+                found.map(|c| c.name).as_deref(),
+                (name != "nobody").then_some(name)
+            );
+        }
         db.close().await;
     }
 }

@@ -13,7 +13,10 @@ mod sqlx;
 mod tokio_postgres;
 
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
 use ::foxdb::{Backend, DatabaseUrl};
@@ -217,8 +220,51 @@ pub fn instruction_boundary() {
     std::hint::black_box(());
 }
 
+/// Polls of operations that returned `Pending` since the last [`instruction_boundary`] of
+/// [`count`]: the operation's reply was not on the socket yet, so the runtime parked, its I/O
+/// driver woke the task and the operation was polled again.
+static WAITS: AtomicU64 = AtomicU64::new(0);
+
+/// An operation's future, polled through one function that is never inlined
+/// ([`OPERATION_POLLS`]): the dumps then give what runs inside the operation's polls (the
+/// client's code, the driver, decoding) apart from the runtime's scheduling and I/O driver,
+/// whose share depends on how often the reply was not there yet ([`WAITS`]).
+struct OperationPolls<'a>(Pin<&'a mut (dyn Future<Output = Result<u64>> + 'a)>);
+
+/// [`OperationPolls`]' poll as callgrind names it.
+pub const OPERATION_POLLS: &str =
+    "<fox_bench::peers::OperationPolls as core::future::future::Future>::poll";
+
+impl Future for OperationPolls<'_> {
+    type Output = Result<u64>;
+
+    #[inline(never)]
+    fn poll(mut self: Pin<&mut Self>, context: &mut TaskContext<'_>) -> Poll<Result<u64>> {
+        let poll = self.0.as_mut().poll(context);
+        if poll.is_pending() {
+            WAITS.fetch_add(1, Ordering::Relaxed);
+        }
+        poll
+    }
+}
+
+/// The line a `--peer` process prints after each workload's counted runs:
+/// `waits WORKLOAD N`, N the polls of those runs that returned `Pending`.
+pub fn waits_line(workload: Workload, waits: u64) -> String {
+    format!("waits {} {waits}", workload.key())
+}
+
+/// The workload and waits of a [`waits_line`].
+pub fn parse_waits_line(line: &str) -> Option<(Workload, u64)> {
+    let mut words = line.strip_prefix("waits ")?.split(' ');
+    let workload = Workload::from_key(words.next()?)?;
+    let waits = words.next()?.parse().ok()?;
+    words.next().is_none().then_some((workload, waits))
+}
+
 /// Runs every workload of [`Workload::ALL`] on `client`: one untimed run, then
-/// `iterations(workload)` counted runs between two [`instruction_boundary`] calls.
+/// `iterations(workload)` counted runs between two [`instruction_boundary`] calls, each run
+/// polled through [`OperationPolls`]; prints each workload's [`waits_line`].
 async fn count(client: &mut impl Client, iterations: impl Fn(Workload) -> u64) -> Result<()> {
     let user_ids = dataset::eager_user_ids();
     for workload in Workload::ALL {
@@ -230,22 +276,29 @@ async fn count(client: &mut impl Client, iterations: impl Fn(Workload) -> u64) -
         for run in 0..=runs {
             if run == 1 {
                 instruction_boundary();
+                WAITS.store(0, Ordering::Relaxed);
             }
-            let count = match workload {
-                Workload::SelectUsers(n) => client.select_users(n).await,
-                Workload::JoinPosts(n) => client.join_posts(dataset::JOIN_HAIR_COLOR, n).await,
-                Workload::EagerLoad => client.eager_load(&user_ids).await,
-                Workload::Insert(_) => client.insert_users(&new_users).await,
-                Workload::UpdateByKey => {
-                    client
-                        .update_hair_color(
-                            dataset::UPDATE_TARGET,
-                            dataset::update_hair_color(run as usize),
-                        )
-                        .await
+            let operation = async {
+                match workload {
+                    Workload::SelectUsers(n) => client.select_users(n).await,
+                    Workload::JoinPosts(n) => client.join_posts(dataset::JOIN_HAIR_COLOR, n).await,
+                    Workload::EagerLoad => client.eager_load(&user_ids).await,
+                    Workload::Insert(_) => client.insert_users(&new_users).await,
+                    Workload::UpdateByKey => {
+                        client
+                            .update_hair_color(
+                                dataset::UPDATE_TARGET,
+                                dataset::update_hair_color(run as usize),
+                            )
+                            .await
+                    }
                 }
-            }
-            .with_context(|| format!("running `{workload}`"))?;
+            };
+            let operation: Pin<&mut (dyn Future<Output = Result<u64>> + '_)> =
+                std::pin::pin!(operation);
+            let count = OperationPolls(operation)
+                .await
+                .with_context(|| format!("running `{workload}`"))?;
             ensure!(
                 count == workload.expected_count(),
                 "`{workload}` reported {count}, expected {}",
@@ -253,6 +306,7 @@ async fn count(client: &mut impl Client, iterations: impl Fn(Workload) -> u64) -
             );
         }
         instruction_boundary();
+        println!("{}", waits_line(workload, WAITS.load(Ordering::Relaxed)));
     }
     Ok(())
 }
@@ -370,4 +424,22 @@ fn group_by_parent<P, C>(
         }
     }
     grouped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_waits_line_reads_back_and_other_output_does_not() {
+        let line = waits_line(Workload::SelectUsers(10), 42);
+        assert_eq!(line, "waits select/10 42");
+        assert_eq!(
+            parse_waits_line(&line),
+            Some((Workload::SelectUsers(10), 42))
+        );
+        assert_eq!(parse_waits_line("waits select/7 1"), None);
+        assert_eq!(parse_waits_line("waits eager 1 2"), None);
+        assert_eq!(parse_waits_line("select/1 12 µs"), None);
+    }
 }

@@ -1,22 +1,26 @@
-//! The statement texts of builder updates and deletes, by their shape: a repeated
-//! `User::update().set(User::NAME, name).filter(User::ID.eq(id)).exec(&db)` renders its text
-//! once per thread; later runs only collect their values.
+//! The statement texts of builder selects, updates and deletes, by their shape: a repeated
+//! `User::update().set(User::NAME, name).filter(User::ID.eq(id)).exec(&db)` or
+//! `User::find().filter(User::ID.eq(id)).order_by(User::ID.asc()).limit(10).all(&db)` renders
+//! its text once per thread; later runs only collect their values.
 //!
 //! # Guarantees
 //! - A shape holds everything such a statement's text depends on: the engine, the kind of
-//!   statement, the table, each column set, and the filter's comparisons (column and
-//!   operator) with how they are joined. Names are told apart by their identity (address and
-//!   length, the `&'static str`s of the model's derive) and every hit compares the whole
-//!   shape, so two shapes never share a text; the same name at another address only misses.
+//!   statement, the table, each column set (or the model's column list a select reads), the
+//!   filter's comparisons (column and operator) with how they are joined, and a select's
+//!   order terms (table, column, direction), limit and offset (written into the text). Names
+//!   are told apart by their identity (address and length, the `&'static str`s of the
+//!   model's derive) and every hit compares the whole shape, so two shapes never share a
+//!   text; the same name at another address only misses.
 //! - Only statements whose text depends on nothing else have a shape
-//!   ([`StatementShape::of_update`], [`StatementShape::of_delete`]): no schema, no
-//!   `.all_tenants()`, a model without tenant and enum columns (whose texts depend on the
-//!   executor and the values), and no filter or a filter of comparisons joined by `AND`.
-//!   Everything else is rendered each time.
+//!   ([`StatementShape::of_update`], [`StatementShape::of_delete`],
+//!   [`StatementShape::of_select`]): no schema, no `.all_tenants()`, a model without tenant
+//!   and enum columns (whose texts depend on the executor and the values), no filter or a
+//!   filter of comparisons joined by `AND`, and for selects no grouping and no order by an
+//!   aggregate. Everything else is rendered each time.
 //! - The values come in the order the renderer binds them: the columns set, then the filter's
 //!   comparisons.
 //! - Debug builds render every cached statement again and compare, so each test that runs a
-//!   write checks the cache.
+//!   builder select, update or delete checks the cache.
 //! - At most [`MAX_TEXTS`] texts per thread are kept; further shapes are rendered each time.
 
 use std::cell::RefCell;
@@ -25,21 +29,25 @@ use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHasher};
 
-use super::ast::{Expr, Operator};
+use std::borrow::Cow;
+
+use super::ast::{Expr, Operator, SelectCore};
 use crate::Backend;
 use crate::connection::Value;
 
 /// Texts kept per thread: far more than the distinct writes of a service.
 const MAX_TEXTS: usize = 1024;
-/// Parts a shape holds at most (table, columns set, comparisons); longer statements are
-/// rendered each time. Few, so a shape is cheap to build and move.
-const MAX_PARTS: usize = 10;
+/// Parts a shape holds at most (table, columns set or selected, comparisons, order terms,
+/// limit and offset); longer statements are rendered each time. Few, so a shape is cheap to
+/// build and move.
+const MAX_PARTS: usize = 12;
 
-/// One element of a shape: a name by identity with what it is.
+/// One element of a shape: a name by identity with what it is (a number, for limits and
+/// offsets).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Part {
-    address: usize,
-    length: usize,
+    address: u64,
+    length: u64,
     role: Role,
 }
 
@@ -51,6 +59,16 @@ enum Role {
     Assigned,
     /// A comparison of the filter, alone or inside an `AND` of `of` comparisons.
     Compared { operator: Operator, of: Option<u8> },
+    /// The columns a `SELECT` reads (the model's column list, by identity).
+    Selected,
+    /// The table an order term names its column through.
+    OrderedThrough,
+    /// A column a `SELECT` sorts by.
+    Ordered { descending: bool },
+    /// A `SELECT`'s limit (the number, in `address`).
+    Limit,
+    /// A `SELECT`'s offset (the number, in `address`).
+    Offset,
 }
 
 /// The kind of statement a shape is of.
@@ -58,6 +76,7 @@ enum Role {
 pub(super) enum Kind {
     Update,
     Delete,
+    Select,
 }
 
 /// The shape of one statement, built without allocating.
@@ -70,8 +89,8 @@ pub(super) struct StatementShape {
 impl StatementShape {
     fn new(kind: Kind, backend: Backend, table: &'static str) -> Self {
         let statement = Part {
-            address: table.as_ptr() as usize,
-            length: table.len(),
+            address: table.as_ptr() as usize as u64,
+            length: table.len() as u64,
             role: Role::Statement { kind, backend },
         };
         Self {
@@ -82,12 +101,15 @@ impl StatementShape {
 
     /// Adds a part; `None` when the shape is full.
     fn push(&mut self, name: &'static str, role: Role) -> Option<()> {
-        let part = self.parts.get_mut(self.len)?;
-        *part = Part {
-            address: name.as_ptr() as usize,
-            length: name.len(),
+        self.push_part(Part {
+            address: name.as_ptr() as usize as u64,
+            length: name.len() as u64,
             role,
-        };
+        })
+    }
+
+    fn push_part(&mut self, part: Part) -> Option<()> {
+        *self.parts.get_mut(self.len)? = part;
         self.len += 1;
         Some(())
     }
@@ -118,6 +140,50 @@ impl StatementShape {
     ) -> Option<Self> {
         let mut shape = Self::new(Kind::Delete, backend, table);
         shape.push_filter(filter)?;
+        Some(shape)
+    }
+
+    /// The shape of a `SELECT` of `columns` from `table` with `core`'s filter, order, limit
+    /// and offset, as [`StatementShape::of_update`]; `None` for grouped queries, orders by an
+    /// aggregate or through a table named at run time, and filters other than comparisons
+    /// joined by `AND`.
+    pub(super) fn of_select(
+        backend: Backend,
+        table: &'static str,
+        columns: &'static [&'static str],
+        core: &SelectCore,
+    ) -> Option<Self> {
+        if core.is_grouped() {
+            return None;
+        }
+        let mut shape = Self::new(Kind::Select, backend, table);
+        shape.push_part(Part {
+            address: columns.as_ptr() as usize as u64,
+            length: columns.len() as u64,
+            role: Role::Selected,
+        })?;
+        shape.push_filter(core.filter.as_ref())?;
+        for term in &core.order {
+            let (Cow::Borrowed(through), None) = (&term.column.source, &term.aggregate) else {
+                return None;
+            };
+            shape.push(through, Role::OrderedThrough)?;
+            shape.push(
+                term.column.column,
+                Role::Ordered {
+                    descending: term.descending,
+                },
+            )?;
+        }
+        for (number, role) in [(core.limit, Role::Limit), (core.offset, Role::Offset)] {
+            if let Some(number) = number {
+                shape.push_part(Part {
+                    address: number,
+                    length: 0,
+                    role,
+                })?;
+            }
+        }
         Some(shape)
     }
 

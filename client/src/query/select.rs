@@ -6,6 +6,7 @@ use super::ast::{ColumnRef, OrderTerm, SelectCore};
 use super::column::{Column, IntoOrder, OrderTermOf};
 use super::condition::Condition;
 use super::render::{push_select_tail, push_where};
+use super::rendered_statements::{StatementShape, push_filter_values, text_of};
 use super::writer::{EnumColumns, SqlWriter};
 use crate::Backend;
 use crate::connection::Value;
@@ -187,10 +188,35 @@ impl<M: Model> Select<M> {
     /// # Errors
     /// Database and decoding errors.
     pub async fn all(&self, mut database: impl Executor) -> Result<Vec<M>> {
-        let (sql, values) = self.to_sql(database.backend());
+        let (sql, values) = self.statement(database.backend());
         database
             .fetch_decoded(&sql, &values, |row| M::from_row_in_order(&row))
             .await
+    }
+
+    /// [`Select::to_sql`], the text kept per shape when it depends on nothing else (see
+    /// [`super::rendered_statements`]): a repeated query only collects its values.
+    fn statement(&self, backend: Backend) -> (StatementText, Vec<Value>) {
+        let shaped = self.schema.is_none()
+            && !self.core.all_tenants
+            && M::TENANT_COLUMN.is_none()
+            && M::ENUM_COLUMNS.is_empty();
+        let shape = shaped
+            .then(|| StatementShape::of_select(backend, M::TABLE, M::COLUMNS, &self.core))
+            .flatten();
+        let Some(shape) = shape else {
+            let (sql, values) = self.to_sql(backend);
+            return (StatementText::Rendered(sql), values);
+        };
+        let Ok((text, rendered)) = text_of(&shape, || {
+            Ok::<_, std::convert::Infallible>(self.to_sql(backend))
+        });
+        let values = rendered.unwrap_or_else(|| {
+            let mut values = Vec::new();
+            push_filter_values(self.core.filter.as_ref(), &mut values);
+            values
+        });
+        (StatementText::Kept(text), values)
     }
 
     /// The first matching row, if any.
@@ -199,7 +225,7 @@ impl<M: Model> Select<M> {
     /// Database and decoding errors.
     pub async fn one(self, mut database: impl Executor) -> Result<Option<M>> {
         let query = self.limit(1);
-        let (sql, values) = query.to_sql(database.backend());
+        let (sql, values) = query.statement(database.backend());
         // By position, as `all`: the columns are the model's, in field order.
         let rows = database
             .fetch_decoded(&sql, &values, |row| M::from_row_in_order(&row))
@@ -264,5 +290,22 @@ impl<M: Model> Select<M> {
     pub async fn exists(&self, mut database: impl Executor) -> Result<bool> {
         let (sql, values) = self.exists_to_sql(database.backend());
         Ok(!database.fetch_all(&sql, &values).await?.is_empty())
+    }
+}
+
+/// A statement's text: rendered for this run, or kept for its shape.
+enum StatementText {
+    Rendered(String),
+    Kept(std::sync::Arc<str>),
+}
+
+impl std::ops::Deref for StatementText {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            Self::Rendered(text) => text,
+            Self::Kept(text) => text,
+        }
     }
 }
