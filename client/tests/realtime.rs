@@ -163,6 +163,15 @@ async fn live_changes_equal_the_logged_ones_for_small_big_and_many_rows() {
         let mut live = foxdb::realtime::tail(&db, foxdb::realtime::TailOptions::default());
         // Let the reader start at the head (it reads once, then waits).
         tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut notifications = if engine == Backend::Postgres {
+            let mut listener = sqlx::postgres::PgListener::connect(test.url())
+                .await
+                .expect("listens");
+            listener.listen("fox_changes").await.expect("listens");
+            Some(listener)
+        } else {
+            None
+        };
         // One row (on PostgreSQL its notification carries it whole), a transaction of 100
         // rows (more than are notified whole), and an owner too long for a notification.
         db.insert(&account(1, 10, "a")).await.expect("insert");
@@ -196,6 +205,23 @@ async fn live_changes_equal_the_logged_ones_for_small_big_and_many_rows() {
             .await
             .expect("insert after the big one");
         let delivered = tailed(&mut live, 103).await;
+        if let Some(listener) = &mut notifications {
+            // Whole, 64 whole and then the transaction's first position, a position for the
+            // row too long, whole.
+            let mut kinds = String::new();
+            for _ in 0..68 {
+                let notification = tokio::time::timeout(Duration::from_secs(10), listener.recv())
+                    .await
+                    .expect("a notification")
+                    .expect("received");
+                kinds.push(if notification.payload().starts_with('{') {
+                    'w'
+                } else {
+                    'p'
+                });
+            }
+            assert_eq!(kinds, format!("w{}ppw", "w".repeat(64)), "{engine}");
+        }
         let mut logged_stream = foxdb::realtime::tail(
             &db,
             foxdb::realtime::TailOptions {

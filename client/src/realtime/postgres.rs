@@ -100,7 +100,8 @@ BEGIN
   -- read); a change whose text would pass NOTIFY's 8000-byte limit, or any after the first
   -- {NOTIFIED_WHOLE}, is notified by its position once, and the reader reads the log.
   notified := current_setting('foxdb.changes_notified', true);
-  IF notified IS NULL OR notified = '' THEN notified := '0'; END IF;
+  -- Unset in this transaction (or set by something else): nothing notified yet.
+  IF notified IS NULL OR notified !~ '^([0-9]{{1,9}}|log)$' THEN notified := '0'; END IF;
   IF notified <> 'log' THEN
     IF notified::integer < {NOTIFIED_WHOLE} THEN
       whole := jsonb_build_object('p', change_position, 't', TG_TABLE_NAME, 'o', lower(TG_OP),
