@@ -2,11 +2,11 @@
 //! documented table rebuild (create new, copy, drop old, rename, re-index), checked with
 //! `PRAGMA foreign_key_check` before commit.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use foxdb::Backend;
 use foxdb::dialect::{Dialect, dialect_for};
-use foxdb::schema::{ColumnDefault, Schema, Table};
+use foxdb::schema::{ColumnDefault, ForeignKey, Index, Schema, Table};
 use serde::Serialize;
 
 use super::change::Change;
@@ -44,6 +44,7 @@ pub fn render_changes(backend: Backend, changes: &[Change], desired: &Schema) ->
             _ => None,
         })
         .collect();
+    let inline = InlineKeys::of(dialect, changes);
     let mut statements = Vec::new();
     let mut rebuilds_done = false;
     for (position, change) in changes.iter().enumerate() {
@@ -88,7 +89,13 @@ pub fn render_changes(backend: Backend, changes: &[Change], desired: &Schema) ->
         }
         match change {
             Change::CreateTable { table } => {
-                for sql in dialect.create_table(table) {
+                let sqls = match inline.tables.get(table.name.as_str()) {
+                    Some((indexes, foreign_keys)) => {
+                        dialect.create_table_with_keys(table, indexes, foreign_keys)
+                    }
+                    None => dialect.create_table(table),
+                };
+                for sql in sqls {
                     push(&mut statements, sql);
                 }
             }
@@ -161,7 +168,9 @@ pub fn render_changes(backend: Backend, changes: &[Change], desired: &Schema) ->
                 }
             }
             Change::CreateIndex { table, index } => {
-                push(&mut statements, dialect.create_index(table, index))
+                if !inline.has_index(table, &index.name) {
+                    push(&mut statements, dialect.create_index(table, index))
+                }
             }
             Change::DropIndex { table, index } if index.constraint => {
                 if let Some(sql) = dialect.drop_unique_constraint(table, &index.name) {
@@ -173,7 +182,9 @@ pub fn render_changes(backend: Backend, changes: &[Change], desired: &Schema) ->
             }
             Change::AddForeignKey { table, foreign_key } => {
                 // SQLite declares keys inline in CREATE TABLE.
-                if dialect.foreign_keys_inline() && created.contains(table.as_str()) {
+                if dialect.foreign_keys_inline() && created.contains(table.as_str())
+                    || inline.has_foreign_key(table, &foreign_key.name)
+                {
                     continue;
                 }
                 if let Some(sql) = dialect.add_foreign_key(table, foreign_key) {
@@ -292,6 +303,74 @@ pub fn render_changes(backend: Backend, changes: &[Change], desired: &Schema) ->
     // Run order: what must be committed first, first (a stable sort: the rest keeps its order).
     statements.sort_by_key(|s| !s.before_transaction);
     statements
+}
+
+/// The new indexes and foreign keys of each table the plan creates that go inside its
+/// `CREATE TABLE` ([`Dialect::keys_in_create_table`]): all its new indexes, and the foreign
+/// keys referencing itself or a table the plan created before it (a key to any other table,
+/// which may not exist or lack its key yet, stays a separate statement after the indexes).
+#[derive(Default)]
+struct InlineKeys<'a> {
+    tables: HashMap<&'a str, TableKeys<'a>>,
+}
+
+/// A created table's inlined indexes and foreign keys.
+type TableKeys<'a> = (Vec<&'a Index>, Vec<&'a ForeignKey>);
+
+impl<'a> InlineKeys<'a> {
+    fn of(dialect: &dyn Dialect, changes: &'a [Change]) -> Self {
+        let mut inline = Self::default();
+        if !dialect.keys_in_create_table() {
+            return inline;
+        }
+        let mut created: HashSet<&str> = HashSet::new();
+        let mut order: HashMap<&str, usize> = HashMap::new();
+        for change in changes {
+            if let Change::CreateTable { table } = change {
+                order.insert(table.name.as_str(), order.len());
+                created.insert(table.name.as_str());
+                inline
+                    .tables
+                    .insert(table.name.as_str(), (Vec::new(), Vec::new()));
+            }
+        }
+        for change in changes {
+            match change {
+                Change::CreateIndex { table, index } => {
+                    if let Some((indexes, _)) = inline.tables.get_mut(table.as_str()) {
+                        indexes.push(index);
+                    }
+                }
+                Change::AddForeignKey { table, foreign_key } => {
+                    let referenced = foreign_key.referenced_table.as_str();
+                    let before = match (order.get(referenced), order.get(table.as_str())) {
+                        (Some(parent), Some(child)) => parent <= child,
+                        _ => false,
+                    };
+                    if before
+                        && created.contains(referenced)
+                        && let Some((_, foreign_keys)) = inline.tables.get_mut(table.as_str())
+                    {
+                        foreign_keys.push(foreign_key);
+                    }
+                }
+                _ => {}
+            }
+        }
+        inline
+    }
+
+    fn has_index(&self, table: &str, name: &str) -> bool {
+        self.tables
+            .get(table)
+            .is_some_and(|(indexes, _)| indexes.iter().any(|i| i.name == name))
+    }
+
+    fn has_foreign_key(&self, table: &str, name: &str) -> bool {
+        self.tables
+            .get(table)
+            .is_some_and(|(_, keys)| keys.iter().any(|k| k.name == name))
+    }
 }
 
 /// Changes a SQLite rebuild carries out for its table.
