@@ -531,6 +531,42 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
         vec![create_table_statement(self, table)]
     }
 
+    /// Whether a table a plan creates declares its new indexes and foreign keys inside its
+    /// `CREATE TABLE` ([`Dialect::create_table_with_keys`]) instead of separate statements
+    /// (MySQL: each separate `CREATE INDEX` or `ADD FOREIGN KEY` is an `ALTER TABLE` of its
+    /// own, several times the cost of the `CREATE TABLE`).
+    fn keys_in_create_table(&self) -> bool {
+        false
+    }
+
+    /// `CREATE TABLE` with its primary key, `indexes` and `foreign_keys` declared inline (the
+    /// referenced tables must exist); see [`Dialect::keys_in_create_table`].
+    fn create_table_with_keys(
+        &self,
+        table: &Table,
+        indexes: &[&Index],
+        foreign_keys: &[&ForeignKey],
+    ) -> Vec<String> {
+        let mut parts = table_parts(self, table);
+        for index in indexes {
+            parts.push(format!(
+                "{}INDEX {} ({})",
+                if index.unique { "UNIQUE " } else { "" },
+                self.quote(&index.name),
+                self.quote_list(&index.columns)
+            ));
+        }
+        for foreign_key in foreign_keys {
+            parts.push(format!(
+                "CONSTRAINT {} FOREIGN KEY ({}) {}",
+                self.quote(&foreign_key.name),
+                self.quote_list(&foreign_key.columns),
+                self.references_clause(foreign_key)
+            ));
+        }
+        vec![table_statement(self, table, &parts)]
+    }
+
     /// Statements that drop a table.
     fn drop_table(&self, table: &Table) -> Vec<String> {
         vec![format!("DROP TABLE {}", self.quote(&table.name))]
@@ -639,6 +675,11 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
 
 /// `CREATE TABLE` with columns and primary key, as most engines write it.
 pub fn create_table_statement<D: Dialect + ?Sized>(dialect: &D, table: &Table) -> String {
+    table_statement(dialect, table, &table_parts(dialect, table))
+}
+
+/// The column definitions and primary key of a `CREATE TABLE`.
+fn table_parts<D: Dialect + ?Sized>(dialect: &D, table: &Table) -> Vec<String> {
     let mut parts: Vec<String> = table
         .columns
         .iter()
@@ -650,6 +691,11 @@ pub fn create_table_statement<D: Dialect + ?Sized>(dialect: &D, table: &Table) -
             dialect.quote_list(&table.primary_key)
         ));
     }
+    parts
+}
+
+/// `CREATE TABLE` of `parts` with the engine's table options.
+fn table_statement<D: Dialect + ?Sized>(dialect: &D, table: &Table, parts: &[String]) -> String {
     format!(
         "CREATE TABLE {} (\n  {}\n){}",
         dialect.quote(&table.name),

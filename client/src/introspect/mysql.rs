@@ -1,6 +1,6 @@
 //! MySQL / MariaDB introspection from `information_schema` of the current database.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use fox_crds::ColumnType;
 use sqlx::{MySqlConnection, Row};
@@ -12,13 +12,15 @@ use crate::Backend;
 use crate::error::{Error, Result};
 use crate::schema::{Column, ColumnDefault, Schema, Table};
 
+// Base tables as a subquery, not a join: MariaDB 10.11 joins two `information_schema` tables row
+// by row (20 s at 2,000 tables and 24,000 columns, against 0.2 s this way).
 const COLUMNS: &str = r"
 SELECT CAST(c.TABLE_NAME AS CHAR), CAST(c.COLUMN_NAME AS CHAR), CAST(c.COLUMN_TYPE AS CHAR),
        CAST(c.IS_NULLABLE AS CHAR), CAST(c.COLUMN_DEFAULT AS CHAR), CAST(c.EXTRA AS CHAR)
 FROM information_schema.COLUMNS c
-JOIN information_schema.TABLES t
-  ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME
-WHERE c.TABLE_SCHEMA = DATABASE() AND t.TABLE_TYPE = 'BASE TABLE'
+WHERE c.TABLE_SCHEMA = DATABASE()
+  AND c.TABLE_NAME IN (SELECT TABLE_NAME FROM information_schema.TABLES
+                       WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE')
 ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION";
 
 // MariaDB stores JSON as LONGTEXT with a json_valid() check named after the column.
@@ -41,17 +43,21 @@ WHERE TABLE_SCHEMA = DATABASE() AND COLUMN_NAME IS NOT NULL
     WHERE TABLE_SCHEMA = DATABASE() AND (COLUMN_NAME IS NULL OR SUB_PART IS NOT NULL))
 ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX";
 
+// Key columns and the keys' actions are read apart and joined here, for the reason given at
+// COLUMNS (2.6 s joined at 2,000 keys, 0.2 s apart).
 const FOREIGN_KEYS: &str = r"
-SELECT CAST(k.TABLE_NAME AS CHAR), CAST(k.CONSTRAINT_NAME AS CHAR),
-       CAST(k.REFERENCED_TABLE_NAME AS CHAR), CAST(k.COLUMN_NAME AS CHAR),
-       CAST(k.REFERENCED_COLUMN_NAME AS CHAR), CAST(r.DELETE_RULE AS CHAR),
-       CAST(r.UPDATE_RULE AS CHAR)
-FROM information_schema.KEY_COLUMN_USAGE k
-JOIN information_schema.REFERENTIAL_CONSTRAINTS r
-  ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME
- AND r.TABLE_NAME = k.TABLE_NAME
-WHERE k.TABLE_SCHEMA = DATABASE() AND k.REFERENCED_TABLE_NAME IS NOT NULL
-ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION";
+SELECT CAST(TABLE_NAME AS CHAR), CAST(CONSTRAINT_NAME AS CHAR),
+       CAST(REFERENCED_TABLE_NAME AS CHAR), CAST(COLUMN_NAME AS CHAR),
+       CAST(REFERENCED_COLUMN_NAME AS CHAR)
+FROM information_schema.KEY_COLUMN_USAGE
+WHERE TABLE_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME IS NOT NULL
+ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION";
+
+const FOREIGN_KEY_ACTIONS: &str = r"
+SELECT CAST(TABLE_NAME AS CHAR), CAST(CONSTRAINT_NAME AS CHAR), CAST(DELETE_RULE AS CHAR),
+       CAST(UPDATE_RULE AS CHAR)
+FROM information_schema.REFERENTIAL_CONSTRAINTS
+WHERE CONSTRAINT_SCHEMA = DATABASE()";
 
 fn query_error(sql: &str, error: sqlx::Error) -> Error {
     Error::query(Backend::MySql, Some(sql), error)
@@ -149,6 +155,14 @@ pub(super) async fn introspect(connection: &mut MySqlConnection) -> Result<Schem
 
     unmanaged.remove_from(&mut tables);
 
+    let mut actions: HashMap<(String, String), (String, String)> = HashMap::new();
+    for row in sqlx::query(FOREIGN_KEY_ACTIONS)
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(|e| query_error(FOREIGN_KEY_ACTIONS, e))?
+    {
+        actions.insert((row.get(0), row.get(1)), (row.get(2), row.get(3)));
+    }
     let mut foreign_key_names: HashSet<(String, String)> = HashSet::new();
     for row in sqlx::query(FOREIGN_KEYS)
         .fetch_all(&mut *connection)
@@ -160,6 +174,10 @@ pub(super) async fn introspect(connection: &mut MySqlConnection) -> Result<Schem
             continue;
         };
         let name: String = row.get(1);
+        // Only a foreign key has actions (a key column with a referenced table always is one).
+        let Some((on_delete, on_update)) = actions.get(&(table_name.clone(), name.clone())) else {
+            continue;
+        };
         foreign_key_names.insert((table_name, name.clone()));
         let (column, referenced): (String, String) = (row.get(3), row.get(4));
         add_foreign_key_column(
@@ -169,8 +187,8 @@ pub(super) async fn introspect(connection: &mut MySqlConnection) -> Result<Schem
                 column,
                 referenced_table: row.get(2),
                 referenced_column: referenced,
-                on_delete: row.get(5),
-                on_update: row.get(6),
+                on_delete: on_delete.clone(),
+                on_update: on_update.clone(),
             },
         );
     }

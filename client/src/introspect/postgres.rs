@@ -13,18 +13,19 @@ use crate::Backend;
 use crate::error::{Error, Result};
 use crate::schema::{Column, Schema, Table};
 
+// Sorted here, not by the server: a sort of every column of thousands of tables spills to disk
+// at the default `work_mem` (half the query's time at 2,000 tables).
 const COLUMNS: &str = r"
 SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod),
        a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, t.typtype::text,
-       t.typname::text
+       t.typname::text, a.attnum
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
-  AND a.attnum > 0 AND NOT a.attisdropped
-ORDER BY c.relname, a.attnum";
+  AND a.attnum > 0 AND NOT a.attisdropped";
 
 const ENUM_LABELS: &str = r"
 SELECT t.typname::text, e.enumlabel::text
@@ -98,11 +99,12 @@ pub(super) async fn introspect(connection: &mut PgConnection) -> Result<Schema> 
 
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
     let mut unmanaged = UnmanagedTables::default();
-    for row in sqlx::query(COLUMNS)
+    let mut column_rows = sqlx::query(COLUMNS)
         .fetch_all(&mut *connection)
         .await
-        .map_err(|e| query_error(COLUMNS, e))?
-    {
+        .map_err(|e| query_error(COLUMNS, e))?;
+    column_rows.sort_by_cached_key(|row| (row.get::<String, _>(0), row.get::<i16, _>(8)));
+    for row in column_rows {
         let table_name: String = row.get(0);
         if !is_user_table(&table_name) {
             continue;

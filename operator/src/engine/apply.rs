@@ -7,7 +7,8 @@
 //! 3. introspect, diff and assess the plan;
 //! 4. refuse impossible or unpermitted destructive changes, stop for approval if required;
 //! 5. run the statements, the seed upserts and the history record — in one transaction on
-//!    PostgreSQL and SQLite; statement by statement with recorded progress on MySQL;
+//!    PostgreSQL and SQLite; statement by statement on MySQL, with progress recorded at most a
+//!    second behind;
 //! 6. close the session: roll back what is still open, release the lock.
 //!
 //! A dry run stops after step 4 and does it without steps 1 and 2, on a read-only session: it
@@ -17,8 +18,9 @@
 //! On PostgreSQL and SQLite a failed or killed apply leaves the database exactly as before,
 //! except for new PostgreSQL enum labels, committed before the transaction (PostgreSQL cannot
 //! use a label added in the same transaction, nor take one back); the error lists them.
-//! On MySQL every completed statement is recorded; the next apply re-plans from the live
-//! schema and so continues where the last one stopped. Applying the same input twice changes
+//! On MySQL the history row says how far an apply got (at most a second behind; a failure
+//! records the exact statement); the next apply re-plans from the live schema and so continues
+//! where the last one stopped. Applying the same input twice changes
 //! nothing the second time.
 
 use std::time::{Duration, Instant};
@@ -295,6 +297,9 @@ fn policy_refusal(plan: &Plan, options: &ApplyOptions) -> Option<EngineError> {
     None
 }
 
+/// How often a MySQL apply records its progress in `_fox_apply_history`, at most.
+const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
+
 async fn run_statements(
     connection: &mut Connection,
     plan: &Plan,
@@ -308,6 +313,7 @@ async fn run_statements(
         .take_while(|s| s.before_transaction)
         .count();
     let batch = dialect_for(connection.backend()).schema_statement_batch();
+    let mut recorded = Instant::now();
     for (chunk_index, chunk) in plan.statements[skipped..].chunks(batch).enumerate() {
         let first = skipped + chunk_index * batch;
         let last = first + chunk.len();
@@ -332,11 +338,17 @@ async fn run_statements(
             last,
             elapsed: began.elapsed(),
         });
-        // MySQL: record each statement's completion, so a crash resumes instead of repeating.
-        if let Some(id) = history_id {
+        // MySQL: record how far the apply got, at most a second behind. The record is a commit
+        // of its own that waits for the disk like a DDL statement, so recording every statement
+        // doubled the cost of a plan of new tables (one statement each); a resumed apply
+        // re-plans from the live schema, so the record only says how far a killed one got.
+        if let Some(id) = history_id
+            && recorded.elapsed() >= PROGRESS_INTERVAL
+        {
             record_progress(connection, id, last)
                 .await
                 .map_err(|error| (last - 1, error))?;
+            recorded = Instant::now();
         }
     }
     for seed in &plan.seeds {
@@ -443,7 +455,8 @@ fn remaining_labels(committed: &[&str]) -> String {
     )
 }
 
-/// MySQL: DDL commits implicitly, so each completed statement is recorded as it finishes.
+/// MySQL: DDL commits implicitly, so how far the apply got is recorded as it goes (at most a
+/// second behind) and a failure records the exact statement.
 async fn run_recorded(
     connection: &mut Connection,
     plan: &Plan,

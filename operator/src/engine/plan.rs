@@ -1,6 +1,8 @@
 //! A plan: the typed changes with their safety, the statements implementing them, the seed
 //! rows to upsert, and a hash that identifies all of it for approval.
 
+use std::fmt::Write as _;
+
 use foxdb::dialect::dialect_for;
 use foxdb::introspect::{canonical_schema, introspect_schema};
 use foxdb::schema::Schema;
@@ -290,7 +292,8 @@ fn plan_hash(
     let mut hasher = Sha256::new();
     hasher.update(backend.as_str().as_bytes());
     hasher.update(b"\nlive:");
-    hasher.update(format!("{live:?}").as_bytes());
+    // Streamed into the hash: at thousands of tables the text is megabytes.
+    let _ = write!(HashText(&mut hasher), "{live:?}");
     for planned in changes {
         hasher.update(b"\nchange:");
         hasher.update(planned.change.to_string().as_bytes());
@@ -311,6 +314,16 @@ fn plan_hash(
     }
     let digest = hasher.finalize();
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Text written straight into a hash.
+struct HashText<'a>(&'a mut Sha256);
+
+impl std::fmt::Write for HashText<'_> {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        self.0.update(text.as_bytes());
+        Ok(())
+    }
 }
 
 /// What an approval given for a declared resource is bound to besides the plan: the database

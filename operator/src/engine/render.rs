@@ -2,11 +2,11 @@
 //! documented table rebuild (create new, copy, drop old, rename, re-index), checked with
 //! `PRAGMA foreign_key_check` before commit.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use foxdb::Backend;
 use foxdb::dialect::{Dialect, dialect_for};
-use foxdb::schema::{ColumnDefault, Schema, Table};
+use foxdb::schema::{ColumnDefault, ForeignKey, Index, Schema, Table};
 use serde::Serialize;
 
 use super::change::Change;
@@ -44,6 +44,7 @@ pub fn render_changes(backend: Backend, changes: &[Change], desired: &Schema) ->
             _ => None,
         })
         .collect();
+    let mut inline = InlineKeys::of(dialect, changes);
     let mut statements = Vec::new();
     let mut rebuilds_done = false;
     for (position, change) in changes.iter().enumerate() {
@@ -87,6 +88,26 @@ pub fn render_changes(backend: Backend, changes: &[Change], desired: &Schema) ->
             continue;
         }
         match change {
+            Change::CreateTable { table } if !inline.tables.is_empty() => {
+                // All new tables at the first one's turn, parents first, keys inline.
+                if inline.emitted {
+                    continue;
+                }
+                inline.emitted = true;
+                for &created in &inline.order {
+                    let Change::CreateTable { table } = &changes[created] else {
+                        continue;
+                    };
+                    let (indexes, foreign_keys) = &inline.tables[table.name.as_str()];
+                    for sql in dialect.create_table_with_keys(table, indexes, foreign_keys) {
+                        statements.push(Statement {
+                            sql,
+                            change: created,
+                            before_transaction: false,
+                        });
+                    }
+                }
+            }
             Change::CreateTable { table } => {
                 for sql in dialect.create_table(table) {
                     push(&mut statements, sql);
@@ -161,7 +182,9 @@ pub fn render_changes(backend: Backend, changes: &[Change], desired: &Schema) ->
                 }
             }
             Change::CreateIndex { table, index } => {
-                push(&mut statements, dialect.create_index(table, index))
+                if !inline.has_index(table, &index.name) {
+                    push(&mut statements, dialect.create_index(table, index))
+                }
             }
             Change::DropIndex { table, index } if index.constraint => {
                 if let Some(sql) = dialect.drop_unique_constraint(table, &index.name) {
@@ -173,7 +196,9 @@ pub fn render_changes(backend: Backend, changes: &[Change], desired: &Schema) ->
             }
             Change::AddForeignKey { table, foreign_key } => {
                 // SQLite declares keys inline in CREATE TABLE.
-                if dialect.foreign_keys_inline() && created.contains(table.as_str()) {
+                if dialect.foreign_keys_inline() && created.contains(table.as_str())
+                    || inline.has_foreign_key(table, &foreign_key.name)
+                {
                     continue;
                 }
                 if let Some(sql) = dialect.add_foreign_key(table, foreign_key) {
@@ -292,6 +317,125 @@ pub fn render_changes(backend: Backend, changes: &[Change], desired: &Schema) ->
     // Run order: what must be committed first, first (a stable sort: the rest keeps its order).
     statements.sort_by_key(|s| !s.before_transaction);
     statements
+}
+
+/// The new indexes and foreign keys of each table the plan creates that go inside its
+/// `CREATE TABLE` ([`Dialect::keys_in_create_table`]): all its new indexes, and the foreign
+/// keys referencing itself or another new table, which is then created before it (a key in a
+/// cycle of new tables, or to a table that already exists and may lack its key or index until
+/// later in the plan, stays a separate statement after the indexes).
+#[derive(Default)]
+struct InlineKeys<'a> {
+    tables: HashMap<&'a str, TableKeys<'a>>,
+    /// Positions of the `CreateTable` changes, parents first.
+    order: Vec<usize>,
+    /// Whether the new tables were rendered.
+    emitted: bool,
+}
+
+/// A created table's inlined indexes and foreign keys.
+type TableKeys<'a> = (Vec<&'a Index>, Vec<&'a ForeignKey>);
+
+impl<'a> InlineKeys<'a> {
+    fn of(dialect: &dyn Dialect, changes: &'a [Change]) -> Self {
+        let mut inline = Self::default();
+        if !dialect.keys_in_create_table() {
+            return inline;
+        }
+        // Position of each new table's CreateTable change.
+        let mut position: HashMap<&str, usize> = HashMap::new();
+        for (at, change) in changes.iter().enumerate() {
+            if let Change::CreateTable { table } = change {
+                position.insert(table.name.as_str(), at);
+                inline
+                    .tables
+                    .insert(table.name.as_str(), (Vec::new(), Vec::new()));
+            }
+        }
+        // Parents first (Kahn's algorithm, ties in plan order); tables left in a cycle follow
+        // in plan order.
+        let mut parents: HashMap<usize, usize> = HashMap::new();
+        let mut children: HashMap<usize, Vec<usize>> = HashMap::new();
+        for change in changes {
+            if let Change::AddForeignKey { table, foreign_key } = change
+                && let (Some(&child), Some(&parent)) = (
+                    position.get(table.as_str()),
+                    position.get(foreign_key.referenced_table.as_str()),
+                )
+                && child != parent
+            {
+                *parents.entry(child).or_default() += 1;
+                children.entry(parent).or_default().push(child);
+            }
+        }
+        let mut ready: BTreeSet<usize> = position
+            .values()
+            .copied()
+            .filter(|at| !parents.contains_key(at))
+            .collect();
+        while let Some(at) = ready.pop_first() {
+            inline.order.push(at);
+            for child in children.get(&at).into_iter().flatten() {
+                if let Some(waiting) = parents.get_mut(child) {
+                    *waiting -= 1;
+                    if *waiting == 0 {
+                        ready.insert(*child);
+                    }
+                }
+            }
+        }
+        let mut cyclic: Vec<usize> = parents
+            .iter()
+            .filter(|(_, waiting)| **waiting > 0)
+            .map(|(at, _)| *at)
+            .collect();
+        cyclic.sort_unstable();
+        inline.order.extend(cyclic);
+        let rank: HashMap<usize, usize> = inline
+            .order
+            .iter()
+            .enumerate()
+            .map(|(rank, at)| (*at, rank))
+            .collect();
+        for change in changes {
+            match change {
+                Change::CreateIndex { table, index } => {
+                    if let Some((indexes, _)) = inline.tables.get_mut(table.as_str()) {
+                        indexes.push(index);
+                    }
+                }
+                Change::AddForeignKey { table, foreign_key } => {
+                    let rank_of = |name: &str| position.get(name).map(|at| rank[at]);
+                    let earlier = match (
+                        rank_of(foreign_key.referenced_table.as_str()),
+                        rank_of(table.as_str()),
+                    ) {
+                        (Some(parent), Some(child)) => parent <= child,
+                        _ => false,
+                    };
+                    if earlier
+                        && let Some((_, foreign_keys)) = inline.tables.get_mut(table.as_str())
+                    {
+                        foreign_keys.push(foreign_key);
+                    }
+                }
+                _ => {}
+            }
+        }
+        inline
+    }
+
+    fn has_index(&self, table: &str, name: &str) -> bool {
+        self.tables
+            .get(table)
+            .is_some_and(|(indexes, _)| indexes.iter().any(|i| i.name == name))
+    }
+
+    fn has_foreign_key(&self, table: &str, name: &str) -> bool {
+        self.tables
+            .get(table)
+            .is_some_and(|(_, keys)| keys.iter().any(|k| k.name == name))
+    }
 }
 
 /// Changes a SQLite rebuild carries out for its table.

@@ -1,4 +1,4 @@
-//! SIGKILL at random points of a ~50-statement apply: PostgreSQL and SQLite are left at the old
+//! SIGKILL at random points of a ~50-statement apply (~14 on MySQL): PostgreSQL and SQLite are left at the old
 //! or the new schema, MySQL resumes to the new one on the next apply; history stays consistent.
 
 use std::time::{Duration, Instant};
@@ -13,7 +13,7 @@ use super::support::{
 
 const KILLS_PER_ENGINE: usize = 20;
 
-/// Thirteen chained tables: about four statements each on PostgreSQL and MySQL.
+/// Thirteen chained tables: about four statements each on PostgreSQL, one on MySQL.
 pub fn many_tables(count: usize) -> String {
     let mut yaml = String::from(
         "    - name: base\n      columns:\n        - {name: id, type: bigserial, primaryKey: true}\n",
@@ -83,8 +83,11 @@ async fn kill_repeatedly(engine: Backend) {
         .and_then(|before| before.rsplit(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{engine}: no statement count in {summary}"));
+    // MySQL declares a new table's indexes and the keys to tables created before it inside
+    // its CREATE TABLE, so its plan has about one statement per table.
+    let long = if engine == Backend::MySql { 13 } else { 39 };
     assert!(
-        statements >= 39,
+        statements >= long,
         "{engine}: a long plan ({statements} statements)"
     );
     drop(probe);

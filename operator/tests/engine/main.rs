@@ -20,6 +20,7 @@ mod migrate_sql;
 mod mongo_migrate;
 mod mongo_schema;
 mod mongo_support;
+mod mysql_create_keys;
 mod mysql_limits;
 mod ownership;
 mod read_only;
