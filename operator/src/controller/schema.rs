@@ -404,16 +404,10 @@ async fn decide(
             Ok(Outcome {
                 phase: SchemaPhase::Applied,
                 plan: None,
-                conditions: vec![
+                conditions: applied_conditions(
                     ConditionUpdate::yes(ConditionType::Ready, Reason::Applied, message),
-                    ConditionUpdate::no(
-                        ConditionType::Planned,
-                        Reason::NoChanges,
-                        "nothing to apply",
-                    ),
-                    ConditionUpdate::no(ConditionType::Blocked, Reason::NotBlocked, ""),
                     ConditionUpdate::no(ConditionType::Drifted, Reason::InSync, ""),
-                ],
+                ),
                 applied: Some(applied.hash),
                 failed_tenants: Vec::new(),
                 requeue: context.resync,
@@ -460,6 +454,24 @@ async fn decide(
 
 /// The database matches: `Ready` keeps its last True message (what was applied), so a resync
 /// that finds nothing to do writes nothing.
+/// The conditions of a schema whose plan was applied (or needed nothing): `ready`, nothing
+/// planned, not blocked, and `drift`.
+pub(super) fn applied_conditions(
+    ready: ConditionUpdate,
+    drift: ConditionUpdate,
+) -> Vec<ConditionUpdate> {
+    vec![
+        ready,
+        ConditionUpdate::no(
+            ConditionType::Planned,
+            Reason::NoChanges,
+            "nothing to apply",
+        ),
+        ConditionUpdate::no(ConditionType::Blocked, Reason::NotBlocked, ""),
+        drift,
+    ]
+}
+
 pub(super) fn in_sync(previous: &FoxSchemaStatus, context: &Context) -> Outcome {
     let ready = match find_condition(&previous.conditions, ConditionType::Ready) {
         Some(c) if c.status == "True" => {
@@ -480,16 +492,10 @@ pub(super) fn in_sync(previous: &FoxSchemaStatus, context: &Context) -> Outcome 
     Outcome {
         phase: SchemaPhase::Applied,
         plan: None,
-        conditions: vec![
+        conditions: applied_conditions(
             ready,
-            ConditionUpdate::no(
-                ConditionType::Planned,
-                Reason::NoChanges,
-                "nothing to apply",
-            ),
-            ConditionUpdate::no(ConditionType::Blocked, Reason::NotBlocked, ""),
             ConditionUpdate::no(ConditionType::Drifted, Reason::InSync, ""),
-        ],
+        ),
         applied: None,
         failed_tenants: Vec::new(),
         requeue: context.resync,

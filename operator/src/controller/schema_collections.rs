@@ -171,16 +171,10 @@ pub(super) async fn decide_collections(
             Ok(Outcome {
                 phase: SchemaPhase::Applied,
                 plan: None,
-                conditions: vec![
+                conditions: super::schema::applied_conditions(
                     ConditionUpdate::yes(ConditionType::Ready, Reason::Applied, message),
-                    ConditionUpdate::no(
-                        ConditionType::Planned,
-                        Reason::NoChanges,
-                        "nothing to apply",
-                    ),
-                    ConditionUpdate::no(ConditionType::Blocked, Reason::NotBlocked, ""),
                     ConditionUpdate::no(ConditionType::Drifted, Reason::InSync, ""),
-                ],
+                ),
                 applied: Some(applied.hash),
                 failed_tenants: Vec::new(),
                 requeue: context.resync,

@@ -198,16 +198,10 @@ pub(super) async fn decide_tenants(
     Ok(Outcome {
         phase: SchemaPhase::Applied,
         plan: None,
-        conditions: vec![
+        conditions: super::schema::applied_conditions(
             ConditionUpdate::yes(ConditionType::Ready, Reason::Applied, message),
-            ConditionUpdate::no(
-                ConditionType::Planned,
-                Reason::NoChanges,
-                "nothing to apply",
-            ),
-            ConditionUpdate::no(ConditionType::Blocked, Reason::NotBlocked, ""),
             drift_condition,
-        ],
+        ),
         applied: applied_hash,
         failed_tenants: Vec::new(),
         requeue: context.resync,
