@@ -383,6 +383,23 @@ fn render_in_operation(
 mod tests {
     use super::*;
 
+    /// `count` instructions for every workload, 1,000 of them outside the operation's polls.
+    fn counts(count: f64) -> Vec<(Workload, PerOperation)> {
+        Workload::ALL
+            .into_iter()
+            .map(|w| {
+                (
+                    w,
+                    PerOperation {
+                        instructions: count,
+                        in_operation: count - 1_000.0,
+                        waits: 0.5,
+                    },
+                )
+            })
+            .collect()
+    }
+
     fn measured(peer: Peer, micros: u64) -> (Peer, Vec<Measurement>) {
         let measurements = Workload::ALL
             .into_iter()
@@ -414,21 +431,6 @@ mod tests {
 
     #[test]
     fn instruction_counts_print_with_ratios_to_bare_sqlx() {
-        let counts = |count: f64| {
-            Workload::ALL
-                .into_iter()
-                .map(|w| {
-                    (
-                        w,
-                        PerOperation {
-                            instructions: count,
-                            in_operation: count - 1_000.0,
-                            waits: 0.5,
-                        },
-                    )
-                })
-                .collect()
-        };
         let results = [EngineInstructions {
             engine: "PostgreSQL".into(),
             peers: vec![
@@ -456,21 +458,6 @@ mod tests {
 
     #[test]
     fn instruction_counts_compare_foxdb_with_sqlx_on_a_pool_too() {
-        let counts = |count: f64| {
-            Workload::ALL
-                .into_iter()
-                .map(|w| {
-                    (
-                        w,
-                        PerOperation {
-                            instructions: count,
-                            in_operation: count - 1_000.0,
-                            waits: 0.5,
-                        },
-                    )
-                })
-                .collect()
-        };
         let results = [EngineInstructions {
             engine: "PostgreSQL".into(),
             peers: vec![

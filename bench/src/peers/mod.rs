@@ -169,6 +169,28 @@ trait Client {
     async fn update_hair_color(&mut self, id: i64, hair_color: &str) -> Result<u64>;
 }
 
+/// One run of `workload` on `client` (`run` picks the value an update writes); returns the
+/// rows of work it did.
+async fn run_workload<C: Client>(
+    client: &mut C,
+    workload: Workload,
+    run: usize,
+    user_ids: &[i64],
+    new_users: &C::NewUsers,
+) -> Result<u64> {
+    match workload {
+        Workload::SelectUsers(n) => client.select_users(n).await,
+        Workload::JoinPosts(n) => client.join_posts(dataset::JOIN_HAIR_COLOR, n).await,
+        Workload::EagerLoad => client.eager_load(user_ids).await,
+        Workload::Insert(_) => client.insert_users(new_users).await,
+        Workload::UpdateByKey => {
+            client
+                .update_hair_color(dataset::UPDATE_TARGET, dataset::update_hair_color(run))
+                .await
+        }
+    }
+}
+
 /// Runs every workload of [`Workload::ALL`] on `client`: `sampling.warmup` untimed runs, then
 /// the median of `sampling.runs` timed ones. Each run's count is checked outside the timing.
 async fn measure(client: &mut impl Client, sampling: Sampling) -> Result<Vec<Measurement>> {
@@ -182,18 +204,9 @@ async fn measure(client: &mut impl Client, sampling: Sampling) -> Result<Vec<Mea
         let mut samples = Vec::with_capacity(sampling.runs);
         for run in 0..sampling.warmup + sampling.runs {
             let started = Instant::now();
-            let count = match workload {
-                Workload::SelectUsers(n) => client.select_users(n).await,
-                Workload::JoinPosts(n) => client.join_posts(dataset::JOIN_HAIR_COLOR, n).await,
-                Workload::EagerLoad => client.eager_load(&user_ids).await,
-                Workload::Insert(_) => client.insert_users(&new_users).await,
-                Workload::UpdateByKey => {
-                    client
-                        .update_hair_color(dataset::UPDATE_TARGET, dataset::update_hair_color(run))
-                        .await
-                }
-            }
-            .with_context(|| format!("running `{workload}`"))?;
+            let count = run_workload(client, workload, run, &user_ids, &new_users)
+                .await
+                .with_context(|| format!("running `{workload}`"))?;
             let elapsed = started.elapsed();
             ensure!(
                 count == workload.expected_count(),
@@ -278,22 +291,7 @@ async fn count(client: &mut impl Client, iterations: impl Fn(Workload) -> u64) -
                 instruction_boundary();
                 WAITS.store(0, Ordering::Relaxed);
             }
-            let operation = async {
-                match workload {
-                    Workload::SelectUsers(n) => client.select_users(n).await,
-                    Workload::JoinPosts(n) => client.join_posts(dataset::JOIN_HAIR_COLOR, n).await,
-                    Workload::EagerLoad => client.eager_load(&user_ids).await,
-                    Workload::Insert(_) => client.insert_users(&new_users).await,
-                    Workload::UpdateByKey => {
-                        client
-                            .update_hair_color(
-                                dataset::UPDATE_TARGET,
-                                dataset::update_hair_color(run as usize),
-                            )
-                            .await
-                    }
-                }
-            };
+            let operation = run_workload(client, workload, run as usize, &user_ids, &new_users);
             let operation: Pin<&mut (dyn Future<Output = Result<u64>> + '_)> =
                 std::pin::pin!(operation);
             let count = OperationPolls(operation)
