@@ -69,13 +69,7 @@ pub fn render(
     let mut header = vec!["engine".to_string(), "workload".to_string()];
     header.extend(peers.iter().map(|p| p.title().to_string()));
     header.extend(others.iter().map(|p| format!("{}/sqlx", p.title())));
-    let _ = writeln!(out, "| {} |", header.join(" | "));
-    let alignment: Vec<&str> = header
-        .iter()
-        .enumerate()
-        .map(|(i, _)| if i < 2 { "---" } else { "---:" })
-        .collect();
-    let _ = writeln!(out, "|{}|", alignment.join("|"));
+    write_header(&mut out, &header);
     for result in results {
         for workload in Workload::ALL {
             let mut cells = vec![result.engine.clone(), workload.to_string()];
@@ -248,11 +242,7 @@ pub fn render_instructions(results: &[EngineInstructions], iterations: u64) -> S
     if pooled {
         header.push(format!("{}/{}", Peer::Foxdb.title(), Peer::Sqlx.title()));
     }
-    let _ = writeln!(out, "| {} |", header.join(" | "));
-    let alignment: Vec<&str> = (0..header.len())
-        .map(|i| if i < 2 { "---" } else { "---:" })
-        .collect();
-    let _ = writeln!(out, "|{}|", alignment.join("|"));
+    write_header(&mut out, &header);
     for result in results {
         for workload in Workload::ALL {
             let mut cells = vec![result.engine.clone(), workload.to_string()];
@@ -350,11 +340,7 @@ fn render_in_operation(
     if ratio {
         header.push(format!("{}/{} in polls", Peer::Foxdb.title(), base.title()));
     }
-    let _ = writeln!(out, "| {} |", header.join(" | "));
-    let alignment: Vec<&str> = (0..header.len())
-        .map(|i| if i < 2 { "---" } else { "---:" })
-        .collect();
-    let _ = writeln!(out, "|{}|", alignment.join("|"));
+    write_header(out, &header);
     for result in results {
         for workload in Workload::ALL {
             let mut cells = vec![result.engine.clone(), workload.to_string()];
@@ -377,6 +363,15 @@ fn render_in_operation(
             let _ = writeln!(out, "| {} |", cells.join(" | "));
         }
     }
+}
+
+/// A table's header row and its alignment row (two text columns, then numbers).
+fn write_header(out: &mut String, header: &[String]) {
+    let _ = writeln!(out, "| {} |", header.join(" | "));
+    let alignment: Vec<&str> = (0..header.len())
+        .map(|i| if i < 2 { "---" } else { "---:" })
+        .collect();
+    let _ = writeln!(out, "|{}|", alignment.join("|"));
 }
 
 #[cfg(test)]
