@@ -38,6 +38,60 @@ pub struct PoolOptions {
     /// Certificates besides the URL's (see [`crate::tls`]: connections to another machine use
     /// verified TLS unless the URL names a weaker mode).
     pub tls: crate::TlsOptions,
+    /// The driver a PostgreSQL pool runs its statements on; other engines ignore it. The
+    /// default is [`PostgresDriver::from_env`].
+    pub postgres_driver: PostgresDriver,
+}
+
+/// The driver a PostgreSQL pool runs its statements on. Both speak to the same server with the
+/// same TLS rules, bind values with the same types and decode rows into the same Rust types;
+/// the choice is about speed (see docs/performance.md).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PostgresDriver {
+    /// sqlx.
+    #[default]
+    Sqlx,
+    /// tokio-postgres: statements, transactions and COPY run on tokio-postgres connections of
+    /// foxdb's own pool. Change-log listeners, two-phase-commit branches and schema reads,
+    /// which hold a whole session, take a sqlx connection with the same settings.
+    TokioPostgres,
+}
+
+impl PostgresDriver {
+    /// The driver the `FOXDB_POSTGRES_DRIVER` environment variable names (`sqlx` or
+    /// `tokio-postgres`), else sqlx. A value naming neither is logged (target `foxdb::pool`)
+    /// and sqlx used.
+    pub fn from_env() -> Self {
+        match std::env::var("FOXDB_POSTGRES_DRIVER") {
+            Err(_) => Self::default(),
+            Ok(name) => name.parse().unwrap_or_else(|unknown: String| {
+                tracing::warn!(target: "foxdb::pool", "{unknown}; using sqlx");
+                Self::default()
+            }),
+        }
+    }
+
+    /// The driver's name, as `FOXDB_POSTGRES_DRIVER` takes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlx => "sqlx",
+            Self::TokioPostgres => "tokio-postgres",
+        }
+    }
+}
+
+impl std::str::FromStr for PostgresDriver {
+    type Err = String;
+
+    fn from_str(name: &str) -> std::result::Result<Self, String> {
+        match name.trim() {
+            "sqlx" => Ok(Self::Sqlx),
+            "tokio-postgres" | "tokio_postgres" => Ok(Self::TokioPostgres),
+            other => Err(format!(
+                "FOXDB_POSTGRES_DRIVER={other:?} names no PostgreSQL driver (sqlx, tokio-postgres)"
+            )),
+        }
+    }
 }
 
 impl Default for PoolOptions {
@@ -51,6 +105,7 @@ impl Default for PoolOptions {
             ping_after_idle: Duration::from_secs(1),
             max_query_shapes: crate::stats::DEFAULT_MAX_SHAPES,
             tls: crate::TlsOptions::default(),
+            postgres_driver: PostgresDriver::from_env(),
         }
     }
 }
@@ -83,6 +138,9 @@ enum Pool {
     MySql(Pooled<sqlx::MySql>),
     #[cfg(feature = "sqlite")]
     Sqlite(Pooled<sqlx::Sqlite>),
+    /// PostgreSQL through tokio-postgres.
+    #[cfg(feature = "postgres")]
+    TokioPostgres(crate::backend::postgres_tokio::TokioPgPool),
 }
 
 /// The driver's pool and the connections kept out of it between statements
@@ -181,7 +239,7 @@ impl Database {
         let connect_error =
             |error: sqlx::Error| crate::connect_failure::connect_error(&url, source, &error);
         macro_rules! pool {
-            ($options:ty, $variant:ident, $configure:expr) => {{
+            ($options:ty, $configure:expr) => {{
                 let connect: $options = url.expose().parse().map_err(connect_error)?;
                 #[allow(clippy::redundant_closure_call)]
                 let connect = ($configure)(connect);
@@ -235,29 +293,71 @@ impl Database {
                     .idle_timeout(options.idle_timeout);
                 // Lazy either way: the probe above connected, and the pool opens its connections
                 // as they are needed (and `min_connections` in the background).
-                Pool::$variant(Pooled::new(pool_options.connect_lazy_with(connect), ping_after_idle))
+                (connect.clone(), pool_options.connect_lazy_with(connect))
             }};
         }
+        let ping_after_idle = options.ping_after_idle;
         let pool = match url.backend() {
             #[cfg(feature = "postgres")]
-            Backend::Postgres => pool!(sqlx::postgres::PgConnectOptions, Postgres, |c| {
-                crate::tls::secure_postgres(c, &url, &options.tls)
-            }),
+            Backend::Postgres => {
+                let (connect, pool) = pool!(sqlx::postgres::PgConnectOptions, |c| {
+                    crate::tls::secure_postgres(c, &url, &options.tls)
+                });
+                match options.postgres_driver {
+                    PostgresDriver::Sqlx => Pool::Postgres(Pooled::new(pool, ping_after_idle)),
+                    // sqlx's pool stays for what holds a whole session.
+                    PostgresDriver::TokioPostgres => Pool::TokioPostgres(
+                        crate::backend::postgres_tokio::pool(
+                            &url,
+                            &connect,
+                            &options.tls,
+                            crate::backend::postgres_tokio::Settings {
+                                max_connections: options.max_connections,
+                                min_connections: options.min_connections,
+                                acquire_timeout: options.acquire_timeout,
+                                idle_timeout: options.idle_timeout,
+                                ping_after_idle,
+                            },
+                            pool,
+                        )
+                        .map_err(connect_error)?,
+                    ),
+                }
+            }
             #[cfg(feature = "mysql")]
-            Backend::MySql => pool!(sqlx::mysql::MySqlConnectOptions, MySql, |c| {
-                crate::tls::secure_mysql(c, &url, &options.tls)
-            }),
+            Backend::MySql => {
+                let (_, pool) = pool!(sqlx::mysql::MySqlConnectOptions, |c| {
+                    crate::tls::secure_mysql(c, &url, &options.tls)
+                });
+                Pool::MySql(Pooled::new(pool, ping_after_idle))
+            }
             #[cfg(feature = "sqlite")]
-            Backend::Sqlite => pool!(
-                sqlx::sqlite::SqliteConnectOptions,
-                Sqlite,
-                |c: sqlx::sqlite::SqliteConnectOptions| c
-                    .create_if_missing(true)
-                    .foreign_keys(true)
-            ),
+            Backend::Sqlite => {
+                let (_, pool) = pool!(
+                    sqlx::sqlite::SqliteConnectOptions,
+                    |c: sqlx::sqlite::SqliteConnectOptions| c
+                        .create_if_missing(true)
+                        .foreign_keys(true)
+                );
+                Pool::Sqlite(Pooled::new(pool, ping_after_idle))
+            }
             #[cfg(not(all(feature = "postgres", feature = "mysql", feature = "sqlite")))]
             compiled_out => return Err(compiled_out.not_enabled()),
         };
+        // The probe above connected through sqlx; this one through tokio-postgres (its TLS).
+        #[cfg(feature = "postgres")]
+        if !lazy && let Pool::TokioPostgres(pool) = &pool {
+            match tokio::time::timeout(options.acquire_timeout, pool.probe()).await {
+                Ok(probed) => probed.map_err(connect_error)?,
+                Err(_) => {
+                    return Err(crate::connect_failure::timed_out(
+                        &url,
+                        source,
+                        options.acquire_timeout,
+                    ));
+                }
+            }
+        }
         Ok(Self {
             pool,
             statements: std::sync::Arc::default(),
@@ -307,6 +407,21 @@ impl Database {
             Pool::MySql(p) => own!(p, MySql, |o| o),
             #[cfg(feature = "sqlite")]
             Pool::Sqlite(p) => own!(p, Sqlite, |o| o),
+            // A long-running reader holds its session: on sqlx, with the same settings.
+            #[cfg(feature = "postgres")]
+            Pool::TokioPostgres(p) => {
+                let options = (*p.sessions().connect_options())
+                    .clone()
+                    .application_name(application_name);
+                Pool::Postgres(Pooled::new(
+                    sqlx::pool::PoolOptions::new()
+                        .max_connections(max_connections)
+                        .min_connections(0)
+                        .acquire_timeout(Duration::from_secs(10))
+                        .connect_lazy_with(options),
+                    Duration::ZERO,
+                ))
+            }
         };
         // The change log is read on the primary (where `pool` points), without routing or
         // cache.
@@ -457,6 +572,22 @@ impl Database {
             Pool::MySql(p) => PoolRef::MySql(p.direct()),
             #[cfg(feature = "sqlite")]
             Pool::Sqlite(p) => PoolRef::Sqlite(p.direct()),
+            // What takes a whole session from the pool (listeners, two-phase-commit branches)
+            // takes a sqlx one.
+            #[cfg(feature = "postgres")]
+            Pool::TokioPostgres(p) => PoolRef::Postgres(p.sessions()),
+        }
+    }
+
+    /// The tokio-postgres pool, when this handle's statements run on one.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn tokio_postgres_pool(
+        &self,
+    ) -> Option<&crate::backend::postgres_tokio::TokioPgPool> {
+        match &self.pool {
+            Pool::TokioPostgres(pool) => Some(pool),
+            #[allow(unreachable_patterns, reason = "one arm per engine compiled in")]
+            _ => None,
         }
     }
 
@@ -464,7 +595,11 @@ impl Database {
     pub fn pool_state(&self) -> PoolState {
         // Kept connections are idle too: the next statement takes one.
         let (open, idle) =
-            on_engine!(&self.pool, Pool(p) => (p.pool.size(), p.pool.num_idle() + p.kept.len()));
+            on_engine!(&self.pool, Pool(p) => (p.pool.size(), p.pool.num_idle() + p.kept.len()),
+                Pool::TokioPostgres(p) => {
+                    let (open, idle) = p.state();
+                    (open, idle as usize)
+                });
         PoolState {
             open,
             idle: u32::try_from(idle).unwrap_or(u32::MAX),
@@ -515,6 +650,14 @@ impl Database {
                 .checkout(&p.pool, now)
                 .await
                 .map(|c| crate::Connection::Sqlite(c.detach())),
+            #[cfg(feature = "postgres")]
+            Pool::TokioPostgres(p) => {
+                let _ = now;
+                p.sessions()
+                    .acquire()
+                    .await
+                    .map(|c| crate::Connection::Postgres(c.detach()))
+            }
         };
         connection.map_err(|e| Error::query(backend, None, e))
     }
@@ -528,6 +671,8 @@ impl Database {
             Pool::MySql(_) => Backend::MySql,
             #[cfg(feature = "sqlite")]
             Pool::Sqlite(_) => Backend::Sqlite,
+            #[cfg(feature = "postgres")]
+            Pool::TokioPostgres(_) => Backend::Postgres,
         }
     }
 
@@ -612,12 +757,28 @@ impl Database {
                         Ok(())
                     })
                     .fetch_all(&mut *connection)
-                    .await;
+                    .await
+                    .map(drop);
                 let finished = std::time::Instant::now();
                 if fetched.is_ok() {
                     p.kept.keep(&p.pool, connection, finished);
                 }
                 (fetched, finished)
+            }
+            Err(error) => (Err(error), std::time::Instant::now()),
+        }, Pool::TokioPostgres(p) => match p.checkout(started).await {
+            Ok(mut connection) => {
+                let fetched = connection
+                    .session()
+                    .for_each_row(sql, values, |row| {
+                        decoded.push(decode(Row::TokioPostgres(row)).map_err(carry_decode_error)?);
+                        Ok(())
+                    })
+                    .await;
+                if fetched.is_err() {
+                    connection.failed();
+                }
+                (fetched, std::time::Instant::now())
             }
             Err(error) => (Err(error), std::time::Instant::now()),
         });
@@ -673,6 +834,22 @@ impl Database {
                 (executed, finished)
             }
             Err(error) => (Err(error), std::time::Instant::now()),
+        }, Pool::TokioPostgres(p) => match p.checkout(started).await {
+            Ok(mut connection) => {
+                let executed = connection
+                    .session()
+                    .execute(sql, values)
+                    .await
+                    .map(|rows_affected| Executed {
+                        rows_affected,
+                        last_insert_id: None,
+                    });
+                if executed.is_err() {
+                    connection.failed();
+                }
+                (executed, std::time::Instant::now())
+            }
+            Err(error) => (Err(error), std::time::Instant::now()),
         });
         self.stats.record_statement(
             &known,
@@ -710,6 +887,10 @@ impl Database {
             .map(|row| match row {
                 #[cfg(feature = "postgres")]
                 Row::Postgres(r) => sqlx::Row::try_get::<String, _>(r, 0).unwrap_or_default(),
+                #[cfg(feature = "postgres")]
+                Row::TokioPostgres(r) => {
+                    crate::backend::postgres_tokio::get_text(r, 0).unwrap_or_default()
+                }
                 #[cfg(feature = "sqlite")]
                 Row::Sqlite(r) => sqlx::Row::try_get::<String, _>(r, "detail").unwrap_or_default(),
                 #[cfg(feature = "mysql")]
@@ -741,34 +922,39 @@ impl Database {
         if self.routing.is_some() {
             return Ok(None);
         }
-        #[allow(
-            clippy::infallible_destructuring_match,
-            reason = "one arm per engine compiled in"
-        )]
-        let pooled = match &self.pool {
-            #[cfg(feature = "postgres")]
-            Pool::Postgres(p) => p,
-            #[cfg(feature = "mysql")]
-            Pool::MySql(_) => return Ok(None),
-            #[cfg(feature = "sqlite")]
-            Pool::Sqlite(_) => return Ok(None),
-        };
+        if matches!(self.backend(), Backend::MySql | Backend::Sqlite) {
+            return Ok(None);
+        }
         self.statements
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let started = std::time::Instant::now();
         let known = self.stats.statement(statement);
-        let copied = match pooled.kept.checkout(&pooled.pool, started).await {
-            Ok(mut connection) => {
-                let copied =
-                    crate::backend::postgres_copy_in(&mut connection, statement, data).await;
-                if copied.is_ok() {
-                    pooled
-                        .kept
-                        .keep(&pooled.pool, connection, std::time::Instant::now());
+        let copied = match &self.pool {
+            Pool::Postgres(pooled) => match pooled.kept.checkout(&pooled.pool, started).await {
+                Ok(mut connection) => {
+                    let copied =
+                        crate::backend::postgres_copy_in(&mut connection, statement, data).await;
+                    if copied.is_ok() {
+                        pooled
+                            .kept
+                            .keep(&pooled.pool, connection, std::time::Instant::now());
+                    }
+                    copied
                 }
-                copied
-            }
-            Err(error) => Err(error),
+                Err(error) => Err(error),
+            },
+            Pool::TokioPostgres(pool) => match pool.checkout(started).await {
+                Ok(mut connection) => {
+                    let copied = connection.session().copy_in(statement, data).await;
+                    if copied.is_err() {
+                        connection.failed();
+                    }
+                    copied
+                }
+                Err(error) => Err(error),
+            },
+            #[cfg(any(feature = "mysql", feature = "sqlite"))]
+            _ => return Ok(None),
         };
         self.stats
             .record_statement(&known, started.elapsed(), copied.is_err());
@@ -799,7 +985,7 @@ impl Database {
             let closing = p.pool.close();
             p.kept.release();
             closing.await;
-        });
+        }, Pool::TokioPostgres(p) => p.close().await);
     }
 }
 

@@ -585,6 +585,13 @@ fn with_postgres_detail(mut message: String, error: &dyn sqlx::error::DatabaseEr
             }
         }
     }
+    if let Some(pg) = error.try_downcast_ref::<crate::backend::postgres_tokio::ServerError>() {
+        for (label, field) in [("DETAIL", pg.detail()), ("HINT", pg.hint())] {
+            if let Some(text) = field {
+                message.push_str(&format!("\n  {label}: {text}"));
+            }
+        }
+    }
     message
 }
 

@@ -75,7 +75,7 @@ pub mod verify;
 
 pub use backend::Backend;
 pub use connection::{ConnectOptions, Connection, Value};
-pub use database::{Database, ModelExt, PoolOptions, PoolState};
+pub use database::{Database, ModelExt, PoolOptions, PoolState, PostgresDriver};
 pub use enum_label::{Enum, EnumLabel};
 pub use error::{ConnectFailure, DriverError, Error, Result};
 pub use executor::{Executed, Executor};

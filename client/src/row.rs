@@ -5,6 +5,8 @@ use sqlx::Row as _;
 use crate::Backend;
 use crate::backend::on_engine;
 use crate::error::{Error, Result};
+#[cfg(feature = "postgres")]
+use crate::backend::postgres_tokio as tokio_pg;
 
 /// One row of a result. Only the engines compiled in (foxdb's `postgres`, `mysql` and `sqlite`
 /// cargo features) have a variant.
@@ -19,6 +21,9 @@ pub enum Row {
     /// From SQLite.
     #[cfg(feature = "sqlite")]
     Sqlite(sqlx::sqlite::SqliteRow),
+    /// From PostgreSQL through tokio-postgres ([`crate::PostgresDriver::TokioPostgres`]).
+    #[cfg(feature = "postgres")]
+    TokioPostgres(tokio_postgres::Row),
 }
 
 /// A struct decoded from a row of any query (`#[derive(foxdb::FromRow)]`), for
@@ -132,20 +137,25 @@ macro_rules! from_column {
 /// Types every engine's driver decodes natively.
 macro_rules! native_columns {
     ($($ty:ty),* $(,)?) => {
-        $(from_column!($ty, |row, column| on_engine!(row, Row(r) => r.try_get(column)));)*
+        $(from_column!($ty, |row, column| on_engine!(row, Row(r) => r.try_get(column),
+            Row::TokioPostgres(r) => tokio_pg::get(r, column)));)*
     };
 }
 
 native_columns!(
     bool,
     f32,
-    String,
     Vec<u8>,
     chrono::DateTime<chrono::Utc>,
     chrono::NaiveDateTime,
     chrono::NaiveDate,
     chrono::NaiveTime,
 );
+
+// Text: text-like columns, and on tokio-postgres enum labels too (sqlx reads those as text on
+// PostgreSQL when the statement casts them, which foxdb's statements do).
+from_column!(String, |row, column| on_engine!(row, Row(r) => r.try_get(column),
+    Row::TokioPostgres(r) => tokio_pg::get_text(r, column)));
 
 // Integers decode into any integer field whose range holds the value, on every engine: MySQL's
 // and SQLite's drivers do so, PostgreSQL's wants the column's exact width (an `i64` field over
@@ -156,6 +166,8 @@ macro_rules! integer_columns {
         $(from_column!($ty, |row, column| match row {
             #[cfg(feature = "postgres")]
             Row::Postgres(r) => postgres_integer(r, column),
+            #[cfg(feature = "postgres")]
+            Row::TokioPostgres(r) => tokio_pg::get_integer(r, column),
             #[cfg(feature = "mysql")]
             Row::MySql(r) => r.try_get(column),
             #[cfg(feature = "sqlite")]
@@ -225,6 +237,12 @@ from_column!(f64, |row, column| match row {
         .try_get::<f32, _>(column)
         .map(f64::from)
         .map_err(|_| error)),
+    #[cfg(feature = "postgres")]
+    Row::TokioPostgres(r) => tokio_pg::get::<f64>(r, column).or_else(|error| {
+        tokio_pg::get::<f32>(r, column)
+            .map(f64::from)
+            .map_err(|_| error)
+    }),
     #[cfg(feature = "mysql")]
     Row::MySql(r) => r.try_get(column),
     #[cfg(feature = "sqlite")]
@@ -241,6 +259,8 @@ from_column!(u64, |row, column| {
         Row::MySql(r) => r.try_get(column),
         #[cfg(feature = "postgres")]
         Row::Postgres(r) => in_range(r.try_get(column)?),
+        #[cfg(feature = "postgres")]
+        Row::TokioPostgres(r) => in_range(tokio_pg::get_integer::<i64>(r, column)?),
         #[cfg(feature = "sqlite")]
         Row::Sqlite(r) => in_range(r.try_get(column)?),
     }
@@ -250,6 +270,8 @@ from_column!(serde_json::Value, |row, column| {
     match row {
         #[cfg(feature = "postgres")]
         Row::Postgres(r) => r.try_get(column),
+        #[cfg(feature = "postgres")]
+        Row::TokioPostgres(r) => tokio_pg::get(r, column),
         #[cfg(feature = "mysql")]
         Row::MySql(r) => r.try_get(column),
         // SQLite's JSON columns have numeric affinity: a scalar document may come back as
@@ -274,6 +296,8 @@ from_column!(uuid::Uuid, |row, column| {
     match row {
         #[cfg(feature = "postgres")]
         Row::Postgres(r) => r.try_get(column),
+        #[cfg(feature = "postgres")]
+        Row::TokioPostgres(r) => tokio_pg::get(r, column),
         #[cfg(feature = "mysql")]
         Row::MySql(r) => parse(r.try_get(column)?),
         #[cfg(feature = "sqlite")]
@@ -285,6 +309,8 @@ from_column!(rust_decimal::Decimal, |row, column| {
     match row {
         #[cfg(feature = "postgres")]
         Row::Postgres(r) => r.try_get(column),
+        #[cfg(feature = "postgres")]
+        Row::TokioPostgres(r) => tokio_pg::get(r, column),
         #[cfg(feature = "mysql")]
         Row::MySql(r) => r.try_get(column),
         // SQLite keeps NUMERIC values as integers, reals or text.
@@ -312,7 +338,8 @@ impl<T: FromColumn> FromColumn for Option<T> {
     };
 
     fn from_column(row: &Row, column: &str) -> std::result::Result<Self, sqlx::Error> {
-        let is_null = on_engine!(row, Row(r) => sqlx::ValueRef::is_null(&r.try_get_raw(column)?));
+        let is_null = on_engine!(row, Row(r) => sqlx::ValueRef::is_null(&r.try_get_raw(column)?),
+            Row::TokioPostgres(r) => tokio_pg::is_null(r, column)?);
         if is_null {
             Ok(None)
         } else {
@@ -321,7 +348,8 @@ impl<T: FromColumn> FromColumn for Option<T> {
     }
 
     fn from_column_at(row: &Row, index: usize) -> std::result::Result<Self, sqlx::Error> {
-        let is_null = on_engine!(row, Row(r) => sqlx::ValueRef::is_null(&r.try_get_raw(index)?));
+        let is_null = on_engine!(row, Row(r) => sqlx::ValueRef::is_null(&r.try_get_raw(index)?),
+            Row::TokioPostgres(r) => tokio_pg::is_null(r, index)?);
         if is_null {
             Ok(None)
         } else {
@@ -340,6 +368,8 @@ impl Row {
             Self::MySql(_) => Backend::MySql,
             #[cfg(feature = "sqlite")]
             Self::Sqlite(_) => Backend::Sqlite,
+            #[cfg(feature = "postgres")]
+            Self::TokioPostgres(_) => Backend::Postgres,
         }
     }
 
@@ -372,6 +402,7 @@ impl Row {
     pub(crate) fn column_name(&self, index: usize) -> Option<String> {
         on_engine!(self, Row(r) => sqlx::Row::columns(r)
             .get(index)
-            .map(|column| sqlx::Column::name(column).to_string()))
+            .map(|column| sqlx::Column::name(column).to_string()),
+            Row::TokioPostgres(r) => tokio_pg::column_name(r, index))
     }
 }

@@ -56,6 +56,8 @@ enum Inner {
     MySql(sqlx::Transaction<'static, sqlx::MySql>),
     #[cfg(feature = "sqlite")]
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    #[cfg(feature = "postgres")]
+    TokioPostgres(crate::backend::postgres_tokio::TokioPgTransaction),
 }
 
 /// An open transaction; dropped without commit, it rolls back.
@@ -114,6 +116,17 @@ impl Database {
             return Ok(transaction);
         }
         let backend = self.backend();
+        #[cfg(feature = "postgres")]
+        if let Some(pool) = self.tokio_postgres_pool() {
+            let begin = match isolation {
+                None => "BEGIN".to_string(),
+                Some(level) => format!("BEGIN ISOLATION LEVEL {}", level.as_sql()),
+            };
+            return crate::backend::postgres_tokio::TokioPgTransaction::begin(pool, &begin)
+                .await
+                .map(|inner| self.transaction_on(Inner::TokioPostgres(inner)))
+                .map_err(|e| Error::query(backend, Some("BEGIN"), e));
+        }
         let inner = match (self.pool(), isolation) {
             #[cfg(feature = "postgres")]
             (crate::database::PoolRef::Postgres(p), None) => p.begin().await.map(Inner::Postgres),
@@ -163,16 +176,21 @@ impl Database {
             }
         };
         inner
-            .map(|inner| Transaction {
-                inner,
-                savepoints: 0,
-                stats: self.stats_handle(),
-                statements: self.statements_handle(),
-                hooks: self.commit_hooks(),
-                clear_actor: None,
-                tenant: None,
-            })
+            .map(|inner| self.transaction_on(inner))
             .map_err(|e| Error::query(backend, Some("BEGIN"), e))
+    }
+
+    /// A transaction of this handle's running on `inner`.
+    fn transaction_on(&self, inner: Inner) -> Transaction {
+        Transaction {
+            inner,
+            savepoints: 0,
+            stats: self.stats_handle(),
+            statements: self.statements_handle(),
+            hooks: self.commit_hooks(),
+            clear_actor: None,
+            tenant: None,
+        }
     }
 
     /// Runs `work` in a transaction: commits when it returns `Ok`, rolls back when it returns
@@ -290,6 +308,8 @@ impl Transaction {
             Inner::MySql(_) => Backend::MySql,
             #[cfg(feature = "sqlite")]
             Inner::Sqlite(_) => Backend::Sqlite,
+            #[cfg(feature = "postgres")]
+            Inner::TokioPostgres(_) => Backend::Postgres,
         }
     }
 
@@ -301,7 +321,8 @@ impl Transaction {
         self.end_actor().await?;
         let backend = self.backend();
         let hooks = self.hooks;
-        let committed = on_engine!(self.inner, Inner(t) => t.commit().await);
+        let committed = on_engine!(self.inner, Inner(t) => t.commit().await,
+            Inner::TokioPostgres(t) => t.commit().await);
         // Also after a failed COMMIT: it may have committed before the connection broke.
         hooks.committed().await;
         committed.map_err(|e| Error::query(backend, Some("COMMIT"), e))
@@ -315,7 +336,8 @@ impl Transaction {
         // Rolled back anyway: a failure to clear is the rollback's to report.
         let _ = self.end_actor().await;
         let backend = self.backend();
-        let rolled_back = on_engine!(self.inner, Inner(t) => t.rollback().await);
+        let rolled_back = on_engine!(self.inner, Inner(t) => t.rollback().await,
+            Inner::TokioPostgres(t) => t.rollback().await);
         rolled_back.map_err(|e| Error::query(backend, Some("ROLLBACK"), e))
     }
 
@@ -444,7 +466,15 @@ impl Transaction {
         let executed = on_engine!(&mut self.inner, Inner(t) => bind_all(sqlx::query(statement), values)
             .execute(&mut **t)
             .await
-            .map(Executed::from));
+            .map(Executed::from),
+            Inner::TokioPostgres(t) => t
+                .session()
+                .execute(sql, values)
+                .await
+                .map(|rows_affected| Executed {
+                    rows_affected,
+                    last_insert_id: None,
+                }));
         self.stats
             .record_statement(&known, started.elapsed(), executed.is_err());
         executed.map_err(|e| Error::query(backend, Some(sql), e))
@@ -488,7 +518,15 @@ impl Executor for &mut Transaction {
                 Ok(())
             })
             .fetch_all(&mut **t)
-            .await);
+            .await
+            .map(drop),
+            Inner::TokioPostgres(t) => t
+                .session()
+                .for_each_row(sql, values, |row| {
+                    decoded.push(decode(Row::TokioPostgres(row)).map_err(carry_decode_error)?);
+                    Ok(())
+                })
+                .await);
         self.stats.record_statement(
             &known,
             started.elapsed(),
@@ -510,20 +548,20 @@ impl Executor for &mut Transaction {
             clippy::infallible_destructuring_match,
             reason = "one arm per engine compiled in"
         )]
-        let connection = match &mut self.inner {
-            #[cfg(feature = "postgres")]
-            Inner::Postgres(t) => &mut **t,
-            #[cfg(feature = "mysql")]
-            Inner::MySql(_) => return Ok(None),
-            #[cfg(feature = "sqlite")]
-            Inner::Sqlite(_) => return Ok(None),
-        };
+        if matches!(Transaction::backend(self), Backend::MySql | Backend::Sqlite) {
+            return Ok(None);
+        }
         self.statements
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.hooks.note_statement(statement);
         let started = std::time::Instant::now();
         let known = self.stats.statement(statement);
-        let copied = crate::backend::postgres_copy_in(connection, statement, data).await;
+        let copied = match &mut self.inner {
+            Inner::Postgres(t) => crate::backend::postgres_copy_in(&mut **t, statement, data).await,
+            Inner::TokioPostgres(t) => t.session().copy_in(statement, data).await,
+            #[cfg(any(feature = "mysql", feature = "sqlite"))]
+            _ => return Ok(None),
+        };
         self.stats
             .record_statement(&known, started.elapsed(), copied.is_err());
         copied

@@ -17,6 +17,9 @@ mod postgres;
 mod sqlite;
 
 #[cfg(feature = "postgres")]
+pub(crate) mod postgres_tokio;
+
+#[cfg(feature = "postgres")]
 pub(crate) use postgres::copy_in as postgres_copy_in;
 
 use std::fmt;
@@ -171,6 +174,11 @@ pub(crate) fn server_error(error: &dyn sqlx::error::DatabaseError) -> ServerErro
         fields.column = pg.column().map(str::to_string);
         fields.detail = pg.detail().map(str::to_string);
     }
+    #[cfg(feature = "postgres")]
+    if let Some(pg) = error.try_downcast_ref::<postgres_tokio::ServerError>() {
+        fields.column = pg.column().map(str::to_string);
+        fields.detail = pg.detail().map(str::to_string);
+    }
     #[cfg(feature = "mysql")]
     if let Some(mysql) = error.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
         fields.number = Some(u32::from(mysql.number()));
@@ -183,6 +191,9 @@ pub(crate) fn server_error(error: &dyn sqlx::error::DatabaseError) -> ServerErro
 /// running `body` with `binding` bound to that engine's driver value. The body is type-checked
 /// per engine, so it may call the drivers' methods directly. Arms that differ between engines
 /// are written out, each under its `#[cfg(feature = "...")]`.
+///
+/// Values with a tokio-postgres variant besides the sqlx ones (a pool, a transaction, a row)
+/// name its arm after the shared one: `on_engine!(value, Enum(b) => body, Enum::TokioPostgres(c) => other)`.
 macro_rules! on_engine {
     ($value:expr, $enum:ident($binding:pat) => $body:expr) => {
         match $value {
@@ -192,6 +203,17 @@ macro_rules! on_engine {
             $enum::MySql($binding) => $body,
             #[cfg(feature = "sqlite")]
             $enum::Sqlite($binding) => $body,
+        }
+    };
+    ($value:expr, $enum:ident($binding:pat) => $body:expr, $($pattern:pat => $arm:expr),+ $(,)?) => {
+        match $value {
+            #[cfg(feature = "postgres")]
+            $enum::Postgres($binding) => $body,
+            #[cfg(feature = "mysql")]
+            $enum::MySql($binding) => $body,
+            #[cfg(feature = "sqlite")]
+            $enum::Sqlite($binding) => $body,
+            $(#[cfg(feature = "postgres")] $pattern => $arm,)+
         }
     };
 }
