@@ -239,7 +239,7 @@ impl Database {
         let connect_error =
             |error: sqlx::Error| crate::connect_failure::connect_error(&url, source, &error);
         macro_rules! pool {
-            ($options:ty, $configure:expr) => {{
+            ($options:ty, $probe:expr, $configure:expr) => {{
                 let connect: $options = url.expose().parse().map_err(connect_error)?;
                 #[allow(clippy::redundant_closure_call)]
                 let connect = ($configure)(connect);
@@ -248,7 +248,7 @@ impl Database {
                 // This one fails at once with its cause (connection refused, a wrong password, a
                 // missing database), and waits at most the acquire timeout for a silent host.
                 // A lazy pool touches no network here.
-                if !lazy {
+                if $probe {
                     match tokio::time::timeout(
                         options.acquire_timeout,
                         sqlx::ConnectOptions::connect(&connect),
@@ -300,7 +300,9 @@ impl Database {
         let pool = match url.backend() {
             #[cfg(feature = "postgres")]
             Backend::Postgres => {
-                let (connect, pool) = pool!(sqlx::postgres::PgConnectOptions, |c| {
+                // On tokio-postgres the probe below connects through tokio-postgres instead.
+                let probe = !lazy && options.postgres_driver == PostgresDriver::Sqlx;
+                let (connect, pool) = pool!(sqlx::postgres::PgConnectOptions, probe, |c| {
                     crate::tls::secure_postgres(c, &url, &options.tls)
                 });
                 match options.postgres_driver {
@@ -326,7 +328,7 @@ impl Database {
             }
             #[cfg(feature = "mysql")]
             Backend::MySql => {
-                let (_, pool) = pool!(sqlx::mysql::MySqlConnectOptions, |c| {
+                let (_, pool) = pool!(sqlx::mysql::MySqlConnectOptions, !lazy, |c| {
                     crate::tls::secure_mysql(c, &url, &options.tls)
                 });
                 Pool::MySql(Pooled::new(pool, ping_after_idle))
@@ -335,6 +337,7 @@ impl Database {
             Backend::Sqlite => {
                 let (_, pool) = pool!(
                     sqlx::sqlite::SqliteConnectOptions,
+                    !lazy,
                     |c: sqlx::sqlite::SqliteConnectOptions| c
                         .create_if_missing(true)
                         .foreign_keys(true)
@@ -344,7 +347,7 @@ impl Database {
             #[cfg(not(all(feature = "postgres", feature = "mysql", feature = "sqlite")))]
             compiled_out => return Err(compiled_out.not_enabled()),
         };
-        // The probe above connected through sqlx; this one through tokio-postgres (its TLS).
+        // What the sqlx probe above does for sqlx pools, through tokio-postgres (its TLS).
         #[cfg(feature = "postgres")]
         if !lazy && let Pool::TokioPostgres(pool) = &pool {
             match tokio::time::timeout(options.acquire_timeout, pool.probe()).await {
@@ -922,7 +925,14 @@ impl Database {
         if self.routing.is_some() {
             return Ok(None);
         }
-        if matches!(self.backend(), Backend::MySql | Backend::Sqlite) {
+        let bulk_path = match &self.pool {
+            Pool::Postgres(_) | Pool::TokioPostgres(_) => true,
+            #[cfg(feature = "mysql")]
+            Pool::MySql(_) => false,
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(_) => false,
+        };
+        if !bulk_path {
             return Ok(None);
         }
         self.statements

@@ -548,7 +548,14 @@ impl Executor for &mut Transaction {
             clippy::infallible_destructuring_match,
             reason = "one arm per engine compiled in"
         )]
-        if matches!(Transaction::backend(self), Backend::MySql | Backend::Sqlite) {
+        let bulk_path = match &self.inner {
+            Inner::Postgres(_) | Inner::TokioPostgres(_) => true,
+            #[cfg(feature = "mysql")]
+            Inner::MySql(_) => false,
+            #[cfg(feature = "sqlite")]
+            Inner::Sqlite(_) => false,
+        };
+        if !bulk_path {
             return Ok(None);
         }
         self.statements

@@ -1,0 +1,274 @@
+//! PostgreSQL on either driver ([`foxdb::PostgresDriver`]) against the real server: the pool
+//! runs on the driver it was given, values and rows mean the same on both, and what the
+//! tokio-postgres pool does on its own (transactions left open, prepared statements kept per
+//! connection, TLS) holds. The whole client suite also runs with PostgreSQL on tokio-postgres
+//! (`FOXDB_POSTGRES_DRIVER=tokio-postgres`, `make test`).
+
+use std::time::Duration;
+
+use fox_e2e::{Backend, TestDatabase};
+use foxdb::{Database, PoolOptions, PostgresDriver, Row, Value};
+
+const DRIVERS: [PostgresDriver; 2] = [PostgresDriver::Sqlx, PostgresDriver::TokioPostgres];
+
+async fn connect(test: &TestDatabase, driver: PostgresDriver, max_connections: u32) -> Database {
+    let options = PoolOptions {
+        max_connections,
+        acquire_timeout: Duration::from_secs(5),
+        postgres_driver: driver,
+        ..PoolOptions::default()
+    };
+    Database::connect_with(test.url(), &options)
+        .await
+        .unwrap_or_else(|e| panic!("{driver:?}: {e}"))
+}
+
+#[tokio::test]
+async fn the_pool_runs_on_the_driver_it_was_given() {
+    let test = TestDatabase::create(Backend::Postgres).await;
+    for driver in DRIVERS {
+        let db = connect(&test, driver, 2).await;
+        let rows = db.fetch_all("SELECT 1", &[]).await.expect("select");
+        let on_tokio_postgres = matches!(rows[0], Row::TokioPostgres(_));
+        assert_eq!(
+            on_tokio_postgres,
+            driver == PostgresDriver::TokioPostgres,
+            "{driver:?}"
+        );
+        assert_eq!(rows[0].backend(), foxdb::Backend::Postgres);
+    }
+}
+
+#[tokio::test]
+async fn every_value_binds_and_reads_back_the_same_on_both_drivers() {
+    let test = TestDatabase::create(Backend::Postgres).await;
+    let setup = connect(&test, PostgresDriver::Sqlx, 1).await;
+    setup
+        .execute(
+            "CREATE TABLE kinds (id bigint PRIMARY KEY, small smallint, whole integer, flag boolean, \
+             ratio double precision, single real, label text, name varchar(20), raw bytea, \
+             key uuid, at timestamptz, local timestamp, day date, clock time, doc jsonb, \
+             amount numeric(12, 3), note text)",
+            &[],
+        )
+        .await
+        .expect("table");
+    let at = chrono::DateTime::parse_from_rfc3339("2026-12-06T10:11:12.345678Z")
+        .expect("instant")
+        .with_timezone(&chrono::Utc);
+    let row = |id: i64| {
+        vec![
+            Value::Int(id),
+            Value::Int(-7),
+            Value::Int(70_000),
+            Value::Bool(true),
+            Value::Float(2.5),
+            Value::Float(0.25),
+            Value::Text("fox ü ✓".into()),
+            Value::Text("varchar".into()),
+            Value::Bytes(vec![0, 159, 255]),
+            Value::Uuid(uuid::Uuid::from_u128(0x0123_4567_89ab_cdef)),
+            Value::TimestampTz(at),
+            Value::Timestamp(at.naive_utc()),
+            Value::Date(at.date_naive()),
+            Value::Time(at.time()),
+            Value::Json(serde_json::json!({"a": [1, 2, {"b": null}]})),
+            Value::Decimal("12345.678".parse().expect("decimal")),
+            Value::Null,
+        ]
+    };
+    let insert = "INSERT INTO kinds VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
+    for (id, driver) in [(1, DRIVERS[0]), (2, DRIVERS[1])] {
+        let db = connect(&test, driver, 1).await;
+        db.execute(insert, &row(id)).await.unwrap_or_else(|e| panic!("{driver:?}: {e}"));
+    }
+    let mut read = Vec::new();
+    for driver in DRIVERS {
+        let db = connect(&test, driver, 1).await;
+        let rows = db
+            .fetch_all("SELECT * FROM kinds ORDER BY id", &[])
+            .await
+            .unwrap_or_else(|e| panic!("{driver:?}: {e}"));
+        assert_eq!(rows.len(), 2, "{driver:?}");
+        for row in &rows {
+            let values = (
+                row.get::<i64>("id").expect("id"),
+                // Any integer column into any integer field whose range holds the value.
+                (row.get::<i16>("small").expect("small"), row.get::<i64>("small").expect("small")),
+                (row.get::<i32>("whole").expect("whole"), row.get::<i64>("whole").expect("whole")),
+                row.get::<bool>("flag").expect("flag"),
+                row.get::<f64>("ratio").expect("ratio"),
+                // A `real` column into an `f64` field too.
+                (row.get::<f32>("single").expect("single"), row.get::<f64>("single").expect("single")),
+                (row.get::<String>("label").expect("label"), row.get::<String>("name").expect("name")),
+                row.get::<Vec<u8>>("raw").expect("raw"),
+                row.get::<uuid::Uuid>("key").expect("key"),
+                row.get::<chrono::DateTime<chrono::Utc>>("at").expect("at"),
+                row.get::<chrono::NaiveDateTime>("local").expect("local"),
+                (row.get::<chrono::NaiveDate>("day").expect("day"), row.get::<chrono::NaiveTime>("clock").expect("clock")),
+                row.get::<serde_json::Value>("doc").expect("doc"),
+                row.get::<rust_decimal::Decimal>("amount").expect("amount"),
+                (row.get::<Option<String>>("note").expect("note"), row.get::<Option<i64>>("whole").expect("whole")),
+            );
+            let shown = format!(
+                "{:?} {:?} {:?} {:?} {:?} {:?}",
+                (values.1, values.2, values.3, values.4, values.5),
+                (&values.6, &values.7, values.8),
+                (values.9, values.10, values.11),
+                &values.12,
+                values.13,
+                &values.14
+            );
+            read.push((driver, values.0, shown));
+        }
+        // Out of range and wrong types are refused, naming the column.
+        let small = rows[0].get::<i16>("whole").expect_err("70000 in an i16");
+        assert!(small.to_string().contains("whole"), "{driver:?}: {small}");
+        let text = rows[0].get::<i64>("label").expect_err("text into i64");
+        assert!(text.to_string().contains("label"), "{driver:?}: {text}");
+        let null = rows[0].get::<String>("note").expect_err("NULL into String");
+        assert!(null.to_string().contains("note"), "{driver:?}: {null}");
+        let missing = rows[0].get::<String>("nope").expect_err("no such column");
+        assert!(missing.to_string().contains("nope"), "{driver:?}: {missing}");
+    }
+    // Both rows, read by both drivers, decode alike.
+    assert_eq!(read.len(), 4);
+    let first = &read[0].2;
+    for (driver, id, values) in &read {
+        assert_eq!(values, first, "{driver:?}, row {id}");
+    }
+}
+
+#[tokio::test]
+async fn a_null_takes_the_type_of_where_it_is_used_and_text_is_cast_by_the_statement() {
+    let test = TestDatabase::create(Backend::Postgres).await;
+    for driver in DRIVERS {
+        let db = connect(&test, driver, 1).await;
+        db.execute("CREATE TABLE IF NOT EXISTS n (id bigint, at date, amount numeric)", &[])
+            .await
+            .expect("table");
+        db.execute("INSERT INTO n VALUES ($1, $2, $3)", &[Value::Null, Value::Null, Value::Null])
+            .await
+            .unwrap_or_else(|e| panic!("{driver:?}: untyped NULLs: {e}"));
+        db.execute(
+            "INSERT INTO n VALUES ($1, CAST($2 AS date), CAST($3 AS numeric))",
+            &[Value::Int(1), Value::Text("2026-12-06".into()), Value::Text("1.50".into())],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{driver:?}: text cast by the statement: {e}"));
+        let rows = db
+            .fetch_all("SELECT CAST(amount AS text) FROM n WHERE id = $1", &[Value::Int(1)])
+            .await
+            .expect("read");
+        assert_eq!(rows[0].get_at::<String>(0).expect("amount"), "1.50", "{driver:?}");
+        db.execute("DROP TABLE n", &[]).await.expect("drop");
+    }
+}
+
+#[tokio::test]
+async fn a_transaction_dropped_open_is_rolled_back_and_its_connection_reused() {
+    let test = TestDatabase::create(Backend::Postgres).await;
+    let db = connect(&test, PostgresDriver::TokioPostgres, 1).await;
+    db.execute("CREATE TABLE t (id bigint PRIMARY KEY)", &[]).await.expect("table");
+    {
+        let mut tx = db.begin(None).await.expect("begin");
+        tx.execute("INSERT INTO t VALUES (1)", &[]).await.expect("insert");
+        // Dropped without commit.
+    }
+    // One connection: the next statement waits for the rollback, then runs on it.
+    let count: i64 = db.fetch_all("SELECT count(*) FROM t", &[]).await.expect("count")[0]
+        .get_at(0)
+        .expect("count");
+    assert_eq!(count, 0, "the dropped transaction's insert is gone");
+    let state = db.pool_state();
+    assert_eq!((state.open, state.idle), (1, 1), "{state:?}");
+    // A failed statement inside a transaction aborts it; the rollback makes the connection
+    // usable again.
+    let mut tx = db.begin(Some(foxdb::Isolation::Serializable)).await.expect("begin");
+    tx.execute("INSERT INTO t VALUES (2)", &[]).await.expect("insert");
+    let duplicate = tx.execute("INSERT INTO t VALUES (2)", &[]).await.expect_err("duplicate");
+    assert!(matches!(duplicate, foxdb::Error::UniqueViolation { .. }), "{duplicate:?}");
+    tx.rollback().await.expect("rollback");
+    let mut tx = db.begin(None).await.expect("begin");
+    tx.execute("INSERT INTO t VALUES (3)", &[]).await.expect("insert");
+    tx.commit().await.expect("commit");
+    let ids: Vec<i64> = db
+        .fetch_all("SELECT id FROM t ORDER BY id", &[])
+        .await
+        .expect("ids")
+        .iter()
+        .map(|row| row.get_at(0).expect("id"))
+        .collect();
+    assert_eq!(ids, [3]);
+}
+
+#[tokio::test]
+async fn many_statement_texts_on_one_connection_keep_running() {
+    let test = TestDatabase::create(Backend::Postgres).await;
+    let db = connect(&test, PostgresDriver::TokioPostgres, 1).await;
+    // More texts than a connection keeps prepared: the oldest are closed, and run again when
+    // they come back.
+    for round in 0..2 {
+        for i in 0..600_i64 {
+            let sql = format!("SELECT CAST($1 AS bigint) + {i}");
+            let rows = db.fetch_all(&sql, &[Value::Int(round)]).await.expect("select");
+            assert_eq!(rows[0].get_at::<i64>(0).expect("sum"), round + i);
+        }
+    }
+    // The same text with other parameter types is prepared again for them.
+    let typed = db.fetch_all("SELECT $1", &[Value::Int(5)]).await.expect("int");
+    assert_eq!(typed[0].get_at::<i64>(0).expect("int"), 5);
+    let texted = db.fetch_all("SELECT $1", &[Value::Text("five".into())]).await.expect("text");
+    assert_eq!(texted[0].get_at::<String>(0).expect("text"), "five");
+}
+
+#[tokio::test]
+async fn a_pool_that_is_full_waits_then_gives_up_after_the_acquire_timeout() {
+    let test = TestDatabase::create(Backend::Postgres).await;
+    let options = PoolOptions {
+        max_connections: 1,
+        acquire_timeout: Duration::from_millis(300),
+        postgres_driver: PostgresDriver::TokioPostgres,
+        ..PoolOptions::default()
+    };
+    let db = Database::connect_with(test.url(), &options).await.expect("connect");
+    let held = db.begin(None).await.expect("the only connection");
+    let started = std::time::Instant::now();
+    let error = db.fetch_all("SELECT 1", &[]).await.expect_err("no connection free");
+    assert!(started.elapsed() >= Duration::from_millis(250), "{:?}", started.elapsed());
+    assert!(error.to_string().contains("timed out"), "{error}");
+    held.rollback().await.expect("rollback");
+    db.fetch_all("SELECT 1", &[]).await.expect("free again");
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_refused_at_connect_with_its_cause_and_without_the_password() {
+    let url = fox_e2e::postgres_server_url();
+    let (scheme, rest) = url.split_once("://").expect("a URL");
+    let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let wrong = format!("{scheme}://postgres:not-the-password-xyz@{host}");
+    let options = PoolOptions {
+        postgres_driver: PostgresDriver::TokioPostgres,
+        ..PoolOptions::default()
+    };
+    match Database::connect_with(&wrong, &options).await {
+        // A server that trusts local connections lets any password in.
+        Ok(db) => {
+            db.fetch_all("SELECT 1", &[]).await.expect("trusted");
+        }
+        Err(error) => {
+            let message = error.to_string();
+            assert!(!message.contains("not-the-password-xyz"), "{message}");
+            assert!(matches!(error, foxdb::Error::Connect { .. }), "{error:?}");
+        }
+    }
+}
+
+#[test]
+fn the_driver_is_named_as_the_environment_variable_names_it() {
+    for driver in DRIVERS {
+        assert_eq!(driver.as_str().parse::<PostgresDriver>(), Ok(driver));
+    }
+    let unknown = "libpq".parse::<PostgresDriver>().expect_err("no such driver");
+    assert!(unknown.contains("libpq") && unknown.contains("tokio-postgres"), "{unknown}");
+}
