@@ -97,43 +97,54 @@ fn geometric_mean(ratios: &[f64]) -> Option<f64> {
         .then(|| (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp())
 }
 
-/// foxdb against each target, per engine: how many workloads meet it, and the geometric mean.
+/// foxdb against each target, per engine and PostgreSQL driver: how many workloads meet it,
+/// and the geometric mean. Each foxdb is held to the raw limit of its own driver.
 fn targets(results: &[EngineResults]) -> String {
     let mut out = String::new();
     for result in results {
-        // (what, foxdb's time over the other's on each workload, the bound foxdb must stay under)
-        let comparisons = [
-            ("within 10% of raw sqlx", Peer::Sqlx, 1.10),
-            ("ahead of SeaORM", Peer::Seaorm, 1.0),
-            ("ahead of Diesel", Peer::Diesel, 1.0),
-            ("≥2x TypeORM's throughput", Peer::Typeorm, 0.5),
-        ];
-        for (target, other, bound) in comparisons {
-            let ratios: Vec<(Workload, f64)> = Workload::ALL
-                .into_iter()
-                .filter_map(|w| Some((w, result.ratio(Peer::Foxdb, other, w)?)))
-                .collect();
-            let Some(mean) = geometric_mean(&ratios.iter().map(|(_, r)| *r).collect::<Vec<_>>())
-            else {
-                continue;
-            };
-            let missed: Vec<String> = ratios
-                .iter()
-                .filter(|(_, r)| *r > bound)
-                .map(|(w, r)| format!("{w} {r:.2}x"))
-                .collect();
-            let _ = write!(
-                out,
-                "{}: foxdb {target}: {} of {} workloads (foxdb/{} geometric mean {mean:.2}x)",
-                result.engine,
-                ratios.len() - missed.len(),
-                ratios.len(),
-                other.title(),
-            );
-            if missed.is_empty() {
-                out.push('\n');
-            } else {
-                let _ = writeln!(out, "; missed: {}", missed.join(", "));
+        for (foxdb, limit) in [
+            (Peer::Foxdb, Peer::Sqlx),
+            (Peer::FoxdbTokioPostgres, Peer::TokioPostgres),
+        ] {
+            // (what, foxdb's time over the other's on each workload, the bound foxdb must
+            // stay under)
+            let within = format!("within 10% of raw {}", limit.title());
+            let comparisons = [
+                (within.as_str(), limit, 1.10),
+                ("ahead of SeaORM", Peer::Seaorm, 1.0),
+                ("ahead of Diesel", Peer::Diesel, 1.0),
+                ("≥2x TypeORM's throughput", Peer::Typeorm, 0.5),
+            ];
+            for (target, other, bound) in comparisons {
+                let ratios: Vec<(Workload, f64)> = Workload::ALL
+                    .into_iter()
+                    .filter_map(|w| Some((w, result.ratio(foxdb, other, w)?)))
+                    .collect();
+                let Some(mean) =
+                    geometric_mean(&ratios.iter().map(|(_, r)| *r).collect::<Vec<_>>())
+                else {
+                    continue;
+                };
+                let missed: Vec<String> = ratios
+                    .iter()
+                    .filter(|(_, r)| *r > bound)
+                    .map(|(w, r)| format!("{w} {r:.2}x"))
+                    .collect();
+                let _ = write!(
+                    out,
+                    "{}: {} {target}: {} of {} workloads ({}/{} geometric mean {mean:.2}x)",
+                    result.engine,
+                    foxdb.title(),
+                    ratios.len() - missed.len(),
+                    ratios.len(),
+                    foxdb.title(),
+                    other.title(),
+                );
+                if missed.is_empty() {
+                    out.push('\n');
+                } else {
+                    let _ = writeln!(out, "; missed: {}", missed.join(", "));
+                }
             }
         }
     }
@@ -242,6 +253,15 @@ pub fn render_instructions(results: &[EngineInstructions], iterations: u64) -> S
     if pooled {
         header.push(format!("{}/{}", Peer::Foxdb.title(), Peer::Sqlx.title()));
     }
+    // foxdb on tokio-postgres against its own driver's limit.
+    let native = peers.contains(&Peer::FoxdbTokioPostgres) && peers.contains(&Peer::TokioPostgres);
+    if native {
+        header.push(format!(
+            "{}/{}",
+            Peer::FoxdbTokioPostgres.title(),
+            Peer::TokioPostgres.title()
+        ));
+    }
     write_header(&mut out, &header);
     for result in results {
         for workload in Workload::ALL {
@@ -263,6 +283,13 @@ pub fn render_instructions(results: &[EngineInstructions], iterations: u64) -> S
                         .map_or_else(|| "–".into(), |r| format!("{r:.2}x")),
                 );
             }
+            if native {
+                cells.push(
+                    result
+                        .ratio(Peer::FoxdbTokioPostgres, Peer::TokioPostgres, workload)
+                        .map_or_else(|| "–".into(), |r| format!("{r:.2}x")),
+                );
+            }
             let _ = writeln!(out, "| {} |", cells.join(" | "));
         }
     }
@@ -270,11 +297,15 @@ pub fn render_instructions(results: &[EngineInstructions], iterations: u64) -> S
     render_in_operation(&mut out, results, &peers, base);
     out.push('\n');
     for result in results {
-        for limit in [base, Peer::Sqlx] {
+        for (foxdb, limit) in [
+            (Peer::Foxdb, base),
+            (Peer::Foxdb, Peer::Sqlx),
+            (Peer::FoxdbTokioPostgres, Peer::TokioPostgres),
+        ] {
             for (target, workloads, bound) in INSTRUCTION_TARGETS {
                 let ratios: Vec<(Workload, f64)> = workloads
                     .iter()
-                    .filter_map(|w| Some((*w, result.ratio(Peer::Foxdb, limit, *w)?)))
+                    .filter_map(|w| Some((*w, result.ratio(foxdb, limit, *w)?)))
                     .collect();
                 if ratios.is_empty() {
                     continue;
@@ -284,8 +315,9 @@ pub fn render_instructions(results: &[EngineInstructions], iterations: u64) -> S
                 let met = ratios.iter().filter(|(_, r)| *r <= bound).count();
                 let _ = writeln!(
                     out,
-                    "{}: foxdb {target} of {}: {met} of {} ({})",
+                    "{}: {} {target} of {}: {met} of {} ({})",
                     result.engine,
+                    foxdb.title(),
                     limit.title(),
                     ratios.len(),
                     shown.join(", ")

@@ -53,9 +53,14 @@ pub(super) struct Foxdb {
 }
 
 impl Foxdb {
-    pub(super) async fn connect(url: &str) -> Result<Self> {
+    /// A pool with foxdb's default settings, PostgreSQL on `driver`.
+    pub(super) async fn connect(url: &str, driver: foxdb::PostgresDriver) -> Result<Self> {
+        let options = foxdb::PoolOptions {
+            postgres_driver: driver,
+            ..foxdb::PoolOptions::default()
+        };
         Ok(Self {
-            database: Database::connect(url).await?,
+            database: Database::connect_with(url, &options).await?,
         })
     }
 }

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
-use ::foxdb::{Backend, DatabaseUrl};
+use ::foxdb::{Backend, DatabaseUrl, PostgresDriver};
 use anyhow::{Context, Result, bail, ensure};
 
 use crate::dataset::{self, NewUser};
@@ -34,8 +34,11 @@ pub enum Peer {
     Sqlx,
     /// The same on one bare sqlx connection, no pool: the instruction counts' limit.
     SqlxBare,
-    /// The foxdb client.
+    /// The foxdb client (PostgreSQL on sqlx, its default driver).
     Foxdb,
+    /// The foxdb client with PostgreSQL on tokio-postgres
+    /// (`PoolOptions::postgres_driver`; PostgreSQL only).
+    FoxdbTokioPostgres,
     /// SeaORM 2.0 (PostgreSQL only here).
     Seaorm,
     /// Diesel 2.3, synchronous, one connection (PostgreSQL only here).
@@ -50,9 +53,10 @@ pub enum Peer {
 impl Peer {
     /// Every peer of the wall-clock table, in the order of its columns; raw sqlx first (the
     /// ratios' base).
-    pub const ALL: [Peer; 6] = [
+    pub const ALL: [Peer; 7] = [
         Self::Sqlx,
         Self::Foxdb,
+        Self::FoxdbTokioPostgres,
         Self::Seaorm,
         Self::Diesel,
         Self::TokioPostgres,
@@ -61,10 +65,11 @@ impl Peer {
 
     /// Every peer of the instruction counts (the Rust ones), raw sqlx on a bare connection
     /// first (the ratios' base).
-    pub const RUST: [Peer; 6] = [
+    pub const RUST: [Peer; 7] = [
         Self::SqlxBare,
         Self::TokioPostgres,
         Self::Foxdb,
+        Self::FoxdbTokioPostgres,
         Self::Sqlx,
         Self::Seaorm,
         Self::Diesel,
@@ -76,6 +81,7 @@ impl Peer {
             Self::Sqlx => "sqlx",
             Self::SqlxBare => "sqlx-bare",
             Self::Foxdb => "foxdb",
+            Self::FoxdbTokioPostgres => "foxdb-tokio-postgres",
             Self::Seaorm => "seaorm",
             Self::Diesel => "diesel",
             Self::TokioPostgres => "tokio-postgres",
@@ -89,6 +95,7 @@ impl Peer {
             Self::Sqlx => "sqlx",
             Self::SqlxBare => "sqlx (bare)",
             Self::Foxdb => "foxdb",
+            Self::FoxdbTokioPostgres => "foxdb (tokio-postgres)",
             Self::Seaorm => "SeaORM",
             Self::Diesel => "Diesel",
             Self::TokioPostgres => "tokio-postgres",
@@ -96,8 +103,8 @@ impl Peer {
         }
     }
 
-    /// Whether the benchmark runs this peer on `backend`: the ORMs and tokio-postgres are
-    /// compared on PostgreSQL, raw sqlx and foxdb on every engine.
+    /// Whether the benchmark runs this peer on `backend`: the ORMs, tokio-postgres and foxdb
+    /// on tokio-postgres are compared on PostgreSQL, raw sqlx and foxdb on every engine.
     pub fn runs_on(self, backend: Backend) -> bool {
         matches!(self, Self::Sqlx | Self::SqlxBare | Self::Foxdb) || backend == Backend::Postgres
     }
@@ -330,7 +337,13 @@ pub async fn run_counted(
     match peer {
         Peer::Sqlx => count(&mut sqlx::RawSqlx::connect(url).await?, iterations).await,
         Peer::SqlxBare => count(&mut sqlx::RawSqlx::connect_bare(url).await?, iterations).await,
-        Peer::Foxdb => count(&mut foxdb::Foxdb::connect(url).await?, iterations).await,
+        Peer::Foxdb => {
+            count(&mut foxdb::Foxdb::connect(url, PostgresDriver::Sqlx).await?, iterations).await
+        }
+        Peer::FoxdbTokioPostgres => {
+            let mut client = foxdb::Foxdb::connect(url, PostgresDriver::TokioPostgres).await?;
+            count(&mut client, iterations).await
+        }
         Peer::Seaorm => count(&mut seaorm::SeaOrm::connect(url).await?, iterations).await,
         Peer::Diesel => count(&mut diesel::Diesel::connect(url)?, iterations).await,
         Peer::TokioPostgres => {
@@ -359,7 +372,13 @@ pub async fn run(peer: Peer, url: &str, sampling: Sampling) -> Result<Vec<Measur
     match peer {
         Peer::Sqlx => measure(&mut sqlx::RawSqlx::connect(url).await?, sampling).await,
         Peer::SqlxBare => measure(&mut sqlx::RawSqlx::connect_bare(url).await?, sampling).await,
-        Peer::Foxdb => measure(&mut foxdb::Foxdb::connect(url).await?, sampling).await,
+        Peer::Foxdb => {
+            measure(&mut foxdb::Foxdb::connect(url, PostgresDriver::Sqlx).await?, sampling).await
+        }
+        Peer::FoxdbTokioPostgres => {
+            let mut client = foxdb::Foxdb::connect(url, PostgresDriver::TokioPostgres).await?;
+            measure(&mut client, sampling).await
+        }
         Peer::Seaorm => measure(&mut seaorm::SeaOrm::connect(url).await?, sampling).await,
         Peer::Diesel => measure(&mut diesel::Diesel::connect(url)?, sampling).await,
         Peer::TokioPostgres => {
