@@ -44,6 +44,8 @@ test: services test-rust crds-check chart-check client-deps-check
 # The default workspace members: everything but bench/ (linted by `make lint`, run by `make bench`).
 test-rust:
 	$(CARGO) test --all-targets
+	# The client's tests again with PostgreSQL on its other driver (sqlx).
+	CARGO=$(CARGO) bash e2e/client-tests-on-sqlx.sh
 	$(CARGO) test --doc
 	# foxdb with one engine compiled in: a compiled-out engine is refused with its feature.
 	$(CARGO) test -p foxdb --no-default-features --features sqlite --lib

@@ -45,27 +45,27 @@ pub struct PoolOptions {
 
 /// The driver a PostgreSQL pool runs its statements on. Both speak to the same server with the
 /// same TLS rules, bind values with the same types and decode rows into the same Rust types;
-/// the choice is about speed (see docs/performance.md).
+/// tokio-postgres, the default, does less work per row (see docs/performance.md).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum PostgresDriver {
-    /// sqlx.
-    #[default]
-    Sqlx,
     /// tokio-postgres: statements, transactions and COPY run on tokio-postgres connections of
     /// foxdb's own pool. Change-log listeners, two-phase-commit branches and schema reads,
     /// which hold a whole session, take a sqlx connection with the same settings.
+    #[default]
     TokioPostgres,
+    /// sqlx, for everything.
+    Sqlx,
 }
 
 impl PostgresDriver {
-    /// The driver the `FOXDB_POSTGRES_DRIVER` environment variable names (`sqlx` or
-    /// `tokio-postgres`), else sqlx. A value naming neither is logged (target `foxdb::pool`)
-    /// and sqlx used.
+    /// The driver the `FOXDB_POSTGRES_DRIVER` environment variable names (`tokio-postgres` or
+    /// `sqlx`), else tokio-postgres. A value naming neither is logged (target `foxdb::pool`) and
+    /// the default used.
     pub fn from_env() -> Self {
         match std::env::var("FOXDB_POSTGRES_DRIVER") {
             Err(_) => Self::default(),
             Ok(name) => name.parse().unwrap_or_else(|unknown: String| {
-                tracing::warn!(target: "foxdb::pool", "{unknown}; using sqlx");
+                tracing::warn!(target: "foxdb::pool", "{unknown}; using tokio-postgres");
                 Self::default()
             }),
         }
@@ -88,7 +88,7 @@ impl std::str::FromStr for PostgresDriver {
             "sqlx" => Ok(Self::Sqlx),
             "tokio-postgres" | "tokio_postgres" => Ok(Self::TokioPostgres),
             other => Err(format!(
-                "FOXDB_POSTGRES_DRIVER={other:?} names no PostgreSQL driver (sqlx, tokio-postgres)"
+                "FOXDB_POSTGRES_DRIVER={other:?} names no PostgreSQL driver (tokio-postgres, sqlx)"
             )),
         }
     }

@@ -1,8 +1,8 @@
 //! PostgreSQL on either driver ([`foxdb::PostgresDriver`]) against the real server: the pool
 //! runs on the driver it was given, values and rows mean the same on both, and what the
 //! tokio-postgres pool does on its own (transactions left open, prepared statements kept per
-//! connection, TLS) holds. The whole client suite also runs with PostgreSQL on tokio-postgres
-//! (`FOXDB_POSTGRES_DRIVER=tokio-postgres`, `make test`).
+//! connection, TLS) holds. The whole client suite runs on the default (tokio-postgres) and again
+//! with PostgreSQL on sqlx (`FOXDB_POSTGRES_DRIVER=sqlx`, `make test`).
 
 use std::time::Duration;
 
