@@ -597,12 +597,11 @@ impl Database {
     /// Open and idle connections of the pool now.
     pub fn pool_state(&self) -> PoolState {
         // Kept connections are idle too: the next statement takes one.
-        let (open, idle) =
-            on_engine!(&self.pool, Pool(p) => (p.pool.size(), p.pool.num_idle() + p.kept.len()),
-                Pool::TokioPostgres(p) => {
-                    let (open, idle) = p.state();
-                    (open, idle as usize)
-                });
+        let (open, idle) = on_engine!(&self.pool, Pool(p) => (p.pool.size(), p.pool.num_idle() + p.kept.len()),
+        Pool::TokioPostgres(p) => {
+            let (open, idle) = p.state();
+            (open, idle as usize)
+        });
         PoolState {
             open,
             idle: u32::try_from(idle).unwrap_or(u32::MAX),

@@ -4,9 +4,9 @@ use sqlx::Row as _;
 
 use crate::Backend;
 use crate::backend::on_engine;
-use crate::error::{Error, Result};
 #[cfg(feature = "postgres")]
 use crate::backend::postgres_tokio as tokio_pg;
+use crate::error::{Error, Result};
 
 /// One row of a result. Only the engines compiled in (foxdb's `postgres`, `mysql` and `sqlite`
 /// cargo features) have a variant.
@@ -154,8 +154,11 @@ native_columns!(
 
 // Text: text-like columns, and on tokio-postgres enum labels too (sqlx reads those as text on
 // PostgreSQL when the statement casts them, which foxdb's statements do).
-from_column!(String, |row, column| on_engine!(row, Row(r) => r.try_get(column),
-    Row::TokioPostgres(r) => tokio_pg::get_text(r, column)));
+from_column!(
+    String,
+    |row, column| on_engine!(row, Row(r) => r.try_get(column),
+    Row::TokioPostgres(r) => tokio_pg::get_text(r, column))
+);
 
 // Integers decode into any integer field whose range holds the value, on every engine: MySQL's
 // and SQLite's drivers do so, PostgreSQL's wants the column's exact width (an `i64` field over

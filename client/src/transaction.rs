@@ -464,17 +464,17 @@ impl Transaction {
         known.check_parameters(backend, sql, values)?;
         let statement = known.sql();
         let executed = on_engine!(&mut self.inner, Inner(t) => bind_all(sqlx::query(statement), values)
-            .execute(&mut **t)
+        .execute(&mut **t)
+        .await
+        .map(Executed::from),
+        Inner::TokioPostgres(t) => t
+            .session()
+            .execute(sql, values)
             .await
-            .map(Executed::from),
-            Inner::TokioPostgres(t) => t
-                .session()
-                .execute(sql, values)
-                .await
-                .map(|rows_affected| Executed {
-                    rows_affected,
-                    last_insert_id: None,
-                }));
+            .map(|rows_affected| Executed {
+                rows_affected,
+                last_insert_id: None,
+            }));
         self.stats
             .record_statement(&known, started.elapsed(), executed.is_err());
         executed.map_err(|e| Error::query(backend, Some(sql), e))
@@ -564,7 +564,7 @@ impl Executor for &mut Transaction {
         let started = std::time::Instant::now();
         let known = self.stats.statement(statement);
         let copied = match &mut self.inner {
-            Inner::Postgres(t) => crate::backend::postgres_copy_in(&mut **t, statement, data).await,
+            Inner::Postgres(t) => crate::backend::postgres_copy_in(t, statement, data).await,
             Inner::TokioPostgres(t) => t.session().copy_in(statement, data).await,
             #[cfg(any(feature = "mysql", feature = "sqlite"))]
             _ => return Ok(None),

@@ -80,7 +80,9 @@ async fn every_value_binds_and_reads_back_the_same_on_both_drivers() {
     let insert = "INSERT INTO kinds VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
     for (id, driver) in [(1, DRIVERS[0]), (2, DRIVERS[1])] {
         let db = connect(&test, driver, 1).await;
-        db.execute(insert, &row(id)).await.unwrap_or_else(|e| panic!("{driver:?}: {e}"));
+        db.execute(insert, &row(id))
+            .await
+            .unwrap_or_else(|e| panic!("{driver:?}: {e}"));
     }
     let mut read = Vec::new();
     for driver in DRIVERS {
@@ -94,21 +96,39 @@ async fn every_value_binds_and_reads_back_the_same_on_both_drivers() {
             let values = (
                 row.get::<i64>("id").expect("id"),
                 // Any integer column into any integer field whose range holds the value.
-                (row.get::<i16>("small").expect("small"), row.get::<i64>("small").expect("small")),
-                (row.get::<i32>("whole").expect("whole"), row.get::<i64>("whole").expect("whole")),
+                (
+                    row.get::<i16>("small").expect("small"),
+                    row.get::<i64>("small").expect("small"),
+                ),
+                (
+                    row.get::<i32>("whole").expect("whole"),
+                    row.get::<i64>("whole").expect("whole"),
+                ),
                 row.get::<bool>("flag").expect("flag"),
                 row.get::<f64>("ratio").expect("ratio"),
                 // A `real` column into an `f64` field too.
-                (row.get::<f32>("single").expect("single"), row.get::<f64>("single").expect("single")),
-                (row.get::<String>("label").expect("label"), row.get::<String>("name").expect("name")),
+                (
+                    row.get::<f32>("single").expect("single"),
+                    row.get::<f64>("single").expect("single"),
+                ),
+                (
+                    row.get::<String>("label").expect("label"),
+                    row.get::<String>("name").expect("name"),
+                ),
                 row.get::<Vec<u8>>("raw").expect("raw"),
                 row.get::<uuid::Uuid>("key").expect("key"),
                 row.get::<chrono::DateTime<chrono::Utc>>("at").expect("at"),
                 row.get::<chrono::NaiveDateTime>("local").expect("local"),
-                (row.get::<chrono::NaiveDate>("day").expect("day"), row.get::<chrono::NaiveTime>("clock").expect("clock")),
+                (
+                    row.get::<chrono::NaiveDate>("day").expect("day"),
+                    row.get::<chrono::NaiveTime>("clock").expect("clock"),
+                ),
                 row.get::<serde_json::Value>("doc").expect("doc"),
                 row.get::<rust_decimal::Decimal>("amount").expect("amount"),
-                (row.get::<Option<String>>("note").expect("note"), row.get::<Option<i64>>("whole").expect("whole")),
+                (
+                    row.get::<Option<String>>("note").expect("note"),
+                    row.get::<Option<i64>>("whole").expect("whole"),
+                ),
             );
             let shown = format!(
                 "{:?} {:?} {:?} {:?} {:?} {:?}",
@@ -129,7 +149,10 @@ async fn every_value_binds_and_reads_back_the_same_on_both_drivers() {
         let null = rows[0].get::<String>("note").expect_err("NULL into String");
         assert!(null.to_string().contains("note"), "{driver:?}: {null}");
         let missing = rows[0].get::<String>("nope").expect_err("no such column");
-        assert!(missing.to_string().contains("nope"), "{driver:?}: {missing}");
+        assert!(
+            missing.to_string().contains("nope"),
+            "{driver:?}: {missing}"
+        );
     }
     // Both rows, read by both drivers, decode alike.
     assert_eq!(read.len(), 4);
@@ -144,23 +167,40 @@ async fn a_null_takes_the_type_of_where_it_is_used_and_text_is_cast_by_the_state
     let test = TestDatabase::create(Backend::Postgres).await;
     for driver in DRIVERS {
         let db = connect(&test, driver, 1).await;
-        db.execute("CREATE TABLE IF NOT EXISTS n (id bigint, at date, amount numeric)", &[])
-            .await
-            .expect("table");
-        db.execute("INSERT INTO n VALUES ($1, $2, $3)", &[Value::Null, Value::Null, Value::Null])
-            .await
-            .unwrap_or_else(|e| panic!("{driver:?}: untyped NULLs: {e}"));
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS n (id bigint, at date, amount numeric)",
+            &[],
+        )
+        .await
+        .expect("table");
+        db.execute(
+            "INSERT INTO n VALUES ($1, $2, $3)",
+            &[Value::Null, Value::Null, Value::Null],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{driver:?}: untyped NULLs: {e}"));
         db.execute(
             "INSERT INTO n VALUES ($1, CAST($2 AS date), CAST($3 AS numeric))",
-            &[Value::Int(1), Value::Text("2026-12-06".into()), Value::Text("1.50".into())],
+            &[
+                Value::Int(1),
+                Value::Text("2026-12-06".into()),
+                Value::Text("1.50".into()),
+            ],
         )
         .await
         .unwrap_or_else(|e| panic!("{driver:?}: text cast by the statement: {e}"));
         let rows = db
-            .fetch_all("SELECT CAST(amount AS text) FROM n WHERE id = $1", &[Value::Int(1)])
+            .fetch_all(
+                "SELECT CAST(amount AS text) FROM n WHERE id = $1",
+                &[Value::Int(1)],
+            )
             .await
             .expect("read");
-        assert_eq!(rows[0].get_at::<String>(0).expect("amount"), "1.50", "{driver:?}");
+        assert_eq!(
+            rows[0].get_at::<String>(0).expect("amount"),
+            "1.50",
+            "{driver:?}"
+        );
         db.execute("DROP TABLE n", &[]).await.expect("drop");
     }
 }
@@ -169,14 +209,21 @@ async fn a_null_takes_the_type_of_where_it_is_used_and_text_is_cast_by_the_state
 async fn a_transaction_dropped_open_is_rolled_back_and_its_connection_reused() {
     let test = TestDatabase::create(Backend::Postgres).await;
     let db = connect(&test, PostgresDriver::TokioPostgres, 1).await;
-    db.execute("CREATE TABLE t (id bigint PRIMARY KEY)", &[]).await.expect("table");
+    db.execute("CREATE TABLE t (id bigint PRIMARY KEY)", &[])
+        .await
+        .expect("table");
     {
         let mut tx = db.begin(None).await.expect("begin");
-        tx.execute("INSERT INTO t VALUES (1)", &[]).await.expect("insert");
+        tx.execute("INSERT INTO t VALUES (1)", &[])
+            .await
+            .expect("insert");
         // Dropped without commit.
     }
     // One connection: the next statement waits for the rollback, then runs on it.
-    let count: i64 = db.fetch_all("SELECT count(*) FROM t", &[]).await.expect("count")[0]
+    let count: i64 = db
+        .fetch_all("SELECT count(*) FROM t", &[])
+        .await
+        .expect("count")[0]
         .get_at(0)
         .expect("count");
     assert_eq!(count, 0, "the dropped transaction's insert is gone");
@@ -184,13 +231,26 @@ async fn a_transaction_dropped_open_is_rolled_back_and_its_connection_reused() {
     assert_eq!((state.open, state.idle), (1, 1), "{state:?}");
     // A failed statement inside a transaction aborts it; the rollback makes the connection
     // usable again.
-    let mut tx = db.begin(Some(foxdb::Isolation::Serializable)).await.expect("begin");
-    tx.execute("INSERT INTO t VALUES (2)", &[]).await.expect("insert");
-    let duplicate = tx.execute("INSERT INTO t VALUES (2)", &[]).await.expect_err("duplicate");
-    assert!(matches!(duplicate, foxdb::Error::UniqueViolation { .. }), "{duplicate:?}");
+    let mut tx = db
+        .begin(Some(foxdb::Isolation::Serializable))
+        .await
+        .expect("begin");
+    tx.execute("INSERT INTO t VALUES (2)", &[])
+        .await
+        .expect("insert");
+    let duplicate = tx
+        .execute("INSERT INTO t VALUES (2)", &[])
+        .await
+        .expect_err("duplicate");
+    assert!(
+        matches!(duplicate, foxdb::Error::UniqueViolation { .. }),
+        "{duplicate:?}"
+    );
     tx.rollback().await.expect("rollback");
     let mut tx = db.begin(None).await.expect("begin");
-    tx.execute("INSERT INTO t VALUES (3)", &[]).await.expect("insert");
+    tx.execute("INSERT INTO t VALUES (3)", &[])
+        .await
+        .expect("insert");
     tx.commit().await.expect("commit");
     let ids: Vec<i64> = db
         .fetch_all("SELECT id FROM t ORDER BY id", &[])
@@ -211,14 +271,23 @@ async fn many_statement_texts_on_one_connection_keep_running() {
     for round in 0..2 {
         for i in 0..600_i64 {
             let sql = format!("SELECT CAST($1 AS bigint) + {i}");
-            let rows = db.fetch_all(&sql, &[Value::Int(round)]).await.expect("select");
+            let rows = db
+                .fetch_all(&sql, &[Value::Int(round)])
+                .await
+                .expect("select");
             assert_eq!(rows[0].get_at::<i64>(0).expect("sum"), round + i);
         }
     }
     // The same text with other parameter types is prepared again for them.
-    let typed = db.fetch_all("SELECT $1", &[Value::Int(5)]).await.expect("int");
+    let typed = db
+        .fetch_all("SELECT $1", &[Value::Int(5)])
+        .await
+        .expect("int");
     assert_eq!(typed[0].get_at::<i64>(0).expect("int"), 5);
-    let texted = db.fetch_all("SELECT $1", &[Value::Text("five".into())]).await.expect("text");
+    let texted = db
+        .fetch_all("SELECT $1", &[Value::Text("five".into())])
+        .await
+        .expect("text");
     assert_eq!(texted[0].get_at::<String>(0).expect("text"), "five");
 }
 
@@ -231,11 +300,20 @@ async fn a_pool_that_is_full_waits_then_gives_up_after_the_acquire_timeout() {
         postgres_driver: PostgresDriver::TokioPostgres,
         ..PoolOptions::default()
     };
-    let db = Database::connect_with(test.url(), &options).await.expect("connect");
+    let db = Database::connect_with(test.url(), &options)
+        .await
+        .expect("connect");
     let held = db.begin(None).await.expect("the only connection");
     let started = std::time::Instant::now();
-    let error = db.fetch_all("SELECT 1", &[]).await.expect_err("no connection free");
-    assert!(started.elapsed() >= Duration::from_millis(250), "{:?}", started.elapsed());
+    let error = db
+        .fetch_all("SELECT 1", &[])
+        .await
+        .expect_err("no connection free");
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(error.to_string().contains("timed out"), "{error}");
     held.rollback().await.expect("rollback");
     db.fetch_all("SELECT 1", &[]).await.expect("free again");
@@ -269,6 +347,11 @@ fn the_driver_is_named_as_the_environment_variable_names_it() {
     for driver in DRIVERS {
         assert_eq!(driver.as_str().parse::<PostgresDriver>(), Ok(driver));
     }
-    let unknown = "libpq".parse::<PostgresDriver>().expect_err("no such driver");
-    assert!(unknown.contains("libpq") && unknown.contains("tokio-postgres"), "{unknown}");
+    let unknown = "libpq"
+        .parse::<PostgresDriver>()
+        .expect_err("no such driver");
+    assert!(
+        unknown.contains("libpq") && unknown.contains("tokio-postgres"),
+        "{unknown}"
+    );
 }

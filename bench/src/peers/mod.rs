@@ -338,7 +338,11 @@ pub async fn run_counted(
         Peer::Sqlx => count(&mut sqlx::RawSqlx::connect(url).await?, iterations).await,
         Peer::SqlxBare => count(&mut sqlx::RawSqlx::connect_bare(url).await?, iterations).await,
         Peer::Foxdb => {
-            count(&mut foxdb::Foxdb::connect(url, PostgresDriver::Sqlx).await?, iterations).await
+            count(
+                &mut foxdb::Foxdb::connect(url, PostgresDriver::Sqlx).await?,
+                iterations,
+            )
+            .await
         }
         Peer::FoxdbTokioPostgres => {
             let mut client = foxdb::Foxdb::connect(url, PostgresDriver::TokioPostgres).await?;
@@ -373,7 +377,11 @@ pub async fn run(peer: Peer, url: &str, sampling: Sampling) -> Result<Vec<Measur
         Peer::Sqlx => measure(&mut sqlx::RawSqlx::connect(url).await?, sampling).await,
         Peer::SqlxBare => measure(&mut sqlx::RawSqlx::connect_bare(url).await?, sampling).await,
         Peer::Foxdb => {
-            measure(&mut foxdb::Foxdb::connect(url, PostgresDriver::Sqlx).await?, sampling).await
+            measure(
+                &mut foxdb::Foxdb::connect(url, PostgresDriver::Sqlx).await?,
+                sampling,
+            )
+            .await
         }
         Peer::FoxdbTokioPostgres => {
             let mut client = foxdb::Foxdb::connect(url, PostgresDriver::TokioPostgres).await?;

@@ -13,7 +13,9 @@ pub(crate) trait ColumnIndex: Copy + std::fmt::Display {
 
 impl ColumnIndex for &str {
     fn position(self, row: &Row) -> Option<usize> {
-        row.columns().iter().position(|column| column.name() == self)
+        row.columns()
+            .iter()
+            .position(|column| column.name() == self)
     }
 }
 
@@ -73,10 +75,7 @@ pub(crate) fn is_null(row: &Row, column: impl ColumnIndex) -> Result<bool, sqlx:
 struct Nullness(bool);
 
 impl<'a> FromSql<'a> for Nullness {
-    fn from_sql(
-        _: &Type,
-        _: &'a [u8],
-    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+    fn from_sql(_: &Type, _: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
         Ok(Self(false))
     }
 
@@ -101,7 +100,10 @@ pub(crate) fn get_text(row: &Row, column: impl ColumnIndex) -> Result<String, sq
 struct Text(String);
 
 impl<'a> FromSql<'a> for Text {
-    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+    fn from_sql(
+        ty: &Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
         let _ = ty;
         Ok(Self(std::str::from_utf8(raw)?.to_string()))
     }

@@ -81,7 +81,10 @@ impl sqlx::error::DatabaseError for ServerError {
 /// error (with its kind, so "connection refused" reads as such); TLS failures are TLS errors.
 pub(crate) fn driver_error(error: tokio_postgres::Error) -> sqlx::Error {
     if error.as_db_error().is_some() {
-        return match error.into_source().map(|source| source.downcast::<DbError>()) {
+        return match error
+            .into_source()
+            .map(|source| source.downcast::<DbError>())
+        {
             Some(Ok(server)) => sqlx::Error::Database(Box::new(ServerError(server))),
             Some(Err(other)) => sqlx::Error::Protocol(other.to_string()),
             None => sqlx::Error::Protocol("server error without details".into()),
@@ -99,7 +102,11 @@ pub(crate) fn driver_error(error: tokio_postgres::Error) -> sqlx::Error {
         Some(source) if tls => sqlx::Error::Tls(source),
         Some(source) => match source.downcast::<std::io::Error>() {
             // A certificate the client refused surfaces as an I/O error around rustls's.
-            Ok(io) if io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => {
+            Ok(io)
+                if io
+                    .get_ref()
+                    .is_some_and(|inner| inner.is::<rustls::Error>()) =>
+            {
                 sqlx::Error::Tls(io)
             }
             Ok(io) => sqlx::Error::Io(*io),

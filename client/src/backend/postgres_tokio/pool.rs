@@ -78,7 +78,9 @@ impl TokioPgPool {
             shared: Arc::new(Shared {
                 config,
                 tls,
-                permits: Arc::new(tokio::sync::Semaphore::new(settings.max_connections as usize)),
+                permits: Arc::new(tokio::sync::Semaphore::new(
+                    settings.max_connections as usize,
+                )),
                 settings,
                 idle: Mutex::default(),
                 open: AtomicU32::new(0),
@@ -151,13 +153,13 @@ impl TokioPgPool {
                 shared.open.fetch_sub(1, Ordering::Relaxed);
                 continue;
             }
-            if idle.suspect || idle_for >= shared.settings.ping_after_idle {
-                if let Err(error) = session.ping().await {
-                    // Expected after a server restart: closed, and the next one tried.
-                    tracing::debug!(%error, "an idle connection failed its ping");
-                    shared.open.fetch_sub(1, Ordering::Relaxed);
-                    continue;
-                }
+            if (idle.suspect || idle_for >= shared.settings.ping_after_idle)
+                && let Err(error) = session.ping().await
+            {
+                // Expected after a server restart: closed, and the next one tried.
+                tracing::debug!(%error, "an idle connection failed its ping");
+                shared.open.fetch_sub(1, Ordering::Relaxed);
+                continue;
             }
             return Ok(Pooled {
                 session: Some(session),

@@ -106,7 +106,8 @@ impl Session {
         let middle = generations.len() / 2;
         let (_, cutoff, _) = generations.select_nth_unstable(middle);
         let cutoff = *cutoff;
-        self.prepared.retain(|_, prepared| prepared.generation > cutoff);
+        self.prepared
+            .retain(|_, prepared| prepared.generation > cutoff);
     }
 
     /// Runs a query, handing each row to `each` as it arrives.
@@ -135,7 +136,11 @@ impl Session {
     }
 
     /// Runs a statement; returns the rows it affected.
-    pub(crate) async fn execute(&mut self, sql: &str, values: &[Value]) -> Result<u64, sqlx::Error> {
+    pub(crate) async fn execute(
+        &mut self,
+        sql: &str,
+        values: &[Value],
+    ) -> Result<u64, sqlx::Error> {
         let statement = self.prepared(sql, values).await?;
         self.client
             .execute_raw(&statement, values.iter().map(Parameter))
@@ -156,7 +161,11 @@ impl Session {
 
     /// Runs `statement` (`COPY ... FROM STDIN`) and sends `data` (the COPY text format);
     /// returns the rows loaded. A failure part-way aborts the COPY: no row is loaded.
-    pub(crate) async fn copy_in(&mut self, statement: &str, data: &str) -> Result<u64, sqlx::Error> {
+    pub(crate) async fn copy_in(
+        &mut self,
+        statement: &str,
+        data: &str,
+    ) -> Result<u64, sqlx::Error> {
         use futures_util::SinkExt as _;
         let sink = self
             .client

@@ -76,12 +76,11 @@ pub(crate) fn client_config(
         }
     }
     let verifier: Arc<dyn ServerCertVerifier> = match mode {
-        PgSslMode::VerifyFull => WebPkiServerVerifier::builder_with_provider(
-            Arc::new(roots),
-            provider.clone(),
-        )
-        .build()
-        .map_err(|e| TlsRefused(e.to_string()))?,
+        PgSslMode::VerifyFull => {
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                .build()
+                .map_err(|e| TlsRefused(e.to_string()))?
+        }
         PgSslMode::VerifyCa => Arc::new(ChainOnly(
             WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
                 .build()
@@ -249,9 +248,8 @@ where
 {
     type Stream = RustlsStream<S>;
     type Error = std::io::Error;
-    type Future = std::pin::Pin<
-        Box<dyn Future<Output = Result<RustlsStream<S>, std::io::Error>> + Send>,
-    >;
+    type Future =
+        std::pin::Pin<Box<dyn Future<Output = Result<RustlsStream<S>, std::io::Error>> + Send>>;
 
     fn connect(self, stream: S) -> Self::Future {
         Box::pin(async move {

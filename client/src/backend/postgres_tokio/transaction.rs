@@ -25,7 +25,10 @@ impl TokioPgTransaction {
     }
 
     /// The transaction's connection.
-    #[allow(clippy::missing_panics_doc, reason = "taken only when the transaction ends")]
+    #[allow(
+        clippy::missing_panics_doc,
+        reason = "taken only when the transaction ends"
+    )]
     pub(crate) fn session(&mut self) -> &mut Session {
         self.connection
             .as_mut()
