@@ -780,7 +780,9 @@ impl Database {
                 if fetched.is_err() {
                     connection.failed();
                 }
-                (fetched, std::time::Instant::now())
+                let finished = std::time::Instant::now();
+                connection.release_at(finished);
+                (fetched, finished)
             }
             Err(error) => (Err(error), std::time::Instant::now()),
         });
@@ -849,7 +851,9 @@ impl Database {
                 if executed.is_err() {
                     connection.failed();
                 }
-                (executed, std::time::Instant::now())
+                let finished = std::time::Instant::now();
+                connection.release_at(finished);
+                (executed, finished)
             }
             Err(error) => (Err(error), std::time::Instant::now()),
         });

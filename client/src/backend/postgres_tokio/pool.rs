@@ -129,12 +129,14 @@ impl TokioPgPool {
         if shared.closed.load(Ordering::Acquire) {
             return Err(sqlx::Error::PoolClosed);
         }
+        // The waits below are boxed: they are the rare paths, and the statement's future
+        // (moved whole on every statement) stays small without them.
         let permit = match shared.permits.clone().try_acquire_owned() {
             Ok(permit) => permit,
-            Err(_) => tokio::time::timeout(
+            Err(_) => Box::pin(tokio::time::timeout(
                 shared.settings.acquire_timeout,
                 shared.permits.clone().acquire_owned(),
-            )
+            ))
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)?
             .map_err(|_| sqlx::Error::PoolClosed)?,
@@ -154,7 +156,7 @@ impl TokioPgPool {
                 continue;
             }
             if (idle.suspect || idle_for >= shared.settings.ping_after_idle)
-                && let Err(error) = session.ping().await
+                && let Err(error) = Box::pin(session.ping()).await
             {
                 // Expected after a server restart: closed, and the next one tried.
                 tracing::debug!(%error, "an idle connection failed its ping");
@@ -168,10 +170,10 @@ impl TokioPgPool {
                 suspect: false,
             });
         }
-        let session = tokio::time::timeout(
+        let session = Box::pin(tokio::time::timeout(
             shared.settings.acquire_timeout,
             Session::connect(&shared.config, shared.tls.as_ref()),
-        )
+        ))
         .await
         .map_err(|_| sqlx::Error::PoolTimedOut)??;
         shared.open.fetch_add(1, Ordering::Relaxed);
@@ -249,8 +251,13 @@ impl Pooled {
     }
 }
 
-impl Drop for Pooled {
-    fn drop(&mut self) {
+impl Pooled {
+    /// Gives the connection back, idle since `at` (the statement's end, already read).
+    pub(crate) fn release_at(mut self, at: Instant) {
+        self.give_back(at);
+    }
+
+    fn give_back(&mut self, at: Instant) {
         let Some(session) = self.session.take() else {
             return;
         };
@@ -264,8 +271,16 @@ impl Drop for Pooled {
             .unwrap_or_else(PoisonError::into_inner)
             .push(Idle {
                 session,
-                since: Instant::now(),
+                since: at,
                 suspect: self.suspect,
             });
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        if self.session.is_some() {
+            self.give_back(Instant::now());
+        }
     }
 }

@@ -79,9 +79,8 @@ impl Session {
             return Ok(kept.statement.clone());
         }
         let types: Vec<Type> = values.iter().map(parameter_type).collect();
-        let statement = self
-            .client
-            .prepare_typed(sql, &types)
+        // Boxed: preparing is the rare path (see the pool's checkout).
+        let statement = Box::pin(self.client.prepare_typed(sql, &types))
             .await
             .map_err(driver_error)?;
         if self.prepared.len() >= KEPT_STATEMENTS {
