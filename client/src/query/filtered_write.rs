@@ -327,7 +327,7 @@ impl<M: Model> FilteredWrite<M> for Update<M> {
             .flatten();
         shaped_statement(self, backend, shape, |values| {
             values.extend(self.assignments.iter().map(|(_, value)| value.clone()));
-            push_filter_values(self.scope.filter.as_ref(), values);
+            push_filter_values(backend, self.scope.filter.as_ref(), values);
         })
     }
 
@@ -447,7 +447,7 @@ impl<M: Model> FilteredWrite<M> for Delete<M> {
             .then(|| StatementShape::of_delete(backend, M::TABLE, self.scope.filter.as_ref()))
             .flatten();
         shaped_statement(self, backend, shape, |values| {
-            push_filter_values(self.scope.filter.as_ref(), values);
+            push_filter_values(backend, self.scope.filter.as_ref(), values);
         })
     }
 

@@ -107,7 +107,7 @@ mod join_path;
 mod json_path;
 pub mod like;
 pub(crate) mod render;
-mod rendered_statements;
+pub(crate) mod rendered_statements;
 mod select;
 mod selection;
 pub mod source;
@@ -139,5 +139,6 @@ pub use source::{Alias, Source};
 #[doc(hidden)]
 pub use write::upsert_statement;
 pub use write::{create, insert, insert_statement, patch, remove, save, upsert};
+pub(crate) use any_array::{ArrayType, array_type, push_list_values};
 pub(crate) use writer::EnumColumns;
 pub use writer::SqlWriter;

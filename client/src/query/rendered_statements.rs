@@ -31,6 +31,7 @@ use rustc_hash::{FxHashMap, FxHasher};
 
 use std::borrow::Cow;
 
+use super::any_array::{ArrayType, Element, HASHED_FROM, array_type, push_list_values};
 use super::ast::{Expr, Operator, SelectCore};
 use crate::Backend;
 use crate::connection::Value;
@@ -69,6 +70,26 @@ enum Role {
     Limit,
     /// A `SELECT`'s offset (the number, in `address`).
     Offset,
+    /// A column of the filter compared with a list (`IN`), alone or inside an `AND` of `of`
+    /// conditions; the list's form follows.
+    Listed { of: Option<u8> },
+    /// How a list is bound (see [`ListForm`]).
+    List(ListForm),
+    /// A name of an eager-loading level's link to its parents (the parent key's table and
+    /// column, and through a join table the join's names), by its position in the link.
+    Linked { position: u8 },
+}
+
+/// How a list of values is bound ([`super::any_array`]): its PostgreSQL array (the type's
+/// name in the part's `address` and `length`), its JSON array, or one placeholder per value
+/// (their number in `address`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum ListForm {
+    /// `= ANY(CAST($n AS type))`, or past [`HASHED_FROM`] values the `UNNEST` subquery.
+    Postgres { hashed: bool },
+    MySqlJson(Element),
+    SqliteJson(Element),
+    Placeholders,
 }
 
 /// The kind of statement a shape is of.
@@ -77,11 +98,13 @@ pub(super) enum Kind {
     Update,
     Delete,
     Select,
+    /// An eager-loading level's statement (`Relation::batch_sql`).
+    Relation,
 }
 
 /// The shape of one statement, built without allocating.
 #[derive(Debug)]
-pub(super) struct StatementShape {
+pub(crate) struct StatementShape {
     parts: [Part; MAX_PARTS],
     len: usize,
 }
@@ -127,7 +150,7 @@ impl StatementShape {
         for column in columns {
             shape.push(column, Role::Assigned)?;
         }
-        shape.push_filter(filter)?;
+        shape.push_filter(backend, filter)?;
         Some(shape)
     }
 
@@ -139,7 +162,7 @@ impl StatementShape {
         filter: Option<&Expr>,
     ) -> Option<Self> {
         let mut shape = Self::new(Kind::Delete, backend, table);
-        shape.push_filter(filter)?;
+        shape.push_filter(backend, filter)?;
         Some(shape)
     }
 
@@ -162,7 +185,7 @@ impl StatementShape {
             length: columns.len() as u64,
             role: Role::Selected,
         })?;
-        shape.push_filter(core.filter.as_ref())?;
+        shape.push_filter(backend, core.filter.as_ref())?;
         for term in &core.order {
             let (Cow::Borrowed(through), None) = (&term.column.source, &term.aggregate) else {
                 return None;
@@ -187,38 +210,84 @@ impl StatementShape {
         Some(shape)
     }
 
-    fn push_filter(&mut self, filter: Option<&Expr>) -> Option<()> {
+    /// The shape of an eager-loading level's statement on `table`: reading `columns` (every
+    /// column of the related model) through a link named by `link` (see [`Role::Linked`]),
+    /// for the parent keys `keys` (bound as `array`, see [`array_type`]), filtered, ordered
+    /// (`order`: column and whether descending, as written) and ranked per parent up to
+    /// `window_limit`; `None` as [`StatementShape::of_select`] for filters.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn of_relation(
+        backend: Backend,
+        table: &'static str,
+        columns: &'static [&'static str],
+        link: &[&'static str],
+        filter: Option<&Expr>,
+        order: &[(&'static str, bool)],
+        window_limit: Option<u64>,
+        keys: (Option<ArrayType>, usize),
+    ) -> Option<Self> {
+        let mut shape = Self::new(Kind::Relation, backend, table);
+        shape.push_part(Part {
+            address: columns.as_ptr() as usize as u64,
+            length: columns.len() as u64,
+            role: Role::Selected,
+        })?;
+        for (position, name) in link.iter().enumerate() {
+            let position = u8::try_from(position).ok()?;
+            shape.push(name, Role::Linked { position })?;
+        }
+        shape.push_part(list_part(keys.0, keys.1))?;
+        shape.push_filter(backend, filter)?;
+        for (column, descending) in order {
+            shape.push(
+                column,
+                Role::Ordered {
+                    descending: *descending,
+                },
+            )?;
+        }
+        if let Some(limit) = window_limit {
+            shape.push_part(Part {
+                address: limit,
+                length: 0,
+                role: Role::Limit,
+            })?;
+        }
+        Some(shape)
+    }
+
+    fn push_filter(&mut self, backend: Backend, filter: Option<&Expr>) -> Option<()> {
         match filter {
             None => Some(()),
-            Some(Expr::Compare {
-                column, operator, ..
-            }) => self.push(
-                column,
-                Role::Compared {
-                    operator: *operator,
-                    of: None,
-                },
-            ),
             Some(Expr::And(parts)) => {
                 let of = Some(u8::try_from(parts.len()).ok()?);
                 for part in parts {
-                    let Expr::Compare {
-                        column, operator, ..
-                    } = part
-                    else {
-                        return None;
-                    };
-                    self.push(
-                        column,
-                        Role::Compared {
-                            operator: *operator,
-                            of,
-                        },
-                    )?;
+                    self.push_condition(backend, part, of)?;
                 }
                 Some(())
             }
-            Some(_) => None,
+            Some(condition) => self.push_condition(backend, condition, None),
+        }
+    }
+
+    /// One comparison or list of a filter, alone or inside an `AND` of `of` conditions;
+    /// `None` for any other condition.
+    fn push_condition(&mut self, backend: Backend, condition: &Expr, of: Option<u8>) -> Option<()> {
+        match condition {
+            Expr::Compare {
+                column, operator, ..
+            } => self.push(
+                column,
+                Role::Compared {
+                    operator: *operator,
+                    of,
+                },
+            ),
+            Expr::In { column, values } => {
+                self.push(column, Role::Listed { of })?;
+                self.push_part(list_part(array_type(backend, values), values.len()))
+            }
+            _ => None,
         }
     }
 
@@ -245,7 +314,7 @@ thread_local! {
 
 /// The text of the statement of `shape`: kept from an earlier run on this thread, else
 /// `render`ed (and kept). Returns the text and, when rendered, the values `render` bound.
-pub(super) fn text_of<E>(
+pub(crate) fn text_of<E>(
     shape: &StatementShape,
     render: impl FnOnce() -> Result<(String, Vec<Value>), E>,
 ) -> Result<(Arc<str>, Option<Vec<Value>>), E> {
@@ -280,17 +349,58 @@ pub(super) fn text_of<E>(
     Ok((text, Some(values)))
 }
 
-/// The values a filter of a shape binds, in order (see [`StatementShape::push_filter`]).
-pub(super) fn push_filter_values(filter: Option<&Expr>, values: &mut Vec<Value>) {
-    match filter {
-        Some(Expr::Compare { value, .. }) => values.push(value.clone()),
-        Some(Expr::And(parts)) => {
-            for part in parts {
-                if let Expr::Compare { value, .. } = part {
-                    values.push(value.clone());
-                }
-            }
+/// The part of a shape saying how a list of `count` values is bound, given their form
+/// `array` ([`array_type`]).
+fn list_part(array: Option<ArrayType>, count: usize) -> Part {
+    let (address, length, form) = match array {
+        Some(ArrayType::Postgres(type_name)) => (
+            type_name.as_ptr() as usize as u64,
+            type_name.len() as u64,
+            ListForm::Postgres {
+                hashed: count > HASHED_FROM,
+            },
+        ),
+        Some(ArrayType::MySqlJson(element)) => (0, 0, ListForm::MySqlJson(element)),
+        Some(ArrayType::SqliteJson(element)) => (0, 0, ListForm::SqliteJson(element)),
+        None => (count as u64, 0, ListForm::Placeholders),
+    };
+    Part {
+        address,
+        length,
+        role: Role::List(form),
+    }
+}
+
+/// The values a filter of a shape binds on `backend`, in order (see
+/// [`StatementShape::push_filter`]).
+pub(crate) fn push_filter_values(backend: Backend, filter: Option<&Expr>, values: &mut Vec<Value>) {
+    let mut push = |condition: &Expr| match condition {
+        Expr::Compare { value, .. } => values.push(value.clone()),
+        Expr::In { values: list, .. } => {
+            push_list_values(array_type(backend, list), list, values);
         }
         _ => {}
+    };
+    match filter {
+        Some(Expr::And(parts)) => parts.iter().for_each(&mut push),
+        Some(condition) => push(condition),
+        None => {}
+    }
+}
+
+/// A statement's text: rendered for this run, or kept for its shape.
+pub(crate) enum StatementText {
+    Rendered(String),
+    Kept(Arc<str>),
+}
+
+impl std::ops::Deref for StatementText {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            Self::Rendered(text) => text,
+            Self::Kept(text) => text,
+        }
     }
 }

@@ -61,10 +61,9 @@ pub(super) fn postgres_array_literal(values: &[Value]) -> String {
             literal.push(',');
         }
         match value {
-            // Written in place: a string per key cost more than the rest of the literal.
-            Value::Int(i) => {
-                let _ = write!(literal, "{i}");
-            }
+            // Written in place, digit by digit: a string per key, and even the formatting
+            // machinery per key, cost more than the rest of the literal.
+            Value::Int(i) => push_integer(&mut literal, *i),
             Value::Uuid(id) => {
                 let _ = write!(literal, "{}", id.hyphenated());
             }
@@ -134,4 +133,25 @@ pub(super) fn driver_microseconds(at: chrono::NaiveDateTime) -> chrono::NaiveDat
     (at - epoch)
         .num_microseconds()
         .map_or(at, |micros| epoch + chrono::TimeDelta::microseconds(micros))
+}
+
+/// `value` in decimal at the end of `text`, as `write!(text, "{value}")` writes it.
+fn push_integer(text: &mut String, value: i64) {
+    let mut digits = [0_u8; 20];
+    let mut start = digits.len();
+    let mut rest = value.unsigned_abs();
+    loop {
+        start -= 1;
+        // A digit: below 10, so the cast keeps it.
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        text.push('-');
+    }
+    // ASCII digits only.
+    text.push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
 }
