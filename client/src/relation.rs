@@ -520,7 +520,11 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
     /// keys have an array form, see [`SqlWriter::push_in_list`]),
     /// ranked per parent when ordered or limited. A join table's parent key is selected as
     /// `_fox_parent`; a direct link's is the child's own column.
-    pub(crate) fn batch_sql(&self, backend: crate::Backend, keys: &[Value]) -> (String, Vec<Value>) {
+    pub(crate) fn batch_sql(
+        &self,
+        backend: crate::Backend,
+        keys: &[Value],
+    ) -> (String, Vec<Value>) {
         self.batch_sql_selecting(backend, keys, None)
     }
 
@@ -727,9 +731,10 @@ impl KeyIndex {
         match key {
             Value::Int(i) => self.integers.get(i),
             Value::Text(text) => self.texts.get(text.as_str()),
-            Value::Uuid(id) => self
-                .texts
-                .get(&*id.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer())),
+            Value::Uuid(id) => self.texts.get(
+                &*id.hyphenated()
+                    .encode_lower(&mut uuid::Uuid::encode_buffer()),
+            ),
             other => self.others.get(&format!("{other:?}")),
         }
         .copied()
@@ -955,9 +960,8 @@ mod tests {
     /// The level of keys 10, 20 and 30 (parents in that order, a last parent with a NULL key)
     /// for rows `(key, name)` as they came.
     fn level(rows: &[(i64, &'static str)]) -> Level<&'static str> {
-        let keys = KeySlots::of(
-            [Value::Int(10), Value::Int(20), Value::Int(30), Value::Null].into_iter(),
-        );
+        let keys =
+            KeySlots::of([Value::Int(10), Value::Int(20), Value::Int(30), Value::Null].into_iter());
         let slots: Vec<usize> = rows
             .iter()
             .map(|(key, _)| keys.index.get(&Value::Int(*key)).unwrap_or(NO_SLOT))

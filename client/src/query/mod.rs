@@ -117,6 +117,7 @@ mod write_methods;
 mod writer;
 
 pub use aggregate::{Aggregate, AggregateOrder, SumsToFloat, SumsToInteger, count};
+pub(crate) use any_array::{ArrayType, array_type, push_list_values};
 #[doc(hidden)]
 pub use column::OrderTermOf;
 pub use column::{Column, IntoOrder, Order};
@@ -139,6 +140,5 @@ pub use source::{Alias, Source};
 #[doc(hidden)]
 pub use write::upsert_statement;
 pub use write::{create, insert, insert_statement, patch, remove, save, upsert};
-pub(crate) use any_array::{ArrayType, array_type, push_list_values};
 pub(crate) use writer::EnumColumns;
 pub use writer::SqlWriter;

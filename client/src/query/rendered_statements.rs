@@ -86,7 +86,9 @@ enum Role {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum ListForm {
     /// `= ANY(CAST($n AS type))`, or past [`HASHED_FROM`] values the `UNNEST` subquery.
-    Postgres { hashed: bool },
+    Postgres {
+        hashed: bool,
+    },
     MySqlJson(Element),
     SqliteJson(Element),
     Placeholders,

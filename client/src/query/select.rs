@@ -292,4 +292,3 @@ impl<M: Model> Select<M> {
         Ok(!database.fetch_all(&sql, &values).await?.is_empty())
     }
 }
-
