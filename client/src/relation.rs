@@ -382,16 +382,31 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
             self.batch_size(backend)
         };
         let mut rows: Vec<T> = Vec::new();
-        // The position in `keys.distinct` of each row's key (`NO_SLOT`: none of them).
-        let mut slots: Vec<usize> = Vec::new();
+        // The position in `keys.distinct` of each row's key (`NO_SLOT`: none of them); room
+        // for a row per key at once.
+        let mut slots: Vec<usize> = Vec::with_capacity(keys.distinct.len());
         for chunk in keys.distinct.chunks(batch) {
             let (sql, values) = sql(self, backend, chunk);
             let index = &keys.index;
             let slots = &mut slots;
+            // Rows of one key usually come one after the other: the last integer key's
+            // position is reused without a lookup.
+            let mut last: Option<(i64, usize)> = None;
             let fetched = executor
                 .fetch_decoded(&sql, &values, |row| {
                     let (parent, row) = decode(row)?;
-                    slots.push(index.get(&parent).unwrap_or(NO_SLOT));
+                    let slot = match parent {
+                        Value::Int(key) => match last {
+                            Some((last_key, slot)) if last_key == key => slot,
+                            _ => {
+                                let slot = index.get_integer(key).unwrap_or(NO_SLOT);
+                                last = Some((key, slot));
+                                slot
+                            }
+                        },
+                        other => index.get(&other).unwrap_or(NO_SLOT),
+                    };
+                    slots.push(slot);
                     Ok(row)
                 })
                 .await?;
@@ -655,7 +670,11 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
 
 /// The value of `column` of a model.
 fn key_value<M: Model>(model: &M, column: &str) -> Value {
-    model.value_of(column).unwrap_or(Value::Null)
+    // Not `unwrap_or(Value::Null)`: that builds and drops a `Value` per row.
+    match model.value_of(column) {
+        Some(value) => value,
+        None => Value::Null,
+    }
 }
 
 /// A row's key matching none of the parents' (dropped).
@@ -682,7 +701,7 @@ impl KeySlots {
         let mut shared = false;
         let of_parent = keys
             .map(|key| {
-                if key == Value::Null {
+                if matches!(key, Value::Null) {
                     return None;
                 }
                 let next = distinct.len();
@@ -724,6 +743,11 @@ impl KeyIndex {
             texts: FxHashMap::default(),
             others: FxHashMap::default(),
         }
+    }
+
+    /// The position of the integer key `key`, if it is one of the keys.
+    fn get_integer(&self, key: i64) -> Option<usize> {
+        self.integers.get(&key).copied()
     }
 
     /// The position of `key`, if it is one of the keys.

@@ -1,26 +1,32 @@
-//! The statement texts of builder selects, updates and deletes, by their shape: a repeated
-//! `User::update().set(User::NAME, name).filter(User::ID.eq(id)).exec(&db)` or
-//! `User::find().filter(User::ID.eq(id)).order_by(User::ID.asc()).limit(10).all(&db)` renders
-//! its text once per thread; later runs only collect their values.
+//! The statement texts of builder selects, updates and deletes, and of eager loading's
+//! per-level statements, by their shape: a repeated
+//! `User::update().set(User::NAME, name).filter(User::ID.eq(id)).exec(&db)`,
+//! `User::find().filter(User::ID.eq(id)).order_by(User::ID.asc()).limit(10).all(&db)` or
+//! `User::find().with(User::posts()).all(&db)` renders each text once per thread; later runs
+//! only collect their values.
 //!
 //! # Guarantees
 //! - A shape holds everything such a statement's text depends on: the engine, the kind of
 //!   statement, the table, each column set (or the model's column list a select reads), the
-//!   filter's comparisons (column and operator) with how they are joined, and a select's
-//!   order terms (table, column, direction), limit and offset (written into the text). Names
-//!   are told apart by their identity (address and length, the `&'static str`s of the
-//!   model's derive) and every hit compares the whole shape, so two shapes never share a
-//!   text; the same name at another address only misses.
+//!   filter's comparisons (column and operator) and lists (column, and how the list is bound:
+//!   its array type, or its number of placeholders) with how they are joined, a select's
+//!   order terms (table, column, direction), limit and offset (written into the text), and
+//!   for an eager-loading level the link's names, the form the parent keys are bound in, the
+//!   relation's order and its per-parent limit. Names are told apart by their identity
+//!   (address and length, the `&'static str`s of the model's derive) and every hit compares
+//!   the whole shape, so two shapes never share a text; the same name at another address
+//!   only misses.
 //! - Only statements whose text depends on nothing else have a shape
 //!   ([`StatementShape::of_update`], [`StatementShape::of_delete`],
-//!   [`StatementShape::of_select`]): no schema, no `.all_tenants()`, a model without tenant
-//!   and enum columns (whose texts depend on the executor and the values), no filter or a
-//!   filter of comparisons joined by `AND`, and for selects no grouping and no order by an
-//!   aggregate. Everything else is rendered each time.
-//! - The values come in the order the renderer binds them: the columns set, then the filter's
-//!   comparisons.
+//!   [`StatementShape::of_select`], [`StatementShape::of_relation`]): no schema, no
+//!   `.all_tenants()`, a model without tenant and enum columns (whose texts depend on the
+//!   executor and the values), no filter or a filter of comparisons and `IN` lists joined by
+//!   `AND`, and for selects no grouping and no order by an aggregate. Everything else is
+//!   rendered each time.
+//! - The values come in the order the renderer binds them: the columns set (an eager level's
+//!   keys), then the filter's comparisons and lists.
 //! - Debug builds render every cached statement again and compare, so each test that runs a
-//!   builder select, update or delete checks the cache.
+//!   builder select, update or delete, or loads a relation, checks the cache.
 //! - At most [`MAX_TEXTS`] texts per thread are kept; further shapes are rendered each time.
 
 use std::cell::RefCell;
@@ -44,11 +50,11 @@ const MAX_TEXTS: usize = 1024;
 const MAX_PARTS: usize = 12;
 
 /// One element of a shape: a name by identity with what it is (a number, for limits and
-/// offsets).
+/// offsets). Sixteen bytes: a shape is built, hashed and compared on every statement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Part {
     address: u64,
-    length: u64,
+    length: u32,
     role: Role,
 }
 
@@ -112,23 +118,23 @@ pub(crate) struct StatementShape {
 }
 
 impl StatementShape {
-    fn new(kind: Kind, backend: Backend, table: &'static str) -> Self {
+    fn new(kind: Kind, backend: Backend, table: &'static str) -> Option<Self> {
         let statement = Part {
             address: table.as_ptr() as usize as u64,
-            length: table.len() as u64,
+            length: name_length(table.len())?,
             role: Role::Statement { kind, backend },
         };
-        Self {
+        Some(Self {
             parts: [statement; MAX_PARTS],
             len: 1,
-        }
+        })
     }
 
     /// Adds a part; `None` when the shape is full.
     fn push(&mut self, name: &'static str, role: Role) -> Option<()> {
         self.push_part(Part {
             address: name.as_ptr() as usize as u64,
-            length: name.len() as u64,
+            length: name_length(name.len())?,
             role,
         })
     }
@@ -148,7 +154,7 @@ impl StatementShape {
         columns: impl Iterator<Item = &'static str>,
         filter: Option<&Expr>,
     ) -> Option<Self> {
-        let mut shape = Self::new(Kind::Update, backend, table);
+        let mut shape = Self::new(Kind::Update, backend, table)?;
         for column in columns {
             shape.push(column, Role::Assigned)?;
         }
@@ -163,7 +169,7 @@ impl StatementShape {
         table: &'static str,
         filter: Option<&Expr>,
     ) -> Option<Self> {
-        let mut shape = Self::new(Kind::Delete, backend, table);
+        let mut shape = Self::new(Kind::Delete, backend, table)?;
         shape.push_filter(backend, filter)?;
         Some(shape)
     }
@@ -181,10 +187,10 @@ impl StatementShape {
         if core.is_grouped() {
             return None;
         }
-        let mut shape = Self::new(Kind::Select, backend, table);
+        let mut shape = Self::new(Kind::Select, backend, table)?;
         shape.push_part(Part {
             address: columns.as_ptr() as usize as u64,
-            length: columns.len() as u64,
+            length: name_length(columns.len())?,
             role: Role::Selected,
         })?;
         shape.push_filter(backend, core.filter.as_ref())?;
@@ -228,17 +234,17 @@ impl StatementShape {
         window_limit: Option<u64>,
         keys: (Option<ArrayType>, usize),
     ) -> Option<Self> {
-        let mut shape = Self::new(Kind::Relation, backend, table);
+        let mut shape = Self::new(Kind::Relation, backend, table)?;
         shape.push_part(Part {
             address: columns.as_ptr() as usize as u64,
-            length: columns.len() as u64,
+            length: name_length(columns.len())?,
             role: Role::Selected,
         })?;
         for (position, name) in link.iter().enumerate() {
             let position = u8::try_from(position).ok()?;
             shape.push(name, Role::Linked { position })?;
         }
-        shape.push_part(list_part(keys.0, keys.1))?;
+        shape.push_part(list_part(keys.0, keys.1)?)?;
         shape.push_filter(backend, filter)?;
         for (column, descending) in order {
             shape.push(
@@ -287,7 +293,7 @@ impl StatementShape {
             ),
             Expr::In { column, values } => {
                 self.push(column, Role::Listed { of })?;
-                self.push_part(list_part(array_type(backend, values), values.len()))
+                self.push_part(list_part(array_type(backend, values), values.len())?)
             }
             _ => None,
         }
@@ -351,13 +357,18 @@ pub(crate) fn text_of<E>(
     Ok((text, Some(values)))
 }
 
+/// The length of a name (or list of names) in a part; `None` past `u32::MAX` (no shape then).
+fn name_length(length: usize) -> Option<u32> {
+    u32::try_from(length).ok()
+}
+
 /// The part of a shape saying how a list of `count` values is bound, given their form
 /// `array` ([`array_type`]).
-fn list_part(array: Option<ArrayType>, count: usize) -> Part {
+fn list_part(array: Option<ArrayType>, count: usize) -> Option<Part> {
     let (address, length, form) = match array {
         Some(ArrayType::Postgres(type_name)) => (
             type_name.as_ptr() as usize as u64,
-            type_name.len() as u64,
+            name_length(type_name.len())?,
             ListForm::Postgres {
                 hashed: count > HASHED_FROM,
             },
@@ -366,11 +377,11 @@ fn list_part(array: Option<ArrayType>, count: usize) -> Part {
         Some(ArrayType::SqliteJson(element)) => (0, 0, ListForm::SqliteJson(element)),
         None => (count as u64, 0, ListForm::Placeholders),
     };
-    Part {
+    Some(Part {
         address,
         length,
         role: Role::List(form),
-    }
+    })
 }
 
 /// The values a filter of a shape binds on `backend`, in order (see

@@ -53,6 +53,9 @@ pub(super) fn postgres_array_type(values: &[Value]) -> Option<&'static str> {
 /// `{1,2,3}`, text and timestamps quoted.
 pub(super) fn postgres_array_literal(values: &[Value]) -> String {
     use std::fmt::Write as _;
+    if let Some(literal) = integer_array_literal(values) {
+        return literal;
+    }
     // Keys are mostly integers of a few digits: room for them at once.
     let mut literal = String::with_capacity(2 + values.len() * 8);
     literal.push('{');
@@ -135,9 +138,32 @@ pub(super) fn driver_microseconds(at: chrono::NaiveDateTime) -> chrono::NaiveDat
         .map_or(at, |micros| epoch + chrono::TimeDelta::microseconds(micros))
 }
 
-/// `value` in decimal at the end of `text`, as `write!(text, "{value}")` writes it.
-fn push_integer(text: &mut String, value: i64) {
-    let mut digits = [0_u8; 20];
+/// [`postgres_array_literal`] of integers (the usual keys), written as bytes; `None` when a
+/// value is not an integer.
+fn integer_array_literal(values: &[Value]) -> Option<String> {
+    let mut literal = Vec::with_capacity(2 + values.len() * 8);
+    literal.push(b'{');
+    for (i, value) in values.iter().enumerate() {
+        let Value::Int(value) = value else {
+            return None;
+        };
+        if i > 0 {
+            literal.push(b',');
+        }
+        let mut digits = [0_u8; 20];
+        let written = decimal_digits(*value, &mut digits);
+        if *value < 0 {
+            literal.push(b'-');
+        }
+        literal.extend_from_slice(written);
+    }
+    literal.push(b'}');
+    // ASCII only: the conversion does not fail.
+    String::from_utf8(literal).ok()
+}
+
+/// The decimal digits of `value`'s magnitude, written at the end of `digits`.
+fn decimal_digits(value: i64, digits: &mut [u8; 20]) -> &[u8] {
     let mut start = digits.len();
     let mut rest = value.unsigned_abs();
     loop {
@@ -149,9 +175,15 @@ fn push_integer(text: &mut String, value: i64) {
             break;
         }
     }
+    &digits[start..]
+}
+
+/// `value` in decimal at the end of `text`, as `write!(text, "{value}")` writes it.
+fn push_integer(text: &mut String, value: i64) {
+    let mut digits = [0_u8; 20];
+    let written = decimal_digits(value, &mut digits);
     if value < 0 {
         text.push('-');
     }
-    // ASCII digits only.
-    text.push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
+    text.extend(written.iter().map(|digit| char::from(*digit)));
 }
