@@ -956,7 +956,7 @@ mod tests {
             Value::Text("a".into()),
             Value::Null,
         ];
-        let slots = KeySlots::of(keys.to_vec().into_iter());
+        let slots = KeySlots::of(keys.iter().cloned());
         assert_eq!(
             slots.distinct,
             [Value::Int(7), Value::Int(3), Value::Text("a".into())]

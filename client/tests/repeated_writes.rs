@@ -36,6 +36,11 @@ async fn counters(engine: Backend) -> (fox_e2e::TestDatabase, Database) {
     (test, db)
 }
 
+/// Counters with their next ones and those's next ones, as eager loading gives them.
+type Chained = Vec<(Counter, Vec<(Counter, Vec<Counter>)>)>;
+/// [`Chained`] by name.
+type ChainedNames = Vec<(String, Vec<(String, Vec<String>)>)>;
+
 async fn hits(db: &Database) -> Vec<(String, i64, Option<String>)> {
     Counter::find()
         .order_by(Counter::ID.asc())
@@ -227,7 +232,7 @@ async fn each_run_of_a_repeated_list_query_binds_its_own_list() {
         // from run to run; the level's statement is kept per shape.
         let next = || foxdb::Relation::has_many(Counter::ID, Counter::HITS);
         for last in [2, 6, 1, 6] {
-            let tree: Vec<(Counter, Vec<(Counter, Vec<Counter>)>)> = Counter::find()
+            let tree: Chained = Counter::find()
                 .filter(Counter::ID.lte(last))
                 .order_by(Counter::ID.asc())
                 .with(next().with(next()))
@@ -235,7 +240,7 @@ async fn each_run_of_a_repeated_list_query_binds_its_own_list() {
                 .await
                 .expect("loads");
             // Counter `cN` has id N + 1 and hits N: the next of id k is c(k).
-            let shape: Vec<(String, Vec<(String, Vec<String>)>)> = tree
+            let shape: ChainedNames = tree
                 .into_iter()
                 .map(|(counter, next)| {
                     let next = next
@@ -245,7 +250,7 @@ async fn each_run_of_a_repeated_list_query_binds_its_own_list() {
                     (counter.name, next)
                 })
                 .collect();
-            let expected: Vec<(String, Vec<(String, Vec<String>)>)> = (0..last)
+            let expected: ChainedNames = (0..last)
                 .map(|i| {
                     let next = (i + 1 < 6)
                         .then(|| {
