@@ -38,7 +38,11 @@ use crate::executor::Executor;
 use crate::model::{ColumnType, Model};
 use crate::query::ast::{ColumnRef, Exists, Expr, Operator, OrderTerm};
 use crate::query::render::push_order;
-use crate::query::{Column, Condition, Order, Select, SqlWriter};
+use crate::query::rendered_statements::{
+    StatementShape, StatementText, push_filter_values, text_of,
+};
+use crate::query::{ArrayType, Column, Condition, Order, Select, SqlWriter};
+use crate::query::{array_type, push_list_values};
 
 pub use columns::RelationColumns;
 pub use eager::{AppendTo, Load, Nested, One, WithRelations};
@@ -316,13 +320,18 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
         self.load(parents, executor).await
     }
 
-    /// This level alone: each parent's children, one statement per batch of distinct keys.
-    async fn load_children(&self, parents: &[P], executor: impl Executor) -> Result<Vec<Vec<C>>> {
+    /// This level alone: each distinct parent key's children, one statement per batch of
+    /// distinct keys.
+    pub(crate) async fn load_children(
+        &self,
+        parents: &[P],
+        executor: impl Executor,
+    ) -> Result<Level<C>> {
         let link = self.link;
-        self.load_grouped(
+        self.fetch_level(
             parents,
             executor,
-            |relation, backend, keys| relation.batch_sql(backend, keys),
+            |relation, backend, keys| relation.batch_statement(backend, keys),
             |row| {
                 let child = C::from_row_in_order(&row)?;
                 // A direct link's parent key is the child's own column; a join table's
@@ -342,59 +351,72 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
     pub(crate) async fn load_grouped<T: Clone + Send>(
         &self,
         parents: &[P],
-        mut executor: impl Executor,
-        sql: impl Fn(&Self, crate::Backend, &[Value]) -> (String, Vec<Value>),
-        decode: impl FnMut(crate::Row) -> Result<(Value, T)> + Send + Copy,
+        executor: impl Executor,
+        sql: impl Fn(&Self, crate::Backend, &[Value]) -> (StatementText, Vec<Value>),
+        decode: impl FnMut(crate::Row) -> Result<(Value, T)> + Send,
     ) -> Result<Vec<Vec<T>>> {
-        let keys: Vec<Value> = parents
-            .iter()
-            .map(|p| key_value::<P>(p, self.link.parent_key()))
-            .collect();
-        let KeySlots {
-            distinct,
-            slots,
-            of_parent,
-        } = KeySlots::of(keys);
-        // The children of each distinct key, in `distinct`'s order.
-        let mut grouped: Vec<Vec<T>> = distinct.iter().map(|_| Vec::new()).collect();
+        Ok(self
+            .fetch_level(parents, executor, sql, decode)
+            .await?
+            .per_parent())
+    }
+
+    /// The rows of this level for the distinct keys of `parents`, read by `sql` per batch of
+    /// keys and decoded by `decode` into (parent key, row), grouped by key.
+    async fn fetch_level<T: Send>(
+        &self,
+        parents: &[P],
+        mut executor: impl Executor,
+        sql: impl Fn(&Self, crate::Backend, &[Value]) -> (StatementText, Vec<Value>),
+        mut decode: impl FnMut(crate::Row) -> Result<(Value, T)> + Send,
+    ) -> Result<Level<T>> {
+        let parent_key = self.link.parent_key();
+        let keys = KeySlots::of(parents.iter().map(|p| key_value::<P>(p, parent_key)));
         let backend = executor.backend();
         // All keys as one array parameter; keys with no array form (see
         // `SqlWriter::in_list_array_type`) bound one by one, in batches under the parameter
         // limit.
-        let batch = if self.keys_as_array(backend, &distinct) {
-            distinct.len().max(1)
+        let batch = if self.keys_as_array(backend, &keys.distinct) {
+            keys.distinct.len().max(1)
         } else {
             self.batch_size(backend)
         };
-        for chunk in distinct.chunks(batch) {
+        let mut rows: Vec<T> = Vec::new();
+        // The position in `keys.distinct` of each row's key (`NO_SLOT`: none of them); room
+        // for a row per key at once.
+        let mut slots: Vec<usize> = Vec::with_capacity(keys.distinct.len());
+        for chunk in keys.distinct.chunks(batch) {
             let (sql, values) = sql(self, backend, chunk);
-            let rows = executor.fetch_decoded(&sql, &values, decode).await?;
-            for (parent, child) in rows {
-                if let Some(&slot) = slots.get(&group_key(&parent)) {
-                    grouped[slot].push(child);
-                }
+            let index = &keys.index;
+            let slots = &mut slots;
+            // Rows of one key usually come one after the other: the last integer key's
+            // position is reused without a lookup.
+            let mut last: Option<(i64, usize)> = None;
+            let fetched = executor
+                .fetch_decoded(&sql, &values, |row| {
+                    let (parent, row) = decode(row)?;
+                    let slot = match parent {
+                        Value::Int(key) => match last {
+                            Some((last_key, slot)) if last_key == key => slot,
+                            _ => {
+                                let slot = index.get_integer(key).unwrap_or(NO_SLOT);
+                                last = Some((key, slot));
+                                slot
+                            }
+                        },
+                        other => index.get(&other).unwrap_or(NO_SLOT),
+                    };
+                    slots.push(slot);
+                    Ok(row)
+                })
+                .await?;
+            if rows.is_empty() {
+                rows = fetched;
+            } else {
+                rows.extend(fetched);
             }
         }
-        // Parents sharing a key (many posts, one author) each get the rows: cloned for all
-        // but the last of them, which takes them.
-        let mut sharing = vec![0_usize; distinct.len()];
-        for slot in of_parent.iter().flatten() {
-            sharing[*slot] += 1;
-        }
-        Ok(of_parent
-            .into_iter()
-            .map(|slot| {
-                let Some(slot) = slot else {
-                    return Vec::new();
-                };
-                sharing[slot] -= 1;
-                if sharing[slot] == 0 {
-                    std::mem::take(&mut grouped[slot])
-                } else {
-                    grouped[slot].clone()
-                }
-            })
-            .collect())
+        Ok(Level::grouped(keys, rows, &slots))
     }
 
     /// Keys per statement when bound one by one: the engine's parameter limit less what the
@@ -432,16 +454,92 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
     /// MySQL and SQLite): one statement text whatever the number of keys, as hand-written sqlx
     /// does.
     fn keys_as_array(&self, backend: crate::Backend, keys: &[Value]) -> bool {
+        if C::ENUM_COLUMNS.is_empty() {
+            // No column of `C` is cast: the writer would ask the same.
+            return array_type(backend, keys).is_some();
+        }
         SqlWriter::for_model(backend, EnumColumns::of::<C>())
             .in_list_array_type(self.compared_key_column(), keys)
             .is_some()
+    }
+
+    /// [`Relation::batch_sql`], the text kept per shape when it depends on nothing else (see
+    /// [`crate::query::rendered_statements`]): a repeated load of this level only writes its
+    /// keys' parameter.
+    fn batch_statement(
+        &self,
+        backend: crate::Backend,
+        keys: &[Value],
+    ) -> (StatementText, Vec<Value>) {
+        let Some((shape, array)) = self.statement_shape(backend, keys) else {
+            let (sql, values) = self.batch_sql(backend, keys);
+            return (StatementText::Rendered(sql), values);
+        };
+        let Ok((text, rendered)) = text_of(&shape, || {
+            Ok::<_, std::convert::Infallible>(self.batch_sql(backend, keys))
+        });
+        let values = rendered.unwrap_or_else(|| {
+            let mut values = Vec::with_capacity(1);
+            push_list_values(array, keys, &mut values);
+            push_filter_values(backend, self.filter.as_ref(), &mut values);
+            values
+        });
+        (StatementText::Kept(text), values)
+    }
+
+    /// The shape of [`Relation::batch_sql`]'s statement for `keys`, and the form they are
+    /// bound in; `None` when its text depends on more than a shape holds: a child model with
+    /// tenant or enum columns (whose texts depend on the executor and on casts), a filter
+    /// other than comparisons and lists joined by `AND`, or more parts than a shape keeps.
+    fn statement_shape(
+        &self,
+        backend: crate::Backend,
+        keys: &[Value],
+    ) -> Option<(StatementShape, Option<ArrayType>)> {
+        if C::TENANT_COLUMN.is_some() || !C::ENUM_COLUMNS.is_empty() {
+            return None;
+        }
+        let array = array_type(backend, keys);
+        let direct;
+        let through;
+        let link: &[&'static str] = match self.link {
+            Link::Direct { foreign_key, .. } => {
+                direct = [C::TABLE, foreign_key];
+                &direct
+            }
+            Link::Through {
+                through: table,
+                through_parent,
+                through_child,
+                child_key,
+                ..
+            } => {
+                through = [table, through_parent, through_child, child_key];
+                &through
+            }
+        };
+        let shape = StatementShape::of_relation(
+            backend,
+            C::TABLE,
+            C::COLUMNS,
+            link,
+            self.filter.as_ref(),
+            &self.order,
+            self.window_limit(),
+            (array, keys.len()),
+        )?;
+        Some((shape, array))
     }
 
     /// `SELECT child columns ... WHERE <parent key> IN (...)` (one array parameter where the
     /// keys have an array form, see [`SqlWriter::push_in_list`]),
     /// ranked per parent when ordered or limited. A join table's parent key is selected as
     /// `_fox_parent`; a direct link's is the child's own column.
-    fn batch_sql(&self, backend: crate::Backend, keys: &[Value]) -> (String, Vec<Value>) {
+    pub(crate) fn batch_sql(
+        &self,
+        backend: crate::Backend,
+        keys: &[Value],
+    ) -> (String, Vec<Value>) {
         self.batch_sql_selecting(backend, keys, None)
     }
 
@@ -572,8 +670,15 @@ impl<P: Model, C: Model, N> Relation<P, C, N> {
 
 /// The value of `column` of a model.
 fn key_value<M: Model>(model: &M, column: &str) -> Value {
-    model.value_of(column).unwrap_or(Value::Null)
+    // Not `unwrap_or(Value::Null)`: that builds and drops a `Value` per row.
+    match model.value_of(column) {
+        Some(value) => value,
+        None => Value::Null,
+    }
 }
+
+/// A row's key matching none of the parents' (dropped).
+const NO_SLOT: usize = usize::MAX;
 
 /// The parents' keys, each distinct key once: what a level's statements look up, and where
 /// each parent's children are found.
@@ -581,36 +686,238 @@ struct KeySlots {
     /// Each key once, in first-seen order; NULL keys (an unset optional foreign key) match no
     /// row and are left out.
     distinct: Vec<Value>,
-    /// The position in `distinct` of each key: looked up once per child row, so hashed with
-    /// FxHash (a multiplication per word) rather than SipHash.
-    slots: FxHashMap<GroupKey, usize>,
+    /// The position in `distinct` of each key.
+    index: KeyIndex,
     /// Per parent, the position of its key in `distinct` (`None` for a NULL key).
     of_parent: Vec<Option<usize>>,
+    /// Whether some key is several parents' (many posts, one author).
+    shared: bool,
 }
 
 impl KeySlots {
-    fn of(keys: Vec<Value>) -> Self {
+    fn of(keys: impl ExactSizeIterator<Item = Value>) -> Self {
         let mut distinct = Vec::with_capacity(keys.len());
-        let mut slots = FxHashMap::with_capacity_and_hasher(keys.len(), rustc_hash::FxBuildHasher);
+        let mut index = KeyIndex::with_capacity(keys.len());
+        let mut shared = false;
         let of_parent = keys
-            .into_iter()
             .map(|key| {
-                if key == Value::Null {
+                if matches!(key, Value::Null) {
                     return None;
                 }
                 let next = distinct.len();
-                let slot = *slots.entry(group_key(&key)).or_insert(next);
+                let slot = index.get_or_insert(&key, next);
                 if slot == next {
                     distinct.push(key);
+                } else {
+                    shared = true;
                 }
                 Some(slot)
             })
             .collect();
         Self {
             distinct,
-            slots,
+            index,
             of_parent,
+            shared,
         }
+    }
+}
+
+/// Positions of keys, equal keys sharing one whatever their Rust integer width, looked up
+/// once per child row: hashed with FxHash (a multiplication per word) rather than SipHash,
+/// and without a string per lookup.
+struct KeyIndex {
+    integers: FxHashMap<i64, usize>,
+    /// Text keys, and UUIDs as their lower-case hyphenated text (MySQL and SQLite store
+    /// UUIDs as text, which comes back as a text key).
+    texts: FxHashMap<String, usize>,
+    /// Keys of any other type, by their debug text.
+    others: FxHashMap<String, usize>,
+}
+
+impl KeyIndex {
+    /// Room for `keys` integer keys, the usual kind.
+    fn with_capacity(keys: usize) -> Self {
+        Self {
+            integers: FxHashMap::with_capacity_and_hasher(keys, rustc_hash::FxBuildHasher),
+            texts: FxHashMap::default(),
+            others: FxHashMap::default(),
+        }
+    }
+
+    /// The position of the integer key `key`, if it is one of the keys.
+    fn get_integer(&self, key: i64) -> Option<usize> {
+        self.integers.get(&key).copied()
+    }
+
+    /// The position of `key`, if it is one of the keys.
+    fn get(&self, key: &Value) -> Option<usize> {
+        match key {
+            Value::Int(i) => self.integers.get(i),
+            Value::Text(text) => self.texts.get(text.as_str()),
+            Value::Uuid(id) => self.texts.get(
+                &*id.hyphenated()
+                    .encode_lower(&mut uuid::Uuid::encode_buffer()),
+            ),
+            other => self.others.get(&format!("{other:?}")),
+        }
+        .copied()
+    }
+
+    /// The position of `key`, given `next` when it is new.
+    fn get_or_insert(&mut self, key: &Value, next: usize) -> usize {
+        *match key {
+            Value::Int(i) => self.integers.entry(*i).or_insert(next),
+            Value::Text(text) => self.texts.entry(text.clone()).or_insert(next),
+            Value::Uuid(id) => self
+                .texts
+                .entry(id.hyphenated().to_string())
+                .or_insert(next),
+            other => self.others.entry(format!("{other:?}")).or_insert(next),
+        }
+    }
+}
+
+/// One relation level's rows, those of each distinct parent key together (keys in
+/// [`KeySlots::distinct`] order, rows in the order they came), and which parent gets which.
+pub(crate) struct Level<T> {
+    rows: Vec<T>,
+    /// How many rows each distinct key has.
+    counts: Vec<usize>,
+    /// Per parent, the position of its key (`None`: NULL, no rows).
+    of_parent: Vec<Option<usize>>,
+    /// Whether some key is several parents'.
+    shared: bool,
+}
+
+impl<T> Level<T> {
+    /// `rows`, whose keys are at `slots` in `keys.distinct` ([`NO_SLOT`]: none, left out),
+    /// grouped by key.
+    fn grouped(keys: KeySlots, rows: Vec<T>, slots: &[usize]) -> Self {
+        let mut counts = vec![0_usize; keys.distinct.len()];
+        // Rows usually come grouped already (an index scan returns them in key order, which
+        // is the parents' order): then they stay where they are.
+        let mut in_order = true;
+        let mut previous = 0;
+        for &slot in slots {
+            match counts.get_mut(slot) {
+                Some(count) => *count += 1,
+                None => in_order = false,
+            }
+            in_order &= slot >= previous;
+            previous = slot;
+        }
+        let rows = if in_order {
+            rows
+        } else {
+            // A stable counting sort: each key's rows at its offset, in the order they came.
+            let mut next: Vec<usize> = counts
+                .iter()
+                .scan(0, |offset, count| {
+                    let start = *offset;
+                    *offset += count;
+                    Some(start)
+                })
+                .collect();
+            let mut placed: Vec<Option<T>> = std::iter::repeat_with(|| None)
+                .take(counts.iter().sum())
+                .collect();
+            for (row, &slot) in rows.into_iter().zip(slots) {
+                if let Some(position) = next.get_mut(slot) {
+                    placed[*position] = Some(row);
+                    *position += 1;
+                }
+            }
+            placed.into_iter().flatten().collect()
+        };
+        Self {
+            rows,
+            counts,
+            of_parent: keys.of_parent,
+            shared: keys.shared,
+        }
+    }
+
+    /// Whether some key's rows go to several parents.
+    pub(crate) fn shared(&self) -> bool {
+        self.shared
+    }
+
+    /// The rows, each key's together, and the [`Shares`] that deal them (or rows made from
+    /// them, one for one in the same order) to the parents. With a shared key the parents
+    /// would need copies: see [`Level::per_parent`].
+    pub(crate) fn into_shares(self) -> (Vec<T>, Shares) {
+        let shares = Shares {
+            of_parent: self.of_parent,
+            counts: self.counts,
+        };
+        (self.rows, shares)
+    }
+
+    /// Each parent's rows, `result[i]` for parent `i`: parents sharing a key (many posts, one
+    /// author) each get its rows, cloned for all but the last of them, which takes them.
+    pub(crate) fn per_parent(self) -> Vec<Vec<T>>
+    where
+        T: Clone,
+    {
+        if !self.shared {
+            let (rows, shares) = self.into_shares();
+            return shares.deal(rows);
+        }
+        let mut rows = self.rows.into_iter();
+        let mut grouped: Vec<Vec<T>> = self
+            .counts
+            .iter()
+            .map(|count| rows.by_ref().take(*count).collect())
+            .collect();
+        let mut sharing = vec![0_usize; grouped.len()];
+        for slot in self.of_parent.iter().flatten() {
+            sharing[*slot] += 1;
+        }
+        self.of_parent
+            .into_iter()
+            .map(|slot| {
+                let Some(slot) = slot else {
+                    return Vec::new();
+                };
+                sharing[slot] -= 1;
+                if sharing[slot] == 0 {
+                    std::mem::take(&mut grouped[slot])
+                } else {
+                    grouped[slot].clone()
+                }
+            })
+            .collect()
+    }
+}
+
+/// How many of a level's rows, taken in order, each parent gets.
+pub(crate) struct Shares {
+    /// Per parent, its entry in `counts` (`None`: no rows).
+    of_parent: Vec<Option<usize>>,
+    counts: Vec<usize>,
+}
+
+impl Shares {
+    /// Parent `i` gets `counts[i]` rows.
+    pub(crate) fn in_order(counts: Vec<usize>) -> Self {
+        Self {
+            of_parent: (0..counts.len()).map(Some).collect(),
+            counts,
+        }
+    }
+
+    /// `rows` dealt to the parents, `result[i]` for parent `i`. Each entry of `counts` is
+    /// taken by one parent at most, in order.
+    pub(crate) fn deal<U>(self, rows: Vec<U>) -> Vec<Vec<U>> {
+        let mut rows = rows.into_iter();
+        self.of_parent
+            .into_iter()
+            .map(|slot| match slot {
+                Some(slot) => rows.by_ref().take(self.counts[slot]).collect(),
+                None => Vec::new(),
+            })
+            .collect()
     }
 }
 
@@ -634,23 +941,6 @@ pub(crate) fn row_parent_key(row: &crate::Row) -> Result<Value> {
     row.get::<uuid::Uuid>(PARENT_ALIAS).map(Value::Uuid)
 }
 
-/// A grouping key that equal keys share whatever their Rust integer width.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-enum GroupKey {
-    Int(i64),
-    Text(String),
-    Other(String),
-}
-
-fn group_key(value: &Value) -> GroupKey {
-    match value {
-        Value::Int(i) => GroupKey::Int(*i),
-        Value::Uuid(id) => GroupKey::Text(id.hyphenated().to_string()),
-        Value::Text(text) => GroupKey::Text(text.clone()),
-        other => GroupKey::Other(format!("{other:?}")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -666,7 +956,7 @@ mod tests {
             Value::Text("a".into()),
             Value::Null,
         ];
-        let slots = KeySlots::of(keys.to_vec());
+        let slots = KeySlots::of(keys.iter().cloned());
         assert_eq!(
             slots.distinct,
             [Value::Int(7), Value::Int(3), Value::Text("a".into())]
@@ -675,6 +965,54 @@ mod tests {
             slots.of_parent,
             [Some(0), None, Some(1), Some(0), Some(2), Some(2), None]
         );
-        assert!(KeySlots::of(vec![Value::Null]).distinct.is_empty());
+        assert!(slots.shared);
+        let none = KeySlots::of(vec![Value::Null].into_iter());
+        assert!(none.distinct.is_empty() && !none.shared);
+    }
+
+    #[test]
+    fn uuid_keys_find_the_text_of_their_uuid() {
+        let id = uuid::Uuid::from_u128(0x1234_5678_9abc_def0_1234_5678_9abc_def0);
+        let slots = KeySlots::of([Value::Uuid(id), Value::Int(1)].into_iter());
+        let text = Value::Text(id.hyphenated().to_string());
+        assert_eq!(slots.index.get(&text), Some(0));
+        assert_eq!(slots.index.get(&Value::Uuid(id)), Some(0));
+        assert_eq!(slots.index.get(&Value::Text("other".into())), None);
+        assert_eq!(slots.index.get(&Value::Int(1)), Some(1));
+    }
+
+    /// The level of keys 10, 20 and 30 (parents in that order, a last parent with a NULL key)
+    /// for rows `(key, name)` as they came.
+    fn level(rows: &[(i64, &'static str)]) -> Level<&'static str> {
+        let keys =
+            KeySlots::of([Value::Int(10), Value::Int(20), Value::Int(30), Value::Null].into_iter());
+        let slots: Vec<usize> = rows
+            .iter()
+            .map(|(key, _)| keys.index.get(&Value::Int(*key)).unwrap_or(NO_SLOT))
+            .collect();
+        Level::grouped(keys, rows.iter().map(|(_, name)| *name).collect(), &slots)
+    }
+
+    #[test]
+    fn rows_are_dealt_to_their_parents_in_the_order_they_came() {
+        let expected = vec![vec!["a", "b"], vec![], vec!["c", "d"], vec![]];
+        // Grouped by key already, and mixed up, with a row of no parent's key.
+        let grouped = level(&[(10, "a"), (10, "b"), (30, "c"), (30, "d")]);
+        assert_eq!(grouped.per_parent(), expected);
+        let mixed = level(&[(30, "c"), (10, "a"), (99, "x"), (30, "d"), (10, "b")]);
+        assert_eq!(mixed.rows, ["a", "b", "c", "d"]);
+        assert_eq!(mixed.per_parent(), expected);
+    }
+
+    #[test]
+    fn parents_sharing_a_key_each_get_its_rows() {
+        let keys = KeySlots::of([Value::Int(1), Value::Int(2), Value::Int(1)].into_iter());
+        let slots = [1, 0, 0];
+        let level = Level::grouped(keys, vec!["b", "a1", "a2"], &slots);
+        assert!(level.shared());
+        assert_eq!(
+            level.per_parent(),
+            vec![vec!["a1", "a2"], vec!["b"], vec!["a1", "a2"]]
+        );
     }
 }

@@ -114,14 +114,14 @@ impl Scope {
 fn shaped_statement<M: Model, W: FilteredWrite<M>>(
     write: &W,
     backend: Backend,
-    shape: Option<StatementShape>,
+    shape: Option<&StatementShape>,
     collect: impl FnOnce(&mut Vec<Value>),
 ) -> Result<(Arc<str>, Vec<Value>)> {
     let Some(shape) = shape else {
         let (sql, values) = write.render(backend)?.finish();
         return Ok((sql.into(), values));
     };
-    let (text, rendered) = text_of(&shape, || write.render(backend).map(SqlWriter::finish))?;
+    let (text, rendered) = text_of(shape, || write.render(backend).map(SqlWriter::finish))?;
     let values = rendered.unwrap_or_else(|| {
         let mut values = Vec::with_capacity(4);
         collect(&mut values);
@@ -313,21 +313,20 @@ impl<M: Model> FilteredWrite<M> for Update<M> {
 
     fn statement(&self, backend: Backend) -> Result<(Arc<str>, Vec<Value>)> {
         self.check(backend)?;
-        let shape = self
-            .scope
-            .text_is_shaped::<M>()
-            .then(|| {
-                StatementShape::of_update(
-                    backend,
-                    M::TABLE,
-                    self.assignments.iter().map(|(column, _)| *column),
-                    self.scope.filter.as_ref(),
-                )
-            })
-            .flatten();
-        shaped_statement(self, backend, shape, |values| {
+        // Built in place and lent: a shape is a few hundred bytes.
+        let shape = if self.scope.text_is_shaped::<M>() {
+            StatementShape::of_update(
+                backend,
+                M::TABLE,
+                self.assignments.iter().map(|(column, _)| *column),
+                self.scope.filter.as_ref(),
+            )
+        } else {
+            None
+        };
+        shaped_statement(self, backend, shape.as_ref(), |values| {
             values.extend(self.assignments.iter().map(|(_, value)| value.clone()));
-            push_filter_values(self.scope.filter.as_ref(), values);
+            push_filter_values(backend, self.scope.filter.as_ref(), values);
         })
     }
 
@@ -441,13 +440,13 @@ impl<M: Model> FilteredWrite<M> for Delete<M> {
 
     fn statement(&self, backend: Backend) -> Result<(Arc<str>, Vec<Value>)> {
         self.check(backend)?;
-        let shape = self
-            .scope
-            .text_is_shaped::<M>()
-            .then(|| StatementShape::of_delete(backend, M::TABLE, self.scope.filter.as_ref()))
-            .flatten();
-        shaped_statement(self, backend, shape, |values| {
-            push_filter_values(self.scope.filter.as_ref(), values);
+        let shape = if self.scope.text_is_shaped::<M>() {
+            StatementShape::of_delete(backend, M::TABLE, self.scope.filter.as_ref())
+        } else {
+            None
+        };
+        shaped_statement(self, backend, shape.as_ref(), |values| {
+            push_filter_values(backend, self.scope.filter.as_ref(), values);
         })
     }
 

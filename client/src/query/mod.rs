@@ -107,7 +107,7 @@ mod join_path;
 mod json_path;
 pub mod like;
 pub(crate) mod render;
-mod rendered_statements;
+pub(crate) mod rendered_statements;
 mod select;
 mod selection;
 pub mod source;
@@ -117,6 +117,7 @@ mod write_methods;
 mod writer;
 
 pub use aggregate::{Aggregate, AggregateOrder, SumsToFloat, SumsToInteger, count};
+pub(crate) use any_array::{ArrayType, array_type, push_list_values};
 #[doc(hidden)]
 pub use column::OrderTermOf;
 pub use column::{Column, IntoOrder, Order};

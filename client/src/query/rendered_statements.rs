@@ -1,26 +1,32 @@
-//! The statement texts of builder selects, updates and deletes, by their shape: a repeated
-//! `User::update().set(User::NAME, name).filter(User::ID.eq(id)).exec(&db)` or
-//! `User::find().filter(User::ID.eq(id)).order_by(User::ID.asc()).limit(10).all(&db)` renders
-//! its text once per thread; later runs only collect their values.
+//! The statement texts of builder selects, updates and deletes, and of eager loading's
+//! per-level statements, by their shape: a repeated
+//! `User::update().set(User::NAME, name).filter(User::ID.eq(id)).exec(&db)`,
+//! `User::find().filter(User::ID.eq(id)).order_by(User::ID.asc()).limit(10).all(&db)` or
+//! `User::find().with(User::posts()).all(&db)` renders each text once per thread; later runs
+//! only collect their values.
 //!
 //! # Guarantees
 //! - A shape holds everything such a statement's text depends on: the engine, the kind of
 //!   statement, the table, each column set (or the model's column list a select reads), the
-//!   filter's comparisons (column and operator) with how they are joined, and a select's
-//!   order terms (table, column, direction), limit and offset (written into the text). Names
-//!   are told apart by their identity (address and length, the `&'static str`s of the
-//!   model's derive) and every hit compares the whole shape, so two shapes never share a
-//!   text; the same name at another address only misses.
+//!   filter's comparisons (column and operator) and lists (column, and how the list is bound:
+//!   its array type, or its number of placeholders) with how they are joined, a select's
+//!   order terms (table, column, direction), limit and offset (written into the text), and
+//!   for an eager-loading level the link's names, the form the parent keys are bound in, the
+//!   relation's order and its per-parent limit. Names are told apart by their identity
+//!   (address and length, the `&'static str`s of the model's derive) and every hit compares
+//!   the whole shape, so two shapes never share a text; the same name at another address
+//!   only misses.
 //! - Only statements whose text depends on nothing else have a shape
 //!   ([`StatementShape::of_update`], [`StatementShape::of_delete`],
-//!   [`StatementShape::of_select`]): no schema, no `.all_tenants()`, a model without tenant
-//!   and enum columns (whose texts depend on the executor and the values), no filter or a
-//!   filter of comparisons joined by `AND`, and for selects no grouping and no order by an
-//!   aggregate. Everything else is rendered each time.
-//! - The values come in the order the renderer binds them: the columns set, then the filter's
-//!   comparisons.
+//!   [`StatementShape::of_select`], [`StatementShape::of_relation`]): no schema, no
+//!   `.all_tenants()`, a model without tenant and enum columns (whose texts depend on the
+//!   executor and the values), no filter or a filter of comparisons and `IN` lists joined by
+//!   `AND`, and for selects no grouping and no order by an aggregate. Everything else is
+//!   rendered each time.
+//! - The values come in the order the renderer binds them: the columns set (an eager level's
+//!   keys), then the filter's comparisons and lists.
 //! - Debug builds render every cached statement again and compare, so each test that runs a
-//!   builder select, update or delete checks the cache.
+//!   builder select, update or delete, or loads a relation, checks the cache.
 //! - At most [`MAX_TEXTS`] texts per thread are kept; further shapes are rendered each time.
 
 use std::cell::RefCell;
@@ -31,6 +37,7 @@ use rustc_hash::{FxHashMap, FxHasher};
 
 use std::borrow::Cow;
 
+use super::any_array::{ArrayType, Element, HASHED_FROM, array_type, push_list_values};
 use super::ast::{Expr, Operator, SelectCore};
 use crate::Backend;
 use crate::connection::Value;
@@ -43,11 +50,11 @@ const MAX_TEXTS: usize = 1024;
 const MAX_PARTS: usize = 12;
 
 /// One element of a shape: a name by identity with what it is (a number, for limits and
-/// offsets).
+/// offsets). Sixteen bytes: a shape is built, hashed and compared on every statement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Part {
     address: u64,
-    length: u64,
+    length: u32,
     role: Role,
 }
 
@@ -69,6 +76,28 @@ enum Role {
     Limit,
     /// A `SELECT`'s offset (the number, in `address`).
     Offset,
+    /// A column of the filter compared with a list (`IN`), alone or inside an `AND` of `of`
+    /// conditions; the list's form follows.
+    Listed { of: Option<u8> },
+    /// How a list is bound (see [`ListForm`]).
+    List(ListForm),
+    /// A name of an eager-loading level's link to its parents (the parent key's table and
+    /// column, and through a join table the join's names), by its position in the link.
+    Linked { position: u8 },
+}
+
+/// How a list of values is bound ([`super::any_array`]): its PostgreSQL array (the type's
+/// name in the part's `address` and `length`), its JSON array, or one placeholder per value
+/// (their number in `address`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum ListForm {
+    /// `= ANY(CAST($n AS type))`, or past [`HASHED_FROM`] values the `UNNEST` subquery.
+    Postgres {
+        hashed: bool,
+    },
+    MySqlJson(Element),
+    SqliteJson(Element),
+    Placeholders,
 }
 
 /// The kind of statement a shape is of.
@@ -77,33 +106,35 @@ pub(super) enum Kind {
     Update,
     Delete,
     Select,
+    /// An eager-loading level's statement (`Relation::batch_sql`).
+    Relation,
 }
 
 /// The shape of one statement, built without allocating.
 #[derive(Debug)]
-pub(super) struct StatementShape {
+pub(crate) struct StatementShape {
     parts: [Part; MAX_PARTS],
     len: usize,
 }
 
 impl StatementShape {
-    fn new(kind: Kind, backend: Backend, table: &'static str) -> Self {
+    fn new(kind: Kind, backend: Backend, table: &'static str) -> Option<Self> {
         let statement = Part {
             address: table.as_ptr() as usize as u64,
-            length: table.len() as u64,
+            length: name_length(table.len())?,
             role: Role::Statement { kind, backend },
         };
-        Self {
+        Some(Self {
             parts: [statement; MAX_PARTS],
             len: 1,
-        }
+        })
     }
 
     /// Adds a part; `None` when the shape is full.
     fn push(&mut self, name: &'static str, role: Role) -> Option<()> {
         self.push_part(Part {
             address: name.as_ptr() as usize as u64,
-            length: name.len() as u64,
+            length: name_length(name.len())?,
             role,
         })
     }
@@ -123,11 +154,11 @@ impl StatementShape {
         columns: impl Iterator<Item = &'static str>,
         filter: Option<&Expr>,
     ) -> Option<Self> {
-        let mut shape = Self::new(Kind::Update, backend, table);
+        let mut shape = Self::new(Kind::Update, backend, table)?;
         for column in columns {
             shape.push(column, Role::Assigned)?;
         }
-        shape.push_filter(filter)?;
+        shape.push_filter(backend, filter)?;
         Some(shape)
     }
 
@@ -138,8 +169,8 @@ impl StatementShape {
         table: &'static str,
         filter: Option<&Expr>,
     ) -> Option<Self> {
-        let mut shape = Self::new(Kind::Delete, backend, table);
-        shape.push_filter(filter)?;
+        let mut shape = Self::new(Kind::Delete, backend, table)?;
+        shape.push_filter(backend, filter)?;
         Some(shape)
     }
 
@@ -156,13 +187,13 @@ impl StatementShape {
         if core.is_grouped() {
             return None;
         }
-        let mut shape = Self::new(Kind::Select, backend, table);
+        let mut shape = Self::new(Kind::Select, backend, table)?;
         shape.push_part(Part {
             address: columns.as_ptr() as usize as u64,
-            length: columns.len() as u64,
+            length: name_length(columns.len())?,
             role: Role::Selected,
         })?;
-        shape.push_filter(core.filter.as_ref())?;
+        shape.push_filter(backend, core.filter.as_ref())?;
         for term in &core.order {
             let (Cow::Borrowed(through), None) = (&term.column.source, &term.aggregate) else {
                 return None;
@@ -187,38 +218,84 @@ impl StatementShape {
         Some(shape)
     }
 
-    fn push_filter(&mut self, filter: Option<&Expr>) -> Option<()> {
+    /// The shape of an eager-loading level's statement on `table`: reading `columns` (every
+    /// column of the related model) through a link named by `link` (see [`Role::Linked`]),
+    /// for the parent keys `keys` (bound as `array`, see [`array_type`]), filtered, ordered
+    /// (`order`: column and whether descending, as written) and ranked per parent up to
+    /// `window_limit`; `None` as [`StatementShape::of_select`] for filters.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn of_relation(
+        backend: Backend,
+        table: &'static str,
+        columns: &'static [&'static str],
+        link: &[&'static str],
+        filter: Option<&Expr>,
+        order: &[(&'static str, bool)],
+        window_limit: Option<u64>,
+        keys: (Option<ArrayType>, usize),
+    ) -> Option<Self> {
+        let mut shape = Self::new(Kind::Relation, backend, table)?;
+        shape.push_part(Part {
+            address: columns.as_ptr() as usize as u64,
+            length: name_length(columns.len())?,
+            role: Role::Selected,
+        })?;
+        for (position, name) in link.iter().enumerate() {
+            let position = u8::try_from(position).ok()?;
+            shape.push(name, Role::Linked { position })?;
+        }
+        shape.push_part(list_part(keys.0, keys.1)?)?;
+        shape.push_filter(backend, filter)?;
+        for (column, descending) in order {
+            shape.push(
+                column,
+                Role::Ordered {
+                    descending: *descending,
+                },
+            )?;
+        }
+        if let Some(limit) = window_limit {
+            shape.push_part(Part {
+                address: limit,
+                length: 0,
+                role: Role::Limit,
+            })?;
+        }
+        Some(shape)
+    }
+
+    fn push_filter(&mut self, backend: Backend, filter: Option<&Expr>) -> Option<()> {
         match filter {
             None => Some(()),
-            Some(Expr::Compare {
-                column, operator, ..
-            }) => self.push(
-                column,
-                Role::Compared {
-                    operator: *operator,
-                    of: None,
-                },
-            ),
             Some(Expr::And(parts)) => {
                 let of = Some(u8::try_from(parts.len()).ok()?);
                 for part in parts {
-                    let Expr::Compare {
-                        column, operator, ..
-                    } = part
-                    else {
-                        return None;
-                    };
-                    self.push(
-                        column,
-                        Role::Compared {
-                            operator: *operator,
-                            of,
-                        },
-                    )?;
+                    self.push_condition(backend, part, of)?;
                 }
                 Some(())
             }
-            Some(_) => None,
+            Some(condition) => self.push_condition(backend, condition, None),
+        }
+    }
+
+    /// One comparison or list of a filter, alone or inside an `AND` of `of` conditions;
+    /// `None` for any other condition.
+    fn push_condition(&mut self, backend: Backend, condition: &Expr, of: Option<u8>) -> Option<()> {
+        match condition {
+            Expr::Compare {
+                column, operator, ..
+            } => self.push(
+                column,
+                Role::Compared {
+                    operator: *operator,
+                    of,
+                },
+            ),
+            Expr::In { column, values } => {
+                self.push(column, Role::Listed { of })?;
+                self.push_part(list_part(array_type(backend, values), values.len())?)
+            }
+            _ => None,
         }
     }
 
@@ -245,7 +322,7 @@ thread_local! {
 
 /// The text of the statement of `shape`: kept from an earlier run on this thread, else
 /// `render`ed (and kept). Returns the text and, when rendered, the values `render` bound.
-pub(super) fn text_of<E>(
+pub(crate) fn text_of<E>(
     shape: &StatementShape,
     render: impl FnOnce() -> Result<(String, Vec<Value>), E>,
 ) -> Result<(Arc<str>, Option<Vec<Value>>), E> {
@@ -280,17 +357,63 @@ pub(super) fn text_of<E>(
     Ok((text, Some(values)))
 }
 
-/// The values a filter of a shape binds, in order (see [`StatementShape::push_filter`]).
-pub(super) fn push_filter_values(filter: Option<&Expr>, values: &mut Vec<Value>) {
-    match filter {
-        Some(Expr::Compare { value, .. }) => values.push(value.clone()),
-        Some(Expr::And(parts)) => {
-            for part in parts {
-                if let Expr::Compare { value, .. } = part {
-                    values.push(value.clone());
-                }
-            }
+/// The length of a name (or list of names) in a part; `None` past `u32::MAX` (no shape then).
+fn name_length(length: usize) -> Option<u32> {
+    u32::try_from(length).ok()
+}
+
+/// The part of a shape saying how a list of `count` values is bound, given their form
+/// `array` ([`array_type`]).
+fn list_part(array: Option<ArrayType>, count: usize) -> Option<Part> {
+    let (address, length, form) = match array {
+        Some(ArrayType::Postgres(type_name)) => (
+            type_name.as_ptr() as usize as u64,
+            name_length(type_name.len())?,
+            ListForm::Postgres {
+                hashed: count > HASHED_FROM,
+            },
+        ),
+        Some(ArrayType::MySqlJson(element)) => (0, 0, ListForm::MySqlJson(element)),
+        Some(ArrayType::SqliteJson(element)) => (0, 0, ListForm::SqliteJson(element)),
+        None => (count as u64, 0, ListForm::Placeholders),
+    };
+    Some(Part {
+        address,
+        length,
+        role: Role::List(form),
+    })
+}
+
+/// The values a filter of a shape binds on `backend`, in order (see
+/// [`StatementShape::push_filter`]).
+pub(crate) fn push_filter_values(backend: Backend, filter: Option<&Expr>, values: &mut Vec<Value>) {
+    let mut push = |condition: &Expr| match condition {
+        Expr::Compare { value, .. } => values.push(value.clone()),
+        Expr::In { values: list, .. } => {
+            push_list_values(array_type(backend, list), list, values);
         }
         _ => {}
+    };
+    match filter {
+        Some(Expr::And(parts)) => parts.iter().for_each(&mut push),
+        Some(condition) => push(condition),
+        None => {}
+    }
+}
+
+/// A statement's text: rendered for this run, or kept for its shape.
+pub(crate) enum StatementText {
+    Rendered(String),
+    Kept(Arc<str>),
+}
+
+impl std::ops::Deref for StatementText {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            Self::Rendered(text) => text,
+            Self::Kept(text) => text,
+        }
     }
 }

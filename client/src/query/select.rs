@@ -6,7 +6,7 @@ use super::ast::{ColumnRef, OrderTerm, SelectCore};
 use super::column::{Column, IntoOrder, OrderTermOf};
 use super::condition::Condition;
 use super::render::{push_select_tail, push_where};
-use super::rendered_statements::{StatementShape, push_filter_values, text_of};
+use super::rendered_statements::{StatementShape, StatementText, push_filter_values, text_of};
 use super::writer::{EnumColumns, SqlWriter};
 use crate::Backend;
 use crate::connection::Value;
@@ -213,7 +213,7 @@ impl<M: Model> Select<M> {
         });
         let values = rendered.unwrap_or_else(|| {
             let mut values = Vec::new();
-            push_filter_values(self.core.filter.as_ref(), &mut values);
+            push_filter_values(backend, self.core.filter.as_ref(), &mut values);
             values
         });
         (StatementText::Kept(text), values)
@@ -290,22 +290,5 @@ impl<M: Model> Select<M> {
     pub async fn exists(&self, mut database: impl Executor) -> Result<bool> {
         let (sql, values) = self.exists_to_sql(database.backend());
         Ok(!database.fetch_all(&sql, &values).await?.is_empty())
-    }
-}
-
-/// A statement's text: rendered for this run, or kept for its shape.
-enum StatementText {
-    Rendered(String),
-    Kept(std::sync::Arc<str>),
-}
-
-impl std::ops::Deref for StatementText {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        match self {
-            Self::Rendered(text) => text,
-            Self::Kept(text) => text,
-        }
     }
 }

@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::executor::Executor;
 use crate::model::Model;
 use crate::query::Selection;
+use crate::query::rendered_statements::StatementText;
 use crate::relation::eager::{Load, One};
 
 /// A relation loading a selection of each related row's columns; made by
@@ -110,11 +111,12 @@ where
                 parents,
                 executor,
                 |relation, backend, keys| {
-                    relation.batch_sql_selecting(
+                    let (sql, values) = relation.batch_sql_selecting(
                         backend,
                         keys,
                         Some(&|writer| selection.render(writer)),
-                    )
+                    );
+                    (StatementText::Rendered(sql), values)
                 },
                 |row| Ok((row_parent_key(&row)?, selection.decode(&row)?)),
             )

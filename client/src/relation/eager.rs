@@ -87,7 +87,7 @@
 
 use std::future::Future;
 
-use super::Relation;
+use super::{Relation, Shares};
 use crate::error::Result;
 use crate::executor::Executor;
 use crate::model::Model;
@@ -292,14 +292,20 @@ impl<P: Model, C: Model, N: Nested<C>> Load<P> for Relation<P, C, N> {
             }
             let children = self.load_children(parents, &mut executor).await?;
             // The next level loads for every child of every parent at once, then the rows
-            // are dealt back to their parents.
-            let counts: Vec<usize> = children.iter().map(Vec::len).collect();
-            let all: Vec<C> = children.into_iter().flatten().collect();
-            let mut rows = self.nested.attach(all, executor).await?.into_iter();
-            Ok(counts
-                .into_iter()
-                .map(|count| rows.by_ref().take(count).collect())
-                .collect())
+            // are dealt back to their parents. Parents sharing a key get copies of its
+            // children first, and the next level loads under every copy.
+            let (children, shares) = if children.shared() {
+                let per_parent = children.per_parent();
+                let counts = per_parent.iter().map(Vec::len).collect();
+                (
+                    per_parent.into_iter().flatten().collect(),
+                    Shares::in_order(counts),
+                )
+            } else {
+                children.into_shares()
+            };
+            let rows = self.nested.attach(children, executor).await?;
+            Ok(shares.deal(rows))
         }
     }
 

@@ -74,7 +74,7 @@ pub(crate) const HASHED_FROM: usize = 1000;
 pub(crate) const PLACEHOLDERS_UP_TO: usize = 200;
 
 /// The one array parameter a list is sent as.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum ArrayType {
     /// A PostgreSQL array literal cast to this array type (`bigint[]`, `text[]`, `uuid[]`,
     /// `float8[]`, `numeric[]`, `boolean[]`, `bytea[]`, `date[]`, `time[]`, `timestamp[]`,
@@ -87,7 +87,7 @@ pub(crate) enum ArrayType {
 }
 
 /// What the elements of a JSON list are: how each is written and read back.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Element {
     /// Integers: JSON numbers.
     Integer,
@@ -132,6 +132,24 @@ pub(crate) fn array_type(backend: Backend, values: &[Value]) -> Option<ArrayType
     }
 }
 
+/// The one parameter `values` go as in the form `array` (see [`array_type`]).
+fn list_parameter(array: ArrayType, values: &[Value]) -> Value {
+    Value::Text(match array {
+        ArrayType::Postgres(_) => postgres_array_literal(values),
+        ArrayType::MySqlJson(_) => json_array(Backend::MySql, values),
+        ArrayType::SqliteJson(_) => json_array(Backend::Sqlite, values),
+    })
+}
+
+/// The values [`SqlWriter::push_in_list`] binds for `values` of a column without a cast, in
+/// order, given their form `array` ([`array_type`]): the one array parameter, or each value.
+pub(crate) fn push_list_values(array: Option<ArrayType>, values: &[Value], out: &mut Vec<Value>) {
+    match array {
+        Some(array) => out.push(list_parameter(array, values)),
+        None => out.extend_from_slice(values),
+    }
+}
+
 impl SqlWriter {
     /// How `values` compared with `column` go as one parameter here, or `None` for one
     /// placeholder per value (see [`array_type`]); `column` is `None` for a column of another
@@ -161,7 +179,7 @@ impl SqlWriter {
                 } else {
                     " = ANY(CAST("
                 });
-                self.push_value(Value::Text(postgres_array_literal(values)));
+                self.push_value(list_parameter(ArrayType::Postgres(array_type), values));
                 self.push(" AS ");
                 self.push(array_type);
                 self.push(if hashed { ")))" } else { "))" });
@@ -180,7 +198,7 @@ impl SqlWriter {
                 self.push(" IN (SELECT ");
                 self.push(selected);
                 self.push(" FROM JSON_TABLE(");
-                self.push_value(Value::Text(json_array(Backend::MySql, values)));
+                self.push_value(list_parameter(ArrayType::MySqlJson(element), values));
                 self.push(", '$[*]' COLUMNS (v ");
                 self.push(column_type);
                 self.push(" PATH '$')) AS _fox_list)");
@@ -191,7 +209,7 @@ impl SqlWriter {
                 } else {
                     " IN (SELECT +value FROM json_each("
                 });
-                self.push_value(Value::Text(json_array(Backend::Sqlite, values)));
+                self.push_value(list_parameter(ArrayType::SqliteJson(element), values));
                 self.push("))");
             }
             None => {

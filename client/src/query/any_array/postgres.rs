@@ -53,6 +53,9 @@ pub(super) fn postgres_array_type(values: &[Value]) -> Option<&'static str> {
 /// `{1,2,3}`, text and timestamps quoted.
 pub(super) fn postgres_array_literal(values: &[Value]) -> String {
     use std::fmt::Write as _;
+    if let Some(literal) = integer_array_literal(values) {
+        return literal;
+    }
     // Keys are mostly integers of a few digits: room for them at once.
     let mut literal = String::with_capacity(2 + values.len() * 8);
     literal.push('{');
@@ -61,10 +64,9 @@ pub(super) fn postgres_array_literal(values: &[Value]) -> String {
             literal.push(',');
         }
         match value {
-            // Written in place: a string per key cost more than the rest of the literal.
-            Value::Int(i) => {
-                let _ = write!(literal, "{i}");
-            }
+            // Written in place, digit by digit: a string per key, and even the formatting
+            // machinery per key, cost more than the rest of the literal.
+            Value::Int(i) => push_integer(&mut literal, *i),
             Value::Uuid(id) => {
                 let _ = write!(literal, "{}", id.hyphenated());
             }
@@ -134,4 +136,54 @@ pub(super) fn driver_microseconds(at: chrono::NaiveDateTime) -> chrono::NaiveDat
     (at - epoch)
         .num_microseconds()
         .map_or(at, |micros| epoch + chrono::TimeDelta::microseconds(micros))
+}
+
+/// [`postgres_array_literal`] of integers (the usual keys), written as bytes; `None` when a
+/// value is not an integer.
+fn integer_array_literal(values: &[Value]) -> Option<String> {
+    let mut literal = Vec::with_capacity(2 + values.len() * 8);
+    literal.push(b'{');
+    for (i, value) in values.iter().enumerate() {
+        let Value::Int(value) = value else {
+            return None;
+        };
+        if i > 0 {
+            literal.push(b',');
+        }
+        let mut digits = [0_u8; 20];
+        let written = decimal_digits(*value, &mut digits);
+        if *value < 0 {
+            literal.push(b'-');
+        }
+        literal.extend_from_slice(written);
+    }
+    literal.push(b'}');
+    // ASCII only: the conversion does not fail.
+    String::from_utf8(literal).ok()
+}
+
+/// The decimal digits of `value`'s magnitude, written at the end of `digits`.
+fn decimal_digits(value: i64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut start = digits.len();
+    let mut rest = value.unsigned_abs();
+    loop {
+        start -= 1;
+        // A digit: below 10, so the cast keeps it.
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    &digits[start..]
+}
+
+/// `value` in decimal at the end of `text`, as `write!(text, "{value}")` writes it.
+fn push_integer(text: &mut String, value: i64) {
+    let mut digits = [0_u8; 20];
+    let written = decimal_digits(value, &mut digits);
+    if value < 0 {
+        text.push('-');
+    }
+    text.extend(written.iter().map(|digit| char::from(*digit)));
 }

@@ -34,6 +34,17 @@ fn postgres_array_literals_quote_text_and_escape_quotes_and_backslashes() {
 }
 
 #[test]
+fn postgres_array_literals_write_integers_as_rust_formats_them() {
+    let integers = [0, 7, -7, 10, 1_234_567_890, i64::MAX, i64::MIN, -1];
+    let values: Vec<Value> = integers.iter().copied().map(Value::Int).collect();
+    let formatted: Vec<String> = integers.iter().map(i64::to_string).collect();
+    assert_eq!(
+        postgres_array_literal(&values),
+        format!("{{{}}}", formatted.join(","))
+    );
+}
+
+#[test]
 fn only_homogeneous_lists_of_a_kind_with_a_text_form_become_postgres_arrays() {
     let ints = [Value::Int(1), Value::Int(2)];
     assert_eq!(
