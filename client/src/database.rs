@@ -843,11 +843,7 @@ impl Database {
                 let executed = connection
                     .session()
                     .execute(sql, values)
-                    .await
-                    .map(|rows_affected| Executed {
-                        rows_affected,
-                        last_insert_id: None,
-                    });
+                    .await;
                 if executed.is_err() {
                     connection.failed();
                 }

@@ -470,11 +470,7 @@ impl Transaction {
         Inner::TokioPostgres(t) => t
             .session()
             .execute(sql, values)
-            .await
-            .map(|rows_affected| Executed {
-                rows_affected,
-                last_insert_id: None,
-            }));
+            .await);
         self.stats
             .record_statement(&known, started.elapsed(), executed.is_err());
         executed.map_err(|e| Error::query(backend, Some(sql), e))

@@ -10,6 +10,7 @@ use tokio_postgres::{Client, Statement};
 use super::errors::driver_error;
 use super::params::{Parameter, parameter_oid, parameter_type};
 use crate::connection::Value;
+use crate::executor::Executed;
 
 /// Prepared statements kept per connection; past this the oldest half is closed.
 const KEPT_STATEMENTS: usize = 512;
@@ -134,16 +135,20 @@ impl Session {
         Ok(())
     }
 
-    /// Runs a statement; returns the rows it affected.
+    /// Runs a statement; returns the rows it affected (no insert ids: that is MySQL's).
     pub(crate) async fn execute(
         &mut self,
         sql: &str,
         values: &[Value],
-    ) -> Result<u64, sqlx::Error> {
+    ) -> Result<Executed, sqlx::Error> {
         let statement = self.prepared(sql, values).await?;
         self.client
             .execute_raw(&statement, values.iter().map(Parameter))
             .await
+            .map(|rows_affected| Executed {
+                rows_affected,
+                last_insert_id: None,
+            })
             .map_err(driver_error)
     }
 
