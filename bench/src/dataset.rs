@@ -2,8 +2,8 @@
 //! once per engine by the driver and restored after each peer, so each peer starts from the
 //! same rows with the same planner statistics.
 //!
-//! Expected flow: [`prepare`] on a fresh database, then per peer: run the workloads,
-//! [`restore`].
+//! Expected flow: [`prepare`] on a fresh database, then per peer: run the workloads (the
+//! delete workload's rows inserted by [`insert_users_to_delete`] right before it), [`restore`].
 
 use anyhow::{Context, Result, ensure};
 use foxdb::{Backend, Database};
@@ -25,6 +25,13 @@ pub const UPDATE_TARGET: i64 = USERS as i64;
 /// row (MySQL counts unchanged rows as not affected).
 pub fn update_hair_color(run: usize) -> &'static str {
     if run.is_multiple_of(2) { "red" } else { "blue" }
+}
+
+/// The user the delete workload's `run`-th run removes (from 0): a row of its own per run, so
+/// every run deletes one. The ids lie below 1, under every id an engine generates, so these
+/// rows never meet the insert workload's and no sequence or auto-increment counter moves.
+pub fn deleted_user_id(run: usize) -> i64 {
+    -1 - run as i64
 }
 
 /// A user the insert workload writes.
@@ -176,7 +183,36 @@ pub async fn prepare(url: &str) -> Result<()> {
     Ok(())
 }
 
-/// Undoes what a peer's writes changed: removes inserted users, resets the updated one.
+/// Inserts the users the delete workload's first `runs` runs remove
+/// ([`deleted_user_id`] of `0..runs`), on a connection of its own. A peer calls it after its
+/// reads, right before the delete workload, so the reads see the seeded rows only.
+///
+/// # Errors
+/// Connection and statement errors; ids already taken (a previous peer's rows not restored).
+pub async fn insert_users_to_delete(url: &str, runs: usize) -> Result<()> {
+    let database = Database::connect(url)
+        .await
+        .context("connecting to insert the users to delete")?;
+    let runs: Vec<usize> = (0..runs).collect();
+    for chunk in runs.chunks(1000) {
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|&run| format!("({}, 'deleted {run}')", deleted_user_id(run)))
+            .collect();
+        database
+            .execute(
+                &format!("INSERT INTO users (id, name) VALUES {}", rows.join(", ")),
+                &[],
+            )
+            .await
+            .context("inserting the users to delete")?;
+    }
+    database.close().await;
+    Ok(())
+}
+
+/// Undoes what a peer's writes changed: removes inserted users and those the delete workload
+/// left, resets the updated one.
 ///
 /// # Errors
 /// Connection and statement errors.
@@ -185,7 +221,10 @@ pub async fn restore(url: &str) -> Result<()> {
         .await
         .context("connecting to restore the data")?;
     database
-        .execute(&format!("DELETE FROM users WHERE id > {USERS}"), &[])
+        .execute(
+            &format!("DELETE FROM users WHERE id > {USERS} OR id < 1"),
+            &[],
+        )
         .await?;
     database
         .execute(
@@ -199,4 +238,15 @@ pub async fn restore(url: &str) -> Result<()> {
     analyze(&database).await?;
     database.close().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_to_delete_have_ids_of_their_own_below_every_generated_one() {
+        let ids: Vec<i64> = (0..3).map(deleted_user_id).collect();
+        assert_eq!(ids, vec![-1, -2, -3]);
+    }
 }

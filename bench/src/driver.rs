@@ -233,7 +233,7 @@ pub fn counted_runs(workload: Workload, iterations: u64, scale: u64) -> u64 {
         Workload::SelectUsers(n) | Workload::JoinPosts(n) | Workload::Insert(n) if n <= 10 => {
             iterations
         }
-        Workload::UpdateByKey => iterations,
+        Workload::UpdateByKey | Workload::DeleteByKey => iterations,
         Workload::SelectUsers(n) | Workload::JoinPosts(n) | Workload::Insert(n) if n <= 100 => {
             iterations / 10
         }
@@ -516,7 +516,23 @@ pub async fn count_instructions(
 
 #[cfg(test)]
 mod tests {
-    use super::inclusive_instructions;
+    use super::{counted_runs, inclusive_instructions};
+    use crate::workload::Workload;
+
+    #[test]
+    fn one_row_writes_run_as_often_as_one_row_reads() {
+        for workload in [
+            Workload::SelectUsers(1),
+            Workload::Insert(1),
+            Workload::UpdateByKey,
+            Workload::DeleteByKey,
+        ] {
+            assert_eq!(counted_runs(workload, 1000, 1), 1000, "{workload}");
+            assert_eq!(counted_runs(workload, 1000, 3), 3000, "{workload}");
+        }
+        assert_eq!(counted_runs(Workload::Insert(100), 1000, 3), 300);
+        assert_eq!(counted_runs(Workload::JoinPosts(1000), 1000, 1), 10);
+    }
 
     /// A dump as callgrind writes it: compressed names, a function in two blocks, calls.
     const DUMP: &str = "\

@@ -201,11 +201,12 @@ impl EngineInstructions {
 /// foxdb's instruction targets against raw sqlx on a bare connection: (what, workloads, bound).
 const INSTRUCTION_TARGETS: [(&str, &[Workload], f64); 2] = [
     (
-        "fixed cost per statement (one-row select, insert, update) within 1.3x",
+        "fixed cost per statement (one-row select, insert, update, delete) within 1.3x",
         &[
             Workload::SelectUsers(1),
             Workload::Insert(1),
             Workload::UpdateByKey,
+            Workload::DeleteByKey,
         ],
         1.3,
     ),
@@ -453,7 +454,7 @@ mod tests {
         let table = render(&results, 3, Sampling::default(), None);
         assert!(table.contains("| PostgreSQL | select 1 users | 100 µs | 105 µs | 1.05x |"));
         assert!(table.contains("| SQLite | select 1 users | 100 µs | – | – |"));
-        assert!(table.contains("PostgreSQL: foxdb within 10% of raw sqlx: 13 of 13 workloads"));
+        assert!(table.contains("PostgreSQL: foxdb within 10% of raw sqlx: 14 of 14 workloads"));
     }
 
     #[test]
@@ -467,7 +468,7 @@ mod tests {
         }];
         let table = render_instructions(&results, 1000);
         assert!(table.contains("| PostgreSQL | select 1 users | 10.0 k | 12.5 k | 1.25x |"));
-        assert!(table.contains("within 1.3x of sqlx (bare): 3 of 3"));
+        assert!(table.contains("within 1.3x of sqlx (bare): 4 of 4"));
         assert!(table.contains("within 1.1x of sqlx (bare): 0 of 2"));
         assert!(
             table.contains(
@@ -476,7 +477,7 @@ mod tests {
             "{table}"
         );
         assert!(
-            table.contains("within 1.3x of sqlx (bare), inside the operations' polls: 3 of 3"),
+            table.contains("within 1.3x of sqlx (bare), inside the operations' polls: 4 of 4"),
             "{table}"
         );
         assert_eq!(show_instructions(3_431_000.0), "3.43 M");
@@ -496,7 +497,7 @@ mod tests {
         let table = render_instructions(&results, 1000);
         assert!(table.contains("| foxdb/sqlx |"), "{table}");
         assert!(table.contains("| 1.20x | 1.50x | 0.80x |"), "{table}");
-        assert!(table.contains("within 1.3x of sqlx: 3 of 3"), "{table}");
+        assert!(table.contains("within 1.3x of sqlx: 4 of 4"), "{table}");
     }
 
     #[test]
@@ -506,7 +507,7 @@ mod tests {
             peers: vec![measured(Peer::Foxdb, 100), measured(Peer::Typeorm, 150)],
         }];
         let summary = targets(&results);
-        assert!(summary.contains("≥2x TypeORM's throughput: 0 of 13 workloads"));
+        assert!(summary.contains("≥2x TypeORM's throughput: 0 of 14 workloads"));
         assert!(summary.contains("missed: select 1 users 0.67x"));
     }
 }

@@ -20,12 +20,15 @@ pub enum Workload {
     Insert(u64),
     /// One user's hair colour set by primary key.
     UpdateByKey,
+    /// One user deleted by primary key: a row of its own per run
+    /// ([`dataset::deleted_user_id`]), inserted before the workload's first run.
+    DeleteByKey,
 }
 
 impl Workload {
     /// Every workload, in the order peers run them (writes last, so reads see the prepared
     /// data as it was seeded).
-    pub const ALL: [Workload; 13] = [
+    pub const ALL: [Workload; 14] = [
         Self::SelectUsers(1),
         Self::SelectUsers(10),
         Self::SelectUsers(100),
@@ -39,9 +42,10 @@ impl Workload {
         Self::Insert(100),
         Self::Insert(1000),
         Self::UpdateByKey,
+        Self::DeleteByKey,
     ];
 
-    /// The key peers print and the driver reads: `select/10`, `eager`, `update`.
+    /// The key peers print and the driver reads: `select/10`, `eager`, `update`, `delete`.
     pub fn key(self) -> String {
         match self {
             Self::SelectUsers(n) => format!("select/{n}"),
@@ -49,6 +53,7 @@ impl Workload {
             Self::EagerLoad => "eager".into(),
             Self::Insert(n) => format!("insert/{n}"),
             Self::UpdateByKey => "update".into(),
+            Self::DeleteByKey => "delete".into(),
         }
     }
 
@@ -58,14 +63,14 @@ impl Workload {
     }
 
     /// What a run must report: rows decoded (users, join rows, comments reached through the
-    /// grouped users → posts → comments), rows inserted or rows updated.
+    /// grouped users → posts → comments), rows inserted, updated or deleted.
     pub fn expected_count(self) -> u64 {
         match self {
             Self::SelectUsers(n) | Self::JoinPosts(n) | Self::Insert(n) => n,
             Self::EagerLoad => {
                 dataset::EAGER_USERS * dataset::POSTS_PER_USER * dataset::COMMENTS_PER_POST
             }
-            Self::UpdateByKey => 1,
+            Self::UpdateByKey | Self::DeleteByKey => 1,
         }
     }
 }
@@ -78,6 +83,7 @@ impl fmt::Display for Workload {
             Self::EagerLoad => f.write_str("users → posts → comments"),
             Self::Insert(n) => write!(f, "insert {n} users"),
             Self::UpdateByKey => f.write_str("update by primary key"),
+            Self::DeleteByKey => f.write_str("delete by primary key"),
         }
     }
 }
@@ -92,5 +98,21 @@ mod tests {
             assert_eq!(Workload::from_key(&workload.key()), Some(workload));
         }
         assert_eq!(Workload::from_key("select/7"), None);
+    }
+
+    #[test]
+    fn writes_come_after_every_read_and_delete_comes_last() {
+        let first_write = Workload::ALL
+            .iter()
+            .position(|w| matches!(w, Workload::Insert(_)))
+            .expect("an insert workload");
+        assert!(Workload::ALL[first_write..].iter().all(|w| matches!(
+            w,
+            Workload::Insert(_) | Workload::UpdateByKey | Workload::DeleteByKey
+        )));
+        assert_eq!(Workload::ALL.last(), Some(&Workload::DeleteByKey));
+        assert_eq!(Workload::from_key("delete"), Some(Workload::DeleteByKey));
+        assert_eq!(Workload::DeleteByKey.expected_count(), 1);
+        assert_eq!(Workload::DeleteByKey.to_string(), "delete by primary key");
     }
 }

@@ -70,11 +70,18 @@ const Comment = new EntitySchema({
   },
 });
 
+// The user the delete workload's `run`-th run removes: as bench/src/dataset.rs numbers them,
+// below every generated id.
+function deletedUserId(run) {
+  return -1 - run;
+}
+
 function newUsers(n) {
   return Array.from({ length: n }, (_, i) => ({ name: `new ${i}`, hairColor: null }));
 }
 
-// Each workload: its key, the work a run must report, and one run (given the run's index).
+// Each workload: its key, the work a run must report, one run (given the run's index) and,
+// for the delete workload, what it needs in the database before its first of `runs` runs.
 function workloads(users) {
   const list = [];
   for (const n of [1, 10, 100, 1000]) {
@@ -136,6 +143,16 @@ function workloads(users) {
       (await users.update({ id: UPDATE_TARGET }, { hairColor: run % 2 === 0 ? 'red' : 'blue' }))
         .affected,
   });
+  list.push({
+    key: 'delete',
+    expected: 1,
+    // A user of its own per run, inserted after the reads, right before the first run.
+    prepare: async (runs) => {
+      const rows = Array.from({ length: runs }, (_, run) => `(${deletedUserId(run)}, 'deleted ${run}')`);
+      await users.query(`INSERT INTO users (id, name) VALUES ${rows.join(', ')}`);
+    },
+    run: async (run) => (await users.delete(deletedUserId(run))).affected,
+  });
   return list;
 }
 
@@ -165,6 +182,7 @@ async function main() {
   await dataSource.initialize();
   try {
     for (const workload of workloads(dataSource.getRepository(User))) {
+      if (workload.prepare) await workload.prepare(args.warmup + args.runs);
       const samples = [];
       for (let run = 0; run < args.warmup + args.runs; run++) {
         const started = process.hrtime.bigint();

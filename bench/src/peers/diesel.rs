@@ -153,4 +153,9 @@ impl Client for Diesel {
             .execute(&mut self.connection)?;
         Ok(updated as u64)
     }
+
+    async fn delete_user(&mut self, id: i64) -> Result<u64> {
+        let deleted = diesel::delete(users::table.find(id)).execute(&mut self.connection)?;
+        Ok(deleted as u64)
+    }
 }

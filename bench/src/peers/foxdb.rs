@@ -130,4 +130,11 @@ impl Client for Foxdb {
             .exec(&self.database)
             .await?)
     }
+
+    async fn delete_user(&mut self, id: i64) -> Result<u64> {
+        Ok(User::delete()
+            .filter(User::ID.eq(id))
+            .exec(&self.database)
+            .await?)
+    }
 }

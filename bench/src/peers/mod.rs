@@ -2,7 +2,7 @@
 //! raw sqlx (the speed limit), foxdb, SeaORM, Diesel, raw tokio-postgres and TypeORM (Node,
 //! `bench/typeorm/`); `make bench-instructions` adds raw sqlx on a bare connection.
 //!
-//! Every Rust peer implements [`Client`]: five operations written the way that library's own
+//! Every Rust peer implements [`Client`]: six operations written the way that library's own
 //! documentation writes them. [`run`] times them all the same way; a peer that returns fewer
 //! rows than the workload asks for fails the run.
 
@@ -150,7 +150,7 @@ fn typeorm_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("typeorm")
 }
 
-/// Five operations, one per kind of workload, in a client's own idiom. Each returns the
+/// Six operations, one per kind of workload, in a client's own idiom. Each returns the
 /// amount of work done (see [`Workload::expected_count`]).
 trait Client {
     /// New users in this client's own row type, built before the timed runs.
@@ -174,10 +174,13 @@ trait Client {
 
     /// Sets the hair colour of user `id`; returns the rows updated.
     async fn update_hair_color(&mut self, id: i64, hair_color: &str) -> Result<u64>;
+
+    /// Deletes user `id`; returns the rows deleted.
+    async fn delete_user(&mut self, id: i64) -> Result<u64>;
 }
 
-/// One run of `workload` on `client` (`run` picks the value an update writes); returns the
-/// rows of work it did.
+/// One run of `workload` on `client` (`run` picks the value an update writes and the user a
+/// delete removes); returns the rows of work it did.
 async fn run_workload<C: Client>(
     client: &mut C,
     workload: Workload,
@@ -195,12 +198,27 @@ async fn run_workload<C: Client>(
                 .update_hair_color(dataset::UPDATE_TARGET, dataset::update_hair_color(run))
                 .await
         }
+        Workload::DeleteByKey => client.delete_user(dataset::deleted_user_id(run)).await,
     }
 }
 
-/// Runs every workload of [`Workload::ALL`] on `client`: `sampling.warmup` untimed runs, then
-/// the median of `sampling.runs` timed ones. Each run's count is checked outside the timing.
-async fn measure(client: &mut impl Client, sampling: Sampling) -> Result<Vec<Measurement>> {
+/// What `workload` needs in the database before its first of `runs` runs: the delete
+/// workload one user per run ([`dataset::insert_users_to_delete`]), the others nothing.
+async fn prepare_workload(url: &str, workload: Workload, runs: usize) -> Result<()> {
+    match workload {
+        Workload::DeleteByKey => dataset::insert_users_to_delete(url, runs).await,
+        _ => Ok(()),
+    }
+}
+
+/// Runs every workload of [`Workload::ALL`] on `client` (connected to `url`): `sampling.warmup`
+/// untimed runs, then the median of `sampling.runs` timed ones. Each run's count is checked
+/// outside the timing.
+async fn measure(
+    client: &mut impl Client,
+    url: &str,
+    sampling: Sampling,
+) -> Result<Vec<Measurement>> {
     let user_ids = dataset::eager_user_ids();
     let mut measurements = Vec::with_capacity(Workload::ALL.len());
     for workload in Workload::ALL {
@@ -208,6 +226,7 @@ async fn measure(client: &mut impl Client, sampling: Sampling) -> Result<Vec<Mea
             Workload::Insert(n) => client.new_users(&dataset::new_users(n)),
             _ => client.new_users(&[]),
         };
+        prepare_workload(url, workload, sampling.warmup + sampling.runs).await?;
         let mut samples = Vec::with_capacity(sampling.runs);
         for run in 0..sampling.warmup + sampling.runs {
             let started = Instant::now();
@@ -282,10 +301,14 @@ pub fn parse_waits_line(line: &str) -> Option<(Workload, u64)> {
     words.next().is_none().then_some((workload, waits))
 }
 
-/// Runs every workload of [`Workload::ALL`] on `client`: one untimed run, then
-/// `iterations(workload)` counted runs between two [`instruction_boundary`] calls, each run
-/// polled through [`OperationPolls`]; prints each workload's [`waits_line`].
-async fn count(client: &mut impl Client, iterations: impl Fn(Workload) -> u64) -> Result<()> {
+/// Runs every workload of [`Workload::ALL`] on `client` (connected to `url`): one untimed run,
+/// then `iterations(workload)` counted runs between two [`instruction_boundary`] calls, each
+/// run polled through [`OperationPolls`]; prints each workload's [`waits_line`].
+async fn count(
+    client: &mut impl Client,
+    url: &str,
+    iterations: impl Fn(Workload) -> u64,
+) -> Result<()> {
     let user_ids = dataset::eager_user_ids();
     for workload in Workload::ALL {
         let new_users = match workload {
@@ -293,6 +316,7 @@ async fn count(client: &mut impl Client, iterations: impl Fn(Workload) -> u64) -
             _ => client.new_users(&[]),
         };
         let runs = iterations(workload);
+        prepare_workload(url, workload, runs as usize + 1).await?;
         for run in 0..=runs {
             if run == 1 {
                 instruction_boundary();
@@ -335,24 +359,33 @@ pub async fn run_counted(
         peer.title()
     );
     match peer {
-        Peer::Sqlx => count(&mut sqlx::RawSqlx::connect(url).await?, iterations).await,
-        Peer::SqlxBare => count(&mut sqlx::RawSqlx::connect_bare(url).await?, iterations).await,
+        Peer::Sqlx => count(&mut sqlx::RawSqlx::connect(url).await?, url, iterations).await,
+        Peer::SqlxBare => {
+            count(
+                &mut sqlx::RawSqlx::connect_bare(url).await?,
+                url,
+                iterations,
+            )
+            .await
+        }
         Peer::Foxdb => {
             count(
                 &mut foxdb::Foxdb::connect(url, PostgresDriver::Sqlx).await?,
+                url,
                 iterations,
             )
             .await
         }
         Peer::FoxdbTokioPostgres => {
             let mut client = foxdb::Foxdb::connect(url, PostgresDriver::TokioPostgres).await?;
-            count(&mut client, iterations).await
+            count(&mut client, url, iterations).await
         }
-        Peer::Seaorm => count(&mut seaorm::SeaOrm::connect(url).await?, iterations).await,
-        Peer::Diesel => count(&mut diesel::Diesel::connect(url)?, iterations).await,
+        Peer::Seaorm => count(&mut seaorm::SeaOrm::connect(url).await?, url, iterations).await,
+        Peer::Diesel => count(&mut diesel::Diesel::connect(url)?, url, iterations).await,
         Peer::TokioPostgres => {
             count(
                 &mut tokio_postgres::TokioPostgres::connect(url).await?,
+                url,
                 iterations,
             )
             .await
@@ -374,24 +407,28 @@ pub async fn run(peer: Peer, url: &str, sampling: Sampling) -> Result<Vec<Measur
         peer.title()
     );
     match peer {
-        Peer::Sqlx => measure(&mut sqlx::RawSqlx::connect(url).await?, sampling).await,
-        Peer::SqlxBare => measure(&mut sqlx::RawSqlx::connect_bare(url).await?, sampling).await,
+        Peer::Sqlx => measure(&mut sqlx::RawSqlx::connect(url).await?, url, sampling).await,
+        Peer::SqlxBare => {
+            measure(&mut sqlx::RawSqlx::connect_bare(url).await?, url, sampling).await
+        }
         Peer::Foxdb => {
             measure(
                 &mut foxdb::Foxdb::connect(url, PostgresDriver::Sqlx).await?,
+                url,
                 sampling,
             )
             .await
         }
         Peer::FoxdbTokioPostgres => {
             let mut client = foxdb::Foxdb::connect(url, PostgresDriver::TokioPostgres).await?;
-            measure(&mut client, sampling).await
+            measure(&mut client, url, sampling).await
         }
-        Peer::Seaorm => measure(&mut seaorm::SeaOrm::connect(url).await?, sampling).await,
-        Peer::Diesel => measure(&mut diesel::Diesel::connect(url)?, sampling).await,
+        Peer::Seaorm => measure(&mut seaorm::SeaOrm::connect(url).await?, url, sampling).await,
+        Peer::Diesel => measure(&mut diesel::Diesel::connect(url)?, url, sampling).await,
         Peer::TokioPostgres => {
             measure(
                 &mut tokio_postgres::TokioPostgres::connect(url).await?,
+                url,
                 sampling,
             )
             .await

@@ -183,4 +183,9 @@ impl Client for SeaOrm {
             .await?;
         Ok(updated.rows_affected)
     }
+
+    async fn delete_user(&mut self, id: i64) -> Result<u64> {
+        let deleted = user::Entity::delete_by_id(id).exec(&self.database).await?;
+        Ok(deleted.rows_affected)
+    }
 }

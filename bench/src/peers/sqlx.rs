@@ -279,4 +279,19 @@ impl Client for RawSqlx {
         });
         Ok(updated)
     }
+
+    async fn delete_user(&mut self, id: i64) -> Result<u64> {
+        let sql = self.sql(
+            "DELETE FROM users WHERE id = $1",
+            "DELETE FROM users WHERE id = ?",
+        );
+        let deleted = on_connection!(&mut self.source, |connection, Db| {
+            sqlx::query(sql)
+                .bind(id)
+                .execute(connection)
+                .await?
+                .rows_affected()
+        });
+        Ok(deleted)
+    }
 }

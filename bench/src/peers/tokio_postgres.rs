@@ -50,6 +50,7 @@ struct Prepared {
     posts_by_user: Statement,
     comments_by_post: Statement,
     update_hair_color: Statement,
+    delete_user: Statement,
 }
 
 pub(super) struct TokioPostgres {
@@ -93,6 +94,7 @@ impl TokioPostgres {
             update_hair_color: client
                 .prepare("UPDATE users SET hair_color = $1 WHERE id = $2")
                 .await?,
+            delete_user: client.prepare("DELETE FROM users WHERE id = $1").await?,
         };
         Ok(Self {
             client,
@@ -194,6 +196,13 @@ impl Client for TokioPostgres {
         Ok(self
             .client
             .execute(&self.prepared.update_hair_color, &[&hair_color, &id])
+            .await?)
+    }
+
+    async fn delete_user(&mut self, id: i64) -> Result<u64> {
+        Ok(self
+            .client
+            .execute(&self.prepared.delete_user, &[&id])
             .await?)
     }
 }
