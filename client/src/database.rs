@@ -128,6 +128,9 @@ pub(crate) enum PoolRef<'a> {
     MySql(&'a sqlx::MySqlPool),
     #[cfg(feature = "sqlite")]
     Sqlite(&'a sqlx::SqlitePool),
+    /// PostgreSQL through tokio-postgres.
+    #[cfg(feature = "postgres")]
+    TokioPostgres(&'a crate::backend::postgres_tokio::TokioPgPool),
 }
 
 #[derive(Debug, Clone)]
@@ -410,20 +413,9 @@ impl Database {
             Pool::MySql(p) => own!(p, MySql, |o| o),
             #[cfg(feature = "sqlite")]
             Pool::Sqlite(p) => own!(p, Sqlite, |o| o),
-            // A long-running reader holds its session: on sqlx, with the same settings.
             #[cfg(feature = "postgres")]
             Pool::TokioPostgres(p) => {
-                let options = (*p.sessions().connect_options())
-                    .clone()
-                    .application_name(application_name);
-                Pool::Postgres(Pooled::new(
-                    sqlx::pool::PoolOptions::new()
-                        .max_connections(max_connections)
-                        .min_connections(0)
-                        .acquire_timeout(Duration::from_secs(10))
-                        .connect_lazy_with(options),
-                    Duration::ZERO,
-                ))
+                Pool::TokioPostgres(p.dedicated(max_connections, application_name))
             }
         };
         // The change log is read on the primary (where `pool` points), without routing or
@@ -575,22 +567,8 @@ impl Database {
             Pool::MySql(p) => PoolRef::MySql(p.direct()),
             #[cfg(feature = "sqlite")]
             Pool::Sqlite(p) => PoolRef::Sqlite(p.direct()),
-            // What takes a whole session from the pool (listeners, two-phase-commit branches)
-            // takes a sqlx one.
             #[cfg(feature = "postgres")]
-            Pool::TokioPostgres(p) => PoolRef::Postgres(p.sessions()),
-        }
-    }
-
-    /// The tokio-postgres pool, when this handle's statements run on one.
-    #[cfg(feature = "postgres")]
-    pub(crate) fn tokio_postgres_pool(
-        &self,
-    ) -> Option<&crate::backend::postgres_tokio::TokioPgPool> {
-        match &self.pool {
-            Pool::TokioPostgres(pool) => Some(pool),
-            #[allow(unreachable_patterns, reason = "one arm per engine compiled in")]
-            _ => None,
+            Pool::TokioPostgres(p) => PoolRef::TokioPostgres(p),
         }
     }
 
