@@ -109,7 +109,7 @@ impl TokioPgPool {
 
     /// A pool of its own, of at most `max_connections`, to the same database with the same
     /// settings and TLS, its connections carrying `application_name` (a long-running reader's).
-    /// Its connections are pinged before every use, and none opens before one is needed.
+    /// None opens before one is needed.
     pub(crate) fn dedicated(&self, max_connections: u32, application_name: &str) -> Self {
         let mut config = self.shared.config.clone();
         config.application_name(application_name);
@@ -127,8 +127,8 @@ impl TokioPgPool {
                 max_connections,
                 min_connections: 0,
                 acquire_timeout: Duration::from_secs(10),
-                idle_timeout: Duration::from_secs(600),
-                ping_after_idle: Duration::ZERO,
+                idle_timeout: self.shared.settings.idle_timeout,
+                ping_after_idle: self.shared.settings.ping_after_idle,
             },
             sessions,
         )
