@@ -242,7 +242,7 @@ impl Database {
         let connect_error =
             |error: sqlx::Error| crate::connect_failure::connect_error(&url, source, &error);
         macro_rules! pool {
-            ($options:ty, $probe:expr, $configure:expr) => {{
+            ($options:ty, $probe:expr, $min_connections:expr, $configure:expr) => {{
                 let connect: $options = url.expose().parse().map_err(connect_error)?;
                 #[allow(clippy::redundant_closure_call)]
                 let connect = ($configure)(connect);
@@ -291,7 +291,7 @@ impl Database {
                         })
                     })
                     .max_connections(options.max_connections)
-                    .min_connections(options.min_connections)
+                    .min_connections($min_connections)
                     .acquire_timeout(options.acquire_timeout)
                     .idle_timeout(options.idle_timeout);
                 // Lazy either way: the probe above connected, and the pool opens its connections
@@ -304,10 +304,15 @@ impl Database {
             #[cfg(feature = "postgres")]
             Backend::Postgres => {
                 // On tokio-postgres the probe below connects through tokio-postgres instead.
-                let probe = !lazy && options.postgres_driver == PostgresDriver::Sqlx;
-                let (connect, pool) = pool!(sqlx::postgres::PgConnectOptions, probe, |c| {
-                    crate::tls::secure_postgres(c, &url, &options.tls)
-                });
+                let on_sqlx = options.postgres_driver == PostgresDriver::Sqlx;
+                // On tokio-postgres sqlx's pool opens a connection only when one is asked for
+                // (see `TokioPgPool::sessions`), never to keep `min_connections` open.
+                let (connect, pool) = pool!(
+                    sqlx::postgres::PgConnectOptions,
+                    !lazy && on_sqlx,
+                    if on_sqlx { options.min_connections } else { 0 },
+                    |c| crate::tls::secure_postgres(c, &url, &options.tls)
+                );
                 match options.postgres_driver {
                     PostgresDriver::Sqlx => Pool::Postgres(Pooled::new(pool, ping_after_idle)),
                     // sqlx's pool stays for what holds a whole session.
@@ -331,9 +336,12 @@ impl Database {
             }
             #[cfg(feature = "mysql")]
             Backend::MySql => {
-                let (_, pool) = pool!(sqlx::mysql::MySqlConnectOptions, !lazy, |c| {
-                    crate::tls::secure_mysql(c, &url, &options.tls)
-                });
+                let (_, pool) = pool!(
+                    sqlx::mysql::MySqlConnectOptions,
+                    !lazy,
+                    options.min_connections,
+                    |c| { crate::tls::secure_mysql(c, &url, &options.tls) }
+                );
                 Pool::MySql(Pooled::new(pool, ping_after_idle))
             }
             #[cfg(feature = "sqlite")]
@@ -341,6 +349,7 @@ impl Database {
                 let (_, pool) = pool!(
                     sqlx::sqlite::SqliteConnectOptions,
                     !lazy,
+                    options.min_connections,
                     |c: sqlx::sqlite::SqliteConnectOptions| c
                         .create_if_missing(true)
                         .foreign_keys(true)

@@ -510,3 +510,41 @@ async fn a_subscription_is_woken_by_notify_and_its_listener_survives_being_termi
         }
     }
 }
+
+#[tokio::test]
+async fn on_tokio_postgres_a_subscription_and_min_connections_open_no_sqlx_connection() {
+    let test = TestDatabase::create(Backend::Postgres).await;
+    let admin = connect(&test, PostgresDriver::Sqlx, 1).await;
+    captured_items(&test, &admin).await;
+    admin.close().await;
+    let options = PoolOptions {
+        max_connections: 4,
+        min_connections: 2,
+        postgres_driver: PostgresDriver::TokioPostgres,
+        ..PoolOptions::default()
+    };
+    let db = Database::connect_with(test.url(), &options)
+        .await
+        .expect("connects");
+    let mut changes = foxdb::realtime::tail(&db, foxdb::realtime::TailOptions::default());
+    let _ = inserted_and_received(&db, &mut changes, 1..3).await;
+    // Time for a pool's background work to open what it would.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Every backend is one of the pool's or one of the reader's two. A second pool of sqlx
+    // connections (keeping min_connections of its own) would show among the others.
+    let backends: Vec<(String, i64)> = db
+        .fetch_all(
+            "SELECT application_name::text, count(*) FROM pg_stat_activity WHERE datname = current_database() GROUP BY 1 ORDER BY 1",
+            &[],
+        )
+        .await
+        .expect("lists backends")
+        .iter()
+        .map(|row| (row.get_at(0).expect("name"), row.get_at(1).expect("count")))
+        .collect();
+    let pool = i64::from(db.pool_state().open);
+    assert_eq!(
+        backends,
+        [("".to_string(), pool), ("foxdb-subscriber".to_string(), 2)]
+    );
+}

@@ -14,7 +14,7 @@
 //!   connection ([`Pooled`]) for its life, and [`Pooled::discard`] closes it.
 //! - Only reading the schema (`Database::verify`, through the public sqlx `Connection`) gets a
 //!   sqlx connection with the same settings: [`TokioPgPool::sessions`], a pool that opens no
-//!   connection until one is asked for.
+//!   connection until one is asked for (and none to keep `min_connections` open).
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
