@@ -123,7 +123,7 @@ impl Drop for Listener {
     }
 }
 
-/// Opens a connection outside `pool` and listens on `channel`.
+/// Opens a listening connection of `pool`'s and listens on `channel`.
 async fn connect(pool: TokioPgPool, channel: String) -> Result<Listening, sqlx::Error> {
     let (sender, notifications) = tokio::sync::mpsc::unbounded_channel();
     let (client, permit) = pool.connect_listening(sender).await?;
