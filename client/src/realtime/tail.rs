@@ -65,7 +65,8 @@ impl<T> ChangeStream<T> {
             .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
-    /// How many times the reader reconnected so far.
+    /// How many times the reader reconnected so far: all its connections after an error, or
+    /// PostgreSQL's listener alone after its connection dropped.
     pub fn reconnects(&self) -> u64 {
         self.control
             .reconnects
@@ -313,7 +314,12 @@ impl Session {
                             Err(_) => waited += slice,
                             // The connection dropped; the next receive reconnects. Read now:
                             // notifications sent meanwhile are lost.
-                            Ok(Ok(None)) => return Ok(Vec::new()),
+                            Ok(Ok(None)) => {
+                                control
+                                    .reconnects
+                                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                                return Ok(Vec::new());
+                            }
                             Ok(Ok(Some(payloads))) => return Ok(payloads),
                             Ok(Err(error)) => {
                                 return Err(crate::Error::query(
