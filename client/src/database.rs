@@ -48,9 +48,10 @@ pub struct PoolOptions {
 /// tokio-postgres, the default, does less work per row (see docs/performance.md).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum PostgresDriver {
-    /// tokio-postgres: statements, transactions and COPY run on tokio-postgres connections of
-    /// foxdb's own pool. Change-log listeners, two-phase-commit branches and schema reads,
-    /// which hold a whole session, take a sqlx connection with the same settings.
+    /// tokio-postgres: statements, transactions, COPY, two-phase-commit branches and the
+    /// change-log reader (its `LISTEN` included) run on tokio-postgres connections of foxdb's
+    /// own pools. Only [`Database::verify`]'s schema reads take a sqlx connection with the same
+    /// settings.
     #[default]
     TokioPostgres,
     /// sqlx, for everything.
