@@ -48,9 +48,10 @@ pub struct PoolOptions {
 /// tokio-postgres, the default, does less work per row (see docs/performance.md).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum PostgresDriver {
-    /// tokio-postgres: statements, transactions and COPY run on tokio-postgres connections of
-    /// foxdb's own pool. Change-log listeners, two-phase-commit branches and schema reads,
-    /// which hold a whole session, take a sqlx connection with the same settings.
+    /// tokio-postgres: statements, transactions, COPY, two-phase-commit branches and the
+    /// change-log reader (its `LISTEN` included) run on tokio-postgres connections of foxdb's
+    /// own pools. Only [`Database::verify`]'s schema reads take a sqlx connection with the same
+    /// settings.
     #[default]
     TokioPostgres,
     /// sqlx, for everything.
@@ -128,6 +129,9 @@ pub(crate) enum PoolRef<'a> {
     MySql(&'a sqlx::MySqlPool),
     #[cfg(feature = "sqlite")]
     Sqlite(&'a sqlx::SqlitePool),
+    /// PostgreSQL through tokio-postgres.
+    #[cfg(feature = "postgres")]
+    TokioPostgres(&'a crate::backend::postgres_tokio::TokioPgPool),
 }
 
 #[derive(Debug, Clone)]
@@ -239,7 +243,7 @@ impl Database {
         let connect_error =
             |error: sqlx::Error| crate::connect_failure::connect_error(&url, source, &error);
         macro_rules! pool {
-            ($options:ty, $probe:expr, $configure:expr) => {{
+            ($options:ty, $probe:expr, $min_connections:expr, $configure:expr) => {{
                 let connect: $options = url.expose().parse().map_err(connect_error)?;
                 #[allow(clippy::redundant_closure_call)]
                 let connect = ($configure)(connect);
@@ -288,7 +292,7 @@ impl Database {
                         })
                     })
                     .max_connections(options.max_connections)
-                    .min_connections(options.min_connections)
+                    .min_connections($min_connections)
                     .acquire_timeout(options.acquire_timeout)
                     .idle_timeout(options.idle_timeout);
                 // Lazy either way: the probe above connected, and the pool opens its connections
@@ -301,10 +305,15 @@ impl Database {
             #[cfg(feature = "postgres")]
             Backend::Postgres => {
                 // On tokio-postgres the probe below connects through tokio-postgres instead.
-                let probe = !lazy && options.postgres_driver == PostgresDriver::Sqlx;
-                let (connect, pool) = pool!(sqlx::postgres::PgConnectOptions, probe, |c| {
-                    crate::tls::secure_postgres(c, &url, &options.tls)
-                });
+                let on_sqlx = options.postgres_driver == PostgresDriver::Sqlx;
+                // On tokio-postgres sqlx's pool opens a connection only when one is asked for
+                // (see `TokioPgPool::sessions`), never to keep `min_connections` open.
+                let (connect, pool) = pool!(
+                    sqlx::postgres::PgConnectOptions,
+                    !lazy && on_sqlx,
+                    if on_sqlx { options.min_connections } else { 0 },
+                    |c| crate::tls::secure_postgres(c, &url, &options.tls)
+                );
                 match options.postgres_driver {
                     PostgresDriver::Sqlx => Pool::Postgres(Pooled::new(pool, ping_after_idle)),
                     // sqlx's pool stays for what holds a whole session.
@@ -328,9 +337,12 @@ impl Database {
             }
             #[cfg(feature = "mysql")]
             Backend::MySql => {
-                let (_, pool) = pool!(sqlx::mysql::MySqlConnectOptions, !lazy, |c| {
-                    crate::tls::secure_mysql(c, &url, &options.tls)
-                });
+                let (_, pool) = pool!(
+                    sqlx::mysql::MySqlConnectOptions,
+                    !lazy,
+                    options.min_connections,
+                    |c| { crate::tls::secure_mysql(c, &url, &options.tls) }
+                );
                 Pool::MySql(Pooled::new(pool, ping_after_idle))
             }
             #[cfg(feature = "sqlite")]
@@ -338,6 +350,7 @@ impl Database {
                 let (_, pool) = pool!(
                     sqlx::sqlite::SqliteConnectOptions,
                     !lazy,
+                    options.min_connections,
                     |c: sqlx::sqlite::SqliteConnectOptions| c
                         .create_if_missing(true)
                         .foreign_keys(true)
@@ -410,20 +423,9 @@ impl Database {
             Pool::MySql(p) => own!(p, MySql, |o| o),
             #[cfg(feature = "sqlite")]
             Pool::Sqlite(p) => own!(p, Sqlite, |o| o),
-            // A long-running reader holds its session: on sqlx, with the same settings.
             #[cfg(feature = "postgres")]
             Pool::TokioPostgres(p) => {
-                let options = (*p.sessions().connect_options())
-                    .clone()
-                    .application_name(application_name);
-                Pool::Postgres(Pooled::new(
-                    sqlx::pool::PoolOptions::new()
-                        .max_connections(max_connections)
-                        .min_connections(0)
-                        .acquire_timeout(Duration::from_secs(10))
-                        .connect_lazy_with(options),
-                    Duration::ZERO,
-                ))
+                Pool::TokioPostgres(p.dedicated(max_connections, application_name))
             }
         };
         // The change log is read on the primary (where `pool` points), without routing or
@@ -575,22 +577,8 @@ impl Database {
             Pool::MySql(p) => PoolRef::MySql(p.direct()),
             #[cfg(feature = "sqlite")]
             Pool::Sqlite(p) => PoolRef::Sqlite(p.direct()),
-            // What takes a whole session from the pool (listeners, two-phase-commit branches)
-            // takes a sqlx one.
             #[cfg(feature = "postgres")]
-            Pool::TokioPostgres(p) => PoolRef::Postgres(p.sessions()),
-        }
-    }
-
-    /// The tokio-postgres pool, when this handle's statements run on one.
-    #[cfg(feature = "postgres")]
-    pub(crate) fn tokio_postgres_pool(
-        &self,
-    ) -> Option<&crate::backend::postgres_tokio::TokioPgPool> {
-        match &self.pool {
-            Pool::TokioPostgres(pool) => Some(pool),
-            #[allow(unreachable_patterns, reason = "one arm per engine compiled in")]
-            _ => None,
+            Pool::TokioPostgres(p) => PoolRef::TokioPostgres(p),
         }
     }
 

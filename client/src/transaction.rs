@@ -116,18 +116,17 @@ impl Database {
             return Ok(transaction);
         }
         let backend = self.backend();
-        #[cfg(feature = "postgres")]
-        if let Some(pool) = self.tokio_postgres_pool() {
-            let begin = match isolation {
-                None => "BEGIN".to_string(),
-                Some(level) => format!("BEGIN ISOLATION LEVEL {}", level.as_sql()),
-            };
-            return crate::backend::postgres_tokio::TokioPgTransaction::begin(pool, &begin)
-                .await
-                .map(|inner| self.transaction_on(Inner::TokioPostgres(inner)))
-                .map_err(|e| Error::query(backend, Some("BEGIN"), e));
-        }
         let inner = match (self.pool(), isolation) {
+            #[cfg(feature = "postgres")]
+            (crate::database::PoolRef::TokioPostgres(p), isolation) => {
+                let begin = match isolation {
+                    None => "BEGIN".to_string(),
+                    Some(level) => format!("BEGIN ISOLATION LEVEL {}", level.as_sql()),
+                };
+                crate::backend::postgres_tokio::TokioPgTransaction::begin(p, &begin)
+                    .await
+                    .map(Inner::TokioPostgres)
+            }
             #[cfg(feature = "postgres")]
             (crate::database::PoolRef::Postgres(p), None) => p.begin().await.map(Inner::Postgres),
             #[cfg(feature = "postgres")]

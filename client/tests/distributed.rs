@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use fox_e2e::postgres_server::PostgresServer;
 use fox_e2e::{Backend, TestDatabase};
 use foxdb::distributed::{Coordinator, RecoveryOptions, Step, in_doubt, recover};
-use foxdb::{Database, Error, Value};
+use foxdb::{Database, Error, PoolOptions, PostgresDriver, Value};
 
 const INITIAL: i64 = 1_000_000;
 
@@ -286,6 +286,75 @@ async fn a_postgres_server_without_prepared_transactions_is_refused_with_a_hint(
         other => panic!("expected Unsupported, got {other:?}"),
     }
     assert_eq!(banks.balances().await.1, INITIAL);
+}
+
+#[tokio::test]
+async fn a_branch_commits_and_rolls_back_on_a_connection_of_either_postgres_driver() {
+    let log_test = TestDatabase::create(Backend::Sqlite).await;
+    let log = Database::connect(log_test.url())
+        .await
+        .expect("opens the log");
+    for driver in [PostgresDriver::Sqlx, PostgresDriver::TokioPostgres] {
+        let url = postgres()
+            .create_database(&unique("driver_"))
+            .expect("creates a database");
+        let options = PoolOptions {
+            max_connections: 2,
+            postgres_driver: driver,
+            ..PoolOptions::default()
+        };
+        let pg = Database::connect_with(&url, &options)
+            .await
+            .expect("connects");
+        pg.execute("CREATE TABLE items (id INT PRIMARY KEY)", &[])
+            .await
+            .expect("creates items");
+        let ids = async || -> Vec<i64> {
+            pg.fetch_all("SELECT id FROM items ORDER BY id", &[])
+                .await
+                .expect("reads")
+                .iter()
+                .map(|row| row.get_at(0).expect("id"))
+                .collect()
+        };
+        let coordinator = Coordinator::open(&log, &unique("t")).await.expect("opens");
+        coordinator
+            .transaction(&[&pg], async |tx| {
+                tx[0]
+                    .execute("INSERT INTO items VALUES ($1)", &[Value::Int(1)])
+                    .await?;
+                let seen = tx[0].fetch_all("SELECT count(*) FROM items", &[]).await?;
+                assert_eq!(seen[0].get_at::<i64>(0).expect("count"), 1, "{driver:?}");
+                if driver == PostgresDriver::TokioPostgres {
+                    // The branch holds the pool's one open connection, not one of a second
+                    // pool of sqlx connections.
+                    let state = pg.pool_state();
+                    assert_eq!((state.open, state.idle), (1, 0), "{driver:?}: {state:?}");
+                }
+                Ok::<_, Error>(())
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{driver:?}: commits: {e}"));
+        assert_eq!(ids().await, [1], "{driver:?}: committed");
+        // A failed statement aborts the branch: the server's error, classified, and nothing
+        // of the branch stays.
+        let outcome: Result<(), Error> = coordinator
+            .transaction(&[&pg], async |tx| {
+                tx[0].execute("INSERT INTO items VALUES (2)", &[]).await?;
+                tx[0].execute("INSERT INTO items VALUES (1)", &[]).await?;
+                Ok(())
+            })
+            .await;
+        assert!(
+            matches!(outcome, Err(Error::UniqueViolation { .. })),
+            "{driver:?}: {outcome:?}"
+        );
+        assert_eq!(ids().await, [1], "{driver:?}: rolled back");
+        assert!(
+            in_doubt(&pg).await.expect("lists").is_empty(),
+            "{driver:?}: nothing left prepared"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

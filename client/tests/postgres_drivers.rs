@@ -1,7 +1,8 @@
 //! PostgreSQL on either driver ([`foxdb::PostgresDriver`]) against the real server: the pool
 //! runs on the driver it was given, values and rows mean the same on both, and what the
 //! tokio-postgres pool does on its own (transactions left open, prepared statements kept per
-//! connection, TLS) holds. The whole client suite runs on the default (tokio-postgres) and again
+//! connection, TLS) holds, and a subscription's listener is woken by `NOTIFY` and listens again
+//! after its connection is terminated on either driver. The whole client suite runs on the default (tokio-postgres) and again
 //! with PostgreSQL on sqlx (`FOXDB_POSTGRES_DRIVER=sqlx`, `make test`).
 
 use std::time::Duration;
@@ -353,5 +354,199 @@ fn the_driver_is_named_as_the_environment_variable_names_it() {
     assert!(
         unknown.contains("libpq") && unknown.contains("tokio-postgres"),
         "{unknown}"
+    );
+}
+
+/// The `items` table with capture installed, as `fox apply` installs it.
+async fn captured_items(test: &TestDatabase, db: &Database) {
+    db.execute("CREATE TABLE items (id BIGINT PRIMARY KEY)", &[])
+        .await
+        .expect("creates items");
+    let url = foxdb::DatabaseUrl::parse(test.url()).expect("url");
+    let mut connection = foxdb::Connection::connect(&url, &foxdb::ConnectOptions::default())
+        .await
+        .expect("connects");
+    let schema = foxdb::introspect::introspect_schema(&mut connection)
+        .await
+        .expect("introspects");
+    connection.close().await;
+    let table = schema.table("items").expect("items").clone();
+    for sql in foxdb::realtime::capture_for(foxdb::Backend::Postgres).install(&table) {
+        db.execute(&sql, &[])
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+}
+
+/// The backends of the subscriber's listening connections (`LISTEN` is the last statement they
+/// ran).
+async fn listener_pids(admin: &Database) -> Vec<i32> {
+    admin
+        .fetch_all(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'foxdb-subscriber' AND datname = current_database() AND query LIKE 'LISTEN%'",
+            &[],
+        )
+        .await
+        .expect("lists listeners")
+        .iter()
+        .map(|row| row.get_at(0).expect("pid"))
+        .collect()
+}
+
+/// The backend of the subscriber's one listening connection, other than `other_than`, once it
+/// is listening.
+async fn listener_pid(admin: &Database, other_than: Option<i32>) -> i32 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let pids = listener_pids(admin).await;
+        if let [pid] = pids[..]
+            && Some(pid) != other_than
+        {
+            return pid;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "one new listening subscriber connection within 20 s: {pids:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Inserts `ids` one by one, each after the one before arrived; returns the longest wait.
+async fn inserted_and_received(
+    db: &Database,
+    changes: &mut foxdb::realtime::ChangeStream<foxdb::realtime::RawChange>,
+    ids: std::ops::Range<i64>,
+) -> Duration {
+    use futures_util::StreamExt as _;
+    let mut longest = Duration::ZERO;
+    for id in ids {
+        let sent = std::time::Instant::now();
+        db.execute("INSERT INTO items VALUES ($1)", &[Value::Int(id)])
+            .await
+            .expect("insert");
+        let change = tokio::time::timeout(Duration::from_secs(20), changes.next())
+            .await
+            .expect("a change within 20 s")
+            .expect("the stream goes on")
+            .expect("a change, not an error");
+        longest = longest.max(sent.elapsed());
+        assert_eq!(
+            (change.table.as_str(), change.op, change.new),
+            (
+                "items",
+                foxdb::realtime::Operation::Insert,
+                Some(serde_json::json!({ "id": id }))
+            )
+        );
+    }
+    longest
+}
+
+#[tokio::test]
+async fn a_subscription_is_woken_by_notify_and_its_listener_survives_being_terminated() {
+    let test = TestDatabase::create(Backend::Postgres).await;
+    let admin = connect(&test, PostgresDriver::Sqlx, 2).await;
+    captured_items(&test, &admin).await;
+    for (round, driver) in DRIVERS.into_iter().enumerate() {
+        let db = connect(&test, driver, 2).await;
+        let mut changes = foxdb::realtime::tail(&db, foxdb::realtime::TailOptions::default());
+        let first = listener_pid(&admin, None).await;
+        let base = i64::try_from(round).expect("round") * 100;
+        // The reader looks by itself only once a second without a notification: five changes
+        // each arriving well within that were announced.
+        let longest = inserted_and_received(&db, &mut changes, base..base + 5).await;
+        assert!(
+            longest < Duration::from_millis(500),
+            "{driver:?}: woken by NOTIFY, longest wait {longest:?}"
+        );
+        let subscriber_connections: i64 = admin
+            .fetch_all(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'foxdb-subscriber' AND datname = current_database()",
+                &[],
+            )
+            .await
+            .expect("counts")[0]
+            .get_at(0)
+            .expect("count");
+        assert!(
+            (1..=2).contains(&subscriber_connections),
+            "{driver:?}: the reader's own pool, listener included: {subscriber_connections}"
+        );
+        // Only the listening connection is ended from outside.
+        let terminated: bool = admin
+            .fetch_all(
+                "SELECT pg_terminate_backend($1::int)",
+                &[Value::Int(first.into())],
+            )
+            .await
+            .expect("terminates")[0]
+            .get_at(0)
+            .expect("terminated");
+        assert!(terminated, "{driver:?}");
+        // The reader reads at once, and listens again on a new connection at its next wait.
+        let _ = inserted_and_received(&db, &mut changes, base + 5..base + 6).await;
+        let second = listener_pid(&admin, Some(first)).await;
+        assert_ne!(second, first, "{driver:?}");
+        let longest = inserted_and_received(&db, &mut changes, base + 6..base + 11).await;
+        assert!(
+            longest < Duration::from_millis(500),
+            "{driver:?}: woken by NOTIFY after reconnecting, longest wait {longest:?}"
+        );
+        assert_eq!(
+            changes.reconnects(),
+            1,
+            "{driver:?}: the listener reconnected by itself, counted once"
+        );
+        drop(changes);
+        // The reader is gone with its connections before the next driver's starts.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !listener_pids(&admin).await.is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{driver:?}: listener closed"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn on_tokio_postgres_a_subscription_and_min_connections_open_no_sqlx_connection() {
+    let test = TestDatabase::create(Backend::Postgres).await;
+    let admin = connect(&test, PostgresDriver::Sqlx, 1).await;
+    captured_items(&test, &admin).await;
+    admin.close().await;
+    let options = PoolOptions {
+        max_connections: 4,
+        min_connections: 2,
+        postgres_driver: PostgresDriver::TokioPostgres,
+        ..PoolOptions::default()
+    };
+    let db = Database::connect_with(test.url(), &options)
+        .await
+        .expect("connects");
+    let mut changes = foxdb::realtime::tail(&db, foxdb::realtime::TailOptions::default());
+    // Listening: the reader started after the newest change of then.
+    let _ = listener_pid(&db, None).await;
+    let _ = inserted_and_received(&db, &mut changes, 1..3).await;
+    // Time for a pool's background work to open what it would.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Every backend is one of the pool's or one of the reader's two. A second pool of sqlx
+    // connections (keeping min_connections of its own) would show among the others.
+    let backends: Vec<(String, i64)> = db
+        .fetch_all(
+            "SELECT application_name::text, count(*) FROM pg_stat_activity WHERE datname = current_database() GROUP BY 1 ORDER BY 1",
+            &[],
+        )
+        .await
+        .expect("lists backends")
+        .iter()
+        .map(|row| (row.get_at(0).expect("name"), row.get_at(1).expect("count")))
+        .collect();
+    let pool = i64::from(db.pool_state().open);
+    assert_eq!(
+        backends,
+        [("".to_string(), pool), ("foxdb-subscriber".to_string(), 2)]
     );
 }

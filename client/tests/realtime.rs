@@ -585,7 +585,9 @@ async fn acceptance(engine: Backend, kills: usize) {
                 last = change.position;
                 received.insert(change.position, change);
             }
-            _ = kill_tick.tick(), if kills_done < kills => {
+            // Kills start once the reader is up (it delivered a change): a reader killed
+            // while it first connects only retries, it has nothing to reconnect.
+            _ = kill_tick.tick(), if kills_done < kills && !received.is_empty() => {
                 kill_subscriber(engine, &admin, &subscription, &keep).await;
                 kills_done += 1;
             }

@@ -1,6 +1,7 @@
 //! One pooled connection held for a branch's whole life: XA binds a branch to the connection
 //! that started it, and a PostgreSQL transaction lives on one session, so no statement of a
-//! branch may go to another connection of the pool.
+//! branch may go to another connection of the pool. On tokio-postgres the connection is one of
+//! foxdb's own pool, and text statements run through the simple query protocol.
 
 use sqlx::AssertSqlSafe;
 
@@ -26,6 +27,9 @@ pub(crate) enum Session {
     // taken); here so the session is one enum over the drivers compiled in.
     #[cfg(feature = "sqlite")]
     Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    /// PostgreSQL through tokio-postgres: a connection of foxdb's own pool.
+    #[cfg(feature = "postgres")]
+    TokioPostgres(crate::backend::postgres_tokio::Pooled),
 }
 
 impl Session {
@@ -42,6 +46,11 @@ impl Session {
             PoolRef::MySql(p) => p.acquire().await.map(Self::MySql),
             #[cfg(feature = "sqlite")]
             PoolRef::Sqlite(p) => p.acquire().await.map(Self::Sqlite),
+            #[cfg(feature = "postgres")]
+            PoolRef::TokioPostgres(p) => p
+                .checkout(std::time::Instant::now())
+                .await
+                .map(Self::TokioPostgres),
         };
         acquired.map_err(|e| Error::query(backend, None, e))
     }
@@ -54,13 +63,15 @@ impl Session {
             Self::MySql(_) => Backend::MySql,
             #[cfg(feature = "sqlite")]
             Self::Sqlite(_) => Backend::Sqlite,
+            #[cfg(feature = "postgres")]
+            Self::TokioPostgres(_) => Backend::Postgres,
         }
     }
 
     /// Closes the connection instead of returning it to the pool: the server then rolls back
     /// whatever it had open and not prepared.
     pub(crate) fn discard(self) {
-        on_engine!(self, Self(c) => drop(c.detach()));
+        on_engine!(self, Self(c) => drop(c.detach()), Self::TokioPostgres(c) => c.discard());
     }
 
     /// Runs a statement as plain text (outside the prepared-statement protocol, which refuses
@@ -68,7 +79,11 @@ impl Session {
     pub(crate) async fn run_text(&mut self, sql: &str) -> Result<()> {
         let backend = self.backend();
         let statement = sqlx::raw_sql(AssertSqlSafe(sql.to_string()));
-        let done = on_engine!(self, Self(c) => statement.execute(&mut **c).await.map(drop));
+        let done = on_engine!(self, Self(c) => statement.execute(&mut **c).await.map(drop),
+        Self::TokioPostgres(c) => {
+            let done = c.session().batch(sql).await;
+            noted(c, done)
+        });
         done.map_err(|e| Error::query(backend, Some(sql), e))
     }
 
@@ -81,7 +96,12 @@ impl Session {
     ) -> Result<Vec<String>> {
         let backend = self.backend();
         let statement = sqlx::raw_sql(AssertSqlSafe(sql.to_string()));
-        let rows = on_engine!(self, Self(c) => statement.fetch_all(&mut **c).await.map(|rows| rows.into_iter().map(Row::from).collect::<Vec<_>>()));
+        let rows = on_engine!(self, Self(c) => statement.fetch_all(&mut **c).await.map(|rows| rows.into_iter().map(Row::from).collect::<Vec<_>>()),
+        Self::TokioPostgres(c) => {
+            // The simple query protocol sends every column as text.
+            let texts = c.session().text_column(sql, column).await;
+            return noted(c, texts).map_err(|e| Error::query(backend, Some(sql), e));
+        });
         let rows = rows.map_err(|e| Error::query(backend, Some(sql), e))?;
         rows.iter()
             .map(|row| match row.get::<String>(column) {
@@ -105,12 +125,21 @@ impl Session {
         // Rows go into `decoded` as they arrive: the driver's stream wants `Unpin` items.
         let mut decoded = Vec::new();
         let fetched = on_engine!(self, Self(c) => bind_all(sqlx::query(statement), values)
-            .try_map(|row| {
-                decoded.push(decode(Row::from(row)).map_err(carry_decode_error)?);
+        .try_map(|row| {
+            decoded.push(decode(Row::from(row)).map_err(carry_decode_error)?);
+            Ok(())
+        })
+        .fetch_all(&mut **c)
+        .await
+        .map(drop),
+        Self::TokioPostgres(c) => {
+            let fetched = c.session().for_each_row(sql, values, |row| {
+                decoded.push(decode(Row::TokioPostgres(row)).map_err(carry_decode_error)?);
                 Ok(())
             })
-            .fetch_all(&mut **c)
-            .await);
+            .await;
+            noted(c, fetched)
+        });
         match fetched {
             Ok(_) => Ok(decoded),
             Err(error) => Err(query_or_decode_error(backend, sql, error)),
@@ -122,9 +151,26 @@ impl Session {
         check_parameter_count(backend, sql, values)?;
         let statement = AssertSqlSafe(sql.to_string());
         let executed = on_engine!(self, Self(c) => bind_all(sqlx::query(statement), values)
-            .execute(&mut **c)
-            .await
-            .map(Executed::from));
+        .execute(&mut **c)
+        .await
+        .map(Executed::from),
+        Self::TokioPostgres(c) => {
+            let executed = c.session().execute(sql, values).await;
+            noted(c, executed)
+        });
         executed.map_err(|e| Error::query(backend, Some(sql), e))
     }
+}
+
+/// `outcome` of a statement on `connection`; a failed one marks the connection to be pinged
+/// before it is used again.
+#[cfg(feature = "postgres")]
+fn noted<T>(
+    connection: &mut crate::backend::postgres_tokio::Pooled,
+    outcome: std::result::Result<T, sqlx::Error>,
+) -> std::result::Result<T, sqlx::Error> {
+    if outcome.is_err() {
+        connection.failed();
+    }
+    outcome
 }

@@ -113,7 +113,8 @@ impl<M: Model> Subscribe<M> {
         }
     }
 
-    /// How many times the reader reconnected so far.
+    /// How many times the reader reconnected so far: all its connections after an error, or
+    /// PostgreSQL's listener alone after its connection dropped.
     pub fn reconnects(&self) -> u64 {
         self.stream.as_ref().map_or(0, ChangeStream::reconnects)
     }

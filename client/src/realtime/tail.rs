@@ -65,7 +65,8 @@ impl<T> ChangeStream<T> {
             .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
-    /// How many times the reader reconnected so far.
+    /// How many times the reader reconnected so far: all its connections after an error, or
+    /// PostgreSQL's listener alone after its connection dropped.
     pub fn reconnects(&self) -> u64 {
         self.control
             .reconnects
@@ -240,13 +241,13 @@ fn optional_text_at(row: &Row, index: usize) -> Result<Option<String>, sqlx::Err
     Option::<String>::from_column_at(row, index)
 }
 
-/// The reader's connections: a pool of its own (not the application's), plus PostgreSQL's
-/// listener.
+/// The reader's connections: a pool of its own (not the application's), on the source's
+/// driver, plus PostgreSQL's listener.
 struct Session {
     db: Database,
     capture: &'static dyn ChangeCapture,
     #[cfg(feature = "postgres")]
-    listener: Option<sqlx::postgres::PgListener>,
+    listener: Option<Listener>,
     version: Option<i64>,
     poll: Duration,
     /// When the last read found changes.
@@ -263,17 +264,10 @@ impl Session {
             .dedicated(if listens { 2 } else { 1 }, APPLICATION_NAME)
             .await?;
         #[cfg(feature = "postgres")]
-        let listener = match (capture.wake(), db.pool()) {
-            (Wake::Notify(channel), crate::database::PoolRef::Postgres(pool)) => {
-                let mut listener = sqlx::postgres::PgListener::connect_with(pool)
-                    .await
-                    .map_err(|e| crate::Error::query(db.backend(), Some("LISTEN"), e))?;
-                listener
-                    .listen(channel)
-                    .await
-                    .map_err(|e| crate::Error::query(db.backend(), Some("LISTEN"), e))?;
-                Some(listener)
-            }
+        let listener = match capture.wake() {
+            Wake::Notify(channel) => Listener::open(&db, channel)
+                .await
+                .map_err(|e| crate::Error::query(db.backend(), Some("LISTEN"), e))?,
             _ => None,
         };
         // Changes an earlier capture left without a position get theirs now (the listener
@@ -316,18 +310,17 @@ impl Session {
                             return Ok(Vec::new());
                         }
                         let slice = Duration::from_millis(100);
-                        match tokio::time::timeout(slice, listener.try_recv()).await {
+                        match tokio::time::timeout(slice, listener.recv()).await {
                             Err(_) => waited += slice,
-                            Ok(Ok(Some(first))) => {
-                                let mut payloads = vec![first.payload().to_string()];
-                                while let Some(next) = listener.next_buffered() {
-                                    payloads.push(next.payload().to_string());
-                                }
-                                return Ok(payloads);
-                            }
                             // The connection dropped; the next receive reconnects. Read now:
                             // notifications sent meanwhile are lost.
-                            Ok(Ok(None)) => return Ok(Vec::new()),
+                            Ok(Ok(None)) => {
+                                control
+                                    .reconnects
+                                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                                return Ok(Vec::new());
+                            }
+                            Ok(Ok(Some(payloads))) => return Ok(payloads),
                             Ok(Err(error)) => {
                                 return Err(crate::Error::query(
                                     self.db.backend(),
@@ -391,6 +384,54 @@ impl Session {
             .collect::<Result<Vec<_>, _>>()?
             .into_iter()
             .collect()
+    }
+}
+
+/// The reader's `LISTEN` connection, on the driver the reader's pool runs on.
+#[cfg(feature = "postgres")]
+enum Listener {
+    Sqlx(sqlx::postgres::PgListener),
+    TokioPostgres(crate::backend::postgres_tokio::Listener),
+}
+
+#[cfg(feature = "postgres")]
+impl Listener {
+    /// Listens on `channel` on a connection to `db` (`None` when `db` is not PostgreSQL).
+    async fn open(db: &Database, channel: &str) -> Result<Option<Self>, sqlx::Error> {
+        match db.pool() {
+            crate::database::PoolRef::Postgres(pool) => {
+                let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+                listener.listen(channel).await?;
+                Ok(Some(Self::Sqlx(listener)))
+            }
+            crate::database::PoolRef::TokioPostgres(pool) => {
+                crate::backend::postgres_tokio::Listener::listen(pool, channel)
+                    .await
+                    .map(|listener| Some(Self::TokioPostgres(listener)))
+            }
+            #[allow(unreachable_patterns, reason = "one arm per engine compiled in")]
+            _ => Ok(None),
+        }
+    }
+
+    /// Waits for notifications: the payloads of every one that arrived, in the order they were
+    /// sent, or `None` when the connection dropped (the next call reconnects and listens
+    /// again; on tokio-postgres it then returns no payload, so the log is read once the
+    /// listener is back). Cancel-safe.
+    async fn recv(&mut self) -> Result<Option<Vec<String>>, sqlx::Error> {
+        match self {
+            Self::Sqlx(listener) => {
+                let Some(first) = listener.try_recv().await? else {
+                    return Ok(None);
+                };
+                let mut payloads = vec![first.payload().to_string()];
+                while let Some(next) = listener.next_buffered() {
+                    payloads.push(next.payload().to_string());
+                }
+                Ok(Some(payloads))
+            }
+            Self::TokioPostgres(listener) => listener.recv().await,
+        }
     }
 }
 

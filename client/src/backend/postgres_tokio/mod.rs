@@ -7,6 +7,7 @@
 
 mod columns;
 mod errors;
+mod listener;
 mod params;
 mod pool;
 mod session;
@@ -15,7 +16,8 @@ mod transaction;
 
 pub(crate) use columns::{column_name, get, get_integer, get_text, is_null};
 pub(crate) use errors::ServerError;
-pub(crate) use pool::{Settings, TokioPgPool};
+pub(crate) use listener::Listener;
+pub(crate) use pool::{Pooled, Settings, TokioPgPool};
 pub(crate) use transaction::TokioPgTransaction;
 
 use sqlx::postgres::{PgConnectOptions, PgSslMode};

@@ -9,8 +9,12 @@
 //! - A connection idle at least `ping_after_idle`, or whose last statement failed, is pinged
 //!   before use and replaced when the ping fails; one idle past `idle_timeout` is closed at the
 //!   next checkout unless the pool would fall below `min_connections`.
-//! - What wants a whole session of its own (a change-log listener, a two-phase-commit branch,
-//!   reading the schema) gets a sqlx connection with the same settings: [`TokioPgPool::sessions`].
+//! - A change-log listener ([`super::Listener`]) holds one of the pool's connections for its
+//!   life and is never handed out for statements; a two-phase-commit branch holds a checked-out
+//!   connection ([`Pooled`]) for its life, and [`Pooled::discard`] closes it.
+//! - Only reading the schema (`Database::verify`, through the public sqlx `Connection`) gets a
+//!   sqlx connection with the same settings: [`TokioPgPool::sessions`], a pool that opens no
+//!   connection until one is asked for (and none to keep `min_connections` open).
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -101,6 +105,63 @@ impl TokioPgPool {
     /// The sqlx pool for work that holds a whole session.
     pub(crate) fn sessions(&self) -> &sqlx::PgPool {
         &self.shared.sessions
+    }
+
+    /// A pool of its own, of at most `max_connections`, to the same database with the same
+    /// settings and TLS, its connections carrying `application_name` (a long-running reader's).
+    /// None opens before one is needed.
+    pub(crate) fn dedicated(&self, max_connections: u32, application_name: &str) -> Self {
+        let mut config = self.shared.config.clone();
+        config.application_name(application_name);
+        let sessions = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(max_connections)
+            .connect_lazy_with(
+                (*self.shared.sessions.connect_options())
+                    .clone()
+                    .application_name(application_name),
+            );
+        Self::new(
+            config,
+            self.shared.tls.clone(),
+            Settings {
+                max_connections,
+                min_connections: 0,
+                acquire_timeout: Duration::from_secs(10),
+                idle_timeout: self.shared.settings.idle_timeout,
+                ping_after_idle: self.shared.settings.ping_after_idle,
+            },
+            sessions,
+        )
+    }
+
+    /// Opens a connection whose notifications' payloads go to `notifications` (a listener's):
+    /// never handed out for statements, it holds one of the pool's connections (the permit)
+    /// for its life.
+    ///
+    /// # Errors
+    /// As [`TokioPgPool::checkout`].
+    pub(super) async fn connect_listening(
+        &self,
+        notifications: tokio::sync::mpsc::UnboundedSender<String>,
+    ) -> Result<(tokio_postgres::Client, tokio::sync::OwnedSemaphorePermit), sqlx::Error> {
+        let shared = &self.shared;
+        if shared.closed.load(Ordering::Acquire) {
+            return Err(sqlx::Error::PoolClosed);
+        }
+        let permit = tokio::time::timeout(
+            shared.settings.acquire_timeout,
+            shared.permits.clone().acquire_owned(),
+        )
+        .await
+        .map_err(|_| sqlx::Error::PoolTimedOut)?
+        .map_err(|_| sqlx::Error::PoolClosed)?;
+        let client = tokio::time::timeout(
+            shared.settings.acquire_timeout,
+            super::session::open(&shared.config, shared.tls.as_ref(), Some(notifications)),
+        )
+        .await
+        .map_err(|_| sqlx::Error::PoolTimedOut)??;
+        Ok((client, permit))
     }
 
     /// Connections open, and of those idle.

@@ -39,24 +39,8 @@ impl Session {
         config: &tokio_postgres::Config,
         tls: Option<&super::tls::MakeRustls>,
     ) -> Result<Self, sqlx::Error> {
-        let client = match tls {
-            Some(tls) => {
-                let (client, connection) =
-                    config.connect(tls.clone()).await.map_err(driver_error)?;
-                tokio::spawn(drive(connection));
-                client
-            }
-            None => {
-                let (client, connection) = config
-                    .connect(tokio_postgres::NoTls)
-                    .await
-                    .map_err(driver_error)?;
-                tokio::spawn(drive(connection));
-                client
-            }
-        };
         Ok(Self {
-            client,
+            client: open(config, tls, None).await?,
             prepared: FxHashMap::default(),
             generation: 0,
         })
@@ -158,6 +142,37 @@ impl Session {
         self.client.batch_execute(sql).await.map_err(driver_error)
     }
 
+    /// Runs statements without parameters as plain text (the simple query protocol) and reads
+    /// `column` of every row they return, as the server sends it (as text).
+    ///
+    /// # Errors
+    /// The driver's; [`sqlx::Error::ColumnNotFound`] without the column; a decode error for a
+    /// NULL.
+    pub(crate) async fn text_column(
+        &mut self,
+        sql: &str,
+        column: &str,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let messages = self.client.simple_query(sql).await.map_err(driver_error)?;
+        let mut texts = Vec::new();
+        for message in messages {
+            let tokio_postgres::SimpleQueryMessage::Row(row) = message else {
+                continue;
+            };
+            let index = row
+                .columns()
+                .iter()
+                .position(|c| c.name() == column)
+                .ok_or_else(|| sqlx::Error::ColumnNotFound(column.to_string()))?;
+            let text = row.get(index).ok_or_else(|| sqlx::Error::ColumnDecode {
+                index: column.to_string(),
+                source: "unexpected NULL".into(),
+            })?;
+            texts.push(text.to_string());
+        }
+        Ok(texts)
+    }
+
     /// A round trip that checks the connection still works.
     pub(crate) async fn ping(&mut self) -> Result<(), sqlx::Error> {
         self.batch("").await
@@ -184,10 +199,37 @@ impl Session {
     }
 }
 
-/// Drives the connection until it ends. (Nothing here runs `LISTEN`: change-log listeners hold
-/// a sqlx session of their own.)
-async fn drive<S, T>(mut connection: tokio_postgres::Connection<S, T>)
-where
+/// Opens a connection with `config` (encrypted when `tls` is given) and spawns the task that
+/// drives it; the payloads of the notifications it receives go to `notifications`, in the order
+/// they arrive, when given (a listener's connection), and are dropped otherwise.
+pub(super) async fn open(
+    config: &tokio_postgres::Config,
+    tls: Option<&super::tls::MakeRustls>,
+    notifications: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+) -> Result<Client, sqlx::Error> {
+    Ok(match tls {
+        Some(tls) => {
+            let (client, connection) = config.connect(tls.clone()).await.map_err(driver_error)?;
+            tokio::spawn(drive(connection, notifications));
+            client
+        }
+        None => {
+            let (client, connection) = config
+                .connect(tokio_postgres::NoTls)
+                .await
+                .map_err(driver_error)?;
+            tokio::spawn(drive(connection, notifications));
+            client
+        }
+    })
+}
+
+/// Drives the connection until it ends, handing notifications to `notifications` (the channel
+/// closes when the connection ends: how a listener learns it dropped).
+async fn drive<S, T>(
+    mut connection: tokio_postgres::Connection<S, T>,
+    notifications: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
@@ -195,6 +237,12 @@ where
         match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
             Some(Ok(tokio_postgres::AsyncMessage::Notice(notice))) => {
                 tracing::debug!(target: "foxdb::postgres", %notice, "server notice");
+            }
+            Some(Ok(tokio_postgres::AsyncMessage::Notification(notification))) => {
+                if let Some(sender) = &notifications {
+                    // The listener is gone: nobody waits for the payload.
+                    let _ = sender.send(notification.payload().to_string());
+                }
             }
             Some(Ok(_)) => {}
             Some(Err(error)) => {
