@@ -29,6 +29,11 @@ const BUSY_WINDOW: Duration = Duration::from_millis(250);
 /// With notifications: look anyway this often (a notification sent while reconnecting is lost).
 #[cfg(feature = "postgres")]
 const SAFETY_POLL: Duration = Duration::from_secs(1);
+/// The reader's first wait before reconnecting, doubled after each failed attempt up to
+/// [`MAX_BACKOFF`].
+const MIN_BACKOFF: Duration = Duration::from_millis(50);
+/// The reader's longest wait before reconnecting.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// `application_name` of the reader's PostgreSQL connections.
 pub(crate) const APPLICATION_NAME: &str = "foxdb-subscriber";
 
@@ -542,7 +547,7 @@ async fn run<D: Decoder>(
         }
     };
     let tables = capture_for(source.backend()).table_filter(&options.tables);
-    let mut backoff = Duration::from_millis(50);
+    let mut backoff = MIN_BACKOFF;
     let mut first = true;
     loop {
         let mut session = match Session::open(&source).await {
@@ -550,7 +555,7 @@ async fn run<D: Decoder>(
             Err(error) => {
                 tracing::warn!(%error, "change reader cannot connect; retrying");
                 tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+                backoff = (backoff * 2).min(MAX_BACKOFF);
                 continue;
             }
         };
@@ -560,6 +565,7 @@ async fn run<D: Decoder>(
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
         first = false;
+        let (opened, opened_after) = (tokio::time::Instant::now(), after);
         let outcome = follow(
             &mut session,
             &mut after,
@@ -571,6 +577,11 @@ async fn run<D: Decoder>(
         )
         .await;
         session.close().await;
+        // A session that delivered changes, or lasted, was a good one: the next failure
+        // waits the shortest time again, not the longest an earlier outage reached.
+        if after != opened_after || opened.elapsed() >= MAX_BACKOFF {
+            backoff = MIN_BACKOFF;
+        }
         match outcome {
             Ok(Stop::ConsumerGone) => return,
             Ok(Stop::Reconnect) => {
@@ -587,7 +598,7 @@ async fn run<D: Decoder>(
             Err(error) => {
                 tracing::debug!(%error, "change reader lost its connection; reconnecting");
                 tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+                backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
     }
