@@ -11,6 +11,7 @@ use fox_bench::driver::{self, Engine};
 use fox_bench::peers::{self, Peer};
 use fox_bench::report;
 use fox_bench::timing::Sampling;
+use fox_bench::workload::Workload;
 
 #[derive(Debug, Parser)]
 #[command(about = "The foxdb client against raw sqlx, SeaORM, Diesel and TypeORM")]
@@ -22,6 +23,10 @@ struct Args {
     /// The prepared database of `--peer`.
     #[arg(long)]
     url: Option<String>,
+    /// The workloads `--peer` runs, by key (`select/1`, `join/10`, `eager`, `insert/100`,
+    /// `update`, `delete`; default: all). For profiling one workload; the driver runs all.
+    #[arg(long, value_delimiter = ',', requires = "peer", value_parser = workload)]
+    workloads: Vec<Workload>,
     /// Timed runs per workload (the median is reported).
     #[arg(long, default_value_t = Sampling::default().runs)]
     runs: usize,
@@ -56,7 +61,12 @@ async fn main() -> Result<()> {
         runs: args.runs.max(1),
     };
     if let (Some(peer), Some(url)) = (args.peer, &args.url) {
-        for measurement in peers::run(peer, url, sampling).await? {
+        let workloads = if args.workloads.is_empty() {
+            Workload::ALL.to_vec()
+        } else {
+            args.workloads
+        };
+        for measurement in peers::run(peer, url, sampling, &workloads).await? {
             println!("{}", measurement.to_line());
         }
         return Ok(());
@@ -79,4 +89,9 @@ async fn main() -> Result<()> {
     let results = driver::run(&engines, &peers, args.rounds, sampling, cpu).await?;
     println!("{}", report::render(&results, args.rounds, sampling, cpu));
     Ok(())
+}
+
+/// The workload a `--workloads` key names.
+fn workload(key: &str) -> Result<Workload, String> {
+    Workload::from_key(key).ok_or_else(|| format!("no workload `{key}`"))
 }

@@ -211,17 +211,18 @@ async fn prepare_workload(url: &str, workload: Workload, runs: usize) -> Result<
     }
 }
 
-/// Runs every workload of [`Workload::ALL`] on `client` (connected to `url`): `sampling.warmup`
-/// untimed runs, then the median of `sampling.runs` timed ones. Each run's count is checked
-/// outside the timing.
+/// Runs `workloads` (in the order of [`Workload::ALL`]) on `client` (connected to `url`):
+/// `sampling.warmup` untimed runs, then the median of `sampling.runs` timed ones. Each run's
+/// count is checked outside the timing.
 async fn measure(
     client: &mut impl Client,
     url: &str,
     sampling: Sampling,
+    workloads: &[Workload],
 ) -> Result<Vec<Measurement>> {
     let user_ids = dataset::eager_user_ids();
-    let mut measurements = Vec::with_capacity(Workload::ALL.len());
-    for workload in Workload::ALL {
+    let mut measurements = Vec::with_capacity(workloads.len());
+    for workload in Workload::ALL.into_iter().filter(|w| workloads.contains(w)) {
         let new_users = match workload {
             Workload::Insert(n) => client.new_users(&dataset::new_users(n)),
             _ => client.new_users(&[]),
@@ -394,12 +395,17 @@ pub async fn run_counted(
     }
 }
 
-/// Runs `peer`'s workloads in this process on the prepared database at `url`.
+/// Runs `peer`'s `workloads` in this process on the prepared database at `url`.
 ///
 /// # Errors
 /// Connection, query and count errors; TypeORM, which runs under Node, not here; a peer on an
 /// engine it is not compared on.
-pub async fn run(peer: Peer, url: &str, sampling: Sampling) -> Result<Vec<Measurement>> {
+pub async fn run(
+    peer: Peer,
+    url: &str,
+    sampling: Sampling,
+    workloads: &[Workload],
+) -> Result<Vec<Measurement>> {
     let backend = DatabaseUrl::parse(url)?.backend();
     ensure!(
         peer.runs_on(backend),
@@ -407,29 +413,53 @@ pub async fn run(peer: Peer, url: &str, sampling: Sampling) -> Result<Vec<Measur
         peer.title()
     );
     match peer {
-        Peer::Sqlx => measure(&mut sqlx::RawSqlx::connect(url).await?, url, sampling).await,
+        Peer::Sqlx => {
+            measure(
+                &mut sqlx::RawSqlx::connect(url).await?,
+                url,
+                sampling,
+                workloads,
+            )
+            .await
+        }
         Peer::SqlxBare => {
-            measure(&mut sqlx::RawSqlx::connect_bare(url).await?, url, sampling).await
+            measure(
+                &mut sqlx::RawSqlx::connect_bare(url).await?,
+                url,
+                sampling,
+                workloads,
+            )
+            .await
         }
         Peer::Foxdb => {
             measure(
                 &mut foxdb::Foxdb::connect(url, PostgresDriver::Sqlx).await?,
                 url,
                 sampling,
+                workloads,
             )
             .await
         }
         Peer::FoxdbTokioPostgres => {
             let mut client = foxdb::Foxdb::connect(url, PostgresDriver::TokioPostgres).await?;
-            measure(&mut client, url, sampling).await
+            measure(&mut client, url, sampling, workloads).await
         }
-        Peer::Seaorm => measure(&mut seaorm::SeaOrm::connect(url).await?, url, sampling).await,
-        Peer::Diesel => measure(&mut diesel::Diesel::connect(url)?, url, sampling).await,
+        Peer::Seaorm => {
+            measure(
+                &mut seaorm::SeaOrm::connect(url).await?,
+                url,
+                sampling,
+                workloads,
+            )
+            .await
+        }
+        Peer::Diesel => measure(&mut diesel::Diesel::connect(url)?, url, sampling, workloads).await,
         Peer::TokioPostgres => {
             measure(
                 &mut tokio_postgres::TokioPostgres::connect(url).await?,
                 url,
                 sampling,
+                workloads,
             )
             .await
         }
