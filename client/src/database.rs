@@ -173,6 +173,29 @@ impl<DB: sqlx::Database> Pooled<DB> {
         }
     }
 
+    /// Opens the pool's `min_connections` in a task of its own: sqlx's pool opens them only
+    /// after reaping an idle one, so a pool would otherwise start with none. The task takes
+    /// connections until that many are open, then gives them all back.
+    fn open_minimum(&self) {
+        let minimum = self.pool.options().get_min_connections();
+        if minimum == 0 {
+            return;
+        }
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            let mut opened = Vec::new();
+            while pool.size() < minimum && !pool.is_closed() {
+                match pool.acquire().await {
+                    Ok(connection) => opened.push(connection),
+                    Err(error) => {
+                        tracing::debug!(%error, "opening a connection to keep min_connections failed");
+                        break;
+                    }
+                }
+            }
+        });
+    }
+
     /// The pool, for a caller taking a connection from it directly: the kept connections go
     /// back to it first when it has none left to hand out.
     fn direct(&self) -> &sqlx::Pool<DB> {
@@ -360,6 +383,10 @@ impl Database {
             #[cfg(not(all(feature = "postgres", feature = "mysql", feature = "sqlite")))]
             compiled_out => return Err(compiled_out.not_enabled()),
         };
+        // sqlx pools open their minimum now; a tokio-postgres pool after its probe, below.
+        if !lazy {
+            on_engine!(&pool, Pool(p) => p.open_minimum(), Pool::TokioPostgres(_) => {});
+        }
         // What the sqlx probe above does for sqlx pools, through tokio-postgres (its TLS).
         #[cfg(feature = "postgres")]
         if !lazy && let Pool::TokioPostgres(pool) = &pool {

@@ -550,3 +550,83 @@ async fn on_tokio_postgres_a_subscription_and_min_connections_open_no_sqlx_conne
         [("".to_string(), pool), ("foxdb-subscriber".to_string(), 2)]
     );
 }
+
+/// Backends of the test's database named `name`.
+async fn backends_named(admin: &Database, name: &str) -> Vec<i32> {
+    admin
+        .fetch_all(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1",
+            &[Value::Text(name.into())],
+        )
+        .await
+        .expect("lists backends")
+        .iter()
+        .map(|row| row.get_at(0).expect("pid"))
+        .collect()
+}
+
+/// Waits up to 10 s for `count` backends named `name`.
+async fn until_backends(admin: &Database, name: &str, count: usize, context: &str) -> Vec<i32> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let pids = backends_named(admin, name).await;
+        if pids.len() == count {
+            return pids;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{context}: {count} connections within 10 s, found {pids:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn min_connections_are_open_after_connect_and_opened_again_after_they_are_lost() {
+    let test = TestDatabase::create(Backend::Postgres).await;
+    let admin = connect(&test, PostgresDriver::Sqlx, 1).await;
+    let separator = if test.url().contains('?') { '&' } else { '?' };
+    for driver in DRIVERS {
+        let name = format!("foxdb-minimum-{driver:?}").to_lowercase();
+        let options = PoolOptions {
+            max_connections: 5,
+            min_connections: 3,
+            postgres_driver: driver,
+            ..PoolOptions::default()
+        };
+        let url = format!("{}{separator}application_name={name}", test.url());
+        let db = Database::connect_with(&url, &options)
+            .await
+            .unwrap_or_else(|e| panic!("{driver:?}: {e}"));
+        // Before any statement: the pool opens its minimum by itself.
+        let pids = until_backends(&admin, &name, 3, &format!("{driver:?} after connect")).await;
+        assert_eq!(db.pool_state().open, 3, "{driver:?}");
+        if driver == PostgresDriver::TokioPostgres {
+            // The server ends them all (a restart, a failover): the next statement still runs,
+            // and the pool is back at its minimum without waiting for more statements.
+            for pid in &pids {
+                admin
+                    .execute(
+                        "SELECT pg_terminate_backend($1::int)",
+                        &[Value::Int((*pid).into())],
+                    )
+                    .await
+                    .expect("terminates");
+            }
+            until_backends(&admin, &name, 0, "terminated").await;
+            let rows = db
+                .fetch_all("SELECT 1", &[])
+                .await
+                .expect("runs after the loss");
+            assert_eq!(rows.len(), 1);
+            let again = until_backends(&admin, &name, 3, "opened again").await;
+            assert!(
+                again.iter().all(|pid| !pids.contains(pid)),
+                "{pids:?} {again:?}"
+            );
+            assert_eq!(db.pool_state().open, 3);
+        }
+        db.close().await;
+        until_backends(&admin, &name, 0, &format!("{driver:?} closed")).await;
+    }
+}

@@ -9,6 +9,9 @@
 //! - A connection idle at least `ping_after_idle`, or whose last statement failed, is pinged
 //!   before use and replaced when the ping fails; one idle past `idle_timeout` is closed at the
 //!   next checkout unless the pool would fall below `min_connections`.
+//! - `Database::connect` keeps the connection it checks the server with, and opens the rest of
+//!   `min_connections` in the background; when connections are found closed, the pool opens
+//!   new ones up to `min_connections` again (a lazily connected pool opens none ahead).
 //! - A change-log listener ([`super::Listener`]) holds one of the pool's connections for its
 //!   life and is never handed out for statements; a two-phase-commit branch holds a checked-out
 //!   connection ([`Pooled`]) for its life, and [`Pooled::discard`] closes it.
@@ -47,9 +50,26 @@ struct Shared {
     idle: Mutex<Vec<Idle>>,
     open: AtomicU32,
     closed: AtomicBool,
+    /// A task is opening connections up to `min_connections` ([`TokioPgPool::keep_minimum`]).
+    filling: AtomicBool,
     /// The sqlx pool for whole sessions (see the module's guarantees); opens no connection
     /// until one is asked for.
     sessions: sqlx::PgPool,
+}
+
+impl Shared {
+    /// Counts a newly opened connection and puts it with the idle ones.
+    fn keep_idle(&self, session: Session) {
+        self.open.fetch_add(1, Ordering::Relaxed);
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Idle {
+                session,
+                since: Instant::now(),
+                suspect: false,
+            });
+    }
 }
 
 struct Idle {
@@ -89,17 +109,63 @@ impl TokioPgPool {
                 idle: Mutex::default(),
                 open: AtomicU32::new(0),
                 closed: AtomicBool::new(false),
+                filling: AtomicBool::new(false),
                 sessions,
             }),
         }
     }
 
-    /// Opens one connection outside the pool and closes it: what `Database::connect` checks
-    /// the server with, so a refused password is reported at once with its cause.
+    /// Opens a first connection and keeps it idle: what `Database::connect` checks the server
+    /// with, so a refused password is reported at once with its cause (and the first statement
+    /// finds a connection open). The rest of `min_connections` open in the background.
     pub(crate) async fn probe(&self) -> Result<(), sqlx::Error> {
-        Session::connect(&self.shared.config, self.shared.tls.as_ref())
-            .await
-            .map(drop)
+        let session = Session::connect(&self.shared.config, self.shared.tls.as_ref()).await?;
+        self.shared.keep_idle(session);
+        self.keep_minimum();
+        Ok(())
+    }
+
+    /// Opens connections in a task of their own until `min_connections` are open, as sqlx's
+    /// pool does; the task stops early when the pool is closed or dropped, every connection is
+    /// checked out (those count), or opening one fails (the next statement opens its own and
+    /// reports why). Does nothing outside a tokio runtime.
+    fn keep_minimum(&self) {
+        let shared = &self.shared;
+        if shared.open.load(Ordering::Relaxed) >= shared.settings.min_connections
+            || tokio::runtime::Handle::try_current().is_err()
+            || shared.filling.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        let pool = Arc::downgrade(shared);
+        tokio::spawn(async move {
+            while let Some(shared) = pool.upgrade()
+                && !shared.closed.load(Ordering::Acquire)
+                && shared.open.load(Ordering::Relaxed) < shared.settings.min_connections
+                && let Ok(permit) = shared.permits.clone().try_acquire_owned()
+            {
+                let opened = tokio::time::timeout(
+                    shared.settings.acquire_timeout,
+                    Session::connect(&shared.config, shared.tls.as_ref()),
+                )
+                .await;
+                match opened {
+                    Ok(Ok(session)) if !shared.closed.load(Ordering::Acquire) => {
+                        shared.keep_idle(session);
+                    }
+                    Ok(Ok(_closed_meanwhile)) => break,
+                    Ok(Err(error)) => {
+                        tracing::debug!(%error, "opening a connection to keep min_connections failed");
+                        break;
+                    }
+                    Err(_) => break,
+                }
+                drop(permit);
+            }
+            if let Some(shared) = pool.upgrade() {
+                shared.filling.store(false, Ordering::Release);
+            }
+        });
     }
 
     /// The sqlx pool for work that holds a whole session.
@@ -208,6 +274,7 @@ impl TokioPgPool {
             let mut session = idle.session;
             if session.is_closed() {
                 shared.open.fetch_sub(1, Ordering::Relaxed);
+                self.keep_minimum();
                 continue;
             }
             if idle_for >= shared.settings.idle_timeout
@@ -222,6 +289,7 @@ impl TokioPgPool {
                 // Expected after a server restart: closed, and the next one tried.
                 tracing::debug!(%error, "an idle connection failed its ping");
                 shared.open.fetch_sub(1, Ordering::Relaxed);
+                self.keep_minimum();
                 continue;
             }
             return Ok(Pooled {
