@@ -6,7 +6,7 @@
 use super::ast::Expr;
 use super::condition::key_condition;
 use super::select::select;
-use super::write::{in_transaction, insert_writer};
+use super::write::{in_transaction, insert_text};
 use crate::Backend;
 use crate::connection::Value;
 use crate::dialect::dialect_for;
@@ -43,7 +43,7 @@ pub async fn insert_many<M: Model, E: Executor>(mut executor: E, models: &[M]) -
     let mut inserted = 0;
     for chunk in models.chunks(rows_per_statement::<M>(backend)) {
         let rows: Vec<&M> = chunk.iter().collect();
-        let (sql, values) = insert_writer::<M>(backend, None, &rows).finish();
+        let (sql, values) = insert_text::<M>(backend, None, &rows, false, false);
         inserted += executor.execute(&sql, &values).await?.rows_affected;
     }
     Ok(inserted)
@@ -145,17 +145,13 @@ async fn insert_stored<M: Model>(mut executor: impl Executor, models: &[M]) -> R
     let mut stored = Vec::with_capacity(models.len());
     for chunk in models.chunks(rows_per_statement::<M>(backend)) {
         let rows: Vec<&M> = chunk.iter().collect();
-        let mut writer = insert_writer::<M>(backend, None, &rows);
+        let (sql, values) = insert_text::<M>(backend, None, &rows, false, returning);
         if returning {
-            writer.push(" RETURNING ");
-            writer.push_select_columns(M::COLUMNS);
-            let (sql, values) = writer.finish();
             for row in executor.fetch_all(&sql, &values).await? {
                 stored.push(M::from_row(&row)?);
             }
             continue;
         }
-        let (sql, values) = writer.finish();
         let executed = executor.execute(&sql, &values).await?;
         stored.extend(read_back(&mut executor, &rows, executed.last_insert_id).await?);
     }
