@@ -93,27 +93,34 @@ enum Role {
     /// column, and through a join table the join's names), by its position in the link.
     Linked { position: u8 },
     /// The columns an `INSERT` names: the model's column list, by identity, less those left
-    /// out (by position, a bit each, in `address`: see [`Role::LeftOut`]).
-    Inserted,
+    /// out (see [`Role::Written`]); whether it returns the rows, and its kind of conflict
+    /// clause.
+    Inserted {
+        returning: bool,
+        conflict: ConflictKind,
+    },
     /// The generated columns of the model inserted, by identity (with the column list they
     /// tell the model apart).
     Generated,
-    /// The positions of the model's columns an `INSERT` leaves out (bit `i` for the `i`-th,
-    /// in `address`).
-    LeftOut,
-    /// The number of rows an `INSERT` writes (in `address`).
-    Rows,
     /// The primary key of the model inserted, by identity.
     PrimaryKey,
-    /// An upsert's conflict clause on the primary key ([`Conflict::PrimaryKey`]).
-    ConflictOnKey,
+    /// The rows an `INSERT` writes: the positions of the model's columns it leaves out (bit
+    /// `i` for the `i`-th) in `address`, the number of rows in `length`.
+    Written,
     /// A column of an `INSERT`'s conflict clause ([`Conflict::Update`],
     /// [`Conflict::DoNothing`]), by its position in the clause's key.
     ConflictOn { position: u8 },
     /// A column a conflict sets ([`Conflict::Update`]), by its position in the clause.
     ConflictSets { position: u8 },
-    /// A conflict clause that keeps the stored row ([`Conflict::DoNothing`]).
-    ConflictKeeps,
+}
+
+/// The kind of an `INSERT`'s conflict clause ([`Conflict`] without its columns).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum ConflictKind {
+    None,
+    PrimaryKey,
+    Update,
+    DoNothing,
 }
 
 /// How a list of values is bound ([`super::any_array`]): its PostgreSQL array (the type's
@@ -335,31 +342,32 @@ impl StatementShape {
             return None;
         }
         let mut shape = Self::new(Kind::Insert, backend, M::TABLE)?;
-        let mut list = |names: &'static [&'static str], role| {
+        let (conflict, key, set): (_, &[&'static str], &[&'static str]) = match insert.conflict {
+            Conflict::None => (ConflictKind::None, &[], &[]),
+            Conflict::PrimaryKey => (ConflictKind::PrimaryKey, &[], &[]),
+            Conflict::Update { key, set } => (ConflictKind::Update, key, set),
+            Conflict::DoNothing { key } => (ConflictKind::DoNothing, key, &[]),
+        };
+        let inserted = Role::Inserted {
+            returning: insert.returning,
+            conflict,
+        };
+        for (names, role) in [
+            (M::COLUMNS, inserted),
+            (M::GENERATED, Role::Generated),
+            (M::PRIMARY_KEY, Role::PrimaryKey),
+        ] {
             shape.push_part(Part {
                 address: names.as_ptr() as usize as u64,
                 length: name_length(names.len())?,
                 role,
-            })
-        };
-        list(M::COLUMNS, Role::Inserted)?;
-        list(M::GENERATED, Role::Generated)?;
-        list(M::PRIMARY_KEY, Role::PrimaryKey)?;
-        if insert.returning {
-            list(M::COLUMNS, Role::Selected)?;
+            })?;
         }
-        let (key, set): (&[&'static str], &[&'static str]) = match insert.conflict {
-            Conflict::None => (&[], &[]),
-            Conflict::PrimaryKey => {
-                shape.push_part(marker(Role::ConflictOnKey))?;
-                (&[], &[])
-            }
-            Conflict::Update { key, set } => (key, set),
-            Conflict::DoNothing { key } => {
-                shape.push_part(marker(Role::ConflictKeeps))?;
-                (key, &[])
-            }
-        };
+        shape.push_part(Part {
+            address: insert.left_out,
+            length: name_length(insert.rows)?,
+            role: Role::Written,
+        })?;
         for (position, column) in key.iter().enumerate() {
             let position = u8::try_from(position).ok()?;
             shape.push(column, Role::ConflictOn { position })?;
@@ -367,16 +375,6 @@ impl StatementShape {
         for (position, column) in set.iter().enumerate() {
             let position = u8::try_from(position).ok()?;
             shape.push(column, Role::ConflictSets { position })?;
-        }
-        for (number, role) in [
-            (insert.left_out, Role::LeftOut),
-            (insert.rows as u64, Role::Rows),
-        ] {
-            shape.push_part(Part {
-                address: number,
-                length: 0,
-                role,
-            })?;
         }
         Some(shape)
     }
@@ -480,15 +478,6 @@ pub(crate) fn text_of<E>(
         }
     });
     Ok((text, Some(values)))
-}
-
-/// A part that only says what it is.
-fn marker(role: Role) -> Part {
-    Part {
-        address: 0,
-        length: 0,
-        role,
-    }
 }
 
 /// The length of a name (or list of names) in a part; `None` past `u32::MAX` (no shape then).

@@ -544,11 +544,13 @@ pub(super) async fn insert_row<M: Model, E: Executor>(
     let returning = dialect_for(backend).supports_returning();
     let (sql, values) = insert_text::<M>(backend, schema, &[model], upsert, returning);
     if returning {
-        let rows = executor.fetch_all(&sql, &values).await?;
-        let row = rows.first().ok_or_else(|| Error::NotFound {
+        // `RETURNING` lists the columns in field order: decoded by position, in the stream.
+        let rows = executor
+            .fetch_decoded(&sql, &values, |row| M::from_row_in_order(&row))
+            .await?;
+        return rows.into_iter().next().ok_or_else(|| Error::NotFound {
             table: M::TABLE.to_string(),
-        })?;
-        return M::from_row(row);
+        });
     }
     let inserted_id = executor
         .execute(&sql, &values)
