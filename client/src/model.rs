@@ -54,6 +54,19 @@ pub trait Model: Hooks + Clone + Sized + Send + Sync + 'static {
     /// Every column with its value, in field order.
     fn values(&self) -> Vec<(&'static str, Value)>;
 
+    /// Appends the value of every column to `values`, in field order, but those whose position
+    /// `left_out` sets (bit `i` for the `i`-th of [`Model::COLUMNS`]; positions past 63 are
+    /// never left out): how an insert collects its values. The derive writes it without the
+    /// list [`Model::values`] builds.
+    #[doc(hidden)]
+    fn push_values(&self, left_out: u64, values: &mut Vec<Value>) {
+        for (position, (_, value)) in self.values().into_iter().enumerate() {
+            if is_written(left_out, position) {
+                values.push(value);
+            }
+        }
+    }
+
     /// Builds the model from one value per column: `value(column)` gives each column of
     /// [`Model::COLUMNS`] (`Value::Null` for a missing one). This is how foxdb reads records that
     /// are not SQL rows (MongoDB documents, [`crate::mongo`]). The derive writes it; the default
@@ -498,4 +511,11 @@ impl<E: crate::Enum + IntoValue> Assignable<Option<E>> for Option<E> {
     fn into_assigned(self) -> Value {
         self.map_or(Value::Null, IntoValue::into_value)
     }
+}
+
+/// Whether the column at `position` is written under `left_out` ([`Model::push_values`]).
+#[doc(hidden)]
+#[inline]
+pub fn is_written(left_out: u64, position: usize) -> bool {
+    position >= 64 || left_out & (1 << position) == 0
 }

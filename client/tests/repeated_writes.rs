@@ -1,6 +1,6 @@
-//! Builder updates, deletes and selects of one shape run again and again (their texts kept per shape):
-//! each run binds its own values, a changed shape gets its own text, and the refusals still
-//! hold, on every engine.
+//! Builder updates, deletes and selects, and inserts, upserts and `insert_many` batches, of one
+//! shape run again and again (their texts kept per shape): each run binds its own values, a
+//! changed shape gets its own text, and the refusals still hold, on every engine.
 
 mod support;
 
@@ -15,6 +15,16 @@ struct Counter {
     name: String,
     hits: i64,
     note: Option<String>,
+}
+
+/// The same table as [`Counter`] through fewer columns: another column list, another text.
+#[derive(foxdb::Model, Clone, Debug, PartialEq)]
+#[foxdb(table = "counters")]
+struct NamedCounter {
+    #[foxdb(primary_key, auto_increment)]
+    id: i64,
+    name: String,
+    hits: i64,
 }
 
 async fn counters(engine: Backend) -> (fox_e2e::TestDatabase, Database) {
@@ -279,5 +289,130 @@ async fn each_run_of_a_repeated_list_query_binds_its_own_list() {
             .expect("updates");
         assert_eq!(changed, 5, "{engine}");
         db.close().await;
+    }
+}
+
+#[tokio::test]
+async fn each_run_of_a_repeated_insert_binds_its_own_values() {
+    for engine in Backend::ALL {
+        let (_test, db) = counters(engine).await;
+        let counter = |name: &str, hits: i64, note: Option<&str>| Counter {
+            id: 0,
+            name: name.to_string(),
+            hits,
+            note: note.map(str::to_string),
+        };
+        let mut expected = hits(&db).await;
+        for round in 0..3_i64 {
+            // One row of each column list, the generated key left to the database.
+            let stored = db
+                .insert(&counter(&format!("one{round}"), round, Some("n")))
+                .await
+                .expect("inserts");
+            assert!(stored.id > 0, "{engine}");
+            assert_eq!(
+                (stored.name.as_str(), stored.hits, stored.note.as_deref()),
+                (format!("one{round}").as_str(), round, Some("n")),
+                "{engine}"
+            );
+            expected.push((format!("one{round}"), round, Some("n".to_string())));
+            let named = db
+                .insert(&NamedCounter {
+                    id: 0,
+                    name: format!("named{round}"),
+                    hits: 10 + round,
+                })
+                .await
+                .expect("inserts");
+            assert_eq!(
+                (named.name, named.hits),
+                (format!("named{round}"), 10 + round)
+            );
+            expected.push((format!("named{round}"), 10 + round, None));
+
+            // Upserts: a new row (key left out), then the stored row by its key (key given).
+            let fresh = db
+                .upsert(&counter(&format!("up{round}"), 20 + round, None))
+                .await
+                .expect("upserts");
+            expected.push((format!("up{round}"), 20 + round, None));
+            let changed = db
+                .upsert(&Counter {
+                    hits: 30 + round,
+                    ..fresh.clone()
+                })
+                .await
+                .expect("upserts");
+            assert_eq!(
+                (changed.id, changed.hits),
+                (fresh.id, 30 + round),
+                "{engine}"
+            );
+            expected.last_mut().expect("pushed").1 = 30 + round;
+
+            // A conflict on the key sets only the columns named, then keeps the stored row;
+            // without a key the same clauses insert.
+            let given = Counter {
+                hits: 60 + round,
+                note: Some("given".to_string()),
+                ..fresh.clone()
+            };
+            let updated = Counter::insert(&given)
+                .on_conflict(Counter::ID)
+                .update([Counter::HITS])
+                .exec(&db)
+                .await
+                .expect("upserts");
+            assert_eq!(
+                (updated.id, updated.hits, updated.note),
+                (fresh.id, 60 + round, None),
+                "{engine}"
+            );
+            expected.last_mut().expect("pushed").1 = 60 + round;
+            let kept = Counter::insert(&given)
+                .on_conflict(Counter::ID)
+                .do_nothing()
+                .exec(&db)
+                .await
+                .expect("inserts");
+            assert_eq!(kept, None, "{engine}");
+            let inserted = Counter::insert(&counter(&format!("new{round}"), 70 + round, None))
+                .on_conflict(Counter::ID)
+                .do_nothing()
+                .exec(&db)
+                .await
+                .expect("inserts")
+                .expect("a new row");
+            assert_eq!(
+                (inserted.name, inserted.hits),
+                (format!("new{round}"), 70 + round)
+            );
+            expected.push((format!("new{round}"), 70 + round, None));
+
+            // Batches of another number of rows each round.
+            let batch: Vec<Counter> = (0..=round)
+                .map(|i| counter(&format!("many{round}.{i}"), 40 + i, None))
+                .collect();
+            assert_eq!(
+                db.insert_many(&batch).await.expect("inserts"),
+                batch.len() as u64,
+                "{engine}"
+            );
+            expected.extend(batch.iter().map(|c| (c.name.clone(), c.hits, None)));
+            let batch: Vec<Counter> = (0..round + 2)
+                .map(|i| counter(&format!("back{round}.{i}"), 50 + i, Some("b")))
+                .collect();
+            let stored = db.insert_many_returning(&batch).await.expect("inserts");
+            let stored: Vec<(String, i64)> = stored.into_iter().map(|c| (c.name, c.hits)).collect();
+            let given: Vec<(String, i64)> =
+                batch.iter().map(|c| (c.name.clone(), c.hits)).collect();
+            assert_eq!(stored, given, "{engine}");
+            expected.extend(
+                batch
+                    .iter()
+                    .map(|c| (c.name.clone(), c.hits, Some("b".to_string()))),
+            );
+        }
+        assert_eq!(hits(&db).await, expected, "{engine}");
     }
 }

@@ -394,6 +394,14 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
         let (ident, column) = (&f.ident, &f.column);
         quote! { (#column, ::foxdb::IntoValue::into_value(::core::clone::Clone::clone(&self.#ident))) }
     });
+    let pushed_values = fields.iter().enumerate().map(|(position, f)| {
+        let ident = &f.ident;
+        quote! {
+            if ::foxdb::model::is_written(left_out, #position) {
+                values.push(::foxdb::IntoValue::into_value(::core::clone::Clone::clone(&self.#ident)));
+            }
+        }
+    });
     let handles = fields.iter().map(|f| {
         let (ty, column) = (&f.ty, &f.column);
         let constant = format_ident!(
@@ -444,6 +452,14 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
 
             fn values(&self) -> ::std::vec::Vec<(&'static str, ::foxdb::Value)> {
                 ::std::vec![#(#values),*]
+            }
+
+            fn push_values(
+                &self,
+                left_out: u64,
+                values: &mut ::std::vec::Vec<::foxdb::Value>,
+            ) {
+                #(#pushed_values)*
             }
 
             fn from_values(

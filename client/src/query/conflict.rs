@@ -14,8 +14,11 @@
 //! that row is the one returned (for a model with a generated key, named through
 //! `LAST_INSERT_ID`; otherwise read back by the conflict columns).
 
+use std::convert::Infallible;
+
 use super::column::Column;
-use super::write::in_transaction;
+use super::rendered_statements::{Conflict, InsertShape};
+use super::write::{in_transaction, shaped_insert, unset_generated};
 use super::writer::{EnumColumns, SqlWriter};
 use crate::connection::Value;
 use crate::dialect::dialect_for;
@@ -297,7 +300,18 @@ impl<M: Model> OnConflictUpdate<M> {
     /// The statement for `row` and the row as stored after it.
     async fn write(&self, mut executor: impl Executor, row: &M) -> Result<M> {
         let backend = executor.backend();
-        let (sql, values) = self.render(row, backend)?.finish();
+        let shape = InsertShape {
+            left_out: unset_generated(row),
+            rows: 1,
+            conflict: Conflict::Update {
+                key: &self.key,
+                set: &self.updated,
+            },
+            returning: dialect_for(backend).supports_returning(),
+        };
+        let (sql, values) = shaped_insert(backend, self.schema.as_deref(), &[row], shape, || {
+            self.render(row, backend)
+        })?;
         let stored = if dialect_for(backend).supports_returning() {
             let rows = executor.fetch_all(&sql, &values).await?;
             let stored = rows.first().ok_or_else(|| Error::NotFound {
@@ -379,12 +393,21 @@ impl<M: Model> OnConflictDoNothing<M> {
         }
         let dialect = dialect_for(backend);
         let stored = if dialect.upsert_names_its_key() {
-            let mut writer = insert_writer(row, backend, self.schema.as_deref());
-            let key: Vec<String> = self.key.iter().map(|c| c.to_string()).collect();
-            writer.push(&dialect.upsert_clause(&key, &[]));
-            writer.push(" RETURNING ");
-            writer.push_select_columns(M::COLUMNS);
-            let (sql, values) = writer.finish();
+            let shape = InsertShape {
+                left_out: unset_generated(row),
+                rows: 1,
+                conflict: Conflict::DoNothing { key: &self.key },
+                returning: true,
+            };
+            let schema = self.schema.as_deref();
+            let Ok((sql, values)) = shaped_insert(backend, schema, &[row], shape, || {
+                let mut writer = insert_writer(row, backend, schema);
+                let key: Vec<String> = self.key.iter().map(|c| c.to_string()).collect();
+                writer.push(&dialect.upsert_clause(&key, &[]));
+                writer.push(" RETURNING ");
+                writer.push_select_columns(M::COLUMNS);
+                Ok::<_, Infallible>(writer)
+            });
             match executor.fetch_all(&sql, &values).await?.first() {
                 Some(stored) => M::from_row(stored)?,
                 None => return Ok(None),

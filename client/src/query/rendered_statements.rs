@@ -1,9 +1,9 @@
-//! The statement texts of builder selects, updates and deletes, and of eager loading's
-//! per-level statements, by their shape: a repeated
-//! `User::update().set(User::NAME, name).filter(User::ID.eq(id)).exec(&db)`,
-//! `User::find().filter(User::ID.eq(id)).order_by(User::ID.asc()).limit(10).all(&db)` or
-//! `User::find().with(User::posts()).all(&db)` renders each text once per thread; later runs
-//! only collect their values.
+//! The statement texts of builder selects, updates and deletes, of model inserts, upserts and
+//! `insert_many` batches, and of eager loading's per-level statements, by their shape: a
+//! repeated `User::update().set(User::NAME, name).filter(User::ID.eq(id)).exec(&db)`,
+//! `User::find().filter(User::ID.eq(id)).order_by(User::ID.asc()).limit(10).all(&db)`,
+//! `db.insert(&user)`, `db.insert_many(&users)` or `User::find().with(User::posts()).all(&db)`
+//! renders each text once per thread; later runs only collect their values.
 //!
 //! # Guarantees
 //! - A shape holds everything such a statement's text depends on: the engine, the kind of
@@ -12,22 +12,27 @@
 //!   its array type, or its number of placeholders) with how they are joined, a select's
 //!   order terms (table, column, direction), limit and offset (written into the text), and
 //!   for an eager-loading level the link's names, the form the parent keys are bound in, the
-//!   relation's order and its per-parent limit. Names are told apart by their identity
+//!   relation's order and its per-parent limit; for an insert the model's columns (by
+//!   identity), those left out (generated ones, by position), the number of rows, its
+//!   conflict clause (the upsert on the model's primary key, or the conflict's columns and
+//!   those it sets or that it keeps the stored row) and whether it returns the rows. Names are told apart by their identity
 //!   (address and length, the `&'static str`s of the model's derive) and every hit compares
 //!   the whole shape, so two shapes never share a text; the same name at another address
 //!   only misses.
 //! - Only statements whose text depends on nothing else have a shape
 //!   ([`StatementShape::of_update`], [`StatementShape::of_delete`],
-//!   [`StatementShape::of_select`], [`StatementShape::of_relation`]): no schema, no
-//!   `.all_tenants()`, a model without tenant and enum columns (whose texts depend on the
-//!   executor and the values), no filter or a filter of comparisons and `IN` lists joined by
+//!   [`StatementShape::of_select`], [`StatementShape::of_relation`],
+//!   [`StatementShape::of_insert`]): no schema, no `.all_tenants()`, a model without tenant and
+//!   enum columns (whose texts depend on the executor and the values), no filter or a filter of comparisons and `IN` lists joined by
 //!   `AND`, and for selects no grouping and no order by an aggregate. Everything else is
 //!   rendered each time.
 //! - The values come in the order the renderer binds them: the columns set (an eager level's
-//!   keys), then the filter's comparisons and lists.
+//!   keys), then the filter's comparisons and lists; an insert's row by row, each in column
+//!   order.
 //! - Debug builds render every cached statement again and compare, so each test that runs a
 //!   builder select, update or delete, or loads a relation, checks the cache.
-//! - At most [`MAX_TEXTS`] texts per thread are kept; further shapes are rendered each time.
+//! - At most [`MAX_TEXTS`] texts of at most [`MAX_TEXT_BYTES`] bytes in all are kept per
+//!   thread; further shapes are rendered each time.
 
 use std::cell::RefCell;
 use std::hash::{Hash, Hasher};
@@ -44,6 +49,9 @@ use crate::connection::Value;
 
 /// Texts kept per thread: far more than the distinct writes of a service.
 const MAX_TEXTS: usize = 1024;
+/// Bytes of text kept per thread: many multi-row inserts (a 100-row insert of a few columns is
+/// two kilobytes), yet bounded whatever the batch sizes.
+const MAX_TEXT_BYTES: usize = 4 << 20;
 /// Parts a shape holds at most (table, columns set or selected, comparisons, order terms,
 /// limit and offset); longer statements are rendered each time. Few, so a shape is cheap to
 /// build and move.
@@ -84,6 +92,35 @@ enum Role {
     /// A name of an eager-loading level's link to its parents (the parent key's table and
     /// column, and through a join table the join's names), by its position in the link.
     Linked { position: u8 },
+    /// The columns an `INSERT` names: the model's column list, by identity, less those left
+    /// out (see [`Role::Written`]); whether it returns the rows, and its kind of conflict
+    /// clause.
+    Inserted {
+        returning: bool,
+        conflict: ConflictKind,
+    },
+    /// The generated columns of the model inserted, by identity (with the column list they
+    /// tell the model apart).
+    Generated,
+    /// The primary key of the model inserted, by identity.
+    PrimaryKey,
+    /// The rows an `INSERT` writes: the positions of the model's columns it leaves out (bit
+    /// `i` for the `i`-th) in `address`, the number of rows in `length`.
+    Written,
+    /// A column of an `INSERT`'s conflict clause ([`Conflict::Update`],
+    /// [`Conflict::DoNothing`]), by its position in the clause's key.
+    ConflictOn { position: u8 },
+    /// A column a conflict sets ([`Conflict::Update`]), by its position in the clause.
+    ConflictSets { position: u8 },
+}
+
+/// The kind of an `INSERT`'s conflict clause ([`Conflict`] without its columns).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum ConflictKind {
+    None,
+    PrimaryKey,
+    Update,
+    DoNothing,
 }
 
 /// How a list of values is bound ([`super::any_array`]): its PostgreSQL array (the type's
@@ -108,6 +145,36 @@ pub(super) enum Kind {
     Select,
     /// An eager-loading level's statement (`Relation::batch_sql`).
     Relation,
+    Insert,
+}
+
+/// What an `INSERT`'s text depends on besides its model and engine.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct InsertShape<'a> {
+    /// The positions of the model's columns left out (bit `i` for the `i`-th): its generated
+    /// ones, or for an upsert those left at their placeholder.
+    pub(super) left_out: u64,
+    pub(super) rows: usize,
+    pub(super) conflict: Conflict<'a>,
+    /// Ends in `RETURNING` every column.
+    pub(super) returning: bool,
+}
+
+/// The conflict clause an `INSERT` ends in (before any `RETURNING`).
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Conflict<'a> {
+    None,
+    /// The upsert on the primary key of `db.upsert`, setting every other column.
+    PrimaryKey,
+    /// `.on_conflict(key).update(set)`.
+    Update {
+        key: &'a [&'static str],
+        set: &'a [&'static str],
+    },
+    /// `.on_conflict(key).do_nothing()`.
+    DoNothing {
+        key: &'a [&'static str],
+    },
 }
 
 /// The shape of one statement, built without allocating.
@@ -264,6 +331,54 @@ impl StatementShape {
         Some(shape)
     }
 
+    /// The shape of an `INSERT` of rows of `M` (see [`InsertShape`]); `None` for a model of
+    /// more than 64 columns. The caller checks the model (no tenant nor enum columns) and the
+    /// scope (no schema).
+    pub(super) fn of_insert<M: crate::model::Model>(
+        backend: Backend,
+        insert: InsertShape<'_>,
+    ) -> Option<Self> {
+        if M::COLUMNS.len() > 64 {
+            return None;
+        }
+        let mut shape = Self::new(Kind::Insert, backend, M::TABLE)?;
+        let (conflict, key, set): (_, &[&'static str], &[&'static str]) = match insert.conflict {
+            Conflict::None => (ConflictKind::None, &[], &[]),
+            Conflict::PrimaryKey => (ConflictKind::PrimaryKey, &[], &[]),
+            Conflict::Update { key, set } => (ConflictKind::Update, key, set),
+            Conflict::DoNothing { key } => (ConflictKind::DoNothing, key, &[]),
+        };
+        let inserted = Role::Inserted {
+            returning: insert.returning,
+            conflict,
+        };
+        for (names, role) in [
+            (M::COLUMNS, inserted),
+            (M::GENERATED, Role::Generated),
+            (M::PRIMARY_KEY, Role::PrimaryKey),
+        ] {
+            shape.push_part(Part {
+                address: names.as_ptr() as usize as u64,
+                length: name_length(names.len())?,
+                role,
+            })?;
+        }
+        shape.push_part(Part {
+            address: insert.left_out,
+            length: name_length(insert.rows)?,
+            role: Role::Written,
+        })?;
+        for (position, column) in key.iter().enumerate() {
+            let position = u8::try_from(position).ok()?;
+            shape.push(column, Role::ConflictOn { position })?;
+        }
+        for (position, column) in set.iter().enumerate() {
+            let position = u8::try_from(position).ok()?;
+            shape.push(column, Role::ConflictSets { position })?;
+        }
+        Some(shape)
+    }
+
     fn push_filter(&mut self, backend: Backend, filter: Option<&Expr>) -> Option<()> {
         match filter {
             None => Some(()),
@@ -316,8 +431,15 @@ struct Kept {
     text: Arc<str>,
 }
 
+/// The texts kept on one thread, and their bytes in all.
+#[derive(Default)]
+struct Texts {
+    by_hash: FxHashMap<u64, Vec<Kept>>,
+    bytes: usize,
+}
+
 thread_local! {
-    static TEXTS: RefCell<FxHashMap<u64, Vec<Kept>>> = RefCell::default();
+    static TEXTS: RefCell<Texts> = RefCell::default();
 }
 
 /// The text of the statement of `shape`: kept from an earlier run on this thread, else
@@ -328,7 +450,7 @@ pub(crate) fn text_of<E>(
 ) -> Result<(Arc<str>, Option<Vec<Value>>), E> {
     let hash = shape.hash();
     let kept = TEXTS.with(|texts| {
-        texts.borrow().get(&hash).and_then(|entries| {
+        texts.borrow().by_hash.get(&hash).and_then(|entries| {
             entries
                 .iter()
                 .find(|kept| &*kept.parts == shape.parts())
@@ -347,8 +469,9 @@ pub(crate) fn text_of<E>(
     TEXTS.with(|texts| {
         let mut texts = texts.borrow_mut();
         // Counted by hash: texts sharing one are as rare as they are few.
-        if texts.len() < MAX_TEXTS {
-            texts.entry(hash).or_default().push(Kept {
+        if texts.by_hash.len() < MAX_TEXTS && texts.bytes + text.len() <= MAX_TEXT_BYTES {
+            texts.bytes += text.len();
+            texts.by_hash.entry(hash).or_default().push(Kept {
                 parts: shape.parts().into(),
                 text: text.clone(),
             });

@@ -1,7 +1,10 @@
 //! `INSERT`, upsert, save and remove of model rows (`UPDATE`/`DELETE` by filter: [`super::filtered_write`]).
 
+use std::convert::Infallible;
+
 use super::condition::key_condition;
 use super::filtered_write::{delete, update};
+use super::rendered_statements::{Conflict, InsertShape, StatementShape, StatementText, text_of};
 use super::select::select;
 use super::writer::{EnumColumns, SqlWriter};
 use crate::Backend;
@@ -56,6 +59,95 @@ pub(super) fn insert_writer<M: Model>(
         writer.push(")");
     }
     writer
+}
+
+/// The text of an `INSERT` of `rows` (into the table in `schema`, when given; with the upsert
+/// clause of [`upsert_statement`] when `upsert`, for one row; ending in `RETURNING` every
+/// column when `returning`) and its values in the order the text binds them, the text kept
+/// per shape ([`shaped_insert`]).
+pub(super) fn insert_text<M: Model>(
+    backend: Backend,
+    schema: Option<&str>,
+    rows: &[&M],
+    upsert: bool,
+    returning: bool,
+) -> (StatementText, Vec<Value>) {
+    let (left_out, conflict) = match rows {
+        [model] if upsert => (unset_generated(*model), Conflict::PrimaryKey),
+        _ => (left_out_of::<M>(|_| true), Conflict::None),
+    };
+    let shape = InsertShape {
+        left_out,
+        rows: rows.len(),
+        conflict,
+        returning,
+    };
+    let rendered = shaped_insert(backend, schema, rows, shape, || {
+        let mut writer = match rows {
+            [model] if upsert => upsert_writer::<M>(backend, schema, model),
+            _ => insert_writer::<M>(backend, schema, rows),
+        };
+        if returning {
+            writer.push(" RETURNING ");
+            writer.push_select_columns(M::COLUMNS);
+        }
+        Ok::<_, Infallible>(writer)
+    });
+    let Ok(statement) = rendered;
+    statement
+}
+
+/// The text `render` writes for an `INSERT` of `rows` of the shape `insert` (into the table in
+/// `schema`, when given) and its values, in the order the text binds them. The text is kept
+/// per shape ([`super::rendered_statements`]) where it depends on nothing else: no schema, a
+/// model without tenant and enum columns; the values are then collected straight from the
+/// rows.
+pub(super) fn shaped_insert<M: Model, E>(
+    backend: Backend,
+    schema: Option<&str>,
+    rows: &[&M],
+    insert: InsertShape<'_>,
+    render: impl FnOnce() -> Result<SqlWriter, E>,
+) -> Result<(StatementText, Vec<Value>), E> {
+    let shape = (schema.is_none() && M::TENANT_COLUMN.is_none() && M::ENUM_COLUMNS.is_empty())
+        .then(|| StatementShape::of_insert::<M>(backend, insert))
+        .flatten();
+    let Some(shape) = shape else {
+        let (sql, values) = render()?.finish();
+        return Ok((StatementText::Rendered(sql), values));
+    };
+    let (text, rendered) = text_of(&shape, || render().map(SqlWriter::finish))?;
+    let values = rendered.unwrap_or_else(|| {
+        let left_out = insert.left_out;
+        let written = M::COLUMNS.len() - left_out.count_ones() as usize;
+        let mut values = Vec::with_capacity(rows.len() * written);
+        for row in rows {
+            row.push_values(left_out, &mut values);
+        }
+        values
+    });
+    Ok((StatementText::Kept(text), values))
+}
+
+/// The positions of `M`'s generated columns that `left_out` leaves out, a bit each (see
+/// [`Model::push_values`]; positions past 63 have no bit, and their models no shape).
+fn left_out_of<M: Model>(left_out: impl Fn(&'static str) -> bool) -> u64 {
+    M::COLUMNS
+        .iter()
+        .take(64)
+        .enumerate()
+        .filter(|&(_, &column)| M::GENERATED.contains(&column) && left_out(column))
+        .fold(0, |mask, (position, _)| mask | 1 << position)
+}
+
+/// The positions of the generated keys `model` leaves at their placeholder, which an upsert
+/// leaves to the database ([`upsert_insert_writer`]), as [`left_out_of`].
+pub(super) fn unset_generated<M: Model>(model: &M) -> u64 {
+    left_out_of::<M>(|column| {
+        model
+            .value_of(column)
+            .is_some_and(|value| is_unset_generated::<M>(column, &value))
+    })
 }
 
 /// Whether `column` is a generated key left at its placeholder (`0`, or NULL) in `value`: the
@@ -449,21 +541,16 @@ pub(super) async fn insert_row<M: Model, E: Executor>(
     schema: Option<&str>,
 ) -> Result<M> {
     let backend = executor.backend();
-    let (mut sql, values) = if upsert {
-        upsert_writer::<M>(backend, schema, model).finish()
-    } else {
-        insert_writer::<M>(backend, schema, &[model]).finish()
-    };
-    if dialect_for(backend).supports_returning() {
-        let mut returning = SqlWriter::for_model(backend, EnumColumns::of::<M>());
-        returning.push(" RETURNING ");
-        returning.push_select_columns(M::COLUMNS);
-        sql.push_str(&returning.finish().0);
-        let rows = executor.fetch_all(&sql, &values).await?;
-        let row = rows.first().ok_or_else(|| Error::NotFound {
+    let returning = dialect_for(backend).supports_returning();
+    let (sql, values) = insert_text::<M>(backend, schema, &[model], upsert, returning);
+    if returning {
+        // `RETURNING` lists the columns in field order: decoded by position, in the stream.
+        let rows = executor
+            .fetch_decoded(&sql, &values, |row| M::from_row_in_order(&row))
+            .await?;
+        return rows.into_iter().next().ok_or_else(|| Error::NotFound {
             table: M::TABLE.to_string(),
-        })?;
-        return M::from_row(row);
+        });
     }
     let inserted_id = executor
         .execute(&sql, &values)

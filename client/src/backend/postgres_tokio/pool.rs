@@ -73,7 +73,9 @@ impl Shared {
 }
 
 struct Idle {
-    session: Session,
+    /// Boxed, as in [`Pooled`]: a session is moved on every checkout and return, and a
+    /// `Session` is hundreds of bytes.
+    session: Box<Session>,
     since: Instant,
     /// Its last statement failed: pinged before it is used again.
     suspect: bool,
@@ -299,12 +301,14 @@ impl TokioPgPool {
                 suspect: false,
             });
         }
-        let session = Box::pin(tokio::time::timeout(
-            shared.settings.acquire_timeout,
-            Session::connect(&shared.config, shared.tls.as_ref()),
-        ))
-        .await
-        .map_err(|_| sqlx::Error::PoolTimedOut)??;
+        let session = Box::new(
+            Box::pin(tokio::time::timeout(
+                shared.settings.acquire_timeout,
+                Session::connect(&shared.config, shared.tls.as_ref()),
+            ))
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)??,
+        );
         shared.open.fetch_add(1, Ordering::Relaxed);
         Ok(Pooled {
             session: Some(session),
@@ -344,7 +348,7 @@ impl TokioPgPool {
 
 /// A connection taken from the pool; it goes back when dropped.
 pub(crate) struct Pooled {
-    session: Option<Session>,
+    session: Option<Box<Session>>,
     pool: Arc<Shared>,
     _permit: tokio::sync::OwnedSemaphorePermit,
     suspect: bool,

@@ -186,9 +186,12 @@ impl Session {
         data: &str,
     ) -> Result<u64, sqlx::Error> {
         use futures_util::SinkExt as _;
+        // Kept prepared like any statement: a repeated COPY skips the round trip that
+        // prepares it.
+        let statement = self.prepared(statement, &[]).await?;
         let sink = self
             .client
-            .copy_in::<_, bytes::Bytes>(statement)
+            .copy_in::<_, bytes::Bytes>(&statement)
             .await
             .map_err(driver_error)?;
         let mut sink = pin!(sink);
