@@ -65,7 +65,7 @@ impl Shared {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(Idle {
-                session,
+                session: Box::new(session),
                 since: Instant::now(),
                 suspect: false,
             });
