@@ -936,17 +936,7 @@ impl Database {
     /// writes go through the router (which marks them for read-your-writes).
     #[cfg(feature = "postgres")]
     async fn run_copy_in(&self, statement: &str, data: &str) -> Result<Option<u64>> {
-        if self.routing.is_some() {
-            return Ok(None);
-        }
-        let bulk_path = match &self.pool {
-            Pool::Postgres(_) | Pool::TokioPostgres(_) => true,
-            #[cfg(feature = "mysql")]
-            Pool::MySql(_) => false,
-            #[cfg(feature = "sqlite")]
-            Pool::Sqlite(_) => false,
-        };
-        if !bulk_path {
+        if !self.copies_in() {
             return Ok(None);
         }
         self.statements
@@ -954,19 +944,6 @@ impl Database {
         let started = std::time::Instant::now();
         let known = self.stats.statement(statement);
         let copied = match &self.pool {
-            Pool::Postgres(pooled) => match pooled.kept.checkout(&pooled.pool, started).await {
-                Ok(mut connection) => {
-                    let copied =
-                        crate::backend::postgres_copy_in(&mut connection, statement, data).await;
-                    if copied.is_ok() {
-                        pooled
-                            .kept
-                            .keep(&pooled.pool, connection, std::time::Instant::now());
-                    }
-                    copied
-                }
-                Err(error) => Err(error),
-            },
             Pool::TokioPostgres(pool) => match pool.checkout(started).await {
                 Ok(mut connection) => {
                     let copied = connection.session().copy_in(statement, data).await;
@@ -977,7 +954,6 @@ impl Database {
                 }
                 Err(error) => Err(error),
             },
-            #[cfg(any(feature = "mysql", feature = "sqlite"))]
             _ => return Ok(None),
         };
         self.stats
@@ -1037,6 +1013,11 @@ impl Executor for &Database {
 
     async fn execute(&mut self, sql: &str, values: &[Value]) -> Result<Executed> {
         self.run(sql, values).await
+    }
+
+    #[cfg(feature = "postgres")]
+    fn copies_in(&self) -> bool {
+        self.routing.is_none() && matches!(self.pool, Pool::TokioPostgres(_))
     }
 
     #[cfg(feature = "postgres")]

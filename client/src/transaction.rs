@@ -538,19 +538,13 @@ impl Executor for &mut Transaction {
     }
 
     #[cfg(feature = "postgres")]
+    fn copies_in(&self) -> bool {
+        matches!(self.inner, Inner::TokioPostgres(_))
+    }
+
+    #[cfg(feature = "postgres")]
     async fn copy_in(&mut self, statement: &str, data: &str) -> Result<Option<u64>> {
-        #[allow(
-            clippy::infallible_destructuring_match,
-            reason = "one arm per engine compiled in"
-        )]
-        let bulk_path = match &self.inner {
-            Inner::Postgres(_) | Inner::TokioPostgres(_) => true,
-            #[cfg(feature = "mysql")]
-            Inner::MySql(_) => false,
-            #[cfg(feature = "sqlite")]
-            Inner::Sqlite(_) => false,
-        };
-        if !bulk_path {
+        if !self.copies_in() {
             return Ok(None);
         }
         self.statements
@@ -559,9 +553,7 @@ impl Executor for &mut Transaction {
         let started = std::time::Instant::now();
         let known = self.stats.statement(statement);
         let copied = match &mut self.inner {
-            Inner::Postgres(t) => crate::backend::postgres_copy_in(t, statement, data).await,
             Inner::TokioPostgres(t) => t.session().copy_in(statement, data).await,
-            #[cfg(any(feature = "mysql", feature = "sqlite"))]
             _ => return Ok(None),
         };
         self.stats

@@ -20,8 +20,6 @@ mod sqlite;
 pub(crate) mod postgres_tokio;
 
 #[cfg(feature = "postgres")]
-pub(crate) use postgres::copy_in as postgres_copy_in;
-
 use std::fmt;
 
 use crate::error::Error;

@@ -71,16 +71,3 @@ impl From<PgQueryResult> for Executed {
         }
     }
 }
-
-/// Runs `statement` (`COPY ... FROM STDIN`) on `connection`, sends `data` (the COPY text
-/// format) and returns the rows the server loaded. A failure part-way aborts the COPY (the
-/// driver sends `CopyFail` when the copy is dropped unfinished): no row is loaded.
-pub(crate) async fn copy_in(
-    connection: &mut sqlx::PgConnection,
-    statement: &str,
-    data: &str,
-) -> sqlx::Result<u64> {
-    let mut copy = connection.copy_in_raw(statement).await?;
-    copy.send(data.as_bytes()).await?;
-    copy.finish().await
-}

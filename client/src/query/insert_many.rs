@@ -19,7 +19,8 @@ use crate::transaction::Transaction;
 /// allows; returns the number of rows inserted. Also `db.insert_many(&rows)`. A model with
 /// hooks gets its insert hooks on every row, in one transaction with the inserts.
 ///
-/// From [`COPY_MIN_ROWS`] rows of a model without hooks or tenant column, on PostgreSQL through a
+/// From [`COPY_MIN_ROWS`] rows of a model without hooks or tenant column, on PostgreSQL on
+/// tokio-postgres ([`Executor::copies_in`]) through a
 /// `Database` without replicas or a `Transaction`, the rows are loaded by one
 /// `COPY ... FROM STDIN` instead (all or none of them), counted in the statistics and bumping
 /// cached queries' versions as the `INSERT`s would.
@@ -35,7 +36,8 @@ pub async fn insert_many<M: Model, E: Executor>(mut executor: E, models: &[M]) -
         .await;
     }
     let backend = executor.backend();
-    if let Some((statement, data)) = copy_data(backend, models)
+    if executor.copies_in()
+        && let Some((statement, data)) = copy_data(backend, models)
         && let Some(copied) = executor.copy_in(&statement, &data).await?
     {
         return Ok(copied);
