@@ -78,11 +78,15 @@ crds-check: build
 chart-check:
 	bash e2e/chart/check.sh
 
+# 200 timed runs per workload and peer in each of 5 rounds: one-row times on this kind of machine
+# move by 30 % between runs of 30.
+BENCH_CLIENT_ARGS ?= --runs 200 --warmup 20
+
 ## bench: foxdb vs raw sqlx, SeaORM, Diesel, TypeORM (PostgreSQL) and raw sqlx (MariaDB, SQLite); query cache and replica routing;
 ## a two-database transfer with two-phase commit vs two local transactions; audit write cost; event appends/s; release build
 bench: services
 	bash bench/typeorm/install.sh
-	$(CARGO) run --release -p fox-bench --bin bench-client
+	$(CARGO) run --release -p fox-bench --bin bench-client -- $(BENCH_CLIENT_ARGS)
 	$(CARGO) run --release -p fox-bench --bin bench-cache
 	$(CARGO) run --release -p fox-bench --bin bench-distributed
 	$(CARGO) run --release -p fox-bench --bin bench-audit

@@ -19,7 +19,6 @@ mod sqlite;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres_tokio;
 
-#[cfg(feature = "postgres")]
 use std::fmt;
 
 use crate::error::Error;
