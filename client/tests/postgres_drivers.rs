@@ -5,6 +5,8 @@
 //! after its connection is terminated on either driver. The whole client suite runs on the default (tokio-postgres) and again
 //! with PostgreSQL on sqlx (`FOXDB_POSTGRES_DRIVER=sqlx`, `make test`).
 
+mod support;
+
 use std::time::Duration;
 
 use fox_e2e::{Backend, TestDatabase};
@@ -362,20 +364,7 @@ async fn captured_items(test: &TestDatabase, db: &Database) {
     db.execute("CREATE TABLE items (id BIGINT PRIMARY KEY)", &[])
         .await
         .expect("creates items");
-    let url = foxdb::DatabaseUrl::parse(test.url()).expect("url");
-    let mut connection = foxdb::Connection::connect(&url, &foxdb::ConnectOptions::default())
-        .await
-        .expect("connects");
-    let schema = foxdb::introspect::introspect_schema(&mut connection)
-        .await
-        .expect("introspects");
-    connection.close().await;
-    let table = schema.table("items").expect("items").clone();
-    for sql in foxdb::realtime::capture_for(foxdb::Backend::Postgres).install(&table) {
-        db.execute(&sql, &[])
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    }
+    support::install_capture(test, db, "items").await;
 }
 
 /// The backends of the subscriber's listening connections (`LISTEN` is the last statement they

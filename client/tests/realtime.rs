@@ -6,11 +6,13 @@
 //! Size: `FOX_REALTIME_CHANGES` (default 4,000; the acceptance size is 50,000) and
 //! `FOX_REALTIME_KILLS` (default 100).
 
+mod support;
+
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use fox_e2e::{Backend, TestDatabase};
-use foxdb::realtime::{Change, Error, Operation, Position, capture_for};
+use foxdb::realtime::{Change, Error, Operation, Position};
 use foxdb::{ConnectOptions, Connection, Database, DatabaseUrl, ModelExt, Value};
 use futures_util::StreamExt;
 
@@ -55,26 +57,8 @@ async fn captured(engine: Backend) -> (TestDatabase, Database) {
     db.execute("CREATE TABLE plain (id BIGINT PRIMARY KEY)", &[])
         .await
         .expect("creates plain");
-    install_capture(&test, &db, engine).await;
+    support::install_capture(&test, &db, "accounts").await;
     (test, db)
-}
-
-/// Installs (or refreshes, after a new column) capture of `accounts` as `fox apply` does.
-async fn install_capture(test: &TestDatabase, db: &Database, engine: Backend) {
-    let url = DatabaseUrl::parse(test.url()).expect("url");
-    let mut connection = Connection::connect(&url, &ConnectOptions::default())
-        .await
-        .expect("connects");
-    let schema = foxdb::introspect::introspect_schema(&mut connection)
-        .await
-        .expect("introspects");
-    connection.close().await;
-    let table = schema.table("accounts").expect("accounts").clone();
-    for sql in capture_for(engine).install(&table) {
-        db.execute(&sql, &[])
-            .await
-            .unwrap_or_else(|e| panic!("{engine}: {sql}: {e}"));
-    }
 }
 
 fn account(id: i64, balance: i64, team: &str) -> Account {
@@ -185,7 +169,7 @@ async fn live_changes_equal_the_logged_ones_for_small_big_and_many_rows() {
             .expect("adds a column");
         // As `fox apply` does after a new column: capture refreshed (row images list columns
         // on MySQL/MariaDB and SQLite).
-        install_capture(&test, &db, engine).await;
+        support::install_capture(&test, &db, "accounts").await;
         db.execute(
             "INSERT INTO accounts (id, owner, balance, team, note) VALUES (200, 'big', 1, 'c', $1)"
                 .replace(
