@@ -319,8 +319,8 @@ impl Database {
                     .acquire_timeout(options.acquire_timeout)
                     .idle_timeout(options.idle_timeout);
                 // Lazy either way: the probe above connected, and the pool opens its connections
-                // as they are needed (and `min_connections` in the background).
-                (connect.clone(), pool_options.connect_lazy_with(connect))
+                // as they are needed (and `min_connections` in the background, `open_minimum`).
+                (connect, pool_options)
             }};
         }
         let ping_after_idle = options.ping_after_idle;
@@ -331,14 +331,17 @@ impl Database {
                 let on_sqlx = options.postgres_driver == PostgresDriver::Sqlx;
                 // On tokio-postgres sqlx's pool opens a connection only when one is asked for
                 // (see `TokioPgPool::sessions`), never to keep `min_connections` open.
-                let (connect, pool) = pool!(
+                let (connect, pool_options) = pool!(
                     sqlx::postgres::PgConnectOptions,
                     !lazy && on_sqlx,
                     if on_sqlx { options.min_connections } else { 0 },
                     |c| crate::tls::secure_postgres(c, &url, &options.tls)
                 );
                 match options.postgres_driver {
-                    PostgresDriver::Sqlx => Pool::Postgres(Pooled::new(pool, ping_after_idle)),
+                    PostgresDriver::Sqlx => Pool::Postgres(Pooled::new(
+                        pool_options.connect_lazy_with(connect),
+                        ping_after_idle,
+                    )),
                     // sqlx's pool stays for what holds a whole session.
                     PostgresDriver::TokioPostgres => Pool::TokioPostgres(
                         crate::backend::postgres_tokio::pool(
@@ -352,7 +355,7 @@ impl Database {
                                 idle_timeout: options.idle_timeout,
                                 ping_after_idle,
                             },
-                            pool,
+                            pool_options,
                         )
                         .map_err(connect_error)?,
                     ),
@@ -360,17 +363,20 @@ impl Database {
             }
             #[cfg(feature = "mysql")]
             Backend::MySql => {
-                let (_, pool) = pool!(
+                let (connect, pool_options) = pool!(
                     sqlx::mysql::MySqlConnectOptions,
                     !lazy,
                     options.min_connections,
                     |c| { crate::tls::secure_mysql(c, &url, &options.tls) }
                 );
-                Pool::MySql(Pooled::new(pool, ping_after_idle))
+                Pool::MySql(Pooled::new(
+                    pool_options.connect_lazy_with(connect),
+                    ping_after_idle,
+                ))
             }
             #[cfg(feature = "sqlite")]
             Backend::Sqlite => {
-                let (_, pool) = pool!(
+                let (connect, pool_options) = pool!(
                     sqlx::sqlite::SqliteConnectOptions,
                     !lazy,
                     options.min_connections,
@@ -378,7 +384,10 @@ impl Database {
                         .create_if_missing(true)
                         .foreign_keys(true)
                 );
-                Pool::Sqlite(Pooled::new(pool, ping_after_idle))
+                Pool::Sqlite(Pooled::new(
+                    pool_options.connect_lazy_with(connect),
+                    ping_after_idle,
+                ))
             }
             #[cfg(not(all(feature = "postgres", feature = "mysql", feature = "sqlite")))]
             compiled_out => return Err(compiled_out.not_enabled()),

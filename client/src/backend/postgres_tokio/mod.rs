@@ -25,7 +25,8 @@ use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use crate::url::DatabaseUrl;
 
 /// A pool for `url`, connecting as `options` (sqlx's, already carrying foxdb's TLS defaults
-/// and `certificates`) say.
+/// and `certificates`) say; `sessions` are the settings of the sqlx pool built for whole
+/// sessions when one is first asked for ([`TokioPgPool::sessions`]).
 ///
 /// # Errors
 /// An unreadable certificate or key ([`sqlx::Error::Tls`]).
@@ -34,7 +35,7 @@ pub(crate) fn pool(
     options: &PgConnectOptions,
     certificates: &crate::TlsOptions,
     settings: Settings,
-    sessions: sqlx::PgPool,
+    sessions: sqlx::postgres::PgPoolOptions,
 ) -> Result<TokioPgPool, sqlx::Error> {
     let mut config = tokio_postgres::Config::new();
     match options.get_socket() {
@@ -80,7 +81,12 @@ pub(crate) fn pool(
     let tls = tls::client_config(mode, &certificates)
         .map_err(|refused| sqlx::Error::Tls(Box::new(refused)))?
         .map(tls::MakeRustls);
-    Ok(TokioPgPool::new(config, tls, settings, sessions))
+    Ok(TokioPgPool::new(
+        config,
+        tls,
+        settings,
+        pool::Sessions::new(sessions, options.clone()),
+    ))
 }
 
 /// The URL's password, percent-decoded.

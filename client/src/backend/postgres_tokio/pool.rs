@@ -16,7 +16,8 @@
 //!   life and is never handed out for statements; a two-phase-commit branch holds a checked-out
 //!   connection ([`Pooled`]) for its life, and [`Pooled::discard`] closes it.
 //! - Only reading the schema (`Database::verify`, through the public sqlx `Connection`) gets a
-//!   sqlx connection with the same settings: [`TokioPgPool::sessions`], a pool that opens no
+//!   sqlx connection with the same settings: [`TokioPgPool::sessions`], a pool built, and a
+//!   connection opened, only when one is first asked for; it opens no
 //!   connection until one is asked for (and none to keep `min_connections` open).
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -52,9 +53,36 @@ struct Shared {
     closed: AtomicBool,
     /// A task is opening connections up to `min_connections` ([`TokioPgPool::keep_minimum`]).
     filling: AtomicBool,
-    /// The sqlx pool for whole sessions (see the module's guarantees); opens no connection
-    /// until one is asked for.
-    sessions: sqlx::PgPool,
+    /// The sqlx pool for whole sessions (see the module's guarantees).
+    sessions: Sessions,
+}
+
+/// sqlx's pool for whole sessions, built when one is first asked for: until then a pool costs
+/// neither a connection nor sqlx's maintenance task.
+pub(crate) struct Sessions {
+    options: sqlx::postgres::PgPoolOptions,
+    connect: sqlx::postgres::PgConnectOptions,
+    pool: std::sync::OnceLock<sqlx::PgPool>,
+}
+
+impl Sessions {
+    /// A pool of `options` connecting with `connect`, once it is needed.
+    pub(crate) fn new(
+        options: sqlx::postgres::PgPoolOptions,
+        connect: sqlx::postgres::PgConnectOptions,
+    ) -> Self {
+        Self {
+            options,
+            connect,
+            pool: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The pool (lazy itself: it opens a connection when one is acquired).
+    fn pool(&self) -> &sqlx::PgPool {
+        self.pool
+            .get_or_init(|| self.options.clone().connect_lazy_with(self.connect.clone()))
+    }
 }
 
 impl Shared {
@@ -98,7 +126,7 @@ impl TokioPgPool {
         config: tokio_postgres::Config,
         tls: Option<MakeRustls>,
         settings: Settings,
-        sessions: sqlx::PgPool,
+        sessions: Sessions,
     ) -> Self {
         Self {
             shared: Arc::new(Shared {
@@ -172,7 +200,7 @@ impl TokioPgPool {
 
     /// The sqlx pool for work that holds a whole session.
     pub(crate) fn sessions(&self) -> &sqlx::PgPool {
-        &self.shared.sessions
+        self.shared.sessions.pool()
     }
 
     /// A pool of its own, of at most `max_connections`, to the same database with the same
@@ -181,13 +209,14 @@ impl TokioPgPool {
     pub(crate) fn dedicated(&self, max_connections: u32, application_name: &str) -> Self {
         let mut config = self.shared.config.clone();
         config.application_name(application_name);
-        let sessions = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(max_connections)
-            .connect_lazy_with(
-                (*self.shared.sessions.connect_options())
-                    .clone()
-                    .application_name(application_name),
-            );
+        let sessions = Sessions::new(
+            sqlx::postgres::PgPoolOptions::new().max_connections(max_connections),
+            self.shared
+                .sessions
+                .connect
+                .clone()
+                .application_name(application_name),
+        );
         Self::new(
             config,
             self.shared.tls.clone(),
@@ -342,7 +371,9 @@ impl TokioPgPool {
             .open
             .fetch_sub(u32::try_from(idle.len()).unwrap_or(0), Ordering::Relaxed);
         drop(idle);
-        self.shared.sessions.close().await;
+        if let Some(sessions) = self.shared.sessions.pool.get() {
+            sessions.close().await;
+        }
     }
 }
 
