@@ -432,7 +432,11 @@ pub(crate) fn check_counted_parameters(
     expected: &std::result::Result<usize, Uncountable>,
     params: &[Value],
 ) -> Result<()> {
-    if params.contains(&Value::CurrentTenant) {
+    // Not `contains`: that compares every value with `==`.
+    if params
+        .iter()
+        .any(|value| matches!(value, Value::CurrentTenant))
+    {
         return Err(Error::TenantRequired {
             statement: sql.to_string(),
         });

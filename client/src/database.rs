@@ -726,15 +726,17 @@ impl Database {
     ) -> Result<Vec<T>> {
         // Looked up once here: the router asks it whether the statement is a plain read.
         let statement = self.stats.statement(sql);
+        // The routed read and the cache's version bump are boxed: they are the rare paths,
+        // and the statement's future stays small without them.
         let result = match &self.routing {
-            Some(routed) => routed.fetch(&statement, sql, values, decode).await,
+            Some(routed) => Box::pin(routed.fetch(&statement, sql, values, decode)).await,
             None => {
                 self.fetch_statement(&statement, sql, values, &mut decode)
                     .await
             }
         };
         if self.bumps_cache_versions() && !statement.is_plain_read() {
-            self.written(sql).await;
+            Box::pin(self.written(sql)).await;
         }
         result
     }
@@ -830,12 +832,13 @@ impl Database {
     }
 
     async fn run(&self, sql: &str, values: &[Value]) -> Result<Executed> {
+        // Boxed as in `fetch_decoded`.
         let result = match &self.routing {
-            Some(routed) => routed.execute(sql, values).await,
+            Some(routed) => Box::pin(routed.execute(sql, values)).await,
             None => self.run_direct(sql, values).await,
         };
         if self.bumps_cache_versions() {
-            self.written(sql).await;
+            Box::pin(self.written(sql)).await;
         }
         result
     }

@@ -579,3 +579,94 @@ async fn count_and_exists_over_grouped_joins_count_groups_on_every_engine() {
         db.close().await;
     }
 }
+
+/// A joined query of models without enum or tenant columns keeps its text per shape: run
+/// again it binds its own values, and each change of shape (the columns selected, inner or
+/// left, the order, the limit, another condition) reads what its own text says. Debug builds
+/// render every kept text again and compare.
+#[tokio::test]
+async fn repeated_joined_queries_bind_their_own_values_on_every_engine() {
+    for engine in Backend::ALL {
+        let (_test, db) = blog(engine).await;
+        let tagged = |tag: &'static str| {
+            Post::find()
+                .join(Post::tags())
+                .filter(Tag::NAME.eq(tag))
+                .order_by(Post::TITLE.asc())
+        };
+        for (tag, titles) in [
+            ("rust", &["Compilers", "Rust joins"][..]),
+            ("db", &["Rust joins"][..]),
+            ("unused", &[][..]),
+            ("rust", &["Compilers", "Rust joins"][..]),
+        ] {
+            let rows: Vec<(String, String)> = tagged(tag)
+                .select((Post::TITLE, Tag::NAME))
+                .all(&db)
+                .await
+                .unwrap_or_else(|e| panic!("{engine}: {e}"));
+            let expected: Vec<(String, String)> = titles
+                .iter()
+                .map(|title| (title.to_string(), tag.to_string()))
+                .collect();
+            assert_eq!(rows, expected, "{engine}: posts tagged {tag}");
+            // The same types selected the other way round: another text.
+            let swapped: Vec<(String, String)> = tagged(tag)
+                .select((Tag::NAME, Post::TITLE))
+                .all(&db)
+                .await
+                .expect("reads");
+            let expected: Vec<(String, String)> = expected
+                .into_iter()
+                .map(|(title, tag)| (tag, title))
+                .collect();
+            assert_eq!(swapped, expected, "{engine}: swapped columns");
+            let posts = tagged(tag).all(&db).await.expect("reads posts");
+            assert_eq!(
+                posts.iter().map(|p| p.title.as_str()).collect::<Vec<_>>(),
+                titles,
+                "{engine}: whole posts tagged {tag}"
+            );
+        }
+        // Left, descending, limited, and two conditions: each its own shape, run twice.
+        for _ in 0..2 {
+            let left: Vec<(String, Option<String>)> = Post::find()
+                .left_join(Post::tags())
+                .order_by(Post::TITLE.desc())
+                .order_by(Tag::NAME.asc())
+                .limit(3)
+                .select((Post::TITLE, Tag::NAME))
+                .all(&db)
+                .await
+                .unwrap_or_else(|e| panic!("{engine}: {e}"));
+            assert_eq!(
+                left,
+                maybe([
+                    ("Rust joins", Some("db")),
+                    ("Rust joins", Some("rust")),
+                    ("Notes", None)
+                ]),
+                "{engine}"
+            );
+            let both: Vec<(String,)> = Post::find()
+                .join(Post::tags())
+                .filter(Tag::NAME.eq("rust"))
+                .filter(Post::TITLE.ne("Compilers"))
+                .select((Post::TITLE,))
+                .all(&db)
+                .await
+                .expect("reads");
+            assert_eq!(both, [("Rust joins".to_string(),)], "{engine}");
+            let first = Post::find()
+                .join(Post::tags())
+                .filter(Tag::NAME.eq("rust"))
+                .order_by(Post::TITLE.desc())
+                .select((Post::TITLE,))
+                .one(&db)
+                .await
+                .expect("reads one");
+            assert_eq!(first, Some(("Rust joins".to_string(),)), "{engine}");
+        }
+        db.close().await;
+    }
+}

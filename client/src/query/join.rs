@@ -77,6 +77,7 @@
 //! );
 //! ```
 
+use std::borrow::Cow;
 use std::marker::PhantomData;
 
 use super::ast::{ColumnRef, Expr, OrderTerm, SelectCore};
@@ -84,6 +85,7 @@ use super::column::{Column, IntoOrder};
 use super::condition::Condition;
 use super::join_path::{IntoJoinPath, JoinClause};
 use super::render::{push_grouping, push_select_tail, push_where};
+use super::rendered_statements::{JoinShape, StatementText, push_filter_values, text_of};
 use super::select::Select;
 use super::selection::JoinSelection;
 use super::source::{Contains, Joined, LeftJoined, Root, Source};
@@ -322,6 +324,67 @@ impl<M: Model, L> JoinSelect<M, L> {
         Ok(writer.finish())
     }
 
+    /// The shape of this query's statement with the select list `selected` pushes; `None`
+    /// when its text depends on more than a shape holds (see
+    /// [`super::rendered_statements`]): a problem to report, `.all_tenants()`, a model with
+    /// enum or tenant columns, an alias, a condition on a joined relation.
+    fn shape(
+        &self,
+        backend: Backend,
+        selected: impl FnOnce(&mut JoinShape) -> Option<()>,
+    ) -> Option<JoinShape> {
+        if !self.problems.is_empty() || self.core.all_tenants || !EnumColumns::of::<M>().is_empty()
+        {
+            return None;
+        }
+        let mut shape = JoinShape::of_join_select(backend, M::TABLE)?;
+        selected(&mut shape)?;
+        for join in &self.joins {
+            let (Cow::Borrowed(name), Cow::Borrowed(from), None) =
+                (&join.name, &join.from, &join.filter)
+            else {
+                return None;
+            };
+            if *name != join.table || !join.joined.is_empty() {
+                return None;
+            }
+            let (names, count) = join.link.names();
+            shape.push_join(join.left, join.table, from, &names[..count])?;
+        }
+        shape.push_select_core(backend, &self.core)?;
+        Some(shape)
+    }
+
+    /// `render`'s statement, the text kept per shape when it depends on nothing else (see
+    /// [`JoinSelect::shape`]): a repeated query only collects its values.
+    fn statement(
+        &self,
+        backend: Backend,
+        selected: impl FnOnce(&mut JoinShape) -> Option<()>,
+        render: impl FnOnce() -> Result<(String, Vec<Value>)>,
+    ) -> Result<(StatementText, Vec<Value>)> {
+        let Some(shape) = self.shape(backend, selected) else {
+            let (sql, values) = render()?;
+            return Ok((StatementText::Rendered(sql), values));
+        };
+        let (text, rendered) = text_of(&shape, render)?;
+        let values = rendered.unwrap_or_else(|| {
+            let mut values = Vec::new();
+            push_filter_values(backend, self.core.filter.as_ref(), &mut values);
+            values
+        });
+        Ok((StatementText::Kept(text), values))
+    }
+
+    /// [`JoinSelect::statement`] of every column of `M`.
+    fn model_statement(&self, backend: Backend) -> Result<(StatementText, Vec<Value>)> {
+        self.statement(
+            backend,
+            |shape| shape.push_selected(M::COLUMNS),
+            || self.to_sql(backend),
+        )
+    }
+
     /// The SQL (every column of `M`) and its parameters for `backend`.
     ///
     /// # Errors
@@ -347,7 +410,7 @@ impl<M: Model, L> JoinSelect<M, L> {
     /// # Errors
     /// As for [`JoinSelect::to_sql`]; database and decoding errors.
     pub async fn all(&self, mut database: impl Executor) -> Result<Vec<M>> {
-        let (sql, values) = self.to_sql(database.backend())?;
+        let (sql, values) = self.model_statement(database.backend())?;
         database
             .fetch_decoded(&sql, &values, |row| M::from_row_in_order(&row))
             .await
@@ -359,7 +422,7 @@ impl<M: Model, L> JoinSelect<M, L> {
     /// As for [`JoinSelect::to_sql`]; database and decoding errors.
     pub async fn one(self, mut database: impl Executor) -> Result<Option<M>> {
         let query = self.limit(1);
-        let (sql, values) = query.to_sql(database.backend())?;
+        let (sql, values) = query.model_statement(database.backend())?;
         match database.fetch_all(&sql, &values).await?.first() {
             Some(row) => M::from_row(row).map(Some),
             None => Ok(None),
@@ -470,12 +533,27 @@ impl<M: Model, L, S: JoinSelection<L, I>, I> JoinSelectColumns<M, L, S, I> {
             .to_sql_with(backend, |writer| self.selection.render(writer))
     }
 
+    /// [`JoinSelect::statement`] of the selection.
+    fn statement(&self, backend: Backend) -> Result<(StatementText, Vec<Value>)> {
+        self.query.statement(
+            backend,
+            |shape| {
+                self.selection
+                    .each_column(&mut |source, column| match source {
+                        Cow::Borrowed(source) => shape.push_selected_column(source, column),
+                        Cow::Owned(_) => None,
+                    })
+            },
+            || self.to_sql(backend),
+        )
+    }
+
     /// Every matching row.
     ///
     /// # Errors
     /// As for [`JoinSelect::to_sql`]; database and decoding errors.
     pub async fn all(&self, mut database: impl Executor) -> Result<Vec<S::Output>> {
-        let (sql, values) = self.to_sql(database.backend())?;
+        let (sql, values) = self.statement(database.backend())?;
         database
             .fetch_decoded(&sql, &values, |row| self.selection.decode(&row))
             .await
@@ -491,7 +569,7 @@ impl<M: Model, L, S: JoinSelection<L, I>, I> JoinSelectColumns<M, L, S, I> {
             selection: self.selection,
             _index: PhantomData,
         };
-        let (sql, values) = query.to_sql(database.backend())?;
+        let (sql, values) = query.statement(database.backend())?;
         match database.fetch_all(&sql, &values).await?.first() {
             Some(row) => query.selection.decode(row).map(Some),
             None => Ok(None),

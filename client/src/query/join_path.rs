@@ -29,6 +29,28 @@ pub(crate) enum JoinLink {
     },
 }
 
+impl JoinLink {
+    /// The link's names in a fixed order: two for a direct link, five through a join table.
+    pub(crate) fn names(self) -> ([&'static str; 5], usize) {
+        match self {
+            Self::Direct {
+                from_column,
+                to_column,
+            } => ([from_column, to_column, "", "", ""], 2),
+            Self::Through {
+                from_column,
+                through,
+                through_from,
+                through_to,
+                to_column,
+            } => (
+                [from_column, through, through_from, through_to, to_column],
+                5,
+            ),
+        }
+    }
+}
+
 /// A way from rows of `F` to rows of `T` that a query can join: a relation
 /// (`Post::author()`), possibly with its ends aliased
 /// (`User::manager().aliased::<1>()`). A relation's filter becomes part of the join's `ON`

@@ -2,7 +2,8 @@
 //! `insert_many` batches, and of eager loading's per-level statements, by their shape: a
 //! repeated `User::update().set(User::NAME, name).filter(User::ID.eq(id)).exec(&db)`,
 //! `User::find().filter(User::ID.eq(id)).order_by(User::ID.asc()).limit(10).all(&db)`,
-//! `db.insert(&user)`, `db.insert_many(&users)` or `User::find().with(User::posts()).all(&db)`
+//! `db.insert(&user)`, `db.insert_many(&users)`, `User::find().with(User::posts()).all(&db)`
+//! or `User::find().left_join(User::posts()).select((User::NAME, Post::TITLE)).all(&db)`
 //! renders each text once per thread; later runs only collect their values.
 //!
 //! # Guarantees
@@ -15,16 +16,21 @@
 //!   relation's order and its per-parent limit; for an insert the model's columns (by
 //!   identity), those left out (generated ones, by position), the number of rows, its
 //!   conflict clause (the upsert on the model's primary key, or the conflict's columns and
-//!   those it sets or that it keeps the stored row) and whether it returns the rows. Names are told apart by their identity
+//!   those it sets or that it keeps the stored row) and whether it returns the rows; for a
+//!   joined query each join (its table, left or inner, the table it starts from and the
+//!   link's names), each selected column with the table it is named through, and the table
+//!   each condition is named through. Names are told apart by their identity
 //!   (address and length, the `&'static str`s of the model's derive) and every hit compares
 //!   the whole shape, so two shapes never share a text; the same name at another address
 //!   only misses.
 //! - Only statements whose text depends on nothing else have a shape
 //!   ([`StatementShape::of_update`], [`StatementShape::of_delete`],
 //!   [`StatementShape::of_select`], [`StatementShape::of_relation`],
-//!   [`StatementShape::of_insert`]): no schema, no `.all_tenants()`, a model without tenant and
-//!   enum columns (whose texts depend on the executor and the values), no filter or a filter of comparisons and `IN` lists joined by
-//!   `AND`, and for selects no grouping and no order by an aggregate. Everything else is
+//!   [`StatementShape::of_insert`], [`StatementShape::of_join_select`]): no schema, no
+//!   `.all_tenants()`, models without tenant and enum columns (whose texts depend on the
+//!   executor and the values), no filter or a filter of comparisons and `IN` lists joined by
+//!   `AND`, and for selects no grouping and no order by an aggregate; for joined queries no
+//!   alias, no condition on a joined relation and no aggregate selected. Everything else is
 //!   rendered each time.
 //! - The values come in the order the renderer binds them: the columns set (an eager level's
 //!   keys), then the filter's comparisons and lists; an insert's row by row, each in column
@@ -35,7 +41,7 @@
 //!   thread; further shapes are rendered each time.
 
 use std::cell::RefCell;
-use std::hash::{Hash, Hasher};
+use std::hash::Hasher;
 use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHasher};
@@ -56,14 +62,31 @@ const MAX_TEXT_BYTES: usize = 4 << 20;
 /// limit and offset); longer statements are rendered each time. Few, so a shape is cheap to
 /// build and move.
 const MAX_PARTS: usize = 12;
+/// Parts the shape of a joined query holds at most: two per selected column and four or
+/// seven per join besides.
+const JOIN_PARTS: usize = 32;
 
 /// One element of a shape: a name by identity with what it is (a number, for limits and
-/// offsets). Sixteen bytes: a shape is built, hashed and compared on every statement.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// offsets).
+#[derive(Clone, Copy, Debug)]
 struct Part {
     address: u64,
     length: u32,
     role: Role,
+}
+
+/// A [`Part`] as a shape keeps it: its address, then its length and [`Role::code`]. Two
+/// words: a shape is built, hashed and compared on every statement, and slices of words
+/// compare as one `memcmp`.
+type Word = [u64; 2];
+
+impl Part {
+    fn word(self) -> Word {
+        [
+            self.address,
+            u64::from(self.length) << 32 | u64::from(self.role.code()),
+        ]
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -112,6 +135,62 @@ enum Role {
     ConflictOn { position: u8 },
     /// A column a conflict sets ([`Conflict::Update`]), by its position in the clause.
     ConflictSets { position: u8 },
+    /// A table a query joins (under its own name), left or inner, directly or through a join
+    /// table; the name of the table it starts from and the link's names follow (as
+    /// [`Role::Linked`]).
+    Joined { left: bool, through: bool },
+    /// The table a join starts from.
+    JoinedFrom,
+    /// The table the next condition's columns are named through.
+    Qualifier,
+    /// A column of a joined query's select list; the table it is named through follows.
+    SelectedColumn,
+    /// The table a selected column is named through.
+    SelectedFrom,
+}
+
+impl Role {
+    /// The role as one number, different for every role: the variant in the low byte, its
+    /// fields above.
+    fn code(self) -> u32 {
+        let of = |of: Option<u8>| of.map_or(0, |of| u32::from(of) + 1);
+        let (variant, fields) = match self {
+            Self::Statement { kind, backend } => (0, kind as u32 | (backend as u32) << 8),
+            Self::Assigned => (1, 0),
+            Self::Compared { operator, of: and } => (2, operator as u32 | of(and) << 8),
+            Self::Selected => (3, 0),
+            Self::OrderedThrough => (4, 0),
+            Self::Ordered { descending } => (5, u32::from(descending)),
+            Self::Limit => (6, 0),
+            Self::Offset => (7, 0),
+            Self::Listed { of: and } => (8, of(and)),
+            Self::List(form) => (
+                9,
+                match form {
+                    ListForm::Postgres { hashed } => u32::from(hashed),
+                    ListForm::MySqlJson(element) => 2 | (element as u32) << 8,
+                    ListForm::SqliteJson(element) => 3 | (element as u32) << 8,
+                    ListForm::Placeholders => 4,
+                },
+            ),
+            Self::Linked { position } => (10, u32::from(position)),
+            Self::Inserted {
+                returning,
+                conflict,
+            } => (11, u32::from(returning) | (conflict as u32) << 8),
+            Self::Generated => (12, 0),
+            Self::PrimaryKey => (13, 0),
+            Self::Written => (14, 0),
+            Self::ConflictOn { position } => (15, u32::from(position)),
+            Self::ConflictSets { position } => (16, u32::from(position)),
+            Self::Joined { left, through } => (17, u32::from(left) | u32::from(through) << 1),
+            Self::JoinedFrom => (18, 0),
+            Self::Qualifier => (19, 0),
+            Self::SelectedColumn => (20, 0),
+            Self::SelectedFrom => (21, 0),
+        };
+        variant | fields << 8
+    }
 }
 
 /// The kind of an `INSERT`'s conflict clause ([`Conflict`] without its columns).
@@ -146,6 +225,8 @@ pub(super) enum Kind {
     /// An eager-loading level's statement (`Relation::batch_sql`).
     Relation,
     Insert,
+    /// A joined query's `SELECT` (`super::JoinSelect`).
+    JoinSelect,
 }
 
 /// What an `INSERT`'s text depends on besides its model and engine.
@@ -177,24 +258,26 @@ pub(super) enum Conflict<'a> {
     },
 }
 
-/// The shape of one statement, built without allocating.
+/// The shape of a joined query's statement.
+pub(crate) type JoinShape = StatementShape<JOIN_PARTS>;
+
+/// The shape of one statement, built without allocating: room for `PARTS` parts.
 #[derive(Debug)]
-pub(crate) struct StatementShape {
-    parts: [Part; MAX_PARTS],
+pub(crate) struct StatementShape<const PARTS: usize = MAX_PARTS> {
+    parts: [Word; PARTS],
     len: usize,
 }
 
-impl StatementShape {
+impl<const PARTS: usize> StatementShape<PARTS> {
     fn new(kind: Kind, backend: Backend, table: &'static str) -> Option<Self> {
         let statement = Part {
             address: table.as_ptr() as usize as u64,
             length: name_length(table.len())?,
             role: Role::Statement { kind, backend },
         };
-        Some(Self {
-            parts: [statement; MAX_PARTS],
-            len: 1,
-        })
+        let mut parts = [[0; 2]; PARTS];
+        parts[0] = statement.word();
+        Some(Self { parts, len: 1 })
     }
 
     /// Adds a part; `None` when the shape is full.
@@ -207,11 +290,146 @@ impl StatementShape {
     }
 
     fn push_part(&mut self, part: Part) -> Option<()> {
-        *self.parts.get_mut(self.len)? = part;
+        *self.parts.get_mut(self.len)? = part.word();
         self.len += 1;
         Some(())
     }
 
+    /// Selects `columns` (a model's column list, by identity).
+    pub(super) fn push_selected(&mut self, columns: &'static [&'static str]) -> Option<()> {
+        self.push_part(Part {
+            address: columns.as_ptr() as usize as u64,
+            length: name_length(columns.len())?,
+            role: Role::Selected,
+        })
+    }
+
+    /// Selects `column` named through the table `source`, next in a joined query's select
+    /// list.
+    pub(super) fn push_selected_column(
+        &mut self,
+        source: &'static str,
+        column: &'static str,
+    ) -> Option<()> {
+        self.push(column, Role::SelectedColumn)?;
+        self.push(source, Role::SelectedFrom)
+    }
+
+    /// Joins `table` (under its own name) from the table `from` through the link's `names`
+    /// (two for a direct link, five through a join table), with no condition of its own.
+    pub(super) fn push_join(
+        &mut self,
+        left: bool,
+        table: &'static str,
+        from: &'static str,
+        names: &[&'static str],
+    ) -> Option<()> {
+        self.push(
+            table,
+            Role::Joined {
+                left,
+                through: names.len() > 2,
+            },
+        )?;
+        self.push(from, Role::JoinedFrom)?;
+        for (position, name) in names.iter().enumerate() {
+            let position = u8::try_from(position).ok()?;
+            self.push(name, Role::Linked { position })?;
+        }
+        Some(())
+    }
+
+    /// `core`'s filter, order, limit and offset; `None` for grouped queries, orders by an
+    /// aggregate or through a table named at run time, and filters other than comparisons
+    /// joined by `AND`.
+    pub(super) fn push_select_core(&mut self, backend: Backend, core: &SelectCore) -> Option<()> {
+        if core.is_grouped() {
+            return None;
+        }
+        let shape = self;
+        shape.push_filter(backend, core.filter.as_ref())?;
+        for term in &core.order {
+            let (Cow::Borrowed(through), None) = (&term.column.source, &term.aggregate) else {
+                return None;
+            };
+            shape.push(through, Role::OrderedThrough)?;
+            shape.push(
+                term.column.column,
+                Role::Ordered {
+                    descending: term.descending,
+                },
+            )?;
+        }
+        for (number, role) in [(core.limit, Role::Limit), (core.offset, Role::Offset)] {
+            if let Some(number) = number {
+                shape.push_part(Part {
+                    address: number,
+                    length: 0,
+                    role,
+                })?;
+            }
+        }
+        Some(())
+    }
+
+    fn push_filter(&mut self, backend: Backend, filter: Option<&Expr>) -> Option<()> {
+        match filter {
+            None => Some(()),
+            Some(Expr::And(parts)) => {
+                let of = Some(u8::try_from(parts.len()).ok()?);
+                for part in parts {
+                    self.push_condition(backend, part, of)?;
+                }
+                Some(())
+            }
+            Some(condition) => self.push_condition(backend, condition, None),
+        }
+    }
+
+    /// One comparison or list of a filter, alone or inside an `AND` of `of` conditions;
+    /// `None` for any other condition.
+    fn push_condition(&mut self, backend: Backend, condition: &Expr, of: Option<u8>) -> Option<()> {
+        match condition {
+            Expr::Compare {
+                column, operator, ..
+            } => self.push(
+                column,
+                Role::Compared {
+                    operator: *operator,
+                    of,
+                },
+            ),
+            Expr::In { column, values } => {
+                self.push(column, Role::Listed { of })?;
+                self.push_part(list_part(array_type(backend, values), values.len())?)
+            }
+            // A condition of a joined query, on one of its tables.
+            Expr::Qualified {
+                source: Cow::Borrowed(source),
+                casts,
+                expr,
+            } if casts.is_empty() => {
+                self.push(source, Role::Qualifier)?;
+                self.push_condition(backend, expr, of)
+            }
+            _ => None,
+        }
+    }
+
+    fn parts(&self) -> &[Word] {
+        &self.parts[..self.len]
+    }
+
+    fn hash(&self) -> u64 {
+        let mut hasher = FxHasher::default();
+        for word in self.parts().as_flattened() {
+            hasher.write_u64(*word);
+        }
+        hasher.finish()
+    }
+}
+
+impl StatementShape {
     /// The shape of an `UPDATE` of `table` setting `columns`, filtered by `filter`; `None`
     /// when its text depends on more than a shape holds (see the module's guarantees; the
     /// caller checks the model and the scope).
@@ -255,33 +473,8 @@ impl StatementShape {
             return None;
         }
         let mut shape = Self::new(Kind::Select, backend, table)?;
-        shape.push_part(Part {
-            address: columns.as_ptr() as usize as u64,
-            length: name_length(columns.len())?,
-            role: Role::Selected,
-        })?;
-        shape.push_filter(backend, core.filter.as_ref())?;
-        for term in &core.order {
-            let (Cow::Borrowed(through), None) = (&term.column.source, &term.aggregate) else {
-                return None;
-            };
-            shape.push(through, Role::OrderedThrough)?;
-            shape.push(
-                term.column.column,
-                Role::Ordered {
-                    descending: term.descending,
-                },
-            )?;
-        }
-        for (number, role) in [(core.limit, Role::Limit), (core.offset, Role::Offset)] {
-            if let Some(number) = number {
-                shape.push_part(Part {
-                    address: number,
-                    length: 0,
-                    role,
-                })?;
-            }
-        }
+        shape.push_selected(columns)?;
+        shape.push_select_core(backend, core)?;
         Some(shape)
     }
 
@@ -378,56 +571,20 @@ impl StatementShape {
         }
         Some(shape)
     }
+}
 
-    fn push_filter(&mut self, backend: Backend, filter: Option<&Expr>) -> Option<()> {
-        match filter {
-            None => Some(()),
-            Some(Expr::And(parts)) => {
-                let of = Some(u8::try_from(parts.len()).ok()?);
-                for part in parts {
-                    self.push_condition(backend, part, of)?;
-                }
-                Some(())
-            }
-            Some(condition) => self.push_condition(backend, condition, None),
-        }
-    }
-
-    /// One comparison or list of a filter, alone or inside an `AND` of `of` conditions;
-    /// `None` for any other condition.
-    fn push_condition(&mut self, backend: Backend, condition: &Expr, of: Option<u8>) -> Option<()> {
-        match condition {
-            Expr::Compare {
-                column, operator, ..
-            } => self.push(
-                column,
-                Role::Compared {
-                    operator: *operator,
-                    of,
-                },
-            ),
-            Expr::In { column, values } => {
-                self.push(column, Role::Listed { of })?;
-                self.push_part(list_part(array_type(backend, values), values.len())?)
-            }
-            _ => None,
-        }
-    }
-
-    fn parts(&self) -> &[Part] {
-        &self.parts[..self.len]
-    }
-
-    fn hash(&self) -> u64 {
-        let mut hasher = FxHasher::default();
-        self.parts().hash(&mut hasher);
-        hasher.finish()
+impl StatementShape<JOIN_PARTS> {
+    /// The start of the shape of a joined query of `table` (`super::JoinSelect`): its select
+    /// list, joins ([`StatementShape::push_join`]) and [`StatementShape::push_select_core`]
+    /// follow. The caller checks the models (no tenant nor enum columns) and the scope.
+    pub(super) fn of_join_select(backend: Backend, table: &'static str) -> Option<Self> {
+        Self::new(Kind::JoinSelect, backend, table)
     }
 }
 
 /// A text kept with its full shape, compared on every hit.
 struct Kept {
-    parts: Box<[Part]>,
+    parts: Box<[Word]>,
     text: Arc<str>,
 }
 
@@ -444,8 +601,8 @@ thread_local! {
 
 /// The text of the statement of `shape`: kept from an earlier run on this thread, else
 /// `render`ed (and kept). Returns the text and, when rendered, the values `render` bound.
-pub(crate) fn text_of<E>(
-    shape: &StatementShape,
+pub(crate) fn text_of<const PARTS: usize, E>(
+    shape: &StatementShape<PARTS>,
     render: impl FnOnce() -> Result<(String, Vec<Value>), E>,
 ) -> Result<(Arc<str>, Option<Vec<Value>>), E> {
     let hash = shape.hash();
@@ -510,17 +667,26 @@ fn list_part(array: Option<ArrayType>, count: usize) -> Option<Part> {
 /// The values a filter of a shape binds on `backend`, in order (see
 /// [`StatementShape::push_filter`]).
 pub(crate) fn push_filter_values(backend: Backend, filter: Option<&Expr>, values: &mut Vec<Value>) {
-    let mut push = |condition: &Expr| match condition {
+    match filter {
+        Some(Expr::And(parts)) => {
+            for part in parts {
+                push_condition_values(backend, part, values);
+            }
+        }
+        Some(condition) => push_condition_values(backend, condition, values),
+        None => {}
+    }
+}
+
+/// The values one condition of a shape binds (see [`StatementShape::push_condition`]).
+fn push_condition_values(backend: Backend, condition: &Expr, values: &mut Vec<Value>) {
+    match condition {
         Expr::Compare { value, .. } => values.push(value.clone()),
         Expr::In { values: list, .. } => {
             push_list_values(array_type(backend, list), list, values);
         }
+        Expr::Qualified { expr, .. } => push_condition_values(backend, expr, values),
         _ => {}
-    };
-    match filter {
-        Some(Expr::And(parts)) => parts.iter().for_each(&mut push),
-        Some(condition) => push(condition),
-        None => {}
     }
 }
 

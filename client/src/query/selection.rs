@@ -2,6 +2,8 @@
 //! `User::find().select((User::ID, User::NAME))`,
 //! `User::find().group_by(User::ROLE).select((User::ROLE, count()))`.
 
+use std::borrow::Cow;
+
 use super::aggregate::Aggregate;
 use super::column::Column;
 use super::render::push_aggregate;
@@ -104,6 +106,13 @@ pub trait JoinSelectable<L, I>: Sync {
 
     /// Writes the expression, qualified by its table.
     fn render(&self, writer: &mut SqlWriter);
+
+    /// The table (by the name the query calls it) and column it reads, when it is a column:
+    /// with them the query's text can be kept (see `rendered_statements`).
+    #[doc(hidden)]
+    fn selected_column(&self) -> Option<(Cow<'static, str>, &'static str)> {
+        None
+    }
 }
 
 impl<L, I, S: Source, T: ColumnType + Nullable> JoinSelectable<L, I> for Column<S, T>
@@ -116,6 +125,10 @@ where
         let outer = writer.swap_casts(EnumColumns::of::<S::Model>());
         writer.push_column_expression_of(Some(&S::name()), self.name());
         writer.swap_casts(outer);
+    }
+
+    fn selected_column(&self) -> Option<(Cow<'static, str>, &'static str)> {
+        Some((S::name(), self.name()))
     }
 }
 
@@ -143,6 +156,16 @@ pub trait JoinSelection<L, I>: Sync {
     /// # Errors
     /// A value of another type.
     fn decode(&self, row: &Row) -> Result<Self::Output>;
+
+    /// Hands `each` every selected column's table and column in order; `None` (at once) when
+    /// an item is not a column (see [`JoinSelectable::selected_column`]) or `each` says so.
+    #[doc(hidden)]
+    fn each_column(
+        &self,
+        _each: &mut dyn FnMut(Cow<'static, str>, &'static str) -> Option<()>,
+    ) -> Option<()> {
+        None
+    }
 }
 
 macro_rules! join_tuple_selection {
@@ -165,6 +188,17 @@ macro_rules! join_tuple_selection {
 
             fn decode(&self, row: &Row) -> Result<Self::Output> {
                 Ok(($(row.get_at::<$ty::Value>($index)?,)+))
+            }
+
+            fn each_column(
+                &self,
+                each: &mut dyn FnMut(Cow<'static, str>, &'static str) -> Option<()>,
+            ) -> Option<()> {
+                $(
+                    let (source, column) = self.$index.selected_column()?;
+                    each(source, column)?;
+                )+
+                Some(())
             }
         }
     };

@@ -23,6 +23,12 @@ impl EnumColumns {
             tenant: M::TENANT_COLUMN,
         }
     }
+
+    /// Whether the model has neither enum columns nor a tenant column: its statements'
+    /// texts then depend on nothing else.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.columns.is_empty() && self.tenant.is_none()
+    }
 }
 
 /// Bytes a statement's text starts with room for: most statements the builder writes fit.
