@@ -67,6 +67,22 @@ pub trait Model: Hooks + Clone + Sized + Send + Sync + 'static {
         }
     }
 
+    /// Writes the row for a `COPY ... FROM STDIN` in text format onto `out`: the values of the
+    /// columns `left_out` keeps (as for [`Model::push_values`]), tab-separated and ending in a
+    /// newline; `false`, with `out` possibly holding part of the row, when a value has no exact
+    /// text form ([`crate::dialect::copy_text`]). The derive writes it from the fields, without
+    /// building [`Value`]s.
+    #[doc(hidden)]
+    fn write_copy_row(&self, left_out: u64, out: &mut String) -> bool {
+        let values = self
+            .values()
+            .into_iter()
+            .enumerate()
+            .filter(|(position, _)| is_written(left_out, *position))
+            .map(|(_, (_, value))| value);
+        crate::dialect::copy_text::write_copy_row(out, values)
+    }
+
     /// Builds the model from one value per column: `value(column)` gives each column of
     /// [`Model::COLUMNS`] (`Value::Null` for a missing one). This is how foxdb reads records that
     /// are not SQL rows (MongoDB documents, [`crate::mongo`]). The derive writes it; the default
@@ -268,6 +284,26 @@ pub trait Changes: Send + Sync {
 pub trait IntoValue {
     /// The parameter.
     fn into_value(self) -> Value;
+
+    /// Writes the value as PostgreSQL's `COPY` text format reads it (see
+    /// [`crate::dialect::copy_text`]) straight from `self`: `Some(false)` when it has no exact
+    /// text form, `None` when the type writes it only through [`IntoValue::into_value`] (see
+    /// [`write_copy_field`]). Text and integers, and `Option`s of them, write it.
+    #[doc(hidden)]
+    fn copy_text(&self, _out: &mut String) -> Option<bool> {
+        None
+    }
+}
+
+/// Writes a field's value in `COPY` text format ([`IntoValue::copy_text`], else through
+/// [`IntoValue::into_value`] of a clone); `false` when it has no exact text form. What the
+/// derive's [`Model::write_copy_row`] writes each field with.
+#[doc(hidden)]
+pub fn write_copy_field<T: IntoValue + Clone>(field: &T, out: &mut String) -> bool {
+    match field.copy_text(out) {
+        Some(written) => written,
+        None => crate::dialect::copy_text::write_copy_value(out, &field.clone().into_value()),
+    }
 }
 
 macro_rules! into_value {
@@ -281,15 +317,45 @@ macro_rules! into_value {
     };
 }
 
+/// [`IntoValue`] for text and integers, whose `COPY` text is written from the field.
+macro_rules! into_value_copied {
+    ($($ty:ty => $variant:ident via $conversion:expr, copied $write:ident),* $(,)?) => {
+        $(impl IntoValue for $ty {
+            fn into_value(self) -> Value {
+                #[allow(clippy::redundant_closure_call)]
+                Value::$variant(($conversion)(self))
+            }
+
+            fn copy_text(&self, out: &mut String) -> Option<bool> {
+                crate::dialect::copy_text::$write(out, (*self).into());
+                Some(true)
+            }
+        })*
+    };
+}
+
+into_value_copied! {
+    i16 => Int via i64::from, copied write_integer,
+    i32 => Int via i64::from, copied write_integer,
+    i64 => Int via |v| v, copied write_integer,
+    &str => Text via str::to_string, copied write_escaped,
+}
+
+impl IntoValue for String {
+    fn into_value(self) -> Value {
+        Value::Text(self)
+    }
+
+    fn copy_text(&self, out: &mut String) -> Option<bool> {
+        crate::dialect::copy_text::write_escaped(out, self);
+        Some(true)
+    }
+}
+
 into_value! {
     bool => Bool via |v| v,
-    i16 => Int via i64::from,
-    i32 => Int via i64::from,
-    i64 => Int via |v| v,
     f32 => Float via f64::from,
     f64 => Float via |v| v,
-    String => Text via |v| v,
-    &str => Text via str::to_string,
     Vec<u8> => Bytes via |v| v,
     uuid::Uuid => Uuid via |v| v,
     chrono::DateTime<chrono::Utc> => TimestampTz via |v| v,
@@ -303,6 +369,16 @@ into_value! {
 impl<T: IntoValue> IntoValue for Option<T> {
     fn into_value(self) -> Value {
         self.map_or(Value::Null, IntoValue::into_value)
+    }
+
+    fn copy_text(&self, out: &mut String) -> Option<bool> {
+        match self {
+            Some(value) => value.copy_text(out),
+            None => {
+                out.push_str("\\N");
+                Some(true)
+            }
+        }
     }
 }
 

@@ -402,6 +402,20 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             }
         }
     });
+    let copied_values = fields.iter().enumerate().map(|(position, f)| {
+        let ident = &f.ident;
+        quote! {
+            if ::foxdb::model::is_written(left_out, #position) {
+                if !first {
+                    out.push('\t');
+                }
+                first = false;
+                if !::foxdb::model::write_copy_field(&self.#ident, out) {
+                    return false;
+                }
+            }
+        }
+    });
     let handles = fields.iter().map(|f| {
         let (ty, column) = (&f.ty, &f.column);
         let constant = format_ident!(
@@ -460,6 +474,14 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
                 values: &mut ::std::vec::Vec<::foxdb::Value>,
             ) {
                 #(#pushed_values)*
+            }
+
+            #[allow(unused_assignments)]
+            fn write_copy_row(&self, left_out: u64, out: &mut ::std::string::String) -> bool {
+                let mut first = true;
+                #(#copied_values)*
+                out.push('\n');
+                true
             }
 
             fn from_values(

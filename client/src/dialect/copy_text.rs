@@ -40,9 +40,7 @@ pub(crate) fn write_copy_value(out: &mut String, value: &Value) -> bool {
     match value {
         Value::Null => out.push_str("\\N"),
         Value::Bool(b) => out.push(if *b { 't' } else { 'f' }),
-        Value::Int(i) => {
-            let _ = write!(out, "{i}");
-        }
+        Value::Int(i) => write_integer(out, *i),
         Value::Float(x) => write_float(out, *x),
         Value::Text(text) => write_escaped(out, text),
         Value::Bytes(bytes) => {
@@ -91,9 +89,30 @@ pub(crate) fn write_copy_value(out: &mut String, value: &Value) -> bool {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// An integer in decimal, without the formatter's machinery (every row has one or more).
+pub(crate) fn write_integer(out: &mut String, value: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = value.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        out.push('-');
+    }
+    for &digit in &digits[at..] {
+        out.push(char::from(digit));
+    }
+}
+
 /// Text with COPY's four special bytes escaped (a NUL, which PostgreSQL text cannot hold,
 /// fails on the server as it does bound).
-fn write_escaped(out: &mut String, text: &str) {
+pub(crate) fn write_escaped(out: &mut String, text: &str) {
     // Runs between special bytes go in whole; the four are ASCII, so every cut falls on a
     // character boundary.
     let mut run = 0;
@@ -172,6 +191,29 @@ mod tests {
             Some(r#"{"k":"line\\nbreak\\\\"}"#)
         );
         assert_eq!(text(Value::Text("\\N".into())).as_deref(), Some("\\\\N"));
+    }
+
+    #[test]
+    fn fields_write_the_text_of_their_values() {
+        fn same<T: crate::IntoValue + Clone>(field: T) {
+            let mut direct = String::new();
+            assert!(crate::model::write_copy_field(&field, &mut direct));
+            assert_eq!(Some(direct), text(field.into_value()));
+        }
+        for number in [0, 7, -7, 10, -100, i64::MAX, i64::MIN] {
+            same(number);
+            same(Some(number));
+        }
+        same(i32::MIN);
+        same(i16::MAX);
+        same("a\tb\\ c\n\r ü".to_string());
+        same("\\N");
+        same(Some("x".to_string()));
+        same(None::<String>);
+        same(None::<i64>);
+        same(true);
+        same(Some(0.1f64));
+        same(vec![0u8, 0xab]);
     }
 
     #[test]

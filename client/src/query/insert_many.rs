@@ -6,7 +6,7 @@
 use super::ast::Expr;
 use super::condition::key_condition;
 use super::select::select;
-use super::write::{in_transaction, insert_text};
+use super::write::{in_transaction, insert_text, left_out_of};
 use crate::Backend;
 use crate::connection::Value;
 use crate::dialect::dialect_for;
@@ -122,14 +122,24 @@ fn copy_data<M: Model>(backend: Backend, models: &[M]) -> Option<(String, String
         .collect();
     let statement = dialect_for(backend).copy_from_stdin(M::TABLE, &columns)?;
     let mut data = String::with_capacity(models.len() * 16 * columns.len());
-    for model in models {
-        let values = model
-            .values()
-            .into_iter()
-            .filter(|(column, _)| !M::GENERATED.contains(column))
-            .map(|(_, value)| value);
-        if !crate::dialect::copy_text::write_copy_row(&mut data, values) {
-            return None;
+    if M::COLUMNS.len() <= 64 {
+        // Written from the fields: no values are built.
+        let left_out = left_out_of::<M>(|_| true);
+        for model in models {
+            if !model.write_copy_row(left_out, &mut data) {
+                return None;
+            }
+        }
+    } else {
+        for model in models {
+            let values = model
+                .values()
+                .into_iter()
+                .filter(|(column, _)| !M::GENERATED.contains(column))
+                .map(|(_, value)| value);
+            if !crate::dialect::copy_text::write_copy_row(&mut data, values) {
+                return None;
+            }
         }
     }
     Some((statement, data))

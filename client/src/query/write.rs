@@ -131,7 +131,7 @@ pub(super) fn shaped_insert<M: Model, E>(
 
 /// The positions of `M`'s generated columns that `left_out` leaves out, a bit each (see
 /// [`Model::push_values`]; positions past 63 have no bit, and their models no shape).
-fn left_out_of<M: Model>(left_out: impl Fn(&'static str) -> bool) -> u64 {
+pub(super) fn left_out_of<M: Model>(left_out: impl Fn(&'static str) -> bool) -> u64 {
     M::COLUMNS
         .iter()
         .take(64)
