@@ -382,23 +382,42 @@ async fn listener_pids(admin: &Database) -> Vec<i32> {
         .collect()
 }
 
-/// The backend of the subscriber's one listening connection, other than `other_than`, once it
-/// is listening.
-async fn listener_pid(admin: &Database, other_than: Option<i32>) -> i32 {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+/// What `probe` gives once it gives `Ok`, asking every 20 ms for up to `within`; panics with
+/// `what` and the last `Err` (what the probe saw) after that.
+async fn eventually<T, F, Probe>(within: Duration, what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Probe,
+    Probe: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = std::time::Instant::now() + within;
     loop {
-        let pids = listener_pids(admin).await;
-        if let [pid] = pids[..]
-            && Some(pid) != other_than
-        {
-            return pid;
-        }
+        let seen = match probe().await {
+            Ok(value) => return value,
+            Err(seen) => seen,
+        };
         assert!(
             std::time::Instant::now() < deadline,
-            "one new listening subscriber connection within 20 s: {pids:?}"
+            "{what} within {within:?}: {seen}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// The backend of the subscriber's one listening connection, other than `other_than`, once it
+/// is listening.
+async fn listener_pid(admin: &Database, other_than: Option<i32>) -> i32 {
+    eventually(
+        Duration::from_secs(20),
+        "one new listening subscriber connection",
+        || async move {
+            let pids = listener_pids(admin).await;
+            match pids[..] {
+                [pid] if Some(pid) != other_than => Ok(pid),
+                _ => Err(format!("{pids:?}")),
+            }
+        },
+    )
+    .await
 }
 
 /// Inserts `ids` one by one, each after the one before arrived; returns the longest wait.
@@ -489,14 +508,15 @@ async fn a_subscription_is_woken_by_notify_and_its_listener_survives_being_termi
         );
         drop(changes);
         // The reader is gone with its connections before the next driver's starts.
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while !listener_pids(&admin).await.is_empty() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{driver:?}: listener closed"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        eventually(
+            Duration::from_secs(20),
+            &format!("{driver:?}: listener closed"),
+            || async {
+                let pids = listener_pids(&admin).await;
+                pids.is_empty().then_some(()).ok_or(format!("{pids:?}"))
+            },
+        )
+        .await;
     }
 }
 
@@ -556,18 +576,19 @@ async fn backends_named(admin: &Database, name: &str) -> Vec<i32> {
 
 /// Waits up to 10 s for `count` backends named `name`.
 async fn until_backends(admin: &Database, name: &str, count: usize, context: &str) -> Vec<i32> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let pids = backends_named(admin, name).await;
-        if pids.len() == count {
-            return pids;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{context}: {count} connections within 10 s, found {pids:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(
+        Duration::from_secs(10),
+        &format!("{context}: {count} connections"),
+        || async {
+            let pids = backends_named(admin, name).await;
+            if pids.len() == count {
+                Ok(pids)
+            } else {
+                Err(format!("found {pids:?}"))
+            }
+        },
+    )
+    .await
 }
 
 #[tokio::test]

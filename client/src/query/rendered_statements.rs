@@ -81,6 +81,8 @@ struct Part {
 type Word = [u64; 2];
 
 impl Part {
+    // Inlined, so that a role known where the part is built folds into a constant.
+    #[inline(always)]
     fn word(self) -> Word {
         [
             self.address,
@@ -152,6 +154,7 @@ enum Role {
 impl Role {
     /// The role as one number, different for every role: the variant in the low byte, its
     /// fields above.
+    #[inline(always)]
     fn code(self) -> u32 {
         let of = |of: Option<u8>| of.map_or(0, |of| u32::from(of) + 1);
         let (variant, fields) = match self {
@@ -281,6 +284,7 @@ impl<const PARTS: usize> StatementShape<PARTS> {
     }
 
     /// Adds a part; `None` when the shape is full.
+    #[inline]
     fn push(&mut self, name: &'static str, role: Role) -> Option<()> {
         self.push_part(Part {
             address: name.as_ptr() as usize as u64,
@@ -289,6 +293,7 @@ impl<const PARTS: usize> StatementShape<PARTS> {
         })
     }
 
+    #[inline]
     fn push_part(&mut self, part: Part) -> Option<()> {
         *self.parts.get_mut(self.len)? = part.word();
         self.len += 1;
