@@ -1010,21 +1010,34 @@ impl Executor for &Database {
         Some(self)
     }
 
-    async fn fetch_all(&mut self, sql: &str, values: &[Value]) -> Result<Vec<Row>> {
-        Database::fetch_all(self, sql, values).await
+    // The handle's own futures, not wrapped in one more: a statement's future is moved whole
+    // into each future around it.
+    fn fetch_all(
+        &mut self,
+        sql: &str,
+        values: &[Value],
+    ) -> impl Future<Output = Result<Vec<Row>>> + Send {
+        let database: &Database = self;
+        database.fetch_all(sql, values)
     }
 
-    async fn fetch_decoded<T: Send, F: FnMut(Row) -> Result<T> + Send>(
+    fn fetch_decoded<T: Send, F: FnMut(Row) -> Result<T> + Send>(
         &mut self,
         sql: &str,
         values: &[Value],
         decode: F,
-    ) -> Result<Vec<T>> {
-        Database::fetch_decoded(self, sql, values, decode).await
+    ) -> impl Future<Output = Result<Vec<T>>> + Send {
+        let database: &Database = self;
+        database.fetch_decoded(sql, values, decode)
     }
 
-    async fn execute(&mut self, sql: &str, values: &[Value]) -> Result<Executed> {
-        self.run(sql, values).await
+    fn execute(
+        &mut self,
+        sql: &str,
+        values: &[Value],
+    ) -> impl Future<Output = Result<Executed>> + Send {
+        let database: &Database = self;
+        database.run(sql, values)
     }
 
     #[cfg(feature = "postgres")]

@@ -284,7 +284,7 @@ impl<const PARTS: usize> StatementShape<PARTS> {
     }
 
     /// Adds a part; `None` when the shape is full.
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, name: &'static str, role: Role) -> Option<()> {
         self.push_part(Part {
             address: name.as_ptr() as usize as u64,
@@ -293,7 +293,7 @@ impl<const PARTS: usize> StatementShape<PARTS> {
         })
     }
 
-    #[inline]
+    #[inline(always)]
     fn push_part(&mut self, part: Part) -> Option<()> {
         *self.parts.get_mut(self.len)? = part.word();
         self.len += 1;
