@@ -91,23 +91,10 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// An integer in decimal, without the formatter's machinery (every row has one or more).
 pub(crate) fn write_integer(out: &mut String, value: i64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = value.unsigned_abs();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
     if value < 0 {
         out.push('-');
     }
-    for &digit in &digits[at..] {
-        out.push(char::from(digit));
-    }
+    super::write_decimal(out, value.unsigned_abs());
 }
 
 /// Text with COPY's four special bytes escaped (a NUL, which PostgreSQL text cannot hold,
