@@ -638,10 +638,25 @@ async fn min_connections_are_open_after_connect_and_opened_again_after_they_are_
                     .expect("terminates");
             }
             until_backends(&admin, &name, 0, "terminated").await;
-            let rows = db
-                .fetch_all("SELECT 1", &[])
-                .await
-                .expect("runs after the loss");
+            // A backend leaves pg_stat_activity a moment before its socket closes: a kept
+            // connection the client has not seen closed yet fails the one statement it runs
+            // and is discarded (as any connection that breaks inside `ping_after_idle`), and
+            // the next statement takes another. Three were kept.
+            let mut lost = 0;
+            let rows = loop {
+                match db.fetch_all("SELECT 1", &[]).await {
+                    Ok(rows) => break rows,
+                    Err(error)
+                        if lost < 3
+                            && error
+                                .to_string()
+                                .contains("the connection to the server was closed") =>
+                    {
+                        lost += 1;
+                    }
+                    Err(error) => panic!("runs after the loss: {error:?}"),
+                }
+            };
             assert_eq!(rows.len(), 1);
             let again = until_backends(&admin, &name, 3, "opened again").await;
             assert!(
