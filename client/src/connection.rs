@@ -479,6 +479,21 @@ pub(crate) fn carry_decode_error(error: Error) -> sqlx::Error {
     sqlx::Error::Decode(Box::new(error))
 }
 
+/// Decodes one row as the driver hands it over and keeps the result in `decoded`: what every
+/// query's row callback does (rows go into `decoded` as they arrive, because the drivers'
+/// streams want `Unpin` items). A decoding error is carried ([`carry_decode_error`]).
+pub(crate) fn push_decoded<R, T>(
+    decoded: &mut Vec<T>,
+    decode: &mut impl FnMut(crate::row::Row) -> Result<T>,
+    row: R,
+) -> std::result::Result<(), sqlx::Error>
+where
+    crate::row::Row: From<R>,
+{
+    decoded.push(decode(crate::row::Row::from(row)).map_err(carry_decode_error)?);
+    Ok(())
+}
+
 /// Whether `error` is a decoding error [`carry_decode_error`] put there: the statement itself
 /// ran.
 pub(crate) fn is_carried_decode_error(error: &sqlx::Error) -> bool {

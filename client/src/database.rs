@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::Backend;
 use crate::backend::on_engine;
 use crate::connection::{
-    Value, bind_all, carry_decode_error, is_carried_decode_error, query_or_decode_error,
+    Value, bind_all, is_carried_decode_error, push_decoded, query_or_decode_error,
 };
 use crate::error::{Error, Result};
 use crate::executor::{Executed, Executor};
@@ -780,10 +780,7 @@ impl Database {
         let (fetched, finished) = on_engine!(&self.pool, Pool(p) => match p.kept.checkout(&p.pool, started).await {
             Ok(mut connection) => {
                 let fetched = bind_all(sqlx::query(statement), values)
-                    .try_map(|row| {
-                        decoded.push(decode(Row::from(row)).map_err(carry_decode_error)?);
-                        Ok(())
-                    })
+                    .try_map(|row| push_decoded(&mut decoded, decode, row))
                     .fetch_all(&mut *connection)
                     .await
                     .map(drop);
@@ -798,10 +795,7 @@ impl Database {
             Ok(mut connection) => {
                 let fetched = connection
                     .session()
-                    .for_each_row(sql, values, |row| {
-                        decoded.push(decode(Row::TokioPostgres(row)).map_err(carry_decode_error)?);
-                        Ok(())
-                    })
+                    .for_each_row(sql, values, |row| push_decoded(&mut decoded, decode, row))
                     .await;
                 if fetched.is_err() {
                     connection.failed();

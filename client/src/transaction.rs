@@ -18,7 +18,7 @@
 use crate::Backend;
 use crate::backend::on_engine;
 use crate::connection::{
-    Value, bind_all, carry_decode_error, is_carried_decode_error, query_or_decode_error,
+    Value, bind_all, is_carried_decode_error, push_decoded, query_or_decode_error,
 };
 use crate::database::Database;
 #[cfg(feature = "sqlite")]
@@ -508,19 +508,13 @@ impl Executor for &mut Transaction {
         // Rows go into `decoded` as they arrive: the driver's stream wants `Unpin` items.
         let mut decoded = Vec::new();
         let fetched = on_engine!(&mut self.inner, Inner(t) => bind_all(sqlx::query(statement), values)
-            .try_map(|row| {
-                decoded.push(decode(Row::from(row)).map_err(carry_decode_error)?);
-                Ok(())
-            })
+            .try_map(|row| push_decoded(&mut decoded, &mut decode, row))
             .fetch_all(&mut **t)
             .await
             .map(drop),
             Inner::TokioPostgres(t) => t
                 .session()
-                .for_each_row(sql, values, |row| {
-                    decoded.push(decode(Row::TokioPostgres(row)).map_err(carry_decode_error)?);
-                    Ok(())
-                })
+                .for_each_row(sql, values, |row| push_decoded(&mut decoded, &mut decode, row))
                 .await);
         self.stats.record_statement(
             &known,

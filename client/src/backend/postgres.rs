@@ -63,6 +63,12 @@ impl From<PgRow> for Row {
     }
 }
 
+impl From<tokio_postgres::Row> for Row {
+    fn from(row: tokio_postgres::Row) -> Self {
+        Self::TokioPostgres(row)
+    }
+}
+
 impl From<PgQueryResult> for Executed {
     fn from(result: PgQueryResult) -> Self {
         Self {

@@ -8,7 +8,7 @@ use sqlx::AssertSqlSafe;
 use crate::Backend;
 use crate::backend::on_engine;
 use crate::connection::{
-    Value, bind_all, carry_decode_error, check_parameter_count, query_or_decode_error,
+    Value, bind_all, check_parameter_count, push_decoded, query_or_decode_error,
 };
 use crate::database::{Database, PoolRef};
 use crate::error::{Error, Result};
@@ -125,18 +125,12 @@ impl Session {
         // Rows go into `decoded` as they arrive: the driver's stream wants `Unpin` items.
         let mut decoded = Vec::new();
         let fetched = on_engine!(self, Self(c) => bind_all(sqlx::query(statement), values)
-        .try_map(|row| {
-            decoded.push(decode(Row::from(row)).map_err(carry_decode_error)?);
-            Ok(())
-        })
+        .try_map(|row| push_decoded(&mut decoded, &mut decode, row))
         .fetch_all(&mut **c)
         .await
         .map(drop),
         Self::TokioPostgres(c) => {
-            let fetched = c.session().for_each_row(sql, values, |row| {
-                decoded.push(decode(Row::TokioPostgres(row)).map_err(carry_decode_error)?);
-                Ok(())
-            })
+            let fetched = c.session().for_each_row(sql, values, |row| push_decoded(&mut decoded, &mut decode, row))
             .await;
             noted(c, fetched)
         });
