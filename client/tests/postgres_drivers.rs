@@ -364,7 +364,7 @@ async fn captured_items(test: &TestDatabase, db: &Database) {
     db.execute("CREATE TABLE items (id BIGINT PRIMARY KEY)", &[])
         .await
         .expect("creates items");
-    support::install_capture(test, db, "items").await;
+    test.install_capture(db, "items").await;
 }
 
 /// The backends of the subscriber's listening connections (`LISTEN` is the last statement they

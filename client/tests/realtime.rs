@@ -57,7 +57,7 @@ async fn captured(engine: Backend) -> (TestDatabase, Database) {
     db.execute("CREATE TABLE plain (id BIGINT PRIMARY KEY)", &[])
         .await
         .expect("creates plain");
-    support::install_capture(&test, &db, "accounts").await;
+    test.install_capture(&db, "accounts").await;
     (test, db)
 }
 
@@ -169,7 +169,7 @@ async fn live_changes_equal_the_logged_ones_for_small_big_and_many_rows() {
             .expect("adds a column");
         // As `fox apply` does after a new column: capture refreshed (row images list columns
         // on MySQL/MariaDB and SQLite).
-        support::install_capture(&test, &db, "accounts").await;
+        test.install_capture(&db, "accounts").await;
         db.execute(
             "INSERT INTO accounts (id, owner, balance, team, note) VALUES (200, 'big', 1, 'c', $1)"
                 .replace(

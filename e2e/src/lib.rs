@@ -156,6 +156,32 @@ impl TestDatabase {
         &self.name
     }
 
+    /// The database's schema as it is now, read back through foxdb's introspection.
+    pub async fn live_schema(&self) -> foxdb::schema::Schema {
+        let url = foxdb::DatabaseUrl::parse(&self.url).expect("url");
+        let mut connection = foxdb::Connection::connect(&url, &foxdb::ConnectOptions::default())
+            .await
+            .expect("connects");
+        let schema = foxdb::introspect::introspect_schema(&mut connection)
+            .await
+            .expect("introspects");
+        connection.close().await;
+        schema
+    }
+
+    /// Installs (or refreshes, after a new column) change capture of `table`, as `fox apply`
+    /// does: the table read back from the database, capture's statements run through `db`.
+    pub async fn install_capture(&self, db: &foxdb::Database, table: &str) {
+        let schema = self.live_schema().await;
+        let table = schema.table(table).expect("the table");
+        let engine = db.backend();
+        for sql in foxdb::realtime::capture_for(engine).install(table) {
+            db.execute(&sql, &[])
+                .await
+                .unwrap_or_else(|e| panic!("{engine}: {sql}: {e}"));
+        }
+    }
+
     async fn drop_database(engine: Backend, name: &str) -> Result<(), sqlx::Error> {
         match engine {
             Backend::Postgres => {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use fox_e2e::{Backend, TestDatabase};
 use fox_operator::gateway::token::{Scope, mint};
 use fox_operator::gateway::{Gateway, serve};
-use foxdb::{ConnectOptions, Connection, Database, DatabaseUrl};
+use foxdb::Database;
 use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -23,17 +23,7 @@ async fn captured_items(engine: Backend) -> (TestDatabase, Database) {
     )
     .await
     .expect("creates items");
-    let url = DatabaseUrl::parse(test.url()).expect("url");
-    let mut connection = Connection::connect(&url, &ConnectOptions::default())
-        .await
-        .expect("connects");
-    let schema = foxdb::introspect::introspect_schema(&mut connection)
-        .await
-        .expect("introspects");
-    connection.close().await;
-    for sql in foxdb::realtime::capture_for(engine).install(schema.table("items").expect("items")) {
-        db.execute(&sql, &[]).await.expect("installs capture");
-    }
+    test.install_capture(&db, "items").await;
     (test, db)
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use fox_e2e::{Backend, TestDatabase};
 use fox_operator::gateway::token::{Scope, mint};
 use fox_operator::gateway::{Gateway, serve};
-use foxdb::{ConnectOptions, Connection, Database, DatabaseUrl};
+use foxdb::Database;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
@@ -94,19 +94,7 @@ async fn the_example_page_shows_the_table_live_in_headless_chromium() {
     )
     .await
     .expect("creates items");
-    let url = DatabaseUrl::parse(test.url()).expect("url");
-    let mut connection = Connection::connect(&url, &ConnectOptions::default())
-        .await
-        .expect("connects");
-    let schema = foxdb::introspect::introspect_schema(&mut connection)
-        .await
-        .expect("introspects");
-    connection.close().await;
-    for sql in
-        foxdb::realtime::capture_for(Backend::Sqlite).install(schema.table("items").expect("items"))
-    {
-        db.execute(&sql, &[]).await.expect("installs capture");
-    }
+    test.install_capture(&db, "items").await;
     db.execute(
         "INSERT INTO items (id, name) VALUES (1, 'apple'), (2, 'banana')",
         &[],

@@ -1,6 +1,6 @@
 //! What the client tests share: the blog they load from, an executor that logs what each
-//! statement returned, a fresh database holding one table, and change capture installed as
-//! `fox apply` installs it.
+//! statement returned, and a fresh database holding one table (change capture installed as
+//! `fox apply` installs it is `TestDatabase::install_capture`).
 #![allow(dead_code, reason = "each test crate uses its own part of the support")]
 
 pub mod blog;
@@ -27,25 +27,4 @@ pub async fn database_with_table(
         .await
         .unwrap_or_else(|e| panic!("{engine}: creates {name}: {e}"));
     (test, db)
-}
-
-/// Installs (or refreshes, after a new column) change capture of `table` in `test`'s database,
-/// as `fox apply` does: the table read back from the database, capture's statements run
-/// through `db`.
-pub async fn install_capture(test: &TestDatabase, db: &Database, table: &str) {
-    let url = foxdb::DatabaseUrl::parse(test.url()).expect("url");
-    let mut connection = foxdb::Connection::connect(&url, &foxdb::ConnectOptions::default())
-        .await
-        .expect("connects");
-    let schema = foxdb::introspect::introspect_schema(&mut connection)
-        .await
-        .expect("introspects");
-    connection.close().await;
-    let table = schema.table(table).expect("the table").clone();
-    let engine = db.backend();
-    for sql in foxdb::realtime::capture_for(engine).install(&table) {
-        db.execute(&sql, &[])
-            .await
-            .unwrap_or_else(|e| panic!("{engine}: {sql}: {e}"));
-    }
 }

@@ -9,7 +9,6 @@ use fox_crds::{FoxReplicaSet, PublishedRouting, SecretKeyRef};
 use fox_e2e::{Backend, TestDatabase};
 use fox_operator::controller::conditions::find_condition;
 use foxdb::cache::QueryCache;
-use foxdb::realtime::capture_for;
 use foxdb::{ConnectOptions, Connection, Database, DatabaseUrl, ModelExt};
 use k8s_openapi::api::core::v1::ConfigMap;
 
@@ -44,20 +43,7 @@ async fn captured_database(engine: Backend) -> TestDatabase {
     db.execute("INSERT INTO accounts (id, balance) VALUES (1, 10)", &[])
         .await
         .expect("inserts");
-    let url = DatabaseUrl::parse(test.url()).expect("url");
-    let mut connection = Connection::connect(&url, &ConnectOptions::default())
-        .await
-        .expect("connects");
-    let schema = foxdb::introspect::introspect_schema(&mut connection)
-        .await
-        .expect("introspects");
-    connection.close().await;
-    let table = schema.table("accounts").expect("accounts").clone();
-    for sql in capture_for(engine).install(&table) {
-        db.execute(&sql, &[])
-            .await
-            .unwrap_or_else(|e| panic!("{engine}: {sql}: {e}"));
-    }
+    test.install_capture(&db, "accounts").await;
     db.close().await;
     test
 }

@@ -8,7 +8,7 @@ use fox_e2e::TestDatabase;
 use fox_operator::engine::{
     ApplyOptions, ApplyOutcome, EngineError, Plan, apply_schema, plan_schema,
 };
-use foxdb::introspect::{canonical_schema, introspect_schema};
+use foxdb::introspect::canonical_schema;
 use foxdb::schema::Schema;
 use foxdb::{ConnectOptions, Connection, DatabaseUrl};
 
@@ -72,12 +72,7 @@ pub async fn connect(database: &TestDatabase) -> Connection {
 }
 
 pub async fn live_schema(database: &TestDatabase) -> Schema {
-    let mut connection = connect(database).await;
-    let schema = introspect_schema(&mut connection)
-        .await
-        .expect("introspects");
-    connection.close().await;
-    schema
+    database.live_schema().await
 }
 
 /// The declared schema as the engine of `database` stores it.
