@@ -351,14 +351,13 @@ impl<const PARTS: usize> StatementShape<PARTS> {
         if core.is_grouped() {
             return None;
         }
-        let shape = self;
-        shape.push_filter(backend, core.filter.as_ref())?;
+        self.push_filter(backend, core.filter.as_ref())?;
         for term in &core.order {
             let (Cow::Borrowed(through), None) = (&term.column.source, &term.aggregate) else {
                 return None;
             };
-            shape.push(through, Role::OrderedThrough)?;
-            shape.push(
+            self.push(through, Role::OrderedThrough)?;
+            self.push(
                 term.column.column,
                 Role::Ordered {
                     descending: term.descending,
@@ -367,7 +366,7 @@ impl<const PARTS: usize> StatementShape<PARTS> {
         }
         for (number, role) in [(core.limit, Role::Limit), (core.offset, Role::Offset)] {
             if let Some(number) = number {
-                shape.push_part(Part {
+                self.push_part(Part {
                     address: number,
                     length: 0,
                     role,
