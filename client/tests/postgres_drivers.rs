@@ -323,6 +323,65 @@ async fn a_pool_that_is_full_waits_then_gives_up_after_the_acquire_timeout() {
 }
 
 #[tokio::test]
+async fn waiting_statements_take_turns_and_abandoned_waits_lose_no_connection() {
+    let test = TestDatabase::create(Backend::Postgres).await;
+    let options = PoolOptions {
+        max_connections: 2,
+        acquire_timeout: Duration::from_secs(10),
+        postgres_driver: PostgresDriver::TokioPostgres,
+        ..PoolOptions::default()
+    };
+    let db = Database::connect_with(test.url(), &options)
+        .await
+        .expect("connect");
+    // Twenty statements on two connections: eighteen wait at any time, and every one runs.
+    let statements = (0..20).map(|i| {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let rows = db
+                .fetch_all("SELECT $1::bigint AS n, pg_sleep(0.01)", &[Value::Int(i)])
+                .await
+                .expect("a waiting statement runs");
+            rows[0].get::<i64>("n").expect("n")
+        })
+    });
+    let mut ran = Vec::new();
+    for statement in statements {
+        ran.push(statement.await.expect("task"));
+    }
+    assert_eq!(ran, (0..20).collect::<Vec<_>>());
+    // Waits dropped while waiting, some at the moment a connection is handed to them.
+    for round in 0..30u64 {
+        let held = db.begin(None).await.expect("one connection");
+        let busy = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                db.fetch_all("SELECT pg_sleep(0.005)", &[]).await.map(drop)
+            })
+        };
+        let abandoned = tokio::time::timeout(
+            Duration::from_micros(4_000 + round * 100),
+            db.fetch_all("SELECT 1", &[]),
+        )
+        .await;
+        drop(abandoned);
+        busy.await.expect("task").expect("the busy statement");
+        held.rollback().await.expect("rollback");
+    }
+    // Both connections are still there to be held at once.
+    let first = tokio::time::timeout(Duration::from_secs(2), db.begin(None))
+        .await
+        .expect("the first connection is free")
+        .expect("begin");
+    let second = tokio::time::timeout(Duration::from_secs(2), db.begin(None))
+        .await
+        .expect("the second connection is free: no wait lost it")
+        .expect("begin");
+    first.rollback().await.expect("rollback");
+    second.rollback().await.expect("rollback");
+}
+
+#[tokio::test]
 async fn a_wrong_password_is_refused_at_connect_with_its_cause_and_without_the_password() {
     let url = fox_e2e::postgres_server_url();
     let (scheme, rest) = url.split_once("://").expect("a URL");

@@ -34,9 +34,10 @@ pub enum Peer {
     Sqlx,
     /// The same on one bare sqlx connection, no pool: the instruction counts' limit.
     SqlxBare,
-    /// The foxdb client (PostgreSQL on sqlx, its default driver).
+    /// The foxdb client on sqlx: PostgreSQL with `PostgresDriver::Sqlx`, MariaDB and SQLite
+    /// on their only driver.
     Foxdb,
-    /// The foxdb client with PostgreSQL on tokio-postgres
+    /// The foxdb client with PostgreSQL on tokio-postgres, its default driver
     /// (`PoolOptions::postgres_driver`; PostgreSQL only).
     FoxdbTokioPostgres,
     /// SeaORM 2.0 (PostgreSQL only here).

@@ -30,7 +30,7 @@ struct Listening {
     /// Kept for the connection's life: the connection ends when its last client goes.
     _client: tokio_postgres::Client,
     /// The pool's connection it counts as.
-    _permit: tokio::sync::OwnedSemaphorePermit,
+    _slot: super::pool::Slot,
     notifications: UnboundedReceiver<String>,
 }
 
@@ -126,14 +126,14 @@ impl Drop for Listener {
 /// Opens a listening connection of `pool`'s and listens on `channel`.
 async fn connect(pool: TokioPgPool, channel: String) -> Result<Listening, sqlx::Error> {
     let (sender, notifications) = tokio::sync::mpsc::unbounded_channel();
-    let (client, permit) = pool.connect_listening(sender).await?;
+    let (client, slot) = pool.connect_listening(sender).await?;
     client
         .batch_execute(&format!("LISTEN {}", quoted(&channel)))
         .await
         .map_err(driver_error)?;
     Ok(Listening {
         _client: client,
-        _permit: permit,
+        _slot: slot,
         notifications,
     })
 }

@@ -3,7 +3,11 @@
 //!
 //! # Guarantees
 //! - At most `max_connections` connections are open or being opened; a checkout waits at most
-//!   `acquire_timeout` for one.
+//!   `acquire_timeout` for one, and waiting checkouts are served in the order they came (a
+//!   wait that ends, by its timeout or because its statement was dropped, just as a
+//!   connection was handed to it, hands it on).
+//! - A checkout takes its slot and an idle connection under one lock, and a return gives both
+//!   back under one.
 //! - A connection goes back at once when its statement ends (the most recently used is handed
 //!   out first, with its prepared statements); one that broke is closed instead.
 //! - A connection idle at least `ping_after_idle`, or whose last statement failed, is pinged
@@ -20,8 +24,9 @@
 //!   connection opened, only when one is first asked for; it opens no
 //!   connection until one is asked for (and none to keep `min_connections` open).
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::session::Session;
@@ -47,8 +52,9 @@ struct Shared {
     config: tokio_postgres::Config,
     tls: Option<MakeRustls>,
     settings: Settings,
-    permits: Arc<tokio::sync::Semaphore>,
-    idle: Mutex<Vec<Idle>>,
+    /// The idle connections and the free slots, under one lock: a checkout takes a slot and
+    /// an idle connection in one step, a return gives both back in one.
+    slots: Mutex<Slots>,
     open: AtomicU32,
     closed: AtomicBool,
     /// A task is opening connections up to `min_connections` ([`TokioPgPool::keep_minimum`]).
@@ -85,18 +91,155 @@ impl Sessions {
     }
 }
 
+/// What the pool's lock guards.
+struct Slots {
+    /// Idle connections, the most recently returned last.
+    idle: Vec<Idle>,
+    /// Slots no connection holds (of `max_connections`): a checkout takes one while it holds
+    /// a connection, a listener for its life.
+    free: u32,
+    /// Checkouts waiting for a slot, oldest first: a returned slot goes to the first still
+    /// waiting, before any new checkout can take it.
+    waiting: VecDeque<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Slots {
+    /// Gives a slot back: to the oldest checkout still waiting, else to the free ones.
+    fn give_slot(&mut self) {
+        while let Some(waiter) = self.waiting.pop_front() {
+            if waiter.send(()).is_ok() {
+                return;
+            }
+        }
+        self.free += 1;
+    }
+
+    /// Takes a free slot, if there is one (none is free while checkouts wait).
+    fn take_slot(&mut self) -> bool {
+        let free = self.free > 0;
+        if free {
+            self.free -= 1;
+        }
+        free
+    }
+}
+
 impl Shared {
+    fn slots(&self) -> MutexGuard<'_, Slots> {
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Counts a newly opened connection and puts it with the idle ones.
     fn keep_idle(&self, session: Session) {
         self.open.fetch_add(1, Ordering::Relaxed);
-        self.idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(Idle {
-                session: Box::new(session),
-                since: Instant::now(),
-                suspect: false,
-            });
+        self.slots().idle.push(Idle {
+            session: Box::new(session),
+            since: Instant::now(),
+            suspect: false,
+        });
+    }
+
+    /// A free slot now, if there is one.
+    fn try_slot(self: &Arc<Self>) -> Option<Slot> {
+        self.slots().take_slot().then(|| Slot {
+            shared: Some(self.clone()),
+        })
+    }
+
+    /// A slot, waiting at most `acquire_timeout` for one (first come, first served).
+    ///
+    /// # Errors
+    /// [`sqlx::Error::PoolTimedOut`] when none came; [`sqlx::Error::PoolClosed`] when the
+    /// pool closed meanwhile.
+    async fn slot(self: &Arc<Self>) -> Result<Slot, sqlx::Error> {
+        let receiver = {
+            let mut slots = self.slots();
+            if slots.take_slot() {
+                return Ok(Slot {
+                    shared: Some(self.clone()),
+                });
+            }
+            if self.closed.load(Ordering::Acquire) {
+                return Err(sqlx::Error::PoolClosed);
+            }
+            let (sender, receiver) = tokio::sync::oneshot::channel();
+            slots.waiting.push_back(sender);
+            receiver
+        };
+        let waiting = Waiting {
+            shared: self,
+            receiver,
+        };
+        match tokio::time::timeout(self.settings.acquire_timeout, waiting).await {
+            Ok(Ok(())) => Ok(Slot {
+                shared: Some(self.clone()),
+            }),
+            // The pool closed: it drops every waiting sender.
+            Ok(Err(_)) => Err(sqlx::Error::PoolClosed),
+            Err(_) => Err(sqlx::Error::PoolTimedOut),
+        }
+    }
+}
+
+/// One of the pool's `max_connections` slots, held by whoever holds a connection (or is
+/// opening one); given back when dropped.
+pub(crate) struct Slot {
+    /// `None` once handed over to a [`Pooled`], which gives it back itself.
+    shared: Option<Arc<Shared>>,
+}
+
+impl Slot {
+    /// The pool, the slot now the caller's to give back.
+    fn into_shared(mut self) -> Arc<Shared> {
+        self.shared
+            .take()
+            .expect("a slot holds its pool until handed over")
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(shared) = self.shared.take() {
+            shared.slots().give_slot();
+        }
+    }
+}
+
+impl std::fmt::Debug for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slot").finish_non_exhaustive()
+    }
+}
+
+/// A checkout waiting for a slot. Dropped after its slot was sent (its wait timed out, or
+/// the statement was dropped, at that moment), it gives the slot on.
+struct Waiting<'a> {
+    shared: &'a Arc<Shared>,
+    receiver: tokio::sync::oneshot::Receiver<()>,
+}
+
+impl Future for Waiting<'_> {
+    type Output = Result<(), tokio::sync::oneshot::error::RecvError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let result = std::task::ready!(std::pin::Pin::new(&mut self.receiver).poll(cx));
+        // Received: the slot is the caller's now, not this wait's to give on.
+        self.receiver.close();
+        std::task::Poll::Ready(result)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        // Closed under the lock, so no slot can be sent after the check.
+        let mut slots = self.shared.slots();
+        self.receiver.close();
+        if self.receiver.try_recv().is_ok() {
+            slots.give_slot();
+        }
     }
 }
 
@@ -132,11 +275,12 @@ impl TokioPgPool {
             shared: Arc::new(Shared {
                 config,
                 tls,
-                permits: Arc::new(tokio::sync::Semaphore::new(
-                    settings.max_connections as usize,
-                )),
+                slots: Mutex::new(Slots {
+                    idle: Vec::new(),
+                    free: settings.max_connections,
+                    waiting: VecDeque::new(),
+                }),
                 settings,
-                idle: Mutex::default(),
                 open: AtomicU32::new(0),
                 closed: AtomicBool::new(false),
                 filling: AtomicBool::new(false),
@@ -172,7 +316,7 @@ impl TokioPgPool {
             while let Some(shared) = pool.upgrade()
                 && !shared.closed.load(Ordering::Acquire)
                 && shared.open.load(Ordering::Relaxed) < shared.settings.min_connections
-                && let Ok(permit) = shared.permits.clone().try_acquire_owned()
+                && let Some(slot) = shared.try_slot()
             {
                 let opened = tokio::time::timeout(
                     shared.settings.acquire_timeout,
@@ -190,7 +334,7 @@ impl TokioPgPool {
                     }
                     Err(_) => break,
                 }
-                drop(permit);
+                drop(slot);
             }
             if let Some(shared) = pool.upgrade() {
                 shared.filling.store(false, Ordering::Release);
@@ -232,7 +376,7 @@ impl TokioPgPool {
     }
 
     /// Opens a connection whose notifications' payloads go to `notifications` (a listener's):
-    /// never handed out for statements, it holds one of the pool's connections (the permit)
+    /// never handed out for statements, it holds one of the pool's connections (the slot)
     /// for its life.
     ///
     /// # Errors
@@ -240,35 +384,24 @@ impl TokioPgPool {
     pub(super) async fn connect_listening(
         &self,
         notifications: tokio::sync::mpsc::UnboundedSender<String>,
-    ) -> Result<(tokio_postgres::Client, tokio::sync::OwnedSemaphorePermit), sqlx::Error> {
+    ) -> Result<(tokio_postgres::Client, Slot), sqlx::Error> {
         let shared = &self.shared;
         if shared.closed.load(Ordering::Acquire) {
             return Err(sqlx::Error::PoolClosed);
         }
-        let permit = tokio::time::timeout(
-            shared.settings.acquire_timeout,
-            shared.permits.clone().acquire_owned(),
-        )
-        .await
-        .map_err(|_| sqlx::Error::PoolTimedOut)?
-        .map_err(|_| sqlx::Error::PoolClosed)?;
+        let slot = shared.slot().await?;
         let client = tokio::time::timeout(
             shared.settings.acquire_timeout,
             super::session::open(&shared.config, shared.tls.as_ref(), Some(notifications)),
         )
         .await
         .map_err(|_| sqlx::Error::PoolTimedOut)??;
-        Ok((client, permit))
+        Ok((client, slot))
     }
 
     /// Connections open, and of those idle.
     pub(crate) fn state(&self) -> (u32, u32) {
-        let idle = self
-            .shared
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len();
+        let idle = self.shared.slots().idle.len();
         (
             self.shared.open.load(Ordering::Relaxed),
             u32::try_from(idle).unwrap_or(u32::MAX),
@@ -287,20 +420,26 @@ impl TokioPgPool {
         if shared.closed.load(Ordering::Acquire) {
             return Err(sqlx::Error::PoolClosed);
         }
-        // The waits below are boxed: they are the rare paths, and the statement's future
-        // (moved whole on every statement) stays small without them.
-        let permit = match shared.permits.clone().try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(_) => Box::pin(tokio::time::timeout(
-                shared.settings.acquire_timeout,
-                shared.permits.clone().acquire_owned(),
-            ))
-            .await
-            .map_err(|_| sqlx::Error::PoolTimedOut)?
-            .map_err(|_| sqlx::Error::PoolClosed)?,
+        // A slot and the most recently used connection, in one step when both are there.
+        let taken = {
+            let mut slots = shared.slots();
+            slots.take_slot().then(|| slots.idle.pop())
+        };
+        let (slot, mut idle) = match taken {
+            Some(idle) => (
+                Slot {
+                    shared: Some(shared.clone()),
+                },
+                idle,
+            ),
+            // Boxed: the rare path, and the statement's future (moved whole on every
+            // statement) stays small without it.
+            None => (Box::pin(shared.slot()).await?, None),
         };
         loop {
-            let Some(idle) = self.take_idle() else { break };
+            let Some(idle) = idle.take().or_else(|| self.take_idle()) else {
+                break;
+            };
             let idle_for = now.saturating_duration_since(idle.since);
             let mut session = idle.session;
             if session.is_closed() {
@@ -325,9 +464,9 @@ impl TokioPgPool {
             }
             return Ok(Pooled {
                 session: Some(session),
-                pool: self.shared.clone(),
-                _permit: permit,
+                pool: slot.into_shared(),
                 suspect: false,
+                idle_since: None,
             });
         }
         let session = Box::new(
@@ -341,32 +480,29 @@ impl TokioPgPool {
         shared.open.fetch_add(1, Ordering::Relaxed);
         Ok(Pooled {
             session: Some(session),
-            pool: self.shared.clone(),
-            _permit: permit,
+            pool: slot.into_shared(),
             suspect: false,
+            idle_since: None,
         })
     }
 
     fn take_idle(&self) -> Option<Idle> {
-        self.shared
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop()
+        self.shared.slots().idle.pop()
     }
 
     /// Closes the idle connections and refuses further checkouts; connections in use close
     /// when their statement ends.
     pub(crate) async fn close(&self) {
         self.shared.closed.store(true, Ordering::Release);
-        self.shared.permits.close();
-        let idle = std::mem::take(
-            &mut *self
-                .shared
-                .idle
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        );
+        let (idle, waiting) = {
+            let mut slots = self.shared.slots();
+            (
+                std::mem::take(&mut slots.idle),
+                std::mem::take(&mut slots.waiting),
+            )
+        };
+        // Their checkouts fail with `PoolClosed`.
+        drop(waiting);
         self.shared
             .open
             .fetch_sub(u32::try_from(idle.len()).unwrap_or(0), Ordering::Relaxed);
@@ -377,12 +513,14 @@ impl TokioPgPool {
     }
 }
 
-/// A connection taken from the pool; it goes back when dropped.
+/// A connection taken from the pool; it goes back, with its slot, when dropped.
 pub(crate) struct Pooled {
     session: Option<Box<Session>>,
+    /// The pool, whose slot this holds until dropped.
     pool: Arc<Shared>,
-    _permit: tokio::sync::OwnedSemaphorePermit,
     suspect: bool,
+    /// Set by [`Pooled::release_at`]: idle since the statement's end.
+    idle_since: Option<Instant>,
 }
 
 impl std::fmt::Debug for Pooled {
@@ -418,33 +556,122 @@ impl Pooled {
 impl Pooled {
     /// Gives the connection back, idle since `at` (the statement's end, already read).
     pub(crate) fn release_at(mut self, at: Instant) {
-        self.give_back(at);
-    }
-
-    fn give_back(&mut self, at: Instant) {
-        let Some(session) = self.session.take() else {
-            return;
-        };
-        if session.is_closed() || self.pool.closed.load(Ordering::Acquire) {
-            self.pool.open.fetch_sub(1, Ordering::Relaxed);
-            return;
-        }
-        self.pool
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(Idle {
-                session,
-                since: at,
-                suspect: self.suspect,
-            });
+        self.idle_since = Some(at);
     }
 }
 
 impl Drop for Pooled {
+    /// Gives the connection (unless it closed, was discarded, or the pool closed) and the
+    /// slot back, in one step.
     fn drop(&mut self) {
-        if self.session.is_some() {
-            self.give_back(Instant::now());
-        }
+        let kept = self.session.take().and_then(|session| {
+            if session.is_closed() || self.pool.closed.load(Ordering::Acquire) {
+                self.pool.open.fetch_sub(1, Ordering::Relaxed);
+                None
+            } else {
+                Some(Idle {
+                    session,
+                    since: self.idle_since.unwrap_or_else(Instant::now),
+                    suspect: self.suspect,
+                })
+            }
+        });
+        let mut slots = self.pool.slots();
+        slots.idle.extend(kept);
+        slots.give_slot();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use futures_util::FutureExt as _;
+
+    use super::*;
+
+    /// A pool of `max_connections` that never connects: only its slots are used.
+    fn pool(max_connections: u32, acquire_timeout: Duration) -> TokioPgPool {
+        let connect = sqlx::postgres::PgConnectOptions::new();
+        TokioPgPool::new(
+            tokio_postgres::Config::new(),
+            None,
+            Settings {
+                max_connections,
+                min_connections: 0,
+                acquire_timeout,
+                idle_timeout: Duration::from_secs(60),
+                ping_after_idle: Duration::from_secs(1),
+            },
+            Sessions::new(sqlx::postgres::PgPoolOptions::new(), connect),
+        )
+    }
+
+    fn free(pool: &TokioPgPool) -> u32 {
+        pool.shared.slots().free
+    }
+
+    #[tokio::test]
+    async fn a_returned_slot_goes_to_the_oldest_wait_first() {
+        let pool = pool(1, Duration::from_secs(10));
+        let held = pool.shared.try_slot().expect("the only slot");
+        assert!(pool.shared.try_slot().is_none(), "one slot only");
+        let mut first = Box::pin(pool.shared.slot());
+        let mut second = Box::pin(pool.shared.slot());
+        assert!((&mut first).now_or_never().is_none());
+        assert!((&mut second).now_or_never().is_none());
+        drop(held);
+        assert!((&mut second).now_or_never().is_none(), "the second waits on");
+        let first = first.await.expect("the first wait gets the slot");
+        assert_eq!(free(&pool), 0);
+        drop(first);
+        let second = second.await.expect("then the second");
+        drop(second);
+        assert_eq!(free(&pool), 1);
+    }
+
+    #[tokio::test]
+    async fn a_wait_dropped_after_its_slot_was_sent_gives_it_on() {
+        let pool = pool(1, Duration::from_secs(10));
+        let held = pool.shared.try_slot().expect("the only slot");
+        let mut abandoned = Box::pin(pool.shared.slot());
+        let mut next = Box::pin(pool.shared.slot());
+        assert!((&mut abandoned).now_or_never().is_none());
+        assert!((&mut next).now_or_never().is_none());
+        // The slot is sent to the first wait, which is dropped before it looks.
+        drop(held);
+        drop(abandoned);
+        let next = (&mut next)
+            .now_or_never()
+            .expect("the slot was given on")
+            .expect("a slot");
+        drop(next);
+        assert_eq!(free(&pool), 1);
+        // Without any wait left, the slot is free for the next checkout.
+        let mut alone = Box::pin(pool.shared.slot());
+        let _slot = (&mut alone).now_or_never().expect("free").expect("a slot");
+        let mut lost = Box::pin(pool.shared.slot());
+        assert!((&mut lost).now_or_never().is_none());
+        drop(lost);
+        assert_eq!(free(&pool), 0, "a wait dropped before any slot came takes none");
+    }
+
+    #[tokio::test]
+    async fn a_wait_times_out_and_a_closed_pool_ends_every_wait() {
+        let pool = pool(1, Duration::from_millis(50));
+        let held = pool.shared.try_slot().expect("the only slot");
+        let timed_out = pool.shared.slot().await.expect_err("no slot came");
+        assert!(matches!(timed_out, sqlx::Error::PoolTimedOut), "{timed_out:?}");
+        let mut waiting = Box::pin(pool.shared.slot());
+        assert!((&mut waiting).now_or_never().is_none());
+        pool.close().await;
+        let closed = waiting.await.expect_err("the pool closed");
+        assert!(matches!(closed, sqlx::Error::PoolClosed), "{closed:?}");
+        assert!(matches!(
+            pool.shared.slot().await,
+            Err(sqlx::Error::PoolClosed)
+        ));
+        drop(held);
+        assert_eq!(free(&pool), 1);
     }
 }
