@@ -420,29 +420,28 @@ impl TokioPgPool {
         if shared.closed.load(Ordering::Acquire) {
             return Err(sqlx::Error::PoolClosed);
         }
-        // A slot and the most recently used connection, in one step when both are there.
+        // A slot and the most recently used connection, in one step when both are there. The
+        // slot is held by `pooled` from here: given back if anything below fails, or if the
+        // statement is dropped meanwhile.
         let taken = {
             let mut slots = shared.slots();
             slots.take_slot().then(|| slots.idle.pop())
         };
-        let (slot, mut idle) = match taken {
-            Some(idle) => (
-                Slot {
-                    shared: Some(shared.clone()),
-                },
-                idle,
-            ),
+        let (mut pooled, mut idle) = match taken {
+            Some(idle) => (Pooled::holding_slot(shared.clone()), idle),
             // Boxed: the rare path, and the statement's future (moved whole on every
             // statement) stays small without it.
-            None => (Box::pin(shared.slot()).await?, None),
+            None => (
+                Pooled::holding_slot(Box::pin(shared.slot()).await?.into_shared()),
+                None,
+            ),
         };
         loop {
             let Some(idle) = idle.take().or_else(|| self.take_idle()) else {
                 break;
             };
             let idle_for = now.saturating_duration_since(idle.since);
-            let mut session = idle.session;
-            if session.is_closed() {
+            if idle.session.is_closed() {
                 shared.open.fetch_sub(1, Ordering::Relaxed);
                 self.keep_minimum();
                 continue;
@@ -453,37 +452,32 @@ impl TokioPgPool {
                 shared.open.fetch_sub(1, Ordering::Relaxed);
                 continue;
             }
-            if (idle.suspect || idle_for >= shared.settings.ping_after_idle)
-                && let Err(error) = Box::pin(session.ping()).await
-            {
-                // Expected after a server restart: closed, and the next one tried.
-                tracing::debug!(%error, "an idle connection failed its ping");
-                shared.open.fetch_sub(1, Ordering::Relaxed);
-                self.keep_minimum();
-                continue;
+            let ping = idle.suspect || idle_for >= shared.settings.ping_after_idle;
+            pooled.session = Some(idle.session);
+            if ping {
+                // Still suspect if the statement is dropped during the ping.
+                pooled.suspect = true;
+                if let Err(error) = Box::pin(pooled.session().ping()).await {
+                    // Expected after a server restart: closed, and the next one tried.
+                    tracing::debug!(%error, "an idle connection failed its ping");
+                    pooled.session = None;
+                    shared.open.fetch_sub(1, Ordering::Relaxed);
+                    self.keep_minimum();
+                    continue;
+                }
+                pooled.suspect = false;
             }
-            return Ok(Pooled {
-                session: Some(session),
-                pool: slot.into_shared(),
-                suspect: false,
-                idle_since: None,
-            });
+            return Ok(pooled);
         }
-        let session = Box::new(
-            Box::pin(tokio::time::timeout(
-                shared.settings.acquire_timeout,
-                Session::connect(&shared.config, shared.tls.as_ref()),
-            ))
-            .await
-            .map_err(|_| sqlx::Error::PoolTimedOut)??,
-        );
+        let session = Box::pin(tokio::time::timeout(
+            shared.settings.acquire_timeout,
+            Session::connect(&shared.config, shared.tls.as_ref()),
+        ))
+        .await
+        .map_err(|_| sqlx::Error::PoolTimedOut)??;
         shared.open.fetch_add(1, Ordering::Relaxed);
-        Ok(Pooled {
-            session: Some(session),
-            pool: slot.into_shared(),
-            suspect: false,
-            idle_since: None,
-        })
+        pooled.session = Some(Box::new(session));
+        Ok(pooled)
     }
 
     fn take_idle(&self) -> Option<Idle> {
@@ -532,8 +526,21 @@ impl std::fmt::Debug for Pooled {
 }
 
 impl Pooled {
+    /// Holds one of `pool`'s slots, with no connection yet.
+    fn holding_slot(pool: Arc<Shared>) -> Self {
+        Self {
+            session: None,
+            pool,
+            suspect: false,
+            idle_since: None,
+        }
+    }
+
     /// The connection.
-    #[allow(clippy::missing_panics_doc, reason = "taken only in Drop")]
+    #[allow(
+        clippy::missing_panics_doc,
+        reason = "a checkout hands it out holding its session, taken only in Drop"
+    )]
     pub(crate) fn session(&mut self) -> &mut Session {
         self.session
             .as_mut()
