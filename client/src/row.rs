@@ -62,6 +62,24 @@ pub trait FromColumn: Sized + Send {
             .ok_or_else(|| sqlx::Error::ColumnNotFound(format!("#{index}")))?;
         Self::from_column(row, &name)
     }
+
+    /// Decodes the column at `index`, `None` for NULL: what `Option<Self>` reads. The default
+    /// asks the row whether the value is NULL, then decodes it; foxdb's own types read the
+    /// column once. A NULL is `None` whatever the column's type, either way.
+    ///
+    /// # Errors
+    /// No such column, or a value of another type.
+    #[doc(hidden)]
+    fn from_nullable_column_at(
+        row: &Row,
+        index: usize,
+    ) -> std::result::Result<Option<Self>, sqlx::Error> {
+        if row.is_null_at(index)? {
+            Ok(None)
+        } else {
+            Self::from_column_at(row, index).map(Some)
+        }
+    }
 }
 
 /// A value of `column` (a name or a position) that the driver read but foxdb could not convert.
@@ -113,9 +131,19 @@ known_fields! {
 }
 
 /// `FromColumn` for `$ty`, by name and by position, from one body: `$column` is a `&str` in
-/// one and a `usize` in the other (both index a driver's row and display in messages).
+/// one and a `usize` in the other (both index a driver's row and display in messages). With
+/// `nullable:`, the second body reads the column at a position into an `Option` in one read.
 macro_rules! from_column {
     ($ty:ty, |$row:ident, $column:ident| $body:expr) => {
+        from_column!($ty, |$row, $column| $body, nullable: |row, index| {
+            if row.is_null_at(index)? {
+                Ok(None)
+            } else {
+                <$ty as FromColumn>::from_column_at(row, index).map(Some)
+            }
+        });
+    };
+    ($ty:ty, |$row:ident, $column:ident| $body:expr, nullable: |$nullable_row:ident, $index:ident| $nullable:expr) => {
         impl FromColumn for $ty {
             const FIELD: crate::verify::FieldShape =
                 crate::verify::FieldShape::of(field_kind::<$ty>());
@@ -130,6 +158,13 @@ macro_rules! from_column {
             ) -> std::result::Result<Self, sqlx::Error> {
                 $body
             }
+
+            fn from_nullable_column_at(
+                $nullable_row: &Row,
+                $index: usize,
+            ) -> std::result::Result<Option<Self>, sqlx::Error> {
+                $nullable
+            }
         }
     };
 }
@@ -137,8 +172,13 @@ macro_rules! from_column {
 /// Types every engine's driver decodes natively.
 macro_rules! native_columns {
     ($($ty:ty),* $(,)?) => {
-        $(from_column!($ty, |row, column| on_engine!(row, Row(r) => r.try_get(column),
-            Row::TokioPostgres(r) => tokio_pg::get(r, column)));)*
+        $(from_column!(
+            $ty,
+            |row, column| on_engine!(row, Row(r) => r.try_get(column),
+                Row::TokioPostgres(r) => tokio_pg::get(r, column)),
+            nullable: |row, index| on_engine!(row, Row(r) => r.try_get(index),
+                Row::TokioPostgres(r) => tokio_pg::get_nullable(r, index))
+        );)*
     };
 }
 
@@ -157,7 +197,9 @@ native_columns!(
 from_column!(
     String,
     |row, column| on_engine!(row, Row(r) => r.try_get(column),
-    Row::TokioPostgres(r) => tokio_pg::get_text(r, column))
+    Row::TokioPostgres(r) => tokio_pg::get_text(r, column)),
+    nullable: |row, index| on_engine!(row, Row(r) => r.try_get(index),
+    Row::TokioPostgres(r) => tokio_pg::get_nullable_text(r, index))
 );
 
 // Integers decode into any integer field whose range holds the value, on every engine: MySQL's
@@ -177,6 +219,24 @@ macro_rules! integer_columns {
             Row::Sqlite(r) => r
                 .try_get(column)
                 .map_err(|error| sqlite_text_for_number(r, column, error)),
+        }, nullable: |row, index| match row {
+            // The column's width is read first there: asked whether it is NULL, then read.
+            #[cfg(feature = "postgres")]
+            Row::Postgres(_) => {
+                if row.is_null_at(index)? {
+                    Ok(None)
+                } else {
+                    <$ty as FromColumn>::from_column_at(row, index).map(Some)
+                }
+            }
+            #[cfg(feature = "postgres")]
+            Row::TokioPostgres(r) => tokio_pg::get_nullable_integer(r, index),
+            #[cfg(feature = "mysql")]
+            Row::MySql(r) => r.try_get(index),
+            #[cfg(feature = "sqlite")]
+            Row::Sqlite(r) => r
+                .try_get(index)
+                .map_err(|error| sqlite_text_for_number(r, index, error)),
         });)*
     };
 }
@@ -351,13 +411,7 @@ impl<T: FromColumn> FromColumn for Option<T> {
     }
 
     fn from_column_at(row: &Row, index: usize) -> std::result::Result<Self, sqlx::Error> {
-        let is_null = on_engine!(row, Row(r) => sqlx::ValueRef::is_null(&r.try_get_raw(index)?),
-            Row::TokioPostgres(r) => tokio_pg::is_null(r, index)?);
-        if is_null {
-            Ok(None)
-        } else {
-            T::from_column_at(row, index).map(Some)
-        }
+        T::from_nullable_column_at(row, index)
     }
 }
 
@@ -399,6 +453,14 @@ impl Row {
                 .unwrap_or_else(|| format!("#{index}")),
             message: source.to_string(),
         })
+    }
+
+    /// Whether the column at `index` holds NULL.
+    fn is_null_at(&self, index: usize) -> std::result::Result<bool, sqlx::Error> {
+        Ok(
+            on_engine!(self, Row(r) => sqlx::ValueRef::is_null(&r.try_get_raw(index)?),
+            Row::TokioPostgres(r) => tokio_pg::is_null(r, index)?),
+        )
     }
 
     /// The name of the column at `index`, if there is one.

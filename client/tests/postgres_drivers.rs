@@ -355,9 +355,7 @@ async fn waiting_statements_take_turns_and_abandoned_waits_lose_no_connection() 
         let held = db.begin(None).await.expect("one connection");
         let busy = {
             let db = db.clone();
-            tokio::spawn(async move {
-                db.fetch_all("SELECT pg_sleep(0.005)", &[]).await.map(drop)
-            })
+            tokio::spawn(async move { db.fetch_all("SELECT pg_sleep(0.005)", &[]).await.map(drop) })
         };
         let abandoned = tokio::time::timeout(
             Duration::from_micros(4_000 + round * 100),

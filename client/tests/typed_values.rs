@@ -85,3 +85,100 @@ async fn typed_values_round_trip_on_every_engine() {
         db.close().await;
     }
 }
+
+/// Every nullable field kind, its column given another type where a NULL must still read as
+/// `None` (`label` is an integer column).
+#[derive(foxdb::Model, Clone, Debug, PartialEq)]
+#[foxdb(table = "nullables")]
+struct Nullables {
+    #[foxdb(primary_key)]
+    id: i64,
+    label: Option<String>,
+    note: Option<String>,
+    count: Option<i64>,
+    small: Option<i32>,
+    flag: Option<bool>,
+    day: Option<NaiveDate>,
+}
+
+#[tokio::test]
+async fn nullable_fields_read_none_for_null_whatever_the_column_and_values_once_on_every_driver() {
+    for engine in Backend::ALL {
+        let test = TestDatabase::create(engine).await;
+        let mut drivers = vec![foxdb::PostgresDriver::TokioPostgres];
+        if engine == Backend::Postgres {
+            drivers.push(foxdb::PostgresDriver::Sqlx);
+        }
+        let setup = Database::connect(test.url()).await.expect("connects");
+        setup
+            .execute(
+                "CREATE TABLE nullables (id bigint PRIMARY KEY, label integer, note text, \
+                 count bigint, small bigint, flag boolean, day date)",
+                &[],
+            )
+            .await
+            .expect("creates");
+        setup
+            .execute(
+                "INSERT INTO nullables (id, label, note, count, small, flag, day) VALUES \
+                 (1, NULL, NULL, NULL, NULL, NULL, NULL), \
+                 (2, NULL, 'text', 9000000000, 7, TRUE, '2026-12-06')",
+                &[],
+            )
+            .await
+            .expect("inserts");
+        for driver in drivers {
+            let options = foxdb::PoolOptions {
+                postgres_driver: driver,
+                ..foxdb::PoolOptions::default()
+            };
+            let db = Database::connect_with(test.url(), &options)
+                .await
+                .expect("connects");
+            let rows = Nullables::find()
+                .order_by(Nullables::ID.asc())
+                .all(&db)
+                .await
+                .unwrap_or_else(|e| panic!("{engine} ({driver:?}): {e}"));
+            assert_eq!(
+                rows,
+                vec![
+                    Nullables {
+                        id: 1,
+                        label: None,
+                        note: None,
+                        count: None,
+                        small: None,
+                        flag: None,
+                        day: None,
+                    },
+                    Nullables {
+                        id: 2,
+                        label: None,
+                        note: Some("text".into()),
+                        count: Some(9_000_000_000),
+                        small: Some(7),
+                        flag: Some(true),
+                        day: NaiveDate::from_ymd_opt(2026, 12, 6),
+                    },
+                ],
+                "{engine} ({driver:?})"
+            );
+            // A value that does not fit the field is refused, not read as NULL.
+            db.execute("UPDATE nullables SET small = 9000000000 WHERE id = 2", &[])
+                .await
+                .expect("updates");
+            let error = Nullables::find()
+                .all(&db)
+                .await
+                .expect_err("out of an i32's range");
+            assert!(
+                error.to_string().contains("small"),
+                "{engine} ({driver:?}): {error}"
+            );
+            db.execute("UPDATE nullables SET small = 7 WHERE id = 2", &[])
+                .await
+                .expect("updates");
+        }
+    }
+}

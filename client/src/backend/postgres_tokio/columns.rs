@@ -3,7 +3,7 @@
 //! column reads into any integer field whose range holds the value.
 
 use tokio_postgres::Row;
-use tokio_postgres::types::{FromSql, Kind, Type};
+use tokio_postgres::types::{FromSql, Kind, Type, WrongType};
 
 /// A column by name or by position (from 0).
 pub(crate) trait ColumnIndex: Copy + std::fmt::Display {
@@ -60,6 +60,42 @@ pub(crate) fn get<'a, T: FromSql<'a>>(
     })
 }
 
+/// The value of `column` as `T`, `None` for NULL: one read of the column. As with a read of
+/// NULL-ness followed by [`get`], a NULL is `None` whatever the column's type.
+///
+/// # Errors
+/// No such column; a value of another type.
+pub(crate) fn get_nullable<'a, T: FromSql<'a>>(
+    row: &'a Row,
+    column: impl ColumnIndex,
+) -> Result<Option<T>, sqlx::Error> {
+    get::<Nullable<T>>(row, column).map(|nullable| nullable.0)
+}
+
+/// `T`, or `None` for NULL, whatever the column's type then (see [`get_nullable`]).
+struct Nullable<T>(Option<T>);
+
+impl<'a, T: FromSql<'a>> FromSql<'a> for Nullable<T> {
+    fn from_sql(
+        ty: &Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        // The check `Row::try_get` makes for `T`, with the same error.
+        if !T::accepts(ty) {
+            return Err(Box::new(WrongType::new::<T>(ty.clone())));
+        }
+        T::from_sql(ty, raw).map(|value| Self(Some(value)))
+    }
+
+    fn from_sql_null(_: &Type) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Self(None))
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
 /// Whether `column` holds NULL.
 ///
 /// # Errors
@@ -95,6 +131,17 @@ impl<'a> FromSql<'a> for Nullness {
 /// No such column; a NULL or another type.
 pub(crate) fn get_text(row: &Row, column: impl ColumnIndex) -> Result<String, sqlx::Error> {
     get::<Text>(row, column).map(|text| text.0)
+}
+
+/// [`get_text`], `None` for NULL.
+///
+/// # Errors
+/// No such column; another type.
+pub(crate) fn get_nullable_text(
+    row: &Row,
+    column: impl ColumnIndex,
+) -> Result<Option<String>, sqlx::Error> {
+    get_nullable::<Text>(row, column).map(|text| text.map(|text| text.0))
 }
 
 struct Text(String);
@@ -136,6 +183,34 @@ where
         return get::<T>(row, column);
     };
     T::try_from(wide).map_err(|error| decode_error(column, error))
+}
+
+/// [`get_integer`], `None` for NULL.
+///
+/// # Errors
+/// No such column; a value out of range or not an integer column.
+pub(crate) fn get_nullable_integer<T>(
+    row: &Row,
+    column: impl ColumnIndex,
+) -> Result<Option<T>, sqlx::Error>
+where
+    T: TryFrom<i64> + for<'a> FromSql<'a>,
+    <T as TryFrom<i64>>::Error: std::error::Error + Send + Sync + 'static,
+{
+    let index = position(row, column)?;
+    let ty = row.columns()[index].type_();
+    let wide = if *ty == Type::INT2 {
+        get_nullable::<i16>(row, index)?.map(i64::from)
+    } else if *ty == Type::INT4 {
+        get_nullable::<i32>(row, index)?.map(i64::from)
+    } else if *ty == Type::INT8 {
+        get_nullable::<i64>(row, index)?
+    } else {
+        // Not an integer column: the driver's message says which type it is.
+        return get_nullable::<T>(row, column);
+    };
+    wide.map(|wide| T::try_from(wide).map_err(|error| decode_error(column, error)))
+        .transpose()
 }
 
 /// The name of the column at `index`.

@@ -14,7 +14,10 @@ mod session;
 mod tls;
 mod transaction;
 
-pub(crate) use columns::{column_name, get, get_integer, get_text, is_null};
+pub(crate) use columns::{
+    column_name, get, get_integer, get_nullable, get_nullable_integer, get_nullable_text, get_text,
+    is_null,
+};
 pub(crate) use errors::ServerError;
 pub(crate) use listener::Listener;
 pub(crate) use pool::{Pooled, Settings, TokioPgPool};

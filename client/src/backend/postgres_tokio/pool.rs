@@ -628,7 +628,10 @@ mod tests {
         assert!((&mut first).now_or_never().is_none());
         assert!((&mut second).now_or_never().is_none());
         drop(held);
-        assert!((&mut second).now_or_never().is_none(), "the second waits on");
+        assert!(
+            (&mut second).now_or_never().is_none(),
+            "the second waits on"
+        );
         let first = first.await.expect("the first wait gets the slot");
         assert_eq!(free(&pool), 0);
         drop(first);
@@ -660,7 +663,11 @@ mod tests {
         let mut lost = Box::pin(pool.shared.slot());
         assert!((&mut lost).now_or_never().is_none());
         drop(lost);
-        assert_eq!(free(&pool), 0, "a wait dropped before any slot came takes none");
+        assert_eq!(
+            free(&pool),
+            0,
+            "a wait dropped before any slot came takes none"
+        );
     }
 
     #[tokio::test]
@@ -668,7 +675,10 @@ mod tests {
         let pool = pool(1, Duration::from_millis(50));
         let held = pool.shared.try_slot().expect("the only slot");
         let timed_out = pool.shared.slot().await.expect_err("no slot came");
-        assert!(matches!(timed_out, sqlx::Error::PoolTimedOut), "{timed_out:?}");
+        assert!(
+            matches!(timed_out, sqlx::Error::PoolTimedOut),
+            "{timed_out:?}"
+        );
         let mut waiting = Box::pin(pool.shared.slot());
         assert!((&mut waiting).now_or_never().is_none());
         pool.close().await;
