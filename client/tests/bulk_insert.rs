@@ -322,13 +322,7 @@ async fn postgres_copies_on_tokio_postgres_and_inserts_on_sqlx() {
         (PostgresDriver::TokioPostgres, "COPY"),
         (PostgresDriver::Sqlx, "INSERT"),
     ] {
-        let options = foxdb::PoolOptions {
-            postgres_driver: driver,
-            ..foxdb::PoolOptions::default()
-        };
-        let db = Database::connect_with(test.url(), &options)
-            .await
-            .expect("connects");
+        let db = test.connect_on(driver).await;
         db.execute("DROP TABLE IF EXISTS labels", &[])
             .await
             .expect("drops");

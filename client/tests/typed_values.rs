@@ -128,13 +128,7 @@ async fn nullable_fields_read_none_for_null_whatever_the_column_and_values_once_
             .await
             .expect("inserts");
         for driver in drivers {
-            let options = foxdb::PoolOptions {
-                postgres_driver: driver,
-                ..foxdb::PoolOptions::default()
-            };
-            let db = Database::connect_with(test.url(), &options)
-                .await
-                .expect("connects");
+            let db = test.connect_on(driver).await;
             let rows = Nullables::find()
                 .order_by(Nullables::ID.asc())
                 .all(&db)

@@ -156,6 +156,18 @@ impl TestDatabase {
         &self.name
     }
 
+    /// A pool on this database with PostgreSQL on `driver` (the other engines have one driver),
+    /// other options their defaults.
+    pub async fn connect_on(&self, driver: foxdb::PostgresDriver) -> foxdb::Database {
+        let options = foxdb::PoolOptions {
+            postgres_driver: driver,
+            ..foxdb::PoolOptions::default()
+        };
+        foxdb::Database::connect_with(&self.url, &options)
+            .await
+            .unwrap_or_else(|e| panic!("connecting on {driver:?}: {e}"))
+    }
+
     /// The database's schema as it is now, read back through foxdb's introspection.
     pub async fn live_schema(&self) -> foxdb::schema::Schema {
         let url = foxdb::DatabaseUrl::parse(&self.url).expect("url");

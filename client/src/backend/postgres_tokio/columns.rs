@@ -170,19 +170,8 @@ where
     T: TryFrom<i64> + for<'a> FromSql<'a>,
     <T as TryFrom<i64>>::Error: std::error::Error + Send + Sync + 'static,
 {
-    let index = position(row, column)?;
-    let ty = row.columns()[index].type_();
-    let wide = if *ty == Type::INT2 {
-        i64::from(get::<i16>(row, index)?)
-    } else if *ty == Type::INT4 {
-        i64::from(get::<i32>(row, index)?)
-    } else if *ty == Type::INT8 {
-        get::<i64>(row, index)?
-    } else {
-        // Not an integer column: the driver's message says which type it is.
-        return get::<T>(row, column);
-    };
-    T::try_from(wide).map_err(|error| decode_error(column, error))
+    get_nullable_integer(row, column)?
+        .ok_or_else(|| decode_error(column, tokio_postgres::types::WasNull))
 }
 
 /// [`get_integer`], `None` for NULL.
