@@ -325,15 +325,7 @@ async fn a_pool_that_is_full_waits_then_gives_up_after_the_acquire_timeout() {
 #[tokio::test]
 async fn waiting_statements_take_turns_and_abandoned_waits_lose_no_connection() {
     let test = TestDatabase::create(Backend::Postgres).await;
-    let options = PoolOptions {
-        max_connections: 2,
-        acquire_timeout: Duration::from_secs(10),
-        postgres_driver: PostgresDriver::TokioPostgres,
-        ..PoolOptions::default()
-    };
-    let db = Database::connect_with(test.url(), &options)
-        .await
-        .expect("connect");
+    let db = connect(&test, PostgresDriver::TokioPostgres, 2).await;
     // Twenty statements on two connections: eighteen wait at any time, and every one runs.
     let statements = (0..20).map(|i| {
         let db = db.clone();
