@@ -162,6 +162,10 @@ impl Shared {
             if self.closed.load(Ordering::Acquire) {
                 return Err(sqlx::Error::PoolClosed);
             }
+            // Waits that ended without a slot (timed out, or their statement dropped) leave
+            // their senders behind until a slot comes back: dropped here, so a pool that stays
+            // full under load does not pile them up.
+            slots.waiting.retain(|waiter| !waiter.is_closed());
             let (sender, receiver) = tokio::sync::oneshot::channel();
             slots.waiting.push_back(sender);
             receiver
@@ -668,6 +672,22 @@ mod tests {
             0,
             "a wait dropped before any slot came takes none"
         );
+    }
+
+    #[tokio::test]
+    async fn ended_waits_do_not_pile_up_while_the_pool_stays_full() {
+        let pool = pool(1, Duration::from_millis(1));
+        let _held = pool.shared.try_slot().expect("the only slot");
+        for _ in 0..100 {
+            let timed_out = pool.shared.slot().await.expect_err("no slot comes");
+            assert!(
+                matches!(timed_out, sqlx::Error::PoolTimedOut),
+                "{timed_out:?}"
+            );
+            let mut dropped = Box::pin(pool.shared.slot());
+            assert!((&mut dropped).now_or_never().is_none());
+        }
+        assert!(pool.shared.slots().waiting.len() <= 1);
     }
 
     #[tokio::test]
