@@ -74,11 +74,19 @@ pub trait FromColumn: Sized + Send {
         row: &Row,
         index: usize,
     ) -> std::result::Result<Option<Self>, sqlx::Error> {
-        if row.is_null_at(index)? {
-            Ok(None)
-        } else {
-            Self::from_column_at(row, index).map(Some)
-        }
+        in_two_reads(row, index)
+    }
+}
+
+/// The column at `index` as `Option<T>`, read twice: whether it is NULL, then the value.
+fn in_two_reads<T: FromColumn>(
+    row: &Row,
+    index: usize,
+) -> std::result::Result<Option<T>, sqlx::Error> {
+    if row.is_null_at(index)? {
+        Ok(None)
+    } else {
+        T::from_column_at(row, index).map(Some)
     }
 }
 
@@ -135,13 +143,7 @@ known_fields! {
 /// `nullable:`, the second body reads the column at a position into an `Option` in one read.
 macro_rules! from_column {
     ($ty:ty, |$row:ident, $column:ident| $body:expr) => {
-        from_column!($ty, |$row, $column| $body, nullable: |row, index| {
-            if row.is_null_at(index)? {
-                Ok(None)
-            } else {
-                <$ty as FromColumn>::from_column_at(row, index).map(Some)
-            }
-        });
+        from_column!($ty, |$row, $column| $body, nullable: |row, index| in_two_reads(row, index));
     };
     ($ty:ty, |$row:ident, $column:ident| $body:expr, nullable: |$nullable_row:ident, $index:ident| $nullable:expr) => {
         impl FromColumn for $ty {
@@ -220,15 +222,9 @@ macro_rules! integer_columns {
                 .try_get(column)
                 .map_err(|error| sqlite_text_for_number(r, column, error)),
         }, nullable: |row, index| match row {
-            // The column's width is read first there: asked whether it is NULL, then read.
+            // The column's width is read first there.
             #[cfg(feature = "postgres")]
-            Row::Postgres(_) => {
-                if row.is_null_at(index)? {
-                    Ok(None)
-                } else {
-                    <$ty as FromColumn>::from_column_at(row, index).map(Some)
-                }
-            }
+            Row::Postgres(_) => in_two_reads(row, index),
             #[cfg(feature = "postgres")]
             Row::TokioPostgres(r) => tokio_pg::get_nullable_integer(r, index),
             #[cfg(feature = "mysql")]
