@@ -430,11 +430,11 @@ pub(crate) fn check_counted_parameters(
     backend: Backend,
     sql: &str,
     expected: &std::result::Result<usize, Uncountable>,
-    params: &[Value],
+    params: &(impl StatementValues + ?Sized),
 ) -> Result<()> {
     // Not `contains`: that compares every value with `==`.
     if params
-        .iter()
+        .each()
         .any(|value| matches!(value, Value::CurrentTenant))
     {
         return Err(Error::TenantRequired {
@@ -442,12 +442,12 @@ pub(crate) fn check_counted_parameters(
         });
     }
     let (message, reason) = match expected {
-        Ok(expected) if *expected == params.len() => return Ok(()),
+        Ok(expected) if *expected == params.count() => return Ok(()),
         Err(Uncountable::Unterminated) => return Ok(()),
         Ok(expected) => (
             format!(
                 "statement has {expected} placeholders but {} parameters were given",
-                params.len()
+                params.count()
             ),
             "parameter count mismatch",
         ),
@@ -544,11 +544,58 @@ pub(crate) trait DecimalBinding: sqlx::Database {
     }
 }
 
+/// A statement's values in order: owned ones (`[Value]`), or a builder's own values lent
+/// (`[&Value]`), so a statement built from an update or a filter binds them without copying
+/// them first.
+pub(crate) trait StatementValues: Sync {
+    /// How many.
+    fn count(&self) -> usize;
+
+    /// The values in order.
+    fn each(&self) -> impl ExactSizeIterator<Item = &Value> + Send;
+
+    /// The values as one owned slice, when they are one.
+    fn as_owned(&self) -> Option<&[Value]>;
+
+    /// The values copied, where an owned slice is needed (replica routing).
+    fn to_owned_values(&self) -> Vec<Value> {
+        self.each().cloned().collect()
+    }
+}
+
+impl StatementValues for [Value] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn each(&self) -> impl ExactSizeIterator<Item = &Value> + Send {
+        self.iter()
+    }
+
+    fn as_owned(&self) -> Option<&[Value]> {
+        Some(self)
+    }
+}
+
+impl StatementValues for [&Value] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn each(&self) -> impl ExactSizeIterator<Item = &Value> + Send {
+        self.iter().copied()
+    }
+
+    fn as_owned(&self) -> Option<&[Value]> {
+        None
+    }
+}
+
 /// Binds `params` in order, by reference: text, bytes and JSON are encoded from the values
 /// themselves, not from copies.
-pub(crate) fn bind_all<'q, DB>(
+pub(crate) fn bind_all<'q, DB, P: StatementValues + ?Sized>(
     mut query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>,
-    params: &[Value],
+    params: &'q P,
 ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
 where
     DB: DecimalBinding,
@@ -566,7 +613,7 @@ where
     chrono::NaiveTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     for<'a> &'a serde_json::Value: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
 {
-    for param in params {
+    for param in params.each() {
         query = match param {
             Value::Null => DB::bind_null(query),
             Value::Bool(b) => query.bind(*b),

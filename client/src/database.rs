@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::Backend;
 use crate::backend::on_engine;
 use crate::connection::{
-    Value, bind_all, is_carried_decode_error, push_decoded, query_or_decode_error,
+    StatementValues, Value, bind_all, is_carried_decode_error, push_decoded, query_or_decode_error,
 };
 use crate::error::{Error, Result};
 use crate::executor::{Executed, Executor};
@@ -721,7 +721,7 @@ impl Database {
     async fn fetch_decoded<T: Send, F: FnMut(Row) -> Result<T> + Send>(
         &self,
         sql: &str,
-        values: &[Value],
+        values: &(impl StatementValues + ?Sized),
         mut decode: F,
     ) -> Result<Vec<T>> {
         // Looked up once here: the router asks it whether the statement is a plain read.
@@ -729,7 +729,13 @@ impl Database {
         // The routed read and the cache's version bump are boxed: they are the rare paths,
         // and the statement's future stays small without them.
         let result = match &self.routing {
-            Some(routed) => Box::pin(routed.fetch(&statement, sql, values, decode)).await,
+            Some(routed) => match values.as_owned() {
+                Some(values) => Box::pin(routed.fetch(&statement, sql, values, decode)).await,
+                None => {
+                    let values = values.to_owned_values();
+                    Box::pin(routed.fetch(&statement, sql, &values, decode)).await
+                }
+            },
             None => {
                 self.fetch_statement(&statement, sql, values, &mut decode)
                     .await
@@ -764,7 +770,7 @@ impl Database {
         &self,
         known: &crate::stats::Statement,
         sql: &str,
-        values: &[Value],
+        values: &(impl StatementValues + ?Sized),
         decode: &mut F,
     ) -> Result<Vec<T>> {
         self.statements
@@ -825,10 +831,13 @@ impl Database {
         Ok(self.run(sql, values).await?.rows_affected)
     }
 
-    async fn run(&self, sql: &str, values: &[Value]) -> Result<Executed> {
+    async fn run(&self, sql: &str, values: &(impl StatementValues + ?Sized)) -> Result<Executed> {
         // Boxed as in `fetch_decoded`.
         let result = match &self.routing {
-            Some(routed) => Box::pin(routed.execute(sql, values)).await,
+            Some(routed) => match values.as_owned() {
+                Some(values) => Box::pin(routed.execute(sql, values)).await,
+                None => Box::pin(routed.execute(sql, &values.to_owned_values())).await,
+            },
             None => self.run_direct(sql, values).await,
         };
         if self.bumps_cache_versions() {
@@ -838,7 +847,11 @@ impl Database {
     }
 
     /// Runs a statement on this pool, whatever the routing.
-    pub(crate) async fn run_direct(&self, sql: &str, values: &[Value]) -> Result<Executed> {
+    pub(crate) async fn run_direct(
+        &self,
+        sql: &str,
+        values: &(impl StatementValues + ?Sized),
+    ) -> Result<Executed> {
         self.statements
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let started = std::time::Instant::now();
@@ -1029,6 +1042,25 @@ impl Executor for &Database {
         &mut self,
         sql: &str,
         values: &[Value],
+    ) -> impl Future<Output = Result<Executed>> + Send {
+        let database: &Database = self;
+        database.run(sql, values)
+    }
+
+    fn fetch_lent<T: Send, F: FnMut(Row) -> Result<T> + Send>(
+        &mut self,
+        sql: &str,
+        values: &[&Value],
+        decode: F,
+    ) -> impl Future<Output = Result<Vec<T>>> + Send {
+        let database: &Database = self;
+        database.fetch_decoded(sql, values, decode)
+    }
+
+    fn execute_lent(
+        &mut self,
+        sql: &str,
+        values: &[&Value],
     ) -> impl Future<Output = Result<Executed>> + Send {
         let database: &Database = self;
         database.run(sql, values)

@@ -76,6 +76,31 @@ pub trait Executor: Send + Sized {
         values: &[Value],
     ) -> impl Future<Output = Result<Executed>> + Send;
 
+    /// [`Executor::fetch_decoded`] of values lent by a query builder (a filter's own values):
+    /// the pool binds them where they are; by default they are copied.
+    #[doc(hidden)]
+    fn fetch_lent<T: Send, F: FnMut(Row) -> Result<T> + Send>(
+        &mut self,
+        sql: &str,
+        values: &[&Value],
+        decode: F,
+    ) -> impl Future<Output = Result<Vec<T>>> + Send {
+        let values: Vec<Value> = values.iter().map(|value| (*value).clone()).collect();
+        async move { self.fetch_decoded(sql, &values, decode).await }
+    }
+
+    /// [`Executor::execute`] of values lent by a query builder (an update's set values, a
+    /// filter's): the pool binds them where they are; by default they are copied.
+    #[doc(hidden)]
+    fn execute_lent(
+        &mut self,
+        sql: &str,
+        values: &[&Value],
+    ) -> impl Future<Output = Result<Executed>> + Send {
+        let values: Vec<Value> = values.iter().map(|value| (*value).clone()).collect();
+        async move { self.execute(sql, &values).await }
+    }
+
     /// Whether [`Executor::copy_in`] loads rows here: PostgreSQL on tokio-postgres, through a
     /// handle without replicas or a transaction. Callers build the COPY data only then.
     ///
@@ -140,6 +165,23 @@ impl<E: Executor> Executor for &mut E {
         values: &[Value],
     ) -> impl Future<Output = Result<Executed>> + Send {
         (**self).execute(sql, values)
+    }
+
+    fn fetch_lent<T: Send, F: FnMut(Row) -> Result<T> + Send>(
+        &mut self,
+        sql: &str,
+        values: &[&Value],
+        decode: F,
+    ) -> impl Future<Output = Result<Vec<T>>> + Send {
+        (**self).fetch_lent(sql, values, decode)
+    }
+
+    fn execute_lent(
+        &mut self,
+        sql: &str,
+        values: &[&Value],
+    ) -> impl Future<Output = Result<Executed>> + Send {
+        (**self).execute_lent(sql, values)
     }
 
     fn copies_in(&self) -> bool {

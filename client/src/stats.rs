@@ -95,7 +95,7 @@ impl Statement {
         &self,
         backend: crate::Backend,
         sql: &str,
-        values: &[crate::Value],
+        values: &(impl crate::connection::StatementValues + ?Sized),
     ) -> crate::Result<()> {
         let expected = self
             .placeholders
@@ -633,9 +633,28 @@ mod tests {
         let first = stats.statement(sql);
         assert!(
             first
-                .check_parameters(crate::Backend::MySql, sql, &two)
+                .check_parameters(crate::Backend::MySql, sql, &two[..])
                 .is_ok()
         );
+        // Values a builder lends are counted and checked alike.
+        let lent = [&two[0], &two[1]];
+        assert!(
+            first
+                .check_parameters(crate::Backend::MySql, sql, &lent[..])
+                .is_ok()
+        );
+        let tenant = crate::Value::CurrentTenant;
+        let error = first
+            .check_parameters(crate::Backend::MySql, sql, &[&two[0], &tenant][..])
+            .expect_err("a lent tenant placeholder is refused");
+        assert!(
+            matches!(error, crate::Error::TenantRequired { .. }),
+            "{error}"
+        );
+        let error = first
+            .check_parameters(crate::Backend::MySql, sql, &lent[..1])
+            .expect_err("one lent value for two placeholders");
+        assert!(error.to_string().contains("2 placeholders"), "{error}");
         let again = stats.statement(sql);
         assert!(Arc::ptr_eq(&first, &again), "remembered per text");
         let error = again

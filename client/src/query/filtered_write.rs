@@ -7,7 +7,9 @@ use super::ast::Expr;
 use super::column::Column;
 use super::condition::Condition;
 use super::render::push_where;
-use super::rendered_statements::{StatementShape, push_filter_values, text_of};
+use super::rendered_statements::{
+    BuilderValues, LentValues, StatementShape, lend_filter_values, push_filter_values, text_of,
+};
 use super::writer::{EnumColumns, SqlWriter};
 use crate::Backend;
 use crate::connection::Value;
@@ -109,23 +111,25 @@ impl Scope {
 }
 
 /// The text of `write` (kept from an earlier statement of the same `shape` on this thread,
-/// else rendered) and its values; `collect` gathers the values in the renderer's order when
-/// the text was kept.
-fn shaped_statement<M: Model, W: FilteredWrite<M>>(
-    write: &W,
+/// else rendered) and its values: lent by `lend` when it can (`true`), else gathered by
+/// `collect`, both in the renderer's order, when the text was kept.
+fn shaped_statement<'a, M: Model, W: FilteredWrite<M>>(
+    write: &'a W,
     backend: Backend,
     shape: Option<&StatementShape>,
+    lend: impl FnOnce(&mut LentValues<'a>) -> bool,
     collect: impl FnOnce(&mut Vec<Value>),
-) -> Result<(Arc<str>, Vec<Value>)> {
+) -> Result<(Arc<str>, BuilderValues<'a>)> {
     let Some(shape) = shape else {
         let (sql, values) = write.render(backend)?.finish();
-        return Ok((sql.into(), values));
+        return Ok((sql.into(), BuilderValues::Built(values)));
     };
     let (text, rendered) = text_of(shape, || write.render(backend).map(SqlWriter::finish))?;
-    let values = rendered.unwrap_or_else(|| {
-        let mut values = Vec::with_capacity(4);
-        collect(&mut values);
-        values
+    if let Some(values) = rendered {
+        return Ok((text, BuilderValues::Built(values)));
+    }
+    let values = BuilderValues::of_kept_text(lend, collect, || {
+        write.render(backend).ok().map(|writer| writer.finish().1)
     });
     Ok((text, values))
 }
@@ -146,7 +150,7 @@ pub(super) trait FilteredWrite<M: Model> {
 
     /// The statement and its values as `render` writes them, the text kept per shape
     /// ([`super::rendered_statements`]): what `exec` runs.
-    fn statement(&self, backend: Backend) -> Result<(Arc<str>, Vec<Value>)>;
+    fn statement(&self, backend: Backend) -> Result<(Arc<str>, BuilderValues<'_>)>;
 }
 
 /// The statement followed by `RETURNING` every column of `M`, or why it is refused.
@@ -311,7 +315,7 @@ impl<M: Model> FilteredWrite<M> for Update<M> {
         Ok(())
     }
 
-    fn statement(&self, backend: Backend) -> Result<(Arc<str>, Vec<Value>)> {
+    fn statement(&self, backend: Backend) -> Result<(Arc<str>, BuilderValues<'_>)> {
         self.check(backend)?;
         // Built in place and lent: a shape is a few hundred bytes.
         let shape = if self.scope.text_is_shaped::<M>() {
@@ -324,10 +328,20 @@ impl<M: Model> FilteredWrite<M> for Update<M> {
         } else {
             None
         };
-        shaped_statement(self, backend, shape.as_ref(), |values| {
-            values.extend(self.assignments.iter().map(|(_, value)| value.clone()));
-            push_filter_values(backend, self.scope.filter.as_ref(), values);
-        })
+        let filter = self.scope.filter.as_ref();
+        shaped_statement(
+            self,
+            backend,
+            shape.as_ref(),
+            |lent| {
+                lent.extend(self.assignments.iter().map(|(_, value)| value));
+                lend_filter_values(backend, filter, lent)
+            },
+            |values| {
+                values.extend(self.assignments.iter().map(|(_, value)| value.clone()));
+                push_filter_values(backend, filter, values);
+            },
+        )
     }
 
     /// The statement, or why it is refused.
@@ -438,16 +452,21 @@ impl<M: Model> FilteredWrite<M> for Delete<M> {
         )
     }
 
-    fn statement(&self, backend: Backend) -> Result<(Arc<str>, Vec<Value>)> {
+    fn statement(&self, backend: Backend) -> Result<(Arc<str>, BuilderValues<'_>)> {
         self.check(backend)?;
+        let filter = self.scope.filter.as_ref();
         let shape = if self.scope.text_is_shaped::<M>() {
-            StatementShape::of_delete(backend, M::TABLE, self.scope.filter.as_ref())
+            StatementShape::of_delete(backend, M::TABLE, filter)
         } else {
             None
         };
-        shaped_statement(self, backend, shape.as_ref(), |values| {
-            push_filter_values(backend, self.scope.filter.as_ref(), values);
-        })
+        shaped_statement(
+            self,
+            backend,
+            shape.as_ref(),
+            |lent| lend_filter_values(backend, filter, lent),
+            |values| push_filter_values(backend, filter, values),
+        )
     }
 
     /// The statement, or why it is refused.

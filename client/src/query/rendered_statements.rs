@@ -694,6 +694,104 @@ fn push_condition_values(backend: Backend, condition: &Expr, values: &mut Vec<Va
     }
 }
 
+/// Values a builder lends to its statement, in the renderer's order: a few on the stack.
+pub(crate) type LentValues<'a> = smallvec::SmallVec<[&'a Value; 8]>;
+
+/// The values [`push_filter_values`] binds for `filter`, lent from the filter itself; `false`
+/// (with `out` partly filled) when one of them is built for the statement (a list sent as one
+/// array parameter), and the caller builds them all with [`push_filter_values`].
+pub(crate) fn lend_filter_values<'a>(
+    backend: Backend,
+    filter: Option<&'a Expr>,
+    out: &mut LentValues<'a>,
+) -> bool {
+    match filter {
+        Some(Expr::And(parts)) => parts
+            .iter()
+            .all(|part| lend_condition_values(backend, part, out)),
+        Some(condition) => lend_condition_values(backend, condition, out),
+        None => true,
+    }
+}
+
+/// The values one condition binds, lent (see [`push_condition_values`]).
+fn lend_condition_values<'a>(
+    backend: Backend,
+    condition: &'a Expr,
+    out: &mut LentValues<'a>,
+) -> bool {
+    match condition {
+        Expr::Compare { value, .. } => {
+            out.push(value);
+            true
+        }
+        Expr::In { values: list, .. } => {
+            if array_type(backend, list).is_some() {
+                return false;
+            }
+            out.extend(list.iter());
+            true
+        }
+        Expr::Qualified { expr, .. } => lend_condition_values(backend, expr, out),
+        _ => true,
+    }
+}
+
+/// The values of a builder's statement: lent from the builder where they are its own (an
+/// update's set values, a filter's), else built for this run.
+pub(crate) enum BuilderValues<'a> {
+    Lent(LentValues<'a>),
+    Built(Vec<Value>),
+}
+
+impl<'a> BuilderValues<'a> {
+    /// The values of a statement whose text was kept: lent by `lend` when it can (`true`),
+    /// else gathered by `collect`, both in the renderer's order. Debug builds check the lent
+    /// values against `rendered`'s, the renderer's own.
+    pub(crate) fn of_kept_text(
+        lend: impl FnOnce(&mut LentValues<'a>) -> bool,
+        collect: impl FnOnce(&mut Vec<Value>),
+        rendered: impl FnOnce() -> Option<Vec<Value>>,
+    ) -> Self {
+        let mut lent = LentValues::new();
+        if lend(&mut lent) {
+            #[cfg(debug_assertions)]
+            if let Some(rendered) = rendered() {
+                // Compared as written out: a NaN is not equal to itself.
+                assert_eq!(
+                    format!("{lent:?}"),
+                    format!("{:?}", rendered.iter().collect::<Vec<_>>()),
+                    "the lent values of a kept statement"
+                );
+            }
+            #[cfg(not(debug_assertions))]
+            let _ = rendered;
+            return Self::Lent(lent);
+        }
+        let _ = rendered;
+        let mut values = Vec::with_capacity(4);
+        collect(&mut values);
+        Self::Built(values)
+    }
+
+    /// The lent values, or `None` for built ones (lent with [`BuilderValues::lend_built`]).
+    pub(crate) fn lent(&self) -> Option<&[&'a Value]> {
+        match self {
+            Self::Lent(lent) => Some(lent),
+            Self::Built(_) => None,
+        }
+    }
+
+    /// References to the built values, to lend to an executor
+    /// ([`crate::Executor::execute_lent`]); none when they are lent already.
+    pub(crate) fn lend_built(&self) -> LentValues<'_> {
+        match self {
+            Self::Lent(_) => LentValues::new(),
+            Self::Built(values) => values.iter().collect(),
+        }
+    }
+}
+
 /// A statement's text: rendered for this run, or kept for its shape.
 pub(crate) enum StatementText {
     Rendered(String),

@@ -6,7 +6,9 @@ use super::ast::{ColumnRef, OrderTerm, SelectCore};
 use super::column::{Column, IntoOrder, OrderTermOf};
 use super::condition::Condition;
 use super::render::{push_select_tail, push_where};
-use super::rendered_statements::{StatementShape, StatementText, push_filter_values, text_of};
+use super::rendered_statements::{
+    BuilderValues, StatementShape, StatementText, lend_filter_values, push_filter_values, text_of,
+};
 use super::writer::{EnumColumns, SqlWriter};
 use crate::Backend;
 use crate::connection::Value;
@@ -187,16 +189,15 @@ impl<M: Model> Select<M> {
     ///
     /// # Errors
     /// Database and decoding errors.
-    pub async fn all(&self, mut database: impl Executor) -> Result<Vec<M>> {
+    pub async fn all(&self, database: impl Executor) -> Result<Vec<M>> {
         let (sql, values) = self.statement(database.backend());
-        database
-            .fetch_decoded(&sql, &values, |row| M::from_row_in_order(&row))
-            .await
+        // By position: the columns are the model's, in field order.
+        fetch_in_order(database, &sql, values).await
     }
 
     /// [`Select::to_sql`], the text kept per shape when it depends on nothing else (see
     /// [`super::rendered_statements`]): a repeated query only collects its values.
-    fn statement(&self, backend: Backend) -> (StatementText, Vec<Value>) {
+    fn statement(&self, backend: Backend) -> (StatementText, BuilderValues<'_>) {
         let shaped = self.schema.is_none()
             && !self.core.all_tenants
             && M::TENANT_COLUMN.is_none()
@@ -206,16 +207,20 @@ impl<M: Model> Select<M> {
             .flatten();
         let Some(shape) = shape else {
             let (sql, values) = self.to_sql(backend);
-            return (StatementText::Rendered(sql), values);
+            return (StatementText::Rendered(sql), BuilderValues::Built(values));
         };
         let Ok((text, rendered)) = text_of(&shape, || {
             Ok::<_, std::convert::Infallible>(self.to_sql(backend))
         });
-        let values = rendered.unwrap_or_else(|| {
-            let mut values = Vec::new();
-            push_filter_values(backend, self.core.filter.as_ref(), &mut values);
-            values
-        });
+        let filter = self.core.filter.as_ref();
+        let values = match rendered {
+            Some(values) => BuilderValues::Built(values),
+            None => BuilderValues::of_kept_text(
+                |lent| lend_filter_values(backend, filter, lent),
+                |values| push_filter_values(backend, filter, values),
+                || Some(self.to_sql(backend).1),
+            ),
+        };
         (StatementText::Kept(text), values)
     }
 
@@ -223,13 +228,10 @@ impl<M: Model> Select<M> {
     ///
     /// # Errors
     /// Database and decoding errors.
-    pub async fn one(self, mut database: impl Executor) -> Result<Option<M>> {
+    pub async fn one(self, database: impl Executor) -> Result<Option<M>> {
         let query = self.limit(1);
         let (sql, values) = query.statement(database.backend());
-        // By position, as `all`: the columns are the model's, in field order.
-        let rows = database
-            .fetch_decoded(&sql, &values, |row| M::from_row_in_order(&row))
-            .await?;
+        let rows = fetch_in_order(database, &sql, values).await?;
         Ok(rows.into_iter().next())
     }
 
@@ -291,4 +293,18 @@ impl<M: Model> Select<M> {
         let (sql, values) = self.exists_to_sql(database.backend());
         Ok(!database.fetch_all(&sql, &values).await?.is_empty())
     }
+}
+
+/// Runs a select of `M`'s columns and decodes each row by position (the columns are the
+/// model's, in field order), its values lent where they are the builder's.
+async fn fetch_in_order<M: Model>(
+    mut database: impl Executor,
+    sql: &str,
+    values: BuilderValues<'_>,
+) -> Result<Vec<M>> {
+    let built = values.lend_built();
+    let lent = values.lent().unwrap_or(&built);
+    database
+        .fetch_lent(sql, lent, |row| M::from_row_in_order(&row))
+        .await
 }

@@ -98,7 +98,9 @@ async fn exec<M: Model, W: HookedWrite<M>>(write: &W, mut database: impl Executo
         return Ok(write.with_hooks(database, false).await?.0);
     }
     let (sql, values) = write.statement(backend)?;
-    Ok(database.execute(&sql, &values).await?.rows_affected)
+    let built = values.lend_built();
+    let lent = values.lent().unwrap_or(&built);
+    Ok(database.execute_lent(&sql, lent).await?.rows_affected)
 }
 
 async fn returning<M: Model, W: HookedWrite<M>>(

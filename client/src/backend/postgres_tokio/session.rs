@@ -9,7 +9,7 @@ use tokio_postgres::{Client, Statement};
 
 use super::errors::driver_error;
 use super::params::{Parameter, parameter_oid, parameter_type};
-use crate::connection::Value;
+use crate::connection::{StatementValues, Value};
 use crate::executor::Executed;
 
 /// Prepared statements kept per connection; past this the oldest half is closed.
@@ -52,18 +52,22 @@ impl Session {
     }
 
     /// The statement `sql` prepared for `values`' types: the kept one, else prepared now.
-    async fn prepared(&mut self, sql: &str, values: &[Value]) -> Result<Statement, sqlx::Error> {
+    async fn prepared(
+        &mut self,
+        sql: &str,
+        values: &(impl StatementValues + ?Sized),
+    ) -> Result<Statement, sqlx::Error> {
         if let Some(kept) = self.prepared.get(sql)
-            && kept.oids.len() == values.len()
+            && kept.oids.len() == values.count()
             && kept
                 .oids
                 .iter()
-                .zip(values)
+                .zip(values.each())
                 .all(|(oid, value)| *oid == parameter_oid(value))
         {
             return Ok(kept.statement.clone());
         }
-        let types: Vec<Type> = values.iter().map(parameter_type).collect();
+        let types: Vec<Type> = values.each().map(parameter_type).collect();
         // Boxed: preparing is the rare path (see the pool's checkout).
         let statement = Box::pin(self.client.prepare_typed(sql, &types))
             .await
@@ -75,7 +79,7 @@ impl Session {
         self.prepared.insert(
             sql.into(),
             Prepared {
-                oids: values.iter().map(parameter_oid).collect(),
+                oids: values.each().map(parameter_oid).collect(),
                 statement: statement.clone(),
                 generation: self.generation,
             },
@@ -101,13 +105,13 @@ impl Session {
     pub(crate) async fn for_each_row(
         &mut self,
         sql: &str,
-        values: &[Value],
+        values: &(impl StatementValues + ?Sized),
         mut each: impl FnMut(tokio_postgres::Row) -> Result<(), sqlx::Error>,
     ) -> Result<(), sqlx::Error> {
         let statement = self.prepared(sql, values).await?;
         let rows = self
             .client
-            .query_raw(&statement, values.iter().map(Parameter))
+            .query_raw(&statement, values.each().map(Parameter))
             .await
             .map_err(driver_error)?;
         let mut rows = pin!(rows);
@@ -123,11 +127,11 @@ impl Session {
     pub(crate) async fn execute(
         &mut self,
         sql: &str,
-        values: &[Value],
+        values: &(impl StatementValues + ?Sized),
     ) -> Result<Executed, sqlx::Error> {
         let statement = self.prepared(sql, values).await?;
         self.client
-            .execute_raw(&statement, values.iter().map(Parameter))
+            .execute_raw(&statement, values.each().map(Parameter))
             .await
             .map(|rows_affected| Executed {
                 rows_affected,
@@ -188,7 +192,7 @@ impl Session {
         use futures_util::SinkExt as _;
         // Kept prepared like any statement: a repeated COPY skips the round trip that
         // prepares it.
-        let statement = self.prepared(statement, &[]).await?;
+        let statement = self.prepared(statement, &[] as &[Value]).await?;
         let sink = self
             .client
             .copy_in::<_, bytes::Bytes>(&statement)
