@@ -175,7 +175,8 @@ pub(super) fn render_returning<M: Model, W: FilteredWrite<M>>(
 /// write; see [`Update::without_hooks`] for the cost and the way out.
 #[derive(Debug)]
 pub struct Update<M> {
-    pub(crate) assignments: Vec<(&'static str, Value)>,
+    /// The columns set and their values: one or two on most updates, kept inline.
+    pub(crate) assignments: smallvec::SmallVec<[(&'static str, Value); 2]>,
     pub(crate) scope: Scope,
     _model: PhantomData<fn() -> M>,
 }
@@ -183,8 +184,7 @@ pub struct Update<M> {
 /// Starts an `UPDATE` of rows of `M`.
 pub fn update<M: Model>() -> Update<M> {
     Update {
-        // Every update sets a column: room for a few at once.
-        assignments: Vec::with_capacity(4),
+        assignments: smallvec::SmallVec::new(),
         scope: Scope::default(),
         _model: PhantomData,
     }

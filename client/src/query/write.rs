@@ -332,7 +332,7 @@ async fn patch_row<C: Changes, E: Executor>(
     let assignments = changes.assignments();
     if !assignments.is_empty() {
         let mut update = update::<C::Model>().filter(key_condition(model));
-        update.assignments = assignments;
+        update.assignments = assignments.into();
         if dialect_for(executor.backend()).supports_returning() {
             return Ok(update.returning(executor).await?.into_iter().next());
         }

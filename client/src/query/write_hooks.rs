@@ -276,7 +276,7 @@ async fn update_rows<M: Model>(
     for (changes, originals) in &groups {
         for chunk in originals.chunks(keys_per_statement::<M>(backend, changes.len())) {
             let mut statement = update_statement::<M>();
-            statement.assignments = changes.clone();
+            statement.assignments = changes.as_slice().into();
             statement.scope.filter = Some(keys_condition(chunk));
             statement.scope.schema = update.scope.schema.clone();
             let mut writer = statement.render(backend)?;
