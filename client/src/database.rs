@@ -1051,6 +1051,7 @@ impl Executor for &Database {
         &mut self,
         sql: &str,
         values: &[&Value],
+        _owned: Option<&[Value]>,
         decode: F,
     ) -> impl Future<Output = Result<Vec<T>>> + Send {
         let database: &Database = self;
@@ -1061,6 +1062,7 @@ impl Executor for &Database {
         &mut self,
         sql: &str,
         values: &[&Value],
+        _owned: Option<&[Value]>,
     ) -> impl Future<Output = Result<Executed>> + Send {
         let database: &Database = self;
         database.run(sql, values)

@@ -76,29 +76,36 @@ pub trait Executor: Send + Sized {
         values: &[Value],
     ) -> impl Future<Output = Result<Executed>> + Send;
 
-    /// [`Executor::fetch_decoded`] of values lent by a query builder (a filter's own values):
-    /// the pool binds them where they are; by default they are copied.
+    /// [`Executor::fetch_decoded`] of values lent by a query builder (a filter's own values),
+    /// with `owned`, the same values, when the builder built them for this statement: the pool
+    /// binds the lent values where they are; by default the owned ones are used, else the lent
+    /// ones copied.
     #[doc(hidden)]
     fn fetch_lent<T: Send, F: FnMut(Row) -> Result<T> + Send>(
         &mut self,
         sql: &str,
         values: &[&Value],
+        owned: Option<&[Value]>,
         decode: F,
     ) -> impl Future<Output = Result<Vec<T>>> + Send {
-        let values: Vec<Value> = values.iter().map(|value| (*value).clone()).collect();
-        async move { self.fetch_decoded(sql, &values, decode).await }
+        let copy = owned.map_or_else(|| copied(values), |_| Vec::new());
+        async move {
+            self.fetch_decoded(sql, owned.unwrap_or(&copy), decode)
+                .await
+        }
     }
 
     /// [`Executor::execute`] of values lent by a query builder (an update's set values, a
-    /// filter's): the pool binds them where they are; by default they are copied.
+    /// filter's), with `owned` as for [`Executor::fetch_lent`].
     #[doc(hidden)]
     fn execute_lent(
         &mut self,
         sql: &str,
         values: &[&Value],
+        owned: Option<&[Value]>,
     ) -> impl Future<Output = Result<Executed>> + Send {
-        let values: Vec<Value> = values.iter().map(|value| (*value).clone()).collect();
-        async move { self.execute(sql, &values).await }
+        let copy = owned.map_or_else(|| copied(values), |_| Vec::new());
+        async move { self.execute(sql, owned.unwrap_or(&copy)).await }
     }
 
     /// Whether [`Executor::copy_in`] loads rows here: PostgreSQL on tokio-postgres, through a
@@ -127,6 +134,12 @@ pub trait Executor: Send + Sized {
         let _ = (statement, data);
         std::future::ready(Ok(None))
     }
+}
+
+/// Lent values copied, for an executor that takes owned ones (an empty `Vec` allocates
+/// nothing when the owned values are there).
+fn copied(values: &[&Value]) -> Vec<Value> {
+    values.iter().map(|value| (*value).clone()).collect()
 }
 
 impl<E: Executor> Executor for &mut E {
@@ -171,17 +184,19 @@ impl<E: Executor> Executor for &mut E {
         &mut self,
         sql: &str,
         values: &[&Value],
+        owned: Option<&[Value]>,
         decode: F,
     ) -> impl Future<Output = Result<Vec<T>>> + Send {
-        (**self).fetch_lent(sql, values, decode)
+        (**self).fetch_lent(sql, values, owned, decode)
     }
 
     fn execute_lent(
         &mut self,
         sql: &str,
         values: &[&Value],
+        owned: Option<&[Value]>,
     ) -> impl Future<Output = Result<Executed>> + Send {
-        (**self).execute_lent(sql, values)
+        (**self).execute_lent(sql, values, owned)
     }
 
     fn copies_in(&self) -> bool {

@@ -782,6 +782,14 @@ impl<'a> BuilderValues<'a> {
         }
     }
 
+    /// The built values, or `None` for lent ones.
+    pub(crate) fn built(&self) -> Option<&[Value]> {
+        match self {
+            Self::Lent(_) => None,
+            Self::Built(values) => Some(values),
+        }
+    }
+
     /// References to the built values, to lend to an executor
     /// ([`crate::Executor::execute_lent`]); none when they are lent already.
     pub(crate) fn lend_built(&self) -> LentValues<'_> {

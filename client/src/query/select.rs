@@ -305,6 +305,6 @@ async fn fetch_in_order<M: Model>(
     let built = values.lend_built();
     let lent = values.lent().unwrap_or(&built);
     database
-        .fetch_lent(sql, lent, |row| M::from_row_in_order(&row))
+        .fetch_lent(sql, lent, values.built(), |row| M::from_row_in_order(&row))
         .await
 }

@@ -100,7 +100,10 @@ async fn exec<M: Model, W: HookedWrite<M>>(write: &W, mut database: impl Executo
     let (sql, values) = write.statement(backend)?;
     let built = values.lend_built();
     let lent = values.lent().unwrap_or(&built);
-    Ok(database.execute_lent(&sql, lent).await?.rows_affected)
+    Ok(database
+        .execute_lent(&sql, lent, values.built())
+        .await?
+        .rows_affected)
 }
 
 async fn returning<M: Model, W: HookedWrite<M>>(
