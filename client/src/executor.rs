@@ -12,7 +12,7 @@
 
 use crate::Backend;
 use crate::backend::on_engine;
-use crate::connection::{Connection, Value};
+use crate::connection::{Connection, StatementValues, Value};
 use crate::error::Result;
 use crate::row::Row;
 
@@ -88,7 +88,7 @@ pub trait Executor: Send + Sized {
         owned: Option<&[Value]>,
         decode: F,
     ) -> impl Future<Output = Result<Vec<T>>> + Send {
-        let copy = owned.map_or_else(|| copied(values), |_| Vec::new());
+        let copy = owned.map_or_else(|| values.to_owned_values(), |_| Vec::new());
         async move {
             self.fetch_decoded(sql, owned.unwrap_or(&copy), decode)
                 .await
@@ -104,7 +104,7 @@ pub trait Executor: Send + Sized {
         values: &[&Value],
         owned: Option<&[Value]>,
     ) -> impl Future<Output = Result<Executed>> + Send {
-        let copy = owned.map_or_else(|| copied(values), |_| Vec::new());
+        let copy = owned.map_or_else(|| values.to_owned_values(), |_| Vec::new());
         async move { self.execute(sql, owned.unwrap_or(&copy)).await }
     }
 
@@ -134,12 +134,6 @@ pub trait Executor: Send + Sized {
         let _ = (statement, data);
         std::future::ready(Ok(None))
     }
-}
-
-/// Lent values copied, for an executor that takes owned ones (an empty `Vec` allocates
-/// nothing when the owned values are there).
-fn copied(values: &[&Value]) -> Vec<Value> {
-    values.iter().map(|value| (*value).clone()).collect()
 }
 
 impl<E: Executor> Executor for &mut E {

@@ -754,24 +754,23 @@ impl<'a> BuilderValues<'a> {
         rendered: impl FnOnce() -> Option<Vec<Value>>,
     ) -> Self {
         let mut lent = LentValues::new();
-        if lend(&mut lent) {
-            #[cfg(debug_assertions)]
-            if let Some(rendered) = rendered() {
-                // Compared as written out: a NaN is not equal to itself.
-                assert_eq!(
-                    format!("{lent:?}"),
-                    format!("{:?}", rendered.iter().collect::<Vec<_>>()),
-                    "the lent values of a kept statement"
-                );
-            }
-            #[cfg(not(debug_assertions))]
-            let _ = rendered;
-            return Self::Lent(lent);
+        if !lend(&mut lent) {
+            let mut values = Vec::with_capacity(4);
+            collect(&mut values);
+            return Self::Built(values);
         }
+        #[cfg(debug_assertions)]
+        if let Some(rendered) = rendered() {
+            // Compared as written out: a NaN is not equal to itself.
+            assert_eq!(
+                format!("{lent:?}"),
+                format!("{:?}", rendered.iter().collect::<Vec<_>>()),
+                "the lent values of a kept statement"
+            );
+        }
+        #[cfg(not(debug_assertions))]
         let _ = rendered;
-        let mut values = Vec::with_capacity(4);
-        collect(&mut values);
-        Self::Built(values)
+        Self::Lent(lent)
     }
 
     /// The lent values, or `None` for built ones (lent with [`BuilderValues::lend_built`]).
