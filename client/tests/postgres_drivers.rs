@@ -294,6 +294,76 @@ async fn many_statement_texts_on_one_connection_keep_running() {
     assert_eq!(texted[0].get_at::<String>(0).expect("text"), "five");
 }
 
+/// A statement given up while the server works on it (its future dropped, as a timeout drops
+/// it): its connection goes back and the next statement on it reads its own reply, not the
+/// abandoned one's. On tokio-postgres nobody reads the connection between statements (its
+/// statements drive it), so the abandoned reply is read and dropped by the next statement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_dropped_mid_flight_leaves_its_connection_to_the_next_statement() {
+    let test = TestDatabase::create(Backend::Postgres).await;
+    for driver in DRIVERS {
+        let db = connect(&test, driver, 1).await;
+        for round in 0..3_i64 {
+            let abandoned = tokio::time::timeout(
+                Duration::from_millis(20),
+                db.fetch_all(
+                    "SELECT CAST($1 AS bigint) FROM pg_sleep(0.2)",
+                    &[Value::Int(-1)],
+                ),
+            )
+            .await;
+            assert!(
+                abandoned.is_err(),
+                "{driver:?}: the sleep outlived its timeout"
+            );
+            let rows = db
+                .fetch_all("SELECT CAST($1 AS bigint)", &[Value::Int(round)])
+                .await
+                .unwrap_or_else(|e| panic!("{driver:?}: the next statement failed: {e}"));
+            assert_eq!(rows.len(), 1, "{driver:?}");
+            assert_eq!(
+                rows[0].get_at::<i64>(0).expect("value"),
+                round,
+                "{driver:?}"
+            );
+        }
+        let state = db.pool_state();
+        assert!(state.open <= 1, "{driver:?}: {state:?}");
+    }
+}
+
+/// A result far larger than the runtime's budget of I/O per poll arrives whole, on both kinds of
+/// runtime, while other statements run on the pool's other connections: a connection driven by
+/// its statement gives the scheduler its turn instead of spinning, and loses no row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_results_arrive_whole_beside_other_statements() {
+    let test = TestDatabase::create(Backend::Postgres).await;
+    for driver in DRIVERS {
+        let db = connect(&test, driver, 4).await;
+        let mut tasks = Vec::new();
+        for task in 0..4_i64 {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..3 {
+                    let rows = db
+                        .fetch_all(
+                            "SELECT n, repeat('x', 64) FROM generate_series(1, CAST($1 AS bigint)) AS n",
+                            &[Value::Int(50_000 + task)],
+                        )
+                        .await
+                        .expect("large select");
+                    assert_eq!(rows.len() as i64, 50_000 + task);
+                    let last: i64 = rows[rows.len() - 1].get_at(0).expect("n");
+                    assert_eq!(last, 50_000 + task);
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap_or_else(|e| panic!("{driver:?}: {e}"));
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_pool_that_is_full_waits_then_gives_up_after_the_acquire_timeout() {
     let test = TestDatabase::create(Backend::Postgres).await;

@@ -7,6 +7,7 @@
 
 mod columns;
 mod errors;
+mod link;
 mod listener;
 mod params;
 mod pool;

@@ -396,7 +396,7 @@ impl TokioPgPool {
         let slot = shared.slot().await?;
         let client = tokio::time::timeout(
             shared.settings.acquire_timeout,
-            super::session::open(&shared.config, shared.tls.as_ref(), Some(notifications)),
+            super::session::open_listening(&shared.config, shared.tls.as_ref(), notifications),
         )
         .await
         .map_err(|_| sqlx::Error::PoolTimedOut)??;
@@ -441,10 +441,13 @@ impl TokioPgPool {
             ),
         };
         loop {
-            let Some(idle) = idle.take().or_else(|| self.take_idle()) else {
+            let Some(mut idle) = idle.take().or_else(|| self.take_idle()) else {
                 break;
             };
             let idle_for = now.saturating_duration_since(idle.since);
+            // What the server sent while the connection was idle (nobody drives it between
+            // statements): its end, if it closed the connection.
+            idle.session.refresh();
             if idle.session.is_closed() {
                 shared.open.fetch_sub(1, Ordering::Relaxed);
                 self.keep_minimum();

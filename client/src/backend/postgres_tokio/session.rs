@@ -1,5 +1,6 @@
-//! One tokio-postgres connection: its driving task, the statements it has prepared (kept per
-//! statement text and parameter types, as sqlx keeps them), and the statements foxdb runs on it.
+//! One tokio-postgres connection: its I/O (driven by the statements run on it, see
+//! [`super::link`]), the statements it has prepared (kept per statement text and parameter
+//! types, as sqlx keeps them), and the statements foxdb runs on it.
 
 use std::pin::pin;
 
@@ -8,6 +9,7 @@ use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Statement};
 
 use super::errors::driver_error;
+use super::link::{Driver, Link};
 use super::params::{Parameter, parameter_oid, parameter_type};
 use crate::connection::{StatementValues, Value};
 use crate::executor::Executed;
@@ -27,6 +29,15 @@ struct Prepared {
 /// An open connection.
 #[derive(Debug)]
 pub(crate) struct Session {
+    // Before `driver`: dropped first, so that the connection, handed to a task when the
+    // driver drops, sees its requests' channel closed and ends.
+    statements: Statements,
+    driver: Driver,
+}
+
+/// The connection's `Client` and what it has prepared.
+#[derive(Debug)]
+struct Statements {
     client: Client,
     prepared: FxHashMap<Box<str>, Prepared>,
     generation: u64,
@@ -39,18 +50,97 @@ impl Session {
         config: &tokio_postgres::Config,
         tls: Option<&super::tls::MakeRustls>,
     ) -> Result<Self, sqlx::Error> {
+        let (client, link) = connect(config, tls).await?;
         Ok(Self {
-            client: open(config, tls, None).await?,
-            prepared: FxHashMap::default(),
-            generation: 0,
+            statements: Statements {
+                client,
+                prepared: FxHashMap::default(),
+                generation: 0,
+            },
+            driver: Driver::new(link),
         })
     }
 
-    /// Whether the connection ended (the server closed it, or it broke).
+    /// Whether the connection ended (the server closed it, or it broke), as last seen: see
+    /// [`Session::refresh`].
     pub(crate) fn is_closed(&self) -> bool {
-        self.client.is_closed()
+        self.driver.is_ended() || self.statements.client.is_closed()
     }
 
+    /// Reads what the server sent since the last statement (a connection it closed is then
+    /// [`Session::is_closed`]); costs nothing when it sent nothing.
+    pub(crate) fn refresh(&mut self) {
+        self.driver.refresh();
+    }
+
+    /// Runs a query, handing each row to `each` as it arrives.
+    ///
+    /// # Errors
+    /// The driver's, or the first `each` returns.
+    pub(crate) async fn for_each_row(
+        &mut self,
+        sql: &str,
+        values: &(impl StatementValues + ?Sized),
+        each: impl FnMut(tokio_postgres::Row) -> Result<(), sqlx::Error>,
+    ) -> Result<(), sqlx::Error> {
+        self.driver
+            .run(self.statements.for_each_row(sql, values, each))
+            .await
+    }
+
+    /// Runs a statement; returns the rows it affected (no insert ids: that is MySQL's).
+    pub(crate) async fn execute(
+        &mut self,
+        sql: &str,
+        values: &(impl StatementValues + ?Sized),
+    ) -> Result<Executed, sqlx::Error> {
+        self.driver.run(self.statements.execute(sql, values)).await
+    }
+
+    /// Runs statements without parameters in one round trip (the simple query protocol):
+    /// `BEGIN`, `COMMIT`, savepoints.
+    pub(crate) async fn batch(&mut self, sql: &str) -> Result<(), sqlx::Error> {
+        self.driver
+            .run(self.statements.client.batch_execute(sql))
+            .await
+            .map_err(driver_error)
+    }
+
+    /// Runs statements without parameters as plain text (the simple query protocol) and reads
+    /// `column` of every row they return, as the server sends it (as text).
+    ///
+    /// # Errors
+    /// The driver's; [`sqlx::Error::ColumnNotFound`] without the column; a decode error for a
+    /// NULL.
+    pub(crate) async fn text_column(
+        &mut self,
+        sql: &str,
+        column: &str,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        self.driver
+            .run(self.statements.text_column(sql, column))
+            .await
+    }
+
+    /// A round trip that checks the connection still works.
+    pub(crate) async fn ping(&mut self) -> Result<(), sqlx::Error> {
+        self.batch("").await
+    }
+
+    /// Runs `statement` (`COPY ... FROM STDIN`) and sends `data` (the COPY text format);
+    /// returns the rows loaded. A failure part-way aborts the COPY: no row is loaded.
+    pub(crate) async fn copy_in(
+        &mut self,
+        statement: &str,
+        data: &str,
+    ) -> Result<u64, sqlx::Error> {
+        self.driver
+            .run(self.statements.copy_in(statement, data))
+            .await
+    }
+}
+
+impl Statements {
     /// The statement `sql` prepared for `values`' types: the kept one, else prepared now.
     async fn prepared(
         &mut self,
@@ -98,11 +188,8 @@ impl Session {
             .retain(|_, prepared| prepared.generation > cutoff);
     }
 
-    /// Runs a query, handing each row to `each` as it arrives.
-    ///
-    /// # Errors
-    /// The driver's, or the first `each` returns.
-    pub(crate) async fn for_each_row(
+    /// [`Session::for_each_row`].
+    async fn for_each_row(
         &mut self,
         sql: &str,
         values: &(impl StatementValues + ?Sized),
@@ -123,8 +210,8 @@ impl Session {
         Ok(())
     }
 
-    /// Runs a statement; returns the rows it affected (no insert ids: that is MySQL's).
-    pub(crate) async fn execute(
+    /// [`Session::execute`].
+    async fn execute(
         &mut self,
         sql: &str,
         values: &(impl StatementValues + ?Sized),
@@ -140,23 +227,8 @@ impl Session {
             .map_err(driver_error)
     }
 
-    /// Runs statements without parameters in one round trip (the simple query protocol):
-    /// `BEGIN`, `COMMIT`, savepoints.
-    pub(crate) async fn batch(&mut self, sql: &str) -> Result<(), sqlx::Error> {
-        self.client.batch_execute(sql).await.map_err(driver_error)
-    }
-
-    /// Runs statements without parameters as plain text (the simple query protocol) and reads
-    /// `column` of every row they return, as the server sends it (as text).
-    ///
-    /// # Errors
-    /// The driver's; [`sqlx::Error::ColumnNotFound`] without the column; a decode error for a
-    /// NULL.
-    pub(crate) async fn text_column(
-        &mut self,
-        sql: &str,
-        column: &str,
-    ) -> Result<Vec<String>, sqlx::Error> {
+    /// [`Session::text_column`].
+    async fn text_column(&mut self, sql: &str, column: &str) -> Result<Vec<String>, sqlx::Error> {
         let messages = self.client.simple_query(sql).await.map_err(driver_error)?;
         let mut texts = Vec::new();
         for message in messages {
@@ -177,18 +249,8 @@ impl Session {
         Ok(texts)
     }
 
-    /// A round trip that checks the connection still works.
-    pub(crate) async fn ping(&mut self) -> Result<(), sqlx::Error> {
-        self.batch("").await
-    }
-
-    /// Runs `statement` (`COPY ... FROM STDIN`) and sends `data` (the COPY text format);
-    /// returns the rows loaded. A failure part-way aborts the COPY: no row is loaded.
-    pub(crate) async fn copy_in(
-        &mut self,
-        statement: &str,
-        data: &str,
-    ) -> Result<u64, sqlx::Error> {
+    /// [`Session::copy_in`].
+    async fn copy_in(&mut self, statement: &str, data: &str) -> Result<u64, sqlx::Error> {
         use futures_util::SinkExt as _;
         // Kept prepared like any statement: a repeated COPY skips the round trip that
         // prepares it.
@@ -206,57 +268,36 @@ impl Session {
     }
 }
 
-/// Opens a connection with `config` (encrypted when `tls` is given) and spawns the task that
-/// drives it; the payloads of the notifications it receives go to `notifications`, in the order
-/// they arrive, when given (a listener's connection), and are dropped otherwise.
-pub(super) async fn open(
+/// Opens a connection with `config` (encrypted when `tls` is given): its `Client`, and the I/O
+/// the caller drives.
+async fn connect(
     config: &tokio_postgres::Config,
     tls: Option<&super::tls::MakeRustls>,
-    notifications: Option<tokio::sync::mpsc::UnboundedSender<String>>,
-) -> Result<Client, sqlx::Error> {
+) -> Result<(Client, Link), sqlx::Error> {
     Ok(match tls {
         Some(tls) => {
             let (client, connection) = config.connect(tls.clone()).await.map_err(driver_error)?;
-            tokio::spawn(drive(connection, notifications));
-            client
+            (client, Link::Tls(connection))
         }
         None => {
             let (client, connection) = config
                 .connect(tokio_postgres::NoTls)
                 .await
                 .map_err(driver_error)?;
-            tokio::spawn(drive(connection, notifications));
-            client
+            (client, Link::Plain(connection))
         }
     })
 }
 
-/// Drives the connection until it ends, handing notifications to `notifications` (the channel
-/// closes when the connection ends: how a listener learns it dropped).
-async fn drive<S, T>(
-    mut connection: tokio_postgres::Connection<S, T>,
-    notifications: Option<tokio::sync::mpsc::UnboundedSender<String>>,
-) where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    loop {
-        match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
-            Some(Ok(tokio_postgres::AsyncMessage::Notice(notice))) => {
-                tracing::debug!(target: "foxdb::postgres", %notice, "server notice");
-            }
-            Some(Ok(tokio_postgres::AsyncMessage::Notification(notification))) => {
-                if let Some(sender) = &notifications {
-                    // The listener is gone: nobody waits for the payload.
-                    let _ = sender.send(notification.payload().to_string());
-                }
-            }
-            Some(Ok(_)) => {}
-            Some(Err(error)) => {
-                tracing::debug!(target: "foxdb::postgres", %error, "connection ended");
-                return;
-            }
-            None => return,
-        }
-    }
+/// Opens a listener's connection with `config` (encrypted when `tls` is given) and spawns the
+/// task that drives it, handing the payloads of its notifications to `notifications`
+/// ([`Link::listen`]).
+pub(super) async fn open_listening(
+    config: &tokio_postgres::Config,
+    tls: Option<&super::tls::MakeRustls>,
+    notifications: tokio::sync::mpsc::UnboundedSender<String>,
+) -> Result<Client, sqlx::Error> {
+    let (client, link) = connect(config, tls).await?;
+    tokio::spawn(link.listen(notifications));
+    Ok(client)
 }
