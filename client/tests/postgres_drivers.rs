@@ -332,6 +332,58 @@ async fn a_statement_dropped_mid_flight_leaves_its_connection_to_the_next_statem
     }
 }
 
+/// A statement given up while its large result streams (a timeout) does not leave the server
+/// blocked on a full socket, holding the statement's snapshot, while its connection sits idle:
+/// on tokio-postgres, whose connections are read only by their statements, the connection goes
+/// to a task that reads the rest before it is handed out again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_given_up_mid_result_leaves_the_server_idle() {
+    let test = TestDatabase::create(Backend::Postgres).await;
+    let db = connect(&test, PostgresDriver::TokioPostgres, 1).await;
+    let admin = connect(&test, PostgresDriver::Sqlx, 1).await;
+    let pid: i64 = db
+        .fetch_all("SELECT CAST(pg_backend_pid() AS bigint)", &[])
+        .await
+        .expect("pid")[0]
+        .get_at(0)
+        .expect("pid");
+    let given_up = tokio::time::timeout(
+        Duration::from_millis(5),
+        db.fetch_all(
+            "SELECT n, repeat('x', 1000) FROM generate_series(1, 40000) AS n",
+            &[],
+        ),
+    )
+    .await;
+    assert!(given_up.is_err(), "40 MB arrived within 5 ms");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let rows = admin
+            .fetch_all(
+                "SELECT state FROM pg_stat_activity WHERE pid = CAST($1 AS int)",
+                &[Value::Int(pid)],
+            )
+            .await
+            .expect("activity");
+        let state: Option<String> = rows.first().map(|row| row.get_at(0).expect("state"));
+        if state.as_deref() == Some("idle") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server is still {state:?} on the given-up statement"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let again: i64 = db
+        .fetch_all("SELECT CAST(pg_backend_pid() AS bigint)", &[])
+        .await
+        .expect("the next statement")[0]
+        .get_at(0)
+        .expect("pid");
+    assert_eq!(again, pid, "the drained connection was kept");
+}
+
 /// A result far larger than the runtime's budget of I/O per poll arrives whole, on both kinds of
 /// runtime, while other statements run on the pool's other connections: a connection driven by
 /// its statement gives the scheduler its turn instead of spinning, and loses no row.

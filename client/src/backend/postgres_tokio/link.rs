@@ -20,6 +20,10 @@
 //!   connection or sent a notice, a prepared statement's handle dropped and queued its close)
 //!   is remembered, and [`Driver::refresh`] (the pool's checkout) polls the connection before
 //!   it is handed out, so a connection the server closed is found closed there.
+//! - A statement given up before it finished (its future dropped, as a timeout drops it)
+//!   leaves its connection [`Driver::is_interrupted`]; the pool hands such a connection, with
+//!   its slot, to a task that reads the rest of the reply before it is used again
+//!   (`Pooled::drain`), so the server is not left blocked on a full socket.
 //! - A connection dropped before it ended (closed by the pool) is handed to a task of the
 //!   runtime, which sends the server its `Terminate` and closes the socket.
 //! - A listener's connection waits for notifications between statements, so it keeps a task of
@@ -159,6 +163,9 @@ pub(super) struct Driver {
     link: SyncWrapper<Link>,
     /// The link ended (kept beside it: `is_ended` reads it through `&self`).
     ended: bool,
+    /// A statement started and did not finish: its future was dropped (a timeout) while the
+    /// server may still be sending its reply.
+    interrupted: bool,
     wakeups: Arc<Wakeups>,
     statement: Arc<Side>,
     connection: Arc<Side>,
@@ -192,6 +199,7 @@ impl Driver {
         let (statement, connection) = (side(), side());
         Self {
             ended: matches!(link, Link::Ended),
+            interrupted: false,
             link: SyncWrapper::new(link),
             statement_waker: Waker::from(statement.clone()),
             connection_waker: Waker::from(connection.clone()),
@@ -204,6 +212,11 @@ impl Driver {
     /// Whether the connection ended.
     pub(super) fn is_ended(&self) -> bool {
         self.ended
+    }
+
+    /// Whether the last statement was given up before it finished (see [`Driver::run`]).
+    pub(super) fn is_interrupted(&self) -> bool {
+        self.interrupted
     }
 
     /// Polls the link with the connection's waker.
@@ -231,7 +244,11 @@ impl Driver {
         // sends it.
         self.statement.woken.store(true, Ordering::Relaxed);
         self.connection.woken.store(true, Ordering::Relaxed);
-        std::future::poll_fn(|cx| self.poll_run(operation.as_mut(), cx)).await
+        // Cleared when the statement finishes: left set if its future is dropped first.
+        self.interrupted = true;
+        let output = std::future::poll_fn(|cx| self.poll_run(operation.as_mut(), cx)).await;
+        self.interrupted = false;
+        output
     }
 
     fn poll_run<F: Future>(
@@ -242,8 +259,11 @@ impl Driver {
         self.wakeups.task.register(cx.waker());
         self.wakeups.polling.store(true, Ordering::SeqCst);
         loop {
-            // A side woken by its own poll asks for the scheduler's turn (Tokio's budget of
-            // I/O per poll ran out): looping on would spin.
+            // A side woken during its own poll asks for the scheduler's turn: looping on would
+            // spin. (Tokio's I/O budget, once spent, wakes at once under `Runtime::block_on`;
+            // on a worker the wake is deferred until the poll returns, and arrives as a
+            // wake-up between polls.) The I/O driver on another worker marking the socket
+            // ready just then costs one extra turn.
             let mut yields = false;
             if self.statement.take() {
                 if let Poll::Ready(output) = operation

@@ -522,6 +522,9 @@ pub(crate) struct Pooled {
     suspect: bool,
     /// Set by [`Pooled::release_at`]: idle since the statement's end.
     idle_since: Option<Instant>,
+    /// Held by the task that reads what an interrupted statement left on the connection
+    /// ([`Pooled::drain`]): interrupted again, the connection is closed instead.
+    draining: bool,
 }
 
 impl std::fmt::Debug for Pooled {
@@ -540,6 +543,7 @@ impl Pooled {
             pool,
             suspect: false,
             idle_since: None,
+            draining: false,
         }
     }
 
@@ -574,12 +578,54 @@ impl Pooled {
     }
 }
 
+impl Pooled {
+    /// Hands `session`, whose statement was given up before it finished, and this slot to a
+    /// task that reads the rest of the statement's reply and a ping's (nobody reads a
+    /// connection between statements, and a server blocked on a full socket keeps the
+    /// statement's snapshot and locks), then gives both back. False without a runtime.
+    fn drain(&self, session: Box<Session>) -> bool {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return false;
+        };
+        let mut pooled = Self {
+            session: Some(session),
+            pool: self.pool.clone(),
+            suspect: true,
+            idle_since: None,
+            draining: true,
+        };
+        runtime.spawn(async move {
+            if pooled.session().ping().await.is_ok() {
+                pooled.suspect = false;
+            } else {
+                tracing::debug!("a connection failed its ping after an interrupted statement");
+                pooled.discard();
+            }
+        });
+        true
+    }
+}
+
 impl Drop for Pooled {
     /// Gives the connection (unless it closed, was discarded, or the pool closed) and the
-    /// slot back, in one step.
+    /// slot back, in one step; a connection whose statement was given up goes with its slot
+    /// to a task that drains it first ([`Pooled::drain`]).
     fn drop(&mut self) {
+        if let Some(session) = self
+            .session
+            .take_if(|session| session.is_interrupted() && !session.is_closed() && !self.draining)
+        {
+            if self.drain(session) {
+                // The slot went with it.
+                return;
+            }
+            self.pool.open.fetch_sub(1, Ordering::Relaxed);
+        }
         let kept = self.session.take().and_then(|session| {
-            if session.is_closed() || self.pool.closed.load(Ordering::Acquire) {
+            if session.is_closed()
+                || session.is_interrupted()
+                || self.pool.closed.load(Ordering::Acquire)
+            {
                 self.pool.open.fetch_sub(1, Ordering::Relaxed);
                 None
             } else {

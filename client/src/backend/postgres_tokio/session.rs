@@ -67,6 +67,12 @@ impl Session {
         self.driver.is_ended() || self.statements.client.is_closed()
     }
 
+    /// Whether the last statement was given up before it finished (its future dropped, as a
+    /// timeout drops it): the server may still be sending its reply.
+    pub(crate) fn is_interrupted(&self) -> bool {
+        self.driver.is_interrupted()
+    }
+
     /// Reads what the server sent since the last statement (a connection it closed is then
     /// [`Session::is_closed`]); costs nothing when it sent nothing.
     pub(crate) fn refresh(&mut self) {
