@@ -590,15 +590,14 @@ impl Pooled {
         let mut pooled = Self {
             session: Some(session),
             pool: self.pool.clone(),
-            suspect: true,
+            // Back to the pool only after the ping succeeded; given up again, it is closed.
+            suspect: false,
             idle_since: None,
             draining: true,
         };
         runtime.spawn(async move {
-            if pooled.session().ping().await.is_ok() {
-                pooled.suspect = false;
-            } else {
-                tracing::debug!("a connection failed its ping after an interrupted statement");
+            if let Err(error) = pooled.session().ping().await {
+                tracing::debug!(%error, "a connection failed its ping after an interrupted statement");
                 pooled.discard();
             }
         });
