@@ -27,7 +27,7 @@
 //! - A connection dropped before it ended (closed by the pool) is handed to a task of the
 //!   runtime, which sends the server its `Terminate` and closes the socket.
 //! - A listener's connection waits for notifications between statements, so it keeps a task of
-//!   its own ([`Link::listen`]).
+//!   its own ([`Link::drive_to_end`]).
 
 use std::future::Future;
 use std::pin::{Pin, pin};
@@ -52,13 +52,29 @@ pub(super) enum Link {
 
 impl Link {
     /// Sends the requests queued, reads what arrived and hands each reply to its request,
-    /// until nothing is left to do; notices are logged and notifications dropped (a session
-    /// does not listen). An error or the end of the connection leaves it [`Link::Ended`]:
-    /// its requests' channels close, and the statements waiting on them fail.
-    fn poll(&mut self, cx: &mut Context<'_>) {
+    /// until nothing is left to do; notices are logged, notifications' payloads go to
+    /// `notifications` in the order they arrive (a listener's) or are dropped (a session does
+    /// not listen). An error or the end of the connection leaves it [`Link::Ended`]: its
+    /// requests' channels close, and the statements waiting on them fail.
+    fn poll(
+        &mut self,
+        cx: &mut Context<'_>,
+        notifications: Option<&tokio::sync::mpsc::UnboundedSender<String>>,
+    ) {
         loop {
-            match self.poll_message(cx) {
+            let message = match self {
+                Self::Plain(connection) => connection.poll_message(cx),
+                Self::Tls(connection) => connection.poll_message(cx),
+                Self::Ended => return,
+            };
+            match message {
                 Poll::Pending => return,
+                Poll::Ready(Some(Ok(AsyncMessage::Notification(notification)))) => {
+                    if let Some(notifications) = notifications {
+                        // The listener is gone: nobody waits for the payload.
+                        let _ = notifications.send(notification.payload().to_string());
+                    }
+                }
                 Poll::Ready(Some(Ok(AsyncMessage::Notice(notice)))) => {
                     tracing::debug!(target: "foxdb::postgres", %notice, "server notice");
                 }
@@ -76,41 +92,22 @@ impl Link {
         }
     }
 
-    fn poll_message(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<AsyncMessage, tokio_postgres::Error>>> {
-        match self {
-            Self::Plain(connection) => connection.poll_message(cx),
-            Self::Tls(connection) => connection.poll_message(cx),
-            Self::Ended => Poll::Ready(None),
-        }
-    }
-
-    /// Drives the connection until it ends, handing the payloads of its notifications to
-    /// `notifications` in the order they arrive (the channel closes when the connection ends:
-    /// how a listener learns it dropped). A listener's task.
-    pub(super) async fn listen(
+    /// Drives the connection until it ends, as [`Link::poll`] does: a listener's task (the
+    /// `notifications` channel closes when the connection ends, how a listener learns it
+    /// dropped), or a dropped connection's, which sends `Terminate` once its `Client` is gone.
+    pub(super) async fn drive_to_end(
         mut self,
-        notifications: tokio::sync::mpsc::UnboundedSender<String>,
+        notifications: Option<tokio::sync::mpsc::UnboundedSender<String>>,
     ) {
-        loop {
-            match std::future::poll_fn(|cx| self.poll_message(cx)).await {
-                Some(Ok(AsyncMessage::Notification(notification))) => {
-                    // The listener is gone: nobody waits for the payload.
-                    let _ = notifications.send(notification.payload().to_string());
-                }
-                Some(Ok(AsyncMessage::Notice(notice))) => {
-                    tracing::debug!(target: "foxdb::postgres", %notice, "server notice");
-                }
-                Some(Ok(_)) => {}
-                Some(Err(error)) => {
-                    tracing::debug!(target: "foxdb::postgres", %error, "connection ended");
-                    return;
-                }
-                None => return,
+        std::future::poll_fn(|cx| {
+            self.poll(cx, notifications.as_ref());
+            if matches!(self, Self::Ended) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
             }
-        }
+        })
+        .await;
     }
 }
 
@@ -222,7 +219,7 @@ impl Driver {
     /// Polls the link with the connection's waker.
     fn poll_link(&mut self) {
         let link = self.link.get_mut();
-        link.poll(&mut Context::from_waker(&self.connection_waker));
+        link.poll(&mut Context::from_waker(&self.connection_waker), None);
         self.ended = matches!(link, Link::Ended);
     }
 
@@ -303,10 +300,7 @@ impl Drop for Driver {
             return;
         }
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                let mut link = link;
-                while let Some(Ok(_)) = std::future::poll_fn(|cx| link.poll_message(cx)).await {}
-            });
+            runtime.spawn(link.drive_to_end(None));
         }
     }
 }

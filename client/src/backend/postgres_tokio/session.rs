@@ -297,13 +297,13 @@ async fn connect(
 
 /// Opens a listener's connection with `config` (encrypted when `tls` is given) and spawns the
 /// task that drives it, handing the payloads of its notifications to `notifications`
-/// ([`Link::listen`]).
+/// ([`Link::drive_to_end`]).
 pub(super) async fn open_listening(
     config: &tokio_postgres::Config,
     tls: Option<&super::tls::MakeRustls>,
     notifications: tokio::sync::mpsc::UnboundedSender<String>,
 ) -> Result<Client, sqlx::Error> {
     let (client, link) = connect(config, tls).await?;
-    tokio::spawn(link.listen(notifications));
+    tokio::spawn(link.drive_to_end(Some(notifications)));
     Ok(client)
 }
